@@ -1,0 +1,4 @@
+//! The HTTP side: listener, canonical request, forwarding client.
+
+pub mod canonical;
+pub mod reject;
