@@ -2,3 +2,5 @@
 
 pub mod canonical;
 pub mod reject;
+pub mod forward;
+pub mod server;
