@@ -5,6 +5,7 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::marker::PhantomData;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `prev` of the first record of a log (seq 0).
 pub(crate) const ZERO_HASH: &str =
@@ -50,6 +51,16 @@ pub(crate) fn format_line(seq: u64, time: &str, entry: &[u8], prev: &str) -> (Ve
     line.extend_from_slice(HASH_CLOSE);
     line.push(b'\n');
     (line, hash)
+}
+
+/// `t` as RFC 3339 UTC with milliseconds, or `None` when the clock is outside what the format
+/// can express (before 1970 or after 9999; humantime would panic on the former).
+pub(crate) fn format_time(t: SystemTime) -> Option<String> {
+    use std::fmt::Write;
+    t.duration_since(UNIX_EPOCH).ok()?;
+    let mut out = String::new();
+    write!(out, "{}", humantime::format_rfc3339_millis(t)).ok()?;
+    Some(out)
 }
 
 /// Checks that `json` (serde_json's compact output for an audit entry) is a JSON object whose

@@ -527,3 +527,18 @@ fn audit_log_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<AuditLog>();
 }
+
+#[test]
+fn audit_time_outside_the_format_is_refused_not_a_panic() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let format = super::record::format_time;
+    assert_eq!(
+        format(UNIX_EPOCH + Duration::from_millis(1_518_563_312_123)).as_deref(),
+        Some("2018-02-13T23:08:32.123Z")
+    );
+    assert_eq!(format(UNIX_EPOCH - Duration::from_secs(1)), None);
+    assert_eq!(
+        format(UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
+        None
+    );
+}

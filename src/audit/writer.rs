@@ -149,7 +149,12 @@ impl AuditLog {
         let next_seq = seq
             .checked_add(1)
             .ok_or_else(|| Error::audit(format!("audit log {shown}: seq exhausted")))?;
-        let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let time = record::format_time(SystemTime::now()).ok_or_else(|| {
+            Error::audit(format!(
+                "audit log {shown}: the system clock is outside 1970..9999; refusing to write \
+                 a record with a wrong time"
+            ))
+        })?;
         let (line, hash) = record::format_line(seq, &time, &json, &state.prev);
 
         if let Err(err) = write_line(&mut state.file, &line, state.sync) {
@@ -315,6 +320,23 @@ mod tests {
         assert!(err.message().contains("could not be removed"), "{err}");
         let err = log.append(&json!({"n": 1})).unwrap_err();
         assert!(err.message().contains("unusable"), "{err}");
+    }
+
+    #[test]
+    fn audit_failed_append_cuts_off_its_partial_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&json!({"n": 0})).unwrap();
+        let good_len = std::fs::metadata(&path).unwrap().len();
+        let state = log.state.lock().unwrap();
+        assert_eq!(state.len, good_len);
+        (&state.file).write_all(b"{\"seq\":1,\"ti").unwrap();
+        truncate_to(&state.file, state.len).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), good_len);
+        drop(state);
+        assert_eq!(log.append(&json!({"n": 1})).unwrap(), 1);
+        assert_eq!(verify(&path).unwrap().records, 2);
     }
 
     #[test]
