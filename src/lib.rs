@@ -2,6 +2,7 @@
 //!
 //! The request path is `proxy` → `policy` → `exchange` (sign) → `audit` → forward; see DESIGN.md.
 
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod exchange;
