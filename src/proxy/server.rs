@@ -339,36 +339,35 @@ fn audit_failed(e: crate::Error) -> Reject {
     )
 }
 
-async fn pipeline(
-    state: &State,
+async fn pipeline<'s>(
+    state: &'s State,
     hosts: &AllowedHosts,
     peer: SocketAddr,
     req: Request<Incoming>,
-    seen: &mut Seen<'_>,
+    seen: &mut Seen<'s>,
     started: Instant,
-) -> std::result::Result<Response<ProxyBody>, Reject>
-where
-{
+) -> std::result::Result<Response<ProxyBody>, Reject> {
+    let (parts, body) = req.into_parts();
     // 1. transport checks: nothing here depends on who the client is.
     let trusted_peer = state.trusted_proxies.iter().any(|n| n.contains(&peer.ip()));
-    let method = match transport_checks(&req, hosts, trusted_peer) {
+    let method = match transport_checks(&parts, hosts, trusted_peer) {
         Ok(m) => m,
         Err(r) => return Err(refuse(state, seen, r)),
     };
     seen.method = method.as_str();
     if trusted_peer {
-        if let Some(xff) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        if let Some(xff) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
             seen.source = format!("{} via {peer}", truncate(xff, 100));
         }
     }
 
     // 2. route: /<credential>/<exchange path>
-    let full_path = req.uri().path();
+    let full_path = parts.uri.path();
     if let Err(r) = check_path(full_path) {
         return Err(refuse(state, seen, r));
     }
     let (cred_name, exchange_path) = match full_path[1..].split_once('/') {
-        Some((c, rest)) => (c, &full_path[1 + c.len()..]),
+        Some((c, _)) => (c, &full_path[1 + c.len()..]),
         None => {
             return Err(refuse(
                 state,
@@ -390,7 +389,7 @@ where
     seen.path = exchange_path.to_owned();
 
     // 3. client auth
-    let client = match authenticate(state, cred.exchange, req.headers()) {
+    let client = match authenticate(state, cred.exchange, &parts.headers) {
         Ok(c) => c,
         Err(r) => return Err(refuse(state, seen, r)),
     };
@@ -412,21 +411,19 @@ where
     };
 
     // 4. canonicalise (reads the body, bounded in size and time)
-    let content_type = req
-        .headers()
+    let content_type = parts
+        .headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let query = req.uri().query().map(str::to_owned);
-    let body = match read_body(req.into_body(), state.max_body_bytes, state.body_timeout).await {
+        .and_then(|v| v.to_str().ok());
+    let body = match read_body(body, state.max_body_bytes, state.body_timeout).await {
         Ok(b) => b,
         Err(r) => return Err(refuse(state, seen, r)),
     };
     let canonical = match canonicalise(
         method,
         exchange_path,
-        query.as_deref(),
-        content_type.as_deref(),
+        parts.uri.query(),
+        content_type,
         &body,
         &cred.exchange.canon_rules(),
     ) {
@@ -527,30 +524,30 @@ fn deny_reject(decision: &Decision) -> Option<Reject> {
 /// Checks that do not depend on the client: HTTP version, method, request-target form, `Host`,
 /// framing and forbidden headers.
 fn transport_checks(
-    req: &Request<Incoming>,
+    req: &http::request::Parts,
     hosts: &AllowedHosts,
     trusted_peer: bool,
 ) -> std::result::Result<Method, Reject> {
-    if req.version() != Version::HTTP_11 {
+    if req.version != Version::HTTP_11 {
         return Err(Reject::new(
             StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             "http_version",
             "only HTTP/1.1 is accepted",
         ));
     }
-    let method = Method::from_http(req.method()).ok_or_else(|| {
+    let method = Method::from_http(&req.method).ok_or_else(|| {
         Reject::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            format!("method {} is not used by exchange APIs; only GET, POST, PUT, DELETE", truncate(req.method().as_str(), 20)),
+            format!("method {} is not used by exchange APIs; only GET, POST, PUT, DELETE", truncate(req.method.as_str(), 20)),
         )
     })?;
-    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+    if req.uri.scheme().is_some() || req.uri.authority().is_some() {
         return Err(Reject::bad_request(
             "absolute-form request targets are not accepted; send the path only",
         ));
     }
-    let headers = req.headers();
+    let headers = &req.headers;
     let mut host_values = headers.get_all(header::HOST).iter();
     let host = match (host_values.next(), host_values.next()) {
         (Some(h), None) => h.to_str().unwrap_or("").to_ascii_lowercase(),
@@ -599,31 +596,31 @@ fn authenticate<'s>(
     exchange: &dyn Exchange,
     headers: &HeaderMap,
 ) -> std::result::Result<Option<&'s ClientState>, Reject> {
-    let mut token: Option<&[u8]> = None;
-    let mut offer = |value: &[u8]| -> std::result::Result<(), Reject> {
+    fn offer<'h>(token: &mut Option<&'h [u8]>, value: &'h [u8]) -> std::result::Result<(), Reject> {
         match token {
-            Some(t) if t != value => Err(Reject::bad_request(
+            Some(t) if *t != value => Err(Reject::bad_request(
                 "the request carries two different client tokens; send one",
             )),
             _ => {
-                token = Some(value);
+                *token = Some(value);
                 Ok(())
             }
         }
-    };
+    }
+    let mut token: Option<&[u8]> = None;
     for name in exchange.key_headers() {
         let mut values = headers.get_all(*name).iter();
         if let Some(v) = values.next() {
             if values.next().is_some() {
                 return Err(Reject::bad_request(format!("more than one {name} header")));
             }
-            offer(v.as_bytes())?;
+            offer(&mut token, v.as_bytes())?;
         }
     }
     if let Some(v) = headers.get(header::AUTHORIZATION) {
         let v = v.as_bytes();
         if v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer ") {
-            offer(&v[7..])?;
+            offer(&mut token, &v[7..])?;
         } else {
             return Err(Reject::bad_request(
                 "Authorization must be \"Bearer <client token>\"",
