@@ -4,5 +4,7 @@
 
 pub mod error;
 pub mod secret;
+pub mod token;
+pub mod vault;
 
 pub use error::{Error, ErrorKind, Result};
