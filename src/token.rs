@@ -89,7 +89,9 @@ fn read_pin_file(path: &std::path::Path) -> Result<SecretBytes> {
         )));
     }
     if !meta.is_file() {
-        return Err(Error::token(format!("PIN file {shown} is not a regular file")));
+        return Err(Error::token(format!(
+            "PIN file {shown} is not a regular file"
+        )));
     }
     if meta.len() > MAX_PIN_FILE {
         return Err(Error::token(format!(
@@ -153,7 +155,10 @@ mod tests {
             let (_d, path) = pin_file(b"1234\n", mode);
             let err = PinSource::File(path.clone()).read().unwrap_err();
             let msg = err.to_string();
-            assert!(msg.contains(&format!("chmod 600 {}", path.display())), "{msg}");
+            assert!(
+                msg.contains(&format!("chmod 600 {}", path.display())),
+                "{msg}"
+            );
             assert!(!msg.contains("1234"), "{msg}");
         }
     }
@@ -170,14 +175,19 @@ mod tests {
         let err = PinSource::File("/nonexistent/keyward-pin".into())
             .read()
             .unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/keyward-pin"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/keyward-pin"),
+            "{err}"
+        );
     }
 
     #[test]
     fn env_pin() {
         // Unique names: tests run in parallel threads of one process.
         std::env::set_var("KEYWARD_TEST_PIN_SET", "4321\n");
-        let pin = PinSource::Env("KEYWARD_TEST_PIN_SET".into()).read().unwrap();
+        let pin = PinSource::Env("KEYWARD_TEST_PIN_SET".into())
+            .read()
+            .unwrap();
         assert_eq!(pin.expose(), b"4321");
         let err = PinSource::Env("KEYWARD_TEST_PIN_UNSET".into())
             .read()

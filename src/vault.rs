@@ -109,7 +109,9 @@ pub fn seal(
     check_name("credential name", name)?;
     check_name("exchange", exchange)?;
     if secrets.api_key.is_empty() || secrets.secret.is_empty() {
-        return Err(Error::usage("the API key and the API secret must not be empty"));
+        return Err(Error::usage(
+            "the API key and the API secret must not be empty",
+        ));
     }
     let now = SystemTime::now();
     let created = format_time(now);

@@ -14,9 +14,11 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::mechanism::elliptic_curve::{Ecdh1DeriveParams, EcKdf};
+use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeInfo, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{
+    Attribute, AttributeInfo, AttributeType, KeyType, ObjectClass, ObjectHandle,
+};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::{Slot, TokenInfo};
 use cryptoki::types::{RawAuthPin, Ulong};
@@ -124,7 +126,10 @@ impl Pkcs11Token {
         let (public_handle, _private_handle) = session
             .generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
             .map_err(|e| {
-                ck_error(format_args!("{}: generating a P-256 key pair", self.here()), e)
+                ck_error(
+                    format_args!("{}: generating a P-256 key pair", self.here()),
+                    e,
+                )
             })?;
         self.read_public_key(&session, public_handle)
     }
@@ -205,7 +210,10 @@ impl Pkcs11Token {
             )));
         }
         let point = point.ok_or_else(|| {
-            Error::token(format!("{}: the token did not return CKA_EC_POINT", self.here()))
+            Error::token(format!(
+                "{}: the token did not return CKA_EC_POINT",
+                self.here()
+            ))
         })?;
         parse_ec_point(&point).map_err(|e| e.context(self.here()))
     }
@@ -380,8 +388,7 @@ fn select_token(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<(Slot, TokenInfo)> {
 
 fn token_matches(info: &TokenInfo, uri: &Pkcs11Uri) -> bool {
     let same = |want: &Option<String>, have: &str| {
-        want.as_deref()
-            .map_or(true, |want| want == have.trim_end())
+        want.as_deref().map_or(true, |want| want == have.trim_end())
     };
     same(&uri.token, info.label())
         && same(&uri.serial, info.serial_number())

@@ -118,18 +118,17 @@ fn parse(s: &str) -> std::result::Result<Pkcs11Uri, String> {
         Some((p, q)) => (p, Some(q)),
         None => (rest, None),
     };
-    if let Some(query) = query {
-        for attr in query.split('&').filter(|a| !a.is_empty()) {
-            let name = attr.split_once('=').map_or(attr, |(n, _)| n);
-            return Err(match name {
-                "pin-value" | "pin-source" => pin_refusal(),
-                "module-name" | "module-path" => {
-                    "the module is not chosen in the URI; set `module` in the [token] section"
-                        .to_string()
-                }
-                other => format!("query attribute '{other}' is not supported"),
-            });
-        }
+    // Every query attribute is refused, so the first one decides the message.
+    if let Some(attr) = query.and_then(|q| q.split('&').find(|a| !a.is_empty())) {
+        let name = attr.split_once('=').map_or(attr, |(n, _)| n);
+        return Err(match name {
+            "pin-value" | "pin-source" => pin_refusal(),
+            "module-name" | "module-path" => {
+                "the module is not chosen in the URI; set `module` in the [token] section"
+                    .to_string()
+            }
+            other => format!("query attribute '{other}' is not supported"),
+        });
     }
 
     let mut uri = Pkcs11Uri::default();
@@ -172,8 +171,8 @@ fn parse(s: &str) -> std::result::Result<Pkcs11Uri, String> {
                     "data" => ObjectType::Data,
                     _ => {
                         return Err(format!(
-                        "type '{t}' is not one of public, private, secret-key, cert, data"
-                    ))
+                            "type '{t}' is not one of public, private, secret-key, cert, data"
+                        ))
                     }
                 };
                 set_once(&mut uri.object_type, ty).map_err(|_| duplicate())?
@@ -295,9 +294,7 @@ mod tests {
     }
 
     fn parse_err(s: &str) -> String {
-        s.parse::<Pkcs11Uri>()
-            .expect_err(s)
-            .to_string()
+        s.parse::<Pkcs11Uri>().expect_err(s).to_string()
     }
 
     #[test]

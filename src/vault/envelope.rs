@@ -102,13 +102,22 @@ pub(crate) fn seal(
     let ciphertext = aead_seal(&data_key, &nonce, &header.aad("payload"), payload.expose())?;
 
     let ephemeral = EphemeralSecret::random(&mut OsRng);
-    let epk = ephemeral.public_key().to_encoded_point(true).as_bytes().to_vec();
+    let epk = ephemeral
+        .public_key()
+        .to_encoded_point(true)
+        .as_bytes()
+        .to_vec();
     let shared = ephemeral.diffie_hellman(recipient.public_key());
     let kek = derive_kek(shared.raw_secret_bytes(), &epk, recipient)?;
     drop(shared); // zeroized on drop
     let mut wrap_nonce = [0u8; NONCE_LEN];
     fill_random(&mut wrap_nonce)?;
-    let wrapped_key = aead_seal(&kek, &wrap_nonce, &header.aad("data key"), data_key.expose())?;
+    let wrapped_key = aead_seal(
+        &kek,
+        &wrap_nonce,
+        &header.aad("data key"),
+        data_key.expose(),
+    )?;
 
     Ok(Sealed {
         epk,
@@ -255,7 +264,8 @@ fn encode_payload(secrets: &CredentialSecrets) -> Result<SecretBytes> {
 }
 
 fn decode_payload(mut bytes: &[u8]) -> Result<CredentialSecrets> {
-    let corrupt = || Error::vault("the decrypted payload is malformed (sealed by another program?)");
+    let corrupt =
+        || Error::vault("the decrypted payload is malformed (sealed by another program?)");
     let field = |bytes: &mut &[u8]| -> Result<SecretBytes> {
         let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
         let len = u32::from_be_bytes(*len) as usize;
@@ -328,7 +338,10 @@ mod tests {
                 secrets.passphrase.as_ref().map(SecretBytes::expose)
             );
             for cut in 0..encoded.len() {
-                assert!(decode_payload(&encoded.expose()[..cut]).is_err(), "cut {cut}");
+                assert!(
+                    decode_payload(&encoded.expose()[..cut]).is_err(),
+                    "cut {cut}"
+                );
             }
             let mut longer = encoded.expose().to_vec();
             longer.push(0);

@@ -119,7 +119,9 @@ fn check(value: SecretBytes, field: Field) -> Result<SecretBytes> {
         return Err(Error::usage(format!("the {name} (line {line}) is empty")));
     }
     let Some(text) = value.expose_str() else {
-        return Err(Error::usage(format!("the {name} (line {line}) is not valid UTF-8")));
+        return Err(Error::usage(format!(
+            "the {name} (line {line}) is not valid UTF-8"
+        )));
     };
     if !matches!(field, Field::Passphrase) && text.trim() != text {
         return Err(Error::usage(format!(
@@ -198,7 +200,7 @@ mod tests {
             (b"key \nsecret\n", false, "whitespace"),
         ];
         for (input, passphrase, want) in cases {
-            let err = read(input, passphrase).err().expect(want);
+            let err = read(input, passphrase).expect_err(want);
             assert!(err.to_string().contains(want), "{err} / {want}");
             assert!(!err.to_string().contains("secret\n"));
         }

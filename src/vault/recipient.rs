@@ -78,8 +78,10 @@ impl FromStr for Recipient {
         let shown: String = s.chars().take(80).collect();
         let bad = |why: &str| Error::usage(format!("recipient '{shown}': {why}"));
         let rest = s.strip_prefix(PREFIX).ok_or_else(|| {
-            bad("a recipient starts with 'kwr1-'; print the token's with `keyward keygen` or \
-                 `keyward check`")
+            bad(
+                "a recipient starts with 'kwr1-'; print the token's with `keyward keygen` or \
+                 `keyward check`",
+            )
         })?;
         let (tag, encoded) = rest
             .split_once('-')
@@ -115,7 +117,9 @@ mod tests {
     use super::*;
 
     fn key(seed: u8) -> p256::PublicKey {
-        p256::SecretKey::from_slice(&[seed; 32]).unwrap().public_key()
+        p256::SecretKey::from_slice(&[seed; 32])
+            .unwrap()
+            .public_key()
     }
 
     #[test]
@@ -139,7 +143,10 @@ mod tests {
         let want = hex::encode(&Sha256::digest(point.as_bytes())[..16]);
         assert_eq!(r.fingerprint(), want);
         assert_eq!(r.fingerprint().len(), 32);
-        assert_ne!(r.fingerprint(), Recipient::from_public_key(key(2)).fingerprint());
+        assert_ne!(
+            r.fingerprint(),
+            Recipient::from_public_key(key(2)).fingerprint()
+        );
     }
 
     #[test]
@@ -164,7 +171,10 @@ mod tests {
             ("kwr1-p256", "expected 'kwr1-<key type>-<key>'".to_string()),
             (&*format!("kwr1-rsa-{body}"), "key type 'rsa'".to_string()),
             (&*format!("kwr1-p256-{body}="), "base64url".to_string()),
-            (&*format!("kwr1-p256-{}", &body[..40]), "is 30 bytes".to_string()),
+            (
+                &*format!("kwr1-p256-{}", &body[..40]),
+                "is 30 bytes".to_string(),
+            ),
             (
                 &*format!("kwr1-p256-{}", URL_SAFE_NO_PAD.encode(flipped_prefix)),
                 "not a compressed".to_string(),

@@ -72,6 +72,9 @@ fn sealed_file(token: &SoftToken, expires: Option<SystemTime>) -> Sealed {
     }
 }
 
+/// A change made to a parsed vault file.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 fn write_json(path: &Path, value: &Value) {
     fs::write(path, serde_json::to_vec(value).unwrap()).unwrap();
 }
@@ -91,7 +94,10 @@ fn round_trip() {
     assert_eq!(opened.passphrase.unwrap().expose(), b"pass");
     assert_eq!(header.name, "binance-main");
     assert_eq!(header.exchange, "binance");
-    assert_eq!(header.recipient_fingerprint, token.recipient().fingerprint());
+    assert_eq!(
+        header.recipient_fingerprint,
+        token.recipient().fingerprint()
+    );
     let expires = header.expires.unwrap();
     assert!(expires.duration_since(in_a_day).is_err() || expires == in_a_day);
     assert!(in_a_day.duration_since(expires).unwrap() < Duration::from_secs(1));
@@ -229,7 +235,10 @@ fn swapped_file_fails_authentication() {
     write_json(&file.path, &json);
     let err = open(&file.path, "binance-other", "binance", &token).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("binance-main.kwv: authentication failed"), "{msg}");
+    assert!(
+        msg.contains("binance-main.kwv: authentication failed"),
+        "{msg}"
+    );
     assert_eq!(err.kind(), ErrorKind::Vault);
 }
 
@@ -244,7 +253,7 @@ fn editing_any_authenticated_field_fails() {
             .to_encoded_point(true)
             .as_bytes(),
     );
-    let edits: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         ("exchange", Box::new(|j| j["exchange"] = json!("binance2"))),
         (
             "created",
@@ -254,7 +263,10 @@ fn editing_any_authenticated_field_fails() {
             "expires",
             Box::new(|j| j["expires"] = json!("2999-01-01T00:00:00Z")),
         ),
-        ("epk", Box::new(move |j| j["stanza"]["epk"] = json!(other_epk))),
+        (
+            "epk",
+            Box::new(move |j| j["stanza"]["epk"] = json!(other_epk)),
+        ),
     ];
     for (what, edit) in edits {
         let mut json = file.json.clone();
@@ -334,7 +346,10 @@ fn truncation_fails_with_the_file_named() {
     for cut in (0..bytes.len() - 2).step_by(7) {
         fs::write(&file.path, &bytes[..cut]).unwrap();
         let msg = open_err(&file.path, &token).to_string();
-        assert!(msg.starts_with(&file.path.display().to_string()), "{cut}: {msg}");
+        assert!(
+            msg.starts_with(&file.path.display().to_string()),
+            "{cut}: {msg}"
+        );
     }
 }
 
@@ -342,7 +357,7 @@ fn truncation_fails_with_the_file_named() {
 fn structural_errors_are_clear() {
     let token = SoftToken::new(1);
     let file = sealed_file(&token, None);
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(Edit, &str)> = vec![
         (
             Box::new(|j| j["keyward_vault"] = json!(2)),
             "version 2 is not supported",
@@ -362,7 +377,10 @@ fn structural_errors_are_clear() {
             Box::new(|j| j["stanza"]["alg"] = json!("rsa-oaep")),
             "'rsa-oaep' is not supported",
         ),
-        (Box::new(|j| j["nonce"] = json!("***")), "'nonce' is not valid base64"),
+        (
+            Box::new(|j| j["nonce"] = json!("***")),
+            "'nonce' is not valid base64",
+        ),
         (Box::new(|j| j["created"] = json!("yesterday")), "RFC 3339"),
         (
             Box::new(|j| {
@@ -388,7 +406,9 @@ fn structural_errors_are_clear() {
         .contains("duplicate field"));
     // Missing file.
     let missing = file.path.with_file_name("nope.kwv");
-    assert!(open_err(&missing, &token).to_string().contains("keyward seal"));
+    assert!(open_err(&missing, &token)
+        .to_string()
+        .contains("keyward seal"));
 }
 
 #[test]
@@ -428,14 +448,18 @@ fn read_recipient_from_string_or_file() {
     assert_eq!(read_recipient(path.to_str().unwrap()).unwrap(), r);
 
     fs::write(&path, "kwr1-p256-AAAA\n").unwrap();
-    let msg = read_recipient(path.to_str().unwrap()).unwrap_err().to_string();
+    let msg = read_recipient(path.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("recipient file"), "{msg}");
     fs::write(&path, "\n\n").unwrap();
     assert!(read_recipient(path.to_str().unwrap())
         .unwrap_err()
         .to_string()
         .contains("empty"));
-    let msg = read_recipient("/nonexistent/recipient").unwrap_err().to_string();
+    let msg = read_recipient("/nonexistent/recipient")
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("neither a recipient"), "{msg}");
     let msg = read_recipient("kwr1-p256-AAAA").unwrap_err().to_string();
     assert!(msg.contains("bytes"), "{msg}");
