@@ -9,5 +9,7 @@ pub mod exchange;
 pub mod policy;
 pub mod proxy;
 pub mod secret;
+pub mod token;
+pub mod vault;
 
 pub use error::{Error, ErrorKind, Result};
