@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod exchange;
 pub mod policy;

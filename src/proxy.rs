@@ -4,3 +4,4 @@ pub mod canonical;
 pub mod reject;
 pub mod forward;
 pub mod server;
+pub mod tls;
