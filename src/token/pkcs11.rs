@@ -25,7 +25,7 @@ use cryptoki::types::{RawAuthPin, Ulong};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use zeroize::Zeroize;
 
-use super::{PinSource, Pkcs11Uri, Token};
+use super::{ObjectType, PinSource, Pkcs11Uri, Token};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
@@ -51,6 +51,7 @@ impl Pkcs11Token {
     /// Loads `module`, finds the token `uri` names, opens a RW session and logs in with the PIN
     /// from `pin`.
     pub fn open(module: &Path, uri: &Pkcs11Uri, pin: &PinSource) -> Result<Self> {
+        check_object_type(uri)?;
         let ctx = context(module)?;
         let (slot, info) = select_token(&ctx, uri)?;
         let token_label = info.label().trim_end().to_string();
@@ -95,7 +96,9 @@ impl Pkcs11Token {
         for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
             let existing = session
                 .find_objects(&self.key_template(class, None))
-                .map_err(|e| ck_error(format_args!("{}: searching for keys", self.here()), e))?;
+                .map_err(|e| {
+                    ck_error(format_args!("{}: searching for keys", self.describe()), e)
+                })?;
             if !existing.is_empty() {
                 return Err(Error::token(format!(
                     "a key {} already exists on token '{}'; keygen will not replace it \
@@ -127,15 +130,11 @@ impl Pkcs11Token {
             .generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
             .map_err(|e| {
                 ck_error(
-                    format_args!("{}: generating a P-256 key pair", self.here()),
+                    format_args!("{}: generating a P-256 key pair", self.describe()),
                     e,
                 )
             })?;
         self.read_public_key(&session, public_handle)
-    }
-
-    fn here(&self) -> String {
-        self.describe()
     }
 
     /// Locks the session. A panic elsewhere while holding it leaves the session itself usable.
@@ -172,7 +171,7 @@ impl Pkcs11Token {
         };
         let found = session
             .find_objects(&self.key_template(class, Some(KeyType::EC)))
-            .map_err(|e| ck_error(format_args!("{}: searching for keys", self.here()), e))?;
+            .map_err(|e| ck_error(format_args!("{}: searching for keys", self.describe()), e))?;
         match found.as_slice() {
             [one] => Ok(*one),
             [] => Err(Error::token(format!(
@@ -193,7 +192,12 @@ impl Pkcs11Token {
     fn read_public_key(&self, session: &Session, handle: ObjectHandle) -> Result<p256::PublicKey> {
         let attrs = session
             .get_attributes(handle, &[AttributeType::EcParams, AttributeType::EcPoint])
-            .map_err(|e| ck_error(format_args!("{}: reading the public key", self.here()), e))?;
+            .map_err(|e| {
+                ck_error(
+                    format_args!("{}: reading the public key", self.describe()),
+                    e,
+                )
+            })?;
         let mut params = None;
         let mut point = None;
         for attr in attrs {
@@ -206,26 +210,27 @@ impl Pkcs11Token {
         if params.as_deref() != Some(&P256_EC_PARAMS[..]) {
             return Err(Error::token(format!(
                 "{}: the key is not on curve P-256; keyward seals to P-256 keys only",
-                self.here()
+                self.describe()
             )));
         }
         let point = point.ok_or_else(|| {
             Error::token(format!(
                 "{}: the token did not return CKA_EC_POINT",
-                self.here()
+                self.describe()
             ))
         })?;
-        parse_ec_point(&point).map_err(|e| e.context(self.here()))
+        parse_ec_point(&point).map_err(|e| e.context(self.describe()))
     }
 
-    fn derive_shared_secret(
-        &self,
-        session: &Session,
-        derived: ObjectHandle,
-    ) -> Result<SecretBytes> {
+    fn read_derived_secret(&self, session: &Session, derived: ObjectHandle) -> Result<SecretBytes> {
         let attrs = session
             .get_attributes(derived, &[AttributeType::Value])
-            .map_err(|e| ck_error(format_args!("{}: reading the ECDH result", self.here()), e))?;
+            .map_err(|e| {
+                ck_error(
+                    format_args!("{}: reading the ECDH result", self.describe()),
+                    e,
+                )
+            })?;
         let mut value = None;
         for attr in attrs {
             if let Attribute::Value(mut v) = attr {
@@ -244,13 +249,13 @@ impl Pkcs11Token {
             return Err(Error::token(format!(
                 "{}: the token does not let keyward read the ECDH shared secret ({why}); \
                  this token cannot unseal keyward vaults",
-                self.here()
+                self.describe()
             )));
         };
         if value.len() != SHARED_SECRET_LEN {
             return Err(Error::token(format!(
                 "{}: the ECDH shared secret is {} bytes, expected {SHARED_SECRET_LEN}",
-                self.here(),
+                self.describe(),
                 value.len()
             )));
         }
@@ -289,18 +294,30 @@ impl Token for Pkcs11Token {
         ];
         let derived = session
             .derive_key(&mechanism, private, &template)
-            .map_err(|e| ck_error(format_args!("{}: ECDH derive", self.here()), e))?;
-        let value = self.derive_shared_secret(&session, derived);
+            .map_err(|e| ck_error(format_args!("{}: ECDH derive", self.describe()), e))?;
+        let value = self.read_derived_secret(&session, derived);
         // Destroy the derived object whether or not reading it worked.
         let destroyed = session.destroy_object(derived).map_err(|e| {
             ck_error(
-                format_args!("{}: destroying the derived ECDH object", self.here()),
+                format_args!("{}: destroying the derived ECDH object", self.describe()),
                 e,
             )
         });
         let value = value?;
         destroyed?;
         Ok(value)
+    }
+}
+
+/// The URI names a key pair; `type=` may say public or private but nothing else.
+fn check_object_type(uri: &Pkcs11Uri) -> Result<()> {
+    match uri.object_type {
+        None | Some(ObjectType::Public) | Some(ObjectType::Private) => Ok(()),
+        Some(other) => Err(Error::config(format!(
+            "token URI {uri}: type={} does not name a key pair; keyward's sealing key is a P-256 \
+             key pair (drop type= or use type=private)",
+            other.as_str()
+        ))),
     }
 }
 
@@ -475,6 +492,20 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("/nonexistent/libpkcs11.so"), "{msg}");
         assert!(msg.contains("install softhsm2"), "{msg}");
+    }
+
+    #[test]
+    fn uri_type_must_name_a_key_pair() {
+        for (uri, ok) in [
+            ("pkcs11:object=k", true),
+            ("pkcs11:object=k;type=private", true),
+            ("pkcs11:object=k;type=public", true),
+            ("pkcs11:object=k;type=secret-key", false),
+            ("pkcs11:object=k;type=cert", false),
+        ] {
+            let result = check_object_type(&uri.parse().unwrap());
+            assert_eq!(result.is_ok(), ok, "{uri}");
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub enum ObjectType {
 }
 
 impl ObjectType {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ObjectType::Public => "public",
             ObjectType::Private => "private",
