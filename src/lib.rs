@@ -2,7 +2,12 @@
 //!
 //! The request path is `proxy` → `policy` → `exchange` (sign) → `audit` → forward; see DESIGN.md.
 
+pub mod audit;
+pub mod config;
 pub mod error;
+pub mod exchange;
+pub mod policy;
+pub mod proxy;
 pub mod secret;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,226 @@
+//! Exchange profiles: everything keyward knows about one exchange's API, behind one trait.
+//!
+//! A profile says which host serves a path, which paths are public market data, where the bot's
+//! key header is, which of the bot's parameters are its own signing fields, which endpoints are
+//! denied whatever the configuration says, which named presets exist, and how to sign. It knows
+//! nothing of HTTP servers, tokens or configuration files: adding an exchange is one file here
+//! and one line in [`registry`].
+
+pub mod binance;
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+
+use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
+use crate::proxy::reject::Reject;
+use crate::secret::SecretBytes;
+
+/// How much of the credential an endpoint needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Public market data: forwarded without key or signature.
+    Public,
+    /// Needs the API key header but no signature (e.g. Binance listen keys).
+    KeyOnly,
+    /// Needs the key and a signature.
+    Signed,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::KeyOnly => "key-only",
+            Access::Signed => "signed",
+        }
+    }
+}
+
+/// Where a path goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The exchange's host for this path (replaced by the credential's `upstream` override in tests).
+    pub host: &'static str,
+    pub access: Access,
+}
+
+/// One endpoint of a preset: a method and a path pattern (`{x}` matches one path segment).
+pub type PresetEntry = (Method, &'static str);
+
+/// The unsealed material of one credential, as the signer needs it.
+pub struct Credential {
+    pub api_key: SecretBytes,
+    pub secret: SecretBytes,
+    pub passphrase: Option<SecretBytes>,
+    /// Upper bound for the exchange's receive window (Binance `recvWindow`), in milliseconds.
+    pub recv_window_ms: u64,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credential(REDACTED)")
+    }
+}
+
+/// The request keyward sends upstream: built from the canonical request alone.
+#[derive(Debug)]
+pub struct Outbound {
+    pub method: Method,
+    pub host: &'static str,
+    /// Origin-form target, e.g. `/api/v3/order?symbol=BTCUSDT&...`.
+    pub path_and_query: String,
+    /// Content type and the exchange's auth headers (values holding secrets are marked sensitive).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
+
+pub trait Exchange: Send + Sync + 'static {
+    /// The id used in configuration (`exchange = "binance"`) and preset names (`binance:read`).
+    fn id(&self) -> &'static str;
+
+    /// Headers in which a bot sends its API key; keyward reads its client token from them.
+    fn key_headers(&self) -> &'static [&'static str];
+
+    /// Which bodies are accepted and which bot parameters are signing fields.
+    fn canon_rules(&self) -> CanonRules;
+
+    /// Host and access level of a path, or `None` if the path is not part of this exchange's API.
+    fn route(&self, path: &str) -> Option<Route>;
+
+    /// Endpoint-specific hard denials (withdrawals, transfers, key management ...). The keyword
+    /// guard in [`hard_deny`] runs in addition, for every exchange.
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str>;
+
+    /// The endpoints of a preset, by its name after `<id>:` (e.g. `read`).
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]>;
+
+    /// Names of this exchange's presets, for help texts.
+    fn preset_names(&self) -> &'static [&'static str];
+
+    /// The read-only endpoint that reports the key's own permissions (used by the self-check).
+    fn permission_endpoint(&self) -> PresetEntry;
+
+    /// Signs the canonical request with the credential. Only keyward's own fields (timestamp,
+    /// receive window, signature, key header) are added; nothing else changes.
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Reject>;
+}
+
+/// All exchanges keyward can sign for.
+pub fn registry() -> &'static [&'static dyn Exchange] {
+    &[&binance::Binance]
+}
+
+/// The profile for a configuration id.
+pub fn lookup(id: &str) -> Option<&'static dyn Exchange> {
+    registry().iter().copied().find(|e| e.id() == id)
+}
+
+/// Words that mark an endpoint as moving money out or managing keys, whatever the exchange.
+/// Matched case-insensitively against the path with `-` and `_` removed, so `sub-account`,
+/// `subAccount` and `sub_account` are one word.
+const GUARD_WORDS: &[(&str, &str)] = &[
+    ("withdraw", "withdrawals are never allowed"),
+    ("transfer", "transfers are never allowed"),
+    ("subaccount", "sub-account operations are never allowed"),
+    ("apikey", "API-key management is never allowed"),
+    ("giftcard", "gift cards are never allowed"),
+    ("addressbook", "address-book changes are never allowed"),
+];
+
+/// The hard-deny layer: the exchange's explicit list, then the keyword guard. No configuration
+/// can lift it.
+pub fn hard_deny(exchange: &dyn Exchange, method: Method, path: &str) -> Option<&'static str> {
+    if let Some(reason) = exchange.denied_endpoint(method, path) {
+        return Some(reason);
+    }
+    let folded: String = path
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    GUARD_WORDS
+        .iter()
+        .find(|(word, _)| folded.contains(word))
+        .map(|(_, reason)| *reason)
+}
+
+/// Whether `path` matches a pattern whose `{x}` segments match any one segment.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut pat = pattern.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (pat.next(), got.next()) {
+            (None, None) => return true,
+            (Some(p), Some(g)) => {
+                let wildcard = p.starts_with('{') && p.ends_with('}');
+                if !(wildcard && !g.is_empty() || p == g) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// A header value holding secret material, marked so that it is never logged by hyper.
+pub fn sensitive_header(bytes: &[u8]) -> Result<HeaderValue, Reject> {
+    let mut value = HeaderValue::from_bytes(bytes).map_err(|_| {
+        Reject::new(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "bad_credential",
+            "the credential's API key is not a valid header value; re-seal it",
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_millis(now: SystemTime) -> u64 {
+    now.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_guard_folds_case_and_separators() {
+        let b = &binance::Binance;
+        for path in [
+            "/sapi/v1/capital/withdraw/apply",
+            "/sapi/v9/future/WithDraw",
+            "/sapi/v1/sub-account/list",
+            "/sapi/v1/subAccount/x",
+            "/sapi/v1/sub_account/x",
+            "/sapi/v1/asset/transfer",
+            "/sapi/v2/brand-new/universalTransfer",
+            "/sapi/v1/api-key/create",
+            "/sapi/v1/apiKey/create",
+        ] {
+            assert!(hard_deny(b, Method::Post, path).is_some(), "{path}");
+        }
+        assert!(hard_deny(b, Method::Post, "/api/v3/order").is_none());
+        assert!(hard_deny(b, Method::Get, "/api/v3/account").is_none());
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(path_matches("/api/v3/order", "/api/v3/order"));
+        assert!(!path_matches("/api/v3/order", "/api/v3/order/test"));
+        assert!(!path_matches("/api/v3/order", "/api/v3/Order"));
+        assert!(path_matches("/orders/{id}", "/orders/42"));
+        assert!(!path_matches("/orders/{id}", "/orders/42/fills"));
+        assert!(!path_matches("/orders/{id}", "/orders"));
+    }
+}

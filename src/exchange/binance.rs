@@ -1,0 +1,643 @@
+//! Binance: spot (`/api`, `/sapi`), USD-M futures (`/fapi`), COIN-M futures (`/dapi`), options
+//! (`/eapi`) and portfolio margin (`/papi`).
+//!
+//! Signing (HMAC keys): `signature = hex(HMAC-SHA256(secret, query_string + body))`, with
+//! `timestamp` (and `recvWindow`) among the signed parameters; the key goes in `X-MBX-APIKEY`.
+//! <https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::{header, HeaderName, HeaderValue};
+use sha2::Sha256;
+
+use super::{
+    sensitive_header, unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route,
+};
+use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method, Params};
+use crate::proxy::reject::Reject;
+
+pub struct Binance;
+
+const KEY_HEADER: &str = "x-mbx-apikey";
+
+/// Public market data, forwarded unsigned (also to anonymous bots when enabled).
+const PUBLIC: &[&str] = &[
+    "/api/v3/ping",
+    "/api/v3/time",
+    "/api/v3/exchangeInfo",
+    "/api/v3/depth",
+    "/api/v3/trades",
+    "/api/v3/aggTrades",
+    "/api/v3/klines",
+    "/api/v3/uiKlines",
+    "/api/v3/avgPrice",
+    "/api/v3/ticker",
+    "/api/v3/ticker/24hr",
+    "/api/v3/ticker/price",
+    "/api/v3/ticker/bookTicker",
+    "/api/v3/ticker/tradingDay",
+    "/fapi/v1/ping",
+    "/fapi/v1/time",
+    "/fapi/v1/exchangeInfo",
+    "/fapi/v1/depth",
+    "/fapi/v1/trades",
+    "/fapi/v1/aggTrades",
+    "/fapi/v1/klines",
+    "/fapi/v1/continuousKlines",
+    "/fapi/v1/indexPriceKlines",
+    "/fapi/v1/markPriceKlines",
+    "/fapi/v1/premiumIndex",
+    "/fapi/v1/fundingRate",
+    "/fapi/v1/fundingInfo",
+    "/fapi/v1/openInterest",
+    "/fapi/v1/ticker/24hr",
+    "/fapi/v1/ticker/price",
+    "/fapi/v2/ticker/price",
+    "/fapi/v1/ticker/bookTicker",
+    "/dapi/v1/ping",
+    "/dapi/v1/time",
+    "/dapi/v1/exchangeInfo",
+    "/dapi/v1/depth",
+    "/dapi/v1/trades",
+    "/dapi/v1/aggTrades",
+    "/dapi/v1/klines",
+    "/dapi/v1/continuousKlines",
+    "/dapi/v1/indexPriceKlines",
+    "/dapi/v1/markPriceKlines",
+    "/dapi/v1/premiumIndex",
+    "/dapi/v1/fundingRate",
+    "/dapi/v1/openInterest",
+    "/dapi/v1/ticker/24hr",
+    "/dapi/v1/ticker/price",
+    "/dapi/v1/ticker/bookTicker",
+];
+
+/// Endpoints that take the API key but no signature (`USER_STREAM`, `MARKET_DATA` security types).
+const KEY_ONLY: &[&str] = &[
+    "/api/v3/userDataStream",
+    "/api/v3/historicalTrades",
+    "/sapi/v1/userDataStream",
+    "/sapi/v1/userDataStream/isolated",
+    "/fapi/v1/listenKey",
+    "/fapi/v1/historicalTrades",
+    "/dapi/v1/listenKey",
+    "/dapi/v1/historicalTrades",
+];
+
+/// Explicitly denied endpoints (path prefixes), besides the keyword guard. `None` = any method.
+const DENIED: &[(Option<Method>, &str, &str)] = &[
+    (
+        None,
+        "/sapi/v1/capital/withdraw",
+        "withdrawals are never allowed",
+    ),
+    (
+        None,
+        "/wapi/",
+        "the legacy wallet API (withdrawals) is never allowed",
+    ),
+    (
+        None,
+        "/sapi/v1/localentity/",
+        "travel-rule withdrawals are never allowed",
+    ),
+    (
+        None,
+        "/sapi/v1/asset/transfer",
+        "universal transfers are never allowed",
+    ),
+    (
+        None,
+        "/sapi/v1/futures/transfer",
+        "transfers are never allowed",
+    ),
+    (
+        None,
+        "/sapi/v1/sub-account/",
+        "sub-account operations are never allowed",
+    ),
+    (
+        None,
+        "/sapi/v2/sub-account/",
+        "sub-account operations are never allowed",
+    ),
+    (
+        None,
+        "/sapi/v3/sub-account/",
+        "sub-account operations are never allowed",
+    ),
+    (
+        None,
+        "/sapi/v4/sub-account/",
+        "sub-account operations are never allowed",
+    ),
+    (
+        None,
+        "/sapi/v1/managed-subaccount/",
+        "sub-account operations are never allowed",
+    ),
+    (
+        None,
+        "/sapi/v1/broker/",
+        "broker sub-account and API-key management is never allowed",
+    ),
+    (
+        None,
+        "/sapi/v1/account/apiRestrictions/",
+        "API-key restriction changes are never allowed",
+    ),
+    (None, "/sapi/v1/giftcard/", "gift cards are never allowed"),
+    (None, "/sapi/v1/pay/", "Binance Pay is never allowed"),
+    (
+        None,
+        "/sapi/v1/portfolio/asset-collection",
+        "portfolio fund collection is never allowed",
+    ),
+    (
+        None,
+        "/sapi/v1/portfolio/auto-collection",
+        "portfolio fund collection is never allowed",
+    ),
+    (
+        None,
+        "/papi/v1/asset-collection",
+        "portfolio fund collection is never allowed",
+    ),
+    (
+        None,
+        "/papi/v1/auto-collection",
+        "portfolio fund collection is never allowed",
+    ),
+    (
+        Some(Method::Post),
+        "/sapi/v1/bnbBurn",
+        "account settings are never changed through keyward",
+    ),
+    (
+        Some(Method::Post),
+        "/sapi/v1/account/enableFastWithdrawSwitch",
+        "withdrawal settings are never allowed",
+    ),
+];
+
+/// `binance:read`: account, balances, orders and trades (spot, margin pairs, futures), the
+/// endpoints ccxt's `load_markets` signs, and user-data-stream listen keys.
+const READ: &[PresetEntry] = &[
+    (Method::Get, "/api/v3/account"),
+    (Method::Get, "/api/v3/account/commission"),
+    (Method::Get, "/api/v3/order"),
+    (Method::Get, "/api/v3/openOrders"),
+    (Method::Get, "/api/v3/allOrders"),
+    (Method::Get, "/api/v3/myTrades"),
+    (Method::Get, "/api/v3/myPreventedMatches"),
+    (Method::Get, "/api/v3/rateLimit/order"),
+    (Method::Get, "/api/v3/orderList"),
+    (Method::Get, "/api/v3/allOrderList"),
+    (Method::Get, "/api/v3/openOrderList"),
+    (Method::Post, "/api/v3/userDataStream"),
+    (Method::Put, "/api/v3/userDataStream"),
+    (Method::Delete, "/api/v3/userDataStream"),
+    (Method::Get, "/api/v3/historicalTrades"),
+    (Method::Get, "/sapi/v1/capital/config/getall"),
+    (Method::Get, "/sapi/v1/margin/allPairs"),
+    (Method::Get, "/sapi/v1/margin/isolated/allPairs"),
+    (Method::Get, "/sapi/v1/asset/tradeFee"),
+    (Method::Get, "/sapi/v1/asset/assetDetail"),
+    (Method::Get, "/sapi/v1/account/status"),
+    (Method::Get, "/sapi/v1/account/apiTradingStatus"),
+    (Method::Get, "/sapi/v1/account/apiRestrictions"),
+    (Method::Post, "/sapi/v3/asset/getUserAsset"),
+    (Method::Get, "/fapi/v2/account"),
+    (Method::Get, "/fapi/v3/account"),
+    (Method::Get, "/fapi/v2/balance"),
+    (Method::Get, "/fapi/v3/balance"),
+    (Method::Get, "/fapi/v2/positionRisk"),
+    (Method::Get, "/fapi/v3/positionRisk"),
+    (Method::Get, "/fapi/v1/order"),
+    (Method::Get, "/fapi/v1/openOrder"),
+    (Method::Get, "/fapi/v1/openOrders"),
+    (Method::Get, "/fapi/v1/allOrders"),
+    (Method::Get, "/fapi/v1/userTrades"),
+    (Method::Get, "/fapi/v1/income"),
+    (Method::Get, "/fapi/v1/leverageBracket"),
+    (Method::Get, "/fapi/v1/commissionRate"),
+    (Method::Get, "/fapi/v1/positionSide/dual"),
+    (Method::Get, "/fapi/v1/multiAssetsMargin"),
+    (Method::Post, "/fapi/v1/listenKey"),
+    (Method::Put, "/fapi/v1/listenKey"),
+    (Method::Delete, "/fapi/v1/listenKey"),
+    (Method::Get, "/dapi/v1/account"),
+    (Method::Get, "/dapi/v1/balance"),
+    (Method::Get, "/dapi/v1/positionRisk"),
+    (Method::Get, "/dapi/v1/order"),
+    (Method::Get, "/dapi/v1/openOrder"),
+    (Method::Get, "/dapi/v1/openOrders"),
+    (Method::Get, "/dapi/v1/allOrders"),
+    (Method::Get, "/dapi/v1/userTrades"),
+    (Method::Get, "/dapi/v1/income"),
+    (Method::Get, "/dapi/v2/leverageBracket"),
+    (Method::Get, "/dapi/v1/commissionRate"),
+    (Method::Get, "/dapi/v1/positionSide/dual"),
+    (Method::Post, "/dapi/v1/listenKey"),
+    (Method::Put, "/dapi/v1/listenKey"),
+    (Method::Delete, "/dapi/v1/listenKey"),
+];
+
+/// `binance:spot-trade`: place, amend, replace and cancel spot orders and order lists.
+const SPOT_TRADE: &[PresetEntry] = &[
+    (Method::Post, "/api/v3/order"),
+    (Method::Post, "/api/v3/order/test"),
+    (Method::Delete, "/api/v3/order"),
+    (Method::Post, "/api/v3/order/cancelReplace"),
+    (Method::Put, "/api/v3/order/amend/keepPriority"),
+    (Method::Delete, "/api/v3/openOrders"),
+    (Method::Post, "/api/v3/orderList/oco"),
+    (Method::Post, "/api/v3/orderList/oto"),
+    (Method::Post, "/api/v3/orderList/otoco"),
+    (Method::Delete, "/api/v3/orderList"),
+    (Method::Post, "/api/v3/sor/order"),
+    (Method::Post, "/api/v3/sor/order/test"),
+];
+
+/// `binance:futures-trade`: USD-M and COIN-M orders, leverage and margin type.
+const FUTURES_TRADE: &[PresetEntry] = &[
+    (Method::Post, "/fapi/v1/order"),
+    (Method::Post, "/fapi/v1/order/test"),
+    (Method::Put, "/fapi/v1/order"),
+    (Method::Delete, "/fapi/v1/order"),
+    (Method::Post, "/fapi/v1/batchOrders"),
+    (Method::Put, "/fapi/v1/batchOrders"),
+    (Method::Delete, "/fapi/v1/batchOrders"),
+    (Method::Delete, "/fapi/v1/allOpenOrders"),
+    (Method::Post, "/fapi/v1/leverage"),
+    (Method::Post, "/fapi/v1/marginType"),
+    (Method::Post, "/dapi/v1/order"),
+    (Method::Put, "/dapi/v1/order"),
+    (Method::Delete, "/dapi/v1/order"),
+    (Method::Post, "/dapi/v1/batchOrders"),
+    (Method::Delete, "/dapi/v1/batchOrders"),
+    (Method::Delete, "/dapi/v1/allOpenOrders"),
+    (Method::Post, "/dapi/v1/leverage"),
+    (Method::Post, "/dapi/v1/marginType"),
+];
+
+/// `binance:trade`: spot and futures trading together.
+const TRADE: &[PresetEntry] = &{
+    let mut all = [(Method::Get, ""); SPOT_TRADE.len() + FUTURES_TRADE.len()];
+    let mut i = 0;
+    while i < SPOT_TRADE.len() {
+        all[i] = SPOT_TRADE[i];
+        i += 1;
+    }
+    while i < all.len() {
+        all[i] = FUTURES_TRADE[i - SPOT_TRADE.len()];
+        i += 1;
+    }
+    all
+};
+
+impl Binance {
+    fn host(path: &str) -> Option<&'static str> {
+        let first = path.get(1..)?.split('/').next()?;
+        match first {
+            "api" | "sapi" => Some("api.binance.com"),
+            "fapi" => Some("fapi.binance.com"),
+            "dapi" => Some("dapi.binance.com"),
+            "eapi" => Some("eapi.binance.com"),
+            "papi" => Some("papi.binance.com"),
+            _ => None,
+        }
+    }
+}
+
+impl Exchange for Binance {
+    fn id(&self) -> &'static str {
+        "binance"
+    }
+
+    fn key_headers(&self) -> &'static [&'static str] {
+        &[KEY_HEADER]
+    }
+
+    fn canon_rules(&self) -> CanonRules {
+        CanonRules {
+            form_body: true,
+            bot_signing_params: &["signature", "timestamp"],
+        }
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        let host = Self::host(path)?;
+        let access = if PUBLIC.contains(&path) {
+            Access::Public
+        } else if KEY_ONLY.contains(&path) {
+            Access::KeyOnly
+        } else {
+            Access::Signed
+        };
+        Some(Route { host, access })
+    }
+
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        DENIED
+            .iter()
+            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && path.starts_with(prefix))
+            .map(|(_, _, reason)| *reason)
+    }
+
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        match name {
+            "read" => Some(READ),
+            "spot-trade" => Some(SPOT_TRADE),
+            "futures-trade" => Some(FUTURES_TRADE),
+            "trade" => Some(TRADE),
+            _ => None,
+        }
+    }
+
+    fn preset_names(&self) -> &'static [&'static str] {
+        &["read", "spot-trade", "futures-trade", "trade"]
+    }
+
+    fn permission_endpoint(&self) -> PresetEntry {
+        (Method::Get, "/sapi/v1/account/apiRestrictions")
+    }
+
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Reject> {
+        let host =
+            Self::host(&req.path).ok_or_else(|| Reject::not_found("not a Binance API path"))?;
+        let mut query = req.query.clone();
+        let mut form = match &req.body {
+            Body::Form(p) => Some(p.clone()),
+            Body::Empty => None,
+        };
+        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        if access != Access::Public {
+            headers.push((
+                HeaderName::from_static(KEY_HEADER),
+                sensitive_header(credential.api_key.expose())?,
+            ));
+        }
+        if access == Access::Signed {
+            // keyward's own fields go where the bot's parameters are: the body if it has one.
+            let window = match req.param("recvWindow") {
+                Some(v) => {
+                    let asked: u64 = v.parse().map_err(|_| {
+                        Reject::bad_params(format!(
+                            "recvWindow {v:?} is not a whole number of milliseconds"
+                        ))
+                    })?;
+                    asked.min(credential.recv_window_ms)
+                }
+                None => credential.recv_window_ms,
+            };
+            if query.contains("recvWindow") {
+                query.set("recvWindow", window.to_string());
+            } else {
+                carrier(&mut query, &mut form).set("recvWindow", window.to_string());
+            }
+            carrier(&mut query, &mut form).set("timestamp", unix_millis(now).to_string());
+            let payload = payload(&query, form.as_ref());
+            let signature = hmac_sha256_hex(credential.secret.expose(), payload.as_bytes());
+            carrier(&mut query, &mut form).set("signature", signature);
+        }
+        let mut path_and_query = req.path.clone();
+        if !query.is_empty() {
+            path_and_query.push('?');
+            path_and_query.push_str(&query.encode());
+        }
+        let body = match &form {
+            Some(f) => {
+                headers.push((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                ));
+                Bytes::from(f.encode())
+            }
+            None => Bytes::new(),
+        };
+        Ok(Outbound {
+            method: req.method,
+            host,
+            path_and_query,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Where keyward's own parameters go: the form body if there is one, else the query string.
+fn carrier<'a>(query: &'a mut Params, form: &'a mut Option<Params>) -> &'a mut Params {
+    form.as_mut().unwrap_or(query)
+}
+
+/// Binance's signed payload: the query string followed by the body, no separator.
+fn payload(query: &Params, form: Option<&Params>) -> String {
+    let mut s = query.encode();
+    if let Some(f) = form {
+        s.push_str(&f.encode());
+    }
+    s
+}
+
+fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(data);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::canonical::{canonicalise, parse_params};
+    use crate::secret::SecretBytes;
+    use std::time::Duration;
+
+    fn vectors() -> Vec<serde_json::Value> {
+        let text = include_str!("../../tests/vectors/vectors.json");
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn credential(secret: &str) -> Credential {
+        Credential {
+            api_key: SecretBytes::copy_from(b"real-api-key"),
+            secret: SecretBytes::copy_from(secret.as_bytes()),
+            passphrase: None,
+            recv_window_ms: 5000,
+        }
+    }
+
+    fn at(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn published_vectors_hmac() {
+        let mut checked = 0;
+        for v in vectors() {
+            let ex = v["exchange"].as_str().unwrap();
+            if !ex.starts_with("binance") {
+                continue;
+            }
+            let payload = v["payload"].as_str().unwrap();
+            let expected = v["expected"].as_str().unwrap();
+            assert_eq!(
+                hmac_sha256_hex(v["secret"].as_str().unwrap().as_bytes(), payload.as_bytes()),
+                expected
+            );
+            // The full signer reproduces the payload from the parameters and the clock.
+            let mut params = parse_params(payload, "query string").unwrap();
+            let ts: u64 = params.remove("timestamp").unwrap().parse().unwrap();
+            let (path, req) = if ex == "binance-usdm" {
+                let body = params.encode();
+                (
+                    "/fapi/v1/order",
+                    canonicalise(
+                        Method::Post,
+                        "/fapi/v1/order",
+                        None,
+                        Some("application/x-www-form-urlencoded"),
+                        body.as_bytes(),
+                        &Binance.canon_rules(),
+                    )
+                    .unwrap(),
+                )
+            } else {
+                let q = params.encode();
+                (
+                    "/api/v3/order",
+                    canonicalise(
+                        Method::Post,
+                        "/api/v3/order",
+                        Some(&q),
+                        None,
+                        b"",
+                        &Binance.canon_rules(),
+                    )
+                    .unwrap(),
+                )
+            };
+            let out = Binance
+                .sign(
+                    &req,
+                    Access::Signed,
+                    &credential(v["secret"].as_str().unwrap()),
+                    at(ts),
+                )
+                .unwrap();
+            let sent = if ex == "binance-usdm" {
+                String::from_utf8(out.body.to_vec()).unwrap()
+            } else {
+                out.path_and_query.split_once('?').unwrap().1.to_owned()
+            };
+            assert_eq!(sent, format!("{payload}&signature={expected}"), "{path}");
+            checked += 1;
+        }
+        assert_eq!(checked, 3);
+    }
+
+    #[test]
+    fn recv_window_capped_and_bot_fields_replaced() {
+        let req = canonicalise(
+            Method::Get,
+            "/api/v3/account",
+            Some("recvWindow=60000&timestamp=1&signature=bogus"),
+            None,
+            b"",
+            &Binance.canon_rules(),
+        )
+        .unwrap();
+        let out = Binance
+            .sign(&req, Access::Signed, &credential("s"), at(1000))
+            .unwrap();
+        let (_, q) = out.path_and_query.split_once('?').unwrap();
+        assert!(
+            q.starts_with("recvWindow=5000&timestamp=1000&signature="),
+            "{q}"
+        );
+        assert!(!q.contains("bogus"));
+        let key = out.headers.iter().find(|(k, _)| k == KEY_HEADER).unwrap();
+        assert_eq!(key.1.as_bytes(), b"real-api-key");
+        assert!(key.1.is_sensitive());
+    }
+
+    #[test]
+    fn public_and_key_only() {
+        let req = canonicalise(
+            Method::Get,
+            "/api/v3/depth",
+            Some("symbol=BTCUSDT"),
+            None,
+            b"",
+            &Binance.canon_rules(),
+        )
+        .unwrap();
+        assert_eq!(
+            Binance.route("/api/v3/depth").unwrap().access,
+            Access::Public
+        );
+        let out = Binance
+            .sign(&req, Access::Public, &credential("s"), at(1))
+            .unwrap();
+        assert_eq!(out.path_and_query, "/api/v3/depth?symbol=BTCUSDT");
+        assert!(out.headers.is_empty());
+        assert_eq!(
+            Binance.route("/api/v3/userDataStream").unwrap().access,
+            Access::KeyOnly
+        );
+        let req = canonicalise(
+            Method::Post,
+            "/api/v3/userDataStream",
+            None,
+            None,
+            b"",
+            &Binance.canon_rules(),
+        )
+        .unwrap();
+        let out = Binance
+            .sign(&req, Access::KeyOnly, &credential("s"), at(1))
+            .unwrap();
+        assert_eq!(out.path_and_query, "/api/v3/userDataStream");
+        assert_eq!(out.headers.len(), 1);
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(
+            Binance.route("/sapi/v1/margin/allPairs").unwrap().host,
+            "api.binance.com"
+        );
+        assert_eq!(
+            Binance.route("/fapi/v1/order").unwrap().host,
+            "fapi.binance.com"
+        );
+        assert_eq!(
+            Binance.route("/dapi/v1/order").unwrap().host,
+            "dapi.binance.com"
+        );
+        assert!(Binance.route("/API/v3/order").is_none());
+        assert!(Binance.route("/v3/order").is_none());
+    }
+
+    #[test]
+    fn presets_never_overlap_hard_deny() {
+        for name in Binance.preset_names() {
+            for (m, p) in Binance.preset(name).unwrap() {
+                assert!(
+                    super::super::hard_deny(&Binance, *m, p).is_none(),
+                    "{name}: {m} {p}"
+                );
+                assert!(Binance.route(p).is_some(), "{name}: {p} has no route");
+            }
+        }
+        assert_eq!(TRADE.len(), SPOT_TRADE.len() + FUTURES_TRADE.len());
+    }
+}

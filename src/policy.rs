@@ -1,0 +1,409 @@
+//! The decision: may this client send this canonical request?
+//!
+//! Two layers, in order (DESIGN.md, "Policy"):
+//! 1. the exchange's hard deny (explicit endpoint list and keyword guard), which no configuration
+//!    can lift;
+//! 2. the client's allowlist, default deny: a rule names a method and a path (or a preset of
+//!    them), and may constrain parameter values and decimal maxima.
+//!
+//! Every [`Decision`] names the rule that allowed it or the reason it was denied.
+
+pub mod rate;
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use crate::exchange::{self, path_matches, Access, Exchange};
+use crate::proxy::canonical::{CanonicalRequest, Method};
+
+/// The pseudo-parameter of a `max` constraint that bounds `price * quantity` (or `quoteOrderQty`).
+pub const NOTIONAL: &str = "notional";
+
+/// One allow rule, expanded from the configuration or from a preset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// How the rule is named in decisions: the preset name or `allow[N]` (its index in the
+    /// client's `allow` list).
+    pub id: String,
+    pub method: Method,
+    /// An exact path, or a preset pattern whose `{x}` segments match one segment.
+    pub path: String,
+    /// Parameters that must be present with one of the listed values.
+    pub params: Vec<(String, Vec<String>)>,
+    /// Decimal upper bounds (inclusive); [`NOTIONAL`] bounds `price * quantity`.
+    pub max: Vec<(String, Decimal)>,
+}
+
+impl Rule {
+    /// The rules of a preset: one per endpoint, no parameter constraints.
+    pub fn from_preset(name: &str, entries: &[exchange::PresetEntry]) -> Vec<Rule> {
+        entries
+            .iter()
+            .map(|(method, path)| Rule {
+                id: name.to_owned(),
+                method: *method,
+                path: (*path).to_owned(),
+                params: Vec::new(),
+                max: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn matches_endpoint(&self, req: &CanonicalRequest) -> bool {
+        self.method == req.method && path_matches(&self.path, &req.path)
+    }
+
+    /// `Ok(())` if every constraint holds, else why not.
+    fn check_constraints(&self, req: &CanonicalRequest) -> Result<(), String> {
+        for (key, allowed) in &self.params {
+            match req.param(key) {
+                None => return Err(format!("parameter '{key}' is required by {}", self.id)),
+                Some(v) if !allowed.iter().any(|a| a == v) => {
+                    return Err(format!(
+                        "{key}={v} is not allowed by {} (allowed: {})",
+                        self.id,
+                        allowed.join(", ")
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        for (key, limit) in &self.max {
+            let (value, shown) = if key == NOTIONAL {
+                (notional(req)?, "notional".to_owned())
+            } else {
+                match req.param(key) {
+                    None => continue,
+                    Some(v) => (parse_decimal(key, v)?, key.clone()),
+                }
+            };
+            if value > *limit {
+                return Err(format!(
+                    "{shown} {value} exceeds the maximum {limit} of {}",
+                    self.id
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `quoteOrderQty` when present, else `price * quantity`. Refused when it cannot be computed:
+/// a bound that cannot be checked is not a bound.
+fn notional(req: &CanonicalRequest) -> Result<Decimal, String> {
+    if let Some(q) = req.param("quoteOrderQty") {
+        return parse_decimal("quoteOrderQty", q);
+    }
+    match (req.param("price"), req.param("quantity")) {
+        (Some(p), Some(q)) => {
+            let p = parse_decimal("price", p)?;
+            let q = parse_decimal("quantity", q)?;
+            p.checked_mul(q)
+                .ok_or_else(|| "notional price * quantity is out of range".to_owned())
+        }
+        _ => Err(
+            "the notional limit needs price and quantity (or quoteOrderQty); a market order by quantity cannot be bounded"
+                .to_owned(),
+        ),
+    }
+}
+
+/// A plain non-negative decimal (`123`, `0.5`): no sign, exponent, spaces or thousands separators.
+pub fn parse_decimal(key: &str, value: &str) -> Result<Decimal, String> {
+    let plain = {
+        let mut parts = value.splitn(2, '.');
+        let int = parts.next().unwrap_or("");
+        let frac = parts.next();
+        !int.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !plain || value.len() > 40 {
+        return Err(format!("{key}={value} is not a plain decimal number"));
+    }
+    Decimal::from_str(value).map_err(|_| format!("{key}={value} is out of range"))
+}
+
+/// A client's allowlist (rules in configuration order).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Allowlist {
+    pub rules: Vec<Rule>,
+}
+
+/// Why a request was refused by policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// The exchange's hard deny: never allowed.
+    HardDeny(&'static str),
+    /// No rule names this method and path.
+    NoRule,
+    /// A rule names the endpoint but a constraint failed (the message of the closest rule).
+    Constraint(String),
+    /// The endpoint needs a credential and the request carried no client token.
+    NeedsClient,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow { rule: String },
+    Deny(Denial),
+}
+
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow { .. })
+    }
+
+    /// The allowing rule's name, if allowed.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Decision::Allow { rule } => Some(rule),
+            Decision::Deny(_) => None,
+        }
+    }
+}
+
+/// The rule name that allows public market data to every client.
+pub fn public_rule(exchange: &dyn Exchange) -> String {
+    format!("{}:public-market-data", exchange.id())
+}
+
+/// Decides a request. `client` is `None` for an anonymous request (no token), which may only
+/// reach public market data; `anonymous_ok` says whether anonymous access is enabled at all.
+pub fn decide(
+    exchange: &dyn Exchange,
+    client: Option<&Allowlist>,
+    anonymous_ok: bool,
+    access: Access,
+    req: &CanonicalRequest,
+) -> Decision {
+    if let Some(reason) = exchange::hard_deny(exchange, req.method, &req.path) {
+        return Decision::Deny(Denial::HardDeny(reason));
+    }
+    let Some(allowlist) = client else {
+        return if access == Access::Public && anonymous_ok {
+            Decision::Allow {
+                rule: "anonymous-market-data".to_owned(),
+            }
+        } else {
+            Decision::Deny(Denial::NeedsClient)
+        };
+    };
+    if access == Access::Public {
+        return Decision::Allow {
+            rule: public_rule(exchange),
+        };
+    }
+    let mut first_failure = None;
+    for rule in allowlist.rules.iter().filter(|r| r.matches_endpoint(req)) {
+        match rule.check_constraints(req) {
+            Ok(()) => {
+                return Decision::Allow {
+                    rule: rule.id.clone(),
+                }
+            }
+            Err(why) => {
+                first_failure.get_or_insert(why);
+            }
+        }
+    }
+    Decision::Deny(match first_failure {
+        Some(why) => Denial::Constraint(why),
+        None => Denial::NoRule,
+    })
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decision::Allow { rule } => write!(f, "allowed by rule {rule}"),
+            Decision::Deny(Denial::HardDeny(reason)) => write!(f, "denied (hard deny): {reason}"),
+            Decision::Deny(Denial::NoRule) => {
+                f.write_str("denied: no rule in this client's allow list names this method and path")
+            }
+            Decision::Deny(Denial::Constraint(why)) => write!(f, "denied: {why}"),
+            Decision::Deny(Denial::NeedsClient) => f.write_str(
+                "denied: this endpoint needs a client token (send it as the exchange API key or as Authorization: Bearer)",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::binance::Binance;
+    use crate::proxy::canonical::{canonicalise, CanonRules};
+
+    fn req(method: Method, path: &str, query: &str) -> CanonicalRequest {
+        let rules = CanonRules {
+            form_body: true,
+            bot_signing_params: &[],
+        };
+        canonicalise(method, path, Some(query), None, b"", &rules).unwrap()
+    }
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn order_rule() -> Rule {
+        Rule {
+            id: "allow[1]".into(),
+            method: Method::Post,
+            path: "/api/v3/order".into(),
+            params: vec![
+                ("symbol".into(), vec!["BTCUSDT".into(), "ETHUSDT".into()]),
+                ("type".into(), vec!["LIMIT".into()]),
+            ],
+            max: vec![("quantity".into(), d("0.5")), (NOTIONAL.into(), d("20000"))],
+        }
+    }
+
+    fn allowlist() -> Allowlist {
+        let mut rules = Rule::from_preset("binance:read", Binance.preset("read").unwrap());
+        rules.push(order_rule());
+        Allowlist { rules }
+    }
+
+    #[test]
+    fn table() {
+        let a = allowlist();
+        let cases: &[(Method, &str, &str, Result<&str, &str>)] = &[
+            (Method::Get, "/api/v3/account", "", Ok("binance:read")),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=LIMIT&quantity=0.5&price=40000",
+                Ok("allow[1]"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=LIMIT&quantity=0.50000001&price=1",
+                Err("quantity"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=LIMIT&quantity=0.5&price=40000.01",
+                Err("notional"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=DOGEUSDT&type=LIMIT&quantity=1&price=1",
+                Err("symbol=DOGEUSDT"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "type=LIMIT&quantity=1&price=1",
+                Err("'symbol' is required"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=MARKET&quantity=0.1",
+                Err("type=MARKET"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=LIMIT&quantity=1e-1&price=1",
+                Err("not a plain decimal"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=LIMIT&quantity=-1&price=1",
+                Err("not a plain decimal"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=LIMIT&quantity=0.1",
+                Err("needs price"),
+            ),
+            (
+                Method::Delete,
+                "/api/v3/order",
+                "symbol=BTCUSDT",
+                Err("no rule"),
+            ),
+            (
+                Method::Post,
+                "/sapi/v1/capital/withdraw/apply",
+                "coin=BTC",
+                Err("hard deny"),
+            ),
+            (
+                Method::Post,
+                "/sapi/v1/asset/transfer",
+                "type=MAIN_UMFUTURE",
+                Err("hard deny"),
+            ),
+            (
+                Method::Get,
+                "/api/v3/depth",
+                "symbol=BTCUSDT",
+                Ok("binance:public-market-data"),
+            ),
+        ];
+        for (m, path, q, want) in cases {
+            let r = req(*m, path, q);
+            let access = Binance.route(path).unwrap().access;
+            let got = decide(&Binance, Some(&a), true, access, &r);
+            match want {
+                Ok(rule) => assert_eq!(got.rule(), Some(*rule), "{m} {path}?{q}: {got}"),
+                Err(text) => {
+                    assert!(!got.is_allowed(), "{m} {path}?{q} allowed");
+                    assert!(got.to_string().contains(text), "{m} {path}?{q}: {got}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quote_order_qty_is_the_notional() {
+        let mut rule = order_rule();
+        rule.params.clear();
+        let a = Allowlist { rules: vec![rule] };
+        let ok = req(Method::Post, "/api/v3/order", "quoteOrderQty=20000");
+        assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
+        let big = req(Method::Post, "/api/v3/order", "quoteOrderQty=20000.1");
+        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &big).is_allowed());
+    }
+
+    #[test]
+    fn anonymous_only_public() {
+        let depth = req(Method::Get, "/api/v3/depth", "symbol=BTCUSDT");
+        assert!(decide(&Binance, None, true, Access::Public, &depth).is_allowed());
+        assert!(!decide(&Binance, None, false, Access::Public, &depth).is_allowed());
+        let acct = req(Method::Get, "/api/v3/account", "");
+        assert_eq!(
+            decide(&Binance, None, true, Access::Signed, &acct),
+            Decision::Deny(Denial::NeedsClient)
+        );
+    }
+
+    #[test]
+    fn hard_deny_beats_any_rule() {
+        let a = Allowlist {
+            rules: vec![Rule {
+                id: "allow[0]".into(),
+                method: Method::Post,
+                path: "/sapi/v1/capital/withdraw/apply".into(),
+                params: vec![],
+                max: vec![],
+            }],
+        };
+        let r = req(Method::Post, "/sapi/v1/capital/withdraw/apply", "coin=BTC");
+        assert!(matches!(
+            decide(&Binance, Some(&a), true, Access::Signed, &r),
+            Decision::Deny(Denial::HardDeny(_))
+        ));
+    }
+}

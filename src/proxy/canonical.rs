@@ -1,0 +1,537 @@
+//! The one strict parse of a bot's request into the form keyward checks, signs and forwards.
+//!
+//! Everything downstream (policy, signer, audit) sees only a [`CanonicalRequest`]; the bot's
+//! original bytes are never forwarded. Parsing is deliberately narrower than what HTTP allows:
+//! anything that two parsers could read differently is refused (see DESIGN.md, "Canonicalisation
+//! rules").
+
+use std::fmt;
+
+use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::reject::Reject;
+
+/// Longest parameter name accepted.
+pub const MAX_KEY_LEN: usize = 64;
+/// Longest decoded parameter value accepted.
+pub const MAX_VALUE_LEN: usize = 4096;
+/// Most parameters accepted in one request (query and body together).
+pub const MAX_PARAMS: usize = 100;
+
+/// The methods any exchange API uses. Anything else is refused before routing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    pub fn from_http(method: &http::Method) -> Option<Method> {
+        Self::parse(method.as_str())
+    }
+
+    /// Exact, upper-case method names only (`get` is refused, as HTTP methods are case-sensitive).
+    pub fn parse(s: &str) -> Option<Method> {
+        match s {
+            "GET" => Some(Method::Get),
+            "POST" => Some(Method::Post),
+            "PUT" => Some(Method::Put),
+            "DELETE" => Some(Method::Delete),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    pub fn to_http(self) -> http::Method {
+        match self {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Delete => http::Method::DELETE,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Ordered parameters with unique keys (uniqueness is enforced by the parser and by [`Params::push`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn new() -> Self {
+        Params(Vec::new())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let idx = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(idx).1)
+    }
+
+    /// Appends a parameter; replaces the value in place if the key is already present.
+    pub fn set(&mut self, key: &str, value: String) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key.to_owned(), value)),
+        }
+    }
+
+    /// keyward's own serialisation: `k=v&k=v`, every byte outside the unreserved set
+    /// percent-encoded (UTF-8), so the bytes signed are the bytes sent.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            out.extend(utf8_percent_encode(k, ENCODE_SET));
+            out.push('=');
+            out.extend(utf8_percent_encode(v, ENCODE_SET));
+        }
+        out
+    }
+}
+
+/// Everything but RFC 3986 unreserved characters is encoded.
+const ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// What kind of body the request carried, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    Empty,
+    Form(Params),
+}
+
+/// Which bodies an exchange accepts and which of the bot's fields are its own signing fields.
+#[derive(Clone, Copy, Debug)]
+pub struct CanonRules {
+    /// Whether `application/x-www-form-urlencoded` bodies are accepted (on POST and PUT).
+    pub form_body: bool,
+    /// Parameters that carry the bot's own signature, timestamp or nonce: removed here and
+    /// re-created by the signer.
+    pub bot_signing_params: &'static [&'static str],
+}
+
+/// The request as keyward understands it: the only thing policy sees and the signer signs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalRequest {
+    pub method: Method,
+    /// The exchange path, without keyward's `/<credential>` prefix.
+    pub path: String,
+    pub query: Params,
+    pub body: Body,
+}
+
+impl CanonicalRequest {
+    /// A parameter from the query or the body (a key can never be in both).
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query.get(key).or_else(|| match &self.body {
+            Body::Form(p) => p.get(key),
+            Body::Empty => None,
+        })
+    }
+
+    /// All parameters, query first, for audit and explanations.
+    pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
+        let body = match &self.body {
+            Body::Form(p) => Some(p.iter()),
+            Body::Empty => None,
+        };
+        self.query.iter().chain(body.into_iter().flatten())
+    }
+
+    /// `query` and body in keyward's encoding, joined by `&`, for the audit log.
+    pub fn params_string(&self) -> String {
+        let mut all = Params::new();
+        for (k, v) in self.params() {
+            all.set(k, v.to_owned());
+        }
+        all.encode()
+    }
+}
+
+/// Checks a request path against keyward's strict path grammar: ASCII, leading `/`, non-empty
+/// segments of unreserved characters, no `.` or `..` segment. Nothing is decoded or normalised.
+pub fn check_path(path: &str) -> Result<(), Reject> {
+    if !path.starts_with('/') {
+        return Err(Reject::bad_path("the path must start with '/'"));
+    }
+    for segment in path[1..].split('/') {
+        if segment.is_empty() {
+            return Err(Reject::bad_path(
+                "empty path segment ('//' or a trailing '/') is not allowed",
+            ));
+        }
+        if segment == "." || segment == ".." {
+            return Err(Reject::bad_path(
+                "'.' and '..' path segments are not allowed",
+            ));
+        }
+        if let Some(c) = segment.chars().find(|c| !is_unreserved(*c)) {
+            let what = match c {
+                '%' => "percent-encoded characters are not allowed in the path".to_owned(),
+                ';' => "';' (path parameters) is not allowed in the path".to_owned(),
+                '\\' => "'\\' is not allowed in the path".to_owned(),
+                c if c.is_control() => "control characters are not allowed in the path".to_owned(),
+                c => format!("character {c:?} is not allowed in the path"),
+            };
+            return Err(Reject::bad_path(&what));
+        }
+    }
+    Ok(())
+}
+
+fn is_unreserved(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
+}
+
+/// Raw bytes allowed in a query string or form body besides `&`, `=` and `%XX` escapes.
+fn is_query_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'~' | b'+' | b',' | b':' | b'*' | b'@' | b'/'
+        )
+}
+
+/// Parses `k=v&k=v` strictly: every pair has `=`, no empty pairs, valid `%XX` escapes, `+` is a
+/// space, keys are `[A-Za-z0-9_.-]` (with `[]`), values are UTF-8 without control characters,
+/// no key appears twice (also not in another letter case), everything bounded.
+pub fn parse_params(input: &str, place: &str) -> Result<Params, Reject> {
+    let mut params = Params::new();
+    if input.is_empty() {
+        return Ok(params);
+    }
+    for pair in input.split('&') {
+        if pair.is_empty() {
+            return Err(Reject::bad_params(format!(
+                "empty parameter in the {place} ('&&' or a leading or trailing '&')"
+            )));
+        }
+        if let Some(b) = pair
+            .bytes()
+            .find(|b| *b != b'=' && *b != b'%' && !is_query_char(*b))
+        {
+            let msg = if b == b';' {
+                format!("';' in the {place}: parameters are separated by '&' only")
+            } else {
+                format!(
+                    "byte {:?} in the {place} must be percent-encoded",
+                    char::from(b)
+                )
+            };
+            return Err(Reject::bad_params(msg));
+        }
+        let (raw_key, raw_value) = pair
+            .split_once('=')
+            .ok_or_else(|| Reject::bad_params(format!("parameter without '=' in the {place}")))?;
+        let key = decode_component(raw_key, place)?;
+        let value = decode_component(raw_value, place)?;
+        if key.is_empty() {
+            return Err(Reject::bad_params(format!(
+                "empty parameter name in the {place}"
+            )));
+        }
+        if key.len() > MAX_KEY_LEN {
+            return Err(Reject::bad_params(format!(
+                "parameter name longer than {MAX_KEY_LEN} bytes in the {place}"
+            )));
+        }
+        if !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']'))
+        {
+            return Err(Reject::bad_params(format!(
+                "parameter name {key:?} in the {place} has characters other than letters, digits, '_', '.', '-'"
+            )));
+        }
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Reject::bad_params(format!(
+                "value of '{key}' is longer than {MAX_VALUE_LEN} bytes"
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Reject::bad_params(format!(
+                "value of '{key}' contains control characters"
+            )));
+        }
+        if params.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+            return Err(Reject::bad_params(format!(
+                "parameter '{key}' appears more than once in the {place}"
+            )));
+        }
+        if params.len() >= MAX_PARAMS {
+            return Err(Reject::bad_params(format!(
+                "more than {MAX_PARAMS} parameters"
+            )));
+        }
+        params.0.push((key, value));
+    }
+    Ok(params)
+}
+
+fn decode_component(raw: &str, place: &str) -> Result<String, Reject> {
+    let bytes = raw.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'%' {
+            let ok = bytes.len() > i + 2
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit();
+            if !ok {
+                return Err(Reject::bad_params(format!(
+                    "malformed percent-escape in the {place}"
+                )));
+            }
+        }
+    }
+    let spaced = raw.replace('+', " ");
+    percent_decode(spaced.as_bytes())
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| Reject::bad_params(format!("the {place} is not valid UTF-8 once decoded")))
+}
+
+/// Builds the canonical request from the parts of the bot's request that survived the
+/// transport checks. `path` is the exchange path (credential prefix already removed and the
+/// whole path already checked by [`check_path`]).
+pub fn canonicalise(
+    method: Method,
+    path: &str,
+    query: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+    rules: &CanonRules,
+) -> Result<CanonicalRequest, Reject> {
+    let mut query = parse_params(query.unwrap_or(""), "query string")?;
+    let mut body = if body.is_empty() {
+        Body::Empty
+    } else {
+        if !matches!(method, Method::Post | Method::Put) {
+            return Err(Reject::bad_params(format!(
+                "a {method} request must not have a body; put its parameters in the query string"
+            )));
+        }
+        let media = content_type
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        match media.as_str() {
+            "application/x-www-form-urlencoded" if rules.form_body => {
+                let text = std::str::from_utf8(body)
+                    .map_err(|_| Reject::bad_params("the body is not valid UTF-8".to_owned()))?;
+                Body::Form(parse_params(text, "body")?)
+            }
+            "" => {
+                return Err(Reject::unsupported_media(
+                    "a request body needs a Content-Type (application/x-www-form-urlencoded)",
+                ))
+            }
+            other => {
+                return Err(Reject::unsupported_media(&format!(
+                    "Content-Type {other:?} is not accepted for this exchange; send application/x-www-form-urlencoded"
+                )))
+            }
+        }
+    };
+    if let Body::Form(form) = &body {
+        if let Some((k, _)) = form
+            .iter()
+            .find(|(k, _)| query.iter().any(|(q, _)| q.eq_ignore_ascii_case(k)))
+        {
+            return Err(Reject::bad_params(format!(
+                "parameter '{k}' is in both the query string and the body"
+            )));
+        }
+        if query.len() + form.len() > MAX_PARAMS {
+            return Err(Reject::bad_params(format!(
+                "more than {MAX_PARAMS} parameters"
+            )));
+        }
+    }
+    for field in rules.bot_signing_params {
+        query.remove(field);
+        if let Body::Form(form) = &mut body {
+            form.remove(field);
+        }
+    }
+    if matches!(&body, Body::Form(f) if f.is_empty()) {
+        body = Body::Empty;
+    }
+    Ok(CanonicalRequest {
+        method,
+        path: path.to_owned(),
+        query,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: CanonRules = CanonRules {
+        form_body: true,
+        bot_signing_params: &["signature", "timestamp"],
+    };
+
+    fn canon(
+        method: Method,
+        query: Option<&str>,
+        ct: Option<&str>,
+        body: &str,
+    ) -> Result<CanonicalRequest, Reject> {
+        canonicalise(method, "/api/v3/order", query, ct, body.as_bytes(), &RULES)
+    }
+
+    #[test]
+    fn paths_accepted_and_refused() {
+        assert!(check_path("/binance-main/api/v3/order").is_ok());
+        for bad in [
+            "api/v3",
+            "/api//v3",
+            "/api/v3/",
+            "/api/./v3",
+            "/api/../sapi",
+            "/api/%2e%2e/sapi",
+            "/api%2fv3",
+            "/api;x=1/v3",
+            "/api\\v3",
+            "/api/v3/ordér",
+            "/api/v3\u{1}",
+        ] {
+            assert!(check_path(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn parses_and_strips_bot_signing_fields() {
+        let r = canon(
+            Method::Post,
+            Some("symbol=BTCUSDT&timestamp=1&signature=abc"),
+            Some("application/x-www-form-urlencoded; charset=UTF-8"),
+            "side=BUY&quantity=0.1&price=%EF%BC%91",
+        )
+        .unwrap();
+        assert_eq!(r.query.encode(), "symbol=BTCUSDT");
+        assert_eq!(r.param("side"), Some("BUY"));
+        assert_eq!(r.param("price"), Some("１"));
+        assert_eq!(r.param("signature"), None);
+        assert_eq!(r.param("timestamp"), None);
+        assert_eq!(
+            r.params_string(),
+            "symbol=BTCUSDT&side=BUY&quantity=0.1&price=%EF%BC%91"
+        );
+    }
+
+    #[test]
+    fn plus_is_space_and_reencoded() {
+        let r = canon(Method::Get, Some("a=x+y%20z"), None, "").unwrap();
+        assert_eq!(r.param("a"), Some("x y z"));
+        assert_eq!(r.query.encode(), "a=x%20y%20z");
+    }
+
+    #[test]
+    fn refuses_ambiguous_parameters() {
+        let cases: &[(Method, Option<&str>, Option<&str>, &str)] = &[
+            (Method::Get, Some("symbol=A&symbol=B"), None, ""),
+            (Method::Get, Some("symbol=A&SYMBOL=B"), None, ""),
+            (Method::Get, Some("symbol=A;side=SELL"), None, ""),
+            (Method::Get, Some("symbol=A&&b=1"), None, ""),
+            (Method::Get, Some("symbol"), None, ""),
+            (Method::Get, Some("a=%zz"), None, ""),
+            (Method::Get, Some("a=%ff"), None, ""),
+            (Method::Get, Some("a=%0a"), None, ""),
+            (Method::Get, Some("a b=1"), None, ""),
+            (Method::Get, Some("=1"), None, ""),
+            (
+                Method::Post,
+                Some("symbol=A"),
+                Some("application/x-www-form-urlencoded"),
+                "symbol=B",
+            ),
+            (
+                Method::Post,
+                None,
+                Some("application/x-www-form-urlencoded"),
+                "a=1&a=2",
+            ),
+            (Method::Post, None, Some("application/json"), "{\"a\":1}"),
+            (Method::Post, None, None, "a=1"),
+            (
+                Method::Get,
+                None,
+                Some("application/x-www-form-urlencoded"),
+                "a=1",
+            ),
+        ];
+        for (m, q, ct, body) in cases {
+            assert!(
+                canon(*m, *q, *ct, body).is_err(),
+                "{m} {q:?} {ct:?} {body:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn bounds() {
+        let long = "a".repeat(MAX_VALUE_LEN + 1);
+        assert!(canon(Method::Get, Some(&format!("a={long}")), None, "").is_err());
+        let many: Vec<String> = (0..=MAX_PARAMS).map(|i| format!("k{i}=1")).collect();
+        assert!(canon(Method::Get, Some(&many.join("&")), None, "").is_err());
+    }
+
+    #[test]
+    fn encode_is_strict() {
+        let mut p = Params::new();
+        p.set("a", "1/2 &=+é".to_owned());
+        assert_eq!(p.encode(), "a=1%2F2%20%26%3D%2B%C3%A9");
+        let back = parse_params(&p.encode(), "query string").unwrap();
+        assert_eq!(back, p);
+    }
+}

@@ -1,0 +1,761 @@
+//! The listener and the request pipeline:
+//! transport checks → route → client auth → canonicalise → policy → audit → sign → forward.
+//!
+//! Each stage is a plain function on a typed value; a failure at any stage becomes a
+//! [`Reject`] (a JSON error for the bot) and an audit record, and nothing is forwarded.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{header, HeaderMap, Request, Response, StatusCode, Version};
+use http_body_util::{combinators::BoxBody, BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use ipnet::IpNet;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::canonical::{canonicalise, check_path, CanonicalRequest, Method};
+use super::forward::Upstream;
+use super::reject::Reject;
+use crate::audit::AuditLog;
+use crate::config::{ClientConfig, Config};
+use crate::error::Result;
+use crate::exchange::{Credential, Exchange};
+use crate::policy::rate::Limiter;
+use crate::policy::{self, Allowlist, Decision, Denial};
+
+pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+
+/// One credential, unsealed, with its exchange profile and upstream client.
+pub struct CredentialState {
+    pub name: String,
+    pub exchange: &'static dyn Exchange,
+    pub credential: Credential,
+    pub upstream: Upstream,
+}
+
+/// One bot.
+pub struct ClientState {
+    pub name: String,
+    token_sha256: [u8; 32],
+    credential: String,
+    allow: Allowlist,
+    source_ips: Vec<IpNet>,
+    limiter: Option<Limiter>,
+}
+
+/// Everything the pipeline needs, shared by all connections.
+pub struct State {
+    credentials: HashMap<String, CredentialState>,
+    clients: Vec<ClientState>,
+    anonymous_ok: bool,
+    anonymous_limiter: Limiter,
+    trusted_proxies: Vec<IpNet>,
+    host_names: Vec<String>,
+    max_body_bytes: usize,
+    body_timeout: Duration,
+    header_read_timeout: Duration,
+    audit: AuditLog,
+    next_request: AtomicU64,
+}
+
+impl State {
+    /// Builds the shared state from a validated config and the unsealed credentials.
+    pub fn new(
+        config: &Config,
+        mut unsealed: HashMap<String, Credential>,
+        audit: AuditLog,
+    ) -> Result<State> {
+        let mut credentials = HashMap::new();
+        for c in &config.credentials {
+            let credential = unsealed.remove(&c.name).ok_or_else(|| {
+                crate::Error::vault(format!("credential {:?} was not unsealed", c.name))
+            })?;
+            let upstream = Upstream::new(
+                c.upstream.as_ref().and_then(|u| u.ca.as_deref()),
+                c.upstream.as_ref().map(|u| u.base.clone()),
+                config.server.connect_timeout,
+                config.server.upstream_timeout,
+            )?;
+            credentials.insert(
+                c.name.clone(),
+                CredentialState {
+                    name: c.name.clone(),
+                    exchange: c.exchange,
+                    credential,
+                    upstream,
+                },
+            );
+        }
+        let clients = config.clients.iter().map(ClientState::from_config).collect();
+        Ok(State {
+            credentials,
+            clients,
+            anonymous_ok: config.server.anonymous_market_data,
+            anonymous_limiter: Limiter::new(config.server.anonymous_rate),
+            trusted_proxies: config.server.trusted_proxies.clone(),
+            host_names: config.server.host_names.clone(),
+            max_body_bytes: config.server.max_body_bytes,
+            body_timeout: config.server.header_read_timeout,
+            header_read_timeout: config.server.header_read_timeout,
+            audit,
+            next_request: AtomicU64::new(1),
+        })
+    }
+}
+
+impl ClientState {
+    fn from_config(c: &ClientConfig) -> ClientState {
+        ClientState {
+            name: c.name.clone(),
+            token_sha256: c.token_sha256,
+            credential: c.credential.clone(),
+            allow: c.allow.clone(),
+            source_ips: c.source_ips.clone(),
+            limiter: c.rate.map(Limiter::new),
+        }
+    }
+}
+
+/// Accepts connections until `shutdown` resolves. `tls` wraps each connection when configured.
+pub async fn run(
+    state: Arc<State>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let allowed_hosts = Arc::new(match listener.local_addr() {
+        Ok(local) => allowed_hosts(local, &state.host_names, tls.is_some()),
+        Err(_) => AllowedHosts { names: Vec::new() },
+    });
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let hosts = allowed_hosts.clone();
+        let tls = tls.clone();
+        let header_read_timeout = state.header_read_timeout;
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let state = state.clone();
+                let hosts = hosts.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&state, &hosts, peer, req).await) }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .keep_alive(true);
+            let result = match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(s) => builder.serve_connection(TokioIo::new(s), service).await,
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                },
+                None => builder.serve_connection(TokioIo::new(stream), service).await,
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
+            }
+        });
+    }
+}
+
+/// The `Host` header values this listener answers to.
+pub struct AllowedHosts {
+    names: Vec<String>,
+}
+
+/// The `Host` values a bot may send: the listen address, `localhost` forms on loopback, and the
+/// configured host names (with or without the port).
+fn allowed_hosts(addr: SocketAddr, extra: &[String], tls: bool) -> AllowedHosts {
+    let port = addr.port();
+    let default_port = if tls { 443 } else { 80 };
+    let mut hosts = vec![match addr.ip() {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    }];
+    if addr.ip().is_loopback() {
+        hosts.extend(["localhost", "127.0.0.1", "[::1]"].map(str::to_owned));
+    }
+    hosts.extend(extra.iter().filter(|h| !h.contains(':')).cloned());
+    let mut names = Vec::new();
+    for h in hosts {
+        names.push(format!("{h}:{port}"));
+        if port == default_port {
+            names.push(h);
+        }
+    }
+    names.extend(extra.iter().filter(|h| h.contains(':')).cloned());
+    AllowedHosts { names }
+}
+
+/// What the audit log records for every request, before anything is forwarded.
+#[derive(Serialize)]
+struct RequestRecord<'a> {
+    event: &'static str,
+    request: u64,
+    client: &'a str,
+    source: &'a str,
+    credential: &'a str,
+    method: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<String>,
+    decision: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+/// What the audit log records after the exchange answered (or failed to).
+#[derive(Serialize)]
+struct OutcomeRecord<'a> {
+    event: &'static str,
+    request: u64,
+    status: u16,
+    latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// What is known about a request so far, for its audit record.
+struct Seen<'a> {
+    id: u64,
+    source: String,
+    client: &'a str,
+    credential: &'a str,
+    method: &'a str,
+    path: String,
+}
+
+const FORBIDDEN_ALWAYS: &[&str] = &[
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-method",
+];
+
+const FORWARDING: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-client-ip"];
+
+async fn handle(
+    state: &State,
+    hosts: &AllowedHosts,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let started = Instant::now();
+    let mut seen = Seen {
+        id: state.next_request.fetch_add(1, Ordering::Relaxed),
+        source: peer.to_string(),
+        client: "unknown",
+        credential: "",
+        method: "",
+        path: truncate(req.uri().path(), 200),
+    };
+    match pipeline(state, hosts, peer, req, &mut seen, started).await {
+        Ok(resp) => resp,
+        Err(reject) => {
+            tracing::info!(
+                request = seen.id,
+                client = seen.client,
+                method = seen.method,
+                path = %seen.path,
+                status = reject.status.as_u16(),
+                code = reject.code,
+                "refused"
+            );
+            reject.into_response()
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Writes a refusal to the audit log and returns it. If even that fails, the bot gets 503.
+fn refuse(state: &State, seen: &Seen, reject: Reject) -> Reject {
+    let record = RequestRecord {
+        event: "request",
+        request: seen.id,
+        client: seen.client,
+        source: &seen.source,
+        credential: seen.credential,
+        method: seen.method,
+        path: &seen.path,
+        params: None,
+        decision: "refuse",
+        rule: None,
+        code: Some(reject.code),
+        reason: Some(&reject.message),
+    };
+    match state.audit.append(&record) {
+        Ok(_) => reject,
+        Err(e) => audit_failed(e),
+    }
+}
+
+fn audit_failed(e: crate::Error) -> Reject {
+    tracing::error!(error = %e, "audit log write failed; refusing requests");
+    Reject::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "audit_unavailable",
+        "the audit log cannot be written, so keyward refuses all requests (fail closed); the operator must fix the audit disk",
+    )
+}
+
+async fn pipeline(
+    state: &State,
+    hosts: &AllowedHosts,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    seen: &mut Seen<'_>,
+    started: Instant,
+) -> std::result::Result<Response<ProxyBody>, Reject>
+where
+{
+    // 1. transport checks: nothing here depends on who the client is.
+    let trusted_peer = state.trusted_proxies.iter().any(|n| n.contains(&peer.ip()));
+    let method = match transport_checks(&req, hosts, trusted_peer) {
+        Ok(m) => m,
+        Err(r) => return Err(refuse(state, seen, r)),
+    };
+    seen.method = method.as_str();
+    if trusted_peer {
+        if let Some(xff) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            seen.source = format!("{} via {peer}", truncate(xff, 100));
+        }
+    }
+
+    // 2. route: /<credential>/<exchange path>
+    let full_path = req.uri().path();
+    if let Err(r) = check_path(full_path) {
+        return Err(refuse(state, seen, r));
+    }
+    let (cred_name, exchange_path) = match full_path[1..].split_once('/') {
+        Some((c, rest)) => (c, &full_path[1 + c.len()..]),
+        None => {
+            return Err(refuse(
+                state,
+                seen,
+                Reject::not_found("the path must be /<credential>/<exchange API path>"),
+            ))
+        }
+    };
+    let Some(cred) = state.credentials.get(cred_name) else {
+        return Err(refuse(
+            state,
+            seen,
+            Reject::not_found(format!(
+                "no credential named {cred_name:?}; use http://HOST:PORT/<credential> as the exchange base URL"
+            )),
+        ));
+    };
+    seen.credential = &cred.name;
+    seen.path = exchange_path.to_owned();
+
+    // 3. client auth
+    let client = match authenticate(state, cred.exchange, req.headers()) {
+        Ok(c) => c,
+        Err(r) => return Err(refuse(state, seen, r)),
+    };
+    if let Some(c) = client {
+        seen.client = &c.name;
+        if let Err(r) = admit(c, cred, peer) {
+            return Err(refuse(state, seen, r));
+        }
+    } else {
+        seen.client = "anonymous";
+    }
+
+    let Some(route) = cred.exchange.route(exchange_path) else {
+        return Err(refuse(
+            state,
+            seen,
+            Reject::not_found(format!("{exchange_path} is not a {} API path", cred.exchange.id())),
+        ));
+    };
+
+    // 4. canonicalise (reads the body, bounded in size and time)
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let query = req.uri().query().map(str::to_owned);
+    let body = match read_body(req.into_body(), state.max_body_bytes, state.body_timeout).await {
+        Ok(b) => b,
+        Err(r) => return Err(refuse(state, seen, r)),
+    };
+    let canonical = match canonicalise(
+        method,
+        exchange_path,
+        query.as_deref(),
+        content_type.as_deref(),
+        &body,
+        &cred.exchange.canon_rules(),
+    ) {
+        Ok(c) => c,
+        Err(r) => return Err(refuse(state, seen, r)),
+    };
+
+    // 5. policy
+    let decision = policy::decide(
+        cred.exchange,
+        client.map(|c| &c.allow),
+        state.anonymous_ok,
+        route.access,
+        &canonical,
+    );
+    if client.is_none() && decision.is_allowed() && !state.anonymous_limiter.try_acquire() {
+        return Err(refuse(state, seen, rate_limited("anonymous market data")));
+    }
+
+    // 6. audit the decision before anything leaves
+    let reject = deny_reject(&decision);
+    let record = RequestRecord {
+        event: "request",
+        request: seen.id,
+        client: seen.client,
+        source: &seen.source,
+        credential: seen.credential,
+        method: seen.method,
+        path: &canonical.path,
+        params: Some(canonical.params_string()),
+        decision: if decision.is_allowed() { "allow" } else { "deny" },
+        rule: decision.rule(),
+        code: reject.as_ref().map(|r| r.code),
+        reason: reject.as_ref().map(|r| r.message.as_str()),
+    };
+    if let Err(e) = state.audit.append(&record) {
+        return Err(audit_failed(e));
+    }
+    if let Some(r) = reject {
+        return Err(r);
+    }
+
+    // 7. sign and forward exactly the canonical request
+    let outbound = cred
+        .exchange
+        .sign(&canonical, route.access, &cred.credential, SystemTime::now())?;
+    let result = cred.upstream.send(outbound).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (status, error) = match &result {
+        Ok(resp) => (resp.status().as_u16(), None),
+        Err(r) => (r.status.as_u16(), Some(r.code)),
+    };
+    let outcome = OutcomeRecord {
+        event: "outcome",
+        request: seen.id,
+        status,
+        latency_ms: (latency_ms * 1000.0).round() / 1000.0,
+        error,
+    };
+    if let Err(e) = state.audit.append(&outcome) {
+        // The request has already been executed; the bot gets the exchange's answer.
+        tracing::error!(error = %e, request = seen.id, "could not write the outcome audit record");
+    }
+    tracing::info!(
+        request = seen.id,
+        client = seen.client,
+        method = seen.method,
+        path = %canonical.path,
+        rule = decision.rule().unwrap_or(""),
+        status,
+        latency_ms = outcome.latency_ms,
+        "forwarded"
+    );
+    Ok(pass_through(result?))
+}
+
+fn rate_limited(who: &str) -> Reject {
+    Reject::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("rate limit of {who} exceeded; slow down"),
+    )
+}
+
+fn deny_reject(decision: &Decision) -> Option<Reject> {
+    let Decision::Deny(denial) = decision else {
+        return None;
+    };
+    let message = decision.to_string();
+    Some(match denial {
+        Denial::HardDeny(_) => Reject::forbidden("hard_deny", message),
+        Denial::NoRule => Reject::forbidden("not_allowed", message),
+        Denial::Constraint(_) => Reject::forbidden("constraint", message),
+        Denial::NeedsClient => Reject::new(StatusCode::UNAUTHORIZED, "client_token_required", message),
+    })
+}
+
+/// Checks that do not depend on the client: HTTP version, method, request-target form, `Host`,
+/// framing and forbidden headers.
+fn transport_checks(
+    req: &Request<Incoming>,
+    hosts: &AllowedHosts,
+    trusted_peer: bool,
+) -> std::result::Result<Method, Reject> {
+    if req.version() != Version::HTTP_11 {
+        return Err(Reject::new(
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            "http_version",
+            "only HTTP/1.1 is accepted",
+        ));
+    }
+    let method = Method::from_http(req.method()).ok_or_else(|| {
+        Reject::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("method {} is not used by exchange APIs; only GET, POST, PUT, DELETE", truncate(req.method().as_str(), 20)),
+        )
+    })?;
+    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+        return Err(Reject::bad_request(
+            "absolute-form request targets are not accepted; send the path only",
+        ));
+    }
+    let headers = req.headers();
+    let mut host_values = headers.get_all(header::HOST).iter();
+    let host = match (host_values.next(), host_values.next()) {
+        (Some(h), None) => h.to_str().unwrap_or("").to_ascii_lowercase(),
+        (None, _) => return Err(Reject::bad_request("the Host header is missing")),
+        (Some(_), Some(_)) => return Err(Reject::bad_request("more than one Host header")),
+    };
+    if !hosts.names.iter().any(|h| *h == host) {
+        return Err(Reject::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "bad_host",
+            format!(
+                "Host {:?} does not name this keyward; use {} (or add the name to [server] host_names)",
+                truncate(&host, 100),
+                hosts.names.first().map(String::as_str).unwrap_or("its listen address")
+            ),
+        ));
+    }
+    if headers.contains_key(header::CONTENT_LENGTH) && headers.contains_key(header::TRANSFER_ENCODING) {
+        return Err(Reject::bad_request(
+            "both Content-Length and Transfer-Encoding are present",
+        ));
+    }
+    if headers.contains_key(header::UPGRADE) {
+        return Err(Reject::bad_request("protocol upgrades are not supported"));
+    }
+    for name in headers.keys() {
+        let n = name.as_str();
+        if FORBIDDEN_ALWAYS.contains(&n) {
+            return Err(Reject::bad_request(format!(
+                "header {n} is refused: keyward never lets a header change the method or the target"
+            )));
+        }
+        if !trusted_peer && (n.starts_with("x-forwarded-") || FORWARDING.contains(&n)) {
+            return Err(Reject::bad_request(format!(
+                "header {n} is refused from a peer that is not in [server] trusted_proxies"
+            )));
+        }
+    }
+    Ok(method)
+}
+
+/// Finds the client by its token (in the exchange's key header or `Authorization: Bearer`).
+/// `Ok(None)` = no token at all (anonymous); a token that matches no client is 401.
+fn authenticate<'s>(
+    state: &'s State,
+    exchange: &dyn Exchange,
+    headers: &HeaderMap,
+) -> std::result::Result<Option<&'s ClientState>, Reject> {
+    let mut token: Option<&[u8]> = None;
+    let mut offer = |value: &[u8]| -> std::result::Result<(), Reject> {
+        match token {
+            Some(t) if t != value => Err(Reject::bad_request(
+                "the request carries two different client tokens; send one",
+            )),
+            _ => {
+                token = Some(value);
+                Ok(())
+            }
+        }
+    };
+    for name in exchange.key_headers() {
+        let mut values = headers.get_all(*name).iter();
+        if let Some(v) = values.next() {
+            if values.next().is_some() {
+                return Err(Reject::bad_request(format!("more than one {name} header")));
+            }
+            offer(v.as_bytes())?;
+        }
+    }
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let v = v.as_bytes();
+        if v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer ") {
+            offer(&v[7..])?;
+        } else {
+            return Err(Reject::bad_request(
+                "Authorization must be \"Bearer <client token>\"",
+            ));
+        }
+    }
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let digest: [u8; 32] = Sha256::digest(token).into();
+    let mut found = None;
+    for c in &state.clients {
+        if bool::from(c.token_sha256.ct_eq(&digest)) {
+            found = Some(c);
+        }
+    }
+    found.map(Some).ok_or_else(|| {
+        Reject::unauthenticated(
+            "unknown client token; use the token printed by `keyward client-token` as the API key",
+        )
+    })
+}
+
+/// Per-client admission: its credential, its source addresses, its rate.
+fn admit(
+    client: &ClientState,
+    cred: &CredentialState,
+    peer: SocketAddr,
+) -> std::result::Result<(), Reject> {
+    if client.credential != cred.name {
+        return Err(Reject::forbidden(
+            "wrong_credential",
+            format!(
+                "client {} may not use credential {:?}; its base URL is /{}",
+                client.name, cred.name, client.credential
+            ),
+        ));
+    }
+    if !client.source_ips.is_empty() && !client.source_ips.iter().any(|n| n.contains(&peer.ip())) {
+        return Err(Reject::forbidden(
+            "source_not_allowed",
+            format!("client {} may not connect from {}", client.name, peer.ip()),
+        ));
+    }
+    if let Some(l) = &client.limiter {
+        if !l.try_acquire() {
+            return Err(rate_limited(&format!("client {}", client.name)));
+        }
+    }
+    Ok(())
+}
+
+async fn read_body(
+    body: Incoming,
+    limit: usize,
+    timeout: Duration,
+) -> std::result::Result<Bytes, Reject> {
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(Reject::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body did not arrive in time",
+        )),
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                Err(Reject::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the request body is larger than {limit} bytes"),
+                ))
+            } else {
+                Err(Reject::bad_request("the request body could not be read (malformed chunked encoding?)"))
+            }
+        }
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// The exchange's answer goes back unchanged but for hop-by-hop headers and cookies.
+fn pass_through(resp: Response<Incoming>) -> Response<ProxyBody> {
+    let (mut parts, body) = resp.into_parts();
+    for name in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::TE,
+        header::TRAILER,
+        header::PROXY_AUTHENTICATE,
+        header::SET_COOKIE,
+        header::CONTENT_LENGTH,
+    ] {
+        parts.headers.remove(name);
+    }
+    parts.headers.remove("keep-alive");
+    Response::from_parts(parts, body.boxed())
+}
+
+/// For `policy explain`: the decision keyward would make, without a token or network.
+pub fn explain(
+    config: &Config,
+    client_name: &str,
+    method: &str,
+    target: &str,
+) -> std::result::Result<(CanonicalRequest, Decision), Reject> {
+    let method = Method::parse(method).ok_or_else(|| {
+        Reject::bad_request(format!("method {method:?} must be GET, POST, PUT or DELETE"))
+    })?;
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    check_path(path)?;
+    let (cred_name, exchange_path) = path[1..]
+        .split_once('/')
+        .map(|(c, _)| (c, &path[1 + c.len()..]))
+        .ok_or_else(|| Reject::not_found("the path must be /<credential>/<exchange API path>"))?;
+    let cred = config
+        .credential(cred_name)
+        .ok_or_else(|| Reject::not_found(format!("no credential named {cred_name:?}")))?;
+    let client = config
+        .client(client_name)
+        .ok_or_else(|| Reject::unauthenticated(format!("no client named {client_name:?} in the config")))?;
+    if client.credential != cred.name {
+        return Err(Reject::forbidden(
+            "wrong_credential",
+            format!("client {} may not use credential {:?}", client.name, cred.name),
+        ));
+    }
+    let route = cred.exchange.route(exchange_path).ok_or_else(|| {
+        Reject::not_found(format!("{exchange_path} is not a {} API path", cred.exchange.id()))
+    })?;
+    let canonical = canonicalise(method, exchange_path, query, None, b"", &cred.exchange.canon_rules())?;
+    let decision = policy::decide(cred.exchange, Some(&client.allow), config.server.anonymous_market_data, route.access, &canonical);
+    Ok((canonical, decision))
+}
