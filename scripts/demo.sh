@@ -7,7 +7,8 @@
 #   3. create a token in a temp dir; keygen on the token            7. curl: an order (accepted, verified)
 #   4. seal a demo API key + secret (via stdin)                     8. curl: a withdrawal (refused, 403)
 #                                                                    9. show the audit log; audit verify
-# Everything it starts is stopped on exit. KEYWARD_DEMO_KEEP=1 keeps the temp directory.
+# Everything it starts is stopped on exit. KEYWARD_DEMO_KEEP=1 keeps the temp directory;
+# KEYWARD_BIN=PATH uses that binary instead of building one.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,15 +57,20 @@ wait_for_port() {
 
 say "Checking dependencies (SoftHSM, openssl, curl, python3; installed with apt-get if missing)"
 kw_ensure_system_deps
-command -v cargo >/dev/null 2>&1 || kw_die "cargo not found: install Rust >= 1.80 (https://rustup.rs)"
 module=$(kw_softhsm_module)
 echo "SoftHSM module: $module"
 
-say "Building keyward (cargo build)"
-cargo build --bin keyward
-target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo "$repo/target")
-KW="$target_dir/debug/keyward"
+if [ -n "${KEYWARD_BIN:-}" ]; then
+  say "Using the keyward binary $KEYWARD_BIN (KEYWARD_BIN)"
+  KW=$KEYWARD_BIN
+else
+  say "Building keyward (cargo build)"
+  command -v cargo >/dev/null 2>&1 || kw_die "cargo not found: install Rust >= 1.80 (https://rustup.rs)"
+  cargo build --bin keyward
+  target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo "$repo/target")
+  KW="$target_dir/debug/keyward"
+fi
 [ -x "$KW" ] || kw_die "$KW was not built"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/keyward-demo.XXXXXX")
