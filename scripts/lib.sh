@@ -1,0 +1,87 @@
+# Shared helpers for scripts/test.sh and scripts/demo.sh (sourced, not executed).
+
+KW_PY_PINS=(ccxt==4.5.90 python-binance==1.0.37 pytest==9.2.0)
+
+kw_log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+kw_die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# kw_apt_install PKG... — install Debian packages (apt-get update first), as root or via sudo.
+kw_apt_install() {
+  [ $# -gt 0 ] || return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || kw_die "need root (or sudo) to install: $*"
+    sudo="sudo"
+  fi
+  command -v apt-get >/dev/null 2>&1 || kw_die "apt-get not found; install these yourself: $*"
+  kw_log "installing Debian packages: $*"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# kw_softhsm_module — print the path of libsofthsm2.so
+kw_softhsm_module() {
+  local c
+  for c in "${KEYWARD_TEST_PKCS11_MODULE:-}" /usr/lib/softhsm/libsofthsm2.so \
+           /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so \
+           /usr/local/lib/softhsm/libsofthsm2.so; do
+    if [ -n "$c" ] && [ -e "$c" ]; then printf '%s\n' "$c"; return 0; fi
+  done
+  return 1
+}
+
+# kw_ensure_system_deps [python] — SoftHSM, openssl, curl, a C compiler for ring, python3.
+kw_ensure_system_deps() {
+  local missing=()
+  { command -v softhsm2-util >/dev/null 2>&1 && kw_softhsm_module >/dev/null; } || missing+=(softhsm2)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+  command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  if [ "${1:-}" = python ] && command -v python3 >/dev/null 2>&1; then
+    # venv + pip are separate packages on Debian; only needed if we must create the test venv
+    if ! kw_python_has_deps python3; then
+      python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    fi
+  elif [ "${1:-}" = python ]; then
+    missing+=(python3-venv)
+  fi
+  kw_apt_install "${missing[@]}"
+  kw_softhsm_module >/dev/null || kw_die "libsofthsm2.so not found after installing softhsm2"
+}
+
+# kw_python_has_deps PYTHON — true when PYTHON can import the pinned test dependencies.
+kw_python_has_deps() {
+  "$1" - <<'PY' >/dev/null 2>&1
+import ccxt, pytest, binance
+assert ccxt.__version__ == "4.5.90", ccxt.__version__
+PY
+}
+
+# kw_python REPO — print a python3 with the pinned test dependencies, creating a venv under
+# REPO/target/py-venv when the system python lacks them (Debian 12 forbids pip into the
+# system python: PEP 668).
+kw_python() {
+  local repo=$1 venv
+  if [ -n "${KEYWARD_PYTHON:-}" ]; then printf '%s\n' "$KEYWARD_PYTHON"; return 0; fi
+  if kw_python_has_deps python3; then command -v python3; return 0; fi
+  venv="$repo/target/py-venv"
+  if [ -x "$venv/bin/python3" ] && kw_python_has_deps "$venv/bin/python3"; then
+    printf '%s\n' "$venv/bin/python3"; return 0
+  fi
+  kw_log "creating the test virtualenv $venv (${KW_PY_PINS[*]})"
+  mkdir -p "$repo/target"
+  python3 -m venv "$venv" >&2 || kw_die "python3 -m venv failed (apt-get install python3-venv)"
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "${KW_PY_PINS[@]}" >&2 \
+    || kw_die "pip install ${KW_PY_PINS[*]} failed"
+  kw_python_has_deps "$venv/bin/python3" || kw_die "the test virtualenv lacks ${KW_PY_PINS[*]}"
+  printf '%s\n' "$venv/bin/python3"
+}
+
+# kw_softhsm_conf TOKENDIR OUTFILE — write a softhsm2.conf from hsm-config/softhsm2.conf
+kw_softhsm_conf() {
+  local repo tokendir=$1 out=$2
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  mkdir -p "$tokendir"
+  sed "s|@TOKENDIR@|$tokendir|" "$repo/hsm-config/softhsm2.conf" > "$out"
+}

@@ -1,0 +1,828 @@
+#!/usr/bin/env python3
+"""A local mock of the Binance REST API over TLS, for keyward's tests and demo.
+
+Python standard library only. It verifies every request the way Binance does and
+records each one it receives as a JSON line, so tests can prove both that what
+keyward forwards is correctly signed and that what keyward refuses never arrives.
+
+    mock_exchange.py --cert server.pem --key server.key --port 0 \
+        --credentials creds.json --record requests.jsonl
+
+`--credentials` is a JSON object {"<api key>": "<secret>", ...}. Prints
+`listening on PORT` on stdout (flushed) once the socket accepts connections.
+
+Verification (as Binance documents it):
+  * public market-data endpoints (ping, time, exchangeInfo, depth, trades, klines,
+    ticker*, avgPrice, ...) need nothing;
+  * key-only endpoints (listen keys, historicalTrades) need a known X-MBX-APIKEY;
+  * everything else is SIGNED: known X-MBX-APIKEY; payload = raw query string
+    followed by raw body, no separator, each with its `signature` parameter removed;
+    signature = hex HMAC-SHA256(secret, payload); `timestamp` within `recvWindow`
+    (default 5000, at most 60000) of the mock's clock.
+  * a parameter in both query string and body: the query string's value is used.
+
+Record line fields: time, method, path, query, headers (lower-case names), body,
+verified (bool), auth ("public" | "key" | "signed"), api_key, error (why not
+verified, or null), params (merged, query wins), status (HTTP status answered).
+"""
+
+import argparse
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import random
+import re
+import secrets
+import socket
+import ssl
+import string
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_BODY = 1 << 20  # 1 MiB
+
+# --------------------------------------------------------------------------------------
+# Endpoint classification
+# --------------------------------------------------------------------------------------
+
+_PUBLIC_NAMES = (
+    r"ping|time|exchangeInfo|depth|trades|aggTrades|klines|uiKlines|continuousKlines|"
+    r"indexPriceKlines|markPriceKlines|premiumIndexKlines|premiumIndex|fundingRate|fundingInfo|"
+    r"avgPrice|ticker(?:/[A-Za-z0-9]+)?|ticker24hr|openInterest|constituents|assetIndex|indexInfo|"
+    r"lvtKlines|mark|index|exerciseHistory"
+)
+PUBLIC_RE = re.compile(r"^/(?:api|fapi|dapi|eapi)/v[0-9]+/(?:" + _PUBLIC_NAMES + r")$")
+PUBLIC_EXTRA = {"/sapi/v1/system/status"}
+KEY_ONLY_RE = re.compile(
+    r"^/(?:api/v3/userDataStream|sapi/v1/userDataStream(?:/isolated)?|"
+    r"fapi/v1/listenKey|dapi/v1/listenKey|eapi/v1/listenKey|papi/v1/listenKey|"
+    r"(?:api|fapi|dapi)/v[0-9]+/historicalTrades)$"
+)
+
+
+def classify(path):
+    if PUBLIC_RE.match(path) or path in PUBLIC_EXTRA:
+        return "public"
+    if KEY_ONLY_RE.match(path):
+        return "key"
+    return "signed"
+
+
+# --------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------
+
+
+class BinanceError(Exception):
+    def __init__(self, status, code, msg):
+        super().__init__(msg)
+        self.status = status
+        self.code = code
+        self.msg = msg
+
+    def body(self):
+        return {"code": self.code, "msg": self.msg}
+
+
+def err_bad_signature():
+    return BinanceError(400, -1022, "Signature for this request is not valid.")
+
+
+def err_unknown_key():
+    return BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+
+
+def err_missing_key():
+    return BinanceError(401, -2014, "API-key format invalid.")
+
+
+def err_mandatory(name):
+    return BinanceError(
+        400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Parameters and signatures
+# --------------------------------------------------------------------------------------
+
+
+def split_params(raw):
+    """Split a raw x-www-form-urlencoded string into (raw_key, raw_component) pairs."""
+    if not raw:
+        return []
+    out = []
+    for comp in raw.split("&"):
+        if comp == "":
+            continue
+        key = comp.split("=", 1)[0]
+        out.append((urllib.parse.unquote_plus(key), comp))
+    return out
+
+
+def parse_params(raw, where):
+    """Decode a form string into an ordered dict; duplicate keys are an error (like Binance)."""
+    result = {}
+    for comp in raw.split("&") if raw else []:
+        if comp == "":
+            continue
+        k, _, v = comp.partition("=")
+        k = urllib.parse.unquote_plus(k)
+        v = urllib.parse.unquote_plus(v)
+        if k in result:
+            raise BinanceError(400, -1101, f"Duplicate values for a parameter detected ({where}: {k}).")
+        result[k] = v
+    return result
+
+
+def strip_signature(raw):
+    """Remove every `signature=` component from a raw form string, keeping other bytes."""
+    sigs = []
+    kept = []
+    for key, comp in split_params(raw):
+        if key == "signature":
+            sigs.append(urllib.parse.unquote_plus(comp.split("=", 1)[1] if "=" in comp else ""))
+        else:
+            kept.append(comp)
+    return "&".join(kept), sigs
+
+
+def binance_signature(secret, payload):
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# Market data
+# --------------------------------------------------------------------------------------
+
+RATE_LIMITS_SPOT = [
+    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+]
+
+PRICES = {"BTCUSDT": "30150.12000000", "ETHUSDT": "1890.55000000"}
+
+
+def spot_symbol(symbol, base, quote, tick, step, min_qty, max_qty):
+    return {
+        "symbol": symbol,
+        "status": "TRADING",
+        "baseAsset": base,
+        "baseAssetPrecision": 8,
+        "quoteAsset": quote,
+        "quotePrecision": 8,
+        "quoteAssetPrecision": 8,
+        "baseCommissionPrecision": 8,
+        "quoteCommissionPrecision": 8,
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT",
+                       "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"],
+        "icebergAllowed": True,
+        "ocoAllowed": True,
+        "otoAllowed": True,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": True,
+        "cancelReplaceAllowed": True,
+        "amendAllowed": True,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": True,
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000.00000000", "tickSize": tick},
+            {"filterType": "LOT_SIZE", "minQty": min_qty, "maxQty": max_qty, "stepSize": step},
+            {"filterType": "ICEBERG_PARTS", "limit": 10},
+            {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": "120.00000000", "stepSize": "0.00000000"},
+            {"filterType": "TRAILING_DELTA", "minTrailingAboveDelta": 10, "maxTrailingAboveDelta": 2000,
+             "minTrailingBelowDelta": 10, "maxTrailingBelowDelta": 2000},
+            {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": "5", "bidMultiplierDown": "0.2",
+             "askMultiplierUp": "5", "askMultiplierDown": "0.2", "avgPriceMins": 5},
+            {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True,
+             "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
+            {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 5},
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT", "MARGIN"]],
+        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+    }
+
+
+def spot_exchange_info():
+    return {
+        "timezone": "UTC",
+        "serverTime": now_ms(),
+        "rateLimits": RATE_LIMITS_SPOT,
+        "exchangeFilters": [],
+        "symbols": [
+            spot_symbol("BTCUSDT", "BTC", "USDT", "0.01000000", "0.00001000", "0.00001000", "9000.00000000"),
+            spot_symbol("ETHUSDT", "ETH", "USDT", "0.01000000", "0.00010000", "0.00010000", "9000.00000000"),
+        ],
+    }
+
+
+def futures_symbol_usdm(symbol, base):
+    return {
+        "symbol": symbol, "pair": symbol, "contractType": "PERPETUAL",
+        "deliveryDate": 4133404800000, "onboardDate": 1569398400000, "status": "TRADING",
+        "maintMarginPercent": "2.5000", "requiredMarginPercent": "5.0000",
+        "baseAsset": base, "quoteAsset": "USDT", "marginAsset": "USDT",
+        "pricePrecision": 2, "quantityPrecision": 3, "baseAssetPrecision": 8, "quotePrecision": 8,
+        "underlyingType": "COIN", "underlyingSubType": [], "settlePlan": 0, "triggerProtect": "0.0500",
+        "liquidationFee": "0.012500", "marketTakeBound": "0.05",
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": "0.10", "maxPrice": "4529764", "tickSize": "0.10"},
+            {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000", "stepSize": "0.001"},
+            {"filterType": "MARKET_LOT_SIZE", "minQty": "0.001", "maxQty": "120", "stepSize": "0.001"},
+            {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+            {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+            {"filterType": "MIN_NOTIONAL", "notional": "100"},
+            {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500", "multiplierDecimal": "4"},
+        ],
+        "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
+        "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+    }
+
+
+def fapi_exchange_info():
+    return {
+        "timezone": "UTC", "serverTime": now_ms(), "futuresType": "U_MARGINED",
+        "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+        ],
+        "exchangeFilters": [],
+        "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
+        "symbols": [futures_symbol_usdm("BTCUSDT", "BTC"), futures_symbol_usdm("ETHUSDT", "ETH")],
+    }
+
+
+def dapi_exchange_info():
+    return {
+        "timezone": "UTC", "serverTime": now_ms(),
+        "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+        ],
+        "exchangeFilters": [],
+        "symbols": [{
+            "symbol": "BTCUSD_PERP", "pair": "BTCUSD", "contractType": "PERPETUAL",
+            "deliveryDate": 4133404800000, "onboardDate": 1597042800000, "contractStatus": "TRADING",
+            "contractSize": 100, "marginAsset": "BTC", "maintMarginPercent": "2.5000",
+            "requiredMarginPercent": "5.0000", "baseAsset": "BTC", "quoteAsset": "USD",
+            "pricePrecision": 1, "quantityPrecision": 0, "baseAssetPrecision": 8, "quotePrecision": 8,
+            "equalQtyPrecision": 4, "triggerProtect": "0.0500", "liquidationFee": "0.015000",
+            "marketTakeBound": "0.05",
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": "1000", "maxPrice": "4520958", "tickSize": "0.1"},
+                {"filterType": "LOT_SIZE", "minQty": "1", "maxQty": "1000000", "stepSize": "1"},
+                {"filterType": "MARKET_LOT_SIZE", "minQty": "1", "maxQty": "60", "stepSize": "1"},
+                {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+                {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500", "multiplierDecimal": "4"},
+            ],
+            "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
+            "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+        }],
+    }
+
+
+def coin_config(coin, name, networks):
+    return {
+        "coin": coin, "name": name, "depositAllEnable": True, "withdrawAllEnable": True,
+        "free": "0", "locked": "0", "freeze": "0", "withdrawing": "0", "ipoing": "0", "ipoable": "0",
+        "storage": "0", "isLegalMoney": False, "trading": True,
+        "networkList": [
+            {
+                "network": net, "coin": coin, "withdrawIntegerMultiple": "0.00000001",
+                "isDefault": i == 0, "depositEnable": True, "withdrawEnable": True,
+                "depositDesc": "", "withdrawDesc": "", "specialTips": "", "specialWithdrawTips": "",
+                "name": net_name, "resetAddressStatus": False,
+                "addressRegex": "^(0x)[0-9A-Fa-f]{40}$" if net in ("ETH", "BSC") else "^(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,62}$",
+                "memoRegex": "", "withdrawFee": fee, "withdrawMin": wmin, "withdrawMax": "9999999999.99999999",
+                "withdrawInternalMin": "0.00000001", "depositDust": "0.00000001", "minConfirm": 1,
+                "unLockConfirm": 2, "sameAddress": False, "estimatedArrivalTime": 5,
+                "busy": False, "contractAddressUrl": "", "contractAddress": "",
+            }
+            for i, (net, net_name, fee, wmin) in enumerate(networks)
+        ],
+    }
+
+
+def capital_config():
+    return [
+        coin_config("BTC", "Bitcoin", [("BTC", "Bitcoin", "0.0002", "0.001")]),
+        coin_config("ETH", "Ethereum", [("ETH", "Ethereum (ERC20)", "0.0012", "0.005")]),
+        coin_config("USDT", "TetherUS", [("ETH", "Ethereum (ERC20)", "4.5", "10"),
+                                         ("BSC", "BNB Smart Chain (BEP20)", "0.8", "10")]),
+    ]
+
+
+def margin_all_pairs():
+    return [
+        {"id": "351637150141315861", "symbol": "BTCUSDT", "base": "BTC", "quote": "USDT",
+         "isMarginTrade": True, "isBuyAllowed": True, "isSellAllowed": True},
+        {"id": "351637150141315862", "symbol": "ETHUSDT", "base": "ETH", "quote": "USDT",
+         "isMarginTrade": True, "isBuyAllowed": True, "isSellAllowed": True},
+    ]
+
+
+def isolated_all_pairs():
+    return [
+        {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT",
+         "isMarginTrade": True, "isBuyAllowed": True, "isSellAllowed": True},
+    ]
+
+
+def account_info():
+    return {
+        "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
+        "commissionRates": {"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000", "seller": "0.00000000"},
+        "canTrade": True, "canWithdraw": False, "canDeposit": True, "brokered": False,
+        "requireSelfTradePrevention": False, "preventSor": False,
+        "updateTime": now_ms(), "accountType": "SPOT",
+        "balances": [
+            {"asset": "BTC", "free": "1.25000000", "locked": "0.00000000"},
+            {"asset": "ETH", "free": "10.00000000", "locked": "0.50000000"},
+            {"asset": "USDT", "free": "25000.00000000", "locked": "300.00000000"},
+        ],
+        "permissions": ["SPOT"], "uid": 354937868,
+    }
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# --------------------------------------------------------------------------------------
+# The exchange state (orders)
+# --------------------------------------------------------------------------------------
+
+
+class Exchange:
+    def __init__(self, credentials):
+        self.credentials = credentials
+        self.lock = threading.Lock()
+        self.orders = {}  # orderId -> order dict
+        self.next_id = itertools.count(28457)
+
+    # --- orders ---
+    def new_order(self, p):
+        for name in ("symbol", "side", "type"):
+            if not p.get(name):
+                raise err_mandatory(name)
+        symbol = p["symbol"]
+        if symbol not in PRICES:
+            raise BinanceError(400, -1121, "Invalid symbol.")
+        side = p["side"].upper()
+        if side not in ("BUY", "SELL"):
+            raise BinanceError(400, -1117, "Invalid side.")
+        otype = p["type"].upper()
+        if otype in ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT") and not p.get("price"):
+            raise err_mandatory("price")
+        if otype in ("LIMIT",) and not p.get("timeInForce"):
+            raise err_mandatory("timeInForce")
+        if not p.get("quantity") and not p.get("quoteOrderQty"):
+            raise err_mandatory("quantity")
+        qty = p.get("quantity") or "0"
+        price = p.get("price") or "0"
+        try:
+            float(qty), float(price)
+        except ValueError:
+            raise BinanceError(400, -1100, "Illegal characters found in a parameter.")
+        ts = now_ms()
+        with self.lock:
+            oid = next(self.next_id)
+            order = {
+                "symbol": symbol,
+                "orderId": oid,
+                "orderListId": -1,
+                "clientOrderId": p.get("newClientOrderId") or random_client_id(),
+                "transactTime": ts,
+                "price": price,
+                "origQty": qty,
+                "executedQty": "0.00000000",
+                "origQuoteOrderQty": p.get("quoteOrderQty", "0.00000000"),
+                "cummulativeQuoteQty": "0.00000000",
+                "status": "NEW",
+                "timeInForce": p.get("timeInForce", "GTC"),
+                "type": otype,
+                "side": side,
+                "workingTime": ts,
+                "selfTradePreventionMode": p.get("selfTradePreventionMode", "EXPIRE_MAKER"),
+            }
+            self.orders[oid] = order
+            resp = dict(order)
+        resp["fills"] = []
+        return resp
+
+    def find_order(self, p):
+        if not p.get("symbol"):
+            raise err_mandatory("symbol")
+        with self.lock:
+            order = None
+            if p.get("orderId"):
+                try:
+                    order = self.orders.get(int(p["orderId"]))
+                except ValueError:
+                    raise BinanceError(400, -1100, "Illegal characters found in parameter 'orderId'.")
+            elif p.get("origClientOrderId"):
+                for o in self.orders.values():
+                    if o["clientOrderId"] == p["origClientOrderId"]:
+                        order = o
+                        break
+            else:
+                raise BinanceError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+            if order is None or order["symbol"] != p["symbol"]:
+                return None
+            return order
+
+    def cancel_order(self, p):
+        order = self.find_order(p)
+        if order is None or order["status"] != "NEW":
+            raise BinanceError(400, -2011, "Unknown order sent.")
+        with self.lock:
+            order["status"] = "CANCELED"
+            resp = {
+                "symbol": order["symbol"],
+                "origClientOrderId": order["clientOrderId"],
+                "orderId": order["orderId"],
+                "orderListId": -1,
+                "clientOrderId": p.get("newClientOrderId") or random_client_id(),
+                "transactTime": now_ms(),
+                "price": order["price"],
+                "origQty": order["origQty"],
+                "executedQty": order["executedQty"],
+                "origQuoteOrderQty": order["origQuoteOrderQty"],
+                "cummulativeQuoteQty": order["cummulativeQuoteQty"],
+                "status": "CANCELED",
+                "timeInForce": order["timeInForce"],
+                "type": order["type"],
+                "side": order["side"],
+                "selfTradePreventionMode": order["selfTradePreventionMode"],
+            }
+        return resp
+
+    def query_order(self, p):
+        order = self.find_order(p)
+        if order is None:
+            raise BinanceError(400, -2013, "Order does not exist.")
+        with self.lock:
+            out = dict(order)
+        out.update({"stopPrice": "0.00000000", "icebergQty": "0.00000000", "time": out["transactTime"],
+                    "updateTime": out["transactTime"], "isWorking": True})
+        return out
+
+    def open_orders(self, p):
+        with self.lock:
+            res = [dict(o) for o in self.orders.values()
+                   if o["status"] == "NEW" and (not p.get("symbol") or o["symbol"] == p["symbol"])]
+        for o in res:
+            o.update({"stopPrice": "0.00000000", "icebergQty": "0.00000000", "time": o["transactTime"],
+                      "updateTime": o["transactTime"], "isWorking": True})
+        return res
+
+
+def random_client_id():
+    return "mock" + "".join(random.choice(string.ascii_letters + string.digits) for _ in range(18))
+
+
+# --------------------------------------------------------------------------------------
+# Routing
+# --------------------------------------------------------------------------------------
+
+
+def ticker_price(p):
+    if p.get("symbol"):
+        if p["symbol"] not in PRICES:
+            raise BinanceError(400, -1121, "Invalid symbol.")
+        return {"symbol": p["symbol"], "price": PRICES[p["symbol"]]}
+    return [{"symbol": s, "price": v} for s, v in PRICES.items()]
+
+
+def route(ex, method, path, params):
+    """Return (status, json) for a verified request."""
+    m = method
+    if path in ("/api/v3/ping", "/fapi/v1/ping", "/dapi/v1/ping"):
+        return 200, {}
+    if path in ("/api/v3/time", "/fapi/v1/time", "/dapi/v1/time"):
+        return 200, {"serverTime": now_ms()}
+    if path == "/api/v3/exchangeInfo":
+        return 200, spot_exchange_info()
+    if path == "/fapi/v1/exchangeInfo":
+        return 200, fapi_exchange_info()
+    if path == "/dapi/v1/exchangeInfo":
+        return 200, dapi_exchange_info()
+    if path in ("/api/v3/ticker/price", "/fapi/v1/ticker/price", "/fapi/v2/ticker/price"):
+        return 200, ticker_price(params)
+    if path == "/api/v3/depth":
+        return 200, {"lastUpdateId": 1027024, "bids": [["30150.00000000", "0.43100000"]],
+                     "asks": [["30150.13000000", "12.00000000"]]}
+    if path == "/sapi/v1/system/status":
+        return 200, {"status": 0, "msg": "normal"}
+    if path == "/sapi/v1/capital/config/getall" and m == "GET":
+        return 200, capital_config()
+    if path == "/sapi/v1/margin/allPairs" and m == "GET":
+        return 200, margin_all_pairs()
+    if path == "/sapi/v1/margin/isolated/allPairs" and m == "GET":
+        return 200, isolated_all_pairs()
+    if path == "/api/v3/account" and m == "GET":
+        return 200, account_info()
+    if path == "/api/v3/order":
+        if m == "POST":
+            return 200, ex.new_order(params)
+        if m == "DELETE":
+            return 200, ex.cancel_order(params)
+        if m == "GET":
+            return 200, ex.query_order(params)
+    if path == "/api/v3/order/test" and m == "POST":
+        return 200, {}
+    if path == "/api/v3/openOrders" and m == "GET":
+        return 200, ex.open_orders(params)
+    if path in ("/api/v3/userDataStream", "/sapi/v1/userDataStream", "/fapi/v1/listenKey",
+                "/dapi/v1/listenKey"):
+        if m == "POST":
+            return 200, {"listenKey": secrets.token_urlsafe(45)[:60]}
+        return 200, {}
+    if path == "/sapi/v1/capital/withdraw/apply" and m == "POST":
+        return 200, {"id": "7213fea8e94b4a5593d507237e5a555b"}
+    if path == "/sapi/v1/asset/transfer" and m == "POST":
+        return 200, {"tranId": 13526853623}
+    return 200, {}
+
+
+# --------------------------------------------------------------------------------------
+# HTTP server
+# --------------------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self, path):
+        self.lock = threading.Lock()
+        self.fh = open(path, "a", encoding="utf-8") if path else None
+
+    def write(self, rec):
+        if self.fh is None:
+            return
+        line = json.dumps(rec, ensure_ascii=False, sort_keys=True)
+        with self.lock:
+            self.fh.write(line + "\n")
+            self.fh.flush()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "mock-binance/1.0"
+    sys_version = ""
+    timeout = 30  # per-connection socket timeout (slow clients cannot hold a thread forever)
+
+    def log_message(self, fmt, *args):  # keep stderr quiet unless --verbose
+        if self.server.verbose:
+            sys.stderr.write("mock: %s - %s\n" % (self.address_string(), fmt % args))
+
+    def setup(self):
+        super().setup()
+        # The TLS handshake happens here, in the connection's own thread.
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
+    # every method goes through one function
+    def do_GET(self):
+        self.handle_any()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def read_body(self):
+        te = self.headers.get("Transfer-Encoding", "")
+        if te and te.lower() != "identity":
+            if te.lower() != "chunked":
+                raise BinanceError(400, -1000, "Unsupported transfer encoding.")
+            chunks = []
+            total = 0
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                total += size
+                if total > MAX_BODY:
+                    raise BinanceError(413, -1000, "Body too large.")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+            return b"".join(chunks)
+        cl = self.headers.get("Content-Length")
+        if cl is None:
+            return b""
+        n = int(cl)
+        if n < 0 or n > MAX_BODY:
+            self.close_connection = True
+            raise BinanceError(413, -1000, "Body too large.")
+        return self.rfile.read(n)
+
+    def handle_any(self):
+        ex = self.server.exchange
+        started = time.time()
+        target = self.path
+        path, _, query = target.partition("?")
+        path = path.split("#", 1)[0]
+        headers = {}
+        for k, v in self.headers.items():
+            k = k.lower()
+            headers[k] = headers[k] + ", " + v if k in headers else v
+        rec = {
+            "time": now_ms(),
+            "method": self.command,
+            "path": path,
+            "query": query,
+            "headers": headers,
+            "body": "",
+            "verified": False,
+            "auth": None,
+            "api_key": None,
+            "error": None,
+            "params": {},
+            "status": None,
+        }
+        try:
+            try:
+                raw_body = self.read_body()
+            except (ValueError, TypeError):
+                self.close_connection = True
+                raise BinanceError(400, -1000, "Malformed request body.")
+            rec["body"] = raw_body.decode("utf-8", "replace")
+            status, payload = self.verify_and_route(ex, path, query, raw_body, headers, rec)
+        except BinanceError as e:
+            status, payload = e.status, e.body()
+            rec["error"] = rec["error"] or e.msg
+        except Exception as e:  # never crash on bad input
+            traceback.print_exc(file=sys.stderr)
+            status, payload = 500, {"code": -1000, "msg": "An unknown error occurred while processing the request: %s" % e}
+            rec["error"] = rec["error"] or repr(e)
+        rec["status"] = status
+        rec["latency_ms"] = round((time.time() - started) * 1000, 3)
+        self.server.recorder.write(rec)
+        self.reply(status, payload)
+
+    def verify_and_route(self, ex, path, query, raw_body, headers, rec):
+        method = self.command.upper()
+        ctype = headers.get("content-type", "")
+        body_str = raw_body.decode("utf-8", "replace")
+        form_body = body_str if (body_str and "json" not in ctype.lower()) else ""
+
+        q_params = parse_params(query, "query")
+        b_params = parse_params(form_body, "body") if form_body else {}
+        params = dict(b_params)
+        params.update(q_params)  # the query string's value wins (Binance behaviour)
+        rec["params"] = params
+
+        kind = classify(path)
+        rec["auth"] = kind
+        api_key = headers.get("x-mbx-apikey")
+        rec["api_key"] = api_key
+
+        if kind == "public":
+            rec["verified"] = True
+            return route(ex, method, path, params)
+
+        if not api_key:
+            raise err_missing_key()
+        secret = ex.credentials.get(api_key)
+        if secret is None:
+            raise err_unknown_key()
+        if kind == "key":
+            rec["verified"] = True
+            return route(ex, method, path, params)
+
+        # SIGNED
+        q_unsigned, q_sigs = strip_signature(query)
+        b_unsigned, b_sigs = strip_signature(form_body)
+        sigs = q_sigs + b_sigs
+        if not sigs or not sigs[0]:
+            raise err_mandatory("signature")
+        if len(q_sigs) > 1 or len(b_sigs) > 1:
+            raise BinanceError(400, -1101, "Duplicate values for a parameter detected.")
+        sig = (q_sigs or b_sigs)[0]
+
+        ts_raw = params.get("timestamp", "")
+        if not ts_raw.isdigit():
+            raise err_mandatory("timestamp")
+        ts = int(ts_raw)
+        rw_raw = params.get("recvWindow")
+        recv_window = 5000
+        if rw_raw is not None:
+            try:
+                recv_window = int(float(rw_raw))
+            except ValueError:
+                raise BinanceError(400, -1100, "Illegal characters found in parameter 'recvWindow'.")
+            if recv_window > 60000 or recv_window <= 0:
+                raise BinanceError(400, -1131, "recvWindow must be less than 60000")
+        server_time = now_ms()
+        if ts >= server_time + 1000:
+            raise BinanceError(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
+        if server_time - ts > recv_window:
+            raise BinanceError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+
+        payload = q_unsigned + b_unsigned
+        expected = binance_signature(secret, payload)
+        if not hmac.compare_digest(expected.encode(), sig.lower().encode("utf-8", "replace")):
+            rec["error"] = "Signature for this request is not valid."
+            raise err_bad_signature()
+        rec["verified"] = True
+        return route(ex, method, path, params)
+
+    def reply(self, status, payload):
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-mbx-used-weight-1m", "1")
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, ssl_ctx, exchange, recorder, verbose):
+        self.ssl_ctx = ssl_ctx
+        self.exchange = exchange
+        self.recorder = recorder
+        self.verbose = verbose
+        super().__init__(addr, Handler)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.ssl_ctx is None:
+            return sock, addr
+        # Defer the handshake to the handler thread: a slow client must not block accept().
+        return self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ssl.SSLError, ConnectionError, socket.timeout, TimeoutError, OSError)):
+            if self.verbose:
+                sys.stderr.write(f"mock: connection from {client_address[0]} dropped: {exc!r}\n")
+            return
+        sys.stderr.write(f"mock: error on connection from {client_address[0]}:\n")
+        traceback.print_exc(file=sys.stderr)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cert", help="server certificate chain (PEM); omit with --key for plain HTTP")
+    ap.add_argument("--key", help="server private key (PEM)")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    ap.add_argument("--credentials", required=True, help='JSON file {"<api key>": "<secret>"}')
+    ap.add_argument("--record", help="append one JSON line per request received to this file")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+
+    with open(args.credentials, encoding="utf-8") as fh:
+        creds = json.load(fh)
+    if not isinstance(creds, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in creds.items()):
+        ap.error("--credentials must hold a JSON object of string keys to string secrets")
+
+    ctx = None
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            ap.error("--cert and --key go together")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(args.cert, args.key)
+        ctx.set_alpn_protocols(["http/1.1"])
+
+    server = Server((args.host, args.port), ctx, Exchange(creds), Recorder(args.record), args.verbose)
+    port = server.server_address[1]
+    print(f"listening on {port}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    # Exit quietly on SIGTERM (tests and the demo stop the mock that way).
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""Helpers shared by keyward's Python end-to-end tests.
+
+Everything a test module starts lives in its own temporary directory with its own ports
+(all chosen by the OS), its own SoftHSM token directory and its own SOFTHSM2_CONF passed
+only to the processes it starts, so test modules can run in parallel.
+"""
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts"
+SOFTHSM_MODULE_CANDIDATES = [
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+]
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+LISTEN_RE = re.compile(r"listening on\D*?(\d{1,3}(?:\.\d{1,3}){3}):(\d+)")
+
+CREDENTIAL = "binance-main"
+CLIENT = "grid-bot"
+DUMMY_SECRET = "dummy-secret-not-used"
+
+
+def softhsm_module():
+    override = os.environ.get("KEYWARD_TEST_PKCS11_MODULE")
+    if override:
+        return override
+    for c in SOFTHSM_MODULE_CANDIDATES:
+        if os.path.exists(c):
+            return c
+    raise RuntimeError("libsofthsm2.so not found: install softhsm2 (apt-get install -y softhsm2)")
+
+
+def binance_like_key(n=64):
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def wait_for(predicate, timeout, what, proc=None, log=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = predicate()
+        if v:
+            return v
+        if proc is not None and proc.poll() is not None:
+            tail = ""
+            if log is not None and Path(log).exists():
+                tail = Path(log).read_text(errors="replace")[-4000:]
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}\n{tail}")
+        time.sleep(0.05)
+    tail = ""
+    if log is not None and Path(log).exists():
+        tail = Path(log).read_text(errors="replace")[-4000:]
+    raise RuntimeError(f"timed out after {timeout}s waiting for {what}\n{tail}")
+
+
+def stop(proc, timeout=10):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+# ---------------------------------------------------------------------------------------
+# keyward binary
+# ---------------------------------------------------------------------------------------
+
+
+def keyward_binary():
+    """Path to target/debug/keyward, building it with `cargo build` when missing.
+
+    KEYWARD_BIN overrides the path (e.g. a release build)."""
+    override = os.environ.get("KEYWARD_BIN")
+    if override:
+        return Path(override)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    if not target.is_absolute():
+        target = REPO / target
+    binary = target / "debug" / "keyward"
+    if not binary.exists():
+        subprocess.run(["cargo", "build", "--bin", "keyward"], cwd=REPO, check=True)
+    if not binary.exists():
+        raise RuntimeError(f"cargo build did not produce {binary}")
+    return binary
+
+
+# ---------------------------------------------------------------------------------------
+# TLS test CA
+# ---------------------------------------------------------------------------------------
+
+
+def make_ca(outdir):
+    outdir = Path(outdir)
+    subprocess.run(["bash", str(SCRIPTS / "make_test_ca.sh"), str(outdir)], check=True)
+    return outdir
+
+
+def ssl_context(ca_pem):
+    return ssl.create_default_context(cafile=str(ca_pem))
+
+
+# ---------------------------------------------------------------------------------------
+# Mock exchange
+# ---------------------------------------------------------------------------------------
+
+
+class Mock:
+    def __init__(self, workdir, credentials, ca_dir):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.creds_file = self.dir / "mock-credentials.json"
+        self.creds_file.write_text(json.dumps(credentials))
+        os.chmod(self.creds_file, 0o600)
+        self.record_file = self.dir / "mock-requests.jsonl"
+        self.record_file.touch()
+        self.log_file = self.dir / "mock.stderr.log"
+        self.ca_dir = Path(ca_dir)
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        self._log = open(self.log_file, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SCRIPTS / "mock_exchange.py"),
+             "--cert", str(self.ca_dir / "server.pem"), "--key", str(self.ca_dir / "server.key"),
+             "--port", "0", "--credentials", str(self.creds_file), "--record", str(self.record_file)],
+            stdout=subprocess.PIPE, stderr=self._log, text=True,
+        )
+        line = self.proc.stdout.readline()
+        m = re.match(r"listening on (\d+)", line or "")
+        if not m:
+            stop(self.proc)
+            raise RuntimeError(f"mock exchange did not start: {line!r}\n{self.log_file.read_text()}")
+        self.port = int(m.group(1))
+        return self
+
+    @property
+    def base(self):
+        return f"https://127.0.0.1:{self.port}"
+
+    def records(self):
+        out = []
+        for line in self.record_file.read_text().splitlines():
+            if line.strip():
+                out.append(json.loads(line))
+        return out
+
+    def stop(self):
+        stop(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+
+# ---------------------------------------------------------------------------------------
+# keyward stack: token, vault, config, mock, server
+# ---------------------------------------------------------------------------------------
+
+
+class Stack:
+    """A throwaway SoftHSM token + sealed credential + mock exchange + `keyward serve`."""
+
+    def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s"):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.api_key = binance_like_key()
+        self.secret = binance_like_key()
+        self.pin = secrets.token_hex(8)
+        self.so_pin = secrets.token_hex(8)
+        self.client_allow = client_allow
+        self.anonymous_market_data = anonymous_market_data
+        self.rate = rate
+        self.bin = None
+        self.mock = None
+        self.proc = None
+        self.port = None
+        self.token = None
+        self.token_sha256 = None
+        self.config = self.dir / "keyward.toml"
+        self.audit_file = self.dir / "audit.jsonl"
+        self.log_file = self.dir / "keyward.stderr.log"
+        self.softhsm_conf = self.dir / "softhsm2.conf"
+        self.env = dict(os.environ)
+        self.env["SOFTHSM2_CONF"] = str(self.softhsm_conf)
+        self.env["NO_COLOR"] = "1"
+        self.env.setdefault("RUST_BACKTRACE", "1")
+        self.env.pop("KEYWARD_PIN", None)
+
+    # -- helpers --
+    def run(self, *args, input=None, check=True):
+        cp = subprocess.run([str(self.bin), *args], input=input, capture_output=True, text=True,
+                            env=self.env, cwd=self.dir, timeout=120)
+        if check and cp.returncode != 0:
+            raise RuntimeError(f"keyward {' '.join(args)} failed ({cp.returncode}):\n"
+                               f"stdout: {cp.stdout}\nstderr: {cp.stderr}")
+        return cp
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}/{CREDENTIAL}"
+
+    def make_token(self):
+        tokens = self.dir / "tokens"
+        tokens.mkdir(exist_ok=True)
+        template = (REPO / "hsm-config" / "softhsm2.conf").read_text()
+        self.softhsm_conf.write_text(template.replace("@TOKENDIR@", str(tokens)))
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "keyward",
+                        "--pin", self.pin, "--so-pin", self.so_pin],
+                       env=self.env, check=True, capture_output=True, text=True)
+        pin_file = self.dir / "pin.txt"
+        fd = os.open(pin_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(self.pin + "\n")
+        os.chmod(pin_file, 0o600)
+
+    def mint_client_token(self):
+        cp = self.run("client-token", "--name", CLIENT)
+        lines = [l for l in cp.stdout.splitlines() if l.strip()]
+        token = lines[0].strip()
+        m = re.search(r'token_sha256\s*=\s*"([0-9a-f]{64})"', cp.stdout)
+        assert m, f"client-token printed no token_sha256 line: {cp.stdout!r}"
+        assert m.group(1) == hashlib.sha256(token.encode()).hexdigest(), \
+            "token_sha256 printed by client-token is not sha256(token)"
+        self.token, self.token_sha256 = token, m.group(1)
+
+    def default_allow(self):
+        return (
+            # "binance:spot-trade" is left out on purpose: a preset that allows any order would
+            # make the constrained order rule below (and the over-limit test) meaningless.
+            '  "binance:read",\n'
+            '  { method = "POST", path = "/api/v3/order", params = { symbol = ["BTCUSDT", "ETHUSDT"] },'
+            ' max = { quantity = "0.5", notional = "20000" } },\n'
+            '  { method = "DELETE", path = "/api/v3/order" },\n'
+        )
+
+    def write_config(self):
+        allow = self.client_allow if self.client_allow is not None else self.default_allow()
+        self.config.write_text(f"""# written by tests/python/harness.py
+[server]
+listen = "127.0.0.1:0"
+anonymous_market_data = {str(self.anonymous_market_data).lower()}
+
+[token]
+module = "{softhsm_module()}"
+uri = "pkcs11:token=keyward;object=keyward-seal"
+pin = {{ file = "pin.txt" }}
+
+[audit]
+path = "audit.jsonl"
+
+[[credential]]
+name = "{CREDENTIAL}"
+exchange = "binance"
+vault = "vault/{CREDENTIAL}.kwv"
+recv_window_ms = 5000
+upstream = {{ base = "{self.mock.base}", ca = "ca/ca.pem" }}
+
+[[client]]
+name = "{CLIENT}"
+token_sha256 = "{self.token_sha256}"
+credential = "{CREDENTIAL}"
+rate = "{self.rate}"
+allow = [
+{allow}]
+""")
+
+    def start(self):
+        self.bin = keyward_binary()
+        make_ca(self.dir / "ca")
+        self.mock = Mock(self.dir / "mock", {self.api_key: self.secret}, self.dir / "ca").start()
+        self.make_token()
+        self.mint_client_token()
+        self.write_config()
+        keygen = self.run("keygen", "--config", str(self.config), "--out", str(self.dir / "recipient.txt"))
+        out_lines = [l for l in keygen.stdout.splitlines() if l.strip()]
+        assert len(out_lines) == 1, f"keygen must print exactly one line (the recipient): {keygen.stdout!r}"
+        self.recipient = out_lines[0].strip()
+        self.run("seal", "--recipient", self.recipient, "--name", CREDENTIAL, "--exchange", "binance",
+                 "--out", str(self.dir / "vault" / f"{CREDENTIAL}.kwv"),
+                 input=f"{self.api_key}\n{self.secret}\n")
+        self.check = self.run("check", "--config", str(self.config))
+        self._log = open(self.log_file, "wb")
+        self.proc = subprocess.Popen([str(self.bin), "serve", "--config", str(self.config)],
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=self.dir)
+
+        def listening():
+            text = ANSI_RE.sub("", self.log_file.read_text(errors="replace"))
+            m = LISTEN_RE.search(text)
+            return int(m.group(2)) if m else None
+
+        self.port = wait_for(listening, 60, "keyward serve to log 'listening on'", self.proc, self.log_file)
+        return self
+
+    def stop(self):
+        stop(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self.mock:
+            self.mock.stop()
+
+    def log_text(self):
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def audit_text(self):
+        return self.audit_file.read_text(errors="replace") if self.audit_file.exists() else ""
+
+    def audit_records(self):
+        return [json.loads(l) for l in self.audit_text().splitlines() if l.strip()]
+
+    # A tiny HTTP client for raw requests to keyward (no library signing).
+    def request(self, method, path_and_query, body=None, headers=None, token=True):
+        hdrs = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+        if token:
+            hdrs["X-MBX-APIKEY"] = self.token
+        hdrs.update(headers or {})
+        req = urllib.request.Request(self.base + path_and_query, method=method,
+                                     data=body.encode() if isinstance(body, str) else body, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+
+def repoint_ccxt(exchange, base):
+    """Point every URL in a ccxt exchange's urls['api'] at `base` (scheme+host replaced)."""
+    api = exchange.urls["api"]
+    for k, v in list(api.items()):
+        if isinstance(v, str):
+            api[k] = re.sub(r"^https?://[^/]+", base, v)
+    return exchange
