@@ -352,7 +352,7 @@ impl RawConfig {
                     })?;
                     if uri.scheme_str() != Some("https")
                         || uri.authority().is_none()
-                        || uri.path().trim_end_matches('/') != ""
+                        || !uri.path().trim_end_matches('/').is_empty()
                     {
                         return Err(Error::config(format!(
                             "{key}.upstream.base: {:?} must be https://HOST[:PORT] with no path",

@@ -12,10 +12,7 @@ use crate::vault::{self, VaultHeader};
 
 /// Opens the PKCS#11 token named by `[token]` and logs in.
 pub fn open_token(cfg: &TokenConfig) -> Result<Pkcs11Token> {
-    let uri: Pkcs11Uri = cfg
-        .uri
-        .parse()
-        .map_err(|e: Error| e.context("token.uri"))?;
+    let uri: Pkcs11Uri = cfg.uri.parse().map_err(|e: Error| e.context("token.uri"))?;
     Pkcs11Token::open(&cfg.module, &uri, &cfg.pin)
 }
 

@@ -19,7 +19,11 @@ use keyward::proxy::server::{self, State};
 use keyward::{exchange, secret, vault};
 
 #[derive(Parser)]
-#[command(name = "keyward", version, about = "Exchange API keys sealed to an HSM, behind an allowlisting signing proxy")]
+#[command(
+    name = "keyward",
+    version,
+    about = "Exchange API keys sealed to an HSM, behind an allowlisting signing proxy"
+)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Pretty, global = true)]
@@ -249,8 +253,16 @@ fn check(config_path: &Path) -> Result<ExitCode> {
     println!(
         "listen {} ({}); anonymous market data {}",
         config.server.listen,
-        if config.server.tls.is_some() { "TLS" } else { "plain HTTP" },
-        if config.server.anonymous_market_data { "on" } else { "off" }
+        if config.server.tls.is_some() {
+            "TLS"
+        } else {
+            "plain HTTP"
+        },
+        if config.server.anonymous_market_data {
+            "on"
+        } else {
+            "off"
+        }
     );
     for c in &config.credentials {
         let h = &unsealed[&c.name].header;
@@ -268,7 +280,11 @@ fn check(config_path: &Path) -> Result<ExitCode> {
             c.vault.display(),
             h.recipient_fingerprint,
             humantime::format_rfc3339_seconds(h.created),
-            if c.upstream.is_some() { "; upstream overridden" } else { "" }
+            if c.upstream.is_some() {
+                "; upstream overridden"
+            } else {
+                ""
+            }
         );
     }
     for cl in &config.clients {
@@ -284,11 +300,17 @@ fn check(config_path: &Path) -> Result<ExitCode> {
             cl.credential,
             cl.allow.rules.len(),
             names.join(", "),
-            cl.rate.map(|r| r.to_string()).unwrap_or_else(|| "unlimited".into()),
+            cl.rate
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "unlimited".into()),
             if cl.source_ips.is_empty() {
                 "any".to_owned()
             } else {
-                cl.source_ips.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+                cl.source_ips
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         );
     }
@@ -313,7 +335,10 @@ fn explain(config: &Path, client: &str, method: &str, target: &str) -> Result<Ex
             })
         }
         Err(reject) => {
-            println!("refused before policy: {} ({})", reject.message, reject.code);
+            println!(
+                "refused before policy: {} ({})",
+                reject.message, reject.code
+            );
             Ok(ExitCode::from(1))
         }
     }

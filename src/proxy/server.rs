@@ -96,7 +96,11 @@ impl State {
                 },
             );
         }
-        let clients = config.clients.iter().map(ClientState::from_config).collect();
+        let clients = config
+            .clients
+            .iter()
+            .map(ClientState::from_config)
+            .collect();
         Ok(State {
             credentials,
             clients,
@@ -174,7 +178,11 @@ pub async fn run(
                         return;
                     }
                 },
-                None => builder.serve_connection(TokioIo::new(stream), service).await,
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
             };
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "connection closed with an error");
@@ -356,7 +364,11 @@ async fn pipeline<'s>(
     };
     seen.method = method.as_str();
     if trusted_peer {
-        if let Some(xff) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        if let Some(xff) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
             seen.source = format!("{} via {peer}", truncate(xff, 100));
         }
     }
@@ -406,7 +418,10 @@ async fn pipeline<'s>(
         return Err(refuse(
             state,
             seen,
-            Reject::not_found(format!("{exchange_path} is not a {} API path", cred.exchange.id())),
+            Reject::not_found(format!(
+                "{exchange_path} is not a {} API path",
+                cred.exchange.id()
+            )),
         ));
     };
 
@@ -454,7 +469,11 @@ async fn pipeline<'s>(
         method: seen.method,
         path: &canonical.path,
         params: Some(canonical.params_string()),
-        decision: if decision.is_allowed() { "allow" } else { "deny" },
+        decision: if decision.is_allowed() {
+            "allow"
+        } else {
+            "deny"
+        },
         rule: decision.rule(),
         code: reject.as_ref().map(|r| r.code),
         reason: reject.as_ref().map(|r| r.message.as_str()),
@@ -467,9 +486,12 @@ async fn pipeline<'s>(
     }
 
     // 7. sign and forward exactly the canonical request
-    let outbound = cred
-        .exchange
-        .sign(&canonical, route.access, &cred.credential, SystemTime::now())?;
+    let outbound = cred.exchange.sign(
+        &canonical,
+        route.access,
+        &cred.credential,
+        SystemTime::now(),
+    )?;
     let result = cred.upstream.send(outbound).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (status, error) = match &result {
@@ -517,7 +539,9 @@ fn deny_reject(decision: &Decision) -> Option<Reject> {
         Denial::HardDeny(_) => Reject::forbidden("hard_deny", message),
         Denial::NoRule => Reject::forbidden("not_allowed", message),
         Denial::Constraint(_) => Reject::forbidden("constraint", message),
-        Denial::NeedsClient => Reject::new(StatusCode::UNAUTHORIZED, "client_token_required", message),
+        Denial::NeedsClient => {
+            Reject::new(StatusCode::UNAUTHORIZED, "client_token_required", message)
+        }
     })
 }
 
@@ -539,7 +563,10 @@ fn transport_checks(
         Reject::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            format!("method {} is not used by exchange APIs; only GET, POST, PUT, DELETE", truncate(req.method.as_str(), 20)),
+            format!(
+                "method {} is not used by exchange APIs; only GET, POST, PUT, DELETE",
+                truncate(req.method.as_str(), 20)
+            ),
         )
     })?;
     if req.uri.scheme().is_some() || req.uri.authority().is_some() {
@@ -554,7 +581,7 @@ fn transport_checks(
         (None, _) => return Err(Reject::bad_request("the Host header is missing")),
         (Some(_), Some(_)) => return Err(Reject::bad_request("more than one Host header")),
     };
-    if !hosts.names.iter().any(|h| *h == host) {
+    if !hosts.names.contains(&host) {
         return Err(Reject::new(
             StatusCode::MISDIRECTED_REQUEST,
             "bad_host",
@@ -565,7 +592,9 @@ fn transport_checks(
             ),
         ));
     }
-    if headers.contains_key(header::CONTENT_LENGTH) && headers.contains_key(header::TRANSFER_ENCODING) {
+    if headers.contains_key(header::CONTENT_LENGTH)
+        && headers.contains_key(header::TRANSFER_ENCODING)
+    {
         return Err(Reject::bad_request(
             "both Content-Length and Transfer-Encoding are present",
         ));
@@ -685,14 +714,18 @@ async fn read_body(
             "the request body did not arrive in time",
         )),
         Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(Reject::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
                     format!("the request body is larger than {limit} bytes"),
                 ))
             } else {
-                Err(Reject::bad_request("the request body could not be read (malformed chunked encoding?)"))
+                Err(Reject::bad_request(
+                    "the request body could not be read (malformed chunked encoding?)",
+                ))
             }
         }
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
@@ -726,7 +759,9 @@ pub fn explain(
     target: &str,
 ) -> std::result::Result<(CanonicalRequest, Decision), Reject> {
     let method = Method::parse(method).ok_or_else(|| {
-        Reject::bad_request(format!("method {method:?} must be GET, POST, PUT or DELETE"))
+        Reject::bad_request(format!(
+            "method {method:?} must be GET, POST, PUT or DELETE"
+        ))
     })?;
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
@@ -740,19 +775,38 @@ pub fn explain(
     let cred = config
         .credential(cred_name)
         .ok_or_else(|| Reject::not_found(format!("no credential named {cred_name:?}")))?;
-    let client = config
-        .client(client_name)
-        .ok_or_else(|| Reject::unauthenticated(format!("no client named {client_name:?} in the config")))?;
+    let client = config.client(client_name).ok_or_else(|| {
+        Reject::unauthenticated(format!("no client named {client_name:?} in the config"))
+    })?;
     if client.credential != cred.name {
         return Err(Reject::forbidden(
             "wrong_credential",
-            format!("client {} may not use credential {:?}", client.name, cred.name),
+            format!(
+                "client {} may not use credential {:?}",
+                client.name, cred.name
+            ),
         ));
     }
     let route = cred.exchange.route(exchange_path).ok_or_else(|| {
-        Reject::not_found(format!("{exchange_path} is not a {} API path", cred.exchange.id()))
+        Reject::not_found(format!(
+            "{exchange_path} is not a {} API path",
+            cred.exchange.id()
+        ))
     })?;
-    let canonical = canonicalise(method, exchange_path, query, None, b"", &cred.exchange.canon_rules())?;
-    let decision = policy::decide(cred.exchange, Some(&client.allow), config.server.anonymous_market_data, route.access, &canonical);
+    let canonical = canonicalise(
+        method,
+        exchange_path,
+        query,
+        None,
+        b"",
+        &cred.exchange.canon_rules(),
+    )?;
+    let decision = policy::decide(
+        cred.exchange,
+        Some(&client.allow),
+        config.server.anonymous_market_data,
+        route.access,
+        &canonical,
+    );
     Ok((canonical, decision))
 }

@@ -405,7 +405,7 @@ fn select_token(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<(Slot, TokenInfo)> {
 
 fn token_matches(info: &TokenInfo, uri: &Pkcs11Uri) -> bool {
     let same = |want: &Option<String>, have: &str| {
-        want.as_deref().map_or(true, |want| want == have.trim_end())
+        want.as_deref().is_none_or(|want| want == have.trim_end())
     };
     same(&uri.token, info.label())
         && same(&uri.serial, info.serial_number())
