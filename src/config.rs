@@ -569,7 +569,7 @@ fn validate_allow(
                             known.join(", ")
                         ))
                     })?;
-                rules.extend(Rule::from_preset(&name, entries));
+                rules.extend(Rule::from_preset(exchange, &name, entries));
             }
             RawAllow::Rule(r) => {
                 let method = Method::parse(&r.method).ok_or_else(|| {
@@ -623,8 +623,27 @@ fn validate_allow(
                     path: r.path,
                     params,
                     max,
+                    notional: exchange.notional(),
                 });
             }
+        }
+    }
+    // A constrained rule next to an unconstrained one for the same endpoint would never limit
+    // anything: refuse the combination rather than let the operator believe in the limit.
+    for r in rules
+        .iter()
+        .filter(|r| !r.params.is_empty() || !r.max.is_empty())
+    {
+        if let Some(open) = rules.iter().find(|o| {
+            o.params.is_empty()
+                && o.max.is_empty()
+                && o.method == r.method
+                && exchange::path_matches(&o.path, &r.path)
+        }) {
+            return Err(Error::config(format!(
+                "{key}.allow ({client}): rule {} limits {} {} but {} allows it without limits, so the limits would never apply; remove one of them (e.g. use \"{}:read\" plus explicit order rules instead of a trade preset)",
+                r.id, r.method, r.path, open.id, exchange.id()
+            )));
         }
     }
     Ok(Allowlist { rules })
@@ -715,6 +734,7 @@ allow = {allow}
             (base("[[client]]\nname=\"a\"\ntoken_sha256=\"abc\"\ncredential=\"binance-main\"\nallow=[]"), "token_sha256"),
             (base(&format!("[[client]]\nname=\"a\"\ntoken_sha256=\"{HASH}\"\ncredential=\"nope\"\nallow=[]")), "no [[credential]]"),
             (base("typo = 1"), "typo"),
+            (client(r#"["binance:spot-trade", { method = "POST", path = "/api/v3/order", max = { quantity = "1" } }]"#), "limits would never apply"),
         ];
         for (text, want) in cases {
             let e = err(&text);

@@ -2,10 +2,12 @@
 //! configured credential into locked memory, log out.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::config::{Config, TokenConfig};
 use crate::error::{Error, Result};
+use crate::exchange::nonce::Nonce;
 use crate::exchange::Credential;
 use crate::token::{Pkcs11Token, Pkcs11Uri};
 use crate::vault::{self, VaultHeader};
@@ -33,18 +35,20 @@ pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
         if header.is_expired(SystemTime::now()) {
             tracing::warn!(credential = %c.name, "the credential's recorded expiry has passed; rotate it (keyward seal a new vault file)");
         }
-        out.insert(
-            c.name.clone(),
-            Unsealed {
-                header,
-                credential: Credential {
-                    api_key: secrets.api_key,
-                    secret: secrets.secret,
-                    passphrase: secrets.passphrase,
-                    recv_window_ms: c.recv_window_ms,
-                },
-            },
-        );
+        let nonce = if c.exchange.persistent_nonce() {
+            Nonce::persistent(&nonce_file(&c.vault))?
+        } else {
+            Nonce::in_memory()
+        };
+        let credential =
+            Credential::load(c.exchange, secrets, c.recv_window_ms, nonce).map_err(|e| {
+                Error::vault(format!(
+                    "credential {:?} ({}): {e}",
+                    c.name,
+                    c.vault.display()
+                ))
+            })?;
+        out.insert(c.name.clone(), Unsealed { header, credential });
     }
     if config.credentials.is_empty() {
         return Err(Error::config(
@@ -52,4 +56,11 @@ pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
         ));
     }
     Ok(out)
+}
+
+/// Where a credential's nonce high-water mark is kept: beside its vault file.
+pub fn nonce_file(vault: &Path) -> PathBuf {
+    let mut name = vault.file_name().unwrap_or_default().to_os_string();
+    name.push(".nonce");
+    vault.with_file_name(name)
 }

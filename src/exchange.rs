@@ -7,15 +7,21 @@
 //! and one line in [`registry`].
 
 pub mod binance;
+pub mod keys;
+pub mod nonce;
 
 use std::time::SystemTime;
 
+use base64::Engine;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue};
+use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 use crate::secret::SecretBytes;
+use crate::vault::CredentialSecrets;
+use keys::PrivateKey;
+use nonce::Nonce;
 
 /// How much of the credential an endpoint needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,13 +55,104 @@ pub struct Route {
 /// One endpoint of a preset: a method and a path pattern (`{x}` matches one path segment).
 pub type PresetEntry = (Method, &'static str);
 
+/// How an exchange's API secret is written; `seal` validates it and unsealing parses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretForm {
+    /// A shared HMAC secret used as its text.
+    Text,
+    /// A shared HMAC secret in standard base64, decoded before use (Kraken).
+    Base64,
+    /// An HMAC secret, or a PEM private key (RSA or Ed25519) for asymmetric API keys (Binance).
+    TextOrPem,
+    /// A private key: PEM (PKCS#8, SEC1, PKCS#1) or base64 Ed25519 bytes (Coinbase CDP keys).
+    PrivateKey,
+}
+
+/// The parameters a `notional` limit multiplies (`price * quantity`), or takes directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notional {
+    pub price: &'static str,
+    pub quantity: &'static str,
+    /// A parameter that is itself the order's quote amount, if the exchange has one.
+    pub quote_quantity: Option<&'static str>,
+}
+
 /// The unsealed material of one credential, as the signer needs it.
 pub struct Credential {
     pub api_key: SecretBytes,
     pub secret: SecretBytes,
     pub passphrase: Option<SecretBytes>,
+    /// The parsed private key when the secret is one (asymmetric API keys).
+    pub private_key: Option<PrivateKey>,
     /// Upper bound for the exchange's receive window (Binance `recvWindow`), in milliseconds.
     pub recv_window_ms: u64,
+    /// Strictly increasing nonces for this key.
+    pub nonce: Nonce,
+}
+
+impl Credential {
+    /// Builds the signer's view of unsealed secrets, parsing a private key where the exchange's
+    /// secret form says so. Errors describe the form, never the material.
+    pub fn load(
+        exchange: &dyn Exchange,
+        secrets: CredentialSecrets,
+        recv_window_ms: u64,
+        nonce: Nonce,
+    ) -> Result<Credential, String> {
+        if exchange.needs_passphrase() && secrets.passphrase.is_none() {
+            return Err(format!(
+                "{} credentials need a passphrase; re-seal with the API key, secret and passphrase on three lines",
+                exchange.id()
+            ));
+        }
+        let private_key = parse_secret(exchange.secret_form(), &secrets.secret)?;
+        Ok(Credential {
+            api_key: secrets.api_key,
+            secret: secrets.secret,
+            passphrase: secrets.passphrase,
+            private_key,
+            recv_window_ms,
+            nonce,
+        })
+    }
+}
+
+/// Checks a secret against its form; returns the parsed private key when it is one.
+pub fn parse_secret(form: SecretForm, secret: &SecretBytes) -> Result<Option<PrivateKey>, String> {
+    let bytes = secret.expose();
+    let pem = keys::is_pem(bytes);
+    match form {
+        SecretForm::Text if pem => {
+            Err("this exchange uses an HMAC secret, not a PEM key".to_owned())
+        }
+        SecretForm::Text => Ok(None),
+        SecretForm::Base64 => {
+            let decoded = SecretBytes::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(bytes)
+                    .map_err(|_| {
+                        "the secret must be standard base64 (as the exchange shows it)".to_owned()
+                    })?,
+            );
+            if decoded.is_empty() {
+                return Err("the secret decodes to nothing".to_owned());
+            }
+            Ok(None)
+        }
+        SecretForm::TextOrPem if pem => PrivateKey::from_pem(bytes).map(Some),
+        SecretForm::TextOrPem => Ok(None),
+        SecretForm::PrivateKey if pem => PrivateKey::from_pem(bytes).map(Some),
+        SecretForm::PrivateKey => {
+            let raw = SecretBytes::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(bytes.trim_ascii())
+                    .map_err(|_| {
+                        "the secret must be a PEM private key or a base64 Ed25519 key".to_owned()
+                    })?,
+            );
+            PrivateKey::from_ed25519_bytes(raw.expose()).map(Some)
+        }
+    }
 }
 
 impl std::fmt::Debug for Credential {
@@ -82,6 +179,43 @@ pub trait Exchange: Send + Sync + 'static {
 
     /// Headers in which a bot sends its API key; keyward reads its client token from them.
     fn key_headers(&self) -> &'static [&'static str];
+
+    /// The bot's client token: by default from [`Exchange::key_headers`] or
+    /// `Authorization: Bearer`. Exchanges whose own credentials live in `Authorization`
+    /// (Coinbase JWTs, Deribit) override this. `Ok(None)` means no token (anonymous).
+    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Reject> {
+        default_client_token(self.key_headers(), headers)
+    }
+
+    /// How the secret is written (checked by `seal`, parsed when unsealing).
+    fn secret_form(&self) -> SecretForm {
+        SecretForm::Text
+    }
+
+    /// Whether credentials carry a passphrase (third line for `seal`).
+    fn needs_passphrase(&self) -> bool {
+        false
+    }
+
+    /// Whether nonces must stay increasing across restarts (persisted next to the vault file).
+    fn persistent_nonce(&self) -> bool {
+        false
+    }
+
+    /// The parameters a `notional` limit is computed from.
+    fn notional(&self) -> Notional {
+        Notional {
+            price: "price",
+            quantity: "quantity",
+            quote_quantity: Some("quoteOrderQty"),
+        }
+    }
+
+    /// Exchange-specific checks of the canonical request before policy (e.g. a JSON-RPC body
+    /// whose method must equal the path's). Refusals are 400s.
+    fn check_request(&self, _req: &CanonicalRequest) -> Result<(), Reject> {
+        Ok(())
+    }
 
     /// Which bodies are accepted and which bot parameters are signing fields.
     fn canon_rules(&self) -> CanonRules;
@@ -166,6 +300,54 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
                 }
             }
             _ => return false,
+        }
+    }
+}
+
+/// Reads the client token from the exchange's key headers or `Authorization: Bearer`; refuses
+/// a request that carries two different tokens or a header twice.
+pub fn default_client_token(
+    key_headers: &[&str],
+    headers: &HeaderMap,
+) -> Result<Option<Vec<u8>>, Reject> {
+    let mut token: Option<&[u8]> = None;
+    for name in key_headers {
+        let mut values = headers.get_all(*name).iter();
+        if let Some(v) = values.next() {
+            if values.next().is_some() {
+                return Err(Reject::bad_request(format!("more than one {name} header")));
+            }
+            offer_token(&mut token, v.as_bytes())?;
+        }
+    }
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        match bearer(v.as_bytes()) {
+            Some(t) => offer_token(&mut token, t)?,
+            None => {
+                return Err(Reject::bad_request(
+                    "Authorization must be \"Bearer <client token>\"",
+                ))
+            }
+        }
+    }
+    Ok(token.map(<[u8]>::to_vec))
+}
+
+/// The credential of `Authorization: Bearer <credential>`.
+pub fn bearer(value: &[u8]) -> Option<&[u8]> {
+    (value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer "))
+        .then(|| value[7..].trim_ascii())
+}
+
+/// Records a token found in one place; a different token in another place is an error.
+pub fn offer_token<'h>(token: &mut Option<&'h [u8]>, value: &'h [u8]) -> Result<(), Reject> {
+    match token {
+        Some(t) if *t != value => Err(Reject::bad_request(
+            "the request carries two different client tokens; send one",
+        )),
+        _ => {
+            *token = Some(value);
+            Ok(())
         }
     }
 }

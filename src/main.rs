@@ -203,19 +203,24 @@ fn seal(
     expires_days: Option<u64>,
 ) -> Result<ExitCode> {
     let recipient = vault::read_recipient(recipient)?;
-    if exchange::lookup(exchange_id).is_none() {
+    let Some(profile) = exchange::lookup(exchange_id) else {
         let known: Vec<_> = exchange::registry().iter().map(|e| e.id()).collect();
         return Err(Error::usage(format!(
             "unknown exchange {exchange_id:?}; known: {}",
             known.join(", ")
         )));
-    }
-    let want_passphrase = false;
+    };
+    let want_passphrase = profile.needs_passphrase();
     let secrets = if std::io::stdin().is_terminal() {
         vault::prompt_secrets(want_passphrase)?
     } else {
         vault::read_secrets(std::io::stdin().lock(), want_passphrase)?
     };
+    exchange::parse_secret(profile.secret_form(), &secrets.secret).map_err(|e| {
+        Error::usage(format!(
+            "the {exchange_id} secret is not valid: {e}; nothing was sealed"
+        ))
+    })?;
     let expires = expires_days.map(|d| SystemTime::now() + Duration::from_secs(d * 86_400));
     let bytes = vault::seal(&recipient, name, exchange_id, &secrets, expires)?;
     vault::write_vault_file(out, &bytes)?;

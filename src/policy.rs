@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::exchange::{self, path_matches, Access, Exchange};
+use crate::exchange::{self, path_matches, Access, Exchange, Notional};
 use crate::proxy::canonical::{CanonicalRequest, Method};
 
 /// The pseudo-parameter of a `max` constraint that bounds `price * quantity` (or `quoteOrderQty`).
@@ -34,11 +34,17 @@ pub struct Rule {
     pub params: Vec<(String, Vec<String>)>,
     /// Decimal upper bounds (inclusive); [`NOTIONAL`] bounds `price * quantity`.
     pub max: Vec<(String, Decimal)>,
+    /// The exchange's price and quantity parameter names, for [`NOTIONAL`].
+    pub notional: Notional,
 }
 
 impl Rule {
     /// The rules of a preset: one per endpoint, no parameter constraints.
-    pub fn from_preset(name: &str, entries: &[exchange::PresetEntry]) -> Vec<Rule> {
+    pub fn from_preset(
+        exchange: &dyn Exchange,
+        name: &str,
+        entries: &[exchange::PresetEntry],
+    ) -> Vec<Rule> {
         entries
             .iter()
             .map(|(method, path)| Rule {
@@ -47,6 +53,7 @@ impl Rule {
                 path: (*path).to_owned(),
                 params: Vec::new(),
                 max: Vec::new(),
+                notional: exchange.notional(),
             })
             .collect()
     }
@@ -72,7 +79,7 @@ impl Rule {
         }
         for (key, limit) in &self.max {
             let (value, shown) = if key == NOTIONAL {
-                (notional(req)?, "notional".to_owned())
+                (notional(req, self.notional)?, "notional".to_owned())
             } else {
                 match req.param(key) {
                     None => continue,
@@ -90,23 +97,29 @@ impl Rule {
     }
 }
 
-/// `quoteOrderQty` when present, else `price * quantity`. Refused when it cannot be computed:
-/// a bound that cannot be checked is not a bound.
-fn notional(req: &CanonicalRequest) -> Result<Decimal, String> {
-    if let Some(q) = req.param("quoteOrderQty") {
-        return parse_decimal("quoteOrderQty", q);
+/// The quote quantity when present, else `price * quantity` (the exchange's parameter names).
+/// Refused when it cannot be computed: a bound that cannot be checked is not a bound.
+fn notional(req: &CanonicalRequest, names: Notional) -> Result<Decimal, String> {
+    if let Some(key) = names.quote_quantity {
+        if let Some(q) = req.param(key) {
+            return parse_decimal(key, q);
+        }
     }
-    match (req.param("price"), req.param("quantity")) {
+    match (req.param(names.price), req.param(names.quantity)) {
         (Some(p), Some(q)) => {
-            let p = parse_decimal("price", p)?;
-            let q = parse_decimal("quantity", q)?;
+            let p = parse_decimal(names.price, p)?;
+            let q = parse_decimal(names.quantity, q)?;
             p.checked_mul(q)
                 .ok_or_else(|| "notional price * quantity is out of range".to_owned())
         }
-        _ => Err(
-            "the notional limit needs price and quantity (or quoteOrderQty); a market order by quantity cannot be bounded"
-                .to_owned(),
-        ),
+        _ => {
+            Err(format!(
+            "the notional limit needs {} and {}{}; a market order by quantity cannot be bounded",
+            names.price,
+            names.quantity,
+            names.quote_quantity.map(|q| format!(" (or {q})")).unwrap_or_default()
+        ))
+        }
     }
 }
 
@@ -238,11 +251,7 @@ mod tests {
     use crate::proxy::canonical::{canonicalise, CanonRules};
 
     fn req(method: Method, path: &str, query: &str) -> CanonicalRequest {
-        let rules = CanonRules {
-            form_body: true,
-            bot_signing_params: &[],
-        };
-        canonicalise(method, path, Some(query), None, b"", &rules).unwrap()
+        canonicalise(method, path, Some(query), None, b"", &CanonRules::FORM).unwrap()
     }
 
     fn d(s: &str) -> Decimal {
@@ -259,11 +268,13 @@ mod tests {
                 ("type".into(), vec!["LIMIT".into()]),
             ],
             max: vec![("quantity".into(), d("0.5")), (NOTIONAL.into(), d("20000"))],
+            notional: Binance.notional(),
         }
     }
 
     fn allowlist() -> Allowlist {
-        let mut rules = Rule::from_preset("binance:read", Binance.preset("read").unwrap());
+        let mut rules =
+            Rule::from_preset(&Binance, "binance:read", Binance.preset("read").unwrap());
         rules.push(order_rule());
         Allowlist { rules }
     }
@@ -398,6 +409,7 @@ mod tests {
                 path: "/sapi/v1/capital/withdraw/apply".into(),
                 params: vec![],
                 max: vec![],
+                notional: Binance.notional(),
             }],
         };
         let r = req(Method::Post, "/sapi/v1/capital/withdraw/apply", "coin=BTC");

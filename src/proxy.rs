@@ -2,6 +2,7 @@
 
 pub mod canonical;
 pub mod forward;
+pub mod json;
 pub mod reject;
 pub mod server;
 pub mod tls;

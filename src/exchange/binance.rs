@@ -323,8 +323,10 @@ impl Exchange for Binance {
 
     fn canon_rules(&self) -> CanonRules {
         CanonRules {
-            form_body: true,
+            // python-binance sends DELETE parameters in a form body; Binance accepts that.
+            body_on_delete: true,
             bot_signing_params: &["signature", "timestamp"],
+            ..CanonRules::FORM
         }
     }
 
@@ -378,6 +380,7 @@ impl Exchange for Binance {
         let mut form = match &req.body {
             Body::Form(p) => Some(p.clone()),
             Body::Empty => None,
+            Body::Json(_) => return Err(Reject::unsupported_media("Binance takes no JSON bodies")),
         };
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if access != Access::Public {
@@ -471,7 +474,9 @@ mod tests {
             api_key: SecretBytes::copy_from(b"real-api-key"),
             secret: SecretBytes::copy_from(secret.as_bytes()),
             passphrase: None,
+            private_key: None,
             recv_window_ms: 5000,
+            nonce: crate::exchange::nonce::Nonce::in_memory(),
         }
     }
 

@@ -9,6 +9,7 @@ use std::fmt;
 
 use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use super::json::Json;
 use super::reject::Reject;
 
 /// Longest parameter name accepted.
@@ -141,6 +142,7 @@ const ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
 pub enum Body {
     Empty,
     Form(Params),
+    Json(Json),
 }
 
 /// Which bodies an exchange accepts and which of the bot's fields are its own signing fields.
@@ -148,9 +150,34 @@ pub enum Body {
 pub struct CanonRules {
     /// Whether `application/x-www-form-urlencoded` bodies are accepted (on POST and PUT).
     pub form_body: bool,
-    /// Parameters that carry the bot's own signature, timestamp or nonce: removed here and
-    /// re-created by the signer.
+    /// Whether `application/json` bodies are accepted (on POST, PUT and, if `json_on_delete`, DELETE).
+    pub json_body: bool,
+    /// Whether DELETE may carry a body (some exchanges take JSON on DELETE).
+    pub body_on_delete: bool,
+    /// Whether a request may carry parameters in both the query string and the body.
+    pub query_with_body: bool,
+    /// Parameters (query, form or top-level JSON members) that carry the bot's own signature,
+    /// timestamp or nonce: removed here and re-created by the signer.
     pub bot_signing_params: &'static [&'static str],
+}
+
+impl CanonRules {
+    /// Query string and form bodies (both together allowed), no JSON: Binance's shape.
+    pub const FORM: CanonRules = CanonRules {
+        form_body: true,
+        json_body: false,
+        body_on_delete: false,
+        query_with_body: true,
+        bot_signing_params: &[],
+    };
+    /// Query string for reads, JSON bodies for writes, never both: most exchanges' shape.
+    pub const JSON: CanonRules = CanonRules {
+        form_body: false,
+        json_body: true,
+        body_on_delete: false,
+        query_with_body: false,
+        bot_signing_params: &[],
+    };
 }
 
 /// The request as keyward understands it: the only thing policy sees and the signer signs.
@@ -164,30 +191,31 @@ pub struct CanonicalRequest {
 }
 
 impl CanonicalRequest {
-    /// A parameter from the query or the body (a key can never be in both).
+    /// A parameter from the query, the form body or a top-level scalar member of a JSON body
+    /// (a key can never be in two of them).
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query.get(key).or_else(|| match &self.body {
             Body::Form(p) => p.get(key),
+            Body::Json(j) => j.get(key).and_then(Json::scalar_text),
             Body::Empty => None,
         })
     }
 
-    /// All parameters, query first, for audit and explanations.
-    pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
-        let body = match &self.body {
-            Body::Form(p) => Some(p.iter()),
-            Body::Empty => None,
-        };
-        self.query.iter().chain(body.into_iter().flatten())
-    }
-
-    /// `query` and body in keyward's encoding, joined by `&`, for the audit log.
+    /// The query string and body as keyward records them in the audit log: the parameters in
+    /// keyward's encoding, then a JSON body in its compact form.
     pub fn params_string(&self) -> String {
-        let mut all = Params::new();
-        for (k, v) in self.params() {
-            all.set(k, v.to_owned());
+        let mut all = self.query.clone();
+        match &self.body {
+            Body::Form(p) => {
+                for (k, v) in p.iter() {
+                    all.set(k, v.to_owned());
+                }
+                all.encode()
+            }
+            Body::Json(j) if all.is_empty() => j.to_compact(),
+            Body::Json(j) => format!("{} {}", all.encode(), j.to_compact()),
+            Body::Empty => all.encode(),
         }
-        all.encode()
     }
 }
 
@@ -347,7 +375,12 @@ pub fn canonicalise(
     let mut body = if body.is_empty() {
         Body::Empty
     } else {
-        if !matches!(method, Method::Post | Method::Put) {
+        let body_ok = match method {
+            Method::Post | Method::Put => true,
+            Method::Delete => rules.body_on_delete,
+            Method::Get => false,
+        };
+        if !body_ok {
             return Err(Reject::bad_params(format!(
                 "a {method} request must not have a body; put its parameters in the query string"
             )));
@@ -361,43 +394,77 @@ pub fn canonicalise(
                     .to_ascii_lowercase()
             })
             .unwrap_or_default();
+        let text = std::str::from_utf8(body)
+            .map_err(|_| Reject::bad_params("the body is not valid UTF-8".to_owned()))?;
         match media.as_str() {
             "application/x-www-form-urlencoded" if rules.form_body => {
-                let text = std::str::from_utf8(body)
-                    .map_err(|_| Reject::bad_params("the body is not valid UTF-8".to_owned()))?;
                 Body::Form(parse_params(text, "body")?)
             }
-            "" => {
-                return Err(Reject::unsupported_media(
-                    "a request body needs a Content-Type (application/x-www-form-urlencoded)",
-                ))
-            }
+            "application/json" if rules.json_body => Body::Json(
+                Json::parse(text)
+                    .map_err(|e| Reject::bad_params(format!("the JSON body is refused: {e}")))?,
+            ),
             other => {
-                return Err(Reject::unsupported_media(&format!(
-                    "Content-Type {other:?} is not accepted for this exchange; send application/x-www-form-urlencoded"
-                )))
+                let accepted = match (rules.form_body, rules.json_body) {
+                    (true, true) => "application/x-www-form-urlencoded or application/json",
+                    (true, false) => "application/x-www-form-urlencoded",
+                    (false, true) => "application/json",
+                    (false, false) => "no body at all",
+                };
+                return Err(Reject::unsupported_media(&if other.is_empty() {
+                    format!("a request body needs a Content-Type; this exchange accepts {accepted}")
+                } else {
+                    format!(
+                        "Content-Type {other:?} is not accepted for this exchange; send {accepted}"
+                    )
+                }));
             }
         }
     };
-    if let Body::Form(form) = &body {
-        if let Some((k, _)) = form
-            .iter()
-            .find(|(k, _)| query.iter().any(|(q, _)| q.eq_ignore_ascii_case(k)))
-        {
-            return Err(Reject::bad_params(format!(
-                "parameter '{k}' is in both the query string and the body"
-            )));
+    if !matches!(body, Body::Empty) && !query.is_empty() && !rules.query_with_body {
+        return Err(Reject::bad_params(
+            "parameters in both the query string and the body; this exchange takes them in one place"
+                .to_owned(),
+        ));
+    }
+    match &body {
+        Body::Form(form) => {
+            if let Some((k, _)) = form
+                .iter()
+                .find(|(k, _)| query.iter().any(|(q, _)| q.eq_ignore_ascii_case(k)))
+            {
+                return Err(Reject::bad_params(format!(
+                    "parameter '{k}' is in both the query string and the body"
+                )));
+            }
+            if query.len() + form.len() > MAX_PARAMS {
+                return Err(Reject::bad_params(format!(
+                    "more than {MAX_PARAMS} parameters"
+                )));
+            }
         }
-        if query.len() + form.len() > MAX_PARAMS {
-            return Err(Reject::bad_params(format!(
-                "more than {MAX_PARAMS} parameters"
-            )));
+        Body::Json(Json::Object(members)) => {
+            if let Some((k, _)) = members
+                .iter()
+                .find(|(k, _)| query.iter().any(|(q, _)| q.eq_ignore_ascii_case(k)))
+            {
+                return Err(Reject::bad_params(format!(
+                    "parameter '{k}' is in both the query string and the body"
+                )));
+            }
         }
+        _ => {}
     }
     for field in rules.bot_signing_params {
         query.remove(field);
-        if let Body::Form(form) = &mut body {
-            form.remove(field);
+        match &mut body {
+            Body::Form(form) => {
+                form.remove(field);
+            }
+            Body::Json(j) => {
+                j.remove(field);
+            }
+            Body::Empty => {}
         }
     }
     if matches!(&body, Body::Form(f) if f.is_empty()) {
@@ -416,8 +483,8 @@ mod tests {
     use super::*;
 
     const RULES: CanonRules = CanonRules {
-        form_body: true,
         bot_signing_params: &["signature", "timestamp"],
+        ..CanonRules::FORM
     };
 
     fn canon(
@@ -502,6 +569,7 @@ mod tests {
                 "a=1&a=2",
             ),
             (Method::Post, None, Some("application/json"), "{\"a\":1}"),
+            (Method::Post, None, Some("text/plain"), "a=1"),
             (Method::Post, None, None, "a=1"),
             (
                 Method::Get,
@@ -516,6 +584,53 @@ mod tests {
                 "{m} {q:?} {ct:?} {body:?} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn json_bodies() {
+        let rules = CanonRules {
+            bot_signing_params: &["nonce"],
+            ..CanonRules::JSON
+        };
+        let r = canonicalise(
+            Method::Post,
+            "/v5/order/create",
+            None,
+            Some("application/json"),
+            br#"{"symbol":"BTCUSDT","qty":"0.10","price":219.0,"nonce":5}"#,
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(r.param("price"), Some("219.0"));
+        assert_eq!(r.param("nonce"), None);
+        assert_eq!(
+            r.params_string(),
+            r#"{"symbol":"BTCUSDT","qty":"0.10","price":219.0}"#
+        );
+        for (q, body) in [
+            (Some("a=1"), r#"{"b":1}"#),
+            (None, r#"{"b":1,"b":2}"#),
+            (None, "not json"),
+        ] {
+            assert!(canonicalise(
+                Method::Post,
+                "/x",
+                q,
+                Some("application/json"),
+                body.as_bytes(),
+                &rules
+            )
+            .is_err());
+        }
+        assert!(canonicalise(
+            Method::Post,
+            "/x",
+            None,
+            Some("application/x-www-form-urlencoded"),
+            b"a=1",
+            &rules
+        )
+        .is_err());
     }
 
     #[test]

@@ -446,6 +446,10 @@ async fn pipeline<'s>(
         Err(r) => return Err(refuse(state, seen, r)),
     };
 
+    if let Err(r) = cred.exchange.check_request(&canonical) {
+        return Err(refuse(state, seen, r));
+    }
+
     // 5. policy
     let decision = policy::decide(
         cred.exchange,
@@ -618,48 +622,17 @@ fn transport_checks(
     Ok(method)
 }
 
-/// Finds the client by its token (in the exchange's key header or `Authorization: Bearer`).
+/// Finds the client by its token (where the exchange profile says bots send it).
 /// `Ok(None)` = no token at all (anonymous); a token that matches no client is 401.
 fn authenticate<'s>(
     state: &'s State,
     exchange: &dyn Exchange,
     headers: &HeaderMap,
 ) -> std::result::Result<Option<&'s ClientState>, Reject> {
-    fn offer<'h>(token: &mut Option<&'h [u8]>, value: &'h [u8]) -> std::result::Result<(), Reject> {
-        match token {
-            Some(t) if *t != value => Err(Reject::bad_request(
-                "the request carries two different client tokens; send one",
-            )),
-            _ => {
-                *token = Some(value);
-                Ok(())
-            }
-        }
-    }
-    let mut token: Option<&[u8]> = None;
-    for name in exchange.key_headers() {
-        let mut values = headers.get_all(*name).iter();
-        if let Some(v) = values.next() {
-            if values.next().is_some() {
-                return Err(Reject::bad_request(format!("more than one {name} header")));
-            }
-            offer(&mut token, v.as_bytes())?;
-        }
-    }
-    if let Some(v) = headers.get(header::AUTHORIZATION) {
-        let v = v.as_bytes();
-        if v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer ") {
-            offer(&mut token, &v[7..])?;
-        } else {
-            return Err(Reject::bad_request(
-                "Authorization must be \"Bearer <client token>\"",
-            ));
-        }
-    }
-    let Some(token) = token else {
+    let Some(token) = exchange.client_token(headers)? else {
         return Ok(None);
     };
-    let digest: [u8; 32] = Sha256::digest(token).into();
+    let digest: [u8; 32] = Sha256::digest(&token).into();
     let mut found = None;
     for c in &state.clients {
         if bool::from(c.token_sha256.ct_eq(&digest)) {

@@ -38,10 +38,15 @@ impl Field {
 }
 
 /// Reads the API key (line 1), the secret (line 2) and, if `want_passphrase`, the passphrase
-/// (line 3). Line endings (`\n`, `\r\n`) are removed; nothing else is trimmed.
+/// (the line after the secret). Line endings (`\n`, `\r\n`) are removed; nothing else is
+/// trimmed. A secret that starts with a PEM `-----BEGIN ...-----` line continues through its
+/// `-----END ...-----` line and keeps its line breaks (`\n`).
 pub fn read_secrets(mut input: impl BufRead, want_passphrase: bool) -> Result<CredentialSecrets> {
     let api_key = required(&mut input, Field::ApiKey)?;
-    let secret = required(&mut input, Field::Secret)?;
+    let mut secret = required(&mut input, Field::Secret)?;
+    if secret.expose().starts_with(b"-----BEGIN ") {
+        secret = read_pem_rest(&mut input, secret)?;
+    }
     let passphrase = if want_passphrase {
         Some(required(&mut input, Field::Passphrase)?)
     } else {
@@ -131,6 +136,37 @@ fn check(value: SecretBytes, field: Field) -> Result<SecretBytes> {
     Ok(value)
 }
 
+/// Continues a PEM block whose first line is `first`, through its `-----END` line.
+fn read_pem_rest(input: &mut impl BufRead, first: SecretBytes) -> Result<SecretBytes> {
+    // Pre-sized so that appending never reallocates (which would leave copies behind).
+    let mut pem: Vec<u8> = Vec::with_capacity(MAX_FIELD + 1);
+    pem.extend_from_slice(first.expose());
+    pem.push(b'\n');
+    let result = loop {
+        match read_line(input, Field::Secret)? {
+            None => {
+                break Err(Error::usage(
+                    "the PEM secret has no -----END ...----- line before the end of input",
+                ))
+            }
+            Some(line) => {
+                if pem.len() + line.len() + 1 > MAX_FIELD {
+                    break Err(Error::usage(format!(
+                        "the PEM secret is longer than {MAX_FIELD} bytes"
+                    )));
+                }
+                pem.extend_from_slice(line.expose());
+                pem.push(b'\n');
+                if line.expose().starts_with(b"-----END ") {
+                    break Ok(SecretBytes::copy_from(&pem));
+                }
+            }
+        }
+    };
+    pem.zeroize();
+    result
+}
+
 /// One line without its line ending, or `None` at end of input.
 fn read_line(input: &mut impl BufRead, field: Field) -> Result<Option<SecretBytes>> {
     // Sized up front so `read_until` never reallocates (which would leave a copy behind).
@@ -183,6 +219,17 @@ mod tests {
         let s = read(b"key\nsecret\npass word", true).unwrap();
         assert_eq!(s.passphrase.unwrap().expose(), b"pass word");
 
+        let s = read(
+            b"key\n-----BEGIN PRIVATE KEY-----\r\nAAAA\nBBBB\n-----END PRIVATE KEY-----\npass\n",
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            s.secret.expose(),
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB\n-----END PRIVATE KEY-----\n"
+        );
+        assert_eq!(s.passphrase.unwrap().expose(), b"pass");
+
         // A trailing blank line is fine without a passphrase.
         assert!(read(b"key\nsecret\n\n", false).is_ok());
     }
@@ -207,6 +254,10 @@ mod tests {
         let long = vec![b'a'; MAX_FIELD + 5];
         let err = read(&long, false).err().unwrap();
         assert!(err.to_string().contains("longer than"), "{err}");
+        let err = read(b"key\n-----BEGIN PRIVATE KEY-----\nAAAA\n", false)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("-----END"), "{err}");
         let err = read(b"\xff\nsecret\n", false).err().unwrap();
         assert!(err.to_string().contains("UTF-8"), "{err}");
     }
