@@ -20,6 +20,7 @@ use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
 use crate::policy::{parse_decimal, Allowlist, Rule};
 use crate::proxy::canonical::{check_path, Method};
+use crate::token::PinSource;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
@@ -61,14 +62,7 @@ pub struct TlsConfig {
 pub struct TokenConfig {
     pub module: PathBuf,
     pub uri: String,
-    pub pin: PinConfig,
-}
-
-/// Where the token PIN comes from: never the config file itself, never argv.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PinConfig {
-    File(PathBuf),
-    Env(String),
+    pub pin: PinSource,
 }
 
 #[derive(Debug)]
@@ -294,8 +288,8 @@ impl RawConfig {
         let server = self.server.validate(base)?;
 
         let pin = match (self.token.pin.file, self.token.pin.env) {
-            (Some(f), None) => PinConfig::File(resolve(base, &f)),
-            (None, Some(e)) if !e.is_empty() => PinConfig::Env(e),
+            (Some(f), None) => PinSource::File(resolve(base, &f)),
+            (None, Some(e)) if !e.is_empty() => PinSource::Env(e),
             _ => {
                 return Err(Error::config(
                     "token.pin: give exactly one of pin = { file = \"/path/to/pin\" } or pin = { env = \"VAR\" }",
@@ -358,7 +352,7 @@ impl RawConfig {
                     })?;
                     if uri.scheme_str() != Some("https")
                         || uri.authority().is_none()
-                        || uri.path().trim_end_matches('/') != ""
+                        || !uri.path().trim_end_matches('/').is_empty()
                     {
                         return Err(Error::config(format!(
                             "{key}.upstream.base: {:?} must be https://HOST[:PORT] with no path",
@@ -689,7 +683,7 @@ allow = {allow}
         )
         .unwrap();
         assert_eq!(c.server.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(c.token.pin, PinConfig::File("/etc/keyward/pin.txt".into()));
+        assert_eq!(c.token.pin, PinSource::File("/etc/keyward/pin.txt".into()));
         assert_eq!(
             c.credentials[0].vault,
             PathBuf::from("/etc/keyward/vault/binance-main.kwv")

@@ -1,1 +1,404 @@
-fn main() {}
+//! The `keyward` command line.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use clap::{Parser, Subcommand, ValueEnum};
+use sha2::{Digest, Sha256};
+
+use keyward::audit::{self, AuditLog};
+use keyward::config::Config;
+use keyward::credentials::{open_token, unseal_all};
+use keyward::error::{Error, ErrorKind, Result};
+use keyward::proxy::server::{self, State};
+use keyward::{exchange, secret, vault};
+
+#[derive(Parser)]
+#[command(
+    name = "keyward",
+    version,
+    about = "Exchange API keys sealed to an HSM, behind an allowlisting signing proxy"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Generate the P-256 sealing key pair on the token; print its recipient string.
+    Keygen {
+        #[arg(long)]
+        config: PathBuf,
+        /// Also write the recipient string to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Seal an API key and secret (read from stdin, one per line) into a vault file. Needs no token.
+    Seal {
+        /// The recipient string printed by `keygen`, or a file holding it.
+        #[arg(long)]
+        recipient: String,
+        /// Credential name (the first path segment bots use).
+        #[arg(long)]
+        name: String,
+        /// Exchange id, e.g. binance.
+        #[arg(long)]
+        exchange: String,
+        /// Vault file to write (its folder is created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Record an expiry this many days from now (a reminder to rotate; `check` warns).
+        #[arg(long)]
+        expires_days: Option<u64>,
+    },
+    /// Mint a new client token for a bot; print it once, with its config line.
+    ClientToken {
+        #[arg(long)]
+        name: String,
+    },
+    /// Validate the config, log in, unseal every credential and summarise the policy.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Show what keyward would decide for a request (exit 0 allowed, 1 denied).
+    Explain {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        client: String,
+        /// GET, POST, PUT or DELETE.
+        method: String,
+        /// The request target as the bot sends it: /<credential>/<path>?<query>.
+        target: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain; exit non-zero naming the first bad record.
+    Verify { path: PathBuf },
+}
+
+fn main() -> ExitCode {
+    secret::harden_process();
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("keyward: {e}");
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}
+
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Usage => 2,
+        ErrorKind::Config => 3,
+        ErrorKind::Token => 4,
+        ErrorKind::Vault => 5,
+        ErrorKind::Audit => 6,
+        ErrorKind::Io => 7,
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Serve { config } => serve(&config),
+        Command::Keygen { config, out } => keygen(&config, out.as_deref()),
+        Command::Seal {
+            recipient,
+            name,
+            exchange,
+            out,
+            expires_days,
+        } => seal(&recipient, &name, &exchange, &out, expires_days),
+        Command::ClientToken { name } => client_token(&name),
+        Command::Check { config } => check(&config),
+        Command::Policy {
+            command:
+                PolicyCommand::Explain {
+                    config,
+                    client,
+                    method,
+                    target,
+                },
+        } => explain(&config, &client, &method, &target),
+        Command::Audit {
+            command: AuditCommand::Verify { path },
+        } => audit_verify(&path),
+    }
+}
+
+fn keygen(config: &Path, out: Option<&Path>) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    let token = open_token(&config.token)?;
+    let public = token.generate_p256()?;
+    let recipient = vault::Recipient::from_public_key(public);
+    if let Some(path) = out {
+        std::fs::write(path, format!("{recipient}\n"))
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    }
+    println!("{recipient}");
+    eprintln!(
+        "keyward: sealing key generated on the token (fingerprint {}); seal credentials with `keyward seal --recipient {recipient} ...`",
+        recipient.fingerprint()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seal(
+    recipient: &str,
+    name: &str,
+    exchange_id: &str,
+    out: &Path,
+    expires_days: Option<u64>,
+) -> Result<ExitCode> {
+    let recipient = vault::read_recipient(recipient)?;
+    if exchange::lookup(exchange_id).is_none() {
+        let known: Vec<_> = exchange::registry().iter().map(|e| e.id()).collect();
+        return Err(Error::usage(format!(
+            "unknown exchange {exchange_id:?}; known: {}",
+            known.join(", ")
+        )));
+    }
+    let want_passphrase = false;
+    let secrets = if std::io::stdin().is_terminal() {
+        vault::prompt_secrets(want_passphrase)?
+    } else {
+        vault::read_secrets(std::io::stdin().lock(), want_passphrase)?
+    };
+    let expires = expires_days.map(|d| SystemTime::now() + Duration::from_secs(d * 86_400));
+    let bytes = vault::seal(&recipient, name, exchange_id, &secrets, expires)?;
+    vault::write_vault_file(out, &bytes)?;
+    eprintln!(
+        "keyward: sealed credential {name:?} ({exchange_id}) to key {} in {}",
+        recipient.fingerprint(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client_token(name: &str) -> Result<ExitCode> {
+    let mut raw = [0u8; 32];
+    getrandom::getrandom(&mut raw)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("no randomness available: {e}")))?;
+    let token = format!(
+        "kwt_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    );
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{token}")
+        .and_then(|_| writeln!(stdout, "token_sha256 = \"{hash}\""))
+        .map_err(|e| Error::io("stdout", e))?;
+    eprintln!(
+        "keyward: give the first line to bot {name:?} as its API key (shown once, not stored); put the second in its [[client]] entry"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(config_path: &Path) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let unsealed = unseal_all(&config)?;
+    println!("config {}: ok", config_path.display());
+    println!(
+        "listen {} ({}); anonymous market data {}",
+        config.server.listen,
+        if config.server.tls.is_some() {
+            "TLS"
+        } else {
+            "plain HTTP"
+        },
+        if config.server.anonymous_market_data {
+            "on"
+        } else {
+            "off"
+        }
+    );
+    for c in &config.credentials {
+        let h = &unsealed[&c.name].header;
+        let expiry = match h.expires {
+            None => "no expiry".to_owned(),
+            Some(t) if h.is_expired(SystemTime::now()) => {
+                format!("EXPIRED {}", humantime::format_rfc3339_seconds(t))
+            }
+            Some(t) => format!("expires {}", humantime::format_rfc3339_seconds(t)),
+        };
+        println!(
+            "credential {} ({}): unsealed from {} (key {}, sealed {}, {expiry}){}",
+            c.name,
+            c.exchange.id(),
+            c.vault.display(),
+            h.recipient_fingerprint,
+            humantime::format_rfc3339_seconds(h.created),
+            if c.upstream.is_some() {
+                "; upstream overridden"
+            } else {
+                ""
+            }
+        );
+    }
+    for cl in &config.clients {
+        let mut names: Vec<&str> = Vec::new();
+        for r in &cl.allow.rules {
+            if !names.contains(&r.id.as_str()) {
+                names.push(&r.id);
+            }
+        }
+        println!(
+            "client {} -> {}: {} endpoint rules [{}]; rate {}; sources {}",
+            cl.name,
+            cl.credential,
+            cl.allow.rules.len(),
+            names.join(", "),
+            cl.rate
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "unlimited".into()),
+            if cl.source_ips.is_empty() {
+                "any".to_owned()
+            } else {
+                cl.source_ips
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(config: &Path, client: &str, method: &str, target: &str) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    match server::explain(&config, client, method, target) {
+        Ok((canonical, decision)) => {
+            println!(
+                "{} {} {}",
+                canonical.method,
+                canonical.path,
+                canonical.params_string()
+            );
+            println!("{decision}");
+            Ok(if decision.is_allowed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Err(reject) => {
+            println!(
+                "refused before policy: {} ({})",
+                reject.message, reject.code
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn audit_verify(path: &Path) -> Result<ExitCode> {
+    let report = audit::verify(path)?;
+    match (report.first_seq, report.last_seq) {
+        (Some(first), Some(last)) => println!(
+            "ok: {} records (seq {first}..{last}), last hash {}",
+            report.records, report.last_hash
+        ),
+        _ => println!("ok: empty log"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(config_path: &Path) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let mut audit = AuditLog::open(&config.audit.path)?;
+    audit.set_sync(config.audit.fsync);
+    let unsealed = unseal_all(&config)?;
+    let credentials: HashMap<_, _> = unsealed
+        .into_iter()
+        .map(|(name, u)| (name, u.credential))
+        .collect();
+    let tls = match &config.server.tls {
+        Some(t) => Some(keyward::proxy::tls::acceptor(&t.cert, &t.key)?),
+        None => None,
+    };
+    let state = Arc::new(State::new(&config, credentials, audit)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the async runtime", e))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .map_err(|e| Error::io(format!("cannot listen on {}", config.server.listen), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("listener address", e))?;
+        tracing::info!(
+            "listening on {addr} ({})",
+            if tls.is_some() { "https" } else { "http" }
+        );
+        server::run(state, listener, tls, shutdown_signal()).await;
+        tracing::info!("shutting down");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -40,9 +40,9 @@ impl Upstream {
         let mut roots = RootCertStore::empty();
         match ca {
             Some(path) => {
-                for cert in CertificateDer::pem_file_iter(path).map_err(|e| {
-                    Error::config(format!("upstream.ca {}: {e}", path.display()))
-                })? {
+                for cert in CertificateDer::pem_file_iter(path)
+                    .map_err(|e| Error::config(format!("upstream.ca {}: {e}", path.display())))?
+                {
                     let cert = cert.map_err(|e| {
                         Error::config(format!("upstream.ca {}: {e}", path.display()))
                     })?;

@@ -96,7 +96,11 @@ impl State {
                 },
             );
         }
-        let clients = config.clients.iter().map(ClientState::from_config).collect();
+        let clients = config
+            .clients
+            .iter()
+            .map(ClientState::from_config)
+            .collect();
         Ok(State {
             credentials,
             clients,
@@ -174,7 +178,11 @@ pub async fn run(
                         return;
                     }
                 },
-                None => builder.serve_connection(TokioIo::new(stream), service).await,
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
             };
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "connection closed with an error");
@@ -339,36 +347,39 @@ fn audit_failed(e: crate::Error) -> Reject {
     )
 }
 
-async fn pipeline(
-    state: &State,
+async fn pipeline<'s>(
+    state: &'s State,
     hosts: &AllowedHosts,
     peer: SocketAddr,
     req: Request<Incoming>,
-    seen: &mut Seen<'_>,
+    seen: &mut Seen<'s>,
     started: Instant,
-) -> std::result::Result<Response<ProxyBody>, Reject>
-where
-{
+) -> std::result::Result<Response<ProxyBody>, Reject> {
+    let (parts, body) = req.into_parts();
     // 1. transport checks: nothing here depends on who the client is.
     let trusted_peer = state.trusted_proxies.iter().any(|n| n.contains(&peer.ip()));
-    let method = match transport_checks(&req, hosts, trusted_peer) {
+    let method = match transport_checks(&parts, hosts, trusted_peer) {
         Ok(m) => m,
         Err(r) => return Err(refuse(state, seen, r)),
     };
     seen.method = method.as_str();
     if trusted_peer {
-        if let Some(xff) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        if let Some(xff) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
             seen.source = format!("{} via {peer}", truncate(xff, 100));
         }
     }
 
     // 2. route: /<credential>/<exchange path>
-    let full_path = req.uri().path();
+    let full_path = parts.uri.path();
     if let Err(r) = check_path(full_path) {
         return Err(refuse(state, seen, r));
     }
     let (cred_name, exchange_path) = match full_path[1..].split_once('/') {
-        Some((c, rest)) => (c, &full_path[1 + c.len()..]),
+        Some((c, _)) => (c, &full_path[1 + c.len()..]),
         None => {
             return Err(refuse(
                 state,
@@ -390,7 +401,7 @@ where
     seen.path = exchange_path.to_owned();
 
     // 3. client auth
-    let client = match authenticate(state, cred.exchange, req.headers()) {
+    let client = match authenticate(state, cred.exchange, &parts.headers) {
         Ok(c) => c,
         Err(r) => return Err(refuse(state, seen, r)),
     };
@@ -407,26 +418,27 @@ where
         return Err(refuse(
             state,
             seen,
-            Reject::not_found(format!("{exchange_path} is not a {} API path", cred.exchange.id())),
+            Reject::not_found(format!(
+                "{exchange_path} is not a {} API path",
+                cred.exchange.id()
+            )),
         ));
     };
 
     // 4. canonicalise (reads the body, bounded in size and time)
-    let content_type = req
-        .headers()
+    let content_type = parts
+        .headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let query = req.uri().query().map(str::to_owned);
-    let body = match read_body(req.into_body(), state.max_body_bytes, state.body_timeout).await {
+        .and_then(|v| v.to_str().ok());
+    let body = match read_body(body, state.max_body_bytes, state.body_timeout).await {
         Ok(b) => b,
         Err(r) => return Err(refuse(state, seen, r)),
     };
     let canonical = match canonicalise(
         method,
         exchange_path,
-        query.as_deref(),
-        content_type.as_deref(),
+        parts.uri.query(),
+        content_type,
         &body,
         &cred.exchange.canon_rules(),
     ) {
@@ -457,7 +469,11 @@ where
         method: seen.method,
         path: &canonical.path,
         params: Some(canonical.params_string()),
-        decision: if decision.is_allowed() { "allow" } else { "deny" },
+        decision: if decision.is_allowed() {
+            "allow"
+        } else {
+            "deny"
+        },
         rule: decision.rule(),
         code: reject.as_ref().map(|r| r.code),
         reason: reject.as_ref().map(|r| r.message.as_str()),
@@ -470,9 +486,12 @@ where
     }
 
     // 7. sign and forward exactly the canonical request
-    let outbound = cred
-        .exchange
-        .sign(&canonical, route.access, &cred.credential, SystemTime::now())?;
+    let outbound = cred.exchange.sign(
+        &canonical,
+        route.access,
+        &cred.credential,
+        SystemTime::now(),
+    )?;
     let result = cred.upstream.send(outbound).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (status, error) = match &result {
@@ -520,44 +539,49 @@ fn deny_reject(decision: &Decision) -> Option<Reject> {
         Denial::HardDeny(_) => Reject::forbidden("hard_deny", message),
         Denial::NoRule => Reject::forbidden("not_allowed", message),
         Denial::Constraint(_) => Reject::forbidden("constraint", message),
-        Denial::NeedsClient => Reject::new(StatusCode::UNAUTHORIZED, "client_token_required", message),
+        Denial::NeedsClient => {
+            Reject::new(StatusCode::UNAUTHORIZED, "client_token_required", message)
+        }
     })
 }
 
 /// Checks that do not depend on the client: HTTP version, method, request-target form, `Host`,
 /// framing and forbidden headers.
 fn transport_checks(
-    req: &Request<Incoming>,
+    req: &http::request::Parts,
     hosts: &AllowedHosts,
     trusted_peer: bool,
 ) -> std::result::Result<Method, Reject> {
-    if req.version() != Version::HTTP_11 {
+    if req.version != Version::HTTP_11 {
         return Err(Reject::new(
             StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             "http_version",
             "only HTTP/1.1 is accepted",
         ));
     }
-    let method = Method::from_http(req.method()).ok_or_else(|| {
+    let method = Method::from_http(&req.method).ok_or_else(|| {
         Reject::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            format!("method {} is not used by exchange APIs; only GET, POST, PUT, DELETE", truncate(req.method().as_str(), 20)),
+            format!(
+                "method {} is not used by exchange APIs; only GET, POST, PUT, DELETE",
+                truncate(req.method.as_str(), 20)
+            ),
         )
     })?;
-    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+    if req.uri.scheme().is_some() || req.uri.authority().is_some() {
         return Err(Reject::bad_request(
             "absolute-form request targets are not accepted; send the path only",
         ));
     }
-    let headers = req.headers();
+    let headers = &req.headers;
     let mut host_values = headers.get_all(header::HOST).iter();
     let host = match (host_values.next(), host_values.next()) {
         (Some(h), None) => h.to_str().unwrap_or("").to_ascii_lowercase(),
         (None, _) => return Err(Reject::bad_request("the Host header is missing")),
         (Some(_), Some(_)) => return Err(Reject::bad_request("more than one Host header")),
     };
-    if !hosts.names.iter().any(|h| *h == host) {
+    if !hosts.names.contains(&host) {
         return Err(Reject::new(
             StatusCode::MISDIRECTED_REQUEST,
             "bad_host",
@@ -568,7 +592,9 @@ fn transport_checks(
             ),
         ));
     }
-    if headers.contains_key(header::CONTENT_LENGTH) && headers.contains_key(header::TRANSFER_ENCODING) {
+    if headers.contains_key(header::CONTENT_LENGTH)
+        && headers.contains_key(header::TRANSFER_ENCODING)
+    {
         return Err(Reject::bad_request(
             "both Content-Length and Transfer-Encoding are present",
         ));
@@ -599,31 +625,31 @@ fn authenticate<'s>(
     exchange: &dyn Exchange,
     headers: &HeaderMap,
 ) -> std::result::Result<Option<&'s ClientState>, Reject> {
-    let mut token: Option<&[u8]> = None;
-    let mut offer = |value: &[u8]| -> std::result::Result<(), Reject> {
+    fn offer<'h>(token: &mut Option<&'h [u8]>, value: &'h [u8]) -> std::result::Result<(), Reject> {
         match token {
-            Some(t) if t != value => Err(Reject::bad_request(
+            Some(t) if *t != value => Err(Reject::bad_request(
                 "the request carries two different client tokens; send one",
             )),
             _ => {
-                token = Some(value);
+                *token = Some(value);
                 Ok(())
             }
         }
-    };
+    }
+    let mut token: Option<&[u8]> = None;
     for name in exchange.key_headers() {
         let mut values = headers.get_all(*name).iter();
         if let Some(v) = values.next() {
             if values.next().is_some() {
                 return Err(Reject::bad_request(format!("more than one {name} header")));
             }
-            offer(v.as_bytes())?;
+            offer(&mut token, v.as_bytes())?;
         }
     }
     if let Some(v) = headers.get(header::AUTHORIZATION) {
         let v = v.as_bytes();
         if v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer ") {
-            offer(&v[7..])?;
+            offer(&mut token, &v[7..])?;
         } else {
             return Err(Reject::bad_request(
                 "Authorization must be \"Bearer <client token>\"",
@@ -688,14 +714,18 @@ async fn read_body(
             "the request body did not arrive in time",
         )),
         Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(Reject::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
                     format!("the request body is larger than {limit} bytes"),
                 ))
             } else {
-                Err(Reject::bad_request("the request body could not be read (malformed chunked encoding?)"))
+                Err(Reject::bad_request(
+                    "the request body could not be read (malformed chunked encoding?)",
+                ))
             }
         }
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
@@ -729,7 +759,9 @@ pub fn explain(
     target: &str,
 ) -> std::result::Result<(CanonicalRequest, Decision), Reject> {
     let method = Method::parse(method).ok_or_else(|| {
-        Reject::bad_request(format!("method {method:?} must be GET, POST, PUT or DELETE"))
+        Reject::bad_request(format!(
+            "method {method:?} must be GET, POST, PUT or DELETE"
+        ))
     })?;
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
@@ -743,19 +775,38 @@ pub fn explain(
     let cred = config
         .credential(cred_name)
         .ok_or_else(|| Reject::not_found(format!("no credential named {cred_name:?}")))?;
-    let client = config
-        .client(client_name)
-        .ok_or_else(|| Reject::unauthenticated(format!("no client named {client_name:?} in the config")))?;
+    let client = config.client(client_name).ok_or_else(|| {
+        Reject::unauthenticated(format!("no client named {client_name:?} in the config"))
+    })?;
     if client.credential != cred.name {
         return Err(Reject::forbidden(
             "wrong_credential",
-            format!("client {} may not use credential {:?}", client.name, cred.name),
+            format!(
+                "client {} may not use credential {:?}",
+                client.name, cred.name
+            ),
         ));
     }
     let route = cred.exchange.route(exchange_path).ok_or_else(|| {
-        Reject::not_found(format!("{exchange_path} is not a {} API path", cred.exchange.id()))
+        Reject::not_found(format!(
+            "{exchange_path} is not a {} API path",
+            cred.exchange.id()
+        ))
     })?;
-    let canonical = canonicalise(method, exchange_path, query, None, b"", &cred.exchange.canon_rules())?;
-    let decision = policy::decide(cred.exchange, Some(&client.allow), config.server.anonymous_market_data, route.access, &canonical);
+    let canonical = canonicalise(
+        method,
+        exchange_path,
+        query,
+        None,
+        b"",
+        &cred.exchange.canon_rules(),
+    )?;
+    let decision = policy::decide(
+        cred.exchange,
+        Some(&client.allow),
+        config.server.anonymous_market_data,
+        route.access,
+        &canonical,
+    );
     Ok((canonical, decision))
 }

@@ -1,0 +1,343 @@
+//! Sealed credentials: one small versioned file per exchange credential.
+//!
+//! # File format (version 1)
+//!
+//! A vault file (conventionally `vault/<name>.kwv`, mode 0600) is a UTF-8 JSON object:
+//!
+//! ```json
+//! {
+//!   "keyward_vault": 1,
+//!   "name": "binance-main",
+//!   "exchange": "binance",
+//!   "created": "2025-01-31T12:00:00Z",
+//!   "expires": null,
+//!   "recipient": "3f2a…(32 hex digits)",
+//!   "stanza": {
+//!     "alg": "p256-ecdh-hkdf-sha256",
+//!     "epk": "<base64: ephemeral P-256 public key, compressed SEC1, 33 bytes>",
+//!     "nonce": "<base64: 12-byte AES-GCM nonce for the data key>",
+//!     "wrapped_key": "<base64: 32-byte data key + 16-byte tag>"
+//!   },
+//!   "nonce": "<base64: 12-byte AES-GCM nonce for the payload>",
+//!   "ciphertext": "<base64: encrypted payload + 16-byte tag>"
+//! }
+//! ```
+//!
+//! * `created` / `expires` are RFC 3339 UTC times to the second; `expires` is `null` or a time.
+//! * `recipient` is the fingerprint of the sealing key: hex of the first 16 bytes of SHA-256 of
+//!   its compressed SEC1 point. The recipient string (`kwr1-p256-…`) is the same key in base64url.
+//! * Unknown fields are refused; another `keyward_vault` version is refused with "upgrade keyward".
+//!
+//! # Cryptography
+//!
+//! * A fresh random 32-byte **data key** encrypts the **payload** with AES-256-GCM.
+//!   The payload is `len‖api_key ‖ len‖secret ‖ 0x00` or `… ‖ 0x01 ‖ len‖passphrase`, each `len`
+//!   a 4-byte big-endian length.
+//! * The data key is wrapped with AES-256-GCM under
+//!   `KEK = HKDF-SHA256(ikm = x-coordinate of ECDH(ephemeral, recipient),
+//!   salt = epk ‖ recipient (both compressed SEC1), info = "keyward/v1/p256 data key")`.
+//!   Opening performs the ECDH inside the token; the private key never leaves it.
+//! * Both encryptions authenticate the same header as associated data: a domain label, a purpose
+//!   (`"data key"` / `"payload"`), then the format version, `stanza.alg`, `name`, `exchange`,
+//!   `recipient`, `created` (each as a 4-byte big-endian length and the exact bytes from the file)
+//!   and `expires` (a 0x00 byte if null, else 0x01 and the length-prefixed string).
+//!   Editing any of them, swapping files between credentials, or truncating the file makes
+//!   opening fail.
+//!
+//! Sealing needs only the [`Recipient`] (the public key), so it works without the token.
+
+mod envelope;
+mod file;
+mod input;
+mod recipient;
+
+pub use input::{prompt_secrets, read_secrets};
+pub use recipient::Recipient;
+
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use envelope::{Header, ALG_P256};
+use file::{VaultFile, FORMAT_VERSION};
+
+use crate::error::{Error, Result};
+use crate::secret::SecretBytes;
+use crate::token::Token;
+
+/// A vault file larger than this is not one of ours.
+const MAX_VAULT_FILE: u64 = 64 * 1024;
+/// Longest accepted credential or exchange name.
+const MAX_NAME: usize = 128;
+
+/// The secret fields of one exchange credential. `Debug` shows no secret.
+#[derive(Debug)]
+pub struct CredentialSecrets {
+    pub api_key: SecretBytes,
+    pub secret: SecretBytes,
+    pub passphrase: Option<SecretBytes>,
+}
+
+/// The authenticated, non-secret part of a vault file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultHeader {
+    pub name: String,
+    pub exchange: String,
+    pub created: SystemTime,
+    pub expires: Option<SystemTime>,
+    pub recipient_fingerprint: String,
+}
+
+impl VaultHeader {
+    /// Whether the credential's recorded expiry has passed at `now`.
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires.is_some_and(|e| e <= now)
+    }
+}
+
+/// Seals `secrets` for credential `name` on `exchange` to `recipient`. Returns the file bytes;
+/// write them with [`write_vault_file`].
+pub fn seal(
+    recipient: &Recipient,
+    name: &str,
+    exchange: &str,
+    secrets: &CredentialSecrets,
+    expires: Option<SystemTime>,
+) -> Result<Vec<u8>> {
+    check_name("credential name", name)?;
+    check_name("exchange", exchange)?;
+    if secrets.api_key.is_empty() || secrets.secret.is_empty() {
+        return Err(Error::usage(
+            "the API key and the API secret must not be empty",
+        ));
+    }
+    let now = SystemTime::now();
+    let created = format_time(now);
+    let expires = match expires {
+        Some(t) if t <= now => {
+            return Err(Error::usage(format!(
+                "the expiry {} is not in the future",
+                format_time(t)
+            )))
+        }
+        Some(t) => Some(format_time(t)),
+        None => None,
+    };
+    let fingerprint = recipient.fingerprint();
+    let header = Header {
+        version: FORMAT_VERSION,
+        alg: ALG_P256,
+        name,
+        exchange,
+        recipient_fingerprint: &fingerprint,
+        created: &created,
+        expires: expires.as_deref(),
+    };
+    let sealed = envelope::seal(recipient, &header, secrets)?;
+    let file = VaultFile {
+        keyward_vault: FORMAT_VERSION,
+        name: name.to_string(),
+        exchange: exchange.to_string(),
+        created,
+        expires,
+        recipient: fingerprint,
+        stanza: VaultFile::stanza_from(&sealed, ALG_P256),
+        nonce: file::encode(&sealed.nonce),
+        ciphertext: file::encode(&sealed.ciphertext),
+    };
+    Ok(file.to_bytes())
+}
+
+/// Writes a vault file atomically: parent directory created (0700) if missing, contents written
+/// to a temporary file (0600) in the same directory, synced, then renamed over `path`.
+pub fn write_vault_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(format_args!("cannot create directory {}", dir.display()), e))?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::usage(format!("vault path {shown} does not name a file")))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        // Make the rename durable.
+        fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(format_args!("cannot write vault file {shown}"), e)
+    })
+}
+
+/// Opens the vault file at `path` with `token`, checking that it was sealed for credential
+/// `expected_name` on `expected_exchange` and to the token's key. Every error names the file.
+pub fn open(
+    path: &Path,
+    expected_name: &str,
+    expected_exchange: &str,
+    token: &dyn Token,
+) -> Result<(VaultHeader, CredentialSecrets)> {
+    let shown = path.display();
+    let bytes = read_vault_file(path)?;
+    let file = VaultFile::parse(&bytes).map_err(|e| e.context(&shown))?;
+    if file.name != expected_name {
+        return Err(Error::vault(format!(
+            "{shown}: sealed for credential '{}', config expects '{expected_name}'",
+            file.name
+        )));
+    }
+    if file.exchange != expected_exchange {
+        return Err(Error::vault(format!(
+            "{shown}: sealed for exchange '{}', config expects '{expected_exchange}'",
+            file.exchange
+        )));
+    }
+    if file.stanza.alg != ALG_P256 {
+        return Err(Error::vault(format!(
+            "{shown}: key wrapping '{}' is not supported (this keyward reads '{ALG_P256}')",
+            file.stanza.alg
+        )));
+    }
+    let header = VaultHeader {
+        name: file.name.clone(),
+        exchange: file.exchange.clone(),
+        created: parse_time(&file.created, "created").map_err(|e| e.context(&shown))?,
+        expires: file
+            .expires
+            .as_deref()
+            .map(|t| parse_time(t, "expires"))
+            .transpose()
+            .map_err(|e| e.context(&shown))?,
+        recipient_fingerprint: file.recipient.clone(),
+    };
+    let sealed = file.sealed().map_err(|e| e.context(&shown))?;
+
+    let recipient = Recipient::from_public_key(
+        token
+            .public_key()
+            .map_err(|e| e.context(format_args!("{shown}: reading the token's public key")))?,
+    );
+    let token_fingerprint = recipient.fingerprint();
+    if file.recipient != token_fingerprint {
+        return Err(Error::vault(format!(
+            "{shown}: sealed to key {}, {} holds {token_fingerprint}; reseal the credential to \
+             the token's recipient ({recipient})",
+            file.recipient,
+            token.describe()
+        )));
+    }
+    let aad_header = Header {
+        version: file.keyward_vault,
+        alg: &file.stanza.alg,
+        name: &file.name,
+        exchange: &file.exchange,
+        recipient_fingerprint: &file.recipient,
+        created: &file.created,
+        expires: file.expires.as_deref(),
+    };
+    let secrets =
+        envelope::open(token, &recipient, &aad_header, &sealed).map_err(|e| e.context(&shown))?;
+    Ok((header, secrets))
+}
+
+/// Resolves a `--recipient` argument: a recipient string, or a file whose first non-empty line
+/// is one.
+pub fn read_recipient(arg: &str) -> Result<Recipient> {
+    let as_string = arg.parse::<Recipient>();
+    if as_string.is_ok() || arg.starts_with("kwr1-") {
+        return as_string;
+    }
+    let path = Path::new(arg);
+    if !path.exists() {
+        return Err(Error::usage(format!(
+            "'{arg}' is neither a recipient (kwr1-...) nor an existing file"
+        )));
+    }
+    let text = fs::read_to_string(path)
+        .map_err(|e| Error::io(format_args!("cannot read recipient file {arg}"), e))?;
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .ok_or_else(|| Error::usage(format!("recipient file {arg} is empty")))?;
+    line.parse::<Recipient>()
+        .map_err(|e| e.context(format_args!("recipient file {arg}")))
+}
+
+fn read_vault_file(path: &Path) -> Result<Vec<u8>> {
+    let shown = path.display();
+    let file = fs::File::open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::vault(format!(
+                "{shown}: vault file not found; create it with `keyward seal`"
+            ))
+        } else {
+            Error::io(format_args!("cannot open vault file {shown}"), e)
+        }
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_VAULT_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format_args!("cannot read vault file {shown}"), e))?;
+    if bytes.len() as u64 > MAX_VAULT_FILE {
+        return Err(Error::vault(format!(
+            "{shown}: larger than {MAX_VAULT_FILE} bytes; not a keyward vault file"
+        )));
+    }
+    Ok(bytes)
+}
+
+fn check_name(what: &str, value: &str) -> Result<()> {
+    if value.is_empty() || value.len() > MAX_NAME {
+        return Err(Error::usage(format!(
+            "the {what} must be 1 to {MAX_NAME} bytes long"
+        )));
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::usage(format!(
+            "the {what} '{}' contains whitespace or control characters",
+            value.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// RFC 3339, UTC, whole seconds: the exact string that goes into the file and the AAD.
+fn format_time(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+fn parse_time(value: &str, field: &str) -> Result<SystemTime> {
+    humantime::parse_rfc3339(value).map_err(|_| {
+        Error::vault(format!(
+            "field '{field}' is not an RFC 3339 UTC time (e.g. 2025-01-31T12:00:00Z)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests;

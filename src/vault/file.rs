@@ -1,0 +1,122 @@
+//! The on-disk JSON form of a vault file (see the format description in `vault.rs`).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::envelope::{Sealed, NONCE_LEN};
+use crate::error::{Error, Result};
+
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VaultFile {
+    pub keyward_vault: u32,
+    pub name: String,
+    pub exchange: String,
+    pub created: String,
+    pub expires: Option<String>,
+    pub recipient: String,
+    pub stanza: Stanza,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Stanza {
+    pub alg: String,
+    pub epk: String,
+    pub nonce: String,
+    pub wrapped_key: String,
+}
+
+/// Only the version, read first so that a newer format gets "upgrade keyward", not a list of
+/// unknown fields.
+#[derive(Deserialize)]
+struct VersionProbe {
+    keyward_vault: Option<serde_json::Value>,
+}
+
+impl VaultFile {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self> {
+        let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| {
+            Error::vault(format!(
+                "not a keyward vault file ({}); it may be truncated or damaged",
+                describe_json_error(&e)
+            ))
+        })?;
+        match probe.keyward_vault {
+            None => {
+                return Err(Error::vault(
+                    "not a keyward vault file (no \"keyward_vault\" version field)",
+                ))
+            }
+            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(FORMAT_VERSION.into()) => {}
+            Some(other) => {
+                return Err(Error::vault(format!(
+                    "vault format version {other} is not supported by this keyward (it reads \
+                     version {FORMAT_VERSION}); upgrade keyward or reseal the credential"
+                )))
+            }
+        }
+        serde_json::from_slice(bytes).map_err(|e| {
+            Error::vault(format!(
+                "malformed vault file ({})",
+                describe_json_error(&e)
+            ))
+        })
+    }
+
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).expect("plain strings serialize");
+        out.push(b'\n');
+        out
+    }
+
+    pub(crate) fn sealed(&self) -> Result<Sealed> {
+        Ok(Sealed {
+            epk: decode(&self.stanza.epk, "stanza.epk")?,
+            wrap_nonce: decode_nonce(&self.stanza.nonce, "stanza.nonce")?,
+            wrapped_key: decode(&self.stanza.wrapped_key, "stanza.wrapped_key")?,
+            nonce: decode_nonce(&self.nonce, "nonce")?,
+            ciphertext: decode(&self.ciphertext, "ciphertext")?,
+        })
+    }
+
+    pub(crate) fn stanza_from(sealed: &Sealed, alg: &str) -> Stanza {
+        Stanza {
+            alg: alg.to_string(),
+            epk: STANDARD.encode(&sealed.epk),
+            nonce: STANDARD.encode(sealed.wrap_nonce),
+            wrapped_key: STANDARD.encode(&sealed.wrapped_key),
+        }
+    }
+}
+
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+fn decode(value: &str, field: &str) -> Result<Vec<u8>> {
+    STANDARD
+        .decode(value)
+        .map_err(|_| Error::vault(format!("field '{field}' is not valid base64")))
+}
+
+fn decode_nonce(value: &str, field: &str) -> Result<[u8; NONCE_LEN]> {
+    let bytes = decode(value, field)?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        Error::vault(format!(
+            "field '{field}' is {} bytes, expected {NONCE_LEN}",
+            b.len()
+        ))
+    })
+}
+
+/// serde_json's message with line and column. It may quote values from the file, which is safe:
+/// a vault file holds no plaintext secret.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    e.to_string()
+}

@@ -1,0 +1,466 @@
+//! Vault tests with a software token (a P-256 key in memory).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::ErrorKind;
+
+struct SoftToken(p256::SecretKey);
+
+impl SoftToken {
+    fn new(seed: u8) -> Self {
+        SoftToken(p256::SecretKey::from_slice(&[seed; 32]).unwrap())
+    }
+    fn recipient(&self) -> Recipient {
+        Recipient::from_public_key(self.0.public_key())
+    }
+}
+
+impl Token for SoftToken {
+    fn describe(&self) -> String {
+        "software test token".to_string()
+    }
+    fn public_key(&self) -> Result<p256::PublicKey> {
+        Ok(self.0.public_key())
+    }
+    fn ecdh_p256(&self, peer: &p256::PublicKey) -> Result<SecretBytes> {
+        let shared = p256::ecdh::diffie_hellman(self.0.to_nonzero_scalar(), peer.as_affine());
+        Ok(SecretBytes::copy_from(shared.raw_secret_bytes()))
+    }
+}
+
+const API_KEY: &[u8] = b"vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+const SECRET: &[u8] = b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+
+fn secrets(passphrase: Option<&[u8]>) -> CredentialSecrets {
+    CredentialSecrets {
+        api_key: SecretBytes::copy_from(API_KEY),
+        secret: SecretBytes::copy_from(SECRET),
+        passphrase: passphrase.map(SecretBytes::copy_from),
+    }
+}
+
+struct Sealed {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    json: Value,
+}
+
+fn sealed_file(token: &SoftToken, expires: Option<SystemTime>) -> Sealed {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault/binance-main.kwv");
+    let bytes = seal(
+        &token.recipient(),
+        "binance-main",
+        "binance",
+        &secrets(Some(b"pass")),
+        expires,
+    )
+    .unwrap();
+    write_vault_file(&path, &bytes).unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap();
+    Sealed {
+        _dir: dir,
+        path,
+        json,
+    }
+}
+
+/// A change made to a parsed vault file.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+fn write_json(path: &Path, value: &Value) {
+    fs::write(path, serde_json::to_vec(value).unwrap()).unwrap();
+}
+
+fn open_err(path: &Path, token: &SoftToken) -> Error {
+    open(path, "binance-main", "binance", token).expect_err("open must fail")
+}
+
+#[test]
+fn round_trip() {
+    let token = SoftToken::new(1);
+    let in_a_day = SystemTime::now() + Duration::from_secs(86_400);
+    let file = sealed_file(&token, Some(in_a_day));
+    let (header, opened) = open(&file.path, "binance-main", "binance", &token).unwrap();
+    assert_eq!(opened.api_key.expose(), API_KEY);
+    assert_eq!(opened.secret.expose(), SECRET);
+    assert_eq!(opened.passphrase.unwrap().expose(), b"pass");
+    assert_eq!(header.name, "binance-main");
+    assert_eq!(header.exchange, "binance");
+    assert_eq!(
+        header.recipient_fingerprint,
+        token.recipient().fingerprint()
+    );
+    let expires = header.expires.unwrap();
+    assert!(expires.duration_since(in_a_day).is_err() || expires == in_a_day);
+    assert!(in_a_day.duration_since(expires).unwrap() < Duration::from_secs(1));
+    assert!(!header.is_expired(SystemTime::now()));
+    assert!(header.is_expired(in_a_day + Duration::from_secs(1)));
+    let age = SystemTime::now().duration_since(header.created).unwrap();
+    assert!(age < Duration::from_secs(5));
+}
+
+#[test]
+fn round_trip_without_passphrase_or_expiry() {
+    let token = SoftToken::new(2);
+    let bytes = seal(&token.recipient(), "okx-1", "okx", &secrets(None), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("okx-1.kwv");
+    write_vault_file(&path, &bytes).unwrap();
+    let (header, opened) = open(&path, "okx-1", "okx", &token).unwrap();
+    assert!(opened.passphrase.is_none());
+    assert!(header.expires.is_none());
+    assert_eq!(opened.secret.expose(), SECRET);
+}
+
+#[test]
+fn file_has_the_documented_shape_and_no_secret() {
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, None);
+    let text = fs::read_to_string(&file.path).unwrap();
+    for s in [API_KEY, SECRET] {
+        assert!(!text.contains(std::str::from_utf8(s).unwrap()));
+    }
+    let obj = file.json.as_object().unwrap();
+    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    let mut want = vec![
+        "keyward_vault",
+        "name",
+        "exchange",
+        "created",
+        "expires",
+        "recipient",
+        "stanza",
+        "nonce",
+        "ciphertext",
+    ];
+    want.sort();
+    let mut keys_sorted = keys.clone();
+    keys_sorted.sort();
+    assert_eq!(keys_sorted, want);
+    assert_eq!(file.json["keyward_vault"], json!(1));
+    assert_eq!(file.json["expires"], Value::Null);
+    assert_eq!(file.json["stanza"]["alg"], json!("p256-ecdh-hkdf-sha256"));
+    let epk = STANDARD
+        .decode(file.json["stanza"]["epk"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(epk.len(), 33);
+    let wrapped = STANDARD
+        .decode(file.json["stanza"]["wrapped_key"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(wrapped.len(), 48);
+    assert!(humantime::parse_rfc3339(file.json["created"].as_str().unwrap()).is_ok());
+}
+
+#[test]
+fn two_seals_differ() {
+    let token = SoftToken::new(1);
+    let a = sealed_file(&token, None);
+    let b = sealed_file(&token, None);
+    assert_ne!(a.json["ciphertext"], b.json["ciphertext"]);
+    assert_ne!(a.json["stanza"]["epk"], b.json["stanza"]["epk"]);
+}
+
+#[test]
+fn file_mode_is_0600_and_rewrite_replaces() {
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, None);
+    let mode = fs::metadata(&file.path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let again = seal(
+        &token.recipient(),
+        "binance-main",
+        "binance",
+        &secrets(None),
+        None,
+    )
+    .unwrap();
+    write_vault_file(&file.path, &again).unwrap();
+    let (_, opened) = open(&file.path, "binance-main", "binance", &token).unwrap();
+    assert!(opened.passphrase.is_none());
+    let leftovers: Vec<_> = fs::read_dir(file.path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
+
+#[test]
+fn name_and_exchange_mismatch_have_their_own_messages() {
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, None);
+    let err = open(&file.path, "binance-alt", "binance", &token).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("sealed for credential 'binance-main', config expects 'binance-alt'"),
+        "{msg}"
+    );
+    assert!(msg.contains("binance-main.kwv"), "{msg}");
+    let err = open(&file.path, "binance-main", "bybit", &token).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("sealed for exchange 'binance', config expects 'bybit'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_token_names_both_fingerprints() {
+    let token = SoftToken::new(1);
+    let other = SoftToken::new(9);
+    let file = sealed_file(&token, None);
+    let msg = open_err(&file.path, &other).to_string();
+    let want = format!(
+        "sealed to key {}, software test token holds {}",
+        token.recipient().fingerprint(),
+        other.recipient().fingerprint()
+    );
+    assert!(msg.contains(&want), "{msg}");
+}
+
+#[test]
+fn swapped_file_fails_authentication() {
+    // An attacker renames another credential's file and edits its name to match.
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, None);
+    let mut json = file.json.clone();
+    json["name"] = json!("binance-other");
+    write_json(&file.path, &json);
+    let err = open(&file.path, "binance-other", "binance", &token).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("binance-main.kwv: authentication failed"),
+        "{msg}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Vault);
+}
+
+#[test]
+fn editing_any_authenticated_field_fails() {
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, None);
+    let other_epk = STANDARD.encode(
+        SoftToken::new(5)
+            .0
+            .public_key()
+            .to_encoded_point(true)
+            .as_bytes(),
+    );
+    let edits: Vec<(&str, Edit)> = vec![
+        ("exchange", Box::new(|j| j["exchange"] = json!("binance2"))),
+        (
+            "created",
+            Box::new(|j| j["created"] = json!("2020-01-01T00:00:00Z")),
+        ),
+        (
+            "expires",
+            Box::new(|j| j["expires"] = json!("2999-01-01T00:00:00Z")),
+        ),
+        (
+            "epk",
+            Box::new(move |j| j["stanza"]["epk"] = json!(other_epk)),
+        ),
+    ];
+    for (what, edit) in edits {
+        let mut json = file.json.clone();
+        edit(&mut json);
+        write_json(&file.path, &json);
+        let expected_exchange = json["exchange"].as_str().unwrap().to_string();
+        let err = open(&file.path, "binance-main", &expected_exchange, &token).unwrap_err();
+        assert!(
+            err.to_string().contains("authentication failed"),
+            "{what}: {err}"
+        );
+    }
+}
+
+#[test]
+fn expiry_cannot_be_removed() {
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, Some(SystemTime::now() + Duration::from_secs(60)));
+    for edit in [json!(null), json!("2999-01-01T00:00:00Z")] {
+        let mut json = file.json.clone();
+        json["expires"] = edit;
+        write_json(&file.path, &json);
+        assert!(open_err(&file.path, &token)
+            .to_string()
+            .contains("authentication failed"));
+    }
+    let mut json = file.json.clone();
+    json.as_object_mut().unwrap().remove("expires");
+    write_json(&file.path, &json);
+    assert!(open_err(&file.path, &token)
+        .to_string()
+        .contains("authentication failed"));
+}
+
+#[test]
+fn flipping_any_binary_byte_fails() {
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, None);
+    for pointer in [
+        "/ciphertext",
+        "/nonce",
+        "/stanza/nonce",
+        "/stanza/wrapped_key",
+        "/stanza/epk",
+    ] {
+        let original = STANDARD
+            .decode(file.json.pointer(pointer).unwrap().as_str().unwrap())
+            .unwrap();
+        for i in 0..original.len() {
+            let mut bytes = original.clone();
+            bytes[i] ^= 0x01;
+            let mut json = file.json.clone();
+            *json.pointer_mut(pointer).unwrap() = json!(STANDARD.encode(&bytes));
+            write_json(&file.path, &json);
+            let msg = open_err(&file.path, &token).to_string();
+            assert!(msg.contains("binance-main.kwv"), "{pointer}[{i}]: {msg}");
+            // A flipped epk byte may also make the point invalid; either is a clear refusal.
+            assert!(
+                msg.contains("authentication failed") || msg.contains("not a P-256 point"),
+                "{pointer}[{i}]: {msg}"
+            );
+        }
+        // Shortened fields.
+        let mut json = file.json.clone();
+        *json.pointer_mut(pointer).unwrap() =
+            json!(STANDARD.encode(&original[..original.len() - 1]));
+        write_json(&file.path, &json);
+        open_err(&file.path, &token);
+    }
+}
+
+#[test]
+fn truncation_fails_with_the_file_named() {
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, None);
+    let bytes = fs::read(&file.path).unwrap();
+    for cut in (0..bytes.len() - 2).step_by(7) {
+        fs::write(&file.path, &bytes[..cut]).unwrap();
+        let msg = open_err(&file.path, &token).to_string();
+        assert!(
+            msg.starts_with(&file.path.display().to_string()),
+            "{cut}: {msg}"
+        );
+    }
+}
+
+#[test]
+fn structural_errors_are_clear() {
+    let token = SoftToken::new(1);
+    let file = sealed_file(&token, None);
+    let cases: Vec<(Edit, &str)> = vec![
+        (
+            Box::new(|j| j["keyward_vault"] = json!(2)),
+            "version 2 is not supported",
+        ),
+        (
+            Box::new(|j| {
+                j.as_object_mut().unwrap().remove("keyward_vault");
+            }),
+            "not a keyward vault file",
+        ),
+        (Box::new(|j| j["extra"] = json!(1)), "unknown field `extra`"),
+        (
+            Box::new(|j| j["stanza"]["extra"] = json!(1)),
+            "unknown field `extra`",
+        ),
+        (
+            Box::new(|j| j["stanza"]["alg"] = json!("rsa-oaep")),
+            "'rsa-oaep' is not supported",
+        ),
+        (
+            Box::new(|j| j["nonce"] = json!("***")),
+            "'nonce' is not valid base64",
+        ),
+        (Box::new(|j| j["created"] = json!("yesterday")), "RFC 3339"),
+        (
+            Box::new(|j| {
+                j.as_object_mut().unwrap().remove("ciphertext");
+            }),
+            "missing field `ciphertext`",
+        ),
+    ];
+    for (edit, want) in cases {
+        let mut json = file.json.clone();
+        edit(&mut json);
+        write_json(&file.path, &json);
+        let msg = open_err(&file.path, &token).to_string();
+        assert!(msg.contains(want), "want {want:?}, got {msg}");
+        assert!(msg.contains("binance-main.kwv"), "{msg}");
+    }
+    // Duplicate keys are an error, not "last one wins".
+    let text = serde_json::to_string(&file.json).unwrap();
+    let dup = text.replacen('{', "{\"name\":\"binance-main\",", 1);
+    fs::write(&file.path, dup).unwrap();
+    assert!(open_err(&file.path, &token)
+        .to_string()
+        .contains("duplicate field"));
+    // Missing file.
+    let missing = file.path.with_file_name("nope.kwv");
+    assert!(open_err(&missing, &token)
+        .to_string()
+        .contains("keyward seal"));
+}
+
+#[test]
+fn seal_refuses_bad_input() {
+    let r = SoftToken::new(1).recipient();
+    let past = SystemTime::now() - Duration::from_secs(1);
+    assert!(seal(&r, "", "binance", &secrets(None), None).is_err());
+    assert!(seal(&r, "a b", "binance", &secrets(None), None).is_err());
+    assert!(seal(&r, "a", "binance\n", &secrets(None), None).is_err());
+    let err = seal(&r, "a", "binance", &secrets(None), Some(past)).unwrap_err();
+    assert!(err.to_string().contains("not in the future"), "{err}");
+    let empty = CredentialSecrets {
+        api_key: SecretBytes::copy_from(b""),
+        secret: SecretBytes::copy_from(b"x"),
+        passphrase: None,
+    };
+    assert!(seal(&r, "a", "binance", &empty, None).is_err());
+}
+
+#[test]
+fn secrets_never_in_debug() {
+    let s = secrets(Some(b"my-passphrase"));
+    let shown = format!("{s:?} {s:#?}");
+    for secret in ["vmPUZE6", "NhqPtmd", "my-passphrase"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(shown.contains("REDACTED"));
+}
+
+#[test]
+fn read_recipient_from_string_or_file() {
+    let r = SoftToken::new(3).recipient();
+    assert_eq!(read_recipient(&r.to_string()).unwrap(), r);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("recipient.txt");
+    fs::write(&path, format!("\n  \n{r}\nignored\n")).unwrap();
+    assert_eq!(read_recipient(path.to_str().unwrap()).unwrap(), r);
+
+    fs::write(&path, "kwr1-p256-AAAA\n").unwrap();
+    let msg = read_recipient(path.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("recipient file"), "{msg}");
+    fs::write(&path, "\n\n").unwrap();
+    assert!(read_recipient(path.to_str().unwrap())
+        .unwrap_err()
+        .to_string()
+        .contains("empty"));
+    let msg = read_recipient("/nonexistent/recipient")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("neither a recipient"), "{msg}");
+    let msg = read_recipient("kwr1-p256-AAAA").unwrap_err().to_string();
+    assert!(msg.contains("bytes"), "{msg}");
+}

@@ -1,0 +1,200 @@
+//! Keygen, seal and open against a real SoftHSM token created in a temporary directory.
+//!
+//! SoftHSM reads `SOFTHSM2_CONF` once, at `C_Initialize`, and keyward initializes a module once per
+//! process; so the whole flow is one test function in its own test binary, which sets the variable
+//! before anything else runs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use keyward::secret::SecretBytes;
+use keyward::token::{PinSource, Pkcs11Token, Pkcs11Uri, Token};
+use keyward::vault::{self, CredentialSecrets, Recipient};
+use keyward::ErrorKind;
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+fn pin_file(dir: &Path, name: &str, pin: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{pin}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+#[test]
+fn softhsm_keygen_seal_open() {
+    if !Path::new(MODULE).exists() {
+        eprintln!("note: {MODULE} not installed; skipping the SoftHSM test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    // The only test in this binary: no other thread reads the environment concurrently.
+    std::env::set_var("SOFTHSM2_CONF", &conf);
+    let status = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "kw-test"])
+        .args(["--pin", "1234", "--so-pin", "5678"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("softhsm2-util runs");
+    assert!(status.success(), "softhsm2-util --init-token failed");
+
+    let module = Path::new(MODULE);
+    let uri: Pkcs11Uri = "pkcs11:token=kw-test;object=keyward-seal;id=%01"
+        .parse()
+        .unwrap();
+    let good_pin = PinSource::File(pin_file(dir.path(), "pin", "1234"));
+    let bad_pin = PinSource::File(pin_file(dir.path(), "bad-pin", "9999"));
+
+    // Wrong PIN first: once a session is logged in, the login state is shared by the process.
+    let err = Pkcs11Token::open(module, &uri, &bad_pin).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Token);
+    assert!(err.to_string().contains("PIN rejected by token"), "{err}");
+    assert!(!err.to_string().contains("9999"), "{err}");
+
+    // No such token: the message lists what is there.
+    let other: Pkcs11Uri = "pkcs11:token=nope;object=keyward-seal".parse().unwrap();
+    let err = Pkcs11Token::open(module, &other, &good_pin).unwrap_err();
+    assert!(err.to_string().contains("tokens seen: 'kw-test'"), "{err}");
+
+    let token = Pkcs11Token::open(module, &uri, &good_pin).unwrap();
+    assert_eq!(
+        token.describe(),
+        "PKCS#11 token 'kw-test', key 'keyward-seal' (id 01)"
+    );
+    let err = token.public_key().unwrap_err();
+    assert!(err.to_string().contains("keyward keygen"), "{err}");
+
+    let public = token.generate_p256().unwrap();
+    assert_eq!(token.public_key().unwrap(), public);
+    let err = token.generate_p256().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("already exists on token 'kw-test'"),
+        "{err}"
+    );
+    assert_eq!(token.public_key().unwrap(), public);
+
+    // The token's ECDH agrees with software ECDH from the other side.
+    let ephemeral = p256::SecretKey::random(&mut rand_core::OsRng);
+    let expected = p256::ecdh::diffie_hellman(ephemeral.to_nonzero_scalar(), public.as_affine());
+    let shared = token.ecdh_p256(&ephemeral.public_key()).unwrap();
+    assert_eq!(shared.expose(), &expected.raw_secret_bytes()[..]);
+
+    // Seal to the recipient string alone, open with the token.
+    let recipient: Recipient = Recipient::from_public_key(public)
+        .to_string()
+        .parse()
+        .unwrap();
+    let secrets = CredentialSecrets {
+        api_key: SecretBytes::copy_from(b"test-api-key"),
+        secret: SecretBytes::copy_from(b"test-api-secret"),
+        passphrase: Some(SecretBytes::copy_from(b"test-passphrase")),
+    };
+    let path = dir.path().join("vault/okx-main.kwv");
+    let bytes = vault::seal(&recipient, "okx-main", "okx", &secrets, None).unwrap();
+    vault::write_vault_file(&path, &bytes).unwrap();
+    let (header, opened) = vault::open(&path, "okx-main", "okx", &token).unwrap();
+    assert_eq!(header.recipient_fingerprint, recipient.fingerprint());
+    assert_eq!(opened.api_key.expose(), b"test-api-key");
+    assert_eq!(opened.secret.expose(), b"test-api-secret");
+    assert_eq!(opened.passphrase.unwrap().expose(), b"test-passphrase");
+
+    // Concurrent use: several threads on one token, plus a second token handle (whose login
+    // meets CKR_USER_ALREADY_LOGGED_IN).
+    let token = Arc::new(token);
+    let second = Arc::new(Pkcs11Token::open(module, &uri, &good_pin).unwrap());
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let t = if i % 2 == 0 {
+                token.clone()
+            } else {
+                second.clone()
+            };
+            let path = path.clone();
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    let (_, s) = vault::open(&path, "okx-main", "okx", t.as_ref()).unwrap();
+                    assert_eq!(s.secret.expose(), b"test-api-secret");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+
+    check_key_attributes_and_no_leftovers();
+
+    // A key on a different token label/id is not found.
+    let missing: Pkcs11Uri = "pkcs11:token=kw-test;object=other".parse().unwrap();
+    let t2 = Pkcs11Token::open(module, &missing, &good_pin).unwrap();
+    let err = vault::open(&path, "okx-main", "okx", &t2).unwrap_err();
+    assert!(
+        err.to_string().contains("no EC public key 'other'"),
+        "{err}"
+    );
+}
+
+/// Looks at the token with cryptoki directly: the private key is sensitive, non-extractable,
+/// derive-only, and no derived ECDH secret is left behind.
+fn check_key_attributes_and_no_leftovers() {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+
+    let ctx = Pkcs11::new(MODULE).unwrap();
+    // Already initialized by keyward in this process (same library instance).
+    let _ = ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+    let slot = ctx
+        .get_slots_with_initialized_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).unwrap().label() == "kw-test")
+        .unwrap();
+    let session = ctx.open_ro_session(slot).unwrap();
+    let private = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(b"keyward-seal".to_vec()),
+            Attribute::Id(vec![1]),
+        ])
+        .unwrap();
+    assert_eq!(private.len(), 1);
+    let attrs = session
+        .get_attributes(
+            private[0],
+            &[
+                AttributeType::Token,
+                AttributeType::Private,
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+                AttributeType::Derive,
+                AttributeType::Sign,
+            ],
+        )
+        .unwrap();
+    for attr in attrs {
+        match attr {
+            Attribute::Token(v) | Attribute::Private(v) | Attribute::Sensitive(v) => assert!(v),
+            Attribute::Derive(v) => assert!(v),
+            Attribute::Extractable(v) | Attribute::Sign(v) => assert!(!v),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let secrets = session
+        .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)])
+        .unwrap();
+    assert!(secrets.is_empty(), "derived ECDH objects left on the token");
+}
