@@ -184,7 +184,9 @@ orders = [r for r in recs if r["path"] == "/api/v3/order" and r["method"] == "PO
 if not orders:
     print("  (nothing!)"); sys.exit(1)
 r = orders[-1]
-print(f"  {r['method']} {r['path']}?{r['query']}  body={r['body']!r}")
+print(f"  {r['method']} {r['path']}" + (f"?{r['query']}" if r['query'] else ""))
+if r['body']:
+    print(f"  body: {r['body']}")
 print(f"  X-MBX-APIKEY = {r['headers'].get('x-mbx-apikey', '')[:10]}…  (the sealed key, not the client token)")
 print(f"  signature verified: {r['verified']}   (answered {r['status']})")
 sys.exit(0 if r["verified"] else 1)

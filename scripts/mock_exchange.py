@@ -579,7 +579,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "mock-binance/1.0"
     sys_version = ""
-    timeout = 30  # per-connection socket timeout (slow clients cannot hold a thread forever)
+    # Per-connection socket timeout: a slow client cannot hold a thread forever, and it is long
+    # enough that keyward's pooled keep-alive connections are not closed under it mid-test.
+    timeout = 120
 
     def log_message(self, fmt, *args):  # keep stderr quiet unless --verbose
         if self.server.verbose:

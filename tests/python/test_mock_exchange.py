@@ -19,8 +19,9 @@ import harness
 sys.path.insert(0, str(harness.SCRIPTS))
 import mock_exchange  # noqa: E402
 
-VECTORS = json.loads((harness.REPO.parent / "shared" / "vectors" / "vectors.json").read_text()) \
-    if (harness.REPO.parent / "shared" / "vectors" / "vectors.json").exists() else []
+_VECTOR_FILES = [harness.REPO / "tests" / "vectors" / "vectors.json",
+                 harness.REPO.parent / "shared" / "vectors" / "vectors.json"]
+VECTORS = next((json.loads(p.read_text()) for p in _VECTOR_FILES if p.exists()), [])
 
 
 def sign(secret, payload):
@@ -51,7 +52,7 @@ def ts():
 
 def test_published_binance_vectors():
     vecs = [v for v in VECTORS if v["exchange"].startswith("binance")]
-    if not vecs:  # the vectors live outside the repository; fall back to the documented one
+    if not vecs:  # no vector file found: fall back to the documented example
         vecs = [{"secret": "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j",
                  "payload": "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559",
                  "expected": "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"}]
