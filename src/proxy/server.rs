@@ -596,11 +596,11 @@ fn transport_checks(
             ),
         ));
     }
-    if headers.contains_key(header::CONTENT_LENGTH)
-        && headers.contains_key(header::TRANSFER_ENCODING)
-    {
+    // hyper drops Content-Length when Transfer-Encoding is also present, so the pair cannot be
+    // detected after parsing: refuse chunked requests altogether (bots send Content-Length).
+    if headers.contains_key(header::TRANSFER_ENCODING) {
         return Err(Reject::bad_request(
-            "both Content-Length and Transfer-Encoding are present",
+            "Transfer-Encoding is not accepted; send the body with Content-Length",
         ));
     }
     if headers.contains_key(header::UPGRADE) {
