@@ -629,6 +629,8 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n)
 
     def handle_any(self):
+        if self.server.plugin is not None:
+            return self.handle_plugin()
         ex = self.server.exchange
         started = time.time()
         target = self.path
@@ -666,6 +668,39 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # never crash on bad input
             traceback.print_exc(file=sys.stderr)
             status, payload = 500, {"code": -1000, "msg": "An unknown error occurred while processing the request: %s" % e}
+            rec["error"] = rec["error"] or repr(e)
+        rec["status"] = status
+        rec["latency_ms"] = round((time.time() - started) * 1000, 3)
+        self.server.recorder.write(rec)
+        self.reply(status, payload)
+
+    def handle_plugin(self):
+        """Another exchange's mock module (scripts/mocks/NAME.py) verifies and answers."""
+        from mocks import MockError, Request
+
+        started = time.time()
+        path, _, query = self.path.partition("?")
+        headers = {}
+        for k, v in self.headers.items():
+            k = k.lower()
+            headers[k] = headers[k] + ", " + v if k in headers else v
+        rec = {"time": now_ms(), "method": self.command, "path": path, "query": query,
+               "headers": headers, "body": "", "verified": False, "auth": None,
+               "api_key": None, "error": None, "params": {}, "status": None}
+        try:
+            raw_body = self.read_body()
+            rec["body"] = raw_body.decode("utf-8", "replace")
+            status, payload = self.server.plugin.handle(
+                Request(self.command.upper(), path, query, headers, raw_body, rec))
+        except MockError as e:
+            status, payload = e.status, e.payload
+            rec["error"] = rec["error"] or e.msg
+        except BinanceError as e:
+            status, payload = e.status, {"error": e.msg}
+            rec["error"] = rec["error"] or e.msg
+        except Exception as e:  # never crash on bad input
+            traceback.print_exc(file=sys.stderr)
+            status, payload = 500, {"error": repr(e)}
             rec["error"] = rec["error"] or repr(e)
         rec["status"] = status
         rec["latency_ms"] = round((time.time() - started) * 1000, 3)
@@ -761,9 +796,10 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, ssl_ctx, exchange, recorder, verbose):
+    def __init__(self, addr, ssl_ctx, exchange, recorder, verbose, plugin=None):
         self.ssl_ctx = ssl_ctx
         self.exchange = exchange
+        self.plugin = plugin
         self.recorder = recorder
         self.verbose = verbose
         super().__init__(addr, Handler)
@@ -791,14 +827,26 @@ def main(argv=None):
     ap.add_argument("--key", help="server private key (PEM)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    ap.add_argument("--credentials", required=True, help='JSON file {"<api key>": "<secret>"}')
+    ap.add_argument("--exchange", default="binance",
+                    help="binance (built in) or a module in scripts/mocks/ (bybit, okx, ...)")
+    ap.add_argument("--credentials", required=True,
+                    help='JSON file {"<api key>": "<secret>"} (other exchanges: values may be objects)')
     ap.add_argument("--record", help="append one JSON line per request received to this file")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
     with open(args.credentials, encoding="utf-8") as fh:
         creds = json.load(fh)
-    if not isinstance(creds, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in creds.items()):
+    plugin = None
+    if args.exchange != "binance":
+        import importlib
+
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        try:
+            plugin = importlib.import_module(f"mocks.{args.exchange}").Mock(creds)
+        except ModuleNotFoundError:
+            ap.error(f"no mock for exchange {args.exchange!r} (scripts/mocks/{args.exchange}.py)")
+    elif not isinstance(creds, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in creds.items()):
         ap.error("--credentials must hold a JSON object of string keys to string secrets")
 
     ctx = None
@@ -810,7 +858,8 @@ def main(argv=None):
         ctx.load_cert_chain(args.cert, args.key)
         ctx.set_alpn_protocols(["http/1.1"])
 
-    server = Server((args.host, args.port), ctx, Exchange(creds), Recorder(args.record), args.verbose)
+    server = Server((args.host, args.port), ctx, Exchange(creds if plugin is None else {}),
+                    Recorder(args.record), args.verbose, plugin)
     port = server.server_address[1]
     print(f"listening on {port}", flush=True)
     try:

@@ -125,7 +125,8 @@ def ssl_context(ca_pem):
 
 
 class Mock:
-    def __init__(self, workdir, credentials, ca_dir):
+    def __init__(self, workdir, credentials, ca_dir, exchange="binance"):
+        self.exchange = exchange
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.creds_file = self.dir / "mock-credentials.json"
@@ -143,7 +144,8 @@ class Mock:
         self.proc = subprocess.Popen(
             [sys.executable, str(SCRIPTS / "mock_exchange.py"),
              "--cert", str(self.ca_dir / "server.pem"), "--key", str(self.ca_dir / "server.key"),
-             "--port", "0", "--credentials", str(self.creds_file), "--record", str(self.record_file)],
+             "--port", "0", "--credentials", str(self.creds_file), "--record", str(self.record_file),
+             "--exchange", self.exchange],
             stdout=subprocess.PIPE, stderr=self._log, text=True,
         )
         line = self.proc.stdout.readline()
@@ -179,11 +181,24 @@ class Mock:
 class Stack:
     """A throwaway SoftHSM token + sealed credential + mock exchange + `keyward serve`."""
 
-    def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s"):
+    def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s",
+                 exchange="binance", credential=None, api_key=None, secret=None, passphrase=None,
+                 mock_credentials=None, key_header="X-MBX-APIKEY"):
+        """`exchange` is keyward's exchange id (and the mock module's name); `secret` may be a
+        multi-line PEM; `mock_credentials` is what the mock is told (default: {api_key: secret}
+        or {api_key: {"secret", "passphrase"}}); `key_header` is where request() puts the token."""
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.api_key = binance_like_key()
-        self.secret = binance_like_key()
+        self.exchange = exchange
+        self.credential = credential or (CREDENTIAL if exchange == "binance" else f"{exchange}-main")
+        self.api_key = api_key or binance_like_key()
+        self.secret = secret or binance_like_key()
+        self.passphrase = passphrase
+        if mock_credentials is None:
+            mock_credentials = ({self.api_key: self.secret} if passphrase is None else
+                                {self.api_key: {"secret": self.secret, "passphrase": passphrase}})
+        self.mock_credentials = mock_credentials
+        self.key_header = key_header
         self.pin = secrets.token_hex(8)
         self.so_pin = secrets.token_hex(8)
         self.client_allow = client_allow
@@ -216,7 +231,7 @@ class Stack:
 
     @property
     def base(self):
-        return f"http://127.0.0.1:{self.port}/{CREDENTIAL}"
+        return f"http://127.0.0.1:{self.port}/{self.credential}"
 
     def make_token(self):
         tokens = self.dir / "tokens"
@@ -243,6 +258,8 @@ class Stack:
         self.token, self.token_sha256 = token, m.group(1)
 
     def default_allow(self):
+        if self.exchange != "binance":
+            return f'  "{self.exchange}:read",\n  "{self.exchange}:trade",\n'
         return (
             # "binance:spot-trade" is left out on purpose: a preset that allows any order would
             # make the constrained order rule below (and the over-limit test) meaningless.
@@ -268,16 +285,16 @@ pin = {{ file = "pin.txt" }}
 path = "audit.jsonl"
 
 [[credential]]
-name = "{CREDENTIAL}"
-exchange = "binance"
-vault = "vault/{CREDENTIAL}.kwv"
+name = "{self.credential}"
+exchange = "{self.exchange}"
+vault = "vault/{self.credential}.kwv"
 recv_window_ms = 5000
 upstream = {{ base = "{self.mock.base}", ca = "ca/ca.pem" }}
 
 [[client]]
 name = "{CLIENT}"
 token_sha256 = "{self.token_sha256}"
-credential = "{CREDENTIAL}"
+credential = "{self.credential}"
 rate = "{self.rate}"
 allow = [
 {allow}]
@@ -286,7 +303,8 @@ allow = [
     def start(self):
         self.bin = keyward_binary()
         make_ca(self.dir / "ca")
-        self.mock = Mock(self.dir / "mock", {self.api_key: self.secret}, self.dir / "ca").start()
+        self.mock = Mock(self.dir / "mock", self.mock_credentials, self.dir / "ca",
+                         exchange=self.exchange).start()
         self.make_token()
         self.mint_client_token()
         self.write_config()
@@ -294,9 +312,12 @@ allow = [
         out_lines = [l for l in keygen.stdout.splitlines() if l.strip()]
         assert len(out_lines) == 1, f"keygen must print exactly one line (the recipient): {keygen.stdout!r}"
         self.recipient = out_lines[0].strip()
-        self.run("seal", "--recipient", self.recipient, "--name", CREDENTIAL, "--exchange", "binance",
-                 "--out", str(self.dir / "vault" / f"{CREDENTIAL}.kwv"),
-                 input=f"{self.api_key}\n{self.secret}\n")
+        sealed = f"{self.api_key}\n{self.secret.rstrip(chr(10))}\n"
+        if self.passphrase is not None:
+            sealed += f"{self.passphrase}\n"
+        self.run("seal", "--recipient", self.recipient, "--name", self.credential,
+                 "--exchange", self.exchange,
+                 "--out", str(self.dir / "vault" / f"{self.credential}.kwv"), input=sealed)
         self.check = self.run("check", "--config", str(self.config))
         self._log = open(self.log_file, "wb")
         self.proc = subprocess.Popen([str(self.bin), "serve", "--config", str(self.config)],
@@ -330,7 +351,7 @@ allow = [
     def request(self, method, path_and_query, body=None, headers=None, token=True):
         hdrs = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
         if token:
-            hdrs["X-MBX-APIKEY"] = self.token
+            hdrs[self.key_header] = self.token
         hdrs.update(headers or {})
         req = urllib.request.Request(self.base + path_and_query, method=method,
                                      data=body.encode() if isinstance(body, str) else body, headers=hdrs)
