@@ -8,6 +8,7 @@
 
 pub mod binance;
 pub mod coinbase;
+pub mod deribit;
 pub mod keys;
 pub mod nonce;
 
@@ -250,7 +251,7 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance, &coinbase::Coinbase]
+    &[&binance::Binance, &coinbase::Coinbase, &deribit::Deribit]
 }
 
 /// The profile for a configuration id.
