@@ -6,6 +6,7 @@
 //! nothing of HTTP servers, tokens or configuration files: adding an exchange is one file here
 //! and one line in [`registry`].
 
+pub mod alpaca;
 pub mod binance;
 pub mod coinbase;
 pub mod deribit;
@@ -251,7 +252,12 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance, &coinbase::Coinbase, &deribit::Deribit]
+    &[
+        &binance::Binance,
+        &coinbase::Coinbase,
+        &deribit::Deribit,
+        &alpaca::Alpaca,
+    ]
 }
 
 /// The profile for a configuration id.
