@@ -303,7 +303,8 @@ pub fn raw(port: u16, request: &[u8]) -> Resp {
     // The server may answer and close before it has read everything (e.g. an oversized body):
     // a failed write is fine as long as a response arrives.
     let write_err = s.write_all(request).and_then(|_| s.flush()).err();
-    match read_response(&mut s) {
+    let head_request = request.starts_with(b"HEAD ");
+    match read_response(&mut s, head_request) {
         Ok(r) => r,
         Err(e) => panic!(
             "no HTTP response ({e}; write error: {write_err:?}) to:\n{}",
@@ -312,7 +313,7 @@ pub fn raw(port: u16, request: &[u8]) -> Resp {
     }
 }
 
-fn read_response(s: &mut TcpStream) -> std::io::Result<Resp> {
+fn read_response(s: &mut TcpStream, head_request: bool) -> std::io::Result<Resp> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -347,7 +348,7 @@ fn read_response(s: &mut TcpStream) -> std::io::Result<Resp> {
                 .then(|| v.trim().to_ascii_lowercase())
         })
     };
-    let body = if status == 204 || status == 304 || (100..200).contains(&status) {
+    let body = if head_request || status == 204 || status == 304 || (100..200).contains(&status) {
         Vec::new()
     } else if resp_header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
         let mut body = Vec::new();
