@@ -518,13 +518,15 @@ impl Drop for Keyward {
 /// Options for [`Env::start_with`].
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// `KEYWARD_LOG` for `keyward serve` (default `info`).
-    pub log_level: &'static str,
+    /// `KEYWARD_LOG` for `keyward serve` and the other commands (default `info`).
+    pub log_level: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { log_level: "info" }
+        Options {
+            log_level: "info".to_owned(),
+        }
     }
 }
 
@@ -563,6 +565,8 @@ pub struct Env {
     pub token: String,
     pub token_alt: String,
     pub token_slow: String,
+    /// The token's user PIN (in `pin.txt`).
+    pub pin: String,
     pub mock_port: u16,
     pub mock_record: PathBuf,
     pub mock_credentials: PathBuf,
@@ -610,7 +614,7 @@ impl Env {
                 softhsm_conf.display().to_string(),
             ),
             ("NO_COLOR".to_owned(), "1".to_owned()),
-            ("KEYWARD_LOG".to_owned(), opts.log_level.to_owned()),
+            ("KEYWARD_LOG".to_owned(), opts.log_level.clone()),
         ];
         let pin = random_alnum(12);
         let so_pin = random_alnum(12);
@@ -763,6 +767,7 @@ impl Env {
             token,
             token_alt,
             token_slow,
+            pin,
             mock_port,
             mock_record,
             mock_credentials,
