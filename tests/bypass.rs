@@ -486,6 +486,26 @@ fn split_params_are_still_checked() {
             Expect::Json(403, "constraint"),
         );
     }
+    // A constrained parameter in another letter case, which an exchange might read as the
+    // constrained one: refused, though the exact-case parameters are within the limits.
+    for extra in ["QUOTEORDERQTY=1000000", "quoteorderqty=1000000"] {
+        let t = tag("casep");
+        let body = format!("{}&{extra}", order(&t));
+        refused(
+            extra,
+            &post(&format!("/{MAIN}/api/v3/order"), &body),
+            &t,
+            Expect::Json(403, "constraint"),
+        );
+    }
+    let t = tag("casep");
+    let body = order(&t).replace("quantity=0.01", "QUANTITY=9&quoteOrderQty=10");
+    refused(
+        "QUANTITY instead of quantity",
+        &post(&format!("/{MAIN}/api/v3/order"), &body),
+        &t,
+        Expect::Json(403, "constraint"),
+    );
     // A market order by quantity has no price: the notional bound cannot be checked.
     let t = tag("num");
     let body = format!("symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.4&newClientOrderId={t}");
