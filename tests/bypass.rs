@@ -1059,3 +1059,41 @@ fn raw_bytes_in_the_target() {
     }
     assert_only_controls_forwarded();
 }
+
+#[test]
+fn malformed_headers() {
+    let p = port();
+    let tok = env().token.clone();
+    for (what, headers) in [
+        (
+            "space before the colon",
+            "X-HTTP-Method-Override : DELETE\r\n".to_owned(),
+        ),
+        (
+            "obs-fold hiding an override",
+            "X-Note: a\r\n X-HTTP-Method-Override: DELETE\r\n".to_owned(),
+        ),
+        ("NUL in a header value", "X-Note: a\0b\r\n".to_owned()),
+        (
+            "header without a colon",
+            "X-HTTP-Method-Override DELETE\r\n".to_owned(),
+        ),
+        (
+            "CR alone inside a value",
+            "X-Note: a\rX-HTTP-Method-Override: DELETE\r\n".to_owned(),
+        ),
+        (
+            "token with a CR LF injection",
+            format!("X-MBX-APIKEY: {tok}\r\n\r\nGET /x HTTP/1.1\r\n"),
+        ),
+    ] {
+        let t = tag("hdr");
+        let req = format!(
+            "GET /{MAIN}/api/v3/openOrders?x={t} HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nX-MBX-APIKEY: {tok}\r\n{headers}Connection: close\r\n\r\n"
+        );
+        let r = raw_lenient(req.as_bytes());
+        assert!(r.is_none_or(|s| (400..500).contains(&s)), "{what}: {r:?}");
+        env().assert_not_forwarded(&t);
+    }
+    assert_only_controls_forwarded();
+}

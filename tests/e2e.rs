@@ -195,6 +195,43 @@ fn bearer_token_and_a_second_credential() {
 }
 
 #[test]
+fn key_only_endpoint_gets_the_key_and_no_signature() {
+    let env = env();
+    let before = env.mock_records().len();
+    let r = env.request(
+        "POST",
+        &format!("/{MAIN}/api/v3/userDataStream"),
+        Some(&env.token),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let key = r.json()["listenKey"].as_str().unwrap().to_owned();
+    // The listen key is random: find the record by it is impossible, so find the POST.
+    let recs = env.mock_records();
+    let rec = recs[before..]
+        .iter()
+        .find(|r| r["path"] == "/api/v3/userDataStream" && r["method"] == "POST")
+        .expect("the listen-key request reached the mock");
+    assert_eq!(rec["auth"], "key");
+    assert_eq!(rec["verified"], true, "{rec:#}");
+    assert_eq!(rec["api_key"], env.api_key.as_str());
+    assert_eq!(rec["query"], "", "no timestamp or signature: {rec:#}");
+    assert_eq!(rec["body"], "");
+    // Keep-alive with the listen key (PUT, key only).
+    let r = env.request(
+        "PUT",
+        &format!("/{MAIN}/api/v3/userDataStream?listenKey={key}"),
+        Some(&env.token),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rec = env.the_record(&key);
+    assert_eq!(rec["method"], "PUT");
+    assert_eq!(rec["verified"], true);
+    assert!(rec["params"].get("signature").is_none(), "{rec:#}");
+}
+
+#[test]
 fn refusals_never_reach_the_exchange() {
     let env = env();
     struct Case {
