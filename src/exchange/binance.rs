@@ -370,6 +370,25 @@ impl Exchange for Binance {
         &["read", "spot-trade", "futures-trade", "trade"]
     }
 
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
+        // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
+        let code = match reject.status.as_u16() {
+            401 => -2015,
+            403 => -1002,
+            429 => -1003,
+            400..=499 => -1100,
+            _ => return Vec::new(),
+        };
+        vec![
+            ("code", serde_json::Value::from(code)),
+            (
+                "msg",
+                serde_json::Value::from(format!("keyward: {}", reject.message)),
+            ),
+        ]
+    }
+
     fn permission_endpoint(&self) -> PresetEntry {
         (Method::Get, "/sapi/v1/account/apiRestrictions")
     }

@@ -255,6 +255,8 @@ struct OutcomeRecord<'a> {
 /// What is known about a request so far, for its audit record.
 struct Seen<'a> {
     id: u64,
+    /// The exchange, once routing found the credential (for native error shapes).
+    exchange: Option<&'static dyn Exchange>,
     source: String,
     client: &'a str,
     credential: &'a str,
@@ -282,6 +284,7 @@ async fn handle(
     let started = Instant::now();
     let mut seen = Seen {
         id: state.next_request.fetch_add(1, Ordering::Relaxed),
+        exchange: None,
         source: peer.to_string(),
         client: "unknown",
         credential: "",
@@ -300,7 +303,11 @@ async fn handle(
                 code = reject.code,
                 "refused"
             );
-            reject.into_response()
+            let native = seen
+                .exchange
+                .map(|e| e.native_error(&reject))
+                .unwrap_or_default();
+            reject.into_response_with(native)
         }
     }
 }
@@ -398,6 +405,7 @@ async fn pipeline<'s>(
         ));
     };
     seen.credential = &cred.name;
+    seen.exchange = Some(cred.exchange);
     seen.path = exchange_path.to_owned();
 
     // 3. client auth
@@ -558,7 +566,7 @@ fn transport_checks(
 ) -> std::result::Result<Method, Reject> {
     if req.version != Version::HTTP_11 {
         return Err(Reject::new(
-            StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            StatusCode::BAD_REQUEST,
             "http_version",
             "only HTTP/1.1 is accepted",
         ));

@@ -275,12 +275,29 @@ impl Resp {
         self.assert_error_shape(code);
     }
 
-    /// Asserts the body is keyward's error shape with this code (and nothing else at top level).
+    /// Asserts the body is keyward's error shape with this code; besides `error`, the top level
+    /// may only hold Binance's native `code` (a negative number) and `msg` ("keyward: " + the
+    /// same message), which keyward adds once the request is routed to a Binance credential.
     #[track_caller]
     pub fn assert_error_shape(&self, code: &str) {
         let v = self.json();
         let obj = v.as_object().expect("error body is an object");
-        assert_eq!(obj.len(), 1, "only `error` at top level: {v}");
+        for (k, val) in obj {
+            match k.as_str() {
+                "error" => {}
+                "code" => assert!(val.as_i64().is_some_and(|c| c < 0), "native code: {v}"),
+                "msg" => assert_eq!(
+                    val.as_str(),
+                    v["error"]["message"]
+                        .as_str()
+                        .map(|m| format!("keyward: {m}"))
+                        .as_deref(),
+                    "native msg: {v}"
+                ),
+                other => panic!("unexpected top-level member {other:?}: {v}"),
+            }
+        }
+        assert_eq!(obj.contains_key("code"), obj.contains_key("msg"), "{v}");
         let e = v["error"].as_object().expect("`error` is an object");
         assert_eq!(e.len(), 2, "error has exactly code and message: {v}");
         assert_eq!(v["error"]["code"], code, "{v}");
