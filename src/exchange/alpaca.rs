@@ -218,9 +218,14 @@ impl Exchange for Alpaca {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive (every pattern is lower case): keyward does not know how the
+        // exchange matches letter case, so a case variant of a denied path is denied too.
+        let path = path.to_ascii_lowercase();
         DENIED
             .iter()
-            .find(|(m, pattern, _)| m.is_none_or(|m| m == method) && pattern_matches(pattern, path))
+            .find(|(m, pattern, _)| {
+                m.is_none_or(|m| m == method) && pattern_matches(pattern, &path)
+            })
             .map(|(_, _, reason)| *reason)
     }
 
@@ -441,6 +446,8 @@ mod tests {
             (Method::Put, "/trading/v2/account/configurations"),
             (Method::Post, "/trading/v1/journals"),
             (Method::Post, "/trading/v2/new/withdrawals"),
+            (Method::Post, "/trading/v2/Wallets/Whitelists"),
+            (Method::Post, "/TRADING/V2/TOKENIZATION/requests"),
         ] {
             assert!(hard_deny(&Alpaca, m, p).is_some(), "{m} {p}");
         }

@@ -423,9 +423,14 @@ impl Exchange for Coinbase {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive (every pattern is lower case): keyward does not know how the
+        // exchange matches letter case, so a case variant of a denied path is denied too.
+        let path = path.to_ascii_lowercase();
         DENIED
             .iter()
-            .find(|(m, pattern, _)| m.is_none_or(|m| m == method) && pattern_matches(pattern, path))
+            .find(|(m, pattern, _)| {
+                m.is_none_or(|m| m == method) && pattern_matches(pattern, &path)
+            })
             .map(|(_, _, reason)| *reason)
     }
 
@@ -778,6 +783,10 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
             (Method::Get, "/v2/payment-methods"),
             (Method::Post, "/api/v3/brokerage/new/withdraw"),
             (Method::Post, "/api/v3/brokerage/transfers"),
+            // letter-case variants
+            (Method::Post, "/api/v3/brokerage/Portfolios/Move_Funds"),
+            (Method::Post, "/API/V3/BROKERAGE/INTX/ALLOCATE"),
+            (Method::Post, "/V2/accounts/abc/Transactions"),
         ];
         for (m, p) in denied {
             assert!(hard_deny(&Coinbase, m, p).is_some(), "{m} {p}");

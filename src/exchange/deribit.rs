@@ -372,8 +372,10 @@ impl Exchange for Deribit {
     }
 
     fn denied_endpoint(&self, _method: Method, path: &str) -> Option<&'static str> {
-        // By path only: every Deribit method answers GET and POST alike.
-        let (public, name) = split(path)?;
+        // By path only: every Deribit method answers GET and POST alike. ASCII
+        // case-insensitive: keyward does not know how Deribit matches letter case.
+        let path = path.to_ascii_lowercase();
+        let (public, name) = split(&path)?;
         if public {
             return DENIED_PUBLIC
                 .iter()
@@ -640,6 +642,9 @@ mod tests {
             "create_block_rfq",
             "enable_affiliate_program",
             "some_new_withdraw_thing",
+            "Move_Positions",
+            "EXECUTE_BLOCK_TRADE",
+            "Set_Email_Language",
         ] {
             let path = format!("/api/v2/private/{name}");
             for m in [Method::Get, Method::Post, Method::Put, Method::Delete] {
