@@ -7,6 +7,7 @@
 //! and one line in [`registry`].
 
 pub mod binance;
+pub mod bybit;
 pub mod keys;
 pub mod nonce;
 
@@ -249,7 +250,7 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance]
+    &[&binance::Binance, &bybit::Bybit]
 }
 
 /// The profile for a configuration id.
