@@ -10,6 +10,7 @@ pub mod binance;
 pub mod bybit;
 pub mod keys;
 pub mod nonce;
+pub mod okx;
 
 use std::time::SystemTime;
 
@@ -250,7 +251,7 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance, &bybit::Bybit]
+    &[&binance::Binance, &bybit::Bybit, &okx::Okx]
 }
 
 /// The profile for a configuration id.
