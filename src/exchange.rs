@@ -7,6 +7,7 @@
 //! and one line in [`registry`].
 
 pub mod binance;
+pub mod bitget;
 pub mod bybit;
 pub mod keys;
 pub mod nonce;
@@ -251,7 +252,7 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance, &bybit::Bybit, &okx::Okx]
+    &[&binance::Binance, &bybit::Bybit, &okx::Okx, &bitget::Bitget]
 }
 
 /// The profile for a configuration id.
