@@ -266,7 +266,9 @@ impl Exchange for Bitget {
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
         DENIED
             .iter()
-            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && path.starts_with(prefix))
+            .find(|(m, prefix, _)| {
+                m.is_none_or(|m| m == method) && starts_with_ignore_case(path, prefix)
+            })
             .map(|(_, _, reason)| *reason)
     }
 
@@ -282,6 +284,27 @@ impl Exchange for Bitget {
 
     fn preset_names(&self) -> &'static [&'static str] {
         &["read", "spot-trade", "futures-trade", "trade"]
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
+        // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
+        // ("Parameter verification failed") to BadRequest.
+        let code = match reject.status.as_u16() {
+            401 => "40006",
+            403 => "40014",
+            429 => "429",
+            400..=499 => "40017",
+            _ => return Vec::new(),
+        };
+        vec![
+            ("code", serde_json::Value::from(code)),
+            (
+                "msg",
+                serde_json::Value::from(format!("keyward: {}", reject.message)),
+            ),
+            ("data", serde_json::Value::Null),
+        ]
     }
 
     fn permission_endpoint(&self) -> PresetEntry {
@@ -377,6 +400,14 @@ fn raw_query(query: &Params) -> String {
         out.push_str(v);
     }
     out
+}
+
+/// ASCII case-insensitive prefix test: keyward does not know how the exchange matches letter
+/// case, so a case variant of a denied endpoint is denied too.
+fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
+    path.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 #[cfg(test)]
@@ -552,6 +583,9 @@ mod tests {
             (Method::Post, "/api/v3/broker/delete-sub-apikey"),
             (Method::Post, "/api/v3/p2p/order-release"),
             (Method::Post, "/api/v3/copy/futures/transfer"),
+            (Method::Post, "/api/v2/User/create-virtual-subaccount"),
+            (Method::Post, "/api/v2/spot/wallet/Modify-Deposit-Account"),
+            (Method::Post, "/api/v3/P2P/order-release"),
         ] {
             assert!(hard_deny(&Bitget, m, p).is_some(), "{m} {p}");
         }
@@ -578,5 +612,22 @@ mod tests {
         }
         assert_eq!(TRADE.len(), SPOT_TRADE.len() + FUTURES_TRADE.len());
         assert!(READ.contains(&Bitget.permission_endpoint()));
+    }
+
+    #[test]
+    fn native_error_shape_for_ccxt() {
+        let denied = Bitget.native_error(&Reject::forbidden("hard_deny", "no"));
+        assert!(
+            denied.contains(&("code", serde_json::Value::from("40014"))),
+            "{denied:?}"
+        );
+        let unknown = Bitget.native_error(&Reject::unauthenticated("who"));
+        assert!(
+            unknown.contains(&("code", serde_json::Value::from("40006"))),
+            "{unknown:?}"
+        );
+        assert!(Bitget
+            .native_error(&Reject::new(http::StatusCode::BAD_GATEWAY, "upstream", "x"))
+            .is_empty());
     }
 }

@@ -156,12 +156,14 @@ impl Exchange for Bybit {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        if path.starts_with("/v5/user/") && !USER_READS.contains(&path) {
+        if starts_with_ignore_case(path, "/v5/user/") && !USER_READS.contains(&path) {
             return Some("API-key, sub-account and account-security management is never allowed");
         }
         DENIED
             .iter()
-            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && path.starts_with(prefix))
+            .find(|(m, prefix, _)| {
+                m.is_none_or(|m| m == method) && starts_with_ignore_case(path, prefix)
+            })
             .map(|(_, _, reason)| *reason)
     }
 
@@ -175,6 +177,25 @@ impl Exchange for Bybit {
 
     fn preset_names(&self) -> &'static [&'static str] {
         &["read", "trade"]
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
+        // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
+        let code = match reject.status.as_u16() {
+            401 => 10003,
+            403 => 10005,
+            429 => 10006,
+            400..=499 => 10001,
+            _ => return Vec::new(),
+        };
+        vec![
+            ("retCode", serde_json::Value::from(code)),
+            (
+                "retMsg",
+                serde_json::Value::from(format!("keyward: {}", reject.message)),
+            ),
+        ]
     }
 
     fn permission_endpoint(&self) -> PresetEntry {
@@ -247,6 +268,14 @@ impl Exchange for Bybit {
             body: Bytes::from(body),
         })
     }
+}
+
+/// ASCII case-insensitive prefix test: keyward does not know how the exchange matches letter
+/// case, so a case variant of a denied endpoint is denied too.
+fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
+    path.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 #[cfg(test)]
@@ -403,6 +432,9 @@ mod tests {
             (Method::Post, "/v5/broker/award/distribute-award"),
             (Method::Post, "/v5/p2p/order/finish"),
             (Method::Post, "/v5/apilimit/set"),
+            (Method::Post, "/v5/User/Create-Sub-Api"),
+            (Method::Post, "/v5/ASSET/WITHDRAW/create"),
+            (Method::Post, "/v5/Broker/award/distribute-award"),
         ] {
             assert!(hard_deny(&Bybit, m, p).is_some(), "{m} {p}");
         }
@@ -426,5 +458,22 @@ mod tests {
         }
         let (m, p) = Bybit.permission_endpoint();
         assert!(READ.contains(&(m, p)));
+    }
+
+    #[test]
+    fn native_error_shape_for_ccxt() {
+        let denied = Bybit.native_error(&Reject::forbidden("hard_deny", "no"));
+        assert!(
+            denied.contains(&("retCode", serde_json::Value::from(10005))),
+            "{denied:?}"
+        );
+        let unknown = Bybit.native_error(&Reject::unauthenticated("who"));
+        assert!(
+            unknown.contains(&("retCode", serde_json::Value::from(10003))),
+            "{unknown:?}"
+        );
+        assert!(Bybit
+            .native_error(&Reject::new(http::StatusCode::BAD_GATEWAY, "upstream", "x"))
+            .is_empty());
     }
 }

@@ -180,7 +180,9 @@ impl Exchange for Okx {
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
         DENIED
             .iter()
-            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && path.starts_with(prefix))
+            .find(|(m, prefix, _)| {
+                m.is_none_or(|m| m == method) && starts_with_ignore_case(path, prefix)
+            })
             .map(|(_, _, reason)| *reason)
     }
 
@@ -194,6 +196,27 @@ impl Exchange for Okx {
 
     fn preset_names(&self) -> &'static [&'static str] {
         &["read", "trade"]
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
+        // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
+        // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
+        let code = match reject.status.as_u16() {
+            401 => "50111",
+            403 => "50110",
+            429 => "50011",
+            400..=499 => "51000",
+            _ => return Vec::new(),
+        };
+        vec![
+            ("code", serde_json::Value::from(code)),
+            (
+                "msg",
+                serde_json::Value::from(format!("keyward: {}", reject.message)),
+            ),
+            ("data", serde_json::Value::Array(Vec::new())),
+        ]
     }
 
     fn permission_endpoint(&self) -> PresetEntry {
@@ -277,6 +300,14 @@ fn iso_millis(now: SystemTime) -> String {
     let ms = unix_millis(now);
     humantime::format_rfc3339_millis(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
         .to_string()
+}
+
+/// ASCII case-insensitive prefix test: keyward does not know how the exchange matches letter
+/// case, so a case variant of a denied endpoint is denied too.
+fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
+    path.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 #[cfg(test)]
@@ -441,6 +472,8 @@ mod tests {
             (Method::Post, "/api/v5/users/subaccount/set-transfer-out"),
             (Method::Post, "/api/v5/broker/nd/create-subaccount"),
             (Method::Post, "/api/v5/fiat/withdrawal"),
+            (Method::Post, "/api/v5/Users/subaccount/create-subaccount"),
+            (Method::Post, "/API/V5/BROKER/nd/create-subaccount"),
         ] {
             assert!(hard_deny(&Okx, m, p).is_some(), "{m} {p}");
         }
@@ -462,5 +495,22 @@ mod tests {
             }
         }
         assert!(READ.contains(&Okx.permission_endpoint()));
+    }
+
+    #[test]
+    fn native_error_shape_for_ccxt() {
+        let denied = Okx.native_error(&Reject::forbidden("hard_deny", "no"));
+        assert!(
+            denied.contains(&("code", serde_json::Value::from("50110"))),
+            "{denied:?}"
+        );
+        let unknown = Okx.native_error(&Reject::unauthenticated("who"));
+        assert!(
+            unknown.contains(&("code", serde_json::Value::from("50111"))),
+            "{unknown:?}"
+        );
+        assert!(Okx
+            .native_error(&Reject::new(http::StatusCode::BAD_GATEWAY, "upstream", "x"))
+            .is_empty());
     }
 }

@@ -138,7 +138,9 @@ def test_json_numbers_kept_exactly(stack, markets):
 
 
 def _expect_403(bot, call):
-    with pytest.raises(ccxt.BaseError) as ei:
+    # keyward's refusal carries the exchange's own error code, so ccxt raises PermissionDenied
+    # (not a retryable network error)
+    with pytest.raises(ccxt.PermissionDenied) as ei:
         call()
     assert bot.last_status == 403 and "hard_deny" in str(ei.value), (bot.last_status, str(ei.value))
 
@@ -170,7 +172,7 @@ def test_unknown_client_token_refused(stack, markets):
     other.options["uta"] = False
     other.load_markets()  # public market data needs no token
     n = len(stack.mock.records())
-    with pytest.raises(ccxt.BaseError):
+    with pytest.raises(ccxt.AuthenticationError):
         other.fetch_balance()
     assert other.last_status == 401
     assert len(stack.mock.records()) == n

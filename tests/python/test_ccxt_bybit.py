@@ -120,7 +120,9 @@ def test_create_and_cancel_order(stack, markets, bot):
 
 
 def _expect_403(bot, call):
-    with pytest.raises(ccxt.BaseError) as ei:
+    # keyward's refusal carries the exchange's own error code, so ccxt raises PermissionDenied
+    # (not a retryable network error)
+    with pytest.raises(ccxt.PermissionDenied) as ei:
         call()
     assert bot.last_status == 403 and "hard_deny" in str(ei.value), (bot.last_status, str(ei.value))
 
@@ -171,7 +173,7 @@ def test_unknown_client_token_refused(stack, markets):
     other.options["enableUnifiedAccount"] = True
     other.options["enableUnifiedMargin"] = False
     n = len(stack.mock.records())
-    with pytest.raises(ccxt.BaseError) as ei:
+    with pytest.raises(ccxt.AuthenticationError) as ei:
         other.fetch_balance()
     assert other.last_status == 401, str(ei.value)
     assert len(stack.mock.records()) == n

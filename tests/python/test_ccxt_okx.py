@@ -129,7 +129,9 @@ def test_single_order_endpoint(stack, markets, bot):
 
 
 def _expect_403(bot, call):
-    with pytest.raises(ccxt.BaseError) as ei:
+    # keyward's refusal carries the exchange's own error code, so ccxt raises PermissionDenied
+    # (not a retryable network error)
+    with pytest.raises(ccxt.PermissionDenied) as ei:
         call()
     assert bot.last_status == 403 and "hard_deny" in str(ei.value), (bot.last_status, str(ei.value))
 
@@ -167,7 +169,7 @@ def test_unknown_client_token_refused(stack, markets):
                                     "password": DUMMY_PASSPHRASE, "enableRateLimit": False}))
     harness.repoint_ccxt(other, stack.base)
     n = len(stack.mock.records())
-    with pytest.raises(ccxt.BaseError):
+    with pytest.raises(ccxt.AuthenticationError):
         other.fetch_balance()
     assert other.last_status == 401
     assert len(stack.mock.records()) == n
