@@ -8,10 +8,13 @@
 
 pub mod alpaca;
 pub mod binance;
+pub mod bitget;
+pub mod bybit;
 pub mod coinbase;
 pub mod deribit;
 pub mod keys;
 pub mod nonce;
+pub mod okx;
 
 use std::time::SystemTime;
 
@@ -261,6 +264,9 @@ pub trait Exchange: Send + Sync + 'static {
 pub fn registry() -> &'static [&'static dyn Exchange] {
     &[
         &binance::Binance,
+        &bybit::Bybit,
+        &okx::Okx,
+        &bitget::Bitget,
         &coinbase::Coinbase,
         &deribit::Deribit,
         &alpaca::Alpaca,

@@ -1,0 +1,479 @@
+//! Bybit v5: spot, USDT/USDC perpetuals and futures (`linear`), inverse contracts and options,
+//! all on one host (`api.bybit.com`) under `/v5/`; the market type is the `category` parameter.
+//!
+//! Signing (HMAC keys): `X-BAPI-SIGN = hex(HMAC-SHA256(secret, timestamp + apiKey +
+//! recvWindow + payload))`, where the payload is the query string exactly as sent (GET) or the raw JSON
+//! body (POST). The key, timestamp and receive window travel in `X-BAPI-API-KEY`,
+//! `X-BAPI-TIMESTAMP` and `X-BAPI-RECV-WINDOW`.
+//! <https://bybit-exchange.github.io/docs/v5/guide#authentication>
+//!
+//! Everything the bot sends in its own auth headers (`X-BAPI-*`, ccxt's `Referer` broker id) is
+//! dropped: keyward builds upstream headers from scratch.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::{header, HeaderName, HeaderValue};
+use sha2::Sha256;
+
+use super::{
+    sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
+    Route,
+};
+use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::reject::Reject;
+
+pub struct Bybit;
+
+const HOST: &str = "api.bybit.com";
+const KEY_HEADER: &str = "x-bapi-api-key";
+
+/// Market data (`/v5/market/...`) is public and forwarded unsigned; so are these.
+const PUBLIC_PREFIX: &str = "/v5/market/";
+const PUBLIC: &[&str] = &["/v5/announcements/index", "/v5/spot-lever-token/info"];
+
+/// The only `/v5/user/` endpoints a bot may reach: reading the key's own permissions and the
+/// account type. Everything else under `/v5/user/` creates, changes or deletes API keys and
+/// sub-accounts.
+const USER_READS: &[&str] = &["/v5/user/query-api", "/v5/user/get-member-type"];
+
+/// Hard deny: method (`None` = any), path prefix, reason. On top of the shared keyword guard.
+const DENIED: &[(Option<Method>, &str, &str)] = &[
+    (
+        None,
+        "/v5/asset/withdraw/",
+        "withdrawals (and their cancellation) are never allowed",
+    ),
+    (
+        None,
+        "/v5/asset/transfer/",
+        "internal, universal and sub-account transfers are never allowed",
+    ),
+    (
+        None,
+        "/v5/asset/deposit/deposit-to-account",
+        "changing where deposits are credited is never allowed",
+    ),
+    (
+        None,
+        "/v5/asset/deposit/query-sub-member",
+        "sub-account operations are never allowed",
+    ),
+    (
+        None,
+        "/v5/broker/",
+        "broker endpoints (sub-account management, reward distribution) are never allowed",
+    ),
+    (
+        None,
+        "/v5/p2p/",
+        "P2P trading releases funds to other users and is never allowed",
+    ),
+    (
+        None,
+        "/v5/apilimit/",
+        "API-key rate-limit management is never allowed",
+    ),
+];
+
+/// `bybit:read`: balances, orders, executions, positions, fees, the key's permissions.
+const READ: &[PresetEntry] = &[
+    (Method::Get, "/v5/account/wallet-balance"),
+    (Method::Get, "/v5/account/info"),
+    (Method::Get, "/v5/account/fee-rate"),
+    (Method::Get, "/v5/account/collateral-info"),
+    (Method::Get, "/v5/account/borrow-history"),
+    (Method::Get, "/v5/account/transaction-log"),
+    (Method::Get, "/v5/order/realtime"),
+    (Method::Get, "/v5/order/history"),
+    (Method::Get, "/v5/order/spot-borrow-check"),
+    (Method::Get, "/v5/execution/list"),
+    (Method::Get, "/v5/position/list"),
+    (Method::Get, "/v5/position/closed-pnl"),
+    (Method::Get, "/v5/asset/coin/query-info"),
+    (Method::Get, "/v5/asset/deposit/query-record"),
+    (Method::Get, "/v5/user/query-api"),
+    (Method::Get, "/v5/user/get-member-type"),
+];
+
+/// `bybit:trade`: orders for every category (spot, linear, inverse, option: the `category`
+/// parameter says which; constrain it with a rule of your own), leverage and TP/SL.
+const TRADE: &[PresetEntry] = &[
+    (Method::Post, "/v5/order/create"),
+    (Method::Post, "/v5/order/amend"),
+    (Method::Post, "/v5/order/cancel"),
+    (Method::Post, "/v5/order/cancel-all"),
+    (Method::Post, "/v5/order/create-batch"),
+    (Method::Post, "/v5/order/amend-batch"),
+    (Method::Post, "/v5/order/cancel-batch"),
+    (Method::Post, "/v5/position/set-leverage"),
+    (Method::Post, "/v5/position/trading-stop"),
+];
+
+impl Exchange for Bybit {
+    fn id(&self) -> &'static str {
+        "bybit"
+    }
+
+    fn key_headers(&self) -> &'static [&'static str] {
+        &[KEY_HEADER]
+    }
+
+    fn notional(&self) -> Notional {
+        // With `marketUnit=quoteCoin` a spot market order's `qty` is a quote amount; such an
+        // order has no `price`, so a notional limit refuses it rather than misreading it.
+        Notional {
+            price: "price",
+            quantity: "qty",
+            quote_quantity: None,
+        }
+    }
+
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+        match req.method {
+            Method::Get | Method::Post => Ok(()),
+            m => Err(Reject::bad_request(format!(
+                "Bybit v5 uses GET and POST only, not {m}"
+            ))),
+        }
+    }
+
+    fn canon_rules(&self) -> CanonRules {
+        CanonRules::JSON
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        if !path.starts_with("/v5/") {
+            return None;
+        }
+        let access = if path.starts_with(PUBLIC_PREFIX) || PUBLIC.contains(&path) {
+            Access::Public
+        } else {
+            Access::Signed
+        };
+        Some(Route { host: HOST, access })
+    }
+
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        if starts_with_ignore_case(path, "/v5/user/") && !USER_READS.contains(&path) {
+            return Some("API-key, sub-account and account-security management is never allowed");
+        }
+        DENIED
+            .iter()
+            .find(|(m, prefix, _)| {
+                m.is_none_or(|m| m == method) && starts_with_ignore_case(path, prefix)
+            })
+            .map(|(_, _, reason)| *reason)
+    }
+
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        match name {
+            "read" => Some(READ),
+            "trade" => Some(TRADE),
+            _ => None,
+        }
+    }
+
+    fn preset_names(&self) -> &'static [&'static str] {
+        &["read", "trade"]
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
+        // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
+        let code = match reject.status.as_u16() {
+            401 => 10003,
+            403 => 10005,
+            429 => 10006,
+            400..=499 => 10001,
+            _ => return Vec::new(),
+        };
+        vec![
+            ("retCode", serde_json::Value::from(code)),
+            (
+                "retMsg",
+                serde_json::Value::from(format!("keyward: {}", reject.message)),
+            ),
+        ]
+    }
+
+    fn permission_endpoint(&self) -> PresetEntry {
+        (Method::Get, "/v5/user/query-api")
+    }
+
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Reject> {
+        let query = req.query.encode();
+        let mut path_and_query = req.path.clone();
+        if !query.is_empty() {
+            path_and_query.push('?');
+            path_and_query.push_str(&query);
+        }
+        let body = match &req.body {
+            Body::Empty => String::new(),
+            Body::Json(j) => j.to_compact(),
+            Body::Form(_) => {
+                return Err(Reject::unsupported_media(
+                    "Bybit v5 takes JSON bodies, not forms",
+                ))
+            }
+        };
+        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        if !body.is_empty() {
+            headers.push((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ));
+        }
+        if access != Access::Public {
+            let timestamp = unix_millis(now).to_string();
+            let window = credential.recv_window_ms.to_string();
+            // GET signs the query string, POST the body; keyward never sends both.
+            let payload = if body.is_empty() { &query } else { &body };
+            let mut mac = Hmac::<Sha256>::new_from_slice(credential.secret.expose())
+                .expect("HMAC accepts any key length");
+            mac.update(timestamp.as_bytes());
+            mac.update(credential.api_key.expose());
+            mac.update(window.as_bytes());
+            mac.update(payload.as_bytes());
+            let signature = hex::encode(mac.finalize().into_bytes());
+            headers.push((
+                HeaderName::from_static(KEY_HEADER),
+                sensitive_header(credential.api_key.expose())?,
+            ));
+            headers.push((
+                HeaderName::from_static("x-bapi-timestamp"),
+                HeaderValue::from_str(&timestamp).expect("digits"),
+            ));
+            headers.push((
+                HeaderName::from_static("x-bapi-recv-window"),
+                HeaderValue::from_str(&window).expect("digits"),
+            ));
+            headers.push((
+                HeaderName::from_static("x-bapi-sign"),
+                sensitive_header(signature.as_bytes())?,
+            ));
+        }
+        Ok(Outbound {
+            method: req.method,
+            host: HOST,
+            path_and_query,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+}
+
+/// ASCII case-insensitive prefix test: keyward does not know how the exchange matches letter
+/// case, so a case variant of a denied endpoint is denied too.
+fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
+    path.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::hard_deny;
+    use crate::proxy::canonical::canonicalise;
+    use crate::secret::SecretBytes;
+    use std::time::Duration;
+
+    fn credential() -> Credential {
+        Credential {
+            api_key: SecretBytes::copy_from(b"XXXXXXXXXX"),
+            secret: SecretBytes::copy_from(b"YYYYYYYYYYYYYYYYYYYYYYYYYYYY"),
+            passphrase: None,
+            private_key: None,
+            recv_window_ms: 5000,
+            nonce: crate::exchange::nonce::Nonce::in_memory(),
+        }
+    }
+
+    fn at(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
+    fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
+        out.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_str().unwrap())
+    }
+
+    fn request(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
+        canonicalise(
+            method,
+            path,
+            query,
+            Some("application/json"),
+            body.as_bytes(),
+            &Bybit.canon_rules(),
+        )
+        .unwrap()
+    }
+
+    // Expected signatures were produced offline with ccxt 4.5.90's own signer:
+    //   ex = ccxt.bybit({'apiKey': 'XXXXXXXXXX', 'secret': 'YYYYYYYYYYYYYYYYYYYYYYYYYYYY'})
+    //   ex.nonce = lambda: 1658385579423; ex.options['recvWindow'] = 5000
+    //   ex.sign('v5/order/create', ['private'], 'POST', {...})['headers']['X-BAPI-SIGN']
+    // (the GET case with params {'category': 'spot', 'symbol': 'BTCUSDT'}).
+    #[test]
+    fn post_signature_matches_ccxt() {
+        let body = r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.010","price":"30000.0"}"#;
+        let req = request(Method::Post, "/v5/order/create", None, body);
+        let out = Bybit
+            .sign(&req, Access::Signed, &credential(), at(1658385579423))
+            .unwrap();
+        assert_eq!(out.body, body.as_bytes(), "the body is sent byte for byte");
+        assert_eq!(out.path_and_query, "/v5/order/create");
+        assert_eq!(header(&out, "x-bapi-api-key"), Some("XXXXXXXXXX"));
+        assert_eq!(header(&out, "x-bapi-timestamp"), Some("1658385579423"));
+        assert_eq!(header(&out, "x-bapi-recv-window"), Some("5000"));
+        assert_eq!(
+            header(&out, "x-bapi-sign"),
+            Some("f0ad61cd5c3eb7e34051b3d4bd6a418405f6e99b2256318beb57a4e770316505"),
+        );
+        assert_eq!(header(&out, "content-type"), Some("application/json"));
+        for (name, value) in &out.headers {
+            if name == "x-bapi-api-key" || name == "x-bapi-sign" {
+                assert!(value.is_sensitive(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn get_signature_matches_ccxt() {
+        let req = request(
+            Method::Get,
+            "/v5/order/realtime",
+            Some("category=spot&symbol=BTCUSDT"),
+            "",
+        );
+        let out = Bybit
+            .sign(&req, Access::Signed, &credential(), at(1658385579423))
+            .unwrap();
+        assert_eq!(
+            out.path_and_query,
+            "/v5/order/realtime?category=spot&symbol=BTCUSDT"
+        );
+        assert!(out.body.is_empty());
+        assert_eq!(
+            header(&out, "x-bapi-sign"),
+            Some("7e83baefb02895ad9dbfc0013c1a7bd5b64fedfbaaa25a66122347a35de500f5")
+        );
+        assert_eq!(header(&out, "content-type"), None);
+    }
+
+    #[test]
+    fn public_market_data_is_unsigned() {
+        assert_eq!(
+            Bybit.route("/v5/market/instruments-info").unwrap().access,
+            Access::Public
+        );
+        let req = request(
+            Method::Get,
+            "/v5/market/instruments-info",
+            Some("category=spot"),
+            "",
+        );
+        let out = Bybit
+            .sign(&req, Access::Public, &credential(), at(1))
+            .unwrap();
+        assert!(out.headers.is_empty());
+        assert_eq!(
+            out.path_and_query,
+            "/v5/market/instruments-info?category=spot"
+        );
+        assert_eq!(
+            Bybit.route("/v5/order/create").unwrap().access,
+            Access::Signed
+        );
+        assert!(Bybit.route("/spot/v3/private/order").is_none());
+        assert!(Bybit.route("/V5/order/create").is_none());
+    }
+
+    #[test]
+    fn only_get_and_post() {
+        let req = request(Method::Delete, "/v5/order/cancel", None, "");
+        assert!(Bybit.check_request(&req).is_err());
+        let req = request(Method::Post, "/v5/order/cancel", None, "{}");
+        assert!(Bybit.check_request(&req).is_ok());
+    }
+
+    #[test]
+    fn hard_deny_list() {
+        for (m, p) in [
+            (Method::Post, "/v5/asset/withdraw/create"),
+            (Method::Post, "/v5/asset/withdraw/cancel"),
+            (Method::Get, "/v5/asset/withdraw/query-record"),
+            (Method::Post, "/v5/asset/transfer/inter-transfer"),
+            (Method::Post, "/v5/asset/transfer/universal-transfer"),
+            (Method::Post, "/v5/asset/transfer/save-transfer-sub-member"),
+            (Method::Post, "/v5/asset/deposit/deposit-to-account"),
+            (Method::Get, "/v5/asset/deposit/query-sub-member-address"),
+            (Method::Post, "/v5/user/create-sub-member"),
+            (Method::Post, "/v5/user/create-sub-api"),
+            (Method::Post, "/v5/user/update-api"),
+            (Method::Post, "/v5/user/update-sub-api"),
+            (Method::Post, "/v5/user/delete-api"),
+            (Method::Post, "/v5/user/delete-sub-api"),
+            (Method::Post, "/v5/user/frozen-sub-member"),
+            (Method::Post, "/v5/user/del-submember"),
+            (Method::Get, "/v5/user/sub-apikeys"),
+            (Method::Post, "/v5/user/some-future-endpoint"),
+            (Method::Post, "/v5/broker/award/distribute-award"),
+            (Method::Post, "/v5/p2p/order/finish"),
+            (Method::Post, "/v5/apilimit/set"),
+            (Method::Post, "/v5/User/Create-Sub-Api"),
+            (Method::Post, "/v5/ASSET/WITHDRAW/create"),
+            (Method::Post, "/v5/Broker/award/distribute-award"),
+        ] {
+            assert!(hard_deny(&Bybit, m, p).is_some(), "{m} {p}");
+        }
+        for (m, p) in [
+            (Method::Get, "/v5/user/query-api"),
+            (Method::Post, "/v5/order/create"),
+            (Method::Get, "/v5/account/wallet-balance"),
+        ] {
+            assert!(hard_deny(&Bybit, m, p).is_none(), "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn presets_never_overlap_hard_deny() {
+        for name in Bybit.preset_names() {
+            for (m, p) in Bybit.preset(name).unwrap() {
+                assert!(hard_deny(&Bybit, *m, p).is_none(), "{name}: {m} {p}");
+                let route = Bybit.route(p).unwrap();
+                assert_eq!(route.access, Access::Signed, "{name}: {p}");
+            }
+        }
+        let (m, p) = Bybit.permission_endpoint();
+        assert!(READ.contains(&(m, p)));
+    }
+
+    #[test]
+    fn native_error_shape_for_ccxt() {
+        let denied = Bybit.native_error(&Reject::forbidden("hard_deny", "no"));
+        assert!(
+            denied.contains(&("retCode", serde_json::Value::from(10005))),
+            "{denied:?}"
+        );
+        let unknown = Bybit.native_error(&Reject::unauthenticated("who"));
+        assert!(
+            unknown.contains(&("retCode", serde_json::Value::from(10003))),
+            "{unknown:?}"
+        );
+        assert!(Bybit
+            .native_error(&Reject::new(http::StatusCode::BAD_GATEWAY, "upstream", "x"))
+            .is_empty());
+    }
+}

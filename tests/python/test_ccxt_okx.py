@@ -1,0 +1,193 @@
+"""An unmodified ccxt okx bot with dummy credentials, through keyward, to the OKX v5 mock.
+
+The bot's API key is its keyward client token; its secret and passphrase are dummies. keyward
+drops the bot's OK-ACCESS-* headers, re-signs with the sealed key, secret and passphrase, and
+the mock (scripts/mocks/okx.py) verifies the signature over the exact bytes it received.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+import harness
+
+ccxt = pytest.importorskip("ccxt")
+
+EXCHANGE = "okx"
+PASSPHRASE = "Real-Pass-9f3e"
+DUMMY_PASSPHRASE = "dummy-passphrase"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = harness.Stack(tmp_path_factory.mktemp("keyward-okx"), exchange=EXCHANGE,
+                      passphrase=PASSPHRASE, key_header="OK-ACCESS-KEY")
+    try:
+        s.start()
+    except BaseException:
+        s.stop()
+        raise
+    yield s
+    s.stop()
+
+
+def record_status(ex):
+    """Remember the HTTP status (ccxt's okx error handler does not put it in the message)."""
+    inner = ex.handle_errors
+
+    def handle_errors(code, reason, *rest):
+        ex.last_status = code
+        return inner(code, reason, *rest)
+
+    ex.handle_errors = handle_errors
+    return ex
+
+
+@pytest.fixture(scope="module")
+def bot(stack):
+    ex = ccxt.okx({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
+                   "password": DUMMY_PASSPHRASE, "enableRateLimit": False, "timeout": 30000})
+    harness.repoint_ccxt(ex, stack.base)  # urls['api']['rest']
+    return record_status(ex)
+
+
+@pytest.fixture(scope="module")
+def markets(bot):
+    return bot.load_markets()
+
+
+def records(stack, path=None, method=None):
+    return [r for r in stack.mock.records()
+            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
+
+
+def assert_resigned(stack, rec):
+    """Verified upstream with the real key and passphrase; nothing of the bot's own auth."""
+    assert rec["verified"] is True, rec
+    h = rec["headers"]
+    assert h.get("ok-access-key") == stack.api_key, "upstream must carry the real API key"
+    assert h.get("ok-access-passphrase") == PASSPHRASE
+    blob = rec["query"] + rec["body"] + json.dumps(h)
+    for leaked in (stack.token, harness.DUMMY_SECRET, DUMMY_PASSPHRASE):
+        assert leaked not in blob, f"{leaked!r} reached the exchange"
+    target = rec["path"] + ("?" + rec["query"] if rec["query"] else "")
+    prehash = h["ok-access-timestamp"] + rec["method"] + target + rec["body"]
+    dummy = base64.b64encode(hmac.new(harness.DUMMY_SECRET.encode(), prehash.encode(),
+                                      hashlib.sha256).digest()).decode()
+    assert h["ok-access-sign"] != dummy
+
+
+def test_load_markets(stack, markets, bot):
+    assert {"BTC/USDT", "ETH/USDT", "BTC/USDT:USDT", "BTC/USD:BTC"} <= set(markets)
+    assert markets["BTC/USDT"]["spot"] is True and markets["BTC/USDT"]["precision"]["price"] == 0.1
+    assert markets["BTC/USDT:USDT"]["linear"] is True and markets["BTC/USD:BTC"]["inverse"] is True
+    assert_resigned(stack, records(stack, "/api/v5/asset/currencies")[-1])
+    assert "BTC" in bot.currencies
+    info = records(stack, "/api/v5/public/instruments")
+    assert info and all(r["verified"] for r in info)
+    assert not [r for r in info if any(k.startswith("ok-access") for k in r["headers"])]
+
+
+def test_fetch_balance(stack, markets, bot):
+    bal = bot.fetch_balance()
+    assert bal["USDT"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
+    assert_resigned(stack, records(stack, "/api/v5/account/balance")[-1])
+
+
+def test_create_and_cancel_order(stack, markets, bot):
+    order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
+    assert order["id"]
+    rec = records(stack, "/api/v5/trade/batch-orders", "POST")[-1]  # ccxt's default createOrder
+    assert_resigned(stack, rec)
+    (p,) = rec["params"]
+    assert (p["instId"], p["side"], p["ordType"], p["tdMode"]) == ("BTC-USDT", "buy", "limit", "cash")
+    assert float(p["sz"]) == 0.01 and float(p["px"]) == 30000
+    # ccxt's broker client-order id is order data and reaches the exchange as the bot wrote it
+    assert p["clOrdId"] == order["clientOrderId"]
+
+    assert [o["id"] for o in bot.fetch_open_orders("BTC/USDT")] == [order["id"]]
+    assert_resigned(stack, records(stack, "/api/v5/trade/orders-pending", "GET")[-1])
+
+    bot.cancel_order(order["id"], "BTC/USDT")
+    rec = records(stack, "/api/v5/trade/cancel-order", "POST")[-1]
+    assert_resigned(stack, rec)
+    assert rec["params"]["ordId"] == order["id"] and rec["status"] == 200
+    assert bot.fetch_open_orders("BTC/USDT") == []
+
+
+def test_single_order_endpoint(stack, markets, bot):
+    body = ('{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"limit",'
+            '"sz":0.0100,"px":31000.0}')
+    status, text = stack.request("POST", "/api/v5/trade/order", body=body,
+                                 headers={"Content-Type": "application/json"})
+    assert status == 200 and json.loads(text)["data"][0]["sCode"] == "0", text
+    rec = records(stack, "/api/v5/trade/order", "POST")[-1]
+    assert rec["verified"] is True and rec["body"] == body  # numbers kept exactly
+
+
+def _expect_403(bot, call):
+    # keyward's refusal carries the exchange's own error code, so ccxt raises PermissionDenied
+    # (not a retryable network error)
+    with pytest.raises(ccxt.PermissionDenied) as ei:
+        call()
+    assert bot.last_status == 403 and "hard_deny" in str(ei.value), (bot.last_status, str(ei.value))
+
+
+def test_withdraw_refused(stack, markets, bot):
+    _expect_403(bot, lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, params={"network": "ERC20"}))
+    assert not [r for r in stack.mock.records() if "withdraw" in r["path"].lower()]
+
+
+def test_transfer_refused(stack, markets, bot):
+    _expect_403(bot, lambda: bot.transfer("USDT", 10, "funding", "trading"))
+    assert not [r for r in stack.mock.records() if "transfer" in r["path"].lower()]
+
+
+def test_key_and_subaccount_management_refused(stack, markets):
+    n = len(stack.mock.records())
+    for path in ("/api/v5/users/subaccount/create-subaccount", "/api/v5/users/subaccount/modify-apikey",
+                 "/api/v5/asset/subaccount/transfer", "/api/v5/broker/nd/create-subaccount"):
+        status, body = stack.request("POST", path, body="{}", headers={"Content-Type": "application/json"})
+        assert status == 403 and "hard_deny" in body, (path, status, body)
+    assert len(stack.mock.records()) == n
+
+
+def test_duplicate_json_key_refused(stack, markets):
+    n = len(stack.mock.records())
+    body = '[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","side":"sell","ordType":"market","sz":"1"}]'
+    status, text = stack.request("POST", "/api/v5/trade/batch-orders", body=body,
+                                 headers={"Content-Type": "application/json"})
+    assert status == 400, text
+    assert len(stack.mock.records()) == n
+
+
+def test_unknown_client_token_refused(stack, markets):
+    other = record_status(ccxt.okx({"apiKey": "not-a-client-token", "secret": harness.DUMMY_SECRET,
+                                    "password": DUMMY_PASSPHRASE, "enableRateLimit": False}))
+    harness.repoint_ccxt(other, stack.base)
+    n = len(stack.mock.records())
+    with pytest.raises(ccxt.AuthenticationError):
+        other.fetch_balance()
+    assert other.last_status == 401
+    assert len(stack.mock.records()) == n
+
+
+def test_every_forwarded_request_verified(stack, markets, bot):
+    recs = stack.mock.records()
+    assert recs and not [r for r in recs if not r["verified"]]
+
+
+def test_no_secret_in_logs_or_audit(stack, markets, bot):
+    bot.fetch_balance()
+    assert stack.audit_text().strip()
+    for label, text in (("keyward log", stack.log_text()), ("audit log", stack.audit_text()),
+                        ("check output", stack.check.stdout + stack.check.stderr)):
+        for what, value in (("secret", stack.secret), ("API key", stack.api_key),
+                            ("passphrase", PASSPHRASE), ("client token", stack.token),
+                            ("PIN", stack.pin)):
+            assert value not in text, f"the {what} appears in the {label}"
+    audit = stack.audit_text()
+    assert "withdraw" in audit and "hard_deny" in audit
