@@ -8,7 +8,9 @@ keyward forwards is correctly signed and that what keyward refuses never arrives
     mock_exchange.py --cert server.pem --key server.key --port 0 \
         --credentials creds.json --record requests.jsonl
 
-`--credentials` is a JSON object {"<api key>": "<secret>", ...}. Prints
+`--credentials` is a JSON object {"<api key>": "<secret>", ...}; for an RSA or Ed25519 API
+key the value is {"public_key_pem": "-----BEGIN PUBLIC KEY-----..."} (what Binance is given
+when the key is registered). Prints
 `listening on PORT` on stdout (flushed) once the socket accepts connections.
 
 Verification (as Binance documents it):
@@ -17,13 +19,16 @@ Verification (as Binance documents it):
   * key-only endpoints (listen keys, historicalTrades) need a known X-MBX-APIKEY;
   * everything else is SIGNED: known X-MBX-APIKEY; payload = raw query string
     followed by raw body, no separator, each with its `signature` parameter removed;
-    signature = hex HMAC-SHA256(secret, payload); `timestamp` within `recvWindow`
+    signature = hex HMAC-SHA256(secret, payload), or for RSA / Ed25519 keys the
+    percent-decoded signature is base64 of RSASSA-PKCS1-v1_5-SHA256 / Ed25519 over payload,
+    verified with the registered public key (`cryptography`); `timestamp` within `recvWindow`
     (default 5000, at most 60000) of the mock's clock.
   * a parameter in both query string and body: the query string's value is used.
 
 Record line fields: time, method, path, query, headers (lower-case names), body,
 verified (bool), auth ("public" | "key" | "signed"), api_key, error (why not
-verified, or null), params (merged, query wins), status (HTTP status answered).
+verified, or null), params (merged, query wins), status (HTTP status answered), and for
+signed requests key_type ("hmac" | "rsa" | "ed25519").
 """
 
 import argparse
@@ -155,6 +160,41 @@ def strip_signature(raw):
 
 def binance_signature(secret, payload):
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def load_public_key(pem):
+    """An RSA or Ed25519 public key from PEM (imported lazily: HMAC-only runs need no extras)."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    key = load_pem_public_key(pem.encode())
+    if not isinstance(key, (rsa.RSAPublicKey, ed25519.Ed25519PublicKey)):
+        raise ValueError("Binance API keys are RSA or Ed25519")
+    return key
+
+
+def verify_asymmetric(public_key, payload, sig):
+    """Binance RSA / Ed25519 keys: `sig` (already percent-decoded) is base64 of the signature
+    over the payload; case-sensitive, so no lower-casing here."""
+    import base64
+    import binascii
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    try:
+        raw = base64.b64decode(sig, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(raw, payload.encode(), padding.PKCS1v15(), hashes.SHA256())
+        else:
+            public_key.verify(raw, payload.encode())
+    except InvalidSignature:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------
@@ -366,7 +406,11 @@ def now_ms():
 
 class Exchange:
     def __init__(self, credentials):
-        self.credentials = credentials
+        # api key -> HMAC secret (str) or a parsed RSA / Ed25519 public key
+        self.credentials = {
+            k: (v if isinstance(v, str) else load_public_key(v["public_key_pem"]))
+            for k, v in credentials.items()
+        }
         self.lock = threading.Lock()
         self.orders = {}  # orderId -> order dict
         self.next_id = itertools.count(28457)
@@ -767,8 +811,14 @@ class Handler(BaseHTTPRequestHandler):
             raise BinanceError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
 
         payload = q_unsigned + b_unsigned
-        expected = binance_signature(secret, payload)
-        if not hmac.compare_digest(expected.encode(), sig.lower().encode("utf-8", "replace")):
+        if isinstance(secret, str):
+            rec["key_type"] = "hmac"
+            expected = binance_signature(secret, payload)
+            valid = hmac.compare_digest(expected.encode(), sig.lower().encode("utf-8", "replace"))
+        else:
+            rec["key_type"] = "rsa" if hasattr(secret, "key_size") else "ed25519"
+            valid = verify_asymmetric(secret, payload, sig)
+        if not valid:
             rec["error"] = "Signature for this request is not valid."
             raise err_bad_signature()
         rec["verified"] = True
@@ -846,8 +896,11 @@ def main(argv=None):
             plugin = importlib.import_module(f"mocks.{args.exchange}").Mock(creds)
         except ModuleNotFoundError:
             ap.error(f"no mock for exchange {args.exchange!r} (scripts/mocks/{args.exchange}.py)")
-    elif not isinstance(creds, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in creds.items()):
-        ap.error("--credentials must hold a JSON object of string keys to string secrets")
+    elif not isinstance(creds, dict) or not all(
+            isinstance(k, str) and (isinstance(v, str) or (isinstance(v, dict) and set(v) == {"public_key_pem"}))
+            for k, v in creds.items()):
+        ap.error('--credentials must hold a JSON object of API keys to HMAC secrets or '
+                 '{"public_key_pem": "..."} objects')
 
     ctx = None
     if args.cert or args.key:

@@ -139,7 +139,18 @@ pub fn parse_secret(form: SecretForm, secret: &SecretBytes) -> Result<Option<Pri
             }
             Ok(None)
         }
-        SecretForm::TextOrPem if pem => PrivateKey::from_pem(bytes).map(Some),
+        SecretForm::TextOrPem if pem => match PrivateKey::from_pem(bytes) {
+            Ok(key @ (PrivateKey::Rsa(_) | PrivateKey::Ed25519(_))) => Ok(Some(key)),
+            Ok(other) => Err(format!(
+                "the PEM holds an {} key; this exchange's API keys are RSA or Ed25519",
+                other.algorithm()
+            )),
+            Err(_) if bytes.windows(10).any(|w| w == b"PUBLIC KEY") => Err(
+                "this is a public key: seal the PRIVATE key whose public half is registered at the exchange"
+                    .to_owned(),
+            ),
+            Err(e) => Err(e),
+        },
         SecretForm::TextOrPem => Ok(None),
         SecretForm::PrivateKey if pem => PrivateKey::from_pem(bytes).map(Some),
         SecretForm::PrivateKey => {
