@@ -232,6 +232,9 @@ const READ: &[PresetEntry] = &[
     (Method::Get, "/fapi/v1/openOrders"),
     (Method::Get, "/fapi/v1/allOrders"),
     (Method::Get, "/fapi/v1/userTrades"),
+    (Method::Get, "/fapi/v1/algoOrder"),
+    (Method::Get, "/fapi/v1/openAlgoOrders"),
+    (Method::Get, "/fapi/v1/allAlgoOrders"),
     (Method::Get, "/fapi/v1/income"),
     (Method::Get, "/fapi/v1/leverageBracket"),
     (Method::Get, "/fapi/v1/commissionRate"),
@@ -273,7 +276,8 @@ const SPOT_TRADE: &[PresetEntry] = &[
     (Method::Post, "/api/v3/sor/order/test"),
 ];
 
-/// `binance:futures-trade`: USD-M and COIN-M orders, leverage and margin type.
+/// `binance:futures-trade`: USD-M and COIN-M orders (incl. USD-M conditional "algo" orders),
+/// leverage and margin type.
 const FUTURES_TRADE: &[PresetEntry] = &[
     (Method::Post, "/fapi/v1/order"),
     (Method::Post, "/fapi/v1/order/test"),
@@ -283,6 +287,10 @@ const FUTURES_TRADE: &[PresetEntry] = &[
     (Method::Put, "/fapi/v1/batchOrders"),
     (Method::Delete, "/fapi/v1/batchOrders"),
     (Method::Delete, "/fapi/v1/allOpenOrders"),
+    // conditional orders (stop / take-profit / trailing) live here since 2025-12
+    (Method::Post, "/fapi/v1/algoOrder"),
+    (Method::Delete, "/fapi/v1/algoOrder"),
+    (Method::Delete, "/fapi/v1/algoOpenOrders"),
     (Method::Post, "/fapi/v1/leverage"),
     (Method::Post, "/fapi/v1/marginType"),
     (Method::Post, "/dapi/v1/order"),
