@@ -8,6 +8,7 @@
 
 pub mod binance;
 pub mod keys;
+pub mod kucoin;
 pub mod nonce;
 
 use std::time::SystemTime;
@@ -260,7 +261,7 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance]
+    &[&binance::Binance, &kucoin::Kucoin]
 }
 
 /// The profile for a configuration id.
