@@ -223,6 +223,13 @@ pub trait Exchange: Send + Sync + 'static {
         }
     }
 
+    /// Extra top-level members for keyward's JSON error body, in the exchange's own error shape,
+    /// so that client libraries classify a refusal correctly (ccxt raises a non-retryable
+    /// permission or authentication error instead of a retryable "exchange not available").
+    fn native_error(&self, _reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
+
     /// Exchange-specific checks of the canonical request before policy (e.g. a JSON-RPC body
     /// whose method must equal the path's). Refusals are 400s.
     fn check_request(&self, _req: &CanonicalRequest) -> Result<(), Reject> {

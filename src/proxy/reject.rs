@@ -7,7 +7,6 @@
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reject {
@@ -52,27 +51,35 @@ impl Reject {
     }
 
     pub fn to_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Inner<'a> {
-            code: &'a str,
-            message: &'a str,
+        self.to_json_with(Vec::new())
+    }
+
+    /// The error body with extra top-level members (an exchange's native error shape) after
+    /// keyward's own `error` member.
+    pub fn to_json_with(&self, extra: Vec<(&'static str, serde_json::Value)>) -> String {
+        let mut body = serde_json::Map::new();
+        body.insert(
+            "error".to_owned(),
+            serde_json::json!({ "code": self.code, "message": self.message }),
+        );
+        for (k, v) in extra {
+            if k != "error" {
+                body.insert(k.to_owned(), v);
+            }
         }
-        #[derive(Serialize)]
-        struct Outer<'a> {
-            error: Inner<'a>,
-        }
-        serde_json::to_string(&Outer {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-            },
-        })
-        .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"error"}}"#.to_owned())
+        serde_json::Value::Object(body).to_string()
     }
 
     pub fn into_response<E>(self) -> Response<BoxBody<Bytes, E>> {
+        self.into_response_with(Vec::new())
+    }
+
+    pub fn into_response_with<E>(
+        self,
+        extra: Vec<(&'static str, serde_json::Value)>,
+    ) -> Response<BoxBody<Bytes, E>> {
         let mut resp = Response::new(
-            Full::new(Bytes::from(self.to_json()))
+            Full::new(Bytes::from(self.to_json_with(extra)))
                 .map_err(|never| match never {})
                 .boxed(),
         );
@@ -100,6 +107,17 @@ impl std::fmt::Display for Reject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn native_members_follow_keywards_own() {
+        let r = Reject::forbidden("denied", "no");
+        let v: serde_json::Value = serde_json::from_str(
+            &r.to_json_with(vec![("code", (-1002).into()), ("error", 1.into())]),
+        )
+        .unwrap();
+        assert_eq!(v["code"], -1002);
+        assert_eq!(v["error"]["code"], "denied");
+    }
 
     #[test]
     fn json_shape() {
