@@ -236,6 +236,8 @@ const READ: &[PresetEntry] = &[
     (Method::Get, "/api/v1/stop-order"),
     (Method::Get, "/api/v1/stop-order/{orderId}"),
     (Method::Get, "/api/v3/market/orderbook/level2"),
+    (Method::Get, "/api/v3/margin/symbols"),
+    (Method::Get, "/api/v1/isolated/symbols"),
     (Method::Post, "/api/v1/bullet-private"),
     (Method::Get, "/futures/api/v1/account-overview"),
     (Method::Get, "/futures/api/v1/positions"),
@@ -372,9 +374,16 @@ impl Exchange for Kucoin {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive, as for Binance: keyward does not know how the exchange
+        // matches letter case, and a case variant of a denied endpoint must stay denied.
+        let starts_with = |prefix: &str| {
+            path.as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
         DENIED
             .iter()
-            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && path.starts_with(prefix))
+            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && starts_with(prefix))
             .map(|(_, _, reason)| *reason)
     }
 
@@ -390,6 +399,26 @@ impl Exchange for Kucoin {
 
     fn preset_names(&self) -> &'static [&'static str] {
         &["read", "spot-trade", "futures-trade", "trade"]
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
+        // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
+        // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
+        let code = match reject.status.as_u16() {
+            401 => "400003",
+            403 => "400007",
+            429 => "429000",
+            400..=499 => "400100",
+            _ => return Vec::new(),
+        };
+        vec![
+            ("code", serde_json::Value::from(code)),
+            (
+                "msg",
+                serde_json::Value::from(format!("keyward: {}", reject.message)),
+            ),
+        ]
     }
 
     /// "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
@@ -673,6 +702,8 @@ mod tests {
             (Method::Get, "/api/v1/user/api-key"),
             (Method::Post, "/api/v1/broker/nd/transfer"),
             (Method::Post, "/api/ua/v1/account/transfer"),
+            (Method::Get, "/api/V1/Sub/user"),
+            (Method::Post, "/api/v2/Accounts/Inner-Transfer"),
         ] {
             assert!(hard_deny(&Kucoin, m, p).is_some(), "{m} {p}");
         }
