@@ -6,7 +6,10 @@
 //! nothing of HTTP servers, tokens or configuration files: adding an exchange is one file here
 //! and one line in [`registry`].
 
+pub mod alpaca;
 pub mod binance;
+pub mod coinbase;
+pub mod deribit;
 pub mod keys;
 pub mod kucoin;
 pub mod nonce;
@@ -268,7 +271,13 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance, &kucoin::Kucoin]
+    &[
+        &binance::Binance,
+        &coinbase::Coinbase,
+        &deribit::Deribit,
+        &alpaca::Alpaca,
+        &kucoin::Kucoin,
+    ]
 }
 
 /// The profile for a configuration id.
