@@ -8,7 +8,9 @@ keyward forwards is correctly signed and that what keyward refuses never arrives
     mock_exchange.py --cert server.pem --key server.key --port 0 \
         --credentials creds.json --record requests.jsonl
 
-`--credentials` is a JSON object {"<api key>": "<secret>", ...}. Prints
+`--credentials` is a JSON object {"<api key>": "<secret>", ...}; for an RSA or Ed25519 API
+key the value is {"public_key_pem": "-----BEGIN PUBLIC KEY-----..."} (what Binance is given
+when the key is registered). Prints
 `listening on PORT` on stdout (flushed) once the socket accepts connections.
 
 Verification (as Binance documents it):
@@ -17,13 +19,16 @@ Verification (as Binance documents it):
   * key-only endpoints (listen keys, historicalTrades) need a known X-MBX-APIKEY;
   * everything else is SIGNED: known X-MBX-APIKEY; payload = raw query string
     followed by raw body, no separator, each with its `signature` parameter removed;
-    signature = hex HMAC-SHA256(secret, payload); `timestamp` within `recvWindow`
+    signature = hex HMAC-SHA256(secret, payload), or for RSA / Ed25519 keys the
+    percent-decoded signature is base64 of RSASSA-PKCS1-v1_5-SHA256 / Ed25519 over payload,
+    verified with the registered public key (`cryptography`); `timestamp` within `recvWindow`
     (default 5000, at most 60000) of the mock's clock.
   * a parameter in both query string and body: the query string's value is used.
 
 Record line fields: time, method, path, query, headers (lower-case names), body,
 verified (bool), auth ("public" | "key" | "signed"), api_key, error (why not
-verified, or null), params (merged, query wins), status (HTTP status answered).
+verified, or null), params (merged, query wins), status (HTTP status answered), and for
+signed requests key_type ("hmac" | "rsa" | "ed25519").
 """
 
 import argparse
@@ -155,6 +160,41 @@ def strip_signature(raw):
 
 def binance_signature(secret, payload):
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def load_public_key(pem):
+    """An RSA or Ed25519 public key from PEM (imported lazily: HMAC-only runs need no extras)."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    key = load_pem_public_key(pem.encode())
+    if not isinstance(key, (rsa.RSAPublicKey, ed25519.Ed25519PublicKey)):
+        raise ValueError("Binance API keys are RSA or Ed25519")
+    return key
+
+
+def verify_asymmetric(public_key, payload, sig):
+    """Binance RSA / Ed25519 keys: `sig` (already percent-decoded) is base64 of the signature
+    over the payload; case-sensitive, so no lower-casing here."""
+    import base64
+    import binascii
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    try:
+        raw = base64.b64decode(sig, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(raw, payload.encode(), padding.PKCS1v15(), hashes.SHA256())
+        else:
+            public_key.verify(raw, payload.encode())
+    except InvalidSignature:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------
@@ -366,10 +406,15 @@ def now_ms():
 
 class Exchange:
     def __init__(self, credentials):
-        self.credentials = credentials
+        # api key -> HMAC secret (str) or a parsed RSA / Ed25519 public key
+        self.credentials = {
+            k: (v if isinstance(v, str) else load_public_key(v["public_key_pem"]))
+            for k, v in credentials.items()
+        }
         self.lock = threading.Lock()
         self.orders = {}  # orderId -> order dict
         self.next_id = itertools.count(28457)
+        self.futures = FuturesBook()
 
     # --- orders ---
     def new_order(self, p):
@@ -488,6 +533,150 @@ class Exchange:
         return res
 
 
+class FuturesBook:
+    """USD-M futures orders (/fapi): Binance's futures order shape, its own order ids."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.orders = {}
+        self.next_id = itertools.count(4036157423)
+
+    @staticmethod
+    def _public(order):
+        return dict(order)
+
+    def new_order(self, p):
+        for name in ("symbol", "side", "type"):
+            if not p.get(name):
+                raise err_mandatory(name)
+        if p["symbol"] not in PRICES:
+            raise BinanceError(400, -1121, "Invalid symbol.")
+        side = p["side"].upper()
+        if side not in ("BUY", "SELL"):
+            raise BinanceError(400, -1117, "Invalid side.")
+        otype = p["type"].upper()
+        if otype not in ("LIMIT", "MARKET"):
+            raise BinanceError(400, -1116, "Invalid orderType.")
+        if otype == "LIMIT":
+            for name in ("price", "timeInForce"):
+                if not p.get(name):
+                    raise err_mandatory(name)
+        if not p.get("quantity"):
+            raise err_mandatory("quantity")
+        try:
+            float(p["quantity"]), float(p.get("price") or "0")
+        except ValueError:
+            raise BinanceError(400, -1100, "Illegal characters found in a parameter.")
+        position_side = (p.get("positionSide") or "BOTH").upper()
+        if position_side not in ("BOTH", "LONG", "SHORT"):
+            raise BinanceError(400, -4061, "Order's position side does not match user's setting.")
+        ts = now_ms()
+        with self.lock:
+            oid = next(self.next_id)
+            order = {
+                "orderId": oid, "symbol": p["symbol"], "status": "NEW",
+                "clientOrderId": p.get("newClientOrderId") or random_client_id(),
+                "price": p.get("price", "0"), "avgPrice": "0.00", "origQty": p["quantity"],
+                "executedQty": "0", "cumQty": "0", "cumQuote": "0.00000",
+                "timeInForce": p.get("timeInForce", "GTC"), "type": otype,
+                "reduceOnly": p.get("reduceOnly", "false") == "true", "closePosition": False,
+                "side": side, "positionSide": position_side, "stopPrice": "0",
+                "workingType": "CONTRACT_PRICE", "priceProtect": False, "origType": otype,
+                "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER",
+                "goodTillDate": 0, "updateTime": ts,
+            }
+            self.orders[oid] = order
+            return dict(order)
+
+    def _find(self, p):
+        if not p.get("symbol"):
+            raise err_mandatory("symbol")
+        with self.lock:
+            if p.get("orderId"):
+                try:
+                    order = self.orders.get(int(p["orderId"]))
+                except ValueError:
+                    raise BinanceError(400, -1100, "Illegal characters found in parameter 'orderId'.")
+            elif p.get("origClientOrderId"):
+                order = next((o for o in self.orders.values()
+                              if o["clientOrderId"] == p["origClientOrderId"]), None)
+            else:
+                raise BinanceError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+            if order is None or order["symbol"] != p["symbol"]:
+                return None
+            return order
+
+    def cancel_order(self, p):
+        order = self._find(p)
+        if order is None or order["status"] != "NEW":
+            raise BinanceError(400, -2011, "Unknown order sent.")
+        with self.lock:
+            order["status"] = "CANCELED"
+            order["updateTime"] = now_ms()
+            return dict(order)
+
+    def query_order(self, p):
+        order = self._find(p)
+        if order is None:
+            raise BinanceError(400, -2013, "Order does not exist.")
+        with self.lock:
+            out = dict(order)
+        out["time"] = out["updateTime"]
+        return out
+
+    def open_orders(self, p):
+        with self.lock:
+            return [dict(o, time=o["updateTime"]) for o in self.orders.values()
+                    if o.get("status") == "NEW" and (not p.get("symbol") or o["symbol"] == p["symbol"])]
+
+
+    # Conditional ("algo") orders: POST/DELETE /fapi/v1/algoOrder since 2025-12.
+    def new_algo_order(self, p):
+        for name in ("symbol", "side", "type", "algoType", "triggerPrice"):
+            if not p.get(name):
+                raise err_mandatory(name)
+        if p["algoType"] != "CONDITIONAL":
+            raise BinanceError(400, -1116, "Invalid algoType.")
+        if p["symbol"] not in PRICES:
+            raise BinanceError(400, -1121, "Invalid symbol.")
+        with self.lock:
+            aid = next(self.next_id)
+            order = {
+                "algoId": aid, "clientAlgoId": p.get("clientAlgoId") or random_client_id(),
+                "algoType": "CONDITIONAL", "orderType": p["type"].upper(), "symbol": p["symbol"],
+                "side": p["side"].upper(), "positionSide": p.get("positionSide", "BOTH"),
+                "timeInForce": p.get("timeInForce", "GTC"), "quantity": p.get("quantity", "0"),
+                "algoStatus": "NEW", "triggerPrice": p["triggerPrice"], "price": p.get("price", "0"),
+                "workingType": p.get("workingType", "CONTRACT_PRICE"), "reduceOnly": False,
+                "closePosition": p.get("closePosition", "false") == "true",
+                "createTime": now_ms(), "updateTime": now_ms(),
+            }
+            self.orders[("algo", aid)] = order
+            return dict(order)
+
+    def cancel_algo_order(self, p):
+        with self.lock:
+            try:
+                order = self.orders.get(("algo", int(p.get("algoId", ""))))
+            except ValueError:
+                order = None
+            if order is None or order["algoStatus"] != "NEW":
+                raise BinanceError(400, -2011, "Unknown order sent.")
+            order["algoStatus"] = "CANCELED"
+            return {"algoId": order["algoId"], "clientAlgoId": order["clientAlgoId"],
+                    "code": "200", "msg": "success"}
+
+
+def futures_balance():
+    ts = now_ms()
+    return [
+        {"accountAlias": "SgsR", "asset": asset, "balance": bal, "crossWalletBalance": bal,
+         "crossUnPnl": "0.00000000", "availableBalance": bal, "maxWithdrawAmount": bal,
+         "marginAvailable": True, "updateTime": ts}
+        for asset, bal in (("USDT", "10000.00000000"), ("BNB", "0.00000000"))
+    ]
+
+
 def random_client_id():
     return "mock" + "".join(random.choice(string.ascii_letters + string.digits) for _ in range(18))
 
@@ -540,6 +729,22 @@ def route(ex, method, path, params):
             return 200, ex.cancel_order(params)
         if m == "GET":
             return 200, ex.query_order(params)
+    if path == "/fapi/v1/order":
+        if m == "POST":
+            return 200, ex.futures.new_order(params)
+        if m == "DELETE":
+            return 200, ex.futures.cancel_order(params)
+        if m == "GET":
+            return 200, ex.futures.query_order(params)
+    if path == "/fapi/v1/algoOrder":
+        if m == "POST":
+            return 200, ex.futures.new_algo_order(params)
+        if m == "DELETE":
+            return 200, ex.futures.cancel_algo_order(params)
+    if path == "/fapi/v1/openOrders" and m == "GET":
+        return 200, ex.futures.open_orders(params)
+    if path in ("/fapi/v2/balance", "/fapi/v3/balance") and m == "GET":
+        return 200, futures_balance()
     if path == "/api/v3/order/test" and m == "POST":
         return 200, {}
     if path == "/api/v3/openOrders" and m == "GET":
@@ -773,8 +978,14 @@ class Handler(BaseHTTPRequestHandler):
             raise BinanceError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
 
         payload = q_unsigned + b_unsigned
-        expected = binance_signature(secret, payload)
-        if not hmac.compare_digest(expected.encode(), sig.lower().encode("utf-8", "replace")):
+        if isinstance(secret, str):
+            rec["key_type"] = "hmac"
+            expected = binance_signature(secret, payload)
+            valid = hmac.compare_digest(expected.encode(), sig.lower().encode("utf-8", "replace"))
+        else:
+            rec["key_type"] = "rsa" if hasattr(secret, "key_size") else "ed25519"
+            valid = verify_asymmetric(secret, payload, sig)
+        if not valid:
             rec["error"] = "Signature for this request is not valid."
             raise err_bad_signature()
         rec["verified"] = True
@@ -852,8 +1063,11 @@ def main(argv=None):
             plugin = importlib.import_module(f"mocks.{args.exchange}").Mock(creds)
         except ModuleNotFoundError:
             ap.error(f"no mock for exchange {args.exchange!r} (scripts/mocks/{args.exchange}.py)")
-    elif not isinstance(creds, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in creds.items()):
-        ap.error("--credentials must hold a JSON object of string keys to string secrets")
+    elif not isinstance(creds, dict) or not all(
+            isinstance(k, str) and (isinstance(v, str) or (isinstance(v, dict) and set(v) == {"public_key_pem"}))
+            for k, v in creds.items()):
+        ap.error('--credentials must hold a JSON object of API keys to HMAC secrets or '
+                 '{"public_key_pem": "..."} objects')
 
     ctx = None
     if args.cert or args.key:

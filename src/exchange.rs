@@ -13,6 +13,7 @@ pub mod bybit;
 pub mod coinbase;
 pub mod deribit;
 pub mod keys;
+pub mod kucoin;
 pub mod nonce;
 pub mod okx;
 
@@ -145,7 +146,18 @@ pub fn parse_secret(form: SecretForm, secret: &SecretBytes) -> Result<Option<Pri
             }
             Ok(None)
         }
-        SecretForm::TextOrPem if pem => PrivateKey::from_pem(bytes).map(Some),
+        SecretForm::TextOrPem if pem => match PrivateKey::from_pem(bytes) {
+            Ok(key @ (PrivateKey::Rsa(_) | PrivateKey::Ed25519(_))) => Ok(Some(key)),
+            Ok(other) => Err(format!(
+                "the PEM holds an {} key; this exchange's API keys are RSA or Ed25519",
+                other.algorithm()
+            )),
+            Err(_) if bytes.windows(10).any(|w| w == b"PUBLIC KEY") => Err(
+                "this is a public key: seal the PRIVATE key whose public half is registered at the exchange"
+                    .to_owned(),
+            ),
+            Err(e) => Err(e),
+        },
         SecretForm::TextOrPem => Ok(None),
         SecretForm::PrivateKey if pem => PrivateKey::from_pem(bytes).map(Some),
         SecretForm::PrivateKey => {
@@ -270,6 +282,7 @@ pub fn registry() -> &'static [&'static dyn Exchange] {
         &coinbase::Coinbase,
         &deribit::Deribit,
         &alpaca::Alpaca,
+        &kucoin::Kucoin,
     ]
 }
 

@@ -1,0 +1,742 @@
+//! KuCoin: spot and margin on `api.kucoin.com`, futures on `api-futures.kucoin.com`.
+//!
+//! **Routing.** The two hosts share path names (`/api/v1/orders` is a spot order on one and a
+//! futures order on the other), so keyward gives the futures host a path prefix:
+//! `/<credential>/api/...` goes to `api.kucoin.com/api/...` and
+//! `/<credential>/futures/api/...` goes to `api-futures.kucoin.com/api/...`. Allow rules and
+//! presets name futures paths with the prefix (`/futures/api/v1/orders`); the signature covers
+//! the path the exchange receives (without it). The broker host (`api-broker.kucoin.com`:
+//! sub-account and API-key management for brokers) is not routed at all.
+//!
+//! **Signing** (<https://www.kucoin.com/docs-new/authentication>):
+//! `KC-API-SIGN = base64(HMAC-SHA256(secret, timestamp + METHOD + path[?query] + body))`,
+//! `KC-API-PASSPHRASE = base64(HMAC-SHA256(secret, passphrase))` (API keys of version 2 and 3;
+//! version-1 keys with a plaintext passphrase were retired by KuCoin in 2021),
+//! `KC-API-TIMESTAMP` in milliseconds, `KC-API-KEY`, and `KC-API-KEY-VERSION: 2` (what ccxt
+//! sends; KuCoin verifies version-3 keys the same way). Bodies are JSON; keyward signs and
+//! sends its compact re-serialisation, numbers exactly as the bot wrote them.
+//!
+//! **What the bot sends that is dropped.** Its `KC-API-KEY` (read as the client token),
+//! `KC-API-SIGN`, `KC-API-TIMESTAMP`, `KC-API-PASSPHRASE`, `KC-API-KEY-VERSION`, and ccxt's
+//! broker headers `KC-API-PARTNER`, `KC-API-PARTNER-SIGN`, `KC-API-PARTNER-VERIFY` (a
+//! signature over the timestamp and the bot's dummy key, meaningless for the real key): keyward
+//! builds upstream headers from scratch, so none of them is forwarded.
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::{header, HeaderName, HeaderValue};
+use sha2::Sha256;
+
+use super::{
+    path_matches, sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound,
+    PresetEntry, Route,
+};
+use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::reject::Reject;
+
+pub struct Kucoin;
+
+const SPOT_HOST: &str = "api.kucoin.com";
+const FUTURES_HOST: &str = "api-futures.kucoin.com";
+/// keyward's path prefix for the futures host.
+pub const FUTURES_PREFIX: &str = "/futures";
+
+const KEY_HEADER: &str = "kc-api-key";
+/// The API-key version keyward announces (see the module documentation).
+const KEY_VERSION: &str = "2";
+
+/// Public market data on the spot host, forwarded unsigned (`{x}` = one path segment).
+const PUBLIC_SPOT: &[&str] = &[
+    "/api/v1/timestamp",
+    "/api/v1/status",
+    "/api/v1/currencies",
+    "/api/v1/currencies/{currency}",
+    "/api/v3/currencies",
+    "/api/v3/currencies/{currency}",
+    "/api/v1/symbols",
+    "/api/v2/symbols",
+    "/api/v2/symbols/{symbol}",
+    "/api/v1/markets",
+    "/api/v1/prices",
+    "/api/v1/market/orderbook/level1",
+    "/api/v1/market/orderbook/level2_20",
+    "/api/v1/market/orderbook/level2_100",
+    "/api/v1/market/allTickers",
+    "/api/v1/market/stats",
+    "/api/v1/market/histories",
+    "/api/v1/market/candles",
+    "/api/v1/mark-price/{symbol}/current",
+    "/api/v3/mark-price/all-symbols",
+    "/api/v1/margin/config",
+    "/api/v3/announcements",
+    "/api/v1/convert/currencies",
+    "/api/v1/convert/symbol",
+    "/api/v1/bullet-public",
+];
+
+/// Public market data on the futures host (paths as the exchange names them, no prefix).
+const PUBLIC_FUTURES: &[&str] = &[
+    "/api/v1/timestamp",
+    "/api/v1/status",
+    "/api/v1/contracts/active",
+    "/api/v1/contracts/{symbol}",
+    "/api/v1/contracts/risk-limit/{symbol}",
+    "/api/v1/contract/funding-rates",
+    "/api/v1/funding-rate/{symbol}/current",
+    "/api/v1/allTickers",
+    "/api/v1/ticker",
+    "/api/v1/level2/snapshot",
+    "/api/v1/level2/depth20",
+    "/api/v1/level2/depth100",
+    "/api/v1/level2/message/query",
+    "/api/v1/level3/snapshot",
+    "/api/v2/level3/snapshot",
+    "/api/v1/level3/message/query",
+    "/api/v1/trade/history",
+    "/api/v1/kline/query",
+    "/api/v1/index/query",
+    "/api/v1/interest/query",
+    "/api/v1/premium/query",
+    "/api/v1/mark-price/{symbol}/current",
+    "/api/v1/trade-statistics",
+    "/api/v1/bullet-public",
+];
+
+/// Explicitly denied endpoints (prefixes of keyward's path, so futures ones carry `/futures`),
+/// besides the keyword guard (which already catches every path containing `withdraw`,
+/// `transfer`, `sub-account`, `api-key`, ...). `None` = any method.
+const DENIED: &[(Option<Method>, &str, &str)] = &[
+    (None, "/api/v1/withdrawals", "withdrawals are never allowed"),
+    (None, "/api/v3/withdrawals", "withdrawals are never allowed"),
+    (
+        None,
+        "/futures/api/v1/withdrawals",
+        "withdrawals are never allowed",
+    ),
+    (
+        None,
+        "/api/v1/accounts/inner-transfer",
+        "internal transfers are never allowed",
+    ),
+    (
+        None,
+        "/api/v2/accounts/inner-transfer",
+        "internal transfers are never allowed",
+    ),
+    (
+        None,
+        "/api/v1/accounts/sub-transfer",
+        "sub-account transfers are never allowed",
+    ),
+    (
+        None,
+        "/api/v2/accounts/sub-transfer",
+        "sub-account transfers are never allowed",
+    ),
+    (
+        None,
+        "/api/v3/accounts/universal-transfer",
+        "universal transfers are never allowed",
+    ),
+    (None, "/api/v3/transfer-out", "transfers are never allowed"),
+    (
+        None,
+        "/futures/api/v1/transfer-out",
+        "transfers are never allowed",
+    ),
+    (
+        None,
+        "/futures/api/v2/transfer-out",
+        "transfers are never allowed",
+    ),
+    (
+        None,
+        "/futures/api/v3/transfer-out",
+        "transfers are never allowed",
+    ),
+    (
+        None,
+        "/futures/api/v1/transfer-in",
+        "transfers are never allowed",
+    ),
+    (
+        None,
+        "/api/v1/sub/",
+        "sub-account management is never allowed",
+    ),
+    (
+        None,
+        "/api/v2/sub/",
+        "sub-account management is never allowed",
+    ),
+    (
+        None,
+        "/api/v3/sub/",
+        "sub-account management is never allowed",
+    ),
+    (
+        None,
+        "/api/v1/sub-accounts",
+        "sub-account management is never allowed",
+    ),
+    (
+        None,
+        "/api/v2/sub-accounts",
+        "sub-account management is never allowed",
+    ),
+    (
+        None,
+        "/api/v1/user/api-key",
+        "API-key information is for keyward's own self-check only",
+    ),
+    (
+        None,
+        "/api/v1/broker/",
+        "broker sub-account and API-key management is never allowed",
+    ),
+    (
+        None,
+        "/api/v1/asset/ndbroker/",
+        "broker sub-account and API-key management is never allowed",
+    ),
+    (
+        None,
+        "/api/ua/v1/sub-account",
+        "sub-account management is never allowed",
+    ),
+];
+
+/// `kucoin:read`: balances, orders, fills and fees, spot (classic and high-frequency) and
+/// futures, the account-type lookups ccxt makes, and private WebSocket tokens.
+const READ: &[PresetEntry] = &[
+    (Method::Get, "/api/v1/accounts"),
+    (Method::Get, "/api/v1/accounts/{accountId}"),
+    (Method::Get, "/api/v1/accounts/ledgers"),
+    (Method::Get, "/api/v1/hf/accounts/ledgers"),
+    (Method::Get, "/api/v1/hf/accounts/opened"),
+    (Method::Get, "/api/ua/v1/account/mode"),
+    (Method::Get, "/api/v2/user-info"),
+    (Method::Get, "/api/v1/base-fee"),
+    (Method::Get, "/api/v1/trade-fees"),
+    (Method::Get, "/api/v1/orders"),
+    (Method::Get, "/api/v1/orders/{orderId}"),
+    (Method::Get, "/api/v1/order/client-order/{clientOid}"),
+    (Method::Get, "/api/v1/limit/orders"),
+    (Method::Get, "/api/v1/fills"),
+    (Method::Get, "/api/v1/limit/fills"),
+    (Method::Get, "/api/v1/hf/orders/active"),
+    (Method::Get, "/api/v1/hf/orders/active/symbols"),
+    (Method::Get, "/api/v1/hf/orders/done"),
+    (Method::Get, "/api/v1/hf/orders/{orderId}"),
+    (Method::Get, "/api/v1/hf/orders/client-order/{clientOid}"),
+    (Method::Get, "/api/v1/hf/fills"),
+    (Method::Get, "/api/v1/stop-order"),
+    (Method::Get, "/api/v1/stop-order/{orderId}"),
+    (Method::Get, "/api/v3/market/orderbook/level2"),
+    (Method::Get, "/api/v3/margin/symbols"),
+    (Method::Get, "/api/v1/isolated/symbols"),
+    (Method::Post, "/api/v1/bullet-private"),
+    (Method::Get, "/futures/api/v1/account-overview"),
+    (Method::Get, "/futures/api/v1/positions"),
+    (Method::Get, "/futures/api/v1/position"),
+    (Method::Get, "/futures/api/v1/orders"),
+    (Method::Get, "/futures/api/v1/orders/{orderId}"),
+    (Method::Get, "/futures/api/v1/orders/byClientOid"),
+    (Method::Get, "/futures/api/v1/recentDoneOrders"),
+    (Method::Get, "/futures/api/v1/stopOrders"),
+    (Method::Get, "/futures/api/v1/fills"),
+    (Method::Get, "/futures/api/v1/recentFills"),
+    (Method::Get, "/futures/api/v1/openOrderStatistics"),
+    (Method::Get, "/futures/api/v1/funding-history"),
+    (Method::Get, "/futures/api/v1/trade-fees"),
+    (Method::Get, "/futures/api/v2/getMaxOpenSize"),
+    (Method::Get, "/futures/api/v2/getCrossUserLeverage"),
+    (Method::Get, "/futures/api/v2/position/getMarginMode"),
+    (Method::Get, "/futures/api/v2/position/getPositionMode"),
+    (Method::Post, "/futures/api/v1/bullet-private"),
+];
+
+/// `kucoin:spot-trade`: place and cancel spot orders (classic, high-frequency, stop).
+const SPOT_TRADE: &[PresetEntry] = &[
+    (Method::Post, "/api/v1/orders"),
+    (Method::Post, "/api/v1/orders/test"),
+    (Method::Delete, "/api/v1/orders"),
+    (Method::Delete, "/api/v1/orders/{orderId}"),
+    (Method::Delete, "/api/v1/order/client-order/{clientOid}"),
+    (Method::Post, "/api/v1/hf/orders"),
+    (Method::Post, "/api/v1/hf/orders/test"),
+    (Method::Post, "/api/v1/hf/orders/sync"),
+    (Method::Post, "/api/v1/hf/orders/multi"),
+    (Method::Post, "/api/v1/hf/orders/alter"),
+    (Method::Delete, "/api/v1/hf/orders"),
+    (Method::Delete, "/api/v1/hf/orders/cancelAll"),
+    (Method::Delete, "/api/v1/hf/orders/{orderId}"),
+    (Method::Delete, "/api/v1/hf/orders/sync/{orderId}"),
+    (Method::Delete, "/api/v1/hf/orders/client-order/{clientOid}"),
+    (Method::Post, "/api/v1/stop-order"),
+    (Method::Delete, "/api/v1/stop-order/cancel"),
+    (Method::Delete, "/api/v1/stop-order/{orderId}"),
+];
+
+/// `kucoin:futures-trade`: place and cancel futures orders, leverage and margin mode.
+const FUTURES_TRADE: &[PresetEntry] = &[
+    (Method::Post, "/futures/api/v1/orders"),
+    (Method::Post, "/futures/api/v1/orders/test"),
+    (Method::Post, "/futures/api/v1/orders/multi"),
+    (Method::Post, "/futures/api/v1/st-orders"),
+    (Method::Delete, "/futures/api/v1/orders"),
+    (Method::Delete, "/futures/api/v3/orders"),
+    (Method::Delete, "/futures/api/v1/orders/{orderId}"),
+    (
+        Method::Delete,
+        "/futures/api/v1/orders/client-order/{clientOid}",
+    ),
+    (Method::Delete, "/futures/api/v1/stopOrders"),
+    (Method::Post, "/futures/api/v2/changeCrossUserLeverage"),
+    (Method::Post, "/futures/api/v2/position/changeMarginMode"),
+    (
+        Method::Post,
+        "/futures/api/v1/position/risk-limit-level/change",
+    ),
+];
+
+/// `kucoin:trade`: spot and futures trading together.
+const TRADE: &[PresetEntry] = &{
+    let mut all = [(Method::Get, ""); SPOT_TRADE.len() + FUTURES_TRADE.len()];
+    let mut i = 0;
+    while i < SPOT_TRADE.len() {
+        all[i] = SPOT_TRADE[i];
+        i += 1;
+    }
+    while i < all.len() {
+        all[i] = FUTURES_TRADE[i - SPOT_TRADE.len()];
+        i += 1;
+    }
+    all
+};
+
+impl Kucoin {
+    /// The exchange host and the path it receives, for keyward's path.
+    fn split(path: &str) -> Option<(&'static str, &str)> {
+        if let Some(rest) = path.strip_prefix(FUTURES_PREFIX) {
+            rest.starts_with("/api/").then_some((FUTURES_HOST, rest))
+        } else {
+            path.starts_with("/api/").then_some((SPOT_HOST, path))
+        }
+    }
+}
+
+impl Exchange for Kucoin {
+    fn id(&self) -> &'static str {
+        "kucoin"
+    }
+
+    fn key_headers(&self) -> &'static [&'static str] {
+        &[KEY_HEADER]
+    }
+
+    fn needs_passphrase(&self) -> bool {
+        true
+    }
+
+    fn notional(&self) -> Notional {
+        Notional {
+            price: "price",
+            quantity: "size",
+            quote_quantity: Some("funds"),
+        }
+    }
+
+    fn canon_rules(&self) -> CanonRules {
+        CanonRules {
+            // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.
+            body_on_delete: true,
+            ..CanonRules::JSON
+        }
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        let (host, upstream) = Self::split(path)?;
+        let public = if host == FUTURES_HOST {
+            PUBLIC_FUTURES
+        } else {
+            PUBLIC_SPOT
+        };
+        let access = if public.iter().any(|p| path_matches(p, upstream)) {
+            Access::Public
+        } else {
+            Access::Signed
+        };
+        Some(Route { host, access })
+    }
+
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive, as for Binance: keyward does not know how the exchange
+        // matches letter case, and a case variant of a denied endpoint must stay denied.
+        let starts_with = |prefix: &str| {
+            path.as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        DENIED
+            .iter()
+            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && starts_with(prefix))
+            .map(|(_, _, reason)| *reason)
+    }
+
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        match name {
+            "read" => Some(READ),
+            "spot-trade" => Some(SPOT_TRADE),
+            "futures-trade" => Some(FUTURES_TRADE),
+            "trade" => Some(TRADE),
+            _ => None,
+        }
+    }
+
+    fn preset_names(&self) -> &'static [&'static str] {
+        &["read", "spot-trade", "futures-trade", "trade"]
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
+        // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
+        // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
+        let code = match reject.status.as_u16() {
+            401 => "400003",
+            403 => "400007",
+            429 => "429000",
+            400..=499 => "400100",
+            _ => return Vec::new(),
+        };
+        vec![
+            ("code", serde_json::Value::from(code)),
+            (
+                "msg",
+                serde_json::Value::from(format!("keyward: {}", reject.message)),
+            ),
+        ]
+    }
+
+    /// "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
+    fn permission_endpoint(&self) -> PresetEntry {
+        (Method::Get, "/api/v1/user/api-key")
+    }
+
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Reject> {
+        let (host, path) =
+            Self::split(&req.path).ok_or_else(|| Reject::not_found("not a KuCoin API path"))?;
+        let mut endpoint = path.to_owned();
+        if !req.query.is_empty() {
+            endpoint.push('?');
+            endpoint.push_str(&req.query.encode());
+        }
+        let body = match &req.body {
+            Body::Empty => String::new(),
+            Body::Json(j) => j.to_compact(),
+            Body::Form(_) => {
+                return Err(Reject::unsupported_media(
+                    "KuCoin takes JSON bodies (Content-Type: application/json)",
+                ))
+            }
+        };
+        let mut headers: Vec<(HeaderName, HeaderValue)> = vec![
+            // The exchange's own host name, also when tests re-point the connection elsewhere
+            // (the mock tells the spot and futures hosts apart by it).
+            (header::HOST, HeaderValue::from_static(host)),
+        ];
+        if !body.is_empty() {
+            headers.push((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ));
+        }
+        if access != Access::Public {
+            let secret = credential.secret.expose();
+            let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
+                Reject::new(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "bad_credential",
+                    "KuCoin credentials need a passphrase; re-seal with the API key, secret and passphrase",
+                )
+            })?;
+            let timestamp = unix_millis(now).to_string();
+            let prehash = format!("{timestamp}{}{endpoint}{body}", req.method.as_str());
+            let signature = hmac_sha256_base64(secret, prehash.as_bytes());
+            let signed_passphrase = hmac_sha256_base64(secret, passphrase.expose());
+            headers.extend([
+                (
+                    HeaderName::from_static(KEY_HEADER),
+                    sensitive_header(credential.api_key.expose())?,
+                ),
+                (
+                    HeaderName::from_static("kc-api-sign"),
+                    sensitive_header(signature.as_bytes())?,
+                ),
+                (
+                    HeaderName::from_static("kc-api-timestamp"),
+                    HeaderValue::from_str(&timestamp).expect("digits"),
+                ),
+                (
+                    HeaderName::from_static("kc-api-passphrase"),
+                    sensitive_header(signed_passphrase.as_bytes())?,
+                ),
+                (
+                    HeaderName::from_static("kc-api-key-version"),
+                    HeaderValue::from_static(KEY_VERSION),
+                ),
+            ]);
+        }
+        Ok(Outbound {
+            method: req.method,
+            host,
+            path_and_query: endpoint,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+}
+
+fn hmac_sha256_base64(key: &[u8], data: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(data);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::hard_deny;
+    use crate::proxy::canonical::canonicalise;
+    use crate::secret::SecretBytes;
+    use std::time::Duration;
+
+    // Dummy credential used to compute the expected values offline with ccxt 4.5.90:
+    // ccxt.kucoin / ccxt.kucoinfutures({'apiKey': API_KEY, 'secret': SECRET,
+    // 'password': PASSPHRASE}) with nonce() fixed at 1700000000123, then
+    // .sign(path, [api], method, params) — see each test for the call.
+    const API_KEY: &str = "65f1a2b3c4d5e6f708091a2b";
+    const SECRET: &str = "f03a5284-5c39-4aaa-9b20-dea10bdcf8e3";
+    const PASSPHRASE: &str = "kw-test-passphrase";
+    const CCXT_PASSPHRASE: &str = "7ZhIOCOoxW/iSTWb/X1CuRXbfMj+CjwQUZorLcMG4KY=";
+    const TS: u64 = 1_700_000_000_123;
+
+    fn credential() -> Credential {
+        Credential {
+            api_key: SecretBytes::copy_from(API_KEY.as_bytes()),
+            secret: SecretBytes::copy_from(SECRET.as_bytes()),
+            passphrase: Some(SecretBytes::copy_from(PASSPHRASE.as_bytes())),
+            private_key: None,
+            recv_window_ms: 5000,
+            nonce: crate::exchange::nonce::Nonce::in_memory(),
+        }
+    }
+
+    fn signed(method: Method, path: &str, query: Option<&str>, body: &str) -> Outbound {
+        let ct = (!body.is_empty()).then_some("application/json");
+        let req = canonicalise(
+            method,
+            path,
+            query,
+            ct,
+            body.as_bytes(),
+            &Kucoin.canon_rules(),
+        )
+        .unwrap();
+        let access = Kucoin.route(path).unwrap().access;
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(TS);
+        Kucoin.sign(&req, access, &credential(), at).unwrap()
+    }
+
+    fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
+        out.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_str().unwrap())
+    }
+
+    fn assert_auth(out: &Outbound, sign: &str) {
+        assert_eq!(header(out, "kc-api-key"), Some(API_KEY));
+        assert_eq!(header(out, "kc-api-timestamp"), Some("1700000000123"));
+        assert_eq!(header(out, "kc-api-passphrase"), Some(CCXT_PASSPHRASE));
+        assert_eq!(header(out, "kc-api-key-version"), Some("2"));
+        assert_eq!(header(out, "kc-api-sign"), Some(sign));
+        for secret in ["kc-api-key", "kc-api-sign", "kc-api-passphrase"] {
+            let (_, v) = out.headers.iter().find(|(k, _)| k == secret).unwrap();
+            assert!(v.is_sensitive(), "{secret}");
+        }
+        assert!(!out
+            .headers
+            .iter()
+            .any(|(k, _)| k.as_str().contains("partner")));
+    }
+
+    /// ccxt: kucoin.sign('hf/orders', ['private'], 'POST', {clientOid, side, symbol, type,
+    /// price: '30000.5', size: '0.001'}).
+    #[test]
+    fn spot_post_json_matches_ccxt() {
+        let body = r#"{"clientOid":"5c52e11203aa677f33e493fb","side":"buy","symbol":"BTC-USDT","type":"limit","price":"30000.5","size":"0.001"}"#;
+        let out = signed(Method::Post, "/api/v1/hf/orders", None, body);
+        assert_eq!(out.host, SPOT_HOST);
+        assert_eq!(out.path_and_query, "/api/v1/hf/orders");
+        assert_eq!(out.body, body.as_bytes());
+        assert_eq!(header(&out, "content-type"), Some("application/json"));
+        assert_eq!(header(&out, "host"), Some(SPOT_HOST));
+        assert_auth(&out, "QSoCWtnegfwoyUoK8GSsIEKIooW3FewlYpVM//B+1ck=");
+    }
+
+    /// ccxt: kucoin.sign('hf/orders/{orderId}', ['private'], 'DELETE',
+    /// {orderId: '5bd6e9286d99522a52e458de', symbol: 'BTC-USDT'}).
+    #[test]
+    fn spot_delete_with_query_matches_ccxt() {
+        let out = signed(
+            Method::Delete,
+            "/api/v1/hf/orders/5bd6e9286d99522a52e458de",
+            Some("symbol=BTC-USDT"),
+            "",
+        );
+        assert_eq!(
+            out.path_and_query,
+            "/api/v1/hf/orders/5bd6e9286d99522a52e458de?symbol=BTC-USDT"
+        );
+        assert!(out.body.is_empty());
+        assert_eq!(header(&out, "content-type"), None);
+        assert_auth(&out, "XjrccTMz1egciEmKcLQNaujUCcuBYx1CE5MDE1JyYIQ=");
+    }
+
+    /// ccxt: kucoin.sign('accounts', ['private'], 'GET', {type: 'trade', currency: 'USDT'}).
+    #[test]
+    fn spot_get_matches_ccxt() {
+        let out = signed(
+            Method::Get,
+            "/api/v1/accounts",
+            Some("type=trade&currency=USDT"),
+            "",
+        );
+        assert_eq!(
+            out.path_and_query,
+            "/api/v1/accounts?type=trade&currency=USDT"
+        );
+        assert_auth(&out, "md17bJJjaaHD0lWLxuBOXVqAQxYXOngjv6EHfw2yjTA=");
+    }
+
+    /// ccxt: kucoinfutures.sign('orders', ['futuresPrivate'], 'POST', {clientOid: 'abc123',
+    /// side, symbol: 'XBTUSDTM', type, leverage: 3, price: '30000', size: 1,
+    /// marginMode: 'ISOLATED'}) — numbers stay numbers, exactly as written.
+    #[test]
+    fn futures_prefix_is_stripped_and_signature_matches_ccxt() {
+        let body = r#"{"clientOid":"abc123","side":"buy","symbol":"XBTUSDTM","type":"limit","leverage":3,"price":"30000","size":1,"marginMode":"ISOLATED"}"#;
+        let out = signed(Method::Post, "/futures/api/v1/orders", None, body);
+        assert_eq!(out.host, FUTURES_HOST);
+        assert_eq!(out.path_and_query, "/api/v1/orders");
+        assert_eq!(header(&out, "host"), Some(FUTURES_HOST));
+        assert_eq!(out.body, body.as_bytes());
+        assert_auth(&out, "VRXBiSsFrJ+hmIXly/PdW1OsFUvhZ5tGRaCpU046hWQ=");
+    }
+
+    #[test]
+    fn public_endpoints_carry_no_credentials() {
+        let out = signed(Method::Get, "/api/v2/symbols", None, "");
+        assert_eq!(out.path_and_query, "/api/v2/symbols");
+        assert_eq!(out.headers.len(), 1); // Host only
+        let out = signed(Method::Get, "/futures/api/v1/contracts/XBTUSDTM", None, "");
+        assert_eq!(out.host, FUTURES_HOST);
+        assert_eq!(out.headers.len(), 1);
+        assert_eq!(
+            Kucoin.route("/futures/api/v1/orders").unwrap().access,
+            Access::Signed
+        );
+        assert_eq!(
+            Kucoin.route("/api/v1/accounts").unwrap().access,
+            Access::Signed
+        );
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(Kucoin.route("/api/v1/orders").unwrap().host, SPOT_HOST);
+        assert_eq!(
+            Kucoin.route("/futures/api/v1/orders").unwrap().host,
+            FUTURES_HOST
+        );
+        for bad in [
+            "/futures",
+            "/futures/v1/orders",
+            "/futuresapi/v1",
+            "/v1/orders",
+            "/API/v1/orders",
+            "/futures/futures/api/v1/orders",
+        ] {
+            assert!(Kucoin.route(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn money_movement_is_hard_denied() {
+        for (m, p) in [
+            (Method::Post, "/api/v1/withdrawals"),
+            (Method::Post, "/api/v3/withdrawals"),
+            (
+                Method::Delete,
+                "/api/v1/withdrawals/5bffb63303aa675e8bbe18f9",
+            ),
+            (Method::Post, "/api/v2/accounts/inner-transfer"),
+            (Method::Post, "/api/v2/accounts/sub-transfer"),
+            (Method::Post, "/api/v3/accounts/universal-transfer"),
+            (Method::Post, "/futures/api/v3/transfer-out"),
+            (Method::Post, "/futures/api/v1/transfer-in"),
+            (Method::Post, "/api/v2/sub/user/created"),
+            (Method::Get, "/api/v1/sub/user"),
+            (Method::Post, "/api/v1/sub/api-key"),
+            (Method::Post, "/api/v1/sub/api-key/update"),
+            (Method::Get, "/api/v2/sub-accounts"),
+            (Method::Get, "/api/v1/user/api-key"),
+            (Method::Post, "/api/v1/broker/nd/transfer"),
+            (Method::Post, "/api/ua/v1/account/transfer"),
+            (Method::Get, "/api/V1/Sub/user"),
+            (Method::Post, "/api/v2/Accounts/Inner-Transfer"),
+        ] {
+            assert!(hard_deny(&Kucoin, m, p).is_some(), "{m} {p}");
+        }
+        assert!(hard_deny(&Kucoin, Method::Post, "/api/v1/hf/orders").is_none());
+        assert!(hard_deny(&Kucoin, Method::Post, "/futures/api/v1/orders").is_none());
+    }
+
+    #[test]
+    fn presets_never_overlap_hard_deny() {
+        for name in Kucoin.preset_names() {
+            for (m, p) in Kucoin.preset(name).unwrap() {
+                assert!(hard_deny(&Kucoin, *m, p).is_none(), "{name}: {m} {p}");
+                let route = Kucoin
+                    .route(p)
+                    .unwrap_or_else(|| panic!("{name}: {p} has no route"));
+                assert_eq!(route.access, Access::Signed, "{name}: {p}");
+            }
+        }
+        assert_eq!(TRADE.len(), SPOT_TRADE.len() + FUTURES_TRADE.len());
+        let (m, p) = Kucoin.permission_endpoint();
+        assert_eq!((m, Kucoin.route(p).unwrap().host), (Method::Get, SPOT_HOST));
+    }
+
+    #[test]
+    fn form_bodies_are_refused() {
+        let r = canonicalise(
+            Method::Post,
+            "/api/v1/hf/orders",
+            None,
+            Some("application/x-www-form-urlencoded"),
+            b"symbol=BTC-USDT",
+            &Kucoin.canon_rules(),
+        );
+        assert!(r.is_err());
+    }
+}
