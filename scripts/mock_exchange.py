@@ -767,17 +767,20 @@ def route(ex, method, path, params):
 
 
 class Recorder:
+    """One JSON line per request, appended with a single write(2) on an O_APPEND descriptor, so
+    a reader never sees half a line (a buffered file object may split a long line)."""
+
     def __init__(self, path):
         self.lock = threading.Lock()
-        self.fh = open(path, "a", encoding="utf-8") if path else None
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if path else None
 
     def write(self, rec):
-        if self.fh is None:
+        if self.fd is None:
             return
-        line = json.dumps(rec, ensure_ascii=False, sort_keys=True)
+        data = (json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         with self.lock:
-            self.fh.write(line + "\n")
-            self.fh.flush()
+            while data:
+                data = data[os.write(self.fd, data):]
 
 
 class Handler(BaseHTTPRequestHandler):

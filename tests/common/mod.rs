@@ -844,21 +844,32 @@ impl Env {
         )
     }
 
-    /// All requests the mock exchange received, parsed.
-    pub fn mock_records(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.mock_record)
-            .unwrap()
+    /// The mock's complete record lines (a line still being appended is left out).
+    fn mock_lines(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.mock_record).unwrap();
+        let complete = match text.rfind('\n') {
+            Some(i) => &text[..i],
+            None => "",
+        };
+        complete
             .lines()
             .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// All requests the mock exchange received, parsed.
+    pub fn mock_records(&self) -> Vec<Value> {
+        self.mock_lines()
+            .iter()
             .map(|l| serde_json::from_str(l).expect("mock record is JSON"))
             .collect()
     }
 
     /// Records in whose raw line `needle` occurs (anywhere: path, query, body or headers).
     pub fn mock_records_with(&self, needle: &str) -> Vec<Value> {
-        std::fs::read_to_string(&self.mock_record)
-            .unwrap()
-            .lines()
+        self.mock_lines()
+            .iter()
             .filter(|l| l.contains(needle))
             .map(|l| serde_json::from_str(l).expect("mock record is JSON"))
             .collect()

@@ -161,11 +161,10 @@ class Mock:
         return f"https://127.0.0.1:{self.port}"
 
     def records(self):
-        out = []
-        for line in self.record_file.read_text().splitlines():
-            if line.strip():
-                out.append(json.loads(line))
-        return out
+        """The complete record lines (a line still being appended is left out)."""
+        text = self.record_file.read_text()
+        text = text[: text.rfind("\n") + 1]
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
     def stop(self):
         stop(self.proc)
