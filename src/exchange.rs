@@ -8,6 +8,7 @@
 
 pub mod binance;
 pub mod keys;
+pub mod kraken;
 pub mod nonce;
 
 use std::time::SystemTime;
@@ -217,6 +218,12 @@ pub trait Exchange: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The body of a refusal, in the error shape this exchange's client libraries parse (the
+    /// HTTP status stays keyward's). Default: keyward's own `{"error":{"code","message"}}`.
+    fn reject_body(&self, reject: &Reject) -> String {
+        reject.to_json()
+    }
+
     /// Which bodies are accepted and which bot parameters are signing fields.
     fn canon_rules(&self) -> CanonRules;
 
@@ -249,7 +256,7 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance]
+    &[&binance::Binance, &kraken::Kraken]
 }
 
 /// The profile for a configuration id.

@@ -71,8 +71,14 @@ impl Reject {
     }
 
     pub fn into_response<E>(self) -> Response<BoxBody<Bytes, E>> {
+        let body = self.to_json();
+        self.into_response_with(body)
+    }
+
+    /// The response with `body` (a JSON document) in place of keyward's own error JSON.
+    pub fn into_response_with<E>(self, body: String) -> Response<BoxBody<Bytes, E>> {
         let mut resp = Response::new(
-            Full::new(Bytes::from(self.to_json()))
+            Full::new(Bytes::from(body))
                 .map_err(|never| match never {})
                 .boxed(),
         );

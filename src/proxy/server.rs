@@ -300,7 +300,14 @@ async fn handle(
                 code = reject.code,
                 "refused"
             );
-            reject.into_response()
+            // Once the credential is known, the refusal speaks the exchange's error shape.
+            match state.credentials.get(seen.credential) {
+                Some(cred) => {
+                    let body = cred.exchange.reject_body(&reject);
+                    reject.into_response_with(body)
+                }
+                None => reject.into_response(),
+            }
         }
     }
 }
