@@ -7,6 +7,7 @@
 //! and one line in [`registry`].
 
 pub mod binance;
+pub mod gate;
 pub mod keys;
 pub mod kraken;
 pub mod nonce;
@@ -256,7 +257,7 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance, &kraken::Kraken]
+    &[&binance::Binance, &kraken::Kraken, &gate::Gate]
 }
 
 /// The profile for a configuration id.
