@@ -7,6 +7,7 @@
 //! and one line in [`registry`].
 
 pub mod binance;
+pub mod bitmex;
 pub mod gate;
 pub mod keys;
 pub mod kraken;
@@ -257,7 +258,12 @@ pub trait Exchange: Send + Sync + 'static {
 
 /// All exchanges keyward can sign for.
 pub fn registry() -> &'static [&'static dyn Exchange] {
-    &[&binance::Binance, &kraken::Kraken, &gate::Gate]
+    &[
+        &binance::Binance,
+        &kraken::Kraken,
+        &gate::Gate,
+        &bitmex::Bitmex,
+    ]
 }
 
 /// The profile for a configuration id.
