@@ -20,7 +20,7 @@ use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
 use crate::policy::{parse_decimal, Allowlist, Rule};
 use crate::proxy::canonical::{check_path, Method};
-use crate::token::PinSource;
+use crate::token::{PinSource, Pkcs11Uri};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
@@ -61,7 +61,7 @@ pub struct TlsConfig {
 #[derive(Debug)]
 pub struct TokenConfig {
     pub module: PathBuf,
-    pub uri: String,
+    pub uri: Pkcs11Uri,
     pub pin: PinSource,
 }
 
@@ -296,15 +296,14 @@ impl RawConfig {
                 ))
             }
         };
-        if !self.token.uri.starts_with("pkcs11:") {
-            return Err(Error::config(format!(
-                "token.uri: {:?} is not a PKCS#11 URI; write e.g. \"pkcs11:token=keyward;object=keyward-seal\"",
-                self.token.uri
-            )));
-        }
+        let uri: Pkcs11Uri = self
+            .token
+            .uri
+            .parse()
+            .map_err(|e: Error| Error::config(format!("token.uri: {}", e.message())))?;
         let token = TokenConfig {
             module: resolve(base, &self.token.module),
-            uri: self.token.uri,
+            uri,
             pin,
         };
         let audit = AuditConfig {
@@ -734,6 +733,7 @@ allow = {allow}
             (base("[[client]]\nname=\"a\"\ntoken_sha256=\"abc\"\ncredential=\"binance-main\"\nallow=[]"), "token_sha256"),
             (base(&format!("[[client]]\nname=\"a\"\ntoken_sha256=\"{HASH}\"\ncredential=\"nope\"\nallow=[]")), "no [[credential]]"),
             (base("typo = 1"), "typo"),
+            (base("").replace("pkcs11:token=keyward;", "pkcs11:tokn=keyward;"), "token.uri"),
             (client(r#"["binance:spot-trade", { method = "POST", path = "/api/v3/order", max = { quantity = "1" } }]"#), "limits would never apply"),
         ];
         for (text, want) in cases {

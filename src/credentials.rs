@@ -9,13 +9,12 @@ use crate::config::{Config, TokenConfig};
 use crate::error::{Error, Result};
 use crate::exchange::nonce::Nonce;
 use crate::exchange::Credential;
-use crate::token::{Pkcs11Token, Pkcs11Uri};
+use crate::token::Pkcs11Token;
 use crate::vault::{self, VaultHeader};
 
 /// Opens the PKCS#11 token named by `[token]` and logs in.
 pub fn open_token(cfg: &TokenConfig) -> Result<Pkcs11Token> {
-    let uri: Pkcs11Uri = cfg.uri.parse().map_err(|e: Error| e.context("token.uri"))?;
-    Pkcs11Token::open(&cfg.module, &uri, &cfg.pin)
+    Pkcs11Token::open(&cfg.module, &cfg.uri, &cfg.pin)
 }
 
 /// One unsealed credential and what its vault file says about it.

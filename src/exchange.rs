@@ -6,8 +6,11 @@
 //! nothing of HTTP servers, tokens or configuration files: adding an exchange is one file here
 //! and one line in [`registry`].
 
+pub mod alpaca;
 pub mod binance;
 pub mod bitmex;
+pub mod coinbase;
+pub mod deribit;
 pub mod gate;
 pub mod keys;
 pub mod kraken;
@@ -214,16 +217,17 @@ pub trait Exchange: Send + Sync + 'static {
         }
     }
 
+    /// Extra top-level members for keyward's JSON error body, in the exchange's own error shape,
+    /// so that client libraries classify a refusal correctly (ccxt raises a non-retryable
+    /// permission or authentication error instead of a retryable "exchange not available").
+    fn native_error(&self, _reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
+
     /// Exchange-specific checks of the canonical request before policy (e.g. a JSON-RPC body
     /// whose method must equal the path's). Refusals are 400s.
     fn check_request(&self, _req: &CanonicalRequest) -> Result<(), Reject> {
         Ok(())
-    }
-
-    /// The body of a refusal, in the error shape this exchange's client libraries parse (the
-    /// HTTP status stays keyward's). Default: keyward's own `{"error":{"code","message"}}`.
-    fn reject_body(&self, reject: &Reject) -> String {
-        reject.to_json()
     }
 
     /// Which bodies are accepted and which bot parameters are signing fields.
@@ -260,6 +264,9 @@ pub trait Exchange: Send + Sync + 'static {
 pub fn registry() -> &'static [&'static dyn Exchange] {
     &[
         &binance::Binance,
+        &coinbase::Coinbase,
+        &deribit::Deribit,
+        &alpaca::Alpaca,
         &kraken::Kraken,
         &gate::Gate,
         &bitmex::Bitmex,

@@ -16,7 +16,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::exchange::{self, path_matches, Access, Exchange, Notional};
-use crate::proxy::canonical::{CanonicalRequest, Method};
+use crate::proxy::canonical::{Body, CanonicalRequest, Method};
+use crate::proxy::json::Json;
 
 /// The pseudo-parameter of a `max` constraint that bounds `price * quantity` (or `quoteOrderQty`).
 pub const NOTIONAL: &str = "notional";
@@ -62,8 +63,37 @@ impl Rule {
         self.method == req.method && path_matches(&self.path, &req.path)
     }
 
+    /// The parameter names this rule's constraints read.
+    fn constrained_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.params.iter().map(|(k, _)| k.as_str()).collect();
+        for (key, _) in &self.max {
+            if key == NOTIONAL {
+                names.extend([self.notional.price, self.notional.quantity]);
+                names.extend(self.notional.quote_quantity);
+            } else {
+                names.push(key);
+            }
+        }
+        names
+    }
+
     /// `Ok(())` if every constraint holds, else why not.
     fn check_constraints(&self, req: &CanonicalRequest) -> Result<(), String> {
+        // A parameter whose name differs from a constrained one only in letter case
+        // (`QUANTITY`, `quoteorderqty`) escapes the constraint here but could be read as that
+        // parameter by the exchange: refuse it.
+        let constrained = self.constrained_names();
+        for name in param_names(req) {
+            if let Some(key) = constrained
+                .iter()
+                .find(|k| **k != name && k.eq_ignore_ascii_case(name))
+            {
+                return Err(format!(
+                    "parameter '{name}' differs from '{key}', which {} constrains, only in letter case",
+                    self.id
+                ));
+            }
+        }
         for (key, allowed) in &self.params {
             match req.param(key) {
                 None => return Err(format!("parameter '{key}' is required by {}", self.id)),
@@ -95,6 +125,17 @@ impl Rule {
         }
         Ok(())
     }
+}
+
+/// The top-level parameter names of a request: query, form body and JSON object members.
+fn param_names(req: &CanonicalRequest) -> Vec<&str> {
+    let mut names: Vec<&str> = req.query.iter().map(|(k, _)| k).collect();
+    match &req.body {
+        Body::Form(p) => names.extend(p.iter().map(|(k, _)| k)),
+        Body::Json(Json::Object(members)) => names.extend(members.iter().map(|(k, _)| k.as_str())),
+        _ => {}
+    }
+    names
 }
 
 /// The quote quantity when present, else `price * quantity` (the exchange's parameter names).
@@ -313,6 +354,18 @@ mod tests {
                 "/api/v3/order",
                 "type=LIMIT&quantity=1&price=1",
                 Err("'symbol' is required"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=LIMIT&quantity=0.1&price=1&QUOTEORDERQTY=1000000",
+                Err("only in letter case"),
+            ),
+            (
+                Method::Post,
+                "/api/v3/order",
+                "symbol=BTCUSDT&type=LIMIT&Quantity=9&quoteOrderQty=1",
+                Err("only in letter case"),
             ),
             (
                 Method::Post,

@@ -343,9 +343,16 @@ impl Exchange for Binance {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive: keyward does not know how the exchange matches letter case,
+        // and a case variant of a denied endpoint must not be allowable by a config rule.
+        let starts_with = |prefix: &str| {
+            path.as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
         DENIED
             .iter()
-            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && path.starts_with(prefix))
+            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && starts_with(prefix))
             .map(|(_, _, reason)| *reason)
     }
 
@@ -361,6 +368,25 @@ impl Exchange for Binance {
 
     fn preset_names(&self) -> &'static [&'static str] {
         &["read", "spot-trade", "futures-trade", "trade"]
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
+        // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
+        let code = match reject.status.as_u16() {
+            401 => -2015,
+            403 => -1002,
+            429 => -1003,
+            400..=499 => -1100,
+            _ => return Vec::new(),
+        };
+        vec![
+            ("code", serde_json::Value::from(code)),
+            (
+                "msg",
+                serde_json::Value::from(format!("keyward: {}", reject.message)),
+            ),
+        ]
     }
 
     fn permission_endpoint(&self) -> PresetEntry {
@@ -630,6 +656,25 @@ mod tests {
         );
         assert!(Binance.route("/API/v3/order").is_none());
         assert!(Binance.route("/v3/order").is_none());
+    }
+
+    #[test]
+    fn denied_endpoints_in_any_letter_case() {
+        for path in [
+            "/sapi/v1/account/apiRestrictions/ipRestriction",
+            "/sapi/v1/account/ApiRestrictions/ipRestriction",
+            "/SAPI/V1/ACCOUNT/APIRESTRICTIONS/IPRESTRICTION",
+            "/sapi/v1/Broker/subAccountApi",
+            "/sapi/v1/localEntity/withdraw/apply",
+        ] {
+            assert!(
+                Binance.denied_endpoint(Method::Post, path).is_some(),
+                "{path}"
+            );
+        }
+        assert!(Binance
+            .denied_endpoint(Method::Get, "/sapi/v1/account/apiRestrictions")
+            .is_none());
     }
 
     #[test]

@@ -205,7 +205,11 @@ impl Exchange for Bitmex {
             .iter()
             .find(|(m, prefix, _)| {
                 m.is_none_or(|m| m == method)
-                    && path.starts_with(prefix)
+                    // ASCII case-insensitive: BitMEX's router may not care about letter case.
+                    && path
+                        .as_bytes()
+                        .get(..prefix.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
                     // a prefix matches whole segments only (`/api/v1/user` not `/api/v1/userEvent`)
                     && matches!(path.as_bytes().get(prefix.len()), None | Some(b'/'))
             })
@@ -228,21 +232,20 @@ impl Exchange for Bitmex {
         (Method::Get, "/api/v1/apiKey")
     }
 
-    fn reject_body(&self, reject: &Reject) -> String {
-        // BitMEX's error shape, `{"error":{"message","name"}}`, with the messages client
-        // libraries map (ccxt: "Access Denied" → PermissionDenied, "Invalid API Key." →
-        // AuthenticationError); keyward's own code and message ride along.
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // BitMEX's `{"error":{"message","name"}}` with the messages client libraries map
+        // (ccxt: "Access Denied" → PermissionDenied, "Invalid API Key." → AuthenticationError);
+        // keyward's own code and message move to `keyward`.
         let message = match reject.status.as_u16() {
             401 => "Invalid API Key.".to_owned(),
             403 => "Access Denied".to_owned(),
             s if s >= 500 => "Service unavailable".to_owned(),
             _ => format!("keyward {}: {}", reject.code, reject.message),
         };
-        serde_json::json!({
-            "error": { "message": message, "name": "HTTPError" },
-            "keyward": { "code": reject.code, "message": reject.message },
-        })
-        .to_string()
+        vec![(
+            "error",
+            serde_json::json!({ "message": message, "name": "HTTPError" }),
+        )]
     }
 
     fn sign(
@@ -491,6 +494,8 @@ mod tests {
             (Method::Post, "/api/v1/user/requestEnableTFA"),
             (Method::Put, "/api/v1/user"),
             (Method::Post, "/api/v1/position/transferMargin"),
+            (Method::Post, "/api/v1/ADDRESS"),
+            (Method::Post, "/API/v1/User/Preferences"),
         ] {
             assert!(hard_deny(&Bitmex, m, p).is_some(), "{m} {p}");
         }
@@ -512,7 +517,8 @@ mod tests {
     #[test]
     fn rejections_in_bitmex_shape() {
         let r = Reject::forbidden("hard_deny", "withdrawals are never allowed");
-        let v: serde_json::Value = serde_json::from_str(&Bitmex.reject_body(&r)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&r.to_json_with(Bitmex.native_error(&r))).unwrap();
         assert_eq!(v["error"]["message"], "Access Denied");
         assert_eq!(v["keyward"]["code"], "hard_deny");
     }

@@ -376,9 +376,14 @@ impl Exchange for Gate {
     }
 
     fn denied_endpoint(&self, _method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive: keyward does not know how the exchange matches letter case.
         DENIED
             .iter()
-            .find(|(prefix, _)| path.starts_with(prefix))
+            .find(|(prefix, _)| {
+                path.as_bytes()
+                    .get(..prefix.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+            })
             .map(|(_, reason)| *reason)
     }
 
@@ -400,9 +405,9 @@ impl Exchange for Gate {
         (Method::Get, "/api/v4/account/main_keys")
     }
 
-    fn reject_body(&self, reject: &Reject) -> String {
-        // Gate's error shape, `{"label":"...","message":"..."}`, so that client libraries raise
-        // their usual exception (ccxt: FORBIDDEN → PermissionDenied).
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // Gate's `{"label","message"}` beside keyward's `error`, so that client libraries raise
+        // their usual exception (ccxt: FORBIDDEN → PermissionDenied, not ExchangeNotAvailable).
         let label = match reject.status.as_u16() {
             401 => "INVALID_KEY",
             403 => "FORBIDDEN",
@@ -411,12 +416,13 @@ impl Exchange for Gate {
             s if s >= 500 => "SERVER_ERROR",
             _ => "BAD_REQUEST",
         };
-        serde_json::json!({
-            "label": label,
-            "message": format!("keyward {}: {}", reject.code, reject.message),
-            "keyward": { "code": reject.code, "message": reject.message },
-        })
-        .to_string()
+        vec![
+            ("label", label.into()),
+            (
+                "message",
+                format!("keyward {}: {}", reject.code, reject.message).into(),
+            ),
+        ]
     }
 
     fn sign(
@@ -643,6 +649,8 @@ mod tests {
             (Method::Post, "/api/v4/otc/order/create"),
             (Method::Get, "/api/v4/wallet/withdrawals"),
             (Method::Get, "/api/v4/unified/transferable"),
+            (Method::Post, "/API/V4/OTC/order/create"),
+            (Method::Post, "/api/v4/Push"),
         ] {
             assert!(hard_deny(&Gate, m, p).is_some(), "{m} {p}");
         }
@@ -661,8 +669,9 @@ mod tests {
     #[test]
     fn rejections_in_gate_shape() {
         let r = Reject::forbidden("hard_deny", "withdrawals are never allowed");
-        let v: serde_json::Value = serde_json::from_str(&Gate.reject_body(&r)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&r.to_json_with(Gate.native_error(&r))).unwrap();
         assert_eq!(v["label"], "FORBIDDEN");
-        assert_eq!(v["keyward"]["code"], "hard_deny");
+        assert_eq!(v["error"]["code"], "hard_deny");
     }
 }

@@ -191,9 +191,10 @@ impl Exchange for Kraken {
     }
 
     fn denied_endpoint(&self, _method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive: keyward does not know how the exchange matches letter case.
         DENIED
             .iter()
-            .find(|(p, _)| *p == path)
+            .find(|(p, _)| p.eq_ignore_ascii_case(path))
             .map(|(_, reason)| *reason)
     }
 
@@ -213,10 +214,10 @@ impl Exchange for Kraken {
         (Method::Post, "/0/private/GetApiKeyInfo")
     }
 
-    fn reject_body(&self, reject: &Reject) -> String {
-        // Kraken's error shape, `{"error":["<category>:<message>"]}`, so that client libraries
-        // raise their usual exception (ccxt: PermissionDenied, AuthenticationError, ...);
-        // keyward's own code and message ride along.
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // Kraken's `{"error":["<category>:<message>"]}`, so that client libraries raise their
+        // usual exception (ccxt: PermissionDenied, AuthenticationError, ...); keyward's own
+        // code and message move to `keyward`.
         let category = match reject.status.as_u16() {
             401 => "EAPI:Invalid key",
             403 => "EGeneral:Permission denied",
@@ -224,11 +225,7 @@ impl Exchange for Kraken {
             s if s >= 500 => "EService:Unavailable",
             _ => "EGeneral:Invalid arguments",
         };
-        let body = serde_json::json!({
-            "error": [category],
-            "keyward": { "code": reject.code, "message": reject.message },
-        });
-        body.to_string()
+        vec![("error", serde_json::json!([category]))]
     }
 
     fn sign(
@@ -590,6 +587,9 @@ mod tests {
             "/0/private/CreateSubaccount",
             "/0/private/GetApiKeyInfo",
             "/0/private/WithdrawSomethingNew",
+            "/0/private/createsubaccount",
+            "/0/private/GETAPIKEYINFO",
+            "/0/private/walletTRANSFER",
         ] {
             assert!(hard_deny(&Kraken, Method::Post, p).is_some(), "{p}");
         }
@@ -609,7 +609,8 @@ mod tests {
     #[test]
     fn rejections_in_kraken_shape() {
         let r = Reject::forbidden("hard_deny", "withdrawals are never allowed");
-        let v: serde_json::Value = serde_json::from_str(&Kraken.reject_body(&r)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&r.to_json_with(Kraken.native_error(&r))).unwrap();
         assert_eq!(v["error"][0], "EGeneral:Permission denied");
         assert_eq!(v["keyward"]["code"], "hard_deny");
     }

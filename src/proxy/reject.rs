@@ -7,7 +7,6 @@
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reject {
@@ -52,33 +51,40 @@ impl Reject {
     }
 
     pub fn to_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Inner<'a> {
-            code: &'a str,
-            message: &'a str,
+        self.to_json_with(Vec::new())
+    }
+
+    /// The error body with extra top-level members (an exchange's native error shape) after
+    /// keyward's own `error` member. Exchanges whose native shape itself lives in `error`
+    /// (Kraken's list of strings, BitMEX's `{"message","name"}`) return an `error` member: it
+    /// takes that place, and keyward's own `{"code","message"}` moves to `keyward`.
+    pub fn to_json_with(&self, extra: Vec<(&'static str, serde_json::Value)>) -> String {
+        let own = serde_json::json!({ "code": self.code, "message": self.message });
+        let mut body = serde_json::Map::new();
+        let replaces_error = extra.iter().any(|(k, _)| *k == "error");
+        if replaces_error {
+            body.insert("keyward".to_owned(), own);
+        } else {
+            body.insert("error".to_owned(), own);
         }
-        #[derive(Serialize)]
-        struct Outer<'a> {
-            error: Inner<'a>,
+        for (k, v) in extra {
+            if k != "keyward" {
+                body.insert(k.to_owned(), v);
+            }
         }
-        serde_json::to_string(&Outer {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-            },
-        })
-        .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"error"}}"#.to_owned())
+        serde_json::Value::Object(body).to_string()
     }
 
     pub fn into_response<E>(self) -> Response<BoxBody<Bytes, E>> {
-        let body = self.to_json();
-        self.into_response_with(body)
+        self.into_response_with(Vec::new())
     }
 
-    /// The response with `body` (a JSON document) in place of keyward's own error JSON.
-    pub fn into_response_with<E>(self, body: String) -> Response<BoxBody<Bytes, E>> {
+    pub fn into_response_with<E>(
+        self,
+        extra: Vec<(&'static str, serde_json::Value)>,
+    ) -> Response<BoxBody<Bytes, E>> {
         let mut resp = Response::new(
-            Full::new(Bytes::from(body))
+            Full::new(Bytes::from(self.to_json_with(extra)))
                 .map_err(|never| match never {})
                 .boxed(),
         );
@@ -106,6 +112,35 @@ impl std::fmt::Display for Reject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn native_members_follow_keywards_own() {
+        let r = Reject::forbidden("denied", "no");
+        let v: serde_json::Value = serde_json::from_str(
+            &r.to_json_with(vec![("code", (-1002).into()), ("keyward", 1.into())]),
+        )
+        .unwrap();
+        assert_eq!(v["code"], -1002);
+        assert_eq!(v["error"]["code"], "denied");
+        assert!(v.get("keyward").is_none(), "`keyward` is reserved");
+    }
+
+    #[test]
+    fn native_error_member_moves_keywards_own() {
+        let r = Reject::forbidden("hard_deny", "no");
+        let v: serde_json::Value = serde_json::from_str(&r.to_json_with(vec![(
+            "error",
+            serde_json::json!(["EGeneral:Permission denied"]),
+        )]))
+        .unwrap();
+        assert_eq!(v["error"][0], "EGeneral:Permission denied");
+        assert_eq!(v["keyward"]["code"], "hard_deny");
+        assert_eq!(v["keyward"]["message"], "no");
+        let v: serde_json::Value =
+            serde_json::from_str(&r.to_json_with(vec![("label", "FORBIDDEN".into())])).unwrap();
+        assert_eq!(v["error"]["code"], "hard_deny");
+        assert_eq!(v["label"], "FORBIDDEN");
+    }
 
     #[test]
     fn json_shape() {

@@ -255,6 +255,8 @@ struct OutcomeRecord<'a> {
 /// What is known about a request so far, for its audit record.
 struct Seen<'a> {
     id: u64,
+    /// The exchange, once routing found the credential (for native error shapes).
+    exchange: Option<&'static dyn Exchange>,
     source: String,
     client: &'a str,
     credential: &'a str,
@@ -282,6 +284,7 @@ async fn handle(
     let started = Instant::now();
     let mut seen = Seen {
         id: state.next_request.fetch_add(1, Ordering::Relaxed),
+        exchange: None,
         source: peer.to_string(),
         client: "unknown",
         credential: "",
@@ -300,14 +303,11 @@ async fn handle(
                 code = reject.code,
                 "refused"
             );
-            // Once the credential is known, the refusal speaks the exchange's error shape.
-            match state.credentials.get(seen.credential) {
-                Some(cred) => {
-                    let body = cred.exchange.reject_body(&reject);
-                    reject.into_response_with(body)
-                }
-                None => reject.into_response(),
-            }
+            let native = seen
+                .exchange
+                .map(|e| e.native_error(&reject))
+                .unwrap_or_default();
+            reject.into_response_with(native)
         }
     }
 }
@@ -323,22 +323,36 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+impl<'a> Seen<'a> {
+    /// The audit record of this request's decision.
+    fn record(
+        &'a self,
+        path: &'a str,
+        params: Option<String>,
+        decision: &'static str,
+        rule: Option<&'a str>,
+        reject: Option<&'a Reject>,
+    ) -> RequestRecord<'a> {
+        RequestRecord {
+            event: "request",
+            request: self.id,
+            client: self.client,
+            source: &self.source,
+            credential: self.credential,
+            method: self.method,
+            path,
+            params,
+            decision,
+            rule,
+            code: reject.map(|r| r.code),
+            reason: reject.map(|r| r.message.as_str()),
+        }
+    }
+}
+
 /// Writes a refusal to the audit log and returns it. If even that fails, the bot gets 503.
 fn refuse(state: &State, seen: &Seen, reject: Reject) -> Reject {
-    let record = RequestRecord {
-        event: "request",
-        request: seen.id,
-        client: seen.client,
-        source: &seen.source,
-        credential: seen.credential,
-        method: seen.method,
-        path: &seen.path,
-        params: None,
-        decision: "refuse",
-        rule: None,
-        code: Some(reject.code),
-        reason: Some(&reject.message),
-    };
+    let record = seen.record(&seen.path, None, "refuse", None, Some(&reject));
     match state.audit.append(&record) {
         Ok(_) => reject,
         Err(e) => audit_failed(e),
@@ -405,6 +419,7 @@ async fn pipeline<'s>(
         ));
     };
     seen.credential = &cred.name;
+    seen.exchange = Some(cred.exchange);
     seen.path = exchange_path.to_owned();
 
     // 3. client auth
@@ -471,24 +486,17 @@ async fn pipeline<'s>(
 
     // 6. audit the decision before anything leaves
     let reject = deny_reject(&decision);
-    let record = RequestRecord {
-        event: "request",
-        request: seen.id,
-        client: seen.client,
-        source: &seen.source,
-        credential: seen.credential,
-        method: seen.method,
-        path: &canonical.path,
-        params: Some(canonical.params_string()),
-        decision: if decision.is_allowed() {
+    let record = seen.record(
+        &canonical.path,
+        Some(canonical.params_string()),
+        if decision.is_allowed() {
             "allow"
         } else {
             "deny"
         },
-        rule: decision.rule(),
-        code: reject.as_ref().map(|r| r.code),
-        reason: reject.as_ref().map(|r| r.message.as_str()),
-    };
+        decision.rule(),
+        reject.as_ref(),
+    );
     if let Err(e) = state.audit.append(&record) {
         return Err(audit_failed(e));
     }
@@ -565,7 +573,7 @@ fn transport_checks(
 ) -> std::result::Result<Method, Reject> {
     if req.version != Version::HTTP_11 {
         return Err(Reject::new(
-            StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            StatusCode::BAD_REQUEST,
             "http_version",
             "only HTTP/1.1 is accepted",
         ));

@@ -131,13 +131,13 @@ def test_fetch_open_orders(stack, markets, bot):
 
 
 def _expect_403(call):
-    with pytest.raises(ccxt.BaseError) as ei:
+    # keyward's denial is HTTP 403 with {"error": {...}} plus Binance's own {"code","msg"}
+    # (-1002), so ccxt raises a permission error a bot does not retry, never a NetworkError.
+    with pytest.raises((ccxt.PermissionDenied, ccxt.AuthenticationError)) as ei:
         call()
+    assert not isinstance(ei.value, ccxt.NetworkError), repr(ei.value)
     msg = str(ei.value)
-    # keyward's denial is HTTP 403 with {"error": {...}}. ccxt's binance error handler
-    # finds no Binance {"code","msg"} in it and falls back to its HTTP status table.
-    assert " 403 " in msg or "403" in msg, msg
-    assert '"error"' in msg, msg
+    assert '"error"' in msg and "-1002" in msg, msg
     return ei.value
 
 
@@ -166,9 +166,9 @@ def test_unknown_client_token_refused(stack, markets):
     other = ccxt.binance({"apiKey": "not-a-client-token", "secret": harness.DUMMY_SECRET, "enableRateLimit": False})
     harness.repoint_ccxt(other, f"http://127.0.0.1:{stack.port}/{harness.CREDENTIAL}")
     n = len(stack.mock.records())
-    with pytest.raises(ccxt.BaseError) as ei:
+    with pytest.raises(ccxt.AuthenticationError) as ei:
         other.fetch_balance()
-    assert "401" in str(ei.value)
+    assert "unknown_client" in str(ei.value) and "-2015" in str(ei.value)
     assert len(stack.mock.records()) == n
 
 

@@ -1,0 +1,474 @@
+//! Alpaca: the Trading API (`api.alpaca.markets`, or `paper-api.alpaca.markets` for paper keys)
+//! and the Market Data API (`data.alpaca.markets`).
+//!
+//! Both hosts use `/v2/...` paths, so keyward gives each host a path prefix of its own, removed
+//! before forwarding: `/trading/...` goes to the trading host, `/data/...` to the data host
+//! (a bot sets its trading base URL to `http://KEYWARD/<credential>/trading` and its data base URL
+//! to `http://KEYWARD/<credential>/data`).
+//!
+//! No signature: every authenticated request carries `APCA-API-KEY-ID` and
+//! `APCA-API-SECRET-KEY` (<https://docs.alpaca.markets/docs/authentication>), which keyward
+//! injects from the credential. The bot's client token arrives in `APCA-API-KEY-ID` (or
+//! `Authorization: Bearer`); its `APCA-API-SECRET-KEY` is dropped with every other bot header.
+//!
+//! Paper-trading keys (key ids starting `PK`) are sent to `paper-api.alpaca.markets`, live keys
+//! to `api.alpaca.markets`; the data host is the same for both.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{header, HeaderName, HeaderValue};
+
+use super::{
+    path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
+    Route,
+};
+use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::reject::Reject;
+
+pub struct Alpaca;
+
+pub const TRADING_HOST: &str = "api.alpaca.markets";
+pub const PAPER_HOST: &str = "paper-api.alpaca.markets";
+pub const DATA_HOST: &str = "data.alpaca.markets";
+
+const KEY_HEADER: &str = "apca-api-key-id";
+const SECRET_HEADER: &str = "apca-api-secret-key";
+
+/// Public market data (crypto data needs no key), forwarded unsigned.
+const PUBLIC: &[&str] = &[
+    "/data/v1beta3/crypto/{loc}/bars",
+    "/data/v1beta3/crypto/{loc}/latest/bars",
+    "/data/v1beta3/crypto/{loc}/latest/orderbooks",
+    "/data/v1beta3/crypto/{loc}/latest/quotes",
+    "/data/v1beta3/crypto/{loc}/latest/trades",
+    "/data/v1beta3/crypto/{loc}/quotes",
+    "/data/v1beta3/crypto/{loc}/snapshots",
+    "/data/v1beta3/crypto/{loc}/trades",
+];
+
+/// Explicitly denied endpoints besides the keyword guard. A pattern ending in `/*` covers the
+/// path and everything below it.
+const DENIED: &[(Option<Method>, &str, &str)] = &[
+    (
+        None,
+        "/trading/v2/wallets/transfers/*",
+        "crypto transfers (withdrawals) are never allowed",
+    ),
+    (
+        None,
+        "/trading/v2/wallets/whitelists/*",
+        "withdrawal address whitelists (address book) are never changed through keyward",
+    ),
+    (
+        None,
+        "/trading/v1/journals/*",
+        "journals (transfers between accounts) are never allowed",
+    ),
+    (
+        None,
+        "/trading/v2/tokenization/*",
+        "tokenization requests (minting and redeeming assets on chain) are never allowed",
+    ),
+    (
+        Some(Method::Post),
+        "/trading/v2/account/configurations/*",
+        "account settings are never changed through keyward",
+    ),
+    (
+        Some(Method::Put),
+        "/trading/v2/account/configurations/*",
+        "account settings are never changed through keyward",
+    ),
+    (
+        Some(Method::Delete),
+        "/trading/v2/account/configurations/*",
+        "account settings are never changed through keyward",
+    ),
+];
+
+/// `alpaca:read`: account, orders, positions, activities, assets, calendar, and stock, option
+/// and news market data (which needs the key).
+const READ: &[PresetEntry] = &[
+    (Method::Get, "/trading/v2/account"),
+    (Method::Get, "/trading/v2/account/configurations"),
+    (Method::Get, "/trading/v2/account/portfolio/history"),
+    (Method::Get, "/trading/v2/account/activities"),
+    (
+        Method::Get,
+        "/trading/v2/account/activities/{activity_type}",
+    ),
+    (Method::Get, "/trading/v2/orders"),
+    (Method::Get, "/trading/v2/orders/{order_id}"),
+    (Method::Get, "/trading/v2/positions"),
+    (Method::Get, "/trading/v2/positions/{symbol_or_asset_id}"),
+    (Method::Get, "/trading/v2/assets"),
+    (Method::Get, "/trading/v2/assets/{symbol_or_asset_id}"),
+    (Method::Get, "/trading/v2/options/contracts"),
+    (Method::Get, "/trading/v2/options/contracts/{symbol_or_id}"),
+    (Method::Get, "/trading/v2/calendar"),
+    (Method::Get, "/trading/v2/clock"),
+    (Method::Get, "/data/v2/stocks/bars"),
+    (Method::Get, "/data/v2/stocks/bars/latest"),
+    (Method::Get, "/data/v2/stocks/quotes"),
+    (Method::Get, "/data/v2/stocks/quotes/latest"),
+    (Method::Get, "/data/v2/stocks/trades"),
+    (Method::Get, "/data/v2/stocks/trades/latest"),
+    (Method::Get, "/data/v2/stocks/snapshots"),
+    (Method::Get, "/data/v2/stocks/auctions"),
+    (Method::Get, "/data/v2/stocks/{symbol}/bars"),
+    (Method::Get, "/data/v2/stocks/{symbol}/bars/latest"),
+    (Method::Get, "/data/v2/stocks/{symbol}/quotes"),
+    (Method::Get, "/data/v2/stocks/{symbol}/quotes/latest"),
+    (Method::Get, "/data/v2/stocks/{symbol}/trades"),
+    (Method::Get, "/data/v2/stocks/{symbol}/trades/latest"),
+    (Method::Get, "/data/v2/stocks/{symbol}/snapshot"),
+    (Method::Get, "/data/v1beta1/options/bars"),
+    (Method::Get, "/data/v1beta1/options/quotes/latest"),
+    (Method::Get, "/data/v1beta1/options/trades"),
+    (Method::Get, "/data/v1beta1/options/trades/latest"),
+    (Method::Get, "/data/v1beta1/options/snapshots"),
+    (
+        Method::Get,
+        "/data/v1beta1/options/snapshots/{underlying_symbol}",
+    ),
+    (Method::Get, "/data/v1beta1/news"),
+];
+
+/// `alpaca:trade`: stock, crypto and option orders (place, cancel one or all), closing
+/// positions and exercising options.
+const TRADE: &[PresetEntry] = &[
+    (Method::Post, "/trading/v2/orders"),
+    (Method::Delete, "/trading/v2/orders"),
+    (Method::Delete, "/trading/v2/orders/{order_id}"),
+    (Method::Delete, "/trading/v2/positions"),
+    (Method::Delete, "/trading/v2/positions/{symbol_or_asset_id}"),
+    (
+        Method::Post,
+        "/trading/v2/positions/{symbol_or_contract_id}/exercise",
+    ),
+];
+
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix("/*") {
+        Some(prefix) => path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+        None => path_matches(pattern, path),
+    }
+}
+
+/// Which host a keyward path is for, and the path Alpaca sees (prefix removed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    Trading,
+    Data,
+}
+
+fn split(path: &str) -> Option<(Api, &str)> {
+    let (api, rest) = if let Some(rest) = path.strip_prefix("/trading") {
+        (Api::Trading, rest)
+    } else {
+        (Api::Data, path.strip_prefix("/data")?)
+    };
+    // `/trading` alone, or `/tradingfoo`, is not an API path.
+    (rest.starts_with('/') && rest.len() > 1).then_some((api, rest))
+}
+
+/// Alpaca paper-trading key ids start with `PK`; live ones with `AK`.
+fn is_paper_key(key: &[u8]) -> bool {
+    key.starts_with(b"PK")
+}
+
+impl Exchange for Alpaca {
+    fn id(&self) -> &'static str {
+        "alpaca"
+    }
+
+    fn key_headers(&self) -> &'static [&'static str] {
+        &[KEY_HEADER]
+    }
+
+    fn notional(&self) -> Notional {
+        Notional {
+            price: "limit_price",
+            quantity: "qty",
+            quote_quantity: Some("notional"),
+        }
+    }
+
+    fn canon_rules(&self) -> CanonRules {
+        CanonRules::JSON
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        let (api, _) = split(path)?;
+        let access = if PUBLIC.iter().any(|p| path_matches(p, path)) {
+            Access::Public
+        } else {
+            Access::Signed
+        };
+        Some(Route {
+            host: match api {
+                Api::Trading => TRADING_HOST,
+                Api::Data => DATA_HOST,
+            },
+            access,
+        })
+    }
+
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive (every pattern is lower case): keyward does not know how the
+        // exchange matches letter case, so a case variant of a denied path is denied too.
+        let path = path.to_ascii_lowercase();
+        DENIED
+            .iter()
+            .find(|(m, pattern, _)| {
+                m.is_none_or(|m| m == method) && pattern_matches(pattern, &path)
+            })
+            .map(|(_, _, reason)| *reason)
+    }
+
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        match name {
+            "read" => Some(READ),
+            "trade" => Some(TRADE),
+            _ => None,
+        }
+    }
+
+    fn preset_names(&self) -> &'static [&'static str] {
+        &["read", "trade"]
+    }
+
+    /// Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
+    /// `transfers_blocked` and `account_blocked`.
+    fn permission_endpoint(&self) -> PresetEntry {
+        (Method::Get, "/trading/v2/account")
+    }
+
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        _now: SystemTime,
+    ) -> Result<Outbound, Reject> {
+        let (api, upstream_path) =
+            split(&req.path).ok_or_else(|| Reject::not_found("not an Alpaca API path"))?;
+        let host = match api {
+            Api::Data => DATA_HOST,
+            Api::Trading if is_paper_key(credential.api_key.expose()) => PAPER_HOST,
+            Api::Trading => TRADING_HOST,
+        };
+        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        if access != Access::Public {
+            headers.push((
+                HeaderName::from_static(KEY_HEADER),
+                sensitive_header(credential.api_key.expose())?,
+            ));
+            headers.push((
+                HeaderName::from_static(SECRET_HEADER),
+                sensitive_header(credential.secret.expose())?,
+            ));
+        }
+        let mut path_and_query = upstream_path.to_owned();
+        if !req.query.is_empty() {
+            path_and_query.push('?');
+            path_and_query.push_str(&req.query.encode());
+        }
+        let body = match &req.body {
+            Body::Empty => Bytes::new(),
+            Body::Json(j) => {
+                headers.push((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ));
+                Bytes::from(j.to_compact())
+            }
+            Body::Form(_) => return Err(Reject::unsupported_media("Alpaca takes JSON bodies")),
+        };
+        Ok(Outbound {
+            method: req.method,
+            host,
+            path_and_query,
+            headers,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::hard_deny;
+    use crate::proxy::canonical::canonicalise;
+    use crate::secret::SecretBytes;
+    use http::HeaderMap;
+
+    fn credential(key: &str) -> Credential {
+        Credential {
+            api_key: SecretBytes::copy_from(key.as_bytes()),
+            secret: SecretBytes::copy_from(b"real-secret-key"),
+            passphrase: None,
+            private_key: None,
+            recv_window_ms: 5000,
+            nonce: crate::exchange::nonce::Nonce::in_memory(),
+        }
+    }
+
+    fn canon(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
+        canonicalise(
+            method,
+            path,
+            query,
+            (!body.is_empty()).then_some("application/json"),
+            body.as_bytes(),
+            &Alpaca.canon_rules(),
+        )
+        .unwrap()
+    }
+
+    fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a HeaderValue> {
+        out.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    #[test]
+    fn keys_injected_prefix_removed_numbers_kept() {
+        let body = r#"{"symbol":"BTC/USD","qty":"0.0100","side":"buy","type":"limit","time_in_force":"gtc","limit_price":30000.0}"#;
+        let req = canon(Method::Post, "/trading/v2/orders", None, body);
+        let out = Alpaca
+            .sign(
+                &req,
+                Access::Signed,
+                &credential("AKLIVE123"),
+                SystemTime::now(),
+            )
+            .unwrap();
+        assert_eq!(out.host, TRADING_HOST);
+        assert_eq!(out.path_and_query, "/v2/orders");
+        assert_eq!(out.body, Bytes::from(body));
+        let id = header(&out, KEY_HEADER).unwrap();
+        let secret = header(&out, SECRET_HEADER).unwrap();
+        assert_eq!(id.as_bytes(), b"AKLIVE123");
+        assert_eq!(secret.as_bytes(), b"real-secret-key");
+        assert!(id.is_sensitive() && secret.is_sensitive());
+        assert_eq!(
+            header(&out, "content-type").unwrap().as_bytes(),
+            b"application/json"
+        );
+    }
+
+    #[test]
+    fn hosts() {
+        let paper = credential("PKPAPER123");
+        let live = credential("AKLIVE123");
+        let trading = canon(Method::Get, "/trading/v2/account", None, "");
+        let data = canon(
+            Method::Get,
+            "/data/v2/stocks/bars",
+            Some("symbols=AAPL&timeframe=1Min"),
+            "",
+        );
+        let now = SystemTime::now();
+        assert_eq!(
+            Alpaca
+                .sign(&trading, Access::Signed, &paper, now)
+                .unwrap()
+                .host,
+            PAPER_HOST
+        );
+        assert_eq!(
+            Alpaca
+                .sign(&trading, Access::Signed, &live, now)
+                .unwrap()
+                .host,
+            TRADING_HOST
+        );
+        let out = Alpaca.sign(&data, Access::Signed, &paper, now).unwrap();
+        assert_eq!(out.host, DATA_HOST);
+        assert_eq!(
+            out.path_and_query,
+            "/v2/stocks/bars?symbols=AAPL&timeframe=1Min"
+        );
+        for bad in [
+            "/v2/account",
+            "/trading",
+            "/trading/",
+            "/tradingx/v2/account",
+            "/datax/v2",
+        ] {
+            assert!(Alpaca.route(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_crypto_data_is_unsigned() {
+        let path = "/data/v1beta3/crypto/us/latest/orderbooks";
+        assert_eq!(Alpaca.route(path).unwrap().access, Access::Public);
+        assert_eq!(Alpaca.route(path).unwrap().host, DATA_HOST);
+        let req = canon(Method::Get, path, Some("symbols=BTC%2FUSD"), "");
+        let out = Alpaca
+            .sign(&req, Access::Public, &credential("AK1"), SystemTime::now())
+            .unwrap();
+        assert!(out.headers.is_empty());
+        assert_eq!(
+            out.path_and_query,
+            "/v1beta3/crypto/us/latest/orderbooks?symbols=BTC%2FUSD"
+        );
+        assert_eq!(
+            Alpaca.route("/data/v2/stocks/bars").unwrap().access,
+            Access::Signed
+        );
+    }
+
+    #[test]
+    fn client_token_from_key_id_header() {
+        let mut h = HeaderMap::new();
+        h.insert(KEY_HEADER, HeaderValue::from_static("kwt_abc"));
+        h.insert(SECRET_HEADER, HeaderValue::from_static("dummy"));
+        assert_eq!(Alpaca.client_token(&h).unwrap(), Some(b"kwt_abc".to_vec()));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer kwt_other"),
+        );
+        assert!(Alpaca.client_token(&h).is_err());
+    }
+
+    #[test]
+    fn hard_deny_list() {
+        for (m, p) in [
+            (Method::Post, "/trading/v2/wallets/transfers"),
+            (Method::Get, "/trading/v2/wallets/transfers"),
+            (Method::Post, "/trading/v2/wallets/whitelists"),
+            (Method::Delete, "/trading/v2/wallets/whitelists/abc"),
+            (Method::Post, "/trading/v2/tokenization/requests"),
+            (Method::Put, "/trading/v2/account/configurations"),
+            (Method::Post, "/trading/v1/journals"),
+            (Method::Post, "/trading/v2/new/withdrawals"),
+            (Method::Post, "/trading/v2/Wallets/Whitelists"),
+            (Method::Post, "/TRADING/V2/TOKENIZATION/requests"),
+        ] {
+            assert!(hard_deny(&Alpaca, m, p).is_some(), "{m} {p}");
+        }
+        for (m, p) in [
+            (Method::Post, "/trading/v2/orders"),
+            (Method::Get, "/trading/v2/account/configurations"),
+            (Method::Get, "/trading/v2/wallets"),
+        ] {
+            assert!(hard_deny(&Alpaca, m, p).is_none(), "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn presets_never_overlap_hard_deny() {
+        for name in Alpaca.preset_names() {
+            for (m, p) in Alpaca.preset(name).unwrap() {
+                assert!(hard_deny(&Alpaca, *m, p).is_none(), "{name}: {m} {p}");
+                assert!(Alpaca.route(p).is_some(), "{name}: {p} has no route");
+            }
+        }
+        let perm = Alpaca.permission_endpoint();
+        assert!(Alpaca.preset("read").unwrap().contains(&perm));
+    }
+}

@@ -1,0 +1,816 @@
+//! Coinbase Advanced Trade (`/api/v3/brokerage/...`) and the Coinbase App v2 API (`/v2/...`),
+//! both on `api.coinbase.com`, authenticated with CDP API keys.
+//!
+//! Signing: every private request carries `Authorization: Bearer <JWT>`, a fresh JWT per request
+//! signed with the key's private key, as Coinbase's CDP documentation describes
+//! (<https://docs.cdp.coinbase.com/coinbase-app/authentication-authorization/api-key-authentication>):
+//!
+//! * header `{"alg":"ES256"|"EdDSA","typ":"JWT","kid":<key name>,"nonce":<random hex>}`;
+//! * claims `{"sub":<key name>,"iss":"cdp","nbf":now,"exp":now+120,"uri":"METHOD host/path"}`,
+//!   the `uri` without the query string. For Ed25519 keys the claims also carry the CDP SDK's
+//!   `"aud":["cdp_service"]` and `"uris":[uri]` (the same value), so either form is satisfied.
+//!
+//! ES256 keys are the PEM EC (P-256) keys Coinbase issues (`-----BEGIN EC PRIVATE KEY-----`,
+//! SEC1); Ed25519 keys are the base64 64-byte seed‖public key. The API key is the key name
+//! (`organizations/{org}/apiKeys/{id}` or the key id).
+//!
+//! The bot's client token: the whole `Authorization: Bearer` value, or the `sub`/`kid` of the
+//! bot's own (dummy) JWT — its signature is neither checked nor needed, as keyward never
+//! forwards it — or `CB-ACCESS-KEY` for bots configured with a legacy HMAC-style dummy secret.
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+
+use super::keys::PrivateKey;
+use super::{
+    path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
+    Route, SecretForm,
+};
+use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::json::Json;
+use crate::proxy::reject::Reject;
+
+pub struct Coinbase;
+
+/// The one host both APIs live on; also the host named in the JWT's `uri` claim.
+pub const HOST: &str = "api.coinbase.com";
+
+/// Legacy HMAC keys' key header; read as a client token only.
+const LEGACY_KEY_HEADER: &str = "cb-access-key";
+
+/// Lifetime Coinbase allows a JWT (two minutes).
+const JWT_LIFETIME_S: u64 = 120;
+
+/// Longest bot JWT keyward will look into for its client token.
+const MAX_BOT_JWT: usize = 8192;
+
+/// Public market data, forwarded unsigned. `{x}` matches one path segment.
+const PUBLIC: &[&str] = &[
+    "/api/v3/brokerage/time",
+    "/api/v3/brokerage/market/product_book",
+    "/api/v3/brokerage/market/products",
+    "/api/v3/brokerage/market/products/{product_id}",
+    "/api/v3/brokerage/market/products/{product_id}/candles",
+    "/api/v3/brokerage/market/products/{product_id}/ticker",
+    "/v2/time",
+    "/v2/currencies",
+    "/v2/currencies/crypto",
+    "/v2/exchange-rates",
+    "/v2/prices/{pair}/buy",
+    "/v2/prices/{pair}/sell",
+    "/v2/prices/{pair}/spot",
+];
+
+/// Explicitly denied endpoints besides the keyword guard: (method or any, path pattern, reason).
+/// A pattern ending in `/*` denies the path and everything below it.
+const DENIED: &[(Option<Method>, &str, &str)] = &[
+    (
+        None,
+        "/api/v3/brokerage/portfolios/move_funds",
+        "moving funds between portfolios is a transfer and is never allowed",
+    ),
+    (
+        Some(Method::Post),
+        "/api/v3/brokerage/portfolios",
+        "creating portfolios (sub-accounts) is never allowed",
+    ),
+    (
+        Some(Method::Put),
+        "/api/v3/brokerage/portfolios/{portfolio_uuid}",
+        "editing portfolios (sub-accounts) is never allowed",
+    ),
+    (
+        Some(Method::Delete),
+        "/api/v3/brokerage/portfolios/{portfolio_uuid}",
+        "deleting portfolios (sub-accounts) is never allowed",
+    ),
+    (
+        None,
+        "/api/v3/brokerage/cfm/sweeps/*",
+        "futures sweeps move funds between accounts and are never changed through keyward",
+    ),
+    (
+        Some(Method::Delete),
+        "/api/v3/brokerage/cfm/sweeps",
+        "futures sweeps move funds between accounts and are never changed through keyward",
+    ),
+    (
+        None,
+        "/api/v3/brokerage/intx/allocate",
+        "allocating funds to the international portfolio is a transfer and is never allowed",
+    ),
+    (
+        None,
+        "/api/v3/brokerage/intx/multi_asset_collateral",
+        "collateral settings are never changed through keyward",
+    ),
+    (
+        None,
+        "/api/v3/brokerage/payment_methods/*",
+        "payment methods are never used through keyward",
+    ),
+    (
+        None,
+        "/api/v3/brokerage/payment_methods",
+        "payment methods are never used through keyward",
+    ),
+    // The Coinbase App v2 API: sends (withdrawals and user-to-user transfers), deposits and
+    // buys/sells against payment methods, addresses, account and user settings. Only reads are
+    // possible through keyward; trading goes through Advanced Trade.
+    (
+        Some(Method::Post),
+        "/v2/*",
+        "the Coinbase App v2 API is read-only through keyward (sends, withdrawals, deposits and settings are never allowed); trade through /api/v3/brokerage",
+    ),
+    (
+        Some(Method::Put),
+        "/v2/*",
+        "the Coinbase App v2 API is read-only through keyward (account and user settings are never changed)",
+    ),
+    (
+        Some(Method::Delete),
+        "/v2/*",
+        "the Coinbase App v2 API is read-only through keyward",
+    ),
+    (
+        None,
+        "/v2/payment-methods/*",
+        "payment methods are never used through keyward",
+    ),
+    (
+        None,
+        "/v2/payment-methods",
+        "payment methods are never used through keyward",
+    ),
+];
+
+/// `coinbase:read`: accounts, balances, orders, fills, products, fees, portfolios, futures
+/// balances and positions, and the key's permissions.
+const READ: &[PresetEntry] = &[
+    (Method::Get, "/api/v3/brokerage/accounts"),
+    (Method::Get, "/api/v3/brokerage/accounts/{account_uuid}"),
+    (Method::Get, "/api/v3/brokerage/orders/historical/batch"),
+    (Method::Get, "/api/v3/brokerage/orders/historical/fills"),
+    (
+        Method::Get,
+        "/api/v3/brokerage/orders/historical/{order_id}",
+    ),
+    (Method::Get, "/api/v3/brokerage/products"),
+    (Method::Get, "/api/v3/brokerage/products/{product_id}"),
+    (
+        Method::Get,
+        "/api/v3/brokerage/products/{product_id}/candles",
+    ),
+    (
+        Method::Get,
+        "/api/v3/brokerage/products/{product_id}/ticker",
+    ),
+    (Method::Get, "/api/v3/brokerage/best_bid_ask"),
+    (Method::Get, "/api/v3/brokerage/product_book"),
+    (Method::Get, "/api/v3/brokerage/transaction_summary"),
+    (Method::Get, "/api/v3/brokerage/portfolios"),
+    (Method::Get, "/api/v3/brokerage/portfolios/{portfolio_uuid}"),
+    (Method::Get, "/api/v3/brokerage/cfm/balance_summary"),
+    (Method::Get, "/api/v3/brokerage/cfm/positions"),
+    (Method::Get, "/api/v3/brokerage/cfm/positions/{product_id}"),
+    (
+        Method::Get,
+        "/api/v3/brokerage/cfm/intraday/current_margin_window",
+    ),
+    (Method::Get, "/api/v3/brokerage/cfm/intraday/margin_setting"),
+    (
+        Method::Get,
+        "/api/v3/brokerage/intx/portfolio/{portfolio_uuid}",
+    ),
+    (
+        Method::Get,
+        "/api/v3/brokerage/intx/positions/{portfolio_uuid}",
+    ),
+    (Method::Get, "/api/v3/brokerage/key_permissions"),
+    (Method::Get, "/v2/accounts"),
+    (Method::Get, "/v2/accounts/{account_id}"),
+    (Method::Get, "/v2/user"),
+];
+
+/// `coinbase:trade`: spot and futures orders (create, preview, edit, cancel, close a futures
+/// position) and the futures intraday margin setting.
+const TRADE: &[PresetEntry] = &[
+    (Method::Post, "/api/v3/brokerage/orders"),
+    (Method::Post, "/api/v3/brokerage/orders/preview"),
+    (Method::Post, "/api/v3/brokerage/orders/edit"),
+    (Method::Post, "/api/v3/brokerage/orders/edit_preview"),
+    (Method::Post, "/api/v3/brokerage/orders/batch_cancel"),
+    (Method::Post, "/api/v3/brokerage/orders/close_position"),
+    (
+        Method::Post,
+        "/api/v3/brokerage/cfm/intraday/margin_setting",
+    ),
+];
+
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix("/*") {
+        Some(prefix) => path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/')),
+        None => path_matches(pattern, path),
+    }
+}
+
+fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/v3/") || path.starts_with("/v2/")
+}
+
+#[derive(Serialize)]
+struct JwtHeader<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+    nonce: &'a str,
+}
+
+#[derive(Serialize)]
+struct JwtClaims<'a> {
+    sub: &'a str,
+    iss: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<[&'static str; 1]>,
+    nbf: u64,
+    exp: u64,
+    uri: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uris: Option<[&'a str; 1]>,
+}
+
+/// The JWT Coinbase verifies for one request (`uri` = `"METHOD host/path"`, no query).
+pub fn jwt(
+    key_name: &str,
+    key: &PrivateKey,
+    uri: &str,
+    now_s: u64,
+    nonce: &str,
+) -> Result<String, String> {
+    let (alg, eddsa) = match key {
+        PrivateKey::EcdsaP256(_) => ("ES256", false),
+        PrivateKey::Ed25519(_) => ("EdDSA", true),
+        PrivateKey::Rsa(_) => {
+            return Err(
+                "Coinbase CDP keys are EC P-256 (ES256) or Ed25519; this credential holds an RSA key: re-seal it with the key Coinbase issued"
+                    .to_owned(),
+            )
+        }
+    };
+    let header = JwtHeader {
+        alg,
+        typ: "JWT",
+        kid: key_name,
+        nonce,
+    };
+    let claims = JwtClaims {
+        sub: key_name,
+        iss: "cdp",
+        aud: eddsa.then_some(["cdp_service"]),
+        nbf: now_s,
+        exp: now_s + JWT_LIFETIME_S,
+        uri,
+        uris: eddsa.then_some([uri]),
+    };
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut token = b64.encode(serde_json::to_vec(&header).map_err(|e| e.to_string())?);
+    token.push('.');
+    token.push_str(&b64.encode(serde_json::to_vec(&claims).map_err(|e| e.to_string())?));
+    let signature = key.sign(token.as_bytes())?;
+    token.push('.');
+    token.push_str(&b64.encode(signature));
+    Ok(token)
+}
+
+/// A fresh random JWT nonce (16 bytes, hex).
+fn random_nonce() -> Result<String, Reject> {
+    use ring::rand::SecureRandom;
+    let mut raw = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut raw)
+        .map_err(|_| internal("no randomness available for the JWT nonce"))?;
+    Ok(hex::encode(raw))
+}
+
+fn internal(message: &str) -> Reject {
+    Reject::new(
+        http::StatusCode::INTERNAL_SERVER_ERROR,
+        "bad_credential",
+        message,
+    )
+}
+
+/// The client token inside a bot's (dummy) JWT: its `kid` header or `sub` claim, which must
+/// agree when both are present. The signature is not looked at.
+fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Reject> {
+    let bad = |why: &str| {
+        Reject::bad_request(format!(
+            "the bot's Authorization JWT {why}; set the bot's API key (key name) to its keyward client token, or send \"Authorization: Bearer <client token>\""
+        ))
+    };
+    if jwt.len() > MAX_BOT_JWT {
+        return Err(bad("is too long"));
+    }
+    let mut parts = jwt.split(|b| *b == b'.');
+    let (Some(head), Some(body)) = (parts.next(), parts.next()) else {
+        return Err(bad("is malformed"));
+    };
+    let decode = |part: &[u8]| -> Result<Json, Reject> {
+        let trimmed = part
+            .strip_suffix(b"==")
+            .or(part.strip_suffix(b"="))
+            .unwrap_or(part);
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(trimmed)
+            .map_err(|_| bad("is not base64url"))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| bad("is not UTF-8 JSON"))?;
+        Json::parse(text).map_err(|_| bad("is not a JSON object"))
+    };
+    let head = decode(head)?;
+    let body = decode(body)?;
+    let field = |j: &Json, name: &str| -> Result<Option<String>, Reject> {
+        match j.get(name) {
+            None => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(&format!("has a non-string {name}"))),
+        }
+    };
+    match (field(&head, "kid")?, field(&body, "sub")?) {
+        (Some(k), Some(s)) if k != s => Err(bad("has different kid and sub")),
+        (Some(t), _) | (None, Some(t)) if !t.is_empty() => Ok(t.into_bytes()),
+        _ => Err(bad("carries no kid or sub")),
+    }
+}
+
+impl Exchange for Coinbase {
+    fn id(&self) -> &'static str {
+        "coinbase"
+    }
+
+    fn key_headers(&self) -> &'static [&'static str] {
+        &[LEGACY_KEY_HEADER]
+    }
+
+    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Reject> {
+        let mut found: Vec<Vec<u8>> = Vec::new();
+        for name in [header::AUTHORIZATION.as_str(), LEGACY_KEY_HEADER] {
+            let mut values = headers.get_all(name).iter();
+            let Some(value) = values.next() else {
+                continue;
+            };
+            if values.next().is_some() {
+                return Err(Reject::bad_request(format!("more than one {name} header")));
+            }
+            if name == LEGACY_KEY_HEADER {
+                found.push(value.as_bytes().to_vec());
+                continue;
+            }
+            let Some(credential) = super::bearer(value.as_bytes()) else {
+                return Err(Reject::bad_request(
+                    "Authorization must be \"Bearer <client token>\" or \"Bearer <JWT whose sub is the client token>\"",
+                ));
+            };
+            if credential.iter().filter(|b| **b == b'.').count() == 2 {
+                found.push(token_in_jwt(credential)?);
+            } else {
+                found.push(credential.to_vec());
+            }
+        }
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.clone())),
+            [a, b] if a == b => Ok(Some(a.clone())),
+            _ => Err(Reject::bad_request(
+                "the request carries two different client tokens; send one",
+            )),
+        }
+    }
+
+    fn secret_form(&self) -> SecretForm {
+        SecretForm::PrivateKey
+    }
+
+    fn notional(&self) -> Notional {
+        // Coinbase nests sizes inside `order_configuration`; top-level parameters never carry
+        // them, so a `notional` limit cannot be computed and is refused (fails closed).
+        Notional {
+            price: "limit_price",
+            quantity: "base_size",
+            quote_quantity: Some("quote_size"),
+        }
+    }
+
+    fn canon_rules(&self) -> CanonRules {
+        CanonRules::JSON
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        if !is_api_path(path) {
+            return None;
+        }
+        let access = if PUBLIC.iter().any(|p| path_matches(p, path)) {
+            Access::Public
+        } else {
+            Access::Signed
+        };
+        Some(Route { host: HOST, access })
+    }
+
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive (every pattern is lower case): keyward does not know how the
+        // exchange matches letter case, so a case variant of a denied path is denied too.
+        let path = path.to_ascii_lowercase();
+        DENIED
+            .iter()
+            .find(|(m, pattern, _)| {
+                m.is_none_or(|m| m == method) && pattern_matches(pattern, &path)
+            })
+            .map(|(_, _, reason)| *reason)
+    }
+
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        match name {
+            "read" => Some(READ),
+            "trade" => Some(TRADE),
+            _ => None,
+        }
+    }
+
+    fn preset_names(&self) -> &'static [&'static str] {
+        &["read", "trade"]
+    }
+
+    fn permission_endpoint(&self) -> PresetEntry {
+        (Method::Get, "/api/v3/brokerage/key_permissions")
+    }
+
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Reject> {
+        if !is_api_path(&req.path) {
+            return Err(Reject::not_found("not a Coinbase API path"));
+        }
+        let now_s = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        self.sign_with(req, access, credential, now_s, &random_nonce()?)
+    }
+}
+
+impl Coinbase {
+    fn sign_with(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now_s: u64,
+        nonce: &str,
+    ) -> Result<Outbound, Reject> {
+        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        if access != Access::Public {
+            let key = credential.private_key.as_ref().ok_or_else(|| {
+                internal("the Coinbase credential holds no private key; re-seal it with the key Coinbase issued")
+            })?;
+            let key_name = std::str::from_utf8(credential.api_key.expose())
+                .map_err(|_| internal("the Coinbase key name is not UTF-8; re-seal it"))?;
+            let uri = format!("{} {HOST}{}", req.method, req.path);
+            let token = jwt(key_name, key, &uri, now_s, nonce).map_err(|e| internal(&e))?;
+            headers.push((
+                header::AUTHORIZATION,
+                sensitive_header(format!("Bearer {token}").as_bytes())?,
+            ));
+        }
+        let mut path_and_query = req.path.clone();
+        if !req.query.is_empty() {
+            path_and_query.push('?');
+            path_and_query.push_str(&req.query.encode());
+        }
+        let body = match &req.body {
+            Body::Empty => Bytes::new(),
+            Body::Json(j) => {
+                headers.push((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ));
+                Bytes::from(j.to_compact())
+            }
+            Body::Form(_) => {
+                return Err(Reject::unsupported_media("Coinbase takes JSON bodies only"))
+            }
+        };
+        Ok(Outbound {
+            method: req.method,
+            host: HOST,
+            path_and_query,
+            headers,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::hard_deny;
+    use crate::proxy::canonical::canonicalise;
+    use crate::secret::SecretBytes;
+
+    /// RFC 6979 A.2.5's P-256 private key, as Coinbase issues keys (SEC1 PEM).
+    const EC_PEM: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIMmvqdhFunUWa1whV2ex1pNOUMPbNuibEnuKYisSD2choAoGCCqGSM49
+AwEHoUQDQgAEYP7UuiVanTHJYet0xjVtaMBJuJI7Yfps5mliLmDyn7Z5A/4QCLi8
+maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
+-----END EC PRIVATE KEY-----
+";
+    const EC_NAME: &str = "organizations/0f1e2d3c-0000-4000-8000-000000000001/apiKeys/1a2b3c4d-0000-4000-8000-000000000002";
+    /// Ed25519 seed 00 01 .. 1f followed by its public key, base64 (Coinbase's Ed25519 form).
+    const ED_B64: &str =
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8DoQe/884Qvh1w3RjnS8CZZ+TWMJulDV8d3IZkElUxuA==";
+    const ED_NAME: &str = "9a8b7c6d-0000-4000-8000-000000000003";
+    const NONCE: &str = "00112233445566778899aabbccddeeff";
+
+    // Expected tokens computed offline with ccxt 4.5.90's own JWT code (the one its coinbase
+    // class signs with: RFC 6979 ES256 through `cryptography`, Ed25519), fixed time and nonce:
+    //   Exchange.jwt({"sub": name, "iss": "cdp", "nbf": 1700000000, "exp": 1700000120,
+    //                 "uri": uri}, pem, 'sha256', False, {'kid': name, 'nonce': NONCE, 'alg': 'ES256'})
+    // and for Ed25519 the claims {"sub","iss","aud":["cdp_service"],"nbf","exp","uri","uris":[uri]}
+    // with {'alg': 'EdDSA'} and the 32-byte seed.
+    const ES256_EXPECTED: &str = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Im9yZ2FuaXphdGlvbnMvMGYxZTJkM2MtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAxL2FwaUtleXMvMWEyYjNjNGQtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAyIiwibm9uY2UiOiIwMDExMjIzMzQ0NTU2Njc3ODg5OWFhYmJjY2RkZWVmZiJ9.eyJzdWIiOiJvcmdhbml6YXRpb25zLzBmMWUyZDNjLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMS9hcGlLZXlzLzFhMmIzYzRkLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMiIsImlzcyI6ImNkcCIsIm5iZiI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAwMTIwLCJ1cmkiOiJQT1NUIGFwaS5jb2luYmFzZS5jb20vYXBpL3YzL2Jyb2tlcmFnZS9vcmRlcnMifQ._AZupfgldiaBxeoHsrNszvZUt8erXXGxkByXh5pPZkMe5PXTmOr8yFf3FEgHPBqe0hRdw95BRRM33malTPU--A";
+    const EDDSA_EXPECTED: &str = "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6IjlhOGI3YzZkLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMyIsIm5vbmNlIjoiMDAxMTIyMzM0NDU1NjY3Nzg4OTlhYWJiY2NkZGVlZmYifQ.eyJzdWIiOiI5YThiN2M2ZC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDMiLCJpc3MiOiJjZHAiLCJhdWQiOlsiY2RwX3NlcnZpY2UiXSwibmJmIjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDAxMjAsInVyaSI6IkdFVCBhcGkuY29pbmJhc2UuY29tL2FwaS92My9icm9rZXJhZ2UvYWNjb3VudHMiLCJ1cmlzIjpbIkdFVCBhcGkuY29pbmJhc2UuY29tL2FwaS92My9icm9rZXJhZ2UvYWNjb3VudHMiXX0.cuCC7mf2wmESWsPcp6Z-fwZNfCJU3H35eCkz9gqeR27VedQ9nkwnHlwaLsFvnuYOT_mT9QEZsIqWa_k77kqDAA";
+
+    fn credential(name: &str, secret: &str) -> Credential {
+        let secrets = crate::vault::CredentialSecrets {
+            api_key: SecretBytes::copy_from(name.as_bytes()),
+            secret: SecretBytes::copy_from(secret.as_bytes()),
+            passphrase: None,
+        };
+        Credential::load(
+            &Coinbase,
+            secrets,
+            5000,
+            crate::exchange::nonce::Nonce::in_memory(),
+        )
+        .unwrap()
+    }
+
+    fn canon(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
+        canonicalise(
+            method,
+            path,
+            query,
+            (!body.is_empty()).then_some("application/json"),
+            body.as_bytes(),
+            &Coinbase.canon_rules(),
+        )
+        .unwrap()
+    }
+
+    fn auth(out: &Outbound) -> &str {
+        let v = &out
+            .headers
+            .iter()
+            .find(|(k, _)| k == header::AUTHORIZATION)
+            .unwrap()
+            .1;
+        assert!(v.is_sensitive());
+        v.to_str().unwrap().strip_prefix("Bearer ").unwrap()
+    }
+
+    #[test]
+    fn es256_matches_ccxt() {
+        let c = credential(EC_NAME, EC_PEM);
+        let req = canon(
+            Method::Post,
+            "/api/v3/brokerage/orders",
+            None,
+            r#"{"client_order_id":"x","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.010","limit_price":"30000.0"}}}"#,
+        );
+        let out = Coinbase
+            .sign_with(&req, Access::Signed, &c, 1_700_000_000, NONCE)
+            .unwrap();
+        assert_eq!(auth(&out), ES256_EXPECTED);
+        assert_eq!(out.path_and_query, "/api/v3/brokerage/orders");
+        assert_eq!(
+            out.body,
+            Bytes::from_static(br#"{"client_order_id":"x","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.010","limit_price":"30000.0"}}}"#)
+        );
+    }
+
+    #[test]
+    fn eddsa_matches_ccxt_and_query_is_not_in_uri() {
+        let c = credential(ED_NAME, ED_B64);
+        let req = canon(
+            Method::Get,
+            "/api/v3/brokerage/accounts",
+            Some("limit=250&cursor=abc"),
+            "",
+        );
+        let out = Coinbase
+            .sign_with(&req, Access::Signed, &c, 1_700_000_000, NONCE)
+            .unwrap();
+        assert_eq!(auth(&out), EDDSA_EXPECTED);
+        assert_eq!(
+            out.path_and_query,
+            "/api/v3/brokerage/accounts?limit=250&cursor=abc"
+        );
+    }
+
+    #[test]
+    fn live_signing_uses_fresh_nonces_and_the_clock() {
+        let c = credential(EC_NAME, EC_PEM);
+        let req = canon(Method::Get, "/api/v3/brokerage/key_permissions", None, "");
+        let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let a = Coinbase.sign(&req, Access::Signed, &c, now).unwrap();
+        let b = Coinbase.sign(&req, Access::Signed, &c, now).unwrap();
+        assert_ne!(auth(&a), auth(&b), "each JWT has its own nonce");
+        let claims = auth(&a).split('.').nth(1).unwrap();
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&claims).unwrap();
+        assert_eq!(claims["nbf"], 1_700_000_000);
+        assert_eq!(claims["exp"], 1_700_000_120);
+        assert_eq!(
+            claims["uri"],
+            "GET api.coinbase.com/api/v3/brokerage/key_permissions"
+        );
+    }
+
+    #[test]
+    fn public_requests_are_unsigned() {
+        assert_eq!(
+            Coinbase
+                .route("/api/v3/brokerage/market/products/BTC-USD/ticker")
+                .unwrap()
+                .access,
+            Access::Public
+        );
+        assert_eq!(
+            Coinbase.route("/v2/currencies").unwrap().access,
+            Access::Public
+        );
+        assert_eq!(
+            Coinbase.route("/api/v3/brokerage/products").unwrap().access,
+            Access::Signed
+        );
+        assert!(Coinbase.route("/api/v2/x").is_none());
+        assert!(Coinbase.route("/v3/brokerage/orders").is_none());
+        let c = credential(EC_NAME, EC_PEM);
+        let req = canon(
+            Method::Get,
+            "/api/v3/brokerage/market/products",
+            Some("product_type=SPOT"),
+            "",
+        );
+        let out = Coinbase
+            .sign(&req, Access::Public, &c, SystemTime::now())
+            .unwrap();
+        assert!(out.headers.is_empty());
+        assert_eq!(
+            out.path_and_query,
+            "/api/v3/brokerage/market/products?product_type=SPOT"
+        );
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    fn dummy_jwt(header: &str, claims: &str) -> String {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.bm90LWEtc2lnbmF0dXJl",
+            b64.encode(header),
+            b64.encode(claims)
+        )
+    }
+
+    #[test]
+    fn client_token_places() {
+        let tok = |pairs: &[(&str, &str)]| Coinbase.client_token(&headers(pairs));
+        assert_eq!(
+            tok(&[("authorization", "Bearer kwt_abc")]).unwrap(),
+            Some(b"kwt_abc".to_vec())
+        );
+        let jwt = dummy_jwt(
+            r#"{"alg":"ES256","kid":"kwt_abc","nonce":"1"}"#,
+            r#"{"sub":"kwt_abc","iss":"cdp","uri":"GET x"}"#,
+        );
+        assert_eq!(
+            tok(&[("authorization", &format!("Bearer {jwt}"))]).unwrap(),
+            Some(b"kwt_abc".to_vec())
+        );
+        // only sub, only kid
+        let jwt = dummy_jwt(r#"{"alg":"EdDSA"}"#, r#"{"sub":"kwt_abc"}"#);
+        assert_eq!(
+            tok(&[("authorization", &format!("Bearer {jwt}"))]).unwrap(),
+            Some(b"kwt_abc".to_vec())
+        );
+        let jwt = dummy_jwt(r#"{"alg":"EdDSA","kid":"kwt_abc"}"#, r#"{}"#);
+        assert_eq!(
+            tok(&[("authorization", &format!("Bearer {jwt}"))]).unwrap(),
+            Some(b"kwt_abc".to_vec())
+        );
+        assert_eq!(
+            tok(&[("cb-access-key", "kwt_abc")]).unwrap(),
+            Some(b"kwt_abc".to_vec())
+        );
+        assert_eq!(tok(&[]).unwrap(), None);
+        // refusals: disagreeing kid/sub, no subject, duplicate keys, two tokens, bad scheme
+        for bad in [
+            dummy_jwt(r#"{"kid":"kwt_a"}"#, r#"{"sub":"kwt_b"}"#),
+            dummy_jwt(r#"{"alg":"ES256"}"#, r#"{"iss":"cdp"}"#),
+            dummy_jwt(r#"{"kid":"kwt_a"}"#, r#"{"sub":"kwt_a","sub":"kwt_b"}"#),
+            dummy_jwt(r#"{"kid":1}"#, r#"{}"#),
+            "a.%%%.c".to_owned(),
+        ] {
+            assert!(
+                tok(&[("authorization", &format!("Bearer {bad}"))]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(tok(&[
+            ("authorization", "Bearer kwt_a"),
+            ("cb-access-key", "kwt_b")
+        ])
+        .is_err());
+        assert!(tok(&[("authorization", "Basic a2V5")]).is_err());
+        assert!(tok(&[("cb-access-key", "a"), ("cb-access-key", "a")]).is_err());
+    }
+
+    #[test]
+    fn hard_deny_list() {
+        let denied = [
+            (Method::Post, "/api/v3/brokerage/portfolios/move_funds"),
+            (Method::Post, "/api/v3/brokerage/portfolios"),
+            (Method::Put, "/api/v3/brokerage/portfolios/abc"),
+            (Method::Delete, "/api/v3/brokerage/portfolios/abc"),
+            (Method::Post, "/api/v3/brokerage/cfm/sweeps/schedule"),
+            (Method::Delete, "/api/v3/brokerage/cfm/sweeps"),
+            (Method::Post, "/api/v3/brokerage/intx/allocate"),
+            (
+                Method::Post,
+                "/api/v3/brokerage/intx/multi_asset_collateral",
+            ),
+            (Method::Get, "/api/v3/brokerage/payment_methods"),
+            (Method::Post, "/v2/accounts/abc/transactions"),
+            (Method::Post, "/v2/accounts/abc/transactions/t1/complete"),
+            (Method::Delete, "/v2/accounts/abc/transactions/t1"),
+            (Method::Post, "/v2/accounts/abc/withdrawals"),
+            (Method::Get, "/v2/accounts/abc/withdrawals"),
+            (Method::Post, "/v2/accounts/abc/deposits"),
+            (Method::Post, "/v2/accounts/abc/addresses"),
+            (Method::Post, "/v2/accounts"),
+            (Method::Put, "/v2/user"),
+            (Method::Get, "/v2/payment-methods"),
+            (Method::Post, "/api/v3/brokerage/new/withdraw"),
+            (Method::Post, "/api/v3/brokerage/transfers"),
+            // letter-case variants
+            (Method::Post, "/api/v3/brokerage/Portfolios/Move_Funds"),
+            (Method::Post, "/API/V3/BROKERAGE/INTX/ALLOCATE"),
+            (Method::Post, "/V2/accounts/abc/Transactions"),
+        ];
+        for (m, p) in denied {
+            assert!(hard_deny(&Coinbase, m, p).is_some(), "{m} {p}");
+        }
+        for (m, p) in [
+            (Method::Post, "/api/v3/brokerage/orders"),
+            (Method::Get, "/api/v3/brokerage/portfolios"),
+            (Method::Get, "/api/v3/brokerage/cfm/sweeps"),
+            (Method::Get, "/v2/accounts"),
+            (Method::Get, "/v2/accounts/abc/transactions"),
+        ] {
+            assert!(hard_deny(&Coinbase, m, p).is_none(), "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn presets_never_overlap_hard_deny() {
+        for name in Coinbase.preset_names() {
+            for (m, p) in Coinbase.preset(name).unwrap() {
+                assert!(hard_deny(&Coinbase, *m, p).is_none(), "{name}: {m} {p}");
+                assert!(Coinbase.route(p).is_some(), "{name}: {p} has no route");
+            }
+        }
+        let (m, p) = Coinbase.permission_endpoint();
+        assert!(Coinbase.preset("read").unwrap().contains(&(m, p)));
+    }
+}

@@ -1,0 +1,730 @@
+//! Deribit REST (JSON-RPC over HTTP): `/api/v2/public/<method>` and `/api/v2/private/<method>`
+//! on `www.deribit.com`.
+//!
+//! Signing (<https://docs.deribit.com/articles/authentication>): the `deri-hmac-sha256` scheme,
+//! `Authorization: deri-hmac-sha256 id=<client id>,ts=<ms>,sig=<sig>,nonce=<nonce>` where `sig`
+//! is the hex HMAC-SHA256, keyed with the client secret, of
+//! `ts \n nonce \n METHOD \n URI \n body \n` (URI = the path with `?query` when there is one).
+//! keyward owns `ts` and the nonce (strictly increasing per credential).
+//!
+//! Every private method is reachable by GET with query parameters *and* by POST with a JSON-RPC
+//! body, so the hard deny goes by path (the method name), never by HTTP method. A JSON-RPC body
+//! must be one object whose `method` (if present) names the same method as the path: a body
+//! that asks for another method, or a batch (array), is refused before policy.
+//!
+//! The bot's client token: Deribit's own `id=` in a `deri-hmac-sha256` header (what ccxt sends
+//! with the client token as its API key), or `Authorization: Bearer <client token>`.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::{header, HeaderMap, HeaderName, HeaderValue};
+use sha2::Sha256;
+
+use super::{
+    sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
+    Route,
+};
+use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::json::Json;
+use crate::proxy::reject::Reject;
+
+pub struct Deribit;
+
+pub const HOST: &str = "www.deribit.com";
+const PREFIX: &str = "/api/v2/";
+const SCHEME: &[u8] = b"deri-hmac-sha256 ";
+
+/// Public methods that are not market data: they mint session tokens (which would let a bot
+/// talk to Deribit without keyward). Refused.
+const DENIED_PUBLIC: &[(&str, &str)] = &[
+    ("auth", "session tokens are never issued through keyward"),
+    (
+        "exchange_token",
+        "session tokens are never issued through keyward",
+    ),
+    (
+        "fork_token",
+        "session tokens are never issued through keyward",
+    ),
+];
+
+/// Private methods that are refused whatever the HTTP method.
+const DENIED_PRIVATE: &[(&str, &str)] = &[
+    ("withdraw", "withdrawals are never allowed"),
+    ("cancel_withdrawal", "withdrawals are never allowed"),
+    ("submit_transfer_to_user", "transfers are never allowed"),
+    (
+        "submit_transfer_to_subaccount",
+        "transfers are never allowed",
+    ),
+    (
+        "submit_transfer_between_subaccounts",
+        "transfers are never allowed",
+    ),
+    ("cancel_transfer_by_id", "transfers are never allowed"),
+    (
+        "move_positions",
+        "moving positions between accounts is a transfer and is never allowed",
+    ),
+    (
+        "add_to_address_book",
+        "address-book changes are never allowed",
+    ),
+    (
+        "remove_from_address_book",
+        "address-book changes are never allowed",
+    ),
+    (
+        "update_in_address_book",
+        "address-book changes are never allowed",
+    ),
+    (
+        "get_address_book",
+        "the address book is never used through keyward",
+    ),
+    (
+        "set_clearance_originator",
+        "deposit clearance settings are never changed through keyward",
+    ),
+    ("create_api_key", "API-key management is never allowed"),
+    ("edit_api_key", "API-key management is never allowed"),
+    ("remove_api_key", "API-key management is never allowed"),
+    ("reset_api_key", "API-key management is never allowed"),
+    ("enable_api_key", "API-key management is never allowed"),
+    ("disable_api_key", "API-key management is never allowed"),
+    ("change_api_key_name", "API-key management is never allowed"),
+    (
+        "change_scope_in_api_key",
+        "API-key management is never allowed",
+    ),
+    (
+        "set_api_key_as_default",
+        "API-key management is never allowed",
+    ),
+    (
+        "list_api_keys",
+        "API keys (and their secrets) are never listed to bots",
+    ),
+    (
+        "create_subaccount",
+        "sub-account management is never allowed",
+    ),
+    (
+        "remove_subaccount",
+        "sub-account management is never allowed",
+    ),
+    (
+        "change_subaccount_name",
+        "sub-account management is never allowed",
+    ),
+    (
+        "toggle_subaccount_login",
+        "sub-account management is never allowed",
+    ),
+    (
+        "set_email_for_subaccount",
+        "sub-account management is never allowed",
+    ),
+    (
+        "set_password_for_subaccount",
+        "sub-account management is never allowed",
+    ),
+    (
+        "toggle_notifications_from_subaccount",
+        "sub-account management is never allowed",
+    ),
+    (
+        "disable_tfa_for_subaccount",
+        "sub-account security settings are never changed",
+    ),
+    (
+        "get_subaccounts",
+        "sub-account operations are never allowed",
+    ),
+    (
+        "get_subaccounts_details",
+        "sub-account operations are never allowed",
+    ),
+    (
+        "enable_affiliate_program",
+        "account settings are never changed through keyward",
+    ),
+    (
+        "set_email_language",
+        "account settings are never changed through keyward",
+    ),
+    (
+        "set_disabled_trading_products",
+        "account settings are never changed through keyward",
+    ),
+    (
+        "set_self_trading_config",
+        "account settings are never changed through keyward",
+    ),
+    (
+        "toggle_portfolio_margining",
+        "account settings are never changed through keyward",
+    ),
+    (
+        "change_margin_model",
+        "account settings are never changed through keyward",
+    ),
+    (
+        "get_access_log",
+        "the account's security log is not for bots",
+    ),
+    ("logout", "sessions are never used through keyward"),
+];
+
+/// Private method name fragments that are refused: block trades and block RFQs settle trades
+/// with a chosen counterparty at a chosen price, which can move value to another account.
+const DENIED_PRIVATE_FRAGMENTS: &[(&str, &str)] = &[
+    (
+        "block_trade",
+        "block trades (a chosen counterparty at a chosen price) are never allowed",
+    ),
+    (
+        "block_rfq",
+        "block RFQs (a chosen counterparty at a chosen price) are never allowed",
+    ),
+];
+
+/// Every method of a list, by GET and by POST (Deribit accepts both for every method).
+macro_rules! both {
+    ($($m:literal),* $(,)?) => {
+        &[$((Method::Get, concat!("/api/v2/private/", $m)), (Method::Post, concat!("/api/v2/private/", $m))),*]
+    };
+}
+
+/// `deribit:read`: balances, positions, orders, trades, settlements, margins, deposits.
+const READ: &[PresetEntry] = both![
+    "get_account_summary",
+    "get_account_summaries",
+    "get_positions",
+    "get_position",
+    "get_open_orders",
+    "get_open_orders_by_currency",
+    "get_open_orders_by_instrument",
+    "get_open_orders_by_label",
+    "get_order_state",
+    "get_order_state_by_label",
+    "get_order_history_by_currency",
+    "get_order_history_by_instrument",
+    "get_order_margin_by_ids",
+    "get_trigger_order_history",
+    "get_user_trades_by_currency",
+    "get_user_trades_by_currency_and_time",
+    "get_user_trades_by_instrument",
+    "get_user_trades_by_instrument_and_time",
+    "get_user_trades_by_order",
+    "get_settlement_history_by_currency",
+    "get_settlement_history_by_instrument",
+    "get_margins",
+    "get_transaction_log",
+    "get_cancel_on_disconnect",
+    "get_mmp_config",
+    "get_mmp_status",
+    "get_deposits",
+    "get_current_deposit_address",
+];
+
+/// `deribit:trade`: futures, perpetuals, options and spot orders: place, edit, cancel, close.
+const TRADE: &[PresetEntry] = both![
+    "buy",
+    "sell",
+    "edit",
+    "edit_by_label",
+    "cancel",
+    "cancel_all",
+    "cancel_all_by_currency",
+    "cancel_all_by_currency_pair",
+    "cancel_all_by_instrument",
+    "cancel_all_by_kind_or_type",
+    "cancel_by_label",
+    "close_position",
+    "enable_cancel_on_disconnect",
+    "disable_cancel_on_disconnect",
+];
+
+/// `(public?, method)` of a Deribit API path: `/api/v2/{public|private}/{method}`.
+fn split(path: &str) -> Option<(bool, &str)> {
+    let rest = path.strip_prefix(PREFIX)?;
+    let (scope, method) = rest.split_once('/')?;
+    if method.is_empty() || method.contains('/') {
+        return None;
+    }
+    match scope {
+        "public" => Some((true, method)),
+        "private" => Some((false, method)),
+        _ => None,
+    }
+}
+
+/// Deribit's string to sign.
+fn string_to_sign(ts: u64, nonce: &str, method: Method, uri: &str, body: &[u8]) -> Vec<u8> {
+    let mut s = format!("{ts}\n{nonce}\n{method}\n{uri}\n").into_bytes();
+    s.extend_from_slice(body);
+    s.push(b'\n');
+    s
+}
+
+fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(data);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The `id=` of a `deri-hmac-sha256` credential (`id=..,ts=..,sig=..,nonce=..`).
+fn deribit_id(params: &[u8]) -> Result<&[u8], Reject> {
+    let mut id = None;
+    for item in params.split(|b| *b == b',') {
+        let item = item.trim_ascii();
+        if let Some(v) = item.strip_prefix(b"id=") {
+            if id.is_some() {
+                return Err(Reject::bad_request(
+                    "the deri-hmac-sha256 Authorization header has more than one id=",
+                ));
+            }
+            id = Some(v);
+        }
+    }
+    match id {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Reject::bad_request(
+            "the deri-hmac-sha256 Authorization header has no id=; set the bot's API key (client id) to its keyward client token",
+        )),
+    }
+}
+
+impl Exchange for Deribit {
+    fn id(&self) -> &'static str {
+        "deribit"
+    }
+
+    fn key_headers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Reject> {
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(Reject::bad_request("more than one Authorization header"));
+        }
+        let v = value.as_bytes();
+        if v.len() > SCHEME.len() && v[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
+            return deribit_id(&v[SCHEME.len()..]).map(|t| Some(t.to_vec()));
+        }
+        match super::bearer(v) {
+            Some(t) => Ok(Some(t.to_vec())),
+            None => Err(Reject::bad_request(
+                "Authorization must be \"deri-hmac-sha256 id=<client token>,...\" or \"Bearer <client token>\"",
+            )),
+        }
+    }
+
+    fn notional(&self) -> Notional {
+        Notional {
+            price: "price",
+            quantity: "amount",
+            quote_quantity: None,
+        }
+    }
+
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+        let Body::Json(body) = &req.body else {
+            return Ok(());
+        };
+        let Json::Object(_) = body else {
+            return Err(Reject::bad_request(
+                "a Deribit request body must be one JSON-RPC object (no batches)",
+            ));
+        };
+        let path_method = req.path.strip_prefix(PREFIX).unwrap_or(&req.path);
+        match body.get("method") {
+            None => Ok(()),
+            Some(Json::String(m)) if m == path_method => Ok(()),
+            Some(Json::String(m)) => Err(Reject::bad_request(format!(
+                "the JSON-RPC method {m:?} differs from the path's {path_method:?}; keyward checks the path, so send each method to its own path"
+            ))),
+            Some(_) => Err(Reject::bad_request("the JSON-RPC method must be a string")),
+        }
+    }
+
+    fn canon_rules(&self) -> CanonRules {
+        CanonRules::JSON
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        let (public, _) = split(path)?;
+        Some(Route {
+            host: HOST,
+            access: if public {
+                Access::Public
+            } else {
+                Access::Signed
+            },
+        })
+    }
+
+    fn denied_endpoint(&self, _method: Method, path: &str) -> Option<&'static str> {
+        // By path only: every Deribit method answers GET and POST alike. ASCII
+        // case-insensitive: keyward does not know how Deribit matches letter case.
+        let path = path.to_ascii_lowercase();
+        let (public, name) = split(&path)?;
+        if public {
+            return DENIED_PUBLIC
+                .iter()
+                .find(|(m, _)| *m == name)
+                .map(|(_, r)| *r);
+        }
+        DENIED_PRIVATE
+            .iter()
+            .find(|(m, _)| *m == name)
+            .or_else(|| {
+                DENIED_PRIVATE_FRAGMENTS
+                    .iter()
+                    .find(|(f, _)| name.contains(f))
+            })
+            .map(|(_, r)| *r)
+    }
+
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        match name {
+            "read" => Some(READ),
+            "trade" => Some(TRADE),
+            _ => None,
+        }
+    }
+
+    fn preset_names(&self) -> &'static [&'static str] {
+        &["read", "trade"]
+    }
+
+    /// Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
+    /// hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
+    fn permission_endpoint(&self) -> PresetEntry {
+        (Method::Get, "/api/v2/private/list_api_keys")
+    }
+
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Reject> {
+        if split(&req.path).is_none() {
+            return Err(Reject::not_found("not a Deribit API path"));
+        }
+        let mut path_and_query = req.path.clone();
+        if !req.query.is_empty() {
+            path_and_query.push('?');
+            path_and_query.push_str(&req.query.encode());
+        }
+        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        let body = match &req.body {
+            Body::Empty => Bytes::new(),
+            Body::Json(j) => {
+                headers.push((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ));
+                Bytes::from(j.to_compact())
+            }
+            Body::Form(_) => {
+                return Err(Reject::unsupported_media(
+                    "Deribit takes JSON-RPC bodies or query parameters",
+                ))
+            }
+        };
+        if access != Access::Public {
+            let ts = unix_millis(now);
+            let nonce = credential.nonce.next(now).map_err(|e| {
+                tracing::error!(error = %e, "nonce state");
+                Reject::new(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    "nonce_unavailable",
+                    "keyward cannot issue a nonce (state file not writable); the operator must fix it",
+                )
+            })?;
+            let nonce = nonce.to_string();
+            let payload = string_to_sign(ts, &nonce, req.method, &path_and_query, &body);
+            let sig = hmac_sha256_hex(credential.secret.expose(), &payload);
+            let mut value = b"deri-hmac-sha256 id=".to_vec();
+            value.extend_from_slice(credential.api_key.expose());
+            value.extend_from_slice(format!(",ts={ts},sig={sig},nonce={nonce}").as_bytes());
+            headers.push((header::AUTHORIZATION, sensitive_header(&value)?));
+        }
+        Ok(Outbound {
+            method: req.method,
+            host: HOST,
+            path_and_query,
+            headers,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::hard_deny;
+    use crate::proxy::canonical::canonicalise;
+    use crate::secret::SecretBytes;
+    use std::time::Duration;
+
+    const ID: &str = "AMANDA_CLIENT_ID";
+    const SECRET: &str = "AMANDA_CLIENT_SECRET_0123456789abcdef";
+
+    fn credential() -> Credential {
+        Credential {
+            api_key: SecretBytes::copy_from(ID.as_bytes()),
+            secret: SecretBytes::copy_from(SECRET.as_bytes()),
+            passphrase: None,
+            private_key: None,
+            recv_window_ms: 5000,
+            nonce: crate::exchange::nonce::Nonce::in_memory(),
+        }
+    }
+
+    fn at_ms(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
+    fn canon(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
+        canonicalise(
+            method,
+            path,
+            query,
+            (!body.is_empty()).then_some("application/json"),
+            body.as_bytes(),
+            &Deribit.canon_rules(),
+        )
+        .unwrap()
+    }
+
+    fn auth(out: &Outbound) -> String {
+        let v = &out
+            .headers
+            .iter()
+            .find(|(k, _)| k == header::AUTHORIZATION)
+            .unwrap()
+            .1;
+        assert!(v.is_sensitive());
+        v.to_str().unwrap().to_owned()
+    }
+
+    // Expected values produced offline with ccxt 4.5.90's own deribit.sign(), apiKey
+    // AMANDA_CLIENT_ID, secret AMANDA_CLIENT_SECRET_0123456789abcdef, milliseconds() patched to
+    // 1700000000000 and nonce() to 1700000000000000 (what keyward's nonce is at that instant).
+    #[test]
+    fn get_with_query_matches_ccxt() {
+        let req = canon(
+            Method::Get,
+            "/api/v2/private/buy",
+            Some(
+                "instrument_name=BTC-PERPETUAL&amount=100&type=limit&price=30000.5&label=a%20b%2Fc",
+            ),
+            "",
+        );
+        let out = Deribit
+            .sign(
+                &req,
+                Access::Signed,
+                &credential(),
+                at_ms(1_700_000_000_000),
+            )
+            .unwrap();
+        assert_eq!(
+            out.path_and_query,
+            "/api/v2/private/buy?instrument_name=BTC-PERPETUAL&amount=100&type=limit&price=30000.5&label=a%20b%2Fc"
+        );
+        assert_eq!(
+            auth(&out),
+            "deri-hmac-sha256 id=AMANDA_CLIENT_ID,ts=1700000000000,sig=75ee7d193763495c5e14b5df800774c3461866bf3ff36cb98b3c28eb7f9faf85,nonce=1700000000000000"
+        );
+    }
+
+    #[test]
+    fn get_without_query_matches_ccxt() {
+        let req = canon(Method::Get, "/api/v2/private/get_account_summary", None, "");
+        let out = Deribit
+            .sign(
+                &req,
+                Access::Signed,
+                &credential(),
+                at_ms(1_700_000_000_000),
+            )
+            .unwrap();
+        assert_eq!(
+            auth(&out),
+            "deri-hmac-sha256 id=AMANDA_CLIENT_ID,ts=1700000000000,sig=f6e3e230ae63c6a055a0d71b221578b0846fe368830aac4fa7308268f74c479d,nonce=1700000000000000"
+        );
+    }
+
+    // ccxt never POSTs to Deribit; this value is Python's hmac over Deribit's documented string
+    // ("1700000000000\n1700000000000000\nPOST\n/api/v2/private/sell\n" + body + "\n").
+    #[test]
+    fn post_json_rpc_body_keeps_numbers() {
+        let body = r#"{"jsonrpc":"2.0","id":7,"method":"private/sell","params":{"instrument_name":"ETH-PERPETUAL","amount":10,"price":2000.0}}"#;
+        let req = canon(Method::Post, "/api/v2/private/sell", None, body);
+        Deribit.check_request(&req).unwrap();
+        let out = Deribit
+            .sign(
+                &req,
+                Access::Signed,
+                &credential(),
+                at_ms(1_700_000_000_000),
+            )
+            .unwrap();
+        assert_eq!(out.body, Bytes::from(body));
+        assert!(auth(&out)
+            .contains(",sig=53948c99369a49c06d68d25df6738b2b19bf67cdda0201c2d329261360792ebb,"));
+    }
+
+    #[test]
+    fn nonces_increase() {
+        let c = credential();
+        let req = canon(Method::Get, "/api/v2/private/get_positions", None, "");
+        let a = Deribit
+            .sign(&req, Access::Signed, &c, at_ms(1_700_000_000_000))
+            .unwrap();
+        let b = Deribit
+            .sign(&req, Access::Signed, &c, at_ms(1_700_000_000_000))
+            .unwrap();
+        assert!(auth(&a).ends_with("nonce=1700000000000000"));
+        assert!(auth(&b).ends_with("nonce=1700000000000001"));
+    }
+
+    #[test]
+    fn json_rpc_method_must_match_the_path() {
+        let bad = [
+            r#"{"jsonrpc":"2.0","method":"private/withdraw","params":{}}"#,
+            r#"{"method":"private/buy "}"#,
+            r#"{"method":"public/get_time"}"#,
+            r#"{"method":7}"#,
+            r#"[{"method":"private/buy"}]"#,
+        ];
+        for body in bad {
+            let req = canon(Method::Post, "/api/v2/private/buy", None, body);
+            assert!(Deribit.check_request(&req).is_err(), "{body}");
+        }
+        let ok = canon(
+            Method::Post,
+            "/api/v2/private/buy",
+            None,
+            r#"{"params":{"instrument_name":"BTC-PERPETUAL"}}"#,
+        );
+        assert!(Deribit.check_request(&ok).is_ok());
+    }
+
+    #[test]
+    fn deny_by_path_for_every_method() {
+        for name in [
+            "withdraw",
+            "cancel_withdrawal",
+            "submit_transfer_to_user",
+            "submit_transfer_to_subaccount",
+            "submit_transfer_between_subaccounts",
+            "cancel_transfer_by_id",
+            "move_positions",
+            "add_to_address_book",
+            "create_api_key",
+            "list_api_keys",
+            "create_subaccount",
+            "execute_block_trade",
+            "approve_block_trade",
+            "create_block_rfq",
+            "enable_affiliate_program",
+            "some_new_withdraw_thing",
+            "Move_Positions",
+            "EXECUTE_BLOCK_TRADE",
+            "Set_Email_Language",
+        ] {
+            let path = format!("/api/v2/private/{name}");
+            for m in [Method::Get, Method::Post, Method::Put, Method::Delete] {
+                assert!(hard_deny(&Deribit, m, &path).is_some(), "{m} {path}");
+            }
+        }
+        for m in [Method::Get, Method::Post] {
+            assert!(hard_deny(&Deribit, m, "/api/v2/public/auth").is_some());
+            assert!(hard_deny(&Deribit, m, "/api/v2/public/fork_token").is_some());
+            assert!(hard_deny(&Deribit, m, "/api/v2/private/buy").is_none());
+            assert!(hard_deny(&Deribit, m, "/api/v2/public/get_instruments").is_none());
+        }
+    }
+
+    #[test]
+    fn client_token_places() {
+        let tok = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            Deribit.client_token(&h)
+        };
+        assert_eq!(
+            tok("deri-hmac-sha256 id=kwt_abc,ts=1,sig=00,nonce=x").unwrap(),
+            Some(b"kwt_abc".to_vec())
+        );
+        assert_eq!(
+            tok("Deri-HMAC-SHA256 ts=1, id=kwt_abc ,sig=00").unwrap(),
+            Some(b"kwt_abc".to_vec())
+        );
+        assert_eq!(tok("Bearer kwt_abc").unwrap(), Some(b"kwt_abc".to_vec()));
+        assert!(tok("deri-hmac-sha256 id=a,id=b").is_err());
+        assert!(tok("deri-hmac-sha256 ts=1,sig=2").is_err());
+        assert!(tok("Basic abc").is_err());
+        assert_eq!(Deribit.client_token(&HeaderMap::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn routes_and_public() {
+        assert_eq!(
+            Deribit
+                .route("/api/v2/public/get_instruments")
+                .unwrap()
+                .access,
+            Access::Public
+        );
+        assert_eq!(
+            Deribit.route("/api/v2/private/buy").unwrap().access,
+            Access::Signed
+        );
+        for bad in [
+            "/api/v2/private",
+            "/api/v2/private/buy/x",
+            "/api/v1/private/buy",
+            "/api/v2/other/buy",
+        ] {
+            assert!(Deribit.route(bad).is_none(), "{bad}");
+        }
+        let req = canon(
+            Method::Get,
+            "/api/v2/public/get_instruments",
+            Some("currency=BTC"),
+            "",
+        );
+        let out = Deribit
+            .sign(&req, Access::Public, &credential(), SystemTime::now())
+            .unwrap();
+        assert!(out.headers.is_empty());
+        assert_eq!(
+            out.path_and_query,
+            "/api/v2/public/get_instruments?currency=BTC"
+        );
+    }
+
+    #[test]
+    fn presets_never_overlap_hard_deny() {
+        for name in Deribit.preset_names() {
+            for (m, p) in Deribit.preset(name).unwrap() {
+                assert!(hard_deny(&Deribit, *m, p).is_none(), "{name}: {m} {p}");
+                assert!(Deribit.route(p).is_some(), "{name}: {p} has no route");
+            }
+        }
+    }
+}

@@ -1,0 +1,1056 @@
+//! The harness for keyward's integration tests: a real SoftHSM token, the real `keyward` binary
+//! and the TLS mock exchange (`scripts/mock_exchange.py`), all in one temporary directory.
+//!
+//! [`Env::start`] does what an operator does: make a token, `keyward keygen`, `keyward seal` two
+//! credentials, mint client tokens, write the config, start the mock exchange and `keyward serve`.
+//! A test file usually shares one `Env` between its tests through a `LazyLock` (token set-up costs
+//! about a second), so everything here is thread-safe and tests must tell their own requests apart
+//! in the mock's record with a unique [`tag`].
+//!
+//! Processes are stopped when the `Env` is dropped. A `static` is never dropped, so every child is
+//! also registered for an `atexit` clean-up, and is started with `PR_SET_PDEATHSIG` from a thread
+//! that lives as long as the test process, so even a killed test binary leaves nothing behind.
+//! `KEYWARD_TEST_KEEP=1` keeps the temporary directories (their paths are printed).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, LazyLock, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const KEYWARD: &str = env!("CARGO_BIN_EXE_keyward");
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The credential most tests use, and its bot.
+pub const MAIN: &str = "binance-main";
+/// A second credential (another API key), with its own bot.
+pub const ALT: &str = "binance-alt";
+
+const SOFTHSM_MODULES: &[&str] = &[
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+];
+
+// ---- process hygiene --------------------------------------------------------------------------
+
+/// pids to stop and directories to remove when the test process exits.
+static AT_EXIT: Mutex<(Vec<i32>, Vec<PathBuf>)> = Mutex::new((Vec::new(), Vec::new()));
+
+fn keep_dirs() -> bool {
+    std::env::var_os("KEYWARD_TEST_KEEP").is_some_and(|v| v == "1")
+}
+
+extern "C" fn cleanup_at_exit() {
+    let Ok(mut g) = AT_EXIT.try_lock() else {
+        return;
+    };
+    let pids = std::mem::take(&mut g.0);
+    for pid in &pids {
+        // SAFETY: plain syscalls on pids this process started and has not reaped.
+        unsafe { libc::kill(*pid, libc::SIGTERM) };
+    }
+    for pid in &pids {
+        reap(*pid, Duration::from_secs(3));
+    }
+    if !keep_dirs() {
+        for d in std::mem::take(&mut g.1) {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn reap(pid: i32, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r != 0 {
+            return; // reaped, or not our child any more
+        }
+        if Instant::now() > deadline {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn register_at_exit() {
+    static ONCE: Once = Once::new();
+    // SAFETY: registers a plain extern "C" function.
+    ONCE.call_once(|| unsafe {
+        libc::atexit(cleanup_at_exit);
+    });
+}
+
+type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Starts a long-running child from a thread that lives as long as the process, with
+/// `PR_SET_PDEATHSIG` (which fires when the *thread* that forked exits), and registers it for the
+/// `atexit` clean-up.
+fn spawn_daemon(mut cmd: Command) -> Child {
+    static SPAWNER: LazyLock<Mutex<mpsc::Sender<SpawnJob>>> = LazyLock::new(|| {
+        let (tx, rx) = mpsc::channel::<SpawnJob>();
+        std::thread::Builder::new()
+            .name("keyward-test-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("spawner thread");
+        Mutex::new(tx)
+    });
+    register_at_exit();
+    // SAFETY: prctl and getppid are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() == 1 {
+                return Err(std::io::Error::other("parent already gone"));
+            }
+            Ok(())
+        });
+    }
+    let (tx, rx) = mpsc::channel();
+    SPAWNER
+        .lock()
+        .unwrap()
+        .send((cmd, tx))
+        .expect("spawner alive");
+    let child = rx.recv().expect("spawner answered").expect("spawn a child");
+    AT_EXIT.lock().unwrap().0.push(child.id() as i32);
+    child
+}
+
+fn stop_child(child: &mut Child) {
+    let pid = child.id() as i32;
+    if child.try_wait().ok().flatten().is_none() {
+        // SAFETY: our own child, not yet reaped.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    AT_EXIT.lock().unwrap().0.retain(|p| *p != pid);
+}
+
+// ---- small helpers ----------------------------------------------------------------------------
+
+/// A tag unique in this test process, usable as a Binance `newClientOrderId` or parameter value.
+pub fn tag(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn random_alnum(n: usize) -> String {
+    let mut raw = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut raw))
+        .expect("read /dev/urandom");
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    raw.iter()
+        .map(|b| ABC[*b as usize % ABC.len()] as char)
+        .collect()
+}
+
+pub fn softhsm_module() -> Option<&'static str> {
+    SOFTHSM_MODULES
+        .iter()
+        .copied()
+        .find(|p| Path::new(p).exists())
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+fn must(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+// ---- HTTP over a raw TcpStream -----------------------------------------------------------------
+
+/// A response read off the wire.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "response body is not JSON ({e}): status {}\n{}\n{}",
+                self.status,
+                self.head,
+                self.text()
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+
+    /// Asserts keyward's JSON error: this status and `{"error":{"code":CODE,"message":"..."}}`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status,
+            status,
+            "expected {status} {code}, got:\n{}\n{}",
+            self.head,
+            self.text()
+        );
+        self.assert_error_shape(code);
+    }
+
+    /// Asserts the body is keyward's error shape with this code; besides `error`, the top level
+    /// may only hold Binance's native `code` (a negative number) and `msg` ("keyward: " + the
+    /// same message), which keyward adds once the request is routed to a Binance credential.
+    #[track_caller]
+    pub fn assert_error_shape(&self, code: &str) {
+        let v = self.json();
+        let obj = v.as_object().expect("error body is an object");
+        for (k, val) in obj {
+            match k.as_str() {
+                "error" => {}
+                "code" => assert!(val.as_i64().is_some_and(|c| c < 0), "native code: {v}"),
+                "msg" => assert_eq!(
+                    val.as_str(),
+                    v["error"]["message"]
+                        .as_str()
+                        .map(|m| format!("keyward: {m}"))
+                        .as_deref(),
+                    "native msg: {v}"
+                ),
+                other => panic!("unexpected top-level member {other:?}: {v}"),
+            }
+        }
+        assert_eq!(obj.contains_key("code"), obj.contains_key("msg"), "{v}");
+        let e = v["error"].as_object().expect("`error` is an object");
+        assert_eq!(e.len(), 2, "error has exactly code and message: {v}");
+        assert_eq!(v["error"]["code"], code, "{v}");
+        let msg = v["error"]["message"].as_str().expect("message is a string");
+        assert!(!msg.is_empty(), "{v}");
+        assert!(
+            self.header("content-type")
+                .is_some_and(|ct| ct.starts_with("application/json")),
+            "error content type: {}",
+            self.head
+        );
+    }
+}
+
+/// Sends `request` as is on a new connection and reads one response (status, head, body).
+pub fn raw(port: u16, request: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to keyward");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+    // The server may answer and close before it has read everything (e.g. an oversized body):
+    // a failed write is fine as long as a response arrives.
+    let write_err = s.write_all(request).and_then(|_| s.flush()).err();
+    let head_request = request.starts_with(b"HEAD ");
+    match read_response(&mut s, head_request) {
+        Ok(r) => r,
+        Err(e) => panic!(
+            "no HTTP response ({e}; write error: {write_err:?}) to:\n{}",
+            String::from_utf8_lossy(&request[..request.len().min(600)])
+        ),
+    }
+}
+
+fn read_response(s: &mut TcpStream, head_request: bool) -> std::io::Result<Resp> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "connection closed after {} bytes: {:?}",
+                    buf.len(),
+                    String::from_utf8_lossy(&buf)
+                ),
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut rest = buf[head_end + 4..].to_vec();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
+    let resp_header = |name: &str| {
+        head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_ascii_lowercase())
+        })
+    };
+    let body = if head_request || status == 204 || status == 304 || (100..200).contains(&status) {
+        Vec::new()
+    } else if resp_header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        let mut body = Vec::new();
+        loop {
+            let line_end = loop {
+                if let Some(i) = find(&rest, b"\r\n") {
+                    break i;
+                }
+                read_more(s, &mut rest)?;
+            };
+            let size_text = String::from_utf8_lossy(&rest[..line_end]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+                .map_err(|_| std::io::Error::other(format!("bad chunk size {size_text:?}")))?;
+            rest.drain(..line_end + 2);
+            if size == 0 {
+                break;
+            }
+            while rest.len() < size + 2 {
+                read_more(s, &mut rest)?;
+            }
+            body.extend_from_slice(&rest[..size]);
+            rest.drain(..size + 2);
+        }
+        body
+    } else if let Some(len) = resp_header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while rest.len() < len {
+            read_more(s, &mut rest)?;
+        }
+        rest.truncate(len);
+        rest
+    } else {
+        // read to EOF (a reset after the body is fine)
+        loop {
+            let n: usize = s.read(&mut chunk).unwrap_or_default();
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&chunk[..n]);
+        }
+        rest
+    };
+    Ok(Resp { status, head, body })
+}
+
+fn read_more(s: &mut TcpStream, into: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut chunk = [0u8; 8192];
+    let n = s.read(&mut chunk)?;
+    if n == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed mid-body",
+        ));
+    }
+    into.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Builds a well-formed HTTP/1.1 request (with `Host`, `Connection: close` and, for a body,
+/// `Content-Type: application/x-www-form-urlencoded` unless given and `Content-Length`).
+pub fn build(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Vec<u8> {
+    let mut r = format!("{method} {target} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        r.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+    }
+    for (k, v) in headers {
+        r.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            r.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        }
+        r.push_str(&format!("Content-Length: {}\r\n", b.len()));
+    }
+    r.push_str("Connection: close\r\n\r\n");
+    if let Some(b) = body {
+        r.push_str(b);
+    }
+    r.into_bytes()
+}
+
+// ---- a keyward server process -----------------------------------------------------------------
+
+/// A running `keyward serve`.
+pub struct Keyward {
+    pub port: u16,
+    pub log: PathBuf,
+    child: Mutex<Child>,
+}
+
+impl Keyward {
+    fn start(dir: &Path, config: &Path, envs: &[(String, String)], log_name: &str) -> Keyward {
+        let log = dir.join(log_name);
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(KEYWARD);
+        cmd.args(["serve", "--config"])
+            .arg(config)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = spawn_daemon(cmd);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            let text = strip_ansi(&std::fs::read_to_string(&log).unwrap_or_default());
+            if let Some(i) = text.find("listening on ") {
+                let addr: String = text[i + 13..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect();
+                if let Some(p) = addr.rsplit(':').next().and_then(|p| p.parse().ok()) {
+                    break p;
+                }
+            }
+            if let Some(st) = child.try_wait().unwrap() {
+                panic!("keyward serve exited ({st}) before listening:\n{text}");
+            }
+            if Instant::now() > deadline {
+                stop_child(&mut child);
+                panic!("keyward serve did not listen within 60 s:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Keyward {
+            port,
+            log,
+            child: Mutex::new(child),
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.lock().unwrap().try_wait().unwrap().is_none()
+    }
+
+    pub fn stop(&self) {
+        stop_child(&mut self.child.lock().unwrap());
+    }
+}
+
+impl Drop for Keyward {
+    fn drop(&mut self) {
+        stop_child(self.child.get_mut().unwrap());
+    }
+}
+
+// ---- the environment ---------------------------------------------------------------------------
+
+/// Options for [`Env::start_with`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `KEYWARD_LOG` for `keyward serve` and the other commands (default `info`).
+    pub log_level: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            log_level: "info".to_owned(),
+        }
+    }
+}
+
+/// Settings of a config written by [`Env::write_config`].
+#[derive(Clone, Debug)]
+pub struct ConfigSpec {
+    pub anonymous_market_data: bool,
+    pub audit: &'static str,
+}
+
+impl Default for ConfigSpec {
+    fn default() -> Self {
+        ConfigSpec {
+            anonymous_market_data: true,
+            audit: "audit.jsonl",
+        }
+    }
+}
+
+/// Everything one test file needs: token, vaults, config, mock exchange and `keyward serve`.
+pub struct Env {
+    pub dir: PathBuf,
+    pub module: String,
+    pub softhsm_conf: PathBuf,
+    pub config: PathBuf,
+    pub audit: PathBuf,
+    pub recipient: String,
+    /// The "real" Binance API key and secret of credential `binance-main` …
+    pub api_key: String,
+    pub secret: String,
+    /// … and of `binance-alt`.
+    pub api_key_alt: String,
+    pub secret_alt: String,
+    /// Client tokens: `grid-bot` (binance-main, orders with limits), `alt-bot` (binance-alt,
+    /// read only), `slow-bot` (binance-main, read only, `rate = "3/m"`).
+    pub token: String,
+    pub token_alt: String,
+    pub token_slow: String,
+    /// The token's user PIN (in `pin.txt`).
+    pub pin: String,
+    pub mock_port: u16,
+    pub mock_record: PathBuf,
+    pub mock_credentials: PathBuf,
+    pub kw: Keyward,
+    pub envs: Vec<(String, String)>,
+    mock: Mutex<(Child, BufReader<ChildStdout>)>,
+}
+
+impl Env {
+    pub fn start() -> Env {
+        Env::start_with(Options::default())
+    }
+
+    pub fn start_with(opts: Options) -> Env {
+        let started = Instant::now();
+        let module = softhsm_module()
+            .expect("libsofthsm2.so not found: apt-get install -y softhsm2 (scripts/test.sh does)")
+            .to_owned();
+        register_at_exit();
+        let dir = tempfile::Builder::new()
+            .prefix("keyward-it-")
+            .tempdir()
+            .expect("temp dir")
+            .keep();
+        if keep_dirs() {
+            eprintln!("keyward test directory (kept): {}", dir.display());
+        } else {
+            AT_EXIT.lock().unwrap().1.push(dir.clone());
+        }
+
+        // SoftHSM: a token of our own, SOFTHSM2_CONF passed to children only.
+        let tokens = dir.join("tokens");
+        std::fs::create_dir(&tokens).unwrap();
+        let softhsm_conf = dir.join("softhsm2.conf");
+        let template =
+            std::fs::read_to_string(Path::new(REPO).join("hsm-config/softhsm2.conf")).unwrap();
+        std::fs::write(
+            &softhsm_conf,
+            template.replace("@TOKENDIR@", tokens.to_str().unwrap()),
+        )
+        .unwrap();
+        let envs = vec![
+            (
+                "SOFTHSM2_CONF".to_owned(),
+                softhsm_conf.display().to_string(),
+            ),
+            ("NO_COLOR".to_owned(), "1".to_owned()),
+            ("KEYWARD_LOG".to_owned(), opts.log_level.clone()),
+        ];
+        let pin = random_alnum(12);
+        let so_pin = random_alnum(12);
+        must(
+            Command::new("softhsm2-util")
+                .args(["--init-token", "--free", "--label", "keyward"])
+                .args(["--pin", &pin, "--so-pin", &so_pin])
+                .env("SOFTHSM2_CONF", &softhsm_conf)
+                .output()
+                .expect("softhsm2-util runs (apt-get install -y softhsm2)"),
+            "softhsm2-util --init-token",
+        );
+        write_private(&dir.join("pin.txt"), &format!("{pin}\n"));
+
+        // TLS for the mock exchange.
+        must(
+            Command::new("bash")
+                .arg(Path::new(REPO).join("scripts/make_test_ca.sh"))
+                .arg(dir.join("ca"))
+                .output()
+                .expect("bash runs"),
+            "scripts/make_test_ca.sh",
+        );
+
+        // Credentials: what the exchange knows, and what gets sealed.
+        let api_key = random_alnum(64);
+        let secret = random_alnum(64);
+        let api_key_alt = random_alnum(64);
+        let secret_alt = random_alnum(64);
+        let mock_credentials = dir.join("mock-credentials.json");
+        let creds = serde_json::json!({ &api_key: &secret, &api_key_alt: &secret_alt });
+        write_private(&mock_credentials, &creds.to_string());
+        let mock_record = dir.join("mock-requests.jsonl");
+        std::fs::write(&mock_record, "").unwrap();
+        let mut cmd = Command::new("python3");
+        cmd.arg(Path::new(REPO).join("scripts/mock_exchange.py"))
+            .arg("--cert")
+            .arg(dir.join("ca/server.pem"))
+            .arg("--key")
+            .arg(dir.join("ca/server.key"))
+            .args(["--port", "0", "--credentials"])
+            .arg(&mock_credentials)
+            .arg("--record")
+            .arg(&mock_record)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("mock.stderr.log")).unwrap());
+        let mut mock = spawn_daemon(cmd);
+        let mut mock_out = BufReader::new(mock.stdout.take().unwrap());
+        let mut line = String::new();
+        mock_out.read_line(&mut line).unwrap();
+        let mock_port: u16 = match line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+        {
+            Some(p) => p,
+            None => {
+                stop_child(&mut mock);
+                panic!(
+                    "mock exchange did not start: {line:?}\n{}",
+                    std::fs::read_to_string(dir.join("mock.stderr.log")).unwrap_or_default()
+                );
+            }
+        };
+
+        let mut env = EnvBuilder {
+            dir: dir.clone(),
+            envs,
+        };
+        let (token, token_hash) = env.client_token("grid-bot");
+        let (token_alt, token_alt_hash) = env.client_token("alt-bot");
+        let (token_slow, token_slow_hash) = env.client_token("slow-bot");
+        let config = dir.join("keyward.toml");
+        let hashes = [token_hash, token_alt_hash, token_slow_hash];
+        std::fs::write(
+            &config,
+            config_text(&module, mock_port, &hashes, &ConfigSpec::default()),
+        )
+        .unwrap();
+
+        // keygen on the token (stdout: exactly the recipient), then seal without the token.
+        let out = must(
+            env.run(
+                &[
+                    "keygen",
+                    "--config",
+                    "keyward.toml",
+                    "--out",
+                    "recipient.txt",
+                ],
+                None,
+            ),
+            "keyward keygen",
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "keygen prints only the recipient: {stdout:?}"
+        );
+        let recipient = lines[0].trim().to_owned();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("recipient.txt"))
+                .unwrap()
+                .trim(),
+            recipient
+        );
+        for (name, key, sec) in [(MAIN, &api_key, &secret), (ALT, &api_key_alt, &secret_alt)] {
+            let out_file = format!("vault/{name}.kwv");
+            must(
+                env.run(
+                    &[
+                        "seal",
+                        "--recipient",
+                        "recipient.txt",
+                        "--name",
+                        name,
+                        "--exchange",
+                        "binance",
+                        "--out",
+                        &out_file,
+                    ],
+                    Some(&format!("{key}\n{sec}\n")),
+                ),
+                "keyward seal",
+            );
+        }
+
+        let kw = Keyward::start(&dir, &config, &env.envs, "keyward.stderr.log");
+        eprintln!(
+            "keyward test env ready in {:.1} s (keyward on {}, mock on {})",
+            started.elapsed().as_secs_f64(),
+            kw.port,
+            mock_port
+        );
+        let audit = dir.join("audit.jsonl");
+        Env {
+            dir,
+            module,
+            softhsm_conf,
+            config,
+            audit,
+            recipient,
+            api_key,
+            secret,
+            api_key_alt,
+            secret_alt,
+            token,
+            token_alt,
+            token_slow,
+            pin,
+            mock_port,
+            mock_record,
+            mock_credentials,
+            kw,
+            envs: env.envs,
+            mock: Mutex::new((mock, mock_out)),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.kw.port
+    }
+
+    /// Runs a `keyward` command in the env's directory (with its SOFTHSM2_CONF).
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        EnvBuilder {
+            dir: self.dir.clone(),
+            envs: self.envs.clone(),
+        }
+        .run(args, stdin)
+    }
+
+    /// Writes another config (same token, vaults, mock and client tokens) into the env's
+    /// directory and returns its path.
+    pub fn write_config(&self, file: &str, spec: &ConfigSpec) -> PathBuf {
+        let hashes = [
+            sha256_hex(&self.token),
+            sha256_hex(&self.token_alt),
+            sha256_hex(&self.token_slow),
+        ];
+        let path = self.dir.join(file);
+        std::fs::write(
+            &path,
+            config_text(&self.module, self.mock_port, &hashes, spec),
+        )
+        .unwrap();
+        path
+    }
+
+    /// Starts another `keyward serve` with the config `file` written by [`Env::write_config`].
+    pub fn serve(&self, config: &Path, log_name: &str) -> Keyward {
+        Keyward::start(&self.dir, config, &self.envs, log_name)
+    }
+
+    /// A well-formed request to the main keyward; `token` goes in `X-MBX-APIKEY`.
+    pub fn request(
+        &self,
+        method: &str,
+        target: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Resp {
+        let headers: Vec<(&str, &str)> = token.map(|t| ("X-MBX-APIKEY", t)).into_iter().collect();
+        raw(
+            self.port(),
+            &build(self.port(), method, target, &headers, body),
+        )
+    }
+
+    /// All requests the mock exchange received, parsed.
+    pub fn mock_records(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.mock_record)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("mock record is JSON"))
+            .collect()
+    }
+
+    /// Records in whose raw line `needle` occurs (anywhere: path, query, body or headers).
+    pub fn mock_records_with(&self, needle: &str) -> Vec<Value> {
+        std::fs::read_to_string(&self.mock_record)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(|l| serde_json::from_str(l).expect("mock record is JSON"))
+            .collect()
+    }
+
+    /// Asserts that the mock exchange received nothing carrying `tag`.
+    #[track_caller]
+    pub fn assert_not_forwarded(&self, tag: &str) {
+        let got = self.mock_records_with(tag);
+        assert!(
+            got.is_empty(),
+            "the mock exchange received a request that keyward should have refused: {got:#?}"
+        );
+    }
+
+    /// The one record carrying `tag`.
+    #[track_caller]
+    pub fn the_record(&self, tag: &str) -> Value {
+        let mut got = self.mock_records_with(tag);
+        assert_eq!(
+            got.len(),
+            1,
+            "expected one mock record with {tag}: {got:#?}"
+        );
+        got.pop().unwrap()
+    }
+
+    pub fn audit_text(&self) -> String {
+        std::fs::read_to_string(&self.audit).unwrap_or_default()
+    }
+
+    pub fn audit_records(&self) -> Vec<Value> {
+        self.audit_text()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+            .collect()
+    }
+
+    pub fn stop(&self) {
+        self.kw.stop();
+        let mut m = self.mock.lock().unwrap();
+        stop_child(&mut m.0);
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.stop();
+        let mut g = AT_EXIT.lock().unwrap();
+        g.1.retain(|d| d != &self.dir);
+        drop(g);
+        if !keep_dirs() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// What [`Env::start_with`] needs before the `Env` exists.
+struct EnvBuilder {
+    dir: PathBuf,
+    envs: Vec<(String, String)>,
+}
+
+impl EnvBuilder {
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(KEYWARD);
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("run keyward");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().expect("keyward output")
+    }
+
+    /// `keyward client-token --name NAME` → (token, its sha256 as printed, checked).
+    fn client_token(&mut self, name: &str) -> (String, String) {
+        let out = must(
+            self.run(&["client-token", "--name", name], None),
+            "keyward client-token",
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let mut lines = stdout.lines();
+        let token = lines.next().unwrap().trim().to_owned();
+        let hash_line = lines.next().expect("second line: token_sha256 = \"...\"");
+        let hash = hash_line
+            .strip_prefix("token_sha256 = \"")
+            .and_then(|h| h.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("config line: {hash_line:?}"))
+            .to_owned();
+        assert_eq!(hash, sha256_hex(&token), "token_sha256 is sha256(token)");
+        (token, hash)
+    }
+}
+
+fn config_text(module: &str, mock_port: u16, hashes: &[String; 3], spec: &ConfigSpec) -> String {
+    let upstream = format!(r#"{{ base = "https://127.0.0.1:{mock_port}", ca = "ca/ca.pem" }}"#);
+    format!(
+        r#"# written by tests/common/mod.rs
+[server]
+listen = "127.0.0.1:0"
+anonymous_market_data = {anon}
+anonymous_rate = "500/s"
+
+[token]
+module = "{module}"
+uri = "pkcs11:token=keyward;object=keyward-seal"
+pin = {{ file = "pin.txt" }}
+
+[audit]
+path = "{audit}"
+
+[[credential]]
+name = "{MAIN}"
+exchange = "binance"
+vault = "vault/{MAIN}.kwv"
+recv_window_ms = 5000
+upstream = {upstream}
+
+[[credential]]
+name = "{ALT}"
+exchange = "binance"
+vault = "vault/{ALT}.kwv"
+upstream = {upstream}
+
+[[client]]
+name = "grid-bot"
+token_sha256 = "{h0}"
+credential = "{MAIN}"
+rate = "1000/s"
+allow = [
+  "binance:read",
+  {{ method = "POST", path = "/api/v3/order", params = {{ symbol = ["BTCUSDT", "ETHUSDT"] }}, max = {{ quantity = "0.5", notional = "20000" }} }},
+  {{ method = "DELETE", path = "/api/v3/order" }},
+]
+
+[[client]]
+name = "alt-bot"
+token_sha256 = "{h1}"
+credential = "{ALT}"
+rate = "1000/s"
+allow = ["binance:read"]
+
+[[client]]
+name = "slow-bot"
+token_sha256 = "{h2}"
+credential = "{MAIN}"
+rate = "3/m"
+allow = ["binance:read"]
+"#,
+        anon = spec.anonymous_market_data,
+        audit = spec.audit,
+        h0 = hashes[0],
+        h1 = hashes[1],
+        h2 = hashes[2],
+    )
+}
+
+/// Every file under `dir` (recursively) with its bytes.
+pub fn all_files(dir: &Path) -> HashMap<PathBuf, Vec<u8>> {
+    let mut out = HashMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                out.insert(p.clone(), std::fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+pub fn contains_bytes(hay: &[u8], needle: &str) -> bool {
+    find(hay, needle.as_bytes()).is_some()
+}
