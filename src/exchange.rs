@@ -9,10 +9,13 @@
 pub mod alpaca;
 pub mod binance;
 pub mod bitget;
+pub mod bitmex;
 pub mod bybit;
 pub mod coinbase;
 pub mod deribit;
+pub mod gate;
 pub mod keys;
+pub mod kraken;
 pub mod kucoin;
 pub mod nonce;
 pub mod okx;
@@ -283,6 +286,9 @@ pub fn registry() -> &'static [&'static dyn Exchange] {
         &deribit::Deribit,
         &alpaca::Alpaca,
         &kucoin::Kucoin,
+        &kraken::Kraken,
+        &gate::Gate,
+        &bitmex::Bitmex,
     ]
 }
 

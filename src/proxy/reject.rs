@@ -55,15 +55,20 @@ impl Reject {
     }
 
     /// The error body with extra top-level members (an exchange's native error shape) after
-    /// keyward's own `error` member.
+    /// keyward's own `error` member. Exchanges whose native shape itself lives in `error`
+    /// (Kraken's list of strings, BitMEX's `{"message","name"}`) return an `error` member: it
+    /// takes that place, and keyward's own `{"code","message"}` moves to `keyward`.
     pub fn to_json_with(&self, extra: Vec<(&'static str, serde_json::Value)>) -> String {
+        let own = serde_json::json!({ "code": self.code, "message": self.message });
         let mut body = serde_json::Map::new();
-        body.insert(
-            "error".to_owned(),
-            serde_json::json!({ "code": self.code, "message": self.message }),
-        );
+        let replaces_error = extra.iter().any(|(k, _)| *k == "error");
+        if replaces_error {
+            body.insert("keyward".to_owned(), own);
+        } else {
+            body.insert("error".to_owned(), own);
+        }
         for (k, v) in extra {
-            if k != "error" {
+            if k != "keyward" {
                 body.insert(k.to_owned(), v);
             }
         }
@@ -112,11 +117,29 @@ mod tests {
     fn native_members_follow_keywards_own() {
         let r = Reject::forbidden("denied", "no");
         let v: serde_json::Value = serde_json::from_str(
-            &r.to_json_with(vec![("code", (-1002).into()), ("error", 1.into())]),
+            &r.to_json_with(vec![("code", (-1002).into()), ("keyward", 1.into())]),
         )
         .unwrap();
         assert_eq!(v["code"], -1002);
         assert_eq!(v["error"]["code"], "denied");
+        assert!(v.get("keyward").is_none(), "`keyward` is reserved");
+    }
+
+    #[test]
+    fn native_error_member_moves_keywards_own() {
+        let r = Reject::forbidden("hard_deny", "no");
+        let v: serde_json::Value = serde_json::from_str(&r.to_json_with(vec![(
+            "error",
+            serde_json::json!(["EGeneral:Permission denied"]),
+        )]))
+        .unwrap();
+        assert_eq!(v["error"][0], "EGeneral:Permission denied");
+        assert_eq!(v["keyward"]["code"], "hard_deny");
+        assert_eq!(v["keyward"]["message"], "no");
+        let v: serde_json::Value =
+            serde_json::from_str(&r.to_json_with(vec![("label", "FORBIDDEN".into())])).unwrap();
+        assert_eq!(v["error"]["code"], "hard_deny");
+        assert_eq!(v["label"], "FORBIDDEN");
     }
 
     #[test]

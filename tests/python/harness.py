@@ -362,9 +362,13 @@ allow = [
 
 
 def repoint_ccxt(exchange, base):
-    """Point every URL in a ccxt exchange's urls['api'] at `base` (scheme+host replaced)."""
-    api = exchange.urls["api"]
-    for k, v in list(api.items()):
-        if isinstance(v, str):
-            api[k] = re.sub(r"^https?://[^/]+", base, v)
+    """Point every URL in a ccxt exchange's urls['api'] at `base` (scheme+host replaced),
+    including URLs in nested dicts (gate: urls['api']['private']['spot'])."""
+    def repoint(d):
+        for k, v in list(d.items()):
+            if isinstance(v, str):
+                d[k] = re.sub(r"^https?://[^/]+", base, v)
+            elif isinstance(v, dict):
+                repoint(v)
+    repoint(exchange.urls["api"])
     return exchange

@@ -1,0 +1,158 @@
+"""Mock of Gate's API v4 (https://api.gateio.ws/api/v4/...), written from Gate's docs
+(https://www.gate.com/docs/developers/apiv4/#authentication), not from keyward's code.
+
+Verification of private endpoints:
+  * `KEY` names a known key; `Timestamp` (seconds) within 60 s of the mock's clock;
+  * `SIGN` == hex(HMAC-SHA512(secret, METHOD\\n/api/v4/path\\nquery\\nhex(SHA512(body))\\nts)),
+    with `query` the raw query string exactly as received and `body` the raw bytes received;
+  * a JSON body must be valid JSON.
+Public endpoints need nothing. Errors are Gate's: {"label": "...", "message": "..."}.
+"""
+
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import time
+
+from . import MockError, credential
+
+PUBLIC = [
+    r"/spot/currencies(/[^/]+)?", r"/spot/currency_pairs(/[^/]+)?", r"/spot/tickers",
+    r"/spot/order_book", r"/spot/trades", r"/spot/candlesticks", r"/spot/time",
+    r"/margin/currency_pairs(/[^/]+)?", r"/margin/uni/currency_pairs(/[^/]+)?",
+    r"/futures/[a-z]+/(contracts(/[^/]+)?|order_book|trades|candlesticks|tickers|funding_rate)",
+    r"/delivery/[a-z]+/(contracts(/[^/]+)?|order_book|trades|candlesticks|tickers)",
+    r"/options/(underlyings|expirations|contracts(/[^/]+)?|order_book|tickers|trades)",
+    r"/wallet/currency_chains",
+]
+PUBLIC_RE = re.compile(r"^/api/v4(?:" + "|".join(PUBLIC) + r")$")
+
+PAIRS = [
+    {"id": "BTC_USDT", "base": "BTC", "quote": "USDT", "fee": "0.2", "min_base_amount": "0.0001",
+     "min_quote_amount": "3", "amount_precision": 4, "precision": 1, "trade_status": "tradable",
+     "sell_start": 1516378650, "buy_start": 1516378650},
+    {"id": "ETH_USDT", "base": "ETH", "quote": "USDT", "fee": "0.2", "min_base_amount": "0.001",
+     "min_quote_amount": "3", "amount_precision": 4, "precision": 2, "trade_status": "tradable",
+     "sell_start": 1516378650, "buy_start": 1516378650},
+]
+
+
+def gate_error(status, label, message):
+    return MockError(status, {"label": label, "message": message}, f"{label}: {message}")
+
+
+class Mock:
+    def __init__(self, credentials):
+        self.credentials = credentials
+        self.orders = {}
+        self.ids = itertools.count(1000)
+
+    def handle(self, req):
+        rec = req.rec
+        params = req.query_params()
+        if PUBLIC_RE.match(req.path):
+            rec["auth"] = "public"
+            rec["params"] = params
+            rec["verified"] = True
+            return 200, self.public(req.path[len("/api/v4"):], params)
+        if not req.path.startswith("/api/v4/"):
+            raise gate_error(404, "NOT_FOUND", "not found")
+        rec["auth"] = "signed"
+        body = self.verify(req)
+        if isinstance(body, dict):
+            params.update(body)
+        rec["params"] = params
+        rec["verified"] = True
+        return self.private(req.method, req.path[len("/api/v4"):], params, body)
+
+    def verify(self, req):
+        key = req.headers.get("key")
+        req.rec["api_key"] = key
+        secret, _ = credential(self.credentials, key or "")
+        if not key or secret is None:
+            raise gate_error(401, "INVALID_KEY", "Invalid key provided")
+        ts = req.headers.get("timestamp", "")
+        if not ts.isdigit():
+            raise gate_error(401, "MISSING_REQUIRED_HEADER", "Timestamp header missing")
+        if abs(time.time() - int(ts)) > 60:
+            raise gate_error(401, "REQUEST_EXPIRED", "gap between request Timestamp and server time exceeds 60")
+        payload = "\n".join([req.method, req.path, req.query,
+                             hashlib.sha512(req.body).hexdigest(), ts])
+        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha512).hexdigest()
+        if not hmac.compare_digest(expected.encode(), req.headers.get("sign", "").encode("utf-8", "replace")):
+            raise gate_error(401, "INVALID_SIGNATURE", "Signature mismatch")
+        if req.body:
+            if not req.headers.get("content-type", "").startswith("application/json"):
+                raise gate_error(400, "INVALID_CONTENT_TYPE", "Content-Type must be application/json")
+            try:
+                return json.loads(req.text)
+            except ValueError:
+                raise gate_error(400, "INVALID_REQUEST_BODY", "invalid JSON body")
+        return None
+
+    def public(self, path, params):
+        if path == "/spot/currency_pairs":
+            return PAIRS
+        if path == "/margin/currency_pairs":
+            return []
+        if path == "/spot/currencies":
+            return [{"currency": c, "name": c, "delisted": False, "withdraw_disabled": False,
+                     "withdraw_delayed": False, "deposit_disabled": False, "trade_disabled": False,
+                     "chains": [{"name": c, "addr": "", "withdraw_disabled": False,
+                                 "withdraw_delayed": False, "deposit_disabled": False}]}
+                    for c in ("BTC", "ETH", "USDT")]
+        if path == "/spot/time":
+            return {"server_time": int(time.time() * 1000)}
+        if path == "/spot/tickers":
+            return [{"currency_pair": p["id"], "last": "30000", "lowest_ask": "30000.1",
+                     "highest_bid": "30000", "change_percentage": "0", "base_volume": "10",
+                     "quote_volume": "300000", "high_24h": "31000", "low_24h": "29000"} for p in PAIRS]
+        if path == "/spot/order_book":
+            return {"id": 1, "current": int(time.time() * 1000), "update": int(time.time() * 1000),
+                    "asks": [["30000.1", "1"]], "bids": [["30000", "1"]]}
+        return []
+
+    def private(self, method, path, params, body):
+        if path == "/account/detail":
+            return 200, {"user_id": 1234567, "ip_whitelist": [], "currency_pairs": [],
+                         "key": {"mode": 1}, "tier": 0}
+        if path == "/account/main_keys":
+            return 200, [{"state": 1, "mode": 1, "perms": [{"name": "spot", "read_only": False}]}]
+        if path == "/spot/accounts":
+            return 200, [{"currency": "USDT", "available": "25000", "locked": "0", "update_id": 1},
+                         {"currency": "BTC", "available": "1.25", "locked": "0", "update_id": 1}]
+        if path == "/spot/orders" and method == "POST":
+            if not isinstance(body, dict):
+                raise gate_error(400, "INVALID_REQUEST_BODY", "order must be an object")
+            for field in ("currency_pair", "side", "amount"):
+                if field not in body:
+                    raise gate_error(400, "MISSING_REQUIRED_PARAM", f"{field} is required")
+            oid = str(next(self.ids))
+            now = time.time()
+            order = dict(body, id=oid, status="open", create_time=str(int(now)),
+                         create_time_ms=int(now * 1000), update_time=str(int(now)),
+                         update_time_ms=int(now * 1000), left=body["amount"], filled_amount="0",
+                         fill_price="0", filled_total="0", fee="0", fee_currency="BTC",
+                         point_fee="0", gt_fee="0", gt_discount=False, rebated_fee="0",
+                         rebated_fee_currency="USDT", type=body.get("type", "limit"),
+                         time_in_force=body.get("time_in_force", "gtc"), account="spot")
+            self.orders[oid] = order
+            return 201, order
+        m = re.match(r"^/spot/orders/([^/]+)$", path)
+        if m and method in ("GET", "DELETE"):
+            order = self.orders.get(m.group(1))
+            if order is None or order["currency_pair"] != params.get("currency_pair"):
+                raise gate_error(404, "ORDER_NOT_FOUND", "Order not found")
+            if method == "DELETE":
+                order["status"] = "cancelled"
+                order["finish_as"] = "cancelled"
+            return 200, order
+        if path == "/spot/open_orders":
+            return 200, []
+        if path == "/spot/orders" and method == "GET":
+            return 200, [o for o in self.orders.values()
+                         if o["currency_pair"] == params.get("currency_pair")
+                         and o["status"] == params.get("status", "open")]
+        return 200, []

@@ -1,0 +1,525 @@
+//! BitMEX REST API (`https://www.bitmex.com/api/v1/...`).
+//!
+//! Signing: `api-signature = hex(HMAC-SHA256(secret, VERB + path_with_query + expires + body))`,
+//! with `api-expires` (Unix seconds, keyward's clock plus the credential's receive window) and
+//! `api-key`. The path and query are signed exactly as sent; the body is the compact JSON keyward
+//! re-serialised, numbers kept exactly as the bot wrote them (`219.0` stays `219.0`).
+//! <https://www.bitmex.com/app/apiKeysUsage>
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::{header, HeaderName, HeaderValue};
+use sha2::Sha256;
+
+use super::{
+    sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
+};
+use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::reject::Reject;
+
+pub struct Bitmex;
+
+const HOST: &str = "www.bitmex.com";
+const PREFIX: &str = "/api/v1/";
+const KEY_HEADER: &str = "api-key";
+const EXPIRES_HEADER: &str = "api-expires";
+const SIGN_HEADER: &str = "api-signature";
+
+/// Public market data, forwarded unsigned (GET). From BitMEX's API explorer (as listed in
+/// ccxt 4.5.0's `bitmex.api['public']`).
+const PUBLIC: &[&str] = &[
+    "/api/v1/announcement",
+    "/api/v1/announcement/urgent",
+    "/api/v1/funding",
+    "/api/v1/instrument",
+    "/api/v1/instrument/active",
+    "/api/v1/instrument/activeAndIndices",
+    "/api/v1/instrument/activeIntervals",
+    "/api/v1/instrument/compositeIndex",
+    "/api/v1/instrument/indices",
+    "/api/v1/instrument/usdVolume",
+    "/api/v1/insurance",
+    "/api/v1/leaderboard",
+    "/api/v1/liquidation",
+    "/api/v1/orderBook/L2",
+    "/api/v1/quote",
+    "/api/v1/quote/bucketed",
+    "/api/v1/schema",
+    "/api/v1/schema/websocketHelp",
+    "/api/v1/settlement",
+    "/api/v1/stats",
+    "/api/v1/stats/history",
+    "/api/v1/stats/historyUSD",
+    "/api/v1/trade",
+    "/api/v1/trade/bucketed",
+    "/api/v1/wallet/assets",
+    "/api/v1/wallet/networks",
+];
+
+/// Explicitly denied endpoints: (method or any, path prefix, reason), besides the keyword guard.
+const DENIED: &[(Option<Method>, &str, &str)] = &[
+    (
+        None,
+        "/api/v1/user/requestWithdrawal",
+        "withdrawals are never allowed",
+    ),
+    (
+        None,
+        "/api/v1/user/confirmWithdrawal",
+        "withdrawals are never allowed",
+    ),
+    (
+        None,
+        "/api/v1/user/cancelWithdrawal",
+        "withdrawals are never allowed",
+    ),
+    (
+        None,
+        "/api/v1/user/walletTransfer",
+        "transfers are never allowed",
+    ),
+    (
+        None,
+        "/api/v1/user/addSubaccount",
+        "sub-account management is never allowed",
+    ),
+    (
+        None,
+        "/api/v1/user/updateSubaccount",
+        "sub-account management is never allowed",
+    ),
+    (
+        None,
+        "/api/v1/apiKey",
+        "API-key management is never allowed; the key-permission endpoint is reserved for keyward's own self-check",
+    ),
+    (
+        Some(Method::Post),
+        "/api/v1/address",
+        "address-book changes are never allowed",
+    ),
+    (
+        Some(Method::Put),
+        "/api/v1/address",
+        "address-book changes are never allowed",
+    ),
+    (
+        Some(Method::Delete),
+        "/api/v1/address",
+        "address-book changes are never allowed",
+    ),
+    // Every change under /user (preferences, 2FA, e-mail, communication tokens, logout, user
+    // updates, and whatever BitMEX adds there) is account or security management.
+    (
+        Some(Method::Post),
+        "/api/v1/user",
+        "account and security settings (/user) are never changed through keyward",
+    ),
+    (
+        Some(Method::Put),
+        "/api/v1/user",
+        "account and security settings (/user) are never changed through keyward",
+    ),
+    (
+        Some(Method::Delete),
+        "/api/v1/user",
+        "account and security settings (/user) are never changed through keyward",
+    ),
+];
+
+/// `bitmex:read`: user, margin and wallet balances, wallet history, commission, orders,
+/// executions and positions.
+const READ: &[PresetEntry] = &[
+    (Method::Get, "/api/v1/user"),
+    (Method::Get, "/api/v1/user/margin"),
+    (Method::Get, "/api/v1/user/wallet"),
+    (Method::Get, "/api/v1/user/walletSummary"),
+    (Method::Get, "/api/v1/user/walletHistory"),
+    (Method::Get, "/api/v1/user/commission"),
+    (Method::Get, "/api/v1/user/tradingVolume"),
+    (Method::Get, "/api/v1/user/executionHistory"),
+    (Method::Get, "/api/v1/user/quoteFillRatio"),
+    (Method::Get, "/api/v1/user/quoteValueRatio"),
+    (Method::Get, "/api/v1/order"),
+    (Method::Get, "/api/v1/execution"),
+    (Method::Get, "/api/v1/execution/tradeHistory"),
+    (Method::Get, "/api/v1/position"),
+];
+
+/// `bitmex:trade`: place, amend and cancel orders (spot and derivatives share the endpoints),
+/// dead-man switch, close position, leverage, isolation and risk limit.
+const TRADE: &[PresetEntry] = &[
+    (Method::Post, "/api/v1/order"),
+    (Method::Put, "/api/v1/order"),
+    (Method::Delete, "/api/v1/order"),
+    (Method::Delete, "/api/v1/order/all"),
+    (Method::Post, "/api/v1/order/cancelAllAfter"),
+    (Method::Post, "/api/v1/order/closePosition"),
+    (Method::Post, "/api/v1/position/leverage"),
+    (Method::Post, "/api/v1/position/isolate"),
+    (Method::Post, "/api/v1/position/riskLimit"),
+];
+
+impl Exchange for Bitmex {
+    fn id(&self) -> &'static str {
+        "bitmex"
+    }
+
+    fn key_headers(&self) -> &'static [&'static str] {
+        &[KEY_HEADER]
+    }
+
+    fn notional(&self) -> Notional {
+        Notional {
+            price: "price",
+            quantity: "orderQty",
+            quote_quantity: None,
+        }
+    }
+
+    fn canon_rules(&self) -> CanonRules {
+        CanonRules {
+            // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).
+            body_on_delete: true,
+            ..CanonRules::JSON
+        }
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        let rest = path.strip_prefix(PREFIX)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let access = if PUBLIC.contains(&path) {
+            Access::Public
+        } else {
+            Access::Signed
+        };
+        Some(Route { host: HOST, access })
+    }
+
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        DENIED
+            .iter()
+            .find(|(m, prefix, _)| {
+                m.is_none_or(|m| m == method)
+                    // ASCII case-insensitive: BitMEX's router may not care about letter case.
+                    && path
+                        .as_bytes()
+                        .get(..prefix.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+                    // a prefix matches whole segments only (`/api/v1/user` not `/api/v1/userEvent`)
+                    && matches!(path.as_bytes().get(prefix.len()), None | Some(b'/'))
+            })
+            .map(|(_, _, reason)| *reason)
+    }
+
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        match name {
+            "read" => Some(READ),
+            "trade" => Some(TRADE),
+            _ => None,
+        }
+    }
+
+    fn preset_names(&self) -> &'static [&'static str] {
+        &["read", "trade"]
+    }
+
+    fn permission_endpoint(&self) -> PresetEntry {
+        (Method::Get, "/api/v1/apiKey")
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // BitMEX's `{"error":{"message","name"}}` with the messages client libraries map
+        // (ccxt: "Access Denied" → PermissionDenied, "Invalid API Key." → AuthenticationError);
+        // keyward's own code and message move to `keyward`.
+        let message = match reject.status.as_u16() {
+            401 => "Invalid API Key.".to_owned(),
+            403 => "Access Denied".to_owned(),
+            s if s >= 500 => "Service unavailable".to_owned(),
+            _ => format!("keyward {}: {}", reject.code, reject.message),
+        };
+        vec![(
+            "error",
+            serde_json::json!({ "message": message, "name": "HTTPError" }),
+        )]
+    }
+
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Reject> {
+        let mut path_and_query = req.path.clone();
+        if !req.query.is_empty() {
+            path_and_query.push('?');
+            path_and_query.push_str(&req.query.encode());
+        }
+        let body = match &req.body {
+            Body::Empty => String::new(),
+            Body::Json(j) => j.to_compact(),
+            Body::Form(_) => {
+                return Err(Reject::unsupported_media(
+                    "keyward sends BitMEX JSON bodies; send application/json",
+                ))
+            }
+        };
+        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        if !body.is_empty() {
+            headers.push((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ));
+        }
+        if access != Access::Public {
+            let secs = now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let window = credential.recv_window_ms.div_ceil(1000).max(1);
+            let expires = (secs + window).to_string();
+            let signature = signature(
+                credential.secret.expose(),
+                req.method,
+                &path_and_query,
+                &expires,
+                &body,
+            );
+            headers.push((
+                HeaderName::from_static(KEY_HEADER),
+                sensitive_header(credential.api_key.expose())?,
+            ));
+            headers.push((
+                HeaderName::from_static(EXPIRES_HEADER),
+                HeaderValue::from_str(&expires).expect("digits are a valid header value"),
+            ));
+            headers.push((
+                HeaderName::from_static(SIGN_HEADER),
+                sensitive_header(signature.as_bytes())?,
+            ));
+        }
+        Ok(Outbound {
+            method: req.method,
+            host: HOST,
+            path_and_query,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+}
+
+/// `hex(HMAC-SHA256(secret, verb + path_with_query + expires + body))`.
+fn signature(
+    secret: &[u8],
+    method: Method,
+    path_and_query: &str,
+    expires: &str,
+    body: &str,
+) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(method.as_str().as_bytes());
+    mac.update(path_and_query.as_bytes());
+    mac.update(expires.as_bytes());
+    mac.update(body.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::hard_deny;
+    use crate::proxy::canonical::canonicalise;
+    use crate::secret::SecretBytes;
+    use std::time::Duration;
+
+    fn vectors() -> Vec<serde_json::Value> {
+        let text = include_str!("../../tests/vectors/vectors.json");
+        let all: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
+        all.into_iter()
+            .filter(|v| v["exchange"] == "bitmex")
+            .collect()
+    }
+
+    fn credential(secret: &str) -> Credential {
+        Credential {
+            api_key: SecretBytes::copy_from(b"LAqUlngMIQkIUjXMUreyu3qn"),
+            secret: SecretBytes::copy_from(secret.as_bytes()),
+            passphrase: None,
+            private_key: None,
+            recv_window_ms: 5000,
+            nonce: crate::exchange::nonce::Nonce::in_memory(),
+        }
+    }
+
+    fn header<'a>(out: &'a Outbound, name: &str) -> &'a str {
+        out.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .to_str()
+            .unwrap()
+    }
+
+    #[test]
+    fn published_vectors() {
+        let vs = vectors();
+        assert_eq!(vs.len(), 2);
+        for v in vs {
+            let method = Method::parse(v["verb"].as_str().unwrap()).unwrap();
+            let path = v["path"].as_str().unwrap();
+            let expires: u64 = v["expires"].as_str().unwrap().parse().unwrap();
+            let body = v["body"].as_str().unwrap();
+            let expected = v["expected"].as_str().unwrap();
+            let secret = v["secret"].as_str().unwrap();
+            assert_eq!(
+                signature(secret.as_bytes(), method, path, &expires.to_string(), body),
+                expected
+            );
+            // The full signer: the bot's body re-serialised (whitespace dropped, 219.0 kept),
+            // expires = keyward's clock + the 5 s window.
+            let bot_body = body
+                .replace(',', ", ")
+                .replace(':', ": ")
+                .replace("\": ", "\":  ");
+            let req = canonicalise(
+                method,
+                path,
+                None,
+                (!body.is_empty()).then_some("application/json"),
+                bot_body.as_bytes(),
+                &Bitmex.canon_rules(),
+            )
+            .unwrap();
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(expires - 5);
+            let out = Bitmex
+                .sign(&req, Access::Signed, &credential(secret), now)
+                .unwrap();
+            assert_eq!(out.body, body.as_bytes(), "{path}");
+            assert_eq!(out.path_and_query, path);
+            assert_eq!(header(&out, EXPIRES_HEADER), expires.to_string());
+            assert_eq!(header(&out, SIGN_HEADER), expected);
+            assert_eq!(header(&out, KEY_HEADER), "LAqUlngMIQkIUjXMUreyu3qn");
+            for (k, v) in &out.headers {
+                if k == KEY_HEADER || k == SIGN_HEADER {
+                    assert!(v.is_sensitive());
+                }
+            }
+        }
+    }
+
+    /// Expected signature produced OFFLINE with ccxt 4.5.0's own `bitmex.sign()` (4.5.90 has no
+    /// bitmex class): `b = ccxt.bitmex({'apiKey': 'k', 'secret': 'bitmex-test-secret'})`,
+    /// `b.seconds = lambda: 1700000000` (api-expires 5 → 1700000005), then
+    /// `b.sign('order', 'private', 'DELETE', {'orderID': 'abc-123'})` and
+    /// `b.sign('order', 'private', 'GET', {'symbol': 'XBTUSD', 'filter': '{"open": true}'})`.
+    #[test]
+    fn matches_ccxt() {
+        let cred = credential("bitmex-test-secret");
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let req = canonicalise(
+            Method::Delete,
+            "/api/v1/order",
+            None,
+            Some("application/json"),
+            br#"{"orderID":"abc-123"}"#,
+            &Bitmex.canon_rules(),
+        )
+        .unwrap();
+        let out = Bitmex.sign(&req, Access::Signed, &cred, now).unwrap();
+        assert_eq!(out.body, &br#"{"orderID":"abc-123"}"#[..]);
+        assert_eq!(header(&out, EXPIRES_HEADER), "1700000005");
+        assert_eq!(header(&out, SIGN_HEADER), CCXT_DELETE);
+        let req = canonicalise(
+            Method::Get,
+            "/api/v1/order",
+            Some(CCXT_GET_QUERY),
+            None,
+            b"",
+            &Bitmex.canon_rules(),
+        )
+        .unwrap();
+        let out = Bitmex.sign(&req, Access::Signed, &cred, now).unwrap();
+        // keyward re-encodes the query in its own form (every byte outside the unreserved set
+        // percent-encoded), which here is byte for byte what ccxt sends, and signs what it sends.
+        assert_eq!(
+            out.path_and_query,
+            format!("/api/v1/order?{CCXT_GET_QUERY}")
+        );
+        assert_eq!(header(&out, SIGN_HEADER), CCXT_GET);
+    }
+
+    const CCXT_DELETE: &str = "b5b1c154cf507dad9ad5043bd9995eac1d175837da7d2ac795cc0191f83b71a3";
+    const CCXT_GET_QUERY: &str = "symbol=XBTUSD&filter=%7B%22open%22%3A%20true%7D";
+    const CCXT_GET: &str = "91d0e9c89d33bbcd39cddafb3ac6ab0d246237c8a7d12988ffb5d8ad8ebb6df5";
+
+    #[test]
+    fn public_unsigned() {
+        let req = canonicalise(
+            Method::Get,
+            "/api/v1/instrument/active",
+            None,
+            None,
+            b"",
+            &Bitmex.canon_rules(),
+        )
+        .unwrap();
+        assert_eq!(Bitmex.route(&req.path).unwrap().access, Access::Public);
+        let out = Bitmex
+            .sign(&req, Access::Public, &credential("s"), SystemTime::now())
+            .unwrap();
+        assert!(out.headers.is_empty());
+        assert!(Bitmex.route("/api/v2/order").is_none());
+        assert!(Bitmex.route("/order").is_none());
+    }
+
+    #[test]
+    fn hard_deny_and_presets() {
+        for (m, p) in [
+            (Method::Post, "/api/v1/user/requestWithdrawal"),
+            (Method::Post, "/api/v1/user/confirmWithdrawal"),
+            (Method::Post, "/api/v1/user/cancelWithdrawal"),
+            (Method::Post, "/api/v1/user/walletTransfer"),
+            (Method::Post, "/api/v1/user/addSubaccount"),
+            (Method::Post, "/api/v1/user/updateSubaccount"),
+            (Method::Get, "/api/v1/apiKey"),
+            (Method::Post, "/api/v1/apiKey/enable"),
+            (Method::Post, "/api/v1/address"),
+            (Method::Post, "/api/v1/user/preferences"),
+            (Method::Post, "/api/v1/user/requestEnableTFA"),
+            (Method::Put, "/api/v1/user"),
+            (Method::Post, "/api/v1/position/transferMargin"),
+            (Method::Post, "/api/v1/ADDRESS"),
+            (Method::Post, "/API/v1/User/Preferences"),
+        ] {
+            assert!(hard_deny(&Bitmex, m, p).is_some(), "{m} {p}");
+        }
+        assert!(hard_deny(&Bitmex, Method::Get, "/api/v1/user/margin").is_none());
+        assert!(hard_deny(&Bitmex, Method::Get, "/api/v1/userEvent").is_none());
+        for name in Bitmex.preset_names() {
+            for (m, p) in Bitmex.preset(name).unwrap() {
+                assert!(hard_deny(&Bitmex, *m, p).is_none(), "{name}: {m} {p}");
+                assert_eq!(Bitmex.route(p).unwrap().access, Access::Signed, "{p}");
+            }
+        }
+        // The permission endpoint: routed and signable (for keyward's self-check), never
+        // reachable by a bot.
+        let (m, p) = Bitmex.permission_endpoint();
+        assert_eq!(Bitmex.route(p).unwrap().access, Access::Signed);
+        assert!(hard_deny(&Bitmex, m, p).is_some());
+    }
+
+    #[test]
+    fn rejections_in_bitmex_shape() {
+        let r = Reject::forbidden("hard_deny", "withdrawals are never allowed");
+        let v: serde_json::Value =
+            serde_json::from_str(&r.to_json_with(Bitmex.native_error(&r))).unwrap();
+        assert_eq!(v["error"]["message"], "Access Denied");
+        assert_eq!(v["keyward"]["code"], "hard_deny");
+    }
+}

@@ -1,0 +1,617 @@
+//! Kraken spot REST API (`https://api.kraken.com/0/...`).
+//!
+//! Public market data lives under `/0/public/`, everything that needs the key under
+//! `/0/private/` (POST only, parameters in the body, form-encoded or JSON).
+//!
+//! Signing: `API-Sign = base64(HMAC-SHA512(base64decode(secret), uri_path + SHA256(nonce + body)))`
+//! where `body` is the exact POST body sent, which carries the `nonce` itself; the key goes in
+//! `API-Key`. The nonce must grow strictly for every request of a key, so keyward issues it from
+//! the credential's persistent nonce (kept next to the vault file) and the bot's own `nonce` and
+//! `otp` are removed.
+//! <https://docs.kraken.com/api/docs/guides/spot-rest-auth>
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::{header, HeaderName, HeaderValue, StatusCode};
+use sha2::{Digest, Sha256, Sha512};
+
+use super::{
+    sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
+    SecretForm,
+};
+use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method, Params};
+use crate::proxy::json::Json;
+use crate::proxy::reject::Reject;
+
+pub struct Kraken;
+
+const HOST: &str = "api.kraken.com";
+const KEY_HEADER: &str = "api-key";
+const SIGN_HEADER: &str = "api-sign";
+const PUBLIC_PREFIX: &str = "/0/public/";
+const PRIVATE_PREFIX: &str = "/0/private/";
+
+/// Explicitly denied private endpoints (exact paths), besides the keyword guard.
+const DENIED: &[(&str, &str)] = &[
+    ("/0/private/Withdraw", "withdrawals are never allowed"),
+    ("/0/private/WithdrawCancel", "withdrawals are never allowed"),
+    (
+        "/0/private/WithdrawInfo",
+        "withdrawal endpoints are never allowed",
+    ),
+    (
+        "/0/private/WithdrawMethods",
+        "withdrawal endpoints are never allowed",
+    ),
+    (
+        "/0/private/WithdrawAddresses",
+        "withdrawal endpoints are never allowed",
+    ),
+    (
+        "/0/private/WithdrawStatus",
+        "withdrawal endpoints are never allowed",
+    ),
+    (
+        "/0/private/WalletTransfer",
+        "transfers (spot to futures wallet) are never allowed",
+    ),
+    (
+        "/0/private/AccountTransfer",
+        "transfers between (sub-)accounts are never allowed",
+    ),
+    (
+        "/0/private/CreateSubaccount",
+        "sub-account management is never allowed",
+    ),
+    (
+        "/0/private/GetApiKeyInfo",
+        "the key-permission endpoint is reserved for keyward's own self-check",
+    ),
+];
+
+/// `kraken:read`: balances, orders, trades, positions, ledgers and fee volume.
+const READ: &[PresetEntry] = &[
+    (Method::Post, "/0/private/Balance"),
+    (Method::Post, "/0/private/BalanceEx"),
+    (Method::Post, "/0/private/TradeBalance"),
+    (Method::Post, "/0/private/OpenOrders"),
+    (Method::Post, "/0/private/ClosedOrders"),
+    (Method::Post, "/0/private/QueryOrders"),
+    (Method::Post, "/0/private/OrderAmends"),
+    (Method::Post, "/0/private/TradesHistory"),
+    (Method::Post, "/0/private/QueryTrades"),
+    (Method::Post, "/0/private/OpenPositions"),
+    (Method::Post, "/0/private/Ledgers"),
+    (Method::Post, "/0/private/QueryLedgers"),
+    (Method::Post, "/0/private/TradeVolume"),
+];
+
+/// `kraken:trade`: place, amend, edit and cancel spot orders (single, batch, all, dead-man).
+const TRADE: &[PresetEntry] = &[
+    (Method::Post, "/0/private/AddOrder"),
+    (Method::Post, "/0/private/AddOrderBatch"),
+    (Method::Post, "/0/private/AmendOrder"),
+    (Method::Post, "/0/private/EditOrder"),
+    (Method::Post, "/0/private/CancelOrder"),
+    (Method::Post, "/0/private/CancelOrderBatch"),
+    (Method::Post, "/0/private/CancelAll"),
+    (Method::Post, "/0/private/CancelAllOrdersAfter"),
+];
+
+/// One path segment of Kraken's method names (`AddOrder`, `Earn/Allocate` has two).
+fn is_method_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+impl Kraken {
+    fn access(path: &str) -> Option<Access> {
+        if let Some(rest) = path.strip_prefix(PUBLIC_PREFIX) {
+            return is_method_name(rest).then_some(Access::Public);
+        }
+        let rest = path.strip_prefix(PRIVATE_PREFIX)?;
+        let ok = match rest.split_once('/') {
+            None => is_method_name(rest),
+            Some((group, name)) => is_method_name(group) && is_method_name(name),
+        };
+        ok.then_some(Access::Signed)
+    }
+}
+
+impl Exchange for Kraken {
+    fn id(&self) -> &'static str {
+        "kraken"
+    }
+
+    fn key_headers(&self) -> &'static [&'static str] {
+        &[KEY_HEADER]
+    }
+
+    fn secret_form(&self) -> SecretForm {
+        SecretForm::Base64
+    }
+
+    fn persistent_nonce(&self) -> bool {
+        true
+    }
+
+    fn notional(&self) -> Notional {
+        Notional {
+            price: "price",
+            quantity: "volume",
+            quote_quantity: None,
+        }
+    }
+
+    fn canon_rules(&self) -> CanonRules {
+        CanonRules {
+            form_body: true,
+            json_body: true,
+            body_on_delete: false,
+            query_with_body: false,
+            bot_signing_params: &["nonce", "otp"],
+        }
+    }
+
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+        match Self::access(&req.path) {
+            Some(Access::Signed) => {
+                if req.method != Method::Post {
+                    return Err(Reject::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "Kraken private endpoints take POST only",
+                    ));
+                }
+                if !req.query.is_empty() {
+                    return Err(Reject::bad_params(
+                        "Kraken private endpoints take their parameters in the POST body, not the query string".to_owned(),
+                    ));
+                }
+                Ok(())
+            }
+            Some(_) => {
+                if !matches!(req.method, Method::Get | Method::Post) {
+                    return Err(Reject::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "Kraken public endpoints take GET or POST",
+                    ));
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        Self::access(path).map(|access| Route { host: HOST, access })
+    }
+
+    fn denied_endpoint(&self, _method: Method, path: &str) -> Option<&'static str> {
+        // ASCII case-insensitive: keyward does not know how the exchange matches letter case.
+        DENIED
+            .iter()
+            .find(|(p, _)| p.eq_ignore_ascii_case(path))
+            .map(|(_, reason)| *reason)
+    }
+
+    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        match name {
+            "read" => Some(READ),
+            "trade" => Some(TRADE),
+            _ => None,
+        }
+    }
+
+    fn preset_names(&self) -> &'static [&'static str] {
+        &["read", "trade"]
+    }
+
+    fn permission_endpoint(&self) -> PresetEntry {
+        (Method::Post, "/0/private/GetApiKeyInfo")
+    }
+
+    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+        // Kraken's `{"error":["<category>:<message>"]}`, so that client libraries raise their
+        // usual exception (ccxt: PermissionDenied, AuthenticationError, ...); keyward's own
+        // code and message move to `keyward`.
+        let category = match reject.status.as_u16() {
+            401 => "EAPI:Invalid key",
+            403 => "EGeneral:Permission denied",
+            429 => "EAPI:Rate limit exceeded",
+            s if s >= 500 => "EService:Unavailable",
+            _ => "EGeneral:Invalid arguments",
+        };
+        vec![("error", serde_json::json!([category]))]
+    }
+
+    fn sign(
+        &self,
+        req: &CanonicalRequest,
+        access: Access,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Reject> {
+        if access == Access::Public {
+            let mut path_and_query = req.path.clone();
+            if !req.query.is_empty() {
+                path_and_query.push('?');
+                path_and_query.push_str(&req.query.encode());
+            }
+            let mut headers = Vec::new();
+            let body = match &req.body {
+                Body::Empty => Bytes::new(),
+                Body::Form(p) => {
+                    headers.push((header::CONTENT_TYPE, form_type()));
+                    Bytes::from(p.encode())
+                }
+                Body::Json(j) => {
+                    headers.push((header::CONTENT_TYPE, json_type()));
+                    Bytes::from(j.to_compact())
+                }
+            };
+            return Ok(Outbound {
+                method: req.method,
+                host: HOST,
+                path_and_query,
+                headers,
+                body,
+            });
+        }
+        self.check_request(req)?;
+        let nonce = credential.nonce.next(now).map_err(|e| {
+            tracing::error!(error = %e, "cannot persist the Kraken nonce state");
+            Reject::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "nonce_state",
+                "keyward cannot persist the nonce state next to the vault file, so it signs no Kraken request; the operator must fix the disk (see keyward's log)",
+            )
+        })?
+        .to_string();
+        let (body, content_type) = match &req.body {
+            Body::Empty => (form_with_nonce(&nonce, &Params::new()), form_type()),
+            Body::Form(p) => (form_with_nonce(&nonce, p), form_type()),
+            Body::Json(j) => (json_with_nonce(&nonce, j)?, json_type()),
+        };
+        let signature = sign_kraken(
+            credential.secret.expose(),
+            &req.path,
+            &nonce,
+            body.as_bytes(),
+        )?;
+        let headers: Vec<(HeaderName, HeaderValue)> = vec![
+            (header::CONTENT_TYPE, content_type),
+            (
+                HeaderName::from_static(KEY_HEADER),
+                sensitive_header(credential.api_key.expose())?,
+            ),
+            (
+                HeaderName::from_static(SIGN_HEADER),
+                sensitive_header(signature.as_bytes())?,
+            ),
+        ];
+        Ok(Outbound {
+            method: Method::Post,
+            host: HOST,
+            path_and_query: req.path.clone(),
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+}
+
+fn form_type() -> HeaderValue {
+    HeaderValue::from_static("application/x-www-form-urlencoded")
+}
+
+fn json_type() -> HeaderValue {
+    HeaderValue::from_static("application/json")
+}
+
+/// `nonce=<n>&<the bot's parameters>`.
+fn form_with_nonce(nonce: &str, params: &Params) -> String {
+    let mut all = Params::new();
+    all.set("nonce", nonce.to_owned());
+    for (k, v) in params.iter() {
+        all.set(k, v.to_owned());
+    }
+    all.encode()
+}
+
+/// The bot's JSON object with `"nonce":<n>` (a number, as Kraken's schema has it) as first member.
+fn json_with_nonce(nonce: &str, body: &Json) -> Result<String, Reject> {
+    let Json::Object(members) = body else {
+        return Err(Reject::bad_params(
+            "a Kraken JSON body must be an object".to_owned(),
+        ));
+    };
+    let mut with = Vec::with_capacity(members.len() + 1);
+    with.push(("nonce".to_owned(), Json::Number(nonce.to_owned())));
+    with.extend(members.iter().cloned());
+    Ok(Json::Object(with).to_compact())
+}
+
+/// `base64(HMAC-SHA512(base64decode(secret), uri_path + SHA256(nonce + body)))`.
+fn sign_kraken(secret_b64: &[u8], path: &str, nonce: &str, body: &[u8]) -> Result<String, Reject> {
+    let key = crate::secret::SecretBytes::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(secret_b64)
+            .map_err(|_| {
+                Reject::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "bad_credential",
+                    "the sealed Kraken secret is not base64; re-seal it",
+                )
+            })?,
+    );
+    let mut inner = Sha256::new();
+    inner.update(nonce.as_bytes());
+    inner.update(body);
+    let digest = inner.finalize();
+    let mut mac =
+        Hmac::<Sha512>::new_from_slice(key.expose()).expect("HMAC accepts any key length");
+    mac.update(path.as_bytes());
+    mac.update(&digest);
+    Ok(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::hard_deny;
+    use crate::proxy::canonical::canonicalise;
+    use crate::secret::SecretBytes;
+    use std::time::Duration;
+
+    fn vector() -> serde_json::Value {
+        let text = include_str!("../../tests/vectors/vectors.json");
+        let all: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
+        all.into_iter().find(|v| v["exchange"] == "kraken").unwrap()
+    }
+
+    fn credential(secret: &str) -> Credential {
+        Credential {
+            api_key: SecretBytes::copy_from(b"real-kraken-key"),
+            secret: SecretBytes::copy_from(secret.as_bytes()),
+            passphrase: None,
+            private_key: None,
+            recv_window_ms: 5000,
+            nonce: crate::exchange::nonce::Nonce::in_memory(),
+        }
+    }
+
+    fn header<'a>(out: &'a Outbound, name: &str) -> &'a HeaderValue {
+        &out.headers.iter().find(|(k, _)| k == name).unwrap().1
+    }
+
+    fn canon(method: Method, path: &str, ct: Option<&str>, body: &str) -> CanonicalRequest {
+        canonicalise(
+            method,
+            path,
+            None,
+            ct,
+            body.as_bytes(),
+            &Kraken.canon_rules(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn published_vector() {
+        let v = vector();
+        let secret = v["secret"].as_str().unwrap();
+        let nonce = v["nonce"].as_str().unwrap();
+        let path = v["uri_path"].as_str().unwrap();
+        let body = v["post_body"].as_str().unwrap();
+        let expected = v["expected"].as_str().unwrap();
+        assert_eq!(
+            sign_kraken(secret.as_bytes(), path, nonce, body.as_bytes()).unwrap(),
+            expected
+        );
+        // The full signer: the bot's own (stale) nonce and otp are replaced by keyward's nonce,
+        // issued from the clock (microseconds; here chosen to equal the vector's nonce).
+        let bot_body =
+            "nonce=1&otp=123456&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25";
+        let req = canon(
+            Method::Post,
+            path,
+            Some("application/x-www-form-urlencoded"),
+            bot_body,
+        );
+        let now = SystemTime::UNIX_EPOCH + Duration::from_micros(nonce.parse().unwrap());
+        let out = Kraken
+            .sign(&req, Access::Signed, &credential(secret), now)
+            .unwrap();
+        assert_eq!(out.body, body.as_bytes());
+        assert_eq!(out.path_and_query, path);
+        assert_eq!(header(&out, SIGN_HEADER).as_bytes(), expected.as_bytes());
+        assert_eq!(header(&out, KEY_HEADER).as_bytes(), b"real-kraken-key");
+        assert!(header(&out, SIGN_HEADER).is_sensitive());
+        assert!(header(&out, KEY_HEADER).is_sensitive());
+    }
+
+    #[test]
+    fn nonces_strictly_increase_and_are_signed() {
+        let cred = credential("c2VjcmV0");
+        let req = canon(Method::Post, "/0/private/BalanceEx", None, "");
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut last = 0u64;
+        for _ in 0..3 {
+            let out = Kraken.sign(&req, Access::Signed, &cred, t).unwrap();
+            let body = std::str::from_utf8(&out.body).unwrap();
+            let n: u64 = body.strip_prefix("nonce=").unwrap().parse().unwrap();
+            assert!(n > last);
+            last = n;
+            let expected = sign_kraken(
+                b"c2VjcmV0",
+                "/0/private/BalanceEx",
+                &n.to_string(),
+                body.as_bytes(),
+            )
+            .unwrap();
+            assert_eq!(header(&out, SIGN_HEADER).as_bytes(), expected.as_bytes());
+        }
+    }
+
+    /// Expected body and signature produced OFFLINE with ccxt 4.5.90's own `kraken.sign()`:
+    /// `k = ccxt.kraken({'apiKey': 'k', 'secret': 'c2VjcmV0LWZvci10ZXN0cw=='})`,
+    /// `k.incrementing_nonce = lambda: 1700000000000001`,
+    /// `k.sign('AddOrder', ['private'], 'POST', {'pair': 'XXBTZUSD', 'type': 'buy',
+    /// 'ordertype': 'limit', 'volume': '0.01', 'price': '30000.5', 'userref': '-7'})`.
+    #[test]
+    fn form_body_matches_ccxt() {
+        let cred = credential("c2VjcmV0LWZvci10ZXN0cw==");
+        let req = canon(
+            Method::Post,
+            "/0/private/AddOrder",
+            Some("application/x-www-form-urlencoded"),
+            "nonce=99&pair=XXBTZUSD&type=buy&ordertype=limit&volume=0.01&price=30000.5&userref=-7",
+        );
+        let now = SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_001);
+        let out = Kraken.sign(&req, Access::Signed, &cred, now).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out.body).unwrap(),
+            "nonce=1700000000000001&pair=XXBTZUSD&type=buy&ordertype=limit&volume=0.01&price=30000.5&userref=-7"
+        );
+        assert_eq!(
+            header(&out, SIGN_HEADER).to_str().unwrap(),
+            "wCnvdQEc6QDemHNlwPUU7WmZHage+n9i++/j+8aDI1trIrx/7BpHS7BoOvAmcFxvVT6tdBGxkjwm8LuqfSBlvw=="
+        );
+    }
+
+    /// JSON bodies (batch endpoints): keyward's nonce is the first member, a JSON number as in
+    /// Kraken's OpenAPI schema (ccxt sends a string there, so ccxt's own `sign()` cannot produce
+    /// this body). Expected signature computed OFFLINE with Python's hmac/hashlib:
+    /// `b64(hmac(b64decode(secret), path + sha256(nonce + body), sha512))`.
+    #[test]
+    fn json_body_gets_nonce_first() {
+        let cred = credential("c2VjcmV0LWZvci10ZXN0cw==");
+        let req = canon(
+            Method::Post,
+            "/0/private/CancelOrderBatch",
+            Some("application/json"),
+            r#"{"nonce":"5","orders":["OABC-1","ODEF-2"],"otp":"x"}"#,
+        );
+        let now = SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000);
+        let out = Kraken.sign(&req, Access::Signed, &cred, now).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out.body).unwrap(),
+            r#"{"nonce":1700000000000000,"orders":["OABC-1","ODEF-2"]}"#
+        );
+        assert_eq!(header(&out, "content-type").as_bytes(), b"application/json");
+        assert_eq!(
+            header(&out, SIGN_HEADER).to_str().unwrap(),
+            "krij3/CVQSteUL3imBngQofIQ4G5/+MbezxNhi4rY7+Q5guY/jjxHaSmS4/pFRICS5MTbUbAIZS7hbrIp2TBqw=="
+        );
+    }
+
+    #[test]
+    fn public_is_unsigned() {
+        let req = canonicalise(
+            Method::Get,
+            "/0/public/Depth",
+            Some("pair=XBTUSD"),
+            None,
+            b"",
+            &Kraken.canon_rules(),
+        )
+        .unwrap();
+        let out = Kraken
+            .sign(
+                &req,
+                Access::Public,
+                &credential("c2VjcmV0"),
+                SystemTime::now(),
+            )
+            .unwrap();
+        assert_eq!(out.path_and_query, "/0/public/Depth?pair=XBTUSD");
+        assert!(out.headers.is_empty());
+        assert!(out.body.is_empty());
+    }
+
+    #[test]
+    fn routes_and_request_shape() {
+        assert_eq!(
+            Kraken.route("/0/public/AssetPairs").unwrap().access,
+            Access::Public
+        );
+        assert_eq!(
+            Kraken.route("/0/private/AddOrder").unwrap().access,
+            Access::Signed
+        );
+        assert_eq!(
+            Kraken.route("/0/private/Earn/Strategies").unwrap().access,
+            Access::Signed
+        );
+        assert!(Kraken.route("/0/private").is_none());
+        assert!(Kraken.route("/1/private/AddOrder").is_none());
+        assert!(Kraken.route("/0/public/a/b").is_none());
+        assert!(Kraken.route("/derivatives/api/v3/sendorder").is_none());
+        let get = canonicalise(
+            Method::Get,
+            "/0/private/Balance",
+            None,
+            None,
+            b"",
+            &Kraken.canon_rules(),
+        )
+        .unwrap();
+        assert_eq!(
+            Kraken.check_request(&get).unwrap_err().status,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        let q = canonicalise(
+            Method::Post,
+            "/0/private/Balance",
+            Some("asset=XBT"),
+            None,
+            b"",
+            &Kraken.canon_rules(),
+        )
+        .unwrap();
+        assert!(Kraken.check_request(&q).is_err());
+    }
+
+    #[test]
+    fn hard_deny_and_presets() {
+        for p in [
+            "/0/private/Withdraw",
+            "/0/private/WithdrawCancel",
+            "/0/private/WithdrawInfo",
+            "/0/private/WithdrawAddresses",
+            "/0/private/WalletTransfer",
+            "/0/private/AccountTransfer",
+            "/0/private/CreateSubaccount",
+            "/0/private/GetApiKeyInfo",
+            "/0/private/WithdrawSomethingNew",
+            "/0/private/createsubaccount",
+            "/0/private/GETAPIKEYINFO",
+            "/0/private/walletTRANSFER",
+        ] {
+            assert!(hard_deny(&Kraken, Method::Post, p).is_some(), "{p}");
+        }
+        for name in Kraken.preset_names() {
+            for (m, p) in Kraken.preset(name).unwrap() {
+                assert!(hard_deny(&Kraken, *m, p).is_none(), "{name}: {p}");
+                assert_eq!(Kraken.route(p).unwrap().access, Access::Signed, "{p}");
+            }
+        }
+        // The permission endpoint: routed and signable (for keyward's self-check), never
+        // reachable by a bot.
+        let (m, p) = Kraken.permission_endpoint();
+        assert_eq!(Kraken.route(p).unwrap().access, Access::Signed);
+        assert!(hard_deny(&Kraken, m, p).is_some());
+    }
+
+    #[test]
+    fn rejections_in_kraken_shape() {
+        let r = Reject::forbidden("hard_deny", "withdrawals are never allowed");
+        let v: serde_json::Value =
+            serde_json::from_str(&r.to_json_with(Kraken.native_error(&r))).unwrap();
+        assert_eq!(v["error"][0], "EGeneral:Permission denied");
+        assert_eq!(v["keyward"]["code"], "hard_deny");
+    }
+}

@@ -1,0 +1,165 @@
+"""An unmodified ccxt gate bot, with a dummy key and secret, through keyward to a mock Gate.
+
+The bot's API key is its keyward client token; its secret is a dummy. keyward drops the bot's
+KEY/SIGN/Timestamp and channel headers and re-signs with the sealed credential; the mock
+verifies like Gate (signature over the exact query and body bytes, 60 s clock window) and
+records everything it receives.
+"""
+
+import hashlib
+import hmac
+
+import pytest
+
+import harness
+
+ccxt = pytest.importorskip("ccxt")
+
+DUMMY_SECRET = "dummy-gate-secret-that-keyward-ignores"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keyward-gate")
+    s = harness.Stack(d, exchange="gate", api_key=harness.binance_like_key(32),
+                      secret=harness.binance_like_key(64), key_header="KEY")
+    try:
+        s.start()
+    except BaseException:
+        s.stop()
+        raise
+    yield s
+    s.stop()
+
+
+def make_bot(stack, api_key=None):
+    ex = ccxt.gate({"apiKey": api_key or stack.token, "secret": DUMMY_SECRET,
+                    "enableRateLimit": False, "timeout": 30000})
+    harness.repoint_ccxt(ex, stack.base)
+    return ex
+
+
+@pytest.fixture(scope="module")
+def bot(stack):
+    return make_bot(stack)
+
+
+@pytest.fixture(scope="module")
+def markets(bot):
+    return bot.load_markets()
+
+
+def records(stack, path=None, method=None):
+    return [r for r in stack.mock.records()
+            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
+
+
+def dummy_signature(rec):
+    payload = "\n".join([rec["method"], rec["path"], rec["query"],
+                         hashlib.sha512(rec["body"].encode()).hexdigest(),
+                         rec["headers"].get("timestamp", "")])
+    return hmac.new(DUMMY_SECRET.encode(), payload.encode(), hashlib.sha512).hexdigest()
+
+
+def assert_resigned(stack, rec):
+    assert rec["verified"] is True, rec
+    h = rec["headers"]
+    assert h.get("key") == stack.api_key, "upstream must carry the real API key"
+    blob = rec["body"] + rec["query"] + repr(h)
+    assert stack.token not in blob, "the client token leaked upstream"
+    assert DUMMY_SECRET not in blob
+    assert h.get("sign") != dummy_signature(rec)
+    assert "x-gate-channel-id" not in h, "the bot's channel (partner) header reached the exchange"
+
+
+def test_load_markets(stack, markets):
+    assert "BTC/USDT" in markets and "ETH/USDT" in markets
+    assert markets["BTC/USDT"]["spot"] is True
+    # load_markets signs GET /account/detail (unified-account check): re-signed and verified
+    assert_resigned(stack, records(stack, "/api/v4/account/detail")[-1])
+    pub = records(stack, "/api/v4/spot/currency_pairs")[-1]
+    assert pub["verified"] and "key" not in pub["headers"] and "sign" not in pub["headers"]
+
+
+def test_fetch_balance(stack, markets, bot):
+    bal = bot.fetch_balance()
+    assert bal["USDT"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
+    assert_resigned(stack, records(stack, "/api/v4/spot/accounts")[-1])
+
+
+def test_create_and_cancel_order(stack, markets, bot):
+    order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
+    assert order["id"] and order["status"] == "open"
+    rec = records(stack, "/api/v4/spot/orders", "POST")[-1]
+    assert_resigned(stack, rec)
+    p = rec["params"]
+    assert p["currency_pair"] == "BTC_USDT" and p["side"] == "buy"
+    assert float(p["amount"]) == 0.01 and float(p["price"]) == 30000
+    cancelled = bot.cancel_order(order["id"], "BTC/USDT")
+    assert cancelled["status"] == "canceled"
+    rec = records(stack, f"/api/v4/spot/orders/{order['id']}", "DELETE")[-1]
+    assert_resigned(stack, rec)
+    assert rec["params"]["currency_pair"] == "BTC_USDT" and rec["status"] == 200
+
+
+def test_fetch_open_orders_signed_query(stack, markets, bot):
+    bot.fetch_open_orders("BTC/USDT")
+    rec = [r for r in records(stack) if r["path"].startswith("/api/v4/spot/")
+           and r["method"] == "GET" and r["query"]][-1]
+    assert_resigned(stack, rec)
+
+
+def _expect_denied(call):
+    with pytest.raises(ccxt.PermissionDenied) as ei:
+        call()
+    msg = str(ei.value)
+    assert "FORBIDDEN" in msg and "hard_deny" in msg, msg
+
+
+def test_withdraw_refused(stack, markets, bot):
+    n = len(stack.mock.records())
+    _expect_denied(lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, {"network": "ERC20"}))
+    assert len(stack.mock.records()) == n
+    assert not [r for r in stack.mock.records() if "withdraw" in r["path"].lower()]
+
+
+def test_transfer_refused(stack, markets, bot):
+    n = len(stack.mock.records())
+    _expect_denied(lambda: bot.transfer("USDT", 10, "spot", "swap"))
+    assert len(stack.mock.records()) == n
+    assert not [r for r in stack.mock.records() if "transfer" in r["path"].lower()]
+
+
+def test_refusals_are_403(stack, markets):
+    n = len(stack.mock.records())
+    for method, path in (("POST", "/api/v4/withdrawals"), ("POST", "/api/v4/withdrawals/push"),
+                         ("POST", "/api/v4/wallet/sub_account_transfers"),
+                         ("POST", "/api/v4/sub_accounts/1/keys"), ("POST", "/api/v4/otc/bank/create")):
+        status, body = stack.request(method, path, body='{"a":"1"}',
+                                     headers={"Content-Type": "application/json"})
+        assert status == 403, (path, status, body)
+        assert '"label":"FORBIDDEN"' in body
+    assert len(stack.mock.records()) == n
+
+
+def test_unknown_client_token_refused(stack, markets):
+    other = make_bot(stack, api_key="not-a-client-token")
+    n = len(stack.mock.records())
+    with pytest.raises(ccxt.AuthenticationError):
+        other.private_spot_get_accounts()
+    assert len(stack.mock.records()) == n
+
+
+def test_every_forwarded_request_verified(stack, markets, bot):
+    recs = stack.mock.records()
+    assert recs
+    assert not [r for r in recs if not r["verified"]], [r for r in recs if not r["verified"]]
+
+
+def test_no_secret_in_logs_or_audit(stack, markets, bot):
+    bot.fetch_balance()
+    for label, text in (("keyward log", stack.log_text()), ("audit log", stack.audit_text())):
+        assert stack.secret not in text, f"the API secret appears in the {label}"
+        assert stack.api_key not in text, f"the API key appears in the {label}"
+        assert stack.token not in text, f"the client token appears in the {label}"
+    assert stack.secret not in stack.check.stdout + stack.check.stderr
