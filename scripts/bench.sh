@@ -138,8 +138,14 @@ else
   n_loadgen_cpus=$ncpu
   pin_desc="no pinning: load generator and servers share all $ncpu CPU(s)"
 fi
-on_servers() { if [ -n "$server_cpus" ]; then taskset -c "$server_cpus" "$@"; else "$@"; fi; }
-on_loadgen() { if [ -n "$loadgen_cpus" ]; then taskset -c "$loadgen_cpus" "$@"; else "$@"; fi; }
+# Command prefixes. Servers are started as `"${on_servers[@]}" CMD &` (a simple command, so $! is
+# the server's own pid: taskset execs it), never through a function (that would fork a subshell).
+on_servers=()
+on_loadgen=()
+if [ -n "$server_cpus" ]; then
+  on_servers=(taskset -c "$server_cpus")
+  on_loadgen=(taskset -c "$loadgen_cpus")
+fi
 echo "$pin_desc"
 
 mkdir -p "$out"
@@ -188,7 +194,7 @@ up_port=$(free_port)
 mkdir -p "$work/nginx-up"
 sed -e "s|@WORK@|$work|g" -e "s|@PORT@|$up_port|g" -e "s|@WORKERS@|$n_server_cpus|g" \
   "$repo/scripts/bench/upstream.conf.in" > "$work/upstream.conf"
-on_servers "$NGINX" -p "$work/nginx-up" -c "$work/upstream.conf" -e "$work/nginx-upstream-error.log" \
+"${on_servers[@]}" "$NGINX" -p "$work/nginx-up" -c "$work/upstream.conf" -e "$work/nginx-upstream-error.log" \
   > "$work/nginx-upstream.log" 2>&1 &
 up_pid=$!
 pids+=("$up_pid")
@@ -202,7 +208,7 @@ mkdir -p "$work/nginx-px"
 sed -e "s|@WORK@|$work|g" -e "s|@PORT@|$px_port|g" -e "s|@UPSTREAM_PORT@|$up_port|g" \
   -e "s|@WORKERS@|$n_server_cpus|g" -e "s|@CONNS@|$SAT_CONNS|g" \
   "$repo/scripts/bench/proxy.conf.in" > "$work/proxy.conf"
-on_servers "$NGINX" -p "$work/nginx-px" -c "$work/proxy.conf" -e "$work/nginx-proxy-error.log" \
+"${on_servers[@]}" "$NGINX" -p "$work/nginx-px" -c "$work/proxy.conf" -e "$work/nginx-proxy-error.log" \
   > "$work/nginx-proxy.log" 2>&1 &
 px_pid=$!
 pids+=("$px_pid")
@@ -266,7 +272,7 @@ for mode in $FSYNC_MODES; do
   write_config "$work/$v.toml" "audit-fsync-$mode.jsonl" "$fs"
   "$KW" check --config "$work/$v.toml" > "$work/$v-check.log" 2>&1 \
     || { cat "$work/$v-check.log" >&2; kw_die "keyward check failed for $v"; }
-  on_servers "$KW" serve --config "$work/$v.toml" > "$work/$v.log" 2>&1 &
+  "${on_servers[@]}" "$KW" serve --config "$work/$v.toml" > "$work/$v.log" 2>&1 &
   p=$!
   pids+=("$p")
   kw_pidof[$v]=$p
@@ -312,18 +318,15 @@ done
 
 # CPU accounting from /proc (clock ticks): a process and its children (nginx workers).
 CLK_TCK=$(getconf CLK_TCK)
-ticks_of() { # ticks_of PID... -> utime+stime of each PID and its direct children
-  local total=0 p c line
-  local -a f all
-  for p in "$@"; do
-    all=("$p")
-    for c in $(pgrep -P "$p" 2>/dev/null || true); do all+=("$c"); done
-    for c in "${all[@]}"; do
-      line=$(cat "/proc/$c/stat" 2>/dev/null) || continue
-      line=${line##*) }
-      read -r -a f <<< "$line"
-      total=$((total + f[11] + f[12]))
-    done
+ticks_of() { # ticks_of PID -> utime+stime of PID and all its descendants (nginx workers)
+  local total=0 c line
+  local -a f
+  line=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  line=${line##*) }
+  read -r -a f <<< "$line"
+  total=$((f[11] + f[12]))
+  for c in $(pgrep -P "$1" 2>/dev/null || true); do
+    total=$((total + $(ticks_of "$c")))
   done
   echo "$total"
 }
@@ -355,15 +358,16 @@ run_load() {
   local -a tls=()
   case ${url[$t]} in https:*) tls=(--cacert "$work/ca/ca.pem") ;; esac
   if [ "$kind" = rate ]; then
-    on_loadgen "$OHA" -z "${dur}s" -q "$rate" --latency-correction -c "$RATE_CONNS" \
+    "${on_loadgen[@]}" "$OHA" -z "${dur}s" -q "$rate" --latency-correction -c "$RATE_CONNS" --wait-ongoing-requests-after-deadline \
       --worker-threads "$n_loadgen_cpus" --no-tui --output-format json -o "$outfile" \
       "${tls[@]}" -H "${hdr[$t]}" "${url[$t]}" > /dev/null 2>&1
   elif [ "$SAT_TOOL" = wrk ]; then
-    on_loadgen wrk -t "$n_loadgen_cpus" -c "$SAT_CONNS" -d "${dur}s" --latency \
+    "${on_loadgen[@]}" wrk -t "$n_loadgen_cpus" -c "$SAT_CONNS" -d "${dur}s" --latency \
       -H "${hdr[$t]}" "${url[$t]}" > "$outfile" 2>&1
   else
-    on_loadgen "$OHA" -z "${dur}s" -c "$SAT_CONNS" --worker-threads "$n_loadgen_cpus" --no-tui \
-      --output-format json -o "$outfile" "${tls[@]}" -H "${hdr[$t]}" "${url[$t]}" > /dev/null 2>&1
+    "${on_loadgen[@]}" "$OHA" -z "${dur}s" -c "$SAT_CONNS" --worker-threads "$n_loadgen_cpus" --no-tui \
+      --output-format json -o "$outfile" --wait-ongoing-requests-after-deadline \
+      "${tls[@]}" -H "${hdr[$t]}" "${url[$t]}" > /dev/null 2>&1
   fi
 }
 
@@ -425,7 +429,7 @@ say "6. Machine"
   echo "rustc: $(rustc --version 2>/dev/null || echo unknown)"
   echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
   echo "oha: $("$OHA" --version 2>/dev/null | head -n1)"
-  echo "wrk: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2 || echo none)"
+  echo "wrk: $({ wrk -v 2>&1 || true; } | head -n1 | cut -d' ' -f1-2)"
   echo "openssl: $(openssl version)"
   echo "softhsm: $(softhsm2-util --version 2>/dev/null || echo unknown)"
   echo "audit log: $work (filesystem $(findmnt -n -o FSTYPE -T "$work" 2>/dev/null || stat -f -c %T "$work"))"

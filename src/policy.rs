@@ -94,6 +94,19 @@ impl Rule {
                 ));
             }
         }
+        // A constrained parameter must be named exactly once, at the top level: one nested in a
+        // batch (a JSON array, `batchOrders=[...]`, `orders[0][qty]`) or repeated inside another
+        // parameter escapes the check here but not the exchange.
+        for key in &constrained {
+            let top = usize::from(req.param(key).is_some());
+            if req.mentions(key) > top {
+                return Err(format!(
+                    "'{key}', which {} limits, also appears inside the request (a batch or nested order); \
+                     limits are checked on single top-level parameters only: send one order per request",
+                    self.id
+                ));
+            }
+        }
         for (key, allowed) in &self.params {
             match req.param(key) {
                 None => return Err(format!("parameter '{key}' is required by {}", self.id)),
@@ -428,6 +441,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn limits_cannot_be_dodged_by_nesting() {
+        let mut rule = order_rule();
+        rule.params.clear();
+        rule.max = vec![("quantity".into(), d("0.5"))];
+        let a = Allowlist { rules: vec![rule] };
+        let batch = req(
+            Method::Post,
+            "/api/v3/order",
+            "batchOrders=%5B%7B%22symbol%22%3A%22BTCUSDT%22%2C%22quantity%22%3A%229%22%7D%5D",
+        );
+        let got = decide(&Binance, Some(&a), true, Access::Signed, &batch);
+        assert!(
+            got.to_string().contains("appears inside the request"),
+            "{got}"
+        );
+        let bracket = req(
+            Method::Post,
+            "/api/v3/order",
+            "orders%5B0%5D%5Bquantity%5D=9",
+        );
+        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &bracket).is_allowed());
+        let rules = CanonRules::JSON;
+        for body in [
+            r#"[{"quantity":"9"}]"#,
+            r#"{"orders":[{"quantity":"9"}]}"#,
+            r#"{"quantity":"0.1","orders":[{"Quantity":"9"}]}"#,
+        ] {
+            let r = canonicalise(
+                Method::Post,
+                "/api/v3/order",
+                None,
+                Some("application/json"),
+                body.as_bytes(),
+                &rules,
+            )
+            .unwrap();
+            assert!(
+                !decide(&Binance, Some(&a), true, Access::Signed, &r).is_allowed(),
+                "{body}"
+            );
+        }
+        // A word that merely contains the name is not a mention; a single top-level one is fine.
+        let ok = req(
+            Method::Post,
+            "/api/v3/order",
+            "quantity=0.1&newClientOrderId=quantityish",
+        );
+        assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
     }
 
     #[test]

@@ -201,6 +201,31 @@ impl CanonicalRequest {
         })
     }
 
+    /// How many times `name` is named in the request, case-insensitively, anywhere: as a
+    /// top-level parameter, as a component of a bracketed form name (`orders[0][name]`), as a
+    /// JSON member at any depth, or as a word inside a parameter value or JSON string (a batch
+    /// of orders encoded in one parameter). Policy uses it to refuse requests where a
+    /// constrained parameter hides somewhere its limit cannot see.
+    pub fn mentions(&self, name: &str) -> usize {
+        let mut n = 0;
+        let mut count_param = |k: &str, v: &str| {
+            n += k
+                .split(['[', ']'])
+                .filter(|part| part.eq_ignore_ascii_case(name))
+                .count();
+            n += word_count(v, name);
+        };
+        for (k, v) in self.query.iter() {
+            count_param(k, v);
+        }
+        match &self.body {
+            Body::Form(p) => p.iter().for_each(|(k, v)| count_param(k, v)),
+            Body::Json(j) => n += j.mentions(name),
+            Body::Empty => {}
+        }
+        n
+    }
+
     /// The query string and body as keyward records them in the audit log: the parameters in
     /// keyward's encoding, then a JSON body in its compact form.
     pub fn params_string(&self) -> String {
@@ -217,6 +242,23 @@ impl CanonicalRequest {
             Body::Empty => all.encode(),
         }
     }
+}
+
+/// Occurrences of `word` in `text`, case-insensitively, not touching a letter, digit or `_` on
+/// either side.
+pub fn word_count(text: &str, word: &str) -> usize {
+    if word.is_empty() || text.len() < word.len() {
+        return 0;
+    }
+    let (t, w) = (text.as_bytes(), word.as_bytes());
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    (0..=t.len() - w.len())
+        .filter(|&i| {
+            t[i..i + w.len()].eq_ignore_ascii_case(w)
+                && (i == 0 || !is_word(t[i - 1]))
+                && t.get(i + w.len()).is_none_or(|b| !is_word(*b))
+        })
+        .count()
 }
 
 /// Checks a request path against keyward's strict path grammar: ASCII, leading `/`, non-empty
@@ -259,7 +301,7 @@ fn is_query_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
-            b'-' | b'_' | b'.' | b'~' | b'+' | b',' | b':' | b'*' | b'@' | b'/'
+            b'-' | b'_' | b'.' | b'~' | b'+' | b',' | b':' | b'*' | b'@' | b'/' | b'[' | b']'
         )
 }
 
@@ -533,6 +575,23 @@ mod tests {
         assert_eq!(
             r.params_string(),
             "symbol=BTCUSDT&side=BUY&quantity=0.1&price=%EF%BC%91"
+        );
+    }
+
+    #[test]
+    fn raw_brackets_in_names() {
+        // ccxt's Kraken class sends conditional-close fields with raw brackets.
+        let r = canon(
+            Method::Post,
+            None,
+            Some("application/x-www-form-urlencoded"),
+            "close[ordertype]=limit&close[price]=1",
+        )
+        .unwrap();
+        assert_eq!(r.param("close[ordertype]"), Some("limit"));
+        assert_eq!(
+            r.params_string(),
+            "close%5Bordertype%5D=limit&close%5Bprice%5D=1"
         );
     }
 

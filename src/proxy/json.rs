@@ -86,6 +86,20 @@ impl Json {
         }
     }
 
+    /// How many times `name` is named at any depth: as a member (case-insensitively) or as a word
+    /// inside a string (see `CanonicalRequest::mentions`).
+    pub fn mentions(&self, name: &str) -> usize {
+        match self {
+            Json::String(s) => super::canonical::word_count(s, name),
+            Json::Array(items) => items.iter().map(|v| v.mentions(name)).sum(),
+            Json::Object(members) => members
+                .iter()
+                .map(|(k, v)| usize::from(k.eq_ignore_ascii_case(name)) + v.mentions(name))
+                .sum(),
+            _ => 0,
+        }
+    }
+
     /// Removes a member of an object; returns it.
     pub fn remove(&mut self, key: &str) -> Option<Json> {
         match self {
