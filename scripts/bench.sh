@@ -20,7 +20,7 @@
 #   KEYWARD_BIN=PATH              use this keyward binary instead of `cargo build --release`
 #   BENCH_DURATION=10             seconds per measurement
 #   BENCH_WARMUP=2                seconds of unrecorded load before each measurement
-#   BENCH_RATES="200 1000"        fixed request rates (req/s) for the latency runs
+#   BENCH_RATES="200 1000"        fixed request rates (req/s) for the latency runs ("" for none)
 #   BENCH_RATE_CONNECTIONS=16     connections used by the fixed-rate runs
 #   BENCH_CONNECTIONS=64          connections used by the saturation runs
 #   BENCH_FSYNC="off on"          keyward audit fsync settings to measure ("off" for a quicker run)
@@ -39,7 +39,7 @@ cd "$repo"
 
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
-RATES=${BENCH_RATES:-"200 1000"}
+RATES=${BENCH_RATES-"200 1000"}
 RATE_CONNS=${BENCH_RATE_CONNECTIONS:-16}
 SAT_CONNS=${BENCH_CONNECTIONS:-64}
 FSYNC_MODES=${BENCH_FSYNC:-"off on"}
@@ -434,6 +434,7 @@ say "6. Machine"
   echo "softhsm: $(softhsm2-util --version 2>/dev/null || echo unknown)"
   echo "audit log: $work (filesystem $(findmnt -n -o FSTYPE -T "$work" 2>/dev/null || stat -f -c %T "$work"))"
   echo "keyward audit fsync measured: $FSYNC_MODES"
+  echo "audit disk before the run: $(python3 "$repo/scripts/bench/fsync_probe.py" "$work" 200)"
   echo "keyward log level: ${KEYWARD_LOG:-info} (one line per request to stderr, redirected to a file)"
   echo "upstream answer: $(curl -s --cacert "$work/ca/ca.pem" "https://127.0.0.1:$up_port/api/v3/account")"
   echo "measurement: ${DURATION} s each after ${WARMUP} s warm-up; fixed rates $RATES req/s on $RATE_CONNS connections (oha -q --latency-correction); saturation $SAT_CONNS connections ($SAT_TOOL)"
@@ -447,6 +448,8 @@ for t in "${targets[@]}"; do measure "saturation" sat max "$t"; done
 
 # ---------------------------------------------------------------------------------------------
 say "8. Checks after the run"
+echo "audit disk after the run: $(python3 "$repo/scripts/bench/fsync_probe.py" "$work" 200)" \
+  | tee -a "$out/machine.txt"
 for v in "${kw_variants[@]}"; do
   mode=${v#keyward-fsync-}
   "$KW" audit verify "$work/audit-fsync-$mode.jsonl" > "$out/logs/$v-audit-verify.txt" 2>&1 \

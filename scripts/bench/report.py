@@ -130,13 +130,12 @@ def table(rows, with_rate):
     out = []
     out.append(
         "| path | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | not 200 | proxy CPU µs/req "
-        "| upstream CPU µs/req | load gen. CPU | machine busy |"
+        "| upstream CPU µs/req | load gen. CPU | other work |"
     )
     out.append("|" + "---|" * 12)
     for row in rows:
         r = row["result"]
         dur = float(row["duration"])
-        total = float(row["machine_total_s"])
         proxy = (
             "–"
             if row["target"] == "direct"
@@ -145,7 +144,7 @@ def table(rows, with_rate):
         bad = str(r["bad"]) if not r["bad"] else f"**{r['bad']}** ({r['bad_detail']})"
         out.append(
             "| {name} | {rps:.0f} | {p50} | {p90} | {p99} | {p999} | {mx} | {bad} | {proxy} | {up} "
-            "| {lg:.0f}% of a CPU | {busy:.0f}% of {ncpu:.0f} CPUs |".format(
+            "| {lg:.0f}% of a CPU | {other:.0f}% of a CPU |".format(
                 name=TARGET_NAMES.get(row["target"], row["target"]),
                 rps=r["rps"],
                 p50=f(r["p50"]),
@@ -157,8 +156,8 @@ def table(rows, with_rate):
                 proxy=proxy,
                 up=f(per_req_us(row["upstream_cpu_s"], r["requests"]), 0),
                 lg=100.0 * float(row["loadgen_cpu_s"]) / dur,
-                busy=100.0 * float(row["machine_busy_s"]) / total if total else 0.0,
-                ncpu=total / dur if dur else 0,
+                other=100.0 * max(0.0, float(row["machine_busy_s"]) - float(row["loadgen_cpu_s"])
+                                  - float(row["proxy_cpu_s"]) - float(row["upstream_cpu_s"])) / dur,
             )
         )
     return out
@@ -241,8 +240,9 @@ def report(runs_path, machine_path, out_path):
         "Columns: latencies are per request as the client saw them (at fixed rates measured from "
         "the moment the request was due, so queueing counts). *proxy CPU µs/req* is the CPU time "
         "(user+sys) of the proxy process(es) divided by the requests served; *upstream* the same "
-        "for the upstream nginx; *load gen.* is oha's/wrk's CPU; *machine busy* is all CPU time "
-        "used on the machine during the run, including other work that was running."
+        "for the upstream nginx; *load gen.* is oha's/wrk's CPU; *other work* is the CPU time used "
+        "on the machine during the run by everything else (other processes, the kernel's "
+        "softirq work): when it is large the run competed with something and is noisier."
     )
     md.append("")
     with open(out_path, "w") as fh:

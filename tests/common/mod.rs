@@ -468,8 +468,20 @@ pub struct Keyward {
     child: Mutex<Child>,
 }
 
+/// SoftHSM's file object store is not safe for several processes logging in to one token at
+/// the same moment (`C_GetSlotList` then fails with CKR_GENERAL_ERROR): every keyward process
+/// of this test binary (which has one token) takes this lock while it uses the token — a CLI
+/// command for its whole run, `serve` until it listens (it unseals at start-up, then never
+/// touches the token again).
+static TOKEN_LOCK: Mutex<()> = Mutex::new(());
+
+fn token_lock() -> std::sync::MutexGuard<'static, ()> {
+    TOKEN_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Keyward {
     fn start(dir: &Path, config: &Path, envs: &[(String, String)], log_name: &str) -> Keyward {
+        let _token = token_lock();
         let log = dir.join(log_name);
         let out = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(KEYWARD);
@@ -935,6 +947,7 @@ struct EnvBuilder {
 
 impl EnvBuilder {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let _token = token_lock();
         let mut cmd = Command::new(KEYWARD);
         cmd.args(args)
             .current_dir(&self.dir)
