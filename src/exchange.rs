@@ -362,7 +362,8 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
             (None, None) => return true,
             (Some(p), Some(g)) => {
                 let wildcard = p.starts_with('{') && p.ends_with('}');
-                if !(wildcard && !g.is_empty() && !g.contains(':') || p == g) {
+                let fills_wildcard = wildcard && !g.is_empty() && !g.contains(':');
+                if !fills_wildcard && p != g {
                     return false;
                 }
             }
