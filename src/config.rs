@@ -571,12 +571,16 @@ fn validate_allow(
                 rules.extend(Rule::from_preset(exchange, &name, entries));
             }
             RawAllow::Rule(r) => {
-                let method = Method::parse(&r.method).ok_or_else(|| {
-                    Error::config(format!(
-                        "{at}.method: {:?} must be one of GET, POST, PUT, DELETE",
-                        r.method
-                    ))
-                })?;
+                let method = Method::parse(&r.method)
+                    .filter(|m| exchange.methods().contains(m))
+                    .ok_or_else(|| {
+                        Error::config(format!(
+                            "{at}.method: {:?} is not a method of the {} API; use one of {}",
+                            r.method,
+                            exchange.id(),
+                            Method::list(exchange.methods())
+                        ))
+                    })?;
                 check_path(&r.path).map_err(|e| {
                     Error::config(format!("{at}.path: {:?}: {}", r.path, e.message))
                 })?;
@@ -721,7 +725,9 @@ allow = {allow}
             (client(r#"["binance:write"]"#), "client[0].allow[0]"),
             (client(r#"["bybit:read"]"#), "not a preset"),
             (client(r#"[{ method = "POST", path = "/sapi/v1/capital/withdraw/apply" }]"#), "hard-denied"),
-            (client(r#"[{ method = "PATCH", path = "/api/v3/order" }]"#), ".method"),
+            (client(r#"[{ method = "PATCH", path = "/api/v3/order" }]"#), "allow[0] (grid-bot).method: \"PATCH\" is not a method of the binance API; use one of GET, POST, PUT, DELETE"),
+            (client(r#"[{ method = "TRACE", path = "/api/v3/order" }]"#), ".method"),
+            (client(r#"[{ method = "patch", path = "/api/v3/order" }]"#), ".method"),
             (client(r#"[{ method = "GET", path = "/api/../sapi" }]"#), ".path"),
             (client(r#"[{ method = "GET", path = "/foo/bar" }]"#), "not a binance API path"),
             (client(r#"[{ method = "POST", path = "/api/v3/order", max = { quantity = 0.5 } }]"#), "quoted decimal"),
@@ -742,6 +748,51 @@ allow = {allow}
         }
         let plain = base("[server]\nlisten = \"0.0.0.0:8787\"\nallow_plaintext_remote = true");
         assert!(Config::parse(&plain, Path::new("/")).is_ok());
+    }
+
+    #[test]
+    fn patch_rules_only_where_the_exchange_uses_patch() {
+        let text = |exchange: &str, path: &str| {
+            format!(
+                r#"
+[token]
+module = "/usr/lib/softhsm/libsofthsm2.so"
+uri = "pkcs11:token=keyward;object=keyward-seal"
+pin = {{ file = "pin.txt" }}
+[audit]
+path = "audit.jsonl"
+[[credential]]
+name = "main"
+exchange = "{exchange}"
+vault = "vault/main.kwv"
+[[client]]
+name = "bot"
+token_sha256 = "{HASH}"
+credential = "main"
+allow = ["{exchange}:trade", {{ method = "PATCH", path = "{path}" }}]
+"#
+            )
+        };
+        for (exchange, path) in [
+            ("gate", "/api/v4/spot/orders/123"),
+            ("alpaca", "/trading/v2/orders/abc"),
+        ] {
+            let c = Config::parse(&text(exchange, path), Path::new("/etc/keyward")).unwrap();
+            let rules = &c.clients[0].allow.rules;
+            assert!(rules
+                .iter()
+                .any(|r| r.method == Method::Patch && r.id == "allow[1]"));
+            assert!(
+                rules
+                    .iter()
+                    .any(|r| r.method == Method::Patch && r.id == format!("{exchange}:trade")),
+                "{exchange}:trade has a PATCH endpoint"
+            );
+        }
+        let e = err(&text("alpaca", "/trading/v2/account/configurations"));
+        assert!(e.contains("hard-denied"), "{e}");
+        let e = err(&text("bybit", "/v5/order/amend"));
+        assert!(e.contains("not a method of the bybit API"), "{e}");
     }
 
     #[test]

@@ -245,6 +245,14 @@ pub trait Exchange: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The HTTP methods this exchange's API uses; a request with another method is refused with
+    /// 405 once the credential names the exchange, and a config rule naming another method is an
+    /// error. Most exchanges use GET, POST, PUT and DELETE; those that amend orders with PATCH
+    /// (Gate, Alpaca) add it.
+    fn methods(&self) -> &'static [Method] {
+        Method::COMMON
+    }
+
     /// Which bodies are accepted and which bot parameters are signing fields.
     fn canon_rules(&self) -> CanonRules;
 
@@ -309,6 +317,22 @@ const GUARD_WORDS: &[(&str, &str)] = &[
     ("addressbook", "address-book changes are never allowed"),
 ];
 
+/// 405 for a method the exchange's API does not use, naming the methods it does.
+pub fn check_method(exchange: &dyn Exchange, method: Method) -> Result<(), Reject> {
+    if exchange.methods().contains(&method) {
+        return Ok(());
+    }
+    Err(Reject::new(
+        http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "method {method} is not used by the {} API; it takes {}",
+            exchange.id(),
+            Method::list(exchange.methods())
+        ),
+    ))
+}
+
 /// The hard-deny layer: the exchange's explicit list, then the keyword guard. No configuration
 /// can lift it.
 pub fn hard_deny(exchange: &dyn Exchange, method: Method, path: &str) -> Option<&'static str> {
@@ -326,7 +350,10 @@ pub fn hard_deny(exchange: &dyn Exchange, method: Method, path: &str) -> Option<
         .map(|(_, reason)| *reason)
 }
 
-/// Whether `path` matches a pattern whose `{x}` segments match any one segment.
+/// Whether `path` matches a pattern whose `{x}` segments match any one non-empty segment
+/// without `:`. A `:` in a segment is matched only literally (`/v2/orders:by_client_order_id`):
+/// APIs that use it mark a custom method (`resource:verb`) with it, so an order id or symbol
+/// holding one could name a different endpoint upstream than the pattern means.
 pub fn path_matches(pattern: &str, path: &str) -> bool {
     let mut pat = pattern.split('/');
     let mut got = path.split('/');
@@ -335,7 +362,8 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
             (None, None) => return true,
             (Some(p), Some(g)) => {
                 let wildcard = p.starts_with('{') && p.ends_with('}');
-                if !(wildcard && !g.is_empty() || p == g) {
+                let fills_wildcard = wildcard && !g.is_empty() && !g.contains(':');
+                if !fills_wildcard && p != g {
                     return false;
                 }
             }
@@ -437,6 +465,42 @@ mod tests {
     }
 
     #[test]
+    fn method_sets() {
+        for ex in registry() {
+            let methods = ex.methods();
+            for m in [Method::Get, Method::Post, Method::Delete] {
+                assert!(methods.contains(&m), "{}: {m}", ex.id());
+            }
+            for name in ex.preset_names() {
+                for (m, p) in ex.preset(name).unwrap() {
+                    assert!(methods.contains(m), "{}:{name}: {m} {p}", ex.id());
+                }
+            }
+            assert!(methods.contains(&ex.permission_endpoint().0));
+            // Every method the exchange takes is one keyward knows, and parses back.
+            for m in methods {
+                assert_eq!(Method::parse(m.as_str()), Some(*m));
+            }
+        }
+        let patch: Vec<&str> = registry()
+            .iter()
+            .filter(|e| e.methods().contains(&Method::Patch))
+            .map(|e| e.id())
+            .collect();
+        assert_eq!(patch, ["alpaca", "gate"]);
+        let e = check_method(&binance::Binance, Method::Patch).unwrap_err();
+        assert_eq!(e.status, http::StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(e.code, "method_not_allowed");
+        assert!(
+            e.message.contains("binance") && e.message.contains("GET, POST, PUT, DELETE"),
+            "{}",
+            e.message
+        );
+        assert!(check_method(&gate::Gate, Method::Patch).is_ok());
+        assert!(check_method(&alpaca::Alpaca, Method::Patch).is_ok());
+    }
+
+    #[test]
     fn patterns() {
         assert!(path_matches("/api/v3/order", "/api/v3/order"));
         assert!(!path_matches("/api/v3/order", "/api/v3/order/test"));
@@ -444,5 +508,10 @@ mod tests {
         assert!(path_matches("/orders/{id}", "/orders/42"));
         assert!(!path_matches("/orders/{id}", "/orders/42/fills"));
         assert!(!path_matches("/orders/{id}", "/orders"));
+        assert!(!path_matches("/orders/{id}", "/orders/42:cancel"));
+        assert!(!path_matches("/orders/{id}", "/orders/:"));
+        assert!(!path_matches("/orders", "/orders:by_id"));
+        assert!(path_matches("/orders:by_id", "/orders:by_id"));
+        assert!(!path_matches("/orders:by_id", "/orders:BY_ID"));
     }
 }

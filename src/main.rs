@@ -101,7 +101,7 @@ enum PolicyCommand {
         config: PathBuf,
         #[arg(long)]
         client: String,
-        /// GET, POST, PUT or DELETE.
+        /// GET, POST, PUT, PATCH or DELETE (PATCH only for exchanges that use it: gate, alpaca).
         method: String,
         /// The request target as the bot sends it: /<credential>/<path>?<query>.
         target: String,

@@ -96,6 +96,38 @@ class Mock:
             with self.lock:
                 self.orders[order["id"]] = order
             return 200, order
+        if m == "PATCH" and p.startswith("/v2/orders/"):
+            # Replace (https://docs.alpaca.markets/reference/patchorderbyorderid-1): a new order
+            # takes the old one's place; the old one is "replaced".
+            oid = p.rsplit("/", 1)[1]
+            if not isinstance(body, dict) or not body:
+                raise error(422, 40010001, "a replace needs qty, limit_price, stop_price, trail or time_in_force")
+            with self.lock:
+                old = self.orders.get(oid)
+                if old is None:
+                    raise error(404, 40410000, "order not found")
+                if old["status"] != "new":
+                    raise error(422, 42210000, "order is not replaceable")
+                now = time.time()
+                new = dict(old, id=str(uuid.uuid4()), created_at=iso(now), updated_at=iso(now),
+                           submitted_at=iso(now), replaces=oid)
+                for field in ("qty", "limit_price", "stop_price", "time_in_force", "client_order_id"):
+                    if field in body:
+                        new[field] = body[field]
+                old["status"] = "replaced"
+                old["replaced_by"] = new["id"]
+                old["replaced_at"] = iso(now)
+                self.orders[new["id"]] = new
+            return 200, new
+        if m == "GET" and p == "/v2/orders:by_client_order_id":
+            cid = params.get("client_order_id")
+            if not cid:
+                raise error(422, 40010001, "client_order_id is required")
+            with self.lock:
+                found = [o for o in self.orders.values() if o["client_order_id"] == cid]
+            if not found:
+                raise error(404, 40410000, "order not found")
+            return 200, found[-1]
         if m == "DELETE" and p.startswith("/v2/orders/"):
             oid = p.rsplit("/", 1)[1]
             with self.lock:

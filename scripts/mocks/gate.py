@@ -141,6 +141,27 @@ class Mock:
             self.orders[oid] = order
             return 201, order
         m = re.match(r"^/spot/orders/([^/]+)$", path)
+        if m and method == "PATCH":
+            # Amend (https://www.gate.com/docs/developers/apiv4/#amend-an-order): currency_pair
+            # in the query (and optionally the body), new amount and/or price in the JSON body.
+            order = self.orders.get(m.group(1))
+            if not isinstance(body, dict):
+                raise gate_error(400, "INVALID_REQUEST_BODY", "amend body must be an object")
+            if order is None or order["currency_pair"] != params.get("currency_pair"):
+                raise gate_error(404, "ORDER_NOT_FOUND", "Order not found")
+            if order["status"] != "open":
+                raise gate_error(400, "ORDER_CLOSED", "Order was closed")
+            if "amount" not in body and "price" not in body:
+                raise gate_error(400, "MISSING_REQUIRED_PARAM", "amount or price is required")
+            for field in ("amount", "price"):
+                if field in body:
+                    order[field] = str(body[field])
+            order["left"] = order["amount"]
+            now = time.time()
+            order["update_time"], order["update_time_ms"] = str(int(now)), int(now * 1000)
+            if "amend_text" in body:
+                order["amend_text"] = body["amend_text"]
+            return 200, order
         if m and method in ("GET", "DELETE"):
             order = self.orders.get(m.group(1))
             if order is None or order["currency_pair"] != params.get("currency_pair"):

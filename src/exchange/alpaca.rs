@@ -81,6 +81,11 @@ const DENIED: &[(Option<Method>, &str, &str)] = &[
         "account settings are never changed through keyward",
     ),
     (
+        Some(Method::Patch),
+        "/trading/v2/account/configurations/*",
+        "account settings are never changed through keyward",
+    ),
+    (
         Some(Method::Delete),
         "/trading/v2/account/configurations/*",
         "account settings are never changed through keyward",
@@ -100,6 +105,7 @@ const READ: &[PresetEntry] = &[
     ),
     (Method::Get, "/trading/v2/orders"),
     (Method::Get, "/trading/v2/orders/{order_id}"),
+    (Method::Get, "/trading/v2/orders:by_client_order_id"),
     (Method::Get, "/trading/v2/positions"),
     (Method::Get, "/trading/v2/positions/{symbol_or_asset_id}"),
     (Method::Get, "/trading/v2/assets"),
@@ -135,10 +141,11 @@ const READ: &[PresetEntry] = &[
     (Method::Get, "/data/v1beta1/news"),
 ];
 
-/// `alpaca:trade`: stock, crypto and option orders (place, cancel one or all), closing
+/// `alpaca:trade`: stock, crypto and option orders (place, replace, cancel one or all), closing
 /// positions and exercising options.
 const TRADE: &[PresetEntry] = &[
     (Method::Post, "/trading/v2/orders"),
+    (Method::Patch, "/trading/v2/orders/{order_id}"),
     (Method::Delete, "/trading/v2/orders"),
     (Method::Delete, "/trading/v2/orders/{order_id}"),
     (Method::Delete, "/trading/v2/positions"),
@@ -195,6 +202,17 @@ impl Exchange for Alpaca {
             quantity: "qty",
             quote_quantity: Some("notional"),
         }
+    }
+
+    /// PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
+    fn methods(&self) -> &'static [Method] {
+        &[
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+        ]
     }
 
     fn canon_rules(&self) -> CanonRules {
@@ -360,6 +378,81 @@ mod tests {
     }
 
     #[test]
+    fn replace_order_is_a_keyed_patch() {
+        // ccxt's edit_order: PATCH /v2/orders/{order_id} with a JSON body.
+        let body =
+            r#"{"qty":"0.02","limit_price":"31000","time_in_force":"gtc","client_order_id":"x-1"}"#;
+        let req = canon(Method::Patch, "/trading/v2/orders/61e69015", None, body);
+        let out = Alpaca
+            .sign(
+                &req,
+                Access::Signed,
+                &credential("PKPAPER1"),
+                SystemTime::now(),
+            )
+            .unwrap();
+        assert_eq!(out.method, Method::Patch);
+        assert_eq!(out.host, PAPER_HOST);
+        assert_eq!(out.path_and_query, "/v2/orders/61e69015");
+        assert_eq!(out.body, Bytes::from(body));
+        assert_eq!(header(&out, KEY_HEADER).unwrap().as_bytes(), b"PKPAPER1");
+        assert_eq!(
+            header(&out, SECRET_HEADER).unwrap().as_bytes(),
+            b"real-secret-key"
+        );
+        assert_eq!(
+            header(&out, "content-type").unwrap().as_bytes(),
+            b"application/json"
+        );
+        // Alpaca takes no query string beside a body.
+        assert!(canonicalise(
+            Method::Patch,
+            "/trading/v2/orders/61e69015",
+            Some("qty=1"),
+            Some("application/json"),
+            body.as_bytes(),
+            &Alpaca.canon_rules()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn order_by_client_id_keeps_its_colon() {
+        let path = "/trading/v2/orders:by_client_order_id";
+        assert_eq!(Alpaca.route(path).unwrap().access, Access::Signed);
+        assert!(Alpaca
+            .preset("read")
+            .unwrap()
+            .contains(&(Method::Get, path)));
+        let req = canon(Method::Get, path, Some("client_order_id=x-1"), "");
+        let out = Alpaca
+            .sign(&req, Access::Signed, &credential("AK1"), SystemTime::now())
+            .unwrap();
+        assert_eq!(
+            out.path_and_query,
+            "/v2/orders:by_client_order_id?client_order_id=x-1"
+        );
+        // `{order_id}` never matches a segment with ':' (a custom method upstream).
+        let read = Alpaca.preset("read").unwrap();
+        let trade = Alpaca.preset("trade").unwrap();
+        for (m, p) in [
+            (Method::Get, "/trading/v2/orders/abc:cancel"),
+            (Method::Delete, "/trading/v2/orders/abc:cancel"),
+            (Method::Patch, "/trading/v2/orders/abc:x"),
+            (Method::Get, "/trading/v2/orders:by_client_order_id:x"),
+            (Method::Get, "/trading/v2/orders:BY_CLIENT_ORDER_ID"),
+        ] {
+            assert!(
+                !read
+                    .iter()
+                    .chain(trade)
+                    .any(|(rm, rp)| *rm == m && path_matches(rp, p)),
+                "{m} {p}"
+            );
+        }
+    }
+
+    #[test]
     fn hosts() {
         let paper = credential("PKPAPER123");
         let live = credential("AKLIVE123");
@@ -444,12 +537,25 @@ mod tests {
             (Method::Delete, "/trading/v2/wallets/whitelists/abc"),
             (Method::Post, "/trading/v2/tokenization/requests"),
             (Method::Put, "/trading/v2/account/configurations"),
+            (Method::Patch, "/trading/v2/account/configurations"),
+            (Method::Patch, "/trading/v2/Account/Configurations"),
+            (
+                Method::Patch,
+                "/trading/v2/wallets/whitelists/abc/travel-rule-info",
+            ),
             (Method::Post, "/trading/v1/journals"),
             (Method::Post, "/trading/v2/new/withdrawals"),
             (Method::Post, "/trading/v2/Wallets/Whitelists"),
             (Method::Post, "/TRADING/V2/TOKENIZATION/requests"),
         ] {
             assert!(hard_deny(&Alpaca, m, p).is_some(), "{m} {p}");
+        }
+        // Every method that can change something, including PATCH (Alpaca's own verb for it).
+        for m in Alpaca.methods().iter().filter(|m| **m != Method::Get) {
+            assert!(
+                hard_deny(&Alpaca, *m, "/trading/v2/account/configurations").is_some(),
+                "{m}"
+            );
         }
         for (m, p) in [
             (Method::Post, "/trading/v2/orders"),

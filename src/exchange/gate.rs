@@ -197,9 +197,11 @@ const READ: &[PresetEntry] = &[
     ),
 ];
 
-/// `gate:spot-trade`: place, cancel and batch spot orders, price-triggered orders, dead-man switch.
+/// `gate:spot-trade`: place, amend, cancel and batch spot orders, price-triggered orders,
+/// dead-man switch.
 const SPOT_TRADE: &[PresetEntry] = &[
     (Method::Post, "/api/v4/spot/orders"),
+    (Method::Patch, "/api/v4/spot/orders/{order_id}"),
     (Method::Post, "/api/v4/spot/batch_orders"),
     (Method::Post, "/api/v4/spot/cancel_batch_orders"),
     (Method::Post, "/api/v4/spot/amend_batch_orders"),
@@ -341,8 +343,22 @@ impl Exchange for Gate {
         }
     }
 
+    /// PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
+    fn methods(&self) -> &'static [Method] {
+        &[
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+        ]
+    }
+
     fn canon_rules(&self) -> CanonRules {
         CanonRules {
+            // The spot amend takes `currency_pair` (and `account`) in the query and in the body;
+            // ccxt sends every amend parameter in both.
+            patch_mirrors_query: true,
             bot_signing_params: &[],
             ..CanonRules::JSON
         }
@@ -565,6 +581,93 @@ mod tests {
         assert_eq!(header(&out, SIGN_HEADER), CCXT_GET);
     }
 
+    /// ccxt 4.5.90's `edit_order` for a spot order, produced OFFLINE as in [`matches_ccxt`]:
+    /// `g.sign('orders/{order_id}', ['private', 'spot'], 'PATCH', {'order_id': '12345',
+    /// 'currency_pair': 'BTC_USDT', 'account': 'spot', 'amount': '0.02', 'price': '31000'})`.
+    /// ccxt sends every amend parameter in the query string and again in the JSON body.
+    #[test]
+    fn amend_matches_ccxt() {
+        let cred = credential("gate-test-secret");
+        let query = "currency_pair=BTC_USDT&account=spot&amount=0.02&price=31000";
+        let body =
+            r#"{"currency_pair":"BTC_USDT","account":"spot","amount":"0.02","price":"31000"}"#;
+        let req = canon(
+            Method::Patch,
+            "/api/v4/spot/orders/12345",
+            Some(query),
+            body,
+        );
+        assert!(Gate.check_request(&req).is_ok());
+        let out = Gate
+            .sign(&req, Access::Signed, &cred, at(1_700_000_000))
+            .unwrap();
+        assert_eq!(out.method, Method::Patch);
+        assert_eq!(
+            out.path_and_query,
+            format!("/api/v4/spot/orders/12345?{query}")
+        );
+        assert_eq!(out.body, body.as_bytes());
+        assert_eq!(header(&out, "content-type"), "application/json");
+        assert_eq!(header(&out, SIGN_HEADER), CCXT_PATCH);
+        // Gate's documented shape: the pair in the query, the new amount and price in the body.
+        let req = canon(
+            Method::Patch,
+            "/api/v4/spot/orders/12345",
+            Some("currency_pair=BTC_USDT"),
+            r#"{"amount":"0.02"}"#,
+        );
+        assert_eq!(req.param("amount"), Some("0.02"));
+        // A copy that differs in value or in letter case is refused; POST never mirrors.
+        for (m, q, b) in [
+            (Method::Patch, "amount=0.02", r#"{"amount":"0.5"}"#),
+            (Method::Patch, "amount=0.02", r#"{"Amount":"0.02"}"#),
+            (Method::Patch, "amount=0.02", r#"{"amount":["0.02"]}"#),
+            (Method::Post, "amount=0.02", r#"{"amount":"0.02"}"#),
+            (
+                Method::Post,
+                "currency_pair=BTC_USDT",
+                r#"{"amount":"0.02"}"#,
+            ),
+        ] {
+            let r = canonicalise(
+                m,
+                "/api/v4/spot/orders/12345",
+                Some(q),
+                Some("application/json"),
+                b.as_bytes(),
+                &Gate.canon_rules(),
+            );
+            assert!(r.is_err(), "{m} ?{q} {b}");
+        }
+    }
+
+    #[test]
+    fn amend_limits_see_the_mirrored_parameter_once() {
+        use crate::policy::{Allowlist, Rule};
+        use rust_decimal::Decimal;
+        let rule = Rule {
+            id: "allow[0]".into(),
+            method: Method::Patch,
+            path: "/api/v4/spot/orders/{order_id}".into(),
+            params: vec![("currency_pair".into(), vec!["BTC_USDT".into()])],
+            max: vec![("amount".into(), Decimal::new(5, 2))],
+            notional: Gate.notional(),
+        };
+        let list = Allowlist { rules: vec![rule] };
+        let decide = |q: &str, b: &str| {
+            let req = canon(Method::Patch, "/api/v4/spot/orders/1", Some(q), b);
+            crate::policy::decide(&Gate, Some(&list), false, Access::Signed, &req)
+        };
+        let mirrored = r#"{"currency_pair":"BTC_USDT","amount":"0.02"}"#;
+        assert!(decide("currency_pair=BTC_USDT&amount=0.02", mirrored).is_allowed());
+        let over = r#"{"currency_pair":"BTC_USDT","amount":"0.06"}"#;
+        assert!(!decide("currency_pair=BTC_USDT&amount=0.06", over).is_allowed());
+        // A second order hidden in the body is still seen.
+        let hidden = r#"{"amount":"0.02","orders":[{"amount":"9"}]}"#;
+        assert!(!decide("currency_pair=BTC_USDT&amount=0.02", hidden).is_allowed());
+    }
+
+    const CCXT_PATCH: &str = "831ff4dacf6f704b0ae95e6e85e028dfc32fefde65a0ca72497f70acccfd2f0eae4cbe66d9f18e1bf9915c7f3470f3cadf45a0d32057c636943243501d6ca4de";
     const CCXT_POST: &str = "b30f81603ef76212d6827f1c5d96a4deab86b94fcba9a4c780199528f9514be924c7f8fbb9ac9345fc6ac124434b6ce4ee069f7346784cc1ecce409c2a1482f8";
     const CCXT_GET: &str = "ca0d3c5399136d56c6d1c9e837d0b3d6e1e56a2127b858f192079d195dda8c38742dc29cdfd9d8aac9456540c734c96e79d597a78ce8feb79ce354042a07924f";
 
@@ -629,6 +732,8 @@ mod tests {
         assert!(Gate.route("/spot/orders").is_none());
         let post_public = canon(Method::Post, "/api/v4/spot/tickers", None, "{}");
         assert!(Gate.check_request(&post_public).is_err());
+        let patch_public = canon(Method::Patch, "/api/v4/spot/tickers", None, "{}");
+        assert!(Gate.check_request(&patch_public).is_err());
     }
 
     #[test]
@@ -661,6 +766,8 @@ mod tests {
             }
         }
         assert_eq!(TRADE.len(), SPOT_TRADE.len() + FUTURES_TRADE.len());
+        assert!(SPOT_TRADE.contains(&(Method::Patch, "/api/v4/spot/orders/{order_id}")));
+        assert!(TRADE.contains(&(Method::Patch, "/api/v4/spot/orders/{order_id}")));
         let (m, p) = Gate.permission_endpoint();
         assert!(hard_deny(&Gate, m, p).is_none());
         assert_eq!(Gate.route(p).unwrap().access, Access::Signed);

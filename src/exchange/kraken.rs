@@ -151,6 +151,7 @@ impl Exchange for Kraken {
             json_body: true,
             body_on_delete: false,
             query_with_body: false,
+            patch_mirrors_query: false,
             bot_signing_params: &["nonce", "otp"],
         }
     }

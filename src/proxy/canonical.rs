@@ -19,16 +19,39 @@ pub const MAX_VALUE_LEN: usize = 4096;
 /// Most parameters accepted in one request (query and body together).
 pub const MAX_PARAMS: usize = 100;
 
-/// The methods any exchange API uses. Anything else is refused before routing.
+/// The methods some exchange API uses. Anything else is refused before routing; each exchange
+/// then accepts only its own set ([`crate::exchange::Exchange::methods`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Method {
     Get,
     Post,
     Put,
+    Patch,
     Delete,
 }
 
 impl Method {
+    /// Every method keyward knows, in the order error messages list them.
+    pub const ALL: &'static [Method] = &[
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
+
+    /// The methods most exchanges use (everything but PATCH).
+    pub const COMMON: &'static [Method] = &[Method::Get, Method::Post, Method::Put, Method::Delete];
+
+    /// `GET, POST, PUT, DELETE`: a method set as error messages show it.
+    pub fn list(methods: &[Method]) -> String {
+        methods
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn from_http(method: &http::Method) -> Option<Method> {
         Self::parse(method.as_str())
     }
@@ -39,6 +62,7 @@ impl Method {
             "GET" => Some(Method::Get),
             "POST" => Some(Method::Post),
             "PUT" => Some(Method::Put),
+            "PATCH" => Some(Method::Patch),
             "DELETE" => Some(Method::Delete),
             _ => None,
         }
@@ -49,6 +73,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Patch => "PATCH",
             Method::Delete => "DELETE",
         }
     }
@@ -58,6 +83,7 @@ impl Method {
             Method::Get => http::Method::GET,
             Method::Post => http::Method::POST,
             Method::Put => http::Method::PUT,
+            Method::Patch => http::Method::PATCH,
             Method::Delete => http::Method::DELETE,
         }
     }
@@ -148,14 +174,20 @@ pub enum Body {
 /// Which bodies an exchange accepts and which of the bot's fields are its own signing fields.
 #[derive(Clone, Copy, Debug)]
 pub struct CanonRules {
-    /// Whether `application/x-www-form-urlencoded` bodies are accepted (on POST and PUT).
+    /// Whether `application/x-www-form-urlencoded` bodies are accepted (on POST, PUT, PATCH).
     pub form_body: bool,
-    /// Whether `application/json` bodies are accepted (on POST, PUT and, if `json_on_delete`, DELETE).
+    /// Whether `application/json` bodies are accepted (on POST, PUT, PATCH and, if
+    /// `body_on_delete`, DELETE).
     pub json_body: bool,
     /// Whether DELETE may carry a body (some exchanges take JSON on DELETE).
     pub body_on_delete: bool,
     /// Whether a request may carry parameters in both the query string and the body.
     pub query_with_body: bool,
+    /// Whether a PATCH may carry parameters in both the query string and its JSON body, where a
+    /// parameter named in both places must have the same name and the same value in both (Gate's
+    /// order amend: its documentation takes `currency_pair` in both, and ccxt sends every amend
+    /// parameter in both). Identical copies cannot be read differently; any difference is refused.
+    pub patch_mirrors_query: bool,
     /// Parameters (query, form or top-level JSON members) that carry the bot's own signature,
     /// timestamp or nonce: removed here and re-created by the signer.
     pub bot_signing_params: &'static [&'static str],
@@ -168,6 +200,7 @@ impl CanonRules {
         json_body: false,
         body_on_delete: false,
         query_with_body: true,
+        patch_mirrors_query: false,
         bot_signing_params: &[],
     };
     /// Query string for reads, JSON bodies for writes, never both: most exchanges' shape.
@@ -176,6 +209,7 @@ impl CanonRules {
         json_body: true,
         body_on_delete: false,
         query_with_body: false,
+        patch_mirrors_query: false,
         bot_signing_params: &[],
     };
 }
@@ -220,6 +254,20 @@ impl CanonicalRequest {
         }
         match &self.body {
             Body::Form(p) => p.iter().for_each(|(k, v)| count_param(k, v)),
+            Body::Json(Json::Object(members)) => {
+                for (k, v) in members {
+                    // A PATCH body member that repeats a query parameter unchanged (see
+                    // `CanonRules::patch_mirrors_query`) is that parameter, counted once.
+                    if self
+                        .query
+                        .get(k)
+                        .is_some_and(|q| v.scalar_text() == Some(q))
+                    {
+                        continue;
+                    }
+                    n += usize::from(k.eq_ignore_ascii_case(name)) + v.mentions(name);
+                }
+            }
             Body::Json(j) => n += j.mentions(name),
             Body::Empty => {}
         }
@@ -262,7 +310,8 @@ pub fn word_count(text: &str, word: &str) -> usize {
 }
 
 /// Checks a request path against keyward's strict path grammar: ASCII, leading `/`, non-empty
-/// segments of unreserved characters, no `.` or `..` segment. Nothing is decoded or normalised.
+/// segments of unreserved characters and `:`, no `.` or `..` segment. Nothing is decoded or
+/// normalised.
 pub fn check_path(path: &str) -> Result<(), Reject> {
     if !path.starts_with('/') {
         return Err(Reject::bad_path("the path must start with '/'"));
@@ -278,7 +327,7 @@ pub fn check_path(path: &str) -> Result<(), Reject> {
                 "'.' and '..' path segments are not allowed",
             ));
         }
-        if let Some(c) = segment.chars().find(|c| !is_unreserved(*c)) {
+        if let Some(c) = segment.chars().find(|c| !is_path_char(*c)) {
             let what = match c {
                 '%' => "percent-encoded characters are not allowed in the path".to_owned(),
                 ';' => "';' (path parameters) is not allowed in the path".to_owned(),
@@ -294,6 +343,12 @@ pub fn check_path(path: &str) -> Result<(), Reject> {
 
 fn is_unreserved(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
+}
+
+/// A path segment character: unreserved, or `:` (an RFC 3986 pchar that no server decodes or
+/// normalises; Alpaca's `/v2/orders:by_client_order_id`). Other sub-delimiters stay refused.
+fn is_path_char(c: char) -> bool {
+    is_unreserved(c) || c == ':'
 }
 
 /// Raw bytes allowed in a query string or form body besides `&`, `=` and `%XX` escapes.
@@ -418,7 +473,7 @@ pub fn canonicalise(
         Body::Empty
     } else {
         let body_ok = match method {
-            Method::Post | Method::Put => true,
+            Method::Post | Method::Put | Method::Patch => true,
             Method::Delete => rules.body_on_delete,
             Method::Get => false,
         };
@@ -463,7 +518,8 @@ pub fn canonicalise(
             }
         }
     };
-    if !matches!(body, Body::Empty) && !query.is_empty() && !rules.query_with_body {
+    let mirrors = method == Method::Patch && rules.patch_mirrors_query;
+    if !matches!(body, Body::Empty) && !query.is_empty() && !rules.query_with_body && !mirrors {
         return Err(Reject::bad_params(
             "parameters in both the query string and the body; this exchange takes them in one place"
                 .to_owned(),
@@ -486,13 +542,20 @@ pub fn canonicalise(
             }
         }
         Body::Json(Json::Object(members)) => {
-            if let Some((k, _)) = members
-                .iter()
-                .find(|(k, _)| query.iter().any(|(q, _)| q.eq_ignore_ascii_case(k)))
-            {
-                return Err(Reject::bad_params(format!(
-                    "parameter '{k}' is in both the query string and the body"
-                )));
+            for (k, v) in members {
+                let Some((q, qv)) = query.iter().find(|(q, _)| q.eq_ignore_ascii_case(k)) else {
+                    continue;
+                };
+                if !mirrors {
+                    return Err(Reject::bad_params(format!(
+                        "parameter '{k}' is in both the query string and the body"
+                    )));
+                }
+                if q != k || v.scalar_text() != Some(qv) {
+                    return Err(Reject::bad_params(format!(
+                        "parameter '{k}' is in both the query string and the body with a different name or value; a PATCH may repeat a query parameter in its body only unchanged"
+                    )));
+                }
             }
         }
         _ => {}
@@ -540,8 +603,32 @@ mod tests {
 
     #[test]
     fn paths_accepted_and_refused() {
-        assert!(check_path("/binance-main/api/v3/order").is_ok());
+        for good in [
+            "/binance-main/api/v3/order",
+            "/alpaca-main/trading/v2/orders:by_client_order_id",
+            "/a/b:c:d/e",
+            "/a/:",
+        ] {
+            assert!(check_path(good).is_ok(), "{good} should be accepted");
+        }
         for bad in [
+            "/api/v3%3aorder",
+            "/api/v3%3Aorder",
+            "/api/v3:order;x",
+            "/api/v3:/",
+            "/api/v3://order",
+            "/api/v3:order/..",
+            "/api/v3:\\order",
+            "/api/v3:order\u{0}",
+            "/api/v3:@order",
+            "/api/v3:order?",
+            "/api/v3:order#",
+            "/api/v3:order!",
+            "/api/v3:order$",
+            "/api/v3:order=1",
+            "/api/v3:order,x",
+            "/api/v3:order+x",
+            "/api/v3:ordér",
             "api/v3",
             "/api//v3",
             "/api/v3/",
@@ -643,6 +730,84 @@ mod tests {
                 "{m} {q:?} {ct:?} {body:?} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn patch_takes_a_body_like_put() {
+        let json = CanonRules::JSON;
+        for m in [Method::Put, Method::Patch] {
+            let r = canonicalise(
+                m,
+                "/v2/orders/1",
+                None,
+                Some("application/json"),
+                br#"{"qty":"1"}"#,
+                &json,
+            )
+            .unwrap();
+            assert_eq!(r.method, m);
+            assert_eq!(r.param("qty"), Some("1"));
+            // Without mirroring, a PATCH keeps its parameters in one place, like PUT.
+            assert!(canonicalise(
+                m,
+                "/v2/orders/1",
+                Some("a=1"),
+                Some("application/json"),
+                br#"{"qty":"1"}"#,
+                &json,
+            )
+            .is_err());
+            assert!(
+                canonicalise(m, "/v2/orders/1", None, Some("text/plain"), b"qty=1", &json).is_err()
+            );
+        }
+        // Mirroring applies to PATCH only.
+        let mirrors = CanonRules {
+            patch_mirrors_query: true,
+            ..CanonRules::JSON
+        };
+        let (q, b) = (Some("a=1&b=x"), br#"{"a":"1","c":2}"#);
+        let r = canonicalise(
+            Method::Patch,
+            "/o/1",
+            q,
+            Some("application/json"),
+            b,
+            &mirrors,
+        )
+        .unwrap();
+        assert_eq!(r.param("a"), Some("1"));
+        assert_eq!(r.param("c"), Some("2"));
+        assert_eq!(r.mentions("a"), 1);
+        assert_eq!(r.params_string(), r#"a=1&b=x {"a":"1","c":2}"#);
+        for m in [Method::Post, Method::Put, Method::Delete] {
+            assert!(
+                canonicalise(m, "/o/1", q, Some("application/json"), b, &mirrors).is_err(),
+                "{m}"
+            );
+        }
+        let n = canonicalise(
+            Method::Patch,
+            "/o/1",
+            Some("a=1"),
+            Some("application/json"),
+            br#"{"a":1}"#,
+            &mirrors,
+        )
+        .unwrap();
+        assert_eq!(n.mentions("a"), 1, "the number 1 reads as the text 1");
+    }
+
+    #[test]
+    fn methods_parse_exactly() {
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.as_str()), Some(*m));
+            assert_eq!(Method::from_http(&m.to_http()), Some(*m));
+        }
+        for bad in ["patch", "Patch", "TRACE", "OPTIONS", "HEAD", "CONNECT", ""] {
+            assert_eq!(Method::parse(bad), None, "{bad}");
+        }
+        assert_eq!(Method::list(Method::COMMON), "GET, POST, PUT, DELETE");
     }
 
     #[test]

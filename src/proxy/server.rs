@@ -29,7 +29,7 @@ use super::reject::Reject;
 use crate::audit::AuditLog;
 use crate::config::{ClientConfig, Config};
 use crate::error::Result;
-use crate::exchange::{Credential, Exchange};
+use crate::exchange::{self, Credential, Exchange};
 use crate::policy::rate::Limiter;
 use crate::policy::{self, Allowlist, Decision, Denial};
 
@@ -421,6 +421,10 @@ async fn pipeline<'s>(
     seen.credential = &cred.name;
     seen.exchange = Some(cred.exchange);
     seen.path = exchange_path.to_owned();
+    // The exchange's own method set (PATCH only where its API uses it).
+    if let Err(r) = exchange::check_method(cred.exchange, method) {
+        return Err(refuse(state, seen, r));
+    }
 
     // 3. client auth
     let client = match authenticate(state, cred.exchange, &parts.headers) {
@@ -583,8 +587,9 @@ fn transport_checks(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             format!(
-                "method {} is not used by exchange APIs; only GET, POST, PUT, DELETE",
-                truncate(req.method.as_str(), 20)
+                "method {} is not used by exchange APIs; only {} (each exchange takes its own subset)",
+                truncate(req.method.as_str(), 20),
+                Method::list(Method::ALL)
             ),
         )
     })?;
@@ -748,7 +753,8 @@ pub fn explain(
 ) -> std::result::Result<(CanonicalRequest, Decision), Reject> {
     let method = Method::parse(method).ok_or_else(|| {
         Reject::bad_request(format!(
-            "method {method:?} must be GET, POST, PUT or DELETE"
+            "method {method:?} must be one of {}",
+            Method::list(Method::ALL)
         ))
     })?;
     let (path, query) = match target.split_once('?') {
@@ -763,6 +769,7 @@ pub fn explain(
     let cred = config
         .credential(cred_name)
         .ok_or_else(|| Reject::not_found(format!("no credential named {cred_name:?}")))?;
+    exchange::check_method(cred.exchange, method)?;
     let client = config.client(client_name).ok_or_else(|| {
         Reject::unauthenticated(format!("no client named {client_name:?} in the config"))
     })?;

@@ -110,7 +110,48 @@ CASES = {
     "no-token-signed": lambda s: req(s, "GET", P + "/api/v3/account", token=False),
     "bearer-unknown": lambda s: req(s, "GET", P + "/api/v3/account", token=False, headers={"Authorization": "Bearer nope"}),
     "utf8-path": lambda s: req(s, "GET", P + "/api/v3/accöunt"),
+    # ':' is a path character now; it never joins or splits segments, and matches only literally
+    "colon-order": lambda s: req(s, "POST", P + "/api/v3:order", ORDER_OK),
+    "colon-order-get": lambda s: req(s, "GET", P + "/api/v3:order?symbol=BTCUSDT&orderId=1"),
+    "colon-prefix": lambda s: req(s, "GET", P + "/api:v3/account"),
+    "colon-credential": lambda s: req(s, "GET", P + ":x/api/v3/account"),
+    "colon-withdraw": lambda s: req(s, "POST", P + "/sapi/v1/capital:withdraw/apply", WBODY),
+    "colon-withdraw-2": lambda s: req(s, "POST", P + "/sapi/v1/capital/withdraw:apply", WBODY),
+    "colon-encoded": lambda s: req(s, "POST", P + "/api/v3%3aorder", ORDER_OK),
+    "colon-dotdot": lambda s: req(s, "POST", P + "/api/v3:/../../sapi/v1/capital/withdraw/apply", WBODY),
+    "colon-only-segment": lambda s: req(s, "POST", P + "/api/v3/:/order", ORDER_OK),
 }
+
+
+# (case, status, code): the refusals whose exact answer matters
+EXPECTED = {
+    "patch": (405, "method_not_allowed"),
+    "trace": (405, "method_not_allowed"),
+    "colon-order": (403, "not_allowed"),
+    "colon-order-get": (403, "not_allowed"),
+    "colon-prefix": (404, "not_found"),
+    "colon-credential": (404, "not_found"),
+    "colon-withdraw": (403, "hard_deny"),
+    "colon-withdraw-2": (403, "hard_deny"),
+    "colon-encoded": (400, "bad_path"),
+    "colon-dotdot": (400, "bad_path"),
+    "colon-only-segment": (403, "not_allowed"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_refusal_codes(stack, name):
+    want_status, want_code = EXPECTED[name]
+    status, text = CASES[name](stack)
+    assert status == want_status and f'"code":"{want_code}"' in text, text[:2000]
+
+
+def test_patch_to_binance_names_its_methods(stack):
+    """PATCH is a method keyward knows (Gate, Alpaca) but Binance's API does not use: 405 once
+    the credential names the exchange, listing Binance's methods."""
+    status, text = CASES["patch"](stack)
+    assert status == 405
+    assert "binance" in text and "GET, POST, PUT, DELETE" in text, text
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -96,6 +96,52 @@ def test_create_and_cancel_order(stack, markets, bot):
     assert rec["status"] == 200
 
 
+def test_edit_order_is_a_keyed_patch(stack, markets, bot):
+    """ccxt's edit_order replaces an order with PATCH /v2/orders/{id} (JSON body)."""
+    order = bot.create_order("BTC/USD", "limit", "buy", 0.01, 30000)
+    edited = bot.edit_order(order["id"], "BTC/USD", "limit", "buy", 0.02, 31000)
+    assert edited["id"] and edited["id"] != order["id"]
+    assert edited["amount"] == 0.02 and edited["price"] == 31000
+    rec = records(stack, f"/v2/orders/{order['id']}", "PATCH")[-1]
+    assert_rekeyed(stack, rec)
+    assert rec["status"] == 200
+    body = json.loads(rec["body"])
+    assert float(body["qty"]) == 0.02 and float(body["limit_price"]) == 31000
+    assert rec["query"] == ""
+    cancelled = bot.cancel_order(edited["id"], "BTC/USD")
+    assert cancelled["status"] == "canceled"
+
+
+def test_order_by_client_order_id_path_with_colon(stack, markets, bot):
+    order = bot.create_order("BTC/USD", "limit", "buy", 0.01, 30000, {"clientOrderId": "kw-colon-1"})
+    status, text = stack.request("GET", "/trading/v2/orders:by_client_order_id?client_order_id=kw-colon-1")
+    assert status == 200, text
+    assert json.loads(text)["id"] == order["id"]
+    rec = records(stack, "/v2/orders:by_client_order_id", "GET")[-1]
+    assert_rekeyed(stack, rec)
+    assert rec["query"] == "client_order_id=kw-colon-1"
+
+
+def test_colon_and_patch_refusals_never_forwarded(stack, markets):
+    n = len(stack.mock.records())
+    cases = (
+        # account settings: Alpaca changes them with PATCH; hard-denied
+        ("PATCH", "/trading/v2/account/configurations", '{"no_shorting":true}', 403, "hard_deny"),
+        # ':' is matched literally: an order id holding one is no order id, and an encoded
+        # ':' is refused like any '%'
+        ("DELETE", "/trading/v2/orders/abc:cancel", None, 403, "not_allowed"),
+        ("PATCH", "/trading/v2/orders/abc:x", '{"qty":"1"}', 403, "not_allowed"),
+        ("GET", "/trading/v2/orders%3Aby_client_order_id?client_order_id=x", None, 400, "bad_path"),
+        ("GET", "/trading/v2/orders:BY_CLIENT_ORDER_ID?client_order_id=x", None, 403, "not_allowed"),
+        ("GET", "/trading:v2/orders", None, 404, "not_found"),
+    )
+    for method, path, body, want, code in cases:
+        hdrs = {"Content-Type": "application/json"} if body else {}
+        status, text = stack.request(method, path, body=body, headers=hdrs)
+        assert status == want and code in text, (method, path, status, text)
+    assert len(stack.mock.records()) == n
+
+
 def _expect_403(call):
     with pytest.raises(ccxt.BaseError) as ei:
         call()

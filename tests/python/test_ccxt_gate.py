@@ -8,6 +8,7 @@ records everything it receives.
 
 import hashlib
 import hmac
+import json
 
 import pytest
 
@@ -100,6 +101,44 @@ def test_create_and_cancel_order(stack, markets, bot):
     rec = records(stack, f"/api/v4/spot/orders/{order['id']}", "DELETE")[-1]
     assert_resigned(stack, rec)
     assert rec["params"]["currency_pair"] == "BTC_USDT" and rec["status"] == 200
+
+
+def test_edit_order_is_a_signed_patch(stack, markets, bot):
+    """ccxt's edit_order amends a spot order with PATCH /spot/orders/{id}, every parameter in
+    both the query string and the JSON body; keyward re-signs the same two copies."""
+    order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
+    edited = bot.edit_order(order["id"], "BTC/USDT", "limit", "buy", 0.02, 31000)
+    assert edited["id"] == order["id"]
+    assert edited["amount"] == 0.02 and edited["price"] == 31000
+    rec = records(stack, f"/api/v4/spot/orders/{order['id']}", "PATCH")[-1]
+    assert_resigned(stack, rec)
+    assert rec["status"] == 200
+    body = json.loads(rec["body"])
+    assert body["currency_pair"] == "BTC_USDT" and body["amount"] == "0.02" and body["price"] == "31000"
+    assert "currency_pair=BTC_USDT" in rec["query"] and "amount=0.02" in rec["query"]
+    audit = [json.loads(l) for l in stack.audit_text().splitlines() if l.strip()]
+    assert [a for a in audit if a.get("method") == "PATCH" and a.get("decision") == "allow"
+            and a.get("rule") == "gate:trade"]
+    bot.cancel_order(order["id"], "BTC/USDT")
+
+
+def test_patch_refusals_never_forwarded(stack, markets):
+    n = len(stack.mock.records())
+    cases = (
+        # a body copy of a query parameter with another value: two readings, refused
+        ("PATCH", "/api/v4/spot/orders/1?currency_pair=BTC_USDT&amount=0.01",
+         '{"currency_pair":"BTC_USDT","amount":"5"}', 400, "bad_params"),
+        # PATCH on a public path, and on an endpoint no preset allows
+        ("PATCH", "/api/v4/spot/tickers", '{"a":"1"}', 405, "method_not_allowed"),
+        ("PATCH", "/api/v4/earn/uni/lends", '{"currency":"USDT"}', 403, "not_allowed"),
+        # a method no exchange uses
+        ("TRACE", "/api/v4/spot/accounts", None, 405, "method_not_allowed"),
+    )
+    for method, path, body, want, code in cases:
+        hdrs = {"Content-Type": "application/json"} if body else {}
+        status, text = stack.request(method, path, body=body, headers=hdrs)
+        assert status == want and code in text, (method, path, status, text)
+    assert len(stack.mock.records()) == n
 
 
 def test_fetch_open_orders_signed_query(stack, markets, bot):
