@@ -12,6 +12,7 @@ pub mod bitget;
 pub mod bitmex;
 pub mod bybit;
 pub mod coinbase;
+pub mod common;
 pub mod deribit;
 pub mod gate;
 pub mod keys;
@@ -355,6 +356,11 @@ pub fn hard_deny(exchange: &dyn Exchange, method: Method, path: &str) -> Option<
 /// APIs that use it mark a custom method (`resource:verb`) with it, so an order id or symbol
 /// holding one could name a different endpoint upstream than the pattern means.
 pub fn path_matches(pattern: &str, path: &str) -> bool {
+    path_matches_with(pattern, path, |p, g| p == g)
+}
+
+/// [`path_matches`] with another comparison of literal segments (e.g. ASCII case-insensitive).
+pub fn path_matches_with(pattern: &str, path: &str, same: impl Fn(&str, &str) -> bool) -> bool {
     let mut pat = pattern.split('/');
     let mut got = path.split('/');
     loop {
@@ -363,7 +369,7 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
             (Some(p), Some(g)) => {
                 let wildcard = p.starts_with('{') && p.ends_with('}');
                 let fills_wildcard = wildcard && !g.is_empty() && !g.contains(':');
-                if !fills_wildcard && p != g {
+                if !fills_wildcard && !same(p, g) {
                     return false;
                 }
             }

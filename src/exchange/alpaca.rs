@@ -19,6 +19,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue};
 
+use super::common::{denied_by, DenyRule};
 use super::{
     path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
@@ -47,49 +48,30 @@ const PUBLIC: &[&str] = &[
     "/data/v1beta3/crypto/{loc}/trades",
 ];
 
-/// Explicitly denied endpoints besides the keyword guard. A pattern ending in `/*` covers the
-/// path and everything below it.
-const DENIED: &[(Option<Method>, &str, &str)] = &[
-    (
-        None,
-        "/trading/v2/wallets/transfers/*",
+/// Explicitly denied endpoints besides the keyword guard; a `tree` rule covers the path and
+/// everything below it.
+const DENIED: &[DenyRule] = &[
+    DenyRule::tree(
+        "/trading/v2/wallets/transfers",
         "crypto transfers (withdrawals) are never allowed",
     ),
-    (
-        None,
-        "/trading/v2/wallets/whitelists/*",
+    DenyRule::tree(
+        "/trading/v2/wallets/whitelists",
         "withdrawal address whitelists (address book) are never changed through keyward",
     ),
-    (
-        None,
-        "/trading/v1/journals/*",
+    DenyRule::tree(
+        "/trading/v1/journals",
         "journals (transfers between accounts) are never allowed",
     ),
-    (
-        None,
-        "/trading/v2/tokenization/*",
+    DenyRule::tree(
+        "/trading/v2/tokenization",
         "tokenization requests (minting and redeeming assets on chain) are never allowed",
     ),
-    (
-        Some(Method::Post),
-        "/trading/v2/account/configurations/*",
+    DenyRule::tree(
+        "/trading/v2/account/configurations",
         "account settings are never changed through keyward",
-    ),
-    (
-        Some(Method::Put),
-        "/trading/v2/account/configurations/*",
-        "account settings are never changed through keyward",
-    ),
-    (
-        Some(Method::Patch),
-        "/trading/v2/account/configurations/*",
-        "account settings are never changed through keyward",
-    ),
-    (
-        Some(Method::Delete),
-        "/trading/v2/account/configurations/*",
-        "account settings are never changed through keyward",
-    ),
+    )
+    .only(&[Method::Post, Method::Put, Method::Patch, Method::Delete]),
 ];
 
 /// `alpaca:read`: account, orders, positions, activities, assets, calendar, and stock, option
@@ -155,15 +137,6 @@ const TRADE: &[PresetEntry] = &[
         "/trading/v2/positions/{symbol_or_contract_id}/exercise",
     ),
 ];
-
-fn pattern_matches(pattern: &str, path: &str) -> bool {
-    match pattern.strip_suffix("/*") {
-        Some(prefix) => path
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
-        None => path_matches(pattern, path),
-    }
-}
 
 /// Which host a keyward path is for, and the path Alpaca sees (prefix removed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,15 +209,7 @@ impl Exchange for Alpaca {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        // ASCII case-insensitive (every pattern is lower case): keyward does not know how the
-        // exchange matches letter case, so a case variant of a denied path is denied too.
-        let path = path.to_ascii_lowercase();
-        DENIED
-            .iter()
-            .find(|(m, pattern, _)| {
-                m.is_none_or(|m| m == method) && pattern_matches(pattern, &path)
-            })
-            .map(|(_, _, reason)| *reason)
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {

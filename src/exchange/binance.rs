@@ -22,6 +22,7 @@ use sha2::Sha256;
 
 use base64::Engine;
 
+use super::common::{concat_presets, denied_by, DenyRule};
 use super::keys::PrivateKey;
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route,
@@ -98,100 +99,78 @@ const KEY_ONLY: &[&str] = &[
     "/dapi/v1/historicalTrades",
 ];
 
-/// Explicitly denied endpoints (path prefixes), besides the keyword guard. `None` = any method.
-const DENIED: &[(Option<Method>, &str, &str)] = &[
-    (
-        None,
-        "/sapi/v1/capital/withdraw",
-        "withdrawals are never allowed",
-    ),
-    (
-        None,
+/// Explicitly denied endpoints (path prefixes), besides the keyword guard.
+const DENIED: &[DenyRule] = &[
+    DenyRule::prefix("/sapi/v1/capital/withdraw", "withdrawals are never allowed"),
+    DenyRule::prefix(
         "/wapi/",
         "the legacy wallet API (withdrawals) is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v1/localentity/",
         "travel-rule withdrawals are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v1/asset/transfer",
         "universal transfers are never allowed",
     ),
-    (
-        None,
-        "/sapi/v1/futures/transfer",
-        "transfers are never allowed",
-    ),
-    (
-        None,
+    DenyRule::prefix("/sapi/v1/futures/transfer", "transfers are never allowed"),
+    DenyRule::prefix(
         "/sapi/v1/sub-account/",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v2/sub-account/",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v3/sub-account/",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v4/sub-account/",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v1/managed-subaccount/",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v1/broker/",
         "broker sub-account and API-key management is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v1/account/apiRestrictions/",
         "API-key restriction changes are never allowed",
     ),
-    (None, "/sapi/v1/giftcard/", "gift cards are never allowed"),
-    (None, "/sapi/v1/pay/", "Binance Pay is never allowed"),
-    (
-        None,
+    DenyRule::prefix("/sapi/v1/giftcard/", "gift cards are never allowed"),
+    DenyRule::prefix("/sapi/v1/pay/", "Binance Pay is never allowed"),
+    DenyRule::prefix(
         "/sapi/v1/portfolio/asset-collection",
         "portfolio fund collection is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/sapi/v1/portfolio/auto-collection",
         "portfolio fund collection is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/papi/v1/asset-collection",
         "portfolio fund collection is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/papi/v1/auto-collection",
         "portfolio fund collection is never allowed",
     ),
-    (
-        Some(Method::Post),
+    DenyRule::prefix(
         "/sapi/v1/bnbBurn",
         "account settings are never changed through keyward",
-    ),
-    (
-        Some(Method::Post),
+    )
+    .only(&[Method::Post]),
+    DenyRule::prefix(
         "/sapi/v1/account/enableFastWithdrawSwitch",
         "withdrawal settings are never allowed",
-    ),
+    )
+    .only(&[Method::Post]),
 ];
 
 /// `binance:read`: account, balances, orders and trades (spot, margin pairs, futures), the
@@ -304,19 +283,8 @@ const FUTURES_TRADE: &[PresetEntry] = &[
 ];
 
 /// `binance:trade`: spot and futures trading together.
-const TRADE: &[PresetEntry] = &{
-    let mut all = [(Method::Get, ""); SPOT_TRADE.len() + FUTURES_TRADE.len()];
-    let mut i = 0;
-    while i < SPOT_TRADE.len() {
-        all[i] = SPOT_TRADE[i];
-        i += 1;
-    }
-    while i < all.len() {
-        all[i] = FUTURES_TRADE[i - SPOT_TRADE.len()];
-        i += 1;
-    }
-    all
-};
+const TRADE: &[PresetEntry] =
+    &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
 
 impl Binance {
     fn host(path: &str) -> Option<&'static str> {
@@ -368,17 +336,7 @@ impl Exchange for Binance {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        // ASCII case-insensitive: keyward does not know how the exchange matches letter case,
-        // and a case variant of a denied endpoint must not be allowable by a config rule.
-        let starts_with = |prefix: &str| {
-            path.as_bytes()
-                .get(..prefix.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
-        };
-        DENIED
-            .iter()
-            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && starts_with(prefix))
-            .map(|(_, _, reason)| *reason)
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {

@@ -20,6 +20,7 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
 use sha2::Sha256;
 
+use super::common::{concat_presets, denied_by, DenyRule};
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
@@ -48,86 +49,70 @@ const PRIVATE_UNDER_PUBLIC: &[&str] = &[
     "/api/v2/mix/market/position-long-short",
 ];
 
-/// Hard deny: method (`None` = any), path prefix, reason. On top of the shared keyword guard.
-const DENIED: &[(Option<Method>, &str, &str)] = &[
-    (
-        None,
+/// Hard deny (path prefixes), on top of the shared keyword guard.
+const DENIED: &[DenyRule] = &[
+    DenyRule::prefix(
         "/api/v2/spot/wallet/withdrawal",
         "withdrawals are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/spot/wallet/cancel-withdrawal",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/spot/wallet/transfer",
         "transfers between accounts are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/spot/wallet/subaccount-transfer",
         "sub-account transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/spot/wallet/modify-deposit-account",
         "changing where deposits are credited is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/spot/account/subaccount-assets",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/user/",
         "sub-account and API-key management is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/broker/",
         "broker endpoints (sub-accounts, their API keys and withdrawals) are never allowed",
     ),
-    (None, "/api/v2/p2p/", "P2P trading is never allowed"),
-    (
-        None,
+    DenyRule::prefix("/api/v2/p2p/", "P2P trading is never allowed"),
+    DenyRule::prefix(
         "/api/v3/account/withdrawal",
         "withdrawals are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v3/account/cancel-withdrawal",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v3/account/withdraw-address",
         "withdrawal addresses are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v3/account/transfer",
         "transfers between accounts are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v3/account/sub-",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v3/user/",
         "sub-account and API-key management is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v3/broker/",
         "broker endpoints (sub-accounts, their API keys and withdrawals) are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v3/p2p/",
         "P2P trading releases coins to other users and is never allowed",
     ),
@@ -198,19 +183,8 @@ const FUTURES_TRADE: &[PresetEntry] = &[
 ];
 
 /// `bitget:trade`: spot and futures trading together.
-const TRADE: &[PresetEntry] = &{
-    let mut all = [(Method::Get, ""); SPOT_TRADE.len() + FUTURES_TRADE.len()];
-    let mut i = 0;
-    while i < SPOT_TRADE.len() {
-        all[i] = SPOT_TRADE[i];
-        i += 1;
-    }
-    while i < all.len() {
-        all[i] = FUTURES_TRADE[i - SPOT_TRADE.len()];
-        i += 1;
-    }
-    all
-};
+const TRADE: &[PresetEntry] =
+    &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
 
 impl Exchange for Bitget {
     fn id(&self) -> &'static str {
@@ -264,12 +238,7 @@ impl Exchange for Bitget {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        DENIED
-            .iter()
-            .find(|(m, prefix, _)| {
-                m.is_none_or(|m| m == method) && starts_with_ignore_case(path, prefix)
-            })
-            .map(|(_, _, reason)| *reason)
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
@@ -400,14 +369,6 @@ fn raw_query(query: &Params) -> String {
         out.push_str(v);
     }
     out
-}
-
-/// ASCII case-insensitive prefix test: keyward does not know how the exchange matches letter
-/// case, so a case variant of a denied endpoint is denied too.
-fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
-    path.as_bytes()
-        .get(..prefix.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 #[cfg(test)]

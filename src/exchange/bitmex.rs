@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
 use sha2::Sha256;
 
+use super::common::{denied_by, DenyRule};
 use super::{
     sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
 };
@@ -58,75 +59,36 @@ const PUBLIC: &[&str] = &[
     "/api/v1/wallet/networks",
 ];
 
-/// Explicitly denied endpoints: (method or any, path prefix, reason), besides the keyword guard.
-const DENIED: &[(Option<Method>, &str, &str)] = &[
-    (
-        None,
-        "/api/v1/user/requestWithdrawal",
-        "withdrawals are never allowed",
-    ),
-    (
-        None,
-        "/api/v1/user/confirmWithdrawal",
-        "withdrawals are never allowed",
-    ),
-    (
-        None,
-        "/api/v1/user/cancelWithdrawal",
-        "withdrawals are never allowed",
-    ),
-    (
-        None,
-        "/api/v1/user/walletTransfer",
-        "transfers are never allowed",
-    ),
-    (
-        None,
+/// The methods that change something.
+const CHANGES: &[Method] = &[Method::Post, Method::Put, Method::Delete];
+
+/// Explicitly denied endpoints, besides the keyword guard. A rule's path matches whole
+/// segments only (`/api/v1/user` and below, not `/api/v1/userEvent`).
+const DENIED: &[DenyRule] = &[
+    DenyRule::tree("/api/v1/user/requestWithdrawal", "withdrawals are never allowed"),
+    DenyRule::tree("/api/v1/user/confirmWithdrawal", "withdrawals are never allowed"),
+    DenyRule::tree("/api/v1/user/cancelWithdrawal", "withdrawals are never allowed"),
+    DenyRule::tree("/api/v1/user/walletTransfer", "transfers are never allowed"),
+    DenyRule::tree(
         "/api/v1/user/addSubaccount",
         "sub-account management is never allowed",
     ),
-    (
-        None,
+    DenyRule::tree(
         "/api/v1/user/updateSubaccount",
         "sub-account management is never allowed",
     ),
-    (
-        None,
+    DenyRule::tree(
         "/api/v1/apiKey",
         "API-key management is never allowed; the key-permission endpoint is reserved for keyward's own self-check",
     ),
-    (
-        Some(Method::Post),
-        "/api/v1/address",
-        "address-book changes are never allowed",
-    ),
-    (
-        Some(Method::Put),
-        "/api/v1/address",
-        "address-book changes are never allowed",
-    ),
-    (
-        Some(Method::Delete),
-        "/api/v1/address",
-        "address-book changes are never allowed",
-    ),
+    DenyRule::tree("/api/v1/address", "address-book changes are never allowed").only(CHANGES),
     // Every change under /user (preferences, 2FA, e-mail, communication tokens, logout, user
     // updates, and whatever BitMEX adds there) is account or security management.
-    (
-        Some(Method::Post),
+    DenyRule::tree(
         "/api/v1/user",
         "account and security settings (/user) are never changed through keyward",
-    ),
-    (
-        Some(Method::Put),
-        "/api/v1/user",
-        "account and security settings (/user) are never changed through keyward",
-    ),
-    (
-        Some(Method::Delete),
-        "/api/v1/user",
-        "account and security settings (/user) are never changed through keyward",
-    ),
+    )
+    .only(CHANGES),
 ];
 
 /// `bitmex:read`: user, margin and wallet balances, wallet history, commission, orders,
@@ -201,19 +163,7 @@ impl Exchange for Bitmex {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        DENIED
-            .iter()
-            .find(|(m, prefix, _)| {
-                m.is_none_or(|m| m == method)
-                    // ASCII case-insensitive: BitMEX's router may not care about letter case.
-                    && path
-                        .as_bytes()
-                        .get(..prefix.len())
-                        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
-                    // a prefix matches whole segments only (`/api/v1/user` not `/api/v1/userEvent`)
-                    && matches!(path.as_bytes().get(prefix.len()), None | Some(b'/'))
-            })
-            .map(|(_, _, reason)| *reason)
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {

@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
 use sha2::Sha256;
 
+use super::common::{denied_by, starts_with_ignore_case, DenyRule};
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
@@ -38,40 +39,33 @@ const PUBLIC: &[&str] = &["/v5/announcements/index", "/v5/spot-lever-token/info"
 /// sub-accounts.
 const USER_READS: &[&str] = &["/v5/user/query-api", "/v5/user/get-member-type"];
 
-/// Hard deny: method (`None` = any), path prefix, reason. On top of the shared keyword guard.
-const DENIED: &[(Option<Method>, &str, &str)] = &[
-    (
-        None,
+/// Hard deny (path prefixes), on top of the shared keyword guard.
+const DENIED: &[DenyRule] = &[
+    DenyRule::prefix(
         "/v5/asset/withdraw/",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/v5/asset/transfer/",
         "internal, universal and sub-account transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/v5/asset/deposit/deposit-to-account",
         "changing where deposits are credited is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/v5/asset/deposit/query-sub-member",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/v5/broker/",
         "broker endpoints (sub-account management, reward distribution) are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/v5/p2p/",
         "P2P trading releases funds to other users and is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/v5/apilimit/",
         "API-key rate-limit management is never allowed",
     ),
@@ -159,12 +153,7 @@ impl Exchange for Bybit {
         if starts_with_ignore_case(path, "/v5/user/") && !USER_READS.contains(&path) {
             return Some("API-key, sub-account and account-security management is never allowed");
         }
-        DENIED
-            .iter()
-            .find(|(m, prefix, _)| {
-                m.is_none_or(|m| m == method) && starts_with_ignore_case(path, prefix)
-            })
-            .map(|(_, _, reason)| *reason)
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
@@ -268,14 +257,6 @@ impl Exchange for Bybit {
             body: Bytes::from(body),
         })
     }
-}
-
-/// ASCII case-insensitive prefix test: keyward does not know how the exchange matches letter
-/// case, so a case variant of a denied endpoint is denied too.
-fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
-    path.as_bytes()
-        .get(..prefix.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 #[cfg(test)]

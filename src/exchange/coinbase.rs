@@ -25,6 +25,7 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
+use super::common::{denied_by, DenyRule};
 use super::keys::PrivateKey;
 use super::{
     path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
@@ -65,84 +66,65 @@ const PUBLIC: &[&str] = &[
     "/v2/prices/{pair}/spot",
 ];
 
-/// Explicitly denied endpoints besides the keyword guard: (method or any, path pattern, reason).
-/// A pattern ending in `/*` denies the path and everything below it.
-const DENIED: &[(Option<Method>, &str, &str)] = &[
-    (
-        None,
+/// Explicitly denied endpoints besides the keyword guard: exact path patterns, or (`below`)
+/// everything under a path but not the path itself.
+const DENIED: &[DenyRule] = &[
+    DenyRule::path(
         "/api/v3/brokerage/portfolios/move_funds",
         "moving funds between portfolios is a transfer and is never allowed",
     ),
-    (
-        Some(Method::Post),
+    DenyRule::path(
         "/api/v3/brokerage/portfolios",
         "creating portfolios (sub-accounts) is never allowed",
-    ),
-    (
-        Some(Method::Put),
+    )
+    .only(&[Method::Post]),
+    DenyRule::path(
         "/api/v3/brokerage/portfolios/{portfolio_uuid}",
         "editing portfolios (sub-accounts) is never allowed",
-    ),
-    (
-        Some(Method::Delete),
+    )
+    .only(&[Method::Put]),
+    DenyRule::path(
         "/api/v3/brokerage/portfolios/{portfolio_uuid}",
         "deleting portfolios (sub-accounts) is never allowed",
-    ),
-    (
-        None,
-        "/api/v3/brokerage/cfm/sweeps/*",
-        "futures sweeps move funds between accounts and are never changed through keyward",
-    ),
-    (
-        Some(Method::Delete),
+    )
+    .only(&[Method::Delete]),
+    DenyRule::below(
         "/api/v3/brokerage/cfm/sweeps",
         "futures sweeps move funds between accounts and are never changed through keyward",
     ),
-    (
-        None,
+    DenyRule::path(
+        "/api/v3/brokerage/cfm/sweeps",
+        "futures sweeps move funds between accounts and are never changed through keyward",
+    )
+    .only(&[Method::Delete]),
+    DenyRule::path(
         "/api/v3/brokerage/intx/allocate",
         "allocating funds to the international portfolio is a transfer and is never allowed",
     ),
-    (
-        None,
+    DenyRule::path(
         "/api/v3/brokerage/intx/multi_asset_collateral",
         "collateral settings are never changed through keyward",
     ),
-    (
-        None,
-        "/api/v3/brokerage/payment_methods/*",
-        "payment methods are never used through keyward",
-    ),
-    (
-        None,
+    DenyRule::tree(
         "/api/v3/brokerage/payment_methods",
         "payment methods are never used through keyward",
     ),
     // The Coinbase App v2 API: sends (withdrawals and user-to-user transfers), deposits and
     // buys/sells against payment methods, addresses, account and user settings. Only reads are
     // possible through keyward; trading goes through Advanced Trade.
-    (
-        Some(Method::Post),
-        "/v2/*",
+    DenyRule::below(
+        "/v2",
         "the Coinbase App v2 API is read-only through keyward (sends, withdrawals, deposits and settings are never allowed); trade through /api/v3/brokerage",
-    ),
-    (
-        Some(Method::Put),
-        "/v2/*",
+    )
+    .only(&[Method::Post]),
+    DenyRule::below(
+        "/v2",
         "the Coinbase App v2 API is read-only through keyward (account and user settings are never changed)",
-    ),
-    (
-        Some(Method::Delete),
-        "/v2/*",
-        "the Coinbase App v2 API is read-only through keyward",
-    ),
-    (
-        None,
-        "/v2/payment-methods/*",
-        "payment methods are never used through keyward",
-    ),
-    (
-        None,
+    )
+    .only(&[Method::Put]),
+    DenyRule::below("/v2", "the Coinbase App v2 API is read-only through keyward")
+        .only(&[Method::Delete]),
+    DenyRule::tree(
         "/v2/payment-methods",
         "payment methods are never used through keyward",
     ),
@@ -210,15 +192,6 @@ const TRADE: &[PresetEntry] = &[
         "/api/v3/brokerage/cfm/intraday/margin_setting",
     ),
 ];
-
-fn pattern_matches(pattern: &str, path: &str) -> bool {
-    match pattern.strip_suffix("/*") {
-        Some(prefix) => path
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with('/')),
-        None => path_matches(pattern, path),
-    }
-}
 
 fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/v3/") || path.starts_with("/v2/")
@@ -423,15 +396,7 @@ impl Exchange for Coinbase {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        // ASCII case-insensitive (every pattern is lower case): keyward does not know how the
-        // exchange matches letter case, so a case variant of a denied path is denied too.
-        let path = path.to_ascii_lowercase();
-        DENIED
-            .iter()
-            .find(|(m, pattern, _)| {
-                m.is_none_or(|m| m == method) && pattern_matches(pattern, &path)
-            })
-            .map(|(_, _, reason)| *reason)
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {

@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue, StatusCode};
 use sha2::{Digest, Sha512};
 
+use super::common::{concat_presets, denied_by, DenyRule};
 use super::{
     path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
@@ -108,26 +109,26 @@ const PUBLIC: &[&str] = &[
 ];
 
 /// Explicitly denied endpoints (prefixes of the path), besides the keyword guard.
-const DENIED: &[(&str, &str)] = &[
-    (
+const DENIED: &[DenyRule] = &[
+    DenyRule::prefix(
         "/api/v4/withdrawals",
         "withdrawals (and their cancellation, UID push transfers) are never allowed",
     ),
-    ("/api/v4/push", "UID push transfers are never allowed"),
-    (
+    DenyRule::prefix("/api/v4/push", "UID push transfers are never allowed"),
+    DenyRule::prefix(
         "/api/v4/wallet/push",
         "UID push transfers are never allowed",
     ),
-    ("/api/v4/wallet/transfers", "transfers are never allowed"),
-    (
+    DenyRule::prefix("/api/v4/wallet/transfers", "transfers are never allowed"),
+    DenyRule::prefix(
         "/api/v4/wallet/sub_account",
         "sub-account transfers and balances are never allowed",
     ),
-    (
+    DenyRule::prefix(
         "/api/v4/sub_accounts",
         "sub-account and sub-account API-key management is never allowed",
     ),
-    (
+    DenyRule::prefix(
         "/api/v4/otc/",
         "fiat OTC orders and bank accounts are never allowed",
     ),
@@ -281,19 +282,8 @@ const FUTURES_TRADE: &[PresetEntry] = &[
 ];
 
 /// `gate:trade`: spot and futures trading together.
-const TRADE: &[PresetEntry] = &{
-    let mut all = [(Method::Get, ""); SPOT_TRADE.len() + FUTURES_TRADE.len()];
-    let mut i = 0;
-    while i < SPOT_TRADE.len() {
-        all[i] = SPOT_TRADE[i];
-        i += 1;
-    }
-    while i < all.len() {
-        all[i] = FUTURES_TRADE[i - SPOT_TRADE.len()];
-        i += 1;
-    }
-    all
-};
+const TRADE: &[PresetEntry] =
+    &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
 
 impl Gate {
     fn is_public(path: &str) -> bool {
@@ -391,16 +381,8 @@ impl Exchange for Gate {
         Some(Route { host: HOST, access })
     }
 
-    fn denied_endpoint(&self, _method: Method, path: &str) -> Option<&'static str> {
-        // ASCII case-insensitive: keyward does not know how the exchange matches letter case.
-        DENIED
-            .iter()
-            .find(|(prefix, _)| {
-                path.as_bytes()
-                    .get(..prefix.len())
-                    .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
-            })
-            .map(|(_, reason)| *reason)
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {

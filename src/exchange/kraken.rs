@@ -18,6 +18,7 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue, StatusCode};
 use sha2::{Digest, Sha256, Sha512};
 
+use super::common::{denied_by, DenyRule};
 use super::{
     sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
     SecretForm,
@@ -35,38 +36,38 @@ const PUBLIC_PREFIX: &str = "/0/public/";
 const PRIVATE_PREFIX: &str = "/0/private/";
 
 /// Explicitly denied private endpoints (exact paths), besides the keyword guard.
-const DENIED: &[(&str, &str)] = &[
-    ("/0/private/Withdraw", "withdrawals are never allowed"),
-    ("/0/private/WithdrawCancel", "withdrawals are never allowed"),
-    (
+const DENIED: &[DenyRule] = &[
+    DenyRule::path("/0/private/Withdraw", "withdrawals are never allowed"),
+    DenyRule::path("/0/private/WithdrawCancel", "withdrawals are never allowed"),
+    DenyRule::path(
         "/0/private/WithdrawInfo",
         "withdrawal endpoints are never allowed",
     ),
-    (
+    DenyRule::path(
         "/0/private/WithdrawMethods",
         "withdrawal endpoints are never allowed",
     ),
-    (
+    DenyRule::path(
         "/0/private/WithdrawAddresses",
         "withdrawal endpoints are never allowed",
     ),
-    (
+    DenyRule::path(
         "/0/private/WithdrawStatus",
         "withdrawal endpoints are never allowed",
     ),
-    (
+    DenyRule::path(
         "/0/private/WalletTransfer",
         "transfers (spot to futures wallet) are never allowed",
     ),
-    (
+    DenyRule::path(
         "/0/private/AccountTransfer",
         "transfers between (sub-)accounts are never allowed",
     ),
-    (
+    DenyRule::path(
         "/0/private/CreateSubaccount",
         "sub-account management is never allowed",
     ),
-    (
+    DenyRule::path(
         "/0/private/GetApiKeyInfo",
         "the key-permission endpoint is reserved for keyward's own self-check",
     ),
@@ -191,12 +192,8 @@ impl Exchange for Kraken {
         Self::access(path).map(|access| Route { host: HOST, access })
     }
 
-    fn denied_endpoint(&self, _method: Method, path: &str) -> Option<&'static str> {
-        // ASCII case-insensitive: keyward does not know how the exchange matches letter case.
-        DENIED
-            .iter()
-            .find(|(p, _)| p.eq_ignore_ascii_case(path))
-            .map(|(_, reason)| *reason)
+    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {

@@ -30,6 +30,7 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
 use sha2::Sha256;
 
+use super::common::{concat_presets, denied_by, DenyRule};
 use super::{
     path_matches, sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound,
     PresetEntry, Route,
@@ -107,103 +108,72 @@ const PUBLIC_FUTURES: &[&str] = &[
 
 /// Explicitly denied endpoints (prefixes of keyward's path, so futures ones carry `/futures`),
 /// besides the keyword guard (which already catches every path containing `withdraw`,
-/// `transfer`, `sub-account`, `api-key`, ...). `None` = any method.
-const DENIED: &[(Option<Method>, &str, &str)] = &[
-    (None, "/api/v1/withdrawals", "withdrawals are never allowed"),
-    (None, "/api/v3/withdrawals", "withdrawals are never allowed"),
-    (
-        None,
+/// `transfer`, `sub-account`, `api-key`, ...).
+const DENIED: &[DenyRule] = &[
+    DenyRule::prefix("/api/v1/withdrawals", "withdrawals are never allowed"),
+    DenyRule::prefix("/api/v3/withdrawals", "withdrawals are never allowed"),
+    DenyRule::prefix(
         "/futures/api/v1/withdrawals",
         "withdrawals are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v1/accounts/inner-transfer",
         "internal transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/accounts/inner-transfer",
         "internal transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v1/accounts/sub-transfer",
         "sub-account transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/accounts/sub-transfer",
         "sub-account transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v3/accounts/universal-transfer",
         "universal transfers are never allowed",
     ),
-    (None, "/api/v3/transfer-out", "transfers are never allowed"),
-    (
-        None,
+    DenyRule::prefix("/api/v3/transfer-out", "transfers are never allowed"),
+    DenyRule::prefix(
         "/futures/api/v1/transfer-out",
         "transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/futures/api/v2/transfer-out",
         "transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/futures/api/v3/transfer-out",
         "transfers are never allowed",
     ),
-    (
-        None,
-        "/futures/api/v1/transfer-in",
-        "transfers are never allowed",
-    ),
-    (
-        None,
-        "/api/v1/sub/",
-        "sub-account management is never allowed",
-    ),
-    (
-        None,
-        "/api/v2/sub/",
-        "sub-account management is never allowed",
-    ),
-    (
-        None,
-        "/api/v3/sub/",
-        "sub-account management is never allowed",
-    ),
-    (
-        None,
+    DenyRule::prefix("/futures/api/v1/transfer-in", "transfers are never allowed"),
+    DenyRule::prefix("/api/v1/sub/", "sub-account management is never allowed"),
+    DenyRule::prefix("/api/v2/sub/", "sub-account management is never allowed"),
+    DenyRule::prefix("/api/v3/sub/", "sub-account management is never allowed"),
+    DenyRule::prefix(
         "/api/v1/sub-accounts",
         "sub-account management is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v2/sub-accounts",
         "sub-account management is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v1/user/api-key",
         "API-key information is for keyward's own self-check only",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v1/broker/",
         "broker sub-account and API-key management is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v1/asset/ndbroker/",
         "broker sub-account and API-key management is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/ua/v1/sub-account",
         "sub-account management is never allowed",
     ),
@@ -304,19 +274,8 @@ const FUTURES_TRADE: &[PresetEntry] = &[
 ];
 
 /// `kucoin:trade`: spot and futures trading together.
-const TRADE: &[PresetEntry] = &{
-    let mut all = [(Method::Get, ""); SPOT_TRADE.len() + FUTURES_TRADE.len()];
-    let mut i = 0;
-    while i < SPOT_TRADE.len() {
-        all[i] = SPOT_TRADE[i];
-        i += 1;
-    }
-    while i < all.len() {
-        all[i] = FUTURES_TRADE[i - SPOT_TRADE.len()];
-        i += 1;
-    }
-    all
-};
+const TRADE: &[PresetEntry] =
+    &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
 
 impl Kucoin {
     /// The exchange host and the path it receives, for keyward's path.
@@ -374,17 +333,7 @@ impl Exchange for Kucoin {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        // ASCII case-insensitive, as for Binance: keyward does not know how the exchange
-        // matches letter case, and a case variant of a denied endpoint must stay denied.
-        let starts_with = |prefix: &str| {
-            path.as_bytes()
-                .get(..prefix.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
-        };
-        DENIED
-            .iter()
-            .find(|(m, prefix, _)| m.is_none_or(|m| m == method) && starts_with(prefix))
-            .map(|(_, _, reason)| *reason)
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {

@@ -20,6 +20,7 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
 use sha2::Sha256;
 
+use super::common::{denied_by, DenyRule};
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
@@ -40,45 +41,37 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "/api/v5/system/",
 ];
 
-/// Hard deny: method (`None` = any), path prefix, reason. On top of the shared keyword guard.
-const DENIED: &[(Option<Method>, &str, &str)] = &[
-    (
-        None,
+/// Hard deny (path prefixes), on top of the shared keyword guard.
+const DENIED: &[DenyRule] = &[
+    DenyRule::prefix(
         "/api/v5/asset/withdrawal",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v5/asset/cancel-withdrawal",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v5/asset/transfer",
         "funding/trading and sub-account transfers are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v5/asset/subaccount/",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v5/account/subaccount/",
         "sub-account operations are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v5/users/",
         "sub-account and API-key management is never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v5/broker/",
         "broker endpoints (sub-account and API-key management) are never allowed",
     ),
-    (
-        None,
+    DenyRule::prefix(
         "/api/v5/fiat/",
         "fiat deposits and withdrawals are never allowed",
     ),
@@ -178,12 +171,7 @@ impl Exchange for Okx {
     }
 
     fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        DENIED
-            .iter()
-            .find(|(m, prefix, _)| {
-                m.is_none_or(|m| m == method) && starts_with_ignore_case(path, prefix)
-            })
-            .map(|(_, _, reason)| *reason)
+        denied_by(DENIED, method, path)
     }
 
     fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
@@ -300,14 +288,6 @@ fn iso_millis(now: SystemTime) -> String {
     let ms = unix_millis(now);
     humantime::format_rfc3339_millis(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
         .to_string()
-}
-
-/// ASCII case-insensitive prefix test: keyward does not know how the exchange matches letter
-/// case, so a case variant of a denied endpoint is denied too.
-fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
-    path.as_bytes()
-        .get(..prefix.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 #[cfg(test)]
