@@ -17,14 +17,14 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::{header, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 
-use super::common::{denied_by, DenyRule};
+use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::{
     path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
 };
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
 pub struct Alpaca;
@@ -255,28 +255,17 @@ impl Exchange for Alpaca {
                 sensitive_header(credential.secret.expose())?,
             ));
         }
-        let mut path_and_query = upstream_path.to_owned();
-        if !req.query.is_empty() {
-            path_and_query.push('?');
-            path_and_query.push_str(&req.query.encode());
+        let path_and_query = path_and_query(upstream_path, &req.query.encode());
+        let body = json_body(&req.body, "Alpaca takes JSON bodies")?;
+        if !body.is_empty() {
+            headers.push(json_content_type());
         }
-        let body = match &req.body {
-            Body::Empty => Bytes::new(),
-            Body::Json(j) => {
-                headers.push((
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ));
-                Bytes::from(j.to_compact())
-            }
-            Body::Form(_) => return Err(Reject::unsupported_media("Alpaca takes JSON bodies")),
-        };
         Ok(Outbound {
             method: req.method,
             host,
             path_and_query,
             headers,
-            body,
+            body: Bytes::from(body),
         })
     }
 }
@@ -287,7 +276,7 @@ mod tests {
     use crate::exchange::hard_deny;
     use crate::proxy::canonical::canonicalise;
     use crate::secret::SecretBytes;
-    use http::HeaderMap;
+    use http::{header, HeaderMap};
 
     fn credential(key: &str) -> Credential {
         Credential {

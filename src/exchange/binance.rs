@@ -17,12 +17,12 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::{header, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use sha2::Sha256;
 
 use base64::Engine;
 
-use super::common::{concat_presets, denied_by, DenyRule};
+use super::common::{concat_presets, denied_by, form_content_type, path_and_query, DenyRule};
 use super::keys::PrivateKey;
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route,
@@ -424,17 +424,10 @@ impl Exchange for Binance {
             };
             carrier(&mut query, &mut form).set("signature", signature);
         }
-        let mut path_and_query = req.path.clone();
-        if !query.is_empty() {
-            path_and_query.push('?');
-            path_and_query.push_str(&query.encode());
-        }
+        let path_and_query = path_and_query(&req.path, &query.encode());
         let body = match &form {
             Some(f) => {
-                headers.push((
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/x-www-form-urlencoded"),
-                ));
+                headers.push(form_content_type());
                 Bytes::from(f.encode())
             }
             None => Bytes::new(),

@@ -10,14 +10,14 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::{header, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use sha2::Sha256;
 
-use super::common::{denied_by, DenyRule};
+use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::{
     sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
 };
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
 pub struct Bitmex;
@@ -205,26 +205,14 @@ impl Exchange for Bitmex {
         credential: &Credential,
         now: SystemTime,
     ) -> Result<Outbound, Reject> {
-        let mut path_and_query = req.path.clone();
-        if !req.query.is_empty() {
-            path_and_query.push('?');
-            path_and_query.push_str(&req.query.encode());
-        }
-        let body = match &req.body {
-            Body::Empty => String::new(),
-            Body::Json(j) => j.to_compact(),
-            Body::Form(_) => {
-                return Err(Reject::unsupported_media(
-                    "keyward sends BitMEX JSON bodies; send application/json",
-                ))
-            }
-        };
+        let path_and_query = path_and_query(&req.path, &req.query.encode());
+        let body = json_body(
+            &req.body,
+            "keyward sends BitMEX JSON bodies; send application/json",
+        )?;
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if !body.is_empty() {
-            headers.push((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ));
+            headers.push(json_content_type());
         }
         if access != Access::Public {
             let secs = now

@@ -14,15 +14,17 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::{header, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use sha2::Sha256;
 
-use super::common::{denied_by, starts_with_ignore_case, DenyRule};
+use super::common::{
+    denied_by, json_body, json_content_type, path_and_query, starts_with_ignore_case, DenyRule,
+};
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
 };
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
 pub struct Bybit;
@@ -199,26 +201,11 @@ impl Exchange for Bybit {
         now: SystemTime,
     ) -> Result<Outbound, Reject> {
         let query = req.query.encode();
-        let mut path_and_query = req.path.clone();
-        if !query.is_empty() {
-            path_and_query.push('?');
-            path_and_query.push_str(&query);
-        }
-        let body = match &req.body {
-            Body::Empty => String::new(),
-            Body::Json(j) => j.to_compact(),
-            Body::Form(_) => {
-                return Err(Reject::unsupported_media(
-                    "Bybit v5 takes JSON bodies, not forms",
-                ))
-            }
-        };
+        let path_and_query = path_and_query(&req.path, &query);
+        let body = json_body(&req.body, "Bybit v5 takes JSON bodies, not forms")?;
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if !body.is_empty() {
-            headers.push((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ));
+            headers.push(json_content_type());
         }
         if access != Access::Public {
             let timestamp = unix_millis(now).to_string();

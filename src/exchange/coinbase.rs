@@ -25,13 +25,13 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
-use super::common::{denied_by, DenyRule};
+use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::keys::PrivateKey;
 use super::{
     path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route, SecretForm,
 };
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::json::Json;
 use crate::proxy::reject::Reject;
 
@@ -456,30 +456,17 @@ impl Coinbase {
                 sensitive_header(format!("Bearer {token}").as_bytes())?,
             ));
         }
-        let mut path_and_query = req.path.clone();
-        if !req.query.is_empty() {
-            path_and_query.push('?');
-            path_and_query.push_str(&req.query.encode());
+        let path_and_query = path_and_query(&req.path, &req.query.encode());
+        let body = json_body(&req.body, "Coinbase takes JSON bodies only")?;
+        if !body.is_empty() {
+            headers.push(json_content_type());
         }
-        let body = match &req.body {
-            Body::Empty => Bytes::new(),
-            Body::Json(j) => {
-                headers.push((
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ));
-                Bytes::from(j.to_compact())
-            }
-            Body::Form(_) => {
-                return Err(Reject::unsupported_media("Coinbase takes JSON bodies only"))
-            }
-        };
         Ok(Outbound {
             method: req.method,
             host: HOST,
             path_and_query,
             headers,
-            body,
+            body: Bytes::from(body),
         })
     }
 }

@@ -3,8 +3,11 @@
 //! What differs between exchanges (what is signed, how, and where it goes) stays in each
 //! exchange's own file.
 
+use http::{header, HeaderName, HeaderValue};
+
 use super::{path_matches_with, PresetEntry};
-use crate::proxy::canonical::Method;
+use crate::proxy::canonical::{Body, Method};
+use crate::proxy::reject::Reject;
 
 /// How a [`DenyRule`]'s path is compared with the request's path. Always ASCII
 /// case-insensitive: keyward does not know how the exchange matches letter case, so a case
@@ -123,6 +126,42 @@ pub const fn concat_presets<const N: usize>(
         i += 1;
     }
     all
+}
+
+/// The origin-form target: `path`, then `?query` when there is a query string.
+pub fn path_and_query(path: &str, query: &str) -> String {
+    let mut target = path.to_owned();
+    if !query.is_empty() {
+        target.push('?');
+        target.push_str(query);
+    }
+    target
+}
+
+/// The body of a JSON-only exchange as keyward sends (and signs) it: the compact
+/// re-serialisation, or nothing. A form body is refused (415) with `refusal`.
+pub fn json_body(body: &Body, refusal: &str) -> Result<String, Reject> {
+    match body {
+        Body::Empty => Ok(String::new()),
+        Body::Json(j) => Ok(j.to_compact()),
+        Body::Form(_) => Err(Reject::unsupported_media(refusal)),
+    }
+}
+
+/// `Content-Type: application/json`.
+pub fn json_content_type() -> (HeaderName, HeaderValue) {
+    (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )
+}
+
+/// `Content-Type: application/x-www-form-urlencoded`.
+pub fn form_content_type() -> (HeaderName, HeaderValue) {
+    (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    )
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use sha2::Sha256;
 
+use super::common::{json_body, json_content_type, path_and_query};
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
@@ -421,27 +422,15 @@ impl Exchange for Deribit {
         if split(&req.path).is_none() {
             return Err(Reject::not_found("not a Deribit API path"));
         }
-        let mut path_and_query = req.path.clone();
-        if !req.query.is_empty() {
-            path_and_query.push('?');
-            path_and_query.push_str(&req.query.encode());
-        }
+        let path_and_query = path_and_query(&req.path, &req.query.encode());
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
-        let body = match &req.body {
-            Body::Empty => Bytes::new(),
-            Body::Json(j) => {
-                headers.push((
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ));
-                Bytes::from(j.to_compact())
-            }
-            Body::Form(_) => {
-                return Err(Reject::unsupported_media(
-                    "Deribit takes JSON-RPC bodies or query parameters",
-                ))
-            }
-        };
+        let body = json_body(
+            &req.body,
+            "Deribit takes JSON-RPC bodies or query parameters",
+        )?;
+        if !body.is_empty() {
+            headers.push(json_content_type());
+        }
         if access != Access::Public {
             let ts = unix_millis(now);
             let nonce = credential.nonce.next(now).map_err(|e| {
@@ -453,7 +442,7 @@ impl Exchange for Deribit {
                 )
             })?;
             let nonce = nonce.to_string();
-            let payload = string_to_sign(ts, &nonce, req.method, &path_and_query, &body);
+            let payload = string_to_sign(ts, &nonce, req.method, &path_and_query, body.as_bytes());
             let sig = hmac_sha256_hex(credential.secret.expose(), &payload);
             let mut value = b"deri-hmac-sha256 id=".to_vec();
             value.extend_from_slice(credential.api_key.expose());
@@ -465,7 +454,7 @@ impl Exchange for Deribit {
             host: HOST,
             path_and_query,
             headers,
-            body,
+            body: Bytes::from(body),
         })
     }
 }

@@ -14,15 +14,17 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::{header, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderName, HeaderValue, StatusCode};
 use sha2::{Digest, Sha512};
 
-use super::common::{concat_presets, denied_by, DenyRule};
+use super::common::{
+    concat_presets, denied_by, json_body, json_content_type, path_and_query, DenyRule,
+};
 use super::{
     path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
 };
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method, Params};
+use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method, Params};
 use crate::proxy::reject::Reject;
 
 pub struct Gate;
@@ -431,22 +433,11 @@ impl Exchange for Gate {
         now: SystemTime,
     ) -> Result<Outbound, Reject> {
         let query = query_string(&req.query)?;
-        let mut path_and_query = req.path.clone();
-        if !query.is_empty() {
-            path_and_query.push('?');
-            path_and_query.push_str(&query);
-        }
-        let body = match &req.body {
-            Body::Empty => String::new(),
-            Body::Json(j) => j.to_compact(),
-            Body::Form(_) => return Err(Reject::unsupported_media("Gate takes JSON bodies")),
-        };
+        let path_and_query = path_and_query(&req.path, &query);
+        let body = json_body(&req.body, "Gate takes JSON bodies")?;
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if !body.is_empty() || access == Access::Signed {
-            headers.push((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ));
+            headers.push(json_content_type());
         }
         if access == Access::Signed {
             let ts = now

@@ -15,10 +15,10 @@ use std::time::SystemTime;
 use base64::Engine;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::{header, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderName, HeaderValue, StatusCode};
 use sha2::{Digest, Sha256, Sha512};
 
-use super::common::{denied_by, DenyRule};
+use super::common::{denied_by, form_content_type, json_content_type, path_and_query, DenyRule};
 use super::{
     sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
     SecretForm,
@@ -234,20 +234,16 @@ impl Exchange for Kraken {
         now: SystemTime,
     ) -> Result<Outbound, Reject> {
         if access == Access::Public {
-            let mut path_and_query = req.path.clone();
-            if !req.query.is_empty() {
-                path_and_query.push('?');
-                path_and_query.push_str(&req.query.encode());
-            }
+            let path_and_query = path_and_query(&req.path, &req.query.encode());
             let mut headers = Vec::new();
             let body = match &req.body {
                 Body::Empty => Bytes::new(),
                 Body::Form(p) => {
-                    headers.push((header::CONTENT_TYPE, form_type()));
+                    headers.push(form_content_type());
                     Bytes::from(p.encode())
                 }
                 Body::Json(j) => {
-                    headers.push((header::CONTENT_TYPE, json_type()));
+                    headers.push(json_content_type());
                     Bytes::from(j.to_compact())
                 }
             };
@@ -270,9 +266,9 @@ impl Exchange for Kraken {
         })?
         .to_string();
         let (body, content_type) = match &req.body {
-            Body::Empty => (form_with_nonce(&nonce, &Params::new()), form_type()),
-            Body::Form(p) => (form_with_nonce(&nonce, p), form_type()),
-            Body::Json(j) => (json_with_nonce(&nonce, j)?, json_type()),
+            Body::Empty => (form_with_nonce(&nonce, &Params::new()), form_content_type()),
+            Body::Form(p) => (form_with_nonce(&nonce, p), form_content_type()),
+            Body::Json(j) => (json_with_nonce(&nonce, j)?, json_content_type()),
         };
         let signature = sign_kraken(
             credential.secret.expose(),
@@ -281,7 +277,7 @@ impl Exchange for Kraken {
             body.as_bytes(),
         )?;
         let headers: Vec<(HeaderName, HeaderValue)> = vec![
-            (header::CONTENT_TYPE, content_type),
+            content_type,
             (
                 HeaderName::from_static(KEY_HEADER),
                 sensitive_header(credential.api_key.expose())?,
@@ -299,14 +295,6 @@ impl Exchange for Kraken {
             body: Bytes::from(body),
         })
     }
-}
-
-fn form_type() -> HeaderValue {
-    HeaderValue::from_static("application/x-www-form-urlencoded")
-}
-
-fn json_type() -> HeaderValue {
-    HeaderValue::from_static("application/json")
 }
 
 /// `nonce=<n>&<the bot's parameters>`.

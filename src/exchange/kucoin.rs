@@ -30,12 +30,14 @@ use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
 use sha2::Sha256;
 
-use super::common::{concat_presets, denied_by, DenyRule};
+use super::common::{
+    concat_presets, denied_by, json_body, json_content_type, path_and_query, DenyRule,
+};
 use super::{
     path_matches, sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound,
     PresetEntry, Route,
 };
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
+use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
 pub struct Kucoin;
@@ -384,30 +386,18 @@ impl Exchange for Kucoin {
     ) -> Result<Outbound, Reject> {
         let (host, path) =
             Self::split(&req.path).ok_or_else(|| Reject::not_found("not a KuCoin API path"))?;
-        let mut endpoint = path.to_owned();
-        if !req.query.is_empty() {
-            endpoint.push('?');
-            endpoint.push_str(&req.query.encode());
-        }
-        let body = match &req.body {
-            Body::Empty => String::new(),
-            Body::Json(j) => j.to_compact(),
-            Body::Form(_) => {
-                return Err(Reject::unsupported_media(
-                    "KuCoin takes JSON bodies (Content-Type: application/json)",
-                ))
-            }
-        };
+        let endpoint = path_and_query(path, &req.query.encode());
+        let body = json_body(
+            &req.body,
+            "KuCoin takes JSON bodies (Content-Type: application/json)",
+        )?;
         let mut headers: Vec<(HeaderName, HeaderValue)> = vec![
             // The exchange's own host name, also when tests re-point the connection elsewhere
             // (the mock tells the spot and futures hosts apart by it).
             (header::HOST, HeaderValue::from_static(host)),
         ];
         if !body.is_empty() {
-            headers.push((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ));
+            headers.push(json_content_type());
         }
         if access != Access::Public {
             let secret = credential.secret.expose();
