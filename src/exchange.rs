@@ -20,6 +20,8 @@ pub mod kraken;
 pub mod kucoin;
 pub mod nonce;
 pub mod okx;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::time::SystemTime;
 

@@ -274,41 +274,19 @@ impl Exchange for Alpaca {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
+    use crate::exchange::testing::{self, canon, header_value};
     use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
+
     use http::{header, HeaderMap};
 
     fn credential(key: &str) -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(key.as_bytes()),
-            secret: SecretBytes::copy_from(b"real-secret-key"),
-            passphrase: None,
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn canon(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
-        canonicalise(
-            method,
-            path,
-            query,
-            (!body.is_empty()).then_some("application/json"),
-            body.as_bytes(),
-            &Alpaca.canon_rules(),
-        )
-        .unwrap()
-    }
-
-    fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a HeaderValue> {
-        out.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        testing::credential(key, "real-secret-key", None)
     }
 
     #[test]
     fn keys_injected_prefix_removed_numbers_kept() {
         let body = r#"{"symbol":"BTC/USD","qty":"0.0100","side":"buy","type":"limit","time_in_force":"gtc","limit_price":30000.0}"#;
-        let req = canon(Method::Post, "/trading/v2/orders", None, body);
+        let req = canon(&Alpaca, Method::Post, "/trading/v2/orders", None, body);
         let out = Alpaca
             .sign(
                 &req,
@@ -320,13 +298,13 @@ mod tests {
         assert_eq!(out.host, TRADING_HOST);
         assert_eq!(out.path_and_query, "/v2/orders");
         assert_eq!(out.body, Bytes::from(body));
-        let id = header(&out, KEY_HEADER).unwrap();
-        let secret = header(&out, SECRET_HEADER).unwrap();
+        let id = header_value(&out, KEY_HEADER).unwrap();
+        let secret = header_value(&out, SECRET_HEADER).unwrap();
         assert_eq!(id.as_bytes(), b"AKLIVE123");
         assert_eq!(secret.as_bytes(), b"real-secret-key");
         assert!(id.is_sensitive() && secret.is_sensitive());
         assert_eq!(
-            header(&out, "content-type").unwrap().as_bytes(),
+            header_value(&out, "content-type").unwrap().as_bytes(),
             b"application/json"
         );
     }
@@ -336,7 +314,13 @@ mod tests {
         // ccxt's edit_order: PATCH /v2/orders/{order_id} with a JSON body.
         let body =
             r#"{"qty":"0.02","limit_price":"31000","time_in_force":"gtc","client_order_id":"x-1"}"#;
-        let req = canon(Method::Patch, "/trading/v2/orders/61e69015", None, body);
+        let req = canon(
+            &Alpaca,
+            Method::Patch,
+            "/trading/v2/orders/61e69015",
+            None,
+            body,
+        );
         let out = Alpaca
             .sign(
                 &req,
@@ -349,13 +333,16 @@ mod tests {
         assert_eq!(out.host, PAPER_HOST);
         assert_eq!(out.path_and_query, "/v2/orders/61e69015");
         assert_eq!(out.body, Bytes::from(body));
-        assert_eq!(header(&out, KEY_HEADER).unwrap().as_bytes(), b"PKPAPER1");
         assert_eq!(
-            header(&out, SECRET_HEADER).unwrap().as_bytes(),
+            header_value(&out, KEY_HEADER).unwrap().as_bytes(),
+            b"PKPAPER1"
+        );
+        assert_eq!(
+            header_value(&out, SECRET_HEADER).unwrap().as_bytes(),
             b"real-secret-key"
         );
         assert_eq!(
-            header(&out, "content-type").unwrap().as_bytes(),
+            header_value(&out, "content-type").unwrap().as_bytes(),
             b"application/json"
         );
         // Alpaca takes no query string beside a body.
@@ -378,7 +365,7 @@ mod tests {
             .preset("read")
             .unwrap()
             .contains(&(Method::Get, path)));
-        let req = canon(Method::Get, path, Some("client_order_id=x-1"), "");
+        let req = canon(&Alpaca, Method::Get, path, Some("client_order_id=x-1"), "");
         let out = Alpaca
             .sign(&req, Access::Signed, &credential("AK1"), SystemTime::now())
             .unwrap();
@@ -410,8 +397,9 @@ mod tests {
     fn hosts() {
         let paper = credential("PKPAPER123");
         let live = credential("AKLIVE123");
-        let trading = canon(Method::Get, "/trading/v2/account", None, "");
+        let trading = canon(&Alpaca, Method::Get, "/trading/v2/account", None, "");
         let data = canon(
+            &Alpaca,
             Method::Get,
             "/data/v2/stocks/bars",
             Some("symbols=AAPL&timeframe=1Min"),
@@ -454,7 +442,7 @@ mod tests {
         let path = "/data/v1beta3/crypto/us/latest/orderbooks";
         assert_eq!(Alpaca.route(path).unwrap().access, Access::Public);
         assert_eq!(Alpaca.route(path).unwrap().host, DATA_HOST);
-        let req = canon(Method::Get, path, Some("symbols=BTC%2FUSD"), "");
+        let req = canon(&Alpaca, Method::Get, path, Some("symbols=BTC%2FUSD"), "");
         let out = Alpaca
             .sign(&req, Access::Public, &credential("AK1"), SystemTime::now())
             .unwrap();

@@ -489,9 +489,9 @@ fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::testing::{self, at};
     use crate::proxy::canonical::{canonicalise, parse_params};
     use crate::secret::SecretBytes;
-    use std::time::Duration;
 
     fn vectors() -> Vec<serde_json::Value> {
         let text = include_str!("../../tests/vectors/vectors.json");
@@ -499,18 +499,7 @@ mod tests {
     }
 
     fn credential(secret: &str) -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(b"real-api-key"),
-            secret: SecretBytes::copy_from(secret.as_bytes()),
-            passphrase: None,
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn at(ms: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+        testing::credential("real-api-key", secret, None)
     }
 
     #[test]

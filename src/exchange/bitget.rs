@@ -362,42 +362,10 @@ fn raw_query(query: &Params) -> String {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
-    use std::time::Duration;
+    use crate::exchange::testing::{self, at, canon, header};
 
     fn credential() -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(b"bg_api_key"),
-            secret: SecretBytes::copy_from(b"bitget-secret"),
-            passphrase: Some(SecretBytes::copy_from(b"bitget-passphrase")),
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn at(ms: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
-    }
-
-    fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
-        out.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.to_str().unwrap())
-    }
-
-    fn request(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
-        canonicalise(
-            method,
-            path,
-            query,
-            Some("application/json"),
-            body.as_bytes(),
-            &Bitget.canon_rules(),
-        )
-        .unwrap()
+        testing::credential("bg_api_key", "bitget-secret", Some("bitget-passphrase"))
     }
 
     // Expected signatures were produced offline with ccxt 4.5.90's own signer:
@@ -410,7 +378,13 @@ mod tests {
     #[test]
     fn post_signature_matches_ccxt() {
         let body = r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","size":"0.010","price":"30000.0","clientOid":"abc-123"}"#;
-        let req = request(Method::Post, "/api/v2/spot/trade/place-order", None, body);
+        let req = canon(
+            &Bitget,
+            Method::Post,
+            "/api/v2/spot/trade/place-order",
+            None,
+            body,
+        );
         let out = Bitget
             .sign(&req, Access::Signed, &credential(), at(1695806875837))
             .unwrap();
@@ -433,7 +407,8 @@ mod tests {
 
     #[test]
     fn get_signature_matches_ccxt_over_the_decoded_query() {
-        let req = request(
+        let req = canon(
+            &Bitget,
             Method::Get,
             "/api/v2/spot/trade/unfilled-orders",
             Some("symbol=BTCUSDT&tpslType=normal%2Ctpsl"),
@@ -474,7 +449,8 @@ mod tests {
                 .access,
             Access::Signed
         );
-        let req = request(
+        let req = canon(
+            &Bitget,
             Method::Get,
             "/api/v2/mix/market/contracts",
             Some("productType=USDT-FUTURES"),

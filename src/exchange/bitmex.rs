@@ -271,8 +271,9 @@ fn signature(
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
+    use crate::exchange::testing::{self, header};
     use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
+
     use std::time::Duration;
 
     fn vectors() -> Vec<serde_json::Value> {
@@ -284,24 +285,7 @@ mod tests {
     }
 
     fn credential(secret: &str) -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(b"LAqUlngMIQkIUjXMUreyu3qn"),
-            secret: SecretBytes::copy_from(secret.as_bytes()),
-            passphrase: None,
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn header<'a>(out: &'a Outbound, name: &str) -> &'a str {
-        out.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .unwrap()
-            .1
-            .to_str()
-            .unwrap()
+        testing::credential("LAqUlngMIQkIUjXMUreyu3qn", secret, None)
     }
 
     #[test]
@@ -340,9 +324,12 @@ mod tests {
                 .unwrap();
             assert_eq!(out.body, body.as_bytes(), "{path}");
             assert_eq!(out.path_and_query, path);
-            assert_eq!(header(&out, EXPIRES_HEADER), expires.to_string());
-            assert_eq!(header(&out, SIGN_HEADER), expected);
-            assert_eq!(header(&out, KEY_HEADER), "LAqUlngMIQkIUjXMUreyu3qn");
+            assert_eq!(header(&out, EXPIRES_HEADER).unwrap(), expires.to_string());
+            assert_eq!(header(&out, SIGN_HEADER).unwrap(), expected);
+            assert_eq!(
+                header(&out, KEY_HEADER).unwrap(),
+                "LAqUlngMIQkIUjXMUreyu3qn"
+            );
             for (k, v) in &out.headers {
                 if k == KEY_HEADER || k == SIGN_HEADER {
                     assert!(v.is_sensitive());
@@ -371,8 +358,8 @@ mod tests {
         .unwrap();
         let out = Bitmex.sign(&req, Access::Signed, &cred, now).unwrap();
         assert_eq!(out.body, &br#"{"orderID":"abc-123"}"#[..]);
-        assert_eq!(header(&out, EXPIRES_HEADER), "1700000005");
-        assert_eq!(header(&out, SIGN_HEADER), CCXT_DELETE);
+        assert_eq!(header(&out, EXPIRES_HEADER).unwrap(), "1700000005");
+        assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_DELETE);
         let req = canonicalise(
             Method::Get,
             "/api/v1/order",
@@ -389,7 +376,7 @@ mod tests {
             out.path_and_query,
             format!("/api/v1/order?{CCXT_GET_QUERY}")
         );
-        assert_eq!(header(&out, SIGN_HEADER), CCXT_GET);
+        assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_GET);
     }
 
     const CCXT_DELETE: &str = "b5b1c154cf507dad9ad5043bd9995eac1d175837da7d2ac795cc0191f83b71a3";

@@ -250,42 +250,10 @@ impl Exchange for Bybit {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
-    use std::time::Duration;
+    use crate::exchange::testing::{self, at, canon, header};
 
     fn credential() -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(b"XXXXXXXXXX"),
-            secret: SecretBytes::copy_from(b"YYYYYYYYYYYYYYYYYYYYYYYYYYYY"),
-            passphrase: None,
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn at(ms: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
-    }
-
-    fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
-        out.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.to_str().unwrap())
-    }
-
-    fn request(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
-        canonicalise(
-            method,
-            path,
-            query,
-            Some("application/json"),
-            body.as_bytes(),
-            &Bybit.canon_rules(),
-        )
-        .unwrap()
+        testing::credential("XXXXXXXXXX", "YYYYYYYYYYYYYYYYYYYYYYYYYYYY", None)
     }
 
     // Expected signatures were produced offline with ccxt 4.5.90's own signer:
@@ -296,7 +264,7 @@ mod tests {
     #[test]
     fn post_signature_matches_ccxt() {
         let body = r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.010","price":"30000.0"}"#;
-        let req = request(Method::Post, "/v5/order/create", None, body);
+        let req = canon(&Bybit, Method::Post, "/v5/order/create", None, body);
         let out = Bybit
             .sign(&req, Access::Signed, &credential(), at(1658385579423))
             .unwrap();
@@ -319,7 +287,8 @@ mod tests {
 
     #[test]
     fn get_signature_matches_ccxt() {
-        let req = request(
+        let req = canon(
+            &Bybit,
             Method::Get,
             "/v5/order/realtime",
             Some("category=spot&symbol=BTCUSDT"),
@@ -346,7 +315,8 @@ mod tests {
             Bybit.route("/v5/market/instruments-info").unwrap().access,
             Access::Public
         );
-        let req = request(
+        let req = canon(
+            &Bybit,
             Method::Get,
             "/v5/market/instruments-info",
             Some("category=spot"),
@@ -370,9 +340,9 @@ mod tests {
 
     #[test]
     fn only_get_and_post() {
-        let req = request(Method::Delete, "/v5/order/cancel", None, "");
+        let req = canon(&Bybit, Method::Delete, "/v5/order/cancel", None, "");
         assert!(Bybit.check_request(&req).is_err());
-        let req = request(Method::Post, "/v5/order/cancel", None, "{}");
+        let req = canon(&Bybit, Method::Post, "/v5/order/cancel", None, "{}");
         assert!(Bybit.check_request(&req).is_ok());
     }
 

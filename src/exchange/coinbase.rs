@@ -475,7 +475,8 @@ impl Coinbase {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::proxy::canonical::canonicalise;
+    use crate::exchange::testing::canon;
+
     use crate::secret::SecretBytes;
 
     /// RFC 6979 A.2.5's P-256 private key, as Coinbase issues keys (SEC1 PEM).
@@ -516,18 +517,6 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
         .unwrap()
     }
 
-    fn canon(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
-        canonicalise(
-            method,
-            path,
-            query,
-            (!body.is_empty()).then_some("application/json"),
-            body.as_bytes(),
-            &Coinbase.canon_rules(),
-        )
-        .unwrap()
-    }
-
     fn auth(out: &Outbound) -> &str {
         let v = &out
             .headers
@@ -543,6 +532,7 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
     fn es256_matches_ccxt() {
         let c = credential(EC_NAME, EC_PEM);
         let req = canon(
+            &Coinbase,
             Method::Post,
             "/api/v3/brokerage/orders",
             None,
@@ -563,6 +553,7 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
     fn eddsa_matches_ccxt_and_query_is_not_in_uri() {
         let c = credential(ED_NAME, ED_B64);
         let req = canon(
+            &Coinbase,
             Method::Get,
             "/api/v3/brokerage/accounts",
             Some("limit=250&cursor=abc"),
@@ -581,7 +572,13 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
     #[test]
     fn live_signing_uses_fresh_nonces_and_the_clock() {
         let c = credential(EC_NAME, EC_PEM);
-        let req = canon(Method::Get, "/api/v3/brokerage/key_permissions", None, "");
+        let req = canon(
+            &Coinbase,
+            Method::Get,
+            "/api/v3/brokerage/key_permissions",
+            None,
+            "",
+        );
         let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         let a = Coinbase.sign(&req, Access::Signed, &c, now).unwrap();
         let b = Coinbase.sign(&req, Access::Signed, &c, now).unwrap();
@@ -620,6 +617,7 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
         assert!(Coinbase.route("/v3/brokerage/orders").is_none());
         let c = credential(EC_NAME, EC_PEM);
         let req = canon(
+            &Coinbase,
             Method::Get,
             "/api/v3/brokerage/market/products",
             Some("product_type=SPOT"),

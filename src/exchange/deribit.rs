@@ -463,38 +463,13 @@ impl Exchange for Deribit {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
-    use std::time::Duration;
+    use crate::exchange::testing::{self, at, canon};
 
     const ID: &str = "AMANDA_CLIENT_ID";
     const SECRET: &str = "AMANDA_CLIENT_SECRET_0123456789abcdef";
 
     fn credential() -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(ID.as_bytes()),
-            secret: SecretBytes::copy_from(SECRET.as_bytes()),
-            passphrase: None,
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn at_ms(ms: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
-    }
-
-    fn canon(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
-        canonicalise(
-            method,
-            path,
-            query,
-            (!body.is_empty()).then_some("application/json"),
-            body.as_bytes(),
-            &Deribit.canon_rules(),
-        )
-        .unwrap()
+        testing::credential(ID, SECRET, None)
     }
 
     fn auth(out: &Outbound) -> String {
@@ -514,6 +489,7 @@ mod tests {
     #[test]
     fn get_with_query_matches_ccxt() {
         let req = canon(
+            &Deribit,
             Method::Get,
             "/api/v2/private/buy",
             Some(
@@ -522,12 +498,7 @@ mod tests {
             "",
         );
         let out = Deribit
-            .sign(
-                &req,
-                Access::Signed,
-                &credential(),
-                at_ms(1_700_000_000_000),
-            )
+            .sign(&req, Access::Signed, &credential(), at(1_700_000_000_000))
             .unwrap();
         assert_eq!(
             out.path_and_query,
@@ -541,14 +512,15 @@ mod tests {
 
     #[test]
     fn get_without_query_matches_ccxt() {
-        let req = canon(Method::Get, "/api/v2/private/get_account_summary", None, "");
+        let req = canon(
+            &Deribit,
+            Method::Get,
+            "/api/v2/private/get_account_summary",
+            None,
+            "",
+        );
         let out = Deribit
-            .sign(
-                &req,
-                Access::Signed,
-                &credential(),
-                at_ms(1_700_000_000_000),
-            )
+            .sign(&req, Access::Signed, &credential(), at(1_700_000_000_000))
             .unwrap();
         assert_eq!(
             auth(&out),
@@ -561,15 +533,10 @@ mod tests {
     #[test]
     fn post_json_rpc_body_keeps_numbers() {
         let body = r#"{"jsonrpc":"2.0","id":7,"method":"private/sell","params":{"instrument_name":"ETH-PERPETUAL","amount":10,"price":2000.0}}"#;
-        let req = canon(Method::Post, "/api/v2/private/sell", None, body);
+        let req = canon(&Deribit, Method::Post, "/api/v2/private/sell", None, body);
         Deribit.check_request(&req).unwrap();
         let out = Deribit
-            .sign(
-                &req,
-                Access::Signed,
-                &credential(),
-                at_ms(1_700_000_000_000),
-            )
+            .sign(&req, Access::Signed, &credential(), at(1_700_000_000_000))
             .unwrap();
         assert_eq!(out.body, Bytes::from(body));
         assert!(auth(&out)
@@ -579,12 +546,18 @@ mod tests {
     #[test]
     fn nonces_increase() {
         let c = credential();
-        let req = canon(Method::Get, "/api/v2/private/get_positions", None, "");
+        let req = canon(
+            &Deribit,
+            Method::Get,
+            "/api/v2/private/get_positions",
+            None,
+            "",
+        );
         let a = Deribit
-            .sign(&req, Access::Signed, &c, at_ms(1_700_000_000_000))
+            .sign(&req, Access::Signed, &c, at(1_700_000_000_000))
             .unwrap();
         let b = Deribit
-            .sign(&req, Access::Signed, &c, at_ms(1_700_000_000_000))
+            .sign(&req, Access::Signed, &c, at(1_700_000_000_000))
             .unwrap();
         assert!(auth(&a).ends_with("nonce=1700000000000000"));
         assert!(auth(&b).ends_with("nonce=1700000000000001"));
@@ -600,10 +573,11 @@ mod tests {
             r#"[{"method":"private/buy"}]"#,
         ];
         for body in bad {
-            let req = canon(Method::Post, "/api/v2/private/buy", None, body);
+            let req = canon(&Deribit, Method::Post, "/api/v2/private/buy", None, body);
             assert!(Deribit.check_request(&req).is_err(), "{body}");
         }
         let ok = canon(
+            &Deribit,
             Method::Post,
             "/api/v2/private/buy",
             None,
@@ -692,6 +666,7 @@ mod tests {
             assert!(Deribit.route(bad).is_none(), "{bad}");
         }
         let req = canon(
+            &Deribit,
             Method::Get,
             "/api/v2/public/get_instruments",
             Some("currency=BTC"),

@@ -484,38 +484,11 @@ impl Exchange for Gate {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
+    use crate::exchange::testing::{self, at_secs, canon, header};
     use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
-    use std::time::Duration;
 
     fn credential(secret: &str) -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(b"real-gate-key"),
-            secret: SecretBytes::copy_from(secret.as_bytes()),
-            passphrase: None,
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn header<'a>(out: &'a Outbound, name: &str) -> &'a str {
-        out.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .unwrap()
-            .1
-            .to_str()
-            .unwrap()
-    }
-
-    fn at(secs: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    fn canon(m: Method, path: &str, q: Option<&str>, body: &str) -> CanonicalRequest {
-        let ct = (!body.is_empty()).then_some("application/json");
-        canonicalise(m, path, q, ct, body.as_bytes(), &Gate.canon_rules()).unwrap()
+        testing::credential("real-gate-key", secret, None)
     }
 
     /// Expected signatures produced OFFLINE with ccxt 4.5.90's own `gate.sign()`:
@@ -527,31 +500,32 @@ mod tests {
     fn matches_ccxt() {
         let cred = credential("gate-test-secret");
         let body = r#"{"currency_pair":"BTC_USDT","type":"limit","side":"buy","amount":"0.01","price":"30000","text":"t-abc"}"#;
-        let req = canon(Method::Post, "/api/v4/spot/orders", None, body);
+        let req = canon(&Gate, Method::Post, "/api/v4/spot/orders", None, body);
         let out = Gate
-            .sign(&req, Access::Signed, &cred, at(1_700_000_000))
+            .sign(&req, Access::Signed, &cred, at_secs(1_700_000_000))
             .unwrap();
         assert_eq!(out.body, body.as_bytes());
         assert_eq!(out.path_and_query, "/api/v4/spot/orders");
-        assert_eq!(header(&out, TS_HEADER), "1700000000");
-        assert_eq!(header(&out, KEY_HEADER), "real-gate-key");
-        assert_eq!(header(&out, SIGN_HEADER), CCXT_POST);
+        assert_eq!(header(&out, TS_HEADER).unwrap(), "1700000000");
+        assert_eq!(header(&out, KEY_HEADER).unwrap(), "real-gate-key");
+        assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_POST);
 
         let req = canon(
+            &Gate,
             Method::Get,
             "/api/v4/spot/orders",
             Some("currency_pair=BTC_USDT&status=open"),
             "",
         );
         let out = Gate
-            .sign(&req, Access::Signed, &cred, at(1_700_000_000))
+            .sign(&req, Access::Signed, &cred, at_secs(1_700_000_000))
             .unwrap();
         assert_eq!(
             out.path_and_query,
             "/api/v4/spot/orders?currency_pair=BTC_USDT&status=open"
         );
         assert!(out.body.is_empty());
-        assert_eq!(header(&out, SIGN_HEADER), CCXT_GET);
+        assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_GET);
     }
 
     /// ccxt 4.5.90's `edit_order` for a spot order, produced OFFLINE as in [`matches_ccxt`]:
@@ -565,6 +539,7 @@ mod tests {
         let body =
             r#"{"currency_pair":"BTC_USDT","account":"spot","amount":"0.02","price":"31000"}"#;
         let req = canon(
+            &Gate,
             Method::Patch,
             "/api/v4/spot/orders/12345",
             Some(query),
@@ -572,7 +547,7 @@ mod tests {
         );
         assert!(Gate.check_request(&req).is_ok());
         let out = Gate
-            .sign(&req, Access::Signed, &cred, at(1_700_000_000))
+            .sign(&req, Access::Signed, &cred, at_secs(1_700_000_000))
             .unwrap();
         assert_eq!(out.method, Method::Patch);
         assert_eq!(
@@ -580,10 +555,11 @@ mod tests {
             format!("/api/v4/spot/orders/12345?{query}")
         );
         assert_eq!(out.body, body.as_bytes());
-        assert_eq!(header(&out, "content-type"), "application/json");
-        assert_eq!(header(&out, SIGN_HEADER), CCXT_PATCH);
+        assert_eq!(header(&out, "content-type").unwrap(), "application/json");
+        assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_PATCH);
         // Gate's documented shape: the pair in the query, the new amount and price in the body.
         let req = canon(
+            &Gate,
             Method::Patch,
             "/api/v4/spot/orders/12345",
             Some("currency_pair=BTC_USDT"),
@@ -628,7 +604,7 @@ mod tests {
         };
         let list = Allowlist { rules: vec![rule] };
         let decide = |q: &str, b: &str| {
-            let req = canon(Method::Patch, "/api/v4/spot/orders/1", Some(q), b);
+            let req = canon(&Gate, Method::Patch, "/api/v4/spot/orders/1", Some(q), b);
             crate::policy::decide(&Gate, Some(&list), false, Access::Signed, &req)
         };
         let mirrored = r#"{"currency_pair":"BTC_USDT","amount":"0.02"}"#;
@@ -646,9 +622,9 @@ mod tests {
 
     #[test]
     fn secrets_are_sensitive_and_public_unsigned() {
-        let req = canon(Method::Get, "/api/v4/spot/accounts", None, "");
+        let req = canon(&Gate, Method::Get, "/api/v4/spot/accounts", None, "");
         let out = Gate
-            .sign(&req, Access::Signed, &credential("s"), at(1))
+            .sign(&req, Access::Signed, &credential("s"), at_secs(1))
             .unwrap();
         for (k, v) in &out.headers {
             if k == KEY_HEADER || k == SIGN_HEADER {
@@ -656,6 +632,7 @@ mod tests {
             }
         }
         let req = canon(
+            &Gate,
             Method::Get,
             "/api/v4/spot/order_book",
             Some("currency_pair=BTC_USDT"),
@@ -663,7 +640,7 @@ mod tests {
         );
         assert_eq!(Gate.route(&req.path).unwrap().access, Access::Public);
         let out = Gate
-            .sign(&req, Access::Public, &credential("s"), at(1))
+            .sign(&req, Access::Public, &credential("s"), at_secs(1))
             .unwrap();
         assert!(out.headers.is_empty());
         assert_eq!(
@@ -674,9 +651,16 @@ mod tests {
 
     #[test]
     fn ambiguous_query_values_refused() {
-        let req = canon(Method::Get, "/api/v4/spot/orders", Some("text=a%20b"), "");
+        let req = canon(
+            &Gate,
+            Method::Get,
+            "/api/v4/spot/orders",
+            Some("text=a%20b"),
+            "",
+        );
         assert!(Gate.check_request(&req).is_err());
         let req = canon(
+            &Gate,
             Method::Get,
             "/api/v4/spot/tickers",
             Some("currency_pair=BTC_USDT,ETH_USDT"),
@@ -703,9 +687,9 @@ mod tests {
         );
         assert!(Gate.route("/api/v3/spot/orders").is_none());
         assert!(Gate.route("/spot/orders").is_none());
-        let post_public = canon(Method::Post, "/api/v4/spot/tickers", None, "{}");
+        let post_public = canon(&Gate, Method::Post, "/api/v4/spot/tickers", None, "{}");
         assert!(Gate.check_request(&post_public).is_err());
-        let patch_public = canon(Method::Patch, "/api/v4/spot/tickers", None, "{}");
+        let patch_public = canon(&Gate, Method::Patch, "/api/v4/spot/tickers", None, "{}");
         assert!(Gate.check_request(&patch_public).is_err());
     }
 

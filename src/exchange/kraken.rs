@@ -348,8 +348,9 @@ fn sign_kraken(secret_b64: &[u8], path: &str, nonce: &str, body: &[u8]) -> Resul
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
+    use crate::exchange::testing::{self, header_value};
     use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
+
     use std::time::Duration;
 
     fn vector() -> serde_json::Value {
@@ -359,18 +360,7 @@ mod tests {
     }
 
     fn credential(secret: &str) -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(b"real-kraken-key"),
-            secret: SecretBytes::copy_from(secret.as_bytes()),
-            passphrase: None,
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn header<'a>(out: &'a Outbound, name: &str) -> &'a HeaderValue {
-        &out.headers.iter().find(|(k, _)| k == name).unwrap().1
+        testing::credential("real-kraken-key", secret, None)
     }
 
     fn canon(method: Method, path: &str, ct: Option<&str>, body: &str) -> CanonicalRequest {
@@ -413,10 +403,16 @@ mod tests {
             .unwrap();
         assert_eq!(out.body, body.as_bytes());
         assert_eq!(out.path_and_query, path);
-        assert_eq!(header(&out, SIGN_HEADER).as_bytes(), expected.as_bytes());
-        assert_eq!(header(&out, KEY_HEADER).as_bytes(), b"real-kraken-key");
-        assert!(header(&out, SIGN_HEADER).is_sensitive());
-        assert!(header(&out, KEY_HEADER).is_sensitive());
+        assert_eq!(
+            header_value(&out, SIGN_HEADER).unwrap().as_bytes(),
+            expected.as_bytes()
+        );
+        assert_eq!(
+            header_value(&out, KEY_HEADER).unwrap().as_bytes(),
+            b"real-kraken-key"
+        );
+        assert!(header_value(&out, SIGN_HEADER).unwrap().is_sensitive());
+        assert!(header_value(&out, KEY_HEADER).unwrap().is_sensitive());
     }
 
     #[test]
@@ -438,7 +434,10 @@ mod tests {
                 body.as_bytes(),
             )
             .unwrap();
-            assert_eq!(header(&out, SIGN_HEADER).as_bytes(), expected.as_bytes());
+            assert_eq!(
+                header_value(&out, SIGN_HEADER).unwrap().as_bytes(),
+                expected.as_bytes()
+            );
         }
     }
 
@@ -463,7 +462,7 @@ mod tests {
             "nonce=1700000000000001&pair=XXBTZUSD&type=buy&ordertype=limit&volume=0.01&price=30000.5&userref=-7"
         );
         assert_eq!(
-            header(&out, SIGN_HEADER).to_str().unwrap(),
+            header_value(&out, SIGN_HEADER).unwrap().to_str().unwrap(),
             "wCnvdQEc6QDemHNlwPUU7WmZHage+n9i++/j+8aDI1trIrx/7BpHS7BoOvAmcFxvVT6tdBGxkjwm8LuqfSBlvw=="
         );
     }
@@ -487,9 +486,12 @@ mod tests {
             std::str::from_utf8(&out.body).unwrap(),
             r#"{"nonce":1700000000000000,"orders":["OABC-1","ODEF-2"]}"#
         );
-        assert_eq!(header(&out, "content-type").as_bytes(), b"application/json");
         assert_eq!(
-            header(&out, SIGN_HEADER).to_str().unwrap(),
+            header_value(&out, "content-type").unwrap().as_bytes(),
+            b"application/json"
+        );
+        assert_eq!(
+            header_value(&out, SIGN_HEADER).unwrap().to_str().unwrap(),
             "krij3/CVQSteUL3imBngQofIQ4G5/+MbezxNhi4rY7+Q5guY/jjxHaSmS4/pFRICS5MTbUbAIZS7hbrIp2TBqw=="
         );
     }

@@ -455,8 +455,9 @@ fn hmac_sha256_base64(key: &[u8], data: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
+    use crate::exchange::testing::{self, header};
     use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
+
     use std::time::Duration;
 
     // Dummy credential used to compute the expected values offline with ccxt 4.5.90:
@@ -470,14 +471,7 @@ mod tests {
     const TS: u64 = 1_700_000_000_123;
 
     fn credential() -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(API_KEY.as_bytes()),
-            secret: SecretBytes::copy_from(SECRET.as_bytes()),
-            passphrase: Some(SecretBytes::copy_from(PASSPHRASE.as_bytes())),
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
+        testing::credential(API_KEY, SECRET, Some(PASSPHRASE))
     }
 
     fn signed(method: Method, path: &str, query: Option<&str>, body: &str) -> Outbound {
@@ -494,13 +488,6 @@ mod tests {
         let access = Kucoin.route(path).unwrap().access;
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(TS);
         Kucoin.sign(&req, access, &credential(), at).unwrap()
-    }
-
-    fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
-        out.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.to_str().unwrap())
     }
 
     fn assert_auth(out: &Outbound, sign: &str) {

@@ -279,42 +279,10 @@ fn iso_millis(now: SystemTime) -> String {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::proxy::canonical::canonicalise;
-    use crate::secret::SecretBytes;
-    use std::time::Duration;
+    use crate::exchange::testing::{self, at, canon, header};
 
     fn credential() -> Credential {
-        Credential {
-            api_key: SecretBytes::copy_from(b"okx-api-key"),
-            secret: SecretBytes::copy_from(b"okx-secret-key"),
-            passphrase: Some(SecretBytes::copy_from(b"okx-passphrase")),
-            private_key: None,
-            recv_window_ms: 5000,
-            nonce: crate::exchange::nonce::Nonce::in_memory(),
-        }
-    }
-
-    fn at(ms: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
-    }
-
-    fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
-        out.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.to_str().unwrap())
-    }
-
-    fn request(method: Method, path: &str, query: Option<&str>, body: &str) -> CanonicalRequest {
-        canonicalise(
-            method,
-            path,
-            query,
-            Some("application/json"),
-            body.as_bytes(),
-            &Okx.canon_rules(),
-        )
-        .unwrap()
+        testing::credential("okx-api-key", "okx-secret-key", Some("okx-passphrase"))
     }
 
     #[test]
@@ -332,7 +300,7 @@ mod tests {
     #[test]
     fn post_signature_matches_ccxt() {
         let body = r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.010","px":"30000.0","clOrdId":"6b9ad766b55dBCDE0123456789abcdef","tag":"6b9ad766b55dBCDE"}"#;
-        let req = request(Method::Post, "/api/v5/trade/order", None, body);
+        let req = canon(&Okx, Method::Post, "/api/v5/trade/order", None, body);
         let out = Okx
             .sign(&req, Access::Signed, &credential(), at(1607418537715))
             .unwrap();
@@ -358,7 +326,8 @@ mod tests {
 
     #[test]
     fn get_signature_matches_ccxt() {
-        let req = request(
+        let req = canon(
+            &Okx,
             Method::Get,
             "/api/v5/account/balance",
             Some("ccy=BTC%2CUSDT"),
@@ -385,7 +354,8 @@ mod tests {
         ] {
             assert_eq!(Okx.route(p).unwrap().access, Access::Public, "{p}");
         }
-        let req = request(
+        let req = canon(
+            &Okx,
             Method::Get,
             "/api/v5/public/instruments",
             Some("instType=SPOT"),
@@ -411,7 +381,7 @@ mod tests {
     fn missing_passphrase_is_refused_not_sent() {
         let mut c = credential();
         c.passphrase = None;
-        let req = request(Method::Get, "/api/v5/account/balance", None, "");
+        let req = canon(&Okx, Method::Get, "/api/v5/account/balance", None, "");
         assert!(Okx.sign(&req, Access::Signed, &c, at(1)).is_err());
     }
 

@@ -1,0 +1,63 @@
+//! Scaffolding shared by the exchange profiles' unit tests: a credential from literal
+//! material, a fixed clock, the canonical request of a bot's request, and a look at the
+//! headers of what a signer produced.
+
+use std::time::{Duration, SystemTime};
+
+use http::HeaderValue;
+
+use super::nonce::Nonce;
+use super::{Credential, Exchange, Outbound};
+use crate::proxy::canonical::{canonicalise, CanonicalRequest, Method};
+use crate::secret::SecretBytes;
+
+/// An HMAC-style credential (no private key), a 5 s receive window and in-memory nonces.
+pub fn credential(api_key: &str, secret: &str, passphrase: Option<&str>) -> Credential {
+    Credential {
+        api_key: SecretBytes::copy_from(api_key.as_bytes()),
+        secret: SecretBytes::copy_from(secret.as_bytes()),
+        passphrase: passphrase.map(|p| SecretBytes::copy_from(p.as_bytes())),
+        private_key: None,
+        recv_window_ms: 5000,
+        nonce: Nonce::in_memory(),
+    }
+}
+
+/// The instant `ms` milliseconds after the Unix epoch.
+pub fn at(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+/// The instant `secs` seconds after the Unix epoch.
+pub fn at_secs(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// The canonical request of a bot's request to `exchange`; a non-empty body is sent as JSON.
+pub fn canon(
+    exchange: &dyn Exchange,
+    method: Method,
+    path: &str,
+    query: Option<&str>,
+    body: &str,
+) -> CanonicalRequest {
+    canonicalise(
+        method,
+        path,
+        query,
+        (!body.is_empty()).then_some("application/json"),
+        body.as_bytes(),
+        &exchange.canon_rules(),
+    )
+    .unwrap()
+}
+
+/// The value of an outbound header.
+pub fn header_value<'a>(out: &'a Outbound, name: &str) -> Option<&'a HeaderValue> {
+    out.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// The value of an outbound header, as text.
+pub fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
+    header_value(out, name).map(|v| v.to_str().unwrap())
+}
