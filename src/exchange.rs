@@ -441,6 +441,13 @@ pub fn sensitive_header(bytes: &[u8]) -> Result<HeaderValue, Reject> {
     Ok(value)
 }
 
+/// Seconds since the Unix epoch.
+pub fn unix_secs(now: SystemTime) -> u64 {
+    now.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn unix_millis(now: SystemTime) -> u64 {
     now.duration_since(SystemTime::UNIX_EPOCH)

@@ -22,7 +22,10 @@ use sha2::Sha256;
 
 use base64::Engine;
 
-use super::common::{concat_presets, denied_by, form_content_type, path_and_query, DenyRule};
+use super::common::{
+    client_error_code, concat_presets, denied_by, form_content_type, keyward_message,
+    path_and_query, DenyRule,
+};
 use super::keys::PrivateKey;
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route,
@@ -356,19 +359,12 @@ impl Exchange for Binance {
     fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
         // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
         // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
-        let code = match reject.status.as_u16() {
-            401 => -2015,
-            403 => -1002,
-            429 => -1003,
-            400..=499 => -1100,
-            _ => return Vec::new(),
+        let Some(code) = client_error_code(reject, [-2015, -1002, -1003, -1100]) else {
+            return Vec::new();
         };
         vec![
             ("code", serde_json::Value::from(code)),
-            (
-                "msg",
-                serde_json::Value::from(format!("keyward: {}", reject.message)),
-            ),
+            ("msg", keyward_message(reject)),
         ]
     }
 

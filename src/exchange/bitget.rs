@@ -21,7 +21,8 @@ use http::{HeaderName, HeaderValue};
 use sha2::Sha256;
 
 use super::common::{
-    concat_presets, denied_by, json_body, json_content_type, path_and_query, DenyRule,
+    client_error_code, concat_presets, denied_by, get_or_post_only, json_body, json_content_type,
+    keyward_message, path_and_query, DenyRule,
 };
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
@@ -212,12 +213,7 @@ impl Exchange for Bitget {
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
-        match req.method {
-            Method::Get | Method::Post => Ok(()),
-            m => Err(Reject::bad_request(format!(
-                "Bitget uses GET and POST only, not {m}"
-            ))),
-        }
+        get_or_post_only(req, "Bitget")
     }
 
     fn canon_rules(&self) -> CanonRules {
@@ -261,19 +257,12 @@ impl Exchange for Bitget {
         // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
         // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
         // ("Parameter verification failed") to BadRequest.
-        let code = match reject.status.as_u16() {
-            401 => "40006",
-            403 => "40014",
-            429 => "429",
-            400..=499 => "40017",
-            _ => return Vec::new(),
+        let Some(code) = client_error_code(reject, ["40006", "40014", "429", "40017"]) else {
+            return Vec::new();
         };
         vec![
             ("code", serde_json::Value::from(code)),
-            (
-                "msg",
-                serde_json::Value::from(format!("keyward: {}", reject.message)),
-            ),
+            ("msg", keyward_message(reject)),
             ("data", serde_json::Value::Null),
         ]
     }

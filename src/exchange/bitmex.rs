@@ -15,7 +15,8 @@ use sha2::Sha256;
 
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::{
-    sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
+    sensitive_header, unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
+    Route,
 };
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
@@ -215,10 +216,7 @@ impl Exchange for Bitmex {
             headers.push(json_content_type());
         }
         if access != Access::Public {
-            let secs = now
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
+            let secs = unix_secs(now);
             let window = credential.recv_window_ms.div_ceil(1000).max(1);
             let expires = (secs + window).to_string();
             let signature = signature(

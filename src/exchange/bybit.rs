@@ -18,7 +18,8 @@ use http::{HeaderName, HeaderValue};
 use sha2::Sha256;
 
 use super::common::{
-    denied_by, json_body, json_content_type, path_and_query, starts_with_ignore_case, DenyRule,
+    client_error_code, denied_by, get_or_post_only, json_body, json_content_type, keyward_message,
+    path_and_query, starts_with_ignore_case, DenyRule,
 };
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
@@ -127,12 +128,7 @@ impl Exchange for Bybit {
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
-        match req.method {
-            Method::Get | Method::Post => Ok(()),
-            m => Err(Reject::bad_request(format!(
-                "Bybit v5 uses GET and POST only, not {m}"
-            ))),
-        }
+        get_or_post_only(req, "Bybit v5")
     }
 
     fn canon_rules(&self) -> CanonRules {
@@ -173,19 +169,12 @@ impl Exchange for Bybit {
     fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
         // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
         // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
-        let code = match reject.status.as_u16() {
-            401 => 10003,
-            403 => 10005,
-            429 => 10006,
-            400..=499 => 10001,
-            _ => return Vec::new(),
+        let Some(code) = client_error_code(reject, [10003, 10005, 10006, 10001]) else {
+            return Vec::new();
         };
         vec![
             ("retCode", serde_json::Value::from(code)),
-            (
-                "retMsg",
-                serde_json::Value::from(format!("keyward: {}", reject.message)),
-            ),
+            ("retMsg", keyward_message(reject)),
         ]
     }
 

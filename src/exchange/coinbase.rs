@@ -28,8 +28,8 @@ use serde::Serialize;
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::keys::PrivateKey;
 use super::{
-    path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
-    Route, SecretForm,
+    path_matches, sensitive_header, unix_secs, Access, Credential, Exchange, Notional, Outbound,
+    PresetEntry, Route, SecretForm,
 };
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::json::Json;
@@ -425,10 +425,7 @@ impl Exchange for Coinbase {
         if !is_api_path(&req.path) {
             return Err(Reject::not_found("not a Coinbase API path"));
         }
-        let now_s = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now_s = unix_secs(now);
         self.sign_with(req, access, credential, now_s, &random_nonce()?)
     }
 }

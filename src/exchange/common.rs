@@ -6,7 +6,7 @@
 use http::{header, HeaderName, HeaderValue};
 
 use super::{path_matches_with, PresetEntry};
-use crate::proxy::canonical::{Body, Method};
+use crate::proxy::canonical::{Body, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
 /// How a [`DenyRule`]'s path is compared with the request's path. Always ASCII
@@ -162,6 +162,36 @@ pub fn form_content_type() -> (HeaderName, HeaderValue) {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     )
+}
+
+/// Refuses (400) a method other than GET and POST, for APIs that use only those two.
+pub fn get_or_post_only(req: &CanonicalRequest, api: &str) -> Result<(), Reject> {
+    match req.method {
+        Method::Get | Method::Post => Ok(()),
+        m => Err(Reject::bad_request(format!(
+            "{api} uses GET and POST only, not {m}"
+        ))),
+    }
+}
+
+/// The exchange's own error code for a refusal with a client-error status, from the codes for
+/// 401, 403, 429 and any other 4xx (in that order); `None` for other statuses.
+pub fn client_error_code<T>(
+    reject: &Reject,
+    [unauthenticated, forbidden, too_many, other]: [T; 4],
+) -> Option<T> {
+    match reject.status.as_u16() {
+        401 => Some(unauthenticated),
+        403 => Some(forbidden),
+        429 => Some(too_many),
+        400..=499 => Some(other),
+        _ => None,
+    }
+}
+
+/// The message member of a native error: `keyward: <message>`.
+pub fn keyward_message(reject: &Reject) -> serde_json::Value {
+    serde_json::Value::from(format!("keyward: {}", reject.message))
 }
 
 #[cfg(test)]

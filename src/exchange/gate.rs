@@ -21,8 +21,8 @@ use super::common::{
     concat_presets, denied_by, json_body, json_content_type, path_and_query, DenyRule,
 };
 use super::{
-    path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
-    Route,
+    path_matches, sensitive_header, unix_secs, Access, Credential, Exchange, Notional, Outbound,
+    PresetEntry, Route,
 };
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method, Params};
 use crate::proxy::reject::Reject;
@@ -440,11 +440,7 @@ impl Exchange for Gate {
             headers.push(json_content_type());
         }
         if access == Access::Signed {
-            let ts = now
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-                .to_string();
+            let ts = unix_secs(now).to_string();
             let payload = format!(
                 "{}\n{}\n{}\n{}\n{}",
                 req.method.as_str(),

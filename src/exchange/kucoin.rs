@@ -31,7 +31,8 @@ use http::{header, HeaderName, HeaderValue};
 use sha2::Sha256;
 
 use super::common::{
-    concat_presets, denied_by, json_body, json_content_type, path_and_query, DenyRule,
+    client_error_code, concat_presets, denied_by, json_body, json_content_type, keyward_message,
+    path_and_query, DenyRule,
 };
 use super::{
     path_matches, sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound,
@@ -356,19 +357,12 @@ impl Exchange for Kucoin {
         // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
         // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
         // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
-        let code = match reject.status.as_u16() {
-            401 => "400003",
-            403 => "400007",
-            429 => "429000",
-            400..=499 => "400100",
-            _ => return Vec::new(),
+        let Some(code) = client_error_code(reject, ["400003", "400007", "429000", "400100"]) else {
+            return Vec::new();
         };
         vec![
             ("code", serde_json::Value::from(code)),
-            (
-                "msg",
-                serde_json::Value::from(format!("keyward: {}", reject.message)),
-            ),
+            ("msg", keyward_message(reject)),
         ]
     }
 

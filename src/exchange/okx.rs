@@ -20,7 +20,10 @@ use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
 use sha2::Sha256;
 
-use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
+use super::common::{
+    client_error_code, denied_by, get_or_post_only, json_body, json_content_type, keyward_message,
+    path_and_query, DenyRule,
+};
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
@@ -146,12 +149,7 @@ impl Exchange for Okx {
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
-        match req.method {
-            Method::Get | Method::Post => Ok(()),
-            m => Err(Reject::bad_request(format!(
-                "OKX v5 uses GET and POST only, not {m}"
-            ))),
-        }
+        get_or_post_only(req, "OKX v5")
     }
 
     fn canon_rules(&self) -> CanonRules {
@@ -190,19 +188,12 @@ impl Exchange for Okx {
         // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
         // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
         // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
-        let code = match reject.status.as_u16() {
-            401 => "50111",
-            403 => "50110",
-            429 => "50011",
-            400..=499 => "51000",
-            _ => return Vec::new(),
+        let Some(code) = client_error_code(reject, ["50111", "50110", "50011", "51000"]) else {
+            return Vec::new();
         };
         vec![
             ("code", serde_json::Value::from(code)),
-            (
-                "msg",
-                serde_json::Value::from(format!("keyward: {}", reject.message)),
-            ),
+            ("msg", keyward_message(reject)),
             ("data", serde_json::Value::Array(Vec::new())),
         ]
     }
