@@ -63,9 +63,12 @@ cleanup() {
     wait "$p" 2>/dev/null || true
   done
   if [ -n "$work" ] && [ -d "$work" ]; then
-    # keep the servers' logs next to the results
+    # keep the servers' logs next to the results (their last lines: the access log and
+    # keyward's log have a line per request)
     mkdir -p "$out/logs"
-    cp "$work"/*.log "$out/logs/" 2>/dev/null || true
+    for p in "$work"/*.log; do
+      [ -f "$p" ] && tail -n 100 "$p" > "$out/logs/$(basename "$p")"
+    done
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
       echo "kept the work folder: $work"
     else

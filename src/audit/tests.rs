@@ -542,3 +542,32 @@ fn audit_time_outside_the_format_is_refused_not_a_panic() {
         None
     );
 }
+
+#[test]
+fn group_commit_under_concurrency_keeps_a_valid_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut log = AuditLog::open(&path).unwrap();
+    log.set_sync(true);
+    assert!(log.is_sync());
+    let log = std::sync::Arc::new(log);
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|i| log.append(&serde_json::json!({"t": t, "i": i})).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..200).collect::<Vec<_>>());
+    drop(log);
+    let report = verify(&path).unwrap();
+    assert_eq!(report.records, 200);
+}

@@ -18,6 +18,11 @@ use std::time::SystemTime;
 pub struct AuditLog {
     path: PathBuf,
     state: Mutex<State>,
+    /// Group commit when `sync` is on: the seq of the first record not yet known durable,
+    /// behind its own lock so that appends go on while one thread waits for `fdatasync`.
+    durable: Mutex<u64>,
+    /// A second handle on the same file, for `fdatasync` outside the state lock.
+    sync_file: File,
 }
 
 struct State {
@@ -100,8 +105,13 @@ impl AuditLog {
                 (next, rec.hash)
             }
         };
+        let sync_file = file
+            .try_clone()
+            .map_err(|e| Error::io(format!("cannot open audit log {}", path.display()), e))?;
         Ok(AuditLog {
             path: path.to_path_buf(),
+            durable: Mutex::new(next_seq),
+            sync_file,
             state: Mutex::new(State {
                 file,
                 next_seq,
@@ -116,12 +126,52 @@ impl AuditLog {
     /// Appends one record for `entry` and returns its seq.
     ///
     /// `entry` must serialise to a JSON object whose top-level keys are unique and are not
-    /// `seq`, `time`, `prev` or `hash`. The line is written with one `write_all` (and
-    /// `fdatasync` when [`set_sync`](Self::set_sync) is on). On any failure the partial line is
-    /// cut off again and an error is returned — the caller must then refuse the request — and
-    /// the chain state is unchanged, so the next append reuses the same seq. If the partial
-    /// line cannot be removed, this and every later append fail.
+    /// `seq`, `time`, `prev` or `hash`. The line is written with one `write_all`; when
+    /// [`set_sync`](Self::set_sync) is on, `append` returns only once the record is on disk
+    /// (`fdatasync`, one for every batch of records appended meanwhile: group commit). On a
+    /// write failure the partial line is cut off again and an error is returned — the caller
+    /// must then refuse the request — and the chain state is unchanged, so the next append
+    /// reuses the same seq. If the partial line cannot be removed, or `fdatasync` fails, this
+    /// and every later append fail.
     pub fn append<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<u64> {
+        let (seq, sync) = self.write(entry)?;
+        if sync {
+            self.sync_through(seq)?;
+        }
+        Ok(seq)
+    }
+
+    /// Makes every record up to `seq` durable. Threads that arrive while an `fdatasync` runs
+    /// wait for it and then share the next one.
+    fn sync_through(&self, seq: u64) -> Result<()> {
+        let shown = self.path.display();
+        let mut durable = self
+            .durable
+            .lock()
+            .map_err(|_| Error::audit(format!("audit log {shown}: a previous sync panicked")))?;
+        if *durable > seq {
+            return Ok(());
+        }
+        // Everything written so far is covered by this fdatasync.
+        let upto =
+            self.state.lock().map(|st| st.next_seq).map_err(|_| {
+                Error::audit(format!("audit log {shown}: a previous append panicked"))
+            })?;
+        if let Err(e) = self.sync_file.sync_data() {
+            let why = format!("fdatasync failed: {e}");
+            if let Ok(mut st) = self.state.lock() {
+                st.broken = Some(why.clone());
+            }
+            return Err(Error::audit(format!(
+                "audit record {seq} of {shown} may not be on disk ({why}); no further records will be written"
+            )));
+        }
+        *durable = upto;
+        Ok(())
+    }
+
+    /// Writes one record (not yet synced); returns its seq and whether it must be synced.
+    fn write<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<(u64, bool)> {
         let shown = self.path.display();
         let json = serde_json::to_vec(entry).map_err(|e| {
             Error::audit(format!(
@@ -157,7 +207,7 @@ impl AuditLog {
         })?;
         let (line, hash) = record::format_line(seq, &time, &json, &state.prev);
 
-        if let Err(err) = write_line(&mut state.file, &line, state.sync) {
+        if let Err(err) = write_line(&mut state.file, &line) {
             let mut msg = format!("cannot write audit record {seq} to {shown}: {err}");
             if let Err(undo) = truncate_to(&state.file, state.len) {
                 let why = format!("a partial record could not be removed: {undo}");
@@ -169,11 +219,15 @@ impl AuditLog {
         state.next_seq = next_seq;
         state.prev = hash;
         state.len += line.len() as u64;
-        Ok(seq)
+        Ok((seq, state.sync))
     }
 
-    /// When on, every record is `fdatasync`ed before [`append`](Self::append) returns. Off by
-    /// default.
+    /// Whether appends wait for `fdatasync` (off by default).
+    pub fn is_sync(&self) -> bool {
+        self.state.lock().map(|st| st.sync).unwrap_or(true)
+    }
+
+    /// When on, every record is durable before [`append`](Self::append) returns.
     pub fn set_sync(&mut self, sync: bool) {
         self.state
             .get_mut()
@@ -187,13 +241,9 @@ impl AuditLog {
     }
 }
 
-fn write_line(file: &mut File, line: &[u8], sync: bool) -> io::Result<()> {
+fn write_line(file: &mut File, line: &[u8]) -> io::Result<()> {
     file.write_all(line)?;
-    file.flush()?;
-    if sync {
-        file.sync_data()?;
-    }
-    Ok(())
+    file.flush()
 }
 
 /// Cuts the file back to `len` if a failed write left anything after it.

@@ -65,6 +65,7 @@ pub struct State {
     body_timeout: Duration,
     header_read_timeout: Duration,
     audit: AuditLog,
+    audit_sync: bool,
     next_request: AtomicU64,
 }
 
@@ -111,9 +112,22 @@ impl State {
             max_body_bytes: config.server.max_body_bytes,
             body_timeout: config.server.header_read_timeout,
             header_read_timeout: config.server.header_read_timeout,
+            audit_sync: audit.is_sync(),
             audit,
             next_request: AtomicU64::new(1),
         })
+    }
+}
+
+impl State {
+    /// Appends an audit record. With `[audit] fsync` the call waits for the disk, so it runs
+    /// under `block_in_place`: the runtime moves this worker's other tasks elsewhere meanwhile.
+    fn audit<T: Serialize>(&self, entry: &T) -> Result<u64> {
+        if self.audit_sync {
+            tokio::task::block_in_place(|| self.audit.append(entry))
+        } else {
+            self.audit.append(entry)
+        }
     }
 }
 
@@ -353,7 +367,7 @@ impl<'a> Seen<'a> {
 /// Writes a refusal to the audit log and returns it. If even that fails, the bot gets 503.
 fn refuse(state: &State, seen: &Seen, reject: Reject) -> Reject {
     let record = seen.record(&seen.path, None, "refuse", None, Some(&reject));
-    match state.audit.append(&record) {
+    match state.audit(&record) {
         Ok(_) => reject,
         Err(e) => audit_failed(e),
     }
@@ -501,7 +515,7 @@ async fn pipeline<'s>(
         decision.rule(),
         reject.as_ref(),
     );
-    if let Err(e) = state.audit.append(&record) {
+    if let Err(e) = state.audit(&record) {
         return Err(audit_failed(e));
     }
     if let Some(r) = reject {
@@ -528,7 +542,7 @@ async fn pipeline<'s>(
         latency_ms: (latency_ms * 1000.0).round() / 1000.0,
         error,
     };
-    if let Err(e) = state.audit.append(&outcome) {
+    if let Err(e) = state.audit(&outcome) {
         // The request has already been executed; the bot gets the exchange's answer.
         tracing::error!(error = %e, request = seen.id, "could not write the outcome audit record");
     }
