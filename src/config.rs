@@ -796,6 +796,28 @@ allow = ["{exchange}:trade", {{ method = "PATCH", path = "{path}" }}]
     }
 
     #[test]
+    fn the_shipped_example_config_is_valid() {
+        let text = include_str!("../hsm-config/keyward.example.toml");
+        let c = Config::parse(text, Path::new("/etc/keyward")).unwrap();
+        assert_eq!(c.clients[0].credential, "binance-main");
+        // The commented OKX example, uncommented, is valid too.
+        let (_, tail) = text.split_once("# [[credential]]").unwrap();
+        let okx: String = format!("# [[credential]]{tail}")
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .map(|l| {
+                l.replace(
+                    "token_sha256 = \"...\"",
+                    &format!("token_sha256 = \"{}\"", "1".repeat(64)),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&format!("{text}\n{okx}"), Path::new("/etc/keyward")).unwrap();
+        assert_eq!(c.client("okx-bot").unwrap().credential, "okx-main");
+    }
+
+    #[test]
     fn pin_needs_exactly_one_source() {
         let t = base("").replace(
             "pin = { file = \"pin.txt\" }",
