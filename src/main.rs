@@ -105,6 +105,9 @@ enum PolicyCommand {
         method: String,
         /// The request target as the bot sends it: /<credential>/<path>?<query>.
         target: String,
+        /// The request body, if any: a form (`a=1&b=2`) or JSON (`{...}`, `[...]`).
+        #[arg(long)]
+        body: Option<String>,
     },
 }
 
@@ -170,8 +173,9 @@ fn run(command: Command) -> Result<ExitCode> {
                     client,
                     method,
                     target,
+                    body,
                 },
-        } => explain(&config, &client, &method, &target),
+        } => explain(&config, &client, &method, &target, body.as_deref()),
         Command::Audit {
             command: AuditCommand::Verify { path },
         } => audit_verify(&path),
@@ -322,9 +326,15 @@ fn check(config_path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn explain(config: &Path, client: &str, method: &str, target: &str) -> Result<ExitCode> {
+fn explain(
+    config: &Path,
+    client: &str,
+    method: &str,
+    target: &str,
+    body: Option<&str>,
+) -> Result<ExitCode> {
     let config = Config::load(config)?;
-    match server::explain(&config, client, method, target) {
+    match server::explain(&config, client, method, target, body) {
         Ok((canonical, decision)) => {
             println!(
                 "{} {} {}",

@@ -542,6 +542,39 @@ fn policy_explain_exit_codes() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("hard deny"), "{out}");
 
+    // The parameters may come in a body, as bots send them: the same decisions.
+    let body = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.1&price=30000";
+    let explain_body = |body: &str| {
+        let out = env.run(
+            &[
+                "policy",
+                "explain",
+                "--config",
+                "keyward.toml",
+                "--client",
+                "grid-bot",
+                "POST",
+                &format!("/{MAIN}/api/v3/order"),
+                "--body",
+                body,
+            ],
+            None,
+        );
+        (
+            out.status.code().expect("exit code"),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = explain_body(body);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("allowed by rule allow[1]"), "{out}");
+    let (code, out) = explain_body(&body.replace("0.1", "0.7"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("denied: notional 21000.0 exceeds the maximum"),
+        "{out}"
+    );
+
     let (code, out, _) = explain(env, "grid-bot", "POST", &order.replace("0.1", "0.7"));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("exceeds the maximum"), "{out}");

@@ -764,6 +764,7 @@ pub fn explain(
     client_name: &str,
     method: &str,
     target: &str,
+    body: Option<&str>,
 ) -> std::result::Result<(CanonicalRequest, Decision), Reject> {
     let method = Method::parse(method).ok_or_else(|| {
         Reject::bad_request(format!(
@@ -802,14 +803,22 @@ pub fn explain(
             cred.exchange.id()
         ))
     })?;
+    // A body is JSON if it looks like JSON, else a form (as bots send them).
+    let body = body.unwrap_or("");
+    let content_type = match body.trim_start().as_bytes().first() {
+        None => None,
+        Some(b'{' | b'[') => Some("application/json"),
+        Some(_) => Some("application/x-www-form-urlencoded"),
+    };
     let canonical = canonicalise(
         method,
         exchange_path,
         query,
-        None,
-        b"",
+        content_type,
+        body.as_bytes(),
         &cred.exchange.canon_rules(),
     )?;
+    cred.exchange.check_request(&canonical)?;
     let decision = policy::decide(
         cred.exchange,
         Some(&client.allow),
