@@ -325,9 +325,8 @@ pub fn check_method(exchange: &dyn Exchange, method: Method) -> Result<(), Rejec
     if exchange.methods().contains(&method) {
         return Ok(());
     }
-    Err(Reject::new(
-        http::StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+    Err(Reject::method_not_allowed(
+        exchange.methods(),
         format!(
             "method {method} is not used by the {} API; it takes {}",
             exchange.id(),

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha512};
 
 use super::common::{
@@ -361,9 +361,8 @@ impl Exchange for Gate {
             && req.method != Method::Get
             && !(req.method == Method::Post && req.path.ends_with("/funding_rates"))
         {
-            return Err(Reject::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+            return Err(Reject::method_not_allowed(
+                &[Method::Get],
                 format!("{} is public market data: use GET", req.path),
             ));
         }

@@ -161,9 +161,8 @@ impl Exchange for Kraken {
         match Self::access(&req.path) {
             Some(Access::Signed) => {
                 if req.method != Method::Post {
-                    return Err(Reject::new(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "method_not_allowed",
+                    return Err(Reject::method_not_allowed(
+                        &[Method::Post],
                         "Kraken private endpoints take POST only",
                     ));
                 }
@@ -176,9 +175,8 @@ impl Exchange for Kraken {
             }
             Some(_) => {
                 if !matches!(req.method, Method::Get | Method::Post) {
-                    return Err(Reject::new(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "method_not_allowed",
+                    return Err(Reject::method_not_allowed(
+                        &[Method::Get, Method::Post],
                         "Kraken public endpoints take GET or POST",
                     ));
                 }

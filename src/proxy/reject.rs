@@ -6,6 +6,8 @@
 
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
+
+use super::canonical::Method;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +15,8 @@ pub struct Reject {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// For 405: the methods allowed, sent as the `Allow` header.
+    pub allow: Option<String>,
 }
 
 impl Reject {
@@ -21,7 +25,19 @@ impl Reject {
             status,
             code,
             message: message.into(),
+            allow: None,
         }
+    }
+
+    /// 405 with an `Allow` header listing `allowed`.
+    pub fn method_not_allowed(allowed: &[Method], message: impl Into<String>) -> Self {
+        let mut r = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            message,
+        );
+        r.allow = Some(Method::list(allowed));
+        r
     }
 
     pub fn bad_path(message: &str) -> Self {
@@ -93,6 +109,13 @@ impl Reject {
             header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),
         );
+        if let Some(v) = self
+            .allow
+            .as_deref()
+            .and_then(|a| http::HeaderValue::from_str(a).ok())
+        {
+            resp.headers_mut().insert(header::ALLOW, v);
+        }
         resp
     }
 }

@@ -597,9 +597,8 @@ fn transport_checks(
         ));
     }
     let method = Method::from_http(&req.method).ok_or_else(|| {
-        Reject::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+        Reject::method_not_allowed(
+            Method::ALL,
             format!(
                 "method {} is not used by exchange APIs; only {} (each exchange takes its own subset)",
                 truncate(req.method.as_str(), 20),
