@@ -182,7 +182,7 @@ class Stack:
 
     def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s",
                  exchange="binance", credential=None, api_key=None, secret=None, passphrase=None,
-                 mock_credentials=None, key_header="X-MBX-APIKEY"):
+                 mock_credentials=None, key_header="X-MBX-APIKEY", server_extra=""):
         """`exchange` is keyward's exchange id (and the mock module's name); `secret` may be a
         multi-line PEM; `mock_credentials` is what the mock is told (default: {api_key: secret}
         or {api_key: {"secret", "passphrase"}}); `key_header` is where request() puts the token."""
@@ -198,6 +198,7 @@ class Stack:
                                 {self.api_key: {"secret": self.secret, "passphrase": passphrase}})
         self.mock_credentials = mock_credentials
         self.key_header = key_header
+        self.server_extra = server_extra  # extra [server] lines, e.g. a tls = {...} table
         self.pin = secrets.token_hex(8)
         self.so_pin = secrets.token_hex(8)
         self.client_allow = client_allow
@@ -274,6 +275,7 @@ class Stack:
 [server]
 listen = "127.0.0.1:0"
 anonymous_market_data = {str(self.anonymous_market_data).lower()}
+{self.server_extra}
 
 [token]
 module = "{softhsm_module()}"
