@@ -98,8 +98,10 @@ impl Rule {
         // batch (a JSON array, `batchOrders=[...]`, `orders[0][qty]`) or repeated inside another
         // parameter escapes the check here but not the exchange.
         for key in &constrained {
+            // A dotted name (a nested JSON member) is counted by its last part.
+            let leaf = key.rsplit('.').next().unwrap_or(key);
             let top = usize::from(req.param(key).is_some());
-            if req.mentions(key) > top {
+            if req.mentions(leaf) > top {
                 return Err(format!(
                     "'{key}', which {} limits, also appears inside the request (a batch or nested order); \
                      limits are checked on single top-level parameters only: send one order per request",
@@ -492,6 +494,62 @@ mod tests {
             "quantity=0.1&newClientOrderId=quantityish",
         );
         assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
+    }
+
+    #[test]
+    fn dotted_names_limit_nested_json_members() {
+        let rule = Rule {
+            id: "allow[0]".into(),
+            method: Method::Post,
+            path: "/api/v3/brokerage/orders".into(),
+            params: vec![("product_id".into(), vec!["BTC-USD".into()])],
+            max: vec![(
+                "order_configuration.limit_limit_gtc.base_size".into(),
+                d("0.5"),
+            )],
+            notional: Binance.notional(),
+        };
+        let a = Allowlist { rules: vec![rule] };
+        let order = |size: &str, extra: &str| {
+            let body = format!(
+                r#"{{"product_id":"BTC-USD","order_configuration":{{"limit_limit_gtc":{{"base_size":"{size}","limit_price":"100"}}}}{extra}}}"#
+            );
+            canonicalise(
+                Method::Post,
+                "/api/v3/brokerage/orders",
+                None,
+                Some("application/json"),
+                body.as_bytes(),
+                &CanonRules::JSON,
+            )
+            .unwrap()
+        };
+        let ok = order("0.5", "");
+        assert_eq!(
+            ok.param("order_configuration.limit_limit_gtc.base_size"),
+            Some("0.5")
+        );
+        assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
+        let big = decide(&Binance, Some(&a), true, Access::Signed, &order("0.6", ""));
+        assert!(big.to_string().contains("exceeds the maximum 0.5"), "{big}");
+        // A second base_size elsewhere in the body cannot hide behind the checked one.
+        let twice = order("0.1", r#","x":{"base_size":"9"}"#);
+        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &twice).is_allowed());
+        // Another order type: the limited member is absent, so the limit does not apply, but
+        // its name appears nowhere else either.
+        let market = canonicalise(
+            Method::Post,
+            "/api/v3/brokerage/orders",
+            None,
+            Some("application/json"),
+            br#"{"product_id":"BTC-USD","order_configuration":{"market_market_ioc":{"base_size":"9"}}}"#,
+            &CanonRules::JSON,
+        )
+        .unwrap();
+        assert!(
+            !decide(&Binance, Some(&a), true, Access::Signed, &market).is_allowed(),
+            "a base_size the rule does not check must not pass"
+        );
     }
 
     #[test]

@@ -227,10 +227,21 @@ pub struct CanonicalRequest {
 impl CanonicalRequest {
     /// A parameter from the query, the form body or a top-level scalar member of a JSON body
     /// (a key can never be in two of them).
+    ///
+    /// In a JSON body, a dotted name (`order_configuration.limit_limit_gtc.base_size`) that is
+    /// not itself a member names a scalar nested in objects, so rules can limit exchanges whose
+    /// order fields are nested (Coinbase, Deribit JSON-RPC `params`).
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query.get(key).or_else(|| match &self.body {
             Body::Form(p) => p.get(key),
-            Body::Json(j) => j.get(key).and_then(Json::scalar_text),
+            Body::Json(j) => j
+                .get(key)
+                .or_else(|| {
+                    key.contains('.')
+                        .then(|| key.split('.').try_fold(j, |node, part| node.get(part)))
+                        .flatten()
+                })
+                .and_then(Json::scalar_text),
             Body::Empty => None,
         })
     }
