@@ -16,9 +16,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
-use sha2::Sha256;
 
 use base64::Engine;
 
@@ -477,9 +475,7 @@ fn asymmetric_signature(key: &PrivateKey, payload: &[u8]) -> Result<String, Reje
 }
 
 fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
-    mac.update(data);
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(super::common::hmac_sha256(key, &[data]))
 }
 
 #[cfg(test)]

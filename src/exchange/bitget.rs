@@ -14,11 +14,8 @@
 
 use std::time::SystemTime;
 
-use base64::Engine;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
-use sha2::Sha256;
 
 use super::common::{
     client_error_code, concat_presets, denied_by, get_or_post_only, json_body, json_content_type,
@@ -294,18 +291,21 @@ impl Exchange for Bitget {
                 )
             })?;
             let timestamp = unix_millis(now).to_string();
-            let mut mac = Hmac::<Sha256>::new_from_slice(credential.secret.expose())
-                .expect("HMAC accepts any key length");
-            mac.update(timestamp.as_bytes());
-            mac.update(req.method.as_str().as_bytes());
-            mac.update(req.path.as_bytes());
-            if !req.query.is_empty() {
-                mac.update(b"?");
-                mac.update(raw_query(&req.query).as_bytes());
-            }
-            mac.update(body.as_bytes());
-            let signature =
-                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            let query = if req.query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", raw_query(&req.query))
+            };
+            let signature = super::common::base64(&super::common::hmac_sha256(
+                credential.secret.expose(),
+                &[
+                    timestamp.as_bytes(),
+                    req.method.as_str().as_bytes(),
+                    req.path.as_bytes(),
+                    query.as_bytes(),
+                    body.as_bytes(),
+                ],
+            ));
             headers.push((
                 HeaderName::from_static(KEY_HEADER),
                 sensitive_header(credential.api_key.expose())?,

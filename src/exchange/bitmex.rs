@@ -9,9 +9,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
-use sha2::Sha256;
 
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::{
@@ -257,12 +255,15 @@ fn signature(
     expires: &str,
     body: &str,
 ) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
-    mac.update(method.as_str().as_bytes());
-    mac.update(path_and_query.as_bytes());
-    mac.update(expires.as_bytes());
-    mac.update(body.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(super::common::hmac_sha256(
+        secret,
+        &[
+            method.as_str().as_bytes(),
+            path_and_query.as_bytes(),
+            expires.as_bytes(),
+            body.as_bytes(),
+        ],
+    ))
 }
 
 #[cfg(test)]

@@ -13,9 +13,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
-use sha2::Sha256;
 
 use super::common::{
     client_error_code, denied_by, get_or_post_only, json_body, json_content_type, keyward_message,
@@ -201,13 +199,15 @@ impl Exchange for Bybit {
             let window = credential.recv_window_ms.to_string();
             // GET signs the query string, POST the body; keyward never sends both.
             let payload = if body.is_empty() { &query } else { &body };
-            let mut mac = Hmac::<Sha256>::new_from_slice(credential.secret.expose())
-                .expect("HMAC accepts any key length");
-            mac.update(timestamp.as_bytes());
-            mac.update(credential.api_key.expose());
-            mac.update(window.as_bytes());
-            mac.update(payload.as_bytes());
-            let signature = hex::encode(mac.finalize().into_bytes());
+            let signature = hex::encode(super::common::hmac_sha256(
+                credential.secret.expose(),
+                &[
+                    timestamp.as_bytes(),
+                    credential.api_key.expose(),
+                    window.as_bytes(),
+                    payload.as_bytes(),
+                ],
+            ));
             headers.push((
                 HeaderName::from_static(KEY_HEADER),
                 sensitive_header(credential.api_key.expose())?,

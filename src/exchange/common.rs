@@ -3,7 +3,10 @@
 //! What differs between exchanges (what is signed, how, and where it goes) stays in each
 //! exchange's own file.
 
+use base64::Engine;
+use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
+use sha2::{Sha256, Sha512};
 
 use super::{path_matches_with, PresetEntry};
 use crate::proxy::canonical::{Body, CanonicalRequest, Method};
@@ -129,6 +132,25 @@ pub const fn concat_presets<const N: usize>(
 }
 
 /// The origin-form target: `path`, then `?query` when there is a query string.
+/// HMAC-SHA256 of the concatenation of `parts` (the pieces an exchange signs, in order).
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    parts.iter().for_each(|p| mac.update(p));
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC-SHA512 of the concatenation of `parts`.
+pub fn hmac_sha512(key: &[u8], parts: &[&[u8]]) -> [u8; 64] {
+    let mut mac = Hmac::<Sha512>::new_from_slice(key).expect("HMAC accepts any key length");
+    parts.iter().for_each(|p| mac.update(p));
+    mac.finalize().into_bytes().into()
+}
+
+/// Standard base64 (with padding), as most exchanges print signatures.
+pub fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 pub fn path_and_query(path: &str, query: &str) -> String {
     let mut target = path.to_owned();
     if !query.is_empty() {

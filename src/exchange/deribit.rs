@@ -18,9 +18,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{header, HeaderMap, HeaderName, HeaderValue};
-use sha2::Sha256;
 
 use super::common::{json_body, json_content_type, path_and_query};
 use super::{
@@ -272,9 +270,7 @@ fn string_to_sign(ts: u64, nonce: &str, method: Method, uri: &str, body: &[u8]) 
 }
 
 fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
-    mac.update(data);
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(super::common::hmac_sha256(key, &[data]))
 }
 
 /// The `id=` of a `deri-hmac-sha256` credential (`id=..,ts=..,sig=..,nonce=..`).

@@ -13,7 +13,6 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha512};
 
@@ -448,10 +447,10 @@ impl Exchange for Gate {
                 hex::encode(Sha512::digest(body.as_bytes())),
                 ts
             );
-            let mut mac = Hmac::<Sha512>::new_from_slice(credential.secret.expose())
-                .expect("HMAC accepts any key length");
-            mac.update(payload.as_bytes());
-            let signature = hex::encode(mac.finalize().into_bytes());
+            let signature = hex::encode(super::common::hmac_sha512(
+                credential.secret.expose(),
+                &[payload.as_bytes()],
+            ));
             headers.push((
                 HeaderName::from_static(KEY_HEADER),
                 sensitive_header(credential.api_key.expose())?,

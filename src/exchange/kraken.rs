@@ -14,9 +14,8 @@ use std::time::SystemTime;
 
 use base64::Engine;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue, StatusCode};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 use super::common::{denied_by, form_content_type, json_content_type, path_and_query, DenyRule};
 use super::{
@@ -335,11 +334,10 @@ fn sign_kraken(secret_b64: &[u8], path: &str, nonce: &str, body: &[u8]) -> Resul
     inner.update(nonce.as_bytes());
     inner.update(body);
     let digest = inner.finalize();
-    let mut mac =
-        Hmac::<Sha512>::new_from_slice(key.expose()).expect("HMAC accepts any key length");
-    mac.update(path.as_bytes());
-    mac.update(&digest);
-    Ok(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+    Ok(super::common::base64(&super::common::hmac_sha512(
+        key.expose(),
+        &[path.as_bytes(), &digest],
+    )))
 }
 
 #[cfg(test)]

@@ -24,11 +24,8 @@
 
 use std::time::SystemTime;
 
-use base64::Engine;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
-use sha2::Sha256;
 
 use super::common::{
     client_error_code, concat_presets, denied_by, json_body, json_content_type, keyward_message,
@@ -440,9 +437,7 @@ impl Exchange for Kucoin {
 }
 
 fn hmac_sha256_base64(key: &[u8], data: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
-    mac.update(data);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    super::common::base64(&super::common::hmac_sha256(key, &[data]))
 }
 
 #[cfg(test)]

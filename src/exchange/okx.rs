@@ -14,11 +14,8 @@
 
 use std::time::SystemTime;
 
-use base64::Engine;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
-use sha2::Sha256;
 
 use super::common::{
     client_error_code, denied_by, get_or_post_only, json_body, json_content_type, keyward_message,
@@ -224,14 +221,15 @@ impl Exchange for Okx {
                 )
             })?;
             let timestamp = iso_millis(now);
-            let mut mac = Hmac::<Sha256>::new_from_slice(credential.secret.expose())
-                .expect("HMAC accepts any key length");
-            mac.update(timestamp.as_bytes());
-            mac.update(req.method.as_str().as_bytes());
-            mac.update(path_and_query.as_bytes());
-            mac.update(body.as_bytes());
-            let signature =
-                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            let signature = super::common::base64(&super::common::hmac_sha256(
+                credential.secret.expose(),
+                &[
+                    timestamp.as_bytes(),
+                    req.method.as_str().as_bytes(),
+                    path_and_query.as_bytes(),
+                    body.as_bytes(),
+                ],
+            ));
             headers.push((
                 HeaderName::from_static(KEY_HEADER),
                 sensitive_header(credential.api_key.expose())?,
