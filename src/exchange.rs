@@ -528,4 +528,64 @@ mod tests {
         assert!(path_matches("/orders:by_id", "/orders:by_id"));
         assert!(!path_matches("/orders:by_id", "/orders:BY_ID"));
     }
+
+    #[test]
+    fn no_signer_leaks_the_credential_through_debug() {
+        use crate::vault::CredentialSecrets;
+        const KEY: &str = "APIKEY0leakcheck0key";
+        const SECRET: &str = "SECRET0leakcheck0sec";
+        const PASS: &str = "PASS0leakcheck0phrase";
+        let ed25519_seed_b64 = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let leaks = [
+            KEY.to_owned(),
+            SECRET.to_owned(),
+            PASS.to_owned(),
+            ed25519_seed_b64.clone(),
+        ];
+        for ex in registry() {
+            let secret = match ex.secret_form() {
+                SecretForm::Text | SecretForm::TextOrPem => SECRET.to_owned(),
+                // base64 of the marker text, so the decoded key is the marker
+                SecretForm::Base64 => base64::engine::general_purpose::STANDARD.encode(SECRET),
+                SecretForm::PrivateKey => ed25519_seed_b64.clone(),
+            };
+            let secrets = CredentialSecrets {
+                api_key: SecretBytes::copy_from(KEY.as_bytes()),
+                secret: SecretBytes::copy_from(secret.as_bytes()),
+                passphrase: ex
+                    .needs_passphrase()
+                    .then(|| SecretBytes::copy_from(PASS.as_bytes())),
+            };
+            let cred = Credential::load(*ex, secrets, 5000, Nonce::in_memory()).unwrap();
+            assert!(!format!("{cred:?}").contains(KEY));
+            let (method, path) = ex.permission_endpoint();
+            let req = crate::proxy::canonical::canonicalise(
+                method,
+                path,
+                None,
+                None,
+                b"",
+                &ex.canon_rules(),
+            )
+            .unwrap();
+            let out = ex
+                .sign(&req, Access::Signed, &cred, SystemTime::now())
+                .unwrap_or_else(|e| panic!("{}: {e}", ex.id()));
+            let shown = format!("{out:?}");
+            for leak in &leaks {
+                assert!(
+                    !shown.contains(leak.as_str()),
+                    "{}: Debug of Outbound shows {leak}",
+                    ex.id()
+                );
+            }
+            // Every header that carries credential material is marked sensitive.
+            for (name, value) in &out.headers {
+                let v = String::from_utf8_lossy(value.as_bytes());
+                if leaks.iter().any(|l| v.contains(l.as_str())) {
+                    assert!(value.is_sensitive(), "{}: {name} is not sensitive", ex.id());
+                }
+            }
+        }
+    }
 }
