@@ -374,3 +374,132 @@ def repoint_ccxt(exchange, base):
                 repoint(v)
     repoint(exchange.urls["api"])
     return exchange
+
+
+# ---------------------------------------------------------------------------------------
+# Fixture factories and assertion helpers shared by the test modules
+# ---------------------------------------------------------------------------------------
+
+
+def running_stack(workdir, **kwargs):
+    """A started Stack for a module-scoped fixture (`yield from harness.running_stack(...)`):
+    stopped when start() fails and again when the module is done."""
+    s = Stack(workdir, **kwargs)
+    try:
+        s.start()
+    except BaseException:
+        s.stop()
+        raise
+    yield s
+    s.stop()
+
+
+def ccxt_bot(cls, stack, api_key=None, secret=DUMMY_SECRET, **options):
+    """An unmodified ccxt exchange of class `cls` whose API key is the client token (or
+    `api_key`), with a dummy secret, every API URL pointed at keyward."""
+    ex = cls({"apiKey": api_key or stack.token, "secret": secret, "enableRateLimit": False,
+              "timeout": 30000, **options})
+    return repoint_ccxt(ex, stack.base)
+
+
+def record_status(ex):
+    """Remember the HTTP status in `ex.last_status` (ccxt's bitget, bybit and okx error
+    handlers do not put it in the message)."""
+    inner = ex.handle_errors
+
+    def handle_errors(code, reason, *rest):
+        ex.last_status = code
+        return inner(code, reason, *rest)
+
+    ex.handle_errors = handle_errors
+    return ex
+
+
+def records(stack, path=None, method=None, host=None):
+    """What the mock recorded, optionally only for one path / method / host."""
+    return [r for r in stack.mock.records()
+            if (path is None or r["path"] == path) and (method is None or r["method"] == method)
+            and (host is None or r.get("host") == host)]
+
+
+def expect_refusal(call, raises, *markers):
+    """`call()` raises `raises` (a ccxt error class or tuple) whose message holds every marker."""
+    import pytest
+    with pytest.raises(raises) as ei:
+        call()
+    msg = str(ei.value)
+    assert all(m in msg for m in markers), msg
+    return ei.value
+
+
+def expect_403(bot, call):
+    """keyward's refusal carries the exchange's own error code, so ccxt raises PermissionDenied
+    (not a retryable network error); the status (remembered by record_status) is 403."""
+    import ccxt
+    import pytest
+    with pytest.raises(ccxt.PermissionDenied) as ei:
+        call()
+    assert bot.last_status == 403 and "hard_deny" in str(ei.value), (bot.last_status, str(ei.value))
+
+
+def expect_403_or_hard_deny(call):
+    """`call()` raises a ccxt error whose message says 403 or hard_deny."""
+    import ccxt
+    import pytest
+    with pytest.raises(ccxt.BaseError) as ei:
+        call()
+    msg = str(ei.value)
+    assert "403" in msg or "hard_deny" in msg, msg
+    return ei.value
+
+
+class mock_untouched:
+    """`with mock_untouched(stack):` the block adds no record to the mock."""
+
+    def __init__(self, stack, msg=None):
+        self.stack, self.msg = stack, msg
+
+    def __enter__(self):
+        self.n = len(self.stack.mock.records())
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            assert len(self.stack.mock.records()) == self.n, self.msg
+
+
+def assert_no_path_reached(stack, word, msg=None):
+    """No request whose path contains `word` (case-insensitively) reached the mock."""
+    assert not [r for r in stack.mock.records() if word in r["path"].lower()], msg
+
+
+def assert_posts_refused(stack, paths, body="{}", markers=("hard_deny",), headers=None):
+    """Each POST is refused with 403 (body holding every marker) and nothing reaches the mock."""
+    if headers is None:
+        headers = {"Content-Type": "application/json"}
+    with mock_untouched(stack):
+        for path in paths:
+            status, text = stack.request("POST", path, body=body, headers=headers)
+            assert status == 403 and all(m in text for m in markers), (path, status, text)
+
+
+def assert_all_verified(stack):
+    """The mock recorded requests and verified every one of them."""
+    recs = stack.mock.records()
+    assert recs
+    assert not [r for r in recs if not r["verified"]], [r for r in recs if not r["verified"]]
+
+
+def outputs(stack, check=True):
+    """(label, text) of keyward's log, its audit log and (with `check`) `keyward check`'s output."""
+    out = [("keyward log", stack.log_text()), ("audit log", stack.audit_text())]
+    if check:
+        out.append(("check output", stack.check.stdout + stack.check.stderr))
+    return out
+
+
+def assert_absent(texts, values):
+    """No (what, value) of `values` appears in any (label, text) of `texts`."""
+    for label, text in texts:
+        for what, value in values:
+            assert value not in text, f"the {what} appears in the {label}"

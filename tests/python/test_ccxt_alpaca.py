@@ -17,15 +17,8 @@ SECRET_KEY = "wq8Lr2Vt9Yp4Hk7Nc3Xb6Zm1Fd5Gs0Jq2Ae8Tu4Ri"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    s = harness.Stack(tmp_path_factory.mktemp("alpaca"), exchange="alpaca", api_key=KEY_ID, secret=SECRET_KEY,
-                      key_header="APCA-API-KEY-ID")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running_stack(tmp_path_factory.mktemp("alpaca"), exchange="alpaca", api_key=KEY_ID, secret=SECRET_KEY,
+                                     key_header="APCA-API-KEY-ID")
 
 
 def alpaca_bot(stack, key):
@@ -46,11 +39,6 @@ def markets(bot):
     return bot.load_markets()
 
 
-def records(stack, path=None, method=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
-
-
 def assert_rekeyed(stack, rec):
     assert rec["verified"] is True, rec
     assert rec["headers"]["apca-api-key-id"] == KEY_ID
@@ -62,7 +50,7 @@ def assert_rekeyed(stack, rec):
 
 def test_load_markets(stack, markets):
     assert "BTC/USD" in markets and markets["BTC/USD"]["spot"] is True
-    rec = records(stack, "/v2/assets")[-1]
+    rec = harness.records(stack, "/v2/assets")[-1]
     assert_rekeyed(stack, rec)
     assert "asset_class=crypto" in rec["query"]
 
@@ -70,13 +58,13 @@ def test_load_markets(stack, markets):
 def test_fetch_balance(stack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["USD"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
-    assert_rekeyed(stack, records(stack, "/v2/account")[-1])
-    assert_rekeyed(stack, records(stack, "/v2/positions")[-1])
+    assert_rekeyed(stack, harness.records(stack, "/v2/account")[-1])
+    assert_rekeyed(stack, harness.records(stack, "/v2/positions")[-1])
 
 
 def test_public_crypto_data_unsigned(stack, markets, bot):
     bot.fetch_order_book("BTC/USD")
-    rec = records(stack)[-1]
+    rec = harness.records(stack)[-1]
     assert rec["path"].startswith("/v1beta3/crypto/") and rec["verified"]
     assert "apca-api-key-id" not in rec["headers"] and "apca-api-secret-key" not in rec["headers"]
 
@@ -84,14 +72,14 @@ def test_public_crypto_data_unsigned(stack, markets, bot):
 def test_create_and_cancel_order(stack, markets, bot):
     order = bot.create_order("BTC/USD", "limit", "buy", 0.01, 30000)
     assert order["id"] and order["status"] == "open"
-    rec = records(stack, "/v2/orders", "POST")[-1]
+    rec = harness.records(stack, "/v2/orders", "POST")[-1]
     assert_rekeyed(stack, rec)
     body = json.loads(rec["body"])
     assert body["symbol"] == "BTC/USD" and body["side"] == "buy" and body["type"] == "limit"
     assert float(body["qty"]) == 0.01 and float(body["limit_price"]) == 30000
     cancelled = bot.cancel_order(order["id"], "BTC/USD")
     assert cancelled["status"] == "canceled"
-    rec = records(stack, f"/v2/orders/{order['id']}", "DELETE")[-1]
+    rec = harness.records(stack, f"/v2/orders/{order['id']}", "DELETE")[-1]
     assert_rekeyed(stack, rec)
     assert rec["status"] == 200
 
@@ -102,7 +90,7 @@ def test_edit_order_is_a_keyed_patch(stack, markets, bot):
     edited = bot.edit_order(order["id"], "BTC/USD", "limit", "buy", 0.02, 31000)
     assert edited["id"] and edited["id"] != order["id"]
     assert edited["amount"] == 0.02 and edited["price"] == 31000
-    rec = records(stack, f"/v2/orders/{order['id']}", "PATCH")[-1]
+    rec = harness.records(stack, f"/v2/orders/{order['id']}", "PATCH")[-1]
     assert_rekeyed(stack, rec)
     assert rec["status"] == 200
     body = json.loads(rec["body"])
@@ -117,7 +105,7 @@ def test_order_by_client_order_id_path_with_colon(stack, markets, bot):
     status, text = stack.request("GET", "/trading/v2/orders:by_client_order_id?client_order_id=kw-colon-1")
     assert status == 200, text
     assert json.loads(text)["id"] == order["id"]
-    rec = records(stack, "/v2/orders:by_client_order_id", "GET")[-1]
+    rec = harness.records(stack, "/v2/orders:by_client_order_id", "GET")[-1]
     assert_rekeyed(stack, rec)
     assert rec["query"] == "client_order_id=kw-colon-1"
 

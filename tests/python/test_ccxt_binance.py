@@ -35,17 +35,6 @@ def markets(bot):
     return bot.load_markets()
 
 
-def records(stack, path=None, method=None):
-    out = []
-    for r in stack.mock.records():
-        if path is not None and r["path"] != path:
-            continue
-        if method is not None and r["method"] != method:
-            continue
-        out.append(r)
-    return out
-
-
 def dummy_signature(rec):
     """What the bot's own (dummy) signature over the forwarded payload would have been."""
     q, _ = _strip(rec["query"])
@@ -84,12 +73,12 @@ def test_load_markets(stack, markets, bot):
     assert "BTC/USDT:USDT" in markets and "BTC/USD:BTC" in markets
     # the signed read-only calls inside load_markets were re-signed and verified upstream
     for path in ("/sapi/v1/capital/config/getall", "/sapi/v1/margin/allPairs", "/sapi/v1/margin/isolated/allPairs"):
-        recs = records(stack, path)
+        recs = harness.records(stack, path)
         assert recs, f"{path} never reached the exchange"
         assert_resigned(stack, recs[-1])
     assert "USDT" in bot.currencies
     # public market data went out unsigned
-    info = records(stack, "/api/v3/exchangeInfo")
+    info = harness.records(stack, "/api/v3/exchangeInfo")
     assert info and info[-1]["verified"] is True
     assert "signature=" not in info[-1]["query"]
 
@@ -98,18 +87,18 @@ def test_fetch_balance(stack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["USDT"]["free"] == 25000
     assert bal["BTC"]["total"] == 1.25
-    assert_resigned(stack, records(stack, "/api/v3/account", "GET")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v3/account", "GET")[-1])
 
 
 def test_create_and_cancel_order(stack, markets, bot):
-    before = len(records(stack, ORDER_PATH))
+    before = len(harness.records(stack, ORDER_PATH))
     order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
     assert order["id"]
     assert order["symbol"] == "BTC/USDT" and order["side"] == "buy" and order["amount"] == 0.01
     assert order["price"] == 30000 and order["status"] == "open"
 
-    posted = records(stack, ORDER_PATH, "POST")
-    assert len(records(stack, ORDER_PATH)) == before + 1
+    posted = harness.records(stack, ORDER_PATH, "POST")
+    assert len(harness.records(stack, ORDER_PATH)) == before + 1
     rec = posted[-1]
     assert_resigned(stack, rec)
     p = rec["params"]
@@ -119,7 +108,7 @@ def test_create_and_cancel_order(stack, markets, bot):
 
     cancelled = bot.cancel_order(order["id"], "BTC/USDT")
     assert cancelled["status"] == "canceled"
-    rec = records(stack, ORDER_PATH, "DELETE")[-1]
+    rec = harness.records(stack, ORDER_PATH, "DELETE")[-1]
     assert_resigned(stack, rec)
     assert rec["params"]["orderId"] == str(order["id"]) and rec["params"]["symbol"] == "BTCUSDT"
     assert rec["status"] == 200
@@ -127,7 +116,7 @@ def test_create_and_cancel_order(stack, markets, bot):
 
 def test_fetch_open_orders(stack, markets, bot):
     bot.fetch_open_orders("BTC/USDT")
-    assert_resigned(stack, records(stack, "/api/v3/openOrders", "GET")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v3/openOrders", "GET")[-1])
 
 
 def _expect_403(call):
@@ -156,10 +145,10 @@ def test_transfer_refused(stack, markets, bot):
 
 
 def test_over_limit_order_refused(stack, markets, bot):
-    n = len(records(stack, ORDER_PATH))
+    n = len(harness.records(stack, ORDER_PATH))
     _expect_403(lambda: bot.create_order("BTC/USDT", "limit", "buy", 0.6, 30000))  # quantity > 0.5
     _expect_403(lambda: bot.create_order("BTC/USDT", "limit", "buy", 0.5, 50000))  # notional 25000 > 20000
-    assert len(records(stack, ORDER_PATH)) == n
+    assert len(harness.records(stack, ORDER_PATH)) == n
 
 
 def test_unknown_client_token_refused(stack, markets):

@@ -74,11 +74,6 @@ def markets(bot):
     return bot.load_markets()
 
 
-def records(stack, path=None, method=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
-
-
 def signatures(rec):
     return [c.split("=", 1)[1] for c in (rec["query"] + "&" + rec["body"]).split("&")
             if c.startswith("signature=")]
@@ -108,7 +103,7 @@ def test_ccxt_uses_its_asymmetric_path(kstack, bot):
 def test_load_markets(kstack, markets):
     assert "BTC/USDT" in markets
     for path in ("/sapi/v1/capital/config/getall", "/sapi/v1/margin/allPairs"):
-        recs = records(kstack, path)
+        recs = harness.records(kstack, path)
         assert recs, f"{path} never reached the exchange"
         assert_resigned(kstack, recs[-1])
 
@@ -116,18 +111,18 @@ def test_load_markets(kstack, markets):
 def test_fetch_balance(kstack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["USDT"]["free"] == 25000
-    assert_resigned(kstack, records(kstack, "/api/v3/account", "GET")[-1])
+    assert_resigned(kstack, harness.records(kstack, "/api/v3/account", "GET")[-1])
 
 
 def test_create_and_cancel_order(kstack, markets, bot):
     order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
     assert order["id"] and order["status"] == "open"
-    rec = records(kstack, ORDER_PATH, "POST")[-1]
+    rec = harness.records(kstack, ORDER_PATH, "POST")[-1]
     assert_resigned(kstack, rec)
     assert rec["params"]["symbol"] == "BTCUSDT" and float(rec["params"]["quantity"]) == 0.01
     cancelled = bot.cancel_order(order["id"], "BTC/USDT")
     assert cancelled["status"] == "canceled"
-    rec = records(kstack, ORDER_PATH, "DELETE")[-1]
+    rec = harness.records(kstack, ORDER_PATH, "DELETE")[-1]
     assert_resigned(kstack, rec)
     assert rec["params"]["orderId"] == str(order["id"])
 

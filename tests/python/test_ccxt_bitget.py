@@ -25,27 +25,8 @@ DUMMY_PASSPHRASE = "dummy-passphrase"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    s = harness.Stack(tmp_path_factory.mktemp("keyward-bitget"), exchange=EXCHANGE,
-                      passphrase=PASSPHRASE, key_header="ACCESS-KEY")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
-
-
-def record_status(ex):
-    """Remember the HTTP status (ccxt's bitget error handler does not put it in the message)."""
-    inner = ex.handle_errors
-
-    def handle_errors(code, reason, *rest):
-        ex.last_status = code
-        return inner(code, reason, *rest)
-
-    ex.handle_errors = handle_errors
-    return ex
+    yield from harness.running_stack(tmp_path_factory.mktemp("keyward-bitget"), exchange=EXCHANGE,
+                                     passphrase=PASSPHRASE, key_header="ACCESS-KEY")
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +34,12 @@ def bot(stack):
     ex = ccxt.bitget({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
                       "password": DUMMY_PASSPHRASE, "enableRateLimit": False, "timeout": 30000})
     harness.repoint_ccxt(ex, stack.base)  # spot, mix, margin, common, uta, ... : one host
-    return record_status(ex)
+    return harness.record_status(ex)
 
 
 @pytest.fixture(scope="module")
 def markets(bot):
     return bot.load_markets()
-
-
-def records(stack, path=None, method=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
 
 
 def assert_resigned(stack, rec):
@@ -89,8 +65,8 @@ def test_load_markets(stack, markets, bot):
     assert markets["BTC/USDT:USDT"]["linear"] is True and markets["BTC/USD:BTC"]["inverse"] is True
     assert "BTC" in bot.currencies
     # ccxt's unified-account probe was allowed by bitget:read, re-signed and verified
-    assert_resigned(stack, records(stack, "/api/v3/account/settings")[-1])
-    pub = records(stack, "/api/v2/mix/market/contracts") + records(stack, "/api/v2/spot/public/symbols")
+    assert_resigned(stack, harness.records(stack, "/api/v3/account/settings")[-1])
+    pub = harness.records(stack, "/api/v2/mix/market/contracts") + harness.records(stack, "/api/v2/spot/public/symbols")
     assert pub and all(r["verified"] for r in pub)
     assert not [r for r in pub if any(k.startswith("access-") for k in r["headers"])]
 
@@ -98,23 +74,23 @@ def test_load_markets(stack, markets, bot):
 def test_fetch_balance(stack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["USDT"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
-    assert_resigned(stack, records(stack, "/api/v2/spot/account/assets")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v2/spot/account/assets")[-1])
 
 
 def test_create_and_cancel_order(stack, markets, bot):
     order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
     assert order["id"]
-    rec = records(stack, "/api/v2/spot/trade/place-order", "POST")[-1]
+    rec = harness.records(stack, "/api/v2/spot/trade/place-order", "POST")[-1]
     assert_resigned(stack, rec)
     p = rec["params"]
     assert (p["symbol"], p["side"], p["orderType"]) == ("BTCUSDT", "buy", "limit")
     assert float(p["size"]) == 0.01 and float(p["price"]) == 30000
 
     assert [o["id"] for o in bot.fetch_open_orders("BTC/USDT")] == [order["id"]]
-    assert_resigned(stack, records(stack, "/api/v2/spot/trade/unfilled-orders", "GET")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v2/spot/trade/unfilled-orders", "GET")[-1])
 
     bot.cancel_order(order["id"], "BTC/USDT")
-    rec = records(stack, "/api/v2/spot/trade/cancel-order", "POST")[-1]
+    rec = harness.records(stack, "/api/v2/spot/trade/cancel-order", "POST")[-1]
     assert_resigned(stack, rec)
     assert rec["params"]["orderId"] == order["id"] and rec["status"] == 200
     assert bot.fetch_open_orders("BTC/USDT") == []
@@ -124,7 +100,7 @@ def test_query_with_reserved_characters(stack, markets):
     # the URL carries %2C, the signature covers the decoded ',' (as Bitget verifies)
     status, text = stack.request("GET", "/api/v2/spot/trade/unfilled-orders?symbol=BTCUSDT&tpslType=normal%2Ctpsl")
     assert status == 200, text
-    rec = records(stack, "/api/v2/spot/trade/unfilled-orders", "GET")[-1]
+    rec = harness.records(stack, "/api/v2/spot/trade/unfilled-orders", "GET")[-1]
     assert rec["verified"] is True and rec["query"] == "symbol=BTCUSDT&tpslType=normal%2Ctpsl"
 
 
@@ -133,40 +109,31 @@ def test_json_numbers_kept_exactly(stack, markets):
     status, text = stack.request("POST", "/api/v2/spot/trade/place-order", body=body,
                                  headers={"Content-Type": "application/json"})
     assert status == 200, text
-    rec = records(stack, "/api/v2/spot/trade/place-order", "POST")[-1]
+    rec = harness.records(stack, "/api/v2/spot/trade/place-order", "POST")[-1]
     assert rec["verified"] is True and rec["body"] == body
 
 
-def _expect_403(bot, call):
-    # keyward's refusal carries the exchange's own error code, so ccxt raises PermissionDenied
-    # (not a retryable network error)
-    with pytest.raises(ccxt.PermissionDenied) as ei:
-        call()
-    assert bot.last_status == 403 and "hard_deny" in str(ei.value), (bot.last_status, str(ei.value))
-
-
 def test_withdraw_refused(stack, markets, bot):
-    _expect_403(bot, lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, params={"network": "ERC20"}))
-    assert not [r for r in stack.mock.records() if "withdraw" in r["path"].lower()]
+    harness.expect_403(bot, lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, params={"network": "ERC20"}))
+    harness.assert_no_path_reached(stack, "withdraw")
 
 
 def test_transfer_refused(stack, markets, bot):
-    _expect_403(bot, lambda: bot.transfer("USDT", 10, "spot", "swap"))
-    assert not [r for r in stack.mock.records() if "transfer" in r["path"].lower()]
+    harness.expect_403(bot, lambda: bot.transfer("USDT", 10, "spot", "swap"))
+    harness.assert_no_path_reached(stack, "transfer")
 
 
 def test_key_and_subaccount_management_refused(stack, markets):
-    n = len(stack.mock.records())
-    for path in ("/api/v2/user/create-virtual-subaccount-apikey", "/api/v2/user/modify-virtual-subaccount",
-                 "/api/v2/broker/manage/create-subaccount-apikey", "/api/v2/spot/wallet/modify-deposit-account",
-                 "/api/v3/user/create-sub-api", "/api/v3/p2p/order-release"):
-        status, body = stack.request("POST", path, body="{}", headers={"Content-Type": "application/json"})
-        assert status == 403 and "hard_deny" in body, (path, status, body)
-    assert len(stack.mock.records()) == n
+    harness.assert_posts_refused(stack, (
+        "/api/v2/user/create-virtual-subaccount-apikey", "/api/v2/user/modify-virtual-subaccount",
+        "/api/v2/broker/manage/create-subaccount-apikey",
+        "/api/v2/spot/wallet/modify-deposit-account", "/api/v3/user/create-sub-api",
+        "/api/v3/p2p/order-release"
+    ))
 
 
 def test_unknown_client_token_refused(stack, markets):
-    other = record_status(ccxt.bitget({"apiKey": "not-a-client-token", "secret": harness.DUMMY_SECRET,
+    other = harness.record_status(ccxt.bitget({"apiKey": "not-a-client-token", "secret": harness.DUMMY_SECRET,
                                        "password": DUMMY_PASSPHRASE, "enableRateLimit": False}))
     harness.repoint_ccxt(other, stack.base)
     other.options["uta"] = False
@@ -179,18 +146,14 @@ def test_unknown_client_token_refused(stack, markets):
 
 
 def test_every_forwarded_request_verified(stack, markets, bot):
-    recs = stack.mock.records()
-    assert recs and not [r for r in recs if not r["verified"]]
+    harness.assert_all_verified(stack)
 
 
 def test_no_secret_in_logs_or_audit(stack, markets, bot):
     bot.fetch_balance()
     assert stack.audit_text().strip()
-    for label, text in (("keyward log", stack.log_text()), ("audit log", stack.audit_text()),
-                        ("check output", stack.check.stdout + stack.check.stderr)):
-        for what, value in (("secret", stack.secret), ("API key", stack.api_key),
-                            ("passphrase", PASSPHRASE), ("client token", stack.token),
-                            ("PIN", stack.pin)):
-            assert value not in text, f"the {what} appears in the {label}"
+    harness.assert_absent(harness.outputs(stack), (("secret", stack.secret), ("API key", stack.api_key),
+                                                   ("passphrase", PASSPHRASE), ("client token", stack.token),
+                                                   ("PIN", stack.pin)))
     audit = stack.audit_text()
     assert "withdraw" in audit and "hard_deny" in audit

@@ -78,15 +78,8 @@ def ccxt_450_dir():
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     d = tmp_path_factory.mktemp("keyward-bitmex")
-    s = harness.Stack(d, exchange="bitmex", api_key=harness.binance_like_key(24),
-                      secret=harness.binance_like_key(48), key_header="api-key")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running_stack(d, exchange="bitmex", api_key=harness.binance_like_key(24),
+                                     secret=harness.binance_like_key(48), key_header="api-key")
 
 
 @pytest.fixture(scope="module")
@@ -99,11 +92,6 @@ def run(stack, tmp_path_factory):
                         text=True, env=env, timeout=300)
     assert cp.returncode == 0, cp.stderr[-4000:]
     return json.loads(cp.stdout.strip().splitlines()[-1])
-
-
-def records(stack, path=None, method=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
 
 
 def dummy_signature(rec):
@@ -126,7 +114,7 @@ def test_load_markets(stack, run):
     assert run["load_markets"]["ok"], run["load_markets"]
     assert "BTC/USD:BTC" in run["load_markets"]["result"]
     for path in ("/api/v1/instrument/active", "/api/v1/wallet/assets"):
-        recs = records(stack, path)
+        recs = harness.records(stack, path)
         assert recs and recs[-1]["verified"]
         # ccxt signs public calls when it has a key; keyward forwards them unsigned
         assert "api-signature" not in recs[-1]["headers"] and "api-key" not in recs[-1]["headers"]
@@ -135,19 +123,19 @@ def test_load_markets(stack, run):
 def test_fetch_balance(stack, run):
     assert run["fetch_balance"]["ok"], run["fetch_balance"]
     assert run["fetch_balance"]["result"] == {"BTC": 1.25, "USDT": 25000}
-    assert_resigned(stack, records(stack, "/api/v1/user/margin")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v1/user/margin")[-1])
 
 
 def test_create_and_cancel_order(stack, run):
     assert run["order"]["ok"], run["order"]
     res = run["order"]["result"]
     assert res["status"] == "open" and res["cancel_status"] == "canceled"
-    rec = records(stack, "/api/v1/order", "POST")[-1]
+    rec = harness.records(stack, "/api/v1/order", "POST")[-1]
     assert_resigned(stack, rec)
     # the JSON body went through with its numbers exactly as ccxt wrote them
     assert '"orderQty":100' in rec["body"] and '"price":30000.5' in rec["body"], rec["body"]
     assert rec["params"]["symbol"] == "XBTUSD" and rec["params"]["side"] == "Buy"
-    rec = records(stack, "/api/v1/order", "DELETE")[-1]
+    rec = harness.records(stack, "/api/v1/order", "DELETE")[-1]
     assert_resigned(stack, rec)
     assert json.loads(rec["body"]) == {"orderID": res["id"]} and rec["status"] == 200
 

@@ -20,15 +20,8 @@ EXCHANGE = "bybit"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    s = harness.Stack(tmp_path_factory.mktemp("keyward-bybit"), exchange=EXCHANGE,
-                      key_header="X-BAPI-API-KEY")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running_stack(tmp_path_factory.mktemp("keyward-bybit"), exchange=EXCHANGE,
+                                     key_header="X-BAPI-API-KEY")
 
 
 @pytest.fixture(scope="module")
@@ -36,29 +29,12 @@ def bot(stack):
     ex = ccxt.bybit({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
                      "enableRateLimit": False, "timeout": 30000})
     harness.repoint_ccxt(ex, stack.base)
-    return record_status(ex)
-
-
-def record_status(ex):
-    """ccxt's bybit error handler drops the HTTP status; remember it for the assertions."""
-    inner = ex.handle_errors
-
-    def handle_errors(code, reason, *rest):
-        ex.last_status = code
-        return inner(code, reason, *rest)
-
-    ex.handle_errors = handle_errors
-    return ex
+    return harness.record_status(ex)
 
 
 @pytest.fixture(scope="module")
 def markets(bot):
     return bot.load_markets()
-
-
-def records(stack, path=None, method=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
 
 
 def assert_resigned(stack, rec):
@@ -83,10 +59,10 @@ def test_load_markets(stack, markets, bot):
     assert markets["BTC/USDT"]["spot"] is True and markets["BTC/USDT"]["precision"]["price"] == 0.01
     assert markets["BTC/USDT:USDT"]["linear"] is True and markets["BTC/USD:BTC"]["inverse"] is True
     # the signed call inside load_markets (currencies) was re-signed and verified
-    assert_resigned(stack, records(stack, "/v5/asset/coin/query-info")[-1])
+    assert_resigned(stack, harness.records(stack, "/v5/asset/coin/query-info")[-1])
     assert "BTC" in bot.currencies
     # market data went out unsigned
-    info = records(stack, "/v5/market/instruments-info")
+    info = harness.records(stack, "/v5/market/instruments-info")
     assert info and all(r["verified"] and "x-bapi-sign" not in r["headers"] for r in info)
     assert all("x-bapi-api-key" not in r["headers"] for r in info)
 
@@ -94,14 +70,14 @@ def test_load_markets(stack, markets, bot):
 def test_fetch_balance(stack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["USDT"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
-    assert_resigned(stack, records(stack, "/v5/account/wallet-balance")[-1])
-    assert_resigned(stack, records(stack, "/v5/user/query-api")[-1])
+    assert_resigned(stack, harness.records(stack, "/v5/account/wallet-balance")[-1])
+    assert_resigned(stack, harness.records(stack, "/v5/user/query-api")[-1])
 
 
 def test_create_and_cancel_order(stack, markets, bot):
     order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
     assert order["id"]
-    rec = records(stack, "/v5/order/create", "POST")[-1]
+    rec = harness.records(stack, "/v5/order/create", "POST")[-1]
     assert_resigned(stack, rec)
     p = rec["params"]
     assert (p["category"], p["symbol"], p["side"], p["orderType"]) == ("spot", "BTCUSDT", "Buy", "Limit")
@@ -109,41 +85,31 @@ def test_create_and_cancel_order(stack, markets, bot):
     assert rec["status"] == 200
 
     assert [o["id"] for o in bot.fetch_open_orders("BTC/USDT")] == [order["id"]]
-    assert_resigned(stack, records(stack, "/v5/order/realtime", "GET")[-1])
+    assert_resigned(stack, harness.records(stack, "/v5/order/realtime", "GET")[-1])
 
     cancelled = bot.cancel_order(order["id"], "BTC/USDT")
     assert cancelled["id"] == order["id"]
-    rec = records(stack, "/v5/order/cancel", "POST")[-1]
+    rec = harness.records(stack, "/v5/order/cancel", "POST")[-1]
     assert_resigned(stack, rec)
     assert rec["params"]["orderId"] == order["id"] and rec["status"] == 200
     assert bot.fetch_open_orders("BTC/USDT") == []
 
 
-def _expect_403(bot, call):
-    # keyward's refusal carries the exchange's own error code, so ccxt raises PermissionDenied
-    # (not a retryable network error)
-    with pytest.raises(ccxt.PermissionDenied) as ei:
-        call()
-    assert bot.last_status == 403 and "hard_deny" in str(ei.value), (bot.last_status, str(ei.value))
-
-
 def test_withdraw_refused(stack, markets, bot):
-    _expect_403(bot, lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, params={"network": "ETH"}))
-    assert not [r for r in stack.mock.records() if "withdraw" in r["path"].lower()]
+    harness.expect_403(bot, lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, params={"network": "ETH"}))
+    harness.assert_no_path_reached(stack, "withdraw")
 
 
 def test_transfer_refused(stack, markets, bot):
-    _expect_403(bot, lambda: bot.transfer("USDT", 10, "spot", "swap"))
-    assert not [r for r in stack.mock.records() if "transfer" in r["path"].lower()]
+    harness.expect_403(bot, lambda: bot.transfer("USDT", 10, "spot", "swap"))
+    harness.assert_no_path_reached(stack, "transfer")
 
 
 def test_key_management_refused(stack, markets):
-    n = len(stack.mock.records())
-    for path in ("/v5/user/create-sub-api", "/v5/user/update-api", "/v5/user/delete-api",
-                 "/v5/broker/award/distribute-award"):
-        status, body = stack.request("POST", path, body="{}", headers={"Content-Type": "application/json"})
-        assert status == 403 and "hard_deny" in body, (path, status, body)
-    assert len(stack.mock.records()) == n
+    harness.assert_posts_refused(stack, (
+        "/v5/user/create-sub-api", "/v5/user/update-api", "/v5/user/delete-api",
+        "/v5/broker/award/distribute-award"
+    ))
 
 
 def test_json_numbers_kept_exactly(stack, markets):
@@ -152,7 +118,7 @@ def test_json_numbers_kept_exactly(stack, markets):
     status, text = stack.request("POST", "/v5/order/create", body=body,
                                  headers={"Content-Type": "application/json"})
     assert status == 200, text
-    rec = records(stack, "/v5/order/create", "POST")[-1]
+    rec = harness.records(stack, "/v5/order/create", "POST")[-1]
     assert rec["verified"] is True and rec["body"] == body
 
 
@@ -169,7 +135,7 @@ def test_unknown_client_token_refused(stack, markets):
     other = ccxt.bybit({"apiKey": "not-a-client-token", "secret": harness.DUMMY_SECRET,
                         "enableRateLimit": False})
     harness.repoint_ccxt(other, stack.base)
-    record_status(other)
+    harness.record_status(other)
     other.options["enableUnifiedAccount"] = True
     other.options["enableUnifiedMargin"] = False
     n = len(stack.mock.records())
@@ -180,17 +146,13 @@ def test_unknown_client_token_refused(stack, markets):
 
 
 def test_every_forwarded_request_verified(stack, markets, bot):
-    recs = stack.mock.records()
-    assert recs and not [r for r in recs if not r["verified"]]
+    harness.assert_all_verified(stack)
 
 
 def test_no_secret_in_logs_or_audit(stack, markets, bot):
     bot.fetch_balance()
     assert stack.audit_text().strip()
-    for label, text in (("keyward log", stack.log_text()), ("audit log", stack.audit_text()),
-                        ("check output", stack.check.stdout + stack.check.stderr)):
-        for what, value in (("secret", stack.secret), ("API key", stack.api_key),
-                            ("client token", stack.token), ("PIN", stack.pin)):
-            assert value not in text, f"the {what} appears in the {label}"
+    harness.assert_absent(harness.outputs(stack), (("secret", stack.secret), ("API key", stack.api_key),
+                                                   ("client token", stack.token), ("PIN", stack.pin)))
     audit = stack.audit_text()
     assert "withdraw" in audit and "hard_deny" in audit

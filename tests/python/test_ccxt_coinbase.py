@@ -84,11 +84,6 @@ def markets(bot):
     return bot.load_markets()
 
 
-def records(stack, path=None, method=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
-
-
 def jwt_parts(rec):
     token = rec["headers"]["authorization"].split(" ", 1)[1]
     h, c, _ = token.split(".")
@@ -112,26 +107,26 @@ def test_load_markets(cb, markets, bot):
     assert "BTC/USD" in markets and "ETH/USD" in markets
     assert markets["BTC/USD"]["spot"] is True
     # the signed fee lookup inside load_markets was re-signed
-    assert_resigned(cb, records(cb, "/api/v3/brokerage/transaction_summary")[-1])
-    pub = records(cb, "/api/v3/brokerage/market/products")
+    assert_resigned(cb, harness.records(cb, "/api/v3/brokerage/transaction_summary")[-1])
+    pub = harness.records(cb, "/api/v3/brokerage/market/products")
     assert pub and pub[-1]["verified"] and "authorization" not in pub[-1]["headers"]
 
 
 def test_fetch_balance(cb, markets, bot):
     bal = bot.fetch_balance()  # ccxt default: GET /v2/accounts?limit=250
     assert bal["USD"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
-    rec = records(cb, "/v2/accounts", "GET")[-1]
+    rec = harness.records(cb, "/v2/accounts", "GET")[-1]
     assert_resigned(cb, rec)
     assert rec["query"] == "limit=250"
     bal = bot.fetch_balance({"v3": True})
     assert bal["BTC"]["free"] == 1.25
-    assert_resigned(cb, records(cb, "/api/v3/brokerage/accounts", "GET")[-1])
+    assert_resigned(cb, harness.records(cb, "/api/v3/brokerage/accounts", "GET")[-1])
 
 
 def test_create_and_cancel_order(cb, markets, bot):
     order = bot.create_order("BTC/USD", "limit", "buy", 0.01, 30000)
     assert order["id"]
-    rec = records(cb, "/api/v3/brokerage/orders", "POST")[-1]
+    rec = harness.records(cb, "/api/v3/brokerage/orders", "POST")[-1]
     assert_resigned(cb, rec)
     body = json.loads(rec["body"])
     assert body["product_id"] == "BTC-USD" and body["side"] == "BUY"
@@ -141,7 +136,7 @@ def test_create_and_cancel_order(cb, markets, bot):
 
     cancelled = bot.cancel_order(order["id"], "BTC/USD")
     assert cancelled["id"] == order["id"]
-    rec = records(cb, "/api/v3/brokerage/orders/batch_cancel", "POST")[-1]
+    rec = harness.records(cb, "/api/v3/brokerage/orders/batch_cancel", "POST")[-1]
     assert_resigned(cb, rec)
     assert json.loads(rec["body"]) == {"order_ids": [order["id"]]}
     assert rec["status"] == 200
@@ -171,10 +166,10 @@ def test_transfer_refused(cb, markets, bot):
 def test_bearer_token_bot(cb, markets):
     """A bot that sends the client token as the whole Bearer value (ccxt's `token` option)."""
     ex = make_bot(cb, token=cb.token)
-    n = len(records(cb, "/api/v3/brokerage/accounts"))
+    n = len(harness.records(cb, "/api/v3/brokerage/accounts"))
     resp = ex.v3PrivateGetBrokerageAccounts()
     assert resp["accounts"]
-    recs = records(cb, "/api/v3/brokerage/accounts")
+    recs = harness.records(cb, "/api/v3/brokerage/accounts")
     assert len(recs) == n + 1
     assert_resigned(cb, recs[-1])
 
@@ -182,7 +177,7 @@ def test_bearer_token_bot(cb, markets):
 def test_permission_endpoint(cb, markets, bot):
     resp = bot.v3PrivateGetBrokerageKeyPermissions()
     assert resp["can_transfer"] is False
-    assert_resigned(cb, records(cb, "/api/v3/brokerage/key_permissions")[-1])
+    assert_resigned(cb, harness.records(cb, "/api/v3/brokerage/key_permissions")[-1])
 
 
 def test_unknown_client_token_refused(cb, markets):
@@ -203,7 +198,7 @@ def test_ed25519_credential_and_ed25519_bot(cb_ed):
     ex.cancel_order(order["id"], "ETH/USD")
     for path in ("/api/v3/brokerage/transaction_summary", "/api/v3/brokerage/orders",
                  "/api/v3/brokerage/orders/batch_cancel"):
-        rec = records(cb_ed, path)[-1]
+        rec = harness.records(cb_ed, path)[-1]
         assert_resigned(cb_ed, rec)
         header, claims = jwt_parts(rec)
         assert header["alg"] == "EdDSA" and claims["uris"] == [claims["uri"]]

@@ -17,15 +17,8 @@ CLIENT_SECRET = "k2mVtY9c4RrZ0WqLsE8uJ1fH5dNpG6bXo7iA3yTzQ0w"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    s = harness.Stack(tmp_path_factory.mktemp("deribit"), exchange="deribit", api_key=CLIENT_ID,
-                      secret=CLIENT_SECRET, key_header="Authorization")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running_stack(tmp_path_factory.mktemp("deribit"), exchange="deribit", api_key=CLIENT_ID,
+                                     secret=CLIENT_SECRET, key_header="Authorization")
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +32,6 @@ def bot(stack):
 @pytest.fixture(scope="module")
 def markets(bot):
     return bot.load_markets()
-
-
-def records(stack, path=None):
-    return [r for r in stack.mock.records() if path is None or r["path"] == path]
 
 
 def assert_resigned(stack, rec):
@@ -66,27 +55,27 @@ def raw(stack, method, name, body=None, query=""):
 
 def test_load_markets(stack, markets):
     assert "BTC/USD:BTC" in markets and markets["BTC/USD:BTC"]["swap"] is True
-    rec = records(stack, "/api/v2/public/get_instruments")[-1]
+    rec = harness.records(stack, "/api/v2/public/get_instruments")[-1]
     assert rec["verified"] and "authorization" not in rec["headers"]
 
 
 def test_fetch_balance(stack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["BTC"]["total"] == 1.25 and bal["ETH"]["free"] == 20.5
-    assert_resigned(stack, records(stack, "/api/v2/private/get_account_summaries")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v2/private/get_account_summaries")[-1])
 
 
 def test_create_and_cancel_order(stack, markets, bot):
     order = bot.create_order("BTC/USD:BTC", "limit", "buy", 100, 30000.5)
     assert order["id"] and order["status"] == "open"
-    rec = records(stack, "/api/v2/private/buy")[-1]
+    rec = harness.records(stack, "/api/v2/private/buy")[-1]
     assert_resigned(stack, rec)
     assert rec["method"] == "GET"
     assert rec["params"]["instrument_name"] == "BTC-PERPETUAL"
     assert float(rec["params"]["amount"]) == 100 and float(rec["params"]["price"]) == 30000.5
     cancelled = bot.cancel_order(order["id"], "BTC/USD:BTC")
     assert cancelled["status"] == "canceled"
-    rec = records(stack, "/api/v2/private/cancel")[-1]
+    rec = harness.records(stack, "/api/v2/private/cancel")[-1]
     assert_resigned(stack, rec)
     assert rec["params"]["order_id"] == order["id"] and rec["status"] == 200
 
@@ -115,7 +104,7 @@ def test_json_rpc_post(stack, markets):
             "params": {"instrument_name": "ETH-PERPETUAL", "amount": 10, "price": 2000.0, "type": "limit"}}
     status, text = raw(stack, "POST", "sell", body)
     assert status == 200, text
-    rec = records(stack, "/api/v2/private/sell")[-1]
+    rec = harness.records(stack, "/api/v2/private/sell")[-1]
     assert_resigned(stack, rec)
     assert rec["method"] == "POST" and '"price":2000.0' in rec["body"]  # the number kept its text
 

@@ -22,15 +22,8 @@ DUMMY_SECRET = "dummy-gate-secret-that-keyward-ignores"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     d = tmp_path_factory.mktemp("keyward-gate")
-    s = harness.Stack(d, exchange="gate", api_key=harness.binance_like_key(32),
-                      secret=harness.binance_like_key(64), key_header="KEY")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running_stack(d, exchange="gate", api_key=harness.binance_like_key(32),
+                                     secret=harness.binance_like_key(64), key_header="KEY")
 
 
 def make_bot(stack, api_key=None):
@@ -48,11 +41,6 @@ def bot(stack):
 @pytest.fixture(scope="module")
 def markets(bot):
     return bot.load_markets()
-
-
-def records(stack, path=None, method=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
 
 
 def dummy_signature(rec):
@@ -77,28 +65,28 @@ def test_load_markets(stack, markets):
     assert "BTC/USDT" in markets and "ETH/USDT" in markets
     assert markets["BTC/USDT"]["spot"] is True
     # load_markets signs GET /account/detail (unified-account check): re-signed and verified
-    assert_resigned(stack, records(stack, "/api/v4/account/detail")[-1])
-    pub = records(stack, "/api/v4/spot/currency_pairs")[-1]
+    assert_resigned(stack, harness.records(stack, "/api/v4/account/detail")[-1])
+    pub = harness.records(stack, "/api/v4/spot/currency_pairs")[-1]
     assert pub["verified"] and "key" not in pub["headers"] and "sign" not in pub["headers"]
 
 
 def test_fetch_balance(stack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["USDT"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
-    assert_resigned(stack, records(stack, "/api/v4/spot/accounts")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v4/spot/accounts")[-1])
 
 
 def test_create_and_cancel_order(stack, markets, bot):
     order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
     assert order["id"] and order["status"] == "open"
-    rec = records(stack, "/api/v4/spot/orders", "POST")[-1]
+    rec = harness.records(stack, "/api/v4/spot/orders", "POST")[-1]
     assert_resigned(stack, rec)
     p = rec["params"]
     assert p["currency_pair"] == "BTC_USDT" and p["side"] == "buy"
     assert float(p["amount"]) == 0.01 and float(p["price"]) == 30000
     cancelled = bot.cancel_order(order["id"], "BTC/USDT")
     assert cancelled["status"] == "canceled"
-    rec = records(stack, f"/api/v4/spot/orders/{order['id']}", "DELETE")[-1]
+    rec = harness.records(stack, f"/api/v4/spot/orders/{order['id']}", "DELETE")[-1]
     assert_resigned(stack, rec)
     assert rec["params"]["currency_pair"] == "BTC_USDT" and rec["status"] == 200
 
@@ -110,7 +98,7 @@ def test_edit_order_is_a_signed_patch(stack, markets, bot):
     edited = bot.edit_order(order["id"], "BTC/USDT", "limit", "buy", 0.02, 31000)
     assert edited["id"] == order["id"]
     assert edited["amount"] == 0.02 and edited["price"] == 31000
-    rec = records(stack, f"/api/v4/spot/orders/{order['id']}", "PATCH")[-1]
+    rec = harness.records(stack, f"/api/v4/spot/orders/{order['id']}", "PATCH")[-1]
     assert_resigned(stack, rec)
     assert rec["status"] == 200
     body = json.loads(rec["body"])
@@ -143,7 +131,7 @@ def test_patch_refusals_never_forwarded(stack, markets):
 
 def test_fetch_open_orders_signed_query(stack, markets, bot):
     bot.fetch_open_orders("BTC/USDT")
-    rec = [r for r in records(stack) if r["path"].startswith("/api/v4/spot/")
+    rec = [r for r in harness.records(stack) if r["path"].startswith("/api/v4/spot/")
            and r["method"] == "GET" and r["query"]][-1]
     assert_resigned(stack, rec)
 

@@ -25,16 +25,9 @@ DUMMY_SECRET = base64.b64encode(b"dummy-secret-that-keyward-ignores").decode()
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     d = tmp_path_factory.mktemp("keyward-kraken")
-    s = harness.Stack(d, exchange="kraken", api_key=harness.binance_like_key(56),
-                      secret=base64.b64encode(secrets.token_bytes(64)).decode(),
-                      key_header="API-Key")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running_stack(d, exchange="kraken", api_key=harness.binance_like_key(56),
+                                     secret=base64.b64encode(secrets.token_bytes(64)).decode(),
+                                     key_header="API-Key")
 
 
 def make_bot(stack, api_key=None):
@@ -52,10 +45,6 @@ def bot(stack):
 @pytest.fixture(scope="module")
 def markets(bot):
     return bot.load_markets()
-
-
-def records(stack, path=None):
-    return [r for r in stack.mock.records() if path is None or r["path"] == path]
 
 
 def body_nonce(rec):
@@ -84,7 +73,7 @@ def test_load_markets_public_unsigned(stack, markets):
     assert "BTC/USD" in markets and "ETH/USD" in markets
     assert markets["BTC/USD"]["id"] == "XXBTZUSD"
     for path in ("/0/public/AssetPairs", "/0/public/Assets"):
-        recs = records(stack, path)
+        recs = harness.records(stack, path)
         assert recs and recs[-1]["verified"] is True
         assert "api-key" not in recs[-1]["headers"] and "api-sign" not in recs[-1]["headers"]
 
@@ -92,19 +81,19 @@ def test_load_markets_public_unsigned(stack, markets):
 def test_fetch_balance(stack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["USD"]["total"] == 25000 and bal["BTC"]["total"] == 1.25
-    assert_resigned(stack, records(stack, "/0/private/BalanceEx")[-1])
+    assert_resigned(stack, harness.records(stack, "/0/private/BalanceEx")[-1])
 
 
 def test_create_and_cancel_order(stack, markets, bot):
     order = bot.create_order("BTC/USD", "limit", "buy", 0.01, 30000)
     assert order["id"]
-    rec = records(stack, "/0/private/AddOrder")[-1]
+    rec = harness.records(stack, "/0/private/AddOrder")[-1]
     assert_resigned(stack, rec)
     p = rec["params"]
     assert p["pair"] == "XXBTZUSD" and p["type"] == "buy" and p["ordertype"] == "limit"
     assert float(p["volume"]) == 0.01 and float(p["price"]) == 30000
     bot.cancel_order(order["id"], "BTC/USD")
-    rec = records(stack, "/0/private/CancelOrder")[-1]
+    rec = harness.records(stack, "/0/private/CancelOrder")[-1]
     assert_resigned(stack, rec)
     assert rec["params"]["txid"] == order["id"] and rec["status"] == 200
 
@@ -112,7 +101,7 @@ def test_create_and_cancel_order(stack, markets, bot):
 def test_bot_otp_and_nonce_are_replaced(stack, markets, bot):
     # the mock refuses any `otp` (its keys have none) and any nonce not above the last one
     bot.fetch_open_orders(params={"otp": "123456"})
-    rec = records(stack, "/0/private/OpenOrders")[-1]
+    rec = harness.records(stack, "/0/private/OpenOrders")[-1]
     assert_resigned(stack, rec)
     assert rec["body"].startswith("nonce=")
     assert "otp" not in rec["body"]
@@ -120,14 +109,14 @@ def test_bot_otp_and_nonce_are_replaced(stack, markets, bot):
 
 def test_json_body_batch_cancel(stack, markets, bot):
     bot.cancel_orders(["O1-X", "O2-Y"], "BTC/USD")
-    rec = records(stack, "/0/private/CancelOrderBatch")[-1]
+    rec = harness.records(stack, "/0/private/CancelOrderBatch")[-1]
     assert rec["headers"]["content-type"].startswith("application/json")
     assert rec["body"].startswith('{"nonce":')
     assert_resigned(stack, rec)
 
 
 def test_nonces_strictly_increase(stack, markets, bot):
-    nonces = [body_nonce(r) for r in records(stack) if r["path"].startswith("/0/private/")]
+    nonces = [body_nonce(r) for r in harness.records(stack) if r["path"].startswith("/0/private/")]
     assert len(nonces) >= 4
     assert all(a < b for a, b in zip(nonces, nonces[1:])), nonces
 
@@ -196,7 +185,7 @@ def test_nonce_survives_restart(stack, markets, bot):
     """Last: restarts keyward. The nonce high-water mark is persisted next to the vault file
     before any nonce inside it is used, and the restarted keyward continues above it."""
     bot.fetch_balance()
-    last = body_nonce(records(stack, "/0/private/BalanceEx")[-1])
+    last = body_nonce(harness.records(stack, "/0/private/BalanceEx")[-1])
     state = stack.dir / "vault" / f"{stack.credential}.kwv.nonce"
     if not state.exists():
         found = list((stack.dir / "vault").glob("*nonce*"))
@@ -224,6 +213,6 @@ def test_nonce_survives_restart(stack, markets, bot):
     again.currencies = bot.currencies
     again.currencies_by_id = bot.currencies_by_id
     again.fetch_balance()
-    rec = records(stack, "/0/private/BalanceEx")[-1]
+    rec = harness.records(stack, "/0/private/BalanceEx")[-1]
     assert_resigned(stack, rec)
     assert body_nonce(rec) > reserved >= last

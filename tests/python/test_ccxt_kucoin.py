@@ -24,17 +24,10 @@ FUTURES_KEYS = ("futuresPublic", "futuresPrivate")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    s = harness.Stack(tmp_path_factory.mktemp("kucoin"), exchange="kucoin",
-                      api_key="65f1a2b3c4d5e6f708091a2b",
-                      secret="f03a5284-5c39-4aaa-9b20-dea10bdcf8e3",
-                      passphrase="real-Passphrase-7", key_header="KC-API-KEY")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running_stack(tmp_path_factory.mktemp("kucoin"), exchange="kucoin",
+                                     api_key="65f1a2b3c4d5e6f708091a2b",
+                                     secret="f03a5284-5c39-4aaa-9b20-dea10bdcf8e3",
+                                     passphrase="real-Passphrase-7", key_header="KC-API-KEY")
 
 
 def point(ex, stack):
@@ -67,12 +60,6 @@ def futures(stack):
     return ex
 
 
-def records(stack, path=None, method=None, host=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)
-            and (host is None or r.get("host") == host)]
-
-
 def dummy_sign(rec):
     prehash = (rec["headers"]["kc-api-timestamp"] + rec["method"] + rec["path"]
                + ("?" + rec["query"] if rec["query"] else "") + rec["body"])
@@ -96,7 +83,7 @@ def assert_resigned(stack, rec):
 def test_load_markets_spot(stack, spot):
     assert "BTC/USDT" in spot.markets and spot.markets["BTC/USDT"]["spot"]
     assert "USDT" in spot.currencies
-    recs = records(stack, "/api/v2/symbols", "GET")
+    recs = harness.records(stack, "/api/v2/symbols", "GET")
     assert recs and recs[-1]["host"] == "spot" and recs[-1]["auth"] == "public"
     assert "kc-api-key" not in recs[-1]["headers"], "public data went out with credentials"
 
@@ -104,7 +91,7 @@ def test_load_markets_spot(stack, spot):
 def test_fetch_balance_spot(stack, spot):
     bal = spot.fetch_balance()
     assert bal["USDT"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
-    assert_resigned(stack, records(stack, "/api/v1/accounts", "GET", "spot")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v1/accounts", "GET", "spot")[-1])
 
 
 def test_ccxt_sends_partner_headers(spot, futures):
@@ -150,13 +137,13 @@ def test_mock_verifies_independently(stack):
 def test_spot_order_placed_and_cancelled(stack, spot):
     order = spot.create_order("BTC/USDT", "limit", "buy", 0.001, 30000.5)
     assert order["id"]
-    rec = records(stack, "/api/v1/hf/orders", "POST", "spot")[-1]
+    rec = harness.records(stack, "/api/v1/hf/orders", "POST", "spot")[-1]
     assert_resigned(stack, rec)
     p = rec["params"]
     assert (p["symbol"], p["side"], p["type"], p["size"], p["price"]) == \
         ("BTC-USDT", "buy", "limit", "0.001", "30000.5")
     spot.cancel_order(order["id"], "BTC/USDT")
-    rec = records(stack, f"/api/v1/hf/orders/{order['id']}", "DELETE", "spot")[-1]
+    rec = harness.records(stack, f"/api/v1/hf/orders/{order['id']}", "DELETE", "spot")[-1]
     assert_resigned(stack, rec)
     assert rec["status"] == 200 and rec["query"] == "symbol=BTC-USDT"
 
@@ -164,31 +151,31 @@ def test_spot_order_placed_and_cancelled(stack, spot):
 def test_load_markets_futures(stack, futures):
     assert "BTC/USDT:USDT" in futures.markets
     assert futures.markets["BTC/USDT:USDT"]["contractSize"] == 0.001
-    recs = records(stack, "/api/v1/contracts/active", "GET")
+    recs = harness.records(stack, "/api/v1/contracts/active", "GET")
     assert recs and recs[-1]["host"] == "futures"
 
 
 def test_fetch_balance_futures(stack, futures):
     bal = futures.fetch_balance({"code": "USDT"})
     assert bal["USDT"]["free"] == 10000
-    rec = records(stack, "/api/v1/account-overview", "GET", "futures")[-1]
+    rec = harness.records(stack, "/api/v1/account-overview", "GET", "futures")[-1]
     assert_resigned(stack, rec)
 
 
 def test_futures_order_placed_and_cancelled(stack, futures):
     order = futures.create_order("BTC/USDT:USDT", "limit", "buy", 2, 30000, {"leverage": 3})
     assert order["id"]
-    rec = records(stack, "/api/v1/orders", "POST", "futures")[-1]
+    rec = harness.records(stack, "/api/v1/orders", "POST", "futures")[-1]
     assert_resigned(stack, rec)
     p = rec["params"]
     assert (p["symbol"], p["side"], p["size"], p["leverage"]) == ("XBTUSDTM", "buy", 2, 3)
     assert '"size":2' in rec["body"], "a JSON number stays a number"
     futures.cancel_order(order["id"], "BTC/USDT:USDT")
-    rec = records(stack, f"/api/v1/orders/{order['id']}", "DELETE", "futures")[-1]
+    rec = harness.records(stack, f"/api/v1/orders/{order['id']}", "DELETE", "futures")[-1]
     assert_resigned(stack, rec)
     assert rec["status"] == 200
     # the same path on the spot host was never touched by the futures bot
-    assert not records(stack, f"/api/v1/orders/{order['id']}", host="spot")
+    assert not harness.records(stack, f"/api/v1/orders/{order['id']}", host="spot")
 
 
 def _expect_refused(call):
@@ -236,9 +223,6 @@ def test_every_forwarded_request_verified(stack, spot, futures):
 
 def test_no_secret_in_logs_or_audit(stack, spot):
     spot.fetch_balance()
-    for label, text in (("keyward log", stack.log_text()), ("audit log", stack.audit_text()),
-                        ("check output", stack.check.stdout + stack.check.stderr)):
-        for what, value in (("API secret", stack.secret), ("API key", stack.api_key),
-                            ("passphrase", stack.passphrase), ("client token", stack.token)):
-            assert value not in text, f"the {what} appears in the {label}"
+    harness.assert_absent(harness.outputs(stack), (("API secret", stack.secret), ("API key", stack.api_key),
+                                                   ("passphrase", stack.passphrase), ("client token", stack.token)))
     assert "withdraw" in stack.audit_text(), "the refused withdrawal is not audited"

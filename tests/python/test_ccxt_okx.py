@@ -23,27 +23,8 @@ DUMMY_PASSPHRASE = "dummy-passphrase"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    s = harness.Stack(tmp_path_factory.mktemp("keyward-okx"), exchange=EXCHANGE,
-                      passphrase=PASSPHRASE, key_header="OK-ACCESS-KEY")
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
-
-
-def record_status(ex):
-    """Remember the HTTP status (ccxt's okx error handler does not put it in the message)."""
-    inner = ex.handle_errors
-
-    def handle_errors(code, reason, *rest):
-        ex.last_status = code
-        return inner(code, reason, *rest)
-
-    ex.handle_errors = handle_errors
-    return ex
+    yield from harness.running_stack(tmp_path_factory.mktemp("keyward-okx"), exchange=EXCHANGE,
+                                     passphrase=PASSPHRASE, key_header="OK-ACCESS-KEY")
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +32,12 @@ def bot(stack):
     ex = ccxt.okx({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
                    "password": DUMMY_PASSPHRASE, "enableRateLimit": False, "timeout": 30000})
     harness.repoint_ccxt(ex, stack.base)  # urls['api']['rest']
-    return record_status(ex)
+    return harness.record_status(ex)
 
 
 @pytest.fixture(scope="module")
 def markets(bot):
     return bot.load_markets()
-
-
-def records(stack, path=None, method=None):
-    return [r for r in stack.mock.records()
-            if (path is None or r["path"] == path) and (method is None or r["method"] == method)]
 
 
 def assert_resigned(stack, rec):
@@ -84,9 +60,9 @@ def test_load_markets(stack, markets, bot):
     assert {"BTC/USDT", "ETH/USDT", "BTC/USDT:USDT", "BTC/USD:BTC"} <= set(markets)
     assert markets["BTC/USDT"]["spot"] is True and markets["BTC/USDT"]["precision"]["price"] == 0.1
     assert markets["BTC/USDT:USDT"]["linear"] is True and markets["BTC/USD:BTC"]["inverse"] is True
-    assert_resigned(stack, records(stack, "/api/v5/asset/currencies")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v5/asset/currencies")[-1])
     assert "BTC" in bot.currencies
-    info = records(stack, "/api/v5/public/instruments")
+    info = harness.records(stack, "/api/v5/public/instruments")
     assert info and all(r["verified"] for r in info)
     assert not [r for r in info if any(k.startswith("ok-access") for k in r["headers"])]
 
@@ -94,13 +70,13 @@ def test_load_markets(stack, markets, bot):
 def test_fetch_balance(stack, markets, bot):
     bal = bot.fetch_balance()
     assert bal["USDT"]["free"] == 25000 and bal["BTC"]["total"] == 1.25
-    assert_resigned(stack, records(stack, "/api/v5/account/balance")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v5/account/balance")[-1])
 
 
 def test_create_and_cancel_order(stack, markets, bot):
     order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
     assert order["id"]
-    rec = records(stack, "/api/v5/trade/batch-orders", "POST")[-1]  # ccxt's default createOrder
+    rec = harness.records(stack, "/api/v5/trade/batch-orders", "POST")[-1]  # ccxt's default createOrder
     assert_resigned(stack, rec)
     (p,) = rec["params"]
     assert (p["instId"], p["side"], p["ordType"], p["tdMode"]) == ("BTC-USDT", "buy", "limit", "cash")
@@ -109,10 +85,10 @@ def test_create_and_cancel_order(stack, markets, bot):
     assert p["clOrdId"] == order["clientOrderId"]
 
     assert [o["id"] for o in bot.fetch_open_orders("BTC/USDT")] == [order["id"]]
-    assert_resigned(stack, records(stack, "/api/v5/trade/orders-pending", "GET")[-1])
+    assert_resigned(stack, harness.records(stack, "/api/v5/trade/orders-pending", "GET")[-1])
 
     bot.cancel_order(order["id"], "BTC/USDT")
-    rec = records(stack, "/api/v5/trade/cancel-order", "POST")[-1]
+    rec = harness.records(stack, "/api/v5/trade/cancel-order", "POST")[-1]
     assert_resigned(stack, rec)
     assert rec["params"]["ordId"] == order["id"] and rec["status"] == 200
     assert bot.fetch_open_orders("BTC/USDT") == []
@@ -124,35 +100,25 @@ def test_single_order_endpoint(stack, markets, bot):
     status, text = stack.request("POST", "/api/v5/trade/order", body=body,
                                  headers={"Content-Type": "application/json"})
     assert status == 200 and json.loads(text)["data"][0]["sCode"] == "0", text
-    rec = records(stack, "/api/v5/trade/order", "POST")[-1]
+    rec = harness.records(stack, "/api/v5/trade/order", "POST")[-1]
     assert rec["verified"] is True and rec["body"] == body  # numbers kept exactly
 
 
-def _expect_403(bot, call):
-    # keyward's refusal carries the exchange's own error code, so ccxt raises PermissionDenied
-    # (not a retryable network error)
-    with pytest.raises(ccxt.PermissionDenied) as ei:
-        call()
-    assert bot.last_status == 403 and "hard_deny" in str(ei.value), (bot.last_status, str(ei.value))
-
-
 def test_withdraw_refused(stack, markets, bot):
-    _expect_403(bot, lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, params={"network": "ERC20"}))
-    assert not [r for r in stack.mock.records() if "withdraw" in r["path"].lower()]
+    harness.expect_403(bot, lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, params={"network": "ERC20"}))
+    harness.assert_no_path_reached(stack, "withdraw")
 
 
 def test_transfer_refused(stack, markets, bot):
-    _expect_403(bot, lambda: bot.transfer("USDT", 10, "funding", "trading"))
-    assert not [r for r in stack.mock.records() if "transfer" in r["path"].lower()]
+    harness.expect_403(bot, lambda: bot.transfer("USDT", 10, "funding", "trading"))
+    harness.assert_no_path_reached(stack, "transfer")
 
 
 def test_key_and_subaccount_management_refused(stack, markets):
-    n = len(stack.mock.records())
-    for path in ("/api/v5/users/subaccount/create-subaccount", "/api/v5/users/subaccount/modify-apikey",
-                 "/api/v5/asset/subaccount/transfer", "/api/v5/broker/nd/create-subaccount"):
-        status, body = stack.request("POST", path, body="{}", headers={"Content-Type": "application/json"})
-        assert status == 403 and "hard_deny" in body, (path, status, body)
-    assert len(stack.mock.records()) == n
+    harness.assert_posts_refused(stack, (
+        "/api/v5/users/subaccount/create-subaccount", "/api/v5/users/subaccount/modify-apikey",
+        "/api/v5/asset/subaccount/transfer", "/api/v5/broker/nd/create-subaccount"
+    ))
 
 
 def test_duplicate_json_key_refused(stack, markets):
@@ -165,7 +131,7 @@ def test_duplicate_json_key_refused(stack, markets):
 
 
 def test_unknown_client_token_refused(stack, markets):
-    other = record_status(ccxt.okx({"apiKey": "not-a-client-token", "secret": harness.DUMMY_SECRET,
+    other = harness.record_status(ccxt.okx({"apiKey": "not-a-client-token", "secret": harness.DUMMY_SECRET,
                                     "password": DUMMY_PASSPHRASE, "enableRateLimit": False}))
     harness.repoint_ccxt(other, stack.base)
     n = len(stack.mock.records())
@@ -176,18 +142,14 @@ def test_unknown_client_token_refused(stack, markets):
 
 
 def test_every_forwarded_request_verified(stack, markets, bot):
-    recs = stack.mock.records()
-    assert recs and not [r for r in recs if not r["verified"]]
+    harness.assert_all_verified(stack)
 
 
 def test_no_secret_in_logs_or_audit(stack, markets, bot):
     bot.fetch_balance()
     assert stack.audit_text().strip()
-    for label, text in (("keyward log", stack.log_text()), ("audit log", stack.audit_text()),
-                        ("check output", stack.check.stdout + stack.check.stderr)):
-        for what, value in (("secret", stack.secret), ("API key", stack.api_key),
-                            ("passphrase", PASSPHRASE), ("client token", stack.token),
-                            ("PIN", stack.pin)):
-            assert value not in text, f"the {what} appears in the {label}"
+    harness.assert_absent(harness.outputs(stack), (("secret", stack.secret), ("API key", stack.api_key),
+                                                   ("passphrase", PASSPHRASE), ("client token", stack.token),
+                                                   ("PIN", stack.pin)))
     audit = stack.audit_text()
     assert "withdraw" in audit and "hard_deny" in audit
