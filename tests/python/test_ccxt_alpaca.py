@@ -111,65 +111,54 @@ def test_order_by_client_order_id_path_with_colon(stack, markets, bot):
 
 
 def test_colon_and_patch_refusals_never_forwarded(stack, markets):
-    n = len(stack.mock.records())
-    cases = (
-        # account settings: Alpaca changes them with PATCH; hard-denied
-        ("PATCH", "/trading/v2/account/configurations", '{"no_shorting":true}', 403, "hard_deny"),
-        # ':' is matched literally: an order id holding one is no order id, and an encoded
-        # ':' is refused like any '%'
-        ("DELETE", "/trading/v2/orders/abc:cancel", None, 403, "not_allowed"),
-        ("PATCH", "/trading/v2/orders/abc:x", '{"qty":"1"}', 403, "not_allowed"),
-        ("GET", "/trading/v2/orders%3Aby_client_order_id?client_order_id=x", None, 400, "bad_path"),
-        ("GET", "/trading/v2/orders:BY_CLIENT_ORDER_ID?client_order_id=x", None, 403, "not_allowed"),
-        ("GET", "/trading:v2/orders", None, 404, "not_found"),
-    )
-    for method, path, body, want, code in cases:
-        hdrs = {"Content-Type": "application/json"} if body else {}
-        status, text = stack.request(method, path, body=body, headers=hdrs)
-        assert status == want and code in text, (method, path, status, text)
-    assert len(stack.mock.records()) == n
-
-
-def _expect_403(call):
-    with pytest.raises(ccxt.BaseError) as ei:
-        call()
-    assert "403" in str(ei.value) or "hard_deny" in str(ei.value), str(ei.value)
+    with harness.mock_untouched(stack):
+        cases = (
+            # account settings: Alpaca changes them with PATCH; hard-denied
+            ("PATCH", "/trading/v2/account/configurations", '{"no_shorting":true}', 403, "hard_deny"),
+            # ':' is matched literally: an order id holding one is no order id, and an encoded
+            # ':' is refused like any '%'
+            ("DELETE", "/trading/v2/orders/abc:cancel", None, 403, "not_allowed"),
+            ("PATCH", "/trading/v2/orders/abc:x", '{"qty":"1"}', 403, "not_allowed"),
+            ("GET", "/trading/v2/orders%3Aby_client_order_id?client_order_id=x", None, 400, "bad_path"),
+            ("GET", "/trading/v2/orders:BY_CLIENT_ORDER_ID?client_order_id=x", None, 403, "not_allowed"),
+            ("GET", "/trading:v2/orders", None, 404, "not_found"),
+        )
+        for method, path, body, want, code in cases:
+            hdrs = {"Content-Type": "application/json"} if body else {}
+            status, text = stack.request(method, path, body=body, headers=hdrs)
+            assert status == want and code in text, (method, path, status, text)
 
 
 def test_withdraw_refused(stack, markets, bot):
-    n = len(stack.mock.records())
-    _expect_403(lambda: bot.withdraw("BTC", 0.1, "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"))
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        harness.expect_403_or_hard_deny(lambda: bot.withdraw("BTC", 0.1, "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"))
 
 
 def test_transfer_refused(stack, markets, bot):
     # ccxt's alpaca class has no transfer(): the Trading API's only way to move funds out is a
     # wallet transfer; try it (and an address whitelist change) raw, as a bot could.
     assert not bot.has["transfer"]
-    n = len(stack.mock.records())
-    for method, path, body in (("POST", "/trading/v2/wallets/transfers", {"asset": "USDC", "amount": "10", "address": "0x" + "12" * 20}),
-                               ("POST", "/trading/v2/wallets/whitelists", {"address": "0x" + "12" * 20, "asset": "USDC"}),
-                               ("POST", "/trading/v2/tokenization/requests", {"type": "redeem"})):
-        status, text = stack.request(method, path, body=json.dumps(body), headers={"Content-Type": "application/json"})
-        assert status == 403 and "hard_deny" in text, (path, status, text)
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        for method, path, body in (("POST", "/trading/v2/wallets/transfers", {"asset": "USDC", "amount": "10", "address": "0x" + "12" * 20}),
+                                   ("POST", "/trading/v2/wallets/whitelists", {"address": "0x" + "12" * 20, "asset": "USDC"}),
+                                   ("POST", "/trading/v2/tokenization/requests", {"type": "redeem"})):
+            status, text = stack.request(method, path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+            assert status == 403 and "hard_deny" in text, (path, status, text)
 
 
 def test_unprefixed_and_broker_paths_refused(stack, markets):
-    n = len(stack.mock.records())
-    for path in ("/v2/account", "/broker/v1/accounts", "/trading"):
-        status, _ = stack.request("GET", path)
-        assert status == 404, path
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        for path in ("/v2/account", "/broker/v1/accounts", "/trading"):
+            status, _ = stack.request("GET", path)
+            assert status == 404, path
 
 
 def test_unknown_client_token_refused(stack, markets):
     other = alpaca_bot(stack, "kwt_nope")
-    n = len(stack.mock.records())
-    with pytest.raises(ccxt.BaseError) as ei:
-        other.fetch_balance()
-    assert "401" in str(ei.value) or "unknown_client" in str(ei.value), str(ei.value)
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        with pytest.raises(ccxt.BaseError) as ei:
+            other.fetch_balance()
+        assert "401" in str(ei.value) or "unknown_client" in str(ei.value), str(ei.value)
 
 
 def test_every_forwarded_request_verified(stack, markets, bot):

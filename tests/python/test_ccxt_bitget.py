@@ -138,11 +138,10 @@ def test_unknown_client_token_refused(stack, markets):
     harness.repoint_ccxt(other, stack.base)
     other.options["uta"] = False
     other.load_markets()  # public market data needs no token
-    n = len(stack.mock.records())
-    with pytest.raises(ccxt.AuthenticationError):
-        other.fetch_balance()
-    assert other.last_status == 401
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        with pytest.raises(ccxt.AuthenticationError):
+            other.fetch_balance()
+        assert other.last_status == 401
 
 
 def test_every_forwarded_request_verified(stack, markets, bot):

@@ -142,25 +142,15 @@ def test_create_and_cancel_order(cb, markets, bot):
     assert rec["status"] == 200
 
 
-def _expect_403(call):
-    with pytest.raises(ccxt.BaseError) as ei:
-        call()
-    msg = str(ei.value)
-    assert "403" in msg or "hard_deny" in msg, msg
-    return ei.value
-
-
 def test_withdraw_refused(cb, markets, bot):
-    n = len(cb.mock.records())
-    _expect_403(lambda: bot.withdraw("USDC", 10, "0x" + "12" * 20, {"account_id": "acc-usdc"}))
-    assert len(cb.mock.records()) == n, "a withdrawal reached the exchange"
+    with harness.mock_untouched(cb, "a withdrawal reached the exchange"):
+        harness.expect_403_or_hard_deny(lambda: bot.withdraw("USDC", 10, "0x" + "12" * 20, {"account_id": "acc-usdc"}))
 
 
 def test_transfer_refused(cb, markets, bot):
-    n = len(cb.mock.records())
-    _expect_403(lambda: bot.transfer("USDC", 10, "8bfc20d7-f7c6-4422-bf07-8243ca4169fe",
-                                     "9cfc20d7-f7c6-4422-bf07-8243ca4169fe"))
-    assert len(cb.mock.records()) == n, "a portfolio transfer reached the exchange"
+    with harness.mock_untouched(cb, "a portfolio transfer reached the exchange"):
+        harness.expect_403_or_hard_deny(lambda: bot.transfer("USDC", 10, "8bfc20d7-f7c6-4422-bf07-8243ca4169fe",
+                                                             "9cfc20d7-f7c6-4422-bf07-8243ca4169fe"))
 
 
 def test_bearer_token_bot(cb, markets):
@@ -183,11 +173,10 @@ def test_permission_endpoint(cb, markets, bot):
 def test_unknown_client_token_refused(cb, markets):
     dummy, _ = ec_key_pem()
     other = make_bot(cb, apiKey="kwt_not-a-client-token", secret=dummy)
-    n = len(cb.mock.records())
-    with pytest.raises(ccxt.BaseError) as ei:
-        other.v3PrivateGetBrokerageAccounts()
-    assert "401" in str(ei.value)
-    assert len(cb.mock.records()) == n
+    with harness.mock_untouched(cb):
+        with pytest.raises(ccxt.BaseError) as ei:
+            other.v3PrivateGetBrokerageAccounts()
+        assert "401" in str(ei.value)
 
 
 def test_ed25519_credential_and_ed25519_bot(cb_ed):
@@ -202,9 +191,8 @@ def test_ed25519_credential_and_ed25519_bot(cb_ed):
         assert_resigned(cb_ed, rec)
         header, claims = jwt_parts(rec)
         assert header["alg"] == "EdDSA" and claims["uris"] == [claims["uri"]]
-    n = len(cb_ed.mock.records())
-    _expect_403(lambda: ex.withdraw("BTC", 0.1, "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", {"account_id": "acc-btc"}))
-    assert len(cb_ed.mock.records()) == n
+    with harness.mock_untouched(cb_ed):
+        harness.expect_403_or_hard_deny(lambda: ex.withdraw("BTC", 0.1, "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", {"account_id": "acc-btc"}))
 
 
 def test_every_forwarded_request_verified(cb, cb_ed, markets, bot):

@@ -80,23 +80,15 @@ def test_create_and_cancel_order(stack, markets, bot):
     assert rec["params"]["order_id"] == order["id"] and rec["status"] == 200
 
 
-def _expect_403(call):
-    with pytest.raises(ccxt.BaseError) as ei:
-        call()
-    assert "403" in str(ei.value) or "hard_deny" in str(ei.value), str(ei.value)
-
-
 def test_withdraw_refused(stack, markets, bot):
-    n = len(stack.mock.records())
-    _expect_403(lambda: bot.withdraw("BTC", 0.1, "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"))
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        harness.expect_403_or_hard_deny(lambda: bot.withdraw("BTC", 0.1, "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"))
 
 
 def test_transfer_refused(stack, markets, bot):
-    n = len(stack.mock.records())
-    _expect_403(lambda: bot.transfer("BTC", 0.1, "main", "123456"))
-    _expect_403(lambda: bot.transfer("BTC", 0.1, "main", "someone@example.com"))
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        harness.expect_403_or_hard_deny(lambda: bot.transfer("BTC", 0.1, "main", "123456"))
+        harness.expect_403_or_hard_deny(lambda: bot.transfer("BTC", 0.1, "main", "someone@example.com"))
 
 
 def test_json_rpc_post(stack, markets):
@@ -110,29 +102,27 @@ def test_json_rpc_post(stack, markets):
 
 
 def test_json_rpc_method_mismatch_refused(stack, markets):
-    n = len(stack.mock.records())
-    # the path names an allowed method, the body asks for a withdrawal: refused before policy
-    status, text = raw(stack, "POST", "buy", {"jsonrpc": "2.0", "method": "private/withdraw",
-                                              "params": {"currency": "BTC", "amount": 1, "address": "x"}})
-    assert status == 400 and "differs" in text, text
-    status, text = raw(stack, "POST", "buy", [{"method": "private/buy"}])
-    assert status == 400, text
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        # the path names an allowed method, the body asks for a withdrawal: refused before policy
+        status, text = raw(stack, "POST", "buy", {"jsonrpc": "2.0", "method": "private/withdraw",
+                                                  "params": {"currency": "BTC", "amount": 1, "address": "x"}})
+        assert status == 400 and "differs" in text, text
+        status, text = raw(stack, "POST", "buy", [{"method": "private/buy"}])
+        assert status == 400, text
 
 
 def test_denied_by_path_whatever_the_method(stack, markets):
-    n = len(stack.mock.records())
-    for method, name in (("GET", "withdraw"), ("POST", "withdraw"), ("GET", "submit_transfer_to_user"),
-                         ("POST", "submit_transfer_to_subaccount"), ("GET", "create_api_key"),
-                         ("GET", "list_api_keys"), ("POST", "execute_block_trade"),
-                         ("GET", "add_to_address_book"), ("GET", "move_positions")):
-        body = {"method": f"private/{name}", "params": {}} if method == "POST" else None
-        status, text = raw(stack, method, name, body)
-        assert status == 403 and "hard_deny" in text, (method, name, status, text)
-    status, text = stack.request("GET", "/api/v2/public/auth?grant_type=client_credentials&client_id=a&client_secret=b",
-                                 token=False)
-    assert status in (401, 403), text
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        for method, name in (("GET", "withdraw"), ("POST", "withdraw"), ("GET", "submit_transfer_to_user"),
+                             ("POST", "submit_transfer_to_subaccount"), ("GET", "create_api_key"),
+                             ("GET", "list_api_keys"), ("POST", "execute_block_trade"),
+                             ("GET", "add_to_address_book"), ("GET", "move_positions")):
+            body = {"method": f"private/{name}", "params": {}} if method == "POST" else None
+            status, text = raw(stack, method, name, body)
+            assert status == 403 and "hard_deny" in text, (method, name, status, text)
+        status, text = stack.request("GET", "/api/v2/public/auth?grant_type=client_credentials&client_id=a&client_secret=b",
+                                     token=False)
+        assert status in (401, 403), text
 
 
 def test_unknown_client_token_refused(stack, markets):

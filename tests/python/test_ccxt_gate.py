@@ -111,22 +111,21 @@ def test_edit_order_is_a_signed_patch(stack, markets, bot):
 
 
 def test_patch_refusals_never_forwarded(stack, markets):
-    n = len(stack.mock.records())
-    cases = (
-        # a body copy of a query parameter with another value: two readings, refused
-        ("PATCH", "/api/v4/spot/orders/1?currency_pair=BTC_USDT&amount=0.01",
-         '{"currency_pair":"BTC_USDT","amount":"5"}', 400, "bad_params"),
-        # PATCH on a public path, and on an endpoint no preset allows
-        ("PATCH", "/api/v4/spot/tickers", '{"a":"1"}', 405, "method_not_allowed"),
-        ("PATCH", "/api/v4/earn/uni/lends", '{"currency":"USDT"}', 403, "not_allowed"),
-        # a method no exchange uses
-        ("TRACE", "/api/v4/spot/accounts", None, 405, "method_not_allowed"),
-    )
-    for method, path, body, want, code in cases:
-        hdrs = {"Content-Type": "application/json"} if body else {}
-        status, text = stack.request(method, path, body=body, headers=hdrs)
-        assert status == want and code in text, (method, path, status, text)
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        cases = (
+            # a body copy of a query parameter with another value: two readings, refused
+            ("PATCH", "/api/v4/spot/orders/1?currency_pair=BTC_USDT&amount=0.01",
+             '{"currency_pair":"BTC_USDT","amount":"5"}', 400, "bad_params"),
+            # PATCH on a public path, and on an endpoint no preset allows
+            ("PATCH", "/api/v4/spot/tickers", '{"a":"1"}', 405, "method_not_allowed"),
+            ("PATCH", "/api/v4/earn/uni/lends", '{"currency":"USDT"}', 403, "not_allowed"),
+            # a method no exchange uses
+            ("TRACE", "/api/v4/spot/accounts", None, 405, "method_not_allowed"),
+        )
+        for method, path, body, want, code in cases:
+            hdrs = {"Content-Type": "application/json"} if body else {}
+            status, text = stack.request(method, path, body=body, headers=hdrs)
+            assert status == want and code in text, (method, path, status, text)
 
 
 def test_fetch_open_orders_signed_query(stack, markets, bot):
@@ -137,56 +136,45 @@ def test_fetch_open_orders_signed_query(stack, markets, bot):
 
 
 def _expect_denied(call):
-    with pytest.raises(ccxt.PermissionDenied) as ei:
-        call()
-    msg = str(ei.value)
-    assert "FORBIDDEN" in msg and "hard_deny" in msg, msg
+    harness.expect_refusal(call, ccxt.PermissionDenied, "FORBIDDEN", "hard_deny")
 
 
 def test_withdraw_refused(stack, markets, bot):
-    n = len(stack.mock.records())
-    _expect_denied(lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, {"network": "ERC20"}))
-    assert len(stack.mock.records()) == n
-    assert not [r for r in stack.mock.records() if "withdraw" in r["path"].lower()]
+    with harness.mock_untouched(stack):
+        _expect_denied(lambda: bot.withdraw("USDT", 100, "0x" + "12" * 20, {"network": "ERC20"}))
+    harness.assert_no_path_reached(stack, "withdraw")
 
 
 def test_transfer_refused(stack, markets, bot):
-    n = len(stack.mock.records())
-    _expect_denied(lambda: bot.transfer("USDT", 10, "spot", "swap"))
-    assert len(stack.mock.records()) == n
-    assert not [r for r in stack.mock.records() if "transfer" in r["path"].lower()]
+    with harness.mock_untouched(stack):
+        _expect_denied(lambda: bot.transfer("USDT", 10, "spot", "swap"))
+    harness.assert_no_path_reached(stack, "transfer")
 
 
 def test_refusals_are_403(stack, markets):
-    n = len(stack.mock.records())
-    for method, path in (("POST", "/api/v4/withdrawals"), ("POST", "/api/v4/withdrawals/push"),
-                         ("POST", "/api/v4/wallet/sub_account_transfers"),
-                         ("POST", "/api/v4/sub_accounts/1/keys"), ("POST", "/api/v4/otc/bank/create")):
-        status, body = stack.request(method, path, body='{"a":"1"}',
-                                     headers={"Content-Type": "application/json"})
-        assert status == 403, (path, status, body)
-        assert '"label":"FORBIDDEN"' in body
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        for method, path in (("POST", "/api/v4/withdrawals"), ("POST", "/api/v4/withdrawals/push"),
+                             ("POST", "/api/v4/wallet/sub_account_transfers"),
+                             ("POST", "/api/v4/sub_accounts/1/keys"), ("POST", "/api/v4/otc/bank/create")):
+            status, body = stack.request(method, path, body='{"a":"1"}',
+                                         headers={"Content-Type": "application/json"})
+            assert status == 403, (path, status, body)
+            assert '"label":"FORBIDDEN"' in body
 
 
 def test_unknown_client_token_refused(stack, markets):
     other = make_bot(stack, api_key="not-a-client-token")
-    n = len(stack.mock.records())
-    with pytest.raises(ccxt.AuthenticationError):
-        other.private_spot_get_accounts()
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        with pytest.raises(ccxt.AuthenticationError):
+            other.private_spot_get_accounts()
 
 
 def test_every_forwarded_request_verified(stack, markets, bot):
-    recs = stack.mock.records()
-    assert recs
-    assert not [r for r in recs if not r["verified"]], [r for r in recs if not r["verified"]]
+    harness.assert_all_verified(stack)
 
 
 def test_no_secret_in_logs_or_audit(stack, markets, bot):
     bot.fetch_balance()
-    for label, text in (("keyward log", stack.log_text()), ("audit log", stack.audit_text())):
-        assert stack.secret not in text, f"the API secret appears in the {label}"
-        assert stack.api_key not in text, f"the API key appears in the {label}"
-        assert stack.token not in text, f"the client token appears in the {label}"
+    harness.assert_absent(harness.outputs(stack, check=False),
+                          (("API secret", stack.secret), ("API key", stack.api_key), ("client token", stack.token)))
     assert stack.secret not in stack.check.stdout + stack.check.stderr

@@ -122,62 +122,51 @@ def test_nonces_strictly_increase(stack, markets, bot):
 
 
 def _expect_denied(call):
-    with pytest.raises(ccxt.PermissionDenied) as ei:
-        call()
-    msg = str(ei.value)
     # keyward answers in Kraken's error shape so ccxt raises PermissionDenied; the HTTP status
     # is 403 and keyward's own code rides along
-    assert "EGeneral:Permission denied" in msg and "hard_deny" in msg, msg
+    harness.expect_refusal(call, ccxt.PermissionDenied, "EGeneral:Permission denied", "hard_deny")
 
 
 def test_withdraw_refused(stack, markets, bot):
-    n = len(stack.mock.records())
-    _expect_denied(lambda: bot.withdraw("BTC", 0.1, "bc1qexampleexampleexampleexample0000", {"key": "my-wallet"}))
-    assert bot.last_http_response and stack.audit_text().count("withdraw") >= 1
-    assert len(stack.mock.records()) == n
-    assert not [r for r in stack.mock.records() if "withdraw" in r["path"].lower()]
+    with harness.mock_untouched(stack):
+        _expect_denied(lambda: bot.withdraw("BTC", 0.1, "bc1qexampleexampleexampleexample0000", {"key": "my-wallet"}))
+        assert bot.last_http_response and stack.audit_text().count("withdraw") >= 1
+    harness.assert_no_path_reached(stack, "withdraw")
 
 
 def test_transfer_refused(stack, markets, bot):
-    n = len(stack.mock.records())
-    _expect_denied(lambda: bot.transfer("BTC", 0.1, "spot", "swap"))
-    assert len(stack.mock.records()) == n
-    assert not [r for r in stack.mock.records() if "transfer" in r["path"].lower()]
+    with harness.mock_untouched(stack):
+        _expect_denied(lambda: bot.transfer("BTC", 0.1, "spot", "swap"))
+    harness.assert_no_path_reached(stack, "transfer")
 
 
 def test_refusals_are_403(stack, markets):
-    n = len(stack.mock.records())
-    for path in ("/0/private/Withdraw", "/0/private/WalletTransfer", "/0/private/GetApiKeyInfo",
-                 "/0/private/CreateSubaccount"):
-        status, body = stack.request("POST", path, body="nonce=1&asset=XBT&amount=1")
-        assert status == 403, (path, status, body)
-        assert '"EGeneral:Permission denied"' in body and '"hard_deny"' in body
-    # private endpoints are POST-only with parameters in the body
-    status, body = stack.request("GET", "/0/private/Balance")
-    assert status == 405, body
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        for path in ("/0/private/Withdraw", "/0/private/WalletTransfer", "/0/private/GetApiKeyInfo",
+                     "/0/private/CreateSubaccount"):
+            status, body = stack.request("POST", path, body="nonce=1&asset=XBT&amount=1")
+            assert status == 403, (path, status, body)
+            assert '"EGeneral:Permission denied"' in body and '"hard_deny"' in body
+        # private endpoints are POST-only with parameters in the body
+        status, body = stack.request("GET", "/0/private/Balance")
+        assert status == 405, body
 
 
 def test_unknown_client_token_refused(stack, markets):
     other = make_bot(stack, api_key="not-a-client-token")
-    n = len(stack.mock.records())
-    with pytest.raises(ccxt.AuthenticationError):
-        other.private_post_balance()
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        with pytest.raises(ccxt.AuthenticationError):
+            other.private_post_balance()
 
 
 def test_every_forwarded_request_verified(stack, markets, bot):
-    recs = stack.mock.records()
-    assert recs
-    assert not [r for r in recs if not r["verified"]], [r for r in recs if not r["verified"]]
+    harness.assert_all_verified(stack)
 
 
 def test_no_secret_in_logs_or_audit(stack, markets, bot):
     bot.fetch_balance()
-    for label, text in (("keyward log", stack.log_text()), ("audit log", stack.audit_text())):
-        assert stack.secret not in text, f"the API secret appears in the {label}"
-        assert stack.api_key not in text, f"the API key appears in the {label}"
-        assert stack.token not in text, f"the client token appears in the {label}"
+    harness.assert_absent(harness.outputs(stack, check=False),
+                          (("API secret", stack.secret), ("API key", stack.api_key), ("client token", stack.token)))
     assert stack.secret not in stack.check.stdout + stack.check.stderr
 
 

@@ -122,23 +122,21 @@ def test_key_and_subaccount_management_refused(stack, markets):
 
 
 def test_duplicate_json_key_refused(stack, markets):
-    n = len(stack.mock.records())
-    body = '[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","side":"sell","ordType":"market","sz":"1"}]'
-    status, text = stack.request("POST", "/api/v5/trade/batch-orders", body=body,
-                                 headers={"Content-Type": "application/json"})
-    assert status == 400, text
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        body = '[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","side":"sell","ordType":"market","sz":"1"}]'
+        status, text = stack.request("POST", "/api/v5/trade/batch-orders", body=body,
+                                     headers={"Content-Type": "application/json"})
+        assert status == 400, text
 
 
 def test_unknown_client_token_refused(stack, markets):
     other = harness.record_status(ccxt.okx({"apiKey": "not-a-client-token", "secret": harness.DUMMY_SECRET,
                                     "password": DUMMY_PASSPHRASE, "enableRateLimit": False}))
     harness.repoint_ccxt(other, stack.base)
-    n = len(stack.mock.records())
-    with pytest.raises(ccxt.AuthenticationError):
-        other.fetch_balance()
-    assert other.last_status == 401
-    assert len(stack.mock.records()) == n
+    with harness.mock_untouched(stack):
+        with pytest.raises(ccxt.AuthenticationError):
+            other.fetch_balance()
+        assert other.last_status == 401
 
 
 def test_every_forwarded_request_verified(stack, markets, bot):
