@@ -16,6 +16,9 @@ The server records every request (method, path, query, lower-cased headers, body
 above, status) as one JSON line, so tests can prove what did or did not reach the exchange.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import time
 import urllib.parse
@@ -66,3 +69,60 @@ def credential(credentials, api_key):
     if isinstance(v, str):
         return v, {}
     return v.get("secret"), v
+
+
+def header_key(req, credentials, header):
+    """(api_key, secret, extras) for the key in `header` (recorded as rec["api_key"]);
+    secret is None when the header is missing or names no known key."""
+    api_key = req.headers.get(header)
+    req.rec["api_key"] = api_key
+    if not api_key:
+        return api_key, None, {}
+    secret, extras = credential(credentials, api_key)
+    return api_key, secret, extras
+
+
+def passphrase_ok(given, extras):
+    """A plain-text passphrase header against the key's own, in constant time."""
+    return hmac.compare_digest(given.encode(), (extras.get("passphrase") or "").encode())
+
+
+def within(ts_ms, window_ms):
+    """The timestamp is no more than window_ms away from the server's clock, either way."""
+    return abs(now_ms() - ts_ms) <= window_ms
+
+
+def b64_hmac_sha256(secret, text):
+    """base64 HMAC-SHA256(secret, text) of two strings."""
+    return base64.b64encode(hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()).decode()
+
+
+def hex_hmac_sha256(secret, text):
+    """hex HMAC-SHA256(secret, text) of two strings."""
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def mark_public(req):
+    req.rec["auth"] = "public"
+    req.rec["verified"] = True
+
+
+def mark_signed(req):
+    req.rec["verified"] = True
+    req.rec["auth"] = "signed"
+
+
+def get_or_json_post(req, error, not_allowed, not_json_type, bad_json):
+    """GET parameters from the query string, POST parameters from a JSON body (needing
+    Content-Type application/json); no other method. The three last arguments are the
+    (status, code, msg) `error` answers for those refusals."""
+    if req.method == "GET":
+        return req.query_params()
+    if req.method != "POST":
+        raise error(*not_allowed)
+    if "application/json" not in req.headers.get("content-type", ""):
+        raise error(*not_json_type)
+    try:
+        return json.loads(req.text) if req.body else {}
+    except ValueError:
+        raise error(*bad_json)

@@ -15,15 +15,13 @@ Answers are enough for ccxt's load_markets, fetch_balance, create_order, cancel_
 fetch_open_orders (spot). Envelope: {"code": "00000", "msg": "success", "requestTime", "data"}.
 """
 
-import base64
-import hashlib
 import hmac
 import itertools
-import json
 import threading
 import urllib.parse
 
-from . import MockError, credential, now_ms
+from . import (MockError, b64_hmac_sha256, get_or_json_post, header_key, mark_public, mark_signed,
+               now_ms, passphrase_ok, within)
 
 PUBLIC_PREFIXES = ("/api/v2/public/", "/api/v2/spot/public/", "/api/v2/spot/market/",
                    "/api/v2/mix/market/", "/api/v3/market/")
@@ -75,41 +73,28 @@ class Mock:
 
     def verify(self, req):
         h = req.headers
-        api_key = h.get("access-key")
-        req.rec["api_key"] = api_key
+        api_key, secret, extra = header_key(req, self.credentials, "access-key")
         if not api_key:
             raise error(400, 40001, "ACCESS_KEY cannot be empty")
-        secret, extra = credential(self.credentials, api_key)
         if secret is None:
             raise error(400, 40006, "Invalid ACCESS_KEY")
-        passphrase = h.get("access-passphrase", "")
-        if not hmac.compare_digest(passphrase.encode(), (extra.get("passphrase") or "").encode()):
+        if not passphrase_ok(h.get("access-passphrase", ""), extra):
             raise error(400, 40011, "Invalid ACCESS_PASSPHRASE")
         ts_raw = h.get("access-timestamp", "")
         if not ts_raw.isdigit():
             raise error(400, 40003, "ACCESS_TIMESTAMP cannot be empty")
-        if abs(now_ms() - int(ts_raw)) > 30_000:
+        if not within(int(ts_raw), 30_000):
             raise error(400, 40008, "Request timestamp expired")
         query = urllib.parse.unquote(req.query)
         prehash = ts_raw + req.method + req.path + ("?" + query if req.query else "") + req.text
-        expected = base64.b64encode(
-            hmac.new(secret.encode(), prehash.encode(), hashlib.sha256).digest()).decode()
-        if not hmac.compare_digest(expected, h.get("access-sign", "")):
+        if not hmac.compare_digest(b64_hmac_sha256(secret, prehash), h.get("access-sign", "")):
             raise error(400, 40009, "sign signature error")
-        req.rec["verified"] = True
-        req.rec["auth"] = "signed"
+        mark_signed(req)
 
     def params(self, req):
-        if req.method == "GET":
-            return req.query_params()
-        if req.method != "POST":
-            raise error(405, 40404, "Request URL NOT FOUND")
-        if "application/json" not in req.headers.get("content-type", ""):
-            raise error(400, 40034, "Content-Type must be application/json")
-        try:
-            return json.loads(req.text) if req.body else {}
-        except ValueError:
-            raise error(400, 40017, "Parameter verification failed: body is not JSON")
+        return get_or_json_post(req, error, (405, 40404, "Request URL NOT FOUND"),
+                                (400, 40034, "Content-Type must be application/json"),
+                                (400, 40017, "Parameter verification failed: body is not JSON"))
 
     def handle(self, req):
         p = self.params(req)
@@ -117,8 +102,7 @@ class Mock:
         public = ((req.path.startswith(PUBLIC_PREFIXES) or req.path in PUBLIC)
                   and req.path not in PRIVATE_UNDER_PUBLIC)
         if public:
-            req.rec["auth"] = "public"
-            req.rec["verified"] = True
+            mark_public(req)
             return 200, self.public(req.path, p)
         self.verify(req)
         route = ROUTES.get((req.method, req.path))

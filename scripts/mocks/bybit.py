@@ -14,13 +14,11 @@ Answers are enough for ccxt's load_markets, fetch_balance, create_order, cancel_
 fetch_open_orders. Errors use Bybit's envelope {"retCode", "retMsg", "result", ...}.
 """
 
-import hashlib
 import hmac
 import itertools
-import json
 import threading
 
-from . import MockError, credential, now_ms
+from . import MockError, get_or_json_post, header_key, hex_hmac_sha256, mark_public, mark_signed, now_ms
 
 SPOT = [
     # symbol, base, quote, tick, base precision, min qty, max qty
@@ -82,12 +80,8 @@ class Mock:
     # -- verification --
     def verify(self, req):
         h = req.headers
-        api_key = h.get("x-bapi-api-key")
-        req.rec["api_key"] = api_key
-        if not api_key:
-            raise error(401, 10003, "API key is invalid.")
-        secret, _ = credential(self.credentials, api_key)
-        if secret is None:
+        api_key, secret, _ = header_key(req, self.credentials, "x-bapi-api-key")
+        if secret is None:  # no key, or an unknown one
             raise error(401, 10003, "API key is invalid.")
         ts_raw = h.get("x-bapi-timestamp", "")
         if not ts_raw.isdigit():
@@ -100,24 +94,15 @@ class Mock:
             raise error(200, 10002, "invalid request, please check your server timestamp or recv_window param")
         sign = h.get("x-bapi-sign", "")
         payload = ts_raw + api_key + rw_raw + signed_params_payload(req)
-        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, sign):
+        if not hmac.compare_digest(hex_hmac_sha256(secret, payload), sign):
             raise error(200, 10004, "error sign! origin_string[" + payload + "]")
-        req.rec["verified"] = True
-        req.rec["auth"] = "signed"
+        mark_signed(req)
 
     def params(self, req):
-        if req.method == "GET":
-            return req.query_params()
-        if req.method != "POST":
-            raise error(405, 10001, "method not allowed")
-        if "application/json" not in req.headers.get("content-type", ""):
-            raise error(200, 10001, "Content-Type must be application/json")
-        try:
-            body = json.loads(req.text) if req.body else {}
-        except ValueError:
-            raise error(200, 10001, "request body is not valid JSON")
-        if not isinstance(body, dict):
+        body = get_or_json_post(req, error, (405, 10001, "method not allowed"),
+                                (200, 10001, "Content-Type must be application/json"),
+                                (200, 10001, "request body is not valid JSON"))
+        if req.method == "POST" and not isinstance(body, dict):
             raise error(200, 10001, "request body must be a JSON object")
         return body
 
@@ -126,8 +111,7 @@ class Mock:
         p = self.params(req)
         req.rec["params"] = p
         if req.path.startswith("/v5/market/"):
-            req.rec["auth"] = "public"
-            req.rec["verified"] = True
+            mark_public(req)
             return 200, self.market(req.path, p)
         self.verify(req)
         route = ROUTES.get((req.method, req.path))

@@ -15,15 +15,13 @@ Answers are enough for ccxt's load_markets, fetch_balance, create_order, cancel_
 fetch_open_orders. Errors use OKX's envelope {"code", "msg", "data"}.
 """
 
-import base64
 import datetime
-import hashlib
 import hmac
 import itertools
-import json
 import threading
 
-from . import MockError, credential, now_ms
+from . import (MockError, b64_hmac_sha256, get_or_json_post, header_key, mark_public, mark_signed,
+               now_ms, passphrase_ok, within)
 
 PUBLIC_PREFIXES = ("/api/v5/public/", "/api/v5/market/", "/api/v5/system/", "/api/v5/rubik/stat/")
 
@@ -84,51 +82,38 @@ class Mock:
 
     def verify(self, req):
         h = req.headers
-        api_key = h.get("ok-access-key")
-        req.rec["api_key"] = api_key
+        api_key, secret, extra = header_key(req, self.credentials, "ok-access-key")
         if not api_key:
             raise error(401, 50103, "Request header OK-ACCESS-KEY cannot be empty.")
-        secret, extra = credential(self.credentials, api_key)
         if secret is None:
             raise error(401, 50111, "Invalid OK-ACCESS-KEY.")
         passphrase = h.get("ok-access-passphrase")
         if not passphrase:
             raise error(401, 50105, "Request header OK-ACCESS-PASSPHRASE cannot be empty.")
-        if not hmac.compare_digest(passphrase.encode(), (extra.get("passphrase") or "").encode()):
+        if not passphrase_ok(passphrase, extra):
             raise error(401, 50105, "Request header OK-ACCESS-PASSPHRASE incorrect.")
         ts_text = h.get("ok-access-timestamp", "")
         ts = parse_timestamp(ts_text)
         if ts is None:
             raise error(401, 50112, "Invalid OK-ACCESS-TIMESTAMP.")
-        if abs(now_ms() - ts) > 30_000:
+        if not within(ts, 30_000):
             raise error(401, 50102, "Timestamp request expired.")
         request_path = req.path + ("?" + req.query if req.query else "")
         prehash = ts_text + req.method + request_path + req.text
-        expected = base64.b64encode(
-            hmac.new(secret.encode(), prehash.encode(), hashlib.sha256).digest()).decode()
-        if not hmac.compare_digest(expected, h.get("ok-access-sign", "")):
+        if not hmac.compare_digest(b64_hmac_sha256(secret, prehash), h.get("ok-access-sign", "")):
             raise error(401, 50113, "Invalid Sign")
-        req.rec["verified"] = True
-        req.rec["auth"] = "signed"
+        mark_signed(req)
 
     def params(self, req):
-        if req.method == "GET":
-            return req.query_params()
-        if req.method != "POST":
-            raise error(405, 50000, "method not allowed")
-        if "application/json" not in req.headers.get("content-type", ""):
-            raise error(400, 50000, "Content-Type must be application/json")
-        try:
-            return json.loads(req.text) if req.body else {}
-        except ValueError:
-            raise error(400, 50000, "Body cannot be parsed as JSON")
+        return get_or_json_post(req, error, (405, 50000, "method not allowed"),
+                                (400, 50000, "Content-Type must be application/json"),
+                                (400, 50000, "Body cannot be parsed as JSON"))
 
     def handle(self, req):
         p = self.params(req)
         req.rec["params"] = p
         if req.path.startswith(PUBLIC_PREFIXES):
-            req.rec["auth"] = "public"
-            req.rec["verified"] = True
+            mark_public(req)
             return 200, self.public(req.path, p)
         self.verify(req)
         route = ROUTES.get((req.method, req.path))
