@@ -32,12 +32,4 @@ def mock_only(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """SoftHSM token + keygen + seal + client token + config + mock + `keyward serve`."""
-    d = tmp_path_factory.mktemp("keyward")
-    s = harness.Stack(d)
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running_stack(tmp_path_factory.mktemp("keyward"))

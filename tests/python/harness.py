@@ -381,10 +381,9 @@ def repoint_ccxt(exchange, base):
 # ---------------------------------------------------------------------------------------
 
 
-def running_stack(workdir, **kwargs):
-    """A started Stack for a module-scoped fixture (`yield from harness.running_stack(...)`):
+def running(s):
+    """Start the Stack `s` for a module-scoped fixture (`yield from harness.running(s)`):
     stopped when start() fails and again when the module is done."""
-    s = Stack(workdir, **kwargs)
     try:
         s.start()
     except BaseException:
@@ -392,6 +391,11 @@ def running_stack(workdir, **kwargs):
         raise
     yield s
     s.stop()
+
+
+def running_stack(workdir, **kwargs):
+    """`yield from harness.running_stack(workdir, **Stack arguments)`: see running()."""
+    yield from running(Stack(workdir, **kwargs))
 
 
 def ccxt_bot(cls, stack, api_key=None, secret=DUMMY_SECRET, **options):

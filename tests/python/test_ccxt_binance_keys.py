@@ -48,13 +48,7 @@ def kstack(request, tmp_path_factory):
                       mock_credentials={api_key: {"public_key_pem": public_pem(real)}})
     s.kind = kind
     s.bot_pem = private_pem(new_key(kind))  # the bot's own dummy key, never registered
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running(s)
 
 
 @pytest.fixture(scope="module")

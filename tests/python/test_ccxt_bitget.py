@@ -31,10 +31,8 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bot(stack):
-    ex = ccxt.bitget({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
-                      "password": DUMMY_PASSPHRASE, "enableRateLimit": False, "timeout": 30000})
-    harness.repoint_ccxt(ex, stack.base)  # spot, mix, margin, common, uta, ... : one host
-    return harness.record_status(ex)
+    # spot, mix, margin, common, uta, ... : one host
+    return harness.record_status(harness.ccxt_bot(ccxt.bitget, stack, password=DUMMY_PASSPHRASE))
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bot(stack):
-    ex = ccxt.bybit({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
-                     "enableRateLimit": False, "timeout": 30000})
-    harness.repoint_ccxt(ex, stack.base)
-    return harness.record_status(ex)
+    return harness.record_status(harness.ccxt_bot(ccxt.bybit, stack))
 
 
 @pytest.fixture(scope="module")

@@ -23,10 +23,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bot(stack):
-    ex = ccxt.deribit({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
-                       "enableRateLimit": False, "timeout": 30000})
-    harness.repoint_ccxt(ex, stack.base)
-    return ex
+    return harness.ccxt_bot(ccxt.deribit, stack)
 
 
 @pytest.fixture(scope="module")

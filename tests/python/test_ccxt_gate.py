@@ -27,10 +27,7 @@ def stack(tmp_path_factory):
 
 
 def make_bot(stack, api_key=None):
-    ex = ccxt.gate({"apiKey": api_key or stack.token, "secret": DUMMY_SECRET,
-                    "enableRateLimit": False, "timeout": 30000})
-    harness.repoint_ccxt(ex, stack.base)
-    return ex
+    return harness.ccxt_bot(ccxt.gate, stack, api_key, DUMMY_SECRET)
 
 
 @pytest.fixture(scope="module")

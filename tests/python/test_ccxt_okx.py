@@ -29,9 +29,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bot(stack):
-    ex = ccxt.okx({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
-                   "password": DUMMY_PASSPHRASE, "enableRateLimit": False, "timeout": 30000})
-    harness.repoint_ccxt(ex, stack.base)  # urls['api']['rest']
+    ex = harness.ccxt_bot(ccxt.okx, stack, password=DUMMY_PASSPHRASE)  # urls['api']['rest']
     return harness.record_status(ex)
 
 

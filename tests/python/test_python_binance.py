@@ -17,13 +17,7 @@ def stack(tmp_path_factory):
     """The default stack, with USD-M/COIN-M futures trading allowed (binance:futures-trade)."""
     s = harness.Stack(tmp_path_factory.mktemp("keyward-python-binance"))
     s.client_allow = s.default_allow() + '  "binance:futures-trade",\n'
-    try:
-        s.start()
-    except BaseException:
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    yield from harness.running(s)
 
 
 @pytest.fixture(scope="module")
