@@ -733,3 +733,52 @@ fn audit_verify_detects_a_one_character_edit() {
     assert!(!out.status.success());
     assert!(stderr.contains("line 3"), "{stderr}");
 }
+
+#[test]
+fn shutdown_finishes_requests_in_flight() {
+    use std::io::{Read, Write};
+    let env = env();
+    let config = env.write_config(
+        "keyward-shutdown.toml",
+        &common::ConfigSpec {
+            anonymous_market_data: true,
+            audit: "audit-shutdown.jsonl",
+        },
+    );
+    let kw = env.serve(&config, "keyward-shutdown.stderr.log");
+    let t = tag("shut");
+    let body = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=30000&newClientOrderId={t}"
+    );
+    let head = format!(
+        "POST /{MAIN}/api/v3/order HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nX-MBX-APIKEY: {tok}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {n}\r\nConnection: close\r\n\r\n",
+        p = kw.port,
+        tok = env.token,
+        n = body.len()
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", kw.port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    // The request is in flight: headers and half the body sent when shutdown is asked for.
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    kw.terminate();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // No new connections once shutting down.
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", kw.port)).is_err(),
+        "keyward still accepts connections after SIGTERM"
+    );
+    s.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert_eq!(env.the_record(&t)["verified"], true);
+    let status = kw
+        .wait_exit(std::time::Duration::from_secs(10))
+        .expect("keyward did not exit after its last request");
+    assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(&kw.log).unwrap();
+    assert!(log.contains("all connections closed"), "{log}");
+}

@@ -76,19 +76,25 @@ impl Reject {
     /// takes that place, and keyward's own `{"code","message"}` moves to `keyward`.
     pub fn to_json_with(&self, extra: Vec<(&'static str, serde_json::Value)>) -> String {
         let own = serde_json::json!({ "code": self.code, "message": self.message });
-        let mut body = serde_json::Map::new();
-        let replaces_error = extra.iter().any(|(k, _)| *k == "error");
-        if replaces_error {
-            body.insert("keyward".to_owned(), own);
+        // keyward's own member comes first; it is "error" unless the exchange's native shape
+        // needs that name, then "keyward" (a name exchanges may never use). Later duplicates of
+        // a name are dropped.
+        let own_name = if extra.iter().any(|(k, _)| *k == "error") {
+            "keyward"
         } else {
-            body.insert("error".to_owned(), own);
-        }
+            "error"
+        };
+        let mut members: Vec<(&str, serde_json::Value)> = vec![(own_name, own)];
         for (k, v) in extra {
-            if k != "keyward" {
-                body.insert(k.to_owned(), v);
+            if k != "keyward" && !members.iter().any(|(seen, _)| *seen == k) {
+                members.push((k, v));
             }
         }
-        serde_json::Value::Object(body).to_string()
+        let body: Vec<String> = members
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(*k)))
+            .collect();
+        format!("{{{}}}", body.join(","))
     }
 
     pub fn into_response<E>(self) -> Response<BoxBody<Bytes, E>> {
@@ -135,6 +141,13 @@ impl std::fmt::Display for Reject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keywards_own_member_comes_first() {
+        let r = Reject::forbidden("denied", "no");
+        let text = r.to_json_with(vec![("code", (-1002).into()), ("msg", "m".into())]);
+        assert!(text.starts_with(r#"{"error":{"code":"denied""#), "{text}");
+    }
 
     #[test]
     fn native_members_follow_keywards_own() {

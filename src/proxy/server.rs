@@ -144,7 +144,12 @@ impl ClientState {
     }
 }
 
-/// Accepts connections until `shutdown` resolves. `tls` wraps each connection when configured.
+/// How long in-flight requests may take to finish once shutdown is asked for.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `shutdown` resolves, then stops accepting, lets requests in flight
+/// finish (idle keep-alive connections are closed at once) and returns when every connection
+/// is done or after [`SHUTDOWN_GRACE`]. `tls` wraps each connection when configured.
 pub async fn run(
     state: Arc<State>,
     listener: TcpListener,
@@ -156,6 +161,7 @@ pub async fn run(
         Err(_) => AllowedHosts { names: Vec::new() },
     });
     tokio::pin!(shutdown);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => break,
@@ -173,6 +179,7 @@ pub async fn run(
         let hosts = allowed_hosts.clone();
         let tls = tls.clone();
         let header_read_timeout = state.header_read_timeout;
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let state = state.clone();
@@ -186,15 +193,19 @@ pub async fn run(
                 .keep_alive(true);
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(s) => builder.serve_connection(TokioIo::new(s), service).await,
+                    Ok(s) => {
+                        watcher
+                            .watch(builder.serve_connection(TokioIo::new(s), service))
+                            .await
+                    }
                     Err(e) => {
                         tracing::debug!(%peer, error = %e, "TLS handshake failed");
                         return;
                     }
                 },
                 None => {
-                    builder
-                        .serve_connection(TokioIo::new(stream), service)
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
                         .await
                 }
             };
@@ -202,6 +213,14 @@ pub async fn run(
                 tracing::debug!(%peer, error = %e, "connection closed with an error");
             }
         });
+    }
+    drop(listener);
+    tracing::info!("no longer accepting connections; finishing requests in flight");
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!(
+            "requests still in flight after {} s are cut off", SHUTDOWN_GRACE.as_secs()
+        ),
     }
 }
 

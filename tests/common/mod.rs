@@ -536,6 +536,29 @@ impl Keyward {
     }
 }
 
+impl Keyward {
+    /// Sends SIGTERM without waiting.
+    pub fn terminate(&self) {
+        let child = self.child.lock().unwrap();
+        // SAFETY: our own child, not yet reaped (Drop reaps it).
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, if it did.
+    pub fn wait_exit(&self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.child.lock().unwrap().try_wait().unwrap() {
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for Keyward {
     fn drop(&mut self) {
         stop_child(self.child.get_mut().unwrap());
