@@ -29,7 +29,7 @@ use super::reject::Reject;
 use crate::audit::AuditLog;
 use crate::config::{ClientConfig, Config};
 use crate::error::Result;
-use crate::exchange::{self, Credential, Exchange};
+use crate::exchange::{self, Credential, Exchange, Route};
 use crate::policy::rate::Limiter;
 use crate::policy::{self, Allowlist, Decision, Denial};
 
@@ -401,21 +401,71 @@ fn audit_failed(e: crate::Error) -> Reject {
     )
 }
 
-async fn pipeline<'s>(
+/// What the exchange profile and the policy make of a request, once its credential is known:
+/// its route, its canonical form (after the exchange's own checks) and the decision. The one
+/// implementation behind both `serve` and `policy explain`, so the two cannot disagree.
+pub struct Checked {
+    pub route: Route,
+    pub canonical: CanonicalRequest,
+    pub decision: Decision,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn check_for_exchange(
+    exchange: &dyn Exchange,
+    method: Method,
+    exchange_path: &str,
+    query: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+    client: Option<&Allowlist>,
+    anonymous_ok: bool,
+) -> std::result::Result<Checked, Reject> {
+    exchange::check_method(exchange, method)?;
+    let route = exchange.route(exchange_path).ok_or_else(|| {
+        Reject::not_found(format!(
+            "{exchange_path} is not a {} API path",
+            exchange.id()
+        ))
+    })?;
+    let canonical = canonicalise(
+        method,
+        exchange_path,
+        query,
+        content_type,
+        body,
+        &exchange.canon_rules(),
+    )?;
+    exchange.check_request(&canonical)?;
+    let decision = policy::decide(exchange, client, anonymous_ok, route.access, &canonical);
+    Ok(Checked {
+        route,
+        canonical,
+        decision,
+    })
+}
+
+/// Splits `/<credential>/<exchange path>`; the path has passed [`check_path`].
+fn split_credential(path: &str) -> std::result::Result<(&str, &str), Reject> {
+    path[1..]
+        .split_once('/')
+        .map(|(c, _)| (c, &path[1 + c.len()..]))
+        .ok_or_else(|| Reject::not_found("the path must be /<credential>/<exchange API path>"))
+}
+
+/// Stages 1-5: transport checks, route, client auth, canonical request, decision. Fills `seen`
+/// as it learns who and what the request is; any refusal is audited once by the caller.
+async fn check<'s>(
     state: &'s State,
     hosts: &AllowedHosts,
     peer: SocketAddr,
     req: Request<Incoming>,
     seen: &mut Seen<'s>,
-    started: Instant,
-) -> std::result::Result<Response<ProxyBody>, Reject> {
+) -> std::result::Result<(&'s CredentialState, Checked), Reject> {
     let (parts, body) = req.into_parts();
     // 1. transport checks: nothing here depends on who the client is.
     let trusted_peer = state.trusted_proxies.iter().any(|n| n.contains(&peer.ip()));
-    let method = match transport_checks(&parts, hosts, trusted_peer) {
-        Ok(m) => m,
-        Err(r) => return Err(refuse(state, seen, r)),
-    };
+    let method = transport_checks(&parts, hosts, trusted_peer)?;
     seen.method = method.as_str();
     if trusted_peer {
         if let Some(xff) = parts
@@ -429,97 +479,66 @@ async fn pipeline<'s>(
 
     // 2. route: /<credential>/<exchange path>
     let full_path = parts.uri.path();
-    if let Err(r) = check_path(full_path) {
-        return Err(refuse(state, seen, r));
-    }
-    let (cred_name, exchange_path) = match full_path[1..].split_once('/') {
-        Some((c, _)) => (c, &full_path[1 + c.len()..]),
-        None => {
-            return Err(refuse(
-                state,
-                seen,
-                Reject::not_found("the path must be /<credential>/<exchange API path>"),
-            ))
-        }
-    };
-    let Some(cred) = state.credentials.get(cred_name) else {
-        return Err(refuse(
-            state,
-            seen,
-            Reject::not_found(format!(
-                "no credential named {cred_name:?}; use http://HOST:PORT/<credential> as the exchange base URL"
-            )),
-        ));
-    };
+    check_path(full_path)?;
+    let (cred_name, exchange_path) = split_credential(full_path)?;
+    let cred = state.credentials.get(cred_name).ok_or_else(|| {
+        Reject::not_found(format!(
+            "no credential named {cred_name:?}; use http://HOST:PORT/<credential> as the exchange base URL"
+        ))
+    })?;
     seen.credential = &cred.name;
     seen.exchange = Some(cred.exchange);
     seen.path = exchange_path.to_owned();
-    // The exchange's own method set (PATCH only where its API uses it).
-    if let Err(r) = exchange::check_method(cred.exchange, method) {
-        return Err(refuse(state, seen, r));
-    }
 
     // 3. client auth
-    let client = match authenticate(state, cred.exchange, &parts.headers) {
-        Ok(c) => c,
-        Err(r) => return Err(refuse(state, seen, r)),
-    };
-    if let Some(c) = client {
-        seen.client = &c.name;
-        if let Err(r) = admit(c, cred, peer) {
-            return Err(refuse(state, seen, r));
+    let client = authenticate(state, cred.exchange, &parts.headers)?;
+    match client {
+        Some(c) => {
+            seen.client = &c.name;
+            admit(c, cred, peer)?;
         }
-    } else {
-        seen.client = "anonymous";
+        None => seen.client = "anonymous",
     }
 
-    let Some(route) = cred.exchange.route(exchange_path) else {
-        return Err(refuse(
-            state,
-            seen,
-            Reject::not_found(format!(
-                "{exchange_path} is not a {} API path",
-                cred.exchange.id()
-            )),
-        ));
-    };
-
-    // 4. canonicalise (reads the body, bounded in size and time)
+    // 4. canonicalise (reads the body, bounded in size and time) and 5. decide
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let body = match read_body(body, state.max_body_bytes, state.body_timeout).await {
-        Ok(b) => b,
-        Err(r) => return Err(refuse(state, seen, r)),
-    };
-    let canonical = match canonicalise(
+    let body = read_body(body, state.max_body_bytes, state.body_timeout).await?;
+    let checked = check_for_exchange(
+        cred.exchange,
         method,
         exchange_path,
         parts.uri.query(),
         content_type,
         &body,
-        &cred.exchange.canon_rules(),
-    ) {
-        Ok(c) => c,
-        Err(r) => return Err(refuse(state, seen, r)),
-    };
-
-    if let Err(r) = cred.exchange.check_request(&canonical) {
-        return Err(refuse(state, seen, r));
-    }
-
-    // 5. policy
-    let decision = policy::decide(
-        cred.exchange,
         client.map(|c| &c.allow),
         state.anonymous_ok,
-        route.access,
-        &canonical,
-    );
-    if client.is_none() && decision.is_allowed() && !state.anonymous_limiter.try_acquire() {
-        return Err(refuse(state, seen, rate_limited("anonymous market data")));
+    )?;
+    if client.is_none() && checked.decision.is_allowed() && !state.anonymous_limiter.try_acquire() {
+        return Err(rate_limited("anonymous market data"));
     }
+    Ok((cred, checked))
+}
+
+async fn pipeline<'s>(
+    state: &'s State,
+    hosts: &AllowedHosts,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    seen: &mut Seen<'s>,
+    started: Instant,
+) -> std::result::Result<Response<ProxyBody>, Reject> {
+    let (cred, checked) = match check(state, hosts, peer, req, seen).await {
+        Ok(x) => x,
+        Err(r) => return Err(refuse(state, seen, r)),
+    };
+    let Checked {
+        route,
+        canonical,
+        decision,
+    } = checked;
 
     // 6. audit the decision before anything leaves
     let reject = deny_reject(&decision);
@@ -795,14 +814,10 @@ pub fn explain(
         None => (target, None),
     };
     check_path(path)?;
-    let (cred_name, exchange_path) = path[1..]
-        .split_once('/')
-        .map(|(c, _)| (c, &path[1 + c.len()..]))
-        .ok_or_else(|| Reject::not_found("the path must be /<credential>/<exchange API path>"))?;
+    let (cred_name, exchange_path) = split_credential(path)?;
     let cred = config
         .credential(cred_name)
         .ok_or_else(|| Reject::not_found(format!("no credential named {cred_name:?}")))?;
-    exchange::check_method(cred.exchange, method)?;
     let client = config.client(client_name).ok_or_else(|| {
         Reject::unauthenticated(format!("no client named {client_name:?} in the config"))
     })?;
@@ -815,12 +830,6 @@ pub fn explain(
             ),
         ));
     }
-    let route = cred.exchange.route(exchange_path).ok_or_else(|| {
-        Reject::not_found(format!(
-            "{exchange_path} is not a {} API path",
-            cred.exchange.id()
-        ))
-    })?;
     // A body is JSON if it looks like JSON, else a form (as bots send them).
     let body = body.unwrap_or("");
     let content_type = match body.trim_start().as_bytes().first() {
@@ -828,21 +837,15 @@ pub fn explain(
         Some(b'{' | b'[') => Some("application/json"),
         Some(_) => Some("application/x-www-form-urlencoded"),
     };
-    let canonical = canonicalise(
+    let checked = check_for_exchange(
+        cred.exchange,
         method,
         exchange_path,
         query,
         content_type,
         body.as_bytes(),
-        &cred.exchange.canon_rules(),
-    )?;
-    cred.exchange.check_request(&canonical)?;
-    let decision = policy::decide(
-        cred.exchange,
         Some(&client.allow),
         config.server.anonymous_market_data,
-        route.access,
-        &canonical,
-    );
-    Ok((canonical, decision))
+    )?;
+    Ok((checked.canonical, checked.decision))
 }
