@@ -96,6 +96,8 @@ pub struct Credential {
     pub secret: SecretBytes,
     pub passphrase: Option<SecretBytes>,
     /// The parsed private key when the secret is one (asymmetric API keys).
+    /// (`secret` holds the key as the signer uses it: a [`SecretForm::Base64`] secret is
+    /// already decoded.)
     pub private_key: Option<PrivateKey>,
     /// Upper bound for the exchange's receive window (Binance `recvWindow`), in milliseconds.
     pub recv_window_ms: u64,
@@ -119,15 +121,35 @@ impl Credential {
             ));
         }
         let private_key = parse_secret(exchange.secret_form(), &secrets.secret)?;
+        // A base64 secret is decoded once here, not on every request.
+        let secret = match exchange.secret_form() {
+            SecretForm::Base64 => decode_base64_secret(&secrets.secret)?,
+            _ => secrets.secret,
+        };
         Ok(Credential {
             api_key: secrets.api_key,
-            secret: secrets.secret,
+            secret,
             passphrase: secrets.passphrase,
             private_key,
             recv_window_ms,
             nonce,
         })
     }
+}
+
+/// A [`SecretForm::Base64`] secret, decoded into locked memory.
+fn decode_base64_secret(secret: &SecretBytes) -> Result<SecretBytes, String> {
+    let decoded = SecretBytes::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(secret.expose())
+            .map_err(|_| {
+                "the secret must be standard base64 (as the exchange shows it)".to_owned()
+            })?,
+    );
+    if decoded.is_empty() {
+        return Err("the secret decodes to nothing".to_owned());
+    }
+    Ok(decoded)
 }
 
 /// Checks a secret against its form; returns the parsed private key when it is one.
@@ -139,19 +161,7 @@ pub fn parse_secret(form: SecretForm, secret: &SecretBytes) -> Result<Option<Pri
             Err("this exchange uses an HMAC secret, not a PEM key".to_owned())
         }
         SecretForm::Text => Ok(None),
-        SecretForm::Base64 => {
-            let decoded = SecretBytes::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(bytes)
-                    .map_err(|_| {
-                        "the secret must be standard base64 (as the exchange shows it)".to_owned()
-                    })?,
-            );
-            if decoded.is_empty() {
-                return Err("the secret decodes to nothing".to_owned());
-            }
-            Ok(None)
-        }
+        SecretForm::Base64 => decode_base64_secret(secret).map(|_| None),
         SecretForm::TextOrPem if pem => match PrivateKey::from_pem(bytes) {
             Ok(key @ (PrivateKey::Rsa(_) | PrivateKey::Ed25519(_))) => Ok(Some(key)),
             Ok(other) => Err(format!(

@@ -12,7 +12,6 @@
 
 use std::time::SystemTime;
 
-use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use sha2::{Digest, Sha256};
@@ -317,25 +316,15 @@ fn json_with_nonce(nonce: &str, body: &Json) -> Result<String, Reject> {
     Ok(Json::Object(with).to_compact())
 }
 
-/// `base64(HMAC-SHA512(base64decode(secret), uri_path + SHA256(nonce + body)))`.
-fn sign_kraken(secret_b64: &[u8], path: &str, nonce: &str, body: &[u8]) -> Result<String, Reject> {
-    let key = crate::secret::SecretBytes::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(secret_b64)
-            .map_err(|_| {
-                Reject::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "bad_credential",
-                    "the sealed Kraken secret is not base64; re-seal it",
-                )
-            })?,
-    );
+/// `base64(HMAC-SHA512(key, uri_path + SHA256(nonce + body)))`, `key` being the base64-decoded
+/// secret (decoded once, when the credential is unsealed).
+fn sign_kraken(key: &[u8], path: &str, nonce: &str, body: &[u8]) -> Result<String, Reject> {
     let mut inner = Sha256::new();
     inner.update(nonce.as_bytes());
     inner.update(body);
     let digest = inner.finalize();
     Ok(super::common::base64(&super::common::hmac_sha512(
-        key.expose(),
+        key,
         &[path.as_bytes(), &digest],
     )))
 }
@@ -344,7 +333,7 @@ fn sign_kraken(secret_b64: &[u8], path: &str, nonce: &str, body: &[u8]) -> Resul
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, header_value};
+    use crate::exchange::testing::header_value;
     use crate::proxy::canonical::canonicalise;
 
     use std::time::Duration;
@@ -355,8 +344,27 @@ mod tests {
         all.into_iter().find(|v| v["exchange"] == "kraken").unwrap()
     }
 
+    /// A credential as unsealing builds it: the base64 secret goes through `Credential::load`.
     fn credential(secret: &str) -> Credential {
-        testing::credential("real-kraken-key", secret, None)
+        let secrets = crate::vault::CredentialSecrets {
+            api_key: crate::secret::SecretBytes::copy_from(b"real-kraken-key"),
+            secret: crate::secret::SecretBytes::copy_from(secret.as_bytes()),
+            passphrase: None,
+        };
+        Credential::load(
+            &Kraken,
+            secrets,
+            5000,
+            crate::exchange::nonce::Nonce::in_memory(),
+        )
+        .unwrap()
+    }
+
+    fn b64(secret: &str) -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(secret)
+            .unwrap()
     }
 
     fn canon(method: Method, path: &str, ct: Option<&str>, body: &str) -> CanonicalRequest {
@@ -380,7 +388,7 @@ mod tests {
         let body = v["post_body"].as_str().unwrap();
         let expected = v["expected"].as_str().unwrap();
         assert_eq!(
-            sign_kraken(secret.as_bytes(), path, nonce, body.as_bytes()).unwrap(),
+            sign_kraken(&b64(secret), path, nonce, body.as_bytes()).unwrap(),
             expected
         );
         // The full signer: the bot's own (stale) nonce and otp are replaced by keyward's nonce,
@@ -424,7 +432,7 @@ mod tests {
             assert!(n > last);
             last = n;
             let expected = sign_kraken(
-                b"c2VjcmV0",
+                &b64("c2VjcmV0"),
                 "/0/private/BalanceEx",
                 &n.to_string(),
                 body.as_bytes(),
