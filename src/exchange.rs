@@ -437,6 +437,22 @@ pub fn offer_token<'h>(token: &mut Option<&'h [u8]>, value: &'h [u8]) -> Result<
     }
 }
 
+/// One of keyward's auth headers whose value is credential material (key, signature,
+/// passphrase): marked sensitive.
+pub fn secret_header(
+    name: &'static str,
+    value: &[u8],
+) -> Result<(HeaderName, HeaderValue), Reject> {
+    Ok((HeaderName::from_static(name), sensitive_header(value)?))
+}
+
+/// One of keyward's auth headers whose value keyward built as plain text (a timestamp, an
+/// expiry, a key version).
+pub fn plain_header(name: &'static str, value: &str) -> (HeaderName, HeaderValue) {
+    let value = HeaderValue::from_str(value).expect("keyward builds header text from ASCII");
+    (HeaderName::from_static(name), value)
+}
+
 /// A header value holding secret material, marked so that it is never logged by hyper.
 pub fn sensitive_header(bytes: &[u8]) -> Result<HeaderValue, Reject> {
     let mut value = HeaderValue::from_bytes(bytes).map_err(|_| {

@@ -14,16 +14,14 @@
 //! Paper-trading keys (key ids starting `PK`) are sent to `paper-api.alpaca.markets`, live keys
 //! to `api.alpaca.markets`; the data host is the same for both.
 
+use super::secret_header;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
-use super::{
-    path_matches, sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
-    Route,
-};
+use super::{path_matches, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
@@ -246,14 +244,8 @@ impl Exchange for Alpaca {
         };
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if access != Access::Public {
-            headers.push((
-                HeaderName::from_static(KEY_HEADER),
-                sensitive_header(credential.api_key.expose())?,
-            ));
-            headers.push((
-                HeaderName::from_static(SECRET_HEADER),
-                sensitive_header(credential.secret.expose())?,
-            ));
+            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
+            headers.push(secret_header(SECRET_HEADER, credential.secret.expose())?);
         }
         let path_and_query = path_and_query(upstream_path, &req.query.encode());
         let body = json_body(&req.body, "Alpaca takes JSON bodies")?;

@@ -13,6 +13,7 @@
 //! registered with Binance (PKCS#8 RSA 2048+ bits or Ed25519, or PKCS#1 RSA).
 //! <https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>
 
+use super::secret_header;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -25,10 +26,7 @@ use super::common::{
     path_and_query, DenyRule,
 };
 use super::keys::PrivateKey;
-use super::{
-    sensitive_header, unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route,
-    SecretForm,
-};
+use super::{unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route, SecretForm};
 use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method, Params};
 use crate::proxy::reject::Reject;
 
@@ -387,10 +385,7 @@ impl Exchange for Binance {
         };
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if access != Access::Public {
-            headers.push((
-                HeaderName::from_static(KEY_HEADER),
-                sensitive_header(credential.api_key.expose())?,
-            ));
+            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
         }
         if access == Access::Signed {
             // keyward's own fields go where the bot's parameters are: the body if it has one.

@@ -12,6 +12,7 @@
 //! The bot's own `ACCESS-*` headers, ccxt's `X-CHANNEL-API-CODE` broker header and `PAPTRADING`
 //! are dropped (upstream headers are built from scratch).
 
+use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -21,10 +22,7 @@ use super::common::{
     client_error_code, concat_presets, denied_by, get_or_post_only, json_body, json_content_type,
     keyward_message, path_and_query, DenyRule,
 };
-use super::{
-    sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
-    Route,
-};
+use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method, Params};
 use crate::proxy::reject::Reject;
 
@@ -306,22 +304,10 @@ impl Exchange for Bitget {
                     body.as_bytes(),
                 ],
             ));
-            headers.push((
-                HeaderName::from_static(KEY_HEADER),
-                sensitive_header(credential.api_key.expose())?,
-            ));
-            headers.push((
-                HeaderName::from_static("access-sign"),
-                sensitive_header(signature.as_bytes())?,
-            ));
-            headers.push((
-                HeaderName::from_static("access-timestamp"),
-                HeaderValue::from_str(&timestamp).expect("digits"),
-            ));
-            headers.push((
-                HeaderName::from_static("access-passphrase"),
-                sensitive_header(passphrase.expose())?,
-            ));
+            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
+            headers.push(secret_header("access-sign", signature.as_bytes())?);
+            headers.push(plain_header("access-timestamp", &timestamp));
+            headers.push(secret_header("access-passphrase", passphrase.expose())?);
         }
         Ok(Outbound {
             method: req.method,

@@ -6,16 +6,14 @@
 //! re-serialised, numbers kept exactly as the bot wrote them (`219.0` stays `219.0`).
 //! <https://www.bitmex.com/app/apiKeysUsage>
 
+use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
-use super::{
-    sensitive_header, unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
-    Route,
-};
+use super::{unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
@@ -224,18 +222,9 @@ impl Exchange for Bitmex {
                 &expires,
                 &body,
             );
-            headers.push((
-                HeaderName::from_static(KEY_HEADER),
-                sensitive_header(credential.api_key.expose())?,
-            ));
-            headers.push((
-                HeaderName::from_static(EXPIRES_HEADER),
-                HeaderValue::from_str(&expires).expect("digits are a valid header value"),
-            ));
-            headers.push((
-                HeaderName::from_static(SIGN_HEADER),
-                sensitive_header(signature.as_bytes())?,
-            ));
+            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
+            headers.push(plain_header(EXPIRES_HEADER, &expires));
+            headers.push(secret_header(SIGN_HEADER, signature.as_bytes())?);
         }
         Ok(Outbound {
             method: req.method,

@@ -10,6 +10,7 @@
 //! Everything the bot sends in its own auth headers (`X-BAPI-*`, ccxt's `Referer` broker id) is
 //! dropped: keyward builds upstream headers from scratch.
 
+use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -19,10 +20,7 @@ use super::common::{
     client_error_code, denied_by, get_or_post_only, json_body, json_content_type, keyward_message,
     path_and_query, starts_with_ignore_case, DenyRule,
 };
-use super::{
-    sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
-    Route,
-};
+use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
@@ -208,22 +206,10 @@ impl Exchange for Bybit {
                     payload.as_bytes(),
                 ],
             ));
-            headers.push((
-                HeaderName::from_static(KEY_HEADER),
-                sensitive_header(credential.api_key.expose())?,
-            ));
-            headers.push((
-                HeaderName::from_static("x-bapi-timestamp"),
-                HeaderValue::from_str(&timestamp).expect("digits"),
-            ));
-            headers.push((
-                HeaderName::from_static("x-bapi-recv-window"),
-                HeaderValue::from_str(&window).expect("digits"),
-            ));
-            headers.push((
-                HeaderName::from_static("x-bapi-sign"),
-                sensitive_header(signature.as_bytes())?,
-            ));
+            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
+            headers.push(plain_header("x-bapi-timestamp", &timestamp));
+            headers.push(plain_header("x-bapi-recv-window", &window));
+            headers.push(secret_header("x-bapi-sign", signature.as_bytes())?);
         }
         Ok(Outbound {
             method: req.method,

@@ -10,6 +10,7 @@
 //! values with only unreserved characters, `,` and `:` (all identical encoded or decoded) and
 //! refuses query values that would need percent-encoding, so the two forms are the same bytes.
 
+use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -20,8 +21,7 @@ use super::common::{
     concat_presets, denied_by, json_body, json_content_type, path_and_query, DenyRule,
 };
 use super::{
-    path_matches, sensitive_header, unix_secs, Access, Credential, Exchange, Notional, Outbound,
-    PresetEntry, Route,
+    path_matches, unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
 };
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method, Params};
 use crate::proxy::reject::Reject;
@@ -451,18 +451,9 @@ impl Exchange for Gate {
                 credential.secret.expose(),
                 &[payload.as_bytes()],
             ));
-            headers.push((
-                HeaderName::from_static(KEY_HEADER),
-                sensitive_header(credential.api_key.expose())?,
-            ));
-            headers.push((
-                HeaderName::from_static(TS_HEADER),
-                HeaderValue::from_str(&ts).expect("digits are a valid header value"),
-            ));
-            headers.push((
-                HeaderName::from_static(SIGN_HEADER),
-                sensitive_header(signature.as_bytes())?,
-            ));
+            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
+            headers.push(plain_header(TS_HEADER, &ts));
+            headers.push(secret_header(SIGN_HEADER, signature.as_bytes())?);
         }
         Ok(Outbound {
             method: req.method,

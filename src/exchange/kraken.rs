@@ -10,6 +10,7 @@
 //! `otp` are removed.
 //! <https://docs.kraken.com/api/docs/guides/spot-rest-auth>
 
+use super::secret_header;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -17,10 +18,7 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use sha2::{Digest, Sha256};
 
 use super::common::{denied_by, form_content_type, json_content_type, path_and_query, DenyRule};
-use super::{
-    sensitive_header, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
-    SecretForm,
-};
+use super::{Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route, SecretForm};
 use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method, Params};
 use crate::proxy::json::Json;
 use crate::proxy::reject::Reject;
@@ -274,14 +272,8 @@ impl Exchange for Kraken {
         )?;
         let headers: Vec<(HeaderName, HeaderValue)> = vec![
             content_type,
-            (
-                HeaderName::from_static(KEY_HEADER),
-                sensitive_header(credential.api_key.expose())?,
-            ),
-            (
-                HeaderName::from_static(SIGN_HEADER),
-                sensitive_header(signature.as_bytes())?,
-            ),
+            secret_header(KEY_HEADER, credential.api_key.expose())?,
+            secret_header(SIGN_HEADER, signature.as_bytes())?,
         ];
         Ok(Outbound {
             method: Method::Post,

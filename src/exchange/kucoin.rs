@@ -22,6 +22,7 @@
 //! signature over the timestamp and the bot's dummy key, meaningless for the real key): keyward
 //! builds upstream headers from scratch, so none of them is forwarded.
 
+use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -32,8 +33,7 @@ use super::common::{
     path_and_query, DenyRule,
 };
 use super::{
-    path_matches, sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound,
-    PresetEntry, Route,
+    path_matches, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
 };
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
@@ -404,22 +404,10 @@ impl Exchange for Kucoin {
             let signature = hmac_sha256_base64(secret, prehash.as_bytes());
             let signed_passphrase = hmac_sha256_base64(secret, passphrase.expose());
             headers.extend([
-                (
-                    HeaderName::from_static(KEY_HEADER),
-                    sensitive_header(credential.api_key.expose())?,
-                ),
-                (
-                    HeaderName::from_static("kc-api-sign"),
-                    sensitive_header(signature.as_bytes())?,
-                ),
-                (
-                    HeaderName::from_static("kc-api-timestamp"),
-                    HeaderValue::from_str(&timestamp).expect("digits"),
-                ),
-                (
-                    HeaderName::from_static("kc-api-passphrase"),
-                    sensitive_header(signed_passphrase.as_bytes())?,
-                ),
+                secret_header(KEY_HEADER, credential.api_key.expose())?,
+                secret_header("kc-api-sign", signature.as_bytes())?,
+                plain_header("kc-api-timestamp", &timestamp),
+                secret_header("kc-api-passphrase", signed_passphrase.as_bytes())?,
                 (
                     HeaderName::from_static("kc-api-key-version"),
                     HeaderValue::from_static(KEY_VERSION),

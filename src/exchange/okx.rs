@@ -12,6 +12,7 @@
 //! ccxt's broker fields in order bodies (`clOrdId` prefixed with its broker id, `tag`) are order
 //! data, not credentials, and are forwarded as the bot wrote them.
 
+use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -21,10 +22,7 @@ use super::common::{
     client_error_code, denied_by, get_or_post_only, json_body, json_content_type, keyward_message,
     path_and_query, DenyRule,
 };
-use super::{
-    sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
-    Route,
-};
+use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
 use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
 use crate::proxy::reject::Reject;
 
@@ -230,22 +228,10 @@ impl Exchange for Okx {
                     body.as_bytes(),
                 ],
             ));
-            headers.push((
-                HeaderName::from_static(KEY_HEADER),
-                sensitive_header(credential.api_key.expose())?,
-            ));
-            headers.push((
-                HeaderName::from_static("ok-access-sign"),
-                sensitive_header(signature.as_bytes())?,
-            ));
-            headers.push((
-                HeaderName::from_static("ok-access-timestamp"),
-                HeaderValue::from_str(&timestamp).expect("ISO 8601 text"),
-            ));
-            headers.push((
-                HeaderName::from_static("ok-access-passphrase"),
-                sensitive_header(passphrase.expose())?,
-            ));
+            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
+            headers.push(secret_header("ok-access-sign", signature.as_bytes())?);
+            headers.push(plain_header("ok-access-timestamp", &timestamp));
+            headers.push(secret_header("ok-access-passphrase", passphrase.expose())?);
         }
         Ok(Outbound {
             method: req.method,
