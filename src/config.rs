@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
 use crate::policy::{parse_decimal, Allowlist, Rule};
-use crate::proxy::canonical::{check_path, Method};
+use crate::request::{check_path, Method};
 use crate::token::{PinSource, Pkcs11Uri};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";

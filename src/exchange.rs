@@ -29,8 +29,8 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
-use crate::proxy::reject::Reject;
+use crate::request::Refusal;
+use crate::request::{CanonRules, CanonicalRequest, Method};
 use crate::secret::SecretBytes;
 use crate::vault::CredentialSecrets;
 use keys::PrivateKey;
@@ -217,7 +217,7 @@ pub trait Exchange: Send + Sync + 'static {
     /// The bot's client token: by default from [`Exchange::key_headers`] or
     /// `Authorization: Bearer`. Exchanges whose own credentials live in `Authorization`
     /// (Coinbase JWTs, Deribit) override this. `Ok(None)` means no token (anonymous).
-    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Reject> {
+    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Refusal> {
         default_client_token(self.key_headers(), headers)
     }
 
@@ -248,13 +248,13 @@ pub trait Exchange: Send + Sync + 'static {
     /// Extra top-level members for keyward's JSON error body, in the exchange's own error shape,
     /// so that client libraries classify a refusal correctly (ccxt raises a non-retryable
     /// permission or authentication error instead of a retryable "exchange not available").
-    fn native_error(&self, _reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, _reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         Vec::new()
     }
 
     /// Exchange-specific checks of the canonical request before policy (e.g. a JSON-RPC body
     /// whose method must equal the path's). Refusals are 400s.
-    fn check_request(&self, _req: &CanonicalRequest) -> Result<(), Reject> {
+    fn check_request(&self, _req: &CanonicalRequest) -> Result<(), Refusal> {
         Ok(())
     }
 
@@ -293,7 +293,7 @@ pub trait Exchange: Send + Sync + 'static {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject>;
+    ) -> Result<Outbound, Refusal>;
 }
 
 /// All exchanges keyward can sign for.
@@ -331,11 +331,11 @@ const GUARD_WORDS: &[(&str, &str)] = &[
 ];
 
 /// 405 for a method the exchange's API does not use, naming the methods it does.
-pub fn check_method(exchange: &dyn Exchange, method: Method) -> Result<(), Reject> {
+pub fn check_method(exchange: &dyn Exchange, method: Method) -> Result<(), Refusal> {
     if exchange.methods().contains(&method) {
         return Ok(());
     }
-    Err(Reject::method_not_allowed(
+    Err(Refusal::method_not_allowed(
         exchange.methods(),
         format!(
             "method {method} is not used by the {} API; it takes {}",
@@ -394,13 +394,13 @@ pub fn path_matches_with(pattern: &str, path: &str, same: impl Fn(&str, &str) ->
 pub fn default_client_token(
     key_headers: &[&str],
     headers: &HeaderMap,
-) -> Result<Option<Vec<u8>>, Reject> {
+) -> Result<Option<Vec<u8>>, Refusal> {
     let mut token: Option<&[u8]> = None;
     for name in key_headers {
         let mut values = headers.get_all(*name).iter();
         if let Some(v) = values.next() {
             if values.next().is_some() {
-                return Err(Reject::bad_request(format!("more than one {name} header")));
+                return Err(Refusal::bad_request(format!("more than one {name} header")));
             }
             offer_token(&mut token, v.as_bytes())?;
         }
@@ -409,7 +409,7 @@ pub fn default_client_token(
         match bearer(v.as_bytes()) {
             Some(t) => offer_token(&mut token, t)?,
             None => {
-                return Err(Reject::bad_request(
+                return Err(Refusal::bad_request(
                     "Authorization must be \"Bearer <client token>\"",
                 ))
             }
@@ -425,9 +425,9 @@ pub fn bearer(value: &[u8]) -> Option<&[u8]> {
 }
 
 /// Records a token found in one place; a different token in another place is an error.
-pub fn offer_token<'h>(token: &mut Option<&'h [u8]>, value: &'h [u8]) -> Result<(), Reject> {
+pub fn offer_token<'h>(token: &mut Option<&'h [u8]>, value: &'h [u8]) -> Result<(), Refusal> {
     match token {
-        Some(t) if *t != value => Err(Reject::bad_request(
+        Some(t) if *t != value => Err(Refusal::bad_request(
             "the request carries two different client tokens; send one",
         )),
         _ => {
@@ -442,7 +442,7 @@ pub fn offer_token<'h>(token: &mut Option<&'h [u8]>, value: &'h [u8]) -> Result<
 pub fn secret_header(
     name: &'static str,
     value: &[u8],
-) -> Result<(HeaderName, HeaderValue), Reject> {
+) -> Result<(HeaderName, HeaderValue), Refusal> {
     Ok((HeaderName::from_static(name), sensitive_header(value)?))
 }
 
@@ -454,13 +454,9 @@ pub fn plain_header(name: &'static str, value: &str) -> (HeaderName, HeaderValue
 }
 
 /// A header value holding secret material, marked so that it is never logged by hyper.
-pub fn sensitive_header(bytes: &[u8]) -> Result<HeaderValue, Reject> {
+pub fn sensitive_header(bytes: &[u8]) -> Result<HeaderValue, Refusal> {
     let mut value = HeaderValue::from_bytes(bytes).map_err(|_| {
-        Reject::new(
-            http::StatusCode::INTERNAL_SERVER_ERROR,
-            "bad_credential",
-            "the credential's API key is not a valid header value; re-seal it",
-        )
+        Refusal::bad_credential("the credential's API key is not a valid header value; re-seal it")
     })?;
     value.set_sensitive(true);
     Ok(value)
@@ -483,6 +479,7 @@ pub fn unix_millis(now: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::RefusalKind;
 
     #[test]
     fn keyword_guard_folds_case_and_separators() {
@@ -529,7 +526,12 @@ mod tests {
             .collect();
         assert_eq!(patch, ["alpaca", "gate"]);
         let e = check_method(&binance::Binance, Method::Patch).unwrap_err();
-        assert_eq!(e.status, http::StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            e.kind,
+            RefusalKind::MethodNotAllowed {
+                allowed: Method::COMMON
+            }
+        );
         assert_eq!(e.code, "method_not_allowed");
         assert!(
             e.message.contains("binance") && e.message.contains("GET, POST, PUT, DELETE"),
@@ -585,15 +587,9 @@ mod tests {
             let cred = Credential::load(*ex, secrets, 5000, Nonce::in_memory()).unwrap();
             assert!(!format!("{cred:?}").contains(KEY));
             let (method, path) = ex.permission_endpoint();
-            let req = crate::proxy::canonical::canonicalise(
-                method,
-                path,
-                None,
-                None,
-                b"",
-                &ex.canon_rules(),
-            )
-            .unwrap();
+            let req =
+                crate::request::canonicalise(method, path, None, None, b"", &ex.canon_rules())
+                    .unwrap();
             let out = ex
                 .sign(&req, Access::Signed, &cred, SystemTime::now())
                 .unwrap_or_else(|e| panic!("{}: {e}", ex.id()));

@@ -9,6 +9,7 @@ pub mod error;
 pub mod exchange;
 pub mod policy;
 pub mod proxy;
+pub mod request;
 pub mod secret;
 pub mod token;
 pub mod vault;

@@ -16,8 +16,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::exchange::{self, path_matches, Access, Exchange, Notional};
-use crate::proxy::canonical::{Body, CanonicalRequest, Method};
-use crate::proxy::json::Json;
+use crate::request::Json;
+use crate::request::{Body, CanonicalRequest, Method};
 
 /// The pseudo-parameter of a `max` constraint that bounds `price * quantity` (or `quoteOrderQty`).
 pub const NOTIONAL: &str = "notional";
@@ -304,7 +304,7 @@ impl fmt::Display for Decision {
 mod tests {
     use super::*;
     use crate::exchange::binance::Binance;
-    use crate::proxy::canonical::{canonicalise, CanonRules};
+    use crate::request::{canonicalise, CanonRules};
 
     fn req(method: Method, path: &str, query: &str) -> CanonicalRequest {
         canonicalise(method, path, Some(query), None, b"", &CanonRules::FORM).unwrap()

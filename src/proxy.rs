@@ -1,8 +1,7 @@
-//! The HTTP side: listener, canonical request, forwarding client.
+//! The HTTP side: listener, pipeline, responses, forwarding client. The only module that knows
+//! hyper and HTTP status codes.
 
-pub mod canonical;
 pub mod forward;
-pub mod json;
-pub mod reject;
+pub mod respond;
 pub mod server;
 pub mod tls;

@@ -22,8 +22,8 @@ use http::{HeaderName, HeaderValue};
 
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::{path_matches, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
-use crate::proxy::reject::Reject;
+use crate::request::Refusal;
+use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Alpaca;
 
@@ -234,9 +234,9 @@ impl Exchange for Alpaca {
         access: Access,
         credential: &Credential,
         _now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let (api, upstream_path) =
-            split(&req.path).ok_or_else(|| Reject::not_found("not an Alpaca API path"))?;
+            split(&req.path).ok_or_else(|| Refusal::not_found("not an Alpaca API path"))?;
         let host = match api {
             Api::Data => DATA_HOST,
             Api::Trading if is_paper_key(credential.api_key.expose()) => PAPER_HOST,
@@ -267,7 +267,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, canon, header_value};
-    use crate::proxy::canonical::canonicalise;
+    use crate::request::canonicalise;
 
     use http::{header, HeaderMap};
 

@@ -27,8 +27,8 @@ use super::common::{
 };
 use super::keys::PrivateKey;
 use super::{unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route, SecretForm};
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method, Params};
-use crate::proxy::reject::Reject;
+use crate::request::Refusal;
+use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
 
 pub struct Binance;
 
@@ -352,7 +352,7 @@ impl Exchange for Binance {
         &["read", "spot-trade", "futures-trade", "trade"]
     }
 
-    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
         // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
         let Some(code) = client_error_code(reject, [-2015, -1002, -1003, -1100]) else {
@@ -374,14 +374,16 @@ impl Exchange for Binance {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let host =
-            Self::host(&req.path).ok_or_else(|| Reject::not_found("not a Binance API path"))?;
+            Self::host(&req.path).ok_or_else(|| Refusal::not_found("not a Binance API path"))?;
         let mut query = req.query.clone();
         let mut form = match &req.body {
             Body::Form(p) => Some(p.clone()),
             Body::Empty => None,
-            Body::Json(_) => return Err(Reject::unsupported_media("Binance takes no JSON bodies")),
+            Body::Json(_) => {
+                return Err(Refusal::unsupported_media("Binance takes no JSON bodies"))
+            }
         };
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if access != Access::Public {
@@ -392,7 +394,7 @@ impl Exchange for Binance {
             let window = match req.param("recvWindow") {
                 Some(v) => {
                     let asked: u64 = v.parse().map_err(|_| {
-                        Reject::bad_params(format!(
+                        Refusal::bad_params(format!(
                             "recvWindow {v:?} is not a whole number of milliseconds"
                         ))
                     })?;
@@ -447,14 +449,8 @@ fn payload(query: &Params, form: Option<&Params>) -> String {
 
 /// `base64(signature)` for RSA (PKCS#1 v1.5, SHA-256) and Ed25519 API keys. The caller's
 /// parameter encoding percent-encodes it.
-fn asymmetric_signature(key: &PrivateKey, payload: &[u8]) -> Result<String, Reject> {
-    let internal = |msg: String| {
-        Reject::new(
-            http::StatusCode::INTERNAL_SERVER_ERROR,
-            "bad_credential",
-            msg,
-        )
-    };
+fn asymmetric_signature(key: &PrivateKey, payload: &[u8]) -> Result<String, Refusal> {
+    let internal = |msg: String| Refusal::bad_credential(msg);
     match key {
         PrivateKey::Rsa(_) | PrivateKey::Ed25519(_) => {}
         other => {
@@ -477,7 +473,7 @@ fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::exchange::testing::{self, at};
-    use crate::proxy::canonical::{canonicalise, parse_params};
+    use crate::request::{canonicalise, parse_params};
     use crate::secret::SecretBytes;
 
     fn vectors() -> Vec<serde_json::Value> {

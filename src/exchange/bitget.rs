@@ -23,8 +23,8 @@ use super::common::{
     keyward_message, path_and_query, DenyRule,
 };
 use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method, Params};
-use crate::proxy::reject::Reject;
+use crate::request::Refusal;
+use crate::request::{CanonRules, CanonicalRequest, Method, Params};
 
 pub struct Bitget;
 
@@ -207,7 +207,7 @@ impl Exchange for Bitget {
         }
     }
 
-    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         get_or_post_only(req, "Bitget")
     }
 
@@ -248,7 +248,7 @@ impl Exchange for Bitget {
         &["read", "spot-trade", "futures-trade", "trade"]
     }
 
-    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
         // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
         // ("Parameter verification failed") to BadRequest.
@@ -273,7 +273,7 @@ impl Exchange for Bitget {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let path_and_query = path_and_query(&req.path, &req.query.encode());
         let body = json_body(&req.body, "Bitget takes JSON bodies, not forms")?;
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
@@ -282,10 +282,7 @@ impl Exchange for Bitget {
         }
         if access != Access::Public {
             let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
-                Reject::new(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "bad_credential",
-                    "this Bitget credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines",
+                Refusal::bad_credential("this Bitget credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines",
                 )
             })?;
             let timestamp = unix_millis(now).to_string();
@@ -338,6 +335,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, at, canon, header};
+    use crate::request::RefusalKind;
 
     fn credential() -> Credential {
         testing::credential("bg_api_key", "bitget-secret", Some("bitget-passphrase"))
@@ -515,18 +513,18 @@ mod tests {
 
     #[test]
     fn native_error_shape_for_ccxt() {
-        let denied = Bitget.native_error(&Reject::forbidden("hard_deny", "no"));
+        let denied = Bitget.native_error(&Refusal::forbidden("hard_deny", "no"));
         assert!(
             denied.contains(&("code", serde_json::Value::from("40014"))),
             "{denied:?}"
         );
-        let unknown = Bitget.native_error(&Reject::unauthenticated("who"));
+        let unknown = Bitget.native_error(&Refusal::unauthenticated("who"));
         assert!(
             unknown.contains(&("code", serde_json::Value::from("40006"))),
             "{unknown:?}"
         );
         assert!(Bitget
-            .native_error(&Reject::new(http::StatusCode::BAD_GATEWAY, "upstream", "x"))
+            .native_error(&Refusal::new(RefusalKind::Upstream, "upstream", "x"))
             .is_empty());
     }
 }

@@ -14,8 +14,8 @@ use http::{HeaderName, HeaderValue};
 
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::{unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
-use crate::proxy::reject::Reject;
+use crate::request::{CanonRules, CanonicalRequest, Method};
+use crate::request::{Refusal, RefusalKind};
 
 pub struct Bitmex;
 
@@ -179,14 +179,14 @@ impl Exchange for Bitmex {
         (Method::Get, "/api/v1/apiKey")
     }
 
-    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         // BitMEX's `{"error":{"message","name"}}` with the messages client libraries map
         // (ccxt: "Access Denied" → PermissionDenied, "Invalid API Key." → AuthenticationError);
         // keyward's own code and message move to `keyward`.
-        let message = match reject.status.as_u16() {
-            401 => "Invalid API Key.".to_owned(),
-            403 => "Access Denied".to_owned(),
-            s if s >= 500 => "Service unavailable".to_owned(),
+        let message = match reject.kind {
+            RefusalKind::Unauthenticated => "Invalid API Key.".to_owned(),
+            RefusalKind::Forbidden => "Access Denied".to_owned(),
+            k if !k.is_client_error() => "Service unavailable".to_owned(),
             _ => format!("keyward {}: {}", reject.code, reject.message),
         };
         vec![(
@@ -201,7 +201,7 @@ impl Exchange for Bitmex {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let path_and_query = path_and_query(&req.path, &req.query.encode());
         let body = json_body(
             &req.body,
@@ -260,7 +260,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, header};
-    use crate::proxy::canonical::canonicalise;
+    use crate::request::canonicalise;
 
     use std::time::Duration;
 
@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn rejections_in_bitmex_shape() {
-        let r = Reject::forbidden("hard_deny", "withdrawals are never allowed");
+        let r = Refusal::forbidden("hard_deny", "withdrawals are never allowed");
         let v: serde_json::Value =
             serde_json::from_str(&r.to_json_with(Bitmex.native_error(&r))).unwrap();
         assert_eq!(v["error"]["message"], "Access Denied");

@@ -21,8 +21,8 @@ use super::common::{
     path_and_query, starts_with_ignore_case, DenyRule,
 };
 use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
-use crate::proxy::reject::Reject;
+use crate::request::Refusal;
+use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Bybit;
 
@@ -123,7 +123,7 @@ impl Exchange for Bybit {
         }
     }
 
-    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         get_or_post_only(req, "Bybit v5")
     }
 
@@ -162,7 +162,7 @@ impl Exchange for Bybit {
         &["read", "trade"]
     }
 
-    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
         // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
         let Some(code) = client_error_code(reject, [10003, 10005, 10006, 10001]) else {
@@ -184,7 +184,7 @@ impl Exchange for Bybit {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let query = req.query.encode();
         let path_and_query = path_and_query(&req.path, &query);
         let body = json_body(&req.body, "Bybit v5 takes JSON bodies, not forms")?;
@@ -226,6 +226,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, at, canon, header};
+    use crate::request::RefusalKind;
 
     fn credential() -> Credential {
         testing::credential("XXXXXXXXXX", "YYYYYYYYYYYYYYYYYYYYYYYYYYYY", None)
@@ -375,18 +376,18 @@ mod tests {
 
     #[test]
     fn native_error_shape_for_ccxt() {
-        let denied = Bybit.native_error(&Reject::forbidden("hard_deny", "no"));
+        let denied = Bybit.native_error(&Refusal::forbidden("hard_deny", "no"));
         assert!(
             denied.contains(&("retCode", serde_json::Value::from(10005))),
             "{denied:?}"
         );
-        let unknown = Bybit.native_error(&Reject::unauthenticated("who"));
+        let unknown = Bybit.native_error(&Refusal::unauthenticated("who"));
         assert!(
             unknown.contains(&("retCode", serde_json::Value::from(10003))),
             "{unknown:?}"
         );
         assert!(Bybit
-            .native_error(&Reject::new(http::StatusCode::BAD_GATEWAY, "upstream", "x"))
+            .native_error(&Refusal::new(RefusalKind::Upstream, "upstream", "x"))
             .is_empty());
     }
 }

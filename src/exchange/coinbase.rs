@@ -31,9 +31,9 @@ use super::{
     path_matches, sensitive_header, unix_secs, Access, Credential, Exchange, Notional, Outbound,
     PresetEntry, Route, SecretForm,
 };
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
-use crate::proxy::json::Json;
-use crate::proxy::reject::Reject;
+use crate::request::Json;
+use crate::request::Refusal;
+use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Coinbase;
 
@@ -262,7 +262,7 @@ pub fn jwt(
 }
 
 /// A fresh random JWT nonce (16 bytes, hex).
-fn random_nonce() -> Result<String, Reject> {
+fn random_nonce() -> Result<String, Refusal> {
     use ring::rand::SecureRandom;
     let mut raw = [0u8; 16];
     ring::rand::SystemRandom::new()
@@ -271,19 +271,15 @@ fn random_nonce() -> Result<String, Reject> {
     Ok(hex::encode(raw))
 }
 
-fn internal(message: &str) -> Reject {
-    Reject::new(
-        http::StatusCode::INTERNAL_SERVER_ERROR,
-        "bad_credential",
-        message,
-    )
+fn internal(message: &str) -> Refusal {
+    Refusal::bad_credential(message)
 }
 
 /// The client token inside a bot's (dummy) JWT: its `kid` header or `sub` claim, which must
 /// agree when both are present. The signature is not looked at.
-fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Reject> {
+fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Refusal> {
     let bad = |why: &str| {
-        Reject::bad_request(format!(
+        Refusal::bad_request(format!(
             "the bot's Authorization JWT {why}; set the bot's API key (key name) to its keyward client token, or send \"Authorization: Bearer <client token>\""
         ))
     };
@@ -294,7 +290,7 @@ fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Reject> {
     let (Some(head), Some(body)) = (parts.next(), parts.next()) else {
         return Err(bad("is malformed"));
     };
-    let decode = |part: &[u8]| -> Result<Json, Reject> {
+    let decode = |part: &[u8]| -> Result<Json, Refusal> {
         let trimmed = part
             .strip_suffix(b"==")
             .or(part.strip_suffix(b"="))
@@ -307,7 +303,7 @@ fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Reject> {
     };
     let head = decode(head)?;
     let body = decode(body)?;
-    let field = |j: &Json, name: &str| -> Result<Option<String>, Reject> {
+    let field = |j: &Json, name: &str| -> Result<Option<String>, Refusal> {
         match j.get(name) {
             None => Ok(None),
             Some(Json::String(s)) => Ok(Some(s.clone())),
@@ -330,7 +326,7 @@ impl Exchange for Coinbase {
         &[LEGACY_KEY_HEADER]
     }
 
-    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Reject> {
+    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Refusal> {
         let mut found: Vec<Vec<u8>> = Vec::new();
         for name in [header::AUTHORIZATION.as_str(), LEGACY_KEY_HEADER] {
             let mut values = headers.get_all(name).iter();
@@ -338,14 +334,14 @@ impl Exchange for Coinbase {
                 continue;
             };
             if values.next().is_some() {
-                return Err(Reject::bad_request(format!("more than one {name} header")));
+                return Err(Refusal::bad_request(format!("more than one {name} header")));
             }
             if name == LEGACY_KEY_HEADER {
                 found.push(value.as_bytes().to_vec());
                 continue;
             }
             let Some(credential) = super::bearer(value.as_bytes()) else {
-                return Err(Reject::bad_request(
+                return Err(Refusal::bad_request(
                     "Authorization must be \"Bearer <client token>\" or \"Bearer <JWT whose sub is the client token>\"",
                 ));
             };
@@ -359,7 +355,7 @@ impl Exchange for Coinbase {
             [] => Ok(None),
             [one] => Ok(Some(one.clone())),
             [a, b] if a == b => Ok(Some(a.clone())),
-            _ => Err(Reject::bad_request(
+            _ => Err(Refusal::bad_request(
                 "the request carries two different client tokens; send one",
             )),
         }
@@ -421,9 +417,9 @@ impl Exchange for Coinbase {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         if !is_api_path(&req.path) {
-            return Err(Reject::not_found("not a Coinbase API path"));
+            return Err(Refusal::not_found("not a Coinbase API path"));
         }
         let now_s = unix_secs(now);
         self.sign_with(req, access, credential, now_s, &random_nonce()?)
@@ -438,7 +434,7 @@ impl Coinbase {
         credential: &Credential,
         now_s: u64,
         nonce: &str,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if access != Access::Public {
             let key = credential.private_key.as_ref().ok_or_else(|| {

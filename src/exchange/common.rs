@@ -9,8 +9,8 @@ use http::{header, HeaderName, HeaderValue};
 use sha2::{Sha256, Sha512};
 
 use super::{path_matches_with, PresetEntry};
-use crate::proxy::canonical::{Body, CanonicalRequest, Method};
-use crate::proxy::reject::Reject;
+use crate::request::{Body, CanonicalRequest, Method};
+use crate::request::{Refusal, RefusalKind};
 
 /// How a [`DenyRule`]'s path is compared with the request's path. Always ASCII
 /// case-insensitive: keyward does not know how the exchange matches letter case, so a case
@@ -162,11 +162,11 @@ pub fn path_and_query(path: &str, query: &str) -> String {
 
 /// The body of a JSON-only exchange as keyward sends (and signs) it: the compact
 /// re-serialisation, or nothing. A form body is refused (415) with `refusal`.
-pub fn json_body(body: &Body, refusal: &str) -> Result<String, Reject> {
+pub fn json_body(body: &Body, refusal: &str) -> Result<String, Refusal> {
     match body {
         Body::Empty => Ok(String::new()),
         Body::Json(j) => Ok(j.to_compact()),
-        Body::Form(_) => Err(Reject::unsupported_media(refusal)),
+        Body::Form(_) => Err(Refusal::unsupported_media(refusal)),
     }
 }
 
@@ -187,10 +187,10 @@ pub fn form_content_type() -> (HeaderName, HeaderValue) {
 }
 
 /// Refuses (400) a method other than GET and POST, for APIs that use only those two.
-pub fn get_or_post_only(req: &CanonicalRequest, api: &str) -> Result<(), Reject> {
+pub fn get_or_post_only(req: &CanonicalRequest, api: &str) -> Result<(), Refusal> {
     match req.method {
         Method::Get | Method::Post => Ok(()),
-        m => Err(Reject::bad_request(format!(
+        m => Err(Refusal::bad_request(format!(
             "{api} uses GET and POST only, not {m}"
         ))),
     }
@@ -199,20 +199,20 @@ pub fn get_or_post_only(req: &CanonicalRequest, api: &str) -> Result<(), Reject>
 /// The exchange's own error code for a refusal with a client-error status, from the codes for
 /// 401, 403, 429 and any other 4xx (in that order); `None` for other statuses.
 pub fn client_error_code<T>(
-    reject: &Reject,
+    reject: &Refusal,
     [unauthenticated, forbidden, too_many, other]: [T; 4],
 ) -> Option<T> {
-    match reject.status.as_u16() {
-        401 => Some(unauthenticated),
-        403 => Some(forbidden),
-        429 => Some(too_many),
-        400..=499 => Some(other),
+    match reject.kind {
+        RefusalKind::Unauthenticated => Some(unauthenticated),
+        RefusalKind::Forbidden => Some(forbidden),
+        RefusalKind::RateLimited => Some(too_many),
+        k if k.is_client_error() => Some(other),
         _ => None,
     }
 }
 
 /// The message member of a native error: `keyward: <message>`.
-pub fn keyward_message(reject: &Reject) -> serde_json::Value {
+pub fn keyward_message(reject: &Refusal) -> serde_json::Value {
     serde_json::Value::from(format!("keyward: {}", reject.message))
 }
 

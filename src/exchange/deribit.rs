@@ -25,9 +25,9 @@ use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
     Route,
 };
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method};
-use crate::proxy::json::Json;
-use crate::proxy::reject::Reject;
+use crate::request::Json;
+use crate::request::{Body, CanonRules, CanonicalRequest, Method};
+use crate::request::{Refusal, RefusalKind};
 
 pub struct Deribit;
 
@@ -274,13 +274,13 @@ fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
 }
 
 /// The `id=` of a `deri-hmac-sha256` credential (`id=..,ts=..,sig=..,nonce=..`).
-fn deribit_id(params: &[u8]) -> Result<&[u8], Reject> {
+fn deribit_id(params: &[u8]) -> Result<&[u8], Refusal> {
     let mut id = None;
     for item in params.split(|b| *b == b',') {
         let item = item.trim_ascii();
         if let Some(v) = item.strip_prefix(b"id=") {
             if id.is_some() {
-                return Err(Reject::bad_request(
+                return Err(Refusal::bad_request(
                     "the deri-hmac-sha256 Authorization header has more than one id=",
                 ));
             }
@@ -289,7 +289,7 @@ fn deribit_id(params: &[u8]) -> Result<&[u8], Reject> {
     }
     match id {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(Reject::bad_request(
+        _ => Err(Refusal::bad_request(
             "the deri-hmac-sha256 Authorization header has no id=; set the bot's API key (client id) to its keyward client token",
         )),
     }
@@ -304,13 +304,13 @@ impl Exchange for Deribit {
         &[]
     }
 
-    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Reject> {
+    fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Refusal> {
         let mut values = headers.get_all(header::AUTHORIZATION).iter();
         let Some(value) = values.next() else {
             return Ok(None);
         };
         if values.next().is_some() {
-            return Err(Reject::bad_request("more than one Authorization header"));
+            return Err(Refusal::bad_request("more than one Authorization header"));
         }
         let v = value.as_bytes();
         if v.len() > SCHEME.len() && v[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
@@ -318,7 +318,7 @@ impl Exchange for Deribit {
         }
         match super::bearer(v) {
             Some(t) => Ok(Some(t.to_vec())),
-            None => Err(Reject::bad_request(
+            None => Err(Refusal::bad_request(
                 "Authorization must be \"deri-hmac-sha256 id=<client token>,...\" or \"Bearer <client token>\"",
             )),
         }
@@ -332,12 +332,12 @@ impl Exchange for Deribit {
         }
     }
 
-    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         let Body::Json(body) = &req.body else {
             return Ok(());
         };
         let Json::Object(_) = body else {
-            return Err(Reject::bad_request(
+            return Err(Refusal::bad_request(
                 "a Deribit request body must be one JSON-RPC object (no batches)",
             ));
         };
@@ -345,10 +345,10 @@ impl Exchange for Deribit {
         match body.get("method") {
             None => Ok(()),
             Some(Json::String(m)) if m == path_method => Ok(()),
-            Some(Json::String(m)) => Err(Reject::bad_request(format!(
+            Some(Json::String(m)) => Err(Refusal::bad_request(format!(
                 "the JSON-RPC method {m:?} differs from the path's {path_method:?}; keyward checks the path, so send each method to its own path"
             ))),
-            Some(_) => Err(Reject::bad_request("the JSON-RPC method must be a string")),
+            Some(_) => Err(Refusal::bad_request("the JSON-RPC method must be a string")),
         }
     }
 
@@ -414,9 +414,9 @@ impl Exchange for Deribit {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         if split(&req.path).is_none() {
-            return Err(Reject::not_found("not a Deribit API path"));
+            return Err(Refusal::not_found("not a Deribit API path"));
         }
         let path_and_query = path_and_query(&req.path, &req.query.encode());
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
@@ -431,8 +431,7 @@ impl Exchange for Deribit {
             let ts = unix_millis(now);
             let nonce = credential.nonce.next(now).map_err(|e| {
                 tracing::error!(error = %e, "nonce state");
-                Reject::new(
-                    http::StatusCode::SERVICE_UNAVAILABLE,
+                Refusal::new(RefusalKind::Unavailable,
                     "nonce_unavailable",
                     "keyward cannot issue a nonce (state file not writable); the operator must fix it",
                 )

@@ -23,8 +23,8 @@ use super::common::{
 use super::{
     path_matches, unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
 };
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method, Params};
-use crate::proxy::reject::Reject;
+use crate::request::{CanonRules, CanonicalRequest, Method, Params};
+use crate::request::{Refusal, RefusalKind};
 
 pub struct Gate;
 
@@ -298,11 +298,11 @@ fn plain_query_byte(b: u8) -> bool {
 }
 
 /// The query string keyward sends and signs (identical bytes), or why it cannot be written so.
-fn query_string(query: &Params) -> Result<String, Reject> {
+fn query_string(query: &Params) -> Result<String, Refusal> {
     let mut out = String::new();
     for (i, (k, v)) in query.iter().enumerate() {
         if let Some(c) = k.bytes().chain(v.bytes()).find(|b| !plain_query_byte(*b)) {
-            return Err(Reject::bad_params(format!(
+            return Err(Refusal::bad_params(format!(
                 "query parameter '{k}' contains {:?}: Gate's signature over percent-encoded query strings is ambiguous, so keyward accepts only letters, digits and - _ . ~ , : there",
                 char::from(c)
             )));
@@ -355,12 +355,12 @@ impl Exchange for Gate {
         }
     }
 
-    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         if Self::is_public(&req.path)
             && req.method != Method::Get
             && !(req.method == Method::Post && req.path.ends_with("/funding_rates"))
         {
-            return Err(Reject::method_not_allowed(
+            return Err(Refusal::method_not_allowed(
                 &[Method::Get],
                 format!("{} is public market data: use GET", req.path),
             ));
@@ -403,15 +403,15 @@ impl Exchange for Gate {
         (Method::Get, "/api/v4/account/main_keys")
     }
 
-    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         // Gate's `{"label","message"}` beside keyward's `error`, so that client libraries raise
         // their usual exception (ccxt: FORBIDDEN → PermissionDenied, not ExchangeNotAvailable).
-        let label = match reject.status.as_u16() {
-            401 => "INVALID_KEY",
-            403 => "FORBIDDEN",
-            405 => "METHOD_NOT_ALLOWED",
-            429 => "TOO_MANY_REQUESTS",
-            s if s >= 500 => "SERVER_ERROR",
+        let label = match reject.kind {
+            RefusalKind::Unauthenticated => "INVALID_KEY",
+            RefusalKind::Forbidden => "FORBIDDEN",
+            RefusalKind::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
+            RefusalKind::RateLimited => "TOO_MANY_REQUESTS",
+            k if !k.is_client_error() => "SERVER_ERROR",
             _ => "BAD_REQUEST",
         };
         vec![
@@ -429,7 +429,7 @@ impl Exchange for Gate {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let query = query_string(&req.query)?;
         let path_and_query = path_and_query(&req.path, &query);
         let body = json_body(&req.body, "Gate takes JSON bodies")?;
@@ -470,7 +470,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, at_secs, canon, header};
-    use crate::proxy::canonical::canonicalise;
+    use crate::request::canonicalise;
 
     fn credential(secret: &str) -> Credential {
         testing::credential("real-gate-key", secret, None)
@@ -717,7 +717,7 @@ mod tests {
 
     #[test]
     fn rejections_in_gate_shape() {
-        let r = Reject::forbidden("hard_deny", "withdrawals are never allowed");
+        let r = Refusal::forbidden("hard_deny", "withdrawals are never allowed");
         let v: serde_json::Value =
             serde_json::from_str(&r.to_json_with(Gate.native_error(&r))).unwrap();
         assert_eq!(v["label"], "FORBIDDEN");

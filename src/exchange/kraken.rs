@@ -14,14 +14,14 @@ use super::secret_header;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
 use super::common::{denied_by, form_content_type, json_content_type, path_and_query, DenyRule};
 use super::{Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route, SecretForm};
-use crate::proxy::canonical::{Body, CanonRules, CanonicalRequest, Method, Params};
-use crate::proxy::json::Json;
-use crate::proxy::reject::Reject;
+use crate::request::Json;
+use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
+use crate::request::{Refusal, RefusalKind};
 
 pub struct Kraken;
 
@@ -153,17 +153,17 @@ impl Exchange for Kraken {
         }
     }
 
-    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         match Self::access(&req.path) {
             Some(Access::Signed) => {
                 if req.method != Method::Post {
-                    return Err(Reject::method_not_allowed(
+                    return Err(Refusal::method_not_allowed(
                         &[Method::Post],
                         "Kraken private endpoints take POST only",
                     ));
                 }
                 if !req.query.is_empty() {
-                    return Err(Reject::bad_params(
+                    return Err(Refusal::bad_params(
                         "Kraken private endpoints take their parameters in the POST body, not the query string".to_owned(),
                     ));
                 }
@@ -171,7 +171,7 @@ impl Exchange for Kraken {
             }
             Some(_) => {
                 if !matches!(req.method, Method::Get | Method::Post) {
-                    return Err(Reject::method_not_allowed(
+                    return Err(Refusal::method_not_allowed(
                         &[Method::Get, Method::Post],
                         "Kraken public endpoints take GET or POST",
                     ));
@@ -206,15 +206,15 @@ impl Exchange for Kraken {
         (Method::Post, "/0/private/GetApiKeyInfo")
     }
 
-    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         // Kraken's `{"error":["<category>:<message>"]}`, so that client libraries raise their
         // usual exception (ccxt: PermissionDenied, AuthenticationError, ...); keyward's own
         // code and message move to `keyward`.
-        let category = match reject.status.as_u16() {
-            401 => "EAPI:Invalid key",
-            403 => "EGeneral:Permission denied",
-            429 => "EAPI:Rate limit exceeded",
-            s if s >= 500 => "EService:Unavailable",
+        let category = match reject.kind {
+            RefusalKind::Unauthenticated => "EAPI:Invalid key",
+            RefusalKind::Forbidden => "EGeneral:Permission denied",
+            RefusalKind::RateLimited => "EAPI:Rate limit exceeded",
+            k if !k.is_client_error() => "EService:Unavailable",
             _ => "EGeneral:Invalid arguments",
         };
         vec![("error", serde_json::json!([category]))]
@@ -226,7 +226,7 @@ impl Exchange for Kraken {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         if access == Access::Public {
             let path_and_query = path_and_query(&req.path, &req.query.encode());
             let mut headers = Vec::new();
@@ -252,8 +252,7 @@ impl Exchange for Kraken {
         self.check_request(req)?;
         let nonce = credential.nonce.next(now).map_err(|e| {
             tracing::error!(error = %e, "cannot persist the Kraken nonce state");
-            Reject::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::new(RefusalKind::Unavailable,
                 "nonce_state",
                 "keyward cannot persist the nonce state next to the vault file, so it signs no Kraken request; the operator must fix the disk (see keyward's log)",
             )
@@ -296,9 +295,9 @@ fn form_with_nonce(nonce: &str, params: &Params) -> String {
 }
 
 /// The bot's JSON object with `"nonce":<n>` (a number, as Kraken's schema has it) as first member.
-fn json_with_nonce(nonce: &str, body: &Json) -> Result<String, Reject> {
+fn json_with_nonce(nonce: &str, body: &Json) -> Result<String, Refusal> {
     let Json::Object(members) = body else {
-        return Err(Reject::bad_params(
+        return Err(Refusal::bad_params(
             "a Kraken JSON body must be an object".to_owned(),
         ));
     };
@@ -310,7 +309,7 @@ fn json_with_nonce(nonce: &str, body: &Json) -> Result<String, Reject> {
 
 /// `base64(HMAC-SHA512(key, uri_path + SHA256(nonce + body)))`, `key` being the base64-decoded
 /// secret (decoded once, when the credential is unsealed).
-fn sign_kraken(key: &[u8], path: &str, nonce: &str, body: &[u8]) -> Result<String, Reject> {
+fn sign_kraken(key: &[u8], path: &str, nonce: &str, body: &[u8]) -> Result<String, Refusal> {
     let mut inner = Sha256::new();
     inner.update(nonce.as_bytes());
     inner.update(body);
@@ -326,7 +325,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::header_value;
-    use crate::proxy::canonical::canonicalise;
+    use crate::request::canonicalise;
 
     use std::time::Duration;
 
@@ -544,8 +543,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            Kraken.check_request(&get).unwrap_err().status,
-            StatusCode::METHOD_NOT_ALLOWED
+            Kraken.check_request(&get).unwrap_err().code,
+            "method_not_allowed"
         );
         let q = canonicalise(
             Method::Post,
@@ -592,7 +591,7 @@ mod tests {
 
     #[test]
     fn rejections_in_kraken_shape() {
-        let r = Reject::forbidden("hard_deny", "withdrawals are never allowed");
+        let r = Refusal::forbidden("hard_deny", "withdrawals are never allowed");
         let v: serde_json::Value =
             serde_json::from_str(&r.to_json_with(Kraken.native_error(&r))).unwrap();
         assert_eq!(v["error"][0], "EGeneral:Permission denied");

@@ -35,8 +35,8 @@ use super::common::{
 use super::{
     path_matches, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
 };
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
-use crate::proxy::reject::Reject;
+use crate::request::Refusal;
+use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Kucoin;
 
@@ -350,7 +350,7 @@ impl Exchange for Kucoin {
         &["read", "spot-trade", "futures-trade", "trade"]
     }
 
-    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
         // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
         // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
@@ -374,9 +374,9 @@ impl Exchange for Kucoin {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let (host, path) =
-            Self::split(&req.path).ok_or_else(|| Reject::not_found("not a KuCoin API path"))?;
+            Self::split(&req.path).ok_or_else(|| Refusal::not_found("not a KuCoin API path"))?;
         let endpoint = path_and_query(path, &req.query.encode());
         let body = json_body(
             &req.body,
@@ -393,10 +393,7 @@ impl Exchange for Kucoin {
         if access != Access::Public {
             let secret = credential.secret.expose();
             let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
-                Reject::new(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "bad_credential",
-                    "KuCoin credentials need a passphrase; re-seal with the API key, secret and passphrase",
+                Refusal::bad_credential("KuCoin credentials need a passphrase; re-seal with the API key, secret and passphrase",
                 )
             })?;
             let timestamp = unix_millis(now).to_string();
@@ -433,7 +430,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, header};
-    use crate::proxy::canonical::canonicalise;
+    use crate::request::canonicalise;
 
     use std::time::Duration;
 

@@ -23,8 +23,8 @@ use super::common::{
     path_and_query, DenyRule,
 };
 use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
-use crate::proxy::canonical::{CanonRules, CanonicalRequest, Method};
-use crate::proxy::reject::Reject;
+use crate::request::Refusal;
+use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Okx;
 
@@ -143,7 +143,7 @@ impl Exchange for Okx {
         }
     }
 
-    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Reject> {
+    fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         get_or_post_only(req, "OKX v5")
     }
 
@@ -179,7 +179,7 @@ impl Exchange for Okx {
         &["read", "trade"]
     }
 
-    fn native_error(&self, reject: &Reject) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
         // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
         // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
         // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
@@ -203,7 +203,7 @@ impl Exchange for Okx {
         access: Access,
         credential: &Credential,
         now: SystemTime,
-    ) -> Result<Outbound, Reject> {
+    ) -> Result<Outbound, Refusal> {
         let path_and_query = path_and_query(&req.path, &req.query.encode());
         let body = json_body(&req.body, "OKX takes JSON bodies, not forms")?;
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
@@ -212,10 +212,7 @@ impl Exchange for Okx {
         }
         if access != Access::Public {
             let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
-                Reject::new(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "bad_credential",
-                    "this OKX credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines",
+                Refusal::bad_credential("this OKX credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines",
                 )
             })?;
             let timestamp = iso_millis(now);
@@ -255,6 +252,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, at, canon, header};
+    use crate::request::RefusalKind;
 
     fn credential() -> Credential {
         testing::credential("okx-api-key", "okx-secret-key", Some("okx-passphrase"))
@@ -409,18 +407,18 @@ mod tests {
 
     #[test]
     fn native_error_shape_for_ccxt() {
-        let denied = Okx.native_error(&Reject::forbidden("hard_deny", "no"));
+        let denied = Okx.native_error(&Refusal::forbidden("hard_deny", "no"));
         assert!(
             denied.contains(&("code", serde_json::Value::from("50110"))),
             "{denied:?}"
         );
-        let unknown = Okx.native_error(&Reject::unauthenticated("who"));
+        let unknown = Okx.native_error(&Refusal::unauthenticated("who"));
         assert!(
             unknown.contains(&("code", serde_json::Value::from("50111"))),
             "{unknown:?}"
         );
         assert!(Okx
-            .native_error(&Reject::new(http::StatusCode::BAD_GATEWAY, "upstream", "x"))
+            .native_error(&Refusal::new(RefusalKind::Upstream, "upstream", "x"))
             .is_empty());
     }
 }

@@ -8,7 +8,7 @@ use http::HeaderValue;
 
 use super::nonce::Nonce;
 use super::{Credential, Exchange, Outbound};
-use crate::proxy::canonical::{canonicalise, CanonicalRequest, Method};
+use crate::request::{canonicalise, CanonicalRequest, Method};
 use crate::secret::SecretBytes;
 
 /// An HMAC-style credential (no private key), a 5 s receive window and in-memory nonces.

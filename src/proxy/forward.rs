@@ -17,9 +17,9 @@ use hyper_util::rt::TokioExecutor;
 use rustls::RootCertStore;
 use rustls_pki_types::{pem::PemObject, CertificateDer};
 
-use super::reject::Reject;
 use crate::error::{Error, Result};
 use crate::exchange::Outbound;
+use crate::request::{Refusal, RefusalKind};
 
 const USER_AGENT: &str = concat!("keyward/", env!("CARGO_PKG_VERSION"));
 
@@ -87,7 +87,7 @@ impl Upstream {
     }
 
     /// The URL a request goes to.
-    fn target(&self, out: &Outbound) -> std::result::Result<Uri, Reject> {
+    fn target(&self, out: &Outbound) -> std::result::Result<Uri, Refusal> {
         let text = match &self.base {
             Some(base) => format!(
                 "{}://{}{}",
@@ -98,11 +98,11 @@ impl Upstream {
             None => format!("https://{}{}", out.host, out.path_and_query),
         };
         text.parse()
-            .map_err(|_| Reject::bad_request("the request cannot be expressed as an upstream URL"))
+            .map_err(|_| Refusal::bad_request("the request cannot be expressed as an upstream URL"))
     }
 
     /// Sends the request once and returns the response head with its body still streaming.
-    pub async fn send(&self, out: Outbound) -> std::result::Result<Response<Incoming>, Reject> {
+    pub async fn send(&self, out: Outbound) -> std::result::Result<Response<Incoming>, Refusal> {
         let uri = self.target(&out)?;
         let mut req = Request::builder()
             .method(out.method.to_http())
@@ -114,10 +114,9 @@ impl Upstream {
         }
         let req = req
             .body(Full::new(out.body))
-            .map_err(|_| Reject::bad_request("the upstream request could not be built"))?;
+            .map_err(|_| Refusal::bad_request("the upstream request could not be built"))?;
         match tokio::time::timeout(self.timeout, self.client.request(req)).await {
-            Err(_) => Err(Reject::new(
-                http::StatusCode::GATEWAY_TIMEOUT,
+            Err(_) => Err(Refusal::new(RefusalKind::UpstreamTimeout,
                 "upstream_timeout",
                 format!(
                     "the exchange did not answer within {} ms; the request may or may not have been executed — check before retrying",
@@ -127,8 +126,7 @@ impl Upstream {
             Ok(Err(e)) => {
                 let connect = e.is_connect();
                 tracing::warn!(error = %error_chain(&e), "upstream request failed");
-                Err(Reject::new(
-                    http::StatusCode::BAD_GATEWAY,
+                Err(Refusal::new(RefusalKind::Upstream,
                     "upstream_unreachable",
                     if connect {
                         "could not connect to the exchange (network or TLS failure); nothing was sent".to_owned()

@@ -2,7 +2,7 @@
 //! transport checks → route → client auth → canonicalise → policy → audit → sign → forward.
 //!
 //! Each stage is a plain function on a typed value; a failure at any stage becomes a
-//! [`Reject`] (a JSON error for the bot) and an audit record, and nothing is forwarded.
+//! [`Refusal`] (a JSON error for the bot) and an audit record, and nothing is forwarded.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::{header, HeaderMap, Request, Response, StatusCode, Version};
-use http_body_util::{combinators::BoxBody, BodyExt, Limited};
+use http::{header, HeaderMap, Request, Response, Version};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -23,17 +23,16 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::canonical::{canonicalise, check_path, CanonicalRequest, Method};
 use super::forward::Upstream;
-use super::reject::Reject;
+pub use super::respond::ProxyBody;
+use super::respond::{self, pass_through};
 use crate::audit::AuditLog;
 use crate::config::{ClientConfig, Config};
 use crate::error::Result;
 use crate::exchange::{self, Credential, Exchange, Route};
 use crate::policy::rate::Limiter;
 use crate::policy::{self, Allowlist, Decision, Denial};
-
-pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+use crate::request::{canonicalise, check_path, CanonicalRequest, Method, Refusal, RefusalKind};
 
 /// One credential, unsealed, with its exchange profile and upstream client.
 pub struct CredentialState {
@@ -332,7 +331,7 @@ async fn handle(
                 client = seen.client,
                 method = seen.method,
                 path = %seen.path,
-                status = reject.status.as_u16(),
+                status = respond::status(reject.kind).as_u16(),
                 code = reject.code,
                 "refused"
             );
@@ -340,7 +339,7 @@ async fn handle(
                 .exchange
                 .map(|e| e.native_error(&reject))
                 .unwrap_or_default();
-            reject.into_response_with(native)
+            respond::refusal(&reject, native)
         }
     }
 }
@@ -364,7 +363,7 @@ impl<'a> Seen<'a> {
         params: Option<String>,
         decision: &'static str,
         rule: Option<&'a str>,
-        reject: Option<&'a Reject>,
+        reject: Option<&'a Refusal>,
     ) -> RequestRecord<'a> {
         RequestRecord {
             event: "request",
@@ -384,7 +383,7 @@ impl<'a> Seen<'a> {
 }
 
 /// Writes a refusal to the audit log and returns it. If even that fails, the bot gets 503.
-fn refuse(state: &State, seen: &Seen, reject: Reject) -> Reject {
+fn refuse(state: &State, seen: &Seen, reject: Refusal) -> Refusal {
     let record = seen.record(&seen.path, None, "refuse", None, Some(&reject));
     match state.audit(&record) {
         Ok(_) => reject,
@@ -392,10 +391,9 @@ fn refuse(state: &State, seen: &Seen, reject: Reject) -> Reject {
     }
 }
 
-fn audit_failed(e: crate::Error) -> Reject {
+fn audit_failed(e: crate::Error) -> Refusal {
     tracing::error!(error = %e, "audit log write failed; refusing requests");
-    Reject::new(
-        StatusCode::SERVICE_UNAVAILABLE,
+    Refusal::new(RefusalKind::Unavailable,
         "audit_unavailable",
         "the audit log cannot be written, so keyward refuses all requests (fail closed); the operator must fix the audit disk",
     )
@@ -420,10 +418,10 @@ pub fn check_for_exchange(
     body: &[u8],
     client: Option<&Allowlist>,
     anonymous_ok: bool,
-) -> std::result::Result<Checked, Reject> {
+) -> std::result::Result<Checked, Refusal> {
     exchange::check_method(exchange, method)?;
     let route = exchange.route(exchange_path).ok_or_else(|| {
-        Reject::not_found(format!(
+        Refusal::not_found(format!(
             "{exchange_path} is not a {} API path",
             exchange.id()
         ))
@@ -446,11 +444,11 @@ pub fn check_for_exchange(
 }
 
 /// Splits `/<credential>/<exchange path>`; the path has passed [`check_path`].
-fn split_credential(path: &str) -> std::result::Result<(&str, &str), Reject> {
+fn split_credential(path: &str) -> std::result::Result<(&str, &str), Refusal> {
     path[1..]
         .split_once('/')
         .map(|(c, _)| (c, &path[1 + c.len()..]))
-        .ok_or_else(|| Reject::not_found("the path must be /<credential>/<exchange API path>"))
+        .ok_or_else(|| Refusal::not_found("the path must be /<credential>/<exchange API path>"))
 }
 
 /// Stages 1-5: transport checks, route, client auth, canonical request, decision. Fills `seen`
@@ -461,7 +459,7 @@ async fn check<'s>(
     peer: SocketAddr,
     req: Request<Incoming>,
     seen: &mut Seen<'s>,
-) -> std::result::Result<(&'s CredentialState, Checked), Reject> {
+) -> std::result::Result<(&'s CredentialState, Checked), Refusal> {
     let (parts, body) = req.into_parts();
     // 1. transport checks: nothing here depends on who the client is.
     let trusted_peer = state.trusted_proxies.iter().any(|n| n.contains(&peer.ip()));
@@ -482,7 +480,7 @@ async fn check<'s>(
     check_path(full_path)?;
     let (cred_name, exchange_path) = split_credential(full_path)?;
     let cred = state.credentials.get(cred_name).ok_or_else(|| {
-        Reject::not_found(format!(
+        Refusal::not_found(format!(
             "no credential named {cred_name:?}; use http://HOST:PORT/<credential> as the exchange base URL"
         ))
     })?;
@@ -529,7 +527,7 @@ async fn pipeline<'s>(
     req: Request<Incoming>,
     seen: &mut Seen<'s>,
     started: Instant,
-) -> std::result::Result<Response<ProxyBody>, Reject> {
+) -> std::result::Result<Response<ProxyBody>, Refusal> {
     let (cred, checked) = match check(state, hosts, peer, req, seen).await {
         Ok(x) => x,
         Err(r) => return Err(refuse(state, seen, r)),
@@ -571,7 +569,7 @@ async fn pipeline<'s>(
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (status, error) = match &result {
         Ok(resp) => (resp.status().as_u16(), None),
-        Err(r) => (r.status.as_u16(), Some(r.code)),
+        Err(r) => (respond::status(r.kind).as_u16(), Some(r.code)),
     };
     let outcome = OutcomeRecord {
         event: "outcome",
@@ -597,26 +595,28 @@ async fn pipeline<'s>(
     Ok(pass_through(result?))
 }
 
-fn rate_limited(who: &str) -> Reject {
-    Reject::new(
-        StatusCode::TOO_MANY_REQUESTS,
+fn rate_limited(who: &str) -> Refusal {
+    Refusal::new(
+        RefusalKind::RateLimited,
         "rate_limited",
         format!("rate limit of {who} exceeded; slow down"),
     )
 }
 
-fn deny_reject(decision: &Decision) -> Option<Reject> {
+fn deny_reject(decision: &Decision) -> Option<Refusal> {
     let Decision::Deny(denial) = decision else {
         return None;
     };
     let message = decision.to_string();
     Some(match denial {
-        Denial::HardDeny(_) => Reject::forbidden("hard_deny", message),
-        Denial::NoRule => Reject::forbidden("not_allowed", message),
-        Denial::Constraint(_) => Reject::forbidden("constraint", message),
-        Denial::NeedsClient => {
-            Reject::new(StatusCode::UNAUTHORIZED, "client_token_required", message)
-        }
+        Denial::HardDeny(_) => Refusal::forbidden("hard_deny", message),
+        Denial::NoRule => Refusal::forbidden("not_allowed", message),
+        Denial::Constraint(_) => Refusal::forbidden("constraint", message),
+        Denial::NeedsClient => Refusal::new(
+            RefusalKind::Unauthenticated,
+            "client_token_required",
+            message,
+        ),
     })
 }
 
@@ -626,16 +626,16 @@ fn transport_checks(
     req: &http::request::Parts,
     hosts: &AllowedHosts,
     trusted_peer: bool,
-) -> std::result::Result<Method, Reject> {
+) -> std::result::Result<Method, Refusal> {
     if req.version != Version::HTTP_11 {
-        return Err(Reject::new(
-            StatusCode::BAD_REQUEST,
+        return Err(Refusal::new(
+            RefusalKind::BadRequest,
             "http_version",
             "only HTTP/1.1 is accepted",
         ));
     }
     let method = Method::from_http(&req.method).ok_or_else(|| {
-        Reject::method_not_allowed(
+        Refusal::method_not_allowed(
             Method::ALL,
             format!(
                 "method {} is not used by exchange APIs; only {} (each exchange takes its own subset)",
@@ -645,7 +645,7 @@ fn transport_checks(
         )
     })?;
     if req.uri.scheme().is_some() || req.uri.authority().is_some() {
-        return Err(Reject::bad_request(
+        return Err(Refusal::bad_request(
             "absolute-form request targets are not accepted; send the path only",
         ));
     }
@@ -653,12 +653,11 @@ fn transport_checks(
     let mut host_values = headers.get_all(header::HOST).iter();
     let host = match (host_values.next(), host_values.next()) {
         (Some(h), None) => h.to_str().unwrap_or("").to_ascii_lowercase(),
-        (None, _) => return Err(Reject::bad_request("the Host header is missing")),
-        (Some(_), Some(_)) => return Err(Reject::bad_request("more than one Host header")),
+        (None, _) => return Err(Refusal::bad_request("the Host header is missing")),
+        (Some(_), Some(_)) => return Err(Refusal::bad_request("more than one Host header")),
     };
     if !hosts.names.contains(&host) {
-        return Err(Reject::new(
-            StatusCode::MISDIRECTED_REQUEST,
+        return Err(Refusal::new(RefusalKind::WrongHost,
             "bad_host",
             format!(
                 "Host {:?} does not name this keyward; use {} (or add the name to [server] host_names)",
@@ -670,22 +669,22 @@ fn transport_checks(
     // hyper drops Content-Length when Transfer-Encoding is also present, so the pair cannot be
     // detected after parsing: refuse chunked requests altogether (bots send Content-Length).
     if headers.contains_key(header::TRANSFER_ENCODING) {
-        return Err(Reject::bad_request(
+        return Err(Refusal::bad_request(
             "Transfer-Encoding is not accepted; send the body with Content-Length",
         ));
     }
     if headers.contains_key(header::UPGRADE) {
-        return Err(Reject::bad_request("protocol upgrades are not supported"));
+        return Err(Refusal::bad_request("protocol upgrades are not supported"));
     }
     for name in headers.keys() {
         let n = name.as_str();
         if FORBIDDEN_ALWAYS.contains(&n) {
-            return Err(Reject::bad_request(format!(
+            return Err(Refusal::bad_request(format!(
                 "header {n} is refused: keyward never lets a header change the method or the target"
             )));
         }
         if !trusted_peer && (n.starts_with("x-forwarded-") || FORWARDING.contains(&n)) {
-            return Err(Reject::bad_request(format!(
+            return Err(Refusal::bad_request(format!(
                 "header {n} is refused from a peer that is not in [server] trusted_proxies"
             )));
         }
@@ -699,7 +698,7 @@ fn authenticate<'s>(
     state: &'s State,
     exchange: &dyn Exchange,
     headers: &HeaderMap,
-) -> std::result::Result<Option<&'s ClientState>, Reject> {
+) -> std::result::Result<Option<&'s ClientState>, Refusal> {
     let Some(token) = exchange.client_token(headers)? else {
         return Ok(None);
     };
@@ -711,7 +710,7 @@ fn authenticate<'s>(
         }
     }
     found.map(Some).ok_or_else(|| {
-        Reject::unauthenticated(
+        Refusal::unauthenticated(
             "unknown client token; use the token printed by `keyward client-token` as the API key",
         )
     })
@@ -722,9 +721,9 @@ fn admit(
     client: &ClientState,
     cred: &CredentialState,
     peer: SocketAddr,
-) -> std::result::Result<(), Reject> {
+) -> std::result::Result<(), Refusal> {
     if client.credential != cred.name {
-        return Err(Reject::forbidden(
+        return Err(Refusal::forbidden(
             "wrong_credential",
             format!(
                 "client {} may not use credential {:?}; its base URL is /{}",
@@ -733,7 +732,7 @@ fn admit(
         ));
     }
     if !client.source_ips.is_empty() && !client.source_ips.iter().any(|n| n.contains(&peer.ip())) {
-        return Err(Reject::forbidden(
+        return Err(Refusal::forbidden(
             "source_not_allowed",
             format!("client {} may not connect from {}", client.name, peer.ip()),
         ));
@@ -750,10 +749,10 @@ async fn read_body(
     body: Incoming,
     limit: usize,
     timeout: Duration,
-) -> std::result::Result<Bytes, Reject> {
+) -> std::result::Result<Bytes, Refusal> {
     match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
-        Err(_) => Err(Reject::new(
-            StatusCode::REQUEST_TIMEOUT,
+        Err(_) => Err(Refusal::new(
+            RefusalKind::Timeout,
             "body_timeout",
             "the request body did not arrive in time",
         )),
@@ -761,38 +760,19 @@ async fn read_body(
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
-                Err(Reject::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+                Err(Refusal::new(
+                    RefusalKind::TooLarge,
                     "body_too_large",
                     format!("the request body is larger than {limit} bytes"),
                 ))
             } else {
-                Err(Reject::bad_request(
+                Err(Refusal::bad_request(
                     "the request body could not be read (malformed chunked encoding?)",
                 ))
             }
         }
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
-}
-
-/// The exchange's answer goes back unchanged but for hop-by-hop headers and cookies.
-fn pass_through(resp: Response<Incoming>) -> Response<ProxyBody> {
-    let (mut parts, body) = resp.into_parts();
-    for name in [
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        header::TE,
-        header::TRAILER,
-        header::PROXY_AUTHENTICATE,
-        header::SET_COOKIE,
-        header::CONTENT_LENGTH,
-    ] {
-        parts.headers.remove(name);
-    }
-    parts.headers.remove("keep-alive");
-    Response::from_parts(parts, body.boxed())
 }
 
 /// For `policy explain`: the decision keyward would make, without a token or network.
@@ -802,9 +782,9 @@ pub fn explain(
     method: &str,
     target: &str,
     body: Option<&str>,
-) -> std::result::Result<(CanonicalRequest, Decision), Reject> {
+) -> std::result::Result<(CanonicalRequest, Decision), Refusal> {
     let method = Method::parse(method).ok_or_else(|| {
-        Reject::bad_request(format!(
+        Refusal::bad_request(format!(
             "method {method:?} must be one of {}",
             Method::list(Method::ALL)
         ))
@@ -817,12 +797,12 @@ pub fn explain(
     let (cred_name, exchange_path) = split_credential(path)?;
     let cred = config
         .credential(cred_name)
-        .ok_or_else(|| Reject::not_found(format!("no credential named {cred_name:?}")))?;
+        .ok_or_else(|| Refusal::not_found(format!("no credential named {cred_name:?}")))?;
     let client = config.client(client_name).ok_or_else(|| {
-        Reject::unauthenticated(format!("no client named {client_name:?} in the config"))
+        Refusal::unauthenticated(format!("no client named {client_name:?} in the config"))
     })?;
     if client.credential != cred.name {
-        return Err(Reject::forbidden(
+        return Err(Refusal::forbidden(
             "wrong_credential",
             format!(
                 "client {} may not use credential {:?}",

@@ -1,69 +1,112 @@
-//! The errors a bot sees: an HTTP status, a stable machine-readable code and a message that says
-//! what to change. Rendered as `{"error":{"code":"...","message":"..."}}`.
+//! Why keyward refuses a request: a [`RefusalKind`] (what went wrong, in words the pipeline
+//! stages share), a stable machine-readable code and a message that says what to change.
 //!
+//! Nothing here knows HTTP: `src/proxy/` turns a kind into a status and a refusal into the JSON
+//! body `{"error":{"code":"...","message":"..."}}` (with each exchange's native members).
 //! Messages are built from keyward's own words and the bot's canonical request; they never
 //! include secrets (credential material, client tokens, signatures).
 
-use bytes::Bytes;
-use http::{header, Response, StatusCode};
+use super::Method;
 
-use super::canonical::Method;
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reject {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    /// For 405: the methods allowed, sent as the `Allow` header.
-    pub allow: Option<String>,
+/// What went wrong, as the HTTP adapter and the exchanges' native error shapes classify it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The request is malformed or ambiguous (400).
+    BadRequest,
+    /// No client token matches (401).
+    Unauthenticated,
+    /// Known client, but policy or admission says no (403).
+    Forbidden,
+    /// Not a credential or not a path of its exchange's API (404).
+    NotFound,
+    /// A method this exchange's API does not use; `allowed` lists those it does (405 + `Allow`).
+    MethodNotAllowed { allowed: &'static [Method] },
+    /// The body did not arrive in time (408).
+    Timeout,
+    /// The body is larger than the configured bound (413).
+    TooLarge,
+    /// A body in a media type the exchange does not take (415).
+    UnsupportedMedia,
+    /// `Host` names something other than this keyward (421).
+    WrongHost,
+    /// A rate limit was exceeded (429).
+    RateLimited,
+    /// keyward itself cannot complete the request (a bad credential, a failing key) (500).
+    Internal,
+    /// The exchange could not be reached or answered badly (502).
+    Upstream,
+    /// keyward cannot serve at all right now: audit disk, token, nonce store (503).
+    Unavailable,
+    /// The exchange did not answer in time (504).
+    UpstreamTimeout,
 }
 
-impl Reject {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Reject {
-            status,
+impl RefusalKind {
+    /// Whether the bot's request is at fault (as opposed to keyward or the exchange).
+    pub fn is_client_error(self) -> bool {
+        !matches!(
+            self,
+            RefusalKind::Internal
+                | RefusalKind::Upstream
+                | RefusalKind::Unavailable
+                | RefusalKind::UpstreamTimeout
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(kind: RefusalKind, code: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            kind,
             code,
             message: message.into(),
-            allow: None,
         }
     }
 
-    /// 405 with an `Allow` header listing `allowed`.
-    pub fn method_not_allowed(allowed: &[Method], message: impl Into<String>) -> Self {
-        let mut r = Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
+    /// A method outside `allowed` (sent with an `Allow` header listing them).
+    pub fn method_not_allowed(allowed: &'static [Method], message: impl Into<String>) -> Self {
+        Self::new(
+            RefusalKind::MethodNotAllowed { allowed },
             "method_not_allowed",
             message,
-        );
-        r.allow = Some(Method::list(allowed));
-        r
+        )
     }
 
     pub fn bad_path(message: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_path", message)
+        Self::new(RefusalKind::BadRequest, "bad_path", message)
     }
     pub fn bad_params(message: String) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_params", message)
+        Self::new(RefusalKind::BadRequest, "bad_params", message)
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(RefusalKind::BadRequest, "bad_request", message)
     }
     pub fn unsupported_media(message: &str) -> Self {
         Self::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RefusalKind::UnsupportedMedia,
             "unsupported_media_type",
             message,
         )
     }
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unknown_client", message)
+        Self::new(RefusalKind::Unauthenticated, "unknown_client", message)
     }
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
+        Self::new(RefusalKind::Forbidden, code, message)
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(RefusalKind::NotFound, "not_found", message)
+    }
+    /// The credential or its key cannot sign this request (500 `bad_credential`).
+    pub fn bad_credential(message: impl Into<String>) -> Self {
+        Self::new(RefusalKind::Internal, "bad_credential", message)
     }
 
     pub fn to_json(&self) -> String {
@@ -96,45 +139,11 @@ impl Reject {
             .collect();
         format!("{{{}}}", body.join(","))
     }
-
-    pub fn into_response<E>(self) -> Response<BoxBody<Bytes, E>> {
-        self.into_response_with(Vec::new())
-    }
-
-    pub fn into_response_with<E>(
-        self,
-        extra: Vec<(&'static str, serde_json::Value)>,
-    ) -> Response<BoxBody<Bytes, E>> {
-        let mut resp = Response::new(
-            Full::new(Bytes::from(self.to_json_with(extra)))
-                .map_err(|never| match never {})
-                .boxed(),
-        );
-        *resp.status_mut() = self.status;
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        if let Some(v) = self
-            .allow
-            .as_deref()
-            .and_then(|a| http::HeaderValue::from_str(a).ok())
-        {
-            resp.headers_mut().insert(header::ALLOW, v);
-        }
-        resp
-    }
 }
 
-impl std::fmt::Display for Reject {
+impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
-        )
+        write!(f, "{}: {}", self.code, self.message)
     }
 }
 
@@ -144,14 +153,14 @@ mod tests {
 
     #[test]
     fn keywards_own_member_comes_first() {
-        let r = Reject::forbidden("denied", "no");
+        let r = Refusal::forbidden("denied", "no");
         let text = r.to_json_with(vec![("code", (-1002).into()), ("msg", "m".into())]);
         assert!(text.starts_with(r#"{"error":{"code":"denied""#), "{text}");
     }
 
     #[test]
     fn native_members_follow_keywards_own() {
-        let r = Reject::forbidden("denied", "no");
+        let r = Refusal::forbidden("denied", "no");
         let v: serde_json::Value = serde_json::from_str(
             &r.to_json_with(vec![("code", (-1002).into()), ("keyward", 1.into())]),
         )
@@ -163,7 +172,7 @@ mod tests {
 
     #[test]
     fn native_error_member_moves_keywards_own() {
-        let r = Reject::forbidden("hard_deny", "no");
+        let r = Refusal::forbidden("hard_deny", "no");
         let v: serde_json::Value = serde_json::from_str(&r.to_json_with(vec![(
             "error",
             serde_json::json!(["EGeneral:Permission denied"]),
@@ -180,7 +189,7 @@ mod tests {
 
     #[test]
     fn json_shape() {
-        let r = Reject::forbidden("denied", "no \"rule\" allows it");
+        let r = Refusal::forbidden("denied", "no \"rule\" allows it");
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(v["error"]["code"], "denied");
         assert_eq!(v["error"]["message"], "no \"rule\" allows it");

@@ -5,163 +5,9 @@
 //! anything that two parsers could read differently is refused (see DESIGN.md, "Canonicalisation
 //! rules").
 
-use std::fmt;
-
-use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
-use super::json::Json;
-use super::reject::Reject;
-
-/// Longest parameter name accepted.
-pub const MAX_KEY_LEN: usize = 64;
-/// Longest decoded parameter value accepted.
-pub const MAX_VALUE_LEN: usize = 4096;
-/// Most parameters accepted in one request (query and body together).
-pub const MAX_PARAMS: usize = 100;
-
-/// The methods some exchange API uses. Anything else is refused before routing; each exchange
-/// then accepts only its own set ([`crate::exchange::Exchange::methods`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl Method {
-    /// Every method keyward knows, in the order error messages list them.
-    pub const ALL: &'static [Method] = &[
-        Method::Get,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-    ];
-
-    /// The methods most exchanges use (everything but PATCH).
-    pub const COMMON: &'static [Method] = &[Method::Get, Method::Post, Method::Put, Method::Delete];
-
-    /// `GET, POST, PUT, DELETE`: a method set as error messages show it.
-    pub fn list(methods: &[Method]) -> String {
-        methods
-            .iter()
-            .map(|m| m.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    pub fn from_http(method: &http::Method) -> Option<Method> {
-        Self::parse(method.as_str())
-    }
-
-    /// Exact, upper-case method names only (`get` is refused, as HTTP methods are case-sensitive).
-    pub fn parse(s: &str) -> Option<Method> {
-        match s {
-            "GET" => Some(Method::Get),
-            "POST" => Some(Method::Post),
-            "PUT" => Some(Method::Put),
-            "PATCH" => Some(Method::Patch),
-            "DELETE" => Some(Method::Delete),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-
-    pub fn to_http(self) -> http::Method {
-        match self {
-            Method::Get => http::Method::GET,
-            Method::Post => http::Method::POST,
-            Method::Put => http::Method::PUT,
-            Method::Patch => http::Method::PATCH,
-            Method::Delete => http::Method::DELETE,
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Ordered parameters with unique keys (uniqueness is enforced by the parser and by [`Params::push`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Params(Vec<(String, String)>);
-
-impl Params {
-    pub fn new() -> Self {
-        Params(Vec::new())
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn contains(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<String> {
-        let idx = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(idx).1)
-    }
-
-    /// Appends a parameter; replaces the value in place if the key is already present.
-    pub fn set(&mut self, key: &str, value: String) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key.to_owned(), value)),
-        }
-    }
-
-    /// keyward's own serialisation: `k=v&k=v`, every byte outside the unreserved set
-    /// percent-encoded (UTF-8), so the bytes signed are the bytes sent.
-    pub fn encode(&self) -> String {
-        let mut out = String::new();
-        for (i, (k, v)) in self.0.iter().enumerate() {
-            if i > 0 {
-                out.push('&');
-            }
-            out.extend(utf8_percent_encode(k, ENCODE_SET));
-            out.push('=');
-            out.extend(utf8_percent_encode(v, ENCODE_SET));
-        }
-        out
-    }
-}
-
-/// Everything but RFC 3986 unreserved characters is encoded.
-const ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+use super::json::{word_count, Json};
+use super::params::{parse_params, Params, MAX_PARAMS};
+use super::{Method, Refusal};
 
 /// What kind of body the request carried, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -303,38 +149,21 @@ impl CanonicalRequest {
     }
 }
 
-/// Occurrences of `word` in `text`, case-insensitively, not touching a letter, digit or `_` on
-/// either side.
-pub fn word_count(text: &str, word: &str) -> usize {
-    if word.is_empty() || text.len() < word.len() {
-        return 0;
-    }
-    let (t, w) = (text.as_bytes(), word.as_bytes());
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    (0..=t.len() - w.len())
-        .filter(|&i| {
-            t[i..i + w.len()].eq_ignore_ascii_case(w)
-                && (i == 0 || !is_word(t[i - 1]))
-                && t.get(i + w.len()).is_none_or(|b| !is_word(*b))
-        })
-        .count()
-}
-
 /// Checks a request path against keyward's strict path grammar: ASCII, leading `/`, non-empty
 /// segments of unreserved characters and `:`, no `.` or `..` segment. Nothing is decoded or
 /// normalised.
-pub fn check_path(path: &str) -> Result<(), Reject> {
+pub fn check_path(path: &str) -> Result<(), Refusal> {
     if !path.starts_with('/') {
-        return Err(Reject::bad_path("the path must start with '/'"));
+        return Err(Refusal::bad_path("the path must start with '/'"));
     }
     for segment in path[1..].split('/') {
         if segment.is_empty() {
-            return Err(Reject::bad_path(
+            return Err(Refusal::bad_path(
                 "empty path segment ('//' or a trailing '/') is not allowed",
             ));
         }
         if segment == "." || segment == ".." {
-            return Err(Reject::bad_path(
+            return Err(Refusal::bad_path(
                 "'.' and '..' path segments are not allowed",
             ));
         }
@@ -346,7 +175,7 @@ pub fn check_path(path: &str) -> Result<(), Reject> {
                 c if c.is_control() => "control characters are not allowed in the path".to_owned(),
                 c => format!("character {c:?} is not allowed in the path"),
             };
-            return Err(Reject::bad_path(&what));
+            return Err(Refusal::bad_path(&what));
         }
     }
     Ok(())
@@ -362,112 +191,6 @@ fn is_path_char(c: char) -> bool {
     is_unreserved(c) || c == ':'
 }
 
-/// Raw bytes allowed in a query string or form body besides `&`, `=` and `%XX` escapes.
-fn is_query_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'~' | b'+' | b',' | b':' | b'*' | b'@' | b'/' | b'[' | b']'
-        )
-}
-
-/// Parses `k=v&k=v` strictly: every pair has `=`, no empty pairs, valid `%XX` escapes, `+` is a
-/// space, keys are `[A-Za-z0-9_.-]` (with `[]`), values are UTF-8 without control characters,
-/// no key appears twice (also not in another letter case), everything bounded.
-pub fn parse_params(input: &str, place: &str) -> Result<Params, Reject> {
-    let mut params = Params::new();
-    if input.is_empty() {
-        return Ok(params);
-    }
-    for pair in input.split('&') {
-        if pair.is_empty() {
-            return Err(Reject::bad_params(format!(
-                "empty parameter in the {place} ('&&' or a leading or trailing '&')"
-            )));
-        }
-        if let Some(b) = pair
-            .bytes()
-            .find(|b| *b != b'=' && *b != b'%' && !is_query_char(*b))
-        {
-            let msg = if b == b';' {
-                format!("';' in the {place}: parameters are separated by '&' only")
-            } else {
-                format!(
-                    "byte {:?} in the {place} must be percent-encoded",
-                    char::from(b)
-                )
-            };
-            return Err(Reject::bad_params(msg));
-        }
-        let (raw_key, raw_value) = pair
-            .split_once('=')
-            .ok_or_else(|| Reject::bad_params(format!("parameter without '=' in the {place}")))?;
-        let key = decode_component(raw_key, place)?;
-        let value = decode_component(raw_value, place)?;
-        if key.is_empty() {
-            return Err(Reject::bad_params(format!(
-                "empty parameter name in the {place}"
-            )));
-        }
-        if key.len() > MAX_KEY_LEN {
-            return Err(Reject::bad_params(format!(
-                "parameter name longer than {MAX_KEY_LEN} bytes in the {place}"
-            )));
-        }
-        if !key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']'))
-        {
-            return Err(Reject::bad_params(format!(
-                "parameter name {key:?} in the {place} has characters other than letters, digits, '_', '.', '-'"
-            )));
-        }
-        if value.len() > MAX_VALUE_LEN {
-            return Err(Reject::bad_params(format!(
-                "value of '{key}' is longer than {MAX_VALUE_LEN} bytes"
-            )));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(Reject::bad_params(format!(
-                "value of '{key}' contains control characters"
-            )));
-        }
-        if params.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
-            return Err(Reject::bad_params(format!(
-                "parameter '{key}' appears more than once in the {place}"
-            )));
-        }
-        if params.len() >= MAX_PARAMS {
-            return Err(Reject::bad_params(format!(
-                "more than {MAX_PARAMS} parameters"
-            )));
-        }
-        params.0.push((key, value));
-    }
-    Ok(params)
-}
-
-fn decode_component(raw: &str, place: &str) -> Result<String, Reject> {
-    let bytes = raw.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'%' {
-            let ok = bytes.len() > i + 2
-                && bytes[i + 1].is_ascii_hexdigit()
-                && bytes[i + 2].is_ascii_hexdigit();
-            if !ok {
-                return Err(Reject::bad_params(format!(
-                    "malformed percent-escape in the {place}"
-                )));
-            }
-        }
-    }
-    let spaced = raw.replace('+', " ");
-    percent_decode(spaced.as_bytes())
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| Reject::bad_params(format!("the {place} is not valid UTF-8 once decoded")))
-}
-
 /// Builds the canonical request from the parts of the bot's request that survived the
 /// transport checks. `path` is the exchange path (credential prefix already removed and the
 /// whole path already checked by [`check_path`]).
@@ -478,7 +201,7 @@ pub fn canonicalise(
     content_type: Option<&str>,
     body: &[u8],
     rules: &CanonRules,
-) -> Result<CanonicalRequest, Reject> {
+) -> Result<CanonicalRequest, Refusal> {
     let mut query = parse_params(query.unwrap_or(""), "query string")?;
     let mut body = if body.is_empty() {
         Body::Empty
@@ -489,7 +212,7 @@ pub fn canonicalise(
             Method::Get => false,
         };
         if !body_ok {
-            return Err(Reject::bad_params(format!(
+            return Err(Refusal::bad_params(format!(
                 "a {method} request must not have a body; put its parameters in the query string"
             )));
         }
@@ -503,14 +226,14 @@ pub fn canonicalise(
             })
             .unwrap_or_default();
         let text = std::str::from_utf8(body)
-            .map_err(|_| Reject::bad_params("the body is not valid UTF-8".to_owned()))?;
+            .map_err(|_| Refusal::bad_params("the body is not valid UTF-8".to_owned()))?;
         match media.as_str() {
             "application/x-www-form-urlencoded" if rules.form_body => {
                 Body::Form(parse_params(text, "body")?)
             }
             "application/json" if rules.json_body => Body::Json(
                 Json::parse(text)
-                    .map_err(|e| Reject::bad_params(format!("the JSON body is refused: {e}")))?,
+                    .map_err(|e| Refusal::bad_params(format!("the JSON body is refused: {e}")))?,
             ),
             other => {
                 let accepted = match (rules.form_body, rules.json_body) {
@@ -519,7 +242,7 @@ pub fn canonicalise(
                     (false, true) => "application/json",
                     (false, false) => "no body at all",
                 };
-                return Err(Reject::unsupported_media(&if other.is_empty() {
+                return Err(Refusal::unsupported_media(&if other.is_empty() {
                     format!("a request body needs a Content-Type; this exchange accepts {accepted}")
                 } else {
                     format!(
@@ -531,7 +254,7 @@ pub fn canonicalise(
     };
     let mirrors = method == Method::Patch && rules.patch_mirrors_query;
     if !matches!(body, Body::Empty) && !query.is_empty() && !rules.query_with_body && !mirrors {
-        return Err(Reject::bad_params(
+        return Err(Refusal::bad_params(
             "parameters in both the query string and the body; this exchange takes them in one place"
                 .to_owned(),
         ));
@@ -542,12 +265,12 @@ pub fn canonicalise(
                 .iter()
                 .find(|(k, _)| query.iter().any(|(q, _)| q.eq_ignore_ascii_case(k)))
             {
-                return Err(Reject::bad_params(format!(
+                return Err(Refusal::bad_params(format!(
                     "parameter '{k}' is in both the query string and the body"
                 )));
             }
             if query.len() + form.len() > MAX_PARAMS {
-                return Err(Reject::bad_params(format!(
+                return Err(Refusal::bad_params(format!(
                     "more than {MAX_PARAMS} parameters"
                 )));
             }
@@ -558,12 +281,12 @@ pub fn canonicalise(
                     continue;
                 };
                 if !mirrors {
-                    return Err(Reject::bad_params(format!(
+                    return Err(Refusal::bad_params(format!(
                         "parameter '{k}' is in both the query string and the body"
                     )));
                 }
                 if q != k || v.scalar_text() != Some(qv) {
-                    return Err(Reject::bad_params(format!(
+                    return Err(Refusal::bad_params(format!(
                         "parameter '{k}' is in both the query string and the body with a different name or value; a PATCH may repeat a query parameter in its body only unchanged"
                     )));
                 }
@@ -597,6 +320,7 @@ pub fn canonicalise(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::MAX_VALUE_LEN;
 
     const RULES: CanonRules = CanonRules {
         bot_signing_params: &["signature", "timestamp"],
@@ -608,7 +332,7 @@ mod tests {
         query: Option<&str>,
         ct: Option<&str>,
         body: &str,
-    ) -> Result<CanonicalRequest, Reject> {
+    ) -> Result<CanonicalRequest, Refusal> {
         canonicalise(method, "/api/v3/order", query, ct, body.as_bytes(), &RULES)
     }
 

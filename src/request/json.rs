@@ -90,7 +90,7 @@ impl Json {
     /// inside a string (see `CanonicalRequest::mentions`).
     pub fn mentions(&self, name: &str) -> usize {
         match self {
-            Json::String(s) => super::canonical::word_count(s, name),
+            Json::String(s) => crate::request::word_count(s, name),
             Json::Array(items) => items.iter().map(|v| v.mentions(name)).sum(),
             Json::Object(members) => members
                 .iter()
@@ -203,6 +203,23 @@ impl<'de> serde::Deserialize<'de> for Members {
         }
         d.deserialize_map(V)
     }
+}
+
+/// Occurrences of `word` in `text`, case-insensitively, not touching a letter, digit or `_` on
+/// either side.
+pub fn word_count(text: &str, word: &str) -> usize {
+    if word.is_empty() || text.len() < word.len() {
+        return 0;
+    }
+    let (t, w) = (text.as_bytes(), word.as_bytes());
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    (0..=t.len() - w.len())
+        .filter(|&i| {
+            t[i..i + w.len()].eq_ignore_ascii_case(w)
+                && (i == 0 || !is_word(t[i - 1]))
+                && t.get(i + w.len()).is_none_or(|b| !is_word(*b))
+        })
+        .count()
 }
 
 #[cfg(test)]

@@ -1,0 +1,186 @@
+//! Query strings and form bodies: one strict parser and keyward's own encoding, so the bytes
+//! keyward signs are the bytes it sends.
+
+use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::Refusal;
+
+/// Longest parameter name accepted.
+pub const MAX_KEY_LEN: usize = 64;
+/// Longest decoded parameter value accepted.
+pub const MAX_VALUE_LEN: usize = 4096;
+/// Most parameters accepted in one request (query and body together).
+pub const MAX_PARAMS: usize = 100;
+/// Ordered parameters with unique keys (uniqueness is enforced by the parser and by [`Params::push`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn new() -> Self {
+        Params(Vec::new())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let idx = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(idx).1)
+    }
+
+    /// Appends a parameter; replaces the value in place if the key is already present.
+    pub fn set(&mut self, key: &str, value: String) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key.to_owned(), value)),
+        }
+    }
+
+    /// keyward's own serialisation: `k=v&k=v`, every byte outside the unreserved set
+    /// percent-encoded (UTF-8), so the bytes signed are the bytes sent.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            out.extend(utf8_percent_encode(k, ENCODE_SET));
+            out.push('=');
+            out.extend(utf8_percent_encode(v, ENCODE_SET));
+        }
+        out
+    }
+}
+
+/// Everything but RFC 3986 unreserved characters is encoded.
+const ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Raw bytes allowed in a query string or form body besides `&`, `=` and `%XX` escapes.
+fn is_query_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'~' | b'+' | b',' | b':' | b'*' | b'@' | b'/' | b'[' | b']'
+        )
+}
+
+/// Parses `k=v&k=v` strictly: every pair has `=`, no empty pairs, valid `%XX` escapes, `+` is a
+/// space, keys are `[A-Za-z0-9_.-]` (with `[]`), values are UTF-8 without control characters,
+/// no key appears twice (also not in another letter case), everything bounded.
+pub fn parse_params(input: &str, place: &str) -> Result<Params, Refusal> {
+    let mut params = Params::new();
+    if input.is_empty() {
+        return Ok(params);
+    }
+    for pair in input.split('&') {
+        if pair.is_empty() {
+            return Err(Refusal::bad_params(format!(
+                "empty parameter in the {place} ('&&' or a leading or trailing '&')"
+            )));
+        }
+        if let Some(b) = pair
+            .bytes()
+            .find(|b| *b != b'=' && *b != b'%' && !is_query_char(*b))
+        {
+            let msg = if b == b';' {
+                format!("';' in the {place}: parameters are separated by '&' only")
+            } else {
+                format!(
+                    "byte {:?} in the {place} must be percent-encoded",
+                    char::from(b)
+                )
+            };
+            return Err(Refusal::bad_params(msg));
+        }
+        let (raw_key, raw_value) = pair
+            .split_once('=')
+            .ok_or_else(|| Refusal::bad_params(format!("parameter without '=' in the {place}")))?;
+        let key = decode_component(raw_key, place)?;
+        let value = decode_component(raw_value, place)?;
+        if key.is_empty() {
+            return Err(Refusal::bad_params(format!(
+                "empty parameter name in the {place}"
+            )));
+        }
+        if key.len() > MAX_KEY_LEN {
+            return Err(Refusal::bad_params(format!(
+                "parameter name longer than {MAX_KEY_LEN} bytes in the {place}"
+            )));
+        }
+        if !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']'))
+        {
+            return Err(Refusal::bad_params(format!(
+                "parameter name {key:?} in the {place} has characters other than letters, digits, '_', '.', '-'"
+            )));
+        }
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Refusal::bad_params(format!(
+                "value of '{key}' is longer than {MAX_VALUE_LEN} bytes"
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Refusal::bad_params(format!(
+                "value of '{key}' contains control characters"
+            )));
+        }
+        if params.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+            return Err(Refusal::bad_params(format!(
+                "parameter '{key}' appears more than once in the {place}"
+            )));
+        }
+        if params.len() >= MAX_PARAMS {
+            return Err(Refusal::bad_params(format!(
+                "more than {MAX_PARAMS} parameters"
+            )));
+        }
+        params.0.push((key, value));
+    }
+    Ok(params)
+}
+
+fn decode_component(raw: &str, place: &str) -> Result<String, Refusal> {
+    let bytes = raw.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'%' {
+            let ok = bytes.len() > i + 2
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit();
+            if !ok {
+                return Err(Refusal::bad_params(format!(
+                    "malformed percent-escape in the {place}"
+                )));
+            }
+        }
+    }
+    let spaced = raw.replace('+', " ");
+    percent_decode(spaced.as_bytes())
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| Refusal::bad_params(format!("the {place} is not valid UTF-8 once decoded")))
+}
