@@ -7,6 +7,7 @@ pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod exchange;
+pub mod key;
 pub mod policy;
 pub mod proxy;
 pub mod request;
