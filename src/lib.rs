@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod error;
 pub mod exchange;
 pub mod key;
+pub mod order;
 pub mod policy;
 pub mod proxy;
 pub mod request;

@@ -13,6 +13,8 @@
 //! registered with Binance (PKCS#8 RSA 2048+ bits or Ed25519, or PKCS#1 RSA).
 //! <https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>
 
+pub mod orders;
+
 use super::secret_header;
 use std::time::SystemTime;
 
