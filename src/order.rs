@@ -114,11 +114,23 @@ pub enum Layout {
     Flat,
     /// A batch: a JSON array of order objects in one form or query parameter
     /// (Binance futures `batchOrders=[...]`).
-    JsonArrayInParam(&'static str),
+    JsonArrayInParam(Batch),
     /// A batch: the JSON body is an array of order objects.
     JsonArrayBody,
-    /// A batch: an array of order objects in a top-level JSON member.
-    JsonArrayInMember(&'static str),
+    /// A batch: an array of order objects in a top-level JSON member (Bybit `request`, Bitget
+    /// `orderList`).
+    JsonArrayInMember(Batch),
+}
+
+/// Where a batch's orders are, and which other top-level fields may stand beside them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// The parameter or member holding the array of orders.
+    pub name: &'static str,
+    /// The fields the exchange documents beside the batch (a shared `category` or `symbol`, a
+    /// receive window). Each is read as a field of every item, so that its meaning (an
+    /// instrument) is judged on each order; anything else beside the batch is refused.
+    pub shared: &'static [&'static str],
 }
 
 /// One order endpoint of an exchange profile.

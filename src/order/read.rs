@@ -5,13 +5,14 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::{Layout, Meaning, Order, OrderEndpoint, OrderSpec};
+use super::{Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec};
 use crate::request::{Body, CanonicalRequest, Json};
 
 /// Most orders read from one batch.
 pub const MAX_BATCH: usize = 50;
 
 /// A member of an order as the request carries it.
+#[derive(Clone)]
 enum Value<'a> {
     Text(&'a str),
     Json(&'a Json),
@@ -23,68 +24,46 @@ pub fn read(endpoint: &OrderEndpoint, req: &CanonicalRequest) -> Result<Vec<Orde
     let spec = endpoint.spec;
     let top = top_level(req);
     match endpoint.layout {
-        Layout::Flat => Ok(vec![read_order(spec, top.into_iter(), "")?]),
-        Layout::JsonArrayInParam(name) => {
-            let mut batch = None;
-            for (k, v) in &top {
-                if *k == name {
-                    let text = match v {
-                        Value::Text(t) => *t,
-                        Value::Json(_) => {
-                            return Err(format!("'{name}' must be a JSON array in a string"))
-                        }
-                    };
-                    batch = Some(
-                        Json::parse(text)
-                            .map_err(|e| format!("'{name}' is not strict JSON: {e}"))?,
-                    );
-                } else if let Some(twin) = spec_twin(name, k) {
-                    return Err(twin);
+        Layout::Flat => Ok(vec![read_order(spec, top, "")?]),
+        Layout::JsonArrayInParam(Batch { name, shared })
+        | Layout::JsonArrayInMember(Batch { name, shared }) => {
+            let (batch, siblings): (Vec<_>, Vec<_>) =
+                top.into_iter().partition(|(k, _)| *k == name);
+            if let Some((k, _)) = siblings.iter().find(|(k, _)| !shared.contains(k)) {
+                return Err(if super::fold(k) == super::fold(name) {
+                    format!("'{k}' is another spelling of '{name}'; keyward refuses it")
                 } else {
-                    return Err(format!(
-                        "'{k}' is not read by keyward beside the batch '{name}'; send only the batch"
-                    ));
-                }
+                    format!(
+                        "'{k}' is not read by keyward beside the batch '{name}'; put it in each order or leave it out"
+                    )
+                });
             }
-            let batch = batch.ok_or_else(|| format!("the batch '{name}' is missing"))?;
-            read_batch(spec, &batch, name)
+            let parsed;
+            let items = match batch.first() {
+                None => return Err(format!("the batch '{name}' is missing")),
+                Some((_, Value::Json(j)))
+                    if matches!(endpoint.layout, Layout::JsonArrayInMember(_)) =>
+                {
+                    *j
+                }
+                Some((_, Value::Text(t)))
+                    if matches!(endpoint.layout, Layout::JsonArrayInParam(_)) =>
+                {
+                    parsed =
+                        Json::parse(t).map_err(|e| format!("'{name}' is not strict JSON: {e}"))?;
+                    &parsed
+                }
+                Some(_) => return Err(format!("'{name}' must be a JSON array of orders")),
+            };
+            read_batch(spec, items, name, &siblings)
         }
         Layout::JsonArrayBody => match &req.body {
-            Body::Json(j @ Json::Array(_)) if req.query.is_empty() => read_batch(spec, j, "body"),
+            Body::Json(j @ Json::Array(_)) if req.query.is_empty() => {
+                read_batch(spec, j, "body", &[])
+            }
             _ => Err("the body must be a JSON array of orders".to_owned()),
         },
-        Layout::JsonArrayInMember(name) => {
-            let Body::Json(Json::Object(members)) = &req.body else {
-                return Err(format!("the body must be a JSON object with '{name}'"));
-            };
-            if !req.query.is_empty() {
-                return Err(format!(
-                    "orders are read from '{name}' only; the query must be empty"
-                ));
-            }
-            let mut batch = None;
-            for (k, v) in members {
-                if k == name {
-                    batch = Some(v);
-                } else {
-                    return Err(format!(
-                        "'{k}' is not read by keyward beside the batch '{name}'; send only the batch"
-                    ));
-                }
-            }
-            read_batch(
-                spec,
-                batch.ok_or_else(|| format!("the batch '{name}' is missing"))?,
-                name,
-            )
-        }
     }
-}
-
-/// The message for a member that is another spelling of the batch parameter, if it is one.
-fn spec_twin(batch: &str, name: &str) -> Option<String> {
-    (name != batch && super::fold(name) == super::fold(batch))
-        .then(|| format!("'{name}' is another spelling of '{batch}'; keyward refuses it"))
 }
 
 /// The request's top-level members: query parameters, then form parameters or JSON members.
@@ -101,7 +80,15 @@ fn top_level(req: &CanonicalRequest) -> Vec<(&str, Value<'_>)> {
     out
 }
 
-fn read_batch(spec: &OrderSpec, batch: &Json, name: &str) -> Result<Vec<Order>, String> {
+/// Reads each item of a batch as its own order. The batch's `siblings` (the request's other
+/// top-level members, such as a shared `symbol` or `category`) are fields of every item, as the
+/// exchange applies them; an item that sets the same thing again is refused as ambiguous.
+fn read_batch(
+    spec: &OrderSpec,
+    batch: &Json,
+    name: &str,
+    siblings: &[(&str, Value<'_>)],
+) -> Result<Vec<Order>, String> {
     let Json::Array(items) = batch else {
         return Err(format!("'{name}' must be a JSON array of orders"));
     };
@@ -117,7 +104,11 @@ fn read_batch(spec: &OrderSpec, batch: &Json, name: &str) -> Result<Vec<Order>, 
         .map(|(i, item)| match item {
             Json::Object(members) => read_order(
                 spec,
-                members.iter().map(|(k, v)| (k.as_str(), Value::Json(v))),
+                siblings
+                    .iter()
+                    .map(|(k, v)| (*k, v.clone()))
+                    .chain(members.iter().map(|(k, v)| (k.as_str(), Value::Json(v))))
+                    .collect(),
                 &format!("{name}[{i}]: "),
             ),
             _ => Err(format!("{name}[{i}] is not an order object")),
@@ -128,7 +119,7 @@ fn read_batch(spec: &OrderSpec, batch: &Json, name: &str) -> Result<Vec<Order>, 
 /// Reads one order from its members; `at` prefixes messages (the batch item).
 fn read_order<'a>(
     spec: &OrderSpec,
-    members: impl Iterator<Item = (&'a str, Value<'a>)>,
+    members: Vec<(&'a str, Value<'a>)>,
     at: &str,
 ) -> Result<Order, String> {
     let mut order = Order {
@@ -136,7 +127,10 @@ fn read_order<'a>(
         ..Order::default()
     };
     let mut seen: Vec<(Meaning, &str)> = Vec::new();
-    let mut stack: Vec<(String, Value<'a>)> = members.map(|(k, v)| (k.to_owned(), v)).collect();
+    let mut stack: Vec<(String, Value<'a>)> = members
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
     stack.reverse();
     while let Some((name, value)) = stack.pop() {
         check_name(spec, &name, at)?;

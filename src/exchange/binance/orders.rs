@@ -4,7 +4,7 @@
 //! using SOR"), and the USDⓈ-M / COIN-M futures "New Order", "Modify Order" and "Place
 //! Multiple Orders" pages (developers.binance.com, derivatives).
 
-use crate::order::{Layout, Meaning, OrderEndpoint, OrderSpec};
+use crate::order::{Batch, Layout, Meaning, OrderEndpoint, OrderSpec};
 use crate::request::Method;
 
 use Meaning::*;
@@ -214,7 +214,10 @@ const fn batch(method: Method, path: &'static str, spec: &'static OrderSpec) -> 
     OrderEndpoint {
         method,
         path,
-        layout: Layout::JsonArrayInParam("batchOrders"),
+        layout: Layout::JsonArrayInParam(Batch {
+            name: "batchOrders",
+            shared: &["recvWindow"],
+        }),
         spec,
     }
 }
