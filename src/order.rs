@@ -66,6 +66,11 @@ pub struct OrderSpec {
     pub market_types: &'static [&'static str],
     /// The type an order has when it names none (`None`: the type must be named).
     pub default_type: Option<&'static str>,
+    /// The unit the order's `BaseSize` field is really in, decided on the order as read: some
+    /// exchanges switch it by a flag (OKX `tgtCcy`, Bybit `marketUnit`, Kraken `oflags=viqc`) or
+    /// by type and side (a Gate or Bitget spot market buy is sized in the quote asset).
+    /// [`base_unit`] for endpoints where it is always the base asset.
+    pub size_unit: fn(&Order) -> Result<SizeUnit, String>,
     /// Where the table was written from.
     pub source: &'static str,
 }
@@ -97,6 +102,20 @@ impl OrderSpec {
             .find(|(_, m)| *m == meaning)
             .map(|(n, _)| *n)
     }
+}
+
+/// What a `BaseSize` field measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeUnit {
+    /// The base asset (or contracts).
+    Base,
+    /// The quote asset: the field is the amount to spend or receive.
+    Quote,
+}
+
+/// [`OrderSpec::size_unit`] for endpoints whose size field is always in the base asset.
+pub fn base_unit(_: &Order) -> Result<SizeUnit, String> {
+    Ok(SizeUnit::Base)
 }
 
 /// A name as a case- and separator-insensitive parser would see it.

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::{Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec};
+use super::{Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
 use crate::request::{Body, CanonicalRequest, Json};
 
 /// Most orders read from one batch.
@@ -191,6 +191,12 @@ fn read_order<'a>(
     if let Some(t) = &order.order_type {
         order.is_limit = spec.limit_types.contains(&t.as_str());
         order.is_market = spec.market_types.contains(&t.as_str());
+    }
+    if (spec.size_unit)(&order).map_err(|e| format!("{at}{e}"))? == SizeUnit::Quote {
+        // The size field is really the amount of quote asset.
+        if let Some(size) = order.base_size.take() {
+            order.quote_size = Some(size);
+        }
     }
     Ok(order)
 }

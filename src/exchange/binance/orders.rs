@@ -4,7 +4,7 @@
 //! using SOR"), and the USDⓈ-M / COIN-M futures "New Order", "Modify Order" and "Place
 //! Multiple Orders" pages (developers.binance.com, derivatives).
 
-use crate::order::{Batch, Layout, Meaning, OrderEndpoint, OrderSpec};
+use crate::order::{base_unit, Batch, Layout, Meaning, OrderEndpoint, OrderSpec};
 use crate::request::Method;
 
 use Meaning::*;
@@ -52,6 +52,7 @@ pub const SPOT_ORDER: OrderSpec = OrderSpec {
     limit_types: SPOT_LIMIT_TYPES,
     market_types: SPOT_MARKET_TYPES,
     default_type: None,
+    size_unit: base_unit,
     source: "binance-spot-api-docs rest-api.md, New order (TRADE)",
 };
 
@@ -109,6 +110,7 @@ pub const AMEND: OrderSpec = OrderSpec {
     limit_types: &[],
     market_types: &[],
     default_type: None,
+    size_unit: base_unit,
     source: "binance-spot-api-docs rest-api.md, Order Amend Keep Priority (TRADE)",
 };
 
@@ -176,6 +178,7 @@ pub const FUTURES_ORDER: OrderSpec = OrderSpec {
     limit_types: FUTURES_LIMIT_TYPES,
     market_types: FUTURES_MARKET_TYPES,
     default_type: None,
+    size_unit: base_unit,
     source: "developers.binance.com derivatives: USDⓈ-M and COIN-M New Order (TRADE), Place Multiple Orders (TRADE)",
 };
 
@@ -198,6 +201,7 @@ pub const FUTURES_MODIFY: OrderSpec = OrderSpec {
     market_types: &[],
     // Only LIMIT orders can be modified.
     default_type: Some("LIMIT"),
+    size_unit: base_unit,
     source: "developers.binance.com derivatives: USDⓈ-M and COIN-M Modify Order (TRADE), Modify Multiple Orders (TRADE)",
 };
 
