@@ -15,7 +15,7 @@ use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
 use keyward::credentials::{open_token, unseal_all};
 use keyward::error::{Error, ErrorKind, Result};
-use keyward::proxy::server::{self, State};
+use keyward::proxy::{self, State};
 use keyward::{exchange, secret, vault};
 
 #[derive(Parser)]
@@ -334,7 +334,7 @@ fn explain(
     body: Option<&str>,
 ) -> Result<ExitCode> {
     let config = Config::load(config)?;
-    match server::explain(&config, client, method, target, body) {
+    match proxy::explain(&config, client, method, target, body) {
         Ok((canonical, decision)) => {
             println!(
                 "{} {} {}",
@@ -400,7 +400,7 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
             "listening on {addr} ({})",
             if tls.is_some() { "https" } else { "http" }
         );
-        server::run(state, listener, tls, shutdown_signal()).await;
+        proxy::run(state, listener, tls, shutdown_signal()).await;
         tracing::info!("shutting down");
         Ok(ExitCode::SUCCESS)
     })
