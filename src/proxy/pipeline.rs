@@ -295,16 +295,24 @@ impl<'d> Judgement<'d> {
 }
 
 /// Stage 7: signs exactly the canonical request with the credential's key; the one place
-/// keyward signs.
+/// keyward signs. A key that blocks (a round trip to a token) signs under `block_in_place`, so
+/// the runtime moves this worker's other tasks elsewhere meanwhile.
 fn sign(
     credential: &CredentialState,
     canonical: &CanonicalRequest,
     access: Access,
 ) -> Result<Outbound, Refusal> {
-    let now = SystemTime::now();
-    credential
-        .exchange
-        .sign(canonical, access, &credential.credential, now)
+    let sign = || {
+        let now = SystemTime::now();
+        credential
+            .exchange
+            .sign(canonical, access, &credential.credential, now)
+    };
+    if credential.credential.key.blocks() {
+        tokio::task::block_in_place(sign)
+    } else {
+        sign()
+    }
 }
 
 fn audit_failed(e: crate::Error) -> Refusal {
