@@ -130,12 +130,18 @@ impl Forwarded {
         }
     }
 
-    pub fn record(&self, request: u64) -> Event<'_> {
+    /// The outcome record; `client_gone` when the bot hung up before the answer reached it.
+    pub fn record(&self, request: u64, client_gone: bool) -> Event<'_> {
+        let error = match &self.answer {
+            Err(r) => Some(r.code),
+            Ok(_) if client_gone => Some("client_gone"),
+            Ok(_) => None,
+        };
         Event::Outcome(OutcomeRecord {
             request,
             status: self.status(),
             latency_ms: self.latency_ms,
-            error: self.answer.as_ref().err().map(|r| r.code),
+            error,
         })
     }
 }

@@ -7,10 +7,12 @@
 //! request is refused), the exchange's answer after forwarding.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
+use tokio::sync::oneshot;
 
 use super::auth::rate_limited;
 use super::listener::{AllowedHosts, ListenName};
@@ -25,7 +27,7 @@ use crate::request::{check_path, CanonicalRequest, Refusal, RefusalKind, Request
 
 /// Serves one request with the snapshot in force when it arrived.
 pub async fn handle(
-    state: &State,
+    state: &Arc<State>,
     listen: Option<&ListenName>,
     peer: SocketAddr,
     req: Request<Incoming>,
@@ -33,6 +35,7 @@ pub async fn handle(
     let started = Instant::now();
     let snapshot = state.snapshot();
     let pipeline = Pipeline {
+        state,
         resources: state.resources(),
         snapshot: &snapshot,
         hosts: AllowedHosts::new(listen, &snapshot.host_names),
@@ -46,6 +49,7 @@ pub async fn handle(
 
 /// What a request's stages may read.
 struct Pipeline<'s> {
+    state: &'s Arc<State>,
     resources: &'s Resources,
     snapshot: &'s Snapshot,
     hosts: AllowedHosts<'s>,
@@ -89,18 +93,58 @@ impl<'s> Pipeline<'s> {
             Ok(outbound) => outbound,
             Err(refusal) => return Outcome::refused(subject, refusal),
         };
-        let answer = credential.upstream.send(outbound).await;
-        let forwarded = Forwarded {
-            path: canonical.path,
-            rule,
-            latency_ms: millis_since(self.started),
-            answer,
-        };
-        if let Err(e) = self.resources.audit(&forwarded.record(subject.id)) {
-            // The request has already been executed; the bot gets the exchange's answer.
-            tracing::error!(error = %e, request = subject.id, "could not write the outcome audit record");
+        let forwarded = self.forward(subject.id, credential, outbound, canonical.path, rule);
+        match forwarded.await {
+            Ok(forwarded) => Outcome::forwarded(subject, forwarded),
+            // The forwarding task panicked: its outcome could not be recorded either.
+            Err(_) => Outcome::refused(
+                subject,
+                Refusal::new(
+                    RefusalKind::Internal,
+                    "internal",
+                    "keyward failed while forwarding the request; see its log",
+                ),
+            ),
         }
-        Outcome::forwarded(subject, forwarded)
+    }
+
+    /// Sends the signed request and writes its outcome record in a task of its own, so that a
+    /// bot hanging up while keyward waits for the exchange cannot cancel either: the exchange
+    /// may already be executing the order, and the audit must say what it answered (with
+    /// `client_gone` when nobody was left to receive it).
+    fn forward(
+        &self,
+        id: u64,
+        credential: &CredentialState,
+        outbound: Outbound,
+        path: String,
+        rule: String,
+    ) -> oneshot::Receiver<Forwarded> {
+        let (tx, rx) = oneshot::channel();
+        let upstream = credential.upstream.clone();
+        let state = self.state.clone();
+        let started = self.started;
+        tokio::spawn(async move {
+            let answer = upstream.send(outbound).await;
+            let forwarded = Forwarded {
+                path,
+                rule,
+                latency_ms: millis_since(started),
+                answer,
+            };
+            let gone = tx.is_closed();
+            if let Err(e) = state.resources().audit(&forwarded.record(id, gone)) {
+                // The request has already been executed; the bot gets the exchange's answer.
+                tracing::error!(error = %e, request = id, "could not write the outcome audit record");
+            }
+            if gone || tx.send(forwarded).is_err() {
+                tracing::info!(
+                    request = id,
+                    "the bot hung up before the exchange answered; outcome recorded"
+                );
+            }
+        });
+        rx
     }
 
     /// The stages up to the decision. A refusal carries what was learnt of the request before
