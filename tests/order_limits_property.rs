@@ -1,0 +1,208 @@
+//! Property: whatever order request a bot builds, if keyward's order reader and limits let it
+//! through, the order Binance's own documented parser would execute is within the rule.
+//!
+//! The reference reader below is written from Binance's "New order" documentation, not from
+//! keyward's tables: Binance reads parameters by their exact names; `quantity` is the base size,
+//! `quoteOrderQty` the quote amount; `price` bounds only LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT and
+//! TAKE_PROFIT_LIMIT orders; a pegged order (`pegPriceType`) executes at the book, not `price`;
+//! MARKET, STOP_LOSS and TAKE_PROFIT execute at the market.
+
+use std::str::FromStr;
+
+use keyward::exchange::binance::orders::ORDER_ENDPOINTS;
+use keyward::order::{self, limits};
+use keyward::request::{canonicalise, CanonRules, Method, Params};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+const RULES: CanonRules = CanonRules {
+    body_on_delete: true,
+    bot_signing_params: &["signature", "timestamp"],
+    ..CanonRules::FORM
+};
+
+const MAX_QTY: &str = "1";
+const MAX_NOTIONAL: &str = "1000";
+
+/// What Binance would execute, as far as size and value go: `None` = unbounded.
+struct Reference {
+    base: Option<Decimal>,
+    notional: Option<Decimal>,
+}
+
+fn reference(params: &[(String, String)]) -> Option<Reference> {
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    // Binance parses decimals leniently enough that keyward must never be more lenient; the
+    // reference accepts any text `Decimal` parses (signs, exponents ...), so it is the stricter
+    // judge of what keyward let through.
+    let dec = |k: &str| {
+        get(k).and_then(|v| {
+            Decimal::from_str(v)
+                .ok()
+                .or_else(|| Decimal::from_scientific(v).ok())
+        })
+    };
+    let kind = get("type")?;
+    let limit = matches!(
+        kind,
+        "LIMIT" | "LIMIT_MAKER" | "STOP_LOSS_LIMIT" | "TAKE_PROFIT_LIMIT"
+    ) && get("pegPriceType").is_none();
+    let price = if limit { dec("price") } else { None };
+    let quantity = dec("quantity");
+    let quote = dec("quoteOrderQty");
+    Some(Reference {
+        base: match (quantity, quote, price) {
+            (Some(q), _, _) => Some(q),
+            (None, Some(qq), Some(p)) if !p.is_zero() => Some(qq / p),
+            _ => None,
+        },
+        notional: match (quote, quantity, price) {
+            (Some(qq), _, _) => Some(qq),
+            (None, Some(q), Some(p)) => Some(q * p),
+            _ => None,
+        },
+    })
+}
+
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "(0|[1-9][0-9]{0,4})(\\.[0-9]{1,6})?",
+        Just("1e3".to_owned()),
+        Just("-5".to_owned()),
+        Just("0x10".to_owned()),
+        Just("+2".to_owned()),
+        Just("0.5 ".to_owned()),
+    ]
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("quantity"),
+        Just("quoteOrderQty"),
+        Just("price"),
+        Just("stopPrice"),
+        Just("icebergQty"),
+        Just("pegPriceType"),
+        Just("timeInForce"),
+        Just("newClientOrderId"),
+        // respellings and decoys a lenient parser might fold into a real field
+        Just("Quantity"),
+        Just("QUANTITY"),
+        Just("quote_order_qty"),
+        Just("qty"),
+        Just("Price"),
+        Just("amount"),
+    ]
+    .prop_map(str::to_owned)
+}
+
+fn request() -> impl Strategy<Value = Vec<(String, String)>> {
+    let kind = prop_oneof![
+        Just("LIMIT"),
+        Just("MARKET"),
+        Just("STOP_LOSS"),
+        Just("STOP_LOSS_LIMIT"),
+        Just("TAKE_PROFIT_LIMIT"),
+        Just("LIMIT_MAKER"),
+        Just("limit"),
+        Just("OTHER"),
+    ];
+    (kind, prop::collection::vec((name(), value()), 0..5)).prop_map(|(kind, extra)| {
+        let mut params = vec![
+            ("symbol".to_owned(), "BTCUSDT".to_owned()),
+            ("side".to_owned(), "BUY".to_owned()),
+            ("type".to_owned(), kind.to_owned()),
+        ];
+        for (k, v) in extra {
+            let v = if k == "pegPriceType" {
+                "MARKET_PEG".to_owned()
+            } else {
+                v
+            };
+            if !params.iter().any(|(n, _)| n.eq_ignore_ascii_case(&k)) {
+                params.push((k, v));
+            }
+        }
+        params
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn what_keyward_lets_through_is_within_the_rule(params in request()) {
+        let mut form = Params::new();
+        for (k, v) in &params {
+            form.set(k, v.clone());
+        }
+        let body = form.encode();
+        let Ok(req) = canonicalise(
+            Method::Post,
+            "/api/v3/order",
+            None,
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+            &RULES,
+        ) else {
+            return Ok(()); // refused before policy: nothing reaches Binance
+        };
+        let endpoint = ORDER_ENDPOINTS
+            .iter()
+            .find(|e| e.method == Method::Post && e.path == "/api/v3/order")
+            .unwrap();
+        let max = vec![
+            ("quantity".to_owned(), Decimal::from_str(MAX_QTY).unwrap()),
+            ("notional".to_owned(), Decimal::from_str(MAX_NOTIONAL).unwrap()),
+        ];
+        let vocabulary = |n: &str| limits::meaning(ORDER_ENDPOINTS, endpoint.spec, n);
+        let allowed = order::read(endpoint, &req).is_ok_and(|orders| {
+            orders
+                .iter()
+                .all(|o| limits::check(&vocabulary, o, &[], &max, "rule").is_ok())
+        });
+        if allowed {
+            let r = reference(&params);
+            prop_assert!(r.is_some(), "allowed an order Binance cannot type: {params:?}");
+            let r = r.unwrap();
+            let base = r.base;
+            let notional = r.notional;
+            prop_assert!(
+                base.is_some_and(|b| b <= Decimal::from_str(MAX_QTY).unwrap()),
+                "base size {base:?} over the limit or unbounded: {params:?}"
+            );
+            prop_assert!(
+                notional.is_some_and(|n| n <= Decimal::from_str(MAX_NOTIONAL).unwrap()),
+                "notional {notional:?} over the limit or unbounded: {params:?}"
+            );
+        }
+    }
+}
+
+/// The property is not vacuous: legitimate orders are let through.
+#[test]
+fn a_legitimate_order_passes() {
+    let endpoint = ORDER_ENDPOINTS
+        .iter()
+        .find(|e| e.method == Method::Post && e.path == "/api/v3/order")
+        .unwrap();
+    let req = canonicalise(
+        Method::Post,
+        "/api/v3/order",
+        None,
+        Some("application/x-www-form-urlencoded"),
+        b"symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.5&price=1000",
+        &RULES,
+    )
+    .unwrap();
+    let orders = order::read(endpoint, &req).unwrap();
+    let vocabulary = |n: &str| limits::meaning(ORDER_ENDPOINTS, endpoint.spec, n);
+    let max = vec![
+        ("quantity".to_owned(), Decimal::from_str(MAX_QTY).unwrap()),
+        (
+            "notional".to_owned(),
+            Decimal::from_str(MAX_NOTIONAL).unwrap(),
+        ),
+    ];
+    assert!(limits::check(&vocabulary, &orders[0], &[], &max, "rule").is_ok());
+}
