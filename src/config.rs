@@ -118,8 +118,7 @@ impl Config {
 
     /// Parses and validates `text`; relative paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Config> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| Error::config(e.to_string().trim_end().to_owned()))?;
+        let raw: RawConfig = toml::from_str(text)?;
         raw.validate(base)
     }
 

@@ -238,8 +238,7 @@ fn seal(
 
 fn client_token(name: &str) -> Result<ExitCode> {
     let mut raw = [0u8; 32];
-    getrandom::getrandom(&mut raw)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("no randomness available: {e}")))?;
+    getrandom::getrandom(&mut raw)?;
     let token = format!(
         "kwt_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)

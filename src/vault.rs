@@ -291,6 +291,7 @@ fn read_vault_file(path: &Path) -> Result<Vec<u8>> {
             Error::vault(format!(
                 "{shown}: vault file not found; create it with `keyward seal`"
             ))
+            .with_source(e)
         } else {
             Error::io(format_args!("cannot open vault file {shown}"), e)
         }

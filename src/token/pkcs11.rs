@@ -331,6 +331,7 @@ fn context(module: &Path) -> Result<Pkcs11> {
             "PKCS#11 module {shown} cannot be used ({e}); install softhsm2 or set `module` in the \
              [token] section"
         ))
+        .with_source(e)
     })?;
     let mut contexts = CONTEXTS
         .get_or_init(Default::default)
@@ -466,7 +467,7 @@ fn ck_error(doing: impl Display, err: CkError) -> Error {
         },
         other => other.to_string(),
     };
-    Error::token(format!("{doing}: {advice}"))
+    Error::token(format!("{doing}: {advice}")).with_source(err)
 }
 
 #[cfg(test)]

@@ -171,8 +171,7 @@ fn derive_kek(shared_x: &[u8], epk: &[u8], recipient: &Recipient) -> Result<Secr
 }
 
 fn fill_random(buf: &mut [u8]) -> Result<()> {
-    getrandom::getrandom(buf)
-        .map_err(|e| Error::vault(format!("the system random number generator failed: {e}")))
+    Ok(getrandom::getrandom(buf)?)
 }
 
 /// Returns ciphertext || tag. The plaintext is copied once into a buffer that becomes the
