@@ -20,7 +20,7 @@ use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
 use crate::policy::{parse_decimal, Allowlist, Rule};
 use crate::request::{check_path, Method};
-use crate::token::{PinSource, Pkcs11Uri};
+use crate::token::{Backend, PinSource, Pkcs11Uri, TokenConfig};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
@@ -56,13 +56,6 @@ pub struct ServerConfig {
 pub struct TlsConfig {
     pub cert: PathBuf,
     pub key: PathBuf,
-}
-
-#[derive(Debug)]
-pub struct TokenConfig {
-    pub module: PathBuf,
-    pub uri: Pkcs11Uri,
-    pub pin: PinSource,
 }
 
 #[derive(Debug)]
@@ -301,8 +294,10 @@ impl RawConfig {
             .parse()
             .map_err(|e: Error| Error::config(format!("token.uri: {}", e.message())))?;
         let token = TokenConfig {
-            module: resolve(base, &self.token.module),
-            uri,
+            backend: Backend::Pkcs11 {
+                module: resolve(base, &self.token.module),
+                uri,
+            },
             pin,
         };
         let audit = AuditConfig {

@@ -25,7 +25,10 @@ use cryptoki::types::{RawAuthPin, Ulong};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use zeroize::Zeroize;
 
-use super::{ObjectType, PinSource, Pkcs11Uri, Token};
+use super::{
+    unsupported, ObjectType, Operation, PinSource, Pkcs11Uri, SealingAlgorithm, SealingPublicKey,
+    Token,
+};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
@@ -91,7 +94,7 @@ impl Pkcs11Token {
     /// Generates a P-256 key pair on the token, named by the URI's `object` (label) and `id`.
     /// The private key is sensitive, non-extractable and can only derive. Refuses to run if a key
     /// with that label/id already exists.
-    pub fn generate_p256(&self) -> Result<p256::PublicKey> {
+    fn generate_p256(&self) -> Result<p256::PublicKey> {
         let session = self.session();
         for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
             let existing = session
@@ -272,10 +275,17 @@ impl Token for Pkcs11Token {
         )
     }
 
-    fn public_key(&self) -> Result<p256::PublicKey> {
+    fn public_key(&self) -> Result<SealingPublicKey> {
         let session = self.session();
         let handle = self.find_key(&session, ObjectClass::PUBLIC_KEY)?;
-        self.read_public_key(&session, handle)
+        self.read_public_key(&session, handle).map(Into::into)
+    }
+
+    fn generate(&self, algorithm: SealingAlgorithm) -> Result<SealingPublicKey> {
+        match algorithm {
+            SealingAlgorithm::P256 => self.generate_p256().map(Into::into),
+            SealingAlgorithm::Rsa3072 => Err(unsupported(self, Operation::Generate(algorithm))),
+        }
     }
 
     fn ecdh_p256(&self, peer: &p256::PublicKey) -> Result<SecretBytes> {

@@ -24,7 +24,7 @@ use super::recipient::Recipient;
 use super::CredentialSecrets;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
-use crate::token::Token;
+use crate::token::{SealingPublicKey, Token};
 
 pub(crate) const ALG_P256: &str = "p256-ecdh-hkdf-sha256";
 const HKDF_INFO: &[u8] = b"keyward/v1/p256 data key";
@@ -107,7 +107,8 @@ pub(crate) fn seal(
         .to_encoded_point(true)
         .as_bytes()
         .to_vec();
-    let shared = ephemeral.diffie_hellman(recipient.public_key());
+    let SealingPublicKey::P256(recipient_key) = recipient.public_key();
+    let shared = ephemeral.diffie_hellman(recipient_key);
     let kek = derive_kek(shared.raw_secret_bytes(), &epk, recipient)?;
     drop(shared); // zeroized on drop
     let mut wrap_nonce = [0u8; NONCE_LEN];
