@@ -11,15 +11,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use rust_decimal::Decimal;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, Result};
 use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
-use crate::policy::{parse_decimal, Allowlist, Rule};
-use crate::request::{check_path, Method};
+use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry};
 use crate::token::{Backend, PinSource, Pkcs11Uri, TokenConfig};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -535,120 +533,65 @@ pub fn parse_token_hash(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// Hands a client's `allow` entries to the policy compiler and names the config key of whatever
+/// it refuses.
 fn validate_allow(
     key: &str,
     client: &str,
-    exchange: &'static dyn Exchange,
+    exchange: &dyn Exchange,
     items: Vec<RawAllow>,
 ) -> Result<Allowlist> {
-    let mut rules = Vec::new();
-    for (j, item) in items.into_iter().enumerate() {
-        let at = format!("{key}.allow[{j}] ({client})");
-        match item {
-            RawAllow::Preset(name) => {
-                let entries = name
-                    .split_once(':')
-                    .filter(|(ex, _)| *ex == exchange.id())
-                    .and_then(|(_, p)| exchange.preset(p))
-                    .ok_or_else(|| {
-                        let known: Vec<String> = exchange
-                            .preset_names()
-                            .iter()
-                            .map(|p| format!("{}:{p}", exchange.id()))
-                            .collect();
-                        Error::config(format!(
-                            "{at}: {name:?} is not a preset of exchange {}; presets: {}",
-                            exchange.id(),
-                            known.join(", ")
-                        ))
-                    })?;
-                rules.extend(Rule::from_preset(exchange, &name, entries));
-            }
-            RawAllow::Rule(r) => {
-                let method = Method::parse(&r.method)
-                    .filter(|m| exchange.methods().contains(m))
-                    .ok_or_else(|| {
-                        Error::config(format!(
-                            "{at}.method: {:?} is not a method of the {} API; use one of {}",
-                            r.method,
-                            exchange.id(),
-                            Method::list(exchange.methods())
-                        ))
-                    })?;
-                check_path(&r.path).map_err(|e| {
-                    Error::config(format!("{at}.path: {:?}: {}", r.path, e.message))
-                })?;
-                if exchange.route(&r.path).is_none() {
-                    return Err(Error::config(format!(
-                        "{at}.path: {:?} is not a {} API path (paths start after the credential name, e.g. \"/api/v3/order\")",
-                        r.path,
-                        exchange.id()
-                    )));
-                }
-                if let Some(reason) = exchange::hard_deny(exchange, method, &r.path) {
-                    return Err(Error::config(format!(
-                        "{at}: {method} {} is hard-denied ({reason}); no configuration can allow it",
-                        r.path
-                    )));
-                }
-                let mut params = Vec::new();
-                for (name, values) in r.params {
-                    if values.is_empty() {
-                        return Err(Error::config(format!(
-                            "{at}.params.{name}: list at least one allowed value"
-                        )));
-                    }
-                    params.push((name, values));
-                }
-                let mut max = Vec::new();
-                for (name, value) in r.max {
-                    let text = match &value {
-                        toml::Value::String(s) => s.clone(),
-                        other => {
-                            return Err(Error::config(format!(
-                                "{at}.max.{name}: write the limit as a quoted decimal such as \"0.5\" (got {other}); limits are compared as exact decimals, never floats"
-                            )))
-                        }
-                    };
-                    let limit: Decimal = parse_decimal(&name, &text)
-                        .map_err(|e| Error::config(format!("{at}.max.{name}: {e}")))?;
-                    max.push((name, limit));
-                }
-                rules.push(Rule {
-                    id: format!("allow[{j}]"),
-                    method,
-                    path: r.path,
-                    params,
-                    max,
-                    notional: exchange.notional(),
-                });
-            }
+    let named = |e: AllowError| {
+        let at = match e.at {
+            Location::List => format!("{key}.allow ({client})"),
+            Location::Entry(j) => format!("{key}.allow[{j}] ({client})"),
+            Location::Field { entry, field } => format!("{key}.allow[{entry}] ({client}).{field}"),
+        };
+        Error::config(format!("{at}: {}", e.message))
+    };
+    let entries = items
+        .into_iter()
+        .enumerate()
+        .map(|(j, item)| item.into_entry(j))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(named)?;
+    policy::compile(exchange, entries).map_err(named)
+}
+
+impl RawAllow {
+    fn into_entry(self, j: usize) -> std::result::Result<AllowEntry, AllowError> {
+        let r = match self {
+            RawAllow::Preset(name) => return Ok(AllowEntry::Preset(name)),
+            RawAllow::Rule(r) => r,
+        };
+        let mut max = BTreeMap::new();
+        for (name, value) in r.max {
+            let toml::Value::String(text) = value else {
+                return Err(AllowError::new(
+                    Location::Field {
+                        entry: j,
+                        field: format!("max.{name}"),
+                    },
+                    format!(
+                        "write the limit as a quoted decimal such as \"0.5\" (got {value}); limits are compared as exact decimals, never floats"
+                    ),
+                ));
+            };
+            max.insert(name, text);
         }
+        Ok(AllowEntry::Rule(RuleEntry {
+            method: r.method,
+            path: r.path,
+            params: r.params,
+            max,
+        }))
     }
-    // A constrained rule next to an unconstrained one for the same endpoint would never limit
-    // anything: refuse the combination rather than let the operator believe in the limit.
-    for r in rules
-        .iter()
-        .filter(|r| !r.params.is_empty() || !r.max.is_empty())
-    {
-        if let Some(open) = rules.iter().find(|o| {
-            o.params.is_empty()
-                && o.max.is_empty()
-                && o.method == r.method
-                && exchange::path_matches(&o.path, &r.path)
-        }) {
-            return Err(Error::config(format!(
-                "{key}.allow ({client}): rule {} limits {} {} but {} allows it without limits, so the limits would never apply; remove one of them (e.g. use \"{}:read\" plus explicit order rules instead of a trade preset)",
-                r.id, r.method, r.path, open.id, exchange.id()
-            )));
-        }
-    }
-    Ok(Allowlist { rules })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::Method;
 
     const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
