@@ -4,13 +4,13 @@
 
 pub mod audit;
 pub mod config;
-pub mod credentials;
 pub mod error;
 pub mod exchange;
 pub mod policy;
 pub mod proxy;
 pub mod request;
 pub mod secret;
+pub mod startup;
 pub mod token;
 pub mod vault;
 

@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 
 use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
-use keyward::credentials::unseal_all;
 use keyward::error::{Error, ErrorKind, Result};
 use keyward::proxy::server::{self, State};
+use keyward::startup::unseal_all;
 use keyward::token::{self, SealingAlgorithm};
 use keyward::{exchange, secret, vault};
 

@@ -1,5 +1,8 @@
-//! Start-up glue between the configuration, the token and the vault: log in once, unseal every
-//! configured credential into locked memory, log out.
+//! Start-up: configuration → token → vault → unsealed credentials.
+//!
+//! Logs in to the token once, unseals every configured credential into locked memory and logs out
+//! (the token is dropped). Everything here blocks; it runs before the async runtime starts, and a
+//! later reload would build a new set of credentials the same way.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
