@@ -25,10 +25,11 @@ use cryptoki::types::{RawAuthPin, Ulong};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use zeroize::Zeroize;
 
-use super::{
-    unsupported, ObjectType, Operation, PinSource, Pkcs11Uri, SealingAlgorithm, SealingPublicKey,
-    Token,
-};
+use super::operations::Token;
+use super::operations::{unsupported, Operation};
+use super::pin::PinSource;
+use super::sealing::{SealingAlgorithm, SealingPublicKey};
+use super::uri::{ObjectType, Pkcs11Uri};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
