@@ -6,7 +6,7 @@ use std::io::{BufRead, Read, Write};
 
 use zeroize::Zeroize;
 
-use super::CredentialSecrets;
+use super::secrets::CredentialSecrets;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 

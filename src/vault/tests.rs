@@ -9,6 +9,7 @@ use p256::elliptic_curve::sec1::ToEncodedPoint;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::secret::SecretBytes;
 use crate::token::SealingPublicKey;
 use crate::ErrorKind;
 
