@@ -9,7 +9,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use super::{parse_decimal, Allowlist, Rule};
+use super::rule::{parse_decimal, Allowlist, Rule};
 use crate::exchange::{self, Exchange};
 use crate::request::{check_path, Method};
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::Allowlist;
+use super::rule::Allowlist;
 use crate::exchange::{self, Access, Exchange};
 use crate::request::CanonicalRequest;
 
@@ -125,18 +125,28 @@ mod tests {
         Decimal::from_str(s).unwrap()
     }
 
-    fn order_rule() -> Rule {
+    /// A POST rule on `path` with these allowed values and maxima.
+    fn post_rule(id: &str, path: &str, params: &[(&str, &[&str])], max: &[(&str, &str)]) -> Rule {
         Rule {
-            id: "allow[1]".into(),
+            id: id.into(),
             method: Method::Post,
-            path: "/api/v3/order".into(),
-            params: vec![
-                ("symbol".into(), vec!["BTCUSDT".into(), "ETHUSDT".into()]),
-                ("type".into(), vec!["LIMIT".into()]),
-            ],
-            max: vec![("quantity".into(), d("0.5")), (NOTIONAL.into(), d("20000"))],
+            path: path.into(),
+            params: params
+                .iter()
+                .map(|(k, vs)| (k.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+                .collect(),
+            max: max.iter().map(|(k, v)| (k.to_string(), d(v))).collect(),
             notional: Binance.notional(),
         }
+    }
+
+    fn order_rule() -> Rule {
+        post_rule(
+            "allow[1]",
+            "/api/v3/order",
+            &[("symbol", &["BTCUSDT", "ETHUSDT"]), ("type", &["LIMIT"])],
+            &[("quantity", "0.5"), (NOTIONAL, "20000")],
+        )
     }
 
     fn allowlist() -> Allowlist {
@@ -309,17 +319,12 @@ mod tests {
 
     #[test]
     fn dotted_names_limit_nested_json_members() {
-        let rule = Rule {
-            id: "allow[0]".into(),
-            method: Method::Post,
-            path: "/api/v3/brokerage/orders".into(),
-            params: vec![("product_id".into(), vec!["BTC-USD".into()])],
-            max: vec![(
-                "order_configuration.limit_limit_gtc.base_size".into(),
-                d("0.5"),
-            )],
-            notional: Binance.notional(),
-        };
+        let rule = post_rule(
+            "allow[0]",
+            "/api/v3/brokerage/orders",
+            &[("product_id", &["BTC-USD"])],
+            &[("order_configuration.limit_limit_gtc.base_size", "0.5")],
+        );
         let a = Allowlist { rules: vec![rule] };
         let order = |size: &str, extra: &str| {
             let body = format!(
@@ -389,14 +394,12 @@ mod tests {
     #[test]
     fn hard_deny_beats_any_rule() {
         let a = Allowlist {
-            rules: vec![Rule {
-                id: "allow[0]".into(),
-                method: Method::Post,
-                path: "/sapi/v1/capital/withdraw/apply".into(),
-                params: vec![],
-                max: vec![],
-                notional: Binance.notional(),
-            }],
+            rules: vec![post_rule(
+                "allow[0]",
+                "/sapi/v1/capital/withdraw/apply",
+                &[],
+                &[],
+            )],
         };
         let r = req(Method::Post, "/sapi/v1/capital/withdraw/apply", "coin=BTC");
         assert!(matches!(
