@@ -34,8 +34,9 @@ pub trait Token: Send + Sync {
         Err(unsupported(self, Operation::RsaOaepDecrypt(hash)))
     }
 
-    /// The HMAC of `message` under the secret key `key`, which never leaves the token.
-    fn hmac(&self, _key: &KeyRef, algorithm: HmacAlgorithm, _message: &[u8]) -> Result<Vec<u8>> {
+    /// The HMAC of the concatenation of `parts` (the pieces an exchange signs, in order, as the
+    /// `SigningKey` seam passes them) under the secret key `key`, which never leaves the token.
+    fn hmac(&self, _key: &KeyRef, algorithm: HmacAlgorithm, _parts: &[&[u8]]) -> Result<Vec<u8>> {
         Err(unsupported(self, Operation::Hmac(algorithm)))
     }
 
@@ -113,7 +114,9 @@ mod tests {
                 "RSA-OAEP decryption with SHA-256",
             ),
             (
-                token.hmac(&key, HmacAlgorithm::Sha512, b"m").unwrap_err(),
+                token
+                    .hmac(&key, HmacAlgorithm::Sha512, &[b"m"])
+                    .unwrap_err(),
                 "HMAC-SHA512 with a key kept on the token",
             ),
             (

@@ -47,14 +47,14 @@ pub enum SignatureAlgorithm {
     /// Ed25519 over the message (`CKM_EDDSA`), e.g. Binance Ed25519 API keys.
     Ed25519,
     /// ECDSA P-256 over SHA-256 of the message (`CKM_ECDSA` on the digest), e.g. Coinbase ES256.
-    EcdsaP256Sha256,
+    EcdsaP256,
 }
 
 impl fmt::Display for SignatureAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             SignatureAlgorithm::Ed25519 => "Ed25519",
-            SignatureAlgorithm::EcdsaP256Sha256 => "ECDSA P-256 SHA-256",
+            SignatureAlgorithm::EcdsaP256 => "ECDSA P-256 (SHA-256)",
         })
     }
 }
