@@ -440,6 +440,9 @@ class Exchange:
             float(qty), float(price)
         except ValueError:
             raise BinanceError(400, -1100, "Illegal characters found in a parameter.")
+        if (p.get("newClientOrderId") or "").startswith("slow"):
+            # Tests of a bot that hangs up while keyward waits for the exchange.
+            time.sleep(1.5)
         ts = now_ms()
         with self.lock:
             oid = next(self.next_id)

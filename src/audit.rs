@@ -2,7 +2,8 @@
 //!
 //! Every request keyward decides on is written here before it is signed and forwarded; if the
 //! record cannot be written the request is refused (fail closed). [`AuditLog`] is the single
-//! writer of a process, [`verify`] checks a whole file and names the first broken record.
+//! writer of a process, [`verify`] checks a whole file and names the first broken record, and
+//! [`Event`] is the schema of the records the proxy writes.
 //!
 //! # Record format
 //!
@@ -43,6 +44,7 @@
 //! to detect that, keep the [`VerifyReport`]'s `last_hash` (or the seq / hash returned by the
 //! writer) somewhere the host cannot rewrite.
 
+mod event;
 mod record;
 mod verify;
 mod writer;
@@ -50,5 +52,6 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub use event::{Event, OutcomeRecord, RequestRecord, Verdict};
 pub use verify::{verify, VerifyReport};
 pub use writer::AuditLog;

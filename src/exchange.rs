@@ -13,9 +13,9 @@ pub mod bitmex;
 pub mod bybit;
 pub mod coinbase;
 pub mod common;
+mod credential;
 pub mod deribit;
 pub mod gate;
-pub mod keys;
 pub mod kraken;
 pub mod kucoin;
 pub mod nonce;
@@ -25,16 +25,12 @@ pub(crate) mod testing;
 
 use std::time::SystemTime;
 
-use base64::Engine;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
-use crate::secret::SecretBytes;
-use crate::vault::CredentialSecrets;
-use keys::PrivateKey;
-use nonce::Nonce;
+pub use credential::{parse_secret, Credential};
 
 /// How much of the credential an endpoint needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,111 +84,6 @@ pub struct Notional {
     pub quantity: &'static str,
     /// A parameter that is itself the order's quote amount, if the exchange has one.
     pub quote_quantity: Option<&'static str>,
-}
-
-/// The unsealed material of one credential, as the signer needs it.
-pub struct Credential {
-    pub api_key: SecretBytes,
-    pub secret: SecretBytes,
-    pub passphrase: Option<SecretBytes>,
-    /// The parsed private key when the secret is one (asymmetric API keys).
-    /// (`secret` holds the key as the signer uses it: a [`SecretForm::Base64`] secret is
-    /// already decoded.)
-    pub private_key: Option<PrivateKey>,
-    /// Upper bound for the exchange's receive window (Binance `recvWindow`), in milliseconds.
-    pub recv_window_ms: u64,
-    /// Strictly increasing nonces for this key.
-    pub nonce: Nonce,
-}
-
-impl Credential {
-    /// Builds the signer's view of unsealed secrets, parsing a private key where the exchange's
-    /// secret form says so. Errors describe the form, never the material.
-    pub fn load(
-        exchange: &dyn Exchange,
-        secrets: CredentialSecrets,
-        recv_window_ms: u64,
-        nonce: Nonce,
-    ) -> Result<Credential, String> {
-        if exchange.needs_passphrase() && secrets.passphrase.is_none() {
-            return Err(format!(
-                "{} credentials need a passphrase; re-seal with the API key, secret and passphrase on three lines",
-                exchange.id()
-            ));
-        }
-        let private_key = parse_secret(exchange.secret_form(), &secrets.secret)?;
-        // A base64 secret is decoded once here, not on every request.
-        let secret = match exchange.secret_form() {
-            SecretForm::Base64 => decode_base64_secret(&secrets.secret)?,
-            _ => secrets.secret,
-        };
-        Ok(Credential {
-            api_key: secrets.api_key,
-            secret,
-            passphrase: secrets.passphrase,
-            private_key,
-            recv_window_ms,
-            nonce,
-        })
-    }
-}
-
-/// A [`SecretForm::Base64`] secret, decoded into locked memory.
-fn decode_base64_secret(secret: &SecretBytes) -> Result<SecretBytes, String> {
-    let decoded = SecretBytes::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(secret.expose())
-            .map_err(|_| {
-                "the secret must be standard base64 (as the exchange shows it)".to_owned()
-            })?,
-    );
-    if decoded.is_empty() {
-        return Err("the secret decodes to nothing".to_owned());
-    }
-    Ok(decoded)
-}
-
-/// Checks a secret against its form; returns the parsed private key when it is one.
-pub fn parse_secret(form: SecretForm, secret: &SecretBytes) -> Result<Option<PrivateKey>, String> {
-    let bytes = secret.expose();
-    let pem = keys::is_pem(bytes);
-    match form {
-        SecretForm::Text if pem => {
-            Err("this exchange uses an HMAC secret, not a PEM key".to_owned())
-        }
-        SecretForm::Text => Ok(None),
-        SecretForm::Base64 => decode_base64_secret(secret).map(|_| None),
-        SecretForm::TextOrPem if pem => match PrivateKey::from_pem(bytes) {
-            Ok(key @ (PrivateKey::Rsa(_) | PrivateKey::Ed25519(_))) => Ok(Some(key)),
-            Ok(other) => Err(format!(
-                "the PEM holds an {} key; this exchange's API keys are RSA or Ed25519",
-                other.algorithm()
-            )),
-            Err(_) if bytes.windows(10).any(|w| w == b"PUBLIC KEY") => Err(
-                "this is a public key: seal the PRIVATE key whose public half is registered at the exchange"
-                    .to_owned(),
-            ),
-            Err(e) => Err(e),
-        },
-        SecretForm::TextOrPem => Ok(None),
-        SecretForm::PrivateKey if pem => PrivateKey::from_pem(bytes).map(Some),
-        SecretForm::PrivateKey => {
-            let raw = SecretBytes::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(bytes.trim_ascii())
-                    .map_err(|_| {
-                        "the secret must be a PEM private key or a base64 Ed25519 key".to_owned()
-                    })?,
-            );
-            PrivateKey::from_ed25519_bytes(raw.expose()).map(Some)
-        }
-    }
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Credential(REDACTED)")
-    }
 }
 
 /// The request keyward sends upstream: built from the canonical request alone.
@@ -480,6 +371,9 @@ pub fn unix_millis(now: SystemTime) -> u64 {
 mod tests {
     use super::*;
     use crate::request::RefusalKind;
+    use crate::secret::SecretBytes;
+    use base64::Engine;
+    use nonce::Nonce;
 
     #[test]
     fn keyword_guard_folds_case_and_separators() {

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod config;
 pub mod error;
 pub mod exchange;
+pub mod key;
+pub mod order;
 pub mod policy;
 pub mod proxy;
 pub mod request;

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
 use keyward::error::{Error, ErrorKind, Result};
-use keyward::proxy::server::{self, State};
+use keyward::proxy::{self, State};
 use keyward::startup::unseal_all;
 use keyward::token::{self, SealingAlgorithm};
 use keyward::{exchange, secret, vault};
@@ -333,7 +333,7 @@ fn explain(
     body: Option<&str>,
 ) -> Result<ExitCode> {
     let config = Config::load(config)?;
-    match server::explain(&config, client, method, target, body) {
+    match proxy::explain(&config, client, method, target, body) {
         Ok((canonical, decision)) => {
             println!(
                 "{} {} {}",
@@ -399,7 +399,7 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
             "listening on {addr} ({})",
             if tls.is_some() { "https" } else { "http" }
         );
-        server::run(state, listener, tls, shutdown_signal()).await;
+        proxy::run(state, listener, tls, shutdown_signal()).await;
         tracing::info!("shutting down");
         Ok(ExitCode::SUCCESS)
     })

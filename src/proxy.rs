@@ -1,7 +1,19 @@
-//! The HTTP side: listener, pipeline, responses, forwarding client. The only module that knows
-//! hyper and HTTP status codes.
+//! The HTTP side, in stage files: the listener (accept, TLS, shutdown), the transport checks,
+//! client authentication, the pipeline, responses, the state (long-lived resources and a
+//! swappable snapshot) and the forwarding client. The only module that knows hyper and HTTP
+//! status codes.
 
-pub mod forward;
-pub mod respond;
-pub mod server;
+mod auth;
+mod explain;
+mod forward;
+mod listener;
+mod outcome;
+mod pipeline;
+mod respond;
+mod state;
 pub mod tls;
+mod transport;
+
+pub use explain::explain;
+pub use listener::{run, SHUTDOWN_GRACE};
+pub use state::{Resources, Snapshot, State};

@@ -9,10 +9,12 @@ mod canonical;
 mod json;
 mod method;
 mod params;
+mod parts;
 mod refusal;
 
 pub use canonical::{canonicalise, check_path, Body, CanonRules, CanonicalRequest};
 pub use json::{word_count, Json, MAX_DEPTH};
 pub use method::Method;
 pub use params::{parse_params, Params, MAX_KEY_LEN, MAX_PARAMS, MAX_VALUE_LEN};
+pub use parts::RequestParts;
 pub use refusal::{Refusal, RefusalKind};

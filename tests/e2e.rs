@@ -782,3 +782,56 @@ fn shutdown_finishes_requests_in_flight() {
     let log = std::fs::read_to_string(&kw.log).unwrap();
     assert!(log.contains("all connections closed"), "{log}");
 }
+
+#[test]
+fn outcome_is_audited_when_the_bot_hangs_up() {
+    use std::io::Write;
+    let env = env();
+    // The mock answers orders whose client id starts with "slow" after 1.5 s.
+    let t = tag("slow");
+    let body = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=30000&newClientOrderId={t}"
+    );
+    let request = format!(
+        "POST /{MAIN}/api/v3/order HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nX-MBX-APIKEY: {tok}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {n}\r\n\r\n{body}",
+        p = env.port(),
+        tok = env.token,
+        n = body.len()
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", env.port())).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    // Hang up while keyward waits for the exchange.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    drop(s);
+    let records = || -> Vec<serde_json::Value> {
+        env.audit_records()
+            .into_iter()
+            .filter(|r| {
+                r["event"] == "request" && r["params"].as_str().is_some_and(|p| p.contains(&t))
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let decided = records();
+        assert_eq!(decided.len(), 1, "{decided:#?}");
+        let id = decided[0]["request"].clone();
+        let outcome: Vec<_> = env
+            .audit_records()
+            .into_iter()
+            .filter(|r| r["event"] == "outcome" && r["request"] == id)
+            .collect();
+        if let Some(o) = outcome.first() {
+            assert_eq!(o["status"], 200, "{o}");
+            assert_eq!(o["error"], "client_gone", "{o}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no outcome record for a request whose bot hung up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The exchange did receive (and verify) the order.
+    assert_eq!(env.the_record(&t)["verified"], true);
+}

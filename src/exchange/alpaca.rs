@@ -245,7 +245,11 @@ impl Exchange for Alpaca {
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if access != Access::Public {
             headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
-            headers.push(secret_header(SECRET_HEADER, credential.secret.expose())?);
+            // Alpaca takes the secret itself as a header: only a key held in host memory can.
+            headers.push(secret_header(
+                SECRET_HEADER,
+                credential.key.reveal()?.expose(),
+            )?);
         }
         let path_and_query = path_and_query(upstream_path, &req.query.encode());
         let body = json_body(&req.body, "Alpaca takes JSON bodies")?;

@@ -13,20 +13,20 @@
 //! registered with Binance (PKCS#8 RSA 2048+ bits or Ed25519, or PKCS#1 RSA).
 //! <https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>
 
+pub mod orders;
+
 use super::secret_header;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use base64::Engine;
-
 use super::common::{
-    client_error_code, concat_presets, denied_by, form_content_type, keyward_message,
+    base64, client_error_code, concat_presets, denied_by, form_content_type, keyward_message,
     path_and_query, DenyRule,
 };
-use super::keys::PrivateKey;
 use super::{unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route, SecretForm};
+use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Refusal;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
 
@@ -409,10 +409,7 @@ impl Exchange for Binance {
             }
             carrier(&mut query, &mut form).set("timestamp", unix_millis(now).to_string());
             let payload = payload(&query, form.as_ref());
-            let signature = match &credential.private_key {
-                None => hmac_sha256_hex(credential.secret.expose(), payload.as_bytes()),
-                Some(key) => asymmetric_signature(key, payload.as_bytes())?,
-            };
+            let signature = signature(&*credential.key, payload.as_bytes())?;
             carrier(&mut query, &mut form).set("signature", signature);
         }
         let path_and_query = path_and_query(&req.path, &query.encode());
@@ -447,32 +444,25 @@ fn payload(query: &Params, form: Option<&Params>) -> String {
     s
 }
 
-/// `base64(signature)` for RSA (PKCS#1 v1.5, SHA-256) and Ed25519 API keys. The caller's
-/// parameter encoding percent-encodes it.
-fn asymmetric_signature(key: &PrivateKey, payload: &[u8]) -> Result<String, Refusal> {
-    let internal = |msg: String| Refusal::bad_credential(msg);
-    match key {
-        PrivateKey::Rsa(_) | PrivateKey::Ed25519(_) => {}
-        other => {
-            return Err(internal(format!(
-                "Binance API keys are HMAC, RSA or Ed25519, but the credential holds an {} key; \
-                 re-seal it with the key registered at Binance",
-                other.algorithm()
-            )))
-        }
+/// The signature as Binance reads it: hex HMAC-SHA256 for HMAC keys; base64 of
+/// RSASSA-PKCS1-v1_5-SHA256 or Ed25519 for asymmetric keys (the caller's parameter encoding
+/// then percent-encodes it).
+fn signature(key: &dyn SigningKey, payload: &[u8]) -> Result<String, Refusal> {
+    match key.algorithm() {
+        KeyAlgorithm::Hmac => Ok(hex::encode(key.hmac_sha256(&[payload])?)),
+        KeyAlgorithm::Rsa | KeyAlgorithm::Ed25519 => Ok(base64(&key.sign(payload)?)),
+        other => Err(Refusal::bad_credential(format!(
+            "Binance API keys are HMAC, RSA or Ed25519, but the credential holds an {other} key; \
+             re-seal it with the key registered at Binance"
+        ))),
     }
-    let sig = key.sign(payload).map_err(internal)?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(sig))
-}
-
-fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
-    hex::encode(super::common::hmac_sha256(key, &[data]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exchange::testing::{self, at};
+    use crate::key::HmacSecret;
     use crate::request::{canonicalise, parse_params};
     use crate::secret::SecretBytes;
 
@@ -495,10 +485,10 @@ mod tests {
             }
             let payload = v["payload"].as_str().unwrap();
             let expected = v["expected"].as_str().unwrap();
-            assert_eq!(
-                hmac_sha256_hex(v["secret"].as_str().unwrap().as_bytes(), payload.as_bytes()),
-                expected
-            );
+            let key = HmacSecret::new(SecretBytes::copy_from(
+                v["secret"].as_str().unwrap().as_bytes(),
+            ));
+            assert_eq!(signature(&key, payload.as_bytes()).unwrap(), expected);
             // The full signer reproduces the payload from the parameters and the clock.
             let mut params = parse_params(payload, "query string").unwrap();
             let ts: u64 = params.remove("timestamp").unwrap().parse().unwrap();
@@ -571,9 +561,7 @@ mod tests {
 
     /// The signature as it appears on the wire (base64, then percent-encoded).
     fn wire_signature(credential: &Credential, payload: &str) -> String {
-        let sig =
-            asymmetric_signature(credential.private_key.as_ref().unwrap(), payload.as_bytes())
-                .unwrap();
+        let sig = signature(&*credential.key, payload.as_bytes()).unwrap();
         let mut p = Params::default();
         p.set("signature", sig);
         p.encode().strip_prefix("signature=").unwrap().to_owned()
@@ -590,11 +578,11 @@ mod tests {
     fn asymmetric_signatures_match_ccxt() {
         for pem in [RSA_PEM, RSA_PKCS1_PEM] {
             let c = pem_credential(pem);
-            assert_eq!(c.private_key.as_ref().unwrap().algorithm(), "RSA");
+            assert_eq!(c.key.algorithm().as_str(), "RSA");
             assert_eq!(wire_signature(&c, CCXT_PAYLOAD), CCXT_RSA_SIG);
         }
         let c = pem_credential(ED25519_PEM);
-        assert_eq!(c.private_key.as_ref().unwrap().algorithm(), "Ed25519");
+        assert_eq!(c.key.algorithm().as_str(), "Ed25519");
         assert_eq!(wire_signature(&c, CCXT_PAYLOAD), CCXT_ED25519_SIG);
     }
 

@@ -291,16 +291,13 @@ impl Exchange for Bitget {
             } else {
                 format!("?{}", raw_query(&req.query))
             };
-            let signature = super::common::base64(&super::common::hmac_sha256(
-                credential.secret.expose(),
-                &[
-                    timestamp.as_bytes(),
-                    req.method.as_str().as_bytes(),
-                    req.path.as_bytes(),
-                    query.as_bytes(),
-                    body.as_bytes(),
-                ],
-            ));
+            let signature = super::common::base64(&credential.key.hmac_sha256(&[
+                timestamp.as_bytes(),
+                req.method.as_str().as_bytes(),
+                req.path.as_bytes(),
+                query.as_bytes(),
+                body.as_bytes(),
+            ])?);
             headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
             headers.push(secret_header("access-sign", signature.as_bytes())?);
             headers.push(plain_header("access-timestamp", &timestamp));

@@ -14,6 +14,7 @@ use http::{HeaderName, HeaderValue};
 
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
 use super::{unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
+use crate::key::SigningKey;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
@@ -216,12 +217,12 @@ impl Exchange for Bitmex {
             let window = credential.recv_window_ms.div_ceil(1000).max(1);
             let expires = (secs + window).to_string();
             let signature = signature(
-                credential.secret.expose(),
+                &*credential.key,
                 req.method,
                 &path_and_query,
                 &expires,
                 &body,
-            );
+            )?;
             headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
             headers.push(plain_header(EXPIRES_HEADER, &expires));
             headers.push(secret_header(SIGN_HEADER, signature.as_bytes())?);
@@ -238,21 +239,18 @@ impl Exchange for Bitmex {
 
 /// `hex(HMAC-SHA256(secret, verb + path_with_query + expires + body))`.
 fn signature(
-    secret: &[u8],
+    key: &dyn SigningKey,
     method: Method,
     path_and_query: &str,
     expires: &str,
     body: &str,
-) -> String {
-    hex::encode(super::common::hmac_sha256(
-        secret,
-        &[
-            method.as_str().as_bytes(),
-            path_and_query.as_bytes(),
-            expires.as_bytes(),
-            body.as_bytes(),
-        ],
-    ))
+) -> Result<String, Refusal> {
+    Ok(hex::encode(key.hmac_sha256(&[
+        method.as_str().as_bytes(),
+        path_and_query.as_bytes(),
+        expires.as_bytes(),
+        body.as_bytes(),
+    ])?))
 }
 
 #[cfg(test)]
@@ -288,7 +286,14 @@ mod tests {
             let expected = v["expected"].as_str().unwrap();
             let secret = v["secret"].as_str().unwrap();
             assert_eq!(
-                signature(secret.as_bytes(), method, path, &expires.to_string(), body),
+                signature(
+                    &testing::hmac_key(secret.as_bytes()),
+                    method,
+                    path,
+                    &expires.to_string(),
+                    body
+                )
+                .unwrap(),
                 expected
             );
             // The full signer: the bot's body re-serialised (whitespace dropped, 219.0 kept),

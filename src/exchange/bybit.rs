@@ -197,15 +197,12 @@ impl Exchange for Bybit {
             let window = credential.recv_window_ms.to_string();
             // GET signs the query string, POST the body; keyward never sends both.
             let payload = if body.is_empty() { &query } else { &body };
-            let signature = hex::encode(super::common::hmac_sha256(
-                credential.secret.expose(),
-                &[
-                    timestamp.as_bytes(),
-                    credential.api_key.expose(),
-                    window.as_bytes(),
-                    payload.as_bytes(),
-                ],
-            ));
+            let signature = hex::encode(credential.key.hmac_sha256(&[
+                timestamp.as_bytes(),
+                credential.api_key.expose(),
+                window.as_bytes(),
+                payload.as_bytes(),
+            ])?);
             headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
             headers.push(plain_header("x-bapi-timestamp", &timestamp));
             headers.push(plain_header("x-bapi-recv-window", &window));

@@ -26,11 +26,11 @@ use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
 use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
-use super::keys::PrivateKey;
 use super::{
     path_matches, sensitive_header, unix_secs, Access, Credential, Exchange, Notional, Outbound,
     PresetEntry, Route, SecretForm,
 };
+use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Json;
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
@@ -221,19 +221,18 @@ struct JwtClaims<'a> {
 /// The JWT Coinbase verifies for one request (`uri` = `"METHOD host/path"`, no query).
 pub fn jwt(
     key_name: &str,
-    key: &PrivateKey,
+    key: &dyn SigningKey,
     uri: &str,
     now_s: u64,
     nonce: &str,
-) -> Result<String, String> {
-    let (alg, eddsa) = match key {
-        PrivateKey::EcdsaP256(_) => ("ES256", false),
-        PrivateKey::Ed25519(_) => ("EdDSA", true),
-        PrivateKey::Rsa(_) => {
-            return Err(
-                "Coinbase CDP keys are EC P-256 (ES256) or Ed25519; this credential holds an RSA key: re-seal it with the key Coinbase issued"
-                    .to_owned(),
-            )
+) -> Result<String, Refusal> {
+    let (alg, eddsa) = match key.algorithm() {
+        KeyAlgorithm::EcdsaP256 => ("ES256", false),
+        KeyAlgorithm::Ed25519 => ("EdDSA", true),
+        other => {
+            return Err(internal(&format!(
+                "Coinbase CDP keys are EC P-256 (ES256) or Ed25519; this credential holds an {other} key: re-seal it with the key Coinbase issued"
+            )))
         }
     };
     let header = JwtHeader {
@@ -252,9 +251,10 @@ pub fn jwt(
         uris: eddsa.then_some([uri]),
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut token = b64.encode(serde_json::to_vec(&header).map_err(|e| e.to_string())?);
+    let json = |e: serde_json::Error| internal(&format!("the JWT cannot be encoded: {e}"));
+    let mut token = b64.encode(serde_json::to_vec(&header).map_err(json)?);
     token.push('.');
-    token.push_str(&b64.encode(serde_json::to_vec(&claims).map_err(|e| e.to_string())?));
+    token.push_str(&b64.encode(serde_json::to_vec(&claims).map_err(json)?));
     let signature = key.sign(token.as_bytes())?;
     token.push('.');
     token.push_str(&b64.encode(signature));
@@ -437,13 +437,10 @@ impl Coinbase {
     ) -> Result<Outbound, Refusal> {
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         if access != Access::Public {
-            let key = credential.private_key.as_ref().ok_or_else(|| {
-                internal("the Coinbase credential holds no private key; re-seal it with the key Coinbase issued")
-            })?;
             let key_name = std::str::from_utf8(credential.api_key.expose())
                 .map_err(|_| internal("the Coinbase key name is not UTF-8; re-seal it"))?;
             let uri = format!("{} {HOST}{}", req.method, req.path);
-            let token = jwt(key_name, key, &uri, now_s, nonce).map_err(|e| internal(&e))?;
+            let token = jwt(key_name, &*credential.key, &uri, now_s, nonce)?;
             headers.push((
                 header::AUTHORIZATION,
                 sensitive_header(format!("Bearer {token}").as_bytes())?,

@@ -4,11 +4,10 @@
 //! exchange's own file.
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use http::{header, HeaderName, HeaderValue};
-use sha2::{Sha256, Sha512};
 
 use super::{path_matches_with, PresetEntry};
+use crate::key::KeyError;
 use crate::request::{Body, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
@@ -131,26 +130,12 @@ pub const fn concat_presets<const N: usize>(
     all
 }
 
-/// The origin-form target: `path`, then `?query` when there is a query string.
-/// HMAC-SHA256 of the concatenation of `parts` (the pieces an exchange signs, in order).
-pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
-    parts.iter().for_each(|p| mac.update(p));
-    mac.finalize().into_bytes().into()
-}
-
-/// HMAC-SHA512 of the concatenation of `parts`.
-pub fn hmac_sha512(key: &[u8], parts: &[&[u8]]) -> [u8; 64] {
-    let mut mac = Hmac::<Sha512>::new_from_slice(key).expect("HMAC accepts any key length");
-    parts.iter().for_each(|p| mac.update(p));
-    mac.finalize().into_bytes().into()
-}
-
 /// Standard base64 (with padding), as most exchanges print signatures.
 pub fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The origin-form target: `path`, then `?query` when there is a query string.
 pub fn path_and_query(path: &str, query: &str) -> String {
     let mut target = path.to_owned();
     if !query.is_empty() {
@@ -214,6 +199,24 @@ pub fn client_error_code<T>(
 /// The message member of a native error: `keyward: <message>`.
 pub fn keyward_message(reject: &Refusal) -> serde_json::Value {
     serde_json::Value::from(format!("keyward: {}", reject.message))
+}
+
+/// A key operation that failed while signing: a key that cannot do what this exchange needs
+/// is the operator's configuration error (500 `bad_credential`); a key that could but failed
+/// (a token gone away) makes keyward unavailable for now (503 `key_unavailable`).
+impl From<KeyError> for Refusal {
+    fn from(e: KeyError) -> Refusal {
+        match e {
+            KeyError::Unsupported { .. } => Refusal::bad_credential(format!(
+                "the credential's key cannot sign for this exchange: {e}; re-seal it with the kind of key the exchange issued"
+            )),
+            KeyError::Failed(why) => Refusal::new(
+                RefusalKind::Unavailable,
+                "key_unavailable",
+                format!("the credential's key failed to sign: {why}"),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -269,10 +269,6 @@ fn string_to_sign(ts: u64, nonce: &str, method: Method, uri: &str, body: &[u8]) 
     s
 }
 
-fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
-    hex::encode(super::common::hmac_sha256(key, &[data]))
-}
-
 /// The `id=` of a `deri-hmac-sha256` credential (`id=..,ts=..,sig=..,nonce=..`).
 fn deribit_id(params: &[u8]) -> Result<&[u8], Refusal> {
     let mut id = None;
@@ -438,7 +434,7 @@ impl Exchange for Deribit {
             })?;
             let nonce = nonce.to_string();
             let payload = string_to_sign(ts, &nonce, req.method, &path_and_query, body.as_bytes());
-            let sig = hmac_sha256_hex(credential.secret.expose(), &payload);
+            let sig = hex::encode(credential.key.hmac_sha256(&[&payload])?);
             let mut value = b"deri-hmac-sha256 id=".to_vec();
             value.extend_from_slice(credential.api_key.expose());
             value.extend_from_slice(format!(",ts={ts},sig={sig},nonce={nonce}").as_bytes());

@@ -447,10 +447,7 @@ impl Exchange for Gate {
                 hex::encode(Sha512::digest(body.as_bytes())),
                 ts
             );
-            let signature = hex::encode(super::common::hmac_sha512(
-                credential.secret.expose(),
-                &[payload.as_bytes()],
-            ));
+            let signature = hex::encode(credential.key.hmac_sha512(&[payload.as_bytes()])?);
             headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
             headers.push(plain_header(TS_HEADER, &ts));
             headers.push(secret_header(SIGN_HEADER, signature.as_bytes())?);

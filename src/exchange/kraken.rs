@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::common::{denied_by, form_content_type, json_content_type, path_and_query, DenyRule};
 use super::{Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route, SecretForm};
+use crate::key::SigningKey;
 use crate::request::Json;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
@@ -263,12 +264,7 @@ impl Exchange for Kraken {
             Body::Form(p) => (form_with_nonce(&nonce, p), form_content_type()),
             Body::Json(j) => (json_with_nonce(&nonce, j)?, json_content_type()),
         };
-        let signature = sign_kraken(
-            credential.secret.expose(),
-            &req.path,
-            &nonce,
-            body.as_bytes(),
-        )?;
+        let signature = sign_kraken(&*credential.key, &req.path, &nonce, body.as_bytes())?;
         let headers: Vec<(HeaderName, HeaderValue)> = vec![
             content_type,
             secret_header(KEY_HEADER, credential.api_key.expose())?,
@@ -309,22 +305,26 @@ fn json_with_nonce(nonce: &str, body: &Json) -> Result<String, Refusal> {
 
 /// `base64(HMAC-SHA512(key, uri_path + SHA256(nonce + body)))`, `key` being the base64-decoded
 /// secret (decoded once, when the credential is unsealed).
-fn sign_kraken(key: &[u8], path: &str, nonce: &str, body: &[u8]) -> Result<String, Refusal> {
+fn sign_kraken(
+    key: &dyn SigningKey,
+    path: &str,
+    nonce: &str,
+    body: &[u8],
+) -> Result<String, Refusal> {
     let mut inner = Sha256::new();
     inner.update(nonce.as_bytes());
     inner.update(body);
     let digest = inner.finalize();
-    Ok(super::common::base64(&super::common::hmac_sha512(
-        key,
-        &[path.as_bytes(), &digest],
-    )))
+    Ok(super::common::base64(
+        &key.hmac_sha512(&[path.as_bytes(), &digest])?,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::exchange::testing::header_value;
+    use crate::exchange::testing::{self, header_value};
     use crate::request::canonicalise;
 
     use std::time::Duration;
@@ -379,7 +379,13 @@ mod tests {
         let body = v["post_body"].as_str().unwrap();
         let expected = v["expected"].as_str().unwrap();
         assert_eq!(
-            sign_kraken(&b64(secret), path, nonce, body.as_bytes()).unwrap(),
+            sign_kraken(
+                &testing::hmac_key(&b64(secret)),
+                path,
+                nonce,
+                body.as_bytes()
+            )
+            .unwrap(),
             expected
         );
         // The full signer: the bot's own (stale) nonce and otp are replaced by keyward's nonce,
@@ -423,7 +429,7 @@ mod tests {
             assert!(n > last);
             last = n;
             let expected = sign_kraken(
-                &b64("c2VjcmV0"),
+                &testing::hmac_key(&b64("c2VjcmV0")),
                 "/0/private/BalanceEx",
                 &n.to_string(),
                 body.as_bytes(),

@@ -391,15 +391,16 @@ impl Exchange for Kucoin {
             headers.push(json_content_type());
         }
         if access != Access::Public {
-            let secret = credential.secret.expose();
             let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
                 Refusal::bad_credential("KuCoin credentials need a passphrase; re-seal with the API key, secret and passphrase",
                 )
             })?;
             let timestamp = unix_millis(now).to_string();
             let prehash = format!("{timestamp}{}{endpoint}{body}", req.method.as_str());
-            let signature = hmac_sha256_base64(secret, prehash.as_bytes());
-            let signed_passphrase = hmac_sha256_base64(secret, passphrase.expose());
+            let signature =
+                super::common::base64(&credential.key.hmac_sha256(&[prehash.as_bytes()])?);
+            let signed_passphrase =
+                super::common::base64(&credential.key.hmac_sha256(&[passphrase.expose()])?);
             headers.extend([
                 secret_header(KEY_HEADER, credential.api_key.expose())?,
                 secret_header("kc-api-sign", signature.as_bytes())?,
@@ -419,10 +420,6 @@ impl Exchange for Kucoin {
             body: Bytes::from(body),
         })
     }
-}
-
-fn hmac_sha256_base64(key: &[u8], data: &[u8]) -> String {
-    super::common::base64(&super::common::hmac_sha256(key, &[data]))
 }
 
 #[cfg(test)]

@@ -216,15 +216,12 @@ impl Exchange for Okx {
                 )
             })?;
             let timestamp = iso_millis(now);
-            let signature = super::common::base64(&super::common::hmac_sha256(
-                credential.secret.expose(),
-                &[
-                    timestamp.as_bytes(),
-                    req.method.as_str().as_bytes(),
-                    path_and_query.as_bytes(),
-                    body.as_bytes(),
-                ],
-            ));
+            let signature = super::common::base64(&credential.key.hmac_sha256(&[
+                timestamp.as_bytes(),
+                req.method.as_str().as_bytes(),
+                path_and_query.as_bytes(),
+                body.as_bytes(),
+            ])?);
             headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
             headers.push(secret_header("ok-access-sign", signature.as_bytes())?);
             headers.push(plain_header("ok-access-timestamp", &timestamp));

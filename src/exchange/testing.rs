@@ -8,6 +8,7 @@ use http::HeaderValue;
 
 use super::nonce::Nonce;
 use super::{Credential, Exchange, Outbound};
+use crate::key::HmacSecret;
 use crate::request::{canonicalise, CanonicalRequest, Method};
 use crate::secret::SecretBytes;
 
@@ -15,12 +16,16 @@ use crate::secret::SecretBytes;
 pub fn credential(api_key: &str, secret: &str, passphrase: Option<&str>) -> Credential {
     Credential {
         api_key: SecretBytes::copy_from(api_key.as_bytes()),
-        secret: SecretBytes::copy_from(secret.as_bytes()),
         passphrase: passphrase.map(|p| SecretBytes::copy_from(p.as_bytes())),
-        private_key: None,
+        key: Box::new(hmac_key(secret.as_bytes())),
         recv_window_ms: 5000,
         nonce: Nonce::in_memory(),
     }
+}
+
+/// An HMAC signing key from literal secret bytes.
+pub fn hmac_key(secret: &[u8]) -> HmacSecret {
+    HmacSecret::new(SecretBytes::copy_from(secret))
 }
 
 /// The instant `ms` milliseconds after the Unix epoch.

@@ -74,19 +74,16 @@ impl CanonicalRequest {
     /// A parameter from the query, the form body or a top-level scalar member of a JSON body
     /// (a key can never be in two of them).
     ///
-    /// In a JSON body, a dotted name (`order_configuration.limit_limit_gtc.base_size`) that is
-    /// not itself a member names a scalar nested in objects, so rules can limit exchanges whose
-    /// order fields are nested (Coinbase, Deribit JSON-RPC `params`).
+    /// In a JSON body, a dotted name (`order_configuration.limit_limit_gtc.base_size`) names a
+    /// scalar nested in objects, so rules can limit exchanges whose order fields are nested
+    /// (Coinbase, Deribit JSON-RPC `params`). It resolves only through real nesting: a member
+    /// literally named `"params.amount"`, which the exchange ignores, is never read for it.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query.get(key).or_else(|| match &self.body {
             Body::Form(p) => p.get(key),
-            Body::Json(j) => j
-                .get(key)
-                .or_else(|| {
-                    key.contains('.')
-                        .then(|| key.split('.').try_fold(j, |node, part| node.get(part)))
-                        .flatten()
-                })
+            Body::Json(j) => key
+                .split('.')
+                .try_fold(j, |node, part| node.get(part))
                 .and_then(Json::scalar_text),
             Body::Empty => None,
         })
@@ -607,5 +604,30 @@ mod tests {
         assert_eq!(p.encode(), "a=1%2F2%20%26%3D%2B%C3%A9");
         let back = parse_params(&p.encode(), "query string").unwrap();
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn dotted_names_resolve_through_real_nesting_only() {
+        let req = canonicalise(
+            Method::Post,
+            "/api/v2/private/buy",
+            None,
+            Some("application/json"),
+            br#"{"params.amount":"1","params":{"amount":"500"}}"#,
+            &CanonRules::JSON,
+        )
+        .unwrap();
+        // The decoy top-level member is not what the exchange reads, and not what keyward reads.
+        assert_eq!(req.param("params.amount"), Some("500"));
+        let only_decoy = canonicalise(
+            Method::Post,
+            "/api/v2/private/buy",
+            None,
+            Some("application/json"),
+            br#"{"params.amount":"1"}"#,
+            &CanonRules::JSON,
+        )
+        .unwrap();
+        assert_eq!(only_decoy.param("params.amount"), None);
     }
 }

@@ -1,9 +1,11 @@
-//! Asymmetric API keys (Binance RSA/Ed25519, Coinbase ES256/EdDSA ...): parsed once when the
-//! credential is unsealed, then used to sign each request. The signing itself is done by `ring`
+//! Asymmetric API keys held in host memory (Binance RSA/Ed25519, Coinbase ES256/EdDSA ...): parsed
+//! once when the credential is unsealed, then used to sign each request. The signing itself is done by `ring`
 //! (RSA PKCS#1 v1.5 SHA-256, Ed25519) and the RustCrypto `p256` crate (ECDSA P-256 SHA-256),
 //! never by hand-written code.
 
 use std::fmt;
+
+use super::{KeyAlgorithm, KeyError, SigningKey};
 
 use p256::ecdsa::signature::Signer;
 use ring::signature::{Ed25519KeyPair, KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
@@ -78,10 +80,14 @@ impl PrivateKey {
     }
 
     pub fn algorithm(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    pub fn kind(&self) -> KeyAlgorithm {
         match self {
-            PrivateKey::Rsa(_) => "RSA",
-            PrivateKey::Ed25519(_) => "Ed25519",
-            PrivateKey::EcdsaP256(_) => "ECDSA-P256",
+            PrivateKey::Rsa(_) => KeyAlgorithm::Rsa,
+            PrivateKey::Ed25519(_) => KeyAlgorithm::Ed25519,
+            PrivateKey::EcdsaP256(_) => KeyAlgorithm::EcdsaP256,
         }
     }
 
@@ -120,6 +126,16 @@ impl PrivateKey {
                 .as_bytes()
                 .to_vec(),
         }
+    }
+}
+
+impl SigningKey for PrivateKey {
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.kind()
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
+        PrivateKey::sign(self, msg).map_err(KeyError::Failed)
     }
 }
 

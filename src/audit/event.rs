@@ -1,0 +1,142 @@
+//! The records the proxy writes: one [`Event::Request`] per request, before anything is signed
+//! or forwarded, and one [`Event::Outcome`] for each request that was forwarded.
+//!
+//! The field names and their order are part of keyward's interface (operators' tooling reads
+//! them); the tests below pin them.
+
+use serde::Serialize;
+
+/// One audit entry; `event` names which, and comes first.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum Event<'a> {
+    /// Who asked for what, and what keyward decided.
+    Request(RequestRecord<'a>),
+    /// What the exchange answered (or why it could not be reached).
+    Outcome(OutcomeRecord<'a>),
+}
+
+/// A request as keyward understood it, and its verdict.
+#[derive(Serialize)]
+pub struct RequestRecord<'a> {
+    /// The request's number in this process.
+    pub request: u64,
+    /// The client's name, `anonymous` without a token, `unknown` before authentication.
+    pub client: &'a str,
+    /// The peer address (and the forwarded-for address from a trusted proxy).
+    pub source: &'a str,
+    /// The credential the path names, or empty before routing.
+    pub credential: &'a str,
+    /// The method, or empty when the transport checks refused it.
+    pub method: &'a str,
+    /// The canonical path once decided; before that the exchange path or the request target.
+    pub path: &'a str,
+    /// The canonical parameters, once decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<String>,
+    #[serde(flatten)]
+    pub verdict: Verdict<'a>,
+}
+
+/// What became of a request: written as `decision` and its companions.
+#[derive(Serialize)]
+#[serde(tag = "decision", rename_all = "lowercase")]
+pub enum Verdict<'a> {
+    /// The policy allowed it under `rule`.
+    Allow { rule: &'a str },
+    /// The policy denied it.
+    Deny { code: &'a str, reason: &'a str },
+    /// Refused before the policy was asked (transport, route, client auth, canonical form).
+    Refuse { code: &'a str, reason: &'a str },
+}
+
+/// The exchange's answer to a forwarded request.
+#[derive(Serialize)]
+pub struct OutcomeRecord<'a> {
+    pub request: u64,
+    /// The exchange's status, or the status keyward answered with when it could not be reached.
+    pub status: u16,
+    pub latency_ms: f64,
+    /// keyward's error code when the exchange could not be reached or did not answer in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(params: Option<String>, verdict: Verdict<'_>) -> String {
+        serde_json::to_string(&Event::Request(RequestRecord {
+            request: 7,
+            client: "bot",
+            source: "127.0.0.1:5000",
+            credential: "main",
+            method: "POST",
+            path: "/api/v3/order",
+            params,
+            verdict,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_allowed_request_names_its_rule() {
+        assert_eq!(
+            request(
+                Some("symbol=BTCUSDT".into()),
+                Verdict::Allow { rule: "spot-trade" }
+            ),
+            r#"{"event":"request","request":7,"client":"bot","source":"127.0.0.1:5000","credential":"main","method":"POST","path":"/api/v3/order","params":"symbol=BTCUSDT","decision":"allow","rule":"spot-trade"}"#
+        );
+    }
+
+    #[test]
+    fn a_denied_request_gives_code_and_reason() {
+        assert_eq!(
+            request(
+                Some(String::new()),
+                Verdict::Deny {
+                    code: "not_allowed",
+                    reason: "denied: no rule"
+                }
+            ),
+            r#"{"event":"request","request":7,"client":"bot","source":"127.0.0.1:5000","credential":"main","method":"POST","path":"/api/v3/order","params":"","decision":"deny","code":"not_allowed","reason":"denied: no rule"}"#
+        );
+    }
+
+    #[test]
+    fn a_refused_request_has_no_params() {
+        assert_eq!(
+            request(
+                None,
+                Verdict::Refuse {
+                    code: "bad_host",
+                    reason: "Host \"x\""
+                }
+            ),
+            r#"{"event":"request","request":7,"client":"bot","source":"127.0.0.1:5000","credential":"main","method":"POST","path":"/api/v3/order","decision":"refuse","code":"bad_host","reason":"Host \"x\""}"#
+        );
+    }
+
+    #[test]
+    fn an_outcome_gives_status_latency_and_error() {
+        let outcome = |error| {
+            serde_json::to_string(&Event::Outcome(OutcomeRecord {
+                request: 7,
+                status: 502,
+                latency_ms: 12.5,
+                error,
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            outcome(Some("upstream_unreachable")),
+            r#"{"event":"outcome","request":7,"status":502,"latency_ms":12.5,"error":"upstream_unreachable"}"#
+        );
+        assert_eq!(
+            outcome(None),
+            r#"{"event":"outcome","request":7,"status":502,"latency_ms":12.5}"#
+        );
+    }
+}

@@ -1,0 +1,423 @@
+//! Binance's order endpoints and their field tables, written from Binance's own API
+//! documentation: the spot REST API (`binance-spot-api-docs`, `rest-api.md`: "New order",
+//! "Cancel an Existing Order and Send a New Order", "Order Amend Keep Priority", "New order
+//! using SOR"), and the USDⓈ-M / COIN-M futures "New Order", "Modify Order" and "Place
+//! Multiple Orders" pages (developers.binance.com, derivatives).
+
+use crate::order::{base_unit, Batch, Layout, Meaning, OrderEndpoint, OrderSpec};
+use crate::request::Method;
+
+use Meaning::*;
+
+/// Spot order types that execute at `price` or better / at the market.
+const SPOT_LIMIT_TYPES: &[&str] = &[
+    "LIMIT",
+    "LIMIT_MAKER",
+    "STOP_LOSS_LIMIT",
+    "TAKE_PROFIT_LIMIT",
+];
+const SPOT_MARKET_TYPES: &[&str] = &["MARKET", "STOP_LOSS", "TAKE_PROFIT"];
+
+/// `POST /api/v3/order` (and `/order/test`), spot "New order".
+const SPOT_ORDER_FIELDS: &[(&str, Meaning)] = &[
+    ("symbol", Instrument),
+    ("side", Side),
+    ("type", Type),
+    ("timeInForce", Inert),
+    ("quantity", BaseSize),
+    ("quoteOrderQty", QuoteSize),
+    ("price", Price),
+    ("newClientOrderId", Inert),
+    ("strategyId", Inert),
+    ("strategyType", Inert),
+    ("stopPrice", TriggerPrice),
+    // A trailing stop's trigger moves with the market; the order it places is the order's own
+    // type (a market or limit order of `quantity`), so the size and price bounds still apply.
+    ("trailingDelta", Inert),
+    // Shows part of `quantity` at a time; never more than `quantity`.
+    ("icebergQty", Inert),
+    ("newOrderRespType", Inert),
+    ("selfTradePreventionMode", Inert),
+    // A pegged order's price follows the book, not `price`.
+    ("pegPriceType", PriceOverride),
+    ("pegOffsetValue", Inert),
+    ("pegOffsetType", Inert),
+    ("recvWindow", Inert),
+    // `POST /api/v3/order/test` only: also compute commission rates.
+    ("computeCommissionRates", Inert),
+];
+
+pub const SPOT_ORDER: OrderSpec = OrderSpec {
+    fields: SPOT_ORDER_FIELDS,
+    limit_types: SPOT_LIMIT_TYPES,
+    market_types: SPOT_MARKET_TYPES,
+    default_type: None,
+    size_unit: base_unit,
+    source: "binance-spot-api-docs rest-api.md, New order (TRADE)",
+};
+
+/// `POST /api/v3/order/cancelReplace`: a cancel plus a new order whose fields are those of "New
+/// order".
+const CANCEL_REPLACE_FIELDS: &[(&str, Meaning)] = &[
+    ("symbol", Instrument),
+    ("side", Side),
+    ("type", Type),
+    ("cancelReplaceMode", Inert),
+    ("timeInForce", Inert),
+    ("quantity", BaseSize),
+    ("quoteOrderQty", QuoteSize),
+    ("price", Price),
+    ("cancelNewClientOrderId", Inert),
+    ("cancelOrigClientOrderId", Inert),
+    ("cancelOrderId", Inert),
+    ("newClientOrderId", Inert),
+    ("strategyId", Inert),
+    ("strategyType", Inert),
+    ("stopPrice", TriggerPrice),
+    ("trailingDelta", Inert),
+    ("icebergQty", Inert),
+    ("newOrderRespType", Inert),
+    ("selfTradePreventionMode", Inert),
+    ("cancelRestrictions", Inert),
+    ("orderRateLimitExceededMode", Inert),
+    ("pegPriceType", PriceOverride),
+    ("pegOffsetValue", Inert),
+    ("pegOffsetType", Inert),
+    ("recvWindow", Inert),
+];
+
+pub const CANCEL_REPLACE: OrderSpec = OrderSpec {
+    fields: CANCEL_REPLACE_FIELDS,
+    source:
+        "binance-spot-api-docs rest-api.md, Cancel an Existing Order and Send a New Order (TRADE)",
+    ..SPOT_ORDER
+};
+
+/// `PUT /api/v3/order/amend/keepPriority`: lowers the quantity of a resting order (`newQty`
+/// must be below the order's quantity). The order keeps its price and type, which the request
+/// does not say: the size bound applies, a notional bound cannot be computed.
+const AMEND_FIELDS: &[(&str, Meaning)] = &[
+    ("symbol", Instrument),
+    ("orderId", Inert),
+    ("origClientOrderId", Inert),
+    ("newClientOrderId", Inert),
+    ("newQty", BaseSize),
+    ("recvWindow", Inert),
+];
+
+pub const AMEND: OrderSpec = OrderSpec {
+    fields: AMEND_FIELDS,
+    limit_types: &[],
+    market_types: &[],
+    default_type: None,
+    size_unit: base_unit,
+    source: "binance-spot-api-docs rest-api.md, Order Amend Keep Priority (TRADE)",
+};
+
+/// `POST /api/v3/sor/order` (and `/sor/order/test`): "New order using SOR" (LIMIT and MARKET).
+const SOR_FIELDS: &[(&str, Meaning)] = &[
+    ("symbol", Instrument),
+    ("side", Side),
+    ("type", Type),
+    ("timeInForce", Inert),
+    ("quantity", BaseSize),
+    ("price", Price),
+    ("newClientOrderId", Inert),
+    ("strategyId", Inert),
+    ("strategyType", Inert),
+    ("icebergQty", Inert),
+    ("newOrderRespType", Inert),
+    ("selfTradePreventionMode", Inert),
+    ("recvWindow", Inert),
+    ("computeCommissionRates", Inert),
+];
+
+pub const SOR_ORDER: OrderSpec = OrderSpec {
+    fields: SOR_FIELDS,
+    source: "binance-spot-api-docs rest-api.md, New order using SOR (TRADE)",
+    ..SPOT_ORDER
+};
+
+const FUTURES_LIMIT_TYPES: &[&str] = &["LIMIT", "STOP", "TAKE_PROFIT"];
+const FUTURES_MARKET_TYPES: &[&str] = &[
+    "MARKET",
+    "STOP_MARKET",
+    "TAKE_PROFIT_MARKET",
+    "TRAILING_STOP_MARKET",
+];
+
+/// USDⓈ-M `POST /fapi/v1/order` and COIN-M `POST /dapi/v1/order` "New Order", also each item of
+/// `batchOrders`. `quantity` is in contracts on COIN-M, in the base asset on USDⓈ-M.
+const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
+    ("symbol", Instrument),
+    ("side", Side),
+    ("positionSide", Inert),
+    ("type", Type),
+    ("timeInForce", Inert),
+    ("quantity", BaseSize),
+    ("reduceOnly", ReduceOnly),
+    ("price", Price),
+    ("newClientOrderId", Inert),
+    ("stopPrice", TriggerPrice),
+    // Closes the whole position when triggered: a size keyward cannot know.
+    ("closePosition", Inert),
+    ("activationPrice", TriggerPrice),
+    ("callbackRate", Inert),
+    ("workingType", Inert),
+    ("priceProtect", Inert),
+    ("newOrderRespType", Inert),
+    // Matches the book instead of `price`.
+    ("priceMatch", PriceOverride),
+    ("selfTradePreventionMode", Inert),
+    ("goodTillDate", Inert),
+    ("recvWindow", Inert),
+];
+
+pub const FUTURES_ORDER: OrderSpec = OrderSpec {
+    fields: FUTURES_ORDER_FIELDS,
+    limit_types: FUTURES_LIMIT_TYPES,
+    market_types: FUTURES_MARKET_TYPES,
+    default_type: None,
+    size_unit: base_unit,
+    source: "developers.binance.com derivatives: USDⓈ-M and COIN-M New Order (TRADE), Place Multiple Orders (TRADE)",
+};
+
+/// `PUT /fapi/v1/order` and `PUT /dapi/v1/order` "Modify Order" (LIMIT orders only), also each
+/// item of `PUT batchOrders`.
+const FUTURES_MODIFY_FIELDS: &[(&str, Meaning)] = &[
+    ("orderId", Inert),
+    ("origClientOrderId", Inert),
+    ("symbol", Instrument),
+    ("side", Side),
+    ("quantity", BaseSize),
+    ("price", Price),
+    ("priceMatch", PriceOverride),
+    ("recvWindow", Inert),
+];
+
+pub const FUTURES_MODIFY: OrderSpec = OrderSpec {
+    fields: FUTURES_MODIFY_FIELDS,
+    limit_types: &["LIMIT"],
+    market_types: &[],
+    // Only LIMIT orders can be modified.
+    default_type: Some("LIMIT"),
+    size_unit: base_unit,
+    source: "developers.binance.com derivatives: USDⓈ-M and COIN-M Modify Order (TRADE), Modify Multiple Orders (TRADE)",
+};
+
+const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    OrderEndpoint {
+        method,
+        path,
+        layout: Layout::Flat,
+        spec,
+    }
+}
+
+const fn batch(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    OrderEndpoint {
+        method,
+        path,
+        layout: Layout::JsonArrayInParam(Batch {
+            name: "batchOrders",
+            shared: &["recvWindow"],
+        }),
+        spec,
+    }
+}
+
+/// Every order-creating or amending endpoint of Binance's trade presets.
+pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
+    flat(Method::Post, "/api/v3/order", &SPOT_ORDER),
+    flat(Method::Post, "/api/v3/order/test", &SPOT_ORDER),
+    flat(Method::Post, "/api/v3/order/cancelReplace", &CANCEL_REPLACE),
+    flat(Method::Put, "/api/v3/order/amend/keepPriority", &AMEND),
+    flat(Method::Post, "/api/v3/sor/order", &SOR_ORDER),
+    flat(Method::Post, "/api/v3/sor/order/test", &SOR_ORDER),
+    flat(Method::Post, "/fapi/v1/order", &FUTURES_ORDER),
+    flat(Method::Post, "/fapi/v1/order/test", &FUTURES_ORDER),
+    flat(Method::Put, "/fapi/v1/order", &FUTURES_MODIFY),
+    batch(Method::Post, "/fapi/v1/batchOrders", &FUTURES_ORDER),
+    batch(Method::Put, "/fapi/v1/batchOrders", &FUTURES_MODIFY),
+    flat(Method::Post, "/dapi/v1/order", &FUTURES_ORDER),
+    flat(Method::Put, "/dapi/v1/order", &FUTURES_MODIFY),
+    batch(Method::Post, "/dapi/v1/batchOrders", &FUTURES_ORDER),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{limits, read};
+    use crate::request::{canonicalise, CanonRules};
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    const RULES: CanonRules = CanonRules {
+        body_on_delete: true,
+        bot_signing_params: &["signature", "timestamp"],
+        ..CanonRules::FORM
+    };
+
+    fn endpoint(method: Method, path: &str) -> &'static OrderEndpoint {
+        ORDER_ENDPOINTS
+            .iter()
+            .find(|e| e.method == method && e.path == path)
+            .unwrap()
+    }
+
+    fn judge(method: Method, path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
+        let req = canonicalise(
+            method,
+            path,
+            None,
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+            &RULES,
+        )
+        .map_err(|r| r.message)?;
+        let ep = endpoint(method, path);
+        let max: Vec<(String, Decimal)> = max
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
+            .collect();
+        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
+        for order in read(ep, &req)? {
+            limits::check(&vocabulary, &order, &[], &max, "allow[0]")?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn spot_sizes_however_expressed() {
+        let max = [("quantity", "1"), ("notional", "50000")];
+        let ok = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.5&price=30000";
+        judge(Method::Post, "/api/v3/order", ok, &max).unwrap();
+        let big = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=2&price=1";
+        assert!(judge(Method::Post, "/api/v3/order", big, &max)
+            .unwrap_err()
+            .contains("quantity 2 exceeds"));
+        // A market buy with a decoy price: notional cannot be bounded, refused.
+        let market = "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.9&price=0.01";
+        let e = judge(Method::Post, "/api/v3/order", market, &max).unwrap_err();
+        assert!(e.contains("notional") && e.contains("MARKET"), "{e}");
+        // Quote-sized market order: notional is the quote amount.
+        let quote = "symbol=BTCUSDT&side=BUY&type=MARKET&quoteOrderQty=60000";
+        assert!(judge(
+            Method::Post,
+            "/api/v3/order",
+            quote,
+            &[("notional", "50000")]
+        )
+        .unwrap_err()
+        .contains("notional 60000 exceeds"));
+        // ... and its base size cannot be established for a quantity bound.
+        let quote = "symbol=BTCUSDT&side=BUY&type=MARKET&quoteOrderQty=10";
+        assert!(
+            judge(Method::Post, "/api/v3/order", quote, &[("quantity", "1")])
+                .unwrap_err()
+                .contains("base size cannot be established")
+        );
+        // A pegged limit order has no price keyward can bound.
+        let peg = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.1&price=1&pegPriceType=MARKET_PEG";
+        assert!(judge(Method::Post, "/api/v3/order", peg, &max)
+            .unwrap_err()
+            .contains("pegPriceType"));
+    }
+
+    #[test]
+    fn unknown_and_respelled_fields_are_refused() {
+        let max = [("quantity", "1")];
+        for (body, says) in [
+            (
+                "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.1&price=1&qty=50",
+                "'qty' is not a field",
+            ),
+            (
+                "symbol=BTCUSDT&side=BUY&type=LIMIT&Quantity=50&price=1",
+                "is another spelling of 'quantity'",
+            ),
+            (
+                "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.1&quote_order_qty=5",
+                "another spelling of 'quoteOrderQty'",
+            ),
+            (
+                "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1e3&price=1",
+                "not a plain decimal",
+            ),
+        ] {
+            let e = judge(Method::Post, "/api/v3/order", body, &max).unwrap_err();
+            assert!(e.contains(says), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_batch_item_is_an_order() {
+        let max = [("quantity", "1"), ("notional", "100000")];
+        let items = |q2: &str| {
+            let json = format!(
+                r#"[{{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.5","price":"30000"}},{{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"{q2}","price":"30000"}}]"#
+            );
+            let mut p = crate::request::Params::new();
+            p.set("batchOrders", json);
+            p.encode()
+        };
+        judge(Method::Post, "/fapi/v1/batchOrders", &items("0.7"), &max).unwrap();
+        let e = judge(Method::Post, "/fapi/v1/batchOrders", &items("5"), &max).unwrap_err();
+        assert!(
+            e.starts_with("batchOrders[1]: ") && e.contains("quantity 5"),
+            "{e}"
+        );
+        // An escaped member name is decoded by the strict JSON parser, then refused as a twin
+        // spelling or read as itself: never skipped.
+        let escaped = {
+            let mut p = crate::request::Params::new();
+            p.set(
+                "batchOrders",
+                r#"[{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","q\u0075antity":"9","price":"1"}]"#.to_owned(),
+            );
+            p.encode()
+        };
+        let e = judge(Method::Post, "/fapi/v1/batchOrders", &escaped, &max).unwrap_err();
+        assert!(e.contains("quantity 9 exceeds"), "{e}");
+        // Non-ASCII look-alikes are refused.
+        let folded = {
+            let mut p = crate::request::Params::new();
+            p.set(
+                "batchOrders",
+                r#"[{"ſymbol":"ETHUSDT","symbol":"BTCUSDT","side":"BUY","type":"LIMIT","quantity":"0.1","price":"1"}]"#.to_owned(),
+            );
+            p.encode()
+        };
+        let e = judge(Method::Post, "/fapi/v1/batchOrders", &folded, &max).unwrap_err();
+        assert!(e.contains("not ASCII"), "{e}");
+    }
+
+    #[test]
+    fn amends_are_bounded_by_their_own_size_fields() {
+        // `max.quantity` bounds the amend's own size field: both are the base size.
+        let e = judge(
+            Method::Put,
+            "/api/v3/order/amend/keepPriority",
+            "symbol=BTCUSDT&orderId=1&newQty=3",
+            &[("quantity", "1")],
+        )
+        .unwrap_err();
+        assert!(e.contains("quantity 3 exceeds"), "{e}");
+        let e = judge(
+            Method::Put,
+            "/api/v3/order/amend/keepPriority",
+            "symbol=BTCUSDT&orderId=1&newQty=3",
+            &[("newQty", "1")],
+        )
+        .unwrap_err();
+        assert!(e.contains("newQty 3 exceeds"), "{e}");
+        let e = judge(
+            Method::Put,
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&orderId=1&side=BUY&quantity=4&price=10",
+            &[("quantity", "1")],
+        )
+        .unwrap_err();
+        assert!(e.contains("quantity 4 exceeds"), "{e}");
+    }
+}

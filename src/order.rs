@@ -1,0 +1,230 @@
+//! Orders as the exchange will execute them.
+//!
+//! A limit on a *parameter name* is only as good as the bot's spelling: the exchange executes the
+//! order *its own parser* reads, whichever of its documented fields carries the size. So each
+//! exchange profile describes every order-creating, amending and batch endpoint it allows with an
+//! [`OrderEndpoint`]: where the orders sit in the request ([`Layout`]) and a field table
+//! ([`OrderSpec`]) that gives every documented field on that endpoint its [`Meaning`], written from
+//! the exchange's own API documentation. [`read`] turns a canonical request into the typed
+//! [`Order`]s the exchange would execute, refusing anything it cannot fully read (an unknown
+//! member, another spelling of a known one, a malformed or duplicated value); [`limits`] judges
+//! each order against a rule's constraints in order terms.
+//!
+//! The same model serves the REST pipeline, the WebSocket order ops and the audit, so one mistake
+//! cannot hide in three places.
+
+pub mod limits;
+mod read;
+
+pub use read::read;
+
+use rust_decimal::Decimal;
+
+use crate::request::Method;
+
+/// What a field of an order endpoint means to the exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Meaning {
+    /// The instrument by name (`symbol`, `instId`, `product_id`).
+    Instrument,
+    /// The instrument by a numeric code the exchange resolves (OKX `instIdCode`): keyward cannot
+    /// resolve it offline, so an order naming its instrument this way is refused under any rule
+    /// that constrains the instrument.
+    InstrumentCode,
+    /// Buy or sell.
+    Side,
+    /// The order type (limit, market, stop ...).
+    Type,
+    /// Size in the base asset or contracts.
+    BaseSize,
+    /// Size in the quote asset (the amount to spend or receive).
+    QuoteSize,
+    /// The limit price (the execution bound of a limit order).
+    Price,
+    /// The price that triggers a conditional order.
+    TriggerPrice,
+    /// A field that makes the execution price something other than `Price` (pegged or
+    /// price-matched orders, trailing offsets): the order has no price keyward can bound.
+    PriceOverride,
+    /// A flag that makes the order reduce or close a position only.
+    ReduceOnly,
+    /// Leverage riding on the order.
+    Leverage,
+    /// Known, documented, and without bearing on size, price or instrument (client ids, time in
+    /// force, response type, receive window ...).
+    Inert,
+}
+
+/// The field table of one order endpoint, from the exchange's documentation.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderSpec {
+    /// Every documented field of an order on this endpoint, by its exact name.
+    pub fields: &'static [(&'static str, Meaning)],
+    /// Order types whose `Price` is the price they execute at or better.
+    pub limit_types: &'static [&'static str],
+    /// Order types that execute at the market (any price given is ignored or only a trigger).
+    pub market_types: &'static [&'static str],
+    /// The type an order has when it names none (`None`: the type must be named).
+    pub default_type: Option<&'static str>,
+    /// The unit the order's `BaseSize` field is really in, decided on the order as read: some
+    /// exchanges switch it by a flag (OKX `tgtCcy`, Bybit `marketUnit`, Kraken `oflags=viqc`) or
+    /// by type and side (a Gate or Bitget spot market buy is sized in the quote asset).
+    /// [`base_unit`] for endpoints where it is always the base asset.
+    pub size_unit: fn(&Order) -> Result<SizeUnit, String>,
+    /// Where the table was written from.
+    pub source: &'static str,
+}
+
+impl OrderSpec {
+    /// The meaning of a field name, exactly as documented.
+    pub fn meaning(&self, name: &str) -> Option<Meaning> {
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| *m)
+    }
+
+    /// The documented name a bot's field name would be folded to by a lenient parser (letter
+    /// case, `_`/`-` removed: `Quantity`, `base_size` vs `baseSize`), when it is not itself
+    /// documented.
+    pub fn folded_twin(&self, name: &str) -> Option<&'static str> {
+        let folded = fold(name);
+        self.fields
+            .iter()
+            .find(|(n, _)| *n != name && fold(n) == folded)
+            .map(|(n, _)| *n)
+    }
+
+    /// The first field name with this meaning (for messages).
+    pub fn name_of(&self, meaning: Meaning) -> Option<&'static str> {
+        self.fields
+            .iter()
+            .find(|(_, m)| *m == meaning)
+            .map(|(n, _)| *n)
+    }
+}
+
+/// What a `BaseSize` field measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeUnit {
+    /// The base asset (or contracts).
+    Base,
+    /// The quote asset: the field is the amount to spend or receive.
+    Quote,
+}
+
+/// [`OrderSpec::size_unit`] for endpoints whose size field is always in the base asset.
+pub fn base_unit(_: &Order) -> Result<SizeUnit, String> {
+    Ok(SizeUnit::Base)
+}
+
+/// A name as a case- and separator-insensitive parser would see it.
+fn fold(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Where the orders of an endpoint sit in the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One order: the request's top-level parameters (query, form or JSON object members).
+    Flat,
+    /// A batch: a JSON array of order objects in one form or query parameter
+    /// (Binance futures `batchOrders=[...]`).
+    JsonArrayInParam(Batch),
+    /// A batch: the JSON body is an array of order objects.
+    JsonArrayBody,
+    /// A batch: an array of order objects in a top-level JSON member (Bybit `request`, Bitget
+    /// `orderList`).
+    JsonArrayInMember(Batch),
+}
+
+/// Where a batch's orders are, and which other top-level fields may stand beside them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// The parameter or member holding the array of orders.
+    pub name: &'static str,
+    /// The fields the exchange documents beside the batch (a shared `category` or `symbol`, a
+    /// receive window). Each is read as a field of every item, so that its meaning (an
+    /// instrument) is judged on each order; anything else beside the batch is refused.
+    pub shared: &'static [&'static str],
+}
+
+/// One order endpoint of an exchange profile.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderEndpoint {
+    pub method: Method,
+    /// An exact path, or a pattern whose `{x}` segments match one segment.
+    pub path: &'static str,
+    pub layout: Layout,
+    pub spec: &'static OrderSpec,
+}
+
+/// An order as the exchange will execute it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Order {
+    /// Where the order sits in a batch (`batchOrders[1]: `), empty for a single order; prefixes
+    /// every message about it.
+    pub at: String,
+    pub instrument: Option<String>,
+    /// The instrument given by a numeric code instead of a name.
+    pub instrument_code: Option<String>,
+    pub side: Option<String>,
+    /// The order type as written, or the endpoint's default.
+    pub order_type: Option<String>,
+    pub base_size: Option<Decimal>,
+    pub quote_size: Option<Decimal>,
+    pub price: Option<Decimal>,
+    pub trigger_price: Option<Decimal>,
+    /// The field that overrides the limit price, if any (its execution price is unknown).
+    pub price_override: Option<String>,
+    pub reduce_only: bool,
+    pub leverage: Option<Decimal>,
+    /// Every scalar member of the order as written, for constraints on other fields.
+    pub fields: Vec<(String, String)>,
+    /// The spec's verdict on the type: executes at `price` or better.
+    pub is_limit: bool,
+    /// The spec's verdict on the type: executes at the market.
+    pub is_market: bool,
+}
+
+impl Order {
+    /// The raw text of a field of this order.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The price the order executes at or better, when keyward can know it: a limit order's
+    /// price, not overridden by a peg.
+    pub fn execution_price(&self) -> Option<Decimal> {
+        if self.is_limit && self.price_override.is_none() {
+            self.price
+        } else {
+            None
+        }
+    }
+
+    /// The order's size in the base asset: as given, or a quote size at a known limit price.
+    pub fn base(&self) -> Option<Decimal> {
+        match (self.base_size, self.quote_size, self.execution_price()) {
+            (Some(b), _, _) => Some(b),
+            (None, Some(q), Some(p)) if !p.is_zero() => q.checked_div(p),
+            _ => None,
+        }
+    }
+
+    /// The order's value in the quote asset: a quote size as given, or the base size at a known
+    /// limit price. A market order sized in the base asset has none (its fill price is unknown).
+    pub fn notional(&self) -> Option<Decimal> {
+        match (self.quote_size, self.base_size, self.execution_price()) {
+            (Some(q), _, _) => Some(q),
+            (None, Some(b), Some(p)) => b.checked_mul(p),
+            _ => None,
+        }
+    }
+}

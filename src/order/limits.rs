@@ -1,0 +1,148 @@
+//! A rule's constraints judged on orders, not on parameter names.
+//!
+//! The rule syntax is the one operators already write (`params = { symbol = [...] }`,
+//! `max = { quantity = "0.5", notional = "20000" }`), read with order semantics through the
+//! endpoint's field table: a constraint on a field the table gives a [`Meaning`] applies to that
+//! meaning however the order expresses it (another alias, a quote size, an item of a batch).
+
+use rust_decimal::Decimal;
+
+use super::{Meaning, Order, OrderEndpoint, OrderSpec};
+
+/// The meaning of a rule's field name on an endpoint: the endpoint's own, else the meaning the
+/// exchange gives that name on any of its order endpoints. So `max.quantity` bounds an amend's
+/// `newQty` (both are the base size), and a rule cannot be sidestepped by an endpoint that
+/// spells the size differently.
+pub fn meaning(endpoints: &[OrderEndpoint], spec: &OrderSpec, name: &str) -> Option<Meaning> {
+    spec.meaning(name).or_else(|| {
+        endpoints
+            .iter()
+            .find_map(|e| e.spec.meaning(name))
+            .filter(|m| *m != Meaning::Inert)
+    })
+}
+
+/// The pseudo-field of a `max` constraint that bounds the order's value in the quote asset.
+pub const NOTIONAL: &str = "notional";
+
+/// Checks one order against a rule's allowed values and maxima; the error names the field and
+/// the rule (`rule`) and says why. `vocabulary` gives a rule's field name its meaning on this
+/// endpoint (see [`meaning`]).
+pub fn check(
+    vocabulary: &dyn Fn(&str) -> Option<Meaning>,
+    order: &Order,
+    params: &[(String, Vec<String>)],
+    max: &[(String, Decimal)],
+    rule: &str,
+) -> Result<(), String> {
+    check_order(vocabulary, order, params, max, rule).map_err(|e| format!("{}{e}", order.at))
+}
+
+fn check_order(
+    vocabulary: &dyn Fn(&str) -> Option<Meaning>,
+    order: &Order,
+    params: &[(String, Vec<String>)],
+    max: &[(String, Decimal)],
+    rule: &str,
+) -> Result<(), String> {
+    for (name, allowed) in params {
+        let value = match vocabulary(name) {
+            Some(Meaning::Instrument) => match (&order.instrument, &order.instrument_code) {
+                (Some(i), _) => Some(i.as_str()),
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "the order names its instrument by a numeric code, which keyward cannot resolve; {rule} limits '{name}': send the instrument's name"
+                    ))
+                }
+                (None, None) => None,
+            },
+            Some(Meaning::Side) => order.side.as_deref(),
+            Some(Meaning::Type) => order.order_type.as_deref(),
+            _ => order.field(name),
+        };
+        match value {
+            None => return Err(format!("'{name}' is required by {rule}")),
+            Some(v) if !allowed.iter().any(|a| a == v) => {
+                return Err(format!(
+                    "{name}={v} is not allowed by {rule} (allowed: {})",
+                    allowed.join(", ")
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, limit) in max {
+        let (value, shown) = bounded_value(vocabulary, order, name, rule)?;
+        if value > *limit {
+            return Err(format!(
+                "{shown} {value} exceeds the maximum {limit} of {rule}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The order's value for a `max` on `name`, or why it cannot be established.
+fn bounded_value(
+    vocabulary: &dyn Fn(&str) -> Option<Meaning>,
+    order: &Order,
+    name: &str,
+    rule: &str,
+) -> Result<(Decimal, String), String> {
+    let unknown = |what: &str| {
+        Err(format!(
+            "{rule} limits {name}, but {what}; keyward cannot bound this order, so it refuses it"
+        ))
+    };
+    if name == NOTIONAL {
+        return match order.notional() {
+            Some(v) => Ok((v, "notional".to_owned())),
+            None if order.price_override.is_some() => unknown(&format!(
+                "the order's price is set by '{}', not a limit price",
+                order.price_override.as_deref().unwrap_or("")
+            )),
+            None => unknown(&format!(
+                "the order has no limit price and no quote size ({} {})",
+                order
+                    .order_type
+                    .as_deref()
+                    .unwrap_or("an order of unnamed type"),
+                if order.is_market {
+                    "executes at the market"
+                } else {
+                    "has no known execution price"
+                }
+            )),
+        };
+    }
+    let shown = name.to_owned();
+    let value = match vocabulary(name) {
+        Some(Meaning::BaseSize) => match order.base() {
+            Some(v) => v,
+            None => return unknown("the order's base size cannot be established (a market order sized in the quote asset?)"),
+        },
+        Some(Meaning::QuoteSize) => match order.notional() {
+            Some(v) => v,
+            None => return unknown("the order's quote amount cannot be established (a market order sized in the base asset?)"),
+        },
+        Some(Meaning::Price) => match (order.price, order.price_override.as_deref()) {
+            (_, Some(by)) => return unknown(&format!("the order's price is set by '{by}'")),
+            (Some(p), None) => p,
+            (None, None) if order.is_market => return unknown("a market order has no price"),
+            (None, None) => return unknown("the order has no price"),
+        },
+        Some(Meaning::TriggerPrice) => match order.trigger_price {
+            Some(p) => p,
+            None => return Ok((Decimal::ZERO, shown)),
+        },
+        Some(Meaning::Leverage) => match order.leverage {
+            Some(l) => l,
+            None => return Ok((Decimal::ZERO, shown)),
+        },
+        _ => match order.field(name) {
+            Some(text) => super::read::decimal(name, text)?,
+            None => return Ok((Decimal::ZERO, shown)),
+        },
+    };
+    Ok((value, shown))
+}

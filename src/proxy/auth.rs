@@ -1,0 +1,119 @@
+//! Client authentication (which bot is this?) and admission (may it use this credential, from
+//! this address, at this rate?).
+
+use std::net::SocketAddr;
+
+use http::HeaderMap;
+use ipnet::IpNet;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::state::CredentialState;
+use crate::config::ClientConfig;
+use crate::exchange::Exchange;
+use crate::policy::rate::Limiter;
+use crate::policy::Allowlist;
+use crate::request::{Refusal, RefusalKind};
+
+/// One bot, as compiled from its `[[client]]` table.
+pub struct Client {
+    name: String,
+    token_sha256: [u8; 32],
+    credential: String,
+    allow: Allowlist,
+    source_ips: Vec<IpNet>,
+    limiter: Option<Limiter>,
+}
+
+impl Client {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.allow
+    }
+
+    /// Admission: the client's credential, its source addresses, its rate (in that order, so
+    /// a refused request does not spend the client's rate).
+    pub fn admit(&self, cred: &CredentialState, peer: SocketAddr) -> Result<(), Refusal> {
+        if self.credential != cred.name {
+            return Err(Refusal::forbidden(
+                "wrong_credential",
+                format!(
+                    "client {} may not use credential {:?}; its base URL is /{}",
+                    self.name, cred.name, self.credential
+                ),
+            ));
+        }
+        if !self.source_ips.is_empty() && !self.source_ips.iter().any(|n| n.contains(&peer.ip())) {
+            return Err(Refusal::forbidden(
+                "source_not_allowed",
+                format!("client {} may not connect from {}", self.name, peer.ip()),
+            ));
+        }
+        if let Some(l) = &self.limiter {
+            if !l.try_acquire() {
+                return Err(rate_limited(&format!("client {}", self.name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every configured bot.
+pub struct Clients(Vec<Client>);
+
+impl Clients {
+    pub fn compile(config: &[ClientConfig]) -> Clients {
+        Clients(
+            config
+                .iter()
+                .map(|c| Client {
+                    name: c.name.clone(),
+                    token_sha256: c.token_sha256,
+                    credential: c.credential.clone(),
+                    allow: c.allow.clone(),
+                    source_ips: c.source_ips.clone(),
+                    limiter: c.rate.map(Limiter::new),
+                })
+                .collect(),
+        )
+    }
+
+    /// Finds the client by its token, read where the exchange profile says bots send it.
+    /// `Ok(None)` = no token at all (anonymous); a token that matches no client is refused.
+    ///
+    /// The token's SHA-256 is compared with every client's in constant time, and the loop does
+    /// not stop at a match, so timing tells nothing about which digest matched or how much.
+    pub fn authenticate(
+        &self,
+        exchange: &dyn Exchange,
+        headers: &HeaderMap,
+    ) -> Result<Option<&Client>, Refusal> {
+        let Some(token) = exchange.client_token(headers)? else {
+            return Ok(None);
+        };
+        let digest: [u8; 32] = Sha256::digest(&token).into();
+        let mut found = None;
+        for c in &self.0 {
+            if bool::from(c.token_sha256.ct_eq(&digest)) {
+                found = Some(c);
+            }
+        }
+        found.map(Some).ok_or_else(|| {
+            Refusal::unauthenticated(
+                "unknown client token; use the token printed by `keyward client-token` as the API key",
+            )
+        })
+    }
+}
+
+/// A rate limit of `who` was exceeded.
+pub fn rate_limited(who: &str) -> Refusal {
+    Refusal::new(
+        RefusalKind::RateLimited,
+        "rate_limited",
+        format!("rate limit of {who} exceeded; slow down"),
+    )
+}

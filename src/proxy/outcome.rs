@@ -1,0 +1,216 @@
+//! What a request was and how it ended: the [`Subject`] (who and what, as far as the pipeline
+//! learnt) and the [`Outcome`] that gives the request's log line, its response and the
+//! exchange's audit record (and, later, its metrics).
+
+use std::net::SocketAddr;
+
+use http::Response;
+use hyper::body::Incoming;
+
+use super::auth::Client;
+use super::respond::{self, pass_through, ProxyBody};
+use super::state::CredentialState;
+use super::transport::truncate;
+use crate::audit::{Event, OutcomeRecord, RequestRecord, Verdict};
+use crate::exchange::Exchange;
+use crate::request::{Method, Refusal};
+
+/// Who and what a request is, as far as the pipeline learnt before it ended.
+#[derive(Clone)]
+pub struct Subject<'s> {
+    pub id: u64,
+    /// The peer address, or what a trusted proxy says it forwarded for.
+    pub source: String,
+    pub method: Option<Method>,
+    pub credential: Option<&'s CredentialState>,
+    pub client: Who<'s>,
+    /// The exchange path once routed; before that the request target's path.
+    pub path: String,
+}
+
+/// Whom a request is from.
+#[derive(Clone, Copy)]
+pub enum Who<'s> {
+    /// Not authenticated (yet).
+    Unknown,
+    /// No client token.
+    Anonymous,
+    Client(&'s Client),
+}
+
+impl<'s> Subject<'s> {
+    pub fn new(id: u64, peer: SocketAddr, target_path: &str) -> Self {
+        Subject {
+            id,
+            source: peer.to_string(),
+            method: None,
+            credential: None,
+            client: Who::Unknown,
+            path: truncate(target_path, 200),
+        }
+    }
+
+    fn client(&self) -> &'s str {
+        match self.client {
+            Who::Unknown => "unknown",
+            Who::Anonymous => "anonymous",
+            Who::Client(c) => c.name(),
+        }
+    }
+
+    fn method(&self) -> &'static str {
+        self.method.map_or("", Method::as_str)
+    }
+
+    /// The exchange, once routing found the credential (for its native error shape).
+    fn exchange(&self) -> Option<&'static dyn Exchange> {
+        self.credential.map(|c| c.exchange)
+    }
+
+    pub fn stop(&self, refusal: Refusal) -> Stopped<'s> {
+        Stopped {
+            subject: self.clone(),
+            refusal,
+        }
+    }
+
+    /// The audit record of this request's verdict, on `path` (canonical once decided).
+    pub fn record<'a>(
+        &'a self,
+        path: &'a str,
+        params: Option<String>,
+        verdict: Verdict<'a>,
+    ) -> Event<'a> {
+        Event::Request(RequestRecord {
+            request: self.id,
+            client: self.client(),
+            source: &self.source,
+            credential: self.credential.map_or("", |c| &c.name),
+            method: self.method(),
+            path,
+            params,
+            verdict,
+        })
+    }
+}
+
+/// A request refused before its decision, with what was known of it.
+pub struct Stopped<'s> {
+    pub subject: Subject<'s>,
+    pub refusal: Refusal,
+}
+
+/// How one request ended: the source of its log line and its response.
+pub struct Outcome<'s> {
+    subject: Subject<'s>,
+    end: End,
+}
+
+enum End {
+    /// Nothing was sent upstream.
+    Refused(Refusal),
+    /// Sent upstream: the exchange answered, or could not be reached.
+    Forwarded(Forwarded),
+}
+
+pub struct Forwarded {
+    /// The canonical path, as signed.
+    pub path: String,
+    pub rule: String,
+    pub latency_ms: f64,
+    pub answer: Result<Response<Incoming>, Refusal>,
+}
+
+impl Forwarded {
+    /// The exchange's status, or keyward's when the exchange could not be reached.
+    fn status(&self) -> u16 {
+        match &self.answer {
+            Ok(response) => response.status().as_u16(),
+            Err(refusal) => respond::status(refusal.kind).as_u16(),
+        }
+    }
+
+    /// The outcome record; `client_gone` when the bot hung up before the answer reached it.
+    pub fn record(&self, request: u64, client_gone: bool) -> Event<'_> {
+        let error = match &self.answer {
+            Err(r) => Some(r.code),
+            Ok(_) if client_gone => Some("client_gone"),
+            Ok(_) => None,
+        };
+        Event::Outcome(OutcomeRecord {
+            request,
+            status: self.status(),
+            latency_ms: self.latency_ms,
+            error,
+        })
+    }
+}
+
+impl<'s> Outcome<'s> {
+    pub fn refused(subject: Subject<'s>, refusal: Refusal) -> Self {
+        Outcome {
+            subject,
+            end: End::Refused(refusal),
+        }
+    }
+
+    pub fn forwarded(subject: Subject<'s>, forwarded: Forwarded) -> Self {
+        Outcome {
+            subject,
+            end: End::Forwarded(forwarded),
+        }
+    }
+
+    /// The request's log line(s): `forwarded`, `refused`, or both when the exchange could not
+    /// be reached.
+    pub fn log(&self) {
+        let subject = &self.subject;
+        let refusal = match &self.end {
+            End::Refused(refusal) => Some(refusal),
+            End::Forwarded(f) => {
+                tracing::info!(
+                    request = subject.id,
+                    client = subject.client(),
+                    method = subject.method(),
+                    path = %f.path,
+                    rule = f.rule.as_str(),
+                    status = f.status(),
+                    latency_ms = f.latency_ms,
+                    "forwarded"
+                );
+                f.answer.as_ref().err()
+            }
+        };
+        if let Some(refusal) = refusal {
+            tracing::info!(
+                request = subject.id,
+                client = subject.client(),
+                method = subject.method(),
+                path = %subject.path,
+                status = respond::status(refusal.kind).as_u16(),
+                code = refusal.code,
+                "refused"
+            );
+        }
+    }
+
+    pub fn into_response(self) -> Response<ProxyBody> {
+        let refusal = match self.end {
+            End::Forwarded(Forwarded {
+                answer: Ok(response),
+                ..
+            }) => return pass_through(response),
+            End::Forwarded(Forwarded {
+                answer: Err(refusal),
+                ..
+            })
+            | End::Refused(refusal) => refusal,
+        };
+        let native = self
+            .subject
+            .exchange()
+            .map(|e| e.native_error(&refusal))
+            .unwrap_or_default();
+        respond::refusal(&refusal, native)
+    }
+}

@@ -1,0 +1,374 @@
+//! One request through the stages:
+//! transport checks → route → client auth → canonicalise → decide → audit → sign → forward.
+//!
+//! Each stage is a plain function on typed values. [`handle`] drives them and ends every request
+//! in one [`Outcome`], which gives its log line and its response; the audit records are built
+//! from the same values: the decision before anything is signed (if it cannot be written, the
+//! request is refused), the exchange's answer after forwarding.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use tokio::sync::oneshot;
+
+use super::auth::rate_limited;
+use super::listener::{AllowedHosts, ListenName};
+use super::outcome::{Forwarded, Outcome, Stopped, Subject, Who};
+use super::respond::ProxyBody;
+use super::state::{CredentialState, Resources, Snapshot, State};
+use super::transport::{self, Inbound};
+use crate::audit::Verdict;
+use crate::exchange::{self, Access, Exchange, Outbound, Route};
+use crate::policy::{self, Allowlist, Decision, Denial};
+use crate::request::{check_path, CanonicalRequest, Refusal, RefusalKind, RequestParts};
+
+/// Serves one request with the snapshot in force when it arrived.
+pub async fn handle(
+    state: &Arc<State>,
+    listen: Option<&ListenName>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let started = Instant::now();
+    let snapshot = state.snapshot();
+    let pipeline = Pipeline {
+        state,
+        resources: state.resources(),
+        snapshot: &snapshot,
+        hosts: AllowedHosts::new(listen, &snapshot.host_names),
+        peer,
+        started,
+    };
+    let outcome = pipeline.run(state.resources().next_request(), req).await;
+    outcome.log();
+    outcome.into_response()
+}
+
+/// What a request's stages may read.
+struct Pipeline<'s> {
+    state: &'s Arc<State>,
+    resources: &'s Resources,
+    snapshot: &'s Snapshot,
+    hosts: AllowedHosts<'s>,
+    peer: SocketAddr,
+    started: Instant,
+}
+
+impl<'s> Pipeline<'s> {
+    async fn run(&self, id: u64, req: Request<Incoming>) -> Outcome<'s> {
+        let Decided {
+            subject,
+            credential,
+            checked,
+        } = match self.decide(id, req).await {
+            Ok(decided) => decided,
+            Err(Stopped { subject, refusal }) => {
+                let refusal = self.audit_refusal(&subject, refusal);
+                return Outcome::refused(subject, refusal);
+            }
+        };
+        let Checked {
+            route,
+            canonical,
+            decision,
+        } = checked;
+
+        // Audit the decision before anything leaves.
+        let judgement = Judgement::of(&decision);
+        let params = Some(canonical.params_string());
+        let record = subject.record(&canonical.path, params, judgement.verdict());
+        if let Err(e) = self.resources.audit(&record) {
+            return Outcome::refused(subject, audit_failed(e));
+        }
+        let rule = match judgement {
+            Judgement::Allowed { rule } => rule.to_owned(),
+            Judgement::Denied(refusal) => return Outcome::refused(subject, refusal),
+        };
+
+        // Sign and forward exactly the canonical request.
+        let outbound = match sign(credential, &canonical, route.access) {
+            Ok(outbound) => outbound,
+            Err(refusal) => return Outcome::refused(subject, refusal),
+        };
+        let forwarded = self.forward(subject.id, credential, outbound, canonical.path, rule);
+        match forwarded.await {
+            Ok(forwarded) => Outcome::forwarded(subject, forwarded),
+            // The forwarding task panicked: its outcome could not be recorded either.
+            Err(_) => Outcome::refused(
+                subject,
+                Refusal::new(
+                    RefusalKind::Internal,
+                    "internal",
+                    "keyward failed while forwarding the request; see its log",
+                ),
+            ),
+        }
+    }
+
+    /// Sends the signed request and writes its outcome record in a task of its own, so that a
+    /// bot hanging up while keyward waits for the exchange cannot cancel either: the exchange
+    /// may already be executing the order, and the audit must say what it answered (with
+    /// `client_gone` when nobody was left to receive it).
+    fn forward(
+        &self,
+        id: u64,
+        credential: &CredentialState,
+        outbound: Outbound,
+        path: String,
+        rule: String,
+    ) -> oneshot::Receiver<Forwarded> {
+        let (tx, rx) = oneshot::channel();
+        let upstream = credential.upstream.clone();
+        let state = self.state.clone();
+        let started = self.started;
+        tokio::spawn(async move {
+            let answer = upstream.send(outbound).await;
+            let forwarded = Forwarded {
+                path,
+                rule,
+                latency_ms: millis_since(started),
+                answer,
+            };
+            let gone = tx.is_closed();
+            if let Err(e) = state.resources().audit(&forwarded.record(id, gone)) {
+                // The request has already been executed; the bot gets the exchange's answer.
+                tracing::error!(error = %e, request = id, "could not write the outcome audit record");
+            }
+            if gone || tx.send(forwarded).is_err() {
+                tracing::info!(
+                    request = id,
+                    "the bot hung up before the exchange answered; outcome recorded"
+                );
+            }
+        });
+        rx
+    }
+
+    /// The stages up to the decision. A refusal carries what was learnt of the request before
+    /// it, for its audit record and log line.
+    async fn decide(&self, id: u64, req: Request<Incoming>) -> Result<Decided<'s>, Stopped<'s>> {
+        let snapshot = self.snapshot;
+        let mut subject = Subject::new(id, self.peer, req.uri().path());
+
+        let trusted_peer = snapshot.trusts(self.peer.ip());
+        let Inbound {
+            method,
+            source,
+            head,
+            body,
+        } = Inbound::check(req, &self.hosts, self.peer, trusted_peer)
+            .map_err(|r| subject.stop(r))?;
+        subject.method = Some(method);
+        subject.source = source;
+
+        let (credential, path) = route(snapshot, head.uri.path()).map_err(|r| subject.stop(r))?;
+        subject.credential = Some(credential);
+        subject.path = path.to_owned();
+
+        let client = snapshot
+            .clients
+            .authenticate(credential.exchange, &head.headers)
+            .map_err(|r| subject.stop(r))?;
+        subject.client = client.map_or(Who::Anonymous, Who::Client);
+        if let Some(c) = client {
+            c.admit(credential, self.peer)
+                .map_err(|r| subject.stop(r))?;
+        }
+
+        let body = transport::read_body(body, snapshot.max_body_bytes, snapshot.body_timeout)
+            .await
+            .map_err(|r| subject.stop(r))?;
+        let parts = RequestParts {
+            method,
+            path,
+            query: head.uri.query(),
+            content_type: transport::content_type(&head.headers),
+            body: &body,
+        };
+        let caller = match client {
+            Some(c) => Caller::Client(c.allowlist()),
+            None => Caller::Anonymous {
+                enabled: snapshot.anonymous_ok,
+            },
+        };
+        let checked = check(credential.exchange, &parts, caller).map_err(|r| subject.stop(r))?;
+        if client.is_none()
+            && checked.decision.is_allowed()
+            && !snapshot.anonymous_limiter.try_acquire()
+        {
+            return Err(subject.stop(rate_limited("anonymous market data")));
+        }
+        Ok(Decided {
+            subject,
+            credential,
+            checked,
+        })
+    }
+
+    /// Writes a refusal's audit record and returns the refusal; if even that fails, the bot
+    /// gets the audit failure instead.
+    fn audit_refusal(&self, subject: &Subject<'_>, refusal: Refusal) -> Refusal {
+        let verdict = Verdict::Refuse {
+            code: refusal.code,
+            reason: &refusal.message,
+        };
+        match self
+            .resources
+            .audit(&subject.record(&subject.path, None, verdict))
+        {
+            Ok(_) => refusal,
+            Err(e) => audit_failed(e),
+        }
+    }
+}
+
+/// A request that reached its decision.
+struct Decided<'s> {
+    subject: Subject<'s>,
+    credential: &'s CredentialState,
+    checked: Checked,
+}
+
+/// Stage 2: `/<credential>/<exchange path>` → the credential and the exchange path.
+fn route<'s, 't>(
+    snapshot: &'s Snapshot,
+    target: &'t str,
+) -> Result<(&'s CredentialState, &'t str), Refusal> {
+    let (name, path) = split_target(target)?;
+    let credential = snapshot.credentials.get(name).ok_or_else(|| {
+        Refusal::not_found(format!(
+            "no credential named {name:?}; use http://HOST:PORT/<credential> as the exchange base URL"
+        ))
+    })?;
+    Ok((credential, path))
+}
+
+/// Checks a target path and splits it into `<credential>` and the exchange path.
+pub fn split_target(target: &str) -> Result<(&str, &str), Refusal> {
+    check_path(target)?;
+    target[1..]
+        .split_once('/')
+        .map(|(c, _)| (c, &target[1 + c.len()..]))
+        .ok_or_else(|| Refusal::not_found("the path must be /<credential>/<exchange API path>"))
+}
+
+/// Whose allowlist judges a request.
+#[derive(Clone, Copy)]
+pub enum Caller<'a> {
+    /// A client that presented its token.
+    Client(&'a Allowlist),
+    /// No token: public market data only, and only with `[server] anonymous_market_data`.
+    Anonymous { enabled: bool },
+}
+
+/// What the exchange profile and the policy make of a request: its route, its canonical form
+/// (after the exchange's own checks) and the decision.
+pub struct Checked {
+    pub route: Route,
+    pub canonical: CanonicalRequest,
+    pub decision: Decision,
+}
+
+/// Stages 4 and 5 once the credential is known: method, exchange route, canonical form,
+/// exchange checks, decision. The one implementation behind both the proxy and
+/// `policy explain`, so the two cannot disagree.
+pub fn check(
+    exchange: &dyn Exchange,
+    parts: &RequestParts<'_>,
+    caller: Caller<'_>,
+) -> Result<Checked, Refusal> {
+    exchange::check_method(exchange, parts.method)?;
+    let route = exchange.route(parts.path).ok_or_else(|| {
+        Refusal::not_found(format!(
+            "{} is not a {} API path",
+            parts.path,
+            exchange.id()
+        ))
+    })?;
+    let canonical = parts.canonicalise(&exchange.canon_rules())?;
+    exchange.check_request(&canonical)?;
+    let (allowlist, anonymous_ok) = match caller {
+        Caller::Client(allowlist) => (Some(allowlist), false),
+        Caller::Anonymous { enabled } => (None, enabled),
+    };
+    let decision = policy::decide(exchange, allowlist, anonymous_ok, route.access, &canonical);
+    Ok(Checked {
+        route,
+        canonical,
+        decision,
+    })
+}
+
+/// What a decision means for the request: go ahead under a rule, or the bot's refusal.
+enum Judgement<'d> {
+    Allowed { rule: &'d str },
+    Denied(Refusal),
+}
+
+impl<'d> Judgement<'d> {
+    fn of(decision: &'d Decision) -> Self {
+        let denial = match decision {
+            Decision::Allow { rule } => return Judgement::Allowed { rule },
+            Decision::Deny(denial) => denial,
+        };
+        let message = decision.to_string();
+        Judgement::Denied(match denial {
+            Denial::HardDeny(_) => Refusal::forbidden("hard_deny", message),
+            Denial::NoRule => Refusal::forbidden("not_allowed", message),
+            Denial::Constraint(_) => Refusal::forbidden("constraint", message),
+            Denial::NeedsClient => Refusal::new(
+                RefusalKind::Unauthenticated,
+                "client_token_required",
+                message,
+            ),
+        })
+    }
+
+    fn verdict(&self) -> Verdict<'_> {
+        match self {
+            Judgement::Allowed { rule } => Verdict::Allow { rule },
+            Judgement::Denied(refusal) => Verdict::Deny {
+                code: refusal.code,
+                reason: &refusal.message,
+            },
+        }
+    }
+}
+
+/// Stage 7: signs exactly the canonical request with the credential's key; the one place
+/// keyward signs. A key that blocks (a round trip to a token) signs under `block_in_place`, so
+/// the runtime moves this worker's other tasks elsewhere meanwhile.
+fn sign(
+    credential: &CredentialState,
+    canonical: &CanonicalRequest,
+    access: Access,
+) -> Result<Outbound, Refusal> {
+    let sign = || {
+        let now = SystemTime::now();
+        credential
+            .exchange
+            .sign(canonical, access, &credential.credential, now)
+    };
+    if credential.credential.key.blocks() {
+        tokio::task::block_in_place(sign)
+    } else {
+        sign()
+    }
+}
+
+fn audit_failed(e: crate::Error) -> Refusal {
+    tracing::error!(error = %e, "audit log write failed; refusing requests");
+    Refusal::new(RefusalKind::Unavailable,
+        "audit_unavailable",
+        "the audit log cannot be written, so keyward refuses all requests (fail closed); the operator must fix the audit disk",
+    )
+}
+
+/// Milliseconds since `started`, to the microsecond.
+fn millis_since(started: Instant) -> f64 {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    (ms * 1000.0).round() / 1000.0
+}

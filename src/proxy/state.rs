@@ -1,0 +1,313 @@
+//! What the pipeline reads, in two parts with different lives:
+//!
+//! * [`Resources`] live as long as the process: the audit log, the upstream HTTP clients (with
+//!   their connection pools) and the request counter. A config reload keeps them.
+//! * A [`Snapshot`] is what the config compiles to: the credential table, the clients with
+//!   their allowlists and rate limiters, and the server's knobs. [`State::replace`] puts a new
+//!   one in force at once; each request takes the snapshot in force when it starts
+//!   ([`State::snapshot`]) and keeps it to its end, so no request sees half of each.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use super::auth::Clients;
+use super::forward::Upstream;
+use crate::audit::{AuditLog, Event};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::exchange::{Credential, Exchange};
+use crate::policy::rate::Limiter;
+
+/// Everything the listener and the pipeline share: the resources and the snapshot in force.
+pub struct State {
+    resources: Resources,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl State {
+    /// Builds the state from a validated config and the unsealed credentials.
+    pub fn new(
+        config: &Config,
+        unsealed: HashMap<String, Credential>,
+        audit: AuditLog,
+    ) -> Result<State> {
+        let resources = Resources::new(config, audit)?;
+        let snapshot = Snapshot::compile(config, unsealed, &resources)?;
+        Ok(State::from_parts(resources, snapshot))
+    }
+
+    fn from_parts(resources: Resources, snapshot: Snapshot) -> State {
+        State {
+            resources,
+            snapshot: RwLock::new(Arc::new(snapshot)),
+        }
+    }
+
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    /// The snapshot in force. A request calls this once, when it starts.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        // The lock guards a single pointer store, which cannot leave it half-written.
+        self.snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `next` in force for every request that starts from now on; requests in flight
+    /// finish with the snapshot they took. Returns the one replaced.
+    pub fn replace(&self, next: Snapshot) -> Arc<Snapshot> {
+        let mut current = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *current, Arc::new(next))
+    }
+}
+
+/// What lives as long as the process, across config reloads.
+pub struct Resources {
+    audit: AuditLog,
+    audit_sync: bool,
+    /// One pooled client per credential, by credential name.
+    upstreams: HashMap<String, Arc<Upstream>>,
+    next_request: AtomicU64,
+}
+
+impl Resources {
+    /// Opens an upstream client for every credential of `config`.
+    pub fn new(config: &Config, audit: AuditLog) -> Result<Resources> {
+        let mut upstreams = HashMap::new();
+        for c in &config.credentials {
+            let upstream = Upstream::new(
+                c.upstream.as_ref().and_then(|u| u.ca.as_deref()),
+                c.upstream.as_ref().map(|u| u.base.clone()),
+                config.server.connect_timeout,
+                config.server.upstream_timeout,
+            )?;
+            upstreams.insert(c.name.clone(), Arc::new(upstream));
+        }
+        Ok(Resources::with_upstreams(audit, upstreams))
+    }
+
+    fn with_upstreams(audit: AuditLog, upstreams: HashMap<String, Arc<Upstream>>) -> Resources {
+        Resources {
+            audit_sync: audit.is_sync(),
+            audit,
+            upstreams,
+            next_request: AtomicU64::new(1),
+        }
+    }
+
+    /// The number of the next request (from 1).
+    pub(super) fn next_request(&self) -> u64 {
+        self.next_request.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Appends an audit record. With `[audit] fsync` the call waits for the disk, so it runs
+    /// under `block_in_place`: the runtime moves this worker's other tasks elsewhere meanwhile.
+    pub(super) fn audit(&self, event: &Event<'_>) -> Result<u64> {
+        if self.audit_sync {
+            tokio::task::block_in_place(|| self.audit.append(event))
+        } else {
+            self.audit.append(event)
+        }
+    }
+
+    fn upstream(&self, credential: &str) -> Result<Arc<Upstream>> {
+        self.upstreams.get(credential).cloned().ok_or_else(|| {
+            Error::config(format!(
+                "credential {credential:?} has no upstream client; restart keyward to add a credential"
+            ))
+        })
+    }
+}
+
+/// One credential, unsealed, with its exchange profile and upstream client.
+pub struct CredentialState {
+    pub name: String,
+    pub exchange: &'static dyn Exchange,
+    pub credential: Credential,
+    pub upstream: Arc<Upstream>,
+}
+
+/// What the config compiles to; replaced whole by a reload.
+pub struct Snapshot {
+    pub(super) credentials: HashMap<String, CredentialState>,
+    pub(super) clients: Clients,
+    /// `[server] anonymous_market_data`, and the one rate all anonymous requests share.
+    pub(super) anonymous_ok: bool,
+    pub(super) anonymous_limiter: Limiter,
+    pub(super) trusted_proxies: Vec<IpNet>,
+    /// `[server] host_names`, as configured.
+    pub(super) host_names: Vec<String>,
+    pub(super) max_body_bytes: usize,
+    pub(super) body_timeout: Duration,
+    pub(super) header_read_timeout: Duration,
+}
+
+impl Snapshot {
+    /// Compiles a validated config and its unsealed credentials against the resources.
+    pub fn compile(
+        config: &Config,
+        mut unsealed: HashMap<String, Credential>,
+        resources: &Resources,
+    ) -> Result<Snapshot> {
+        let mut credentials = HashMap::new();
+        for c in &config.credentials {
+            let credential = unsealed
+                .remove(&c.name)
+                .ok_or_else(|| Error::vault(format!("credential {:?} was not unsealed", c.name)))?;
+            let state = CredentialState {
+                name: c.name.clone(),
+                exchange: c.exchange,
+                credential,
+                upstream: resources.upstream(&c.name)?,
+            };
+            credentials.insert(c.name.clone(), state);
+        }
+        let server = &config.server;
+        Ok(Snapshot {
+            credentials,
+            clients: Clients::compile(&config.clients),
+            anonymous_ok: server.anonymous_market_data,
+            anonymous_limiter: Limiter::new(server.anonymous_rate),
+            trusted_proxies: server.trusted_proxies.clone(),
+            host_names: server.host_names.clone(),
+            max_body_bytes: server.max_body_bytes,
+            body_timeout: server.header_read_timeout,
+            header_read_timeout: server.header_read_timeout,
+        })
+    }
+
+    /// Whether `peer` is a proxy whose forwarding headers are believed.
+    pub(super) fn trusts(&self, peer: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::exchange::nonce::Nonce;
+    use crate::key::HmacSecret;
+    use crate::policy::rate::Rate;
+    use crate::secret::SecretBytes;
+
+    /// A snapshot with one Binance credential `main` (dummy key, no client) and a body limit.
+    fn snapshot(max_body_bytes: usize, upstream: &Arc<Upstream>) -> Snapshot {
+        let credential = CredentialState {
+            name: "main".into(),
+            exchange: crate::exchange::lookup("binance").unwrap(),
+            credential: Credential {
+                api_key: SecretBytes::copy_from(b"key"),
+                passphrase: None,
+                key: Box::new(HmacSecret::new(SecretBytes::copy_from(b"secret"))),
+                recv_window_ms: 5000,
+                nonce: Nonce::in_memory(),
+            },
+            upstream: upstream.clone(),
+        };
+        Snapshot {
+            credentials: HashMap::from([("main".to_owned(), credential)]),
+            clients: Clients::compile(&[]),
+            anonymous_ok: false,
+            anonymous_limiter: Limiter::new(Rate {
+                count: 100,
+                per: Duration::from_secs(1),
+            }),
+            trusted_proxies: Vec::new(),
+            host_names: Vec::new(),
+            max_body_bytes,
+            body_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn state(dir: &tempfile::TempDir, max_body_bytes: usize) -> (State, Arc<Upstream>) {
+        let audit = AuditLog::open(&dir.path().join("audit.log")).unwrap();
+        let second = Duration::from_secs(1);
+        let upstream = Arc::new(Upstream::new(None, None, second, second).unwrap());
+        let upstreams = HashMap::from([("main".to_owned(), upstream.clone())]);
+        let resources = Resources::with_upstreams(audit, upstreams);
+        let snapshot = snapshot(max_body_bytes, &upstream);
+        (State::from_parts(resources, snapshot), upstream)
+    }
+
+    #[test]
+    fn a_replaced_snapshot_is_taken_next_while_a_taken_one_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, upstream) = state(&dir, 64);
+        let in_flight = state.snapshot();
+        let replaced = state.replace(snapshot(8, &upstream));
+        assert!(Arc::ptr_eq(&replaced, &in_flight));
+        assert_eq!(in_flight.max_body_bytes, 64);
+        assert_eq!(state.snapshot().max_body_bytes, 8);
+    }
+
+    /// Sends a request head for a 20-byte form body; the body follows with [`send_body`].
+    async fn send_head(port: u16) -> TcpStream {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let head = format!(
+            "POST /main/api/v3/order HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+    }
+
+    /// Sends the body and returns the status line of the response.
+    async fn send_body(mut stream: TcpStream) -> String {
+        stream.write_all(b"symbol=BTCUSDT&qty=1").await.unwrap();
+        let mut response = Vec::new();
+        while !response.windows(2).any(|w| w == b"\r\n") {
+            let mut chunk = [0; 256];
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed before the status line");
+            response.extend_from_slice(&chunk[..n]);
+        }
+        let line = response.split(|&b| b == b'\r').next().unwrap();
+        String::from_utf8(line.to_vec()).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_keeps_the_snapshot_it_started_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, upstream) = state(&dir, 64);
+        let state = Arc::new(state);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(super::super::run(
+            state.clone(),
+            listener,
+            None,
+            std::future::pending(),
+        ));
+
+        // The first request has its snapshot (64-byte bodies) once it has its number.
+        let in_flight = send_head(port).await;
+        while state.resources.next_request.load(Ordering::Relaxed) < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        state.replace(snapshot(8, &upstream));
+
+        // Its 20-byte body is within its snapshot's limit: refused later, by policy (no token).
+        assert_eq!(send_body(in_flight).await, "HTTP/1.1 401 Unauthorized");
+        // The next request is judged by the new snapshot's 8-byte limit.
+        let next = send_head(port).await;
+        assert_eq!(send_body(next).await, "HTTP/1.1 413 Payload Too Large");
+        server.abort();
+    }
+}

@@ -1,0 +1,190 @@
+//! The checks that do not depend on who the client is: HTTP version, method, request-target
+//! form, `Host`, framing, forbidden and forwarding headers; and reading the body within its
+//! size and time bounds.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, Request, Version};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use super::listener::AllowedHosts;
+use crate::request::{Method, Refusal, RefusalKind};
+
+/// Headers that would change the method or the target behind keyward's back.
+const FORBIDDEN_ALWAYS: &[&str] = &[
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-method",
+];
+
+/// Headers that claim another client address; only a trusted proxy may send them.
+const FORWARDING: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-client-ip"];
+
+/// A request that passed the transport checks: its raw parts, not yet read by anyone.
+pub struct Inbound {
+    pub method: Method,
+    /// The peer address, or `<X-Forwarded-For> via <peer>` from a trusted proxy.
+    pub source: String,
+    pub head: http::request::Parts,
+    pub body: Incoming,
+}
+
+impl Inbound {
+    /// Runs the transport checks on a request from `peer`; `trusted_peer` says whether it is a
+    /// configured trusted proxy (whose forwarding headers are allowed and feed `source`).
+    pub fn check(
+        req: Request<Incoming>,
+        hosts: &AllowedHosts<'_>,
+        peer: SocketAddr,
+        trusted_peer: bool,
+    ) -> Result<Inbound, Refusal> {
+        let (head, body) = req.into_parts();
+        let method = check_head(&head, hosts, trusted_peer)?;
+        let forwarded_for = head
+            .headers
+            .get("x-forwarded-for")
+            .filter(|_| trusted_peer)
+            .and_then(|v| v.to_str().ok());
+        let source = match forwarded_for {
+            Some(xff) => format!("{} via {peer}", truncate(xff, 100)),
+            None => peer.to_string(),
+        };
+        Ok(Inbound {
+            method,
+            source,
+            head,
+            body,
+        })
+    }
+}
+
+/// The declared content type, if it is text.
+pub fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn check_head(
+    req: &http::request::Parts,
+    hosts: &AllowedHosts<'_>,
+    trusted_peer: bool,
+) -> Result<Method, Refusal> {
+    if req.version != Version::HTTP_11 {
+        return Err(Refusal::new(
+            RefusalKind::BadRequest,
+            "http_version",
+            "only HTTP/1.1 is accepted",
+        ));
+    }
+    let method = Method::from_http(&req.method).ok_or_else(|| {
+        Refusal::method_not_allowed(
+            Method::ALL,
+            format!(
+                "method {} is not used by exchange APIs; only {} (each exchange takes its own subset)",
+                truncate(req.method.as_str(), 20),
+                Method::list(Method::ALL)
+            ),
+        )
+    })?;
+    if req.uri.scheme().is_some() || req.uri.authority().is_some() {
+        return Err(Refusal::bad_request(
+            "absolute-form request targets are not accepted; send the path only",
+        ));
+    }
+    check_host(&req.headers, hosts)?;
+    check_headers(&req.headers, trusted_peer)?;
+    Ok(method)
+}
+
+/// Exactly one `Host`, naming this keyward.
+fn check_host(headers: &HeaderMap, hosts: &AllowedHosts<'_>) -> Result<(), Refusal> {
+    let mut host_values = headers.get_all(header::HOST).iter();
+    let host = match (host_values.next(), host_values.next()) {
+        (Some(h), None) => h.to_str().unwrap_or("").to_ascii_lowercase(),
+        (None, _) => return Err(Refusal::bad_request("the Host header is missing")),
+        (Some(_), Some(_)) => return Err(Refusal::bad_request("more than one Host header")),
+    };
+    if hosts.allows(&host) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        RefusalKind::WrongHost,
+        "bad_host",
+        format!(
+            "Host {:?} does not name this keyward; use {} (or add the name to [server] host_names)",
+            truncate(&host, 100),
+            hosts
+                .suggestion()
+                .as_deref()
+                .unwrap_or("its listen address")
+        ),
+    ))
+}
+
+/// Framing and headers that could make keyward and the exchange read the request differently.
+fn check_headers(headers: &HeaderMap, trusted_peer: bool) -> Result<(), Refusal> {
+    // hyper drops Content-Length when Transfer-Encoding is also present, so the pair cannot be
+    // detected after parsing: refuse chunked requests altogether (bots send Content-Length).
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return Err(Refusal::bad_request(
+            "Transfer-Encoding is not accepted; send the body with Content-Length",
+        ));
+    }
+    if headers.contains_key(header::UPGRADE) {
+        return Err(Refusal::bad_request("protocol upgrades are not supported"));
+    }
+    for name in headers.keys() {
+        let n = name.as_str();
+        if FORBIDDEN_ALWAYS.contains(&n) {
+            return Err(Refusal::bad_request(format!(
+                "header {n} is refused: keyward never lets a header change the method or the target"
+            )));
+        }
+        if !trusted_peer && (n.starts_with("x-forwarded-") || FORWARDING.contains(&n)) {
+            return Err(Refusal::bad_request(format!(
+                "header {n} is refused from a peer that is not in [server] trusted_proxies"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the whole body, refusing one larger than `limit` or slower than `timeout`.
+pub async fn read_body(body: Incoming, limit: usize, timeout: Duration) -> Result<Bytes, Refusal> {
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(Refusal::new(
+            RefusalKind::Timeout,
+            "body_timeout",
+            "the request body did not arrive in time",
+        )),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Refusal::new(
+            RefusalKind::TooLarge,
+            "body_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )),
+        Ok(Err(_)) => Err(Refusal::bad_request(
+            "the request body could not be read (malformed chunked encoding?)",
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// At most `max` bytes of `s` (cut at a character boundary, marked with `…`), for messages and
+/// logs that quote what the bot sent.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
