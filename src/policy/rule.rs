@@ -1,12 +1,13 @@
 //! Allow rules and their constraints: which endpoint a rule names, and whether a request meets
 //! its parameter values and decimal maxima.
 
-use std::str::FromStr;
-
 use rust_decimal::Decimal;
 
 use crate::exchange::{self, path_matches, Exchange, Notional};
 use crate::request::{Body, CanonicalRequest, Json, Method};
+
+/// A plain non-negative decimal (`123`, `0.5`), read as the order model reads one.
+pub use crate::order::decimal as parse_decimal;
 
 /// The pseudo-parameter of a `max` constraint that bounds `price * quantity` (or `quoteOrderQty`).
 pub const NOTIONAL: &str = "notional";
@@ -166,22 +167,6 @@ fn notional(req: &CanonicalRequest, names: Notional) -> Result<Decimal, String> 
         ))
         }
     }
-}
-
-/// A plain non-negative decimal (`123`, `0.5`): no sign, exponent, spaces or thousands separators.
-pub fn parse_decimal(key: &str, value: &str) -> Result<Decimal, String> {
-    let plain = {
-        let mut parts = value.splitn(2, '.');
-        let int = parts.next().unwrap_or("");
-        let frac = parts.next();
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
-    };
-    if !plain || value.len() > 40 {
-        return Err(format!("{key}={value} is not a plain decimal number"));
-    }
-    Decimal::from_str(value).map_err(|_| format!("{key}={value} is out of range"))
 }
 
 /// A client's allowlist (rules in configuration order).
