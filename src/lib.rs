@@ -4,7 +4,6 @@
 
 pub mod audit;
 pub mod config;
-pub mod credentials;
 pub mod error;
 pub mod exchange;
 pub mod key;
@@ -13,6 +12,7 @@ pub mod policy;
 pub mod proxy;
 pub mod request;
 pub mod secret;
+pub mod startup;
 pub mod token;
 pub mod vault;
 

@@ -13,9 +13,10 @@ use sha2::{Digest, Sha256};
 
 use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
-use keyward::credentials::{open_token, unseal_all};
 use keyward::error::{Error, ErrorKind, Result};
 use keyward::proxy::{self, State};
+use keyward::startup::unseal_all;
+use keyward::token::{self, SealingAlgorithm};
 use keyward::{exchange, secret, vault};
 
 #[derive(Parser)]
@@ -184,8 +185,7 @@ fn run(command: Command) -> Result<ExitCode> {
 
 fn keygen(config: &Path, out: Option<&Path>) -> Result<ExitCode> {
     let config = Config::load(config)?;
-    let token = open_token(&config.token)?;
-    let public = token.generate_p256()?;
+    let public = token::open(&config.token)?.generate(SealingAlgorithm::P256)?;
     let recipient = vault::Recipient::from_public_key(public);
     if let Some(path) = out {
         std::fs::write(path, format!("{recipient}\n"))
@@ -238,8 +238,7 @@ fn seal(
 
 fn client_token(name: &str) -> Result<ExitCode> {
     let mut raw = [0u8; 32];
-    getrandom::getrandom(&mut raw)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("no randomness available: {e}")))?;
+    getrandom::getrandom(&mut raw)?;
     let token = format!(
         "kwt_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)

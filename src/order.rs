@@ -16,7 +16,7 @@
 pub mod limits;
 mod read;
 
-pub use read::read;
+pub use read::{decimal, read};
 
 use rust_decimal::Decimal;
 

@@ -1,197 +1,56 @@
 //! The hardware token: the one trait over whatever holds keyward's sealing key.
 //!
 //! A [`Token`] performs private-key operations inside the hardware; the private key never leaves
-//! it. Today there is one implementation, [`Pkcs11Token`] (SoftHSM, vendor HSMs, YubiKey through
-//! ykcs11). Tokens are addressed by PKCS#11 URIs ([`Pkcs11Uri`]) and unlocked with a PIN read from a
-//! [`PinSource`] — never from argv or the configuration file itself.
+//! it. Its core is the sealing key pair ([`SealingAlgorithm`], [`SealingPublicKey`]) that unseals
+//! vault files. Everything a token may or may not be able to do is an optional operation whose
+//! default answers "this token does not support …", so a backend implements what its hardware
+//! offers and nothing else.
+//!
+//! Today there is one backend, [`Pkcs11Token`] (SoftHSM, vendor HSMs, YubiKey through ykcs11),
+//! addressed by PKCS#11 URIs ([`Pkcs11Uri`]). [`open`] turns the `[token]` configuration into a
+//! token, so nothing above this module names a backend. The PIN is read from a [`PinSource`] —
+//! never from argv or the configuration file itself.
 //!
 //! Token calls block. Callers run them on a dedicated thread or in `spawn_blocking`; no token
 //! method is `async`, so a PKCS#11 session can never be held across an `.await`.
 
+mod operations;
+mod pin;
 mod pkcs11;
+mod sealing;
+mod signing;
 mod uri;
 
+pub use operations::Token;
+pub use pin::PinSource;
 pub use pkcs11::Pkcs11Token;
+pub use sealing::{OaepHash, SealingAlgorithm, SealingPublicKey};
+pub use signing::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 pub use uri::{ObjectType, Pkcs11Uri};
 
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use zeroize::Zeroize;
+use crate::error::Result;
 
-use crate::error::{Error, Result};
-use crate::secret::SecretBytes;
-
-/// A token holding keyward's sealing key pair.
-pub trait Token: Send + Sync {
-    /// A human description for messages, e.g. `PKCS#11 token 'keyward', key 'keyward-seal'`.
-    fn describe(&self) -> String;
-
-    /// The P-256 sealing public key held by the token.
-    fn public_key(&self) -> Result<p256::PublicKey>;
-
-    /// ECDH (`CKM_ECDH1_DERIVE`, null KDF) between the token's private sealing key and `peer`.
-    /// Returns the 32-byte x-coordinate of the shared point.
-    fn ecdh_p256(&self, peer: &p256::PublicKey) -> Result<SecretBytes>;
+/// The validated `[token]` section: which backend holds the sealing key and how to unlock it.
+#[derive(Clone, Debug)]
+pub struct TokenConfig {
+    pub backend: Backend,
+    pub pin: PinSource,
 }
 
-/// Where the token PIN comes from. Never argv, never the config file itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PinSource {
-    /// A file (or systemd credential) readable by the owner only.
-    File(PathBuf),
-    /// An environment variable (meant for tests and containers).
-    Env(String),
+/// Where the token is and how to find it.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A PKCS#11 module and the token and key pair a URI names.
+    Pkcs11 { module: PathBuf, uri: Pkcs11Uri },
 }
 
-/// A PIN file larger than this is certainly not a PIN.
-const MAX_PIN_FILE: u64 = 1024;
-
-impl PinSource {
-    /// Reads the PIN. One trailing `\n` or `\r\n` is stripped; an empty PIN is refused.
-    pub fn read(&self) -> Result<SecretBytes> {
-        let raw = match self {
-            PinSource::File(path) => read_pin_file(path)?,
-            PinSource::Env(name) => read_pin_env(name)?,
-        };
-        let pin = SecretBytes::copy_from(strip_line_ending(raw.expose()));
-        if pin.is_empty() {
-            return Err(Error::token(format!("the PIN from {self} is empty")));
+/// Opens the token `config` names and logs in. Blocks.
+pub fn open(config: &TokenConfig) -> Result<Box<dyn Token>> {
+    match &config.backend {
+        Backend::Pkcs11 { module, uri } => {
+            Ok(Box::new(Pkcs11Token::open(module, uri, &config.pin)?))
         }
-        Ok(pin)
-    }
-}
-
-impl std::fmt::Display for PinSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PinSource::File(path) => write!(f, "PIN file {}", path.display()),
-            PinSource::Env(name) => write!(f, "environment variable {name}"),
-        }
-    }
-}
-
-fn read_pin_file(path: &std::path::Path) -> Result<SecretBytes> {
-    let shown = path.display();
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format_args!("cannot open PIN file {shown}"), e))?;
-    // Checked on the open file, so the file we read is the file we checked.
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io(format_args!("cannot stat PIN file {shown}"), e))?;
-    let mode = meta.permissions().mode();
-    if mode & 0o066 != 0 {
-        return Err(Error::token(format!(
-            "PIN file {shown} is readable or writable by group or others (mode {:03o}); \
-             run `chmod 600 {shown}`",
-            mode & 0o777
-        )));
-    }
-    if !meta.is_file() {
-        return Err(Error::token(format!(
-            "PIN file {shown} is not a regular file"
-        )));
-    }
-    if meta.len() > MAX_PIN_FILE {
-        return Err(Error::token(format!(
-            "PIN file {shown} is {} bytes; a PIN file holds only the PIN",
-            meta.len()
-        )));
-    }
-    let mut buf = SecretBytes::zeroed(meta.len() as usize);
-    file.read_exact(buf.expose_mut())
-        .map_err(|e| Error::io(format_args!("cannot read PIN file {shown}"), e))?;
-    Ok(buf)
-}
-
-fn read_pin_env(name: &str) -> Result<SecretBytes> {
-    let Some(value) = std::env::var_os(name) else {
-        return Err(Error::token(format!(
-            "environment variable {name} (the token PIN) is not set"
-        )));
-    };
-    let mut bytes = std::os::unix::ffi::OsStringExt::into_vec(value);
-    let pin = SecretBytes::copy_from(&bytes);
-    bytes.zeroize();
-    Ok(pin)
-}
-
-/// Strips exactly one trailing `\n` or `\r\n`.
-fn strip_line_ending(bytes: &[u8]) -> &[u8] {
-    bytes
-        .strip_suffix(b"\r\n")
-        .or_else(|| bytes.strip_suffix(b"\n"))
-        .unwrap_or(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn pin_file(contents: &[u8], mode: u32) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("pin");
-        let mut f = std::fs::File::create(&path).unwrap();
-        f.write_all(contents).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-        (dir, path)
-    }
-
-    #[test]
-    fn pin_file_strips_one_line_ending() {
-        let (_d, path) = pin_file(b"1234\r\n", 0o600);
-        assert_eq!(PinSource::File(path).read().unwrap().expose(), b"1234");
-        let (_d, path) = pin_file(b"1234\n\n", 0o400);
-        assert_eq!(PinSource::File(path).read().unwrap().expose(), b"1234\n");
-        let (_d, path) = pin_file(b"12 34", 0o600);
-        assert_eq!(PinSource::File(path).read().unwrap().expose(), b"12 34");
-    }
-
-    #[test]
-    fn pin_file_readable_by_others_is_refused() {
-        for mode in [0o644, 0o640, 0o604, 0o620, 0o602] {
-            let (_d, path) = pin_file(b"1234\n", mode);
-            let err = PinSource::File(path.clone()).read().unwrap_err();
-            let msg = err.to_string();
-            assert!(
-                msg.contains(&format!("chmod 600 {}", path.display())),
-                "{msg}"
-            );
-            assert!(!msg.contains("1234"), "{msg}");
-        }
-    }
-
-    #[test]
-    fn empty_pin_is_refused() {
-        let (_d, path) = pin_file(b"\n", 0o600);
-        let err = PinSource::File(path).read().unwrap_err();
-        assert!(err.to_string().contains("empty"), "{err}");
-    }
-
-    #[test]
-    fn missing_pin_file_names_it() {
-        let err = PinSource::File("/nonexistent/keyward-pin".into())
-            .read()
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("/nonexistent/keyward-pin"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn env_pin() {
-        // Unique names: tests run in parallel threads of one process.
-        std::env::set_var("KEYWARD_TEST_PIN_SET", "4321\n");
-        let pin = PinSource::Env("KEYWARD_TEST_PIN_SET".into())
-            .read()
-            .unwrap();
-        assert_eq!(pin.expose(), b"4321");
-        let err = PinSource::Env("KEYWARD_TEST_PIN_UNSET".into())
-            .read()
-            .unwrap_err();
-        assert!(err.to_string().contains("KEYWARD_TEST_PIN_UNSET"), "{err}");
     }
 }

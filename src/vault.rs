@@ -50,9 +50,11 @@ mod envelope;
 mod file;
 mod input;
 mod recipient;
+mod secrets;
 
 pub use input::{prompt_secrets, read_secrets};
 pub use recipient::Recipient;
+pub use secrets::CredentialSecrets;
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{Read, Write};
@@ -64,21 +66,12 @@ use envelope::{Header, ALG_P256};
 use file::{VaultFile, FORMAT_VERSION};
 
 use crate::error::{Error, Result};
-use crate::secret::SecretBytes;
 use crate::token::Token;
 
 /// A vault file larger than this is not one of ours.
 const MAX_VAULT_FILE: u64 = 64 * 1024;
 /// Longest accepted credential or exchange name.
 const MAX_NAME: usize = 128;
-
-/// The secret fields of one exchange credential. `Debug` shows no secret.
-#[derive(Debug)]
-pub struct CredentialSecrets {
-    pub api_key: SecretBytes,
-    pub secret: SecretBytes,
-    pub passphrase: Option<SecretBytes>,
-}
 
 /// The authenticated, non-secret part of a vault file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -291,6 +284,7 @@ fn read_vault_file(path: &Path) -> Result<Vec<u8>> {
             Error::vault(format!(
                 "{shown}: vault file not found; create it with `keyward seal`"
             ))
+            .with_source(e)
         } else {
             Error::io(format_args!("cannot open vault file {shown}"), e)
         }

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use keyward::secret::SecretBytes;
-use keyward::token::{PinSource, Pkcs11Token, Pkcs11Uri, Token};
+use keyward::token::{PinSource, Pkcs11Token, Pkcs11Uri, SealingAlgorithm, Token};
 use keyward::vault::{self, CredentialSecrets, Recipient};
 use keyward::ErrorKind;
 
@@ -77,19 +77,25 @@ fn softhsm_keygen_seal_open() {
     let err = token.public_key().unwrap_err();
     assert!(err.to_string().contains("keyward keygen"), "{err}");
 
-    let public = token.generate_p256().unwrap();
+    let public = token.generate(SealingAlgorithm::P256).unwrap();
     assert_eq!(token.public_key().unwrap(), public);
-    let err = token.generate_p256().unwrap_err();
+    let err = token.generate(SealingAlgorithm::P256).unwrap_err();
     assert!(
         err.to_string()
             .contains("already exists on token 'kw-test'"),
         "{err}"
     );
     assert_eq!(token.public_key().unwrap(), public);
+    let err = token.generate(SealingAlgorithm::Rsa3072).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Token);
+    assert!(err.to_string().contains("does not support"), "{err}");
 
     // The token's ECDH agrees with software ECDH from the other side.
     let ephemeral = p256::SecretKey::random(&mut rand_core::OsRng);
-    let expected = p256::ecdh::diffie_hellman(ephemeral.to_nonzero_scalar(), public.as_affine());
+    let expected = p256::ecdh::diffie_hellman(
+        ephemeral.to_nonzero_scalar(),
+        public.as_p256().unwrap().as_affine(),
+    );
     let shared = token.ecdh_p256(&ephemeral.public_key()).unwrap();
     assert_eq!(shared.expose(), &expected.raw_secret_bytes()[..]);
 

@@ -25,7 +25,11 @@ use cryptoki::types::{RawAuthPin, Ulong};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use zeroize::Zeroize;
 
-use super::{ObjectType, PinSource, Pkcs11Uri, Token};
+use super::operations::Token;
+use super::operations::{unsupported, Operation};
+use super::pin::PinSource;
+use super::sealing::{SealingAlgorithm, SealingPublicKey};
+use super::uri::{ObjectType, Pkcs11Uri};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
@@ -91,7 +95,7 @@ impl Pkcs11Token {
     /// Generates a P-256 key pair on the token, named by the URI's `object` (label) and `id`.
     /// The private key is sensitive, non-extractable and can only derive. Refuses to run if a key
     /// with that label/id already exists.
-    pub fn generate_p256(&self) -> Result<p256::PublicKey> {
+    fn generate_p256(&self) -> Result<p256::PublicKey> {
         let session = self.session();
         for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
             let existing = session
@@ -272,10 +276,17 @@ impl Token for Pkcs11Token {
         )
     }
 
-    fn public_key(&self) -> Result<p256::PublicKey> {
+    fn public_key(&self) -> Result<SealingPublicKey> {
         let session = self.session();
         let handle = self.find_key(&session, ObjectClass::PUBLIC_KEY)?;
-        self.read_public_key(&session, handle)
+        self.read_public_key(&session, handle).map(Into::into)
+    }
+
+    fn generate(&self, algorithm: SealingAlgorithm) -> Result<SealingPublicKey> {
+        match algorithm {
+            SealingAlgorithm::P256 => self.generate_p256().map(Into::into),
+            SealingAlgorithm::Rsa3072 => Err(unsupported(self, Operation::Generate(algorithm))),
+        }
     }
 
     fn ecdh_p256(&self, peer: &p256::PublicKey) -> Result<SecretBytes> {
@@ -331,6 +342,7 @@ fn context(module: &Path) -> Result<Pkcs11> {
             "PKCS#11 module {shown} cannot be used ({e}); install softhsm2 or set `module` in the \
              [token] section"
         ))
+        .with_source(e)
     })?;
     let mut contexts = CONTEXTS
         .get_or_init(Default::default)
@@ -466,7 +478,7 @@ fn ck_error(doing: impl Display, err: CkError) -> Error {
         },
         other => other.to_string(),
     };
-    Error::token(format!("{doing}: {advice}"))
+    Error::token(format!("{doing}: {advice}")).with_source(err)
 }
 
 #[cfg(test)]

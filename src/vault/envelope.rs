@@ -21,10 +21,10 @@ use rand_core::OsRng;
 use sha2::Sha256;
 
 use super::recipient::Recipient;
-use super::CredentialSecrets;
+use super::secrets::CredentialSecrets;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
-use crate::token::Token;
+use crate::token::{SealingPublicKey, Token};
 
 pub(crate) const ALG_P256: &str = "p256-ecdh-hkdf-sha256";
 const HKDF_INFO: &[u8] = b"keyward/v1/p256 data key";
@@ -94,7 +94,7 @@ pub(crate) fn seal(
     header: &Header<'_>,
     secrets: &CredentialSecrets,
 ) -> Result<Sealed> {
-    let payload = encode_payload(secrets)?;
+    let payload = secrets.to_payload()?;
     let mut data_key = SecretBytes::zeroed(KEY_LEN);
     fill_random(data_key.expose_mut())?;
     let mut nonce = [0u8; NONCE_LEN];
@@ -107,7 +107,8 @@ pub(crate) fn seal(
         .to_encoded_point(true)
         .as_bytes()
         .to_vec();
-    let shared = ephemeral.diffie_hellman(recipient.public_key());
+    let SealingPublicKey::P256(recipient_key) = recipient.public_key();
+    let shared = ephemeral.diffie_hellman(recipient_key);
     let kek = derive_kek(shared.raw_secret_bytes(), &epk, recipient)?;
     drop(shared); // zeroized on drop
     let mut wrap_nonce = [0u8; NONCE_LEN];
@@ -156,7 +157,7 @@ pub(crate) fn open(
         &header.aad("payload"),
         &sealed.ciphertext,
     )?;
-    decode_payload(payload.expose())
+    CredentialSecrets::from_payload(payload.expose())
 }
 
 fn derive_kek(shared_x: &[u8], epk: &[u8], recipient: &Recipient) -> Result<SecretBytes> {
@@ -171,8 +172,7 @@ fn derive_kek(shared_x: &[u8], epk: &[u8], recipient: &Recipient) -> Result<Secr
 }
 
 fn fill_random(buf: &mut [u8]) -> Result<()> {
-    getrandom::getrandom(buf)
-        .map_err(|e| Error::vault(format!("the system random number generator failed: {e}")))
+    Ok(getrandom::getrandom(buf)?)
 }
 
 /// Returns ciphertext || tag. The plaintext is copied once into a buffer that becomes the
@@ -226,74 +226,6 @@ fn put_field(out: &mut Vec<u8>, field: &[u8]) {
     out.extend_from_slice(field);
 }
 
-/// Payload: `field(api key) || field(secret) || 0x00` or `... || 0x01 || field(passphrase)`,
-/// with `field(x) = u32 big-endian length || x`. Not JSON: no intermediate `String`s.
-fn encode_payload(secrets: &CredentialSecrets) -> Result<SecretBytes> {
-    let fields: Vec<&[u8]> = [Some(&secrets.api_key), Some(&secrets.secret)]
-        .into_iter()
-        .chain(std::iter::once(secrets.passphrase.as_ref()))
-        .flatten()
-        .map(SecretBytes::expose)
-        .collect();
-    let mut total = 1;
-    for field in &fields {
-        u32::try_from(field.len()).map_err(|_| Error::usage("a credential field is too long"))?;
-        total += 4 + field.len();
-    }
-    let mut out = SecretBytes::zeroed(total);
-    let buf = out.expose_mut();
-    let mut at = 0;
-    let mut put = |bytes: &[u8]| {
-        buf[at..at + bytes.len()].copy_from_slice(bytes);
-        at += bytes.len();
-    };
-    put(&(fields[0].len() as u32).to_be_bytes());
-    put(fields[0]);
-    put(&(fields[1].len() as u32).to_be_bytes());
-    put(fields[1]);
-    match fields.get(2) {
-        None => put(&[0]),
-        Some(passphrase) => {
-            put(&[1]);
-            put(&(passphrase.len() as u32).to_be_bytes());
-            put(passphrase);
-        }
-    }
-    debug_assert_eq!(at, total);
-    Ok(out)
-}
-
-fn decode_payload(mut bytes: &[u8]) -> Result<CredentialSecrets> {
-    let corrupt =
-        || Error::vault("the decrypted payload is malformed (sealed by another program?)");
-    let field = |bytes: &mut &[u8]| -> Result<SecretBytes> {
-        let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
-        let len = u32::from_be_bytes(*len) as usize;
-        if rest.len() < len {
-            return Err(corrupt());
-        }
-        let (value, rest) = rest.split_at(len);
-        *bytes = rest;
-        Ok(SecretBytes::copy_from(value))
-    };
-    let api_key = field(&mut bytes)?;
-    let secret = field(&mut bytes)?;
-    let (flag, mut rest) = bytes.split_first().ok_or_else(corrupt)?;
-    let passphrase = match flag {
-        0 => None,
-        1 => Some(field(&mut rest)?),
-        _ => return Err(corrupt()),
-    };
-    if !rest.is_empty() {
-        return Err(corrupt());
-    }
-    Ok(CredentialSecrets {
-        api_key,
-        secret,
-        passphrase,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,33 +251,5 @@ mod tests {
         assert_ne!(a, header("ab", Some("")).aad("payload"));
         assert_ne!(a, header("ab", None).aad("data key"));
         assert_eq!(a, header("ab", None).aad("payload"));
-    }
-
-    #[test]
-    fn payload_round_trip() {
-        for passphrase in [None, Some(SecretBytes::copy_from(b"pass phrase"))] {
-            let secrets = CredentialSecrets {
-                api_key: SecretBytes::copy_from(b"key"),
-                secret: SecretBytes::copy_from(b"s\x00cret"),
-                passphrase,
-            };
-            let encoded = encode_payload(&secrets).unwrap();
-            let back = decode_payload(encoded.expose()).unwrap();
-            assert_eq!(back.api_key.expose(), b"key");
-            assert_eq!(back.secret.expose(), b"s\x00cret");
-            assert_eq!(
-                back.passphrase.as_ref().map(SecretBytes::expose),
-                secrets.passphrase.as_ref().map(SecretBytes::expose)
-            );
-            for cut in 0..encoded.len() {
-                assert!(
-                    decode_payload(&encoded.expose()[..cut]).is_err(),
-                    "cut {cut}"
-                );
-            }
-            let mut longer = encoded.expose().to_vec();
-            longer.push(0);
-            assert!(decode_payload(&longer).is_err());
-        }
     }
 }

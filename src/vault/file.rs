@@ -42,10 +42,9 @@ struct VersionProbe {
 impl VaultFile {
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self> {
         let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| {
-            Error::vault(format!(
-                "not a keyward vault file ({}); it may be truncated or damaged",
-                describe_json_error(&e)
-            ))
+            json_error(e, |e| {
+                format!("not a keyward vault file ({e}); it may be truncated or damaged")
+            })
         })?;
         match probe.keyward_vault {
             None => {
@@ -61,12 +60,8 @@ impl VaultFile {
                 )))
             }
         }
-        serde_json::from_slice(bytes).map_err(|e| {
-            Error::vault(format!(
-                "malformed vault file ({})",
-                describe_json_error(&e)
-            ))
-        })
+        serde_json::from_slice(bytes)
+            .map_err(|e| json_error(e, |e| format!("malformed vault file ({e})")))
     }
 
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
@@ -115,8 +110,9 @@ fn decode_nonce(value: &str, field: &str) -> Result<[u8; NONCE_LEN]> {
     })
 }
 
-/// serde_json's message with line and column. It may quote values from the file, which is safe:
-/// a vault file holds no plaintext secret.
-fn describe_json_error(e: &serde_json::Error) -> String {
-    e.to_string()
+/// The one place a JSON error becomes a vault error: `message` is given serde_json's text (with
+/// line and column), and the error is kept as the source. It may quote values from the file, which
+/// is safe: a vault file holds no plaintext secret.
+fn json_error(e: serde_json::Error, message: impl FnOnce(&serde_json::Error) -> String) -> Error {
+    Error::vault(message(&e)).with_source(e)
 }

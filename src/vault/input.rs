@@ -6,7 +6,7 @@ use std::io::{BufRead, Read, Write};
 
 use zeroize::Zeroize;
 
-use super::CredentialSecrets;
+use super::secrets::CredentialSecrets;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
@@ -93,6 +93,7 @@ fn prompt(field: Field) -> Result<SecretBytes> {
              instead",
             field.name()
         ))
+        .with_source(e)
     })?;
     let value = SecretBytes::copy_from(line.as_bytes());
     line.zeroize();
@@ -179,7 +180,8 @@ fn read_line(input: &mut impl BufRead, field: Field) -> Result<Option<SecretByte
         Err(e) => Err(Error::usage(format!(
             "cannot read the {} from standard input: {e}",
             field.name()
-        ))),
+        ))
+        .with_source(e)),
         Ok(0) => Ok(None),
         Ok(_) => {
             let line = buf

@@ -9,6 +9,7 @@ use p256::elliptic_curve::sec1::ToEncodedPoint;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::token::SealingPublicKey;
 
 const PREFIX: &str = "kwr1-";
 const P256_TAG: &str = "p256";
@@ -18,30 +19,22 @@ pub(crate) const P256_COMPRESSED_LEN: usize = 33;
 /// A key that vault files are sealed to. Its string form is
 /// `kwr1-p256-<base64url, no padding, of the 33-byte compressed SEC1 point>`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Recipient(RecipientKey);
-
-/// The key types a recipient can be. RSA-OAEP is expected to join P-256.
-#[derive(Clone, PartialEq, Eq)]
-enum RecipientKey {
-    P256(p256::PublicKey),
-}
+pub struct Recipient(SealingPublicKey);
 
 impl Recipient {
-    pub fn from_public_key(key: p256::PublicKey) -> Self {
-        Recipient(RecipientKey::P256(key))
+    pub fn from_public_key(key: impl Into<SealingPublicKey>) -> Self {
+        Recipient(key.into())
     }
 
-    pub fn public_key(&self) -> &p256::PublicKey {
-        match &self.0 {
-            RecipientKey::P256(key) => key,
-        }
+    pub fn public_key(&self) -> &SealingPublicKey {
+        &self.0
     }
 
     /// The key's encoding that the fingerprint, the string form and the KDF salt are built from
     /// (for P-256: the 33-byte compressed SEC1 point).
     pub(crate) fn key_bytes(&self) -> Vec<u8> {
         match &self.0 {
-            RecipientKey::P256(key) => key.to_encoded_point(true).as_bytes().to_vec(),
+            SealingPublicKey::P256(key) => key.to_encoded_point(true).as_bytes().to_vec(),
         }
     }
 
@@ -55,7 +48,7 @@ impl Recipient {
 impl fmt::Display for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tag = match &self.0 {
-            RecipientKey::P256(_) => P256_TAG,
+            SealingPublicKey::P256(_) => P256_TAG,
         };
         write!(
             f,
@@ -131,7 +124,7 @@ mod tests {
             assert_eq!(s.len(), "kwr1-p256-".len() + 44);
             let back: Recipient = s.parse().unwrap();
             assert_eq!(back, r);
-            assert_eq!(back.public_key(), &key(seed));
+            assert_eq!(back.public_key(), &SealingPublicKey::P256(key(seed)));
             assert_eq!(back.fingerprint(), r.fingerprint());
         }
     }

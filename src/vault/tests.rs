@@ -9,6 +9,8 @@ use p256::elliptic_curve::sec1::ToEncodedPoint;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::secret::SecretBytes;
+use crate::token::SealingPublicKey;
 use crate::ErrorKind;
 
 struct SoftToken(p256::SecretKey);
@@ -26,8 +28,8 @@ impl Token for SoftToken {
     fn describe(&self) -> String {
         "software test token".to_string()
     }
-    fn public_key(&self) -> Result<p256::PublicKey> {
-        Ok(self.0.public_key())
+    fn public_key(&self) -> Result<SealingPublicKey> {
+        Ok(self.0.public_key().into())
     }
     fn ecdh_p256(&self, peer: &p256::PublicKey) -> Result<SecretBytes> {
         let shared = p256::ecdh::diffie_hellman(self.0.to_nonzero_scalar(), peer.as_affine());

@@ -1,21 +1,19 @@
-//! Start-up glue between the configuration, the token and the vault: log in once, unseal every
-//! configured credential into locked memory, log out.
+//! Start-up: configuration → token → vault → unsealed credentials.
+//!
+//! Logs in to the token once, unseals every configured credential into locked memory and logs out
+//! (the token is dropped). Everything here blocks; it runs before the async runtime starts, and a
+//! later reload would build a new set of credentials the same way.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::config::{Config, TokenConfig};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::exchange::nonce::Nonce;
 use crate::exchange::Credential;
-use crate::token::Pkcs11Token;
+use crate::token;
 use crate::vault::{self, VaultHeader};
-
-/// Opens the PKCS#11 token named by `[token]` and logs in.
-pub fn open_token(cfg: &TokenConfig) -> Result<Pkcs11Token> {
-    Pkcs11Token::open(&cfg.module, &cfg.uri, &cfg.pin)
-}
 
 /// One unsealed credential and what its vault file says about it.
 pub struct Unsealed {
@@ -26,10 +24,10 @@ pub struct Unsealed {
 /// Unseals every credential of the configuration with the token. Fails on the first credential
 /// that cannot be unsealed, naming its vault file.
 pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
-    let token = open_token(&config.token)?;
+    let token = token::open(&config.token)?;
     let mut out = HashMap::new();
     for c in &config.credentials {
-        let (header, secrets) = vault::open(&c.vault, &c.name, c.exchange.id(), &token)
+        let (header, secrets) = vault::open(&c.vault, &c.name, c.exchange.id(), token.as_ref())
             .map_err(|e| e.context(format!("credential {:?}", c.name)))?;
         if header.is_expired(SystemTime::now()) {
             tracing::warn!(credential = %c.name, "the credential's recorded expiry has passed; rotate it (keyward seal a new vault file)");

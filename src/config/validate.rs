@@ -1,0 +1,497 @@
+//! The configuration as written (the TOML model, strict: `deny_unknown_fields` everywhere) and
+//! the checks that turn it into a [`Config`], each error naming the key it is about and how to fix
+//! it. Relative paths are resolved against the configuration file's folder.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::{
+    AuditConfig, ClientConfig, Config, CredentialConfig, ServerConfig, TlsConfig, UpstreamConfig,
+    DEFAULT_LISTEN, DEFAULT_RECV_WINDOW_MS,
+};
+use crate::error::{Error, Result};
+use crate::exchange::{self, Exchange};
+use crate::policy::rate::Rate;
+use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry};
+use crate::token::{Backend, PinSource, Pkcs11Uri, TokenConfig};
+
+const MAX_RECV_WINDOW_MS: u64 = 60_000;
+
+// ---- the TOML as written ---------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    token: RawToken,
+    audit: RawAudit,
+    #[serde(default, rename = "credential")]
+    credentials: Vec<RawCredential>,
+    #[serde(default, rename = "client")]
+    clients: Vec<RawClient>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    tls: Option<RawTls>,
+    #[serde(default)]
+    allow_plaintext_remote: bool,
+    anonymous_market_data: Option<bool>,
+    anonymous_rate: Option<String>,
+    #[serde(default)]
+    host_names: Vec<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    max_body_bytes: Option<usize>,
+    connect_timeout_ms: Option<u64>,
+    upstream_timeout_ms: Option<u64>,
+    header_read_timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    module: PathBuf,
+    uri: String,
+    pin: RawPin,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPin {
+    file: Option<PathBuf>,
+    env: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    path: PathBuf,
+    #[serde(default)]
+    fsync: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredential {
+    name: String,
+    exchange: String,
+    vault: PathBuf,
+    recv_window_ms: Option<u64>,
+    upstream: Option<RawUpstream>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    base: String,
+    ca: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    name: String,
+    token_sha256: String,
+    credential: String,
+    allow: Vec<RawAllow>,
+    #[serde(default)]
+    source_ips: Vec<String>,
+    rate: Option<String>,
+}
+
+/// An `allow` item: a preset name or a rule table.
+enum RawAllow {
+    Preset(String),
+    Rule(RawRule),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    method: String,
+    path: String,
+    #[serde(default)]
+    params: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    max: BTreeMap<String, toml::Value>,
+}
+
+impl<'de> Deserialize<'de> for RawAllow {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawAllow;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a preset name such as \"binance:read\" or a rule { method = \"POST\", path = \"/api/v3/order\" }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<RawAllow, E> {
+                Ok(RawAllow::Preset(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<RawAllow, A::Error> {
+                RawRule::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawAllow::Rule)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---- checks ----------------------------------------------------------------------------------
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.join(p)
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl RawConfig {
+    pub(super) fn validate(self, base: &Path) -> Result<Config> {
+        let server = self.server.validate(base)?;
+
+        let token = self.token.validate(base)?;
+        let audit = AuditConfig {
+            path: resolve(base, &self.audit.path),
+            fsync: self.audit.fsync,
+        };
+
+        let mut credentials = Vec::new();
+        for (i, c) in self.credentials.into_iter().enumerate() {
+            let key = format!("credential[{i}]");
+            if !valid_name(&c.name) {
+                return Err(Error::config(format!(
+                    "{key}.name: {:?} must be 1-64 letters, digits, '-' or '_' (it is the first path segment bots use)",
+                    c.name
+                )));
+            }
+            if credentials
+                .iter()
+                .any(|x: &CredentialConfig| x.name == c.name)
+            {
+                return Err(Error::config(format!(
+                    "{key}.name: {:?} is used twice",
+                    c.name
+                )));
+            }
+            let exchange = exchange::lookup(&c.exchange).ok_or_else(|| {
+                let known: Vec<_> = exchange::registry().iter().map(|e| e.id()).collect();
+                Error::config(format!(
+                    "{key}.exchange: unknown exchange {:?}; known: {}",
+                    c.exchange,
+                    known.join(", ")
+                ))
+            })?;
+            let recv_window_ms = c.recv_window_ms.unwrap_or(DEFAULT_RECV_WINDOW_MS);
+            if recv_window_ms == 0 || recv_window_ms > MAX_RECV_WINDOW_MS {
+                return Err(Error::config(format!(
+                    "{key}.recv_window_ms: must be between 1 and {MAX_RECV_WINDOW_MS}"
+                )));
+            }
+            let upstream = match c.upstream {
+                None => None,
+                Some(u) => {
+                    let uri: http::Uri = u.base.parse().map_err(|_| {
+                        Error::config(format!("{key}.upstream.base: {:?} is not a URL", u.base))
+                    })?;
+                    if uri.scheme_str() != Some("https")
+                        || uri.authority().is_none()
+                        || !uri.path().trim_end_matches('/').is_empty()
+                    {
+                        return Err(Error::config(format!(
+                            "{key}.upstream.base: {:?} must be https://HOST[:PORT] with no path",
+                            u.base
+                        )));
+                    }
+                    Some(UpstreamConfig {
+                        base: uri,
+                        ca: u.ca.map(|p| resolve(base, &p)),
+                    })
+                }
+            };
+            credentials.push(CredentialConfig {
+                name: c.name,
+                exchange,
+                vault: resolve(base, &c.vault),
+                recv_window_ms,
+                upstream,
+            });
+        }
+
+        let mut clients: Vec<ClientConfig> = Vec::new();
+        let mut hashes = HashSet::new();
+        for (i, c) in self.clients.into_iter().enumerate() {
+            let key = format!("client[{i}]");
+            if !valid_name(&c.name) || c.name == "anonymous" {
+                return Err(Error::config(format!(
+                    "{key}.name: {:?} must be 1-64 letters, digits, '-' or '_' and not \"anonymous\"",
+                    c.name
+                )));
+            }
+            if clients.iter().any(|x| x.name == c.name) {
+                return Err(Error::config(format!(
+                    "{key}.name: {:?} is used twice",
+                    c.name
+                )));
+            }
+            let token_sha256 = parse_token_hash(&c.token_sha256).ok_or_else(|| {
+                Error::config(format!(
+                    "{key}.token_sha256 ({}): must be 64 lowercase hex digits, the SHA-256 of the token; `keyward client-token --name {}` prints one",
+                    c.name, c.name
+                ))
+            })?;
+            if !hashes.insert(token_sha256) {
+                return Err(Error::config(format!(
+                    "{key}.token_sha256 ({}): the same token is already given to another client; mint one token per bot",
+                    c.name
+                )));
+            }
+            let cred = credentials
+                .iter()
+                .find(|x| x.name == c.credential)
+                .ok_or_else(|| {
+                    Error::config(format!(
+                        "{key}.credential ({}): no [[credential]] is named {:?}",
+                        c.name, c.credential
+                    ))
+                })?;
+            let allow = validate_allow(&key, &c.name, cred.exchange, c.allow)?;
+            let source_ips = c
+                .source_ips
+                .iter()
+                .map(|s| parse_net(s).ok_or_else(|| {
+                    Error::config(format!(
+                        "{key}.source_ips ({}): {s:?} is not an IP address or CIDR such as \"10.0.0.0/8\"",
+                        c.name
+                    ))
+                }))
+                .collect::<Result<Vec<_>>>()?;
+            let rate = c
+                .rate
+                .as_deref()
+                .map(Rate::from_str)
+                .transpose()
+                .map_err(|e| Error::config(format!("{key}.rate ({}): {e}", c.name)))?;
+            clients.push(ClientConfig {
+                name: c.name,
+                token_sha256,
+                credential: c.credential,
+                allow,
+                source_ips,
+                rate,
+            });
+        }
+
+        Ok(Config {
+            server,
+            token,
+            audit,
+            credentials,
+            clients,
+        })
+    }
+}
+
+impl RawToken {
+    fn validate(self, base: &Path) -> Result<TokenConfig> {
+        let pin = match (self.pin.file, self.pin.env) {
+            (Some(f), None) => PinSource::File(resolve(base, &f)),
+            (None, Some(e)) if !e.is_empty() => PinSource::Env(e),
+            _ => {
+                return Err(Error::config(
+                    "token.pin: give exactly one of pin = { file = \"/path/to/pin\" } or pin = { env = \"VAR\" }",
+                ))
+            }
+        };
+        let uri: Pkcs11Uri = self
+            .uri
+            .parse()
+            .map_err(|e: Error| e.context("token.uri"))?;
+        Ok(TokenConfig {
+            backend: Backend::Pkcs11 {
+                module: resolve(base, &self.module),
+                uri,
+            },
+            pin,
+        })
+    }
+}
+
+impl RawServer {
+    fn validate(self, base: &Path) -> Result<ServerConfig> {
+        let listen_text = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            Error::config(format!(
+                "server.listen: {listen_text:?} is not an IP:PORT address such as \"127.0.0.1:8787\""
+            ))
+        })?;
+        let tls = self.tls.map(|t| TlsConfig {
+            cert: resolve(base, &t.cert),
+            key: resolve(base, &t.key),
+        });
+        if !listen.ip().is_loopback() && tls.is_none() && !self.allow_plaintext_remote {
+            return Err(Error::config(format!(
+                "server.listen: {listen} is reachable from other machines but no [server] tls is set; client tokens would cross the network in clear. Add tls = {{ cert = ..., key = ... }} or, on a trusted network, allow_plaintext_remote = true"
+            )));
+        }
+        let anonymous_rate = self
+            .anonymous_rate
+            .as_deref()
+            .unwrap_or("20/s")
+            .parse()
+            .map_err(|e| Error::config(format!("server.anonymous_rate: {e}")))?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|s| {
+                parse_net(s).ok_or_else(|| {
+                    Error::config(format!(
+                        "server.trusted_proxies: {s:?} is not an IP address or CIDR"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for h in &self.host_names {
+            if h.is_empty()
+                || !h
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':')
+            {
+                return Err(Error::config(format!(
+                    "server.host_names: {h:?} is not a host name (optionally with :PORT)"
+                )));
+            }
+        }
+        let ms = |v: Option<u64>, default: u64, key: &str| -> Result<Duration> {
+            match v.unwrap_or(default) {
+                0 => Err(Error::config(format!("server.{key}: must be at least 1"))),
+                n => Ok(Duration::from_millis(n)),
+            }
+        };
+        Ok(ServerConfig {
+            listen,
+            tls,
+            anonymous_market_data: self.anonymous_market_data.unwrap_or(true),
+            anonymous_rate,
+            host_names: self
+                .host_names
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            trusted_proxies,
+            max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
+            connect_timeout: ms(self.connect_timeout_ms, 5_000, "connect_timeout_ms")?,
+            upstream_timeout: ms(self.upstream_timeout_ms, 15_000, "upstream_timeout_ms")?,
+            header_read_timeout: ms(
+                self.header_read_timeout_ms,
+                10_000,
+                "header_read_timeout_ms",
+            )?,
+        })
+    }
+}
+
+fn parse_net(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+}
+
+/// 64 lowercase hex digits → 32 bytes.
+pub fn parse_token_hash(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+/// Hands a client's `allow` entries to the policy compiler and names the config key of whatever
+/// it refuses.
+fn validate_allow(
+    key: &str,
+    client: &str,
+    exchange: &dyn Exchange,
+    items: Vec<RawAllow>,
+) -> Result<Allowlist> {
+    let named = |e: AllowError| {
+        let at = match e.at {
+            Location::List => format!("{key}.allow ({client})"),
+            Location::Entry(j) => format!("{key}.allow[{j}] ({client})"),
+            Location::Field { entry, field } => format!("{key}.allow[{entry}] ({client}).{field}"),
+        };
+        Error::config(format!("{at}: {}", e.message))
+    };
+    let entries = items
+        .into_iter()
+        .enumerate()
+        .map(|(j, item)| item.into_entry(j))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(named)?;
+    policy::compile(exchange, entries).map_err(named)
+}
+
+impl RawAllow {
+    fn into_entry(self, j: usize) -> std::result::Result<AllowEntry, AllowError> {
+        let r = match self {
+            RawAllow::Preset(name) => return Ok(AllowEntry::Preset(name)),
+            RawAllow::Rule(r) => r,
+        };
+        let mut max = BTreeMap::new();
+        for (name, value) in r.max {
+            let toml::Value::String(text) = value else {
+                return Err(AllowError::new(
+                    Location::Field {
+                        entry: j,
+                        field: format!("max.{name}"),
+                    },
+                    format!(
+                        "write the limit as a quoted decimal such as \"0.5\" (got {value}); limits are compared as exact decimals, never floats"
+                    ),
+                ));
+            };
+            max.insert(name, text);
+        }
+        Ok(AllowEntry::Rule(RuleEntry {
+            method: r.method,
+            path: r.path,
+            params: r.params,
+            max,
+        }))
+    }
+}

@@ -1,0 +1,268 @@
+//! The allowlist compiler: a client's `allow` entries, as the operator wrote them, checked against
+//! the exchange and expanded into [`Rule`]s.
+//!
+//! The input is plain data ([`AllowEntry`]); the configuration hands it over and turns an
+//! [`AllowError`] back into a message naming its own key, so this module knows nothing of TOML.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+use super::rule::{parse_decimal, Allowlist, Rule};
+use crate::exchange::{self, Exchange};
+use crate::request::{check_path, Method};
+
+/// One `allow` entry: a preset name (`binance:read`) or a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowEntry {
+    Preset(String),
+    Rule(RuleEntry),
+}
+
+/// An allow rule as written: a method, an exact path, and optional constraints.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleEntry {
+    pub method: String,
+    pub path: String,
+    /// Parameters that must be present with one of the listed values.
+    pub params: BTreeMap<String, Vec<String>>,
+    /// Inclusive upper bounds, as decimal text (`"0.5"`); `notional` bounds `price * quantity`.
+    pub max: BTreeMap<String, String>,
+}
+
+/// Why an allow list does not compile, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowError {
+    pub at: Location,
+    pub message: String,
+}
+
+/// The part of an allow list an [`AllowError`] is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// The list as a whole (two entries that contradict each other).
+    List,
+    /// The entry at this index.
+    Entry(usize),
+    /// A field of the entry at this index: `method`, `path`, `params.symbol`, `max.quantity`.
+    Field { entry: usize, field: String },
+}
+
+impl AllowError {
+    pub fn new(at: Location, message: impl Into<String>) -> Self {
+        AllowError {
+            at,
+            message: message.into(),
+        }
+    }
+
+    fn field(entry: usize, field: impl fmt::Display, message: impl Into<String>) -> Self {
+        let field = field.to_string();
+        Self::new(Location::Field { entry, field }, message)
+    }
+}
+
+/// Compiles a client's `allow` entries for `exchange`, in order. Refuses hard-denied endpoints,
+/// methods and paths the exchange does not have, unparseable limits, and limits that another
+/// entry would make meaningless.
+pub fn compile(exchange: &dyn Exchange, entries: Vec<AllowEntry>) -> Result<Allowlist, AllowError> {
+    let mut rules = Vec::new();
+    for (j, entry) in entries.into_iter().enumerate() {
+        match entry {
+            AllowEntry::Preset(name) => rules.extend(preset(exchange, j, &name)?),
+            AllowEntry::Rule(rule) => rules.push(compile_rule(exchange, j, rule)?),
+        }
+    }
+    check_no_limit_is_shadowed(exchange, &rules)?;
+    Ok(Allowlist { rules })
+}
+
+fn preset(exchange: &dyn Exchange, j: usize, name: &str) -> Result<Vec<Rule>, AllowError> {
+    let entries = name
+        .split_once(':')
+        .filter(|(ex, _)| *ex == exchange.id())
+        .and_then(|(_, p)| exchange.preset(p))
+        .ok_or_else(|| {
+            let known: Vec<String> = exchange
+                .preset_names()
+                .iter()
+                .map(|p| format!("{}:{p}", exchange.id()))
+                .collect();
+            AllowError::new(
+                Location::Entry(j),
+                format!(
+                    "{name:?} is not a preset of exchange {}; presets: {}",
+                    exchange.id(),
+                    known.join(", ")
+                ),
+            )
+        })?;
+    Ok(Rule::from_preset(exchange, name, entries))
+}
+
+fn compile_rule(exchange: &dyn Exchange, j: usize, r: RuleEntry) -> Result<Rule, AllowError> {
+    let method = Method::parse(&r.method)
+        .filter(|m| exchange.methods().contains(m))
+        .ok_or_else(|| {
+            AllowError::field(
+                j,
+                "method",
+                format!(
+                    "{:?} is not a method of the {} API; use one of {}",
+                    r.method,
+                    exchange.id(),
+                    Method::list(exchange.methods())
+                ),
+            )
+        })?;
+    check_path(&r.path)
+        .map_err(|e| AllowError::field(j, "path", format!("{:?}: {}", r.path, e.message)))?;
+    if exchange.route(&r.path).is_none() {
+        return Err(AllowError::field(
+            j,
+            "path",
+            format!(
+                "{:?} is not a {} API path (paths start after the credential name, e.g. \"/api/v3/order\")",
+                r.path,
+                exchange.id()
+            ),
+        ));
+    }
+    if let Some(reason) = exchange::hard_deny(exchange, method, &r.path) {
+        return Err(AllowError::new(
+            Location::Entry(j),
+            format!(
+                "{method} {} is hard-denied ({reason}); no configuration can allow it",
+                r.path
+            ),
+        ));
+    }
+    let mut params = Vec::new();
+    for (name, values) in r.params {
+        if values.is_empty() {
+            return Err(AllowError::field(
+                j,
+                format_args!("params.{name}"),
+                "list at least one allowed value",
+            ));
+        }
+        params.push((name, values));
+    }
+    let mut max = Vec::new();
+    for (name, text) in r.max {
+        let limit: Decimal = parse_decimal(&name, &text)
+            .map_err(|e| AllowError::field(j, format_args!("max.{name}"), e))?;
+        max.push((name, limit));
+    }
+    Ok(Rule {
+        id: format!("allow[{j}]"),
+        method,
+        path: r.path,
+        params,
+        max,
+        notional: exchange.notional(),
+    })
+}
+
+/// A constrained rule next to an unconstrained one for the same endpoint would never limit
+/// anything: refuse the combination rather than let the operator believe in the limit.
+fn check_no_limit_is_shadowed(exchange: &dyn Exchange, rules: &[Rule]) -> Result<(), AllowError> {
+    let constrained = |r: &&Rule| !r.params.is_empty() || !r.max.is_empty();
+    for r in rules.iter().filter(constrained) {
+        if let Some(open) = rules.iter().find(|o| {
+            !constrained(o) && o.method == r.method && exchange::path_matches(&o.path, &r.path)
+        }) {
+            return Err(AllowError::new(
+                Location::List,
+                format!(
+                    "rule {} limits {} {} but {} allows it without limits, so the limits would never apply; remove one of them (e.g. use \"{}:read\" plus explicit order rules instead of a trade preset)",
+                    r.id, r.method, r.path, open.id, exchange.id()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::binance::Binance;
+
+    fn order(max: &[(&str, &str)]) -> AllowEntry {
+        AllowEntry::Rule(RuleEntry {
+            method: "POST".into(),
+            path: "/api/v3/order".into(),
+            params: BTreeMap::from([("symbol".into(), vec!["BTCUSDT".into()])]),
+            max: max
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn presets_and_rules_expand_in_order() {
+        let list = compile(
+            &Binance,
+            vec![
+                AllowEntry::Preset("binance:read".into()),
+                order(&[("quantity", "0.5")]),
+            ],
+        )
+        .unwrap();
+        assert!(list.rules.iter().any(|r| r.id == "binance:read"));
+        let last = list.rules.last().unwrap();
+        assert_eq!(last.id, "allow[1]");
+        assert_eq!(last.method, Method::Post);
+        assert_eq!(last.max, vec![("quantity".to_owned(), Decimal::new(5, 1))]);
+    }
+
+    #[test]
+    fn errors_say_which_entry_and_field() {
+        let cases = [
+            (
+                vec![AllowEntry::Preset("bybit:read".into())],
+                Location::Entry(0),
+                "not a preset of exchange binance",
+            ),
+            (
+                vec![
+                    AllowEntry::Preset("binance:read".into()),
+                    order(&[("quantity", "1e3")]),
+                ],
+                Location::Field {
+                    entry: 1,
+                    field: "max.quantity".into(),
+                },
+                "not a plain decimal",
+            ),
+            (
+                vec![AllowEntry::Rule(RuleEntry {
+                    method: "PATCH".into(),
+                    path: "/api/v3/order".into(),
+                    ..RuleEntry::default()
+                })],
+                Location::Field {
+                    entry: 0,
+                    field: "method".into(),
+                },
+                "not a method of the binance API",
+            ),
+            (
+                vec![
+                    AllowEntry::Preset("binance:spot-trade".into()),
+                    order(&[("quantity", "1")]),
+                ],
+                Location::List,
+                "limits would never apply",
+            ),
+        ];
+        for (entries, at, want) in cases {
+            let err = compile(&Binance, entries).unwrap_err();
+            assert_eq!(err.at, at, "{}", err.message);
+            assert!(err.message.contains(want), "{}", err.message);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Where the token PIN comes from: a file readable by its owner only (or a systemd credential),
+//! or an environment variable for tests and containers. Never argv, never the config file itself.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+use crate::secret::SecretBytes;
+
+/// Where the token PIN comes from. Never argv, never the config file itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinSource {
+    /// A file (or systemd credential) readable by the owner only.
+    File(PathBuf),
+    /// An environment variable (meant for tests and containers).
+    Env(String),
+}
+
+/// A PIN file larger than this is certainly not a PIN.
+const MAX_PIN_FILE: u64 = 1024;
+
+impl PinSource {
+    /// Reads the PIN. One trailing `\n` or `\r\n` is stripped; an empty PIN is refused.
+    pub fn read(&self) -> Result<SecretBytes> {
+        let raw = match self {
+            PinSource::File(path) => read_pin_file(path)?,
+            PinSource::Env(name) => read_pin_env(name)?,
+        };
+        let pin = SecretBytes::copy_from(strip_line_ending(raw.expose()));
+        if pin.is_empty() {
+            return Err(Error::token(format!("the PIN from {self} is empty")));
+        }
+        Ok(pin)
+    }
+}
+
+impl std::fmt::Display for PinSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PinSource::File(path) => write!(f, "PIN file {}", path.display()),
+            PinSource::Env(name) => write!(f, "environment variable {name}"),
+        }
+    }
+}
+
+fn read_pin_file(path: &std::path::Path) -> Result<SecretBytes> {
+    let shown = path.display();
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format_args!("cannot open PIN file {shown}"), e))?;
+    // Checked on the open file, so the file we read is the file we checked.
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(format_args!("cannot stat PIN file {shown}"), e))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o066 != 0 {
+        return Err(Error::token(format!(
+            "PIN file {shown} is readable or writable by group or others (mode {:03o}); \
+             run `chmod 600 {shown}`",
+            mode & 0o777
+        )));
+    }
+    if !meta.is_file() {
+        return Err(Error::token(format!(
+            "PIN file {shown} is not a regular file"
+        )));
+    }
+    if meta.len() > MAX_PIN_FILE {
+        return Err(Error::token(format!(
+            "PIN file {shown} is {} bytes; a PIN file holds only the PIN",
+            meta.len()
+        )));
+    }
+    let mut buf = SecretBytes::zeroed(meta.len() as usize);
+    file.read_exact(buf.expose_mut())
+        .map_err(|e| Error::io(format_args!("cannot read PIN file {shown}"), e))?;
+    Ok(buf)
+}
+
+fn read_pin_env(name: &str) -> Result<SecretBytes> {
+    let Some(value) = std::env::var_os(name) else {
+        return Err(Error::token(format!(
+            "environment variable {name} (the token PIN) is not set"
+        )));
+    };
+    let mut bytes = std::os::unix::ffi::OsStringExt::into_vec(value);
+    let pin = SecretBytes::copy_from(&bytes);
+    bytes.zeroize();
+    Ok(pin)
+}
+
+/// Strips exactly one trailing `\n` or `\r\n`.
+fn strip_line_ending(bytes: &[u8]) -> &[u8] {
+    bytes
+        .strip_suffix(b"\r\n")
+        .or_else(|| bytes.strip_suffix(b"\n"))
+        .unwrap_or(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn pin_file(contents: &[u8], mode: u32) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pin");
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(contents).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn pin_file_strips_one_line_ending() {
+        let (_d, path) = pin_file(b"1234\r\n", 0o600);
+        assert_eq!(PinSource::File(path).read().unwrap().expose(), b"1234");
+        let (_d, path) = pin_file(b"1234\n\n", 0o400);
+        assert_eq!(PinSource::File(path).read().unwrap().expose(), b"1234\n");
+        let (_d, path) = pin_file(b"12 34", 0o600);
+        assert_eq!(PinSource::File(path).read().unwrap().expose(), b"12 34");
+    }
+
+    #[test]
+    fn pin_file_readable_by_others_is_refused() {
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o602] {
+            let (_d, path) = pin_file(b"1234\n", mode);
+            let err = PinSource::File(path.clone()).read().unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("chmod 600 {}", path.display())),
+                "{msg}"
+            );
+            assert!(!msg.contains("1234"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn empty_pin_is_refused() {
+        let (_d, path) = pin_file(b"\n", 0o600);
+        let err = PinSource::File(path).read().unwrap_err();
+        assert!(err.to_string().contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn missing_pin_file_names_it() {
+        let err = PinSource::File("/nonexistent/keyward-pin".into())
+            .read()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/keyward-pin"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn env_pin() {
+        // Unique names: tests run in parallel threads of one process.
+        std::env::set_var("KEYWARD_TEST_PIN_SET", "4321\n");
+        let pin = PinSource::Env("KEYWARD_TEST_PIN_SET".into())
+            .read()
+            .unwrap();
+        assert_eq!(pin.expose(), b"4321");
+        let err = PinSource::Env("KEYWARD_TEST_PIN_UNSET".into())
+            .read()
+            .unwrap_err();
+        assert!(err.to_string().contains("KEYWARD_TEST_PIN_UNSET"), "{err}");
+    }
+}
