@@ -13,7 +13,7 @@
 //! An instrument is a spot pair when its `instId` has two parts (`BTC-USDT`); derivatives have
 //! more (`BTC-USDT-SWAP`, `BTC-USDT-250328`, `BTC-USD-250328-100000-C`).
 
-use crate::order::{Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{base_unit, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
 use crate::request::Method;
 
 use Meaning::*;
@@ -217,6 +217,28 @@ pub const AMEND_ALGO: OrderSpec = OrderSpec {
     source: "okx.com docs-v5 Order Book Trading > Algo Trading: POST / Amend algo order",
 };
 
+/// `POST /api/v5/trade/close-position`: "Close the position of an instrument via a market
+/// order". It has no size (the whole position closes), so a size bound refuses it.
+const CLOSE_FIELDS: &[(&str, Meaning)] = &[
+    ("instId", Instrument),
+    ("posSide", Inert),
+    ("mgnMode", Inert),
+    ("ccy", Inert),
+    // Also cancels the pending closing orders.
+    ("autoCxl", Inert),
+    ("clOrdId", Inert),
+    ("tag", Inert),
+];
+
+pub const CLOSE: OrderSpec = OrderSpec {
+    fields: CLOSE_FIELDS,
+    limit_types: &[],
+    market_types: &["market"],
+    default_type: Some("market"),
+    size_unit: base_unit,
+    source: "okx.com docs-v5 Order Book Trading > Trade: POST / Close positions",
+};
+
 /// Whether the instrument is a spot pair, a derivative, or unknown (named by code only).
 fn spot_pair(order: &Order) -> Result<Option<bool>, String> {
     match (&order.instrument, &order.instrument_code) {
@@ -394,8 +416,7 @@ const fn endpoint(path: &'static str, layout: Layout, spec: &'static OrderSpec) 
     }
 }
 
-/// Every order-creating or amending endpoint of `okx:trade`. (`close-position` closes a whole
-/// position at the market: it carries no order fields and is left to the lead's wiring.)
+/// Every order-creating or amending endpoint of `okx:trade`.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
     endpoint("/api/v5/trade/order", Layout::Flat, &ORDER),
     endpoint("/api/v5/trade/batch-orders", Layout::JsonArrayBody, &ORDER),
@@ -407,6 +428,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
     ),
     endpoint("/api/v5/trade/order-algo", Layout::Flat, &ALGO),
     endpoint("/api/v5/trade/amend-algos", Layout::Flat, &AMEND_ALGO),
+    endpoint("/api/v5/trade/close-position", Layout::Flat, &CLOSE),
 ];
 
 #[cfg(test)]
@@ -762,5 +784,24 @@ mod tests {
             &[("sz", "1")],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn closing_a_position_has_no_size() {
+        let close = "/api/v5/trade/close-position";
+        let body = r#"{"instId":"BTC-USDT-SWAP","mgnMode":"cross","posSide":"net","autoCxl":true}"#;
+        judge_with(close, body, &[("instId", &["BTC-USDT-SWAP"])], &[]).unwrap();
+        refused(
+            close,
+            body,
+            &[("sz", "1")],
+            "base size cannot be established",
+        );
+        refused(
+            close,
+            r#"{"instId":"BTC-USDT-SWAP","mgnMode":"cross","sz":"1"}"#,
+            &[("sz", "10")],
+            "'sz' is not a field",
+        );
     }
 }
