@@ -12,6 +12,7 @@
 //! The bot's own `ACCESS-*` headers, ccxt's `X-CHANNEL-API-CODE` broker header and `PAPTRADING`
 //! are dropped (upstream headers are built from scratch).
 
+pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 

@@ -10,6 +10,7 @@
 //! Everything the bot sends in its own auth headers (`X-BAPI-*`, ccxt's `Referer` broker id) is
 //! dropped: keyward builds upstream headers from scratch.
 
+pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 

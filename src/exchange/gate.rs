@@ -10,6 +10,7 @@
 //! values with only unreserved characters, `,` and `:` (all identical encoded or decoded) and
 //! refuses query values that would need percent-encoding, so the two forms are the same bytes.
 
+pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 

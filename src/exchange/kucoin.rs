@@ -22,6 +22,7 @@
 //! signature over the timestamp and the bot's dummy key, meaningless for the real key): keyward
 //! builds upstream headers from scratch, so none of them is forwarded.
 
+pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 

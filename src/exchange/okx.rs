@@ -12,6 +12,7 @@
 //! ccxt's broker fields in order bodies (`clOrdId` prefixed with its broker id, `tag`) are order
 //! data, not credentials, and are forwarded as the bot wrote them.
 
+pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 

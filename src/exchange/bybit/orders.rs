@@ -1,0 +1,530 @@
+//! Bybit v5's order endpoints and their field tables, written from Bybit's own API documentation
+//! (`bybit-exchange/docs`, `docs/v5/order/`: "Place Order" `create-order.mdx`, "Amend Order"
+//! `amend-order.mdx`, "Batch Place Order" `batch-place.mdx`, "Batch Amend Order"
+//! `batch-amend.mdx`; bybit-exchange.github.io/docs/v5/order/...).
+//!
+//! One endpoint serves every market; the `category` (`spot`, `linear`, `inverse`, `option`)
+//! decides what `qty` counts:
+//! - `linear`, `option`: the base coin (contracts of one coin); `inverse`: contracts of one USD
+//!   (so a notional computed as `qty × price` overstates an inverse order, which only errs
+//!   towards refusing);
+//! - `spot` limit orders: the base coin; `spot` market orders: chosen by `marketUnit`
+//!   (`baseCoin` / `quoteCoin`), and without it the quote coin for a **buy** and the base coin
+//!   for a sell.
+//!
+//! `qty` = `0` with `reduceOnly` and `closeOnTrigger` closes the position "up to
+//! `maxMktOrderQty`": a size the request does not state, refused here.
+
+use crate::order::{Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::request::Method;
+
+use Meaning::*;
+
+const LIMIT_TYPES: &[&str] = &["Limit"];
+/// "Market order will ignore this field [price]".
+const MARKET_TYPES: &[&str] = &["Market"];
+
+/// The fields of one new order: `POST /v5/order/create`, and each item of
+/// `POST /v5/order/create-batch` (where `category` stands beside the batch).
+const CREATE_FIELDS: &[(&str, Meaning)] = &[
+    ("category", Inert),
+    ("symbol", Instrument),
+    // `1` borrows for a spot margin order. It is not the order's leverage (the account's
+    // margin settings decide that) and does not change the order's size or price, which the
+    // limits bound; a rule can pin it with `params = { isLeverage = ["0"] }`.
+    ("isLeverage", Inert),
+    ("side", Side),
+    ("orderType", Type),
+    ("qty", BaseSize),
+    // Switches the unit of a spot market order's `qty`: read by `create_unit`.
+    ("marketUnit", Inert),
+    ("rpiTakerAccess", Inert),
+    // Bound how far a market order may sweep from the best price; keyward does not use them
+    // to bound a market order's notional.
+    ("slippageToleranceType", Inert),
+    ("slippageTolerance", Inert),
+    ("price", Price),
+    ("triggerDirection", Inert),
+    // `Order`, `tpslOrder`, `StopOrder` (spot): a conditional spot order is still an order
+    // of `qty` at `price` (or at the market), placed when `triggerPrice` is reached.
+    ("orderFilter", Inert),
+    ("triggerPrice", TriggerPrice),
+    ("triggerBy", Inert),
+    // Options: "`orderIv` has a higher priority when `price` is passed as well": the order is
+    // priced by implied volatility, not by `price`.
+    ("orderIv", PriceOverride),
+    ("timeInForce", Inert),
+    ("positionIdx", Inert),
+    ("orderLinkId", Inert),
+    // Take-profit / stop-loss attached to the order: closing orders for the quantity this
+    // order fills (`Partial`) or for the position (`Full`); they never add to it.
+    ("takeProfit", Inert),
+    ("stopLoss", Inert),
+    ("tpTriggerBy", Inert),
+    ("slTriggerBy", Inert),
+    ("reduceOnly", ReduceOnly),
+    // Another closing flag ("can only reduce your position"). With `reduceOnly` and
+    // `qty=0` it closes up to the symbol's maximum size, which `create_unit` refuses.
+    ("closeOnTrigger", Inert),
+    ("smpType", Inert),
+    ("mmp", Inert),
+    ("tpslMode", Inert),
+    ("tpLimitPrice", Inert),
+    ("slLimitPrice", Inert),
+    ("tpOrderType", Inert),
+    ("slOrderType", Inert),
+    // A BBO order takes its price from the order book (queue or counterparty side), not
+    // from `price`.
+    ("bboSideType", PriceOverride),
+    ("bboLevel", Inert),
+];
+
+pub const CREATE: OrderSpec = OrderSpec {
+    fields: CREATE_FIELDS,
+    limit_types: LIMIT_TYPES,
+    market_types: MARKET_TYPES,
+    default_type: None,
+    size_unit: create_unit,
+    source:
+        "bybit-exchange/docs docs/v5/order/create-order.mdx (Place Order, POST /v5/order/create)",
+};
+
+/// Each item of `POST /v5/order/create-batch` (the batch's `category` is read into every
+/// item). The batch page documents no `rpiTakerAccess`, slippage or BBO fields.
+const BATCH_CREATE_FIELDS: &[(&str, Meaning)] = &[
+    ("category", Inert),
+    ("symbol", Instrument),
+    ("isLeverage", Inert),
+    ("side", Side),
+    ("orderType", Type),
+    ("qty", BaseSize),
+    ("marketUnit", Inert),
+    ("price", Price),
+    ("triggerDirection", Inert),
+    ("orderFilter", Inert),
+    ("triggerPrice", TriggerPrice),
+    ("triggerBy", Inert),
+    ("orderIv", PriceOverride),
+    ("timeInForce", Inert),
+    ("positionIdx", Inert),
+    ("orderLinkId", Inert),
+    ("takeProfit", Inert),
+    ("stopLoss", Inert),
+    ("tpTriggerBy", Inert),
+    ("slTriggerBy", Inert),
+    ("reduceOnly", ReduceOnly),
+    ("closeOnTrigger", Inert),
+    ("smpType", Inert),
+    ("mmp", Inert),
+    ("tpslMode", Inert),
+    ("tpLimitPrice", Inert),
+    ("slLimitPrice", Inert),
+    ("tpOrderType", Inert),
+    ("slOrderType", Inert),
+];
+
+pub const BATCH_CREATE: OrderSpec = OrderSpec {
+    fields: BATCH_CREATE_FIELDS,
+    source: "bybit-exchange/docs docs/v5/order/batch-place.mdx (Batch Place Order, POST /v5/order/create-batch)",
+    ..CREATE
+};
+
+/// `POST /v5/order/amend` and each item of `POST /v5/order/amend-batch`. The request names
+/// neither the order's type nor its side: a resting conditional *market* order can be amended
+/// too, so a `price` here is not known to be the execution price (no notional), and `qty` is
+/// in the unit the original order used (see `amend_unit`).
+const AMEND_FIELDS: &[(&str, Meaning)] = &[
+    ("category", Inert),
+    ("symbol", Instrument),
+    ("orderId", Inert),
+    ("orderLinkId", Inert),
+    ("orderIv", PriceOverride),
+    ("triggerPrice", TriggerPrice),
+    ("qty", BaseSize),
+    ("price", Price),
+    ("tpslMode", Inert),
+    ("takeProfit", Inert),
+    ("stopLoss", Inert),
+    ("tpTriggerBy", Inert),
+    ("slTriggerBy", Inert),
+    ("triggerBy", Inert),
+    ("tpLimitPrice", Inert),
+    ("slLimitPrice", Inert),
+];
+
+pub const AMEND: OrderSpec = OrderSpec {
+    fields: AMEND_FIELDS,
+    limit_types: &[],
+    market_types: &[],
+    default_type: None,
+    size_unit: amend_unit,
+    source: "bybit-exchange/docs docs/v5/order/amend-order.mdx (Amend Order, POST /v5/order/amend), batch-amend.mdx (POST /v5/order/amend-batch)",
+};
+
+/// The unit of a new order's `qty`, from its `category`, type, side and `marketUnit`.
+fn create_unit(order: &Order) -> Result<SizeUnit, String> {
+    refuse_zero_qty(order)?;
+    match order.field("category") {
+        Some("linear" | "inverse" | "option") => return Ok(SizeUnit::Base),
+        Some("spot") => {}
+        Some(other) => {
+            return Err(format!(
+                "category={other} is not a Bybit category keyward knows; it cannot tell what 'qty' counts"
+            ))
+        }
+        None => {
+            return Err(
+                "'category' is missing; keyward cannot tell what 'qty' counts".to_owned(),
+            )
+        }
+    }
+    match order.order_type.as_deref() {
+        Some("Limit") => Ok(SizeUnit::Base),
+        Some("Market") => match (order.field("marketUnit"), order.side.as_deref()) {
+            (Some("baseCoin"), _) => Ok(SizeUnit::Base),
+            (Some("quoteCoin"), _) => Ok(SizeUnit::Quote),
+            (Some(other), _) => Err(format!(
+                "marketUnit={other} is neither baseCoin nor quoteCoin; keyward cannot tell what 'qty' counts"
+            )),
+            // A spot market buy is "order by value by default".
+            (None, Some("Buy")) => Ok(SizeUnit::Quote),
+            (None, Some("Sell")) => Ok(SizeUnit::Base),
+            (None, side) => Err(format!(
+                "side={} is neither Buy nor Sell; keyward cannot tell what a spot market order's 'qty' counts",
+                side.unwrap_or("(none)")
+            )),
+        },
+        other => Err(format!(
+            "orderType={} is neither Limit nor Market; keyward cannot tell what a spot order's 'qty' counts",
+            other.unwrap_or("(none)")
+        )),
+    }
+}
+
+/// The unit of an amend's `qty`: that of the order amended, which the request does not show.
+/// A spot order's `qty` may be a quote amount (a resting conditional market buy), so a spot
+/// amend that changes `qty` is refused; derivatives always count the base coin / contracts.
+fn amend_unit(order: &Order) -> Result<SizeUnit, String> {
+    refuse_zero_qty(order)?;
+    let derivative = matches!(
+        order.field("category"),
+        Some("linear" | "inverse" | "option")
+    );
+    if order.base_size.is_some() && !derivative {
+        return Err(format!(
+            "an amended {} order keeps the unit of its 'qty' (a spot market buy counts the quote coin), which the amend does not say; cancel it and place a new order",
+            order.field("category").unwrap_or("(no category)")
+        ));
+    }
+    Ok(SizeUnit::Base)
+}
+
+fn refuse_zero_qty(order: &Order) -> Result<(), String> {
+    if order.base_size.is_some_and(|q| q.is_zero()) {
+        return Err(
+            "qty=0 closes the position up to the symbol's maximum order size, which keyward cannot bound; send the size to close"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    OrderEndpoint {
+        method: Method::Post,
+        path,
+        layout: Layout::Flat,
+        spec,
+    }
+}
+
+const fn batch(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    OrderEndpoint {
+        method: Method::Post,
+        path,
+        layout: Layout::JsonArrayInMember(Batch {
+            name: "request",
+            shared: &["category"],
+        }),
+        spec,
+    }
+}
+
+/// Every order-creating or amending endpoint of `bybit:trade`.
+pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
+    flat("/v5/order/create", &CREATE),
+    flat("/v5/order/amend", &AMEND),
+    batch("/v5/order/create-batch", &BATCH_CREATE),
+    batch("/v5/order/amend-batch", &AMEND),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::Exchange;
+    use crate::order::{limits, read};
+    use crate::request::canonicalise;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    fn judge_with(
+        path: &str,
+        body: &str,
+        params: &[(&str, &[&str])],
+        max: &[(&str, &str)],
+    ) -> Result<(), String> {
+        let req = canonicalise(
+            Method::Post,
+            path,
+            None,
+            Some("application/json"),
+            body.as_bytes(),
+            &super::super::Bybit.canon_rules(),
+        )
+        .map_err(|r| r.message)?;
+        let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
+        let params: Vec<(String, Vec<String>)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+            .collect();
+        let max: Vec<(String, Decimal)> = max
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
+            .collect();
+        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
+        for order in read(ep, &req)? {
+            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
+        }
+        Ok(())
+    }
+
+    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
+        judge_with(path, body, &[], max)
+    }
+
+    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
+        let e = judge(path, body, max).expect_err(body);
+        assert!(e.contains(says), "{body}: {e}");
+    }
+
+    const CREATE_PATH: &str = "/v5/order/create";
+    const MAX: &[(&str, &str)] = &[("qty", "1"), ("notional", "50000")];
+    /// For orders sized in the quote coin, whose base size a market order cannot establish.
+    const NOTIONAL: &[(&str, &str)] = &[("notional", "50000")];
+
+    #[test]
+    fn within_limit_orders_pass_in_each_form() {
+        for body in [
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"30000","timeInForce":"GTC","positionIdx":0,"reduceOnly":false}"#,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"30000","isLeverage":0,"orderFilter":"Order"}"#,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"30000","takeProfit":"35000","stopLoss":"27000","tpOrderType":"Limit","tpLimitPrice":"36000","slOrderType":"Market"}"#,
+            r#"{"category":"inverse","symbol":"BTCUSD","side":"Sell","orderType":"Limit","qty":"1","price":"30000"}"#,
+        ] {
+            judge(CREATE_PATH, body, MAX).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
+        // Spot market buys in the quote coin, by default or by `marketUnit`.
+        for body in [
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"20000"}"#,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"20000","marketUnit":"quoteCoin"}"#,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"20000","marketUnit":"quoteCoin"}"#,
+        ] {
+            judge(CREATE_PATH, body, NOTIONAL).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
+        // A market sell in the base coin passes a size bound (no notional bound).
+        judge(
+            CREATE_PATH,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0.5"}"#,
+            &[("qty", "1")],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn over_limit_sizes_and_prices_are_refused() {
+        refused(
+            CREATE_PATH,
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"2","price":"1"}"#,
+            MAX,
+            "qty 2 exceeds",
+        );
+        refused(
+            CREATE_PATH,
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1","price":"60000"}"#,
+            MAX,
+            "notional 60000 exceeds",
+        );
+        // A market order with a decoy price: the price is ignored, the notional unknown.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.9","price":"0.01"}"#,
+            MAX,
+            "Market executes at the market",
+        );
+        // Spot market buys are sized in the quote coin by default...
+        refused(
+            CREATE_PATH,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"60000"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
+        // ... and cannot be bounded in the base coin.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"10"}"#,
+            &[("qty", "1")],
+            "base size cannot be established",
+        );
+        // `marketUnit=baseCoin` makes it a base-coin market order: bounded by size, not notional.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"5","marketUnit":"baseCoin"}"#,
+            &[("qty", "1")],
+            "qty 5 exceeds",
+        );
+        refused(
+            CREATE_PATH,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.5","marketUnit":"baseCoin"}"#,
+            MAX,
+            "notional",
+        );
+        // A quote-coin market sell is bounded by its notional.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"90000","marketUnit":"quoteCoin"}"#,
+            NOTIONAL,
+            "notional 90000 exceeds",
+        );
+        refused(
+            CREATE_PATH,
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"5","marketUnit":"BaseCoin"}"#,
+            MAX,
+            "marketUnit=BaseCoin",
+        );
+        // Priced by implied volatility or by the book: no bounded price.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"option","symbol":"BTC-30DEC22-18000-C","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","orderIv":"5","orderLinkId":"a"}"#,
+            MAX,
+            "orderIv",
+        );
+        refused(
+            CREATE_PATH,
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","bboSideType":"Counterparty","bboLevel":"1"}"#,
+            MAX,
+            "bboSideType",
+        );
+        // qty=0 with the closing flags closes up to the maximum size.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0","reduceOnly":true,"closeOnTrigger":true}"#,
+            &[("qty", "1")],
+            "qty=0 closes",
+        );
+        refused(
+            CREATE_PATH,
+            r#"{"category":"futures","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"}"#,
+            MAX,
+            "category=futures",
+        );
+    }
+
+    #[test]
+    fn unknown_respelled_and_non_ascii_names_are_refused() {
+        for (body, says) in [
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","orderQty":"50"}"#,
+                "'orderQty' is not a field",
+            ),
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","Qty":"50","price":"1"}"#,
+                "another spelling of 'qty'",
+            ),
+            (
+                r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"10","market_unit":"baseCoin"}"#,
+                "another spelling of 'marketUnit'",
+            ),
+            (
+                r#"{"category":"linear","ſymbol":"ETHUSDT","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"}"#,
+                "not ASCII",
+            ),
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1e3","price":"1"}"#,
+                "not a plain decimal",
+            ),
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","bboSideType":"Queue","orderIv":"1"}"#,
+                "both set the order's price mode",
+            ),
+        ] {
+            let e = judge(CREATE_PATH, body, MAX).expect_err(body);
+            assert!(e.contains(says), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_batch_item_is_an_order() {
+        let path = "/v5/order/create-batch";
+        let ok = r#"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"30000"},{"symbol":"BTCUSDT","side":"Sell","orderType":"Limit","qty":"0.7","price":"30000"}]}"#;
+        judge(path, ok, MAX).unwrap();
+        let big = r#"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"30000"},{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"5","price":"1"}]}"#;
+        let e = judge(path, big, MAX).unwrap_err();
+        assert!(e.starts_with("request[1]: ") && e.contains("qty 5"), "{e}");
+        // The shared `category` decides each item's unit: a spot market buy is a quote size.
+        let spot = r#"{"category":"spot","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"90000"}]}"#;
+        let e = judge(path, spot, NOTIONAL).unwrap_err();
+        assert!(e.contains("request[0]: notional 90000"), "{e}");
+        // Only the documented `category` may stand beside the batch.
+        let beside = r#"{"category":"linear","qty":"0.1","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"5","price":"1"}]}"#;
+        let e = judge(path, beside, MAX).unwrap_err();
+        assert!(
+            e.contains("'qty' is not read by keyward beside the batch"),
+            "{e}"
+        );
+        let escaped = r#"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","q\u0074y":"9","price":"1"}]}"#;
+        let e = judge(path, escaped, MAX).unwrap_err();
+        assert!(e.contains("qty 9 exceeds"), "{e}");
+        // The symbol rule applies to every item.
+        let other = r#"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"},{"symbol":"PEPEUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"}]}"#;
+        let e = judge_with(path, other, &[("symbol", &["BTCUSDT"])], &[]).unwrap_err();
+        assert!(e.starts_with("request[1]: symbol=PEPEUSDT"), "{e}");
+    }
+
+    #[test]
+    fn amends_are_bounded_by_their_own_fields() {
+        let amend = "/v5/order/amend";
+        judge(
+            amend,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","qty":"0.5"}"#,
+            &[("qty", "1")],
+        )
+        .unwrap();
+        refused(
+            amend,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","qty":"3"}"#,
+            &[("qty", "1")],
+            "qty 3 exceeds",
+        );
+        // The amended order may be a conditional market order: a price is no execution price.
+        refused(
+            amend,
+            r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","qty":"0.5","price":"0.01"}"#,
+            MAX,
+            "notional",
+        );
+        // A spot order's qty may be a quote amount: refused.
+        refused(
+            amend,
+            r#"{"category":"spot","symbol":"BTCUSDT","orderId":"1","qty":"0.5"}"#,
+            &[("qty", "1")],
+            "keeps the unit of its 'qty'",
+        );
+        let batch = "/v5/order/amend-batch";
+        let e = judge(
+            batch,
+            r#"{"category":"linear","request":[{"symbol":"BTCUSDT","orderId":"1","qty":"0.5"},{"symbol":"BTCUSDT","orderId":"2","qty":"4"}]}"#,
+            &[("qty", "1")],
+        )
+        .unwrap_err();
+        assert!(e.starts_with("request[1]: qty 4 exceeds"), "{e}");
+    }
+}

@@ -1,0 +1,559 @@
+//! KuCoin's order endpoints and their field tables, written from KuCoin's own API
+//! specification (`Kucoin/kucoin-universal-sdk`, `spec/rest/api/openapi-spot-order.json`:
+//! Add Order, Add Order Sync, Add Order Test, Batch Add Orders, Modify Order, Add Stop Order,
+//! Add Order - Old, Add Order Test - Old; `openapi-futures-order.json`: Add Order, Add Order
+//! Test, Batch Add Orders, Add Take Profit And Stop Loss Order; the spec behind
+//! kucoin.com/docs-new).
+//!
+//! Spot: `size` is the base currency; `funds` is the quote currency ("the funds for the
+//! priced asset"), for market orders. Futures: `size` counts **lots** (contracts of
+//! `multiplier` coins each); the alternatives `qty` (base currency, a multiple of the
+//! multiplier) and `valueQty` (the order's value in USDT/USDC) are not read: without the
+//! contract's multiplier keyward cannot put a bound on lots, coins and value in one unit, so
+//! an order sized by them is refused as an unknown field (see the report).
+//!
+//! Futures paths are keyward's (`/futures/api/...`, routed to `api-futures.kucoin.com`).
+
+use crate::order::{base_unit, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::request::Method;
+
+use Meaning::*;
+
+const LIMIT_TYPES: &[&str] = &["limit"];
+const MARKET_TYPES: &[&str] = &["market"];
+
+/// `POST /api/v1/hf/orders` (and `/sync`, `/test`): high-frequency spot orders.
+const HF_ORDER_FIELDS: &[(&str, Meaning)] = &[
+    ("clientOid", Inert),
+    ("side", Side),
+    ("symbol", Instrument),
+    ("type", Type),
+    ("remark", Inert),
+    ("stp", Inert),
+    ("price", Price),
+    ("size", BaseSize),
+    ("timeInForce", Inert),
+    ("postOnly", Inert),
+    ("hidden", Inert),
+    // Shows `visibleSize` of `size` at a time; never more than `size`.
+    ("iceberg", Inert),
+    ("visibleSize", Inert),
+    ("tags", Inert),
+    ("cancelAfter", Inert),
+    ("funds", QuoteSize),
+    ("allowMaxTimeWindow", Inert),
+    ("clientTimestamp", Inert),
+];
+
+pub const HF_ORDER: OrderSpec = OrderSpec {
+    fields: HF_ORDER_FIELDS,
+    limit_types: LIMIT_TYPES,
+    market_types: MARKET_TYPES,
+    default_type: None,
+    size_unit: base_unit,
+    source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-spot-order.json: Add Order (POST /api/v1/hf/orders), Add Order Sync, Add Order Test",
+};
+
+/// Each item of `POST /api/v1/hf/orders/multi` ("The order types must be limit orders of the
+/// same trading pair"; up to 5).
+const HF_BATCH_FIELDS: &[(&str, Meaning)] = &[
+    ("clientOid", Inert),
+    ("symbol", Instrument),
+    ("type", Type),
+    ("timeInForce", Inert),
+    ("side", Side),
+    ("price", Price),
+    ("size", BaseSize),
+    ("stp", Inert),
+    ("cancelAfter", Inert),
+    ("postOnly", Inert),
+    ("hidden", Inert),
+    ("iceberg", Inert),
+    ("visibleSize", Inert),
+    ("tags", Inert),
+    ("remark", Inert),
+    ("funds", QuoteSize),
+    ("clientTimestamp", Inert),
+    ("allowMaxTimeWindow", Inert),
+];
+
+pub const HF_BATCH: OrderSpec = OrderSpec {
+    fields: HF_BATCH_FIELDS,
+    source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-spot-order.json: Batch Add Orders (POST /api/v1/hf/orders/multi)",
+    ..HF_ORDER
+};
+
+/// `POST /api/v1/hf/orders/alter`: "Cancel the order and place a new order on the same
+/// trading pair" with the new price and size; only a resting (limit) order can be modified.
+const HF_ALTER_FIELDS: &[(&str, Meaning)] = &[
+    ("clientOid", Inert),
+    ("symbol", Instrument),
+    ("orderId", Inert),
+    ("newPrice", Price),
+    ("newSize", BaseSize),
+];
+
+pub const HF_ALTER: OrderSpec = OrderSpec {
+    fields: HF_ALTER_FIELDS,
+    limit_types: LIMIT_TYPES,
+    market_types: &[],
+    default_type: Some("limit"),
+    size_unit: base_unit,
+    source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-spot-order.json: Modify Order (POST /api/v1/hf/orders/alter)",
+};
+
+/// `POST /api/v1/stop-order`: a spot order placed when `stopPrice` is reached.
+const STOP_ORDER_FIELDS: &[(&str, Meaning)] = &[
+    ("clientOid", Inert),
+    ("side", Side),
+    ("symbol", Instrument),
+    ("type", Type),
+    ("remark", Inert),
+    ("stp", Inert),
+    ("price", Price),
+    ("size", BaseSize),
+    ("timeInForce", Inert),
+    ("postOnly", Inert),
+    ("hidden", Inert),
+    ("iceberg", Inert),
+    ("visibleSize", Inert),
+    ("cancelAfter", Inert),
+    ("funds", QuoteSize),
+    ("stopPrice", TriggerPrice),
+    // `TRADE`, or `MARGIN_TRADE`/`MARGIN_ISOLATED_TRADE` (borrowing): changes neither size nor
+    // price; a rule can pin it.
+    ("tradeType", Inert),
+];
+
+pub const STOP_ORDER: OrderSpec = OrderSpec {
+    fields: STOP_ORDER_FIELDS,
+    source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-spot-order.json: Add Stop Order (POST /api/v1/stop-order)",
+    ..HF_ORDER
+};
+
+/// `POST /api/v1/orders` (and `/test`), the classic spot order; `type` defaults to `limit`.
+const CLASSIC_ORDER_FIELDS: &[(&str, Meaning)] = &[
+    ("clientOid", Inert),
+    ("side", Side),
+    ("symbol", Instrument),
+    ("type", Type),
+    ("remark", Inert),
+    ("stp", Inert),
+    ("price", Price),
+    ("size", BaseSize),
+    ("timeInForce", Inert),
+    ("postOnly", Inert),
+    ("hidden", Inert),
+    ("iceberg", Inert),
+    ("visibleSize", Inert),
+    ("cancelAfter", Inert),
+    ("funds", QuoteSize),
+    ("tradeType", Inert),
+];
+
+pub const CLASSIC_ORDER: OrderSpec = OrderSpec {
+    fields: CLASSIC_ORDER_FIELDS,
+    default_type: Some("limit"),
+    source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-spot-order.json: Add Order - Old (POST /api/v1/orders), Add Order Test - Old",
+    ..HF_ORDER
+};
+
+/// Futures `POST /api/v1/orders` (and `/test`), each item of `/api/v1/orders/multi`.
+const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
+    ("clientOid", Inert),
+    ("side", Side),
+    ("symbol", Instrument),
+    ("leverage", Leverage),
+    ("type", Type),
+    ("remark", Inert),
+    // A stop order: `stop` (`down`/`up`) at `stopPrice` of type `stopPriceType`.
+    ("stop", Inert),
+    ("stopPriceType", Inert),
+    ("stopPrice", TriggerPrice),
+    ("reduceOnly", ReduceOnly),
+    // Closes the whole position whatever `size` says: see `futures_unit`.
+    ("closeOrder", Inert),
+    ("forceHold", Inert),
+    ("stp", Inert),
+    ("marginMode", Inert),
+    ("price", Price),
+    // Lots. (`qty` in coins and `valueQty` in value are left out: see the module comment.)
+    ("size", BaseSize),
+    ("timeInForce", Inert),
+    ("postOnly", Inert),
+    ("hidden", Inert),
+    ("iceberg", Inert),
+    ("visibleSize", Inert),
+];
+
+pub const FUTURES_ORDER: OrderSpec = OrderSpec {
+    fields: FUTURES_ORDER_FIELDS,
+    limit_types: LIMIT_TYPES,
+    market_types: MARKET_TYPES,
+    default_type: Some("limit"),
+    size_unit: futures_unit,
+    source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-futures-order.json: Add Order (POST /api/v1/orders), Add Order Test, Batch Add Orders (POST /api/v1/orders/multi)",
+};
+
+/// Futures `POST /api/v1/st-orders`: an order with a take-profit and a stop-loss trigger
+/// ("other functions are exactly the same as the place order interface").
+const FUTURES_TPSL_FIELDS: &[(&str, Meaning)] = &[
+    ("clientOid", Inert),
+    ("side", Side),
+    ("symbol", Instrument),
+    ("leverage", Leverage),
+    ("type", Type),
+    ("remark", Inert),
+    ("stopPriceType", Inert),
+    ("reduceOnly", ReduceOnly),
+    ("closeOrder", Inert),
+    ("forceHold", Inert),
+    ("stp", Inert),
+    ("marginMode", Inert),
+    ("price", Price),
+    ("size", BaseSize),
+    ("timeInForce", Inert),
+    ("postOnly", Inert),
+    ("hidden", Inert),
+    ("iceberg", Inert),
+    ("visibleSize", Inert),
+    // The two triggers of the order (either fires it).
+    ("triggerStopUpPrice", Inert),
+    ("triggerStopDownPrice", Inert),
+];
+
+pub const FUTURES_TPSL: OrderSpec = OrderSpec {
+    fields: FUTURES_TPSL_FIELDS,
+    source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-futures-order.json: Add Take Profit And Stop Loss Order (POST /api/v1/st-orders)",
+    ..FUTURES_ORDER
+};
+
+/// "If closeOrder is set to true, the system will close the position ... Side, Size and
+/// Leverage fields can be left empty": a `size` beside it is not what executes.
+fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
+    if order.field("closeOrder") == Some("true") && order.base_size.is_some() {
+        return Err(
+            "closeOrder=true closes the whole position whatever 'size' says, a size keyward cannot know; leave 'size' out"
+                .to_owned(),
+        );
+    }
+    Ok(SizeUnit::Base)
+}
+
+const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    OrderEndpoint {
+        method: Method::Post,
+        path,
+        layout: Layout::Flat,
+        spec,
+    }
+}
+
+/// Every order-creating or amending endpoint of `kucoin:trade` (spot and futures).
+pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
+    flat("/api/v1/orders", &CLASSIC_ORDER),
+    flat("/api/v1/orders/test", &CLASSIC_ORDER),
+    flat("/api/v1/hf/orders", &HF_ORDER),
+    flat("/api/v1/hf/orders/test", &HF_ORDER),
+    flat("/api/v1/hf/orders/sync", &HF_ORDER),
+    OrderEndpoint {
+        method: Method::Post,
+        path: "/api/v1/hf/orders/multi",
+        layout: Layout::JsonArrayInMember(Batch {
+            name: "orderList",
+            shared: &[],
+        }),
+        spec: &HF_BATCH,
+    },
+    flat("/api/v1/hf/orders/alter", &HF_ALTER),
+    flat("/api/v1/stop-order", &STOP_ORDER),
+    flat("/futures/api/v1/orders", &FUTURES_ORDER),
+    flat("/futures/api/v1/orders/test", &FUTURES_ORDER),
+    OrderEndpoint {
+        method: Method::Post,
+        path: "/futures/api/v1/orders/multi",
+        layout: Layout::JsonArrayBody,
+        spec: &FUTURES_ORDER,
+    },
+    flat("/futures/api/v1/st-orders", &FUTURES_TPSL),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::Exchange;
+    use crate::order::{limits, read};
+    use crate::request::canonicalise;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    fn judge_with(
+        path: &str,
+        body: &str,
+        params: &[(&str, &[&str])],
+        max: &[(&str, &str)],
+    ) -> Result<(), String> {
+        let req = canonicalise(
+            Method::Post,
+            path,
+            None,
+            Some("application/json"),
+            body.as_bytes(),
+            &super::super::Kucoin.canon_rules(),
+        )
+        .map_err(|r| r.message)?;
+        let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
+        let params: Vec<(String, Vec<String>)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+            .collect();
+        let max: Vec<(String, Decimal)> = max
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
+            .collect();
+        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
+        for order in read(ep, &req)? {
+            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
+        }
+        Ok(())
+    }
+
+    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
+        judge_with(path, body, &[], max)
+    }
+
+    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
+        let e = judge(path, body, max).expect_err(body);
+        assert!(e.contains(says), "{body}: {e}");
+    }
+
+    const MAX: &[(&str, &str)] = &[("size", "1"), ("notional", "50000")];
+    const NOTIONAL: &[(&str, &str)] = &[("notional", "50000")];
+
+    #[test]
+    fn spot_size_and_funds() {
+        for path in [
+            "/api/v1/hf/orders",
+            "/api/v1/hf/orders/sync",
+            "/api/v1/hf/orders/test",
+            "/api/v1/orders",
+            "/api/v1/stop-order",
+        ] {
+            let stop = if path.contains("stop") {
+                r#","stopPrice":"29000""#
+            } else {
+                ""
+            };
+            let order = |rest: &str| {
+                format!(r#"{{"clientOid":"a","symbol":"BTC-USDT","side":"buy",{rest}{stop}}}"#)
+            };
+            judge(
+                path,
+                &order(r#""type":"limit","price":"30000","size":"0.5","timeInForce":"GTC""#),
+                MAX,
+            )
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+            judge(path, &order(r#""type":"market","funds":"20000""#), NOTIONAL)
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            refused(
+                path,
+                &order(r#""type":"limit","price":"1","size":"2""#),
+                MAX,
+                "size 2 exceeds",
+            );
+            refused(
+                path,
+                &order(r#""type":"limit","price":"60000","size":"1""#),
+                MAX,
+                "notional 60000 exceeds",
+            );
+            // Quote-sized market orders: bounded by their funds, not by a base size.
+            refused(
+                path,
+                &order(r#""type":"market","funds":"60000""#),
+                NOTIONAL,
+                "notional 60000 exceeds",
+            );
+            refused(
+                path,
+                &order(r#""type":"market","funds":"10""#),
+                &[("size", "1")],
+                "base size cannot be established",
+            );
+            // A market order with a decoy price.
+            refused(
+                path,
+                &order(r#""type":"market","size":"0.5","price":"0.01""#),
+                MAX,
+                "market executes at the market",
+            );
+            refused(
+                path,
+                &order(r#""type":"market","size":"0.5","funds":"10""#),
+                MAX,
+                "both a base size ('size') and a quote size ('funds')",
+            );
+        }
+        // The classic endpoint's type defaults to limit.
+        judge(
+            "/api/v1/orders",
+            r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","price":"30000","size":"0.5"}"#,
+            MAX,
+        )
+        .unwrap();
+        // A funds bound is a quote-size bound: a limit order's notional counts.
+        refused(
+            "/api/v1/hf/orders",
+            r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","type":"limit","price":"30000","size":"2"}"#,
+            &[("funds", "50000")],
+            "funds 60000 exceeds",
+        );
+    }
+
+    #[test]
+    fn spot_batch_and_modify() {
+        let multi = "/api/v1/hf/orders/multi";
+        judge(
+            multi,
+            r#"{"orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","size":"0.5"},{"clientOid":"b","symbol":"BTC-USDT","type":"limit","side":"sell","price":"30000","size":"0.9"}]}"#,
+            MAX,
+        )
+        .unwrap();
+        let e = judge(
+            multi,
+            r#"{"orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","size":"0.5"},{"clientOid":"b","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","funds":"90000"}]}"#,
+            MAX,
+        )
+        .unwrap_err();
+        assert!(e.starts_with("orderList[1]: "), "{e}");
+        let e = judge_with(
+            multi,
+            r#"{"orderList":[{"clientOid":"a","symbol":"PEPE-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
+            &[("symbol", &["BTC-USDT"])],
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.starts_with("orderList[0]: symbol=PEPE-USDT"), "{e}");
+        let e = judge(
+            multi,
+            r#"{"symbol":"BTC-USDT","orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
+            MAX,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("'symbol' is not read by keyward beside the batch"),
+            "{e}"
+        );
+        let alter = "/api/v1/hf/orders/alter";
+        judge(
+            alter,
+            r#"{"symbol":"BTC-USDT","orderId":"1","newPrice":"30000","newSize":"0.5"}"#,
+            MAX,
+        )
+        .unwrap();
+        refused(
+            alter,
+            r#"{"symbol":"BTC-USDT","orderId":"1","newSize":"3"}"#,
+            &[("size", "1")],
+            "size 3 exceeds",
+        );
+        refused(
+            alter,
+            r#"{"symbol":"BTC-USDT","orderId":"1","newPrice":"90000","newSize":"1"}"#,
+            MAX,
+            "notional 90000 exceeds",
+        );
+    }
+
+    #[test]
+    fn futures_lots_leverage_and_closes() {
+        let path = "/futures/api/v1/orders";
+        let ok = r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"30000","size":1,"timeInForce":"GTC","marginMode":"CROSS"}"#;
+        judge(path, ok, MAX).unwrap();
+        judge("/futures/api/v1/orders/test", ok, MAX).unwrap();
+        refused(
+            path,
+            r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":5}"#,
+            MAX,
+            "size 5 exceeds",
+        );
+        // The type defaults to limit; a market order's price is no bound.
+        refused(
+            path,
+            r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"price":"90000","size":1}"#,
+            MAX,
+            "notional 90000 exceeds",
+        );
+        refused(
+            path,
+            r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"market","price":"0.01","size":1}"#,
+            MAX,
+            "market executes at the market",
+        );
+        refused(
+            path,
+            r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":50,"type":"limit","price":"1","size":1}"#,
+            &[("leverage", "10")],
+            "leverage 50 exceeds",
+        );
+        // Other size units are not read.
+        refused(
+            path,
+            r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","qty":"5"}"#,
+            MAX,
+            "'qty' is not a field",
+        );
+        refused(
+            path,
+            r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"market","valueQty":"90000"}"#,
+            NOTIONAL,
+            "'valueQty' is not a field",
+        );
+        refused(
+            path,
+            r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true,"size":1}"#,
+            &[("size", "10")],
+            "closeOrder=true",
+        );
+        refused(
+            path,
+            r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true}"#,
+            &[("size", "10")],
+            "base size cannot be established",
+        );
+        refused(
+            path,
+            r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1,"stop":"down","stopPriceType":"TP","stopPrice":"1","Size":9}"#,
+            MAX,
+            "another spelling of 'size'",
+        );
+        let tpsl = "/futures/api/v1/st-orders";
+        judge(
+            tpsl,
+            r#"{"clientOid":"a","side":"sell","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"30000","size":1,"triggerStopUpPrice":"35000","triggerStopDownPrice":"25000","stopPriceType":"TP","reduceOnly":true}"#,
+            MAX,
+        )
+        .unwrap();
+        refused(
+            tpsl,
+            r#"{"clientOid":"a","side":"sell","symbol":"XBTUSDTM","leverage":3,"type":"market","size":4,"triggerStopUpPrice":"35000","stopPriceType":"TP"}"#,
+            MAX,
+            "size 4 exceeds",
+        );
+        let multi = "/futures/api/v1/orders/multi";
+        let e = judge(
+            multi,
+            r#"[{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1},{"clientOid":"b","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":2}]"#,
+            MAX,
+        )
+        .unwrap_err();
+        assert!(e.starts_with("body[1]: size 2 exceeds"), "{e}");
+        let e = judge(
+            multi,
+            r#"[{"clientOid":"a","side":"buy","ſymbol":"PEPEUSDTM","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1}]"#,
+            MAX,
+        )
+        .unwrap_err();
+        assert!(e.contains("not ASCII"), "{e}");
+    }
+}

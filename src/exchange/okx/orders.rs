@@ -1,0 +1,807 @@
+//! OKX v5's order endpoints and their field tables, written from OKX's own API documentation
+//! (www.okx.com/docs-v5/en/: "Order Book Trading > Trade": POST / Place order, Place multiple
+//! orders, Amend order, Amend multiple orders; "Order Book Trading > Algo Trading": POST /
+//! Place algo order, Amend algo order; and, for `instIdCode`, "WS / Place order").
+//!
+//! What `sz` counts ("sz" in Place order):
+//! - SPOT/MARGIN limit orders: the base currency;
+//! - SPOT market orders: set by `tgtCcy` (`base_ccy` / `quote_ccy`), default **quote** for a
+//!   buy and base for a sell; MARGIN market orders: quote for a buy, base for a sell;
+//! - FUTURES/SWAP/OPTION: **contracts** (notional = `sz × ctVal × price`, so `sz × px` is not
+//!   the notional of a contract whose `ctVal` is not 1; see the report on contract sizes).
+//!
+//! An instrument is a spot pair when its `instId` has two parts (`BTC-USDT`); derivatives have
+//! more (`BTC-USDT-SWAP`, `BTC-USDT-250328`, `BTC-USD-250328-100000-C`).
+
+use crate::order::{base_unit, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::request::Method;
+
+use Meaning::*;
+
+/// Order types that rest at `px` or better.
+const LIMIT_TYPES: &[&str] = &[
+    "limit",
+    "post_only",
+    "fok",
+    "ioc",
+    "mmp",
+    "mmp_and_post_only",
+];
+/// `optimal_limit_ioc` executes at the band's limit price, whatever `px` says.
+const MARKET_TYPES: &[&str] = &["market", "optimal_limit_ioc"];
+
+/// `POST /api/v5/trade/order` and each item of `POST /api/v5/trade/batch-orders`.
+const ORDER_FIELDS: &[(&str, Meaning)] = &[
+    ("instId", Instrument),
+    // The numeric instrument code of the WebSocket order ops ("If both instId and instIdCode
+    // are provided, instIdCode takes precedence"); not in the REST tables, read here so that a
+    // bot sending it is judged rather than ignored: refused under a symbol rule, and refused
+    // beside `instId` (see `one_instrument`).
+    ("instIdCode", InstrumentCode),
+    // `cash`, or `cross`/`isolated` margin (a spot pair then borrows). Changes neither the
+    // size nor the price the limits bound; a rule can pin it (`params = { tdMode = ["cash"] }`).
+    ("tdMode", Inert),
+    ("ccy", Inert),
+    ("clOrdId", Inert),
+    ("tag", Inert),
+    ("side", Side),
+    ("posSide", Inert),
+    ("ordType", Type),
+    ("sz", BaseSize),
+    ("px", Price),
+    ("speedBump", Inert),
+    // `yes` / `no` of an event contract.
+    ("outcome", Inert),
+    // Options priced in USD or by implied volatility, instead of `px` (in the coin).
+    ("pxUsd", PriceOverride),
+    ("pxVol", PriceOverride),
+    ("reduceOnly", ReduceOnly),
+    // Switches what a SPOT market order's `sz` counts: read by `order_unit`.
+    ("tgtCcy", Inert),
+    // Only lets OKX *shrink* a market order it cannot fund.
+    ("banAmend", Inert),
+    // `1` lets OKX move an out-of-band `px` to the band's limit, which is closer to the
+    // market than `px` (a buy's price only goes down, a sell's only up).
+    ("pxAmendType", Inert),
+    // The quote currency actually traded (e.g. USDC for `BTC-USD`): a notional bound is in
+    // whichever quote currency the order trades.
+    ("tradeQuoteCcy", Inert),
+    ("slippagePct", Inert),
+    ("stpMode", Inert),
+    ("isElpTakerAccess", Inert),
+    // Attached TP/SL or trailing legs: closing orders for what this order fills ("The total
+    // size of TP orders with Split TPs ... should equal the size of this order", 51083).
+    ("attachAlgoOrds", Inert),
+];
+
+pub const ORDER: OrderSpec = OrderSpec {
+    fields: ORDER_FIELDS,
+    limit_types: LIMIT_TYPES,
+    market_types: MARKET_TYPES,
+    default_type: None,
+    size_unit: order_unit,
+    source: "okx.com docs-v5 Order Book Trading > Trade: POST / Place order, POST / Place multiple orders",
+};
+
+/// `POST /api/v5/trade/amend-order` and each item of `POST /api/v5/trade/amend-batch-orders`.
+/// Only resting orders can be amended, and every resting order type (`limit`, `post_only`,
+/// `mmp` ...) executes at `px` or better; a spot order that rests is a limit order, sized in
+/// the base currency.
+const AMEND_FIELDS: &[(&str, Meaning)] = &[
+    ("instId", Instrument),
+    ("instIdCode", InstrumentCode),
+    ("cxlOnFail", Inert),
+    ("ordId", Inert),
+    ("clOrdId", Inert),
+    ("reqId", Inert),
+    // "New **total** target quantity after amendment".
+    ("newSz", BaseSize),
+    ("newPx", Price),
+    ("speedBump", Inert),
+    ("newPxUsd", PriceOverride),
+    ("newPxVol", PriceOverride),
+    ("pxAmendType", Inert),
+    ("attachAlgoOrds", Inert),
+];
+
+pub const AMEND: OrderSpec = OrderSpec {
+    fields: AMEND_FIELDS,
+    limit_types: &["limit"],
+    market_types: &[],
+    default_type: Some("limit"),
+    size_unit: amend_unit,
+    source: "okx.com docs-v5 Order Book Trading > Trade: POST / Amend order, POST / Amend multiple orders",
+};
+
+/// `POST /api/v5/trade/order-algo`: conditional (TP/SL), oco, chase, trigger, trailing
+/// (`move_order_stop`), TWAP and iceberg orders. None executes at a price keyward can bound:
+/// - `conditional`/`oco` execute at `tpOrdPx`/`slOrdPx`, where `-1` means the market (two legs,
+///   a sentinel the decimal reader refuses): treated as having no price;
+/// - `trigger` places `orderPx` when triggered, `-1` meaning a market order: `orderPx` is read
+///   as a price override (no bounded price), so that market triggers stay readable;
+/// - `twap` child orders are priced at the book plus `pxSpread`, which has "no upper limit",
+///   so `pxLimit` is no bound; `smart_iceberg` and `chase` reprice with the book.
+///
+/// Sizes are bounded as written; notional and price bounds refuse these orders.
+const ALGO_FIELDS: &[(&str, Meaning)] = &[
+    ("instId", Instrument),
+    ("tdMode", Inert),
+    ("ccy", Inert),
+    ("side", Side),
+    ("posSide", Inert),
+    ("ordType", Type),
+    ("sz", BaseSize),
+    ("tag", Inert),
+    // "Only applicable to SPOT traded with Market buy conditional order": see `algo_unit`.
+    ("tgtCcy", Inert),
+    ("algoClOrdId", Inert),
+    // `1` closes the whole position instead of `sz`: such an order has no size, so a size
+    // bound refuses it.
+    ("closeFraction", Inert),
+    ("tradeQuoteCcy", Inert),
+    // Take profit / stop loss (conditional, oco).
+    ("tpTriggerPx", Inert),
+    ("tpTriggerPxType", Inert),
+    ("tpOrdPx", Inert),
+    ("tpOrdKind", Inert),
+    ("slTriggerPx", Inert),
+    ("slTriggerPxType", Inert),
+    ("slOrdPx", Inert),
+    ("cxlOnClosePos", Inert),
+    ("reduceOnly", ReduceOnly),
+    // Chase.
+    ("chaseType", Inert),
+    ("chaseVal", Inert),
+    ("maxChaseType", Inert),
+    ("maxChaseVal", Inert),
+    // Trigger.
+    ("triggerPx", TriggerPrice),
+    ("orderPx", PriceOverride),
+    ("advanceOrdType", Inert),
+    ("triggerPxType", Inert),
+    ("attachAlgoOrds", Inert),
+    // Trailing stop.
+    ("callbackRatio", Inert),
+    ("callbackSpread", Inert),
+    ("activePx", TriggerPrice),
+    // TWAP.
+    ("pxVar", Inert),
+    ("pxSpread", Inert),
+    // Per-slice size: at most `sz` in all.
+    ("szLimit", Inert),
+    ("pxLimit", Inert),
+    ("timeInterval", Inert),
+    // Iceberg.
+    ("lmtOrderNumber", Inert),
+    ("aggressiveness", Inert),
+    ("triggerParams", Inert),
+];
+
+pub const ALGO: OrderSpec = OrderSpec {
+    fields: ALGO_FIELDS,
+    limit_types: &[],
+    market_types: &["conditional", "oco", "move_order_stop"],
+    default_type: None,
+    size_unit: algo_unit,
+    source: "okx.com docs-v5 Order Book Trading > Algo Trading: POST / Place algo order",
+};
+
+/// `POST /api/v5/trade/amend-algos` (stop and trigger orders). The amended order's type and
+/// unit are not in the request.
+const AMEND_ALGO_FIELDS: &[(&str, Meaning)] = &[
+    ("instId", Instrument),
+    ("algoId", Inert),
+    ("algoClOrdId", Inert),
+    ("cxlOnFail", Inert),
+    ("reqId", Inert),
+    ("newSz", BaseSize),
+    ("newTpTriggerPx", Inert),
+    ("newTpOrdPx", Inert),
+    ("newSlTriggerPx", Inert),
+    ("newSlOrdPx", Inert),
+    ("newTpTriggerPxType", Inert),
+    ("newSlTriggerPxType", Inert),
+    ("newTriggerPx", TriggerPrice),
+    // `-1`: the triggered order becomes a market order.
+    ("newOrdPx", PriceOverride),
+    ("newTriggerPxType", Inert),
+    ("attachAlgoOrds", Inert),
+];
+
+pub const AMEND_ALGO: OrderSpec = OrderSpec {
+    fields: AMEND_ALGO_FIELDS,
+    limit_types: &[],
+    market_types: &[],
+    default_type: None,
+    size_unit: amend_algo_unit,
+    source: "okx.com docs-v5 Order Book Trading > Algo Trading: POST / Amend algo order",
+};
+
+/// `POST /api/v5/trade/close-position`: "Close the position of an instrument via a market
+/// order". It has no size (the whole position closes), so a size bound refuses it.
+const CLOSE_FIELDS: &[(&str, Meaning)] = &[
+    ("instId", Instrument),
+    ("posSide", Inert),
+    ("mgnMode", Inert),
+    ("ccy", Inert),
+    // Also cancels the pending closing orders.
+    ("autoCxl", Inert),
+    ("clOrdId", Inert),
+    ("tag", Inert),
+];
+
+pub const CLOSE: OrderSpec = OrderSpec {
+    fields: CLOSE_FIELDS,
+    limit_types: &[],
+    market_types: &["market"],
+    default_type: Some("market"),
+    size_unit: base_unit,
+    source: "okx.com docs-v5 Order Book Trading > Trade: POST / Close positions",
+};
+
+/// Whether the instrument is a spot pair, a derivative, or unknown (named by code only).
+fn spot_pair(order: &Order) -> Result<Option<bool>, String> {
+    match (&order.instrument, &order.instrument_code) {
+        (Some(_), Some(_)) => Err(
+            "the order names its instrument twice ('instId' and 'instIdCode', where OKX uses the code); send one"
+                .to_owned(),
+        ),
+        (Some(id), None) => Ok(Some(id.split('-').count() == 2)),
+        (None, _) => Ok(None),
+    }
+}
+
+/// Refuses an order that names its instrument both ways (OKX would use the code, keyward's
+/// symbol rule the name).
+fn one_instrument(order: &Order) -> Result<(), String> {
+    spot_pair(order).map(|_| ())
+}
+
+/// The unit `tgtCcy` (or its default for the side) gives a SPOT market order's `sz`.
+fn by_tgt_ccy(order: &Order) -> Result<SizeUnit, String> {
+    let default = match order.side.as_deref() {
+        Some("buy") => SizeUnit::Quote,
+        Some("sell") => SizeUnit::Base,
+        other => {
+            return Err(format!(
+                "side={} is neither buy nor sell; keyward cannot tell what a spot market order's 'sz' counts",
+                other.unwrap_or("(none)")
+            ))
+        }
+    };
+    let chosen = match order.field("tgtCcy") {
+        None => default,
+        Some("quote_ccy") => SizeUnit::Quote,
+        Some("base_ccy") => SizeUnit::Base,
+        Some(other) => {
+            return Err(format!(
+                "tgtCcy={other} is neither base_ccy nor quote_ccy; keyward cannot tell what 'sz' counts"
+            ))
+        }
+    };
+    // A MARGIN market order (tdMode cross/isolated) is documented by side alone; where
+    // `tgtCcy` would say otherwise, keyward cannot tell which OKX applies.
+    if chosen != default && order.field("tdMode") != Some("cash") {
+        return Err(format!(
+            "tgtCcy={} on a tdMode={} market order: OKX documents a margin market order's 'sz' by side (buy: quote, sell: base), so keyward cannot tell which unit applies",
+            order.field("tgtCcy").unwrap_or(""),
+            order.field("tdMode").unwrap_or("(none)")
+        ));
+    }
+    Ok(chosen)
+}
+
+fn order_unit(order: &Order) -> Result<SizeUnit, String> {
+    let spot = spot_pair(order)?;
+    let ord_type = order.order_type.as_deref().unwrap_or("");
+    let market = MARKET_TYPES.contains(&ord_type);
+    let known = market || LIMIT_TYPES.contains(&ord_type) || ord_type == "elp";
+    match spot {
+        Some(false) => Ok(SizeUnit::Base),
+        Some(true) if market => by_tgt_ccy(order),
+        Some(true) if known => match order.field("tgtCcy") {
+            None | Some("base_ccy") => Ok(SizeUnit::Base),
+            Some(other) => Err(format!(
+                "tgtCcy={other} on a {ord_type} order: OKX documents tgtCcy for market orders only, so keyward cannot tell what 'sz' counts"
+            )),
+        },
+        Some(true) => Err(format!(
+            "ordType={ord_type} is not an OKX order type keyward knows; it cannot tell what a spot order's 'sz' counts"
+        )),
+        // Named by code only: a spot pair or a derivative. Limit orders count the base
+        // currency or contracts either way; a market order's unit depends on which.
+        None if known && !market => Ok(SizeUnit::Base),
+        None => Err(
+            "the instrument is named by 'instIdCode' only, so keyward cannot tell whether this market order's 'sz' counts the quote currency; send 'instId'"
+                .to_owned(),
+        ),
+    }
+}
+
+fn amend_unit(order: &Order) -> Result<SizeUnit, String> {
+    one_instrument(order)?;
+    Ok(SizeUnit::Base)
+}
+
+/// An algo order on a spot pair: only the documented cases are read (a market-buy
+/// `conditional` order by `tgtCcy`, default quote; limit-priced legs, TWAP and iceberg in the
+/// base currency; sells in the base currency). A spot trigger or trailing market buy has no
+/// documented unit and is refused.
+fn algo_unit(order: &Order) -> Result<SizeUnit, String> {
+    let spot = match spot_pair(order)? {
+        Some(spot) => spot,
+        None => return Err("'instId' is required".to_owned()),
+    };
+    if !spot {
+        return Ok(SizeUnit::Base);
+    }
+    let ord_type = order.order_type.as_deref().unwrap_or("");
+    let tgt = order.field("tgtCcy");
+    match order.side.as_deref() {
+        Some("sell") => {
+            return match tgt {
+                None | Some("base_ccy") => Ok(SizeUnit::Base),
+                Some(other) => Err(format!(
+                    "tgtCcy={other} on a spot sell {ord_type} order is not documented; keyward cannot tell what 'sz' counts"
+                )),
+            }
+        }
+        Some("buy") => {}
+        other => {
+            return Err(format!(
+                "side={} is neither buy nor sell",
+                other.unwrap_or("(none)")
+            ))
+        }
+    }
+    let market_leg = |name: &str| order.field(name) == Some("-1");
+    let base_unless_tgt = |what: &str| {
+        match tgt {
+        None | Some("base_ccy") => Ok(SizeUnit::Base),
+        Some(other) => Err(format!(
+            "tgtCcy={other} on a spot {what} buy is not documented; keyward cannot tell what 'sz' counts"
+        )),
+    }
+    };
+    match ord_type {
+        "conditional" if market_leg("tpOrdPx") || market_leg("slOrdPx") => {
+            if order.field("tpOrdPx").is_some_and(|p| p != "-1")
+                || order.field("slOrdPx").is_some_and(|p| p != "-1")
+            {
+                return Err(
+                    "a spot conditional buy with one market and one limit leg: keyward cannot tell what 'sz' counts"
+                        .to_owned(),
+                );
+            }
+            match tgt {
+                None | Some("quote_ccy") => Ok(SizeUnit::Quote),
+                Some("base_ccy") => Ok(SizeUnit::Base),
+                Some(other) => Err(format!(
+                    "tgtCcy={other} is neither base_ccy nor quote_ccy"
+                )),
+            }
+        }
+        "conditional" | "oco" if !market_leg("tpOrdPx") && !market_leg("slOrdPx") => {
+            base_unless_tgt("limit-priced TP/SL")
+        }
+        "trigger" if order.field("orderPx").is_some_and(|p| p != "-1") => {
+            base_unless_tgt("limit trigger")
+        }
+        "twap" | "smart_iceberg" => base_unless_tgt(ord_type),
+        _ => Err(format!(
+            "OKX does not document what 'sz' counts on a spot {ord_type} market buy; keyward refuses it"
+        )),
+    }
+}
+
+/// An amended algo order keeps the unit of the original, which the request does not say (a
+/// spot market-buy stop counts the quote currency): a spot amend that changes `newSz` is
+/// refused.
+fn amend_algo_unit(order: &Order) -> Result<SizeUnit, String> {
+    if order.base_size.is_some() && spot_pair(order)? != Some(false) {
+        return Err(
+            "an amended spot algo order keeps the unit of its size (a market-buy stop counts the quote currency), which the amend does not say; cancel it and place a new one"
+                .to_owned(),
+        );
+    }
+    Ok(SizeUnit::Base)
+}
+
+const fn endpoint(path: &'static str, layout: Layout, spec: &'static OrderSpec) -> OrderEndpoint {
+    OrderEndpoint {
+        method: Method::Post,
+        path,
+        layout,
+        spec,
+    }
+}
+
+/// Every order-creating or amending endpoint of `okx:trade`.
+pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
+    endpoint("/api/v5/trade/order", Layout::Flat, &ORDER),
+    endpoint("/api/v5/trade/batch-orders", Layout::JsonArrayBody, &ORDER),
+    endpoint("/api/v5/trade/amend-order", Layout::Flat, &AMEND),
+    endpoint(
+        "/api/v5/trade/amend-batch-orders",
+        Layout::JsonArrayBody,
+        &AMEND,
+    ),
+    endpoint("/api/v5/trade/order-algo", Layout::Flat, &ALGO),
+    endpoint("/api/v5/trade/amend-algos", Layout::Flat, &AMEND_ALGO),
+    endpoint("/api/v5/trade/close-position", Layout::Flat, &CLOSE),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::Exchange;
+    use crate::order::{limits, read};
+    use crate::request::canonicalise;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    fn judge_with(
+        path: &str,
+        body: &str,
+        params: &[(&str, &[&str])],
+        max: &[(&str, &str)],
+    ) -> Result<(), String> {
+        let req = canonicalise(
+            Method::Post,
+            path,
+            None,
+            Some("application/json"),
+            body.as_bytes(),
+            &super::super::Okx.canon_rules(),
+        )
+        .map_err(|r| r.message)?;
+        let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
+        let params: Vec<(String, Vec<String>)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+            .collect();
+        let max: Vec<(String, Decimal)> = max
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
+            .collect();
+        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
+        for order in read(ep, &req)? {
+            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
+        }
+        Ok(())
+    }
+
+    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
+        judge_with(path, body, &[], max)
+    }
+
+    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
+        let e = judge(path, body, max).expect_err(body);
+        assert!(e.contains(says), "{body}: {e}");
+    }
+
+    const ORDER_PATH: &str = "/api/v5/trade/order";
+    const MAX: &[(&str, &str)] = &[("sz", "1"), ("notional", "50000")];
+    const NOTIONAL: &[(&str, &str)] = &[("notional", "50000")];
+
+    #[test]
+    fn within_limit_orders_pass_in_each_form() {
+        for body in [
+            r#"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"b15","side":"buy","ordType":"limit","px":"30000","sz":"0.5"}"#,
+            r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"post_only","px":"30000","sz":"0.5","ccy":"USDT"}"#,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","posSide":"short","ordType":"limit","px":"30000","sz":"1","reduceOnly":false}"#,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"30000","sz":"0.5","attachAlgoOrds":[{"tpTriggerPx":"35000","tpOrdPx":"-1"}]}"#,
+        ] {
+            judge(ORDER_PATH, body, MAX).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
+        for body in [
+            // Spot market buys count the quote currency by default.
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"20000"}"#,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"20000","tgtCcy":"quote_ccy"}"#,
+            r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"market","sz":"20000"}"#,
+        ] {
+            judge(ORDER_PATH, body, NOTIONAL).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
+        judge(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.5","tgtCcy":"base_ccy"}"#,
+            &[("sz", "1")],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn over_limit_sizes_and_prices_are_refused() {
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"2"}"#,
+            MAX,
+            "sz 2 exceeds",
+        );
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"ioc","px":"70000","sz":"1"}"#,
+            MAX,
+            "notional 70000 exceeds",
+        );
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"60000"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
+        // A spot market buy's size is quote: no base size for a size bound.
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"10"}"#,
+            &[("sz", "1")],
+            "base size cannot be established",
+        );
+        // `tgtCcy=base_ccy` makes it a base size, bounded as such, with no notional.
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"5","tgtCcy":"base_ccy"}"#,
+            &[("sz", "1")],
+            "sz 5 exceeds",
+        );
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.5","tgtCcy":"base_ccy","px":"1"}"#,
+            MAX,
+            "market executes at the market",
+        );
+        // A quote-sized market sell is bounded by its notional.
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"90000","tgtCcy":"quote_ccy"}"#,
+            NOTIONAL,
+            "notional 90000 exceeds",
+        );
+        // A margin market order whose tgtCcy contradicts the documented unit.
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"market","sz":"5","tgtCcy":"base_ccy"}"#,
+            &[("sz", "10")],
+            "margin market order",
+        );
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"5","tgtCcy":"quote_ccy"}"#,
+            &[("sz", "10")],
+            "tgtCcy=quote_ccy on a limit order",
+        );
+        // Swap contracts: a market order with a decoy price, and the band's price.
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1","px":"0.01"}"#,
+            MAX,
+            "market executes at the market",
+        );
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"optimal_limit_ioc","sz":"1","px":"0.01"}"#,
+            MAX,
+            "optimal_limit_ioc executes at the market",
+        );
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","pxUsd":"100"}"#,
+            MAX,
+            "pxUsd",
+        );
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","px":"0.01","pxVol":"1"}"#,
+            MAX,
+            "pxVol",
+        );
+    }
+
+    #[test]
+    fn instrument_codes_cannot_dodge_a_symbol_rule() {
+        let symbols: &[(&str, &[&str])] = &[("instId", &["BTC-USDT"])];
+        let by_code = r#"{"instIdCode":12345,"tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1"}"#;
+        let e = judge_with(ORDER_PATH, by_code, symbols, &[]).unwrap_err();
+        assert!(e.contains("numeric code"), "{e}");
+        // Both: OKX uses the code, so the name proves nothing.
+        let both = r#"{"instId":"BTC-USDT","instIdCode":12345,"tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1"}"#;
+        let e = judge_with(ORDER_PATH, both, symbols, &[]).unwrap_err();
+        assert!(e.contains("names its instrument twice"), "{e}");
+        // By code, a limit order's size is still read; a market order's unit is unknown.
+        judge(ORDER_PATH, by_code, &[("sz", "1")]).unwrap();
+        let market =
+            r#"{"instIdCode":12345,"tdMode":"cash","side":"buy","ordType":"market","sz":"5"}"#;
+        let e = judge(ORDER_PATH, market, &[("sz", "10")]).unwrap_err();
+        assert!(e.contains("'instIdCode' only"), "{e}");
+        judge_with(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1"}"#,
+            symbols,
+            &[],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn unknown_respelled_and_non_ascii_names_are_refused() {
+        for (body, says) in [
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1","qty":"50"}"#,
+                "'qty' is not a field",
+            ),
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","Sz":"50"}"#,
+                "another spelling of 'sz'",
+            ),
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"10","tgt_ccy":"base_ccy"}"#,
+                "another spelling of 'tgtCcy'",
+            ),
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1","inst_id":"PEPE-USDT"}"#,
+                "another spelling of 'instId'",
+            ),
+            (
+                r#"{"ınstId":"PEPE-USDT","instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1"}"#,
+                "not ASCII",
+            ),
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"-1"}"#,
+                "not a plain decimal",
+            ),
+        ] {
+            let e = judge(ORDER_PATH, body, MAX).expect_err(body);
+            assert!(e.contains(says), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_batch_item_is_an_order() {
+        let path = "/api/v5/trade/batch-orders";
+        let ok = r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"30000","sz":"0.5"},{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"limit","px":"30000","sz":"0.7"}]"#;
+        judge(path, ok, MAX).unwrap();
+        let big = r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"30000","sz":"0.5"},{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"60000"}]"#;
+        let e = judge(path, big, NOTIONAL).unwrap_err();
+        assert!(e.starts_with("body[1]: notional 60000"), "{e}");
+        let escaped = r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","s\u007a":"9"}]"#;
+        let e = judge(path, escaped, MAX).unwrap_err();
+        assert!(e.contains("sz 9 exceeds"), "{e}");
+        let e = judge(path, r#"{"instId":"BTC-USDT"}"#, MAX).unwrap_err();
+        assert!(e.contains("JSON array"), "{e}");
+    }
+
+    #[test]
+    fn amends_are_bounded_by_their_own_fields() {
+        let amend = "/api/v5/trade/amend-order";
+        judge(
+            amend,
+            r#"{"instId":"BTC-USDT","ordId":"1","newSz":"0.5","newPx":"30000"}"#,
+            MAX,
+        )
+        .unwrap();
+        refused(
+            amend,
+            r#"{"instId":"BTC-USDT","ordId":"1","newSz":"3"}"#,
+            &[("sz", "1")],
+            "sz 3 exceeds",
+        );
+        refused(
+            amend,
+            r#"{"instId":"BTC-USDT","ordId":"1","newSz":"1","newPx":"90000"}"#,
+            MAX,
+            "notional 90000 exceeds",
+        );
+        refused(
+            amend,
+            r#"{"instId":"BTC-USD-250328-100000-C","ordId":"1","newSz":"1","newPxVol":"2"}"#,
+            MAX,
+            "newPxVol",
+        );
+        let batch = "/api/v5/trade/amend-batch-orders";
+        let e = judge(
+            batch,
+            r#"[{"instId":"BTC-USDT","ordId":"1","newSz":"0.5"},{"instId":"BTC-USDT","ordId":"2","newSz":"4"}]"#,
+            &[("sz", "1")],
+        )
+        .unwrap_err();
+        assert!(e.starts_with("body[1]: sz 4 exceeds"), "{e}");
+    }
+
+    #[test]
+    fn algo_orders_bound_sizes_and_never_trust_their_prices() {
+        let algo = "/api/v5/trade/order-algo";
+        for body in [
+            r#"{"instId":"BTC-USDT-SWAP","side":"buy","tdMode":"cross","posSide":"net","sz":"1","ordType":"trigger","triggerPx":"25920","triggerPxType":"last","orderPx":"-1","attachAlgoOrds":[{"slTriggerPx":"100","slOrdPx":"600"}]}"#,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"move_order_stop","sz":"1","posSide":"net","callbackRatio":"0.05","reduceOnly":true}"#,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"conditional","sz":"0.5","slTriggerPx":"20000","slOrdPx":"-1"}"#,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"smart_iceberg","sz":"0.9","szLimit":"0.1","lmtOrderNumber":"5","aggressiveness":"conservative","pxLimit":"95000","triggerParams":[{"triggerAction":"start","triggerStrategy":"instant"}]}"#,
+        ] {
+            judge(algo, body, &[("sz", "1")]).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
+        refused(
+            algo,
+            r#"{"instId":"BTC-USDT-SWAP","side":"buy","tdMode":"cross","sz":"5","ordType":"trigger","triggerPx":"25920","orderPx":"30000"}"#,
+            &[("sz", "1")],
+            "sz 5 exceeds",
+        );
+        // A trigger's price is no bound (it may be -1, the market).
+        refused(
+            algo,
+            r#"{"instId":"BTC-USDT-SWAP","side":"buy","tdMode":"cross","sz":"1","ordType":"trigger","triggerPx":"25920","orderPx":"1"}"#,
+            NOTIONAL,
+            "orderPx",
+        );
+        // TWAP children are priced at the book plus an unbounded spread.
+        refused(
+            algo,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"twap","sz":"1","szLimit":"0.1","pxLimit":"1","timeInterval":"10","pxSpread":"100000"}"#,
+            NOTIONAL,
+            "has no known execution price",
+        );
+        // A spot market-buy stop counts the quote currency by default.
+        refused(
+            algo,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"conditional","sz":"60000","tpTriggerPx":"35000","tpOrdPx":"-1"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
+        refused(
+            algo,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"conditional","sz":"10","tpTriggerPx":"35000","tpOrdPx":"-1"}"#,
+            &[("sz", "1")],
+            "base size cannot be established",
+        );
+        // Spot trigger market buys have no documented unit.
+        refused(
+            algo,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"trigger","sz":"0.1","triggerPx":"1","orderPx":"-1"}"#,
+            &[("sz", "1")],
+            "does not document what 'sz' counts",
+        );
+        // Closing the whole position has no size.
+        refused(
+            algo,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","closeFraction":"1","reduceOnly":true,"slTriggerPx":"1","slOrdPx":"-1"}"#,
+            &[("sz", "1")],
+            "base size cannot be established",
+        );
+        let amend = "/api/v5/trade/amend-algos";
+        refused(
+            amend,
+            r#"{"instId":"BTC-USDT-SWAP","algoId":"1","newSz":"2"}"#,
+            &[("sz", "1")],
+            "sz 2 exceeds",
+        );
+        refused(
+            amend,
+            r#"{"instId":"BTC-USDT","algoId":"1","newSz":"0.5"}"#,
+            &[("sz", "1")],
+            "keeps the unit of its size",
+        );
+        judge(
+            amend,
+            r#"{"instId":"BTC-USDT-SWAP","algoId":"1","newSz":"0.5","newTriggerPx":"1","newOrdPx":"-1"}"#,
+            &[("sz", "1")],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn closing_a_position_has_no_size() {
+        let close = "/api/v5/trade/close-position";
+        let body = r#"{"instId":"BTC-USDT-SWAP","mgnMode":"cross","posSide":"net","autoCxl":true}"#;
+        judge_with(close, body, &[("instId", &["BTC-USDT-SWAP"])], &[]).unwrap();
+        refused(
+            close,
+            body,
+            &[("sz", "1")],
+            "base size cannot be established",
+        );
+        refused(
+            close,
+            r#"{"instId":"BTC-USDT-SWAP","mgnMode":"cross","sz":"1"}"#,
+            &[("sz", "10")],
+            "'sz' is not a field",
+        );
+    }
+}
