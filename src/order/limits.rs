@@ -104,7 +104,9 @@ fn bounded_value(
         (Some((by, _)), _) if order.base_size.is_none() && order.quote_size.is_none() => Some(
             format!("the order is sized by '{by}', in a unit keyward cannot convert"),
         ),
-        (_, Some(why)) => Some(why.to_owned()),
+        (_, Some(why)) if order.base_size.is_some() || order.quote_size.is_some() => {
+            Some(why.to_owned())
+        }
         _ => None,
     };
     if name == NOTIONAL {

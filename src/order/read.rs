@@ -314,7 +314,8 @@ fn read_order<'a>(
             Meaning::TypeMember => Meaning::Type,
             m => m,
         };
-        if kind != Meaning::Inert {
+        // Two fields that each make the price unknown are not ambiguous.
+        if kind != Meaning::Inert && kind != Meaning::PriceOverride {
             if let Some((_, first)) = seen.iter().find(|(m, _)| *m == kind) {
                 return Err(format!(
                     "{at}'{name}' and '{first}' both set the order's {}; keyward cannot tell which the exchange uses",
