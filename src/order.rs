@@ -15,6 +15,10 @@
 
 pub mod limits;
 mod read;
+#[cfg(test)]
+pub mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use read::{decimal, read};
 
@@ -53,7 +57,84 @@ pub enum Meaning {
     /// Known, documented, and without bearing on size, price or instrument (client ids, time in
     /// force, response type, receive window ...).
     Inert,
+    /// The order's size in a second unit that keyward cannot convert to the first (Deribit
+    /// `contracts` beside `amount`, an Alpaca position close by `percentage`): a `max` on this
+    /// field bounds it as written, and the order's size in the first unit stays unknown.
+    OtherUnitSize,
+    /// A nested object whose own name is the order type, its members the order's fields
+    /// (Coinbase `order_configuration.limit_limit_gtc.{base_size, limit_price}`): the type is the
+    /// last segment of the dotted name.
+    TypeMember,
+    /// A field whose meaning depends on the order's type (Kraken's `price` is the limit price of
+    /// a limit order but the trigger of a stop-loss-limit, whose limit price is `price2`).
+    ByType(&'static TypeCases),
+    /// A field of a second order the exchange places on this one's behalf (a Kraken conditional
+    /// close, an Alpaca bracket's take-profit, a Coinbase attached bracket): read with the leg's
+    /// own table into an order of its own, judged like any other.
+    Leg(&'static LegSpec),
+    /// A documented field keyward cannot judge (orders nested without a documented shape, a
+    /// deprecated size unit): an order carrying it is refused, with this reason.
+    Refused(&'static str),
 }
+
+impl Meaning {
+    /// What a rule's constraint on a field of this meaning bounds: a type-dependent field its
+    /// rule meaning, a leg's field its meaning in the leg, a type-naming object the type. `None`
+    /// for a refused field.
+    pub fn for_rules(self, name: &str) -> Option<Meaning> {
+        match self {
+            Meaning::ByType(b) => Some(b.in_rules),
+            Meaning::Leg(leg) => leg.spec.meaning(name).and_then(|m| m.for_rules(name)),
+            Meaning::TypeMember => Some(Meaning::Type),
+            Meaning::Refused(_) => None,
+            m => Some(m),
+        }
+    }
+}
+
+/// The meanings of a field whose meaning depends on the order's type.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TypeCases {
+    /// The meaning for orders of the listed types.
+    pub cases: &'static [(&'static [&'static str], Meaning)],
+    /// The meaning for any other type, and when the order's type is not known (an amend, which
+    /// does not restate it): choose the one that judges the order most strictly.
+    pub otherwise: Meaning,
+    /// What a rule's constraint on this field's name bounds (`max.price` bounds Kraken's limit
+    /// price, whichever field carries it).
+    pub in_rules: Meaning,
+}
+
+impl TypeCases {
+    /// The field's meaning on an order of this type.
+    pub fn resolve(&self, order_type: Option<&str>) -> Meaning {
+        order_type
+            .and_then(|t| self.cases.iter().find(|(types, _)| types.contains(&t)))
+            .map_or(self.otherwise, |(_, m)| *m)
+    }
+}
+
+/// A second order attached to an order: it has the parent's instrument and (unless its own
+/// fields say otherwise) the parent's size, on the opposite side.
+#[derive(Debug)]
+pub struct LegSpec {
+    /// How messages name the leg (`close`, `take_profit`).
+    pub name: &'static str,
+    /// The leg's fields, by the full names they have in the parent's request (`close[price]`,
+    /// `take_profit.limit_price`), with its types and default type.
+    pub spec: &'static OrderSpec,
+    /// The leg's type when it names none and its table has no default, decided on the leg as
+    /// read (an Alpaca stop-loss leg is a stop-limit order when it gives a limit price).
+    pub order_type: Option<fn(&Order) -> Option<&'static str>>,
+}
+
+impl PartialEq for LegSpec {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for LegSpec {}
 
 /// The field table of one order endpoint, from the exchange's documentation.
 #[derive(Clone, Copy, Debug)]
@@ -111,6 +192,14 @@ pub enum SizeUnit {
     Base,
     /// The quote asset: the field is the amount to spend or receive.
     Quote,
+    /// An inverse contract's size, counted in the quote currency (a Deribit inverse future's
+    /// `amount` in USD): a bound on the field applies to it as written, and it is also the
+    /// order's notional.
+    Inverse,
+    /// Contracts of a multiplier keyward does not know offline (the reason): a bound on the field
+    /// applies to it as written, but it converts neither to nor from a quote amount, so the
+    /// order has no notional keyward can compute.
+    Contracts(&'static str),
 }
 
 /// [`OrderSpec::size_unit`] for endpoints whose size field is always in the base asset.
@@ -182,6 +271,11 @@ pub struct Order {
     pub price_override: Option<String>,
     pub reduce_only: bool,
     pub leverage: Option<Decimal>,
+    /// The size in a second unit ([`Meaning::OtherUnitSize`]), by the field that gave it.
+    pub other_size: Option<(String, Decimal)>,
+    /// Why the size cannot be valued in the quote asset, when it counts contracts of an unknown
+    /// multiplier ([`SizeUnit::Contracts`]).
+    pub contracts: Option<&'static str>,
     /// Every scalar member of the order as written, for constraints on other fields.
     pub fields: Vec<(String, String)>,
     /// The spec's verdict on the type: executes at `price` or better.
@@ -209,21 +303,25 @@ impl Order {
         }
     }
 
-    /// The order's size in the base asset: as given, or a quote size at a known limit price.
+    /// The order's size in the base asset: as given, or a quote size at a known limit price
+    /// (not for contracts of an unknown multiplier).
     pub fn base(&self) -> Option<Decimal> {
         match (self.base_size, self.quote_size, self.execution_price()) {
             (Some(b), _, _) => Some(b),
-            (None, Some(q), Some(p)) if !p.is_zero() => q.checked_div(p),
+            (None, Some(q), Some(p)) if !p.is_zero() && self.contracts.is_none() => {
+                q.checked_div(p)
+            }
             _ => None,
         }
     }
 
     /// The order's value in the quote asset: a quote size as given, or the base size at a known
-    /// limit price. A market order sized in the base asset has none (its fill price is unknown).
+    /// limit price. A market order sized in the base asset has none (its fill price is unknown),
+    /// nor has an order sized in contracts of an unknown multiplier.
     pub fn notional(&self) -> Option<Decimal> {
         match (self.quote_size, self.base_size, self.execution_price()) {
             (Some(q), _, _) => Some(q),
-            (None, Some(b), Some(p)) => b.checked_mul(p),
+            (None, Some(b), Some(p)) if self.contracts.is_none() => b.checked_mul(p),
             _ => None,
         }
     }

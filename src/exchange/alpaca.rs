@@ -14,6 +14,7 @@
 //! Paper-trading keys (key ids starting `PK`) are sent to `paper-api.alpaca.markets`, live keys
 //! to `api.alpaca.markets`; the data host is the same for both.
 
+pub mod orders;
 use super::secret_header;
 use std::time::SystemTime;
 

@@ -6,6 +6,7 @@
 //! re-serialised, numbers kept exactly as the bot wrote them (`219.0` stays `219.0`).
 //! <https://www.bitmex.com/app/apiKeysUsage>
 
+pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 

@@ -18,6 +18,7 @@
 //! bot's own (dummy) JWT — its signature is neither checked nor needed, as keyward never
 //! forwards it — or `CB-ACCESS-KEY` for bots configured with a legacy HMAC-style dummy secret.
 
+pub mod orders;
 use std::time::SystemTime;
 
 use base64::Engine;

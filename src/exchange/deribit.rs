@@ -15,6 +15,7 @@
 //! The bot's client token: Deribit's own `id=` in a `deri-hmac-sha256` header (what ccxt sends
 //! with the client token as its API key), or `Authorization: Bearer <client token>`.
 
+pub mod orders;
 use std::time::SystemTime;
 
 use bytes::Bytes;

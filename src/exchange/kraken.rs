@@ -10,6 +10,7 @@
 //! `otp` are removed.
 //! <https://docs.kraken.com/api/docs/guides/spot-rest-auth>
 
+pub mod orders;
 use super::secret_header;
 use std::time::SystemTime;
 

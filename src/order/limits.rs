@@ -13,11 +13,16 @@ use super::{Meaning, Order, OrderEndpoint, OrderSpec};
 /// exchange gives that name on any of its order endpoints. So `max.quantity` bounds an amend's
 /// `newQty` (both are the base size), and a rule cannot be sidestepped by an endpoint that
 /// spells the size differently.
+///
+/// A type-dependent field, a leg's field or a type-naming object means in a rule what
+/// [`Meaning::for_rules`] says (`max.price` on Kraken bounds the limit price, which a
+/// stop-loss-limit order gives as `price2`).
 pub fn meaning(endpoints: &[OrderEndpoint], spec: &OrderSpec, name: &str) -> Option<Meaning> {
-    spec.meaning(name).or_else(|| {
+    let in_rules = |s: &OrderSpec| s.meaning(name).and_then(|m| m.for_rules(name));
+    in_rules(spec).or_else(|| {
         endpoints
             .iter()
-            .find_map(|e| e.spec.meaning(name))
+            .find_map(|e| in_rules(e.spec))
             .filter(|m| *m != Meaning::Inert)
     })
 }
@@ -94,9 +99,20 @@ fn bounded_value(
             "{rule} limits {name}, but {what}; keyward cannot bound this order, so it refuses it"
         ))
     };
+    // Why a size in one unit cannot be had from the order's size in another.
+    let unconverted = || match (&order.other_size, order.contracts) {
+        (Some((by, _)), _) if order.base_size.is_none() && order.quote_size.is_none() => Some(
+            format!("the order is sized by '{by}', in a unit keyward cannot convert"),
+        ),
+        (_, Some(why)) if order.base_size.is_some() || order.quote_size.is_some() => {
+            Some(why.to_owned())
+        }
+        _ => None,
+    };
     if name == NOTIONAL {
         return match order.notional() {
             Some(v) => Ok((v, "notional".to_owned())),
+            None if unconverted().is_some() => unknown(&unconverted().unwrap_or_default()),
             None if order.price_override.is_some() => unknown(&format!(
                 "the order's price is set by '{}', not a limit price",
                 order.price_override.as_deref().unwrap_or("")
@@ -117,13 +133,24 @@ fn bounded_value(
     }
     let shown = name.to_owned();
     let value = match vocabulary(name) {
-        Some(Meaning::BaseSize) => match order.base() {
-            Some(v) => v,
-            None => return unknown("the order's base size cannot be established (a market order sized in the quote asset?)"),
+        Some(Meaning::BaseSize) => match (order.base(), unconverted()) {
+            (Some(v), _) => v,
+            (None, Some(why)) => return unknown(&why),
+            (None, None) => return unknown("the order's base size cannot be established (a market order sized in the quote asset?)"),
         },
-        Some(Meaning::QuoteSize) => match order.notional() {
-            Some(v) => v,
-            None => return unknown("the order's quote amount cannot be established (a market order sized in the base asset?)"),
+        Some(Meaning::QuoteSize) => match (order.notional(), unconverted()) {
+            (Some(v), _) => v,
+            (None, Some(why)) => return unknown(&why),
+            (None, None) => return unknown("the order's quote amount cannot be established (a market order sized in the base asset?)"),
+        },
+        Some(Meaning::OtherUnitSize) => match &order.other_size {
+            Some((_, v)) => *v,
+            None if order.base_size.is_some() || order.quote_size.is_some() => {
+                return unknown(&format!(
+                    "the order gives its size in another unit, which keyward cannot convert to '{name}'"
+                ))
+            }
+            None => return unknown("the order's size cannot be established"),
         },
         Some(Meaning::Price) => match (order.price, order.price_override.as_deref()) {
             (_, Some(by)) => return unknown(&format!("the order's price is set by '{by}'")),

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::{Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use super::{Batch, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
 use crate::request::{Body, CanonicalRequest, Json};
 
 /// Most orders read from one batch.
@@ -18,13 +18,18 @@ enum Value<'a> {
     Json(&'a Json),
 }
 
-/// Reads every order of `req` as the endpoint's exchange would. The error names the member (and,
-/// in a batch, the item) that could not be read, and says why.
+/// Reads every order of `req` as the endpoint's exchange would: each item of a batch, and after
+/// each order the legs attached to it. The error names the member (and, in a batch, the item)
+/// that could not be read, and says why.
 pub fn read(endpoint: &OrderEndpoint, req: &CanonicalRequest) -> Result<Vec<Order>, String> {
     let spec = endpoint.spec;
-    let top = top_level(req);
+    let mut top = path_params(endpoint, req);
+    top.extend(top_level(req));
+    for (k, _) in &top {
+        undotted(k, "")?;
+    }
     match endpoint.layout {
-        Layout::Flat => Ok(vec![read_order(spec, top, "")?]),
+        Layout::Flat => read_order(spec, owned(top), "", None),
         Layout::JsonArrayInParam(Batch { name, shared })
         | Layout::JsonArrayInMember(Batch { name, shared }) => {
             let (batch, siblings): (Vec<_>, Vec<_>) =
@@ -66,6 +71,38 @@ pub fn read(endpoint: &OrderEndpoint, req: &CanonicalRequest) -> Result<Vec<Orde
     }
 }
 
+fn owned<'a>(members: Vec<(&str, Value<'a>)>) -> Vec<(String, Value<'a>)> {
+    members
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
+/// The `{name}` segments of the endpoint's path that its table lists, with the request's values
+/// (Alpaca's `DELETE /v2/positions/{symbol_or_asset_id}` names its instrument in the path).
+fn path_params<'a>(
+    endpoint: &OrderEndpoint,
+    req: &'a CanonicalRequest,
+) -> Vec<(&'static str, Value<'a>)> {
+    let pattern: Vec<&'static str> = endpoint.path.split('/').collect();
+    let path: Vec<&str> = req.path.split('/').collect();
+    if pattern.len() != path.len() {
+        return Vec::new();
+    }
+    pattern
+        .into_iter()
+        .zip(path)
+        .filter_map(|(p, v)| {
+            let name = p.strip_prefix('{')?.strip_suffix('}')?;
+            endpoint
+                .spec
+                .meaning(name)
+                .is_some()
+                .then_some((name, Value::Text(v)))
+        })
+        .collect()
+}
+
 /// The request's top-level members: query parameters, then form parameters or JSON members.
 fn top_level(req: &CanonicalRequest) -> Vec<(&str, Value<'_>)> {
     let mut out: Vec<(&str, Value<'_>)> =
@@ -98,85 +135,197 @@ fn read_batch(
     if items.len() > MAX_BATCH {
         return Err(format!("'{name}' holds more than {MAX_BATCH} orders"));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item {
-            Json::Object(members) => read_order(
-                spec,
-                siblings
-                    .iter()
-                    .map(|(k, v)| (*k, v.clone()))
-                    .chain(members.iter().map(|(k, v)| (k.as_str(), Value::Json(v))))
-                    .collect(),
-                &format!("{name}[{i}]: "),
-            ),
-            _ => Err(format!("{name}[{i}] is not an order object")),
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Json::Object(members) = item else {
+            return Err(format!("{name}[{i}] is not an order object"));
+        };
+        for (k, _) in members {
+            undotted(k, &format!("{name}[{i}]: "))?;
+        }
+        out.extend(read_order(
+            spec,
+            siblings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .chain(members.iter().map(|(k, v)| (k.clone(), Value::Json(v))))
+                .collect(),
+            &format!("{name}[{i}]: "),
+            None,
+        )?);
+    }
+    Ok(out)
 }
 
-/// Reads one order from its members; `at` prefixes messages (the batch item).
-fn read_order<'a>(
+/// A member of an order with its name as the table has it (nesting joined by `.`).
+struct Member<'a> {
+    name: String,
+    value: Value<'a>,
+    meaning: Meaning,
+}
+
+/// The order's members with their meanings: nested objects read through their members by their
+/// dotted names, a type-naming object through its members; a leg's members kept whole for the
+/// leg. Refuses member names a lenient parser could read as another field, names holding a `.`
+/// (dotted table names mean real nesting only), and members the table does not know.
+fn flatten<'a>(
     spec: &OrderSpec,
-    members: Vec<(&'a str, Value<'a>)>,
+    members: Vec<(String, Value<'a>)>,
     at: &str,
-) -> Result<Order, String> {
-    let mut order = Order {
-        at: at.to_owned(),
-        ..Order::default()
-    };
-    let mut seen: Vec<(Meaning, &str)> = Vec::new();
-    let mut stack: Vec<(String, Value<'a>)> = members
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+) -> Result<Vec<Member<'a>>, String> {
+    let mut out = Vec::new();
+    let mut stack = members;
     stack.reverse();
     while let Some((name, value)) = stack.pop() {
         check_name(spec, &name, at)?;
         let meaning = spec.meaning(&name);
-        let text = match &value {
-            Value::Text(t) => Some(*t),
-            Value::Json(j) => j.scalar_text(),
+        let inner: Option<&'a Vec<(String, Json)>> = match &value {
+            Value::Json(j) => match *j {
+                Json::Object(m) => Some(m),
+                _ => None,
+            },
+            Value::Text(_) => None,
         };
-        let text = match (text, &value, meaning) {
-            (Some(t), _, Some(_)) => t,
-            // A documented opaque structure (e.g. attached take-profit legs) with no bearing on
-            // the limits: accepted whole.
-            (None, Value::Json(_), Some(Meaning::Inert)) => continue,
-            // A nested object is read through its members, by their dotted names.
-            (None, Value::Json(Json::Object(inner)), None)
-                if spec.fields.iter().any(|(n, _)| n.starts_with(&format!("{name}."))) =>
-            {
-                for (k, v) in inner.iter().rev() {
-                    if k.contains('.') {
-                        return Err(format!("{at}member name {k:?} in '{name}' holds a '.'; keyward refuses it"));
-                    }
-                    stack.push((format!("{name}.{k}"), Value::Json(v)));
+        let nested = |stack: &mut Vec<(String, Value<'a>)>,
+                      inner: &'a Vec<(String, Json)>|
+         -> Result<(), String> {
+            for (k, v) in inner.iter().rev() {
+                if k.contains('.') {
+                    return Err(format!(
+                        "{at}member name {k:?} in '{name}' holds a '.'; keyward refuses it"
+                    ));
                 }
-                continue;
+                stack.push((format!("{name}.{k}"), Value::Json(v)));
             }
-            (_, _, None) => {
+            Ok(())
+        };
+        match (meaning, inner) {
+            (Some(Meaning::TypeMember), Some(inner)) => {
+                nested(&mut stack, inner)?;
+                out.push(Member {
+                    name,
+                    value,
+                    meaning: Meaning::TypeMember,
+                });
+            }
+            (Some(Meaning::TypeMember), None) => {
+                return Err(format!("{at}'{name}' must be an object"));
+            }
+            // A documented opaque structure with no bearing on the limits: accepted whole.
+            (Some(Meaning::Inert), _) if scalar(&value).is_none() => {}
+            (Some(meaning), _) => out.push(Member {
+                name,
+                value,
+                meaning,
+            }),
+            (None, Some(inner))
+                if spec
+                    .fields
+                    .iter()
+                    .any(|(n, _)| n.starts_with(&format!("{name}."))) =>
+            {
+                nested(&mut stack, inner)?;
+            }
+            (None, _) => {
                 return Err(format!(
                     "{at}'{name}' is not a field keyward knows on this endpoint; it cannot judge the order, so it refuses it"
                 ))
             }
-            (None, _, Some(_)) => {
-                return Err(format!("{at}'{name}' must be a single value"));
-            }
+        }
+    }
+    Ok(out)
+}
+
+fn scalar<'a>(value: &Value<'a>) -> Option<&'a str> {
+    match *value {
+        Value::Text(t) => Some(t),
+        Value::Json(j) => j.scalar_text(),
+    }
+}
+
+/// Refuses a member name, as the bot wrote it, that holds a `.`: a dotted table name means real
+/// nesting only (a top-level member literally named `params.amount` is not `params.amount`).
+fn undotted(name: &str, at: &str) -> Result<(), String> {
+    if name.contains('.') {
+        return Err(format!(
+            "{at}member name {name:?} holds a '.'; keyward reads dotted names only through real nesting, so it refuses it"
+        ));
+    }
+    Ok(())
+}
+
+/// The last segment of a dotted name (the type a [`Meaning::TypeMember`] object names).
+fn last_segment(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// Reads one order from its members, then the legs attached to it; `at` prefixes messages (the
+/// batch item, the leg). A leg (`parent` given) has its parent's instrument, its size unless
+/// its own fields give one, and the opposite side.
+fn read_order<'a>(
+    spec: &OrderSpec,
+    members: Vec<(String, Value<'a>)>,
+    at: &str,
+    parent: Option<(&LegSpec, &Order)>,
+) -> Result<Vec<Order>, String> {
+    let flat = flatten(spec, members, at)?;
+    // The type as written decides the meaning of type-dependent fields.
+    let written_type = flat.iter().find_map(|m| match m.meaning {
+        Meaning::Type => scalar(&m.value).map(str::to_owned),
+        Meaning::TypeMember => Some(last_segment(&m.name).to_owned()),
+        _ => None,
+    });
+    let type_for_fields = written_type.as_deref().or(spec.default_type);
+    let mut order = Order {
+        at: at.to_owned(),
+        ..Order::default()
+    };
+    let mut seen: Vec<(Meaning, String)> = Vec::new();
+    let mut legs: Vec<(&'static LegSpec, Vec<(String, Value<'a>)>)> = Vec::new();
+    for Member {
+        name,
+        value,
+        meaning,
+    } in flat
+    {
+        let meaning = match meaning {
+            Meaning::ByType(b) => b.resolve(type_for_fields),
+            m => m,
         };
-        let meaning = meaning.expect("matched above");
-        if meaning != Meaning::Inert {
-            if let Some((_, first)) = seen.iter().find(|(m, _)| *m == meaning) {
+        let text = match meaning {
+            Meaning::Leg(leg) => {
+                match legs.iter_mut().find(|(l, _)| *l == leg) {
+                    Some((_, bucket)) => bucket.push((name, value)),
+                    None => legs.push((leg, vec![(name, value)])),
+                }
+                continue;
+            }
+            Meaning::Refused(why) => return Err(format!("{at}'{name}': {why}")),
+            Meaning::TypeMember => last_segment(&name).to_owned(),
+            _ => match scalar(&value) {
+                Some(t) => t.to_owned(),
+                // A type-dependent field that means nothing on this type, written as a
+                // structure: accepted whole, like any inert structure.
+                None if meaning == Meaning::Inert => continue,
+                None => return Err(format!("{at}'{name}' must be a single value")),
+            },
+        };
+        let kind = match meaning {
+            Meaning::TypeMember => Meaning::Type,
+            m => m,
+        };
+        // Two fields that each make the price unknown are not ambiguous.
+        if kind != Meaning::Inert && kind != Meaning::PriceOverride {
+            if let Some((_, first)) = seen.iter().find(|(m, _)| *m == kind) {
                 return Err(format!(
                     "{at}'{name}' and '{first}' both set the order's {}; keyward cannot tell which the exchange uses",
-                    describe(meaning)
+                    describe(kind)
                 ));
             }
-            seen.push((meaning, spec_name(spec, &name)));
+            seen.push((kind, name.clone()));
         }
-        apply(&mut order, meaning, &name, text).map_err(|e| format!("{at}{e}"))?;
-        order.fields.push((name, text.to_owned()));
+        apply(&mut order, kind, &name, &text).map_err(|e| format!("{at}{e}"))?;
+        order.fields.push((name, text));
     }
     if order.base_size.is_some() && order.quote_size.is_some() {
         return Err(format!(
@@ -185,29 +334,78 @@ fn read_order<'a>(
             spec.name_of(Meaning::QuoteSize).unwrap_or("quote size"),
         ));
     }
+    let own_size =
+        order.base_size.is_some() || order.quote_size.is_some() || order.other_size.is_some();
+    if let Some((_, p)) = parent {
+        if order.instrument.is_none() && order.instrument_code.is_none() {
+            order.instrument = p.instrument.clone();
+            order.instrument_code = p.instrument_code.clone();
+        }
+        if order.side.is_none() {
+            order.side = p.side.as_deref().and_then(opposite);
+        }
+        if !own_size {
+            order.base_size = p.base_size;
+            order.quote_size = p.quote_size;
+            order.other_size = p.other_size.clone();
+            order.contracts = p.contracts;
+        }
+    }
     if order.order_type.is_none() {
-        order.order_type = spec.default_type.map(str::to_owned);
+        order.order_type = spec
+            .default_type
+            .or_else(|| parent.and_then(|(leg, _)| leg.order_type?(&order)))
+            .map(str::to_owned);
     }
     if let Some(t) = &order.order_type {
         order.is_limit = spec.limit_types.contains(&t.as_str());
         order.is_market = spec.market_types.contains(&t.as_str());
     }
-    if (spec.size_unit)(&order).map_err(|e| format!("{at}{e}"))? == SizeUnit::Quote {
-        // The size field is really the amount of quote asset.
-        if let Some(size) = order.base_size.take() {
-            order.quote_size = Some(size);
+    // A leg's inherited size is already in the parent's unit.
+    if own_size || parent.is_none() {
+        match (spec.size_unit)(&order).map_err(|e| format!("{at}{e}"))? {
+            SizeUnit::Base => {}
+            // The size field is really the amount of quote asset.
+            SizeUnit::Quote => {
+                if let Some(size) = order.base_size.take() {
+                    order.quote_size = Some(size);
+                }
+            }
+            SizeUnit::Inverse => order.quote_size = order.quote_size.or(order.base_size),
+            SizeUnit::Contracts(why) => order.contracts = Some(why),
         }
     }
-    Ok(order)
+    let mut out = vec![order];
+    for (leg, bucket) in legs {
+        let parent = out[0].clone();
+        out.extend(read_order(
+            leg.spec,
+            bucket,
+            &format!("{at}{}: ", leg.name),
+            Some((leg, &parent)),
+        )?);
+    }
+    Ok(out)
 }
 
-/// The name as the table has it (for messages that outlive the member).
-fn spec_name(spec: &OrderSpec, name: &str) -> &'static str {
-    spec.fields
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, _)| *n)
-        .unwrap_or("?")
+/// The other side, in the same letter case (`buy` → `sell`, `BUY` → `SELL`, `Buy` → `Sell`).
+fn opposite(side: &str) -> Option<String> {
+    let other = if side.eq_ignore_ascii_case("buy") {
+        "sell"
+    } else if side.eq_ignore_ascii_case("sell") {
+        "buy"
+    } else {
+        return None;
+    };
+    Some(if side.bytes().all(|b| b.is_ascii_uppercase()) {
+        other.to_ascii_uppercase()
+    } else if side.starts_with(|c: char| c.is_ascii_uppercase()) {
+        let mut s = other.to_owned();
+        s[..1].make_ascii_uppercase();
+        s
+    } else {
+        other.to_owned()
+    })
 }
 
 /// Refuses member names a lenient parser could read as another field.
@@ -239,7 +437,11 @@ fn describe(meaning: Meaning) -> &'static str {
         Meaning::PriceOverride => "price mode",
         Meaning::ReduceOnly => "reduce-only flag",
         Meaning::Leverage => "leverage",
-        Meaning::Inert => "other field",
+        Meaning::OtherUnitSize => "size in a second unit",
+        Meaning::TypeMember => "type",
+        Meaning::ByType(_) | Meaning::Leg(_) | Meaning::Refused(_) | Meaning::Inert => {
+            "other field"
+        }
     }
 }
 
@@ -255,6 +457,7 @@ fn apply(order: &mut Order, meaning: Meaning, name: &str, text: &str) -> Result<
         Meaning::TriggerPrice => order.trigger_price = Some(decimal(name, text)?),
         Meaning::Leverage => order.leverage = Some(decimal(name, text)?),
         Meaning::PriceOverride => order.price_override = Some(name.to_owned()),
+        Meaning::OtherUnitSize => order.other_size = Some((name.to_owned(), decimal(name, text)?)),
         Meaning::ReduceOnly => {
             order.reduce_only = match text {
                 "true" | "TRUE" | "True" => true,
@@ -263,6 +466,10 @@ fn apply(order: &mut Order, meaning: Meaning, name: &str, text: &str) -> Result<
             }
         }
         Meaning::Inert => {}
+        // Resolved, routed or refused before a value is applied.
+        Meaning::TypeMember | Meaning::ByType(_) | Meaning::Leg(_) | Meaning::Refused(_) => {
+            return Err(format!("'{name}' cannot be read as a single value"))
+        }
     }
     Ok(())
 }

@@ -1,0 +1,711 @@
+//! Coinbase Advanced Trade order endpoints and their field tables, written from Coinbase's own
+//! API reference (docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders:
+//! Create Order, Preview Order, Edit Order, Edit Order Preview, Close Position), with the
+//! order-configuration shapes of its examples.
+//!
+//! What the tables encode:
+//! * The order type is the name of the one member of `order_configuration`
+//!   (`order_configuration.limit_limit_gtc.{base_size, quote_size, limit_price, ...}`): each
+//!   kind lists exactly the fields Coinbase documents for it, so a size or price under another
+//!   name, or a second kind, is refused. A rule names a field by any kind's dotted name
+//!   (`order_configuration.limit_limit_gtc.base_size` bounds the base size of every kind).
+//! * Limit kinds take `base_size` or `quote_size`; quote-sized orders are valued at the quote
+//!   size, and their base size at the limit price.
+//! * `scaled_limit_gtc` (a ladder of orders derived from a distribution) is refused.
+//! * `attached_order_configuration` is a second order (take-profit and stop-loss on the same
+//!   size, opposite side), read and judged as an order of its own; its size must be omitted.
+//! * Futures and perpetual products (anything but a spot `BASE-QUOTE` product id) are sized in
+//!   contracts of a per-product multiplier keyward does not know: bounded as written, never
+//!   valued. Edits do not name their product and are treated the same way.
+//! * Coinbase's backend is protobuf-JSON, which also reads lowerCamelCase names (Coinbase's own
+//!   TypeScript SDK sends `baseSize`, `limitPrice`): every other spelling is refused.
+
+use crate::order::{
+    base_unit, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
+use crate::request::Method;
+
+use Meaning::*;
+
+/// Kinds that execute at their `limit_price` or better / at the market. The trigger brackets
+/// (a take-profit limit and a stop that places a limit order about 5% beyond its trigger) are in
+/// neither list: no single price bounds both legs.
+const LIMIT_TYPES: &[&str] = &[
+    "sor_limit_ioc",
+    "limit_limit_gtc",
+    "limit_limit_gtd",
+    "limit_limit_fok",
+    "twap_limit_gtd",
+    "stop_limit_stop_limit_gtc",
+    "stop_limit_stop_limit_gtd",
+];
+const MARKET_TYPES: &[&str] = &["market_market_ioc", "market_market_fok"];
+
+/// Whether a product id is a spot pair (`BTC-USD`), whose sizes are in the base and quote
+/// assets; futures (`BIT-28JUL23-CDE`) and perpetuals (`BTC-PERP-INTX`) are not.
+fn is_spot(product: &str) -> bool {
+    let parts: Vec<&str> = product.split('-').collect();
+    parts.len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
+}
+
+fn size_unit(order: &Order) -> Result<SizeUnit, String> {
+    Ok(match order.instrument.as_deref() {
+        Some(p) if is_spot(p) => SizeUnit::Base,
+        Some(_) => SizeUnit::Contracts(
+            "Coinbase sizes futures and perpetuals in contracts of a per-product multiplier, which keyward does not know offline",
+        ),
+        None => SizeUnit::Contracts(
+            "the request names no product_id, so keyward cannot tell a spot size from futures contracts",
+        ),
+    })
+}
+
+/// The fields of an order (create, preview): the top-level members, then every documented
+/// order-configuration kind with its own fields, then the endpoint's `$extra` members.
+macro_rules! order_fields {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            ("product_id", Instrument),
+            ("side", Side),
+            ("order_configuration.market_market_ioc", TypeMember),
+            ("order_configuration.market_market_ioc.quote_size", QuoteSize),
+            ("order_configuration.market_market_ioc.base_size", BaseSize),
+            ("order_configuration.market_market_ioc.rfq_disabled", Inert),
+            // Fill-or-kill market orders (perpetuals only).
+            ("order_configuration.market_market_fok", TypeMember),
+            ("order_configuration.market_market_fok.quote_size", QuoteSize),
+            ("order_configuration.market_market_fok.base_size", BaseSize),
+            ("order_configuration.market_market_fok.rfq_disabled", Inert),
+            // Smart-order-routed limit IOC.
+            ("order_configuration.sor_limit_ioc", TypeMember),
+            ("order_configuration.sor_limit_ioc.quote_size", QuoteSize),
+            ("order_configuration.sor_limit_ioc.base_size", BaseSize),
+            ("order_configuration.sor_limit_ioc.limit_price", Price),
+            ("order_configuration.sor_limit_ioc.rfq_disabled", Inert),
+            ("order_configuration.limit_limit_gtc", TypeMember),
+            ("order_configuration.limit_limit_gtc.quote_size", QuoteSize),
+            ("order_configuration.limit_limit_gtc.base_size", BaseSize),
+            ("order_configuration.limit_limit_gtc.limit_price", Price),
+            ("order_configuration.limit_limit_gtc.post_only", Inert),
+            ("order_configuration.limit_limit_gtc.rfq_disabled", Inert),
+            ("order_configuration.limit_limit_gtd", TypeMember),
+            ("order_configuration.limit_limit_gtd.quote_size", QuoteSize),
+            ("order_configuration.limit_limit_gtd.base_size", BaseSize),
+            ("order_configuration.limit_limit_gtd.limit_price", Price),
+            ("order_configuration.limit_limit_gtd.end_time", Inert),
+            ("order_configuration.limit_limit_gtd.post_only", Inert),
+            ("order_configuration.limit_limit_fok", TypeMember),
+            ("order_configuration.limit_limit_fok.quote_size", QuoteSize),
+            ("order_configuration.limit_limit_fok.base_size", BaseSize),
+            ("order_configuration.limit_limit_fok.limit_price", Price),
+            ("order_configuration.limit_limit_fok.rfq_disabled", Inert),
+            // A TWAP: the whole size (`base_size` or `quote_size`) in `number_buckets` slices of
+            // `bucket_size` each, never beyond `limit_price`.
+            ("order_configuration.twap_limit_gtd", TypeMember),
+            ("order_configuration.twap_limit_gtd.quote_size", QuoteSize),
+            ("order_configuration.twap_limit_gtd.base_size", BaseSize),
+            ("order_configuration.twap_limit_gtd.start_time", Inert),
+            ("order_configuration.twap_limit_gtd.end_time", Inert),
+            ("order_configuration.twap_limit_gtd.limit_price", Price),
+            ("order_configuration.twap_limit_gtd.number_buckets", Inert),
+            ("order_configuration.twap_limit_gtd.bucket_size", Inert),
+            ("order_configuration.twap_limit_gtd.bucket_duration", Inert),
+            ("order_configuration.stop_limit_stop_limit_gtc", TypeMember),
+            ("order_configuration.stop_limit_stop_limit_gtc.base_size", BaseSize),
+            ("order_configuration.stop_limit_stop_limit_gtc.limit_price", Price),
+            ("order_configuration.stop_limit_stop_limit_gtc.stop_price", TriggerPrice),
+            ("order_configuration.stop_limit_stop_limit_gtc.stop_direction", Inert),
+            ("order_configuration.stop_limit_stop_limit_gtd", TypeMember),
+            ("order_configuration.stop_limit_stop_limit_gtd.base_size", BaseSize),
+            ("order_configuration.stop_limit_stop_limit_gtd.limit_price", Price),
+            ("order_configuration.stop_limit_stop_limit_gtd.stop_price", TriggerPrice),
+            ("order_configuration.stop_limit_stop_limit_gtd.end_time", Inert),
+            ("order_configuration.stop_limit_stop_limit_gtd.stop_direction", Inert),
+            // A take-profit limit at `limit_price` and a stop at `stop_trigger_price`.
+            ("order_configuration.trigger_bracket_gtc", TypeMember),
+            ("order_configuration.trigger_bracket_gtc.base_size", BaseSize),
+            ("order_configuration.trigger_bracket_gtc.limit_price", Price),
+            ("order_configuration.trigger_bracket_gtc.stop_trigger_price", TriggerPrice),
+            ("order_configuration.trigger_bracket_gtd", TypeMember),
+            ("order_configuration.trigger_bracket_gtd.base_size", BaseSize),
+            ("order_configuration.trigger_bracket_gtd.limit_price", Price),
+            ("order_configuration.trigger_bracket_gtd.stop_trigger_price", TriggerPrice),
+            ("order_configuration.trigger_bracket_gtd.end_time", Inert),
+            (
+                "order_configuration.scaled_limit_gtc",
+                Refused("is a scaled order: a ladder of orders whose sizes and prices Coinbase derives from a distribution, which keyward does not model"),
+            ),
+            ("leverage", Leverage),
+            // CROSS or ISOLATED.
+            ("margin_type", Inert),
+            // "(Deprecated) The ID of the portfolio to associate the order with. Only
+            // applicable for legacy keys."
+            ("retail_portfolio_id", Inert),
+            // "Only TriggerBracketGtc is eligible. Size field must be omitted as the size of the
+            // attached order is the same as that of the parent order."
+            ("attached_order_configuration.trigger_bracket_gtc", Leg(&ATTACHED)),
+            // Prediction-market orders (YES/NO contracts).
+            ("prediction_metadata.prediction_side", Inert),
+            ("prediction_metadata.preview_order_est_average_filled_price", Inert),
+            ("prediction_metadata.supports_fractional_base_size", Inert),
+            ("cost_basis_method", Inert),
+            $($extra,)*
+        ]
+    };
+}
+
+/// `POST /api/v3/brokerage/orders`.
+const CREATE_FIELDS: &[(&str, Meaning)] = order_fields![
+    ("client_order_id", Inert),
+    ("preview_id", Inert),
+    ("sor_preference", Inert),
+];
+
+pub static CREATE: OrderSpec = OrderSpec {
+    fields: CREATE_FIELDS,
+    limit_types: LIMIT_TYPES,
+    market_types: MARKET_TYPES,
+    default_type: None,
+    size_unit,
+    source: "docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/create-order",
+};
+
+/// `POST /api/v3/brokerage/orders/preview`: the order without `client_order_id`, `preview_id`
+/// and `sor_preference`.
+const PREVIEW_FIELDS: &[(&str, Meaning)] = order_fields![];
+
+pub static PREVIEW: OrderSpec = OrderSpec {
+    fields: PREVIEW_FIELDS,
+    source: "docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/preview-orders",
+    ..CREATE
+};
+
+/// The attached order of a create or preview: a trigger bracket on the parent's size.
+static ATTACHED_SPEC: OrderSpec = OrderSpec {
+    fields: &[
+        ("attached_order_configuration.trigger_bracket_gtc", TypeMember),
+        ("attached_order_configuration.trigger_bracket_gtc.limit_price", Price),
+        (
+            "attached_order_configuration.trigger_bracket_gtc.stop_trigger_price",
+            TriggerPrice,
+        ),
+    ],
+    limit_types: &[],
+    market_types: &[],
+    default_type: None,
+    size_unit: base_unit,
+    source: "docs.cdp.coinbase.com create-order: attached_order_configuration (TriggerBracketGtc only, size omitted)",
+};
+
+static ATTACHED: LegSpec = LegSpec {
+    name: "attached",
+    spec: &ATTACHED_SPEC,
+    order_type: None,
+};
+
+/// The attached order of an edit: "Only TriggerBracketGtc, LimitLimitGtc or
+/// StopLimitStopLimitGtc are eligible"; it has the edited order's size.
+static EDIT_ATTACHED_SPEC: OrderSpec = OrderSpec {
+    fields: &[
+        (
+            "attached_order_configuration.trigger_bracket_gtc",
+            TypeMember,
+        ),
+        (
+            "attached_order_configuration.trigger_bracket_gtc.limit_price",
+            Price,
+        ),
+        (
+            "attached_order_configuration.trigger_bracket_gtc.stop_trigger_price",
+            TriggerPrice,
+        ),
+        ("attached_order_configuration.limit_limit_gtc", TypeMember),
+        (
+            "attached_order_configuration.limit_limit_gtc.limit_price",
+            Price,
+        ),
+        (
+            "attached_order_configuration.limit_limit_gtc.post_only",
+            Inert,
+        ),
+        (
+            "attached_order_configuration.limit_limit_gtc.rfq_disabled",
+            Inert,
+        ),
+        (
+            "attached_order_configuration.stop_limit_stop_limit_gtc",
+            TypeMember,
+        ),
+        (
+            "attached_order_configuration.stop_limit_stop_limit_gtc.limit_price",
+            Price,
+        ),
+        (
+            "attached_order_configuration.stop_limit_stop_limit_gtc.stop_price",
+            TriggerPrice,
+        ),
+        (
+            "attached_order_configuration.stop_limit_stop_limit_gtc.stop_direction",
+            Inert,
+        ),
+    ],
+    limit_types: &["limit_limit_gtc", "stop_limit_stop_limit_gtc"],
+    market_types: &[],
+    default_type: None,
+    size_unit: base_unit,
+    source: "docs.cdp.coinbase.com edit-order: attached_order_configuration",
+};
+
+static EDIT_ATTACHED: LegSpec = LegSpec {
+    name: "attached",
+    spec: &EDIT_ATTACHED_SPEC,
+    order_type: None,
+};
+
+/// `POST /api/v3/brokerage/orders/edit` and `edit_preview`: a new `size` and `price` for a
+/// resting order, which the request names only by id (no product, no type).
+const EDIT_FIELDS: &[(&str, Meaning)] = &[
+    ("order_id", Inert),
+    // "The update price of the order."
+    ("price", Price),
+    // "The updated size of the order."
+    ("size", BaseSize),
+    (
+        "attached_order_configuration.trigger_bracket_gtc",
+        Leg(&EDIT_ATTACHED),
+    ),
+    (
+        "attached_order_configuration.limit_limit_gtc",
+        Leg(&EDIT_ATTACHED),
+    ),
+    (
+        "attached_order_configuration.stop_limit_stop_limit_gtc",
+        Leg(&EDIT_ATTACHED),
+    ),
+    // "Drops both the legs of TP/SL, order becomes a simple limit order."
+    ("cancel_attached_order", Inert),
+    // "The updated stop price of the order. Only applicable for editing TP/SL or SL orders."
+    ("stop_price", TriggerPrice),
+    // "Used for estimated PnL."
+    ("average_entry_price", Inert),
+];
+
+pub static EDIT: OrderSpec = OrderSpec {
+    fields: EDIT_FIELDS,
+    limit_types: &[],
+    market_types: &[],
+    default_type: None,
+    size_unit,
+    source: "docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/edit-order",
+};
+
+pub static EDIT_PREVIEW: OrderSpec = OrderSpec {
+    source:
+        "docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/edit-order-preview",
+    ..EDIT
+};
+
+/// `POST /api/v3/brokerage/orders/close_position`: "Places an order to close any open positions
+/// for a specified `product_id`"; `size` is "the amount of contracts that should be closed"
+/// (without it the whole position: no size).
+const CLOSE_FIELDS: &[(&str, Meaning)] = &[
+    ("client_order_id", Inert),
+    ("product_id", Instrument),
+    ("size", BaseSize),
+];
+
+pub static CLOSE_POSITION: OrderSpec = OrderSpec {
+    fields: CLOSE_FIELDS,
+    limit_types: &[],
+    market_types: &["market"],
+    default_type: Some("market"),
+    size_unit,
+    source: "docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/close-position",
+};
+
+const fn post(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    OrderEndpoint {
+        method: Method::Post,
+        path,
+        layout: Layout::Flat,
+        spec,
+    }
+}
+
+/// Every order-creating, previewing and editing endpoint of `coinbase:trade`.
+pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
+    post("/api/v3/brokerage/orders", &CREATE),
+    post("/api/v3/brokerage/orders/preview", &PREVIEW),
+    post("/api/v3/brokerage/orders/edit", &EDIT),
+    post("/api/v3/brokerage/orders/edit_preview", &EDIT_PREVIEW),
+    post("/api/v3/brokerage/orders/close_position", &CLOSE_POSITION),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::coinbase::Coinbase;
+    use crate::exchange::Exchange;
+    use crate::order::testing::{judge, refused};
+
+    const BASE: &str = "order_configuration.limit_limit_gtc.base_size";
+    const PRICE: &str = "order_configuration.limit_limit_gtc.limit_price";
+    const MAX: &[(&str, &str)] = &[(BASE, "1"), ("notional", "50000")];
+
+    const PRODUCTS: &[(&str, &[&str])] = &[("product_id", &["BTC-USD", "BIT-28JUL23-CDE"])];
+
+    fn send(path: &str, body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
+        send_with(path, body, PRODUCTS, max)
+    }
+
+    fn send_with(
+        path: &str,
+        body: &str,
+        params: &[(&str, &[&str])],
+        max: &[(&str, &str)],
+    ) -> Result<Vec<Order>, String> {
+        judge(
+            ORDER_ENDPOINTS,
+            &Coinbase.canon_rules(),
+            Method::Post,
+            path,
+            None,
+            Some("application/json"),
+            body,
+            params,
+            max,
+        )
+    }
+
+    fn create(config: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
+        send(
+            "/api/v3/brokerage/orders",
+            &format!(
+                r#"{{"client_order_id":"c1","product_id":"BTC-USD","side":"BUY","order_configuration":{config}}}"#
+            ),
+            max,
+        )
+    }
+
+    #[test]
+    fn orders_within_the_rule_pass() {
+        let orders = create(
+            r#"{"limit_limit_gtc":{"base_size":"0.5","limit_price":"30000","post_only":true}}"#,
+            MAX,
+        )
+        .unwrap();
+        assert_eq!(orders[0].order_type.as_deref(), Some("limit_limit_gtc"));
+        assert_eq!(orders[0].notional(), Some(15000.into()));
+        // A quote-sized market buy is valued at its quote size.
+        create(
+            r#"{"market_market_ioc":{"quote_size":"40000"}}"#,
+            &[("notional", "50000")],
+        )
+        .unwrap();
+        // A quote-sized limit order: base size at the limit price (20000 / 40000 = 0.5).
+        let orders = create(
+            r#"{"limit_limit_fok":{"quote_size":"20000","limit_price":"40000"}}"#,
+            MAX,
+        )
+        .unwrap();
+        assert_eq!(orders[0].base(), Some("0.5".parse().unwrap()));
+        create(
+            r#"{"stop_limit_stop_limit_gtd":{"base_size":0.5,"limit_price":"31000","stop_price":"30500","end_time":"2030-01-01T00:00:00Z","stop_direction":"STOP_DIRECTION_STOP_UP"}}"#,
+            MAX,
+        )
+        .unwrap();
+        send(
+            "/api/v3/brokerage/orders/preview",
+            r#"{"product_id":"BTC-USD","side":"SELL","order_configuration":{"sor_limit_ioc":{"base_size":"1","limit_price":"45000"}}}"#,
+            MAX,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn every_size_and_price_field_is_bounded() {
+        refused(
+            create(
+                r#"{"limit_limit_gtc":{"base_size":"2","limit_price":"1"}}"#,
+                MAX,
+            ),
+            &[&format!("{BASE} 2 exceeds")],
+        );
+        refused(
+            create(
+                r#"{"limit_limit_gtd":{"base_size":"1","limit_price":"60000","end_time":"x"}}"#,
+                MAX,
+            ),
+            &["notional 60000 exceeds"],
+        );
+        // The rule's dotted name bounds the size and price of every kind.
+        refused(
+            create(
+                r#"{"twap_limit_gtd":{"base_size":"5","limit_price":"1"}}"#,
+                MAX,
+            ),
+            &[&format!("{BASE} 5 exceeds")],
+        );
+        refused(
+            create(
+                r#"{"sor_limit_ioc":{"base_size":"0.1","limit_price":"99999"}}"#,
+                &[(PRICE, "50000")],
+            ),
+            &[&format!("{PRICE} 99999 exceeds")],
+        );
+        // Quote sizes: the notional directly, the base size at the limit price.
+        refused(
+            create(
+                r#"{"market_market_fok":{"quote_size":"60000"}}"#,
+                &[("notional", "50000")],
+            ),
+            &["notional 60000 exceeds"],
+        );
+        refused(
+            create(
+                r#"{"limit_limit_gtc":{"quote_size":"90000","limit_price":"30000"}}"#,
+                MAX,
+            ),
+            &[&format!("{BASE} 3 exceeds")],
+        );
+        refused(
+            create(r#"{"market_market_ioc":{"quote_size":"100"}}"#, MAX),
+            &["base size cannot be established"],
+        );
+        // A market order sized in the base asset cannot be valued.
+        refused(
+            create(r#"{"market_market_ioc":{"base_size":"0.5"}}"#, MAX),
+            &["notional", "market_market_ioc executes at the market"],
+        );
+        refused(
+            create(
+                r#"{"limit_limit_gtc":{"base_size":"1","quote_size":"1","limit_price":"1"}}"#,
+                MAX,
+            ),
+            &["both a base size", "and a quote size"],
+        );
+        // A stop-limit is valued at its limit price, not its stop.
+        refused(
+            create(
+                r#"{"stop_limit_stop_limit_gtc":{"base_size":"1","limit_price":"90000","stop_price":"1"}}"#,
+                MAX,
+            ),
+            &["notional 90000 exceeds"],
+        );
+        // Trigger brackets have no single execution price.
+        refused(
+            create(
+                r#"{"trigger_bracket_gtc":{"base_size":"0.1","limit_price":"1","stop_trigger_price":"1"}}"#,
+                MAX,
+            ),
+            &["notional", "no known execution price"],
+        );
+        refused(
+            send(
+                "/api/v3/brokerage/orders",
+                r#"{"product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.1","limit_price":"1"}},"leverage":"10"}"#,
+                &[("leverage", "3")],
+            ),
+            &["leverage 10 exceeds"],
+        );
+        // Futures are sized in contracts: bounded as written, never valued.
+        let futures = r#"{"product_id":"BIT-28JUL23-CDE","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"1","limit_price":"30000"}}}"#;
+        send("/api/v3/brokerage/orders", futures, &[(BASE, "1")]).unwrap();
+        refused(
+            send(
+                "/api/v3/brokerage/orders",
+                futures,
+                &[("notional", "1000000")],
+            ),
+            &["contracts of a per-product multiplier"],
+        );
+    }
+
+    #[test]
+    fn the_kind_is_read_exactly() {
+        refused(
+            create(
+                r#"{"limit_limit_gtc":{"base_size":"0.1","limit_price":"1"},"market_market_ioc":{"quote_size":"99999"}}"#,
+                MAX,
+            ),
+            &["both set the order's type"],
+        );
+        refused(
+            create(
+                r#"{"scaled_limit_gtc":{"base_size":"0.1","num_orders":5}}"#,
+                MAX,
+            ),
+            &["'order_configuration.scaled_limit_gtc': is a scaled order"],
+        );
+        refused(
+            create(r#"{"limit_limit_gtx":{"base_size":"9"}}"#, MAX),
+            &["'order_configuration.limit_limit_gtx' is not a field keyward knows"],
+        );
+        // A field the kind does not document (stop-limit orders take no quote size).
+        refused(
+            create(r#"{"stop_limit_stop_limit_gtc":{"quote_size":"99999","limit_price":"1","stop_price":"1"}}"#, MAX),
+            &["'order_configuration.stop_limit_stop_limit_gtc.quote_size' is not a field keyward knows"],
+        );
+        // protobuf-JSON's lowerCamelCase and other spellings.
+        for (config, says) in [
+            (r#"{"limit_limit_gtc":{"baseSize":"9","limit_price":"1"}}"#, "'order_configuration.limit_limit_gtc.baseSize' is another spelling of"),
+            (r#"{"limitLimitGtc":{"base_size":"9","limit_price":"1"}}"#, "'order_configuration.limitLimitGtc' is another spelling of 'order_configuration.limit_limit_gtc'"),
+            (r#"{"limit_limit_gtc":{"base_size":"0.1","limit_price":"1","quote_size":null}}"#, "must be a single value"),
+            (r#"{"limit_limit_gtc":{"base_size":"0.1","limit_price":"1","ｑuote_size":"9"}}"#, "not ASCII"),
+        ] {
+            refused(create(config, MAX), &[says]);
+        }
+        refused(
+            send(
+                "/api/v3/brokerage/orders",
+                r#"{"product_id":"BTC-USD","side":"BUY","orderConfiguration":{"limit_limit_gtc":{"base_size":"9","limit_price":"1"}}}"#,
+                MAX,
+            ),
+            &["'orderConfiguration' is not a field keyward knows"],
+        );
+        // A top-level member literally named like the nested field is a decoy.
+        refused(
+            send(
+                "/api/v3/brokerage/orders",
+                r#"{"product_id":"BTC-USD","side":"BUY","order_configuration.limit_limit_gtc.base_size":"0.1","order_configuration":{"limit_limit_gtc":{"base_size":"9","limit_price":"1"}}}"#,
+                MAX,
+            ),
+            &["holds a '.'"],
+        );
+    }
+
+    #[test]
+    fn an_attached_order_is_an_order_of_its_own() {
+        let bracket = |tp: &str| {
+            format!(
+                r#"{{"product_id":"BTC-USD","side":"BUY","order_configuration":{{"limit_limit_gtc":{{"base_size":"1","limit_price":"30000"}}}},"attached_order_configuration":{{"trigger_bracket_gtc":{{"limit_price":"{tp}","stop_trigger_price":"25000"}}}}}}"#
+            )
+        };
+        let orders = send(
+            "/api/v3/brokerage/orders",
+            &bracket("40000"),
+            &[(BASE, "1"), (PRICE, "50000")],
+        )
+        .unwrap();
+        assert_eq!(orders.len(), 2);
+        assert_eq!(orders[1].side.as_deref(), Some("SELL"));
+        assert_eq!(orders[1].base_size, Some(1.into()));
+        assert_eq!(orders[1].order_type.as_deref(), Some("trigger_bracket_gtc"));
+        refused(
+            send(
+                "/api/v3/brokerage/orders",
+                &bracket("90000"),
+                &[(PRICE, "50000")],
+            ),
+            &[&format!("attached: {PRICE} 90000 exceeds")],
+        );
+        refused(
+            send("/api/v3/brokerage/orders", &bracket("40000"), MAX),
+            &["attached: ", "notional"],
+        );
+        // The attached order's size must be omitted; other kinds are not eligible.
+        refused(
+            send(
+                "/api/v3/brokerage/orders",
+                r#"{"product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"1","limit_price":"1"}},"attached_order_configuration":{"trigger_bracket_gtc":{"base_size":"99","limit_price":"1","stop_trigger_price":"1"}}}"#,
+                &[],
+            ),
+            &["'attached_order_configuration.trigger_bracket_gtc.base_size' is not a field keyward knows"],
+        );
+        refused(
+            send(
+                "/api/v3/brokerage/orders",
+                r#"{"product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"1","limit_price":"1"}},"attached_order_configuration":{"market_market_ioc":{"quote_size":"99"}}}"#,
+                &[],
+            ),
+            &["'attached_order_configuration.market_market_ioc' is not a field keyward knows"],
+        );
+    }
+
+    #[test]
+    fn edits_and_position_closes_are_bounded() {
+        // An edit names its order by id only: no product a product rule could check.
+        refused(
+            send(
+                "/api/v3/brokerage/orders/edit",
+                r#"{"order_id":"o1","price":"30000","size":"0.5"}"#,
+                &[],
+            ),
+            &["'product_id' is required"],
+        );
+        let edit = |body: &str, max: &[(&str, &str)]| {
+            send_with("/api/v3/brokerage/orders/edit", body, &[], max)
+        };
+        edit(
+            r#"{"order_id":"o1","price":"30000","size":"0.5"}"#,
+            &[(BASE, "1"), (PRICE, "50000")],
+        )
+        .unwrap();
+        refused(
+            edit(
+                r#"{"order_id":"o1","price":"30000","size":"5"}"#,
+                &[(BASE, "1")],
+            ),
+            &[&format!("{BASE} 5 exceeds")],
+        );
+        refused(
+            edit(
+                r#"{"order_id":"o1","price":"90000","size":"0.5"}"#,
+                &[(PRICE, "50000")],
+            ),
+            &[&format!("{PRICE} 90000 exceeds")],
+        );
+        // An edit names no product: spot size or futures contracts, keyward cannot tell.
+        refused(
+            edit(
+                r#"{"order_id":"o1","price":"1","size":"0.5"}"#,
+                &[("notional", "50000")],
+            ),
+            &["names no product_id"],
+        );
+        refused(
+            edit(
+                r#"{"order_id":"o1","price":"30000","size":"0.5","attached_order_configuration":{"limit_limit_gtc":{"limit_price":"90000"}}}"#,
+                &[(PRICE, "50000")],
+            ),
+            &[&format!("attached: {PRICE} 90000 exceeds")],
+        );
+        refused(
+            send_with(
+                "/api/v3/brokerage/orders/edit_preview",
+                r#"{"order_id":"o1","price":"1","size":"7"}"#,
+                &[],
+                &[(BASE, "1")],
+            ),
+            &[&format!("{BASE} 7 exceeds")],
+        );
+        let close = |body: &str, max: &[(&str, &str)]| {
+            send("/api/v3/brokerage/orders/close_position", body, max)
+        };
+        close(
+            r#"{"client_order_id":"c","product_id":"BIT-28JUL23-CDE","size":"3"}"#,
+            &[(BASE, "3")],
+        )
+        .unwrap();
+        refused(
+            close(
+                r#"{"client_order_id":"c","product_id":"BIT-28JUL23-CDE","size":"4"}"#,
+                &[(BASE, "3")],
+            ),
+            &[&format!("{BASE} 4 exceeds")],
+        );
+        // Without a size the whole position is closed: no size to bound.
+        refused(
+            close(
+                r#"{"client_order_id":"c","product_id":"BIT-28JUL23-CDE"}"#,
+                &[(BASE, "3")],
+            ),
+            &["cannot be established"],
+        );
+    }
+}

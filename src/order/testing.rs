@@ -1,0 +1,69 @@
+//! Test support for the exchanges' order tables: a bot's request read through an exchange's
+//! table and judged by a rule's limits, as the policy will do it.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use super::{limits, read, Order, OrderEndpoint};
+use crate::request::{canonicalise, CanonRules, Method};
+
+/// The endpoint of `endpoints` for a method and a concrete path.
+pub fn endpoint(
+    endpoints: &'static [OrderEndpoint],
+    method: Method,
+    path: &str,
+) -> &'static OrderEndpoint {
+    endpoints
+        .iter()
+        .find(|e| e.method == method && crate::exchange::path_matches(e.path, path))
+        .unwrap_or_else(|| panic!("no order endpoint for {method} {path}"))
+}
+
+/// A bot's request, canonicalised with `rules`, read through the endpoint's table and judged by
+/// a rule with these allowed values (`params`) and maxima (`max`). The orders read, or the
+/// refusal's message.
+#[allow(clippy::too_many_arguments)]
+pub fn judge(
+    endpoints: &'static [OrderEndpoint],
+    rules: &CanonRules,
+    method: Method,
+    path: &str,
+    query: Option<&str>,
+    content_type: Option<&str>,
+    body: &str,
+    params: &[(&str, &[&str])],
+    max: &[(&str, &str)],
+) -> Result<Vec<Order>, String> {
+    let req = canonicalise(method, path, query, content_type, body.as_bytes(), rules)
+        .map_err(|r| r.message)?;
+    let ep = endpoint(endpoints, method, path);
+    let params: Vec<(String, Vec<String>)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+        .collect();
+    let max: Vec<(String, Decimal)> = max
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
+        .collect();
+    let vocabulary = |name: &str| limits::meaning(endpoints, ep.spec, name);
+    let orders = read(ep, &req)?;
+    for order in &orders {
+        limits::check(&vocabulary, order, &params, &max, "allow[0]")?;
+    }
+    Ok(orders)
+}
+
+/// Asserts that `result` is a refusal whose message holds every one of `says`.
+#[track_caller]
+pub fn refused(result: Result<Vec<Order>, String>, says: &[&str]) -> String {
+    match result {
+        Ok(orders) => panic!("expected a refusal saying {says:?}, got {orders:#?}"),
+        Err(e) => {
+            for s in says {
+                assert!(e.contains(s), "refusal {e:?} does not say {s:?}");
+            }
+            e
+        }
+    }
+}
