@@ -453,7 +453,7 @@ mod tests {
             ),
             (
                 r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","bboSideType":"Queue","orderIv":"1"}"#,
-                "both set the order's price mode",
+                "price is set by",
             ),
         ] {
             let e = judge(CREATE_PATH, body, MAX).expect_err(body);

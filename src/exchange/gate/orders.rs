@@ -889,7 +889,7 @@ mod tests {
                 path,
                 r#"{"initial":{"contract":"BTC_USDT","size":50,"price":"1","tif":"ioc"},"trigger":{"price":"2900","rule":2},"initial.size":1}"#,
                 CONTRACTS,
-                "'initial.size'",
+                "\"initial.size\" holds a '.'",
             );
         }
         let amend = "/api/v4/futures/usdt/price_orders/7";
