@@ -21,8 +21,12 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
-use super::{path_matches, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
+use super::common::{json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::{
+    Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry, Profile,
+    PublicPaths, Route, SecretForm,
+};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 
@@ -36,7 +40,7 @@ const KEY_HEADER: &str = "apca-api-key-id";
 const SECRET_HEADER: &str = "apca-api-secret-key";
 
 /// Public market data (crypto data needs no key), forwarded unsigned.
-const PUBLIC: &[&str] = &[
+const PUBLIC: PublicPaths = PublicPaths::paths(&[
     "/data/v1beta3/crypto/{loc}/bars",
     "/data/v1beta3/crypto/{loc}/latest/bars",
     "/data/v1beta3/crypto/{loc}/latest/orderbooks",
@@ -45,7 +49,7 @@ const PUBLIC: &[&str] = &[
     "/data/v1beta3/crypto/{loc}/quotes",
     "/data/v1beta3/crypto/{loc}/snapshots",
     "/data/v1beta3/crypto/{loc}/trades",
-];
+]);
 
 /// Explicitly denied endpoints besides the keyword guard; a `tree` rule covers the path and
 /// everything below it.
@@ -137,6 +141,36 @@ const TRADE: &[PresetEntry] = &[
     ),
 ];
 
+pub const PROFILE: Profile = Profile {
+    id: "alpaca",
+    // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
+    methods: &[
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ],
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    // No signature: the secret itself goes in `APCA-API-SECRET-KEY`.
+    key_use: KeyUse::SecretInHeader,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "limit_price",
+        quantity: "qty",
+        quote_quantity: Some("notional"),
+    },
+    deny: DENIED,
+    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+    // Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
+    // `transfers_blocked` and `account_blocked`.
+    permission_endpoint: (Method::Get, "/trading/v2/account"),
+    error: None,
+};
+
 /// Which host a keyward path is for, and the path Alpaca sees (prefix removed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Api {
@@ -160,73 +194,19 @@ fn is_paper_key(key: &[u8]) -> bool {
 }
 
 impl Exchange for Alpaca {
-    fn id(&self) -> &'static str {
-        "alpaca"
-    }
-
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    fn notional(&self) -> Notional {
-        Notional {
-            price: "limit_price",
-            quantity: "qty",
-            quote_quantity: Some("notional"),
-        }
-    }
-
-    /// PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
-    fn methods(&self) -> &'static [Method] {
-        &[
-            Method::Get,
-            Method::Post,
-            Method::Put,
-            Method::Patch,
-            Method::Delete,
-        ]
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules::JSON
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
     fn route(&self, path: &str) -> Option<Route> {
         let (api, _) = split(path)?;
-        let access = if PUBLIC.iter().any(|p| path_matches(p, path)) {
-            Access::Public
-        } else {
-            Access::Signed
-        };
         Some(Route {
             host: match api {
                 Api::Trading => TRADING_HOST,
                 Api::Data => DATA_HOST,
             },
-            access,
+            access: PUBLIC.access(path),
         })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "trade"]
-    }
-
-    /// Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
-    /// `transfers_blocked` and `account_blocked`.
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/trading/v2/account")
     }
 
     fn sign(
@@ -270,8 +250,8 @@ impl Exchange for Alpaca {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, canon, header_value};
+    use crate::exchange::{hard_deny, path_matches};
     use crate::request::canonicalise;
 
     use http::{header, HeaderMap};
@@ -435,19 +415,7 @@ mod tests {
     }
 
     #[test]
-    fn public_crypto_data_is_unsigned() {
-        let path = "/data/v1beta3/crypto/us/latest/orderbooks";
-        assert_eq!(Alpaca.route(path).unwrap().access, Access::Public);
-        assert_eq!(Alpaca.route(path).unwrap().host, DATA_HOST);
-        let req = canon(&Alpaca, Method::Get, path, Some("symbols=BTC%2FUSD"), "");
-        let out = Alpaca
-            .sign(&req, Access::Public, &credential("AK1"), SystemTime::now())
-            .unwrap();
-        assert!(out.headers.is_empty());
-        assert_eq!(
-            out.path_and_query,
-            "/v1beta3/crypto/us/latest/orderbooks?symbols=BTC%2FUSD"
-        );
+    fn stock_data_needs_the_key() {
         assert_eq!(
             Alpaca.route("/data/v2/stocks/bars").unwrap().access,
             Access::Signed
@@ -503,17 +471,5 @@ mod tests {
         ] {
             assert!(hard_deny(&Alpaca, m, p).is_none(), "{m} {p}");
         }
-    }
-
-    #[test]
-    fn presets_never_overlap_hard_deny() {
-        for name in Alpaca.preset_names() {
-            for (m, p) in Alpaca.preset(name).unwrap() {
-                assert!(hard_deny(&Alpaca, *m, p).is_none(), "{name}: {m} {p}");
-                assert!(Alpaca.route(p).is_some(), "{name}: {p} has no route");
-            }
-        }
-        let perm = Alpaca.permission_endpoint();
-        assert!(Alpaca.preset("read").unwrap().contains(&perm));
     }
 }

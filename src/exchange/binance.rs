@@ -21,11 +21,14 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use super::common::{
-    base64, client_error_code, concat_presets, denied_by, form_content_type, keyward_message,
-    path_and_query, DenyRule,
+use super::common::{base64, form_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::native::CodedError;
+use super::profile::concat_presets;
+use super::{
+    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
+    Profile, PublicPaths, Route, SecretForm,
 };
-use super::{unix_millis, Access, Credential, Exchange, Outbound, PresetEntry, Route, SecretForm};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Refusal;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
@@ -35,7 +38,7 @@ pub struct Binance;
 const KEY_HEADER: &str = "x-mbx-apikey";
 
 /// Public market data, forwarded unsigned (also to anonymous bots when enabled).
-const PUBLIC: &[&str] = &[
+const PUBLIC: PublicPaths = PublicPaths::paths(&[
     "/api/v3/ping",
     "/api/v3/time",
     "/api/v3/exchangeInfo",
@@ -84,7 +87,7 @@ const PUBLIC: &[&str] = &[
     "/dapi/v1/ticker/24hr",
     "/dapi/v1/ticker/price",
     "/dapi/v1/ticker/bookTicker",
-];
+]);
 
 /// Endpoints that take the API key but no signature (`USER_STREAM`, `MARKET_DATA` security types).
 const KEY_ONLY: &[&str] = &[
@@ -285,6 +288,43 @@ const FUTURES_TRADE: &[PresetEntry] = &[
 const TRADE: &[PresetEntry] =
     &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
 
+pub const PROFILE: Profile = Profile {
+    id: "binance",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        // python-binance sends DELETE parameters in a form body; Binance accepts that.
+        body_on_delete: true,
+        bot_signing_params: &["signature", "timestamp"],
+        ..CanonRules::FORM
+    },
+    // An HMAC secret, or the PEM private key of an RSA or Ed25519 API key.
+    secret_form: SecretForm::TextOrPem,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "quantity",
+        quote_quantity: Some("quoteOrderQty"),
+    },
+    deny: DENIED,
+    presets: &[
+        Preset::new("read", READ),
+        Preset::new("spot-trade", SPOT_TRADE),
+        Preset::new("futures-trade", FUTURES_TRADE),
+        Preset::new("trade", TRADE),
+    ],
+    permission_endpoint: (Method::Get, "/sapi/v1/account/apiRestrictions"),
+    // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
+    // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
+    error: Some(CodedError::numbers(
+        "code",
+        "msg",
+        [-2015, -1002, -1003, -1100],
+    )),
+};
+
 impl Binance {
     fn host(path: &str) -> Option<&'static str> {
         let first = path.get(1..)?.split('/').next()?;
@@ -300,31 +340,13 @@ impl Binance {
 }
 
 impl Exchange for Binance {
-    fn id(&self) -> &'static str {
-        "binance"
-    }
-
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    /// An HMAC secret, or the PEM private key of an RSA or Ed25519 API key.
-    fn secret_form(&self) -> SecretForm {
-        SecretForm::TextOrPem
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules {
-            // python-binance sends DELETE parameters in a form body; Binance accepts that.
-            body_on_delete: true,
-            bot_signing_params: &["signature", "timestamp"],
-            ..CanonRules::FORM
-        }
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
     fn route(&self, path: &str) -> Option<Route> {
         let host = Self::host(path)?;
-        let access = if PUBLIC.contains(&path) {
+        let access = if PUBLIC.contains(path) {
             Access::Public
         } else if KEY_ONLY.contains(&path) {
             Access::KeyOnly
@@ -332,40 +354,6 @@ impl Exchange for Binance {
             Access::Signed
         };
         Some(Route { host, access })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "spot-trade" => Some(SPOT_TRADE),
-            "futures-trade" => Some(FUTURES_TRADE),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "spot-trade", "futures-trade", "trade"]
-    }
-
-    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
-        // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
-        // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
-        let Some(code) = client_error_code(reject, [-2015, -1002, -1003, -1100]) else {
-            return Vec::new();
-        };
-        vec![
-            ("code", serde_json::Value::from(code)),
-            ("msg", keyward_message(reject)),
-        ]
-    }
-
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/sapi/v1/account/apiRestrictions")
     }
 
     fn sign(
@@ -461,6 +449,7 @@ fn signature(key: &dyn SigningKey, payload: &[u8]) -> Result<String, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::deny::explicit;
     use crate::exchange::testing::{self, at};
     use crate::key::HmacSecret;
     use crate::request::{canonicalise, parse_params};
@@ -681,25 +670,7 @@ mod tests {
     }
 
     #[test]
-    fn public_and_key_only() {
-        let req = canonicalise(
-            Method::Get,
-            "/api/v3/depth",
-            Some("symbol=BTCUSDT"),
-            None,
-            b"",
-            &Binance.canon_rules(),
-        )
-        .unwrap();
-        assert_eq!(
-            Binance.route("/api/v3/depth").unwrap().access,
-            Access::Public
-        );
-        let out = Binance
-            .sign(&req, Access::Public, &credential("s"), at(1))
-            .unwrap();
-        assert_eq!(out.path_and_query, "/api/v3/depth?symbol=BTCUSDT");
-        assert!(out.headers.is_empty());
+    fn key_only_carries_the_key_and_no_signature() {
         assert_eq!(
             Binance.route("/api/v3/userDataStream").unwrap().access,
             Access::KeyOnly
@@ -747,27 +718,8 @@ mod tests {
             "/sapi/v1/Broker/subAccountApi",
             "/sapi/v1/localEntity/withdraw/apply",
         ] {
-            assert!(
-                Binance.denied_endpoint(Method::Post, path).is_some(),
-                "{path}"
-            );
+            assert!(explicit(&Binance, Method::Post, path).is_some(), "{path}");
         }
-        assert!(Binance
-            .denied_endpoint(Method::Get, "/sapi/v1/account/apiRestrictions")
-            .is_none());
-    }
-
-    #[test]
-    fn presets_never_overlap_hard_deny() {
-        for name in Binance.preset_names() {
-            for (m, p) in Binance.preset(name).unwrap() {
-                assert!(
-                    super::super::hard_deny(&Binance, *m, p).is_none(),
-                    "{name}: {m} {p}"
-                );
-                assert!(Binance.route(p).is_some(), "{name}: {p} has no route");
-            }
-        }
-        assert_eq!(TRADE.len(), SPOT_TRADE.len() + FUTURES_TRADE.len());
+        assert!(explicit(&Binance, Method::Get, "/sapi/v1/account/apiRestrictions").is_none());
     }
 }

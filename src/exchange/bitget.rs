@@ -19,11 +19,14 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use super::common::{
-    client_error_code, concat_presets, denied_by, get_or_post_only, json_body, json_content_type,
-    keyward_message, path_and_query, DenyRule,
+use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::native::{CodedError, Data};
+use super::profile::concat_presets;
+use super::{
+    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
+    Profile, PublicPaths, Route, SecretForm,
 };
-use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method, Params};
 
@@ -32,21 +35,23 @@ pub struct Bitget;
 const HOST: &str = "api.bitget.com";
 const KEY_HEADER: &str = "access-key";
 
-/// Public market data, forwarded unsigned: path prefixes ...
-const PUBLIC_PREFIXES: &[&str] = &[
-    "/api/v2/public/",
-    "/api/v2/spot/public/",
-    "/api/v2/spot/market/",
-    "/api/v2/mix/market/",
-    "/api/v2/margin/market/",
-    "/api/v3/market/",
-];
-/// ... and single paths; minus the private endpoints under those prefixes.
-const PUBLIC: &[&str] = &["/api/v2/margin/currencies"];
-const PRIVATE_UNDER_PUBLIC: &[&str] = &[
-    "/api/v2/mix/market/query-position-lever",
-    "/api/v2/mix/market/position-long-short",
-];
+/// Public market data, forwarded unsigned: path prefixes and single paths, minus the private
+/// endpoints under those prefixes.
+const PUBLIC: PublicPaths = PublicPaths {
+    paths: &["/api/v2/margin/currencies"],
+    prefixes: &[
+        "/api/v2/public/",
+        "/api/v2/spot/public/",
+        "/api/v2/spot/market/",
+        "/api/v2/mix/market/",
+        "/api/v2/margin/market/",
+        "/api/v3/market/",
+    ],
+    except: &[
+        "/api/v2/mix/market/query-position-lever",
+        "/api/v2/mix/market/position-long-short",
+    ],
+};
 
 /// Hard deny (path prefixes), on top of the shared keyword guard.
 const DENIED: &[DenyRule] = &[
@@ -185,87 +190,54 @@ const FUTURES_TRADE: &[PresetEntry] = &[
 const TRADE: &[PresetEntry] =
     &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
 
+pub const PROFILE: Profile = Profile {
+    id: "bitget",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: true,
+    persistent_nonce: false,
+    // `size` is in base currency for limit orders; a spot market buy's `size` is a quote
+    // amount (no `price`, so a notional limit refuses it).
+    notional: Notional {
+        price: "price",
+        quantity: "size",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[
+        Preset::new("read", READ),
+        Preset::new("spot-trade", SPOT_TRADE),
+        Preset::new("futures-trade", FUTURES_TRADE),
+        Preset::new("trade", TRADE),
+    ],
+    // Its `authorities` field lists the key's permissions.
+    permission_endpoint: (Method::Get, "/api/v2/spot/account/info"),
+    // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
+    // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
+    // ("Parameter verification failed") to BadRequest.
+    error: Some(
+        CodedError::strings("code", "msg", ["40006", "40014", "429", "40017"])
+            .with_data(Data::Null),
+    ),
+};
+
 impl Exchange for Bitget {
-    fn id(&self) -> &'static str {
-        "bitget"
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    fn needs_passphrase(&self) -> bool {
-        true
-    }
-
-    fn notional(&self) -> Notional {
-        // `size` is in base currency for limit orders; a spot market buy's `size` is a quote
-        // amount (no `price`, so a notional limit refuses it).
-        Notional {
-            price: "price",
-            quantity: "size",
-            quote_quantity: None,
-        }
+    fn route(&self, path: &str) -> Option<Route> {
+        (path.starts_with("/api/v2/") || path.starts_with("/api/v3/")).then(|| Route {
+            host: HOST,
+            access: PUBLIC.access(path),
+        })
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         get_or_post_only(req, "Bitget")
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules::JSON
-    }
-
-    fn route(&self, path: &str) -> Option<Route> {
-        if !(path.starts_with("/api/v2/") || path.starts_with("/api/v3/")) {
-            return None;
-        }
-        let public = (PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
-            || PUBLIC.contains(&path))
-            && !PRIVATE_UNDER_PUBLIC.contains(&path);
-        let access = if public {
-            Access::Public
-        } else {
-            Access::Signed
-        };
-        Some(Route { host: HOST, access })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "spot-trade" => Some(SPOT_TRADE),
-            "futures-trade" => Some(FUTURES_TRADE),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "spot-trade", "futures-trade", "trade"]
-    }
-
-    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
-        // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
-        // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
-        // ("Parameter verification failed") to BadRequest.
-        let Some(code) = client_error_code(reject, ["40006", "40014", "429", "40017"]) else {
-            return Vec::new();
-        };
-        vec![
-            ("code", serde_json::Value::from(code)),
-            ("msg", keyward_message(reject)),
-            ("data", serde_json::Value::Null),
-        ]
-    }
-
-    fn permission_endpoint(&self) -> PresetEntry {
-        // Its `authorities` field lists the key's permissions.
-        (Method::Get, "/api/v2/spot/account/info")
     }
 
     fn sign(
@@ -332,8 +304,7 @@ fn raw_query(query: &Params) -> String {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, at, canon, header};
-    use crate::request::RefusalKind;
+    use crate::exchange::testing::{self, at, check_signed, Vector};
 
     fn credential() -> Credential {
         testing::credential("bg_api_key", "bitget-secret", Some("bitget-passphrase"))
@@ -349,59 +320,59 @@ mod tests {
     #[test]
     fn post_signature_matches_ccxt() {
         let body = r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","size":"0.010","price":"30000.0","clientOid":"abc-123"}"#;
-        let req = canon(
+        check_signed(
             &Bitget,
-            Method::Post,
-            "/api/v2/spot/trade/place-order",
-            None,
-            body,
+            &credential(),
+            &Vector {
+                method: Method::Post,
+                path: "/api/v2/spot/trade/place-order",
+                query: None,
+                body,
+                at: at(1695806875837),
+                target: "/api/v2/spot/trade/place-order",
+                headers: &[
+                    ("content-type", "application/json"),
+                    ("access-key", "bg_api_key"),
+                    (
+                        "access-sign",
+                        "6qR+FLq2rzhhOPKYSa+bRaHY3bg+zsdRWgAfA0Oiw6E=",
+                    ),
+                    ("access-timestamp", "1695806875837"),
+                    ("access-passphrase", "bitget-passphrase"),
+                ],
+                sensitive: &["access-key", "access-sign", "access-passphrase"],
+            },
         );
-        let out = Bitget
-            .sign(&req, Access::Signed, &credential(), at(1695806875837))
-            .unwrap();
-        assert_eq!(out.body, body.as_bytes(), "the body is sent byte for byte");
-        assert_eq!(out.path_and_query, "/api/v2/spot/trade/place-order");
-        assert_eq!(header(&out, "access-key"), Some("bg_api_key"));
-        assert_eq!(header(&out, "access-passphrase"), Some("bitget-passphrase"));
-        assert_eq!(header(&out, "access-timestamp"), Some("1695806875837"));
-        assert_eq!(
-            header(&out, "access-sign"),
-            Some("6qR+FLq2rzhhOPKYSa+bRaHY3bg+zsdRWgAfA0Oiw6E=")
-        );
-        assert_eq!(header(&out, "content-type"), Some("application/json"));
-        for (name, value) in &out.headers {
-            if name.as_str().starts_with("access-") && name != "access-timestamp" {
-                assert!(value.is_sensitive(), "{name}");
-            }
-        }
     }
 
     #[test]
     fn get_signature_matches_ccxt_over_the_decoded_query() {
-        let req = canon(
+        check_signed(
             &Bitget,
-            Method::Get,
-            "/api/v2/spot/trade/unfilled-orders",
-            Some("symbol=BTCUSDT&tpslType=normal%2Ctpsl"),
-            "",
+            &credential(),
+            &Vector {
+                method: Method::Get,
+                path: "/api/v2/spot/trade/unfilled-orders",
+                query: Some("symbol=BTCUSDT&tpslType=normal%2Ctpsl"),
+                body: "",
+                at: at(1695806875837),
+                target: "/api/v2/spot/trade/unfilled-orders?symbol=BTCUSDT&tpslType=normal%2Ctpsl",
+                headers: &[
+                    ("access-key", "bg_api_key"),
+                    (
+                        "access-sign",
+                        "H+pXW2iAewj2ctA1EQVVp1RTWEvw2VtLGQE6NKC4duM=",
+                    ),
+                    ("access-timestamp", "1695806875837"),
+                    ("access-passphrase", "bitget-passphrase"),
+                ],
+                sensitive: &["access-key", "access-sign", "access-passphrase"],
+            },
         );
-        let out = Bitget
-            .sign(&req, Access::Signed, &credential(), at(1695806875837))
-            .unwrap();
-        assert_eq!(
-            out.path_and_query,
-            "/api/v2/spot/trade/unfilled-orders?symbol=BTCUSDT&tpslType=normal%2Ctpsl"
-        );
-        assert!(out.body.is_empty());
-        assert_eq!(
-            header(&out, "access-sign"),
-            Some("H+pXW2iAewj2ctA1EQVVp1RTWEvw2VtLGQE6NKC4duM=")
-        );
-        assert_eq!(header(&out, "content-type"), None);
     }
 
     #[test]
-    fn public_market_data_is_unsigned() {
+    fn routes() {
         for p in [
             "/api/v2/spot/public/symbols",
             "/api/v2/spot/public/coins",
@@ -420,17 +391,13 @@ mod tests {
                 .access,
             Access::Signed
         );
-        let req = canon(
-            &Bitget,
-            Method::Get,
-            "/api/v2/mix/market/contracts",
-            Some("productType=USDT-FUTURES"),
-            "",
+        assert_eq!(
+            Bitget
+                .route("/api/v2/mix/market/position-long-short")
+                .unwrap()
+                .access,
+            Access::Signed
         );
-        let out = Bitget
-            .sign(&req, Access::Public, &credential(), at(1))
-            .unwrap();
-        assert!(out.headers.is_empty());
         assert!(Bitget.route("/api/spot/v1/wallet/withdrawal").is_none());
         assert!(Bitget.route("/api/v1/spot/trade/place-order").is_none());
     }
@@ -491,38 +458,5 @@ mod tests {
         ] {
             assert!(hard_deny(&Bitget, m, p).is_none(), "{m} {p}");
         }
-    }
-
-    #[test]
-    fn presets_never_overlap_hard_deny() {
-        for name in Bitget.preset_names() {
-            for (m, p) in Bitget.preset(name).unwrap() {
-                assert!(hard_deny(&Bitget, *m, p).is_none(), "{name}: {m} {p}");
-                assert_eq!(
-                    Bitget.route(p).unwrap().access,
-                    Access::Signed,
-                    "{name}: {p}"
-                );
-            }
-        }
-        assert_eq!(TRADE.len(), SPOT_TRADE.len() + FUTURES_TRADE.len());
-        assert!(READ.contains(&Bitget.permission_endpoint()));
-    }
-
-    #[test]
-    fn native_error_shape_for_ccxt() {
-        let denied = Bitget.native_error(&Refusal::forbidden("hard_deny", "no"));
-        assert!(
-            denied.contains(&("code", serde_json::Value::from("40014"))),
-            "{denied:?}"
-        );
-        let unknown = Bitget.native_error(&Refusal::unauthenticated("who"));
-        assert!(
-            unknown.contains(&("code", serde_json::Value::from("40006"))),
-            "{unknown:?}"
-        );
-        assert!(Bitget
-            .native_error(&Refusal::new(RefusalKind::Upstream, "upstream", "x"))
-            .is_empty());
     }
 }

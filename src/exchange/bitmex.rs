@@ -13,8 +13,13 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
-use super::{unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
+use super::common::{json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::native::NativeMembers;
+use super::{
+    unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
+    Profile, PublicPaths, Route, SecretForm,
+};
 use crate::key::SigningKey;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
@@ -29,7 +34,7 @@ const SIGN_HEADER: &str = "api-signature";
 
 /// Public market data, forwarded unsigned (GET). From BitMEX's API explorer (as listed in
 /// ccxt 4.5.0's `bitmex.api['public']`).
-const PUBLIC: &[&str] = &[
+const PUBLIC: PublicPaths = PublicPaths::paths(&[
     "/api/v1/announcement",
     "/api/v1/announcement/urgent",
     "/api/v1/funding",
@@ -56,7 +61,7 @@ const PUBLIC: &[&str] = &[
     "/api/v1/trade/bucketed",
     "/api/v1/wallet/assets",
     "/api/v1/wallet/networks",
-];
+]);
 
 /// The methods that change something.
 const CHANGES: &[Method] = &[Method::Post, Method::Put, Method::Delete];
@@ -123,65 +128,44 @@ const TRADE: &[PresetEntry] = &[
     (Method::Post, "/api/v1/position/riskLimit"),
 ];
 
+pub const PROFILE: Profile = Profile {
+    id: "bitmex",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).
+        body_on_delete: true,
+        ..CanonRules::JSON
+    },
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "orderQty",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+    permission_endpoint: (Method::Get, "/api/v1/apiKey"),
+    error: None,
+};
+
 impl Exchange for Bitmex {
-    fn id(&self) -> &'static str {
-        "bitmex"
-    }
-
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    fn notional(&self) -> Notional {
-        Notional {
-            price: "price",
-            quantity: "orderQty",
-            quote_quantity: None,
-        }
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules {
-            // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).
-            body_on_delete: true,
-            ..CanonRules::JSON
-        }
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
     fn route(&self, path: &str) -> Option<Route> {
         let rest = path.strip_prefix(PREFIX)?;
-        if rest.is_empty() {
-            return None;
-        }
-        let access = if PUBLIC.contains(&path) {
-            Access::Public
-        } else {
-            Access::Signed
-        };
-        Some(Route { host: HOST, access })
+        (!rest.is_empty()).then(|| Route {
+            host: HOST,
+            access: PUBLIC.access(path),
+        })
     }
 
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "trade"]
-    }
-
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/api/v1/apiKey")
-    }
-
-    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> NativeMembers {
         // BitMEX's `{"error":{"message","name"}}` with the messages client libraries map
         // (ccxt: "Access Denied" → PermissionDenied, "Invalid API Key." → AuthenticationError);
         // keyward's own code and message move to `keyward`.
@@ -378,27 +362,18 @@ mod tests {
     const CCXT_GET: &str = "91d0e9c89d33bbcd39cddafb3ac6ab0d246237c8a7d12988ffb5d8ad8ebb6df5";
 
     #[test]
-    fn public_unsigned() {
-        let req = canonicalise(
-            Method::Get,
-            "/api/v1/instrument/active",
-            None,
-            None,
-            b"",
-            &Bitmex.canon_rules(),
-        )
-        .unwrap();
-        assert_eq!(Bitmex.route(&req.path).unwrap().access, Access::Public);
-        let out = Bitmex
-            .sign(&req, Access::Public, &credential("s"), SystemTime::now())
-            .unwrap();
-        assert!(out.headers.is_empty());
+    fn routes() {
+        assert_eq!(
+            Bitmex.route("/api/v1/order").unwrap().access,
+            Access::Signed
+        );
+        assert!(Bitmex.route("/api/v1/").is_none());
         assert!(Bitmex.route("/api/v2/order").is_none());
         assert!(Bitmex.route("/order").is_none());
     }
 
     #[test]
-    fn hard_deny_and_presets() {
+    fn hard_deny_list() {
         for (m, p) in [
             (Method::Post, "/api/v1/user/requestWithdrawal"),
             (Method::Post, "/api/v1/user/confirmWithdrawal"),
@@ -420,25 +395,5 @@ mod tests {
         }
         assert!(hard_deny(&Bitmex, Method::Get, "/api/v1/user/margin").is_none());
         assert!(hard_deny(&Bitmex, Method::Get, "/api/v1/userEvent").is_none());
-        for name in Bitmex.preset_names() {
-            for (m, p) in Bitmex.preset(name).unwrap() {
-                assert!(hard_deny(&Bitmex, *m, p).is_none(), "{name}: {m} {p}");
-                assert_eq!(Bitmex.route(p).unwrap().access, Access::Signed, "{p}");
-            }
-        }
-        // The permission endpoint: routed and signable (for keyward's self-check), never
-        // reachable by a bot.
-        let (m, p) = Bitmex.permission_endpoint();
-        assert_eq!(Bitmex.route(p).unwrap().access, Access::Signed);
-        assert!(hard_deny(&Bitmex, m, p).is_some());
-    }
-
-    #[test]
-    fn rejections_in_bitmex_shape() {
-        let r = Refusal::forbidden("hard_deny", "withdrawals are never allowed");
-        let v: serde_json::Value =
-            serde_json::from_str(&r.to_json_with(Bitmex.native_error(&r))).unwrap();
-        assert_eq!(v["error"]["message"], "Access Denied");
-        assert_eq!(v["keyward"]["code"], "hard_deny");
     }
 }

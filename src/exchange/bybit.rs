@@ -17,11 +17,13 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use super::common::{
-    client_error_code, denied_by, get_or_post_only, json_body, json_content_type, keyward_message,
-    path_and_query, starts_with_ignore_case, DenyRule,
+use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::native::CodedError;
+use super::{
+    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
+    Profile, PublicPaths, Route, SecretForm,
 };
-use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 
@@ -31,8 +33,11 @@ const HOST: &str = "api.bybit.com";
 const KEY_HEADER: &str = "x-bapi-api-key";
 
 /// Market data (`/v5/market/...`) is public and forwarded unsigned; so are these.
-const PUBLIC_PREFIX: &str = "/v5/market/";
-const PUBLIC: &[&str] = &["/v5/announcements/index", "/v5/spot-lever-token/info"];
+const PUBLIC: PublicPaths = PublicPaths {
+    paths: &["/v5/announcements/index", "/v5/spot-lever-token/info"],
+    prefixes: &["/v5/market/"],
+    except: &[],
+};
 
 /// The only `/v5/user/` endpoints a bot may reach: reading the key's own permissions and the
 /// account type. Everything else under `/v5/user/` creates, changes or deletes API keys and
@@ -41,6 +46,11 @@ const USER_READS: &[&str] = &["/v5/user/query-api", "/v5/user/get-member-type"];
 
 /// Hard deny (path prefixes), on top of the shared keyword guard.
 const DENIED: &[DenyRule] = &[
+    DenyRule::prefix(
+        "/v5/user/",
+        "API-key, sub-account and account-security management is never allowed",
+    )
+    .except(USER_READS),
     DenyRule::prefix(
         "/v5/asset/withdraw/",
         "withdrawals (and their cancellation) are never allowed",
@@ -105,78 +115,48 @@ const TRADE: &[PresetEntry] = &[
     (Method::Post, "/v5/position/trading-stop"),
 ];
 
+pub const PROFILE: Profile = Profile {
+    id: "bybit",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    // With `marketUnit=quoteCoin` a spot market order's `qty` is a quote amount; such an
+    // order has no `price`, so a notional limit refuses it rather than misreading it.
+    notional: Notional {
+        price: "price",
+        quantity: "qty",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+    permission_endpoint: (Method::Get, "/v5/user/query-api"),
+    // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
+    // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
+    error: Some(CodedError::numbers(
+        "retCode",
+        "retMsg",
+        [10003, 10005, 10006, 10001],
+    )),
+};
+
 impl Exchange for Bybit {
-    fn id(&self) -> &'static str {
-        "bybit"
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    fn notional(&self) -> Notional {
-        // With `marketUnit=quoteCoin` a spot market order's `qty` is a quote amount; such an
-        // order has no `price`, so a notional limit refuses it rather than misreading it.
-        Notional {
-            price: "price",
-            quantity: "qty",
-            quote_quantity: None,
-        }
+    fn route(&self, path: &str) -> Option<Route> {
+        path.starts_with("/v5/").then(|| Route {
+            host: HOST,
+            access: PUBLIC.access(path),
+        })
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         get_or_post_only(req, "Bybit v5")
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules::JSON
-    }
-
-    fn route(&self, path: &str) -> Option<Route> {
-        if !path.starts_with("/v5/") {
-            return None;
-        }
-        let access = if path.starts_with(PUBLIC_PREFIX) || PUBLIC.contains(&path) {
-            Access::Public
-        } else {
-            Access::Signed
-        };
-        Some(Route { host: HOST, access })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        if starts_with_ignore_case(path, "/v5/user/") && !USER_READS.contains(&path) {
-            return Some("API-key, sub-account and account-security management is never allowed");
-        }
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "trade"]
-    }
-
-    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
-        // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
-        // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
-        let Some(code) = client_error_code(reject, [10003, 10005, 10006, 10001]) else {
-            return Vec::new();
-        };
-        vec![
-            ("retCode", serde_json::Value::from(code)),
-            ("retMsg", keyward_message(reject)),
-        ]
-    }
-
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/v5/user/query-api")
     }
 
     fn sign(
@@ -223,8 +203,7 @@ impl Exchange for Bybit {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, at, canon, header};
-    use crate::request::RefusalKind;
+    use crate::exchange::testing::{self, at, canon, check_signed, Vector};
 
     fn credential() -> Credential {
         testing::credential("XXXXXXXXXX", "YYYYYYYYYYYYYYYYYYYYYYYYYYYY", None)
@@ -238,72 +217,62 @@ mod tests {
     #[test]
     fn post_signature_matches_ccxt() {
         let body = r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.010","price":"30000.0"}"#;
-        let req = canon(&Bybit, Method::Post, "/v5/order/create", None, body);
-        let out = Bybit
-            .sign(&req, Access::Signed, &credential(), at(1658385579423))
-            .unwrap();
-        assert_eq!(out.body, body.as_bytes(), "the body is sent byte for byte");
-        assert_eq!(out.path_and_query, "/v5/order/create");
-        assert_eq!(header(&out, "x-bapi-api-key"), Some("XXXXXXXXXX"));
-        assert_eq!(header(&out, "x-bapi-timestamp"), Some("1658385579423"));
-        assert_eq!(header(&out, "x-bapi-recv-window"), Some("5000"));
-        assert_eq!(
-            header(&out, "x-bapi-sign"),
-            Some("f0ad61cd5c3eb7e34051b3d4bd6a418405f6e99b2256318beb57a4e770316505"),
+        let sign = "f0ad61cd5c3eb7e34051b3d4bd6a418405f6e99b2256318beb57a4e770316505";
+        check_signed(
+            &Bybit,
+            &credential(),
+            &Vector {
+                method: Method::Post,
+                path: "/v5/order/create",
+                query: None,
+                body,
+                at: at(1658385579423),
+                target: "/v5/order/create",
+                headers: &[
+                    ("content-type", "application/json"),
+                    ("x-bapi-api-key", "XXXXXXXXXX"),
+                    ("x-bapi-timestamp", "1658385579423"),
+                    ("x-bapi-recv-window", "5000"),
+                    ("x-bapi-sign", sign),
+                ],
+                sensitive: &["x-bapi-api-key", "x-bapi-sign"],
+            },
         );
-        assert_eq!(header(&out, "content-type"), Some("application/json"));
-        for (name, value) in &out.headers {
-            if name == "x-bapi-api-key" || name == "x-bapi-sign" {
-                assert!(value.is_sensitive(), "{name}");
-            }
-        }
     }
 
     #[test]
     fn get_signature_matches_ccxt() {
-        let req = canon(
+        let sign = "7e83baefb02895ad9dbfc0013c1a7bd5b64fedfbaaa25a66122347a35de500f5";
+        check_signed(
             &Bybit,
-            Method::Get,
-            "/v5/order/realtime",
-            Some("category=spot&symbol=BTCUSDT"),
-            "",
+            &credential(),
+            &Vector {
+                method: Method::Get,
+                path: "/v5/order/realtime",
+                query: Some("category=spot&symbol=BTCUSDT"),
+                body: "",
+                at: at(1658385579423),
+                target: "/v5/order/realtime?category=spot&symbol=BTCUSDT",
+                headers: &[
+                    ("x-bapi-api-key", "XXXXXXXXXX"),
+                    ("x-bapi-timestamp", "1658385579423"),
+                    ("x-bapi-recv-window", "5000"),
+                    ("x-bapi-sign", sign),
+                ],
+                sensitive: &["x-bapi-api-key", "x-bapi-sign"],
+            },
         );
-        let out = Bybit
-            .sign(&req, Access::Signed, &credential(), at(1658385579423))
-            .unwrap();
-        assert_eq!(
-            out.path_and_query,
-            "/v5/order/realtime?category=spot&symbol=BTCUSDT"
-        );
-        assert!(out.body.is_empty());
-        assert_eq!(
-            header(&out, "x-bapi-sign"),
-            Some("7e83baefb02895ad9dbfc0013c1a7bd5b64fedfbaaa25a66122347a35de500f5")
-        );
-        assert_eq!(header(&out, "content-type"), None);
     }
 
     #[test]
-    fn public_market_data_is_unsigned() {
-        assert_eq!(
-            Bybit.route("/v5/market/instruments-info").unwrap().access,
-            Access::Public
-        );
-        let req = canon(
-            &Bybit,
-            Method::Get,
-            "/v5/market/instruments-info",
-            Some("category=spot"),
-            "",
-        );
-        let out = Bybit
-            .sign(&req, Access::Public, &credential(), at(1))
-            .unwrap();
-        assert!(out.headers.is_empty());
-        assert_eq!(
-            out.path_and_query,
-            "/v5/market/instruments-info?category=spot"
-        );
+    fn routes() {
+        for p in [
+            "/v5/market/tickers",
+            "/v5/announcements/index",
+            "/v5/spot-lever-token/info",
+        ] {
+            assert_eq!(Bybit.route(p).unwrap().access, Access::Public, "{p}");
+        }
         assert_eq!(
             Bybit.route("/v5/order/create").unwrap().access,
             Access::Signed
@@ -357,35 +326,5 @@ mod tests {
         ] {
             assert!(hard_deny(&Bybit, m, p).is_none(), "{m} {p}");
         }
-    }
-
-    #[test]
-    fn presets_never_overlap_hard_deny() {
-        for name in Bybit.preset_names() {
-            for (m, p) in Bybit.preset(name).unwrap() {
-                assert!(hard_deny(&Bybit, *m, p).is_none(), "{name}: {m} {p}");
-                let route = Bybit.route(p).unwrap();
-                assert_eq!(route.access, Access::Signed, "{name}: {p}");
-            }
-        }
-        let (m, p) = Bybit.permission_endpoint();
-        assert!(READ.contains(&(m, p)));
-    }
-
-    #[test]
-    fn native_error_shape_for_ccxt() {
-        let denied = Bybit.native_error(&Refusal::forbidden("hard_deny", "no"));
-        assert!(
-            denied.contains(&("retCode", serde_json::Value::from(10005))),
-            "{denied:?}"
-        );
-        let unknown = Bybit.native_error(&Refusal::unauthenticated("who"));
-        assert!(
-            unknown.contains(&("retCode", serde_json::Value::from(10003))),
-            "{unknown:?}"
-        );
-        assert!(Bybit
-            .native_error(&Refusal::new(RefusalKind::Upstream, "upstream", "x"))
-            .is_empty());
     }
 }

@@ -26,10 +26,11 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
-use super::common::{denied_by, json_body, json_content_type, path_and_query, DenyRule};
+use super::common::{json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
 use super::{
-    path_matches, sensitive_header, unix_secs, Access, Credential, Exchange, Notional, Outbound,
-    PresetEntry, Route, SecretForm,
+    sensitive_header, unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset,
+    PresetEntry, Profile, PublicPaths, Route, SecretForm,
 };
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Json;
@@ -51,7 +52,7 @@ const JWT_LIFETIME_S: u64 = 120;
 const MAX_BOT_JWT: usize = 8192;
 
 /// Public market data, forwarded unsigned. `{x}` matches one path segment.
-const PUBLIC: &[&str] = &[
+const PUBLIC: PublicPaths = PublicPaths::paths(&[
     "/api/v3/brokerage/time",
     "/api/v3/brokerage/market/product_book",
     "/api/v3/brokerage/market/products",
@@ -65,7 +66,7 @@ const PUBLIC: &[&str] = &[
     "/v2/prices/{pair}/buy",
     "/v2/prices/{pair}/sell",
     "/v2/prices/{pair}/spot",
-];
+]);
 
 /// Explicitly denied endpoints besides the keyword guard: exact path patterns, or (`below`)
 /// everything under a path but not the path itself.
@@ -194,6 +195,29 @@ const TRADE: &[PresetEntry] = &[
     ),
 ];
 
+pub const PROFILE: Profile = Profile {
+    id: "coinbase",
+    methods: Method::COMMON,
+    // Legacy HMAC keys' header, read as a client token besides `Authorization`.
+    key_headers: &[LEGACY_KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::PrivateKey,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    // Coinbase nests sizes inside `order_configuration`; top-level parameters never carry
+    // them, so a `notional` limit cannot be computed and is refused (fails closed).
+    notional: Notional {
+        price: "limit_price",
+        quantity: "base_size",
+        quote_quantity: Some("quote_size"),
+    },
+    deny: DENIED,
+    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+    permission_endpoint: (Method::Get, "/api/v3/brokerage/key_permissions"),
+    error: None,
+};
+
 fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/v3/") || path.starts_with("/v2/")
 }
@@ -319,12 +343,15 @@ fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Refusal> {
 }
 
 impl Exchange for Coinbase {
-    fn id(&self) -> &'static str {
-        "coinbase"
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[LEGACY_KEY_HEADER]
+    fn route(&self, path: &str) -> Option<Route> {
+        is_api_path(path).then(|| Route {
+            host: HOST,
+            access: PUBLIC.access(path),
+        })
     }
 
     fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Refusal> {
@@ -360,56 +387,6 @@ impl Exchange for Coinbase {
                 "the request carries two different client tokens; send one",
             )),
         }
-    }
-
-    fn secret_form(&self) -> SecretForm {
-        SecretForm::PrivateKey
-    }
-
-    fn notional(&self) -> Notional {
-        // Coinbase nests sizes inside `order_configuration`; top-level parameters never carry
-        // them, so a `notional` limit cannot be computed and is refused (fails closed).
-        Notional {
-            price: "limit_price",
-            quantity: "base_size",
-            quote_quantity: Some("quote_size"),
-        }
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules::JSON
-    }
-
-    fn route(&self, path: &str) -> Option<Route> {
-        if !is_api_path(path) {
-            return None;
-        }
-        let access = if PUBLIC.iter().any(|p| path_matches(p, path)) {
-            Access::Public
-        } else {
-            Access::Signed
-        };
-        Some(Route { host: HOST, access })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "trade"]
-    }
-
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/api/v3/brokerage/key_permissions")
     }
 
     fn sign(
@@ -588,7 +565,7 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
     }
 
     #[test]
-    fn public_requests_are_unsigned() {
+    fn routes() {
         assert_eq!(
             Coinbase
                 .route("/api/v3/brokerage/market/products/BTC-USD/ticker")
@@ -606,22 +583,6 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
         );
         assert!(Coinbase.route("/api/v2/x").is_none());
         assert!(Coinbase.route("/v3/brokerage/orders").is_none());
-        let c = credential(EC_NAME, EC_PEM);
-        let req = canon(
-            &Coinbase,
-            Method::Get,
-            "/api/v3/brokerage/market/products",
-            Some("product_type=SPOT"),
-            "",
-        );
-        let out = Coinbase
-            .sign(&req, Access::Public, &c, SystemTime::now())
-            .unwrap();
-        assert!(out.headers.is_empty());
-        assert_eq!(
-            out.path_and_query,
-            "/api/v3/brokerage/market/products?product_type=SPOT"
-        );
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -741,17 +702,5 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
         ] {
             assert!(hard_deny(&Coinbase, m, p).is_none(), "{m} {p}");
         }
-    }
-
-    #[test]
-    fn presets_never_overlap_hard_deny() {
-        for name in Coinbase.preset_names() {
-            for (m, p) in Coinbase.preset(name).unwrap() {
-                assert!(hard_deny(&Coinbase, *m, p).is_none(), "{name}: {m} {p}");
-                assert!(Coinbase.route(p).is_some(), "{name}: {p} has no route");
-            }
-        }
-        let (m, p) = Coinbase.permission_endpoint();
-        assert!(Coinbase.preset("read").unwrap().contains(&(m, p)));
     }
 }

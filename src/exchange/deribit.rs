@@ -22,9 +22,10 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
 use super::{
-    sensitive_header, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry,
-    Route,
+    sensitive_header, unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound,
+    Preset, PresetEntry, Profile, Route, SecretForm,
 };
 use crate::request::Json;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method};
@@ -36,146 +37,180 @@ pub const HOST: &str = "www.deribit.com";
 const PREFIX: &str = "/api/v2/";
 const SCHEME: &[u8] = b"deri-hmac-sha256 ";
 
-/// Public methods that are not market data: they mint session tokens (which would let a bot
-/// talk to Deribit without keyward). Refused.
-const DENIED_PUBLIC: &[(&str, &str)] = &[
-    ("auth", "session tokens are never issued through keyward"),
-    (
-        "exchange_token",
+/// Explicitly denied methods, by path whatever the HTTP method (Deribit answers GET and POST
+/// alike): public methods that are not market data but mint session tokens (which would let a
+/// bot talk to Deribit without keyward), and private methods that move funds, manage keys,
+/// sub-accounts or account settings.
+const DENIED: &[DenyRule] = &[
+    DenyRule::path(
+        "/api/v2/public/auth",
         "session tokens are never issued through keyward",
     ),
-    (
-        "fork_token",
+    DenyRule::path(
+        "/api/v2/public/exchange_token",
         "session tokens are never issued through keyward",
     ),
-];
-
-/// Private methods that are refused whatever the HTTP method.
-const DENIED_PRIVATE: &[(&str, &str)] = &[
-    ("withdraw", "withdrawals are never allowed"),
-    ("cancel_withdrawal", "withdrawals are never allowed"),
-    ("submit_transfer_to_user", "transfers are never allowed"),
-    (
-        "submit_transfer_to_subaccount",
+    DenyRule::path(
+        "/api/v2/public/fork_token",
+        "session tokens are never issued through keyward",
+    ),
+    DenyRule::path("/api/v2/private/withdraw", "withdrawals are never allowed"),
+    DenyRule::path(
+        "/api/v2/private/cancel_withdrawal",
+        "withdrawals are never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/submit_transfer_to_user",
         "transfers are never allowed",
     ),
-    (
-        "submit_transfer_between_subaccounts",
+    DenyRule::path(
+        "/api/v2/private/submit_transfer_to_subaccount",
         "transfers are never allowed",
     ),
-    ("cancel_transfer_by_id", "transfers are never allowed"),
-    (
-        "move_positions",
+    DenyRule::path(
+        "/api/v2/private/submit_transfer_between_subaccounts",
+        "transfers are never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/cancel_transfer_by_id",
+        "transfers are never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/move_positions",
         "moving positions between accounts is a transfer and is never allowed",
     ),
-    (
-        "add_to_address_book",
+    DenyRule::path(
+        "/api/v2/private/add_to_address_book",
         "address-book changes are never allowed",
     ),
-    (
-        "remove_from_address_book",
+    DenyRule::path(
+        "/api/v2/private/remove_from_address_book",
         "address-book changes are never allowed",
     ),
-    (
-        "update_in_address_book",
+    DenyRule::path(
+        "/api/v2/private/update_in_address_book",
         "address-book changes are never allowed",
     ),
-    (
-        "get_address_book",
+    DenyRule::path(
+        "/api/v2/private/get_address_book",
         "the address book is never used through keyward",
     ),
-    (
-        "set_clearance_originator",
+    DenyRule::path(
+        "/api/v2/private/set_clearance_originator",
         "deposit clearance settings are never changed through keyward",
     ),
-    ("create_api_key", "API-key management is never allowed"),
-    ("edit_api_key", "API-key management is never allowed"),
-    ("remove_api_key", "API-key management is never allowed"),
-    ("reset_api_key", "API-key management is never allowed"),
-    ("enable_api_key", "API-key management is never allowed"),
-    ("disable_api_key", "API-key management is never allowed"),
-    ("change_api_key_name", "API-key management is never allowed"),
-    (
-        "change_scope_in_api_key",
+    DenyRule::path(
+        "/api/v2/private/create_api_key",
         "API-key management is never allowed",
     ),
-    (
-        "set_api_key_as_default",
+    DenyRule::path(
+        "/api/v2/private/edit_api_key",
         "API-key management is never allowed",
     ),
-    (
-        "list_api_keys",
+    DenyRule::path(
+        "/api/v2/private/remove_api_key",
+        "API-key management is never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/reset_api_key",
+        "API-key management is never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/enable_api_key",
+        "API-key management is never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/disable_api_key",
+        "API-key management is never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/change_api_key_name",
+        "API-key management is never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/change_scope_in_api_key",
+        "API-key management is never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/set_api_key_as_default",
+        "API-key management is never allowed",
+    ),
+    DenyRule::path(
+        "/api/v2/private/list_api_keys",
         "API keys (and their secrets) are never listed to bots",
     ),
-    (
-        "create_subaccount",
+    DenyRule::path(
+        "/api/v2/private/create_subaccount",
         "sub-account management is never allowed",
     ),
-    (
-        "remove_subaccount",
+    DenyRule::path(
+        "/api/v2/private/remove_subaccount",
         "sub-account management is never allowed",
     ),
-    (
-        "change_subaccount_name",
+    DenyRule::path(
+        "/api/v2/private/change_subaccount_name",
         "sub-account management is never allowed",
     ),
-    (
-        "toggle_subaccount_login",
+    DenyRule::path(
+        "/api/v2/private/toggle_subaccount_login",
         "sub-account management is never allowed",
     ),
-    (
-        "set_email_for_subaccount",
+    DenyRule::path(
+        "/api/v2/private/set_email_for_subaccount",
         "sub-account management is never allowed",
     ),
-    (
-        "set_password_for_subaccount",
+    DenyRule::path(
+        "/api/v2/private/set_password_for_subaccount",
         "sub-account management is never allowed",
     ),
-    (
-        "toggle_notifications_from_subaccount",
+    DenyRule::path(
+        "/api/v2/private/toggle_notifications_from_subaccount",
         "sub-account management is never allowed",
     ),
-    (
-        "disable_tfa_for_subaccount",
+    DenyRule::path(
+        "/api/v2/private/disable_tfa_for_subaccount",
         "sub-account security settings are never changed",
     ),
-    (
-        "get_subaccounts",
+    DenyRule::path(
+        "/api/v2/private/get_subaccounts",
         "sub-account operations are never allowed",
     ),
-    (
-        "get_subaccounts_details",
+    DenyRule::path(
+        "/api/v2/private/get_subaccounts_details",
         "sub-account operations are never allowed",
     ),
-    (
-        "enable_affiliate_program",
+    DenyRule::path(
+        "/api/v2/private/enable_affiliate_program",
         "account settings are never changed through keyward",
     ),
-    (
-        "set_email_language",
+    DenyRule::path(
+        "/api/v2/private/set_email_language",
         "account settings are never changed through keyward",
     ),
-    (
-        "set_disabled_trading_products",
+    DenyRule::path(
+        "/api/v2/private/set_disabled_trading_products",
         "account settings are never changed through keyward",
     ),
-    (
-        "set_self_trading_config",
+    DenyRule::path(
+        "/api/v2/private/set_self_trading_config",
         "account settings are never changed through keyward",
     ),
-    (
-        "toggle_portfolio_margining",
+    DenyRule::path(
+        "/api/v2/private/toggle_portfolio_margining",
         "account settings are never changed through keyward",
     ),
-    (
-        "change_margin_model",
+    DenyRule::path(
+        "/api/v2/private/change_margin_model",
         "account settings are never changed through keyward",
     ),
-    (
-        "get_access_log",
+    DenyRule::path(
+        "/api/v2/private/get_access_log",
         "the account's security log is not for bots",
     ),
-    ("logout", "sessions are never used through keyward"),
+    DenyRule::path(
+        "/api/v2/private/logout",
+        "sessions are never used through keyward",
+    ),
 ];
 
 /// Private method name fragments that are refused: block trades and block RFQs settle trades
@@ -248,6 +283,29 @@ const TRADE: &[PresetEntry] = both![
     "disable_cancel_on_disconnect",
 ];
 
+pub const PROFILE: Profile = Profile {
+    id: "deribit",
+    methods: Method::COMMON,
+    // The client token travels in `Authorization` (see [`Deribit::client_token`]).
+    key_headers: &[],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "amount",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+    // Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
+    // hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
+    permission_endpoint: (Method::Get, "/api/v2/private/list_api_keys"),
+    error: None,
+};
+
 /// `(public?, method)` of a Deribit API path: `/api/v2/{public|private}/{method}`.
 fn split(path: &str) -> Option<(bool, &str)> {
     let rest = path.strip_prefix(PREFIX)?;
@@ -293,12 +351,20 @@ fn deribit_id(params: &[u8]) -> Result<&[u8], Refusal> {
 }
 
 impl Exchange for Deribit {
-    fn id(&self) -> &'static str {
-        "deribit"
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[]
+    fn route(&self, path: &str) -> Option<Route> {
+        let (public, _) = split(path)?;
+        Some(Route {
+            host: HOST,
+            access: if public {
+                Access::Public
+            } else {
+                Access::Signed
+            },
+        })
     }
 
     fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Refusal> {
@@ -318,14 +384,6 @@ impl Exchange for Deribit {
             None => Err(Refusal::bad_request(
                 "Authorization must be \"deri-hmac-sha256 id=<client token>,...\" or \"Bearer <client token>\"",
             )),
-        }
-    }
-
-    fn notional(&self) -> Notional {
-        Notional {
-            price: "price",
-            quantity: "amount",
-            quote_quantity: None,
         }
     }
 
@@ -349,60 +407,18 @@ impl Exchange for Deribit {
         }
     }
 
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules::JSON
-    }
-
-    fn route(&self, path: &str) -> Option<Route> {
-        let (public, _) = split(path)?;
-        Some(Route {
-            host: HOST,
-            access: if public {
-                Access::Public
-            } else {
-                Access::Signed
-            },
-        })
-    }
-
-    fn denied_endpoint(&self, _method: Method, path: &str) -> Option<&'static str> {
+    /// Private methods whose name holds a denied fragment (the profile lists whole names).
+    fn deny_more(&self, _method: Method, path: &str) -> Option<&'static str> {
         // By path only: every Deribit method answers GET and POST alike. ASCII
         // case-insensitive: keyward does not know how Deribit matches letter case.
         let path = path.to_ascii_lowercase();
-        let (public, name) = split(&path)?;
-        if public {
-            return DENIED_PUBLIC
+        match split(&path)? {
+            (true, _) => None,
+            (false, name) => DENIED_PRIVATE_FRAGMENTS
                 .iter()
-                .find(|(m, _)| *m == name)
-                .map(|(_, r)| *r);
+                .find(|(f, _)| name.contains(f))
+                .map(|(_, r)| *r),
         }
-        DENIED_PRIVATE
-            .iter()
-            .find(|(m, _)| *m == name)
-            .or_else(|| {
-                DENIED_PRIVATE_FRAGMENTS
-                    .iter()
-                    .find(|(f, _)| name.contains(f))
-            })
-            .map(|(_, r)| *r)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "trade"]
-    }
-
-    /// Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
-    /// hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/api/v2/private/list_api_keys")
     }
 
     fn sign(
@@ -637,7 +653,7 @@ mod tests {
     }
 
     #[test]
-    fn routes_and_public() {
+    fn routes() {
         assert_eq!(
             Deribit
                 .route("/api/v2/public/get_instruments")
@@ -656,31 +672,6 @@ mod tests {
             "/api/v2/other/buy",
         ] {
             assert!(Deribit.route(bad).is_none(), "{bad}");
-        }
-        let req = canon(
-            &Deribit,
-            Method::Get,
-            "/api/v2/public/get_instruments",
-            Some("currency=BTC"),
-            "",
-        );
-        let out = Deribit
-            .sign(&req, Access::Public, &credential(), SystemTime::now())
-            .unwrap();
-        assert!(out.headers.is_empty());
-        assert_eq!(
-            out.path_and_query,
-            "/api/v2/public/get_instruments?currency=BTC"
-        );
-    }
-
-    #[test]
-    fn presets_never_overlap_hard_deny() {
-        for name in Deribit.preset_names() {
-            for (m, p) in Deribit.preset(name).unwrap() {
-                assert!(hard_deny(&Deribit, *m, p).is_none(), "{name}: {m} {p}");
-                assert!(Deribit.route(p).is_some(), "{name}: {p} has no route");
-            }
         }
     }
 }

@@ -18,11 +18,13 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha512};
 
-use super::common::{
-    concat_presets, denied_by, json_body, json_content_type, path_and_query, DenyRule,
-};
+use super::common::{json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::native::NativeMembers;
+use super::profile::concat_presets;
 use super::{
-    path_matches, unix_secs, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
+    unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
+    Profile, PublicPaths, Route, SecretForm,
 };
 use crate::request::{CanonRules, CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
@@ -37,7 +39,7 @@ const TS_HEADER: &str = "timestamp";
 
 /// Public market data, forwarded unsigned (GET; `funding_rates` also by POST). Taken from
 /// ccxt 4.5.90's `gate.api['public']`, which mirrors Gate's public endpoint list.
-const PUBLIC: &[&str] = &[
+const PUBLIC: PublicPaths = PublicPaths::paths(&[
     "/api/v4/wallet/currency_chains",
     "/api/v4/unified/currencies",
     "/api/v4/unified/history_loan_rate",
@@ -108,7 +110,7 @@ const PUBLIC: &[&str] = &[
     "/api/v4/loan/multi_collateral/ltv",
     "/api/v4/loan/multi_collateral/fixed_rate",
     "/api/v4/loan/multi_collateral/current_rate",
-];
+]);
 
 /// Explicitly denied endpoints (prefixes of the path), besides the keyword guard.
 const DENIED: &[DenyRule] = &[
@@ -287,11 +289,43 @@ const FUTURES_TRADE: &[PresetEntry] = &[
 const TRADE: &[PresetEntry] =
     &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
 
-impl Gate {
-    fn is_public(path: &str) -> bool {
-        PUBLIC.iter().any(|p| path_matches(p, path))
-    }
-}
+pub const PROFILE: Profile = Profile {
+    id: "gate",
+    // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
+    methods: &[
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ],
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        // The spot amend takes `currency_pair` (and `account`) in the query and in the body;
+        // ccxt sends every amend parameter in both.
+        patch_mirrors_query: true,
+        bot_signing_params: &[],
+        ..CanonRules::JSON
+    },
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "amount",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[
+        Preset::new("read", READ),
+        Preset::new("spot-trade", SPOT_TRADE),
+        Preset::new("futures-trade", FUTURES_TRADE),
+        Preset::new("trade", TRADE),
+    ],
+    permission_endpoint: (Method::Get, "/api/v4/account/main_keys"),
+    error: None,
+};
 
 /// Query characters that read the same encoded and decoded.
 fn plain_query_byte(b: u8) -> bool {
@@ -319,45 +353,20 @@ fn query_string(query: &Params) -> Result<String, Refusal> {
 }
 
 impl Exchange for Gate {
-    fn id(&self) -> &'static str {
-        "gate"
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    fn notional(&self) -> Notional {
-        Notional {
-            price: "price",
-            quantity: "amount",
-            quote_quantity: None,
-        }
-    }
-
-    /// PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
-    fn methods(&self) -> &'static [Method] {
-        &[
-            Method::Get,
-            Method::Post,
-            Method::Put,
-            Method::Patch,
-            Method::Delete,
-        ]
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules {
-            // The spot amend takes `currency_pair` (and `account`) in the query and in the body;
-            // ccxt sends every amend parameter in both.
-            patch_mirrors_query: true,
-            bot_signing_params: &[],
-            ..CanonRules::JSON
-        }
+    fn route(&self, path: &str) -> Option<Route> {
+        let rest = path.strip_prefix(PREFIX)?;
+        (!rest.is_empty()).then(|| Route {
+            host: HOST,
+            access: PUBLIC.access(path),
+        })
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
-        if Self::is_public(&req.path)
+        if PUBLIC.contains(&req.path)
             && req.method != Method::Get
             && !(req.method == Method::Post && req.path.ends_with("/funding_rates"))
         {
@@ -369,42 +378,7 @@ impl Exchange for Gate {
         query_string(&req.query).map(|_| ())
     }
 
-    fn route(&self, path: &str) -> Option<Route> {
-        let rest = path.strip_prefix(PREFIX)?;
-        if rest.is_empty() {
-            return None;
-        }
-        let access = if Self::is_public(path) {
-            Access::Public
-        } else {
-            Access::Signed
-        };
-        Some(Route { host: HOST, access })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "spot-trade" => Some(SPOT_TRADE),
-            "futures-trade" => Some(FUTURES_TRADE),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "spot-trade", "futures-trade", "trade"]
-    }
-
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/api/v4/account/main_keys")
-    }
-
-    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> NativeMembers {
         // Gate's `{"label","message"}` beside keyward's `error`, so that client libraries raise
         // their usual exception (ccxt: FORBIDDEN → PermissionDenied, not ExchangeNotAvailable).
         let label = match reject.kind {
@@ -604,7 +578,7 @@ mod tests {
     const CCXT_GET: &str = "ca0d3c5399136d56c6d1c9e837d0b3d6e1e56a2127b858f192079d195dda8c38742dc29cdfd9d8aac9456540c734c96e79d597a78ce8feb79ce354042a07924f";
 
     #[test]
-    fn secrets_are_sensitive_and_public_unsigned() {
+    fn secrets_are_sensitive() {
         let req = canon(&Gate, Method::Get, "/api/v4/spot/accounts", None, "");
         let out = Gate
             .sign(&req, Access::Signed, &credential("s"), at_secs(1))
@@ -614,22 +588,6 @@ mod tests {
                 assert!(v.is_sensitive());
             }
         }
-        let req = canon(
-            &Gate,
-            Method::Get,
-            "/api/v4/spot/order_book",
-            Some("currency_pair=BTC_USDT"),
-            "",
-        );
-        assert_eq!(Gate.route(&req.path).unwrap().access, Access::Public);
-        let out = Gate
-            .sign(&req, Access::Public, &credential("s"), at_secs(1))
-            .unwrap();
-        assert!(out.headers.is_empty());
-        assert_eq!(
-            out.path_and_query,
-            "/api/v4/spot/order_book?currency_pair=BTC_USDT"
-        );
     }
 
     #[test]
@@ -699,26 +657,7 @@ mod tests {
         ] {
             assert!(hard_deny(&Gate, m, p).is_some(), "{m} {p}");
         }
-        for name in Gate.preset_names() {
-            for (m, p) in Gate.preset(name).unwrap() {
-                assert!(hard_deny(&Gate, *m, p).is_none(), "{name}: {m} {p}");
-                assert_eq!(Gate.route(p).unwrap().access, Access::Signed, "{p}");
-            }
-        }
-        assert_eq!(TRADE.len(), SPOT_TRADE.len() + FUTURES_TRADE.len());
         assert!(SPOT_TRADE.contains(&(Method::Patch, "/api/v4/spot/orders/{order_id}")));
         assert!(TRADE.contains(&(Method::Patch, "/api/v4/spot/orders/{order_id}")));
-        let (m, p) = Gate.permission_endpoint();
-        assert!(hard_deny(&Gate, m, p).is_none());
-        assert_eq!(Gate.route(p).unwrap().access, Access::Signed);
-    }
-
-    #[test]
-    fn rejections_in_gate_shape() {
-        let r = Refusal::forbidden("hard_deny", "withdrawals are never allowed");
-        let v: serde_json::Value =
-            serde_json::from_str(&r.to_json_with(Gate.native_error(&r))).unwrap();
-        assert_eq!(v["label"], "FORBIDDEN");
-        assert_eq!(v["error"]["code"], "hard_deny");
     }
 }

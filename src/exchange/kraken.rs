@@ -18,8 +18,13 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
-use super::common::{denied_by, form_content_type, json_content_type, path_and_query, DenyRule};
-use super::{Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route, SecretForm};
+use super::common::{form_content_type, json_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::native::NativeMembers;
+use super::{
+    Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry, Profile, Route,
+    SecretForm,
+};
 use crate::key::SigningKey;
 use crate::request::Json;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
@@ -100,6 +105,33 @@ const TRADE: &[PresetEntry] = &[
     (Method::Post, "/0/private/CancelAllOrdersAfter"),
 ];
 
+pub const PROFILE: Profile = Profile {
+    id: "kraken",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        form_body: true,
+        json_body: true,
+        body_on_delete: false,
+        query_with_body: false,
+        patch_mirrors_query: false,
+        bot_signing_params: &["nonce", "otp"],
+    },
+    secret_form: SecretForm::Base64,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: true,
+    notional: Notional {
+        price: "price",
+        quantity: "volume",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+    permission_endpoint: (Method::Post, "/0/private/GetApiKeyInfo"),
+    error: None,
+};
+
 /// One path segment of Kraken's method names (`AddOrder`, `Earn/Allocate` has two).
 fn is_method_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -120,39 +152,12 @@ impl Kraken {
 }
 
 impl Exchange for Kraken {
-    fn id(&self) -> &'static str {
-        "kraken"
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    fn secret_form(&self) -> SecretForm {
-        SecretForm::Base64
-    }
-
-    fn persistent_nonce(&self) -> bool {
-        true
-    }
-
-    fn notional(&self) -> Notional {
-        Notional {
-            price: "price",
-            quantity: "volume",
-            quote_quantity: None,
-        }
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules {
-            form_body: true,
-            json_body: true,
-            body_on_delete: false,
-            query_with_body: false,
-            patch_mirrors_query: false,
-            bot_signing_params: &["nonce", "otp"],
-        }
+    fn route(&self, path: &str) -> Option<Route> {
+        Self::access(path).map(|access| Route { host: HOST, access })
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
@@ -184,31 +189,7 @@ impl Exchange for Kraken {
         }
     }
 
-    fn route(&self, path: &str) -> Option<Route> {
-        Self::access(path).map(|access| Route { host: HOST, access })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "trade"]
-    }
-
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Post, "/0/private/GetApiKeyInfo")
-    }
-
-    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
+    fn native_error(&self, reject: &Refusal) -> NativeMembers {
         // Kraken's `{"error":["<category>:<message>"]}`, so that client libraries raise their
         // usual exception (ccxt: PermissionDenied, AuthenticationError, ...); keyward's own
         // code and message move to `keyward`.
@@ -499,30 +480,6 @@ mod tests {
     }
 
     #[test]
-    fn public_is_unsigned() {
-        let req = canonicalise(
-            Method::Get,
-            "/0/public/Depth",
-            Some("pair=XBTUSD"),
-            None,
-            b"",
-            &Kraken.canon_rules(),
-        )
-        .unwrap();
-        let out = Kraken
-            .sign(
-                &req,
-                Access::Public,
-                &credential("c2VjcmV0"),
-                SystemTime::now(),
-            )
-            .unwrap();
-        assert_eq!(out.path_and_query, "/0/public/Depth?pair=XBTUSD");
-        assert!(out.headers.is_empty());
-        assert!(out.body.is_empty());
-    }
-
-    #[test]
     fn routes_and_request_shape() {
         assert_eq!(
             Kraken.route("/0/public/AssetPairs").unwrap().access,
@@ -566,7 +523,7 @@ mod tests {
     }
 
     #[test]
-    fn hard_deny_and_presets() {
+    fn hard_deny_list() {
         for p in [
             "/0/private/Withdraw",
             "/0/private/WithdrawCancel",
@@ -583,25 +540,5 @@ mod tests {
         ] {
             assert!(hard_deny(&Kraken, Method::Post, p).is_some(), "{p}");
         }
-        for name in Kraken.preset_names() {
-            for (m, p) in Kraken.preset(name).unwrap() {
-                assert!(hard_deny(&Kraken, *m, p).is_none(), "{name}: {p}");
-                assert_eq!(Kraken.route(p).unwrap().access, Access::Signed, "{p}");
-            }
-        }
-        // The permission endpoint: routed and signable (for keyward's self-check), never
-        // reachable by a bot.
-        let (m, p) = Kraken.permission_endpoint();
-        assert_eq!(Kraken.route(p).unwrap().access, Access::Signed);
-        assert!(hard_deny(&Kraken, m, p).is_some());
-    }
-
-    #[test]
-    fn rejections_in_kraken_shape() {
-        let r = Refusal::forbidden("hard_deny", "withdrawals are never allowed");
-        let v: serde_json::Value =
-            serde_json::from_str(&r.to_json_with(Kraken.native_error(&r))).unwrap();
-        assert_eq!(v["error"][0], "EGeneral:Permission denied");
-        assert_eq!(v["keyward"]["code"], "hard_deny");
     }
 }

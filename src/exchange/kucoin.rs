@@ -29,12 +29,13 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue};
 
-use super::common::{
-    client_error_code, concat_presets, denied_by, json_body, json_content_type, keyward_message,
-    path_and_query, DenyRule,
-};
+use super::common::{json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::native::CodedError;
+use super::profile::concat_presets;
 use super::{
-    path_matches, unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route,
+    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
+    Profile, PublicPaths, Route, SecretForm,
 };
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
@@ -51,7 +52,7 @@ const KEY_HEADER: &str = "kc-api-key";
 const KEY_VERSION: &str = "2";
 
 /// Public market data on the spot host, forwarded unsigned (`{x}` = one path segment).
-const PUBLIC_SPOT: &[&str] = &[
+const PUBLIC_SPOT: PublicPaths = PublicPaths::paths(&[
     "/api/v1/timestamp",
     "/api/v1/status",
     "/api/v1/currencies",
@@ -77,10 +78,10 @@ const PUBLIC_SPOT: &[&str] = &[
     "/api/v1/convert/currencies",
     "/api/v1/convert/symbol",
     "/api/v1/bullet-public",
-];
+]);
 
 /// Public market data on the futures host (paths as the exchange names them, no prefix).
-const PUBLIC_FUTURES: &[&str] = &[
+const PUBLIC_FUTURES: PublicPaths = PublicPaths::paths(&[
     "/api/v1/timestamp",
     "/api/v1/status",
     "/api/v1/contracts/active",
@@ -105,7 +106,7 @@ const PUBLIC_FUTURES: &[&str] = &[
     "/api/v1/mark-price/{symbol}/current",
     "/api/v1/trade-statistics",
     "/api/v1/bullet-public",
-];
+]);
 
 /// Explicitly denied endpoints (prefixes of keyward's path, so futures ones carry `/futures`),
 /// besides the keyword guard (which already catches every path containing `withdraw`,
@@ -278,6 +279,43 @@ const FUTURES_TRADE: &[PresetEntry] = &[
 const TRADE: &[PresetEntry] =
     &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
 
+pub const PROFILE: Profile = Profile {
+    id: "kucoin",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.
+        body_on_delete: true,
+        ..CanonRules::JSON
+    },
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: true,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "size",
+        quote_quantity: Some("funds"),
+    },
+    deny: DENIED,
+    presets: &[
+        Preset::new("read", READ),
+        Preset::new("spot-trade", SPOT_TRADE),
+        Preset::new("futures-trade", FUTURES_TRADE),
+        Preset::new("trade", TRADE),
+    ],
+    // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
+    permission_endpoint: (Method::Get, "/api/v1/user/api-key"),
+    // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
+    // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
+    // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
+    error: Some(CodedError::strings(
+        "code",
+        "msg",
+        ["400003", "400007", "429000", "400100"],
+    )),
+};
+
 impl Kucoin {
     /// The exchange host and the path it receives, for keyward's path.
     fn split(path: &str) -> Option<(&'static str, &str)> {
@@ -290,32 +328,8 @@ impl Kucoin {
 }
 
 impl Exchange for Kucoin {
-    fn id(&self) -> &'static str {
-        "kucoin"
-    }
-
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    fn needs_passphrase(&self) -> bool {
-        true
-    }
-
-    fn notional(&self) -> Notional {
-        Notional {
-            price: "price",
-            quantity: "size",
-            quote_quantity: Some("funds"),
-        }
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules {
-            // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.
-            body_on_delete: true,
-            ..CanonRules::JSON
-        }
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
     fn route(&self, path: &str) -> Option<Route> {
@@ -325,48 +339,10 @@ impl Exchange for Kucoin {
         } else {
             PUBLIC_SPOT
         };
-        let access = if public.iter().any(|p| path_matches(p, upstream)) {
-            Access::Public
-        } else {
-            Access::Signed
-        };
-        Some(Route { host, access })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "spot-trade" => Some(SPOT_TRADE),
-            "futures-trade" => Some(FUTURES_TRADE),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "spot-trade", "futures-trade", "trade"]
-    }
-
-    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
-        // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
-        // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
-        // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
-        let Some(code) = client_error_code(reject, ["400003", "400007", "429000", "400100"]) else {
-            return Vec::new();
-        };
-        vec![
-            ("code", serde_json::Value::from(code)),
-            ("msg", keyward_message(reject)),
-        ]
-    }
-
-    /// "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/api/v1/user/api-key")
+        Some(Route {
+            host,
+            access: public.access(upstream),
+        })
     }
 
     fn sign(
@@ -542,13 +518,7 @@ mod tests {
     }
 
     #[test]
-    fn public_endpoints_carry_no_credentials() {
-        let out = signed(Method::Get, "/api/v2/symbols", None, "");
-        assert_eq!(out.path_and_query, "/api/v2/symbols");
-        assert_eq!(out.headers.len(), 1); // Host only
-        let out = signed(Method::Get, "/futures/api/v1/contracts/XBTUSDTM", None, "");
-        assert_eq!(out.host, FUTURES_HOST);
-        assert_eq!(out.headers.len(), 1);
+    fn private_paths_are_signed() {
         assert_eq!(
             Kucoin.route("/futures/api/v1/orders").unwrap().access,
             Access::Signed
@@ -610,18 +580,8 @@ mod tests {
     }
 
     #[test]
-    fn presets_never_overlap_hard_deny() {
-        for name in Kucoin.preset_names() {
-            for (m, p) in Kucoin.preset(name).unwrap() {
-                assert!(hard_deny(&Kucoin, *m, p).is_none(), "{name}: {m} {p}");
-                let route = Kucoin
-                    .route(p)
-                    .unwrap_or_else(|| panic!("{name}: {p} has no route"));
-                assert_eq!(route.access, Access::Signed, "{name}: {p}");
-            }
-        }
-        assert_eq!(TRADE.len(), SPOT_TRADE.len() + FUTURES_TRADE.len());
-        let (m, p) = Kucoin.permission_endpoint();
+    fn permission_endpoint_is_on_the_spot_host() {
+        let (m, p) = PROFILE.permission_endpoint;
         assert_eq!((m, Kucoin.route(p).unwrap().host), (Method::Get, SPOT_HOST));
     }
 

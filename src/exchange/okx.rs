@@ -19,11 +19,13 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use super::common::{
-    client_error_code, denied_by, get_or_post_only, json_body, json_content_type, keyward_message,
-    path_and_query, DenyRule,
+use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
+use super::deny::DenyRule;
+use super::native::{CodedError, Data};
+use super::{
+    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
+    Profile, PublicPaths, Route, SecretForm,
 };
-use super::{unix_millis, Access, Credential, Exchange, Notional, Outbound, PresetEntry, Route};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 
@@ -33,12 +35,12 @@ const HOST: &str = "www.okx.com";
 const KEY_HEADER: &str = "ok-access-key";
 
 /// Public data, forwarded unsigned: path prefixes.
-const PUBLIC_PREFIXES: &[&str] = &[
+const PUBLIC: PublicPaths = PublicPaths::prefixes(&[
     "/api/v5/public/",
     "/api/v5/market/",
     "/api/v5/rubik/stat/",
     "/api/v5/system/",
-];
+]);
 
 /// Hard deny (path prefixes), on top of the shared keyword guard.
 const DENIED: &[DenyRule] = &[
@@ -120,82 +122,49 @@ const TRADE: &[PresetEntry] = &[
     (Method::Post, "/api/v5/account/set-leverage"),
 ];
 
+pub const PROFILE: Profile = Profile {
+    id: "okx",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: true,
+    persistent_nonce: false,
+    // `sz` is in base currency for spot limit orders; for a spot market buy with
+    // `tgtCcy=quote_ccy` it is a quote amount (no `px`, so a notional limit refuses it),
+    // and for swaps, futures and options it counts contracts.
+    notional: Notional {
+        price: "px",
+        quantity: "sz",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+    permission_endpoint: (Method::Get, "/api/v5/account/config"),
+    // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
+    // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
+    // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
+    error: Some(
+        CodedError::strings("code", "msg", ["50111", "50110", "50011", "51000"])
+            .with_data(Data::EmptyList),
+    ),
+};
+
 impl Exchange for Okx {
-    fn id(&self) -> &'static str {
-        "okx"
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
-    fn key_headers(&self) -> &'static [&'static str] {
-        &[KEY_HEADER]
-    }
-
-    fn needs_passphrase(&self) -> bool {
-        true
-    }
-
-    fn notional(&self) -> Notional {
-        // `sz` is in base currency for spot limit orders; for a spot market buy with
-        // `tgtCcy=quote_ccy` it is a quote amount (no `px`, so a notional limit refuses it),
-        // and for swaps, futures and options it counts contracts.
-        Notional {
-            price: "px",
-            quantity: "sz",
-            quote_quantity: None,
-        }
+    fn route(&self, path: &str) -> Option<Route> {
+        path.starts_with("/api/v5/").then(|| Route {
+            host: HOST,
+            access: PUBLIC.access(path),
+        })
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         get_or_post_only(req, "OKX v5")
-    }
-
-    fn canon_rules(&self) -> CanonRules {
-        CanonRules::JSON
-    }
-
-    fn route(&self, path: &str) -> Option<Route> {
-        if !path.starts_with("/api/v5/") {
-            return None;
-        }
-        let access = if PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
-            Access::Public
-        } else {
-            Access::Signed
-        };
-        Some(Route { host: HOST, access })
-    }
-
-    fn denied_endpoint(&self, method: Method, path: &str) -> Option<&'static str> {
-        denied_by(DENIED, method, path)
-    }
-
-    fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
-        match name {
-            "read" => Some(READ),
-            "trade" => Some(TRADE),
-            _ => None,
-        }
-    }
-
-    fn preset_names(&self) -> &'static [&'static str] {
-        &["read", "trade"]
-    }
-
-    fn native_error(&self, reject: &Refusal) -> Vec<(&'static str, serde_json::Value)> {
-        // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
-        // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
-        // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
-        let Some(code) = client_error_code(reject, ["50111", "50110", "50011", "51000"]) else {
-            return Vec::new();
-        };
-        vec![
-            ("code", serde_json::Value::from(code)),
-            ("msg", keyward_message(reject)),
-            ("data", serde_json::Value::Array(Vec::new())),
-        ]
-    }
-
-    fn permission_endpoint(&self) -> PresetEntry {
-        (Method::Get, "/api/v5/account/config")
     }
 
     fn sign(
@@ -249,8 +218,7 @@ fn iso_millis(now: SystemTime) -> String {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, at, canon, header};
-    use crate::request::RefusalKind;
+    use crate::exchange::testing::{self, at, canon, check_signed, Vector};
 
     fn credential() -> Credential {
         testing::credential("okx-api-key", "okx-secret-key", Some("okx-passphrase"))
@@ -271,53 +239,59 @@ mod tests {
     #[test]
     fn post_signature_matches_ccxt() {
         let body = r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.010","px":"30000.0","clOrdId":"6b9ad766b55dBCDE0123456789abcdef","tag":"6b9ad766b55dBCDE"}"#;
-        let req = canon(&Okx, Method::Post, "/api/v5/trade/order", None, body);
-        let out = Okx
-            .sign(&req, Access::Signed, &credential(), at(1607418537715))
-            .unwrap();
-        assert_eq!(out.body, body.as_bytes(), "the body is sent byte for byte");
-        assert_eq!(out.path_and_query, "/api/v5/trade/order");
-        assert_eq!(header(&out, "ok-access-key"), Some("okx-api-key"));
-        assert_eq!(header(&out, "ok-access-passphrase"), Some("okx-passphrase"));
-        assert_eq!(
-            header(&out, "ok-access-timestamp"),
-            Some("2020-12-08T09:08:57.715Z")
+        check_signed(
+            &Okx,
+            &credential(),
+            &Vector {
+                method: Method::Post,
+                path: "/api/v5/trade/order",
+                query: None,
+                body,
+                at: at(1607418537715),
+                target: "/api/v5/trade/order",
+                headers: &[
+                    ("content-type", "application/json"),
+                    ("ok-access-key", "okx-api-key"),
+                    (
+                        "ok-access-sign",
+                        "Ra0GXDx52aRAKrXbvbVXNuR8BeuwaAh5PDLoiFWlRWQ=",
+                    ),
+                    ("ok-access-timestamp", "2020-12-08T09:08:57.715Z"),
+                    ("ok-access-passphrase", "okx-passphrase"),
+                ],
+                sensitive: &["ok-access-key", "ok-access-sign", "ok-access-passphrase"],
+            },
         );
-        assert_eq!(
-            header(&out, "ok-access-sign"),
-            Some("Ra0GXDx52aRAKrXbvbVXNuR8BeuwaAh5PDLoiFWlRWQ=")
-        );
-        assert_eq!(header(&out, "content-type"), Some("application/json"));
-        for (name, value) in &out.headers {
-            if name.as_str().starts_with("ok-access-") && name != "ok-access-timestamp" {
-                assert!(value.is_sensitive(), "{name}");
-            }
-        }
     }
 
     #[test]
     fn get_signature_matches_ccxt() {
-        let req = canon(
+        check_signed(
             &Okx,
-            Method::Get,
-            "/api/v5/account/balance",
-            Some("ccy=BTC%2CUSDT"),
-            "",
+            &credential(),
+            &Vector {
+                method: Method::Get,
+                path: "/api/v5/account/balance",
+                query: Some("ccy=BTC%2CUSDT"),
+                body: "",
+                at: at(1607418537715),
+                target: "/api/v5/account/balance?ccy=BTC%2CUSDT",
+                headers: &[
+                    ("ok-access-key", "okx-api-key"),
+                    (
+                        "ok-access-sign",
+                        "ic1bmOCsHiHyqK31qEtEseG+novxFmRnfu11FxnsdwU=",
+                    ),
+                    ("ok-access-timestamp", "2020-12-08T09:08:57.715Z"),
+                    ("ok-access-passphrase", "okx-passphrase"),
+                ],
+                sensitive: &["ok-access-key", "ok-access-sign", "ok-access-passphrase"],
+            },
         );
-        let out = Okx
-            .sign(&req, Access::Signed, &credential(), at(1607418537715))
-            .unwrap();
-        assert_eq!(out.path_and_query, "/api/v5/account/balance?ccy=BTC%2CUSDT");
-        assert!(out.body.is_empty());
-        assert_eq!(
-            header(&out, "ok-access-sign"),
-            Some("ic1bmOCsHiHyqK31qEtEseG+novxFmRnfu11FxnsdwU=")
-        );
-        assert_eq!(header(&out, "content-type"), None);
     }
 
     #[test]
-    fn public_data_is_unsigned() {
+    fn routes() {
         for p in [
             "/api/v5/public/instruments",
             "/api/v5/market/ticker",
@@ -325,21 +299,6 @@ mod tests {
         ] {
             assert_eq!(Okx.route(p).unwrap().access, Access::Public, "{p}");
         }
-        let req = canon(
-            &Okx,
-            Method::Get,
-            "/api/v5/public/instruments",
-            Some("instType=SPOT"),
-            "",
-        );
-        let out = Okx
-            .sign(&req, Access::Public, &credential(), at(1))
-            .unwrap();
-        assert!(out.headers.is_empty());
-        assert_eq!(
-            out.path_and_query,
-            "/api/v5/public/instruments?instType=SPOT"
-        );
         assert_eq!(
             Okx.route("/api/v5/trade/order").unwrap().access,
             Access::Signed
@@ -390,33 +349,5 @@ mod tests {
         ] {
             assert!(hard_deny(&Okx, m, p).is_none(), "{m} {p}");
         }
-    }
-
-    #[test]
-    fn presets_never_overlap_hard_deny() {
-        for name in Okx.preset_names() {
-            for (m, p) in Okx.preset(name).unwrap() {
-                assert!(hard_deny(&Okx, *m, p).is_none(), "{name}: {m} {p}");
-                assert_eq!(Okx.route(p).unwrap().access, Access::Signed, "{name}: {p}");
-            }
-        }
-        assert!(READ.contains(&Okx.permission_endpoint()));
-    }
-
-    #[test]
-    fn native_error_shape_for_ccxt() {
-        let denied = Okx.native_error(&Refusal::forbidden("hard_deny", "no"));
-        assert!(
-            denied.contains(&("code", serde_json::Value::from("50110"))),
-            "{denied:?}"
-        );
-        let unknown = Okx.native_error(&Refusal::unauthenticated("who"));
-        assert!(
-            unknown.contains(&("code", serde_json::Value::from("50111"))),
-            "{unknown:?}"
-        );
-        assert!(Okx
-            .native_error(&Refusal::new(RefusalKind::Upstream, "upstream", "x"))
-            .is_empty());
     }
 }

@@ -66,3 +66,55 @@ pub fn header_value<'a>(out: &'a Outbound, name: &str) -> Option<&'a HeaderValue
 pub fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
     header_value(out, name).map(|v| v.to_str().unwrap())
 }
+
+/// A bot's request, the instant keyward signs it, and exactly what must go upstream: a
+/// signer's test vector.
+pub struct Vector<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    /// The bot's JSON body (empty for none); keyward sends it byte for byte.
+    pub body: &'a str,
+    pub at: SystemTime,
+    /// The upstream target (path and query).
+    pub target: &'a str,
+    /// Every header keyward sends, in order, with its value.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The headers marked sensitive (never logged), in order.
+    pub sensitive: &'a [&'a str],
+}
+
+/// Signs `v`'s request with `credential` and checks the outbound request against it.
+pub fn check_signed(exchange: &dyn Exchange, credential: &Credential, v: &Vector) -> Outbound {
+    let req = canon(exchange, v.method, v.path, v.query, v.body);
+    let out = exchange
+        .sign(&req, super::Access::Signed, credential, v.at)
+        .unwrap();
+    assert_eq!(out.method, v.method);
+    assert_eq!(out.path_and_query, v.target);
+    assert_eq!(
+        out.body,
+        v.body.as_bytes(),
+        "the body is sent byte for byte"
+    );
+    assert_eq!(headers(&out), v.headers);
+    assert_eq!(sensitive(&out), v.sensitive);
+    out
+}
+
+/// Every outbound header as name and text, in order.
+pub fn headers(out: &Outbound) -> Vec<(&str, &str)> {
+    out.headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_str().unwrap()))
+        .collect()
+}
+
+/// The names of the outbound headers marked sensitive, in order.
+pub fn sensitive(out: &Outbound) -> Vec<&str> {
+    out.headers
+        .iter()
+        .filter(|(_, v)| v.is_sensitive())
+        .map(|(k, _)| k.as_str())
+        .collect()
+}

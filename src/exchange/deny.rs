@@ -1,0 +1,219 @@
+//! The hard-deny layer: each exchange's explicit list of denied endpoints (data in its
+//! profile, plus [`Exchange::deny_more`] where a table cannot say it), then a keyword guard
+//! that catches endpoints the exchange adds later. No configuration can lift it.
+
+use super::{path_matches_with, Exchange};
+use crate::request::Method;
+
+/// How a [`DenyRule`]'s path is compared with the request's path. Always ASCII
+/// case-insensitive: keyward does not know how the exchange matches letter case, so a case
+/// variant of a denied endpoint is denied too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenyMatch {
+    /// The request path starts with the rule's text (`/wapi/`, `/api/v3/account/sub-`).
+    Prefix,
+    /// The rule's path itself or any path below it: `/api/v1/user` matches `/api/v1/user` and
+    /// `/api/v1/user/x`, not `/api/v1/userEvent`.
+    Tree,
+    /// Only paths strictly below the rule's path (`/a/b/x`, not `/a/b` itself).
+    Below,
+    /// Exactly the rule's path pattern, whose `{x}` segments match any one segment (see
+    /// [`super::path_matches`]).
+    Path,
+}
+
+/// One entry of an exchange's explicit hard-deny list (the keyword guard in [`hard_deny`]
+/// runs in addition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DenyRule {
+    /// The HTTP methods the rule denies; `None` = every method.
+    pub methods: Option<&'static [Method]>,
+    pub path: &'static str,
+    pub matching: DenyMatch,
+    pub reason: &'static str,
+    /// Paths the rule leaves alone, compared exactly (letter case included).
+    pub except: &'static [&'static str],
+}
+
+impl DenyRule {
+    const fn new(matching: DenyMatch, path: &'static str, reason: &'static str) -> Self {
+        DenyRule {
+            methods: None,
+            path,
+            matching,
+            reason,
+            except: &[],
+        }
+    }
+
+    /// Every path starting with `prefix`, any method.
+    pub const fn prefix(prefix: &'static str, reason: &'static str) -> Self {
+        Self::new(DenyMatch::Prefix, prefix, reason)
+    }
+
+    /// `path` and everything below it, any method.
+    pub const fn tree(path: &'static str, reason: &'static str) -> Self {
+        Self::new(DenyMatch::Tree, path, reason)
+    }
+
+    /// Everything strictly below `path`, any method.
+    pub const fn below(path: &'static str, reason: &'static str) -> Self {
+        Self::new(DenyMatch::Below, path, reason)
+    }
+
+    /// Exactly the path pattern `path`, any method.
+    pub const fn path(path: &'static str, reason: &'static str) -> Self {
+        Self::new(DenyMatch::Path, path, reason)
+    }
+
+    /// The same rule for these methods only.
+    pub const fn only(self, methods: &'static [Method]) -> Self {
+        DenyRule {
+            methods: Some(methods),
+            ..self
+        }
+    }
+
+    /// The same rule, except for exactly these paths.
+    pub const fn except(self, paths: &'static [&'static str]) -> Self {
+        DenyRule {
+            except: paths,
+            ..self
+        }
+    }
+
+    pub fn matches(&self, method: Method, path: &str) -> bool {
+        if self.methods.is_some_and(|ms| !ms.contains(&method)) || self.except.contains(&path) {
+            return false;
+        }
+        let boundary = || path.as_bytes().get(self.path.len()).copied();
+        match self.matching {
+            DenyMatch::Prefix => starts_with_ignore_case(path, self.path),
+            DenyMatch::Tree => {
+                starts_with_ignore_case(path, self.path) && matches!(boundary(), None | Some(b'/'))
+            }
+            DenyMatch::Below => {
+                starts_with_ignore_case(path, self.path) && boundary() == Some(b'/')
+            }
+            DenyMatch::Path => path_matches_with(self.path, path, |p, g| p.eq_ignore_ascii_case(g)),
+        }
+    }
+}
+
+/// The reason of the first rule that denies `method path`, if any.
+pub fn denied_by(rules: &[DenyRule], method: Method, path: &str) -> Option<&'static str> {
+    rules
+        .iter()
+        .find(|rule| rule.matches(method, path))
+        .map(|rule| rule.reason)
+}
+
+/// ASCII case-insensitive prefix test.
+pub fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
+    path.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// Words that mark an endpoint as moving money out or managing keys, whatever the exchange.
+/// Matched case-insensitively against the path with `-` and `_` removed, so `sub-account`,
+/// `subAccount` and `sub_account` are one word.
+pub const GUARD_WORDS: &[(&str, &str)] = &[
+    ("withdraw", "withdrawals are never allowed"),
+    ("transfer", "transfers are never allowed"),
+    ("subaccount", "sub-account operations are never allowed"),
+    ("apikey", "API-key management is never allowed"),
+    ("giftcard", "gift cards are never allowed"),
+    ("addressbook", "address-book changes are never allowed"),
+];
+
+/// The exchange's explicit denials: its profile's list, then [`Exchange::deny_more`].
+pub fn explicit(exchange: &dyn Exchange, method: Method, path: &str) -> Option<&'static str> {
+    denied_by(exchange.profile().deny, method, path).or_else(|| exchange.deny_more(method, path))
+}
+
+/// The keyword guard: the reason of the first [`GUARD_WORDS`] word in the folded path.
+pub fn guard(path: &str) -> Option<&'static str> {
+    let folded: String = path
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    GUARD_WORDS
+        .iter()
+        .find(|(word, _)| folded.contains(word))
+        .map(|(_, reason)| *reason)
+}
+
+/// The hard-deny layer: the exchange's explicit list, then the keyword guard. No configuration
+/// can lift it.
+pub fn hard_deny(exchange: &dyn Exchange, method: Method, path: &str) -> Option<&'static str> {
+    explicit(exchange, method, path).or_else(|| guard(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::binance::Binance;
+
+    #[test]
+    fn deny_rule_matching() {
+        let prefix = DenyRule::prefix("/api/sub-", "p");
+        assert!(prefix.matches(Method::Get, "/api/sub-x"));
+        assert!(prefix.matches(Method::Post, "/API/Sub-x/y"));
+        assert!(!prefix.matches(Method::Get, "/api/sub"));
+
+        let tree = DenyRule::tree("/api/user", "t").only(&[Method::Post, Method::Put]);
+        assert!(tree.matches(Method::Post, "/api/user"));
+        assert!(tree.matches(Method::Put, "/API/User/prefs"));
+        assert!(!tree.matches(Method::Post, "/api/userEvent"));
+        assert!(!tree.matches(Method::Get, "/api/user"));
+
+        let below = DenyRule::below("/v2", "b");
+        assert!(below.matches(Method::Get, "/v2/x"));
+        assert!(below.matches(Method::Get, "/V2/"));
+        assert!(!below.matches(Method::Get, "/v2"));
+        assert!(!below.matches(Method::Get, "/v2x/y"));
+
+        let path = DenyRule::path("/p/{id}/Move", "x");
+        assert!(path.matches(Method::Delete, "/p/42/move"));
+        assert!(path.matches(Method::Delete, "/P/42/MOVE"));
+        assert!(!path.matches(Method::Delete, "/p/42/move/x"));
+        assert!(!path.matches(Method::Delete, "/p/4:2/move"));
+
+        let rules = [tree, prefix, below];
+        assert_eq!(denied_by(&rules, Method::Put, "/api/user/x"), Some("t"));
+        assert_eq!(denied_by(&rules, Method::Get, "/api/user/x"), None);
+        assert_eq!(denied_by(&rules, Method::Get, "/v2/a"), Some("b"));
+    }
+
+    #[test]
+    fn exceptions_are_exact() {
+        let rule = DenyRule::prefix("/v5/user/", "u").except(&["/v5/user/query-api"]);
+        assert!(!rule.matches(Method::Get, "/v5/user/query-api"));
+        assert!(rule.matches(Method::Get, "/v5/user/Query-Api"));
+        assert!(rule.matches(Method::Get, "/V5/USER/query-api"));
+        assert!(rule.matches(Method::Get, "/v5/user/query-api/x"));
+        assert!(rule.matches(Method::Post, "/v5/user/create-sub-api"));
+    }
+
+    #[test]
+    fn keyword_guard_folds_case_and_separators() {
+        let b = &Binance;
+        for path in [
+            "/sapi/v1/capital/withdraw/apply",
+            "/sapi/v9/future/WithDraw",
+            "/sapi/v1/sub-account/list",
+            "/sapi/v1/subAccount/x",
+            "/sapi/v1/sub_account/x",
+            "/sapi/v1/asset/transfer",
+            "/sapi/v2/brand-new/universalTransfer",
+            "/sapi/v1/api-key/create",
+            "/sapi/v1/apiKey/create",
+        ] {
+            assert!(hard_deny(b, Method::Post, path).is_some(), "{path}");
+        }
+        assert!(hard_deny(b, Method::Post, "/api/v3/order").is_none());
+        assert!(hard_deny(b, Method::Get, "/api/v3/account").is_none());
+    }
+}

@@ -1,0 +1,187 @@
+//! What keyward knows about an exchange as data: one [`Profile`] constant per exchange.
+//!
+//! Everything here is a fact about the exchange's API written down once (its id, methods, key
+//! headers, body rules, secret form, deny list, presets, error codes); the behaviour that
+//! really differs between exchanges (routing, signing, extra checks) is the
+//! [`Exchange`](super::Exchange) trait's.
+
+use super::deny::DenyRule;
+use super::native::CodedError;
+use crate::request::{CanonRules, Method};
+
+/// One endpoint of a preset: a method and a path pattern (`{x}` matches one path segment).
+pub type PresetEntry = (Method, &'static str);
+
+/// Everything about one exchange's API that is data rather than behaviour.
+#[derive(Clone, Copy, Debug)]
+pub struct Profile {
+    /// The id used in configuration (`exchange = "binance"`) and preset names (`binance:read`).
+    pub id: &'static str,
+    /// The HTTP methods the API uses; a request with another method is refused with 405 once
+    /// the credential names the exchange, and a config rule naming another method is an error.
+    /// Most exchanges use [`Method::COMMON`]; those that amend orders with PATCH add it.
+    pub methods: &'static [Method],
+    /// Headers in which a bot sends its API key; keyward reads its client token from them.
+    pub key_headers: &'static [&'static str],
+    /// Which bodies are accepted and which bot parameters are signing fields.
+    pub canon: CanonRules,
+    /// How the secret is written (checked by `seal`, parsed when unsealing).
+    pub secret_form: SecretForm,
+    /// How the exchange uses the secret: to sign, or sent as it is.
+    pub key_use: KeyUse,
+    /// Whether credentials carry a passphrase (third line for `seal`).
+    pub needs_passphrase: bool,
+    /// Whether nonces must stay increasing across restarts (persisted next to the vault file).
+    pub persistent_nonce: bool,
+    /// The parameters a `notional` limit is computed from.
+    pub notional: Notional,
+    /// Endpoint-specific hard denials (withdrawals, transfers, key management ...); the keyword
+    /// guard of [`super::hard_deny`] runs in addition, for every exchange.
+    pub deny: &'static [DenyRule],
+    /// The named presets (`read`, `trade`, ...), in the order help texts list them.
+    pub presets: &'static [Preset],
+    /// The read-only endpoint that reports the key's own permissions (used by the self-check).
+    pub permission_endpoint: PresetEntry,
+    /// The exchange's `{code, message}` error body, when it has one. Exchanges whose native
+    /// error has another shape override [`Exchange::native_error`](super::Exchange::native_error).
+    pub error: Option<CodedError>,
+}
+
+impl Profile {
+    /// The endpoints of a preset, by its name after `<id>:` (e.g. `read`).
+    pub fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
+        self.presets
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.entries)
+    }
+
+    /// The names of the presets, for help texts.
+    pub fn preset_names(&self) -> PresetNames {
+        PresetNames(self.presets)
+    }
+}
+
+/// A named set of endpoints an allow rule can name as `<exchange>:<name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Preset {
+    pub name: &'static str,
+    pub entries: &'static [PresetEntry],
+}
+
+impl Preset {
+    pub const fn new(name: &'static str, entries: &'static [PresetEntry]) -> Self {
+        Preset { name, entries }
+    }
+}
+
+/// The names of an exchange's presets, in profile order.
+#[derive(Clone, Copy, Debug)]
+pub struct PresetNames(&'static [Preset]);
+
+impl PresetNames {
+    pub fn iter(self) -> impl Iterator<Item = &'static str> {
+        self.into_iter()
+    }
+}
+
+impl IntoIterator for PresetNames {
+    type Item = &'static str;
+    type IntoIter = std::iter::Map<std::slice::Iter<'static, Preset>, fn(&Preset) -> &'static str>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|p| p.name)
+    }
+}
+
+/// How an exchange's API secret is written; `seal` validates it and unsealing parses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretForm {
+    /// A shared HMAC secret used as its text.
+    Text,
+    /// A shared HMAC secret in standard base64, decoded before use (Kraken).
+    Base64,
+    /// An HMAC secret, or a PEM private key (RSA or Ed25519) for asymmetric API keys (Binance).
+    TextOrPem,
+    /// A private key: PEM (PKCS#8, SEC1, PKCS#1) or base64 Ed25519 bytes (Coinbase CDP keys).
+    PrivateKey,
+}
+
+/// What the exchange does with the secret, which decides where the key may live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUse {
+    /// The secret keys a signature (an HMAC or an asymmetric signature) and never leaves
+    /// keyward: it may be a handle on a token.
+    Signs,
+    /// The secret itself travels in a request header (Alpaca): only a key held in host memory
+    /// can serve, so an in-token key is refused for such an exchange by design.
+    SecretInHeader,
+}
+
+/// The parameters a `notional` limit multiplies (`price * quantity`), or takes directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notional {
+    pub price: &'static str,
+    pub quantity: &'static str,
+    /// A parameter that is itself the order's quote amount, if the exchange has one.
+    pub quote_quantity: Option<&'static str>,
+}
+
+/// Two presets as one (e.g. `trade` = `spot-trade` then `futures-trade`), in a `const`:
+/// `const TRADE: &[PresetEntry] = &concat_presets::<{ A.len() + B.len() }>(A, B);`
+pub const fn concat_presets<const N: usize>(
+    first: &[PresetEntry],
+    second: &[PresetEntry],
+) -> [PresetEntry; N] {
+    assert!(first.len() + second.len() == N);
+    let mut all = [(Method::Get, ""); N];
+    let mut i = 0;
+    while i < first.len() {
+        all[i] = first[i];
+        i += 1;
+    }
+    while i < N {
+        all[i] = second[i - first.len()];
+        i += 1;
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_concatenate_in_order() {
+        const A: &[PresetEntry] = &[(Method::Get, "/a")];
+        const B: &[PresetEntry] = &[(Method::Post, "/b"), (Method::Delete, "/c")];
+        const AB: &[PresetEntry] = &concat_presets::<{ A.len() + B.len() }>(A, B);
+        assert_eq!(
+            AB,
+            [
+                (Method::Get, "/a"),
+                (Method::Post, "/b"),
+                (Method::Delete, "/c")
+            ]
+        );
+    }
+
+    #[test]
+    fn presets_are_found_by_name_in_order() {
+        const READ: &[PresetEntry] = &[(Method::Get, "/a")];
+        const TRADE: &[PresetEntry] = &[(Method::Post, "/b")];
+        const PROFILE: Profile = Profile {
+            presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+            ..crate::exchange::bybit::PROFILE
+        };
+        let profile = PROFILE;
+        assert_eq!(profile.preset("read"), Some(READ));
+        assert_eq!(profile.preset("trade"), Some(TRADE));
+        assert_eq!(profile.preset("Read"), None);
+        assert_eq!(profile.preset(""), None);
+        assert_eq!(
+            profile.preset_names().iter().collect::<Vec<_>>(),
+            ["read", "trade"]
+        );
+    }
+}
