@@ -22,7 +22,8 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{tree, DenyRule, ACCOUNT_SETTINGS};
+use super::profile::{delete, get, patch, post};
 use super::{
     Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry, Profile,
     PublicPaths, Route, SecretForm,
@@ -54,91 +55,83 @@ const PUBLIC: PublicPaths = PublicPaths::paths(&[
 /// Explicitly denied endpoints besides the keyword guard; a `tree` rule covers the path and
 /// everything below it.
 const DENIED: &[DenyRule] = &[
-    DenyRule::tree(
+    tree(
         "/trading/v2/wallets/transfers",
         "crypto transfers (withdrawals) are never allowed",
     ),
-    DenyRule::tree(
+    tree(
         "/trading/v2/wallets/whitelists",
         "withdrawal address whitelists (address book) are never changed through keyward",
     ),
-    DenyRule::tree(
+    tree(
         "/trading/v1/journals",
         "journals (transfers between accounts) are never allowed",
     ),
-    DenyRule::tree(
+    tree(
         "/trading/v2/tokenization",
         "tokenization requests (minting and redeeming assets on chain) are never allowed",
     ),
-    DenyRule::tree(
-        "/trading/v2/account/configurations",
-        "account settings are never changed through keyward",
-    )
-    .only(&[Method::Post, Method::Put, Method::Patch, Method::Delete]),
+    tree("/trading/v2/account/configurations", ACCOUNT_SETTINGS).only(&[
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ]),
 ];
 
 /// `alpaca:read`: account, orders, positions, activities, assets, calendar, and stock, option
 /// and news market data (which needs the key).
 const READ: &[PresetEntry] = &[
-    (Method::Get, "/trading/v2/account"),
-    (Method::Get, "/trading/v2/account/configurations"),
-    (Method::Get, "/trading/v2/account/portfolio/history"),
-    (Method::Get, "/trading/v2/account/activities"),
-    (
-        Method::Get,
-        "/trading/v2/account/activities/{activity_type}",
-    ),
-    (Method::Get, "/trading/v2/orders"),
-    (Method::Get, "/trading/v2/orders/{order_id}"),
-    (Method::Get, "/trading/v2/orders:by_client_order_id"),
-    (Method::Get, "/trading/v2/positions"),
-    (Method::Get, "/trading/v2/positions/{symbol_or_asset_id}"),
-    (Method::Get, "/trading/v2/assets"),
-    (Method::Get, "/trading/v2/assets/{symbol_or_asset_id}"),
-    (Method::Get, "/trading/v2/options/contracts"),
-    (Method::Get, "/trading/v2/options/contracts/{symbol_or_id}"),
-    (Method::Get, "/trading/v2/calendar"),
-    (Method::Get, "/trading/v2/clock"),
-    (Method::Get, "/data/v2/stocks/bars"),
-    (Method::Get, "/data/v2/stocks/bars/latest"),
-    (Method::Get, "/data/v2/stocks/quotes"),
-    (Method::Get, "/data/v2/stocks/quotes/latest"),
-    (Method::Get, "/data/v2/stocks/trades"),
-    (Method::Get, "/data/v2/stocks/trades/latest"),
-    (Method::Get, "/data/v2/stocks/snapshots"),
-    (Method::Get, "/data/v2/stocks/auctions"),
-    (Method::Get, "/data/v2/stocks/{symbol}/bars"),
-    (Method::Get, "/data/v2/stocks/{symbol}/bars/latest"),
-    (Method::Get, "/data/v2/stocks/{symbol}/quotes"),
-    (Method::Get, "/data/v2/stocks/{symbol}/quotes/latest"),
-    (Method::Get, "/data/v2/stocks/{symbol}/trades"),
-    (Method::Get, "/data/v2/stocks/{symbol}/trades/latest"),
-    (Method::Get, "/data/v2/stocks/{symbol}/snapshot"),
-    (Method::Get, "/data/v1beta1/options/bars"),
-    (Method::Get, "/data/v1beta1/options/quotes/latest"),
-    (Method::Get, "/data/v1beta1/options/trades"),
-    (Method::Get, "/data/v1beta1/options/trades/latest"),
-    (Method::Get, "/data/v1beta1/options/snapshots"),
-    (
-        Method::Get,
-        "/data/v1beta1/options/snapshots/{underlying_symbol}",
-    ),
-    (Method::Get, "/data/v1beta1/news"),
+    get("/trading/v2/account"),
+    get("/trading/v2/account/configurations"),
+    get("/trading/v2/account/portfolio/history"),
+    get("/trading/v2/account/activities"),
+    get("/trading/v2/account/activities/{activity_type}"),
+    get("/trading/v2/orders"),
+    get("/trading/v2/orders/{order_id}"),
+    get("/trading/v2/orders:by_client_order_id"),
+    get("/trading/v2/positions"),
+    get("/trading/v2/positions/{symbol_or_asset_id}"),
+    get("/trading/v2/assets"),
+    get("/trading/v2/assets/{symbol_or_asset_id}"),
+    get("/trading/v2/options/contracts"),
+    get("/trading/v2/options/contracts/{symbol_or_id}"),
+    get("/trading/v2/calendar"),
+    get("/trading/v2/clock"),
+    get("/data/v2/stocks/bars"),
+    get("/data/v2/stocks/bars/latest"),
+    get("/data/v2/stocks/quotes"),
+    get("/data/v2/stocks/quotes/latest"),
+    get("/data/v2/stocks/trades"),
+    get("/data/v2/stocks/trades/latest"),
+    get("/data/v2/stocks/snapshots"),
+    get("/data/v2/stocks/auctions"),
+    get("/data/v2/stocks/{symbol}/bars"),
+    get("/data/v2/stocks/{symbol}/bars/latest"),
+    get("/data/v2/stocks/{symbol}/quotes"),
+    get("/data/v2/stocks/{symbol}/quotes/latest"),
+    get("/data/v2/stocks/{symbol}/trades"),
+    get("/data/v2/stocks/{symbol}/trades/latest"),
+    get("/data/v2/stocks/{symbol}/snapshot"),
+    get("/data/v1beta1/options/bars"),
+    get("/data/v1beta1/options/quotes/latest"),
+    get("/data/v1beta1/options/trades"),
+    get("/data/v1beta1/options/trades/latest"),
+    get("/data/v1beta1/options/snapshots"),
+    get("/data/v1beta1/options/snapshots/{underlying_symbol}"),
+    get("/data/v1beta1/news"),
 ];
 
 /// `alpaca:trade`: stock, crypto and option orders (place, replace, cancel one or all), closing
 /// positions and exercising options.
 const TRADE: &[PresetEntry] = &[
-    (Method::Post, "/trading/v2/orders"),
-    (Method::Patch, "/trading/v2/orders/{order_id}"),
-    (Method::Delete, "/trading/v2/orders"),
-    (Method::Delete, "/trading/v2/orders/{order_id}"),
-    (Method::Delete, "/trading/v2/positions"),
-    (Method::Delete, "/trading/v2/positions/{symbol_or_asset_id}"),
-    (
-        Method::Post,
-        "/trading/v2/positions/{symbol_or_contract_id}/exercise",
-    ),
+    post("/trading/v2/orders"),
+    patch("/trading/v2/orders/{order_id}"),
+    delete("/trading/v2/orders"),
+    delete("/trading/v2/orders/{order_id}"),
+    delete("/trading/v2/positions"),
+    delete("/trading/v2/positions/{symbol_or_asset_id}"),
+    post("/trading/v2/positions/{symbol_or_contract_id}/exercise"),
 ];
 
 pub const PROFILE: Profile = Profile {
@@ -167,7 +160,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
     // Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
     // `transfers_blocked` and `account_blocked`.
-    permission_endpoint: (Method::Get, "/trading/v2/account"),
+    permission_endpoint: get("/trading/v2/account"),
     error: None,
 };
 
@@ -250,6 +243,7 @@ impl Exchange for Alpaca {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::profile::put;
     use crate::exchange::testing::{self, canon, header_value};
     use crate::exchange::{hard_deny, path_matches};
     use crate::request::canonicalise;
@@ -354,11 +348,11 @@ mod tests {
         let read = Alpaca.preset("read").unwrap();
         let trade = Alpaca.preset("trade").unwrap();
         for (m, p) in [
-            (Method::Get, "/trading/v2/orders/abc:cancel"),
-            (Method::Delete, "/trading/v2/orders/abc:cancel"),
-            (Method::Patch, "/trading/v2/orders/abc:x"),
-            (Method::Get, "/trading/v2/orders:by_client_order_id:x"),
-            (Method::Get, "/trading/v2/orders:BY_CLIENT_ORDER_ID"),
+            get("/trading/v2/orders/abc:cancel"),
+            delete("/trading/v2/orders/abc:cancel"),
+            patch("/trading/v2/orders/abc:x"),
+            get("/trading/v2/orders:by_client_order_id:x"),
+            get("/trading/v2/orders:BY_CLIENT_ORDER_ID"),
         ] {
             assert!(
                 !read
@@ -438,22 +432,19 @@ mod tests {
     #[test]
     fn hard_deny_list() {
         for (m, p) in [
-            (Method::Post, "/trading/v2/wallets/transfers"),
-            (Method::Get, "/trading/v2/wallets/transfers"),
-            (Method::Post, "/trading/v2/wallets/whitelists"),
-            (Method::Delete, "/trading/v2/wallets/whitelists/abc"),
-            (Method::Post, "/trading/v2/tokenization/requests"),
-            (Method::Put, "/trading/v2/account/configurations"),
-            (Method::Patch, "/trading/v2/account/configurations"),
-            (Method::Patch, "/trading/v2/Account/Configurations"),
-            (
-                Method::Patch,
-                "/trading/v2/wallets/whitelists/abc/travel-rule-info",
-            ),
-            (Method::Post, "/trading/v1/journals"),
-            (Method::Post, "/trading/v2/new/withdrawals"),
-            (Method::Post, "/trading/v2/Wallets/Whitelists"),
-            (Method::Post, "/TRADING/V2/TOKENIZATION/requests"),
+            post("/trading/v2/wallets/transfers"),
+            get("/trading/v2/wallets/transfers"),
+            post("/trading/v2/wallets/whitelists"),
+            delete("/trading/v2/wallets/whitelists/abc"),
+            post("/trading/v2/tokenization/requests"),
+            put("/trading/v2/account/configurations"),
+            patch("/trading/v2/account/configurations"),
+            patch("/trading/v2/Account/Configurations"),
+            patch("/trading/v2/wallets/whitelists/abc/travel-rule-info"),
+            post("/trading/v1/journals"),
+            post("/trading/v2/new/withdrawals"),
+            post("/trading/v2/Wallets/Whitelists"),
+            post("/TRADING/V2/TOKENIZATION/requests"),
         ] {
             assert!(hard_deny(&Alpaca, m, p).is_some(), "{m} {p}");
         }
@@ -465,9 +456,9 @@ mod tests {
             );
         }
         for (m, p) in [
-            (Method::Post, "/trading/v2/orders"),
-            (Method::Get, "/trading/v2/account/configurations"),
-            (Method::Get, "/trading/v2/wallets"),
+            post("/trading/v2/orders"),
+            get("/trading/v2/account/configurations"),
+            get("/trading/v2/wallets"),
         ] {
             assert!(hard_deny(&Alpaca, m, p).is_none(), "{m} {p}");
         }

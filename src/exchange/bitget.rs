@@ -20,9 +20,9 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{prefix, DenyRule, SUB_ACCOUNTS, WITHDRAWALS};
 use super::native::{CodedError, Data};
-use super::profile::concat_presets;
+use super::profile::{concat_presets, get, post};
 use super::{
     unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
     Profile, PublicPaths, Route, SecretForm,
@@ -55,68 +55,56 @@ const PUBLIC: PublicPaths = PublicPaths {
 
 /// Hard deny (path prefixes), on top of the shared keyword guard.
 const DENIED: &[DenyRule] = &[
-    DenyRule::prefix(
-        "/api/v2/spot/wallet/withdrawal",
-        "withdrawals are never allowed",
-    ),
-    DenyRule::prefix(
+    prefix("/api/v2/spot/wallet/withdrawal", WITHDRAWALS),
+    prefix(
         "/api/v2/spot/wallet/cancel-withdrawal",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v2/spot/wallet/transfer",
         "transfers between accounts are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v2/spot/wallet/subaccount-transfer",
         "sub-account transfers are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v2/spot/wallet/modify-deposit-account",
         "changing where deposits are credited is never allowed",
     ),
-    DenyRule::prefix(
-        "/api/v2/spot/account/subaccount-assets",
-        "sub-account operations are never allowed",
-    ),
-    DenyRule::prefix(
+    prefix("/api/v2/spot/account/subaccount-assets", SUB_ACCOUNTS),
+    prefix(
         "/api/v2/user/",
         "sub-account and API-key management is never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v2/broker/",
         "broker endpoints (sub-accounts, their API keys and withdrawals) are never allowed",
     ),
-    DenyRule::prefix("/api/v2/p2p/", "P2P trading is never allowed"),
-    DenyRule::prefix(
-        "/api/v3/account/withdrawal",
-        "withdrawals are never allowed",
-    ),
-    DenyRule::prefix(
+    prefix("/api/v2/p2p/", "P2P trading is never allowed"),
+    prefix("/api/v3/account/withdrawal", WITHDRAWALS),
+    prefix(
         "/api/v3/account/cancel-withdrawal",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v3/account/withdraw-address",
         "withdrawal addresses are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v3/account/transfer",
         "transfers between accounts are never allowed",
     ),
-    DenyRule::prefix(
-        "/api/v3/account/sub-",
-        "sub-account operations are never allowed",
-    ),
-    DenyRule::prefix(
+    prefix("/api/v3/account/sub-", SUB_ACCOUNTS),
+    prefix(
         "/api/v3/user/",
         "sub-account and API-key management is never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v3/broker/",
         "broker endpoints (sub-accounts, their API keys and withdrawals) are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v3/p2p/",
         "P2P trading releases coins to other users and is never allowed",
     ),
@@ -124,66 +112,66 @@ const DENIED: &[DenyRule] = &[
 
 /// `bitget:read`: spot and futures balances, orders, fills, positions, bills, fee rates.
 const READ: &[PresetEntry] = &[
-    (Method::Get, "/api/v2/spot/account/info"),
-    (Method::Get, "/api/v2/spot/account/assets"),
-    (Method::Get, "/api/v2/spot/account/bills"),
-    (Method::Get, "/api/v2/spot/trade/orderInfo"),
-    (Method::Get, "/api/v2/spot/trade/unfilled-orders"),
-    (Method::Get, "/api/v2/spot/trade/history-orders"),
-    (Method::Get, "/api/v2/spot/trade/fills"),
-    (Method::Get, "/api/v2/spot/trade/current-plan-order"),
-    (Method::Get, "/api/v2/spot/trade/history-plan-order"),
-    (Method::Get, "/api/v2/common/trade-rate"),
-    (Method::Get, "/api/v2/mix/account/account"),
-    (Method::Get, "/api/v2/mix/account/accounts"),
-    (Method::Get, "/api/v2/mix/account/bill"),
-    (Method::Get, "/api/v2/mix/position/single-position"),
-    (Method::Get, "/api/v2/mix/position/all-position"),
-    (Method::Get, "/api/v2/mix/position/history-position"),
-    (Method::Get, "/api/v2/mix/order/detail"),
-    (Method::Get, "/api/v2/mix/order/orders-pending"),
-    (Method::Get, "/api/v2/mix/order/orders-history"),
-    (Method::Get, "/api/v2/mix/order/orders-plan-pending"),
-    (Method::Get, "/api/v2/mix/order/orders-plan-history"),
-    (Method::Get, "/api/v2/mix/order/fills"),
-    (Method::Get, "/api/v2/mix/order/fill-history"),
-    (Method::Get, "/api/v2/mix/market/query-position-lever"),
+    get("/api/v2/spot/account/info"),
+    get("/api/v2/spot/account/assets"),
+    get("/api/v2/spot/account/bills"),
+    get("/api/v2/spot/trade/orderInfo"),
+    get("/api/v2/spot/trade/unfilled-orders"),
+    get("/api/v2/spot/trade/history-orders"),
+    get("/api/v2/spot/trade/fills"),
+    get("/api/v2/spot/trade/current-plan-order"),
+    get("/api/v2/spot/trade/history-plan-order"),
+    get("/api/v2/common/trade-rate"),
+    get("/api/v2/mix/account/account"),
+    get("/api/v2/mix/account/accounts"),
+    get("/api/v2/mix/account/bill"),
+    get("/api/v2/mix/position/single-position"),
+    get("/api/v2/mix/position/all-position"),
+    get("/api/v2/mix/position/history-position"),
+    get("/api/v2/mix/order/detail"),
+    get("/api/v2/mix/order/orders-pending"),
+    get("/api/v2/mix/order/orders-history"),
+    get("/api/v2/mix/order/orders-plan-pending"),
+    get("/api/v2/mix/order/orders-plan-history"),
+    get("/api/v2/mix/order/fills"),
+    get("/api/v2/mix/order/fill-history"),
+    get("/api/v2/mix/market/query-position-lever"),
     // ccxt calls it in load_markets to tell a unified (v3) account from a classic one.
-    (Method::Get, "/api/v3/account/settings"),
+    get("/api/v3/account/settings"),
 ];
 
 /// `bitget:spot-trade`: spot orders (single, batch, plan), cancellations, cancel-replace.
 const SPOT_TRADE: &[PresetEntry] = &[
-    (Method::Post, "/api/v2/spot/trade/place-order"),
-    (Method::Post, "/api/v2/spot/trade/cancel-order"),
-    (Method::Post, "/api/v2/spot/trade/cancel-replace-order"),
-    (Method::Post, "/api/v2/spot/trade/batch-orders"),
-    (Method::Post, "/api/v2/spot/trade/batch-cancel-order"),
-    (Method::Post, "/api/v2/spot/trade/cancel-symbol-order"),
-    (Method::Post, "/api/v2/spot/trade/place-plan-order"),
-    (Method::Post, "/api/v2/spot/trade/modify-plan-order"),
-    (Method::Post, "/api/v2/spot/trade/cancel-plan-order"),
+    post("/api/v2/spot/trade/place-order"),
+    post("/api/v2/spot/trade/cancel-order"),
+    post("/api/v2/spot/trade/cancel-replace-order"),
+    post("/api/v2/spot/trade/batch-orders"),
+    post("/api/v2/spot/trade/batch-cancel-order"),
+    post("/api/v2/spot/trade/cancel-symbol-order"),
+    post("/api/v2/spot/trade/place-plan-order"),
+    post("/api/v2/spot/trade/modify-plan-order"),
+    post("/api/v2/spot/trade/cancel-plan-order"),
 ];
 
 /// `bitget:futures-trade`: USDT-, USDC- and coin-margined futures orders, TP/SL and plan
 /// orders, closing positions, leverage, margin mode and position mode.
 const FUTURES_TRADE: &[PresetEntry] = &[
-    (Method::Post, "/api/v2/mix/order/place-order"),
-    (Method::Post, "/api/v2/mix/order/cancel-order"),
-    (Method::Post, "/api/v2/mix/order/modify-order"),
-    (Method::Post, "/api/v2/mix/order/batch-place-order"),
-    (Method::Post, "/api/v2/mix/order/batch-cancel-orders"),
-    (Method::Post, "/api/v2/mix/order/cancel-all-orders"),
-    (Method::Post, "/api/v2/mix/order/close-positions"),
-    (Method::Post, "/api/v2/mix/order/click-backhand"),
-    (Method::Post, "/api/v2/mix/order/place-tpsl-order"),
-    (Method::Post, "/api/v2/mix/order/place-plan-order"),
-    (Method::Post, "/api/v2/mix/order/modify-tpsl-order"),
-    (Method::Post, "/api/v2/mix/order/modify-plan-order"),
-    (Method::Post, "/api/v2/mix/order/cancel-plan-order"),
-    (Method::Post, "/api/v2/mix/account/set-leverage"),
-    (Method::Post, "/api/v2/mix/account/set-margin-mode"),
-    (Method::Post, "/api/v2/mix/account/set-position-mode"),
+    post("/api/v2/mix/order/place-order"),
+    post("/api/v2/mix/order/cancel-order"),
+    post("/api/v2/mix/order/modify-order"),
+    post("/api/v2/mix/order/batch-place-order"),
+    post("/api/v2/mix/order/batch-cancel-orders"),
+    post("/api/v2/mix/order/cancel-all-orders"),
+    post("/api/v2/mix/order/close-positions"),
+    post("/api/v2/mix/order/click-backhand"),
+    post("/api/v2/mix/order/place-tpsl-order"),
+    post("/api/v2/mix/order/place-plan-order"),
+    post("/api/v2/mix/order/modify-tpsl-order"),
+    post("/api/v2/mix/order/modify-plan-order"),
+    post("/api/v2/mix/order/cancel-plan-order"),
+    post("/api/v2/mix/account/set-leverage"),
+    post("/api/v2/mix/account/set-margin-mode"),
+    post("/api/v2/mix/account/set-position-mode"),
 ];
 
 /// `bitget:trade`: spot and futures trading together.
@@ -214,7 +202,7 @@ pub const PROFILE: Profile = Profile {
         Preset::new("trade", TRADE),
     ],
     // Its `authorities` field lists the key's permissions.
-    permission_endpoint: (Method::Get, "/api/v2/spot/account/info"),
+    permission_endpoint: get("/api/v2/spot/account/info"),
     // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
     // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
     // ("Parameter verification failed") to BadRequest.
@@ -405,56 +393,44 @@ mod tests {
     #[test]
     fn hard_deny_list() {
         for (m, p) in [
-            (Method::Post, "/api/v2/spot/wallet/withdrawal"),
-            (Method::Post, "/api/v2/spot/wallet/cancel-withdrawal"),
-            (Method::Get, "/api/v2/spot/wallet/withdrawal-records"),
-            (Method::Post, "/api/v2/spot/wallet/transfer"),
-            (Method::Post, "/api/v2/spot/wallet/subaccount-transfer"),
-            (Method::Post, "/api/v2/spot/wallet/modify-deposit-account"),
-            (Method::Get, "/api/v2/spot/account/subaccount-assets"),
-            (Method::Get, "/api/v2/spot/account/transferRecords"),
-            (Method::Get, "/api/v2/mix/account/sub-account-assets"),
-            (Method::Post, "/api/v2/user/create-virtual-subaccount"),
-            (
-                Method::Post,
-                "/api/v2/user/create-virtual-subaccount-apikey",
-            ),
-            (
-                Method::Post,
-                "/api/v2/user/modify-virtual-subaccount-apikey",
-            ),
-            (
-                Method::Post,
-                "/api/v2/user/batch-create-subaccount-and-apikey",
-            ),
-            (Method::Post, "/api/v2/broker/account/subaccount-withdrawal"),
-            (
-                Method::Post,
-                "/api/v2/broker/manage/create-subaccount-apikey",
-            ),
-            (Method::Post, "/api/v2/p2p/orderList"),
-            (Method::Post, "/api/v3/account/withdrawal"),
-            (Method::Post, "/api/v3/account/cancel-withdrawal"),
-            (Method::Get, "/api/v3/account/withdraw-address"),
-            (Method::Post, "/api/v3/account/transfer"),
-            (Method::Post, "/api/v3/account/sub-transfer"),
-            (Method::Post, "/api/v3/account/sub-master-transfer"),
-            (Method::Get, "/api/v3/account/sub-deposit-address"),
-            (Method::Post, "/api/v3/user/create-sub-api"),
-            (Method::Post, "/api/v3/user/freeze-sub"),
-            (Method::Post, "/api/v3/broker/delete-sub-apikey"),
-            (Method::Post, "/api/v3/p2p/order-release"),
-            (Method::Post, "/api/v3/copy/futures/transfer"),
-            (Method::Post, "/api/v2/User/create-virtual-subaccount"),
-            (Method::Post, "/api/v2/spot/wallet/Modify-Deposit-Account"),
-            (Method::Post, "/api/v3/P2P/order-release"),
+            post("/api/v2/spot/wallet/withdrawal"),
+            post("/api/v2/spot/wallet/cancel-withdrawal"),
+            get("/api/v2/spot/wallet/withdrawal-records"),
+            post("/api/v2/spot/wallet/transfer"),
+            post("/api/v2/spot/wallet/subaccount-transfer"),
+            post("/api/v2/spot/wallet/modify-deposit-account"),
+            get("/api/v2/spot/account/subaccount-assets"),
+            get("/api/v2/spot/account/transferRecords"),
+            get("/api/v2/mix/account/sub-account-assets"),
+            post("/api/v2/user/create-virtual-subaccount"),
+            post("/api/v2/user/create-virtual-subaccount-apikey"),
+            post("/api/v2/user/modify-virtual-subaccount-apikey"),
+            post("/api/v2/user/batch-create-subaccount-and-apikey"),
+            post("/api/v2/broker/account/subaccount-withdrawal"),
+            post("/api/v2/broker/manage/create-subaccount-apikey"),
+            post("/api/v2/p2p/orderList"),
+            post("/api/v3/account/withdrawal"),
+            post("/api/v3/account/cancel-withdrawal"),
+            get("/api/v3/account/withdraw-address"),
+            post("/api/v3/account/transfer"),
+            post("/api/v3/account/sub-transfer"),
+            post("/api/v3/account/sub-master-transfer"),
+            get("/api/v3/account/sub-deposit-address"),
+            post("/api/v3/user/create-sub-api"),
+            post("/api/v3/user/freeze-sub"),
+            post("/api/v3/broker/delete-sub-apikey"),
+            post("/api/v3/p2p/order-release"),
+            post("/api/v3/copy/futures/transfer"),
+            post("/api/v2/User/create-virtual-subaccount"),
+            post("/api/v2/spot/wallet/Modify-Deposit-Account"),
+            post("/api/v3/P2P/order-release"),
         ] {
             assert!(hard_deny(&Bitget, m, p).is_some(), "{m} {p}");
         }
         for (m, p) in [
-            (Method::Get, "/api/v2/spot/account/info"),
-            (Method::Post, "/api/v2/spot/trade/place-order"),
-            (Method::Post, "/api/v2/mix/order/place-order"),
+            get("/api/v2/spot/account/info"),
+            post("/api/v2/spot/trade/place-order"),
+            post("/api/v2/mix/order/place-order"),
         ] {
             assert!(hard_deny(&Bitget, m, p).is_none(), "{m} {p}");
         }

@@ -7,6 +7,8 @@
 //! <https://www.bitmex.com/app/apiKeysUsage>
 
 pub mod orders;
+
+use super::profile::{delete, get, post, put};
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
@@ -14,7 +16,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{tree, DenyRule, ADDRESS_BOOK, SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS};
 use super::native::NativeMembers;
 use super::{
     unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
@@ -69,26 +71,26 @@ const CHANGES: &[Method] = &[Method::Post, Method::Put, Method::Delete];
 /// Explicitly denied endpoints, besides the keyword guard. A rule's path matches whole
 /// segments only (`/api/v1/user` and below, not `/api/v1/userEvent`).
 const DENIED: &[DenyRule] = &[
-    DenyRule::tree("/api/v1/user/requestWithdrawal", "withdrawals are never allowed"),
-    DenyRule::tree("/api/v1/user/confirmWithdrawal", "withdrawals are never allowed"),
-    DenyRule::tree("/api/v1/user/cancelWithdrawal", "withdrawals are never allowed"),
-    DenyRule::tree("/api/v1/user/walletTransfer", "transfers are never allowed"),
-    DenyRule::tree(
+    tree("/api/v1/user/requestWithdrawal", WITHDRAWALS),
+    tree("/api/v1/user/confirmWithdrawal", WITHDRAWALS),
+    tree("/api/v1/user/cancelWithdrawal", WITHDRAWALS),
+    tree("/api/v1/user/walletTransfer", TRANSFERS),
+    tree(
         "/api/v1/user/addSubaccount",
-        "sub-account management is never allowed",
+        SUB_ACCOUNT_MANAGEMENT,
     ),
-    DenyRule::tree(
+    tree(
         "/api/v1/user/updateSubaccount",
-        "sub-account management is never allowed",
+        SUB_ACCOUNT_MANAGEMENT,
     ),
-    DenyRule::tree(
+    tree(
         "/api/v1/apiKey",
         "API-key management is never allowed; the key-permission endpoint is reserved for keyward's own self-check",
     ),
-    DenyRule::tree("/api/v1/address", "address-book changes are never allowed").only(CHANGES),
+    tree("/api/v1/address", ADDRESS_BOOK).only(CHANGES),
     // Every change under /user (preferences, 2FA, e-mail, communication tokens, logout, user
     // updates, and whatever BitMEX adds there) is account or security management.
-    DenyRule::tree(
+    tree(
         "/api/v1/user",
         "account and security settings (/user) are never changed through keyward",
     )
@@ -98,34 +100,34 @@ const DENIED: &[DenyRule] = &[
 /// `bitmex:read`: user, margin and wallet balances, wallet history, commission, orders,
 /// executions and positions.
 const READ: &[PresetEntry] = &[
-    (Method::Get, "/api/v1/user"),
-    (Method::Get, "/api/v1/user/margin"),
-    (Method::Get, "/api/v1/user/wallet"),
-    (Method::Get, "/api/v1/user/walletSummary"),
-    (Method::Get, "/api/v1/user/walletHistory"),
-    (Method::Get, "/api/v1/user/commission"),
-    (Method::Get, "/api/v1/user/tradingVolume"),
-    (Method::Get, "/api/v1/user/executionHistory"),
-    (Method::Get, "/api/v1/user/quoteFillRatio"),
-    (Method::Get, "/api/v1/user/quoteValueRatio"),
-    (Method::Get, "/api/v1/order"),
-    (Method::Get, "/api/v1/execution"),
-    (Method::Get, "/api/v1/execution/tradeHistory"),
-    (Method::Get, "/api/v1/position"),
+    get("/api/v1/user"),
+    get("/api/v1/user/margin"),
+    get("/api/v1/user/wallet"),
+    get("/api/v1/user/walletSummary"),
+    get("/api/v1/user/walletHistory"),
+    get("/api/v1/user/commission"),
+    get("/api/v1/user/tradingVolume"),
+    get("/api/v1/user/executionHistory"),
+    get("/api/v1/user/quoteFillRatio"),
+    get("/api/v1/user/quoteValueRatio"),
+    get("/api/v1/order"),
+    get("/api/v1/execution"),
+    get("/api/v1/execution/tradeHistory"),
+    get("/api/v1/position"),
 ];
 
 /// `bitmex:trade`: place, amend and cancel orders (spot and derivatives share the endpoints),
 /// dead-man switch, close position, leverage, isolation and risk limit.
 const TRADE: &[PresetEntry] = &[
-    (Method::Post, "/api/v1/order"),
-    (Method::Put, "/api/v1/order"),
-    (Method::Delete, "/api/v1/order"),
-    (Method::Delete, "/api/v1/order/all"),
-    (Method::Post, "/api/v1/order/cancelAllAfter"),
-    (Method::Post, "/api/v1/order/closePosition"),
-    (Method::Post, "/api/v1/position/leverage"),
-    (Method::Post, "/api/v1/position/isolate"),
-    (Method::Post, "/api/v1/position/riskLimit"),
+    post("/api/v1/order"),
+    put("/api/v1/order"),
+    delete("/api/v1/order"),
+    delete("/api/v1/order/all"),
+    post("/api/v1/order/cancelAllAfter"),
+    post("/api/v1/order/closePosition"),
+    post("/api/v1/position/leverage"),
+    post("/api/v1/position/isolate"),
+    post("/api/v1/position/riskLimit"),
 ];
 
 pub const PROFILE: Profile = Profile {
@@ -148,7 +150,7 @@ pub const PROFILE: Profile = Profile {
     },
     deny: DENIED,
     presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: (Method::Get, "/api/v1/apiKey"),
+    permission_endpoint: get("/api/v1/apiKey"),
     error: None,
 };
 
@@ -375,21 +377,21 @@ mod tests {
     #[test]
     fn hard_deny_list() {
         for (m, p) in [
-            (Method::Post, "/api/v1/user/requestWithdrawal"),
-            (Method::Post, "/api/v1/user/confirmWithdrawal"),
-            (Method::Post, "/api/v1/user/cancelWithdrawal"),
-            (Method::Post, "/api/v1/user/walletTransfer"),
-            (Method::Post, "/api/v1/user/addSubaccount"),
-            (Method::Post, "/api/v1/user/updateSubaccount"),
-            (Method::Get, "/api/v1/apiKey"),
-            (Method::Post, "/api/v1/apiKey/enable"),
-            (Method::Post, "/api/v1/address"),
-            (Method::Post, "/api/v1/user/preferences"),
-            (Method::Post, "/api/v1/user/requestEnableTFA"),
-            (Method::Put, "/api/v1/user"),
-            (Method::Post, "/api/v1/position/transferMargin"),
-            (Method::Post, "/api/v1/ADDRESS"),
-            (Method::Post, "/API/v1/User/Preferences"),
+            post("/api/v1/user/requestWithdrawal"),
+            post("/api/v1/user/confirmWithdrawal"),
+            post("/api/v1/user/cancelWithdrawal"),
+            post("/api/v1/user/walletTransfer"),
+            post("/api/v1/user/addSubaccount"),
+            post("/api/v1/user/updateSubaccount"),
+            get("/api/v1/apiKey"),
+            post("/api/v1/apiKey/enable"),
+            post("/api/v1/address"),
+            post("/api/v1/user/preferences"),
+            post("/api/v1/user/requestEnableTFA"),
+            put("/api/v1/user"),
+            post("/api/v1/position/transferMargin"),
+            post("/api/v1/ADDRESS"),
+            post("/API/v1/User/Preferences"),
         ] {
             assert!(hard_deny(&Bitmex, m, p).is_some(), "{m} {p}");
         }

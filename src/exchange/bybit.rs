@@ -11,6 +11,8 @@
 //! dropped: keyward builds upstream headers from scratch.
 
 pub mod orders;
+
+use super::profile::{get, post};
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
@@ -18,7 +20,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{prefix, DenyRule, SUB_ACCOUNTS};
 use super::native::CodedError;
 use super::{
     unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
@@ -46,36 +48,33 @@ const USER_READS: &[&str] = &["/v5/user/query-api", "/v5/user/get-member-type"];
 
 /// Hard deny (path prefixes), on top of the shared keyword guard.
 const DENIED: &[DenyRule] = &[
-    DenyRule::prefix(
+    prefix(
         "/v5/user/",
         "API-key, sub-account and account-security management is never allowed",
     )
     .except(USER_READS),
-    DenyRule::prefix(
+    prefix(
         "/v5/asset/withdraw/",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/v5/asset/transfer/",
         "internal, universal and sub-account transfers are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/v5/asset/deposit/deposit-to-account",
         "changing where deposits are credited is never allowed",
     ),
-    DenyRule::prefix(
-        "/v5/asset/deposit/query-sub-member",
-        "sub-account operations are never allowed",
-    ),
-    DenyRule::prefix(
+    prefix("/v5/asset/deposit/query-sub-member", SUB_ACCOUNTS),
+    prefix(
         "/v5/broker/",
         "broker endpoints (sub-account management, reward distribution) are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/v5/p2p/",
         "P2P trading releases funds to other users and is never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/v5/apilimit/",
         "API-key rate-limit management is never allowed",
     ),
@@ -83,36 +82,36 @@ const DENIED: &[DenyRule] = &[
 
 /// `bybit:read`: balances, orders, executions, positions, fees, the key's permissions.
 const READ: &[PresetEntry] = &[
-    (Method::Get, "/v5/account/wallet-balance"),
-    (Method::Get, "/v5/account/info"),
-    (Method::Get, "/v5/account/fee-rate"),
-    (Method::Get, "/v5/account/collateral-info"),
-    (Method::Get, "/v5/account/borrow-history"),
-    (Method::Get, "/v5/account/transaction-log"),
-    (Method::Get, "/v5/order/realtime"),
-    (Method::Get, "/v5/order/history"),
-    (Method::Get, "/v5/order/spot-borrow-check"),
-    (Method::Get, "/v5/execution/list"),
-    (Method::Get, "/v5/position/list"),
-    (Method::Get, "/v5/position/closed-pnl"),
-    (Method::Get, "/v5/asset/coin/query-info"),
-    (Method::Get, "/v5/asset/deposit/query-record"),
-    (Method::Get, "/v5/user/query-api"),
-    (Method::Get, "/v5/user/get-member-type"),
+    get("/v5/account/wallet-balance"),
+    get("/v5/account/info"),
+    get("/v5/account/fee-rate"),
+    get("/v5/account/collateral-info"),
+    get("/v5/account/borrow-history"),
+    get("/v5/account/transaction-log"),
+    get("/v5/order/realtime"),
+    get("/v5/order/history"),
+    get("/v5/order/spot-borrow-check"),
+    get("/v5/execution/list"),
+    get("/v5/position/list"),
+    get("/v5/position/closed-pnl"),
+    get("/v5/asset/coin/query-info"),
+    get("/v5/asset/deposit/query-record"),
+    get("/v5/user/query-api"),
+    get("/v5/user/get-member-type"),
 ];
 
 /// `bybit:trade`: orders for every category (spot, linear, inverse, option: the `category`
 /// parameter says which; constrain it with a rule of your own), leverage and TP/SL.
 const TRADE: &[PresetEntry] = &[
-    (Method::Post, "/v5/order/create"),
-    (Method::Post, "/v5/order/amend"),
-    (Method::Post, "/v5/order/cancel"),
-    (Method::Post, "/v5/order/cancel-all"),
-    (Method::Post, "/v5/order/create-batch"),
-    (Method::Post, "/v5/order/amend-batch"),
-    (Method::Post, "/v5/order/cancel-batch"),
-    (Method::Post, "/v5/position/set-leverage"),
-    (Method::Post, "/v5/position/trading-stop"),
+    post("/v5/order/create"),
+    post("/v5/order/amend"),
+    post("/v5/order/cancel"),
+    post("/v5/order/cancel-all"),
+    post("/v5/order/create-batch"),
+    post("/v5/order/amend-batch"),
+    post("/v5/order/cancel-batch"),
+    post("/v5/position/set-leverage"),
+    post("/v5/position/trading-stop"),
 ];
 
 pub const PROFILE: Profile = Profile {
@@ -133,7 +132,7 @@ pub const PROFILE: Profile = Profile {
     },
     deny: DENIED,
     presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: (Method::Get, "/v5/user/query-api"),
+    permission_endpoint: get("/v5/user/query-api"),
     // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
     // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
     error: Some(CodedError::numbers(
@@ -292,37 +291,37 @@ mod tests {
     #[test]
     fn hard_deny_list() {
         for (m, p) in [
-            (Method::Post, "/v5/asset/withdraw/create"),
-            (Method::Post, "/v5/asset/withdraw/cancel"),
-            (Method::Get, "/v5/asset/withdraw/query-record"),
-            (Method::Post, "/v5/asset/transfer/inter-transfer"),
-            (Method::Post, "/v5/asset/transfer/universal-transfer"),
-            (Method::Post, "/v5/asset/transfer/save-transfer-sub-member"),
-            (Method::Post, "/v5/asset/deposit/deposit-to-account"),
-            (Method::Get, "/v5/asset/deposit/query-sub-member-address"),
-            (Method::Post, "/v5/user/create-sub-member"),
-            (Method::Post, "/v5/user/create-sub-api"),
-            (Method::Post, "/v5/user/update-api"),
-            (Method::Post, "/v5/user/update-sub-api"),
-            (Method::Post, "/v5/user/delete-api"),
-            (Method::Post, "/v5/user/delete-sub-api"),
-            (Method::Post, "/v5/user/frozen-sub-member"),
-            (Method::Post, "/v5/user/del-submember"),
-            (Method::Get, "/v5/user/sub-apikeys"),
-            (Method::Post, "/v5/user/some-future-endpoint"),
-            (Method::Post, "/v5/broker/award/distribute-award"),
-            (Method::Post, "/v5/p2p/order/finish"),
-            (Method::Post, "/v5/apilimit/set"),
-            (Method::Post, "/v5/User/Create-Sub-Api"),
-            (Method::Post, "/v5/ASSET/WITHDRAW/create"),
-            (Method::Post, "/v5/Broker/award/distribute-award"),
+            post("/v5/asset/withdraw/create"),
+            post("/v5/asset/withdraw/cancel"),
+            get("/v5/asset/withdraw/query-record"),
+            post("/v5/asset/transfer/inter-transfer"),
+            post("/v5/asset/transfer/universal-transfer"),
+            post("/v5/asset/transfer/save-transfer-sub-member"),
+            post("/v5/asset/deposit/deposit-to-account"),
+            get("/v5/asset/deposit/query-sub-member-address"),
+            post("/v5/user/create-sub-member"),
+            post("/v5/user/create-sub-api"),
+            post("/v5/user/update-api"),
+            post("/v5/user/update-sub-api"),
+            post("/v5/user/delete-api"),
+            post("/v5/user/delete-sub-api"),
+            post("/v5/user/frozen-sub-member"),
+            post("/v5/user/del-submember"),
+            get("/v5/user/sub-apikeys"),
+            post("/v5/user/some-future-endpoint"),
+            post("/v5/broker/award/distribute-award"),
+            post("/v5/p2p/order/finish"),
+            post("/v5/apilimit/set"),
+            post("/v5/User/Create-Sub-Api"),
+            post("/v5/ASSET/WITHDRAW/create"),
+            post("/v5/Broker/award/distribute-award"),
         ] {
             assert!(hard_deny(&Bybit, m, p).is_some(), "{m} {p}");
         }
         for (m, p) in [
-            (Method::Get, "/v5/user/query-api"),
-            (Method::Post, "/v5/order/create"),
-            (Method::Get, "/v5/account/wallet-balance"),
+            get("/v5/user/query-api"),
+            post("/v5/order/create"),
+            get("/v5/account/wallet-balance"),
         ] {
             assert!(hard_deny(&Bybit, m, p).is_none(), "{m} {p}");
         }

@@ -27,7 +27,8 @@ use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{below, exact, tree, DenyRule};
+use super::profile::{get, post};
 use super::{
     sensitive_header, unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset,
     PresetEntry, Profile, PublicPaths, Route, SecretForm,
@@ -71,62 +72,62 @@ const PUBLIC: PublicPaths = PublicPaths::paths(&[
 /// Explicitly denied endpoints besides the keyword guard: exact path patterns, or (`below`)
 /// everything under a path but not the path itself.
 const DENIED: &[DenyRule] = &[
-    DenyRule::path(
+    exact(
         "/api/v3/brokerage/portfolios/move_funds",
         "moving funds between portfolios is a transfer and is never allowed",
     ),
-    DenyRule::path(
+    exact(
         "/api/v3/brokerage/portfolios",
         "creating portfolios (sub-accounts) is never allowed",
     )
     .only(&[Method::Post]),
-    DenyRule::path(
+    exact(
         "/api/v3/brokerage/portfolios/{portfolio_uuid}",
         "editing portfolios (sub-accounts) is never allowed",
     )
     .only(&[Method::Put]),
-    DenyRule::path(
+    exact(
         "/api/v3/brokerage/portfolios/{portfolio_uuid}",
         "deleting portfolios (sub-accounts) is never allowed",
     )
     .only(&[Method::Delete]),
-    DenyRule::below(
+    below(
         "/api/v3/brokerage/cfm/sweeps",
         "futures sweeps move funds between accounts and are never changed through keyward",
     ),
-    DenyRule::path(
+    exact(
         "/api/v3/brokerage/cfm/sweeps",
         "futures sweeps move funds between accounts and are never changed through keyward",
     )
     .only(&[Method::Delete]),
-    DenyRule::path(
+    exact(
         "/api/v3/brokerage/intx/allocate",
         "allocating funds to the international portfolio is a transfer and is never allowed",
     ),
-    DenyRule::path(
+    exact(
         "/api/v3/brokerage/intx/multi_asset_collateral",
         "collateral settings are never changed through keyward",
     ),
-    DenyRule::tree(
+    tree(
         "/api/v3/brokerage/payment_methods",
         "payment methods are never used through keyward",
     ),
     // The Coinbase App v2 API: sends (withdrawals and user-to-user transfers), deposits and
     // buys/sells against payment methods, addresses, account and user settings. Only reads are
     // possible through keyward; trading goes through Advanced Trade.
-    DenyRule::below(
+    below(
         "/v2",
         "the Coinbase App v2 API is read-only through keyward (sends, withdrawals, deposits and settings are never allowed); trade through /api/v3/brokerage",
     )
     .only(&[Method::Post]),
-    DenyRule::below(
+    below(
         "/v2",
         "the Coinbase App v2 API is read-only through keyward (account and user settings are never changed)",
     )
     .only(&[Method::Put]),
-    DenyRule::below("/v2", "the Coinbase App v2 API is read-only through keyward")
+    below("/v2", "the Coinbase App v2 API is read-only through keyward")
         .only(&[Method::Delete]),
-    DenyRule::tree(
+    tree(
         "/v2/payment-methods",
         "payment methods are never used through keyward",
     ),
@@ -135,64 +136,43 @@ const DENIED: &[DenyRule] = &[
 /// `coinbase:read`: accounts, balances, orders, fills, products, fees, portfolios, futures
 /// balances and positions, and the key's permissions.
 const READ: &[PresetEntry] = &[
-    (Method::Get, "/api/v3/brokerage/accounts"),
-    (Method::Get, "/api/v3/brokerage/accounts/{account_uuid}"),
-    (Method::Get, "/api/v3/brokerage/orders/historical/batch"),
-    (Method::Get, "/api/v3/brokerage/orders/historical/fills"),
-    (
-        Method::Get,
-        "/api/v3/brokerage/orders/historical/{order_id}",
-    ),
-    (Method::Get, "/api/v3/brokerage/products"),
-    (Method::Get, "/api/v3/brokerage/products/{product_id}"),
-    (
-        Method::Get,
-        "/api/v3/brokerage/products/{product_id}/candles",
-    ),
-    (
-        Method::Get,
-        "/api/v3/brokerage/products/{product_id}/ticker",
-    ),
-    (Method::Get, "/api/v3/brokerage/best_bid_ask"),
-    (Method::Get, "/api/v3/brokerage/product_book"),
-    (Method::Get, "/api/v3/brokerage/transaction_summary"),
-    (Method::Get, "/api/v3/brokerage/portfolios"),
-    (Method::Get, "/api/v3/brokerage/portfolios/{portfolio_uuid}"),
-    (Method::Get, "/api/v3/brokerage/cfm/balance_summary"),
-    (Method::Get, "/api/v3/brokerage/cfm/positions"),
-    (Method::Get, "/api/v3/brokerage/cfm/positions/{product_id}"),
-    (
-        Method::Get,
-        "/api/v3/brokerage/cfm/intraday/current_margin_window",
-    ),
-    (Method::Get, "/api/v3/brokerage/cfm/intraday/margin_setting"),
-    (
-        Method::Get,
-        "/api/v3/brokerage/intx/portfolio/{portfolio_uuid}",
-    ),
-    (
-        Method::Get,
-        "/api/v3/brokerage/intx/positions/{portfolio_uuid}",
-    ),
-    (Method::Get, "/api/v3/brokerage/key_permissions"),
-    (Method::Get, "/v2/accounts"),
-    (Method::Get, "/v2/accounts/{account_id}"),
-    (Method::Get, "/v2/user"),
+    get("/api/v3/brokerage/accounts"),
+    get("/api/v3/brokerage/accounts/{account_uuid}"),
+    get("/api/v3/brokerage/orders/historical/batch"),
+    get("/api/v3/brokerage/orders/historical/fills"),
+    get("/api/v3/brokerage/orders/historical/{order_id}"),
+    get("/api/v3/brokerage/products"),
+    get("/api/v3/brokerage/products/{product_id}"),
+    get("/api/v3/brokerage/products/{product_id}/candles"),
+    get("/api/v3/brokerage/products/{product_id}/ticker"),
+    get("/api/v3/brokerage/best_bid_ask"),
+    get("/api/v3/brokerage/product_book"),
+    get("/api/v3/brokerage/transaction_summary"),
+    get("/api/v3/brokerage/portfolios"),
+    get("/api/v3/brokerage/portfolios/{portfolio_uuid}"),
+    get("/api/v3/brokerage/cfm/balance_summary"),
+    get("/api/v3/brokerage/cfm/positions"),
+    get("/api/v3/brokerage/cfm/positions/{product_id}"),
+    get("/api/v3/brokerage/cfm/intraday/current_margin_window"),
+    get("/api/v3/brokerage/cfm/intraday/margin_setting"),
+    get("/api/v3/brokerage/intx/portfolio/{portfolio_uuid}"),
+    get("/api/v3/brokerage/intx/positions/{portfolio_uuid}"),
+    get("/api/v3/brokerage/key_permissions"),
+    get("/v2/accounts"),
+    get("/v2/accounts/{account_id}"),
+    get("/v2/user"),
 ];
 
 /// `coinbase:trade`: spot and futures orders (create, preview, edit, cancel, close a futures
 /// position) and the futures intraday margin setting.
 const TRADE: &[PresetEntry] = &[
-    (Method::Post, "/api/v3/brokerage/orders"),
-    (Method::Post, "/api/v3/brokerage/orders/preview"),
-    (Method::Post, "/api/v3/brokerage/orders/edit"),
-    (Method::Post, "/api/v3/brokerage/orders/edit_preview"),
-    (Method::Post, "/api/v3/brokerage/orders/batch_cancel"),
-    (Method::Post, "/api/v3/brokerage/orders/close_position"),
-    (
-        Method::Post,
-        "/api/v3/brokerage/cfm/intraday/margin_setting",
-    ),
+    post("/api/v3/brokerage/orders"),
+    post("/api/v3/brokerage/orders/preview"),
+    post("/api/v3/brokerage/orders/edit"),
+    post("/api/v3/brokerage/orders/edit_preview"),
+    post("/api/v3/brokerage/orders/batch_cancel"),
+    post("/api/v3/brokerage/orders/close_position"),
+    post("/api/v3/brokerage/cfm/intraday/margin_setting"),
 ];
 
 pub const PROFILE: Profile = Profile {
@@ -214,7 +194,7 @@ pub const PROFILE: Profile = Profile {
     },
     deny: DENIED,
     presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: (Method::Get, "/api/v3/brokerage/key_permissions"),
+    permission_endpoint: get("/api/v3/brokerage/key_permissions"),
     error: None,
 };
 
@@ -443,6 +423,7 @@ impl Coinbase {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
+    use crate::exchange::profile::{delete, put};
     use crate::exchange::testing::canon;
 
     use crate::secret::SecretBytes;
@@ -661,44 +642,41 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
     #[test]
     fn hard_deny_list() {
         let denied = [
-            (Method::Post, "/api/v3/brokerage/portfolios/move_funds"),
-            (Method::Post, "/api/v3/brokerage/portfolios"),
-            (Method::Put, "/api/v3/brokerage/portfolios/abc"),
-            (Method::Delete, "/api/v3/brokerage/portfolios/abc"),
-            (Method::Post, "/api/v3/brokerage/cfm/sweeps/schedule"),
-            (Method::Delete, "/api/v3/brokerage/cfm/sweeps"),
-            (Method::Post, "/api/v3/brokerage/intx/allocate"),
-            (
-                Method::Post,
-                "/api/v3/brokerage/intx/multi_asset_collateral",
-            ),
-            (Method::Get, "/api/v3/brokerage/payment_methods"),
-            (Method::Post, "/v2/accounts/abc/transactions"),
-            (Method::Post, "/v2/accounts/abc/transactions/t1/complete"),
-            (Method::Delete, "/v2/accounts/abc/transactions/t1"),
-            (Method::Post, "/v2/accounts/abc/withdrawals"),
-            (Method::Get, "/v2/accounts/abc/withdrawals"),
-            (Method::Post, "/v2/accounts/abc/deposits"),
-            (Method::Post, "/v2/accounts/abc/addresses"),
-            (Method::Post, "/v2/accounts"),
-            (Method::Put, "/v2/user"),
-            (Method::Get, "/v2/payment-methods"),
-            (Method::Post, "/api/v3/brokerage/new/withdraw"),
-            (Method::Post, "/api/v3/brokerage/transfers"),
+            post("/api/v3/brokerage/portfolios/move_funds"),
+            post("/api/v3/brokerage/portfolios"),
+            put("/api/v3/brokerage/portfolios/abc"),
+            delete("/api/v3/brokerage/portfolios/abc"),
+            post("/api/v3/brokerage/cfm/sweeps/schedule"),
+            delete("/api/v3/brokerage/cfm/sweeps"),
+            post("/api/v3/brokerage/intx/allocate"),
+            post("/api/v3/brokerage/intx/multi_asset_collateral"),
+            get("/api/v3/brokerage/payment_methods"),
+            post("/v2/accounts/abc/transactions"),
+            post("/v2/accounts/abc/transactions/t1/complete"),
+            delete("/v2/accounts/abc/transactions/t1"),
+            post("/v2/accounts/abc/withdrawals"),
+            get("/v2/accounts/abc/withdrawals"),
+            post("/v2/accounts/abc/deposits"),
+            post("/v2/accounts/abc/addresses"),
+            post("/v2/accounts"),
+            put("/v2/user"),
+            get("/v2/payment-methods"),
+            post("/api/v3/brokerage/new/withdraw"),
+            post("/api/v3/brokerage/transfers"),
             // letter-case variants
-            (Method::Post, "/api/v3/brokerage/Portfolios/Move_Funds"),
-            (Method::Post, "/API/V3/BROKERAGE/INTX/ALLOCATE"),
-            (Method::Post, "/V2/accounts/abc/Transactions"),
+            post("/api/v3/brokerage/Portfolios/Move_Funds"),
+            post("/API/V3/BROKERAGE/INTX/ALLOCATE"),
+            post("/V2/accounts/abc/Transactions"),
         ];
         for (m, p) in denied {
             assert!(hard_deny(&Coinbase, m, p).is_some(), "{m} {p}");
         }
         for (m, p) in [
-            (Method::Post, "/api/v3/brokerage/orders"),
-            (Method::Get, "/api/v3/brokerage/portfolios"),
-            (Method::Get, "/api/v3/brokerage/cfm/sweeps"),
-            (Method::Get, "/v2/accounts"),
-            (Method::Get, "/v2/accounts/abc/transactions"),
+            post("/api/v3/brokerage/orders"),
+            get("/api/v3/brokerage/portfolios"),
+            get("/api/v3/brokerage/cfm/sweeps"),
+            get("/v2/accounts"),
+            get("/v2/accounts/abc/transactions"),
         ] {
             assert!(hard_deny(&Coinbase, m, p).is_none(), "{m} {p}");
         }

@@ -36,36 +36,6 @@ pub struct DenyRule {
 }
 
 impl DenyRule {
-    const fn new(matching: DenyMatch, path: &'static str, reason: &'static str) -> Self {
-        DenyRule {
-            methods: None,
-            path,
-            matching,
-            reason,
-            except: &[],
-        }
-    }
-
-    /// Every path starting with `prefix`, any method.
-    pub const fn prefix(prefix: &'static str, reason: &'static str) -> Self {
-        Self::new(DenyMatch::Prefix, prefix, reason)
-    }
-
-    /// `path` and everything below it, any method.
-    pub const fn tree(path: &'static str, reason: &'static str) -> Self {
-        Self::new(DenyMatch::Tree, path, reason)
-    }
-
-    /// Everything strictly below `path`, any method.
-    pub const fn below(path: &'static str, reason: &'static str) -> Self {
-        Self::new(DenyMatch::Below, path, reason)
-    }
-
-    /// Exactly the path pattern `path`, any method.
-    pub const fn path(path: &'static str, reason: &'static str) -> Self {
-        Self::new(DenyMatch::Path, path, reason)
-    }
-
     /// The same rule for these methods only.
     pub const fn only(self, methods: &'static [Method]) -> Self {
         DenyRule {
@@ -100,6 +70,36 @@ impl DenyRule {
     }
 }
 
+const fn rule(matching: DenyMatch, path: &'static str, reason: &'static str) -> DenyRule {
+    DenyRule {
+        methods: None,
+        path,
+        matching,
+        reason,
+        except: &[],
+    }
+}
+
+/// Every path starting with `prefix`, any method.
+pub const fn prefix(prefix: &'static str, reason: &'static str) -> DenyRule {
+    rule(DenyMatch::Prefix, prefix, reason)
+}
+
+/// `path` and everything below it, any method.
+pub const fn tree(path: &'static str, reason: &'static str) -> DenyRule {
+    rule(DenyMatch::Tree, path, reason)
+}
+
+/// Everything strictly below `path`, any method.
+pub const fn below(path: &'static str, reason: &'static str) -> DenyRule {
+    rule(DenyMatch::Below, path, reason)
+}
+
+/// Exactly the path pattern `pattern`, any method.
+pub const fn exact(pattern: &'static str, reason: &'static str) -> DenyRule {
+    rule(DenyMatch::Path, pattern, reason)
+}
+
 /// The reason of the first rule that denies `method path`, if any.
 pub fn denied_by(rules: &[DenyRule], method: Method, path: &str) -> Option<&'static str> {
     rules
@@ -115,16 +115,26 @@ pub fn starts_with_ignore_case(path: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
+/// Reasons that several exchanges' lists and the keyword guard give in the same words.
+pub const WITHDRAWALS: &str = "withdrawals are never allowed";
+pub const TRANSFERS: &str = "transfers are never allowed";
+pub const SUB_ACCOUNTS: &str = "sub-account operations are never allowed";
+pub const SUB_ACCOUNT_MANAGEMENT: &str = "sub-account management is never allowed";
+pub const API_KEYS: &str = "API-key management is never allowed";
+pub const ACCOUNT_SETTINGS: &str = "account settings are never changed through keyward";
+pub const ADDRESS_BOOK: &str = "address-book changes are never allowed";
+pub const GIFT_CARDS: &str = "gift cards are never allowed";
+
 /// Words that mark an endpoint as moving money out or managing keys, whatever the exchange.
 /// Matched case-insensitively against the path with `-` and `_` removed, so `sub-account`,
 /// `subAccount` and `sub_account` are one word.
 pub const GUARD_WORDS: &[(&str, &str)] = &[
-    ("withdraw", "withdrawals are never allowed"),
-    ("transfer", "transfers are never allowed"),
-    ("subaccount", "sub-account operations are never allowed"),
-    ("apikey", "API-key management is never allowed"),
-    ("giftcard", "gift cards are never allowed"),
-    ("addressbook", "address-book changes are never allowed"),
+    ("withdraw", WITHDRAWALS),
+    ("transfer", TRANSFERS),
+    ("subaccount", SUB_ACCOUNTS),
+    ("apikey", API_KEYS),
+    ("giftcard", GIFT_CARDS),
+    ("addressbook", ADDRESS_BOOK),
 ];
 
 /// The exchange's explicit denials: its profile's list, then [`Exchange::deny_more`].
@@ -158,24 +168,24 @@ mod tests {
 
     #[test]
     fn deny_rule_matching() {
-        let prefix = DenyRule::prefix("/api/sub-", "p");
+        let prefix = prefix("/api/sub-", "p");
         assert!(prefix.matches(Method::Get, "/api/sub-x"));
         assert!(prefix.matches(Method::Post, "/API/Sub-x/y"));
         assert!(!prefix.matches(Method::Get, "/api/sub"));
 
-        let tree = DenyRule::tree("/api/user", "t").only(&[Method::Post, Method::Put]);
+        let tree = tree("/api/user", "t").only(&[Method::Post, Method::Put]);
         assert!(tree.matches(Method::Post, "/api/user"));
         assert!(tree.matches(Method::Put, "/API/User/prefs"));
         assert!(!tree.matches(Method::Post, "/api/userEvent"));
         assert!(!tree.matches(Method::Get, "/api/user"));
 
-        let below = DenyRule::below("/v2", "b");
+        let below = below("/v2", "b");
         assert!(below.matches(Method::Get, "/v2/x"));
         assert!(below.matches(Method::Get, "/V2/"));
         assert!(!below.matches(Method::Get, "/v2"));
         assert!(!below.matches(Method::Get, "/v2x/y"));
 
-        let path = DenyRule::path("/p/{id}/Move", "x");
+        let path = exact("/p/{id}/Move", "x");
         assert!(path.matches(Method::Delete, "/p/42/move"));
         assert!(path.matches(Method::Delete, "/P/42/MOVE"));
         assert!(!path.matches(Method::Delete, "/p/42/move/x"));
@@ -189,7 +199,7 @@ mod tests {
 
     #[test]
     fn exceptions_are_exact() {
-        let rule = DenyRule::prefix("/v5/user/", "u").except(&["/v5/user/query-api"]);
+        let rule = prefix("/v5/user/", "u").except(&["/v5/user/query-api"]);
         assert!(!rule.matches(Method::Get, "/v5/user/query-api"));
         assert!(rule.matches(Method::Get, "/v5/user/Query-Api"));
         assert!(rule.matches(Method::Get, "/V5/USER/query-api"));

@@ -22,7 +22,11 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{
+    exact, DenyRule, ACCOUNT_SETTINGS, ADDRESS_BOOK, API_KEYS, SUB_ACCOUNTS,
+    SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS,
+};
+use super::profile::get;
 use super::{
     sensitive_header, unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound,
     Preset, PresetEntry, Profile, Route, SecretForm,
@@ -42,172 +46,100 @@ const SCHEME: &[u8] = b"deri-hmac-sha256 ";
 /// bot talk to Deribit without keyward), and private methods that move funds, manage keys,
 /// sub-accounts or account settings.
 const DENIED: &[DenyRule] = &[
-    DenyRule::path(
+    exact(
         "/api/v2/public/auth",
         "session tokens are never issued through keyward",
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/public/exchange_token",
         "session tokens are never issued through keyward",
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/public/fork_token",
         "session tokens are never issued through keyward",
     ),
-    DenyRule::path("/api/v2/private/withdraw", "withdrawals are never allowed"),
-    DenyRule::path(
-        "/api/v2/private/cancel_withdrawal",
-        "withdrawals are never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/submit_transfer_to_user",
-        "transfers are never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/submit_transfer_to_subaccount",
-        "transfers are never allowed",
-    ),
-    DenyRule::path(
+    exact("/api/v2/private/withdraw", WITHDRAWALS),
+    exact("/api/v2/private/cancel_withdrawal", WITHDRAWALS),
+    exact("/api/v2/private/submit_transfer_to_user", TRANSFERS),
+    exact("/api/v2/private/submit_transfer_to_subaccount", TRANSFERS),
+    exact(
         "/api/v2/private/submit_transfer_between_subaccounts",
-        "transfers are never allowed",
+        TRANSFERS,
     ),
-    DenyRule::path(
-        "/api/v2/private/cancel_transfer_by_id",
-        "transfers are never allowed",
-    ),
-    DenyRule::path(
+    exact("/api/v2/private/cancel_transfer_by_id", TRANSFERS),
+    exact(
         "/api/v2/private/move_positions",
         "moving positions between accounts is a transfer and is never allowed",
     ),
-    DenyRule::path(
-        "/api/v2/private/add_to_address_book",
-        "address-book changes are never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/remove_from_address_book",
-        "address-book changes are never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/update_in_address_book",
-        "address-book changes are never allowed",
-    ),
-    DenyRule::path(
+    exact("/api/v2/private/add_to_address_book", ADDRESS_BOOK),
+    exact("/api/v2/private/remove_from_address_book", ADDRESS_BOOK),
+    exact("/api/v2/private/update_in_address_book", ADDRESS_BOOK),
+    exact(
         "/api/v2/private/get_address_book",
         "the address book is never used through keyward",
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/private/set_clearance_originator",
         "deposit clearance settings are never changed through keyward",
     ),
-    DenyRule::path(
-        "/api/v2/private/create_api_key",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/edit_api_key",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/remove_api_key",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/reset_api_key",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/enable_api_key",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/disable_api_key",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/change_api_key_name",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/change_scope_in_api_key",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/set_api_key_as_default",
-        "API-key management is never allowed",
-    ),
-    DenyRule::path(
+    exact("/api/v2/private/create_api_key", API_KEYS),
+    exact("/api/v2/private/edit_api_key", API_KEYS),
+    exact("/api/v2/private/remove_api_key", API_KEYS),
+    exact("/api/v2/private/reset_api_key", API_KEYS),
+    exact("/api/v2/private/enable_api_key", API_KEYS),
+    exact("/api/v2/private/disable_api_key", API_KEYS),
+    exact("/api/v2/private/change_api_key_name", API_KEYS),
+    exact("/api/v2/private/change_scope_in_api_key", API_KEYS),
+    exact("/api/v2/private/set_api_key_as_default", API_KEYS),
+    exact(
         "/api/v2/private/list_api_keys",
         "API keys (and their secrets) are never listed to bots",
     ),
-    DenyRule::path(
-        "/api/v2/private/create_subaccount",
-        "sub-account management is never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/remove_subaccount",
-        "sub-account management is never allowed",
-    ),
-    DenyRule::path(
+    exact("/api/v2/private/create_subaccount", SUB_ACCOUNT_MANAGEMENT),
+    exact("/api/v2/private/remove_subaccount", SUB_ACCOUNT_MANAGEMENT),
+    exact(
         "/api/v2/private/change_subaccount_name",
-        "sub-account management is never allowed",
+        SUB_ACCOUNT_MANAGEMENT,
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/private/toggle_subaccount_login",
-        "sub-account management is never allowed",
+        SUB_ACCOUNT_MANAGEMENT,
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/private/set_email_for_subaccount",
-        "sub-account management is never allowed",
+        SUB_ACCOUNT_MANAGEMENT,
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/private/set_password_for_subaccount",
-        "sub-account management is never allowed",
+        SUB_ACCOUNT_MANAGEMENT,
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/private/toggle_notifications_from_subaccount",
-        "sub-account management is never allowed",
+        SUB_ACCOUNT_MANAGEMENT,
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/private/disable_tfa_for_subaccount",
         "sub-account security settings are never changed",
     ),
-    DenyRule::path(
-        "/api/v2/private/get_subaccounts",
-        "sub-account operations are never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/get_subaccounts_details",
-        "sub-account operations are never allowed",
-    ),
-    DenyRule::path(
-        "/api/v2/private/enable_affiliate_program",
-        "account settings are never changed through keyward",
-    ),
-    DenyRule::path(
-        "/api/v2/private/set_email_language",
-        "account settings are never changed through keyward",
-    ),
-    DenyRule::path(
+    exact("/api/v2/private/get_subaccounts", SUB_ACCOUNTS),
+    exact("/api/v2/private/get_subaccounts_details", SUB_ACCOUNTS),
+    exact("/api/v2/private/enable_affiliate_program", ACCOUNT_SETTINGS),
+    exact("/api/v2/private/set_email_language", ACCOUNT_SETTINGS),
+    exact(
         "/api/v2/private/set_disabled_trading_products",
-        "account settings are never changed through keyward",
+        ACCOUNT_SETTINGS,
     ),
-    DenyRule::path(
-        "/api/v2/private/set_self_trading_config",
-        "account settings are never changed through keyward",
-    ),
-    DenyRule::path(
+    exact("/api/v2/private/set_self_trading_config", ACCOUNT_SETTINGS),
+    exact(
         "/api/v2/private/toggle_portfolio_margining",
-        "account settings are never changed through keyward",
+        ACCOUNT_SETTINGS,
     ),
-    DenyRule::path(
-        "/api/v2/private/change_margin_model",
-        "account settings are never changed through keyward",
-    ),
-    DenyRule::path(
+    exact("/api/v2/private/change_margin_model", ACCOUNT_SETTINGS),
+    exact(
         "/api/v2/private/get_access_log",
         "the account's security log is not for bots",
     ),
-    DenyRule::path(
+    exact(
         "/api/v2/private/logout",
         "sessions are never used through keyward",
     ),
@@ -302,7 +234,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
     // Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
     // hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
-    permission_endpoint: (Method::Get, "/api/v2/private/list_api_keys"),
+    permission_endpoint: get("/api/v2/private/list_api_keys"),
     error: None,
 };
 

@@ -19,9 +19,9 @@ use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha512};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{prefix, DenyRule, TRANSFERS};
 use super::native::NativeMembers;
-use super::profile::concat_presets;
+use super::profile::{concat_presets, delete, get, patch, post, put};
 use super::{
     unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
     Profile, PublicPaths, Route, SecretForm,
@@ -114,25 +114,25 @@ const PUBLIC: PublicPaths = PublicPaths::paths(&[
 
 /// Explicitly denied endpoints (prefixes of the path), besides the keyword guard.
 const DENIED: &[DenyRule] = &[
-    DenyRule::prefix(
+    prefix(
         "/api/v4/withdrawals",
         "withdrawals (and their cancellation, UID push transfers) are never allowed",
     ),
-    DenyRule::prefix("/api/v4/push", "UID push transfers are never allowed"),
-    DenyRule::prefix(
+    prefix("/api/v4/push", "UID push transfers are never allowed"),
+    prefix(
         "/api/v4/wallet/push",
         "UID push transfers are never allowed",
     ),
-    DenyRule::prefix("/api/v4/wallet/transfers", "transfers are never allowed"),
-    DenyRule::prefix(
+    prefix("/api/v4/wallet/transfers", TRANSFERS),
+    prefix(
         "/api/v4/wallet/sub_account",
         "sub-account transfers and balances are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v4/sub_accounts",
         "sub-account and sub-account API-key management is never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v4/otc/",
         "fiat OTC orders and bank accounts are never allowed",
     ),
@@ -141,148 +141,100 @@ const DENIED: &[DenyRule] = &[
 /// `gate:read`: account, balances, orders, trades and positions (spot, margin, unified,
 /// perpetual and delivery futures), fees, and the account detail ccxt's `load_markets` signs.
 const READ: &[PresetEntry] = &[
-    (Method::Get, "/api/v4/account/detail"),
-    (Method::Get, "/api/v4/account/rate_limit"),
-    (Method::Get, "/api/v4/wallet/fee"),
-    (Method::Get, "/api/v4/wallet/total_balance"),
-    (Method::Get, "/api/v4/spot/fee"),
-    (Method::Get, "/api/v4/spot/batch_fee"),
-    (Method::Get, "/api/v4/spot/accounts"),
-    (Method::Get, "/api/v4/spot/account_book"),
-    (Method::Get, "/api/v4/spot/open_orders"),
-    (Method::Get, "/api/v4/spot/orders"),
-    (Method::Get, "/api/v4/spot/orders/{order_id}"),
-    (Method::Get, "/api/v4/spot/my_trades"),
-    (Method::Get, "/api/v4/spot/price_orders"),
-    (Method::Get, "/api/v4/spot/price_orders/{order_id}"),
-    (Method::Get, "/api/v4/margin/accounts"),
-    (Method::Get, "/api/v4/margin/cross/accounts"),
-    (Method::Get, "/api/v4/unified/accounts"),
-    (Method::Get, "/api/v4/unified/unified_mode"),
-    (Method::Get, "/api/v4/unified/account_mode"),
-    (Method::Get, "/api/v4/futures/{settle}/accounts"),
-    (Method::Get, "/api/v4/futures/{settle}/account_book"),
-    (Method::Get, "/api/v4/futures/{settle}/positions"),
-    (Method::Get, "/api/v4/futures/{settle}/positions/{contract}"),
-    (
-        Method::Get,
-        "/api/v4/futures/{settle}/get_leverage/{contract}",
-    ),
-    (Method::Get, "/api/v4/futures/{settle}/orders"),
-    (Method::Get, "/api/v4/futures/{settle}/orders_timerange"),
-    (Method::Get, "/api/v4/futures/{settle}/orders/{order_id}"),
-    (Method::Get, "/api/v4/futures/{settle}/my_trades"),
-    (Method::Get, "/api/v4/futures/{settle}/my_trades_timerange"),
-    (Method::Get, "/api/v4/futures/{settle}/position_close"),
-    (Method::Get, "/api/v4/futures/{settle}/liquidates"),
-    (Method::Get, "/api/v4/futures/{settle}/fee"),
-    (Method::Get, "/api/v4/futures/{settle}/risk_limit_table"),
-    (Method::Get, "/api/v4/futures/{settle}/price_orders"),
-    (
-        Method::Get,
-        "/api/v4/futures/{settle}/price_orders/{order_id}",
-    ),
-    (Method::Get, "/api/v4/delivery/{settle}/accounts"),
-    (Method::Get, "/api/v4/delivery/{settle}/account_book"),
-    (Method::Get, "/api/v4/delivery/{settle}/positions"),
-    (
-        Method::Get,
-        "/api/v4/delivery/{settle}/positions/{contract}",
-    ),
-    (Method::Get, "/api/v4/delivery/{settle}/orders"),
-    (Method::Get, "/api/v4/delivery/{settle}/orders/{order_id}"),
-    (Method::Get, "/api/v4/delivery/{settle}/my_trades"),
-    (Method::Get, "/api/v4/delivery/{settle}/position_close"),
-    (Method::Get, "/api/v4/delivery/{settle}/liquidates"),
-    (Method::Get, "/api/v4/delivery/{settle}/settlements"),
-    (Method::Get, "/api/v4/delivery/{settle}/price_orders"),
-    (
-        Method::Get,
-        "/api/v4/delivery/{settle}/price_orders/{order_id}",
-    ),
+    get("/api/v4/account/detail"),
+    get("/api/v4/account/rate_limit"),
+    get("/api/v4/wallet/fee"),
+    get("/api/v4/wallet/total_balance"),
+    get("/api/v4/spot/fee"),
+    get("/api/v4/spot/batch_fee"),
+    get("/api/v4/spot/accounts"),
+    get("/api/v4/spot/account_book"),
+    get("/api/v4/spot/open_orders"),
+    get("/api/v4/spot/orders"),
+    get("/api/v4/spot/orders/{order_id}"),
+    get("/api/v4/spot/my_trades"),
+    get("/api/v4/spot/price_orders"),
+    get("/api/v4/spot/price_orders/{order_id}"),
+    get("/api/v4/margin/accounts"),
+    get("/api/v4/margin/cross/accounts"),
+    get("/api/v4/unified/accounts"),
+    get("/api/v4/unified/unified_mode"),
+    get("/api/v4/unified/account_mode"),
+    get("/api/v4/futures/{settle}/accounts"),
+    get("/api/v4/futures/{settle}/account_book"),
+    get("/api/v4/futures/{settle}/positions"),
+    get("/api/v4/futures/{settle}/positions/{contract}"),
+    get("/api/v4/futures/{settle}/get_leverage/{contract}"),
+    get("/api/v4/futures/{settle}/orders"),
+    get("/api/v4/futures/{settle}/orders_timerange"),
+    get("/api/v4/futures/{settle}/orders/{order_id}"),
+    get("/api/v4/futures/{settle}/my_trades"),
+    get("/api/v4/futures/{settle}/my_trades_timerange"),
+    get("/api/v4/futures/{settle}/position_close"),
+    get("/api/v4/futures/{settle}/liquidates"),
+    get("/api/v4/futures/{settle}/fee"),
+    get("/api/v4/futures/{settle}/risk_limit_table"),
+    get("/api/v4/futures/{settle}/price_orders"),
+    get("/api/v4/futures/{settle}/price_orders/{order_id}"),
+    get("/api/v4/delivery/{settle}/accounts"),
+    get("/api/v4/delivery/{settle}/account_book"),
+    get("/api/v4/delivery/{settle}/positions"),
+    get("/api/v4/delivery/{settle}/positions/{contract}"),
+    get("/api/v4/delivery/{settle}/orders"),
+    get("/api/v4/delivery/{settle}/orders/{order_id}"),
+    get("/api/v4/delivery/{settle}/my_trades"),
+    get("/api/v4/delivery/{settle}/position_close"),
+    get("/api/v4/delivery/{settle}/liquidates"),
+    get("/api/v4/delivery/{settle}/settlements"),
+    get("/api/v4/delivery/{settle}/price_orders"),
+    get("/api/v4/delivery/{settle}/price_orders/{order_id}"),
 ];
 
 /// `gate:spot-trade`: place, amend, cancel and batch spot orders, price-triggered orders,
 /// dead-man switch.
 const SPOT_TRADE: &[PresetEntry] = &[
-    (Method::Post, "/api/v4/spot/orders"),
-    (Method::Patch, "/api/v4/spot/orders/{order_id}"),
-    (Method::Post, "/api/v4/spot/batch_orders"),
-    (Method::Post, "/api/v4/spot/cancel_batch_orders"),
-    (Method::Post, "/api/v4/spot/amend_batch_orders"),
-    (Method::Post, "/api/v4/spot/countdown_cancel_all"),
-    (Method::Post, "/api/v4/spot/price_orders"),
-    (Method::Delete, "/api/v4/spot/orders"),
-    (Method::Delete, "/api/v4/spot/orders/{order_id}"),
-    (Method::Delete, "/api/v4/spot/price_orders"),
-    (Method::Delete, "/api/v4/spot/price_orders/{order_id}"),
+    post("/api/v4/spot/orders"),
+    patch("/api/v4/spot/orders/{order_id}"),
+    post("/api/v4/spot/batch_orders"),
+    post("/api/v4/spot/cancel_batch_orders"),
+    post("/api/v4/spot/amend_batch_orders"),
+    post("/api/v4/spot/countdown_cancel_all"),
+    post("/api/v4/spot/price_orders"),
+    delete("/api/v4/spot/orders"),
+    delete("/api/v4/spot/orders/{order_id}"),
+    delete("/api/v4/spot/price_orders"),
+    delete("/api/v4/spot/price_orders/{order_id}"),
 ];
 
 /// `gate:futures-trade`: perpetual and delivery orders, amendments, leverage, position margin,
 /// risk limit and position mode.
 const FUTURES_TRADE: &[PresetEntry] = &[
-    (Method::Post, "/api/v4/futures/{settle}/orders"),
-    (Method::Post, "/api/v4/futures/{settle}/batch_orders"),
-    (Method::Post, "/api/v4/futures/{settle}/batch_cancel_orders"),
-    (Method::Post, "/api/v4/futures/{settle}/batch_amend_orders"),
-    (
-        Method::Post,
-        "/api/v4/futures/{settle}/countdown_cancel_all",
-    ),
-    (Method::Post, "/api/v4/futures/{settle}/price_orders"),
-    (Method::Put, "/api/v4/futures/{settle}/orders/{order_id}"),
-    (
-        Method::Put,
-        "/api/v4/futures/{settle}/price_orders/{order_id}",
-    ),
-    (Method::Delete, "/api/v4/futures/{settle}/orders"),
-    (Method::Delete, "/api/v4/futures/{settle}/orders/{order_id}"),
-    (Method::Delete, "/api/v4/futures/{settle}/price_orders"),
-    (
-        Method::Delete,
-        "/api/v4/futures/{settle}/price_orders/{order_id}",
-    ),
-    (
-        Method::Post,
-        "/api/v4/futures/{settle}/positions/{contract}/leverage",
-    ),
-    (
-        Method::Post,
-        "/api/v4/futures/{settle}/positions/{contract}/margin",
-    ),
-    (
-        Method::Post,
-        "/api/v4/futures/{settle}/positions/{contract}/risk_limit",
-    ),
-    (
-        Method::Post,
-        "/api/v4/futures/{settle}/positions/cross_mode",
-    ),
-    (Method::Post, "/api/v4/futures/{settle}/dual_mode"),
-    (Method::Post, "/api/v4/delivery/{settle}/orders"),
-    (Method::Post, "/api/v4/delivery/{settle}/price_orders"),
-    (Method::Delete, "/api/v4/delivery/{settle}/orders"),
-    (
-        Method::Delete,
-        "/api/v4/delivery/{settle}/orders/{order_id}",
-    ),
-    (Method::Delete, "/api/v4/delivery/{settle}/price_orders"),
-    (
-        Method::Delete,
-        "/api/v4/delivery/{settle}/price_orders/{order_id}",
-    ),
-    (
-        Method::Post,
-        "/api/v4/delivery/{settle}/positions/{contract}/leverage",
-    ),
-    (
-        Method::Post,
-        "/api/v4/delivery/{settle}/positions/{contract}/margin",
-    ),
-    (
-        Method::Post,
-        "/api/v4/delivery/{settle}/positions/{contract}/risk_limit",
-    ),
+    post("/api/v4/futures/{settle}/orders"),
+    post("/api/v4/futures/{settle}/batch_orders"),
+    post("/api/v4/futures/{settle}/batch_cancel_orders"),
+    post("/api/v4/futures/{settle}/batch_amend_orders"),
+    post("/api/v4/futures/{settle}/countdown_cancel_all"),
+    post("/api/v4/futures/{settle}/price_orders"),
+    put("/api/v4/futures/{settle}/orders/{order_id}"),
+    put("/api/v4/futures/{settle}/price_orders/{order_id}"),
+    delete("/api/v4/futures/{settle}/orders"),
+    delete("/api/v4/futures/{settle}/orders/{order_id}"),
+    delete("/api/v4/futures/{settle}/price_orders"),
+    delete("/api/v4/futures/{settle}/price_orders/{order_id}"),
+    post("/api/v4/futures/{settle}/positions/{contract}/leverage"),
+    post("/api/v4/futures/{settle}/positions/{contract}/margin"),
+    post("/api/v4/futures/{settle}/positions/{contract}/risk_limit"),
+    post("/api/v4/futures/{settle}/positions/cross_mode"),
+    post("/api/v4/futures/{settle}/dual_mode"),
+    post("/api/v4/delivery/{settle}/orders"),
+    post("/api/v4/delivery/{settle}/price_orders"),
+    delete("/api/v4/delivery/{settle}/orders"),
+    delete("/api/v4/delivery/{settle}/orders/{order_id}"),
+    delete("/api/v4/delivery/{settle}/price_orders"),
+    delete("/api/v4/delivery/{settle}/price_orders/{order_id}"),
+    post("/api/v4/delivery/{settle}/positions/{contract}/leverage"),
+    post("/api/v4/delivery/{settle}/positions/{contract}/margin"),
+    post("/api/v4/delivery/{settle}/positions/{contract}/risk_limit"),
 ];
 
 /// `gate:trade`: spot and futures trading together.
@@ -323,7 +275,7 @@ pub const PROFILE: Profile = Profile {
         Preset::new("futures-trade", FUTURES_TRADE),
         Preset::new("trade", TRADE),
     ],
-    permission_endpoint: (Method::Get, "/api/v4/account/main_keys"),
+    permission_endpoint: get("/api/v4/account/main_keys"),
     error: None,
 };
 
@@ -637,27 +589,27 @@ mod tests {
     #[test]
     fn hard_deny_and_presets() {
         for (m, p) in [
-            (Method::Post, "/api/v4/withdrawals"),
-            (Method::Delete, "/api/v4/withdrawals/w123"),
-            (Method::Post, "/api/v4/withdrawals/push"),
-            (Method::Post, "/api/v4/push"),
-            (Method::Post, "/api/v4/wallet/transfers"),
-            (Method::Get, "/api/v4/wallet/transfers"),
-            (Method::Post, "/api/v4/wallet/sub_account_transfers"),
-            (Method::Post, "/api/v4/wallet/sub_account_to_sub_account"),
-            (Method::Post, "/api/v4/sub_accounts"),
-            (Method::Post, "/api/v4/sub_accounts/1/keys"),
-            (Method::Put, "/api/v4/sub_accounts/1/keys/k"),
-            (Method::Post, "/api/v4/otc/bank/create"),
-            (Method::Post, "/api/v4/otc/order/create"),
-            (Method::Get, "/api/v4/wallet/withdrawals"),
-            (Method::Get, "/api/v4/unified/transferable"),
-            (Method::Post, "/API/V4/OTC/order/create"),
-            (Method::Post, "/api/v4/Push"),
+            post("/api/v4/withdrawals"),
+            delete("/api/v4/withdrawals/w123"),
+            post("/api/v4/withdrawals/push"),
+            post("/api/v4/push"),
+            post("/api/v4/wallet/transfers"),
+            get("/api/v4/wallet/transfers"),
+            post("/api/v4/wallet/sub_account_transfers"),
+            post("/api/v4/wallet/sub_account_to_sub_account"),
+            post("/api/v4/sub_accounts"),
+            post("/api/v4/sub_accounts/1/keys"),
+            put("/api/v4/sub_accounts/1/keys/k"),
+            post("/api/v4/otc/bank/create"),
+            post("/api/v4/otc/order/create"),
+            get("/api/v4/wallet/withdrawals"),
+            get("/api/v4/unified/transferable"),
+            post("/API/V4/OTC/order/create"),
+            post("/api/v4/Push"),
         ] {
             assert!(hard_deny(&Gate, m, p).is_some(), "{m} {p}");
         }
-        assert!(SPOT_TRADE.contains(&(Method::Patch, "/api/v4/spot/orders/{order_id}")));
-        assert!(TRADE.contains(&(Method::Patch, "/api/v4/spot/orders/{order_id}")));
+        assert!(SPOT_TRADE.contains(&patch("/api/v4/spot/orders/{order_id}")));
+        assert!(TRADE.contains(&patch("/api/v4/spot/orders/{order_id}")));
     }
 }

@@ -19,8 +19,9 @@ use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
 use super::common::{form_content_type, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{exact, DenyRule, SUB_ACCOUNT_MANAGEMENT, WITHDRAWALS};
 use super::native::NativeMembers;
+use super::profile::post;
 use super::{
     Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry, Profile, Route,
     SecretForm,
@@ -40,37 +41,34 @@ const PRIVATE_PREFIX: &str = "/0/private/";
 
 /// Explicitly denied private endpoints (exact paths), besides the keyword guard.
 const DENIED: &[DenyRule] = &[
-    DenyRule::path("/0/private/Withdraw", "withdrawals are never allowed"),
-    DenyRule::path("/0/private/WithdrawCancel", "withdrawals are never allowed"),
-    DenyRule::path(
+    exact("/0/private/Withdraw", WITHDRAWALS),
+    exact("/0/private/WithdrawCancel", WITHDRAWALS),
+    exact(
         "/0/private/WithdrawInfo",
         "withdrawal endpoints are never allowed",
     ),
-    DenyRule::path(
+    exact(
         "/0/private/WithdrawMethods",
         "withdrawal endpoints are never allowed",
     ),
-    DenyRule::path(
+    exact(
         "/0/private/WithdrawAddresses",
         "withdrawal endpoints are never allowed",
     ),
-    DenyRule::path(
+    exact(
         "/0/private/WithdrawStatus",
         "withdrawal endpoints are never allowed",
     ),
-    DenyRule::path(
+    exact(
         "/0/private/WalletTransfer",
         "transfers (spot to futures wallet) are never allowed",
     ),
-    DenyRule::path(
+    exact(
         "/0/private/AccountTransfer",
         "transfers between (sub-)accounts are never allowed",
     ),
-    DenyRule::path(
-        "/0/private/CreateSubaccount",
-        "sub-account management is never allowed",
-    ),
-    DenyRule::path(
+    exact("/0/private/CreateSubaccount", SUB_ACCOUNT_MANAGEMENT),
+    exact(
         "/0/private/GetApiKeyInfo",
         "the key-permission endpoint is reserved for keyward's own self-check",
     ),
@@ -78,31 +76,31 @@ const DENIED: &[DenyRule] = &[
 
 /// `kraken:read`: balances, orders, trades, positions, ledgers and fee volume.
 const READ: &[PresetEntry] = &[
-    (Method::Post, "/0/private/Balance"),
-    (Method::Post, "/0/private/BalanceEx"),
-    (Method::Post, "/0/private/TradeBalance"),
-    (Method::Post, "/0/private/OpenOrders"),
-    (Method::Post, "/0/private/ClosedOrders"),
-    (Method::Post, "/0/private/QueryOrders"),
-    (Method::Post, "/0/private/OrderAmends"),
-    (Method::Post, "/0/private/TradesHistory"),
-    (Method::Post, "/0/private/QueryTrades"),
-    (Method::Post, "/0/private/OpenPositions"),
-    (Method::Post, "/0/private/Ledgers"),
-    (Method::Post, "/0/private/QueryLedgers"),
-    (Method::Post, "/0/private/TradeVolume"),
+    post("/0/private/Balance"),
+    post("/0/private/BalanceEx"),
+    post("/0/private/TradeBalance"),
+    post("/0/private/OpenOrders"),
+    post("/0/private/ClosedOrders"),
+    post("/0/private/QueryOrders"),
+    post("/0/private/OrderAmends"),
+    post("/0/private/TradesHistory"),
+    post("/0/private/QueryTrades"),
+    post("/0/private/OpenPositions"),
+    post("/0/private/Ledgers"),
+    post("/0/private/QueryLedgers"),
+    post("/0/private/TradeVolume"),
 ];
 
 /// `kraken:trade`: place, amend, edit and cancel spot orders (single, batch, all, dead-man).
 const TRADE: &[PresetEntry] = &[
-    (Method::Post, "/0/private/AddOrder"),
-    (Method::Post, "/0/private/AddOrderBatch"),
-    (Method::Post, "/0/private/AmendOrder"),
-    (Method::Post, "/0/private/EditOrder"),
-    (Method::Post, "/0/private/CancelOrder"),
-    (Method::Post, "/0/private/CancelOrderBatch"),
-    (Method::Post, "/0/private/CancelAll"),
-    (Method::Post, "/0/private/CancelAllOrdersAfter"),
+    post("/0/private/AddOrder"),
+    post("/0/private/AddOrderBatch"),
+    post("/0/private/AmendOrder"),
+    post("/0/private/EditOrder"),
+    post("/0/private/CancelOrder"),
+    post("/0/private/CancelOrderBatch"),
+    post("/0/private/CancelAll"),
+    post("/0/private/CancelAllOrdersAfter"),
 ];
 
 pub const PROFILE: Profile = Profile {
@@ -128,7 +126,7 @@ pub const PROFILE: Profile = Profile {
     },
     deny: DENIED,
     presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: (Method::Post, "/0/private/GetApiKeyInfo"),
+    permission_endpoint: post("/0/private/GetApiKeyInfo"),
     error: None,
 };
 

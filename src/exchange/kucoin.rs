@@ -30,9 +30,9 @@ use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{prefix, DenyRule, SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS};
 use super::native::CodedError;
-use super::profile::concat_presets;
+use super::profile::{concat_presets, delete, get, post};
 use super::{
     unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
     Profile, PublicPaths, Route, SecretForm,
@@ -112,167 +112,140 @@ const PUBLIC_FUTURES: PublicPaths = PublicPaths::paths(&[
 /// besides the keyword guard (which already catches every path containing `withdraw`,
 /// `transfer`, `sub-account`, `api-key`, ...).
 const DENIED: &[DenyRule] = &[
-    DenyRule::prefix("/api/v1/withdrawals", "withdrawals are never allowed"),
-    DenyRule::prefix("/api/v3/withdrawals", "withdrawals are never allowed"),
-    DenyRule::prefix(
-        "/futures/api/v1/withdrawals",
-        "withdrawals are never allowed",
-    ),
-    DenyRule::prefix(
+    prefix("/api/v1/withdrawals", WITHDRAWALS),
+    prefix("/api/v3/withdrawals", WITHDRAWALS),
+    prefix("/futures/api/v1/withdrawals", WITHDRAWALS),
+    prefix(
         "/api/v1/accounts/inner-transfer",
         "internal transfers are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v2/accounts/inner-transfer",
         "internal transfers are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v1/accounts/sub-transfer",
         "sub-account transfers are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v2/accounts/sub-transfer",
         "sub-account transfers are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v3/accounts/universal-transfer",
         "universal transfers are never allowed",
     ),
-    DenyRule::prefix("/api/v3/transfer-out", "transfers are never allowed"),
-    DenyRule::prefix(
-        "/futures/api/v1/transfer-out",
-        "transfers are never allowed",
-    ),
-    DenyRule::prefix(
-        "/futures/api/v2/transfer-out",
-        "transfers are never allowed",
-    ),
-    DenyRule::prefix(
-        "/futures/api/v3/transfer-out",
-        "transfers are never allowed",
-    ),
-    DenyRule::prefix("/futures/api/v1/transfer-in", "transfers are never allowed"),
-    DenyRule::prefix("/api/v1/sub/", "sub-account management is never allowed"),
-    DenyRule::prefix("/api/v2/sub/", "sub-account management is never allowed"),
-    DenyRule::prefix("/api/v3/sub/", "sub-account management is never allowed"),
-    DenyRule::prefix(
-        "/api/v1/sub-accounts",
-        "sub-account management is never allowed",
-    ),
-    DenyRule::prefix(
-        "/api/v2/sub-accounts",
-        "sub-account management is never allowed",
-    ),
-    DenyRule::prefix(
+    prefix("/api/v3/transfer-out", TRANSFERS),
+    prefix("/futures/api/v1/transfer-out", TRANSFERS),
+    prefix("/futures/api/v2/transfer-out", TRANSFERS),
+    prefix("/futures/api/v3/transfer-out", TRANSFERS),
+    prefix("/futures/api/v1/transfer-in", TRANSFERS),
+    prefix("/api/v1/sub/", SUB_ACCOUNT_MANAGEMENT),
+    prefix("/api/v2/sub/", SUB_ACCOUNT_MANAGEMENT),
+    prefix("/api/v3/sub/", SUB_ACCOUNT_MANAGEMENT),
+    prefix("/api/v1/sub-accounts", SUB_ACCOUNT_MANAGEMENT),
+    prefix("/api/v2/sub-accounts", SUB_ACCOUNT_MANAGEMENT),
+    prefix(
         "/api/v1/user/api-key",
         "API-key information is for keyward's own self-check only",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v1/broker/",
         "broker sub-account and API-key management is never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v1/asset/ndbroker/",
         "broker sub-account and API-key management is never allowed",
     ),
-    DenyRule::prefix(
-        "/api/ua/v1/sub-account",
-        "sub-account management is never allowed",
-    ),
+    prefix("/api/ua/v1/sub-account", SUB_ACCOUNT_MANAGEMENT),
 ];
 
 /// `kucoin:read`: balances, orders, fills and fees, spot (classic and high-frequency) and
 /// futures, the account-type lookups ccxt makes, and private WebSocket tokens.
 const READ: &[PresetEntry] = &[
-    (Method::Get, "/api/v1/accounts"),
-    (Method::Get, "/api/v1/accounts/{accountId}"),
-    (Method::Get, "/api/v1/accounts/ledgers"),
-    (Method::Get, "/api/v1/hf/accounts/ledgers"),
-    (Method::Get, "/api/v1/hf/accounts/opened"),
-    (Method::Get, "/api/ua/v1/account/mode"),
-    (Method::Get, "/api/v2/user-info"),
-    (Method::Get, "/api/v1/base-fee"),
-    (Method::Get, "/api/v1/trade-fees"),
-    (Method::Get, "/api/v1/orders"),
-    (Method::Get, "/api/v1/orders/{orderId}"),
-    (Method::Get, "/api/v1/order/client-order/{clientOid}"),
-    (Method::Get, "/api/v1/limit/orders"),
-    (Method::Get, "/api/v1/fills"),
-    (Method::Get, "/api/v1/limit/fills"),
-    (Method::Get, "/api/v1/hf/orders/active"),
-    (Method::Get, "/api/v1/hf/orders/active/symbols"),
-    (Method::Get, "/api/v1/hf/orders/done"),
-    (Method::Get, "/api/v1/hf/orders/{orderId}"),
-    (Method::Get, "/api/v1/hf/orders/client-order/{clientOid}"),
-    (Method::Get, "/api/v1/hf/fills"),
-    (Method::Get, "/api/v1/stop-order"),
-    (Method::Get, "/api/v1/stop-order/{orderId}"),
-    (Method::Get, "/api/v3/market/orderbook/level2"),
-    (Method::Get, "/api/v3/margin/symbols"),
-    (Method::Get, "/api/v1/isolated/symbols"),
-    (Method::Post, "/api/v1/bullet-private"),
-    (Method::Get, "/futures/api/v1/account-overview"),
-    (Method::Get, "/futures/api/v1/positions"),
-    (Method::Get, "/futures/api/v1/position"),
-    (Method::Get, "/futures/api/v1/orders"),
-    (Method::Get, "/futures/api/v1/orders/{orderId}"),
-    (Method::Get, "/futures/api/v1/orders/byClientOid"),
-    (Method::Get, "/futures/api/v1/recentDoneOrders"),
-    (Method::Get, "/futures/api/v1/stopOrders"),
-    (Method::Get, "/futures/api/v1/fills"),
-    (Method::Get, "/futures/api/v1/recentFills"),
-    (Method::Get, "/futures/api/v1/openOrderStatistics"),
-    (Method::Get, "/futures/api/v1/funding-history"),
-    (Method::Get, "/futures/api/v1/trade-fees"),
-    (Method::Get, "/futures/api/v2/getMaxOpenSize"),
-    (Method::Get, "/futures/api/v2/getCrossUserLeverage"),
-    (Method::Get, "/futures/api/v2/position/getMarginMode"),
-    (Method::Get, "/futures/api/v2/position/getPositionMode"),
-    (Method::Post, "/futures/api/v1/bullet-private"),
+    get("/api/v1/accounts"),
+    get("/api/v1/accounts/{accountId}"),
+    get("/api/v1/accounts/ledgers"),
+    get("/api/v1/hf/accounts/ledgers"),
+    get("/api/v1/hf/accounts/opened"),
+    get("/api/ua/v1/account/mode"),
+    get("/api/v2/user-info"),
+    get("/api/v1/base-fee"),
+    get("/api/v1/trade-fees"),
+    get("/api/v1/orders"),
+    get("/api/v1/orders/{orderId}"),
+    get("/api/v1/order/client-order/{clientOid}"),
+    get("/api/v1/limit/orders"),
+    get("/api/v1/fills"),
+    get("/api/v1/limit/fills"),
+    get("/api/v1/hf/orders/active"),
+    get("/api/v1/hf/orders/active/symbols"),
+    get("/api/v1/hf/orders/done"),
+    get("/api/v1/hf/orders/{orderId}"),
+    get("/api/v1/hf/orders/client-order/{clientOid}"),
+    get("/api/v1/hf/fills"),
+    get("/api/v1/stop-order"),
+    get("/api/v1/stop-order/{orderId}"),
+    get("/api/v3/market/orderbook/level2"),
+    get("/api/v3/margin/symbols"),
+    get("/api/v1/isolated/symbols"),
+    post("/api/v1/bullet-private"),
+    get("/futures/api/v1/account-overview"),
+    get("/futures/api/v1/positions"),
+    get("/futures/api/v1/position"),
+    get("/futures/api/v1/orders"),
+    get("/futures/api/v1/orders/{orderId}"),
+    get("/futures/api/v1/orders/byClientOid"),
+    get("/futures/api/v1/recentDoneOrders"),
+    get("/futures/api/v1/stopOrders"),
+    get("/futures/api/v1/fills"),
+    get("/futures/api/v1/recentFills"),
+    get("/futures/api/v1/openOrderStatistics"),
+    get("/futures/api/v1/funding-history"),
+    get("/futures/api/v1/trade-fees"),
+    get("/futures/api/v2/getMaxOpenSize"),
+    get("/futures/api/v2/getCrossUserLeverage"),
+    get("/futures/api/v2/position/getMarginMode"),
+    get("/futures/api/v2/position/getPositionMode"),
+    post("/futures/api/v1/bullet-private"),
 ];
 
 /// `kucoin:spot-trade`: place and cancel spot orders (classic, high-frequency, stop).
 const SPOT_TRADE: &[PresetEntry] = &[
-    (Method::Post, "/api/v1/orders"),
-    (Method::Post, "/api/v1/orders/test"),
-    (Method::Delete, "/api/v1/orders"),
-    (Method::Delete, "/api/v1/orders/{orderId}"),
-    (Method::Delete, "/api/v1/order/client-order/{clientOid}"),
-    (Method::Post, "/api/v1/hf/orders"),
-    (Method::Post, "/api/v1/hf/orders/test"),
-    (Method::Post, "/api/v1/hf/orders/sync"),
-    (Method::Post, "/api/v1/hf/orders/multi"),
-    (Method::Post, "/api/v1/hf/orders/alter"),
-    (Method::Delete, "/api/v1/hf/orders"),
-    (Method::Delete, "/api/v1/hf/orders/cancelAll"),
-    (Method::Delete, "/api/v1/hf/orders/{orderId}"),
-    (Method::Delete, "/api/v1/hf/orders/sync/{orderId}"),
-    (Method::Delete, "/api/v1/hf/orders/client-order/{clientOid}"),
-    (Method::Post, "/api/v1/stop-order"),
-    (Method::Delete, "/api/v1/stop-order/cancel"),
-    (Method::Delete, "/api/v1/stop-order/{orderId}"),
+    post("/api/v1/orders"),
+    post("/api/v1/orders/test"),
+    delete("/api/v1/orders"),
+    delete("/api/v1/orders/{orderId}"),
+    delete("/api/v1/order/client-order/{clientOid}"),
+    post("/api/v1/hf/orders"),
+    post("/api/v1/hf/orders/test"),
+    post("/api/v1/hf/orders/sync"),
+    post("/api/v1/hf/orders/multi"),
+    post("/api/v1/hf/orders/alter"),
+    delete("/api/v1/hf/orders"),
+    delete("/api/v1/hf/orders/cancelAll"),
+    delete("/api/v1/hf/orders/{orderId}"),
+    delete("/api/v1/hf/orders/sync/{orderId}"),
+    delete("/api/v1/hf/orders/client-order/{clientOid}"),
+    post("/api/v1/stop-order"),
+    delete("/api/v1/stop-order/cancel"),
+    delete("/api/v1/stop-order/{orderId}"),
 ];
 
 /// `kucoin:futures-trade`: place and cancel futures orders, leverage and margin mode.
 const FUTURES_TRADE: &[PresetEntry] = &[
-    (Method::Post, "/futures/api/v1/orders"),
-    (Method::Post, "/futures/api/v1/orders/test"),
-    (Method::Post, "/futures/api/v1/orders/multi"),
-    (Method::Post, "/futures/api/v1/st-orders"),
-    (Method::Delete, "/futures/api/v1/orders"),
-    (Method::Delete, "/futures/api/v3/orders"),
-    (Method::Delete, "/futures/api/v1/orders/{orderId}"),
-    (
-        Method::Delete,
-        "/futures/api/v1/orders/client-order/{clientOid}",
-    ),
-    (Method::Delete, "/futures/api/v1/stopOrders"),
-    (Method::Post, "/futures/api/v2/changeCrossUserLeverage"),
-    (Method::Post, "/futures/api/v2/position/changeMarginMode"),
-    (
-        Method::Post,
-        "/futures/api/v1/position/risk-limit-level/change",
-    ),
+    post("/futures/api/v1/orders"),
+    post("/futures/api/v1/orders/test"),
+    post("/futures/api/v1/orders/multi"),
+    post("/futures/api/v1/st-orders"),
+    delete("/futures/api/v1/orders"),
+    delete("/futures/api/v3/orders"),
+    delete("/futures/api/v1/orders/{orderId}"),
+    delete("/futures/api/v1/orders/client-order/{clientOid}"),
+    delete("/futures/api/v1/stopOrders"),
+    post("/futures/api/v2/changeCrossUserLeverage"),
+    post("/futures/api/v2/position/changeMarginMode"),
+    post("/futures/api/v1/position/risk-limit-level/change"),
 ];
 
 /// `kucoin:trade`: spot and futures trading together.
@@ -305,7 +278,7 @@ pub const PROFILE: Profile = Profile {
         Preset::new("trade", TRADE),
     ],
     // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
-    permission_endpoint: (Method::Get, "/api/v1/user/api-key"),
+    permission_endpoint: get("/api/v1/user/api-key"),
     // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
     // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
     // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
@@ -551,27 +524,24 @@ mod tests {
     #[test]
     fn money_movement_is_hard_denied() {
         for (m, p) in [
-            (Method::Post, "/api/v1/withdrawals"),
-            (Method::Post, "/api/v3/withdrawals"),
-            (
-                Method::Delete,
-                "/api/v1/withdrawals/5bffb63303aa675e8bbe18f9",
-            ),
-            (Method::Post, "/api/v2/accounts/inner-transfer"),
-            (Method::Post, "/api/v2/accounts/sub-transfer"),
-            (Method::Post, "/api/v3/accounts/universal-transfer"),
-            (Method::Post, "/futures/api/v3/transfer-out"),
-            (Method::Post, "/futures/api/v1/transfer-in"),
-            (Method::Post, "/api/v2/sub/user/created"),
-            (Method::Get, "/api/v1/sub/user"),
-            (Method::Post, "/api/v1/sub/api-key"),
-            (Method::Post, "/api/v1/sub/api-key/update"),
-            (Method::Get, "/api/v2/sub-accounts"),
-            (Method::Get, "/api/v1/user/api-key"),
-            (Method::Post, "/api/v1/broker/nd/transfer"),
-            (Method::Post, "/api/ua/v1/account/transfer"),
-            (Method::Get, "/api/V1/Sub/user"),
-            (Method::Post, "/api/v2/Accounts/Inner-Transfer"),
+            post("/api/v1/withdrawals"),
+            post("/api/v3/withdrawals"),
+            delete("/api/v1/withdrawals/5bffb63303aa675e8bbe18f9"),
+            post("/api/v2/accounts/inner-transfer"),
+            post("/api/v2/accounts/sub-transfer"),
+            post("/api/v3/accounts/universal-transfer"),
+            post("/futures/api/v3/transfer-out"),
+            post("/futures/api/v1/transfer-in"),
+            post("/api/v2/sub/user/created"),
+            get("/api/v1/sub/user"),
+            post("/api/v1/sub/api-key"),
+            post("/api/v1/sub/api-key/update"),
+            get("/api/v2/sub-accounts"),
+            get("/api/v1/user/api-key"),
+            post("/api/v1/broker/nd/transfer"),
+            post("/api/ua/v1/account/transfer"),
+            get("/api/V1/Sub/user"),
+            post("/api/v2/Accounts/Inner-Transfer"),
         ] {
             assert!(hard_deny(&Kucoin, m, p).is_some(), "{m} {p}");
         }

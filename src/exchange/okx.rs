@@ -13,6 +13,8 @@
 //! data, not credentials, and are forwarded as the bot wrote them.
 
 pub mod orders;
+
+use super::profile::{get, post};
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
@@ -20,7 +22,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
-use super::deny::DenyRule;
+use super::deny::{prefix, DenyRule, SUB_ACCOUNTS};
 use super::native::{CodedError, Data};
 use super::{
     unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
@@ -44,35 +46,29 @@ const PUBLIC: PublicPaths = PublicPaths::prefixes(&[
 
 /// Hard deny (path prefixes), on top of the shared keyword guard.
 const DENIED: &[DenyRule] = &[
-    DenyRule::prefix(
+    prefix(
         "/api/v5/asset/withdrawal",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v5/asset/cancel-withdrawal",
         "withdrawals (and their cancellation) are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v5/asset/transfer",
         "funding/trading and sub-account transfers are never allowed",
     ),
-    DenyRule::prefix(
-        "/api/v5/asset/subaccount/",
-        "sub-account operations are never allowed",
-    ),
-    DenyRule::prefix(
-        "/api/v5/account/subaccount/",
-        "sub-account operations are never allowed",
-    ),
-    DenyRule::prefix(
+    prefix("/api/v5/asset/subaccount/", SUB_ACCOUNTS),
+    prefix("/api/v5/account/subaccount/", SUB_ACCOUNTS),
+    prefix(
         "/api/v5/users/",
         "sub-account and API-key management is never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v5/broker/",
         "broker endpoints (sub-account and API-key management) are never allowed",
     ),
-    DenyRule::prefix(
+    prefix(
         "/api/v5/fiat/",
         "fiat deposits and withdrawals are never allowed",
     ),
@@ -80,46 +76,46 @@ const DENIED: &[DenyRule] = &[
 
 /// `okx:read`: balances, positions, account configuration, fees, orders, fills, currencies.
 const READ: &[PresetEntry] = &[
-    (Method::Get, "/api/v5/account/balance"),
-    (Method::Get, "/api/v5/account/positions"),
-    (Method::Get, "/api/v5/account/positions-history"),
-    (Method::Get, "/api/v5/account/account-position-risk"),
-    (Method::Get, "/api/v5/account/config"),
-    (Method::Get, "/api/v5/account/trade-fee"),
-    (Method::Get, "/api/v5/account/leverage-info"),
-    (Method::Get, "/api/v5/account/max-size"),
-    (Method::Get, "/api/v5/account/max-avail-size"),
-    (Method::Get, "/api/v5/account/bills"),
-    (Method::Get, "/api/v5/account/bills-archive"),
-    (Method::Get, "/api/v5/asset/currencies"),
-    (Method::Get, "/api/v5/asset/balances"),
-    (Method::Get, "/api/v5/trade/order"),
-    (Method::Get, "/api/v5/trade/orders-pending"),
-    (Method::Get, "/api/v5/trade/orders-history"),
-    (Method::Get, "/api/v5/trade/orders-history-archive"),
-    (Method::Get, "/api/v5/trade/fills"),
-    (Method::Get, "/api/v5/trade/fills-history"),
-    (Method::Get, "/api/v5/trade/order-algo"),
-    (Method::Get, "/api/v5/trade/orders-algo-pending"),
-    (Method::Get, "/api/v5/trade/orders-algo-history"),
+    get("/api/v5/account/balance"),
+    get("/api/v5/account/positions"),
+    get("/api/v5/account/positions-history"),
+    get("/api/v5/account/account-position-risk"),
+    get("/api/v5/account/config"),
+    get("/api/v5/account/trade-fee"),
+    get("/api/v5/account/leverage-info"),
+    get("/api/v5/account/max-size"),
+    get("/api/v5/account/max-avail-size"),
+    get("/api/v5/account/bills"),
+    get("/api/v5/account/bills-archive"),
+    get("/api/v5/asset/currencies"),
+    get("/api/v5/asset/balances"),
+    get("/api/v5/trade/order"),
+    get("/api/v5/trade/orders-pending"),
+    get("/api/v5/trade/orders-history"),
+    get("/api/v5/trade/orders-history-archive"),
+    get("/api/v5/trade/fills"),
+    get("/api/v5/trade/fills-history"),
+    get("/api/v5/trade/order-algo"),
+    get("/api/v5/trade/orders-algo-pending"),
+    get("/api/v5/trade/orders-algo-history"),
 ];
 
 /// `okx:trade`: orders and algo orders for every instrument type (`instType`/`instId` say
 /// which; constrain them with a rule of your own), closing positions, leverage.
 const TRADE: &[PresetEntry] = &[
-    (Method::Post, "/api/v5/trade/order"),
-    (Method::Post, "/api/v5/trade/batch-orders"),
-    (Method::Post, "/api/v5/trade/cancel-order"),
-    (Method::Post, "/api/v5/trade/cancel-batch-orders"),
-    (Method::Post, "/api/v5/trade/amend-order"),
-    (Method::Post, "/api/v5/trade/amend-batch-orders"),
-    (Method::Post, "/api/v5/trade/close-position"),
-    (Method::Post, "/api/v5/trade/mass-cancel"),
-    (Method::Post, "/api/v5/trade/cancel-all-after"),
-    (Method::Post, "/api/v5/trade/order-algo"),
-    (Method::Post, "/api/v5/trade/cancel-algos"),
-    (Method::Post, "/api/v5/trade/amend-algos"),
-    (Method::Post, "/api/v5/account/set-leverage"),
+    post("/api/v5/trade/order"),
+    post("/api/v5/trade/batch-orders"),
+    post("/api/v5/trade/cancel-order"),
+    post("/api/v5/trade/cancel-batch-orders"),
+    post("/api/v5/trade/amend-order"),
+    post("/api/v5/trade/amend-batch-orders"),
+    post("/api/v5/trade/close-position"),
+    post("/api/v5/trade/mass-cancel"),
+    post("/api/v5/trade/cancel-all-after"),
+    post("/api/v5/trade/order-algo"),
+    post("/api/v5/trade/cancel-algos"),
+    post("/api/v5/trade/amend-algos"),
+    post("/api/v5/account/set-leverage"),
 ];
 
 pub const PROFILE: Profile = Profile {
@@ -141,7 +137,7 @@ pub const PROFILE: Profile = Profile {
     },
     deny: DENIED,
     presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: (Method::Get, "/api/v5/account/config"),
+    permission_endpoint: get("/api/v5/account/config"),
     // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
     // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
     // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
@@ -318,34 +314,31 @@ mod tests {
     #[test]
     fn hard_deny_list() {
         for (m, p) in [
-            (Method::Post, "/api/v5/asset/withdrawal"),
-            (Method::Post, "/api/v5/asset/withdrawal-lightning"),
-            (Method::Post, "/api/v5/asset/cancel-withdrawal"),
-            (Method::Get, "/api/v5/asset/withdrawal-history"),
-            (Method::Post, "/api/v5/asset/transfer"),
-            (Method::Get, "/api/v5/asset/transfer-state"),
-            (Method::Post, "/api/v5/asset/subaccount/transfer"),
-            (Method::Get, "/api/v5/asset/subaccount/balances"),
-            (
-                Method::Post,
-                "/api/v5/account/subaccount/set-loan-allocation",
-            ),
-            (Method::Post, "/api/v5/users/subaccount/create-subaccount"),
-            (Method::Post, "/api/v5/users/subaccount/apikey"),
-            (Method::Post, "/api/v5/users/subaccount/modify-apikey"),
-            (Method::Post, "/api/v5/users/subaccount/delete-apikey"),
-            (Method::Post, "/api/v5/users/subaccount/set-transfer-out"),
-            (Method::Post, "/api/v5/broker/nd/create-subaccount"),
-            (Method::Post, "/api/v5/fiat/withdrawal"),
-            (Method::Post, "/api/v5/Users/subaccount/create-subaccount"),
-            (Method::Post, "/API/V5/BROKER/nd/create-subaccount"),
+            post("/api/v5/asset/withdrawal"),
+            post("/api/v5/asset/withdrawal-lightning"),
+            post("/api/v5/asset/cancel-withdrawal"),
+            get("/api/v5/asset/withdrawal-history"),
+            post("/api/v5/asset/transfer"),
+            get("/api/v5/asset/transfer-state"),
+            post("/api/v5/asset/subaccount/transfer"),
+            get("/api/v5/asset/subaccount/balances"),
+            post("/api/v5/account/subaccount/set-loan-allocation"),
+            post("/api/v5/users/subaccount/create-subaccount"),
+            post("/api/v5/users/subaccount/apikey"),
+            post("/api/v5/users/subaccount/modify-apikey"),
+            post("/api/v5/users/subaccount/delete-apikey"),
+            post("/api/v5/users/subaccount/set-transfer-out"),
+            post("/api/v5/broker/nd/create-subaccount"),
+            post("/api/v5/fiat/withdrawal"),
+            post("/api/v5/Users/subaccount/create-subaccount"),
+            post("/API/V5/BROKER/nd/create-subaccount"),
         ] {
             assert!(hard_deny(&Okx, m, p).is_some(), "{m} {p}");
         }
         for (m, p) in [
-            (Method::Get, "/api/v5/account/config"),
-            (Method::Post, "/api/v5/trade/order"),
-            (Method::Get, "/api/v5/asset/currencies"),
+            get("/api/v5/account/config"),
+            post("/api/v5/trade/order"),
+            get("/api/v5/asset/currencies"),
         ] {
             assert!(hard_deny(&Okx, m, p).is_none(), "{m} {p}");
         }

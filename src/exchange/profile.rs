@@ -12,6 +12,31 @@ use crate::request::{CanonRules, Method};
 /// One endpoint of a preset: a method and a path pattern (`{x}` matches one path segment).
 pub type PresetEntry = (Method, &'static str);
 
+/// `GET path`, as a preset entry (and as presets, deny tests and permission endpoints write it).
+pub const fn get(path: &'static str) -> PresetEntry {
+    (Method::Get, path)
+}
+
+/// `POST path`.
+pub const fn post(path: &'static str) -> PresetEntry {
+    (Method::Post, path)
+}
+
+/// `PUT path`.
+pub const fn put(path: &'static str) -> PresetEntry {
+    (Method::Put, path)
+}
+
+/// `PATCH path`.
+pub const fn patch(path: &'static str) -> PresetEntry {
+    (Method::Patch, path)
+}
+
+/// `DELETE path`.
+pub const fn delete(path: &'static str) -> PresetEntry {
+    (Method::Delete, path)
+}
+
 /// Everything about one exchange's API that is data rather than behaviour.
 #[derive(Clone, Copy, Debug)]
 pub struct Profile {
