@@ -24,14 +24,42 @@ use http::{HeaderName, HeaderValue};
 use super::common::{json_body, json_content_type, path_and_query};
 use super::deny::{tree, DenyRule, ACCOUNT_SETTINGS};
 use super::profile::{delete, get, patch, post};
-use super::{
-    Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry, Profile,
-    PublicPaths, Route, SecretForm,
-};
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Alpaca;
+
+pub const PROFILE: Profile = Profile {
+    id: "alpaca",
+    // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
+    methods: &[
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ],
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    // No signature: the secret itself goes in `APCA-API-SECRET-KEY`.
+    key_use: KeyUse::SecretInHeader,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "limit_price",
+        quantity: "qty",
+        quote_quantity: Some("notional"),
+    },
+    deny: DENIED,
+    presets: &[READ, TRADE],
+    // Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
+    // `transfers_blocked` and `account_blocked`.
+    permission_endpoint: get("/trading/v2/account"),
+    error: None,
+};
 
 pub const TRADING_HOST: &str = "api.alpaca.markets";
 pub const PAPER_HOST: &str = "paper-api.alpaca.markets";
@@ -81,87 +109,63 @@ const DENIED: &[DenyRule] = &[
 
 /// `alpaca:read`: account, orders, positions, activities, assets, calendar, and stock, option
 /// and news market data (which needs the key).
-const READ: &[PresetEntry] = &[
-    get("/trading/v2/account"),
-    get("/trading/v2/account/configurations"),
-    get("/trading/v2/account/portfolio/history"),
-    get("/trading/v2/account/activities"),
-    get("/trading/v2/account/activities/{activity_type}"),
-    get("/trading/v2/orders"),
-    get("/trading/v2/orders/{order_id}"),
-    get("/trading/v2/orders:by_client_order_id"),
-    get("/trading/v2/positions"),
-    get("/trading/v2/positions/{symbol_or_asset_id}"),
-    get("/trading/v2/assets"),
-    get("/trading/v2/assets/{symbol_or_asset_id}"),
-    get("/trading/v2/options/contracts"),
-    get("/trading/v2/options/contracts/{symbol_or_id}"),
-    get("/trading/v2/calendar"),
-    get("/trading/v2/clock"),
-    get("/data/v2/stocks/bars"),
-    get("/data/v2/stocks/bars/latest"),
-    get("/data/v2/stocks/quotes"),
-    get("/data/v2/stocks/quotes/latest"),
-    get("/data/v2/stocks/trades"),
-    get("/data/v2/stocks/trades/latest"),
-    get("/data/v2/stocks/snapshots"),
-    get("/data/v2/stocks/auctions"),
-    get("/data/v2/stocks/{symbol}/bars"),
-    get("/data/v2/stocks/{symbol}/bars/latest"),
-    get("/data/v2/stocks/{symbol}/quotes"),
-    get("/data/v2/stocks/{symbol}/quotes/latest"),
-    get("/data/v2/stocks/{symbol}/trades"),
-    get("/data/v2/stocks/{symbol}/trades/latest"),
-    get("/data/v2/stocks/{symbol}/snapshot"),
-    get("/data/v1beta1/options/bars"),
-    get("/data/v1beta1/options/quotes/latest"),
-    get("/data/v1beta1/options/trades"),
-    get("/data/v1beta1/options/trades/latest"),
-    get("/data/v1beta1/options/snapshots"),
-    get("/data/v1beta1/options/snapshots/{underlying_symbol}"),
-    get("/data/v1beta1/news"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/trading/v2/account"),
+        get("/trading/v2/account/configurations"),
+        get("/trading/v2/account/portfolio/history"),
+        get("/trading/v2/account/activities"),
+        get("/trading/v2/account/activities/{activity_type}"),
+        get("/trading/v2/orders"),
+        get("/trading/v2/orders/{order_id}"),
+        get("/trading/v2/orders:by_client_order_id"),
+        get("/trading/v2/positions"),
+        get("/trading/v2/positions/{symbol_or_asset_id}"),
+        get("/trading/v2/assets"),
+        get("/trading/v2/assets/{symbol_or_asset_id}"),
+        get("/trading/v2/options/contracts"),
+        get("/trading/v2/options/contracts/{symbol_or_id}"),
+        get("/trading/v2/calendar"),
+        get("/trading/v2/clock"),
+        get("/data/v2/stocks/bars"),
+        get("/data/v2/stocks/bars/latest"),
+        get("/data/v2/stocks/quotes"),
+        get("/data/v2/stocks/quotes/latest"),
+        get("/data/v2/stocks/trades"),
+        get("/data/v2/stocks/trades/latest"),
+        get("/data/v2/stocks/snapshots"),
+        get("/data/v2/stocks/auctions"),
+        get("/data/v2/stocks/{symbol}/bars"),
+        get("/data/v2/stocks/{symbol}/bars/latest"),
+        get("/data/v2/stocks/{symbol}/quotes"),
+        get("/data/v2/stocks/{symbol}/quotes/latest"),
+        get("/data/v2/stocks/{symbol}/trades"),
+        get("/data/v2/stocks/{symbol}/trades/latest"),
+        get("/data/v2/stocks/{symbol}/snapshot"),
+        get("/data/v1beta1/options/bars"),
+        get("/data/v1beta1/options/quotes/latest"),
+        get("/data/v1beta1/options/trades"),
+        get("/data/v1beta1/options/trades/latest"),
+        get("/data/v1beta1/options/snapshots"),
+        get("/data/v1beta1/options/snapshots/{underlying_symbol}"),
+        get("/data/v1beta1/news"),
+    ],
+};
 
 /// `alpaca:trade`: stock, crypto and option orders (place, replace, cancel one or all), closing
 /// positions and exercising options.
-const TRADE: &[PresetEntry] = &[
-    post("/trading/v2/orders"),
-    patch("/trading/v2/orders/{order_id}"),
-    delete("/trading/v2/orders"),
-    delete("/trading/v2/orders/{order_id}"),
-    delete("/trading/v2/positions"),
-    delete("/trading/v2/positions/{symbol_or_asset_id}"),
-    post("/trading/v2/positions/{symbol_or_contract_id}/exercise"),
-];
-
-pub const PROFILE: Profile = Profile {
-    id: "alpaca",
-    // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
-    methods: &[
-        Method::Get,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
+const TRADE: Preset = Preset {
+    name: "trade",
+    entries: &[
+        post("/trading/v2/orders"),
+        patch("/trading/v2/orders/{order_id}"),
+        delete("/trading/v2/orders"),
+        delete("/trading/v2/orders/{order_id}"),
+        delete("/trading/v2/positions"),
+        delete("/trading/v2/positions/{symbol_or_asset_id}"),
+        post("/trading/v2/positions/{symbol_or_contract_id}/exercise"),
     ],
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    // No signature: the secret itself goes in `APCA-API-SECRET-KEY`.
-    key_use: KeyUse::SecretInHeader,
-    needs_passphrase: false,
-    persistent_nonce: false,
-    notional: Notional {
-        price: "limit_price",
-        quantity: "qty",
-        quote_quantity: Some("notional"),
-    },
-    deny: DENIED,
-    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    // Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
-    // `transfers_blocked` and `account_blocked`.
-    permission_endpoint: get("/trading/v2/account"),
-    error: None,
 };
 
 /// Which host a keyward path is for, and the path Alpaca sees (prefix removed).
@@ -244,7 +248,7 @@ impl Exchange for Alpaca {
 mod tests {
     use super::*;
     use crate::exchange::profile::put;
-    use crate::exchange::testing::{self, canon, header_value};
+    use crate::exchange::testing::{self, assert_hard_deny, assert_routes, canon, header_value};
     use crate::exchange::{hard_deny, path_matches};
     use crate::request::canonicalise;
 
@@ -410,10 +414,7 @@ mod tests {
 
     #[test]
     fn stock_data_needs_the_key() {
-        assert_eq!(
-            Alpaca.route("/data/v2/stocks/bars").unwrap().access,
-            Access::Signed
-        );
+        assert_routes(&Alpaca, &[], &["/data/v2/stocks/bars"], &[]);
     }
 
     #[test]
@@ -431,36 +432,35 @@ mod tests {
 
     #[test]
     fn hard_deny_list() {
-        for (m, p) in [
-            post("/trading/v2/wallets/transfers"),
-            get("/trading/v2/wallets/transfers"),
-            post("/trading/v2/wallets/whitelists"),
-            delete("/trading/v2/wallets/whitelists/abc"),
-            post("/trading/v2/tokenization/requests"),
-            put("/trading/v2/account/configurations"),
-            patch("/trading/v2/account/configurations"),
-            patch("/trading/v2/Account/Configurations"),
-            patch("/trading/v2/wallets/whitelists/abc/travel-rule-info"),
-            post("/trading/v1/journals"),
-            post("/trading/v2/new/withdrawals"),
-            post("/trading/v2/Wallets/Whitelists"),
-            post("/TRADING/V2/TOKENIZATION/requests"),
-        ] {
-            assert!(hard_deny(&Alpaca, m, p).is_some(), "{m} {p}");
-        }
+        assert_hard_deny(
+            &Alpaca,
+            &[
+                post("/trading/v2/wallets/transfers"),
+                get("/trading/v2/wallets/transfers"),
+                post("/trading/v2/wallets/whitelists"),
+                delete("/trading/v2/wallets/whitelists/abc"),
+                post("/trading/v2/tokenization/requests"),
+                put("/trading/v2/account/configurations"),
+                patch("/trading/v2/account/configurations"),
+                patch("/trading/v2/Account/Configurations"),
+                patch("/trading/v2/wallets/whitelists/abc/travel-rule-info"),
+                post("/trading/v1/journals"),
+                post("/trading/v2/new/withdrawals"),
+                post("/trading/v2/Wallets/Whitelists"),
+                post("/TRADING/V2/TOKENIZATION/requests"),
+            ],
+            &[
+                post("/trading/v2/orders"),
+                get("/trading/v2/account/configurations"),
+                get("/trading/v2/wallets"),
+            ],
+        );
         // Every method that can change something, including PATCH (Alpaca's own verb for it).
         for m in Alpaca.methods().iter().filter(|m| **m != Method::Get) {
             assert!(
                 hard_deny(&Alpaca, *m, "/trading/v2/account/configurations").is_some(),
                 "{m}"
             );
-        }
-        for (m, p) in [
-            post("/trading/v2/orders"),
-            get("/trading/v2/account/configurations"),
-            get("/trading/v2/wallets"),
-        ] {
-            assert!(hard_deny(&Alpaca, m, p).is_none(), "{m} {p}");
         }
     }
 }

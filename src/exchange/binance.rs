@@ -26,16 +26,47 @@ use super::deny::{
     prefix, DenyRule, ACCOUNT_SETTINGS, GIFT_CARDS, SUB_ACCOUNTS, TRANSFERS, WITHDRAWALS,
 };
 use super::native::CodedError;
-use super::profile::{concat_presets, delete, get, post, put};
-use super::{
-    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
-    Profile, PublicPaths, Route, SecretForm,
-};
+use super::profile::{delete, get, joined_preset, post, put};
+use super::unix_millis;
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Refusal;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
 
 pub struct Binance;
+
+pub const PROFILE: Profile = Profile {
+    id: "binance",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        // python-binance sends DELETE parameters in a form body; Binance accepts that.
+        body_on_delete: true,
+        bot_signing_params: &["signature", "timestamp"],
+        ..CanonRules::FORM
+    },
+    // An HMAC secret, or the PEM private key of an RSA or Ed25519 API key.
+    secret_form: SecretForm::TextOrPem,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "quantity",
+        quote_quantity: Some("quoteOrderQty"),
+    },
+    deny: DENIED,
+    presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
+    permission_endpoint: get("/sapi/v1/account/apiRestrictions"),
+    // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
+    // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
+    error: Some(CodedError::numbers(
+        "code",
+        "msg",
+        [-2015, -1002, -1003, -1100],
+    )),
+};
 
 const KEY_HEADER: &str = "x-mbx-apikey";
 
@@ -160,153 +191,124 @@ const DENIED: &[DenyRule] = &[
 
 /// `binance:read`: account, balances, orders and trades (spot, margin pairs, futures), the
 /// endpoints ccxt's `load_markets` signs, and user-data-stream listen keys.
-const READ: &[PresetEntry] = &[
-    get("/api/v3/account"),
-    get("/api/v3/account/commission"),
-    get("/api/v3/order"),
-    get("/api/v3/openOrders"),
-    get("/api/v3/allOrders"),
-    get("/api/v3/myTrades"),
-    get("/api/v3/myPreventedMatches"),
-    get("/api/v3/rateLimit/order"),
-    get("/api/v3/orderList"),
-    get("/api/v3/allOrderList"),
-    get("/api/v3/openOrderList"),
-    post("/api/v3/userDataStream"),
-    put("/api/v3/userDataStream"),
-    delete("/api/v3/userDataStream"),
-    get("/api/v3/historicalTrades"),
-    get("/sapi/v1/capital/config/getall"),
-    get("/sapi/v1/margin/allPairs"),
-    get("/sapi/v1/margin/isolated/allPairs"),
-    get("/sapi/v1/asset/tradeFee"),
-    get("/sapi/v1/asset/assetDetail"),
-    get("/sapi/v1/account/status"),
-    get("/sapi/v1/account/apiTradingStatus"),
-    get("/sapi/v1/account/apiRestrictions"),
-    post("/sapi/v3/asset/getUserAsset"),
-    get("/fapi/v2/account"),
-    get("/fapi/v3/account"),
-    get("/fapi/v2/balance"),
-    get("/fapi/v3/balance"),
-    get("/fapi/v2/positionRisk"),
-    get("/fapi/v3/positionRisk"),
-    get("/fapi/v1/order"),
-    get("/fapi/v1/openOrder"),
-    get("/fapi/v1/openOrders"),
-    get("/fapi/v1/allOrders"),
-    get("/fapi/v1/userTrades"),
-    get("/fapi/v1/algoOrder"),
-    get("/fapi/v1/openAlgoOrders"),
-    get("/fapi/v1/allAlgoOrders"),
-    get("/fapi/v1/income"),
-    get("/fapi/v1/leverageBracket"),
-    get("/fapi/v1/commissionRate"),
-    get("/fapi/v1/positionSide/dual"),
-    get("/fapi/v1/multiAssetsMargin"),
-    post("/fapi/v1/listenKey"),
-    put("/fapi/v1/listenKey"),
-    delete("/fapi/v1/listenKey"),
-    get("/dapi/v1/account"),
-    get("/dapi/v1/balance"),
-    get("/dapi/v1/positionRisk"),
-    get("/dapi/v1/order"),
-    get("/dapi/v1/openOrder"),
-    get("/dapi/v1/openOrders"),
-    get("/dapi/v1/allOrders"),
-    get("/dapi/v1/userTrades"),
-    get("/dapi/v1/income"),
-    get("/dapi/v2/leverageBracket"),
-    get("/dapi/v1/commissionRate"),
-    get("/dapi/v1/positionSide/dual"),
-    post("/dapi/v1/listenKey"),
-    put("/dapi/v1/listenKey"),
-    delete("/dapi/v1/listenKey"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/api/v3/account"),
+        get("/api/v3/account/commission"),
+        get("/api/v3/order"),
+        get("/api/v3/openOrders"),
+        get("/api/v3/allOrders"),
+        get("/api/v3/myTrades"),
+        get("/api/v3/myPreventedMatches"),
+        get("/api/v3/rateLimit/order"),
+        get("/api/v3/orderList"),
+        get("/api/v3/allOrderList"),
+        get("/api/v3/openOrderList"),
+        post("/api/v3/userDataStream"),
+        put("/api/v3/userDataStream"),
+        delete("/api/v3/userDataStream"),
+        get("/api/v3/historicalTrades"),
+        get("/sapi/v1/capital/config/getall"),
+        get("/sapi/v1/margin/allPairs"),
+        get("/sapi/v1/margin/isolated/allPairs"),
+        get("/sapi/v1/asset/tradeFee"),
+        get("/sapi/v1/asset/assetDetail"),
+        get("/sapi/v1/account/status"),
+        get("/sapi/v1/account/apiTradingStatus"),
+        get("/sapi/v1/account/apiRestrictions"),
+        post("/sapi/v3/asset/getUserAsset"),
+        get("/fapi/v2/account"),
+        get("/fapi/v3/account"),
+        get("/fapi/v2/balance"),
+        get("/fapi/v3/balance"),
+        get("/fapi/v2/positionRisk"),
+        get("/fapi/v3/positionRisk"),
+        get("/fapi/v1/order"),
+        get("/fapi/v1/openOrder"),
+        get("/fapi/v1/openOrders"),
+        get("/fapi/v1/allOrders"),
+        get("/fapi/v1/userTrades"),
+        get("/fapi/v1/algoOrder"),
+        get("/fapi/v1/openAlgoOrders"),
+        get("/fapi/v1/allAlgoOrders"),
+        get("/fapi/v1/income"),
+        get("/fapi/v1/leverageBracket"),
+        get("/fapi/v1/commissionRate"),
+        get("/fapi/v1/positionSide/dual"),
+        get("/fapi/v1/multiAssetsMargin"),
+        post("/fapi/v1/listenKey"),
+        put("/fapi/v1/listenKey"),
+        delete("/fapi/v1/listenKey"),
+        get("/dapi/v1/account"),
+        get("/dapi/v1/balance"),
+        get("/dapi/v1/positionRisk"),
+        get("/dapi/v1/order"),
+        get("/dapi/v1/openOrder"),
+        get("/dapi/v1/openOrders"),
+        get("/dapi/v1/allOrders"),
+        get("/dapi/v1/userTrades"),
+        get("/dapi/v1/income"),
+        get("/dapi/v2/leverageBracket"),
+        get("/dapi/v1/commissionRate"),
+        get("/dapi/v1/positionSide/dual"),
+        post("/dapi/v1/listenKey"),
+        put("/dapi/v1/listenKey"),
+        delete("/dapi/v1/listenKey"),
+    ],
+};
 
 /// `binance:spot-trade`: place, amend, replace and cancel spot orders and order lists.
-const SPOT_TRADE: &[PresetEntry] = &[
-    post("/api/v3/order"),
-    post("/api/v3/order/test"),
-    delete("/api/v3/order"),
-    post("/api/v3/order/cancelReplace"),
-    put("/api/v3/order/amend/keepPriority"),
-    delete("/api/v3/openOrders"),
-    post("/api/v3/orderList/oco"),
-    post("/api/v3/orderList/oto"),
-    post("/api/v3/orderList/otoco"),
-    delete("/api/v3/orderList"),
-    post("/api/v3/sor/order"),
-    post("/api/v3/sor/order/test"),
-];
+const SPOT_TRADE: Preset = Preset {
+    name: "spot-trade",
+    entries: &[
+        post("/api/v3/order"),
+        post("/api/v3/order/test"),
+        delete("/api/v3/order"),
+        post("/api/v3/order/cancelReplace"),
+        put("/api/v3/order/amend/keepPriority"),
+        delete("/api/v3/openOrders"),
+        post("/api/v3/orderList/oco"),
+        post("/api/v3/orderList/oto"),
+        post("/api/v3/orderList/otoco"),
+        delete("/api/v3/orderList"),
+        post("/api/v3/sor/order"),
+        post("/api/v3/sor/order/test"),
+    ],
+};
 
 /// `binance:futures-trade`: USD-M and COIN-M orders (incl. USD-M conditional "algo" orders),
 /// leverage and margin type.
-const FUTURES_TRADE: &[PresetEntry] = &[
-    post("/fapi/v1/order"),
-    post("/fapi/v1/order/test"),
-    put("/fapi/v1/order"),
-    delete("/fapi/v1/order"),
-    post("/fapi/v1/batchOrders"),
-    put("/fapi/v1/batchOrders"),
-    delete("/fapi/v1/batchOrders"),
-    delete("/fapi/v1/allOpenOrders"),
-    // conditional orders (stop / take-profit / trailing) live here since 2025-12
-    post("/fapi/v1/algoOrder"),
-    delete("/fapi/v1/algoOrder"),
-    delete("/fapi/v1/algoOpenOrders"),
-    post("/fapi/v1/leverage"),
-    post("/fapi/v1/marginType"),
-    post("/dapi/v1/order"),
-    put("/dapi/v1/order"),
-    delete("/dapi/v1/order"),
-    post("/dapi/v1/batchOrders"),
-    delete("/dapi/v1/batchOrders"),
-    delete("/dapi/v1/allOpenOrders"),
-    post("/dapi/v1/leverage"),
-    post("/dapi/v1/marginType"),
-];
+const FUTURES_TRADE: Preset = Preset {
+    name: "futures-trade",
+    entries: &[
+        post("/fapi/v1/order"),
+        post("/fapi/v1/order/test"),
+        put("/fapi/v1/order"),
+        delete("/fapi/v1/order"),
+        post("/fapi/v1/batchOrders"),
+        put("/fapi/v1/batchOrders"),
+        delete("/fapi/v1/batchOrders"),
+        delete("/fapi/v1/allOpenOrders"),
+        // conditional orders (stop / take-profit / trailing) live here since 2025-12
+        post("/fapi/v1/algoOrder"),
+        delete("/fapi/v1/algoOrder"),
+        delete("/fapi/v1/algoOpenOrders"),
+        post("/fapi/v1/leverage"),
+        post("/fapi/v1/marginType"),
+        post("/dapi/v1/order"),
+        put("/dapi/v1/order"),
+        delete("/dapi/v1/order"),
+        post("/dapi/v1/batchOrders"),
+        delete("/dapi/v1/batchOrders"),
+        delete("/dapi/v1/allOpenOrders"),
+        post("/dapi/v1/leverage"),
+        post("/dapi/v1/marginType"),
+    ],
+};
 
 /// `binance:trade`: spot and futures trading together.
-const TRADE: &[PresetEntry] =
-    &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
-
-pub const PROFILE: Profile = Profile {
-    id: "binance",
-    methods: Method::COMMON,
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        // python-binance sends DELETE parameters in a form body; Binance accepts that.
-        body_on_delete: true,
-        bot_signing_params: &["signature", "timestamp"],
-        ..CanonRules::FORM
-    },
-    // An HMAC secret, or the PEM private key of an RSA or Ed25519 API key.
-    secret_form: SecretForm::TextOrPem,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
-    notional: Notional {
-        price: "price",
-        quantity: "quantity",
-        quote_quantity: Some("quoteOrderQty"),
-    },
-    deny: DENIED,
-    presets: &[
-        Preset::new("read", READ),
-        Preset::new("spot-trade", SPOT_TRADE),
-        Preset::new("futures-trade", FUTURES_TRADE),
-        Preset::new("trade", TRADE),
-    ],
-    permission_endpoint: get("/sapi/v1/account/apiRestrictions"),
-    // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
-    // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
-    error: Some(CodedError::numbers(
-        "code",
-        "msg",
-        [-2015, -1002, -1003, -1100],
-    )),
-};
+const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 
 impl Binance {
     fn host(path: &str) -> Option<&'static str> {

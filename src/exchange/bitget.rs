@@ -22,15 +22,43 @@ use http::{HeaderName, HeaderValue};
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
 use super::deny::{prefix, DenyRule, SUB_ACCOUNTS, WITHDRAWALS};
 use super::native::{CodedError, Data};
-use super::profile::{concat_presets, get, post};
-use super::{
-    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
-    Profile, PublicPaths, Route, SecretForm,
-};
+use super::profile::{get, joined_preset, post};
+use super::unix_millis;
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method, Params};
 
 pub struct Bitget;
+
+pub const PROFILE: Profile = Profile {
+    id: "bitget",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: true,
+    persistent_nonce: false,
+    // `size` is in base currency for limit orders; a spot market buy's `size` is a quote
+    // amount (no `price`, so a notional limit refuses it).
+    notional: Notional {
+        price: "price",
+        quantity: "size",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
+    // Its `authorities` field lists the key's permissions.
+    permission_endpoint: get("/api/v2/spot/account/info"),
+    // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
+    // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
+    // ("Parameter verification failed") to BadRequest.
+    error: Some(
+        CodedError::strings("code", "msg", ["40006", "40014", "429", "40017"])
+            .with_data(Data::Null),
+    ),
+};
 
 const HOST: &str = "api.bitget.com";
 const KEY_HEADER: &str = "access-key";
@@ -111,106 +139,80 @@ const DENIED: &[DenyRule] = &[
 ];
 
 /// `bitget:read`: spot and futures balances, orders, fills, positions, bills, fee rates.
-const READ: &[PresetEntry] = &[
-    get("/api/v2/spot/account/info"),
-    get("/api/v2/spot/account/assets"),
-    get("/api/v2/spot/account/bills"),
-    get("/api/v2/spot/trade/orderInfo"),
-    get("/api/v2/spot/trade/unfilled-orders"),
-    get("/api/v2/spot/trade/history-orders"),
-    get("/api/v2/spot/trade/fills"),
-    get("/api/v2/spot/trade/current-plan-order"),
-    get("/api/v2/spot/trade/history-plan-order"),
-    get("/api/v2/common/trade-rate"),
-    get("/api/v2/mix/account/account"),
-    get("/api/v2/mix/account/accounts"),
-    get("/api/v2/mix/account/bill"),
-    get("/api/v2/mix/position/single-position"),
-    get("/api/v2/mix/position/all-position"),
-    get("/api/v2/mix/position/history-position"),
-    get("/api/v2/mix/order/detail"),
-    get("/api/v2/mix/order/orders-pending"),
-    get("/api/v2/mix/order/orders-history"),
-    get("/api/v2/mix/order/orders-plan-pending"),
-    get("/api/v2/mix/order/orders-plan-history"),
-    get("/api/v2/mix/order/fills"),
-    get("/api/v2/mix/order/fill-history"),
-    get("/api/v2/mix/market/query-position-lever"),
-    // ccxt calls it in load_markets to tell a unified (v3) account from a classic one.
-    get("/api/v3/account/settings"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/api/v2/spot/account/info"),
+        get("/api/v2/spot/account/assets"),
+        get("/api/v2/spot/account/bills"),
+        get("/api/v2/spot/trade/orderInfo"),
+        get("/api/v2/spot/trade/unfilled-orders"),
+        get("/api/v2/spot/trade/history-orders"),
+        get("/api/v2/spot/trade/fills"),
+        get("/api/v2/spot/trade/current-plan-order"),
+        get("/api/v2/spot/trade/history-plan-order"),
+        get("/api/v2/common/trade-rate"),
+        get("/api/v2/mix/account/account"),
+        get("/api/v2/mix/account/accounts"),
+        get("/api/v2/mix/account/bill"),
+        get("/api/v2/mix/position/single-position"),
+        get("/api/v2/mix/position/all-position"),
+        get("/api/v2/mix/position/history-position"),
+        get("/api/v2/mix/order/detail"),
+        get("/api/v2/mix/order/orders-pending"),
+        get("/api/v2/mix/order/orders-history"),
+        get("/api/v2/mix/order/orders-plan-pending"),
+        get("/api/v2/mix/order/orders-plan-history"),
+        get("/api/v2/mix/order/fills"),
+        get("/api/v2/mix/order/fill-history"),
+        get("/api/v2/mix/market/query-position-lever"),
+        // ccxt calls it in load_markets to tell a unified (v3) account from a classic one.
+        get("/api/v3/account/settings"),
+    ],
+};
 
 /// `bitget:spot-trade`: spot orders (single, batch, plan), cancellations, cancel-replace.
-const SPOT_TRADE: &[PresetEntry] = &[
-    post("/api/v2/spot/trade/place-order"),
-    post("/api/v2/spot/trade/cancel-order"),
-    post("/api/v2/spot/trade/cancel-replace-order"),
-    post("/api/v2/spot/trade/batch-orders"),
-    post("/api/v2/spot/trade/batch-cancel-order"),
-    post("/api/v2/spot/trade/cancel-symbol-order"),
-    post("/api/v2/spot/trade/place-plan-order"),
-    post("/api/v2/spot/trade/modify-plan-order"),
-    post("/api/v2/spot/trade/cancel-plan-order"),
-];
+const SPOT_TRADE: Preset = Preset {
+    name: "spot-trade",
+    entries: &[
+        post("/api/v2/spot/trade/place-order"),
+        post("/api/v2/spot/trade/cancel-order"),
+        post("/api/v2/spot/trade/cancel-replace-order"),
+        post("/api/v2/spot/trade/batch-orders"),
+        post("/api/v2/spot/trade/batch-cancel-order"),
+        post("/api/v2/spot/trade/cancel-symbol-order"),
+        post("/api/v2/spot/trade/place-plan-order"),
+        post("/api/v2/spot/trade/modify-plan-order"),
+        post("/api/v2/spot/trade/cancel-plan-order"),
+    ],
+};
 
 /// `bitget:futures-trade`: USDT-, USDC- and coin-margined futures orders, TP/SL and plan
 /// orders, closing positions, leverage, margin mode and position mode.
-const FUTURES_TRADE: &[PresetEntry] = &[
-    post("/api/v2/mix/order/place-order"),
-    post("/api/v2/mix/order/cancel-order"),
-    post("/api/v2/mix/order/modify-order"),
-    post("/api/v2/mix/order/batch-place-order"),
-    post("/api/v2/mix/order/batch-cancel-orders"),
-    post("/api/v2/mix/order/cancel-all-orders"),
-    post("/api/v2/mix/order/close-positions"),
-    post("/api/v2/mix/order/click-backhand"),
-    post("/api/v2/mix/order/place-tpsl-order"),
-    post("/api/v2/mix/order/place-plan-order"),
-    post("/api/v2/mix/order/modify-tpsl-order"),
-    post("/api/v2/mix/order/modify-plan-order"),
-    post("/api/v2/mix/order/cancel-plan-order"),
-    post("/api/v2/mix/account/set-leverage"),
-    post("/api/v2/mix/account/set-margin-mode"),
-    post("/api/v2/mix/account/set-position-mode"),
-];
+const FUTURES_TRADE: Preset = Preset {
+    name: "futures-trade",
+    entries: &[
+        post("/api/v2/mix/order/place-order"),
+        post("/api/v2/mix/order/cancel-order"),
+        post("/api/v2/mix/order/modify-order"),
+        post("/api/v2/mix/order/batch-place-order"),
+        post("/api/v2/mix/order/batch-cancel-orders"),
+        post("/api/v2/mix/order/cancel-all-orders"),
+        post("/api/v2/mix/order/close-positions"),
+        post("/api/v2/mix/order/click-backhand"),
+        post("/api/v2/mix/order/place-tpsl-order"),
+        post("/api/v2/mix/order/place-plan-order"),
+        post("/api/v2/mix/order/modify-tpsl-order"),
+        post("/api/v2/mix/order/modify-plan-order"),
+        post("/api/v2/mix/order/cancel-plan-order"),
+        post("/api/v2/mix/account/set-leverage"),
+        post("/api/v2/mix/account/set-margin-mode"),
+        post("/api/v2/mix/account/set-position-mode"),
+    ],
+};
 
 /// `bitget:trade`: spot and futures trading together.
-const TRADE: &[PresetEntry] =
-    &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
-
-pub const PROFILE: Profile = Profile {
-    id: "bitget",
-    methods: Method::COMMON,
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: true,
-    persistent_nonce: false,
-    // `size` is in base currency for limit orders; a spot market buy's `size` is a quote
-    // amount (no `price`, so a notional limit refuses it).
-    notional: Notional {
-        price: "price",
-        quantity: "size",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[
-        Preset::new("read", READ),
-        Preset::new("spot-trade", SPOT_TRADE),
-        Preset::new("futures-trade", FUTURES_TRADE),
-        Preset::new("trade", TRADE),
-    ],
-    // Its `authorities` field lists the key's permissions.
-    permission_endpoint: get("/api/v2/spot/account/info"),
-    // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
-    // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
-    // ("Parameter verification failed") to BadRequest.
-    error: Some(
-        CodedError::strings("code", "msg", ["40006", "40014", "429", "40017"])
-            .with_data(Data::Null),
-    ),
-};
+const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 
 impl Exchange for Bitget {
     fn profile(&self) -> &'static Profile {
@@ -291,8 +293,9 @@ fn raw_query(query: &Params) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, at, check_signed, Vector};
+    use crate::exchange::testing::{
+        self, assert_hard_deny, assert_routes, at, check_signed, Vector,
+    };
 
     fn credential() -> Credential {
         testing::credential("bg_api_key", "bitget-secret", Some("bitget-passphrase"))
@@ -361,78 +364,70 @@ mod tests {
 
     #[test]
     fn routes() {
-        for p in [
-            "/api/v2/spot/public/symbols",
-            "/api/v2/spot/public/coins",
-            "/api/v2/spot/market/tickers",
-            "/api/v2/mix/market/contracts",
-            "/api/v2/margin/currencies",
-            "/api/v2/public/time",
-            "/api/v3/market/instruments",
-        ] {
-            assert_eq!(Bitget.route(p).unwrap().access, Access::Public, "{p}");
-        }
-        assert_eq!(
-            Bitget
-                .route("/api/v2/mix/market/query-position-lever")
-                .unwrap()
-                .access,
-            Access::Signed
+        assert_routes(
+            &Bitget,
+            &[
+                "/api/v2/spot/public/symbols",
+                "/api/v2/spot/public/coins",
+                "/api/v2/spot/market/tickers",
+                "/api/v2/mix/market/contracts",
+                "/api/v2/margin/currencies",
+                "/api/v2/public/time",
+                "/api/v3/market/instruments",
+            ],
+            &[
+                "/api/v2/mix/market/query-position-lever",
+                "/api/v2/mix/market/position-long-short",
+            ],
+            &[
+                "/api/spot/v1/wallet/withdrawal",
+                "/api/v1/spot/trade/place-order",
+            ],
         );
-        assert_eq!(
-            Bitget
-                .route("/api/v2/mix/market/position-long-short")
-                .unwrap()
-                .access,
-            Access::Signed
-        );
-        assert!(Bitget.route("/api/spot/v1/wallet/withdrawal").is_none());
-        assert!(Bitget.route("/api/v1/spot/trade/place-order").is_none());
     }
 
     #[test]
     fn hard_deny_list() {
-        for (m, p) in [
-            post("/api/v2/spot/wallet/withdrawal"),
-            post("/api/v2/spot/wallet/cancel-withdrawal"),
-            get("/api/v2/spot/wallet/withdrawal-records"),
-            post("/api/v2/spot/wallet/transfer"),
-            post("/api/v2/spot/wallet/subaccount-transfer"),
-            post("/api/v2/spot/wallet/modify-deposit-account"),
-            get("/api/v2/spot/account/subaccount-assets"),
-            get("/api/v2/spot/account/transferRecords"),
-            get("/api/v2/mix/account/sub-account-assets"),
-            post("/api/v2/user/create-virtual-subaccount"),
-            post("/api/v2/user/create-virtual-subaccount-apikey"),
-            post("/api/v2/user/modify-virtual-subaccount-apikey"),
-            post("/api/v2/user/batch-create-subaccount-and-apikey"),
-            post("/api/v2/broker/account/subaccount-withdrawal"),
-            post("/api/v2/broker/manage/create-subaccount-apikey"),
-            post("/api/v2/p2p/orderList"),
-            post("/api/v3/account/withdrawal"),
-            post("/api/v3/account/cancel-withdrawal"),
-            get("/api/v3/account/withdraw-address"),
-            post("/api/v3/account/transfer"),
-            post("/api/v3/account/sub-transfer"),
-            post("/api/v3/account/sub-master-transfer"),
-            get("/api/v3/account/sub-deposit-address"),
-            post("/api/v3/user/create-sub-api"),
-            post("/api/v3/user/freeze-sub"),
-            post("/api/v3/broker/delete-sub-apikey"),
-            post("/api/v3/p2p/order-release"),
-            post("/api/v3/copy/futures/transfer"),
-            post("/api/v2/User/create-virtual-subaccount"),
-            post("/api/v2/spot/wallet/Modify-Deposit-Account"),
-            post("/api/v3/P2P/order-release"),
-        ] {
-            assert!(hard_deny(&Bitget, m, p).is_some(), "{m} {p}");
-        }
-        for (m, p) in [
-            get("/api/v2/spot/account/info"),
-            post("/api/v2/spot/trade/place-order"),
-            post("/api/v2/mix/order/place-order"),
-        ] {
-            assert!(hard_deny(&Bitget, m, p).is_none(), "{m} {p}");
-        }
+        assert_hard_deny(
+            &Bitget,
+            &[
+                post("/api/v2/spot/wallet/withdrawal"),
+                post("/api/v2/spot/wallet/cancel-withdrawal"),
+                get("/api/v2/spot/wallet/withdrawal-records"),
+                post("/api/v2/spot/wallet/transfer"),
+                post("/api/v2/spot/wallet/subaccount-transfer"),
+                post("/api/v2/spot/wallet/modify-deposit-account"),
+                get("/api/v2/spot/account/subaccount-assets"),
+                get("/api/v2/spot/account/transferRecords"),
+                get("/api/v2/mix/account/sub-account-assets"),
+                post("/api/v2/user/create-virtual-subaccount"),
+                post("/api/v2/user/create-virtual-subaccount-apikey"),
+                post("/api/v2/user/modify-virtual-subaccount-apikey"),
+                post("/api/v2/user/batch-create-subaccount-and-apikey"),
+                post("/api/v2/broker/account/subaccount-withdrawal"),
+                post("/api/v2/broker/manage/create-subaccount-apikey"),
+                post("/api/v2/p2p/orderList"),
+                post("/api/v3/account/withdrawal"),
+                post("/api/v3/account/cancel-withdrawal"),
+                get("/api/v3/account/withdraw-address"),
+                post("/api/v3/account/transfer"),
+                post("/api/v3/account/sub-transfer"),
+                post("/api/v3/account/sub-master-transfer"),
+                get("/api/v3/account/sub-deposit-address"),
+                post("/api/v3/user/create-sub-api"),
+                post("/api/v3/user/freeze-sub"),
+                post("/api/v3/broker/delete-sub-apikey"),
+                post("/api/v3/p2p/order-release"),
+                post("/api/v3/copy/futures/transfer"),
+                post("/api/v2/User/create-virtual-subaccount"),
+                post("/api/v2/spot/wallet/Modify-Deposit-Account"),
+                post("/api/v3/P2P/order-release"),
+            ],
+            &[
+                get("/api/v2/spot/account/info"),
+                post("/api/v2/spot/trade/place-order"),
+                post("/api/v2/mix/order/place-order"),
+            ],
+        );
     }
 }

@@ -18,15 +18,38 @@ use http::{HeaderName, HeaderValue};
 use super::common::{json_body, json_content_type, path_and_query};
 use super::deny::{tree, DenyRule, ADDRESS_BOOK, SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS};
 use super::native::NativeMembers;
-use super::{
-    unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
-    Profile, PublicPaths, Route, SecretForm,
-};
+use super::unix_secs;
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::key::SigningKey;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Bitmex;
+
+pub const PROFILE: Profile = Profile {
+    id: "bitmex",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).
+        body_on_delete: true,
+        ..CanonRules::JSON
+    },
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "orderQty",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[READ, TRADE],
+    permission_endpoint: get("/api/v1/apiKey"),
+    error: None,
+};
 
 const HOST: &str = "www.bitmex.com";
 const PREFIX: &str = "/api/v1/";
@@ -99,59 +122,41 @@ const DENIED: &[DenyRule] = &[
 
 /// `bitmex:read`: user, margin and wallet balances, wallet history, commission, orders,
 /// executions and positions.
-const READ: &[PresetEntry] = &[
-    get("/api/v1/user"),
-    get("/api/v1/user/margin"),
-    get("/api/v1/user/wallet"),
-    get("/api/v1/user/walletSummary"),
-    get("/api/v1/user/walletHistory"),
-    get("/api/v1/user/commission"),
-    get("/api/v1/user/tradingVolume"),
-    get("/api/v1/user/executionHistory"),
-    get("/api/v1/user/quoteFillRatio"),
-    get("/api/v1/user/quoteValueRatio"),
-    get("/api/v1/order"),
-    get("/api/v1/execution"),
-    get("/api/v1/execution/tradeHistory"),
-    get("/api/v1/position"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/api/v1/user"),
+        get("/api/v1/user/margin"),
+        get("/api/v1/user/wallet"),
+        get("/api/v1/user/walletSummary"),
+        get("/api/v1/user/walletHistory"),
+        get("/api/v1/user/commission"),
+        get("/api/v1/user/tradingVolume"),
+        get("/api/v1/user/executionHistory"),
+        get("/api/v1/user/quoteFillRatio"),
+        get("/api/v1/user/quoteValueRatio"),
+        get("/api/v1/order"),
+        get("/api/v1/execution"),
+        get("/api/v1/execution/tradeHistory"),
+        get("/api/v1/position"),
+    ],
+};
 
 /// `bitmex:trade`: place, amend and cancel orders (spot and derivatives share the endpoints),
 /// dead-man switch, close position, leverage, isolation and risk limit.
-const TRADE: &[PresetEntry] = &[
-    post("/api/v1/order"),
-    put("/api/v1/order"),
-    delete("/api/v1/order"),
-    delete("/api/v1/order/all"),
-    post("/api/v1/order/cancelAllAfter"),
-    post("/api/v1/order/closePosition"),
-    post("/api/v1/position/leverage"),
-    post("/api/v1/position/isolate"),
-    post("/api/v1/position/riskLimit"),
-];
-
-pub const PROFILE: Profile = Profile {
-    id: "bitmex",
-    methods: Method::COMMON,
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).
-        body_on_delete: true,
-        ..CanonRules::JSON
-    },
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
-    notional: Notional {
-        price: "price",
-        quantity: "orderQty",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: get("/api/v1/apiKey"),
-    error: None,
+const TRADE: Preset = Preset {
+    name: "trade",
+    entries: &[
+        post("/api/v1/order"),
+        put("/api/v1/order"),
+        delete("/api/v1/order"),
+        delete("/api/v1/order/all"),
+        post("/api/v1/order/cancelAllAfter"),
+        post("/api/v1/order/closePosition"),
+        post("/api/v1/position/leverage"),
+        post("/api/v1/position/isolate"),
+        post("/api/v1/position/riskLimit"),
+    ],
 };
 
 impl Exchange for Bitmex {
@@ -244,7 +249,7 @@ fn signature(
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, header};
+    use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header};
     use crate::request::canonicalise;
 
     use std::time::Duration;
@@ -365,36 +370,37 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(
-            Bitmex.route("/api/v1/order").unwrap().access,
-            Access::Signed
+        assert_routes(
+            &Bitmex,
+            &[],
+            &["/api/v1/order"],
+            &["/api/v1/", "/api/v2/order", "/order"],
         );
-        assert!(Bitmex.route("/api/v1/").is_none());
-        assert!(Bitmex.route("/api/v2/order").is_none());
-        assert!(Bitmex.route("/order").is_none());
     }
 
     #[test]
     fn hard_deny_list() {
-        for (m, p) in [
-            post("/api/v1/user/requestWithdrawal"),
-            post("/api/v1/user/confirmWithdrawal"),
-            post("/api/v1/user/cancelWithdrawal"),
-            post("/api/v1/user/walletTransfer"),
-            post("/api/v1/user/addSubaccount"),
-            post("/api/v1/user/updateSubaccount"),
-            get("/api/v1/apiKey"),
-            post("/api/v1/apiKey/enable"),
-            post("/api/v1/address"),
-            post("/api/v1/user/preferences"),
-            post("/api/v1/user/requestEnableTFA"),
-            put("/api/v1/user"),
-            post("/api/v1/position/transferMargin"),
-            post("/api/v1/ADDRESS"),
-            post("/API/v1/User/Preferences"),
-        ] {
-            assert!(hard_deny(&Bitmex, m, p).is_some(), "{m} {p}");
-        }
+        assert_hard_deny(
+            &Bitmex,
+            &[
+                post("/api/v1/user/requestWithdrawal"),
+                post("/api/v1/user/confirmWithdrawal"),
+                post("/api/v1/user/cancelWithdrawal"),
+                post("/api/v1/user/walletTransfer"),
+                post("/api/v1/user/addSubaccount"),
+                post("/api/v1/user/updateSubaccount"),
+                get("/api/v1/apiKey"),
+                post("/api/v1/apiKey/enable"),
+                post("/api/v1/address"),
+                post("/api/v1/user/preferences"),
+                post("/api/v1/user/requestEnableTFA"),
+                put("/api/v1/user"),
+                post("/api/v1/position/transferMargin"),
+                post("/api/v1/ADDRESS"),
+                post("/API/v1/User/Preferences"),
+            ],
+            &[],
+        );
         assert!(hard_deny(&Bitmex, Method::Get, "/api/v1/user/margin").is_none());
         assert!(hard_deny(&Bitmex, Method::Get, "/api/v1/userEvent").is_none());
     }

@@ -22,14 +22,41 @@ use http::{HeaderName, HeaderValue};
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
 use super::deny::{prefix, DenyRule, SUB_ACCOUNTS};
 use super::native::CodedError;
-use super::{
-    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
-    Profile, PublicPaths, Route, SecretForm,
-};
+use super::unix_millis;
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Bybit;
+
+pub const PROFILE: Profile = Profile {
+    id: "bybit",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    // With `marketUnit=quoteCoin` a spot market order's `qty` is a quote amount; such an
+    // order has no `price`, so a notional limit refuses it rather than misreading it.
+    notional: Notional {
+        price: "price",
+        quantity: "qty",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[READ, TRADE],
+    permission_endpoint: get("/v5/user/query-api"),
+    // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
+    // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
+    error: Some(CodedError::numbers(
+        "retCode",
+        "retMsg",
+        [10003, 10005, 10006, 10001],
+    )),
+};
 
 const HOST: &str = "api.bybit.com";
 const KEY_HEADER: &str = "x-bapi-api-key";
@@ -81,65 +108,43 @@ const DENIED: &[DenyRule] = &[
 ];
 
 /// `bybit:read`: balances, orders, executions, positions, fees, the key's permissions.
-const READ: &[PresetEntry] = &[
-    get("/v5/account/wallet-balance"),
-    get("/v5/account/info"),
-    get("/v5/account/fee-rate"),
-    get("/v5/account/collateral-info"),
-    get("/v5/account/borrow-history"),
-    get("/v5/account/transaction-log"),
-    get("/v5/order/realtime"),
-    get("/v5/order/history"),
-    get("/v5/order/spot-borrow-check"),
-    get("/v5/execution/list"),
-    get("/v5/position/list"),
-    get("/v5/position/closed-pnl"),
-    get("/v5/asset/coin/query-info"),
-    get("/v5/asset/deposit/query-record"),
-    get("/v5/user/query-api"),
-    get("/v5/user/get-member-type"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/v5/account/wallet-balance"),
+        get("/v5/account/info"),
+        get("/v5/account/fee-rate"),
+        get("/v5/account/collateral-info"),
+        get("/v5/account/borrow-history"),
+        get("/v5/account/transaction-log"),
+        get("/v5/order/realtime"),
+        get("/v5/order/history"),
+        get("/v5/order/spot-borrow-check"),
+        get("/v5/execution/list"),
+        get("/v5/position/list"),
+        get("/v5/position/closed-pnl"),
+        get("/v5/asset/coin/query-info"),
+        get("/v5/asset/deposit/query-record"),
+        get("/v5/user/query-api"),
+        get("/v5/user/get-member-type"),
+    ],
+};
 
 /// `bybit:trade`: orders for every category (spot, linear, inverse, option: the `category`
 /// parameter says which; constrain it with a rule of your own), leverage and TP/SL.
-const TRADE: &[PresetEntry] = &[
-    post("/v5/order/create"),
-    post("/v5/order/amend"),
-    post("/v5/order/cancel"),
-    post("/v5/order/cancel-all"),
-    post("/v5/order/create-batch"),
-    post("/v5/order/amend-batch"),
-    post("/v5/order/cancel-batch"),
-    post("/v5/position/set-leverage"),
-    post("/v5/position/trading-stop"),
-];
-
-pub const PROFILE: Profile = Profile {
-    id: "bybit",
-    methods: Method::COMMON,
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
-    // With `marketUnit=quoteCoin` a spot market order's `qty` is a quote amount; such an
-    // order has no `price`, so a notional limit refuses it rather than misreading it.
-    notional: Notional {
-        price: "price",
-        quantity: "qty",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: get("/v5/user/query-api"),
-    // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
-    // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
-    error: Some(CodedError::numbers(
-        "retCode",
-        "retMsg",
-        [10003, 10005, 10006, 10001],
-    )),
+const TRADE: Preset = Preset {
+    name: "trade",
+    entries: &[
+        post("/v5/order/create"),
+        post("/v5/order/amend"),
+        post("/v5/order/cancel"),
+        post("/v5/order/cancel-all"),
+        post("/v5/order/create-batch"),
+        post("/v5/order/amend-batch"),
+        post("/v5/order/cancel-batch"),
+        post("/v5/position/set-leverage"),
+        post("/v5/position/trading-stop"),
+    ],
 };
 
 impl Exchange for Bybit {
@@ -201,8 +206,9 @@ impl Exchange for Bybit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, at, canon, check_signed, Vector};
+    use crate::exchange::testing::{
+        self, assert_hard_deny, assert_routes, at, canon, check_signed, Vector,
+    };
 
     fn credential() -> Credential {
         testing::credential("XXXXXXXXXX", "YYYYYYYYYYYYYYYYYYYYYYYYYYYY", None)
@@ -265,19 +271,16 @@ mod tests {
 
     #[test]
     fn routes() {
-        for p in [
-            "/v5/market/tickers",
-            "/v5/announcements/index",
-            "/v5/spot-lever-token/info",
-        ] {
-            assert_eq!(Bybit.route(p).unwrap().access, Access::Public, "{p}");
-        }
-        assert_eq!(
-            Bybit.route("/v5/order/create").unwrap().access,
-            Access::Signed
+        assert_routes(
+            &Bybit,
+            &[
+                "/v5/market/tickers",
+                "/v5/announcements/index",
+                "/v5/spot-lever-token/info",
+            ],
+            &["/v5/order/create"],
+            &["/spot/v3/private/order", "/V5/order/create"],
         );
-        assert!(Bybit.route("/spot/v3/private/order").is_none());
-        assert!(Bybit.route("/V5/order/create").is_none());
     }
 
     #[test]
@@ -290,40 +293,39 @@ mod tests {
 
     #[test]
     fn hard_deny_list() {
-        for (m, p) in [
-            post("/v5/asset/withdraw/create"),
-            post("/v5/asset/withdraw/cancel"),
-            get("/v5/asset/withdraw/query-record"),
-            post("/v5/asset/transfer/inter-transfer"),
-            post("/v5/asset/transfer/universal-transfer"),
-            post("/v5/asset/transfer/save-transfer-sub-member"),
-            post("/v5/asset/deposit/deposit-to-account"),
-            get("/v5/asset/deposit/query-sub-member-address"),
-            post("/v5/user/create-sub-member"),
-            post("/v5/user/create-sub-api"),
-            post("/v5/user/update-api"),
-            post("/v5/user/update-sub-api"),
-            post("/v5/user/delete-api"),
-            post("/v5/user/delete-sub-api"),
-            post("/v5/user/frozen-sub-member"),
-            post("/v5/user/del-submember"),
-            get("/v5/user/sub-apikeys"),
-            post("/v5/user/some-future-endpoint"),
-            post("/v5/broker/award/distribute-award"),
-            post("/v5/p2p/order/finish"),
-            post("/v5/apilimit/set"),
-            post("/v5/User/Create-Sub-Api"),
-            post("/v5/ASSET/WITHDRAW/create"),
-            post("/v5/Broker/award/distribute-award"),
-        ] {
-            assert!(hard_deny(&Bybit, m, p).is_some(), "{m} {p}");
-        }
-        for (m, p) in [
-            get("/v5/user/query-api"),
-            post("/v5/order/create"),
-            get("/v5/account/wallet-balance"),
-        ] {
-            assert!(hard_deny(&Bybit, m, p).is_none(), "{m} {p}");
-        }
+        assert_hard_deny(
+            &Bybit,
+            &[
+                post("/v5/asset/withdraw/create"),
+                post("/v5/asset/withdraw/cancel"),
+                get("/v5/asset/withdraw/query-record"),
+                post("/v5/asset/transfer/inter-transfer"),
+                post("/v5/asset/transfer/universal-transfer"),
+                post("/v5/asset/transfer/save-transfer-sub-member"),
+                post("/v5/asset/deposit/deposit-to-account"),
+                get("/v5/asset/deposit/query-sub-member-address"),
+                post("/v5/user/create-sub-member"),
+                post("/v5/user/create-sub-api"),
+                post("/v5/user/update-api"),
+                post("/v5/user/update-sub-api"),
+                post("/v5/user/delete-api"),
+                post("/v5/user/delete-sub-api"),
+                post("/v5/user/frozen-sub-member"),
+                post("/v5/user/del-submember"),
+                get("/v5/user/sub-apikeys"),
+                post("/v5/user/some-future-endpoint"),
+                post("/v5/broker/award/distribute-award"),
+                post("/v5/p2p/order/finish"),
+                post("/v5/apilimit/set"),
+                post("/v5/User/Create-Sub-Api"),
+                post("/v5/ASSET/WITHDRAW/create"),
+                post("/v5/Broker/award/distribute-award"),
+            ],
+            &[
+                get("/v5/user/query-api"),
+                post("/v5/order/create"),
+                get("/v5/account/wallet-balance"),
+            ],
+        );
     }
 }

@@ -29,16 +29,38 @@ use serde::Serialize;
 use super::common::{json_body, json_content_type, path_and_query};
 use super::deny::{below, exact, tree, DenyRule};
 use super::profile::{get, post};
-use super::{
-    sensitive_header, unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset,
-    PresetEntry, Profile, PublicPaths, Route, SecretForm,
-};
+use super::{sensitive_header, unix_secs};
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Json;
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Coinbase;
+
+pub const PROFILE: Profile = Profile {
+    id: "coinbase",
+    methods: Method::COMMON,
+    // Legacy HMAC keys' header, read as a client token besides `Authorization`.
+    key_headers: &[LEGACY_KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::PrivateKey,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    // Coinbase nests sizes inside `order_configuration`; top-level parameters never carry
+    // them, so a `notional` limit cannot be computed and is refused (fails closed).
+    notional: Notional {
+        price: "limit_price",
+        quantity: "base_size",
+        quote_quantity: Some("quote_size"),
+    },
+    deny: DENIED,
+    presets: &[READ, TRADE],
+    permission_endpoint: get("/api/v3/brokerage/key_permissions"),
+    error: None,
+};
 
 /// The one host both APIs live on; also the host named in the JWT's `uri` claim.
 pub const HOST: &str = "api.coinbase.com";
@@ -135,67 +157,50 @@ const DENIED: &[DenyRule] = &[
 
 /// `coinbase:read`: accounts, balances, orders, fills, products, fees, portfolios, futures
 /// balances and positions, and the key's permissions.
-const READ: &[PresetEntry] = &[
-    get("/api/v3/brokerage/accounts"),
-    get("/api/v3/brokerage/accounts/{account_uuid}"),
-    get("/api/v3/brokerage/orders/historical/batch"),
-    get("/api/v3/brokerage/orders/historical/fills"),
-    get("/api/v3/brokerage/orders/historical/{order_id}"),
-    get("/api/v3/brokerage/products"),
-    get("/api/v3/brokerage/products/{product_id}"),
-    get("/api/v3/brokerage/products/{product_id}/candles"),
-    get("/api/v3/brokerage/products/{product_id}/ticker"),
-    get("/api/v3/brokerage/best_bid_ask"),
-    get("/api/v3/brokerage/product_book"),
-    get("/api/v3/brokerage/transaction_summary"),
-    get("/api/v3/brokerage/portfolios"),
-    get("/api/v3/brokerage/portfolios/{portfolio_uuid}"),
-    get("/api/v3/brokerage/cfm/balance_summary"),
-    get("/api/v3/brokerage/cfm/positions"),
-    get("/api/v3/brokerage/cfm/positions/{product_id}"),
-    get("/api/v3/brokerage/cfm/intraday/current_margin_window"),
-    get("/api/v3/brokerage/cfm/intraday/margin_setting"),
-    get("/api/v3/brokerage/intx/portfolio/{portfolio_uuid}"),
-    get("/api/v3/brokerage/intx/positions/{portfolio_uuid}"),
-    get("/api/v3/brokerage/key_permissions"),
-    get("/v2/accounts"),
-    get("/v2/accounts/{account_id}"),
-    get("/v2/user"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/api/v3/brokerage/accounts"),
+        get("/api/v3/brokerage/accounts/{account_uuid}"),
+        get("/api/v3/brokerage/orders/historical/batch"),
+        get("/api/v3/brokerage/orders/historical/fills"),
+        get("/api/v3/brokerage/orders/historical/{order_id}"),
+        get("/api/v3/brokerage/products"),
+        get("/api/v3/brokerage/products/{product_id}"),
+        get("/api/v3/brokerage/products/{product_id}/candles"),
+        get("/api/v3/brokerage/products/{product_id}/ticker"),
+        get("/api/v3/brokerage/best_bid_ask"),
+        get("/api/v3/brokerage/product_book"),
+        get("/api/v3/brokerage/transaction_summary"),
+        get("/api/v3/brokerage/portfolios"),
+        get("/api/v3/brokerage/portfolios/{portfolio_uuid}"),
+        get("/api/v3/brokerage/cfm/balance_summary"),
+        get("/api/v3/brokerage/cfm/positions"),
+        get("/api/v3/brokerage/cfm/positions/{product_id}"),
+        get("/api/v3/brokerage/cfm/intraday/current_margin_window"),
+        get("/api/v3/brokerage/cfm/intraday/margin_setting"),
+        get("/api/v3/brokerage/intx/portfolio/{portfolio_uuid}"),
+        get("/api/v3/brokerage/intx/positions/{portfolio_uuid}"),
+        get("/api/v3/brokerage/key_permissions"),
+        get("/v2/accounts"),
+        get("/v2/accounts/{account_id}"),
+        get("/v2/user"),
+    ],
+};
 
 /// `coinbase:trade`: spot and futures orders (create, preview, edit, cancel, close a futures
 /// position) and the futures intraday margin setting.
-const TRADE: &[PresetEntry] = &[
-    post("/api/v3/brokerage/orders"),
-    post("/api/v3/brokerage/orders/preview"),
-    post("/api/v3/brokerage/orders/edit"),
-    post("/api/v3/brokerage/orders/edit_preview"),
-    post("/api/v3/brokerage/orders/batch_cancel"),
-    post("/api/v3/brokerage/orders/close_position"),
-    post("/api/v3/brokerage/cfm/intraday/margin_setting"),
-];
-
-pub const PROFILE: Profile = Profile {
-    id: "coinbase",
-    methods: Method::COMMON,
-    // Legacy HMAC keys' header, read as a client token besides `Authorization`.
-    key_headers: &[LEGACY_KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::PrivateKey,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
-    // Coinbase nests sizes inside `order_configuration`; top-level parameters never carry
-    // them, so a `notional` limit cannot be computed and is refused (fails closed).
-    notional: Notional {
-        price: "limit_price",
-        quantity: "base_size",
-        quote_quantity: Some("quote_size"),
-    },
-    deny: DENIED,
-    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: get("/api/v3/brokerage/key_permissions"),
-    error: None,
+const TRADE: Preset = Preset {
+    name: "trade",
+    entries: &[
+        post("/api/v3/brokerage/orders"),
+        post("/api/v3/brokerage/orders/preview"),
+        post("/api/v3/brokerage/orders/edit"),
+        post("/api/v3/brokerage/orders/edit_preview"),
+        post("/api/v3/brokerage/orders/batch_cancel"),
+        post("/api/v3/brokerage/orders/close_position"),
+        post("/api/v3/brokerage/cfm/intraday/margin_setting"),
+    ],
 };
 
 fn is_api_path(path: &str) -> bool {
@@ -422,9 +427,8 @@ impl Coinbase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::hard_deny;
     use crate::exchange::profile::{delete, put};
-    use crate::exchange::testing::canon;
+    use crate::exchange::testing::{assert_hard_deny, assert_routes, canon};
 
     use crate::secret::SecretBytes;
 
@@ -547,23 +551,15 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
 
     #[test]
     fn routes() {
-        assert_eq!(
-            Coinbase
-                .route("/api/v3/brokerage/market/products/BTC-USD/ticker")
-                .unwrap()
-                .access,
-            Access::Public
+        assert_routes(
+            &Coinbase,
+            &[
+                "/api/v3/brokerage/market/products/BTC-USD/ticker",
+                "/v2/currencies",
+            ],
+            &["/api/v3/brokerage/products"],
+            &["/api/v2/x", "/v3/brokerage/orders"],
         );
-        assert_eq!(
-            Coinbase.route("/v2/currencies").unwrap().access,
-            Access::Public
-        );
-        assert_eq!(
-            Coinbase.route("/api/v3/brokerage/products").unwrap().access,
-            Access::Signed
-        );
-        assert!(Coinbase.route("/api/v2/x").is_none());
-        assert!(Coinbase.route("/v3/brokerage/orders").is_none());
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -641,44 +637,42 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
 
     #[test]
     fn hard_deny_list() {
-        let denied = [
-            post("/api/v3/brokerage/portfolios/move_funds"),
-            post("/api/v3/brokerage/portfolios"),
-            put("/api/v3/brokerage/portfolios/abc"),
-            delete("/api/v3/brokerage/portfolios/abc"),
-            post("/api/v3/brokerage/cfm/sweeps/schedule"),
-            delete("/api/v3/brokerage/cfm/sweeps"),
-            post("/api/v3/brokerage/intx/allocate"),
-            post("/api/v3/brokerage/intx/multi_asset_collateral"),
-            get("/api/v3/brokerage/payment_methods"),
-            post("/v2/accounts/abc/transactions"),
-            post("/v2/accounts/abc/transactions/t1/complete"),
-            delete("/v2/accounts/abc/transactions/t1"),
-            post("/v2/accounts/abc/withdrawals"),
-            get("/v2/accounts/abc/withdrawals"),
-            post("/v2/accounts/abc/deposits"),
-            post("/v2/accounts/abc/addresses"),
-            post("/v2/accounts"),
-            put("/v2/user"),
-            get("/v2/payment-methods"),
-            post("/api/v3/brokerage/new/withdraw"),
-            post("/api/v3/brokerage/transfers"),
-            // letter-case variants
-            post("/api/v3/brokerage/Portfolios/Move_Funds"),
-            post("/API/V3/BROKERAGE/INTX/ALLOCATE"),
-            post("/V2/accounts/abc/Transactions"),
-        ];
-        for (m, p) in denied {
-            assert!(hard_deny(&Coinbase, m, p).is_some(), "{m} {p}");
-        }
-        for (m, p) in [
-            post("/api/v3/brokerage/orders"),
-            get("/api/v3/brokerage/portfolios"),
-            get("/api/v3/brokerage/cfm/sweeps"),
-            get("/v2/accounts"),
-            get("/v2/accounts/abc/transactions"),
-        ] {
-            assert!(hard_deny(&Coinbase, m, p).is_none(), "{m} {p}");
-        }
+        assert_hard_deny(
+            &Coinbase,
+            &[
+                post("/api/v3/brokerage/portfolios/move_funds"),
+                post("/api/v3/brokerage/portfolios"),
+                put("/api/v3/brokerage/portfolios/abc"),
+                delete("/api/v3/brokerage/portfolios/abc"),
+                post("/api/v3/brokerage/cfm/sweeps/schedule"),
+                delete("/api/v3/brokerage/cfm/sweeps"),
+                post("/api/v3/brokerage/intx/allocate"),
+                post("/api/v3/brokerage/intx/multi_asset_collateral"),
+                get("/api/v3/brokerage/payment_methods"),
+                post("/v2/accounts/abc/transactions"),
+                post("/v2/accounts/abc/transactions/t1/complete"),
+                delete("/v2/accounts/abc/transactions/t1"),
+                post("/v2/accounts/abc/withdrawals"),
+                get("/v2/accounts/abc/withdrawals"),
+                post("/v2/accounts/abc/deposits"),
+                post("/v2/accounts/abc/addresses"),
+                post("/v2/accounts"),
+                put("/v2/user"),
+                get("/v2/payment-methods"),
+                post("/api/v3/brokerage/new/withdraw"),
+                post("/api/v3/brokerage/transfers"),
+                // letter-case variants
+                post("/api/v3/brokerage/Portfolios/Move_Funds"),
+                post("/API/V3/BROKERAGE/INTX/ALLOCATE"),
+                post("/V2/accounts/abc/Transactions"),
+            ],
+            &[
+                post("/api/v3/brokerage/orders"),
+                get("/api/v3/brokerage/portfolios"),
+                get("/api/v3/brokerage/cfm/sweeps"),
+                get("/v2/accounts"),
+                get("/v2/accounts/abc/transactions"),
+            ],
+        );
     }
 }

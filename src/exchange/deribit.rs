@@ -27,15 +27,37 @@ use super::deny::{
     SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS,
 };
 use super::profile::get;
-use super::{
-    sensitive_header, unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound,
-    Preset, PresetEntry, Profile, Route, SecretForm,
-};
+use super::{sensitive_header, unix_millis};
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, SecretForm};
 use crate::request::Json;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Deribit;
+
+pub const PROFILE: Profile = Profile {
+    id: "deribit",
+    methods: Method::COMMON,
+    // The client token travels in `Authorization` (see [`Deribit::client_token`]).
+    key_headers: &[],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "amount",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[READ, TRADE],
+    // Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
+    // hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
+    permission_endpoint: get("/api/v2/private/list_api_keys"),
+    error: None,
+};
 
 pub const HOST: &str = "www.deribit.com";
 const PREFIX: &str = "/api/v2/";
@@ -166,76 +188,59 @@ macro_rules! both {
 }
 
 /// `deribit:read`: balances, positions, orders, trades, settlements, margins, deposits.
-const READ: &[PresetEntry] = both![
-    "get_account_summary",
-    "get_account_summaries",
-    "get_positions",
-    "get_position",
-    "get_open_orders",
-    "get_open_orders_by_currency",
-    "get_open_orders_by_instrument",
-    "get_open_orders_by_label",
-    "get_order_state",
-    "get_order_state_by_label",
-    "get_order_history_by_currency",
-    "get_order_history_by_instrument",
-    "get_order_margin_by_ids",
-    "get_trigger_order_history",
-    "get_user_trades_by_currency",
-    "get_user_trades_by_currency_and_time",
-    "get_user_trades_by_instrument",
-    "get_user_trades_by_instrument_and_time",
-    "get_user_trades_by_order",
-    "get_settlement_history_by_currency",
-    "get_settlement_history_by_instrument",
-    "get_margins",
-    "get_transaction_log",
-    "get_cancel_on_disconnect",
-    "get_mmp_config",
-    "get_mmp_status",
-    "get_deposits",
-    "get_current_deposit_address",
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: both![
+        "get_account_summary",
+        "get_account_summaries",
+        "get_positions",
+        "get_position",
+        "get_open_orders",
+        "get_open_orders_by_currency",
+        "get_open_orders_by_instrument",
+        "get_open_orders_by_label",
+        "get_order_state",
+        "get_order_state_by_label",
+        "get_order_history_by_currency",
+        "get_order_history_by_instrument",
+        "get_order_margin_by_ids",
+        "get_trigger_order_history",
+        "get_user_trades_by_currency",
+        "get_user_trades_by_currency_and_time",
+        "get_user_trades_by_instrument",
+        "get_user_trades_by_instrument_and_time",
+        "get_user_trades_by_order",
+        "get_settlement_history_by_currency",
+        "get_settlement_history_by_instrument",
+        "get_margins",
+        "get_transaction_log",
+        "get_cancel_on_disconnect",
+        "get_mmp_config",
+        "get_mmp_status",
+        "get_deposits",
+        "get_current_deposit_address",
+    ],
+};
 
 /// `deribit:trade`: futures, perpetuals, options and spot orders: place, edit, cancel, close.
-const TRADE: &[PresetEntry] = both![
-    "buy",
-    "sell",
-    "edit",
-    "edit_by_label",
-    "cancel",
-    "cancel_all",
-    "cancel_all_by_currency",
-    "cancel_all_by_currency_pair",
-    "cancel_all_by_instrument",
-    "cancel_all_by_kind_or_type",
-    "cancel_by_label",
-    "close_position",
-    "enable_cancel_on_disconnect",
-    "disable_cancel_on_disconnect",
-];
-
-pub const PROFILE: Profile = Profile {
-    id: "deribit",
-    methods: Method::COMMON,
-    // The client token travels in `Authorization` (see [`Deribit::client_token`]).
-    key_headers: &[],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
-    notional: Notional {
-        price: "price",
-        quantity: "amount",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    // Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
-    // hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
-    permission_endpoint: get("/api/v2/private/list_api_keys"),
-    error: None,
+const TRADE: Preset = Preset {
+    name: "trade",
+    entries: both![
+        "buy",
+        "sell",
+        "edit",
+        "edit_by_label",
+        "cancel",
+        "cancel_all",
+        "cancel_all_by_currency",
+        "cancel_all_by_currency_pair",
+        "cancel_all_by_instrument",
+        "cancel_all_by_kind_or_type",
+        "cancel_by_label",
+        "close_position",
+        "enable_cancel_on_disconnect",
+        "disable_cancel_on_disconnect",
+    ],
 };
 
 /// `(public?, method)` of a Deribit API path: `/api/v2/{public|private}/{method}`.
@@ -403,7 +408,7 @@ impl Exchange for Deribit {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, at, canon};
+    use crate::exchange::testing::{self, assert_routes, at, canon};
 
     const ID: &str = "AMANDA_CLIENT_ID";
     const SECRET: &str = "AMANDA_CLIENT_SECRET_0123456789abcdef";
@@ -586,24 +591,16 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(
-            Deribit
-                .route("/api/v2/public/get_instruments")
-                .unwrap()
-                .access,
-            Access::Public
+        assert_routes(
+            &Deribit,
+            &["/api/v2/public/get_instruments"],
+            &["/api/v2/private/buy"],
+            &[
+                "/api/v2/private",
+                "/api/v2/private/buy/x",
+                "/api/v1/private/buy",
+                "/api/v2/other/buy",
+            ],
         );
-        assert_eq!(
-            Deribit.route("/api/v2/private/buy").unwrap().access,
-            Access::Signed
-        );
-        for bad in [
-            "/api/v2/private",
-            "/api/v2/private/buy/x",
-            "/api/v1/private/buy",
-            "/api/v2/other/buy",
-        ] {
-            assert!(Deribit.route(bad).is_none(), "{bad}");
-        }
     }
 }

@@ -21,15 +21,47 @@ use sha2::{Digest, Sha512};
 use super::common::{json_body, json_content_type, path_and_query};
 use super::deny::{prefix, DenyRule, TRANSFERS};
 use super::native::NativeMembers;
-use super::profile::{concat_presets, delete, get, patch, post, put};
-use super::{
-    unix_secs, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
-    Profile, PublicPaths, Route, SecretForm,
-};
+use super::profile::{delete, get, joined_preset, patch, post, put};
+use super::unix_secs;
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::request::{CanonRules, CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Gate;
+
+pub const PROFILE: Profile = Profile {
+    id: "gate",
+    // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
+    methods: &[
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ],
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        // The spot amend takes `currency_pair` (and `account`) in the query and in the body;
+        // ccxt sends every amend parameter in both.
+        patch_mirrors_query: true,
+        bot_signing_params: &[],
+        ..CanonRules::JSON
+    },
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "amount",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
+    permission_endpoint: get("/api/v4/account/main_keys"),
+    error: None,
+};
 
 const HOST: &str = "api.gateio.ws";
 const PREFIX: &str = "/api/v4/";
@@ -140,144 +172,114 @@ const DENIED: &[DenyRule] = &[
 
 /// `gate:read`: account, balances, orders, trades and positions (spot, margin, unified,
 /// perpetual and delivery futures), fees, and the account detail ccxt's `load_markets` signs.
-const READ: &[PresetEntry] = &[
-    get("/api/v4/account/detail"),
-    get("/api/v4/account/rate_limit"),
-    get("/api/v4/wallet/fee"),
-    get("/api/v4/wallet/total_balance"),
-    get("/api/v4/spot/fee"),
-    get("/api/v4/spot/batch_fee"),
-    get("/api/v4/spot/accounts"),
-    get("/api/v4/spot/account_book"),
-    get("/api/v4/spot/open_orders"),
-    get("/api/v4/spot/orders"),
-    get("/api/v4/spot/orders/{order_id}"),
-    get("/api/v4/spot/my_trades"),
-    get("/api/v4/spot/price_orders"),
-    get("/api/v4/spot/price_orders/{order_id}"),
-    get("/api/v4/margin/accounts"),
-    get("/api/v4/margin/cross/accounts"),
-    get("/api/v4/unified/accounts"),
-    get("/api/v4/unified/unified_mode"),
-    get("/api/v4/unified/account_mode"),
-    get("/api/v4/futures/{settle}/accounts"),
-    get("/api/v4/futures/{settle}/account_book"),
-    get("/api/v4/futures/{settle}/positions"),
-    get("/api/v4/futures/{settle}/positions/{contract}"),
-    get("/api/v4/futures/{settle}/get_leverage/{contract}"),
-    get("/api/v4/futures/{settle}/orders"),
-    get("/api/v4/futures/{settle}/orders_timerange"),
-    get("/api/v4/futures/{settle}/orders/{order_id}"),
-    get("/api/v4/futures/{settle}/my_trades"),
-    get("/api/v4/futures/{settle}/my_trades_timerange"),
-    get("/api/v4/futures/{settle}/position_close"),
-    get("/api/v4/futures/{settle}/liquidates"),
-    get("/api/v4/futures/{settle}/fee"),
-    get("/api/v4/futures/{settle}/risk_limit_table"),
-    get("/api/v4/futures/{settle}/price_orders"),
-    get("/api/v4/futures/{settle}/price_orders/{order_id}"),
-    get("/api/v4/delivery/{settle}/accounts"),
-    get("/api/v4/delivery/{settle}/account_book"),
-    get("/api/v4/delivery/{settle}/positions"),
-    get("/api/v4/delivery/{settle}/positions/{contract}"),
-    get("/api/v4/delivery/{settle}/orders"),
-    get("/api/v4/delivery/{settle}/orders/{order_id}"),
-    get("/api/v4/delivery/{settle}/my_trades"),
-    get("/api/v4/delivery/{settle}/position_close"),
-    get("/api/v4/delivery/{settle}/liquidates"),
-    get("/api/v4/delivery/{settle}/settlements"),
-    get("/api/v4/delivery/{settle}/price_orders"),
-    get("/api/v4/delivery/{settle}/price_orders/{order_id}"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/api/v4/account/detail"),
+        get("/api/v4/account/rate_limit"),
+        get("/api/v4/wallet/fee"),
+        get("/api/v4/wallet/total_balance"),
+        get("/api/v4/spot/fee"),
+        get("/api/v4/spot/batch_fee"),
+        get("/api/v4/spot/accounts"),
+        get("/api/v4/spot/account_book"),
+        get("/api/v4/spot/open_orders"),
+        get("/api/v4/spot/orders"),
+        get("/api/v4/spot/orders/{order_id}"),
+        get("/api/v4/spot/my_trades"),
+        get("/api/v4/spot/price_orders"),
+        get("/api/v4/spot/price_orders/{order_id}"),
+        get("/api/v4/margin/accounts"),
+        get("/api/v4/margin/cross/accounts"),
+        get("/api/v4/unified/accounts"),
+        get("/api/v4/unified/unified_mode"),
+        get("/api/v4/unified/account_mode"),
+        get("/api/v4/futures/{settle}/accounts"),
+        get("/api/v4/futures/{settle}/account_book"),
+        get("/api/v4/futures/{settle}/positions"),
+        get("/api/v4/futures/{settle}/positions/{contract}"),
+        get("/api/v4/futures/{settle}/get_leverage/{contract}"),
+        get("/api/v4/futures/{settle}/orders"),
+        get("/api/v4/futures/{settle}/orders_timerange"),
+        get("/api/v4/futures/{settle}/orders/{order_id}"),
+        get("/api/v4/futures/{settle}/my_trades"),
+        get("/api/v4/futures/{settle}/my_trades_timerange"),
+        get("/api/v4/futures/{settle}/position_close"),
+        get("/api/v4/futures/{settle}/liquidates"),
+        get("/api/v4/futures/{settle}/fee"),
+        get("/api/v4/futures/{settle}/risk_limit_table"),
+        get("/api/v4/futures/{settle}/price_orders"),
+        get("/api/v4/futures/{settle}/price_orders/{order_id}"),
+        get("/api/v4/delivery/{settle}/accounts"),
+        get("/api/v4/delivery/{settle}/account_book"),
+        get("/api/v4/delivery/{settle}/positions"),
+        get("/api/v4/delivery/{settle}/positions/{contract}"),
+        get("/api/v4/delivery/{settle}/orders"),
+        get("/api/v4/delivery/{settle}/orders/{order_id}"),
+        get("/api/v4/delivery/{settle}/my_trades"),
+        get("/api/v4/delivery/{settle}/position_close"),
+        get("/api/v4/delivery/{settle}/liquidates"),
+        get("/api/v4/delivery/{settle}/settlements"),
+        get("/api/v4/delivery/{settle}/price_orders"),
+        get("/api/v4/delivery/{settle}/price_orders/{order_id}"),
+    ],
+};
 
 /// `gate:spot-trade`: place, amend, cancel and batch spot orders, price-triggered orders,
 /// dead-man switch.
-const SPOT_TRADE: &[PresetEntry] = &[
-    post("/api/v4/spot/orders"),
-    patch("/api/v4/spot/orders/{order_id}"),
-    post("/api/v4/spot/batch_orders"),
-    post("/api/v4/spot/cancel_batch_orders"),
-    post("/api/v4/spot/amend_batch_orders"),
-    post("/api/v4/spot/countdown_cancel_all"),
-    post("/api/v4/spot/price_orders"),
-    delete("/api/v4/spot/orders"),
-    delete("/api/v4/spot/orders/{order_id}"),
-    delete("/api/v4/spot/price_orders"),
-    delete("/api/v4/spot/price_orders/{order_id}"),
-];
+const SPOT_TRADE: Preset = Preset {
+    name: "spot-trade",
+    entries: &[
+        post("/api/v4/spot/orders"),
+        patch("/api/v4/spot/orders/{order_id}"),
+        post("/api/v4/spot/batch_orders"),
+        post("/api/v4/spot/cancel_batch_orders"),
+        post("/api/v4/spot/amend_batch_orders"),
+        post("/api/v4/spot/countdown_cancel_all"),
+        post("/api/v4/spot/price_orders"),
+        delete("/api/v4/spot/orders"),
+        delete("/api/v4/spot/orders/{order_id}"),
+        delete("/api/v4/spot/price_orders"),
+        delete("/api/v4/spot/price_orders/{order_id}"),
+    ],
+};
 
 /// `gate:futures-trade`: perpetual and delivery orders, amendments, leverage, position margin,
 /// risk limit and position mode.
-const FUTURES_TRADE: &[PresetEntry] = &[
-    post("/api/v4/futures/{settle}/orders"),
-    post("/api/v4/futures/{settle}/batch_orders"),
-    post("/api/v4/futures/{settle}/batch_cancel_orders"),
-    post("/api/v4/futures/{settle}/batch_amend_orders"),
-    post("/api/v4/futures/{settle}/countdown_cancel_all"),
-    post("/api/v4/futures/{settle}/price_orders"),
-    put("/api/v4/futures/{settle}/orders/{order_id}"),
-    put("/api/v4/futures/{settle}/price_orders/{order_id}"),
-    delete("/api/v4/futures/{settle}/orders"),
-    delete("/api/v4/futures/{settle}/orders/{order_id}"),
-    delete("/api/v4/futures/{settle}/price_orders"),
-    delete("/api/v4/futures/{settle}/price_orders/{order_id}"),
-    post("/api/v4/futures/{settle}/positions/{contract}/leverage"),
-    post("/api/v4/futures/{settle}/positions/{contract}/margin"),
-    post("/api/v4/futures/{settle}/positions/{contract}/risk_limit"),
-    post("/api/v4/futures/{settle}/positions/cross_mode"),
-    post("/api/v4/futures/{settle}/dual_mode"),
-    post("/api/v4/delivery/{settle}/orders"),
-    post("/api/v4/delivery/{settle}/price_orders"),
-    delete("/api/v4/delivery/{settle}/orders"),
-    delete("/api/v4/delivery/{settle}/orders/{order_id}"),
-    delete("/api/v4/delivery/{settle}/price_orders"),
-    delete("/api/v4/delivery/{settle}/price_orders/{order_id}"),
-    post("/api/v4/delivery/{settle}/positions/{contract}/leverage"),
-    post("/api/v4/delivery/{settle}/positions/{contract}/margin"),
-    post("/api/v4/delivery/{settle}/positions/{contract}/risk_limit"),
-];
+const FUTURES_TRADE: Preset = Preset {
+    name: "futures-trade",
+    entries: &[
+        post("/api/v4/futures/{settle}/orders"),
+        post("/api/v4/futures/{settle}/batch_orders"),
+        post("/api/v4/futures/{settle}/batch_cancel_orders"),
+        post("/api/v4/futures/{settle}/batch_amend_orders"),
+        post("/api/v4/futures/{settle}/countdown_cancel_all"),
+        post("/api/v4/futures/{settle}/price_orders"),
+        put("/api/v4/futures/{settle}/orders/{order_id}"),
+        put("/api/v4/futures/{settle}/price_orders/{order_id}"),
+        delete("/api/v4/futures/{settle}/orders"),
+        delete("/api/v4/futures/{settle}/orders/{order_id}"),
+        delete("/api/v4/futures/{settle}/price_orders"),
+        delete("/api/v4/futures/{settle}/price_orders/{order_id}"),
+        post("/api/v4/futures/{settle}/positions/{contract}/leverage"),
+        post("/api/v4/futures/{settle}/positions/{contract}/margin"),
+        post("/api/v4/futures/{settle}/positions/{contract}/risk_limit"),
+        post("/api/v4/futures/{settle}/positions/cross_mode"),
+        post("/api/v4/futures/{settle}/dual_mode"),
+        post("/api/v4/delivery/{settle}/orders"),
+        post("/api/v4/delivery/{settle}/price_orders"),
+        delete("/api/v4/delivery/{settle}/orders"),
+        delete("/api/v4/delivery/{settle}/orders/{order_id}"),
+        delete("/api/v4/delivery/{settle}/price_orders"),
+        delete("/api/v4/delivery/{settle}/price_orders/{order_id}"),
+        post("/api/v4/delivery/{settle}/positions/{contract}/leverage"),
+        post("/api/v4/delivery/{settle}/positions/{contract}/margin"),
+        post("/api/v4/delivery/{settle}/positions/{contract}/risk_limit"),
+    ],
+};
 
 /// `gate:trade`: spot and futures trading together.
-const TRADE: &[PresetEntry] =
-    &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
-
-pub const PROFILE: Profile = Profile {
-    id: "gate",
-    // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
-    methods: &[
-        Method::Get,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-    ],
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        // The spot amend takes `currency_pair` (and `account`) in the query and in the body;
-        // ccxt sends every amend parameter in both.
-        patch_mirrors_query: true,
-        bot_signing_params: &[],
-        ..CanonRules::JSON
-    },
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
-    notional: Notional {
-        price: "price",
-        quantity: "amount",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[
-        Preset::new("read", READ),
-        Preset::new("spot-trade", SPOT_TRADE),
-        Preset::new("futures-trade", FUTURES_TRADE),
-        Preset::new("trade", TRADE),
-    ],
-    permission_endpoint: get("/api/v4/account/main_keys"),
-    error: None,
-};
+const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 
 /// Query characters that read the same encoded and decoded.
 fn plain_query_byte(b: u8) -> bool {
@@ -392,8 +394,7 @@ impl Exchange for Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, at_secs, canon, header};
+    use crate::exchange::testing::{self, assert_hard_deny, assert_routes, at_secs, canon, header};
     use crate::request::canonicalise;
 
     fn credential(secret: &str) -> Credential {
@@ -564,22 +565,15 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(
-            Gate.route("/api/v4/futures/usdt/contracts").unwrap().access,
-            Access::Public
+        assert_routes(
+            &Gate,
+            &[
+                "/api/v4/futures/usdt/contracts",
+                "/api/v4/spot/currency_pairs/BTC_USDT",
+            ],
+            &["/api/v4/futures/usdt/orders"],
+            &["/api/v3/spot/orders", "/spot/orders"],
         );
-        assert_eq!(
-            Gate.route("/api/v4/futures/usdt/orders").unwrap().access,
-            Access::Signed
-        );
-        assert_eq!(
-            Gate.route("/api/v4/spot/currency_pairs/BTC_USDT")
-                .unwrap()
-                .access,
-            Access::Public
-        );
-        assert!(Gate.route("/api/v3/spot/orders").is_none());
-        assert!(Gate.route("/spot/orders").is_none());
         let post_public = canon(&Gate, Method::Post, "/api/v4/spot/tickers", None, "{}");
         assert!(Gate.check_request(&post_public).is_err());
         let patch_public = canon(&Gate, Method::Patch, "/api/v4/spot/tickers", None, "{}");
@@ -588,28 +582,34 @@ mod tests {
 
     #[test]
     fn hard_deny_and_presets() {
-        for (m, p) in [
-            post("/api/v4/withdrawals"),
-            delete("/api/v4/withdrawals/w123"),
-            post("/api/v4/withdrawals/push"),
-            post("/api/v4/push"),
-            post("/api/v4/wallet/transfers"),
-            get("/api/v4/wallet/transfers"),
-            post("/api/v4/wallet/sub_account_transfers"),
-            post("/api/v4/wallet/sub_account_to_sub_account"),
-            post("/api/v4/sub_accounts"),
-            post("/api/v4/sub_accounts/1/keys"),
-            put("/api/v4/sub_accounts/1/keys/k"),
-            post("/api/v4/otc/bank/create"),
-            post("/api/v4/otc/order/create"),
-            get("/api/v4/wallet/withdrawals"),
-            get("/api/v4/unified/transferable"),
-            post("/API/V4/OTC/order/create"),
-            post("/api/v4/Push"),
-        ] {
-            assert!(hard_deny(&Gate, m, p).is_some(), "{m} {p}");
-        }
-        assert!(SPOT_TRADE.contains(&patch("/api/v4/spot/orders/{order_id}")));
-        assert!(TRADE.contains(&patch("/api/v4/spot/orders/{order_id}")));
+        assert_hard_deny(
+            &Gate,
+            &[
+                post("/api/v4/withdrawals"),
+                delete("/api/v4/withdrawals/w123"),
+                post("/api/v4/withdrawals/push"),
+                post("/api/v4/push"),
+                post("/api/v4/wallet/transfers"),
+                get("/api/v4/wallet/transfers"),
+                post("/api/v4/wallet/sub_account_transfers"),
+                post("/api/v4/wallet/sub_account_to_sub_account"),
+                post("/api/v4/sub_accounts"),
+                post("/api/v4/sub_accounts/1/keys"),
+                put("/api/v4/sub_accounts/1/keys/k"),
+                post("/api/v4/otc/bank/create"),
+                post("/api/v4/otc/order/create"),
+                get("/api/v4/wallet/withdrawals"),
+                get("/api/v4/unified/transferable"),
+                post("/API/V4/OTC/order/create"),
+                post("/api/v4/Push"),
+            ],
+            &[],
+        );
+        assert!(SPOT_TRADE
+            .entries
+            .contains(&patch("/api/v4/spot/orders/{order_id}")));
+        assert!(TRADE
+            .entries
+            .contains(&patch("/api/v4/spot/orders/{order_id}")));
     }
 }

@@ -22,16 +22,41 @@ use super::common::{form_content_type, json_content_type, path_and_query};
 use super::deny::{exact, DenyRule, SUB_ACCOUNT_MANAGEMENT, WITHDRAWALS};
 use super::native::NativeMembers;
 use super::profile::post;
-use super::{
-    Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry, Profile, Route,
-    SecretForm,
-};
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, SecretForm};
 use crate::key::SigningKey;
 use crate::request::Json;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Kraken;
+
+pub const PROFILE: Profile = Profile {
+    id: "kraken",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        form_body: true,
+        json_body: true,
+        body_on_delete: false,
+        query_with_body: false,
+        patch_mirrors_query: false,
+        bot_signing_params: &["nonce", "otp"],
+    },
+    secret_form: SecretForm::Base64,
+    key_use: KeyUse::Signs,
+    needs_passphrase: false,
+    persistent_nonce: true,
+    notional: Notional {
+        price: "price",
+        quantity: "volume",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[READ, TRADE],
+    permission_endpoint: post("/0/private/GetApiKeyInfo"),
+    error: None,
+};
 
 const HOST: &str = "api.kraken.com";
 const KEY_HEADER: &str = "api-key";
@@ -75,59 +100,38 @@ const DENIED: &[DenyRule] = &[
 ];
 
 /// `kraken:read`: balances, orders, trades, positions, ledgers and fee volume.
-const READ: &[PresetEntry] = &[
-    post("/0/private/Balance"),
-    post("/0/private/BalanceEx"),
-    post("/0/private/TradeBalance"),
-    post("/0/private/OpenOrders"),
-    post("/0/private/ClosedOrders"),
-    post("/0/private/QueryOrders"),
-    post("/0/private/OrderAmends"),
-    post("/0/private/TradesHistory"),
-    post("/0/private/QueryTrades"),
-    post("/0/private/OpenPositions"),
-    post("/0/private/Ledgers"),
-    post("/0/private/QueryLedgers"),
-    post("/0/private/TradeVolume"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        post("/0/private/Balance"),
+        post("/0/private/BalanceEx"),
+        post("/0/private/TradeBalance"),
+        post("/0/private/OpenOrders"),
+        post("/0/private/ClosedOrders"),
+        post("/0/private/QueryOrders"),
+        post("/0/private/OrderAmends"),
+        post("/0/private/TradesHistory"),
+        post("/0/private/QueryTrades"),
+        post("/0/private/OpenPositions"),
+        post("/0/private/Ledgers"),
+        post("/0/private/QueryLedgers"),
+        post("/0/private/TradeVolume"),
+    ],
+};
 
 /// `kraken:trade`: place, amend, edit and cancel spot orders (single, batch, all, dead-man).
-const TRADE: &[PresetEntry] = &[
-    post("/0/private/AddOrder"),
-    post("/0/private/AddOrderBatch"),
-    post("/0/private/AmendOrder"),
-    post("/0/private/EditOrder"),
-    post("/0/private/CancelOrder"),
-    post("/0/private/CancelOrderBatch"),
-    post("/0/private/CancelAll"),
-    post("/0/private/CancelAllOrdersAfter"),
-];
-
-pub const PROFILE: Profile = Profile {
-    id: "kraken",
-    methods: Method::COMMON,
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        form_body: true,
-        json_body: true,
-        body_on_delete: false,
-        query_with_body: false,
-        patch_mirrors_query: false,
-        bot_signing_params: &["nonce", "otp"],
-    },
-    secret_form: SecretForm::Base64,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: true,
-    notional: Notional {
-        price: "price",
-        quantity: "volume",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: post("/0/private/GetApiKeyInfo"),
-    error: None,
+const TRADE: Preset = Preset {
+    name: "trade",
+    entries: &[
+        post("/0/private/AddOrder"),
+        post("/0/private/AddOrderBatch"),
+        post("/0/private/AmendOrder"),
+        post("/0/private/EditOrder"),
+        post("/0/private/CancelOrder"),
+        post("/0/private/CancelOrderBatch"),
+        post("/0/private/CancelAll"),
+        post("/0/private/CancelAllOrdersAfter"),
+    ],
 };
 
 /// One path segment of Kraken's method names (`AddOrder`, `Earn/Allocate` has two).
@@ -303,8 +307,7 @@ fn sign_kraken(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, header_value};
+    use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header_value};
     use crate::request::canonicalise;
 
     use std::time::Duration;
@@ -479,22 +482,17 @@ mod tests {
 
     #[test]
     fn routes_and_request_shape() {
-        assert_eq!(
-            Kraken.route("/0/public/AssetPairs").unwrap().access,
-            Access::Public
+        assert_routes(
+            &Kraken,
+            &["/0/public/AssetPairs"],
+            &["/0/private/AddOrder", "/0/private/Earn/Strategies"],
+            &[
+                "/0/private",
+                "/1/private/AddOrder",
+                "/0/public/a/b",
+                "/derivatives/api/v3/sendorder",
+            ],
         );
-        assert_eq!(
-            Kraken.route("/0/private/AddOrder").unwrap().access,
-            Access::Signed
-        );
-        assert_eq!(
-            Kraken.route("/0/private/Earn/Strategies").unwrap().access,
-            Access::Signed
-        );
-        assert!(Kraken.route("/0/private").is_none());
-        assert!(Kraken.route("/1/private/AddOrder").is_none());
-        assert!(Kraken.route("/0/public/a/b").is_none());
-        assert!(Kraken.route("/derivatives/api/v3/sendorder").is_none());
         let get = canonicalise(
             Method::Get,
             "/0/private/Balance",
@@ -522,7 +520,7 @@ mod tests {
 
     #[test]
     fn hard_deny_list() {
-        for p in [
+        let denied = [
             "/0/private/Withdraw",
             "/0/private/WithdrawCancel",
             "/0/private/WithdrawInfo",
@@ -535,8 +533,7 @@ mod tests {
             "/0/private/createsubaccount",
             "/0/private/GETAPIKEYINFO",
             "/0/private/walletTRANSFER",
-        ] {
-            assert!(hard_deny(&Kraken, Method::Post, p).is_some(), "{p}");
-        }
+        ];
+        assert_hard_deny(&Kraken, &denied.map(post), &[]);
     }
 }

@@ -32,15 +32,46 @@ use http::{header, HeaderName, HeaderValue};
 use super::common::{json_body, json_content_type, path_and_query};
 use super::deny::{prefix, DenyRule, SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS};
 use super::native::CodedError;
-use super::profile::{concat_presets, delete, get, post};
-use super::{
-    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
-    Profile, PublicPaths, Route, SecretForm,
-};
+use super::profile::{delete, get, joined_preset, post};
+use super::unix_millis;
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Kucoin;
+
+pub const PROFILE: Profile = Profile {
+    id: "kucoin",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules {
+        // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.
+        body_on_delete: true,
+        ..CanonRules::JSON
+    },
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: true,
+    persistent_nonce: false,
+    notional: Notional {
+        price: "price",
+        quantity: "size",
+        quote_quantity: Some("funds"),
+    },
+    deny: DENIED,
+    presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
+    // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
+    permission_endpoint: get("/api/v1/user/api-key"),
+    // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
+    // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
+    // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
+    error: Some(CodedError::strings(
+        "code",
+        "msg",
+        ["400003", "400007", "429000", "400100"],
+    )),
+};
 
 const SPOT_HOST: &str = "api.kucoin.com";
 const FUTURES_HOST: &str = "api-futures.kucoin.com";
@@ -162,132 +193,103 @@ const DENIED: &[DenyRule] = &[
 
 /// `kucoin:read`: balances, orders, fills and fees, spot (classic and high-frequency) and
 /// futures, the account-type lookups ccxt makes, and private WebSocket tokens.
-const READ: &[PresetEntry] = &[
-    get("/api/v1/accounts"),
-    get("/api/v1/accounts/{accountId}"),
-    get("/api/v1/accounts/ledgers"),
-    get("/api/v1/hf/accounts/ledgers"),
-    get("/api/v1/hf/accounts/opened"),
-    get("/api/ua/v1/account/mode"),
-    get("/api/v2/user-info"),
-    get("/api/v1/base-fee"),
-    get("/api/v1/trade-fees"),
-    get("/api/v1/orders"),
-    get("/api/v1/orders/{orderId}"),
-    get("/api/v1/order/client-order/{clientOid}"),
-    get("/api/v1/limit/orders"),
-    get("/api/v1/fills"),
-    get("/api/v1/limit/fills"),
-    get("/api/v1/hf/orders/active"),
-    get("/api/v1/hf/orders/active/symbols"),
-    get("/api/v1/hf/orders/done"),
-    get("/api/v1/hf/orders/{orderId}"),
-    get("/api/v1/hf/orders/client-order/{clientOid}"),
-    get("/api/v1/hf/fills"),
-    get("/api/v1/stop-order"),
-    get("/api/v1/stop-order/{orderId}"),
-    get("/api/v3/market/orderbook/level2"),
-    get("/api/v3/margin/symbols"),
-    get("/api/v1/isolated/symbols"),
-    post("/api/v1/bullet-private"),
-    get("/futures/api/v1/account-overview"),
-    get("/futures/api/v1/positions"),
-    get("/futures/api/v1/position"),
-    get("/futures/api/v1/orders"),
-    get("/futures/api/v1/orders/{orderId}"),
-    get("/futures/api/v1/orders/byClientOid"),
-    get("/futures/api/v1/recentDoneOrders"),
-    get("/futures/api/v1/stopOrders"),
-    get("/futures/api/v1/fills"),
-    get("/futures/api/v1/recentFills"),
-    get("/futures/api/v1/openOrderStatistics"),
-    get("/futures/api/v1/funding-history"),
-    get("/futures/api/v1/trade-fees"),
-    get("/futures/api/v2/getMaxOpenSize"),
-    get("/futures/api/v2/getCrossUserLeverage"),
-    get("/futures/api/v2/position/getMarginMode"),
-    get("/futures/api/v2/position/getPositionMode"),
-    post("/futures/api/v1/bullet-private"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/api/v1/accounts"),
+        get("/api/v1/accounts/{accountId}"),
+        get("/api/v1/accounts/ledgers"),
+        get("/api/v1/hf/accounts/ledgers"),
+        get("/api/v1/hf/accounts/opened"),
+        get("/api/ua/v1/account/mode"),
+        get("/api/v2/user-info"),
+        get("/api/v1/base-fee"),
+        get("/api/v1/trade-fees"),
+        get("/api/v1/orders"),
+        get("/api/v1/orders/{orderId}"),
+        get("/api/v1/order/client-order/{clientOid}"),
+        get("/api/v1/limit/orders"),
+        get("/api/v1/fills"),
+        get("/api/v1/limit/fills"),
+        get("/api/v1/hf/orders/active"),
+        get("/api/v1/hf/orders/active/symbols"),
+        get("/api/v1/hf/orders/done"),
+        get("/api/v1/hf/orders/{orderId}"),
+        get("/api/v1/hf/orders/client-order/{clientOid}"),
+        get("/api/v1/hf/fills"),
+        get("/api/v1/stop-order"),
+        get("/api/v1/stop-order/{orderId}"),
+        get("/api/v3/market/orderbook/level2"),
+        get("/api/v3/margin/symbols"),
+        get("/api/v1/isolated/symbols"),
+        post("/api/v1/bullet-private"),
+        get("/futures/api/v1/account-overview"),
+        get("/futures/api/v1/positions"),
+        get("/futures/api/v1/position"),
+        get("/futures/api/v1/orders"),
+        get("/futures/api/v1/orders/{orderId}"),
+        get("/futures/api/v1/orders/byClientOid"),
+        get("/futures/api/v1/recentDoneOrders"),
+        get("/futures/api/v1/stopOrders"),
+        get("/futures/api/v1/fills"),
+        get("/futures/api/v1/recentFills"),
+        get("/futures/api/v1/openOrderStatistics"),
+        get("/futures/api/v1/funding-history"),
+        get("/futures/api/v1/trade-fees"),
+        get("/futures/api/v2/getMaxOpenSize"),
+        get("/futures/api/v2/getCrossUserLeverage"),
+        get("/futures/api/v2/position/getMarginMode"),
+        get("/futures/api/v2/position/getPositionMode"),
+        post("/futures/api/v1/bullet-private"),
+    ],
+};
 
 /// `kucoin:spot-trade`: place and cancel spot orders (classic, high-frequency, stop).
-const SPOT_TRADE: &[PresetEntry] = &[
-    post("/api/v1/orders"),
-    post("/api/v1/orders/test"),
-    delete("/api/v1/orders"),
-    delete("/api/v1/orders/{orderId}"),
-    delete("/api/v1/order/client-order/{clientOid}"),
-    post("/api/v1/hf/orders"),
-    post("/api/v1/hf/orders/test"),
-    post("/api/v1/hf/orders/sync"),
-    post("/api/v1/hf/orders/multi"),
-    post("/api/v1/hf/orders/alter"),
-    delete("/api/v1/hf/orders"),
-    delete("/api/v1/hf/orders/cancelAll"),
-    delete("/api/v1/hf/orders/{orderId}"),
-    delete("/api/v1/hf/orders/sync/{orderId}"),
-    delete("/api/v1/hf/orders/client-order/{clientOid}"),
-    post("/api/v1/stop-order"),
-    delete("/api/v1/stop-order/cancel"),
-    delete("/api/v1/stop-order/{orderId}"),
-];
+const SPOT_TRADE: Preset = Preset {
+    name: "spot-trade",
+    entries: &[
+        post("/api/v1/orders"),
+        post("/api/v1/orders/test"),
+        delete("/api/v1/orders"),
+        delete("/api/v1/orders/{orderId}"),
+        delete("/api/v1/order/client-order/{clientOid}"),
+        post("/api/v1/hf/orders"),
+        post("/api/v1/hf/orders/test"),
+        post("/api/v1/hf/orders/sync"),
+        post("/api/v1/hf/orders/multi"),
+        post("/api/v1/hf/orders/alter"),
+        delete("/api/v1/hf/orders"),
+        delete("/api/v1/hf/orders/cancelAll"),
+        delete("/api/v1/hf/orders/{orderId}"),
+        delete("/api/v1/hf/orders/sync/{orderId}"),
+        delete("/api/v1/hf/orders/client-order/{clientOid}"),
+        post("/api/v1/stop-order"),
+        delete("/api/v1/stop-order/cancel"),
+        delete("/api/v1/stop-order/{orderId}"),
+    ],
+};
 
 /// `kucoin:futures-trade`: place and cancel futures orders, leverage and margin mode.
-const FUTURES_TRADE: &[PresetEntry] = &[
-    post("/futures/api/v1/orders"),
-    post("/futures/api/v1/orders/test"),
-    post("/futures/api/v1/orders/multi"),
-    post("/futures/api/v1/st-orders"),
-    delete("/futures/api/v1/orders"),
-    delete("/futures/api/v3/orders"),
-    delete("/futures/api/v1/orders/{orderId}"),
-    delete("/futures/api/v1/orders/client-order/{clientOid}"),
-    delete("/futures/api/v1/stopOrders"),
-    post("/futures/api/v2/changeCrossUserLeverage"),
-    post("/futures/api/v2/position/changeMarginMode"),
-    post("/futures/api/v1/position/risk-limit-level/change"),
-];
+const FUTURES_TRADE: Preset = Preset {
+    name: "futures-trade",
+    entries: &[
+        post("/futures/api/v1/orders"),
+        post("/futures/api/v1/orders/test"),
+        post("/futures/api/v1/orders/multi"),
+        post("/futures/api/v1/st-orders"),
+        delete("/futures/api/v1/orders"),
+        delete("/futures/api/v3/orders"),
+        delete("/futures/api/v1/orders/{orderId}"),
+        delete("/futures/api/v1/orders/client-order/{clientOid}"),
+        delete("/futures/api/v1/stopOrders"),
+        post("/futures/api/v2/changeCrossUserLeverage"),
+        post("/futures/api/v2/position/changeMarginMode"),
+        post("/futures/api/v1/position/risk-limit-level/change"),
+    ],
+};
 
 /// `kucoin:trade`: spot and futures trading together.
-const TRADE: &[PresetEntry] =
-    &concat_presets::<{ SPOT_TRADE.len() + FUTURES_TRADE.len() }>(SPOT_TRADE, FUTURES_TRADE);
-
-pub const PROFILE: Profile = Profile {
-    id: "kucoin",
-    methods: Method::COMMON,
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.
-        body_on_delete: true,
-        ..CanonRules::JSON
-    },
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: true,
-    persistent_nonce: false,
-    notional: Notional {
-        price: "price",
-        quantity: "size",
-        quote_quantity: Some("funds"),
-    },
-    deny: DENIED,
-    presets: &[
-        Preset::new("read", READ),
-        Preset::new("spot-trade", SPOT_TRADE),
-        Preset::new("futures-trade", FUTURES_TRADE),
-        Preset::new("trade", TRADE),
-    ],
-    // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
-    permission_endpoint: get("/api/v1/user/api-key"),
-    // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
-    // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
-    // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
-    error: Some(CodedError::strings(
-        "code",
-        "msg",
-        ["400003", "400007", "429000", "400100"],
-    )),
-};
+const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 
 impl Kucoin {
     /// The exchange host and the path it receives, for keyward's path.
@@ -376,7 +378,7 @@ impl Exchange for Kucoin {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, header};
+    use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header};
     use crate::request::canonicalise;
 
     use std::time::Duration;
@@ -492,13 +494,11 @@ mod tests {
 
     #[test]
     fn private_paths_are_signed() {
-        assert_eq!(
-            Kucoin.route("/futures/api/v1/orders").unwrap().access,
-            Access::Signed
-        );
-        assert_eq!(
-            Kucoin.route("/api/v1/accounts").unwrap().access,
-            Access::Signed
+        assert_routes(
+            &Kucoin,
+            &[],
+            &["/futures/api/v1/orders", "/api/v1/accounts"],
+            &[],
         );
     }
 
@@ -509,42 +509,47 @@ mod tests {
             Kucoin.route("/futures/api/v1/orders").unwrap().host,
             FUTURES_HOST
         );
-        for bad in [
-            "/futures",
-            "/futures/v1/orders",
-            "/futuresapi/v1",
-            "/v1/orders",
-            "/API/v1/orders",
-            "/futures/futures/api/v1/orders",
-        ] {
-            assert!(Kucoin.route(bad).is_none(), "{bad}");
-        }
+        assert_routes(
+            &Kucoin,
+            &[],
+            &[],
+            &[
+                "/futures",
+                "/futures/v1/orders",
+                "/futuresapi/v1",
+                "/v1/orders",
+                "/API/v1/orders",
+                "/futures/futures/api/v1/orders",
+            ],
+        );
     }
 
     #[test]
     fn money_movement_is_hard_denied() {
-        for (m, p) in [
-            post("/api/v1/withdrawals"),
-            post("/api/v3/withdrawals"),
-            delete("/api/v1/withdrawals/5bffb63303aa675e8bbe18f9"),
-            post("/api/v2/accounts/inner-transfer"),
-            post("/api/v2/accounts/sub-transfer"),
-            post("/api/v3/accounts/universal-transfer"),
-            post("/futures/api/v3/transfer-out"),
-            post("/futures/api/v1/transfer-in"),
-            post("/api/v2/sub/user/created"),
-            get("/api/v1/sub/user"),
-            post("/api/v1/sub/api-key"),
-            post("/api/v1/sub/api-key/update"),
-            get("/api/v2/sub-accounts"),
-            get("/api/v1/user/api-key"),
-            post("/api/v1/broker/nd/transfer"),
-            post("/api/ua/v1/account/transfer"),
-            get("/api/V1/Sub/user"),
-            post("/api/v2/Accounts/Inner-Transfer"),
-        ] {
-            assert!(hard_deny(&Kucoin, m, p).is_some(), "{m} {p}");
-        }
+        assert_hard_deny(
+            &Kucoin,
+            &[
+                post("/api/v1/withdrawals"),
+                post("/api/v3/withdrawals"),
+                delete("/api/v1/withdrawals/5bffb63303aa675e8bbe18f9"),
+                post("/api/v2/accounts/inner-transfer"),
+                post("/api/v2/accounts/sub-transfer"),
+                post("/api/v3/accounts/universal-transfer"),
+                post("/futures/api/v3/transfer-out"),
+                post("/futures/api/v1/transfer-in"),
+                post("/api/v2/sub/user/created"),
+                get("/api/v1/sub/user"),
+                post("/api/v1/sub/api-key"),
+                post("/api/v1/sub/api-key/update"),
+                get("/api/v2/sub-accounts"),
+                get("/api/v1/user/api-key"),
+                post("/api/v1/broker/nd/transfer"),
+                post("/api/ua/v1/account/transfer"),
+                get("/api/V1/Sub/user"),
+                post("/api/v2/Accounts/Inner-Transfer"),
+            ],
+            &[],
+        );
         assert!(hard_deny(&Kucoin, Method::Post, "/api/v1/hf/orders").is_none());
         assert!(hard_deny(&Kucoin, Method::Post, "/futures/api/v1/orders").is_none());
     }

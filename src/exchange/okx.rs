@@ -24,14 +24,42 @@ use http::{HeaderName, HeaderValue};
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
 use super::deny::{prefix, DenyRule, SUB_ACCOUNTS};
 use super::native::{CodedError, Data};
-use super::{
-    unix_millis, Access, Credential, Exchange, KeyUse, Notional, Outbound, Preset, PresetEntry,
-    Profile, PublicPaths, Route, SecretForm,
-};
+use super::unix_millis;
+use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Okx;
+
+pub const PROFILE: Profile = Profile {
+    id: "okx",
+    methods: Method::COMMON,
+    key_headers: &[KEY_HEADER],
+    canon: CanonRules::JSON,
+    secret_form: SecretForm::Text,
+    key_use: KeyUse::Signs,
+    needs_passphrase: true,
+    persistent_nonce: false,
+    // `sz` is in base currency for spot limit orders; for a spot market buy with
+    // `tgtCcy=quote_ccy` it is a quote amount (no `px`, so a notional limit refuses it),
+    // and for swaps, futures and options it counts contracts.
+    notional: Notional {
+        price: "px",
+        quantity: "sz",
+        quote_quantity: None,
+    },
+    deny: DENIED,
+    presets: &[READ, TRADE],
+    permission_endpoint: get("/api/v5/account/config"),
+    // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
+    // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
+    // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
+    error: Some(
+        CodedError::strings("code", "msg", ["50111", "50110", "50011", "51000"])
+            .with_data(Data::EmptyList),
+    ),
+};
 
 const HOST: &str = "www.okx.com";
 const KEY_HEADER: &str = "ok-access-key";
@@ -75,76 +103,53 @@ const DENIED: &[DenyRule] = &[
 ];
 
 /// `okx:read`: balances, positions, account configuration, fees, orders, fills, currencies.
-const READ: &[PresetEntry] = &[
-    get("/api/v5/account/balance"),
-    get("/api/v5/account/positions"),
-    get("/api/v5/account/positions-history"),
-    get("/api/v5/account/account-position-risk"),
-    get("/api/v5/account/config"),
-    get("/api/v5/account/trade-fee"),
-    get("/api/v5/account/leverage-info"),
-    get("/api/v5/account/max-size"),
-    get("/api/v5/account/max-avail-size"),
-    get("/api/v5/account/bills"),
-    get("/api/v5/account/bills-archive"),
-    get("/api/v5/asset/currencies"),
-    get("/api/v5/asset/balances"),
-    get("/api/v5/trade/order"),
-    get("/api/v5/trade/orders-pending"),
-    get("/api/v5/trade/orders-history"),
-    get("/api/v5/trade/orders-history-archive"),
-    get("/api/v5/trade/fills"),
-    get("/api/v5/trade/fills-history"),
-    get("/api/v5/trade/order-algo"),
-    get("/api/v5/trade/orders-algo-pending"),
-    get("/api/v5/trade/orders-algo-history"),
-];
+const READ: Preset = Preset {
+    name: "read",
+    entries: &[
+        get("/api/v5/account/balance"),
+        get("/api/v5/account/positions"),
+        get("/api/v5/account/positions-history"),
+        get("/api/v5/account/account-position-risk"),
+        get("/api/v5/account/config"),
+        get("/api/v5/account/trade-fee"),
+        get("/api/v5/account/leverage-info"),
+        get("/api/v5/account/max-size"),
+        get("/api/v5/account/max-avail-size"),
+        get("/api/v5/account/bills"),
+        get("/api/v5/account/bills-archive"),
+        get("/api/v5/asset/currencies"),
+        get("/api/v5/asset/balances"),
+        get("/api/v5/trade/order"),
+        get("/api/v5/trade/orders-pending"),
+        get("/api/v5/trade/orders-history"),
+        get("/api/v5/trade/orders-history-archive"),
+        get("/api/v5/trade/fills"),
+        get("/api/v5/trade/fills-history"),
+        get("/api/v5/trade/order-algo"),
+        get("/api/v5/trade/orders-algo-pending"),
+        get("/api/v5/trade/orders-algo-history"),
+    ],
+};
 
 /// `okx:trade`: orders and algo orders for every instrument type (`instType`/`instId` say
 /// which; constrain them with a rule of your own), closing positions, leverage.
-const TRADE: &[PresetEntry] = &[
-    post("/api/v5/trade/order"),
-    post("/api/v5/trade/batch-orders"),
-    post("/api/v5/trade/cancel-order"),
-    post("/api/v5/trade/cancel-batch-orders"),
-    post("/api/v5/trade/amend-order"),
-    post("/api/v5/trade/amend-batch-orders"),
-    post("/api/v5/trade/close-position"),
-    post("/api/v5/trade/mass-cancel"),
-    post("/api/v5/trade/cancel-all-after"),
-    post("/api/v5/trade/order-algo"),
-    post("/api/v5/trade/cancel-algos"),
-    post("/api/v5/trade/amend-algos"),
-    post("/api/v5/account/set-leverage"),
-];
-
-pub const PROFILE: Profile = Profile {
-    id: "okx",
-    methods: Method::COMMON,
-    key_headers: &[KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: true,
-    persistent_nonce: false,
-    // `sz` is in base currency for spot limit orders; for a spot market buy with
-    // `tgtCcy=quote_ccy` it is a quote amount (no `px`, so a notional limit refuses it),
-    // and for swaps, futures and options it counts contracts.
-    notional: Notional {
-        price: "px",
-        quantity: "sz",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
-    permission_endpoint: get("/api/v5/account/config"),
-    // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
-    // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
-    // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
-    error: Some(
-        CodedError::strings("code", "msg", ["50111", "50110", "50011", "51000"])
-            .with_data(Data::EmptyList),
-    ),
+const TRADE: Preset = Preset {
+    name: "trade",
+    entries: &[
+        post("/api/v5/trade/order"),
+        post("/api/v5/trade/batch-orders"),
+        post("/api/v5/trade/cancel-order"),
+        post("/api/v5/trade/cancel-batch-orders"),
+        post("/api/v5/trade/amend-order"),
+        post("/api/v5/trade/amend-batch-orders"),
+        post("/api/v5/trade/close-position"),
+        post("/api/v5/trade/mass-cancel"),
+        post("/api/v5/trade/cancel-all-after"),
+        post("/api/v5/trade/order-algo"),
+        post("/api/v5/trade/cancel-algos"),
+        post("/api/v5/trade/amend-algos"),
+        post("/api/v5/account/set-leverage"),
+    ],
 };
 
 impl Exchange for Okx {
@@ -213,8 +218,9 @@ fn iso_millis(now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::hard_deny;
-    use crate::exchange::testing::{self, at, canon, check_signed, Vector};
+    use crate::exchange::testing::{
+        self, assert_hard_deny, assert_routes, at, canon, check_signed, Vector,
+    };
 
     fn credential() -> Credential {
         testing::credential("okx-api-key", "okx-secret-key", Some("okx-passphrase"))
@@ -288,19 +294,16 @@ mod tests {
 
     #[test]
     fn routes() {
-        for p in [
-            "/api/v5/public/instruments",
-            "/api/v5/market/ticker",
-            "/api/v5/public/time",
-        ] {
-            assert_eq!(Okx.route(p).unwrap().access, Access::Public, "{p}");
-        }
-        assert_eq!(
-            Okx.route("/api/v5/trade/order").unwrap().access,
-            Access::Signed
+        assert_routes(
+            &Okx,
+            &[
+                "/api/v5/public/instruments",
+                "/api/v5/market/ticker",
+                "/api/v5/public/time",
+            ],
+            &["/api/v5/trade/order"],
+            &["/api/v3/trade/order", "/v5/trade/order"],
         );
-        assert!(Okx.route("/api/v3/trade/order").is_none());
-        assert!(Okx.route("/v5/trade/order").is_none());
     }
 
     #[test]
@@ -313,34 +316,33 @@ mod tests {
 
     #[test]
     fn hard_deny_list() {
-        for (m, p) in [
-            post("/api/v5/asset/withdrawal"),
-            post("/api/v5/asset/withdrawal-lightning"),
-            post("/api/v5/asset/cancel-withdrawal"),
-            get("/api/v5/asset/withdrawal-history"),
-            post("/api/v5/asset/transfer"),
-            get("/api/v5/asset/transfer-state"),
-            post("/api/v5/asset/subaccount/transfer"),
-            get("/api/v5/asset/subaccount/balances"),
-            post("/api/v5/account/subaccount/set-loan-allocation"),
-            post("/api/v5/users/subaccount/create-subaccount"),
-            post("/api/v5/users/subaccount/apikey"),
-            post("/api/v5/users/subaccount/modify-apikey"),
-            post("/api/v5/users/subaccount/delete-apikey"),
-            post("/api/v5/users/subaccount/set-transfer-out"),
-            post("/api/v5/broker/nd/create-subaccount"),
-            post("/api/v5/fiat/withdrawal"),
-            post("/api/v5/Users/subaccount/create-subaccount"),
-            post("/API/V5/BROKER/nd/create-subaccount"),
-        ] {
-            assert!(hard_deny(&Okx, m, p).is_some(), "{m} {p}");
-        }
-        for (m, p) in [
-            get("/api/v5/account/config"),
-            post("/api/v5/trade/order"),
-            get("/api/v5/asset/currencies"),
-        ] {
-            assert!(hard_deny(&Okx, m, p).is_none(), "{m} {p}");
-        }
+        assert_hard_deny(
+            &Okx,
+            &[
+                post("/api/v5/asset/withdrawal"),
+                post("/api/v5/asset/withdrawal-lightning"),
+                post("/api/v5/asset/cancel-withdrawal"),
+                get("/api/v5/asset/withdrawal-history"),
+                post("/api/v5/asset/transfer"),
+                get("/api/v5/asset/transfer-state"),
+                post("/api/v5/asset/subaccount/transfer"),
+                get("/api/v5/asset/subaccount/balances"),
+                post("/api/v5/account/subaccount/set-loan-allocation"),
+                post("/api/v5/users/subaccount/create-subaccount"),
+                post("/api/v5/users/subaccount/apikey"),
+                post("/api/v5/users/subaccount/modify-apikey"),
+                post("/api/v5/users/subaccount/delete-apikey"),
+                post("/api/v5/users/subaccount/set-transfer-out"),
+                post("/api/v5/broker/nd/create-subaccount"),
+                post("/api/v5/fiat/withdrawal"),
+                post("/api/v5/Users/subaccount/create-subaccount"),
+                post("/API/V5/BROKER/nd/create-subaccount"),
+            ],
+            &[
+                get("/api/v5/account/config"),
+                post("/api/v5/trade/order"),
+                get("/api/v5/asset/currencies"),
+            ],
+        );
     }
 }

@@ -94,12 +94,6 @@ pub struct Preset {
     pub entries: &'static [PresetEntry],
 }
 
-impl Preset {
-    pub const fn new(name: &'static str, entries: &'static [PresetEntry]) -> Self {
-        Preset { name, entries }
-    }
-}
-
 /// The names of an exchange's presets, in profile order.
 #[derive(Clone, Copy, Debug)]
 pub struct PresetNames(&'static [Preset]);
@@ -152,8 +146,21 @@ pub struct Notional {
     pub quote_quantity: Option<&'static str>,
 }
 
-/// Two presets as one (e.g. `trade` = `spot-trade` then `futures-trade`), in a `const`:
-/// `const TRADE: &[PresetEntry] = &concat_presets::<{ A.len() + B.len() }>(A, B);`
+/// A preset that is two others, in order (`trade` = `spot-trade` then `futures-trade`), in a
+/// `const`: `const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);`
+macro_rules! joined_preset {
+    ($name:literal, $first:expr, $second:expr) => {
+        $crate::exchange::Preset {
+            name: $name,
+            entries: &$crate::exchange::profile::concat_presets::<
+                { $first.entries.len() + $second.entries.len() },
+            >($first.entries, $second.entries),
+        }
+    };
+}
+pub(crate) use joined_preset;
+
+/// The entries of two presets as one array (what [`joined_preset!`] builds on).
 pub const fn concat_presets<const N: usize>(
     first: &[PresetEntry],
     second: &[PresetEntry],
@@ -193,15 +200,21 @@ mod tests {
 
     #[test]
     fn presets_are_found_by_name_in_order() {
-        const READ: &[PresetEntry] = &[(Method::Get, "/a")];
-        const TRADE: &[PresetEntry] = &[(Method::Post, "/b")];
+        const READ: Preset = Preset {
+            name: "read",
+            entries: &[get("/a")],
+        };
+        const TRADE: Preset = Preset {
+            name: "trade",
+            entries: &[post("/b")],
+        };
         const PROFILE: Profile = Profile {
-            presets: &[Preset::new("read", READ), Preset::new("trade", TRADE)],
+            presets: &[READ, TRADE],
             ..crate::exchange::bybit::PROFILE
         };
         let profile = PROFILE;
-        assert_eq!(profile.preset("read"), Some(READ));
-        assert_eq!(profile.preset("trade"), Some(TRADE));
+        assert_eq!(profile.preset("read"), Some(READ.entries));
+        assert_eq!(profile.preset("trade"), Some(TRADE.entries));
         assert_eq!(profile.preset("Read"), None);
         assert_eq!(profile.preset(""), None);
         assert_eq!(

@@ -118,3 +118,34 @@ pub fn sensitive(out: &Outbound) -> Vec<&str> {
         .map(|(k, _)| k.as_str())
         .collect()
 }
+
+/// Asserts that every endpoint of `denied` is hard-denied and none of `allowed` is.
+pub fn assert_hard_deny(
+    exchange: &dyn Exchange,
+    denied: &[(Method, &str)],
+    allowed: &[(Method, &str)],
+) {
+    let id = exchange.id();
+    for (m, p) in denied {
+        assert!(super::hard_deny(exchange, *m, p).is_some(), "{id}: {m} {p}");
+    }
+    for (m, p) in allowed {
+        assert!(super::hard_deny(exchange, *m, p).is_none(), "{id}: {m} {p}");
+    }
+}
+
+/// Asserts where paths go: `public` to public market data, `signed` to signed endpoints, and
+/// `unrouted` nowhere (not a path of the exchange's API).
+pub fn assert_routes(exchange: &dyn Exchange, public: &[&str], signed: &[&str], unrouted: &[&str]) {
+    let id = exchange.id();
+    let access = |p: &str| exchange.route(p).map(|r| r.access);
+    for p in public {
+        assert_eq!(access(p), Some(super::Access::Public), "{id}: {p}");
+    }
+    for p in signed {
+        assert_eq!(access(p), Some(super::Access::Signed), "{id}: {p}");
+    }
+    for p in unrouted {
+        assert_eq!(access(p), None, "{id}: {p}");
+    }
+}
