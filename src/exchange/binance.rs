@@ -435,7 +435,7 @@ fn signature(key: &dyn SigningKey, payload: &[u8]) -> Result<String, Refusal> {
 mod tests {
     use super::*;
     use crate::exchange::deny::explicit;
-    use crate::exchange::testing::{self, at};
+    use crate::exchange::testing::{self, at, canon};
     use crate::key::HmacSecret;
     use crate::request::{canonicalise, parse_params};
     use crate::secret::SecretBytes;
@@ -631,15 +631,8 @@ mod tests {
 
     #[test]
     fn recv_window_capped_and_bot_fields_replaced() {
-        let req = canonicalise(
-            Method::Get,
-            "/api/v3/account",
-            Some("recvWindow=60000&timestamp=1&signature=bogus"),
-            None,
-            b"",
-            &Binance.canon_rules(),
-        )
-        .unwrap();
+        let query = "recvWindow=60000&timestamp=1&signature=bogus";
+        let req = canon(&Binance, Method::Get, "/api/v3/account", Some(query), "");
         let out = Binance
             .sign(&req, Access::Signed, &credential("s"), at(1000))
             .unwrap();
@@ -660,15 +653,7 @@ mod tests {
             Binance.route("/api/v3/userDataStream").unwrap().access,
             Access::KeyOnly
         );
-        let req = canonicalise(
-            Method::Post,
-            "/api/v3/userDataStream",
-            None,
-            None,
-            b"",
-            &Binance.canon_rules(),
-        )
-        .unwrap();
+        let req = canon(&Binance, Method::Post, "/api/v3/userDataStream", None, "");
         let out = Binance
             .sign(&req, Access::KeyOnly, &credential("s"), at(1))
             .unwrap();

@@ -220,53 +220,41 @@ mod tests {
     //   ex.sign('v5/order/create', ['private'], 'POST', {...})['headers']['X-BAPI-SIGN']
     // (the GET case with params {'category': 'spot', 'symbol': 'BTCUSDT'}).
     #[test]
-    fn post_signature_matches_ccxt() {
+    fn signatures_match_ccxt() {
+        let auth = |sign| {
+            [
+                ("x-bapi-api-key", "XXXXXXXXXX"),
+                ("x-bapi-timestamp", "1658385579423"),
+                ("x-bapi-recv-window", "5000"),
+                ("x-bapi-sign", sign),
+            ]
+        };
         let body = r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.010","price":"30000.0"}"#;
         let sign = "f0ad61cd5c3eb7e34051b3d4bd6a418405f6e99b2256318beb57a4e770316505";
-        check_signed(
-            &Bybit,
-            &credential(),
-            &Vector {
-                method: Method::Post,
-                path: "/v5/order/create",
-                query: None,
-                body,
-                at: at(1658385579423),
-                target: "/v5/order/create",
-                headers: &[
-                    ("content-type", "application/json"),
-                    ("x-bapi-api-key", "XXXXXXXXXX"),
-                    ("x-bapi-timestamp", "1658385579423"),
-                    ("x-bapi-recv-window", "5000"),
-                    ("x-bapi-sign", sign),
-                ],
-                sensitive: &["x-bapi-api-key", "x-bapi-sign"],
-            },
-        );
-    }
-
-    #[test]
-    fn get_signature_matches_ccxt() {
+        let json = [("content-type", "application/json")];
+        let sensitive = &["x-bapi-api-key", "x-bapi-sign"];
+        let post = Vector {
+            method: Method::Post,
+            path: "/v5/order/create",
+            query: None,
+            body,
+            at: at(1658385579423),
+            target: "/v5/order/create",
+            headers: &[&json[..], &auth(sign)].concat(),
+            sensitive,
+        };
+        check_signed(&Bybit, &credential(), &post);
         let sign = "7e83baefb02895ad9dbfc0013c1a7bd5b64fedfbaaa25a66122347a35de500f5";
-        check_signed(
-            &Bybit,
-            &credential(),
-            &Vector {
-                method: Method::Get,
-                path: "/v5/order/realtime",
-                query: Some("category=spot&symbol=BTCUSDT"),
-                body: "",
-                at: at(1658385579423),
-                target: "/v5/order/realtime?category=spot&symbol=BTCUSDT",
-                headers: &[
-                    ("x-bapi-api-key", "XXXXXXXXXX"),
-                    ("x-bapi-timestamp", "1658385579423"),
-                    ("x-bapi-recv-window", "5000"),
-                    ("x-bapi-sign", sign),
-                ],
-                sensitive: &["x-bapi-api-key", "x-bapi-sign"],
-            },
-        );
+        let get = Vector {
+            method: Method::Get,
+            query: Some("category=spot&symbol=BTCUSDT"),
+            body: "",
+            target: "/v5/order/realtime?category=spot&symbol=BTCUSDT",
+            path: "/v5/order/realtime",
+            headers: &auth(sign),
+            ..post
+        };
+        check_signed(&Bybit, &credential(), &get);
     }
 
     #[test]

@@ -394,7 +394,9 @@ impl Exchange for Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::testing::{self, assert_hard_deny, assert_routes, at_secs, canon, header};
+    use crate::exchange::testing::{
+        self, assert_hard_deny, assert_routes, at_secs, canon, check_signed, Vector,
+    };
     use crate::request::canonicalise;
 
     fn credential(secret: &str) -> Credential {
@@ -408,34 +410,35 @@ mod tests {
     /// `g.sign('orders', ['private', 'spot'], 'GET', {...})` with the parameters below.
     #[test]
     fn matches_ccxt() {
-        let cred = credential("gate-test-secret");
+        let auth = |sign| {
+            [
+                ("content-type", "application/json"),
+                ("key", "real-gate-key"),
+                ("timestamp", "1700000000"),
+                ("sign", sign),
+            ]
+        };
         let body = r#"{"currency_pair":"BTC_USDT","type":"limit","side":"buy","amount":"0.01","price":"30000","text":"t-abc"}"#;
-        let req = canon(&Gate, Method::Post, "/api/v4/spot/orders", None, body);
-        let out = Gate
-            .sign(&req, Access::Signed, &cred, at_secs(1_700_000_000))
-            .unwrap();
-        assert_eq!(out.body, body.as_bytes());
-        assert_eq!(out.path_and_query, "/api/v4/spot/orders");
-        assert_eq!(header(&out, TS_HEADER).unwrap(), "1700000000");
-        assert_eq!(header(&out, KEY_HEADER).unwrap(), "real-gate-key");
-        assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_POST);
-
-        let req = canon(
-            &Gate,
-            Method::Get,
-            "/api/v4/spot/orders",
-            Some("currency_pair=BTC_USDT&status=open"),
-            "",
-        );
-        let out = Gate
-            .sign(&req, Access::Signed, &cred, at_secs(1_700_000_000))
-            .unwrap();
-        assert_eq!(
-            out.path_and_query,
-            "/api/v4/spot/orders?currency_pair=BTC_USDT&status=open"
-        );
-        assert!(out.body.is_empty());
-        assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_GET);
+        let post = Vector {
+            method: Method::Post,
+            path: "/api/v4/spot/orders",
+            query: None,
+            body,
+            at: at_secs(1_700_000_000),
+            target: "/api/v4/spot/orders",
+            headers: &auth(CCXT_POST),
+            sensitive: &[KEY_HEADER, SIGN_HEADER],
+        };
+        check_signed(&Gate, &credential("gate-test-secret"), &post);
+        let get = Vector {
+            method: Method::Get,
+            query: Some("currency_pair=BTC_USDT&status=open"),
+            body: "",
+            target: "/api/v4/spot/orders?currency_pair=BTC_USDT&status=open",
+            headers: &auth(CCXT_GET),
+            ..post
+        };
+        check_signed(&Gate, &credential("gate-test-secret"), &get);
     }
 
     /// ccxt 4.5.90's `edit_order` for a spot order, produced OFFLINE as in [`matches_ccxt`]:
@@ -448,25 +451,26 @@ mod tests {
         let query = "currency_pair=BTC_USDT&account=spot&amount=0.02&price=31000";
         let body =
             r#"{"currency_pair":"BTC_USDT","account":"spot","amount":"0.02","price":"31000"}"#;
-        let req = canon(
-            &Gate,
-            Method::Patch,
-            "/api/v4/spot/orders/12345",
-            Some(query),
+        let path = "/api/v4/spot/orders/12345";
+        assert!(Gate
+            .check_request(&canon(&Gate, Method::Patch, path, Some(query), body))
+            .is_ok());
+        let amend = Vector {
+            method: Method::Patch,
+            path,
+            query: Some(query),
             body,
-        );
-        assert!(Gate.check_request(&req).is_ok());
-        let out = Gate
-            .sign(&req, Access::Signed, &cred, at_secs(1_700_000_000))
-            .unwrap();
-        assert_eq!(out.method, Method::Patch);
-        assert_eq!(
-            out.path_and_query,
-            format!("/api/v4/spot/orders/12345?{query}")
-        );
-        assert_eq!(out.body, body.as_bytes());
-        assert_eq!(header(&out, "content-type").unwrap(), "application/json");
-        assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_PATCH);
+            at: at_secs(1_700_000_000),
+            target: &format!("{path}?{query}"),
+            headers: &[
+                ("content-type", "application/json"),
+                ("key", "real-gate-key"),
+                ("timestamp", "1700000000"),
+                ("sign", CCXT_PATCH),
+            ],
+            sensitive: &[KEY_HEADER, SIGN_HEADER],
+        };
+        check_signed(&Gate, &cred, &amend);
         // Gate's documented shape: the pair in the query, the new amount and price in the body.
         let req = canon(
             &Gate,

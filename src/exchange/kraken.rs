@@ -353,6 +353,17 @@ mod tests {
         .unwrap()
     }
 
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const JSON: &str = "application/json";
+
+    /// A bot's POST signed with the secret of the ccxt vectors, at `micros` (keyward's nonce).
+    fn ccxt_signed(path: &str, content_type: &str, body: &str, micros: u64) -> Outbound {
+        let req = canon(Method::Post, path, Some(content_type), body);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_micros(micros);
+        let cred = credential("c2VjcmV0LWZvci10ZXN0cw==");
+        Kraken.sign(&req, Access::Signed, &cred, now).unwrap()
+    }
+
     #[test]
     fn published_vector() {
         let v = vector();
@@ -375,12 +386,7 @@ mod tests {
         // issued from the clock (microseconds; here chosen to equal the vector's nonce).
         let bot_body =
             "nonce=1&otp=123456&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25";
-        let req = canon(
-            Method::Post,
-            path,
-            Some("application/x-www-form-urlencoded"),
-            bot_body,
-        );
+        let req = canon(Method::Post, path, Some(FORM), bot_body);
         let now = SystemTime::UNIX_EPOCH + Duration::from_micros(nonce.parse().unwrap());
         let out = Kraken
             .sign(&req, Access::Signed, &credential(secret), now)
@@ -432,15 +438,9 @@ mod tests {
     /// 'ordertype': 'limit', 'volume': '0.01', 'price': '30000.5', 'userref': '-7'})`.
     #[test]
     fn form_body_matches_ccxt() {
-        let cred = credential("c2VjcmV0LWZvci10ZXN0cw==");
-        let req = canon(
-            Method::Post,
-            "/0/private/AddOrder",
-            Some("application/x-www-form-urlencoded"),
-            "nonce=99&pair=XXBTZUSD&type=buy&ordertype=limit&volume=0.01&price=30000.5&userref=-7",
-        );
-        let now = SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_001);
-        let out = Kraken.sign(&req, Access::Signed, &cred, now).unwrap();
+        let bot =
+            "nonce=99&pair=XXBTZUSD&type=buy&ordertype=limit&volume=0.01&price=30000.5&userref=-7";
+        let out = ccxt_signed("/0/private/AddOrder", FORM, bot, 1_700_000_000_000_001);
         assert_eq!(
             std::str::from_utf8(&out.body).unwrap(),
             "nonce=1700000000000001&pair=XXBTZUSD&type=buy&ordertype=limit&volume=0.01&price=30000.5&userref=-7"
@@ -457,15 +457,13 @@ mod tests {
     /// `b64(hmac(b64decode(secret), path + sha256(nonce + body), sha512))`.
     #[test]
     fn json_body_gets_nonce_first() {
-        let cred = credential("c2VjcmV0LWZvci10ZXN0cw==");
-        let req = canon(
-            Method::Post,
+        let bot = r#"{"nonce":"5","orders":["OABC-1","ODEF-2"],"otp":"x"}"#;
+        let out = ccxt_signed(
             "/0/private/CancelOrderBatch",
-            Some("application/json"),
-            r#"{"nonce":"5","orders":["OABC-1","ODEF-2"],"otp":"x"}"#,
+            JSON,
+            bot,
+            1_700_000_000_000_000,
         );
-        let now = SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000);
-        let out = Kraken.sign(&req, Access::Signed, &cred, now).unwrap();
         assert_eq!(
             std::str::from_utf8(&out.body).unwrap(),
             r#"{"nonce":1700000000000000,"orders":["OABC-1","ODEF-2"]}"#

@@ -444,38 +444,30 @@ mod tests {
     }
 
     /// ccxt: kucoin.sign('hf/orders/{orderId}', ['private'], 'DELETE',
-    /// {orderId: '5bd6e9286d99522a52e458de', symbol: 'BTC-USDT'}).
+    /// {orderId: '5bd6e9286d99522a52e458de', symbol: 'BTC-USDT'}) and
+    /// kucoin.sign('accounts', ['private'], 'GET', {type: 'trade', currency: 'USDT'}).
     #[test]
-    fn spot_delete_with_query_matches_ccxt() {
-        let out = signed(
-            Method::Delete,
-            "/api/v1/hf/orders/5bd6e9286d99522a52e458de",
-            Some("symbol=BTC-USDT"),
-            "",
-        );
-        assert_eq!(
-            out.path_and_query,
-            "/api/v1/hf/orders/5bd6e9286d99522a52e458de?symbol=BTC-USDT"
-        );
-        assert!(out.body.is_empty());
-        assert_eq!(header(&out, "content-type"), None);
-        assert_auth(&out, "XjrccTMz1egciEmKcLQNaujUCcuBYx1CE5MDE1JyYIQ=");
-    }
-
-    /// ccxt: kucoin.sign('accounts', ['private'], 'GET', {type: 'trade', currency: 'USDT'}).
-    #[test]
-    fn spot_get_matches_ccxt() {
-        let out = signed(
-            Method::Get,
-            "/api/v1/accounts",
-            Some("type=trade&currency=USDT"),
-            "",
-        );
-        assert_eq!(
-            out.path_and_query,
-            "/api/v1/accounts?type=trade&currency=USDT"
-        );
-        assert_auth(&out, "md17bJJjaaHD0lWLxuBOXVqAQxYXOngjv6EHfw2yjTA=");
+    fn spot_queries_match_ccxt() {
+        for (method, path, query, sign) in [
+            (
+                Method::Delete,
+                "/api/v1/hf/orders/5bd6e9286d99522a52e458de",
+                "symbol=BTC-USDT",
+                "XjrccTMz1egciEmKcLQNaujUCcuBYx1CE5MDE1JyYIQ=",
+            ),
+            (
+                Method::Get,
+                "/api/v1/accounts",
+                "type=trade&currency=USDT",
+                "md17bJJjaaHD0lWLxuBOXVqAQxYXOngjv6EHfw2yjTA=",
+            ),
+        ] {
+            let out = signed(method, path, Some(query), "");
+            assert_eq!(out.path_and_query, format!("{path}?{query}"));
+            assert!(out.body.is_empty());
+            assert_eq!(header(&out, "content-type"), None);
+            assert_auth(&out, sign);
+        }
     }
 
     /// ccxt: kucoinfutures.sign('orders', ['futuresPrivate'], 'POST', {clientOid: 'abc123',
