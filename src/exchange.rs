@@ -38,7 +38,9 @@ use crate::request::{CanonRules, CanonicalRequest, Method};
 pub use credential::{parse_secret, Credential};
 pub use deny::hard_deny;
 use native::NativeMembers;
-pub use profile::{KeyUse, Notional, Preset, PresetEntry, PresetNames, Profile, SecretForm};
+pub use profile::{
+    Conventions, KeyUse, Notional, Preset, PresetEntry, PresetNames, Profile, SecretForm,
+};
 pub use route::{path_matches, path_matches_with, Access, PublicPaths, Route};
 
 /// The request keyward sends upstream: built from the canonical request alone.
@@ -89,6 +91,7 @@ pub trait Exchange: Send + Sync + 'static {
     /// (see [`native`]): by default the profile's `{code, message}` shape, if it has one.
     fn native_error(&self, reject: &Refusal) -> NativeMembers {
         self.profile()
+            .conventions
             .error
             .map(|shape| shape.members(reject))
             .unwrap_or_default()
@@ -114,24 +117,24 @@ pub trait Exchange: Send + Sync + 'static {
         self.profile().key_headers
     }
 
-    /// [`Profile::secret_form`].
+    /// [`Conventions::secret_form`].
     fn secret_form(&self) -> SecretForm {
-        self.profile().secret_form
+        self.profile().conventions.secret_form
     }
 
-    /// [`Profile::key_use`].
+    /// [`Conventions::key_use`].
     fn key_use(&self) -> KeyUse {
-        self.profile().key_use
+        self.profile().conventions.key_use
     }
 
-    /// [`Profile::needs_passphrase`].
+    /// [`Conventions::needs_passphrase`].
     fn needs_passphrase(&self) -> bool {
-        self.profile().needs_passphrase
+        self.profile().conventions.needs_passphrase
     }
 
-    /// [`Profile::persistent_nonce`].
+    /// [`Conventions::persistent_nonce`].
     fn persistent_nonce(&self) -> bool {
-        self.profile().persistent_nonce
+        self.profile().conventions.persistent_nonce
     }
 
     /// [`Profile::notional`].
@@ -139,14 +142,14 @@ pub trait Exchange: Send + Sync + 'static {
         self.profile().notional
     }
 
-    /// [`Profile::methods`].
+    /// [`Conventions::methods`].
     fn methods(&self) -> &'static [Method] {
-        self.profile().methods
+        self.profile().conventions.methods
     }
 
-    /// [`Profile::canon`].
+    /// [`Conventions::canon`].
     fn canon_rules(&self) -> CanonRules {
-        self.profile().canon
+        self.profile().conventions.canon
     }
 
     /// [`Profile::preset`].

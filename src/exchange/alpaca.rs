@@ -25,29 +25,15 @@ use super::common::{json_body, json_content_type, path_and_query};
 use super::deny::{tree, DenyRule, ACCOUNT_SETTINGS};
 use super::profile::{delete, get, patch, post};
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, KeyUse, Notional, Preset, Profile, PublicPaths};
 use crate::request::Refusal;
-use crate::request::{CanonRules, CanonicalRequest, Method};
+use crate::request::{CanonicalRequest, Method};
 
 pub struct Alpaca;
 
 pub const PROFILE: Profile = Profile {
     id: "alpaca",
-    // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
-    methods: &[
-        Method::Get,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-    ],
     key_headers: &[KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    // No signature: the secret itself goes in `APCA-API-SECRET-KEY`.
-    key_use: KeyUse::SecretInHeader,
-    needs_passphrase: false,
-    persistent_nonce: false,
     notional: Notional {
         price: "limit_price",
         quantity: "qty",
@@ -58,7 +44,13 @@ pub const PROFILE: Profile = Profile {
     // Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
     // `transfers_blocked` and `account_blocked`.
     permission_endpoint: get("/trading/v2/account"),
-    error: None,
+    conventions: Conventions {
+        // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
+        methods: Conventions::METHODS_WITH_PATCH,
+        // No signature: the secret itself goes in `APCA-API-SECRET-KEY`.
+        key_use: KeyUse::SecretInHeader,
+        ..Conventions::COMMON
+    },
 };
 
 pub const TRADING_HOST: &str = "api.alpaca.markets";

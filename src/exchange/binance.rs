@@ -29,7 +29,7 @@ use super::native::CodedError;
 use super::profile::{delete, get, joined_preset, post, put};
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Refusal;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
@@ -38,19 +38,7 @@ pub struct Binance;
 
 pub const PROFILE: Profile = Profile {
     id: "binance",
-    methods: Method::COMMON,
     key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        // python-binance sends DELETE parameters in a form body; Binance accepts that.
-        body_on_delete: true,
-        bot_signing_params: &["signature", "timestamp"],
-        ..CanonRules::FORM
-    },
-    // An HMAC secret, or the PEM private key of an RSA or Ed25519 API key.
-    secret_form: SecretForm::TextOrPem,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
     notional: Notional {
         price: "price",
         quantity: "quantity",
@@ -59,13 +47,24 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     permission_endpoint: get("/sapi/v1/account/apiRestrictions"),
-    // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
-    // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
-    error: Some(CodedError::numbers(
-        "code",
-        "msg",
-        [-2015, -1002, -1003, -1100],
-    )),
+    conventions: Conventions {
+        canon: CanonRules {
+            // python-binance sends DELETE parameters in a form body; Binance accepts that.
+            body_on_delete: true,
+            bot_signing_params: &["signature", "timestamp"],
+            ..CanonRules::FORM
+        },
+        // An HMAC secret, or the PEM private key of an RSA or Ed25519 API key.
+        secret_form: SecretForm::TextOrPem,
+        // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
+        // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
+        error: Some(CodedError::numbers(
+            "code",
+            "msg",
+            [-2015, -1002, -1003, -1100],
+        )),
+        ..Conventions::COMMON
+    },
 };
 
 const KEY_HEADER: &str = "x-mbx-apikey";

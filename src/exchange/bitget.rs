@@ -25,21 +25,15 @@ use super::native::{CodedError, Data};
 use super::profile::{get, joined_preset, post};
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, PublicPaths};
 use crate::request::Refusal;
-use crate::request::{CanonRules, CanonicalRequest, Method, Params};
+use crate::request::{CanonicalRequest, Params};
 
 pub struct Bitget;
 
 pub const PROFILE: Profile = Profile {
     id: "bitget",
-    methods: Method::COMMON,
     key_headers: &[KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: true,
-    persistent_nonce: false,
     // `size` is in base currency for limit orders; a spot market buy's `size` is a quote
     // amount (no `price`, so a notional limit refuses it).
     notional: Notional {
@@ -51,13 +45,17 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     // Its `authorities` field lists the key's permissions.
     permission_endpoint: get("/api/v2/spot/account/info"),
-    // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
-    // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
-    // ("Parameter verification failed") to BadRequest.
-    error: Some(
-        CodedError::strings("code", "msg", ["40006", "40014", "429", "40017"])
-            .with_data(Data::Null),
-    ),
+    conventions: Conventions {
+        needs_passphrase: true,
+        // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
+        // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
+        // ("Parameter verification failed") to BadRequest.
+        error: Some(
+            CodedError::strings("code", "msg", ["40006", "40014", "429", "40017"])
+                .with_data(Data::Null),
+        ),
+        ..Conventions::COMMON
+    },
 };
 
 const HOST: &str = "api.bitget.com";
@@ -296,6 +294,7 @@ mod tests {
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, check_signed, Vector,
     };
+    use crate::request::Method;
 
     fn credential() -> Credential {
         testing::credential("bg_api_key", "bitget-secret", Some("bitget-passphrase"))

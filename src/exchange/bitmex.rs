@@ -20,7 +20,7 @@ use super::deny::{tree, DenyRule, ADDRESS_BOOK, SUB_ACCOUNT_MANAGEMENT, TRANSFER
 use super::native::NativeMembers;
 use super::unix_secs;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, PublicPaths};
 use crate::key::SigningKey;
 use crate::request::{CanonRules, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
@@ -29,17 +29,7 @@ pub struct Bitmex;
 
 pub const PROFILE: Profile = Profile {
     id: "bitmex",
-    methods: Method::COMMON,
     key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).
-        body_on_delete: true,
-        ..CanonRules::JSON
-    },
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
     notional: Notional {
         price: "price",
         quantity: "orderQty",
@@ -48,11 +38,17 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v1/apiKey"),
-    error: None,
+    conventions: Conventions {
+        canon: CanonRules {
+            // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).
+            body_on_delete: true,
+            ..CanonRules::JSON
+        },
+        ..Conventions::COMMON
+    },
 };
 
 const HOST: &str = "www.bitmex.com";
-const PREFIX: &str = "/api/v1/";
 const KEY_HEADER: &str = "api-key";
 const EXPIRES_HEADER: &str = "api-expires";
 const SIGN_HEADER: &str = "api-signature";
@@ -165,7 +161,7 @@ impl Exchange for Bitmex {
     }
 
     fn route(&self, path: &str) -> Option<Route> {
-        let rest = path.strip_prefix(PREFIX)?;
+        let rest = path.strip_prefix("/api/v1/")?;
         (!rest.is_empty()).then(|| Route {
             host: HOST,
             access: PUBLIC.access(path),

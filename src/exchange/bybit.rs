@@ -24,21 +24,15 @@ use super::deny::{prefix, DenyRule, SUB_ACCOUNTS};
 use super::native::CodedError;
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, PublicPaths};
+use crate::request::CanonicalRequest;
 use crate::request::Refusal;
-use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Bybit;
 
 pub const PROFILE: Profile = Profile {
     id: "bybit",
-    methods: Method::COMMON,
     key_headers: &[KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
     // With `marketUnit=quoteCoin` a spot market order's `qty` is a quote amount; such an
     // order has no `price`, so a notional limit refuses it rather than misreading it.
     notional: Notional {
@@ -49,13 +43,16 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, TRADE],
     permission_endpoint: get("/v5/user/query-api"),
-    // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
-    // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
-    error: Some(CodedError::numbers(
-        "retCode",
-        "retMsg",
-        [10003, 10005, 10006, 10001],
-    )),
+    conventions: Conventions {
+        // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
+        // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
+        error: Some(CodedError::numbers(
+            "retCode",
+            "retMsg",
+            [10003, 10005, 10006, 10001],
+        )),
+        ..Conventions::COMMON
+    },
 };
 
 const HOST: &str = "api.bybit.com";
@@ -209,6 +206,7 @@ mod tests {
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, canon, check_signed, Vector,
     };
+    use crate::request::Method;
 
     fn credential() -> Credential {
         testing::credential("XXXXXXXXXX", "YYYYYYYYYYYYYYYYYYYYYYYYYYYY", None)

@@ -31,24 +31,18 @@ use super::deny::{below, exact, tree, DenyRule};
 use super::profile::{get, post};
 use super::{sensitive_header, unix_secs};
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Json;
 use crate::request::Refusal;
-use crate::request::{CanonRules, CanonicalRequest, Method};
+use crate::request::{CanonicalRequest, Method};
 
 pub struct Coinbase;
 
 pub const PROFILE: Profile = Profile {
     id: "coinbase",
-    methods: Method::COMMON,
     // Legacy HMAC keys' header, read as a client token besides `Authorization`.
     key_headers: &[LEGACY_KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::PrivateKey,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
     // Coinbase nests sizes inside `order_configuration`; top-level parameters never carry
     // them, so a `notional` limit cannot be computed and is refused (fails closed).
     notional: Notional {
@@ -59,7 +53,10 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v3/brokerage/key_permissions"),
-    error: None,
+    conventions: Conventions {
+        secret_form: SecretForm::PrivateKey,
+        ..Conventions::COMMON
+    },
 };
 
 /// The one host both APIs live on; also the host named in the JWT's `uri` claim.

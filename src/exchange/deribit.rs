@@ -29,23 +29,17 @@ use super::deny::{
 use super::profile::get;
 use super::{sensitive_header, unix_millis};
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, SecretForm};
+use super::{Conventions, Notional, Preset, Profile};
 use crate::request::Json;
-use crate::request::{Body, CanonRules, CanonicalRequest, Method};
+use crate::request::{Body, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Deribit;
 
 pub const PROFILE: Profile = Profile {
     id: "deribit",
-    methods: Method::COMMON,
     // The client token travels in `Authorization` (see [`Deribit::client_token`]).
     key_headers: &[],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
     notional: Notional {
         price: "price",
         quantity: "amount",
@@ -56,7 +50,7 @@ pub const PROFILE: Profile = Profile {
     // Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
     // hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
     permission_endpoint: get("/api/v2/private/list_api_keys"),
-    error: None,
+    conventions: Conventions::COMMON,
 };
 
 pub const HOST: &str = "www.deribit.com";

@@ -24,7 +24,7 @@ use super::native::NativeMembers;
 use super::profile::{delete, get, joined_preset, patch, post, put};
 use super::unix_secs;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, PublicPaths};
 use crate::request::{CanonRules, CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
 
@@ -32,26 +32,7 @@ pub struct Gate;
 
 pub const PROFILE: Profile = Profile {
     id: "gate",
-    // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
-    methods: &[
-        Method::Get,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-    ],
     key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        // The spot amend takes `currency_pair` (and `account`) in the query and in the body;
-        // ccxt sends every amend parameter in both.
-        patch_mirrors_query: true,
-        bot_signing_params: &[],
-        ..CanonRules::JSON
-    },
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: false,
     notional: Notional {
         price: "price",
         quantity: "amount",
@@ -60,11 +41,21 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     permission_endpoint: get("/api/v4/account/main_keys"),
-    error: None,
+    conventions: Conventions {
+        // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
+        methods: Conventions::METHODS_WITH_PATCH,
+        canon: CanonRules {
+            // The spot amend takes `currency_pair` (and `account`) in the query and in the body;
+            // ccxt sends every amend parameter in both.
+            patch_mirrors_query: true,
+            bot_signing_params: &[],
+            ..CanonRules::JSON
+        },
+        ..Conventions::COMMON
+    },
 };
 
 const HOST: &str = "api.gateio.ws";
-const PREFIX: &str = "/api/v4/";
 const KEY_HEADER: &str = "key";
 const SIGN_HEADER: &str = "sign";
 const TS_HEADER: &str = "timestamp";
@@ -312,7 +303,7 @@ impl Exchange for Gate {
     }
 
     fn route(&self, path: &str) -> Option<Route> {
-        let rest = path.strip_prefix(PREFIX)?;
+        let rest = path.strip_prefix("/api/v4/")?;
         (!rest.is_empty()).then(|| Route {
             host: HOST,
             access: PUBLIC.access(path),

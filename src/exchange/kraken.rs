@@ -23,7 +23,7 @@ use super::deny::{exact, DenyRule, SUB_ACCOUNT_MANAGEMENT, WITHDRAWALS};
 use super::native::NativeMembers;
 use super::profile::post;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, SecretForm};
 use crate::key::SigningKey;
 use crate::request::Json;
 use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
@@ -33,20 +33,7 @@ pub struct Kraken;
 
 pub const PROFILE: Profile = Profile {
     id: "kraken",
-    methods: Method::COMMON,
     key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        form_body: true,
-        json_body: true,
-        body_on_delete: false,
-        query_with_body: false,
-        patch_mirrors_query: false,
-        bot_signing_params: &["nonce", "otp"],
-    },
-    secret_form: SecretForm::Base64,
-    key_use: KeyUse::Signs,
-    needs_passphrase: false,
-    persistent_nonce: true,
     notional: Notional {
         price: "price",
         quantity: "volume",
@@ -55,14 +42,24 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, TRADE],
     permission_endpoint: post("/0/private/GetApiKeyInfo"),
-    error: None,
+    conventions: Conventions {
+        canon: CanonRules {
+            form_body: true,
+            json_body: true,
+            body_on_delete: false,
+            query_with_body: false,
+            patch_mirrors_query: false,
+            bot_signing_params: &["nonce", "otp"],
+        },
+        secret_form: SecretForm::Base64,
+        persistent_nonce: true,
+        ..Conventions::COMMON
+    },
 };
 
 const HOST: &str = "api.kraken.com";
 const KEY_HEADER: &str = "api-key";
 const SIGN_HEADER: &str = "api-sign";
-const PUBLIC_PREFIX: &str = "/0/public/";
-const PRIVATE_PREFIX: &str = "/0/private/";
 
 /// Explicitly denied private endpoints (exact paths), besides the keyword guard.
 const DENIED: &[DenyRule] = &[
@@ -141,10 +138,10 @@ fn is_method_name(s: &str) -> bool {
 
 impl Kraken {
     fn access(path: &str) -> Option<Access> {
-        if let Some(rest) = path.strip_prefix(PUBLIC_PREFIX) {
+        if let Some(rest) = path.strip_prefix("/0/public/") {
             return is_method_name(rest).then_some(Access::Public);
         }
-        let rest = path.strip_prefix(PRIVATE_PREFIX)?;
+        let rest = path.strip_prefix("/0/private/")?;
         let ok = match rest.split_once('/') {
             None => is_method_name(rest),
             Some((group, name)) => is_method_name(group) && is_method_name(name),

@@ -35,25 +35,15 @@ use super::native::CodedError;
 use super::profile::{delete, get, joined_preset, post};
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, PublicPaths};
 use crate::request::Refusal;
-use crate::request::{CanonRules, CanonicalRequest, Method};
+use crate::request::{CanonRules, CanonicalRequest};
 
 pub struct Kucoin;
 
 pub const PROFILE: Profile = Profile {
     id: "kucoin",
-    methods: Method::COMMON,
     key_headers: &[KEY_HEADER],
-    canon: CanonRules {
-        // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.
-        body_on_delete: true,
-        ..CanonRules::JSON
-    },
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: true,
-    persistent_nonce: false,
     notional: Notional {
         price: "price",
         quantity: "size",
@@ -63,14 +53,23 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
     permission_endpoint: get("/api/v1/user/api-key"),
-    // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
-    // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
-    // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
-    error: Some(CodedError::strings(
-        "code",
-        "msg",
-        ["400003", "400007", "429000", "400100"],
-    )),
+    conventions: Conventions {
+        canon: CanonRules {
+            // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.
+            body_on_delete: true,
+            ..CanonRules::JSON
+        },
+        needs_passphrase: true,
+        // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
+        // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
+        // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
+        error: Some(CodedError::strings(
+            "code",
+            "msg",
+            ["400003", "400007", "429000", "400100"],
+        )),
+        ..Conventions::COMMON
+    },
 };
 
 const SPOT_HOST: &str = "api.kucoin.com";
@@ -380,6 +379,7 @@ mod tests {
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header};
     use crate::request::canonicalise;
+    use crate::request::Method;
 
     use std::time::Duration;
 

@@ -26,21 +26,15 @@ use super::deny::{prefix, DenyRule, SUB_ACCOUNTS};
 use super::native::{CodedError, Data};
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{KeyUse, Notional, Preset, Profile, PublicPaths, SecretForm};
+use super::{Conventions, Notional, Preset, Profile, PublicPaths};
+use crate::request::CanonicalRequest;
 use crate::request::Refusal;
-use crate::request::{CanonRules, CanonicalRequest, Method};
 
 pub struct Okx;
 
 pub const PROFILE: Profile = Profile {
     id: "okx",
-    methods: Method::COMMON,
     key_headers: &[KEY_HEADER],
-    canon: CanonRules::JSON,
-    secret_form: SecretForm::Text,
-    key_use: KeyUse::Signs,
-    needs_passphrase: true,
-    persistent_nonce: false,
     // `sz` is in base currency for spot limit orders; for a spot market buy with
     // `tgtCcy=quote_ccy` it is a quote amount (no `px`, so a notional limit refuses it),
     // and for swaps, futures and options it counts contracts.
@@ -52,13 +46,17 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v5/account/config"),
-    // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
-    // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
-    // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
-    error: Some(
-        CodedError::strings("code", "msg", ["50111", "50110", "50011", "51000"])
-            .with_data(Data::EmptyList),
-    ),
+    conventions: Conventions {
+        needs_passphrase: true,
+        // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
+        // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
+        // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
+        error: Some(
+            CodedError::strings("code", "msg", ["50111", "50110", "50011", "51000"])
+                .with_data(Data::EmptyList),
+        ),
+        ..Conventions::COMMON
+    },
 };
 
 const HOST: &str = "www.okx.com";
@@ -221,6 +219,7 @@ mod tests {
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, canon, check_signed, Vector,
     };
+    use crate::request::Method;
 
     fn credential() -> Credential {
         testing::credential("okx-api-key", "okx-secret-key", Some("okx-passphrase"))

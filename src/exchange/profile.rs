@@ -38,16 +38,36 @@ pub const fn delete(path: &'static str) -> PresetEntry {
 }
 
 /// Everything about one exchange's API that is data rather than behaviour.
+///
+/// What every exchange must state is a field of its own; what most exchanges share is in
+/// [`Conventions`], which a profile takes as [`Conventions::COMMON`] or updates from it.
 #[derive(Clone, Copy, Debug)]
 pub struct Profile {
     /// The id used in configuration (`exchange = "binance"`) and preset names (`binance:read`).
     pub id: &'static str,
+    /// Headers in which a bot sends its API key; keyward reads its client token from them.
+    pub key_headers: &'static [&'static str],
+    /// The parameters a `notional` limit is computed from.
+    pub notional: Notional,
+    /// Endpoint-specific hard denials (withdrawals, transfers, key management ...); the keyword
+    /// guard of [`super::hard_deny`] runs in addition, for every exchange.
+    pub deny: &'static [DenyRule],
+    /// The named presets (`read`, `trade`, ...), in the order help texts list them.
+    pub presets: &'static [Preset],
+    /// The read-only endpoint that reports the key's own permissions (used by the self-check).
+    pub permission_endpoint: PresetEntry,
+    /// How its API and credentials work, where most exchanges agree.
+    pub conventions: Conventions,
+}
+
+/// How an exchange's API and credentials work, in the respects where most exchanges agree
+/// ([`Conventions::COMMON`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Conventions {
     /// The HTTP methods the API uses; a request with another method is refused with 405 once
     /// the credential names the exchange, and a config rule naming another method is an error.
     /// Most exchanges use [`Method::COMMON`]; those that amend orders with PATCH add it.
     pub methods: &'static [Method],
-    /// Headers in which a bot sends its API key; keyward reads its client token from them.
-    pub key_headers: &'static [&'static str],
     /// Which bodies are accepted and which bot parameters are signing fields.
     pub canon: CanonRules,
     /// How the secret is written (checked by `seal`, parsed when unsealing).
@@ -58,18 +78,33 @@ pub struct Profile {
     pub needs_passphrase: bool,
     /// Whether nonces must stay increasing across restarts (persisted next to the vault file).
     pub persistent_nonce: bool,
-    /// The parameters a `notional` limit is computed from.
-    pub notional: Notional,
-    /// Endpoint-specific hard denials (withdrawals, transfers, key management ...); the keyword
-    /// guard of [`super::hard_deny`] runs in addition, for every exchange.
-    pub deny: &'static [DenyRule],
-    /// The named presets (`read`, `trade`, ...), in the order help texts list them.
-    pub presets: &'static [Preset],
-    /// The read-only endpoint that reports the key's own permissions (used by the self-check).
-    pub permission_endpoint: PresetEntry,
     /// The exchange's `{code, message}` error body, when it has one. Exchanges whose native
     /// error has another shape override [`Exchange::native_error`](super::Exchange::native_error).
     pub error: Option<CodedError>,
+}
+
+impl Conventions {
+    /// [`Method::COMMON`] and PATCH, for APIs that amend orders with it (Gate, Alpaca).
+    pub const METHODS_WITH_PATCH: &'static [Method] = &[
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
+
+    /// GET, POST, PUT and DELETE; query strings for reads and JSON bodies for writes; a text
+    /// HMAC secret that only signs, no passphrase; nonces kept in memory; keyward's own error
+    /// body.
+    pub const COMMON: Conventions = Conventions {
+        methods: Method::COMMON,
+        canon: CanonRules::JSON,
+        secret_form: SecretForm::Text,
+        key_use: KeyUse::Signs,
+        needs_passphrase: false,
+        persistent_nonce: false,
+        error: None,
+    };
 }
 
 impl Profile {

@@ -27,12 +27,12 @@ fn accessors_read_the_profile() {
     for ex in registry() {
         let p = ex.profile();
         assert_eq!(ex.id(), p.id);
-        assert_eq!(ex.methods(), p.methods);
+        assert_eq!(ex.methods(), p.conventions.methods);
         assert_eq!(ex.key_headers(), p.key_headers);
-        assert_eq!(ex.secret_form(), p.secret_form);
-        assert_eq!(ex.key_use(), p.key_use);
-        assert_eq!(ex.needs_passphrase(), p.needs_passphrase);
-        assert_eq!(ex.persistent_nonce(), p.persistent_nonce);
+        assert_eq!(ex.secret_form(), p.conventions.secret_form);
+        assert_eq!(ex.key_use(), p.conventions.key_use);
+        assert_eq!(ex.needs_passphrase(), p.conventions.needs_passphrase);
+        assert_eq!(ex.persistent_nonce(), p.conventions.persistent_nonce);
         assert_eq!(ex.notional(), p.notional);
         assert_eq!(ex.permission_endpoint(), p.permission_endpoint);
         let names: Vec<&str> = ex.preset_names().iter().collect();
@@ -46,12 +46,18 @@ fn accessors_read_the_profile() {
 #[test]
 fn profile_facts() {
     let with = |f: fn(&Profile) -> bool| ids(registry().iter().copied().filter(|e| f(e.profile())));
-    assert_eq!(with(|p| p.needs_passphrase), ["okx", "bitget", "kucoin"]);
-    assert_eq!(with(|p| p.persistent_nonce), ["kraken"]);
-    assert_eq!(with(|p| p.key_use == KeyUse::SecretInHeader), ["alpaca"]);
+    assert_eq!(
+        with(|p| p.conventions.needs_passphrase),
+        ["okx", "bitget", "kucoin"]
+    );
+    assert_eq!(with(|p| p.conventions.persistent_nonce), ["kraken"]);
+    assert_eq!(
+        with(|p| p.conventions.key_use == KeyUse::SecretInHeader),
+        ["alpaca"]
+    );
     assert_eq!(with(|p| p.key_headers.is_empty()), ["deribit"]);
     assert_eq!(
-        with(|p| p.secret_form != SecretForm::Text),
+        with(|p| p.conventions.secret_form != SecretForm::Text),
         ["binance", "coinbase", "kraken"]
     );
 }
