@@ -44,6 +44,7 @@ pub const PROFILE: Profile = Profile {
     // Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
     // `transfers_blocked` and `account_blocked`.
     permission_endpoint: get("/trading/v2/account"),
+    orders: orders::ORDER_ENDPOINTS,
     conventions: Conventions {
         // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
         methods: Conventions::METHODS_WITH_PATCH,

@@ -47,6 +47,7 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     permission_endpoint: get("/sapi/v1/account/apiRestrictions"),
+    orders: orders::ORDER_ENDPOINTS,
     conventions: Conventions {
         canon: CanonRules {
             // python-binance sends DELETE parameters in a form body; Binance accepts that.

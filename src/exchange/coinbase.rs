@@ -53,6 +53,7 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v3/brokerage/key_permissions"),
+    orders: orders::ORDER_ENDPOINTS,
     conventions: Conventions {
         secret_form: SecretForm::PrivateKey,
         ..Conventions::COMMON

@@ -50,6 +50,7 @@ pub const PROFILE: Profile = Profile {
     // Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
     // hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
     permission_endpoint: get("/api/v2/private/list_api_keys"),
+    orders: orders::ORDER_ENDPOINTS,
     conventions: Conventions::COMMON,
 };
 

@@ -41,6 +41,7 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     permission_endpoint: get("/api/v4/account/main_keys"),
+    orders: orders::ORDER_ENDPOINTS,
     conventions: Conventions {
         // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
         methods: Conventions::METHODS_WITH_PATCH,

@@ -42,6 +42,7 @@ pub const PROFILE: Profile = Profile {
     deny: DENIED,
     presets: &[READ, TRADE],
     permission_endpoint: post("/0/private/GetApiKeyInfo"),
+    orders: orders::ORDER_ENDPOINTS,
     conventions: Conventions {
         canon: CanonRules {
             form_body: true,

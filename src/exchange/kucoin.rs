@@ -53,6 +53,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
     permission_endpoint: get("/api/v1/user/api-key"),
+    orders: orders::ORDER_ENDPOINTS,
     conventions: Conventions {
         canon: CanonRules {
             // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.

@@ -7,6 +7,7 @@
 
 use super::deny::DenyRule;
 use super::native::CodedError;
+use crate::order::OrderEndpoint;
 use crate::request::{CanonRules, Method};
 
 /// One endpoint of a preset: a method and a path pattern (`{x}` matches one path segment).
@@ -56,6 +57,9 @@ pub struct Profile {
     pub presets: &'static [Preset],
     /// The read-only endpoint that reports the key's own permissions (used by the self-check).
     pub permission_endpoint: PresetEntry,
+    /// Every order-creating, amending and batch endpoint the presets allow, with the field
+    /// table that reads its orders as the exchange executes them (`src/exchange/<id>/orders.rs`).
+    pub orders: &'static [OrderEndpoint],
     /// How its API and credentials work, where most exchanges agree.
     pub conventions: Conventions,
 }
@@ -108,6 +112,13 @@ impl Conventions {
 }
 
 impl Profile {
+    /// The order endpoint a request's method and path name, if it is one.
+    pub fn order_endpoint(&self, method: Method, path: &str) -> Option<&'static OrderEndpoint> {
+        self.orders
+            .iter()
+            .find(|e| e.method == method && super::path_matches(e.path, path))
+    }
+
     /// The endpoints of a preset, by its name after `<id>:` (e.g. `read`).
     pub fn preset(&self, name: &str) -> Option<&'static [PresetEntry]> {
         self.presets

@@ -73,7 +73,7 @@ pub fn decide(
     }
     let mut first_failure = None;
     for rule in allowlist.rules.iter().filter(|r| r.matches_endpoint(req)) {
-        match rule.check_constraints(req) {
+        match rule.check_constraints(exchange, req) {
             Ok(()) => {
                 return Decision::Allow {
                     rule: rule.id.clone(),
@@ -195,13 +195,13 @@ mod tests {
                 Method::Post,
                 "/api/v3/order",
                 "symbol=BTCUSDT&type=LIMIT&quantity=0.1&price=1&QUOTEORDERQTY=1000000",
-                Err("only in letter case"),
+                Err("'QUOTEORDERQTY' is another spelling of 'quoteOrderQty'"),
             ),
             (
                 Method::Post,
                 "/api/v3/order",
                 "symbol=BTCUSDT&type=LIMIT&Quantity=9&quoteOrderQty=1",
-                Err("only in letter case"),
+                Err("'Quantity' is another spelling of 'quantity'"),
             ),
             (
                 Method::Post,
@@ -225,7 +225,7 @@ mod tests {
                 Method::Post,
                 "/api/v3/order",
                 "symbol=BTCUSDT&type=LIMIT&quantity=0.1",
-                Err("needs price"),
+                Err("the order has no limit price"),
             ),
             (
                 Method::Delete,
@@ -279,7 +279,8 @@ mod tests {
         );
         let got = decide(&Binance, Some(&a), true, Access::Signed, &batch);
         assert!(
-            got.to_string().contains("appears inside the request"),
+            got.to_string()
+                .contains("'batchOrders' is not a field keyward knows on this endpoint"),
             "{got}"
         );
         let bracket = req(
@@ -370,13 +371,24 @@ mod tests {
 
     #[test]
     fn quote_order_qty_is_the_notional() {
-        let mut rule = order_rule();
-        rule.params.clear();
-        let a = Allowlist { rules: vec![rule] };
-        let ok = req(Method::Post, "/api/v3/order", "quoteOrderQty=20000");
+        let notional_only = post_rule("allow[1]", "/api/v3/order", &[], &[(NOTIONAL, "20000")]);
+        let a = Allowlist {
+            rules: vec![notional_only],
+        };
+        let market = "symbol=BTCUSDT&side=BUY&type=MARKET&quoteOrderQty=";
+        let ok = req(Method::Post, "/api/v3/order", &format!("{market}20000"));
         assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
-        let big = req(Method::Post, "/api/v3/order", "quoteOrderQty=20000.1");
-        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &big).is_allowed());
+        let big = req(Method::Post, "/api/v3/order", &format!("{market}20000.1"));
+        let got = decide(&Binance, Some(&a), true, Access::Signed, &big);
+        assert!(
+            got.to_string().contains("notional 20000.1 exceeds"),
+            "{got}"
+        );
+        // The same quote-sized market order cannot be bounded by a base-size limit.
+        let a = Allowlist {
+            rules: vec![order_rule()],
+        };
+        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
     }
 
     #[test]

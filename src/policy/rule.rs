@@ -4,13 +4,14 @@
 use rust_decimal::Decimal;
 
 use crate::exchange::{self, path_matches, Exchange, Notional};
+use crate::order::{self, limits, OrderEndpoint};
 use crate::request::{Body, CanonicalRequest, Json, Method};
 
 /// A plain non-negative decimal (`123`, `0.5`), read as the order model reads one.
 pub use crate::order::decimal as parse_decimal;
 
-/// The pseudo-parameter of a `max` constraint that bounds `price * quantity` (or `quoteOrderQty`).
-pub const NOTIONAL: &str = "notional";
+/// The pseudo-parameter of a `max` constraint that bounds the order's value in the quote asset.
+pub use crate::order::limits::NOTIONAL;
 
 /// One allow rule, expanded from the configuration or from a preset.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,8 +68,42 @@ impl Rule {
         names
     }
 
-    /// `Ok(())` if every constraint holds, else why not.
-    pub(super) fn check_constraints(&self, req: &CanonicalRequest) -> Result<(), String> {
+    /// `Ok(())` if every constraint holds, else why not. On an order endpoint of the exchange
+    /// the constraints judge the orders the exchange will execute, as its field table reads
+    /// them; elsewhere they judge the named parameters.
+    pub(super) fn check_constraints(
+        &self,
+        exchange: &dyn Exchange,
+        req: &CanonicalRequest,
+    ) -> Result<(), String> {
+        if self.params.is_empty() && self.max.is_empty() {
+            return Ok(());
+        }
+        let profile = exchange.profile();
+        match profile.order_endpoint(req.method, &req.path) {
+            Some(endpoint) => self.check_orders(profile.orders, endpoint, req),
+            None => self.check_params(req),
+        }
+    }
+
+    /// The constraints on every order of an order endpoint's request (each item of a batch,
+    /// each attached leg), in order terms. An order keyward cannot fully read is refused.
+    fn check_orders(
+        &self,
+        endpoints: &[OrderEndpoint],
+        endpoint: &OrderEndpoint,
+        req: &CanonicalRequest,
+    ) -> Result<(), String> {
+        let orders = order::read(endpoint, req)?;
+        let vocabulary = |name: &str| limits::meaning(endpoints, endpoint.spec, name);
+        for order in &orders {
+            limits::check(&vocabulary, order, &self.params, &self.max, &self.id)?;
+        }
+        Ok(())
+    }
+
+    /// The constraints on the named parameters of a request that places no order.
+    fn check_params(&self, req: &CanonicalRequest) -> Result<(), String> {
         // A parameter whose name differs from a constrained one only in letter case
         // (`QUANTITY`, `quoteorderqty`) escapes the constraint here but could be read as that
         // parameter by the exchange: refuse it.
