@@ -55,6 +55,25 @@ pub struct Outbound {
     pub body: Bytes,
 }
 
+impl Outbound {
+    /// The request for `req`'s method: to `host`, at `path_and_query`, with `headers` and `body`.
+    pub fn new(
+        req: &CanonicalRequest,
+        host: &'static str,
+        path_and_query: String,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        body: impl Into<Bytes>,
+    ) -> Outbound {
+        Outbound {
+            method: req.method,
+            host,
+            path_and_query,
+            headers,
+            body: body.into(),
+        }
+    }
+}
+
 /// What differs between exchanges as behaviour; everything that is data is the [`Profile`].
 ///
 /// An exchange implements [`Exchange::profile`], [`Exchange::route`] and [`Exchange::sign`],

@@ -18,7 +18,6 @@ pub mod orders;
 use super::secret_header;
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
@@ -227,13 +226,7 @@ impl Exchange for Alpaca {
         if !body.is_empty() {
             headers.push(json_content_type());
         }
-        Ok(Outbound {
-            method: req.method,
-            host,
-            path_and_query,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, host, path_and_query, headers, body))
     }
 }
 
@@ -244,6 +237,7 @@ mod tests {
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, canon, header_value};
     use crate::exchange::{hard_deny, path_matches};
     use crate::request::canonicalise;
+    use bytes::Bytes;
 
     use http::{header, HeaderMap};
 

@@ -393,13 +393,7 @@ impl Exchange for Binance {
             }
             None => Bytes::new(),
         };
-        Ok(Outbound {
-            method: req.method,
-            host,
-            path_and_query,
-            headers,
-            body,
-        })
+        Ok(Outbound::new(req, host, path_and_query, headers, body))
     }
 }
 

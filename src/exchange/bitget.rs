@@ -16,7 +16,6 @@ pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
@@ -265,13 +264,7 @@ impl Exchange for Bitget {
             headers.push(plain_header("access-timestamp", &timestamp));
             headers.push(secret_header("access-passphrase", passphrase.expose())?);
         }
-        Ok(Outbound {
-            method: req.method,
-            host: HOST,
-            path_and_query,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
 }
 

@@ -12,7 +12,6 @@ use super::profile::{delete, get, post, put};
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
@@ -216,13 +215,7 @@ impl Exchange for Bitmex {
             headers.push(plain_header(EXPIRES_HEADER, &expires));
             headers.push(secret_header(SIGN_HEADER, signature.as_bytes())?);
         }
-        Ok(Outbound {
-            method: req.method,
-            host: HOST,
-            path_and_query,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
 }
 

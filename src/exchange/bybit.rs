@@ -16,7 +16,6 @@ use super::profile::{get, post};
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
@@ -191,13 +190,7 @@ impl Exchange for Bybit {
             headers.push(plain_header("x-bapi-recv-window", &window));
             headers.push(secret_header("x-bapi-sign", signature.as_bytes())?);
         }
-        Ok(Outbound {
-            method: req.method,
-            host: HOST,
-            path_and_query,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
 }
 

@@ -22,7 +22,6 @@ pub mod orders;
 use std::time::SystemTime;
 
 use base64::Engine;
-use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
@@ -412,13 +411,7 @@ impl Coinbase {
         if !body.is_empty() {
             headers.push(json_content_type());
         }
-        Ok(Outbound {
-            method: req.method,
-            host: HOST,
-            path_and_query,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
 }
 
@@ -427,6 +420,7 @@ mod tests {
     use super::*;
     use crate::exchange::profile::{delete, put};
     use crate::exchange::testing::{assert_hard_deny, assert_routes, canon};
+    use bytes::Bytes;
 
     use crate::secret::SecretBytes;
 

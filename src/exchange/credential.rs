@@ -4,7 +4,7 @@
 use base64::Engine;
 
 use super::nonce::Nonce;
-use super::{Exchange, SecretForm};
+use super::{Exchange, KeyUse, SecretForm};
 use crate::key::{is_pem, HmacSecret, PrivateKey, SigningKey};
 use crate::secret::SecretBytes;
 use crate::vault::CredentialSecrets;
@@ -47,6 +47,7 @@ impl Credential {
                 _ => secrets.secret,
             })),
         };
+        check_key_use(exchange, &*key)?;
         Ok(Credential {
             api_key: secrets.api_key,
             passphrase: secrets.passphrase,
@@ -112,6 +113,19 @@ pub fn parse_secret(form: SecretForm, secret: &SecretBytes) -> Result<Option<Pri
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Credential(REDACTED)")
+    }
+}
+
+/// An exchange that takes its secret as a header (Alpaca) needs a key that can reveal it: a key
+/// held on a token or in a key service never can, so such a credential is refused when it is
+/// loaded, not on its first request.
+pub fn check_key_use(exchange: &dyn Exchange, key: &dyn SigningKey) -> Result<(), String> {
+    match exchange.key_use() {
+        KeyUse::SecretInHeader if key.reveal().is_err() => Err(format!(
+            "{} sends its API secret itself with every request, so its secret cannot live on a token or in a key service; seal it into a vault file instead",
+            exchange.id()
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -201,6 +215,20 @@ mod tests {
                 ex.id()
             );
         }
+    }
+
+    #[test]
+    fn a_secret_sent_as_a_header_needs_a_key_that_can_reveal_it() {
+        let alpaca = crate::exchange::lookup("alpaca").unwrap();
+        let token_like = TokenLike {
+            inner: Box::new(HmacSecret::new(SecretBytes::copy_from(b"s"))),
+            calls: Arc::new(AtomicUsize::new(0)),
+        };
+        let e = check_key_use(alpaca, &token_like).unwrap_err();
+        assert!(e.contains("cannot live on a token"), "{e}");
+        assert!(check_key_use(alpaca, &HmacSecret::new(SecretBytes::copy_from(b"s"))).is_ok());
+        let bybit = crate::exchange::lookup("bybit").unwrap();
+        assert!(check_key_use(bybit, &token_like).is_ok());
     }
 
     #[test]

@@ -18,7 +18,6 @@
 pub mod orders;
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
@@ -389,13 +388,7 @@ impl Exchange for Deribit {
             value.extend_from_slice(format!(",ts={ts},sig={sig},nonce={nonce}").as_bytes());
             headers.push((header::AUTHORIZATION, sensitive_header(&value)?));
         }
-        Ok(Outbound {
-            method: req.method,
-            host: HOST,
-            path_and_query,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
 }
 
@@ -404,6 +397,7 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, assert_routes, at, canon};
+    use bytes::Bytes;
 
     const ID: &str = "AMANDA_CLIENT_ID";
     const SECRET: &str = "AMANDA_CLIENT_SECRET_0123456789abcdef";

@@ -14,7 +14,6 @@ pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha512};
 
@@ -373,13 +372,7 @@ impl Exchange for Gate {
             headers.push(plain_header(TS_HEADER, &ts));
             headers.push(secret_header(SIGN_HEADER, signature.as_bytes())?);
         }
-        Ok(Outbound {
-            method: req.method,
-            host: HOST,
-            path_and_query,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
 }
 

@@ -224,13 +224,7 @@ impl Exchange for Kraken {
                     Bytes::from(j.to_compact())
                 }
             };
-            return Ok(Outbound {
-                method: req.method,
-                host: HOST,
-                path_and_query,
-                headers,
-                body,
-            });
+            return Ok(Outbound::new(req, HOST, path_and_query, headers, body));
         }
         self.check_request(req)?;
         let nonce = credential.nonce.next(now).map_err(|e| {

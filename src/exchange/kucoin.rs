@@ -26,7 +26,6 @@ pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
@@ -364,13 +363,7 @@ impl Exchange for Kucoin {
                 ),
             ]);
         }
-        Ok(Outbound {
-            method: req.method,
-            host,
-            path_and_query: endpoint,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, host, endpoint, headers, body))
     }
 }
 

@@ -18,7 +18,6 @@ use super::profile::{get, post};
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
@@ -197,13 +196,7 @@ impl Exchange for Okx {
             headers.push(plain_header("ok-access-timestamp", &timestamp));
             headers.push(secret_header("ok-access-passphrase", passphrase.expose())?);
         }
-        Ok(Outbound {
-            method: req.method,
-            host: HOST,
-            path_and_query,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
 }
 
