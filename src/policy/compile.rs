@@ -9,8 +9,9 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use super::rule::{parse_decimal, Allowlist, Rule};
+use super::rule::{parse_decimal, Allowlist, Rule, NOTIONAL};
 use crate::exchange::{self, Exchange};
+use crate::order::{limits, Meaning, OrderEndpoint};
 use crate::request::{check_path, Method};
 
 /// One `allow` entry: a preset name (`binance:read`) or a rule.
@@ -155,6 +156,9 @@ fn compile_rule(exchange: &dyn Exchange, j: usize, r: RuleEntry) -> Result<Rule,
             .map_err(|e| AllowError::field(j, format_args!("max.{name}"), e))?;
         max.push((name, limit));
     }
+    if let Some(endpoint) = exchange.profile().order_endpoint(method, &r.path) {
+        check_order_names(exchange, endpoint, j, &params, &max)?;
+    }
     Ok(Rule {
         id: format!("allow[{j}]"),
         method,
@@ -163,6 +167,62 @@ fn compile_rule(exchange: &dyn Exchange, j: usize, r: RuleEntry) -> Result<Rule,
         max,
         notional: exchange.notional(),
     })
+}
+
+/// On an order endpoint, every constrained name must be one the endpoint's orders have (or
+/// [`NOTIONAL`]): a limit on a name the exchange does not read would never apply, and would let
+/// the operator believe in it.
+fn check_order_names(
+    exchange: &dyn Exchange,
+    endpoint: &OrderEndpoint,
+    j: usize,
+    params: &[(String, Vec<String>)],
+    max: &[(String, Decimal)],
+) -> Result<(), AllowError> {
+    let known = |name: &str| {
+        endpoint.spec.meaning(name).is_some()
+            || limits::meaning(exchange.profile().orders, endpoint.spec, name).is_some()
+    };
+    let fields = || {
+        let mut names: Vec<&str> = endpoint
+            .spec
+            .fields
+            .iter()
+            .filter(|(_, m)| !matches!(m, Meaning::Inert))
+            .map(|(n, _)| *n)
+            .collect();
+        names.dedup();
+        names.join(", ")
+    };
+    for (name, _) in params {
+        if !known(name) {
+            return Err(AllowError::field(
+                j,
+                format_args!("params.{name}"),
+                format!(
+                    "{} {} has no field {name:?}, so this constraint would never apply; its order fields are {}",
+                    endpoint.method,
+                    endpoint.path,
+                    fields()
+                ),
+            ));
+        }
+    }
+    for (name, _) in max {
+        if name != NOTIONAL && !known(name) {
+            return Err(AllowError::field(
+                j,
+                format_args!("max.{name}"),
+                format!(
+                    "{} {} has no field {name:?}, so this limit would never apply; limit one of {}, or notional",
+                    endpoint.method,
+                    endpoint.path,
+                    fields()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A constrained rule next to an unconstrained one for the same endpoint would never limit
@@ -200,6 +260,27 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         })
+    }
+
+    #[test]
+    fn limits_on_names_the_order_endpoint_does_not_have_are_refused() {
+        let e = compile(&Binance, vec![order(&[("qty", "1")])]).unwrap_err();
+        assert_eq!(
+            e.at,
+            Location::Field {
+                entry: 0,
+                field: "max.qty".into()
+            }
+        );
+        assert!(e.message.contains("has no field \"qty\""), "{}", e.message);
+        assert!(e.message.contains("quantity"), "{}", e.message);
+        // The exchange's own names, an amend's name for the same size and notional compile.
+        compile(
+            &Binance,
+            vec![order(&[("quantity", "1"), ("notional", "5")])],
+        )
+        .unwrap();
+        compile(&Binance, vec![order(&[("newQty", "1")])]).unwrap();
     }
 
     #[test]
