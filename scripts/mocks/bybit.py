@@ -117,7 +117,11 @@ class Mock:
         route = ROUTES.get((req.method, req.path))
         if route is None:
             raise error(404, 10001, f"unknown endpoint {req.method} {req.path}")
-        return 200, envelope(route(self, p))
+        result = route(self, p)
+        if route is Mock.query_api:
+            # As Bybit does: the answer echoes the API key the request was signed with.
+            result = dict(result, apiKey=req.headers.get("x-bapi-api-key", ""))
+        return 200, envelope(result)
 
     def market(self, path, p):
         if path == "/v5/market/time":

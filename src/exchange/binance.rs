@@ -23,7 +23,8 @@ use http::{HeaderName, HeaderValue};
 
 use super::common::{base64, form_content_type, path_and_query};
 use super::deny::{
-    prefix, DenyRule, ACCOUNT_SETTINGS, GIFT_CARDS, SUB_ACCOUNTS, TRANSFERS, WITHDRAWALS,
+    prefix, DenyRule, ACCOUNT_SETTINGS, GIFT_CARDS, NEGOTIATED_TRADES, SUB_ACCOUNTS, TRANSFERS,
+    WITHDRAWALS,
 };
 use super::native::CodedError;
 use super::profile::{delete, get, joined_preset, post, put};
@@ -48,6 +49,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     permission_endpoint: get("/sapi/v1/account/apiRestrictions"),
     orders: orders::ORDER_ENDPOINTS,
+    answers_with_key: &[],
     conventions: Conventions {
         canon: CanonRules {
             // python-binance sends DELETE parameters in a form body; Binance accepts that.
@@ -136,6 +138,8 @@ const KEY_ONLY: &[&str] = &[
 
 /// Explicitly denied endpoints (path prefixes), besides the keyword guard.
 const DENIED: &[DenyRule] = &[
+    // Options block trades with a counterparty the bot chooses.
+    prefix("/eapi/v1/block/", NEGOTIATED_TRADES),
     prefix("/sapi/v1/capital/withdraw", WITHDRAWALS),
     prefix(
         "/wapi/",

@@ -43,6 +43,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: get("/v5/user/query-api"),
     orders: orders::ORDER_ENDPOINTS,
+    answers_with_key: &[get("/v5/user/query-api")],
     conventions: Conventions {
         // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
         // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
@@ -65,9 +66,9 @@ const PUBLIC: PublicPaths = PublicPaths {
     except: &[],
 };
 
-/// The only `/v5/user/` endpoints a bot may reach: reading the key's own permissions and the
-/// account type. Everything else under `/v5/user/` creates, changes or deletes API keys and
-/// sub-accounts.
+/// The only `/v5/user/` endpoints a bot may reach: reading the key's own permissions (whose
+/// answer echoes the real API key: keyward redacts it, see `answers_with_key`) and the account
+/// type. Everything else under `/v5/user/` creates, changes or deletes API keys and sub-accounts.
 const USER_READS: &[&str] = &["/v5/user/query-api", "/v5/user/get-member-type"];
 
 /// Hard deny (path prefixes), on top of the shared keyword guard.

@@ -53,6 +53,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v3/brokerage/key_permissions"),
     orders: orders::ORDER_ENDPOINTS,
+    answers_with_key: &[],
     conventions: Conventions {
         secret_form: SecretForm::PrivateKey,
         ..Conventions::COMMON

@@ -124,6 +124,14 @@ pub const API_KEYS: &str = "API-key management is never allowed";
 pub const ACCOUNT_SETTINGS: &str = "account settings are never changed through keyward";
 pub const ADDRESS_BOOK: &str = "address-book changes are never allowed";
 pub const GIFT_CARDS: &str = "gift cards are never allowed";
+pub const NEGOTIATED_TRADES: &str =
+    "block, RFQ and OTC trades with a chosen counterparty are never allowed";
+pub const BORROWING: &str = "borrowing and loans are never allowed";
+pub const CONVERTS: &str =
+    "converts and dust sweeps (trades at a quoted price, outside order limits) are never allowed";
+/// Answers that carry a credential usable without keyward.
+pub const RETURNS_CREDENTIALS: &str =
+    "this endpoint returns a credential usable without keyward (the API key or a token that trades); it is reserved for keyward's own use";
 
 /// Words that mark an endpoint as moving money out or managing keys, whatever the exchange.
 /// Matched case-insensitively against the path with `-` and `_` removed, so `sub-account`,
@@ -135,6 +143,20 @@ pub const GUARD_WORDS: &[(&str, &str)] = &[
     ("apikey", API_KEYS),
     ("giftcard", GIFT_CARDS),
     ("addressbook", ADDRESS_BOOK),
+    // Trades with a chosen counterparty move value to whoever the bot names.
+    ("rfq", NEGOTIATED_TRADES),
+    ("blocktrade", NEGOTIATED_TRADES),
+    ("otc", NEGOTIATED_TRADES),
+];
+
+/// Words that mark an endpoint as acting on money when it is written to (any method but GET):
+/// borrowing raises the stake a stolen key can lose; converts and dust sweeps trade at a price
+/// the exchange quotes, outside any order limit. Reading their history stays possible.
+pub const GUARD_WORDS_WRITES: &[(&str, &str)] = &[
+    ("borrow", BORROWING),
+    ("loan", BORROWING),
+    ("convert", CONVERTS),
+    ("dust", CONVERTS),
 ];
 
 /// The exchange's explicit denials: its profile's list, then [`Exchange::deny_more`].
@@ -142,15 +164,22 @@ pub fn explicit(exchange: &dyn Exchange, method: Method, path: &str) -> Option<&
     denied_by(exchange.profile().deny, method, path).or_else(|| exchange.deny_more(method, path))
 }
 
-/// The keyword guard: the reason of the first [`GUARD_WORDS`] word in the folded path.
-pub fn guard(path: &str) -> Option<&'static str> {
+/// The keyword guard: the reason of the first [`GUARD_WORDS`] word in the folded path, or, for
+/// a method other than GET, of the first [`GUARD_WORDS_WRITES`] word.
+pub fn guard(method: Method, path: &str) -> Option<&'static str> {
     let folded: String = path
         .chars()
         .filter(|c| *c != '-' && *c != '_')
         .map(|c| c.to_ascii_lowercase())
         .collect();
+    let writes: &[(&str, &str)] = if method == Method::Get {
+        &[]
+    } else {
+        GUARD_WORDS_WRITES
+    };
     GUARD_WORDS
         .iter()
+        .chain(writes)
         .find(|(word, _)| folded.contains(word))
         .map(|(_, reason)| *reason)
 }
@@ -158,7 +187,7 @@ pub fn guard(path: &str) -> Option<&'static str> {
 /// The hard-deny layer: the exchange's explicit list, then the keyword guard. No configuration
 /// can lift it.
 pub fn hard_deny(exchange: &dyn Exchange, method: Method, path: &str) -> Option<&'static str> {
-    explicit(exchange, method, path).or_else(|| guard(path))
+    explicit(exchange, method, path).or_else(|| guard(method, path))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha512};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::{prefix, DenyRule, TRANSFERS};
+use super::deny::{exact, prefix, DenyRule, RETURNS_CREDENTIALS, TRANSFERS};
 use super::native::NativeMembers;
 use super::profile::{delete, get, joined_preset, patch, post, put};
 use super::unix_secs;
@@ -41,6 +41,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     permission_endpoint: get("/api/v4/account/main_keys"),
     orders: orders::ORDER_ENDPOINTS,
+    answers_with_key: &[],
     conventions: Conventions {
         // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
         methods: Conventions::METHODS_WITH_PATCH,
@@ -137,6 +138,8 @@ const PUBLIC: PublicPaths = PublicPaths::paths(&[
 
 /// Explicitly denied endpoints (prefixes of the path), besides the keyword guard.
 const DENIED: &[DenyRule] = &[
+    // Lists the account's API keys: reserved for keyward's own permission self-check.
+    exact("/api/v4/account/main_keys", RETURNS_CREDENTIALS),
     prefix(
         "/api/v4/withdrawals",
         "withdrawals (and their cancellation, UID push transfers) are never allowed",

@@ -19,7 +19,7 @@ use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
 use super::common::{form_content_type, json_content_type, path_and_query};
-use super::deny::{exact, DenyRule, SUB_ACCOUNT_MANAGEMENT, WITHDRAWALS};
+use super::deny::{exact, DenyRule, RETURNS_CREDENTIALS, SUB_ACCOUNT_MANAGEMENT, WITHDRAWALS};
 use super::native::NativeMembers;
 use super::profile::post;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -43,6 +43,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: post("/0/private/GetApiKeyInfo"),
     orders: orders::ORDER_ENDPOINTS,
+    answers_with_key: &[],
     conventions: Conventions {
         canon: CanonRules {
             form_body: true,
@@ -95,6 +96,9 @@ const DENIED: &[DenyRule] = &[
         "/0/private/GetApiKeyInfo",
         "the key-permission endpoint is reserved for keyward's own self-check",
     ),
+    // Its token places orders on Kraken's WebSocket API by itself: a bot holding it trades
+    // around keyward.
+    exact("/0/private/GetWebSocketsToken", RETURNS_CREDENTIALS),
 ];
 
 /// `kraken:read`: balances, orders, trades, positions, ledgers and fee volume.

@@ -53,6 +53,7 @@ pub const PROFILE: Profile = Profile {
     // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
     permission_endpoint: get("/api/v1/user/api-key"),
     orders: orders::ORDER_ENDPOINTS,
+    answers_with_key: &[],
     conventions: Conventions {
         canon: CanonRules {
             // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.

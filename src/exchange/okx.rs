@@ -46,6 +46,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v5/account/config"),
     orders: orders::ORDER_ENDPOINTS,
+    answers_with_key: &[],
     conventions: Conventions {
         needs_passphrase: true,
         // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,

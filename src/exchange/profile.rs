@@ -60,6 +60,9 @@ pub struct Profile {
     /// Every order-creating, amending and batch endpoint the presets allow, with the field
     /// table that reads its orders as the exchange executes them (`src/exchange/<id>/orders.rs`).
     pub orders: &'static [OrderEndpoint],
+    /// Endpoints whose answers carry the real API key (Bybit `query-api` echoes it): keyward
+    /// replaces every occurrence of the key in their body before the bot sees it.
+    pub answers_with_key: &'static [PresetEntry],
     /// How its API and credentials work, where most exchanges agree.
     pub conventions: Conventions,
 }
@@ -112,6 +115,13 @@ impl Conventions {
 }
 
 impl Profile {
+    /// Whether the answer to `method path` must have the API key redacted.
+    pub fn answers_with_key(&self, method: Method, path: &str) -> bool {
+        self.answers_with_key
+            .iter()
+            .any(|(m, p)| *m == method && super::path_matches(p, path))
+    }
+
     /// The order endpoint a request's method and path name, if it is one.
     pub fn order_endpoint(&self, method: Method, path: &str) -> Option<&'static OrderEndpoint> {
         self.orders

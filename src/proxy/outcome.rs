@@ -5,10 +5,9 @@
 use std::net::SocketAddr;
 
 use http::Response;
-use hyper::body::Incoming;
 
 use super::auth::Client;
-use super::respond::{self, pass_through, ProxyBody};
+use super::respond::{self, ProxyBody};
 use super::state::CredentialState;
 use super::transport::truncate;
 use crate::audit::{Event, OutcomeRecord, RequestRecord, Verdict};
@@ -118,7 +117,9 @@ pub struct Forwarded {
     pub path: String,
     pub rule: String,
     pub latency_ms: f64,
-    pub answer: Result<Response<Incoming>, Refusal>,
+    /// The exchange's answer as the bot will get it (hop-by-hop headers removed, the API key
+    /// redacted where the profile says the answer carries it).
+    pub answer: Result<Response<ProxyBody>, Refusal>,
 }
 
 impl Forwarded {
@@ -199,7 +200,7 @@ impl<'s> Outcome<'s> {
             End::Forwarded(Forwarded {
                 answer: Ok(response),
                 ..
-            }) => return pass_through(response),
+            }) => return response,
             End::Forwarded(Forwarded {
                 answer: Err(refusal),
                 ..

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use super::auth::rate_limited;
 use super::listener::{AllowedHosts, ListenName};
 use super::outcome::{Forwarded, Outcome, Stopped, Subject, Who};
-use super::respond::ProxyBody;
+use super::respond::{self, ProxyBody};
 use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound};
 use crate::audit::Verdict;
@@ -124,8 +124,18 @@ impl<'s> Pipeline<'s> {
         let upstream = credential.upstream.clone();
         let state = self.state.clone();
         let started = self.started;
+        // The real API key, only for answers that echo it, to redact them.
+        let redact = credential
+            .exchange
+            .profile()
+            .answers_with_key(outbound.method, &path)
+            .then(|| credential.credential.api_key.clone());
         tokio::spawn(async move {
-            let answer = upstream.send(outbound).await;
+            let answer = match (upstream.send(outbound).await, redact) {
+                (Ok(response), Some(key)) => respond::redact_key(response, key.expose()).await,
+                (Ok(response), None) => Ok(respond::pass_through(response)),
+                (Err(refusal), _) => Err(refusal),
+            };
             let forwarded = Forwarded {
                 path,
                 rule,

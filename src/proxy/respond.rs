@@ -73,9 +73,66 @@ pub fn pass_through(resp: Response<Incoming>) -> Response<ProxyBody> {
     Response::from_parts(parts, body.boxed())
 }
 
+/// Most bytes of an answer keyward reads whole to redact the API key from it.
+pub const MAX_REDACTED_BODY: usize = 1 << 20;
+
+/// The exchange's answer with every occurrence of `key` (the real API key) replaced, for
+/// endpoints whose answers echo it (Bybit `query-api`). An answer too large or unreadable to be
+/// checked is not passed on.
+pub async fn redact_key(
+    resp: Response<Incoming>,
+    key: &[u8],
+) -> Result<Response<ProxyBody>, Refusal> {
+    let (parts, body) = pass_through(resp).into_parts();
+    let bytes = http_body_util::Limited::new(body, MAX_REDACTED_BODY)
+        .collect()
+        .await
+        .map_err(|_| {
+            Refusal::new(
+                RefusalKind::Upstream,
+                "upstream_unreadable",
+                "the exchange's answer to this endpoint carries the API key and could not be read whole to redact it; it is not passed on",
+            )
+        })?
+        .to_bytes();
+    let redacted = replace_all(&bytes, key, b"REDACTED-BY-KEYWARD");
+    let body = Full::new(Bytes::from(redacted))
+        .map_err(|never| match never {})
+        .boxed();
+    Ok(Response::from_parts(parts, body))
+}
+
+/// `haystack` with every non-overlapping occurrence of `needle` replaced by `with`.
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if needle.is_empty() {
+        return haystack.to_vec();
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replace_all_replaces_every_occurrence() {
+        assert_eq!(
+            replace_all(br#"{"apiKey":"K1","x":"aK1K1"}"#, b"K1", b"R"),
+            br#"{"apiKey":"R","x":"aRR"}"#.to_vec()
+        );
+        assert_eq!(replace_all(b"abc", b"", b"R"), b"abc".to_vec());
+    }
 
     #[test]
     fn method_not_allowed_lists_the_methods() {

@@ -71,6 +71,17 @@ def test_fetch_balance(stack, markets, bot):
     assert_resigned(stack, harness.records(stack, "/v5/user/query-api")[-1])
 
 
+def test_key_echoed_by_query_api_never_reaches_the_bot(stack, markets):
+    # Bybit's query-api answer carries the real API key; keyward redacts it.
+    status, body = stack.request("GET", "/v5/user/query-api")
+    assert status == 200, body
+    assert stack.api_key not in body
+    assert json.loads(body)["result"]["apiKey"] == "REDACTED-BY-KEYWARD"
+    # The mock did answer with the real key (so the redaction is what kept it out).
+    rec = harness.records(stack, "/v5/user/query-api")[-1]
+    assert rec["headers"]["x-bapi-api-key"] == stack.api_key
+
+
 def test_create_and_cancel_order(stack, markets, bot):
     order = bot.create_order("BTC/USDT", "limit", "buy", 0.01, 30000)
     assert order["id"]
