@@ -180,7 +180,7 @@ fn permission_endpoints() {
         readable,
         ["binance", "bybit", "okx", "bitget", "coinbase", "alpaca"]
     );
-    assert_eq!(reserved, ["deribit", "kucoin", "kraken", "bitmex"]);
+    assert_eq!(reserved, ["deribit", "kucoin", "kraken", "gate", "bitmex"]);
 }
 
 /// Each exchange's own error members for a refusal (ccxt classifies by them), keyward's own
