@@ -549,7 +549,7 @@ fn apply(
                         .yes
                         .iter()
                         .chain(words.no)
-                        .copied()
+                        .map(|w| format!("{w:?}"))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));

@@ -639,7 +639,7 @@ fn a_flag_in_the_exchanges_words() {
                 &[],
                 &[],
             ),
-            &["'reduce' must be one of YES, NO"],
+            &["'reduce' must be one of \"YES\", \"NO\", not"],
         );
     }
     assert_eq!(
