@@ -1,6 +1,8 @@
 //! The order model's extensions on a small made-up exchange: type-dependent fields, a type given
 //! by a nested member's name, attached legs, refused fields, sizes in a second unit, inverse and
-//! contract sizes, dotted decoys and instruments named in the path.
+//! contract sizes, dotted decoys and instruments named in the path; signed sizes, whole-position
+//! closes, market orders' prices and price sentinels, flags in an exchange's own words, an
+//! instrument by name and by code, and mirrored PATCH parameters.
 
 use super::testing::{judge, refused};
 use super::*;
