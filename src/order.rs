@@ -41,17 +41,32 @@ pub enum Meaning {
     Type,
     /// Size in the base asset or contracts.
     BaseSize,
+    /// The size with the order's side in its sign (Gate futures `size`: positive buys, negative
+    /// sells): the absolute value is the order's base size, the sign its side (named with these
+    /// words), which must agree with any side the order states. A zero has no side: what it
+    /// does (a whole-position close, or nothing documented) the table's `size_unit` decides.
+    SignedSize {
+        buy: &'static str,
+        sell: &'static str,
+    },
     /// Size in the quote asset (the amount to spend or receive).
     QuoteSize,
     /// The limit price (the execution bound of a limit order).
     Price,
+    /// The limit price, except that one documented value means "at the market" (Gate futures
+    /// `price` 0 with `tif=ioc`, OKX `orderPx` -1): an order giving that value is a market
+    /// order whatever its type says, and has no price. Any other value is a plain decimal.
+    PriceOrMarket(&'static str),
     /// The price that triggers a conditional order.
     TriggerPrice,
     /// A field that makes the execution price something other than `Price` (pegged or
     /// price-matched orders, trailing offsets): the order has no price keyward can bound.
     PriceOverride,
-    /// A flag that makes the order reduce or close a position only.
+    /// A flag that makes the order reduce or close a position only (`true` / `false`).
     ReduceOnly,
+    /// A reduce-only flag written with the exchange's own words for true and false (Bitget's
+    /// `YES` / `NO`); any other text is refused.
+    ReduceOnlyAs(&'static FlagWords),
     /// Leverage riding on the order.
     Leverage,
     /// Known, documented, and without bearing on size, price or instrument (client ids, time in
@@ -83,13 +98,35 @@ impl Meaning {
     /// for a refused field.
     pub fn for_rules(self, name: &str) -> Option<Meaning> {
         match self {
-            Meaning::ByType(b) => Some(b.in_rules),
+            Meaning::ByType(b) => b.in_rules.for_rules(name),
             Meaning::Leg(leg) => leg.spec.meaning(name).and_then(|m| m.for_rules(name)),
-            Meaning::TypeMember => Some(Meaning::Type),
             Meaning::Refused(_) => None,
-            m => Some(m),
+            // A rule on `instIdCode` keeps comparing the code as written.
+            Meaning::InstrumentCode => Some(Meaning::InstrumentCode),
+            m => Some(m.kind()),
         }
     }
+
+    /// What the field sets on the order, whatever its spelling: two fields of one kind in one
+    /// order are ambiguous (`instId` beside `instIdCode` name the instrument twice; `size`
+    /// beside `amount` the size).
+    pub fn kind(self) -> Meaning {
+        match self {
+            Meaning::InstrumentCode => Meaning::Instrument,
+            Meaning::SignedSize { .. } => Meaning::BaseSize,
+            Meaning::PriceOrMarket(_) => Meaning::Price,
+            Meaning::ReduceOnlyAs(_) => Meaning::ReduceOnly,
+            Meaning::TypeMember => Meaning::Type,
+            m => m,
+        }
+    }
+}
+
+/// The words a flag is written with ([`Meaning::ReduceOnlyAs`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct FlagWords {
+    pub yes: &'static [&'static str],
+    pub no: &'static [&'static str],
 }
 
 /// The meanings of a field whose meaning depends on the order's type.
@@ -176,11 +213,11 @@ impl OrderSpec {
             .map(|(n, _)| *n)
     }
 
-    /// The first field name with this meaning (for messages).
+    /// The first field name with this meaning, however spelled (for messages).
     pub fn name_of(&self, meaning: Meaning) -> Option<&'static str> {
         self.fields
             .iter()
-            .find(|(_, m)| *m == meaning)
+            .find(|(_, m)| m.kind() == meaning.kind())
             .map(|(n, _)| *n)
     }
 }
@@ -200,6 +237,10 @@ pub enum SizeUnit {
     /// applies to it as written, but it converts neither to nor from a quote amount, so the
     /// order has no notional keyward can compute.
     Contracts(&'static str),
+    /// The order closes a whole position (the reason: Gate `size` 0 with `close=true`, a KuCoin
+    /// `closeOrder`): it has no size keyward can know, so a size or notional bound refuses it,
+    /// while a rule without one (a symbol or side rule) judges it like any order.
+    WholePosition(&'static str),
 }
 
 /// [`OrderSpec::size_unit`] for endpoints whose size field is always in the base asset.
@@ -267,8 +308,13 @@ pub struct Order {
     pub quote_size: Option<Decimal>,
     pub price: Option<Decimal>,
     pub trigger_price: Option<Decimal>,
+    /// The field that gave `price`, for messages.
+    pub price_field: Option<String>,
     /// The field that overrides the limit price, if any (its execution price is unknown).
     pub price_override: Option<String>,
+    /// The field whose documented value made the order a market order
+    /// ([`Meaning::PriceOrMarket`]), with that value.
+    pub market_by: Option<(String, String)>,
     pub reduce_only: bool,
     pub leverage: Option<Decimal>,
     /// The size in a second unit ([`Meaning::OtherUnitSize`]), by the field that gave it.
@@ -276,6 +322,8 @@ pub struct Order {
     /// Why the size cannot be valued in the quote asset, when it counts contracts of an unknown
     /// multiplier ([`SizeUnit::Contracts`]).
     pub contracts: Option<&'static str>,
+    /// Why the order has no size, when it closes a whole position ([`SizeUnit::WholePosition`]).
+    pub whole_position: Option<&'static str>,
     /// Every scalar member of the order as written, for constraints on other fields.
     pub fields: Vec<(String, String)>,
     /// The spec's verdict on the type: executes at `price` or better.

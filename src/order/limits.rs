@@ -99,12 +99,14 @@ fn bounded_value(
             "{rule} limits {name}, but {what}; keyward cannot bound this order, so it refuses it"
         ))
     };
-    // Why a size in one unit cannot be had from the order's size in another.
-    let unconverted = || match (&order.other_size, order.contracts) {
-        (Some((by, _)), _) if order.base_size.is_none() && order.quote_size.is_none() => Some(
+    // Why a size in one unit cannot be had from the order's size in another, or why the order
+    // has no size at all.
+    let unconverted = || match (&order.other_size, order.contracts, order.whole_position) {
+        (_, _, Some(why)) => Some(why.to_owned()),
+        (Some((by, _)), _, _) if order.base_size.is_none() && order.quote_size.is_none() => Some(
             format!("the order is sized by '{by}', in a unit keyward cannot convert"),
         ),
-        (_, Some(why)) if order.base_size.is_some() || order.quote_size.is_some() => {
+        (_, Some(why), _) if order.base_size.is_some() || order.quote_size.is_some() => {
             Some(why.to_owned())
         }
         _ => None,
@@ -150,12 +152,20 @@ fn bounded_value(
                     "the order gives its size in another unit, which keyward cannot convert to '{name}'"
                 ))
             }
-            None => return unknown("the order's size cannot be established"),
+            None => {
+                return unknown(
+                    order
+                        .whole_position
+                        .unwrap_or("the order's size cannot be established"),
+                )
+            }
         },
+        // A market order executes at the market: whatever price it carries (a decoy the
+        // exchange ignores, a sentinel meaning "market") is no bound on what it pays.
         Some(Meaning::Price) => match (order.price, order.price_override.as_deref()) {
             (_, Some(by)) => return unknown(&format!("the order's price is set by '{by}'")),
+            _ if order.is_market => return unknown(&market_price(order)),
             (Some(p), None) => p,
-            (None, None) if order.is_market => return unknown("a market order has no price"),
             (None, None) => return unknown("the order has no price"),
         },
         Some(Meaning::TriggerPrice) => match order.trigger_price {
@@ -172,4 +182,21 @@ fn bounded_value(
         },
     };
     Ok((value, shown))
+}
+
+/// Why a market order's price cannot be bounded, naming the field that makes it one or that
+/// carries the ignored price.
+fn market_price(order: &Order) -> String {
+    let kind = order
+        .order_type
+        .as_deref()
+        .map_or("an order".to_owned(), |t| format!("a {t} order"));
+    let why = match (&order.market_by, &order.price_field) {
+        (Some((by, value)), _) => format!("{by}={value} makes it one"),
+        (None, Some(field)) => {
+            format!("it is {kind}, which executes at the market whatever its '{field}' says")
+        }
+        (None, None) => format!("it is {kind}, which executes at the market"),
+    };
+    format!("a market order has no price to bound ({why})")
 }

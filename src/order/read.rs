@@ -6,7 +6,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use super::{Batch, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
-use crate::request::{Body, CanonicalRequest, Json};
+use crate::request::{Body, CanonicalRequest, Json, Method};
 
 /// Most orders read from one batch.
 pub const MAX_BATCH: usize = 50;
@@ -104,14 +104,25 @@ fn path_params<'a>(
 }
 
 /// The request's top-level members: query parameters, then form parameters or JSON members.
+///
+/// A PATCH body member that repeats a query parameter with the same name and the same value
+/// (Gate's spot amend, where ccxt sends every parameter in both places; the canonicaliser
+/// accepts the pair only so, see `CanonRules::patch_mirrors_query`) is that one parameter, read
+/// once. Any other pair is read twice and refused as setting the same thing twice.
 fn top_level(req: &CanonicalRequest) -> Vec<(&str, Value<'_>)> {
     let mut out: Vec<(&str, Value<'_>)> =
         req.query.iter().map(|(k, v)| (k, Value::Text(v))).collect();
     match &req.body {
         Body::Form(p) => out.extend(p.iter().map(|(k, v)| (k, Value::Text(v)))),
-        Body::Json(Json::Object(members)) => {
-            out.extend(members.iter().map(|(k, v)| (k.as_str(), Value::Json(v))))
-        }
+        Body::Json(Json::Object(members)) => out.extend(
+            members
+                .iter()
+                .filter(|(k, v)| {
+                    !(req.method == Method::Patch
+                        && req.query.get(k).is_some_and(|q| v.scalar_text() == Some(q)))
+                })
+                .map(|(k, v)| (k.as_str(), Value::Json(v))),
+        ),
         _ => {}
     }
     out
@@ -282,6 +293,8 @@ fn read_order<'a>(
     };
     let mut seen: Vec<(Meaning, String)> = Vec::new();
     let mut legs: Vec<(&'static LegSpec, Vec<(String, Value<'a>)>)> = Vec::new();
+    // The side a signed size gives, by the field that gave it.
+    let mut signed_side: Option<(String, &'static str)> = None;
     for Member {
         name,
         value,
@@ -310,10 +323,8 @@ fn read_order<'a>(
                 None => return Err(format!("{at}'{name}' must be a single value")),
             },
         };
-        let kind = match meaning {
-            Meaning::TypeMember => Meaning::Type,
-            m => m,
-        };
+        // An instrument by name and by code, a signed and an unsigned size ... set one thing.
+        let kind = meaning.kind();
         // Two fields that each make the price unknown are not ambiguous.
         if kind != Meaning::Inert && kind != Meaning::PriceOverride {
             if let Some((_, first)) = seen.iter().find(|(m, _)| *m == kind) {
@@ -324,8 +335,31 @@ fn read_order<'a>(
             }
             seen.push((kind, name.clone()));
         }
-        apply(&mut order, kind, &name, &text).map_err(|e| format!("{at}{e}"))?;
+        let meaning = match meaning {
+            Meaning::TypeMember => Meaning::Type,
+            m => m,
+        };
+        if let Some(side) =
+            apply(&mut order, meaning, &name, &text).map_err(|e| format!("{at}{e}"))?
+        {
+            signed_side = Some((name.clone(), side));
+        }
         order.fields.push((name, text));
+    }
+    if let Some((by, side)) = signed_side {
+        match &order.side {
+            None => order.side = Some(side.to_owned()),
+            Some(stated) if stated == side => {}
+            Some(stated) => {
+                let stated_by = seen
+                    .iter()
+                    .find(|(m, _)| *m == Meaning::Side)
+                    .map_or("side", |(_, n)| n.as_str());
+                return Err(format!(
+                    "{at}the sign of '{by}' makes the order a {side}, but '{stated_by}' says {stated}; keyward cannot tell which the exchange uses"
+                ));
+            }
+        }
     }
     if order.base_size.is_some() && order.quote_size.is_some() {
         return Err(format!(
@@ -349,6 +383,7 @@ fn read_order<'a>(
             order.quote_size = p.quote_size;
             order.other_size = p.other_size.clone();
             order.contracts = p.contracts;
+            order.whole_position = p.whole_position;
         }
     }
     if order.order_type.is_none() {
@@ -360,6 +395,11 @@ fn read_order<'a>(
     if let Some(t) = &order.order_type {
         order.is_limit = spec.limit_types.contains(&t.as_str());
         order.is_market = spec.market_types.contains(&t.as_str());
+    }
+    // A price field's market value makes a market order, whatever the type says.
+    if order.market_by.is_some() {
+        order.is_limit = false;
+        order.is_market = true;
     }
     // A leg's inherited size is already in the parent's unit.
     if own_size || parent.is_none() {
@@ -373,6 +413,11 @@ fn read_order<'a>(
             }
             SizeUnit::Inverse => order.quote_size = order.quote_size.or(order.base_size),
             SizeUnit::Contracts(why) => order.contracts = Some(why),
+            SizeUnit::WholePosition(why) => {
+                order.base_size = None;
+                order.quote_size = None;
+                order.whole_position = Some(why);
+            }
         }
     }
     let mut out = vec![order];
@@ -426,8 +471,8 @@ fn check_name(spec: &OrderSpec, name: &str, at: &str) -> Result<(), String> {
 }
 
 fn describe(meaning: Meaning) -> &'static str {
-    match meaning {
-        Meaning::Instrument | Meaning::InstrumentCode => "instrument",
+    match meaning.kind() {
+        Meaning::Instrument => "instrument",
         Meaning::Side => "side",
         Meaning::Type => "type",
         Meaning::BaseSize => "base size",
@@ -438,22 +483,49 @@ fn describe(meaning: Meaning) -> &'static str {
         Meaning::ReduceOnly => "reduce-only flag",
         Meaning::Leverage => "leverage",
         Meaning::OtherUnitSize => "size in a second unit",
-        Meaning::TypeMember => "type",
-        Meaning::ByType(_) | Meaning::Leg(_) | Meaning::Refused(_) | Meaning::Inert => {
-            "other field"
-        }
+        _ => "other field",
     }
 }
 
-fn apply(order: &mut Order, meaning: Meaning, name: &str, text: &str) -> Result<(), String> {
+/// Applies one field's value to the order; a signed size gives the side its sign says.
+fn apply(
+    order: &mut Order,
+    meaning: Meaning,
+    name: &str,
+    text: &str,
+) -> Result<Option<&'static str>, String> {
     match meaning {
         Meaning::Instrument => order.instrument = Some(text.to_owned()),
         Meaning::InstrumentCode => order.instrument_code = Some(text.to_owned()),
         Meaning::Side => order.side = Some(text.to_owned()),
         Meaning::Type => order.order_type = Some(text.to_owned()),
         Meaning::BaseSize => order.base_size = Some(decimal(name, text)?),
+        Meaning::SignedSize { buy, sell } => {
+            let (negative, size) = signed_decimal(name, text)?;
+            order.base_size = Some(size);
+            return Ok(match (size.is_zero(), negative) {
+                (true, _) => None,
+                (false, false) => Some(buy),
+                (false, true) => Some(sell),
+            });
+        }
         Meaning::QuoteSize => order.quote_size = Some(decimal(name, text)?),
-        Meaning::Price => order.price = Some(decimal(name, text)?),
+        Meaning::Price => {
+            order.price = Some(decimal(name, text)?);
+            order.price_field = Some(name.to_owned());
+        }
+        Meaning::PriceOrMarket(market) => {
+            let at_market = signed_decimal(name, text)
+                .ok()
+                .zip(signed_decimal(name, market).ok())
+                .is_some_and(|(given, sentinel)| given == sentinel);
+            if at_market {
+                order.market_by = Some((name.to_owned(), text.to_owned()));
+            } else {
+                order.price = Some(decimal(name, text)?);
+                order.price_field = Some(name.to_owned());
+            }
+        }
         Meaning::TriggerPrice => order.trigger_price = Some(decimal(name, text)?),
         Meaning::Leverage => order.leverage = Some(decimal(name, text)?),
         Meaning::PriceOverride => order.price_override = Some(name.to_owned()),
@@ -465,13 +537,44 @@ fn apply(order: &mut Order, meaning: Meaning, name: &str, text: &str) -> Result<
                 other => return Err(format!("'{name}' must be true or false, not {other:?}")),
             }
         }
+        Meaning::ReduceOnlyAs(words) => {
+            order.reduce_only = if words.yes.contains(&text) {
+                true
+            } else if words.no.contains(&text) {
+                false
+            } else {
+                return Err(format!(
+                    "'{name}' must be one of {}, not {text:?}",
+                    words
+                        .yes
+                        .iter()
+                        .chain(words.no)
+                        .map(|w| format!("{w:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
         Meaning::Inert => {}
         // Resolved, routed or refused before a value is applied.
         Meaning::TypeMember | Meaning::ByType(_) | Meaning::Leg(_) | Meaning::Refused(_) => {
             return Err(format!("'{name}' cannot be read as a single value"))
         }
     }
-    Ok(())
+    Ok(None)
+}
+
+/// A plain decimal with an optional leading `-` (a signed size, a `-1` sentinel): whether it is
+/// negative, and its absolute value. `-0` is zero.
+fn signed_decimal(name: &str, value: &str) -> Result<(bool, Decimal), String> {
+    let (negative, digits) = match value.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, value),
+    };
+    let size = decimal(name, digits).map_err(|_| {
+        format!("{name}={value} is not a plain decimal number (an optional '-' and digits)")
+    })?;
+    Ok((negative && !size.is_zero(), size))
 }
 
 /// A plain non-negative decimal (`123`, `0.5`): no sign, exponent, spaces or separators, which

@@ -1,6 +1,8 @@
 //! The order model's extensions on a small made-up exchange: type-dependent fields, a type given
 //! by a nested member's name, attached legs, refused fields, sizes in a second unit, inverse and
-//! contract sizes, dotted decoys and instruments named in the path.
+//! contract sizes, dotted decoys and instruments named in the path; signed sizes, whole-position
+//! closes, market orders' prices and price sentinels, flags in an exchange's own words, an
+//! instrument by name and by code, and mirrored PATCH parameters.
 
 use super::testing::{judge, refused};
 use super::*;
@@ -106,6 +108,68 @@ static CLOSE: OrderSpec = OrderSpec {
     source: "test",
 };
 
+static YES_NO: FlagWords = FlagWords {
+    yes: &["YES"],
+    no: &["NO"],
+};
+
+/// A futures order whose signed `size` (or `amount`) gives its side, `0` with `close` closing
+/// the whole position, and whose `price` 0 means the market.
+fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
+    match (order.base_size, order.field("close")) {
+        (Some(s), Some("true")) if s.is_zero() => Ok(SizeUnit::WholePosition(
+            "size 0 with close=true closes the whole position",
+        )),
+        (Some(s), _) if s.is_zero() => Err("size 0 does nothing documented".to_owned()),
+        _ => Ok(SizeUnit::Contracts("test futures have no known multiplier")),
+    }
+}
+
+static FUTURES: OrderSpec = OrderSpec {
+    fields: &[
+        ("contract", Instrument),
+        ("code", InstrumentCode),
+        ("side", Side),
+        (
+            "size",
+            SignedSize {
+                buy: "buy",
+                sell: "sell",
+            },
+        ),
+        (
+            "amount",
+            SignedSize {
+                buy: "buy",
+                sell: "sell",
+            },
+        ),
+        ("price", PriceOrMarket("0")),
+        ("tif", Type),
+        ("close", Inert),
+        ("reduce", ReduceOnlyAs(&YES_NO)),
+    ],
+    limit_types: &["gtc", "ioc"],
+    market_types: &[],
+    default_type: Some("gtc"),
+    size_unit: futures_unit,
+    source: "test",
+};
+
+static AMEND: OrderSpec = OrderSpec {
+    fields: &[
+        ("symbol", Instrument),
+        ("account", Inert),
+        ("qty", BaseSize),
+        ("price", Price),
+    ],
+    limit_types: &["limit"],
+    market_types: &[],
+    default_type: Some("limit"),
+    size_unit: base_unit,
+    source: "test",
+};
+
 static ENDPOINTS: &[OrderEndpoint] = &[
     OrderEndpoint {
         method: Method::Post,
@@ -118,6 +182,18 @@ static ENDPOINTS: &[OrderEndpoint] = &[
         path: "/position/{symbol}",
         layout: Layout::Flat,
         spec: &CLOSE,
+    },
+    OrderEndpoint {
+        method: Method::Post,
+        path: "/futures",
+        layout: Layout::Flat,
+        spec: &FUTURES,
+    },
+    OrderEndpoint {
+        method: Method::Patch,
+        path: "/amend/{id}",
+        layout: Layout::Flat,
+        spec: &AMEND,
     },
 ];
 
@@ -358,4 +434,312 @@ fn an_instrument_in_the_path_is_read() {
         ),
         &["both set the order's instrument"],
     );
+}
+
+fn futures(
+    body: &str,
+    params: &[(&str, &[&str])],
+    max: &[(&str, &str)],
+) -> Result<Vec<Order>, String> {
+    judge(
+        ENDPOINTS,
+        &CanonRules::JSON,
+        Method::Post,
+        "/futures",
+        None,
+        Some("application/json"),
+        body,
+        params,
+        max,
+    )
+}
+
+#[test]
+fn a_signed_size_gives_the_side() {
+    let orders = futures(r#"{"contract":"A","size":"-5","price":"10"}"#, &[], &[]).unwrap();
+    assert_eq!(orders[0].base_size, Some(5.into()));
+    assert_eq!(orders[0].side.as_deref(), Some("sell"));
+    let orders = futures(r#"{"contract":"A","size":5,"price":"10"}"#, &[], &[]).unwrap();
+    assert_eq!(orders[0].side.as_deref(), Some("buy"));
+    // The absolute value is the size a bound sees, in either direction.
+    refused(
+        futures(
+            r#"{"contract":"A","size":-50,"price":"10"}"#,
+            &[],
+            &[("size", "10")],
+        ),
+        &["size 50 exceeds"],
+    );
+    futures(
+        r#"{"contract":"A","size":-10,"price":"10"}"#,
+        &[],
+        &[("size", "10")],
+    )
+    .unwrap();
+    // `max.size` bounds the size however it is spelled.
+    assert_eq!(limits::meaning(ENDPOINTS, &FUTURES, "size"), Some(BaseSize));
+    refused(
+        futures(
+            r#"{"contract":"A","amount":"-50","price":"10"}"#,
+            &[],
+            &[("size", "10")],
+        ),
+        &["size 50 exceeds"],
+    );
+    // A side rule sees the sign's side.
+    let buys: &[(&str, &[&str])] = &[("side", &["buy"])];
+    futures(r#"{"contract":"A","size":"5","price":"10"}"#, buys, &[]).unwrap();
+    refused(
+        futures(r#"{"contract":"A","size":"-5","price":"10"}"#, buys, &[]),
+        &["side=sell is not allowed"],
+    );
+    // A stated side must agree with the sign.
+    futures(
+        r#"{"contract":"A","side":"sell","size":"-5","price":"10"}"#,
+        &[],
+        &[],
+    )
+    .unwrap();
+    refused(
+        futures(
+            r#"{"contract":"A","side":"buy","size":"-5","price":"10"}"#,
+            buys,
+            &[],
+        ),
+        &["the sign of 'size' makes the order a sell, but 'side' says buy"],
+    );
+    // Only a plain decimal with an optional '-'; two sizes are ambiguous.
+    for (bad, says) in [
+        (
+            r#"{"contract":"A","size":"+5","price":"1"}"#,
+            "size=+5 is not a plain decimal",
+        ),
+        (
+            r#"{"contract":"A","size":"--5","price":"1"}"#,
+            "size=--5 is not a plain decimal",
+        ),
+        (
+            r#"{"contract":"A","size":"-5e1","price":"1"}"#,
+            "not a plain decimal",
+        ),
+        (
+            r#"{"contract":"A","size":"-1","amount":"-9","price":"1"}"#,
+            "'amount' and 'size' both set the order's base size",
+        ),
+    ] {
+        refused(futures(bad, &[], &[]), &[says]);
+    }
+    // The price stays unsigned.
+    refused(
+        futures(r#"{"contract":"A","size":"1","price":"-1"}"#, &[], &[]),
+        &["price=-1 is not a plain decimal"],
+    );
+}
+
+#[test]
+fn a_whole_position_close_has_no_size() {
+    let close = r#"{"contract":"A","size":"0","price":"0","tif":"ioc","close":true}"#;
+    // Judged by a rule without a size or notional bound ...
+    let orders = futures(close, &[("contract", &["A"])], &[]).unwrap();
+    assert_eq!(orders[0].base_size, None);
+    assert_eq!(orders[0].side, None);
+    refused(
+        futures(close, &[("contract", &["B"])], &[]),
+        &["contract=A is not allowed"],
+    );
+    // ... refused by one: "-0" is no way around it.
+    for body in [
+        close,
+        r#"{"contract":"A","size":"-0","price":"0","tif":"ioc","close":true}"#,
+    ] {
+        refused(
+            futures(body, &[], &[("size", "10")]),
+            &["limits size", "closes the whole position"],
+        );
+        refused(
+            futures(body, &[], &[("notional", "10")]),
+            &["limits notional", "closes the whole position"],
+        );
+    }
+    refused(
+        futures(r#"{"contract":"A","size":"0","price":"1"}"#, &[], &[]),
+        &["size 0 does nothing documented"],
+    );
+}
+
+#[test]
+fn a_market_order_has_no_price_to_bound() {
+    // A decoy price on a market order (the exchange ignores it) is never compared.
+    let market = r#"{"symbol":"A","side":"buy","type":"market","qty":"1","price":"0.01"}"#;
+    post(market, &[], &[("qty", "1")]).unwrap();
+    refused(
+        post(market, &[], &[("price", "100")]),
+        &[
+            "limits price",
+            "a market order has no price to bound",
+            "market order, which executes at the market whatever its 'price' says",
+        ],
+    );
+    // The notional is unchanged: a base-sized market order has none.
+    refused(
+        post(market, &[], &[("notional", "100")]),
+        &["market executes at the market"],
+    );
+    // A price field's market value makes a market order whatever the type says.
+    let sentinel = r#"{"contract":"A","size":"5","price":"0","tif":"ioc"}"#;
+    let orders = futures(sentinel, &[], &[("size", "5")]).unwrap();
+    assert!(orders[0].is_market && !orders[0].is_limit);
+    assert_eq!(orders[0].price, None);
+    for zero in ["0", "0.00"] {
+        refused(
+            futures(
+                &sentinel.replace(r#""price":"0""#, &format!(r#""price":"{zero}""#)),
+                &[],
+                &[("price", "100")],
+            ),
+            &[&format!("price={zero} makes it one")],
+        );
+    }
+    // Any other price is the limit price, bounded as written.
+    futures(
+        r#"{"contract":"A","size":"5","price":"90","tif":"ioc"}"#,
+        &[],
+        &[("price", "100")],
+    )
+    .unwrap();
+    refused(
+        futures(
+            r#"{"contract":"A","size":"5","price":"190","tif":"ioc"}"#,
+            &[],
+            &[("price", "100")],
+        ),
+        &["price 190 exceeds"],
+    );
+    assert_eq!(limits::meaning(ENDPOINTS, &FUTURES, "price"), Some(Price));
+}
+
+#[test]
+fn a_flag_in_the_exchanges_words() {
+    let orders = futures(
+        r#"{"contract":"A","size":"-5","price":"1","reduce":"YES"}"#,
+        &[],
+        &[],
+    )
+    .unwrap();
+    assert!(orders[0].reduce_only);
+    let orders = futures(
+        r#"{"contract":"A","size":"-5","price":"1","reduce":"NO"}"#,
+        &[],
+        &[],
+    )
+    .unwrap();
+    assert!(!orders[0].reduce_only);
+    for other in ["yes", "true", ""] {
+        refused(
+            futures(
+                &format!(r#"{{"contract":"A","size":"-5","price":"1","reduce":"{other}"}}"#),
+                &[],
+                &[],
+            ),
+            &["'reduce' must be one of \"YES\", \"NO\", not"],
+        );
+    }
+    assert_eq!(
+        limits::meaning(ENDPOINTS, &FUTURES, "reduce"),
+        Some(ReduceOnly)
+    );
+}
+
+#[test]
+fn an_instrument_by_name_and_by_code_is_two_instruments() {
+    for body in [
+        r#"{"contract":"A","code":"7","size":"1","price":"1"}"#,
+        r#"{"code":"7","contract":"A","size":"1","price":"1"}"#,
+    ] {
+        refused(
+            futures(body, &[], &[]),
+            &["both set the order's instrument"],
+        );
+    }
+    futures(r#"{"code":"7","size":"1","price":"1"}"#, &[], &[]).unwrap();
+}
+
+#[test]
+fn a_mirrored_patch_parameter_is_read_once() {
+    let rules = CanonRules {
+        patch_mirrors_query: true,
+        ..CanonRules::JSON
+    };
+    let amend = |query: &str, body: &str, params: &[(&str, &[&str])], max: &[(&str, &str)]| {
+        judge(
+            ENDPOINTS,
+            &rules,
+            Method::Patch,
+            "/amend/1",
+            Some(query),
+            Some("application/json"),
+            body,
+            params,
+            max,
+        )
+    };
+    let symbols: &[(&str, &[&str])] = &[("symbol", &["A"])];
+    let orders = amend(
+        "symbol=A&account=spot",
+        r#"{"symbol":"A","account":"spot","qty":"0.5"}"#,
+        symbols,
+        &[("qty", "1")],
+    )
+    .unwrap();
+    assert_eq!(orders[0].instrument.as_deref(), Some("A"));
+    assert_eq!(
+        orders[0]
+            .fields
+            .iter()
+            .filter(|(k, _)| k == "symbol")
+            .count(),
+        1
+    );
+    // The size mirrored too: read once, and bounded.
+    refused(
+        amend(
+            "symbol=A&qty=2",
+            r#"{"symbol":"A","qty":"2"}"#,
+            symbols,
+            &[("qty", "1")],
+        ),
+        &["qty 2 exceeds"],
+    );
+    // A number in the body is the same text as in the query.
+    amend("qty=1", r#"{"qty":1}"#, &[], &[("qty", "1")]).unwrap();
+    // Only on a PATCH: elsewhere the canonicaliser refuses the pair, and a pair the reader sees
+    // with different values is two instruments.
+    let req = crate::request::CanonicalRequest {
+        method: Method::Patch,
+        path: "/amend/1".to_owned(),
+        query: {
+            let mut q = crate::request::Params::new();
+            q.set("symbol", "A".to_owned());
+            q
+        },
+        body: crate::request::Body::Json(crate::request::Json::parse(r#"{"symbol":"B"}"#).unwrap()),
+    };
+    let ep = super::testing::endpoint(ENDPOINTS, Method::Patch, "/amend/1");
+    let e = read(ep, &req).unwrap_err();
+    assert!(e.contains("both set the order's instrument"), "{e}");
+    let req = crate::request::CanonicalRequest {
+        method: Method::Post,
+        ..req
+    };
+    let e = read(
+        ep,
+        &crate::request::CanonicalRequest {
+            body: crate::request::Body::Json(
+                crate::request::Json::parse(r#"{"symbol":"A"}"#).unwrap(),
+            ),
+            ..req
+        },
+    )
+    .unwrap_err();
+    assert!(e.contains("both set the order's instrument"), "{e}");
 }

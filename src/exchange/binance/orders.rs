@@ -3,8 +3,14 @@
 //! "Cancel an Existing Order and Send a New Order", "Order Amend Keep Priority", "New order
 //! using SOR"), and the USDⓈ-M / COIN-M futures "New Order", "Modify Order" and "Place
 //! Multiple Orders" pages (developers.binance.com, derivatives).
+//!
+//! What `quantity` counts: the base asset on spot and USDⓈ-M futures; on COIN-M futures
+//! (`/dapi/v1/*`) "quantity measured by contract number", each contract worth the symbol's
+//! `contractSize` in USD (exchangeInfo; 100 for BTCUSD, 10 for most others), which keyward does
+//! not know offline: a bound on `quantity` applies to it as written, a `notional` bound
+//! refuses the order ([`SizeUnit::Contracts`]).
 
-use crate::order::{base_unit, Batch, Layout, Meaning, OrderEndpoint, OrderSpec};
+use crate::order::{base_unit, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
 use crate::request::Method;
 
 use Meaning::*;
@@ -147,7 +153,8 @@ const FUTURES_MARKET_TYPES: &[&str] = &[
 ];
 
 /// USDⓈ-M `POST /fapi/v1/order` and COIN-M `POST /dapi/v1/order` "New Order", also each item of
-/// `batchOrders`. `quantity` is in contracts on COIN-M, in the base asset on USDⓈ-M.
+/// `batchOrders`. `quantity` is in contracts on COIN-M ([`COINM_ORDER`]), in the base asset on
+/// USDⓈ-M.
 const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("symbol", Instrument),
     ("side", Side),
@@ -159,7 +166,7 @@ const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("price", Price),
     ("newClientOrderId", Inert),
     ("stopPrice", TriggerPrice),
-    // Closes the whole position when triggered: a size keyward cannot know.
+    // Closes the whole position when triggered: a size keyward cannot know (`futures_unit`).
     ("closePosition", Inert),
     ("activationPrice", TriggerPrice),
     ("callbackRate", Inert),
@@ -178,9 +185,44 @@ pub const FUTURES_ORDER: OrderSpec = OrderSpec {
     limit_types: FUTURES_LIMIT_TYPES,
     market_types: FUTURES_MARKET_TYPES,
     default_type: None,
-    size_unit: base_unit,
-    source: "developers.binance.com derivatives: USDⓈ-M and COIN-M New Order (TRADE), Place Multiple Orders (TRADE)",
+    size_unit: futures_unit,
+    source: "developers.binance.com derivatives: USDⓈ-M New Order (TRADE), Place Multiple Orders (TRADE)",
 };
+
+/// COIN-M `POST /dapi/v1/order` and each item of `POST /dapi/v1/batchOrders`.
+pub const COINM_ORDER: OrderSpec = OrderSpec {
+    size_unit: coin_m_unit,
+    source: "developers.binance.com derivatives: COIN-M New Order (TRADE) (\"quantity measured by contract number\"), Place Multiple Orders (TRADE)",
+    ..FUTURES_ORDER
+};
+
+/// COIN-M contracts.
+const CONTRACTS: SizeUnit = SizeUnit::Contracts(
+    "Binance COIN-M sizes orders in contracts of the symbol's contractSize in USD (exchangeInfo), which keyward does not know offline",
+);
+
+/// `closePosition=true` "Close-All": the whole position when triggered, with no `quantity`
+/// ("Cannot be sent with closePosition=true").
+fn close_position(order: &Order) -> Result<Option<SizeUnit>, String> {
+    match order.field("closePosition") {
+        Some("true") if order.base_size.is_some() => Err(
+            "'quantity' cannot be sent with closePosition=true, which closes the whole position; send one"
+                .to_owned(),
+        ),
+        Some("true") => Ok(Some(SizeUnit::WholePosition(
+            "closePosition=true closes the whole position when triggered, a size keyward cannot know",
+        ))),
+        _ => Ok(None),
+    }
+}
+
+fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
+    Ok(close_position(order)?.unwrap_or(SizeUnit::Base))
+}
+
+fn coin_m_unit(order: &Order) -> Result<SizeUnit, String> {
+    Ok(close_position(order)?.unwrap_or(CONTRACTS))
+}
 
 /// `PUT /fapi/v1/order` and `PUT /dapi/v1/order` "Modify Order" (LIMIT orders only), also each
 /// item of `PUT batchOrders`.
@@ -202,7 +244,14 @@ pub const FUTURES_MODIFY: OrderSpec = OrderSpec {
     // Only LIMIT orders can be modified.
     default_type: Some("LIMIT"),
     size_unit: base_unit,
-    source: "developers.binance.com derivatives: USDⓈ-M and COIN-M Modify Order (TRADE), Modify Multiple Orders (TRADE)",
+    source: "developers.binance.com derivatives: USDⓈ-M Modify Order (TRADE), Modify Multiple Orders (TRADE)",
+};
+
+/// COIN-M `PUT /dapi/v1/order`: the new `quantity` is in contracts.
+pub const COINM_MODIFY: OrderSpec = OrderSpec {
+    size_unit: coin_m_unit,
+    source: "developers.binance.com derivatives: COIN-M Modify Order (TRADE)",
+    ..FUTURES_MODIFY
 };
 
 const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
@@ -239,9 +288,9 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
     flat(Method::Put, "/fapi/v1/order", &FUTURES_MODIFY),
     batch(Method::Post, "/fapi/v1/batchOrders", &FUTURES_ORDER),
     batch(Method::Put, "/fapi/v1/batchOrders", &FUTURES_MODIFY),
-    flat(Method::Post, "/dapi/v1/order", &FUTURES_ORDER),
-    flat(Method::Put, "/dapi/v1/order", &FUTURES_MODIFY),
-    batch(Method::Post, "/dapi/v1/batchOrders", &FUTURES_ORDER),
+    flat(Method::Post, "/dapi/v1/order", &COINM_ORDER),
+    flat(Method::Put, "/dapi/v1/order", &COINM_MODIFY),
+    batch(Method::Post, "/dapi/v1/batchOrders", &COINM_ORDER),
 ];
 
 #[cfg(test)]
@@ -390,6 +439,92 @@ mod tests {
         };
         let e = judge(Method::Post, "/fapi/v1/batchOrders", &folded, &max).unwrap_err();
         assert!(e.contains("not ASCII"), "{e}");
+    }
+
+    #[test]
+    fn coin_m_contracts_are_bounded_as_written_and_never_valued() {
+        let max = [("quantity", "10")];
+        let order =
+            "symbol=BTCUSD_PERP&side=BUY&type=LIMIT&timeInForce=GTC&quantity=10&price=30000";
+        judge(Method::Post, "/dapi/v1/order", order, &max).unwrap();
+        let e = judge(
+            Method::Post,
+            "/dapi/v1/order",
+            &order.replace("quantity=10", "quantity=11"),
+            &max,
+        )
+        .unwrap_err();
+        assert!(e.contains("quantity 11 exceeds"), "{e}");
+        // 10 contracts of 100 USD are not 10 × 30000: no notional keyward can compute.
+        for (method, path, body) in [
+            (Method::Post, "/dapi/v1/order", order),
+            (
+                Method::Put,
+                "/dapi/v1/order",
+                "symbol=BTCUSD_PERP&orderId=1&side=BUY&quantity=1&price=1",
+            ),
+        ] {
+            let e = judge(method, path, body, &[("notional", "1000000")]).unwrap_err();
+            assert!(e.contains("contractSize"), "{path}: {e}");
+        }
+        let batch = {
+            let mut p = crate::request::Params::new();
+            p.set(
+                "batchOrders",
+                r#"[{"symbol":"BTCUSD_PERP","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"1","price":"1"}]"#.to_owned(),
+            );
+            p.encode()
+        };
+        judge(Method::Post, "/dapi/v1/batchOrders", &batch, &max).unwrap();
+        let e = judge(
+            Method::Post,
+            "/dapi/v1/batchOrders",
+            &batch,
+            &[("notional", "1000000")],
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("batchOrders[0]: ") && e.contains("contractSize"),
+            "{e}"
+        );
+        // USDⓈ-M stays in the base asset, valued at its limit price.
+        let e = judge(
+            Method::Post,
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=60000",
+            &[("notional", "50000")],
+        )
+        .unwrap_err();
+        assert!(e.contains("notional 60000 exceeds"), "{e}");
+    }
+
+    #[test]
+    fn close_position_has_no_size_and_market_orders_no_price() {
+        for path in ["/fapi/v1/order", "/dapi/v1/order"] {
+            let close =
+                "symbol=BTCUSDT&side=SELL&type=STOP_MARKET&stopPrice=20000&closePosition=true";
+            judge(Method::Post, path, close, &[("stopPrice", "30000")]).unwrap();
+            let e = judge(Method::Post, path, close, &[("quantity", "1")]).unwrap_err();
+            assert!(
+                e.contains("closePosition=true closes the whole position"),
+                "{e}"
+            );
+            let e = judge(Method::Post, path, &format!("{close}&quantity=1"), &[]).unwrap_err();
+            assert!(e.contains("cannot be sent with closePosition=true"), "{e}");
+            // A market order's decoy price is never compared with a price bound.
+            let e = judge(
+                Method::Post,
+                path,
+                "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1&price=0.01",
+                &[("price", "50000")],
+            )
+            .unwrap_err();
+            assert!(
+                e.contains("a market order has no price to bound")
+                    && e.contains("whatever its 'price' says"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -9,19 +9,32 @@
 //! - spot: the base coin, except a **market buy**, where it is the quote coin ("For
 //!   Market-Buy orders, it represents the number of quote coins"); a spot plan order chooses
 //!   with `planType` (`amount`: base, default; `total`: quote);
-//! - futures (`mix`): the base coin ("Amount (base coin)").
+//! - futures (`mix`): the base coin ("Amount (base coin)"), on every `productType`: USDT-M,
+//!   USDC-M and also COIN-M (inverse, `BTCUSD`), whose `size` is documented in the base coin
+//!   too, not in contracts (a contract's `sizeMultiplier` is only the size's step), so
+//!   `size × price` is the notional in the quote currency.
 //!
-//! Futures flags are strings: `reduceOnly` is `YES`/`NO` (plan orders: `yes`/`no`), which the
-//! reader's true/false `ReduceOnly` would refuse, so it is read as `Inert` here (no limit
-//! relaxes for reduce-only orders today; see the report).
+//! Futures flags are strings: `reduceOnly` is `YES`/`NO` on orders and batches, `yes`/`no` on
+//! plan orders (whose own example sends `NO`, as ccxt sends `YES` to both): read in both cases
+//! on all three ([`Meaning::ReduceOnlyAs`]), anything else refused.
 
-use crate::order::{base_unit, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{
+    base_unit, Batch, FlagWords, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
 use crate::request::Method;
 
 use Meaning::*;
 
 const LIMIT_TYPES: &[&str] = &["limit"];
 const MARKET_TYPES: &[&str] = &["market"];
+
+/// `reduceOnly`: "`YES`, `NO` Default: `NO`" (plan orders: "`yes`: Yes; `no`: No(default)").
+/// An empty text (Bitget's examples send optional members empty) is the default, `NO`: read as
+/// not reduce-only, the stricter reading.
+static YES_NO: FlagWords = FlagWords {
+    yes: &["YES", "yes"],
+    no: &["NO", "no", ""],
+};
 
 /// `POST /api/v2/spot/trade/place-order`.
 const SPOT_ORDER_FIELDS: &[(&str, Meaning)] = &[
@@ -168,7 +181,7 @@ const MIX_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("force", Inert),
     ("clientOid", Inert),
     // `YES`/`NO`: see the module comment.
-    ("reduceOnly", Inert),
+    ("reduceOnly", ReduceOnlyAs(&YES_NO)),
     ("presetStopSurplusPrice", Inert),
     ("presetStopLossPrice", Inert),
     ("presetStopSurplusExecutePrice", Inert),
@@ -199,7 +212,7 @@ const MIX_BATCH_FIELDS: &[(&str, Meaning)] = &[
     ("orderType", Type),
     ("force", Inert),
     ("clientOid", Inert),
-    ("reduceOnly", Inert),
+    ("reduceOnly", ReduceOnlyAs(&YES_NO)),
     ("presetStopSurplusPrice", Inert),
     ("presetStopLossPrice", Inert),
     ("stpMode", Inert),
@@ -254,7 +267,7 @@ const MIX_PLAN_FIELDS: &[(&str, Meaning)] = &[
     ("orderType", Type),
     ("clientOid", Inert),
     // `yes`/`no`.
-    ("reduceOnly", Inert),
+    ("reduceOnly", ReduceOnlyAs(&YES_NO)),
     // Attached TP/SL (0 or empty execute price: at the market).
     ("stopSurplusTriggerPrice", Inert),
     ("stopSurplusExecutePrice", Inert),
@@ -377,7 +390,8 @@ pub const MIX_REVERSAL: OrderSpec = OrderSpec {
 };
 
 /// `POST /api/v2/mix/order/close-positions`: closes the whole position (or every position
-/// when `symbol` is left out) at the market; it has no size, so a size bound refuses it.
+/// when `symbol` is left out) at the market; it has no size, so a size bound refuses it
+/// ([`SizeUnit::WholePosition`]).
 const MIX_CLOSE_FIELDS: &[(&str, Meaning)] = &[
     ("symbol", Instrument),
     ("holdSide", Inert),
@@ -389,7 +403,7 @@ pub const MIX_CLOSE: OrderSpec = OrderSpec {
     limit_types: &[],
     market_types: MARKET_TYPES,
     default_type: Some("market"),
-    size_unit: base_unit,
+    size_unit: close_unit,
     source: "bitget.com/api-doc/contract/trade/Flash-Close-Position (POST /api/v2/mix/order/close-positions)",
 };
 
@@ -428,6 +442,12 @@ fn unknown_plan_unit(order: &Order) -> Result<SizeUnit, String> {
         );
     }
     Ok(SizeUnit::Base)
+}
+
+fn close_unit(_: &Order) -> Result<SizeUnit, String> {
+    Ok(SizeUnit::WholePosition(
+        "close-positions closes the whole position at the market, a size keyward cannot know",
+    ))
 }
 
 fn reversal_unit(order: &Order) -> Result<SizeUnit, String> {
@@ -728,8 +748,15 @@ mod tests {
             "/api/v2/mix/order/close-positions",
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES"}"#,
             &[("size", "1")],
-            "base size cannot be established",
+            "close-positions closes the whole position",
         );
+        judge_with(
+            "/api/v2/mix/order/close-positions",
+            r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","holdSide":"long"}"#,
+            &[("symbol", &["BTCUSDT"])],
+            &[],
+        )
+        .unwrap();
         // Without a symbol it closes every position: a symbol rule refuses it.
         let e = judge_with(
             "/api/v2/mix/order/close-positions",
@@ -739,6 +766,76 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("'symbol' is required"), "{e}");
+    }
+
+    #[test]
+    fn futures_reduce_only_words_and_units() {
+        let order = |reduce: &str| {
+            format!(
+                r#"{{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"crossed","marginCoin":"USDT","size":"0.5","price":"30000","side":"sell","orderType":"limit","reduceOnly":"{reduce}"}}"#
+            )
+        };
+        let plan = |reduce: &str| {
+            format!(
+                r#"{{"planType":"normal_plan","symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"isolated","marginCoin":"USDT","size":"0.5","price":"30000","triggerPrice":"29000","triggerType":"mark_price","side":"sell","orderType":"limit","reduceOnly":"{reduce}"}}"#
+            )
+        };
+        let batch = |reduce: &str| {
+            format!(
+                r#"{{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT","marginMode":"crossed","orderList":[{{"size":"0.5","price":"1","side":"sell","orderType":"limit","reduceOnly":"{reduce}"}}]}}"#
+            )
+        };
+        let plan_path = "/api/v2/mix/order/place-plan-order";
+        let batch_path = "/api/v2/mix/order/batch-place-order";
+        for (path, body) in [
+            (MIX, &order as &dyn Fn(&str) -> String),
+            (plan_path, &plan),
+            (batch_path, &batch),
+        ] {
+            for (word, flag) in [
+                ("YES", true),
+                ("yes", true),
+                ("NO", false),
+                ("no", false),
+                ("", false),
+            ] {
+                let req = canonicalise(
+                    Method::Post,
+                    path,
+                    None,
+                    Some("application/json"),
+                    body(word).as_bytes(),
+                    &super::super::Bitget.canon_rules(),
+                )
+                .unwrap();
+                let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
+                let orders = read(ep, &req).unwrap_or_else(|e| panic!("{path} {word}: {e}"));
+                assert_eq!(orders[0].reduce_only, flag, "{path} {word}");
+                judge(path, &body(word), MAX).unwrap_or_else(|e| panic!("{path} {word}: {e}"));
+            }
+            for other in ["true", "Yes", "1", " "] {
+                refused(
+                    path,
+                    &body(other),
+                    &[],
+                    r#"'reduceOnly' must be one of "YES", "yes", "NO", "no", "", not"#,
+                );
+            }
+        }
+        // COIN-M sizes in the base coin as well: valued at the limit price.
+        refused(
+            MIX,
+            r#"{"symbol":"BTCUSD","productType":"COIN-FUTURES","marginMode":"crossed","marginCoin":"BTC","size":"2","price":"30000","side":"buy","orderType":"limit"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
+        // A market plan order's price is no bound for a price rule.
+        refused(
+            plan_path,
+            r#"{"planType":"normal_plan","symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"isolated","marginCoin":"USDT","size":"0.5","price":"1","triggerPrice":"29000","triggerType":"fill_price","side":"buy","orderType":"market"}"#,
+            &[("price", "50000")],
+            "a market order has no price to bound (it is a market order, which executes at the market whatever its 'price' says)",
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //!
 //! One endpoint serves every market; the `category` (`spot`, `linear`, `inverse`, `option`)
 //! decides what `qty` counts:
-//! - `linear`, `option`: the base coin (contracts of one coin); `inverse`: contracts of one USD
-//!   (so a notional computed as `qty × price` overstates an inverse order, which only errs
-//!   towards refusing);
+//! - `linear`, `option`: the base coin (contracts of one coin, `qty × price` is the notional);
+//! - `inverse` (inverse perpetuals and futures, `BTCUSD`): contracts of one USD ("Contract
+//!   quantity quoted in USD", "1 USD per Contract" in Bybit's inverse contract specification),
+//!   so `qty` is the order's notional in USD, also on a market order ([`SizeUnit::Inverse`]);
 //! - `spot` limit orders: the base coin; `spot` market orders: chosen by `marketUnit`
 //!   (`baseCoin` / `quoteCoin`), and without it the quote coin for a **buy** and the base coin
 //!   for a sell.
@@ -165,7 +166,8 @@ pub const AMEND: OrderSpec = OrderSpec {
 fn create_unit(order: &Order) -> Result<SizeUnit, String> {
     refuse_zero_qty(order)?;
     match order.field("category") {
-        Some("linear" | "inverse" | "option") => return Ok(SizeUnit::Base),
+        Some("linear" | "option") => return Ok(SizeUnit::Base),
+        Some("inverse") => return Ok(SizeUnit::Inverse),
         Some("spot") => {}
         Some(other) => {
             return Err(format!(
@@ -206,17 +208,15 @@ fn create_unit(order: &Order) -> Result<SizeUnit, String> {
 /// amend that changes `qty` is refused; derivatives always count the base coin / contracts.
 fn amend_unit(order: &Order) -> Result<SizeUnit, String> {
     refuse_zero_qty(order)?;
-    let derivative = matches!(
-        order.field("category"),
-        Some("linear" | "inverse" | "option")
-    );
-    if order.base_size.is_some() && !derivative {
-        return Err(format!(
+    match order.field("category") {
+        Some("linear" | "option") => Ok(SizeUnit::Base),
+        Some("inverse") => Ok(SizeUnit::Inverse),
+        other if order.base_size.is_some() => Err(format!(
             "an amended {} order keeps the unit of its 'qty' (a spot market buy counts the quote coin), which the amend does not say; cancel it and place a new order",
-            order.field("category").unwrap_or("(no category)")
-        ));
+            other.unwrap_or("(no category)")
+        )),
+        _ => Ok(SizeUnit::Base),
     }
-    Ok(SizeUnit::Base)
 }
 
 fn refuse_zero_qty(order: &Order) -> Result<(), String> {
@@ -425,6 +425,72 @@ mod tests {
             r#"{"category":"futures","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"}"#,
             MAX,
             "category=futures",
+        );
+    }
+
+    #[test]
+    fn inverse_qty_is_the_usd_notional() {
+        // 40000 contracts of 1 USD: a notional of 40000 USD, limit or market.
+        for body in [
+            r#"{"category":"inverse","symbol":"BTCUSD","side":"Buy","orderType":"Limit","qty":"40000","price":"30000"}"#,
+            r#"{"category":"inverse","symbol":"BTCUSD","side":"Buy","orderType":"Market","qty":"40000"}"#,
+            r#"{"category":"inverse","symbol":"BTCUSDH25","side":"Sell","orderType":"Market","qty":"40000","reduceOnly":true}"#,
+        ] {
+            judge(CREATE_PATH, body, NOTIONAL).unwrap_or_else(|e| panic!("{body}: {e}"));
+            refused(
+                CREATE_PATH,
+                &body.replace("40000", "60000"),
+                NOTIONAL,
+                "notional 60000 exceeds",
+            );
+        }
+        // A decoy price does not shrink it.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"inverse","symbol":"BTCUSD","side":"Buy","orderType":"Limit","qty":"60000","price":"0.01"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
+        // `qty` is bounded as written.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"inverse","symbol":"BTCUSD","side":"Buy","orderType":"Limit","qty":"2","price":"30000"}"#,
+            &[("qty", "1")],
+            "qty 2 exceeds",
+        );
+        // Amends and batches alike.
+        refused(
+            "/v5/order/amend",
+            r#"{"category":"inverse","symbol":"BTCUSD","orderId":"1","qty":"60000"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
+        judge(
+            "/v5/order/amend",
+            r#"{"category":"inverse","symbol":"BTCUSD","orderId":"1","qty":"100"}"#,
+            NOTIONAL,
+        )
+        .unwrap();
+        let e = judge(
+            "/v5/order/create-batch",
+            r#"{"category":"inverse","request":[{"symbol":"BTCUSD","side":"Buy","orderType":"Market","qty":"100"},{"symbol":"BTCUSD","side":"Buy","orderType":"Market","qty":"60000"}]}"#,
+            NOTIONAL,
+        )
+        .unwrap_err();
+        assert!(e.starts_with("request[1]: notional 60000 exceeds"), "{e}");
+        // Linear `qty` stays the base coin, valued at its limit price.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"2","price":"30000"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
+        // A market order's decoy price is no bound for a price rule.
+        refused(
+            CREATE_PATH,
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.1","price":"0.01"}"#,
+            &[("price", "50000")],
+            "a market order has no price to bound (it is a Market order",
         );
     }
 

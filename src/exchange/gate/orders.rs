@@ -12,22 +12,35 @@
 //! - spot `amount`: the base currency for a limit order; for a **market buy** the quote
 //!   currency, for a market sell the base currency. Price-triggered spot orders document
 //!   `put.amount` as the base currency only, so a triggered market buy is refused;
-//! - futures and delivery `size`: **contracts** (`quanto_multiplier` coins each), **signed**:
-//!   positive buys, negative sells, `0` closes the position (with `close` or `auto_size`).
-//!   The sign is the order's side and there is no `side` field. The reader takes plain
-//!   non-negative decimals only, so a sell (`-5`) is refused, and `0` (a close of the whole
-//!   position) is refused by `futures_check`: Gate futures sells need a signed-size meaning in
-//!   the model (see the report).
+//! - futures and delivery `size`: **contracts** ("the number of contracts is specified `size`,
+//!   not the number of coins"; `quanto_multiplier` coins each, which keyward does not know
+//!   offline), so a bound on `size` applies to it as written and a `notional` bound refuses
+//!   the order ([`SizeUnit::Contracts`]);
+//! - and **signed** ([`Meaning::SignedSize`]): "Positive for buy, negative for sell". The sign
+//!   is the order's side (there is no `side` field), which a side rule judges (`side = ["buy"]`
+//!   refuses `size=-5`); the absolute value is the size. `0` closes the whole position, with
+//!   `close=true` (single mode) or `auto_size` (dual mode): such an order has no size, so a
+//!   size or notional bound refuses it ([`SizeUnit::WholePosition`]); a `0` without either, or
+//!   `close`/`auto_size` beside a non-zero size, is refused (see `signed_contracts`).
 //!
 //! A futures order has no type field: "a price of 0 with `tif` as `ioc` represents a market
-//! order". `tif` is read as the order's type (default `gtc`); `gtc`, `poc` and `fok` orders
-//! rest at or fill within `price`; an `ioc` order may be a market order, so it has no bounded
-//! price, and a zero price with any other `tif` is refused.
+//! order". `tif` is read as the order's type (default `gtc`); `gtc`, `ioc`, `poc` and `fok`
+//! orders with a price rest at or fill within it; `price` 0 ([`Meaning::PriceOrMarket`]) makes
+//! a market order, which a price bound refuses, and is refused with any `tif` but `ioc`.
 //!
 //! Read-only members of the models (`id`, `status`, `left`, `fill_price` ...) are not request
 //! fields and are not listed: a request carrying one is refused.
 
 use crate::order::{base_unit, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+
+/// A futures size: contracts, signed by side.
+const SIZE: Meaning = Meaning::SignedSize {
+    buy: "buy",
+    sell: "sell",
+};
+
+/// A futures price: `0` is the market.
+const PRICE: Meaning = Meaning::PriceOrMarket("0");
 use crate::request::Method;
 
 use Meaning::*;
@@ -71,7 +84,8 @@ pub const SPOT_ORDER: OrderSpec = OrderSpec {
 
 /// `PATCH /api/v4/spot/orders/{order_id}`: `currency_pair` and `account` may also come in the
 /// query ("request body has higher priority"; keyward's canonicaliser accepts a member in both
-/// places only with the same value). Only a resting limit order can be amended.
+/// places only with the same value, and the reader reads such a pair once). Only a resting
+/// limit order can be amended.
 const SPOT_AMEND_FIELDS: &[(&str, Meaning)] = &[
     ("currency_pair", Instrument),
     ("account", Inert),
@@ -145,22 +159,23 @@ pub const SPOT_PRICE: OrderSpec = OrderSpec {
     source: "gate.com apiv4 Spot: Create price-triggered order (POST /spot/price_orders), models SpotPriceTrigger, SpotPricePutOrder",
 };
 
-/// Futures order types as read from `tif`: these rest at `price` or fill within it.
-const FUTURES_LIMIT_TYPES: &[&str] = &["gtc", "poc", "fok"];
+/// Futures order types as read from `tif`: with a price other than 0 these rest at `price` or
+/// fill within it (an `ioc` order with a price is a limit IOC order).
+const FUTURES_LIMIT_TYPES: &[&str] = &["gtc", "ioc", "poc", "fok"];
 
 /// `POST /api/v4/futures/{settle}/orders` and each item of `.../batch_orders`.
 const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("contract", Instrument),
     // Signed contracts: see the module comment.
-    ("size", BaseSize),
+    ("size", SIZE),
     ("iceberg", Inert),
-    ("price", Price),
-    // `close=true` with `size=0` closes the position: refused by `futures_check`.
+    ("price", PRICE),
+    // `close=true` with `size=0` closes the position (see `signed_contracts`).
     ("close", Inert),
     ("reduce_only", ReduceOnly),
     ("tif", Type),
     ("text", Inert),
-    // `close_long`/`close_short` with `size=0`: a dual-mode close, likewise refused.
+    // `close_long`/`close_short` with `size=0`: a dual-mode close, likewise.
     ("auto_size", Inert),
     ("stp_act", Inert),
     ("pid", Inert),
@@ -176,15 +191,17 @@ pub const FUTURES_ORDER: OrderSpec = OrderSpec {
     limit_types: FUTURES_LIMIT_TYPES,
     market_types: &[],
     default_type: Some("gtc"),
-    size_unit: futures_check,
+    size_unit: futures_unit,
     source: "gate.com apiv4 Futures: Place futures order (POST /futures/{settle}/orders), Place batch futures orders (POST /futures/{settle}/batch_orders), model FuturesOrder",
 };
 
 /// `PUT /api/v4/futures/{settle}/orders/{order_id}`: a resting order's new size ("including
-/// filled part"; the side must stay the same, so a sell's is negative) and price.
+/// filled part"; "Order side must be identical to the original one", so a sell's is negative:
+/// the sign is the side, as on a new order) and price. A new size of 0 ("less than or equal to
+/// filled size") cancels the order.
 const FUTURES_AMEND_FIELDS: &[(&str, Meaning)] = &[
-    ("size", BaseSize),
-    ("price", Price),
+    ("size", SIZE),
+    ("price", PRICE),
     ("amend_text", Inert),
     ("text", Inert),
     ("action_mode", Inert),
@@ -195,7 +212,7 @@ pub const FUTURES_AMEND: OrderSpec = OrderSpec {
     limit_types: FUTURES_LIMIT_TYPES,
     market_types: &[],
     default_type: Some("gtc"),
-    size_unit: futures_check,
+    size_unit: amend_unit,
     source: "gate.com apiv4 Futures: Amend single order (PUT /futures/{settle}/orders/{order_id}), model FuturesOrderAmendment",
 };
 
@@ -203,8 +220,8 @@ pub const FUTURES_AMEND: OrderSpec = OrderSpec {
 const FUTURES_BATCH_AMEND_FIELDS: &[(&str, Meaning)] = &[
     ("order_id", Inert),
     ("text", Inert),
-    ("size", BaseSize),
-    ("price", Price),
+    ("size", SIZE),
+    ("price", PRICE),
     ("amend_text", Inert),
     ("action_mode", Inert),
 ];
@@ -216,14 +233,16 @@ pub const FUTURES_BATCH_AMEND: OrderSpec = OrderSpec {
 };
 
 /// `POST /api/v4/futures/{settle}/price_orders`: a TP/SL order `initial` placed when
-/// `trigger` fires. `initial.size` (integer) and `initial.amount` (decimal) are the same
-/// quantity ("When both ... are provided, `amount` takes precedence"): both are the size, and
-/// an order giving both is refused. `initial.price` 0 is "market price".
+/// `trigger` fires. `initial.size` (integer) and `initial.amount` (decimal) are the same signed
+/// contracts ("When both ... are provided, `amount` takes precedence"): both are the size, and
+/// an order giving both is refused. "full closing: size=0" (with `close` or `auto_size`);
+/// "plan-close-short-position size>0, plan-close-long-position size<0". `initial.price` 0 is
+/// "market price", documented with `tif=ioc` only.
 const FUTURES_PRICE_FIELDS: &[(&str, Meaning)] = &[
     ("initial.contract", Instrument),
-    ("initial.size", BaseSize),
-    ("initial.amount", BaseSize),
-    ("initial.price", Price),
+    ("initial.size", SIZE),
+    ("initial.amount", SIZE),
+    ("initial.price", PRICE),
     ("initial.close", Inert),
     // "default is gtc, market orders currently only support ioc mode".
     ("initial.tif", Type),
@@ -235,27 +254,31 @@ const FUTURES_PRICE_FIELDS: &[(&str, Meaning)] = &[
     ("trigger.price", TriggerPrice),
     ("trigger.rule", Inert),
     ("trigger.expiration", Inert),
+    // `close-long-position` / `close-short-position` close "all long/short positions", whatever
+    // the size (see `price_order_unit`).
     ("order_type", Inert),
     ("pos_margin_mode", Inert),
 ];
 
 pub const FUTURES_PRICE: OrderSpec = OrderSpec {
     fields: FUTURES_PRICE_FIELDS,
-    limit_types: &["gtc"],
+    limit_types: &["gtc", "ioc"],
     market_types: &[],
     default_type: Some("gtc"),
-    size_unit: futures_check,
+    size_unit: price_order_unit,
     source: "gate.com apiv4 Futures: Create price-triggered order (POST /futures/{settle}/price_orders), model FuturesPriceTriggeredOrder",
 };
 
 /// `PUT /api/v4/futures/{settle}/price_orders/{order_id}`. No `tif`: a price here may be 0
-/// ("A value of 0 indicates a market order"), so it is no execution price (no notional).
+/// ("A value of 0 indicates a market order"); any other is no known execution price (no
+/// notional), bounded as written. `size` ("Full Close: 0; Partial Close: Positive/Negative
+/// values indicate direction") and `amount` are signed contracts.
 const FUTURES_PRICE_AMEND_FIELDS: &[(&str, Meaning)] = &[
     ("settle", Inert),
     ("order_id", Inert),
-    ("size", BaseSize),
-    ("amount", BaseSize),
-    ("price", Price),
+    ("size", SIZE),
+    ("amount", SIZE),
+    ("price", PRICE),
     ("trigger_price", TriggerPrice),
     ("price_type", Inert),
     ("auto_size", Inert),
@@ -267,16 +290,16 @@ pub const FUTURES_PRICE_AMEND: OrderSpec = OrderSpec {
     limit_types: &[],
     market_types: &[],
     default_type: None,
-    size_unit: futures_check,
+    size_unit: price_amend_unit,
     source: "gate.com apiv4 Futures: Modify a Single Auto Order (PUT /futures/{settle}/price_orders/{order_id}), model FuturesUpdatePriceTriggeredOrder",
 };
 
 /// `POST /api/v4/delivery/{settle}/orders`.
 const DELIVERY_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("contract", Instrument),
-    ("size", BaseSize),
+    ("size", SIZE),
     ("iceberg", Inert),
-    ("price", Price),
+    ("price", PRICE),
     ("close", Inert),
     ("reduce_only", ReduceOnly),
     ("tif", Type),
@@ -331,23 +354,92 @@ fn spot_price_unit(order: &Order) -> Result<SizeUnit, String> {
     }
 }
 
-/// Futures and delivery: a zero size closes the whole position (a size keyward cannot know),
-/// and a zero price is a market order, which Gate documents with `tif=ioc` only (with any
-/// other `tif` the reader would take it for a limit price of 0).
-fn futures_check(order: &Order) -> Result<SizeUnit, String> {
-    if order.base_size.is_some_and(|s| s.is_zero()) {
+/// A futures or delivery order's size.
+const CONTRACTS: SizeUnit = SizeUnit::Contracts(
+    "Gate sizes futures and delivery orders in contracts of the contract's quanto_multiplier, which keyward does not know offline",
+);
+
+const WHOLE_POSITION: &str =
+    "size 0 with close=true or auto_size closes the whole position, a size keyward cannot know";
+
+/// What a signed size does, with the order's `close` and `auto_size` fields (`prefix`ed in a
+/// price-triggered order's `initial`): a non-zero size counts contracts; `0` with
+/// `close=true` or an `auto_size` closes the whole position ("In single-position mode ... set
+/// `size` to 0 and `close` to `true`"; dual mode: "size=0, set the direction ... according to
+/// auto_size"). A `0` without either is no documented order, and `close`/`auto_size` beside a
+/// non-zero size is not documented either (Gate may close the whole position): both refused.
+fn signed_contracts(order: &Order, prefix: &str) -> Result<SizeUnit, String> {
+    let close = order.field(&format!("{prefix}close")) == Some("true");
+    let auto_size = order
+        .field(&format!("{prefix}auto_size"))
+        .filter(|a| !a.is_empty());
+    match order.base_size {
+        Some(s) if s.is_zero() && (close || auto_size.is_some()) => {
+            Ok(SizeUnit::WholePosition(WHOLE_POSITION))
+        }
+        Some(s) if s.is_zero() => Err(format!(
+            "size 0 closes a position only with {prefix}close=true or {prefix}auto_size; keyward refuses it without"
+        )),
+        Some(_) if close => Err(format!(
+            "{prefix}close=true goes with size 0 (a whole-position close); with a size keyward cannot tell whether Gate closes the whole position"
+        )),
+        Some(_) => match auto_size {
+            Some(a) => Err(format!(
+                "{prefix}auto_size={a} goes with size 0 (a whole-position close); with a size keyward cannot tell whether Gate closes the whole position"
+            )),
+            None => Ok(CONTRACTS),
+        },
+        None => Ok(CONTRACTS),
+    }
+}
+
+/// "A price of 0 with `tif` as `ioc` represents a market order": with any other `tif` a zero
+/// price is not documented (a reader could take it for a limit price of 0).
+fn market_needs_ioc(order: &Order) -> Result<(), String> {
+    match (&order.market_by, order.order_type.as_deref()) {
+        (Some((by, _)), Some(tif)) if tif != "ioc" => Err(format!(
+            "{by} 0 is a market order, which Gate takes with tif=ioc only; keyward refuses it with tif={tif}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A new futures or delivery order.
+fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
+    market_needs_ioc(order)?;
+    signed_contracts(order, "")
+}
+
+/// A futures amend: a resting order stays a limit order (a zero price is refused), and a size
+/// of 0 cancels it (a size of 0 contracts).
+fn amend_unit(order: &Order) -> Result<SizeUnit, String> {
+    if order.market_by.is_some() {
         return Err(
-            "size 0 closes the whole position, a size keyward cannot know; send the contracts to close"
+            "price 0 would make a resting order a market order, which Gate does not document for an amend; keyward refuses it"
                 .to_owned(),
         );
     }
-    if order.price.is_some_and(|p| p.is_zero()) && order.is_limit {
-        return Err(format!(
-            "price 0 is a market order, which Gate takes with tif=ioc only; keyward refuses it with tif={}",
-            order.order_type.as_deref().unwrap_or("(none)")
+    Ok(CONTRACTS)
+}
+
+/// A price-triggered futures order: `order_type` `close-long-position` / `close-short-position`
+/// closes "all long/short positions", whatever `initial.size` says.
+fn price_order_unit(order: &Order) -> Result<SizeUnit, String> {
+    market_needs_ioc(order)?;
+    if matches!(
+        order.field("order_type"),
+        Some("close-long-position" | "close-short-position")
+    ) {
+        return Ok(SizeUnit::WholePosition(
+            "order_type close-long-position / close-short-position closes the whole position, a size keyward cannot know",
         ));
     }
-    Ok(SizeUnit::Base)
+    signed_contracts(order, "initial.")
+}
+
+/// A modified price-triggered order (no `tif`: a zero price is the market, documented).
+fn price_amend_unit(order: &Order) -> Result<SizeUnit, String> {
+    signed_contracts(order, "")
 }
 
 const fn endpoint(
@@ -450,7 +542,7 @@ mod tests {
         body: &str,
         params: &[(&str, &[&str])],
         max: &[(&str, &str)],
-    ) -> Result<(), String> {
+    ) -> Result<Vec<Order>, String> {
         let req = canonicalise(
             method,
             path,
@@ -473,13 +565,14 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
             .collect();
         let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
-        for order in read(ep, &req)? {
-            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
+        let orders = read(ep, &req)?;
+        for order in &orders {
+            limits::check(&vocabulary, order, &params, &max, "allow[0]")?;
         }
-        Ok(())
+        Ok(orders)
     }
 
-    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
+    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
         judge_full(Post, path, None, body, &[], max)
     }
 
@@ -492,7 +585,8 @@ mod tests {
     const FUTURES: &str = "/api/v4/futures/usdt/orders";
     const MAX: &[(&str, &str)] = &[("amount", "1"), ("notional", "50000")];
     const NOTIONAL: &[(&str, &str)] = &[("notional", "50000")];
-    const CONTRACTS: &[(&str, &str)] = &[("size", "10"), ("notional", "50000")];
+    const SIZE: &[(&str, &str)] = &[("size", "10")];
+    const PRICE: &[(&str, &str)] = &[("price", "5000")];
 
     #[test]
     fn spot_amounts_however_expressed() {
@@ -689,144 +783,247 @@ mod tests {
     }
 
     #[test]
-    fn futures_contracts_signed_sizes_and_market_prices() {
+    fn spot_market_prices_and_mirrored_amends() {
+        // A market order's price is a decoy Gate ignores: a price bound refuses the order.
+        for body in [
+            r#"{"currency_pair":"BTC_USDT","type":"market","side":"sell","amount":"0.5","price":"0.01","time_in_force":"ioc"}"#,
+            r#"{"currency_pair":"BTC_USDT","type":"market","side":"buy","amount":"100","price":"0.01","time_in_force":"ioc"}"#,
+        ] {
+            refused(
+                SPOT,
+                body,
+                &[("price", "50000")],
+                "a market order has no price to bound (it is a market order, which executes at the market whatever its 'price' says)",
+            );
+        }
+        refused(
+            "/api/v4/spot/price_orders",
+            r#"{"market":"BTC_USDT","trigger":{"price":"29000","rule":"<="},"put":{"type":"market","side":"sell","price":"0.01","amount":"0.5","account":"normal","time_in_force":"ioc"}}"#,
+            &[("price", "50000")],
+            "whatever its 'put.price' says",
+        );
+        // ccxt's amend: every parameter in the query and in the body, read once.
+        let amend = "/api/v4/spot/orders/12345";
+        let pair: &[(&str, &[&str])] = &[("currency_pair", &["BTC_USDT"])];
+        let orders = judge_full(
+            Patch,
+            amend,
+            Some("currency_pair=BTC_USDT&account=spot"),
+            r#"{"currency_pair":"BTC_USDT","account":"spot","amount":"0.5","price":"30000"}"#,
+            pair,
+            MAX,
+        )
+        .unwrap();
+        assert_eq!(orders[0].instrument.as_deref(), Some("BTC_USDT"));
+        refused_full(
+            Patch,
+            amend,
+            Some("currency_pair=BTC_USDT&amount=2"),
+            r#"{"currency_pair":"BTC_USDT","amount":"2"}"#,
+            MAX,
+            "amount 2 exceeds",
+        );
+        // A different value in the body is refused by the canonicaliser.
+        refused_full(
+            Patch,
+            amend,
+            Some("currency_pair=BTC_USDT"),
+            r#"{"currency_pair":"PEPE_USDT","amount":"0.5"}"#,
+            MAX,
+            "different name or value",
+        );
+    }
+
+    fn refused_full(
+        method: Method,
+        path: &str,
+        query: Option<&str>,
+        body: &str,
+        max: &[(&str, &str)],
+        says: &str,
+    ) {
+        let e = judge_full(method, path, query, body, &[], max).expect_err(body);
+        assert!(e.contains(says), "{body}: {e}");
+    }
+
+    #[test]
+    fn futures_signed_contracts() {
         for path in [FUTURES, "/api/v4/delivery/usdt/orders"] {
-            judge(
-                path,
-                r#"{"contract":"BTC_USDT","size":"5","price":"3000","tif":"gtc","text":"t-1"}"#,
-                CONTRACTS,
-            )
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+            let order = |size: &str, rest: &str| {
+                format!(r#"{{"contract":"BTC_USDT","size":{size},"price":"3000"{rest}}}"#)
+            };
+            let orders = judge(path, &order(r#""5""#, r#","tif":"gtc","text":"t-1""#), SIZE)
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(orders[0].side.as_deref(), Some("buy"));
+            // A sell is a negative size: its absolute value is bounded.
+            let orders = judge(path, &order(r#""-5""#, ""), SIZE).unwrap();
+            assert_eq!(orders[0].side.as_deref(), Some("sell"));
+            assert_eq!(orders[0].base_size, Some(5.into()));
+            judge(path, &order("-5", ""), SIZE).unwrap();
+            judge(path, &order(r#""-10""#, r#","reduce_only":true"#), SIZE).unwrap();
+            for size in [r#""20""#, r#""-20""#, "-20"] {
+                refused(path, &order(size, ""), SIZE, "size 20 exceeds");
+            }
+            // Contracts of quanto_multiplier coins: never valued.
+            refused(path, &order(r#""1""#, ""), NOTIONAL, "quanto_multiplier");
+            refused(path, &order(r#""-1""#, ""), NOTIONAL, "quanto_multiplier");
+            // A side rule judges the sign.
+            let buys: &[(&str, &[&str])] = &[("side", &["buy"])];
+            judge_full(Post, path, None, &order(r#""5""#, ""), buys, SIZE).unwrap();
+            let e = judge_full(Post, path, None, &order(r#""-5""#, ""), buys, SIZE).unwrap_err();
+            assert!(e.contains("side=sell is not allowed"), "{e}");
+            for (size, says) in [
+                (r#""+5""#, "size=+5 is not a plain decimal"),
+                (r#""--5""#, "not a plain decimal"),
+                (r#""-5e0""#, "not a plain decimal"),
+            ] {
+                refused(path, &order(size, ""), SIZE, says);
+            }
             refused(
                 path,
-                r#"{"contract":"BTC_USDT","size":"20","price":"1"}"#,
-                CONTRACTS,
-                "size 20 exceeds",
-            );
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":"10","price":"6000"}"#,
-                CONTRACTS,
-                "notional 60000 exceeds",
-            );
-            // A sell is a negative size: the reader refuses it (see the module comment).
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":"-5","price":"3000"}"#,
-                CONTRACTS,
-                "size=-5 is not a plain decimal",
-            );
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":-5,"price":"3000"}"#,
-                CONTRACTS,
-                "size=-5 is not a plain decimal",
-            );
-            // Closing the whole position.
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":"0","price":"0","tif":"ioc","close":true}"#,
-                &[("size", "10")],
-                "size 0 closes",
-            );
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":"0","price":"0","tif":"ioc","reduce_only":true,"auto_size":"close_long"}"#,
-                &[("size", "10")],
-                "size 0 closes",
-            );
-            // Market orders: price 0 with ioc; a zero "limit" price is refused.
-            judge(
-                path,
-                r#"{"contract":"BTC_USDT","size":"5","price":"0","tif":"ioc"}"#,
-                &[("size", "10")],
-            )
-            .unwrap();
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":"5","price":"0","tif":"ioc"}"#,
-                CONTRACTS,
-                "ioc has no known execution price",
-            );
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":"5","price":"0"}"#,
-                CONTRACTS,
-                "price 0 is a market order",
-            );
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":"5","price":"0","tif":"fok"}"#,
-                CONTRACTS,
-                "price 0 is a market order",
-            );
-            refused(
-                path,
-                r#"{"contract":"BTC_USDT","size":"5","price":"1","Size":"50"}"#,
-                CONTRACTS,
+                &order(r#""5""#, r#","Size":"50""#),
+                SIZE,
                 "another spelling of 'size'",
             );
             refused(
                 path,
-                r#"{"contract":"BTC_USDT","size":"5","price":"1","is_reduce_only":true}"#,
-                CONTRACTS,
+                &order(r#""5""#, r#","is_reduce_only":true"#),
+                SIZE,
                 "'is_reduce_only' is not a field",
             );
         }
+        let batch = "/api/v4/futures/usdt/batch_orders";
+        judge(
+            batch,
+            r#"[{"contract":"BTC_USDT","size":"5","price":"3000"},{"contract":"BTC_USDT","size":"-5","price":"3000"}]"#,
+            SIZE,
+        )
+        .unwrap();
         let e = judge(
-            "/api/v4/futures/usdt/batch_orders",
-            r#"[{"contract":"BTC_USDT","size":"5","price":"3000"},{"contract":"BTC_USDT","size":"50","price":"1"}]"#,
-            CONTRACTS,
+            batch,
+            r#"[{"contract":"BTC_USDT","size":"5","price":"3000"},{"contract":"BTC_USDT","size":"-50","price":"1"}]"#,
+            SIZE,
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: size 50 exceeds"), "{e}");
-        let e = judge(
-            "/api/v4/futures/usdt/batch_orders",
+        let e = judge_full(
+            Post,
+            batch,
+            None,
             r#"[{"contract":"BTC_USDT","size":"5","price":"3000"},{"contract":"BTC_USDT","size":"-5","price":"3000"}]"#,
-            CONTRACTS,
+            &[("side", &["buy"])],
+            &[],
         )
         .unwrap_err();
-        assert!(e.starts_with("body[1]: size=-5"), "{e}");
+        assert!(e.starts_with("body[1]: side=sell is not allowed"), "{e}");
+    }
+
+    #[test]
+    fn futures_closes_and_market_prices() {
+        for path in [FUTURES, "/api/v4/delivery/usdt/orders"] {
+            // Closing the whole position: no size, so a size or notional bound refuses it,
+            // a rule without one judges it.
+            let contract: &[(&str, &[&str])] = &[("contract", &["BTC_USDT"])];
+            for close in [
+                r#"{"contract":"BTC_USDT","size":"0","price":"0","tif":"ioc","close":true}"#,
+                r#"{"contract":"BTC_USDT","size":0,"price":"0","tif":"ioc","reduce_only":true,"auto_size":"close_long"}"#,
+                r#"{"contract":"BTC_USDT","size":"-0","price":"0","tif":"ioc","close":true}"#,
+            ] {
+                refused(path, close, SIZE, "closes the whole position");
+                refused(path, close, NOTIONAL, "closes the whole position");
+                let orders = judge_full(Post, path, None, close, contract, &[]).unwrap();
+                assert_eq!(orders[0].base_size, None);
+                let e =
+                    judge_full(Post, path, None, close, &[("side", &["sell"])], &[]).unwrap_err();
+                assert!(e.contains("'side' is required"), "{e}");
+            }
+            refused(
+                path,
+                r#"{"contract":"BTC_USDT","size":"0","price":"0","tif":"ioc"}"#,
+                &[],
+                "size 0 closes a position only with close=true or auto_size",
+            );
+            refused(
+                path,
+                r#"{"contract":"BTC_USDT","size":"5","price":"0","tif":"ioc","close":true}"#,
+                &[],
+                "close=true goes with size 0",
+            );
+            refused(
+                path,
+                r#"{"contract":"BTC_USDT","size":"-5","price":"0","tif":"ioc","auto_size":"close_long"}"#,
+                &[],
+                "auto_size=close_long goes with size 0",
+            );
+            // Market orders: price 0 with ioc. No price a price bound could compare.
+            let market = r#"{"contract":"BTC_USDT","size":"-5","price":"0","tif":"ioc"}"#;
+            judge(path, market, SIZE).unwrap();
+            refused(path, market, PRICE, "price=0 makes it one");
+            refused(
+                path,
+                &market.replace(r#""0""#, r#""0.0""#),
+                PRICE,
+                "price=0.0 makes it one",
+            );
+            refused(path, market, NOTIONAL, "quanto_multiplier");
+            // ... and with any other tif a zero price is refused.
+            for tif in ["", r#","tif":"fok""#, r#","tif":"gtc""#, r#","tif":"poc""#] {
+                refused(
+                    path,
+                    &format!(r#"{{"contract":"BTC_USDT","size":"5","price":"0"{tif}}}"#),
+                    SIZE,
+                    "price 0 is a market order, which Gate takes with tif=ioc only",
+                );
+            }
+            // A priced ioc order is a limit IOC order, bounded by its price.
+            judge(
+                path,
+                r#"{"contract":"BTC_USDT","size":"5","price":"3000","tif":"ioc"}"#,
+                PRICE,
+            )
+            .unwrap();
+            refused(
+                path,
+                r#"{"contract":"BTC_USDT","size":"5","price":"6000","tif":"ioc"}"#,
+                PRICE,
+                "price 6000 exceeds",
+            );
+        }
     }
 
     #[test]
     fn futures_amends_and_price_orders() {
         let amend = "/api/v4/futures/usdt/orders/123";
-        judge_full(
-            Put,
-            amend,
-            None,
-            r#"{"size":"5","price":"3000"}"#,
-            &[],
-            CONTRACTS,
-        )
-        .unwrap();
-        let e = judge_full(Put, amend, None, r#"{"size":"50"}"#, &[], CONTRACTS).unwrap_err();
-        assert!(e.contains("size 50 exceeds"), "{e}");
+        let put = |body: &str, max: &[(&str, &str)]| judge_full(Put, amend, None, body, &[], max);
+        put(r#"{"size":"5","price":"3000"}"#, PRICE).unwrap();
+        put(r#"{"size":"-5","price":"3000"}"#, SIZE).unwrap();
+        // A new size of 0 cancels the order.
+        put(r#"{"size":"0"}"#, SIZE).unwrap();
+        for body in [r#"{"size":"50"}"#, r#"{"size":"-50"}"#] {
+            let e = put(body, SIZE).unwrap_err();
+            assert!(e.contains("size 50 exceeds"), "{e}");
+        }
+        let e = put(r#"{"size":"10","price":"9000"}"#, NOTIONAL).unwrap_err();
+        assert!(e.contains("quanto_multiplier"), "{e}");
+        let e = put(r#"{"size":"5","price":"0"}"#, &[]).unwrap_err();
+        assert!(
+            e.contains("price 0 would make a resting order a market order"),
+            "{e}"
+        );
         let e = judge_full(
             Put,
             amend,
             None,
-            r#"{"size":"10","price":"9000"}"#,
+            r#"{"size":"-5"}"#,
+            &[("side", &["buy"])],
             &[],
-            CONTRACTS,
         )
         .unwrap_err();
-        assert!(e.contains("notional 90000 exceeds"), "{e}");
-        let e = judge_full(
-            Put,
-            amend,
-            None,
-            r#"{"size":"5","price":"0"}"#,
-            &[],
-            CONTRACTS,
-        )
-        .unwrap_err();
-        assert!(e.contains("price 0 is a market order"), "{e}");
+        assert!(e.contains("side=sell is not allowed"), "{e}");
         let e = judge(
             "/api/v4/futures/usdt/batch_amend_orders",
-            r#"[{"order_id":1,"size":"5"},{"order_id":2,"size":"11"}]"#,
-            &[("size", "10")],
+            r#"[{"order_id":1,"size":"5"},{"order_id":2,"size":"-11"}]"#,
+            SIZE,
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: size 11 exceeds"), "{e}");
@@ -835,44 +1032,104 @@ mod tests {
             "/api/v4/futures/usdt/price_orders",
             "/api/v4/delivery/usdt/price_orders",
         ] {
-            judge(
+            let priced = |initial: &str| {
+                format!(
+                    r#"{{"initial":{{"contract":"BTC_USDT",{initial}}},"trigger":{{"strategy_type":0,"price_type":0,"price":"2900","rule":2}}}}"#
+                )
+            };
+            let orders = judge(
                 path,
                 r#"{"initial":{"contract":"BTC_USDT","size":5,"price":"0","tif":"ioc","reduce_only":true},"trigger":{"strategy_type":0,"price_type":0,"price":"2900","rule":2},"order_type":"plan-close-short-position"}"#,
-                &[("size", "10")],
+                SIZE,
             )
             .unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(orders[0].side.as_deref(), Some("buy"));
+            judge(
+                path,
+                r#"{"initial":{"contract":"BTC_USDT","size":-5,"price":"0","tif":"ioc","reduce_only":true},"trigger":{"price":"3100","rule":1},"order_type":"plan-close-long-position"}"#,
+                SIZE,
+            )
+            .unwrap();
             refused(
                 path,
-                r#"{"initial":{"contract":"BTC_USDT","size":50,"price":"3000"},"trigger":{"price":"2900","rule":2}}"#,
-                CONTRACTS,
+                &priced(r#""size":50,"price":"3000""#),
+                SIZE,
                 "size 50 exceeds",
             );
             // `amount` is another spelling of the same size; both together are ambiguous.
             refused(
                 path,
-                r#"{"initial":{"contract":"BTC_USDT","amount":"50","price":"3000"},"trigger":{"price":"2900","rule":2}}"#,
-                CONTRACTS,
+                &priced(r#""amount":"-50","price":"3000""#),
+                SIZE,
                 "size 50 exceeds",
             );
             refused(
                 path,
-                r#"{"initial":{"contract":"BTC_USDT","size":1,"amount":"50","price":"3000"},"trigger":{"price":"2900","rule":2}}"#,
-                CONTRACTS,
+                &priced(r#""size":1,"amount":"50","price":"3000""#),
+                SIZE,
                 "both set the order's base size",
             );
-            // A zero price with the default tif (gtc) is a market order.
             refused(
                 path,
-                r#"{"initial":{"contract":"BTC_USDT","size":5,"price":"0"},"trigger":{"price":"2900","rule":2}}"#,
-                CONTRACTS,
-                "price 0 is a market order",
+                &priced(r#""size":1,"price":"3000""#),
+                NOTIONAL,
+                "quanto_multiplier",
+            );
+            // A limit price is bounded as written; the market is no price.
+            judge(path, &priced(r#""size":1,"price":"3000""#), PRICE).unwrap();
+            refused(
+                path,
+                &priced(r#""size":1,"price":"6000""#),
+                PRICE,
+                "price 6000 exceeds",
             );
             refused(
                 path,
-                r#"{"initial":{"contract":"BTC_USDT","size":0,"price":"0","tif":"ioc","close":true},"trigger":{"price":"2900","rule":2}}"#,
-                &[("size", "10")],
-                "size 0 closes",
+                &priced(r#""size":1,"price":"0","tif":"ioc""#),
+                PRICE,
+                "initial.price=0 makes it one",
             );
+            // A zero price with the default tif (gtc) is not documented.
+            refused(
+                path,
+                &priced(r#""size":5,"price":"0""#),
+                SIZE,
+                "initial.price 0 is a market order",
+            );
+            // Closing the whole position.
+            let close = priced(r#""size":0,"price":"0","tif":"ioc","close":true"#);
+            refused(path, &close, SIZE, "closes the whole position");
+            judge_full(
+                Post,
+                path,
+                None,
+                &close,
+                &[("contract", &["BTC_USDT"])],
+                &[],
+            )
+            .unwrap();
+            refused(
+                path,
+                &priced(r#""size":0,"price":"0","tif":"ioc""#),
+                &[],
+                "size 0 closes a position only with initial.close=true or initial.auto_size",
+            );
+            for kind in ["close-long-position", "close-short-position"] {
+                let body = format!(
+                    r#"{{"initial":{{"contract":"BTC_USDT","size":-1,"price":"0","tif":"ioc"}},"trigger":{{"price":"2900","rule":2}},"order_type":"{kind}"}}"#
+                );
+                refused(path, &body, SIZE, kind);
+            }
+            let e = judge_full(
+                Post,
+                path,
+                None,
+                &priced(r#""size":-5,"price":"0","tif":"ioc""#),
+                &[("contract", &["BTC_USDT"]), ("side", &["buy"])],
+                &[],
+            )
+            .unwrap_err();
+            assert!(e.contains("side=sell is not allowed"), "{e}");
             let e = judge_full(
                 Post,
                 path,
@@ -888,39 +1145,27 @@ mod tests {
             refused(
                 path,
                 r#"{"initial":{"contract":"BTC_USDT","size":50,"price":"1","tif":"ioc"},"trigger":{"price":"2900","rule":2},"initial.size":1}"#,
-                CONTRACTS,
+                SIZE,
                 "\"initial.size\" holds a '.'",
             );
         }
         let amend = "/api/v4/futures/usdt/price_orders/7";
-        judge_full(
-            Put,
-            amend,
-            None,
-            r#"{"order_id":7,"size":5,"price":"0","trigger_price":"2900"}"#,
-            &[],
-            &[("size", "10")],
+        let put = |body: &str, max: &[(&str, &str)]| judge_full(Put, amend, None, body, &[], max);
+        put(
+            r#"{"order_id":7,"size":-5,"price":"0","trigger_price":"2900"}"#,
+            SIZE,
         )
         .unwrap();
-        let e = judge_full(
-            Put,
-            amend,
-            None,
-            r#"{"order_id":7,"amount":"50","price":"3000"}"#,
-            &[],
-            CONTRACTS,
-        )
-        .unwrap_err();
+        let e = put(r#"{"order_id":7,"amount":"-50","price":"3000"}"#, SIZE).unwrap_err();
         assert!(e.contains("size 50 exceeds"), "{e}");
-        let e = judge_full(
-            Put,
-            amend,
-            None,
-            r#"{"order_id":7,"size":5,"price":"1"}"#,
-            &[],
-            CONTRACTS,
-        )
-        .unwrap_err();
-        assert!(e.contains("notional"), "{e}");
+        let e = put(r#"{"order_id":7,"size":5,"price":"1"}"#, NOTIONAL).unwrap_err();
+        assert!(e.contains("quanto_multiplier"), "{e}");
+        let e = put(r#"{"order_id":7,"size":5,"price":"0"}"#, PRICE).unwrap_err();
+        assert!(e.contains("price=0 makes it one"), "{e}");
+        let e = put(r#"{"order_id":7,"size":0,"close":true}"#, SIZE).unwrap_err();
+        assert!(e.contains("closes the whole position"), "{e}");
+        put(r#"{"order_id":7,"size":0,"close":true}"#, &[]).unwrap();
+        let e = put(r#"{"order_id":7,"size":0}"#, &[]).unwrap_err();
+        assert!(e.contains("size 0 closes a position only with"), "{e}");
     }
 }

@@ -6,11 +6,15 @@
 //! kucoin.com/docs-new).
 //!
 //! Spot: `size` is the base currency; `funds` is the quote currency ("the funds for the
-//! priced asset"), for market orders. Futures: `size` counts **lots** (contracts of
-//! `multiplier` coins each); the alternatives `qty` (base currency, a multiple of the
+//! priced asset"), for market orders. Futures: `size` counts **lots** ("Order size (lot), must
+//! be a positive integer"), contracts of the contract's `multiplier` (coins per lot on the
+//! USDⓈ-swaps, USD per lot on the coin-swaps), which keyward does not know offline: a bound on
+//! `size` applies to it as written, a `notional` bound refuses the order
+//! ([`SizeUnit::Contracts`]). The alternatives `qty` (base currency, a multiple of the
 //! multiplier) and `valueQty` (the order's value in USDT/USDC) are not read: without the
-//! contract's multiplier keyward cannot put a bound on lots, coins and value in one unit, so
-//! an order sized by them is refused as an unknown field (see the report).
+//! multiplier keyward cannot put one bound on lots, coins and value, so an order sized by them
+//! is refused as an unknown field. `closeOrder=true` closes the whole position
+//! ([`SizeUnit::WholePosition`]).
 //!
 //! Futures paths are keyward's (`/futures/api/...`, routed to `api-futures.kucoin.com`).
 
@@ -228,16 +232,24 @@ pub const FUTURES_TPSL: OrderSpec = OrderSpec {
     ..FUTURES_ORDER
 };
 
-/// "If closeOrder is set to true, the system will close the position ... Side, Size and
-/// Leverage fields can be left empty": a `size` beside it is not what executes.
+/// Lots of the contract's multiplier; "If closeOrder is set to true, the system will close the
+/// position ... Side, Size and Leverage fields can be left empty": a `size` beside it is not
+/// what executes.
 fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
-    if order.field("closeOrder") == Some("true") && order.base_size.is_some() {
-        return Err(
-            "closeOrder=true closes the whole position whatever 'size' says, a size keyward cannot know; leave 'size' out"
-                .to_owned(),
-        );
+    if order.field("closeOrder") == Some("true") {
+        if order.base_size.is_some() {
+            return Err(
+                "closeOrder=true closes the whole position whatever 'size' says, a size keyward cannot know; leave 'size' out"
+                    .to_owned(),
+            );
+        }
+        return Ok(SizeUnit::WholePosition(
+            "closeOrder=true closes the whole position, a size keyward cannot know",
+        ));
     }
-    Ok(SizeUnit::Base)
+    Ok(SizeUnit::Contracts(
+        "KuCoin sizes futures orders in lots of the contract's multiplier (coins, or USD on coin-swaps, per lot), which keyward does not know offline",
+    ))
 }
 
 const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
@@ -465,30 +477,55 @@ mod tests {
         );
     }
 
+    /// For futures, sized in lots.
+    const LOTS: &[(&str, &str)] = &[("size", "1"), ("price", "50000")];
+
     #[test]
     fn futures_lots_leverage_and_closes() {
         let path = "/futures/api/v1/orders";
         let ok = r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"30000","size":1,"timeInForce":"GTC","marginMode":"CROSS"}"#;
-        judge(path, ok, MAX).unwrap();
-        judge("/futures/api/v1/orders/test", ok, MAX).unwrap();
+        judge(path, ok, LOTS).unwrap();
+        judge("/futures/api/v1/orders/test", ok, LOTS).unwrap();
+        // One lot of XBTUSDTM is 0.001 BTC: `size × price` is no notional, and keyward knows
+        // no multiplier.
+        for p in [
+            path,
+            "/futures/api/v1/orders/test",
+            "/futures/api/v1/st-orders",
+        ] {
+            refused(p, ok, NOTIONAL, "lots of the contract's multiplier");
+        }
+        refused(
+            path,
+            r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDM","leverage":3,"type":"market","size":1}"#,
+            NOTIONAL,
+            "lots of the contract's multiplier",
+        );
+        // Spot stays valued.
+        refused(
+            "/api/v1/hf/orders",
+            r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","type":"limit","price":"60000","size":"1"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
         refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":5}"#,
-            MAX,
+            LOTS,
             "size 5 exceeds",
         );
-        // The type defaults to limit; a market order's price is no bound.
+        // The type defaults to limit, bounded by its price; a market order's price is no bound.
         refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"price":"90000","size":1}"#,
-            MAX,
-            "notional 90000 exceeds",
+            LOTS,
+            "price 90000 exceeds",
         );
         refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"market","price":"0.01","size":1}"#,
-            MAX,
-            "market executes at the market",
+            LOTS,
+            "a market order has no price to bound",
         );
         refused(
             path,
@@ -500,7 +537,7 @@ mod tests {
         refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","qty":"5"}"#,
-            MAX,
+            LOTS,
             "'qty' is not a field",
         );
         refused(
@@ -519,39 +556,46 @@ mod tests {
             path,
             r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true}"#,
             &[("size", "10")],
-            "base size cannot be established",
+            "closeOrder=true closes the whole position",
         );
+        judge_with(
+            path,
+            r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true}"#,
+            &[("symbol", &["XBTUSDTM"])],
+            &[],
+        )
+        .unwrap();
         refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1,"stop":"down","stopPriceType":"TP","stopPrice":"1","Size":9}"#,
-            MAX,
+            LOTS,
             "another spelling of 'size'",
         );
         let tpsl = "/futures/api/v1/st-orders";
         judge(
             tpsl,
             r#"{"clientOid":"a","side":"sell","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"30000","size":1,"triggerStopUpPrice":"35000","triggerStopDownPrice":"25000","stopPriceType":"TP","reduceOnly":true}"#,
-            MAX,
+            LOTS,
         )
         .unwrap();
         refused(
             tpsl,
             r#"{"clientOid":"a","side":"sell","symbol":"XBTUSDTM","leverage":3,"type":"market","size":4,"triggerStopUpPrice":"35000","stopPriceType":"TP"}"#,
-            MAX,
+            LOTS,
             "size 4 exceeds",
         );
         let multi = "/futures/api/v1/orders/multi";
         let e = judge(
             multi,
             r#"[{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1},{"clientOid":"b","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":2}]"#,
-            MAX,
+            LOTS,
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: size 2 exceeds"), "{e}");
         let e = judge(
             multi,
             r#"[{"clientOid":"a","side":"buy","ſymbol":"PEPEUSDTM","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1}]"#,
-            MAX,
+            LOTS,
         )
         .unwrap_err();
         assert!(e.contains("not ASCII"), "{e}");

@@ -7,13 +7,18 @@
 //! - SPOT/MARGIN limit orders: the base currency;
 //! - SPOT market orders: set by `tgtCcy` (`base_ccy` / `quote_ccy`), default **quote** for a
 //!   buy and base for a sell; MARGIN market orders: quote for a buy, base for a sell;
-//! - FUTURES/SWAP/OPTION: **contracts** (notional = `sz × ctVal × price`, so `sz × px` is not
-//!   the notional of a contract whose `ctVal` is not 1; see the report on contract sizes).
+//! - FUTURES/SWAP/OPTION (and EVENTS): "the number of contracts. Notional value = sz × ctVal ×
+//!   markPx (linear contracts) or sz × ctVal (inverse contracts, USD-denominated)", with `ctVal`
+//!   from `GET /api/v5/public/instruments`, which keyward does not know offline. Such an order
+//!   is sized in [`SizeUnit::Contracts`]: a bound on `sz` applies to it as written, a
+//!   `notional` bound refuses it.
 //!
 //! An instrument is a spot pair when its `instId` has two parts (`BTC-USDT`); derivatives have
-//! more (`BTC-USDT-SWAP`, `BTC-USDT-250328`, `BTC-USD-250328-100000-C`).
+//! more (`BTC-USDT-SWAP`, `BTC-USDT-250328`, `BTC-USD-250328-100000-C`). An order that names its
+//! instrument by `instIdCode` only may be either, so its `sz` is treated as contracts too, and
+//! the reader refuses `instId` beside `instIdCode` (two instruments).
 
-use crate::order::{base_unit, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases};
 use crate::request::Method;
 
 use Meaning::*;
@@ -35,8 +40,8 @@ const ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("instId", Instrument),
     // The numeric instrument code of the WebSocket order ops ("If both instId and instIdCode
     // are provided, instIdCode takes precedence"); not in the REST tables, read here so that a
-    // bot sending it is judged rather than ignored: refused under a symbol rule, and refused
-    // beside `instId` (see `one_instrument`).
+    // bot sending it is judged rather than ignored: refused under a symbol rule, and refused by
+    // the reader beside `instId` (both set the instrument).
     ("instIdCode", InstrumentCode),
     // `cash`, or `cross`/`isolated` margin (a spot pair then borrows). Changes neither the
     // size nor the price the limits bound; a rule can pin it (`params = { tdMode = ["cash"] }`).
@@ -135,8 +140,8 @@ const ALGO_FIELDS: &[(&str, Meaning)] = &[
     // "Only applicable to SPOT traded with Market buy conditional order": see `algo_unit`.
     ("tgtCcy", Inert),
     ("algoClOrdId", Inert),
-    // `1` closes the whole position instead of `sz`: such an order has no size, so a size
-    // bound refuses it.
+    // `1` closes the whole position instead of `sz` ("Either `sz` or `closeFraction` is
+    // required"): such an order has no size, so a size bound refuses it (see `algo_unit`).
     ("closeFraction", Inert),
     ("tradeQuoteCcy", Inert),
     // Take profit / stop loss (conditional, oco).
@@ -156,7 +161,7 @@ const ALGO_FIELDS: &[(&str, Meaning)] = &[
     ("maxChaseVal", Inert),
     // Trigger.
     ("triggerPx", TriggerPrice),
-    ("orderPx", PriceOverride),
+    ("orderPx", ByType(&ORDER_PX)),
     ("advanceOrdType", Inert),
     ("triggerPxType", Inert),
     ("attachAlgoOrds", Inert),
@@ -176,6 +181,16 @@ const ALGO_FIELDS: &[(&str, Meaning)] = &[
     ("aggressiveness", Inert),
     ("triggerParams", Inert),
 ];
+
+/// `orderPx`: "Order Price. If the price is -1, the order will be executed at the market
+/// price" (trigger orders). A trigger order places a limit order at `orderPx`, so a price bound
+/// applies to it as written, and `-1` makes it a market order, which a price bound refuses; on
+/// any other algo type the field is no price the order executes at.
+static ORDER_PX: TypeCases = TypeCases {
+    cases: &[(&["trigger"], PriceOrMarket("-1"))],
+    otherwise: PriceOverride,
+    in_rules: Price,
+};
 
 pub const ALGO: OrderSpec = OrderSpec {
     fields: ALGO_FIELDS,
@@ -235,26 +250,33 @@ pub const CLOSE: OrderSpec = OrderSpec {
     limit_types: &[],
     market_types: &["market"],
     default_type: Some("market"),
-    size_unit: base_unit,
+    size_unit: close_unit,
     source: "okx.com docs-v5 Order Book Trading > Trade: POST / Close positions",
 };
 
-/// Whether the instrument is a spot pair, a derivative, or unknown (named by code only).
-fn spot_pair(order: &Order) -> Result<Option<bool>, String> {
-    match (&order.instrument, &order.instrument_code) {
-        (Some(_), Some(_)) => Err(
-            "the order names its instrument twice ('instId' and 'instIdCode', where OKX uses the code); send one"
-                .to_owned(),
-        ),
-        (Some(id), None) => Ok(Some(id.split('-').count() == 2)),
-        (None, _) => Ok(None),
-    }
+/// `sz` of a FUTURES/SWAP/OPTION order.
+const CONTRACTS: SizeUnit = SizeUnit::Contracts(
+    "OKX sizes FUTURES, SWAP and OPTION orders in contracts of the instrument's ctVal (sz × ctVal × price is the notional), which keyward does not know offline",
+);
+
+/// `sz` of an order that names its instrument by code only.
+const BY_CODE: SizeUnit = SizeUnit::Contracts(
+    "the instrument is named by 'instIdCode' only, so 'sz' may count contracts of an unknown ctVal; send 'instId' to have the order valued",
+);
+
+/// Whether the instrument is a spot pair (`Some(true)`), a derivative, or unknown (named by
+/// code only). The reader has refused an order naming it both ways.
+fn spot_pair(order: &Order) -> Option<bool> {
+    order
+        .instrument
+        .as_deref()
+        .map(|id| id.split('-').count() == 2)
 }
 
-/// Refuses an order that names its instrument both ways (OKX would use the code, keyward's
-/// symbol rule the name).
-fn one_instrument(order: &Order) -> Result<(), String> {
-    spot_pair(order).map(|_| ())
+fn close_unit(_: &Order) -> Result<SizeUnit, String> {
+    Ok(SizeUnit::WholePosition(
+        "close-position closes the whole position at the market, a size keyward cannot know",
+    ))
 }
 
 /// The unit `tgtCcy` (or its default for the side) gives a SPOT market order's `sz`.
@@ -292,12 +314,12 @@ fn by_tgt_ccy(order: &Order) -> Result<SizeUnit, String> {
 }
 
 fn order_unit(order: &Order) -> Result<SizeUnit, String> {
-    let spot = spot_pair(order)?;
+    let spot = spot_pair(order);
     let ord_type = order.order_type.as_deref().unwrap_or("");
     let market = MARKET_TYPES.contains(&ord_type);
     let known = market || LIMIT_TYPES.contains(&ord_type) || ord_type == "elp";
     match spot {
-        Some(false) => Ok(SizeUnit::Base),
+        Some(false) => Ok(CONTRACTS),
         Some(true) if market => by_tgt_ccy(order),
         Some(true) if known => match order.field("tgtCcy") {
             None | Some("base_ccy") => Ok(SizeUnit::Base),
@@ -309,8 +331,9 @@ fn order_unit(order: &Order) -> Result<SizeUnit, String> {
             "ordType={ord_type} is not an OKX order type keyward knows; it cannot tell what a spot order's 'sz' counts"
         )),
         // Named by code only: a spot pair or a derivative. Limit orders count the base
-        // currency or contracts either way; a market order's unit depends on which.
-        None if known && !market => Ok(SizeUnit::Base),
+        // currency or contracts (bounded as written either way, never valued); a market
+        // order's unit depends on which.
+        None if known && !market => Ok(BY_CODE),
         None => Err(
             "the instrument is named by 'instIdCode' only, so keyward cannot tell whether this market order's 'sz' counts the quote currency; send 'instId'"
                 .to_owned(),
@@ -318,9 +341,14 @@ fn order_unit(order: &Order) -> Result<SizeUnit, String> {
     }
 }
 
+/// A resting spot order is a limit order, sized in the base currency; a derivative's in
+/// contracts.
 fn amend_unit(order: &Order) -> Result<SizeUnit, String> {
-    one_instrument(order)?;
-    Ok(SizeUnit::Base)
+    Ok(match spot_pair(order) {
+        Some(true) => SizeUnit::Base,
+        Some(false) => CONTRACTS,
+        None => BY_CODE,
+    })
 }
 
 /// An algo order on a spot pair: only the documented cases are read (a market-buy
@@ -328,12 +356,28 @@ fn amend_unit(order: &Order) -> Result<SizeUnit, String> {
 /// base currency; sells in the base currency). A spot trigger or trailing market buy has no
 /// documented unit and is refused.
 fn algo_unit(order: &Order) -> Result<SizeUnit, String> {
-    let spot = match spot_pair(order)? {
+    if let Some(fraction) = order.field("closeFraction") {
+        if order.base_size.is_some() {
+            return Err(
+                "'sz' and 'closeFraction' both size the order (OKX takes one of them); send one"
+                    .to_owned(),
+            );
+        }
+        if fraction != "1" {
+            return Err(format!(
+                "closeFraction={fraction}: OKX documents 1 (the whole position) only"
+            ));
+        }
+        return Ok(SizeUnit::WholePosition(
+            "closeFraction=1 closes the whole position when triggered, a size keyward cannot know",
+        ));
+    }
+    let spot = match spot_pair(order) {
         Some(spot) => spot,
         None => return Err("'instId' is required".to_owned()),
     };
     if !spot {
-        return Ok(SizeUnit::Base);
+        return Ok(CONTRACTS);
     }
     let ord_type = order.order_type.as_deref().unwrap_or("");
     let tgt = order.field("tgtCcy");
@@ -398,13 +442,13 @@ fn algo_unit(order: &Order) -> Result<SizeUnit, String> {
 /// spot market-buy stop counts the quote currency): a spot amend that changes `newSz` is
 /// refused.
 fn amend_algo_unit(order: &Order) -> Result<SizeUnit, String> {
-    if order.base_size.is_some() && spot_pair(order)? != Some(false) {
+    if order.base_size.is_some() && spot_pair(order) != Some(false) {
         return Err(
             "an amended spot algo order keeps the unit of its size (a market-buy stop counts the quote currency), which the amend does not say; cancel it and place a new one"
                 .to_owned(),
         );
     }
-    Ok(SizeUnit::Base)
+    Ok(CONTRACTS)
 }
 
 const fn endpoint(path: &'static str, layout: Layout, spec: &'static OrderSpec) -> OrderEndpoint {
@@ -489,7 +533,6 @@ mod tests {
         for body in [
             r#"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"b15","side":"buy","ordType":"limit","px":"30000","sz":"0.5"}"#,
             r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"post_only","px":"30000","sz":"0.5","ccy":"USDT"}"#,
-            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","posSide":"short","ordType":"limit","px":"30000","sz":"1","reduceOnly":false}"#,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"30000","sz":"0.5","attachAlgoOrds":[{"tpTriggerPx":"35000","tpOrdPx":"-1"}]}"#,
         ] {
             judge(ORDER_PATH, body, MAX).unwrap_or_else(|e| panic!("{body}: {e}"));
@@ -570,30 +613,123 @@ mod tests {
             &[("sz", "10")],
             "tgtCcy=quote_ccy on a limit order",
         );
-        // Swap contracts: a market order with a decoy price, and the band's price.
-        refused(
-            ORDER_PATH,
+        // Market orders with a decoy price: no price a price bound could compare.
+        const PX: &[(&str, &str)] = &[("px", "50000")];
+        for body in [
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1","px":"0.01"}"#,
-            MAX,
-            "market executes at the market",
-        );
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"1","px":"0.01"}"#,
+        ] {
+            refused(
+                ORDER_PATH,
+                body,
+                PX,
+                "a market order has no price to bound (it is a market order, which executes at the market whatever its 'px' says)",
+            );
+        }
+        // The band's price, whatever `px` says.
         refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"optimal_limit_ioc","sz":"1","px":"0.01"}"#,
-            MAX,
-            "optimal_limit_ioc executes at the market",
+            PX,
+            "it is a optimal_limit_ioc order, which executes at the market",
         );
         refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","pxUsd":"100"}"#,
-            MAX,
-            "pxUsd",
+            PX,
+            "price is set by 'pxUsd'",
         );
         refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","px":"0.01","pxVol":"1"}"#,
-            MAX,
-            "pxVol",
+            PX,
+            "price is set by 'pxVol'",
+        );
+    }
+
+    #[test]
+    fn contracts_are_bounded_as_written_and_never_valued() {
+        // FUTURES, SWAP, OPTION (and EVENTS) `sz` counts contracts of the instrument's ctVal.
+        for inst in [
+            "BTC-USDT-SWAP",
+            "BTC-USD-SWAP",
+            "BTC-USDT-250328",
+            "BTC-USD-250328-100000-C",
+        ] {
+            let order = |sz: &str| {
+                format!(
+                    r#"{{"instId":"{inst}","tdMode":"cross","side":"buy","ordType":"limit","px":"1","sz":"{sz}"}}"#
+                )
+            };
+            judge(ORDER_PATH, &order("1"), &[("sz", "1"), ("px", "1")])
+                .unwrap_or_else(|e| panic!("{inst}: {e}"));
+            refused(ORDER_PATH, &order("2"), &[("sz", "1")], "sz 2 exceeds");
+            // One contract of 0.01 BTC at 1 USDT is not a notional of 1: no notional at all.
+            refused(
+                ORDER_PATH,
+                &order("1"),
+                NOTIONAL,
+                "contracts of the instrument's ctVal",
+            );
+        }
+        // ... also on a market order, whose size is contracts, not the quote currency.
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1"}"#,
+            NOTIONAL,
+            "ctVal",
+        );
+        judge(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1"}"#,
+            &[("sz", "1")],
+        )
+        .unwrap();
+        // A spot limit order is still valued.
+        refused(
+            ORDER_PATH,
+            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"60000","sz":"1"}"#,
+            NOTIONAL,
+            "notional 60000 exceeds",
+        );
+        // Batches and amends of contracts alike.
+        let e = judge(
+            "/api/v5/trade/batch-orders",
+            r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"1"},{"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"limit","px":"1","sz":"1"}]"#,
+            NOTIONAL,
+        )
+        .unwrap_err();
+        assert!(e.starts_with("body[1]: ") && e.contains("ctVal"), "{e}");
+        let amend = "/api/v5/trade/amend-order";
+        judge(
+            amend,
+            r#"{"instId":"BTC-USDT-SWAP","ordId":"1","newSz":"1","newPx":"1"}"#,
+            &[("sz", "1")],
+        )
+        .unwrap();
+        refused(
+            amend,
+            r#"{"instId":"BTC-USDT-SWAP","ordId":"1","newSz":"1","newPx":"1"}"#,
+            NOTIONAL,
+            "ctVal",
+        );
+        refused(
+            amend,
+            r#"{"instIdCode":7,"ordId":"1","newSz":"1","newPx":"1"}"#,
+            NOTIONAL,
+            "'instIdCode' only",
+        );
+        refused(
+            "/api/v5/trade/order-algo",
+            r#"{"instId":"BTC-USDT-SWAP","side":"buy","tdMode":"cross","sz":"5","ordType":"trigger","triggerPx":"1","orderPx":"1"}"#,
+            NOTIONAL,
+            "ctVal",
+        );
+        refused(
+            "/api/v5/trade/amend-algos",
+            r#"{"instId":"BTC-USDT-SWAP","algoId":"1","newSz":"2","newTriggerPx":"1","newOrdPx":"1"}"#,
+            NOTIONAL,
+            "ctVal",
         );
     }
 
@@ -606,7 +742,16 @@ mod tests {
         // Both: OKX uses the code, so the name proves nothing.
         let both = r#"{"instId":"BTC-USDT","instIdCode":12345,"tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1"}"#;
         let e = judge_with(ORDER_PATH, both, symbols, &[]).unwrap_err();
-        assert!(e.contains("names its instrument twice"), "{e}");
+        assert!(e.contains("both set the order's instrument"), "{e}");
+        let e = judge(ORDER_PATH, both, &[]).unwrap_err();
+        assert!(e.contains("both set the order's instrument"), "{e}");
+        let e = judge(
+            "/api/v5/trade/amend-order",
+            r#"{"instIdCode":7,"instId":"BTC-USDT","ordId":"1","newSz":"1"}"#,
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.contains("both set the order's instrument"), "{e}");
         // By code, a limit order's size is still read; a market order's unit is unknown.
         judge(ORDER_PATH, by_code, &[("sz", "1")]).unwrap();
         let market =
@@ -694,8 +839,8 @@ mod tests {
         refused(
             amend,
             r#"{"instId":"BTC-USD-250328-100000-C","ordId":"1","newSz":"1","newPxVol":"2"}"#,
-            MAX,
-            "newPxVol",
+            &[("px", "1")],
+            "price is set by 'newPxVol'",
         );
         let batch = "/api/v5/trade/amend-batch-orders";
         let e = judge(
@@ -724,19 +869,36 @@ mod tests {
             &[("sz", "1")],
             "sz 5 exceeds",
         );
-        // A trigger's price is no bound (it may be -1, the market).
+        // A trigger places a limit order at `orderPx` (bounded as written), or with `-1` a
+        // market order (no price to bound).
+        let trigger = |px: &str| {
+            format!(
+                r#"{{"instId":"BTC-USDT-SWAP","side":"buy","tdMode":"cross","sz":"1","ordType":"trigger","triggerPx":"25920","orderPx":"{px}"}}"#
+            )
+        };
+        const PX: &[(&str, &str)] = &[("px", "50000")];
+        judge(algo, &trigger("30000"), PX).unwrap();
+        judge(algo, &trigger("30000"), &[("orderPx", "50000")]).unwrap();
+        refused(algo, &trigger("60000"), PX, "px 60000 exceeds");
+        refused(algo, &trigger("-1"), PX, "orderPx=-1 makes it one");
+        refused(algo, &trigger("-1.0"), PX, "orderPx=-1.0 makes it one");
         refused(
             algo,
-            r#"{"instId":"BTC-USDT-SWAP","side":"buy","tdMode":"cross","sz":"1","ordType":"trigger","triggerPx":"25920","orderPx":"1"}"#,
-            NOTIONAL,
-            "orderPx",
+            &trigger("-2"),
+            PX,
+            "orderPx=-2 is not a plain decimal",
         );
-        // TWAP children are priced at the book plus an unbounded spread.
+        judge(algo, &trigger("-1"), &[("sz", "1")]).unwrap();
+        // On any other algo type `orderPx` is no price the order executes at: a TWAP's
+        // children are priced at the book plus an unbounded spread.
+        let twap = r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"twap","sz":"1","szLimit":"0.1","pxLimit":"1","timeInterval":"10","pxSpread":"100000"}"#;
+        refused(algo, twap, NOTIONAL, "has no known execution price");
+        refused(algo, twap, PX, "the order has no price");
         refused(
             algo,
-            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"twap","sz":"1","szLimit":"0.1","pxLimit":"1","timeInterval":"10","pxSpread":"100000"}"#,
-            NOTIONAL,
-            "has no known execution price",
+            &twap.replace(r#""pxLimit":"1""#, r#""orderPx":"1""#),
+            PX,
+            "price is set by 'orderPx'",
         );
         // A spot market-buy stop counts the quote currency by default.
         refused(
@@ -763,7 +925,19 @@ mod tests {
             algo,
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","closeFraction":"1","reduceOnly":true,"slTriggerPx":"1","slOrdPx":"-1"}"#,
             &[("sz", "1")],
-            "base size cannot be established",
+            "closeFraction=1 closes the whole position",
+        );
+        judge(
+            algo,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","closeFraction":"1","reduceOnly":true,"slTriggerPx":"1","slOrdPx":"-1"}"#,
+            &[],
+        )
+        .unwrap();
+        refused(
+            algo,
+            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","closeFraction":"1","sz":"1","reduceOnly":true,"slTriggerPx":"1","slOrdPx":"-1"}"#,
+            &[("sz", "1")],
+            "'sz' and 'closeFraction' both size the order",
         );
         let amend = "/api/v5/trade/amend-algos";
         refused(
@@ -791,12 +965,8 @@ mod tests {
         let close = "/api/v5/trade/close-position";
         let body = r#"{"instId":"BTC-USDT-SWAP","mgnMode":"cross","posSide":"net","autoCxl":true}"#;
         judge_with(close, body, &[("instId", &["BTC-USDT-SWAP"])], &[]).unwrap();
-        refused(
-            close,
-            body,
-            &[("sz", "1")],
-            "base size cannot be established",
-        );
+        refused(close, body, &[("sz", "1")], "closes the whole position");
+        refused(close, body, NOTIONAL, "closes the whole position");
         refused(
             close,
             r#"{"instId":"BTC-USDT-SWAP","mgnMode":"cross","sz":"1"}"#,
