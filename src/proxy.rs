@@ -6,6 +6,7 @@
 mod auth;
 mod explain;
 mod forward;
+mod host;
 mod listener;
 mod outcome;
 mod pipeline;

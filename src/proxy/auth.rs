@@ -8,7 +8,6 @@ use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::state::CredentialState;
 use crate::config::ClientConfig;
 use crate::exchange::Exchange;
 use crate::policy::rate::Limiter;
@@ -36,13 +35,13 @@ impl Client {
 
     /// Admission: the client's credential, its source addresses, its rate (in that order, so
     /// a refused request does not spend the client's rate).
-    pub fn admit(&self, cred: &CredentialState, peer: SocketAddr) -> Result<(), Refusal> {
-        if self.credential != cred.name {
+    pub fn admit(&self, credential: &str, peer: SocketAddr) -> Result<(), Refusal> {
+        if self.credential != credential {
             return Err(Refusal::forbidden(
                 "wrong_credential",
                 format!(
                     "client {} may not use credential {:?}; its base URL is /{}",
-                    self.name, cred.name, self.credential
+                    self.name, credential, self.credential
                 ),
             ));
         }

@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
 use super::auth::rate_limited;
-use super::listener::{AllowedHosts, ListenName};
+use super::host::{AllowedHosts, ListenName};
 use super::outcome::{Forwarded, Outcome, Stopped, Subject, Who};
 use super::respond::{self, ProxyBody};
 use super::state::{CredentialState, Resources, Snapshot, State};
@@ -184,7 +184,7 @@ impl<'s> Pipeline<'s> {
             .map_err(|r| subject.stop(r))?;
         subject.client = client.map_or(Who::Anonymous, Who::Client);
         if let Some(c) = client {
-            c.admit(credential, self.peer)
+            c.admit(&credential.name, self.peer)
                 .map_err(|r| subject.stop(r))?;
         }
 

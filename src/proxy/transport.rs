@@ -10,7 +10,7 @@ use http::{header, HeaderMap, Request, Version};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::listener::AllowedHosts;
+use super::host::AllowedHosts;
 use crate::request::{Method, Refusal, RefusalKind};
 
 /// Headers that would change the method or the target behind keyward's back.
