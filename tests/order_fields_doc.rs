@@ -11,7 +11,9 @@ use keyward::order::{Layout, Meaning, OrderSpec};
 fn meaning(m: &Meaning) -> String {
     match m {
         Meaning::Instrument => "instrument".into(),
-        Meaning::InstrumentCode => "instrument by numeric code (refused under an instrument rule)".into(),
+        Meaning::InstrumentCode => {
+            "instrument by numeric code (refused under an instrument rule)".into()
+        }
         Meaning::Side => "side".into(),
         Meaning::Type => "order type".into(),
         Meaning::BaseSize => "size".into(),
@@ -58,7 +60,11 @@ fn list(items: &[&str]) -> String {
     if items.is_empty() {
         "none".into()
     } else {
-        items.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+        items
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -45,6 +45,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/trading/v2/account"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions {
         // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
         methods: Conventions::METHODS_WITH_PATCH,

@@ -50,6 +50,12 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/sapi/v1/account/apiRestrictions"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[
+        post("/api/v3/orderList/oco"),
+        post("/api/v3/orderList/oto"),
+        post("/api/v3/orderList/otoco"),
+        post("/fapi/v1/algoOrder"),
+    ],
     conventions: Conventions {
         canon: CanonRules {
             // python-binance sends DELETE parameters in a form body; Binance accepts that.

@@ -46,6 +46,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/api/v2/spot/account/info"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions {
         needs_passphrase: true,
         // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,

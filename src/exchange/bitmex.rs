@@ -39,6 +39,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/api/v1/apiKey"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions {
         canon: CanonRules {
             // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).

@@ -44,6 +44,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/v5/user/query-api"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[get("/v5/user/query-api")],
+    orders_unread: &[],
     conventions: Conventions {
         // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
         // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.

@@ -54,6 +54,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/api/v3/brokerage/key_permissions"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions {
         secret_form: SecretForm::PrivateKey,
         ..Conventions::COMMON

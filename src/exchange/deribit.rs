@@ -51,6 +51,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/api/v2/private/list_api_keys"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions::COMMON,
 };
 

@@ -42,6 +42,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/api/v4/account/main_keys"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions {
         // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
         methods: Conventions::METHODS_WITH_PATCH,

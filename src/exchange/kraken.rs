@@ -44,6 +44,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: post("/0/private/GetApiKeyInfo"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions {
         canon: CanonRules {
             form_body: true,

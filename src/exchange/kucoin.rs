@@ -54,6 +54,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/api/v1/user/api-key"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions {
         canon: CanonRules {
             // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.

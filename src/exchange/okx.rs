@@ -47,6 +47,7 @@ pub const PROFILE: Profile = Profile {
     permission_endpoint: get("/api/v5/account/config"),
     orders: orders::ORDER_ENDPOINTS,
     answers_with_key: &[],
+    orders_unread: &[],
     conventions: Conventions {
         needs_passphrase: true,
         // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,

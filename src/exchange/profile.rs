@@ -63,6 +63,10 @@ pub struct Profile {
     /// Endpoints whose answers carry the real API key (Bybit `query-api` echoes it): keyward
     /// replaces every occurrence of the key in their body before the bot sees it.
     pub answers_with_key: &'static [PresetEntry],
+    /// Order-creating endpoints the presets allow but whose orders keyward cannot read yet (no
+    /// field table): a rule may allow them only without constraints, since a limit on them
+    /// could not be judged.
+    pub orders_unread: &'static [PresetEntry],
     /// How its API and credentials work, where most exchanges agree.
     pub conventions: Conventions,
 }

@@ -156,6 +156,20 @@ fn compile_rule(exchange: &dyn Exchange, j: usize, r: RuleEntry) -> Result<Rule,
             .map_err(|e| AllowError::field(j, format_args!("max.{name}"), e))?;
         max.push((name, limit));
     }
+    let unread = exchange
+        .profile()
+        .orders_unread
+        .iter()
+        .any(|(m, p)| *m == method && exchange::path_matches(p, &r.path));
+    if unread && !(params.is_empty() && max.is_empty()) {
+        return Err(AllowError::new(
+            Location::Entry(j),
+            format!(
+                "{method} {} places orders keyward cannot read yet, so it cannot judge limits on them; allow it without params/max, or leave it out",
+                r.path
+            ),
+        ));
+    }
     if let Some(endpoint) = exchange.profile().order_endpoint(method, &r.path) {
         check_order_names(exchange, endpoint, j, &params, &max)?;
     }
@@ -281,6 +295,15 @@ mod tests {
         )
         .unwrap();
         compile(&Binance, vec![order(&[("newQty", "1")])]).unwrap();
+        // An order endpoint without a field table takes no limits at all.
+        let oco = AllowEntry::Rule(RuleEntry {
+            method: "POST".into(),
+            path: "/api/v3/orderList/oco".into(),
+            max: BTreeMap::from([("quantity".into(), "1".into())]),
+            ..RuleEntry::default()
+        });
+        let e = compile(&Binance, vec![oco]).unwrap_err();
+        assert!(e.message.contains("cannot read yet"), "{}", e.message);
     }
 
     #[test]
