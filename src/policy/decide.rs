@@ -370,6 +370,35 @@ mod tests {
     }
 
     #[test]
+    fn leverage_is_capped_on_the_leverage_endpoint() {
+        let rule = post_rule("allow[0]", "/fapi/v1/leverage", &[], &[("leverage", "5")]);
+        let a = Allowlist { rules: vec![rule] };
+        let ok = req(
+            Method::Post,
+            "/fapi/v1/leverage",
+            "symbol=BTCUSDT&leverage=5",
+        );
+        assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
+        let high = req(
+            Method::Post,
+            "/fapi/v1/leverage",
+            "symbol=BTCUSDT&leverage=20",
+        );
+        let got = decide(&Binance, Some(&a), true, Access::Signed, &high);
+        assert!(
+            got.to_string()
+                .contains("leverage 20 exceeds the maximum 5"),
+            "{got}"
+        );
+        let spelled = req(
+            Method::Post,
+            "/fapi/v1/leverage",
+            "symbol=BTCUSDT&Leverage=20",
+        );
+        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &spelled).is_allowed());
+    }
+
+    #[test]
     fn quote_order_qty_is_the_notional() {
         let notional_only = post_rule("allow[1]", "/api/v3/order", &[], &[(NOTIONAL, "20000")]);
         let a = Allowlist {
