@@ -292,52 +292,9 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::exchange::Exchange;
-    use crate::order::{limits, read};
-    use crate::request::canonicalise;
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
+    use crate::order::testing::Bot;
 
-    fn judge_with(
-        path: &str,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<(), String> {
-        let req = canonicalise(
-            Method::Post,
-            path,
-            None,
-            Some("application/json"),
-            body.as_bytes(),
-            &super::super::Kucoin.canon_rules(),
-        )
-        .map_err(|r| r.message)?;
-        let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
-        let params: Vec<(String, Vec<String>)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
-            .collect();
-        let max: Vec<(String, Decimal)> = max
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
-            .collect();
-        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
-        for order in read(ep, &req)? {
-            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
-        }
-        Ok(())
-    }
-
-    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
-        judge_with(path, body, &[], max)
-    }
-
-    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
-        let e = judge(path, body, max).expect_err(body);
-        assert!(e.contains(says), "{body}: {e}");
-    }
+    const BOT: Bot = Bot::json(&super::super::PROFILE);
 
     const MAX: &[(&str, &str)] = &[("size", "1"), ("notional", "50000")];
     const NOTIONAL: &[(&str, &str)] = &[("notional", "50000")];
@@ -359,47 +316,47 @@ mod tests {
             let order = |rest: &str| {
                 format!(r#"{{"clientOid":"a","symbol":"BTC-USDT","side":"buy",{rest}{stop}}}"#)
             };
-            judge(
+            BOT.judge(
                 path,
                 &order(r#""type":"limit","price":"30000","size":"0.5","timeInForce":"GTC""#),
                 MAX,
             )
             .unwrap_or_else(|e| panic!("{path}: {e}"));
-            judge(path, &order(r#""type":"market","funds":"20000""#), NOTIONAL)
+            BOT.judge(path, &order(r#""type":"market","funds":"20000""#), NOTIONAL)
                 .unwrap_or_else(|e| panic!("{path}: {e}"));
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"limit","price":"1","size":"2""#),
                 MAX,
                 "size 2 exceeds",
             );
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"limit","price":"60000","size":"1""#),
                 MAX,
                 "notional 60000 exceeds",
             );
             // Quote-sized market orders: bounded by their funds, not by a base size.
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"market","funds":"60000""#),
                 NOTIONAL,
                 "notional 60000 exceeds",
             );
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"market","funds":"10""#),
                 &[("size", "1")],
                 "base size cannot be established",
             );
             // A market order with a decoy price.
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"market","size":"0.5","price":"0.01""#),
                 MAX,
                 "market executes at the market",
             );
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"market","size":"0.5","funds":"10""#),
                 MAX,
@@ -407,14 +364,14 @@ mod tests {
             );
         }
         // The classic endpoint's type defaults to limit.
-        judge(
+        BOT.judge(
             "/api/v1/orders",
             r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","price":"30000","size":"0.5"}"#,
             MAX,
         )
         .unwrap();
         // A funds bound is a quote-size bound: a limit order's notional counts.
-        refused(
+        BOT.refused(
             "/api/v1/hf/orders",
             r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","type":"limit","price":"30000","size":"2"}"#,
             &[("funds", "50000")],
@@ -425,20 +382,20 @@ mod tests {
     #[test]
     fn spot_batch_and_modify() {
         let multi = "/api/v1/hf/orders/multi";
-        judge(
+        BOT.judge(
             multi,
             r#"{"orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","size":"0.5"},{"clientOid":"b","symbol":"BTC-USDT","type":"limit","side":"sell","price":"30000","size":"0.9"}]}"#,
             MAX,
         )
         .unwrap();
-        let e = judge(
+        let e = BOT.judge(
             multi,
             r#"{"orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","size":"0.5"},{"clientOid":"b","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","funds":"90000"}]}"#,
             MAX,
         )
         .unwrap_err();
         assert!(e.starts_with("orderList[1]: "), "{e}");
-        let e = judge_with(
+        let e = BOT.judge_with(
             multi,
             r#"{"orderList":[{"clientOid":"a","symbol":"PEPE-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
             &[("symbol", &["BTC-USDT"])],
@@ -446,7 +403,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("orderList[0]: symbol=PEPE-USDT"), "{e}");
-        let e = judge(
+        let e = BOT.judge(
             multi,
             r#"{"symbol":"BTC-USDT","orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
             MAX,
@@ -457,19 +414,19 @@ mod tests {
             "{e}"
         );
         let alter = "/api/v1/hf/orders/alter";
-        judge(
+        BOT.judge(
             alter,
             r#"{"symbol":"BTC-USDT","orderId":"1","newPrice":"30000","newSize":"0.5"}"#,
             MAX,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             alter,
             r#"{"symbol":"BTC-USDT","orderId":"1","newSize":"3"}"#,
             &[("size", "1")],
             "size 3 exceeds",
         );
-        refused(
+        BOT.refused(
             alter,
             r#"{"symbol":"BTC-USDT","orderId":"1","newPrice":"90000","newSize":"1"}"#,
             MAX,
@@ -484,8 +441,8 @@ mod tests {
     fn futures_lots_leverage_and_closes() {
         let path = "/futures/api/v1/orders";
         let ok = r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"30000","size":1,"timeInForce":"GTC","marginMode":"CROSS"}"#;
-        judge(path, ok, LOTS).unwrap();
-        judge("/futures/api/v1/orders/test", ok, LOTS).unwrap();
+        BOT.judge(path, ok, LOTS).unwrap();
+        BOT.judge("/futures/api/v1/orders/test", ok, LOTS).unwrap();
         // One lot of XBTUSDTM is 0.001 BTC: `size × price` is no notional, and keyward knows
         // no multiplier.
         for p in [
@@ -493,106 +450,106 @@ mod tests {
             "/futures/api/v1/orders/test",
             "/futures/api/v1/st-orders",
         ] {
-            refused(p, ok, NOTIONAL, "lots of the contract's multiplier");
+            BOT.refused(p, ok, NOTIONAL, "lots of the contract's multiplier");
         }
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDM","leverage":3,"type":"market","size":1}"#,
             NOTIONAL,
             "lots of the contract's multiplier",
         );
         // Spot stays valued.
-        refused(
+        BOT.refused(
             "/api/v1/hf/orders",
             r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","type":"limit","price":"60000","size":"1"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":5}"#,
             LOTS,
             "size 5 exceeds",
         );
         // The type defaults to limit, bounded by its price; a market order's price is no bound.
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"price":"90000","size":1}"#,
             LOTS,
             "price 90000 exceeds",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"market","price":"0.01","size":1}"#,
             LOTS,
             "a market order has no price to bound",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":50,"type":"limit","price":"1","size":1}"#,
             &[("leverage", "10")],
             "leverage 50 exceeds",
         );
         // Other size units are not read.
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","qty":"5"}"#,
             LOTS,
             "'qty' is not a field",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"market","valueQty":"90000"}"#,
             NOTIONAL,
             "'valueQty' is not a field",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true,"size":1}"#,
             &[("size", "10")],
             "closeOrder=true",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true}"#,
             &[("size", "10")],
             "closeOrder=true closes the whole position",
         );
-        judge_with(
+        BOT.judge_with(
             path,
             r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true}"#,
             &[("symbol", &["XBTUSDTM"])],
             &[],
         )
         .unwrap();
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1,"stop":"down","stopPriceType":"TP","stopPrice":"1","Size":9}"#,
             LOTS,
             "another spelling of 'size'",
         );
         let tpsl = "/futures/api/v1/st-orders";
-        judge(
+        BOT.judge(
             tpsl,
             r#"{"clientOid":"a","side":"sell","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"30000","size":1,"triggerStopUpPrice":"35000","triggerStopDownPrice":"25000","stopPriceType":"TP","reduceOnly":true}"#,
             LOTS,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             tpsl,
             r#"{"clientOid":"a","side":"sell","symbol":"XBTUSDTM","leverage":3,"type":"market","size":4,"triggerStopUpPrice":"35000","stopPriceType":"TP"}"#,
             LOTS,
             "size 4 exceeds",
         );
         let multi = "/futures/api/v1/orders/multi";
-        let e = judge(
+        let e = BOT.judge(
             multi,
             r#"[{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1},{"clientOid":"b","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":2}]"#,
             LOTS,
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: size 2 exceeds"), "{e}");
-        let e = judge(
+        let e = BOT.judge(
             multi,
             r#"[{"clientOid":"a","side":"buy","ſymbol":"PEPEUSDTM","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1}]"#,
             LOTS,
