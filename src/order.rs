@@ -292,6 +292,31 @@ pub struct OrderEndpoint {
     pub spec: &'static OrderSpec,
 }
 
+/// `method path`, one order in the request's top-level parameters.
+pub const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    endpoint(method, path, Layout::Flat, spec)
+}
+
+/// `POST path`, one order in the request's top-level parameters.
+pub const fn post(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    flat(Method::Post, path, spec)
+}
+
+/// `method path`, its orders laid out as `layout` (a batch, or [`Layout::Flat`]).
+pub const fn endpoint(
+    method: Method,
+    path: &'static str,
+    layout: Layout,
+    spec: &'static OrderSpec,
+) -> OrderEndpoint {
+    OrderEndpoint {
+        method,
+        path,
+        layout,
+        spec,
+    }
+}
+
 /// An order as the exchange will execute it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Order {

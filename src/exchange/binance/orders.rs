@@ -10,7 +10,9 @@
 //! not know offline: a bound on `quantity` applies to it as written, a `notional` bound
 //! refuses the order ([`SizeUnit::Contracts`]).
 
-use crate::order::{base_unit, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{
+    base_unit, endpoint, flat, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
 use crate::request::Method;
 
 use Meaning::*;
@@ -254,26 +256,12 @@ pub const COINM_MODIFY: OrderSpec = OrderSpec {
     ..FUTURES_MODIFY
 };
 
-const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
-const fn batch(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout: Layout::JsonArrayInParam(Batch {
-            name: "batchOrders",
-            shared: &["recvWindow"],
-        }),
-        spec,
-    }
-}
+/// The futures batch endpoints' orders: the JSON array in `batchOrders`, beside a shared
+/// `recvWindow`.
+const BATCH_ORDERS: Layout = Layout::JsonArrayInParam(Batch {
+    name: "batchOrders",
+    shared: &["recvWindow"],
+});
 
 /// Every order-creating or amending endpoint of Binance's trade presets.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
@@ -286,11 +274,26 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
     flat(Method::Post, "/fapi/v1/order", &FUTURES_ORDER),
     flat(Method::Post, "/fapi/v1/order/test", &FUTURES_ORDER),
     flat(Method::Put, "/fapi/v1/order", &FUTURES_MODIFY),
-    batch(Method::Post, "/fapi/v1/batchOrders", &FUTURES_ORDER),
-    batch(Method::Put, "/fapi/v1/batchOrders", &FUTURES_MODIFY),
+    endpoint(
+        Method::Post,
+        "/fapi/v1/batchOrders",
+        BATCH_ORDERS,
+        &FUTURES_ORDER,
+    ),
+    endpoint(
+        Method::Put,
+        "/fapi/v1/batchOrders",
+        BATCH_ORDERS,
+        &FUTURES_MODIFY,
+    ),
     flat(Method::Post, "/dapi/v1/order", &COINM_ORDER),
     flat(Method::Put, "/dapi/v1/order", &COINM_MODIFY),
-    batch(Method::Post, "/dapi/v1/batchOrders", &COINM_ORDER),
+    endpoint(
+        Method::Post,
+        "/dapi/v1/batchOrders",
+        BATCH_ORDERS,
+        &COINM_ORDER,
+    ),
 ];
 
 #[cfg(test)]

@@ -19,7 +19,8 @@
 //! on all three ([`Meaning::ReduceOnlyAs`]), anything else refused.
 
 use crate::order::{
-    base_unit, Batch, FlagWords, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+    base_unit, endpoint, post, Batch, FlagWords, Layout, Meaning, Order, OrderEndpoint, OrderSpec,
+    SizeUnit,
 };
 use crate::request::Method;
 
@@ -460,55 +461,40 @@ fn reversal_unit(order: &Order) -> Result<SizeUnit, String> {
     Ok(SizeUnit::Base)
 }
 
-const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
-const fn batch(
-    path: &'static str,
-    shared: &'static [&'static str],
-    spec: &'static OrderSpec,
-) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::JsonArrayInMember(Batch {
-            name: "orderList",
-            shared,
-        }),
-        spec,
-    }
+/// The batch endpoints' orders: the array `orderList`, beside the `shared` fields.
+const fn order_list(shared: &'static [&'static str]) -> Layout {
+    Layout::JsonArrayInMember(Batch {
+        name: "orderList",
+        shared,
+    })
 }
 
 /// Every order-creating or amending endpoint of `bitget:trade` (spot and futures).
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat("/api/v2/spot/trade/place-order", &SPOT_ORDER),
-    flat("/api/v2/spot/trade/cancel-replace-order", &SPOT_REPLACE),
-    batch(
+    post("/api/v2/spot/trade/place-order", &SPOT_ORDER),
+    post("/api/v2/spot/trade/cancel-replace-order", &SPOT_REPLACE),
+    endpoint(
+        Method::Post,
         "/api/v2/spot/trade/batch-orders",
-        &["symbol", "batchMode"],
+        order_list(&["symbol", "batchMode"]),
         &SPOT_BATCH,
     ),
-    flat("/api/v2/spot/trade/place-plan-order", &SPOT_PLAN),
-    flat("/api/v2/spot/trade/modify-plan-order", &SPOT_MODIFY_PLAN),
-    flat("/api/v2/mix/order/place-order", &MIX_ORDER),
-    flat("/api/v2/mix/order/modify-order", &MIX_MODIFY),
-    batch(
+    post("/api/v2/spot/trade/place-plan-order", &SPOT_PLAN),
+    post("/api/v2/spot/trade/modify-plan-order", &SPOT_MODIFY_PLAN),
+    post("/api/v2/mix/order/place-order", &MIX_ORDER),
+    post("/api/v2/mix/order/modify-order", &MIX_MODIFY),
+    endpoint(
+        Method::Post,
         "/api/v2/mix/order/batch-place-order",
-        &["symbol", "productType", "marginCoin", "marginMode"],
+        order_list(&["symbol", "productType", "marginCoin", "marginMode"]),
         &MIX_BATCH,
     ),
-    flat("/api/v2/mix/order/click-backhand", &MIX_REVERSAL),
-    flat("/api/v2/mix/order/close-positions", &MIX_CLOSE),
-    flat("/api/v2/mix/order/place-tpsl-order", &MIX_TPSL),
-    flat("/api/v2/mix/order/modify-tpsl-order", &MIX_MODIFY_TPSL),
-    flat("/api/v2/mix/order/place-plan-order", &MIX_PLAN),
-    flat("/api/v2/mix/order/modify-plan-order", &MIX_MODIFY_PLAN),
+    post("/api/v2/mix/order/click-backhand", &MIX_REVERSAL),
+    post("/api/v2/mix/order/close-positions", &MIX_CLOSE),
+    post("/api/v2/mix/order/place-tpsl-order", &MIX_TPSL),
+    post("/api/v2/mix/order/modify-tpsl-order", &MIX_MODIFY_TPSL),
+    post("/api/v2/mix/order/place-plan-order", &MIX_PLAN),
+    post("/api/v2/mix/order/modify-plan-order", &MIX_MODIFY_PLAN),
 ];
 
 #[cfg(test)]

@@ -16,7 +16,9 @@
 //! `qty` = `0` with `reduceOnly` and `closeOnTrigger` closes the position "up to
 //! `maxMktOrderQty`": a size the request does not state, refused here.
 
-use crate::order::{Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{
+    endpoint, post, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
 use crate::request::Method;
 
 use Meaning::*;
@@ -229,33 +231,23 @@ fn refuse_zero_qty(order: &Order) -> Result<(), String> {
     Ok(())
 }
 
-const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
-const fn batch(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::JsonArrayInMember(Batch {
-            name: "request",
-            shared: &["category"],
-        }),
-        spec,
-    }
-}
+/// The batch endpoints' orders: the array `request`, beside the shared `category`.
+const REQUEST: Layout = Layout::JsonArrayInMember(Batch {
+    name: "request",
+    shared: &["category"],
+});
 
 /// Every order-creating or amending endpoint of `bybit:trade`.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat("/v5/order/create", &CREATE),
-    flat("/v5/order/amend", &AMEND),
-    batch("/v5/order/create-batch", &BATCH_CREATE),
-    batch("/v5/order/amend-batch", &AMEND),
+    post("/v5/order/create", &CREATE),
+    post("/v5/order/amend", &AMEND),
+    endpoint(
+        Method::Post,
+        "/v5/order/create-batch",
+        REQUEST,
+        &BATCH_CREATE,
+    ),
+    endpoint(Method::Post, "/v5/order/amend-batch", REQUEST, &AMEND),
 ];
 
 #[cfg(test)]

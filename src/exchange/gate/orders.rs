@@ -31,7 +31,9 @@
 //! Read-only members of the models (`id`, `status`, `left`, `fill_price` ...) are not request
 //! fields and are not listed: a request carrying one is refused.
 
-use crate::order::{base_unit, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{
+    base_unit, endpoint, flat, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
 
 /// A futures size: contracts, signed by side.
 const SIZE: Meaning = Meaning::SignedSize {
@@ -442,27 +444,13 @@ fn price_amend_unit(order: &Order) -> Result<SizeUnit, String> {
     signed_contracts(order, "")
 }
 
-const fn endpoint(
-    method: Method,
-    path: &'static str,
-    layout: Layout,
-    spec: &'static OrderSpec,
-) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout,
-        spec,
-    }
-}
-
-use Layout::{Flat, JsonArrayBody};
+use Layout::JsonArrayBody;
 use Method::{Patch, Post, Put};
 
 /// Every order-creating or amending endpoint of `gate:trade` (spot, futures, delivery).
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    endpoint(Post, "/api/v4/spot/orders", Flat, &SPOT_ORDER),
-    endpoint(Patch, "/api/v4/spot/orders/{order_id}", Flat, &SPOT_AMEND),
+    flat(Post, "/api/v4/spot/orders", &SPOT_ORDER),
+    flat(Patch, "/api/v4/spot/orders/{order_id}", &SPOT_AMEND),
     endpoint(
         Post,
         "/api/v4/spot/batch_orders",
@@ -475,13 +463,8 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
         JsonArrayBody,
         &SPOT_BATCH_AMEND,
     ),
-    endpoint(Post, "/api/v4/spot/price_orders", Flat, &SPOT_PRICE),
-    endpoint(
-        Post,
-        "/api/v4/futures/{settle}/orders",
-        Flat,
-        &FUTURES_ORDER,
-    ),
+    flat(Post, "/api/v4/spot/price_orders", &SPOT_PRICE),
+    flat(Post, "/api/v4/futures/{settle}/orders", &FUTURES_ORDER),
     endpoint(
         Post,
         "/api/v4/futures/{settle}/batch_orders",
@@ -494,34 +477,25 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
         JsonArrayBody,
         &FUTURES_BATCH_AMEND,
     ),
-    endpoint(
+    flat(
         Post,
         "/api/v4/futures/{settle}/price_orders",
-        Flat,
         &FUTURES_PRICE,
     ),
-    endpoint(
+    flat(
         Put,
         "/api/v4/futures/{settle}/orders/{order_id}",
-        Flat,
         &FUTURES_AMEND,
     ),
-    endpoint(
+    flat(
         Put,
         "/api/v4/futures/{settle}/price_orders/{order_id}",
-        Flat,
         &FUTURES_PRICE_AMEND,
     ),
-    endpoint(
-        Post,
-        "/api/v4/delivery/{settle}/orders",
-        Flat,
-        &DELIVERY_ORDER,
-    ),
-    endpoint(
+    flat(Post, "/api/v4/delivery/{settle}/orders", &DELIVERY_ORDER),
+    flat(
         Post,
         "/api/v4/delivery/{settle}/price_orders",
-        Flat,
         &DELIVERY_PRICE,
     ),
 ];

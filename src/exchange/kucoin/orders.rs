@@ -18,7 +18,9 @@
 //!
 //! Futures paths are keyward's (`/futures/api/...`, routed to `api-futures.kucoin.com`).
 
-use crate::order::{base_unit, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{
+    base_unit, endpoint, post, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
 use crate::request::Method;
 
 use Meaning::*;
@@ -252,42 +254,33 @@ fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
     ))
 }
 
-const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
 /// Every order-creating or amending endpoint of `kucoin:trade` (spot and futures).
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat("/api/v1/orders", &CLASSIC_ORDER),
-    flat("/api/v1/orders/test", &CLASSIC_ORDER),
-    flat("/api/v1/hf/orders", &HF_ORDER),
-    flat("/api/v1/hf/orders/test", &HF_ORDER),
-    flat("/api/v1/hf/orders/sync", &HF_ORDER),
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/api/v1/hf/orders/multi",
-        layout: Layout::JsonArrayInMember(Batch {
+    post("/api/v1/orders", &CLASSIC_ORDER),
+    post("/api/v1/orders/test", &CLASSIC_ORDER),
+    post("/api/v1/hf/orders", &HF_ORDER),
+    post("/api/v1/hf/orders/test", &HF_ORDER),
+    post("/api/v1/hf/orders/sync", &HF_ORDER),
+    endpoint(
+        Method::Post,
+        "/api/v1/hf/orders/multi",
+        Layout::JsonArrayInMember(Batch {
             name: "orderList",
             shared: &[],
         }),
-        spec: &HF_BATCH,
-    },
-    flat("/api/v1/hf/orders/alter", &HF_ALTER),
-    flat("/api/v1/stop-order", &STOP_ORDER),
-    flat("/futures/api/v1/orders", &FUTURES_ORDER),
-    flat("/futures/api/v1/orders/test", &FUTURES_ORDER),
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/futures/api/v1/orders/multi",
-        layout: Layout::JsonArrayBody,
-        spec: &FUTURES_ORDER,
-    },
-    flat("/futures/api/v1/st-orders", &FUTURES_TPSL),
+        &HF_BATCH,
+    ),
+    post("/api/v1/hf/orders/alter", &HF_ALTER),
+    post("/api/v1/stop-order", &STOP_ORDER),
+    post("/futures/api/v1/orders", &FUTURES_ORDER),
+    post("/futures/api/v1/orders/test", &FUTURES_ORDER),
+    endpoint(
+        Method::Post,
+        "/futures/api/v1/orders/multi",
+        Layout::JsonArrayBody,
+        &FUTURES_ORDER,
+    ),
+    post("/futures/api/v1/st-orders", &FUTURES_TPSL),
 ];
 
 #[cfg(test)]

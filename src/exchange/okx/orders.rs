@@ -18,7 +18,9 @@
 //! instrument by `instIdCode` only may be either, so its `sz` is treated as contracts too, and
 //! the reader refuses `instId` beside `instIdCode` (two instruments).
 
-use crate::order::{Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases};
+use crate::order::{
+    endpoint, post, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases,
+};
 use crate::request::Method;
 
 use Meaning::*;
@@ -451,28 +453,25 @@ fn amend_algo_unit(order: &Order) -> Result<SizeUnit, String> {
     Ok(CONTRACTS)
 }
 
-const fn endpoint(path: &'static str, layout: Layout, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout,
-        spec,
-    }
-}
-
 /// Every order-creating or amending endpoint of `okx:trade`.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    endpoint("/api/v5/trade/order", Layout::Flat, &ORDER),
-    endpoint("/api/v5/trade/batch-orders", Layout::JsonArrayBody, &ORDER),
-    endpoint("/api/v5/trade/amend-order", Layout::Flat, &AMEND),
+    post("/api/v5/trade/order", &ORDER),
     endpoint(
+        Method::Post,
+        "/api/v5/trade/batch-orders",
+        Layout::JsonArrayBody,
+        &ORDER,
+    ),
+    post("/api/v5/trade/amend-order", &AMEND),
+    endpoint(
+        Method::Post,
         "/api/v5/trade/amend-batch-orders",
         Layout::JsonArrayBody,
         &AMEND,
     ),
-    endpoint("/api/v5/trade/order-algo", Layout::Flat, &ALGO),
-    endpoint("/api/v5/trade/amend-algos", Layout::Flat, &AMEND_ALGO),
-    endpoint("/api/v5/trade/close-position", Layout::Flat, &CLOSE),
+    post("/api/v5/trade/order-algo", &ALGO),
+    post("/api/v5/trade/amend-algos", &AMEND_ALGO),
+    post("/api/v5/trade/close-position", &CLOSE),
 ];
 
 #[cfg(test)]
