@@ -16,8 +16,9 @@
 //! `qty` = `0` with `reduceOnly` and `closeOnTrigger` closes the position "up to
 //! `maxMktOrderQty`": a size the request does not state, refused here.
 
+use crate::fields;
 use crate::order::{
-    endpoint, post, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+    endpoint, post, Batch, Field, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
 };
 use crate::request::Method;
 
@@ -27,9 +28,8 @@ const LIMIT_TYPES: &[&str] = &["Limit"];
 /// "Market order will ignore this field [price]".
 const MARKET_TYPES: &[&str] = &["Market"];
 
-/// The fields of one new order: `POST /v5/order/create`, and each item of
-/// `POST /v5/order/create-batch` (where `category` stands beside the batch).
-const CREATE_FIELDS: &[(&str, Meaning)] = &[
+/// The fields a new order starts with, alone or in a batch.
+const ORDER_HEAD: &[Field] = &[
     ("category", Inert),
     ("symbol", Instrument),
     // `1` borrows for a spot margin order. It is not the order's leverage (the account's
@@ -41,11 +41,10 @@ const CREATE_FIELDS: &[(&str, Meaning)] = &[
     ("qty", BaseSize),
     // Switches the unit of a spot market order's `qty`: read by `create_unit`.
     ("marketUnit", Inert),
-    ("rpiTakerAccess", Inert),
-    // Bound how far a market order may sweep from the best price; keyward does not use them
-    // to bound a market order's notional.
-    ("slippageToleranceType", Inert),
-    ("slippageTolerance", Inert),
+];
+
+/// The fields a new order goes on with, alone or in a batch.
+const ORDER_TAIL: &[Field] = &[
     ("price", Price),
     ("triggerDirection", Inert),
     // `Order`, `tpslOrder`, `StopOrder` (spot): a conditional spot order is still an order
@@ -76,10 +75,26 @@ const CREATE_FIELDS: &[(&str, Meaning)] = &[
     ("slLimitPrice", Inert),
     ("tpOrderType", Inert),
     ("slOrderType", Inert),
-    // A BBO order takes its price from the order book (queue or counterparty side), not
-    // from `price`.
-    ("bboSideType", PriceOverride),
-    ("bboLevel", Inert),
+];
+
+/// The fields of one new order: `POST /v5/order/create`, and each item of
+/// `POST /v5/order/create-batch` (where `category` stands beside the batch).
+const CREATE_FIELDS: &[Field] = fields![
+    ORDER_HEAD,
+    &[
+        ("rpiTakerAccess", Inert),
+        // Bound how far a market order may sweep from the best price; keyward does not use them
+        // to bound a market order's notional.
+        ("slippageToleranceType", Inert),
+        ("slippageTolerance", Inert),
+    ],
+    ORDER_TAIL,
+    &[
+        // A BBO order takes its price from the order book (queue or counterparty side), not
+        // from `price`.
+        ("bboSideType", PriceOverride),
+        ("bboLevel", Inert),
+    ],
 ];
 
 pub const CREATE: OrderSpec = OrderSpec {
@@ -94,37 +109,7 @@ pub const CREATE: OrderSpec = OrderSpec {
 
 /// Each item of `POST /v5/order/create-batch` (the batch's `category` is read into every
 /// item). The batch page documents no `rpiTakerAccess`, slippage or BBO fields.
-const BATCH_CREATE_FIELDS: &[(&str, Meaning)] = &[
-    ("category", Inert),
-    ("symbol", Instrument),
-    ("isLeverage", Inert),
-    ("side", Side),
-    ("orderType", Type),
-    ("qty", BaseSize),
-    ("marketUnit", Inert),
-    ("price", Price),
-    ("triggerDirection", Inert),
-    ("orderFilter", Inert),
-    ("triggerPrice", TriggerPrice),
-    ("triggerBy", Inert),
-    ("orderIv", PriceOverride),
-    ("timeInForce", Inert),
-    ("positionIdx", Inert),
-    ("orderLinkId", Inert),
-    ("takeProfit", Inert),
-    ("stopLoss", Inert),
-    ("tpTriggerBy", Inert),
-    ("slTriggerBy", Inert),
-    ("reduceOnly", ReduceOnly),
-    ("closeOnTrigger", Inert),
-    ("smpType", Inert),
-    ("mmp", Inert),
-    ("tpslMode", Inert),
-    ("tpLimitPrice", Inert),
-    ("slLimitPrice", Inert),
-    ("tpOrderType", Inert),
-    ("slOrderType", Inert),
-];
+const BATCH_CREATE_FIELDS: &[Field] = fields![ORDER_HEAD, ORDER_TAIL];
 
 pub const BATCH_CREATE: OrderSpec = OrderSpec {
     fields: BATCH_CREATE_FIELDS,

@@ -18,8 +18,10 @@
 //!
 //! Futures paths are keyward's (`/futures/api/...`, routed to `api-futures.kucoin.com`).
 
+use crate::fields;
 use crate::order::{
-    base_unit, endpoint, post, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+    base_unit, endpoint, post, Batch, Field, Layout, Meaning, Order, OrderEndpoint, OrderSpec,
+    SizeUnit,
 };
 use crate::request::Method;
 
@@ -28,8 +30,8 @@ use Meaning::*;
 const LIMIT_TYPES: &[&str] = &["limit"];
 const MARKET_TYPES: &[&str] = &["market"];
 
-/// `POST /api/v1/hf/orders` (and `/sync`, `/test`): high-frequency spot orders.
-const HF_ORDER_FIELDS: &[(&str, Meaning)] = &[
+/// The fields every spot order endpoint documents (single, batch and stop orders alike).
+const SPOT_FIELDS: &[Field] = &[
     ("clientOid", Inert),
     ("side", Side),
     ("symbol", Instrument),
@@ -44,11 +46,22 @@ const HF_ORDER_FIELDS: &[(&str, Meaning)] = &[
     // Shows `visibleSize` of `size` at a time; never more than `size`.
     ("iceberg", Inert),
     ("visibleSize", Inert),
-    ("tags", Inert),
-    ("cancelAfter", Inert),
-    ("funds", QuoteSize),
-    ("allowMaxTimeWindow", Inert),
-    ("clientTimestamp", Inert),
+];
+
+/// Spot order fields beside [`SPOT_FIELDS`] on every spot order endpoint.
+const CANCEL_AFTER_AND_FUNDS: &[Field] = &[("cancelAfter", Inert), ("funds", QuoteSize)];
+
+/// `TRADE`, or `MARGIN_TRADE`/`MARGIN_ISOLATED_TRADE` (borrowing): changes neither size nor
+/// price; a rule can pin it.
+const TRADE_TYPE: &[Field] = &[("tradeType", Inert)];
+
+/// `POST /api/v1/hf/orders` (and `/sync`, `/test`): high-frequency spot orders; the same fields
+/// on each item of `POST /api/v1/hf/orders/multi`.
+const HF_ORDER_FIELDS: &[Field] = fields![
+    SPOT_FIELDS,
+    &[("tags", Inert)],
+    CANCEL_AFTER_AND_FUNDS,
+    &[("allowMaxTimeWindow", Inert), ("clientTimestamp", Inert)],
 ];
 
 pub const HF_ORDER: OrderSpec = OrderSpec {
@@ -61,30 +74,9 @@ pub const HF_ORDER: OrderSpec = OrderSpec {
 };
 
 /// Each item of `POST /api/v1/hf/orders/multi` ("The order types must be limit orders of the
-/// same trading pair"; up to 5).
-const HF_BATCH_FIELDS: &[(&str, Meaning)] = &[
-    ("clientOid", Inert),
-    ("symbol", Instrument),
-    ("type", Type),
-    ("timeInForce", Inert),
-    ("side", Side),
-    ("price", Price),
-    ("size", BaseSize),
-    ("stp", Inert),
-    ("cancelAfter", Inert),
-    ("postOnly", Inert),
-    ("hidden", Inert),
-    ("iceberg", Inert),
-    ("visibleSize", Inert),
-    ("tags", Inert),
-    ("remark", Inert),
-    ("funds", QuoteSize),
-    ("clientTimestamp", Inert),
-    ("allowMaxTimeWindow", Inert),
-];
-
+/// same trading pair"; up to 5): the fields of a single high-frequency order.
 pub const HF_BATCH: OrderSpec = OrderSpec {
-    fields: HF_BATCH_FIELDS,
+    fields: HF_ORDER_FIELDS,
     source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-spot-order.json: Batch Add Orders (POST /api/v1/hf/orders/multi)",
     ..HF_ORDER
 };
@@ -109,26 +101,11 @@ pub const HF_ALTER: OrderSpec = OrderSpec {
 };
 
 /// `POST /api/v1/stop-order`: a spot order placed when `stopPrice` is reached.
-const STOP_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("clientOid", Inert),
-    ("side", Side),
-    ("symbol", Instrument),
-    ("type", Type),
-    ("remark", Inert),
-    ("stp", Inert),
-    ("price", Price),
-    ("size", BaseSize),
-    ("timeInForce", Inert),
-    ("postOnly", Inert),
-    ("hidden", Inert),
-    ("iceberg", Inert),
-    ("visibleSize", Inert),
-    ("cancelAfter", Inert),
-    ("funds", QuoteSize),
-    ("stopPrice", TriggerPrice),
-    // `TRADE`, or `MARGIN_TRADE`/`MARGIN_ISOLATED_TRADE` (borrowing): changes neither size nor
-    // price; a rule can pin it.
-    ("tradeType", Inert),
+const STOP_ORDER_FIELDS: &[Field] = fields![
+    SPOT_FIELDS,
+    CANCEL_AFTER_AND_FUNDS,
+    &[("stopPrice", TriggerPrice)],
+    TRADE_TYPE,
 ];
 
 pub const STOP_ORDER: OrderSpec = OrderSpec {
@@ -138,24 +115,7 @@ pub const STOP_ORDER: OrderSpec = OrderSpec {
 };
 
 /// `POST /api/v1/orders` (and `/test`), the classic spot order; `type` defaults to `limit`.
-const CLASSIC_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("clientOid", Inert),
-    ("side", Side),
-    ("symbol", Instrument),
-    ("type", Type),
-    ("remark", Inert),
-    ("stp", Inert),
-    ("price", Price),
-    ("size", BaseSize),
-    ("timeInForce", Inert),
-    ("postOnly", Inert),
-    ("hidden", Inert),
-    ("iceberg", Inert),
-    ("visibleSize", Inert),
-    ("cancelAfter", Inert),
-    ("funds", QuoteSize),
-    ("tradeType", Inert),
-];
+const CLASSIC_ORDER_FIELDS: &[Field] = fields![SPOT_FIELDS, CANCEL_AFTER_AND_FUNDS, TRADE_TYPE];
 
 pub const CLASSIC_ORDER: OrderSpec = OrderSpec {
     fields: CLASSIC_ORDER_FIELDS,
@@ -164,18 +124,18 @@ pub const CLASSIC_ORDER: OrderSpec = OrderSpec {
     ..HF_ORDER
 };
 
-/// Futures `POST /api/v1/orders` (and `/test`), each item of `/api/v1/orders/multi`.
-const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
+/// The fields futures orders start with, with and without take-profit and stop-loss.
+const FUTURES_HEAD: &[Field] = &[
     ("clientOid", Inert),
     ("side", Side),
     ("symbol", Instrument),
     ("leverage", Leverage),
     ("type", Type),
     ("remark", Inert),
-    // A stop order: `stop` (`down`/`up`) at `stopPrice` of type `stopPriceType`.
-    ("stop", Inert),
-    ("stopPriceType", Inert),
-    ("stopPrice", TriggerPrice),
+];
+
+/// The fields futures orders end with, with and without take-profit and stop-loss.
+const FUTURES_TAIL: &[Field] = &[
     ("reduceOnly", ReduceOnly),
     // Closes the whole position whatever `size` says: see `futures_unit`.
     ("closeOrder", Inert),
@@ -192,6 +152,18 @@ const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("visibleSize", Inert),
 ];
 
+/// Futures `POST /api/v1/orders` (and `/test`), each item of `/api/v1/orders/multi`.
+const FUTURES_ORDER_FIELDS: &[Field] = fields![
+    FUTURES_HEAD,
+    // A stop order: `stop` (`down`/`up`) at `stopPrice` of type `stopPriceType`.
+    &[
+        ("stop", Inert),
+        ("stopPriceType", Inert),
+        ("stopPrice", TriggerPrice),
+    ],
+    FUTURES_TAIL,
+];
+
 pub const FUTURES_ORDER: OrderSpec = OrderSpec {
     fields: FUTURES_ORDER_FIELDS,
     limit_types: LIMIT_TYPES,
@@ -203,29 +175,15 @@ pub const FUTURES_ORDER: OrderSpec = OrderSpec {
 
 /// Futures `POST /api/v1/st-orders`: an order with a take-profit and a stop-loss trigger
 /// ("other functions are exactly the same as the place order interface").
-const FUTURES_TPSL_FIELDS: &[(&str, Meaning)] = &[
-    ("clientOid", Inert),
-    ("side", Side),
-    ("symbol", Instrument),
-    ("leverage", Leverage),
-    ("type", Type),
-    ("remark", Inert),
-    ("stopPriceType", Inert),
-    ("reduceOnly", ReduceOnly),
-    ("closeOrder", Inert),
-    ("forceHold", Inert),
-    ("stp", Inert),
-    ("marginMode", Inert),
-    ("price", Price),
-    ("size", BaseSize),
-    ("timeInForce", Inert),
-    ("postOnly", Inert),
-    ("hidden", Inert),
-    ("iceberg", Inert),
-    ("visibleSize", Inert),
+const FUTURES_TPSL_FIELDS: &[Field] = fields![
+    FUTURES_HEAD,
+    &[("stopPriceType", Inert)],
+    FUTURES_TAIL,
     // The two triggers of the order (either fires it).
-    ("triggerStopUpPrice", Inert),
-    ("triggerStopDownPrice", Inert),
+    &[
+        ("triggerStopUpPrice", Inert),
+        ("triggerStopDownPrice", Inert),
+    ],
 ];
 
 pub const FUTURES_TPSL: OrderSpec = OrderSpec {
