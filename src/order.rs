@@ -292,6 +292,70 @@ pub struct OrderEndpoint {
     pub spec: &'static OrderSpec,
 }
 
+/// One documented field of an order endpoint and its meaning.
+pub type Field = (&'static str, Meaning);
+
+/// How many fields `parts` hold together (the length of [`join`]'s table).
+pub const fn count(parts: &[&[Field]]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < parts.len() {
+        n += parts[i].len();
+        i += 1;
+    }
+    n
+}
+
+/// The fields of `parts`, in order: one endpoint's table built from runs of fields that it
+/// shares with the exchange's other endpoints (use [`fields!`](crate::fields)).
+pub const fn join<const N: usize>(parts: &[&[Field]]) -> [Field; N] {
+    let mut out = [("", Meaning::Inert); N];
+    let (mut i, mut n) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[n] = parts[i][j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(n == N, "join: N is not the number of fields");
+    out
+}
+
+/// A field table of runs of fields, in order: `fields![COMMON, &[("extra", Inert)], MORE]`.
+#[macro_export]
+macro_rules! fields {
+    ($($part:expr),+ $(,)?) => {
+        &$crate::order::join::<{ $crate::order::count(&[$($part),+]) }>(&[$($part),+])
+    };
+}
+
+/// `method path`, one order in the request's top-level parameters.
+pub const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    endpoint(method, path, Layout::Flat, spec)
+}
+
+/// `POST path`, one order in the request's top-level parameters.
+pub const fn post(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
+    flat(Method::Post, path, spec)
+}
+
+/// `method path`, its orders laid out as `layout` (a batch, or [`Layout::Flat`]).
+pub const fn endpoint(
+    method: Method,
+    path: &'static str,
+    layout: Layout,
+    spec: &'static OrderSpec,
+) -> OrderEndpoint {
+    OrderEndpoint {
+        method,
+        path,
+        layout,
+        spec,
+    }
+}
+
 /// An order as the exchange will execute it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Order {

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use super::{limits, read, Order, OrderEndpoint};
+use crate::exchange::profile::Profile;
 use crate::request::{canonicalise, CanonRules, Method};
 
 /// The endpoint of `endpoints` for a method and a concrete path.
@@ -65,5 +66,84 @@ pub fn refused(result: Result<Vec<Order>, String>, says: &[&str]) -> String {
             }
             e
         }
+    }
+}
+
+/// A bot sending to an exchange's order tables: the tables, the exchange's canonicalisation
+/// rules and the method and content type its requests usually have.
+pub struct Bot {
+    pub endpoints: &'static [OrderEndpoint],
+    pub rules: CanonRules,
+    pub method: Method,
+    pub content_type: Option<&'static str>,
+}
+
+impl Bot {
+    /// A bot that POSTs JSON to the exchange of `profile`.
+    pub const fn json(profile: &Profile) -> Bot {
+        Bot::new(profile, Method::Post, Some("application/json"))
+    }
+
+    /// A bot that sends with `method` and `content_type` to the exchange of `profile`.
+    pub const fn new(profile: &Profile, method: Method, content_type: Option<&'static str>) -> Bot {
+        Bot {
+            endpoints: profile.orders,
+            rules: profile.conventions.canon,
+            method,
+            content_type,
+        }
+    }
+
+    /// `method path?query` with `body`, judged under `params` and `max` (see [`judge`]).
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&str>,
+        body: &str,
+        params: &[(&str, &[&str])],
+        max: &[(&str, &str)],
+    ) -> Result<Vec<Order>, String> {
+        judge(
+            self.endpoints,
+            &self.rules,
+            method,
+            path,
+            query,
+            self.content_type,
+            body,
+            params,
+            max,
+        )
+    }
+
+    /// `body` sent to `path` with the bot's method, judged under `params` and `max`.
+    pub fn judge_with(
+        &self,
+        path: &str,
+        body: &str,
+        params: &[(&str, &[&str])],
+        max: &[(&str, &str)],
+    ) -> Result<Vec<Order>, String> {
+        self.send(self.method, path, None, body, params, max)
+    }
+
+    /// `body` sent to `path` with the bot's method, judged under `max`.
+    pub fn judge(
+        &self,
+        path: &str,
+        body: &str,
+        max: &[(&str, &str)],
+    ) -> Result<Vec<Order>, String> {
+        self.judge_with(path, body, &[], max)
+    }
+
+    /// Asserts that `body` sent to `path` is refused under `max` with a message holding `says`;
+    /// the message.
+    #[track_caller]
+    pub fn refused(&self, path: &str, body: &str, max: &[(&str, &str)], says: &str) -> String {
+        let e = self.judge(path, body, max).expect_err(body);
+        assert!(e.contains(says), "{body}: {e}");
+        e
     }
 }

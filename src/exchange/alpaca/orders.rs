@@ -17,9 +17,7 @@
 //! * Closing a position (by `qty` or by `percentage`) and exercising options are orders on the
 //!   instrument named in the path.
 
-use crate::order::{
-    base_unit, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
-};
+use crate::order::{base_unit, flat, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
 use crate::request::Method;
 
 use Meaning::*;
@@ -223,15 +221,6 @@ pub static EXERCISE: OrderSpec = OrderSpec {
     size_unit,
     source: "docs.alpaca.markets/reference/optionexercise (trading-api.json 2.0.1)",
 };
-
-const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
 
 /// Every order-creating endpoint of `alpaca:trade`: orders, replacements, position closes and
 /// option exercises.

@@ -10,7 +10,9 @@
 //! not know offline: a bound on `quantity` applies to it as written, a `notional` bound
 //! refuses the order ([`SizeUnit::Contracts`]).
 
-use crate::order::{base_unit, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{
+    base_unit, endpoint, flat, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
 use crate::request::Method;
 
 use Meaning::*;
@@ -254,26 +256,12 @@ pub const COINM_MODIFY: OrderSpec = OrderSpec {
     ..FUTURES_MODIFY
 };
 
-const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
-const fn batch(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout: Layout::JsonArrayInParam(Batch {
-            name: "batchOrders",
-            shared: &["recvWindow"],
-        }),
-        spec,
-    }
-}
+/// The futures batch endpoints' orders: the JSON array in `batchOrders`, beside a shared
+/// `recvWindow`.
+const BATCH_ORDERS: Layout = Layout::JsonArrayInParam(Batch {
+    name: "batchOrders",
+    shared: &["recvWindow"],
+});
 
 /// Every order-creating or amending endpoint of Binance's trade presets.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
@@ -286,54 +274,46 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
     flat(Method::Post, "/fapi/v1/order", &FUTURES_ORDER),
     flat(Method::Post, "/fapi/v1/order/test", &FUTURES_ORDER),
     flat(Method::Put, "/fapi/v1/order", &FUTURES_MODIFY),
-    batch(Method::Post, "/fapi/v1/batchOrders", &FUTURES_ORDER),
-    batch(Method::Put, "/fapi/v1/batchOrders", &FUTURES_MODIFY),
+    endpoint(
+        Method::Post,
+        "/fapi/v1/batchOrders",
+        BATCH_ORDERS,
+        &FUTURES_ORDER,
+    ),
+    endpoint(
+        Method::Put,
+        "/fapi/v1/batchOrders",
+        BATCH_ORDERS,
+        &FUTURES_MODIFY,
+    ),
     flat(Method::Post, "/dapi/v1/order", &COINM_ORDER),
     flat(Method::Put, "/dapi/v1/order", &COINM_MODIFY),
-    batch(Method::Post, "/dapi/v1/batchOrders", &COINM_ORDER),
+    endpoint(
+        Method::Post,
+        "/dapi/v1/batchOrders",
+        BATCH_ORDERS,
+        &COINM_ORDER,
+    ),
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{limits, read};
-    use crate::request::{canonicalise, CanonRules};
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
+    use crate::order::testing::Bot;
 
-    const RULES: CanonRules = CanonRules {
-        body_on_delete: true,
-        bot_signing_params: &["signature", "timestamp"],
-        ..CanonRules::FORM
-    };
+    const BOT: Bot = Bot::new(
+        &super::super::PROFILE,
+        Method::Post,
+        Some("application/x-www-form-urlencoded"),
+    );
 
-    fn endpoint(method: Method, path: &str) -> &'static OrderEndpoint {
-        ORDER_ENDPOINTS
-            .iter()
-            .find(|e| e.method == method && e.path == path)
-            .unwrap()
-    }
-
-    fn judge(method: Method, path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
-        let req = canonicalise(
-            method,
-            path,
-            None,
-            Some("application/x-www-form-urlencoded"),
-            body.as_bytes(),
-            &RULES,
-        )
-        .map_err(|r| r.message)?;
-        let ep = endpoint(method, path);
-        let max: Vec<(String, Decimal)> = max
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
-            .collect();
-        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
-        for order in read(ep, &req)? {
-            limits::check(&vocabulary, &order, &[], &max, "allow[0]")?;
-        }
-        Ok(())
+    fn judge(
+        method: Method,
+        path: &str,
+        body: &str,
+        max: &[(&str, &str)],
+    ) -> Result<Vec<Order>, String> {
+        BOT.send(method, path, None, body, &[], max)
     }
 
     #[test]

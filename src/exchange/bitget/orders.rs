@@ -19,7 +19,8 @@
 //! on all three ([`Meaning::ReduceOnlyAs`]), anything else refused.
 
 use crate::order::{
-    base_unit, Batch, FlagWords, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+    base_unit, endpoint, post, Batch, FlagWords, Layout, Meaning, Order, OrderEndpoint, OrderSpec,
+    SizeUnit,
 };
 use crate::request::Method;
 
@@ -460,105 +461,47 @@ fn reversal_unit(order: &Order) -> Result<SizeUnit, String> {
     Ok(SizeUnit::Base)
 }
 
-const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
-const fn batch(
-    path: &'static str,
-    shared: &'static [&'static str],
-    spec: &'static OrderSpec,
-) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::JsonArrayInMember(Batch {
-            name: "orderList",
-            shared,
-        }),
-        spec,
-    }
+/// The batch endpoints' orders: the array `orderList`, beside the `shared` fields.
+const fn order_list(shared: &'static [&'static str]) -> Layout {
+    Layout::JsonArrayInMember(Batch {
+        name: "orderList",
+        shared,
+    })
 }
 
 /// Every order-creating or amending endpoint of `bitget:trade` (spot and futures).
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat("/api/v2/spot/trade/place-order", &SPOT_ORDER),
-    flat("/api/v2/spot/trade/cancel-replace-order", &SPOT_REPLACE),
-    batch(
+    post("/api/v2/spot/trade/place-order", &SPOT_ORDER),
+    post("/api/v2/spot/trade/cancel-replace-order", &SPOT_REPLACE),
+    endpoint(
+        Method::Post,
         "/api/v2/spot/trade/batch-orders",
-        &["symbol", "batchMode"],
+        order_list(&["symbol", "batchMode"]),
         &SPOT_BATCH,
     ),
-    flat("/api/v2/spot/trade/place-plan-order", &SPOT_PLAN),
-    flat("/api/v2/spot/trade/modify-plan-order", &SPOT_MODIFY_PLAN),
-    flat("/api/v2/mix/order/place-order", &MIX_ORDER),
-    flat("/api/v2/mix/order/modify-order", &MIX_MODIFY),
-    batch(
+    post("/api/v2/spot/trade/place-plan-order", &SPOT_PLAN),
+    post("/api/v2/spot/trade/modify-plan-order", &SPOT_MODIFY_PLAN),
+    post("/api/v2/mix/order/place-order", &MIX_ORDER),
+    post("/api/v2/mix/order/modify-order", &MIX_MODIFY),
+    endpoint(
+        Method::Post,
         "/api/v2/mix/order/batch-place-order",
-        &["symbol", "productType", "marginCoin", "marginMode"],
+        order_list(&["symbol", "productType", "marginCoin", "marginMode"]),
         &MIX_BATCH,
     ),
-    flat("/api/v2/mix/order/click-backhand", &MIX_REVERSAL),
-    flat("/api/v2/mix/order/close-positions", &MIX_CLOSE),
-    flat("/api/v2/mix/order/place-tpsl-order", &MIX_TPSL),
-    flat("/api/v2/mix/order/modify-tpsl-order", &MIX_MODIFY_TPSL),
-    flat("/api/v2/mix/order/place-plan-order", &MIX_PLAN),
-    flat("/api/v2/mix/order/modify-plan-order", &MIX_MODIFY_PLAN),
+    post("/api/v2/mix/order/click-backhand", &MIX_REVERSAL),
+    post("/api/v2/mix/order/close-positions", &MIX_CLOSE),
+    post("/api/v2/mix/order/place-tpsl-order", &MIX_TPSL),
+    post("/api/v2/mix/order/modify-tpsl-order", &MIX_MODIFY_TPSL),
+    post("/api/v2/mix/order/place-plan-order", &MIX_PLAN),
+    post("/api/v2/mix/order/modify-plan-order", &MIX_MODIFY_PLAN),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::exchange::Exchange;
-    use crate::order::{limits, read};
-    use crate::request::canonicalise;
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
+    use crate::order::testing::Bot;
 
-    fn judge_with(
-        path: &str,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<(), String> {
-        let req = canonicalise(
-            Method::Post,
-            path,
-            None,
-            Some("application/json"),
-            body.as_bytes(),
-            &super::super::Bitget.canon_rules(),
-        )
-        .map_err(|r| r.message)?;
-        let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
-        let params: Vec<(String, Vec<String>)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
-            .collect();
-        let max: Vec<(String, Decimal)> = max
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
-            .collect();
-        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
-        for order in read(ep, &req)? {
-            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
-        }
-        Ok(())
-    }
-
-    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
-        judge_with(path, body, &[], max)
-    }
-
-    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
-        let e = judge(path, body, max).expect_err(body);
-        assert!(e.contains(says), "{body}: {e}");
-    }
+    const BOT: Bot = Bot::json(&super::super::PROFILE);
 
     const SPOT: &str = "/api/v2/spot/trade/place-order";
     const MIX: &str = "/api/v2/mix/order/place-order";
@@ -572,60 +515,61 @@ mod tests {
             r#"{"symbol":"BTCUSDT","side":"sell","orderType":"limit","force":"post_only","price":"30000","size":"0.5","presetTakeProfitPrice":"20000","presetStopLossPrice":"40000"}"#,
             r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"30000","size":"0.5","tpslType":"tpsl","triggerPrice":"29000"}"#,
         ] {
-            judge(SPOT, body, MAX).unwrap_or_else(|e| panic!("{body}: {e}"));
+            BOT.judge(SPOT, body, MAX)
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
         }
         // A market buy is sized in the quote coin.
-        judge(
+        BOT.judge(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"buy","orderType":"market","force":"gtc","size":"20000"}"#,
             NOTIONAL,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"buy","orderType":"market","force":"gtc","size":"60000"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"buy","orderType":"market","force":"gtc","size":"10"}"#,
             &[("size", "1")],
             "base size cannot be established",
         );
         // A market sell is base-sized: a decoy price makes no notional.
-        judge(
+        BOT.judge(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"sell","orderType":"market","size":"0.5"}"#,
             &[("size", "1")],
         )
         .unwrap();
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"sell","orderType":"market","size":"0.5","price":"0.01"}"#,
             MAX,
             "market executes at the market",
         );
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"1","size":"2"}"#,
             MAX,
             "size 2 exceeds",
         );
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"60000","size":"1"}"#,
             MAX,
             "notional 60000 exceeds",
         );
         // A type or side in another case could be read by Bitget as a market buy: refused.
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"buy","orderType":"MARKET","size":"10"}"#,
             &[("size", "100")],
             "orderType=MARKET",
         );
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"symbol":"BTCUSDT","side":"BUY","orderType":"market","size":"10"}"#,
             &[("size", "100")],
@@ -633,13 +577,13 @@ mod tests {
         );
         // Cancel-replace places a limit order.
         let replace = "/api/v2/spot/trade/cancel-replace-order";
-        judge(
+        BOT.judge(
             replace,
             r#"{"symbol":"BTCUSDT","orderId":"1","price":"30000","size":"0.5"}"#,
             MAX,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             replace,
             r#"{"symbol":"BTCUSDT","orderId":"1","price":"30000","size":"1.5"}"#,
             MAX,
@@ -650,39 +594,39 @@ mod tests {
     #[test]
     fn spot_plan_orders_by_amount_or_total() {
         let plan = "/api/v2/spot/trade/place-plan-order";
-        judge(
+        BOT.judge(
             plan,
             r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","executePrice":"30000","size":"0.5","triggerType":"mark_price","orderType":"limit"}"#,
             MAX,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             plan,
             r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"5","triggerType":"fill_price","orderType":"market","planType":"amount"}"#,
             &[("size", "1")],
             "size 5 exceeds",
         );
         // `planType=total` makes the size a quote amount.
-        refused(
+        BOT.refused(
             plan,
             r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"60000","triggerType":"fill_price","orderType":"market","planType":"total"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
-        refused(
+        BOT.refused(
             plan,
             r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"0.5","triggerType":"fill_price","orderType":"market","planType":"amount","executePrice":"1"}"#,
             MAX,
             "market executes at the market",
         );
-        refused(
+        BOT.refused(
             plan,
             r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"5","triggerType":"fill_price","orderType":"market","planType":"Total"}"#,
             MAX,
             "planType=Total",
         );
         // A modification's unit is the original order's.
-        refused(
+        BOT.refused(
             "/api/v2/spot/trade/modify-plan-order",
             r#"{"orderId":"1","triggerPrice":"29000","orderType":"limit","executePrice":"30000","size":"0.5"}"#,
             MAX,
@@ -693,64 +637,64 @@ mod tests {
     #[test]
     fn futures_orders_amends_and_closes() {
         let ok = r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"isolated","marginCoin":"USDT","size":"0.5","price":"30000","side":"buy","tradeSide":"open","orderType":"limit","force":"gtc","clientOid":"1","reduceOnly":"NO"}"#;
-        judge(MIX, ok, MAX).unwrap();
-        refused(
+        BOT.judge(MIX, ok, MAX).unwrap();
+        BOT.refused(
             MIX,
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"crossed","marginCoin":"USDT","size":"3","side":"buy","orderType":"market","price":"1"}"#,
             &[("size", "1")],
             "size 3 exceeds",
         );
-        refused(
+        BOT.refused(
             MIX,
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"crossed","marginCoin":"USDT","size":"0.5","side":"buy","orderType":"market","price":"1"}"#,
             MAX,
             "market executes at the market",
         );
         let modify = "/api/v2/mix/order/modify-order";
-        judge(
+        BOT.judge(
             modify,
             r#"{"orderId":"1","symbol":"BTCUSDT","productType":"USDT-FUTURES","newClientOid":"2","newSize":"0.5","newPrice":"30000"}"#,
             MAX,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             modify,
             r#"{"orderId":"1","symbol":"BTCUSDT","productType":"USDT-FUTURES","newClientOid":"2","newSize":"0.9","newPrice":"90000"}"#,
             MAX,
             "notional 81000.0 exceeds",
         );
-        refused(
+        BOT.refused(
             modify,
             r#"{"orderId":"1","symbol":"BTCUSDT","productType":"USDT-FUTURES","newClientOid":"2","newSize":"4","newPrice":"1"}"#,
             MAX,
             "size 4 exceeds",
         );
         let backhand = "/api/v2/mix/order/click-backhand";
-        judge(
+        BOT.judge(
             backhand,
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT","size":"0.5","side":"buy","tradeSide":"open"}"#,
             &[("size", "1")],
         )
         .unwrap();
-        refused(
+        BOT.refused(
             backhand,
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT","size":"5","side":"buy","tradeSide":"open"}"#,
             &[("size", "1")],
             "size 5 exceeds",
         );
-        refused(
+        BOT.refused(
             backhand,
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT","size":"0.5","side":"buy"}"#,
             &[("size", "1")],
             "one-way-mode reversal",
         );
-        refused(
+        BOT.refused(
             "/api/v2/mix/order/close-positions",
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES"}"#,
             &[("size", "1")],
             "close-positions closes the whole position",
         );
-        judge_with(
+        BOT.judge_with(
             "/api/v2/mix/order/close-positions",
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","holdSide":"long"}"#,
             &[("symbol", &["BTCUSDT"])],
@@ -758,13 +702,14 @@ mod tests {
         )
         .unwrap();
         // Without a symbol it closes every position: a symbol rule refuses it.
-        let e = judge_with(
-            "/api/v2/mix/order/close-positions",
-            r#"{"productType":"USDT-FUTURES"}"#,
-            &[("symbol", &["BTCUSDT"])],
-            &[],
-        )
-        .unwrap_err();
+        let e = BOT
+            .judge_with(
+                "/api/v2/mix/order/close-positions",
+                r#"{"productType":"USDT-FUTURES"}"#,
+                &[("symbol", &["BTCUSDT"])],
+                &[],
+            )
+            .unwrap_err();
         assert!(e.contains("'symbol' is required"), "{e}");
     }
 
@@ -799,22 +744,13 @@ mod tests {
                 ("no", false),
                 ("", false),
             ] {
-                let req = canonicalise(
-                    Method::Post,
-                    path,
-                    None,
-                    Some("application/json"),
-                    body(word).as_bytes(),
-                    &super::super::Bitget.canon_rules(),
-                )
-                .unwrap();
-                let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
-                let orders = read(ep, &req).unwrap_or_else(|e| panic!("{path} {word}: {e}"));
+                let orders = BOT
+                    .judge(path, &body(word), MAX)
+                    .unwrap_or_else(|e| panic!("{path} {word}: {e}"));
                 assert_eq!(orders[0].reduce_only, flag, "{path} {word}");
-                judge(path, &body(word), MAX).unwrap_or_else(|e| panic!("{path} {word}: {e}"));
             }
             for other in ["true", "Yes", "1", " "] {
-                refused(
+                BOT.refused(
                     path,
                     &body(other),
                     &[],
@@ -823,14 +759,14 @@ mod tests {
             }
         }
         // COIN-M sizes in the base coin as well: valued at the limit price.
-        refused(
+        BOT.refused(
             MIX,
             r#"{"symbol":"BTCUSD","productType":"COIN-FUTURES","marginMode":"crossed","marginCoin":"BTC","size":"2","price":"30000","side":"buy","orderType":"limit"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
         // A market plan order's price is no bound for a price rule.
-        refused(
+        BOT.refused(
             plan_path,
             r#"{"planType":"normal_plan","symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"isolated","marginCoin":"USDT","size":"0.5","price":"1","triggerPrice":"29000","triggerType":"fill_price","side":"buy","orderType":"market"}"#,
             &[("price", "50000")],
@@ -841,65 +777,65 @@ mod tests {
     #[test]
     fn futures_plan_and_tpsl_orders() {
         let plan = "/api/v2/mix/order/place-plan-order";
-        judge(
+        BOT.judge(
             plan,
             r#"{"planType":"normal_plan","symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"isolated","marginCoin":"USDT","size":"0.5","price":"30000","triggerPrice":"29000","triggerType":"mark_price","side":"buy","orderType":"limit","stopLossTriggerPrice":"20000","stopLossExecutePrice":"0"}"#,
             MAX,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             plan,
             r#"{"planType":"track_plan","symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"isolated","marginCoin":"USDT","size":"2","callbackRatio":"1","triggerPrice":"29000","triggerType":"fill_price","side":"buy","orderType":"market"}"#,
             &[("size", "1")],
             "size 2 exceeds",
         );
-        refused(
+        BOT.refused(
             plan,
             r#"{"planType":"normal_plan","symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"isolated","marginCoin":"USDT","size":"0.5","price":"1","triggerPrice":"29000","triggerType":"fill_price","side":"buy","orderType":"market"}"#,
             MAX,
             "market executes at the market",
         );
         let modify = "/api/v2/mix/order/modify-plan-order";
-        refused(
+        BOT.refused(
             modify,
             r#"{"orderId":"1","productType":"USDT-FUTURES","newSize":"3","newTriggerPrice":"1"}"#,
             &[("size", "1")],
             "size 3 exceeds",
         );
-        refused(
+        BOT.refused(
             modify,
             r#"{"orderId":"1","productType":"USDT-FUTURES","newSize":"0.5","newPrice":"1"}"#,
             MAX,
             "notional",
         );
         let tpsl = "/api/v2/mix/order/place-tpsl-order";
-        judge(
+        BOT.judge(
             tpsl,
             r#"{"marginCoin":"USDT","productType":"USDT-FUTURES","symbol":"BTCUSDT","planType":"loss_plan","triggerPrice":"20000","triggerType":"mark_price","executePrice":"0","holdSide":"long","size":"0.5"}"#,
             &[("size", "1")],
         )
         .unwrap();
-        refused(
+        BOT.refused(
             tpsl,
             r#"{"marginCoin":"USDT","productType":"USDT-FUTURES","symbol":"BTCUSDT","planType":"profit_plan","triggerPrice":"40000","executePrice":"0","holdSide":"long","size":"7"}"#,
             &[("size", "1")],
             "size 7 exceeds",
         );
         // `executePrice` 0 is the market: no notional from it.
-        refused(
+        BOT.refused(
             tpsl,
             r#"{"marginCoin":"USDT","productType":"USDT-FUTURES","symbol":"BTCUSDT","planType":"profit_plan","triggerPrice":"40000","executePrice":"0","holdSide":"long","size":"0.5"}"#,
             NOTIONAL,
             "executePrice",
         );
         // Position TP/SL has an empty size.
-        refused(
+        BOT.refused(
             tpsl,
             r#"{"marginCoin":"USDT","productType":"USDT-FUTURES","symbol":"BTCUSDT","planType":"pos_loss","triggerPrice":"20000","holdSide":"long","size":""}"#,
             &[("size", "1")],
             "not a plain decimal",
         );
-        refused(
+        BOT.refused(
             "/api/v2/mix/order/modify-tpsl-order",
             r#"{"orderId":"1","marginCoin":"USDT","productType":"USDT-FUTURES","symbol":"BTCUSDT","triggerPrice":"20000","size":"9"}"#,
             &[("size", "1")],
@@ -910,13 +846,13 @@ mod tests {
     #[test]
     fn every_batch_item_is_an_order() {
         let spot = "/api/v2/spot/trade/batch-orders";
-        judge(
+        BOT.judge(
             spot,
             r#"{"symbol":"BTCUSDT","orderList":[{"side":"buy","orderType":"limit","force":"gtc","price":"30000","size":"0.5"},{"side":"sell","orderType":"limit","force":"gtc","price":"30000","size":"0.9"}]}"#,
             MAX,
         )
         .unwrap();
-        let e = judge(
+        let e = BOT.judge(
             spot,
             r#"{"symbol":"BTCUSDT","orderList":[{"side":"buy","orderType":"limit","force":"gtc","price":"30000","size":"0.5"},{"side":"buy","orderType":"market","force":"gtc","size":"90000"}]}"#,
             NOTIONAL,
@@ -925,14 +861,14 @@ mod tests {
         assert!(e.starts_with("orderList[1]: notional 90000"), "{e}");
         // In `multiple` mode each item names its symbol; an item cannot name another symbol
         // beside the outer one (Bitget would use one, keyward's rule the other).
-        judge_with(
+        BOT.judge_with(
             spot,
             r#"{"batchMode":"multiple","orderList":[{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"1","size":"0.5"}]}"#,
             &[("symbol", &["BTCUSDT"])],
             &[],
         )
         .unwrap();
-        let e = judge_with(
+        let e = BOT.judge_with(
             spot,
             r#"{"symbol":"BTCUSDT","orderList":[{"symbol":"PEPEUSDT","side":"buy","orderType":"limit","force":"gtc","price":"1","size":"0.5"}]}"#,
             &[("symbol", &["BTCUSDT"])],
@@ -941,14 +877,14 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("both set the order's instrument"), "{e}");
         let mix = "/api/v2/mix/order/batch-place-order";
-        let e = judge(
+        let e = BOT.judge(
             mix,
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT","marginMode":"crossed","orderList":[{"size":"0.5","price":"1","side":"buy","orderType":"limit"},{"size":"2","price":"1","side":"buy","orderType":"limit"}]}"#,
             MAX,
         )
         .unwrap_err();
         assert!(e.starts_with("orderList[1]: size 2 exceeds"), "{e}");
-        let e = judge(
+        let e = BOT.judge(
             mix,
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT","marginMode":"crossed","leverage":"100","orderList":[{"size":"0.5","price":"1","side":"buy","orderType":"limit"}]}"#,
             MAX,
@@ -958,7 +894,7 @@ mod tests {
             e.contains("'leverage' is not read by keyward beside the batch"),
             "{e}"
         );
-        let e = judge(
+        let e = BOT.judge(
             mix,
             r#"{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT","marginMode":"crossed","orderList":[{"sıze":"5","size":"0.5","price":"1","side":"buy","orderType":"limit"}]}"#,
             MAX,
@@ -987,7 +923,7 @@ mod tests {
                 "not a plain decimal",
             ),
         ] {
-            let e = judge(SPOT, body, MAX).expect_err(body);
+            let e = BOT.judge(SPOT, body, MAX).expect_err(body);
             assert!(e.contains(says), "{body}: {e}");
         }
     }

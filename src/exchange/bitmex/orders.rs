@@ -14,7 +14,7 @@
 //! * `execInst` `Close` without `orderQty` closes the whole position: no size, so it is refused
 //!   under a size bound, like `closePosition`.
 
-use crate::order::{Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases};
+use crate::order::{flat, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases};
 use crate::request::Method;
 
 use Meaning::*;
@@ -127,15 +127,6 @@ pub static CLOSE_POSITION: OrderSpec = OrderSpec {
     size_unit,
     source: "BitMEX/api-connectors swagger.json (API 1.2.0) Order.closePosition POST /order/closePosition",
 };
-
-const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
 
 /// Every order-creating or amending endpoint of `bitmex:trade` (the bulk endpoints are gone
 /// from BitMEX's API).

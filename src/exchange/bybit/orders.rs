@@ -16,7 +16,10 @@
 //! `qty` = `0` with `reduceOnly` and `closeOnTrigger` closes the position "up to
 //! `maxMktOrderQty`": a size the request does not state, refused here.
 
-use crate::order::{Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::fields;
+use crate::order::{
+    endpoint, post, Batch, Field, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
 use crate::request::Method;
 
 use Meaning::*;
@@ -25,9 +28,8 @@ const LIMIT_TYPES: &[&str] = &["Limit"];
 /// "Market order will ignore this field [price]".
 const MARKET_TYPES: &[&str] = &["Market"];
 
-/// The fields of one new order: `POST /v5/order/create`, and each item of
-/// `POST /v5/order/create-batch` (where `category` stands beside the batch).
-const CREATE_FIELDS: &[(&str, Meaning)] = &[
+/// The fields a new order starts with, alone or in a batch.
+const ORDER_HEAD: &[Field] = &[
     ("category", Inert),
     ("symbol", Instrument),
     // `1` borrows for a spot margin order. It is not the order's leverage (the account's
@@ -39,11 +41,10 @@ const CREATE_FIELDS: &[(&str, Meaning)] = &[
     ("qty", BaseSize),
     // Switches the unit of a spot market order's `qty`: read by `create_unit`.
     ("marketUnit", Inert),
-    ("rpiTakerAccess", Inert),
-    // Bound how far a market order may sweep from the best price; keyward does not use them
-    // to bound a market order's notional.
-    ("slippageToleranceType", Inert),
-    ("slippageTolerance", Inert),
+];
+
+/// The fields a new order goes on with, alone or in a batch.
+const ORDER_TAIL: &[Field] = &[
     ("price", Price),
     ("triggerDirection", Inert),
     // `Order`, `tpslOrder`, `StopOrder` (spot): a conditional spot order is still an order
@@ -74,10 +75,26 @@ const CREATE_FIELDS: &[(&str, Meaning)] = &[
     ("slLimitPrice", Inert),
     ("tpOrderType", Inert),
     ("slOrderType", Inert),
-    // A BBO order takes its price from the order book (queue or counterparty side), not
-    // from `price`.
-    ("bboSideType", PriceOverride),
-    ("bboLevel", Inert),
+];
+
+/// The fields of one new order: `POST /v5/order/create`, and each item of
+/// `POST /v5/order/create-batch` (where `category` stands beside the batch).
+const CREATE_FIELDS: &[Field] = fields![
+    ORDER_HEAD,
+    &[
+        ("rpiTakerAccess", Inert),
+        // Bound how far a market order may sweep from the best price; keyward does not use them
+        // to bound a market order's notional.
+        ("slippageToleranceType", Inert),
+        ("slippageTolerance", Inert),
+    ],
+    ORDER_TAIL,
+    &[
+        // A BBO order takes its price from the order book (queue or counterparty side), not
+        // from `price`.
+        ("bboSideType", PriceOverride),
+        ("bboLevel", Inert),
+    ],
 ];
 
 pub const CREATE: OrderSpec = OrderSpec {
@@ -92,37 +109,7 @@ pub const CREATE: OrderSpec = OrderSpec {
 
 /// Each item of `POST /v5/order/create-batch` (the batch's `category` is read into every
 /// item). The batch page documents no `rpiTakerAccess`, slippage or BBO fields.
-const BATCH_CREATE_FIELDS: &[(&str, Meaning)] = &[
-    ("category", Inert),
-    ("symbol", Instrument),
-    ("isLeverage", Inert),
-    ("side", Side),
-    ("orderType", Type),
-    ("qty", BaseSize),
-    ("marketUnit", Inert),
-    ("price", Price),
-    ("triggerDirection", Inert),
-    ("orderFilter", Inert),
-    ("triggerPrice", TriggerPrice),
-    ("triggerBy", Inert),
-    ("orderIv", PriceOverride),
-    ("timeInForce", Inert),
-    ("positionIdx", Inert),
-    ("orderLinkId", Inert),
-    ("takeProfit", Inert),
-    ("stopLoss", Inert),
-    ("tpTriggerBy", Inert),
-    ("slTriggerBy", Inert),
-    ("reduceOnly", ReduceOnly),
-    ("closeOnTrigger", Inert),
-    ("smpType", Inert),
-    ("mmp", Inert),
-    ("tpslMode", Inert),
-    ("tpLimitPrice", Inert),
-    ("slLimitPrice", Inert),
-    ("tpOrderType", Inert),
-    ("slOrderType", Inert),
-];
+const BATCH_CREATE_FIELDS: &[Field] = fields![ORDER_HEAD, ORDER_TAIL];
 
 pub const BATCH_CREATE: OrderSpec = OrderSpec {
     fields: BATCH_CREATE_FIELDS,
@@ -229,83 +216,30 @@ fn refuse_zero_qty(order: &Order) -> Result<(), String> {
     Ok(())
 }
 
-const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
-const fn batch(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::JsonArrayInMember(Batch {
-            name: "request",
-            shared: &["category"],
-        }),
-        spec,
-    }
-}
+/// The batch endpoints' orders: the array `request`, beside the shared `category`.
+const REQUEST: Layout = Layout::JsonArrayInMember(Batch {
+    name: "request",
+    shared: &["category"],
+});
 
 /// Every order-creating or amending endpoint of `bybit:trade`.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat("/v5/order/create", &CREATE),
-    flat("/v5/order/amend", &AMEND),
-    batch("/v5/order/create-batch", &BATCH_CREATE),
-    batch("/v5/order/amend-batch", &AMEND),
+    post("/v5/order/create", &CREATE),
+    post("/v5/order/amend", &AMEND),
+    endpoint(
+        Method::Post,
+        "/v5/order/create-batch",
+        REQUEST,
+        &BATCH_CREATE,
+    ),
+    endpoint(Method::Post, "/v5/order/amend-batch", REQUEST, &AMEND),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::exchange::Exchange;
-    use crate::order::{limits, read};
-    use crate::request::canonicalise;
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
+    use crate::order::testing::Bot;
 
-    fn judge_with(
-        path: &str,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<(), String> {
-        let req = canonicalise(
-            Method::Post,
-            path,
-            None,
-            Some("application/json"),
-            body.as_bytes(),
-            &super::super::Bybit.canon_rules(),
-        )
-        .map_err(|r| r.message)?;
-        let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
-        let params: Vec<(String, Vec<String>)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
-            .collect();
-        let max: Vec<(String, Decimal)> = max
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
-            .collect();
-        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
-        for order in read(ep, &req)? {
-            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
-        }
-        Ok(())
-    }
-
-    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
-        judge_with(path, body, &[], max)
-    }
-
-    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
-        let e = judge(path, body, max).expect_err(body);
-        assert!(e.contains(says), "{body}: {e}");
-    }
+    const BOT: Bot = Bot::json(&super::super::PROFILE);
 
     const CREATE_PATH: &str = "/v5/order/create";
     const MAX: &[(&str, &str)] = &[("qty", "1"), ("notional", "50000")];
@@ -320,7 +254,8 @@ mod tests {
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"30000","takeProfit":"35000","stopLoss":"27000","tpOrderType":"Limit","tpLimitPrice":"36000","slOrderType":"Market"}"#,
             r#"{"category":"inverse","symbol":"BTCUSD","side":"Sell","orderType":"Limit","qty":"1","price":"30000"}"#,
         ] {
-            judge(CREATE_PATH, body, MAX).unwrap_or_else(|e| panic!("{body}: {e}"));
+            BOT.judge(CREATE_PATH, body, MAX)
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
         }
         // Spot market buys in the quote coin, by default or by `marketUnit`.
         for body in [
@@ -328,10 +263,11 @@ mod tests {
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"20000","marketUnit":"quoteCoin"}"#,
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"20000","marketUnit":"quoteCoin"}"#,
         ] {
-            judge(CREATE_PATH, body, NOTIONAL).unwrap_or_else(|e| panic!("{body}: {e}"));
+            BOT.judge(CREATE_PATH, body, NOTIONAL)
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
         }
         // A market sell in the base coin passes a size bound (no notional bound).
-        judge(
+        BOT.judge(
             CREATE_PATH,
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0.5"}"#,
             &[("qty", "1")],
@@ -341,86 +277,86 @@ mod tests {
 
     #[test]
     fn over_limit_sizes_and_prices_are_refused() {
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"2","price":"1"}"#,
             MAX,
             "qty 2 exceeds",
         );
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1","price":"60000"}"#,
             MAX,
             "notional 60000 exceeds",
         );
         // A market order with a decoy price: the price is ignored, the notional unknown.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.9","price":"0.01"}"#,
             MAX,
             "Market executes at the market",
         );
         // Spot market buys are sized in the quote coin by default...
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"60000"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
         // ... and cannot be bounded in the base coin.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"10"}"#,
             &[("qty", "1")],
             "base size cannot be established",
         );
         // `marketUnit=baseCoin` makes it a base-coin market order: bounded by size, not notional.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"5","marketUnit":"baseCoin"}"#,
             &[("qty", "1")],
             "qty 5 exceeds",
         );
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.5","marketUnit":"baseCoin"}"#,
             MAX,
             "notional",
         );
         // A quote-coin market sell is bounded by its notional.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"90000","marketUnit":"quoteCoin"}"#,
             NOTIONAL,
             "notional 90000 exceeds",
         );
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"5","marketUnit":"BaseCoin"}"#,
             MAX,
             "marketUnit=BaseCoin",
         );
         // Priced by implied volatility or by the book: no bounded price.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"option","symbol":"BTC-30DEC22-18000-C","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","orderIv":"5","orderLinkId":"a"}"#,
             MAX,
             "orderIv",
         );
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","bboSideType":"Counterparty","bboLevel":"1"}"#,
             MAX,
             "bboSideType",
         );
         // qty=0 with the closing flags closes up to the maximum size.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0","reduceOnly":true,"closeOnTrigger":true}"#,
             &[("qty", "1")],
             "qty=0 closes",
         );
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"futures","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"}"#,
             MAX,
@@ -436,8 +372,9 @@ mod tests {
             r#"{"category":"inverse","symbol":"BTCUSD","side":"Buy","orderType":"Market","qty":"40000"}"#,
             r#"{"category":"inverse","symbol":"BTCUSDH25","side":"Sell","orderType":"Market","qty":"40000","reduceOnly":true}"#,
         ] {
-            judge(CREATE_PATH, body, NOTIONAL).unwrap_or_else(|e| panic!("{body}: {e}"));
-            refused(
+            BOT.judge(CREATE_PATH, body, NOTIONAL)
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
+            BOT.refused(
                 CREATE_PATH,
                 &body.replace("40000", "60000"),
                 NOTIONAL,
@@ -445,33 +382,33 @@ mod tests {
             );
         }
         // A decoy price does not shrink it.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"inverse","symbol":"BTCUSD","side":"Buy","orderType":"Limit","qty":"60000","price":"0.01"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
         // `qty` is bounded as written.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"inverse","symbol":"BTCUSD","side":"Buy","orderType":"Limit","qty":"2","price":"30000"}"#,
             &[("qty", "1")],
             "qty 2 exceeds",
         );
         // Amends and batches alike.
-        refused(
+        BOT.refused(
             "/v5/order/amend",
             r#"{"category":"inverse","symbol":"BTCUSD","orderId":"1","qty":"60000"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
-        judge(
+        BOT.judge(
             "/v5/order/amend",
             r#"{"category":"inverse","symbol":"BTCUSD","orderId":"1","qty":"100"}"#,
             NOTIONAL,
         )
         .unwrap();
-        let e = judge(
+        let e = BOT.judge(
             "/v5/order/create-batch",
             r#"{"category":"inverse","request":[{"symbol":"BTCUSD","side":"Buy","orderType":"Market","qty":"100"},{"symbol":"BTCUSD","side":"Buy","orderType":"Market","qty":"60000"}]}"#,
             NOTIONAL,
@@ -479,14 +416,14 @@ mod tests {
         .unwrap_err();
         assert!(e.starts_with("request[1]: notional 60000 exceeds"), "{e}");
         // Linear `qty` stays the base coin, valued at its limit price.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"2","price":"30000"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
         // A market order's decoy price is no bound for a price rule.
-        refused(
+        BOT.refused(
             CREATE_PATH,
             r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.1","price":"0.01"}"#,
             &[("price", "50000")],
@@ -522,7 +459,7 @@ mod tests {
                 "price is set by",
             ),
         ] {
-            let e = judge(CREATE_PATH, body, MAX).expect_err(body);
+            let e = BOT.judge(CREATE_PATH, body, MAX).expect_err(body);
             assert!(e.contains(says), "{body}: {e}");
         }
     }
@@ -531,61 +468,63 @@ mod tests {
     fn every_batch_item_is_an_order() {
         let path = "/v5/order/create-batch";
         let ok = r#"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"30000"},{"symbol":"BTCUSDT","side":"Sell","orderType":"Limit","qty":"0.7","price":"30000"}]}"#;
-        judge(path, ok, MAX).unwrap();
+        BOT.judge(path, ok, MAX).unwrap();
         let big = r#"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"30000"},{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"5","price":"1"}]}"#;
-        let e = judge(path, big, MAX).unwrap_err();
+        let e = BOT.judge(path, big, MAX).unwrap_err();
         assert!(e.starts_with("request[1]: ") && e.contains("qty 5"), "{e}");
         // The shared `category` decides each item's unit: a spot market buy is a quote size.
         let spot = r#"{"category":"spot","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"90000"}]}"#;
-        let e = judge(path, spot, NOTIONAL).unwrap_err();
+        let e = BOT.judge(path, spot, NOTIONAL).unwrap_err();
         assert!(e.contains("request[0]: notional 90000"), "{e}");
         // Only the documented `category` may stand beside the batch.
         let beside = r#"{"category":"linear","qty":"0.1","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"5","price":"1"}]}"#;
-        let e = judge(path, beside, MAX).unwrap_err();
+        let e = BOT.judge(path, beside, MAX).unwrap_err();
         assert!(
             e.contains("'qty' is not read by keyward beside the batch"),
             "{e}"
         );
         let escaped = r#"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","q\u0074y":"9","price":"1"}]}"#;
-        let e = judge(path, escaped, MAX).unwrap_err();
+        let e = BOT.judge(path, escaped, MAX).unwrap_err();
         assert!(e.contains("qty 9 exceeds"), "{e}");
         // The symbol rule applies to every item.
         let other = r#"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"},{"symbol":"PEPEUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"}]}"#;
-        let e = judge_with(path, other, &[("symbol", &["BTCUSDT"])], &[]).unwrap_err();
+        let e = BOT
+            .judge_with(path, other, &[("symbol", &["BTCUSDT"])], &[])
+            .unwrap_err();
         assert!(e.starts_with("request[1]: symbol=PEPEUSDT"), "{e}");
     }
 
     #[test]
     fn amends_are_bounded_by_their_own_fields() {
         let amend = "/v5/order/amend";
-        judge(
+        BOT.judge(
             amend,
             r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","qty":"0.5"}"#,
             &[("qty", "1")],
         )
         .unwrap();
-        refused(
+        BOT.refused(
             amend,
             r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","qty":"3"}"#,
             &[("qty", "1")],
             "qty 3 exceeds",
         );
         // The amended order may be a conditional market order: a price is no execution price.
-        refused(
+        BOT.refused(
             amend,
             r#"{"category":"linear","symbol":"BTCUSDT","orderId":"1","qty":"0.5","price":"0.01"}"#,
             MAX,
             "notional",
         );
         // A spot order's qty may be a quote amount: refused.
-        refused(
+        BOT.refused(
             amend,
             r#"{"category":"spot","symbol":"BTCUSDT","orderId":"1","qty":"0.5"}"#,
             &[("qty", "1")],
             "keeps the unit of its 'qty'",
         );
         let batch = "/v5/order/amend-batch";
-        let e = judge(
+        let e = BOT.judge(
             batch,
             r#"{"category":"linear","request":[{"symbol":"BTCUSDT","orderId":"1","qty":"0.5"},{"symbol":"BTCUSDT","orderId":"2","qty":"4"}]}"#,
             &[("qty", "1")],

@@ -20,10 +20,7 @@
 //! * Coinbase's backend is protobuf-JSON, which also reads lowerCamelCase names (Coinbase's own
 //!   TypeScript SDK sends `baseSize`, `limitPrice`): every other spelling is refused.
 
-use crate::order::{
-    base_unit, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
-};
-use crate::request::Method;
+use crate::order::{base_unit, post, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
 
 use Meaning::*;
 
@@ -328,15 +325,6 @@ pub static CLOSE_POSITION: OrderSpec = OrderSpec {
     source: "docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/close-position",
 };
 
-const fn post(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
 /// Every order-creating, previewing and editing endpoint of `coinbase:trade`.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
     post("/api/v3/brokerage/orders", &CREATE),
@@ -352,6 +340,7 @@ mod tests {
     use crate::exchange::coinbase::Coinbase;
     use crate::exchange::Exchange;
     use crate::order::testing::{judge, refused};
+    use crate::request::Method;
 
     const BASE: &str = "order_configuration.limit_limit_gtc.base_size";
     const PRICE: &str = "order_configuration.limit_limit_gtc.limit_price";

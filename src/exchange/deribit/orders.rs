@@ -21,7 +21,7 @@
 //! * Instruments keyward cannot classify (combos and spreads), and `private/edit`, which names no
 //!   instrument, are bounded as written but never valued.
 
-use crate::order::{Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{flat, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
 use crate::request::Method;
 
 use Meaning::*;
@@ -261,35 +261,26 @@ pub static CLOSE_POSITION_JSON_RPC: OrderSpec = OrderSpec {
     ..CLOSE
 };
 
-const fn at(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
 /// Every order-creating and editing method of `deribit:trade`, by GET and by POST.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    at(Method::Get, "/api/v2/private/buy", &BUY),
-    at(Method::Post, "/api/v2/private/buy", &BUY_JSON_RPC),
-    at(Method::Get, "/api/v2/private/sell", &BUY),
-    at(Method::Post, "/api/v2/private/sell", &BUY_JSON_RPC),
-    at(Method::Get, "/api/v2/private/edit", &EDIT_QUERY),
-    at(Method::Post, "/api/v2/private/edit", &EDIT_JSON_RPC),
-    at(Method::Get, "/api/v2/private/edit_by_label", &EDIT_BY_LABEL),
-    at(
+    flat(Method::Get, "/api/v2/private/buy", &BUY),
+    flat(Method::Post, "/api/v2/private/buy", &BUY_JSON_RPC),
+    flat(Method::Get, "/api/v2/private/sell", &BUY),
+    flat(Method::Post, "/api/v2/private/sell", &BUY_JSON_RPC),
+    flat(Method::Get, "/api/v2/private/edit", &EDIT_QUERY),
+    flat(Method::Post, "/api/v2/private/edit", &EDIT_JSON_RPC),
+    flat(Method::Get, "/api/v2/private/edit_by_label", &EDIT_BY_LABEL),
+    flat(
         Method::Post,
         "/api/v2/private/edit_by_label",
         &EDIT_BY_LABEL_JSON_RPC,
     ),
-    at(
+    flat(
         Method::Get,
         "/api/v2/private/close_position",
         &CLOSE_POSITION,
     ),
-    at(
+    flat(
         Method::Post,
         "/api/v2/private/close_position",
         &CLOSE_POSITION_JSON_RPC,

@@ -31,7 +31,9 @@
 //! Read-only members of the models (`id`, `status`, `left`, `fill_price` ...) are not request
 //! fields and are not listed: a request carrying one is refused.
 
-use crate::order::{base_unit, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::order::{
+    base_unit, endpoint, flat, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+};
 
 /// A futures size: contracts, signed by side.
 const SIZE: Meaning = Meaning::SignedSize {
@@ -442,27 +444,13 @@ fn price_amend_unit(order: &Order) -> Result<SizeUnit, String> {
     signed_contracts(order, "")
 }
 
-const fn endpoint(
-    method: Method,
-    path: &'static str,
-    layout: Layout,
-    spec: &'static OrderSpec,
-) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout,
-        spec,
-    }
-}
-
-use Layout::{Flat, JsonArrayBody};
+use Layout::JsonArrayBody;
 use Method::{Patch, Post, Put};
 
 /// Every order-creating or amending endpoint of `gate:trade` (spot, futures, delivery).
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    endpoint(Post, "/api/v4/spot/orders", Flat, &SPOT_ORDER),
-    endpoint(Patch, "/api/v4/spot/orders/{order_id}", Flat, &SPOT_AMEND),
+    flat(Post, "/api/v4/spot/orders", &SPOT_ORDER),
+    flat(Patch, "/api/v4/spot/orders/{order_id}", &SPOT_AMEND),
     endpoint(
         Post,
         "/api/v4/spot/batch_orders",
@@ -475,13 +463,8 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
         JsonArrayBody,
         &SPOT_BATCH_AMEND,
     ),
-    endpoint(Post, "/api/v4/spot/price_orders", Flat, &SPOT_PRICE),
-    endpoint(
-        Post,
-        "/api/v4/futures/{settle}/orders",
-        Flat,
-        &FUTURES_ORDER,
-    ),
+    flat(Post, "/api/v4/spot/price_orders", &SPOT_PRICE),
+    flat(Post, "/api/v4/futures/{settle}/orders", &FUTURES_ORDER),
     endpoint(
         Post,
         "/api/v4/futures/{settle}/batch_orders",
@@ -494,34 +477,25 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
         JsonArrayBody,
         &FUTURES_BATCH_AMEND,
     ),
-    endpoint(
+    flat(
         Post,
         "/api/v4/futures/{settle}/price_orders",
-        Flat,
         &FUTURES_PRICE,
     ),
-    endpoint(
+    flat(
         Put,
         "/api/v4/futures/{settle}/orders/{order_id}",
-        Flat,
         &FUTURES_AMEND,
     ),
-    endpoint(
+    flat(
         Put,
         "/api/v4/futures/{settle}/price_orders/{order_id}",
-        Flat,
         &FUTURES_PRICE_AMEND,
     ),
-    endpoint(
-        Post,
-        "/api/v4/delivery/{settle}/orders",
-        Flat,
-        &DELIVERY_ORDER,
-    ),
-    endpoint(
+    flat(Post, "/api/v4/delivery/{settle}/orders", &DELIVERY_ORDER),
+    flat(
         Post,
         "/api/v4/delivery/{settle}/price_orders",
-        Flat,
         &DELIVERY_PRICE,
     ),
 ];
@@ -529,57 +503,9 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{path_matches, Exchange};
-    use crate::order::{limits, read};
-    use crate::request::canonicalise;
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
+    use crate::order::testing::Bot;
 
-    fn judge_full(
-        method: Method,
-        path: &str,
-        query: Option<&str>,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
-        let req = canonicalise(
-            method,
-            path,
-            query,
-            Some("application/json"),
-            body.as_bytes(),
-            &super::super::Gate.canon_rules(),
-        )
-        .map_err(|r| r.message)?;
-        let ep = ORDER_ENDPOINTS
-            .iter()
-            .find(|e| e.method == method && path_matches(e.path, path))
-            .unwrap();
-        let params: Vec<(String, Vec<String>)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
-            .collect();
-        let max: Vec<(String, Decimal)> = max
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
-            .collect();
-        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
-        let orders = read(ep, &req)?;
-        for order in &orders {
-            limits::check(&vocabulary, order, &params, &max, "allow[0]")?;
-        }
-        Ok(orders)
-    }
-
-    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
-        judge_full(Post, path, None, body, &[], max)
-    }
-
-    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
-        let e = judge(path, body, max).expect_err(body);
-        assert!(e.contains(says), "{body}: {e}");
-    }
+    const BOT: Bot = Bot::json(&super::super::PROFILE);
 
     const SPOT: &str = "/api/v4/spot/orders";
     const FUTURES: &str = "/api/v4/futures/usdt/orders";
@@ -596,41 +522,42 @@ mod tests {
             r#"{"currency_pair":"BTC_USDT","side":"sell","amount":"0.5","price":"30000","iceberg":"0.1"}"#,
             r#"{"currency_pair":"BTC_USDT","side":"buy","amount":"0.5","price":"30000","stop_profit":{"trigger_price":"35000","order_price":"34900"},"stop_loss":{}}"#,
         ] {
-            judge(SPOT, body, MAX).unwrap_or_else(|e| panic!("{body}: {e}"));
+            BOT.judge(SPOT, body, MAX)
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
         }
-        judge(
+        BOT.judge(
             SPOT,
             r#"{"currency_pair":"BTC_USDT","type":"market","side":"buy","amount":"20000","time_in_force":"ioc"}"#,
             NOTIONAL,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"currency_pair":"BTC_USDT","side":"buy","amount":"2","price":"1"}"#,
             MAX,
             "amount 2 exceeds",
         );
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"currency_pair":"BTC_USDT","side":"buy","amount":"1","price":"60000"}"#,
             MAX,
             "notional 60000 exceeds",
         );
         // A market buy's amount is the quote currency.
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"currency_pair":"BTC_USDT","type":"market","side":"buy","amount":"60000","time_in_force":"ioc"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"currency_pair":"BTC_USDT","type":"market","side":"buy","amount":"10","time_in_force":"ioc"}"#,
             &[("amount", "1")],
             "base size cannot be established",
         );
         // A market sell with a decoy price.
-        refused(
+        BOT.refused(
             SPOT,
             r#"{"currency_pair":"BTC_USDT","type":"market","side":"sell","amount":"0.5","price":"0.01","time_in_force":"ioc"}"#,
             MAX,
@@ -662,7 +589,7 @@ mod tests {
                 "type=MARKET",
             ),
         ] {
-            let e = judge(SPOT, body, MAX).expect_err(body);
+            let e = BOT.judge(SPOT, body, MAX).expect_err(body);
             assert!(e.contains(says), "{body}: {e}");
         }
     }
@@ -670,20 +597,20 @@ mod tests {
     #[test]
     fn spot_batches_amends_and_price_orders() {
         let batch = "/api/v4/spot/batch_orders";
-        judge(
+        BOT.judge(
             batch,
             r#"[{"text":"t-a","currency_pair":"BTC_USDT","side":"buy","amount":"0.5","price":"30000"},{"text":"t-b","currency_pair":"ETH_USDT","side":"sell","amount":"0.9","price":"3000"}]"#,
             MAX,
         )
         .unwrap();
-        let e = judge(
+        let e = BOT.judge(
             batch,
             r#"[{"text":"t-a","currency_pair":"BTC_USDT","side":"buy","amount":"0.5","price":"30000"},{"text":"t-b","currency_pair":"BTC_USDT","type":"market","side":"buy","amount":"90000","time_in_force":"ioc"}]"#,
             NOTIONAL,
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: notional 90000"), "{e}");
-        let e = judge_full(
+        let e = BOT.send(
             Post,
             batch,
             None,
@@ -696,7 +623,7 @@ mod tests {
 
         // The amend, with the pair in the body or in the query.
         let amend = "/api/v4/spot/orders/12345";
-        judge_full(
+        BOT.send(
             Patch,
             amend,
             None,
@@ -705,37 +632,40 @@ mod tests {
             MAX,
         )
         .unwrap();
-        let e = judge_full(
-            Patch,
-            amend,
-            Some("currency_pair=BTC_USDT"),
-            r#"{"amount":"2"}"#,
-            &[],
-            MAX,
-        )
-        .unwrap_err();
+        let e = BOT
+            .send(
+                Patch,
+                amend,
+                Some("currency_pair=BTC_USDT"),
+                r#"{"amount":"2"}"#,
+                &[],
+                MAX,
+            )
+            .unwrap_err();
         assert!(e.contains("amount 2 exceeds"), "{e}");
-        let e = judge_full(
-            Patch,
-            amend,
-            Some("currency_pair=PEPE_USDT"),
-            r#"{"amount":"0.5"}"#,
-            &[("currency_pair", &["BTC_USDT"])],
-            &[],
-        )
-        .unwrap_err();
+        let e = BOT
+            .send(
+                Patch,
+                amend,
+                Some("currency_pair=PEPE_USDT"),
+                r#"{"amount":"0.5"}"#,
+                &[("currency_pair", &["BTC_USDT"])],
+                &[],
+            )
+            .unwrap_err();
         assert!(e.contains("currency_pair=PEPE_USDT"), "{e}");
-        let e = judge_full(
-            Patch,
-            amend,
-            None,
-            r#"{"currency_pair":"BTC_USDT","amount":"1","price":"90000"}"#,
-            &[],
-            MAX,
-        )
-        .unwrap_err();
+        let e = BOT
+            .send(
+                Patch,
+                amend,
+                None,
+                r#"{"currency_pair":"BTC_USDT","amount":"1","price":"90000"}"#,
+                &[],
+                MAX,
+            )
+            .unwrap_err();
         assert!(e.contains("notional 90000 exceeds"), "{e}");
-        let e = judge(
+        let e = BOT.judge(
             "/api/v4/spot/amend_batch_orders",
             r#"[{"order_id":"1","currency_pair":"BTC_USDT","amount":"0.5"},{"order_id":"2","currency_pair":"BTC_USDT","amount":"3"}]"#,
             &[("amount", "1")],
@@ -744,37 +674,37 @@ mod tests {
         assert!(e.starts_with("body[1]: amount 3 exceeds"), "{e}");
 
         let price = "/api/v4/spot/price_orders";
-        judge(
+        BOT.judge(
             price,
             r#"{"market":"BTC_USDT","trigger":{"price":"29000","rule":"<=","expiration":86400},"put":{"type":"limit","side":"buy","price":"30000","amount":"0.5","account":"normal","time_in_force":"gtc"}}"#,
             MAX,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             price,
             r#"{"market":"BTC_USDT","trigger":{"price":"29000","rule":"<="},"put":{"side":"buy","price":"30000","amount":"2","account":"normal","time_in_force":"gtc"}}"#,
             MAX,
             "amount 2 exceeds",
         );
-        refused(
+        BOT.refused(
             price,
             r#"{"market":"BTC_USDT","trigger":{"price":"29000","rule":"<="},"put":{"side":"buy","price":"60000","amount":"1","account":"normal","time_in_force":"gtc"}}"#,
             MAX,
             "notional 60000 exceeds",
         );
-        refused(
+        BOT.refused(
             price,
             r#"{"market":"BTC_USDT","trigger":{"price":"29000","rule":"<="},"put":{"type":"market","side":"sell","price":"0.01","amount":"0.5","account":"normal","time_in_force":"ioc"}}"#,
             MAX,
             "market executes at the market",
         );
-        refused(
+        BOT.refused(
             price,
             r#"{"market":"BTC_USDT","trigger":{"price":"29000","rule":"<="},"put":{"type":"market","side":"buy","price":"1","amount":"100","account":"normal","time_in_force":"ioc"}}"#,
             NOTIONAL,
             "triggered market buy",
         );
-        refused(
+        BOT.refused(
             price,
             r#"{"market":"BTC_USDT","trigger":{"price":"29000","rule":"<="},"put":{"side":"buy","price":"1","amount":"0.1","amnt":"9","account":"normal","time_in_force":"gtc"}}"#,
             MAX,
@@ -789,14 +719,14 @@ mod tests {
             r#"{"currency_pair":"BTC_USDT","type":"market","side":"sell","amount":"0.5","price":"0.01","time_in_force":"ioc"}"#,
             r#"{"currency_pair":"BTC_USDT","type":"market","side":"buy","amount":"100","price":"0.01","time_in_force":"ioc"}"#,
         ] {
-            refused(
+            BOT.refused(
                 SPOT,
                 body,
                 &[("price", "50000")],
                 "a market order has no price to bound (it is a market order, which executes at the market whatever its 'price' says)",
             );
         }
-        refused(
+        BOT.refused(
             "/api/v4/spot/price_orders",
             r#"{"market":"BTC_USDT","trigger":{"price":"29000","rule":"<="},"put":{"type":"market","side":"sell","price":"0.01","amount":"0.5","account":"normal","time_in_force":"ioc"}}"#,
             &[("price", "50000")],
@@ -805,15 +735,16 @@ mod tests {
         // ccxt's amend: every parameter in the query and in the body, read once.
         let amend = "/api/v4/spot/orders/12345";
         let pair: &[(&str, &[&str])] = &[("currency_pair", &["BTC_USDT"])];
-        let orders = judge_full(
-            Patch,
-            amend,
-            Some("currency_pair=BTC_USDT&account=spot"),
-            r#"{"currency_pair":"BTC_USDT","account":"spot","amount":"0.5","price":"30000"}"#,
-            pair,
-            MAX,
-        )
-        .unwrap();
+        let orders = BOT
+            .send(
+                Patch,
+                amend,
+                Some("currency_pair=BTC_USDT&account=spot"),
+                r#"{"currency_pair":"BTC_USDT","account":"spot","amount":"0.5","price":"30000"}"#,
+                pair,
+                MAX,
+            )
+            .unwrap();
         assert_eq!(orders[0].instrument.as_deref(), Some("BTC_USDT"));
         refused_full(
             Patch,
@@ -842,7 +773,9 @@ mod tests {
         max: &[(&str, &str)],
         says: &str,
     ) {
-        let e = judge_full(method, path, query, body, &[], max).expect_err(body);
+        let e = BOT
+            .send(method, path, query, body, &[], max)
+            .expect_err(body);
         assert!(e.contains(says), "{body}: {e}");
     }
 
@@ -852,40 +785,45 @@ mod tests {
             let order = |size: &str, rest: &str| {
                 format!(r#"{{"contract":"BTC_USDT","size":{size},"price":"3000"{rest}}}"#)
             };
-            let orders = judge(path, &order(r#""5""#, r#","tif":"gtc","text":"t-1""#), SIZE)
+            let orders = BOT
+                .judge(path, &order(r#""5""#, r#","tif":"gtc","text":"t-1""#), SIZE)
                 .unwrap_or_else(|e| panic!("{path}: {e}"));
             assert_eq!(orders[0].side.as_deref(), Some("buy"));
             // A sell is a negative size: its absolute value is bounded.
-            let orders = judge(path, &order(r#""-5""#, ""), SIZE).unwrap();
+            let orders = BOT.judge(path, &order(r#""-5""#, ""), SIZE).unwrap();
             assert_eq!(orders[0].side.as_deref(), Some("sell"));
             assert_eq!(orders[0].base_size, Some(5.into()));
-            judge(path, &order("-5", ""), SIZE).unwrap();
-            judge(path, &order(r#""-10""#, r#","reduce_only":true"#), SIZE).unwrap();
+            BOT.judge(path, &order("-5", ""), SIZE).unwrap();
+            BOT.judge(path, &order(r#""-10""#, r#","reduce_only":true"#), SIZE)
+                .unwrap();
             for size in [r#""20""#, r#""-20""#, "-20"] {
-                refused(path, &order(size, ""), SIZE, "size 20 exceeds");
+                BOT.refused(path, &order(size, ""), SIZE, "size 20 exceeds");
             }
             // Contracts of quanto_multiplier coins: never valued.
-            refused(path, &order(r#""1""#, ""), NOTIONAL, "quanto_multiplier");
-            refused(path, &order(r#""-1""#, ""), NOTIONAL, "quanto_multiplier");
+            BOT.refused(path, &order(r#""1""#, ""), NOTIONAL, "quanto_multiplier");
+            BOT.refused(path, &order(r#""-1""#, ""), NOTIONAL, "quanto_multiplier");
             // A side rule judges the sign.
             let buys: &[(&str, &[&str])] = &[("side", &["buy"])];
-            judge_full(Post, path, None, &order(r#""5""#, ""), buys, SIZE).unwrap();
-            let e = judge_full(Post, path, None, &order(r#""-5""#, ""), buys, SIZE).unwrap_err();
+            BOT.send(Post, path, None, &order(r#""5""#, ""), buys, SIZE)
+                .unwrap();
+            let e = BOT
+                .send(Post, path, None, &order(r#""-5""#, ""), buys, SIZE)
+                .unwrap_err();
             assert!(e.contains("side=sell is not allowed"), "{e}");
             for (size, says) in [
                 (r#""+5""#, "size=+5 is not a plain decimal"),
                 (r#""--5""#, "not a plain decimal"),
                 (r#""-5e0""#, "not a plain decimal"),
             ] {
-                refused(path, &order(size, ""), SIZE, says);
+                BOT.refused(path, &order(size, ""), SIZE, says);
             }
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""5""#, r#","Size":"50""#),
                 SIZE,
                 "another spelling of 'size'",
             );
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""5""#, r#","is_reduce_only":true"#),
                 SIZE,
@@ -893,20 +831,20 @@ mod tests {
             );
         }
         let batch = "/api/v4/futures/usdt/batch_orders";
-        judge(
+        BOT.judge(
             batch,
             r#"[{"contract":"BTC_USDT","size":"5","price":"3000"},{"contract":"BTC_USDT","size":"-5","price":"3000"}]"#,
             SIZE,
         )
         .unwrap();
-        let e = judge(
+        let e = BOT.judge(
             batch,
             r#"[{"contract":"BTC_USDT","size":"5","price":"3000"},{"contract":"BTC_USDT","size":"-50","price":"1"}]"#,
             SIZE,
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: size 50 exceeds"), "{e}");
-        let e = judge_full(
+        let e = BOT.send(
             Post,
             batch,
             None,
@@ -929,27 +867,28 @@ mod tests {
                 r#"{"contract":"BTC_USDT","size":0,"price":"0","tif":"ioc","reduce_only":true,"auto_size":"close_long"}"#,
                 r#"{"contract":"BTC_USDT","size":"-0","price":"0","tif":"ioc","close":true}"#,
             ] {
-                refused(path, close, SIZE, "closes the whole position");
-                refused(path, close, NOTIONAL, "closes the whole position");
-                let orders = judge_full(Post, path, None, close, contract, &[]).unwrap();
+                BOT.refused(path, close, SIZE, "closes the whole position");
+                BOT.refused(path, close, NOTIONAL, "closes the whole position");
+                let orders = BOT.send(Post, path, None, close, contract, &[]).unwrap();
                 assert_eq!(orders[0].base_size, None);
-                let e =
-                    judge_full(Post, path, None, close, &[("side", &["sell"])], &[]).unwrap_err();
+                let e = BOT
+                    .send(Post, path, None, close, &[("side", &["sell"])], &[])
+                    .unwrap_err();
                 assert!(e.contains("'side' is required"), "{e}");
             }
-            refused(
+            BOT.refused(
                 path,
                 r#"{"contract":"BTC_USDT","size":"0","price":"0","tif":"ioc"}"#,
                 &[],
                 "size 0 closes a position only with close=true or auto_size",
             );
-            refused(
+            BOT.refused(
                 path,
                 r#"{"contract":"BTC_USDT","size":"5","price":"0","tif":"ioc","close":true}"#,
                 &[],
                 "close=true goes with size 0",
             );
-            refused(
+            BOT.refused(
                 path,
                 r#"{"contract":"BTC_USDT","size":"-5","price":"0","tif":"ioc","auto_size":"close_long"}"#,
                 &[],
@@ -957,18 +896,18 @@ mod tests {
             );
             // Market orders: price 0 with ioc. No price a price bound could compare.
             let market = r#"{"contract":"BTC_USDT","size":"-5","price":"0","tif":"ioc"}"#;
-            judge(path, market, SIZE).unwrap();
-            refused(path, market, PRICE, "price=0 makes it one");
-            refused(
+            BOT.judge(path, market, SIZE).unwrap();
+            BOT.refused(path, market, PRICE, "price=0 makes it one");
+            BOT.refused(
                 path,
                 &market.replace(r#""0""#, r#""0.0""#),
                 PRICE,
                 "price=0.0 makes it one",
             );
-            refused(path, market, NOTIONAL, "quanto_multiplier");
+            BOT.refused(path, market, NOTIONAL, "quanto_multiplier");
             // ... and with any other tif a zero price is refused.
             for tif in ["", r#","tif":"fok""#, r#","tif":"gtc""#, r#","tif":"poc""#] {
-                refused(
+                BOT.refused(
                     path,
                     &format!(r#"{{"contract":"BTC_USDT","size":"5","price":"0"{tif}}}"#),
                     SIZE,
@@ -976,13 +915,13 @@ mod tests {
                 );
             }
             // A priced ioc order is a limit IOC order, bounded by its price.
-            judge(
+            BOT.judge(
                 path,
                 r#"{"contract":"BTC_USDT","size":"5","price":"3000","tif":"ioc"}"#,
                 PRICE,
             )
             .unwrap();
-            refused(
+            BOT.refused(
                 path,
                 r#"{"contract":"BTC_USDT","size":"5","price":"6000","tif":"ioc"}"#,
                 PRICE,
@@ -994,7 +933,7 @@ mod tests {
     #[test]
     fn futures_amends_and_price_orders() {
         let amend = "/api/v4/futures/usdt/orders/123";
-        let put = |body: &str, max: &[(&str, &str)]| judge_full(Put, amend, None, body, &[], max);
+        let put = |body: &str, max: &[(&str, &str)]| BOT.send(Put, amend, None, body, &[], max);
         put(r#"{"size":"5","price":"3000"}"#, PRICE).unwrap();
         put(r#"{"size":"-5","price":"3000"}"#, SIZE).unwrap();
         // A new size of 0 cancels the order.
@@ -1010,22 +949,24 @@ mod tests {
             e.contains("price 0 would make a resting order a market order"),
             "{e}"
         );
-        let e = judge_full(
-            Put,
-            amend,
-            None,
-            r#"{"size":"-5"}"#,
-            &[("side", &["buy"])],
-            &[],
-        )
-        .unwrap_err();
+        let e = BOT
+            .send(
+                Put,
+                amend,
+                None,
+                r#"{"size":"-5"}"#,
+                &[("side", &["buy"])],
+                &[],
+            )
+            .unwrap_err();
         assert!(e.contains("side=sell is not allowed"), "{e}");
-        let e = judge(
-            "/api/v4/futures/usdt/batch_amend_orders",
-            r#"[{"order_id":1,"size":"5"},{"order_id":2,"size":"-11"}]"#,
-            SIZE,
-        )
-        .unwrap_err();
+        let e = BOT
+            .judge(
+                "/api/v4/futures/usdt/batch_amend_orders",
+                r#"[{"order_id":1,"size":"5"},{"order_id":2,"size":"-11"}]"#,
+                SIZE,
+            )
+            .unwrap_err();
         assert!(e.starts_with("body[1]: size 11 exceeds"), "{e}");
 
         for path in [
@@ -1037,60 +978,61 @@ mod tests {
                     r#"{{"initial":{{"contract":"BTC_USDT",{initial}}},"trigger":{{"strategy_type":0,"price_type":0,"price":"2900","rule":2}}}}"#
                 )
             };
-            let orders = judge(
+            let orders = BOT.judge(
                 path,
                 r#"{"initial":{"contract":"BTC_USDT","size":5,"price":"0","tif":"ioc","reduce_only":true},"trigger":{"strategy_type":0,"price_type":0,"price":"2900","rule":2},"order_type":"plan-close-short-position"}"#,
                 SIZE,
             )
             .unwrap_or_else(|e| panic!("{path}: {e}"));
             assert_eq!(orders[0].side.as_deref(), Some("buy"));
-            judge(
+            BOT.judge(
                 path,
                 r#"{"initial":{"contract":"BTC_USDT","size":-5,"price":"0","tif":"ioc","reduce_only":true},"trigger":{"price":"3100","rule":1},"order_type":"plan-close-long-position"}"#,
                 SIZE,
             )
             .unwrap();
-            refused(
+            BOT.refused(
                 path,
                 &priced(r#""size":50,"price":"3000""#),
                 SIZE,
                 "size 50 exceeds",
             );
             // `amount` is another spelling of the same size; both together are ambiguous.
-            refused(
+            BOT.refused(
                 path,
                 &priced(r#""amount":"-50","price":"3000""#),
                 SIZE,
                 "size 50 exceeds",
             );
-            refused(
+            BOT.refused(
                 path,
                 &priced(r#""size":1,"amount":"50","price":"3000""#),
                 SIZE,
                 "both set the order's base size",
             );
-            refused(
+            BOT.refused(
                 path,
                 &priced(r#""size":1,"price":"3000""#),
                 NOTIONAL,
                 "quanto_multiplier",
             );
             // A limit price is bounded as written; the market is no price.
-            judge(path, &priced(r#""size":1,"price":"3000""#), PRICE).unwrap();
-            refused(
+            BOT.judge(path, &priced(r#""size":1,"price":"3000""#), PRICE)
+                .unwrap();
+            BOT.refused(
                 path,
                 &priced(r#""size":1,"price":"6000""#),
                 PRICE,
                 "price 6000 exceeds",
             );
-            refused(
+            BOT.refused(
                 path,
                 &priced(r#""size":1,"price":"0","tif":"ioc""#),
                 PRICE,
                 "initial.price=0 makes it one",
             );
             // A zero price with the default tif (gtc) is not documented.
-            refused(
+            BOT.refused(
                 path,
                 &priced(r#""size":5,"price":"0""#),
                 SIZE,
@@ -1098,8 +1040,8 @@ mod tests {
             );
             // Closing the whole position.
             let close = priced(r#""size":0,"price":"0","tif":"ioc","close":true"#);
-            refused(path, &close, SIZE, "closes the whole position");
-            judge_full(
+            BOT.refused(path, &close, SIZE, "closes the whole position");
+            BOT.send(
                 Post,
                 path,
                 None,
@@ -1108,7 +1050,7 @@ mod tests {
                 &[],
             )
             .unwrap();
-            refused(
+            BOT.refused(
                 path,
                 &priced(r#""size":0,"price":"0","tif":"ioc""#),
                 &[],
@@ -1118,19 +1060,20 @@ mod tests {
                 let body = format!(
                     r#"{{"initial":{{"contract":"BTC_USDT","size":-1,"price":"0","tif":"ioc"}},"trigger":{{"price":"2900","rule":2}},"order_type":"{kind}"}}"#
                 );
-                refused(path, &body, SIZE, kind);
+                BOT.refused(path, &body, SIZE, kind);
             }
-            let e = judge_full(
-                Post,
-                path,
-                None,
-                &priced(r#""size":-5,"price":"0","tif":"ioc""#),
-                &[("contract", &["BTC_USDT"]), ("side", &["buy"])],
-                &[],
-            )
-            .unwrap_err();
+            let e = BOT
+                .send(
+                    Post,
+                    path,
+                    None,
+                    &priced(r#""size":-5,"price":"0","tif":"ioc""#),
+                    &[("contract", &["BTC_USDT"]), ("side", &["buy"])],
+                    &[],
+                )
+                .unwrap_err();
             assert!(e.contains("side=sell is not allowed"), "{e}");
-            let e = judge_full(
+            let e = BOT.send(
                 Post,
                 path,
                 None,
@@ -1142,7 +1085,7 @@ mod tests {
             assert!(e.contains("contract=PEPE_USDT"), "{e}");
             // A top-level member literally named `initial.size` (which Gate ignores) beside
             // the real one is refused, never read instead of it.
-            refused(
+            BOT.refused(
                 path,
                 r#"{"initial":{"contract":"BTC_USDT","size":50,"price":"1","tif":"ioc"},"trigger":{"price":"2900","rule":2},"initial.size":1}"#,
                 SIZE,
@@ -1150,7 +1093,7 @@ mod tests {
             );
         }
         let amend = "/api/v4/futures/usdt/price_orders/7";
-        let put = |body: &str, max: &[(&str, &str)]| judge_full(Put, amend, None, body, &[], max);
+        let put = |body: &str, max: &[(&str, &str)]| BOT.send(Put, amend, None, body, &[], max);
         put(
             r#"{"order_id":7,"size":-5,"price":"0","trigger_price":"2900"}"#,
             SIZE,

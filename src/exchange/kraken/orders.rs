@@ -17,8 +17,8 @@
 //! * Add Order Batch: a JSON `orders` array with one shared `pair`.
 
 use crate::order::{
-    base_unit, Batch, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
-    TypeCases,
+    base_unit, endpoint, post, Batch, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec,
+    SizeUnit, TypeCases,
 };
 use crate::request::Method;
 
@@ -286,33 +286,18 @@ pub static EDIT: OrderSpec = OrderSpec {
 
 /// Every order-creating, amending and batch endpoint of `kraken:trade`.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/0/private/AddOrder",
-        layout: Layout::Flat,
-        spec: &ADD_ORDER,
-    },
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/0/private/AddOrderBatch",
-        layout: Layout::JsonArrayInMember(Batch {
+    post("/0/private/AddOrder", &ADD_ORDER),
+    endpoint(
+        Method::Post,
+        "/0/private/AddOrderBatch",
+        Layout::JsonArrayInMember(Batch {
             name: "orders",
             shared: &["pair", "asset_class", "deadline", "validate"],
         }),
-        spec: &BATCH_ITEM,
-    },
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/0/private/AmendOrder",
-        layout: Layout::Flat,
-        spec: &AMEND,
-    },
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/0/private/EditOrder",
-        layout: Layout::Flat,
-        spec: &EDIT,
-    },
+        &BATCH_ITEM,
+    ),
+    post("/0/private/AmendOrder", &AMEND),
+    post("/0/private/EditOrder", &EDIT),
 ];
 
 #[cfg(test)]

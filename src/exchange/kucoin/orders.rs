@@ -18,7 +18,11 @@
 //!
 //! Futures paths are keyward's (`/futures/api/...`, routed to `api-futures.kucoin.com`).
 
-use crate::order::{base_unit, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
+use crate::fields;
+use crate::order::{
+    base_unit, endpoint, post, Batch, Field, Layout, Meaning, Order, OrderEndpoint, OrderSpec,
+    SizeUnit,
+};
 use crate::request::Method;
 
 use Meaning::*;
@@ -26,8 +30,8 @@ use Meaning::*;
 const LIMIT_TYPES: &[&str] = &["limit"];
 const MARKET_TYPES: &[&str] = &["market"];
 
-/// `POST /api/v1/hf/orders` (and `/sync`, `/test`): high-frequency spot orders.
-const HF_ORDER_FIELDS: &[(&str, Meaning)] = &[
+/// The fields every spot order endpoint documents (single, batch and stop orders alike).
+const SPOT_FIELDS: &[Field] = &[
     ("clientOid", Inert),
     ("side", Side),
     ("symbol", Instrument),
@@ -42,11 +46,22 @@ const HF_ORDER_FIELDS: &[(&str, Meaning)] = &[
     // Shows `visibleSize` of `size` at a time; never more than `size`.
     ("iceberg", Inert),
     ("visibleSize", Inert),
-    ("tags", Inert),
-    ("cancelAfter", Inert),
-    ("funds", QuoteSize),
-    ("allowMaxTimeWindow", Inert),
-    ("clientTimestamp", Inert),
+];
+
+/// Spot order fields beside [`SPOT_FIELDS`] on every spot order endpoint.
+const CANCEL_AFTER_AND_FUNDS: &[Field] = &[("cancelAfter", Inert), ("funds", QuoteSize)];
+
+/// `TRADE`, or `MARGIN_TRADE`/`MARGIN_ISOLATED_TRADE` (borrowing): changes neither size nor
+/// price; a rule can pin it.
+const TRADE_TYPE: &[Field] = &[("tradeType", Inert)];
+
+/// `POST /api/v1/hf/orders` (and `/sync`, `/test`): high-frequency spot orders; the same fields
+/// on each item of `POST /api/v1/hf/orders/multi`.
+const HF_ORDER_FIELDS: &[Field] = fields![
+    SPOT_FIELDS,
+    &[("tags", Inert)],
+    CANCEL_AFTER_AND_FUNDS,
+    &[("allowMaxTimeWindow", Inert), ("clientTimestamp", Inert)],
 ];
 
 pub const HF_ORDER: OrderSpec = OrderSpec {
@@ -59,30 +74,9 @@ pub const HF_ORDER: OrderSpec = OrderSpec {
 };
 
 /// Each item of `POST /api/v1/hf/orders/multi` ("The order types must be limit orders of the
-/// same trading pair"; up to 5).
-const HF_BATCH_FIELDS: &[(&str, Meaning)] = &[
-    ("clientOid", Inert),
-    ("symbol", Instrument),
-    ("type", Type),
-    ("timeInForce", Inert),
-    ("side", Side),
-    ("price", Price),
-    ("size", BaseSize),
-    ("stp", Inert),
-    ("cancelAfter", Inert),
-    ("postOnly", Inert),
-    ("hidden", Inert),
-    ("iceberg", Inert),
-    ("visibleSize", Inert),
-    ("tags", Inert),
-    ("remark", Inert),
-    ("funds", QuoteSize),
-    ("clientTimestamp", Inert),
-    ("allowMaxTimeWindow", Inert),
-];
-
+/// same trading pair"; up to 5): the fields of a single high-frequency order.
 pub const HF_BATCH: OrderSpec = OrderSpec {
-    fields: HF_BATCH_FIELDS,
+    fields: HF_ORDER_FIELDS,
     source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-spot-order.json: Batch Add Orders (POST /api/v1/hf/orders/multi)",
     ..HF_ORDER
 };
@@ -107,26 +101,11 @@ pub const HF_ALTER: OrderSpec = OrderSpec {
 };
 
 /// `POST /api/v1/stop-order`: a spot order placed when `stopPrice` is reached.
-const STOP_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("clientOid", Inert),
-    ("side", Side),
-    ("symbol", Instrument),
-    ("type", Type),
-    ("remark", Inert),
-    ("stp", Inert),
-    ("price", Price),
-    ("size", BaseSize),
-    ("timeInForce", Inert),
-    ("postOnly", Inert),
-    ("hidden", Inert),
-    ("iceberg", Inert),
-    ("visibleSize", Inert),
-    ("cancelAfter", Inert),
-    ("funds", QuoteSize),
-    ("stopPrice", TriggerPrice),
-    // `TRADE`, or `MARGIN_TRADE`/`MARGIN_ISOLATED_TRADE` (borrowing): changes neither size nor
-    // price; a rule can pin it.
-    ("tradeType", Inert),
+const STOP_ORDER_FIELDS: &[Field] = fields![
+    SPOT_FIELDS,
+    CANCEL_AFTER_AND_FUNDS,
+    &[("stopPrice", TriggerPrice)],
+    TRADE_TYPE,
 ];
 
 pub const STOP_ORDER: OrderSpec = OrderSpec {
@@ -136,24 +115,7 @@ pub const STOP_ORDER: OrderSpec = OrderSpec {
 };
 
 /// `POST /api/v1/orders` (and `/test`), the classic spot order; `type` defaults to `limit`.
-const CLASSIC_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("clientOid", Inert),
-    ("side", Side),
-    ("symbol", Instrument),
-    ("type", Type),
-    ("remark", Inert),
-    ("stp", Inert),
-    ("price", Price),
-    ("size", BaseSize),
-    ("timeInForce", Inert),
-    ("postOnly", Inert),
-    ("hidden", Inert),
-    ("iceberg", Inert),
-    ("visibleSize", Inert),
-    ("cancelAfter", Inert),
-    ("funds", QuoteSize),
-    ("tradeType", Inert),
-];
+const CLASSIC_ORDER_FIELDS: &[Field] = fields![SPOT_FIELDS, CANCEL_AFTER_AND_FUNDS, TRADE_TYPE];
 
 pub const CLASSIC_ORDER: OrderSpec = OrderSpec {
     fields: CLASSIC_ORDER_FIELDS,
@@ -162,18 +124,18 @@ pub const CLASSIC_ORDER: OrderSpec = OrderSpec {
     ..HF_ORDER
 };
 
-/// Futures `POST /api/v1/orders` (and `/test`), each item of `/api/v1/orders/multi`.
-const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
+/// The fields futures orders start with, with and without take-profit and stop-loss.
+const FUTURES_HEAD: &[Field] = &[
     ("clientOid", Inert),
     ("side", Side),
     ("symbol", Instrument),
     ("leverage", Leverage),
     ("type", Type),
     ("remark", Inert),
-    // A stop order: `stop` (`down`/`up`) at `stopPrice` of type `stopPriceType`.
-    ("stop", Inert),
-    ("stopPriceType", Inert),
-    ("stopPrice", TriggerPrice),
+];
+
+/// The fields futures orders end with, with and without take-profit and stop-loss.
+const FUTURES_TAIL: &[Field] = &[
     ("reduceOnly", ReduceOnly),
     // Closes the whole position whatever `size` says: see `futures_unit`.
     ("closeOrder", Inert),
@@ -190,6 +152,18 @@ const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("visibleSize", Inert),
 ];
 
+/// Futures `POST /api/v1/orders` (and `/test`), each item of `/api/v1/orders/multi`.
+const FUTURES_ORDER_FIELDS: &[Field] = fields![
+    FUTURES_HEAD,
+    // A stop order: `stop` (`down`/`up`) at `stopPrice` of type `stopPriceType`.
+    &[
+        ("stop", Inert),
+        ("stopPriceType", Inert),
+        ("stopPrice", TriggerPrice),
+    ],
+    FUTURES_TAIL,
+];
+
 pub const FUTURES_ORDER: OrderSpec = OrderSpec {
     fields: FUTURES_ORDER_FIELDS,
     limit_types: LIMIT_TYPES,
@@ -201,29 +175,15 @@ pub const FUTURES_ORDER: OrderSpec = OrderSpec {
 
 /// Futures `POST /api/v1/st-orders`: an order with a take-profit and a stop-loss trigger
 /// ("other functions are exactly the same as the place order interface").
-const FUTURES_TPSL_FIELDS: &[(&str, Meaning)] = &[
-    ("clientOid", Inert),
-    ("side", Side),
-    ("symbol", Instrument),
-    ("leverage", Leverage),
-    ("type", Type),
-    ("remark", Inert),
-    ("stopPriceType", Inert),
-    ("reduceOnly", ReduceOnly),
-    ("closeOrder", Inert),
-    ("forceHold", Inert),
-    ("stp", Inert),
-    ("marginMode", Inert),
-    ("price", Price),
-    ("size", BaseSize),
-    ("timeInForce", Inert),
-    ("postOnly", Inert),
-    ("hidden", Inert),
-    ("iceberg", Inert),
-    ("visibleSize", Inert),
+const FUTURES_TPSL_FIELDS: &[Field] = fields![
+    FUTURES_HEAD,
+    &[("stopPriceType", Inert)],
+    FUTURES_TAIL,
     // The two triggers of the order (either fires it).
-    ("triggerStopUpPrice", Inert),
-    ("triggerStopDownPrice", Inert),
+    &[
+        ("triggerStopUpPrice", Inert),
+        ("triggerStopDownPrice", Inert),
+    ],
 ];
 
 pub const FUTURES_TPSL: OrderSpec = OrderSpec {
@@ -252,92 +212,40 @@ fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
     ))
 }
 
-const fn flat(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout: Layout::Flat,
-        spec,
-    }
-}
-
 /// Every order-creating or amending endpoint of `kucoin:trade` (spot and futures).
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat("/api/v1/orders", &CLASSIC_ORDER),
-    flat("/api/v1/orders/test", &CLASSIC_ORDER),
-    flat("/api/v1/hf/orders", &HF_ORDER),
-    flat("/api/v1/hf/orders/test", &HF_ORDER),
-    flat("/api/v1/hf/orders/sync", &HF_ORDER),
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/api/v1/hf/orders/multi",
-        layout: Layout::JsonArrayInMember(Batch {
+    post("/api/v1/orders", &CLASSIC_ORDER),
+    post("/api/v1/orders/test", &CLASSIC_ORDER),
+    post("/api/v1/hf/orders", &HF_ORDER),
+    post("/api/v1/hf/orders/test", &HF_ORDER),
+    post("/api/v1/hf/orders/sync", &HF_ORDER),
+    endpoint(
+        Method::Post,
+        "/api/v1/hf/orders/multi",
+        Layout::JsonArrayInMember(Batch {
             name: "orderList",
             shared: &[],
         }),
-        spec: &HF_BATCH,
-    },
-    flat("/api/v1/hf/orders/alter", &HF_ALTER),
-    flat("/api/v1/stop-order", &STOP_ORDER),
-    flat("/futures/api/v1/orders", &FUTURES_ORDER),
-    flat("/futures/api/v1/orders/test", &FUTURES_ORDER),
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/futures/api/v1/orders/multi",
-        layout: Layout::JsonArrayBody,
-        spec: &FUTURES_ORDER,
-    },
-    flat("/futures/api/v1/st-orders", &FUTURES_TPSL),
+        &HF_BATCH,
+    ),
+    post("/api/v1/hf/orders/alter", &HF_ALTER),
+    post("/api/v1/stop-order", &STOP_ORDER),
+    post("/futures/api/v1/orders", &FUTURES_ORDER),
+    post("/futures/api/v1/orders/test", &FUTURES_ORDER),
+    endpoint(
+        Method::Post,
+        "/futures/api/v1/orders/multi",
+        Layout::JsonArrayBody,
+        &FUTURES_ORDER,
+    ),
+    post("/futures/api/v1/st-orders", &FUTURES_TPSL),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::exchange::Exchange;
-    use crate::order::{limits, read};
-    use crate::request::canonicalise;
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
+    use crate::order::testing::Bot;
 
-    fn judge_with(
-        path: &str,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<(), String> {
-        let req = canonicalise(
-            Method::Post,
-            path,
-            None,
-            Some("application/json"),
-            body.as_bytes(),
-            &super::super::Kucoin.canon_rules(),
-        )
-        .map_err(|r| r.message)?;
-        let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
-        let params: Vec<(String, Vec<String>)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
-            .collect();
-        let max: Vec<(String, Decimal)> = max
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
-            .collect();
-        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
-        for order in read(ep, &req)? {
-            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
-        }
-        Ok(())
-    }
-
-    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
-        judge_with(path, body, &[], max)
-    }
-
-    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
-        let e = judge(path, body, max).expect_err(body);
-        assert!(e.contains(says), "{body}: {e}");
-    }
+    const BOT: Bot = Bot::json(&super::super::PROFILE);
 
     const MAX: &[(&str, &str)] = &[("size", "1"), ("notional", "50000")];
     const NOTIONAL: &[(&str, &str)] = &[("notional", "50000")];
@@ -359,47 +267,47 @@ mod tests {
             let order = |rest: &str| {
                 format!(r#"{{"clientOid":"a","symbol":"BTC-USDT","side":"buy",{rest}{stop}}}"#)
             };
-            judge(
+            BOT.judge(
                 path,
                 &order(r#""type":"limit","price":"30000","size":"0.5","timeInForce":"GTC""#),
                 MAX,
             )
             .unwrap_or_else(|e| panic!("{path}: {e}"));
-            judge(path, &order(r#""type":"market","funds":"20000""#), NOTIONAL)
+            BOT.judge(path, &order(r#""type":"market","funds":"20000""#), NOTIONAL)
                 .unwrap_or_else(|e| panic!("{path}: {e}"));
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"limit","price":"1","size":"2""#),
                 MAX,
                 "size 2 exceeds",
             );
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"limit","price":"60000","size":"1""#),
                 MAX,
                 "notional 60000 exceeds",
             );
             // Quote-sized market orders: bounded by their funds, not by a base size.
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"market","funds":"60000""#),
                 NOTIONAL,
                 "notional 60000 exceeds",
             );
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"market","funds":"10""#),
                 &[("size", "1")],
                 "base size cannot be established",
             );
             // A market order with a decoy price.
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"market","size":"0.5","price":"0.01""#),
                 MAX,
                 "market executes at the market",
             );
-            refused(
+            BOT.refused(
                 path,
                 &order(r#""type":"market","size":"0.5","funds":"10""#),
                 MAX,
@@ -407,14 +315,14 @@ mod tests {
             );
         }
         // The classic endpoint's type defaults to limit.
-        judge(
+        BOT.judge(
             "/api/v1/orders",
             r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","price":"30000","size":"0.5"}"#,
             MAX,
         )
         .unwrap();
         // A funds bound is a quote-size bound: a limit order's notional counts.
-        refused(
+        BOT.refused(
             "/api/v1/hf/orders",
             r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","type":"limit","price":"30000","size":"2"}"#,
             &[("funds", "50000")],
@@ -425,20 +333,20 @@ mod tests {
     #[test]
     fn spot_batch_and_modify() {
         let multi = "/api/v1/hf/orders/multi";
-        judge(
+        BOT.judge(
             multi,
             r#"{"orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","size":"0.5"},{"clientOid":"b","symbol":"BTC-USDT","type":"limit","side":"sell","price":"30000","size":"0.9"}]}"#,
             MAX,
         )
         .unwrap();
-        let e = judge(
+        let e = BOT.judge(
             multi,
             r#"{"orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","size":"0.5"},{"clientOid":"b","symbol":"BTC-USDT","type":"limit","side":"buy","price":"30000","funds":"90000"}]}"#,
             MAX,
         )
         .unwrap_err();
         assert!(e.starts_with("orderList[1]: "), "{e}");
-        let e = judge_with(
+        let e = BOT.judge_with(
             multi,
             r#"{"orderList":[{"clientOid":"a","symbol":"PEPE-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
             &[("symbol", &["BTC-USDT"])],
@@ -446,7 +354,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("orderList[0]: symbol=PEPE-USDT"), "{e}");
-        let e = judge(
+        let e = BOT.judge(
             multi,
             r#"{"symbol":"BTC-USDT","orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
             MAX,
@@ -457,19 +365,19 @@ mod tests {
             "{e}"
         );
         let alter = "/api/v1/hf/orders/alter";
-        judge(
+        BOT.judge(
             alter,
             r#"{"symbol":"BTC-USDT","orderId":"1","newPrice":"30000","newSize":"0.5"}"#,
             MAX,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             alter,
             r#"{"symbol":"BTC-USDT","orderId":"1","newSize":"3"}"#,
             &[("size", "1")],
             "size 3 exceeds",
         );
-        refused(
+        BOT.refused(
             alter,
             r#"{"symbol":"BTC-USDT","orderId":"1","newPrice":"90000","newSize":"1"}"#,
             MAX,
@@ -484,8 +392,8 @@ mod tests {
     fn futures_lots_leverage_and_closes() {
         let path = "/futures/api/v1/orders";
         let ok = r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"30000","size":1,"timeInForce":"GTC","marginMode":"CROSS"}"#;
-        judge(path, ok, LOTS).unwrap();
-        judge("/futures/api/v1/orders/test", ok, LOTS).unwrap();
+        BOT.judge(path, ok, LOTS).unwrap();
+        BOT.judge("/futures/api/v1/orders/test", ok, LOTS).unwrap();
         // One lot of XBTUSDTM is 0.001 BTC: `size × price` is no notional, and keyward knows
         // no multiplier.
         for p in [
@@ -493,106 +401,106 @@ mod tests {
             "/futures/api/v1/orders/test",
             "/futures/api/v1/st-orders",
         ] {
-            refused(p, ok, NOTIONAL, "lots of the contract's multiplier");
+            BOT.refused(p, ok, NOTIONAL, "lots of the contract's multiplier");
         }
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDM","leverage":3,"type":"market","size":1}"#,
             NOTIONAL,
             "lots of the contract's multiplier",
         );
         // Spot stays valued.
-        refused(
+        BOT.refused(
             "/api/v1/hf/orders",
             r#"{"clientOid":"a","symbol":"BTC-USDT","side":"buy","type":"limit","price":"60000","size":"1"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":5}"#,
             LOTS,
             "size 5 exceeds",
         );
         // The type defaults to limit, bounded by its price; a market order's price is no bound.
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"price":"90000","size":1}"#,
             LOTS,
             "price 90000 exceeds",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"market","price":"0.01","size":1}"#,
             LOTS,
             "a market order has no price to bound",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":50,"type":"limit","price":"1","size":1}"#,
             &[("leverage", "10")],
             "leverage 50 exceeds",
         );
         // Other size units are not read.
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","qty":"5"}"#,
             LOTS,
             "'qty' is not a field",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"market","valueQty":"90000"}"#,
             NOTIONAL,
             "'valueQty' is not a field",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true,"size":1}"#,
             &[("size", "10")],
             "closeOrder=true",
         );
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true}"#,
             &[("size", "10")],
             "closeOrder=true closes the whole position",
         );
-        judge_with(
+        BOT.judge_with(
             path,
             r#"{"clientOid":"a","symbol":"XBTUSDTM","type":"market","closeOrder":true}"#,
             &[("symbol", &["XBTUSDTM"])],
             &[],
         )
         .unwrap();
-        refused(
+        BOT.refused(
             path,
             r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1,"stop":"down","stopPriceType":"TP","stopPrice":"1","Size":9}"#,
             LOTS,
             "another spelling of 'size'",
         );
         let tpsl = "/futures/api/v1/st-orders";
-        judge(
+        BOT.judge(
             tpsl,
             r#"{"clientOid":"a","side":"sell","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"30000","size":1,"triggerStopUpPrice":"35000","triggerStopDownPrice":"25000","stopPriceType":"TP","reduceOnly":true}"#,
             LOTS,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             tpsl,
             r#"{"clientOid":"a","side":"sell","symbol":"XBTUSDTM","leverage":3,"type":"market","size":4,"triggerStopUpPrice":"35000","stopPriceType":"TP"}"#,
             LOTS,
             "size 4 exceeds",
         );
         let multi = "/futures/api/v1/orders/multi";
-        let e = judge(
+        let e = BOT.judge(
             multi,
             r#"[{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1},{"clientOid":"b","side":"buy","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":2}]"#,
             LOTS,
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: size 2 exceeds"), "{e}");
-        let e = judge(
+        let e = BOT.judge(
             multi,
             r#"[{"clientOid":"a","side":"buy","ſymbol":"PEPEUSDTM","symbol":"XBTUSDTM","leverage":3,"type":"limit","price":"1","size":1}]"#,
             LOTS,

@@ -18,7 +18,9 @@
 //! instrument by `instIdCode` only may be either, so its `sz` is treated as contracts too, and
 //! the reader refuses `instId` beside `instIdCode` (two instruments).
 
-use crate::order::{Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases};
+use crate::order::{
+    endpoint, post, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases,
+};
 use crate::request::Method;
 
 use Meaning::*;
@@ -451,78 +453,32 @@ fn amend_algo_unit(order: &Order) -> Result<SizeUnit, String> {
     Ok(CONTRACTS)
 }
 
-const fn endpoint(path: &'static str, layout: Layout, spec: &'static OrderSpec) -> OrderEndpoint {
-    OrderEndpoint {
-        method: Method::Post,
-        path,
-        layout,
-        spec,
-    }
-}
-
 /// Every order-creating or amending endpoint of `okx:trade`.
 pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    endpoint("/api/v5/trade/order", Layout::Flat, &ORDER),
-    endpoint("/api/v5/trade/batch-orders", Layout::JsonArrayBody, &ORDER),
-    endpoint("/api/v5/trade/amend-order", Layout::Flat, &AMEND),
+    post("/api/v5/trade/order", &ORDER),
     endpoint(
+        Method::Post,
+        "/api/v5/trade/batch-orders",
+        Layout::JsonArrayBody,
+        &ORDER,
+    ),
+    post("/api/v5/trade/amend-order", &AMEND),
+    endpoint(
+        Method::Post,
         "/api/v5/trade/amend-batch-orders",
         Layout::JsonArrayBody,
         &AMEND,
     ),
-    endpoint("/api/v5/trade/order-algo", Layout::Flat, &ALGO),
-    endpoint("/api/v5/trade/amend-algos", Layout::Flat, &AMEND_ALGO),
-    endpoint("/api/v5/trade/close-position", Layout::Flat, &CLOSE),
+    post("/api/v5/trade/order-algo", &ALGO),
+    post("/api/v5/trade/amend-algos", &AMEND_ALGO),
+    post("/api/v5/trade/close-position", &CLOSE),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::exchange::Exchange;
-    use crate::order::{limits, read};
-    use crate::request::canonicalise;
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
+    use crate::order::testing::Bot;
 
-    fn judge_with(
-        path: &str,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<(), String> {
-        let req = canonicalise(
-            Method::Post,
-            path,
-            None,
-            Some("application/json"),
-            body.as_bytes(),
-            &super::super::Okx.canon_rules(),
-        )
-        .map_err(|r| r.message)?;
-        let ep = ORDER_ENDPOINTS.iter().find(|e| e.path == path).unwrap();
-        let params: Vec<(String, Vec<String>)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
-            .collect();
-        let max: Vec<(String, Decimal)> = max
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
-            .collect();
-        let vocabulary = |name: &str| limits::meaning(ORDER_ENDPOINTS, ep.spec, name);
-        for order in read(ep, &req)? {
-            limits::check(&vocabulary, &order, &params, &max, "allow[0]")?;
-        }
-        Ok(())
-    }
-
-    fn judge(path: &str, body: &str, max: &[(&str, &str)]) -> Result<(), String> {
-        judge_with(path, body, &[], max)
-    }
-
-    fn refused(path: &str, body: &str, max: &[(&str, &str)], says: &str) {
-        let e = judge(path, body, max).expect_err(body);
-        assert!(e.contains(says), "{body}: {e}");
-    }
+    const BOT: Bot = Bot::json(&super::super::PROFILE);
 
     const ORDER_PATH: &str = "/api/v5/trade/order";
     const MAX: &[(&str, &str)] = &[("sz", "1"), ("notional", "50000")];
@@ -535,7 +491,8 @@ mod tests {
             r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"post_only","px":"30000","sz":"0.5","ccy":"USDT"}"#,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"30000","sz":"0.5","attachAlgoOrds":[{"tpTriggerPx":"35000","tpOrdPx":"-1"}]}"#,
         ] {
-            judge(ORDER_PATH, body, MAX).unwrap_or_else(|e| panic!("{body}: {e}"));
+            BOT.judge(ORDER_PATH, body, MAX)
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
         }
         for body in [
             // Spot market buys count the quote currency by default.
@@ -543,9 +500,10 @@ mod tests {
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"20000","tgtCcy":"quote_ccy"}"#,
             r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"market","sz":"20000"}"#,
         ] {
-            judge(ORDER_PATH, body, NOTIONAL).unwrap_or_else(|e| panic!("{body}: {e}"));
+            BOT.judge(ORDER_PATH, body, NOTIONAL)
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
         }
-        judge(
+        BOT.judge(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.5","tgtCcy":"base_ccy"}"#,
             &[("sz", "1")],
@@ -555,59 +513,59 @@ mod tests {
 
     #[test]
     fn over_limit_sizes_and_prices_are_refused() {
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"2"}"#,
             MAX,
             "sz 2 exceeds",
         );
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"ioc","px":"70000","sz":"1"}"#,
             MAX,
             "notional 70000 exceeds",
         );
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"60000"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
         // A spot market buy's size is quote: no base size for a size bound.
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"10"}"#,
             &[("sz", "1")],
             "base size cannot be established",
         );
         // `tgtCcy=base_ccy` makes it a base size, bounded as such, with no notional.
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"5","tgtCcy":"base_ccy"}"#,
             &[("sz", "1")],
             "sz 5 exceeds",
         );
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.5","tgtCcy":"base_ccy","px":"1"}"#,
             MAX,
             "market executes at the market",
         );
         // A quote-sized market sell is bounded by its notional.
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"90000","tgtCcy":"quote_ccy"}"#,
             NOTIONAL,
             "notional 90000 exceeds",
         );
         // A margin market order whose tgtCcy contradicts the documented unit.
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"market","sz":"5","tgtCcy":"base_ccy"}"#,
             &[("sz", "10")],
             "margin market order",
         );
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"5","tgtCcy":"quote_ccy"}"#,
             &[("sz", "10")],
@@ -619,7 +577,7 @@ mod tests {
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1","px":"0.01"}"#,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"1","px":"0.01"}"#,
         ] {
-            refused(
+            BOT.refused(
                 ORDER_PATH,
                 body,
                 PX,
@@ -627,19 +585,19 @@ mod tests {
             );
         }
         // The band's price, whatever `px` says.
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"optimal_limit_ioc","sz":"1","px":"0.01"}"#,
             PX,
             "it is a optimal_limit_ioc order, which executes at the market",
         );
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","pxUsd":"100"}"#,
             PX,
             "price is set by 'pxUsd'",
         );
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","px":"0.01","pxVol":"1"}"#,
             PX,
@@ -661,11 +619,11 @@ mod tests {
                     r#"{{"instId":"{inst}","tdMode":"cross","side":"buy","ordType":"limit","px":"1","sz":"{sz}"}}"#
                 )
             };
-            judge(ORDER_PATH, &order("1"), &[("sz", "1"), ("px", "1")])
+            BOT.judge(ORDER_PATH, &order("1"), &[("sz", "1"), ("px", "1")])
                 .unwrap_or_else(|e| panic!("{inst}: {e}"));
-            refused(ORDER_PATH, &order("2"), &[("sz", "1")], "sz 2 exceeds");
+            BOT.refused(ORDER_PATH, &order("2"), &[("sz", "1")], "sz 2 exceeds");
             // One contract of 0.01 BTC at 1 USDT is not a notional of 1: no notional at all.
-            refused(
+            BOT.refused(
                 ORDER_PATH,
                 &order("1"),
                 NOTIONAL,
@@ -673,27 +631,27 @@ mod tests {
             );
         }
         // ... also on a market order, whose size is contracts, not the quote currency.
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1"}"#,
             NOTIONAL,
             "ctVal",
         );
-        judge(
+        BOT.judge(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1"}"#,
             &[("sz", "1")],
         )
         .unwrap();
         // A spot limit order is still valued.
-        refused(
+        BOT.refused(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"60000","sz":"1"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
         // Batches and amends of contracts alike.
-        let e = judge(
+        let e = BOT.judge(
             "/api/v5/trade/batch-orders",
             r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"1"},{"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"limit","px":"1","sz":"1"}]"#,
             NOTIONAL,
@@ -701,31 +659,31 @@ mod tests {
         .unwrap_err();
         assert!(e.starts_with("body[1]: ") && e.contains("ctVal"), "{e}");
         let amend = "/api/v5/trade/amend-order";
-        judge(
+        BOT.judge(
             amend,
             r#"{"instId":"BTC-USDT-SWAP","ordId":"1","newSz":"1","newPx":"1"}"#,
             &[("sz", "1")],
         )
         .unwrap();
-        refused(
+        BOT.refused(
             amend,
             r#"{"instId":"BTC-USDT-SWAP","ordId":"1","newSz":"1","newPx":"1"}"#,
             NOTIONAL,
             "ctVal",
         );
-        refused(
+        BOT.refused(
             amend,
             r#"{"instIdCode":7,"ordId":"1","newSz":"1","newPx":"1"}"#,
             NOTIONAL,
             "'instIdCode' only",
         );
-        refused(
+        BOT.refused(
             "/api/v5/trade/order-algo",
             r#"{"instId":"BTC-USDT-SWAP","side":"buy","tdMode":"cross","sz":"5","ordType":"trigger","triggerPx":"1","orderPx":"1"}"#,
             NOTIONAL,
             "ctVal",
         );
-        refused(
+        BOT.refused(
             "/api/v5/trade/amend-algos",
             r#"{"instId":"BTC-USDT-SWAP","algoId":"1","newSz":"2","newTriggerPx":"1","newOrdPx":"1"}"#,
             NOTIONAL,
@@ -737,28 +695,31 @@ mod tests {
     fn instrument_codes_cannot_dodge_a_symbol_rule() {
         let symbols: &[(&str, &[&str])] = &[("instId", &["BTC-USDT"])];
         let by_code = r#"{"instIdCode":12345,"tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1"}"#;
-        let e = judge_with(ORDER_PATH, by_code, symbols, &[]).unwrap_err();
+        let e = BOT
+            .judge_with(ORDER_PATH, by_code, symbols, &[])
+            .unwrap_err();
         assert!(e.contains("numeric code"), "{e}");
         // Both: OKX uses the code, so the name proves nothing.
         let both = r#"{"instId":"BTC-USDT","instIdCode":12345,"tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1"}"#;
-        let e = judge_with(ORDER_PATH, both, symbols, &[]).unwrap_err();
+        let e = BOT.judge_with(ORDER_PATH, both, symbols, &[]).unwrap_err();
         assert!(e.contains("both set the order's instrument"), "{e}");
-        let e = judge(ORDER_PATH, both, &[]).unwrap_err();
+        let e = BOT.judge(ORDER_PATH, both, &[]).unwrap_err();
         assert!(e.contains("both set the order's instrument"), "{e}");
-        let e = judge(
-            "/api/v5/trade/amend-order",
-            r#"{"instIdCode":7,"instId":"BTC-USDT","ordId":"1","newSz":"1"}"#,
-            &[],
-        )
-        .unwrap_err();
+        let e = BOT
+            .judge(
+                "/api/v5/trade/amend-order",
+                r#"{"instIdCode":7,"instId":"BTC-USDT","ordId":"1","newSz":"1"}"#,
+                &[],
+            )
+            .unwrap_err();
         assert!(e.contains("both set the order's instrument"), "{e}");
         // By code, a limit order's size is still read; a market order's unit is unknown.
-        judge(ORDER_PATH, by_code, &[("sz", "1")]).unwrap();
+        BOT.judge(ORDER_PATH, by_code, &[("sz", "1")]).unwrap();
         let market =
             r#"{"instIdCode":12345,"tdMode":"cash","side":"buy","ordType":"market","sz":"5"}"#;
-        let e = judge(ORDER_PATH, market, &[("sz", "10")]).unwrap_err();
+        let e = BOT.judge(ORDER_PATH, market, &[("sz", "10")]).unwrap_err();
         assert!(e.contains("'instIdCode' only"), "{e}");
-        judge_with(
+        BOT.judge_with(
             ORDER_PATH,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"0.1"}"#,
             symbols,
@@ -795,7 +756,7 @@ mod tests {
                 "not a plain decimal",
             ),
         ] {
-            let e = judge(ORDER_PATH, body, MAX).expect_err(body);
+            let e = BOT.judge(ORDER_PATH, body, MAX).expect_err(body);
             assert!(e.contains(says), "{body}: {e}");
         }
     }
@@ -804,46 +765,48 @@ mod tests {
     fn every_batch_item_is_an_order() {
         let path = "/api/v5/trade/batch-orders";
         let ok = r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"30000","sz":"0.5"},{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"limit","px":"30000","sz":"0.7"}]"#;
-        judge(path, ok, MAX).unwrap();
+        BOT.judge(path, ok, MAX).unwrap();
         let big = r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"30000","sz":"0.5"},{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"60000"}]"#;
-        let e = judge(path, big, NOTIONAL).unwrap_err();
+        let e = BOT.judge(path, big, NOTIONAL).unwrap_err();
         assert!(e.starts_with("body[1]: notional 60000"), "{e}");
         let escaped = r#"[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","s\u007a":"9"}]"#;
-        let e = judge(path, escaped, MAX).unwrap_err();
+        let e = BOT.judge(path, escaped, MAX).unwrap_err();
         assert!(e.contains("sz 9 exceeds"), "{e}");
-        let e = judge(path, r#"{"instId":"BTC-USDT"}"#, MAX).unwrap_err();
+        let e = BOT
+            .judge(path, r#"{"instId":"BTC-USDT"}"#, MAX)
+            .unwrap_err();
         assert!(e.contains("JSON array"), "{e}");
     }
 
     #[test]
     fn amends_are_bounded_by_their_own_fields() {
         let amend = "/api/v5/trade/amend-order";
-        judge(
+        BOT.judge(
             amend,
             r#"{"instId":"BTC-USDT","ordId":"1","newSz":"0.5","newPx":"30000"}"#,
             MAX,
         )
         .unwrap();
-        refused(
+        BOT.refused(
             amend,
             r#"{"instId":"BTC-USDT","ordId":"1","newSz":"3"}"#,
             &[("sz", "1")],
             "sz 3 exceeds",
         );
-        refused(
+        BOT.refused(
             amend,
             r#"{"instId":"BTC-USDT","ordId":"1","newSz":"1","newPx":"90000"}"#,
             MAX,
             "notional 90000 exceeds",
         );
-        refused(
+        BOT.refused(
             amend,
             r#"{"instId":"BTC-USD-250328-100000-C","ordId":"1","newSz":"1","newPxVol":"2"}"#,
             &[("px", "1")],
             "price is set by 'newPxVol'",
         );
         let batch = "/api/v5/trade/amend-batch-orders";
-        let e = judge(
+        let e = BOT.judge(
             batch,
             r#"[{"instId":"BTC-USDT","ordId":"1","newSz":"0.5"},{"instId":"BTC-USDT","ordId":"2","newSz":"4"}]"#,
             &[("sz", "1")],
@@ -861,9 +824,10 @@ mod tests {
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"conditional","sz":"0.5","slTriggerPx":"20000","slOrdPx":"-1"}"#,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"smart_iceberg","sz":"0.9","szLimit":"0.1","lmtOrderNumber":"5","aggressiveness":"conservative","pxLimit":"95000","triggerParams":[{"triggerAction":"start","triggerStrategy":"instant"}]}"#,
         ] {
-            judge(algo, body, &[("sz", "1")]).unwrap_or_else(|e| panic!("{body}: {e}"));
+            BOT.judge(algo, body, &[("sz", "1")])
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
         }
-        refused(
+        BOT.refused(
             algo,
             r#"{"instId":"BTC-USDT-SWAP","side":"buy","tdMode":"cross","sz":"5","ordType":"trigger","triggerPx":"25920","orderPx":"30000"}"#,
             &[("sz", "1")],
@@ -877,82 +841,83 @@ mod tests {
             )
         };
         const PX: &[(&str, &str)] = &[("px", "50000")];
-        judge(algo, &trigger("30000"), PX).unwrap();
-        judge(algo, &trigger("30000"), &[("orderPx", "50000")]).unwrap();
-        refused(algo, &trigger("60000"), PX, "px 60000 exceeds");
-        refused(algo, &trigger("-1"), PX, "orderPx=-1 makes it one");
-        refused(algo, &trigger("-1.0"), PX, "orderPx=-1.0 makes it one");
-        refused(
+        BOT.judge(algo, &trigger("30000"), PX).unwrap();
+        BOT.judge(algo, &trigger("30000"), &[("orderPx", "50000")])
+            .unwrap();
+        BOT.refused(algo, &trigger("60000"), PX, "px 60000 exceeds");
+        BOT.refused(algo, &trigger("-1"), PX, "orderPx=-1 makes it one");
+        BOT.refused(algo, &trigger("-1.0"), PX, "orderPx=-1.0 makes it one");
+        BOT.refused(
             algo,
             &trigger("-2"),
             PX,
             "orderPx=-2 is not a plain decimal",
         );
-        judge(algo, &trigger("-1"), &[("sz", "1")]).unwrap();
+        BOT.judge(algo, &trigger("-1"), &[("sz", "1")]).unwrap();
         // On any other algo type `orderPx` is no price the order executes at: a TWAP's
         // children are priced at the book plus an unbounded spread.
         let twap = r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"twap","sz":"1","szLimit":"0.1","pxLimit":"1","timeInterval":"10","pxSpread":"100000"}"#;
-        refused(algo, twap, NOTIONAL, "has no known execution price");
-        refused(algo, twap, PX, "the order has no price");
-        refused(
+        BOT.refused(algo, twap, NOTIONAL, "has no known execution price");
+        BOT.refused(algo, twap, PX, "the order has no price");
+        BOT.refused(
             algo,
             &twap.replace(r#""pxLimit":"1""#, r#""orderPx":"1""#),
             PX,
             "price is set by 'orderPx'",
         );
         // A spot market-buy stop counts the quote currency by default.
-        refused(
+        BOT.refused(
             algo,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"conditional","sz":"60000","tpTriggerPx":"35000","tpOrdPx":"-1"}"#,
             NOTIONAL,
             "notional 60000 exceeds",
         );
-        refused(
+        BOT.refused(
             algo,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"conditional","sz":"10","tpTriggerPx":"35000","tpOrdPx":"-1"}"#,
             &[("sz", "1")],
             "base size cannot be established",
         );
         // Spot trigger market buys have no documented unit.
-        refused(
+        BOT.refused(
             algo,
             r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"trigger","sz":"0.1","triggerPx":"1","orderPx":"-1"}"#,
             &[("sz", "1")],
             "does not document what 'sz' counts",
         );
         // Closing the whole position has no size.
-        refused(
+        BOT.refused(
             algo,
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","closeFraction":"1","reduceOnly":true,"slTriggerPx":"1","slOrdPx":"-1"}"#,
             &[("sz", "1")],
             "closeFraction=1 closes the whole position",
         );
-        judge(
+        BOT.judge(
             algo,
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","closeFraction":"1","reduceOnly":true,"slTriggerPx":"1","slOrdPx":"-1"}"#,
             &[],
         )
         .unwrap();
-        refused(
+        BOT.refused(
             algo,
             r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","closeFraction":"1","sz":"1","reduceOnly":true,"slTriggerPx":"1","slOrdPx":"-1"}"#,
             &[("sz", "1")],
             "'sz' and 'closeFraction' both size the order",
         );
         let amend = "/api/v5/trade/amend-algos";
-        refused(
+        BOT.refused(
             amend,
             r#"{"instId":"BTC-USDT-SWAP","algoId":"1","newSz":"2"}"#,
             &[("sz", "1")],
             "sz 2 exceeds",
         );
-        refused(
+        BOT.refused(
             amend,
             r#"{"instId":"BTC-USDT","algoId":"1","newSz":"0.5"}"#,
             &[("sz", "1")],
             "keeps the unit of its size",
         );
-        judge(
+        BOT.judge(
             amend,
             r#"{"instId":"BTC-USDT-SWAP","algoId":"1","newSz":"0.5","newTriggerPx":"1","newOrdPx":"-1"}"#,
             &[("sz", "1")],
@@ -964,10 +929,11 @@ mod tests {
     fn closing_a_position_has_no_size() {
         let close = "/api/v5/trade/close-position";
         let body = r#"{"instId":"BTC-USDT-SWAP","mgnMode":"cross","posSide":"net","autoCxl":true}"#;
-        judge_with(close, body, &[("instId", &["BTC-USDT-SWAP"])], &[]).unwrap();
-        refused(close, body, &[("sz", "1")], "closes the whole position");
-        refused(close, body, NOTIONAL, "closes the whole position");
-        refused(
+        BOT.judge_with(close, body, &[("instId", &["BTC-USDT-SWAP"])], &[])
+            .unwrap();
+        BOT.refused(close, body, &[("sz", "1")], "closes the whole position");
+        BOT.refused(close, body, NOTIONAL, "closes the whole position");
+        BOT.refused(
             close,
             r#"{"instId":"BTC-USDT-SWAP","mgnMode":"cross","sz":"1"}"#,
             &[("sz", "10")],
