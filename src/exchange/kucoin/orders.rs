@@ -55,8 +55,7 @@ const CANCEL_AFTER_AND_FUNDS: &[Field] = &[("cancelAfter", Inert), ("funds", Quo
 /// price; a rule can pin it.
 const TRADE_TYPE: &[Field] = &[("tradeType", Inert)];
 
-/// `POST /api/v1/hf/orders` (and `/sync`, `/test`): high-frequency spot orders; the same fields
-/// on each item of `POST /api/v1/hf/orders/multi`.
+/// `POST /api/v1/hf/orders` (and `/sync`, `/test`): high-frequency spot orders.
 const HF_ORDER_FIELDS: &[Field] = fields![
     SPOT_FIELDS,
     &[("tags", Inert)],
@@ -74,9 +73,31 @@ pub const HF_ORDER: OrderSpec = OrderSpec {
 };
 
 /// Each item of `POST /api/v1/hf/orders/multi` ("The order types must be limit orders of the
-/// same trading pair"; up to 5): the fields of a single high-frequency order.
+/// same trading pair"; up to 5): the fields of a single high-frequency order, in the order the
+/// batch documents them.
+const HF_BATCH_FIELDS: &[Field] = &[
+    ("clientOid", Inert),
+    ("symbol", Instrument),
+    ("type", Type),
+    ("timeInForce", Inert),
+    ("side", Side),
+    ("price", Price),
+    ("size", BaseSize),
+    ("stp", Inert),
+    ("cancelAfter", Inert),
+    ("postOnly", Inert),
+    ("hidden", Inert),
+    ("iceberg", Inert),
+    ("visibleSize", Inert),
+    ("tags", Inert),
+    ("remark", Inert),
+    ("funds", QuoteSize),
+    ("clientTimestamp", Inert),
+    ("allowMaxTimeWindow", Inert),
+];
+
 pub const HF_BATCH: OrderSpec = OrderSpec {
-    fields: HF_ORDER_FIELDS,
+    fields: HF_BATCH_FIELDS,
     source: "Kucoin/kucoin-universal-sdk spec/rest/api/openapi-spot-order.json: Batch Add Orders (POST /api/v1/hf/orders/multi)",
     ..HF_ORDER
 };
