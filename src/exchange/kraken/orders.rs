@@ -16,9 +16,10 @@
 //!   read and judged as an order of its own.
 //! * Add Order Batch: a JSON `orders` array with one shared `pair`.
 
+use crate::fields;
 use crate::order::{
-    base_unit, endpoint, post, Batch, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec,
-    SizeUnit, TypeCases,
+    base_unit, endpoint, post, Batch, Field, Layout, LegSpec, Meaning, Order, OrderEndpoint,
+    OrderSpec, SizeUnit, TypeCases,
 };
 use crate::request::Method;
 
@@ -116,8 +117,8 @@ static CLOSE_LEG: LegSpec = LegSpec {
     order_type: None,
 };
 
-/// `POST /0/private/AddOrder` (form or JSON body).
-const ADD_ORDER_FIELDS: &[(&str, Meaning)] = &[
+/// The first fields of an order, on Add Order and in each Add Order Batch item.
+const ORDER_HEAD: &[Field] = &[
     ("userref", Inert),
     ("cl_ord_id", Inert),
     ("ordertype", Type),
@@ -125,8 +126,13 @@ const ADD_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("volume", BaseSize),
     // The visible part of an iceberg order (at least 1/15 of `volume`).
     ("displayvol", Inert),
-    ("pair", Instrument),
-    ("asset_class", Inert),
+];
+
+/// The instrument and its asset class.
+const PAIR: &[Field] = &[("pair", Instrument), ("asset_class", Inert)];
+
+/// An order's prices, flags and times, on Add Order and in each Add Order Batch item.
+const ORDER_TERMS: &[Field] = &[
     ("price", ByType(&PRICE)),
     ("price2", ByType(&PRICE2)),
     // Which price (last or index) triggers the order and its conditional close.
@@ -139,14 +145,32 @@ const ADD_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("timeinforce", Inert),
     ("starttm", Inert),
     ("expiretm", Inert),
+];
+
+/// A conditional close as form fields (`close[price]`).
+const CLOSE_IN_FORM: &[Field] = &[
     ("close[ordertype]", Leg(&CLOSE_LEG)),
     ("close[price]", Leg(&CLOSE_LEG)),
     ("close[price2]", Leg(&CLOSE_LEG)),
+];
+
+/// A conditional close nested in a `close` object (JSON).
+const CLOSE_IN_JSON: &[Field] = &[
     ("close.ordertype", Leg(&CLOSE_LEG)),
     ("close.price", Leg(&CLOSE_LEG)),
     ("close.price2", Leg(&CLOSE_LEG)),
-    ("deadline", Inert),
-    ("validate", Inert),
+];
+
+const DEADLINE_VALIDATE: &[Field] = &[("deadline", Inert), ("validate", Inert)];
+
+/// `POST /0/private/AddOrder` (form or JSON body).
+const ADD_ORDER_FIELDS: &[Field] = fields![
+    ORDER_HEAD,
+    PAIR,
+    ORDER_TERMS,
+    CLOSE_IN_FORM,
+    CLOSE_IN_JSON,
+    DEADLINE_VALIDATE
 ];
 
 /// The order flags of `oflags` ("comma delimited list of order flags").
@@ -197,31 +221,13 @@ pub static ADD_ORDER: OrderSpec = OrderSpec {
 /// Each item of `POST /0/private/AddOrderBatch`'s `orders`, with the batch's shared `pair`,
 /// `asset_class`, `deadline` and `validate` (read as fields of every item; an item that names a
 /// `pair` of its own is refused as naming two).
-const BATCH_ITEM_FIELDS: &[(&str, Meaning)] = &[
-    ("userref", Inert),
-    ("cl_ord_id", Inert),
-    ("ordertype", Type),
-    ("type", Side),
-    ("volume", BaseSize),
-    ("displayvol", Inert),
-    ("price", ByType(&PRICE)),
-    ("price2", ByType(&PRICE2)),
-    ("trigger", Inert),
-    ("leverage", Leverage),
-    ("reduce_only", ReduceOnly),
-    ("stptype", Inert),
-    ("oflags", Inert),
-    ("timeinforce", Inert),
-    ("starttm", Inert),
-    ("expiretm", Inert),
+const BATCH_ITEM_FIELDS: &[Field] = fields![
+    ORDER_HEAD,
+    ORDER_TERMS,
     // The documented example nests an item's conditional close in a `close` object.
-    ("close.ordertype", Leg(&CLOSE_LEG)),
-    ("close.price", Leg(&CLOSE_LEG)),
-    ("close.price2", Leg(&CLOSE_LEG)),
-    ("pair", Instrument),
-    ("asset_class", Inert),
-    ("deadline", Inert),
-    ("validate", Inert),
+    CLOSE_IN_JSON,
+    PAIR,
+    DEADLINE_VALIDATE
 ];
 
 pub static BATCH_ITEM: OrderSpec = OrderSpec {
