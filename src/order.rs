@@ -248,6 +248,29 @@ pub fn base_unit(_: &Order) -> Result<SizeUnit, String> {
     Ok(SizeUnit::Base)
 }
 
+/// [`OrderSpec::size_unit`] for spot endpoints whose size is in the quote asset on a market buy
+/// and in the base asset otherwise (Gate `amount`, Bitget `size`): `type_field` and
+/// `size_field` name the exchange's fields in messages.
+pub fn quote_on_market_buy(
+    order: &Order,
+    type_field: &str,
+    size_field: &str,
+) -> Result<SizeUnit, String> {
+    match (order.order_type.as_deref(), order.side.as_deref()) {
+        (Some("limit"), _) => Ok(SizeUnit::Base),
+        (Some("market"), Some("buy")) => Ok(SizeUnit::Quote),
+        (Some("market"), Some("sell")) => Ok(SizeUnit::Base),
+        (Some("market"), side) => Err(format!(
+            "side={} is neither buy nor sell; keyward cannot tell what a market order's '{size_field}' counts",
+            side.unwrap_or("(none)")
+        )),
+        (other, _) => Err(format!(
+            "{type_field}={} is neither limit nor market; keyward cannot tell what '{size_field}' counts",
+            other.unwrap_or("(none)")
+        )),
+    }
+}
+
 /// A name as a case- and separator-insensitive parser would see it.
 fn fold(name: &str) -> String {
     name.chars()

@@ -18,9 +18,10 @@
 //! plan orders (whose own example sends `NO`, as ccxt sends `YES` to both): read in both cases
 //! on all three ([`Meaning::ReduceOnlyAs`]), anything else refused.
 
+use crate::fields;
 use crate::order::{
-    base_unit, endpoint, post, Batch, FlagWords, Layout, Meaning, Order, OrderEndpoint, OrderSpec,
-    SizeUnit,
+    base_unit, endpoint, post, quote_on_market_buy, Batch, Field, FlagWords, Layout, Meaning,
+    Order, OrderEndpoint, OrderSpec, SizeUnit,
 };
 use crate::request::Method;
 
@@ -167,12 +168,24 @@ pub const SPOT_MODIFY_PLAN: OrderSpec = OrderSpec {
         "bitget.com/api-doc/spot/plan/Modify-Plan-Order (POST /api/v2/spot/trade/modify-plan-order)",
 };
 
+/// The instrument of a futures order, on an order and a batch item.
+const MIX_SYMBOL: &[Field] = &[("symbol", Instrument), ("productType", Inert)];
+
 /// `POST /api/v2/mix/order/place-order`.
-const MIX_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("productType", Inert),
-    ("marginMode", Inert),
-    ("marginCoin", Inert),
+const MIX_ORDER_FIELDS: &[Field] = fields![
+    MIX_SYMBOL,
+    &[("marginMode", Inert), ("marginCoin", Inert)],
+    MIX_TERMS,
+    &[
+        ("presetStopSurplusExecutePrice", Inert),
+        ("presetStopLossExecutePrice", Inert),
+        ("stpMode", Inert),
+    ],
+];
+
+/// A futures order's size, price, side, type and preset take-profit / stop-loss, on an order
+/// and a batch item.
+const MIX_TERMS: &[Field] = &[
     ("size", BaseSize),
     ("price", Price),
     ("side", Side),
@@ -185,9 +198,6 @@ const MIX_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("reduceOnly", ReduceOnlyAs(&YES_NO)),
     ("presetStopSurplusPrice", Inert),
     ("presetStopLossPrice", Inert),
-    ("presetStopSurplusExecutePrice", Inert),
-    ("presetStopLossExecutePrice", Inert),
-    ("stpMode", Inert),
 ];
 
 pub const MIX_ORDER: OrderSpec = OrderSpec {
@@ -201,22 +211,11 @@ pub const MIX_ORDER: OrderSpec = OrderSpec {
 
 /// Each item of `POST /api/v2/mix/order/batch-place-order`; `symbol`, `productType`,
 /// `marginCoin` and `marginMode` stand beside `orderList`.
-const MIX_BATCH_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("productType", Inert),
-    ("marginCoin", Inert),
-    ("marginMode", Inert),
-    ("size", BaseSize),
-    ("price", Price),
-    ("side", Side),
-    ("tradeSide", Inert),
-    ("orderType", Type),
-    ("force", Inert),
-    ("clientOid", Inert),
-    ("reduceOnly", ReduceOnlyAs(&YES_NO)),
-    ("presetStopSurplusPrice", Inert),
-    ("presetStopLossPrice", Inert),
-    ("stpMode", Inert),
+const MIX_BATCH_FIELDS: &[Field] = fields![
+    MIX_SYMBOL,
+    &[("marginCoin", Inert), ("marginMode", Inert)],
+    MIX_TERMS,
+    &[("stpMode", Inert)],
 ];
 
 pub const MIX_BATCH: OrderSpec = OrderSpec {
@@ -410,19 +409,7 @@ pub const MIX_CLOSE: OrderSpec = OrderSpec {
 
 /// A spot order's `size`: the quote coin for a market buy, else the base coin.
 fn spot_unit(order: &Order) -> Result<SizeUnit, String> {
-    match (order.order_type.as_deref(), order.side.as_deref()) {
-        (Some("limit"), _) => Ok(SizeUnit::Base),
-        (Some("market"), Some("buy")) => Ok(SizeUnit::Quote),
-        (Some("market"), Some("sell")) => Ok(SizeUnit::Base),
-        (Some("market"), side) => Err(format!(
-            "side={} is neither buy nor sell; keyward cannot tell what a market order's 'size' counts",
-            side.unwrap_or("(none)")
-        )),
-        (other, _) => Err(format!(
-            "orderType={} is neither limit nor market; keyward cannot tell what 'size' counts",
-            other.unwrap_or("(none)")
-        )),
-    }
+    quote_on_market_buy(order, "orderType", "size")
 }
 
 fn spot_plan_unit(order: &Order) -> Result<SizeUnit, String> {

@@ -31,8 +31,10 @@
 //! Read-only members of the models (`id`, `status`, `left`, `fill_price` ...) are not request
 //! fields and are not listed: a request carrying one is refused.
 
+use crate::fields;
 use crate::order::{
-    base_unit, endpoint, flat, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+    base_unit, endpoint, flat, quote_on_market_buy, Field, Layout, Meaning, Order, OrderEndpoint,
+    OrderSpec, SizeUnit,
 };
 
 /// A futures size: contracts, signed by side.
@@ -47,8 +49,18 @@ use crate::request::Method;
 
 use Meaning::*;
 
+/// Take profit / stop loss of a limit order: closing orders for what it fills.
+const SPOT_TP_SL: &[Field] = &[
+    ("stop_profit.trigger_price", Inert),
+    ("stop_profit.order_price", Inert),
+    ("stop_loss.trigger_price", Inert),
+    ("stop_loss.order_price", Inert),
+];
+
 /// `POST /api/v4/spot/orders` and each item of `POST /api/v4/spot/batch_orders`.
-const SPOT_ORDER_FIELDS: &[(&str, Meaning)] = &[
+const SPOT_ORDER_FIELDS: &[Field] = fields![SPOT_ORDER_TERMS, SPOT_TP_SL];
+
+const SPOT_ORDER_TERMS: &[Field] = &[
     ("text", Inert),
     ("currency_pair", Instrument),
     ("type", Type),
@@ -67,11 +79,6 @@ const SPOT_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("stp_act", Inert),
     ("action_mode", Inert),
     ("slippage", Inert),
-    // Take profit / stop loss of a limit order: closing orders for what it fills.
-    ("stop_profit.trigger_price", Inert),
-    ("stop_profit.order_price", Inert),
-    ("stop_loss.trigger_price", Inert),
-    ("stop_loss.order_price", Inert),
 ];
 
 pub const SPOT_ORDER: OrderSpec = OrderSpec {
@@ -88,17 +95,16 @@ pub const SPOT_ORDER: OrderSpec = OrderSpec {
 /// query ("request body has higher priority"; keyward's canonicaliser accepts a member in both
 /// places only with the same value, and the reader reads such a pair once). Only a resting
 /// limit order can be amended.
-const SPOT_AMEND_FIELDS: &[(&str, Meaning)] = &[
+const SPOT_AMEND_FIELDS: &[Field] = fields![SPOT_AMEND_TERMS, SPOT_TP_SL];
+
+/// What an amend may change, on the single and the batch amend.
+const SPOT_AMEND_TERMS: &[Field] = &[
     ("currency_pair", Instrument),
     ("account", Inert),
     ("amount", BaseSize),
     ("price", Price),
     ("amend_text", Inert),
     ("action_mode", Inert),
-    ("stop_profit.trigger_price", Inert),
-    ("stop_profit.order_price", Inert),
-    ("stop_loss.trigger_price", Inert),
-    ("stop_loss.order_price", Inert),
 ];
 
 pub const SPOT_AMEND: OrderSpec = OrderSpec {
@@ -113,19 +119,8 @@ pub const SPOT_AMEND: OrderSpec = OrderSpec {
 
 /// Each item of `POST /api/v4/spot/amend_batch_orders` ("Only one of `amount` or `price`
 /// can be specified", so such an item has no notional).
-const SPOT_BATCH_AMEND_FIELDS: &[(&str, Meaning)] = &[
-    ("order_id", Inert),
-    ("currency_pair", Instrument),
-    ("account", Inert),
-    ("amount", BaseSize),
-    ("price", Price),
-    ("amend_text", Inert),
-    ("action_mode", Inert),
-    ("stop_profit.trigger_price", Inert),
-    ("stop_profit.order_price", Inert),
-    ("stop_loss.trigger_price", Inert),
-    ("stop_loss.order_price", Inert),
-];
+const SPOT_BATCH_AMEND_FIELDS: &[Field] =
+    fields![&[("order_id", Inert)], SPOT_AMEND_TERMS, SPOT_TP_SL];
 
 pub const SPOT_BATCH_AMEND: OrderSpec = OrderSpec {
     fields: SPOT_BATCH_AMEND_FIELDS,
@@ -324,19 +319,7 @@ pub const DELIVERY_PRICE: OrderSpec = OrderSpec {
 
 /// A spot order's `amount`: the quote currency for a market buy, else the base currency.
 fn spot_unit(order: &Order) -> Result<SizeUnit, String> {
-    match (order.order_type.as_deref(), order.side.as_deref()) {
-        (Some("limit"), _) => Ok(SizeUnit::Base),
-        (Some("market"), Some("buy")) => Ok(SizeUnit::Quote),
-        (Some("market"), Some("sell")) => Ok(SizeUnit::Base),
-        (Some("market"), side) => Err(format!(
-            "side={} is neither buy nor sell; keyward cannot tell what a market order's 'amount' counts",
-            side.unwrap_or("(none)")
-        )),
-        (other, _) => Err(format!(
-            "type={} is neither limit nor market; keyward cannot tell what 'amount' counts",
-            other.unwrap_or("(none)")
-        )),
-    }
+    quote_on_market_buy(order, "type", "amount")
 }
 
 /// A price-triggered spot order's `put.amount`, documented as the base currency. A plain
