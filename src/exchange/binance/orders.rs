@@ -510,29 +510,29 @@ mod tests {
     #[test]
     fn amends_are_bounded_by_their_own_size_fields() {
         // `max.quantity` bounds the amend's own size field: both are the base size.
-        let e = judge(
-            Method::Put,
-            "/api/v3/order/amend/keepPriority",
-            "symbol=BTCUSDT&orderId=1&newQty=3",
-            &[("quantity", "1")],
-        )
-        .unwrap_err();
-        assert!(e.contains("quantity 3 exceeds"), "{e}");
-        let e = judge(
-            Method::Put,
-            "/api/v3/order/amend/keepPriority",
-            "symbol=BTCUSDT&orderId=1&newQty=3",
-            &[("newQty", "1")],
-        )
-        .unwrap_err();
-        assert!(e.contains("newQty 3 exceeds"), "{e}");
-        let e = judge(
-            Method::Put,
-            "/fapi/v1/order",
-            "symbol=BTCUSDT&orderId=1&side=BUY&quantity=4&price=10",
-            &[("quantity", "1")],
-        )
-        .unwrap_err();
-        assert!(e.contains("quantity 4 exceeds"), "{e}");
+        let cases = [
+            (
+                "/api/v3/order/amend/keepPriority",
+                "symbol=BTCUSDT&orderId=1&newQty=3",
+                "quantity",
+                "quantity 3 exceeds",
+            ),
+            (
+                "/api/v3/order/amend/keepPriority",
+                "symbol=BTCUSDT&orderId=1&newQty=3",
+                "newQty",
+                "newQty 3 exceeds",
+            ),
+            (
+                "/fapi/v1/order",
+                "symbol=BTCUSDT&orderId=1&side=BUY&quantity=4&price=10",
+                "quantity",
+                "quantity 4 exceeds",
+            ),
+        ];
+        for (path, body, field, error) in cases {
+            let e = judge(Method::Put, path, body, &[(field, "1")]).unwrap_err();
+            assert!(e.contains(error), "{e}");
+        }
     }
 }
