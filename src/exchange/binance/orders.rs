@@ -10,8 +10,10 @@
 //! not know offline: a bound on `quantity` applies to it as written, a `notional` bound
 //! refuses the order ([`SizeUnit::Contracts`]).
 
+use crate::fields;
 use crate::order::{
-    base_unit, endpoint, flat, Batch, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
+    base_unit, endpoint, flat, Batch, Field, Layout, Meaning, Order, OrderEndpoint, OrderSpec,
+    SizeUnit,
 };
 use crate::request::Method;
 
@@ -26,15 +28,18 @@ const SPOT_LIMIT_TYPES: &[&str] = &[
 ];
 const SPOT_MARKET_TYPES: &[&str] = &["MARKET", "STOP_LOSS", "TAKE_PROFIT"];
 
-/// `POST /api/v3/order` (and `/order/test`), spot "New order".
-const SPOT_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("side", Side),
-    ("type", Type),
+/// The runs of a spot "New order" that Cancel-Replace's new order repeats, in the order both
+/// document them.
+const SPOT_WHAT: &[Field] = &[("symbol", Instrument), ("side", Side), ("type", Type)];
+
+const SPOT_SIZE_PRICE: &[Field] = &[
     ("timeInForce", Inert),
     ("quantity", BaseSize),
     ("quoteOrderQty", QuoteSize),
     ("price", Price),
+];
+
+const SPOT_TERMS: &[Field] = &[
     ("newClientOrderId", Inert),
     ("strategyId", Inert),
     ("strategyType", Inert),
@@ -46,13 +51,24 @@ const SPOT_ORDER_FIELDS: &[(&str, Meaning)] = &[
     ("icebergQty", Inert),
     ("newOrderRespType", Inert),
     ("selfTradePreventionMode", Inert),
+];
+
+const SPOT_PEG: &[Field] = &[
     // A pegged order's price follows the book, not `price`.
     ("pegPriceType", PriceOverride),
     ("pegOffsetValue", Inert),
     ("pegOffsetType", Inert),
     ("recvWindow", Inert),
+];
+
+/// `POST /api/v3/order` (and `/order/test`), spot "New order".
+const SPOT_ORDER_FIELDS: &[Field] = fields![
+    SPOT_WHAT,
+    SPOT_SIZE_PRICE,
+    SPOT_TERMS,
+    SPOT_PEG,
     // `POST /api/v3/order/test` only: also compute commission rates.
-    ("computeCommissionRates", Inert),
+    &[("computeCommissionRates", Inert)],
 ];
 
 pub const SPOT_ORDER: OrderSpec = OrderSpec {
@@ -66,32 +82,21 @@ pub const SPOT_ORDER: OrderSpec = OrderSpec {
 
 /// `POST /api/v3/order/cancelReplace`: a cancel plus a new order whose fields are those of "New
 /// order".
-const CANCEL_REPLACE_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("side", Side),
-    ("type", Type),
-    ("cancelReplaceMode", Inert),
-    ("timeInForce", Inert),
-    ("quantity", BaseSize),
-    ("quoteOrderQty", QuoteSize),
-    ("price", Price),
-    ("cancelNewClientOrderId", Inert),
-    ("cancelOrigClientOrderId", Inert),
-    ("cancelOrderId", Inert),
-    ("newClientOrderId", Inert),
-    ("strategyId", Inert),
-    ("strategyType", Inert),
-    ("stopPrice", TriggerPrice),
-    ("trailingDelta", Inert),
-    ("icebergQty", Inert),
-    ("newOrderRespType", Inert),
-    ("selfTradePreventionMode", Inert),
-    ("cancelRestrictions", Inert),
-    ("orderRateLimitExceededMode", Inert),
-    ("pegPriceType", PriceOverride),
-    ("pegOffsetValue", Inert),
-    ("pegOffsetType", Inert),
-    ("recvWindow", Inert),
+const CANCEL_REPLACE_FIELDS: &[Field] = fields![
+    SPOT_WHAT,
+    &[("cancelReplaceMode", Inert)],
+    SPOT_SIZE_PRICE,
+    &[
+        ("cancelNewClientOrderId", Inert),
+        ("cancelOrigClientOrderId", Inert),
+        ("cancelOrderId", Inert),
+    ],
+    SPOT_TERMS,
+    &[
+        ("cancelRestrictions", Inert),
+        ("orderRateLimitExceededMode", Inert),
+    ],
+    SPOT_PEG,
 ];
 
 pub const CANCEL_REPLACE: OrderSpec = OrderSpec {

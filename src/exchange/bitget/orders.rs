@@ -38,26 +38,38 @@ static YES_NO: FlagWords = FlagWords {
     no: &["NO", "no", ""],
 };
 
-/// `POST /api/v2/spot/trade/place-order`.
-const SPOT_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
+/// Preset take-profit / stop-loss: closing orders for what this order fills (spot order, batch
+/// item and cancel-replace alike).
+const SPOT_PRESET_TP_SL: &[Field] = &[
+    ("presetTakeProfitPrice", Inert),
+    ("executeTakeProfitPrice", Inert),
+    ("presetStopLossPrice", Inert),
+    ("executeStopLossPrice", Inert),
+];
+
+/// A spot order's side, type, price and size, on an order and a batch item.
+const SPOT_TERMS: &[Field] = &[
     ("side", Side),
     ("orderType", Type),
     ("force", Inert),
     ("price", Price),
     ("size", BaseSize),
     ("clientOid", Inert),
-    // With `tpslType=tpsl` the order waits for `triggerPrice`, then is the same order.
-    ("triggerPrice", TriggerPrice),
-    ("tpslType", Inert),
-    ("requestTime", Inert),
-    ("receiveWindow", Inert),
-    ("stpMode", Inert),
-    // Preset take-profit / stop-loss: closing orders for what this order fills.
-    ("presetTakeProfitPrice", Inert),
-    ("executeTakeProfitPrice", Inert),
-    ("presetStopLossPrice", Inert),
-    ("executeStopLossPrice", Inert),
+];
+
+/// `POST /api/v2/spot/trade/place-order`.
+const SPOT_ORDER_FIELDS: &[Field] = fields![
+    &[("symbol", Instrument)],
+    SPOT_TERMS,
+    &[
+        // With `tpslType=tpsl` the order waits for `triggerPrice`, then is the same order.
+        ("triggerPrice", TriggerPrice),
+        ("tpslType", Inert),
+        ("requestTime", Inert),
+        ("receiveWindow", Inert),
+        ("stpMode", Inert),
+    ],
+    SPOT_PRESET_TP_SL,
 ];
 
 pub const SPOT_ORDER: OrderSpec = OrderSpec {
@@ -73,20 +85,11 @@ pub const SPOT_ORDER: OrderSpec = OrderSpec {
 /// and `batchMode`: in `single` mode (the default) Bitget ignores an item's `symbol`, in
 /// `multiple` mode the outer one. The reader reads the outer `symbol` into every item and
 /// refuses an item that names a symbol of its own beside it, so the two cannot disagree.
-const SPOT_BATCH_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("batchMode", Inert),
-    ("side", Side),
-    ("orderType", Type),
-    ("force", Inert),
-    ("price", Price),
-    ("size", BaseSize),
-    ("clientOid", Inert),
-    ("stpMode", Inert),
-    ("presetTakeProfitPrice", Inert),
-    ("executeTakeProfitPrice", Inert),
-    ("presetStopLossPrice", Inert),
-    ("executeStopLossPrice", Inert),
+const SPOT_BATCH_FIELDS: &[Field] = fields![
+    &[("symbol", Instrument), ("batchMode", Inert)],
+    SPOT_TERMS,
+    &[("stpMode", Inert)],
+    SPOT_PRESET_TP_SL,
 ];
 
 pub const SPOT_BATCH: OrderSpec = OrderSpec {
@@ -98,17 +101,16 @@ pub const SPOT_BATCH: OrderSpec = OrderSpec {
 
 /// `POST /api/v2/spot/trade/cancel-replace-order`: cancels an order and places a new limit
 /// order of `size` base coins at `price` (both required).
-const SPOT_REPLACE_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("price", Price),
-    ("size", BaseSize),
-    ("clientOid", Inert),
-    ("orderId", Inert),
-    ("newClientOid", Inert),
-    ("presetTakeProfitPrice", Inert),
-    ("executeTakeProfitPrice", Inert),
-    ("presetStopLossPrice", Inert),
-    ("executeStopLossPrice", Inert),
+const SPOT_REPLACE_FIELDS: &[Field] = fields![
+    &[
+        ("symbol", Instrument),
+        ("price", Price),
+        ("size", BaseSize),
+        ("clientOid", Inert),
+        ("orderId", Inert),
+        ("newClientOid", Inert),
+    ],
+    SPOT_PRESET_TP_SL,
 ];
 
 pub const SPOT_REPLACE: OrderSpec = OrderSpec {

@@ -161,7 +161,20 @@ pub const SPOT_PRICE: OrderSpec = OrderSpec {
 const FUTURES_LIMIT_TYPES: &[&str] = &["gtc", "ioc", "poc", "fok"];
 
 /// `POST /api/v4/futures/{settle}/orders` and each item of `.../batch_orders`.
-const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
+const FUTURES_ORDER_FIELDS: &[Field] = fields![
+    CONTRACT_ORDER_FIELDS,
+    &[
+        ("pid", Inert),
+        ("market_order_slip_ratio", Inert),
+        ("pos_margin_mode", Inert),
+        ("action_mode", Inert),
+        ("tpsl_tp_trigger_price", Inert),
+        ("tpsl_sl_trigger_price", Inert),
+    ],
+];
+
+/// The fields of a futures order that a delivery order has too (all of a delivery order's).
+const CONTRACT_ORDER_FIELDS: &[Field] = &[
     ("contract", Instrument),
     // Signed contracts: see the module comment.
     ("size", SIZE),
@@ -175,12 +188,6 @@ const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
     // `close_long`/`close_short` with `size=0`: a dual-mode close, likewise.
     ("auto_size", Inert),
     ("stp_act", Inert),
-    ("pid", Inert),
-    ("market_order_slip_ratio", Inert),
-    ("pos_margin_mode", Inert),
-    ("action_mode", Inert),
-    ("tpsl_tp_trigger_price", Inert),
-    ("tpsl_sl_trigger_price", Inert),
 ];
 
 pub const FUTURES_ORDER: OrderSpec = OrderSpec {
@@ -292,21 +299,8 @@ pub const FUTURES_PRICE_AMEND: OrderSpec = OrderSpec {
 };
 
 /// `POST /api/v4/delivery/{settle}/orders`.
-const DELIVERY_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("contract", Instrument),
-    ("size", SIZE),
-    ("iceberg", Inert),
-    ("price", PRICE),
-    ("close", Inert),
-    ("reduce_only", ReduceOnly),
-    ("tif", Type),
-    ("text", Inert),
-    ("auto_size", Inert),
-    ("stp_act", Inert),
-];
-
 pub const DELIVERY_ORDER: OrderSpec = OrderSpec {
-    fields: DELIVERY_ORDER_FIELDS,
+    fields: CONTRACT_ORDER_FIELDS,
     source: "gate.com apiv4 Delivery: Place futures order (POST /delivery/{settle}/orders), model DeliveryOrder",
     ..FUTURES_ORDER
 };
