@@ -243,9 +243,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::alpaca::Alpaca;
-    use crate::exchange::Exchange;
-    use crate::order::testing::{judge, refused};
+    use crate::order::testing::{refused, Bot};
 
     fn send(
         method: Method,
@@ -255,17 +253,9 @@ mod tests {
         params: &[(&str, &[&str])],
         max: &[(&str, &str)],
     ) -> Result<Vec<Order>, String> {
-        judge(
-            ORDER_ENDPOINTS,
-            &Alpaca.canon_rules(),
-            method,
-            path,
-            query,
-            (!body.is_empty()).then_some("application/json"),
-            body,
-            params,
-            max,
-        )
+        let content_type = (!body.is_empty()).then_some("application/json");
+        Bot::new(&super::super::PROFILE, method, content_type)
+            .send(method, path, query, body, params, max)
     }
 
     fn order(

@@ -139,9 +139,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::bitmex::Bitmex;
-    use crate::exchange::Exchange;
-    use crate::order::testing::{judge, refused};
+    use crate::order::testing::{refused, Bot};
 
     fn send(
         method: Method,
@@ -150,17 +148,7 @@ mod tests {
         params: &[(&str, &[&str])],
         max: &[(&str, &str)],
     ) -> Result<Vec<Order>, String> {
-        judge(
-            ORDER_ENDPOINTS,
-            &Bitmex.canon_rules(),
-            method,
-            path,
-            None,
-            Some("application/json"),
-            body,
-            params,
-            max,
-        )
+        Bot::json(&super::super::PROFILE).send(method, path, None, body, params, max)
     }
 
     fn new(body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {

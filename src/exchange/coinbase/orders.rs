@@ -337,10 +337,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::coinbase::Coinbase;
-    use crate::exchange::Exchange;
-    use crate::order::testing::{judge, refused};
-    use crate::request::Method;
+    use crate::order::testing::{refused, Bot};
 
     const BASE: &str = "order_configuration.limit_limit_gtc.base_size";
     const PRICE: &str = "order_configuration.limit_limit_gtc.limit_price";
@@ -358,17 +355,7 @@ mod tests {
         params: &[(&str, &[&str])],
         max: &[(&str, &str)],
     ) -> Result<Vec<Order>, String> {
-        judge(
-            ORDER_ENDPOINTS,
-            &Coinbase.canon_rules(),
-            Method::Post,
-            path,
-            None,
-            Some("application/json"),
-            body,
-            params,
-            max,
-        )
+        Bot::json(&super::super::PROFILE).judge_with(path, body, params, max)
     }
 
     fn create(config: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {

@@ -290,9 +290,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::deribit::Deribit;
-    use crate::exchange::Exchange;
-    use crate::order::testing::{judge, refused};
+    use crate::order::testing::{refused, Bot};
 
     fn get(
         method: &str,
@@ -300,13 +298,10 @@ mod tests {
         params: &[(&str, &[&str])],
         max: &[(&str, &str)],
     ) -> Result<Vec<Order>, String> {
-        judge(
-            ORDER_ENDPOINTS,
-            &Deribit.canon_rules(),
+        Bot::new(&super::super::PROFILE, Method::Get, None).send(
             Method::Get,
             &format!("/api/v2/private/{method}"),
             Some(query),
-            None,
             "",
             params,
             max,
@@ -314,15 +309,9 @@ mod tests {
     }
 
     fn rpc(method: &str, params: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
-        judge(
-            ORDER_ENDPOINTS,
-            &Deribit.canon_rules(),
-            Method::Post,
+        Bot::json(&super::super::PROFILE).judge(
             &format!("/api/v2/private/{method}"),
-            None,
-            Some("application/json"),
             &format!(r#"{{"jsonrpc":"2.0","id":7,"method":"private/{method}","params":{params}}}"#),
-            &[],
             max,
         )
     }
@@ -564,15 +553,9 @@ mod tests {
         let max = [("amount", "1000")];
         // A top-level member literally named "params.amount" is not the nested amount.
         refused(
-            judge(
-                ORDER_ENDPOINTS,
-                &Deribit.canon_rules(),
-                Method::Post,
+            Bot::json(&super::super::PROFILE).judge(
                 "/api/v2/private/buy",
-                None,
-                Some("application/json"),
                 r#"{"jsonrpc":"2.0","method":"private/buy","params.amount":1,"params":{"instrument_name":"BTC-PERPETUAL","contracts":100000,"type":"market"}}"#,
-                &[],
                 &max,
             ),
             &["member name \"params.amount\" holds a '.'"],
@@ -588,15 +571,9 @@ mod tests {
         );
         // The GET form does not know JSON-RPC names, nor the JSON-RPC form flat ones.
         refused(
-            judge(
-                ORDER_ENDPOINTS,
-                &Deribit.canon_rules(),
-                Method::Post,
+            Bot::json(&super::super::PROFILE).judge(
                 "/api/v2/private/buy",
-                None,
-                Some("application/json"),
                 r#"{"jsonrpc":"2.0","method":"private/buy","amount":5000,"params":{"instrument_name":"BTC-PERPETUAL","amount":1}}"#,
-                &[],
                 &max,
             ),
             &["'amount' is not a field keyward knows"],

@@ -309,31 +309,20 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::kraken::Kraken;
-    use crate::exchange::Exchange;
-    use crate::order::testing::{judge, refused};
+    use crate::order::testing::{refused, Bot};
 
     const FORM: &str = "application/x-www-form-urlencoded";
     const JSON: &str = "application/json";
 
     fn send(
         path: &str,
-        content_type: &str,
+        content_type: &'static str,
         body: &str,
         params: &[(&str, &[&str])],
         max: &[(&str, &str)],
     ) -> Result<Vec<Order>, String> {
-        judge(
-            ORDER_ENDPOINTS,
-            &Kraken.canon_rules(),
-            Method::Post,
-            path,
-            None,
-            Some(content_type),
-            body,
-            params,
-            max,
-        )
+        Bot::new(&super::super::PROFILE, Method::Post, Some(content_type))
+            .judge_with(path, body, params, max)
     }
 
     fn add(body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
