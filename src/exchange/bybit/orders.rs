@@ -277,91 +277,83 @@ mod tests {
 
     #[test]
     fn over_limit_sizes_and_prices_are_refused() {
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"2","price":"1"}"#,
-            MAX,
-            "qty 2 exceeds",
-        );
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1","price":"60000"}"#,
-            MAX,
-            "notional 60000 exceeds",
-        );
-        // A market order with a decoy price: the price is ignored, the notional unknown.
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.9","price":"0.01"}"#,
-            MAX,
-            "Market executes at the market",
-        );
-        // Spot market buys are sized in the quote coin by default...
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"60000"}"#,
-            NOTIONAL,
-            "notional 60000 exceeds",
-        );
-        // ... and cannot be bounded in the base coin.
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"10"}"#,
-            &[("qty", "1")],
-            "base size cannot be established",
-        );
-        // `marketUnit=baseCoin` makes it a base-coin market order: bounded by size, not notional.
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"5","marketUnit":"baseCoin"}"#,
-            &[("qty", "1")],
-            "qty 5 exceeds",
-        );
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.5","marketUnit":"baseCoin"}"#,
-            MAX,
-            "notional",
-        );
-        // A quote-coin market sell is bounded by its notional.
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"90000","marketUnit":"quoteCoin"}"#,
-            NOTIONAL,
-            "notional 90000 exceeds",
-        );
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"5","marketUnit":"BaseCoin"}"#,
-            MAX,
-            "marketUnit=BaseCoin",
-        );
-        // Priced by implied volatility or by the book: no bounded price.
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"option","symbol":"BTC-30DEC22-18000-C","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","orderIv":"5","orderLinkId":"a"}"#,
-            MAX,
-            "orderIv",
-        );
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","bboSideType":"Counterparty","bboLevel":"1"}"#,
-            MAX,
-            "bboSideType",
-        );
-        // qty=0 with the closing flags closes up to the maximum size.
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0","reduceOnly":true,"closeOnTrigger":true}"#,
-            &[("qty", "1")],
-            "qty=0 closes",
-        );
-        BOT.refused(
-            CREATE_PATH,
-            r#"{"category":"futures","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"}"#,
-            MAX,
-            "category=futures",
-        );
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"2","price":"1"}"#,
+                MAX,
+                "qty 2 exceeds",
+            ),
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1","price":"60000"}"#,
+                MAX,
+                "notional 60000 exceeds",
+            ),
+            // A market order with a decoy price: the price is ignored, the notional unknown.
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.9","price":"0.01"}"#,
+                MAX,
+                "Market executes at the market",
+            ),
+            // Spot market buys are sized in the quote coin by default...
+            (
+                r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"60000"}"#,
+                NOTIONAL,
+                "notional 60000 exceeds",
+            ),
+            // ... and cannot be bounded in the base coin.
+            (
+                r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"10"}"#,
+                &[("qty", "1")],
+                "base size cannot be established",
+            ),
+            // `marketUnit=baseCoin` makes it a base-coin market order: bounded by size, not notional.
+            (
+                r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"5","marketUnit":"baseCoin"}"#,
+                &[("qty", "1")],
+                "qty 5 exceeds",
+            ),
+            (
+                r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.5","marketUnit":"baseCoin"}"#,
+                MAX,
+                "notional",
+            ),
+            // A quote-coin market sell is bounded by its notional.
+            (
+                r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"90000","marketUnit":"quoteCoin"}"#,
+                NOTIONAL,
+                "notional 90000 exceeds",
+            ),
+            (
+                r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"5","marketUnit":"BaseCoin"}"#,
+                MAX,
+                "marketUnit=BaseCoin",
+            ),
+            // Priced by implied volatility or by the book: no bounded price.
+            (
+                r#"{"category":"option","symbol":"BTC-30DEC22-18000-C","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","orderIv":"5","orderLinkId":"a"}"#,
+                MAX,
+                "orderIv",
+            ),
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1","bboSideType":"Counterparty","bboLevel":"1"}"#,
+                MAX,
+                "bboSideType",
+            ),
+            // qty=0 with the closing flags closes up to the maximum size.
+            (
+                r#"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0","reduceOnly":true,"closeOnTrigger":true}"#,
+                &[("qty", "1")],
+                "qty=0 closes",
+            ),
+            (
+                r#"{"category":"futures","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.1","price":"1"}"#,
+                MAX,
+                "category=futures",
+            ),
+        ];
+        for &(body, max, says) in cases {
+            BOT.refused(CREATE_PATH, body, max, says);
+        }
     }
 
     #[test]
