@@ -513,64 +513,60 @@ mod tests {
 
     #[test]
     fn over_limit_sizes_and_prices_are_refused() {
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"2"}"#,
-            MAX,
-            "sz 2 exceeds",
-        );
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"ioc","px":"70000","sz":"1"}"#,
-            MAX,
-            "notional 70000 exceeds",
-        );
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"60000"}"#,
-            NOTIONAL,
-            "notional 60000 exceeds",
-        );
-        // A spot market buy's size is quote: no base size for a size bound.
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"10"}"#,
-            &[("sz", "1")],
-            "base size cannot be established",
-        );
-        // `tgtCcy=base_ccy` makes it a base size, bounded as such, with no notional.
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"5","tgtCcy":"base_ccy"}"#,
-            &[("sz", "1")],
-            "sz 5 exceeds",
-        );
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.5","tgtCcy":"base_ccy","px":"1"}"#,
-            MAX,
-            "market executes at the market",
-        );
-        // A quote-sized market sell is bounded by its notional.
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"90000","tgtCcy":"quote_ccy"}"#,
-            NOTIONAL,
-            "notional 90000 exceeds",
-        );
-        // A margin market order whose tgtCcy contradicts the documented unit.
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"market","sz":"5","tgtCcy":"base_ccy"}"#,
-            &[("sz", "10")],
-            "margin market order",
-        );
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"5","tgtCcy":"quote_ccy"}"#,
-            &[("sz", "10")],
-            "tgtCcy=quote_ccy on a limit order",
-        );
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"2"}"#,
+                MAX,
+                "sz 2 exceeds",
+            ),
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"ioc","px":"70000","sz":"1"}"#,
+                MAX,
+                "notional 70000 exceeds",
+            ),
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"60000"}"#,
+                NOTIONAL,
+                "notional 60000 exceeds",
+            ),
+            // A spot market buy's size is quote: no base size for a size bound.
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"10"}"#,
+                &[("sz", "1")],
+                "base size cannot be established",
+            ),
+            // `tgtCcy=base_ccy` makes it a base size, bounded as such, with no notional.
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"5","tgtCcy":"base_ccy"}"#,
+                &[("sz", "1")],
+                "sz 5 exceeds",
+            ),
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.5","tgtCcy":"base_ccy","px":"1"}"#,
+                MAX,
+                "market executes at the market",
+            ),
+            // A quote-sized market sell is bounded by its notional.
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"90000","tgtCcy":"quote_ccy"}"#,
+                NOTIONAL,
+                "notional 90000 exceeds",
+            ),
+            // A margin market order whose tgtCcy contradicts the documented unit.
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"market","sz":"5","tgtCcy":"base_ccy"}"#,
+                &[("sz", "10")],
+                "margin market order",
+            ),
+            (
+                r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"5","tgtCcy":"quote_ccy"}"#,
+                &[("sz", "10")],
+                "tgtCcy=quote_ccy on a limit order",
+            ),
+        ];
+        for &(body, max, says) in cases {
+            BOT.refused(ORDER_PATH, body, max, says);
+        }
         // Market orders with a decoy price: no price a price bound could compare.
         const PX: &[(&str, &str)] = &[("px", "50000")];
         for body in [
@@ -584,25 +580,27 @@ mod tests {
                 "a market order has no price to bound (it is a market order, which executes at the market whatever its 'px' says)",
             );
         }
-        // The band's price, whatever `px` says.
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"optimal_limit_ioc","sz":"1","px":"0.01"}"#,
-            PX,
-            "it is a optimal_limit_ioc order, which executes at the market",
-        );
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","pxUsd":"100"}"#,
-            PX,
-            "price is set by 'pxUsd'",
-        );
-        BOT.refused(
-            ORDER_PATH,
-            r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","px":"0.01","pxVol":"1"}"#,
-            PX,
-            "price is set by 'pxVol'",
-        );
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            // The band's price, whatever `px` says.
+            (
+                r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"optimal_limit_ioc","sz":"1","px":"0.01"}"#,
+                PX,
+                "it is a optimal_limit_ioc order, which executes at the market",
+            ),
+            (
+                r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","pxUsd":"100"}"#,
+                PX,
+                "price is set by 'pxUsd'",
+            ),
+            (
+                r#"{"instId":"BTC-USD-250328-100000-C","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","px":"0.01","pxVol":"1"}"#,
+                PX,
+                "price is set by 'pxVol'",
+            ),
+        ];
+        for &(body, max, says) in cases {
+            BOT.refused(ORDER_PATH, body, max, says);
+        }
     }
 
     #[test]
