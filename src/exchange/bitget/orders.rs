@@ -533,37 +533,37 @@ mod tests {
             &[("size", "1")],
         )
         .unwrap();
-        BOT.refused(
-            SPOT,
-            r#"{"symbol":"BTCUSDT","side":"sell","orderType":"market","size":"0.5","price":"0.01"}"#,
-            MAX,
-            "market executes at the market",
-        );
-        BOT.refused(
-            SPOT,
-            r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"1","size":"2"}"#,
-            MAX,
-            "size 2 exceeds",
-        );
-        BOT.refused(
-            SPOT,
-            r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"60000","size":"1"}"#,
-            MAX,
-            "notional 60000 exceeds",
-        );
-        // A type or side in another case could be read by Bitget as a market buy: refused.
-        BOT.refused(
-            SPOT,
-            r#"{"symbol":"BTCUSDT","side":"buy","orderType":"MARKET","size":"10"}"#,
-            &[("size", "100")],
-            "orderType=MARKET",
-        );
-        BOT.refused(
-            SPOT,
-            r#"{"symbol":"BTCUSDT","side":"BUY","orderType":"market","size":"10"}"#,
-            &[("size", "100")],
-            "side=BUY",
-        );
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            (
+                r#"{"symbol":"BTCUSDT","side":"sell","orderType":"market","size":"0.5","price":"0.01"}"#,
+                MAX,
+                "market executes at the market",
+            ),
+            (
+                r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"1","size":"2"}"#,
+                MAX,
+                "size 2 exceeds",
+            ),
+            (
+                r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"60000","size":"1"}"#,
+                MAX,
+                "notional 60000 exceeds",
+            ),
+            // A type or side in another case could be read by Bitget as a market buy: refused.
+            (
+                r#"{"symbol":"BTCUSDT","side":"buy","orderType":"MARKET","size":"10"}"#,
+                &[("size", "100")],
+                "orderType=MARKET",
+            ),
+            (
+                r#"{"symbol":"BTCUSDT","side":"BUY","orderType":"market","size":"10"}"#,
+                &[("size", "100")],
+                "side=BUY",
+            ),
+        ];
+        for &(body, max, says) in cases {
+            BOT.refused(SPOT, body, max, says);
+        }
         // Cancel-replace places a limit order.
         let replace = "/api/v2/spot/trade/cancel-replace-order";
         BOT.judge(
@@ -589,31 +589,32 @@ mod tests {
             MAX,
         )
         .unwrap();
-        BOT.refused(
-            plan,
-            r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"5","triggerType":"fill_price","orderType":"market","planType":"amount"}"#,
-            &[("size", "1")],
-            "size 5 exceeds",
-        );
-        // `planType=total` makes the size a quote amount.
-        BOT.refused(
-            plan,
-            r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"60000","triggerType":"fill_price","orderType":"market","planType":"total"}"#,
-            NOTIONAL,
-            "notional 60000 exceeds",
-        );
-        BOT.refused(
-            plan,
-            r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"0.5","triggerType":"fill_price","orderType":"market","planType":"amount","executePrice":"1"}"#,
-            MAX,
-            "market executes at the market",
-        );
-        BOT.refused(
-            plan,
-            r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"5","triggerType":"fill_price","orderType":"market","planType":"Total"}"#,
-            MAX,
-            "planType=Total",
-        );
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            (
+                r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"5","triggerType":"fill_price","orderType":"market","planType":"amount"}"#,
+                &[("size", "1")],
+                "size 5 exceeds",
+            ),
+            // `planType=total` makes the size a quote amount.
+            (
+                r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"60000","triggerType":"fill_price","orderType":"market","planType":"total"}"#,
+                NOTIONAL,
+                "notional 60000 exceeds",
+            ),
+            (
+                r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"0.5","triggerType":"fill_price","orderType":"market","planType":"amount","executePrice":"1"}"#,
+                MAX,
+                "market executes at the market",
+            ),
+            (
+                r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"5","triggerType":"fill_price","orderType":"market","planType":"Total"}"#,
+                MAX,
+                "planType=Total",
+            ),
+        ];
+        for &(body, max, says) in cases {
+            BOT.refused(plan, body, max, says);
+        }
         // A modification's unit is the original order's.
         BOT.refused(
             "/api/v2/spot/trade/modify-plan-order",
