@@ -69,6 +69,14 @@ pub fn refused(result: Result<Vec<Order>, String>, says: &[&str]) -> String {
     }
 }
 
+/// A body a bot sends, the maxima it is judged under, and what its refusal says (a case of
+/// [`Bot::refused`]).
+pub type Refusal = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 /// A bot sending to an exchange's order tables: the tables, the exchange's canonicalisation
 /// rules and the method and content type its requests usually have.
 pub struct Bot {

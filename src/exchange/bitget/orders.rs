@@ -488,7 +488,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 
 #[cfg(test)]
 mod tests {
-    use crate::order::testing::Bot;
+    use crate::order::testing::{Bot, Refusal};
 
     const BOT: Bot = Bot::json(&super::super::PROFILE);
 
@@ -533,7 +533,7 @@ mod tests {
             &[("size", "1")],
         )
         .unwrap();
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        let cases: &[Refusal] = &[
             (
                 r#"{"symbol":"BTCUSDT","side":"sell","orderType":"market","size":"0.5","price":"0.01"}"#,
                 MAX,
@@ -589,7 +589,7 @@ mod tests {
             MAX,
         )
         .unwrap();
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        let cases: &[Refusal] = &[
             (
                 r#"{"symbol":"BTCUSDT","side":"buy","triggerPrice":"29000","size":"5","triggerType":"fill_price","orderType":"market","planType":"amount"}"#,
                 &[("size", "1")],

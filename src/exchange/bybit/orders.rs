@@ -237,7 +237,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 
 #[cfg(test)]
 mod tests {
-    use crate::order::testing::Bot;
+    use crate::order::testing::{Bot, Refusal};
 
     const BOT: Bot = Bot::json(&super::super::PROFILE);
 
@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn over_limit_sizes_and_prices_are_refused() {
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        let cases: &[Refusal] = &[
             (
                 r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"2","price":"1"}"#,
                 MAX,

@@ -476,7 +476,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
 
 #[cfg(test)]
 mod tests {
-    use crate::order::testing::Bot;
+    use crate::order::testing::{Bot, Refusal};
 
     const BOT: Bot = Bot::json(&super::super::PROFILE);
 
@@ -513,7 +513,7 @@ mod tests {
 
     #[test]
     fn over_limit_sizes_and_prices_are_refused() {
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        let cases: &[Refusal] = &[
             (
                 r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"2"}"#,
                 MAX,
@@ -580,7 +580,7 @@ mod tests {
                 "a market order has no price to bound (it is a market order, which executes at the market whatever its 'px' says)",
             );
         }
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        let cases: &[Refusal] = &[
             // The band's price, whatever `px` says.
             (
                 r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"optimal_limit_ioc","sz":"1","px":"0.01"}"#,
