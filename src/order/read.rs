@@ -151,8 +151,21 @@ fn read_batch(
         let Json::Object(members) = item else {
             return Err(format!("{name}[{i}] is not an order object"));
         };
-        for (k, _) in members {
+        for (k, v) in members {
             undotted(k, &format!("{name}[{i}]: "))?;
+            // A field beside the batch that the item gives again, with another value (Bybit's
+            // `category` beside the batch, another in the item): the exchange may read either.
+            if let Some((_, shared)) = siblings.iter().find(|(s, _)| s == k) {
+                let shared = match shared {
+                    Value::Text(t) => Some(*t),
+                    Value::Json(j) => j.scalar_text(),
+                };
+                if shared.is_none() || shared != v.scalar_text() {
+                    return Err(format!(
+                        "{name}[{i}]: '{k}' is given beside the batch and again in the order with another value; keyward cannot tell which the exchange reads"
+                    ));
+                }
+            }
         }
         out.extend(read_order(
             spec,

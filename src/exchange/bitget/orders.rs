@@ -865,7 +865,10 @@ mod tests {
             &[],
         )
         .unwrap_err();
-        assert!(e.contains("both set the order's instrument"), "{e}");
+        assert!(
+            e.contains("'symbol' is given beside the batch and again in the order"),
+            "{e}"
+        );
         let mix = "/api/v2/mix/order/batch-place-order";
         let e = BOT.judge(
             mix,

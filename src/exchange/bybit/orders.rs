@@ -468,6 +468,14 @@ mod tests {
         let spot = r#"{"category":"spot","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"90000"}]}"#;
         let e = BOT.judge(path, spot, NOTIONAL).unwrap_err();
         assert!(e.contains("request[0]: notional 90000"), "{e}");
+        // An item that names another category than the batch's could be read in either unit
+        // (spot: 1000 USDT; linear: 1000 ETH): refused.
+        let other = r#"{"category":"spot","request":[{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Market","qty":"1000"}]}"#;
+        let e = BOT.judge(path, other, NOTIONAL).unwrap_err();
+        assert!(
+            e.contains("'category' is given beside the batch and again in the order"),
+            "{e}"
+        );
         // Only the documented `category` may stand beside the batch.
         let beside = r#"{"category":"linear","qty":"0.1","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"5","price":"1"}]}"#;
         let e = BOT.judge(path, beside, MAX).unwrap_err();

@@ -558,7 +558,10 @@ mod tests {
                 r#"{"pair":"XBTUSD","orders":[{"ordertype":"limit","type":"buy","volume":"1","price":"1","pair":"ETHUSD"},{"ordertype":"limit","type":"buy","volume":"1","price":"1"}]}"#,
                 MAX,
             ),
-            &["orders[0]: ", "both set the order's instrument"],
+            &[
+                "orders[0]: ",
+                "'pair' is given beside the batch and again in the order",
+            ],
         );
         // Nothing else is read beside the batch, and the batch is JSON only.
         refused(
