@@ -13,6 +13,7 @@
 //! The same model serves the REST pipeline, the WebSocket order ops and the audit, so one mistake
 //! cannot hide in three places.
 
+mod decimal;
 pub mod limits;
 mod read;
 #[cfg(test)]
@@ -20,7 +21,8 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
-pub use read::{decimal, read};
+pub use decimal::decimal;
+pub use read::read;
 
 use rust_decimal::Decimal;
 

@@ -177,7 +177,7 @@ fn bounded_value(
             None => return Ok((Decimal::ZERO, shown)),
         },
         _ => match order.field(name) {
-            Some(text) => super::read::decimal(name, text)?,
+            Some(text) => super::decimal(name, text)?,
             None => return Ok((Decimal::ZERO, shown)),
         },
     };

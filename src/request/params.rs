@@ -79,12 +79,28 @@ const ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// Raw bytes allowed in a query string or form body besides `&`, `=` and `%XX` escapes.
+/// Raw bytes allowed in a query string or form body besides `&`, `=` and `%XX` escapes. Each
+/// stands for itself (no parser gives them another meaning inside a value), and keyward
+/// re-encodes what it forwards, so accepting them raw changes nothing upstream. `{`, `}` and `"`
+/// are here because ccxt sends Binance's `batchOrders` JSON unencoded.
 fn is_query_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
-            b'-' | b'_' | b'.' | b'~' | b'+' | b',' | b':' | b'*' | b'@' | b'/' | b'[' | b']'
+            b'-' | b'_'
+                | b'.'
+                | b'~'
+                | b'+'
+                | b','
+                | b':'
+                | b'*'
+                | b'@'
+                | b'/'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'"'
         )
 }
 
@@ -183,4 +199,30 @@ fn decode_component(raw: &str, place: &str) -> Result<String, Refusal> {
         .decode_utf8()
         .map(|s| s.into_owned())
         .map_err(|_| Refusal::bad_params(format!("the {place} is not valid UTF-8 once decoded")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_json_in_a_value_reads_as_itself_and_is_re_encoded() {
+        let p = parse_params(
+            r#"batchOrders=[{"symbol":"BTCUSDT","quantity":"1"}]"#,
+            "body",
+        )
+        .unwrap();
+        assert_eq!(
+            p.get("batchOrders"),
+            Some(r#"[{"symbol":"BTCUSDT","quantity":"1"}]"#)
+        );
+        assert_eq!(
+            p.encode(),
+            "batchOrders=%5B%7B%22symbol%22%3A%22BTCUSDT%22%2C%22quantity%22%3A%221%22%7D%5D"
+        );
+        // Other bytes still must be percent-encoded.
+        for bad in ["a=b c", "a=<x>", "a=b|c", "a='x'"] {
+            assert!(parse_params(bad, "body").is_err(), "{bad}");
+        }
+    }
 }
