@@ -1,0 +1,307 @@
+"""Order limits judged on the orders the exchange will execute, end to end (issue 7).
+
+For every exchange a client whose allow list has **order rules with limits** (`params.symbol`,
+`max.<size field>`, `max.price`, `max.notional`) on the exchange's order endpoints, and a table
+of raw requests through the real `keyward serve` to that exchange's mock:
+
+* `ok` cases: a within-limit order in each form the field table knows (every size, price and
+  alias field, batches, amends, JSON escapes in member names, quote-sized orders ...) is
+  forwarded, and the mock verifies its signature and accepts it;
+* `no` cases: an over-limit order (or one keyward cannot read: a respelled, camelCase,
+  non-ASCII or dotted member, a market order with a decoy price under a notional bound ...) is
+  refused with 403 naming why, and the mock records nothing.
+
+Then ccxt's own order calls (create_order, edit_order, create_orders where ccxt has them and
+the mock supports them) within those limits, through the same stacks.
+
+Rules are tried in order and the first whose constraints all hold allows the request, so the
+rules of one endpoint are told apart by their `params` (instrument or type): an order meant to
+test a bound can only be allowed by the rule that carries it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+import harness
+
+ccxt = pytest.importorskip("ccxt")
+
+JSON = {"Content-Type": "application/json"}
+
+
+def form(*pairs):
+    """An urlencoded body from (name, value) pairs, in order (duplicates kept)."""
+    return urllib.parse.urlencode(list(pairs))
+
+
+def js(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+class Case:
+    """One raw request and what must happen to it.
+
+    `expect` is "ok" (forwarded: keyward answers 2xx, the mock recorded exactly this request,
+    verified and accepted) or a status (refused with it, the mock untouched); `marker` is a
+    text keyward's refusal must contain."""
+
+    def __init__(self, venue, cid, method, path, body=None, expect="ok", marker=None,
+                 headers=None, query=""):
+        self.venue, self.cid, self.method, self.path = venue, cid, method, path
+        self.body, self.expect, self.marker = body, expect, marker
+        self.headers, self.query = headers, query
+
+    @property
+    def id(self):
+        return f"{self.venue}-{self.cid}"
+
+
+def ok(venue, cid, method, path, body=None, **kw):
+    return Case(venue, cid, method, path, body, "ok", **kw)
+
+
+def no(venue, cid, method, path, body=None, marker=None, status=403, **kw):
+    return Case(venue, cid, method, path, body, status, marker, **kw)
+
+
+class Venue:
+    """An exchange's stack, client rules and the way a bot talks to it."""
+
+    def __init__(self, name, allow, stack=None, headers=None, token_header=True, json_body=True,
+                 upstream=lambda p: p, exact_body=None):
+        self.name, self.allow = name, allow
+        self.stack_kwargs = stack or {}
+        self.headers = headers if headers is not None else (JSON if json_body else {})
+        self.token_header = token_header
+        self.upstream = upstream  # keyward path -> the path the mock sees
+        self.exact_body = json_body if exact_body is None else exact_body
+
+
+VENUES = {}
+CASES = []
+
+
+def venue(v, cases):
+    VENUES[v.name] = v
+    CASES.extend(cases)
+
+
+# =========================================================================================
+# Binance: form bodies; spot, USD-M and COIN-M futures, batches as JSON in `batchOrders`.
+# =========================================================================================
+
+B_LIMITS = 'max = { quantity = "0.5", notional = "20000", price = "60000", stopPrice = "60000" }'
+B_FUT = 'max = { quantity = "0.5", notional = "20000" }'
+venue(Venue("binance", json_body=False, stack={"key_header": "X-MBX-APIKEY"}, allow=f"""
+  "binance:read",
+  # spot BTCUSDT: size, value, price and trigger bounds
+  {{ method = "POST", path = "/api/v3/order", params = {{ symbol = ["BTCUSDT"] }}, {B_LIMITS} }},
+  # spot BTCUSDT market orders: a value bound only (quote-sized orders)
+  {{ method = "POST", path = "/api/v3/order", params = {{ symbol = ["BTCUSDT"], type = ["MARKET"] }},
+    max = {{ notional = "20000" }} }},
+  # spot ETHUSDT: a size bound only (market orders sized in ETH)
+  {{ method = "POST", path = "/api/v3/order", params = {{ symbol = ["ETHUSDT"] }}, max = {{ quantity = "5" }} }},
+  {{ method = "POST", path = "/api/v3/order/test", params = {{ symbol = ["BTCUSDT"] }}, {B_LIMITS} }},
+  {{ method = "POST", path = "/api/v3/order/cancelReplace", params = {{ symbol = ["BTCUSDT"] }}, {B_LIMITS} }},
+  {{ method = "PUT", path = "/api/v3/order/amend/keepPriority", params = {{ symbol = ["BTCUSDT"] }},
+    max = {{ quantity = "0.5" }} }},
+  {{ method = "DELETE", path = "/api/v3/order" }},
+  {{ method = "POST", path = "/fapi/v1/order", params = {{ symbol = ["BTCUSDT"] }}, {B_FUT} }},
+  {{ method = "PUT", path = "/fapi/v1/order", params = {{ symbol = ["BTCUSDT"] }}, {B_FUT} }},
+  {{ method = "POST", path = "/fapi/v1/batchOrders", params = {{ symbol = ["BTCUSDT"] }}, {B_FUT} }},
+  {{ method = "PUT", path = "/fapi/v1/batchOrders", params = {{ symbol = ["BTCUSDT"] }}, {B_FUT} }},
+  {{ method = "DELETE", path = "/fapi/v1/order" }},
+  # COIN-M: contracts, bounded as written; never valued
+  {{ method = "POST", path = "/dapi/v1/order", params = {{ symbol = ["BTCUSD_PERP"] }}, max = {{ quantity = "10" }} }},
+  {{ method = "POST", path = "/dapi/v1/order", params = {{ symbol = ["ETHUSD_PERP"] }}, max = {{ notional = "100000" }} }},
+"""), [])
+
+
+def binance_cases():
+    V, O, T = "binance", "/api/v3/order", "/api/v3/order/test"
+    lim = [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC")]
+    mkt = [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET")]
+    eth = [("symbol", "ETHUSDT"), ("side", "BUY"), ("type", "MARKET")]
+
+    def batch(*items, name="batchOrders"):
+        return form((name, js(list(items))))
+
+    def item(q="0.1", p="30000", **extra):
+        return dict({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "quantity": q, "price": p}, **extra)
+
+    FB, FO = "/fapi/v1/batchOrders", "/fapi/v1/order"
+    return [
+        ok(V, "spot-limit", "POST", O, form(*lim, ("quantity", "0.1"), ("price", "30000"))),
+        ok(V, "spot-limit-at-every-bound", "POST", O, form(*lim, ("quantity", "0.5"), ("price", "40000"))),
+        no(V, "spot-over-quantity", "POST", O, form(*lim, ("quantity", "0.6"), ("price", "100")),
+           "quantity 0.6"),
+        no(V, "spot-over-notional", "POST", O, form(*lim, ("quantity", "0.5"), ("price", "50000")),
+           "notional 25000"),
+        no(V, "spot-over-price", "POST", O, form(*lim, ("quantity", "0.01"), ("price", "61000")),
+           "price 61000 exceeds"),
+        ok(V, "spot-stop-limit", "POST", O, form(("symbol", "BTCUSDT"), ("side", "SELL"), ("type", "STOP_LOSS_LIMIT"),
+                                                  ("timeInForce", "GTC"), ("quantity", "0.1"), ("price", "29000"),
+                                                  ("stopPrice", "29500"))),
+        no(V, "spot-stop-limit-over-trigger", "POST", O,
+           form(("symbol", "BTCUSDT"), ("side", "SELL"), ("type", "STOP_LOSS_LIMIT"), ("timeInForce", "GTC"),
+                ("quantity", "0.1"), ("price", "29000"), ("stopPrice", "61000")), "stopPrice 61000 exceeds"),
+        ok(V, "spot-iceberg", "POST", O, form(*lim, ("quantity", "0.5"), ("price", "30000"), ("icebergQty", "0.1"))),
+        ok(V, "spot-limit-quote-sized", "POST", O, form(*lim, ("quoteOrderQty", "3000"), ("price", "30000"))),
+        no(V, "spot-limit-quote-sized-over-quantity", "POST", O,
+           form(*lim, ("quoteOrderQty", "18000"), ("price", "30000")), "quantity 0.6"),
+        ok(V, "spot-market-quote-sized", "POST", O, form(*mkt, ("quoteOrderQty", "1000"))),
+        no(V, "spot-market-quote-sized-over-notional", "POST", O, form(*mkt, ("quoteOrderQty", "20000.01")),
+           "notional 20000.01 exceeds"),
+        no(V, "spot-market-decoy-price-under-notional", "POST", O,
+           form(*mkt, ("quantity", "100"), ("price", "0.01")), "MARKET"),
+        ok(V, "spot-market-decoy-price-size-only", "POST", O, form(*eth, ("quantity", "5"), ("price", "0.01"))),
+        no(V, "spot-market-over-size", "POST", O, form(*eth, ("quantity", "5.1"))),  # the first rule names the denial
+        no(V, "spot-market-quote-sized-under-size-bound", "POST", O, form(*eth, ("quoteOrderQty", "10"))),
+        no(V, "spot-pegged-under-notional", "POST", O,
+           form(*lim, ("quantity", "0.1"), ("price", "1"), ("pegPriceType", "PRIMARY_PEG")), "pegPriceType"),
+        no(V, "spot-symbol-not-allowed", "POST", O,
+           form(("symbol", "BNBUSDT"), *lim[1:], ("quantity", "0.1"), ("price", "1")), "symbol=BNBUSDT"),
+        no(V, "spot-respelled-Quantity", "POST", O, form(*lim, ("Quantity", "50"), ("price", "1")),
+           "another spelling of 'quantity'"),
+        no(V, "spot-respelled-Quantity-beside-quantity", "POST", O,
+           form(*lim, ("quantity", "0.1"), ("Quantity", "50"), ("price", "1")), "more than once", status=400),
+        no(V, "spot-snake-case-quote_order_qty", "POST", O,
+           form(*lim, ("quantity", "0.1"), ("price", "1"), ("quote_order_qty", "99999")),
+           "another spelling of 'quoteOrderQty'"),
+        no(V, "spot-unknown-qty", "POST", O, form(*lim, ("quantity", "0.1"), ("price", "1"), ("qty", "50")),
+           "'qty' is not a field"),
+        no(V, "spot-non-ascii-symbol", "POST", O,
+           form(("\u017fymbol", "ETHUSDT"), *lim, ("quantity", "0.1"), ("price", "1")), "\u017fymbol", status=400),
+        no(V, "spot-dotted-name", "POST", O, form(*lim, ("quantity", "0.1"), ("price", "1"), ("order.quantity", "50")),
+           "."),
+        no(V, "spot-exponent", "POST", O, form(*lim, ("quantity", "1e-1"), ("price", "1")), "not a plain decimal"),
+        no(V, "spot-negative", "POST", O, form(*lim, ("quantity", "-1"), ("price", "1")), "not a plain decimal"),
+        no(V, "spot-quantity-twice", "POST", O, form(*lim, ("quantity", "0.1"), ("quantity", "50"), ("price", "1")),
+           None, status=(400, 403)),
+        no(V, "spot-over-quantity-in-query", "POST", O, form(*lim, ("price", "1")), "quantity 9 exceeds",
+           query="quantity=9"),
+        ok(V, "spot-test-endpoint", "POST", T, form(*lim, ("quantity", "0.1"), ("price", "30000"))),
+        no(V, "spot-test-endpoint-over-quantity", "POST", T, form(*lim, ("quantity", "2"), ("price", "1")),
+           "quantity 2 exceeds"),
+        ok(V, "spot-cancel-replace", "POST", "/api/v3/order/cancelReplace",
+           form(*lim, ("cancelReplaceMode", "STOP_ON_FAILURE"), ("cancelOrderId", "1"), ("quantity", "0.2"),
+                ("price", "30000"))),
+        no(V, "spot-cancel-replace-over-notional", "POST", "/api/v3/order/cancelReplace",
+           form(*lim, ("cancelReplaceMode", "STOP_ON_FAILURE"), ("cancelOrderId", "1"), ("quantity", "0.5"),
+                ("price", "59000")), "notional 29500"),
+        ok(V, "spot-amend-newQty", "PUT", "/api/v3/order/amend/keepPriority",
+           form(("symbol", "BTCUSDT"), ("orderId", "1"), ("newQty", "0.2"))),
+        no(V, "spot-amend-newQty-over-quantity", "PUT", "/api/v3/order/amend/keepPriority",
+           form(("symbol", "BTCUSDT"), ("orderId", "1"), ("newQty", "3")), "quantity 3 exceeds"),
+        # USD-M futures
+        ok(V, "usdm-limit", "POST", FO, form(*lim, ("quantity", "0.5"), ("price", "30000"))),
+        no(V, "usdm-over-notional", "POST", FO, form(*lim, ("quantity", "0.5"), ("price", "40001")),
+           "notional 20000.5 exceeds"),
+        no(V, "usdm-close-position-under-size-bound", "POST", FO,
+           form(("symbol", "BTCUSDT"), ("side", "SELL"), ("type", "STOP_MARKET"), ("stopPrice", "20000"),
+                ("closePosition", "true")), "closePosition=true"),
+        no(V, "usdm-price-match-under-notional", "POST", FO,
+           form(*lim, ("quantity", "0.1"), ("price", "1"), ("priceMatch", "OPPONENT")), "priceMatch"),
+        ok(V, "usdm-modify", "PUT", FO, form(("symbol", "BTCUSDT"), ("orderId", "1"), ("side", "BUY"),
+                                             ("quantity", "0.3"), ("price", "30000"))),
+        no(V, "usdm-modify-over-quantity", "PUT", FO,
+           form(("symbol", "BTCUSDT"), ("orderId", "1"), ("side", "BUY"), ("quantity", "4"), ("price", "10")),
+           "quantity 4 exceeds"),
+        ok(V, "usdm-batch", "POST", FB, batch(item(), item("0.5", "40000"))),
+        no(V, "usdm-batch-second-item-over", "POST", FB, batch(item(), item("5", "1")),
+           "batchOrders[1]: quantity 5 exceeds"),
+        ok(V, "usdm-batch-escaped-name", "POST", FB,
+           form(("batchOrders", '[{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC",'
+                                '"q\\u0075antity":"0.2","price":"30000"}]'))),
+        no(V, "usdm-batch-escaped-name-over", "POST", FB,
+           form(("batchOrders", '[{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC",'
+                                '"q\\u0075antity":"9","price":"1"}]')), "quantity 9 exceeds"),
+        no(V, "usdm-batch-folded-symbol", "POST", FB, batch(dict(item(), **{"\u017fymbol": "ETHUSDT"})), "ASCII"),
+        no(V, "usdm-batch-camel-case", "POST", FB, batch(dict(item(), Quantity="9")), "another spelling"),
+        no(V, "usdm-batch-market-decoy-price", "POST", FB, batch(dict(item(q="50", p="0.01"), type="MARKET")), "MARKET"),
+        no(V, "usdm-batch-duplicate-key", "POST", FB,
+           form(("batchOrders", '[{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC",'
+                                '"quantity":"0.1","quantity":"9","price":"1"}]')), None, status=(400, 403)),
+        no(V, "usdm-batch-respelled-param", "POST", FB, batch(item(), name="BatchOrders"), "spelling"),
+        ok(V, "usdm-batch-modify", "PUT", FB,
+           batch({"symbol": "BTCUSDT", "orderId": 1, "side": "BUY", "quantity": "0.1", "price": "30000"})),
+        no(V, "usdm-batch-modify-over-notional", "PUT", FB,
+           batch({"symbol": "BTCUSDT", "orderId": 1, "side": "BUY", "quantity": "0.5", "price": "50000"}),
+           "notional 25000"),
+        # COIN-M: contracts
+        ok(V, "coinm-contracts", "POST", "/dapi/v1/order",
+           form(("symbol", "BTCUSD_PERP"), *lim[1:], ("quantity", "10"), ("price", "30000"))),
+        no(V, "coinm-over-contracts", "POST", "/dapi/v1/order",
+           form(("symbol", "BTCUSD_PERP"), *lim[1:], ("quantity", "11"), ("price", "30000")), "quantity 11 exceeds"),
+        no(V, "coinm-never-valued", "POST", "/dapi/v1/order",
+           form(("symbol", "ETHUSD_PERP"), *lim[1:], ("quantity", "1"), ("price", "1"))),
+    ]
+
+
+CASES.extend(binance_cases())
+
+
+# =========================================================================================
+# The stacks, one per exchange, started when its first test needs it.
+# =========================================================================================
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory):
+    running = {}
+
+    def get(name):
+        if name not in running:
+            v = VENUES[name]
+            s = harness.Stack(tmp_path_factory.mktemp(f"limits-{name}"), exchange=name,
+                              client_allow=v.allow, **v.stack_kwargs)
+            try:
+                s.start()
+            except BaseException:
+                s.stop()
+                raise
+            running[name] = s
+        return running[name]
+
+    yield get
+    for s in running.values():
+        s.stop()
+
+
+def send(v, s, case):
+    headers = dict(v.headers)
+    if not v.token_header:
+        headers["Authorization"] = f"Bearer {s.token}"
+    headers.update(case.headers or {})
+    target = case.path + ("?" + case.query if case.query else "")
+    return s.request(case.method, target, body=case.body, headers=headers, token=v.token_header)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_order_case(stacks, case):
+    v = VENUES[case.venue]
+    s = stacks(case.venue)
+    before = len(s.mock.records())
+    status, text = send(v, s, case)
+    recs = s.mock.records()[before:]
+    if case.expect == "ok":
+        assert 200 <= status < 300, f"refused: {status} {text}"
+        assert len(recs) == 1, recs
+        rec = recs[0]
+        assert rec["path"] == v.upstream(case.path) and rec["method"] == case.method, rec
+        assert rec["verified"] is True and rec["status"] < 300, rec
+        if v.exact_body and case.body is not None:
+            assert rec["body"] == case.body, "the order's bytes changed on the way"
+        return
+    statuses = case.expect if isinstance(case.expect, tuple) else (case.expect,)
+    assert status in statuses, f"expected {case.expect}, got {status}: {text}"
+    if case.marker:
+        assert case.marker in text, text
+    assert recs == [], f"a refused order reached the exchange: {recs}"
