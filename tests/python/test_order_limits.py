@@ -52,8 +52,10 @@ class Case:
     text keyward's refusal must contain."""
 
     def __init__(self, venue, cid, method, path, body=None, expect="ok", marker=None,
-                 headers=None, query="", setup=None):
+                 headers=None, query="", setup=None, xfail=None):
         self.venue, self.cid, self.method, self.path = venue, cid, method, path
+        # A case keyward gets wrong today, reported to the lead (strict: it must still fail).
+        self.xfail = xfail
         self.body, self.expect, self.marker = body, expect, marker
         self.headers, self.query = headers, query
         # setup(stack) runs first (e.g. places the order an amend changes); path, body and
@@ -274,6 +276,139 @@ CASES.extend(binance_cases())
 
 
 # =========================================================================================
+# Bybit v5: JSON bodies; `category` decides what `qty` counts; batches in `request`.
+# =========================================================================================
+
+venue(Venue("bybit", stack={"key_header": "X-BAPI-API-KEY"}, allow="""
+  "bybit:read",
+  { method = "POST", path = "/v5/order/create", params = { symbol = ["BTCUSDT"] },
+    max = { qty = "0.5", notional = "20000", price = "60000", triggerPrice = "60000" } },
+  { method = "POST", path = "/v5/order/create", params = { symbol = ["BTCUSDT"], orderType = ["Market"] },
+    max = { notional = "20000" } },
+  { method = "POST", path = "/v5/order/create", params = { symbol = ["ETHUSDT"] }, max = { qty = "5" } },
+  # inverse BTCUSD: qty counts USD, so it is the order's notional
+  { method = "POST", path = "/v5/order/create", params = { symbol = ["BTCUSD"] }, max = { notional = "20000" } },
+  { method = "POST", path = "/v5/order/amend", params = { symbol = ["BTCUSDT"] }, max = { qty = "0.5", price = "60000" } },
+  { method = "POST", path = "/v5/order/create-batch", params = { symbol = ["BTCUSDT"] },
+    max = { qty = "0.5", notional = "20000" } },
+  { method = "POST", path = "/v5/order/create-batch", params = { symbol = ["ETHUSDT"] }, max = { notional = "1000" } },
+  { method = "POST", path = "/v5/order/amend-batch", params = { symbol = ["BTCUSDT"] }, max = { qty = "0.5" } },
+  { method = "POST", path = "/v5/order/cancel" },
+"""), [])
+
+
+def bybit_cases():
+    V, C, A = "bybit", "/v5/order/create", "/v5/order/amend"
+    CB, AB = "/v5/order/create-batch", "/v5/order/amend-batch"
+
+    def o(category="linear", symbol="BTCUSDT", side="Buy", kind="Limit", **f):
+        return dict({"category": category, "symbol": symbol, "side": side, "orderType": kind}, **f)
+
+    def lin(qty, price, **f):
+        return js(o(qty=qty, price=price, **f))
+
+    def placed(s):
+        status, text = s.request("POST", C, body=lin("0.1", "30000"), headers=JSON)
+        assert status == 200, text
+        return json.loads(text)["result"]["orderId"]
+
+    item = lambda q="0.1", p="30000", **f: dict({"symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",  # noqa: E731
+                                                 "qty": q, "price": p}, **f)
+    return [
+        ok(V, "linear-limit", "POST", C, lin("0.5", "40000")),
+        ok(V, "spot-limit", "POST", C, js(o("spot", qty="0.1", price="30000", timeInForce="GTC"))),
+        ok(V, "json-numbers", "POST", C, '{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit",'
+                                         '"qty":0.50,"price":40000.0}'),
+        ok(V, "conditional-limit", "POST", C, lin("0.1", "30000", triggerPrice="29000", triggerDirection=2)),
+        ok(V, "with-take-profit-stop-loss", "POST", C, lin("0.1", "30000", takeProfit="35000", stopLoss="28000")),
+        ok(V, "escaped-qty", "POST", C, '{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit",'
+                                        '"q\\u0074y":"0.2","price":"30000"}'),
+        no(V, "over-qty", "POST", C, lin("0.6", "100"), "qty 0.6 exceeds"),
+        no(V, "over-qty-json-number", "POST", C, lin(0.6, 100), "qty 0.6 exceeds"),
+        no(V, "over-notional", "POST", C, lin("0.5", "50000"), "notional 25000"),
+        no(V, "over-price", "POST", C, lin("0.01", "61000"), "price 61000 exceeds"),
+        no(V, "over-trigger-price", "POST", C, lin("0.1", "30000", triggerPrice="61000"), "triggerPrice 61000 exceeds"),
+        no(V, "escaped-qty-over", "POST", C, '{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit",'
+                                             '"q\\u0074y":"9","price":"1"}', "qty 9 exceeds"),
+        ok(V, "spot-market-buy-quote-sized", "POST", C, js(o("spot", kind="Market", qty="1000"))),
+        ok(V, "spot-market-buy-marketUnit-quote", "POST", C, js(o("spot", kind="Market", qty="20000",
+                                                                    marketUnit="quoteCoin"))),
+        no(V, "spot-market-buy-quote-over-notional", "POST", C, js(o("spot", kind="Market", qty="20001"))),
+        no(V, "linear-market-decoy-price", "POST", C, js(o(kind="Market", qty="100", price="0.01")), "Market"),
+        no(V, "spot-market-sell-decoy-price", "POST", C, js(o("spot", side="Sell", kind="Market", qty="100",
+                                                              price="0.01")), "Market"),
+        ok(V, "spot-market-sell-size-only", "POST", C, js(o("spot", "ETHUSDT", "Sell", "Market", qty="5",
+                                                            price="0.01"))),
+        ok(V, "spot-market-buy-marketUnit-base-size-only", "POST", C,
+           js(o("spot", "ETHUSDT", "Buy", "Market", qty="5", marketUnit="baseCoin"))),
+        no(V, "spot-market-buy-quote-sized-under-size-bound", "POST", C, js(o("spot", "ETHUSDT", "Buy", "Market",
+                                                                              qty="3"))),
+        no(V, "spot-market-sell-over-size", "POST", C, js(o("spot", "ETHUSDT", "Sell", "Market", qty="5.1"))),
+        ok(V, "inverse-market-usd", "POST", C, js(o("inverse", "BTCUSD", kind="Market", qty="20000"))),
+        no(V, "inverse-over-usd", "POST", C, js(o("inverse", "BTCUSD", kind="Limit", qty="20001", price="1"))),
+        no(V, "qty-zero-close", "POST", C, lin("0", "30000", reduceOnly=True, closeOnTrigger=True), "qty=0"),
+        no(V, "bbo-price", "POST", C, lin("0.1", "1", bboSideType="Queue", bboLevel="1"), "bboSideType"),
+        no(V, "option-iv-price", "POST", C, lin("0.1", "1", orderIv="0.5"), "orderIv"),
+        no(V, "marketUnit-unknown", "POST", C, js(o("spot", kind="Market", qty="1", marketUnit="usd")), "marketUnit"),
+        no(V, "category-missing", "POST", C, js({"symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",
+                                                 "qty": "0.1", "price": "1"}), "category"),
+        no(V, "respelled-Qty", "POST", C, lin("0.1", "1", Qty="9"), "another spelling of 'qty'"),
+        no(V, "snake-case-order_type", "POST", C, js(dict(o(qty="0.1", price="1"), order_type="Market")),
+           "another spelling of 'orderType'"),
+        no(V, "non-ascii-symbol", "POST", C, lin("0.1", "1", **{"\u017fymbol": "ETHUSDT"}), None, status=(400, 403)),
+        no(V, "dotted-name", "POST", C, lin("0.1", "1", **{"order.qty": "9"}), "."),
+        no(V, "unknown-quantity", "POST", C, lin("0.1", "1", quantity="9"), "'quantity'"),
+        no(V, "exponent", "POST", C, '{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit",'
+                                     '"qty":1e-1,"price":"1"}', None, status=(400, 403)),
+        no(V, "negative", "POST", C, lin("-1", "1"), "not a plain decimal"),
+        no(V, "duplicate-key", "POST", C, '{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit",'
+                                          '"qty":"0.1","qty":"9","price":"1"}', None, status=400),
+        no(V, "symbol-not-allowed", "POST", C, js(o(symbol="SOLUSDT", qty="0.1", price="1")), "symbol=SOLUSDT"),
+        ok(V, "amend-linear", "POST", A, lambda oid: js({"category": "linear", "symbol": "BTCUSDT", "orderId": oid,
+                                                          "qty": "0.2", "price": "30000"}), setup=placed),
+        no(V, "amend-over-qty", "POST", A, js({"category": "linear", "symbol": "BTCUSDT", "orderId": "1",
+                                               "qty": "0.6", "price": "30000"}), "qty 0.6 exceeds"),
+        # an amend that restates only its size has no price for the rule's price bound
+        no(V, "amend-qty-only-under-price-bound", "POST", A, js({"category": "linear", "symbol": "BTCUSDT",
+                                                                 "orderId": "1", "qty": "0.1"}), "has no price"),
+        no(V, "amend-over-price", "POST", A, js({"category": "linear", "symbol": "BTCUSDT", "orderId": "1",
+                                                 "qty": "0.1", "price": "60001"}), "price 60001 exceeds"),
+        no(V, "amend-spot-qty-unit-unknown", "POST", A, js({"category": "spot", "symbol": "BTCUSDT", "orderId": "1",
+                                                             "qty": "0.1"}), "keeps the unit"),
+        ok(V, "batch", "POST", CB, js({"category": "linear", "request": [item(), item("0.5", "40000")]})),
+        no(V, "batch-second-item-over", "POST", CB, js({"category": "linear", "request": [item(), item("5", "1")]}),
+           "request[1]: qty 5 exceeds"),
+        no(V, "batch-second-item-over-notional", "POST", CB,
+           js({"category": "linear", "request": [item(), item("0.5", "41000")]}), "request[1]: notional 20500"),
+        no(V, "batch-escaped-over", "POST", CB, '{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy",'
+                                                '"orderType":"Limit","\\u0071ty":"9","price":"1"}]}', "qty 9 exceeds"),
+        no(V, "batch-spot-market-buy-quote-sized", "POST", CB,
+           js({"category": "spot", "request": [item(orderType="Market", p=None, q="100")]}), None),
+        no(V, "batch-respelled-request", "POST", CB, js({"category": "linear", "Request": [item()]}), "spelling"),
+        # The batch's `category` decides what `qty` counts; keyward reads it into every item and
+        # judges the order by the first one it finds (the outer), while the item names another.
+        # Bybit documents no per-item category on create-batch: if it honours the item's, this
+        # is a 1000 ETH market buy through a 1000 USDT notional bound.
+        no(V, "batch-item-category-differs-from-batch", "POST", CB,
+           js({"category": "spot", "request": [{"category": "linear", "symbol": "ETHUSDT", "side": "Buy",
+                                                 "orderType": "Market", "qty": "1000"}]}),
+           xfail="keyward judges the order by the batch's category (spot: qty 1000 is USDT) and forwards "
+                 "an item whose own category says linear (qty 1000 is ETH)"),
+        ok(V, "batch-eth-spot-market-buy-quote", "POST", CB,
+           js({"category": "spot", "request": [{"symbol": "ETHUSDT", "side": "Buy", "orderType": "Market",
+                                                 "qty": "1000"}]})),
+        ok(V, "amend-batch", "POST", AB, lambda oid: js({"category": "linear", "request": [
+            {"symbol": "BTCUSDT", "orderId": oid, "qty": "0.3"}]}), setup=placed),
+        no(V, "amend-batch-over", "POST", AB, js({"category": "linear", "request": [
+            {"symbol": "BTCUSDT", "orderId": "1", "qty": "0.3"}, {"symbol": "BTCUSDT", "orderId": "2", "qty": "3"}]}),
+           "request[1]: qty 3 exceeds"),
+    ]
+
+
+CASES.extend(bybit_cases())
+
+
+# =========================================================================================
 # The stacks, one per exchange, started when its first test needs it.
 # =========================================================================================
 
@@ -309,7 +444,18 @@ def send(v, s, case):
     return s.request(case.method, target, body=case.body, headers=headers, token=v.token_header)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def params(cases):
+    return [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=c.xfail)] if c.xfail else [])
+            for c in cases]
+
+
+def same_json(a, b):
+    """The same JSON value, numbers compared as written."""
+    load = lambda t: json.loads(t, parse_float=str, parse_int=str)  # noqa: E731
+    return load(a) == load(b)
+
+
+@pytest.mark.parametrize("case", params(CASES))
 def test_order_case(stacks, case):
     v = VENUES[case.venue]
     s = stacks(case.venue)
@@ -324,7 +470,10 @@ def test_order_case(stacks, case):
         assert rec["path"] == v.upstream(case.path) and rec["method"] == case.method, rec
         assert rec["verified"] is True and rec["status"] < 300, rec
         if v.exact_body and case.body is not None:
-            assert rec["body"] == case.body, "the order's bytes changed on the way"
+            # byte for byte, or (keyward rewrites member names it decoded from escapes) the
+            # same JSON with every number as written
+            assert rec["body"] == case.body or ("\\u" in case.body and same_json(rec["body"], case.body)), \
+                "the order changed on the way"
         return
     statuses = case.expect if isinstance(case.expect, tuple) else (case.expect,)
     assert status in statuses, f"expected {case.expect}, got {status}: {text}"
@@ -470,6 +619,68 @@ def _(s, bot):
               "price": 30000}]
     res, rec = forwarded(s, "PUT", "/fapi/v1/batchOrders", lambda: bot.edit_orders(edits))
     assert res[0]["id"] == o["id"]
+
+
+# -- Bybit ---------------------------------------------------------------------------------
+
+MAKE_BOT["bybit"] = lambda s: harness.record_status(harness.ccxt_bot(ccxt.bybit, s))
+
+
+@ccxt_case("bybit", "create_order-linear-and-spot")
+def _(s, bot):
+    o, rec = forwarded(s, "POST", "/v5/order/create",
+                       lambda: bot.create_order("BTC/USDT:USDT", "limit", "buy", 0.5, 40000))
+    assert o["id"] and rec["params"]["category"] == "linear" and rec["params"]["qty"] == "0.5"
+    _, rec = forwarded(s, "POST", "/v5/order/create", lambda: bot.create_order("BTC/USDT", "limit", "sell", 0.1, 30000))
+    assert rec["params"]["category"] == "spot"
+    refused(s, lambda: bot.create_order("BTC/USDT:USDT", "limit", "buy", 0.6, 30000), "qty 0.6 exceeds")
+    refused(s, lambda: bot.create_order("BTC/USDT:USDT", "market", "buy", 0.1))
+
+
+@ccxt_case("bybit", "create_order-spot-market-by-cost")
+def _(s, bot):
+    _, rec = forwarded(s, "POST", "/v5/order/create", lambda: bot.create_market_buy_order_with_cost("BTC/USDT", 1000))
+    assert rec["params"]["orderType"] == "Market" and rec["params"]["qty"] == "1000"
+    refused(s, lambda: bot.create_market_buy_order_with_cost("BTC/USDT", 25000))
+
+
+@ccxt_case("bybit", "edit_order-linear-amend")
+def _(s, bot):
+    o = bot.create_order("BTC/USDT:USDT", "limit", "buy", 0.1, 30000)
+    e, rec = forwarded(s, "POST", "/v5/order/amend",
+                       lambda: bot.edit_order(o["id"], "BTC/USDT:USDT", "limit", "buy", 0.2, 31000))
+    assert e["id"] == o["id"] and rec["params"]["qty"] == "0.2"
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USDT:USDT", "limit", "buy", 0.6, 31000), "qty 0.6 exceeds")
+
+
+@ccxt_case("bybit", "edit_order-spot-amend",
+           xfail="ccxt edit_order on a spot limit order sends POST /v5/order/amend with category=spot and qty; "
+                 "keyward: \"an amended spot order keeps the unit of its 'qty' (a spot market buy counts the quote "
+                 "coin), which the amend does not say; cancel it and place a new order\"")
+def _(s, bot):
+    o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
+    forwarded(s, "POST", "/v5/order/amend", lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
+
+
+@ccxt_case("bybit", "create_orders-linear-batch")
+def _(s, bot):
+    orders = [{"symbol": "BTC/USDT:USDT", "type": "limit", "side": "buy", "amount": 0.1, "price": 30000},
+              {"symbol": "BTC/USDT:USDT", "type": "limit", "side": "sell", "amount": 0.5, "price": 40000}]
+    res, rec = forwarded(s, "POST", "/v5/order/create-batch", lambda: bot.create_orders(orders))
+    assert len(res) == 2 and all(o["id"] for o in res)
+    orders[1]["amount"] = 0.6
+    refused(s, lambda: bot.create_orders(orders), "request[1]: ")
+
+
+@ccxt_case("bybit", "edit_orders-linear-batch")
+def _(s, bot):
+    o = bot.create_order("BTC/USDT:USDT", "limit", "buy", 0.1, 30000)
+    edits = [{"id": o["id"], "symbol": "BTC/USDT:USDT", "type": "limit", "side": "buy", "amount": 0.3,
+              "price": 30000}]
+    res, rec = forwarded(s, "POST", "/v5/order/amend-batch", lambda: bot.edit_orders(edits))
+    assert res[0]["id"] == o["id"]
+    edits[0]["amount"] = 3
+    refused(s, lambda: bot.edit_orders(edits), "qty 3 exceeds")
 
 
 @pytest.mark.parametrize("venue_name,fn", CCXT)
