@@ -409,6 +409,128 @@ CASES.extend(bybit_cases())
 
 
 # =========================================================================================
+# OKX v5: JSON bodies; `sz` counts the base, the quote (spot market orders by `tgtCcy`) or
+# contracts (swaps); batches are JSON array bodies; amends have `newSz` / `newPx`.
+# =========================================================================================
+
+O_LIMITS = 'max = { sz = "0.5", notional = "20000", px = "60000" }'
+venue(Venue("okx", stack={"passphrase": "Real-Pass-9f3e", "key_header": "OK-ACCESS-KEY"}, allow=f"""
+  "okx:read",
+  {{ method = "POST", path = "/api/v5/trade/order", params = {{ instId = ["BTC-USDT"] }}, {O_LIMITS} }},
+  {{ method = "POST", path = "/api/v5/trade/order", params = {{ instId = ["BTC-USDT"], ordType = ["market"] }},
+    max = {{ notional = "20000" }} }},
+  {{ method = "POST", path = "/api/v5/trade/order", params = {{ instId = ["ETH-USDT"] }}, max = {{ sz = "5" }} }},
+  # a swap: contracts of ctVal, bounded as written
+  {{ method = "POST", path = "/api/v5/trade/order", params = {{ instId = ["BTC-USDT-SWAP"] }}, max = {{ sz = "10" }} }},
+  {{ method = "POST", path = "/api/v5/trade/batch-orders", params = {{ instId = ["BTC-USDT"] }}, {O_LIMITS} }},
+  {{ method = "POST", path = "/api/v5/trade/batch-orders", params = {{ instId = ["BTC-USDT"], ordType = ["market"] }},
+    max = {{ notional = "20000" }} }},
+  {{ method = "POST", path = "/api/v5/trade/batch-orders", params = {{ instId = ["BTC-USDT-SWAP"] }}, max = {{ sz = "10" }} }},
+  # `max.sz` bounds an amend's new size `newSz` (both are the base size)
+  {{ method = "POST", path = "/api/v5/trade/amend-order", params = {{ instId = ["BTC-USDT"] }},
+    max = {{ sz = "0.5", notional = "20000" }} }},
+  {{ method = "POST", path = "/api/v5/trade/amend-batch-orders", params = {{ instId = ["BTC-USDT"] }},
+    max = {{ newSz = "0.5", notional = "20000" }} }},
+  {{ method = "POST", path = "/api/v5/trade/close-position", params = {{ instId = ["BTC-USDT-SWAP"] }},
+    max = {{ sz = "10" }} }},
+  {{ method = "POST", path = "/api/v5/trade/cancel-order" }},
+  {{ method = "POST", path = "/api/v5/trade/cancel-batch-orders" }},
+"""), [])
+
+
+def okx_cases():
+    V, O, B = "okx", "/api/v5/trade/order", "/api/v5/trade/batch-orders"
+    A, AB = "/api/v5/trade/amend-order", "/api/v5/trade/amend-batch-orders"
+
+    def o(inst="BTC-USDT", side="buy", kind="limit", **f):
+        return dict({"instId": inst, "tdMode": "cash", "side": side, "ordType": kind}, **f)
+
+    def lim(sz, px, **f):
+        return js(o(sz=sz, px=px, **f))
+
+    def placed(s):
+        status, text = s.request("POST", O, body=lim("0.1", "30000"), headers=JSON)
+        assert status == 200, text
+        return json.loads(text)["data"][0]["ordId"]
+
+    def amend(oid, **f):
+        return dict({"instId": "BTC-USDT", "ordId": oid}, **f)
+
+    return [
+        ok(V, "spot-limit", "POST", O, lim("0.5", "40000")),
+        ok(V, "spot-post-only", "POST", O, js(o(kind="post_only", sz="0.1", px="30000"))),
+        ok(V, "spot-ioc", "POST", O, js(o(kind="ioc", sz="0.1", px="30000"))),
+        ok(V, "json-numbers", "POST", O, '{"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"limit",'
+                                         '"sz":0.50,"px":40000.0}'),
+        ok(V, "escaped-sz", "POST", O, '{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit",'
+                                       '"\\u0073z":"0.2","px":"30000"}'),
+        ok(V, "attached-tp-sl", "POST", O, lim("0.1", "30000", attachAlgoOrds=[
+            {"tpTriggerPx": "35000", "tpOrdPx": "-1", "slTriggerPx": "25000", "slOrdPx": "-1"}])),
+        no(V, "over-sz", "POST", O, lim("0.6", "100"), "sz 0.6 exceeds"),
+        no(V, "over-notional", "POST", O, lim("0.5", "50000"), "notional 25000"),
+        no(V, "over-px", "POST", O, lim("0.01", "61000"), "px 61000 exceeds"),
+        no(V, "escaped-sz-over", "POST", O, '{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit",'
+                                            '"\\u0073z":"9","px":"1"}', "sz 9 exceeds"),
+        ok(V, "spot-market-buy-quote-by-default", "POST", O, js(o(kind="market", sz="1000"))),
+        ok(V, "spot-market-buy-tgtCcy-quote", "POST", O, js(o(kind="market", sz="20000", tgtCcy="quote_ccy"))),
+        no(V, "spot-market-buy-quote-over-notional", "POST", O, js(o(kind="market", sz="20000.1"))),
+        no(V, "spot-market-sell-decoy-px", "POST", O, js(o(side="sell", kind="market", sz="100", px="0.01")),
+           "market"),
+        no(V, "spot-market-buy-tgtCcy-base-decoy-px", "POST", O,
+           js(o(kind="market", sz="100", px="0.01", tgtCcy="base_ccy")), "market"),
+        no(V, "optimal-limit-ioc-decoy-px", "POST", O, js(o(kind="optimal_limit_ioc", sz="100", px="0.01")),
+           "optimal_limit_ioc"),
+        ok(V, "spot-market-sell-size-only", "POST", O, js(o("ETH-USDT", "sell", "market", sz="5", px="0.01"))),
+        ok(V, "spot-market-buy-tgtCcy-base-size-only", "POST", O,
+           js(o("ETH-USDT", "buy", "market", sz="5", tgtCcy="base_ccy"))),
+        no(V, "spot-market-buy-quote-under-size-bound", "POST", O, js(o("ETH-USDT", "buy", "market", sz="3"))),
+        no(V, "spot-market-sell-over-size", "POST", O, js(o("ETH-USDT", "sell", "market", sz="5.1"))),
+        no(V, "tgtCcy-on-margin-market", "POST", O,
+           js(dict(o(kind="market", sz="1", tgtCcy="base_ccy"), tdMode="cross")), "tdMode=cross"),
+        no(V, "tgtCcy-on-limit", "POST", O, lim("0.1", "1", tgtCcy="quote_ccy"), "tgtCcy=quote_ccy"),
+        ok(V, "swap-contracts", "POST", O, js(dict(o("BTC-USDT-SWAP", sz="10", px="30000"), tdMode="cross"))),
+        no(V, "swap-over-contracts", "POST", O, js(dict(o("BTC-USDT-SWAP", sz="11", px="30000"), tdMode="cross"))),
+        no(V, "instIdCode-under-instrument-rule", "POST", O,
+           js({"instIdCode": 10459, "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "0.1", "px": "1"})),
+        no(V, "instIdCode-beside-instId", "POST", O, lim("0.1", "1", instIdCode=10459), None),
+        no(V, "pxUsd-under-notional", "POST", O, lim("0.1", "1", pxUsd="1"), "pxUsd"),
+        no(V, "respelled-Sz", "POST", O, lim("0.1", "1", Sz="9"), "another spelling of 'sz'"),
+        no(V, "snake-case-ord_type", "POST", O, js(dict(o(sz="0.1", px="1"), ord_type="market")),
+           "another spelling of 'ordType'"),
+        no(V, "snake-case-inst_id", "POST", O, lim("0.1", "1", inst_id="ETH-USDT"), "another spelling of 'instId'"),
+        no(V, "non-ascii-instId", "POST", O, lim("0.1", "1", **{"\u0131nstId": "ETH-USDT"}), None, status=(400, 403)),
+        no(V, "dotted-name", "POST", O, lim("0.1", "1", **{"attachAlgoOrds.sz": "9"}), "."),
+        no(V, "unknown-size", "POST", O, lim("0.1", "1", size="9"), "'size'"),
+        no(V, "exponent", "POST", O, '{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit",'
+                                     '"sz":1e-1,"px":"1"}', None, status=(400, 403)),
+        no(V, "duplicate-key", "POST", O, '{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit",'
+                                          '"sz":"0.1","sz":"9","px":"1"}', None, status=400),
+        no(V, "instrument-not-allowed", "POST", O, js(o("SOL-USDT", sz="0.1", px="1")), "instId=SOL-USDT"),
+        ok(V, "batch", "POST", B, js([o(sz="0.1", px="30000"), o(sz="0.5", px="40000")])),
+        ok(V, "batch-market-buy-quote", "POST", B, js([o(kind="market", sz="1000")])),
+        ok(V, "batch-swap-contracts", "POST", B, js([dict(o("BTC-USDT-SWAP", sz="10", px="30000"), tdMode="cross")])),
+        no(V, "batch-second-item-over", "POST", B, js([o(sz="0.1", px="30000"), o(sz="5", px="1")]),
+           "body[1]: sz 5 exceeds"),
+        no(V, "batch-escaped-over", "POST", B, '[{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit",'
+                                               '"\\u0073z":"9","px":"1"}]', "sz 9 exceeds"),
+        no(V, "batch-market-decoy-px", "POST", B, js([o(side="sell", kind="market", sz="100", px="0.01")])),
+        no(V, "batch-not-an-array", "POST", B, lim("0.1", "1"), "array"),
+        ok(V, "amend", "POST", A, lambda oid: js(amend(oid, newSz="0.2", newPx="30000")), setup=placed),
+        no(V, "amend-over-newSz", "POST", A, js(amend("1", newSz="0.6", newPx="100")), "sz 0.6 exceeds"),
+        no(V, "amend-over-notional", "POST", A, js(amend("1", newSz="0.5", newPx="50000")), "notional 25000"),
+        no(V, "amend-respelled-newsz", "POST", A, js(amend("1", newsz="9", newPx="1")), "spelling"),
+        ok(V, "amend-batch", "POST", AB, lambda oid: js([amend(oid, newSz="0.3", newPx="30000")]), setup=placed),
+        no(V, "amend-batch-over", "POST", AB, js([amend("1", newSz="0.3", newPx="1"), amend("2", newSz="3", newPx="1")]),
+           "body[1]: newSz 3 exceeds"),
+        no(V, "close-position-whole-under-size-bound", "POST", "/api/v5/trade/close-position",
+           js({"instId": "BTC-USDT-SWAP", "mgnMode": "cross"}), "close-position closes the whole position"),
+    ]
+
+
+CASES.extend(okx_cases())
+
+
+# =========================================================================================
 # The stacks, one per exchange, started when its first test needs it.
 # =========================================================================================
 
@@ -681,6 +803,60 @@ def _(s, bot):
     assert res[0]["id"] == o["id"]
     edits[0]["amount"] = 3
     refused(s, lambda: bot.edit_orders(edits), "qty 3 exceeds")
+
+
+# -- OKX -----------------------------------------------------------------------------------
+
+MAKE_BOT["okx"] = lambda s: harness.record_status(harness.ccxt_bot(ccxt.okx, s, password="dummy-passphrase"))
+
+
+@ccxt_case("okx", "create_order-spot-and-swap")
+def _(s, bot):
+    o, rec = forwarded(s, "POST", "/api/v5/trade/batch-orders",
+                       lambda: bot.create_order("BTC/USDT", "limit", "buy", 0.5, 40000))
+    assert o["id"] and rec["params"][0]["sz"] == "0.5"
+    _, rec = forwarded(s, "POST", "/api/v5/trade/batch-orders",
+                       lambda: bot.create_order("BTC/USDT:USDT", "limit", "buy", 10, 30000))
+    assert rec["params"][0]["instId"] == "BTC-USDT-SWAP" and rec["params"][0]["sz"] == "10"
+    refused(s, lambda: bot.create_order("BTC/USDT", "limit", "buy", 0.6, 30000), "sz 0.6 exceeds")
+    refused(s, lambda: bot.create_order("BTC/USDT:USDT", "limit", "buy", 11, 30000))
+
+
+@ccxt_case("okx", "create_order-spot-market-by-cost")
+def _(s, bot):
+    _, rec = forwarded(s, "POST", "/api/v5/trade/batch-orders",
+                       lambda: bot.create_market_buy_order_with_cost("BTC/USDT", 1000))
+    assert rec["params"][0]["ordType"] == "market" and rec["params"][0]["sz"] == "1000"
+    refused(s, lambda: bot.create_market_buy_order_with_cost("BTC/USDT", 25000))
+
+
+@ccxt_case("okx", "edit_order-amend")
+def _(s, bot):
+    o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
+    e, rec = forwarded(s, "POST", "/api/v5/trade/amend-order",
+                       lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
+    assert e["id"] == o["id"] and rec["params"]["newSz"] == "0.2"
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.5, 41000), "notional 20500")
+
+
+@ccxt_case("okx", "create_orders-batch")
+def _(s, bot):
+    orders = [{"symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.1, "price": 30000},
+              {"symbol": "BTC/USDT", "type": "limit", "side": "sell", "amount": 0.5, "price": 40000}]
+    res, rec = forwarded(s, "POST", "/api/v5/trade/batch-orders", lambda: bot.create_orders(orders))
+    assert len(res) == 2 and all(o["id"] for o in res)
+    orders[1]["amount"] = 0.6
+    refused(s, lambda: bot.create_orders(orders), "body[1]: ")
+
+
+@ccxt_case("okx", "edit_orders-batch")
+def _(s, bot):
+    o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
+    edits = [{"id": o["id"], "symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.3, "price": 30000}]
+    res, rec = forwarded(s, "POST", "/api/v5/trade/amend-batch-orders", lambda: bot.edit_orders(edits))
+    assert res[0]["id"] == o["id"]
+    edits[0]["amount"] = 3
+    refused(s, lambda: bot.edit_orders(edits), "newSz 3 exceeds")
 
 
 @pytest.mark.parametrize("venue_name,fn", CCXT)
