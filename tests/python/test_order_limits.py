@@ -25,6 +25,7 @@ import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -663,6 +664,107 @@ CASES.extend(bitget_cases())
 
 
 # =========================================================================================
+# KuCoin: JSON bodies; spot HF orders sized by `size` (base) or `funds` (quote); futures in
+# lots of an unknown multiplier, at /futures/... (keyward sends them to the futures host).
+# =========================================================================================
+
+K_LIMITS = 'max = { size = "0.5", notional = "20000", price = "60000" }'
+venue(Venue("kucoin", stack={"api_key": "65f1a2b3c4d5e6f708091a2b", "secret": "f03a5284-5c39-4aaa-9b20-dea10bdcf8e3",
+                             "passphrase": "real-Passphrase-7", "key_header": "KC-API-KEY"},
+            upstream=lambda p: p[len("/futures"):] if p.startswith("/futures/") else p, allow=f"""
+  "kucoin:read",
+  {{ method = "POST", path = "/api/v1/hf/orders", params = {{ symbol = ["BTC-USDT"] }}, {K_LIMITS} }},
+  {{ method = "POST", path = "/api/v1/hf/orders", params = {{ symbol = ["BTC-USDT"], type = ["market"] }},
+    max = {{ notional = "20000" }} }},
+  {{ method = "POST", path = "/api/v1/hf/orders", params = {{ symbol = ["ETH-USDT"] }}, max = {{ size = "5" }} }},
+  {{ method = "POST", path = "/api/v1/orders", params = {{ symbol = ["BTC-USDT"] }}, {K_LIMITS} }},
+  {{ method = "POST", path = "/api/v1/hf/orders/multi", params = {{ symbol = ["BTC-USDT"] }}, {K_LIMITS} }},
+  {{ method = "POST", path = "/api/v1/hf/orders/alter", params = {{ symbol = ["BTC-USDT"] }},
+    max = {{ size = "0.5", notional = "20000" }} }},
+  # futures lots: bounded as written, never valued
+  {{ method = "POST", path = "/futures/api/v1/orders", params = {{ symbol = ["XBTUSDTM"] }}, max = {{ size = "10" }} }},
+  {{ method = "POST", path = "/futures/api/v1/orders", params = {{ symbol = ["ETHUSDTM"] }}, max = {{ notional = "100000" }} }},
+  {{ method = "POST", path = "/futures/api/v1/orders/multi", params = {{ symbol = ["XBTUSDTM"] }}, max = {{ size = "10" }} }},
+"""), [])
+
+
+def kucoin_cases():
+    V, H, C = "kucoin", "/api/v1/hf/orders", "/api/v1/orders"
+    M, A, F, FM = "/api/v1/hf/orders/multi", "/api/v1/hf/orders/alter", "/futures/api/v1/orders", "/futures/api/v1/orders/multi"
+    n = iter(range(1, 10 ** 6))
+
+    def o(symbol="BTC-USDT", side="buy", kind="limit", **f):
+        return dict({"clientOid": f"kw-limits-{next(n)}", "symbol": symbol, "side": side, "type": kind}, **f)
+
+    def lim(size, price, **f):
+        return js(o(size=size, price=price, **f))
+
+    def fut(size, price="30000", symbol="XBTUSDTM", **f):
+        return dict(o(symbol, size=size, leverage=3, marginMode="ISOLATED", **({"price": price} if price else {})), **f)
+
+    def placed(s):
+        status, text = s.request("POST", H, body=lim("0.1", "30000"), headers=JSON)
+        assert status == 200, text
+        return json.loads(text)["data"]["orderId"]
+
+    return [
+        ok(V, "spot-limit", "POST", H, lim("0.5", "40000")),
+        ok(V, "spot-limit-classic-endpoint", "POST", C, lim("0.1", "30000")),
+        ok(V, "spot-limit-hidden-iceberg", "POST", H, lim("0.1", "30000", iceberg=True, visibleSize="0.01")),
+        ok(V, "spot-escaped-size", "POST", H, '{"clientOid":"kw-esc-1","symbol":"BTC-USDT","side":"buy",'
+                                              '"type":"limit","s\\u0069ze":"0.2","price":"30000"}'),
+        no(V, "spot-over-size", "POST", H, lim("0.6", "100"), "size 0.6 exceeds"),
+        no(V, "spot-over-notional", "POST", H, lim("0.5", "50000"), "notional 25000"),
+        no(V, "spot-over-price", "POST", H, lim("0.01", "61000"), "price 61000 exceeds"),
+        no(V, "spot-classic-over-size", "POST", C, lim("0.6", "100"), "size 0.6 exceeds"),
+        no(V, "spot-escaped-over", "POST", H, '{"clientOid":"kw-esc-2","symbol":"BTC-USDT","side":"buy",'
+                                              '"type":"limit","s\\u0069ze":"9","price":"1"}', "size 9 exceeds"),
+        no(V, "spot-limit-funds-over-size", "POST", H, js(o(funds="18000", price="30000")), "size 0.6"),
+        ok(V, "spot-market-funds", "POST", H, js(o(kind="market", funds="20000"))),
+        no(V, "spot-market-funds-over-notional", "POST", H, js(o(kind="market", funds="20000.1"))),
+        no(V, "spot-market-decoy-price", "POST", H, js(o(kind="market", size="100", price="0.01")), "market"),
+        ok(V, "spot-market-size-only", "POST", H, js(o("ETH-USDT", "sell", "market", size="5", price="0.01"))),
+        no(V, "spot-market-funds-under-size-bound", "POST", H, js(o("ETH-USDT", "buy", "market", funds="10"))),
+        no(V, "spot-market-over-size", "POST", H, js(o("ETH-USDT", "sell", "market", size="5.1"))),
+        no(V, "spot-size-and-funds", "POST", H, js(o(kind="market", size="0.1", funds="1"))),
+        no(V, "spot-respelled-Size", "POST", H, lim("0.1", "1", Size="9"), "another spelling of 'size'"),
+        no(V, "spot-snake-case-time_in_force", "POST", H, lim("0.1", "1", time_in_force="IOC"),
+           "another spelling of 'timeInForce'"),
+        no(V, "spot-non-ascii-symbol", "POST", H, lim("0.1", "1", **{"\u017fymbol": "ETH-USDT"}), None, status=(400, 403)),
+        no(V, "spot-dotted-name", "POST", H, lim("0.1", "1", **{"order.size": "9"}), "."),
+        no(V, "spot-unknown-qty", "POST", H, lim("0.1", "1", qty="9"), "'qty'"),
+        no(V, "spot-duplicate-key", "POST", H, '{"clientOid":"kw-dup","symbol":"BTC-USDT","side":"buy","type":"limit",'
+                                               '"size":"0.1","size":"9","price":"1"}', None, status=400),
+        no(V, "spot-exponent", "POST", H, lim("1E-1", "1"), "not a plain decimal"),
+        no(V, "spot-symbol-not-allowed", "POST", H, js(o("SOL-USDT", size="0.1", price="1")), "symbol=SOL-USDT"),
+        ok(V, "spot-batch", "POST", M, js({"orderList": [o(size="0.1", price="30000"), o(size="0.5", price="40000")]})),
+        no(V, "spot-batch-second-over", "POST", M,
+           js({"orderList": [o(size="0.1", price="30000"), o(size="5", price="1")]}), "orderList[1]: size 5 exceeds"),
+        no(V, "spot-batch-escaped-over", "POST", M,
+           '{"orderList":[{"clientOid":"kw-esc-3","symbol":"BTC-USDT","side":"buy","type":"limit",'
+           '"\\u0073ize":"9","price":"1"}]}', "size 9 exceeds"),
+        ok(V, "spot-alter", "POST", A, lambda oid: js({"symbol": "BTC-USDT", "orderId": oid, "newSize": "0.2",
+                                                        "newPrice": "30000"}), setup=placed),
+        no(V, "spot-alter-over-size", "POST", A, js({"symbol": "BTC-USDT", "orderId": "1", "newSize": "0.6",
+                                                     "newPrice": "1"}), "size 0.6 exceeds"),
+        no(V, "spot-alter-over-notional", "POST", A, js({"symbol": "BTC-USDT", "orderId": "1", "newSize": "0.5",
+                                                         "newPrice": "50000"}), "notional 25000"),
+        ok(V, "futures-lots", "POST", F, js(fut(10))),
+        ok(V, "futures-market-lots", "POST", F, js(fut(10, None, type="market"))),
+        no(V, "futures-over-lots", "POST", F, js(fut(11)), "size 11 exceeds"),
+        no(V, "futures-close-order-under-size-bound", "POST", F,
+           js({"clientOid": "kw-close", "symbol": "XBTUSDTM", "side": "sell", "type": "market", "closeOrder": True})),
+        no(V, "futures-never-valued", "POST", F, js(fut(1, symbol="ETHUSDTM"))),
+        ok(V, "futures-batch", "POST", FM, js([fut(1), fut(10)])),
+        no(V, "futures-batch-second-over", "POST", FM, js([fut(1), fut(20)]), "body[1]: size 20 exceeds"),
+        no(V, "futures-batch-not-an-array", "POST", FM, js(fut(1)), "array"),
+    ]
+
+
+CASES.extend(kucoin_cases())
+
+
+# =========================================================================================
 # The stacks, one per exchange, started when its first test needs it.
 # =========================================================================================
 
@@ -699,8 +801,8 @@ def send(v, s, case):
 
 
 def params(cases):
-    return [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=c.xfail)] if c.xfail else [])
-            for c in cases]
+    return [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, raises=AssertionError, reason=c.xfail)]
+                         if c.xfail else []) for c in cases]
 
 
 def same_json(a, b):
@@ -744,12 +846,29 @@ CCXT = []
 MAKE_BOT = {}
 
 
-def ccxt_case(venue_name, cid, xfail=None):
-    """Registers `fn(stack, bot)` as a ccxt test; `xfail` (the reason) marks a legitimate call
-    keyward's order model refuses, for the lead to decide (strict: it must still fail)."""
+class KnownRefusal(Exception):
+    """keyward refused a legitimate ccxt call with the refusal an xfail names."""
+
+
+def ccxt_case(venue_name, cid, xfail=None, refusal=None):
+    """Registers `fn(stack, bot)` as a ccxt test. `xfail` (the reason) marks a legitimate call
+    keyward refuses, for the lead to decide: the test fails only as expected (a ccxt error whose
+    message holds `refusal`) and must keep failing (strict)."""
     def deco(fn):
-        marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-        CCXT.append(pytest.param(venue_name, fn, id=f"{venue_name}-{cid}", marks=marks))
+        marks = []
+        run = fn
+        if xfail:
+            assert refusal, "an xfail names keyward's refusal"
+            marks = [pytest.mark.xfail(strict=True, raises=KnownRefusal, reason=xfail)]
+
+            def run(s, bot):
+                try:
+                    fn(s, bot)
+                except ccxt.BaseError as e:
+                    if refusal in str(e):
+                        raise KnownRefusal(str(e)) from e
+                    raise
+        CCXT.append(pytest.param(venue_name, run, id=f"{venue_name}-{cid}", marks=marks))
         return fn
     return deco
 
@@ -770,7 +889,7 @@ def bots(stacks):
     return get
 
 
-def forwarded(s, method, path, call, host=None):
+def forwarded(s, method, path, call=None, host=None):
     """`call()` succeeds; exactly one new request reached the mock at `method path`, verified and
     accepted, and every new request was verified. Returns (call's result, that record)."""
     before = len(s.mock.records())
@@ -858,7 +977,7 @@ RAW_BATCH = ("ccxt 4.5.90 sends batchOrders=[{...}] with the JSON unescaped in t
              "(rawencode); keyward answers 400 bad_params \"byte '{' in the body must be percent-encoded\"")
 
 
-@ccxt_case("binance", "create_orders-usdm-batch", xfail=RAW_BATCH)
+@ccxt_case("binance", "create_orders-usdm-batch", xfail=RAW_BATCH, refusal="must be percent-encoded")
 def _(s, bot):
     orders = [{"symbol": "BTC/USDT:USDT", "type": "limit", "side": "buy", "amount": 0.01, "price": 30000},
               {"symbol": "BTC/USDT:USDT", "type": "limit", "side": "sell", "amount": 0.5, "price": 40000}]
@@ -866,7 +985,7 @@ def _(s, bot):
     assert len(res) == 2 and all(o["id"] for o in res)
 
 
-@ccxt_case("binance", "edit_orders-usdm-batch", xfail=RAW_BATCH)
+@ccxt_case("binance", "edit_orders-usdm-batch", xfail=RAW_BATCH, refusal="must be percent-encoded")
 def _(s, bot):
     o = bot.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 30000)
     edits = [{"id": o["id"], "symbol": "BTC/USDT:USDT", "type": "limit", "side": "buy", "amount": 0.03,
@@ -910,7 +1029,8 @@ def _(s, bot):
 @ccxt_case("bybit", "edit_order-spot-amend",
            xfail="ccxt edit_order on a spot limit order sends POST /v5/order/amend with category=spot and qty; "
                  "keyward: \"an amended spot order keeps the unit of its 'qty' (a spot market buy counts the quote "
-                 "coin), which the amend does not say; cancel it and place a new order\"")
+                 "coin), which the amend does not say; cancel it and place a new order\"",
+           refusal="keeps the unit of its 'qty'")
 def _(s, bot):
     o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
     forwarded(s, "POST", "/v5/order/amend", lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
@@ -1025,7 +1145,8 @@ def _(s, bot):
 @ccxt_case("bitget", "edit_order-spot-cancel-replace",
            xfail="ccxt edit_order on a spot order sends POST /api/v2/spot/trade/cancel-replace-order with "
                  "orderType (not in Bitget's Cancel-Replace-Order fields); keyward: \"'orderType' is not a field "
-                 "keyward knows on this endpoint; it cannot judge the order, so it refuses it\"")
+                 "keyward knows on this endpoint; it cannot judge the order, so it refuses it\"",
+           refusal="'orderType' is not a field")
 def _(s, bot):
     o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
     e, rec = forwarded(s, "POST", "/api/v2/spot/trade/cancel-replace-order",
@@ -1057,14 +1178,85 @@ def symbol_twice(path):
             "keyward cannot tell which the exchange uses\"")
 
 
-@ccxt_case("bitget", "create_orders-spot-batch", xfail=symbol_twice("/api/v2/spot/trade/batch-orders"))
+@ccxt_case("bitget", "create_orders-spot-batch", xfail=symbol_twice("/api/v2/spot/trade/batch-orders"),
+           refusal="'symbol' and 'symbol' both set")
 def _(s, bot):
     bitget_batch(s, bot, "BTC/USDT", "/api/v2/spot/trade/batch-orders")
 
 
-@ccxt_case("bitget", "create_orders-swap-batch", xfail=symbol_twice("/api/v2/mix/order/batch-place-order"))
+@ccxt_case("bitget", "create_orders-swap-batch", xfail=symbol_twice("/api/v2/mix/order/batch-place-order"),
+           refusal="'symbol' and 'symbol' both set")
 def _(s, bot):
     bitget_batch(s, bot, "BTC/USDT:USDT", "/api/v2/mix/order/batch-place-order")
+
+
+# -- KuCoin --------------------------------------------------------------------------------
+
+def kucoin_bots(s):
+    import test_ccxt_kucoin as k  # the README's ccxt configuration (spot and futures URLs)
+
+    spot, futures = k.make(ccxt.kucoin, s), k.make(ccxt.kucoinfutures, s)
+    spot.load_markets()
+    futures.load_markets()
+    return SimpleNamespace(spot=spot, futures=futures)
+
+
+MAKE_BOT["kucoin"] = kucoin_bots
+
+
+@ccxt_case("kucoin", "create_order-spot")
+def _(s, bots):
+    o, rec = forwarded(s, "POST", "/api/v1/hf/orders", lambda: bots.spot.create_order("BTC/USDT", "limit", "buy", 0.5, 40000))
+    assert o["id"] and rec["params"]["size"] == "0.5"
+    refused(s, lambda: bots.spot.create_order("BTC/USDT", "limit", "buy", 0.6, 30000), "size 0.6 exceeds")
+
+
+@ccxt_case("kucoin", "create_order-spot-market-by-cost")
+def _(s, bots):
+    _, rec = forwarded(s, "POST", "/api/v1/hf/orders", lambda: bots.spot.create_market_buy_order_with_cost("BTC/USDT", 1000))
+    assert rec["params"]["type"] == "market" and float(rec["params"]["funds"]) == 1000
+    refused(s, lambda: bots.spot.create_market_buy_order_with_cost("BTC/USDT", 25000))
+
+
+@ccxt_case("kucoin", "edit_order-spot-alter")
+def _(s, bots):
+    o = bots.spot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
+    e, rec = forwarded(s, "POST", "/api/v1/hf/orders/alter",
+                       lambda: bots.spot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
+    assert e["id"] and rec["params"]["newSize"] == "0.2"
+    refused(s, lambda: bots.spot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.5, 41000), "notional 20500")
+
+
+@ccxt_case("kucoin", "create_orders-spot-batch",
+           xfail="ccxt create_orders sends POST /api/v1/hf/orders/multi with `symbol` beside orderList; keyward: "
+                 "\"'symbol' is not read by keyward beside the batch 'orderList'; put it in each order or leave it out\"",
+           refusal="'symbol' is not read by keyward beside the batch")
+def _(s, bots):
+    orders = [{"symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.1, "price": 30000},
+              {"symbol": "BTC/USDT", "type": "limit", "side": "sell", "amount": 0.5, "price": 40000}]
+    res, rec = forwarded(s, "POST", "/api/v1/hf/orders/multi", lambda: bots.spot.create_orders(orders))
+    assert len(res) == 2 and all(o["id"] for o in res)
+
+
+@ccxt_case("kucoin", "create_order-futures")
+def _(s, bots):
+    o, rec = forwarded(s, "POST", "/api/v1/orders", host="futures",
+                       call=lambda: bots.futures.create_order("BTC/USDT:USDT", "limit", "buy", 10, 30000, {"leverage": 3}))
+    assert o["id"] and rec["params"]["size"] == 10
+    refused(s, lambda: bots.futures.create_order("BTC/USDT:USDT", "limit", "buy", 11, 30000, {"leverage": 3}),
+            "size 11 exceeds")
+
+
+@ccxt_case("kucoin", "create_orders-futures-batch")
+def _(s, bots):
+    orders = [{"symbol": "BTC/USDT:USDT", "type": "limit", "side": "buy", "amount": 1, "price": 30000,
+               "params": {"leverage": 3}},
+              {"symbol": "BTC/USDT:USDT", "type": "limit", "side": "sell", "amount": 10, "price": 31000,
+               "params": {"leverage": 3}}]
+    res, rec = forwarded(s, "POST", "/api/v1/orders/multi", host="futures", call=lambda: bots.futures.create_orders(orders))
+    assert len(res) == 2 and all(o["id"] for o in res)
+    orders[1]["amount"] = 11
+    refused(s, lambda: bots.futures.create_orders(orders), "body[1]: size 11 exceeds")
 
 
 @pytest.mark.parametrize("venue_name,fn", CCXT)
