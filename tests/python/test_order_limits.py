@@ -91,8 +91,11 @@ class Venue:
     """An exchange's stack, client rules and the way a bot talks to it."""
 
     def __init__(self, name, allow, stack=None, headers=None, token_header=True, json_body=True,
-                 upstream=lambda p: p, exact_body=None):
+                 upstream=lambda p: p, exact_body=None, accepted=lambda answer: True):
         self.name, self.allow = name, allow
+        # whether the exchange's answer (parsed JSON) accepted the order: some answer errors
+        # with HTTP 200 and a code in the body
+        self.accepted = accepted
         self.stack_kwargs = stack or {}
         self.headers = headers if headers is not None else (JSON if json_body else {})
         self.token_header = token_header
@@ -115,7 +118,8 @@ def venue(v, cases):
 
 B_LIMITS = 'max = { quantity = "0.5", notional = "20000", price = "60000", stopPrice = "60000" }'
 B_FUT = 'max = { quantity = "0.5", notional = "20000" }'
-venue(Venue("binance", json_body=False, stack={"key_header": "X-MBX-APIKEY"}, allow=f"""
+venue(Venue("binance", json_body=False, stack={"key_header": "X-MBX-APIKEY"},
+            accepted=lambda a: not any("code" in i for i in (a if isinstance(a, list) else [a])), allow=f"""
   "binance:read",
   # spot BTCUSDT: size, value, price and trigger bounds
   {{ method = "POST", path = "/api/v3/order", params = {{ symbol = ["BTCUSDT"] }}, {B_LIMITS} }},
@@ -280,7 +284,8 @@ CASES.extend(binance_cases())
 # Bybit v5: JSON bodies; `category` decides what `qty` counts; batches in `request`.
 # =========================================================================================
 
-venue(Venue("bybit", stack={"key_header": "X-BAPI-API-KEY"}, allow="""
+venue(Venue("bybit", stack={"key_header": "X-BAPI-API-KEY"}, accepted=lambda a: a["retCode"] == 0 and all(
+        c["code"] == 0 for c in (a.get("retExtInfo") or {}).get("list", [])), allow="""
   "bybit:read",
   { method = "POST", path = "/v5/order/create", params = { symbol = ["BTCUSDT"] },
     max = { qty = "0.5", notional = "20000", price = "60000", triggerPrice = "60000" } },
@@ -415,7 +420,8 @@ CASES.extend(bybit_cases())
 # =========================================================================================
 
 O_LIMITS = 'max = { sz = "0.5", notional = "20000", px = "60000" }'
-venue(Venue("okx", stack={"passphrase": "Real-Pass-9f3e", "key_header": "OK-ACCESS-KEY"}, allow=f"""
+venue(Venue("okx", stack={"passphrase": "Real-Pass-9f3e", "key_header": "OK-ACCESS-KEY"},
+            accepted=lambda a: a["code"] == "0", allow=f"""
   "okx:read",
   {{ method = "POST", path = "/api/v5/trade/order", params = {{ instId = ["BTC-USDT"] }}, {O_LIMITS} }},
   {{ method = "POST", path = "/api/v5/trade/order", params = {{ instId = ["BTC-USDT"], ordType = ["market"] }},
@@ -538,7 +544,8 @@ CASES.extend(okx_cases())
 
 G_LIMITS = 'max = { size = "0.5", notional = "20000", price = "60000", triggerPrice = "60000" }'
 G_MIX = 'max = { size = "0.5", notional = "20000" }'
-venue(Venue("bitget", stack={"passphrase": "RealBitgetPass42", "key_header": "ACCESS-KEY"}, allow=f"""
+venue(Venue("bitget", stack={"passphrase": "RealBitgetPass42", "key_header": "ACCESS-KEY"},
+            accepted=lambda a: a["code"] == "00000" and not (a["data"] or {}).get("failureList"), allow=f"""
   "bitget:read",
   {{ method = "POST", path = "/api/v2/spot/trade/place-order", params = {{ symbol = ["BTCUSDT"] }}, {G_LIMITS} }},
   {{ method = "POST", path = "/api/v2/spot/trade/place-order", params = {{ symbol = ["BTCUSDT"], orderType = ["market"] }},
@@ -671,7 +678,10 @@ CASES.extend(bitget_cases())
 K_LIMITS = 'max = { size = "0.5", notional = "20000", price = "60000" }'
 venue(Venue("kucoin", stack={"api_key": "65f1a2b3c4d5e6f708091a2b", "secret": "f03a5284-5c39-4aaa-9b20-dea10bdcf8e3",
                              "passphrase": "real-Passphrase-7", "key_header": "KC-API-KEY"},
-            upstream=lambda p: p[len("/futures"):] if p.startswith("/futures/") else p, allow=f"""
+            upstream=lambda p: p[len("/futures"):] if p.startswith("/futures/") else p,
+            accepted=lambda a: a["code"] == "200000" and all(
+                i.get("success", True) and i.get("code", "200000") == "200000"
+                for i in (a["data"] if isinstance(a["data"], list) else [])), allow=f"""
   "kucoin:read",
   {{ method = "POST", path = "/api/v1/hf/orders", params = {{ symbol = ["BTC-USDT"] }}, {K_LIMITS} }},
   {{ method = "POST", path = "/api/v1/hf/orders", params = {{ symbol = ["BTC-USDT"], type = ["market"] }},
@@ -765,6 +775,124 @@ CASES.extend(kucoin_cases())
 
 
 # =========================================================================================
+# Kraken: form bodies (JSON for batches); `price` is the limit price or the trigger by type,
+# `price2` a stop-limit's limit price; `oflags=viqc` sizes a market buy in the quote; a
+# conditional close (`close[...]`) is a second order, judged like any other.
+# =========================================================================================
+
+venue(Venue("kraken", json_body=False, stack={
+    "api_key": harness.binance_like_key(56), "secret": __import__("base64").b64encode(os.urandom(64)).decode(),
+    "key_header": "API-Key"}, accepted=lambda a: a["error"] == [], allow="""
+  "kraken:read",
+  { method = "POST", path = "/0/private/AddOrder", params = { pair = ["XXBTZUSD"] },
+    max = { volume = "0.5", notional = "20000", price = "60000" } },
+  { method = "POST", path = "/0/private/AddOrder", params = { pair = ["XXBTZUSD"], ordertype = ["market"] },
+    max = { notional = "20000" } },
+  { method = "POST", path = "/0/private/AddOrder", params = { pair = ["XETHZUSD"] }, max = { volume = "5" } },
+  { method = "POST", path = "/0/private/AddOrderBatch", params = { pair = ["XXBTZUSD"] },
+    max = { volume = "0.5", notional = "20000" } },
+  # an amend names no pair and no type: size and price bounds only
+  { method = "POST", path = "/0/private/AmendOrder", max = { volume = "0.5", price = "60000" } },
+  { method = "POST", path = "/0/private/EditOrder", params = { pair = ["XXBTZUSD"] },
+    max = { volume = "0.5", price = "60000" } },
+  { method = "POST", path = "/0/private/CancelOrder" },
+"""), [])
+
+
+def kraken_cases():
+    V, A, B, AM, E = "kraken", "/0/private/AddOrder", "/0/private/AddOrderBatch", "/0/private/AmendOrder", "/0/private/EditOrder"
+    btc = [("pair", "XXBTZUSD"), ("type", "buy")]
+
+    def lim(volume, price, *more, kind="limit"):
+        return form(*btc, ("ordertype", kind), ("volume", volume), ("price", price), *more)
+
+    def placed(s):
+        status, text = s.request("POST", A, body=lim("0.1", "30000"))
+        assert status == 200, text
+        return json.loads(text)["result"]["txid"][0]
+
+    item = lambda v="0.1", p="30000", **f: dict({"type": "buy", "ordertype": "limit", "volume": v, "price": p}, **f)  # noqa: E731
+    return [
+        ok(V, "limit", "POST", A, lim("0.5", "40000")),
+        ok(V, "post-only-limit", "POST", A, lim("0.1", "30000", ("oflags", "post,fciq"))),
+        ok(V, "stop-loss-limit-price2", "POST", A, form(*btc, ("ordertype", "stop-loss-limit"), ("volume", "0.1"),
+                                                         ("price", "29500"), ("price2", "29000"))),
+        ok(V, "with-conditional-close", "POST", A, lim("0.1", "30000", ("close[ordertype]", "limit"),
+                                                        ("close[price]", "35000"))),
+        no(V, "over-volume", "POST", A, lim("0.6", "100"), "volume 0.6 exceeds"),
+        no(V, "over-notional", "POST", A, lim("0.5", "50000"), "notional 25000"),
+        no(V, "over-price", "POST", A, lim("0.01", "61000"), "price 61000 exceeds"),
+        no(V, "stop-loss-limit-over-price2", "POST", A, form(*btc, ("ordertype", "stop-loss-limit"), ("volume", "0.1"),
+                                                              ("price", "29500"), ("price2", "61000")),
+           "price 61000 exceeds"),
+        no(V, "conditional-close-over-price", "POST", A, lim("0.1", "30000", ("close[ordertype]", "limit"),
+                                                              ("close[price]", "61000")), "61000"),
+        no(V, "conditional-close-over-notional", "POST", A, lim("0.5", "30000", ("close[ordertype]", "limit"),
+                                                                 ("close[price]", "50000")), "notional 25000"),
+        ok(V, "market-buy-viqc-quote-sized", "POST", A, form(*btc, ("ordertype", "market"), ("volume", "20000"),
+                                                              ("oflags", "viqc"))),
+        no(V, "market-buy-viqc-over-notional", "POST", A, form(*btc, ("ordertype", "market"), ("volume", "20001"),
+                                                                ("oflags", "viqc"))),
+        no(V, "viqc-on-limit", "POST", A, lim("1000", "30000", ("oflags", "viqc")), "viqc"),
+        no(V, "unknown-oflag", "POST", A, lim("0.1", "1", ("oflags", "post,xyz")), "oflags"),
+        no(V, "market-decoy-price", "POST", A, lim("100", "0.01", kind="market"), "market"),
+        ok(V, "market-decoy-price-size-only", "POST", A, form(("pair", "XETHZUSD"), ("type", "sell"),
+                                                              ("ordertype", "market"), ("volume", "5"), ("price", "0.01"))),
+        no(V, "market-over-size", "POST", A, form(("pair", "XETHZUSD"), ("type", "sell"), ("ordertype", "market"),
+                                                  ("volume", "5.1"))),
+        no(V, "market-buy-viqc-under-size-bound", "POST", A, form(("pair", "XETHZUSD"), ("type", "buy"),
+                                                                  ("ordertype", "market"), ("volume", "10"),
+                                                                  ("oflags", "viqc"))),
+        no(V, "volume-zero", "POST", A, lim("0", "30000"), "volume=0"),
+        no(V, "respelled-Volume", "POST", A, form(*btc, ("ordertype", "limit"), ("Volume", "9"), ("price", "1")),
+           "another spelling of 'volume'"),
+        no(V, "camel-case-orderType", "POST", A, form(*btc, ("orderType", "market"), ("volume", "0.1"), ("price", "1")),
+           "another spelling of 'ordertype'"),
+        no(V, "non-ascii-pair", "POST", A, form(("p\u0430ir", "XETHZUSD"), *btc, ("ordertype", "limit"),
+                                                ("volume", "0.1"), ("price", "1")), None, status=(400, 403)),
+        no(V, "dotted-close-in-form", "POST", A, lim("0.1", "30000", ("close.ordertype", "limit"),
+                                                     ("close.price", "61000")), None),
+        no(V, "unknown-qty", "POST", A, lim("0.1", "1", ("qty", "9")), "'qty'"),
+        no(V, "exponent", "POST", A, lim("1e-1", "1"), "not a plain decimal"),
+        no(V, "pair-not-allowed", "POST", A, form(("pair", "XXRPZUSD"), ("type", "buy"), ("ordertype", "limit"),
+                                                  ("volume", "1"), ("price", "1")), "pair=XXRPZUSD"),
+        ok(V, "json-body", "POST", A, js({"pair": "XXBTZUSD", "type": "buy", "ordertype": "limit", "volume": "0.2",
+                                          "price": "30000"}), headers=JSON),
+        ok(V, "json-escaped-volume", "POST", A, '{"pair":"XXBTZUSD","type":"buy","ordertype":"limit",'
+                                                '"v\\u006flume":"0.2","price":"30000"}', headers=JSON),
+        no(V, "json-escaped-volume-over", "POST", A, '{"pair":"XXBTZUSD","type":"buy","ordertype":"limit",'
+                                                     '"v\\u006flume":"9","price":"1"}', "volume 9 exceeds", headers=JSON),
+        no(V, "json-dotted-decoy-beside-nested-close", "POST", A,
+           js({"pair": "XXBTZUSD", "type": "buy", "ordertype": "limit", "volume": "0.1", "price": "30000",
+               "close.price": "35000", "close": {"ordertype": "limit", "price": "61000"}}), ".", headers=JSON),
+        no(V, "json-nested-close-over-price", "POST", A,
+           js({"pair": "XXBTZUSD", "type": "buy", "ordertype": "limit", "volume": "0.1", "price": "30000",
+               "close": {"ordertype": "limit", "price": "61000"}}), "61000", headers=JSON),
+        ok(V, "batch", "POST", B, js({"pair": "XXBTZUSD", "orders": [item(), item("0.5", "40000")]}), headers=JSON),
+        no(V, "batch-second-over", "POST", B, js({"pair": "XXBTZUSD", "orders": [item(), item("5", "1")]}),
+           "orders[1]: volume 5 exceeds", headers=JSON),
+        no(V, "batch-escaped-over", "POST", B, '{"pair":"XXBTZUSD","orders":[{"type":"buy","ordertype":"limit",'
+                                               '"volume":"0.1","price":"1"},{"type":"buy","ordertype":"limit",'
+                                               '"v\\u006flume":"9","price":"1"}]}', "volume 9 exceeds", headers=JSON),
+        no(V, "batch-item-pair-beside-shared", "POST", B,
+           js({"pair": "XXBTZUSD", "orders": [item(), item(pair="XETHZUSD")]}), None, headers=JSON),
+        ok(V, "amend", "POST", AM, lambda txid: form(("txid", txid), ("order_qty", "0.2"), ("limit_price", "30000")),
+           setup=placed),
+        no(V, "amend-over-order_qty", "POST", AM, form(("txid", "O1"), ("order_qty", "0.6"), ("limit_price", "1")),
+           "volume 0.6 exceeds"),
+        no(V, "amend-over-limit_price", "POST", AM, form(("txid", "O1"), ("order_qty", "0.1"),
+                                                          ("limit_price", "61000")), "price 61000 exceeds"),
+        ok(V, "edit", "POST", E, lambda txid: form(("txid", txid), ("pair", "XXBTZUSD"), ("volume", "0.2"),
+                                                   ("price", "30000")), setup=placed),
+        no(V, "edit-over-volume", "POST", E, form(("txid", "O1"), ("pair", "XXBTZUSD"), ("volume", "0.6"),
+                                                  ("price", "1")), "volume 0.6 exceeds"),
+    ]
+
+
+CASES.extend(kraken_cases())
+
+
+# =========================================================================================
 # The stacks, one per exchange, started when its first test needs it.
 # =========================================================================================
 
@@ -821,6 +949,7 @@ def test_order_case(stacks, case):
     recs = s.mock.records()[before:]
     if case.expect == "ok":
         assert 200 <= status < 300, f"refused: {status} {text}"
+        assert v.accepted(json.loads(text)), f"the exchange did not accept it: {text}"
         assert len(recs) == 1, recs
         rec = recs[0]
         assert rec["path"] == v.upstream(case.path) and rec["method"] == case.method, rec
@@ -1257,6 +1386,46 @@ def _(s, bots):
     assert len(res) == 2 and all(o["id"] for o in res)
     orders[1]["amount"] = 11
     refused(s, lambda: bots.futures.create_orders(orders), "body[1]: size 11 exceeds")
+
+
+# -- Kraken --------------------------------------------------------------------------------
+
+MAKE_BOT["kraken"] = lambda s: harness.record_status(
+    harness.ccxt_bot(ccxt.kraken, s, secret=__import__("base64").b64encode(b"dummy-secret-that-keyward-ignores").decode()))
+
+
+@ccxt_case("kraken", "create_order-limit")
+def _(s, bot):
+    o, rec = forwarded(s, "POST", "/0/private/AddOrder", lambda: bot.create_order("BTC/USD", "limit", "buy", 0.5, 40000))
+    assert o["id"] and rec["params"]["volume"] == "0.5"
+    refused(s, lambda: bot.create_order("BTC/USD", "limit", "buy", 0.6, 30000), "volume 0.6 exceeds")
+    refused(s, lambda: bot.create_order("BTC/USD", "market", "buy", 0.1))
+
+
+@ccxt_case("kraken", "create_order-market-by-cost")
+def _(s, bot):
+    _, rec = forwarded(s, "POST", "/0/private/AddOrder", lambda: bot.create_market_buy_order_with_cost("BTC/USD", 1000))
+    assert "viqc" in rec["params"]["oflags"] and float(rec["params"]["volume"]) == 1000
+    refused(s, lambda: bot.create_market_buy_order_with_cost("BTC/USD", 25000))
+
+
+@ccxt_case("kraken", "edit_order-amend")
+def _(s, bot):
+    o = bot.create_order("BTC/USD", "limit", "buy", 0.1, 30000)
+    _, rec = forwarded(s, "POST", "/0/private/AmendOrder",
+                       lambda: bot.edit_order(o["id"], "BTC/USD", "limit", "buy", 0.2, 31000))
+    assert rec["params"]["order_qty"] == "0.2" and rec["params"]["limit_price"] == "31000"
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USD", "limit", "buy", 0.6, 31000), "volume 0.6 exceeds")
+
+
+@ccxt_case("kraken", "create_orders-batch")
+def _(s, bot):
+    orders = [{"symbol": "BTC/USD", "type": "limit", "side": "buy", "amount": 0.1, "price": 30000},
+              {"symbol": "BTC/USD", "type": "limit", "side": "sell", "amount": 0.5, "price": 40000}]
+    res, rec = forwarded(s, "POST", "/0/private/AddOrderBatch", lambda: bot.create_orders(orders))
+    assert len(res) == 2 and all(o["id"] for o in res)
+    orders[1]["amount"] = 0.6
+    refused(s, lambda: bot.create_orders(orders), "orders[1]: ")
 
 
 @pytest.mark.parametrize("venue_name,fn", CCXT)
