@@ -1010,6 +1010,79 @@ CASES.extend(gate_cases())
 
 
 # =========================================================================================
+# BitMEX: JSON bodies; `orderQty` counts contracts of the instrument's multiplier, so a size
+# bound holds as written and a notional bound refuses every order; `price` of a Pegged order
+# is no price; simpleOrderQty (deprecated) is refused.
+# =========================================================================================
+
+venue(Venue("bitmex", stack={"api_key": harness.binance_like_key(24), "secret": harness.binance_like_key(48),
+                             "key_header": "api-key"}, allow="""
+  "bitmex:read",
+  { method = "POST", path = "/api/v1/order", params = { symbol = ["XBTUSD"] },
+    max = { orderQty = "1000", price = "60000", stopPx = "60000" } },
+  { method = "POST", path = "/api/v1/order", params = { symbol = ["XBTUSDT"] }, max = { orderQty = "1000" } },
+  { method = "POST", path = "/api/v1/order", params = { symbol = ["ETHUSD"] }, max = { notional = "100000" } },
+  # an amend names no symbol: size and price bounds (leavesQty is bounded by max.orderQty too)
+  { method = "PUT", path = "/api/v1/order", max = { orderQty = "1000", price = "60000" } },
+  { method = "DELETE", path = "/api/v1/order" },
+"""), [])
+
+
+def bitmex_cases():
+    V, O = "bitmex", "/api/v1/order"
+
+    def o(qty, price=None, symbol="XBTUSD", side="Buy", kind="Limit", **f):
+        return js(dict({"symbol": symbol, "side": side, "orderQty": qty, "ordType": kind},
+                       **({"price": price} if price is not None else {}), **f))
+
+    def placed(s):
+        status, text = s.request("POST", O, body=o(100, 30000), headers=JSON)
+        assert status == 200, text
+        return json.loads(text)["orderID"]
+
+    return [
+        ok(V, "limit", "POST", O, o(1000, 30000.5)),
+        ok(V, "stop-limit", "POST", O, o(100, 28000, kind="StopLimit", stopPx=29000)),
+        ok(V, "limit-post-only-display", "POST", O, o(100, 30000, execInst="ParticipateDoNotInitiate", displayQty=10)),
+        ok(V, "escaped-orderQty", "POST", O, '{"symbol":"XBTUSD","side":"Buy","\\u006frderQty":200,"price":30000,'
+                                             '"ordType":"Limit"}'),
+        no(V, "over-orderQty", "POST", O, o(1001, 30000), "orderQty 1001 exceeds"),
+        no(V, "over-price", "POST", O, o(100, 60001), "price 60001 exceeds"),
+        no(V, "over-stopPx", "POST", O, o(100, 28000, kind="StopLimit", stopPx=60001), "stopPx 60001 exceeds"),
+        no(V, "escaped-over", "POST", O, '{"symbol":"XBTUSD","side":"Buy","\\u006frderQty":2000,"price":1,'
+                                         '"ordType":"Limit"}', "orderQty 2000 exceeds"),
+        no(V, "market-decoy-price-under-price-bound", "POST", O, o(100, 0.5, kind="Market"), "market"),
+        ok(V, "market-size-only", "POST", O, o(1000, 0.5, symbol="XBTUSDT", kind="Market")),
+        no(V, "market-over-size", "POST", O, o(1001, symbol="XBTUSDT", kind="Market"), None),
+        no(V, "pegged-price-under-price-bound", "POST", O, o(100, 1, kind="Pegged", pegPriceType="PrimaryPeg",
+                                                             pegOffsetValue=-1), "peg"),
+        no(V, "contracts-never-valued", "POST", O, o(1, 1, symbol="ETHUSD"), None),
+        no(V, "simpleOrderQty-refused", "POST", O, js({"symbol": "XBTUSD", "side": "Buy", "simpleOrderQty": 0.01,
+                                                       "price": 30000, "ordType": "Limit"}), "simpleOrderQty"),
+        no(V, "respelled-OrderQty", "POST", O, o(100, 1, OrderQty=5000), "another spelling of 'orderQty'"),
+        no(V, "snake-case-ord_type", "POST", O, o(100, 1, ord_type="Market"), "another spelling of 'ordType'"),
+        no(V, "non-ascii-symbol", "POST", O, o(100, 1, **{"\u017fymbol": "ETHUSD"}), None, status=(400, 403)),
+        no(V, "dotted-name", "POST", O, o(100, 1, **{"order.orderQty": 5000}), "."),
+        no(V, "unknown-quantity", "POST", O, o(100, 1, quantity=5000), "'quantity'"),
+        no(V, "duplicate-key", "POST", O, '{"symbol":"XBTUSD","side":"Buy","orderQty":100,"orderQty":5000,"price":1,'
+                                          '"ordType":"Limit"}', None, status=400),
+        no(V, "exponent", "POST", O, '{"symbol":"XBTUSD","side":"Buy","orderQty":1e4,"price":1,"ordType":"Limit"}',
+           None, status=(400, 403)),
+        no(V, "negative", "POST", O, o(-100, 1), "not a plain decimal"),
+        no(V, "symbol-not-allowed", "POST", O, o(1, 1, symbol="SOLUSD"), "symbol=SOLUSD"),
+        ok(V, "amend", "PUT", O, lambda oid: js({"orderID": oid, "orderQty": 500, "price": 30000}), setup=placed),
+        ok(V, "amend-leavesQty", "PUT", O, lambda oid: js({"orderID": oid, "leavesQty": 50, "price": 30000}), setup=placed),
+        no(V, "amend-over-orderQty", "PUT", O, js({"orderID": "x", "orderQty": 2000, "price": 1}), "orderQty 2000 exceeds"),
+        no(V, "amend-over-leavesQty", "PUT", O, js({"orderID": "x", "leavesQty": 2000}), "orderQty 2000 exceeds"),
+        no(V, "amend-over-price", "PUT", O, js({"orderID": "x", "orderQty": 1, "price": 60001}), "price 60001 exceeds"),
+        no(V, "amend-simpleLeavesQty", "PUT", O, js({"orderID": "x", "simpleLeavesQty": 1}), "simpleLeavesQty"),
+    ]
+
+
+CASES.extend(bitmex_cases())
+
+
+# =========================================================================================
 # The stacks, one per exchange, started when its first test needs it.
 # =========================================================================================
 
@@ -1598,6 +1671,61 @@ def _(s, bot):
     o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
     forwarded(s, "PATCH", f"/api/v4/spot/orders/{o['id']}",
               lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
+
+
+# -- BitMEX (ccxt 4.5.0, the last release with the class, in a subprocess) ------------------
+
+BITMEX_DRIVER = r"""
+import json, sys
+import ccxt
+cfg = json.loads(sys.argv[1])
+ex = ccxt.bitmex({"apiKey": cfg["key"], "secret": "dummy-bitmex-secret", "enableRateLimit": False, "timeout": 30000})
+for k in list(ex.urls["api"]):
+    ex.urls["api"][k] = cfg["base"]
+ex.load_markets()
+out = {}
+def run(name, fn):
+    try:
+        out[name] = {"ok": True, "result": fn()}
+    except Exception as e:
+        out[name] = {"ok": False, "classes": [c.__name__ for c in type(e).__mro__], "msg": str(e)}
+o = ex.create_order("BTC/USD:BTC", "limit", "buy", 1000, 30000.5)
+out["create"] = {"ok": True, "result": o["id"]}
+run("create_over", lambda: ex.create_order("BTC/USD:BTC", "limit", "buy", 1100, 30000.5))
+run("edit", lambda: ex.edit_order(o["id"], "BTC/USD:BTC", "limit", "buy", 500, 31000)["id"])
+run("edit_over", lambda: ex.edit_order(o["id"], "BTC/USD:BTC", "limit", "buy", 5000, 31000))
+print(json.dumps(out, default=str))
+"""
+
+
+def bitmex_driver(s):
+    import test_ccxt_bitmex as b  # installs ccxt 4.5.0 into target/ on first use
+
+    def run():
+        env = dict(os.environ, PYTHONPATH=str(b.ccxt_450_dir()) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        cp = subprocess.run([sys.executable, "-c", BITMEX_DRIVER, json.dumps({"base": s.base, "key": s.token})],
+                            capture_output=True, text=True, env=env, timeout=300)
+        assert cp.returncode == 0, cp.stderr[-4000:]
+        return json.loads(cp.stdout.strip().splitlines()[-1])
+    return run
+
+
+MAKE_BOT["bitmex"] = bitmex_driver
+
+
+@ccxt_case("bitmex", "create_order-and-edit_order")
+def _(s, run):
+    before = len(s.mock.records())
+    out = run()
+    new = s.mock.records()[before:]
+    assert all(r["verified"] for r in new), new
+    orders = [r for r in new if r["path"] == "/api/v1/order"]
+    # exactly one create and one amend reached the exchange: the over-limit calls did not
+    assert [(r["method"], r["status"]) for r in orders] == [("POST", 200), ("PUT", 200)], orders
+    assert json.loads(orders[0]["body"])["orderQty"] == 1000 and json.loads(orders[1]["body"])["orderQty"] == 500
+    assert out["edit"]["ok"] and out["edit"]["result"] == out["create"]["result"], out
+    for name, marker in (("create_over", "orderQty 1100 exceeds"), ("edit_over", "orderQty 5000 exceeds")):
+        assert not out[name]["ok"] and "PermissionDenied" in out[name]["classes"] and marker in out[name]["msg"], out
 
 
 @pytest.mark.parametrize("venue_name,fn", CCXT)
