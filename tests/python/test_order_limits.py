@@ -1083,6 +1083,132 @@ CASES.extend(bitmex_cases())
 
 
 # =========================================================================================
+# Coinbase Advanced Trade: JSON bodies; the order type is the name of a nested object
+# (`order_configuration.limit_limit_gtc.{base_size, quote_size, limit_price}`); attached
+# brackets are orders of their own; edits have `size` / `price`. A rule's `max.size` and
+# `max.price` bound every type's base size and limit price (the edit endpoint's names).
+# =========================================================================================
+
+
+def coinbase_stack():
+    import test_ccxt_coinbase as c  # the key name format and a throwaway ES256 key
+    secret, public = c.ec_key_pem()
+    return {"api_key": c.KEY_NAME, "secret": secret, "mock_credentials": {c.KEY_NAME: {"public_key": public}},
+            "key_header": "CB-ACCESS-KEY"}
+
+
+venue(Venue("coinbase", stack=coinbase_stack, token_header=False,
+            accepted=lambda a: a.get("success", True) is True, allow="""
+  "coinbase:read",
+  { method = "POST", path = "/api/v3/brokerage/orders", params = { product_id = ["BTC-USD"] },
+    max = { size = "0.5", notional = "20000", price = "60000" } },
+  { method = "POST", path = "/api/v3/brokerage/orders", params = { product_id = ["ETH-USD"] }, max = { notional = "20000" } },
+  { method = "POST", path = "/api/v3/brokerage/orders", params = { product_id = ["SOL-USD"] }, max = { size = "5" } },
+  # an edit names no product: size and price bounds only
+  { method = "POST", path = "/api/v3/brokerage/orders/edit", max = { size = "0.5", price = "60000" } },
+  { method = "POST", path = "/api/v3/brokerage/orders/close_position", params = { product_id = ["BTC-USD"] },
+    max = { size = "1" } },
+  { method = "POST", path = "/api/v3/brokerage/orders/batch_cancel" },
+"""), [])
+
+
+def coinbase_cases():
+    V, O, E = "coinbase", "/api/v3/brokerage/orders", "/api/v3/brokerage/orders/edit"
+    n = iter(range(1, 10 ** 6))
+
+    def order(cfg, product="BTC-USD", side="BUY", **f):
+        return dict({"client_order_id": f"kw-limits-{next(n)}", "product_id": product, "side": side,
+                     "order_configuration": cfg}, **f)
+
+    def lim(base, price, kind="limit_limit_gtc", **f):
+        return js(order({kind: dict({"base_size": base, "limit_price": price}, **f)}))
+
+    def placed(s):
+        status, text = s.request("POST", O, body=lim("0.1", "30000"), headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {s.token}"}, token=False)
+        assert status == 200, text
+        return json.loads(text)["success_response"]["order_id"]
+
+    bracket = lambda lp, sp: {"attached_order_configuration": {"trigger_bracket_gtc": {  # noqa: E731
+        "limit_price": lp, "stop_trigger_price": sp}}}
+    return [
+        ok(V, "limit-gtc", "POST", O, lim("0.5", "40000")),
+        ok(V, "limit-gtd", "POST", O, lim("0.1", "30000", "limit_limit_gtd", end_time="2030-01-01T00:00:00Z")),
+        ok(V, "limit-fok", "POST", O, lim("0.1", "30000", "limit_limit_fok")),
+        ok(V, "limit-quote-sized", "POST", O, js(order({"limit_limit_gtc": {"quote_size": "3000", "limit_price": "30000"}}))),
+        ok(V, "stop-limit", "POST", O, js(order({"stop_limit_stop_limit_gtc": {
+            "base_size": "0.1", "limit_price": "29000", "stop_price": "29500", "stop_direction": "STOP_DIRECTION_STOP_DOWN"}},
+            side="SELL"))),
+        # a bracket's execution price is not known: under a notional bound (BTC-USD) it is
+        # refused, under a size bound (SOL-USD) its size is judged
+        no(V, "trigger-bracket-under-notional", "POST", O, js(order({"trigger_bracket_gtc": {
+            "base_size": "0.1", "limit_price": "35000", "stop_trigger_price": "28000"}}, side="SELL")),
+           "trigger_bracket_gtc has no known execution price"),
+        ok(V, "trigger-bracket-size-only", "POST", O, js(order({"trigger_bracket_gtc": {
+            "base_size": "5", "limit_price": "35", "stop_trigger_price": "28"}}, "SOL-USD", side="SELL"))),
+        no(V, "limit-with-attached-bracket-under-notional", "POST", O, js(order({"limit_limit_gtc": {
+            "base_size": "0.1", "limit_price": "30000"}}, **bracket("35000", "28000"))), "attached: "),
+        ok(V, "limit-with-attached-bracket-size-only", "POST", O, js(order({"limit_limit_gtc": {
+            "base_size": "5", "limit_price": "30"}}, "SOL-USD", **bracket("35", "28")))),
+        no(V, "trigger-bracket-over-size", "POST", O, js(order({"trigger_bracket_gtc": {
+            "base_size": "5.1", "limit_price": "35", "stop_trigger_price": "28"}}, "SOL-USD", side="SELL"))),
+        ok(V, "escaped-base_size", "POST", O, '{"client_order_id":"kw-esc-1","product_id":"BTC-USD","side":"BUY",'
+                                              '"order_configuration":{"limit_limit_gtc":{"b\\u0061se_size":"0.2",'
+                                              '"limit_price":"30000"}}}'),
+        no(V, "over-size", "POST", O, lim("0.6", "100"), "size 0.6 exceeds"),
+        no(V, "over-notional", "POST", O, lim("0.5", "50000"), "notional 25000"),
+        no(V, "over-price", "POST", O, lim("0.01", "61000"), "price 61000 exceeds"),
+        no(V, "quote-sized-over-size-at-limit-price", "POST", O,
+           js(order({"limit_limit_gtc": {"quote_size": "18000", "limit_price": "30000"}})), "size 0.6"),
+        no(V, "escaped-over", "POST", O, '{"client_order_id":"kw-esc-2","product_id":"BTC-USD","side":"BUY",'
+                                         '"order_configuration":{"limit_limit_gtc":{"b\\u0061se_size":"9",'
+                                         '"limit_price":"1"}}}', "size 9 exceeds"),
+        no(V, "stop-limit-over-notional", "POST", O, js(order({"stop_limit_stop_limit_gtc": {
+            "base_size": "0.5", "limit_price": "50000", "stop_price": "49000", "stop_direction": "STOP_DIRECTION_STOP_UP"}})),
+           "notional 25000"),
+        no(V, "market-base-sized-under-notional", "POST", O, js(order({"market_market_ioc": {"base_size": "0.1"}}))),
+        ok(V, "market-quote-sized", "POST", O, js(order({"market_market_ioc": {"quote_size": "20000"}}, "ETH-USD"))),
+        no(V, "market-quote-sized-over-notional", "POST", O,
+           js(order({"market_market_ioc": {"quote_size": "20001"}}, "ETH-USD"))),
+        ok(V, "market-base-sized-size-only", "POST", O, js(order({"market_market_ioc": {"base_size": "5"}}, "SOL-USD",
+                                                                 "SELL"))),
+        no(V, "market-quote-sized-under-size-bound", "POST", O,
+           js(order({"market_market_ioc": {"quote_size": "10"}}, "SOL-USD"))),
+        no(V, "market-over-size", "POST", O, js(order({"market_market_fok": {"base_size": "5.1"}}, "SOL-USD", "SELL"))),
+        no(V, "camel-case-baseSize-beside-base_size", "POST", O, lim("0.1", "30000", baseSize="100"),
+           "another spelling of"),
+        no(V, "camel-case-quoteSize", "POST", O, js(order({"limit_limit_gtc": {"quoteSize": "100000",
+                                                                                 "limit_price": "1"}})), "spelling"),
+        no(V, "two-order-types", "POST", O, js(order({"limit_limit_gtc": {"base_size": "0.1", "limit_price": "1"},
+                                                      "market_market_ioc": {"base_size": "100"}})), None),
+        no(V, "dotted-decoy-beside-nested", "POST", O,
+           js(dict(order({"limit_limit_gtc": {"base_size": "100", "limit_price": "1"}}),
+                   **{"order_configuration.limit_limit_gtc.base_size": "0.1"})), "."),
+        no(V, "scaled-order", "POST", O, js(order({"scaled_limit_gtc": {"base_size": "0.1"}})), "scaled"),
+        no(V, "non-ascii-product_id", "POST", O, js(dict(order({"limit_limit_gtc": {"base_size": "0.1",
+                                                                                    "limit_price": "1"}}),
+                                                         **{"pr\u043educt_id": "ETH-USD"})), None, status=(400, 403)),
+        no(V, "unknown-size-member", "POST", O, lim("0.1", "1", size="100"), "'order_configuration.limit_limit_gtc.size'"),
+        no(V, "duplicate-key", "POST", O, '{"client_order_id":"kw-dup","product_id":"BTC-USD","side":"BUY",'
+                                          '"order_configuration":{"limit_limit_gtc":{"base_size":"0.1",'
+                                          '"base_size":"9","limit_price":"1"}}}', None, status=400),
+        no(V, "json-number-exponent", "POST", O, '{"client_order_id":"kw-exp","product_id":"BTC-USD","side":"BUY",'
+                                                 '"order_configuration":{"limit_limit_gtc":{"base_size":1e-1,'
+                                                 '"limit_price":"1"}}}', None, status=(400, 403)),
+        no(V, "product-not-allowed", "POST", O, js(order({"limit_limit_gtc": {"base_size": "0.1", "limit_price": "1"}},
+                                                         "DOGE-USD")), "product_id=DOGE-USD"),
+        ok(V, "edit", "POST", E, lambda oid: js({"order_id": oid, "size": "0.2", "price": "30000"}), setup=placed),
+        no(V, "edit-over-size", "POST", E, js({"order_id": "x", "size": "0.6", "price": "1"}), "size 0.6 exceeds"),
+        no(V, "edit-over-price", "POST", E, js({"order_id": "x", "size": "0.1", "price": "61000"}), "price 61000 exceeds"),
+        no(V, "close-position-under-size-bound-without-size", "POST", "/api/v3/brokerage/orders/close_position",
+           js({"client_order_id": "kw-close", "product_id": "BTC-USD"})),
+    ]
+
+
+CASES.extend(coinbase_cases())
+
+
+# =========================================================================================
 # The stacks, one per exchange, started when its first test needs it.
 # =========================================================================================
 
@@ -1094,8 +1220,9 @@ def stacks(tmp_path_factory):
     def get(name):
         if name not in running:
             v = VENUES[name]
+            kwargs = v.stack_kwargs() if callable(v.stack_kwargs) else v.stack_kwargs
             s = harness.Stack(tmp_path_factory.mktemp(f"limits-{name}"), exchange=name,
-                              client_allow=v.allow, **dict({"rate": "100000/s"}, **v.stack_kwargs))
+                              client_allow=v.allow, **dict({"rate": "100000/s"}, **kwargs))
             try:
                 s.start()
             except BaseException:
@@ -1726,6 +1853,41 @@ def _(s, run):
     assert out["edit"]["ok"] and out["edit"]["result"] == out["create"]["result"], out
     for name, marker in (("create_over", "orderQty 1100 exceeds"), ("edit_over", "orderQty 5000 exceeds")):
         assert not out[name]["ok"] and "PermissionDenied" in out[name]["classes"] and marker in out[name]["msg"], out
+
+
+# -- Coinbase ------------------------------------------------------------------------------
+
+def coinbase_bot(s):
+    import test_ccxt_coinbase as c
+    return c.make_bot(s, apiKey=s.token, secret=c.ec_key_pem()[0])
+
+
+MAKE_BOT["coinbase"] = coinbase_bot
+
+
+@ccxt_case("coinbase", "create_order-limit")
+def _(s, bot):
+    o, rec = forwarded(s, "POST", "/api/v3/brokerage/orders", lambda: bot.create_order("BTC/USD", "limit", "buy", 0.5, 40000))
+    cfg = json.loads(rec["body"])["order_configuration"]["limit_limit_gtc"]
+    assert o["id"] and cfg["base_size"] == "0.5" and cfg["limit_price"] == "40000"
+    refused(s, lambda: bot.create_order("BTC/USD", "limit", "buy", 0.6, 30000), "size 0.6 exceeds")
+    refused(s, lambda: bot.create_order("BTC/USD", "limit", "buy", 0.5, 41000), "notional 20500")
+
+
+@ccxt_case("coinbase", "create_order-market-by-cost")
+def _(s, bot):
+    _, rec = forwarded(s, "POST", "/api/v3/brokerage/orders", lambda: bot.create_market_buy_order_with_cost("ETH/USD", 1000))
+    assert json.loads(rec["body"])["order_configuration"]["market_market_ioc"]["quote_size"] == "1000"
+    refused(s, lambda: bot.create_market_buy_order_with_cost("ETH/USD", 25000))
+
+
+@ccxt_case("coinbase", "edit_order")
+def _(s, bot):
+    o = bot.create_order("BTC/USD", "limit", "buy", 0.1, 30000)
+    _, rec = forwarded(s, "POST", "/api/v3/brokerage/orders/edit",
+                       lambda: bot.edit_order(o["id"], "BTC/USD", "limit", "buy", 0.2, 31000))
+    assert json.loads(rec["body"]) == {"order_id": o["id"], "size": "0.2", "price": "31000"}
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USD", "limit", "buy", 0.6, 31000), "size 0.6 exceeds")
 
 
 @pytest.mark.parametrize("venue_name,fn", CCXT)
