@@ -1209,6 +1209,122 @@ CASES.extend(coinbase_cases())
 
 
 # =========================================================================================
+# Deribit: GET with a query (ccxt) or JSON-RPC POST (`params.*`); an inverse future's
+# `amount` counts USD (it is the notional), a linear one's the base coin; `contracts` is a
+# second size unit keyward cannot convert.
+# =========================================================================================
+
+D_INV = 'params = { instrument_name = ["BTC-PERPETUAL"] }, max = { amount = "20000", notional = "20000", price = "60000" }'
+D_LIN = 'params = { instrument_name = ["BTC_USDC-PERPETUAL"] }, max = { amount = "0.5", notional = "20000", price = "60000" }'
+venue(Venue("deribit", stack={"api_key": "Xq3mB7pA", "secret": "k2mVtY9c4RrZ0WqLsE8uJ1fH5dNpG6bXo7iA3yTzQ0w",
+                              "key_header": "Authorization"}, token_header=False, headers={}, allow=f"""
+  "deribit:read",
+  {{ method = "GET", path = "/api/v2/private/buy", {D_INV} }},
+  {{ method = "GET", path = "/api/v2/private/buy", {D_LIN} }},
+  # inverse ETH-PERPETUAL: a value bound only, which an inverse market order meets (amount is USD)
+  {{ method = "GET", path = "/api/v2/private/buy", params = {{ instrument_name = ["ETH-PERPETUAL"] }},
+    max = {{ notional = "20000" }} }},
+  {{ method = "GET", path = "/api/v2/private/sell", {D_INV} }},
+  {{ method = "POST", path = "/api/v2/private/buy", {D_INV} }},
+  # an edit names no instrument: its amount is bounded as written, it has no notional
+  {{ method = "GET", path = "/api/v2/private/edit", max = {{ amount = "20000", price = "60000" }} }},
+  {{ method = "GET", path = "/api/v2/private/edit_by_label", {D_INV} }},
+  {{ method = "GET", path = "/api/v2/private/close_position", params = {{ instrument_name = ["BTC-PERPETUAL"] }},
+    max = {{ amount = "20000" }} }},
+  {{ method = "GET", path = "/api/v2/private/cancel" }},
+"""), [])
+
+
+def deribit_cases():
+    V, B, S, E, EL = ("deribit", "/api/v2/private/buy", "/api/v2/private/sell", "/api/v2/private/edit",
+                      "/api/v2/private/edit_by_label")
+
+    def q(*pairs):
+        return form(*pairs)
+
+    def inv(amount, price=None, *more, kind="limit", inst="BTC-PERPETUAL"):
+        return q(("instrument_name", inst), ("amount", amount), ("type", kind), *((("price", price),) if price else ()),
+                 *more)
+
+    def rpc(method, params):
+        return js({"jsonrpc": "2.0", "id": 7, "method": method, "params": params})
+
+    def get(cid, path, query, expect="ok", marker=None, **kw):
+        return ok(V, cid, "GET", path, None, query=query, **kw) if expect == "ok" else \
+            no(V, cid, "GET", path, None, marker, query=query, **kw)
+
+    def placed(s):
+        status, text = s.request("GET", B + "?" + inv("100", "30000", ("label", "kw-limits")),
+                                 headers={"Authorization": f"Bearer {s.token}"}, token=False)
+        assert status == 200, text
+        return json.loads(text)["result"]["order"]["order_id"]
+
+    L = "BTC_USDC-PERPETUAL"
+    return [
+        get("inverse-limit-usd", B, inv("20000", "30000")),
+        get("inverse-market-usd-is-the-notional", B, inv("20000", kind="market", inst="ETH-PERPETUAL")),
+        get("inverse-market-over-notional", B, inv("20001", kind="market", inst="ETH-PERPETUAL"), "no"),
+        get("inverse-market-under-price-bound", B, inv("100", "0.5", kind="market"), "no", "market"),
+        get("inverse-stop-limit", B, inv("100", "29000", ("trigger_price", "29500"), ("trigger", "last_price"),
+                                         kind="stop_limit")),
+        get("linear-limit", B, inv("0.5", "40000", inst=L)),
+        get("inverse-over-amount", B, inv("20010", "1"), "no", "amount 20010 exceeds"),
+        get("inverse-over-price", B, inv("100", "61000"), "no", "price 61000 exceeds"),
+        get("linear-over-notional", B, inv("0.5", "50000", inst=L), "no"),
+        get("linear-market-decoy-price", B, inv("0.1", "0.01", kind="market", inst=L), "no"),
+        get("contracts-instead-of-amount", B, q(("instrument_name", "BTC-PERPETUAL"), ("contracts", "100000"),
+                                                ("type", "limit"), ("price", "1")), "no", "contracts"),
+        # Deribit documents that amount and contracts "must match each other otherwise error is
+        # returned"; keyward bounds amount and forwards the pair
+        get("contracts-beside-amount", B, inv("100", "1", ("contracts", "100000")), "no",
+            xfail="keyward forwards amount=100 beside contracts=100000 (two fields that set the size); safe only "
+                  "as long as Deribit refuses a mismatch as documented"),
+        get("advanced-usd-price", B, inv("100", "1", ("advanced", "usd")), "no", "advanced"),
+        get("otoco-config", B, inv("100", "1", ("otoco_config", "[]")), "no", "otoco_config"),
+        get("respelled-Amount", B, q(("instrument_name", "BTC-PERPETUAL"), ("Amount", "100000"), ("type", "limit"),
+                                     ("price", "1")), "no", "another spelling of 'amount'"),
+        get("camel-case-instrumentName", B, inv("100", "1", ("instrumentName", "ETH-PERPETUAL")), "no",
+            "another spelling of 'instrument_name'"),
+        get("unknown-qty", B, inv("100", "1", ("qty", "100000")), "no", "'qty'"),
+        get("exponent", B, inv("1e4", "1"), "no", "not a plain decimal"),
+        get("instrument-not-allowed", B, inv("1", "1", inst="SOL-PERPETUAL"), "no", "instrument_name=SOL-PERPETUAL"),
+        get("sell-inverse", S, inv("20000", "31000")),
+        get("sell-over-amount", S, inv("30000", "31000"), "no", "amount 30000 exceeds"),
+        ok(V, "json-rpc-buy", "POST", B, rpc("private/buy", {"instrument_name": "BTC-PERPETUAL", "amount": 20000,
+                                                              "type": "limit", "price": 30000.5}), headers=JSON),
+        ok(V, "json-rpc-escaped-amount", "POST", B, '{"jsonrpc":"2.0","id":8,"method":"private/buy","params":'
+                                                    '{"instrument_name":"BTC-PERPETUAL","\\u0061mount":100,'
+                                                    '"type":"limit","price":30000}}', headers=JSON),
+        no(V, "json-rpc-over-amount", "POST", B, rpc("private/buy", {"instrument_name": "BTC-PERPETUAL", "amount": 20001,
+                                                                      "type": "limit", "price": 1}),
+           "amount 20001 exceeds", headers=JSON),
+        no(V, "json-rpc-escaped-over", "POST", B, '{"jsonrpc":"2.0","id":9,"method":"private/buy","params":'
+                                                  '{"instrument_name":"BTC-PERPETUAL","\\u0061mount":99999,'
+                                                  '"type":"limit","price":1}}', "amount 99999 exceeds", headers=JSON),
+        no(V, "json-rpc-dotted-decoy", "POST", B, js({"jsonrpc": "2.0", "id": 10, "method": "private/buy",
+                                                      "params.amount": 1, "params": {
+                                                          "instrument_name": "BTC-PERPETUAL", "amount": 100000,
+                                                          "type": "limit", "price": 1}}), ".", headers=JSON),
+        no(V, "json-rpc-contracts", "POST", B, rpc("private/buy", {"instrument_name": "BTC-PERPETUAL",
+                                                                    "contracts": 10000, "type": "market"}),
+           "contracts", headers=JSON),
+        get("edit", E, lambda oid: q(("order_id", oid), ("amount", "200"), ("price", "30000")), setup=placed),
+        get("edit-over-amount", E, q(("order_id", "x"), ("amount", "30000"), ("price", "1")), "no",
+            "amount 30000 exceeds"),
+        get("edit-contracts", E, q(("order_id", "x"), ("contracts", "3000"), ("price", "1")), "no", "contracts"),
+        get("edit-by-label", EL, lambda oid: q(("label", "kw-limits"), ("instrument_name", "BTC-PERPETUAL"),
+                                               ("amount", "300"), ("price", "30000")), setup=placed),
+        get("edit-by-label-over-notional", EL, q(("label", "kw-limits"), ("instrument_name", "BTC-PERPETUAL"),
+                                                 ("amount", "20001"), ("price", "30000")), "no"),
+        get("close-position-whole-under-size-bound", "/api/v2/private/close_position",
+            q(("instrument_name", "BTC-PERPETUAL"), ("type", "market")), "no"),
+    ]
+
+
+CASES.extend(deribit_cases())
+
+
+# =========================================================================================
 # The stacks, one per exchange, started when its first test needs it.
 # =========================================================================================
 
@@ -1888,6 +2004,22 @@ def _(s, bot):
                        lambda: bot.edit_order(o["id"], "BTC/USD", "limit", "buy", 0.2, 31000))
     assert json.loads(rec["body"]) == {"order_id": o["id"], "size": "0.2", "price": "31000"}
     refused(s, lambda: bot.edit_order(o["id"], "BTC/USD", "limit", "buy", 0.6, 31000), "size 0.6 exceeds")
+
+
+# -- Deribit -------------------------------------------------------------------------------
+
+MAKE_BOT["deribit"] = lambda s: harness.ccxt_bot(ccxt.deribit, s)
+
+
+@ccxt_case("deribit", "create_order-and-edit_order")
+def _(s, bot):
+    o, rec = forwarded(s, "GET", "/api/v2/private/buy", lambda: bot.create_order("BTC/USD:BTC", "limit", "buy", 20000, 30000.5))
+    assert o["id"] and float(rec["params"]["amount"]) == 20000
+    _, rec = forwarded(s, "GET", "/api/v2/private/sell", lambda: bot.create_order("BTC/USD:BTC", "limit", "sell", 100, 31000))
+    refused(s, lambda: bot.create_order("BTC/USD:BTC", "limit", "buy", 20010, 30000), "amount 20010 exceeds")
+    e, rec = forwarded(s, "GET", "/api/v2/private/edit", lambda: bot.edit_order(o["id"], "BTC/USD:BTC", "limit", "buy", 200, 31000))
+    assert e["id"] == o["id"] and float(rec["params"]["amount"]) == 200
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USD:BTC", "limit", "buy", 30000, 31000), "amount 30000 exceeds")
 
 
 @pytest.mark.parametrize("venue_name,fn", CCXT)
