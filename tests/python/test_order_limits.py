@@ -24,7 +24,6 @@ import os
 import subprocess
 import sys
 import urllib.parse
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -107,9 +106,8 @@ VENUES = {}
 CASES = []
 
 
-def venue(v, cases):
+def venue(v):
     VENUES[v.name] = v
-    CASES.extend(cases)
 
 
 # =========================================================================================
@@ -141,7 +139,7 @@ venue(Venue("binance", json_body=False, stack={"key_header": "X-MBX-APIKEY"},
   # COIN-M: contracts, bounded as written; never valued
   {{ method = "POST", path = "/dapi/v1/order", params = {{ symbol = ["BTCUSD_PERP"] }}, max = {{ quantity = "10" }} }},
   {{ method = "POST", path = "/dapi/v1/order", params = {{ symbol = ["ETHUSD_PERP"] }}, max = {{ notional = "100000" }} }},
-"""), [])
+"""))
 
 
 def binance_cases():
@@ -195,6 +193,8 @@ def binance_cases():
         ok(V, "spot-market-decoy-price-size-only", "POST", O, form(*eth, ("quantity", "5"), ("price", "0.01"))),
         no(V, "spot-market-over-size", "POST", O, form(*eth, ("quantity", "5.1"))),  # the first rule names the denial
         no(V, "spot-market-quote-sized-under-size-bound", "POST", O, form(*eth, ("quoteOrderQty", "10"))),
+        no(V, "spot-market-base-and-quote-size", "POST", O, form(*eth, ("quantity", "1"), ("quoteOrderQty", "100000")),
+           "both a base size ('quantity') and a quote size ('quoteOrderQty')"),
         no(V, "spot-pegged-under-notional", "POST", O,
            form(*lim, ("quantity", "0.1"), ("price", "1"), ("pegPriceType", "PRIMARY_PEG")), "pegPriceType"),
         no(V, "spot-symbol-not-allowed", "POST", O,
@@ -300,7 +300,7 @@ venue(Venue("bybit", stack={"key_header": "X-BAPI-API-KEY"}, accepted=lambda a: 
   { method = "POST", path = "/v5/order/create-batch", params = { symbol = ["ETHUSDT"] }, max = { notional = "1000" } },
   { method = "POST", path = "/v5/order/amend-batch", params = { symbol = ["BTCUSDT"] }, max = { qty = "0.5" } },
   { method = "POST", path = "/v5/order/cancel" },
-"""), [])
+"""))
 
 
 def bybit_cases():
@@ -442,7 +442,7 @@ venue(Venue("okx", stack={"passphrase": "Real-Pass-9f3e", "key_header": "OK-ACCE
     max = {{ sz = "10" }} }},
   {{ method = "POST", path = "/api/v5/trade/cancel-order" }},
   {{ method = "POST", path = "/api/v5/trade/cancel-batch-orders" }},
-"""), [])
+"""))
 
 
 def okx_cases():
@@ -561,7 +561,7 @@ venue(Venue("bitget", stack={"passphrase": "RealBitgetPass42", "key_header": "AC
   {{ method = "POST", path = "/api/v2/mix/order/batch-place-order", params = {{ symbol = ["BTCUSDT"] }}, {G_MIX} }},
   {{ method = "POST", path = "/api/v2/mix/order/close-positions", params = {{ symbol = ["BTCUSDT"] }}, max = {{ size = "1" }} }},
   {{ method = "POST", path = "/api/v2/mix/order/cancel-order" }},
-"""), [])
+"""))
 
 
 def bitget_cases():
@@ -695,7 +695,7 @@ venue(Venue("kucoin", stack={"api_key": "65f1a2b3c4d5e6f708091a2b", "secret": "f
   {{ method = "POST", path = "/futures/api/v1/orders", params = {{ symbol = ["XBTUSDTM"] }}, max = {{ size = "10" }} }},
   {{ method = "POST", path = "/futures/api/v1/orders", params = {{ symbol = ["ETHUSDTM"] }}, max = {{ notional = "100000" }} }},
   {{ method = "POST", path = "/futures/api/v1/orders/multi", params = {{ symbol = ["XBTUSDTM"] }}, max = {{ size = "10" }} }},
-"""), [])
+"""))
 
 
 def kucoin_cases():
@@ -736,7 +736,8 @@ def kucoin_cases():
         ok(V, "spot-market-size-only", "POST", H, js(o("ETH-USDT", "sell", "market", size="5", price="0.01"))),
         no(V, "spot-market-funds-under-size-bound", "POST", H, js(o("ETH-USDT", "buy", "market", funds="10"))),
         no(V, "spot-market-over-size", "POST", H, js(o("ETH-USDT", "sell", "market", size="5.1"))),
-        no(V, "spot-size-and-funds", "POST", H, js(o(kind="market", size="0.1", funds="1"))),
+        no(V, "spot-size-and-funds", "POST", H, js(o("ETH-USDT", kind="market", size="1", funds="100000")),
+           "both a base size ('size') and a quote size ('funds')"),
         no(V, "spot-respelled-Size", "POST", H, lim("0.1", "1", Size="9"), "another spelling of 'size'"),
         no(V, "spot-snake-case-time_in_force", "POST", H, lim("0.1", "1", time_in_force="IOC"),
            "another spelling of 'timeInForce'"),
@@ -796,7 +797,7 @@ venue(Venue("kraken", json_body=False, stack={
   { method = "POST", path = "/0/private/EditOrder", params = { pair = ["XXBTZUSD"] },
     max = { volume = "0.5", price = "60000" } },
   { method = "POST", path = "/0/private/CancelOrder" },
-"""), [])
+"""))
 
 
 def kraken_cases():
@@ -916,7 +917,7 @@ venue(Venue("gate", stack={"api_key": harness.binance_like_key(32), "secret": ha
     max = {{ notional = "100000" }} }},
   {{ method = "POST", path = "/api/v4/futures/usdt/batch_orders", params = {{ contract = ["BTC_USDT"] }}, max = {{ size = "10" }} }},
   {{ method = "POST", path = "/api/v4/futures/usdt/batch_amend_orders", max = {{ size = "10" }} }},
-"""), [])
+"""))
 
 
 def gate_cases():
@@ -1025,7 +1026,7 @@ venue(Venue("bitmex", stack={"api_key": harness.binance_like_key(24), "secret": 
   # an amend names no symbol: size and price bounds (leavesQty is bounded by max.orderQty too)
   { method = "PUT", path = "/api/v1/order", max = { orderQty = "1000", price = "60000" } },
   { method = "DELETE", path = "/api/v1/order" },
-"""), [])
+"""))
 
 
 def bitmex_cases():
@@ -1109,7 +1110,7 @@ venue(Venue("coinbase", stack=coinbase_stack, token_header=False,
   { method = "POST", path = "/api/v3/brokerage/orders/close_position", params = { product_id = ["BTC-USD"] },
     max = { size = "1" } },
   { method = "POST", path = "/api/v3/brokerage/orders/batch_cancel" },
-"""), [])
+"""))
 
 
 def coinbase_cases():
@@ -1175,6 +1176,8 @@ def coinbase_cases():
         no(V, "market-quote-sized-under-size-bound", "POST", O,
            js(order({"market_market_ioc": {"quote_size": "10"}}, "SOL-USD"))),
         no(V, "market-over-size", "POST", O, js(order({"market_market_fok": {"base_size": "5.1"}}, "SOL-USD", "SELL"))),
+        no(V, "market-base-and-quote-size", "POST", O,
+           js(order({"market_market_ioc": {"base_size": "1", "quote_size": "100000"}}, "SOL-USD")), "both a base size"),
         no(V, "camel-case-baseSize-beside-base_size", "POST", O, lim("0.1", "30000", baseSize="100"),
            "another spelling of"),
         no(V, "camel-case-quoteSize", "POST", O, js(order({"limit_limit_gtc": {"quoteSize": "100000",
@@ -1232,7 +1235,7 @@ venue(Venue("deribit", stack={"api_key": "Xq3mB7pA", "secret": "k2mVtY9c4RrZ0WqL
   {{ method = "GET", path = "/api/v2/private/close_position", params = {{ instrument_name = ["BTC-PERPETUAL"] }},
     max = {{ amount = "20000" }} }},
   {{ method = "GET", path = "/api/v2/private/cancel" }},
-"""), [])
+"""))
 
 
 def deribit_cases():
@@ -1337,7 +1340,7 @@ venue(Venue("alpaca", stack={"api_key": "AKZ4PQ7N3XK2M5VB8RTY", "secret": "wq8Lr
     max = { qty = "0.5", notional = "20000", limit_price = "60000", stop_price = "60000" } },
   { method = "POST", path = "/trading/v2/orders", params = { symbol = ["ETH/USD"] }, max = { notional = "20000" } },
   { method = "POST", path = "/trading/v2/orders", params = { symbol = ["AAPL"] }, max = { qty = "10" } },
-"""), [])
+"""))
 
 
 def alpaca_cases():
@@ -1381,6 +1384,8 @@ def alpaca_cases():
                                                                      limit_price="0.01"))),
         no(V, "market-shares-over-qty", "POST", O, js(o("AAPL", kind="market", tif="day", qty="11"))),
         no(V, "market-notional-under-size-bound", "POST", O, js(o("AAPL", kind="market", tif="day", notional="100"))),
+        no(V, "market-qty-and-notional", "POST", O, js(o("AAPL", kind="market", tif="day", qty="1", notional="100000")),
+           "both a base size ('qty') and a quote size ('notional')"),
         no(V, "side-and-position_intent-disagree", "POST", O, lim("0.1", "30000", position_intent="sell_to_open"),
            "position_intent"),
         no(V, "multi-leg-refused", "POST", O, js(o(qty="1", order_class="mleg", legs=[
