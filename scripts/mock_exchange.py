@@ -536,6 +536,27 @@ class Exchange:
         return res
 
 
+    def cancel_replace(self, p):
+        """POST /api/v3/order/cancelReplace ("Cancel an Existing Order and Send a New Order"):
+        cancels `cancelOrderId` / `cancelOrigClientOrderId` on `symbol`, then places the new
+        order of the same request. STOP_ON_FAILURE: a failed cancel places nothing (-2022)."""
+        mode = p.get("cancelReplaceMode")
+        if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
+            raise err_mandatory("cancelReplaceMode")
+        lookup = {"symbol": p.get("symbol"), "orderId": p.get("cancelOrderId"),
+                  "origClientOrderId": p.get("cancelOrigClientOrderId")}
+        lookup = {k: v for k, v in lookup.items() if v}
+        try:
+            cancelled = self.cancel_order(lookup)
+        except BinanceError as e:
+            if mode == "STOP_ON_FAILURE":
+                raise BinanceError(400, -2022, "Order cancel-replace failed.")
+            cancelled = {"code": e.code, "msg": e.msg}
+        new = self.new_order(p)
+        return {"cancelResult": "SUCCESS" if "orderId" in cancelled else "FAILURE",
+                "newOrderResult": "SUCCESS", "cancelResponse": cancelled, "newOrderResponse": new}
+
+
 class FuturesBook:
     """USD-M futures orders (/fapi): Binance's futures order shape, its own order ids."""
 
@@ -631,6 +652,45 @@ class FuturesBook:
         with self.lock:
             return [dict(o, time=o["updateTime"]) for o in self.orders.values()
                     if o.get("status") == "NEW" and (not p.get("symbol") or o["symbol"] == p["symbol"])]
+
+
+    def modify_order(self, p):
+        """PUT /fapi/v1/order ("Modify Order"): a resting LIMIT order gets a new quantity and
+        price (both required), keeping its id."""
+        for name in ("side", "quantity", "price"):
+            if not p.get(name):
+                raise err_mandatory(name)
+        order = self._find(p)
+        if order is None or order["status"] != "NEW":
+            raise BinanceError(400, -2013, "Order does not exist.")
+        try:
+            float(p["quantity"]), float(p["price"])
+        except ValueError:
+            raise BinanceError(400, -1100, "Illegal characters found in a parameter.")
+        with self.lock:
+            if order["type"] != "LIMIT" or order["side"] != p["side"].upper():
+                raise BinanceError(400, -4028, "Only limit orders can be modified, on their own side.")
+            order.update(origQty=p["quantity"], price=p["price"], updateTime=now_ms())
+            return dict(order)
+
+    def batch(self, one, p, most=5):
+        """`batchOrders` ("Place / Modify Multiple Orders"): a JSON array of at most 5 orders, one
+        answer each (the order, or its own {"code", "msg"})."""
+        try:
+            items = json.loads(p.get("batchOrders") or "")
+        except ValueError:
+            raise BinanceError(400, -1130, "Data sent for parameter 'batchOrders' is not valid.")
+        if not isinstance(items, list) or not items or len(items) > most:
+            raise BinanceError(400, -1130, "Data sent for parameter 'batchOrders' is not valid.")
+        out = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise BinanceError(400, -1130, "Data sent for parameter 'batchOrders' is not valid.")
+            try:
+                out.append(one({k: str(v) for k, v in item.items()}))
+            except BinanceError as e:
+                out.append({"code": e.code, "msg": e.msg})
+        return out
 
 
     # Conditional ("algo") orders: POST/DELETE /fapi/v1/algoOrder since 2025-12.
@@ -732,7 +792,16 @@ def route(ex, method, path, params):
             return 200, ex.cancel_order(params)
         if m == "GET":
             return 200, ex.query_order(params)
+    if path == "/api/v3/order/cancelReplace" and m == "POST":
+        return 200, ex.cancel_replace(params)
+    if path == "/fapi/v1/batchOrders":
+        if m == "POST":
+            return 200, ex.futures.batch(ex.futures.new_order, params)
+        if m == "PUT":
+            return 200, ex.futures.batch(ex.futures.modify_order, params)
     if path == "/fapi/v1/order":
+        if m == "PUT":
+            return 200, ex.futures.modify_order(params)
         if m == "POST":
             return 200, ex.futures.new_order(params)
         if m == "DELETE":

@@ -12,7 +12,8 @@ Verification, as Bitget does it:
   * POST bodies must be JSON (Content-Type application/json); there are no other methods.
 
 Answers are enough for ccxt's load_markets, fetch_balance, create_order, cancel_order and
-fetch_open_orders (spot). Envelope: {"code": "00000", "msg": "success", "requestTime", "data"}.
+fetch_open_orders (spot), create_order, edit_order and create_orders on spot (cancel-replace,
+batch-orders) and futures (mix place-order, modify-order, batch-place-order). Envelope: {"code": "00000", "msg": "success", "requestTime", "data"}.
 """
 
 import hmac
@@ -170,6 +171,78 @@ class Mock:
                                 "cTime": now, "uTime": now}
         return ok({"orderId": oid, "clientOid": coid})
 
+    def live(self, p):
+        oid = p.get("orderId")
+        if not oid and p.get("clientOid"):
+            oid = next((o for o, v in self.orders.items() if v["clientOid"] == p["clientOid"]), None)
+        order = self.orders.get(oid or "")
+        if order is None or order["status"] != "live" or order["symbol"] != p.get("symbol"):
+            raise error(400, 43001, "The order does not exist")
+        return order
+
+    def cancel_replace(self, p):
+        """Cancel-Replace-Order (spot): cancels `orderId`/`clientOid`, places a limit order of
+        `size` at `price` (both required) with the old order's side."""
+        for k in ("symbol", "price", "size"):
+            if not p.get(k):
+                raise error(400, 40017, f"Parameter verification failed: {k} is required")
+        with self.lock:
+            old = self.live(p)
+            old["status"] = "cancelled"
+        new = dict(symbol=p["symbol"], side=old["side"], orderType="limit", force="gtc", price=p["price"],
+                   size=p["size"], clientOid=p.get("newClientOid"))
+        placed = self.place_order({k: v for k, v in new.items() if v})["data"]
+        return ok(dict(placed, success="success", msg=""))
+
+    def batch(self, one, p, shared):
+        """Batch-Place-Orders (spot) / Batch-Order (mix): `orderList` of up to 50 orders with
+        the shared fields beside it; answers successList and failureList."""
+        items = p.get("orderList")
+        if not isinstance(items, list) or not 0 < len(items) <= 50:
+            raise error(400, 40017, "Parameter verification failed: orderList")
+        done, failed = [], []
+        for item in items:
+            if not isinstance(item, dict):
+                raise error(400, 40017, "Parameter verification failed: orderList items")
+            item = dict({k: p[k] for k in shared if k in p}, **item)
+            try:
+                done.append(one(self, item)["data"])
+            except MockError as e:
+                failed.append({"orderId": "", "clientOid": item.get("clientOid", ""),
+                               "errorMsg": e.msg, "errorCode": e.payload["code"]})
+        return ok({"successList": done, "failureList": failed})
+
+    def spot_batch(self, p):
+        return self.batch(Mock.place_order, p, ("symbol",))
+
+    def place_mix_order(self, p):
+        """Place-Order (mix): size in the base coin; `marginMode` and `marginCoin` required."""
+        for k in ("symbol", "productType", "marginMode", "marginCoin", "size", "side", "orderType"):
+            if not p.get(k):
+                raise error(400, 40017, f"Parameter verification failed: {k} is required")
+        if p["symbol"] not in [c["symbol"] for cs in CONTRACTS.values() for c in cs]:
+            raise error(400, 40034, "Parameter symbol does not exist")
+        if p["orderType"] == "limit" and not p.get("price"):
+            raise error(400, 40017, "Parameter verification failed: price is required")
+        return self.place_order({k: p[k] for k in ("symbol", "side", "orderType", "size", "price", "clientOid")
+                                 if p.get(k)} | ({"force": p.get("force") or "gtc"} if p["orderType"] == "limit" else {}))
+
+    def mix_batch(self, p):
+        return self.batch(Mock.place_mix_order, p, ("symbol", "productType", "marginCoin", "marginMode"))
+
+    def modify_mix_order(self, p):
+        """Modify-Order (mix): a live limit order gets `newSize` and/or `newPrice`."""
+        if not p.get("productType") or not (p.get("newSize") or p.get("newPrice")):
+            raise error(400, 40017, "Parameter verification failed: productType, newSize or newPrice")
+        with self.lock:
+            order = self.live(p)
+            if p.get("newSize"):
+                order["size"] = p["newSize"]
+            if p.get("newPrice"):
+                order["price"] = p["newPrice"]
+            order["uTime"] = str(now_ms())
+        return ok({"orderId": order["orderId"], "clientOid": order["clientOid"]})
+
     def cancel_order(self, p):
         with self.lock:
             oid = p.get("orderId")
@@ -193,5 +266,11 @@ ROUTES = {
     ("GET", "/api/v3/account/settings"): Mock.uta_settings,
     ("POST", "/api/v2/spot/trade/place-order"): Mock.place_order,
     ("POST", "/api/v2/spot/trade/cancel-order"): Mock.cancel_order,
+    ("POST", "/api/v2/spot/trade/cancel-replace-order"): Mock.cancel_replace,
+    ("POST", "/api/v2/spot/trade/batch-orders"): Mock.spot_batch,
+    ("POST", "/api/v2/mix/order/place-order"): Mock.place_mix_order,
+    ("POST", "/api/v2/mix/order/modify-order"): Mock.modify_mix_order,
+    ("POST", "/api/v2/mix/order/batch-place-order"): Mock.mix_batch,
+    ("POST", "/api/v2/mix/order/cancel-order"): Mock.cancel_order,
     ("GET", "/api/v2/spot/trade/unfilled-orders"): Mock.unfilled,
 }

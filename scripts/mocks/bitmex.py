@@ -152,6 +152,26 @@ class Mock:
                      "transactTime": iso(now), "timestamp": iso(now)}
             self.orders[order["orderID"]] = order
             return 200, order
+        if path == "/api/v1/order" and method == "PUT":
+            # Order.amend: `orderID` or `origClOrdID`; a new orderQty / leavesQty / price / stopPx.
+            order = self.orders.get(params.get("orderID")) or next(
+                (o for o in self.orders.values() if params.get("origClOrdID") and o["clOrdID"] == params["origClOrdID"]),
+                None)
+            if order is None or order["ordStatus"] != "New":
+                raise bitmex_error(404, "Not Found")
+            for qty in ("orderQty", "leavesQty"):
+                if qty in params and not isinstance(params[qty], int):
+                    raise bitmex_error(400, f"{qty} is invalid")
+            if "orderQty" in params:
+                order["orderQty"] = order["leavesQty"] = params["orderQty"]
+            if "leavesQty" in params:
+                order["leavesQty"] = params["leavesQty"]
+                order["orderQty"] = order["cumQty"] + params["leavesQty"]
+            for field in ("price", "stopPx"):
+                if field in params:
+                    order[field] = params[field]
+            order["timestamp"] = iso()
+            return 200, order
         if path == "/api/v1/order" and method == "DELETE":
             oid = params.get("orderID")
             order = self.orders.get(oid)

@@ -10,8 +10,8 @@ Verification, as Bybit does it:
     server_time - recv_window <= timestamp < server_time + 1000.
   * POST bodies must be JSON objects (Content-Type application/json); v5 has no other methods.
 
-Answers are enough for ccxt's load_markets, fetch_balance, create_order, cancel_order and
-fetch_open_orders. Errors use Bybit's envelope {"retCode", "retMsg", "result", ...}.
+Answers are enough for ccxt's load_markets, fetch_balance, create_order, edit_order (amend),
+create_orders (create-batch), cancel_order and fetch_open_orders. Errors use Bybit's envelope {"retCode", "retMsg", "result", ...}.
 """
 
 import hmac
@@ -118,6 +118,9 @@ class Mock:
         if route is None:
             raise error(404, 10001, f"unknown endpoint {req.method} {req.path}")
         result = route(self, p)
+        if route in (Mock.create_batch, Mock.amend_batch):
+            result, ext = result
+            return 200, dict(envelope(result), retExtInfo=ext)
         if route is Mock.query_api:
             # As Bybit does: the answer echoes the API key the request was signed with.
             result = dict(result, apiKey=req.headers.get("x-bapi-api-key", ""))
@@ -193,6 +196,59 @@ class Mock:
                                     createdTime=str(now_ms()), cumExecQty="0", leavesQty=p["qty"])
         return {"orderId": oid, "orderLinkId": link}
 
+    def find(self, p):
+        oid = p.get("orderId")
+        if not oid and p.get("orderLinkId"):
+            oid = next((o for o, v in self.orders.items() if v["orderLinkId"] == p["orderLinkId"]), None)
+        order = self.orders.get(oid or "")
+        if order is None or order["orderStatus"] != "New" or order["symbol"] != p.get("symbol"):
+            raise error(200, 110001, "Order does not exist.")
+        return order
+
+    def amend_order(self, p):
+        """Amend Order (docs/v5/order/amend-order): a resting order gets a new qty, price or
+        trigger price; at least one must be sent."""
+        for k in ("category", "symbol"):
+            if not p.get(k):
+                raise error(200, 10001, f"params error: {k} is required")
+        if not any(p.get(k) for k in ("qty", "price", "triggerPrice", "takeProfit", "stopLoss")):
+            raise error(200, 10001, "params error: nothing to amend")
+        with self.lock:
+            order = self.find(p)
+            for k in ("qty", "price", "triggerPrice"):
+                if p.get(k):
+                    order[k] = p[k]
+            order["leavesQty"] = order["qty"]
+        return {"orderId": order["orderId"], "orderLinkId": order["orderLinkId"]}
+
+    def batch(self, one, p, shape):
+        """Batch Place / Amend Order: `request` holds up to 20 orders sharing `category`; each
+        gets its own result in result.list and its own code in retExtInfo.list."""
+        items = p.get("request")
+        if not p.get("category") or not isinstance(items, list) or not 0 < len(items) <= 20:
+            raise error(200, 10001, "params error: category and request (1 to 20 orders) are required")
+        results, codes = [], []
+        for item in items:
+            if not isinstance(item, dict):
+                raise error(200, 10001, "params error: request items must be objects")
+            item = dict(item, category=p["category"])
+            try:
+                res = one(self, item)
+                codes.append({"code": 0, "msg": "OK"})
+            except MockError as e:
+                res = {"orderId": "", "orderLinkId": item.get("orderLinkId", "")}
+                codes.append({"code": e.payload["retCode"], "msg": e.payload["retMsg"]})
+            results.append(dict(shape(item), **res))
+        return {"list": results}, {"list": codes}
+
+    def create_batch(self, p):
+        return self.batch(Mock.create_order, p, lambda i: {
+            "category": i["category"], "symbol": i.get("symbol", ""), "createAt": str(now_ms())})
+
+    def amend_batch(self, p):
+        return self.batch(Mock.amend_order, p, lambda i: {
+            "category": i["category"], "symbol": i.get("symbol", "")})
+
     def cancel_order(self, p):
         with self.lock:
             oid = p.get("orderId")
@@ -222,5 +278,8 @@ ROUTES = {
     ("GET", "/v5/account/fee-rate"): Mock.fee_rate,
     ("POST", "/v5/order/create"): Mock.create_order,
     ("POST", "/v5/order/cancel"): Mock.cancel_order,
+    ("POST", "/v5/order/amend"): Mock.amend_order,
+    ("POST", "/v5/order/create-batch"): Mock.create_batch,
+    ("POST", "/v5/order/amend-batch"): Mock.amend_batch,
     ("GET", "/v5/order/realtime"): Mock.open_orders,
 }

@@ -221,6 +221,22 @@ class Mock:
             return 200, {"success": True, "success_response": {
                 "order_id": oid, "product_id": body["product_id"], "side": body["side"],
                 "client_order_id": body["client_order_id"]}, "order_configuration": body["order_configuration"]}
+        if m == "POST" and p == "/api/v3/brokerage/orders/edit":
+            # Edit Order: a new `size` and/or `price` for an open limit GTC order.
+            with self.lock:
+                o = self.orders.get(body.get("order_id", ""))
+                if o is None or o["status"] != "OPEN":
+                    raise MockError(400, {"error": "INVALID_ARGUMENT", "message": "order not found or not open"})
+                cfg = o["order_configuration"].get("limit_limit_gtc")
+                if cfg is None:
+                    raise MockError(400, {"error": "INVALID_ARGUMENT", "message": "only limit GTC orders can be edited"})
+                if "size" not in body and "price" not in body:
+                    raise MockError(400, {"error": "INVALID_ARGUMENT", "message": "size or price is required"})
+                if "size" in body:
+                    cfg["base_size"] = body["size"]
+                if "price" in body:
+                    cfg["limit_price"] = body["price"]
+            return 200, {"success": True, "errors": []}
         if m == "POST" and p == "/api/v3/brokerage/orders/batch_cancel":
             results = []
             for oid in body.get("order_ids", []):

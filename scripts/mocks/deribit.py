@@ -165,6 +165,27 @@ class Mock:
             with self.lock:
                 self.orders[oid] = order
             return ok({"order": order, "trades": []})
+        if name in ("edit", "edit_by_label"):
+            # private/edit (by order_id) and private/edit_by_label (label + instrument_name): a
+            # new amount and/or price for an open order.
+            with self.lock:
+                if name == "edit":
+                    order = self.orders.get(params.get("order_id"))
+                else:
+                    order = next((o for o in self.orders.values() if o["label"] == params.get("label")
+                                  and o["instrument_name"] == params.get("instrument_name")
+                                  and o["order_state"] == "open"), None)
+                if order is None or order["order_state"] != "open":
+                    raise rpc_error(400, 11044, "not_open_order")
+                if "amount" not in params and "contracts" not in params:
+                    raise rpc_error(400, -32602, "Invalid params: amount missing")
+                if "amount" in params:
+                    order["amount"] = order["max_show"] = float(params["amount"])
+                if "price" in params:
+                    order["price"] = float(params["price"])
+                order["last_update_timestamp"] = now_ms()
+                out = dict(order)
+            return ok({"order": out, "trades": []})
         if name == "cancel":
             with self.lock:
                 order = self.orders.get(params.get("order_id"))

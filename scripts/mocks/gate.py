@@ -92,6 +92,88 @@ class Mock:
                 raise gate_error(400, "INVALID_REQUEST_BODY", "invalid JSON body")
         return None
 
+    def spot_order(self, body):
+        if not isinstance(body, dict):
+            raise gate_error(400, "INVALID_REQUEST_BODY", "order must be an object")
+        for field in ("currency_pair", "side", "amount"):
+            if field not in body:
+                raise gate_error(400, "MISSING_REQUIRED_PARAM", f"{field} is required")
+        oid = str(next(self.ids))
+        now = time.time()
+        order = dict(body, id=oid, status="open", create_time=str(int(now)),
+                     create_time_ms=int(now * 1000), update_time=str(int(now)),
+                     update_time_ms=int(now * 1000), left=body["amount"], filled_amount="0",
+                     fill_price="0", filled_total="0", fee="0", fee_currency="BTC",
+                     point_fee="0", gt_fee="0", gt_discount=False, rebated_fee="0",
+                     rebated_fee_currency="USDT", type=body.get("type", "limit"),
+                     time_in_force=body.get("time_in_force", "gtc"), account="spot")
+        self.orders[oid] = order
+        return order
+
+    def amend_spot(self, oid, params, body):
+        order = self.orders.get(oid or "")
+        if not isinstance(body, dict):
+            raise gate_error(400, "INVALID_REQUEST_BODY", "amend body must be an object")
+        if order is None or order["currency_pair"] != params.get("currency_pair"):
+            raise gate_error(404, "ORDER_NOT_FOUND", "Order not found")
+        if order["status"] != "open":
+            raise gate_error(400, "ORDER_CLOSED", "Order was closed")
+        if "amount" not in body and "price" not in body:
+            raise gate_error(400, "MISSING_REQUIRED_PARAM", "amount or price is required")
+        for field in ("amount", "price"):
+            if field in body:
+                order[field] = str(body[field])
+        order["left"] = order["amount"]
+        now = time.time()
+        order["update_time"], order["update_time_ms"] = str(int(now)), int(now * 1000)
+        if "amend_text" in body:
+            order["amend_text"] = body["amend_text"]
+        return order
+
+    def futures_order(self, settle, body):
+        """Place futures order: `size` in contracts, signed (negative sells); `price` "0" with
+        tif=ioc is a market order."""
+        if not isinstance(body, dict):
+            raise gate_error(400, "INVALID_REQUEST_BODY", "order must be an object")
+        if "contract" not in body or not isinstance(body.get("size"), int) or isinstance(body.get("size"), bool):
+            raise gate_error(400, "INVALID_PARAM_VALUE", "contract and an integer size are required")
+        if "price" not in body:
+            raise gate_error(400, "MISSING_REQUIRED_PARAM", "price is required")
+        oid = next(self.ids)
+        now = time.time()
+        order = dict(body, id=oid, user=1234567, create_time=now, status="open", finish_as="",
+                     left=body["size"], fill_price="0", tif=body.get("tif", "gtc"), settle=settle,
+                     text=body.get("text", "api"), is_reduce_only=bool(body.get("reduce_only")),
+                     is_close=bool(body.get("close")), iceberg=body.get("iceberg", 0))
+        self.orders[("futures", str(oid))] = order
+        return order
+
+    def amend_futures(self, oid, body):
+        order = self.orders.get(("futures", str(oid)))
+        if order is None or order["status"] != "open":
+            raise gate_error(404, "ORDER_NOT_FOUND", "Order not found")
+        if not isinstance(body, dict) or ("size" not in body and "price" not in body):
+            raise gate_error(400, "MISSING_REQUIRED_PARAM", "size or price is required")
+        for field in ("size", "price"):
+            if field in body:
+                order[field] = body[field]
+        order["left"] = order["size"]
+        return order
+
+    @staticmethod
+    def each(body, most, one):
+        """A batch: a JSON array of at most `most` items, each answered with `succeeded`."""
+        if not isinstance(body, list) or not 0 < len(body) <= most:
+            raise gate_error(400, "INVALID_REQUEST_BODY", f"the body must be an array of 1 to {most} items")
+        out = []
+        for item in body:
+            try:
+                out.append(dict(one(item), succeeded=True))
+            except MockError as e:
+                out.append({"succeeded": False, "label": e.payload["label"], "message": e.payload["message"],
+                            "text": item.get("text", "") if isinstance(item, dict) else ""})
+        return out
+
     def public(self, path, params):
         if path == "/spot/currency_pairs":
             return PAIRS
@@ -124,44 +206,28 @@ class Mock:
             return 200, [{"currency": "USDT", "available": "25000", "locked": "0", "update_id": 1},
                          {"currency": "BTC", "available": "1.25", "locked": "0", "update_id": 1}]
         if path == "/spot/orders" and method == "POST":
-            if not isinstance(body, dict):
-                raise gate_error(400, "INVALID_REQUEST_BODY", "order must be an object")
-            for field in ("currency_pair", "side", "amount"):
-                if field not in body:
-                    raise gate_error(400, "MISSING_REQUIRED_PARAM", f"{field} is required")
-            oid = str(next(self.ids))
-            now = time.time()
-            order = dict(body, id=oid, status="open", create_time=str(int(now)),
-                         create_time_ms=int(now * 1000), update_time=str(int(now)),
-                         update_time_ms=int(now * 1000), left=body["amount"], filled_amount="0",
-                         fill_price="0", filled_total="0", fee="0", fee_currency="BTC",
-                         point_fee="0", gt_fee="0", gt_discount=False, rebated_fee="0",
-                         rebated_fee_currency="USDT", type=body.get("type", "limit"),
-                         time_in_force=body.get("time_in_force", "gtc"), account="spot")
-            self.orders[oid] = order
-            return 201, order
+            return 201, self.spot_order(body)
+        if path == "/spot/batch_orders" and method == "POST":
+            # Batch place orders: an array of at most 10 orders, each answered on its own.
+            return 200, self.each(body, 10, self.spot_order)
+        if path == "/spot/amend_batch_orders" and method == "POST":
+            # Batch modification of orders: an array of {order_id, currency_pair, amount, price ...}.
+            return 200, self.each(body, 5, lambda b: self.amend_spot(b.get("order_id"), b, b))
+        fm = re.match(r"^/futures/(usdt|btc)/(orders|batch_orders|batch_amend_orders)$", path)
+        if fm and method == "POST":
+            if fm.group(2) == "orders":
+                return 201, self.futures_order(fm.group(1), body)
+            if fm.group(2) == "batch_orders":
+                return 200, self.each(body, 10, lambda b: self.futures_order(fm.group(1), b))
+            return 200, self.each(body, 10, lambda b: self.amend_futures(b.get("order_id"), b))
+        fa = re.match(r"^/futures/(usdt|btc)/orders/([^/]+)$", path)
+        if fa and method == "PUT":
+            return 200, self.amend_futures(fa.group(2), body)
         m = re.match(r"^/spot/orders/([^/]+)$", path)
         if m and method == "PATCH":
             # Amend (https://www.gate.com/docs/developers/apiv4/#amend-an-order): currency_pair
             # in the query (and optionally the body), new amount and/or price in the JSON body.
-            order = self.orders.get(m.group(1))
-            if not isinstance(body, dict):
-                raise gate_error(400, "INVALID_REQUEST_BODY", "amend body must be an object")
-            if order is None or order["currency_pair"] != params.get("currency_pair"):
-                raise gate_error(404, "ORDER_NOT_FOUND", "Order not found")
-            if order["status"] != "open":
-                raise gate_error(400, "ORDER_CLOSED", "Order was closed")
-            if "amount" not in body and "price" not in body:
-                raise gate_error(400, "MISSING_REQUIRED_PARAM", "amount or price is required")
-            for field in ("amount", "price"):
-                if field in body:
-                    order[field] = str(body[field])
-            order["left"] = order["amount"]
-            now = time.time()
-            order["update_time"], order["update_time_ms"] = str(int(now)), int(now * 1000)
-            if "amend_text" in body:
-                order["amend_text"] = body["amend_text"]
-            return 200, order
+            return 200, self.amend_spot(m.group(1), params, body)
         if m and method in ("GET", "DELETE"):
             order = self.orders.get(m.group(1))
             if order is None or order["currency_pair"] != params.get("currency_pair"):

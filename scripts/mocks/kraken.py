@@ -156,16 +156,39 @@ class Mock:
             return {"eb": "62500.0000", "tb": "62500.0000", "m": "0", "n": "0", "c": "0",
                     "v": "0", "e": "62500.0000", "mf": "62500.0000"}
         if name == "AddOrder":
-            for field in ("pair", "type", "ordertype", "volume"):
-                if field not in params:
-                    raise kraken_error(f"EGeneral:Invalid arguments:{field}")
-            if params["pair"] not in PAIRS and params["pair"] not in [p["altname"] for p in PAIRS.values()]:
-                raise kraken_error("EQuery:Unknown asset pair")
-            txid = f"O{next(self.ids):05d}-MOCK-{int(time.time()) % 100000:05d}"
-            self.orders[txid] = dict(params, status="open", opentm=time.time())
-            price = params.get("price", "market")
-            descr = f"{params['type']} {params['volume']} {params['pair']} @ {params['ordertype']} {price}"
-            return {"descr": {"order": descr}, "txid": [txid]}
+            return self.add_order(params)
+        if name == "AddOrderBatch":
+            # Add Order Batch: 2 to 15 orders on one `pair`, each answered with its txid.
+            orders = params.get("orders")
+            if not isinstance(orders, list) or not 2 <= len(orders) <= 15:
+                raise kraken_error("EGeneral:Invalid arguments:orders")
+            out = []
+            for o in orders:
+                if not isinstance(o, dict):
+                    raise kraken_error("EGeneral:Invalid arguments:orders")
+                placed = self.add_order(dict({k: v for k, v in params.items() if k != "orders"}, **o))
+                out.append({"txid": placed["txid"][0], "descr": placed["descr"]})
+            return {"orders": out}
+        if name == "AmendOrder":
+            # Amend Order: a new order_qty / limit_price / trigger_price for an open order, in place.
+            o = self.open_order(params.get("txid") or params.get("cl_ord_id"))
+            if not any(k in params for k in ("order_qty", "limit_price", "trigger_price", "display_qty")):
+                raise kraken_error("EGeneral:Invalid arguments:nothing to amend")
+            if "order_qty" in params:
+                o["volume"] = params["order_qty"]
+            if "limit_price" in params:
+                o["price"] = params["limit_price"]
+            return {"amend_id": f"TA{next(self.ids):05d}-MOCK"}
+        if name == "EditOrder":
+            # Edit Order: cancels the order and places a new one with the new volume / price.
+            old = self.open_order(params.get("txid"))
+            if params.get("pair") != old["pair"]:
+                raise kraken_error("EGeneral:Invalid arguments:pair")
+            old["status"] = "canceled"
+            new = self.add_order(dict(old, **{k: params[k] for k in ("volume", "price", "price2") if k in params}))
+            return {"status": "ok", "txid": new["txid"][0], "originaltxid": params["txid"],
+                    "volume": self.orders[new["txid"][0]]["volume"], "price": self.orders[new["txid"][0]].get("price", "0"),
+                    "orders_cancelled": 1, "descr": new["descr"]}
         if name == "CancelOrder":
             txid = params.get("txid")
             if txid not in self.orders or self.orders[txid]["status"] != "open":
@@ -183,6 +206,23 @@ class Mock:
         if name == "GetApiKeyInfo":
             return {"name": "mock", "permissions": ["query_funds", "create_orders"]}
         return {}
+
+    def add_order(self, params):
+        for field in ("pair", "type", "ordertype", "volume"):
+            if field not in params:
+                raise kraken_error(f"EGeneral:Invalid arguments:{field}")
+        if params["pair"] not in PAIRS and params["pair"] not in [p["altname"] for p in PAIRS.values()]:
+            raise kraken_error("EQuery:Unknown asset pair")
+        txid = f"O{next(self.ids):05d}-MOCK-{int(time.time()) % 100000:05d}"
+        self.orders[txid] = dict(params, status="open", opentm=time.time())
+        price = params.get("price", "market")
+        descr = f"{params['type']} {params['volume']} {params['pair']} @ {params['ordertype']} {price}"
+        return {"descr": {"order": descr}, "txid": [txid]}
+
+    def open_order(self, txid):
+        if txid not in self.orders or self.orders[txid]["status"] != "open":
+            raise kraken_error("EOrder:Unknown order")
+        return self.orders[txid]
 
     @staticmethod
     def order_info(o):

@@ -172,6 +172,8 @@ class Mock:
             if isinstance(body, dict):
                 params.update(body)
         req.rec["params"] = params
+        if req.body and isinstance(body, list):
+            params = dict(params, _body=body)  # a JSON array body (batch endpoints)
 
         if self.is_public(req.path, futures):
             req.rec["auth"] = "public"
@@ -267,6 +269,32 @@ class Mock:
             return ok(accounts)
         if path in ("/api/v1/hf/orders", "/api/v1/orders") and m == "POST":
             return ok(self.new_spot_order(p))
+        if path == "/api/v1/hf/orders/multi" and m == "POST":
+            # Batch Add Orders (HF): `orderList` of at most 5 orders; one result each.
+            items = p.get("orderList")
+            if not isinstance(items, list) or not 0 < len(items) <= 5:
+                raise err(400, "400100", "orderList must hold 1 to 5 orders")
+            out = []
+            for item in items:
+                try:
+                    out.append(dict(self.new_spot_order(item), success=True))
+                except MockError as e:
+                    out.append({"orderId": None, "clientOid": item.get("clientOid"), "success": False,
+                                "failMsg": e.msg})
+            return ok(out)
+        if path == "/api/v1/hf/orders/alter" and m == "POST":
+            # Modify Order (HF): cancels the order and places a new one with newPrice / newSize.
+            old = self.spot.get(p.get("orderId") or "") or next(
+                (o for o in list(self.spot.orders.values()) if o["clientOid"] == p.get("clientOid")), None)
+            if old is None or not old["isActive"] or old["symbol"] != p.get("symbol"):
+                raise err(400, "400100", "order_not_exist_or_not_allow_to_cancel")
+            if not (p.get("newPrice") or p.get("newSize")):
+                raise err(400, "400100", "newPrice or newSize is required")
+            old["isActive"], old["cancelExist"] = False, True
+            new = dict(old, price=p.get("newPrice") or old["price"], size=p.get("newSize") or old["size"],
+                       isActive=True, active=True, cancelExist=False, createdAt=now_ms())
+            oid = self.spot.add(new)
+            return ok({"newOrderId": oid, "clientOid": new["clientOid"]})
         if path.startswith(("/api/v1/hf/orders/", "/api/v1/orders/")) and m in ("DELETE", "GET"):
             oid = path.rsplit("/", 1)[1]
             order = self.spot.get(oid)
@@ -327,6 +355,22 @@ class Mock:
                        "maxWithdrawAmount": bal})
         if path == "/api/v1/orders" and m == "POST":
             return ok(self.new_futures_order(p))
+        if path == "/api/v1/orders/multi" and m == "POST":
+            # Batch Add Orders (futures): the body is an array of at most 20 orders.
+            items = p.get("_body")
+            if not isinstance(items, list) or not 0 < len(items) <= 20:
+                raise err(400, "400100", "the body must be an array of 1 to 20 orders")
+            out = []
+            for item in items:
+                if not isinstance(item, dict):
+                    raise err(400, "400100", "orders must be objects")
+                try:
+                    out.append(dict(self.new_futures_order(item), symbol=item["symbol"], code="200000",
+                                    msg="success"))
+                except MockError as e:
+                    out.append({"orderId": None, "clientOid": item.get("clientOid"), "symbol": item.get("symbol"),
+                                "code": e.payload["code"], "msg": e.msg})
+            return ok(out)
         if path.startswith("/api/v1/orders/") and m in ("DELETE", "GET"):
             oid = path.rsplit("/", 1)[1]
             order = self.futures.get(oid)

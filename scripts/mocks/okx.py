@@ -11,7 +11,8 @@ Verification, as OKX does it:
     any) and body the raw body, exactly as received.
   * POST bodies must be JSON (Content-Type application/json); v5 has no other methods.
 
-Answers are enough for ccxt's load_markets, fetch_balance, create_order, cancel_order and
+Answers are enough for ccxt's load_markets, fetch_balance, create_order (batch-orders),
+create_orders, edit_order (amend-order), edit_orders (amend-batch-orders), cancel_order and
 fetch_open_orders. Errors use OKX's envelope {"code", "msg", "data"}.
 """
 
@@ -205,6 +206,31 @@ class Mock:
         return ok([{"ordId": order["ordId"], "clOrdId": order["clOrdId"], "ts": str(now_ms()),
                     "sCode": "0", "sMsg": ""}])
 
+    def amend_order(self, p):
+        """Amend order (POST /api/v5/trade/amend-order): a live order by `ordId` or `clOrdId` on
+        `instId` gets a new total size `newSz` and/or price `newPx` (at least one)."""
+        if not p.get("instId") or not (p.get("ordId") or p.get("clOrdId")):
+            raise error(400, 51000, "Parameter instId or ordId error")
+        if not (p.get("newSz") or p.get("newPx")):
+            raise error(400, 51000, "Parameter newSz or newPx error")
+        with self.lock:
+            oid = p.get("ordId") or next((o for o, v in self.orders.items() if v["clOrdId"] == p["clOrdId"]), "")
+            order = self.orders.get(oid)
+            if order is None or order["state"] != "live" or order["instId"] != p["instId"]:
+                return {"code": "1", "msg": "", "data": [
+                    {"ordId": p.get("ordId", ""), "clOrdId": p.get("clOrdId", ""), "reqId": p.get("reqId", ""),
+                     "ts": str(now_ms()), "sCode": "51503", "sMsg": "Order modification failed as the order does not exist."}]}
+            if p.get("newSz"):
+                order["sz"] = p["newSz"]
+            if p.get("newPx"):
+                order["px"] = p["newPx"]
+            order["uTime"] = str(now_ms())
+        return ok([{"ordId": order["ordId"], "clOrdId": order["clOrdId"], "reqId": p.get("reqId", ""),
+                    "ts": order["uTime"], "sCode": "0", "sMsg": ""}])
+
+    def amend_batch_orders(self, p):
+        return self.batch(self.amend_order, p)
+
     def orders_pending(self, p):
         with self.lock:
             items = [dict(o) for o in self.orders.values() if o["state"] == "live"
@@ -220,5 +246,7 @@ ROUTES = {
     ("POST", "/api/v5/trade/cancel-order"): Mock.cancel_order,
     ("POST", "/api/v5/trade/batch-orders"): Mock.batch_orders,
     ("POST", "/api/v5/trade/cancel-batch-orders"): Mock.cancel_batch_orders,
+    ("POST", "/api/v5/trade/amend-order"): Mock.amend_order,
+    ("POST", "/api/v5/trade/amend-batch-orders"): Mock.amend_batch_orders,
     ("GET", "/api/v5/trade/orders-pending"): Mock.orders_pending,
 }
