@@ -276,6 +276,9 @@ class Mock:
                 raise err(400, "400100", "orderList must hold 1 to 5 orders")
             out = []
             for item in items:
+                # ccxt sends `symbol` beside the batch; an item without its own takes it.
+                if isinstance(item, dict) and "symbol" not in item and p.get("symbol"):
+                    item = dict(item, symbol=p["symbol"])
                 try:
                     out.append(dict(self.new_spot_order(item), success=True))
                 except MockError as e:

@@ -169,6 +169,8 @@ fn read_batch(
             spec,
             siblings
                 .iter()
+                // A shared field the item repeats with the same value is one field.
+                .filter(|(k, _)| !members.iter().any(|(m, _)| m == k))
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .chain(members.iter().map(|(k, v)| (k.clone(), Value::Json(v))))
                 .collect(),

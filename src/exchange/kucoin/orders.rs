@@ -245,7 +245,9 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
         "/api/v1/hf/orders/multi",
         Layout::JsonArrayInMember(Batch {
             name: "orderList",
-            shared: &[],
+            // ccxt sends `symbol` beside the batch too (as KuCoin's classic batch takes it):
+            // read into every item, so an item naming another symbol is refused.
+            shared: &["symbol"],
         }),
         &HF_BATCH,
     ),
@@ -375,14 +377,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("orderList[0]: symbol=PEPE-USDT"), "{e}");
-        let e = BOT.judge(
+        // `symbol` beside the batch (as ccxt sends it) is read into every item: the same
+        // symbol is one field, another symbol is refused.
+        BOT.judge(
             multi,
             r#"{"symbol":"BTC-USDT","orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
             MAX,
         )
+        .unwrap();
+        let e = BOT.judge(
+            multi,
+            r#"{"symbol":"BTC-USDT","orderList":[{"clientOid":"a","symbol":"PEPE-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
+            MAX,
+        )
         .unwrap_err();
         assert!(
-            e.contains("'symbol' is not read by keyward beside the batch"),
+            e.contains("'symbol' is given beside the batch and again in the order"),
+            "{e}"
+        );
+        let e = BOT.judge(
+            multi,
+            r#"{"type":"market","orderList":[{"clientOid":"a","symbol":"BTC-USDT","type":"limit","side":"buy","price":"1","size":"0.5"}]}"#,
+            MAX,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("'type' is not read by keyward beside the batch"),
             "{e}"
         );
         let alter = "/api/v1/hf/orders/alter";
