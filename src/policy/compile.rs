@@ -117,9 +117,11 @@ fn compile_rule(exchange: &dyn Exchange, j: usize, r: RuleEntry) -> Result<Rule,
                 ),
             )
         })?;
-    check_path(&r.path)
+    // A `{name}` segment matches any one segment (an order id), as in the presets.
+    let concrete = concrete_path(&r.path);
+    check_path(&concrete)
         .map_err(|e| AllowError::field(j, "path", format!("{:?}: {}", r.path, e.message)))?;
-    if exchange.route(&r.path).is_none() {
+    if exchange.route(&concrete).is_none() {
         return Err(AllowError::field(
             j,
             "path",
@@ -130,7 +132,9 @@ fn compile_rule(exchange: &dyn Exchange, j: usize, r: RuleEntry) -> Result<Rule,
             ),
         ));
     }
-    if let Some(reason) = exchange::hard_deny(exchange, method, &r.path) {
+    if let Some(reason) = exchange::hard_deny(exchange, method, &r.path)
+        .or_else(|| exchange::hard_deny(exchange, method, &concrete))
+    {
         return Err(AllowError::new(
             Location::Entry(j),
             format!(
@@ -181,6 +185,26 @@ fn compile_rule(exchange: &dyn Exchange, j: usize, r: RuleEntry) -> Result<Rule,
         max,
         notional: exchange.notional(),
     })
+}
+
+/// The path with each `{name}` segment (letters, digits, `_`) replaced by a placeholder
+/// segment, for the checks that take a concrete path.
+fn concrete_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            let name = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+            match name {
+                Some(n)
+                    if !n.is_empty()
+                        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                {
+                    "x"
+                }
+                _ => seg,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// On an order endpoint, every constrained name must be one the endpoint's orders have (or
@@ -295,6 +319,19 @@ mod tests {
         )
         .unwrap();
         compile(&Binance, vec![order(&[("newQty", "1")])]).unwrap();
+        // A `{name}` segment stands for any one segment, as in the presets.
+        let amend = AllowEntry::Rule(RuleEntry {
+            method: "PUT".into(),
+            path: "/api/v3/{x}/amend/keepPriority".into(),
+            ..RuleEntry::default()
+        });
+        assert!(compile(&Binance, vec![amend]).is_ok());
+        let bad = AllowEntry::Rule(RuleEntry {
+            method: "GET".into(),
+            path: "/api/v3/{x y}".into(),
+            ..RuleEntry::default()
+        });
+        assert!(compile(&Binance, vec![bad]).is_err());
         // An order endpoint without a field table takes no limits at all.
         let oco = AllowEntry::Rule(RuleEntry {
             method: "POST".into(),

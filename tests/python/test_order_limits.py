@@ -908,6 +908,7 @@ venue(Venue("gate", stack={"api_key": harness.binance_like_key(32), "secret": ha
     max = {{ amount = "0.5", notional = "20000" }} }},
   {{ method = "POST", path = "/api/v4/spot/amend_batch_orders", params = {{ currency_pair = ["BTC_USDT"] }},
     max = {{ amount = "0.5", notional = "20000" }} }},
+  {{ method = "PATCH", path = "/api/v4/spot/orders/{{order_id}}", max = {{ amount = "0.5" }} }},
   # futures contracts: bounded as written, never valued
   {{ method = "POST", path = "/api/v4/futures/usdt/orders", params = {{ contract = ["BTC_USDT"] }}, max = {{ size = "10" }} }},
   {{ method = "POST", path = "/api/v4/futures/usdt/orders", params = {{ contract = ["ETH_USDT"] }},
@@ -1337,6 +1338,7 @@ venue(Venue("alpaca", stack={"api_key": "AKZ4PQ7N3XK2M5VB8RTY", "secret": "wq8Lr
     max = { qty = "0.5", notional = "20000", limit_price = "60000", stop_price = "60000" } },
   { method = "POST", path = "/trading/v2/orders", params = { symbol = ["ETH/USD"] }, max = { notional = "20000" } },
   { method = "POST", path = "/trading/v2/orders", params = { symbol = ["AAPL"] }, max = { qty = "10" } },
+  { method = "PATCH", path = "/trading/v2/orders/{order_id}", max = { qty = "0.5" } },
 """))
 
 
@@ -1400,9 +1402,9 @@ def alpaca_cases():
                                           '"qty":"0.1","qty":"9","limit_price":"1"}', None, status=400),
         no(V, "negative", "POST", O, lim("-1", "1"), "not a plain decimal"),
         no(V, "symbol-not-allowed", "POST", O, js(o("SOL/USD", qty="1", limit_price="1")), "symbol=SOL/USD"),
-        # no rule can name PATCH /trading/v2/orders/{order_id} (see the ccxt edit_order xfail)
-        no(V, "replace-has-no-rule", "PATCH", O + "/61e69015-8549-4bfd-b9c3-01e75843f47d",
-           js({"qty": "0.2"}), "no rule in this client's allow list names this method and path"),
+        # PATCH /trading/v2/orders/{order_id} is limited by a rule whose path has a `{name}` segment
+        no(V, "replace-over-qty", "PATCH", O + "/61e69015-8549-4bfd-b9c3-01e75843f47d",
+           js({"qty": "5"}), "qty 5 exceeds"),
     ]
 
 
@@ -1940,12 +1942,6 @@ def _(s, bot):
 
 MAKE_BOT["gate"] = lambda s: harness.record_status(harness.ccxt_bot(ccxt.gate, s, secret="dummy-gate-secret"))
 
-ID_IN_PATH = ("no allow rule can name an order endpoint whose path holds an order id: `path = "
-              "\"{path}\"` is a configuration error (\"character '{{' is not allowed in the path\"), an exact id "
-              "is useless, and the presets allow any order unlimited; so with limits ccxt's edit_order ({call}) "
-              "is refused: keyward \"no rule in this client's allow list names this method and path\"")
-
-
 @ccxt_case("gate", "create_order-spot")
 def _(s, bot):
     o, rec = forwarded(s, "POST", "/api/v4/spot/orders", lambda: bot.create_order("BTC/USDT", "limit", "buy", 0.5, 40000))
@@ -1983,8 +1979,7 @@ def _(s, bot):
     gate_batch(s, bot, False)
 
 
-@ccxt_case("gate", "edit_order-spot-patch", refusal="no rule in this client's allow list names this method and path",
-           xfail=ID_IN_PATH.format(path="/api/v4/spot/orders/{order_id}", call="PATCH /api/v4/spot/orders/<id>"))
+@ccxt_case("gate", "edit_order-spot-patch")
 def _(s, bot):
     o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
     forwarded(s, "PATCH", f"/api/v4/spot/orders/{o['id']}",
@@ -2123,8 +2118,7 @@ def _(s, bot):
     refused(s, lambda: bot.create_market_buy_order_with_cost("ETH/USD", 25000))
 
 
-@ccxt_case("alpaca", "edit_order-replace", refusal="no rule in this client's allow list names this method and path",
-           xfail=ID_IN_PATH.format(path="/trading/v2/orders/{order_id}", call="PATCH /trading/v2/orders/<id>"))
+@ccxt_case("alpaca", "edit_order-replace")
 def _(s, bot):
     o = bot.create_order("BTC/USD", "limit", "buy", 0.1, 30000)
     forwarded(s, "PATCH", f"/v2/orders/{o['id']}", lambda: bot.edit_order(o["id"], "BTC/USD", "limit", "buy", 0.2, 31000))
