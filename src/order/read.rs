@@ -381,6 +381,17 @@ fn read_order<'a>(
             spec.name_of(Meaning::QuoteSize).unwrap_or("quote size"),
         ));
     }
+    if let (Some((other, _)), true) = (
+        &order.other_size,
+        order.base_size.is_some() || order.quote_size.is_some(),
+    ) {
+        return Err(format!(
+            "{at}the order gives its size twice, in two units ('{other}' and '{}'); send one",
+            spec.name_of(Meaning::BaseSize)
+                .or(spec.name_of(Meaning::QuoteSize))
+                .unwrap_or("size"),
+        ));
+    }
     let own_size =
         order.base_size.is_some() || order.quote_size.is_some() || order.other_size.is_some();
     if let Some((_, p)) = parent {

@@ -1276,10 +1276,9 @@ def deribit_cases():
         get("contracts-instead-of-amount", B, q(("instrument_name", "BTC-PERPETUAL"), ("contracts", "100000"),
                                                 ("type", "limit"), ("price", "1")), "no", "contracts"),
         # Deribit documents that amount and contracts "must match each other otherwise error is
-        # returned"; keyward bounds amount and forwards the pair
+        # returned"; keyward does not rely on that: the size given twice is refused
         get("contracts-beside-amount", B, inv("100", "1", ("contracts", "100000")), "no",
-            xfail="keyward forwards amount=100 beside contracts=100000 (two fields that set the size); safe only "
-                  "as long as Deribit refuses a mismatch as documented"),
+            "gives its size twice"),
         get("advanced-usd-price", B, inv("100", "1", ("advanced", "usd")), "no", "advanced"),
         get("otoco-config", B, inv("100", "1", ("otoco_config", "[]")), "no", "otoco_config"),
         get("respelled-Amount", B, q(("instrument_name", "BTC-PERPETUAL"), ("Amount", "100000"), ("type", "limit"),
