@@ -214,3 +214,143 @@ fn a_legitimate_order_passes() {
     ];
     assert!(limits::check(&vocabulary, &orders[0], &[], &max, "rule").is_ok());
 }
+
+// ---- OKX: the unit of `sz` switches with the instrument and, on spot market orders, `tgtCcy` --
+
+/// OKX's documented reading of `POST /api/v5/trade/order` (docs-v5, Place order): on a spot
+/// pair (`BASE-QUOTE`) a market order's `sz` is in `tgtCcy`, by default the quote currency for
+/// a buy and the base currency for a sell; limit, post_only, fok and ioc orders count the base
+/// currency and execute at `px` or better; on a swap (`...-SWAP`) `sz` counts contracts of a
+/// multiplier the request does not carry, so the order has no value one can compute offline.
+fn okx_reference(body: &serde_json::Value) -> Option<Reference> {
+    let get = |k: &str| body.get(k).and_then(|v| v.as_str());
+    let dec = |k: &str| get(k).and_then(|v| Decimal::from_str(v).ok());
+    let inst = get("instId")?;
+    let kind = get("ordType")?;
+    let side = get("side")?;
+    let sz = dec("sz")?;
+    let limit = matches!(kind, "limit" | "post_only" | "fok" | "ioc");
+    let price = if limit { dec("px") } else { None };
+    if inst.ends_with("-SWAP") {
+        // contracts: the size as written, no value
+        return Some(Reference {
+            base: Some(sz),
+            notional: None,
+        });
+    }
+    let quote_sized = !limit
+        && match get("tgtCcy") {
+            Some("quote_ccy") => true,
+            Some("base_ccy") => false,
+            _ => side == "buy",
+        };
+    Some(if quote_sized {
+        Reference {
+            base: None,
+            notional: Some(sz),
+        }
+    } else {
+        Reference {
+            base: Some(sz),
+            notional: price.map(|p| p * sz),
+        }
+    })
+}
+
+fn okx_request() -> impl Strategy<Value = serde_json::Value> {
+    (
+        prop_oneof![Just("BTC-USDT"), Just("BTC-USDT-SWAP")],
+        prop_oneof![Just("buy"), Just("sell")],
+        prop_oneof![
+            Just("limit"),
+            Just("market"),
+            Just("post_only"),
+            Just("ioc"),
+            Just("optimal_limit_ioc"),
+            Just("twap")
+        ],
+        "(0|[1-9][0-9]{0,3})(\\.[0-9]{1,4})?",
+        prop::option::of("(0|[1-9][0-9]{0,5})(\\.[0-9]{1,2})?"),
+        prop::option::of(prop_oneof![
+            Just("base_ccy"),
+            Just("quote_ccy"),
+            Just("BASE_CCY"),
+            Just("")
+        ]),
+        prop::option::of(prop_oneof![
+            Just(("Sz", "900")),
+            Just(("tgt_ccy", "base_ccy")),
+            Just(("notional", "1")),
+            Just(("clOrdId", "abc"))
+        ]),
+    )
+        .prop_map(|(inst, side, kind, sz, px, tgt, extra)| {
+            let mut o = serde_json::json!({
+                "instId": inst, "tdMode": if inst.ends_with("SWAP") { "cross" } else { "cash" },
+                "side": side, "ordType": kind, "sz": sz,
+            });
+            if let Some(px) = px {
+                o["px"] = px.into();
+            }
+            if let Some(t) = tgt {
+                o["tgtCcy"] = t.into();
+            }
+            if let Some((k, v)) = extra {
+                o[k] = v.into();
+            }
+            o
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn okx_orders_keyward_lets_through_are_within_the_rule(
+        body in okx_request(),
+        max_sz in "[1-9][0-9]{0,2}",
+        max_notional in prop::option::of("[1-9][0-9]{0,5}"),
+    ) {
+        use keyward::exchange::okx::orders::ORDER_ENDPOINTS as OKX;
+        let rules = CanonRules::JSON;
+        let Ok(req) = canonicalise(
+            Method::Post,
+            "/api/v5/trade/order",
+            None,
+            Some("application/json"),
+            body.to_string().as_bytes(),
+            &rules,
+        ) else {
+            return Ok(());
+        };
+        let endpoint = OKX
+            .iter()
+            .find(|e| e.method == Method::Post && e.path == "/api/v5/trade/order")
+            .unwrap();
+        let max_sz = Decimal::from_str(&max_sz).unwrap();
+        let max_notional = max_notional.map(|n| Decimal::from_str(&n).unwrap());
+        let mut max = vec![("sz".to_owned(), max_sz)];
+        max.extend(max_notional.map(|n| ("notional".to_owned(), n)));
+        let vocabulary = |n: &str| limits::meaning(OKX, endpoint.spec, n);
+        let allowed = order::read(endpoint, &req).is_ok_and(|orders| {
+            orders
+                .iter()
+                .all(|o| limits::check(&vocabulary, o, &[], &max, "rule").is_ok())
+        });
+        if allowed {
+            let r = okx_reference(&body);
+            prop_assert!(r.is_some(), "allowed an order OKX cannot read: {body}");
+            let r = r.unwrap();
+            prop_assert!(
+                r.base.is_some_and(|b| b <= max_sz),
+                "size {:?} over {max_sz} or unbounded: {body}", r.base
+            );
+            if let Some(n) = max_notional {
+                prop_assert!(
+                    r.notional.is_some_and(|v| v <= n),
+                    "notional {:?} over {n} or unbounded: {body}", r.notional
+                );
+            }
+        }
+    }
+}
