@@ -835,3 +835,54 @@ fn outcome_is_audited_when_the_bot_hangs_up() {
     // The exchange did receive (and verify) the order.
     assert_eq!(env.the_record(&t)["verified"], true);
 }
+
+#[test]
+fn shutdown_waits_for_the_outcome_of_a_request_whose_bot_hung_up() {
+    use std::io::Write;
+    let env = env();
+    let config = env.write_config(
+        "keyward-shutdown-gone.toml",
+        &common::ConfigSpec {
+            anonymous_market_data: true,
+            audit: "audit-shutdown-gone.jsonl",
+        },
+    );
+    let kw = env.serve(&config, "keyward-shutdown-gone.stderr.log");
+    // The mock answers orders whose client id starts with "slow" after 1.5 s.
+    let t = tag("slowgone");
+    let body = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=30000&newClientOrderId={t}"
+    );
+    let request = format!(
+        "POST /{MAIN}/api/v3/order HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nX-MBX-APIKEY: {tok}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {n}\r\n\r\n{body}",
+        p = kw.port,
+        tok = env.token,
+        n = body.len()
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", kw.port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    // The bot hangs up, then keyward is asked to stop while the exchange still works.
+    drop(s);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    kw.terminate();
+    let status = kw
+        .wait_exit(std::time::Duration::from_secs(10))
+        .expect("keyward did not exit");
+    assert!(status.success(), "{status}");
+    let audit = std::fs::read_to_string(env.dir.join("audit-shutdown-gone.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decided = records
+        .iter()
+        .find(|r| r["event"] == "request" && r["params"].as_str().is_some_and(|p| p.contains(&t)))
+        .expect("the order's request record");
+    let outcome = records
+        .iter()
+        .find(|r| r["event"] == "outcome" && r["request"] == decided["request"]);
+    let outcome = outcome.expect("shutdown cut off the outcome record of a forwarded order");
+    assert_eq!(outcome["status"], 200, "{outcome}");
+    assert_eq!(outcome["error"], "client_gone", "{outcome}");
+}

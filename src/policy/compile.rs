@@ -222,14 +222,13 @@ fn check_order_names(
             || limits::meaning(exchange.profile().orders, endpoint.spec, name).is_some()
     };
     let fields = || {
-        let mut names: Vec<&str> = endpoint
+        let names: Vec<&str> = endpoint
             .spec
             .fields
             .iter()
             .filter(|(_, m)| !matches!(m, Meaning::Inert))
             .map(|(n, _)| *n)
             .collect();
-        names.dedup();
         names.join(", ")
     };
     for (name, _) in params {

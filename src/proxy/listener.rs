@@ -91,10 +91,20 @@ pub async fn run(
     }
     drop(listener);
     tracing::info!("no longer accepting connections; finishing requests in flight");
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    let cut_off = || {
+        tracing::warn!(
+            "requests still in flight after {} s are cut off",
+            SHUTDOWN_GRACE.as_secs()
+        )
+    };
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
-        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!(
-            "requests still in flight after {} s are cut off", SHUTDOWN_GRACE.as_secs()
-        ),
+        _ = tokio::time::sleep_until(deadline) => return cut_off(),
+    }
+    // Requests whose bots hung up are still being forwarded: their outcome records come first.
+    tokio::select! {
+        _ = state.resources().forwards_done() => {}
+        _ = tokio::time::sleep_until(deadline) => cut_off(),
     }
 }

@@ -130,7 +130,9 @@ impl<'s> Pipeline<'s> {
             .profile()
             .answers_with_key(outbound.method, &path)
             .then(|| credential.credential.api_key.clone());
+        let counted = self.resources.forwarding();
         tokio::spawn(async move {
+            let _counted = counted;
             let answer = match (upstream.send(outbound).await, redact) {
                 (Ok(response), Some(key)) => respond::redact_key(response, key.expose()).await,
                 (Ok(response), None) => Ok(respond::pass_through(response)),

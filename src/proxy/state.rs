@@ -9,11 +9,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use ipnet::IpNet;
+use tokio::sync::Notify;
 
 use super::auth::Clients;
 use super::forward::Upstream;
@@ -79,6 +80,42 @@ pub struct Resources {
     /// One pooled client per credential, by credential name.
     upstreams: HashMap<String, Arc<Upstream>>,
     next_request: AtomicU64,
+    /// Forwarding tasks still running; shutdown waits for them, so that a request the exchange
+    /// may be executing always gets its outcome record, also when its bot has hung up.
+    forwarding: Arc<InFlight>,
+}
+
+/// A count of running tasks and a wake-up for whoever waits until none is left.
+#[derive(Default)]
+pub(super) struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// Held by one running forwarding task; dropping it ends the task's count.
+pub(super) struct Forwarding(Arc<InFlight>);
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl InFlight {
+    /// Waits until no forwarding task is running.
+    async fn idle(&self) {
+        loop {
+            let woken = self.idle.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            woken.await;
+        }
+    }
 }
 
 impl Resources {
@@ -103,7 +140,19 @@ impl Resources {
             audit,
             upstreams,
             next_request: AtomicU64::new(1),
+            forwarding: Arc::default(),
         }
+    }
+
+    /// Counts a forwarding task until the returned guard is dropped.
+    pub(super) fn forwarding(&self) -> Forwarding {
+        self.forwarding.count.fetch_add(1, Ordering::AcqRel);
+        Forwarding(self.forwarding.clone())
+    }
+
+    /// Waits until every forwarding task has finished (and written its outcome record).
+    pub(super) async fn forwards_done(&self) {
+        self.forwarding.idle().await
     }
 
     /// The number of the next request (from 1).
