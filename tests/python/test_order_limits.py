@@ -318,6 +318,11 @@ def bybit_cases():
         assert status == 200, text
         return json.loads(text)["result"]["orderId"]
 
+    def placed_spot(s):
+        status, text = s.request("POST", C, body=js(o("spot", qty="0.1", price="30000")), headers=JSON)
+        assert status == 200, text
+        return json.loads(text)["result"]["orderId"]
+
     item = lambda q="0.1", p="30000", **f: dict({"symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",  # noqa: E731
                                                  "qty": q, "price": p}, **f)
     return [
@@ -381,6 +386,12 @@ def bybit_cases():
                                                  "qty": "0.1", "price": "60001"}), "price 60001 exceeds"),
         no(V, "amend-spot-qty-unit-unknown", "POST", A, js({"category": "spot", "symbol": "BTCUSDT", "orderId": "1",
                                                              "qty": "0.1"}), "keeps the unit"),
+        # with its price the amend is of a limit order, whose qty counts the base coin
+        ok(V, "amend-spot-limit-qty-and-price", "POST", A,
+           lambda oid: js({"category": "spot", "symbol": "BTCUSDT", "orderId": oid, "qty": "0.2", "price": "31000"}),
+           setup=placed_spot),
+        no(V, "amend-spot-limit-over-qty", "POST", A, js({"category": "spot", "symbol": "BTCUSDT", "orderId": "1",
+                                                           "qty": "0.6", "price": "31000"}), "qty 0.6 exceeds"),
         ok(V, "batch", "POST", CB, js({"category": "linear", "request": [item(), item("0.5", "40000")]})),
         no(V, "batch-second-item-over", "POST", CB, js({"category": "linear", "request": [item(), item("5", "1")]}),
            "request[1]: qty 5 exceeds"),
@@ -624,6 +635,20 @@ def bitget_cases():
                                                                  "price": "30000"}), setup=spot_order),
         no(V, "spot-cancel-replace-over-notional", "POST", R, js({"symbol": "BTCUSDT", "orderId": "1", "size": "0.5",
                                                                    "price": "50000"}), "notional 25000"),
+        # `orderType` (ccxt's edit_order): `limit`, the order this endpoint places, is read ...
+        ok(V, "spot-cancel-replace-order-type-limit", "POST", R,
+           lambda oid: js({"symbol": "BTCUSDT", "orderId": oid, "orderType": "limit", "size": "0.2",
+                           "price": "30000"}), setup=spot_order),
+        no(V, "spot-cancel-replace-order-type-limit-over-size", "POST", R,
+           js({"symbol": "BTCUSDT", "orderId": "1", "orderType": "limit", "size": "0.6", "price": "30000"}),
+           "size 0.6 exceeds"),
+        # ... another type, under which `size` might count USDT, is refused
+        no(V, "spot-cancel-replace-order-type-market", "POST", R,
+           js({"symbol": "BTCUSDT", "orderId": "1", "orderType": "market", "size": "0.2", "price": "30000"}),
+           "orderType=market"),
+        no(V, "spot-cancel-replace-respelled-order-type", "POST", R,
+           js({"symbol": "BTCUSDT", "orderId": "1", "ordertype": "limit", "size": "0.2", "price": "30000"}),
+           "another spelling of 'orderType'"),
         ok(V, "spot-batch", "POST", SB, js({"symbol": "BTCUSDT", "orderList": [
             {"side": "buy", "orderType": "limit", "force": "gtc", "size": "0.1", "price": "30000"},
             {"side": "sell", "orderType": "limit", "force": "gtc", "size": "0.5", "price": "40000"}]})),
@@ -982,6 +1007,16 @@ def gate_cases():
            "body[1]: amount 5 exceeds"),
         no(V, "spot-batch-market-buy-quote-under-size-bound", "POST", B,
            js([o(kind="market", amount="100", time_in_force="ioc")])),
+        # ccxt's leaked option `textIsRequired` is inert on a batch item; the item is still bounded
+        ok(V, "spot-batch-ccxt-text-is-required", "POST", B,
+           js([o(amount="0.1", price="30000", text="t-1", textIsRequired=True)])),
+        no(V, "spot-batch-ccxt-text-is-required-over", "POST", B,
+           js([o(amount="0.1", price="30000", textIsRequired=True), o(amount="0.6", price="30000", textIsRequired=True)]),
+           "body[1]: amount 0.6 exceeds"),
+        no(V, "spot-batch-ccxt-text-is-required-respelled", "POST", B,
+           js([o(amount="0.1", price="30000", text_is_required=True)]), "another spelling of 'textIsRequired'"),
+        no(V, "spot-order-text-is-required-not-on-single-orders", "POST", O,
+           js(o(amount="0.1", price="30000", textIsRequired=True)), "'textIsRequired' is not a field"),
         ok(V, "spot-amend-batch", "POST", AB, lambda oid: js([{"order_id": oid, "currency_pair": "BTC_USDT",
                                                                 "amount": "0.2", "price": "30000"}]), setup=spot_order),
         no(V, "spot-amend-batch-over-notional", "POST", AB, js([{"order_id": "1", "currency_pair": "BTC_USDT",
@@ -1671,14 +1706,16 @@ def _(s, bot):
     refused(s, lambda: bot.edit_order(o["id"], "BTC/USDT:USDT", "limit", "buy", 0.6, 31000), "qty 0.6 exceeds")
 
 
-@ccxt_case("bybit", "edit_order-spot-amend",
-           xfail="ccxt edit_order on a spot limit order sends POST /v5/order/amend with category=spot and qty; "
-                 "keyward: \"an amended spot order keeps the unit of its 'qty' (a spot market buy counts the quote "
-                 "coin), which the amend does not say; cancel it and place a new order\"",
-           refusal="keeps the unit of its 'qty'")
+@ccxt_case("bybit", "edit_order-spot-amend")
 def _(s, bot):
+    # ccxt restates qty and price: the amend of a limit order, sized in the base coin
     o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
-    forwarded(s, "POST", "/v5/order/amend", lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
+    e, rec = forwarded(s, "POST", "/v5/order/amend",
+                       lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
+    assert e["id"] == o["id"] and rec["params"]["category"] == "spot" and rec["params"]["qty"] == "0.2"
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.6, 31000), "qty 0.6 exceeds")
+    # without a price the amended order may be a conditional market buy sized in USDT
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2), "keeps the unit of its 'qty'")
 
 
 @ccxt_case("bybit", "create_orders-linear-batch")
@@ -1787,16 +1824,17 @@ def _(s, bot):
     refused(s, lambda: bot.create_market_buy_order_with_cost("BTC/USDT", 25000))
 
 
-@ccxt_case("bitget", "edit_order-spot-cancel-replace",
-           xfail="ccxt edit_order on a spot order sends POST /api/v2/spot/trade/cancel-replace-order with "
-                 "orderType (not in Bitget's Cancel-Replace-Order fields); keyward: \"'orderType' is not a field "
-                 "keyward knows on this endpoint; it cannot judge the order, so it refuses it\"",
-           refusal="'orderType' is not a field")
+@ccxt_case("bitget", "edit_order-spot-cancel-replace")
 def _(s, bot):
+    # ccxt names the new order's type (orderType=limit), which is what this endpoint places
     o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
     e, rec = forwarded(s, "POST", "/api/v2/spot/trade/cancel-replace-order",
                        lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
-    assert e["id"] and rec["params"]["size"] == "0.2"
+    assert e["id"] and rec["params"]["size"] == "0.2" and rec["params"]["orderType"] == "limit"
+    o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.6, 31000), "size 0.6 exceeds")
+    # a market edit (ccxt sends the cost as `size`) is refused: the endpoint places limit orders
+    refused(s, lambda: bot.edit_order(o["id"], "BTC/USDT", "market", "buy", 0.2, 31000), "orderType=market")
 
 
 @ccxt_case("bitget", "edit_order-swap-modify")
@@ -1963,6 +2001,7 @@ def gate_batch(s, bot, with_ids):
     assert len(res) == 2 and all(o["id"] for o in res)
     orders[1]["amount"] = 0.6
     refused(s, lambda: bot.create_orders(orders), "body[1]: ")
+    return rec
 
 
 @ccxt_case("gate", "create_orders-spot-batch-with-client-ids")
@@ -1970,12 +2009,11 @@ def _(s, bot):
     gate_batch(s, bot, True)
 
 
-@ccxt_case("gate", "create_orders-spot-batch", refusal="'textIsRequired' is not a field",
-           xfail="ccxt create_orders without client order ids leaks its internal option `textIsRequired: true` into "
-                 "every item of POST /api/v4/spot/batch_orders (ccxt omits it only when a clientOrderId is given); "
-                 "keyward: \"body[0]: 'textIsRequired' is not a field keyward knows on this endpoint\"")
+@ccxt_case("gate", "create_orders-spot-batch")
 def _(s, bot):
-    gate_batch(s, bot, False)
+    # without client ids ccxt leaks its option `textIsRequired: true` into every item: inert
+    rec = gate_batch(s, bot, False)
+    assert all(i.get("textIsRequired") is True for i in rec["params"]), rec["params"]
 
 
 @ccxt_case("gate", "edit_order-spot-patch")

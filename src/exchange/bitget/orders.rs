@@ -101,9 +101,16 @@ pub const SPOT_BATCH: OrderSpec = OrderSpec {
 
 /// `POST /api/v2/spot/trade/cancel-replace-order`: cancels an order and places a new limit
 /// order of `size` base coins at `price` (both required).
+///
+/// `orderType` is not on Bitget's page, but ccxt's `edit_order` sends it (the type the bot
+/// asked for, `limit` or `market`, where a market buy's `size` is ccxt's cost in the quote
+/// coin). Read as the new order's type: `limit`, the only order this endpoint documents, is
+/// accepted; any other value could change what `size` counts if Bitget read it, so
+/// `replace_unit` refuses it.
 const SPOT_REPLACE_FIELDS: &[Field] = fields![
     &[
         ("symbol", Instrument),
+        ("orderType", Type),
         ("price", Price),
         ("size", BaseSize),
         ("clientOid", Inert),
@@ -118,9 +125,21 @@ pub const SPOT_REPLACE: OrderSpec = OrderSpec {
     limit_types: LIMIT_TYPES,
     market_types: &[],
     default_type: Some("limit"),
-    size_unit: base_unit,
-    source: "bitget.com/api-doc/spot/trade/Cancel-Replace-Order (POST /api/v2/spot/trade/cancel-replace-order)",
+    size_unit: replace_unit,
+    source: "bitget.com/api-doc/spot/trade/Cancel-Replace-Order (POST /api/v2/spot/trade/cancel-replace-order); `orderType` as ccxt's edit_order sends it",
 };
+
+/// A cancel-replace places a limit order of `size` base coins; an `orderType` naming any other
+/// type is refused, since `size` would then count what keyward cannot tell.
+fn replace_unit(order: &Order) -> Result<SizeUnit, String> {
+    match order.order_type.as_deref() {
+        Some("limit") => Ok(SizeUnit::Base),
+        other => Err(format!(
+            "orderType={} on a cancel-replace: Bitget documents this endpoint for limit orders only, and keyward cannot tell what 'size' counts on another type; send orderType=limit or leave it out",
+            other.unwrap_or("(none)")
+        )),
+    }
+}
 
 /// `POST /api/v2/spot/trade/place-plan-order`.
 const SPOT_PLAN_FIELDS: &[(&str, Meaning)] = &[
@@ -577,6 +596,30 @@ mod tests {
             r#"{"symbol":"BTCUSDT","orderId":"1","price":"30000","size":"1.5"}"#,
             MAX,
             "size 1.5 exceeds",
+        );
+        // ccxt's edit_order names the type: `limit` is the order this endpoint places ...
+        let typed = r#"{"symbol":"BTCUSDT","orderId":"1","orderType":"limit","price":"30000","size":"0.5"}"#;
+        BOT.judge(replace, typed, MAX).unwrap();
+        BOT.refused(
+            replace,
+            &typed.replace("0.5", "1.5"),
+            MAX,
+            "size 1.5 exceeds",
+        );
+        // ... any other type (ccxt sends a market buy's cost as `size`) is refused.
+        for other in ["market", "LIMIT", ""] {
+            BOT.refused(
+                replace,
+                &typed.replace("\"limit\"", &format!("{other:?}")),
+                &[("size", "100")],
+                &format!("orderType={other}"),
+            );
+        }
+        BOT.refused(
+            replace,
+            &typed.replace("orderType", "order_type"),
+            MAX,
+            "another spelling of 'orderType'",
         );
     }
 

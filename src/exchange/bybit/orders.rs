@@ -190,16 +190,22 @@ fn create_unit(order: &Order) -> Result<SizeUnit, String> {
     }
 }
 
-/// The unit of an amend's `qty`: that of the order amended, which the request does not show.
-/// A spot order's `qty` may be a quote amount (a resting conditional market buy), so a spot
-/// amend that changes `qty` is refused; derivatives always count the base coin / contracts.
+/// The unit of an amend's `qty`: that of the order amended ("Order quantity after
+/// modification"), which the request does not name. Derivatives always count the base coin /
+/// contracts. A spot order counts the base coin, except a spot *market* order (a resting
+/// conditional one, `orderFilter=StopOrder`/`tpslOrder`), whose `qty` is the quote coin on a buy
+/// by default. Bybit documents `price` only as a limit order's ("Order price after
+/// modification"; "Market order will ignore this field"), so a spot amend that sets `qty`
+/// together with `price` amends a priced (limit) order and its `qty` counts the base coin;
+/// one that sets `qty` alone may amend a quote-sized conditional market buy and is refused.
 fn amend_unit(order: &Order) -> Result<SizeUnit, String> {
     refuse_zero_qty(order)?;
     match order.field("category") {
         Some("linear" | "option") => Ok(SizeUnit::Base),
         Some("inverse") => Ok(SizeUnit::Inverse),
+        Some("spot") if order.base_size.is_none() || order.price.is_some() => Ok(SizeUnit::Base),
         other if order.base_size.is_some() => Err(format!(
-            "an amended {} order keeps the unit of its 'qty' (a spot market buy counts the quote coin), which the amend does not say; cancel it and place a new order",
+            "an amended {} order keeps the unit of its 'qty' (a conditional spot market buy counts the quote coin), which an amend without 'price' does not say; restate the order's 'price' or cancel it and place a new order",
             other.unwrap_or("(no category)")
         )),
         _ => Ok(SizeUnit::Base),
@@ -516,12 +522,37 @@ mod tests {
             MAX,
             "notional",
         );
-        // A spot order's qty may be a quote amount: refused.
+        // A spot order's qty may be a quote amount (a conditional market buy): refused without
+        // a price, which only a limit order has.
         BOT.refused(
             amend,
             r#"{"category":"spot","symbol":"BTCUSDT","orderId":"1","qty":"0.5"}"#,
             &[("qty", "1")],
             "keeps the unit of its 'qty'",
+        );
+        // With its price it amends a limit order, sized in the base coin (ccxt's edit_order).
+        let spot =
+            r#"{"category":"spot","symbol":"BTCUSDT","orderId":"1","qty":"0.5","price":"31000"}"#;
+        BOT.judge(amend, spot, &[("qty", "1")]).unwrap();
+        BOT.refused(
+            amend,
+            &spot.replace("0.5", "1.5"),
+            &[("qty", "1")],
+            "qty 1.5 exceeds",
+        );
+        // A price alone changes no size.
+        BOT.judge(
+            amend,
+            r#"{"category":"spot","symbol":"BTCUSDT","orderId":"1","price":"31000"}"#,
+            &[("price", "40000")],
+        )
+        .unwrap();
+        // No category: neither unit can be told.
+        BOT.refused(
+            amend,
+            r#"{"symbol":"BTCUSDT","orderId":"1","qty":"0.5","price":"31000"}"#,
+            &[("qty", "1")],
+            "keeps the unit",
         );
         let batch = "/v5/order/amend-batch";
         let e = BOT.judge(

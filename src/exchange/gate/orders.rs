@@ -91,6 +91,19 @@ pub const SPOT_ORDER: OrderSpec = OrderSpec {
     source: "gate.com apiv4 Spot: Create an order (POST /spot/orders), Batch place orders (POST /spot/batch_orders), model Order",
 };
 
+/// ccxt's internal option `textIsRequired`, which its `create_orders` leaks into every batch
+/// item that has no client id (ccxt drops it only when a `clientOrderId` is given; it then
+/// writes its own `text`). It is no field of Gate's `Order` or `FuturesOrder` model, and no
+/// spelling of one: nothing Gate reads from it can change the order, so it is read as inert on
+/// the batch endpoints ccxt sends it to, and refused everywhere else like any unknown member.
+const CCXT_BATCH_NOISE: &[Field] = &[("textIsRequired", Inert)];
+
+/// Each item of `POST /api/v4/spot/batch_orders`: a spot order, as ccxt sends it.
+pub const SPOT_BATCH_ORDER: OrderSpec = OrderSpec {
+    fields: fields![SPOT_ORDER_FIELDS, CCXT_BATCH_NOISE],
+    ..SPOT_ORDER
+};
+
 /// `PATCH /api/v4/spot/orders/{order_id}`: `currency_pair` and `account` may also come in the
 /// query ("request body has higher priority"; keyward's canonicaliser accepts a member in both
 /// places only with the same value, and the reader reads such a pair once). Only a resting
@@ -197,6 +210,12 @@ pub const FUTURES_ORDER: OrderSpec = OrderSpec {
     default_type: Some("gtc"),
     size_unit: futures_unit,
     source: "gate.com apiv4 Futures: Place futures order (POST /futures/{settle}/orders), Place batch futures orders (POST /futures/{settle}/batch_orders), model FuturesOrder",
+};
+
+/// Each item of `POST /api/v4/futures/{settle}/batch_orders`: a futures order, as ccxt sends it.
+pub const FUTURES_BATCH_ORDER: OrderSpec = OrderSpec {
+    fields: fields![FUTURES_ORDER_FIELDS, CCXT_BATCH_NOISE],
+    ..FUTURES_ORDER
 };
 
 /// `PUT /api/v4/futures/{settle}/orders/{order_id}`: a resting order's new size ("including
@@ -432,7 +451,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
         Post,
         "/api/v4/spot/batch_orders",
         JsonArrayBody,
-        &SPOT_ORDER,
+        &SPOT_BATCH_ORDER,
     ),
     endpoint(
         Post,
@@ -446,7 +465,7 @@ pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
         Post,
         "/api/v4/futures/{settle}/batch_orders",
         JsonArrayBody,
-        &FUTURES_ORDER,
+        &FUTURES_BATCH_ORDER,
     ),
     endpoint(
         Post,
@@ -597,6 +616,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: currency_pair=PEPE_USDT"), "{e}");
+        // ccxt's create_orders without client ids leaks its option `textIsRequired` into each
+        // item: inert on the batch, bounded like any item, and refused on a single order.
+        let ccxt = r#"[{"currency_pair":"BTC_USDT","type":"limit","side":"buy","amount":"0.5","price":"30000","textIsRequired":true,"text":"t-0123456789abcdef"}]"#;
+        BOT.judge(batch, ccxt, MAX).unwrap();
+        let e = BOT
+            .judge(batch, &ccxt.replace("0.5", "1.5"), MAX)
+            .unwrap_err();
+        assert!(e.starts_with("body[0]: amount 1.5 exceeds"), "{e}");
+        BOT.refused(
+            batch,
+            &ccxt.replace("textIsRequired", "text_is_required"),
+            MAX,
+            "another spelling of 'textIsRequired'",
+        );
+        BOT.refused(
+            SPOT,
+            r#"{"currency_pair":"BTC_USDT","side":"buy","amount":"0.5","price":"30000","textIsRequired":true}"#,
+            MAX,
+            "'textIsRequired' is not a field",
+        );
 
         // The amend, with the pair in the body or in the query.
         let amend = "/api/v4/spot/orders/12345";
@@ -821,6 +860,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("body[1]: size 50 exceeds"), "{e}");
+        let ccxt = r#"[{"contract":"BTC_USDT","size":"5","price":"3000","textIsRequired":true}]"#;
+        BOT.judge(batch, ccxt, SIZE).unwrap();
+        let e = BOT
+            .judge(batch, &ccxt.replace("\"5\"", "\"50\""), SIZE)
+            .unwrap_err();
+        assert!(e.starts_with("body[0]: size 50 exceeds"), "{e}");
         let e = BOT.send(
             Post,
             batch,
