@@ -190,6 +190,20 @@ allow = {allow}
         assert_eq!(last.max.len(), 2);
         assert!(cl.allow.rules.iter().any(|r| r.id == "binance:read"));
         assert_eq!(cl.source_ips.len(), 2);
+        // A leverage limit as an integer or as a quoted decimal.
+        for limit in ["5", "\"5\""] {
+            let c = Config::parse(
+                &client(&format!(
+                    r#"[{{ method = "POST", path = "/fapi/v1/leverage", max_leverage = {limit} }}]"#
+                )),
+                Path::new("/etc/keyward"),
+            )
+            .unwrap();
+            assert_eq!(
+                c.clients[0].allow.rules[0].max_leverage,
+                Some(rust_decimal::Decimal::new(5, 0))
+            );
+        }
     }
 
     #[test]
@@ -205,6 +219,8 @@ allow = {allow}
             (client(r#"[{ method = "GET", path = "/foo/bar" }]"#), "not a binance API path"),
             (client(r#"[{ method = "POST", path = "/api/v3/order", max = { quantity = 0.5 } }]"#), "quoted decimal"),
             (client(r#"[{ method = "POST", path = "/api/v3/order", max = { quantity = "1e3" } }]"#), "max.quantity"),
+            (client(r#"[{ method = "POST", path = "/fapi/v1/leverage", max_leverage = 5.5 }]"#), "allow[0] (grid-bot).max_leverage: write the leverage limit as an integer or a quoted decimal"),
+            (client(r#"[{ method = "POST", path = "/api/v3/order", max_leverage = 5 }]"#), "max_leverage: POST /api/v3/order sets no leverage"),
             (client(r#"[{ method = "POST", path = "/api/v3/order", bogus = 1 }]"#), "bogus"),
             (base("[server]\nlisten = \"0.0.0.0:8787\""), "tls"),
             (base("recv_window_ms = 0"), "recv_window_ms"),

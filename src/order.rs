@@ -69,8 +69,14 @@ pub enum Meaning {
     /// A reduce-only flag written with the exchange's own words for true and false (Bitget's
     /// `YES` / `NO`); any other text is refused.
     ReduceOnlyAs(&'static FlagWords),
-    /// Leverage riding on the order.
+    /// Leverage riding on the order, or set by a leverage endpoint. `0` is no documented
+    /// leverage: a leverage bound refuses it.
     Leverage,
+    /// Leverage where `0` switches the position to cross margin (BitMEX, Gate `leverage`):
+    /// the cross leverage is then the one the named field gives beside it (Gate's
+    /// `cross_leverage_limit`), or, with `None`, one the request does not state (BitMEX: up to
+    /// the exchange's maximum), which a leverage bound refuses.
+    LeverageOrCross(Option<&'static str>),
     /// Known, documented, and without bearing on size, price or instrument (client ids, time in
     /// force, response type, receive window ...).
     Inert,
@@ -105,6 +111,8 @@ impl Meaning {
             Meaning::Refused(_) => None,
             // A rule on `instIdCode` keeps comparing the code as written.
             Meaning::InstrumentCode => Some(Meaning::InstrumentCode),
+            // Any leverage field's name in a rule bounds every leverage the request sets.
+            Meaning::LeverageOrCross(_) => Some(Meaning::Leverage),
             m => Some(m.kind()),
         }
     }
@@ -119,6 +127,7 @@ impl Meaning {
             Meaning::PriceOrMarket(_) => Meaning::Price,
             Meaning::ReduceOnlyAs(_) => Meaning::ReduceOnly,
             Meaning::TypeMember => Meaning::Type,
+            Meaning::LeverageOrCross(_) => Meaning::Leverage,
             m => m,
         }
     }
@@ -356,6 +365,19 @@ macro_rules! fields {
     };
 }
 
+/// The field table of a leverage-setting endpoint (`fields` names its instrument, its
+/// leverage fields and the rest): it places no order, so it has no order types and no size.
+pub const fn leverage_spec(fields: &'static [Field], source: &'static str) -> OrderSpec {
+    OrderSpec {
+        fields,
+        limit_types: &[],
+        market_types: &[],
+        default_type: None,
+        size_unit: base_unit,
+        source,
+    }
+}
+
 /// `method path`, one order in the request's top-level parameters.
 pub const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
     endpoint(method, path, Layout::Flat, spec)
@@ -405,7 +427,10 @@ pub struct Order {
     /// ([`Meaning::PriceOrMarket`]), with that value.
     pub market_by: Option<(String, String)>,
     pub reduce_only: bool,
-    pub leverage: Option<Decimal>,
+    /// Every leverage the request sets, by the field that set it and that field's meaning
+    /// (Bybit's `buyLeverage` and `sellLeverage`, Gate's `leverage` and
+    /// `cross_leverage_limit`).
+    pub leverage: Vec<(String, Decimal, Meaning)>,
     /// The size in a second unit ([`Meaning::OtherUnitSize`]), by the field that gave it.
     pub other_size: Option<(String, Decimal)>,
     /// Why the size cannot be valued in the quote asset, when it counts contracts of an unknown

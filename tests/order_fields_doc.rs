@@ -25,6 +25,12 @@ fn meaning(m: &Meaning) -> String {
         Meaning::PriceOverride => "price override (no bounded price)".into(),
         Meaning::ReduceOnly | Meaning::ReduceOnlyAs(_) => "reduce-only flag".into(),
         Meaning::Leverage => "leverage".into(),
+        Meaning::LeverageOrCross(Some(cross)) => {
+            format!("leverage; `0` is cross margin at the leverage `{cross}` gives")
+        }
+        Meaning::LeverageOrCross(None) => {
+            "leverage; `0` is cross margin (refused under a leverage bound)".into()
+        }
         Meaning::Inert => "no bearing on limits".into(),
         Meaning::OtherUnitSize => "size in another unit (refused under a size rule)".into(),
         Meaning::TypeMember => "its member's name is the order type".into(),
@@ -71,7 +77,8 @@ fn list(items: &[&str]) -> String {
 fn document() -> String {
     let mut out = String::from(
         "# Order fields keyward reads\n\n\
-         Generated from the field tables in `src/exchange/<id>/orders.rs` by \
+         Generated from the field tables in `src/exchange/<id>/orders.rs` (and, for the \
+         endpoints that set leverage, `src/exchange/<id>/leverage.rs`) by \
          `tests/order_fields_doc.rs` (`KEYWARD_BLESS=1 cargo test --test order_fields_doc`). \
          Under a rule with constraints, a request to one of these endpoints is read field by \
          field; a field not listed for its endpoint, another spelling of a listed one, or a \
@@ -99,6 +106,10 @@ fn document() -> String {
                 ),
             };
             let _ = writeln!(out, "### `{} {}` ({layout})\n", ep.method, ep.path);
+            spec_table(&mut out, ep.spec);
+        }
+        for ep in profile.leverage {
+            let _ = writeln!(out, "### `{} {}` (sets leverage)\n", ep.method, ep.path);
             spec_table(&mut out, ep.spec);
         }
     }

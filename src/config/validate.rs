@@ -133,6 +133,7 @@ struct RawRule {
     params: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     max: BTreeMap<String, toml::Value>,
+    max_leverage: Option<toml::Value>,
 }
 
 impl<'de> Deserialize<'de> for RawAllow {
@@ -487,11 +488,29 @@ impl RawAllow {
             };
             max.insert(name, text);
         }
+        // A leverage is also written as a TOML integer (`max_leverage = 5`): exact, like text.
+        let max_leverage = match r.max_leverage {
+            None => None,
+            Some(toml::Value::String(text)) => Some(text),
+            Some(toml::Value::Integer(n)) => Some(n.to_string()),
+            Some(value) => {
+                return Err(AllowError::new(
+                    Location::Field {
+                        entry: j,
+                        field: "max_leverage".to_owned(),
+                    },
+                    format!(
+                        "write the leverage limit as an integer or a quoted decimal such as \"5\" (got {value}); limits are compared as exact decimals, never floats"
+                    ),
+                ))
+            }
+        };
         Ok(AllowEntry::Rule(RuleEntry {
             method: r.method,
             path: r.path,
             params: r.params,
             max,
+            max_leverage,
         }))
     }
 }

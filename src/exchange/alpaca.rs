@@ -44,6 +44,7 @@ pub const PROFILE: Profile = Profile {
     // `transfers_blocked` and `account_blocked`.
     permission_endpoint: get("/trading/v2/account"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: &[],
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions {

@@ -13,6 +13,7 @@
 //! registered with Binance (PKCS#8 RSA 2048+ bits or Ed25519, or PKCS#1 RSA).
 //! <https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>
 
+pub mod leverage;
 pub mod orders;
 
 use super::secret_header;
@@ -49,6 +50,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     permission_endpoint: get("/sapi/v1/account/apiRestrictions"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[
         post("/api/v3/orderList/oco"),

@@ -12,6 +12,7 @@
 //! The bot's own `ACCESS-*` headers, ccxt's `X-CHANNEL-API-CODE` broker header and `PAPTRADING`
 //! are dropped (upstream headers are built from scratch).
 
+pub mod leverage;
 pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
@@ -45,6 +46,7 @@ pub const PROFILE: Profile = Profile {
     // Its `authorities` field lists the key's permissions.
     permission_endpoint: get("/api/v2/spot/account/info"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions {

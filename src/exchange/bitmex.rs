@@ -6,6 +6,7 @@
 //! re-serialised, numbers kept exactly as the bot wrote them (`219.0` stays `219.0`).
 //! <https://www.bitmex.com/app/apiKeysUsage>
 
+pub mod leverage;
 pub mod orders;
 
 use super::profile::{delete, get, post, put};
@@ -38,6 +39,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v1/apiKey"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions {

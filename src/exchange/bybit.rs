@@ -10,6 +10,7 @@
 //! Everything the bot sends in its own auth headers (`X-BAPI-*`, ccxt's `Referer` broker id) is
 //! dropped: keyward builds upstream headers from scratch.
 
+pub mod leverage;
 pub mod orders;
 
 use super::profile::{get, post};
@@ -43,6 +44,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: get("/v5/user/query-api"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[get("/v5/user/query-api")],
     orders_unread: &[],
     conventions: Conventions {

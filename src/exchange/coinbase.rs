@@ -53,6 +53,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v3/brokerage/key_permissions"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: &[],
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions {

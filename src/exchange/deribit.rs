@@ -50,6 +50,7 @@ pub const PROFILE: Profile = Profile {
     // hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
     permission_endpoint: get("/api/v2/private/list_api_keys"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: &[],
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions::COMMON,

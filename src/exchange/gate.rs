@@ -10,6 +10,7 @@
 //! values with only unreserved characters, `,` and `:` (all identical encoded or decoded) and
 //! refuses query values that would need percent-encoding, so the two forms are the same bytes.
 
+pub mod leverage;
 pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
@@ -41,6 +42,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
     permission_endpoint: get("/api/v4/account/main_keys"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions {
@@ -503,6 +505,7 @@ mod tests {
             path: "/api/v4/spot/orders/{order_id}".into(),
             params: vec![("currency_pair".into(), vec!["BTC_USDT".into()])],
             max: vec![("amount".into(), Decimal::new(5, 2))],
+            max_leverage: None,
             notional: Gate.notional(),
         };
         let list = Allowlist { rules: vec![rule] };

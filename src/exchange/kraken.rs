@@ -43,6 +43,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: post("/0/private/GetApiKeyInfo"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: &[],
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions {

@@ -22,6 +22,7 @@
 //! signature over the timestamp and the bot's dummy key, meaningless for the real key): keyward
 //! builds upstream headers from scratch, so none of them is forwarded.
 
+pub mod leverage;
 pub mod orders;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
@@ -53,6 +54,7 @@ pub const PROFILE: Profile = Profile {
     // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
     permission_endpoint: get("/api/v1/user/api-key"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions {

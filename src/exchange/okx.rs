@@ -12,6 +12,7 @@
 //! ccxt's broker fields in order bodies (`clOrdId` prefixed with its broker id, `tag`) are order
 //! data, not credentials, and are forwarded as the bot wrote them.
 
+pub mod leverage;
 pub mod orders;
 
 use super::profile::{get, post};
@@ -46,6 +47,7 @@ pub const PROFILE: Profile = Profile {
     presets: &[READ, TRADE],
     permission_endpoint: get("/api/v5/account/config"),
     orders: orders::ORDER_ENDPOINTS,
+    leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[],
     conventions: Conventions {

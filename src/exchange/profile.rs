@@ -60,6 +60,9 @@ pub struct Profile {
     /// Every order-creating, amending and batch endpoint the presets allow, with the field
     /// table that reads its orders as the exchange executes them (`src/exchange/<id>/orders.rs`).
     pub orders: &'static [OrderEndpoint],
+    /// Every leverage-setting endpoint the presets allow (or a rule may name), with the table
+    /// of its fields (`src/exchange/<id>/leverage.rs`), for `max_leverage` rules.
+    pub leverage: &'static [OrderEndpoint],
     /// Endpoints whose answers carry the real API key (Bybit `query-api` echoes it): keyward
     /// replaces every occurrence of the key in their body before the bot sees it.
     pub answers_with_key: &'static [PresetEntry],
@@ -129,6 +132,13 @@ impl Profile {
     /// The order endpoint a request's method and path name, if it is one.
     pub fn order_endpoint(&self, method: Method, path: &str) -> Option<&'static OrderEndpoint> {
         self.orders
+            .iter()
+            .find(|e| e.method == method && super::path_matches(e.path, path))
+    }
+
+    /// The leverage-setting endpoint a request's method and path name, if it is one.
+    pub fn leverage_endpoint(&self, method: Method, path: &str) -> Option<&'static OrderEndpoint> {
+        self.leverage
             .iter()
             .find(|e| e.method == method && super::path_matches(e.path, path))
     }

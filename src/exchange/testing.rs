@@ -149,3 +149,40 @@ pub fn assert_routes(exchange: &dyn Exchange, public: &[&str], signed: &[&str], 
         assert_eq!(access(p), None, "{id}: {p}");
     }
 }
+
+/// A rule `method path` that bounds leverage to `max_leverage` (with these `params`).
+pub fn leverage_rule(
+    method: &str,
+    path: &str,
+    params: &[(&str, &[&str])],
+    max_leverage: &str,
+) -> crate::policy::AllowEntry {
+    crate::policy::AllowEntry::Rule(crate::policy::RuleEntry {
+        method: method.into(),
+        path: path.into(),
+        params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+            .collect(),
+        max: Default::default(),
+        max_leverage: Some(max_leverage.into()),
+    })
+}
+
+/// A bot's request (`body` as JSON, if any) judged by a client allowed `allow`: `Ok` with the
+/// allowing rule, or the denial as the bot would read it.
+pub fn decided(
+    exchange: &dyn Exchange,
+    allow: Vec<crate::policy::AllowEntry>,
+    method: Method,
+    path: &str,
+    query: Option<&str>,
+    body: &str,
+) -> Result<String, String> {
+    let list = crate::policy::compile(exchange, allow).expect("the allow list compiles");
+    let req = canon(exchange, method, path, query, body);
+    match crate::policy::decide(exchange, Some(&list), false, super::Access::Signed, &req) {
+        crate::policy::Decision::Allow { rule } => Ok(rule),
+        denied => Err(denied.to_string()),
+    }
+}

@@ -172,9 +172,9 @@ fn bounded_value(
             Some(p) => p,
             None => return Ok((Decimal::ZERO, shown)),
         },
-        Some(Meaning::Leverage) => match order.leverage {
-            Some(l) => l,
-            None => return Ok((Decimal::ZERO, shown)),
+        Some(Meaning::Leverage) => match largest_leverage(order) {
+            Ok(l) => l.unwrap_or(Decimal::ZERO),
+            Err(why) => return unknown(&why),
         },
         _ => match order.field(name) {
             Some(text) => super::decimal(name, text)?,
@@ -199,4 +199,67 @@ fn market_price(order: &Order) -> String {
         (None, None) => format!("it is {kind}, which executes at the market"),
     };
     format!("a market order has no price to bound ({why})")
+}
+
+/// The largest leverage the request sets, `None` if it sets none, or why it cannot be bounded:
+/// a `0`, which is no leverage the exchange documents, or (where it documents one) switches to
+/// cross margin at a leverage the request does not state.
+fn largest_leverage(order: &Order) -> Result<Option<Decimal>, String> {
+    for (field, value, meaning) in &order.leverage {
+        if !value.is_zero() {
+            continue;
+        }
+        let why = match meaning {
+            Meaning::LeverageOrCross(Some(cross)) => {
+                if order
+                    .leverage
+                    .iter()
+                    .any(|(f, v, _)| f == cross && !v.is_zero())
+                {
+                    continue;
+                }
+                format!("{field}=0 switches to cross margin at the leverage '{cross}' gives, and the request gives none")
+            }
+            Meaning::LeverageOrCross(None) => format!(
+                "{field}=0 switches to cross margin, which may use up to the exchange's maximum leverage"
+            ),
+            _ => format!("{field}=0 is no leverage the exchange documents"),
+        };
+        return Err(why);
+    }
+    Ok(order.leverage.iter().map(|(_, v, _)| *v).max())
+}
+
+/// Checks a `max_leverage` bound (`limit`) on one order: every leverage it sets must be at most
+/// the limit. On an endpoint that sets leverage (`sets_leverage`) a request that states none
+/// is refused; on an order endpoint an order without leverage does not change it.
+pub fn check_leverage(
+    order: &Order,
+    limit: Decimal,
+    sets_leverage: bool,
+    rule: &str,
+) -> Result<(), String> {
+    let refuse = |what: &str| {
+        Err(format!(
+            "{}{rule} limits leverage to {limit}, but {what}; keyward cannot bound it, so it refuses it",
+            order.at
+        ))
+    };
+    match largest_leverage(order) {
+        Err(why) => refuse(&why),
+        Ok(None) if sets_leverage => refuse("the request sets no leverage keyward can read"),
+        Ok(None) => Ok(()),
+        Ok(Some(v)) if v > limit => {
+            let field = order
+                .leverage
+                .iter()
+                .find(|(_, l, _)| *l == v)
+                .map_or("leverage", |(f, _, _)| f.as_str());
+            Err(format!(
+                "{}{field} {v} exceeds the maximum leverage {limit} of {rule}",
+                order.at
+            ))
+        }
+        Ok(Some(_)) => Ok(()),
+    }
 }

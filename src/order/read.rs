@@ -338,8 +338,12 @@ fn read_order<'a>(
         };
         // An instrument by name and by code, a signed and an unsigned size ... set one thing.
         let kind = meaning.kind();
-        // Two fields that each make the price unknown are not ambiguous.
-        if kind != Meaning::Inert && kind != Meaning::PriceOverride {
+        // Two fields that each make the price unknown, or that each set a leverage (long and
+        // short, isolated and cross), are not ambiguous.
+        if !matches!(
+            kind,
+            Meaning::Inert | Meaning::PriceOverride | Meaning::Leverage
+        ) {
             if let Some((_, first)) = seen.iter().find(|(m, _)| *m == kind) {
                 return Err(format!(
                     "{at}'{name}' and '{first}' both set the order's {}; keyward cannot tell which the exchange uses",
@@ -551,7 +555,11 @@ fn apply(
             }
         }
         Meaning::TriggerPrice => order.trigger_price = Some(decimal(name, text)?),
-        Meaning::Leverage => order.leverage = Some(decimal(name, text)?),
+        Meaning::Leverage | Meaning::LeverageOrCross(_) => {
+            order
+                .leverage
+                .push((name.to_owned(), decimal(name, text)?, meaning))
+        }
         Meaning::PriceOverride => order.price_override = Some(name.to_owned()),
         Meaning::OtherUnitSize => order.other_size = Some((name.to_owned(), decimal(name, text)?)),
         Meaning::ReduceOnly => {

@@ -30,6 +30,8 @@ pub struct RuleEntry {
     pub params: BTreeMap<String, Vec<String>>,
     /// Inclusive upper bounds, as decimal text (`"0.5"`); `notional` bounds `price * quantity`.
     pub max: BTreeMap<String, String>,
+    /// An inclusive upper bound on the leverage the request sets, as decimal text (`"5"`).
+    pub max_leverage: Option<String>,
 }
 
 /// Why an allow list does not compile, and where.
@@ -174,17 +176,72 @@ fn compile_rule(exchange: &dyn Exchange, j: usize, r: RuleEntry) -> Result<Rule,
             ),
         ));
     }
-    if let Some(endpoint) = exchange.profile().order_endpoint(method, &r.path) {
-        check_order_names(exchange, endpoint, j, &params, &max)?;
+    let profile = exchange.profile();
+    if let Some(endpoint) = profile.order_endpoint(method, &r.path) {
+        check_order_names(profile.orders, endpoint, j, &params, &max)?;
+    } else if let Some(endpoint) = profile.leverage_endpoint(method, &r.path) {
+        check_order_names(profile.leverage, endpoint, j, &params, &max)?;
     }
+    let max_leverage = match r.max_leverage {
+        None => None,
+        Some(text) => Some(max_leverage(exchange, j, method, &r.path, &text)?),
+    };
     Ok(Rule {
         id: format!("allow[{j}]"),
         method,
         path: r.path,
         params,
         max,
+        max_leverage,
         notional: exchange.notional(),
     })
+}
+
+/// A rule's `max_leverage`: a positive decimal, on an endpoint that sets leverage (a
+/// leverage-setting endpoint, or an order endpoint where leverage rides on the order).
+fn max_leverage(
+    exchange: &dyn Exchange,
+    j: usize,
+    method: Method,
+    path: &str,
+    text: &str,
+) -> Result<Decimal, AllowError> {
+    let at = |message: String| AllowError::field(j, "max_leverage", message);
+    let limit = parse_decimal("max_leverage", text).map_err(at)?;
+    if limit.is_zero() {
+        return Err(at(
+            "must be more than 0 (a leverage of at least 1 is the unleveraged position)".to_owned(),
+        ));
+    }
+    let profile = exchange.profile();
+    let on_order = profile.order_endpoint(method, path).is_some_and(|e| {
+        e.spec
+            .fields
+            .iter()
+            .any(|(_, m)| m.kind() == Meaning::Leverage)
+    });
+    if on_order || profile.leverage_endpoint(method, path).is_some() {
+        return Ok(limit);
+    }
+    let setters: Vec<String> = profile
+        .leverage
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    Err(at(format!(
+        "{method} {path} sets no leverage, so this limit would never apply; {}",
+        if setters.is_empty() {
+            format!(
+                "{} sets leverage on no endpoint keyward reads",
+                exchange.id()
+            )
+        } else {
+            format!(
+                "put it on the endpoint that sets leverage ({})",
+                setters.join(", ")
+            )
+        }
+    )))
 }
 
 /// The path with each `{name}` segment (letters, digits, `_`) replaced by a placeholder
@@ -211,7 +268,7 @@ fn concrete_path(path: &str) -> String {
 /// [`NOTIONAL`]): a limit on a name the exchange does not read would never apply, and would let
 /// the operator believe in it.
 fn check_order_names(
-    exchange: &dyn Exchange,
+    endpoints: &[OrderEndpoint],
     endpoint: &OrderEndpoint,
     j: usize,
     params: &[(String, Vec<String>)],
@@ -219,7 +276,7 @@ fn check_order_names(
 ) -> Result<(), AllowError> {
     let known = |name: &str| {
         endpoint.spec.meaning(name).is_some()
-            || limits::meaning(exchange.profile().orders, endpoint.spec, name).is_some()
+            || limits::meaning(endpoints, endpoint.spec, name).is_some()
     };
     let fields = || {
         let names: Vec<&str> = endpoint
@@ -265,7 +322,7 @@ fn check_order_names(
 /// A constrained rule next to an unconstrained one for the same endpoint would never limit
 /// anything: refuse the combination rather than let the operator believe in the limit.
 fn check_no_limit_is_shadowed(exchange: &dyn Exchange, rules: &[Rule]) -> Result<(), AllowError> {
-    let constrained = |r: &&Rule| !r.params.is_empty() || !r.max.is_empty();
+    let constrained = |r: &&Rule| r.is_constrained();
     for r in rules.iter().filter(constrained) {
         if let Some(open) = rules.iter().find(|o| {
             !constrained(o) && o.method == r.method && exchange::path_matches(&o.path, &r.path)
@@ -296,6 +353,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            max_leverage: None,
         })
     }
 
@@ -404,5 +462,62 @@ mod tests {
             assert_eq!(err.at, at, "{}", err.message);
             assert!(err.message.contains(want), "{}", err.message);
         }
+    }
+
+    fn leverage(exchange: &dyn Exchange, path: &str, limit: &str) -> Result<Allowlist, AllowError> {
+        compile(
+            exchange,
+            vec![crate::exchange::testing::leverage_rule(
+                "POST",
+                path,
+                &[],
+                limit,
+            )],
+        )
+    }
+
+    #[test]
+    fn max_leverage_only_where_leverage_is_set() {
+        use crate::exchange::{coinbase::Coinbase, deribit::Deribit, kraken::Kraken};
+        let list = leverage(&Binance, "/fapi/v1/leverage", "5").unwrap();
+        assert_eq!(list.rules[0].max_leverage, Some(Decimal::new(5, 0)));
+        // On an order endpoint where leverage rides on the order.
+        leverage(&Kraken, "/0/private/AddOrder", "3").unwrap();
+        leverage(&Coinbase, "/api/v3/brokerage/orders", "3").unwrap();
+        for (exchange, path, says) in [
+            (&Binance as &dyn Exchange, "/api/v3/order", "put it on the endpoint that sets leverage (POST /fapi/v1/leverage, POST /dapi/v1/leverage)"),
+            (&Binance, "/fapi/v1/marginType", "sets no leverage"),
+            (&Deribit, "/api/v2/private/buy", "deribit sets leverage on no endpoint keyward reads"),
+        ] {
+            let e = leverage(exchange, path, "5").unwrap_err();
+            assert_eq!(e.at, Location::Field { entry: 0, field: "max_leverage".into() });
+            assert!(e.message.contains(says), "{path}: {}", e.message);
+        }
+        for bad in ["0", "-1", "1e2", "five"] {
+            let e = leverage(&Binance, "/fapi/v1/leverage", bad).unwrap_err();
+            assert_eq!(
+                e.at,
+                Location::Field {
+                    entry: 0,
+                    field: "max_leverage".into()
+                },
+                "{bad}"
+            );
+        }
+        // A preset that allows the endpoint whole would make the bound meaningless.
+        let e = compile(
+            &Binance,
+            vec![
+                AllowEntry::Preset("binance:futures-trade".into()),
+                crate::exchange::testing::leverage_rule("POST", "/fapi/v1/leverage", &[], "5"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.at, Location::List);
+        assert!(
+            e.message.contains("limits would never apply"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -136,6 +136,7 @@ mod tests {
                 .map(|(k, vs)| (k.to_string(), vs.iter().map(|v| v.to_string()).collect()))
                 .collect(),
             max: max.iter().map(|(k, v)| (k.to_string(), d(v))).collect(),
+            max_leverage: None,
             notional: Binance.notional(),
         }
     }

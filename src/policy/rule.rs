@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use crate::exchange::{self, path_matches, Exchange, Notional};
-use crate::order::{self, limits, OrderEndpoint};
+use crate::order::{self, limits, Meaning, OrderEndpoint};
 use crate::request::{Body, CanonicalRequest, Json, Method};
 
 /// A plain non-negative decimal (`123`, `0.5`), read as the order model reads one.
@@ -26,6 +26,9 @@ pub struct Rule {
     pub params: Vec<(String, Vec<String>)>,
     /// Decimal upper bounds (inclusive); [`NOTIONAL`] bounds `price * quantity`.
     pub max: Vec<(String, Decimal)>,
+    /// An upper bound (inclusive) on every leverage the request sets, on a leverage-setting
+    /// endpoint or an order endpoint where leverage rides on the order.
+    pub max_leverage: Option<Decimal>,
     /// The exchange's price and quantity parameter names, for [`NOTIONAL`].
     pub notional: Notional,
 }
@@ -45,6 +48,7 @@ impl Rule {
                 path: (*path).to_owned(),
                 params: Vec::new(),
                 max: Vec::new(),
+                max_leverage: None,
                 notional: exchange.notional(),
             })
             .collect()
@@ -76,28 +80,49 @@ impl Rule {
         exchange: &dyn Exchange,
         req: &CanonicalRequest,
     ) -> Result<(), String> {
-        if self.params.is_empty() && self.max.is_empty() {
+        if !self.is_constrained() {
             return Ok(());
         }
         let profile = exchange.profile();
-        match profile.order_endpoint(req.method, &req.path) {
-            Some(endpoint) => self.check_orders(profile.orders, endpoint, req),
+        if let Some(endpoint) = profile.order_endpoint(req.method, &req.path) {
+            return self.check_orders(profile.orders, endpoint, false, req);
+        }
+        match profile.leverage_endpoint(req.method, &req.path) {
+            Some(endpoint) => self.check_orders(profile.leverage, endpoint, true, req),
             None => self.check_params(req),
         }
     }
 
+    /// Whether the rule has any constraint (a rule without one allows its endpoint whole).
+    pub fn is_constrained(&self) -> bool {
+        !self.params.is_empty() || !self.max.is_empty() || self.max_leverage.is_some()
+    }
+
     /// The constraints on every order of an order endpoint's request (each item of a batch,
-    /// each attached leg), in order terms. An order keyward cannot fully read is refused.
+    /// each attached leg), in order terms, or on what a leverage-setting endpoint's request
+    /// (`sets_leverage`) sets. A request keyward cannot fully read is refused.
     fn check_orders(
         &self,
         endpoints: &[OrderEndpoint],
         endpoint: &OrderEndpoint,
+        sets_leverage: bool,
         req: &CanonicalRequest,
     ) -> Result<(), String> {
         let orders = order::read(endpoint, req)?;
         let vocabulary = |name: &str| limits::meaning(endpoints, endpoint.spec, name);
+        // On a leverage endpoint a `max` on a leverage field is a leverage bound too: the
+        // request must state a leverage keyward can bound.
+        let named = self
+            .max
+            .iter()
+            .filter(|(name, _)| sets_leverage && vocabulary(name) == Some(Meaning::Leverage))
+            .map(|(_, limit)| *limit);
+        let leverage_limit = self.max_leverage.into_iter().chain(named).min();
         for order in &orders {
             limits::check(&vocabulary, order, &self.params, &self.max, &self.id)?;
+            if let Some(limit) = leverage_limit {
+                limits::check_leverage(order, limit, sets_leverage, &self.id)?;
+            }
         }
         Ok(())
     }
