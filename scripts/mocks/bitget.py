@@ -140,6 +140,18 @@ class Mock:
         return ok({"userId": "1234567890", "inviterId": "", "ips": "", "authorities": ["stor", "stow", "coor", "coow"],
                    "parentId": 0, "traderType": "", "channelCode": "", "channel": "", "regisTime": "1690000000000"})
 
+    def set_leverage(self, p):
+        """Change Leverage: symbol, productType, marginCoin, and a leverage."""
+        for k in ("symbol", "productType", "marginCoin"):
+            if not p.get(k):
+                raise error(400, 40019, f"Parameter {k} cannot be empty")
+        lev = p.get("leverage") or p.get("longLeverage") or p.get("shortLeverage")
+        if not lev:
+            raise error(400, 40019, "Parameter leverage cannot be empty")
+        return ok({"symbol": p["symbol"].upper(), "marginCoin": p["marginCoin"].upper(),
+                   "longLeverage": p.get("longLeverage", lev), "shortLeverage": p.get("shortLeverage", lev),
+                   "crossMarginLeverage": p.get("leverage", lev), "marginMode": "crossed"})
+
     def uta_settings(self, p):
         # This mock is a classic (v2) account: the unified-account settings are refused, which
         # is how ccxt tells the two apart. (The code and text are this mock's, not Bitget's.)
@@ -273,4 +285,5 @@ ROUTES = {
     ("POST", "/api/v2/mix/order/batch-place-order"): Mock.mix_batch,
     ("POST", "/api/v2/mix/order/cancel-order"): Mock.cancel_order,
     ("GET", "/api/v2/spot/trade/unfilled-orders"): Mock.unfilled,
+    ("POST", "/api/v2/mix/account/set-leverage"): Mock.set_leverage,
 }

@@ -135,6 +135,12 @@ class Mock:
                  "marginBalance": 25000000000, "availableMargin": 25000000000,
                  "amount": 25000000000, "timestamp": iso()},
             ]
+        if path in ("/api/v1/position/leverage", "/api/v1/position/crossLeverage") and method == "POST":
+            for field in ("symbol", "leverage"):
+                if field not in params:
+                    raise bitmex_error(400, f"{field} is required")
+            return 200, {"account": 1, "symbol": params["symbol"], "currency": "XBt",
+                         "leverage": params["leverage"], "crossMargin": params["leverage"] == 0}
         if path == "/api/v1/order" and method == "POST":
             for field in ("symbol", "orderQty"):
                 if field not in params:

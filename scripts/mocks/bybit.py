@@ -249,6 +249,14 @@ class Mock:
         return self.batch(Mock.amend_order, p, lambda i: {
             "category": i["category"], "symbol": i.get("symbol", "")})
 
+    def set_leverage(self, p):
+        """Set Leverage (docs/v5/position/leverage): category, symbol, buyLeverage and
+        sellLeverage are all required."""
+        for k in ("category", "symbol", "buyLeverage", "sellLeverage"):
+            if not p.get(k):
+                raise error(200, 10001, f"params error: {k} is required")
+        return {}
+
     def cancel_order(self, p):
         with self.lock:
             oid = p.get("orderId")
@@ -282,4 +290,5 @@ ROUTES = {
     ("POST", "/v5/order/create-batch"): Mock.create_batch,
     ("POST", "/v5/order/amend-batch"): Mock.amend_batch,
     ("GET", "/v5/order/realtime"): Mock.open_orders,
+    ("POST", "/v5/position/set-leverage"): Mock.set_leverage,
 }

@@ -220,6 +220,14 @@ class Mock:
             if fm.group(2) == "batch_orders":
                 return 200, self.each(body, 10, lambda b: self.futures_order(fm.group(1), b))
             return 200, self.each(body, 10, lambda b: self.amend_futures(b.get("order_id"), b))
+        fl = re.match(r"^/(futures|delivery)/(usdt|btc)/positions/([^/]+)/leverage$", path)
+        if fl and method == "POST":
+            # Update position leverage: `leverage` (and `cross_leverage_limit`) in the query.
+            if "leverage" not in params:
+                raise gate_error(400, "MISSING_REQUIRED_PARAM", "Missing required parameter: leverage")
+            return 200, {"contract": fl.group(3), "size": 0, "leverage": str(params["leverage"]),
+                         "cross_leverage_limit": str(params.get("cross_leverage_limit", "0")),
+                         "mode": "single"}
         fa = re.match(r"^/futures/(usdt|btc)/orders/([^/]+)$", path)
         if fa and method == "PUT":
             return 200, self.amend_futures(fa.group(2), body)

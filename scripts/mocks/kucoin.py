@@ -383,6 +383,10 @@ class Mock:
                 return ok(dict(order))
             order["isActive"], order["status"], order["cancelExist"] = False, "done", True
             return ok({"cancelledOrderIds": [oid]})
+        if path == "/api/v2/changeCrossUserLeverage" and m == "POST":
+            if not p.get("symbol") or not p.get("leverage"):
+                raise err(400, "400100", "symbol and leverage are required")
+            return ok(True)
         if "transfer" in path and m == "POST":
             return ok({"applyId": "620a0bbefeaa6a000110e833"})
         raise err(404, "404", f"mock has no futures {m} {path}")

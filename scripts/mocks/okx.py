@@ -157,6 +157,13 @@ class Mock:
                     "autoLoan": False, "greeksType": "PA", "level": "Lv1", "perm": "read_only,trade",
                     "ip": "", "label": "keyward-test", "roleType": "0"}])
 
+    def set_leverage(self, p):
+        """Set leverage: lever and mgnMode, and instId or ccy."""
+        if not p.get("lever") or not p.get("mgnMode") or not (p.get("instId") or p.get("ccy")):
+            return {"code": "51000", "msg": "Parameter lever, mgnMode or instId error", "data": []}
+        return ok([{"instId": p.get("instId", ""), "lever": str(p["lever"]), "mgnMode": p["mgnMode"],
+                    "posSide": p.get("posSide", "")}])
+
     def create_order(self, p):
         for k in ("instId", "tdMode", "side", "ordType", "sz"):
             if not p.get(k):
@@ -249,4 +256,5 @@ ROUTES = {
     ("POST", "/api/v5/trade/amend-order"): Mock.amend_order,
     ("POST", "/api/v5/trade/amend-batch-orders"): Mock.amend_batch_orders,
     ("GET", "/api/v5/trade/orders-pending"): Mock.orders_pending,
+    ("POST", "/api/v5/account/set-leverage"): Mock.set_leverage,
 }

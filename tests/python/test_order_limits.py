@@ -714,7 +714,9 @@ venue(Venue("kucoin", stack={"api_key": "65f1a2b3c4d5e6f708091a2b", "secret": "f
   {{ method = "POST", path = "/api/v1/hf/orders/alter", params = {{ symbol = ["BTC-USDT"] }},
     max = {{ size = "0.5", notional = "20000" }} }},
   # futures lots: bounded as written, never valued
-  {{ method = "POST", path = "/futures/api/v1/orders", params = {{ symbol = ["XBTUSDTM"] }}, max = {{ size = "10" }} }},
+  # ... and their leverage (isolated orders carry it)
+  {{ method = "POST", path = "/futures/api/v1/orders", params = {{ symbol = ["XBTUSDTM"] }}, max = {{ size = "10" }},
+    max_leverage = 5 }},
   {{ method = "POST", path = "/futures/api/v1/orders", params = {{ symbol = ["ETHUSDTM"] }}, max = {{ notional = "100000" }} }},
   {{ method = "POST", path = "/futures/api/v1/orders/multi", params = {{ symbol = ["XBTUSDTM"] }}, max = {{ size = "10" }} }},
 """))
@@ -811,7 +813,8 @@ venue(Venue("kraken", json_body=False, stack={
     max = { volume = "0.5", notional = "20000", price = "60000" } },
   { method = "POST", path = "/0/private/AddOrder", params = { pair = ["XXBTZUSD"], ordertype = ["market"] },
     max = { notional = "20000" } },
-  { method = "POST", path = "/0/private/AddOrder", params = { pair = ["XETHZUSD"] }, max = { volume = "5" } },
+  { method = "POST", path = "/0/private/AddOrder", params = { pair = ["XETHZUSD"] }, max = { volume = "5" },
+    max_leverage = "3" },
   { method = "POST", path = "/0/private/AddOrderBatch", params = { pair = ["XXBTZUSD"] },
     max = { volume = "0.5", notional = "20000" } },
   # an amend names no pair and no type: size and price bounds only
@@ -1136,7 +1139,8 @@ venue(Venue("coinbase", stack=coinbase_stack, token_header=False,
   "coinbase:read",
   { method = "POST", path = "/api/v3/brokerage/orders", params = { product_id = ["BTC-USD"] },
     max = { size = "0.5", notional = "20000", price = "60000" } },
-  { method = "POST", path = "/api/v3/brokerage/orders", params = { product_id = ["ETH-USD"] }, max = { notional = "20000" } },
+  { method = "POST", path = "/api/v3/brokerage/orders", params = { product_id = ["ETH-USD"] }, max = { notional = "20000" },
+    max_leverage = "3" },
   { method = "POST", path = "/api/v3/brokerage/orders", params = { product_id = ["SOL-USD"] }, max = { size = "5" } },
   # an edit names no product: size and price bounds only
   { method = "POST", path = "/api/v3/brokerage/orders/edit", max = { size = "0.5", price = "60000" } },
@@ -1471,6 +1475,146 @@ def stacks(tmp_path_factory):
     yield get
     for s in running.values():
         s.stop()
+
+# =========================================================================================
+# Leverage: `max_leverage` on each exchange's leverage-setting endpoints (every leverage field
+# bounded; a zero, an absent or unknown field refused) and on orders that carry leverage.
+# =========================================================================================
+
+LEVERAGE_RULES = {
+    "binance": """
+  { method = "POST", path = "/fapi/v1/leverage", params = { symbol = ["BTCUSDT"] }, max_leverage = 5 },
+  { method = "POST", path = "/dapi/v1/leverage", max_leverage = "5" },""",
+    "bybit": """
+  { method = "POST", path = "/v5/position/set-leverage", params = { symbol = ["BTCUSDT"] }, max_leverage = 10 },""",
+    "okx": """
+  { method = "POST", path = "/api/v5/account/set-leverage", params = { instId = ["BTC-USDT-SWAP"] }, max_leverage = 5 },""",
+    "bitget": """
+  { method = "POST", path = "/api/v2/mix/account/set-leverage", params = { symbol = ["BTCUSDT"] }, max_leverage = 5 },""",
+    "gate": """
+  { method = "POST", path = "/api/v4/futures/usdt/positions/{contract}/leverage", params = { contract = ["BTC_USDT"] },
+    max_leverage = 10 },""",
+    "bitmex": """
+  { method = "POST", path = "/api/v1/position/leverage", params = { symbol = ["XBTUSD"] }, max_leverage = 10 },""",
+    "kucoin": """
+  { method = "POST", path = "/futures/api/v2/changeCrossUserLeverage", params = { symbol = ["XBTUSDTM"] },
+    max_leverage = 5 },""",
+}
+for _name, _rules in LEVERAGE_RULES.items():
+    VENUES[_name].allow += _rules
+
+
+def leverage_cases():
+    out = []
+    B, BD = "/fapi/v1/leverage", "/dapi/v1/leverage"
+    out += [
+        ok("binance", "leverage-within", "POST", B, form(("symbol", "BTCUSDT"), ("leverage", "5"))),
+        ok("binance", "leverage-coinm-within", "POST", BD, form(("symbol", "BTCUSD_PERP"), ("leverage", "2"))),
+        no("binance", "leverage-over", "POST", B, form(("symbol", "BTCUSDT"), ("leverage", "6")),
+           "leverage 6 exceeds the maximum leverage 5"),
+        no("binance", "leverage-zero", "POST", B, form(("symbol", "BTCUSDT"), ("leverage", "0")), "leverage=0"),
+        no("binance", "leverage-absent", "POST", B, form(("symbol", "BTCUSDT")), "sets no leverage"),
+        no("binance", "leverage-respelled", "POST", B, form(("symbol", "BTCUSDT"), ("leverage", "2"), ("Leverage", "50")),
+           "'Leverage' appears more than once", status=400),
+        no("binance", "leverage-respelled-alone", "POST", B, form(("symbol", "BTCUSDT"), ("Leverage", "50")),
+           "another spelling of 'leverage'"),
+        no("binance", "leverage-coinm-over", "POST", BD, form(("symbol", "BTCUSD_PERP"), ("leverage", "20")),
+           "leverage 20 exceeds"),
+    ]
+    Y = "/v5/position/set-leverage"
+
+    def y(b, s, **f):
+        return js(dict({"category": "linear", "symbol": "BTCUSDT", "buyLeverage": b, "sellLeverage": s}, **f))
+    out += [
+        ok("bybit", "leverage-within", "POST", Y, y("10", "10")),
+        ok("bybit", "leverage-hedge-sides-within", "POST", Y, y("3", "7.5")),
+        no("bybit", "leverage-sell-side-over", "POST", Y, y("10", "11"), "sellLeverage 11 exceeds"),
+        no("bybit", "leverage-buy-side-zero", "POST", Y, y("0", "5"), "buyLeverage=0"),
+        no("bybit", "leverage-unknown-member", "POST", Y, y("2", "2", leverage="50"), "'leverage' is not a field"),
+        no("bybit", "leverage-other-symbol", "POST", Y, js({"category": "linear", "symbol": "ETHUSDT",
+                                                              "buyLeverage": "2", "sellLeverage": "2"}), "symbol=ETHUSDT"),
+    ]
+    O = "/api/v5/account/set-leverage"
+    out += [
+        ok("okx", "leverage-within", "POST", O, js({"instId": "BTC-USDT-SWAP", "lever": "5", "mgnMode": "cross"})),
+        no("okx", "leverage-over", "POST", O, js({"instId": "BTC-USDT-SWAP", "lever": "6", "mgnMode": "cross"}),
+           "lever 6 exceeds"),
+        no("okx", "leverage-currency-names-no-instrument", "POST", O, js({"ccy": "BTC", "lever": "3", "mgnMode": "cross"}),
+           "'instId' is required"),
+    ]
+    G = "/api/v2/mix/account/set-leverage"
+
+    def g(**f):
+        return js(dict({"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginCoin": "USDT"}, **f))
+    out += [
+        ok("bitget", "leverage-within", "POST", G, g(leverage="5")),
+        ok("bitget", "leverage-long-short-within", "POST", G, g(longLeverage="5", shortLeverage="2", holdSide="long")),
+        no("bitget", "leverage-over", "POST", G, g(leverage="6"), "leverage 6 exceeds"),
+        # `longLeverage` wins over `leverage` on Bitget: a low `leverage` beside it hides nothing
+        no("bitget", "leverage-long-side-over", "POST", G, g(leverage="2", longLeverage="50"), "longLeverage 50 exceeds"),
+        no("bitget", "leverage-none", "POST", G, g(holdSide="long"), "sets no leverage"),
+    ]
+    T = "/api/v4/futures/usdt/positions/BTC_USDT/leverage"
+    out += [
+        ok("gate", "leverage-within", "POST", T, query="leverage=10"),
+        # cross margin as ccxt sets it: leverage 0 and the cross leverage beside it
+        ok("gate", "leverage-cross-within", "POST", T, query="leverage=0&cross_leverage_limit=10"),
+        no("gate", "leverage-over", "POST", T, query="leverage=11", marker="leverage 11 exceeds"),
+        no("gate", "leverage-cross-over", "POST", T, query="leverage=0&cross_leverage_limit=50",
+           marker="cross_leverage_limit 50 exceeds"),
+        no("gate", "leverage-cross-unstated", "POST", T, query="leverage=0", marker="switches to cross margin"),
+        no("gate", "leverage-other-contract", "POST", "/api/v4/futures/usdt/positions/ETH_USDT/leverage",
+           query="leverage=2", marker="contract=ETH_USDT"),
+    ]
+    X = "/api/v1/position/leverage"
+    out += [
+        ok("bitmex", "leverage-within", "POST", X, js({"symbol": "XBTUSD", "leverage": 10})),
+        no("bitmex", "leverage-over", "POST", X, js({"symbol": "XBTUSD", "leverage": 10.5}), "leverage 10.5 exceeds"),
+        # 0 = cross margin, which trades up to the exchange's maximum leverage
+        no("bitmex", "leverage-zero-is-cross-at-maximum", "POST", X, js({"symbol": "XBTUSD", "leverage": 0}),
+           "maximum leverage"),
+    ]
+    K, KF = "/futures/api/v2/changeCrossUserLeverage", "/futures/api/v1/orders"
+
+    def kf(lev):
+        return js(dict({"clientOid": f"kw-lev-{lev}", "side": "buy", "symbol": "XBTUSDTM", "type": "limit",
+                        "price": "30000", "size": 1, "marginMode": "ISOLATED"},
+                       **({"leverage": lev} if lev is not None else {})))
+    out += [
+        ok("kucoin", "leverage-cross-within", "POST", K, js({"symbol": "XBTUSDTM", "leverage": "5"})),
+        no("kucoin", "leverage-cross-over", "POST", K, js({"symbol": "XBTUSDTM", "leverage": "6"}), "leverage 6 exceeds"),
+        ok("kucoin", "leverage-on-order-within", "POST", KF, kf(5)),
+        ok("kucoin", "leverage-on-order-absent", "POST", KF, kf(None)),
+        no("kucoin", "leverage-on-order-over", "POST", KF, kf(20), "leverage 20 exceeds the maximum leverage 5"),
+        no("kucoin", "leverage-on-order-zero", "POST", KF, kf(0), "leverage=0"),
+    ]
+    A = "/0/private/AddOrder"
+
+    def eth(*more):
+        return form(("pair", "XETHZUSD"), ("type", "buy"), ("ordertype", "limit"), ("volume", "1"),
+                    ("price", "1800"), *more)
+    # The denial names the first rule for the endpoint (the XXBTZUSD one): the over-limit case
+    # differs from the forwarded one in its leverage only.
+    out += [
+        ok("kraken", "leverage-on-order-within", "POST", A, eth(("leverage", "3"))),
+        no("kraken", "leverage-on-order-over", "POST", A, eth(("leverage", "5"))),
+        no("kraken", "leverage-on-order-ratio", "POST", A, eth(("leverage", "5:1"))),
+    ]
+    C = "/api/v3/brokerage/orders"
+
+    def cb(lev):
+        return js(dict({"client_order_id": f"kw-lev-{lev}", "product_id": "ETH-USD", "side": "BUY",
+                        "order_configuration": {"limit_limit_gtc": {"base_size": "1", "limit_price": "1800"}}},
+                       **({"leverage": lev} if lev is not None else {})))
+    out += [
+        ok("coinbase", "leverage-on-order-within", "POST", C, cb("3")),
+        # as on Kraken: differs from the forwarded order in its leverage only
+        no("coinbase", "leverage-on-order-over", "POST", C, cb("4")),
+    ]
+    return out
+
+
+CASES.extend(leverage_cases())
 
 
 def send(v, s, case):
@@ -2021,6 +2165,26 @@ def _(s, bot):
     o = bot.create_order("BTC/USDT", "limit", "buy", 0.1, 30000)
     forwarded(s, "PATCH", f"/api/v4/spot/orders/{o['id']}",
               lambda: bot.edit_order(o["id"], "BTC/USDT", "limit", "buy", 0.2, 31000))
+
+
+# -- ccxt's set_leverage under max_leverage --------------------------------------------------
+
+def leverage_call(venue_name, symbol, path, field, within, over):
+    @ccxt_case(venue_name, "set_leverage")
+    def _(s, bot):
+        _, rec = forwarded(s, "POST", path, lambda: bot.set_leverage(within, symbol))
+        assert float(rec["params"][field]) == within, rec["params"]
+        refused(s, lambda: bot.set_leverage(over, symbol), "exceeds the maximum leverage")
+
+
+leverage_call("binance", "BTC/USDT:USDT", "/fapi/v1/leverage", "leverage", 5, 6)
+leverage_call("bybit", "BTC/USDT:USDT", "/v5/position/set-leverage", "buyLeverage", 10, 11)
+leverage_call("okx", "BTC/USDT:USDT", "/api/v5/account/set-leverage", "lever", 5, 6)
+leverage_call("bitget", "BTC/USDT:USDT", "/api/v2/mix/account/set-leverage", "leverage", 5, 6)
+
+
+# (Gate: the mock lists no futures markets to ccxt; `leverage-cross-within` above sends ccxt's
+# cross shape, leverage=0 with cross_leverage_limit.)
 
 
 # -- BitMEX (ccxt 4.5.0, the last release with the class, in a subprocess) ------------------
