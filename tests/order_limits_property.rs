@@ -1,5 +1,6 @@
 //! Property: whatever order request a bot builds, if keyward's order reader and limits let it
-//! through, the order Binance's own documented parser would execute is within the rule.
+//! through, the order the exchange's own documented parser would execute is within the rule
+//! (Binance spot, OKX and Bybit, each against a reference reader written from its docs).
 //!
 //! The reference reader below is written from Binance's "New order" documentation, not from
 //! keyward's tables: Binance reads parameters by their exact names; `quantity` is the base size,
@@ -352,5 +353,196 @@ proptest! {
                 );
             }
         }
+    }
+}
+
+// ---- Bybit: one endpoint for every market; `category`, type, side and `marketUnit` decide `qty` --
+
+/// Bybit's documented reading of `POST /v5/order/create` (bybit-exchange/docs
+/// `docs/v5/order/create-order.mdx`): `qty` is the base coin on `linear` orders and 1-USD
+/// contracts on `inverse` ones (bounded as written; its value is `qty` USD); on `spot` a Limit
+/// order counts the base coin and a Market order counts what `marketUnit` says (`baseCoin` /
+/// `quoteCoin`), by default the quote coin for a Buy and the base coin for a Sell. A Limit order
+/// executes at `price` or better unless `orderIv` or `bboSideType` sets its price; a Market order
+/// ignores `price`. `qty` 0 closes "up to the maximum": no size.
+fn bybit_reference(body: &serde_json::Value) -> Option<Reference> {
+    let get = |k: &str| body.get(k).and_then(|v| v.as_str());
+    let dec = |k: &str| get(k).and_then(|v| Decimal::from_str(v).ok());
+    let qty = dec("qty")?;
+    if qty.is_zero() {
+        return Some(Reference {
+            base: None,
+            notional: None,
+        });
+    }
+    let limit = get("orderType")? == "Limit";
+    let priced = limit && get("orderIv").is_none() && get("bboSideType").is_none();
+    let price = if priced { dec("price") } else { None };
+    match get("category")? {
+        "linear" => Some(Reference {
+            base: Some(qty),
+            notional: price.map(|p| p * qty),
+        }),
+        "inverse" => Some(Reference {
+            base: Some(qty),
+            notional: Some(qty),
+        }),
+        "spot" => {
+            let quote_sized = !limit
+                && match get("marketUnit") {
+                    Some("quoteCoin") => true,
+                    Some("baseCoin") => false,
+                    Some(_) => return None,
+                    None => get("side")? == "Buy",
+                };
+            Some(if quote_sized {
+                Reference {
+                    base: None,
+                    notional: Some(qty),
+                }
+            } else {
+                Reference {
+                    base: Some(qty),
+                    notional: price.map(|p| p * qty),
+                }
+            })
+        }
+        _ => None,
+    }
+}
+
+fn bybit_request() -> impl Strategy<Value = serde_json::Value> {
+    (
+        prop_oneof![Just("linear"), Just("inverse"), Just("spot"), Just("Spot")],
+        prop_oneof![Just("Buy"), Just("Sell"), Just("buy")],
+        prop_oneof![Just("Limit"), Just("Market"), Just("limit")],
+        "(0|[1-9][0-9]{0,3})(\\.[0-9]{1,4})?",
+        prop::option::of("(0|[1-9][0-9]{0,5})(\\.[0-9]{1,2})?"),
+        prop::option::of(prop_oneof![
+            Just("baseCoin"),
+            Just("quoteCoin"),
+            Just("QuoteCoin"),
+        ]),
+        prop::option::of(prop_oneof![
+            Just(("Qty", "900")),
+            Just(("quantity", "900")),
+            Just(("order_qty", "900")),
+            Just(("orderIv", "0.5")),
+            Just(("bboSideType", "Queue")),
+            Just(("market_unit", "baseCoin")),
+            Just(("reduceOnly", "true")),
+            Just(("orderLinkId", "abc")),
+        ]),
+    )
+        .prop_map(|(category, side, kind, qty, price, unit, extra)| {
+            let mut o = serde_json::json!({
+                "category": category, "symbol": "BTCUSDT", "side": side, "orderType": kind, "qty": qty,
+            });
+            if let Some(p) = price {
+                o["price"] = p.into();
+            }
+            if let Some(u) = unit {
+                o["marketUnit"] = u.into();
+            }
+            if let Some((k, v)) = extra {
+                o[k] = if v == "true" { true.into() } else { v.into() };
+            }
+            o
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn bybit_orders_keyward_lets_through_are_within_the_rule(
+        body in bybit_request(),
+        max_qty in prop::option::of("[1-9][0-9]{0,2}"),
+        max_notional in prop::option::of("[1-9][0-9]{0,5}"),
+    ) {
+        use keyward::exchange::bybit::orders::ORDER_ENDPOINTS as BYBIT;
+        let Ok(req) = canonicalise(
+            Method::Post,
+            "/v5/order/create",
+            None,
+            Some("application/json"),
+            body.to_string().as_bytes(),
+            &CanonRules::JSON,
+        ) else {
+            return Ok(());
+        };
+        let endpoint = BYBIT
+            .iter()
+            .find(|e| e.method == Method::Post && e.path == "/v5/order/create")
+            .unwrap();
+        let max_qty = max_qty.map(|n| Decimal::from_str(&n).unwrap());
+        let max_notional = max_notional.map(|n| Decimal::from_str(&n).unwrap());
+        let mut max: Vec<(String, Decimal)> = max_qty.map(|q| ("qty".to_owned(), q)).into_iter().collect();
+        max.extend(max_notional.map(|n| ("notional".to_owned(), n)));
+        prop_assume!(!max.is_empty());
+        let vocabulary = |n: &str| limits::meaning(BYBIT, endpoint.spec, n);
+        let allowed = order::read(endpoint, &req).is_ok_and(|orders| {
+            orders
+                .iter()
+                .all(|o| limits::check(&vocabulary, o, &[], &max, "rule").is_ok())
+        });
+        if allowed {
+            let r = bybit_reference(&body);
+            prop_assert!(r.is_some(), "allowed an order Bybit cannot read: {body}");
+            let r = r.unwrap();
+            if let Some(q) = max_qty {
+                prop_assert!(
+                    r.base.is_some_and(|b| b <= q),
+                    "qty {:?} over {q} or unbounded: {body}", r.base
+                );
+            }
+            if let Some(n) = max_notional {
+                prop_assert!(
+                    r.notional.is_some_and(|v| v <= n),
+                    "notional {:?} over {n} or unbounded: {body}", r.notional
+                );
+            }
+        }
+    }
+}
+
+/// The Bybit property is not vacuous: a legitimate order in each unit passes.
+#[test]
+fn legitimate_bybit_orders_pass() {
+    use keyward::exchange::bybit::orders::ORDER_ENDPOINTS as BYBIT;
+    let endpoint = &BYBIT[0];
+    let vocabulary = |n: &str| limits::meaning(BYBIT, endpoint.spec, n);
+    for (body, max) in [
+        (
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"1000"}"#,
+            vec![("qty", "1"), ("notional", "1000")],
+        ),
+        (
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"900"}"#,
+            vec![("notional", "1000")],
+        ),
+        (
+            r#"{"category":"inverse","symbol":"BTCUSD","side":"Sell","orderType":"Market","qty":"900"}"#,
+            vec![("qty", "1000"), ("notional", "1000")],
+        ),
+    ] {
+        let req = canonicalise(
+            Method::Post,
+            "/v5/order/create",
+            None,
+            Some("application/json"),
+            body.as_bytes(),
+            &CanonRules::JSON,
+        )
+        .unwrap();
+        let orders = order::read(endpoint, &req).unwrap();
+        let max: Vec<(String, Decimal)> = max
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Decimal::from_str(v).unwrap()))
+            .collect();
+        assert!(
+            limits::check(&vocabulary, &orders[0], &[], &max, "rule").is_ok(),
+            "{body}"
+        );
     }
 }
