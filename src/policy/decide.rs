@@ -14,7 +14,8 @@ pub enum Denial {
     HardDeny(&'static str),
     /// No rule names this method and path.
     NoRule,
-    /// A rule names the endpoint but a constraint failed (the message of the closest rule).
+    /// Rules name the endpoint but a constraint failed in each: every such rule's reason, so the
+    /// operator sees why the rule they meant did not fit (not only the first rule's).
     Constraint(String),
     /// The endpoint needs a credential and the request carried no client token.
     NeedsClient,
@@ -71,7 +72,7 @@ pub fn decide(
             rule: public_rule(exchange),
         };
     }
-    let mut first_failure = None;
+    let mut failures = Vec::new();
     for rule in allowlist.rules.iter().filter(|r| r.matches_endpoint(req)) {
         match rule.check_constraints(exchange, req) {
             Ok(()) => {
@@ -79,14 +80,19 @@ pub fn decide(
                     rule: rule.id.clone(),
                 }
             }
-            Err(why) => {
-                first_failure.get_or_insert(why);
-            }
+            Err(why) => failures.push((rule.id.as_str(), why)),
         }
     }
-    Decision::Deny(match first_failure {
-        Some(why) => Denial::Constraint(why),
-        None => Denial::NoRule,
+    Decision::Deny(match failures.as_slice() {
+        [] => Denial::NoRule,
+        [(_, why)] => Denial::Constraint(why.clone()),
+        several => Denial::Constraint(
+            several
+                .iter()
+                .map(|(rule, why)| format!("rule {rule}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     })
 }
 
@@ -155,6 +161,51 @@ mod tests {
             Rule::from_preset(&Binance, "binance:read", Binance.preset("read").unwrap());
         rules.push(order_rule());
         Allowlist { rules }
+    }
+
+    /// When every rule naming the endpoint fails, the refusal gives each rule's reason, so the
+    /// rule the operator meant is named even when it is not the first.
+    #[test]
+    fn a_refusal_names_every_rule_that_did_not_fit() {
+        let btc = post_rule(
+            "allow[1]",
+            "/api/v3/order",
+            &[("symbol", &["BTCUSDT"]), ("type", &["LIMIT"])],
+            &[("quantity", "0.5")],
+        );
+        let eth = post_rule(
+            "allow[2]",
+            "/api/v3/order",
+            &[("symbol", &["ETHUSDT"]), ("type", &["LIMIT"])],
+            &[("quantity", "2")],
+        );
+        let a = Allowlist {
+            rules: vec![btc, eth],
+        };
+        let r = req(
+            Method::Post,
+            "/api/v3/order",
+            "symbol=ETHUSDT&type=LIMIT&quantity=3&price=1",
+        );
+        let Decision::Deny(Denial::Constraint(why)) =
+            decide(&Binance, Some(&a), false, Access::Signed, &r)
+        else {
+            panic!("an over-limit ETH order is refused by its constraint");
+        };
+        assert!(why.starts_with("rule allow[1]: "), "{why}");
+        assert!(why.contains("symbol=ETHUSDT"), "{why}");
+        assert!(why.contains("; rule allow[2]: "), "{why}");
+        assert!(why.contains("quantity"), "{why}");
+        // One rule: its reason alone, as before.
+        let single = Allowlist {
+            rules: vec![a.rules[1].clone()],
+        };
+        let Decision::Deny(Denial::Constraint(why)) =
+            decide(&Binance, Some(&single), false, Access::Signed, &r)
+        else {
+            panic!("refused");
+        };
+        assert!(!why.starts_with("rule "), "{why}");
     }
 
     #[test]
