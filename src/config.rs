@@ -7,7 +7,7 @@
 
 mod validate;
 
-pub use validate::parse_token_hash;
+pub use validate::{parse_token_hash, valid_name};
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -106,6 +106,15 @@ impl Config {
             .map_err(|e| Error::io(format!("cannot read config {}", path.display()), e))?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::parse(&text, base).map_err(|e| e.context(path.display()))
+    }
+
+    /// Reads and validates only the `[token]` section of the file at `path`: what `keygen` and
+    /// `import` need, before the rest (credentials that need their vaults) is written.
+    pub fn load_token(path: &Path) -> Result<TokenConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read config {}", path.display()), e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        validate::token_section(&text, base).map_err(|e| e.context(path.display()))
     }
 
     /// Parses and validates `text`; relative paths are resolved against `base`.
@@ -237,6 +246,39 @@ allow = {allow}
         }
         let plain = base("[server]\nlisten = \"0.0.0.0:8787\"\nallow_plaintext_remote = true");
         assert!(Config::parse(&plain, Path::new("/")).is_ok());
+    }
+
+    /// keygen and import read only [token]: a credential whose vault does not exist yet, or an
+    /// unfinished client, does not stop them; a bad [token] still does.
+    #[test]
+    fn the_token_section_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyward.toml");
+        let token = "[token]\nmodule = \"/usr/lib/softhsm/libsofthsm2.so\"\nuri = \"pkcs11:token=keyward;object=keyward-seal\"\npin = { file = \"pin.txt\" }\n";
+        std::fs::write(
+            &path,
+            format!("{token}[[credential]]\nname = \"half written\"\n[[client]]\n"),
+        )
+        .unwrap();
+        assert!(Config::load(&path).is_err());
+        let config = Config::load_token(&path).unwrap();
+        assert_eq!(config.pin, PinSource::File(dir.path().join("pin.txt")));
+        for (text, want) in [
+            (
+                "[server]\nlisten = \"x\"\n".to_string(),
+                "no [token] section",
+            ),
+            (
+                token.replace("pin = { file = \"pin.txt\" }", "pin = {}"),
+                "token.pin",
+            ),
+            (format!("{token}colour = 1\n"), "unknown field `colour`"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Config::load_token(&path).unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+            assert!(e.contains("keyward.toml"), "{e}");
+        }
     }
 
     #[test]

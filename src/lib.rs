@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod key;
 pub mod order;
 pub mod policy;
+pub mod provision;
 pub mod proxy;
 pub mod request;
 pub mod secret;

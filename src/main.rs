@@ -16,8 +16,8 @@ use keyward::config::Config;
 use keyward::error::{Error, ErrorKind, Result};
 use keyward::proxy::{self, State};
 use keyward::startup::unseal_all;
-use keyward::token::{self, SealingAlgorithm};
-use keyward::{exchange, secret, vault};
+use keyward::token::{SealingAlgorithm, SignatureAlgorithm};
+use keyward::{exchange, provision, secret, vault};
 
 #[derive(Parser)]
 #[command(
@@ -46,11 +46,21 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Generate the P-256 sealing key pair on the token; print its recipient string.
+    /// Generate the sealing key pair on the token and print its recipient string; or, with
+    /// --api-key, an exchange API key pair for one credential, and print its public key.
     Keygen {
         #[arg(long)]
         config: PathBuf,
-        /// Also write the recipient string to this file.
+        /// The sealing key's algorithm: p256 (ECDH), or rsa3072 (RSA-OAEP, for HSMs without ECDH).
+        #[arg(long, value_enum, default_value_t = SealingKind::P256, conflicts_with = "api_key")]
+        algorithm: SealingKind,
+        /// Generate an exchange API key pair instead (Binance: ed25519; Coinbase: p256).
+        #[arg(long, value_enum, requires = "name")]
+        api_key: Option<ApiKeyKind>,
+        /// The credential the API key pair is for (its token label is keyward-api-NAME).
+        #[arg(long, requires = "api_key")]
+        name: Option<String>,
+        /// Also write the recipient string (or the PEM public key) to this file.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -92,6 +102,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SealingKind {
+    P256,
+    Rsa3072,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ApiKeyKind {
+    Ed25519,
+    P256,
 }
 
 #[derive(Subcommand)]
@@ -157,7 +179,21 @@ fn init_logging(format: LogFormat) {
 fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Serve { config } => serve(&config),
-        Command::Keygen { config, out } => keygen(&config, out.as_deref()),
+        Command::Keygen {
+            config,
+            algorithm,
+            api_key: None,
+            out,
+            ..
+        } => keygen(&config, algorithm, out.as_deref()),
+        Command::Keygen {
+            config,
+            api_key: Some(kind),
+            name: Some(name),
+            out,
+            ..
+        } => keygen_api_key(&config, kind, &name, out.as_deref()),
+        Command::Keygen { .. } => Err(Error::usage("--api-key needs --name")),
         Command::Seal {
             recipient,
             name,
@@ -183,20 +219,57 @@ fn run(command: Command) -> Result<ExitCode> {
     }
 }
 
-fn keygen(config: &Path, out: Option<&Path>) -> Result<ExitCode> {
-    let config = Config::load(config)?;
-    let public = token::open(&config.token)?.generate(SealingAlgorithm::P256)?;
-    let recipient = vault::Recipient::from_public_key(public);
-    if let Some(path) = out {
-        std::fs::write(path, format!("{recipient}\n"))
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    }
+fn keygen(config: &Path, kind: SealingKind, out: Option<&Path>) -> Result<ExitCode> {
+    let token = Config::load_token(config)?;
+    let algorithm = match kind {
+        SealingKind::P256 => SealingAlgorithm::P256,
+        SealingKind::Rsa3072 => SealingAlgorithm::Rsa3072,
+    };
+    let recipient = provision::generate_sealing_key(&token, algorithm)?;
+    write_out(out, &format!("{recipient}\n"))?;
     println!("{recipient}");
+    let oaep = match &recipient {
+        vault::Recipient::Rsa { oaep, .. } => format!(", RSA-OAEP with {oaep}"),
+        vault::Recipient::P256(_) => String::new(),
+    };
     eprintln!(
-        "keyward: sealing key generated on the token (fingerprint {}); seal credentials with `keyward seal --recipient {recipient} ...`",
+        "keyward: {algorithm} sealing key generated on the token (fingerprint {}{oaep}); seal credentials with `keyward seal --recipient <the line above> ...`",
         recipient.fingerprint()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn keygen_api_key(
+    config: &Path,
+    kind: ApiKeyKind,
+    name: &str,
+    out: Option<&Path>,
+) -> Result<ExitCode> {
+    let token = Config::load_token(config)?;
+    let algorithm = match kind {
+        ApiKeyKind::Ed25519 => SignatureAlgorithm::Ed25519,
+        ApiKeyKind::P256 => SignatureAlgorithm::EcdsaP256,
+    };
+    let generated = provision::generate_api_key(&token, name, algorithm)?;
+    write_out(out, &generated.public_pem)?;
+    print!("{}", generated.public_pem);
+    let register = match kind {
+        ApiKeyKind::Ed25519 => "register this public key at the exchange (Binance: API Management, Create API, Self-generated, paste the PEM)",
+        ApiKeyKind::P256 => "register this public key where the exchange accepts an ES256 public key (Coinbase's portal issues its own key pairs and takes none: see README, In-token keys)",
+    };
+    eprintln!(
+        "keyward: {algorithm} API key pair {} generated on the token (the private key cannot leave it); {register}; then store the exchange's API key with `keyward import --config ... --name {name} --exchange EXCHANGE --in-token --out vault/{name}.kwv` (the API key alone on stdin)",
+        generated.key
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_out(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e)),
+        None => Ok(()),
+    }
 }
 
 fn seal(

@@ -24,7 +24,7 @@ mod uri;
 pub use operations::Token;
 pub use pin::PinSource;
 pub use pkcs11::Pkcs11Token;
-pub use sealing::{OaepHash, SealingAlgorithm, SealingPublicKey};
+pub use sealing::{OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey};
 pub use signing::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 pub use uri::{ObjectType, Pkcs11Uri};
 

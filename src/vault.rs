@@ -24,8 +24,12 @@
 //! ```
 //!
 //! * `created` / `expires` are RFC 3339 UTC times to the second; `expires` is `null` or a time.
+//! * An RSA stanza (`"alg": "rsa-oaep-sha256-hkdf-sha256"` or `"rsa-oaep-sha1-hkdf-sha256"`)
+//!   has `"ek"` (base64: the 384-byte RSA-OAEP ciphertext of the 32-byte shared secret) in place
+//!   of `epk`; `alg` records the OAEP hash (and MGF1 hash) the sealer used.
 //! * `recipient` is the fingerprint of the sealing key: hex of the first 16 bytes of SHA-256 of
-//!   its compressed SEC1 point. The recipient string (`kwr1-p256-…`) is the same key in base64url.
+//!   its compressed SEC1 point (P-256) or DER SubjectPublicKeyInfo (RSA). The recipient string
+//!   (`kwr1-p256-…`, `kwr1-rsa3072-<sha256|sha1>-…`) is the same key in base64url.
 //! * Unknown fields are refused; another `keyward_vault` version is refused with "upgrade keyward".
 //!
 //! # Cryptography
@@ -34,9 +38,12 @@
 //!   The payload is `len‖api_key ‖ len‖secret ‖ 0x00` or `… ‖ 0x01 ‖ len‖passphrase`, each `len`
 //!   a 4-byte big-endian length.
 //! * The data key is wrapped with AES-256-GCM under
-//!   `KEK = HKDF-SHA256(ikm = x-coordinate of ECDH(ephemeral, recipient),
-//!   salt = epk ‖ recipient (both compressed SEC1), info = "keyward/v1/p256 data key")`.
-//!   Opening performs the ECDH inside the token; the private key never leaves it.
+//!   `KEK = HKDF-SHA256(ikm = shared, salt = epk ‖ recipient, info = "keyward/v1/p256 data key")`
+//!   where `shared` is the x-coordinate of ECDH(ephemeral, recipient) (both points compressed
+//!   SEC1); or, for RSA, `shared` is 32 random bytes sent as `ek = RSA-OAEP(recipient, shared)`
+//!   and `KEK = HKDF-SHA256(ikm = shared, salt = ek ‖ recipient SPKI,
+//!   info = "keyward/v1/rsa-oaep data key")`. Opening performs the ECDH or the OAEP decryption
+//!   inside the token (the private key never leaves it); everything after is the same code.
 //! * Both encryptions authenticate the same header as associated data: a domain label, a purpose
 //!   (`"data key"` / `"payload"`), then the format version, `stanza.alg`, `name`, `exchange`,
 //!   `recipient`, `created` (each as a 4-byte big-endian length and the exact bytes from the file)
@@ -51,9 +58,12 @@ mod file;
 mod input;
 mod recipient;
 mod secrets;
+mod stanza;
+#[cfg(test)]
+mod testing;
 
 pub use input::{prompt_secrets, read_secrets};
-pub use recipient::Recipient;
+pub use recipient::{fingerprint, recipient_of, Recipient};
 pub use secrets::CredentialSecrets;
 
 use std::fs::{self, DirBuilder, OpenOptions};
@@ -62,11 +72,12 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use envelope::{Header, ALG_P256};
+use envelope::Header;
 use file::{VaultFile, FORMAT_VERSION};
+use stanza::Stanza;
 
 use crate::error::{Error, Result};
-use crate::token::Token;
+use crate::token::{SealingPublicKey, Token};
 
 /// A vault file larger than this is not one of ours.
 const MAX_VAULT_FILE: u64 = 64 * 1024;
@@ -119,16 +130,18 @@ pub fn seal(
         None => None,
     };
     let fingerprint = recipient.fingerprint();
+    let (stanza, shared) = Stanza::create(recipient)?;
     let header = Header {
         version: FORMAT_VERSION,
-        alg: ALG_P256,
+        alg: stanza.alg(),
         name,
         exchange,
         recipient_fingerprint: &fingerprint,
         created: &created,
         expires: expires.as_deref(),
     };
-    let sealed = envelope::seal(recipient, &header, secrets)?;
+    let payload = secrets.to_payload()?;
+    let sealed = envelope::seal(stanza, shared, &recipient.key_bytes(), &header, &payload)?;
     let file = VaultFile {
         keyward_vault: FORMAT_VERSION,
         name: name.to_string(),
@@ -136,7 +149,7 @@ pub fn seal(
         created,
         expires,
         recipient: fingerprint,
-        stanza: VaultFile::stanza_from(&sealed, ALG_P256),
+        stanza: VaultFile::stanza_from(&sealed),
         nonce: file::encode(&sealed.nonce),
         ciphertext: file::encode(&sealed.ciphertext),
     };
@@ -205,12 +218,6 @@ pub fn open(
             file.exchange
         )));
     }
-    if file.stanza.alg != ALG_P256 {
-        return Err(Error::vault(format!(
-            "{shown}: key wrapping '{}' is not supported (this keyward reads '{ALG_P256}')",
-            file.stanza.alg
-        )));
-    }
     let header = VaultHeader {
         name: file.name.clone(),
         exchange: file.exchange.clone(),
@@ -225,16 +232,20 @@ pub fn open(
     };
     let sealed = file.sealed().map_err(|e| e.context(&shown))?;
 
-    let recipient = Recipient::from_public_key(
-        token
-            .public_key()
-            .map_err(|e| e.context(format_args!("{shown}: reading the token's public key")))?,
-    );
-    let token_fingerprint = recipient.fingerprint();
+    let token_key = token
+        .public_key()
+        .map_err(|e| e.context(format_args!("{shown}: reading the token's public key")))?;
+    let token_fingerprint = fingerprint(&token_key);
     if file.recipient != token_fingerprint {
+        let reseal = match &token_key {
+            SealingPublicKey::P256(key) => {
+                format!("the token's recipient ({})", Recipient::p256(*key))
+            }
+            SealingPublicKey::Rsa3072(_) => "the recipient `keyward keygen` printed for it".into(),
+        };
         return Err(Error::vault(format!(
             "{shown}: sealed to key {}, {} holds {token_fingerprint}; reseal the credential to \
-             the token's recipient ({recipient})",
+             {reseal}",
             file.recipient,
             token.describe()
         )));
@@ -248,8 +259,15 @@ pub fn open(
         created: &file.created,
         expires: file.expires.as_deref(),
     };
+    let payload = envelope::open(
+        token,
+        &recipient::key_bytes(&token_key),
+        &aad_header,
+        &sealed,
+    )
+    .map_err(|e| e.context(&shown))?;
     let secrets =
-        envelope::open(token, &recipient, &aad_header, &sealed).map_err(|e| e.context(&shown))?;
+        CredentialSecrets::from_payload(payload.expose()).map_err(|e| e.context(&shown))?;
     Ok((header, secrets))
 }
 

@@ -87,8 +87,7 @@ fn softhsm_keygen_seal_open() {
     );
     assert_eq!(token.public_key().unwrap(), public);
     let err = token.generate(SealingAlgorithm::Rsa3072).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Token);
-    assert!(err.to_string().contains("does not support"), "{err}");
+    assert!(err.to_string().contains("already exists"), "{err}");
 
     // The token's ECDH agrees with software ECDH from the other side.
     let ephemeral = p256::SecretKey::random(&mut rand_core::OsRng);
@@ -100,7 +99,11 @@ fn softhsm_keygen_seal_open() {
     assert_eq!(shared.expose(), &expected.raw_secret_bytes()[..]);
 
     // Seal to the recipient string alone, open with the token.
-    let recipient: Recipient = Recipient::from_public_key(public)
+    assert_eq!(
+        vault::recipient_of(&token).unwrap(),
+        Recipient::p256(*public.as_p256().unwrap())
+    );
+    let recipient: Recipient = Recipient::p256(*public.as_p256().unwrap())
         .to_string()
         .parse()
         .unwrap();
@@ -143,15 +146,13 @@ fn softhsm_keygen_seal_open() {
     }
 
     check_key_attributes_and_no_leftovers();
+    rsa_sealing(module, &good_pin, dir.path());
 
     // A key on a different token label/id is not found.
     let missing: Pkcs11Uri = "pkcs11:token=kw-test;object=other".parse().unwrap();
     let t2 = Pkcs11Token::open(module, &missing, &good_pin).unwrap();
     let err = vault::open(&path, "okx-main", "okx", &t2).unwrap_err();
-    assert!(
-        err.to_string().contains("no EC public key 'other'"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("no public key 'other'"), "{err}");
 }
 
 /// Looks at the token with cryptoki directly: the private key is sensitive, non-extractable,
@@ -203,4 +204,100 @@ fn check_key_attributes_and_no_leftovers() {
         .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)])
         .unwrap();
     assert!(secrets.is_empty(), "derived ECDH objects left on the token");
+}
+
+/// RSA-3072 sealing on the same token, under another label: keygen, the OAEP hash found by the
+/// trial decryption (SoftHSM 2.6 decrypts OAEP with SHA-1 only), seal to the recipient string,
+/// open through the token; the private key is sensitive, non-extractable and decrypt-only.
+fn rsa_sealing(module: &Path, pin: &PinSource, dir: &Path) {
+    use keyward::token::OaepHash;
+
+    let uri: Pkcs11Uri = "pkcs11:token=kw-test;object=keyward-rsa".parse().unwrap();
+    let token = Pkcs11Token::open(module, &uri, pin).unwrap();
+    let public = token.generate(SealingAlgorithm::Rsa3072).unwrap();
+    assert_eq!(public.algorithm(), SealingAlgorithm::Rsa3072);
+    assert_eq!(token.public_key().unwrap(), public);
+    let recipient = vault::recipient_of(&token).unwrap();
+    let Recipient::Rsa { oaep, .. } = &recipient else {
+        panic!("{recipient:?}")
+    };
+    let version = Command::new("softhsm2-util")
+        .arg("--version")
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&version.stdout).starts_with("2.6") {
+        assert_eq!(
+            *oaep,
+            OaepHash::Sha1,
+            "SoftHSM 2.6 refuses OAEP with SHA-256"
+        );
+        let err = token
+            .rsa_oaep_decrypt(OaepHash::Sha256, &[0u8; 384])
+            .unwrap_err();
+        assert!(err.to_string().contains("ArgumentsBad"), "{err}");
+    }
+    let shown = recipient.to_string();
+    assert!(
+        shown.starts_with(&format!("kwr1-rsa3072-{}-", oaep.id())),
+        "{shown}"
+    );
+    let recipient: Recipient = shown.parse().unwrap();
+
+    let secrets = CredentialSecrets {
+        api_key: SecretBytes::copy_from(b"rsa-api-key"),
+        secret: SecretBytes::copy_from(b"rsa-api-secret"),
+        passphrase: None,
+    };
+    let path = dir.join("vault/bybit-rsa.kwv");
+    let bytes = vault::seal(&recipient, "bybit-rsa", "bybit", &secrets, None).unwrap();
+    vault::write_vault_file(&path, &bytes).unwrap();
+    let (header, opened) = vault::open(&path, "bybit-rsa", "bybit", &token).unwrap();
+    assert_eq!(header.recipient_fingerprint, recipient.fingerprint());
+    assert_eq!(opened.secret.expose(), b"rsa-api-secret");
+    // The P-256 token's vaults are not this key's.
+    let p256: Pkcs11Uri = "pkcs11:token=kw-test;object=keyward-seal;id=%01"
+        .parse()
+        .unwrap();
+    let p256 = Pkcs11Token::open(module, &p256, pin).unwrap();
+    let err = vault::open(&path, "bybit-rsa", "bybit", &p256).unwrap_err();
+    assert!(err.to_string().contains("sealed to key"), "{err}");
+
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+    let ctx = cryptoki::context::Pkcs11::new(MODULE).unwrap();
+    let _ = ctx.initialize(cryptoki::context::CInitializeArgs::new(
+        cryptoki::context::CInitializeFlags::OS_LOCKING_OK,
+    ));
+    let slot = ctx
+        .get_slots_with_initialized_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).unwrap().label() == "kw-test")
+        .unwrap();
+    let session = ctx.open_ro_session(slot).unwrap();
+    let private = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(b"keyward-rsa".to_vec()),
+        ])
+        .unwrap();
+    assert_eq!(private.len(), 1);
+    let attrs = session
+        .get_attributes(
+            private[0],
+            &[
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+                AttributeType::Decrypt,
+                AttributeType::Sign,
+                AttributeType::Unwrap,
+            ],
+        )
+        .unwrap();
+    for attr in attrs {
+        match attr {
+            Attribute::Sensitive(v) | Attribute::Decrypt(v) => assert!(v),
+            Attribute::Extractable(v) | Attribute::Sign(v) | Attribute::Unwrap(v) => assert!(!v),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

@@ -170,7 +170,8 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-fn valid_name(s: &str) -> bool {
+/// A credential or client name: 1-64 letters, digits, `-` or `_`.
+pub fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -321,6 +322,22 @@ impl RawConfig {
             clients,
         })
     }
+}
+
+/// Only the `[token]` section of a configuration text, validated; nothing else in it is read.
+pub(super) fn token_section(text: &str, base: &Path) -> Result<TokenConfig> {
+    #[derive(Deserialize)]
+    struct OnlyToken {
+        token: Option<RawToken>,
+    }
+    let only: OnlyToken = toml::from_str(text)?;
+    only.token
+        .ok_or_else(|| {
+            Error::config(
+                "no [token] section: add one naming the PKCS#11 module, token URI and PIN",
+            )
+        })?
+        .validate(base)
 }
 
 impl RawToken {

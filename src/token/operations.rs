@@ -40,6 +40,18 @@ pub trait Token: Send + Sync {
         Err(unsupported(self, Operation::Hmac(algorithm)))
     }
 
+    /// Stores `secret` on the token under `key` as a sensitive, non-extractable HMAC key that can
+    /// only sign (compute HMACs). Refuses to replace an existing key.
+    fn import_hmac_key(&self, _key: &KeyRef, _secret: &SecretBytes) -> Result<()> {
+        Err(unsupported(self, Operation::ImportHmacKey))
+    }
+
+    /// The exchange API key pair the token holds under `key`, if any: its algorithm and its
+    /// public key as DER SubjectPublicKeyInfo. A token that cannot hold such keys holds none.
+    fn signing_public_key(&self, _key: &KeyRef) -> Result<Option<(SignatureAlgorithm, Vec<u8>)>> {
+        Ok(None)
+    }
+
     /// The signature of `message` with the private key `key`, in the algorithm's fixed-size form
     /// (Ed25519: 64 bytes; ECDSA: `r || s`, as JWS ES256 wants).
     fn sign(
@@ -50,6 +62,17 @@ pub trait Token: Send + Sync {
     ) -> Result<Vec<u8>> {
         Err(unsupported(self, Operation::Sign(algorithm)))
     }
+
+    /// Generates an exchange API key pair on the token under `key` and returns its public key as
+    /// DER SubjectPublicKeyInfo. The private key is created sensitive and non-extractable.
+    /// Refuses to replace an existing key.
+    fn generate_signing_key(
+        &self,
+        _key: &KeyRef,
+        algorithm: SignatureAlgorithm,
+    ) -> Result<Vec<u8>> {
+        Err(unsupported(self, Operation::GenerateSigningKey(algorithm)))
+    }
 }
 
 /// An optional [`Token`] operation, as named in "does not support" errors.
@@ -59,7 +82,9 @@ pub(super) enum Operation {
     EcdhP256,
     RsaOaepDecrypt(OaepHash),
     Hmac(HmacAlgorithm),
+    ImportHmacKey,
     Sign(SignatureAlgorithm),
+    GenerateSigningKey(SignatureAlgorithm),
 }
 
 impl fmt::Display for Operation {
@@ -69,7 +94,11 @@ impl fmt::Display for Operation {
             Operation::EcdhP256 => f.write_str("P-256 ECDH (which opens vaults sealed to P-256)"),
             Operation::RsaOaepDecrypt(hash) => write!(f, "RSA-OAEP decryption with {hash}"),
             Operation::Hmac(alg) => write!(f, "{alg} with a key kept on the token"),
+            Operation::ImportHmacKey => f.write_str("keeping HMAC keys (no HMAC mechanism)"),
             Operation::Sign(alg) => write!(f, "{alg} signing with a key kept on the token"),
+            Operation::GenerateSigningKey(alg) => {
+                write!(f, "generating an {alg} exchange API key on the token")
+            }
         }
     }
 }

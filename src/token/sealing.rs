@@ -3,13 +3,14 @@
 
 use std::fmt;
 
+use rsa::traits::PublicKeyParts;
+
 /// The algorithm of a sealing key pair: how a vault's data key is recovered inside the token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SealingAlgorithm {
     /// ECDH on NIST P-256 (`CKM_ECDH1_DERIVE`, PIV GENERAL AUTHENTICATE).
     P256,
-    /// RSA-OAEP with a 3072-bit modulus (`CKM_RSA_PKCS_OAEP`), for HSMs without ECDH. No backend
-    /// generates or uses one yet, and no vault is sealed to one.
+    /// RSA-OAEP with a 3072-bit modulus (`CKM_RSA_PKCS_OAEP`), for HSMs without ECDH.
     Rsa3072,
 }
 
@@ -23,18 +24,17 @@ impl fmt::Display for SealingAlgorithm {
 }
 
 /// The public half of a token's sealing key pair.
-///
-/// One variant per public-key type a vault can be sealed to; an RSA public key joins P-256 when
-/// vaults can be sealed with RSA-OAEP (each `match` on this type then says what to do with it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SealingPublicKey {
     P256(p256::PublicKey),
+    Rsa3072(Rsa3072PublicKey),
 }
 
 impl SealingPublicKey {
     pub fn algorithm(&self) -> SealingAlgorithm {
         match self {
             SealingPublicKey::P256(_) => SealingAlgorithm::P256,
+            SealingPublicKey::Rsa3072(_) => SealingAlgorithm::Rsa3072,
         }
     }
 
@@ -42,6 +42,15 @@ impl SealingPublicKey {
     pub fn as_p256(&self) -> Option<&p256::PublicKey> {
         match self {
             SealingPublicKey::P256(key) => Some(key),
+            SealingPublicKey::Rsa3072(_) => None,
+        }
+    }
+
+    /// The RSA key, if this is one.
+    pub fn as_rsa(&self) -> Option<&Rsa3072PublicKey> {
+        match self {
+            SealingPublicKey::Rsa3072(key) => Some(key),
+            SealingPublicKey::P256(_) => None,
         }
     }
 }
@@ -52,12 +61,71 @@ impl From<p256::PublicKey> for SealingPublicKey {
     }
 }
 
-/// The hash (and MGF1 hash) of an RSA-OAEP decryption. SHA-256 wherever the token supports it;
-/// SoftHSM 2.6 accepts SHA-1 only.
+impl From<Rsa3072PublicKey> for SealingPublicKey {
+    fn from(key: Rsa3072PublicKey) -> Self {
+        SealingPublicKey::Rsa3072(key)
+    }
+}
+
+/// An RSA public key with a 3072-bit modulus: the only size keyward generates and seals to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rsa3072PublicKey(rsa::RsaPublicKey);
+
+impl Rsa3072PublicKey {
+    /// Modulus length in bits.
+    pub const BITS: usize = 3072;
+
+    /// Checks the modulus size; errors say what was found.
+    pub fn new(key: rsa::RsaPublicKey) -> Result<Self, String> {
+        let bits = key.n().bits();
+        if bits != Self::BITS {
+            return Err(format!(
+                "the RSA key has a {bits}-bit modulus; keyward seals to RSA-3072 keys only"
+            ));
+        }
+        Ok(Rsa3072PublicKey(key))
+    }
+
+    /// From the big-endian modulus and public exponent (`CKA_MODULUS`, `CKA_PUBLIC_EXPONENT`).
+    pub fn from_components(modulus: &[u8], exponent: &[u8]) -> Result<Self, String> {
+        let key = rsa::RsaPublicKey::new(
+            rsa::BigUint::from_bytes_be(modulus),
+            rsa::BigUint::from_bytes_be(exponent),
+        )
+        .map_err(|e| format!("not a usable RSA public key ({e})"))?;
+        Self::new(key)
+    }
+
+    pub fn as_rsa(&self) -> &rsa::RsaPublicKey {
+        &self.0
+    }
+}
+
+/// The hash (and MGF1 hash) of an RSA-OAEP encryption, with an empty label. SHA-256 wherever the
+/// token supports it; SoftHSM 2.6 accepts SHA-1 only. Which one a token takes is found out by a
+/// trial decryption when its recipient is made (see `vault::recipient_of`), since
+/// `C_GetMechanismInfo` says nothing about OAEP parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OaepHash {
     Sha1,
     Sha256,
+}
+
+impl OaepHash {
+    /// Preferred first.
+    pub const PREFERENCE: [OaepHash; 2] = [OaepHash::Sha256, OaepHash::Sha1];
+
+    /// The lowercase name used in recipient strings and vault `alg` values.
+    pub fn id(self) -> &'static str {
+        match self {
+            OaepHash::Sha1 => "sha1",
+            OaepHash::Sha256 => "sha256",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::PREFERENCE.into_iter().find(|h| h.id() == id)
+    }
 }
 
 impl fmt::Display for OaepHash {

@@ -1,40 +1,30 @@
-//! The envelope: a fresh data key encrypts the payload; the data key is wrapped to the recipient.
+//! The envelope: a fresh data key encrypts the payload; the data key is wrapped under a KEK that
+//! the [`Stanza`] agrees with the recipient (P-256 ECDH or RSA-OAEP, see `stanza.rs`).
 //!
 //! ```text
 //! data key   = 32 random bytes
 //! ciphertext = AES-256-GCM(data key, nonce, payload, aad("payload"))
-//! epk        = ephemeral P-256 key pair (fresh per file)
-//! shared     = ECDH(epk, recipient).x                      (on the token when opening)
-//! KEK        = HKDF-SHA256(ikm = shared, salt = epk_sec1 || recipient_sec1,
-//!                          info = "keyward/v1/p256 data key")   (both points compressed, 33 bytes)
+//! KEK        = the stanza's KEK (token: ECDH or OAEP decryption; host: HKDF-SHA256)
 //! wrapped    = AES-256-GCM(KEK, wrap nonce, data key, aad("data key"))
 //! ```
 //!
-//! Both AADs bind the header (see [`Header::aad`]). All key material lives in [`SecretBytes`].
+//! Both AADs bind the header (see [`Header::aad`]). Both kinds of stanza open through the same
+//! code: the token recovers a shared secret, everything after it is the same. All key material
+//! lives in [`SecretBytes`].
 
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
-use hkdf::Hkdf;
-use p256::ecdh::EphemeralSecret;
-use p256::elliptic_curve::sec1::ToEncodedPoint;
-use rand_core::OsRng;
-use sha2::Sha256;
 
-use super::recipient::Recipient;
-use super::secrets::CredentialSecrets;
+use super::stanza::Stanza;
+pub(crate) use super::stanza::AUTH_FAILED;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
-use crate::token::{SealingPublicKey, Token};
+use crate::token::Token;
 
-pub(crate) const ALG_P256: &str = "p256-ecdh-hkdf-sha256";
-const HKDF_INFO: &[u8] = b"keyward/v1/p256 data key";
 const AAD_DOMAIN: &[u8] = b"keyward vault aad";
 const KEY_LEN: usize = 32;
 pub(crate) const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
-
-pub(crate) const AUTH_FAILED: &str = "authentication failed — the file was modified, or it was \
-                                      sealed for another credential or key";
 
 /// The header fields that both encryptions authenticate, exactly as they appear in the file.
 pub(crate) struct Header<'a> {
@@ -79,8 +69,7 @@ impl Header<'_> {
 
 /// The binary parts of a sealed file.
 pub(crate) struct Sealed {
-    /// Ephemeral public key, compressed SEC1 (33 bytes).
-    pub epk: Vec<u8>,
+    pub stanza: Stanza,
     pub wrap_nonce: [u8; NONCE_LEN],
     /// Wrapped data key with its GCM tag (48 bytes).
     pub wrapped_key: Vec<u8>,
@@ -89,28 +78,25 @@ pub(crate) struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+/// Encrypts `payload` under a fresh data key and wraps that under the KEK of `stanza`, whose
+/// shared secret is `shared`. `header.alg` must be `stanza.alg()`; `recipient_key` is the
+/// recipient's key bytes.
 pub(crate) fn seal(
-    recipient: &Recipient,
+    stanza: Stanza,
+    shared: SecretBytes,
+    recipient_key: &[u8],
     header: &Header<'_>,
-    secrets: &CredentialSecrets,
+    payload: &SecretBytes,
 ) -> Result<Sealed> {
-    let payload = secrets.to_payload()?;
+    debug_assert_eq!(header.alg, stanza.alg());
     let mut data_key = SecretBytes::zeroed(KEY_LEN);
     fill_random(data_key.expose_mut())?;
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce)?;
     let ciphertext = aead_seal(&data_key, &nonce, &header.aad("payload"), payload.expose())?;
 
-    let ephemeral = EphemeralSecret::random(&mut OsRng);
-    let epk = ephemeral
-        .public_key()
-        .to_encoded_point(true)
-        .as_bytes()
-        .to_vec();
-    let SealingPublicKey::P256(recipient_key) = recipient.public_key();
-    let shared = ephemeral.diffie_hellman(recipient_key);
-    let kek = derive_kek(shared.raw_secret_bytes(), &epk, recipient)?;
-    drop(shared); // zeroized on drop
+    let kek = stanza.kek(&shared, recipient_key)?;
+    drop(shared);
     let mut wrap_nonce = [0u8; NONCE_LEN];
     fill_random(&mut wrap_nonce)?;
     let wrapped_key = aead_seal(
@@ -121,7 +107,7 @@ pub(crate) fn seal(
     )?;
 
     Ok(Sealed {
-        epk,
+        stanza,
         wrap_nonce,
         wrapped_key,
         nonce,
@@ -129,17 +115,16 @@ pub(crate) fn seal(
     })
 }
 
-/// Unwraps the data key with the token and decrypts the payload. `recipient` is the token's key.
+/// Recovers the shared secret with the token, unwraps the data key and decrypts the payload.
+/// `recipient_key` is the key bytes of the token's key.
 pub(crate) fn open(
     token: &dyn Token,
-    recipient: &Recipient,
+    recipient_key: &[u8],
     header: &Header<'_>,
     sealed: &Sealed,
-) -> Result<CredentialSecrets> {
-    let epk = p256::PublicKey::from_sec1_bytes(&sealed.epk)
-        .map_err(|_| Error::vault("stanza.epk is not a P-256 point"))?;
-    let shared = token.ecdh_p256(&epk)?;
-    let kek = derive_kek(shared.expose(), &sealed.epk, recipient)?;
+) -> Result<SecretBytes> {
+    let shared = sealed.stanza.recover(token)?;
+    let kek = sealed.stanza.kek(&shared, recipient_key)?;
     drop(shared);
     let data_key = aead_open(
         &kek,
@@ -151,24 +136,12 @@ pub(crate) fn open(
     if data_key.len() != KEY_LEN {
         return Err(Error::vault(AUTH_FAILED));
     }
-    let payload = aead_open(
+    aead_open(
         &data_key,
         &sealed.nonce,
         &header.aad("payload"),
         &sealed.ciphertext,
-    )?;
-    CredentialSecrets::from_payload(payload.expose())
-}
-
-fn derive_kek(shared_x: &[u8], epk: &[u8], recipient: &Recipient) -> Result<SecretBytes> {
-    let mut salt = Vec::with_capacity(2 * super::recipient::P256_COMPRESSED_LEN);
-    salt.extend_from_slice(epk);
-    salt.extend_from_slice(&recipient.key_bytes());
-    let mut kek = SecretBytes::zeroed(KEY_LEN);
-    Hkdf::<Sha256>::new(Some(&salt), shared_x)
-        .expand(HKDF_INFO, kek.expose_mut())
-        .map_err(|_| Error::vault("HKDF output length invalid"))?;
-    Ok(kek)
+    )
 }
 
 fn fill_random(buf: &mut [u8]) -> Result<()> {
@@ -233,7 +206,7 @@ mod tests {
     fn header<'a>(name: &'a str, expires: Option<&'a str>) -> Header<'a> {
         Header {
             version: 1,
-            alg: ALG_P256,
+            alg: crate::vault::stanza::ALG_P256,
             name,
             exchange: "binance",
             recipient_fingerprint: "00",

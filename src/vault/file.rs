@@ -5,6 +5,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Sealed, NONCE_LEN};
+use super::stanza::Stanza;
 use crate::error::{Error, Result};
 
 pub(crate) const FORMAT_VERSION: u32 = 1;
@@ -18,16 +19,20 @@ pub(crate) struct VaultFile {
     pub created: String,
     pub expires: Option<String>,
     pub recipient: String,
-    pub stanza: Stanza,
+    pub stanza: RawStanza,
     pub nonce: String,
     pub ciphertext: String,
 }
 
+/// The stanza as written: `epk` for P-256, `ek` for RSA (see `stanza.rs`).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Stanza {
+pub(crate) struct RawStanza {
     pub alg: String,
-    pub epk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ek: Option<String>,
     pub nonce: String,
     pub wrapped_key: String,
 }
@@ -71,8 +76,14 @@ impl VaultFile {
     }
 
     pub(crate) fn sealed(&self) -> Result<Sealed> {
+        let optional = |value: &Option<String>, field| value.as_deref().map(|v| decode(v, field));
+        let stanza = Stanza::from_fields(
+            &self.stanza.alg,
+            optional(&self.stanza.epk, "stanza.epk").transpose()?,
+            optional(&self.stanza.ek, "stanza.ek").transpose()?,
+        )?;
         Ok(Sealed {
-            epk: decode(&self.stanza.epk, "stanza.epk")?,
+            stanza,
             wrap_nonce: decode_nonce(&self.stanza.nonce, "stanza.nonce")?,
             wrapped_key: decode(&self.stanza.wrapped_key, "stanza.wrapped_key")?,
             nonce: decode_nonce(&self.nonce, "nonce")?,
@@ -80,10 +91,15 @@ impl VaultFile {
         })
     }
 
-    pub(crate) fn stanza_from(sealed: &Sealed, alg: &str) -> Stanza {
-        Stanza {
-            alg: alg.to_string(),
-            epk: STANDARD.encode(&sealed.epk),
+    pub(crate) fn stanza_from(sealed: &Sealed) -> RawStanza {
+        let (epk, ek) = match &sealed.stanza {
+            Stanza::P256 { epk } => (Some(STANDARD.encode(epk)), None),
+            Stanza::Rsa { ek, .. } => (None, Some(STANDARD.encode(ek))),
+        };
+        RawStanza {
+            alg: sealed.stanza.alg().to_string(),
+            epk,
+            ek,
             nonce: STANDARD.encode(sealed.wrap_nonce),
             wrapped_key: STANDARD.encode(&sealed.wrapped_key),
         }

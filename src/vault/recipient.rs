@@ -1,4 +1,7 @@
 //! The public half of a sealing key: what `keyward seal` needs, and all it needs.
+//!
+//! For RSA, the recipient also says which OAEP hash the token decrypts with, since sealing runs
+//! without the token: `keyward keygen` finds out by a trial decryption ([`recipient_of`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,55 +9,117 @@ use std::str::FromStr;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
+use rand_core::OsRng;
+use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::token::SealingPublicKey;
+use crate::secret::SecretBytes;
+use crate::token::{OaepHash, Rsa3072PublicKey, SealingPublicKey, Token};
 
 const PREFIX: &str = "kwr1-";
 const P256_TAG: &str = "p256";
+const RSA_TAG: &str = "rsa3072";
 /// Length of a compressed SEC1 P-256 point.
 pub(crate) const P256_COMPRESSED_LEN: usize = 33;
 
 /// A key that vault files are sealed to. Its string form is
-/// `kwr1-p256-<base64url, no padding, of the 33-byte compressed SEC1 point>`.
+/// `kwr1-p256-<base64url, no padding, of the 33-byte compressed SEC1 point>` or
+/// `kwr1-rsa3072-<sha256|sha1>-<base64url, no padding, of the DER SubjectPublicKeyInfo>`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Recipient(SealingPublicKey);
+pub enum Recipient {
+    P256(p256::PublicKey),
+    /// An RSA-3072 key and the OAEP hash its token decrypts with.
+    Rsa {
+        key: Rsa3072PublicKey,
+        oaep: OaepHash,
+    },
+}
 
 impl Recipient {
-    pub fn from_public_key(key: impl Into<SealingPublicKey>) -> Self {
-        Recipient(key.into())
+    pub fn p256(key: p256::PublicKey) -> Self {
+        Recipient::P256(key)
     }
 
-    pub fn public_key(&self) -> &SealingPublicKey {
-        &self.0
+    pub fn rsa(key: Rsa3072PublicKey, oaep: OaepHash) -> Self {
+        Recipient::Rsa { key, oaep }
     }
 
-    /// The key's encoding that the fingerprint, the string form and the KDF salt are built from
-    /// (for P-256: the 33-byte compressed SEC1 point).
-    pub(crate) fn key_bytes(&self) -> Vec<u8> {
-        match &self.0 {
-            SealingPublicKey::P256(key) => key.to_encoded_point(true).as_bytes().to_vec(),
+    pub fn public_key(&self) -> SealingPublicKey {
+        match self {
+            Recipient::P256(key) => SealingPublicKey::P256(*key),
+            Recipient::Rsa { key, .. } => SealingPublicKey::Rsa3072(key.clone()),
         }
     }
 
-    /// Hex of the first 16 bytes of SHA-256 over the compressed SEC1 point.
-    pub fn fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.key_bytes());
-        hex::encode(&digest[..16])
+    /// The key's encoding that the fingerprint, the string form and the KDF salt are built from.
+    pub(crate) fn key_bytes(&self) -> Vec<u8> {
+        key_bytes(&self.public_key())
     }
+
+    /// Hex of the first 16 bytes of SHA-256 over [`key_bytes`].
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.public_key())
+    }
+}
+
+/// The encoding of a sealing public key that fingerprints and KDF salts use: the 33-byte
+/// compressed SEC1 point for P-256, the DER SubjectPublicKeyInfo for RSA.
+pub(crate) fn key_bytes(key: &SealingPublicKey) -> Vec<u8> {
+    match key {
+        SealingPublicKey::P256(key) => key.to_encoded_point(true).as_bytes().to_vec(),
+        SealingPublicKey::Rsa3072(key) => key
+            .as_rsa()
+            .to_public_key_der()
+            .expect("an RSA public key encodes")
+            .into_vec(),
+    }
+}
+
+/// The fingerprint of a sealing key, as a vault file's `recipient` field records it: hex of the
+/// first 16 bytes of SHA-256 over [`key_bytes`]. It names the key, not the OAEP hash (which the
+/// vault's `stanza.alg` records).
+pub fn fingerprint(key: &SealingPublicKey) -> String {
+    hex::encode(&Sha256::digest(key_bytes(key))[..16])
+}
+
+/// The recipient of the sealing key `token` holds. For an RSA key this makes one trial
+/// decryption per OAEP hash, SHA-256 first: a random value is encrypted here exactly as `seal`
+/// encrypts, and the token must return it. The first hash that round-trips is recorded in the
+/// recipient; `C_GetMechanismInfo` cannot tell, as it says nothing about OAEP parameters.
+pub fn recipient_of(token: &dyn Token) -> Result<Recipient> {
+    let key = match token.public_key()? {
+        SealingPublicKey::P256(key) => return Ok(Recipient::P256(key)),
+        SealingPublicKey::Rsa3072(key) => key,
+    };
+    let mut failures = Vec::new();
+    for oaep in OaepHash::PREFERENCE {
+        let mut probe = SecretBytes::zeroed(32);
+        getrandom::getrandom(probe.expose_mut())?;
+        let ciphertext = oaep_encrypt(&key, oaep, probe.expose())?;
+        match token.rsa_oaep_decrypt(oaep, &ciphertext) {
+            Ok(plain) if plain.expose() == probe.expose() => {
+                return Ok(Recipient::Rsa { key, oaep });
+            }
+            Ok(_) => failures.push(format!("{oaep}: the token decrypted to another value")),
+            Err(e) => failures.push(format!("{oaep}: {e}")),
+        }
+    }
+    Err(Error::token(format!(
+        "{}: the RSA sealing key cannot decrypt RSA-OAEP with SHA-256 or SHA-1, so no vault \
+         could be opened with it ({})",
+        token.describe(),
+        failures.join("; ")
+    )))
 }
 
 impl fmt::Display for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tag = match &self.0 {
-            SealingPublicKey::P256(_) => P256_TAG,
-        };
-        write!(
-            f,
-            "{PREFIX}{tag}-{}",
-            URL_SAFE_NO_PAD.encode(self.key_bytes())
-        )
+        let key = URL_SAFE_NO_PAD.encode(self.key_bytes());
+        match self {
+            Recipient::P256(_) => write!(f, "{PREFIX}{P256_TAG}-{key}"),
+            Recipient::Rsa { oaep, .. } => write!(f, "{PREFIX}{RSA_TAG}-{}-{key}", oaep.id()),
+        }
     }
 }
 
@@ -79,108 +144,60 @@ impl FromStr for Recipient {
         let (tag, encoded) = rest
             .split_once('-')
             .ok_or_else(|| bad("expected 'kwr1-<key type>-<key>'"))?;
+        let decode = |encoded: &str| {
+            URL_SAFE_NO_PAD
+                .decode(encoded)
+                .map_err(|_| bad("the key is not valid unpadded base64url"))
+        };
         match tag {
-            P256_TAG => {}
-            other => {
-                return Err(bad(&format!(
-                    "key type '{other}' is not supported (this keyward supports p256)"
-                )))
+            P256_TAG => parse_p256(&decode(encoded)?).map_err(|why| bad(&why)),
+            RSA_TAG => {
+                let (hash, encoded) = encoded
+                    .split_once('-')
+                    .ok_or_else(|| bad("expected 'kwr1-rsa3072-<sha256|sha1>-<key>'"))?;
+                let oaep = OaepHash::from_id(hash).ok_or_else(|| {
+                    bad(&format!(
+                        "OAEP hash '{hash}' is not supported (sha256 or sha1)"
+                    ))
+                })?;
+                let key = rsa::RsaPublicKey::from_public_key_der(&decode(encoded)?)
+                    .map_err(|_| bad("the key is not a DER RSA SubjectPublicKeyInfo"))?;
+                let key = Rsa3072PublicKey::new(key).map_err(|why| bad(&why))?;
+                Ok(Recipient::Rsa { key, oaep })
             }
+            other => Err(bad(&format!(
+                "key type '{other}' is not supported (this keyward supports p256 and rsa3072)"
+            ))),
         }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(encoded)
-            .map_err(|_| bad("the key is not valid unpadded base64url"))?;
-        if bytes.len() != P256_COMPRESSED_LEN {
-            return Err(bad(&format!(
-                "the key is {} bytes, a compressed P-256 point is {P256_COMPRESSED_LEN}",
-                bytes.len()
-            )));
-        }
-        if !matches!(bytes[0], 0x02 | 0x03) {
-            return Err(bad("the key is not a compressed P-256 point"));
-        }
-        let key = p256::PublicKey::from_sec1_bytes(&bytes)
-            .map_err(|_| bad("the key is not a point on P-256"))?;
-        Ok(Recipient::from_public_key(key))
     }
+}
+
+fn parse_p256(bytes: &[u8]) -> std::result::Result<Recipient, String> {
+    if bytes.len() != P256_COMPRESSED_LEN {
+        return Err(format!(
+            "the key is {} bytes, a compressed P-256 point is {P256_COMPRESSED_LEN}",
+            bytes.len()
+        ));
+    }
+    if !matches!(bytes[0], 0x02 | 0x03) {
+        return Err("the key is not a compressed P-256 point".into());
+    }
+    p256::PublicKey::from_sec1_bytes(bytes)
+        .map(Recipient::P256)
+        .map_err(|_| "the key is not a point on P-256".into())
+}
+
+/// RSA-OAEP encryption to `key` with `hash` (and MGF1 with the same hash), empty label: what
+/// the token's `CKM_RSA_PKCS_OAEP` decrypts. Only the public-key operation runs on the host.
+pub(crate) fn oaep_encrypt(key: &Rsa3072PublicKey, hash: OaepHash, msg: &[u8]) -> Result<Vec<u8>> {
+    let padding = match hash {
+        OaepHash::Sha1 => rsa::Oaep::new::<sha1::Sha1>(),
+        OaepHash::Sha256 => rsa::Oaep::new::<sha2::Sha256>(),
+    };
+    key.as_rsa()
+        .encrypt(&mut OsRng, padding, msg)
+        .map_err(|e| Error::vault(format!("RSA-OAEP encryption failed ({e})")))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(seed: u8) -> p256::PublicKey {
-        p256::SecretKey::from_slice(&[seed; 32])
-            .unwrap()
-            .public_key()
-    }
-
-    #[test]
-    fn round_trip() {
-        for seed in 1..20u8 {
-            let r = Recipient::from_public_key(key(seed));
-            let s = r.to_string();
-            assert!(s.starts_with("kwr1-p256-"), "{s}");
-            assert_eq!(s.len(), "kwr1-p256-".len() + 44);
-            let back: Recipient = s.parse().unwrap();
-            assert_eq!(back, r);
-            assert_eq!(back.public_key(), &SealingPublicKey::P256(key(seed)));
-            assert_eq!(back.fingerprint(), r.fingerprint());
-        }
-    }
-
-    #[test]
-    fn fingerprint_is_sha256_prefix_of_compressed_point() {
-        let r = Recipient::from_public_key(key(1));
-        let point = key(1).to_encoded_point(true);
-        let want = hex::encode(&Sha256::digest(point.as_bytes())[..16]);
-        assert_eq!(r.fingerprint(), want);
-        assert_eq!(r.fingerprint().len(), 32);
-        assert_ne!(
-            r.fingerprint(),
-            Recipient::from_public_key(key(2)).fingerprint()
-        );
-    }
-
-    #[test]
-    fn bad_strings_are_refused_precisely() {
-        let good = Recipient::from_public_key(key(3)).to_string();
-        let body = good.strip_prefix("kwr1-p256-").unwrap();
-        let mut flipped_prefix = URL_SAFE_NO_PAD.decode(body).unwrap();
-        flipped_prefix[0] = 0x04;
-        // x = 5 is not the x-coordinate of any P-256 point... find one that fails.
-        let not_on_curve = (0u8..=255)
-            .map(|b| {
-                let mut p = [0u8; 33];
-                p[0] = 0x02;
-                p[32] = b;
-                p
-            })
-            .find(|p| p256::PublicKey::from_sec1_bytes(p).is_err())
-            .unwrap();
-        let cases = [
-            ("", "starts with 'kwr1-'".to_string()),
-            ("age1xyz", "starts with 'kwr1-'".to_string()),
-            ("kwr1-p256", "expected 'kwr1-<key type>-<key>'".to_string()),
-            (&*format!("kwr1-rsa-{body}"), "key type 'rsa'".to_string()),
-            (&*format!("kwr1-p256-{body}="), "base64url".to_string()),
-            (
-                &*format!("kwr1-p256-{}", &body[..40]),
-                "is 30 bytes".to_string(),
-            ),
-            (
-                &*format!("kwr1-p256-{}", URL_SAFE_NO_PAD.encode(flipped_prefix)),
-                "not a compressed".to_string(),
-            ),
-            (
-                &*format!("kwr1-p256-{}", URL_SAFE_NO_PAD.encode(not_on_curve)),
-                "not a point".to_string(),
-            ),
-        ];
-        for (s, want) in cases {
-            let err = s.parse::<Recipient>().expect_err(s);
-            assert!(err.to_string().contains(&want), "{s}: {err}");
-            assert_eq!(err.kind(), crate::ErrorKind::Usage);
-        }
-    }
-}
+mod tests;

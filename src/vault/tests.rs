@@ -10,32 +10,9 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::secret::SecretBytes;
-use crate::token::SealingPublicKey;
 use crate::ErrorKind;
 
-struct SoftToken(p256::SecretKey);
-
-impl SoftToken {
-    fn new(seed: u8) -> Self {
-        SoftToken(p256::SecretKey::from_slice(&[seed; 32]).unwrap())
-    }
-    fn recipient(&self) -> Recipient {
-        Recipient::from_public_key(self.0.public_key())
-    }
-}
-
-impl Token for SoftToken {
-    fn describe(&self) -> String {
-        "software test token".to_string()
-    }
-    fn public_key(&self) -> Result<SealingPublicKey> {
-        Ok(self.0.public_key().into())
-    }
-    fn ecdh_p256(&self, peer: &p256::PublicKey) -> Result<SecretBytes> {
-        let shared = p256::ecdh::diffie_hellman(self.0.to_nonzero_scalar(), peer.as_affine());
-        Ok(SecretBytes::copy_from(shared.raw_secret_bytes()))
-    }
-}
+use super::testing::{SoftRsaToken, SoftToken};
 
 const API_KEY: &[u8] = b"vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 const SECRET: &[u8] = b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
@@ -465,4 +442,177 @@ fn read_recipient_from_string_or_file() {
     assert!(msg.contains("neither a recipient"), "{msg}");
     let msg = read_recipient("kwr1-p256-AAAA").unwrap_err().to_string();
     assert!(msg.contains("bytes"), "{msg}");
+}
+
+/// A vault sealed by keyward before RSA sealing existed (main of 2026-12-02, `keyward seal` to
+/// the recipient of `SoftToken::new(42)`) still opens.
+#[test]
+fn a_vault_from_before_rsa_still_opens() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/vault-v1-p256.kwv");
+    let token = SoftToken::new(42);
+    let (header, opened) = open(&path, "okx-v1", "okx", &token).unwrap();
+    assert_eq!(
+        header.recipient_fingerprint,
+        token.recipient().fingerprint()
+    );
+    assert_eq!(opened.api_key.expose(), b"v1-api-key-0123456789");
+    assert_eq!(opened.secret.expose(), b"v1-secret-abcdefghijklmnop");
+    assert_eq!(opened.passphrase.unwrap().expose(), b"pass phrase");
+}
+
+mod rsa_sealed {
+    use super::*;
+    use crate::token::OaepHash;
+
+    fn sealed_rsa(token: &SoftRsaToken, oaep: OaepHash) -> Sealed {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault/binance-main.kwv");
+        let recipient: Recipient = Recipient::rsa(token.public(), oaep)
+            .to_string()
+            .parse()
+            .unwrap();
+        let bytes = seal(
+            &recipient,
+            "binance-main",
+            "binance",
+            &secrets(Some(b"pass")),
+            None,
+        )
+        .unwrap();
+        write_vault_file(&path, &bytes).unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap();
+        Sealed {
+            _dir: dir,
+            path,
+            json,
+        }
+    }
+
+    #[test]
+    fn round_trip_with_each_oaep_hash() {
+        for oaep in OaepHash::PREFERENCE {
+            let token = SoftRsaToken::new(0, &[oaep]);
+            let file = sealed_rsa(&token, oaep);
+            let stanza = &file.json["stanza"];
+            assert_eq!(
+                stanza["alg"],
+                json!(format!("rsa-oaep-{}-hkdf-sha256", oaep.id()))
+            );
+            assert!(stanza.get("epk").is_none(), "{stanza}");
+            let ek = STANDARD.decode(stanza["ek"].as_str().unwrap()).unwrap();
+            assert_eq!(ek.len(), 384);
+            assert_eq!(file.json["keyward_vault"], json!(1));
+            let (header, opened) = open(&file.path, "binance-main", "binance", &token).unwrap();
+            assert_eq!(opened.api_key.expose(), API_KEY);
+            assert_eq!(opened.secret.expose(), SECRET);
+            assert_eq!(opened.passphrase.unwrap().expose(), b"pass");
+            assert_eq!(
+                header.recipient_fingerprint,
+                Recipient::rsa(token.public(), oaep).fingerprint()
+            );
+        }
+    }
+
+    #[test]
+    fn tampering_fails() {
+        let token = SoftRsaToken::new(0, &[OaepHash::Sha1, OaepHash::Sha256]);
+        let file = sealed_rsa(&token, OaepHash::Sha1);
+        let ek = STANDARD
+            .decode(file.json["stanza"]["ek"].as_str().unwrap())
+            .unwrap();
+        let mut edits: Vec<(String, Edit)> = Vec::new();
+        for i in (0..ek.len()).step_by(41).chain([ek.len() - 1]) {
+            let mut bytes = ek.clone();
+            bytes[i] ^= 0x80;
+            let value = STANDARD.encode(bytes);
+            edits.push((
+                format!("ek[{i}]"),
+                Box::new(move |j| j["stanza"]["ek"] = json!(value)),
+            ));
+        }
+        // The token would decrypt with SHA-256 too: the hash is bound by the AAD and by OAEP.
+        edits.push((
+            "alg".into(),
+            Box::new(|j| j["stanza"]["alg"] = json!("rsa-oaep-sha256-hkdf-sha256")),
+        ));
+        // A fresh ek for a shared secret of the attacker's choosing cannot unwrap the data key.
+        let forged = STANDARD.encode(
+            super::super::recipient::oaep_encrypt(&token.public(), OaepHash::Sha1, &[7u8; 32])
+                .unwrap(),
+        );
+        edits.push((
+            "forged ek".into(),
+            Box::new(move |j| j["stanza"]["ek"] = json!(forged)),
+        ));
+        edits.push(("name".into(), Box::new(|j| j["exchange"] = json!("bybit"))));
+        for (what, edit) in edits {
+            let mut json = file.json.clone();
+            edit(&mut json);
+            write_json(&file.path, &json);
+            let exchange = json["exchange"].as_str().unwrap().to_string();
+            let err = open(&file.path, "binance-main", &exchange, &token).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains("binance-main.kwv"), "{what}: {msg}");
+            assert!(
+                msg.contains("authentication failed") || msg.contains("stanza.ek could not"),
+                "{what}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn stanza_fields_must_match_the_alg() {
+        let token = SoftRsaToken::new(0, &[OaepHash::Sha1]);
+        let file = sealed_rsa(&token, OaepHash::Sha1);
+        let epk = STANDARD.encode([2u8; 33]);
+        let cases: Vec<(Edit, &str)> = vec![
+            (
+                Box::new(move |j| j["stanza"]["epk"] = json!(epk)),
+                "'stanza.epk' does not belong to stanza.alg 'rsa-oaep-sha1-hkdf-sha256'",
+            ),
+            (
+                Box::new(|j| {
+                    j["stanza"].as_object_mut().unwrap().remove("ek");
+                }),
+                "needs the field 'stanza.ek'",
+            ),
+            (
+                Box::new(|j| j["stanza"]["ek"] = json!(STANDARD.encode([1u8; 256]))),
+                "'stanza.ek' is 256 bytes, expected 384",
+            ),
+            (
+                Box::new(|j| j["stanza"]["alg"] = json!("p256-ecdh-hkdf-sha256")),
+                "field 'stanza.ek' does not belong to stanza.alg 'p256-ecdh-hkdf-sha256'",
+            ),
+        ];
+        for (edit, want) in cases {
+            let mut json = file.json.clone();
+            edit(&mut json);
+            write_json(&file.path, &json);
+            let msg = open(&file.path, "binance-main", "binance", &token)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(want), "want {want:?}, got {msg}");
+        }
+    }
+
+    #[test]
+    fn a_vault_for_the_other_kind_of_key_names_both_fingerprints() {
+        let rsa = SoftRsaToken::new(0, &[OaepHash::Sha1]);
+        let p256 = SoftToken::new(3);
+        let rsa_file = sealed_rsa(&rsa, OaepHash::Sha1);
+        let msg = open(&rsa_file.path, "binance-main", "binance", &p256)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(&p256.recipient().to_string()), "{msg}");
+        let p256_file = sealed_file(&p256, None);
+        let msg = open(&p256_file.path, "binance-main", "binance", &rsa)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("the recipient `keyward keygen` printed"),
+            "{msg}"
+        );
+        assert!(msg.contains(&p256.recipient().fingerprint()), "{msg}");
+    }
 }

@@ -182,7 +182,8 @@ class Stack:
 
     def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s",
                  exchange="binance", credential=None, api_key=None, secret=None, passphrase=None,
-                 mock_credentials=None, key_header="X-MBX-APIKEY", server_extra=""):
+                 mock_credentials=None, key_header="X-MBX-APIKEY", server_extra="",
+                 keygen_args=()):
         """`exchange` is keyward's exchange id (and the mock module's name); `secret` may be a
         multi-line PEM; `mock_credentials` is what the mock is told (default: {api_key: secret}
         or {api_key: {"secret", "passphrase"}}); `key_header` is where request() puts the token."""
@@ -199,6 +200,7 @@ class Stack:
         self.mock_credentials = mock_credentials
         self.key_header = key_header
         self.server_extra = server_extra  # extra [server] lines, e.g. a tls = {...} table
+        self.keygen_args = tuple(keygen_args)  # e.g. ("--algorithm", "rsa3072")
         self.pin = secrets.token_hex(8)
         self.so_pin = secrets.token_hex(8)
         self.client_allow = client_allow
@@ -309,7 +311,8 @@ allow = [
         self.make_token()
         self.mint_client_token()
         self.write_config()
-        keygen = self.run("keygen", "--config", str(self.config), "--out", str(self.dir / "recipient.txt"))
+        keygen = self.run("keygen", "--config", str(self.config), *self.keygen_args,
+                          "--out", str(self.dir / "recipient.txt"))
         out_lines = [l for l in keygen.stdout.splitlines() if l.strip()]
         assert len(out_lines) == 1, f"keygen must print exactly one line (the recipient): {keygen.stdout!r}"
         self.recipient = out_lines[0].strip()

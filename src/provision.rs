@@ -1,0 +1,76 @@
+//! Putting keys on the token: the sealing key pair (`keyward keygen`), exchange API key pairs
+//! (`keyward keygen --api-key`) and in-token credentials (`keyward import --in-token`).
+//!
+//! Each needs only the `[token]` section of the configuration, so it can run before the
+//! credentials it prepares are configured.
+
+use crate::config::valid_name;
+use crate::error::{Error, Result};
+use crate::token::{self, KeyRef, SealingAlgorithm, SignatureAlgorithm, TokenConfig};
+use crate::vault::{self, Recipient};
+
+/// The label of credential `name`'s HMAC secret on the token.
+pub fn hmac_key_ref(name: &str) -> KeyRef {
+    KeyRef::new(format!("keyward-hmac-{name}"))
+}
+
+/// The label of credential `name`'s exchange API key pair on the token.
+pub fn api_key_ref(name: &str) -> KeyRef {
+    KeyRef::new(format!("keyward-api-{name}"))
+}
+
+/// Generates the sealing key pair on the token and returns its recipient. For RSA the recipient
+/// records the OAEP hash the token decrypts with, found by a trial decryption.
+pub fn generate_sealing_key(
+    config: &TokenConfig,
+    algorithm: SealingAlgorithm,
+) -> Result<Recipient> {
+    let token = token::open(config)?;
+    token.generate(algorithm)?;
+    vault::recipient_of(token.as_ref())
+}
+
+/// An exchange API key pair just generated on the token.
+pub struct GeneratedApiKey {
+    pub key: KeyRef,
+    pub algorithm: SignatureAlgorithm,
+    /// The public key as PEM SubjectPublicKeyInfo (`-----BEGIN PUBLIC KEY-----`).
+    pub public_pem: String,
+}
+
+/// Generates credential `name`'s exchange API key pair on the token (private key sensitive and
+/// non-extractable).
+pub fn generate_api_key(
+    config: &TokenConfig,
+    name: &str,
+    algorithm: SignatureAlgorithm,
+) -> Result<GeneratedApiKey> {
+    check_credential_name(name)?;
+    let token = token::open(config)?;
+    let key = api_key_ref(name);
+    let spki = token.generate_signing_key(&key, algorithm)?;
+    Ok(GeneratedApiKey {
+        public_pem: spki_pem(&spki)?,
+        key,
+        algorithm,
+    })
+}
+
+/// A DER SubjectPublicKeyInfo as PEM, the form exchanges' key-registration pages take.
+pub fn spki_pem(der: &[u8]) -> Result<String> {
+    let doc = spki::Document::try_from(der)
+        .map_err(|e| Error::token(format!("the token's public key is not DER ({e})")))?;
+    doc.to_pem("PUBLIC KEY", spki::der::pem::LineEnding::LF)
+        .map_err(|e| Error::token(format!("cannot encode the public key as PEM ({e})")))
+}
+
+fn check_credential_name(name: &str) -> Result<()> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "credential name {name:?} must be 1-64 letters, digits, '-' or '_' (the name of its \
+             [[credential]] entry)"
+        )))
+    }
+}

@@ -1,0 +1,329 @@
+//! A pool of logged-in sessions on one token, and recovery when the token forgets them.
+//!
+//! A `Session` is `Send` but not `Sync`, so each operation checks one out, uses it on the calling
+//! thread and puts it back; callers never hold one across an `.await` (token calls block and run
+//! under `block_in_place` or on a plain thread). The pool opens sessions on demand, up to
+//! [`pool_size`]: the token's own session limits, and at most two per CPU (SoftHSM computes on
+//! the host's CPUs; a network HSM's latency is covered by the second).
+//!
+//! PKCS#11 login state belongs to the application, not the session: a session opened while
+//! another is logged in is logged in too, and `C_Login` then answers
+//! `CKR_USER_ALREADY_LOGGED_IN`, which is success.
+//!
+//! When the token forgets keyward (a reset, a replugged device, an HSM fail-over, or another part
+//! of the process calling `C_Logout` or `C_CloseAllSessions`), the operation that notices it logs
+//! in again and retries once:
+//!
+//! * `CKR_USER_NOT_LOGGED_IN`: the sessions are valid but logged out; log in on the one in hand.
+//! * `CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`, `CKR_DEVICE_REMOVED`,
+//!   `CKR_TOKEN_NOT_PRESENT`: every session is gone. They are forgotten, not closed (a token may
+//!   have given their handle numbers to new sessions), and a new session logs in.
+//!
+//! Log-ins are serialised, and a PIN the token rejects is never tried again: the pool refuses
+//! every later operation with that error, since retrying would lock the token.
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use cryptoki::context::Pkcs11;
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::{Limit, Slot, TokenInfo};
+use cryptoki::types::RawAuthPin;
+
+use super::error::{ck, ck_error, OpError};
+use crate::error::{Error, Result};
+use crate::token::PinSource;
+
+pub(super) struct SessionPool {
+    ctx: Pkcs11,
+    slot: Slot,
+    pin: PinSource,
+    /// "PKCS#11 token 'label'", for messages.
+    here: String,
+    max: usize,
+    state: Mutex<State>,
+    returned: Condvar,
+    /// Held while logging in, so that one lost login costs one PIN attempt.
+    login: Mutex<()>,
+}
+
+struct State {
+    idle: Vec<Session>,
+    /// Sessions of the current generation, idle or checked out.
+    open: usize,
+    /// Bumped when every session is lost; a session of an older generation is forgotten.
+    generation: u64,
+    /// Set when logging in again failed for good (wrong PIN): every operation gets this error.
+    failed: Option<Error>,
+}
+
+/// What happened to keyward's standing with the token, judged from a return value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Loss {
+    /// Logged out; the sessions are still valid.
+    Login,
+    /// Every session is gone.
+    Sessions,
+}
+
+fn loss(rv: RvError) -> Option<Loss> {
+    match rv {
+        RvError::UserNotLoggedIn => Some(Loss::Login),
+        RvError::SessionHandleInvalid
+        | RvError::SessionClosed
+        | RvError::DeviceRemoved
+        | RvError::TokenNotPresent => Some(Loss::Sessions),
+        _ => None,
+    }
+}
+
+/// How many sessions the pool may open on a token that reports `info`.
+pub(super) fn pool_size(info: &TokenInfo, cpus: usize) -> usize {
+    let limit = |l: Limit| match l {
+        Limit::Max(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        Limit::Unavailable | Limit::Infinite => usize::MAX,
+    };
+    let token = limit(info.max_session_count()).min(limit(info.max_rw_session_count()));
+    token.min(2 * cpus.max(1)).max(1)
+}
+
+impl SessionPool {
+    /// Opens the first session and logs in with the PIN from `pin`.
+    pub(super) fn open(
+        ctx: Pkcs11,
+        slot: Slot,
+        info: &TokenInfo,
+        pin: PinSource,
+        here: String,
+    ) -> Result<Self> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pool = SessionPool {
+            max: pool_size(info, cpus),
+            ctx,
+            slot,
+            pin,
+            here,
+            state: Mutex::new(State {
+                idle: Vec::new(),
+                open: 0,
+                generation: 0,
+                failed: None,
+            }),
+            returned: Condvar::new(),
+            login: Mutex::new(()),
+        };
+        let session = pool.new_session()?;
+        pool.log_in(&session)?;
+        let mut state = pool.state();
+        state.open = 1;
+        state.idle.push(session);
+        drop(state);
+        Ok(pool)
+    }
+
+    /// Bumped each time every session was lost and the pool logged in anew.
+    pub(super) fn generation(&self) -> u64 {
+        self.state().generation
+    }
+
+    /// The most sessions this pool opens.
+    pub(super) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Runs `op` on a logged-in session. If the token has forgotten keyward's login or sessions,
+    /// logs in again and runs `op` once more; any other failure is returned as it is.
+    pub(super) fn run<T>(
+        &self,
+        op: impl Fn(&Session) -> std::result::Result<T, OpError>,
+    ) -> Result<T> {
+        let (session, generation) = self.checkout()?;
+        let first = op(&session);
+        let lost = match &first {
+            Err(e) => e.rv().and_then(loss),
+            Ok(_) => None,
+        };
+        let (session, generation) = match lost {
+            None => {
+                self.checkin(session, generation);
+                return first.map_err(|e| e.into_error(&self.here));
+            }
+            Some(Loss::Login) => {
+                let relogged = self.log_in(&session);
+                if let Err(e) = relogged {
+                    self.checkin(session, generation);
+                    return Err(e);
+                }
+                (session, generation)
+            }
+            Some(Loss::Sessions) => {
+                self.discard(session, generation);
+                self.renew(generation)?;
+                self.checkout()?
+            }
+        };
+        tracing::warn!(
+            "{}: the token had forgotten keyward's {} ({:?}); logged in again",
+            self.here,
+            if lost == Some(Loss::Login) {
+                "login"
+            } else {
+                "sessions"
+            },
+            first.err().and_then(|e| e.rv()),
+        );
+        let second = op(&session);
+        match &second {
+            Err(e) if e.rv().and_then(loss) == Some(Loss::Sessions) => {
+                self.discard(session, generation)
+            }
+            _ => self.checkin(session, generation),
+        }
+        second.map_err(|e| e.into_error(&self.here))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn checkout(&self) -> Result<(Session, u64)> {
+        let mut state = self.state();
+        loop {
+            if let Some(e) = &state.failed {
+                return Err(Error::token(e.message().to_owned()));
+            }
+            if let Some(session) = state.idle.pop() {
+                return Ok((session, state.generation));
+            }
+            if state.open < self.max {
+                state.open += 1;
+                let generation = state.generation;
+                drop(state);
+                return match self.new_session() {
+                    Ok(session) => Ok((session, generation)),
+                    Err(e) => {
+                        let mut state = self.state();
+                        if state.generation == generation {
+                            state.open -= 1;
+                        }
+                        self.returned.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            state = self.returned.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn checkin(&self, session: Session, generation: u64) {
+        let mut state = self.state();
+        if generation == state.generation {
+            state.idle.push(session);
+        } else {
+            std::mem::forget(session);
+        }
+        drop(state);
+        self.returned.notify_one();
+    }
+
+    /// A session the token no longer knows: forgotten, not closed.
+    fn discard(&self, session: Session, generation: u64) {
+        std::mem::forget(session);
+        let mut state = self.state();
+        if generation == state.generation {
+            state.open -= 1;
+        }
+        drop(state);
+        self.returned.notify_one();
+    }
+
+    /// Every session of `seen` is gone: unless another thread already did, forget them all,
+    /// open a new session and log in.
+    fn renew(&self, seen: u64) -> Result<()> {
+        let _login = self.login.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state();
+        if state.generation != seen {
+            return Ok(());
+        }
+        state.generation += 1;
+        state.open = 0;
+        for stale in state.idle.drain(..) {
+            std::mem::forget(stale);
+        }
+        drop(state);
+        let session = self.new_session()?;
+        self.log_in_locked(&session)?;
+        let mut state = self.state();
+        state.open += 1;
+        state.idle.push(session);
+        drop(state);
+        self.returned.notify_all();
+        Ok(())
+    }
+
+    fn new_session(&self) -> Result<Session> {
+        self.ctx
+            .open_rw_session(self.slot)
+            .map_err(|e| ck_error(format_args!("{}: opening a session", self.here), e))
+    }
+
+    fn log_in(&self, session: &Session) -> Result<()> {
+        let _login = self.login.lock().unwrap_or_else(|p| p.into_inner());
+        self.log_in_locked(session)
+    }
+
+    /// `C_Login` with the PIN read afresh from its source. Call with `self.login` held.
+    fn log_in_locked(&self, session: &Session) -> Result<()> {
+        if let Some(e) = &self.state().failed {
+            return Err(Error::token(e.message().to_owned()));
+        }
+        let pin = self.pin.read()?;
+        let raw = RawAuthPin::new(Box::new(pin.expose().to_vec()));
+        drop(pin);
+        let result = session.login_with_raw(UserType::User, &raw);
+        drop(raw); // SecretBox zeroizes its Vec.
+        match result {
+            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
+            Err(e) => {
+                let rv = match &e {
+                    CkError::Pkcs11(rv, _) => Some(*rv),
+                    _ => None,
+                };
+                let err = ck("logging in")(e).into_error(&self.here);
+                if matches!(
+                    rv,
+                    Some(RvError::PinIncorrect | RvError::PinLocked | RvError::PinLenRange)
+                ) {
+                    self.state().failed = Some(Error::token(err.message().to_owned()));
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lost_sessions_and_logins_are_recovered() {
+        assert_eq!(loss(RvError::UserNotLoggedIn), Some(Loss::Login));
+        for rv in [
+            RvError::SessionHandleInvalid,
+            RvError::SessionClosed,
+            RvError::DeviceRemoved,
+            RvError::TokenNotPresent,
+        ] {
+            assert_eq!(loss(rv), Some(Loss::Sessions), "{rv:?}");
+        }
+        for rv in [
+            RvError::PinIncorrect,
+            RvError::ArgumentsBad,
+            RvError::KeyHandleInvalid,
+            RvError::GeneralError,
+        ] {
+            assert_eq!(loss(rv), None, "{rv:?}");
+        }
+    }
+}
