@@ -35,7 +35,7 @@ use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use crate::request::Refusal;
 use crate::request::{CanonRules, CanonicalRequest, Method};
-pub use credential::{parse_secret, Credential};
+pub use credential::{accepts_key, check_key_use, parse_secret, Credential};
 pub use deny::hard_deny;
 use native::NativeMembers;
 pub use profile::{

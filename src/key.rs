@@ -9,9 +9,11 @@
 
 mod asymmetric;
 mod hmac;
+mod token;
 
 pub use asymmetric::{is_pem, PrivateKey};
 pub use hmac::HmacSecret;
+pub use token::OnToken;
 
 use std::fmt;
 
@@ -38,6 +40,15 @@ impl KeyAlgorithm {
             KeyAlgorithm::Rsa => "RSA",
             KeyAlgorithm::Ed25519 => "Ed25519",
             KeyAlgorithm::EcdsaP256 => "ECDSA-P256",
+        }
+    }
+}
+
+impl From<crate::token::SignatureAlgorithm> for KeyAlgorithm {
+    fn from(algorithm: crate::token::SignatureAlgorithm) -> Self {
+        match algorithm {
+            crate::token::SignatureAlgorithm::Ed25519 => KeyAlgorithm::Ed25519,
+            crate::token::SignatureAlgorithm::EcdsaP256 => KeyAlgorithm::EcdsaP256,
         }
     }
 }
@@ -75,7 +86,8 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
-/// A credential's signing key: bytes in locked memory or a handle on a token.
+/// A credential's signing key: bytes in locked memory ([`HmacSecret`],
+/// [`PrivateKey`]) or a handle on a token ([`OnToken`]).
 pub trait SigningKey: Send + Sync {
     fn algorithm(&self) -> KeyAlgorithm;
 

@@ -82,6 +82,28 @@ enum Command {
         #[arg(long)]
         expires_days: Option<u64>,
     },
+    /// Store a credential whose signing key stays on the token (read from stdin as for seal:
+    /// the API key and HMAC secret, or the API key alone when `keygen --api-key` made its key
+    /// pair); write a vault holding the API key and the key's reference, never the secret.
+    Import {
+        #[arg(long)]
+        config: PathBuf,
+        /// Credential name (the first path segment bots use).
+        #[arg(long)]
+        name: String,
+        /// Exchange id, e.g. binance.
+        #[arg(long)]
+        exchange: String,
+        /// Keep the signing key on the token (the only kind of import).
+        #[arg(long, required = true)]
+        in_token: bool,
+        /// Vault file to write (its folder is created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Record an expiry this many days from now (a reminder to rotate; `check` warns).
+        #[arg(long)]
+        expires_days: Option<u64>,
+    },
     /// Mint a new client token for a bot; print it once, with its config line.
     ClientToken {
         #[arg(long)]
@@ -201,6 +223,14 @@ fn run(command: Command) -> Result<ExitCode> {
             out,
             expires_days,
         } => seal(&recipient, &name, &exchange, &out, expires_days),
+        Command::Import {
+            config,
+            name,
+            exchange,
+            in_token: _,
+            out,
+            expires_days,
+        } => import(&config, &name, &exchange, &out, expires_days),
         Command::ClientToken { name } => client_token(&name),
         Command::Check { config } => check(&config),
         Command::Policy {
@@ -280,25 +310,14 @@ fn seal(
     expires_days: Option<u64>,
 ) -> Result<ExitCode> {
     let recipient = vault::read_recipient(recipient)?;
-    let Some(profile) = exchange::lookup(exchange_id) else {
-        let known: Vec<_> = exchange::registry().iter().map(|e| e.id()).collect();
-        return Err(Error::usage(format!(
-            "unknown exchange {exchange_id:?}; known: {}",
-            known.join(", ")
-        )));
-    };
-    let want_passphrase = profile.needs_passphrase();
-    let secrets = if std::io::stdin().is_terminal() {
-        vault::prompt_secrets(want_passphrase)?
-    } else {
-        vault::read_secrets(std::io::stdin().lock(), want_passphrase)?
-    };
+    let profile = known_exchange(exchange_id)?;
+    let secrets = stdin_entry().secrets(profile.needs_passphrase())?;
     exchange::parse_secret(profile.secret_form(), &secrets.secret).map_err(|e| {
         Error::usage(format!(
             "the {exchange_id} secret is not valid: {e}; nothing was sealed"
         ))
     })?;
-    let expires = expires_days.map(|d| SystemTime::now() + Duration::from_secs(d * 86_400));
+    let expires = expires_in(expires_days);
     let bytes = vault::seal(&recipient, name, exchange_id, &secrets, expires)?;
     vault::write_vault_file(out, &bytes)?;
     eprintln!(
@@ -307,6 +326,55 @@ fn seal(
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn import(
+    config: &Path,
+    name: &str,
+    exchange_id: &str,
+    out: &Path,
+    expires_days: Option<u64>,
+) -> Result<ExitCode> {
+    let token = Config::load_token(config)?;
+    let exchange = known_exchange(exchange_id)?;
+    let imported = provision::import_in_token(
+        &token,
+        name,
+        exchange,
+        stdin_entry(),
+        expires_in(expires_days),
+        out,
+    )?;
+    eprintln!(
+        "keyward: credential {name:?} ({exchange_id}) signs with the {} on the token; its API key is sealed to key {} in {} (the secret is not in it)",
+        imported.key.describe(),
+        imported.recipient_fingerprint,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn known_exchange(id: &str) -> Result<&'static dyn exchange::Exchange> {
+    exchange::lookup(id).ok_or_else(|| {
+        let known: Vec<_> = exchange::registry().iter().map(|e| e.id()).collect();
+        Error::usage(format!(
+            "unknown exchange {id:?}; known: {}",
+            known.join(", ")
+        ))
+    })
+}
+
+/// Credential fields from standard input, or from no-echo prompts when it is a terminal.
+fn stdin_entry() -> vault::Entry<std::io::StdinLock<'static>> {
+    if std::io::stdin().is_terminal() {
+        vault::Entry::Prompt
+    } else {
+        vault::Entry::Lines(std::io::stdin().lock())
+    }
+}
+
+fn expires_in(days: Option<u64>) -> Option<SystemTime> {
+    days.map(|d| SystemTime::now() + Duration::from_secs(d * 86_400))
 }
 
 fn client_token(name: &str) -> Result<ExitCode> {
@@ -346,7 +414,8 @@ fn check(config_path: &Path) -> Result<ExitCode> {
         }
     );
     for c in &config.credentials {
-        let h = &unsealed[&c.name].header;
+        let u = &unsealed[&c.name];
+        let h = &u.header;
         let expiry = match h.expires {
             None => "no expiry".to_owned(),
             Some(t) if h.is_expired(SystemTime::now()) => {
@@ -355,11 +424,12 @@ fn check(config_path: &Path) -> Result<ExitCode> {
             Some(t) => format!("expires {}", humantime::format_rfc3339_seconds(t)),
         };
         println!(
-            "credential {} ({}): unsealed from {} (key {}, sealed {}, {expiry}){}",
+            "credential {} ({}): unsealed from {} (key {}; {}; sealed {}, {expiry}){}",
             c.name,
             c.exchange.id(),
             c.vault.display(),
             h.recipient_fingerprint,
+            u.mode,
             humantime::format_rfc3339_seconds(h.created),
             if c.upstream.is_some() {
                 "; upstream overridden"

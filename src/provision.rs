@@ -4,6 +4,10 @@
 //! Each needs only the `[token]` section of the configuration, so it can run before the
 //! credentials it prepares are configured.
 
+mod import;
+
+pub use import::{import_in_token, Imported};
+
 use crate::config::valid_name;
 use crate::error::{Error, Result};
 use crate::token::{self, KeyRef, SealingAlgorithm, SignatureAlgorithm, TokenConfig};

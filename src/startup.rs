@@ -1,33 +1,42 @@
 //! Start-up: configuration → token → vault → unsealed credentials.
 //!
-//! Logs in to the token once, unseals every configured credential into locked memory and logs out
-//! (the token is dropped). Everything here blocks; it runs before the async runtime starts, and a
-//! later reload would build a new set of credentials the same way.
+//! Logs in to the token once and unseals every configured credential into locked memory. A
+//! credential whose signing key is on the token gets a handle on that key instead, checked here
+//! (present, and the pair the vault records), so a missing key fails start-up, not the first
+//! request; the token then stays logged in for as long as such a handle lives. Without one, the
+//! token is dropped (logged out) once everything is unsealed. Everything here blocks; it runs
+//! before the async runtime starts, and a later reload would build a new set of credentials the
+//! same way.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::exchange::nonce::Nonce;
 use crate::exchange::Credential;
-use crate::token;
-use crate::vault::{self, VaultHeader};
+use crate::key::OnToken;
+use crate::token::{self, HmacAlgorithm, Token};
+use crate::vault::{self, Contents, TokenKey, VaultHeader};
 
 /// One unsealed credential and what its vault file says about it.
 pub struct Unsealed {
     pub header: VaultHeader,
     pub credential: Credential,
+    /// Where the signing key is, for `keyward check`: "secret sealed in the vault" or
+    /// "in-token HMAC key 'keyward-hmac-…'".
+    pub mode: String,
 }
 
 /// Unseals every credential of the configuration with the token. Fails on the first credential
 /// that cannot be unsealed, naming its vault file.
 pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
-    let token = token::open(&config.token)?;
+    let token: Arc<dyn Token> = Arc::from(token::open(&config.token)?);
     let mut out = HashMap::new();
     for c in &config.credentials {
-        let (header, secrets) = vault::open(&c.vault, &c.name, c.exchange.id(), token.as_ref())
+        let (header, contents) = vault::open(&c.vault, &c.name, c.exchange.id(), token.as_ref())
             .map_err(|e| e.context(format!("credential {:?}", c.name)))?;
         if header.is_expired(SystemTime::now()) {
             tracing::warn!(credential = %c.name, "the credential's recorded expiry has passed; rotate it (keyward seal a new vault file)");
@@ -37,15 +46,40 @@ pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
         } else {
             Nonce::in_memory()
         };
-        let credential =
-            Credential::load(c.exchange, secrets, c.recv_window_ms, nonce).map_err(|e| {
-                Error::vault(format!(
-                    "credential {:?} ({}): {e}",
-                    c.name,
-                    c.vault.display()
-                ))
-            })?;
-        out.insert(c.name.clone(), Unsealed { header, credential });
+        let mode = contents.describe_mode();
+        let credential = match contents {
+            Contents::Sealed(secrets) => {
+                Credential::load(c.exchange, secrets, c.recv_window_ms, nonce)
+            }
+            Contents::InToken(held) => {
+                let key = on_token(&token, &held.key).map_err(|e| {
+                    e.context(format!("credential {:?} ({})", c.name, c.vault.display()))
+                })?;
+                Credential::with_key(
+                    c.exchange,
+                    held.api_key,
+                    held.passphrase,
+                    Box::new(key),
+                    c.recv_window_ms,
+                    nonce,
+                )
+            }
+        }
+        .map_err(|e| {
+            Error::vault(format!(
+                "credential {:?} ({}): {e}",
+                c.name,
+                c.vault.display()
+            ))
+        })?;
+        out.insert(
+            c.name.clone(),
+            Unsealed {
+                header,
+                credential,
+                mode,
+            },
+        );
     }
     if config.credentials.is_empty() {
         return Err(Error::config(
@@ -53,6 +87,44 @@ pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
         ));
     }
     Ok(out)
+}
+
+/// A handle on the key `key` names, once the token shows it has it: an HMAC key computes an
+/// HMAC; a key pair's public key must be the one the vault recorded.
+fn on_token(token: &Arc<dyn Token>, key: &TokenKey) -> Result<OnToken> {
+    match key {
+        TokenKey::Hmac { label } => {
+            token
+                .hmac(label, HmacAlgorithm::Sha256, &[b"keyward start-up check"])
+                .map_err(|e| {
+                    e.context(format!(
+                        "the HMAC key {label} is not usable (store it again with `keyward import \
+                         --in-token`)"
+                    ))
+                })?;
+            Ok(OnToken::hmac(token.clone(), label.clone()))
+        }
+        TokenKey::Pair {
+            label,
+            algorithm,
+            public_key,
+        } => match token.signing_public_key(label)? {
+            Some((found, spki)) if found == *algorithm && spki == *public_key => {
+                Ok(OnToken::pair(token.clone(), label.clone(), *algorithm))
+            }
+            Some(_) => Err(Error::token(format!(
+                "{} holds a key pair {label}, but not the {algorithm} key this vault was made \
+                 for (its public key differs): was it generated again? Register the new public \
+                 key with the exchange and run `keyward import --in-token` again",
+                token.describe()
+            ))),
+            None => Err(Error::token(format!(
+                "{} holds no key pair {label}; this vault's signing key was generated on another \
+                 token, or deleted",
+                token.describe()
+            ))),
+        },
+    }
 }
 
 /// Where a credential's nonce high-water mark is kept: beside its vault file.

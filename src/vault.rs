@@ -61,10 +61,12 @@ mod secrets;
 mod stanza;
 #[cfg(test)]
 mod testing;
+mod token_key;
 
-pub use input::{prompt_secrets, read_secrets};
+pub use input::{prompt_secrets, read_secrets, Entry};
 pub use recipient::{fingerprint, recipient_of, Recipient};
 pub use secrets::CredentialSecrets;
+pub use token_key::TokenKey;
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{Read, Write};
@@ -73,16 +75,55 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use envelope::Header;
-use file::{VaultFile, FORMAT_VERSION};
+use file::{VaultFile, FORMAT_VERSION, IN_TOKEN_VERSION};
 use stanza::Stanza;
+use token_key::RawTokenKey;
 
 use crate::error::{Error, Result};
+use crate::secret::SecretBytes;
 use crate::token::{SealingPublicKey, Token};
 
 /// A vault file larger than this is not one of ours.
 const MAX_VAULT_FILE: u64 = 64 * 1024;
 /// Longest accepted credential or exchange name.
 const MAX_NAME: usize = 128;
+
+/// What a vault file holds besides its header.
+#[derive(Debug)]
+pub enum Contents {
+    /// The API key, the secret and the passphrase, if any, all sealed in the file (version 1).
+    Sealed(CredentialSecrets),
+    /// The API key and passphrase sealed in the file; the signing key on the token (version 2).
+    InToken(InTokenCredential),
+}
+
+impl Contents {
+    /// The sealed secrets, if the secret is in the file.
+    pub fn into_sealed(self) -> Option<CredentialSecrets> {
+        match self {
+            Contents::Sealed(secrets) => Some(secrets),
+            Contents::InToken(_) => None,
+        }
+    }
+
+    /// Where the secret is, for `keyward check`.
+    pub fn describe_mode(&self) -> String {
+        match self {
+            Contents::Sealed(_) => "secret sealed in the vault".to_owned(),
+            Contents::InToken(c) => format!("in-token {}", c.key.describe()),
+        }
+    }
+}
+
+/// A credential whose signing key is on the token: the API key and passphrase (sealed in the
+/// vault like the secret would be) and the reference to the key. `Debug` shows no secret.
+#[derive(Debug)]
+pub struct InTokenCredential {
+    pub api_key: SecretBytes,
+    /// OKX, Bitget, KuCoin: sent with (or signed into) every request, so it is no signing key.
+    pub passphrase: Option<SecretBytes>,
+    pub key: TokenKey,
+}
 
 /// The authenticated, non-secret part of a vault file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,13 +151,50 @@ pub fn seal(
     secrets: &CredentialSecrets,
     expires: Option<SystemTime>,
 ) -> Result<Vec<u8>> {
-    check_name("credential name", name)?;
-    check_name("exchange", exchange)?;
     if secrets.api_key.is_empty() || secrets.secret.is_empty() {
         return Err(Error::usage(
             "the API key and the API secret must not be empty",
         ));
     }
+    seal_payload(recipient, name, exchange, secrets, None, expires)
+}
+
+/// Seals the API key (and passphrase) of credential `name`, whose signing key `key` lives on the
+/// token, into a version 2 vault that records `key` and holds no secret.
+pub fn seal_in_token(
+    recipient: &Recipient,
+    name: &str,
+    exchange: &str,
+    credential: &InTokenCredential,
+    expires: Option<SystemTime>,
+) -> Result<Vec<u8>> {
+    if credential.api_key.is_empty() {
+        return Err(Error::usage("the API key must not be empty"));
+    }
+    let secrets = CredentialSecrets {
+        api_key: SecretBytes::copy_from(credential.api_key.expose()),
+        secret: SecretBytes::zeroed(0),
+        passphrase: credential
+            .passphrase
+            .as_ref()
+            .map(|p| SecretBytes::copy_from(p.expose())),
+    };
+    let key = credential.key.to_raw();
+    seal_payload(recipient, name, exchange, &secrets, Some(key), expires)
+}
+
+/// Both kinds of vault: the payload is always `CredentialSecrets`' encoding, whose secret is
+/// empty when the key is on the token.
+fn seal_payload(
+    recipient: &Recipient,
+    name: &str,
+    exchange: &str,
+    secrets: &CredentialSecrets,
+    in_token: Option<RawTokenKey>,
+    expires: Option<SystemTime>,
+) -> Result<Vec<u8>> {
+    check_name("credential name", name)?;
+    check_name("exchange", exchange)?;
     let now = SystemTime::now();
     let created = format_time(now);
     let expires = match expires {
@@ -129,26 +207,32 @@ pub fn seal(
         Some(t) => Some(format_time(t)),
         None => None,
     };
+    let version = match in_token {
+        None => FORMAT_VERSION,
+        Some(_) => IN_TOKEN_VERSION,
+    };
     let fingerprint = recipient.fingerprint();
     let (stanza, shared) = Stanza::create(recipient)?;
     let header = Header {
-        version: FORMAT_VERSION,
+        version,
         alg: stanza.alg(),
         name,
         exchange,
         recipient_fingerprint: &fingerprint,
         created: &created,
         expires: expires.as_deref(),
+        in_token: in_token.as_ref(),
     };
     let payload = secrets.to_payload()?;
     let sealed = envelope::seal(stanza, shared, &recipient.key_bytes(), &header, &payload)?;
     let file = VaultFile {
-        keyward_vault: FORMAT_VERSION,
+        keyward_vault: version,
         name: name.to_string(),
         exchange: exchange.to_string(),
         created,
         expires,
         recipient: fingerprint,
+        in_token,
         stanza: VaultFile::stanza_from(&sealed),
         nonce: file::encode(&sealed.nonce),
         ciphertext: file::encode(&sealed.ciphertext),
@@ -202,7 +286,7 @@ pub fn open(
     expected_name: &str,
     expected_exchange: &str,
     token: &dyn Token,
-) -> Result<(VaultHeader, CredentialSecrets)> {
+) -> Result<(VaultHeader, Contents)> {
     let shown = path.display();
     let bytes = read_vault_file(path)?;
     let file = VaultFile::parse(&bytes).map_err(|e| e.context(&shown))?;
@@ -231,6 +315,12 @@ pub fn open(
         recipient_fingerprint: file.recipient.clone(),
     };
     let sealed = file.sealed().map_err(|e| e.context(&shown))?;
+    let in_token = file
+        .in_token
+        .as_ref()
+        .map(RawTokenKey::parse)
+        .transpose()
+        .map_err(|e| e.context(&shown))?;
 
     let token_key = token
         .public_key()
@@ -258,6 +348,7 @@ pub fn open(
         recipient_fingerprint: &file.recipient,
         created: &file.created,
         expires: file.expires.as_deref(),
+        in_token: file.in_token.as_ref(),
     };
     let payload = envelope::open(
         token,
@@ -268,7 +359,23 @@ pub fn open(
     .map_err(|e| e.context(&shown))?;
     let secrets =
         CredentialSecrets::from_payload(payload.expose()).map_err(|e| e.context(&shown))?;
-    Ok((header, secrets))
+    let malformed = || {
+        Error::vault(format!(
+            "{shown}: the decrypted payload does not fit the vault's mode (sealed by another \
+             program?)"
+        ))
+    };
+    let contents = match in_token {
+        None if secrets.secret.is_empty() => return Err(malformed()),
+        None => Contents::Sealed(secrets),
+        Some(_) if !secrets.secret.is_empty() => return Err(malformed()),
+        Some(key) => Contents::InToken(InTokenCredential {
+            api_key: secrets.api_key,
+            passphrase: secrets.passphrase,
+            key,
+        }),
+    };
+    Ok((header, contents))
 }
 
 /// Resolves a `--recipient` argument: a recipient string, or a file whose first non-empty line

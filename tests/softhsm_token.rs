@@ -116,6 +116,7 @@ fn softhsm_keygen_seal_open() {
     let bytes = vault::seal(&recipient, "okx-main", "okx", &secrets, None).unwrap();
     vault::write_vault_file(&path, &bytes).unwrap();
     let (header, opened) = vault::open(&path, "okx-main", "okx", &token).unwrap();
+    let opened = opened.into_sealed().unwrap();
     assert_eq!(header.recipient_fingerprint, recipient.fingerprint());
     assert_eq!(opened.api_key.expose(), b"test-api-key");
     assert_eq!(opened.secret.expose(), b"test-api-secret");
@@ -136,6 +137,7 @@ fn softhsm_keygen_seal_open() {
             std::thread::spawn(move || {
                 for _ in 0..25 {
                     let (_, s) = vault::open(&path, "okx-main", "okx", t.as_ref()).unwrap();
+                    let s = s.into_sealed().unwrap();
                     assert_eq!(s.secret.expose(), b"test-api-secret");
                 }
             })
@@ -252,6 +254,7 @@ fn rsa_sealing(module: &Path, pin: &PinSource, dir: &Path) {
     let bytes = vault::seal(&recipient, "bybit-rsa", "bybit", &secrets, None).unwrap();
     vault::write_vault_file(&path, &bytes).unwrap();
     let (header, opened) = vault::open(&path, "bybit-rsa", "bybit", &token).unwrap();
+    let opened = opened.into_sealed().unwrap();
     assert_eq!(header.recipient_fingerprint, recipient.fingerprint());
     assert_eq!(opened.secret.expose(), b"rsa-api-secret");
     // The P-256 token's vaults are not this key's.

@@ -5,7 +5,7 @@ use base64::Engine;
 
 use super::nonce::Nonce;
 use super::{Exchange, KeyUse, SecretForm};
-use crate::key::{is_pem, HmacSecret, PrivateKey, SigningKey};
+use crate::key::{is_pem, HmacSecret, KeyAlgorithm, PrivateKey, SigningKey};
 use crate::secret::SecretBytes;
 use crate::vault::CredentialSecrets;
 
@@ -32,12 +32,6 @@ impl Credential {
         recv_window_ms: u64,
         nonce: Nonce,
     ) -> Result<Credential, String> {
-        if exchange.needs_passphrase() && secrets.passphrase.is_none() {
-            return Err(format!(
-                "{} credentials need a passphrase; re-seal with the API key, secret and passphrase on three lines",
-                exchange.id()
-            ));
-        }
         let key: Box<dyn SigningKey> = match parse_secret(exchange.secret_form(), &secrets.secret)?
         {
             Some(private_key) => Box::new(private_key),
@@ -47,14 +41,57 @@ impl Credential {
                 _ => secrets.secret,
             })),
         };
+        Self::with_key(
+            exchange,
+            secrets.api_key,
+            secrets.passphrase,
+            key,
+            recv_window_ms,
+            nonce,
+        )
+    }
+
+    /// A credential whose signing key is already made (one held on a token): checks that the
+    /// exchange signs with a key of its kind and can use a key that never reveals its bytes.
+    pub fn with_key(
+        exchange: &dyn Exchange,
+        api_key: SecretBytes,
+        passphrase: Option<SecretBytes>,
+        key: Box<dyn SigningKey>,
+        recv_window_ms: u64,
+        nonce: Nonce,
+    ) -> Result<Credential, String> {
+        if exchange.needs_passphrase() && passphrase.is_none() {
+            return Err(format!(
+                "{} credentials need a passphrase; re-seal with the API key, secret and passphrase on three lines",
+                exchange.id()
+            ));
+        }
+        if !accepts_key(exchange.secret_form(), key.algorithm()) {
+            return Err(format!(
+                "{} does not sign with {} keys",
+                exchange.id(),
+                key.algorithm()
+            ));
+        }
         check_key_use(exchange, &*key)?;
         Ok(Credential {
-            api_key: secrets.api_key,
-            passphrase: secrets.passphrase,
+            api_key,
+            passphrase,
             key,
             recv_window_ms,
             nonce,
         })
+    }
+}
+
+/// Whether an exchange whose secret has `form` signs with keys of `algorithm`.
+pub fn accepts_key(form: SecretForm, algorithm: KeyAlgorithm) -> bool {
+    use KeyAlgorithm::*;
+    match form {
+        SecretForm::Text | SecretForm::Base64 => algorithm == Hmac,
+        SecretForm::TextOrPem => matches!(algorithm, Hmac | Rsa | Ed25519),
+        SecretForm::PrivateKey => matches!(algorithm, Ed25519 | EcdsaP256),
     }
 }
 

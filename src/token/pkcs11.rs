@@ -79,6 +79,11 @@ impl Pkcs11Token {
         self.pool.max()
     }
 
+    /// The sessions the pool has open now.
+    pub fn open_sessions(&self) -> usize {
+        self.pool.open_now()
+    }
+
     /// Exactly one object matching `template`; `what` names it in errors ("EC private key
     /// 'keyward-seal'"), `create` says how to make it.
     fn find_one(

@@ -15,8 +15,8 @@
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 
-use super::stanza::Stanza;
-pub(crate) use super::stanza::AUTH_FAILED;
+use super::stanza::{Stanza, AUTH_FAILED};
+use super::token_key::RawTokenKey;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 use crate::token::Token;
@@ -35,12 +35,15 @@ pub(crate) struct Header<'a> {
     pub recipient_fingerprint: &'a str,
     pub created: &'a str,
     pub expires: Option<&'a str>,
+    /// Version 2: the key on the token that signs for the credential.
+    pub in_token: Option<&'a RawTokenKey>,
 }
 
 impl Header<'_> {
     /// One canonical, unambiguous encoding: every field length-prefixed (u32 big-endian), the
     /// optional expiry preceded by a presence byte, and a purpose label so the two encryptions'
-    /// AADs differ.
+    /// AADs differ. A version 2 header appends `in_token`'s type and label, and its public key
+    /// after a presence byte (version 1 AADs are unchanged).
     pub(crate) fn aad(&self, purpose: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         let version = self.version.to_string();
@@ -61,6 +64,17 @@ impl Header<'_> {
             Some(expires) => {
                 out.push(1);
                 put_field(&mut out, expires.as_bytes());
+            }
+        }
+        if let Some(key) = self.in_token {
+            put_field(&mut out, key.kind.as_bytes());
+            put_field(&mut out, key.label.as_bytes());
+            match &key.public_key {
+                None => out.push(0),
+                Some(public_key) => {
+                    out.push(1);
+                    put_field(&mut out, public_key.as_bytes());
+                }
             }
         }
         out
@@ -212,6 +226,7 @@ mod tests {
             recipient_fingerprint: "00",
             created: "2024-01-01T00:00:00Z",
             expires,
+            in_token: None,
         }
     }
 
@@ -224,5 +239,20 @@ mod tests {
         assert_ne!(a, header("ab", Some("")).aad("payload"));
         assert_ne!(a, header("ab", None).aad("data key"));
         assert_eq!(a, header("ab", None).aad("payload"));
+        let key = |label: &str, public_key: Option<&str>| RawTokenKey {
+            kind: "hmac".into(),
+            label: label.into(),
+            public_key: public_key.map(Into::into),
+        };
+        let aad = |key: &RawTokenKey| {
+            let mut h = header("ab", None);
+            h.in_token = Some(key);
+            h.aad("payload")
+        };
+        let plain = aad(&key("k", None));
+        assert_ne!(plain, a);
+        assert_ne!(plain, aad(&key("k", Some(""))));
+        assert_ne!(plain, aad(&key("kk", None)));
+        assert_eq!(plain, aad(&key("k", None)));
     }
 }

@@ -6,9 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::{Sealed, NONCE_LEN};
 use super::stanza::Stanza;
+use super::token_key::RawTokenKey;
 use crate::error::{Error, Result};
 
+/// A vault whose secret is sealed in it.
 pub(crate) const FORMAT_VERSION: u32 = 1;
+/// A vault whose signing key is on the token (`in_token`); the secret is not in it.
+pub(crate) const IN_TOKEN_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +23,8 @@ pub(crate) struct VaultFile {
     pub created: String,
     pub expires: Option<String>,
     pub recipient: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_token: Option<RawTokenKey>,
     pub stanza: RawStanza,
     pub nonce: String,
     pub ciphertext: String,
@@ -57,16 +63,30 @@ impl VaultFile {
                     "not a keyward vault file (no \"keyward_vault\" version field)",
                 ))
             }
-            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(FORMAT_VERSION.into()) => {}
+            Some(serde_json::Value::Number(n))
+                if [FORMAT_VERSION, IN_TOKEN_VERSION]
+                    .map(u64::from)
+                    .contains(&n.as_u64().unwrap_or(0)) => {}
             Some(other) => {
                 return Err(Error::vault(format!(
                     "vault format version {other} is not supported by this keyward (it reads \
-                     version {FORMAT_VERSION}); upgrade keyward or reseal the credential"
+                     versions {FORMAT_VERSION} and {IN_TOKEN_VERSION}); upgrade keyward or reseal \
+                     the credential"
                 )))
             }
         }
-        serde_json::from_slice(bytes)
-            .map_err(|e| json_error(e, |e| format!("malformed vault file ({e})")))
+        let file: VaultFile = serde_json::from_slice(bytes)
+            .map_err(|e| json_error(e, |e| format!("malformed vault file ({e})")))?;
+        match (file.keyward_vault, &file.in_token) {
+            (FORMAT_VERSION, Some(_)) => Err(Error::vault(format!(
+                "a version {FORMAT_VERSION} vault has no 'in_token' field (version \
+                 {IN_TOKEN_VERSION} has)"
+            ))),
+            (IN_TOKEN_VERSION, None) => Err(Error::vault(format!(
+                "a version {IN_TOKEN_VERSION} vault needs the 'in_token' field"
+            ))),
+            _ => Ok(file),
+        }
     }
 
     pub(crate) fn to_bytes(&self) -> Vec<u8> {

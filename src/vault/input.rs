@@ -67,6 +67,41 @@ pub fn read_secrets(mut input: impl BufRead, want_passphrase: bool) -> Result<Cr
     })
 }
 
+/// Where a credential's fields come from: lines on standard input, or no-echo prompts on the
+/// terminal.
+pub enum Entry<R> {
+    Lines(R),
+    Prompt,
+}
+
+impl<R: BufRead> Entry<R> {
+    /// The API key, the secret and, if `want_passphrase`, the passphrase.
+    pub fn secrets(self, want_passphrase: bool) -> Result<CredentialSecrets> {
+        match self {
+            Entry::Lines(input) => read_secrets(input, want_passphrase),
+            Entry::Prompt => prompt_secrets(want_passphrase),
+        }
+    }
+
+    /// The API key alone (the signing key is elsewhere); a second line is refused, so a secret
+    /// is never read and then ignored.
+    pub fn api_key(self) -> Result<SecretBytes> {
+        match self {
+            Entry::Lines(mut input) => {
+                let api_key = required(&mut input, Field::ApiKey)?;
+                match read_line(&mut input, Field::Secret)? {
+                    Some(extra) if !extra.is_empty() => Err(Error::usage(
+                        "unexpected second line: the signing key is already on the token, so \
+                         only the API key is read; give the API key alone",
+                    )),
+                    _ => Ok(api_key),
+                }
+            }
+            Entry::Prompt => prompt(Field::ApiKey),
+        }
+    }
+}
+
 /// Prompts on the terminal (prompt on stderr, input not echoed).
 pub fn prompt_secrets(want_passphrase: bool) -> Result<CredentialSecrets> {
     let api_key = prompt(Field::ApiKey)?;
@@ -234,6 +269,18 @@ mod tests {
 
         // A trailing blank line is fine without a passphrase.
         assert!(read(b"key\nsecret\n\n", false).is_ok());
+    }
+
+    #[test]
+    fn the_api_key_alone() {
+        let key = Entry::Lines(&b"key\n"[..]).api_key().unwrap();
+        assert_eq!(key.expose(), b"key");
+        assert!(Entry::Lines(&b"key\n\n"[..]).api_key().is_ok());
+        let err = Entry::Lines(&b"key\nsecret\n"[..]).api_key().unwrap_err();
+        assert!(err.to_string().contains("only the API key"), "{err}");
+        assert!(!err.to_string().contains("secret\n"));
+        let err = Entry::Lines(&b""[..]).api_key().unwrap_err();
+        assert!(err.to_string().contains("API key on line 1"), "{err}");
     }
 
     #[test]

@@ -58,6 +58,17 @@ fn write_json(path: &Path, value: &Value) {
     fs::write(path, serde_json::to_vec(value).unwrap()).unwrap();
 }
 
+/// Opens a vault that must hold its secret.
+fn open_sealed(
+    path: &Path,
+    name: &str,
+    exchange: &str,
+    token: &dyn Token,
+) -> Result<(VaultHeader, CredentialSecrets)> {
+    let (header, contents) = open(path, name, exchange, token)?;
+    Ok((header, contents.into_sealed().expect("a sealed vault")))
+}
+
 fn open_err(path: &Path, token: &SoftToken) -> Error {
     open(path, "binance-main", "binance", token).expect_err("open must fail")
 }
@@ -67,7 +78,7 @@ fn round_trip() {
     let token = SoftToken::new(1);
     let in_a_day = SystemTime::now() + Duration::from_secs(86_400);
     let file = sealed_file(&token, Some(in_a_day));
-    let (header, opened) = open(&file.path, "binance-main", "binance", &token).unwrap();
+    let (header, opened) = open_sealed(&file.path, "binance-main", "binance", &token).unwrap();
     assert_eq!(opened.api_key.expose(), API_KEY);
     assert_eq!(opened.secret.expose(), SECRET);
     assert_eq!(opened.passphrase.unwrap().expose(), b"pass");
@@ -93,7 +104,7 @@ fn round_trip_without_passphrase_or_expiry() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("okx-1.kwv");
     write_vault_file(&path, &bytes).unwrap();
-    let (header, opened) = open(&path, "okx-1", "okx", &token).unwrap();
+    let (header, opened) = open_sealed(&path, "okx-1", "okx", &token).unwrap();
     assert!(opened.passphrase.is_none());
     assert!(header.expires.is_none());
     assert_eq!(opened.secret.expose(), SECRET);
@@ -162,7 +173,7 @@ fn file_mode_is_0600_and_rewrite_replaces() {
     )
     .unwrap();
     write_vault_file(&file.path, &again).unwrap();
-    let (_, opened) = open(&file.path, "binance-main", "binance", &token).unwrap();
+    let (_, opened) = open_sealed(&file.path, "binance-main", "binance", &token).unwrap();
     assert!(opened.passphrase.is_none());
     let leftovers: Vec<_> = fs::read_dir(file.path.parent().unwrap())
         .unwrap()
@@ -338,8 +349,8 @@ fn structural_errors_are_clear() {
     let file = sealed_file(&token, None);
     let cases: Vec<(Edit, &str)> = vec![
         (
-            Box::new(|j| j["keyward_vault"] = json!(2)),
-            "version 2 is not supported",
+            Box::new(|j| j["keyward_vault"] = json!(3)),
+            "version 3 is not supported",
         ),
         (
             Box::new(|j| {
@@ -450,7 +461,7 @@ fn read_recipient_from_string_or_file() {
 fn a_vault_from_before_rsa_still_opens() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/vault-v1-p256.kwv");
     let token = SoftToken::new(42);
-    let (header, opened) = open(&path, "okx-v1", "okx", &token).unwrap();
+    let (header, opened) = open_sealed(&path, "okx-v1", "okx", &token).unwrap();
     assert_eq!(
         header.recipient_fingerprint,
         token.recipient().fingerprint()
@@ -502,7 +513,8 @@ mod rsa_sealed {
             let ek = STANDARD.decode(stanza["ek"].as_str().unwrap()).unwrap();
             assert_eq!(ek.len(), 384);
             assert_eq!(file.json["keyward_vault"], json!(1));
-            let (header, opened) = open(&file.path, "binance-main", "binance", &token).unwrap();
+            let (header, opened) =
+                open_sealed(&file.path, "binance-main", "binance", &token).unwrap();
             assert_eq!(opened.api_key.expose(), API_KEY);
             assert_eq!(opened.secret.expose(), SECRET);
             assert_eq!(opened.passphrase.unwrap().expose(), b"pass");
@@ -614,5 +626,193 @@ mod rsa_sealed {
             "{msg}"
         );
         assert!(msg.contains(&p256.recipient().fingerprint()), "{msg}");
+    }
+}
+
+mod in_token {
+    use super::*;
+    use crate::token::{KeyRef, SignatureAlgorithm};
+
+    fn hmac_key() -> TokenKey {
+        TokenKey::Hmac {
+            label: KeyRef::new("keyward-hmac-okx-main"),
+        }
+    }
+
+    fn pair_key() -> TokenKey {
+        TokenKey::Pair {
+            label: KeyRef::new("keyward-api-okx-main"),
+            algorithm: SignatureAlgorithm::Ed25519,
+            public_key: vec![0x30, 0x2a, 1, 2, 3],
+        }
+    }
+
+    fn sealed_in_token(token: &SoftToken, key: TokenKey) -> Sealed {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault/okx-main.kwv");
+        let credential = InTokenCredential {
+            api_key: SecretBytes::copy_from(API_KEY),
+            passphrase: Some(SecretBytes::copy_from(b"pass")),
+            key,
+        };
+        let bytes =
+            seal_in_token(&token.recipient(), "okx-main", "okx", &credential, None).unwrap();
+        write_vault_file(&path, &bytes).unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap();
+        Sealed {
+            _dir: dir,
+            path,
+            json,
+        }
+    }
+
+    #[test]
+    fn round_trip_records_the_key_and_holds_no_secret() {
+        let token = SoftToken::new(1);
+        for key in [hmac_key(), pair_key()] {
+            let file = sealed_in_token(&token, key.clone());
+            assert_eq!(file.json["keyward_vault"], json!(2));
+            let raw = &file.json["in_token"];
+            assert_eq!(raw["label"], json!(key.label().as_str()));
+            match &key {
+                TokenKey::Hmac { .. } => {
+                    assert_eq!(raw["type"], json!("hmac"));
+                    assert!(raw.get("public_key").is_none());
+                }
+                TokenKey::Pair { .. } => {
+                    assert_eq!(raw["type"], json!("ed25519"));
+                    assert_eq!(raw["public_key"], json!("MCoBAgM="));
+                }
+            }
+            let (header, contents) = open(&file.path, "okx-main", "okx", &token).unwrap();
+            assert_eq!(header.name, "okx-main");
+            assert!(
+                contents.describe_mode().starts_with("in-token "),
+                "{contents:?}"
+            );
+            let Contents::InToken(held) = contents else {
+                panic!("an in-token vault opened as sealed")
+            };
+            assert_eq!(held.api_key.expose(), API_KEY);
+            assert_eq!(held.passphrase.unwrap().expose(), b"pass");
+            assert_eq!(held.key, key);
+        }
+    }
+
+    #[test]
+    fn editing_the_key_reference_fails() {
+        let token = SoftToken::new(1);
+        let file = sealed_in_token(&token, pair_key());
+        let edits: Vec<(&str, Edit)> = vec![
+            (
+                "label",
+                Box::new(|j| j["in_token"]["label"] = json!("keyward-api-other")),
+            ),
+            (
+                "type",
+                Box::new(|j| j["in_token"]["type"] = json!("ecdsa-p256")),
+            ),
+            (
+                "public key",
+                Box::new(|j| j["in_token"]["public_key"] = json!("MCoBAgQ=")),
+            ),
+            (
+                "downgrade to a sealed vault",
+                Box::new(|j| {
+                    j.as_object_mut().unwrap().remove("in_token");
+                    j["keyward_vault"] = json!(1);
+                }),
+            ),
+        ];
+        for (what, edit) in edits {
+            let mut json = file.json.clone();
+            edit(&mut json);
+            write_json(&file.path, &json);
+            let msg = open(&file.path, "okx-main", "okx", &token)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("authentication failed"), "{what}: {msg}");
+            assert!(msg.contains("okx-main.kwv"), "{what}: {msg}");
+        }
+        // A sealed vault cannot be turned into an in-token one either.
+        let sealed = sealed_file(&token, None);
+        let mut json = sealed.json.clone();
+        json["keyward_vault"] = json!(2);
+        json["in_token"] = file.json["in_token"].clone();
+        write_json(&sealed.path, &json);
+        assert!(open_err(&sealed.path, &token)
+            .to_string()
+            .contains("authentication failed"));
+    }
+
+    #[test]
+    fn version_and_in_token_go_together() {
+        let token = SoftToken::new(1);
+        let file = sealed_in_token(&token, hmac_key());
+        let cases: Vec<(Edit, &str)> = vec![
+            (
+                Box::new(|j| {
+                    j.as_object_mut().unwrap().remove("in_token");
+                }),
+                "a version 2 vault needs the 'in_token' field",
+            ),
+            (
+                Box::new(|j| j["keyward_vault"] = json!(1)),
+                "a version 1 vault has no 'in_token' field",
+            ),
+            (
+                Box::new(|j| j["in_token"]["type"] = json!("rsa")),
+                "in_token.type 'rsa' is not supported",
+            ),
+            (
+                Box::new(|j| j["in_token"]["public_key"] = json!("AAAA")),
+                "'in_token.public_key' does not belong to an HMAC key",
+            ),
+            (
+                Box::new(|j| j["in_token"]["label"] = json!("")),
+                "'in_token.label' must be 1 to 128",
+            ),
+            (
+                Box::new(|j| j["in_token"]["extra"] = json!(1)),
+                "unknown field `extra`",
+            ),
+        ];
+        for (edit, want) in cases {
+            let mut json = file.json.clone();
+            edit(&mut json);
+            write_json(&file.path, &json);
+            let msg = open(&file.path, "okx-main", "okx", &token)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(want), "want {want:?}, got {msg}");
+        }
+        let mut json = file.json.clone();
+        json["in_token"]["type"] = json!("ed25519");
+        write_json(&file.path, &json);
+        let msg = open(&file.path, "okx-main", "okx", &token)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("needs 'in_token.public_key'"), "{msg}");
+    }
+
+    #[test]
+    fn an_in_token_vault_needs_an_api_key_and_shows_no_secret() {
+        let token = SoftToken::new(1);
+        let credential = InTokenCredential {
+            api_key: SecretBytes::copy_from(b""),
+            passphrase: None,
+            key: hmac_key(),
+        };
+        assert!(seal_in_token(&token.recipient(), "a", "okx", &credential, None).is_err());
+        let credential = InTokenCredential {
+            api_key: SecretBytes::copy_from(API_KEY),
+            passphrase: Some(SecretBytes::copy_from(b"my-passphrase")),
+            key: hmac_key(),
+        };
+        let shown = format!("{credential:?}");
+        assert!(
+            !shown.contains("vmPUZE6") && !shown.contains("my-passphrase"),
+            "{shown}"
+        );
     }
 }

@@ -183,10 +183,15 @@ class Stack:
     def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s",
                  exchange="binance", credential=None, api_key=None, secret=None, passphrase=None,
                  mock_credentials=None, key_header="X-MBX-APIKEY", server_extra="",
-                 keygen_args=()):
+                 keygen_args=(), in_token=False, api_key_pair=None):
         """`exchange` is keyward's exchange id (and the mock module's name); `secret` may be a
         multi-line PEM; `mock_credentials` is what the mock is told (default: {api_key: secret}
-        or {api_key: {"secret", "passphrase"}}); `key_header` is where request() puts the token."""
+        or {api_key: {"secret", "passphrase"}}); `key_header` is where request() puts the token.
+
+        `in_token`: `keyward import --in-token` instead of `keyward seal` (the secret is stored on
+        the token). `api_key_pair` ("ed25519" or "p256"): `keyward keygen --api-key` makes the
+        exchange key pair on the token first, and `mock_credentials` is then a function of its
+        PEM public key (`self.public_pem`); import reads the API key alone."""
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.exchange = exchange
@@ -194,13 +199,16 @@ class Stack:
         self.api_key = api_key or binance_like_key()
         self.secret = secret or binance_like_key()
         self.passphrase = passphrase
-        if mock_credentials is None:
+        if mock_credentials is None and api_key_pair is None:
             mock_credentials = ({self.api_key: self.secret} if passphrase is None else
                                 {self.api_key: {"secret": self.secret, "passphrase": passphrase}})
         self.mock_credentials = mock_credentials
         self.key_header = key_header
         self.server_extra = server_extra  # extra [server] lines, e.g. a tls = {...} table
         self.keygen_args = tuple(keygen_args)  # e.g. ("--algorithm", "rsa3072")
+        self.in_token = in_token or api_key_pair is not None
+        self.api_key_pair = api_key_pair
+        self.public_pem = None
         self.pin = secrets.token_hex(8)
         self.so_pin = secrets.token_hex(8)
         self.client_allow = client_allow
@@ -271,6 +279,13 @@ class Stack:
             '  { method = "DELETE", path = "/api/v3/order" },\n'
         )
 
+    def token_section(self):
+        return f"""[token]
+module = "{softhsm_module()}"
+uri = "pkcs11:token=keyward;object=keyward-seal"
+pin = {{ file = "pin.txt" }}
+"""
+
     def write_config(self):
         allow = self.client_allow if self.client_allow is not None else self.default_allow()
         self.config.write_text(f"""# written by tests/python/harness.py
@@ -279,11 +294,7 @@ listen = "127.0.0.1:0"
 anonymous_market_data = {str(self.anonymous_market_data).lower()}
 {self.server_extra}
 
-[token]
-module = "{softhsm_module()}"
-uri = "pkcs11:token=keyward;object=keyward-seal"
-pin = {{ file = "pin.txt" }}
-
+{self.token_section()}
 [audit]
 path = "audit.jsonl"
 
@@ -306,22 +317,37 @@ allow = [
     def start(self):
         self.bin = keyward_binary()
         make_ca(self.dir / "ca")
-        self.mock = Mock(self.dir / "mock", self.mock_credentials, self.dir / "ca",
-                         exchange=self.exchange).start()
         self.make_token()
         self.mint_client_token()
-        self.write_config()
+        # keygen and import need only [token]: the rest of the config comes once the mock runs.
+        self.config.write_text(self.token_section())
         keygen = self.run("keygen", "--config", str(self.config), *self.keygen_args,
                           "--out", str(self.dir / "recipient.txt"))
         out_lines = [l for l in keygen.stdout.splitlines() if l.strip()]
         assert len(out_lines) == 1, f"keygen must print exactly one line (the recipient): {keygen.stdout!r}"
         self.recipient = out_lines[0].strip()
-        sealed = f"{self.api_key}\n{self.secret.rstrip(chr(10))}\n"
-        if self.passphrase is not None:
-            sealed += f"{self.passphrase}\n"
-        self.run("seal", "--recipient", self.recipient, "--name", self.credential,
-                 "--exchange", self.exchange,
-                 "--out", str(self.dir / "vault" / f"{self.credential}.kwv"), input=sealed)
+        if self.api_key_pair is not None:
+            cp = self.run("keygen", "--config", str(self.config), "--api-key", self.api_key_pair,
+                          "--name", self.credential)
+            self.public_pem = cp.stdout
+            assert self.public_pem.startswith("-----BEGIN PUBLIC KEY-----\n"), cp.stdout
+            self.mock_credentials = self.mock_credentials(self.public_pem)
+            sealed = f"{self.api_key}\n"
+        else:
+            sealed = f"{self.api_key}\n{self.secret.rstrip(chr(10))}\n"
+            if self.passphrase is not None:
+                sealed += f"{self.passphrase}\n"
+        vault = str(self.dir / "vault" / f"{self.credential}.kwv")
+        if self.in_token:
+            self.imported = self.run("import", "--config", str(self.config), "--name",
+                                     self.credential, "--exchange", self.exchange, "--in-token",
+                                     "--out", vault, input=sealed)
+        else:
+            self.run("seal", "--recipient", self.recipient, "--name", self.credential,
+                     "--exchange", self.exchange, "--out", vault, input=sealed)
+        self.mock = Mock(self.dir / "mock", self.mock_credentials, self.dir / "ca",
+                         exchange=self.exchange).start()
+        self.write_config()
         self.check = self.run("check", "--config", str(self.config))
         self._log = open(self.log_file, "wb")
         self.proc = subprocess.Popen([str(self.bin), "serve", "--config", str(self.config)],

@@ -14,7 +14,9 @@
 //! of the process calling `C_Logout` or `C_CloseAllSessions`), the operation that notices it logs
 //! in again and retries once:
 //!
-//! * `CKR_USER_NOT_LOGGED_IN`: the sessions are valid but logged out; log in on the one in hand.
+//! * `CKR_USER_NOT_LOGGED_IN`, or any failure in a session whose state is no longer a user's
+//!   (SoftHSM then hides private keys, so an operation reports a missing or invalid key): the
+//!   sessions are valid but logged out; log in on the one in hand.
 //! * `CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`, `CKR_DEVICE_REMOVED`,
 //!   `CKR_TOKEN_NOT_PRESENT`: every session is gone. They are forgotten, not closed (a token may
 //!   have given their handle numbers to new sessions), and a new session logs in.
@@ -26,7 +28,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::session::{Session, UserType};
+use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::{Limit, Slot, TokenInfo};
 use cryptoki::types::RawAuthPin;
 
@@ -74,6 +76,20 @@ fn loss(rv: RvError) -> Option<Loss> {
         | RvError::DeviceRemoved
         | RvError::TokenNotPresent => Some(Loss::Sessions),
         _ => None,
+    }
+}
+
+/// After a failure that is not itself a lost session or login: a token that logged keyward out
+/// may answer an operation on a private key with "no such key" (its private objects are hidden
+/// from a public session), so the session's state is asked.
+fn standing(session: &Session) -> Option<Loss> {
+    match session.get_session_info() {
+        Ok(info) => match info.session_state() {
+            SessionState::RoUser | SessionState::RwUser => None,
+            _ => Some(Loss::Login),
+        },
+        Err(CkError::Pkcs11(rv, _)) => loss(rv),
+        Err(_) => None,
     }
 }
 
@@ -126,6 +142,11 @@ impl SessionPool {
         self.state().generation
     }
 
+    /// Sessions open now (idle or in use).
+    pub(super) fn open_now(&self) -> usize {
+        self.state().open
+    }
+
     /// The most sessions this pool opens.
     pub(super) fn max(&self) -> usize {
         self.max
@@ -140,7 +161,7 @@ impl SessionPool {
         let (session, generation) = self.checkout()?;
         let first = op(&session);
         let lost = match &first {
-            Err(e) => e.rv().and_then(loss),
+            Err(e) => e.rv().and_then(loss).or_else(|| standing(&session)),
             Ok(_) => None,
         };
         let (session, generation) = match lost {
