@@ -281,6 +281,21 @@ allow = {allow}
         }
     }
 
+    /// Every example in hsm-config/tokens/ is a valid [token] section.
+    #[test]
+    fn the_token_examples_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("hsm-config/tokens");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Config::load_token(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 5, "{seen} examples");
+    }
+
     #[test]
     fn patch_rules_only_where_the_exchange_uses_patch() {
         let text = |exchange: &str, path: &str| {

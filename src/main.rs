@@ -64,6 +64,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Print the recipient string of the sealing key already on the token.
+    Recipient {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Seal an API key and secret (read from stdin, one per line) into a vault file. Needs no token.
     Seal {
         /// The recipient string printed by `keygen`, or a file holding it.
@@ -216,6 +221,11 @@ fn run(command: Command) -> Result<ExitCode> {
             ..
         } => keygen_api_key(&config, kind, &name, out.as_deref()),
         Command::Keygen { .. } => Err(Error::usage("--api-key needs --name")),
+        Command::Recipient { config } => {
+            let recipient = provision::existing_recipient(&Config::load_token(&config)?)?;
+            println!("{recipient}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Seal {
             recipient,
             name,

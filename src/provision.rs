@@ -1,5 +1,6 @@
-//! Putting keys on the token: the sealing key pair (`keyward keygen`), exchange API key pairs
-//! (`keyward keygen --api-key`) and in-token credentials (`keyward import --in-token`).
+//! Putting keys on the token: the sealing key pair (`keyward keygen`, and `keyward recipient`
+//! for one already there), exchange API key pairs (`keyward keygen --api-key`) and in-token
+//! credentials (`keyward import --in-token`).
 //!
 //! Each needs only the `[token]` section of the configuration, so it can run before the
 //! credentials it prepares are configured.
@@ -31,6 +32,13 @@ pub fn generate_sealing_key(
 ) -> Result<Recipient> {
     let token = token::open(config)?;
     token.generate(algorithm)?;
+    vault::recipient_of(token.as_ref())
+}
+
+/// The recipient of the sealing key already on the token (made by `keyward keygen`, or by the
+/// vendor's tools where keyward cannot generate keys, e.g. a YubiKey through ykcs11).
+pub fn existing_recipient(config: &TokenConfig) -> Result<Recipient> {
+    let token = token::open(config)?;
     vault::recipient_of(token.as_ref())
 }
 

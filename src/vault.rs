@@ -331,7 +331,9 @@ pub fn open(
             SealingPublicKey::P256(key) => {
                 format!("the token's recipient ({})", Recipient::p256(*key))
             }
-            SealingPublicKey::Rsa3072(_) => "the recipient `keyward keygen` printed for it".into(),
+            SealingPublicKey::Rsa3072(_) => {
+                "its recipient (`keyward recipient --config ...` prints it)".into()
+            }
         };
         return Err(Error::vault(format!(
             "{shown}: sealed to key {}, {} holds {token_fingerprint}; reseal the credential to \

@@ -622,7 +622,7 @@ mod rsa_sealed {
             .unwrap_err()
             .to_string();
         assert!(
-            msg.contains("the recipient `keyward keygen` printed"),
+            msg.contains("`keyward recipient --config ...` prints it"),
             "{msg}"
         );
         assert!(msg.contains(&p256.recipient().fingerprint()), "{msg}");

@@ -42,3 +42,8 @@ def test_a_second_keygen_refuses_to_replace_the_key(rsa_stack):
                        check=False)
     assert cp.returncode == 4, cp
     assert "already exists" in cp.stderr and "will not replace" in cp.stderr, cp.stderr
+
+
+def test_recipient_prints_the_same_recipient_again(rsa_stack):
+    cp = rsa_stack.run("recipient", "--config", str(rsa_stack.config))
+    assert cp.stdout.strip() == rsa_stack.recipient

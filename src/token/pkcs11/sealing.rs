@@ -160,13 +160,17 @@ impl Pkcs11Token {
             .derive_key(&mechanism, private, &template)
             .map_err(ck("ECDH derive"))?;
         let value = self.read_derived_secret(session, derived);
-        // Destroy the derived object whether or not reading it worked.
-        let destroyed = session
-            .destroy_object(derived)
-            .map_err(ck("destroying the derived ECDH object"));
-        let value = value?;
-        destroyed?;
-        Ok(value)
+        // Destroy the derived object whether or not reading it worked. A token that refuses
+        // (ykcs11 keeps one derived object per slot, overwritten by the next derive) has already
+        // handed the value over; it is a session object, gone when the session closes.
+        if let Err(e) = session.destroy_object(derived) {
+            tracing::warn!(
+                "{}: the token did not destroy the derived ECDH object ({e}); it lives until the \
+                 session closes",
+                self.describe_key()
+            );
+        }
+        value
     }
 
     pub(super) fn oaep_decrypt(

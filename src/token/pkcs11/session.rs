@@ -93,13 +93,14 @@ fn standing(session: &Session) -> Option<Loss> {
     }
 }
 
-/// How many sessions the pool may open on a token that reports `info`.
-pub(super) fn pool_size(info: &TokenInfo, cpus: usize) -> usize {
+/// How many sessions the pool may open on a token with these session limits (`CK_TOKEN_INFO`'s
+/// `ulMaxSessionCount`, `ulMaxRwSessionCount`) on a host with `cpus` CPUs.
+fn pool_size(max_sessions: Limit, max_rw_sessions: Limit, cpus: usize) -> usize {
     let limit = |l: Limit| match l {
         Limit::Max(n) => usize::try_from(n).unwrap_or(usize::MAX),
         Limit::Unavailable | Limit::Infinite => usize::MAX,
     };
-    let token = limit(info.max_session_count()).min(limit(info.max_rw_session_count()));
+    let token = limit(max_sessions).min(limit(max_rw_sessions));
     token.min(2 * cpus.max(1)).max(1)
 }
 
@@ -114,7 +115,7 @@ impl SessionPool {
     ) -> Result<Self> {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let pool = SessionPool {
-            max: pool_size(info, cpus),
+            max: pool_size(info.max_session_count(), info.max_rw_session_count(), cpus),
             ctx,
             slot,
             pin,
@@ -326,6 +327,16 @@ impl SessionPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pool_is_sized_to_the_token_and_the_host() {
+        use Limit::*;
+        assert_eq!(pool_size(Infinite, Unavailable, 2), 4);
+        assert_eq!(pool_size(Max(3), Infinite, 8), 3);
+        assert_eq!(pool_size(Infinite, Max(1), 8), 1);
+        assert_eq!(pool_size(Max(0), Max(0), 8), 1);
+        assert_eq!(pool_size(Unavailable, Unavailable, 0), 2);
+    }
 
     #[test]
     fn only_lost_sessions_and_logins_are_recovered() {
