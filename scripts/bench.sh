@@ -30,6 +30,8 @@
 #                                 every server on the others (taskset); 0: no pinning
 #   BENCH_OUT=DIR                 output folder (default target/bench)
 #   BENCH_KEEP=1                  keep the work folder (token, configs, audit logs, nginx logs)
+#   BENCH_TOKEN=1                 also run scripts/bench/token.sh (start-up unsealing with P-256 and
+#                                 RSA, in-token signing against host memory; writes token.md)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -465,6 +467,10 @@ done
 
 python3 "$repo/scripts/bench/report.py" --runs "$out/runs.tsv" --machine "$out/machine.txt" \
   --out "$out/results.md"
+if [ "${BENCH_TOKEN:-0}" = 1 ]; then
+  say "9. The token (scripts/bench/token.sh)"
+  KEYWARD_BIN=$KW BENCH_OUT=$out bash "$repo/scripts/bench/token.sh"
+fi
 echo
 cat "$out/results.md"
 echo
