@@ -95,7 +95,7 @@ fn main() {
         PrivateKey::from_pem(pem.as_bytes()).unwrap()
     };
 
-    let keys: Vec<(&str, Box<dyn SigningKey>, Box<dyn SigningKey>)> = vec![
+    let keys: Vec<Pair> = vec![
         (
             "HMAC-SHA256",
             Box::new(OnToken::hmac(token.clone(), hmac_ref)),
@@ -191,6 +191,9 @@ fn main() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A key's name, the key on the token, the same kind of key in host memory.
+type Pair = (&'static str, Box<dyn SigningKey>, Box<dyn SigningKey>);
 
 /// Per-operation times, sorted.
 struct Samples(Vec<Duration>);
