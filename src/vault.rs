@@ -1,6 +1,6 @@
 //! Sealed credentials: one small versioned file per exchange credential.
 //!
-//! # File format (version 1)
+//! # File format (versions 1 and 2)
 //!
 //! A vault file (conventionally `vault/<name>.kwv`, mode 0600) is a UTF-8 JSON object:
 //!
@@ -30,6 +30,11 @@
 //! * `recipient` is the fingerprint of the sealing key: hex of the first 16 bytes of SHA-256 of
 //!   its compressed SEC1 point (P-256) or DER SubjectPublicKeyInfo (RSA). The recipient string
 //!   (`kwr1-p256-…`, `kwr1-rsa3072-<sha256|sha1>-…`) is the same key in base64url.
+//! * **Version 2** (a credential whose signing key is on the token, `keyward import --in-token`)
+//!   adds `"in_token": {"type": "hmac" | "ed25519" | "ecdsa-p256", "label": "...",
+//!   "public_key": "<base64 DER SPKI, key pairs only>"}`, and its payload's secret is empty.
+//!   Version 1 never has `in_token`, version 2 always has it; vaults without an in-token key
+//!   are still written as version 1.
 //! * Unknown fields are refused; another `keyward_vault` version is refused with "upgrade keyward".
 //!
 //! # Cryptography
@@ -47,7 +52,8 @@
 //! * Both encryptions authenticate the same header as associated data: a domain label, a purpose
 //!   (`"data key"` / `"payload"`), then the format version, `stanza.alg`, `name`, `exchange`,
 //!   `recipient`, `created` (each as a 4-byte big-endian length and the exact bytes from the file)
-//!   and `expires` (a 0x00 byte if null, else 0x01 and the length-prefixed string).
+//!   and `expires` (a 0x00 byte if null, else 0x01 and the length-prefixed string); version 2
+//!   then `in_token`'s type and label, and its public key after a presence byte.
 //!   Editing any of them, swapping files between credentials, or truncating the file makes
 //!   opening fail.
 //!

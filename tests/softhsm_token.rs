@@ -4,8 +4,10 @@
 //! process; so the whole flow is one test function in its own test binary, which sets the variable
 //! before anything else runs.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+#[path = "common/softhsm.rs"]
+mod softhsm;
+
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -14,49 +16,19 @@ use keyward::token::{PinSource, Pkcs11Token, Pkcs11Uri, SealingAlgorithm, Token}
 use keyward::vault::{self, CredentialSecrets, Recipient};
 use keyward::ErrorKind;
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-fn pin_file(dir: &Path, name: &str, pin: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("{pin}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
-
 #[test]
 fn softhsm_keygen_seal_open() {
-    if !Path::new(MODULE).exists() {
-        eprintln!("note: {MODULE} not installed; skipping the SoftHSM test");
+    let dir = tempfile::tempdir().unwrap();
+    if softhsm::token(dir.path(), "kw-test").is_none() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    // The only test in this binary: no other thread reads the environment concurrently.
-    std::env::set_var("SOFTHSM2_CONF", &conf);
-    let status = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", "kw-test"])
-        .args(["--pin", "1234", "--so-pin", "5678"])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("softhsm2-util runs");
-    assert!(status.success(), "softhsm2-util --init-token failed");
 
-    let module = Path::new(MODULE);
+    let module = Path::new(softhsm::MODULE);
     let uri: Pkcs11Uri = "pkcs11:token=kw-test;object=keyward-seal;id=%01"
         .parse()
         .unwrap();
-    let good_pin = PinSource::File(pin_file(dir.path(), "pin", "1234"));
-    let bad_pin = PinSource::File(pin_file(dir.path(), "bad-pin", "9999"));
+    let good_pin = PinSource::File(softhsm::pin_file(dir.path(), "pin", "1234"));
+    let bad_pin = PinSource::File(softhsm::pin_file(dir.path(), "bad-pin", "9999"));
 
     // Wrong PIN first: once a session is logged in, the login state is shared by the process.
     let err = Pkcs11Token::open(module, &uri, &bad_pin).unwrap_err();
@@ -160,51 +132,25 @@ fn softhsm_keygen_seal_open() {
 /// Looks at the token with cryptoki directly: the private key is sensitive, non-extractable,
 /// derive-only, and no derived ECDH secret is left behind.
 fn check_key_attributes_and_no_leftovers() {
-    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
-
-    let ctx = Pkcs11::new(MODULE).unwrap();
-    // Already initialized by keyward in this process (same library instance).
-    let _ = ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
-    let slot = ctx
-        .get_slots_with_initialized_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).unwrap().label() == "kw-test")
-        .unwrap();
-    let session = ctx.open_ro_session(slot).unwrap();
-    let private = session
-        .find_objects(&[
-            Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::Label(b"keyward-seal".to_vec()),
-            Attribute::Id(vec![1]),
-        ])
-        .unwrap();
-    assert_eq!(private.len(), 1);
-    let attrs = session
-        .get_attributes(
-            private[0],
-            &[
-                AttributeType::Token,
-                AttributeType::Private,
-                AttributeType::Sensitive,
-                AttributeType::Extractable,
-                AttributeType::Derive,
-                AttributeType::Sign,
-            ],
-        )
-        .unwrap();
-    for attr in attrs {
-        match attr {
-            Attribute::Token(v) | Attribute::Private(v) | Attribute::Sensitive(v) => assert!(v),
-            Attribute::Derive(v) => assert!(v),
-            Attribute::Extractable(v) | Attribute::Sign(v) => assert!(!v),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    let secrets = session
-        .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)])
-        .unwrap();
+    use cryptoki::object::{Attribute, AttributeType::*, ObjectClass};
+    softhsm::assert_flags(
+        "kw-test",
+        ObjectClass::PRIVATE_KEY,
+        "keyward-seal",
+        &[
+            (Token, true),
+            (Private, true),
+            (Sensitive, true),
+            (Extractable, false),
+            (Derive, true),
+            (Sign, false),
+        ],
+    );
+    let secrets = softhsm::with_session("kw-test", |session| {
+        session
+            .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)])
+            .unwrap()
+    });
     assert!(secrets.is_empty(), "derived ECDH objects left on the token");
 }
 
@@ -265,42 +211,17 @@ fn rsa_sealing(module: &Path, pin: &PinSource, dir: &Path) {
     let err = vault::open(&path, "bybit-rsa", "bybit", &p256).unwrap_err();
     assert!(err.to_string().contains("sealed to key"), "{err}");
 
-    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
-    let ctx = cryptoki::context::Pkcs11::new(MODULE).unwrap();
-    let _ = ctx.initialize(cryptoki::context::CInitializeArgs::new(
-        cryptoki::context::CInitializeFlags::OS_LOCKING_OK,
-    ));
-    let slot = ctx
-        .get_slots_with_initialized_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).unwrap().label() == "kw-test")
-        .unwrap();
-    let session = ctx.open_ro_session(slot).unwrap();
-    let private = session
-        .find_objects(&[
-            Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::Label(b"keyward-rsa".to_vec()),
-        ])
-        .unwrap();
-    assert_eq!(private.len(), 1);
-    let attrs = session
-        .get_attributes(
-            private[0],
-            &[
-                AttributeType::Sensitive,
-                AttributeType::Extractable,
-                AttributeType::Decrypt,
-                AttributeType::Sign,
-                AttributeType::Unwrap,
-            ],
-        )
-        .unwrap();
-    for attr in attrs {
-        match attr {
-            Attribute::Sensitive(v) | Attribute::Decrypt(v) => assert!(v),
-            Attribute::Extractable(v) | Attribute::Sign(v) | Attribute::Unwrap(v) => assert!(!v),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    use cryptoki::object::{AttributeType::*, ObjectClass};
+    softhsm::assert_flags(
+        "kw-test",
+        ObjectClass::PRIVATE_KEY,
+        "keyward-rsa",
+        &[
+            (Sensitive, true),
+            (Extractable, false),
+            (Decrypt, true),
+            (Sign, false),
+            (Unwrap, false),
+        ],
+    );
 }

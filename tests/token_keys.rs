@@ -5,9 +5,10 @@
 //! SoftHSM reads `SOFTHSM2_CONF` once, at `C_Initialize`, so this is one test function in its own
 //! binary, which sets the variable before anything else runs.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "common/softhsm.rs"]
+mod softhsm;
+
+use std::path::Path;
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
@@ -18,15 +19,9 @@ use keyward::token::{
 };
 use sha2::{Sha256, Sha512};
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-const LABEL: &str = "kw-keys";
+use softhsm::MODULE;
 
-fn pin_file(dir: &Path, pin: &str) -> PathBuf {
-    let path = dir.join("pin");
-    std::fs::write(&path, format!("{pin}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
+const LABEL: &str = "kw-keys";
 
 /// The secret `hmac_keys` stores under `keyward-hmac-len<len>`.
 fn test_secret(len: usize) -> Vec<u8> {
@@ -50,36 +45,14 @@ fn host_hmac(hash: HmacAlgorithm, key: &[u8], msg: &[u8]) -> Vec<u8> {
 
 #[test]
 fn keys_on_the_token() {
-    if !Path::new(MODULE).exists() {
-        eprintln!("note: {MODULE} not installed; skipping the SoftHSM test");
+    let dir = tempfile::tempdir().unwrap();
+    if softhsm::token(dir.path(), LABEL).is_none() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    // The only test in this binary: no other thread reads the environment concurrently.
-    std::env::set_var("SOFTHSM2_CONF", &conf);
-    let status = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", LABEL])
-        .args(["--pin", "1234", "--so-pin", "5678"])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("softhsm2-util runs");
-    assert!(status.success());
-
     let uri: Pkcs11Uri = format!("pkcs11:token={LABEL};object=keyward-seal")
         .parse()
         .unwrap();
-    let pin = pin_file(dir.path(), "1234");
+    let pin = softhsm::pin_file(dir.path(), "pin", "1234");
     let token = Arc::new(
         Pkcs11Token::open(Path::new(MODULE), &uri, &PinSource::File(pin.clone())).unwrap(),
     );
@@ -359,33 +332,15 @@ fn start_up_checks(token: &Pkcs11Token, dir: &Path) {
 
 // ---- looking at the token directly --------------------------------------------------------------
 
-fn ctx() -> cryptoki::context::Pkcs11 {
-    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-    let ctx = Pkcs11::new(MODULE).unwrap();
-    // Already initialized by keyward in this process (same library instance).
-    let _ = ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
-    ctx
-}
-
-fn slot(ctx: &cryptoki::context::Pkcs11) -> cryptoki::slot::Slot {
-    ctx.get_slots_with_initialized_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).unwrap().label() == LABEL)
-        .unwrap()
-}
-
 fn with_own_session(f: impl FnOnce(&cryptoki::session::Session)) {
-    let ctx = ctx();
-    let session = ctx.open_ro_session(slot(&ctx)).unwrap();
-    f(&session);
+    softhsm::with_session(LABEL, f)
 }
 
 /// `C_CloseAllSessions` on the token's slot, through the module's own symbol (cryptoki has no
 /// wrapper): every session of this process ends and with them the login, as after a reset.
 fn close_all_sessions() {
-    let ctx = ctx();
-    let slot_id = slot(&ctx).id();
+    let ctx = softhsm::ctx();
+    let slot_id = softhsm::slot(&ctx, LABEL).id();
     let path = std::ffi::CString::new(MODULE).unwrap();
     // SAFETY: the module is already loaded by this process; RTLD_NOLOAD returns that instance.
     // C_CloseAllSessions takes a CK_SLOT_ID (unsigned long) and returns a CK_RV.
@@ -402,78 +357,50 @@ fn close_all_sessions() {
 
 fn check_secret_key_attributes(label: &str) {
     use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectClass};
+    use AttributeType::*;
+    softhsm::assert_flags(
+        LABEL,
+        ObjectClass::SECRET_KEY,
+        label,
+        &[
+            (Sensitive, true),
+            (Sign, true),
+            (Token, true),
+            (Extractable, false),
+            (Encrypt, false),
+            (Derive, false),
+            (Modifiable, false),
+        ],
+    );
     with_own_session(|session| {
-        // A read-only session of the same process shares keyward's login.
         let found = session
             .find_objects(&[
                 Attribute::Class(ObjectClass::SECRET_KEY),
                 Attribute::Label(label.as_bytes().to_vec()),
             ])
             .unwrap();
-        assert_eq!(found.len(), 1, "{label}");
-        let attrs = session
-            .get_attributes(
-                found[0],
-                &[
-                    AttributeType::Sensitive,
-                    AttributeType::Extractable,
-                    AttributeType::Sign,
-                    AttributeType::Encrypt,
-                    AttributeType::Derive,
-                    AttributeType::Token,
-                    AttributeType::Modifiable,
-                    AttributeType::ValueLen,
-                ],
-            )
-            .unwrap();
-        for attr in attrs {
-            match attr {
-                Attribute::Sensitive(v) | Attribute::Sign(v) | Attribute::Token(v) => assert!(v),
-                Attribute::Extractable(v)
-                | Attribute::Encrypt(v)
-                | Attribute::Derive(v)
-                | Attribute::Modifiable(v) => assert!(!v, "{label}"),
-                Attribute::ValueLen(len) => assert_eq!(u64::from(len), 64, "padded to 64"),
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-        let info = session
-            .get_attribute_info(found[0], &[AttributeType::Value])
-            .unwrap();
+        let attrs = session.get_attributes(found[0], &[ValueLen]).unwrap();
+        assert!(
+            matches!(attrs[..], [Attribute::ValueLen(len)] if u64::from(len) == 64),
+            "padded to 64: {attrs:?}"
+        );
+        let info = session.get_attribute_info(found[0], &[Value]).unwrap();
         assert!(matches!(info[0], AttributeInfo::Sensitive), "{info:?}");
     });
 }
 
 fn check_private_key_attributes(label: &str) {
-    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
-    with_own_session(|session| {
-        let found = session
-            .find_objects(&[
-                Attribute::Class(ObjectClass::PRIVATE_KEY),
-                Attribute::Label(label.as_bytes().to_vec()),
-            ])
-            .unwrap();
-        assert_eq!(found.len(), 1, "{label}");
-        let attrs = session
-            .get_attributes(
-                found[0],
-                &[
-                    AttributeType::Sensitive,
-                    AttributeType::Extractable,
-                    AttributeType::Sign,
-                    AttributeType::Derive,
-                    AttributeType::Decrypt,
-                ],
-            )
-            .unwrap();
-        for attr in attrs {
-            match attr {
-                Attribute::Sensitive(v) | Attribute::Sign(v) => assert!(v, "{label}"),
-                Attribute::Extractable(v) | Attribute::Derive(v) | Attribute::Decrypt(v) => {
-                    assert!(!v, "{label}")
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-    });
+    use cryptoki::object::{AttributeType::*, ObjectClass};
+    softhsm::assert_flags(
+        LABEL,
+        ObjectClass::PRIVATE_KEY,
+        label,
+        &[
+            (Sensitive, true),
+            (Sign, true),
+            (Extractable, false),
+            (Derive, false),
+            (Decrypt, false),
+        ],
+    );
 }
