@@ -322,11 +322,17 @@ fn seal(
     let recipient = vault::read_recipient(recipient)?;
     let profile = known_exchange(exchange_id)?;
     let secrets = stdin_entry().secrets(profile.needs_passphrase())?;
-    exchange::parse_secret(profile.secret_form(), &secrets.secret).map_err(|e| {
+    let key = exchange::parse_secret(profile.secret_form(), &secrets.secret).map_err(|e| {
         Error::usage(format!(
             "the {exchange_id} secret is not valid: {e}; nothing was sealed"
         ))
     })?;
+    if let Some(key) = key.filter(|k| !exchange::accepts_key(profile.secret_form(), k.kind())) {
+        return Err(Error::usage(format!(
+            "{exchange_id} does not sign with {} keys; nothing was sealed",
+            key.algorithm()
+        )));
+    }
     let expires = expires_in(expires_days);
     let bytes = vault::seal(&recipient, name, exchange_id, &secrets, expires)?;
     vault::write_vault_file(out, &bytes)?;

@@ -189,3 +189,18 @@ def test_coinbase_jwt_signed_on_the_token(coinbase_pair):
     bot.fetch_balance({"v3": True})
     harness.assert_all_verified(s)
     assert all(r.get("api_key") in (None, COINBASE_KEY) for r in s.mock.records())
+
+
+def test_seal_refuses_a_key_kind_the_exchange_does_not_sign_with(tmp_path):
+    """A Coinbase vault holding an RSA key would only fail at start-up; seal refuses it."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    s = harness.Stack(tmp_path, exchange="coinbase")
+    s.bin = harness.keyward_binary()
+    s.make_token()
+    s.config.write_text(s.token_section())
+    recipient = s.run("keygen", "--config", str(s.config)).stdout.strip()
+    pem = private_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    cp = s.run("seal", "--recipient", recipient, "--name", "cb", "--exchange", "coinbase",
+               "--out", str(tmp_path / "cb.kwv"), input=f"{COINBASE_KEY}\n{pem}", check=False)
+    assert cp.returncode == 2 and "coinbase does not sign with RSA keys" in cp.stderr, cp
+    assert not (tmp_path / "cb.kwv").exists()
