@@ -11,8 +11,10 @@
 //! token, so nothing above this module names a backend. The PIN is read from a [`PinSource`] —
 //! never from argv or the configuration file itself.
 //!
-//! Token calls block. Callers run them on a dedicated thread or in `spawn_blocking`; no token
-//! method is `async`, so a PKCS#11 session can never be held across an `.await`.
+//! Token calls block. Start-up calls them before the runtime starts; request signing with a key
+//! kept on the token runs under `block_in_place` (the key's `SigningKey::blocks`). No token
+//! method is `async`, so a PKCS#11 session can never be held across an `.await`; the PKCS#11
+//! backend checks a session out of its pool for each call.
 
 mod operations;
 mod pin;
