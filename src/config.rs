@@ -49,6 +49,10 @@ pub struct ServerConfig {
     pub connect_timeout: Duration,
     pub upstream_timeout: Duration,
     pub header_read_timeout: Duration,
+    /// WebSocket sessions one client may hold open at once.
+    pub ws_sockets_per_client: usize,
+    /// Frames per second one client may send over all its WebSocket sessions.
+    pub ws_frame_rate: Rate,
 }
 
 #[derive(Debug)]
@@ -88,6 +92,8 @@ impl fmt::Debug for CredentialConfig {
 pub struct UpstreamConfig {
     pub base: http::Uri,
     pub ca: Option<PathBuf>,
+    /// Test override of every WebSocket upstream's scheme, host and port (`wss://HOST:PORT`).
+    pub ws_base: Option<http::Uri>,
 }
 
 #[derive(Debug)]

@@ -25,6 +25,7 @@ pub mod nonce;
 pub mod okx;
 pub mod profile;
 pub mod route;
+pub mod ws;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -125,6 +126,11 @@ pub trait Exchange: Send + Sync + 'static {
         credential: &Credential,
         now: SystemTime,
     ) -> Result<Outbound, Refusal>;
+
+    /// The exchange's WebSocket protocol, if keyward relays its sockets.
+    fn ws(&self) -> Option<&'static dyn ws::WsProtocol> {
+        None
+    }
 
     /// [`Profile::id`].
     fn id(&self) -> &'static str {

@@ -13,6 +13,7 @@ pub mod provision;
 pub mod proxy;
 pub mod request;
 pub mod secret;
+pub mod session;
 pub mod startup;
 pub mod token;
 pub mod vault;

@@ -13,11 +13,13 @@
 //! * `compile`: the allowlist compiler, from the entries the configuration hands over;
 //! * [`rate`]: per-client rate limits.
 
+mod check;
 mod compile;
 mod decide;
 pub mod rate;
 mod rule;
 
+pub use check::{check, Caller, Checked};
 pub use compile::{compile, AllowEntry, AllowError, Location, RuleEntry};
 pub use decide::{decide, public_rule, Decision, Denial};
 pub use rule::{parse_decimal, Allowlist, Rule, NOTIONAL};

@@ -14,6 +14,7 @@ mod respond;
 mod state;
 pub mod tls;
 mod transport;
+mod ws;
 
 pub use explain::explain;
 pub use listener::{run, SHUTDOWN_GRACE};

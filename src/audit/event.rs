@@ -14,6 +14,34 @@ pub enum Event<'a> {
     Request(RequestRecord<'a>),
     /// What the exchange answered (or why it could not be reached).
     Outcome(OutcomeRecord<'a>),
+    /// One frame a bot sent over a WebSocket session, as keyward decided it.
+    Frame(FrameRecord<'a>),
+}
+
+/// A bot's WebSocket frame: the op, the REST endpoint it was judged as, and the verdict. A
+/// session's first record is its upgrade (`op` = `upgrade`).
+#[derive(Serialize)]
+pub struct FrameRecord<'a> {
+    /// The session's number (a request number: the upgrade's).
+    pub session: u64,
+    /// The frame's number in its session (0 for the upgrade).
+    pub frame: u64,
+    pub client: &'a str,
+    pub source: &'a str,
+    pub credential: &'a str,
+    /// The socket path, e.g. `/ws-api/v3`.
+    pub socket: &'a str,
+    /// The op as the exchange names it (`order.place`, `subscribe`, `login`), or what the
+    /// frame was when it had none (`binary`, `unparseable`).
+    pub op: &'a str,
+    /// The REST method and path the op was judged as (empty when it has none).
+    pub method: &'a str,
+    pub path: &'a str,
+    /// The canonical parameters it was judged on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<String>,
+    #[serde(flatten)]
+    pub verdict: Verdict<'a>,
 }
 
 /// A request as keyward understood it, and its verdict.

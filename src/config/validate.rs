@@ -57,6 +57,8 @@ struct RawServer {
     connect_timeout_ms: Option<u64>,
     upstream_timeout_ms: Option<u64>,
     header_read_timeout_ms: Option<u64>,
+    ws_sockets_per_client: Option<usize>,
+    ws_frame_rate: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +106,7 @@ struct RawCredential {
 struct RawUpstream {
     base: String,
     ca: Option<PathBuf>,
+    ws_base: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -235,9 +238,14 @@ impl RawConfig {
                             u.base
                         )));
                     }
+                    let ws_base = u
+                        .ws_base
+                        .map(|w| parse_ws_base(&w, &key))
+                        .transpose()?;
                     Some(UpstreamConfig {
                         base: uri,
                         ca: u.ca.map(|p| resolve(base, &p)),
+                        ws_base,
                     })
                 }
             };
@@ -388,6 +396,12 @@ impl RawServer {
             .unwrap_or("20/s")
             .parse()
             .map_err(|e| Error::config(format!("server.anonymous_rate: {e}")))?;
+        let ws_frame_rate = self
+            .ws_frame_rate
+            .as_deref()
+            .unwrap_or("50/s")
+            .parse()
+            .map_err(|e| Error::config(format!("server.ws_frame_rate: {e}")))?;
         let trusted_proxies = self
             .trusted_proxies
             .iter()
@@ -435,8 +449,33 @@ impl RawServer {
                 10_000,
                 "header_read_timeout_ms",
             )?,
+            ws_sockets_per_client: match self.ws_sockets_per_client.unwrap_or(4) {
+                0 => {
+                    return Err(Error::config(
+                        "server.ws_sockets_per_client: must be at least 1",
+                    ))
+                }
+                n => n,
+            },
+            ws_frame_rate,
         })
     }
+}
+
+/// `upstream.ws_base`: `wss://HOST[:PORT]` with no path (the WebSocket path is kept).
+fn parse_ws_base(text: &str, key: &str) -> Result<http::Uri> {
+    let uri: http::Uri = text
+        .parse()
+        .map_err(|_| Error::config(format!("{key}.upstream.ws_base: {text:?} is not a URL")))?;
+    if uri.scheme_str() != Some("wss")
+        || uri.authority().is_none()
+        || !uri.path().trim_end_matches('/').is_empty()
+    {
+        return Err(Error::config(format!(
+            "{key}.upstream.ws_base: {text:?} must be wss://HOST[:PORT] with no path"
+        )));
+    }
+    Ok(uri)
 }
 
 fn parse_net(s: &str) -> Option<IpNet> {

@@ -15,6 +15,7 @@
 
 pub mod leverage;
 pub mod orders;
+mod ws;
 
 use super::secret_header;
 use std::time::SystemTime;
@@ -353,6 +354,10 @@ impl Exchange for Binance {
         Some(Route { host, access })
     }
 
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::BinanceWs)
+    }
+
     fn sign(
         &self,
         req: &CanonicalRequest,
@@ -376,17 +381,7 @@ impl Exchange for Binance {
         }
         if access == Access::Signed {
             // keyward's own fields go where the bot's parameters are: the body if it has one.
-            let window = match req.param("recvWindow") {
-                Some(v) => {
-                    let asked: u64 = v.parse().map_err(|_| {
-                        Refusal::bad_params(format!(
-                            "recvWindow {v:?} is not a whole number of milliseconds"
-                        ))
-                    })?;
-                    asked.min(credential.recv_window_ms)
-                }
-                None => credential.recv_window_ms,
-            };
+            let window = recv_window(req, credential)?;
             if query.contains("recvWindow") {
                 query.set("recvWindow", window.to_string());
             } else {
@@ -406,6 +401,21 @@ impl Exchange for Binance {
             None => Bytes::new(),
         };
         Ok(Outbound::new(req, host, path_and_query, headers, body))
+    }
+}
+
+/// The receive window keyward signs: the bot's, capped at the credential's.
+fn recv_window(req: &CanonicalRequest, credential: &Credential) -> Result<u64, Refusal> {
+    match req.param("recvWindow") {
+        Some(v) => {
+            let asked: u64 = v.parse().map_err(|_| {
+                Refusal::bad_params(format!(
+                    "recvWindow {v:?} is not a whole number of milliseconds"
+                ))
+            })?;
+            Ok(asked.min(credential.recv_window_ms))
+        }
+        None => Ok(credential.recv_window_ms),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::exchange::Exchange;
 use crate::policy::rate::Limiter;
 use crate::policy::Allowlist;
 use crate::request::{Refusal, RefusalKind};
+use crate::session;
 
 /// One bot, as compiled from its `[[client]]` table.
 pub struct Client {
@@ -93,18 +94,48 @@ impl Clients {
         let Some(token) = exchange.client_token(headers)? else {
             return Ok(None);
         };
-        let digest: [u8; 32] = Sha256::digest(&token).into();
+        self.find(&token).map(Some)
+    }
+
+    /// The client of this name.
+    pub fn by_name(&self, name: &str) -> Option<&Client> {
+        self.0.iter().find(|c| c.name == name)
+    }
+
+    /// The client whose token this is, compared with every client's digest in constant time.
+    fn find(&self, token: &[u8]) -> Result<&Client, Refusal> {
+        let digest: [u8; 32] = Sha256::digest(token).into();
         let mut found = None;
         for c in &self.0 {
             if bool::from(c.token_sha256.ct_eq(&digest)) {
                 found = Some(c);
             }
         }
-        found.map(Some).ok_or_else(|| {
+        found.ok_or_else(|| {
             Refusal::unauthenticated(
                 "unknown client token; use the token printed by `keyward client-token` as the API key",
             )
         })
+    }
+}
+
+impl session::Bot for Client {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn allowlist(&self) -> &Allowlist {
+        &self.allow
+    }
+
+    fn admit(&self, credential: &str, peer: SocketAddr) -> Result<(), Refusal> {
+        Client::admit(self, credential, peer)
+    }
+}
+
+impl session::Bots for Clients {
+    fn identify(&self, token: &[u8]) -> Result<&dyn session::Bot, Refusal> {
+        self.find(token).map(|c| c as &dyn session::Bot)
     }
 }
 

@@ -1,9 +1,9 @@
 //! `keyward policy explain`: the decision keyward would make on a request, from the config
 //! alone (no token, no network), through the same [`check`] as the proxy.
 
-use super::pipeline::{check, split_target, Caller};
+use super::pipeline::split_target;
 use crate::config::Config;
-use crate::policy::Decision;
+use crate::policy::{check, Caller, Decision};
 use crate::request::{CanonicalRequest, Method, Refusal, RequestParts};
 
 /// What `client_name` sending `method target` (with `body`) would get: the canonical request and

@@ -37,35 +37,7 @@ impl Upstream {
         connect_timeout: Duration,
         timeout: Duration,
     ) -> Result<Self> {
-        let mut roots = RootCertStore::empty();
-        match ca {
-            Some(path) => {
-                for cert in CertificateDer::pem_file_iter(path)
-                    .map_err(|e| Error::config(format!("upstream.ca {}: {e}", path.display())))?
-                {
-                    let cert = cert.map_err(|e| {
-                        Error::config(format!("upstream.ca {}: {e}", path.display()))
-                    })?;
-                    roots.add(cert).map_err(|e| {
-                        Error::config(format!("upstream.ca {}: {e}", path.display()))
-                    })?;
-                }
-                if roots.is_empty() {
-                    return Err(Error::config(format!(
-                        "upstream.ca {}: no PEM certificate in the file",
-                        path.display()
-                    )));
-                }
-            }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::config(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let tls = client_tls(ca)?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -138,6 +110,41 @@ impl Upstream {
             Ok(Ok(resp)) => Ok(resp),
         }
     }
+}
+
+/// The TLS client configuration for a credential's upstream (REST and WebSocket): rustls with
+/// the webpki roots, or only the test CA `ca`.
+pub fn client_tls(ca: Option<&Path>) -> Result<rustls::ClientConfig> {
+        let mut roots = RootCertStore::empty();
+    match ca {
+        Some(path) => {
+            for cert in CertificateDer::pem_file_iter(path)
+                .map_err(|e| Error::config(format!("upstream.ca {}: {e}", path.display())))?
+            {
+                let cert = cert.map_err(|e| {
+                    Error::config(format!("upstream.ca {}: {e}", path.display()))
+                })?;
+                roots.add(cert).map_err(|e| {
+                    Error::config(format!("upstream.ca {}: {e}", path.display()))
+                })?;
+            }
+            if roots.is_empty() {
+                return Err(Error::config(format!(
+                    "upstream.ca {}: no PEM certificate in the file",
+                    path.display()
+                )));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::config(format!("TLS setup: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tls)
 }
 
 /// An error and its sources on one line, for logs (never includes request data).

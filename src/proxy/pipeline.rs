@@ -21,8 +21,8 @@ use super::respond::{self, ProxyBody};
 use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound};
 use crate::audit::Verdict;
-use crate::exchange::{self, Access, Exchange, Outbound, Route};
-use crate::policy::{self, Allowlist, Decision, Denial};
+use crate::exchange::{Access, Outbound};
+use crate::policy::{check, Caller, Checked, Decision};
 use crate::request::{check_path, CanonicalRequest, Refusal, RefusalKind, RequestParts};
 
 /// Serves one request with the snapshot in force when it arrived.
@@ -32,6 +32,9 @@ pub async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    if super::ws::is_upgrade(&req) {
+        return super::ws::upgrade(state, listen, peer, req).await;
+    }
     let started = Instant::now();
     let snapshot = state.snapshot();
     let pipeline = Pipeline {
@@ -245,7 +248,7 @@ struct Decided<'s> {
 }
 
 /// Stage 2: `/<credential>/<exchange path>` → the credential and the exchange path.
-fn route<'s, 't>(
+pub(super) fn route<'s, 't>(
     snapshot: &'s Snapshot,
     target: &'t str,
 ) -> Result<(&'s CredentialState, &'t str), Refusal> {
@@ -267,53 +270,6 @@ pub fn split_target(target: &str) -> Result<(&str, &str), Refusal> {
         .ok_or_else(|| Refusal::not_found("the path must be /<credential>/<exchange API path>"))
 }
 
-/// Whose allowlist judges a request.
-#[derive(Clone, Copy)]
-pub enum Caller<'a> {
-    /// A client that presented its token.
-    Client(&'a Allowlist),
-    /// No token: public market data only, and only with `[server] anonymous_market_data`.
-    Anonymous { enabled: bool },
-}
-
-/// What the exchange profile and the policy make of a request: its route, its canonical form
-/// (after the exchange's own checks) and the decision.
-pub struct Checked {
-    pub route: Route,
-    pub canonical: CanonicalRequest,
-    pub decision: Decision,
-}
-
-/// Stages 4 and 5 once the credential is known: method, exchange route, canonical form,
-/// exchange checks, decision. The one implementation behind both the proxy and
-/// `policy explain`, so the two cannot disagree.
-pub fn check(
-    exchange: &dyn Exchange,
-    parts: &RequestParts<'_>,
-    caller: Caller<'_>,
-) -> Result<Checked, Refusal> {
-    exchange::check_method(exchange, parts.method)?;
-    let route = exchange.route(parts.path).ok_or_else(|| {
-        Refusal::not_found(format!(
-            "{} is not a {} API path",
-            parts.path,
-            exchange.id()
-        ))
-    })?;
-    let canonical = parts.canonicalise(&exchange.canon_rules())?;
-    exchange.check_request(&canonical)?;
-    let (allowlist, anonymous_ok) = match caller {
-        Caller::Client(allowlist) => (Some(allowlist), false),
-        Caller::Anonymous { enabled } => (None, enabled),
-    };
-    let decision = policy::decide(exchange, allowlist, anonymous_ok, route.access, &canonical);
-    Ok(Checked {
-        route,
-        canonical,
-        decision,
-    })
-}
-
 /// What a decision means for the request: go ahead under a rule, or the bot's refusal.
 enum Judgement<'d> {
     Allowed { rule: &'d str },
@@ -322,21 +278,10 @@ enum Judgement<'d> {
 
 impl<'d> Judgement<'d> {
     fn of(decision: &'d Decision) -> Self {
-        let denial = match decision {
-            Decision::Allow { rule } => return Judgement::Allowed { rule },
-            Decision::Deny(denial) => denial,
-        };
-        let message = decision.to_string();
-        Judgement::Denied(match denial {
-            Denial::HardDeny(_) => Refusal::forbidden("hard_deny", message),
-            Denial::NoRule => Refusal::forbidden("not_allowed", message),
-            Denial::Constraint(_) => Refusal::forbidden("constraint", message),
-            Denial::NeedsClient => Refusal::new(
-                RefusalKind::Unauthenticated,
-                "client_token_required",
-                message,
-            ),
-        })
+        match decision {
+            Decision::Allow { rule } => Judgement::Allowed { rule },
+            Decision::Deny(_) => Judgement::Denied(decision.refusal()),
+        }
     }
 
     fn verdict(&self) -> Verdict<'_> {

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 
 use super::auth::Clients;
 use super::forward::Upstream;
+use super::ws::{Quotas, WsUpstream};
 use crate::audit::{AuditLog, Event};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -80,6 +81,9 @@ pub struct Resources {
     /// One pooled client per credential, by credential name.
     upstreams: HashMap<String, Arc<Upstream>>,
     next_request: AtomicU64,
+    /// One WebSocket upstream per credential, and the per-client socket and frame caps.
+    ws_upstreams: HashMap<String, Arc<WsUpstream>>,
+    ws_quotas: Quotas,
     /// Forwarding tasks still running; shutdown waits for them, so that a request the exchange
     /// may be executing always gets its outcome record, also when its bot has hung up.
     forwarding: Arc<InFlight>,
@@ -131,7 +135,10 @@ impl Resources {
             )?;
             upstreams.insert(c.name.clone(), Arc::new(upstream));
         }
-        Ok(Resources::with_upstreams(audit, upstreams))
+        let mut resources = Resources::with_upstreams(audit, upstreams);
+        resources.ws_upstreams = WsUpstream::for_config(config)?;
+        resources.ws_quotas = Quotas::new(&config.server);
+        Ok(resources)
     }
 
     fn with_upstreams(audit: AuditLog, upstreams: HashMap<String, Arc<Upstream>>) -> Resources {
@@ -140,6 +147,8 @@ impl Resources {
             audit,
             upstreams,
             next_request: AtomicU64::new(1),
+            ws_upstreams: HashMap::new(),
+            ws_quotas: Quotas::default(),
             forwarding: Arc::default(),
         }
     }
@@ -168,6 +177,17 @@ impl Resources {
         } else {
             self.audit.append(event)
         }
+    }
+
+    pub(super) fn ws_quotas(&self) -> &Quotas {
+        &self.ws_quotas
+    }
+
+    pub(super) fn ws_upstream(&self, credential: &str) -> Result<Arc<WsUpstream>> {
+        self.ws_upstreams
+            .get(credential)
+            .cloned()
+            .ok_or_else(|| super::ws::missing(credential))
     }
 
     fn upstream(&self, credential: &str) -> Result<Arc<Upstream>> {

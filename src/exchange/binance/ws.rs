@@ -1,0 +1,515 @@
+//! Binance's WebSocket APIs: spot (`/ws-api/v3`) and USD-M futures (`/ws-fapi/v1`).
+//!
+//! Every request is `{"id", "method", "params"}`; a method is the REST endpoint of the same
+//! name (`order.place` = `POST /api/v3/order`), judged as that request. keyward answers the
+//! bot's `session.logon` itself and signs every request on its own, so HMAC and RSA keys work
+//! as well as Ed25519 ones: all params but `signature` (`apiKey` included), sorted by name,
+//! `k=v&...` without percent-encoding; HMAC hex, RSA and Ed25519 base64.
+//! <https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/request-security>
+
+use std::time::SystemTime;
+
+use super::{recv_window, signature};
+use crate::exchange::unix_millis;
+use crate::exchange::ws::{
+    flat_params, object, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+};
+use crate::exchange::Credential;
+use crate::request::{CanonicalRequest, Json, Method, Refusal, RefusalKind};
+
+/// The socket APIs.
+const SPOT: u8 = 0;
+const FUTURES: u8 = 1;
+
+/// How a method is sent upstream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    /// Public market data: no key.
+    None,
+    /// The API key only (`USER_STREAM` listen-key management).
+    Key,
+    /// Key, timestamp, receive window and signature.
+    Signed,
+}
+
+/// What keyward does with a method.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// The bot's login, answered by keyward (it signs every request itself instead).
+    Logon,
+    /// Session methods keyward answers itself (the session is keyward's, not the bot's).
+    Local,
+    /// The REST request it equals, sent as `send` (usually the same method).
+    Rest {
+        method: Method,
+        path: &'static str,
+        auth: Auth,
+        send: Option<&'static str>,
+    },
+}
+
+const fn rest(method: Method, path: &'static str, auth: Auth) -> Kind {
+    Kind::Rest {
+        method,
+        path,
+        auth,
+        send: None,
+    }
+}
+
+use Auth::{Key, None as Public, Signed};
+use Method::{Delete, Get, Post, Put};
+
+/// Spot WebSocket API methods and the REST endpoints they equal.
+const SPOT_METHODS: &[(&str, Kind)] = &[
+    ("session.logon", Kind::Logon),
+    ("session.status", Kind::Local),
+    ("session.logout", Kind::Local),
+    (
+        "userDataStream.subscribe",
+        Kind::Rest {
+            method: Post,
+            path: "/api/v3/userDataStream",
+            auth: Signed,
+            send: Some("userDataStream.subscribe.signature"),
+        },
+    ),
+    (
+        "userDataStream.subscribe.signature",
+        rest(Post, "/api/v3/userDataStream", Signed),
+    ),
+    (
+        "userDataStream.unsubscribe",
+        rest(Delete, "/api/v3/userDataStream", Public),
+    ),
+    ("order.place", rest(Post, "/api/v3/order", Signed)),
+    ("order.test", rest(Post, "/api/v3/order/test", Signed)),
+    ("order.cancel", rest(Delete, "/api/v3/order", Signed)),
+    (
+        "order.cancelReplace",
+        rest(Post, "/api/v3/order/cancelReplace", Signed),
+    ),
+    (
+        "order.amend.keepPriority",
+        rest(Put, "/api/v3/order/amend/keepPriority", Signed),
+    ),
+    ("openOrders.cancelAll", rest(Delete, "/api/v3/openOrders", Signed)),
+    ("orderList.place.oco", rest(Post, "/api/v3/orderList/oco", Signed)),
+    ("orderList.place.oto", rest(Post, "/api/v3/orderList/oto", Signed)),
+    ("orderList.place.otoco", rest(Post, "/api/v3/orderList/otoco", Signed)),
+    ("orderList.cancel", rest(Delete, "/api/v3/orderList", Signed)),
+    ("sor.order.place", rest(Post, "/api/v3/sor/order", Signed)),
+    ("sor.order.test", rest(Post, "/api/v3/sor/order/test", Signed)),
+    ("order.status", rest(Get, "/api/v3/order", Signed)),
+    ("openOrders.status", rest(Get, "/api/v3/openOrders", Signed)),
+    ("allOrders", rest(Get, "/api/v3/allOrders", Signed)),
+    ("myTrades", rest(Get, "/api/v3/myTrades", Signed)),
+    ("myPreventedMatches", rest(Get, "/api/v3/myPreventedMatches", Signed)),
+    ("orderList.status", rest(Get, "/api/v3/orderList", Signed)),
+    ("allOrderLists", rest(Get, "/api/v3/allOrderList", Signed)),
+    ("openOrderLists.status", rest(Get, "/api/v3/openOrderList", Signed)),
+    ("account.status", rest(Get, "/api/v3/account", Signed)),
+    ("account.commission", rest(Get, "/api/v3/account/commission", Signed)),
+    ("account.rateLimits.orders", rest(Get, "/api/v3/rateLimit/order", Signed)),
+    ("trades.historical", rest(Get, "/api/v3/historicalTrades", Key)),
+    ("ping", rest(Get, "/api/v3/ping", Public)),
+    ("time", rest(Get, "/api/v3/time", Public)),
+    ("exchangeInfo", rest(Get, "/api/v3/exchangeInfo", Public)),
+    ("depth", rest(Get, "/api/v3/depth", Public)),
+    ("trades.recent", rest(Get, "/api/v3/trades", Public)),
+    ("trades.aggregate", rest(Get, "/api/v3/aggTrades", Public)),
+    ("klines", rest(Get, "/api/v3/klines", Public)),
+    ("uiKlines", rest(Get, "/api/v3/uiKlines", Public)),
+    ("avgPrice", rest(Get, "/api/v3/avgPrice", Public)),
+    ("ticker", rest(Get, "/api/v3/ticker", Public)),
+    ("ticker.24hr", rest(Get, "/api/v3/ticker/24hr", Public)),
+    ("ticker.tradingDay", rest(Get, "/api/v3/ticker/tradingDay", Public)),
+    ("ticker.price", rest(Get, "/api/v3/ticker/price", Public)),
+    ("ticker.book", rest(Get, "/api/v3/ticker/bookTicker", Public)),
+];
+
+/// USD-M futures WebSocket API methods.
+const FUTURES_METHODS: &[(&str, Kind)] = &[
+    ("session.logon", Kind::Logon),
+    ("session.status", Kind::Local),
+    ("session.logout", Kind::Local),
+    ("order.place", rest(Post, "/fapi/v1/order", Signed)),
+    ("order.modify", rest(Put, "/fapi/v1/order", Signed)),
+    ("order.cancel", rest(Delete, "/fapi/v1/order", Signed)),
+    ("order.status", rest(Get, "/fapi/v1/order", Signed)),
+    ("algoOrder.place", rest(Post, "/fapi/v1/algoOrder", Signed)),
+    ("algoOrder.cancel", rest(Delete, "/fapi/v1/algoOrder", Signed)),
+    ("account.position", rest(Get, "/fapi/v2/positionRisk", Signed)),
+    ("v2/account.position", rest(Get, "/fapi/v3/positionRisk", Signed)),
+    ("account.balance", rest(Get, "/fapi/v2/balance", Signed)),
+    ("v2/account.balance", rest(Get, "/fapi/v3/balance", Signed)),
+    ("account.status", rest(Get, "/fapi/v2/account", Signed)),
+    ("v2/account.status", rest(Get, "/fapi/v3/account", Signed)),
+    ("userDataStream.start", rest(Post, "/fapi/v1/listenKey", Key)),
+    ("userDataStream.ping", rest(Put, "/fapi/v1/listenKey", Key)),
+    ("userDataStream.stop", rest(Delete, "/fapi/v1/listenKey", Key)),
+    ("depth", rest(Get, "/fapi/v1/depth", Public)),
+    ("ticker.price", rest(Get, "/fapi/v1/ticker/price", Public)),
+    ("ticker.book", rest(Get, "/fapi/v1/ticker/bookTicker", Public)),
+];
+
+/// The bot's own signing fields: dropped, re-created by keyward.
+const BOT_FIELDS: &[&str] = &["apiKey", "signature", "timestamp"];
+
+fn methods(api: u8) -> &'static [(&'static str, Kind)] {
+    if api == FUTURES {
+        FUTURES_METHODS
+    } else {
+        SPOT_METHODS
+    }
+}
+
+fn kind(route: WsRoute, method: &str) -> Option<Kind> {
+    methods(route.api)
+        .iter()
+        .find(|(m, _)| *m == method)
+        .map(|(_, k)| *k)
+}
+
+pub struct BinanceWs;
+
+impl WsProtocol for BinanceWs {
+    fn route(&self, path: &str) -> Option<WsRoute> {
+        match path {
+            "/ws-api/v3" => Some(WsRoute {
+                authority: "ws-api.binance.com:443",
+                api: SPOT,
+            }),
+            "/ws-fapi/v1" => Some(WsRoute {
+                authority: "ws-fapi.binance.com:443",
+                api: FUTURES,
+            }),
+            _ => None,
+        }
+    }
+
+    fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
+        let Json::Object(members) = frame else {
+            return Err(Refusal::bad_request("a Binance request is a JSON object"));
+        };
+        if let Some((k, _)) = members
+            .iter()
+            .find(|(k, _)| !matches!(k.as_str(), "id" | "method" | "params"))
+        {
+            return Err(Refusal::bad_request(format!(
+                "a Binance request has only id, method and params, not {k:?}"
+            )));
+        }
+        let Some(Json::String(method)) = frame.get("method") else {
+            return Err(Refusal::bad_request("the request has no string \"method\""));
+        };
+        let kind = kind(route, method).ok_or_else(|| {
+            Refusal::bad_request(format!(
+                "{method:?} is not a Binance WebSocket API method keyward knows"
+            ))
+        })?;
+        let params = object(frame, "params")?;
+        let token = match params.iter().find(|(k, _)| k == "apiKey") {
+            Some((_, Json::String(t))) => Some(t.clone()),
+            Some(_) => return Err(Refusal::bad_request("params.apiKey must be a string")),
+            None => None,
+        };
+        let kind = match kind {
+            Kind::Logon => OpKind::Login,
+            Kind::Local => OpKind::Local,
+            Kind::Rest { method, path, .. } => OpKind::Rest(vec![RestEquivalent::query(
+                method,
+                path,
+                flat_params(params, &["apiKey", "signature"])?,
+            )]),
+        };
+        Ok(BotFrame::Op(WsOp {
+            name: method.clone(),
+            id: frame.get("id").cloned().unwrap_or(Json::Null),
+            token,
+            kind,
+        }))
+    }
+
+    fn login(
+        &self,
+        _route: WsRoute,
+        op: &WsOp,
+        _frame: &Json,
+        _credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        Ok(Reply::ToBot(session_answer(op, now)))
+    }
+
+    fn outbound(
+        &self,
+        route: WsRoute,
+        op: &WsOp,
+        frame: &Json,
+        checked: &[CanonicalRequest],
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        let (Some(Kind::Rest { auth, send, .. }), [canonical]) = (kind(route, &op.name), checked)
+        else {
+            return Ok(Reply::ToBot(session_answer(op, now)));
+        };
+        let original = object(frame, "params")?;
+        let params = signed_params(original, canonical, auth, credential, now)?;
+        let out = Json::Object(vec![
+            ("id".to_owned(), op.id.clone()),
+            (
+                "method".to_owned(),
+                Json::String(send.unwrap_or(&op.name).to_owned()),
+            ),
+            ("params".to_owned(), params),
+        ]);
+        Ok(Reply::ToExchange(out.to_compact()))
+    }
+
+    fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
+        let (status, code) = match refusal.kind {
+            RefusalKind::Forbidden => (403, "-1002"),
+            RefusalKind::Unauthenticated => (401, "-2015"),
+            RefusalKind::RateLimited => (429, "-1003"),
+            kind if kind.is_client_error() => (400, "-1100"),
+            _ => (500, "-1001"),
+        };
+        Json::Object(vec![
+            ("id".to_owned(), op.id.clone()),
+            ("status".to_owned(), Json::Number(status.to_string())),
+            (
+                "error".to_owned(),
+                Json::Object(vec![
+                    ("code".to_owned(), Json::Number(code.to_owned())),
+                    (
+                        "msg".to_owned(),
+                        Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
+                    ),
+                ]),
+            ),
+        ])
+        .to_compact()
+    }
+}
+
+/// keyward's own answer to `session.logon`, `session.status` and `session.logout`: the session
+/// is keyward's (it signs every request), so the bot is told it is authorised as soon as its
+/// token is known.
+fn session_answer(op: &WsOp, now: SystemTime) -> String {
+    let ms = Json::Number(unix_millis(now).to_string());
+    let authorized = op.name != "session.logout";
+    Json::Object(vec![
+        ("id".to_owned(), op.id.clone()),
+        ("status".to_owned(), Json::Number("200".to_owned())),
+        (
+            "result".to_owned(),
+            Json::Object(vec![
+                ("apiKey".to_owned(), Json::Null),
+                (
+                    "authorizedSince".to_owned(),
+                    if authorized { ms.clone() } else { Json::Null },
+                ),
+                ("connectedSince".to_owned(), ms.clone()),
+                ("returnRateLimits".to_owned(), Json::Bool(false)),
+                ("serverTime".to_owned(), ms),
+                ("userDataStream".to_owned(), Json::Bool(false)),
+            ]),
+        ),
+    ])
+    .to_compact()
+}
+
+/// The params keyward sends: the canonical parameters (typed as the bot wrote them), then, as
+/// `auth` needs, the real API key, keyward's timestamp and capped receive window, sorted by
+/// name, and the signature over all of them.
+fn signed_params(
+    original: &[(String, Json)],
+    canonical: &CanonicalRequest,
+    auth: Auth,
+    credential: &Credential,
+    now: SystemTime,
+) -> Result<Json, Refusal> {
+    let mut params: Vec<(String, Json)> = canonical
+        .query
+        .iter()
+        .filter(|(k, _)| !BOT_FIELDS.contains(k))
+        .map(|(k, v)| (k.to_owned(), typed(original, k, v)))
+        .collect();
+    if auth != Auth::None {
+        let key = std::str::from_utf8(credential.api_key.expose()).map_err(|_| {
+            Refusal::bad_credential("the credential's API key is not text; re-seal it")
+        })?;
+        params.push(("apiKey".to_owned(), Json::String(key.to_owned())));
+    }
+    if auth == Auth::Signed {
+        let window = recv_window(canonical, credential)?;
+        params.retain(|(k, _)| k != "recvWindow");
+        params.push(("recvWindow".to_owned(), Json::Number(window.to_string())));
+        params.push((
+            "timestamp".to_owned(),
+            Json::Number(unix_millis(now).to_string()),
+        ));
+        params.sort_by(|a, b| a.0.cmp(&b.0));
+        let payload = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.scalar_text().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join("&");
+        let signature = signature(&*credential.key, payload.as_bytes())?;
+        params.push(("signature".to_owned(), Json::String(signature)));
+    }
+    Ok(Json::Object(params))
+}
+
+/// A canonical value in the JSON type the bot gave it (a number stays a number, a boolean a
+/// boolean), so the exchange reads the value keyward judged.
+fn typed(original: &[(String, Json)], key: &str, value: &str) -> Json {
+    match original.iter().find(|(k, _)| k == key).map(|(_, v)| v) {
+        Some(Json::Number(_)) => Json::Number(value.to_owned()),
+        Some(Json::Bool(_)) => Json::Bool(value == "true"),
+        _ => Json::String(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::testing;
+    use crate::request::canonicalise;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const SPOT_ROUTE: WsRoute = WsRoute {
+        authority: "ws-api.binance.com:443",
+        api: SPOT,
+    };
+
+    fn op(frame: &Json) -> WsOp {
+        match BinanceWs.read(SPOT_ROUTE, frame).unwrap() {
+            BotFrame::Op(op) => op,
+            BotFrame::Keepalive => panic!("not an op"),
+        }
+    }
+
+    /// The documented example (Binance WebSocket API, "SIGNED request example (HMAC)"): keyward
+    /// signs the same params with the same secret, timestamp and window to the same signature.
+    #[test]
+    fn signs_the_documented_hmac_example() {
+        let frame = Json::parse(
+            r#"{"id":"4885f793-e5ad-4c3b-8f6c-55d891472b71","method":"order.place","params":{
+            "symbol":"BTCUSDT","side":"SELL","type":"LIMIT","timeInForce":"GTC",
+            "quantity":"0.01000000","price":"52000.00","newOrderRespType":"ACK",
+            "recvWindow":100,"timestamp":1,"apiKey":"client-token","signature":"dummy"}}"#,
+        )
+        .unwrap();
+        let op = op(&frame);
+        assert_eq!(op.token.as_deref(), Some("client-token"));
+        let OpKind::Rest(rest) = &op.kind else {
+            panic!("order.place is a REST request")
+        };
+        assert_eq!((rest[0].method, rest[0].path), (Post, "/api/v3/order"));
+        let canonical = canonicalise(
+            Post,
+            rest[0].path,
+            Some(&rest[0].query.encode()),
+            None,
+            b"",
+            &super::super::PROFILE.conventions.canon,
+        )
+        .unwrap();
+        let credential = testing::credential(
+            "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+            "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j",
+            None,
+        );
+        let now = UNIX_EPOCH + Duration::from_millis(1645423376532);
+        let Reply::ToExchange(out) = BinanceWs
+            .outbound(SPOT_ROUTE, &op, &frame, &[canonical], &credential, now)
+            .unwrap()
+        else {
+            panic!("an order goes to the exchange")
+        };
+        let out = Json::parse(&out).unwrap();
+        let params = out.get("params").unwrap();
+        assert_eq!(
+            params.get("signature"),
+            Some(&Json::String(
+                "cc15477742bd704c29492d96c7ead9414dfd8e0ec4a00f947bb5bb454ddbd08a".into()
+            ))
+        );
+        assert_eq!(
+            params.get("apiKey").and_then(Json::scalar_text),
+            Some("vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A")
+        );
+        assert_eq!(params.get("recvWindow"), Some(&Json::Number("100".into())));
+        assert!(!out.to_compact().contains("client-token"));
+        assert!(!out.to_compact().contains("dummy"));
+    }
+
+    #[test]
+    fn subscribe_is_sent_as_the_signature_subscription_and_judged_as_the_listen_key() {
+        let frame =
+            Json::parse(r#"{"id":1,"method":"userDataStream.subscribe","params":{}}"#).unwrap();
+        let op = op(&frame);
+        let OpKind::Rest(rest) = &op.kind else {
+            panic!()
+        };
+        assert_eq!(
+            (rest[0].method, rest[0].path),
+            (Post, "/api/v3/userDataStream")
+        );
+        let canonical = canonicalise(
+            Post,
+            rest[0].path,
+            None,
+            None,
+            b"",
+            &super::super::PROFILE.conventions.canon,
+        )
+        .unwrap();
+        let credential = testing::credential("real-key", "secret", None);
+        let Reply::ToExchange(out) = BinanceWs
+            .outbound(SPOT_ROUTE, &op, &frame, &[canonical], &credential, UNIX_EPOCH)
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert!(out.contains(r#""method":"userDataStream.subscribe.signature""#));
+        assert!(out.contains(r#""signature":""#));
+    }
+
+    #[test]
+    fn unknown_methods_extra_members_and_nested_params_are_refused() {
+        for text in [
+            r#"{"id":1,"method":"sapi.withdraw","params":{}}"#,
+            r#"{"id":1,"method":"order.place","params":{},"extra":1}"#,
+            r#"{"id":1,"method":"order.place","params":{"symbol":{"a":1}}}"#,
+            r#"{"id":1,"method":"order.place","params":[]}"#,
+            r#"{"id":1,"params":{}}"#,
+            r#"[1]"#,
+        ] {
+            let frame = Json::parse(text).unwrap();
+            assert!(BinanceWs.read(SPOT_ROUTE, &frame).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_logon_is_answered_by_keyward() {
+        let frame = Json::parse(
+            r#"{"id":"x","method":"session.logon","params":{"apiKey":"tok","signature":"s","timestamp":1}}"#,
+        )
+        .unwrap();
+        let op = op(&frame);
+        assert!(matches!(op.kind, OpKind::Login));
+        let credential = testing::credential("real-key", "secret", None);
+        let Reply::ToBot(answer) = BinanceWs
+            .login(SPOT_ROUTE, &op, &frame, &credential, UNIX_EPOCH)
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert!(answer.starts_with(r#"{"id":"x","status":200"#), "{answer}");
+        assert!(!answer.contains("real-key"));
+    }
+}

@@ -1,0 +1,183 @@
+//! WebSocket sessions as an exchange speaks them: its socket paths and their upstream hosts,
+//! where a bot's frame carries its client token, which op equals which REST request (so the
+//! allowlist judges it exactly as that request), and how keyward logs in and signs frames.
+//!
+//! An exchange with WebSocket support returns its [`WsProtocol`] from
+//! [`Exchange::ws`](super::Exchange::ws); the exchange-independent session (strict frame
+//! parsing, decisions, audit) lives in `crate::session` and asks the protocol only these
+//! questions.
+
+use std::time::SystemTime;
+
+use super::Credential;
+use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+
+/// One socket path of an exchange and where keyward relays it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WsRoute {
+    /// The upstream host and port, e.g. `ws-api.binance.com:443`.
+    pub authority: &'static str,
+    /// Which of the exchange's socket APIs this is (a tag the exchange defines).
+    pub api: u8,
+}
+
+/// The REST request a WebSocket op equals: what the allowlist judges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestEquivalent {
+    pub method: Method,
+    pub path: &'static str,
+    /// Query-string parameters (for exchanges whose REST API takes them there).
+    pub query: Params,
+    /// A JSON body (for exchanges whose REST API takes one).
+    pub json: Option<Json>,
+}
+
+impl RestEquivalent {
+    /// A request with parameters in the query string.
+    pub fn query(method: Method, path: &'static str, query: Params) -> Self {
+        RestEquivalent {
+            method,
+            path,
+            query,
+            json: None,
+        }
+    }
+
+    /// A request with a JSON body.
+    pub fn json(method: Method, path: &'static str, body: Json) -> Self {
+        RestEquivalent {
+            method,
+            path,
+            query: Params::new(),
+            json: Some(body),
+        }
+    }
+}
+
+/// What a bot's text frame is, as the exchange's protocol reads it.
+pub enum BotFrame {
+    /// The exchange's application-level keepalive, shape-checked: forwarded unchanged.
+    Keepalive,
+    /// Any other frame: an op to decide.
+    Op(WsOp),
+}
+
+/// One op of a bot's frame.
+pub struct WsOp {
+    /// The op as the exchange names it (`order.place`, `auth`, `subscribe`), for the audit.
+    pub name: String,
+    /// The bot's request id, to answer it (`Json::Null` when the frame has none).
+    pub id: Json,
+    /// A client token the frame carries where the exchange's own API key goes.
+    pub token: Option<String>,
+    pub kind: OpKind,
+}
+
+/// What deciding an op means.
+pub enum OpKind {
+    /// The bot's login: keyward authenticates the bot by its token (which must be present) and
+    /// performs the exchange's login itself ([`WsProtocol::login`]).
+    Login,
+    /// A session method keyward answers itself ([`WsProtocol::outbound`] with no requests);
+    /// nothing reaches the exchange.
+    Local,
+    /// A request equal to these REST requests (one per batch item or channel); the op is
+    /// allowed only if every one is, and then sent as [`WsProtocol::outbound`] builds it.
+    Rest(Vec<RestEquivalent>),
+}
+
+/// What keyward does with a bot's login or an allowed op.
+pub enum Reply {
+    /// Send this frame to the exchange.
+    ToExchange(String),
+    /// Answer the bot with this frame; nothing goes to the exchange.
+    ToBot(String),
+}
+
+/// An exchange's WebSocket protocol. Every method but [`WsProtocol::route`] works on one parsed
+/// frame; none keeps state between frames (the session does).
+pub trait WsProtocol: Send + Sync + 'static {
+    /// The upstream of a socket path (after `/<credential>`), or `None` if keyward does not
+    /// relay that path.
+    fn route(&self, path: &str) -> Option<WsRoute>;
+
+    /// Whether `text` is the exchange's literal keepalive (OKX's bare `ping`), which is not JSON.
+    fn literal_keepalive(&self, _text: &str) -> bool {
+        false
+    }
+
+    /// Reads a bot's frame. An error means keyward cannot classify it (unknown op, wrong shape):
+    /// the session closes the socket with 1008.
+    fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal>;
+
+    /// keyward's own login in place of the bot's (or its own answer to it).
+    fn login(
+        &self,
+        route: WsRoute,
+        op: &WsOp,
+        frame: &Json,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Reply, Refusal>;
+
+    /// The frame keyward sends for an allowed op, built from the canonical requests it was
+    /// judged as (in the order of [`OpKind::Rest`]) and signed where the exchange signs frames.
+    fn outbound(
+        &self,
+        route: WsRoute,
+        op: &WsOp,
+        frame: &Json,
+        checked: &[CanonicalRequest],
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Reply, Refusal>;
+
+    /// The exchange-shaped error answer to the bot's op `op` (for its id).
+    fn error_reply(&self, route: WsRoute, op: &WsOp, refusal: &Refusal) -> String;
+
+    /// An exchange frame on its way to the bot: `None` hides it (an answer to a frame keyward
+    /// sent on its own); by default it passes unchanged.
+    fn to_bot(&self, _route: WsRoute, text: String) -> Option<String> {
+        Some(text)
+    }
+}
+
+/// A frame member that must be an object (`params`, `args[0]`): a refusal naming it otherwise.
+pub fn object<'j>(frame: &'j Json, key: &str) -> Result<&'j [(String, Json)], Refusal> {
+    match frame.get(key) {
+        Some(Json::Object(members)) => Ok(members),
+        None => Ok(&[]),
+        Some(_) => Err(Refusal::bad_request(format!(
+            "the frame's {key:?} must be an object"
+        ))),
+    }
+}
+
+/// A string member of a frame.
+pub fn string<'j>(frame: &'j Json, key: &str) -> Result<Option<&'j str>, Refusal> {
+    match frame.get(key) {
+        None => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Refusal::bad_request(format!(
+            "the frame's {key:?} must be a string"
+        ))),
+    }
+}
+
+/// Flat parameters (scalars only) as REST query parameters, leaving out `skip`; a nested value
+/// is refused, since no REST query parameter could carry it.
+pub fn flat_params(members: &[(String, Json)], skip: &[&str]) -> Result<Params, Refusal> {
+    let mut params = Params::new();
+    for (k, v) in members {
+        if skip.contains(&k.as_str()) {
+            continue;
+        }
+        let text = v.scalar_text().ok_or_else(|| {
+            Refusal::bad_request(format!(
+                "parameter {k:?} must be a string, number or boolean"
+            ))
+        })?;
+        params.set(k, text.to_owned());
+    }
+    Ok(params)
+}

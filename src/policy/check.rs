@@ -1,0 +1,78 @@
+//! The one check of a request once its credential is known: method, exchange route, canonical
+//! form, the exchange's own checks, and the decision. REST requests, WebSocket ops (judged as
+//! the REST request they equal) and `policy explain` all go through [`check`], so they cannot
+//! disagree.
+
+use super::{decide, Allowlist, Decision, Denial};
+use crate::exchange::{self, Exchange, Route};
+use crate::request::{CanonicalRequest, Refusal, RefusalKind, RequestParts};
+
+/// Whose allowlist judges a request.
+#[derive(Clone, Copy)]
+pub enum Caller<'a> {
+    /// A client that presented its token.
+    Client(&'a Allowlist),
+    /// No token: public market data only, and only with `[server] anonymous_market_data`.
+    Anonymous { enabled: bool },
+}
+
+/// What the exchange profile and the policy make of a request: its route, its canonical form
+/// (after the exchange's own checks) and the decision.
+pub struct Checked {
+    pub route: Route,
+    pub canonical: CanonicalRequest,
+    pub decision: Decision,
+}
+
+/// Stages 4 and 5 once the credential is known: method, exchange route, canonical form,
+/// exchange checks, decision. The one implementation behind both the proxy and
+/// `policy explain`, so the two cannot disagree.
+pub fn check(
+    exchange: &dyn Exchange,
+    parts: &RequestParts<'_>,
+    caller: Caller<'_>,
+) -> Result<Checked, Refusal> {
+    exchange::check_method(exchange, parts.method)?;
+    let route = exchange.route(parts.path).ok_or_else(|| {
+        Refusal::not_found(format!(
+            "{} is not a {} API path",
+            parts.path,
+            exchange.id()
+        ))
+    })?;
+    let canonical = parts.canonicalise(&exchange.canon_rules())?;
+    exchange.check_request(&canonical)?;
+    let (allowlist, anonymous_ok) = match caller {
+        Caller::Client(allowlist) => (Some(allowlist), false),
+        Caller::Anonymous { enabled } => (None, enabled),
+    };
+    let decision = decide(exchange, allowlist, anonymous_ok, route.access, &canonical);
+    Ok(Checked {
+        route,
+        canonical,
+        decision,
+    })
+}
+
+impl Decision {
+    /// The refusal a denied request gets (its code names the layer that denied it); an allowed
+    /// request has none, so this is only called on denials.
+    pub fn refusal(&self) -> Refusal {
+        let message = self.to_string();
+        match self {
+            Decision::Allow { .. } => Refusal::new(
+                RefusalKind::Internal,
+                "internal",
+                "an allowed request has no refusal",
+            ),
+            Decision::Deny(Denial::HardDeny(_)) => Refusal::forbidden("hard_deny", message),
+            Decision::Deny(Denial::NoRule) => Refusal::forbidden("not_allowed", message),
+            Decision::Deny(Denial::Constraint(_)) => Refusal::forbidden("constraint", message),
+            Decision::Deny(Denial::NeedsClient) => Refusal::new(
+                RefusalKind::Unauthenticated,
+                "client_token_required",
+                message,
+            ),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! WebSocket sessions on the same listener: an HTTP/1.1 `Upgrade: websocket` at
+//! `/<credential>/<the exchange's WebSocket path>` passes the same transport checks, routing and
+//! client authentication as a REST request, opens the exchange's socket over TLS, answers 101
+//! (no extension negotiated) and hands both sockets to the [`relay`], where every bot frame is
+//! decided by [`crate::session`].
+
+mod relay;
+mod upstream;
+
+pub use upstream::{missing, Quotas, WsUpstream};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::host::{AllowedHosts, ListenName};
+use super::outcome::{Outcome, Stopped, Subject};
+use super::pipeline::route;
+use super::respond::ProxyBody;
+use super::state::State;
+use super::transport::Inbound;
+use crate::audit::{Event, FrameRecord, Verdict};
+use crate::exchange::ws::WsRoute;
+use crate::request::{Method, Refusal};
+
+/// Whether a request asks to become a WebSocket.
+pub fn is_upgrade(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// An accepted upgrade: what the relay task needs.
+struct Accepted {
+    credential: String,
+    socket: String,
+    route: WsRoute,
+    client: Option<String>,
+    source: String,
+    accept: HeaderValue,
+}
+
+/// Serves an upgrade request: 101 and a relay task, or the refusal (logged and audited like a
+/// REST request's).
+pub async fn upgrade(
+    state: &Arc<State>,
+    listen: Option<&ListenName>,
+    peer: SocketAddr,
+    mut req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let snapshot = state.snapshot();
+    let resources = state.resources();
+    let id = resources.next_request();
+    let hosts = AllowedHosts::new(listen, &snapshot.host_names);
+    let accepted = match accept(&snapshot, &hosts, id, peer, req) {
+        Ok(accepted) => accepted,
+        Err(Stopped { subject, refusal }) => {
+            let verdict = Verdict::Refuse {
+                code: refusal.code,
+                reason: &refusal.message,
+            };
+            let refusal = match resources.audit(&subject.record(&subject.path, None, verdict)) {
+                Ok(_) => refusal,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit log write failed; refusing");
+                    Refusal::new(
+                        crate::request::RefusalKind::Unavailable,
+                        "audit_unavailable",
+                        "the audit log cannot be written, so keyward refuses all requests (fail closed)",
+                    )
+                }
+            };
+            let outcome = Outcome::refused(subject, refusal);
+            outcome.log();
+            return outcome.into_response();
+        }
+    };
+    let quota = match resources
+        .ws_quotas()
+        .open(accepted.client.as_deref().unwrap_or("anonymous"))
+    {
+        Ok(slot) => slot,
+        Err(refusal) => return refuse_accepted(state, id, &accepted, refusal),
+    };
+    let config = frame_config(snapshot.max_body_bytes);
+    let upstream = match resources.ws_upstream(&accepted.credential) {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(error = %e, "no WebSocket upstream");
+            let refusal = Refusal::new(
+                crate::request::RefusalKind::Internal,
+                "internal",
+                "keyward has no WebSocket upstream for this credential; see its log",
+            );
+            return refuse_accepted(state, id, &accepted, refusal);
+        }
+    };
+    let exchange = match upstream
+        .connect(accepted.route, &accepted.socket, config)
+        .await
+    {
+        Ok(socket) => socket,
+        Err(refusal) => return refuse_accepted(state, id, &accepted, refusal),
+    };
+    let record = frame_record(id, &accepted, Verdict::Allow { rule: "upgrade" });
+    if let Err(e) = resources.audit(&record) {
+        tracing::error!(error = %e, "audit log write failed; refusing");
+        return status_only(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    tracing::info!(
+        session = id,
+        client = accepted.client.as_deref().unwrap_or("anonymous"),
+        socket = %accepted.socket,
+        "WebSocket session opened"
+    );
+    let mut response = status_only(StatusCode::SWITCHING_PROTOCOLS);
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accepted.accept.clone());
+    let state = state.clone();
+    let counted = state.resources().forwarding();
+    tokio::spawn(async move {
+        let _counted = counted;
+        let bot = match on_upgrade.await {
+            Ok(upgraded) => relay::bot_socket(upgraded, config).await,
+            Err(e) => {
+                tracing::debug!(error = %e, "the bot's upgrade did not complete");
+                return;
+            }
+        };
+        relay::run(&state, id, peer, accepted_parts(&accepted), bot, exchange, quota).await;
+        tracing::info!(session = id, "WebSocket session closed");
+    });
+    response
+}
+
+/// The transport checks, route, WebSocket handshake headers and client authentication.
+fn accept(
+    snapshot: &super::state::Snapshot,
+    hosts: &AllowedHosts<'_>,
+    id: u64,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Accepted, Stopped<'static>> {
+    // Refusals here carry no credential: the bot learns keyward's error shape, not the exchange's.
+    let mut subject: Subject<'static> = Subject::new(id, peer, req.uri().path());
+    let trusted = snapshot.trusts(peer.ip());
+    let stop = |subject: &Subject<'static>, refusal: Refusal| subject.stop(refusal);
+    let inbound = Inbound::check(req, hosts, peer, trusted).map_err(|r| stop(&subject, r))?;
+    subject.method = Some(inbound.method);
+    subject.source = inbound.source.clone();
+    let head = &inbound.head;
+    if inbound.method != Method::Get {
+        return Err(stop(&subject, Refusal::bad_request("a WebSocket upgrade is a GET")));
+    }
+    if head.uri.query().is_some() {
+        return Err(stop(
+            &subject,
+            Refusal::bad_request("keyward relays WebSocket paths without a query string"),
+        ));
+    }
+    let (credential, path) = route(snapshot, head.uri.path()).map_err(|r| stop(&subject, r))?;
+    subject.path = path.to_owned();
+    let route = credential
+        .exchange
+        .ws()
+        .and_then(|p| p.route(path))
+        .ok_or_else(|| {
+            stop(
+                &subject,
+                Refusal::not_found(format!(
+                    "{path} is not a {} WebSocket path keyward relays (see the README's WebSocket table)",
+                    credential.exchange.id()
+                )),
+            )
+        })?;
+    let accept = handshake_accept(&head.headers).map_err(|r| stop(&subject, r))?;
+    let client = snapshot
+        .clients
+        .authenticate(credential.exchange, &head.headers)
+        .map_err(|r| stop(&subject, r))?;
+    if let Some(c) = client {
+        c.admit(&credential.name, peer)
+            .map_err(|r| stop(&subject, r))?;
+    }
+    Ok(Accepted {
+        credential: credential.name.clone(),
+        socket: path.to_owned(),
+        route,
+        client: client.map(|c| c.name().to_owned()),
+        source: inbound.source,
+        accept,
+    })
+}
+
+/// `Sec-WebSocket-Accept` for a version-13 handshake.
+fn handshake_accept(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
+    let upgrade_token = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    if !upgrade_token {
+        return Err(Refusal::bad_request("a WebSocket upgrade needs Connection: Upgrade"));
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+        return Err(Refusal::bad_request("keyward speaks WebSocket version 13 only"));
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or_else(|| Refusal::bad_request("the upgrade has no Sec-WebSocket-Key"))?;
+    HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+        .map_err(|_| Refusal::bad_request("bad Sec-WebSocket-Key"))
+}
+
+/// Frames and messages are bounded like request bodies.
+fn frame_config(max: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}
+
+fn frame_record<'a>(id: u64, a: &'a Accepted, verdict: Verdict<'a>) -> Event<'a> {
+    Event::Frame(FrameRecord {
+        session: id,
+        frame: 0,
+        client: a.client.as_deref().unwrap_or("anonymous"),
+        source: &a.source,
+        credential: &a.credential,
+        socket: &a.socket,
+        op: "upgrade",
+        method: "GET",
+        path: &a.socket,
+        params: None,
+        verdict,
+    })
+}
+
+/// A refusal after the upgrade was accepted (socket cap, exchange unreachable): audited as the
+/// session's record, answered with keyward's JSON error.
+fn refuse_accepted(
+    state: &State,
+    id: u64,
+    accepted: &Accepted,
+    refusal: Refusal,
+) -> Response<ProxyBody> {
+    let verdict = Verdict::Refuse {
+        code: refusal.code,
+        reason: &refusal.message,
+    };
+    if let Err(e) = state.resources().audit(&frame_record(id, accepted, verdict)) {
+        tracing::error!(error = %e, "audit log write failed");
+    }
+    tracing::info!(session = id, code = refusal.code, "WebSocket upgrade refused");
+    super::respond::refusal(&refusal, Vec::new())
+}
+
+fn status_only(status: StatusCode) -> Response<ProxyBody> {
+    let mut response = Response::new(Empty::new().map_err(|never| match never {}).boxed());
+    *response.status_mut() = status;
+    response
+}
+
+/// What the relay task keeps of the accepted upgrade.
+fn accepted_parts(a: &Accepted) -> relay::Parts {
+    relay::Parts {
+        credential: a.credential.clone(),
+        socket: a.socket.clone(),
+        route: a.route,
+        client: a.client.clone(),
+        source: a.source.clone(),
+    }
+}
