@@ -11,7 +11,22 @@ use tokio_rustls::TlsAcceptor;
 
 use super::host::ListenName;
 use super::pipeline;
-use super::state::State;
+use super::state::{InFlight, State};
+
+/// Serves a connection until it ends or `stop` says to finish: then hyper finishes the request
+/// in progress and closes (an idle keep-alive connection closes at once).
+macro_rules! graceful {
+    ($conn:ident, $stop:ident) => {{
+        tokio::pin!($conn);
+        tokio::select! {
+            result = $conn.as_mut() => result,
+            _ = async { let _ = $stop.wait_for(|stop| *stop).await; } => {
+                $conn.as_mut().graceful_shutdown();
+                $conn.await
+            }
+        }
+    }};
+}
 
 /// How long in-flight requests may take to finish once shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -33,7 +48,10 @@ pub async fn run(
             .map(|addr| ListenName::new(addr, tls.is_some())),
     );
     tokio::pin!(shutdown);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Connections in progress, and the signal that asks each to finish (hyper-util's
+    // GracefulShutdown cannot watch connections that may upgrade to WebSockets).
+    let connections = Arc::new(InFlight::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     loop {
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => break,
@@ -51,8 +69,10 @@ pub async fn run(
         let local = local.clone();
         let tls = tls.clone();
         let header_read_timeout = state.snapshot().header_read_timeout;
-        let watcher = graceful.watcher();
+        let counted = connections.enter();
+        let mut stop = stop_rx.clone();
         tokio::spawn(async move {
+            let _counted = counted;
             let service = service_fn(move |req| {
                 let state = state.clone();
                 let local = local.clone();
@@ -69,9 +89,10 @@ pub async fn run(
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(s) => {
-                        watcher
-                            .watch(builder.serve_connection(TokioIo::new(s), service))
-                            .await
+                        let conn = builder
+                            .serve_connection(TokioIo::new(s), service)
+                            .with_upgrades();
+                        graceful!(conn, stop)
                     }
                     Err(e) => {
                         tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -79,9 +100,10 @@ pub async fn run(
                     }
                 },
                 None => {
-                    watcher
-                        .watch(builder.serve_connection(TokioIo::new(stream), service))
-                        .await
+                    let conn = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades();
+                    graceful!(conn, stop)
                 }
             };
             if let Err(e) = result {
@@ -98,8 +120,9 @@ pub async fn run(
             SHUTDOWN_GRACE.as_secs()
         )
     };
+    let _ = stop_tx.send(true);
     tokio::select! {
-        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = connections.idle() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep_until(deadline) => return cut_off(),
     }
     // Requests whose bots hung up are still being forwarded: their outcome records come first.

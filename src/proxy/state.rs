@@ -108,8 +108,14 @@ impl Drop for Forwarding {
 }
 
 impl InFlight {
-    /// Waits until no forwarding task is running.
-    async fn idle(&self) {
+    /// Counts one more task until the returned guard is dropped.
+    pub(super) fn enter(self: &Arc<Self>) -> Forwarding {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        Forwarding(self.clone())
+    }
+
+    /// Waits until no counted task is running.
+    pub(super) async fn idle(&self) {
         loop {
             let woken = self.idle.notified();
             tokio::pin!(woken);
@@ -155,8 +161,7 @@ impl Resources {
 
     /// Counts a forwarding task until the returned guard is dropped.
     pub(super) fn forwarding(&self) -> Forwarding {
-        self.forwarding.count.fetch_add(1, Ordering::AcqRel);
-        Forwarding(self.forwarding.clone())
+        self.forwarding.enter()
     }
 
     /// Waits until every forwarding task has finished (and written its outcome record).

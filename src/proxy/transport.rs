@@ -44,8 +44,29 @@ impl Inbound {
         peer: SocketAddr,
         trusted_peer: bool,
     ) -> Result<Inbound, Refusal> {
+        Inbound::check_with(req, hosts, peer, trusted_peer, false)
+    }
+
+    /// [`Inbound::check`] for a WebSocket upgrade: the same checks, but `Upgrade: websocket`
+    /// (once, and nothing else) is what the request is for.
+    pub fn check_websocket(
+        req: Request<Incoming>,
+        hosts: &AllowedHosts<'_>,
+        peer: SocketAddr,
+        trusted_peer: bool,
+    ) -> Result<Inbound, Refusal> {
+        Inbound::check_with(req, hosts, peer, trusted_peer, true)
+    }
+
+    fn check_with(
+        req: Request<Incoming>,
+        hosts: &AllowedHosts<'_>,
+        peer: SocketAddr,
+        trusted_peer: bool,
+        websocket: bool,
+    ) -> Result<Inbound, Refusal> {
         let (head, body) = req.into_parts();
-        let method = check_head(&head, hosts, trusted_peer)?;
+        let method = check_head(&head, hosts, trusted_peer, websocket)?;
         let forwarded_for = head
             .headers
             .get("x-forwarded-for")
@@ -75,6 +96,7 @@ fn check_head(
     req: &http::request::Parts,
     hosts: &AllowedHosts<'_>,
     trusted_peer: bool,
+    websocket: bool,
 ) -> Result<Method, Refusal> {
     if req.version != Version::HTTP_11 {
         return Err(Refusal::new(
@@ -99,7 +121,7 @@ fn check_head(
         ));
     }
     check_host(&req.headers, hosts)?;
-    check_headers(&req.headers, trusted_peer)?;
+    check_headers(&req.headers, trusted_peer, websocket)?;
     Ok(method)
 }
 
@@ -129,7 +151,7 @@ fn check_host(headers: &HeaderMap, hosts: &AllowedHosts<'_>) -> Result<(), Refus
 }
 
 /// Framing and headers that could make keyward and the exchange read the request differently.
-fn check_headers(headers: &HeaderMap, trusted_peer: bool) -> Result<(), Refusal> {
+fn check_headers(headers: &HeaderMap, trusted_peer: bool, websocket: bool) -> Result<(), Refusal> {
     // hyper drops Content-Length when Transfer-Encoding is also present, so the pair cannot be
     // detected after parsing: refuse chunked requests altogether (bots send Content-Length).
     if headers.contains_key(header::TRANSFER_ENCODING) {
@@ -137,8 +159,16 @@ fn check_headers(headers: &HeaderMap, trusted_peer: bool) -> Result<(), Refusal>
             "Transfer-Encoding is not accepted; send the body with Content-Length",
         ));
     }
-    if headers.contains_key(header::UPGRADE) {
-        return Err(Refusal::bad_request("protocol upgrades are not supported"));
+    let mut upgrades = headers.get_all(header::UPGRADE).iter();
+    let only_websocket = match (upgrades.next(), upgrades.next()) {
+        (None, _) => !websocket,
+        (Some(v), None) => websocket && v.as_bytes().eq_ignore_ascii_case(b"websocket"),
+        (Some(_), Some(_)) => false,
+    };
+    if !only_websocket {
+        return Err(Refusal::bad_request(
+            "protocol upgrades other than one Upgrade: websocket are not supported",
+        ));
     }
     for name in headers.keys() {
         let n = name.as_str();

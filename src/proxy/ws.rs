@@ -125,9 +125,9 @@ pub async fn upgrade(
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, accepted.accept.clone());
     let state = state.clone();
-    let counted = state.resources().forwarding();
+    // A session is not counted as in flight: it lives until a side closes, and ends with the
+    // process (every frame it forwarded was audited before it left).
     tokio::spawn(async move {
-        let _counted = counted;
         let bot = match on_upgrade.await {
             Ok(upgraded) => relay::bot_socket(upgraded, config).await,
             Err(e) => {
@@ -153,7 +153,7 @@ fn accept(
     let mut subject: Subject<'static> = Subject::new(id, peer, req.uri().path());
     let trusted = snapshot.trusts(peer.ip());
     let stop = |subject: &Subject<'static>, refusal: Refusal| subject.stop(refusal);
-    let inbound = Inbound::check(req, hosts, peer, trusted).map_err(|r| stop(&subject, r))?;
+    let inbound = Inbound::check_websocket(req, hosts, peer, trusted).map_err(|r| stop(&subject, r))?;
     subject.method = Some(inbound.method);
     subject.source = inbound.source.clone();
     let head = &inbound.head;

@@ -172,6 +172,37 @@ class Mock:
             self._log.close()
 
 
+class WsMock(Mock):
+    """scripts/ws_mock.py: a TLS WebSocket mock of an exchange's private sockets that verifies
+    every login and signature and records every frame it receives."""
+
+    def start(self):
+        self._log = open(self.log_file, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SCRIPTS / "ws_mock.py"),
+             "--cert", str(self.ca_dir / "server.pem"), "--key", str(self.ca_dir / "server.key"),
+             "--port", "0", "--credentials", str(self.creds_file), "--record", str(self.record_file),
+             "--exchange", self.exchange],
+            stdout=subprocess.PIPE, stderr=self._log, text=True,
+        )
+        line = self.proc.stdout.readline()
+        m = re.match(r"listening on (\d+)", line or "")
+        if not m:
+            stop(self.proc)
+            raise RuntimeError(f"WebSocket mock did not start: {line!r}\n{self.log_file.read_text()}")
+        self.port = int(m.group(1))
+        return self
+
+    @property
+    def base(self):
+        return f"wss://127.0.0.1:{self.port}"
+
+    def frames(self, op=None):
+        """The frames received (optionally only those of one op), without connect/closed."""
+        return [r for r in self.records()
+                if r["op"] not in ("connect", "closed") and (op is None or r["op"] == op)]
+
+
 # ---------------------------------------------------------------------------------------
 # keyward stack: token, vault, config, mock, server
 # ---------------------------------------------------------------------------------------
@@ -182,7 +213,7 @@ class Stack:
 
     def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s",
                  exchange="binance", credential=None, api_key=None, secret=None, passphrase=None,
-                 mock_credentials=None, key_header="X-MBX-APIKEY", server_extra="",
+                 mock_credentials=None, key_header="X-MBX-APIKEY", server_extra="", ws_mock=False,
                  keygen_args=(), in_token=False, api_key_pair=None):
         """`exchange` is keyward's exchange id (and the mock module's name); `secret` may be a
         multi-line PEM; `mock_credentials` is what the mock is told (default: {api_key: secret}
@@ -209,6 +240,8 @@ class Stack:
         self.in_token = in_token or api_key_pair is not None
         self.api_key_pair = api_key_pair
         self.public_pem = None
+        self.ws_mock = ws_mock  # also start scripts/ws_mock.py and point ws_base at it
+        self.ws = None
         self.pin = secrets.token_hex(8)
         self.so_pin = secrets.token_hex(8)
         self.client_allow = client_allow
@@ -303,7 +336,7 @@ name = "{self.credential}"
 exchange = "{self.exchange}"
 vault = "vault/{self.credential}.kwv"
 recv_window_ms = 5000
-upstream = {{ base = "{self.mock.base}", ca = "ca/ca.pem" }}
+upstream = {{ base = "{self.mock.base}", ca = "ca/ca.pem"{self.ws_base_entry()} }}
 
 [[client]]
 name = "{CLIENT}"
@@ -313,6 +346,9 @@ rate = "{self.rate}"
 allow = [
 {allow}]
 """)
+
+    def ws_base_entry(self):
+        return f', ws_base = "{self.ws.base}"' if self.ws else ""
 
     def start(self):
         self.bin = keyward_binary()
@@ -347,6 +383,9 @@ allow = [
                      "--exchange", self.exchange, "--out", vault, input=sealed)
         self.mock = Mock(self.dir / "mock", self.mock_credentials, self.dir / "ca",
                          exchange=self.exchange).start()
+        if self.ws_mock:
+            self.ws = WsMock(self.dir / "ws-mock", self.mock_credentials, self.dir / "ca",
+                             exchange=self.exchange).start()
         self.write_config()
         self.check = self.run("check", "--config", str(self.config))
         self._log = open(self.log_file, "wb")
@@ -367,6 +406,8 @@ allow = [
             self._log.close()
         if self.mock:
             self.mock.stop()
+        if self.ws:
+            self.ws.stop()
 
     def log_text(self):
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""

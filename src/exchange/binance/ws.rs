@@ -156,6 +156,10 @@ const FUTURES_METHODS: &[(&str, Kind)] = &[
 /// The bot's own signing fields: dropped, re-created by keyward.
 const BOT_FIELDS: &[&str] = &["apiKey", "signature", "timestamp"];
 
+/// A parameter of the WebSocket API only (whether answers carry rate-limit counters): not
+/// part of the REST request the op equals, so not judged; kept (a boolean) in the frame sent.
+const RETURN_RATE_LIMITS: &str = "returnRateLimits";
+
 fn methods(api: u8) -> &'static [(&'static str, Kind)] {
     if api == FUTURES {
         FUTURES_METHODS
@@ -214,13 +218,17 @@ impl WsProtocol for BinanceWs {
             Some(_) => return Err(Refusal::bad_request("params.apiKey must be a string")),
             None => None,
         };
+        match params.iter().find(|(k, _)| k == RETURN_RATE_LIMITS) {
+            None | Some((_, Json::Bool(_))) => {}
+            Some(_) => return Err(Refusal::bad_request("params.returnRateLimits must be a boolean")),
+        }
         let kind = match kind {
             Kind::Logon => OpKind::Login,
             Kind::Local => OpKind::Local,
             Kind::Rest { method, path, .. } => OpKind::Rest(vec![RestEquivalent::query(
                 method,
                 path,
-                flat_params(params, &["apiKey", "signature"])?,
+                flat_params(params, &["apiKey", "signature", RETURN_RATE_LIMITS])?,
             )]),
         };
         Ok(BotFrame::Op(WsOp {
@@ -337,6 +345,9 @@ fn signed_params(
         .filter(|(k, _)| !BOT_FIELDS.contains(k))
         .map(|(k, v)| (k.to_owned(), typed(original, k, v)))
         .collect();
+    if let Some((k, v)) = original.iter().find(|(k, _)| k == RETURN_RATE_LIMITS) {
+        params.push((k.clone(), v.clone()));
+    }
     if auth != Auth::None {
         let key = std::str::from_utf8(credential.api_key.expose()).map_err(|_| {
             Refusal::bad_credential("the credential's API key is not text; re-seal it")

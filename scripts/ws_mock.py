@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""A local TLS WebSocket mock of exchanges' private socket APIs, for keyward's tests.
+
+It verifies every login and every signature with the real secret (from --credentials, a JSON
+file {api_key: secret} or {api_key: {"secret", "passphrase"}}), answers like the exchange, pushes
+order and balance updates to authenticated sockets every 0.3 s, and appends one JSON line per
+frame received to --record: {"exchange", "path", "frame" (the text), "op", "verified", "why"}.
+
+    ws_mock.py --exchange binance --cert server.pem --key server.key --port 0 \
+        --credentials creds.json --record frames.jsonl
+prints "listening on PORT" once it accepts connections.
+"""
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import ssl
+import sys
+import time
+
+import websockets
+
+CREDENTIALS = {}
+RECORD = None
+
+
+def record(**entry):
+    if RECORD is None:
+        return
+    with open(RECORD, "a") as fh:
+        fh.write(json.dumps(entry) + "\n")
+        fh.flush()
+
+
+def strict_json(text):
+    def no_dupes(pairs):
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"duplicate keys {keys}")
+        return dict(pairs)
+    return json.loads(text, object_pairs_hook=no_dupes)
+
+
+def secret_of(key):
+    v = CREDENTIALS.get(key)
+    if isinstance(v, dict):
+        return v["secret"], v.get("passphrase")
+    return v, None
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# ---------------------------------------------------------------------------------------
+# Binance WebSocket API (/ws-api/v3, /ws-fapi/v1)
+# ---------------------------------------------------------------------------------------
+
+BINANCE_SIGNED = {
+    "order.place", "order.test", "order.cancel", "order.cancelReplace", "order.modify",
+    "order.status", "openOrders.status", "account.status", "account.balance",
+    "userDataStream.subscribe.signature", "openOrders.cancelAll",
+}
+
+
+def binance_verify(params):
+    """(verified, why) of a signed Binance WS API request."""
+    key = params.get("apiKey")
+    secret, _ = secret_of(key)
+    if secret is None:
+        return False, "unknown apiKey"
+    sig = params.get("signature")
+    if not isinstance(sig, str):
+        return False, "no signature"
+    payload = "&".join(f"{k}={_text(v)}" for k, v in sorted(params.items()) if k != "signature")
+    want = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(want, sig):
+        return False, f"bad signature over {payload!r}"
+    ts = params.get("timestamp")
+    if not isinstance(ts, int) or abs(now_ms() - ts) > 10_000:
+        return False, "timestamp missing or off"
+    return True, ""
+
+
+def _text(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+class Binance:
+    def __init__(self, ws, path):
+        self.ws, self.path = ws, path
+        self.subscribed = False
+        self.next_order = 1000
+
+    async def on_frame(self, msg):
+        method, params, rid = msg.get("method"), msg.get("params") or {}, msg.get("id")
+        verified, why = (binance_verify(params) if method in BINANCE_SIGNED else (True, ""))
+        record(exchange="binance", path=self.path, op=method, frame=json.dumps(msg),
+               verified=verified, why=why)
+        if not verified:
+            return await self.send({"id": rid, "status": 401,
+                                    "error": {"code": -1022, "msg": f"Signature for this request is not valid: {why}"}})
+        if method == "userDataStream.subscribe.signature":
+            self.subscribed = True
+            return await self.send({"id": rid, "status": 200, "result": {"subscriptionId": 0}})
+        if method in ("order.place", "order.test"):
+            self.next_order += 1
+            return await self.send({"id": rid, "status": 200, "result": self.order(params, self.next_order, "NEW")})
+        if method == "order.cancel":
+            return await self.send({"id": rid, "status": 200,
+                                    "result": self.order(params, int(params.get("orderId", 1)), "CANCELED")})
+        if method == "time":
+            return await self.send({"id": rid, "status": 200, "result": {"serverTime": now_ms()}})
+        return await self.send({"id": rid, "status": 200, "result": {}})
+
+    def order(self, params, order_id, status):
+        return {"symbol": params.get("symbol", "BTCUSDT"), "orderId": order_id, "orderListId": -1,
+                "clientOrderId": params.get("newClientOrderId", "mock"), "transactTime": now_ms(),
+                "price": str(params.get("price", "0")), "origQty": str(params.get("quantity", "0")),
+                "executedQty": "0.00000000", "cummulativeQuoteQty": "0.00000000", "status": status,
+                "timeInForce": params.get("timeInForce", "GTC"), "type": params.get("type", "LIMIT"),
+                "side": params.get("side", "BUY"), "workingTime": now_ms(), "selfTradePreventionMode": "NONE"}
+
+    async def push(self):
+        if not self.subscribed:
+            return
+        t = now_ms()
+        await self.send({"subscriptionId": 0, "event": {
+            "e": "executionReport", "E": t, "s": "BTCUSDT", "c": "pushed-by-mock", "S": "BUY",
+            "o": "LIMIT", "f": "GTC", "q": "0.01000000", "p": "30000.00000000", "P": "0.00000000",
+            "F": "0.00000000", "g": -1, "C": "", "x": "NEW", "X": "NEW", "r": "NONE", "i": 777,
+            "l": "0.00000000", "z": "0.00000000", "L": "0.00000000", "n": "0", "N": None, "T": t,
+            "t": -1, "I": 1, "w": True, "m": False, "M": False, "O": t, "Z": "0.00000000",
+            "Y": "0.00000000", "Q": "0.00000000", "W": t, "V": "NONE"}})
+        await self.send({"subscriptionId": 0, "event": {
+            "e": "outboundAccountPosition", "E": t, "u": t,
+            "B": [{"a": "USDT", "f": "1234.50000000", "l": "100.00000000"},
+                  {"a": "BTC", "f": "0.50000000", "l": "0.00000000"}]}})
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+
+HANDLERS = {"binance": Binance}
+
+
+async def serve_socket(ws, exchange):
+    path = ws.request.path
+    handler = HANDLERS[exchange](ws, path)
+    record(exchange=exchange, path=path, op="connect", frame="", verified=True,
+           why=",".join(f"{k}={v}" for k, v in ws.request.headers.raw_items()
+                        if k.lower() == "sec-websocket-extensions"))
+
+    async def pusher():
+        while True:
+            await asyncio.sleep(0.3)
+            try:
+                await handler.push()
+            except websockets.ConnectionClosed:
+                return
+
+    task = asyncio.create_task(pusher())
+    try:
+        async for message in ws:
+            if isinstance(message, bytes):
+                record(exchange=exchange, path=path, op="binary", frame="", verified=False, why="binary")
+                continue
+            try:
+                msg = strict_json(message) if message.strip() not in ("ping",) else message
+            except ValueError as e:
+                record(exchange=exchange, path=path, op="unparseable", frame=message, verified=False, why=str(e))
+                continue
+            await handler.on_frame(msg)
+    except websockets.ConnectionClosed:
+        pass
+    finally:
+        task.cancel()
+        record(exchange=exchange, path=path, op="closed", frame="", verified=True,
+               why=str(ws.close_code))
+
+
+async def main_async(args):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    async with websockets.serve(lambda ws: serve_socket(ws, args.exchange), args.host, args.port,
+                                ssl=ctx, compression=None, ping_interval=None) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        print(f"listening on {port}", flush=True)
+        await asyncio.Future()
+
+
+def main(argv=None):
+    global RECORD
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--exchange", default="binance", choices=sorted(HANDLERS))
+    ap.add_argument("--credentials", required=True)
+    ap.add_argument("--record")
+    args = ap.parse_args(argv)
+    with open(args.credentials) as fh:
+        CREDENTIALS.update(json.load(fh))
+    RECORD = args.record
+    try:
+        asyncio.run(main_async(args))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
