@@ -25,9 +25,9 @@ pub mod nonce;
 pub mod okx;
 pub mod profile;
 pub mod route;
-pub mod ws;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod ws;
 
 use std::time::SystemTime;
 

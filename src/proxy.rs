@@ -15,6 +15,7 @@ mod state;
 pub mod tls;
 mod transport;
 mod ws;
+mod ws_upstream;
 
 pub use explain::explain;
 pub use listener::{run, SHUTDOWN_GRACE};

@@ -62,7 +62,10 @@ pub enum Action {
     ToExchange(String),
     ToBot(String),
     /// Close both sides with this code and reason.
-    Close { code: u16, reason: String },
+    Close {
+        code: u16,
+        reason: String,
+    },
 }
 
 /// One bot's session.
@@ -98,7 +101,11 @@ impl<'a> Session<'a> {
             return vec![Action::ToExchange(text.to_owned())];
         }
         if text.len() > self.cx.max_frame {
-            return self.refuse("frame", "too_large", "the frame is larger than keyward accepts");
+            return self.refuse(
+                "frame",
+                "too_large",
+                "the frame is larger than keyward accepts",
+            );
         }
         let frame = match Json::parse(text) {
             Ok(frame) => frame,
@@ -163,7 +170,10 @@ impl<'a> Session<'a> {
                 );
                 return self.deny(&op, None, refusal);
             }
-            OpKind::Login => (None, self.sign(|p, c| p.login(self.cx.route, &op, frame, c, now))),
+            OpKind::Login => (
+                None,
+                self.sign(|p, c| p.login(self.cx.route, &op, frame, c, now)),
+            ),
             OpKind::Local => (
                 None,
                 self.sign(|p, c| p.outbound(self.cx.route, &op, frame, &[], c, now)),
@@ -341,3 +351,5 @@ pub fn close_reason(text: &str) -> String {
     text[..end].to_owned()
 }
 
+#[cfg(test)]
+mod tests;

@@ -238,10 +238,7 @@ impl RawConfig {
                             u.base
                         )));
                     }
-                    let ws_base = u
-                        .ws_base
-                        .map(|w| parse_ws_base(&w, &key))
-                        .transpose()?;
+                    let ws_base = u.ws_base.map(|w| parse_ws_base(&w, &key)).transpose()?;
                     Some(UpstreamConfig {
                         base: uri,
                         ca: u.ca.map(|p| resolve(base, &p)),

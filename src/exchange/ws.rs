@@ -4,8 +4,7 @@
 //!
 //! An exchange with WebSocket support returns its [`WsProtocol`] from
 //! [`Exchange::ws`](super::Exchange::ws); the exchange-independent session (strict frame
-//! parsing, decisions, audit) lives in `crate::session` and asks the protocol only these
-//! questions.
+//! parsing, decisions, audit, in `src/session.rs`) asks the protocol only these questions.
 
 use std::time::SystemTime;
 

@@ -115,18 +115,17 @@ impl Upstream {
 /// The TLS client configuration for a credential's upstream (REST and WebSocket): rustls with
 /// the webpki roots, or only the test CA `ca`.
 pub fn client_tls(ca: Option<&Path>) -> Result<rustls::ClientConfig> {
-        let mut roots = RootCertStore::empty();
+    let mut roots = RootCertStore::empty();
     match ca {
         Some(path) => {
             for cert in CertificateDer::pem_file_iter(path)
                 .map_err(|e| Error::config(format!("upstream.ca {}: {e}", path.display())))?
             {
-                let cert = cert.map_err(|e| {
-                    Error::config(format!("upstream.ca {}: {e}", path.display()))
-                })?;
-                roots.add(cert).map_err(|e| {
-                    Error::config(format!("upstream.ca {}: {e}", path.display()))
-                })?;
+                let cert = cert
+                    .map_err(|e| Error::config(format!("upstream.ca {}: {e}", path.display())))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| Error::config(format!("upstream.ca {}: {e}", path.display())))?;
             }
             if roots.is_empty() {
                 return Err(Error::config(format!(

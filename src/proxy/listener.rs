@@ -10,8 +10,8 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::host::ListenName;
-use super::pipeline;
 use super::state::{InFlight, State};
+use super::{pipeline, ws};
 
 /// Serves a connection until it ends or `stop` says to finish: then hyper finishes the request
 /// in progress and closes (an idle keep-alive connection closes at once).
@@ -77,8 +77,13 @@ pub async fn run(
                 let state = state.clone();
                 let local = local.clone();
                 async move {
-                    let response = pipeline::handle(&state, Option::as_ref(&local), peer, req);
-                    Ok::<_, std::convert::Infallible>(response.await)
+                    let listen = Option::as_ref(&local);
+                    let response = if ws::is_upgrade(&req) {
+                        ws::upgrade(&state, listen, peer, req).await
+                    } else {
+                        pipeline::handle(&state, listen, peer, req).await
+                    };
+                    Ok::<_, std::convert::Infallible>(response)
                 }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();

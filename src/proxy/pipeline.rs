@@ -32,9 +32,6 @@ pub async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
-    if super::ws::is_upgrade(&req) {
-        return super::ws::upgrade(state, listen, peer, req).await;
-    }
     let started = Instant::now();
     let snapshot = state.snapshot();
     let pipeline = Pipeline {

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 use super::auth::Clients;
 use super::forward::Upstream;
-use super::ws::{Quotas, WsUpstream};
+use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::audit::{AuditLog, Event};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -192,7 +192,7 @@ impl Resources {
         self.ws_upstreams
             .get(credential)
             .cloned()
-            .ok_or_else(|| super::ws::missing(credential))
+            .ok_or_else(|| ws_upstream::missing(credential))
     }
 
     fn upstream(&self, credential: &str) -> Result<Arc<Upstream>> {

@@ -5,9 +5,6 @@
 //! decided by [`crate::session`].
 
 mod relay;
-mod upstream;
-
-pub use upstream::{missing, Quotas, WsUpstream};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,7 +57,8 @@ pub async fn upgrade(
     let hosts = AllowedHosts::new(listen, &snapshot.host_names);
     let accepted = match accept(&snapshot, &hosts, id, peer, req) {
         Ok(accepted) => accepted,
-        Err(Stopped { subject, refusal }) => {
+        Err(stopped) => {
+            let Stopped { subject, refusal } = *stopped;
             let verdict = Verdict::Refuse {
                 code: refusal.code,
                 reason: &refusal.message,
@@ -135,7 +133,16 @@ pub async fn upgrade(
                 return;
             }
         };
-        relay::run(&state, id, peer, accepted_parts(&accepted), bot, exchange, quota).await;
+        relay::run(
+            &state,
+            id,
+            peer,
+            accepted_parts(&accepted),
+            bot,
+            exchange,
+            quota,
+        )
+        .await;
         tracing::info!(session = id, "WebSocket session closed");
     });
     response
@@ -148,17 +155,21 @@ fn accept(
     id: u64,
     peer: SocketAddr,
     req: Request<Incoming>,
-) -> Result<Accepted, Stopped<'static>> {
+) -> Result<Accepted, Box<Stopped<'static>>> {
     // Refusals here carry no credential: the bot learns keyward's error shape, not the exchange's.
     let mut subject: Subject<'static> = Subject::new(id, peer, req.uri().path());
     let trusted = snapshot.trusts(peer.ip());
-    let stop = |subject: &Subject<'static>, refusal: Refusal| subject.stop(refusal);
-    let inbound = Inbound::check_websocket(req, hosts, peer, trusted).map_err(|r| stop(&subject, r))?;
+    let stop = |subject: &Subject<'static>, refusal: Refusal| Box::new(subject.stop(refusal));
+    let inbound =
+        Inbound::check_websocket(req, hosts, peer, trusted).map_err(|r| stop(&subject, r))?;
     subject.method = Some(inbound.method);
     subject.source = inbound.source.clone();
     let head = &inbound.head;
     if inbound.method != Method::Get {
-        return Err(stop(&subject, Refusal::bad_request("a WebSocket upgrade is a GET")));
+        return Err(stop(
+            &subject,
+            Refusal::bad_request("a WebSocket upgrade is a GET"),
+        ));
     }
     if head.uri.query().is_some() {
         return Err(stop(
@@ -209,10 +220,18 @@ fn handshake_accept(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
         .flat_map(|v| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
     if !upgrade_token {
-        return Err(Refusal::bad_request("a WebSocket upgrade needs Connection: Upgrade"));
+        return Err(Refusal::bad_request(
+            "a WebSocket upgrade needs Connection: Upgrade",
+        ));
     }
-    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
-        return Err(Refusal::bad_request("keyward speaks WebSocket version 13 only"));
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        return Err(Refusal::bad_request(
+            "keyward speaks WebSocket version 13 only",
+        ));
     }
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
@@ -256,10 +275,17 @@ fn refuse_accepted(
         code: refusal.code,
         reason: &refusal.message,
     };
-    if let Err(e) = state.resources().audit(&frame_record(id, accepted, verdict)) {
+    if let Err(e) = state
+        .resources()
+        .audit(&frame_record(id, accepted, verdict))
+    {
         tracing::error!(error = %e, "audit log write failed");
     }
-    tracing::info!(session = id, code = refusal.code, "WebSocket upgrade refused");
+    tracing::info!(
+        session = id,
+        code = refusal.code,
+        "WebSocket upgrade refused"
+    );
     super::respond::refusal(&refusal, Vec::new())
 }
 

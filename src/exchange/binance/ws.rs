@@ -93,25 +93,58 @@ const SPOT_METHODS: &[(&str, Kind)] = &[
         "order.amend.keepPriority",
         rest(Put, "/api/v3/order/amend/keepPriority", Signed),
     ),
-    ("openOrders.cancelAll", rest(Delete, "/api/v3/openOrders", Signed)),
-    ("orderList.place.oco", rest(Post, "/api/v3/orderList/oco", Signed)),
-    ("orderList.place.oto", rest(Post, "/api/v3/orderList/oto", Signed)),
-    ("orderList.place.otoco", rest(Post, "/api/v3/orderList/otoco", Signed)),
-    ("orderList.cancel", rest(Delete, "/api/v3/orderList", Signed)),
+    (
+        "openOrders.cancelAll",
+        rest(Delete, "/api/v3/openOrders", Signed),
+    ),
+    (
+        "orderList.place.oco",
+        rest(Post, "/api/v3/orderList/oco", Signed),
+    ),
+    (
+        "orderList.place.oto",
+        rest(Post, "/api/v3/orderList/oto", Signed),
+    ),
+    (
+        "orderList.place.otoco",
+        rest(Post, "/api/v3/orderList/otoco", Signed),
+    ),
+    (
+        "orderList.cancel",
+        rest(Delete, "/api/v3/orderList", Signed),
+    ),
     ("sor.order.place", rest(Post, "/api/v3/sor/order", Signed)),
-    ("sor.order.test", rest(Post, "/api/v3/sor/order/test", Signed)),
+    (
+        "sor.order.test",
+        rest(Post, "/api/v3/sor/order/test", Signed),
+    ),
     ("order.status", rest(Get, "/api/v3/order", Signed)),
     ("openOrders.status", rest(Get, "/api/v3/openOrders", Signed)),
     ("allOrders", rest(Get, "/api/v3/allOrders", Signed)),
     ("myTrades", rest(Get, "/api/v3/myTrades", Signed)),
-    ("myPreventedMatches", rest(Get, "/api/v3/myPreventedMatches", Signed)),
+    (
+        "myPreventedMatches",
+        rest(Get, "/api/v3/myPreventedMatches", Signed),
+    ),
     ("orderList.status", rest(Get, "/api/v3/orderList", Signed)),
     ("allOrderLists", rest(Get, "/api/v3/allOrderList", Signed)),
-    ("openOrderLists.status", rest(Get, "/api/v3/openOrderList", Signed)),
+    (
+        "openOrderLists.status",
+        rest(Get, "/api/v3/openOrderList", Signed),
+    ),
     ("account.status", rest(Get, "/api/v3/account", Signed)),
-    ("account.commission", rest(Get, "/api/v3/account/commission", Signed)),
-    ("account.rateLimits.orders", rest(Get, "/api/v3/rateLimit/order", Signed)),
-    ("trades.historical", rest(Get, "/api/v3/historicalTrades", Key)),
+    (
+        "account.commission",
+        rest(Get, "/api/v3/account/commission", Signed),
+    ),
+    (
+        "account.rateLimits.orders",
+        rest(Get, "/api/v3/rateLimit/order", Signed),
+    ),
+    (
+        "trades.historical",
+        rest(Get, "/api/v3/historicalTrades", Key),
+    ),
     ("ping", rest(Get, "/api/v3/ping", Public)),
     ("time", rest(Get, "/api/v3/time", Public)),
     ("exchangeInfo", rest(Get, "/api/v3/exchangeInfo", Public)),
@@ -123,9 +156,15 @@ const SPOT_METHODS: &[(&str, Kind)] = &[
     ("avgPrice", rest(Get, "/api/v3/avgPrice", Public)),
     ("ticker", rest(Get, "/api/v3/ticker", Public)),
     ("ticker.24hr", rest(Get, "/api/v3/ticker/24hr", Public)),
-    ("ticker.tradingDay", rest(Get, "/api/v3/ticker/tradingDay", Public)),
+    (
+        "ticker.tradingDay",
+        rest(Get, "/api/v3/ticker/tradingDay", Public),
+    ),
     ("ticker.price", rest(Get, "/api/v3/ticker/price", Public)),
-    ("ticker.book", rest(Get, "/api/v3/ticker/bookTicker", Public)),
+    (
+        "ticker.book",
+        rest(Get, "/api/v3/ticker/bookTicker", Public),
+    ),
 ];
 
 /// USD-M futures WebSocket API methods.
@@ -138,19 +177,37 @@ const FUTURES_METHODS: &[(&str, Kind)] = &[
     ("order.cancel", rest(Delete, "/fapi/v1/order", Signed)),
     ("order.status", rest(Get, "/fapi/v1/order", Signed)),
     ("algoOrder.place", rest(Post, "/fapi/v1/algoOrder", Signed)),
-    ("algoOrder.cancel", rest(Delete, "/fapi/v1/algoOrder", Signed)),
-    ("account.position", rest(Get, "/fapi/v2/positionRisk", Signed)),
-    ("v2/account.position", rest(Get, "/fapi/v3/positionRisk", Signed)),
+    (
+        "algoOrder.cancel",
+        rest(Delete, "/fapi/v1/algoOrder", Signed),
+    ),
+    (
+        "account.position",
+        rest(Get, "/fapi/v2/positionRisk", Signed),
+    ),
+    (
+        "v2/account.position",
+        rest(Get, "/fapi/v3/positionRisk", Signed),
+    ),
     ("account.balance", rest(Get, "/fapi/v2/balance", Signed)),
     ("v2/account.balance", rest(Get, "/fapi/v3/balance", Signed)),
     ("account.status", rest(Get, "/fapi/v2/account", Signed)),
     ("v2/account.status", rest(Get, "/fapi/v3/account", Signed)),
-    ("userDataStream.start", rest(Post, "/fapi/v1/listenKey", Key)),
+    (
+        "userDataStream.start",
+        rest(Post, "/fapi/v1/listenKey", Key),
+    ),
     ("userDataStream.ping", rest(Put, "/fapi/v1/listenKey", Key)),
-    ("userDataStream.stop", rest(Delete, "/fapi/v1/listenKey", Key)),
+    (
+        "userDataStream.stop",
+        rest(Delete, "/fapi/v1/listenKey", Key),
+    ),
     ("depth", rest(Get, "/fapi/v1/depth", Public)),
     ("ticker.price", rest(Get, "/fapi/v1/ticker/price", Public)),
-    ("ticker.book", rest(Get, "/fapi/v1/ticker/bookTicker", Public)),
+    (
+        "ticker.book",
+        rest(Get, "/fapi/v1/ticker/bookTicker", Public),
+    ),
 ];
 
 /// The bot's own signing fields: dropped, re-created by keyward.
@@ -220,7 +277,11 @@ impl WsProtocol for BinanceWs {
         };
         match params.iter().find(|(k, _)| k == RETURN_RATE_LIMITS) {
             None | Some((_, Json::Bool(_))) => {}
-            Some(_) => return Err(Refusal::bad_request("params.returnRateLimits must be a boolean")),
+            Some(_) => {
+                return Err(Refusal::bad_request(
+                    "params.returnRateLimits must be a boolean",
+                ))
+            }
         }
         let kind = match kind {
             Kind::Logon => OpKind::Login,
@@ -481,7 +542,14 @@ mod tests {
         .unwrap();
         let credential = testing::credential("real-key", "secret", None);
         let Reply::ToExchange(out) = BinanceWs
-            .outbound(SPOT_ROUTE, &op, &frame, &[canonical], &credential, UNIX_EPOCH)
+            .outbound(
+                SPOT_ROUTE,
+                &op,
+                &frame,
+                &[canonical],
+                &credential,
+                UNIX_EPOCH,
+            )
             .unwrap()
         else {
             panic!()

@@ -14,8 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::upstream::{ExchangeSocket, Slot};
 use crate::proxy::state::State;
+use crate::proxy::ws_upstream::{ExchangeSocket, Slot};
 use crate::session::{self, Action, Context, Session};
 
 pub type BotSocket = WebSocketStream<TokioIo<Upgraded>>;
@@ -53,7 +53,10 @@ pub async fn run(
         return;
     };
     let audit = |event: &crate::audit::Event<'_>| state.resources().audit(event);
-    let bot_client = parts.client.as_deref().and_then(|name| snapshot.clients.by_name(name));
+    let bot_client = parts
+        .client
+        .as_deref()
+        .and_then(|name| snapshot.clients.by_name(name));
     let cx = Context {
         id,
         peer,

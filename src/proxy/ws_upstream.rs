@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::WebSocketStream;
 
-use super::super::forward::client_tls;
+use super::forward::client_tls;
 use crate::config::{Config, ServerConfig};
 use crate::error::{Error, Result};
 use crate::exchange::ws::WsRoute;
@@ -84,7 +84,8 @@ impl WsUpstream {
                 .await
                 .map_err(|e| unreachable(&e.to_string()))?;
             let _ = tcp.set_nodelay(true);
-            let name = ServerName::try_from(host.clone()).map_err(|e| unreachable(&e.to_string()))?;
+            let name =
+                ServerName::try_from(host.clone()).map_err(|e| unreachable(&e.to_string()))?;
             let tls = self
                 .tls
                 .connect(name, tcp)
