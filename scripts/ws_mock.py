@@ -146,7 +146,82 @@ class Binance:
         await self.ws.send(json.dumps(obj))
 
 
-HANDLERS = {"binance": Binance}
+# ---------------------------------------------------------------------------------------
+# Bybit v5 (/v5/private, /v5/trade, /v5/public/*)
+# ---------------------------------------------------------------------------------------
+
+
+class Bybit:
+    def __init__(self, ws, path):
+        self.ws, self.path = ws, path
+        self.authed = False
+        self.topics = set()
+        self.next_order = 5000
+
+    async def on_frame(self, msg):
+        if not isinstance(msg, dict):
+            record(exchange="bybit", path=self.path, op="text", frame=str(msg), verified=False, why="not an object")
+            return
+        op = msg.get("op")
+        verified, why = True, ""
+        if op == "auth":
+            verified, why = self.verify_auth(msg.get("args") or [])
+            self.authed = verified
+        elif op not in ("ping", "subscribe", "unsubscribe") or self.path == "/v5/private":
+            if not self.authed and not (op in ("ping", "subscribe") and self.path.startswith("/v5/public")):
+                verified, why = False, "not authenticated"
+        record(exchange="bybit", path=self.path, op=op, frame=json.dumps(msg), verified=verified, why=why)
+        if op == "auth":
+            return await self.send({"success": verified, "ret_msg": why, "op": "auth", "conn_id": "mock"})
+        if op == "ping":
+            return await self.send({"success": True, "ret_msg": "pong", "op": "ping", "conn_id": "mock"})
+        if op == "subscribe":
+            self.topics.update(msg.get("args") or [])
+            return await self.send({"success": verified, "ret_msg": why, "op": "subscribe",
+                                    "conn_id": "mock", "req_id": msg.get("req_id")})
+        if not verified:
+            return await self.send({"reqId": msg.get("reqId"), "retCode": 10003, "retMsg": why, "op": op, "data": {}})
+        self.next_order += 1
+        args = (msg.get("args") or [{}])[0]
+        return await self.send({"reqId": msg.get("reqId"), "retCode": 0, "retMsg": "OK", "op": op,
+                                "data": {"orderId": args.get("orderId", str(self.next_order)),
+                                         "orderLinkId": args.get("orderLinkId", "")},
+                                "header": {"Timenow": str(now_ms())}, "connId": "mock"})
+
+    def verify_auth(self, args):
+        if len(args) != 3:
+            return False, "auth args"
+        key, expires, sig = args
+        secret, _ = secret_of(key)
+        if secret is None:
+            return False, "unknown api key"
+        want = hmac.new(secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, str(sig)):
+            return False, "bad auth signature"
+        if int(expires) < now_ms():
+            return False, "expired"
+        return True, ""
+
+    async def push(self):
+        if not self.authed or self.path != "/v5/private":
+            return
+        t = now_ms()
+        if "order" in self.topics:
+            await self.send({"topic": "order", "id": "o", "creationTime": t, "data": [{
+                "category": "spot", "symbol": "BTCUSDT", "orderId": "777", "orderLinkId": "pushed-by-mock",
+                "side": "Buy", "orderType": "Limit", "price": "30000", "qty": "0.01", "orderStatus": "New",
+                "timeInForce": "GTC", "cumExecQty": "0", "cumExecValue": "0", "avgPrice": "0",
+                "createdTime": str(t), "updatedTime": str(t), "leavesQty": "0.01"}]})
+        if "wallet" in self.topics:
+            await self.send({"topic": "wallet", "id": "w", "creationTime": t, "data": [{
+                "accountType": "UNIFIED", "coin": [{"coin": "USDT", "equity": "1234.5", "walletBalance": "1234.5",
+                                                    "availableToWithdraw": "1234.5", "locked": "0"}]}]})
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+
+HANDLERS = {"binance": Binance, "bybit": Bybit}
 
 
 async def serve_socket(ws, exchange):
@@ -171,7 +246,7 @@ async def serve_socket(ws, exchange):
                 record(exchange=exchange, path=path, op="binary", frame="", verified=False, why="binary")
                 continue
             try:
-                msg = strict_json(message) if message.strip() not in ("ping",) else message
+                msg = strict_json(message) if message.strip() != "ping" else message
             except ValueError as e:
                 record(exchange=exchange, path=path, op="unparseable", frame=message, verified=False, why=str(e))
                 continue

@@ -12,6 +12,7 @@
 
 pub mod leverage;
 pub mod orders;
+mod ws;
 
 use super::profile::{get, post};
 use super::{plain_header, secret_header};
@@ -162,6 +163,10 @@ impl Exchange for Bybit {
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
         get_or_post_only(req, "Bybit v5")
+    }
+
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::BybitWs)
     }
 
     fn sign(

@@ -1,0 +1,376 @@
+//! Bybit v5 sockets: `/v5/private` (order, execution, position and wallet streams),
+//! `/v5/trade` (order entry) and `/v5/public/{spot,linear,inverse,option}`.
+//!
+//! The bot's `{"op":"auth","args":[key, expires, signature]}` carries its client token as the
+//! key; keyward rewrites it in place with the real key, its own expiry (now + 10 s) and
+//! `hex(HMAC-SHA256(secret, "GET/realtime" + expires))`, so the bot sees Bybit's own answer.
+//! Trade ops are the REST endpoint of the same name (`order.create` = `POST /v5/order/create`,
+//! batches item by item through the REST batch reader); a private topic is judged as the REST
+//! read of the same data (`order` = `GET /v5/order/realtime`, so `bybit:read` allows it).
+//! <https://bybit-exchange.github.io/docs/v5/ws/connect>
+
+use std::time::SystemTime;
+
+use crate::exchange::unix_millis;
+use crate::exchange::ws::{BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute};
+use crate::exchange::Credential;
+use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+
+const PRIVATE: u8 = 0;
+const TRADE: u8 = 1;
+const PUBLIC: u8 = 2;
+
+const AUTHORITY: &str = "stream.bybit.com:443";
+
+/// Trade ops and the REST endpoints they equal.
+const TRADE_OPS: &[(&str, &str)] = &[
+    ("order.create", "/v5/order/create"),
+    ("order.amend", "/v5/order/amend"),
+    ("order.cancel", "/v5/order/cancel"),
+    ("order.create-batch", "/v5/order/create-batch"),
+    ("order.amend-batch", "/v5/order/amend-batch"),
+    ("order.cancel-batch", "/v5/order/cancel-batch"),
+];
+
+/// Private topics (a topic or its `topic.category` form) and the REST reads they equal.
+const PRIVATE_TOPICS: &[(&str, &str)] = &[
+    ("order", "/v5/order/realtime"),
+    ("stopOrder", "/v5/order/realtime"),
+    ("execution", "/v5/execution/list"),
+    ("execution.fast", "/v5/execution/list"),
+    ("position", "/v5/position/list"),
+    ("wallet", "/v5/account/wallet-balance"),
+    ("greeks", "/v5/asset/coin-greeks"),
+];
+
+/// Public topic prefixes and the public market data they equal.
+const PUBLIC_TOPICS: &[(&str, &str)] = &[
+    ("orderbook", "/v5/market/orderbook"),
+    ("publicTrade", "/v5/market/recent-trade"),
+    ("tickers", "/v5/market/tickers"),
+    ("kline", "/v5/market/kline"),
+    ("allLiquidation", "/v5/market/tickers"),
+    ("liquidation", "/v5/market/tickers"),
+];
+
+pub struct BybitWs;
+
+impl WsProtocol for BybitWs {
+    fn route(&self, path: &str) -> Option<WsRoute> {
+        let api = match path {
+            "/v5/private" => PRIVATE,
+            "/v5/trade" => TRADE,
+            "/v5/public/spot" | "/v5/public/linear" | "/v5/public/inverse"
+            | "/v5/public/option" => PUBLIC,
+            _ => return None,
+        };
+        Some(WsRoute {
+            authority: AUTHORITY,
+            api,
+        })
+    }
+
+    fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
+        let Json::Object(members) = frame else {
+            return Err(Refusal::bad_request("a Bybit frame is a JSON object"));
+        };
+        let Some(Json::String(op)) = frame.get("op") else {
+            return Err(Refusal::bad_request("the frame has no string \"op\""));
+        };
+        let allowed: &[&str] = match (op.as_str(), route.api) {
+            ("ping", _) => &["op", "req_id"],
+            ("auth", PRIVATE | TRADE) => &["op", "args", "req_id"],
+            ("subscribe" | "unsubscribe", PRIVATE | PUBLIC) => &["op", "args", "req_id"],
+            (_, TRADE) => &["op", "reqId", "header", "args"],
+            _ => &[],
+        };
+        if let Some((k, _)) = members.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            return Err(Refusal::bad_request(format!(
+                "a Bybit {op:?} frame on this socket has no member {k:?}"
+            )));
+        }
+        let id = frame
+            .get("req_id")
+            .or_else(|| frame.get("reqId"))
+            .cloned()
+            .unwrap_or(Json::Null);
+        let args = match frame.get("args") {
+            Some(Json::Array(items)) => items.as_slice(),
+            None => &[],
+            Some(_) => return Err(Refusal::bad_request("\"args\" must be an array")),
+        };
+        let op_of = |kind, token| {
+            Ok(BotFrame::Op(WsOp {
+                name: op.clone(),
+                id: id.clone(),
+                token,
+                kind,
+            }))
+        };
+        match op.as_str() {
+            "ping" => Ok(BotFrame::Keepalive),
+            "auth" => match args.first() {
+                Some(Json::String(token)) if args.len() == 3 => {
+                    op_of(OpKind::Login, Some(token.clone()))
+                }
+                _ => Err(Refusal::bad_request("auth takes [key, expires, signature]")),
+            },
+            "subscribe" | "unsubscribe" => {
+                let topics = args
+                    .iter()
+                    .map(|t| match t {
+                        Json::String(t) => topic(route, t),
+                        _ => Err(Refusal::bad_request("a topic is a string")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                op_of(OpKind::Rest(topics), None)
+            }
+            trade => {
+                let path = TRADE_OPS
+                    .iter()
+                    .find(|(o, _)| *o == trade)
+                    .map(|(_, p)| *p)
+                    .ok_or_else(|| {
+                        Refusal::bad_request(format!("{trade:?} is not a Bybit op keyward knows"))
+                    })?;
+                let [body @ Json::Object(_)] = args else {
+                    return Err(Refusal::bad_request(
+                        "a Bybit trade op takes one object in args",
+                    ));
+                };
+                op_of(
+                    OpKind::Rest(vec![RestEquivalent::json(Method::Post, path, body.clone())]),
+                    None,
+                )
+            }
+        }
+    }
+
+    fn login(
+        &self,
+        _route: WsRoute,
+        op: &WsOp,
+        _frame: &Json,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        let expires = (unix_millis(now) + 10_000).to_string();
+        let signature = credential
+            .key
+            .hmac_sha256(&[b"GET/realtime", expires.as_bytes()])?;
+        let mut out = vec![
+            ("op".to_owned(), Json::String("auth".to_owned())),
+            (
+                "args".to_owned(),
+                Json::Array(vec![
+                    Json::String(api_key(credential)?),
+                    Json::String(expires),
+                    Json::String(hex::encode(signature)),
+                ]),
+            ),
+        ];
+        if op.id != Json::Null {
+            out.push(("req_id".to_owned(), op.id.clone()));
+        }
+        Ok(Reply::ToExchange(Json::Object(out).to_compact()))
+    }
+
+    fn outbound(
+        &self,
+        _route: WsRoute,
+        op: &WsOp,
+        frame: &Json,
+        checked: &[CanonicalRequest],
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        if matches!(op.name.as_str(), "subscribe" | "unsubscribe") {
+            // Topics are judged, not rewritten: the frame goes as keyward parsed it.
+            return Ok(Reply::ToExchange(frame.to_compact()));
+        }
+        let [canonical] = checked else {
+            return Err(Refusal::bad_request("a Bybit trade op is one request"));
+        };
+        let crate::request::Body::Json(body) = &canonical.body else {
+            return Err(Refusal::bad_request("a Bybit trade op carries an object"));
+        };
+        let window = match frame
+            .get("header")
+            .and_then(|h| h.get("X-BAPI-RECV-WINDOW"))
+        {
+            Some(v) => v
+                .scalar_text()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| Refusal::bad_request("X-BAPI-RECV-WINDOW is not a number"))?
+                .min(credential.recv_window_ms),
+            None => credential.recv_window_ms,
+        };
+        let out = Json::Object(vec![
+            ("op".to_owned(), Json::String(op.name.clone())),
+            ("reqId".to_owned(), op.id.clone()),
+            (
+                "header".to_owned(),
+                Json::Object(vec![
+                    (
+                        "X-BAPI-TIMESTAMP".to_owned(),
+                        Json::String(unix_millis(now).to_string()),
+                    ),
+                    (
+                        "X-BAPI-RECV-WINDOW".to_owned(),
+                        Json::String(window.to_string()),
+                    ),
+                ]),
+            ),
+            ("args".to_owned(), Json::Array(vec![body.clone()])),
+        ]);
+        Ok(Reply::ToExchange(out.to_compact()))
+    }
+
+    fn error_reply(&self, route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
+        let msg = Json::String(format!("keyward {}: {}", refusal.code, refusal.message));
+        let out = if route.api == TRADE && op.name != "auth" {
+            vec![
+                ("reqId".to_owned(), op.id.clone()),
+                ("retCode".to_owned(), Json::Number("10005".to_owned())),
+                ("retMsg".to_owned(), msg),
+                ("op".to_owned(), Json::String(op.name.clone())),
+                ("data".to_owned(), Json::Object(Vec::new())),
+            ]
+        } else {
+            vec![
+                ("success".to_owned(), Json::Bool(false)),
+                ("ret_msg".to_owned(), msg),
+                ("op".to_owned(), Json::String(op.name.clone())),
+                ("req_id".to_owned(), op.id.clone()),
+            ]
+        };
+        Json::Object(out).to_compact()
+    }
+}
+
+/// The REST request a topic equals on this socket.
+fn topic(route: WsRoute, topic: &str) -> Result<RestEquivalent, Refusal> {
+    let (table, name) = if route.api == PUBLIC {
+        (PUBLIC_TOPICS, topic.split('.').next().unwrap_or(""))
+    } else {
+        let name = match topic.split_once('.') {
+            // `order.spot`, `position.linear`: the topic for one category.
+            Some((name, _)) if name != "execution" => name,
+            Some(("execution", rest)) if rest.starts_with("fast") => "execution.fast",
+            Some((name, _)) => name,
+            None => topic,
+        };
+        (PRIVATE_TOPICS, name)
+    };
+    let path = table
+        .iter()
+        .find(|(t, _)| *t == name)
+        .map(|(_, p)| *p)
+        .ok_or_else(|| {
+            Refusal::bad_request(format!("{topic:?} is not a Bybit topic keyward relays"))
+        })?;
+    Ok(RestEquivalent::query(Method::Get, path, Params::new()))
+}
+
+fn api_key(credential: &Credential) -> Result<String, Refusal> {
+    String::from_utf8(credential.api_key.expose().to_vec())
+        .map_err(|_| Refusal::bad_credential("the credential's API key is not text; re-seal it"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::testing;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const TRADE_ROUTE: WsRoute = WsRoute {
+        authority: AUTHORITY,
+        api: TRADE,
+    };
+
+    fn op(route: WsRoute, text: &str) -> WsOp {
+        match BybitWs.read(route, &Json::parse(text).unwrap()).unwrap() {
+            BotFrame::Op(op) => op,
+            BotFrame::Keepalive => panic!("keepalive"),
+        }
+    }
+
+    #[test]
+    fn auth_is_rewritten_with_the_real_key_and_keywards_signature() {
+        let frame = r#"{"op":"auth","args":["client-token","1","dummy"],"req_id":"a"}"#;
+        let op = op(TRADE_ROUTE, frame);
+        assert_eq!(op.token.as_deref(), Some("client-token"));
+        let credential = testing::credential("real-key", "real-secret", None);
+        let now = UNIX_EPOCH + Duration::from_millis(1_700_000_000_000);
+        let Reply::ToExchange(out) = BybitWs
+            .login(TRADE_ROUTE, &op, &Json::Null, &credential, now)
+            .unwrap()
+        else {
+            panic!()
+        };
+        let expected = {
+            use hmac::{Hmac, Mac};
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"real-secret").unwrap();
+            mac.update(b"GET/realtime1700000010000");
+            hex::encode(mac.finalize().into_bytes())
+        };
+        assert_eq!(
+            out,
+            format!(
+                r#"{{"op":"auth","args":["real-key","1700000010000","{expected}"],"req_id":"a"}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn trade_ops_are_their_rest_endpoints_and_topics_their_reads() {
+        let op1 = op(
+            TRADE_ROUTE,
+            r#"{"op":"order.create-batch","reqId":"1","header":{},"args":[{"category":"linear","request":[]}]}"#,
+        );
+        let OpKind::Rest(rest) = op1.kind else {
+            panic!()
+        };
+        assert_eq!(rest[0].path, "/v5/order/create-batch");
+        let private = BybitWs.route("/v5/private").unwrap();
+        let op2 = op(
+            private,
+            r#"{"op":"subscribe","args":["order","wallet","position.linear"]}"#,
+        );
+        let OpKind::Rest(rest) = op2.kind else {
+            panic!()
+        };
+        let paths: Vec<_> = rest.iter().map(|r| r.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "/v5/order/realtime",
+                "/v5/account/wallet-balance",
+                "/v5/position/list"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_ops_topics_and_members_are_refused() {
+        let private = BybitWs.route("/v5/private").unwrap();
+        for (route, text) in [
+            (TRADE_ROUTE, r#"{"op":"withdraw","reqId":"1","args":[{}]}"#),
+            (
+                TRADE_ROUTE,
+                r#"{"op":"order.create","reqId":"1","args":[{}],"x":1}"#,
+            ),
+            (
+                TRADE_ROUTE,
+                r#"{"op":"order.create","reqId":"1","args":[{},{}]}"#,
+            ),
+            (private, r#"{"op":"subscribe","args":["transfer"]}"#),
+            (private, r#"{"op":"order.create","args":[{}]}"#),
+        ] {
+            assert!(
+                BybitWs.read(route, &Json::parse(text).unwrap()).is_err(),
+                "{text}"
+            );
+        }
+    }
+}
