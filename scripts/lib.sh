@@ -1,6 +1,6 @@
 # Shared helpers for scripts/test.sh and scripts/demo.sh (sourced, not executed).
 
-KW_PY_PINS=(ccxt==4.5.90 python-binance==1.0.37 pytest==9.2.0)
+KW_PY_PINS=(ccxt==4.5.90 python-binance==1.0.37 pytest==9.2.0 websockets==17.4)
 
 kw_log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 kw_die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -53,7 +53,7 @@ kw_ensure_system_deps() {
 # kw_python_has_deps PYTHON — true when PYTHON can import the pinned test dependencies.
 kw_python_has_deps() {
   "$1" - <<'PY' >/dev/null 2>&1
-import ccxt, pytest, binance
+import ccxt, pytest, binance, websockets
 assert ccxt.__version__ == "4.5.90", ccxt.__version__
 PY
 }

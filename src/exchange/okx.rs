@@ -14,6 +14,7 @@
 
 pub mod leverage;
 pub mod orders;
+mod ws;
 
 use super::profile::{get, post};
 use super::{plain_header, secret_header};
@@ -164,6 +165,10 @@ impl Exchange for Okx {
             host: HOST,
             access: PUBLIC.access(path),
         })
+    }
+
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::OkxWs)
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
