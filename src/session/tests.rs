@@ -45,6 +45,7 @@ fn bots() -> TestBots {
         path: "/api/v3/order".into(),
         params: BTreeMap::new(),
         max: BTreeMap::from([("quantity".to_owned(), "0.5".to_owned())]),
+        ..RuleEntry::default()
     };
     let allow = |entries| compile(exchange, entries).unwrap();
     TestBots(vec![
@@ -101,7 +102,7 @@ fn run(frames: &[&str], audit_ok: bool) -> (Vec<Vec<Action>>, Vec<serde_json::Va
         audit: &audit,
     };
     let mut session = Session::new(cx, None);
-    let actions = frames
+    let actions: Vec<Vec<Action>> = frames
         .iter()
         .map(|f| {
             if *f == "BINARY" {
@@ -111,8 +112,8 @@ fn run(frames: &[&str], audit_ok: bool) -> (Vec<Vec<Action>>, Vec<serde_json::Va
             }
         })
         .collect();
-    drop(session);
-    (actions, records.into_inner().unwrap())
+    let records = records.lock().unwrap().clone();
+    (actions, records)
 }
 
 const ORDER: &str = r#"{"id":"o1","method":"order.place","params":{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","quantity":"0.1","price":"30000","apiKey":"tok-a","timestamp":1,"signature":"dummy"}}"#;
