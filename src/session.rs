@@ -178,7 +178,7 @@ impl<'a> Session<'a> {
                 None,
                 self.sign(|p, c| p.outbound(self.cx.route, &op, frame, &[], c, now)),
             ),
-            OpKind::Rest(items) => {
+            OpKind::Rest(items) | OpKind::Subscribe(items) => {
                 let caller = match bot {
                     Some(b) => Caller::Client(b.allowlist()),
                     None => Caller::Anonymous {
@@ -222,15 +222,20 @@ impl<'a> Session<'a> {
                     }
                 }
                 let judged = summary(&canonical);
-                let reply =
-                    self.sign(|p, c| p.outbound(self.cx.route, &op, frame, &canonical, c, now));
+                let reply = match &op.kind {
+                    // Channels are judged, not rewritten: the frame goes as keyward parsed it.
+                    OpKind::Subscribe(_) => Ok(Reply::ToExchange(frame.to_compact())),
+                    _ => {
+                        self.sign(|p, c| p.outbound(self.cx.route, &op, frame, &canonical, c, now))
+                    }
+                };
                 (Some(judged), reply)
             }
         };
         let rule = match &op.kind {
             OpKind::Login => "keyward:login",
             OpKind::Local => "keyward:session",
-            OpKind::Rest(_) => "allowlist",
+            OpKind::Rest(_) | OpKind::Subscribe(_) => "allowlist",
         };
         let judged = judged.unwrap_or(Judged {
             method: "",

@@ -83,6 +83,9 @@ pub enum OpKind {
     /// A request equal to these REST requests (one per batch item or channel); the op is
     /// allowed only if every one is, and then sent as [`WsProtocol::outbound`] builds it.
     Rest(Vec<RestEquivalent>),
+    /// A subscription to channels, each equal to the REST read of the same data; allowed only
+    /// if every one is, and then sent as keyward parsed it (nothing in it is signed).
+    Subscribe(Vec<RestEquivalent>),
 }
 
 /// What keyward does with a bot's login or an allowed op.
@@ -139,6 +142,13 @@ pub trait WsProtocol: Send + Sync + 'static {
     fn to_bot(&self, _route: WsRoute, text: String) -> Option<String> {
         Some(text)
     }
+}
+
+/// Credential material (an API key, a passphrase) as the text a frame carries.
+pub fn credential_text(bytes: &[u8]) -> Result<String, Refusal> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        Refusal::bad_credential("the credential's key or passphrase is not text; re-seal it")
+    })
 }
 
 /// A frame member that must be an object (`params`, `args[0]`): a refusal naming it otherwise.

@@ -125,6 +125,8 @@ def ssl_context(ca_pem):
 
 
 class Mock:
+    script = "mock_exchange.py"
+
     def __init__(self, workdir, credentials, ca_dir, exchange="binance"):
         self.exchange = exchange
         self.dir = Path(workdir)
@@ -142,7 +144,7 @@ class Mock:
     def start(self):
         self._log = open(self.log_file, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPTS / "mock_exchange.py"),
+            [sys.executable, str(SCRIPTS / self.script),
              "--cert", str(self.ca_dir / "server.pem"), "--key", str(self.ca_dir / "server.key"),
              "--port", "0", "--credentials", str(self.creds_file), "--record", str(self.record_file),
              "--exchange", self.exchange],
@@ -152,7 +154,7 @@ class Mock:
         m = re.match(r"listening on (\d+)", line or "")
         if not m:
             stop(self.proc)
-            raise RuntimeError(f"mock exchange did not start: {line!r}\n{self.log_file.read_text()}")
+            raise RuntimeError(f"{self.script} did not start: {line!r}\n{self.log_file.read_text()}")
         self.port = int(m.group(1))
         return self
 
@@ -176,22 +178,7 @@ class WsMock(Mock):
     """scripts/ws_mock.py: a TLS WebSocket mock of an exchange's private sockets that verifies
     every login and signature and records every frame it receives."""
 
-    def start(self):
-        self._log = open(self.log_file, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPTS / "ws_mock.py"),
-             "--cert", str(self.ca_dir / "server.pem"), "--key", str(self.ca_dir / "server.key"),
-             "--port", "0", "--credentials", str(self.creds_file), "--record", str(self.record_file),
-             "--exchange", self.exchange],
-            stdout=subprocess.PIPE, stderr=self._log, text=True,
-        )
-        line = self.proc.stdout.readline()
-        m = re.match(r"listening on (\d+)", line or "")
-        if not m:
-            stop(self.proc)
-            raise RuntimeError(f"WebSocket mock did not start: {line!r}\n{self.log_file.read_text()}")
-        self.port = int(m.group(1))
-        return self
+    script = "ws_mock.py"
 
     @property
     def base(self):

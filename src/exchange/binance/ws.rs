@@ -12,7 +12,8 @@ use std::time::SystemTime;
 use super::{recv_window, signature};
 use crate::exchange::unix_millis;
 use crate::exchange::ws::{
-    flat_params, object, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    credential_text, flat_params, object, BotFrame, OpKind, Reply, RestEquivalent, WsOp,
+    WsProtocol, WsRoute,
 };
 use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Refusal, RefusalKind};
@@ -410,10 +411,8 @@ fn signed_params(
         params.push((k.clone(), v.clone()));
     }
     if auth != Auth::None {
-        let key = std::str::from_utf8(credential.api_key.expose()).map_err(|_| {
-            Refusal::bad_credential("the credential's API key is not text; re-seal it")
-        })?;
-        params.push(("apiKey".to_owned(), Json::String(key.to_owned())));
+        let key = credential_text(credential.api_key.expose())?;
+        params.push(("apiKey".to_owned(), Json::String(key)));
     }
     if auth == Auth::Signed {
         let window = recv_window(canonical, credential)?;

@@ -12,7 +12,9 @@
 use std::time::SystemTime;
 
 use crate::exchange::unix_millis;
-use crate::exchange::ws::{BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute};
+use crate::exchange::ws::{
+    credential_text, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+};
 use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
 
@@ -123,7 +125,7 @@ impl WsProtocol for BybitWs {
                         _ => Err(Refusal::bad_request("a topic is a string")),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                op_of(OpKind::Rest(topics), None)
+                op_of(OpKind::Subscribe(topics), None)
             }
             trade => {
                 let path = TRADE_OPS
@@ -163,7 +165,7 @@ impl WsProtocol for BybitWs {
             (
                 "args".to_owned(),
                 Json::Array(vec![
-                    Json::String(api_key(credential)?),
+                    Json::String(credential_text(credential.api_key.expose())?),
                     Json::String(expires),
                     Json::String(hex::encode(signature)),
                 ]),
@@ -184,10 +186,6 @@ impl WsProtocol for BybitWs {
         credential: &Credential,
         now: SystemTime,
     ) -> Result<Reply, Refusal> {
-        if matches!(op.name.as_str(), "subscribe" | "unsubscribe") {
-            // Topics are judged, not rewritten: the frame goes as keyward parsed it.
-            return Ok(Reply::ToExchange(frame.to_compact()));
-        }
         let [canonical] = checked else {
             return Err(Refusal::bad_request("a Bybit trade op is one request"));
         };
@@ -272,11 +270,6 @@ fn topic(route: WsRoute, topic: &str) -> Result<RestEquivalent, Refusal> {
     Ok(RestEquivalent::query(Method::Get, path, Params::new()))
 }
 
-fn api_key(credential: &Credential) -> Result<String, Refusal> {
-    String::from_utf8(credential.api_key.expose().to_vec())
-        .map_err(|_| Refusal::bad_credential("the credential's API key is not text; re-seal it"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,7 +330,7 @@ mod tests {
             private,
             r#"{"op":"subscribe","args":["order","wallet","position.linear"]}"#,
         );
-        let OpKind::Rest(rest) = op2.kind else {
+        let OpKind::Subscribe(rest) = op2.kind else {
             panic!()
         };
         let paths: Vec<_> = rest.iter().map(|r| r.path).collect();

@@ -13,7 +13,9 @@ use std::time::SystemTime;
 
 use crate::exchange::common::base64;
 use crate::exchange::unix_secs;
-use crate::exchange::ws::{BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute};
+use crate::exchange::ws::{
+    credential_text, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+};
 use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
 
@@ -134,7 +136,7 @@ impl WsProtocol for OkxWs {
                     .iter()
                     .map(|a| channel(route, a))
                     .collect::<Result<Vec<_>, _>>()?;
-                op_of(OpKind::Rest(reads), None)
+                op_of(OpKind::Subscribe(reads), None)
             }
             trade if route.api == PRIVATE => {
                 let (_, path, batch) =
@@ -184,13 +186,7 @@ impl WsProtocol for OkxWs {
             credential
                 .key
                 .hmac_sha256(&[timestamp.as_bytes(), b"GET", b"/users/self/verify"])?;
-        let text = |bytes: &[u8]| {
-            String::from_utf8(bytes.to_vec()).map_err(|_| {
-                Refusal::bad_credential(
-                    "the credential's key or passphrase is not text; re-seal it",
-                )
-            })
-        };
+        let text = credential_text;
         let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
             Refusal::bad_credential("OKX credentials need a passphrase; re-seal it")
         })?;
@@ -227,9 +223,6 @@ impl WsProtocol for OkxWs {
         _credential: &Credential,
         _now: SystemTime,
     ) -> Result<Reply, Refusal> {
-        if matches!(op.name.as_str(), "subscribe" | "unsubscribe") {
-            return Ok(Reply::ToExchange(frame.to_compact()));
-        }
         let [canonical] = checked else {
             return Err(Refusal::bad_request("an OKX trade op is one request"));
         };
@@ -359,7 +352,7 @@ mod tests {
         let sub = op(
             r#"{"op":"subscribe","args":[{"channel":"orders","instType":"ANY"},{"channel":"account"}]}"#,
         );
-        let OpKind::Rest(rest) = sub.kind else {
+        let OpKind::Subscribe(rest) = sub.kind else {
             panic!()
         };
         assert_eq!(rest[1].path, "/api/v5/account/balance");
