@@ -191,14 +191,14 @@ impl<'a> Session<'a> {
                     let body = item.json.as_ref().map(Json::to_compact).unwrap_or_default();
                     let parts = RequestParts {
                         method: item.method,
-                        path: item.path,
+                        path: &item.path,
                         query: (!query.is_empty()).then_some(query.as_str()),
                         content_type: item.json.as_ref().map(|_| "application/json"),
                         body: body.as_bytes(),
                     };
                     let judged = Judged {
                         method: item.method.as_str(),
-                        path: item.path.to_owned(),
+                        path: item.path.clone(),
                         params: None,
                     };
                     match check(self.cx.exchange, &parts, caller) {

@@ -16,6 +16,7 @@
 //! with the client token as its API key), or `Authorization: Bearer <client token>`.
 
 pub mod orders;
+mod ws;
 use std::time::SystemTime;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -299,6 +300,10 @@ impl Exchange for Deribit {
                 Access::Signed
             },
         })
+    }
+
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::DeribitWs)
     }
 
     fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Refusal> {

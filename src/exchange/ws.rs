@@ -24,7 +24,8 @@ pub struct WsRoute {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestEquivalent {
     pub method: Method,
-    pub path: &'static str,
+    /// The REST path (Deribit's is the op's method name, so it is built per frame).
+    pub path: String,
     /// Query-string parameters (for exchanges whose REST API takes them there).
     pub query: Params,
     /// A JSON body (for exchanges whose REST API takes one).
@@ -33,20 +34,20 @@ pub struct RestEquivalent {
 
 impl RestEquivalent {
     /// A request with parameters in the query string.
-    pub fn query(method: Method, path: &'static str, query: Params) -> Self {
+    pub fn query(method: Method, path: impl Into<String>, query: Params) -> Self {
         RestEquivalent {
             method,
-            path,
+            path: path.into(),
             query,
             json: None,
         }
     }
 
     /// A request with a JSON body.
-    pub fn json(method: Method, path: &'static str, body: Json) -> Self {
+    pub fn json(method: Method, path: impl Into<String>, body: Json) -> Self {
         RestEquivalent {
             method,
-            path,
+            path: path.into(),
             query: Params::new(),
             json: Some(body),
         }
@@ -189,4 +190,26 @@ pub fn flat_params(members: &[(String, Json)], skip: &[&str]) -> Result<Params, 
         params.set(k, text.to_owned());
     }
     Ok(params)
+}
+
+/// The canonical query parameters as a JSON object, each in the JSON type the bot gave it (a
+/// number stays a number, a boolean a boolean), leaving out `skip`: the exchange reads the
+/// values keyward judged.
+pub fn typed_params(
+    original: &[(String, Json)],
+    canonical: &Params,
+    skip: &[&str],
+) -> Vec<(String, Json)> {
+    canonical
+        .iter()
+        .filter(|(k, _)| !skip.contains(k))
+        .map(|(k, v)| {
+            let typed = match original.iter().find(|(o, _)| o == k).map(|(_, v)| v) {
+                Some(Json::Number(_)) => Json::Number(v.to_owned()),
+                Some(Json::Bool(_)) => Json::Bool(v == "true"),
+                _ => Json::String(v.to_owned()),
+            };
+            (k.to_owned(), typed)
+        })
+        .collect()
 }

@@ -12,8 +12,8 @@ use std::time::SystemTime;
 use super::{recv_window, signature};
 use crate::exchange::unix_millis;
 use crate::exchange::ws::{
-    credential_text, flat_params, object, BotFrame, OpKind, Reply, RestEquivalent, WsOp,
-    WsProtocol, WsRoute,
+    credential_text, flat_params, object, typed_params, BotFrame, OpKind, Reply, RestEquivalent,
+    WsOp, WsProtocol, WsRoute,
 };
 use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Refusal, RefusalKind};
@@ -401,12 +401,7 @@ fn signed_params(
     credential: &Credential,
     now: SystemTime,
 ) -> Result<Json, Refusal> {
-    let mut params: Vec<(String, Json)> = canonical
-        .query
-        .iter()
-        .filter(|(k, _)| !BOT_FIELDS.contains(k))
-        .map(|(k, v)| (k.to_owned(), typed(original, k, v)))
-        .collect();
+    let mut params = typed_params(original, &canonical.query, BOT_FIELDS);
     if let Some((k, v)) = original.iter().find(|(k, _)| k == RETURN_RATE_LIMITS) {
         params.push((k.clone(), v.clone()));
     }
@@ -432,16 +427,6 @@ fn signed_params(
         params.push(("signature".to_owned(), Json::String(signature)));
     }
     Ok(Json::Object(params))
-}
-
-/// A canonical value in the JSON type the bot gave it (a number stays a number, a boolean a
-/// boolean), so the exchange reads the value keyward judged.
-fn typed(original: &[(String, Json)], key: &str, value: &str) -> Json {
-    match original.iter().find(|(k, _)| k == key).map(|(_, v)| v) {
-        Some(Json::Number(_)) => Json::Number(value.to_owned()),
-        Some(Json::Bool(_)) => Json::Bool(value == "true"),
-        _ => Json::String(value.to_owned()),
-    }
 }
 
 #[cfg(test)]
@@ -479,10 +464,13 @@ mod tests {
         let OpKind::Rest(rest) = &op.kind else {
             panic!("order.place is a REST request")
         };
-        assert_eq!((rest[0].method, rest[0].path), (Post, "/api/v3/order"));
+        assert_eq!(
+            (rest[0].method, rest[0].path.as_str()),
+            (Post, "/api/v3/order")
+        );
         let canonical = canonicalise(
             Post,
-            rest[0].path,
+            &rest[0].path,
             Some(&rest[0].query.encode()),
             None,
             b"",
@@ -527,12 +515,12 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (rest[0].method, rest[0].path),
+            (rest[0].method, rest[0].path.as_str()),
             (Post, "/api/v3/userDataStream")
         );
         let canonical = canonicalise(
             Post,
-            rest[0].path,
+            &rest[0].path,
             None,
             None,
             b"",

@@ -333,7 +333,7 @@ mod tests {
         let OpKind::Subscribe(rest) = op2.kind else {
             panic!()
         };
-        let paths: Vec<_> = rest.iter().map(|r| r.path).collect();
+        let paths: Vec<_> = rest.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(
             paths,
             [

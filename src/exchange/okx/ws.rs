@@ -163,7 +163,7 @@ impl WsProtocol for OkxWs {
                     }
                 };
                 op_of(
-                    OpKind::Rest(vec![RestEquivalent::json(Method::Post, path, body)]),
+                    OpKind::Rest(vec![RestEquivalent::json(Method::Post, *path, body)]),
                     None,
                 )
             }
@@ -287,7 +287,7 @@ fn channel(route: WsRoute, arg: &Json) -> Result<RestEquivalent, Refusal> {
             "{name:?} is not an OKX channel keyward relays here"
         ))
     })?;
-    Ok(RestEquivalent::query(Method::Get, path, Params::new()))
+    Ok(RestEquivalent::query(Method::Get, *path, Params::new()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,324 @@
+//! Deribit's socket `/ws/api/v2`: JSON-RPC, the whole API (the method is the path).
+//!
+//! The bot's `public/auth` carries its client token as `client_id` (any grant); keyward sends
+//! its own `client_signature` grant in its place (real client id, its own timestamp and nonce,
+//! `hex(HMAC-SHA256(secret, ts + "\n" + nonce + "\n" + data))`), and the access and refresh
+//! tokens of every answer are replaced before it reaches the bot (a real token would let the
+//! bot use the API around keyward). Every other method is judged as `GET /api/v2/<method>` with
+//! its params, so withdrawals, transfers, key management and `fork_token`/`exchange_token` are
+//! hard-denied on the socket exactly as on REST; subscriptions to `user.*` channels are judged
+//! as the REST read of the same data.
+//! <https://docs.deribit.com/#public-auth>
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use crate::exchange::unix_millis;
+use crate::exchange::ws::{
+    credential_text, flat_params, object, string, typed_params, BotFrame, OpKind, Reply,
+    RestEquivalent, WsOp, WsProtocol, WsRoute,
+};
+use crate::exchange::Credential;
+use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+
+/// What the bot sees instead of a Deribit access or refresh token.
+pub const TOKEN_PLACEHOLDER: &str = "keyward-session-token";
+
+/// The bot's own auth fields, never judged or sent.
+const BOT_FIELDS: &[&str] = &["access_token"];
+
+/// `user.*` channel families and the REST reads they equal.
+const USER_CHANNELS: &[(&str, &str)] = &[
+    ("user.orders", "private/get_open_orders_by_currency"),
+    ("user.trades", "private/get_user_trades_by_currency"),
+    ("user.changes", "private/get_open_orders_by_currency"),
+    ("user.portfolio", "private/get_account_summary"),
+    ("user.position", "private/get_positions"),
+    ("user.access_log", "private/get_account_summary"),
+];
+
+pub struct DeribitWs;
+
+impl WsProtocol for DeribitWs {
+    fn route(&self, path: &str) -> Option<WsRoute> {
+        (path == "/ws/api/v2").then_some(WsRoute {
+            authority: "www.deribit.com:443",
+            api: 0,
+        })
+    }
+
+    fn read(&self, _route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
+        let Json::Object(members) = frame else {
+            return Err(Refusal::bad_request(
+                "a Deribit request is one JSON-RPC object",
+            ));
+        };
+        if let Some((k, _)) = members
+            .iter()
+            .find(|(k, _)| !matches!(k.as_str(), "jsonrpc" | "id" | "method" | "params"))
+        {
+            return Err(Refusal::bad_request(format!(
+                "a JSON-RPC request has no member {k:?}"
+            )));
+        }
+        let method = string(frame, "method")?
+            .ok_or_else(|| Refusal::bad_request("the request has no \"method\""))?;
+        let scope = method.split('/').next().unwrap_or("");
+        let name = method.get(scope.len() + 1..).unwrap_or("");
+        if !matches!(scope, "public" | "private")
+            || name.is_empty()
+            || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        {
+            return Err(Refusal::bad_request(format!(
+                "{method:?} is not a Deribit method name"
+            )));
+        }
+        let params = object(frame, "params")?;
+        let id = frame.get("id").cloned().unwrap_or(Json::Null);
+        let op = |kind, token| {
+            Ok(BotFrame::Op(WsOp {
+                name: method.to_owned(),
+                id: id.clone(),
+                token,
+                kind,
+            }))
+        };
+        match method {
+            "public/test" | "public/set_heartbeat" | "public/disable_heartbeat" => {
+                Ok(BotFrame::Keepalive)
+            }
+            "public/auth" => {
+                let token = match params.iter().find(|(k, _)| k == "client_id") {
+                    None => None,
+                    Some((_, Json::String(t))) => Some(t.clone()),
+                    Some(_) => return Err(Refusal::bad_request("client_id must be a string")),
+                };
+                op(OpKind::Login, token)
+            }
+            "public/subscribe"
+            | "private/subscribe"
+            | "public/unsubscribe"
+            | "private/unsubscribe" => {
+                let Some(Json::Array(channels)) =
+                    params.iter().find(|(k, _)| k == "channels").map(|(_, v)| v)
+                else {
+                    return Err(Refusal::bad_request(
+                        "a subscription lists its \"channels\"",
+                    ));
+                };
+                let reads = channels
+                    .iter()
+                    .map(channel)
+                    .collect::<Result<Vec<_>, _>>()?;
+                op(OpKind::Subscribe(reads), None)
+            }
+            _ => op(
+                OpKind::Rest(vec![RestEquivalent::query(
+                    Method::Get,
+                    format!("/api/v2/{method}"),
+                    flat_params(params, BOT_FIELDS)?,
+                )]),
+                None,
+            ),
+        }
+    }
+
+    fn login(
+        &self,
+        _route: WsRoute,
+        op: &WsOp,
+        _frame: &Json,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        static NONCE: AtomicU64 = AtomicU64::new(0);
+        let ts = unix_millis(now).to_string();
+        let nonce = format!("kw{}", NONCE.fetch_add(1, Ordering::Relaxed));
+        let signature =
+            credential
+                .key
+                .hmac_sha256(&[ts.as_bytes(), b"\n", nonce.as_bytes(), b"\n"])?;
+        let text = |s: &str| Json::String(s.to_owned());
+        let params = Json::Object(vec![
+            ("grant_type".to_owned(), text("client_signature")),
+            (
+                "client_id".to_owned(),
+                Json::String(credential_text(credential.api_key.expose())?),
+            ),
+            ("timestamp".to_owned(), Json::Number(ts)),
+            ("signature".to_owned(), Json::String(hex::encode(signature))),
+            ("nonce".to_owned(), Json::String(nonce)),
+            ("data".to_owned(), text("")),
+        ]);
+        Ok(Reply::ToExchange(request(op, "public/auth", params)))
+    }
+
+    fn outbound(
+        &self,
+        _route: WsRoute,
+        op: &WsOp,
+        frame: &Json,
+        checked: &[CanonicalRequest],
+        _credential: &Credential,
+        _now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        let [canonical] = checked else {
+            return Err(Refusal::bad_request("a Deribit request is one method call"));
+        };
+        let params = typed_params(object(frame, "params")?, &canonical.query, BOT_FIELDS);
+        Ok(Reply::ToExchange(request(
+            op,
+            &op.name,
+            Json::Object(params),
+        )))
+    }
+
+    fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
+        Json::Object(vec![
+            ("jsonrpc".to_owned(), Json::String("2.0".to_owned())),
+            ("id".to_owned(), op.id.clone()),
+            (
+                "error".to_owned(),
+                Json::Object(vec![
+                    ("code".to_owned(), Json::Number("13021".to_owned())),
+                    (
+                        "message".to_owned(),
+                        Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
+                    ),
+                ]),
+            ),
+        ])
+        .to_compact()
+    }
+
+    fn to_bot(&self, _route: WsRoute, text: String) -> Option<String> {
+        if !text.contains("_token") {
+            return Some(text);
+        }
+        // The answer to an auth carries the tokens in `result`; they are replaced there, and a
+        // frame that still names a token anywhere else is not shown at all.
+        let mut frame = Json::parse(&text).ok()?;
+        if let Json::Object(members) = &mut frame {
+            if let Some((_, Json::Object(result))) = members.iter_mut().find(|(k, _)| k == "result")
+            {
+                for (k, v) in result.iter_mut() {
+                    if k == "access_token" || k == "refresh_token" {
+                        *v = Json::String(TOKEN_PLACEHOLDER.to_owned());
+                    }
+                }
+            }
+        }
+        let out = frame.to_compact();
+        (!names_a_token(&out)).then_some(out)
+    }
+}
+
+/// Whether compact JSON holds an access or refresh token other than the placeholder.
+fn names_a_token(text: &str) -> bool {
+    ["\"access_token\":", "\"refresh_token\":"]
+        .iter()
+        .any(|key| {
+            text.match_indices(key).any(|(i, _)| {
+                !text[i + key.len()..].starts_with(&format!("\"{TOKEN_PLACEHOLDER}\""))
+            })
+        })
+}
+
+/// A JSON-RPC request for the bot's id.
+fn request(op: &WsOp, method: &str, params: Json) -> String {
+    Json::Object(vec![
+        ("jsonrpc".to_owned(), Json::String("2.0".to_owned())),
+        ("id".to_owned(), op.id.clone()),
+        ("method".to_owned(), Json::String(method.to_owned())),
+        ("params".to_owned(), params),
+    ])
+    .to_compact()
+}
+
+/// The REST read a channel equals: `user.*` the private read of the same data, any other
+/// channel public market data.
+fn channel(channel: &Json) -> Result<RestEquivalent, Refusal> {
+    let Json::String(name) = channel else {
+        return Err(Refusal::bad_request("a channel is a string"));
+    };
+    let method = if name.starts_with("user.") {
+        USER_CHANNELS
+            .iter()
+            .find(|(prefix, _)| name.starts_with(&format!("{prefix}.")))
+            .map(|(_, m)| *m)
+            .ok_or_else(|| {
+                Refusal::bad_request(format!("{name:?} is not a Deribit channel keyward relays"))
+            })?
+    } else {
+        "public/ticker"
+    };
+    Ok(RestEquivalent::query(
+        Method::Get,
+        format!("/api/v2/{method}"),
+        Params::new(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTE: WsRoute = WsRoute {
+        authority: "www.deribit.com:443",
+        api: 0,
+    };
+
+    fn rest_path(text: &str) -> String {
+        match DeribitWs.read(ROUTE, &Json::parse(text).unwrap()).unwrap() {
+            BotFrame::Op(WsOp {
+                kind: OpKind::Rest(r),
+                ..
+            }) => r[0].path.clone(),
+            _ => panic!("{text}"),
+        }
+    }
+
+    #[test]
+    fn the_method_is_the_path() {
+        assert_eq!(
+            rest_path(
+                r#"{"jsonrpc":"2.0","id":1,"method":"private/withdraw","params":{"currency":"BTC"}}"#
+            ),
+            "/api/v2/private/withdraw"
+        );
+        assert_eq!(
+            rest_path(r#"{"id":2,"method":"public/fork_token","params":{}}"#),
+            "/api/v2/public/fork_token"
+        );
+        for bad in [
+            r#"{"id":1,"method":"private/../withdraw"}"#,
+            r#"{"id":1,"method":"admin/x"}"#,
+            r#"{"id":1,"method":"private/buy","params":{"a":[1]}}"#,
+            r#"{"id":1,"method":"private/buy","extra":1}"#,
+            r#"{"id":1,"method":"private/subscribe","params":{"channels":["user.secret.x"]}}"#,
+        ] {
+            assert!(
+                DeribitWs.read(ROUTE, &Json::parse(bad).unwrap()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_in_answers_are_replaced() {
+        let answer = r#"{"jsonrpc":"2.0","id":9,"result":{"access_token":"real-a","refresh_token":"real-r","expires_in":900}}"#;
+        let shown = DeribitWs.to_bot(ROUTE, answer.to_owned()).unwrap();
+        assert!(
+            !shown.contains("real-a") && !shown.contains("real-r"),
+            "{shown}"
+        );
+        assert!(shown.contains(TOKEN_PLACEHOLDER));
+        let elsewhere = r#"{"params":{"data":{"access_token":"real-a"}}}"#;
+        assert_eq!(DeribitWs.to_bot(ROUTE, elsewhere.to_owned()), None);
+        let market = r#"{"params":{"channel":"ticker.BTC-PERPETUAL.raw"}}"#;
+        assert_eq!(
+            DeribitWs.to_bot(ROUTE, market.to_owned()).as_deref(),
+            Some(market)
+        );
+    }
+}
