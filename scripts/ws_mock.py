@@ -231,20 +231,21 @@ class Okx:
         self.ws, self.path = ws, path
         self.authed = False
         self.channels = set()
+        self.args = {}
         self.next_order = 9000
 
     async def on_frame(self, msg):
         if msg == "ping":
-            record(exchange="okx", path=self.path, op="ping", frame="ping", verified=True, why="")
+            record(exchange=self.NAME, path=self.path, op="ping", frame="ping", verified=True, why="")
             return await self.ws.send("pong")
         op = msg.get("op")
         verified, why = True, ""
         if op == "login":
             verified, why = self.verify_login((msg.get("args") or [{}])[0])
             self.authed = verified
-        elif not self.authed and self.path != "/ws/v5/public":
+        elif not self.authed and not self.path.endswith("/public"):
             verified, why = False, "not logged in"
-        record(exchange="okx", path=self.path, op=op, frame=json.dumps(msg), verified=verified, why=why)
+        record(exchange=self.NAME, path=self.path, op=op, frame=json.dumps(msg), verified=verified, why=why)
         if op == "login":
             return await self.send({"event": "login" if verified else "error", "msg": why,
                                     "code": "0" if verified else "60009", "connId": "mock"})
@@ -253,6 +254,7 @@ class Okx:
         if op in ("subscribe", "unsubscribe"):
             for arg in msg.get("args") or []:
                 self.channels.add(arg.get("channel"))
+                self.args[arg.get("channel")] = arg
                 await self.send({"event": op, "arg": arg, "connId": "mock"})
             return
         data = []
@@ -263,6 +265,9 @@ class Okx:
         return await self.send({"id": msg.get("id"), "op": op, "code": "0", "msg": "", "data": data,
                                 "inTime": str(now_ms() * 1000), "outTime": str(now_ms() * 1000)})
 
+    VERIFY_PATH = "/users/self/verify"
+    NAME = "okx"
+
     def verify_login(self, args):
         secret, passphrase = secret_of(args.get("apiKey"))
         if secret is None:
@@ -270,7 +275,7 @@ class Okx:
         if args.get("passphrase") != passphrase:
             return False, "wrong passphrase"
         ts = args.get("timestamp", "")
-        want = base64.b64encode(hmac.new(secret.encode(), f"{ts}GET/users/self/verify".encode(),
+        want = base64.b64encode(hmac.new(secret.encode(), f"{ts}GET{self.VERIFY_PATH}".encode(),
                                          hashlib.sha256).digest()).decode()
         if not hmac.compare_digest(want, str(args.get("sign"))):
             return False, "bad login signature"
@@ -347,7 +352,28 @@ class Deribit:
         await self.ws.send(json.dumps(obj))
 
 
-HANDLERS = {"binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit}
+class Bitget(Okx):
+    """Bitget v2: OKX's login with /user/verify; pushes in Bitget's shapes."""
+    VERIFY_PATH = "/user/verify"
+    NAME = "bitget"
+
+    async def push(self):
+        if not self.authed:
+            return
+        t = str(now_ms())
+        if "orders" in self.channels:
+            await self.send({"action": "snapshot", "arg": self.args["orders"], "ts": int(t), "data": [{
+                "instId": "BTCUSDT", "orderId": "777", "clientOid": "pushed-by-mock", "size": "0.01",
+                "newSize": "0.01", "notional": "0", "orderType": "limit", "force": "gtc", "side": "buy",
+                "fillPrice": "0", "baseVolume": "0", "accBaseVolume": "0", "priceAvg": "0",
+                "price": "30000", "status": "live", "cTime": t, "uTime": t, "feeDetail": []}]})
+        if "account" in self.channels:
+            await self.send({"action": "snapshot", "arg": self.args["account"], "ts": int(t), "data": [{
+                "coin": "USDT", "available": "1234.5", "frozen": "0", "locked": "0",
+                "limitAvailable": "0", "uTime": t}]})
+
+
+HANDLERS = {"binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit, "bitget": Bitget}
 
 
 async def serve_socket(ws, exchange):

@@ -14,6 +14,7 @@
 
 pub mod leverage;
 pub mod orders;
+mod ws;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
@@ -219,6 +220,10 @@ const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 impl Exchange for Bitget {
     fn profile(&self) -> &'static Profile {
         &PROFILE
+    }
+
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::BitgetWs)
     }
 
     fn route(&self, path: &str) -> Option<Route> {

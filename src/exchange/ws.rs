@@ -8,7 +8,8 @@
 
 use std::time::SystemTime;
 
-use super::Credential;
+use super::common::base64;
+use super::{unix_secs, Credential};
 use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
 
 /// One socket path of an exchange and where keyward relays it.
@@ -212,4 +213,57 @@ pub fn typed_params(
             (k.to_owned(), typed)
         })
         .collect()
+}
+
+/// The login frame OKX and Bitget take: `{"op":"login","args":[{apiKey, passphrase, timestamp,
+/// sign}]}` with the real key and passphrase, keyward's timestamp (seconds) and
+/// `base64(HMAC-SHA256(secret, ts + "GET" + verify_path))`, and the bot's `id` if it sent one.
+pub fn passphrase_login(
+    op: &WsOp,
+    verify_path: &str,
+    credential: &Credential,
+    now: SystemTime,
+) -> Result<Reply, Refusal> {
+    let timestamp = unix_secs(now).to_string();
+    let sign =
+        credential
+            .key
+            .hmac_sha256(&[timestamp.as_bytes(), b"GET", verify_path.as_bytes()])?;
+    let passphrase = credential
+        .passphrase
+        .as_ref()
+        .ok_or_else(|| Refusal::bad_credential("this exchange needs a passphrase; re-seal it"))?;
+    let login = Json::Object(vec![
+        (
+            "apiKey".to_owned(),
+            Json::String(credential_text(credential.api_key.expose())?),
+        ),
+        (
+            "passphrase".to_owned(),
+            Json::String(credential_text(passphrase.expose())?),
+        ),
+        ("timestamp".to_owned(), Json::String(timestamp)),
+        ("sign".to_owned(), Json::String(base64(&sign))),
+    ]);
+    let mut out = vec![
+        ("op".to_owned(), Json::String("login".to_owned())),
+        ("args".to_owned(), Json::Array(vec![login])),
+    ];
+    if op.id != Json::Null {
+        out.push(("id".to_owned(), op.id.clone()));
+    }
+    Ok(Reply::ToExchange(Json::Object(out).to_compact()))
+}
+
+/// The client token in a passphrase login (`args[0].apiKey`).
+pub fn login_token(args: &[Json]) -> Result<String, Refusal> {
+    match args {
+        [login @ Json::Object(_)] => match login.get("apiKey") {
+            Some(Json::String(token)) => Ok(token.clone()),
+            _ => Err(Refusal::bad_request(
+                "login args[0].apiKey must be a string",
+            )),
+        },
+        _ => Err(Refusal::bad_request("login takes one object in args")),
+    }
 }

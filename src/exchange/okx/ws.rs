@@ -11,10 +11,9 @@
 
 use std::time::SystemTime;
 
-use crate::exchange::common::base64;
-use crate::exchange::unix_secs;
 use crate::exchange::ws::{
-    credential_text, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    login_token, passphrase_login, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol,
+    WsRoute,
 };
 use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
@@ -122,15 +121,7 @@ impl WsProtocol for OkxWs {
             }))
         };
         match op.as_str() {
-            "login" if route.api != PUBLIC => match args {
-                [login @ Json::Object(_)] => match login.get("apiKey") {
-                    Some(Json::String(token)) => op_of(OpKind::Login, Some(token.clone())),
-                    _ => Err(Refusal::bad_request(
-                        "login args[0].apiKey must be a string",
-                    )),
-                },
-                _ => Err(Refusal::bad_request("login takes one object in args")),
-            },
+            "login" if route.api != PUBLIC => op_of(OpKind::Login, Some(login_token(args)?)),
             "subscribe" | "unsubscribe" => {
                 let reads = args
                     .iter()
@@ -181,37 +172,7 @@ impl WsProtocol for OkxWs {
         credential: &Credential,
         now: SystemTime,
     ) -> Result<Reply, Refusal> {
-        let timestamp = unix_secs(now).to_string();
-        let sign =
-            credential
-                .key
-                .hmac_sha256(&[timestamp.as_bytes(), b"GET", b"/users/self/verify"])?;
-        let text = credential_text;
-        let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
-            Refusal::bad_credential("OKX credentials need a passphrase; re-seal it")
-        })?;
-        let mut out = vec![
-            ("op".to_owned(), Json::String("login".to_owned())),
-            (
-                "args".to_owned(),
-                Json::Array(vec![Json::Object(vec![
-                    (
-                        "apiKey".to_owned(),
-                        Json::String(text(credential.api_key.expose())?),
-                    ),
-                    (
-                        "passphrase".to_owned(),
-                        Json::String(text(passphrase.expose())?),
-                    ),
-                    ("timestamp".to_owned(), Json::String(timestamp)),
-                    ("sign".to_owned(), Json::String(base64(&sign))),
-                ])]),
-            ),
-        ];
-        if op.id != Json::Null {
-            out.push(("id".to_owned(), op.id.clone()));
-        }
-        Ok(Reply::ToExchange(Json::Object(out).to_compact()))
+        passphrase_login(op, "/users/self/verify", credential, now)
     }
 
     fn outbound(
@@ -293,6 +254,7 @@ fn channel(route: WsRoute, arg: &Json) -> Result<RestEquivalent, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::common::base64;
     use crate::exchange::testing;
     use std::time::{Duration, UNIX_EPOCH};
 
