@@ -85,7 +85,7 @@ impl WsProtocol for BitgetWs {
         let login = frame.get("op") == Some(&Json::String("login".to_owned()));
         if let Some((k, _)) = members
             .iter()
-            .find(|(k, _)| !matches!(k.as_str(), "op" | "args") && !(login && k == "url"))
+            .find(|(k, _)| !(matches!(k.as_str(), "op" | "args") || (login && k == "url")))
         {
             return Err(Refusal::bad_request(format!(
                 "a Bitget frame has no member {k:?}"
