@@ -12,6 +12,7 @@
 
 pub mod leverage;
 pub mod orders;
+mod ws;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
@@ -306,6 +307,10 @@ fn query_string(query: &Params) -> Result<String, Refusal> {
 impl Exchange for Gate {
     fn profile(&self) -> &'static Profile {
         &PROFILE
+    }
+
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::GateWs)
     }
 
     fn route(&self, path: &str) -> Option<Route> {

@@ -105,6 +105,11 @@ pub trait WsProtocol: Send + Sync + 'static {
     /// relay that path.
     fn route(&self, path: &str) -> Option<WsRoute>;
 
+    /// The upstream path of a keyward socket path (by default the same path).
+    fn upstream_path<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
+        std::borrow::Cow::Borrowed(path)
+    }
+
     /// Whether `text` is the exchange's literal keepalive (OKX's bare `ping`), which is not JSON.
     fn literal_keepalive(&self, _text: &str) -> bool {
         false

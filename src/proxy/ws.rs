@@ -99,8 +99,16 @@ pub async fn upgrade(
             return refuse_accepted(state, id, &accepted, refusal);
         }
     };
+    let upstream_path = match snapshot
+        .credentials
+        .get(&accepted.credential)
+        .and_then(|c| c.exchange.ws())
+    {
+        Some(protocol) => protocol.upstream_path(&accepted.socket).into_owned(),
+        None => accepted.socket.clone(),
+    };
     let exchange = match upstream
-        .connect(accepted.route, &accepted.socket, config)
+        .connect(accepted.route, &upstream_path, config)
         .await
     {
         Ok(socket) => socket,
