@@ -114,6 +114,9 @@ class Binance:
         if method == "order.cancel":
             return await self.send({"id": rid, "status": 200,
                                     "result": self.order(params, int(params.get("orderId", 1)), "CANCELED")})
+        if method == "time" and "close" in params:
+            # test hook: the exchange closes the socket with this code
+            return await self.ws.close(int(params["close"]), "closed by the mock")
         if method == "time":
             return await self.send({"id": rid, "status": 200, "result": {"serverTime": now_ms()}})
         return await self.send({"id": rid, "status": 200, "result": {}})
@@ -485,7 +488,19 @@ async def serve_socket(ws, exchange):
             except websockets.ConnectionClosed:
                 return
 
+    async def pinger():
+        # a protocol ping from the exchange: keyward must answer it itself
+        try:
+            waiter = await ws.ping(b"mock")
+            await asyncio.wait_for(waiter, 5)
+            record(exchange=exchange, path=path, op="pong", frame="", verified=True, why="")
+        except asyncio.TimeoutError:
+            record(exchange=exchange, path=path, op="pong", frame="", verified=False, why="no pong in 5 s")
+        except websockets.ConnectionClosed:
+            pass  # the socket closed first
+
     task = asyncio.create_task(pusher())
+    pinging = asyncio.create_task(pinger())
     try:
         async for message in ws:
             if isinstance(message, bytes):
@@ -501,6 +516,7 @@ async def serve_socket(ws, exchange):
         pass
     finally:
         task.cancel()
+        pinging.cancel()
         record(exchange=exchange, path=path, op="closed", frame="", verified=True,
                why=str(ws.close_code))
 

@@ -187,7 +187,7 @@ class WsMock(Mock):
     def frames(self, op=None):
         """The frames received (optionally only those of one op), without connect/closed."""
         return [r for r in self.records()
-                if r["op"] not in ("connect", "closed") and (op is None or r["op"] == op)]
+                if r["op"] not in ("connect", "closed", "pong") and (op is None or r["op"] == op)]
 
 
 # ---------------------------------------------------------------------------------------

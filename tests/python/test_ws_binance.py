@@ -171,3 +171,23 @@ def test_every_decided_frame_is_audited_and_the_chain_verifies(stack):
     stack.run("audit", "verify", str(stack.audit_file))
     harness.assert_absent(harness.outputs(stack),
                           [("real API key", stack.api_key), ("secret", stack.secret)])
+
+
+def test_pings_are_answered_on_each_side_and_closes_are_mirrored(stack):
+    with raw(stack) as ws:
+        # the bot's protocol ping is answered (by keyward)
+        assert ws.ping(b"bot").wait(timeout=10)
+        # the exchange's ping was answered too: the mock records the pong
+        harness.wait_for(lambda: [r for r in stack.ws.records() if r["op"] == "pong"], 10, "a pong to the mock")
+        assert all(r["verified"] for r in stack.ws.records() if r["op"] == "pong")
+        # the exchange closes with 4001: the bot sees 4001
+        ws.send(json.dumps({"id": "c", "method": "time", "params": {"close": 4001}}))
+        assert expect_close(ws, 4001) == "closed by the mock"
+    # the bot closes with 4002: the exchange sees 4002
+    n = len([r for r in stack.ws.records() if r["op"] == "closed"])
+    with raw(stack) as ws:
+        ws.send(json.dumps({"id": "t", "method": "time"}))
+        ws.recv(timeout=10)
+        ws.close(4002, "bot done")
+    harness.wait_for(lambda: len([r for r in stack.ws.records() if r["op"] == "closed"]) > n, 10, "the mock's close")
+    assert [r for r in stack.ws.records() if r["op"] == "closed"][-1]["why"] == "4002"
