@@ -131,9 +131,18 @@ impl<'a> Session<'a> {
         self.refuse("binary", "binary_frame", "keyward relays text frames only")
     }
 
-    /// A text frame from the exchange, on its way to the bot (`None`: not shown).
+    /// A text frame from the exchange, on its way to the bot (`None`: not shown). The real
+    /// API key is replaced wherever an answer echoes it (Gate's login answer does), as REST
+    /// answers that carry it are.
     pub fn from_exchange(&self, text: String) -> Option<String> {
-        self.cx.protocol.to_bot(self.cx.route, text)
+        let text = self.cx.protocol.to_bot(self.cx.route, text)?;
+        let key = self.cx.credential.api_key.expose();
+        match std::str::from_utf8(key) {
+            Ok(key) if !key.is_empty() && text.contains(key) => {
+                Some(text.replace(key, "keyward-redacted"))
+            }
+            _ => Some(text),
+        }
     }
 
     /// The op's bot: the token in the frame (which must be the session's, if it has one) or the

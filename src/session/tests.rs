@@ -223,3 +223,32 @@ fn an_audit_failure_closes_the_session_and_sends_nothing() {
 fn close_reasons_fit_a_close_frame() {
     assert_eq!(close_reason(&"é".repeat(100)).len(), 122);
 }
+
+#[test]
+fn the_real_api_key_is_redacted_in_exchange_frames() {
+    let exchange = crate::exchange::lookup("binance").unwrap();
+    let protocol = exchange.ws().unwrap();
+    let credential = testing::credential("real-key", "real-secret", None);
+    let bots = bots();
+    let audit = |_: &Event<'_>| Ok(0);
+    let cx = Context {
+        id: 1,
+        peer: "127.0.0.1:1".parse().unwrap(),
+        source: "s",
+        credential_name: "main",
+        credential: &credential,
+        exchange,
+        protocol,
+        route: protocol.route("/ws-api/v3").unwrap(),
+        socket: "/ws-api/v3",
+        bots: &bots,
+        anonymous_ok: false,
+        max_frame: 1024,
+        audit: &audit,
+    };
+    let session = Session::new(cx, None);
+    let shown = session
+        .from_exchange(r#"{"result":{"api_key":"real-key"}}"#.to_owned())
+        .unwrap();
+    assert_eq!(shown, r#"{"result":{"api_key":"keyward-redacted"}}"#);
+}

@@ -83,6 +83,11 @@ def test_unknown_api_requests_close_and_denied_ones_answer(stack):
                                   "order_id": "1", "currency_pair": "BTC_USDT", "amount": "1"}}}))
         answer = json.loads(sock.recv(timeout=10))
         assert answer["data"]["errs"]["label"] == "FORBIDDEN" and "not_allowed" in answer["data"]["errs"]["message"]
+        sock.send(json.dumps({"id": 4, "time": 1, "channel": "spot.login", "event": "api",
+                              "payload": {"req_id": "r4", "api_key": stack.token, "req_param": {}}}))
+        login = sock.recv(timeout=10)
+        assert '"status": "200"' in login and stack.api_key not in login, login
+        n = len(stack.ws.frames())
         sock.send(json.dumps({"id": 6, "time": 1, "channel": "spot.withdraw", "event": "api", "payload": {}}))
         with pytest.raises(websockets.ConnectionClosed) as ei:
             sock.recv(timeout=10)
