@@ -469,8 +469,54 @@ class Gate:
         await self.ws.send(json.dumps(obj))
 
 
+# ---------------------------------------------------------------------------------------
+# Kraken spot WebSocket v2, private (/v2): the token of REST GetWebSocketsToken authorises
+# ---------------------------------------------------------------------------------------
+
+
+class Kraken:
+    def __init__(self, ws, path):
+        self.ws, self.path = ws, path
+        self.channels = set()
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+        from mocks.kraken import ws_token
+        self.token = ws_token(CREDENTIALS)
+
+    async def on_frame(self, msg):
+        method, params = msg.get("method"), msg.get("params") or {}
+        verified, why = True, ""
+        if method == "subscribe" and params.get("channel") in ("executions", "balances"):
+            if params.get("token") != self.token:
+                verified, why = False, "invalid token"
+        record(exchange="kraken", path=self.path, op=method, frame=json.dumps(msg), verified=verified, why=why)
+        if method == "ping":
+            return await self.send({"method": "pong", "req_id": msg.get("req_id"), "time_in": "x", "time_out": "x"})
+        if not verified:
+            return await self.send({"method": method, "req_id": msg.get("req_id"), "success": False,
+                                    "error": "EAPI:Invalid token"})
+        self.channels.add(params.get("channel"))
+        await self.send({"method": method, "req_id": msg.get("req_id"), "success": True,
+                         "result": {"channel": params.get("channel"), "snapshot": True}})
+
+    async def push(self):
+        t = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        if "executions" in self.channels:
+            await self.send({"channel": "executions", "type": "update", "data": [{
+                "order_id": "OMOCK-777", "cl_ord_id": "pushed-by-mock", "symbol": "BTC/USD",
+                "order_type": "limit", "side": "buy", "order_qty": 0.01, "limit_price": 30000,
+                "order_status": "new", "exec_type": "new", "timestamp": t, "time_in_force": "GTC",
+                "cum_qty": 0, "cum_cost": 0, "avg_price": 0}]})
+        if "balances" in self.channels:
+            await self.send({"channel": "balances", "type": "snapshot", "data": [
+                {"asset": "USD", "asset_class": "currency", "balance": 1234.5,
+                 "wallets": [{"type": "spot", "id": "main", "balance": 1234.5}]}]})
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+
 HANDLERS = {"binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit, "bitget": Bitget,
-            "gate": Gate}
+            "gate": Gate, "kraken": Kraken}
 
 
 async def serve_socket(ws, exchange):

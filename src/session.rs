@@ -15,6 +15,9 @@ use crate::exchange::{Credential, Exchange};
 use crate::policy::{check, Allowlist, Caller, Checked};
 use crate::request::{CanonicalRequest, Json, Refusal, RequestParts};
 
+mod bearer;
+pub use bearer::Bearers;
+
 /// The WebSocket close code for a frame keyward refuses to read (RFC 6455 "policy violation").
 pub const POLICY_VIOLATION: u16 = 1008;
 /// The close code when keyward itself cannot go on (the audit log cannot be written).
@@ -28,9 +31,11 @@ pub trait Bot: Sync {
     fn admit(&self, credential: &str, peer: SocketAddr) -> Result<(), Refusal>;
 }
 
-/// The configured bots, found by client token (compared in constant time).
+/// The configured bots, found by client token (compared in constant time) or, for a bearer
+/// placeholder keyward issued to one of them, by name.
 pub trait Bots: Sync {
     fn identify(&self, token: &[u8]) -> Result<&dyn Bot, Refusal>;
+    fn by_name(&self, name: &str) -> Option<&dyn Bot>;
 }
 
 /// What a session may read; fixed for its life (the snapshot in force at its upgrade).
@@ -48,6 +53,8 @@ pub struct Context<'a> {
     /// The socket path after `/<credential>`.
     pub socket: &'a str,
     pub bots: &'a dyn Bots,
+    /// Bearer placeholders issued over REST (Kraken), swapped for the real token in frames.
+    pub bearers: &'a Bearers,
     /// `[server] anonymous_market_data`.
     pub anonymous_ok: bool,
     /// Largest text frame accepted, in bytes.
@@ -118,11 +125,52 @@ impl<'a> Session<'a> {
             Ok(BotFrame::Op(op)) => op,
             Err(refusal) => return self.refuse("unknown", "unknown_op", &refusal.message),
         };
+        let (frame, bearer_bot) = match self.swap_bearer(&op, frame) {
+            Ok(swapped) => swapped,
+            Err(Ok(refusal)) => return self.deny(&op, None, refusal),
+            Err(Err(close)) => return vec![close],
+        };
         match self.identify(&op) {
-            Ok(bot) => self.decide(op, &frame, bot),
+            Ok(bot) => self.decide(op, &frame, bot.or(bearer_bot)),
             Err(Ok(refusal)) => self.deny(&op, None, refusal),
             Err(Err(close)) => vec![close],
         }
+    }
+
+    /// A frame carrying a bearer placeholder keyward issued: the frame with the real token, and
+    /// the bot it was issued to (which must be the session's, if it has one).
+    #[allow(clippy::type_complexity)]
+    fn swap_bearer(
+        &mut self,
+        op: &WsOp,
+        frame: Json,
+    ) -> Result<(Json, Option<&'a dyn Bot>), Result<Refusal, Action>> {
+        let Some(placeholder) = self.cx.protocol.bearer(&frame) else {
+            return Ok((frame, None));
+        };
+        let unknown = || {
+            Ok(Refusal::unauthenticated(
+                "the token is not one keyward issued for this credential; get it from the REST token endpoint through keyward",
+            ))
+        };
+        let (client, real) = self
+            .cx
+            .bearers
+            .resolve(self.cx.credential_name, placeholder)
+            .ok_or_else(unknown)?;
+        let found = self.cx.bots.by_name(&client).ok_or_else(unknown)?;
+        if let Some(known) = self.bot {
+            if !std::ptr::addr_eq(known, found) {
+                return Err(Err(self.close_action(
+                    &op.name,
+                    "two_tokens",
+                    "a frame carries another client's token than this session's",
+                )));
+            }
+        }
+        self.bot = Some(found);
+        let real = real.expose_str().ok_or_else(unknown)?;
+        Ok((self.cx.protocol.with_bearer(&frame, real), Some(found)))
     }
 
     /// A binary frame from the bot: no exchange API keyward relays takes one.

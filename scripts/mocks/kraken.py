@@ -40,6 +40,14 @@ ASSETS = {
 }
 
 
+def ws_token(credentials):
+    """The WebSocket token this mock issues: derived from the (one) credential's secret."""
+    import hashlib
+    key = sorted(credentials)[0]
+    secret = credentials[key] if isinstance(credentials[key], str) else credentials[key]["secret"]
+    return "REAL-KRAKEN-WS-" + hashlib.sha256(("ws-token" + secret).encode()).hexdigest()[:32]
+
+
 def kraken_error(*errors):
     # Kraken answers errors with HTTP 200 and a non-empty "error" list.
     return MockError(200, {"error": list(errors)}, ", ".join(errors))
@@ -147,6 +155,9 @@ class Mock:
         raise kraken_error("EGeneral:Unknown method")
 
     def private(self, name, params):
+        if name == "GetWebSocketsToken":
+            # deterministic, so scripts/ws_mock.py (another process) knows the real token
+            return {"token": ws_token(self.credentials), "expires": 900}
         if name in ("Balance",):
             return {"ZUSD": "25000.0000", "XXBT": "1.2500000000"}
         if name == "BalanceEx":

@@ -11,6 +11,7 @@
 //! <https://docs.kraken.com/api/docs/guides/spot-rest-auth>
 
 pub mod orders;
+mod ws;
 use super::secret_header;
 use std::time::SystemTime;
 
@@ -19,7 +20,7 @@ use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
 use super::common::{form_content_type, json_content_type, path_and_query};
-use super::deny::{exact, DenyRule, RETURNS_CREDENTIALS, SUB_ACCOUNT_MANAGEMENT, WITHDRAWALS};
+use super::deny::{exact, DenyRule, SUB_ACCOUNT_MANAGEMENT, WITHDRAWALS};
 use super::native::NativeMembers;
 use super::profile::post;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -98,9 +99,9 @@ const DENIED: &[DenyRule] = &[
         "/0/private/GetApiKeyInfo",
         "the key-permission endpoint is reserved for keyward's own self-check",
     ),
-    // Its token places orders on Kraken's WebSocket API by itself: a bot holding it trades
-    // around keyward.
-    exact("/0/private/GetWebSocketsToken", RETURNS_CREDENTIALS),
+    // `/0/private/GetWebSocketsToken` is allowed by `kraken:read`: its token would place
+    // orders on Kraken's WebSocket API by itself, so the bot only ever gets a placeholder of its
+    // own (`ws.rs`), which keyward swaps back in the frames it relays.
 ];
 
 /// `kraken:read`: balances, orders, trades, positions, ledgers and fee volume.
@@ -120,6 +121,7 @@ const READ: Preset = Preset {
         post("/0/private/Ledgers"),
         post("/0/private/QueryLedgers"),
         post("/0/private/TradeVolume"),
+        post("/0/private/GetWebSocketsToken"),
     ],
 };
 
@@ -160,6 +162,10 @@ impl Kraken {
 impl Exchange for Kraken {
     fn profile(&self) -> &'static Profile {
         &PROFILE
+    }
+
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::KrakenWs)
     }
 
     fn route(&self, path: &str) -> Option<Route> {

@@ -110,6 +110,23 @@ pub trait WsProtocol: Send + Sync + 'static {
         std::borrow::Cow::Borrowed(path)
     }
 
+    /// The REST endpoint whose answer carries a bearer token for this exchange's sockets in
+    /// `result.token` (Kraken's `GetWebSocketsToken`): the bot gets a placeholder of its own
+    /// instead, which keyward swaps back in the frames it sends ([`WsProtocol::with_bearer`]).
+    fn rest_bearer(&self) -> Option<(Method, &'static str)> {
+        None
+    }
+
+    /// The bearer placeholder a bot's frame carries, if this exchange's frames carry one.
+    fn bearer<'f>(&self, _frame: &'f Json) -> Option<&'f str> {
+        None
+    }
+
+    /// The frame with its bearer replaced by the real token.
+    fn with_bearer(&self, frame: &Json, _real: &str) -> Json {
+        frame.clone()
+    }
+
     /// Whether `text` is the exchange's literal keepalive (OKX's bare `ping`), which is not JSON.
     fn literal_keepalive(&self, _text: &str) -> bool {
         false

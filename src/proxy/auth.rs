@@ -137,6 +137,10 @@ impl session::Bots for Clients {
     fn identify(&self, token: &[u8]) -> Result<&dyn session::Bot, Refusal> {
         self.find(token).map(|c| c as &dyn session::Bot)
     }
+
+    fn by_name(&self, name: &str) -> Option<&dyn session::Bot> {
+        Clients::by_name(self, name).map(|c| c as &dyn session::Bot)
+    }
 }
 
 /// A rate limit of `who` was exceeded.

@@ -49,7 +49,7 @@ impl<'s> Subject<'s> {
         }
     }
 
-    fn client(&self) -> &'s str {
+    pub fn client(&self) -> &'s str {
         match self.client {
             Who::Unknown => "unknown",
             Who::Anonymous => "anonymous",

@@ -93,7 +93,16 @@ impl<'s> Pipeline<'s> {
             Ok(outbound) => outbound,
             Err(refusal) => return Outcome::refused(subject, refusal),
         };
-        let forwarded = self.forward(subject.id, credential, outbound, canonical.path, rule);
+        let bearer = issues_bearer(credential, &outbound, &canonical.path)
+            .then(|| (subject.client().to_owned(), credential.name.clone()));
+        let forwarded = self.forward(
+            subject.id,
+            credential,
+            outbound,
+            canonical.path,
+            rule,
+            bearer,
+        );
         match forwarded.await {
             Ok(forwarded) => Outcome::forwarded(subject, forwarded),
             // The forwarding task panicked: its outcome could not be recorded either.
@@ -119,6 +128,7 @@ impl<'s> Pipeline<'s> {
         outbound: Outbound,
         path: String,
         rule: String,
+        bearer: Option<(String, String)>,
     ) -> oneshot::Receiver<Forwarded> {
         let (tx, rx) = oneshot::channel();
         let upstream = credential.upstream.clone();
@@ -133,10 +143,17 @@ impl<'s> Pipeline<'s> {
         let counted = self.resources.forwarding();
         tokio::spawn(async move {
             let _counted = counted;
-            let answer = match (upstream.send(outbound).await, redact) {
-                (Ok(response), Some(key)) => respond::redact_key(response, key.expose()).await,
-                (Ok(response), None) => Ok(respond::pass_through(response)),
-                (Err(refusal), _) => Err(refusal),
+            let answer = match (upstream.send(outbound).await, redact, bearer) {
+                (Ok(response), _, Some((client, credential))) => {
+                    let bearers = state.resources().bearers();
+                    respond::swap_bearer(response, |real| bearers.issue(&client, &credential, real))
+                        .await
+                }
+                (Ok(response), Some(key), None) => {
+                    respond::redact_key(response, key.expose()).await
+                }
+                (Ok(response), None, None) => Ok(respond::pass_through(response)),
+                (Err(refusal), _, _) => Err(refusal),
             };
             let forwarded = Forwarded {
                 path,
@@ -311,6 +328,16 @@ fn sign(
     } else {
         sign()
     }
+}
+
+/// Whether the exchange's answer to this request carries a bearer token for its sockets, which
+/// the bot must get only as a placeholder.
+fn issues_bearer(credential: &CredentialState, outbound: &Outbound, path: &str) -> bool {
+    credential
+        .exchange
+        .ws()
+        .and_then(|ws| ws.rest_bearer())
+        .is_some_and(|(method, bearer_path)| method == outbound.method && bearer_path == path)
 }
 
 fn audit_failed(e: crate::Error) -> Refusal {

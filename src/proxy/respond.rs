@@ -6,7 +6,8 @@ use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 
-use crate::request::{Method, Refusal, RefusalKind};
+use crate::request::{Json, Method, Refusal, RefusalKind};
+use crate::secret::SecretBytes;
 
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
@@ -97,6 +98,55 @@ pub async fn redact_key(
         .to_bytes();
     let redacted = replace_all(&bytes, key, b"REDACTED-BY-KEYWARD");
     let body = Full::new(Bytes::from(redacted))
+        .map_err(|never| match never {})
+        .boxed();
+    Ok(Response::from_parts(parts, body))
+}
+
+/// The exchange's answer with the bearer token in `result.token` replaced by the placeholder
+/// `issue` returns for it (and every other copy of the token too). An answer that cannot be read
+/// whole or parsed strictly is not passed on; one without a token (an error) passes unchanged.
+pub async fn swap_bearer(
+    resp: Response<Incoming>,
+    issue: impl FnOnce(SecretBytes) -> String,
+) -> Result<Response<ProxyBody>, Refusal> {
+    let unreadable = || {
+        Refusal::new(
+            RefusalKind::Upstream,
+            "upstream_unreadable",
+            "the exchange's answer to this endpoint carries a token and could not be read to replace it; it is not passed on",
+        )
+    };
+    let (parts, body) = pass_through(resp).into_parts();
+    let bytes = http_body_util::Limited::new(body, MAX_REDACTED_BODY)
+        .collect()
+        .await
+        .map_err(|_| unreadable())?
+        .to_bytes();
+    let text = std::str::from_utf8(&bytes).map_err(|_| unreadable())?;
+    let mut answer = Json::parse(text).map_err(|_| unreadable())?;
+    let token = match answer.get("result").and_then(|r| r.get("token")) {
+        Some(Json::String(t)) if !t.is_empty() => SecretBytes::copy_from(t.as_bytes()),
+        Some(_) => return Err(unreadable()),
+        None => {
+            let body = Full::new(bytes).map_err(|never| match never {}).boxed();
+            return Ok(Response::from_parts(parts, body));
+        }
+    };
+    let placeholder = issue(SecretBytes::copy_from(token.expose()));
+    if let Json::Object(members) = &mut answer {
+        if let Some((_, result)) = members.iter_mut().find(|(k, _)| k == "result") {
+            result.set("token", Json::String(placeholder.clone()));
+        }
+    }
+    let out = replace_all(
+        answer.to_compact().as_bytes(),
+        token.expose(),
+        placeholder.as_bytes(),
+    );
+    let mut parts = parts;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = Full::new(Bytes::from(out))
         .map_err(|never| match never {})
         .boxed();
     Ok(Response::from_parts(parts, body))

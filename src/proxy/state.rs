@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::exchange::{Credential, Exchange};
 use crate::policy::rate::Limiter;
+use crate::session::Bearers;
 
 /// Everything the listener and the pipeline share: the resources and the snapshot in force.
 pub struct State {
@@ -84,6 +85,8 @@ pub struct Resources {
     /// One WebSocket upstream per credential, and the per-client socket and frame caps.
     ws_upstreams: HashMap<String, Arc<WsUpstream>>,
     ws_quotas: Quotas,
+    /// Bearer placeholders issued to bots (Kraken's WebSocket tokens).
+    bearers: Bearers,
     /// Forwarding tasks still running; shutdown waits for them, so that a request the exchange
     /// may be executing always gets its outcome record, also when its bot has hung up.
     forwarding: Arc<InFlight>,
@@ -155,6 +158,7 @@ impl Resources {
             next_request: AtomicU64::new(1),
             ws_upstreams: HashMap::new(),
             ws_quotas: Quotas::default(),
+            bearers: Bearers::default(),
             forwarding: Arc::default(),
         }
     }
@@ -182,6 +186,10 @@ impl Resources {
         } else {
             self.audit.append(event)
         }
+    }
+
+    pub(super) fn bearers(&self) -> &Bearers {
+        &self.bearers
     }
 
     pub(super) fn ws_quotas(&self) -> &Quotas {

@@ -36,6 +36,13 @@ impl Bots for TestBots {
             .map(|(_, b)| b as &dyn Bot)
             .ok_or_else(|| Refusal::unauthenticated("unknown client token"))
     }
+
+    fn by_name(&self, name: &str) -> Option<&dyn Bot> {
+        self.0
+            .iter()
+            .find(|(_, b)| b.name == name)
+            .map(|(_, b)| b as &dyn Bot)
+    }
 }
 
 fn bots() -> TestBots {
@@ -97,6 +104,7 @@ fn run(frames: &[&str], audit_ok: bool) -> (Vec<Vec<Action>>, Vec<serde_json::Va
         route: protocol.route("/ws-api/v3").unwrap(),
         socket: "/ws-api/v3",
         bots: &bots,
+        bearers: &Bearers::default(),
         anonymous_ok: false,
         max_frame: 1024,
         audit: &audit,
@@ -242,6 +250,7 @@ fn the_real_api_key_is_redacted_in_exchange_frames() {
         route: protocol.route("/ws-api/v3").unwrap(),
         socket: "/ws-api/v3",
         bots: &bots,
+        bearers: &Bearers::default(),
         anonymous_ok: false,
         max_frame: 1024,
         audit: &audit,

@@ -68,6 +68,7 @@ pub async fn run(
         route: parts.route,
         socket: &parts.socket,
         bots: &snapshot.clients,
+        bearers: state.resources().bearers(),
         anonymous_ok: snapshot.anonymous_ok,
         max_frame: snapshot.max_body_bytes,
         audit: &audit,

@@ -1,0 +1,188 @@
+//! Kraken spot WebSocket v2, private: `/v2` (upstream `ws-auth.kraken.com/v2`).
+//!
+//! Kraken's socket is authorised by the token of REST `GetWebSocketsToken`, which would trade
+//! on the socket by itself; keyward gives the bot a placeholder of its own in that REST answer
+//! and swaps it for the real token in `params.token` of each frame it relays for that bot (the
+//! placeholder also identifies the bot). Subscriptions are judged as the REST read of the same
+//! data (`executions` = `POST /0/private/OpenOrders`, `balances` = `POST /0/private/Balance`).
+//! Order entry over the socket (`add_order` ...) is not relayed yet: its v2 fields
+//! (`order_qty`, `limit_price`, `symbol` as `BTC/USD`) are not the REST `AddOrder` fields the
+//! order limits read, so it closes the socket with 1008.
+//! <https://docs.kraken.com/api/docs/websocket-v2/executions>
+
+use std::time::SystemTime;
+
+use crate::exchange::profile::post;
+use crate::exchange::ws::{
+    object, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+};
+use crate::exchange::Credential;
+use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+
+/// Private channels and the REST reads they equal.
+const CHANNELS: &[(&str, Method, &str)] = &[
+    ("executions", Method::Post, "/0/private/OpenOrders"),
+    ("balances", Method::Post, "/0/private/Balance"),
+    ("level3", Method::Get, "/0/public/Depth"),
+    ("ticker", Method::Get, "/0/public/Ticker"),
+    ("book", Method::Get, "/0/public/Depth"),
+    ("trade", Method::Get, "/0/public/Trades"),
+    ("ohlc", Method::Get, "/0/public/OHLC"),
+    ("instrument", Method::Get, "/0/public/AssetPairs"),
+];
+
+pub struct KrakenWs;
+
+impl WsProtocol for KrakenWs {
+    fn route(&self, path: &str) -> Option<WsRoute> {
+        (path == "/v2").then_some(WsRoute {
+            authority: "ws-auth.kraken.com:443",
+            api: 0,
+        })
+    }
+
+    fn rest_bearer(&self) -> Option<(Method, &'static str)> {
+        Some(post("/0/private/GetWebSocketsToken"))
+    }
+
+    fn bearer<'f>(&self, frame: &'f Json) -> Option<&'f str> {
+        match frame.get("params").and_then(|p| p.get("token")) {
+            Some(Json::String(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn with_bearer(&self, frame: &Json, real: &str) -> Json {
+        let mut frame = frame.clone();
+        if let Json::Object(members) = &mut frame {
+            if let Some((_, params)) = members.iter_mut().find(|(k, _)| k == "params") {
+                params.set("token", Json::String(real.to_owned()));
+            }
+        }
+        frame
+    }
+
+    fn read(&self, _route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
+        let Json::Object(members) = frame else {
+            return Err(Refusal::bad_request("a Kraken request is a JSON object"));
+        };
+        if let Some((k, _)) = members
+            .iter()
+            .find(|(k, _)| !matches!(k.as_str(), "method" | "params" | "req_id"))
+        {
+            return Err(Refusal::bad_request(format!(
+                "a Kraken request has no member {k:?}"
+            )));
+        }
+        let Some(Json::String(method)) = frame.get("method") else {
+            return Err(Refusal::bad_request("the request has no string \"method\""));
+        };
+        let params = object(frame, "params")?;
+        match method.as_str() {
+            "ping" => Ok(BotFrame::Keepalive),
+            "subscribe" | "unsubscribe" => {
+                let channel = params
+                    .iter()
+                    .find(|(k, _)| k == "channel")
+                    .and_then(|(_, v)| v.scalar_text())
+                    .ok_or_else(|| Refusal::bad_request("a subscription names its channel"))?;
+                let (_, rest_method, path) = CHANNELS
+                    .iter()
+                    .find(|(c, _, _)| *c == channel)
+                    .ok_or_else(|| {
+                        Refusal::bad_request(format!(
+                            "{channel:?} is not a Kraken channel keyward relays"
+                        ))
+                    })?;
+                Ok(BotFrame::Op(WsOp {
+                    name: method.clone(),
+                    id: frame.get("req_id").cloned().unwrap_or(Json::Null),
+                    token: None,
+                    kind: OpKind::Rest(vec![RestEquivalent::query(
+                        *rest_method,
+                        *path,
+                        Params::new(),
+                    )]),
+                }))
+            }
+            other => Err(Refusal::bad_request(format!(
+                "{other:?} is not a Kraken method keyward relays (order entry goes over REST)"
+            ))),
+        }
+    }
+
+    fn login(
+        &self,
+        _route: WsRoute,
+        _op: &WsOp,
+        _frame: &Json,
+        _credential: &Credential,
+        _now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        Err(Refusal::bad_request("Kraken sockets have no login frame"))
+    }
+
+    fn outbound(
+        &self,
+        _route: WsRoute,
+        _op: &WsOp,
+        frame: &Json,
+        _checked: &[CanonicalRequest],
+        _credential: &Credential,
+        _now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        // The frame as parsed, with the real token the session swapped in.
+        Ok(Reply::ToExchange(frame.to_compact()))
+    }
+
+    fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
+        Json::Object(vec![
+            ("method".to_owned(), Json::String(op.name.clone())),
+            ("req_id".to_owned(), op.id.clone()),
+            ("success".to_owned(), Json::Bool(false)),
+            (
+                "error".to_owned(),
+                Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
+            ),
+        ])
+        .to_compact()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTE: WsRoute = WsRoute {
+        authority: "ws-auth.kraken.com:443",
+        api: 0,
+    };
+
+    #[test]
+    fn the_placeholder_is_found_and_swapped_and_orders_are_refused() {
+        let frame = Json::parse(
+            r#"{"method":"subscribe","params":{"channel":"executions","token":"keyward-1"},"req_id":3}"#,
+        )
+        .unwrap();
+        assert_eq!(KrakenWs.bearer(&frame), Some("keyward-1"));
+        let swapped = KrakenWs.with_bearer(&frame, "REAL");
+        assert_eq!(
+            swapped.to_compact(),
+            r#"{"method":"subscribe","params":{"channel":"executions","token":"REAL"},"req_id":3}"#
+        );
+        let Ok(BotFrame::Op(WsOp {
+            kind: OpKind::Rest(rest),
+            ..
+        })) = KrakenWs.read(ROUTE, &frame)
+        else {
+            panic!()
+        };
+        assert_eq!(rest[0].path, "/0/private/OpenOrders");
+        for bad in [
+            r#"{"method":"add_order","params":{"order_type":"limit"}}"#,
+            r#"{"method":"subscribe","params":{"channel":"withdrawals"}}"#,
+        ] {
+            assert!(KrakenWs.read(ROUTE, &Json::parse(bad).unwrap()).is_err());
+        }
+    }
+}

@@ -1,0 +1,79 @@
+"""Kraken's private WebSocket v2 through keyward: the REST `GetWebSocketsToken` answer carries
+only a placeholder of the bot's own (a real token would trade on Kraken's socket around
+keyward); ccxt pro `watch_orders` and `watch_balance` send it in their subscriptions and keyward
+swaps the real token in, which the WebSocket mock checks."""
+
+import asyncio
+import base64
+import json
+import secrets
+
+import pytest
+
+import harness
+
+ccxt = pytest.importorskip("ccxt")
+ccxtpro = pytest.importorskip("ccxt.pro")
+websockets = pytest.importorskip("websockets")
+from websockets.sync.client import connect  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    yield from harness.running_stack(tmp_path_factory.mktemp("ws-kraken"), exchange="kraken",
+                                     api_key=harness.binance_like_key(56),
+                                     secret=base64.b64encode(secrets.token_bytes(64)).decode(),
+                                     key_header="API-Key", ws_mock=True)
+
+
+def ws_url(stack):
+    return f"ws://127.0.0.1:{stack.port}/{stack.credential}/v2"
+
+
+def test_rest_token_is_a_placeholder_and_ccxt_pro_streams_work(stack):
+    dummy = base64.b64encode(b"dummy-secret-not-used-0123456789").decode()
+
+    async def scenario():
+        ex = ccxtpro.kraken({"apiKey": stack.token, "secret": dummy, "enableRateLimit": False,
+                             "timeout": 30000})
+        harness.repoint_ccxt(ex, stack.base)
+        ex.urls["api"]["ws"]["privateV2"] = ws_url(stack)
+        try:
+            await ex.load_markets()
+            orders = await asyncio.wait_for(ex.watch_orders(), 20)
+            balance = await asyncio.wait_for(ex.watch_balance(), 20)
+            return orders, balance
+        finally:
+            await ex.close()
+
+    orders, balance = asyncio.new_event_loop().run_until_complete(scenario())
+    assert orders and orders[0]["id"] == "OMOCK-777", orders
+    assert balance["USD"]["total"] == 1234.5, balance
+    subs = [f for f in stack.ws.frames("subscribe")]
+    assert subs and all(f["verified"] for f in subs), subs
+    assert all(json.loads(f["frame"])["params"]["token"].startswith("REAL-KRAKEN-WS-") for f in subs)
+
+    # the REST answer the bot gets holds a placeholder, never the real token
+    status, text = stack.request("POST", "/0/private/GetWebSocketsToken", body="nonce=1")
+    assert status == 200, text
+    token = json.loads(text)["result"]["token"]
+    assert token.startswith("keyward-") and "REAL-KRAKEN-WS" not in text
+    harness.assert_absent(harness.outputs(stack), [("real ws token", "REAL-KRAKEN-WS-"),
+                                                   ("secret", stack.secret)])
+
+
+def test_unknown_tokens_and_order_entry_are_refused(stack):
+    with connect(ws_url(stack), compression=None, open_timeout=10) as sock:
+        n = len(stack.ws.frames())
+        sock.send(json.dumps({"method": "subscribe", "req_id": 1,
+                              "params": {"channel": "executions", "token": "REAL-KRAKEN-WS-guess"}}))
+        answer = json.loads(sock.recv(timeout=10))
+        assert answer["success"] is False and "keyward" in answer["error"], answer
+        sock.send(json.dumps({"method": "add_order", "req_id": 2,
+                              "params": {"order_type": "limit", "side": "buy", "order_qty": 1,
+                                         "symbol": "BTC/USD", "limit_price": 1, "token": "x"}}))
+        with pytest.raises(websockets.ConnectionClosed) as ei:
+            sock.recv(timeout=10)
+        assert ei.value.rcvd.code == 1008
+        assert len(stack.ws.frames()) == n
+    stack.run("audit", "verify", str(stack.audit_file))
