@@ -83,11 +83,20 @@ pub struct Session<'a> {
     frames: u64,
 }
 
-/// An op's verdict and what it was judged as, for its audit record.
+/// What an op was judged as, for its audit record.
 struct Judged {
     method: &'static str,
     path: String,
     params: Option<String>,
+}
+
+impl Judged {
+    /// An op judged as no REST request (a login, a refused frame).
+    const NONE: Judged = Judged {
+        method: "",
+        path: String::new(),
+        params: None,
+    };
 }
 
 impl<'a> Session<'a> {
@@ -294,11 +303,7 @@ impl<'a> Session<'a> {
             OpKind::Local => "keyward:session",
             OpKind::Rest(_) | OpKind::Subscribe(_) => "allowlist",
         };
-        let judged = judged.unwrap_or(Judged {
-            method: "",
-            path: String::new(),
-            params: None,
-        });
+        let judged = judged.unwrap_or(Judged::NONE);
         let reply = match reply {
             Ok(reply) => reply,
             Err(refusal) => return self.deny(&op, Some(judged), refusal),
@@ -328,11 +333,7 @@ impl<'a> Session<'a> {
     /// Refuses an op: one audit record and the exchange-shaped error answer for its id; the
     /// socket stays open.
     fn deny(&mut self, op: &WsOp, judged: Option<Judged>, refusal: Refusal) -> Vec<Action> {
-        let judged = judged.unwrap_or(Judged {
-            method: "",
-            path: String::new(),
-            params: None,
-        });
+        let judged = judged.unwrap_or(Judged::NONE);
         let verdict = Verdict::Deny {
             code: refusal.code,
             reason: &refusal.message,
@@ -352,12 +353,7 @@ impl<'a> Session<'a> {
 
     /// Closes the socket with 1008 after the frame's audit record.
     fn close_action(&mut self, op: &str, code: &'static str, reason: &str) -> Action {
-        let judged = Judged {
-            method: "",
-            path: String::new(),
-            params: None,
-        };
-        if let Err(close) = self.audit(op, &judged, Verdict::Refuse { code, reason }) {
+        if let Err(close) = self.audit(op, &Judged::NONE, Verdict::Refuse { code, reason }) {
             return close;
         }
         Action::Close {

@@ -107,8 +107,13 @@ pub async fn upgrade(
         Some(protocol) => protocol.upstream_path(&accepted.socket).into_owned(),
         None => accepted.socket.clone(),
     };
+    // The exchange's frames (market data snapshots) may be far larger than a bot's request.
     let exchange = match upstream
-        .connect(accepted.route, &upstream_path, config)
+        .connect(
+            accepted.route,
+            &upstream_path,
+            frame_config(EXCHANGE_FRAME_MAX),
+        )
         .await
     {
         Ok(socket) => socket,
@@ -248,7 +253,10 @@ fn handshake_accept(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
         .map_err(|_| Refusal::bad_request("bad Sec-WebSocket-Key"))
 }
 
-/// Frames and messages are bounded like request bodies.
+/// Largest message accepted from the exchange.
+const EXCHANGE_FRAME_MAX: usize = 16 << 20;
+
+/// Frames and messages are bounded (a bot's like request bodies).
 fn frame_config(max: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(max))
