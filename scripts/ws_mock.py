@@ -515,8 +515,76 @@ class Kraken:
         await self.ws.send(json.dumps(obj))
 
 
+# ---------------------------------------------------------------------------------------
+# Coinbase Advanced Trade (/): a JWT (ES256/EdDSA, no uri claim) in each private subscribe
+# ---------------------------------------------------------------------------------------
+
+
+class Coinbase:
+    def __init__(self, ws, path):
+        self.ws, self.path = ws, path
+        self.channels = set()
+
+    def verify_jwt(self, token):
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+        def b64url(part):
+            return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        parts = (token or "").split(".")
+        if len(parts) != 3:
+            return False, "malformed JWT"
+        header, claims, sig = json.loads(b64url(parts[0])), json.loads(b64url(parts[1])), b64url(parts[2])
+        cred = CREDENTIALS.get(header.get("kid"))
+        if cred is None:
+            return False, "unknown kid"
+        key = serialization.load_pem_public_key(cred["public_key"].encode())
+        signed = (parts[0] + "." + parts[1]).encode()
+        try:
+            if isinstance(key, ec.EllipticCurvePublicKey):
+                der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+                key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+            else:
+                key.verify(sig, signed)
+        except InvalidSignature:
+            return False, "bad JWT signature"
+        if claims.get("sub") != header.get("kid") or claims.get("iss") != "cdp" or "uri" in claims:
+            return False, f"bad claims {claims}"
+        if not claims.get("nbf", 0) - 5 <= time.time() < claims.get("exp", 0):
+            return False, "JWT not valid now"
+        return True, ""
+
+    async def on_frame(self, msg):
+        channel = msg.get("channel")
+        private = channel in ("user", "futures_balance_summary")
+        verified, why = self.verify_jwt(msg.get("jwt")) if private else (True, "")
+        record(exchange="coinbase", path=self.path, op=f"{msg.get('type')} {channel}", frame=json.dumps(msg),
+               verified=verified, why=why)
+        if not verified:
+            return await self.send({"type": "error", "message": why})
+        self.channels.add(channel)
+        await self.send({"channel": "subscriptions", "client_id": "", "timestamp": "", "sequence_num": 0,
+                         "events": [{"subscriptions": {channel: msg.get("product_ids") or []}}]})
+
+    async def push(self):
+        if "user" in self.channels:
+            now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+            await self.send({"channel": "user", "client_id": "", "timestamp": now, "sequence_num": 1,
+                             "events": [{"type": "update", "orders": [{
+                                 "order_id": "cb-777", "client_order_id": "pushed-by-mock",
+                                 "cumulative_quantity": "0", "leaves_quantity": "0.01", "avg_price": "0",
+                                 "total_fees": "0", "status": "OPEN", "product_id": "BTC-USD",
+                                 "creation_time": now, "order_side": "BUY", "order_type": "Limit",
+                                 "limit_price": "30000", "number_of_fills": "0"}]}]})
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+
 HANDLERS = {"binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit, "bitget": Bitget,
-            "gate": Gate, "kraken": Kraken}
+            "gate": Gate, "kraken": Kraken, "coinbase": Coinbase}
 
 
 async def serve_socket(ws, exchange):

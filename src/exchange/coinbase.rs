@@ -19,6 +19,7 @@
 //! forwards it — or `CB-ACCESS-KEY` for bots configured with a legacy HMAC-style dummy secret.
 
 pub mod orders;
+mod ws;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -223,7 +224,9 @@ struct JwtClaims<'a> {
     aud: Option<[&'static str; 1]>,
     nbf: u64,
     exp: u64,
-    uri: &'a str,
+    /// Absent in the JWT of a WebSocket subscription, which names no request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     uris: Option<[&'a str; 1]>,
 }
@@ -233,6 +236,17 @@ pub fn jwt(
     key_name: &str,
     key: &dyn SigningKey,
     uri: &str,
+    now_s: u64,
+    nonce: &str,
+) -> Result<String, Refusal> {
+    signed_jwt(key_name, key, Some(uri), now_s, nonce)
+}
+
+/// A JWT with the `uri` claim (a REST request) or without it (a WebSocket subscription).
+fn signed_jwt(
+    key_name: &str,
+    key: &dyn SigningKey,
+    uri: Option<&str>,
     now_s: u64,
     nonce: &str,
 ) -> Result<String, Refusal> {
@@ -258,7 +272,7 @@ pub fn jwt(
         nbf: now_s,
         exp: now_s + JWT_LIFETIME_S,
         uri,
-        uris: eddsa.then_some([uri]),
+        uris: uri.filter(|_| eddsa).map(|u| [u]),
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let json = |e: serde_json::Error| internal(&format!("the JWT cannot be encoded: {e}"));
@@ -330,6 +344,10 @@ fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Refusal> {
 impl Exchange for Coinbase {
     fn profile(&self) -> &'static Profile {
         &PROFILE
+    }
+
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::CoinbaseWs)
     }
 
     fn route(&self, path: &str) -> Option<Route> {
