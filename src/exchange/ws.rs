@@ -136,15 +136,21 @@ pub trait WsProtocol: Send + Sync + 'static {
     /// the session closes the socket with 1008.
     fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal>;
 
-    /// keyward's own login in place of the bot's (or its own answer to it).
+    /// keyward's own login in place of the bot's (or its own answer to it). Only called for
+    /// ops [`WsProtocol::read`] made [`OpKind::Login`]; an exchange without login frames
+    /// (Kraken, Coinbase: each frame carries its own authorisation) keeps the default.
     fn login(
         &self,
-        route: WsRoute,
-        op: &WsOp,
-        frame: &Json,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal>;
+        _route: WsRoute,
+        _op: &WsOp,
+        _frame: &Json,
+        _credential: &Credential,
+        _now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        Err(Refusal::bad_request(
+            "this exchange's sockets have no login frame",
+        ))
+    }
 
     /// The frame keyward sends for an allowed op, built from the canonical requests it was
     /// judged as (in the order of [`OpKind::Rest`]) and signed where the exchange signs frames.

@@ -190,6 +190,25 @@ class WsMock(Mock):
                 if r["op"] not in ("connect", "closed", "pong") and (op is None or r["op"] == op)]
 
 
+async def refused_ws_orders(ex, ws_mock, op, orders):
+    """Each `create_order_ws(*args)` of `orders` raises a ccxt error and adds no `op` frame to the
+    WebSocket mock; returns the error messages."""
+    import ccxt
+    import pytest
+    messages = []
+    for args in orders:
+        n = len(ws_mock.frames(op))
+        with pytest.raises(ccxt.BaseError) as ei:
+            await ex.create_order_ws(*args)
+        messages.append(str(ei.value))
+        assert len(ws_mock.frames(op)) == n, f"a refused order {args} reached the mock"
+    return messages
+
+
+OVER_LIMIT_AND_NOT_ALLOWED = (("BTC/USDT", "limit", "buy", 5, 30000),    # over the 0.5 limit
+                              ("ETH/USDT", "limit", "buy", 0.01, 2000))  # symbol not allowed
+
+
 # ---------------------------------------------------------------------------------------
 # keyward stack: token, vault, config, mock, server
 # ---------------------------------------------------------------------------------------

@@ -111,17 +111,6 @@ impl WsProtocol for KrakenWs {
         }
     }
 
-    fn login(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        _frame: &Json,
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        Err(Refusal::bad_request("Kraken sockets have no login frame"))
-    }
-
     fn outbound(
         &self,
         _route: WsRoute,
