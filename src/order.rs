@@ -16,6 +16,7 @@
 mod decimal;
 pub mod limits;
 mod read;
+pub mod table;
 #[cfg(test)]
 pub mod testing;
 #[cfg(test)]

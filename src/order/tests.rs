@@ -4,47 +4,13 @@
 //! closes, market orders' prices and price sentinels, flags in an exchange's own words, an
 //! instrument by name and by code, and mirrored PATCH parameters.
 
+use std::sync::LazyLock;
+
 use super::testing::{judge, refused};
 use super::*;
 use crate::request::{CanonRules, Method};
 
 use Meaning::*;
-
-static PRICE: TypeCases = TypeCases {
-    cases: &[(&["limit"], Price), (&["stop_limit"], TriggerPrice)],
-    otherwise: Price,
-    in_rules: Price,
-};
-
-static PRICE2: TypeCases = TypeCases {
-    cases: &[(&["stop_limit"], Price), (&["limit", "market"], Inert)],
-    otherwise: PriceOverride,
-    in_rules: Price,
-};
-
-static TAKE_PROFIT: OrderSpec = OrderSpec {
-    fields: &[("tp.price", Price)],
-    limit_types: &["limit"],
-    market_types: &[],
-    default_type: Some("limit"),
-    size_unit: base_unit,
-    source: "test",
-};
-
-static TAKE_PROFIT_LEG: LegSpec = LegSpec {
-    name: "tp",
-    spec: &TAKE_PROFIT,
-    order_type: None,
-};
-
-static STOP_LOSS: OrderSpec = OrderSpec {
-    fields: &[("sl.trigger", TriggerPrice), ("sl.price", Price)],
-    limit_types: &["stop_limit"],
-    market_types: &["stop"],
-    default_type: None,
-    size_unit: base_unit,
-    source: "test",
-};
 
 fn stop_type(order: &Order) -> Option<&'static str> {
     Some(if order.price.is_some() {
@@ -54,12 +20,6 @@ fn stop_type(order: &Order) -> Option<&'static str> {
     })
 }
 
-static STOP_LOSS_LEG: LegSpec = LegSpec {
-    name: "sl",
-    spec: &STOP_LOSS,
-    order_type: Some(stop_type),
-};
-
 fn unit(order: &Order) -> Result<SizeUnit, String> {
     Ok(match order.field("unit") {
         Some("quote") => SizeUnit::Quote,
@@ -68,50 +28,6 @@ fn unit(order: &Order) -> Result<SizeUnit, String> {
         _ => SizeUnit::Base,
     })
 }
-
-static ORDER: OrderSpec = OrderSpec {
-    fields: &[
-        ("symbol", Instrument),
-        ("side", Side),
-        ("type", Type),
-        ("qty", BaseSize),
-        ("lots", OtherUnitSize),
-        ("price", ByType(&PRICE)),
-        ("price2", ByType(&PRICE2)),
-        ("tp.price", Leg(&TAKE_PROFIT_LEG)),
-        ("sl.trigger", Leg(&STOP_LOSS_LEG)),
-        ("sl.price", Leg(&STOP_LOSS_LEG)),
-        ("cfg.limit", TypeMember),
-        ("cfg.limit.size", BaseSize),
-        ("cfg.limit.px", Price),
-        ("cfg.market", TypeMember),
-        ("cfg.market.size", BaseSize),
-        (
-            "ladder",
-            Refused("is a ladder of orders, which keyward does not model"),
-        ),
-        ("unit", Inert),
-    ],
-    limit_types: &["limit", "stop_limit"],
-    market_types: &["market"],
-    default_type: None,
-    size_unit: unit,
-    source: "test",
-};
-
-static CLOSE: OrderSpec = OrderSpec {
-    fields: &[("symbol", Instrument), ("qty", BaseSize)],
-    limit_types: &[],
-    market_types: &["market"],
-    default_type: Some("market"),
-    size_unit: base_unit,
-    source: "test",
-};
-
-static YES_NO: FlagWords = FlagWords {
-    yes: &["YES"],
-    no: &["NO"],
-};
 
 /// A futures order whose signed `size` (or `amount`) gives its side, `0` with `close` closing
 /// the whole position, and whose `price` 0 means the market.
@@ -125,77 +41,16 @@ fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
     }
 }
 
-static FUTURES: OrderSpec = OrderSpec {
-    fields: &[
-        ("contract", Instrument),
-        ("code", InstrumentCode),
-        ("side", Side),
-        (
-            "size",
-            SignedSize {
-                buy: "buy",
-                sell: "sell",
-            },
-        ),
-        (
-            "amount",
-            SignedSize {
-                buy: "buy",
-                sell: "sell",
-            },
-        ),
-        ("price", PriceOrMarket("0")),
-        ("tif", Type),
-        ("close", Inert),
-        ("reduce", ReduceOnlyAs(&YES_NO)),
-    ],
-    limit_types: &["gtc", "ioc"],
-    market_types: &[],
-    default_type: Some("gtc"),
-    size_unit: futures_unit,
-    source: "test",
-};
+/// The made-up exchange's tables, read by the loader the exchanges' tables go through.
+static ENDPOINTS: LazyLock<&'static [OrderEndpoint]> = LazyLock::new(|| {
+    let rules = crate::rules![size_units: [unit, futures_unit], leg_types: [stop_type]];
+    super::table::load(include_str!("tests.toml"), &rules).unwrap()
+});
 
-static AMEND: OrderSpec = OrderSpec {
-    fields: &[
-        ("symbol", Instrument),
-        ("account", Inert),
-        ("qty", BaseSize),
-        ("price", Price),
-    ],
-    limit_types: &["limit"],
-    market_types: &[],
-    default_type: Some("limit"),
-    size_unit: base_unit,
-    source: "test",
-};
-
-static ENDPOINTS: &[OrderEndpoint] = &[
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/order",
-        layout: Layout::Flat,
-        spec: &ORDER,
-    },
-    OrderEndpoint {
-        method: Method::Delete,
-        path: "/position/{symbol}",
-        layout: Layout::Flat,
-        spec: &CLOSE,
-    },
-    OrderEndpoint {
-        method: Method::Post,
-        path: "/futures",
-        layout: Layout::Flat,
-        spec: &FUTURES,
-    },
-    OrderEndpoint {
-        method: Method::Patch,
-        path: "/amend/{id}",
-        layout: Layout::Flat,
-        spec: &AMEND,
-    },
-];
+/// The spec of the endpoint at `path`.
+fn spec(path: &str) -> &'static OrderSpec {
+    ENDPOINTS.iter().find(|e| e.path == path).unwrap().spec
+}
 
 fn post(
     body: &str,
@@ -203,7 +58,7 @@ fn post(
     max: &[(&str, &str)],
 ) -> Result<Vec<Order>, String> {
     judge(
-        ENDPOINTS,
+        *ENDPOINTS,
         &CanonRules::JSON,
         Method::Post,
         "/order",
@@ -246,7 +101,10 @@ fn a_fields_meaning_follows_the_order_type() {
         &["price is set by 'price2'"],
     );
     // A rule's `price` and `price2` both bound the limit price.
-    assert_eq!(limits::meaning(ENDPOINTS, &ORDER, "price2"), Some(Price));
+    assert_eq!(
+        limits::meaning(&ENDPOINTS, spec("/order"), "price2"),
+        Some(Price)
+    );
 }
 
 #[test]
@@ -287,9 +145,12 @@ fn a_nested_members_name_is_the_type() {
         ),
         &["'cfg.Limit' is another spelling of 'cfg.limit'"],
     );
-    assert_eq!(limits::meaning(ENDPOINTS, &ORDER, "cfg.limit"), Some(Type));
     assert_eq!(
-        limits::meaning(ENDPOINTS, &ORDER, "cfg.limit.px"),
+        limits::meaning(&ENDPOINTS, spec("/order"), "cfg.limit"),
+        Some(Type)
+    );
+    assert_eq!(
+        limits::meaning(&ENDPOINTS, spec("/order"), "cfg.limit.px"),
         Some(Price)
     );
 }
@@ -325,7 +186,10 @@ fn legs_are_orders_of_their_own() {
     let orders = post(body, &[], &[("notional", "150")]).unwrap();
     assert_eq!(orders[1].order_type.as_deref(), Some("stop_limit"));
     assert_eq!(orders[1].notional(), Some(8.into()));
-    assert_eq!(limits::meaning(ENDPOINTS, &ORDER, "tp.price"), Some(Price));
+    assert_eq!(
+        limits::meaning(&ENDPOINTS, spec("/order"), "tp.price"),
+        Some(Price)
+    );
 }
 
 #[test]
@@ -334,7 +198,7 @@ fn refused_fields_and_dotted_decoys() {
         post(r#"{"symbol":"A","ladder":"3"}"#, &[], &[]),
         &["'ladder': is a ladder of orders"],
     );
-    assert_eq!(limits::meaning(ENDPOINTS, &ORDER, "ladder"), None);
+    assert_eq!(limits::meaning(&ENDPOINTS, spec("/order"), "ladder"), None);
     // A member literally named like a dotted table name is not the nested field.
     refused(
         post(
@@ -402,7 +266,7 @@ fn inverse_and_contract_sizes() {
 fn an_instrument_in_the_path_is_read() {
     let close = |path: &str, symbols: &[&str]| {
         judge(
-            ENDPOINTS,
+            *ENDPOINTS,
             &CanonRules::JSON,
             Method::Delete,
             path,
@@ -422,7 +286,7 @@ fn an_instrument_in_the_path_is_read() {
     // The path's instrument and a member naming it again are two instruments.
     refused(
         judge(
-            ENDPOINTS,
+            *ENDPOINTS,
             &CanonRules::JSON,
             Method::Delete,
             "/position/ABC",
@@ -442,7 +306,7 @@ fn futures(
     max: &[(&str, &str)],
 ) -> Result<Vec<Order>, String> {
     judge(
-        ENDPOINTS,
+        *ENDPOINTS,
         &CanonRules::JSON,
         Method::Post,
         "/futures",
@@ -477,7 +341,10 @@ fn a_signed_size_gives_the_side() {
     )
     .unwrap();
     // `max.size` bounds the size however it is spelled.
-    assert_eq!(limits::meaning(ENDPOINTS, &FUTURES, "size"), Some(BaseSize));
+    assert_eq!(
+        limits::meaning(&ENDPOINTS, spec("/futures"), "size"),
+        Some(BaseSize)
+    );
     refused(
         futures(
             r#"{"contract":"A","amount":"-50","price":"10"}"#,
@@ -615,7 +482,10 @@ fn a_market_order_has_no_price_to_bound() {
         ),
         &["price 190 exceeds"],
     );
-    assert_eq!(limits::meaning(ENDPOINTS, &FUTURES, "price"), Some(Price));
+    assert_eq!(
+        limits::meaning(&ENDPOINTS, spec("/futures"), "price"),
+        Some(Price)
+    );
 }
 
 #[test]
@@ -645,7 +515,7 @@ fn a_flag_in_the_exchanges_words() {
         );
     }
     assert_eq!(
-        limits::meaning(ENDPOINTS, &FUTURES, "reduce"),
+        limits::meaning(&ENDPOINTS, spec("/futures"), "reduce"),
         Some(ReduceOnly)
     );
 }
@@ -672,7 +542,7 @@ fn a_mirrored_patch_parameter_is_read_once() {
     };
     let amend = |query: &str, body: &str, params: &[(&str, &[&str])], max: &[(&str, &str)]| {
         judge(
-            ENDPOINTS,
+            *ENDPOINTS,
             &rules,
             Method::Patch,
             "/amend/1",
@@ -724,7 +594,7 @@ fn a_mirrored_patch_parameter_is_read_once() {
         },
         body: crate::request::Body::Json(crate::request::Json::parse(r#"{"symbol":"B"}"#).unwrap()),
     };
-    let ep = super::testing::endpoint(ENDPOINTS, Method::Patch, "/amend/1");
+    let ep = super::testing::endpoint(*ENDPOINTS, Method::Patch, "/amend/1");
     let e = read(ep, &req).unwrap_err();
     assert!(e.contains("both set the order's instrument"), "{e}");
     let req = crate::request::CanonicalRequest {
