@@ -47,6 +47,7 @@ pub const PROFILE: Profile = Profile {
     leverage: &[],
     answers_with_key: &[],
     orders_unread: &[],
+    public: PUBLIC,
     conventions: Conventions {
         // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
         methods: Conventions::METHODS_WITH_PATCH,

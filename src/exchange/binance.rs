@@ -59,6 +59,7 @@ pub const PROFILE: Profile = Profile {
         post("/api/v3/orderList/otoco"),
         post("/fapi/v1/algoOrder"),
     ],
+    public: PUBLIC,
     conventions: Conventions {
         canon: CanonRules {
             // python-binance sends DELETE parameters in a form body; Binance accepts that.

@@ -50,6 +50,7 @@ pub const PROFILE: Profile = Profile {
     leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[],
+    public: PUBLIC,
     conventions: Conventions {
         needs_passphrase: true,
         // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,

@@ -9,155 +9,30 @@
 pub mod leverage;
 pub mod orders;
 
-use super::profile::{delete, get, post, put};
+use super::profile::shipped;
 use super::{plain_header, secret_header};
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::{tree, DenyRule, ADDRESS_BOOK, SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS};
 use super::native::NativeMembers;
 use super::unix_secs;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, PublicPaths};
 use crate::key::SigningKey;
-use crate::request::{CanonRules, CanonicalRequest, Method};
+use crate::request::{CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Bitmex;
 
-pub const PROFILE: Profile = Profile {
-    id: "bitmex",
-    key_headers: &[KEY_HEADER],
-    notional: Notional {
-        price: "price",
-        quantity: "orderQty",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[READ, TRADE],
-    permission_endpoint: get("/api/v1/apiKey"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: leverage::LEVERAGE_ENDPOINTS,
-    answers_with_key: &[],
-    orders_unread: &[],
-    conventions: Conventions {
-        canon: CanonRules {
-            // BitMEX takes DELETE /order's orderID in a JSON body (as ccxt sends it).
-            body_on_delete: true,
-            ..CanonRules::JSON
-        },
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("bitmex", leverage::LEVERAGE_ENDPOINTS);
 
 const HOST: &str = "www.bitmex.com";
 const KEY_HEADER: &str = "api-key";
 const EXPIRES_HEADER: &str = "api-expires";
 const SIGN_HEADER: &str = "api-signature";
-
-/// Public market data, forwarded unsigned (GET). From BitMEX's API explorer (as listed in
-/// ccxt 4.5.0's `bitmex.api['public']`).
-const PUBLIC: PublicPaths = PublicPaths::paths(&[
-    "/api/v1/announcement",
-    "/api/v1/announcement/urgent",
-    "/api/v1/funding",
-    "/api/v1/instrument",
-    "/api/v1/instrument/active",
-    "/api/v1/instrument/activeAndIndices",
-    "/api/v1/instrument/activeIntervals",
-    "/api/v1/instrument/compositeIndex",
-    "/api/v1/instrument/indices",
-    "/api/v1/instrument/usdVolume",
-    "/api/v1/insurance",
-    "/api/v1/leaderboard",
-    "/api/v1/liquidation",
-    "/api/v1/orderBook/L2",
-    "/api/v1/quote",
-    "/api/v1/quote/bucketed",
-    "/api/v1/schema",
-    "/api/v1/schema/websocketHelp",
-    "/api/v1/settlement",
-    "/api/v1/stats",
-    "/api/v1/stats/history",
-    "/api/v1/stats/historyUSD",
-    "/api/v1/trade",
-    "/api/v1/trade/bucketed",
-    "/api/v1/wallet/assets",
-    "/api/v1/wallet/networks",
-]);
-
-/// The methods that change something.
-const CHANGES: &[Method] = &[Method::Post, Method::Put, Method::Delete];
-
-/// Explicitly denied endpoints, besides the keyword guard. A rule's path matches whole
-/// segments only (`/api/v1/user` and below, not `/api/v1/userEvent`).
-const DENIED: &[DenyRule] = &[
-    tree("/api/v1/user/requestWithdrawal", WITHDRAWALS),
-    tree("/api/v1/user/confirmWithdrawal", WITHDRAWALS),
-    tree("/api/v1/user/cancelWithdrawal", WITHDRAWALS),
-    tree("/api/v1/user/walletTransfer", TRANSFERS),
-    tree(
-        "/api/v1/user/addSubaccount",
-        SUB_ACCOUNT_MANAGEMENT,
-    ),
-    tree(
-        "/api/v1/user/updateSubaccount",
-        SUB_ACCOUNT_MANAGEMENT,
-    ),
-    tree(
-        "/api/v1/apiKey",
-        "API-key management is never allowed; the key-permission endpoint is reserved for keyward's own self-check",
-    ),
-    tree("/api/v1/address", ADDRESS_BOOK).only(CHANGES),
-    // Every change under /user (preferences, 2FA, e-mail, communication tokens, logout, user
-    // updates, and whatever BitMEX adds there) is account or security management.
-    tree(
-        "/api/v1/user",
-        "account and security settings (/user) are never changed through keyward",
-    )
-    .only(CHANGES),
-];
-
-/// `bitmex:read`: user, margin and wallet balances, wallet history, commission, orders,
-/// executions and positions.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/api/v1/user"),
-        get("/api/v1/user/margin"),
-        get("/api/v1/user/wallet"),
-        get("/api/v1/user/walletSummary"),
-        get("/api/v1/user/walletHistory"),
-        get("/api/v1/user/commission"),
-        get("/api/v1/user/tradingVolume"),
-        get("/api/v1/user/executionHistory"),
-        get("/api/v1/user/quoteFillRatio"),
-        get("/api/v1/user/quoteValueRatio"),
-        get("/api/v1/order"),
-        get("/api/v1/execution"),
-        get("/api/v1/execution/tradeHistory"),
-        get("/api/v1/position"),
-    ],
-};
-
-/// `bitmex:trade`: place, amend and cancel orders (spot and derivatives share the endpoints),
-/// dead-man switch, close position, leverage, isolation and risk limit.
-const TRADE: Preset = Preset {
-    name: "trade",
-    entries: &[
-        post("/api/v1/order"),
-        put("/api/v1/order"),
-        delete("/api/v1/order"),
-        delete("/api/v1/order/all"),
-        post("/api/v1/order/cancelAllAfter"),
-        post("/api/v1/order/closePosition"),
-        post("/api/v1/position/leverage"),
-        post("/api/v1/position/isolate"),
-        post("/api/v1/position/riskLimit"),
-    ],
-};
 
 impl Exchange for Bitmex {
     fn profile(&self) -> &'static Profile {
@@ -168,7 +43,7 @@ impl Exchange for Bitmex {
         let rest = path.strip_prefix("/api/v1/")?;
         (!rest.is_empty()).then(|| Route {
             host: HOST,
-            access: PUBLIC.access(path),
+            access: PROFILE.public.access(path),
         })
     }
 
@@ -243,6 +118,7 @@ fn signature(
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
+    use crate::exchange::profile::{get, post, put};
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header};
     use crate::request::canonicalise;
 

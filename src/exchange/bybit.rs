@@ -48,6 +48,7 @@ pub const PROFILE: Profile = Profile {
     leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[get("/v5/user/query-api")],
     orders_unread: &[],
+    public: PUBLIC,
     conventions: Conventions {
         // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
         // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.

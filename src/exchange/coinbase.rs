@@ -57,6 +57,7 @@ pub const PROFILE: Profile = Profile {
     leverage: &[],
     answers_with_key: &[],
     orders_unread: &[],
+    public: PUBLIC,
     conventions: Conventions {
         secret_form: SecretForm::PrivateKey,
         ..Conventions::COMMON

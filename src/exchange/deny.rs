@@ -133,6 +133,30 @@ pub const CONVERTS: &str =
 pub const RETURNS_CREDENTIALS: &str =
     "this endpoint returns a credential usable without keyward (the API key or a token that trades); it is reserved for keyward's own use";
 
+/// The shared reasons by the names profiles give them (`because = "withdrawals"`).
+const SHARED_REASONS: &[(&str, &str)] = &[
+    ("withdrawals", WITHDRAWALS),
+    ("transfers", TRANSFERS),
+    ("sub_accounts", SUB_ACCOUNTS),
+    ("sub_account_management", SUB_ACCOUNT_MANAGEMENT),
+    ("api_keys", API_KEYS),
+    ("account_settings", ACCOUNT_SETTINGS),
+    ("address_book", ADDRESS_BOOK),
+    ("gift_cards", GIFT_CARDS),
+    ("negotiated_trades", NEGOTIATED_TRADES),
+    ("borrowing", BORROWING),
+    ("converts", CONVERTS),
+    ("returns_credentials", RETURNS_CREDENTIALS),
+];
+
+/// A shared reason by its name in profiles.
+pub fn shared_reason(name: &str) -> Option<&'static str> {
+    SHARED_REASONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, reason)| *reason)
+}
+
 /// Words that mark an endpoint as moving money out or managing keys, whatever the exchange.
 /// Matched case-insensitively against the path with `-` and `_` removed, so `sub-account`,
 /// `subAccount` and `sub_account` are one word.

@@ -54,6 +54,7 @@ pub const PROFILE: Profile = Profile {
     leverage: &[],
     answers_with_key: &[],
     orders_unread: &[],
+    public: super::PublicPaths::NONE,
     conventions: Conventions::COMMON,
 };
 

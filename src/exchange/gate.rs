@@ -46,6 +46,7 @@ pub const PROFILE: Profile = Profile {
     leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[],
+    public: PUBLIC,
     conventions: Conventions {
         // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
         methods: Conventions::METHODS_WITH_PATCH,

@@ -47,6 +47,7 @@ pub const PROFILE: Profile = Profile {
     leverage: &[],
     answers_with_key: &[],
     orders_unread: &[],
+    public: super::PublicPaths::NONE,
     conventions: Conventions {
         canon: CanonRules {
             form_body: true,

@@ -57,6 +57,7 @@ pub const PROFILE: Profile = Profile {
     leverage: leverage::LEVERAGE_ENDPOINTS,
     answers_with_key: &[],
     orders_unread: &[],
+    public: super::PublicPaths::NONE,
     conventions: Conventions {
         canon: CanonRules {
             // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.

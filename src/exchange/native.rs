@@ -32,7 +32,8 @@ enum Codes {
 }
 
 /// The value of a `data` member that the exchange's error shape always carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Data {
     Null,
     EmptyList,

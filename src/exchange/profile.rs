@@ -5,8 +5,14 @@
 //! really differs between exchanges (routing, signing, extra checks) is the
 //! [`Exchange`](super::Exchange) trait's.
 
+mod load;
+
+use serde::Deserialize;
+
 use super::deny::DenyRule;
 use super::native::CodedError;
+use super::PublicPaths;
+use crate::order::table::Rules;
 use crate::order::OrderEndpoint;
 use crate::request::{CanonRules, Method};
 
@@ -70,6 +76,8 @@ pub struct Profile {
     /// field table): a rule may allow them only without constraints, since a limit on them
     /// could not be judged.
     pub orders_unread: &'static [PresetEntry],
+    /// Its public market data, forwarded unsigned, by the paths bots send to keyward.
+    pub public: PublicPaths,
     /// How its API and credentials work, where most exchanges agree.
     pub conventions: Conventions,
 }
@@ -122,6 +130,36 @@ impl Conventions {
 }
 
 impl Profile {
+    /// The profile written in `profile` (an exchange's `profile.toml`) with the order tables
+    /// of `orders` (its `orders.toml`), whose rules are `rules` (see [`crate::order::table`]).
+    pub fn load(
+        profile: &str,
+        orders: &str,
+        rules: &Rules,
+        leverage: &'static [OrderEndpoint],
+    ) -> Result<Profile, String> {
+        load::load(profile, orders, rules, leverage)
+    }
+
+    /// [`Profile::load`] for a profile keyward ships: every shipped profile is read by the
+    /// tests (`exchange::tests::shipped_profiles_load`) and at start-up, so a broken one never
+    /// reaches a request.
+    pub fn shipped(
+        id: &str,
+        profile: &str,
+        orders: &str,
+        rules: &Rules,
+        leverage: &'static [OrderEndpoint],
+    ) -> Profile {
+        let loaded = Profile::load(profile, orders, rules, leverage)
+            .unwrap_or_else(|e| panic!("the shipped profile of {id} does not load: {e}"));
+        assert_eq!(
+            loaded.id, id,
+            "the shipped profile of {id} names another exchange"
+        );
+        loaded
+    }
+
     /// Whether the answer to `method path` must have the API key redacted.
     pub fn answers_with_key(&self, method: Method, path: &str) -> bool {
         self.answers_with_key
@@ -184,7 +222,8 @@ impl IntoIterator for PresetNames {
 }
 
 /// How an exchange's API secret is written; `seal` validates it and unsealing parses it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SecretForm {
     /// A shared HMAC secret used as its text.
     Text,
@@ -197,7 +236,8 @@ pub enum SecretForm {
 }
 
 /// What the exchange does with the secret, which decides where the key may live.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum KeyUse {
     /// The secret keys a signature (an HMAC or an asymmetric signature) and never leaves
     /// keyward: it may be a handle on a token.
@@ -215,6 +255,27 @@ pub struct Notional {
     /// A parameter that is itself the order's quote amount, if the exchange has one.
     pub quote_quantity: Option<&'static str>,
 }
+
+/// The `static` profile keyward ships for an exchange, read on first use from the exchange's
+/// `<id>/profile.toml` and `<id>/orders.toml` (beside its `<id>.rs`) with the rules of its
+/// `orders` module: `pub static PROFILE: LazyLock<Profile> = shipped!("bitmex");`.
+macro_rules! shipped {
+    ($id:literal) => {
+        shipped!($id, &[])
+    };
+    ($id:literal, $leverage:expr) => {
+        std::sync::LazyLock::new(|| {
+            $crate::exchange::Profile::shipped(
+                $id,
+                include_str!(concat!($id, "/profile.toml")),
+                include_str!(concat!($id, "/orders.toml")),
+                &orders::RULES,
+                $leverage,
+            )
+        })
+    };
+}
+pub(crate) use shipped;
 
 /// A preset that is two others, in order (`trade` = `spot-trade` then `futures-trade`), in a
 /// `const`: `const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);`

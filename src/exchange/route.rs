@@ -43,6 +43,9 @@ pub struct PublicPaths {
 }
 
 impl PublicPaths {
+    /// No public market data (every path is signed).
+    pub const NONE: PublicPaths = PublicPaths::paths(&[]);
+
     /// Exactly the paths matching these patterns.
     pub const fn paths(paths: &'static [&'static str]) -> Self {
         PublicPaths {

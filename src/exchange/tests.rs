@@ -452,3 +452,33 @@ fn no_signer_leaks_the_credential_through_debug() {
         }
     }
 }
+
+#[test]
+fn tmp_data_equals_code() {
+    let cases: &[(&Profile, &str, &str, crate::order::table::Rules)] = &[(
+        &bitmex::PROFILE,
+        include_str!("bitmex/profile.toml"),
+        include_str!("bitmex/orders.toml"),
+        bitmex::orders::RULES,
+    )];
+    for (code, profile, orders, rules) in cases {
+        let data = Profile::load(profile, orders, rules, code.leverage).unwrap();
+        let (a, b) = (format!("{code:#?}"), format!("{data:#?}"));
+        if a != b {
+            let diff: Vec<String> = a
+                .lines()
+                .zip(b.lines())
+                .enumerate()
+                .filter(|(_, (x, y))| x != y)
+                .take(10)
+                .map(|(i, (x, y))| format!("{i}: code {x} | data {y}"))
+                .collect();
+            panic!(
+                "{}: {}\n{}",
+                code.id,
+                a.lines().count() as i64 - b.lines().count() as i64,
+                diff.join("\n")
+            );
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! table and judged by a rule's limits, as the policy will do it.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use rust_decimal::Decimal;
 
@@ -77,26 +78,45 @@ pub type Refusal = (
     &'static str,
 );
 
-/// A bot sending to an exchange's order tables: the tables, the exchange's canonicalisation
-/// rules and the method and content type its requests usually have.
+/// An exchange's profile as a `const` [`Bot`] can name it: the exchange's `PROFILE` static.
+pub trait ProfileStatic: Sync {
+    fn get(&'static self) -> &'static Profile;
+}
+
+impl ProfileStatic for LazyLock<Profile> {
+    fn get(&'static self) -> &'static Profile {
+        self
+    }
+}
+
+impl ProfileStatic for Profile {
+    fn get(&'static self) -> &'static Profile {
+        self
+    }
+}
+
+/// A bot sending to an exchange's order tables: the exchange's profile (its tables and
+/// canonicalisation rules) and the method and content type its requests usually have.
 pub struct Bot {
-    pub endpoints: &'static [OrderEndpoint],
-    pub rules: CanonRules,
+    profile: &'static dyn ProfileStatic,
     pub method: Method,
     pub content_type: Option<&'static str>,
 }
 
 impl Bot {
     /// A bot that POSTs JSON to the exchange of `profile`.
-    pub const fn json(profile: &Profile) -> Bot {
+    pub const fn json(profile: &'static dyn ProfileStatic) -> Bot {
         Bot::new(profile, Method::Post, Some("application/json"))
     }
 
     /// A bot that sends with `method` and `content_type` to the exchange of `profile`.
-    pub const fn new(profile: &Profile, method: Method, content_type: Option<&'static str>) -> Bot {
+    pub const fn new(
+        profile: &'static dyn ProfileStatic,
+        method: Method,
+        content_type: Option<&'static str>,
+    ) -> Bot {
         Bot {
-            endpoints: profile.orders,
-            rules: profile.conventions.canon,
+            profile,
             method,
             content_type,
         }
@@ -112,9 +132,10 @@ impl Bot {
         params: &[(&str, &[&str])],
         max: &[(&str, &str)],
     ) -> Result<Vec<Order>, String> {
+        let profile = self.profile.get();
         judge(
-            self.endpoints,
-            &self.rules,
+            profile.orders,
+            &profile.conventions.canon,
             method,
             path,
             query,

@@ -1,38 +1,9 @@
-//! BitMEX order endpoints and their field tables, written from BitMEX's own API documentation:
-//! the REST API explorer's swagger definition (BitMEX/api-connectors `swagger.json`, API 1.2.0:
-//! `Order.new` `POST /order`, `Order.amend` `PUT /order`, `Order.closePosition`
-//! `POST /order/closePosition`) and docs.bitmex.com/api-explorer/new-order.
-//!
-//! What the tables encode:
-//! * `orderQty` counts contracts of the instrument's multiplier ("in units of the instrument
-//!   (i.e. contracts, for spot it is base currency in minor currency (e.g. XBt quantity for
-//!   XBT))"). keyward does not know the multipliers offline, so a `max` on `orderQty` bounds the
-//!   contracts as written and the order has no notional keyward can compute.
-//! * `simpleOrderQty` / `simpleLeavesQty` ("Deprecated: simple orders are not supported after
-//!   2018/10/26") size orders in another unit and are refused.
-//! * A pegged order's limit price follows the book (`pegPriceType`; `ordType=Pegged`).
-//! * `execInst` `Close` without `orderQty` closes the whole position: no size, so it is refused
-//!   under a size bound, like `closePosition`.
+//! BitMEX's order endpoints: their field tables are data, `orders.toml` beside this file, written
+//! from BitMEX's own API documentation (the REST API explorer's swagger definition,
+//! BitMEX/api-connectors `swagger.json`, API 1.2.0, and docs.bitmex.com/api-explorer/new-order);
+//! here is the rule they name, what `orderQty` counts, and the tables' tests.
 
-use crate::order::{flat, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases};
-use crate::request::Method;
-
-use Meaning::*;
-
-const LIMIT_TYPES: &[&str] = &["Limit", "StopLimit", "LimitIfTouched"];
-const MARKET_TYPES: &[&str] = &["Market", "Stop", "MarketIfTouched"];
-
-const SIMPLE: Meaning = Refused(
-    "is deprecated (\"simple orders are not supported after 2018/10/26\") and sizes the order in another unit; send orderQty",
-);
-
-/// `price`: "Optional limit price for 'Limit', 'StopLimit', and 'LimitIfTouched' orders". A
-/// `Pegged` order's limit price is set relative to the book instead.
-static PRICE: TypeCases = TypeCases {
-    cases: &[(&["Pegged"], PriceOverride)],
-    otherwise: Price,
-    in_rules: Price,
-};
+use crate::order::{Order, SizeUnit};
 
 /// What `orderQty` counts: contracts whose value keyward cannot compute.
 fn size_unit(_: &Order) -> Result<SizeUnit, String> {
@@ -41,105 +12,14 @@ fn size_unit(_: &Order) -> Result<SizeUnit, String> {
     ))
 }
 
-/// `POST /api/v1/order`.
-const NEW_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    // One-way or hedge-mode position (`OneWay`, `Long`, `Short`): the docs.bitmex.com explorer
-    // lists it; the 2024 swagger does not.
-    ("strategy", Inert),
-    // "Defaults to 'Buy' unless `orderQty` is negative": a negative quantity is not a plain
-    // decimal and is refused.
-    ("side", Side),
-    ("simpleOrderQty", SIMPLE),
-    ("orderQty", BaseSize),
-    ("price", ByType(&PRICE)),
-    // The quantity shown in the book (0 hides the order); never more than `orderQty`.
-    ("displayQty", Inert),
-    ("stopPx", TriggerPrice),
-    ("clOrdID", Inert),
-    // Linked (OCO/OTO) orders are each placed by a request of their own.
-    ("clOrdLinkID", Inert),
-    // The offset of a pegged price or a trailing stop from its reference; `pegPriceType` marks
-    // the order's price as not its own.
-    ("pegOffsetValue", Inert),
-    // MarketPeg, PrimaryPeg, TrailingStopPeg (LastPeg, MidPricePeg in older explorer versions):
-    // "A `pegPriceType` submitted with no `ordType` is treated as a `Pegged` order".
-    ("pegPriceType", PriceOverride),
-    // "Defaults to 'Limit' when `price` is specified. Defaults to 'Stop' when `stopPx` is
-    // specified. Defaults to 'StopLimit' when `price` and `stopPx` are specified": a default
-    // keyward does not guess, so an order without `ordType` has no type a bound can rely on.
-    ("ordType", Type),
-    ("timeInForce", Inert),
-    // ParticipateDoNotInitiate, AllOrNone, MarkPrice, IndexPrice, LastPrice, Close, ReduceOnly,
-    // Fixed, LastWithinMark (comma-separated). `Close` without `orderQty` closes the whole
-    // position (no size: refused under a size bound).
-    ("execInst", Inert),
-    ("contingencyType", Inert),
-    ("text", Inert),
-];
-
-pub static NEW_ORDER: OrderSpec = OrderSpec {
-    fields: NEW_FIELDS,
-    limit_types: LIMIT_TYPES,
-    market_types: MARKET_TYPES,
-    default_type: None,
-    size_unit,
-    source: "BitMEX/api-connectors swagger.json (API 1.2.0) Order.new POST /order; docs.bitmex.com/api-explorer/new-order",
-};
-
-/// `PUT /api/v1/order`: "Both order quantity and price can be amended. Only one `qty` field can
-/// be used to amend." `leavesQty` sets what stays open (and "can be used to make a 'Filled'
-/// order live again"): it is what the order may still execute, bounded like `orderQty`.
-const AMEND_FIELDS: &[(&str, Meaning)] = &[
-    ("orderID", Inert),
-    ("origClOrdID", Inert),
-    ("clOrdID", Inert),
-    ("simpleOrderQty", SIMPLE),
-    ("orderQty", BaseSize),
-    ("simpleLeavesQty", SIMPLE),
-    ("leavesQty", BaseSize),
-    ("price", Price),
-    ("stopPx", TriggerPrice),
-    // On a pegged order the offset moves its limit price: not a price keyward can bound.
-    ("pegOffsetValue", PriceOverride),
-    ("text", Inert),
-];
-
-pub static AMEND: OrderSpec = OrderSpec {
-    fields: AMEND_FIELDS,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit,
-    source: "BitMEX/api-connectors swagger.json (API 1.2.0) Order.amend PUT /order",
-};
-
-/// `POST /api/v1/order/closePosition` ("Deprecated, use POST /order with execInst: 'Close'"):
-/// "If no `price` is specified, a market order will be submitted to close the whole of your
-/// position." The size is the whole position.
-const CLOSE_FIELDS: &[(&str, Meaning)] = &[("symbol", Instrument), ("price", Price)];
-
-pub static CLOSE_POSITION: OrderSpec = OrderSpec {
-    fields: CLOSE_FIELDS,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit,
-    source: "BitMEX/api-connectors swagger.json (API 1.2.0) Order.closePosition POST /order/closePosition",
-};
-
-/// Every order-creating or amending endpoint of `bitmex:trade` (the bulk endpoints are gone
-/// from BitMEX's API).
-pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat(Method::Post, "/api/v1/order", &NEW_ORDER),
-    flat(Method::Put, "/api/v1/order", &AMEND),
-    flat(Method::Post, "/api/v1/order/closePosition", &CLOSE_POSITION),
-];
+/// The rules `orders.toml` names.
+pub const RULES: crate::order::table::Rules = crate::rules![size_units: [size_unit]];
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::order::testing::{refused, Bot};
+    use crate::request::Method;
 
     fn send(
         method: Method,

@@ -1,0 +1,310 @@
+//! An exchange's `profile.toml` (and its `orders.toml`) read into its [`Profile`].
+//!
+//! ```toml
+//! id = "bybit"
+//! key_headers = ["x-bapi-api-key"]
+//! permission_endpoint = "GET /v5/user/query-api"
+//! answers_with_key = ["GET /v5/user/query-api"]      # optional
+//! orders_unread = ["POST /api/v3/orderList/oco"]     # optional
+//! notional = { price = "price", quantity = "qty" }   # and quote_quantity, if any
+//!
+//! [conventions]     # what differs from Conventions::COMMON
+//! methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+//! canon = { like = "json", body_on_delete = true }  # CanonRules::JSON or ::FORM, updated
+//! secret_form = "text_or_pem"                       # text, base64, text_or_pem, private_key
+//! key_use = "secret_in_header"                      # or signs
+//! needs_passphrase = true
+//! persistent_nonce = true
+//! error = { code = "retCode", message = "retMsg", numbers = [10003, 10005, 10006, 10001] }
+//!
+//! [public]          # PublicPaths: paths, prefixes, except
+//! prefixes = ["/v5/market/"]
+//!
+//! [[deny]]          # one of prefix, tree, below, exact; a reason or a shared reason's name
+//! prefix = "/v5/user/"
+//! reason = "API-key management is never allowed"
+//! except = ["/v5/user/query-api"]                   # and only = ["POST"]
+//!
+//! [[preset]]
+//! name = "read"
+//! entries = ["GET /v5/account/wallet-balance"]      # or joins = ["spot-trade", "futures-trade"]
+//! ```
+
+use serde::Deserialize;
+
+use super::{Conventions, KeyUse, Notional, Preset, PresetEntry, Profile, SecretForm};
+use crate::exchange::deny::{self, DenyMatch, DenyRule};
+use crate::exchange::native::{CodedError, Data};
+use crate::exchange::PublicPaths;
+use crate::order::table::{self, leak, leak_str, leak_strs, method_path, Rules};
+use crate::request::{CanonRules, Method};
+
+/// Reads a profile and its order tables.
+pub fn load(
+    profile: &str,
+    orders: &str,
+    rules: &Rules,
+    leverage: &'static [crate::order::OrderEndpoint],
+) -> Result<Profile, String> {
+    let def: ProfileDef = toml::from_str(profile).map_err(|e| format!("profile.toml: {e}"))?;
+    let orders = table::load(orders, rules).map_err(|e| format!("orders.toml: {e}"))?;
+    let entries = |list: Vec<String>| -> Result<&'static [PresetEntry], String> {
+        Ok(leak(
+            list.iter()
+                .map(|e| method_path(e))
+                .collect::<Result<_, _>>()?,
+        ))
+    };
+    Ok(Profile {
+        id: leak_str(def.id),
+        key_headers: leak_strs(def.key_headers),
+        notional: Notional {
+            price: leak_str(def.notional.price),
+            quantity: leak_str(def.notional.quantity),
+            quote_quantity: def.notional.quote_quantity.map(leak_str),
+        },
+        deny: leak(
+            def.deny
+                .into_iter()
+                .map(deny_rule)
+                .collect::<Result<_, _>>()?,
+        ),
+        presets: presets(def.preset)?,
+        permission_endpoint: method_path(&def.permission_endpoint)?,
+        orders,
+        leverage,
+        answers_with_key: entries(def.answers_with_key)?,
+        orders_unread: entries(def.orders_unread)?,
+        public: PublicPaths {
+            paths: leak_strs(def.public.paths),
+            prefixes: leak_strs(def.public.prefixes),
+            except: leak_strs(def.public.except),
+        },
+        conventions: conventions(def.conventions)?,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileDef {
+    id: String,
+    key_headers: Vec<String>,
+    permission_endpoint: String,
+    #[serde(default)]
+    answers_with_key: Vec<String>,
+    #[serde(default)]
+    orders_unread: Vec<String>,
+    notional: NotionalDef,
+    #[serde(default)]
+    conventions: ConventionsDef,
+    #[serde(default)]
+    public: PublicDef,
+    #[serde(default)]
+    deny: Vec<DenyDef>,
+    preset: Vec<PresetDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotionalDef {
+    price: String,
+    quantity: String,
+    quote_quantity: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConventionsDef {
+    methods: Option<Vec<String>>,
+    canon: Option<CanonDef>,
+    secret_form: Option<SecretForm>,
+    key_use: Option<KeyUse>,
+    needs_passphrase: Option<bool>,
+    persistent_nonce: Option<bool>,
+    error: Option<ErrorDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CanonDef {
+    like: String,
+    form_body: Option<bool>,
+    json_body: Option<bool>,
+    body_on_delete: Option<bool>,
+    query_with_body: Option<bool>,
+    patch_mirrors_query: Option<bool>,
+    bot_signing_params: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErrorDef {
+    code: String,
+    message: String,
+    numbers: Option<[i64; 4]>,
+    strings: Option<[String; 4]>,
+    data: Option<Data>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublicDef {
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    prefixes: Vec<String>,
+    #[serde(default)]
+    except: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DenyDef {
+    prefix: Option<String>,
+    tree: Option<String>,
+    below: Option<String>,
+    exact: Option<String>,
+    reason: Option<String>,
+    because: Option<String>,
+    only: Option<Vec<String>>,
+    #[serde(default)]
+    except: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetDef {
+    name: String,
+    entries: Option<Vec<String>>,
+    joins: Option<Vec<String>>,
+}
+
+fn methods(names: &[String]) -> Result<&'static [Method], String> {
+    Ok(leak(
+        names
+            .iter()
+            .map(|m| Method::parse(m).ok_or_else(|| format!("unknown method '{m}'")))
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+fn conventions(def: ConventionsDef) -> Result<Conventions, String> {
+    let common = Conventions::COMMON;
+    Ok(Conventions {
+        methods: match def.methods {
+            Some(names) => methods(&names)?,
+            None => common.methods,
+        },
+        canon: match def.canon {
+            Some(c) => canon(c)?,
+            None => common.canon,
+        },
+        secret_form: def.secret_form.unwrap_or(common.secret_form),
+        key_use: def.key_use.unwrap_or(common.key_use),
+        needs_passphrase: def.needs_passphrase.unwrap_or(common.needs_passphrase),
+        persistent_nonce: def.persistent_nonce.unwrap_or(common.persistent_nonce),
+        error: def.error.map(coded_error).transpose()?,
+    })
+}
+
+fn canon(def: CanonDef) -> Result<CanonRules, String> {
+    let base = match def.like.as_str() {
+        "json" => CanonRules::JSON,
+        "form" => CanonRules::FORM,
+        other => {
+            return Err(format!(
+                "canon: like = \"{other}\" is neither json nor form"
+            ))
+        }
+    };
+    Ok(CanonRules {
+        form_body: def.form_body.unwrap_or(base.form_body),
+        json_body: def.json_body.unwrap_or(base.json_body),
+        body_on_delete: def.body_on_delete.unwrap_or(base.body_on_delete),
+        query_with_body: def.query_with_body.unwrap_or(base.query_with_body),
+        patch_mirrors_query: def.patch_mirrors_query.unwrap_or(base.patch_mirrors_query),
+        bot_signing_params: match def.bot_signing_params {
+            Some(p) => leak_strs(p),
+            None => base.bot_signing_params,
+        },
+    })
+}
+
+fn coded_error(def: ErrorDef) -> Result<CodedError, String> {
+    let (code, message) = (leak_str(def.code), leak_str(def.message));
+    let shape = match (def.numbers, def.strings) {
+        (Some(n), None) => CodedError::numbers(code, message, n),
+        (None, Some(s)) => CodedError::strings(code, message, s.map(leak_str)),
+        _ => return Err("error: give exactly one of 'numbers' and 'strings'".into()),
+    };
+    Ok(match def.data {
+        Some(data) => shape.with_data(data),
+        None => shape,
+    })
+}
+
+fn deny_rule(def: DenyDef) -> Result<DenyRule, String> {
+    let paths = [
+        (DenyMatch::Prefix, def.prefix),
+        (DenyMatch::Tree, def.tree),
+        (DenyMatch::Below, def.below),
+        (DenyMatch::Path, def.exact),
+    ];
+    let mut given = paths.into_iter().filter_map(|(m, p)| p.map(|p| (m, p)));
+    let (Some((matching, path)), None) = (given.next(), given.next()) else {
+        return Err("a deny rule has exactly one of prefix, tree, below and exact".into());
+    };
+    let reason = match (def.reason, def.because) {
+        (Some(text), None) => leak_str(text),
+        (None, Some(name)) => deny::shared_reason(&name)
+            .ok_or_else(|| format!("deny {path}: no shared reason '{name}'"))?,
+        _ => {
+            return Err(format!(
+                "deny {path}: give exactly one of 'reason' and 'because'"
+            ))
+        }
+    };
+    Ok(DenyRule {
+        methods: def.only.as_deref().map(methods).transpose()?,
+        path: leak_str(path),
+        matching,
+        reason,
+        except: leak_strs(def.except),
+    })
+}
+
+fn presets(defs: Vec<PresetDef>) -> Result<&'static [Preset], String> {
+    let mut presets: Vec<Preset> = Vec::new();
+    for def in defs {
+        let entries: Vec<PresetEntry> = match (def.entries, def.joins) {
+            (Some(list), None) => list
+                .iter()
+                .map(|e| method_path(e))
+                .collect::<Result<_, _>>()?,
+            (None, Some(names)) => names
+                .iter()
+                .map(|n| {
+                    let p = presets.iter().find(|p| p.name == n);
+                    p.map(|p| p.entries).ok_or_else(|| {
+                        format!("preset {}: joins '{n}', not listed before it", def.name)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .concat(),
+            _ => {
+                return Err(format!(
+                    "preset {}: give exactly one of 'entries' and 'joins'",
+                    def.name
+                ))
+            }
+        };
+        if presets.iter().any(|p| p.name == def.name) {
+            return Err(format!("preset {} is listed twice", def.name));
+        }
+        presets.push(Preset {
+            name: leak_str(def.name),
+            entries: leak(entries),
+        });
+    }
+    Ok(leak(presets))
+}
