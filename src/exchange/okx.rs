@@ -16,145 +16,26 @@ pub mod leverage;
 pub mod orders;
 mod ws;
 
-use super::profile::{get, post};
+use super::profile::shipped;
 use super::{plain_header, secret_header};
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
-use super::deny::{prefix, DenyRule, SUB_ACCOUNTS};
-use super::native::{CodedError, Data};
 use super::unix_millis;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, PublicPaths};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
 pub struct Okx;
 
-pub const PROFILE: Profile = Profile {
-    id: "okx",
-    key_headers: &[KEY_HEADER],
-    // `sz` is in base currency for spot limit orders; for a spot market buy with
-    // `tgtCcy=quote_ccy` it is a quote amount (no `px`, so a notional limit refuses it),
-    // and for swaps, futures and options it counts contracts.
-    notional: Notional {
-        price: "px",
-        quantity: "sz",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[READ, TRADE],
-    permission_endpoint: get("/api/v5/account/config"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: leverage::LEVERAGE_ENDPOINTS,
-    answers_with_key: &[],
-    orders_unread: &[],
-    public: PUBLIC,
-    conventions: Conventions {
-        needs_passphrase: true,
-        // OKX's {"code","msg"} (code as a string); ccxt maps 50111 to AuthenticationError,
-        // 50110 to PermissionDenied (OKX uses it for IP restrictions; OKX's own "no permission"
-        // code is not classified by ccxt), 50011 to RateLimitExceeded and 51000 to BadRequest.
-        error: Some(
-            CodedError::strings("code", "msg", ["50111", "50110", "50011", "51000"])
-                .with_data(Data::EmptyList),
-        ),
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("okx", leverage::LEVERAGE_ENDPOINTS);
 
 const HOST: &str = "www.okx.com";
 const KEY_HEADER: &str = "ok-access-key";
-
-/// Public data, forwarded unsigned: path prefixes.
-const PUBLIC: PublicPaths = PublicPaths::prefixes(&[
-    "/api/v5/public/",
-    "/api/v5/market/",
-    "/api/v5/rubik/stat/",
-    "/api/v5/system/",
-]);
-
-/// Hard deny (path prefixes), on top of the shared keyword guard.
-const DENIED: &[DenyRule] = &[
-    prefix(
-        "/api/v5/asset/withdrawal",
-        "withdrawals (and their cancellation) are never allowed",
-    ),
-    prefix(
-        "/api/v5/asset/cancel-withdrawal",
-        "withdrawals (and their cancellation) are never allowed",
-    ),
-    prefix(
-        "/api/v5/asset/transfer",
-        "funding/trading and sub-account transfers are never allowed",
-    ),
-    prefix("/api/v5/asset/subaccount/", SUB_ACCOUNTS),
-    prefix("/api/v5/account/subaccount/", SUB_ACCOUNTS),
-    prefix(
-        "/api/v5/users/",
-        "sub-account and API-key management is never allowed",
-    ),
-    prefix(
-        "/api/v5/broker/",
-        "broker endpoints (sub-account and API-key management) are never allowed",
-    ),
-    prefix(
-        "/api/v5/fiat/",
-        "fiat deposits and withdrawals are never allowed",
-    ),
-];
-
-/// `okx:read`: balances, positions, account configuration, fees, orders, fills, currencies.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/api/v5/account/balance"),
-        get("/api/v5/account/positions"),
-        get("/api/v5/account/positions-history"),
-        get("/api/v5/account/account-position-risk"),
-        get("/api/v5/account/config"),
-        get("/api/v5/account/trade-fee"),
-        get("/api/v5/account/leverage-info"),
-        get("/api/v5/account/max-size"),
-        get("/api/v5/account/max-avail-size"),
-        get("/api/v5/account/bills"),
-        get("/api/v5/account/bills-archive"),
-        get("/api/v5/asset/currencies"),
-        get("/api/v5/asset/balances"),
-        get("/api/v5/trade/order"),
-        get("/api/v5/trade/orders-pending"),
-        get("/api/v5/trade/orders-history"),
-        get("/api/v5/trade/orders-history-archive"),
-        get("/api/v5/trade/fills"),
-        get("/api/v5/trade/fills-history"),
-        get("/api/v5/trade/order-algo"),
-        get("/api/v5/trade/orders-algo-pending"),
-        get("/api/v5/trade/orders-algo-history"),
-    ],
-};
-
-/// `okx:trade`: orders and algo orders for every instrument type (`instType`/`instId` say
-/// which; constrain them with a rule of your own), closing positions, leverage.
-const TRADE: Preset = Preset {
-    name: "trade",
-    entries: &[
-        post("/api/v5/trade/order"),
-        post("/api/v5/trade/batch-orders"),
-        post("/api/v5/trade/cancel-order"),
-        post("/api/v5/trade/cancel-batch-orders"),
-        post("/api/v5/trade/amend-order"),
-        post("/api/v5/trade/amend-batch-orders"),
-        post("/api/v5/trade/close-position"),
-        post("/api/v5/trade/mass-cancel"),
-        post("/api/v5/trade/cancel-all-after"),
-        post("/api/v5/trade/order-algo"),
-        post("/api/v5/trade/cancel-algos"),
-        post("/api/v5/trade/amend-algos"),
-        post("/api/v5/account/set-leverage"),
-    ],
-};
 
 impl Exchange for Okx {
     fn profile(&self) -> &'static Profile {
@@ -164,7 +45,7 @@ impl Exchange for Okx {
     fn route(&self, path: &str) -> Option<Route> {
         path.starts_with("/api/v5/").then(|| Route {
             host: HOST,
-            access: PUBLIC.access(path),
+            access: PROFILE.public.access(path),
         })
     }
 
@@ -220,6 +101,7 @@ fn iso_millis(now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::profile::{get, post};
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, canon, check_signed, Vector,
     };

@@ -1,4 +1,5 @@
-//! OKX v5's order endpoints and their field tables, written from OKX's own API documentation
+//! OKX v5's order endpoints: the rules their field tables (`orders.toml` beside this file) name,
+//! and the tables' tests. The tables are written from OKX's own API documentation
 //! (www.okx.com/docs-v5/en/: "Order Book Trading > Trade": POST / Place order, Place multiple
 //! orders, Amend order, Amend multiple orders; "Order Book Trading > Algo Trading": POST /
 //! Place algo order, Amend algo order; and, for `instIdCode`, "WS / Place order").
@@ -18,243 +19,7 @@
 //! instrument by `instIdCode` only may be either, so its `sz` is treated as contracts too, and
 //! the reader refuses `instId` beside `instIdCode` (two instruments).
 
-use crate::order::{
-    endpoint, post, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit, TypeCases,
-};
-use crate::request::Method;
-
-use Meaning::*;
-
-/// Order types that rest at `px` or better.
-const LIMIT_TYPES: &[&str] = &[
-    "limit",
-    "post_only",
-    "fok",
-    "ioc",
-    "mmp",
-    "mmp_and_post_only",
-];
-/// `optimal_limit_ioc` executes at the band's limit price, whatever `px` says.
-const MARKET_TYPES: &[&str] = &["market", "optimal_limit_ioc"];
-
-/// `POST /api/v5/trade/order` and each item of `POST /api/v5/trade/batch-orders`.
-const ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("instId", Instrument),
-    // The numeric instrument code of the WebSocket order ops ("If both instId and instIdCode
-    // are provided, instIdCode takes precedence"); not in the REST tables, read here so that a
-    // bot sending it is judged rather than ignored: refused under a symbol rule, and refused by
-    // the reader beside `instId` (both set the instrument).
-    ("instIdCode", InstrumentCode),
-    // `cash`, or `cross`/`isolated` margin (a spot pair then borrows). Changes neither the
-    // size nor the price the limits bound; a rule can pin it (`params = { tdMode = ["cash"] }`).
-    ("tdMode", Inert),
-    ("ccy", Inert),
-    ("clOrdId", Inert),
-    ("tag", Inert),
-    ("side", Side),
-    ("posSide", Inert),
-    ("ordType", Type),
-    ("sz", BaseSize),
-    ("px", Price),
-    ("speedBump", Inert),
-    // `yes` / `no` of an event contract.
-    ("outcome", Inert),
-    // Options priced in USD or by implied volatility, instead of `px` (in the coin).
-    ("pxUsd", PriceOverride),
-    ("pxVol", PriceOverride),
-    ("reduceOnly", ReduceOnly),
-    // Switches what a SPOT market order's `sz` counts: read by `order_unit`.
-    ("tgtCcy", Inert),
-    // Only lets OKX *shrink* a market order it cannot fund.
-    ("banAmend", Inert),
-    // `1` lets OKX move an out-of-band `px` to the band's limit, which is closer to the
-    // market than `px` (a buy's price only goes down, a sell's only up).
-    ("pxAmendType", Inert),
-    // The quote currency actually traded (e.g. USDC for `BTC-USD`): a notional bound is in
-    // whichever quote currency the order trades.
-    ("tradeQuoteCcy", Inert),
-    ("slippagePct", Inert),
-    ("stpMode", Inert),
-    ("isElpTakerAccess", Inert),
-    // Attached TP/SL or trailing legs: closing orders for what this order fills ("The total
-    // size of TP orders with Split TPs ... should equal the size of this order", 51083).
-    ("attachAlgoOrds", Inert),
-];
-
-pub const ORDER: OrderSpec = OrderSpec {
-    fields: ORDER_FIELDS,
-    limit_types: LIMIT_TYPES,
-    market_types: MARKET_TYPES,
-    default_type: None,
-    size_unit: order_unit,
-    source: "okx.com docs-v5 Order Book Trading > Trade: POST / Place order, POST / Place multiple orders",
-};
-
-/// `POST /api/v5/trade/amend-order` and each item of `POST /api/v5/trade/amend-batch-orders`.
-/// Only resting orders can be amended, and every resting order type (`limit`, `post_only`,
-/// `mmp` ...) executes at `px` or better; a spot order that rests is a limit order, sized in
-/// the base currency.
-const AMEND_FIELDS: &[(&str, Meaning)] = &[
-    ("instId", Instrument),
-    ("instIdCode", InstrumentCode),
-    ("cxlOnFail", Inert),
-    ("ordId", Inert),
-    ("clOrdId", Inert),
-    ("reqId", Inert),
-    // "New **total** target quantity after amendment".
-    ("newSz", BaseSize),
-    ("newPx", Price),
-    ("speedBump", Inert),
-    ("newPxUsd", PriceOverride),
-    ("newPxVol", PriceOverride),
-    ("pxAmendType", Inert),
-    ("attachAlgoOrds", Inert),
-];
-
-pub const AMEND: OrderSpec = OrderSpec {
-    fields: AMEND_FIELDS,
-    limit_types: &["limit"],
-    market_types: &[],
-    default_type: Some("limit"),
-    size_unit: amend_unit,
-    source: "okx.com docs-v5 Order Book Trading > Trade: POST / Amend order, POST / Amend multiple orders",
-};
-
-/// `POST /api/v5/trade/order-algo`: conditional (TP/SL), oco, chase, trigger, trailing
-/// (`move_order_stop`), TWAP and iceberg orders. None executes at a price keyward can bound:
-/// - `conditional`/`oco` execute at `tpOrdPx`/`slOrdPx`, where `-1` means the market (two legs,
-///   a sentinel the decimal reader refuses): treated as having no price;
-/// - `trigger` places `orderPx` when triggered, `-1` meaning a market order: `orderPx` is read
-///   as a price override (no bounded price), so that market triggers stay readable;
-/// - `twap` child orders are priced at the book plus `pxSpread`, which has "no upper limit",
-///   so `pxLimit` is no bound; `smart_iceberg` and `chase` reprice with the book.
-///
-/// Sizes are bounded as written; notional and price bounds refuse these orders.
-const ALGO_FIELDS: &[(&str, Meaning)] = &[
-    ("instId", Instrument),
-    ("tdMode", Inert),
-    ("ccy", Inert),
-    ("side", Side),
-    ("posSide", Inert),
-    ("ordType", Type),
-    ("sz", BaseSize),
-    ("tag", Inert),
-    // "Only applicable to SPOT traded with Market buy conditional order": see `algo_unit`.
-    ("tgtCcy", Inert),
-    ("algoClOrdId", Inert),
-    // `1` closes the whole position instead of `sz` ("Either `sz` or `closeFraction` is
-    // required"): such an order has no size, so a size bound refuses it (see `algo_unit`).
-    ("closeFraction", Inert),
-    ("tradeQuoteCcy", Inert),
-    // Take profit / stop loss (conditional, oco).
-    ("tpTriggerPx", Inert),
-    ("tpTriggerPxType", Inert),
-    ("tpOrdPx", Inert),
-    ("tpOrdKind", Inert),
-    ("slTriggerPx", Inert),
-    ("slTriggerPxType", Inert),
-    ("slOrdPx", Inert),
-    ("cxlOnClosePos", Inert),
-    ("reduceOnly", ReduceOnly),
-    // Chase.
-    ("chaseType", Inert),
-    ("chaseVal", Inert),
-    ("maxChaseType", Inert),
-    ("maxChaseVal", Inert),
-    // Trigger.
-    ("triggerPx", TriggerPrice),
-    ("orderPx", ByType(&ORDER_PX)),
-    ("advanceOrdType", Inert),
-    ("triggerPxType", Inert),
-    ("attachAlgoOrds", Inert),
-    // Trailing stop.
-    ("callbackRatio", Inert),
-    ("callbackSpread", Inert),
-    ("activePx", TriggerPrice),
-    // TWAP.
-    ("pxVar", Inert),
-    ("pxSpread", Inert),
-    // Per-slice size: at most `sz` in all.
-    ("szLimit", Inert),
-    ("pxLimit", Inert),
-    ("timeInterval", Inert),
-    // Iceberg.
-    ("lmtOrderNumber", Inert),
-    ("aggressiveness", Inert),
-    ("triggerParams", Inert),
-];
-
-/// `orderPx`: "Order Price. If the price is -1, the order will be executed at the market
-/// price" (trigger orders). A trigger order places a limit order at `orderPx`, so a price bound
-/// applies to it as written, and `-1` makes it a market order, which a price bound refuses; on
-/// any other algo type the field is no price the order executes at.
-static ORDER_PX: TypeCases = TypeCases {
-    cases: &[(&["trigger"], PriceOrMarket("-1"))],
-    otherwise: PriceOverride,
-    in_rules: Price,
-};
-
-pub const ALGO: OrderSpec = OrderSpec {
-    fields: ALGO_FIELDS,
-    limit_types: &[],
-    market_types: &["conditional", "oco", "move_order_stop"],
-    default_type: None,
-    size_unit: algo_unit,
-    source: "okx.com docs-v5 Order Book Trading > Algo Trading: POST / Place algo order",
-};
-
-/// `POST /api/v5/trade/amend-algos` (stop and trigger orders). The amended order's type and
-/// unit are not in the request.
-const AMEND_ALGO_FIELDS: &[(&str, Meaning)] = &[
-    ("instId", Instrument),
-    ("algoId", Inert),
-    ("algoClOrdId", Inert),
-    ("cxlOnFail", Inert),
-    ("reqId", Inert),
-    ("newSz", BaseSize),
-    ("newTpTriggerPx", Inert),
-    ("newTpOrdPx", Inert),
-    ("newSlTriggerPx", Inert),
-    ("newSlOrdPx", Inert),
-    ("newTpTriggerPxType", Inert),
-    ("newSlTriggerPxType", Inert),
-    ("newTriggerPx", TriggerPrice),
-    // `-1`: the triggered order becomes a market order.
-    ("newOrdPx", PriceOverride),
-    ("newTriggerPxType", Inert),
-    ("attachAlgoOrds", Inert),
-];
-
-pub const AMEND_ALGO: OrderSpec = OrderSpec {
-    fields: AMEND_ALGO_FIELDS,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit: amend_algo_unit,
-    source: "okx.com docs-v5 Order Book Trading > Algo Trading: POST / Amend algo order",
-};
-
-/// `POST /api/v5/trade/close-position`: "Close the position of an instrument via a market
-/// order". It has no size (the whole position closes), so a size bound refuses it.
-const CLOSE_FIELDS: &[(&str, Meaning)] = &[
-    ("instId", Instrument),
-    ("posSide", Inert),
-    ("mgnMode", Inert),
-    ("ccy", Inert),
-    // Also cancels the pending closing orders.
-    ("autoCxl", Inert),
-    ("clOrdId", Inert),
-    ("tag", Inert),
-];
-
-pub const CLOSE: OrderSpec = OrderSpec {
-    fields: CLOSE_FIELDS,
-    limit_types: &[],
-    market_types: &["market"],
-    default_type: Some("market"),
-    size_unit: close_unit,
-    source: "okx.com docs-v5 Order Book Trading > Trade: POST / Close positions",
-};
+use crate::order::{Order, SizeUnit};
 
 /// `sz` of a FUTURES/SWAP/OPTION order.
 const CONTRACTS: SizeUnit = SizeUnit::Contracts(
@@ -318,8 +83,9 @@ fn by_tgt_ccy(order: &Order) -> Result<SizeUnit, String> {
 fn order_unit(order: &Order) -> Result<SizeUnit, String> {
     let spot = spot_pair(order);
     let ord_type = order.order_type.as_deref().unwrap_or("");
-    let market = MARKET_TYPES.contains(&ord_type);
-    let known = market || LIMIT_TYPES.contains(&ord_type) || ord_type == "elp";
+    // The table's limit and market types (`spec.order`) decide these.
+    let market = order.is_market;
+    let known = market || order.is_limit || ord_type == "elp";
     match spot {
         Some(false) => Ok(CONTRACTS),
         Some(true) if market => by_tgt_ccy(order),
@@ -453,26 +219,9 @@ fn amend_algo_unit(order: &Order) -> Result<SizeUnit, String> {
     Ok(CONTRACTS)
 }
 
-/// Every order-creating or amending endpoint of `okx:trade`.
-pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    post("/api/v5/trade/order", &ORDER),
-    endpoint(
-        Method::Post,
-        "/api/v5/trade/batch-orders",
-        Layout::JsonArrayBody,
-        &ORDER,
-    ),
-    post("/api/v5/trade/amend-order", &AMEND),
-    endpoint(
-        Method::Post,
-        "/api/v5/trade/amend-batch-orders",
-        Layout::JsonArrayBody,
-        &AMEND,
-    ),
-    post("/api/v5/trade/order-algo", &ALGO),
-    post("/api/v5/trade/amend-algos", &AMEND_ALGO),
-    post("/api/v5/trade/close-position", &CLOSE),
-];
+/// The rules `orders.toml` names.
+pub const RULES: crate::order::table::Rules =
+    crate::rules![size_units: [order_unit, amend_unit, algo_unit, amend_algo_unit, close_unit]];
 
 #[cfg(test)]
 mod tests {
