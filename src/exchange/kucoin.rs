@@ -25,57 +25,22 @@
 pub mod leverage;
 pub mod orders;
 use super::{plain_header, secret_header};
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{header, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::{prefix, DenyRule, SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS};
-use super::native::CodedError;
-use super::profile::{delete, get, joined_preset, post};
+use super::profile::shipped;
 use super::unix_millis;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, PublicPaths};
+use crate::request::CanonicalRequest;
 use crate::request::Refusal;
-use crate::request::{CanonRules, CanonicalRequest};
 
 pub struct Kucoin;
 
-pub const PROFILE: Profile = Profile {
-    id: "kucoin",
-    key_headers: &[KEY_HEADER],
-    notional: Notional {
-        price: "price",
-        quantity: "size",
-        quote_quantity: Some("funds"),
-    },
-    deny: DENIED,
-    presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
-    // "Get API Key Info" (permissions, IP whitelist). Hard-denied to bots (keyword guard).
-    permission_endpoint: get("/api/v1/user/api-key"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: leverage::LEVERAGE_ENDPOINTS,
-    answers_with_key: &[],
-    orders_unread: &[],
-    public: super::PublicPaths::NONE,
-    conventions: Conventions {
-        canon: CanonRules {
-            // Futures `DELETE /api/v1/orders/multi-cancel` takes a JSON body.
-            body_on_delete: true,
-            ..CanonRules::JSON
-        },
-        needs_passphrase: true,
-        // KuCoin's {"code","msg"} (code as a string): 400003 unknown key and 400007 "access
-        // denied, requires more permission" (ccxt: AuthenticationError, not retried), 429000
-        // rate limit (RateLimitExceeded), 400100 bad parameter (BadRequest).
-        error: Some(CodedError::strings(
-            "code",
-            "msg",
-            ["400003", "400007", "429000", "400100"],
-        )),
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("kucoin", leverage::LEVERAGE_ENDPOINTS);
 
 const SPOT_HOST: &str = "api.kucoin.com";
 const FUTURES_HOST: &str = "api-futures.kucoin.com";
@@ -85,215 +50,6 @@ pub const FUTURES_PREFIX: &str = "/futures";
 const KEY_HEADER: &str = "kc-api-key";
 /// The API-key version keyward announces (see the module documentation).
 const KEY_VERSION: &str = "2";
-
-/// Public market data on the spot host, forwarded unsigned (`{x}` = one path segment).
-const PUBLIC_SPOT: PublicPaths = PublicPaths::paths(&[
-    "/api/v1/timestamp",
-    "/api/v1/status",
-    "/api/v1/currencies",
-    "/api/v1/currencies/{currency}",
-    "/api/v3/currencies",
-    "/api/v3/currencies/{currency}",
-    "/api/v1/symbols",
-    "/api/v2/symbols",
-    "/api/v2/symbols/{symbol}",
-    "/api/v1/markets",
-    "/api/v1/prices",
-    "/api/v1/market/orderbook/level1",
-    "/api/v1/market/orderbook/level2_20",
-    "/api/v1/market/orderbook/level2_100",
-    "/api/v1/market/allTickers",
-    "/api/v1/market/stats",
-    "/api/v1/market/histories",
-    "/api/v1/market/candles",
-    "/api/v1/mark-price/{symbol}/current",
-    "/api/v3/mark-price/all-symbols",
-    "/api/v1/margin/config",
-    "/api/v3/announcements",
-    "/api/v1/convert/currencies",
-    "/api/v1/convert/symbol",
-    "/api/v1/bullet-public",
-]);
-
-/// Public market data on the futures host (paths as the exchange names them, no prefix).
-const PUBLIC_FUTURES: PublicPaths = PublicPaths::paths(&[
-    "/api/v1/timestamp",
-    "/api/v1/status",
-    "/api/v1/contracts/active",
-    "/api/v1/contracts/{symbol}",
-    "/api/v1/contracts/risk-limit/{symbol}",
-    "/api/v1/contract/funding-rates",
-    "/api/v1/funding-rate/{symbol}/current",
-    "/api/v1/allTickers",
-    "/api/v1/ticker",
-    "/api/v1/level2/snapshot",
-    "/api/v1/level2/depth20",
-    "/api/v1/level2/depth100",
-    "/api/v1/level2/message/query",
-    "/api/v1/level3/snapshot",
-    "/api/v2/level3/snapshot",
-    "/api/v1/level3/message/query",
-    "/api/v1/trade/history",
-    "/api/v1/kline/query",
-    "/api/v1/index/query",
-    "/api/v1/interest/query",
-    "/api/v1/premium/query",
-    "/api/v1/mark-price/{symbol}/current",
-    "/api/v1/trade-statistics",
-    "/api/v1/bullet-public",
-]);
-
-/// Explicitly denied endpoints (prefixes of keyward's path, so futures ones carry `/futures`),
-/// besides the keyword guard (which already catches every path containing `withdraw`,
-/// `transfer`, `sub-account`, `api-key`, ...).
-const DENIED: &[DenyRule] = &[
-    prefix("/api/v1/withdrawals", WITHDRAWALS),
-    prefix("/api/v3/withdrawals", WITHDRAWALS),
-    prefix("/futures/api/v1/withdrawals", WITHDRAWALS),
-    prefix(
-        "/api/v1/accounts/inner-transfer",
-        "internal transfers are never allowed",
-    ),
-    prefix(
-        "/api/v2/accounts/inner-transfer",
-        "internal transfers are never allowed",
-    ),
-    prefix(
-        "/api/v1/accounts/sub-transfer",
-        "sub-account transfers are never allowed",
-    ),
-    prefix(
-        "/api/v2/accounts/sub-transfer",
-        "sub-account transfers are never allowed",
-    ),
-    prefix(
-        "/api/v3/accounts/universal-transfer",
-        "universal transfers are never allowed",
-    ),
-    prefix("/api/v3/transfer-out", TRANSFERS),
-    prefix("/futures/api/v1/transfer-out", TRANSFERS),
-    prefix("/futures/api/v2/transfer-out", TRANSFERS),
-    prefix("/futures/api/v3/transfer-out", TRANSFERS),
-    prefix("/futures/api/v1/transfer-in", TRANSFERS),
-    prefix("/api/v1/sub/", SUB_ACCOUNT_MANAGEMENT),
-    prefix("/api/v2/sub/", SUB_ACCOUNT_MANAGEMENT),
-    prefix("/api/v3/sub/", SUB_ACCOUNT_MANAGEMENT),
-    prefix("/api/v1/sub-accounts", SUB_ACCOUNT_MANAGEMENT),
-    prefix("/api/v2/sub-accounts", SUB_ACCOUNT_MANAGEMENT),
-    prefix(
-        "/api/v1/user/api-key",
-        "API-key information is for keyward's own self-check only",
-    ),
-    prefix(
-        "/api/v1/broker/",
-        "broker sub-account and API-key management is never allowed",
-    ),
-    prefix(
-        "/api/v1/asset/ndbroker/",
-        "broker sub-account and API-key management is never allowed",
-    ),
-    prefix("/api/ua/v1/sub-account", SUB_ACCOUNT_MANAGEMENT),
-];
-
-/// `kucoin:read`: balances, orders, fills and fees, spot (classic and high-frequency) and
-/// futures, the account-type lookups ccxt makes, and private WebSocket tokens.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/api/v1/accounts"),
-        get("/api/v1/accounts/{accountId}"),
-        get("/api/v1/accounts/ledgers"),
-        get("/api/v1/hf/accounts/ledgers"),
-        get("/api/v1/hf/accounts/opened"),
-        get("/api/ua/v1/account/mode"),
-        get("/api/v2/user-info"),
-        get("/api/v1/base-fee"),
-        get("/api/v1/trade-fees"),
-        get("/api/v1/orders"),
-        get("/api/v1/orders/{orderId}"),
-        get("/api/v1/order/client-order/{clientOid}"),
-        get("/api/v1/limit/orders"),
-        get("/api/v1/fills"),
-        get("/api/v1/limit/fills"),
-        get("/api/v1/hf/orders/active"),
-        get("/api/v1/hf/orders/active/symbols"),
-        get("/api/v1/hf/orders/done"),
-        get("/api/v1/hf/orders/{orderId}"),
-        get("/api/v1/hf/orders/client-order/{clientOid}"),
-        get("/api/v1/hf/fills"),
-        get("/api/v1/stop-order"),
-        get("/api/v1/stop-order/{orderId}"),
-        get("/api/v3/market/orderbook/level2"),
-        get("/api/v3/margin/symbols"),
-        get("/api/v1/isolated/symbols"),
-        post("/api/v1/bullet-private"),
-        get("/futures/api/v1/account-overview"),
-        get("/futures/api/v1/positions"),
-        get("/futures/api/v1/position"),
-        get("/futures/api/v1/orders"),
-        get("/futures/api/v1/orders/{orderId}"),
-        get("/futures/api/v1/orders/byClientOid"),
-        get("/futures/api/v1/recentDoneOrders"),
-        get("/futures/api/v1/stopOrders"),
-        get("/futures/api/v1/fills"),
-        get("/futures/api/v1/recentFills"),
-        get("/futures/api/v1/openOrderStatistics"),
-        get("/futures/api/v1/funding-history"),
-        get("/futures/api/v1/trade-fees"),
-        get("/futures/api/v2/getMaxOpenSize"),
-        get("/futures/api/v2/getCrossUserLeverage"),
-        get("/futures/api/v2/position/getMarginMode"),
-        get("/futures/api/v2/position/getPositionMode"),
-        post("/futures/api/v1/bullet-private"),
-    ],
-};
-
-/// `kucoin:spot-trade`: place and cancel spot orders (classic, high-frequency, stop).
-const SPOT_TRADE: Preset = Preset {
-    name: "spot-trade",
-    entries: &[
-        post("/api/v1/orders"),
-        post("/api/v1/orders/test"),
-        delete("/api/v1/orders"),
-        delete("/api/v1/orders/{orderId}"),
-        delete("/api/v1/order/client-order/{clientOid}"),
-        post("/api/v1/hf/orders"),
-        post("/api/v1/hf/orders/test"),
-        post("/api/v1/hf/orders/sync"),
-        post("/api/v1/hf/orders/multi"),
-        post("/api/v1/hf/orders/alter"),
-        delete("/api/v1/hf/orders"),
-        delete("/api/v1/hf/orders/cancelAll"),
-        delete("/api/v1/hf/orders/{orderId}"),
-        delete("/api/v1/hf/orders/sync/{orderId}"),
-        delete("/api/v1/hf/orders/client-order/{clientOid}"),
-        post("/api/v1/stop-order"),
-        delete("/api/v1/stop-order/cancel"),
-        delete("/api/v1/stop-order/{orderId}"),
-    ],
-};
-
-/// `kucoin:futures-trade`: place and cancel futures orders, leverage and margin mode.
-const FUTURES_TRADE: Preset = Preset {
-    name: "futures-trade",
-    entries: &[
-        post("/futures/api/v1/orders"),
-        post("/futures/api/v1/orders/test"),
-        post("/futures/api/v1/orders/multi"),
-        post("/futures/api/v1/st-orders"),
-        delete("/futures/api/v1/orders"),
-        delete("/futures/api/v3/orders"),
-        delete("/futures/api/v1/orders/{orderId}"),
-        delete("/futures/api/v1/orders/client-order/{clientOid}"),
-        delete("/futures/api/v1/stopOrders"),
-        post("/futures/api/v2/changeCrossUserLeverage"),
-        post("/futures/api/v2/position/changeMarginMode"),
-        post("/futures/api/v1/position/risk-limit-level/change"),
-    ],
-};
-
-/// `kucoin:trade`: spot and futures trading together.
-const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 
 impl Kucoin {
     /// The exchange host and the path it receives, for keyward's path.
@@ -312,15 +68,10 @@ impl Exchange for Kucoin {
     }
 
     fn route(&self, path: &str) -> Option<Route> {
-        let (host, upstream) = Self::split(path)?;
-        let public = if host == FUTURES_HOST {
-            PUBLIC_FUTURES
-        } else {
-            PUBLIC_SPOT
-        };
+        let (host, _) = Self::split(path)?;
         Some(Route {
             host,
-            access: public.access(upstream),
+            access: PROFILE.public.access(path),
         })
     }
 
@@ -376,6 +127,7 @@ impl Exchange for Kucoin {
 mod tests {
     use super::*;
     use crate::exchange::hard_deny;
+    use crate::exchange::profile::{delete, get, post};
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header};
     use crate::request::canonicalise;
     use crate::request::Method;
