@@ -18,121 +18,26 @@ pub mod orders;
 mod ws;
 
 use super::secret_header;
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{base64, form_content_type, path_and_query};
-use super::deny::{
-    prefix, DenyRule, ACCOUNT_SETTINGS, GIFT_CARDS, NEGOTIATED_TRADES, SUB_ACCOUNTS, TRANSFERS,
-    WITHDRAWALS,
-};
-use super::native::CodedError;
-use super::profile::{delete, get, joined_preset, post, put};
+use super::profile::shipped;
 use super::unix_millis;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Refusal;
-use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
+use crate::request::{Body, CanonicalRequest, Params};
 
 pub struct Binance;
 
-pub const PROFILE: Profile = Profile {
-    id: "binance",
-    key_headers: &[KEY_HEADER],
-    notional: Notional {
-        price: "price",
-        quantity: "quantity",
-        quote_quantity: Some("quoteOrderQty"),
-    },
-    deny: DENIED,
-    presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
-    permission_endpoint: get("/sapi/v1/account/apiRestrictions"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: leverage::LEVERAGE_ENDPOINTS,
-    answers_with_key: &[],
-    orders_unread: &[
-        post("/api/v3/orderList/oco"),
-        post("/api/v3/orderList/oto"),
-        post("/api/v3/orderList/otoco"),
-        post("/fapi/v1/algoOrder"),
-    ],
-    public: PUBLIC,
-    conventions: Conventions {
-        canon: CanonRules {
-            // python-binance sends DELETE parameters in a form body; Binance accepts that.
-            body_on_delete: true,
-            bot_signing_params: &["signature", "timestamp"],
-            ..CanonRules::FORM
-        },
-        // An HMAC secret, or the PEM private key of an RSA or Ed25519 API key.
-        secret_form: SecretForm::TextOrPem,
-        // Binance's {"code","msg"}: -1002 "not authorized" (ccxt: PermissionDenied /
-        // AuthenticationError), -2015 invalid key, -1003 too many requests, -1100 bad parameter.
-        error: Some(CodedError::numbers(
-            "code",
-            "msg",
-            [-2015, -1002, -1003, -1100],
-        )),
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("binance", leverage::LEVERAGE_ENDPOINTS);
 
 const KEY_HEADER: &str = "x-mbx-apikey";
-
-/// Public market data, forwarded unsigned (also to anonymous bots when enabled).
-const PUBLIC: PublicPaths = PublicPaths::paths(&[
-    "/api/v3/ping",
-    "/api/v3/time",
-    "/api/v3/exchangeInfo",
-    "/api/v3/depth",
-    "/api/v3/trades",
-    "/api/v3/aggTrades",
-    "/api/v3/klines",
-    "/api/v3/uiKlines",
-    "/api/v3/avgPrice",
-    "/api/v3/ticker",
-    "/api/v3/ticker/24hr",
-    "/api/v3/ticker/price",
-    "/api/v3/ticker/bookTicker",
-    "/api/v3/ticker/tradingDay",
-    "/fapi/v1/ping",
-    "/fapi/v1/time",
-    "/fapi/v1/exchangeInfo",
-    "/fapi/v1/depth",
-    "/fapi/v1/trades",
-    "/fapi/v1/aggTrades",
-    "/fapi/v1/klines",
-    "/fapi/v1/continuousKlines",
-    "/fapi/v1/indexPriceKlines",
-    "/fapi/v1/markPriceKlines",
-    "/fapi/v1/premiumIndex",
-    "/fapi/v1/fundingRate",
-    "/fapi/v1/fundingInfo",
-    "/fapi/v1/openInterest",
-    "/fapi/v1/ticker/24hr",
-    "/fapi/v1/ticker/price",
-    "/fapi/v2/ticker/price",
-    "/fapi/v1/ticker/bookTicker",
-    "/dapi/v1/ping",
-    "/dapi/v1/time",
-    "/dapi/v1/exchangeInfo",
-    "/dapi/v1/depth",
-    "/dapi/v1/trades",
-    "/dapi/v1/aggTrades",
-    "/dapi/v1/klines",
-    "/dapi/v1/continuousKlines",
-    "/dapi/v1/indexPriceKlines",
-    "/dapi/v1/markPriceKlines",
-    "/dapi/v1/premiumIndex",
-    "/dapi/v1/fundingRate",
-    "/dapi/v1/openInterest",
-    "/dapi/v1/ticker/24hr",
-    "/dapi/v1/ticker/price",
-    "/dapi/v1/ticker/bookTicker",
-]);
 
 /// Endpoints that take the API key but no signature (`USER_STREAM`, `MARKET_DATA` security types).
 const KEY_ONLY: &[&str] = &[
@@ -145,184 +50,6 @@ const KEY_ONLY: &[&str] = &[
     "/dapi/v1/listenKey",
     "/dapi/v1/historicalTrades",
 ];
-
-/// Explicitly denied endpoints (path prefixes), besides the keyword guard.
-const DENIED: &[DenyRule] = &[
-    // Options block trades with a counterparty the bot chooses.
-    prefix("/eapi/v1/block/", NEGOTIATED_TRADES),
-    prefix("/sapi/v1/capital/withdraw", WITHDRAWALS),
-    prefix(
-        "/wapi/",
-        "the legacy wallet API (withdrawals) is never allowed",
-    ),
-    prefix(
-        "/sapi/v1/localentity/",
-        "travel-rule withdrawals are never allowed",
-    ),
-    prefix(
-        "/sapi/v1/asset/transfer",
-        "universal transfers are never allowed",
-    ),
-    prefix("/sapi/v1/futures/transfer", TRANSFERS),
-    prefix("/sapi/v1/sub-account/", SUB_ACCOUNTS),
-    prefix("/sapi/v2/sub-account/", SUB_ACCOUNTS),
-    prefix("/sapi/v3/sub-account/", SUB_ACCOUNTS),
-    prefix("/sapi/v4/sub-account/", SUB_ACCOUNTS),
-    prefix("/sapi/v1/managed-subaccount/", SUB_ACCOUNTS),
-    prefix(
-        "/sapi/v1/broker/",
-        "broker sub-account and API-key management is never allowed",
-    ),
-    prefix(
-        "/sapi/v1/account/apiRestrictions/",
-        "API-key restriction changes are never allowed",
-    ),
-    prefix("/sapi/v1/giftcard/", GIFT_CARDS),
-    prefix("/sapi/v1/pay/", "Binance Pay is never allowed"),
-    prefix(
-        "/sapi/v1/portfolio/asset-collection",
-        "portfolio fund collection is never allowed",
-    ),
-    prefix(
-        "/sapi/v1/portfolio/auto-collection",
-        "portfolio fund collection is never allowed",
-    ),
-    prefix(
-        "/papi/v1/asset-collection",
-        "portfolio fund collection is never allowed",
-    ),
-    prefix(
-        "/papi/v1/auto-collection",
-        "portfolio fund collection is never allowed",
-    ),
-    prefix("/sapi/v1/bnbBurn", ACCOUNT_SETTINGS).only(&[Method::Post]),
-    prefix(
-        "/sapi/v1/account/enableFastWithdrawSwitch",
-        "withdrawal settings are never allowed",
-    )
-    .only(&[Method::Post]),
-];
-
-/// `binance:read`: account, balances, orders and trades (spot, margin pairs, futures), the
-/// endpoints ccxt's `load_markets` signs, and user-data-stream listen keys.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/api/v3/account"),
-        get("/api/v3/account/commission"),
-        get("/api/v3/order"),
-        get("/api/v3/openOrders"),
-        get("/api/v3/allOrders"),
-        get("/api/v3/myTrades"),
-        get("/api/v3/myPreventedMatches"),
-        get("/api/v3/rateLimit/order"),
-        get("/api/v3/orderList"),
-        get("/api/v3/allOrderList"),
-        get("/api/v3/openOrderList"),
-        post("/api/v3/userDataStream"),
-        put("/api/v3/userDataStream"),
-        delete("/api/v3/userDataStream"),
-        get("/api/v3/historicalTrades"),
-        get("/sapi/v1/capital/config/getall"),
-        get("/sapi/v1/margin/allPairs"),
-        get("/sapi/v1/margin/isolated/allPairs"),
-        get("/sapi/v1/asset/tradeFee"),
-        get("/sapi/v1/asset/assetDetail"),
-        get("/sapi/v1/account/status"),
-        get("/sapi/v1/account/apiTradingStatus"),
-        get("/sapi/v1/account/apiRestrictions"),
-        post("/sapi/v3/asset/getUserAsset"),
-        get("/fapi/v2/account"),
-        get("/fapi/v3/account"),
-        get("/fapi/v2/balance"),
-        get("/fapi/v3/balance"),
-        get("/fapi/v2/positionRisk"),
-        get("/fapi/v3/positionRisk"),
-        get("/fapi/v1/order"),
-        get("/fapi/v1/openOrder"),
-        get("/fapi/v1/openOrders"),
-        get("/fapi/v1/allOrders"),
-        get("/fapi/v1/userTrades"),
-        get("/fapi/v1/algoOrder"),
-        get("/fapi/v1/openAlgoOrders"),
-        get("/fapi/v1/allAlgoOrders"),
-        get("/fapi/v1/income"),
-        get("/fapi/v1/leverageBracket"),
-        get("/fapi/v1/commissionRate"),
-        get("/fapi/v1/positionSide/dual"),
-        get("/fapi/v1/multiAssetsMargin"),
-        post("/fapi/v1/listenKey"),
-        put("/fapi/v1/listenKey"),
-        delete("/fapi/v1/listenKey"),
-        get("/dapi/v1/account"),
-        get("/dapi/v1/balance"),
-        get("/dapi/v1/positionRisk"),
-        get("/dapi/v1/order"),
-        get("/dapi/v1/openOrder"),
-        get("/dapi/v1/openOrders"),
-        get("/dapi/v1/allOrders"),
-        get("/dapi/v1/userTrades"),
-        get("/dapi/v1/income"),
-        get("/dapi/v2/leverageBracket"),
-        get("/dapi/v1/commissionRate"),
-        get("/dapi/v1/positionSide/dual"),
-        post("/dapi/v1/listenKey"),
-        put("/dapi/v1/listenKey"),
-        delete("/dapi/v1/listenKey"),
-    ],
-};
-
-/// `binance:spot-trade`: place, amend, replace and cancel spot orders and order lists.
-const SPOT_TRADE: Preset = Preset {
-    name: "spot-trade",
-    entries: &[
-        post("/api/v3/order"),
-        post("/api/v3/order/test"),
-        delete("/api/v3/order"),
-        post("/api/v3/order/cancelReplace"),
-        put("/api/v3/order/amend/keepPriority"),
-        delete("/api/v3/openOrders"),
-        post("/api/v3/orderList/oco"),
-        post("/api/v3/orderList/oto"),
-        post("/api/v3/orderList/otoco"),
-        delete("/api/v3/orderList"),
-        post("/api/v3/sor/order"),
-        post("/api/v3/sor/order/test"),
-    ],
-};
-
-/// `binance:futures-trade`: USD-M and COIN-M orders (incl. USD-M conditional "algo" orders),
-/// leverage and margin type.
-const FUTURES_TRADE: Preset = Preset {
-    name: "futures-trade",
-    entries: &[
-        post("/fapi/v1/order"),
-        post("/fapi/v1/order/test"),
-        put("/fapi/v1/order"),
-        delete("/fapi/v1/order"),
-        post("/fapi/v1/batchOrders"),
-        put("/fapi/v1/batchOrders"),
-        delete("/fapi/v1/batchOrders"),
-        delete("/fapi/v1/allOpenOrders"),
-        // conditional orders (stop / take-profit / trailing) live here since 2025-12
-        post("/fapi/v1/algoOrder"),
-        delete("/fapi/v1/algoOrder"),
-        delete("/fapi/v1/algoOpenOrders"),
-        post("/fapi/v1/leverage"),
-        post("/fapi/v1/marginType"),
-        post("/dapi/v1/order"),
-        put("/dapi/v1/order"),
-        delete("/dapi/v1/order"),
-        post("/dapi/v1/batchOrders"),
-        delete("/dapi/v1/batchOrders"),
-        delete("/dapi/v1/allOpenOrders"),
-        post("/dapi/v1/leverage"),
-        post("/dapi/v1/marginType"),
-    ],
-};
-
-/// `binance:trade`: spot and futures trading together.
-const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 
 impl Binance {
     fn host(path: &str) -> Option<&'static str> {
@@ -345,7 +72,7 @@ impl Exchange for Binance {
 
     fn route(&self, path: &str) -> Option<Route> {
         let host = Self::host(path)?;
-        let access = if PUBLIC.contains(path) {
+        let access = if PROFILE.public.contains(path) {
             Access::Public
         } else if KEY_ONLY.contains(&path) {
             Access::KeyOnly
@@ -453,7 +180,9 @@ mod tests {
     use super::*;
     use crate::exchange::deny::explicit;
     use crate::exchange::testing::{self, at, canon};
+    use crate::exchange::SecretForm;
     use crate::key::HmacSecret;
+    use crate::request::Method;
     use crate::request::{canonicalise, parse_params};
     use crate::secret::SecretBytes;
 

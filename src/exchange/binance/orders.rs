@@ -1,5 +1,5 @@
-//! Binance's order endpoints and their field tables, written from Binance's own API
-//! documentation: the spot REST API (`binance-spot-api-docs`, `rest-api.md`: "New order",
+//! Binance's order endpoints: the rules their field tables (`orders.toml` beside this file)
+//! name, and the tables' tests. The tables are written from Binance's own API documentation: the spot REST API (`binance-spot-api-docs`, `rest-api.md`: "New order",
 //! "Cancel an Existing Order and Send a New Order", "Order Amend Keep Priority", "New order
 //! using SOR"), and the USDⓈ-M / COIN-M futures "New Order", "Modify Order" and "Place
 //! Multiple Orders" pages (developers.binance.com, derivatives).
@@ -10,198 +10,7 @@
 //! not know offline: a bound on `quantity` applies to it as written, a `notional` bound
 //! refuses the order ([`SizeUnit::Contracts`]).
 
-use crate::fields;
-use crate::order::{
-    base_unit, endpoint, flat, Batch, Field, Layout, Meaning, Order, OrderEndpoint, OrderSpec,
-    SizeUnit,
-};
-use crate::request::Method;
-
-use Meaning::*;
-
-/// Spot order types that execute at `price` or better / at the market.
-const SPOT_LIMIT_TYPES: &[&str] = &[
-    "LIMIT",
-    "LIMIT_MAKER",
-    "STOP_LOSS_LIMIT",
-    "TAKE_PROFIT_LIMIT",
-];
-const SPOT_MARKET_TYPES: &[&str] = &["MARKET", "STOP_LOSS", "TAKE_PROFIT"];
-
-/// The runs of a spot "New order" that Cancel-Replace's new order repeats, in the order both
-/// document them.
-const SPOT_WHAT: &[Field] = &[("symbol", Instrument), ("side", Side), ("type", Type)];
-
-const SPOT_SIZE_PRICE: &[Field] = &[
-    ("timeInForce", Inert),
-    ("quantity", BaseSize),
-    ("quoteOrderQty", QuoteSize),
-    ("price", Price),
-];
-
-const SPOT_TERMS: &[Field] = &[
-    ("newClientOrderId", Inert),
-    ("strategyId", Inert),
-    ("strategyType", Inert),
-    ("stopPrice", TriggerPrice),
-    // A trailing stop's trigger moves with the market; the order it places is the order's own
-    // type (a market or limit order of `quantity`), so the size and price bounds still apply.
-    ("trailingDelta", Inert),
-    // Shows part of `quantity` at a time; never more than `quantity`.
-    ("icebergQty", Inert),
-    ("newOrderRespType", Inert),
-    ("selfTradePreventionMode", Inert),
-];
-
-const SPOT_PEG: &[Field] = &[
-    // A pegged order's price follows the book, not `price`.
-    ("pegPriceType", PriceOverride),
-    ("pegOffsetValue", Inert),
-    ("pegOffsetType", Inert),
-    ("recvWindow", Inert),
-];
-
-/// `POST /api/v3/order` (and `/order/test`), spot "New order".
-const SPOT_ORDER_FIELDS: &[Field] = fields![
-    SPOT_WHAT,
-    SPOT_SIZE_PRICE,
-    SPOT_TERMS,
-    SPOT_PEG,
-    // `POST /api/v3/order/test` only: also compute commission rates.
-    &[("computeCommissionRates", Inert)],
-];
-
-pub const SPOT_ORDER: OrderSpec = OrderSpec {
-    fields: SPOT_ORDER_FIELDS,
-    limit_types: SPOT_LIMIT_TYPES,
-    market_types: SPOT_MARKET_TYPES,
-    default_type: None,
-    size_unit: base_unit,
-    source: "binance-spot-api-docs rest-api.md, New order (TRADE)",
-};
-
-/// `POST /api/v3/order/cancelReplace`: a cancel plus a new order whose fields are those of "New
-/// order".
-const CANCEL_REPLACE_FIELDS: &[Field] = fields![
-    SPOT_WHAT,
-    &[("cancelReplaceMode", Inert)],
-    SPOT_SIZE_PRICE,
-    &[
-        ("cancelNewClientOrderId", Inert),
-        ("cancelOrigClientOrderId", Inert),
-        ("cancelOrderId", Inert),
-    ],
-    SPOT_TERMS,
-    &[
-        ("cancelRestrictions", Inert),
-        ("orderRateLimitExceededMode", Inert),
-    ],
-    SPOT_PEG,
-];
-
-pub const CANCEL_REPLACE: OrderSpec = OrderSpec {
-    fields: CANCEL_REPLACE_FIELDS,
-    source:
-        "binance-spot-api-docs rest-api.md, Cancel an Existing Order and Send a New Order (TRADE)",
-    ..SPOT_ORDER
-};
-
-/// `PUT /api/v3/order/amend/keepPriority`: lowers the quantity of a resting order (`newQty`
-/// must be below the order's quantity). The order keeps its price and type, which the request
-/// does not say: the size bound applies, a notional bound cannot be computed.
-const AMEND_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("orderId", Inert),
-    ("origClientOrderId", Inert),
-    ("newClientOrderId", Inert),
-    ("newQty", BaseSize),
-    ("recvWindow", Inert),
-];
-
-pub const AMEND: OrderSpec = OrderSpec {
-    fields: AMEND_FIELDS,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit: base_unit,
-    source: "binance-spot-api-docs rest-api.md, Order Amend Keep Priority (TRADE)",
-};
-
-/// `POST /api/v3/sor/order` (and `/sor/order/test`): "New order using SOR" (LIMIT and MARKET).
-const SOR_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("side", Side),
-    ("type", Type),
-    ("timeInForce", Inert),
-    ("quantity", BaseSize),
-    ("price", Price),
-    ("newClientOrderId", Inert),
-    ("strategyId", Inert),
-    ("strategyType", Inert),
-    ("icebergQty", Inert),
-    ("newOrderRespType", Inert),
-    ("selfTradePreventionMode", Inert),
-    ("recvWindow", Inert),
-    ("computeCommissionRates", Inert),
-];
-
-pub const SOR_ORDER: OrderSpec = OrderSpec {
-    fields: SOR_FIELDS,
-    source: "binance-spot-api-docs rest-api.md, New order using SOR (TRADE)",
-    ..SPOT_ORDER
-};
-
-const FUTURES_LIMIT_TYPES: &[&str] = &["LIMIT", "STOP", "TAKE_PROFIT"];
-const FUTURES_MARKET_TYPES: &[&str] = &[
-    "MARKET",
-    "STOP_MARKET",
-    "TAKE_PROFIT_MARKET",
-    "TRAILING_STOP_MARKET",
-];
-
-/// USDⓈ-M `POST /fapi/v1/order` and COIN-M `POST /dapi/v1/order` "New Order", also each item of
-/// `batchOrders`. `quantity` is in contracts on COIN-M ([`COINM_ORDER`]), in the base asset on
-/// USDⓈ-M.
-const FUTURES_ORDER_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol", Instrument),
-    ("side", Side),
-    ("positionSide", Inert),
-    ("type", Type),
-    ("timeInForce", Inert),
-    ("quantity", BaseSize),
-    ("reduceOnly", ReduceOnly),
-    ("price", Price),
-    ("newClientOrderId", Inert),
-    ("stopPrice", TriggerPrice),
-    // Closes the whole position when triggered: a size keyward cannot know (`futures_unit`).
-    ("closePosition", Inert),
-    ("activationPrice", TriggerPrice),
-    ("callbackRate", Inert),
-    ("workingType", Inert),
-    ("priceProtect", Inert),
-    ("newOrderRespType", Inert),
-    // Matches the book instead of `price`.
-    ("priceMatch", PriceOverride),
-    ("selfTradePreventionMode", Inert),
-    ("goodTillDate", Inert),
-    ("recvWindow", Inert),
-];
-
-pub const FUTURES_ORDER: OrderSpec = OrderSpec {
-    fields: FUTURES_ORDER_FIELDS,
-    limit_types: FUTURES_LIMIT_TYPES,
-    market_types: FUTURES_MARKET_TYPES,
-    default_type: None,
-    size_unit: futures_unit,
-    source: "developers.binance.com derivatives: USDⓈ-M New Order (TRADE), Place Multiple Orders (TRADE)",
-};
-
-/// COIN-M `POST /dapi/v1/order` and each item of `POST /dapi/v1/batchOrders`.
-pub const COINM_ORDER: OrderSpec = OrderSpec {
-    size_unit: coin_m_unit,
-    source: "developers.binance.com derivatives: COIN-M New Order (TRADE) (\"quantity measured by contract number\"), Place Multiple Orders (TRADE)",
-    ..FUTURES_ORDER
-};
+use crate::order::{Order, SizeUnit};
 
 /// COIN-M contracts.
 const CONTRACTS: SizeUnit = SizeUnit::Contracts(
@@ -231,80 +40,15 @@ fn coin_m_unit(order: &Order) -> Result<SizeUnit, String> {
     Ok(close_position(order)?.unwrap_or(CONTRACTS))
 }
 
-/// `PUT /fapi/v1/order` and `PUT /dapi/v1/order` "Modify Order" (LIMIT orders only), also each
-/// item of `PUT batchOrders`.
-const FUTURES_MODIFY_FIELDS: &[(&str, Meaning)] = &[
-    ("orderId", Inert),
-    ("origClientOrderId", Inert),
-    ("symbol", Instrument),
-    ("side", Side),
-    ("quantity", BaseSize),
-    ("price", Price),
-    ("priceMatch", PriceOverride),
-    ("recvWindow", Inert),
-];
-
-pub const FUTURES_MODIFY: OrderSpec = OrderSpec {
-    fields: FUTURES_MODIFY_FIELDS,
-    limit_types: &["LIMIT"],
-    market_types: &[],
-    // Only LIMIT orders can be modified.
-    default_type: Some("LIMIT"),
-    size_unit: base_unit,
-    source: "developers.binance.com derivatives: USDⓈ-M Modify Order (TRADE), Modify Multiple Orders (TRADE)",
-};
-
-/// COIN-M `PUT /dapi/v1/order`: the new `quantity` is in contracts.
-pub const COINM_MODIFY: OrderSpec = OrderSpec {
-    size_unit: coin_m_unit,
-    source: "developers.binance.com derivatives: COIN-M Modify Order (TRADE)",
-    ..FUTURES_MODIFY
-};
-
-/// The futures batch endpoints' orders: the JSON array in `batchOrders`, beside a shared
-/// `recvWindow`.
-const BATCH_ORDERS: Layout = Layout::JsonArrayInParam(Batch {
-    name: "batchOrders",
-    shared: &["recvWindow"],
-});
-
-/// Every order-creating or amending endpoint of Binance's trade presets.
-pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat(Method::Post, "/api/v3/order", &SPOT_ORDER),
-    flat(Method::Post, "/api/v3/order/test", &SPOT_ORDER),
-    flat(Method::Post, "/api/v3/order/cancelReplace", &CANCEL_REPLACE),
-    flat(Method::Put, "/api/v3/order/amend/keepPriority", &AMEND),
-    flat(Method::Post, "/api/v3/sor/order", &SOR_ORDER),
-    flat(Method::Post, "/api/v3/sor/order/test", &SOR_ORDER),
-    flat(Method::Post, "/fapi/v1/order", &FUTURES_ORDER),
-    flat(Method::Post, "/fapi/v1/order/test", &FUTURES_ORDER),
-    flat(Method::Put, "/fapi/v1/order", &FUTURES_MODIFY),
-    endpoint(
-        Method::Post,
-        "/fapi/v1/batchOrders",
-        BATCH_ORDERS,
-        &FUTURES_ORDER,
-    ),
-    endpoint(
-        Method::Put,
-        "/fapi/v1/batchOrders",
-        BATCH_ORDERS,
-        &FUTURES_MODIFY,
-    ),
-    flat(Method::Post, "/dapi/v1/order", &COINM_ORDER),
-    flat(Method::Put, "/dapi/v1/order", &COINM_MODIFY),
-    endpoint(
-        Method::Post,
-        "/dapi/v1/batchOrders",
-        BATCH_ORDERS,
-        &COINM_ORDER,
-    ),
-];
+/// The rules `orders.toml` names.
+pub const RULES: crate::order::table::Rules =
+    crate::rules![size_units: [futures_unit, coin_m_unit]];
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::order::testing::Bot;
+    use crate::request::Method;
 
     const BOT: Bot = Bot::new(
         &super::super::PROFILE,
