@@ -16,46 +16,21 @@
 
 pub mod orders;
 use super::secret_header;
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::{tree, DenyRule, ACCOUNT_SETTINGS};
-use super::profile::{delete, get, patch, post};
+use super::profile::shipped;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, KeyUse, Notional, Preset, Profile, PublicPaths};
+use crate::request::CanonicalRequest;
 use crate::request::Refusal;
-use crate::request::{CanonicalRequest, Method};
 
 pub struct Alpaca;
 
-pub const PROFILE: Profile = Profile {
-    id: "alpaca",
-    key_headers: &[KEY_HEADER],
-    notional: Notional {
-        price: "limit_price",
-        quantity: "qty",
-        quote_quantity: Some("notional"),
-    },
-    deny: DENIED,
-    presets: &[READ, TRADE],
-    // Alpaca has no key-permission endpoint; the account reports `trading_blocked`,
-    // `transfers_blocked` and `account_blocked`.
-    permission_endpoint: get("/trading/v2/account"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: &[],
-    answers_with_key: &[],
-    orders_unread: &[],
-    public: PUBLIC,
-    conventions: Conventions {
-        // PATCH replaces an order (`PATCH /v2/orders/{order_id}`, ccxt's `edit_order`).
-        methods: Conventions::METHODS_WITH_PATCH,
-        // No signature: the secret itself goes in `APCA-API-SECRET-KEY`.
-        key_use: KeyUse::SecretInHeader,
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("alpaca");
 
 pub const TRADING_HOST: &str = "api.alpaca.markets";
 pub const PAPER_HOST: &str = "paper-api.alpaca.markets";
@@ -63,106 +38,6 @@ pub const DATA_HOST: &str = "data.alpaca.markets";
 
 const KEY_HEADER: &str = "apca-api-key-id";
 const SECRET_HEADER: &str = "apca-api-secret-key";
-
-/// Public market data (crypto data needs no key), forwarded unsigned.
-const PUBLIC: PublicPaths = PublicPaths::paths(&[
-    "/data/v1beta3/crypto/{loc}/bars",
-    "/data/v1beta3/crypto/{loc}/latest/bars",
-    "/data/v1beta3/crypto/{loc}/latest/orderbooks",
-    "/data/v1beta3/crypto/{loc}/latest/quotes",
-    "/data/v1beta3/crypto/{loc}/latest/trades",
-    "/data/v1beta3/crypto/{loc}/quotes",
-    "/data/v1beta3/crypto/{loc}/snapshots",
-    "/data/v1beta3/crypto/{loc}/trades",
-]);
-
-/// Explicitly denied endpoints besides the keyword guard; a `tree` rule covers the path and
-/// everything below it.
-const DENIED: &[DenyRule] = &[
-    tree(
-        "/trading/v2/wallets/transfers",
-        "crypto transfers (withdrawals) are never allowed",
-    ),
-    tree(
-        "/trading/v2/wallets/whitelists",
-        "withdrawal address whitelists (address book) are never changed through keyward",
-    ),
-    tree(
-        "/trading/v1/journals",
-        "journals (transfers between accounts) are never allowed",
-    ),
-    tree(
-        "/trading/v2/tokenization",
-        "tokenization requests (minting and redeeming assets on chain) are never allowed",
-    ),
-    tree("/trading/v2/account/configurations", ACCOUNT_SETTINGS).only(&[
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-    ]),
-];
-
-/// `alpaca:read`: account, orders, positions, activities, assets, calendar, and stock, option
-/// and news market data (which needs the key).
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/trading/v2/account"),
-        get("/trading/v2/account/configurations"),
-        get("/trading/v2/account/portfolio/history"),
-        get("/trading/v2/account/activities"),
-        get("/trading/v2/account/activities/{activity_type}"),
-        get("/trading/v2/orders"),
-        get("/trading/v2/orders/{order_id}"),
-        get("/trading/v2/orders:by_client_order_id"),
-        get("/trading/v2/positions"),
-        get("/trading/v2/positions/{symbol_or_asset_id}"),
-        get("/trading/v2/assets"),
-        get("/trading/v2/assets/{symbol_or_asset_id}"),
-        get("/trading/v2/options/contracts"),
-        get("/trading/v2/options/contracts/{symbol_or_id}"),
-        get("/trading/v2/calendar"),
-        get("/trading/v2/clock"),
-        get("/data/v2/stocks/bars"),
-        get("/data/v2/stocks/bars/latest"),
-        get("/data/v2/stocks/quotes"),
-        get("/data/v2/stocks/quotes/latest"),
-        get("/data/v2/stocks/trades"),
-        get("/data/v2/stocks/trades/latest"),
-        get("/data/v2/stocks/snapshots"),
-        get("/data/v2/stocks/auctions"),
-        get("/data/v2/stocks/{symbol}/bars"),
-        get("/data/v2/stocks/{symbol}/bars/latest"),
-        get("/data/v2/stocks/{symbol}/quotes"),
-        get("/data/v2/stocks/{symbol}/quotes/latest"),
-        get("/data/v2/stocks/{symbol}/trades"),
-        get("/data/v2/stocks/{symbol}/trades/latest"),
-        get("/data/v2/stocks/{symbol}/snapshot"),
-        get("/data/v1beta1/options/bars"),
-        get("/data/v1beta1/options/quotes/latest"),
-        get("/data/v1beta1/options/trades"),
-        get("/data/v1beta1/options/trades/latest"),
-        get("/data/v1beta1/options/snapshots"),
-        get("/data/v1beta1/options/snapshots/{underlying_symbol}"),
-        get("/data/v1beta1/news"),
-    ],
-};
-
-/// `alpaca:trade`: stock, crypto and option orders (place, replace, cancel one or all), closing
-/// positions and exercising options.
-const TRADE: Preset = Preset {
-    name: "trade",
-    entries: &[
-        post("/trading/v2/orders"),
-        patch("/trading/v2/orders/{order_id}"),
-        delete("/trading/v2/orders"),
-        delete("/trading/v2/orders/{order_id}"),
-        delete("/trading/v2/positions"),
-        delete("/trading/v2/positions/{symbol_or_asset_id}"),
-        post("/trading/v2/positions/{symbol_or_contract_id}/exercise"),
-    ],
-};
 
 /// Which host a keyward path is for, and the path Alpaca sees (prefix removed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,7 +73,7 @@ impl Exchange for Alpaca {
                 Api::Trading => TRADING_HOST,
                 Api::Data => DATA_HOST,
             },
-            access: PUBLIC.access(path),
+            access: PROFILE.public.access(path),
         })
     }
 
@@ -237,10 +112,10 @@ impl Exchange for Alpaca {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::profile::put;
+    use crate::exchange::profile::{delete, get, patch, post, put};
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, canon, header_value};
     use crate::exchange::{hard_deny, path_matches};
-    use crate::request::canonicalise;
+    use crate::request::{canonicalise, Method};
     use bytes::Bytes;
 
     use http::{header, HeaderMap};

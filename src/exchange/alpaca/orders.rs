@@ -1,5 +1,5 @@
-//! Alpaca Trading API order endpoints and their field tables, written from Alpaca's own API
-//! documentation: the Trading API OpenAPI specification published at
+//! Alpaca Trading API order endpoints: the rules their field tables (`orders.toml` beside this
+//! file) name, and the tables' tests. The tables are written from Alpaca's own API documentation: the Trading API OpenAPI specification published at
 //! docs.alpaca.markets/openapi/trading-api.json (2.0.1; as synced in alpacahq/alpaca-mcp-server)
 //! and the reference pages docs.alpaca.markets/reference/postorder, patchorderbyorderid,
 //! deleteopenposition, deletealloppositions, optionexercise. keyward's paths carry Alpaca's
@@ -17,13 +17,7 @@
 //! * Closing a position (by `qty` or by `percentage`) and exercising options are orders on the
 //!   instrument named in the path.
 
-use crate::order::{base_unit, flat, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
-use crate::request::Method;
-
-use Meaning::*;
-
-const LIMIT_TYPES: &[&str] = &["limit", "stop_limit"];
-const MARKET_TYPES: &[&str] = &["market", "stop", "trailing_stop"];
+use crate::order::{Order, SizeUnit};
 
 /// A share (`AAPL`, `BRK.B`) or crypto (`BTC/USD`, `BTCUSD`) symbol, whose `qty` is in shares or
 /// coins and whose price is per share or coin.
@@ -60,37 +54,6 @@ fn size_unit(order: &Order) -> Result<SizeUnit, String> {
     })
 }
 
-/// `take_profit`: "Takes in a string/number value for limit_price" — a limit order closing the
-/// position.
-static TAKE_PROFIT: OrderSpec = OrderSpec {
-    fields: &[("take_profit.limit_price", Price)],
-    limit_types: &["limit"],
-    market_types: &[],
-    default_type: Some("limit"),
-    size_unit: base_unit,
-    source: "docs.alpaca.markets/reference/postorder: take_profit",
-};
-
-static TAKE_PROFIT_LEG: LegSpec = LegSpec {
-    name: "take_profit",
-    spec: &TAKE_PROFIT,
-    order_type: None,
-};
-
-/// `stop_loss`: "Takes in string/number values for stop_price and limit_price"; without a
-/// limit price "the stop loss will execute as a market order" (alpaca-py `StopLossRequest`).
-static STOP_LOSS: OrderSpec = OrderSpec {
-    fields: &[
-        ("stop_loss.stop_price", TriggerPrice),
-        ("stop_loss.limit_price", Price),
-    ],
-    limit_types: &["stop_limit"],
-    market_types: &["stop"],
-    default_type: None,
-    size_unit: base_unit,
-    source: "docs.alpaca.markets/reference/postorder: stop_loss",
-};
-
 fn stop_loss_type(order: &Order) -> Option<&'static str> {
     Some(if order.price.is_some() {
         "stop_limit"
@@ -99,151 +62,15 @@ fn stop_loss_type(order: &Order) -> Option<&'static str> {
     })
 }
 
-static STOP_LOSS_LEG: LegSpec = LegSpec {
-    name: "stop_loss",
-    spec: &STOP_LOSS,
-    order_type: Some(stop_loss_type),
-};
-
-/// The Elite Smart Router's instructions (DMA, TWAP, VWAP): how the order is worked, not its
-/// size or limit price.
-macro_rules! with_advanced_instructions {
-    ($($field:expr),* $(,)?) => {
-        &[
-            $($field,)*
-            ("advanced_instructions.algorithm", Inert),
-            ("advanced_instructions.destination", Inert),
-            // Never more than the order's quantity is shown.
-            ("advanced_instructions.display_qty", Inert),
-            ("advanced_instructions.start_time", Inert),
-            ("advanced_instructions.end_time", Inert),
-            ("advanced_instructions.max_percentage", Inert),
-        ]
-    };
-}
-
-/// `POST /v2/orders`.
-const ORDER_FIELDS: &[(&str, Meaning)] = with_advanced_instructions![
-    // "symbol, asset ID, or currency pair to identify the asset to trade".
-    ("symbol", Instrument),
-    ("qty", BaseSize),
-    // "dollar amount to trade. Cannot work with `qty`."
-    ("notional", QuoteSize),
-    ("side", Side),
-    ("type", Type),
-    ("time_in_force", Inert),
-    ("limit_price", Price),
-    ("stop_price", TriggerPrice),
-    // A trailing stop's distance from the market peak; it triggers a market order.
-    ("trail_price", Inert),
-    ("trail_percent", Inert),
-    ("extended_hours", Inert),
-    ("client_order_id", Inert),
-    // simple, bracket, oco, oto, mleg: the legs below are read whenever they are sent.
-    ("order_class", Inert),
-    ("take_profit.limit_price", Leg(&TAKE_PROFIT_LEG)),
-    ("stop_loss.stop_price", Leg(&STOP_LOSS_LEG)),
-    ("stop_loss.limit_price", Leg(&STOP_LOSS_LEG)),
-    // buy_to_open, buy_to_close, sell_to_open, sell_to_close: checked against `side`.
-    ("position_intent", Inert),
-    (
-        "legs",
-        Refused("holds the legs of a multi-leg (mleg) option order, each with its own symbol and ratio, priced as a net debit or credit; keyward does not model them"),
-    ),
-];
-
-pub static ORDER: OrderSpec = OrderSpec {
-    fields: ORDER_FIELDS,
-    limit_types: LIMIT_TYPES,
-    market_types: MARKET_TYPES,
-    default_type: None,
-    size_unit,
-    source: "docs.alpaca.markets/reference/postorder (trading-api.json 2.0.1, POST /v2/orders)",
-};
-
-/// `PATCH /v2/orders/{order_id}`: replaces an order, named only by id (no symbol, no type).
-const REPLACE_FIELDS: &[(&str, Meaning)] = with_advanced_instructions![
-    ("order_id", Inert),
-    ("qty", BaseSize),
-    // "Only valid for IPO indications of interest".
-    ("notional", QuoteSize),
-    ("time_in_force", Inert),
-    ("limit_price", Price),
-    ("stop_price", TriggerPrice),
-    // "the new value of the trail_price or trail_percent value".
-    ("trail", Inert),
-    ("client_order_id", Inert),
-];
-
-pub static REPLACE: OrderSpec = OrderSpec {
-    fields: REPLACE_FIELDS,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit,
-    source: "docs.alpaca.markets/reference/patchorderbyorderid (trading-api.json 2.0.1, PATCH /v2/orders/{order_id})",
-};
-
-/// `DELETE /v2/positions/{symbol_or_asset_id}`: liquidates `qty` shares or `percentage` of the
-/// position at the market (without either, the whole position).
-const CLOSE_FIELDS: &[(&str, Meaning)] = &[
-    ("symbol_or_asset_id", Instrument),
-    ("qty", BaseSize),
-    ("percentage", OtherUnitSize),
-];
-
-pub static CLOSE_POSITION: OrderSpec = OrderSpec {
-    fields: CLOSE_FIELDS,
-    limit_types: &[],
-    market_types: &["market"],
-    default_type: Some("market"),
-    size_unit,
-    source: "docs.alpaca.markets/reference/deleteopenposition (trading-api.json 2.0.1)",
-};
-
-/// `DELETE /v2/positions`: liquidates every position at the market.
-pub static CLOSE_ALL: OrderSpec = OrderSpec {
-    fields: &[("cancel_orders", Inert)],
-    limit_types: &[],
-    market_types: &["market"],
-    default_type: Some("market"),
-    size_unit,
-    source: "docs.alpaca.markets/reference/deletealloppositions (trading-api.json 2.0.1)",
-};
-
-/// `POST /v2/positions/{symbol_or_contract_id}/exercise`: exercises every held contract, buying
-/// or selling the underlying at the strike.
-pub static EXERCISE: OrderSpec = OrderSpec {
-    fields: &[("symbol_or_contract_id", Instrument)],
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit,
-    source: "docs.alpaca.markets/reference/optionexercise (trading-api.json 2.0.1)",
-};
-
-/// Every order-creating endpoint of `alpaca:trade`: orders, replacements, position closes and
-/// option exercises.
-pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat(Method::Post, "/trading/v2/orders", &ORDER),
-    flat(Method::Patch, "/trading/v2/orders/{order_id}", &REPLACE),
-    flat(
-        Method::Delete,
-        "/trading/v2/positions/{symbol_or_asset_id}",
-        &CLOSE_POSITION,
-    ),
-    flat(Method::Delete, "/trading/v2/positions", &CLOSE_ALL),
-    flat(
-        Method::Post,
-        "/trading/v2/positions/{symbol_or_contract_id}/exercise",
-        &EXERCISE,
-    ),
-];
+/// The rules `orders.toml` names.
+pub const RULES: crate::order::table::Rules =
+    crate::rules![size_units: [size_unit], leg_types: [stop_loss_type]];
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::order::testing::{refused, Bot};
+    use crate::request::Method;
 
     fn send(
         method: Method,
