@@ -20,6 +20,7 @@
 
 pub mod orders;
 mod ws;
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -27,42 +28,18 @@ use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::{below, exact, tree, DenyRule};
-use super::profile::{get, post};
+use super::profile::shipped;
+use super::Profile;
 use super::{sensitive_header, unix_secs};
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, PublicPaths, SecretForm};
 use crate::key::{KeyAlgorithm, SigningKey};
+use crate::request::CanonicalRequest;
 use crate::request::Json;
 use crate::request::Refusal;
-use crate::request::{CanonicalRequest, Method};
 
 pub struct Coinbase;
 
-pub const PROFILE: Profile = Profile {
-    id: "coinbase",
-    // Legacy HMAC keys' header, read as a client token besides `Authorization`.
-    key_headers: &[LEGACY_KEY_HEADER],
-    // Coinbase nests sizes inside `order_configuration`; top-level parameters never carry
-    // them, so a `notional` limit cannot be computed and is refused (fails closed).
-    notional: Notional {
-        price: "limit_price",
-        quantity: "base_size",
-        quote_quantity: Some("quote_size"),
-    },
-    deny: DENIED,
-    presets: &[READ, TRADE],
-    permission_endpoint: get("/api/v3/brokerage/key_permissions"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: &[],
-    answers_with_key: &[],
-    orders_unread: &[],
-    public: PUBLIC,
-    conventions: Conventions {
-        secret_form: SecretForm::PrivateKey,
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("coinbase");
 
 /// The one host both APIs live on; also the host named in the JWT's `uri` claim.
 pub const HOST: &str = "api.coinbase.com";
@@ -75,135 +52,6 @@ const JWT_LIFETIME_S: u64 = 120;
 
 /// Longest bot JWT keyward will look into for its client token.
 const MAX_BOT_JWT: usize = 8192;
-
-/// Public market data, forwarded unsigned. `{x}` matches one path segment.
-const PUBLIC: PublicPaths = PublicPaths::paths(&[
-    "/api/v3/brokerage/time",
-    "/api/v3/brokerage/market/product_book",
-    "/api/v3/brokerage/market/products",
-    "/api/v3/brokerage/market/products/{product_id}",
-    "/api/v3/brokerage/market/products/{product_id}/candles",
-    "/api/v3/brokerage/market/products/{product_id}/ticker",
-    "/v2/time",
-    "/v2/currencies",
-    "/v2/currencies/crypto",
-    "/v2/exchange-rates",
-    "/v2/prices/{pair}/buy",
-    "/v2/prices/{pair}/sell",
-    "/v2/prices/{pair}/spot",
-]);
-
-/// Explicitly denied endpoints besides the keyword guard: exact path patterns, or (`below`)
-/// everything under a path but not the path itself.
-const DENIED: &[DenyRule] = &[
-    exact(
-        "/api/v3/brokerage/portfolios/move_funds",
-        "moving funds between portfolios is a transfer and is never allowed",
-    ),
-    exact(
-        "/api/v3/brokerage/portfolios",
-        "creating portfolios (sub-accounts) is never allowed",
-    )
-    .only(&[Method::Post]),
-    exact(
-        "/api/v3/brokerage/portfolios/{portfolio_uuid}",
-        "editing portfolios (sub-accounts) is never allowed",
-    )
-    .only(&[Method::Put]),
-    exact(
-        "/api/v3/brokerage/portfolios/{portfolio_uuid}",
-        "deleting portfolios (sub-accounts) is never allowed",
-    )
-    .only(&[Method::Delete]),
-    below(
-        "/api/v3/brokerage/cfm/sweeps",
-        "futures sweeps move funds between accounts and are never changed through keyward",
-    ),
-    exact(
-        "/api/v3/brokerage/cfm/sweeps",
-        "futures sweeps move funds between accounts and are never changed through keyward",
-    )
-    .only(&[Method::Delete]),
-    exact(
-        "/api/v3/brokerage/intx/allocate",
-        "allocating funds to the international portfolio is a transfer and is never allowed",
-    ),
-    exact(
-        "/api/v3/brokerage/intx/multi_asset_collateral",
-        "collateral settings are never changed through keyward",
-    ),
-    tree(
-        "/api/v3/brokerage/payment_methods",
-        "payment methods are never used through keyward",
-    ),
-    // The Coinbase App v2 API: sends (withdrawals and user-to-user transfers), deposits and
-    // buys/sells against payment methods, addresses, account and user settings. Only reads are
-    // possible through keyward; trading goes through Advanced Trade.
-    below(
-        "/v2",
-        "the Coinbase App v2 API is read-only through keyward (sends, withdrawals, deposits and settings are never allowed); trade through /api/v3/brokerage",
-    )
-    .only(&[Method::Post]),
-    below(
-        "/v2",
-        "the Coinbase App v2 API is read-only through keyward (account and user settings are never changed)",
-    )
-    .only(&[Method::Put]),
-    below("/v2", "the Coinbase App v2 API is read-only through keyward")
-        .only(&[Method::Delete]),
-    tree(
-        "/v2/payment-methods",
-        "payment methods are never used through keyward",
-    ),
-];
-
-/// `coinbase:read`: accounts, balances, orders, fills, products, fees, portfolios, futures
-/// balances and positions, and the key's permissions.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/api/v3/brokerage/accounts"),
-        get("/api/v3/brokerage/accounts/{account_uuid}"),
-        get("/api/v3/brokerage/orders/historical/batch"),
-        get("/api/v3/brokerage/orders/historical/fills"),
-        get("/api/v3/brokerage/orders/historical/{order_id}"),
-        get("/api/v3/brokerage/products"),
-        get("/api/v3/brokerage/products/{product_id}"),
-        get("/api/v3/brokerage/products/{product_id}/candles"),
-        get("/api/v3/brokerage/products/{product_id}/ticker"),
-        get("/api/v3/brokerage/best_bid_ask"),
-        get("/api/v3/brokerage/product_book"),
-        get("/api/v3/brokerage/transaction_summary"),
-        get("/api/v3/brokerage/portfolios"),
-        get("/api/v3/brokerage/portfolios/{portfolio_uuid}"),
-        get("/api/v3/brokerage/cfm/balance_summary"),
-        get("/api/v3/brokerage/cfm/positions"),
-        get("/api/v3/brokerage/cfm/positions/{product_id}"),
-        get("/api/v3/brokerage/cfm/intraday/current_margin_window"),
-        get("/api/v3/brokerage/cfm/intraday/margin_setting"),
-        get("/api/v3/brokerage/intx/portfolio/{portfolio_uuid}"),
-        get("/api/v3/brokerage/intx/positions/{portfolio_uuid}"),
-        get("/api/v3/brokerage/key_permissions"),
-        get("/v2/accounts"),
-        get("/v2/accounts/{account_id}"),
-        get("/v2/user"),
-    ],
-};
-
-/// `coinbase:trade`: spot and futures orders (create, preview, edit, cancel, close a futures
-/// position) and the futures intraday margin setting.
-const TRADE: Preset = Preset {
-    name: "trade",
-    entries: &[
-        post("/api/v3/brokerage/orders"),
-        post("/api/v3/brokerage/orders/preview"),
-        post("/api/v3/brokerage/orders/edit"),
-        post("/api/v3/brokerage/orders/edit_preview"),
-        post("/api/v3/brokerage/orders/batch_cancel"),
-        post("/api/v3/brokerage/orders/close_position"),
-        post("/api/v3/brokerage/cfm/intraday/margin_setting"),
-    ],
-};
 
 fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/v3/") || path.starts_with("/v2/")
@@ -354,7 +202,7 @@ impl Exchange for Coinbase {
     fn route(&self, path: &str) -> Option<Route> {
         is_api_path(path).then(|| Route {
             host: HOST,
-            access: PUBLIC.access(path),
+            access: PROFILE.public.access(path),
         })
     }
 
@@ -441,7 +289,9 @@ impl Coinbase {
 mod tests {
     use super::*;
     use crate::exchange::profile::{delete, put};
+    use crate::exchange::profile::{get, post};
     use crate::exchange::testing::{assert_hard_deny, assert_routes, canon};
+    use crate::request::Method;
     use bytes::Bytes;
 
     use crate::secret::SecretBytes;
