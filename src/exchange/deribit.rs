@@ -17,154 +17,27 @@
 
 pub mod orders;
 mod ws;
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::{
-    exact, DenyRule, ACCOUNT_SETTINGS, ADDRESS_BOOK, API_KEYS, SUB_ACCOUNTS,
-    SUB_ACCOUNT_MANAGEMENT, TRANSFERS, WITHDRAWALS,
-};
-use super::profile::get;
+use super::profile::shipped;
+use super::Profile;
 use super::{sensitive_header, unix_millis};
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile};
 use crate::request::Json;
 use crate::request::{Body, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Deribit;
 
-pub const PROFILE: Profile = Profile {
-    id: "deribit",
-    // The client token travels in `Authorization` (see [`Deribit::client_token`]).
-    key_headers: &[],
-    notional: Notional {
-        price: "price",
-        quantity: "amount",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[READ, TRADE],
-    // Deribit reports a key's scope only through `list_api_keys` (scope `account:read`). It is
-    // hard-denied to bots (its answer carries key secrets); only keyward's self-check uses it.
-    permission_endpoint: get("/api/v2/private/list_api_keys"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: &[],
-    answers_with_key: &[],
-    orders_unread: &[],
-    public: super::PublicPaths::NONE,
-    conventions: Conventions::COMMON,
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("deribit");
 
 pub const HOST: &str = "www.deribit.com";
 const PREFIX: &str = "/api/v2/";
 const SCHEME: &[u8] = b"deri-hmac-sha256 ";
-
-/// Explicitly denied methods, by path whatever the HTTP method (Deribit answers GET and POST
-/// alike): public methods that are not market data but mint session tokens (which would let a
-/// bot talk to Deribit without keyward), and private methods that move funds, manage keys,
-/// sub-accounts or account settings.
-const DENIED: &[DenyRule] = &[
-    exact(
-        "/api/v2/public/auth",
-        "session tokens are never issued through keyward",
-    ),
-    exact(
-        "/api/v2/public/exchange_token",
-        "session tokens are never issued through keyward",
-    ),
-    exact(
-        "/api/v2/public/fork_token",
-        "session tokens are never issued through keyward",
-    ),
-    exact("/api/v2/private/withdraw", WITHDRAWALS),
-    exact("/api/v2/private/cancel_withdrawal", WITHDRAWALS),
-    exact("/api/v2/private/submit_transfer_to_user", TRANSFERS),
-    exact("/api/v2/private/submit_transfer_to_subaccount", TRANSFERS),
-    exact(
-        "/api/v2/private/submit_transfer_between_subaccounts",
-        TRANSFERS,
-    ),
-    exact("/api/v2/private/cancel_transfer_by_id", TRANSFERS),
-    exact(
-        "/api/v2/private/move_positions",
-        "moving positions between accounts is a transfer and is never allowed",
-    ),
-    exact("/api/v2/private/add_to_address_book", ADDRESS_BOOK),
-    exact("/api/v2/private/remove_from_address_book", ADDRESS_BOOK),
-    exact("/api/v2/private/update_in_address_book", ADDRESS_BOOK),
-    exact(
-        "/api/v2/private/get_address_book",
-        "the address book is never used through keyward",
-    ),
-    exact(
-        "/api/v2/private/set_clearance_originator",
-        "deposit clearance settings are never changed through keyward",
-    ),
-    exact("/api/v2/private/create_api_key", API_KEYS),
-    exact("/api/v2/private/edit_api_key", API_KEYS),
-    exact("/api/v2/private/remove_api_key", API_KEYS),
-    exact("/api/v2/private/reset_api_key", API_KEYS),
-    exact("/api/v2/private/enable_api_key", API_KEYS),
-    exact("/api/v2/private/disable_api_key", API_KEYS),
-    exact("/api/v2/private/change_api_key_name", API_KEYS),
-    exact("/api/v2/private/change_scope_in_api_key", API_KEYS),
-    exact("/api/v2/private/set_api_key_as_default", API_KEYS),
-    exact(
-        "/api/v2/private/list_api_keys",
-        "API keys (and their secrets) are never listed to bots",
-    ),
-    exact("/api/v2/private/create_subaccount", SUB_ACCOUNT_MANAGEMENT),
-    exact("/api/v2/private/remove_subaccount", SUB_ACCOUNT_MANAGEMENT),
-    exact(
-        "/api/v2/private/change_subaccount_name",
-        SUB_ACCOUNT_MANAGEMENT,
-    ),
-    exact(
-        "/api/v2/private/toggle_subaccount_login",
-        SUB_ACCOUNT_MANAGEMENT,
-    ),
-    exact(
-        "/api/v2/private/set_email_for_subaccount",
-        SUB_ACCOUNT_MANAGEMENT,
-    ),
-    exact(
-        "/api/v2/private/set_password_for_subaccount",
-        SUB_ACCOUNT_MANAGEMENT,
-    ),
-    exact(
-        "/api/v2/private/toggle_notifications_from_subaccount",
-        SUB_ACCOUNT_MANAGEMENT,
-    ),
-    exact(
-        "/api/v2/private/disable_tfa_for_subaccount",
-        "sub-account security settings are never changed",
-    ),
-    exact("/api/v2/private/get_subaccounts", SUB_ACCOUNTS),
-    exact("/api/v2/private/get_subaccounts_details", SUB_ACCOUNTS),
-    exact("/api/v2/private/enable_affiliate_program", ACCOUNT_SETTINGS),
-    exact("/api/v2/private/set_email_language", ACCOUNT_SETTINGS),
-    exact(
-        "/api/v2/private/set_disabled_trading_products",
-        ACCOUNT_SETTINGS,
-    ),
-    exact("/api/v2/private/set_self_trading_config", ACCOUNT_SETTINGS),
-    exact(
-        "/api/v2/private/toggle_portfolio_margining",
-        ACCOUNT_SETTINGS,
-    ),
-    exact("/api/v2/private/change_margin_model", ACCOUNT_SETTINGS),
-    exact(
-        "/api/v2/private/get_access_log",
-        "the account's security log is not for bots",
-    ),
-    exact(
-        "/api/v2/private/logout",
-        "sessions are never used through keyward",
-    ),
-];
 
 /// Private method name fragments that are refused: block trades and block RFQs settle trades
 /// with a chosen counterparty at a chosen price, which can move value to another account.
@@ -178,69 +51,6 @@ const DENIED_PRIVATE_FRAGMENTS: &[(&str, &str)] = &[
         "block RFQs (a chosen counterparty at a chosen price) are never allowed",
     ),
 ];
-
-/// Every method of a list, by GET and by POST (Deribit accepts both for every method).
-macro_rules! both {
-    ($($m:literal),* $(,)?) => {
-        &[$((Method::Get, concat!("/api/v2/private/", $m)), (Method::Post, concat!("/api/v2/private/", $m))),*]
-    };
-}
-
-/// `deribit:read`: balances, positions, orders, trades, settlements, margins, deposits.
-const READ: Preset = Preset {
-    name: "read",
-    entries: both![
-        "get_account_summary",
-        "get_account_summaries",
-        "get_positions",
-        "get_position",
-        "get_open_orders",
-        "get_open_orders_by_currency",
-        "get_open_orders_by_instrument",
-        "get_open_orders_by_label",
-        "get_order_state",
-        "get_order_state_by_label",
-        "get_order_history_by_currency",
-        "get_order_history_by_instrument",
-        "get_order_margin_by_ids",
-        "get_trigger_order_history",
-        "get_user_trades_by_currency",
-        "get_user_trades_by_currency_and_time",
-        "get_user_trades_by_instrument",
-        "get_user_trades_by_instrument_and_time",
-        "get_user_trades_by_order",
-        "get_settlement_history_by_currency",
-        "get_settlement_history_by_instrument",
-        "get_margins",
-        "get_transaction_log",
-        "get_cancel_on_disconnect",
-        "get_mmp_config",
-        "get_mmp_status",
-        "get_deposits",
-        "get_current_deposit_address",
-    ],
-};
-
-/// `deribit:trade`: futures, perpetuals, options and spot orders: place, edit, cancel, close.
-const TRADE: Preset = Preset {
-    name: "trade",
-    entries: both![
-        "buy",
-        "sell",
-        "edit",
-        "edit_by_label",
-        "cancel",
-        "cancel_all",
-        "cancel_all_by_currency",
-        "cancel_all_by_currency_pair",
-        "cancel_all_by_instrument",
-        "cancel_all_by_kind_or_type",
-        "cancel_by_label",
-        "close_position",
-        "enable_cancel_on_disconnect",
-        "disable_cancel_on_disconnect",
-    ],
-};
 
 /// `(public?, method)` of a Deribit API path: `/api/v2/{public|private}/{method}`.
 fn split(path: &str) -> Option<(bool, &str)> {

@@ -1,5 +1,5 @@
-//! Deribit v2 order methods and their field tables, written from Deribit's own API
-//! documentation: the OpenAPI specification behind docs.deribit.com/api-reference (Deribit API
+//! Deribit v2 order methods: the rule their field tables (`orders.toml` beside this file) name,
+//! and the tables' tests. The tables are written from Deribit's own API documentation: the OpenAPI specification behind docs.deribit.com/api-reference (Deribit API
 //! 2.1.1, `specifications/deribit_openapi.json`: `private/buy`, `private/sell`, `private/edit`,
 //! `private/edit_by_label`, `private/close_position`). Every method is reachable by GET with its
 //! parameters in the query, and by POST with a JSON-RPC body whose `params` object holds them.
@@ -21,111 +21,7 @@
 //! * Instruments keyward cannot classify (combos and spreads), and `private/edit`, which names no
 //!   instrument, are bounded as written but never valued.
 
-use crate::order::{flat, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit};
-use crate::request::Method;
-
-use Meaning::*;
-
-/// Types that execute at `price` or better / at the market (`market_limit` fills at the market
-/// and rests any remainder at the fill price; a trailing stop triggers a market order).
-const LIMIT_TYPES: &[&str] = &["limit", "stop_limit", "take_limit"];
-const MARKET_TYPES: &[&str] = &[
-    "market",
-    "stop_market",
-    "take_market",
-    "market_limit",
-    "trailing_stop",
-];
-
-/// The field table of a method twice: by the names of its GET query, and for a POST JSON-RPC
-/// body (`jsonrpc`, `id`, `method`, and each parameter nested in `params`).
-macro_rules! fields {
-    ($get:ident, $post:ident: $($name:literal => $meaning:expr,)*) => {
-        const $get: &[(&str, Meaning)] = &[$(($name, $meaning)),*];
-        const $post: &[(&str, Meaning)] = &[
-            ("jsonrpc", Inert),
-            ("id", Inert),
-            // Checked against the path before policy (see `Deribit::check_request`).
-            ("method", Inert),
-            $((concat!("params.", $name), $meaning)),*
-        ];
-    };
-}
-
-const OTOCO: Meaning = Refused(
-    "carries further orders (\"list of trades to create or cancel when this order is filled\") whose fields Deribit does not document; keyward cannot judge them",
-);
-
-fields![BUY_GET, BUY_POST:
-    "instrument_name" => Instrument,
-    "amount" => BaseSize,
-    "contracts" => OtherUnitSize,
-    "type" => Type,
-    "label" => Inert,
-    // "When adding an order with advanced=usd, the field price should be the option price value
-    // in USD. When adding an order with advanced=implv, the field price should be a value of
-    // implied volatility in percentages."
-    "price" => Price,
-    "time_in_force" => Inert,
-    // The visible part of an iceberg order; `max_show` in earlier versions of the docs.
-    "display_amount" => Inert,
-    "max_show" => Inert,
-    "post_only" => Inert,
-    "reject_post_only" => Inert,
-    "reduce_only" => ReduceOnly,
-    "trigger_price" => TriggerPrice,
-    // A trailing stop's distance from the price peak.
-    "trigger_offset" => Inert,
-    // index_price, mark_price or last_price.
-    "trigger" => Inert,
-    "advanced" => PriceOverride,
-    "mmp" => Inert,
-    "valid_until" => Inert,
-    // Only meaningful with `otoco_config`, which is refused.
-    "linked_order_type" => Inert,
-    "trigger_fill_condition" => Inert,
-    "otoco_config" => OTOCO,
-];
-
-fields![EDIT_GET, EDIT_POST:
-    "order_id" => Inert,
-    "amount" => BaseSize,
-    "contracts" => OtherUnitSize,
-    "price" => Price,
-    "post_only" => Inert,
-    "reduce_only" => ReduceOnly,
-    "reject_post_only" => Inert,
-    // "If you have posted an advanced option order, it is necessary to re-supply this
-    // parameter when editing it."
-    "advanced" => PriceOverride,
-    "trigger_price" => TriggerPrice,
-    "trigger_offset" => Inert,
-    "mmp" => Inert,
-    "valid_until" => Inert,
-    "display_amount" => Inert,
-];
-
-fields![EDIT_BY_LABEL_GET, EDIT_BY_LABEL_POST:
-    "label" => Inert,
-    "instrument_name" => Instrument,
-    "amount" => BaseSize,
-    "contracts" => OtherUnitSize,
-    "price" => Price,
-    "post_only" => Inert,
-    "reduce_only" => ReduceOnly,
-    "reject_post_only" => Inert,
-    "advanced" => PriceOverride,
-    "trigger_price" => TriggerPrice,
-    "mmp" => Inert,
-    "valid_until" => Inert,
-];
-
-// "Makes closing position reduce only order": the size is the whole position.
-fields![CLOSE_GET, CLOSE_POST:
-    "instrument_name" => Instrument,
-    "type" => Type,
-    "price" => Price,
-];
+use crate::order::{Order, SizeUnit};
 
 /// How an instrument sizes its orders, from Deribit's instrument naming.
 #[derive(Debug, PartialEq, Eq)]
@@ -202,95 +98,14 @@ fn size_unit(order: &Order) -> Result<SizeUnit, String> {
     })
 }
 
-const ORDER: OrderSpec = OrderSpec {
-    fields: BUY_GET,
-    limit_types: LIMIT_TYPES,
-    market_types: MARKET_TYPES,
-    // "The order type, default: "limit""
-    default_type: Some("limit"),
-    size_unit,
-    source: "docs.deribit.com/api-reference/trading/private-buy and private-sell (deribit_openapi.json 2.1.1)",
-};
-
-pub static BUY: OrderSpec = ORDER;
-pub static BUY_JSON_RPC: OrderSpec = OrderSpec {
-    fields: BUY_POST,
-    ..ORDER
-};
-
-/// An edit does not restate the order's type: its notional cannot be computed.
-const EDIT: OrderSpec = OrderSpec {
-    fields: EDIT_GET,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit,
-    source: "docs.deribit.com/api-reference/trading/private-edit (deribit_openapi.json 2.1.1)",
-};
-
-pub static EDIT_QUERY: OrderSpec = EDIT;
-pub static EDIT_JSON_RPC: OrderSpec = OrderSpec {
-    fields: EDIT_POST,
-    ..EDIT
-};
-
-pub static EDIT_BY_LABEL: OrderSpec = OrderSpec {
-    fields: EDIT_BY_LABEL_GET,
-    source:
-        "docs.deribit.com/api-reference/trading/private-edit_by_label (deribit_openapi.json 2.1.1)",
-    ..EDIT
-};
-pub static EDIT_BY_LABEL_JSON_RPC: OrderSpec = OrderSpec {
-    fields: EDIT_BY_LABEL_POST,
-    ..EDIT_BY_LABEL
-};
-
-const CLOSE: OrderSpec = OrderSpec {
-    fields: CLOSE_GET,
-    limit_types: &["limit"],
-    market_types: &["market"],
-    default_type: None,
-    size_unit,
-    source:
-        "docs.deribit.com/api-reference/trading/private-close_position (deribit_openapi.json 2.1.1)",
-};
-
-pub static CLOSE_POSITION: OrderSpec = CLOSE;
-pub static CLOSE_POSITION_JSON_RPC: OrderSpec = OrderSpec {
-    fields: CLOSE_POST,
-    ..CLOSE
-};
-
-/// Every order-creating and editing method of `deribit:trade`, by GET and by POST.
-pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    flat(Method::Get, "/api/v2/private/buy", &BUY),
-    flat(Method::Post, "/api/v2/private/buy", &BUY_JSON_RPC),
-    flat(Method::Get, "/api/v2/private/sell", &BUY),
-    flat(Method::Post, "/api/v2/private/sell", &BUY_JSON_RPC),
-    flat(Method::Get, "/api/v2/private/edit", &EDIT_QUERY),
-    flat(Method::Post, "/api/v2/private/edit", &EDIT_JSON_RPC),
-    flat(Method::Get, "/api/v2/private/edit_by_label", &EDIT_BY_LABEL),
-    flat(
-        Method::Post,
-        "/api/v2/private/edit_by_label",
-        &EDIT_BY_LABEL_JSON_RPC,
-    ),
-    flat(
-        Method::Get,
-        "/api/v2/private/close_position",
-        &CLOSE_POSITION,
-    ),
-    flat(
-        Method::Post,
-        "/api/v2/private/close_position",
-        &CLOSE_POSITION_JSON_RPC,
-    ),
-];
+/// The rules `orders.toml` names.
+pub const RULES: crate::order::table::Rules = crate::rules![size_units: [size_unit]];
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::order::testing::{refused, Bot};
+    use crate::request::Method;
 
     fn get(
         method: &str,

@@ -27,7 +27,8 @@
 //!
 //! [[preset]]
 //! name = "read"
-//! entries = ["GET /v5/account/wallet-balance"]      # or joins = ["spot-trade", "futures-trade"]
+//! entries = ["GET /v5/account/wallet-balance"]      # or joins = ["spot-trade", "futures-trade"],
+//!                                                   # or methods = ["GET", "POST"] and paths
 //! ```
 
 use serde::Deserialize;
@@ -177,6 +178,9 @@ struct PresetDef {
     name: String,
     entries: Option<Vec<String>>,
     joins: Option<Vec<String>>,
+    /// Every one of `paths` by each of these methods, path by path.
+    methods: Option<Vec<String>>,
+    paths: Option<Vec<String>>,
 }
 
 fn methods(names: &[String]) -> Result<&'static [Method], String> {
@@ -276,12 +280,20 @@ fn deny_rule(def: DenyDef) -> Result<DenyRule, String> {
 fn presets(defs: Vec<PresetDef>) -> Result<&'static [Preset], String> {
     let mut presets: Vec<Preset> = Vec::new();
     for def in defs {
-        let entries: Vec<PresetEntry> = match (def.entries, def.joins) {
-            (Some(list), None) => list
+        let entries: Vec<PresetEntry> = match (def.entries, def.joins, def.methods, def.paths) {
+            (Some(list), None, None, None) => list
                 .iter()
                 .map(|e| method_path(e))
                 .collect::<Result<_, _>>()?,
-            (None, Some(names)) => names
+            (None, None, Some(ms), Some(paths)) => {
+                let ms = methods(&ms)?;
+                paths
+                    .iter()
+                    .flat_map(|p| ms.iter().map(move |m| format!("{m} {p}")))
+                    .map(|e| method_path(&e))
+                    .collect::<Result<_, _>>()?
+            }
+            (None, Some(names), None, None) => names
                 .iter()
                 .map(|n| {
                     let p = presets.iter().find(|p| p.name == n);
@@ -293,7 +305,7 @@ fn presets(defs: Vec<PresetDef>) -> Result<&'static [Preset], String> {
                 .concat(),
             _ => {
                 return Err(format!(
-                    "preset {}: give exactly one of 'entries' and 'joins'",
+                    "preset {}: give 'entries', 'joins', or 'methods' and 'paths'",
                     def.name
                 ))
             }
