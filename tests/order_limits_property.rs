@@ -10,11 +10,15 @@
 
 use std::str::FromStr;
 
-use keyward::exchange::binance::orders::ORDER_ENDPOINTS;
 use keyward::order::{self, limits};
 use keyward::request::{canonicalise, CanonRules, Method, Params};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+
+/// Binance's order tables.
+fn binance() -> &'static [keyward::order::OrderEndpoint] {
+    keyward::exchange::binance::PROFILE.orders
+}
 
 const RULES: CanonRules = CanonRules {
     body_on_delete: true,
@@ -152,7 +156,7 @@ proptest! {
         ) else {
             return Ok(()); // refused before policy: nothing reaches Binance
         };
-        let endpoint = ORDER_ENDPOINTS
+        let endpoint = binance()
             .iter()
             .find(|e| e.method == Method::Post && e.path == "/api/v3/order")
             .unwrap();
@@ -164,7 +168,7 @@ proptest! {
             ("quantity".to_owned(), max_qty),
             ("notional".to_owned(), max_notional),
         ];
-        let vocabulary = |n: &str| limits::meaning(ORDER_ENDPOINTS, endpoint.spec, n);
+        let vocabulary = |n: &str| limits::meaning(binance(), endpoint.spec, n);
         let allowed = order::read(endpoint, &req).is_ok_and(|orders| {
             orders
                 .iter()
@@ -191,7 +195,7 @@ proptest! {
 /// The property is not vacuous: legitimate orders are let through.
 #[test]
 fn a_legitimate_order_passes() {
-    let endpoint = ORDER_ENDPOINTS
+    let endpoint = binance()
         .iter()
         .find(|e| e.method == Method::Post && e.path == "/api/v3/order")
         .unwrap();
@@ -205,7 +209,7 @@ fn a_legitimate_order_passes() {
     )
     .unwrap();
     let orders = order::read(endpoint, &req).unwrap();
-    let vocabulary = |n: &str| limits::meaning(ORDER_ENDPOINTS, endpoint.spec, n);
+    let vocabulary = |n: &str| limits::meaning(binance(), endpoint.spec, n);
     let max = vec![
         ("quantity".to_owned(), Decimal::from_str(MAX_QTY).unwrap()),
         (
@@ -312,7 +316,7 @@ proptest! {
         max_sz in "[1-9][0-9]{0,2}",
         max_notional in prop::option::of("[1-9][0-9]{0,5}"),
     ) {
-        use keyward::exchange::okx::orders::ORDER_ENDPOINTS as OKX;
+        let okx = keyward::exchange::okx::PROFILE.orders;
         let rules = CanonRules::JSON;
         let Ok(req) = canonicalise(
             Method::Post,
@@ -324,7 +328,7 @@ proptest! {
         ) else {
             return Ok(());
         };
-        let endpoint = OKX
+        let endpoint = okx
             .iter()
             .find(|e| e.method == Method::Post && e.path == "/api/v5/trade/order")
             .unwrap();
@@ -332,7 +336,7 @@ proptest! {
         let max_notional = max_notional.map(|n| Decimal::from_str(&n).unwrap());
         let mut max = vec![("sz".to_owned(), max_sz)];
         max.extend(max_notional.map(|n| ("notional".to_owned(), n)));
-        let vocabulary = |n: &str| limits::meaning(OKX, endpoint.spec, n);
+        let vocabulary = |n: &str| limits::meaning(okx, endpoint.spec, n);
         let allowed = order::read(endpoint, &req).is_ok_and(|orders| {
             orders
                 .iter()

@@ -13,6 +13,7 @@
 pub mod orders;
 mod ws;
 use super::secret_header;
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -20,126 +21,22 @@ use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
 use super::common::{form_content_type, json_content_type, path_and_query};
-use super::deny::{exact, DenyRule, SUB_ACCOUNT_MANAGEMENT, WITHDRAWALS};
 use super::native::NativeMembers;
-use super::profile::post;
+use super::profile::shipped;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, SecretForm};
 use crate::key::SigningKey;
 use crate::request::Json;
-use crate::request::{Body, CanonRules, CanonicalRequest, Method, Params};
+use crate::request::{Body, CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Kraken;
 
-pub const PROFILE: Profile = Profile {
-    id: "kraken",
-    key_headers: &[KEY_HEADER],
-    notional: Notional {
-        price: "price",
-        quantity: "volume",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[READ, TRADE],
-    permission_endpoint: post("/0/private/GetApiKeyInfo"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: &[],
-    answers_with_key: &[],
-    orders_unread: &[],
-    public: super::PublicPaths::NONE,
-    conventions: Conventions {
-        canon: CanonRules {
-            form_body: true,
-            json_body: true,
-            body_on_delete: false,
-            query_with_body: false,
-            patch_mirrors_query: false,
-            bot_signing_params: &["nonce", "otp"],
-        },
-        secret_form: SecretForm::Base64,
-        persistent_nonce: true,
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("kraken");
 
 const HOST: &str = "api.kraken.com";
 const KEY_HEADER: &str = "api-key";
 const SIGN_HEADER: &str = "api-sign";
-
-/// Explicitly denied private endpoints (exact paths), besides the keyword guard.
-const DENIED: &[DenyRule] = &[
-    exact("/0/private/Withdraw", WITHDRAWALS),
-    exact("/0/private/WithdrawCancel", WITHDRAWALS),
-    exact(
-        "/0/private/WithdrawInfo",
-        "withdrawal endpoints are never allowed",
-    ),
-    exact(
-        "/0/private/WithdrawMethods",
-        "withdrawal endpoints are never allowed",
-    ),
-    exact(
-        "/0/private/WithdrawAddresses",
-        "withdrawal endpoints are never allowed",
-    ),
-    exact(
-        "/0/private/WithdrawStatus",
-        "withdrawal endpoints are never allowed",
-    ),
-    exact(
-        "/0/private/WalletTransfer",
-        "transfers (spot to futures wallet) are never allowed",
-    ),
-    exact(
-        "/0/private/AccountTransfer",
-        "transfers between (sub-)accounts are never allowed",
-    ),
-    exact("/0/private/CreateSubaccount", SUB_ACCOUNT_MANAGEMENT),
-    exact(
-        "/0/private/GetApiKeyInfo",
-        "the key-permission endpoint is reserved for keyward's own self-check",
-    ),
-    // `/0/private/GetWebSocketsToken` is allowed by `kraken:read`: its token would place
-    // orders on Kraken's WebSocket API by itself, so the bot only ever gets a placeholder of its
-    // own (`ws.rs`), which keyward swaps back in the frames it relays.
-];
-
-/// `kraken:read`: balances, orders, trades, positions, ledgers and fee volume.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        post("/0/private/Balance"),
-        post("/0/private/BalanceEx"),
-        post("/0/private/TradeBalance"),
-        post("/0/private/OpenOrders"),
-        post("/0/private/ClosedOrders"),
-        post("/0/private/QueryOrders"),
-        post("/0/private/OrderAmends"),
-        post("/0/private/TradesHistory"),
-        post("/0/private/QueryTrades"),
-        post("/0/private/OpenPositions"),
-        post("/0/private/Ledgers"),
-        post("/0/private/QueryLedgers"),
-        post("/0/private/TradeVolume"),
-        post("/0/private/GetWebSocketsToken"),
-    ],
-};
-
-/// `kraken:trade`: place, amend, edit and cancel spot orders (single, batch, all, dead-man).
-const TRADE: Preset = Preset {
-    name: "trade",
-    entries: &[
-        post("/0/private/AddOrder"),
-        post("/0/private/AddOrderBatch"),
-        post("/0/private/AmendOrder"),
-        post("/0/private/EditOrder"),
-        post("/0/private/CancelOrder"),
-        post("/0/private/CancelOrderBatch"),
-        post("/0/private/CancelAll"),
-        post("/0/private/CancelAllOrdersAfter"),
-    ],
-};
 
 /// One path segment of Kraken's method names (`AddOrder`, `Earn/Allocate` has two).
 fn is_method_name(s: &str) -> bool {
@@ -312,6 +209,7 @@ fn sign_kraken(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::profile::post;
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header_value};
     use crate::request::canonicalise;
 

@@ -1,4 +1,5 @@
-//! Kraken spot REST order endpoints and their field tables, written from Kraken's own API
+//! Kraken spot REST order endpoints: the rule their field tables (`orders.toml` beside this
+//! file) name, and the tables' tests. The tables are written from Kraken's own API
 //! documentation: the Spot REST OpenAPI specification behind docs.kraken.com/api/docs/rest-api
 //! (krakenfx/api-specs, `spot-rest/openapi_v3.yaml` with `schemas/requests/trading/orders/`
 //! `add.yaml`, `batchadd.yaml`, `amend.yaml`, `edit.yaml` and `partials/properties/oflags.yaml`,
@@ -16,162 +17,7 @@
 //!   read and judged as an order of its own.
 //! * Add Order Batch: a JSON `orders` array with one shared `pair`.
 
-use crate::fields;
-use crate::order::{
-    base_unit, endpoint, post, Batch, Field, Layout, LegSpec, Meaning, Order, OrderEndpoint,
-    OrderSpec, SizeUnit, TypeCases,
-};
-use crate::request::Method;
-
-use Meaning::*;
-
-/// Order types that execute at their limit price or better (a trailing-stop-limit's limit price
-/// is an offset, see [`PRICE2`]) / at the market. `settle-position` settles a margin position
-/// at its cost, in neither list: it has no execution price keyward can bound.
-const LIMIT_TYPES: &[&str] = &[
-    "limit",
-    "iceberg",
-    "stop-loss-limit",
-    "take-profit-limit",
-    "trailing-stop-limit",
-];
-const MARKET_TYPES: &[&str] = &["market", "stop-loss", "take-profit", "trailing-stop"];
-
-/// `price`: "Limit price for `limit` and `iceberg` orders; trigger price for `stop-loss`,
-/// `stop-loss-limit`, `take-profit`, `take-profit-limit`, `trailing-stop` and
-/// `trailing-stop-limit` orders". A relative price (`+`, `-`, `#` prefix, `%` suffix) is not a
-/// plain decimal and is refused where the price is bounded.
-static PRICE: TypeCases = TypeCases {
-    cases: &[
-        (&["limit", "iceberg"], Price),
-        (
-            &[
-                "stop-loss",
-                "take-profit",
-                "stop-loss-limit",
-                "take-profit-limit",
-            ],
-            TriggerPrice,
-        ),
-        // A trailing stop's `price` must be a relative offset from the market peak.
-        (&["trailing-stop", "trailing-stop-limit"], Inert),
-        // Not used by a market order (a decoy price there is ignored) nor by a settlement.
-        (&["market", "settle-position"], Inert),
-    ],
-    // An edit does not restate the type: bound it as a limit price.
-    otherwise: Price,
-    in_rules: Price,
-};
-
-/// `price2`: "Limit price for `stop-loss-limit`, `take-profit-limit` and `trailing-stop-limit`
-/// orders"; for a trailing-stop-limit it is an offset from the trailing trigger.
-static PRICE2: TypeCases = TypeCases {
-    cases: &[
-        (&["stop-loss-limit", "take-profit-limit"], Price),
-        (&["trailing-stop-limit"], PriceOverride),
-        // No secondary price: Kraken's own batch example sends `"price2": "string"` on a
-        // limit order.
-        (
-            &[
-                "limit",
-                "iceberg",
-                "market",
-                "stop-loss",
-                "take-profit",
-                "trailing-stop",
-                "settle-position",
-            ],
-            Inert,
-        ),
-    ],
-    // An edit does not restate the type: `price2` may be a stop-limit order's limit price,
-    // which a rule's `price` bound must then see.
-    otherwise: PriceOverride,
-    in_rules: Price,
-};
-
-/// A conditional close: "triggered by execution of the primary order in the same quantity and
-/// opposite direction, but once triggered are independent orders". Form bodies name its fields
-/// `close[ordertype]` etc.; JSON bodies nest them in a `close` object (Add Order Batch example).
-const CLOSE_FIELDS: &[(&str, Meaning)] = &[
-    ("close[ordertype]", Type),
-    ("close[price]", ByType(&PRICE)),
-    ("close[price2]", ByType(&PRICE2)),
-    ("close.ordertype", Type),
-    ("close.price", ByType(&PRICE)),
-    ("close.price2", ByType(&PRICE2)),
-];
-
-static CLOSE: OrderSpec = OrderSpec {
-    fields: CLOSE_FIELDS,
-    limit_types: LIMIT_TYPES,
-    market_types: MARKET_TYPES,
-    default_type: None,
-    size_unit: base_unit,
-    source: "docs.kraken.com Add Order: close[ordertype], close[price], close[price2] (conditional close)",
-};
-
-static CLOSE_LEG: LegSpec = LegSpec {
-    name: "close",
-    spec: &CLOSE,
-    order_type: None,
-};
-
-/// The first fields of an order, on Add Order and in each Add Order Batch item.
-const ORDER_HEAD: &[Field] = &[
-    ("userref", Inert),
-    ("cl_ord_id", Inert),
-    ("ordertype", Type),
-    ("type", Side),
-    ("volume", BaseSize),
-    // The visible part of an iceberg order (at least 1/15 of `volume`).
-    ("displayvol", Inert),
-];
-
-/// The instrument and its asset class.
-const PAIR: &[Field] = &[("pair", Instrument), ("asset_class", Inert)];
-
-/// An order's prices, flags and times, on Add Order and in each Add Order Batch item.
-const ORDER_TERMS: &[Field] = &[
-    ("price", ByType(&PRICE)),
-    ("price2", ByType(&PRICE2)),
-    // Which price (last or index) triggers the order and its conditional close.
-    ("trigger", Inert),
-    ("leverage", Leverage),
-    ("reduce_only", ReduceOnly),
-    ("stptype", Inert),
-    // Read by [`size_unit`]: `viqc` makes `volume` a quote amount.
-    ("oflags", Inert),
-    ("timeinforce", Inert),
-    ("starttm", Inert),
-    ("expiretm", Inert),
-];
-
-/// A conditional close as form fields (`close[price]`).
-const CLOSE_IN_FORM: &[Field] = &[
-    ("close[ordertype]", Leg(&CLOSE_LEG)),
-    ("close[price]", Leg(&CLOSE_LEG)),
-    ("close[price2]", Leg(&CLOSE_LEG)),
-];
-
-/// A conditional close nested in a `close` object (JSON).
-const CLOSE_IN_JSON: &[Field] = &[
-    ("close.ordertype", Leg(&CLOSE_LEG)),
-    ("close.price", Leg(&CLOSE_LEG)),
-    ("close.price2", Leg(&CLOSE_LEG)),
-];
-
-const DEADLINE_VALIDATE: &[Field] = &[("deadline", Inert), ("validate", Inert)];
-
-/// `POST /0/private/AddOrder` (form or JSON body).
-const ADD_ORDER_FIELDS: &[Field] = fields![
-    ORDER_HEAD,
-    PAIR,
-    ORDER_TERMS,
-    CLOSE_IN_FORM,
-    CLOSE_IN_JSON,
-    DEADLINE_VALIDATE
-];
+use crate::order::{Order, SizeUnit};
 
 /// The order flags of `oflags` ("comma delimited list of order flags").
 const OFLAGS: &[&str] = &["post", "fcib", "fciq", "nompp", "viqc"];
@@ -209,107 +55,14 @@ fn size_unit(order: &Order) -> Result<SizeUnit, String> {
     }
 }
 
-pub static ADD_ORDER: OrderSpec = OrderSpec {
-    fields: ADD_ORDER_FIELDS,
-    limit_types: LIMIT_TYPES,
-    market_types: MARKET_TYPES,
-    default_type: None,
-    size_unit,
-    source: "docs.kraken.com/api/docs/rest-api/add-order (krakenfx/api-specs spot-rest schemas/requests/trading/orders/add.yaml)",
-};
-
-/// Each item of `POST /0/private/AddOrderBatch`'s `orders`, with the batch's shared `pair`,
-/// `asset_class`, `deadline` and `validate` (read as fields of every item; an item that names a
-/// `pair` of its own is refused as naming two).
-const BATCH_ITEM_FIELDS: &[Field] = fields![
-    ORDER_HEAD,
-    ORDER_TERMS,
-    // The documented example nests an item's conditional close in a `close` object.
-    CLOSE_IN_JSON,
-    PAIR,
-    DEADLINE_VALIDATE
-];
-
-pub static BATCH_ITEM: OrderSpec = OrderSpec {
-    fields: BATCH_ITEM_FIELDS,
-    source: "docs.kraken.com/api/docs/rest-api/add-order-batch (krakenfx/api-specs spot-rest schemas/requests/trading/orders/batchadd.yaml)",
-    ..ADD_ORDER
-};
-
-/// `POST /0/private/AmendOrder`: changes a resting order in place. The request does not restate
-/// the order's type, so a notional bound cannot be computed; `order_qty` is the new quantity.
-/// Relative `limit_price`/`trigger_price` (`+50`, `-1%`) are not plain decimals and are refused.
-const AMEND_FIELDS: &[(&str, Meaning)] = &[
-    ("txid", Inert),
-    ("cl_ord_id", Inert),
-    ("order_qty", BaseSize),
-    ("display_qty", Inert),
-    ("limit_price", Price),
-    ("trigger_price", TriggerPrice),
-    // Required only for non-crypto pairs (xstocks).
-    ("pair", Instrument),
-    ("post_only", Inert),
-    ("deadline", Inert),
-];
-
-pub static AMEND: OrderSpec = OrderSpec {
-    fields: AMEND_FIELDS,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit: base_unit,
-    source: "docs.kraken.com/api/docs/rest-api/amend-order (krakenfx/api-specs spot-rest schemas/requests/trading/orders/amend.yaml)",
-};
-
-/// `POST /0/private/EditOrder`: cancels the order and places a new one with the edited
-/// parameters. The type is not restated: `price` is bounded as a limit price, and a `price2`
-/// (a stop-limit order's limit price) leaves the price unknown.
-const EDIT_FIELDS: &[(&str, Meaning)] = &[
-    ("userref", Inert),
-    // The order id, or the userref of the original order.
-    ("txid", Inert),
-    ("volume", BaseSize),
-    ("displayvol", Inert),
-    ("pair", Instrument),
-    ("asset_class", Inert),
-    ("price", ByType(&PRICE)),
-    ("price2", ByType(&PRICE2)),
-    // "Only these flags can be changed: post"; read by [`size_unit`], which refuses viqc here.
-    ("oflags", Inert),
-    ("deadline", Inert),
-    ("cancel_response", Inert),
-    ("validate", Inert),
-];
-
-pub static EDIT: OrderSpec = OrderSpec {
-    fields: EDIT_FIELDS,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit,
-    source: "docs.kraken.com/api/docs/rest-api/edit-order (krakenfx/api-specs spot-rest schemas/requests/trading/orders/edit.yaml)",
-};
-
-/// Every order-creating, amending and batch endpoint of `kraken:trade`.
-pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    post("/0/private/AddOrder", &ADD_ORDER),
-    endpoint(
-        Method::Post,
-        "/0/private/AddOrderBatch",
-        Layout::JsonArrayInMember(Batch {
-            name: "orders",
-            shared: &["pair", "asset_class", "deadline", "validate"],
-        }),
-        &BATCH_ITEM,
-    ),
-    post("/0/private/AmendOrder", &AMEND),
-    post("/0/private/EditOrder", &EDIT),
-];
+/// The rules `orders.toml` names.
+pub const RULES: crate::order::table::Rules = crate::rules![size_units: [size_unit]];
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::order::testing::{refused, Bot};
+    use crate::request::Method;
 
     const FORM: &str = "application/x-www-form-urlencoded";
     const JSON: &str = "application/json";
