@@ -13,7 +13,8 @@
 //! registered with Binance (PKCS#8 RSA 2048+ bits or Ed25519, or PKCS#1 RSA).
 //! <https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>
 
-pub mod leverage;
+#[cfg(test)]
+mod leverage;
 pub mod orders;
 mod ws;
 
@@ -35,7 +36,7 @@ use crate::request::{Body, CanonicalRequest, Params};
 
 pub struct Binance;
 
-pub static PROFILE: LazyLock<Profile> = shipped!("binance", leverage::LEVERAGE_ENDPOINTS);
+pub static PROFILE: LazyLock<Profile> = shipped!("binance");
 
 const KEY_HEADER: &str = "x-mbx-apikey";
 

@@ -6,7 +6,8 @@
 //! re-serialised, numbers kept exactly as the bot wrote them (`219.0` stays `219.0`).
 //! <https://www.bitmex.com/app/apiKeysUsage>
 
-pub mod leverage;
+#[cfg(test)]
+mod leverage;
 pub mod orders;
 
 use super::profile::shipped;
@@ -27,7 +28,7 @@ use crate::request::{Refusal, RefusalKind};
 
 pub struct Bitmex;
 
-pub static PROFILE: LazyLock<Profile> = shipped!("bitmex", leverage::LEVERAGE_ENDPOINTS);
+pub static PROFILE: LazyLock<Profile> = shipped!("bitmex");
 
 const HOST: &str = "www.bitmex.com";
 const KEY_HEADER: &str = "api-key";

@@ -22,7 +22,8 @@
 //! signature over the timestamp and the bot's dummy key, meaningless for the real key): keyward
 //! builds upstream headers from scratch, so none of them is forwarded.
 
-pub mod leverage;
+#[cfg(test)]
+mod leverage;
 pub mod orders;
 use super::{plain_header, secret_header};
 use std::sync::LazyLock;
@@ -40,7 +41,7 @@ use crate::request::Refusal;
 
 pub struct Kucoin;
 
-pub static PROFILE: LazyLock<Profile> = shipped!("kucoin", leverage::LEVERAGE_ENDPOINTS);
+pub static PROFILE: LazyLock<Profile> = shipped!("kucoin");
 
 const SPOT_HOST: &str = "api.kucoin.com";
 const FUTURES_HOST: &str = "api-futures.kucoin.com";

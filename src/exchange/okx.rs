@@ -12,7 +12,8 @@
 //! ccxt's broker fields in order bodies (`clOrdId` prefixed with its broker id, `tag`) are order
 //! data, not credentials, and are forwarded as the bot wrote them.
 
-pub mod leverage;
+#[cfg(test)]
+mod leverage;
 pub mod orders;
 mod ws;
 
@@ -32,7 +33,7 @@ use crate::request::Refusal;
 
 pub struct Okx;
 
-pub static PROFILE: LazyLock<Profile> = shipped!("okx", leverage::LEVERAGE_ENDPOINTS);
+pub static PROFILE: LazyLock<Profile> = shipped!("okx");
 
 const HOST: &str = "www.okx.com";
 const KEY_HEADER: &str = "ok-access-key";

@@ -64,10 +64,11 @@ pub struct Profile {
     /// The read-only endpoint that reports the key's own permissions (used by the self-check).
     pub permission_endpoint: PresetEntry,
     /// Every order-creating, amending and batch endpoint the presets allow, with the field
-    /// table that reads its orders as the exchange executes them (`src/exchange/<id>/orders.rs`).
+    /// table that reads its orders as the exchange executes them (`src/exchange/<id>/orders.toml`).
     pub orders: &'static [OrderEndpoint],
     /// Every leverage-setting endpoint the presets allow (or a rule may name), with the table
-    /// of its fields (`src/exchange/<id>/leverage.rs`), for `max_leverage` rules.
+    /// of its fields (the `leverage` list of `src/exchange/<id>/orders.toml`), for
+    /// `max_leverage` rules.
     pub leverage: &'static [OrderEndpoint],
     /// Endpoints whose answers carry the real API key (Bybit `query-api` echoes it): keyward
     /// replaces every occurrence of the key in their body before the bot sees it.
@@ -132,26 +133,15 @@ impl Conventions {
 impl Profile {
     /// The profile written in `profile` (an exchange's `profile.toml`) with the order tables
     /// of `orders` (its `orders.toml`), whose rules are `rules` (see [`crate::order::table`]).
-    pub fn load(
-        profile: &str,
-        orders: &str,
-        rules: &Rules,
-        leverage: &'static [OrderEndpoint],
-    ) -> Result<Profile, String> {
-        load::load(profile, orders, rules, leverage)
+    pub fn load(profile: &str, orders: &str, rules: &Rules) -> Result<Profile, String> {
+        load::load(profile, orders, rules)
     }
 
     /// [`Profile::load`] for a profile keyward ships: every shipped profile is read by the
     /// tests (`exchange::tests::shipped_profiles_load`) and at start-up, so a broken one never
     /// reaches a request.
-    pub fn shipped(
-        id: &str,
-        profile: &str,
-        orders: &str,
-        rules: &Rules,
-        leverage: &'static [OrderEndpoint],
-    ) -> Profile {
-        let loaded = Profile::load(profile, orders, rules, leverage)
+    pub fn shipped(id: &str, profile: &str, orders: &str, rules: &Rules) -> Profile {
+        let loaded = Profile::load(profile, orders, rules)
             .unwrap_or_else(|e| panic!("the shipped profile of {id} does not load: {e}"));
         assert_eq!(
             loaded.id, id,
@@ -261,16 +251,12 @@ pub struct Notional {
 /// `orders` module: `pub static PROFILE: LazyLock<Profile> = shipped!("bitmex");`.
 macro_rules! shipped {
     ($id:literal) => {
-        shipped!($id, &[])
-    };
-    ($id:literal, $leverage:expr) => {
         std::sync::LazyLock::new(|| {
             $crate::exchange::Profile::shipped(
                 $id,
                 include_str!(concat!($id, "/profile.toml")),
                 include_str!(concat!($id, "/orders.toml")),
                 &orders::RULES,
-                $leverage,
             )
         })
     };

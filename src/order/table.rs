@@ -26,6 +26,10 @@
 //! "close[price]" = { by_type = "price" }
 //! ```
 //!
+//! A top-level `leverage` list names the leverage-setting endpoints the same way, each with its
+//! own `fields` and `source` (`{ endpoint = "POST /v5/position/set-leverage", fields =
+//! ["set_leverage"], source = "..." }`): they place no order, so they have no types and no size.
+//!
 //! A spec may take everything it does not state from another (`like = "create"`); a run may be
 //! read under a prefix (`{ run = "buy", prefix = "params." }`). Meanings are the snake-case
 //! names of [`Meaning`]'s variants; those with a value are tables (`{ refused = "why" }`,
@@ -42,8 +46,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use super::{
-    base_unit, Batch, FlagWords, Layout, LegSpec, Meaning, Order, OrderEndpoint, OrderSpec,
-    SizeUnit, TypeCases,
+    base_unit, leverage_spec, Batch, FlagWords, Layout, LegSpec, Meaning, Order, OrderEndpoint,
+    OrderSpec, SizeUnit, TypeCases,
 };
 use crate::request::Method;
 
@@ -110,10 +114,10 @@ pub fn method_path(text: &str) -> Result<(Method, &'static str), String> {
 }
 
 /// Reads an `orders.toml` (see the module documentation) with the rules its tables name.
-pub fn load(text: &str, rules: &Rules) -> Result<&'static [OrderEndpoint], String> {
+pub fn load(text: &str, rules: &Rules) -> Result<Endpoints, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
     let tables = Tables::new(&file, rules);
-    let endpoints = file
+    let orders = file
         .endpoints
         .iter()
         .map(|e| {
@@ -122,14 +126,36 @@ pub fn load(text: &str, rules: &Rules) -> Result<&'static [OrderEndpoint], Strin
                 .map_err(|why| format!("{}: {why}", e.endpoint))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let leverage = file
+        .leverage
+        .iter()
+        .map(|e| {
+            tables
+                .leverage(e)
+                .map_err(|why| format!("{}: {why}", e.endpoint))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     tables.all_used()?;
-    Ok(leak(endpoints))
+    Ok(Endpoints {
+        orders: leak(orders),
+        leverage: leak(leverage),
+    })
+}
+
+/// What an `orders.toml` describes: the order endpoints, and the leverage-setting endpoints
+/// (which place no order: their tables name an instrument, leverage fields and the rest).
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoints {
+    pub orders: &'static [OrderEndpoint],
+    pub leverage: &'static [OrderEndpoint],
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     endpoints: Vec<EndpointDef>,
+    #[serde(default)]
+    leverage: Vec<LeverageDef>,
     #[serde(default)]
     types: HashMap<String, Vec<String>>,
     #[serde(default)]
@@ -150,6 +176,15 @@ struct EndpointDef {
     endpoint: String,
     spec: String,
     batch: Option<BatchDef>,
+}
+
+/// A leverage-setting endpoint: its fields and where they were written from.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeverageDef {
+    endpoint: String,
+    fields: Vec<RunRef>,
+    source: String,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +234,9 @@ enum MeaningDef {
         sell: String,
     },
     PriceOrMarket(String),
+    /// [`Meaning::LeverageOrCross`] with the field giving the cross leverage (the word
+    /// `leverage_or_cross` is the one without).
+    LeverageOrCross(String),
     ReduceOnlyAs(String),
     ByType(String),
     Leg(String),
@@ -337,6 +375,17 @@ impl<'f> Tables<'f> {
         })
     }
 
+    fn leverage(&self, def: &LeverageDef) -> Result<OrderEndpoint, String> {
+        let (method, path) = method_path(&def.endpoint)?;
+        let spec = leverage_spec(self.fields(&def.fields)?, leak_str(def.source.clone()));
+        Ok(OrderEndpoint {
+            method,
+            path,
+            layout: Layout::Flat,
+            spec: Box::leak(Box::new(spec)),
+        })
+    }
+
     fn spec(&self, name: &str) -> Result<&'static OrderSpec, String> {
         let (key, def) = find(&self.file.spec, "spec", name)?;
         self.use_("spec", key);
@@ -432,6 +481,9 @@ impl<'f> Tables<'f> {
                 sell: leak_str(sell.clone()),
             },
             MeaningDef::PriceOrMarket(value) => Meaning::PriceOrMarket(leak_str(value.clone())),
+            MeaningDef::LeverageOrCross(field) => {
+                Meaning::LeverageOrCross(Some(leak_str(field.clone())))
+            }
             MeaningDef::Refused(why) => Meaning::Refused(leak_str(why.clone())),
             MeaningDef::ReduceOnlyAs(name) => Meaning::ReduceOnlyAs(self.flags(name)?),
             MeaningDef::ByType(name) => Meaning::ByType(self.by_type(name)?),
@@ -569,6 +621,7 @@ fn unit_meaning(word: &str) -> Option<Meaning> {
         "price_override" => Meaning::PriceOverride,
         "reduce_only" => Meaning::ReduceOnly,
         "leverage" => Meaning::Leverage,
+        "leverage_or_cross" => Meaning::LeverageOrCross(None),
         "inert" => Meaning::Inert,
         "other_unit_size" => Meaning::OtherUnitSize,
         "type_member" => Meaning::TypeMember,
@@ -611,7 +664,8 @@ mod tests {
             ),
             &Rules::NONE,
         )
-        .unwrap();
+        .unwrap()
+        .orders;
         let spec = endpoints[0].spec;
         assert_eq!(
             spec.fields,
@@ -636,7 +690,7 @@ mod tests {
             [spec.a]\nfields = [\"f\"]\nlimit_types = \"limit\"\nmarket_types = [\"MARKET\"]\ndefault_type = \"LIMIT\"\nsize_unit = \"unit\"\nsource = \"a docs\"\n\
             [spec.b]\nlike = \"a\"\nfields = [\"g\", { run = \"f\", prefix = \"p.\" }]\nsource = \"b docs\"\n\
             [fields.f]\nqty = \"base_size\"\n[fields.g]\nid = \"inert\"\n";
-        let endpoints = load(text, &RULES).unwrap();
+        let endpoints = load(text, &RULES).unwrap().orders;
         let (a, b) = (endpoints[0].spec, endpoints[1].spec);
         assert_eq!(
             b.fields,
@@ -667,7 +721,9 @@ mod tests {
             [spec.tp]\nfields = [\"tp\"]\nlimit_types = []\nmarket_types = []\nsize_unit = \"base\"\nsource = \"tp docs\"\n\
             [fields.tp]\n\"tp.px\" = \"price\"\n";
         let fields = "size = \"signed\"\nreduce = { reduce_only_as = \"yn\" }\npx = { by_type = \"px\" }\npx2 = { by_type = \"px\" }\n\"tp.px\" = { leg = \"tp\" }";
-        let endpoints = load(&file(SPEC, fields, rest), &Rules::NONE).unwrap();
+        let endpoints = load(&file(SPEC, fields, rest), &Rules::NONE)
+            .unwrap()
+            .orders;
         let f = endpoints[0].spec.fields;
         assert_eq!(
             f[0].1,

@@ -44,7 +44,9 @@ fn futures_unit(order: &Order) -> Result<SizeUnit, String> {
 /// The made-up exchange's tables, read by the loader the exchanges' tables go through.
 static ENDPOINTS: LazyLock<&'static [OrderEndpoint]> = LazyLock::new(|| {
     let rules = crate::rules![size_units: [unit, futures_unit], leg_types: [stop_type]];
-    super::table::load(include_str!("tests.toml"), &rules).unwrap()
+    super::table::load(include_str!("tests.toml"), &rules)
+        .unwrap()
+        .orders
 });
 
 /// The spec of the endpoint at `path`.

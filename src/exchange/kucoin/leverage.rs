@@ -1,74 +1,53 @@
-//! KuCoin futures' leverage-setting endpoint, from KuCoin's own documentation
-//! (kucoin.com/docs-new/rest/futures-trading/positions/modify-cross-margin-leverage,
-//! `POST /api/v2/changeCrossUserLeverage` on the futures host, keyward's
-//! `/futures/api/v2/changeCrossUserLeverage`): `symbol`, `leverage`. An isolated position's
-//! leverage rides on each order (`leverage` of the order endpoints).
+//! The tests of KuCoin's leverage table: the `leverage` list of `orders.toml` beside this
+//! file, written from KuCoin's own documentation (as it says there).
 
-use crate::order::{leverage_spec, post, Field, Meaning, OrderEndpoint, OrderSpec};
+use crate::exchange::kucoin::Kucoin;
+use crate::exchange::testing::{decided, leverage_rule};
+use crate::request::Method::Post;
 
-use Meaning::*;
-
-const FIELDS: &[Field] = &[("symbol", Instrument), ("leverage", Leverage)];
-
-const CROSS: OrderSpec = leverage_spec(
-    FIELDS,
-    "kucoin.com docs-new futures-trading positions: Modify Cross Margin Leverage (POST /api/v2/changeCrossUserLeverage)",
-);
-
-/// Every leverage-setting endpoint of `kucoin:futures-trade`.
-pub const LEVERAGE_ENDPOINTS: &[OrderEndpoint] =
-    &[post("/futures/api/v2/changeCrossUserLeverage", &CROSS)];
-
-#[cfg(test)]
-mod tests {
-    use crate::exchange::kucoin::Kucoin;
-    use crate::exchange::testing::{decided, leverage_rule};
-    use crate::request::Method::Post;
-
-    #[test]
-    fn cross_leverage_and_order_leverage_are_bounded() {
-        let path = "/futures/api/v2/changeCrossUserLeverage";
-        let judge = |body: &str| {
-            decided(
-                &Kucoin,
-                vec![leverage_rule("POST", path, &[], "5")],
-                Post,
-                path,
-                None,
-                body,
-            )
-        };
-        judge(r#"{"symbol":"XBTUSDTM","leverage":"5"}"#).unwrap();
-        for (body, says) in [
-            (
-                r#"{"symbol":"XBTUSDTM","leverage":"6"}"#,
-                "leverage 6 exceeds",
-            ),
-            (r#"{"symbol":"XBTUSDTM","leverage":"0"}"#, "leverage=0"),
-            (r#"{"symbol":"XBTUSDTM"}"#, "sets no leverage"),
-        ] {
-            let e = judge(body).unwrap_err();
-            assert!(e.contains(says), "{body}: {e}");
-        }
-        // An isolated order carries its leverage: bounded when given, and an order without one
-        // changes none.
-        let orders = "/futures/api/v1/orders";
-        let judge = |body: &str| {
-            decided(
-                &Kucoin,
-                vec![leverage_rule("POST", orders, &[], "5")],
-                Post,
-                orders,
-                None,
-                body,
-            )
-        };
-        let order = r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","type":"limit","price":"30000","size":1"#;
-        judge(&format!("{order},\"leverage\":5}}")).unwrap();
-        judge(&format!("{order}}}")).unwrap();
-        let e = judge(&format!("{order},\"leverage\":20}}")).unwrap_err();
-        assert!(e.contains("leverage 20 exceeds"), "{e}");
-        let e = judge(&format!("{order},\"leverage\":0}}")).unwrap_err();
-        assert!(e.contains("leverage=0"), "{e}");
+#[test]
+fn cross_leverage_and_order_leverage_are_bounded() {
+    let path = "/futures/api/v2/changeCrossUserLeverage";
+    let judge = |body: &str| {
+        decided(
+            &Kucoin,
+            vec![leverage_rule("POST", path, &[], "5")],
+            Post,
+            path,
+            None,
+            body,
+        )
+    };
+    judge(r#"{"symbol":"XBTUSDTM","leverage":"5"}"#).unwrap();
+    for (body, says) in [
+        (
+            r#"{"symbol":"XBTUSDTM","leverage":"6"}"#,
+            "leverage 6 exceeds",
+        ),
+        (r#"{"symbol":"XBTUSDTM","leverage":"0"}"#, "leverage=0"),
+        (r#"{"symbol":"XBTUSDTM"}"#, "sets no leverage"),
+    ] {
+        let e = judge(body).unwrap_err();
+        assert!(e.contains(says), "{body}: {e}");
     }
+    // An isolated order carries its leverage: bounded when given, and an order without one
+    // changes none.
+    let orders = "/futures/api/v1/orders";
+    let judge = |body: &str| {
+        decided(
+            &Kucoin,
+            vec![leverage_rule("POST", orders, &[], "5")],
+            Post,
+            orders,
+            None,
+            body,
+        )
+    };
+    let order = r#"{"clientOid":"a","side":"buy","symbol":"XBTUSDTM","type":"limit","price":"30000","size":1"#;
+    judge(&format!("{order},\"leverage\":5}}")).unwrap();
+    judge(&format!("{order}}}")).unwrap();
+    let e = judge(&format!("{order},\"leverage\":20}}")).unwrap_err();
+    assert!(e.contains("leverage 20 exceeds"), "{e}");
+    let e = judge(&format!("{order},\"leverage\":0}}")).unwrap_err();
+    assert!(e.contains("leverage=0"), "{e}");
 }

@@ -41,14 +41,9 @@ use crate::order::table::{self, leak, leak_str, leak_strs, method_path, Rules};
 use crate::request::{CanonRules, Method};
 
 /// Reads a profile and its order tables.
-pub fn load(
-    profile: &str,
-    orders: &str,
-    rules: &Rules,
-    leverage: &'static [crate::order::OrderEndpoint],
-) -> Result<Profile, String> {
+pub fn load(profile: &str, orders: &str, rules: &Rules) -> Result<Profile, String> {
     let def: ProfileDef = toml::from_str(profile).map_err(|e| format!("profile.toml: {e}"))?;
-    let orders = table::load(orders, rules).map_err(|e| format!("orders.toml: {e}"))?;
+    let endpoints = table::load(orders, rules).map_err(|e| format!("orders.toml: {e}"))?;
     let entries = |list: Vec<String>| -> Result<&'static [PresetEntry], String> {
         Ok(leak(
             list.iter()
@@ -72,8 +67,8 @@ pub fn load(
         ),
         presets: presets(def.preset)?,
         permission_endpoint: method_path(&def.permission_endpoint)?,
-        orders,
-        leverage,
+        orders: endpoints.orders,
+        leverage: endpoints.leverage,
         answers_with_key: entries(def.answers_with_key)?,
         orders_unread: entries(def.orders_unread)?,
         public: PublicPaths {
