@@ -10,145 +10,31 @@
 //! Everything the bot sends in its own auth headers (`X-BAPI-*`, ccxt's `Referer` broker id) is
 //! dropped: keyward builds upstream headers from scratch.
 
-pub mod leverage;
+#[cfg(test)]
+mod leverage;
 pub mod orders;
 mod ws;
 
-use super::profile::{get, post};
+use super::profile::shipped;
 use super::{plain_header, secret_header};
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
-use super::deny::{prefix, DenyRule, SUB_ACCOUNTS};
-use super::native::CodedError;
 use super::unix_millis;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, PublicPaths};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
 pub struct Bybit;
 
-pub const PROFILE: Profile = Profile {
-    id: "bybit",
-    key_headers: &[KEY_HEADER],
-    // With `marketUnit=quoteCoin` a spot market order's `qty` is a quote amount; such an
-    // order has no `price`, so a notional limit refuses it rather than misreading it.
-    notional: Notional {
-        price: "price",
-        quantity: "qty",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[READ, TRADE],
-    permission_endpoint: get("/v5/user/query-api"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: leverage::LEVERAGE_ENDPOINTS,
-    answers_with_key: &[get("/v5/user/query-api")],
-    orders_unread: &[],
-    public: PUBLIC,
-    conventions: Conventions {
-        // Bybit's {"retCode","retMsg"}; ccxt maps 10003 to AuthenticationError, 10005 to
-        // PermissionDenied, 10006 to RateLimitExceeded and 10001 to BadRequest.
-        error: Some(CodedError::numbers(
-            "retCode",
-            "retMsg",
-            [10003, 10005, 10006, 10001],
-        )),
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("bybit");
 
 const HOST: &str = "api.bybit.com";
 const KEY_HEADER: &str = "x-bapi-api-key";
-
-/// Market data (`/v5/market/...`) is public and forwarded unsigned; so are these.
-const PUBLIC: PublicPaths = PublicPaths {
-    paths: &["/v5/announcements/index", "/v5/spot-lever-token/info"],
-    prefixes: &["/v5/market/"],
-    except: &[],
-};
-
-/// The only `/v5/user/` endpoints a bot may reach: reading the key's own permissions (whose
-/// answer echoes the real API key: keyward redacts it, see `answers_with_key`) and the account
-/// type. Everything else under `/v5/user/` creates, changes or deletes API keys and sub-accounts.
-const USER_READS: &[&str] = &["/v5/user/query-api", "/v5/user/get-member-type"];
-
-/// Hard deny (path prefixes), on top of the shared keyword guard.
-const DENIED: &[DenyRule] = &[
-    prefix(
-        "/v5/user/",
-        "API-key, sub-account and account-security management is never allowed",
-    )
-    .except(USER_READS),
-    prefix(
-        "/v5/asset/withdraw/",
-        "withdrawals (and their cancellation) are never allowed",
-    ),
-    prefix(
-        "/v5/asset/transfer/",
-        "internal, universal and sub-account transfers are never allowed",
-    ),
-    prefix(
-        "/v5/asset/deposit/deposit-to-account",
-        "changing where deposits are credited is never allowed",
-    ),
-    prefix("/v5/asset/deposit/query-sub-member", SUB_ACCOUNTS),
-    prefix(
-        "/v5/broker/",
-        "broker endpoints (sub-account management, reward distribution) are never allowed",
-    ),
-    prefix(
-        "/v5/p2p/",
-        "P2P trading releases funds to other users and is never allowed",
-    ),
-    prefix(
-        "/v5/apilimit/",
-        "API-key rate-limit management is never allowed",
-    ),
-];
-
-/// `bybit:read`: balances, orders, executions, positions, fees, the key's permissions.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/v5/account/wallet-balance"),
-        get("/v5/account/info"),
-        get("/v5/account/fee-rate"),
-        get("/v5/account/collateral-info"),
-        get("/v5/account/borrow-history"),
-        get("/v5/account/transaction-log"),
-        get("/v5/order/realtime"),
-        get("/v5/order/history"),
-        get("/v5/order/spot-borrow-check"),
-        get("/v5/execution/list"),
-        get("/v5/position/list"),
-        get("/v5/position/closed-pnl"),
-        get("/v5/asset/coin/query-info"),
-        get("/v5/asset/deposit/query-record"),
-        get("/v5/user/query-api"),
-        get("/v5/user/get-member-type"),
-    ],
-};
-
-/// `bybit:trade`: orders for every category (spot, linear, inverse, option: the `category`
-/// parameter says which; constrain it with a rule of your own), leverage and TP/SL.
-const TRADE: Preset = Preset {
-    name: "trade",
-    entries: &[
-        post("/v5/order/create"),
-        post("/v5/order/amend"),
-        post("/v5/order/cancel"),
-        post("/v5/order/cancel-all"),
-        post("/v5/order/create-batch"),
-        post("/v5/order/amend-batch"),
-        post("/v5/order/cancel-batch"),
-        post("/v5/position/set-leverage"),
-        post("/v5/position/trading-stop"),
-    ],
-};
 
 impl Exchange for Bybit {
     fn profile(&self) -> &'static Profile {
@@ -158,7 +44,7 @@ impl Exchange for Bybit {
     fn route(&self, path: &str) -> Option<Route> {
         path.starts_with("/v5/").then(|| Route {
             host: HOST,
-            access: PUBLIC.access(path),
+            access: PROFILE.public.access(path),
         })
     }
 
@@ -207,6 +93,7 @@ impl Exchange for Bybit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::profile::{get, post};
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, canon, check_signed, Vector,
     };

@@ -325,11 +325,10 @@ mod tests {
             name: "trade",
             entries: &[post("/b")],
         };
-        const PROFILE: Profile = Profile {
+        let profile = Profile {
             presets: &[READ, TRADE],
-            ..crate::exchange::bybit::PROFILE
+            ..*crate::exchange::bybit::PROFILE
         };
-        let profile = PROFILE;
         assert_eq!(profile.preset("read"), Some(READ.entries));
         assert_eq!(profile.preset("trade"), Some(TRADE.entries));
         assert_eq!(profile.preset("Read"), None);

@@ -1,4 +1,5 @@
-//! Bybit v5's order endpoints and their field tables, written from Bybit's own API documentation
+//! Bybit v5's order endpoints: the rules their field tables (`orders.toml` beside this file)
+//! name, and the tables' tests. The tables are written from Bybit's own API documentation
 //! (`bybit-exchange/docs`, `docs/v5/order/`: "Place Order" `create-order.mdx`, "Amend Order"
 //! `amend-order.mdx`, "Batch Place Order" `batch-place.mdx`, "Batch Amend Order"
 //! `batch-amend.mdx`; bybit-exchange.github.io/docs/v5/order/...).
@@ -16,138 +17,7 @@
 //! `qty` = `0` with `reduceOnly` and `closeOnTrigger` closes the position "up to
 //! `maxMktOrderQty`": a size the request does not state, refused here.
 
-use crate::fields;
-use crate::order::{
-    endpoint, post, Batch, Field, Layout, Meaning, Order, OrderEndpoint, OrderSpec, SizeUnit,
-};
-use crate::request::Method;
-
-use Meaning::*;
-
-const LIMIT_TYPES: &[&str] = &["Limit"];
-/// "Market order will ignore this field [price]".
-const MARKET_TYPES: &[&str] = &["Market"];
-
-/// The fields a new order starts with, alone or in a batch.
-const ORDER_HEAD: &[Field] = &[
-    ("category", Inert),
-    ("symbol", Instrument),
-    // `1` borrows for a spot margin order. It is not the order's leverage (the account's
-    // margin settings decide that) and does not change the order's size or price, which the
-    // limits bound; a rule can pin it with `params = { isLeverage = ["0"] }`.
-    ("isLeverage", Inert),
-    ("side", Side),
-    ("orderType", Type),
-    ("qty", BaseSize),
-    // Switches the unit of a spot market order's `qty`: read by `create_unit`.
-    ("marketUnit", Inert),
-];
-
-/// The fields a new order goes on with, alone or in a batch.
-const ORDER_TAIL: &[Field] = &[
-    ("price", Price),
-    ("triggerDirection", Inert),
-    // `Order`, `tpslOrder`, `StopOrder` (spot): a conditional spot order is still an order
-    // of `qty` at `price` (or at the market), placed when `triggerPrice` is reached.
-    ("orderFilter", Inert),
-    ("triggerPrice", TriggerPrice),
-    ("triggerBy", Inert),
-    // Options: "`orderIv` has a higher priority when `price` is passed as well": the order is
-    // priced by implied volatility, not by `price`.
-    ("orderIv", PriceOverride),
-    ("timeInForce", Inert),
-    ("positionIdx", Inert),
-    ("orderLinkId", Inert),
-    // Take-profit / stop-loss attached to the order: closing orders for the quantity this
-    // order fills (`Partial`) or for the position (`Full`); they never add to it.
-    ("takeProfit", Inert),
-    ("stopLoss", Inert),
-    ("tpTriggerBy", Inert),
-    ("slTriggerBy", Inert),
-    ("reduceOnly", ReduceOnly),
-    // Another closing flag ("can only reduce your position"). With `reduceOnly` and
-    // `qty=0` it closes up to the symbol's maximum size, which `create_unit` refuses.
-    ("closeOnTrigger", Inert),
-    ("smpType", Inert),
-    ("mmp", Inert),
-    ("tpslMode", Inert),
-    ("tpLimitPrice", Inert),
-    ("slLimitPrice", Inert),
-    ("tpOrderType", Inert),
-    ("slOrderType", Inert),
-];
-
-/// The fields of one new order: `POST /v5/order/create`, and each item of
-/// `POST /v5/order/create-batch` (where `category` stands beside the batch).
-const CREATE_FIELDS: &[Field] = fields![
-    ORDER_HEAD,
-    &[
-        ("rpiTakerAccess", Inert),
-        // Bound how far a market order may sweep from the best price; keyward does not use them
-        // to bound a market order's notional.
-        ("slippageToleranceType", Inert),
-        ("slippageTolerance", Inert),
-    ],
-    ORDER_TAIL,
-    &[
-        // A BBO order takes its price from the order book (queue or counterparty side), not
-        // from `price`.
-        ("bboSideType", PriceOverride),
-        ("bboLevel", Inert),
-    ],
-];
-
-pub const CREATE: OrderSpec = OrderSpec {
-    fields: CREATE_FIELDS,
-    limit_types: LIMIT_TYPES,
-    market_types: MARKET_TYPES,
-    default_type: None,
-    size_unit: create_unit,
-    source:
-        "bybit-exchange/docs docs/v5/order/create-order.mdx (Place Order, POST /v5/order/create)",
-};
-
-/// Each item of `POST /v5/order/create-batch` (the batch's `category` is read into every
-/// item). The batch page documents no `rpiTakerAccess`, slippage or BBO fields.
-const BATCH_CREATE_FIELDS: &[Field] = fields![ORDER_HEAD, ORDER_TAIL];
-
-pub const BATCH_CREATE: OrderSpec = OrderSpec {
-    fields: BATCH_CREATE_FIELDS,
-    source: "bybit-exchange/docs docs/v5/order/batch-place.mdx (Batch Place Order, POST /v5/order/create-batch)",
-    ..CREATE
-};
-
-/// `POST /v5/order/amend` and each item of `POST /v5/order/amend-batch`. The request names
-/// neither the order's type nor its side: a resting conditional *market* order can be amended
-/// too, so a `price` here is not known to be the execution price (no notional), and `qty` is
-/// in the unit the original order used (see `amend_unit`).
-const AMEND_FIELDS: &[(&str, Meaning)] = &[
-    ("category", Inert),
-    ("symbol", Instrument),
-    ("orderId", Inert),
-    ("orderLinkId", Inert),
-    ("orderIv", PriceOverride),
-    ("triggerPrice", TriggerPrice),
-    ("qty", BaseSize),
-    ("price", Price),
-    ("tpslMode", Inert),
-    ("takeProfit", Inert),
-    ("stopLoss", Inert),
-    ("tpTriggerBy", Inert),
-    ("slTriggerBy", Inert),
-    ("triggerBy", Inert),
-    ("tpLimitPrice", Inert),
-    ("slLimitPrice", Inert),
-];
-
-pub const AMEND: OrderSpec = OrderSpec {
-    fields: AMEND_FIELDS,
-    limit_types: &[],
-    market_types: &[],
-    default_type: None,
-    size_unit: amend_unit,
-    source: "bybit-exchange/docs docs/v5/order/amend-order.mdx (Amend Order, POST /v5/order/amend), batch-amend.mdx (POST /v5/order/amend-batch)",
-};
+use crate::order::{Order, SizeUnit};
 
 /// The unit of a new order's `qty`, from its `category`, type, side and `marketUnit`.
 fn create_unit(order: &Order) -> Result<SizeUnit, String> {
@@ -222,24 +92,8 @@ fn refuse_zero_qty(order: &Order) -> Result<(), String> {
     Ok(())
 }
 
-/// The batch endpoints' orders: the array `request`, beside the shared `category`.
-const REQUEST: Layout = Layout::JsonArrayInMember(Batch {
-    name: "request",
-    shared: &["category"],
-});
-
-/// Every order-creating or amending endpoint of `bybit:trade`.
-pub const ORDER_ENDPOINTS: &[OrderEndpoint] = &[
-    post("/v5/order/create", &CREATE),
-    post("/v5/order/amend", &AMEND),
-    endpoint(
-        Method::Post,
-        "/v5/order/create-batch",
-        REQUEST,
-        &BATCH_CREATE,
-    ),
-    endpoint(Method::Post, "/v5/order/amend-batch", REQUEST, &AMEND),
-];
+/// The rules `orders.toml` names.
+pub const RULES: crate::order::table::Rules = crate::rules![size_units: [create_unit, amend_unit]];
 
 #[cfg(test)]
 mod tests {
