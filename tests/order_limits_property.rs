@@ -464,7 +464,7 @@ proptest! {
         max_qty in prop::option::of("[1-9][0-9]{0,2}"),
         max_notional in prop::option::of("[1-9][0-9]{0,5}"),
     ) {
-        use keyward::exchange::bybit::orders::ORDER_ENDPOINTS as BYBIT;
+        let bybit = keyward::exchange::bybit::PROFILE.orders;
         let Ok(req) = canonicalise(
             Method::Post,
             "/v5/order/create",
@@ -475,7 +475,7 @@ proptest! {
         ) else {
             return Ok(());
         };
-        let endpoint = BYBIT
+        let endpoint = bybit
             .iter()
             .find(|e| e.method == Method::Post && e.path == "/v5/order/create")
             .unwrap();
@@ -484,7 +484,7 @@ proptest! {
         let mut max: Vec<(String, Decimal)> = max_qty.map(|q| ("qty".to_owned(), q)).into_iter().collect();
         max.extend(max_notional.map(|n| ("notional".to_owned(), n)));
         prop_assume!(!max.is_empty());
-        let vocabulary = |n: &str| limits::meaning(BYBIT, endpoint.spec, n);
+        let vocabulary = |n: &str| limits::meaning(bybit, endpoint.spec, n);
         let allowed = order::read(endpoint, &req).is_ok_and(|orders| {
             orders
                 .iter()
@@ -513,9 +513,9 @@ proptest! {
 /// The Bybit property is not vacuous: a legitimate order in each unit passes.
 #[test]
 fn legitimate_bybit_orders_pass() {
-    use keyward::exchange::bybit::orders::ORDER_ENDPOINTS as BYBIT;
-    let endpoint = &BYBIT[0];
-    let vocabulary = |n: &str| limits::meaning(BYBIT, endpoint.spec, n);
+    let bybit = keyward::exchange::bybit::PROFILE.orders;
+    let endpoint = &bybit[0];
+    let vocabulary = |n: &str| limits::meaning(bybit, endpoint.spec, n);
     for (body, max) in [
         (
             r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.5","price":"1000"}"#,

@@ -12,211 +12,30 @@
 //! The bot's own `ACCESS-*` headers, ccxt's `X-CHANNEL-API-CODE` broker header and `PAPTRADING`
 //! are dropped (upstream headers are built from scratch).
 
-pub mod leverage;
+#[cfg(test)]
+mod leverage;
 pub mod orders;
 mod ws;
 use super::{plain_header, secret_header};
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
-use super::deny::{prefix, DenyRule, SUB_ACCOUNTS, WITHDRAWALS};
-use super::native::{CodedError, Data};
-use super::profile::{get, joined_preset, post};
+use super::profile::shipped;
 use super::unix_millis;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, PublicPaths};
 use crate::request::Refusal;
 use crate::request::{CanonicalRequest, Params};
 
 pub struct Bitget;
 
-pub const PROFILE: Profile = Profile {
-    id: "bitget",
-    key_headers: &[KEY_HEADER],
-    // `size` is in base currency for limit orders; a spot market buy's `size` is a quote
-    // amount (no `price`, so a notional limit refuses it).
-    notional: Notional {
-        price: "price",
-        quantity: "size",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
-    // Its `authorities` field lists the key's permissions.
-    permission_endpoint: get("/api/v2/spot/account/info"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: leverage::LEVERAGE_ENDPOINTS,
-    answers_with_key: &[],
-    orders_unread: &[],
-    public: PUBLIC,
-    conventions: Conventions {
-        needs_passphrase: true,
-        // Bitget's {"code","msg"} (code as a string); ccxt maps 40006 to AuthenticationError,
-        // 40014 ("Incorrect permissions") to PermissionDenied, 429 to DDoSProtection and 40017
-        // ("Parameter verification failed") to BadRequest.
-        error: Some(
-            CodedError::strings("code", "msg", ["40006", "40014", "429", "40017"])
-                .with_data(Data::Null),
-        ),
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("bitget");
 
 const HOST: &str = "api.bitget.com";
 const KEY_HEADER: &str = "access-key";
-
-/// Public market data, forwarded unsigned: path prefixes and single paths, minus the private
-/// endpoints under those prefixes.
-const PUBLIC: PublicPaths = PublicPaths {
-    paths: &["/api/v2/margin/currencies"],
-    prefixes: &[
-        "/api/v2/public/",
-        "/api/v2/spot/public/",
-        "/api/v2/spot/market/",
-        "/api/v2/mix/market/",
-        "/api/v2/margin/market/",
-        "/api/v3/market/",
-    ],
-    except: &[
-        "/api/v2/mix/market/query-position-lever",
-        "/api/v2/mix/market/position-long-short",
-    ],
-};
-
-/// Hard deny (path prefixes), on top of the shared keyword guard.
-const DENIED: &[DenyRule] = &[
-    prefix("/api/v2/spot/wallet/withdrawal", WITHDRAWALS),
-    prefix(
-        "/api/v2/spot/wallet/cancel-withdrawal",
-        "withdrawals (and their cancellation) are never allowed",
-    ),
-    prefix(
-        "/api/v2/spot/wallet/transfer",
-        "transfers between accounts are never allowed",
-    ),
-    prefix(
-        "/api/v2/spot/wallet/subaccount-transfer",
-        "sub-account transfers are never allowed",
-    ),
-    prefix(
-        "/api/v2/spot/wallet/modify-deposit-account",
-        "changing where deposits are credited is never allowed",
-    ),
-    prefix("/api/v2/spot/account/subaccount-assets", SUB_ACCOUNTS),
-    prefix(
-        "/api/v2/user/",
-        "sub-account and API-key management is never allowed",
-    ),
-    prefix(
-        "/api/v2/broker/",
-        "broker endpoints (sub-accounts, their API keys and withdrawals) are never allowed",
-    ),
-    prefix("/api/v2/p2p/", "P2P trading is never allowed"),
-    prefix("/api/v3/account/withdrawal", WITHDRAWALS),
-    prefix(
-        "/api/v3/account/cancel-withdrawal",
-        "withdrawals (and their cancellation) are never allowed",
-    ),
-    prefix(
-        "/api/v3/account/withdraw-address",
-        "withdrawal addresses are never allowed",
-    ),
-    prefix(
-        "/api/v3/account/transfer",
-        "transfers between accounts are never allowed",
-    ),
-    prefix("/api/v3/account/sub-", SUB_ACCOUNTS),
-    prefix(
-        "/api/v3/user/",
-        "sub-account and API-key management is never allowed",
-    ),
-    prefix(
-        "/api/v3/broker/",
-        "broker endpoints (sub-accounts, their API keys and withdrawals) are never allowed",
-    ),
-    prefix(
-        "/api/v3/p2p/",
-        "P2P trading releases coins to other users and is never allowed",
-    ),
-];
-
-/// `bitget:read`: spot and futures balances, orders, fills, positions, bills, fee rates.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/api/v2/spot/account/info"),
-        get("/api/v2/spot/account/assets"),
-        get("/api/v2/spot/account/bills"),
-        get("/api/v2/spot/trade/orderInfo"),
-        get("/api/v2/spot/trade/unfilled-orders"),
-        get("/api/v2/spot/trade/history-orders"),
-        get("/api/v2/spot/trade/fills"),
-        get("/api/v2/spot/trade/current-plan-order"),
-        get("/api/v2/spot/trade/history-plan-order"),
-        get("/api/v2/common/trade-rate"),
-        get("/api/v2/mix/account/account"),
-        get("/api/v2/mix/account/accounts"),
-        get("/api/v2/mix/account/bill"),
-        get("/api/v2/mix/position/single-position"),
-        get("/api/v2/mix/position/all-position"),
-        get("/api/v2/mix/position/history-position"),
-        get("/api/v2/mix/order/detail"),
-        get("/api/v2/mix/order/orders-pending"),
-        get("/api/v2/mix/order/orders-history"),
-        get("/api/v2/mix/order/orders-plan-pending"),
-        get("/api/v2/mix/order/orders-plan-history"),
-        get("/api/v2/mix/order/fills"),
-        get("/api/v2/mix/order/fill-history"),
-        get("/api/v2/mix/market/query-position-lever"),
-        // ccxt calls it in load_markets to tell a unified (v3) account from a classic one.
-        get("/api/v3/account/settings"),
-    ],
-};
-
-/// `bitget:spot-trade`: spot orders (single, batch, plan), cancellations, cancel-replace.
-const SPOT_TRADE: Preset = Preset {
-    name: "spot-trade",
-    entries: &[
-        post("/api/v2/spot/trade/place-order"),
-        post("/api/v2/spot/trade/cancel-order"),
-        post("/api/v2/spot/trade/cancel-replace-order"),
-        post("/api/v2/spot/trade/batch-orders"),
-        post("/api/v2/spot/trade/batch-cancel-order"),
-        post("/api/v2/spot/trade/cancel-symbol-order"),
-        post("/api/v2/spot/trade/place-plan-order"),
-        post("/api/v2/spot/trade/modify-plan-order"),
-        post("/api/v2/spot/trade/cancel-plan-order"),
-    ],
-};
-
-/// `bitget:futures-trade`: USDT-, USDC- and coin-margined futures orders, TP/SL and plan
-/// orders, closing positions, leverage, margin mode and position mode.
-const FUTURES_TRADE: Preset = Preset {
-    name: "futures-trade",
-    entries: &[
-        post("/api/v2/mix/order/place-order"),
-        post("/api/v2/mix/order/cancel-order"),
-        post("/api/v2/mix/order/modify-order"),
-        post("/api/v2/mix/order/batch-place-order"),
-        post("/api/v2/mix/order/batch-cancel-orders"),
-        post("/api/v2/mix/order/cancel-all-orders"),
-        post("/api/v2/mix/order/close-positions"),
-        post("/api/v2/mix/order/click-backhand"),
-        post("/api/v2/mix/order/place-tpsl-order"),
-        post("/api/v2/mix/order/place-plan-order"),
-        post("/api/v2/mix/order/modify-tpsl-order"),
-        post("/api/v2/mix/order/modify-plan-order"),
-        post("/api/v2/mix/order/cancel-plan-order"),
-        post("/api/v2/mix/account/set-leverage"),
-        post("/api/v2/mix/account/set-margin-mode"),
-        post("/api/v2/mix/account/set-position-mode"),
-    ],
-};
-
-/// `bitget:trade`: spot and futures trading together.
-const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 
 impl Exchange for Bitget {
     fn profile(&self) -> &'static Profile {
@@ -230,7 +49,7 @@ impl Exchange for Bitget {
     fn route(&self, path: &str) -> Option<Route> {
         (path.starts_with("/api/v2/") || path.starts_with("/api/v3/")).then(|| Route {
             host: HOST,
-            access: PUBLIC.access(path),
+            access: PROFILE.public.access(path),
         })
     }
 
@@ -295,6 +114,7 @@ fn raw_query(query: &Params) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::profile::{get, post};
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, check_signed, Vector,
     };

@@ -1,93 +1,62 @@
-//! Bitget v2's leverage-setting endpoint, from Bitget's own documentation
-//! (bitget.com/api-doc/contract/account/Change-Leverage, `POST /api/v2/mix/account/set-leverage`):
-//! `symbol`, `productType`, `marginCoin`, `holdSide`, and three leverage fields: `leverage`
-//! (cross margin, one-way isolated, or both sides of isolated hedge mode), `longLeverage` and
-//! `shortLeverage` (isolated hedge mode, each taking precedence over `leverage`; "no mandatory
-//! validation ... if passed in cross margin mode, they will still take effect, with
-//! longLeverage taking priority"). A leverage bound applies to every one given.
+//! The tests of Bitget's leverage table: the `leverage` list of `orders.toml` beside this
+//! file, written from Bitget's own documentation (as it says there).
 
-use crate::order::{leverage_spec, post, Field, Meaning, OrderEndpoint, OrderSpec};
+use crate::exchange::bitget::Bitget;
+use crate::exchange::testing::{decided, leverage_rule};
+use crate::request::Method::Post;
 
-use Meaning::*;
+const PATH: &str = "/api/v2/mix/account/set-leverage";
 
-const FIELDS: &[Field] = &[
-    ("symbol", Instrument),
-    ("productType", Inert),
-    ("marginCoin", Inert),
-    ("leverage", Leverage),
-    ("longLeverage", Leverage),
-    ("shortLeverage", Leverage),
-    ("holdSide", Inert),
-];
-
-const SET_LEVERAGE: OrderSpec = leverage_spec(
-    FIELDS,
-    "bitget.com/api-doc/contract/account/Change-Leverage (POST /api/v2/mix/account/set-leverage)",
-);
-
-/// Every leverage-setting endpoint of `bitget:futures-trade`.
-pub const LEVERAGE_ENDPOINTS: &[OrderEndpoint] =
-    &[post("/api/v2/mix/account/set-leverage", &SET_LEVERAGE)];
-
-#[cfg(test)]
-mod tests {
-    use crate::exchange::bitget::Bitget;
-    use crate::exchange::testing::{decided, leverage_rule};
-    use crate::request::Method::Post;
-
-    const PATH: &str = "/api/v2/mix/account/set-leverage";
-
-    #[test]
-    fn every_leverage_field_is_bounded() {
-        let judge = |body: &str| {
-            decided(
-                &Bitget,
-                vec![leverage_rule(
-                    "POST",
-                    PATH,
-                    &[("symbol", &["BTCUSDT"])],
-                    "5",
-                )],
-                Post,
+#[test]
+fn every_leverage_field_is_bounded() {
+    let judge = |body: &str| {
+        decided(
+            &Bitget,
+            vec![leverage_rule(
+                "POST",
                 PATH,
-                None,
-                body,
-            )
-        };
-        let head = r#""symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT""#;
-        for ok in [
-            r#""leverage":"5""#,
-            r#""leverage":"5","holdSide":"long""#,
-            r#""longLeverage":"5","shortLeverage":"2""#,
-            r#""leverage":"2","longLeverage":"5","shortLeverage":"3""#,
-        ] {
-            judge(&format!("{{{head},{ok}}}")).unwrap_or_else(|e| panic!("{ok}: {e}"));
-        }
-        for (tail, says) in [
-            (r#""leverage":"6""#, "leverage 6 exceeds"),
-            // `longLeverage` takes precedence over `leverage`: a low `leverage` hides nothing.
-            (
-                r#""leverage":"2","longLeverage":"50""#,
-                "longLeverage 50 exceeds",
-            ),
-            (
-                r#""leverage":"2","shortLeverage":"50""#,
-                "shortLeverage 50 exceeds",
-            ),
-            (r#""holdSide":"long""#, "sets no leverage"),
-            (r#""leverage":"0""#, "leverage=0"),
-            (
-                r#""leverage":"2","long_leverage":"50""#,
-                "another spelling of 'longLeverage'",
-            ),
-            (
-                r#""leverage":"2","crossMarginLeverage":"50""#,
-                "'crossMarginLeverage' is not a field",
-            ),
-        ] {
-            let body = format!("{{{head},{tail}}}");
-            let e = judge(&body).unwrap_err();
-            assert!(e.contains(says), "{body}: {e}");
-        }
+                &[("symbol", &["BTCUSDT"])],
+                "5",
+            )],
+            Post,
+            PATH,
+            None,
+            body,
+        )
+    };
+    let head = r#""symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT""#;
+    for ok in [
+        r#""leverage":"5""#,
+        r#""leverage":"5","holdSide":"long""#,
+        r#""longLeverage":"5","shortLeverage":"2""#,
+        r#""leverage":"2","longLeverage":"5","shortLeverage":"3""#,
+    ] {
+        judge(&format!("{{{head},{ok}}}")).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    for (tail, says) in [
+        (r#""leverage":"6""#, "leverage 6 exceeds"),
+        // `longLeverage` takes precedence over `leverage`: a low `leverage` hides nothing.
+        (
+            r#""leverage":"2","longLeverage":"50""#,
+            "longLeverage 50 exceeds",
+        ),
+        (
+            r#""leverage":"2","shortLeverage":"50""#,
+            "shortLeverage 50 exceeds",
+        ),
+        (r#""holdSide":"long""#, "sets no leverage"),
+        (r#""leverage":"0""#, "leverage=0"),
+        (
+            r#""leverage":"2","long_leverage":"50""#,
+            "another spelling of 'longLeverage'",
+        ),
+        (
+            r#""leverage":"2","crossMarginLeverage":"50""#,
+            "'crossMarginLeverage' is not a field",
+        ),
+    ] {
+        let body = format!("{{{head},{tail}}}");
+        let e = judge(&body).unwrap_err();
+        assert!(e.contains(says), "{body}: {e}");
     }
 }
