@@ -330,42 +330,6 @@ pub struct OrderEndpoint {
 /// One documented field of an order endpoint and its meaning.
 pub type Field = (&'static str, Meaning);
 
-/// How many fields `parts` hold together (the length of [`join`]'s table).
-pub const fn count(parts: &[&[Field]]) -> usize {
-    let (mut i, mut n) = (0, 0);
-    while i < parts.len() {
-        n += parts[i].len();
-        i += 1;
-    }
-    n
-}
-
-/// The fields of `parts`, in order: one endpoint's table built from runs of fields that it
-/// shares with the exchange's other endpoints (use [`fields!`](crate::fields)).
-pub const fn join<const N: usize>(parts: &[&[Field]]) -> [Field; N] {
-    let mut out = [("", Meaning::Inert); N];
-    let (mut i, mut n) = (0, 0);
-    while i < parts.len() {
-        let mut j = 0;
-        while j < parts[i].len() {
-            out[n] = parts[i][j];
-            n += 1;
-            j += 1;
-        }
-        i += 1;
-    }
-    assert!(n == N, "join: N is not the number of fields");
-    out
-}
-
-/// A field table of runs of fields, in order: `fields![COMMON, &[("extra", Inert)], MORE]`.
-#[macro_export]
-macro_rules! fields {
-    ($($part:expr),+ $(,)?) => {
-        &$crate::order::join::<{ $crate::order::count(&[$($part),+]) }>(&[$($part),+])
-    };
-}
-
 /// The field table of a leverage-setting endpoint (`fields` names its instrument, its
 /// leverage fields and the rest): it places no order, so it has no order types and no size.
 pub const fn leverage_spec(fields: &'static [Field], source: &'static str) -> OrderSpec {
@@ -376,31 +340,6 @@ pub const fn leverage_spec(fields: &'static [Field], source: &'static str) -> Or
         default_type: None,
         size_unit: base_unit,
         source,
-    }
-}
-
-/// `method path`, one order in the request's top-level parameters.
-pub const fn flat(method: Method, path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    endpoint(method, path, Layout::Flat, spec)
-}
-
-/// `POST path`, one order in the request's top-level parameters.
-pub const fn post(path: &'static str, spec: &'static OrderSpec) -> OrderEndpoint {
-    flat(Method::Post, path, spec)
-}
-
-/// `method path`, its orders laid out as `layout` (a batch, or [`Layout::Flat`]).
-pub const fn endpoint(
-    method: Method,
-    path: &'static str,
-    layout: Layout,
-    spec: &'static OrderSpec,
-) -> OrderEndpoint {
-    OrderEndpoint {
-        method,
-        path,
-        layout,
-        spec,
     }
 }
 

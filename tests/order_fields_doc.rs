@@ -77,8 +77,8 @@ fn list(items: &[&str]) -> String {
 fn document() -> String {
     let mut out = String::from(
         "# Order fields keyward reads\n\n\
-         Generated from the field tables in `src/exchange/<id>/orders.rs` (and, for the \
-         endpoints that set leverage, `src/exchange/<id>/leverage.rs`) by \
+         Generated from the field tables in `src/exchange/<id>/orders.toml` (its `endpoints` \
+         and, for the endpoints that set leverage, its `leverage` list) by \
          `tests/order_fields_doc.rs` (`KEYWARD_BLESS=1 cargo test --test order_fields_doc`). \
          Under a rule with constraints, a request to one of these endpoints is read field by \
          field; a field not listed for its endpoint, another spelling of a listed one, or a \

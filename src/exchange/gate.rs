@@ -10,275 +10,34 @@
 //! values with only unreserved characters, `,` and `:` (all identical encoded or decoded) and
 //! refuses query values that would need percent-encoding, so the two forms are the same bytes.
 
-pub mod leverage;
+#[cfg(test)]
+mod leverage;
 pub mod orders;
 mod ws;
 use super::{plain_header, secret_header};
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha512};
 
 use super::common::{json_body, json_content_type, path_and_query};
-use super::deny::{exact, prefix, DenyRule, RETURNS_CREDENTIALS, TRANSFERS};
 use super::native::NativeMembers;
-use super::profile::{delete, get, joined_preset, patch, post, put};
+use super::profile::shipped;
 use super::unix_secs;
+use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
-use super::{Conventions, Notional, Preset, Profile, PublicPaths};
-use crate::request::{CanonRules, CanonicalRequest, Method, Params};
+use crate::request::{CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
 
 pub struct Gate;
 
-pub const PROFILE: Profile = Profile {
-    id: "gate",
-    key_headers: &[KEY_HEADER],
-    notional: Notional {
-        price: "price",
-        quantity: "amount",
-        quote_quantity: None,
-    },
-    deny: DENIED,
-    presets: &[READ, SPOT_TRADE, FUTURES_TRADE, TRADE],
-    permission_endpoint: get("/api/v4/account/main_keys"),
-    orders: orders::ORDER_ENDPOINTS,
-    leverage: leverage::LEVERAGE_ENDPOINTS,
-    answers_with_key: &[],
-    orders_unread: &[],
-    public: PUBLIC,
-    conventions: Conventions {
-        // PATCH amends a spot order (`PATCH /api/v4/spot/orders/{order_id}`).
-        methods: Conventions::METHODS_WITH_PATCH,
-        canon: CanonRules {
-            // The spot amend takes `currency_pair` (and `account`) in the query and in the body;
-            // ccxt sends every amend parameter in both.
-            patch_mirrors_query: true,
-            bot_signing_params: &[],
-            ..CanonRules::JSON
-        },
-        ..Conventions::COMMON
-    },
-};
+pub static PROFILE: LazyLock<Profile> = shipped!("gate");
 
 const HOST: &str = "api.gateio.ws";
 const KEY_HEADER: &str = "key";
 const SIGN_HEADER: &str = "sign";
 const TS_HEADER: &str = "timestamp";
-
-/// Public market data, forwarded unsigned (GET; `funding_rates` also by POST). Taken from
-/// ccxt 4.5.90's `gate.api['public']`, which mirrors Gate's public endpoint list.
-const PUBLIC: PublicPaths = PublicPaths::paths(&[
-    "/api/v4/wallet/currency_chains",
-    "/api/v4/unified/currencies",
-    "/api/v4/unified/history_loan_rate",
-    "/api/v4/spot/currencies",
-    "/api/v4/spot/currencies/{currency}",
-    "/api/v4/spot/currency_pairs",
-    "/api/v4/spot/currency_pairs/{currency_pair}",
-    "/api/v4/spot/tickers",
-    "/api/v4/spot/order_book",
-    "/api/v4/spot/trades",
-    "/api/v4/spot/candlesticks",
-    "/api/v4/spot/time",
-    "/api/v4/spot/insurance_history",
-    "/api/v4/margin/uni/currency_pairs",
-    "/api/v4/margin/uni/currency_pairs/{currency_pair}",
-    "/api/v4/margin/loan_margin_tiers",
-    "/api/v4/margin/currency_pairs",
-    "/api/v4/margin/currency_pairs/{currency_pair}",
-    "/api/v4/margin/funding_book",
-    "/api/v4/margin/cross/currencies",
-    "/api/v4/margin/cross/currencies/{currency}",
-    "/api/v4/flash_swap/currency_pairs",
-    "/api/v4/flash_swap/currencies",
-    "/api/v4/futures/{settle}/contracts",
-    "/api/v4/futures/{settle}/contracts/{contract}",
-    "/api/v4/futures/{settle}/order_book",
-    "/api/v4/futures/{settle}/trades",
-    "/api/v4/futures/{settle}/candlesticks",
-    "/api/v4/futures/{settle}/premium_index",
-    "/api/v4/futures/{settle}/tickers",
-    "/api/v4/futures/{settle}/funding_rate",
-    "/api/v4/futures/{settle}/insurance",
-    "/api/v4/futures/{settle}/contract_stats",
-    "/api/v4/futures/{settle}/index_constituents/{index}",
-    "/api/v4/futures/{settle}/liq_orders",
-    "/api/v4/futures/{settle}/risk_limit_tiers",
-    "/api/v4/futures/{settle}/adl_risk_states",
-    "/api/v4/futures/{settle}/funding_rates",
-    "/api/v4/delivery/{settle}/contracts",
-    "/api/v4/delivery/{settle}/contracts/{contract}",
-    "/api/v4/delivery/{settle}/order_book",
-    "/api/v4/delivery/{settle}/trades",
-    "/api/v4/delivery/{settle}/candlesticks",
-    "/api/v4/delivery/{settle}/tickers",
-    "/api/v4/delivery/{settle}/insurance",
-    "/api/v4/delivery/{settle}/risk_limit_tiers",
-    "/api/v4/options/underlyings",
-    "/api/v4/options/expirations",
-    "/api/v4/options/contracts",
-    "/api/v4/options/contracts/{contract}",
-    "/api/v4/options/settlements",
-    "/api/v4/options/settlements/{contract}",
-    "/api/v4/options/order_book",
-    "/api/v4/options/tickers",
-    "/api/v4/options/underlying/tickers/{underlying}",
-    "/api/v4/options/candlesticks",
-    "/api/v4/options/underlying/candlesticks",
-    "/api/v4/options/trades",
-    "/api/v4/earn/uni/currencies",
-    "/api/v4/earn/uni/currencies/{currency}",
-    "/api/v4/earn/dual/investment_plan",
-    "/api/v4/earn/structured/products",
-    "/api/v4/earn/dual/project-recommend",
-    "/api/v4/earn/fixed-term/product",
-    "/api/v4/earn/fixed-term/product/{asset}/list",
-    "/api/v4/loan/collateral/currencies",
-    "/api/v4/loan/multi_collateral/currencies",
-    "/api/v4/loan/multi_collateral/ltv",
-    "/api/v4/loan/multi_collateral/fixed_rate",
-    "/api/v4/loan/multi_collateral/current_rate",
-]);
-
-/// Explicitly denied endpoints (prefixes of the path), besides the keyword guard.
-const DENIED: &[DenyRule] = &[
-    // Lists the account's API keys: reserved for keyward's own permission self-check.
-    exact("/api/v4/account/main_keys", RETURNS_CREDENTIALS),
-    prefix(
-        "/api/v4/withdrawals",
-        "withdrawals (and their cancellation, UID push transfers) are never allowed",
-    ),
-    prefix("/api/v4/push", "UID push transfers are never allowed"),
-    prefix(
-        "/api/v4/wallet/push",
-        "UID push transfers are never allowed",
-    ),
-    prefix("/api/v4/wallet/transfers", TRANSFERS),
-    prefix(
-        "/api/v4/wallet/sub_account",
-        "sub-account transfers and balances are never allowed",
-    ),
-    prefix(
-        "/api/v4/sub_accounts",
-        "sub-account and sub-account API-key management is never allowed",
-    ),
-    prefix(
-        "/api/v4/otc/",
-        "fiat OTC orders and bank accounts are never allowed",
-    ),
-];
-
-/// `gate:read`: account, balances, orders, trades and positions (spot, margin, unified,
-/// perpetual and delivery futures), fees, and the account detail ccxt's `load_markets` signs.
-const READ: Preset = Preset {
-    name: "read",
-    entries: &[
-        get("/api/v4/account/detail"),
-        get("/api/v4/account/rate_limit"),
-        get("/api/v4/wallet/fee"),
-        get("/api/v4/wallet/total_balance"),
-        get("/api/v4/spot/fee"),
-        get("/api/v4/spot/batch_fee"),
-        get("/api/v4/spot/accounts"),
-        get("/api/v4/spot/account_book"),
-        get("/api/v4/spot/open_orders"),
-        get("/api/v4/spot/orders"),
-        get("/api/v4/spot/orders/{order_id}"),
-        get("/api/v4/spot/my_trades"),
-        get("/api/v4/spot/price_orders"),
-        get("/api/v4/spot/price_orders/{order_id}"),
-        get("/api/v4/margin/accounts"),
-        get("/api/v4/margin/cross/accounts"),
-        get("/api/v4/unified/accounts"),
-        get("/api/v4/unified/unified_mode"),
-        get("/api/v4/unified/account_mode"),
-        get("/api/v4/futures/{settle}/accounts"),
-        get("/api/v4/futures/{settle}/account_book"),
-        get("/api/v4/futures/{settle}/positions"),
-        get("/api/v4/futures/{settle}/positions/{contract}"),
-        get("/api/v4/futures/{settle}/get_leverage/{contract}"),
-        get("/api/v4/futures/{settle}/orders"),
-        get("/api/v4/futures/{settle}/orders_timerange"),
-        get("/api/v4/futures/{settle}/orders/{order_id}"),
-        get("/api/v4/futures/{settle}/my_trades"),
-        get("/api/v4/futures/{settle}/my_trades_timerange"),
-        get("/api/v4/futures/{settle}/position_close"),
-        get("/api/v4/futures/{settle}/liquidates"),
-        get("/api/v4/futures/{settle}/fee"),
-        get("/api/v4/futures/{settle}/risk_limit_table"),
-        get("/api/v4/futures/{settle}/price_orders"),
-        get("/api/v4/futures/{settle}/price_orders/{order_id}"),
-        get("/api/v4/delivery/{settle}/accounts"),
-        get("/api/v4/delivery/{settle}/account_book"),
-        get("/api/v4/delivery/{settle}/positions"),
-        get("/api/v4/delivery/{settle}/positions/{contract}"),
-        get("/api/v4/delivery/{settle}/orders"),
-        get("/api/v4/delivery/{settle}/orders/{order_id}"),
-        get("/api/v4/delivery/{settle}/my_trades"),
-        get("/api/v4/delivery/{settle}/position_close"),
-        get("/api/v4/delivery/{settle}/liquidates"),
-        get("/api/v4/delivery/{settle}/settlements"),
-        get("/api/v4/delivery/{settle}/price_orders"),
-        get("/api/v4/delivery/{settle}/price_orders/{order_id}"),
-    ],
-};
-
-/// `gate:spot-trade`: place, amend, cancel and batch spot orders, price-triggered orders,
-/// dead-man switch.
-const SPOT_TRADE: Preset = Preset {
-    name: "spot-trade",
-    entries: &[
-        post("/api/v4/spot/orders"),
-        patch("/api/v4/spot/orders/{order_id}"),
-        post("/api/v4/spot/batch_orders"),
-        post("/api/v4/spot/cancel_batch_orders"),
-        post("/api/v4/spot/amend_batch_orders"),
-        post("/api/v4/spot/countdown_cancel_all"),
-        post("/api/v4/spot/price_orders"),
-        delete("/api/v4/spot/orders"),
-        delete("/api/v4/spot/orders/{order_id}"),
-        delete("/api/v4/spot/price_orders"),
-        delete("/api/v4/spot/price_orders/{order_id}"),
-    ],
-};
-
-/// `gate:futures-trade`: perpetual and delivery orders, amendments, leverage, position margin,
-/// risk limit and position mode.
-const FUTURES_TRADE: Preset = Preset {
-    name: "futures-trade",
-    entries: &[
-        post("/api/v4/futures/{settle}/orders"),
-        post("/api/v4/futures/{settle}/batch_orders"),
-        post("/api/v4/futures/{settle}/batch_cancel_orders"),
-        post("/api/v4/futures/{settle}/batch_amend_orders"),
-        post("/api/v4/futures/{settle}/countdown_cancel_all"),
-        post("/api/v4/futures/{settle}/price_orders"),
-        put("/api/v4/futures/{settle}/orders/{order_id}"),
-        put("/api/v4/futures/{settle}/price_orders/{order_id}"),
-        delete("/api/v4/futures/{settle}/orders"),
-        delete("/api/v4/futures/{settle}/orders/{order_id}"),
-        delete("/api/v4/futures/{settle}/price_orders"),
-        delete("/api/v4/futures/{settle}/price_orders/{order_id}"),
-        post("/api/v4/futures/{settle}/positions/{contract}/leverage"),
-        post("/api/v4/futures/{settle}/positions/{contract}/margin"),
-        post("/api/v4/futures/{settle}/positions/{contract}/risk_limit"),
-        post("/api/v4/futures/{settle}/positions/cross_mode"),
-        post("/api/v4/futures/{settle}/dual_mode"),
-        post("/api/v4/delivery/{settle}/orders"),
-        post("/api/v4/delivery/{settle}/price_orders"),
-        delete("/api/v4/delivery/{settle}/orders"),
-        delete("/api/v4/delivery/{settle}/orders/{order_id}"),
-        delete("/api/v4/delivery/{settle}/price_orders"),
-        delete("/api/v4/delivery/{settle}/price_orders/{order_id}"),
-        post("/api/v4/delivery/{settle}/positions/{contract}/leverage"),
-        post("/api/v4/delivery/{settle}/positions/{contract}/margin"),
-        post("/api/v4/delivery/{settle}/positions/{contract}/risk_limit"),
-    ],
-};
-
-/// `gate:trade`: spot and futures trading together.
-const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);
 
 /// Query characters that read the same encoded and decoded.
 fn plain_query_byte(b: u8) -> bool {
@@ -318,12 +77,12 @@ impl Exchange for Gate {
         let rest = path.strip_prefix("/api/v4/")?;
         (!rest.is_empty()).then(|| Route {
             host: HOST,
-            access: PUBLIC.access(path),
+            access: PROFILE.public.access(path),
         })
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {
-        if PUBLIC.contains(&req.path)
+        if PROFILE.public.contains(&req.path)
             && req.method != Method::Get
             && !(req.method == Method::Post && req.path.ends_with("/funding_rates"))
         {
@@ -391,6 +150,7 @@ impl Exchange for Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::profile::{delete, get, patch, post, put};
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at_secs, canon, check_signed, Vector,
     };
@@ -607,11 +367,11 @@ mod tests {
             ],
             &[],
         );
-        assert!(SPOT_TRADE
-            .entries
-            .contains(&patch("/api/v4/spot/orders/{order_id}")));
-        assert!(TRADE
-            .entries
-            .contains(&patch("/api/v4/spot/orders/{order_id}")));
+        for preset in ["spot-trade", "trade"] {
+            assert!(Gate
+                .preset(preset)
+                .unwrap()
+                .contains(&patch("/api/v4/spot/orders/{order_id}")));
+        }
     }
 }

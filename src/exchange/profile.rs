@@ -263,57 +263,9 @@ macro_rules! shipped {
 }
 pub(crate) use shipped;
 
-/// A preset that is two others, in order (`trade` = `spot-trade` then `futures-trade`), in a
-/// `const`: `const TRADE: Preset = joined_preset!("trade", SPOT_TRADE, FUTURES_TRADE);`
-macro_rules! joined_preset {
-    ($name:literal, $first:expr, $second:expr) => {
-        $crate::exchange::Preset {
-            name: $name,
-            entries: &$crate::exchange::profile::concat_presets::<
-                { $first.entries.len() + $second.entries.len() },
-            >($first.entries, $second.entries),
-        }
-    };
-}
-pub(crate) use joined_preset;
-
-/// The entries of two presets as one array (what [`joined_preset!`] builds on).
-pub const fn concat_presets<const N: usize>(
-    first: &[PresetEntry],
-    second: &[PresetEntry],
-) -> [PresetEntry; N] {
-    assert!(first.len() + second.len() == N);
-    let mut all = [(Method::Get, ""); N];
-    let mut i = 0;
-    while i < first.len() {
-        all[i] = first[i];
-        i += 1;
-    }
-    while i < N {
-        all[i] = second[i - first.len()];
-        i += 1;
-    }
-    all
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn presets_concatenate_in_order() {
-        const A: &[PresetEntry] = &[(Method::Get, "/a")];
-        const B: &[PresetEntry] = &[(Method::Post, "/b"), (Method::Delete, "/c")];
-        const AB: &[PresetEntry] = &concat_presets::<{ A.len() + B.len() }>(A, B);
-        assert_eq!(
-            AB,
-            [
-                (Method::Get, "/a"),
-                (Method::Post, "/b"),
-                (Method::Delete, "/c")
-            ]
-        );
-    }
 
     #[test]
     fn presets_are_found_by_name_in_order() {

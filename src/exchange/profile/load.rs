@@ -315,3 +315,160 @@ fn presets(defs: Vec<PresetDef>) -> Result<&'static [Preset], String> {
     }
     Ok(leak(presets))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::deny::{DenyMatch, WITHDRAWALS};
+
+    const ORDERS: &str = "endpoints = []\n[fields]\n[spec]\n";
+
+    /// A profile with `top` among its top-level keys and `tables` after its `read` preset.
+    fn profile_with(top: &str, tables: &str) -> Result<Profile, String> {
+        let text = format!(
+            "id = \"x\"\nkey_headers = [\"x-key\"]\npermission_endpoint = \"GET /me\"\n\
+             notional = {{ price = \"px\", quantity = \"qty\" }}\n{top}\n\
+             [[preset]]\nname = \"read\"\nentries = [\"GET /me\", \"POST /a/{{id}}\"]\n{tables}"
+        );
+        load(&text, ORDERS, &Rules::NONE)
+    }
+
+    fn profile(tables: &str) -> Result<Profile, String> {
+        profile_with("", tables)
+    }
+
+    fn error(rest: &str) -> String {
+        profile(rest).unwrap_err()
+    }
+
+    #[test]
+    fn what_a_profile_does_not_say_is_common() {
+        let p = profile("").unwrap();
+        assert_eq!((p.id, p.key_headers), ("x", &["x-key"][..]));
+        assert_eq!(p.permission_endpoint, (Method::Get, "/me"));
+        assert_eq!(
+            p.preset("read"),
+            Some(&[(Method::Get, "/me"), (Method::Post, "/a/{id}")][..])
+        );
+        assert_eq!(
+            format!("{:?}", p.conventions),
+            format!("{:?}", Conventions::COMMON)
+        );
+        assert!(p.deny.is_empty() && p.orders.is_empty() && p.public.paths.is_empty());
+    }
+
+    #[test]
+    fn conventions_deny_rules_and_presets_are_read() {
+        let p = profile_with(
+            "answers_with_key = [\"GET /me\"]",
+            "[conventions]\nmethods = [\"GET\", \"PATCH\"]\n\
+             canon = { like = \"form\", body_on_delete = true, bot_signing_params = [\"sig\"] }\n\
+             secret_form = \"base64\"\nkey_use = \"secret_in_header\"\npersistent_nonce = true\n\
+             error = { code = \"c\", message = \"m\", strings = [\"1\", \"2\", \"3\", \"4\"], data = \"null\" }\n\
+             [public]\nprefixes = [\"/pub/\"]\nexcept = [\"/pub/me\"]\n\
+             [[deny]]\nprefix = \"/w/\"\nbecause = \"withdrawals\"\nonly = [\"POST\"]\n\
+             [[deny]]\nexact = \"/k/{id}\"\nreason = \"keys\"\nexcept = [\"/k/mine\"]\n\
+             [[preset]]\nname = \"both\"\nmethods = [\"GET\", \"POST\"]\npaths = [\"/a\", \"/b\"]\n\
+             [[preset]]\nname = \"all\"\njoins = [\"read\", \"both\"]",
+        )
+        .unwrap();
+        let c = p.conventions;
+        assert_eq!(c.methods, [Method::Get, Method::Patch]);
+        assert!(c.canon.form_body && c.canon.body_on_delete && !c.canon.json_body);
+        assert_eq!(c.canon.bot_signing_params, ["sig"]);
+        assert_eq!(
+            (c.secret_form, c.key_use, c.persistent_nonce),
+            (SecretForm::Base64, KeyUse::SecretInHeader, true)
+        );
+        assert_eq!(
+            c.error,
+            Some(CodedError::strings("c", "m", ["1", "2", "3", "4"]).with_data(Data::Null))
+        );
+        assert!(p.answers_with_key(Method::Get, "/me"));
+        assert!(p.public.contains("/pub/x") && !p.public.contains("/pub/me"));
+        assert_eq!(
+            (p.deny[0].matching, p.deny[0].reason, p.deny[0].methods),
+            (DenyMatch::Prefix, WITHDRAWALS, Some(&[Method::Post][..]))
+        );
+        assert!(
+            p.deny[1].matches(Method::Get, "/k/1") && !p.deny[1].matches(Method::Get, "/k/mine")
+        );
+        let both = [
+            (Method::Get, "/a"),
+            (Method::Post, "/a"),
+            (Method::Get, "/b"),
+            (Method::Post, "/b"),
+        ];
+        assert_eq!(p.preset("both"), Some(&both[..]));
+        assert_eq!(p.preset("all").unwrap().len(), 2 + both.len());
+        assert_eq!(
+            p.preset_names().iter().collect::<Vec<_>>(),
+            ["read", "both", "all"]
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_placed_is_refused() {
+        for (rest, says) in [
+            (
+                "[[deny]]\nprefix = \"/a\"\ntree = \"/b\"\nreason = \"r\"",
+                "exactly one of prefix",
+            ),
+            (
+                "[[deny]]\nprefix = \"/a\"\nreason = \"r\"\nbecause = \"transfers\"",
+                "exactly one of 'reason'",
+            ),
+            (
+                "[[deny]]\nprefix = \"/a\"\nbecause = \"fun\"",
+                "no shared reason 'fun'",
+            ),
+            (
+                "[[deny]]\nprefix = \"/a\"\nreason = \"r\"\nonly = [\"get\"]",
+                "unknown method 'get'",
+            ),
+            (
+                "[[preset]]\nname = \"t\"\njoins = [\"later\"]",
+                "not listed before it",
+            ),
+            ("[[preset]]\nname = \"read\"\nentries = []", "listed twice"),
+            (
+                "[[preset]]\nname = \"t\"\nentries = [\"GET /a\"]\njoins = [\"read\"]",
+                "give 'entries'",
+            ),
+            (
+                "[conventions]\ncanon = { like = \"xml\" }",
+                "neither json nor form",
+            ),
+            (
+                "[conventions]\nerror = { code = \"c\", message = \"m\" }",
+                "exactly one of 'numbers'",
+            ),
+            (
+                "[conventions]\nsecret_form = \"hex\"",
+                "unknown variant `hex`",
+            ),
+        ] {
+            let e = error(rest);
+            assert!(e.contains(says), "{rest}: {e}");
+        }
+        let e = profile_with("colour = \"red\"", "").unwrap_err();
+        assert!(e.contains("unknown field `colour`"), "{e}");
+        let bad_orders = load(
+            "id = \"x\"\nkey_headers = []\npermission_endpoint = \"GET /me\"\nnotional = { price = \"p\", quantity = \"q\" }\n[[preset]]\nname = \"read\"\nentries = []",
+            "endpoints = [{ endpoint = \"POST /o\", spec = \"none\" }]\n[fields]\n[spec]\n",
+            &Rules::NONE,
+        )
+        .unwrap_err();
+        assert!(
+            bad_orders.starts_with("orders.toml: POST /o: no spec 'none'"),
+            "{bad_orders}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "the shipped profile of y names another exchange")]
+    fn a_shipped_profile_is_the_exchange_it_is_shipped_as() {
+        let text = "id = \"x\"\nkey_headers = []\npermission_endpoint = \"GET /me\"\nnotional = { price = \"p\", quantity = \"q\" }\n[[preset]]\nname = \"read\"\nentries = []";
+        Profile::shipped("y", text, ORDERS, &Rules::NONE);
+    }
+}
