@@ -40,7 +40,7 @@ pub use credential::{accepts_key, check_key_use, parse_secret, Credential};
 pub use deny::hard_deny;
 use native::NativeMembers;
 pub use profile::{
-    Conventions, KeyUse, Notional, Preset, PresetEntry, PresetNames, Profile, SecretForm,
+    Conventions, KeyUse, Notional, Preset, PresetEntry, PresetNames, Profile, Profiled, SecretForm,
 };
 pub use route::{path_matches, path_matches_with, Access, PublicPaths, Route};
 
@@ -77,14 +77,12 @@ impl Outbound {
 
 /// What differs between exchanges as behaviour; everything that is data is the [`Profile`].
 ///
-/// An exchange implements [`Exchange::profile`], [`Exchange::route`] and [`Exchange::sign`],
-/// and overrides the other behaviour only where it differs from the default. The accessors
-/// after [`Exchange::sign`] read the profile; they are provided for the callers' convenience
-/// (`exchange.id()`, `Binance.preset("read")`) and no exchange overrides them.
-pub trait Exchange: Send + Sync + 'static {
-    /// Everything keyward knows about the exchange as data.
-    fn profile(&self) -> &'static Profile;
-
+/// An exchange is [`Profiled`] (its data, declared with [`profile::shipped!`]), implements
+/// [`Exchange::route`] and [`Exchange::sign`], and overrides the other behaviour only where it
+/// differs from the default. The accessors after [`Exchange::sign`] read the profile; they are
+/// provided for the callers' convenience (`exchange.id()`, `Binance.preset("read")`) and no
+/// exchange overrides them.
+pub trait Exchange: Profiled + Send + Sync + 'static {
     /// Host and access level of a path, or `None` if the path is not part of this exchange's API.
     fn route(&self, path: &str) -> Option<Route>;
 

@@ -16,21 +16,17 @@
 
 pub mod orders;
 use super::secret_header;
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
 use super::profile::shipped;
-use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
-pub struct Alpaca;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("alpaca");
+shipped!(Alpaca, "alpaca");
 
 pub const TRADING_HOST: &str = "api.alpaca.markets";
 pub const PAPER_HOST: &str = "paper-api.alpaca.markets";
@@ -62,10 +58,6 @@ fn is_paper_key(key: &[u8]) -> bool {
 }
 
 impl Exchange for Alpaca {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn route(&self, path: &str) -> Option<Route> {
         let (api, _) = split(path)?;
         Some(Route {

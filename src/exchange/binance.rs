@@ -19,7 +19,6 @@ pub mod orders;
 mod ws;
 
 use super::secret_header;
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -28,15 +27,12 @@ use http::{HeaderName, HeaderValue};
 use super::common::{base64, form_content_type, path_and_query};
 use super::profile::shipped;
 use super::unix_millis;
-use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Refusal;
 use crate::request::{Body, CanonicalRequest, Params};
 
-pub struct Binance;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("binance");
+shipped!(Binance, "binance");
 
 const KEY_HEADER: &str = "x-mbx-apikey";
 
@@ -67,10 +63,6 @@ impl Binance {
 }
 
 impl Exchange for Binance {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn route(&self, path: &str) -> Option<Route> {
         let host = Self::host(path)?;
         let access = if PROFILE.public.contains(path) {

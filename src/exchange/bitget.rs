@@ -17,7 +17,6 @@ mod leverage;
 pub mod orders;
 mod ws;
 use super::{plain_header, secret_header};
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
@@ -25,23 +24,16 @@ use http::{HeaderName, HeaderValue};
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
 use super::profile::shipped;
 use super::unix_millis;
-use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::Refusal;
 use crate::request::{CanonicalRequest, Params};
 
-pub struct Bitget;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("bitget");
+shipped!(Bitget, "bitget");
 
 const HOST: &str = "api.bitget.com";
 const KEY_HEADER: &str = "access-key";
 
 impl Exchange for Bitget {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
         Some(&ws::BitgetWs)
     }

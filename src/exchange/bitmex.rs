@@ -12,7 +12,6 @@ pub mod orders;
 
 use super::profile::shipped;
 use super::{plain_header, secret_header};
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
@@ -20,15 +19,12 @@ use http::{HeaderName, HeaderValue};
 use super::common::{json_body, json_content_type, path_and_query};
 use super::native::NativeMembers;
 use super::unix_secs;
-use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::key::SigningKey;
 use crate::request::{CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
-pub struct Bitmex;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("bitmex");
+shipped!(Bitmex, "bitmex");
 
 const HOST: &str = "www.bitmex.com";
 const KEY_HEADER: &str = "api-key";
@@ -36,10 +32,6 @@ const EXPIRES_HEADER: &str = "api-expires";
 const SIGN_HEADER: &str = "api-signature";
 
 impl Exchange for Bitmex {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn route(&self, path: &str) -> Option<Route> {
         let rest = path.strip_prefix("/api/v1/")?;
         (!rest.is_empty()).then(|| Route {

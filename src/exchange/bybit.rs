@@ -17,30 +17,22 @@ mod ws;
 
 use super::profile::shipped;
 use super::{plain_header, secret_header};
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
 use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
 use super::unix_millis;
-use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
-pub struct Bybit;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("bybit");
+shipped!(Bybit, "bybit");
 
 const HOST: &str = "api.bybit.com";
 const KEY_HEADER: &str = "x-bapi-api-key";
 
 impl Exchange for Bybit {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn route(&self, path: &str) -> Option<Route> {
         path.starts_with("/v5/").then(|| Route {
             host: HOST,

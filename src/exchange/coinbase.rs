@@ -20,7 +20,6 @@
 
 pub mod orders;
 mod ws;
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -29,7 +28,6 @@ use serde::Serialize;
 
 use super::common::{json_body, json_content_type, path_and_query};
 use super::profile::shipped;
-use super::Profile;
 use super::{sensitive_header, unix_secs};
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::key::{KeyAlgorithm, SigningKey};
@@ -37,9 +35,7 @@ use crate::request::CanonicalRequest;
 use crate::request::Json;
 use crate::request::Refusal;
 
-pub struct Coinbase;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("coinbase");
+shipped!(Coinbase, "coinbase");
 
 /// The one host both APIs live on; also the host named in the JWT's `uri` claim.
 pub const HOST: &str = "api.coinbase.com";
@@ -191,10 +187,6 @@ fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Refusal> {
 }
 
 impl Exchange for Coinbase {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
         Some(&ws::CoinbaseWs)
     }

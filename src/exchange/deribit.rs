@@ -17,23 +17,19 @@
 
 pub mod orders;
 mod ws;
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, path_and_query};
 use super::profile::shipped;
-use super::Profile;
 use super::{sensitive_header, unix_millis};
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::Json;
 use crate::request::{Body, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
 
-pub struct Deribit;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("deribit");
+shipped!(Deribit, "deribit");
 
 pub const HOST: &str = "www.deribit.com";
 const PREFIX: &str = "/api/v2/";
@@ -97,10 +93,6 @@ fn deribit_id(params: &[u8]) -> Result<&[u8], Refusal> {
 }
 
 impl Exchange for Deribit {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn route(&self, path: &str) -> Option<Route> {
         let (public, _) = split(path)?;
         Some(Route {

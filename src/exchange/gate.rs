@@ -15,7 +15,6 @@ mod leverage;
 pub mod orders;
 mod ws;
 use super::{plain_header, secret_header};
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
@@ -25,14 +24,11 @@ use super::common::{json_body, json_content_type, path_and_query};
 use super::native::NativeMembers;
 use super::profile::shipped;
 use super::unix_secs;
-use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::{CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
 
-pub struct Gate;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("gate");
+shipped!(Gate, "gate");
 
 const HOST: &str = "api.gateio.ws";
 const KEY_HEADER: &str = "key";
@@ -65,10 +61,6 @@ fn query_string(query: &Params) -> Result<String, Refusal> {
 }
 
 impl Exchange for Gate {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
         Some(&ws::GateWs)
     }

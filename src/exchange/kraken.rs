@@ -13,7 +13,6 @@
 pub mod orders;
 mod ws;
 use super::secret_header;
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -23,16 +22,13 @@ use sha2::{Digest, Sha256};
 use super::common::{form_content_type, json_content_type, path_and_query};
 use super::native::NativeMembers;
 use super::profile::shipped;
-use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::key::SigningKey;
 use crate::request::Json;
 use crate::request::{Body, CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
 
-pub struct Kraken;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("kraken");
+shipped!(Kraken, "kraken");
 
 const HOST: &str = "api.kraken.com";
 const KEY_HEADER: &str = "api-key";
@@ -58,10 +54,6 @@ impl Kraken {
 }
 
 impl Exchange for Kraken {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
         Some(&ws::KrakenWs)
     }

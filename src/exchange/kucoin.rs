@@ -26,7 +26,6 @@
 mod leverage;
 pub mod orders;
 use super::{plain_header, secret_header};
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use http::{header, HeaderName, HeaderValue};
@@ -34,14 +33,11 @@ use http::{header, HeaderName, HeaderValue};
 use super::common::{json_body, json_content_type, path_and_query};
 use super::profile::shipped;
 use super::unix_millis;
-use super::Profile;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
-pub struct Kucoin;
-
-pub static PROFILE: LazyLock<Profile> = shipped!("kucoin");
+shipped!(Kucoin, "kucoin");
 
 const SPOT_HOST: &str = "api.kucoin.com";
 const FUTURES_HOST: &str = "api-futures.kucoin.com";
@@ -64,10 +60,6 @@ impl Kucoin {
 }
 
 impl Exchange for Kucoin {
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-
     fn route(&self, path: &str) -> Option<Route> {
         let (host, _) = Self::split(path)?;
         Some(Route {

@@ -246,19 +246,39 @@ pub struct Notional {
     pub quote_quantity: Option<&'static str>,
 }
 
-/// The `static` profile keyward ships for an exchange, read on first use from the exchange's
-/// `<id>/profile.toml` and `<id>/orders.toml` (beside its `<id>.rs`) with the rules of its
-/// `orders` module: `pub static PROFILE: LazyLock<Profile> = shipped!("bitmex");`.
+/// The profile an exchange is: the one accessor every exchange has in the same words, so it is
+/// written once, by [`shipped!`].
+pub trait Profiled {
+    /// Everything keyward knows about the exchange as data.
+    fn profile(&self) -> &'static Profile;
+}
+
+/// Declares a shipped exchange: its type, its `PROFILE` static (read on first use from the
+/// exchange's `<id>/profile.toml` and `<id>/orders.toml`, beside its `<id>.rs`, with the rules
+/// of its `orders` module) and [`Profiled`] for it:
+/// `shipped!(/** BitMEX. */ Bitmex, "bitmex");`. The exchange's file then implements
+/// [`Exchange`](super::Exchange), its behaviour.
 macro_rules! shipped {
-    ($id:literal) => {
-        std::sync::LazyLock::new(|| {
-            $crate::exchange::Profile::shipped(
-                $id,
-                include_str!(concat!($id, "/profile.toml")),
-                include_str!(concat!($id, "/orders.toml")),
-                &orders::RULES,
-            )
-        })
+    ($(#[$doc:meta])* $exchange:ident, $id:literal) => {
+        $(#[$doc])*
+        pub struct $exchange;
+
+        /// What keyward knows about the exchange as data (see [`Profile::load`]).
+        pub static PROFILE: std::sync::LazyLock<$crate::exchange::Profile> =
+            std::sync::LazyLock::new(|| {
+                $crate::exchange::Profile::shipped(
+                    $id,
+                    include_str!(concat!($id, "/profile.toml")),
+                    include_str!(concat!($id, "/orders.toml")),
+                    &orders::RULES,
+                )
+            });
+
+        impl $crate::exchange::Profiled for $exchange {
+            fn profile(&self) -> &'static $crate::exchange::Profile {
+                &PROFILE
+            }
+        }
     };
 }
 pub(crate) use shipped;
