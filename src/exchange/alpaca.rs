@@ -20,7 +20,7 @@ use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
-use super::common::{json_body, json_content_type, path_and_query};
+use super::common::{json_request, path_and_query};
 use super::profile::shipped;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::CanonicalRequest;
@@ -93,10 +93,8 @@ impl Exchange for Alpaca {
             )?);
         }
         let path_and_query = path_and_query(upstream_path, &req.query.encode());
-        let body = json_body(&req.body, "Alpaca takes JSON bodies")?;
-        if !body.is_empty() {
-            headers.push(json_content_type());
-        }
+        let (body, content_type) = json_request(&req.body, "Alpaca takes JSON bodies")?;
+        headers.extend(content_type);
         Ok(Outbound::new(req, host, path_and_query, headers, body))
     }
 }

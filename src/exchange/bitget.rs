@@ -19,9 +19,7 @@ mod ws;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use http::{HeaderName, HeaderValue};
-
-use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
+use super::common::{get_or_post_only, json_request, path_and_query};
 use super::profile::shipped;
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -57,16 +55,9 @@ impl Exchange for Bitget {
         now: SystemTime,
     ) -> Result<Outbound, Refusal> {
         let path_and_query = path_and_query(&req.path, &req.query.encode());
-        let body = json_body(&req.body, "Bitget takes JSON bodies, not forms")?;
-        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
-        if !body.is_empty() {
-            headers.push(json_content_type());
-        }
+        let (body, mut headers) = json_request(&req.body, "Bitget takes JSON bodies, not forms")?;
         if access != Access::Public {
-            let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
-                Refusal::bad_credential("this Bitget credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines",
-                )
-            })?;
+            let passphrase = credential.passphrase_or("this Bitget credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines")?;
             let timestamp = unix_millis(now).to_string();
             let query = if req.query.is_empty() {
                 String::new()

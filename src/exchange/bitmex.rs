@@ -14,9 +14,7 @@ use super::profile::shipped;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use http::{HeaderName, HeaderValue};
-
-use super::common::{json_body, json_content_type, path_and_query};
+use super::common::{json_request, path_and_query};
 use super::native::NativeMembers;
 use super::unix_secs;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -64,14 +62,10 @@ impl Exchange for Bitmex {
         now: SystemTime,
     ) -> Result<Outbound, Refusal> {
         let path_and_query = path_and_query(&req.path, &req.query.encode());
-        let body = json_body(
+        let (body, mut headers) = json_request(
             &req.body,
             "keyward sends BitMEX JSON bodies; send application/json",
         )?;
-        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
-        if !body.is_empty() {
-            headers.push(json_content_type());
-        }
         if access != Access::Public {
             let secs = unix_secs(now);
             let window = credential.recv_window_ms.div_ceil(1000).max(1);

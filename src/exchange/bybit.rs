@@ -19,9 +19,7 @@ use super::profile::shipped;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use http::{HeaderName, HeaderValue};
-
-use super::common::{get_or_post_only, json_body, json_content_type, path_and_query};
+use super::common::{get_or_post_only, json_request, path_and_query};
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::CanonicalRequest;
@@ -57,11 +55,7 @@ impl Exchange for Bybit {
     ) -> Result<Outbound, Refusal> {
         let query = req.query.encode();
         let path_and_query = path_and_query(&req.path, &query);
-        let body = json_body(&req.body, "Bybit v5 takes JSON bodies, not forms")?;
-        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
-        if !body.is_empty() {
-            headers.push(json_content_type());
-        }
+        let (body, mut headers) = json_request(&req.body, "Bybit v5 takes JSON bodies, not forms")?;
         if access != Access::Public {
             let timestamp = unix_millis(now).to_string();
             let window = credential.recv_window_ms.to_string();

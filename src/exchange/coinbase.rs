@@ -26,7 +26,7 @@ use base64::Engine;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
-use super::common::{json_body, json_content_type, path_and_query};
+use super::common::{json_request, path_and_query};
 use super::profile::shipped;
 use super::{sensitive_header, unix_secs};
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -269,10 +269,8 @@ impl Coinbase {
             ));
         }
         let path_and_query = path_and_query(&req.path, &req.query.encode());
-        let body = json_body(&req.body, "Coinbase takes JSON bodies only")?;
-        if !body.is_empty() {
-            headers.push(json_content_type());
-        }
+        let (body, content_type) = json_request(&req.body, "Coinbase takes JSON bodies only")?;
+        headers.extend(content_type);
         Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
 }

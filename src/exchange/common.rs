@@ -35,6 +35,21 @@ pub fn json_body(body: &Body, refusal: &str) -> Result<String, Refusal> {
     }
 }
 
+/// [`json_body`], and the headers a request carrying it starts with:
+/// `Content-Type: application/json` when there is a body.
+pub fn json_request(body: &Body, refusal: &str) -> Result<(String, Vec<Header>), Refusal> {
+    let body = json_body(body, refusal)?;
+    let headers = if body.is_empty() {
+        Vec::new()
+    } else {
+        vec![json_content_type()]
+    };
+    Ok((body, headers))
+}
+
+/// One upstream header.
+pub type Header = (HeaderName, HeaderValue);
+
 /// `Content-Type: application/json`.
 pub fn json_content_type() -> (HeaderName, HeaderValue) {
     (

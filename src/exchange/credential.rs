@@ -6,6 +6,7 @@ use base64::Engine;
 use super::nonce::Nonce;
 use super::{Exchange, KeyUse, SecretForm};
 use crate::key::{is_pem, HmacSecret, KeyAlgorithm, PrivateKey, SigningKey};
+use crate::request::Refusal;
 use crate::secret::SecretBytes;
 use crate::vault::CredentialSecrets;
 
@@ -24,6 +25,14 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// The passphrase the exchange's signature needs, or a `bad_credential` refusal saying
+    /// `missing` (the credential was sealed without one).
+    pub fn passphrase_or(&self, missing: &str) -> Result<&SecretBytes, Refusal> {
+        self.passphrase
+            .as_ref()
+            .ok_or_else(|| Refusal::bad_credential(missing))
+    }
+
     /// Builds the signer's view of unsealed secrets, parsing a private key where the exchange's
     /// secret form says so. Errors describe the form, never the material.
     pub fn load(
@@ -95,15 +104,20 @@ pub fn accepts_key(form: SecretForm, algorithm: KeyAlgorithm) -> bool {
     }
 }
 
+/// Standard base64 `text` decoded into locked memory, or `error` (which never shows the text).
+fn decode_base64(text: &[u8], error: &str) -> Result<SecretBytes, String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map(SecretBytes::new)
+        .map_err(|_| error.to_owned())
+}
+
 /// A [`SecretForm::Base64`] secret, decoded into locked memory.
 fn decode_base64_secret(secret: &SecretBytes) -> Result<SecretBytes, String> {
-    let decoded = SecretBytes::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(secret.expose())
-            .map_err(|_| {
-                "the secret must be standard base64 (as the exchange shows it)".to_owned()
-            })?,
-    );
+    let decoded = decode_base64(
+        secret.expose(),
+        "the secret must be standard base64 (as the exchange shows it)",
+    )?;
     if decoded.is_empty() {
         return Err("the secret decodes to nothing".to_owned());
     }
@@ -135,13 +149,10 @@ pub fn parse_secret(form: SecretForm, secret: &SecretBytes) -> Result<Option<Pri
         SecretForm::TextOrPem => Ok(None),
         SecretForm::PrivateKey if pem => PrivateKey::from_pem(bytes).map(Some),
         SecretForm::PrivateKey => {
-            let raw = SecretBytes::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(bytes.trim_ascii())
-                    .map_err(|_| {
-                        "the secret must be a PEM private key or a base64 Ed25519 key".to_owned()
-                    })?,
-            );
+            let raw = decode_base64(
+                bytes.trim_ascii(),
+                "the secret must be a PEM private key or a base64 Ed25519 key",
+            )?;
             PrivateKey::from_ed25519_bytes(raw.expose()).map(Some)
         }
     }

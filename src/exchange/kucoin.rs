@@ -91,10 +91,7 @@ impl Exchange for Kucoin {
             headers.push(json_content_type());
         }
         if access != Access::Public {
-            let passphrase = credential.passphrase.as_ref().ok_or_else(|| {
-                Refusal::bad_credential("KuCoin credentials need a passphrase; re-seal with the API key, secret and passphrase",
-                )
-            })?;
+            let passphrase = credential.passphrase_or("KuCoin credentials need a passphrase; re-seal with the API key, secret and passphrase")?;
             let timestamp = unix_millis(now).to_string();
             let prehash = format!("{timestamp}{}{endpoint}{body}", req.method.as_str());
             let signature =

@@ -40,51 +40,45 @@ pub fn check(
     max: &[(String, Decimal)],
     rule: &str,
 ) -> Result<(), String> {
-    check_order(vocabulary, order, params, max, rule).map_err(|e| format!("{}{e}", order.at))
-}
-
-fn check_order(
-    vocabulary: &dyn Fn(&str) -> Option<Meaning>,
-    order: &Order,
-    params: &[(String, Vec<String>)],
-    max: &[(String, Decimal)],
-    rule: &str,
-) -> Result<(), String> {
-    for (name, allowed) in params {
-        let value = match vocabulary(name) {
-            Some(Meaning::Instrument) => match (&order.instrument, &order.instrument_code) {
-                (Some(i), _) => Some(i.as_str()),
-                (None, Some(_)) => {
+    // The order's place in a batch prefixes every message about it.
+    let judged = || -> Result<(), String> {
+        for (name, allowed) in params {
+            let value = match vocabulary(name) {
+                Some(Meaning::Instrument) => match (&order.instrument, &order.instrument_code) {
+                    (Some(i), _) => Some(i.as_str()),
+                    (None, Some(_)) => {
+                        return Err(format!(
+                            "the order names its instrument by a numeric code, which keyward cannot resolve; {rule} limits '{name}': send the instrument's name"
+                        ))
+                    }
+                    (None, None) => None,
+                },
+                Some(Meaning::Side) => order.side.as_deref(),
+                Some(Meaning::Type) => order.order_type.as_deref(),
+                _ => order.field(name),
+            };
+            match value {
+                None => return Err(format!("'{name}' is required by {rule}")),
+                Some(v) if !allowed.iter().any(|a| a == v) => {
                     return Err(format!(
-                        "the order names its instrument by a numeric code, which keyward cannot resolve; {rule} limits '{name}': send the instrument's name"
+                        "{name}={v} is not allowed by {rule} (allowed: {})",
+                        allowed.join(", ")
                     ))
                 }
-                (None, None) => None,
-            },
-            Some(Meaning::Side) => order.side.as_deref(),
-            Some(Meaning::Type) => order.order_type.as_deref(),
-            _ => order.field(name),
-        };
-        match value {
-            None => return Err(format!("'{name}' is required by {rule}")),
-            Some(v) if !allowed.iter().any(|a| a == v) => {
-                return Err(format!(
-                    "{name}={v} is not allowed by {rule} (allowed: {})",
-                    allowed.join(", ")
-                ))
+                Some(_) => {}
             }
-            Some(_) => {}
         }
-    }
-    for (name, limit) in max {
-        let (value, shown) = bounded_value(vocabulary, order, name, rule)?;
-        if value > *limit {
-            return Err(format!(
-                "{shown} {value} exceeds the maximum {limit} of {rule}"
-            ));
+        for (name, limit) in max {
+            let (value, shown) = bounded_value(vocabulary, order, name, rule)?;
+            if value > *limit {
+                return Err(format!(
+                    "{shown} {value} exceeds the maximum {limit} of {rule}"
+                ));
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    };
+    judged().map_err(|e| format!("{}{e}", order.at))
 }
 
 /// The order's value for a `max` on `name`, or why it cannot be established.

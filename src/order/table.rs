@@ -114,29 +114,22 @@ pub fn method_path(text: &str) -> Result<(Method, &'static str), String> {
 pub fn load(text: &str, rules: &Rules) -> Result<Endpoints, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
     let tables = Tables::new(&file, rules);
-    let orders = file
-        .endpoints
-        .iter()
-        .map(|e| {
-            tables
-                .endpoint(e)
-                .map_err(|why| format!("{}: {why}", e.endpoint))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let leverage = file
-        .leverage
-        .iter()
-        .map(|e| {
-            tables
-                .leverage(e)
-                .map_err(|why| format!("{}: {why}", e.endpoint))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let orders = each(&file.endpoints, |e| (&e.endpoint, tables.endpoint(e)))?;
+    let leverage = each(&file.leverage, |e| (&e.endpoint, tables.leverage(e)))?;
     tables.all_used()?;
-    Ok(Endpoints {
-        orders: leak(orders),
-        leverage: leak(leverage),
-    })
+    Ok(Endpoints { orders, leverage })
+}
+
+/// Every endpoint of `defs` built, or the first error, naming its endpoint.
+fn each<D>(
+    defs: &[D],
+    build: impl Fn(&D) -> (&String, Result<OrderEndpoint, String>),
+) -> Result<&'static [OrderEndpoint], String> {
+    let built = defs.iter().map(|d| match build(d) {
+        (_, Ok(endpoint)) => Ok(endpoint),
+        (at, Err(why)) => Err(format!("{at}: {why}")),
+    });
+    Ok(leak(built.collect::<Result<Vec<_>, _>>()?))
 }
 
 /// What an `orders.toml` describes: the order endpoints, and the leverage-setting endpoints
