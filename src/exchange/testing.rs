@@ -186,3 +186,39 @@ pub fn decided(
         denied => Err(denied.to_string()),
     }
 }
+
+/// A bot allowed one rule, `POST rule` with `params` and `max_leverage = max`, as the leverage
+/// tables' tests send.
+pub struct LeverageBot<'a> {
+    pub exchange: &'a dyn Exchange,
+    pub rule: &'a str,
+    pub params: &'a [(&'a str, &'a [&'a str])],
+    pub max: &'a str,
+}
+
+impl LeverageBot<'_> {
+    /// `POST path?query` with `body` (JSON, or empty): the allowing rule, or the denial as the
+    /// bot reads it.
+    pub fn send(&self, path: &str, query: Option<&str>, body: &str) -> Result<String, String> {
+        let rule = leverage_rule("POST", self.rule, self.params, self.max);
+        decided(self.exchange, vec![rule], Method::Post, path, query, body)
+    }
+
+    /// `body` sent to the rule's own path.
+    pub fn judge(&self, body: &str) -> Result<String, String> {
+        self.send(self.rule, None, body)
+    }
+}
+
+/// Asserts that `judge` refuses every request of `cases` with a message holding its text.
+#[track_caller]
+pub fn refuses_each<R: AsRef<str>>(
+    judge: impl Fn(&str) -> Result<String, String>,
+    cases: &[(R, &str)],
+) {
+    for (request, says) in cases {
+        let request = request.as_ref();
+        let e = judge(request).expect_err(request);
+        assert!(e.contains(says), "{request}: {e}");
+    }
+}

@@ -2,61 +2,49 @@
 //! file, written from Bitget's own documentation (as it says there).
 
 use crate::exchange::bitget::Bitget;
-use crate::exchange::testing::{decided, leverage_rule};
-use crate::request::Method::Post;
-
-const PATH: &str = "/api/v2/mix/account/set-leverage";
+use crate::exchange::testing::{refuses_each, LeverageBot};
 
 #[test]
 fn every_leverage_field_is_bounded() {
-    let judge = |body: &str| {
-        decided(
-            &Bitget,
-            vec![leverage_rule(
-                "POST",
-                PATH,
-                &[("symbol", &["BTCUSDT"])],
-                "5",
-            )],
-            Post,
-            PATH,
-            None,
-            body,
-        )
+    let bot = LeverageBot {
+        exchange: &Bitget,
+        rule: "/api/v2/mix/account/set-leverage",
+        params: &[("symbol", &["BTCUSDT"])],
+        max: "5",
     };
     let head = r#""symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT""#;
+    let judge = |tail: &str| bot.judge(&format!("{{{head},{tail}}}"));
     for ok in [
         r#""leverage":"5""#,
         r#""leverage":"5","holdSide":"long""#,
         r#""longLeverage":"5","shortLeverage":"2""#,
         r#""leverage":"2","longLeverage":"5","shortLeverage":"3""#,
     ] {
-        judge(&format!("{{{head},{ok}}}")).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        judge(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
-    for (tail, says) in [
-        (r#""leverage":"6""#, "leverage 6 exceeds"),
-        // `longLeverage` takes precedence over `leverage`: a low `leverage` hides nothing.
-        (
-            r#""leverage":"2","longLeverage":"50""#,
-            "longLeverage 50 exceeds",
-        ),
-        (
-            r#""leverage":"2","shortLeverage":"50""#,
-            "shortLeverage 50 exceeds",
-        ),
-        (r#""holdSide":"long""#, "sets no leverage"),
-        (r#""leverage":"0""#, "leverage=0"),
-        (
-            r#""leverage":"2","long_leverage":"50""#,
-            "another spelling of 'longLeverage'",
-        ),
-        (
-            r#""leverage":"2","crossMarginLeverage":"50""#,
-            "'crossMarginLeverage' is not a field",
-        ),
-    ] {
-        let body = format!("{{{head},{tail}}}");
-        let e = judge(&body).unwrap_err();
-        assert!(e.contains(says), "{body}: {e}");
-    }
+    refuses_each(
+        judge,
+        &[
+            (r#""leverage":"6""#, "leverage 6 exceeds"),
+            // `longLeverage` takes precedence over `leverage`: a low `leverage` hides nothing.
+            (
+                r#""leverage":"2","longLeverage":"50""#,
+                "longLeverage 50 exceeds",
+            ),
+            (
+                r#""leverage":"2","shortLeverage":"50""#,
+                "shortLeverage 50 exceeds",
+            ),
+            (r#""holdSide":"long""#, "sets no leverage"),
+            (r#""leverage":"0""#, "leverage=0"),
+            (
+                r#""leverage":"2","long_leverage":"50""#,
+                "another spelling of 'longLeverage'",
+            ),
+            (
+                r#""leverage":"2","crossMarginLeverage":"50""#,
+                "'crossMarginLeverage' is not a field",
+            ),
+        ],
+    );
 }

@@ -2,8 +2,7 @@
 //! file, written from BitMEX's own documentation (as it says there).
 
 use crate::exchange::bitmex::Bitmex;
-use crate::exchange::testing::{decided, leverage_rule};
-use crate::request::Method::Post;
+use crate::exchange::testing::{refuses_each, LeverageBot};
 
 #[test]
 fn zero_is_cross_margin_at_the_maximum_and_refused() {
@@ -11,53 +10,40 @@ fn zero_is_cross_margin_at_the_maximum_and_refused() {
         "/api/v1/position/leverage",
         "/api/v1/position/crossLeverage",
     ] {
-        let judge = |body: &str| {
-            decided(
-                &Bitmex,
-                vec![leverage_rule(
-                    "POST",
-                    path,
-                    &[("symbol", &["XBTUSD"])],
-                    "10",
-                )],
-                Post,
-                path,
-                None,
-                body,
-            )
+        let bot = LeverageBot {
+            exchange: &Bitmex,
+            rule: path,
+            params: &[("symbol", &["XBTUSD"])],
+            max: "10",
         };
-        judge(r#"{"symbol":"XBTUSD","leverage":10}"#).unwrap();
-        judge(r#"{"symbol":"XBTUSD","leverage":"0.5"}"#).unwrap();
-        for (body, says) in [
-            (
-                r#"{"symbol":"XBTUSD","leverage":10.01}"#,
-                "leverage 10.01 exceeds",
-            ),
-            (r#"{"symbol":"XBTUSD","leverage":0}"#, "leverage=0"),
-            (r#"{"symbol":"XBTUSD","leverage":"0.00"}"#, "leverage=0"),
-            (r#"{"symbol":"XBTUSD"}"#, "sets no leverage"),
-            (
-                r#"{"symbol":"XBTUSD","leverage":5,"crossMargin":true}"#,
-                "'crossMargin' is not a field",
-            ),
-        ] {
-            let e = judge(body).unwrap_err();
-            assert!(e.contains(says), "{path} {body}: {e}");
-        }
+        bot.judge(r#"{"symbol":"XBTUSD","leverage":10}"#).unwrap();
+        bot.judge(r#"{"symbol":"XBTUSD","leverage":"0.5"}"#)
+            .unwrap();
+        refuses_each(
+            |body| bot.judge(body).map_err(|e| format!("{path}: {e}")),
+            &[
+                (
+                    r#"{"symbol":"XBTUSD","leverage":10.01}"#,
+                    "leverage 10.01 exceeds",
+                ),
+                (r#"{"symbol":"XBTUSD","leverage":0}"#, "leverage=0"),
+                (r#"{"symbol":"XBTUSD","leverage":"0.00"}"#, "leverage=0"),
+                (r#"{"symbol":"XBTUSD"}"#, "sets no leverage"),
+                (
+                    r#"{"symbol":"XBTUSD","leverage":5,"crossMargin":true}"#,
+                    "'crossMargin' is not a field",
+                ),
+            ],
+        );
     }
-    let e = decided(
-        &Bitmex,
-        vec![leverage_rule(
-            "POST",
-            "/api/v1/position/leverage",
-            &[],
-            "100",
-        )],
-        Post,
-        "/api/v1/position/leverage",
-        None,
-        r#"{"symbol":"XBTUSD","leverage":0}"#,
-    )
-    .unwrap_err();
+    let any = LeverageBot {
+        exchange: &Bitmex,
+        rule: "/api/v1/position/leverage",
+        params: &[],
+        max: "100",
+    };
+    let e = any
+        .judge(r#"{"symbol":"XBTUSD","leverage":0}"#)
+        .unwrap_err();
     assert!(e.contains("up to the exchange's maximum leverage"), "{e}");
 }
