@@ -19,7 +19,7 @@ mod ws;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use super::common::{get_or_post_only, json_request, path_and_query};
+use super::common::{get_or_post_only, json_request, target};
 use super::profile::shipped;
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -54,7 +54,7 @@ impl Exchange for Bitget {
         credential: &Credential,
         now: SystemTime,
     ) -> Result<Outbound, Refusal> {
-        let path_and_query = path_and_query(&req.path, &req.query.encode());
+        let path_and_query = target(req);
         let (body, mut headers) = json_request(&req.body, "Bitget takes JSON bodies, not forms")?;
         if access != Access::Public {
             let passphrase = credential.passphrase_or("this Bitget credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines")?;

@@ -14,7 +14,7 @@ use super::profile::shipped;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use super::common::{json_request, path_and_query};
+use super::common::{json_request, target};
 use super::native::NativeMembers;
 use super::unix_secs;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -61,7 +61,7 @@ impl Exchange for Bitmex {
         credential: &Credential,
         now: SystemTime,
     ) -> Result<Outbound, Refusal> {
-        let path_and_query = path_and_query(&req.path, &req.query.encode());
+        let path_and_query = target(req);
         let (body, mut headers) = json_request(
             &req.body,
             "keyward sends BitMEX JSON bodies; send application/json",

@@ -26,7 +26,7 @@ use base64::Engine;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
-use super::common::{json_request, path_and_query};
+use super::common::{json_request, target};
 use super::profile::shipped;
 use super::{sensitive_header, unix_secs};
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -268,7 +268,7 @@ impl Coinbase {
                 sensitive_header(format!("Bearer {token}").as_bytes())?,
             ));
         }
-        let path_and_query = path_and_query(&req.path, &req.query.encode());
+        let path_and_query = target(req);
         let (body, content_type) = json_request(&req.body, "Coinbase takes JSON bodies only")?;
         headers.extend(content_type);
         Ok(Outbound::new(req, HOST, path_and_query, headers, body))
@@ -280,7 +280,7 @@ mod tests {
     use super::*;
     use crate::exchange::profile::{delete, put};
     use crate::exchange::profile::{get, post};
-    use crate::exchange::testing::{assert_hard_deny, assert_routes, canon};
+    use crate::exchange::testing::{self, assert_hard_deny, assert_routes, canon};
     use crate::request::Method;
     use bytes::Bytes;
 
@@ -325,14 +325,8 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
     }
 
     fn auth(out: &Outbound) -> &str {
-        let v = &out
-            .headers
-            .iter()
-            .find(|(k, _)| k == header::AUTHORIZATION)
-            .unwrap()
-            .1;
-        assert!(v.is_sensitive());
-        v.to_str().unwrap().strip_prefix("Bearer ").unwrap()
+        let bearer = testing::secret_header_text(out, header::AUTHORIZATION.as_str());
+        bearer.strip_prefix("Bearer ").unwrap()
     }
 
     #[test]

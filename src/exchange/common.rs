@@ -25,6 +25,12 @@ pub fn path_and_query(path: &str, query: &str) -> String {
     target
 }
 
+/// The origin-form target of the canonical request as keyward sends it: its path and its query
+/// in keyward's own encoding.
+pub fn target(req: &CanonicalRequest) -> String {
+    path_and_query(&req.path, &req.query.encode())
+}
+
 /// The body of a JSON-only exchange as keyward sends (and signs) it: the compact
 /// re-serialisation, or nothing. A form body is refused (415) with `refusal`.
 pub fn json_body(body: &Body, refusal: &str) -> Result<String, Refusal> {

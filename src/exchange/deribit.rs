@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
-use super::common::{json_body, json_content_type, path_and_query};
+use super::common::{json_body, json_content_type, target};
 use super::profile::shipped;
 use super::{sensitive_header, unix_millis};
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -173,7 +173,7 @@ impl Exchange for Deribit {
         if split(&req.path).is_none() {
             return Err(Refusal::not_found("not a Deribit API path"));
         }
-        let path_and_query = path_and_query(&req.path, &req.query.encode());
+        let path_and_query = target(req);
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         let body = json_body(
             &req.body,
@@ -218,14 +218,7 @@ mod tests {
     }
 
     fn auth(out: &Outbound) -> String {
-        let v = &out
-            .headers
-            .iter()
-            .find(|(k, _)| k == header::AUTHORIZATION)
-            .unwrap()
-            .1;
-        assert!(v.is_sensitive());
-        v.to_str().unwrap().to_owned()
+        testing::secret_header_text(out, header::AUTHORIZATION.as_str()).to_owned()
     }
 
     // Expected values produced offline with ccxt 4.5.90's own deribit.sign(), apiKey

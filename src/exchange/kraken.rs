@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
-use super::common::{form_content_type, json_content_type, path_and_query};
+use super::common::{form_content_type, json_content_type, target};
 use super::native::NativeMembers;
 use super::profile::shipped;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -113,7 +113,7 @@ impl Exchange for Kraken {
         now: SystemTime,
     ) -> Result<Outbound, Refusal> {
         if access == Access::Public {
-            let path_and_query = path_and_query(&req.path, &req.query.encode());
+            let path_and_query = target(req);
             let mut headers = Vec::new();
             let body = match &req.body {
                 Body::Empty => Bytes::new(),

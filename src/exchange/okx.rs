@@ -21,7 +21,7 @@ use super::profile::shipped;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use super::common::{get_or_post_only, json_request, path_and_query};
+use super::common::{get_or_post_only, json_request, target};
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::CanonicalRequest;
@@ -55,7 +55,7 @@ impl Exchange for Okx {
         credential: &Credential,
         now: SystemTime,
     ) -> Result<Outbound, Refusal> {
-        let path_and_query = path_and_query(&req.path, &req.query.encode());
+        let path_and_query = target(req);
         let (body, mut headers) = json_request(&req.body, "OKX takes JSON bodies, not forms")?;
         if access != Access::Public {
             let passphrase = credential.passphrase_or("this OKX credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines")?;

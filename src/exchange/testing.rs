@@ -62,6 +62,15 @@ pub fn header_value<'a>(out: &'a Outbound, name: &str) -> Option<&'a HeaderValue
     out.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
+/// The value of an outbound header that carries a secret, as text; asserts that it is marked
+/// sensitive (kept out of logs and debug output).
+#[track_caller]
+pub fn secret_header_text<'a>(out: &'a Outbound, name: &str) -> &'a str {
+    let v = header_value(out, name).unwrap_or_else(|| panic!("no {name} header"));
+    assert!(v.is_sensitive(), "{name} is not marked sensitive");
+    v.to_str().unwrap()
+}
+
 /// The value of an outbound header, as text.
 pub fn header<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
     header_value(out, name).map(|v| v.to_str().unwrap())
