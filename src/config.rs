@@ -146,7 +146,8 @@ mod tests {
 
     const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
-    fn base(extra: &str) -> String {
+    /// A config with one credential `name` for `exchange`, then `extra`.
+    fn with_credential(name: &str, exchange: &str, extra: &str) -> String {
         format!(
             r#"
 [token]
@@ -156,11 +157,15 @@ pin = {{ file = "pin.txt" }}
 [audit]
 path = "audit.jsonl"
 [[credential]]
-name = "binance-main"
-exchange = "binance"
-vault = "vault/binance-main.kwv"
+name = "{name}"
+exchange = "{exchange}"
+vault = "vault/{name}.kwv"
 {extra}"#
         )
+    }
+
+    fn base(extra: &str) -> String {
+        with_credential("binance-main", "binance", extra)
     }
 
     fn client(allow: &str) -> String {
@@ -305,25 +310,15 @@ allow = {allow}
     #[test]
     fn patch_rules_only_where_the_exchange_uses_patch() {
         let text = |exchange: &str, path: &str| {
-            format!(
-                r#"
-[token]
-module = "/usr/lib/softhsm/libsofthsm2.so"
-uri = "pkcs11:token=keyward;object=keyward-seal"
-pin = {{ file = "pin.txt" }}
-[audit]
-path = "audit.jsonl"
-[[credential]]
-name = "main"
-exchange = "{exchange}"
-vault = "vault/main.kwv"
-[[client]]
+            let client = format!(
+                r#"[[client]]
 name = "bot"
 token_sha256 = "{HASH}"
 credential = "main"
 allow = ["{exchange}:trade", {{ method = "PATCH", path = "{path}" }}]
 "#
-            )
+            );
+            with_credential("main", exchange, &client)
         };
         for (exchange, path) in [
             ("gate", "/api/v4/spot/orders/123"),

@@ -54,18 +54,22 @@ fn spec(path: &str) -> &'static OrderSpec {
     ENDPOINTS.iter().find(|e| e.path == path).unwrap().spec
 }
 
-fn post(
+/// A JSON body POSTed to `path`, read and judged as the policy does.
+fn send(
+    path: &str,
     body: &str,
     params: &[(&str, &[&str])],
     max: &[(&str, &str)],
 ) -> Result<Vec<Order>, String> {
+    let json = Some("application/json");
+    let rules = &CanonRules::JSON;
     judge(
         *ENDPOINTS,
-        &CanonRules::JSON,
+        rules,
         Method::Post,
-        "/order",
+        path,
         None,
-        Some("application/json"),
+        json,
         body,
         params,
         max,
@@ -75,7 +79,8 @@ fn post(
 #[test]
 fn a_fields_meaning_follows_the_order_type() {
     let max = [("notional", "500")];
-    let orders = post(
+    let orders = send(
+        "/order",
         r#"{"symbol":"A","side":"buy","type":"limit","qty":"2","price":"100","price2":"decoy"}"#,
         &[],
         &max,
@@ -86,16 +91,17 @@ fn a_fields_meaning_follows_the_order_type() {
     // On a stop-limit order `price` is the trigger and `price2` the limit price.
     let stop =
         r#"{"symbol":"A","side":"buy","type":"stop_limit","qty":"2","price":"10","price2":"1000"}"#;
-    refused(post(stop, &[], &max), &["notional 2000 exceeds"]);
+    refused(send("/order", stop, &[], &max), &["notional 2000 exceeds"]);
     refused(
-        post(stop, &[], &[("price", "500")]),
+        send("/order", stop, &[], &[("price", "500")]),
         &["price 1000 exceeds"],
     );
-    let orders = post(stop, &[], &[]).unwrap();
+    let orders = send("/order", stop, &[], &[]).unwrap();
     assert_eq!(orders[0].trigger_price, Some(10.into()));
     // An unknown type takes the strict meaning: `price2` might be the limit price.
     refused(
-        post(
+        send(
+            "/order",
             r#"{"symbol":"A","side":"buy","type":"other","qty":"2","price":"1","price2":"9"}"#,
             &[],
             &[("price", "500")],
@@ -111,7 +117,8 @@ fn a_fields_meaning_follows_the_order_type() {
 
 #[test]
 fn a_nested_members_name_is_the_type() {
-    let orders = post(
+    let orders = send(
+        "/order",
         r#"{"symbol":"A","side":"buy","cfg":{"limit":{"size":"2","px":"10"}}}"#,
         &[("type", &["limit"])],
         &[("notional", "20")],
@@ -120,7 +127,8 @@ fn a_nested_members_name_is_the_type() {
     assert_eq!(orders[0].order_type.as_deref(), Some("limit"));
     assert_eq!(orders[0].notional(), Some(20.into()));
     refused(
-        post(
+        send(
+            "/order",
             r#"{"symbol":"A","side":"buy","cfg":{"market":{"size":"2"}}}"#,
             &[("type", &["limit"])],
             &[],
@@ -128,7 +136,8 @@ fn a_nested_members_name_is_the_type() {
         &["type=market is not allowed"],
     );
     refused(
-        post(
+        send(
+            "/order",
             r#"{"symbol":"A","side":"buy","cfg":{"limit":{"size":"1","px":"1"},"market":{"size":"9"}}}"#,
             &[],
             &[],
@@ -136,11 +145,12 @@ fn a_nested_members_name_is_the_type() {
         &["both set the order's type"],
     );
     refused(
-        post(r#"{"symbol":"A","cfg":{"limit":"x"}}"#, &[], &[]),
+        send("/order", r#"{"symbol":"A","cfg":{"limit":"x"}}"#, &[], &[]),
         &["'cfg.limit' must be an object"],
     );
     refused(
-        post(
+        send(
+            "/order",
             r#"{"symbol":"A","cfg":{"Limit":{"size":"9","px":"1"}}}"#,
             &[],
             &[],
@@ -160,7 +170,7 @@ fn a_nested_members_name_is_the_type() {
 #[test]
 fn legs_are_orders_of_their_own() {
     let body = r#"{"symbol":"A","side":"buy","type":"limit","qty":"2","price":"10","tp":{"price":"50"},"sl":{"trigger":"5"}}"#;
-    let orders = post(body, &[], &[]).unwrap();
+    let orders = send("/order", body, &[], &[]).unwrap();
     assert_eq!(orders.len(), 3);
     let (tp, sl) = (&orders[1], &orders[2]);
     assert_eq!((tp.at.as_str(), sl.at.as_str()), ("tp: ", "sl: "));
@@ -172,20 +182,20 @@ fn legs_are_orders_of_their_own() {
     assert!(sl.is_market);
     // The stop-loss leg is a market order: no notional.
     refused(
-        post(body, &[], &[("notional", "150")]),
+        send("/order", body, &[], &[("notional", "150")]),
         &["sl: ", "notional", "stop executes at the market"],
     );
     refused(
-        post(body, &[], &[("price", "40")]),
+        send("/order", body, &[], &[("price", "40")]),
         &["tp: price 50 exceeds"],
     );
     refused(
-        post(body, &[("side", &["buy"])], &[]),
+        send("/order", body, &[("side", &["buy"])], &[]),
         &["tp: side=sell is not allowed"],
     );
     // With a limit price the stop-loss is a stop-limit order, bounded by its own price.
     let body = r#"{"symbol":"A","side":"buy","type":"limit","qty":"2","price":"10","sl":{"trigger":"5","price":"4"}}"#;
-    let orders = post(body, &[], &[("notional", "150")]).unwrap();
+    let orders = send("/order", body, &[], &[("notional", "150")]).unwrap();
     assert_eq!(orders[1].order_type.as_deref(), Some("stop_limit"));
     assert_eq!(orders[1].notional(), Some(8.into()));
     assert_eq!(
@@ -197,13 +207,14 @@ fn legs_are_orders_of_their_own() {
 #[test]
 fn refused_fields_and_dotted_decoys() {
     refused(
-        post(r#"{"symbol":"A","ladder":"3"}"#, &[], &[]),
+        send("/order", r#"{"symbol":"A","ladder":"3"}"#, &[], &[]),
         &["'ladder': is a ladder of orders"],
     );
     assert_eq!(limits::meaning(&ENDPOINTS, spec("/order"), "ladder"), None);
     // A member literally named like a dotted table name is not the nested field.
     refused(
-        post(
+        send(
+            "/order",
             r#"{"symbol":"A","side":"buy","type":"limit","qty":"1","price":"1","tp.price":"99"}"#,
             &[],
             &[],
@@ -211,7 +222,12 @@ fn refused_fields_and_dotted_decoys() {
         &["member name \"tp.price\" holds a '.'"],
     );
     refused(
-        post(r#"{"symbol":"A","cfg":{"limit.px":"1"}}"#, &[], &[]),
+        send(
+            "/order",
+            r#"{"symbol":"A","cfg":{"limit.px":"1"}}"#,
+            &[],
+            &[],
+        ),
         &["member name \"limit.px\" in 'cfg' holds a '.'"],
     );
 }
@@ -220,17 +236,21 @@ fn refused_fields_and_dotted_decoys() {
 fn a_size_in_another_unit_is_bounded_only_as_itself() {
     let body = r#"{"symbol":"A","side":"buy","type":"limit","lots":"6","price":"1"}"#;
     refused(
-        post(body, &[], &[("qty", "100")]),
+        send("/order", body, &[], &[("qty", "100")]),
         &["sized by 'lots'", "cannot convert"],
     );
     refused(
-        post(body, &[], &[("notional", "100")]),
+        send("/order", body, &[], &[("notional", "100")]),
         &["sized by 'lots'"],
     );
-    refused(post(body, &[], &[("lots", "5")]), &["lots 6 exceeds"]);
-    post(body, &[], &[("lots", "6")]).unwrap();
     refused(
-        post(
+        send("/order", body, &[], &[("lots", "5")]),
+        &["lots 6 exceeds"],
+    );
+    send("/order", body, &[], &[("lots", "6")]).unwrap();
+    refused(
+        send(
+            "/order",
             r#"{"symbol":"A","side":"buy","type":"limit","qty":"1","price":"1"}"#,
             &[],
             &[("lots", "5")],
@@ -244,24 +264,36 @@ fn inverse_and_contract_sizes() {
     // An inverse size counts the quote currency: bounded as written, and it is the notional
     // (also of a market order).
     let inverse = r#"{"symbol":"A","side":"buy","type":"market","qty":"100","unit":"inverse","price":"0.01"}"#;
-    post(inverse, &[], &[("qty", "100"), ("notional", "100")]).unwrap();
+    send(
+        "/order",
+        inverse,
+        &[],
+        &[("qty", "100"), ("notional", "100")],
+    )
+    .unwrap();
     refused(
-        post(inverse, &[], &[("notional", "99")]),
+        send("/order", inverse, &[], &[("notional", "99")]),
         &["notional 100 exceeds"],
     );
-    refused(post(inverse, &[], &[("qty", "99")]), &["qty 100 exceeds"]);
+    refused(
+        send("/order", inverse, &[], &[("qty", "99")]),
+        &["qty 100 exceeds"],
+    );
     // Contracts of an unknown multiplier: bounded as written, never valued.
     let contracts =
         r#"{"symbol":"A","side":"buy","type":"limit","qty":"2","price":"10","unit":"contracts"}"#;
-    post(contracts, &[], &[("qty", "2")]).unwrap();
+    send("/order", contracts, &[], &[("qty", "2")]).unwrap();
     refused(
-        post(contracts, &[], &[("notional", "1000000")]),
+        send("/order", contracts, &[], &[("notional", "1000000")]),
         &["test contracts have no known multiplier"],
     );
     // A quote size, as before: converted at the limit price.
     let quote =
         r#"{"symbol":"A","side":"buy","type":"limit","qty":"100","unit":"quote","price":"10"}"#;
-    refused(post(quote, &[], &[("qty", "9")]), &["qty 10 exceeds"]);
+    refused(
+        send("/order", quote, &[], &[("qty", "9")]),
+        &["qty 10 exceeds"],
+    );
 }
 
 #[test]
@@ -302,41 +334,37 @@ fn an_instrument_in_the_path_is_read() {
     );
 }
 
-fn futures(
-    body: &str,
-    params: &[(&str, &[&str])],
-    max: &[(&str, &str)],
-) -> Result<Vec<Order>, String> {
-    judge(
-        *ENDPOINTS,
-        &CanonRules::JSON,
-        Method::Post,
-        "/futures",
-        None,
-        Some("application/json"),
-        body,
-        params,
-        max,
-    )
-}
-
 #[test]
 fn a_signed_size_gives_the_side() {
-    let orders = futures(r#"{"contract":"A","size":"-5","price":"10"}"#, &[], &[]).unwrap();
+    let orders = send(
+        "/futures",
+        r#"{"contract":"A","size":"-5","price":"10"}"#,
+        &[],
+        &[],
+    )
+    .unwrap();
     assert_eq!(orders[0].base_size, Some(5.into()));
     assert_eq!(orders[0].side.as_deref(), Some("sell"));
-    let orders = futures(r#"{"contract":"A","size":5,"price":"10"}"#, &[], &[]).unwrap();
+    let orders = send(
+        "/futures",
+        r#"{"contract":"A","size":5,"price":"10"}"#,
+        &[],
+        &[],
+    )
+    .unwrap();
     assert_eq!(orders[0].side.as_deref(), Some("buy"));
     // The absolute value is the size a bound sees, in either direction.
     refused(
-        futures(
+        send(
+            "/futures",
             r#"{"contract":"A","size":-50,"price":"10"}"#,
             &[],
             &[("size", "10")],
         ),
         &["size 50 exceeds"],
     );
-    futures(
+    send(
+        "/futures",
         r#"{"contract":"A","size":-10,"price":"10"}"#,
         &[],
         &[("size", "10")],
@@ -348,7 +376,8 @@ fn a_signed_size_gives_the_side() {
         Some(BaseSize)
     );
     refused(
-        futures(
+        send(
+            "/futures",
             r#"{"contract":"A","amount":"-50","price":"10"}"#,
             &[],
             &[("size", "10")],
@@ -357,20 +386,33 @@ fn a_signed_size_gives_the_side() {
     );
     // A side rule sees the sign's side.
     let buys: &[(&str, &[&str])] = &[("side", &["buy"])];
-    futures(r#"{"contract":"A","size":"5","price":"10"}"#, buys, &[]).unwrap();
+    send(
+        "/futures",
+        r#"{"contract":"A","size":"5","price":"10"}"#,
+        buys,
+        &[],
+    )
+    .unwrap();
     refused(
-        futures(r#"{"contract":"A","size":"-5","price":"10"}"#, buys, &[]),
+        send(
+            "/futures",
+            r#"{"contract":"A","size":"-5","price":"10"}"#,
+            buys,
+            &[],
+        ),
         &["side=sell is not allowed"],
     );
     // A stated side must agree with the sign.
-    futures(
+    send(
+        "/futures",
         r#"{"contract":"A","side":"sell","size":"-5","price":"10"}"#,
         &[],
         &[],
     )
     .unwrap();
     refused(
-        futures(
+        send(
+            "/futures",
             r#"{"contract":"A","side":"buy","size":"-5","price":"10"}"#,
             buys,
             &[],
@@ -396,11 +438,16 @@ fn a_signed_size_gives_the_side() {
             "'amount' and 'size' both set the order's base size",
         ),
     ] {
-        refused(futures(bad, &[], &[]), &[says]);
+        refused(send("/futures", bad, &[], &[]), &[says]);
     }
     // The price stays unsigned.
     refused(
-        futures(r#"{"contract":"A","size":"1","price":"-1"}"#, &[], &[]),
+        send(
+            "/futures",
+            r#"{"contract":"A","size":"1","price":"-1"}"#,
+            &[],
+            &[],
+        ),
         &["price=-1 is not a plain decimal"],
     );
 }
@@ -409,11 +456,11 @@ fn a_signed_size_gives_the_side() {
 fn a_whole_position_close_has_no_size() {
     let close = r#"{"contract":"A","size":"0","price":"0","tif":"ioc","close":true}"#;
     // Judged by a rule without a size or notional bound ...
-    let orders = futures(close, &[("contract", &["A"])], &[]).unwrap();
+    let orders = send("/futures", close, &[("contract", &["A"])], &[]).unwrap();
     assert_eq!(orders[0].base_size, None);
     assert_eq!(orders[0].side, None);
     refused(
-        futures(close, &[("contract", &["B"])], &[]),
+        send("/futures", close, &[("contract", &["B"])], &[]),
         &["contract=A is not allowed"],
     );
     // ... refused by one: "-0" is no way around it.
@@ -422,16 +469,21 @@ fn a_whole_position_close_has_no_size() {
         r#"{"contract":"A","size":"-0","price":"0","tif":"ioc","close":true}"#,
     ] {
         refused(
-            futures(body, &[], &[("size", "10")]),
+            send("/futures", body, &[], &[("size", "10")]),
             &["limits size", "closes the whole position"],
         );
         refused(
-            futures(body, &[], &[("notional", "10")]),
+            send("/futures", body, &[], &[("notional", "10")]),
             &["limits notional", "closes the whole position"],
         );
     }
     refused(
-        futures(r#"{"contract":"A","size":"0","price":"1"}"#, &[], &[]),
+        send(
+            "/futures",
+            r#"{"contract":"A","size":"0","price":"1"}"#,
+            &[],
+            &[],
+        ),
         &["size 0 does nothing documented"],
     );
 }
@@ -440,9 +492,9 @@ fn a_whole_position_close_has_no_size() {
 fn a_market_order_has_no_price_to_bound() {
     // A decoy price on a market order (the exchange ignores it) is never compared.
     let market = r#"{"symbol":"A","side":"buy","type":"market","qty":"1","price":"0.01"}"#;
-    post(market, &[], &[("qty", "1")]).unwrap();
+    send("/order", market, &[], &[("qty", "1")]).unwrap();
     refused(
-        post(market, &[], &[("price", "100")]),
+        send("/order", market, &[], &[("price", "100")]),
         &[
             "limits price",
             "a market order has no price to bound",
@@ -451,17 +503,18 @@ fn a_market_order_has_no_price_to_bound() {
     );
     // The notional is unchanged: a base-sized market order has none.
     refused(
-        post(market, &[], &[("notional", "100")]),
+        send("/order", market, &[], &[("notional", "100")]),
         &["market executes at the market"],
     );
     // A price field's market value makes a market order whatever the type says.
     let sentinel = r#"{"contract":"A","size":"5","price":"0","tif":"ioc"}"#;
-    let orders = futures(sentinel, &[], &[("size", "5")]).unwrap();
+    let orders = send("/futures", sentinel, &[], &[("size", "5")]).unwrap();
     assert!(orders[0].is_market && !orders[0].is_limit);
     assert_eq!(orders[0].price, None);
     for zero in ["0", "0.00"] {
         refused(
-            futures(
+            send(
+                "/futures",
                 &sentinel.replace(r#""price":"0""#, &format!(r#""price":"{zero}""#)),
                 &[],
                 &[("price", "100")],
@@ -470,14 +523,16 @@ fn a_market_order_has_no_price_to_bound() {
         );
     }
     // Any other price is the limit price, bounded as written.
-    futures(
+    send(
+        "/futures",
         r#"{"contract":"A","size":"5","price":"90","tif":"ioc"}"#,
         &[],
         &[("price", "100")],
     )
     .unwrap();
     refused(
-        futures(
+        send(
+            "/futures",
             r#"{"contract":"A","size":"5","price":"190","tif":"ioc"}"#,
             &[],
             &[("price", "100")],
@@ -492,14 +547,16 @@ fn a_market_order_has_no_price_to_bound() {
 
 #[test]
 fn a_flag_in_the_exchanges_words() {
-    let orders = futures(
+    let orders = send(
+        "/futures",
         r#"{"contract":"A","size":"-5","price":"1","reduce":"YES"}"#,
         &[],
         &[],
     )
     .unwrap();
     assert!(orders[0].reduce_only);
-    let orders = futures(
+    let orders = send(
+        "/futures",
         r#"{"contract":"A","size":"-5","price":"1","reduce":"NO"}"#,
         &[],
         &[],
@@ -508,7 +565,8 @@ fn a_flag_in_the_exchanges_words() {
     assert!(!orders[0].reduce_only);
     for other in ["yes", "true", ""] {
         refused(
-            futures(
+            send(
+                "/futures",
                 &format!(r#"{{"contract":"A","size":"-5","price":"1","reduce":"{other}"}}"#),
                 &[],
                 &[],
@@ -529,11 +587,17 @@ fn an_instrument_by_name_and_by_code_is_two_instruments() {
         r#"{"code":"7","contract":"A","size":"1","price":"1"}"#,
     ] {
         refused(
-            futures(body, &[], &[]),
+            send("/futures", body, &[], &[]),
             &["both set the order's instrument"],
         );
     }
-    futures(r#"{"code":"7","size":"1","price":"1"}"#, &[], &[]).unwrap();
+    send(
+        "/futures",
+        r#"{"code":"7","size":"1","price":"1"}"#,
+        &[],
+        &[],
+    )
+    .unwrap();
 }
 
 #[test]
