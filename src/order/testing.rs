@@ -10,6 +10,15 @@ use super::{limits, read, Order, OrderEndpoint};
 use crate::exchange::profile::Profile;
 use crate::request::{canonicalise, CanonRules, Method};
 
+/// A rule's allowed values, `(field, [value, ...])`, as tests write them.
+pub type Allowed<'a> = &'a [(&'a str, &'a [&'a str])];
+
+/// A rule's maxima, `(field, decimal)`, as tests write them.
+pub type Maxima<'a> = &'a [(&'a str, &'a str)];
+
+/// The orders a request was read into, or the refusal's message.
+pub type Judged = Result<Vec<Order>, String>;
+
 /// The endpoint of `endpoints` for a method and a concrete path.
 pub fn endpoint(
     endpoints: &'static [OrderEndpoint],
@@ -34,9 +43,9 @@ pub fn judge(
     query: Option<&str>,
     content_type: Option<&str>,
     body: &str,
-    params: &[(&str, &[&str])],
-    max: &[(&str, &str)],
-) -> Result<Vec<Order>, String> {
+    params: Allowed,
+    max: Maxima,
+) -> Judged {
     let req = canonicalise(method, path, query, content_type, body.as_bytes(), rules)
         .map_err(|r| r.message)?;
     let ep = endpoint(endpoints, method, path);
@@ -129,9 +138,9 @@ impl Bot {
         path: &str,
         query: Option<&str>,
         body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+        params: Allowed,
+        max: Maxima,
+    ) -> Judged {
         let profile = self.profile.get();
         judge(
             profile.orders,
@@ -147,30 +156,19 @@ impl Bot {
     }
 
     /// `body` sent to `path` with the bot's method, judged under `params` and `max`.
-    pub fn judge_with(
-        &self,
-        path: &str,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+    pub fn judge_with(&self, path: &str, body: &str, params: Allowed, max: Maxima) -> Judged {
         self.send(self.method, path, None, body, params, max)
     }
 
     /// `body` sent to `path` with the bot's method, judged under `max`.
-    pub fn judge(
-        &self,
-        path: &str,
-        body: &str,
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+    pub fn judge(&self, path: &str, body: &str, max: Maxima) -> Judged {
         self.judge_with(path, body, &[], max)
     }
 
     /// Asserts that `body` sent to `path` is refused under `max` with a message holding `says`;
     /// the message.
     #[track_caller]
-    pub fn refused(&self, path: &str, body: &str, max: &[(&str, &str)], says: &str) -> String {
+    pub fn refused(&self, path: &str, body: &str, max: Maxima, says: &str) -> String {
         let e = self.judge(path, body, max).expect_err(body);
         assert!(e.contains(says), "{body}: {e}");
         e

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use super::testing::{judge, refused};
+use super::testing::{judge, refused, Allowed, Judged, Maxima};
 use super::*;
 use crate::request::{CanonRules, Method};
 
@@ -55,12 +55,7 @@ fn spec(path: &str) -> &'static OrderSpec {
 }
 
 /// A JSON body POSTed to `path`, read and judged as the policy does.
-fn send(
-    path: &str,
-    body: &str,
-    params: &[(&str, &[&str])],
-    max: &[(&str, &str)],
-) -> Result<Vec<Order>, String> {
+fn send(path: &str, body: &str, params: Allowed, max: Maxima) -> Judged {
     let json = Some("application/json");
     let rules = &CanonRules::JSON;
     judge(
@@ -606,7 +601,7 @@ fn a_mirrored_patch_parameter_is_read_once() {
         patch_mirrors_query: true,
         ..CanonRules::JSON
     };
-    let amend = |query: &str, body: &str, params: &[(&str, &[&str])], max: &[(&str, &str)]| {
+    let amend = |query: &str, body: &str, params: Allowed, max: Maxima| {
         judge(
             *ENDPOINTS,
             &rules,

@@ -68,8 +68,7 @@ pub const RULES: crate::order::table::Rules =
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::order::testing::{refused, Bot};
+    use crate::order::testing::{refused, Allowed, Bot, Judged, Maxima};
     use crate::request::Method;
 
     fn send(
@@ -77,19 +76,15 @@ mod tests {
         path: &str,
         query: Option<&str>,
         body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+        params: Allowed,
+        max: Maxima,
+    ) -> Judged {
         let content_type = (!body.is_empty()).then_some("application/json");
         Bot::new(&super::super::PROFILE, method, content_type)
             .send(method, path, query, body, params, max)
     }
 
-    fn order(
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+    fn order(body: &str, params: Allowed, max: Maxima) -> Judged {
         send(Method::Post, "/trading/v2/orders", None, body, params, max)
     }
 
@@ -291,7 +286,7 @@ mod tests {
 
     #[test]
     fn replacements_closes_and_exercises_are_bounded() {
-        let replace = |body: &str, max: &[(&str, &str)]| {
+        let replace = |body: &str, max: Maxima| {
             send(
                 Method::Patch,
                 "/trading/v2/orders/61e69015-8549-4bfd-b9c3-01e75843f47d",
@@ -326,7 +321,7 @@ mod tests {
             replace(r#"{"qty":"5","Qty":"50"}"#, MAX),
             &["'Qty' is another spelling of 'qty'"],
         );
-        let close = |path: &str, query: &str, max: &[(&str, &str)]| {
+        let close = |path: &str, query: &str, max: Maxima| {
             send(
                 Method::Delete,
                 path,

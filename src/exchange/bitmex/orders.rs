@@ -17,21 +17,14 @@ pub const RULES: crate::order::table::Rules = crate::rules![size_units: [size_un
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::order::testing::{refused, Bot};
+    use crate::order::testing::{refused, Allowed, Bot, Judged, Maxima};
     use crate::request::Method;
 
-    fn send(
-        method: Method,
-        path: &str,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+    fn send(method: Method, path: &str, body: &str, params: Allowed, max: Maxima) -> Judged {
         Bot::json(&super::super::PROFILE).send(method, path, None, body, params, max)
     }
 
-    fn new(body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
+    fn new(body: &str, max: Maxima) -> Judged {
         send(
             Method::Post,
             "/api/v1/order",
@@ -197,7 +190,7 @@ mod tests {
             &["'simpleLeavesQty': is deprecated"],
         );
         // closePosition closes the whole position, a size keyward cannot know.
-        let close = |max: &[(&str, &str)]| {
+        let close = |max: Maxima| {
             send(
                 Method::Post,
                 "/api/v1/order/closePosition",

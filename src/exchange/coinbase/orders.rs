@@ -52,8 +52,7 @@ pub const RULES: crate::order::table::Rules = crate::rules![size_units: [size_un
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::order::testing::{refused, Bot};
+    use crate::order::testing::{refused, Allowed, Bot, Judged, Maxima};
 
     const BASE: &str = "order_configuration.limit_limit_gtc.base_size";
     const PRICE: &str = "order_configuration.limit_limit_gtc.limit_price";
@@ -61,20 +60,15 @@ mod tests {
 
     const PRODUCTS: &[(&str, &[&str])] = &[("product_id", &["BTC-USD", "BIT-28JUL23-CDE"])];
 
-    fn send(path: &str, body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
+    fn send(path: &str, body: &str, max: Maxima) -> Judged {
         send_with(path, body, PRODUCTS, max)
     }
 
-    fn send_with(
-        path: &str,
-        body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+    fn send_with(path: &str, body: &str, params: Allowed, max: Maxima) -> Judged {
         Bot::json(&super::super::PROFILE).judge_with(path, body, params, max)
     }
 
-    fn create(config: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
+    fn create(config: &str, max: Maxima) -> Judged {
         send(
             "/api/v3/brokerage/orders",
             &format!(
@@ -330,9 +324,8 @@ mod tests {
             ),
             &["'product_id' is required"],
         );
-        let edit = |body: &str, max: &[(&str, &str)]| {
-            send_with("/api/v3/brokerage/orders/edit", body, &[], max)
-        };
+        let edit =
+            |body: &str, max: Maxima| send_with("/api/v3/brokerage/orders/edit", body, &[], max);
         edit(
             r#"{"order_id":"o1","price":"30000","size":"0.5"}"#,
             &[(BASE, "1"), (PRICE, "50000")],
@@ -376,9 +369,8 @@ mod tests {
             ),
             &[&format!("{BASE} 7 exceeds")],
         );
-        let close = |body: &str, max: &[(&str, &str)]| {
-            send("/api/v3/brokerage/orders/close_position", body, max)
-        };
+        let close =
+            |body: &str, max: Maxima| send("/api/v3/brokerage/orders/close_position", body, max);
         close(
             r#"{"client_order_id":"c","product_id":"BIT-28JUL23-CDE","size":"3"}"#,
             &[(BASE, "3")],

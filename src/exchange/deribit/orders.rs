@@ -104,15 +104,10 @@ pub const RULES: crate::order::table::Rules = crate::rules![size_units: [size_un
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::testing::{refused, Bot};
+    use crate::order::testing::{refused, Allowed, Bot, Judged, Maxima};
     use crate::request::Method;
 
-    fn get(
-        method: &str,
-        query: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+    fn get(method: &str, query: &str, params: Allowed, max: Maxima) -> Judged {
         Bot::new(&super::super::PROFILE, Method::Get, None).send(
             Method::Get,
             &format!("/api/v2/private/{method}"),
@@ -123,7 +118,7 @@ mod tests {
         )
     }
 
-    fn rpc(method: &str, params: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
+    fn rpc(method: &str, params: &str, max: Maxima) -> Judged {
         Bot::json(&super::super::PROFILE).judge(
             &format!("/api/v2/private/{method}"),
             &format!(r#"{{"jsonrpc":"2.0","id":7,"method":"private/{method}","params":{params}}}"#),

@@ -155,7 +155,7 @@ pub const RULES: crate::order::table::Rules = crate::rules![size_units: [
 
 #[cfg(test)]
 mod tests {
-    use crate::order::testing::Bot;
+    use crate::order::testing::{Bot, Maxima};
     use crate::request::Method;
     use crate::request::Method::{Patch, Post, Put};
 
@@ -444,7 +444,7 @@ mod tests {
         path: &str,
         query: Option<&str>,
         body: &str,
-        max: &[(&str, &str)],
+        max: Maxima,
         says: &str,
     ) {
         let e = BOT
@@ -613,7 +613,7 @@ mod tests {
     #[test]
     fn futures_amends_and_price_orders() {
         let amend = "/api/v4/futures/usdt/orders/123";
-        let put = |body: &str, max: &[(&str, &str)]| BOT.send(Put, amend, None, body, &[], max);
+        let put = |body: &str, max: Maxima| BOT.send(Put, amend, None, body, &[], max);
         put(r#"{"size":"5","price":"3000"}"#, PRICE).unwrap();
         put(r#"{"size":"-5","price":"3000"}"#, SIZE).unwrap();
         // A new size of 0 cancels the order.
@@ -773,7 +773,7 @@ mod tests {
             );
         }
         let amend = "/api/v4/futures/usdt/price_orders/7";
-        let put = |body: &str, max: &[(&str, &str)]| BOT.send(Put, amend, None, body, &[], max);
+        let put = |body: &str, max: Maxima| BOT.send(Put, amend, None, body, &[], max);
         put(
             r#"{"order_id":7,"size":-5,"price":"0","trigger_price":"2900"}"#,
             SIZE,

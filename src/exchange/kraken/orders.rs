@@ -60,8 +60,7 @@ pub const RULES: crate::order::table::Rules = crate::rules![size_units: [size_un
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::order::testing::{refused, Bot};
+    use crate::order::testing::{refused, Allowed, Bot, Judged, Maxima};
     use crate::request::Method;
 
     const FORM: &str = "application/x-www-form-urlencoded";
@@ -71,14 +70,14 @@ mod tests {
         path: &str,
         content_type: &'static str,
         body: &str,
-        params: &[(&str, &[&str])],
-        max: &[(&str, &str)],
-    ) -> Result<Vec<Order>, String> {
+        params: Allowed,
+        max: Maxima,
+    ) -> Judged {
         Bot::new(&super::super::PROFILE, Method::Post, Some(content_type))
             .judge_with(path, body, params, max)
     }
 
-    fn add(body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
+    fn add(body: &str, max: Maxima) -> Judged {
         send("/0/private/AddOrder", FORM, body, &[], max)
     }
 
@@ -277,7 +276,7 @@ mod tests {
         );
     }
 
-    fn batch(body: &str, max: &[(&str, &str)]) -> Result<Vec<Order>, String> {
+    fn batch(body: &str, max: Maxima) -> Judged {
         send(
             "/0/private/AddOrderBatch",
             JSON,
@@ -346,8 +345,7 @@ mod tests {
 
     #[test]
     fn amends_and_edits_are_bounded() {
-        let amend =
-            |body: &str, max: &[(&str, &str)]| send("/0/private/AmendOrder", FORM, body, &[], max);
+        let amend = |body: &str, max: Maxima| send("/0/private/AmendOrder", FORM, body, &[], max);
         amend(
             "txid=OABC&order_qty=0.5&limit_price=30000",
             &[("volume", "1"), ("price", "50000")],
@@ -374,8 +372,7 @@ mod tests {
             amend("txid=OABC&limit_price=%2B50", &[("price", "50000")]),
             &["not a plain decimal"],
         );
-        let edit =
-            |body: &str, max: &[(&str, &str)]| send("/0/private/EditOrder", FORM, body, &[], max);
+        let edit = |body: &str, max: Maxima| send("/0/private/EditOrder", FORM, body, &[], max);
         edit(
             "txid=OABC&pair=XBTUSD&volume=0.5&price=30000",
             &[("volume", "1"), ("price", "50000")],
