@@ -67,6 +67,26 @@ fn documented_hash(line: &str) -> String {
     hex::encode(Sha256::digest(format!("{body}}}").as_bytes()))
 }
 
+/// Writes `n` records, lets `tamper` change the file's lines, and returns what the verifier
+/// says about the result (asserting it refuses it).
+fn tampered(n: u16, tamper: impl FnOnce(&mut Vec<String>)) -> String {
+    let (_dir, path) = temp_log();
+    write_records(&path, n);
+    let mut lines = lines(&path);
+    tamper(&mut lines);
+    write_lines(&path, &lines);
+    verify_err(&path)
+}
+
+/// `line` changed by `edit` and given the hash the documented rule computes for it: what an
+/// attacker who knows the rule forges.
+fn rehashed(line: &str, edit: impl FnOnce(&str) -> String) -> String {
+    let old_hash = field(line, "hash");
+    let edited = edit(line);
+    let new_hash = documented_hash(&edited);
+    edited.replace(old_hash.as_str().unwrap(), &new_hash)
+}
+
 fn field(line: &str, name: &str) -> serde_json::Value {
     serde_json::from_str::<serde_json::Value>(line).unwrap()[name].clone()
 }
@@ -168,15 +188,11 @@ fn audit_reopen_continues_the_chain() {
 
 #[test]
 fn audit_edited_character_names_the_line() {
-    let (_dir, path) = temp_log();
-    write_records(&path, 5);
-    let mut lines = lines(&path);
-    // Line 3 (seq 2): status 202 → 203, one character.
-    assert!(lines[2].contains(r#""status":202"#));
-    lines[2] = lines[2].replace(r#""status":202"#, r#""status":203"#);
-    write_lines(&path, &lines);
-
-    let msg = verify_err(&path);
+    let msg = tampered(5, |lines| {
+        // Line 3 (seq 2): status 202 → 203, one character.
+        assert!(lines[2].contains(r#""status":202"#));
+        lines[2] = lines[2].replace(r#""status":202"#, r#""status":203"#);
+    });
     assert!(
         msg.contains("line 3 (seq 2): hash mismatch — the record was modified"),
         "{msg}"
@@ -185,16 +201,11 @@ fn audit_edited_character_names_the_line() {
 
 #[test]
 fn audit_edited_and_rehashed_record_breaks_the_next_link() {
-    let (_dir, path) = temp_log();
-    write_records(&path, 5);
-    let mut lines = lines(&path);
-    let old_hash = field(&lines[2], "hash");
-    let edited = lines[2].replace(r#""status":202"#, r#""status":203"#);
-    let new_hash = documented_hash(&edited);
-    lines[2] = edited.replace(old_hash.as_str().unwrap(), &new_hash);
-    write_lines(&path, &lines);
-
-    let msg = verify_err(&path);
+    let msg = tampered(5, |lines| {
+        lines[2] = rehashed(&lines[2], |l| {
+            l.replace(r#""status":202"#, r#""status":203"#)
+        });
+    });
     assert!(
         msg.contains("line 4 (seq 3): prev does not match line 3's hash"),
         "{msg}"
@@ -203,13 +214,9 @@ fn audit_edited_and_rehashed_record_breaks_the_next_link() {
 
 #[test]
 fn audit_deleted_line_is_detected() {
-    let (_dir, path) = temp_log();
-    write_records(&path, 5);
-    let mut lines = lines(&path);
-    lines.remove(2);
-    write_lines(&path, &lines);
-
-    let msg = verify_err(&path);
+    let msg = tampered(5, |lines| {
+        lines.remove(2);
+    });
     assert!(
         msg.contains("line 3 (seq 3): expected seq 2 after line 2's seq 1"),
         "{msg}"
@@ -219,17 +226,10 @@ fn audit_deleted_line_is_detected() {
 #[test]
 fn audit_deleted_line_with_renumbered_seq_is_detected_by_prev() {
     // An attacker who also fixes seq (and rehashes) still cannot fake prev.
-    let (_dir, path) = temp_log();
-    write_records(&path, 5);
-    let mut lines = lines(&path);
-    lines.remove(2);
-    let old_hash = field(&lines[2], "hash");
-    let renumbered = lines[2].replacen(r#"{"seq":3,"#, r#"{"seq":2,"#, 1);
-    let new_hash = documented_hash(&renumbered);
-    lines[2] = renumbered.replace(old_hash.as_str().unwrap(), &new_hash);
-    write_lines(&path, &lines);
-
-    let msg = verify_err(&path);
+    let msg = tampered(5, |lines| {
+        lines.remove(2);
+        lines[2] = rehashed(&lines[2], |l| l.replacen(r#"{"seq":3,"#, r#"{"seq":2,"#, 1));
+    });
     assert!(
         msg.contains("line 3 (seq 2): prev does not match line 2's hash"),
         "{msg}"
@@ -238,13 +238,7 @@ fn audit_deleted_line_with_renumbered_seq_is_detected_by_prev() {
 
 #[test]
 fn audit_swapped_lines_are_detected() {
-    let (_dir, path) = temp_log();
-    write_records(&path, 5);
-    let mut lines = lines(&path);
-    lines.swap(1, 2);
-    write_lines(&path, &lines);
-
-    let msg = verify_err(&path);
+    let msg = tampered(5, |lines| lines.swap(1, 2));
     assert!(msg.contains("line 2 (seq 2): expected seq 1"), "{msg}");
 }
 
@@ -298,12 +292,9 @@ fn audit_blank_and_foreign_lines_are_rejected() {
 fn audit_reformatted_record_is_rejected() {
     // Re-serialising a record (here: a space after the last colon) changes its bytes; the
     // verifier does not try to canonicalise it back.
-    let (_dir, path) = temp_log();
-    write_records(&path, 2);
-    let mut lines = lines(&path);
-    lines[1] = lines[1].replace(r#","hash":""#, r#","hash": ""#);
-    write_lines(&path, &lines);
-    let msg = verify_err(&path);
+    let msg = tampered(2, |lines| {
+        lines[1] = lines[1].replace(r#","hash":""#, r#","hash": ""#);
+    });
     assert!(
         msg.contains("line 2 (seq 1): the line does not end with"),
         "{msg}"
@@ -313,13 +304,11 @@ fn audit_reformatted_record_is_rejected() {
 #[test]
 fn audit_duplicate_top_level_key_is_rejected() {
     // A second "prev" would make readers disagree about which one counts.
-    let (_dir, path) = temp_log();
-    write_records(&path, 2);
-    let mut lines = lines(&path);
-    let forged = lines[1].replacen(r#","client""#, &format!(r#","prev":"{ZEROS}","client""#), 1);
-    lines[1] = forged.clone();
-    write_lines(&path, &lines);
-    let msg = verify_err(&path);
+    let msg = tampered(2, |lines| {
+        let forged =
+            lines[1].replacen(r#","client""#, &format!(r#","prev":"{ZEROS}","client""#), 1);
+        lines[1] = forged;
+    });
     assert!(
         msg.contains(r#"line 2 (seq 1): the field "prev" appears twice"#),
         "{msg}"
@@ -328,14 +317,9 @@ fn audit_duplicate_top_level_key_is_rejected() {
 
 #[test]
 fn audit_genesis_record_must_have_zero_prev() {
-    let (_dir, path) = temp_log();
-    write_records(&path, 1);
-    let line = &lines(&path)[0];
-    let forged = line.replace(ZEROS, &"1".repeat(64));
-    let old_hash = field(&forged, "hash");
-    let forged = forged.replace(old_hash.as_str().unwrap(), &documented_hash(&forged));
-    write_lines(&path, &[forged]);
-    let msg = verify_err(&path);
+    let msg = tampered(1, |lines| {
+        lines[0] = rehashed(&lines[0], |l| l.replace(ZEROS, &"1".repeat(64)));
+    });
     assert!(msg.contains("line 1 (seq 0): the first record"), "{msg}");
 }
 

@@ -320,11 +320,17 @@ mod tests {
     use crate::audit::verify;
     use serde_json::json;
 
-    #[test]
-    fn audit_failed_write_does_not_advance_the_chain() {
+    /// A fresh log in a temporary directory: the directory (kept alive), the path, the log.
+    fn fresh() -> (tempfile::TempDir, std::path::PathBuf, AuditLog) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.log");
         let log = AuditLog::open(&path).unwrap();
+        (dir, path, log)
+    }
+
+    #[test]
+    fn audit_failed_write_does_not_advance_the_chain() {
+        let (_dir, path, log) = fresh();
         assert_eq!(log.append(&json!({"n": 0})).unwrap(), 0);
         assert_eq!(log.append(&json!({"n": 1})).unwrap(), 1);
 
@@ -350,9 +356,7 @@ mod tests {
 
     #[test]
     fn audit_partial_write_that_cannot_be_undone_stops_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.log");
-        let log = AuditLog::open(&path).unwrap();
+        let (_dir, path, log) = fresh();
         log.append(&json!({"n": 0})).unwrap();
         {
             // Simulate a torn write that the writer cannot cut back: the file grew behind its
@@ -374,9 +378,7 @@ mod tests {
 
     #[test]
     fn audit_failed_append_cuts_off_its_partial_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.log");
-        let log = AuditLog::open(&path).unwrap();
+        let (_dir, path, log) = fresh();
         log.append(&json!({"n": 0})).unwrap();
         let good_len = std::fs::metadata(&path).unwrap().len();
         let state = log.state.lock().unwrap();
@@ -391,9 +393,7 @@ mod tests {
 
     #[test]
     fn audit_last_line_scan_crosses_chunk_boundaries() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.log");
-        let log = AuditLog::open(&path).unwrap();
+        let (_dir, path, log) = fresh();
         let big = "x".repeat(20_000);
         log.append(&json!({"pad": big})).unwrap();
         log.append(&json!({"pad": big})).unwrap();

@@ -105,7 +105,8 @@ impl ProfileStatic for Profile {
 }
 
 /// A bot sending to an exchange's order tables: the exchange's profile (its tables and
-/// canonicalisation rules) and the method and content type its requests usually have.
+/// canonicalisation rules) and the method and content type its requests usually have (the
+/// content type only on a request with a body).
 pub struct Bot {
     profile: &'static dyn ProfileStatic,
     pub method: Method,
@@ -148,7 +149,8 @@ impl Bot {
             method,
             path,
             query,
-            self.content_type,
+            // No body, no content type (a DELETE, a GET).
+            self.content_type.filter(|_| !body.is_empty()),
             body,
             params,
             max,

@@ -71,21 +71,10 @@ mod tests {
     use crate::order::testing::{refused, Allowed, Bot, Judged, Maxima};
     use crate::request::Method;
 
-    fn send(
-        method: Method,
-        path: &str,
-        query: Option<&str>,
-        body: &str,
-        params: Allowed,
-        max: Maxima,
-    ) -> Judged {
-        let content_type = (!body.is_empty()).then_some("application/json");
-        Bot::new(&super::super::PROFILE, method, content_type)
-            .send(method, path, query, body, params, max)
-    }
+    const BOT: Bot = Bot::json(&super::super::PROFILE);
 
     fn order(body: &str, params: Allowed, max: Maxima) -> Judged {
-        send(Method::Post, "/trading/v2/orders", None, body, params, max)
+        BOT.send(Method::Post, "/trading/v2/orders", None, body, params, max)
     }
 
     const MAX: &[(&str, &str)] = &[("qty", "10"), ("notional", "2000")];
@@ -287,7 +276,7 @@ mod tests {
     #[test]
     fn replacements_closes_and_exercises_are_bounded() {
         let replace = |body: &str, max: Maxima| {
-            send(
+            BOT.send(
                 Method::Patch,
                 "/trading/v2/orders/61e69015-8549-4bfd-b9c3-01e75843f47d",
                 None,
@@ -322,7 +311,7 @@ mod tests {
             &["'Qty' is another spelling of 'qty'"],
         );
         let close = |path: &str, query: &str, max: Maxima| {
-            send(
+            BOT.send(
                 Method::Delete,
                 path,
                 Some(query),
@@ -355,7 +344,7 @@ mod tests {
         );
         // Exercising buys or sells every held contract's shares: no size to bound.
         refused(
-            send(
+            BOT.send(
                 Method::Post,
                 "/trading/v2/positions/AAPL250117C00150000/exercise",
                 None,
@@ -365,7 +354,7 @@ mod tests {
             ),
             &["limits qty", "cannot be established"],
         );
-        send(
+        BOT.send(
             Method::Post,
             "/trading/v2/positions/AAPL250117C00150000/exercise",
             None,
