@@ -87,6 +87,38 @@ fn rehashed(line: &str, edit: impl FnOnce(&str) -> String) -> String {
     edited.replace(old_hash.as_str().unwrap(), &new_hash)
 }
 
+/// Writes `n` records and cuts `bytes` off the end of the file, as a crash mid-write would.
+fn cut_short(n: u16, bytes: usize) -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+    let (dir, path) = temp_log();
+    write_records(&path, n);
+    let text = std::fs::read(&path).unwrap();
+    let kept = text[..text.len() - bytes].to_vec();
+    std::fs::write(&path, &kept).unwrap();
+    (dir, path, kept)
+}
+
+/// Every seq `threads` threads get appending `per_thread` records each to `log` at once,
+/// sorted.
+fn appended_at_once(log: &AuditLog, threads: u64, per_thread: u64) -> Vec<u64> {
+    let mut seqs: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    (0..per_thread)
+                        .map(|i| log.append(&json!({"thread": t, "i": i})).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    seqs.sort_unstable();
+    seqs
+}
+
 fn field(line: &str, name: &str) -> serde_json::Value {
     serde_json::from_str::<serde_json::Value>(line).unwrap()[name].clone()
 }
@@ -244,10 +276,7 @@ fn audit_swapped_lines_are_detected() {
 
 #[test]
 fn audit_truncated_last_line_is_detected() {
-    let (_dir, path) = temp_log();
-    write_records(&path, 4);
-    let text = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &text[..text.len() - 30]).unwrap();
+    let (_dir, path, _) = cut_short(4, 30);
 
     let msg = verify_err(&path);
     assert!(msg.contains("line 4: not valid JSON — truncated?"), "{msg}");
@@ -255,10 +284,7 @@ fn audit_truncated_last_line_is_detected() {
 
 #[test]
 fn audit_missing_final_newline_is_detected() {
-    let (_dir, path) = temp_log();
-    write_records(&path, 3);
-    let text = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &text[..text.len() - 1]).unwrap();
+    let (_dir, path, _) = cut_short(3, 1);
 
     let msg = verify_err(&path);
     assert!(
@@ -337,11 +363,8 @@ fn audit_rotated_log_may_start_at_any_seq() {
 
 #[test]
 fn audit_open_refuses_a_torn_last_line() {
-    let (_dir, path) = temp_log();
-    write_records(&path, 3);
-    let text = std::fs::read(&path).unwrap();
     // A crash mid-write: half a record, then (say) a later process added the newline.
-    let mut torn = text[..text.len() - 40].to_vec();
+    let (_dir, path, mut torn) = cut_short(3, 40);
     torn.push(b'\n');
     std::fs::write(&path, &torn).unwrap();
 
@@ -399,23 +422,7 @@ fn audit_concurrent_appends_form_one_chain() {
     const PER_THREAD: u64 = 50;
     let (_dir, path) = temp_log();
     let log = AuditLog::open(&path).unwrap();
-    let mut seqs: Vec<u64> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let log = &log;
-                s.spawn(move || {
-                    (0..PER_THREAD)
-                        .map(|i| log.append(&json!({"thread": t, "i": i})).unwrap())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
-    seqs.sort_unstable();
+    let seqs = appended_at_once(&log, THREADS, PER_THREAD);
     assert_eq!(seqs, (0..THREADS * PER_THREAD).collect::<Vec<_>>());
 
     let report = verify(&path).unwrap();
@@ -534,22 +541,7 @@ fn group_commit_under_concurrency_keeps_a_valid_chain() {
     let mut log = AuditLog::open(&path).unwrap();
     log.set_sync(true);
     assert!(log.is_sync());
-    let log = std::sync::Arc::new(log);
-    let threads: Vec<_> = (0..8)
-        .map(|t| {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                (0..25)
-                    .map(|i| log.append(&serde_json::json!({"t": t, "i": i})).unwrap())
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let mut seqs: Vec<u64> = threads
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
-    seqs.sort_unstable();
+    let seqs = appended_at_once(&log, 8, 25);
     assert_eq!(seqs, (0..200).collect::<Vec<_>>());
     drop(log);
     let report = verify(&path).unwrap();
