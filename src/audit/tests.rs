@@ -67,15 +67,17 @@ fn documented_hash(line: &str) -> String {
     hex::encode(Sha256::digest(format!("{body}}}").as_bytes()))
 }
 
-/// Writes `n` records, lets `tamper` change the file's lines, and returns what the verifier
-/// says about the result (asserting it refuses it).
-fn tampered(n: u16, tamper: impl FnOnce(&mut Vec<String>)) -> String {
+/// Writes `n` records, lets `tamper` change the file's lines, and asserts that the verifier
+/// refuses the result saying `says`.
+#[track_caller]
+fn tampered(n: u16, tamper: impl FnOnce(&mut Vec<String>), says: &str) {
     let (_dir, path) = temp_log();
     write_records(&path, n);
     let mut lines = lines(&path);
     tamper(&mut lines);
     write_lines(&path, &lines);
-    verify_err(&path)
+    let msg = verify_err(&path);
+    assert!(msg.contains(says), "{msg}");
 }
 
 /// `line` changed by `edit` and given the hash the documented rule computes for it: what an
@@ -220,58 +222,61 @@ fn audit_reopen_continues_the_chain() {
 
 #[test]
 fn audit_edited_character_names_the_line() {
-    let msg = tampered(5, |lines| {
-        // Line 3 (seq 2): status 202 → 203, one character.
-        assert!(lines[2].contains(r#""status":202"#));
-        lines[2] = lines[2].replace(r#""status":202"#, r#""status":203"#);
-    });
-    assert!(
-        msg.contains("line 3 (seq 2): hash mismatch — the record was modified"),
-        "{msg}"
+    tampered(
+        5,
+        |lines| {
+            // Line 3 (seq 2): status 202 → 203, one character.
+            assert!(lines[2].contains(r#""status":202"#));
+            lines[2] = lines[2].replace(r#""status":202"#, r#""status":203"#);
+        },
+        "line 3 (seq 2): hash mismatch — the record was modified",
     );
 }
 
 #[test]
 fn audit_edited_and_rehashed_record_breaks_the_next_link() {
-    let msg = tampered(5, |lines| {
-        lines[2] = rehashed(&lines[2], |l| {
-            l.replace(r#""status":202"#, r#""status":203"#)
-        });
-    });
-    assert!(
-        msg.contains("line 4 (seq 3): prev does not match line 3's hash"),
-        "{msg}"
+    tampered(
+        5,
+        |lines| {
+            lines[2] = rehashed(&lines[2], |l| {
+                l.replace(r#""status":202"#, r#""status":203"#)
+            });
+        },
+        "line 4 (seq 3): prev does not match line 3's hash",
     );
 }
 
 #[test]
 fn audit_deleted_line_is_detected() {
-    let msg = tampered(5, |lines| {
-        lines.remove(2);
-    });
-    assert!(
-        msg.contains("line 3 (seq 3): expected seq 2 after line 2's seq 1"),
-        "{msg}"
+    tampered(
+        5,
+        |lines| {
+            lines.remove(2);
+        },
+        "line 3 (seq 3): expected seq 2 after line 2's seq 1",
     );
 }
 
 #[test]
 fn audit_deleted_line_with_renumbered_seq_is_detected_by_prev() {
     // An attacker who also fixes seq (and rehashes) still cannot fake prev.
-    let msg = tampered(5, |lines| {
-        lines.remove(2);
-        lines[2] = rehashed(&lines[2], |l| l.replacen(r#"{"seq":3,"#, r#"{"seq":2,"#, 1));
-    });
-    assert!(
-        msg.contains("line 3 (seq 2): prev does not match line 2's hash"),
-        "{msg}"
+    tampered(
+        5,
+        |lines| {
+            lines.remove(2);
+            lines[2] = rehashed(&lines[2], |l| l.replacen(r#"{"seq":3,"#, r#"{"seq":2,"#, 1));
+        },
+        "line 3 (seq 2): prev does not match line 2's hash",
     );
 }
 
 #[test]
 fn audit_swapped_lines_are_detected() {
-    let msg = tampered(5, |lines| lines.swap(1, 2));
-    assert!(msg.contains("line 2 (seq 2): expected seq 1"), "{msg}");
+    tampered(
+        5,
+        |lines| lines.swap(1, 2),
+        "line 2 (seq 2): expected seq 1",
+    );
 }
 
 #[test]
@@ -318,35 +323,38 @@ fn audit_blank_and_foreign_lines_are_rejected() {
 fn audit_reformatted_record_is_rejected() {
     // Re-serialising a record (here: a space after the last colon) changes its bytes; the
     // verifier does not try to canonicalise it back.
-    let msg = tampered(2, |lines| {
-        lines[1] = lines[1].replace(r#","hash":""#, r#","hash": ""#);
-    });
-    assert!(
-        msg.contains("line 2 (seq 1): the line does not end with"),
-        "{msg}"
+    tampered(
+        2,
+        |lines| {
+            lines[1] = lines[1].replace(r#","hash":""#, r#","hash": ""#);
+        },
+        "line 2 (seq 1): the line does not end with",
     );
 }
 
 #[test]
 fn audit_duplicate_top_level_key_is_rejected() {
     // A second "prev" would make readers disagree about which one counts.
-    let msg = tampered(2, |lines| {
-        let forged =
-            lines[1].replacen(r#","client""#, &format!(r#","prev":"{ZEROS}","client""#), 1);
-        lines[1] = forged;
-    });
-    assert!(
-        msg.contains(r#"line 2 (seq 1): the field "prev" appears twice"#),
-        "{msg}"
+    tampered(
+        2,
+        |lines| {
+            let forged =
+                lines[1].replacen(r#","client""#, &format!(r#","prev":"{ZEROS}","client""#), 1);
+            lines[1] = forged;
+        },
+        r#"line 2 (seq 1): the field "prev" appears twice"#,
     );
 }
 
 #[test]
 fn audit_genesis_record_must_have_zero_prev() {
-    let msg = tampered(1, |lines| {
-        lines[0] = rehashed(&lines[0], |l| l.replace(ZEROS, &"1".repeat(64)));
-    });
-    assert!(msg.contains("line 1 (seq 0): the first record"), "{msg}");
+    tampered(
+        1,
+        |lines| {
+            lines[0] = rehashed(&lines[0], |l| l.replace(ZEROS, &"1".repeat(64)));
+        },
+        "line 1 (seq 0): the first record",
+    );
 }
 
 #[test]
