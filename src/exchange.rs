@@ -1,11 +1,13 @@
 //! Exchanges: everything keyward knows about one exchange's API.
 //!
-//! Each exchange is one file here: a [`Profile`] constant (its id, methods, key headers, body
-//! rules, secret form, deny list, presets, error codes: data) and an [`Exchange`] impl with the
-//! behaviour that really differs (routing, signing, and where needed the client token, extra
-//! request checks, extra denials, a native error shape). It knows nothing of HTTP servers,
-//! tokens or configuration files: adding an exchange is one file here and one line in
-//! [`registry`].
+//! Each exchange is its data and its behaviour. The data is its [`Profile`] (its id, methods,
+//! key headers, body rules, secret form, public paths, deny list, presets, error codes, order
+//! and leverage tables), written in `<id>/profile.toml` and `<id>/orders.toml` and read once
+//! (`profile::shipped!`); the behaviour is an [`Exchange`] impl in `<id>.rs` with what really
+//! differs (routing, signing, and where needed the client token, extra request checks, extra
+//! denials, a native error shape), and the rules its order tables name in `<id>/orders.rs`. It
+//! knows nothing of HTTP servers, tokens or configuration files: adding an exchange is its
+//! files here and one line in [`registry`].
 
 pub mod alpaca;
 pub mod binance;
@@ -77,7 +79,7 @@ impl Outbound {
 
 /// What differs between exchanges as behaviour; everything that is data is the [`Profile`].
 ///
-/// An exchange is [`Profiled`] (its data, declared with [`profile::shipped!`]), implements
+/// An exchange is [`Profiled`] (its data, declared with `profile::shipped!`), implements
 /// [`Exchange::route`] and [`Exchange::sign`], and overrides the other behaviour only where it
 /// differs from the default. The accessors after [`Exchange::sign`] read the profile; they are
 /// provided for the callers' convenience (`exchange.id()`, `Binance.preset("read")`) and no

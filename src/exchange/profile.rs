@@ -1,9 +1,11 @@
-//! What keyward knows about an exchange as data: one [`Profile`] constant per exchange.
+//! What keyward knows about an exchange as data: one [`Profile`] per exchange, written in its
+//! `<id>/profile.toml` and `<id>/orders.toml` and read once into a `static` (`shipped!`,
+//! [`load`](Profile::load)).
 //!
 //! Everything here is a fact about the exchange's API written down once (its id, methods, key
-//! headers, body rules, secret form, deny list, presets, error codes); the behaviour that
-//! really differs between exchanges (routing, signing, extra checks) is the
-//! [`Exchange`](super::Exchange) trait's.
+//! headers, body rules, secret form, public paths, deny list, presets, error codes, order and
+//! leverage tables); the behaviour that really differs between exchanges (routing, signing,
+//! extra checks) is the [`Exchange`](super::Exchange) trait's.
 
 mod load;
 
@@ -138,8 +140,9 @@ impl Profile {
     }
 
     /// [`Profile::load`] for a profile keyward ships: every shipped profile is read by the
-    /// tests (`exchange::tests::shipped_profiles_load`) and at start-up, so a broken one never
-    /// reaches a request.
+    /// tests (`exchange::tests::shipped_profiles_load`) and at start-up (configuration looks
+    /// each credential's exchange up in the registry, which reads them all), so a broken one
+    /// never reaches a request.
     pub fn shipped(id: &str, profile: &str, orders: &str, rules: &Rules) -> Profile {
         let loaded = Profile::load(profile, orders, rules)
             .unwrap_or_else(|e| panic!("the shipped profile of {id} does not load: {e}"));
@@ -247,7 +250,7 @@ pub struct Notional {
 }
 
 /// The profile an exchange is: the one accessor every exchange has in the same words, so it is
-/// written once, by [`shipped!`].
+/// written once, by `shipped!`.
 pub trait Profiled {
     /// Everything keyward knows about the exchange as data.
     fn profile(&self) -> &'static Profile;
@@ -263,7 +266,7 @@ macro_rules! shipped {
         $(#[$doc])*
         pub struct $exchange;
 
-        /// What keyward knows about the exchange as data (see [`Profile::load`]).
+        /// What keyward knows about the exchange as data (read by `Profile::load`).
         pub static PROFILE: std::sync::LazyLock<$crate::exchange::Profile> =
             std::sync::LazyLock::new(|| {
                 $crate::exchange::Profile::shipped(

@@ -32,7 +32,7 @@
 //!
 //! A spec may take everything it does not state from another (`like = "create"`); a run may be
 //! read under a prefix (`{ run = "buy", prefix = "params." }`). Meanings are the snake-case
-//! names of [`Meaning`]'s variants; those with a value are tables (`{ refused = "why" }`,
+//! names of [`Meaning`](super::Meaning)'s variants; those with a value are tables (`{ refused = "why" }`,
 //! `{ price_or_market = "0" }`, `{ signed_size = { buy = "buy", sell = "sell" } }`), and
 //! `by_type`, `leg` and `reduce_only_as` name a `[by_type.<name>]`, `[leg.<name>]` or
 //! `[flags.<name>]` of the file. A `[meaning]` table names meanings the file repeats.
@@ -48,14 +48,14 @@ use crate::request::Method;
 use build::Tables;
 use file::File;
 
-/// A rule deciding what an order's size counts ([`OrderSpec::size_unit`]).
+/// A rule deciding what an order's size counts ([`OrderSpec::size_unit`](super::OrderSpec::size_unit)).
 pub type SizeUnitRule = fn(&Order) -> Result<SizeUnit, String>;
 
-/// A rule deciding a leg's type from the leg as read ([`LegSpec::order_type`]).
+/// A rule deciding a leg's type from the leg as read ([`LegSpec::order_type`](super::LegSpec::order_type)).
 pub type LegTypeRule = fn(&Order) -> Option<&'static str>;
 
-/// The behaviour an exchange's tables name, by the names of its functions (see [`rules!`]).
-/// `base` ([`base_unit`]) is always known.
+/// The behaviour an exchange's tables name, by the names of its functions (see [`rules!`](crate::rules)).
+/// `base` ([`base_unit`](super::base_unit)) is always known.
 #[derive(Clone, Copy, Debug)]
 pub struct Rules {
     pub size_units: &'static [(&'static str, SizeUnitRule)],

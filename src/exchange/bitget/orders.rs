@@ -16,7 +16,7 @@
 //!
 //! Futures flags are strings: `reduceOnly` is `YES`/`NO` on orders and batches, `yes`/`no` on
 //! plan orders (whose own example sends `NO`, as ccxt sends `YES` to both): read in both cases
-//! on all three ([`Meaning::ReduceOnlyAs`]), anything else refused.
+//! on all three ([`Meaning::ReduceOnlyAs`](crate::order::Meaning::ReduceOnlyAs)), anything else refused.
 
 use crate::order::{quote_on_market_buy, Order, SizeUnit};
 

@@ -16,7 +16,7 @@
 //!   not the number of coins"; `quanto_multiplier` coins each, which keyward does not know
 //!   offline), so a bound on `size` applies to it as written and a `notional` bound refuses
 //!   the order ([`SizeUnit::Contracts`]);
-//! - and **signed** ([`Meaning::SignedSize`]): "Positive for buy, negative for sell". The sign
+//! - and **signed** ([`Meaning::SignedSize`](crate::order::Meaning::SignedSize)): "Positive for buy, negative for sell". The sign
 //!   is the order's side (there is no `side` field), which a side rule judges (`side = ["buy"]`
 //!   refuses `size=-5`); the absolute value is the size. `0` closes the whole position, with
 //!   `close=true` (single mode) or `auto_size` (dual mode): such an order has no size, so a
@@ -25,7 +25,7 @@
 //!
 //! A futures order has no type field: "a price of 0 with `tif` as `ioc` represents a market
 //! order". `tif` is read as the order's type (default `gtc`); `gtc`, `ioc`, `poc` and `fok`
-//! orders with a price rest at or fill within it; `price` 0 ([`Meaning::PriceOrMarket`]) makes
+//! orders with a price rest at or fill within it; `price` 0 ([`Meaning::PriceOrMarket`](crate::order::Meaning::PriceOrMarket)) makes
 //! a market order, which a price bound refuses, and is refused with any `tif` but `ioc`.
 //!
 //! Read-only members of the models (`id`, `status`, `left`, `fill_price` ...) are not request
