@@ -127,6 +127,16 @@ mod tests {
         canonicalise(method, path, Some(query), None, b"", &CanonRules::FORM).unwrap()
     }
 
+    /// A signed Binance request judged by `a`, plaintext transport allowed.
+    fn signed(a: &Allowlist, req: &CanonicalRequest) -> Decision {
+        decide(&Binance, Some(a), true, Access::Signed, req)
+    }
+
+    /// `POST path?query` judged by `a`, as [`signed`] does.
+    fn post(a: &Allowlist, path: &str, query: &str) -> Decision {
+        signed(a, &req(Method::Post, path, query))
+    }
+
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
     }
@@ -324,23 +334,17 @@ mod tests {
         rule.params.clear();
         rule.max = vec![("quantity".into(), d("0.5"))];
         let a = Allowlist { rules: vec![rule] };
-        let batch = req(
-            Method::Post,
+        let got = post(
+            &a,
             "/api/v3/order",
             "batchOrders=%5B%7B%22symbol%22%3A%22BTCUSDT%22%2C%22quantity%22%3A%229%22%7D%5D",
         );
-        let got = decide(&Binance, Some(&a), true, Access::Signed, &batch);
         assert!(
             got.to_string()
                 .contains("'batchOrders' is not a field keyward knows on this endpoint"),
             "{got}"
         );
-        let bracket = req(
-            Method::Post,
-            "/api/v3/order",
-            "orders%5B0%5D%5Bquantity%5D=9",
-        );
-        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &bracket).is_allowed());
+        assert!(!post(&a, "/api/v3/order", "orders%5B0%5D%5Bquantity%5D=9").is_allowed());
         let rules = CanonRules::JSON;
         for body in [
             r#"[{"quantity":"9"}]"#,
@@ -356,18 +360,15 @@ mod tests {
                 &rules,
             )
             .unwrap();
-            assert!(
-                !decide(&Binance, Some(&a), true, Access::Signed, &r).is_allowed(),
-                "{body}"
-            );
+            assert!(!signed(&a, &r).is_allowed(), "{body}");
         }
         // A word that merely contains the name is not a mention; a single top-level one is fine.
-        let ok = req(
-            Method::Post,
+        assert!(post(
+            &a,
             "/api/v3/order",
-            "quantity=0.1&newClientOrderId=quantityish",
-        );
-        assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
+            "quantity=0.1&newClientOrderId=quantityish"
+        )
+        .is_allowed());
     }
 
     #[test]
@@ -398,12 +399,12 @@ mod tests {
             ok.param("order_configuration.limit_limit_gtc.base_size"),
             Some("0.5")
         );
-        assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
-        let big = decide(&Binance, Some(&a), true, Access::Signed, &order("0.6", ""));
+        assert!(signed(&a, &ok).is_allowed());
+        let big = signed(&a, &order("0.6", ""));
         assert!(big.to_string().contains("exceeds the maximum 0.5"), "{big}");
         // A second base_size elsewhere in the body cannot hide behind the checked one.
         let twice = order("0.1", r#","x":{"base_size":"9"}"#);
-        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &twice).is_allowed());
+        assert!(!signed(&a, &twice).is_allowed());
         // Another order type: the limited member is absent, so the limit does not apply, but
         // its name appears nowhere else either.
         let market = canonicalise(
@@ -416,7 +417,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            !decide(&Binance, Some(&a), true, Access::Signed, &market).is_allowed(),
+            !signed(&a, &market).is_allowed(),
             "a base_size the rule does not check must not pass"
         );
     }
@@ -425,29 +426,14 @@ mod tests {
     fn leverage_is_capped_on_the_leverage_endpoint() {
         let rule = post_rule("allow[0]", "/fapi/v1/leverage", &[], &[("leverage", "5")]);
         let a = Allowlist { rules: vec![rule] };
-        let ok = req(
-            Method::Post,
-            "/fapi/v1/leverage",
-            "symbol=BTCUSDT&leverage=5",
-        );
-        assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
-        let high = req(
-            Method::Post,
-            "/fapi/v1/leverage",
-            "symbol=BTCUSDT&leverage=20",
-        );
-        let got = decide(&Binance, Some(&a), true, Access::Signed, &high);
+        assert!(post(&a, "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=5").is_allowed());
+        let got = post(&a, "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=20");
         assert!(
             got.to_string()
                 .contains("leverage 20 exceeds the maximum 5"),
             "{got}"
         );
-        let spelled = req(
-            Method::Post,
-            "/fapi/v1/leverage",
-            "symbol=BTCUSDT&Leverage=20",
-        );
-        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &spelled).is_allowed());
+        assert!(!post(&a, "/fapi/v1/leverage", "symbol=BTCUSDT&Leverage=20").is_allowed());
     }
 
     #[test]
@@ -458,9 +444,9 @@ mod tests {
         };
         let market = "symbol=BTCUSDT&side=BUY&type=MARKET&quoteOrderQty=";
         let ok = req(Method::Post, "/api/v3/order", &format!("{market}20000"));
-        assert!(decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
+        assert!(signed(&a, &ok).is_allowed());
         let big = req(Method::Post, "/api/v3/order", &format!("{market}20000.1"));
-        let got = decide(&Binance, Some(&a), true, Access::Signed, &big);
+        let got = signed(&a, &big);
         assert!(
             got.to_string().contains("notional 20000.1 exceeds"),
             "{got}"
@@ -469,7 +455,7 @@ mod tests {
         let a = Allowlist {
             rules: vec![order_rule()],
         };
-        assert!(!decide(&Binance, Some(&a), true, Access::Signed, &ok).is_allowed());
+        assert!(!signed(&a, &ok).is_allowed());
     }
 
     #[test]
@@ -496,7 +482,7 @@ mod tests {
         };
         let r = req(Method::Post, "/sapi/v1/capital/withdraw/apply", "coin=BTC");
         assert!(matches!(
-            decide(&Binance, Some(&a), true, Access::Signed, &r),
+            signed(&a, &r),
             Decision::Deny(Denial::HardDeny(_))
         ));
     }
