@@ -59,14 +59,11 @@ fn is_paper_key(key: &[u8]) -> bool {
 
 impl Exchange for Alpaca {
     fn route(&self, path: &str) -> Option<Route> {
-        let (api, _) = split(path)?;
-        Some(Route {
-            host: match api {
-                Api::Trading => TRADING_HOST,
-                Api::Data => DATA_HOST,
-            },
-            access: PROFILE.public.access(path),
-        })
+        let host = match split(path)?.0 {
+            Api::Trading => TRADING_HOST,
+            Api::Data => DATA_HOST,
+        };
+        Some(PROFILE.route(host, path))
     }
 
     fn sign(

@@ -37,10 +37,8 @@ impl Exchange for Bitget {
     }
 
     fn route(&self, path: &str) -> Option<Route> {
-        (path.starts_with("/api/v2/") || path.starts_with("/api/v3/")).then(|| Route {
-            host: HOST,
-            access: PROFILE.public.access(path),
-        })
+        (path.starts_with("/api/v2/") || path.starts_with("/api/v3/"))
+            .then(|| PROFILE.route(HOST, path))
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {

@@ -32,10 +32,7 @@ const SIGN_HEADER: &str = "api-signature";
 impl Exchange for Bitmex {
     fn route(&self, path: &str) -> Option<Route> {
         let rest = path.strip_prefix("/api/v1/")?;
-        (!rest.is_empty()).then(|| Route {
-            host: HOST,
-            access: PROFILE.public.access(path),
-        })
+        (!rest.is_empty()).then(|| PROFILE.route(HOST, path))
     }
 
     fn native_error(&self, reject: &Refusal) -> NativeMembers {

@@ -32,10 +32,7 @@ const KEY_HEADER: &str = "x-bapi-api-key";
 
 impl Exchange for Bybit {
     fn route(&self, path: &str) -> Option<Route> {
-        path.starts_with("/v5/").then(|| Route {
-            host: HOST,
-            access: PROFILE.public.access(path),
-        })
+        path.starts_with("/v5/").then(|| PROFILE.route(HOST, path))
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {

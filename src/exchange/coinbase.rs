@@ -192,10 +192,7 @@ impl Exchange for Coinbase {
     }
 
     fn route(&self, path: &str) -> Option<Route> {
-        is_api_path(path).then(|| Route {
-            host: HOST,
-            access: PROFILE.public.access(path),
-        })
+        is_api_path(path).then(|| PROFILE.route(HOST, path))
     }
 
     fn client_token(&self, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Refusal> {

@@ -67,10 +67,7 @@ impl Exchange for Gate {
 
     fn route(&self, path: &str) -> Option<Route> {
         let rest = path.strip_prefix("/api/v4/")?;
-        (!rest.is_empty()).then(|| Route {
-            host: HOST,
-            access: PROFILE.public.access(path),
-        })
+        (!rest.is_empty()).then(|| PROFILE.route(HOST, path))
     }
 
     fn check_request(&self, req: &CanonicalRequest) -> Result<(), Refusal> {

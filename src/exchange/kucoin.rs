@@ -62,10 +62,7 @@ impl Kucoin {
 impl Exchange for Kucoin {
     fn route(&self, path: &str) -> Option<Route> {
         let (host, _) = Self::split(path)?;
-        Some(Route {
-            host,
-            access: PROFILE.public.access(path),
-        })
+        Some(PROFILE.route(host, path))
     }
 
     fn sign(

@@ -34,10 +34,8 @@ const KEY_HEADER: &str = "ok-access-key";
 
 impl Exchange for Okx {
     fn route(&self, path: &str) -> Option<Route> {
-        path.starts_with("/api/v5/").then(|| Route {
-            host: HOST,
-            access: PROFILE.public.access(path),
-        })
+        path.starts_with("/api/v5/")
+            .then(|| PROFILE.route(HOST, path))
     }
 
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {

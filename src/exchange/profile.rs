@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::deny::DenyRule;
 use super::native::CodedError;
-use super::PublicPaths;
+use super::{PublicPaths, Route};
 use crate::order::table::Rules;
 use crate::order::OrderEndpoint;
 use crate::request::{CanonRules, Method};
@@ -151,6 +151,14 @@ impl Profile {
             "the shipped profile of {id} names another exchange"
         );
         loaded
+    }
+
+    /// Where `path` goes on `host`: public market data unsigned, everything else signed.
+    pub fn route(&self, host: &'static str, path: &str) -> Route {
+        Route {
+            host,
+            access: self.public.access(path),
+        }
     }
 
     /// Whether the answer to `method path` must have the API key redacted.

@@ -70,81 +70,66 @@ mod tests {
 
     #[test]
     fn every_size_and_price_field_is_bounded() {
-        refused(
-            new(
+        let cases: [(&str, Maxima, &[&str]); 10] = [
+            (
                 r#"{"symbol":"XBTUSD","side":"Buy","orderQty":1001,"ordType":"Limit","price":1}"#,
                 MAX,
+                &["orderQty 1001 exceeds"],
             ),
-            &["orderQty 1001 exceeds"],
-        );
-        refused(
-            new(
+            (
                 r#"{"symbol":"XBTUSD","side":"Buy","orderQty":1,"ordType":"Limit","price":70001}"#,
                 MAX,
+                &["price 70001 exceeds"],
             ),
-            &["price 70001 exceeds"],
-        );
-        refused(
-            new(
+            (
                 r#"{"symbol":"ETHUSD","side":"Buy","orderQty":1,"ordType":"Limit","price":1}"#,
                 MAX,
+                &["symbol=ETHUSD is not allowed"],
             ),
-            &["symbol=ETHUSD is not allowed"],
-        );
-        // Contracts of an unknown multiplier have no notional keyward can compute.
-        refused(
-            new(
+            // Contracts of an unknown multiplier have no notional keyward can compute.
+            (
                 r#"{"symbol":"XBTUSD","side":"Buy","orderQty":1,"ordType":"Limit","price":1}"#,
                 &[("notional", "1000000")],
+                &["notional", "contracts of the instrument's multiplier"],
             ),
-            &["notional", "contracts of the instrument's multiplier"],
-        );
-        // A pegged order's price follows the book, whatever `price` says.
-        refused(
-            new(
+            // A pegged order's price follows the book, whatever `price` says.
+            (
                 r#"{"symbol":"XBTUSD","side":"Buy","orderQty":1,"ordType":"Pegged","price":1,"pegPriceType":"PrimaryPeg","pegOffsetValue":-1,"execInst":"Fixed"}"#,
                 MAX,
+                &["price is set by"],
             ),
-            &["price is set by"],
-        );
-        refused(
-            new(
+            (
                 r#"{"symbol":"XBTUSD","side":"Buy","orderQty":1,"price":1,"pegPriceType":"MarketPeg","pegOffsetValue":5}"#,
                 MAX,
+                &["price is set by 'pegPriceType'"],
             ),
-            &["price is set by 'pegPriceType'"],
-        );
-        refused(
-            new(
+            (
                 r#"{"symbol":"XBTUSD","side":"Buy","orderQty":1,"ordType":"Pegged","price":1}"#,
                 MAX,
+                &["price is set by 'price'"],
             ),
-            &["price is set by 'price'"],
-        );
-        // The deprecated simple quantities are another unit.
-        refused(
-            new(
+            // The deprecated simple quantities are another unit.
+            (
                 r#"{"symbol":"XBTUSD","side":"Buy","simpleOrderQty":100,"ordType":"Market"}"#,
                 MAX,
+                &["'simpleOrderQty': is deprecated"],
             ),
-            &["'simpleOrderQty': is deprecated"],
-        );
-        // A negative quantity (a sell, by BitMEX's default side) is not a plain decimal.
-        refused(
-            new(
+            // A negative quantity (a sell, by BitMEX's default side) is not a plain decimal.
+            (
                 r#"{"symbol":"XBTUSD","orderQty":-5000,"ordType":"Market"}"#,
                 MAX,
+                &["orderQty=-5000 is not a plain decimal"],
             ),
-            &["orderQty=-5000 is not a plain decimal"],
-        );
-        // A Close order without orderQty closes the whole position: no size.
-        refused(
-            new(
+            // A Close order without orderQty closes the whole position: no size.
+            (
                 r#"{"symbol":"XBTUSD","side":"Sell","ordType":"Stop","stopPx":50000,"execInst":"Close"}"#,
                 MAX,
+                &["limits orderQty", "cannot be established"],
             ),
-            &["limits orderQty", "cannot be established"],
-        );
+        ];
+        for (body, max, says) in cases {
+            refused(new(body, max), says);
+        }
     }
 
     #[test]
@@ -159,36 +144,42 @@ mod tests {
                 &[("price", "70000")],
             )
         };
-        refused(
-            amend(r#"{"orderID":"abc","orderQty":5000}"#),
-            &["orderQty 5000 exceeds"],
-        );
-        // `max.orderQty` bounds what stays open, `leavesQty`: both are the size.
-        refused(
-            amend(r#"{"orderID":"abc","leavesQty":5000}"#),
-            &["orderQty 5000 exceeds"],
-        );
-        refused(
-            amend(r#"{"orderID":"abc","orderQty":1,"leavesQty":5000}"#),
-            &["both set the order's base size"],
-        );
-        refused(
-            amend_price(r#"{"orderID":"abc","price":90000}"#),
-            &["price 90000 exceeds"],
-        );
-        refused(
-            amend_price(r#"{"orderID":"abc","pegOffsetValue":100}"#),
-            &["price is set by 'pegOffsetValue'"],
-        );
-        // A price-only amend leaves the size unknown: refused under a size bound.
-        refused(
-            amend(r#"{"orderID":"abc","price":60000}"#),
-            &["limits orderQty", "cannot be established"],
-        );
-        refused(
-            amend(r#"{"orderID":"abc","simpleLeavesQty":1}"#),
-            &["'simpleLeavesQty': is deprecated"],
-        );
+        let amends: [(&str, &[&str]); 5] = [
+            (
+                r#"{"orderID":"abc","orderQty":5000}"#,
+                &["orderQty 5000 exceeds"],
+            ),
+            // `max.orderQty` bounds what stays open, `leavesQty`: both are the size.
+            (
+                r#"{"orderID":"abc","leavesQty":5000}"#,
+                &["orderQty 5000 exceeds"],
+            ),
+            (
+                r#"{"orderID":"abc","orderQty":1,"leavesQty":5000}"#,
+                &["both set the order's base size"],
+            ),
+            // A price-only amend leaves the size unknown: refused under a size bound.
+            (
+                r#"{"orderID":"abc","price":60000}"#,
+                &["limits orderQty", "cannot be established"],
+            ),
+            (
+                r#"{"orderID":"abc","simpleLeavesQty":1}"#,
+                &["'simpleLeavesQty': is deprecated"],
+            ),
+        ];
+        for (body, says) in amends {
+            refused(amend(body), says);
+        }
+        for (body, says) in [
+            (r#"{"orderID":"abc","price":90000}"#, "price 90000 exceeds"),
+            (
+                r#"{"orderID":"abc","pegOffsetValue":100}"#,
+                "price is set by 'pegOffsetValue'",
+            ),
+        ] {
+            refused(amend_price(body), &[says]);
+        }
         // closePosition closes the whole position, a size keyward cannot know.
         let close = |max: Maxima| {
             send(

@@ -45,7 +45,7 @@ pub const RULES: crate::order::table::Rules = crate::rules![size_units: [futures
 
 #[cfg(test)]
 mod tests {
-    use crate::order::testing::Bot;
+    use crate::order::testing::{Bot, Maxima};
 
     const BOT: Bot = Bot::json(&super::super::PROFILE);
 
@@ -77,44 +77,43 @@ mod tests {
             .unwrap_or_else(|e| panic!("{path}: {e}"));
             BOT.judge(path, &order(r#""type":"market","funds":"20000""#), NOTIONAL)
                 .unwrap_or_else(|e| panic!("{path}: {e}"));
-            BOT.refused(
-                path,
-                &order(r#""type":"limit","price":"1","size":"2""#),
-                MAX,
-                "size 2 exceeds",
-            );
-            BOT.refused(
-                path,
-                &order(r#""type":"limit","price":"60000","size":"1""#),
-                MAX,
-                "notional 60000 exceeds",
-            );
-            // Quote-sized market orders: bounded by their funds, not by a base size.
-            BOT.refused(
-                path,
-                &order(r#""type":"market","funds":"60000""#),
-                NOTIONAL,
-                "notional 60000 exceeds",
-            );
-            BOT.refused(
-                path,
-                &order(r#""type":"market","funds":"10""#),
-                &[("size", "1")],
-                "base size cannot be established",
-            );
-            // A market order with a decoy price.
-            BOT.refused(
-                path,
-                &order(r#""type":"market","size":"0.5","price":"0.01""#),
-                MAX,
-                "market executes at the market",
-            );
-            BOT.refused(
-                path,
-                &order(r#""type":"market","size":"0.5","funds":"10""#),
-                MAX,
-                "both a base size ('size') and a quote size ('funds')",
-            );
+            let refusals: [(&str, Maxima, &str); 6] = [
+                (
+                    r#""type":"limit","price":"1","size":"2""#,
+                    MAX,
+                    "size 2 exceeds",
+                ),
+                (
+                    r#""type":"limit","price":"60000","size":"1""#,
+                    MAX,
+                    "notional 60000 exceeds",
+                ),
+                // Quote-sized market orders: bounded by their funds, not by a base size.
+                (
+                    r#""type":"market","funds":"60000""#,
+                    NOTIONAL,
+                    "notional 60000 exceeds",
+                ),
+                (
+                    r#""type":"market","funds":"10""#,
+                    &[("size", "1")],
+                    "base size cannot be established",
+                ),
+                // A market order with a decoy price.
+                (
+                    r#""type":"market","size":"0.5","price":"0.01""#,
+                    MAX,
+                    "market executes at the market",
+                ),
+                (
+                    r#""type":"market","size":"0.5","funds":"10""#,
+                    MAX,
+                    "both a base size ('size') and a quote size ('funds')",
+                ),
+            ];
+            for (rest, max, says) in refusals {
+                BOT.refused(path, &order(rest), max, says);
+            }
         }
         // The classic endpoint's type defaults to limit.
         BOT.judge(
