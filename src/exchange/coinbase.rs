@@ -326,19 +326,27 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
         bearer.strip_prefix("Bearer ").unwrap()
     }
 
+    /// `method path?query` with `body`, signed by the credential of `name` and `secret` at the
+    /// instant and with the nonce ccxt's expected values were computed with.
+    fn signed_as_ccxt(
+        (name, secret): (&str, &str),
+        (method, path, query): (Method, &str, Option<&str>),
+        body: &str,
+    ) -> Outbound {
+        let req = canon(&Coinbase, method, path, query, body);
+        let c = credential(name, secret);
+        Coinbase
+            .sign_with(&req, Access::Signed, &c, 1_700_000_000, NONCE)
+            .unwrap()
+    }
+
     #[test]
     fn es256_matches_ccxt() {
-        let c = credential(EC_NAME, EC_PEM);
-        let req = canon(
-            &Coinbase,
-            Method::Post,
-            "/api/v3/brokerage/orders",
-            None,
+        let out = signed_as_ccxt(
+            (EC_NAME, EC_PEM),
+            (Method::Post, "/api/v3/brokerage/orders", None),
             r#"{"client_order_id":"x","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.010","limit_price":"30000.0"}}}"#,
         );
-        let out = Coinbase
-            .sign_with(&req, Access::Signed, &c, 1_700_000_000, NONCE)
-            .unwrap();
         assert_eq!(auth(&out), ES256_EXPECTED);
         assert_eq!(out.path_and_query, "/api/v3/brokerage/orders");
         assert_eq!(
@@ -349,17 +357,15 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
 
     #[test]
     fn eddsa_matches_ccxt_and_query_is_not_in_uri() {
-        let c = credential(ED_NAME, ED_B64);
-        let req = canon(
-            &Coinbase,
-            Method::Get,
-            "/api/v3/brokerage/accounts",
-            Some("limit=250&cursor=abc"),
+        let out = signed_as_ccxt(
+            (ED_NAME, ED_B64),
+            (
+                Method::Get,
+                "/api/v3/brokerage/accounts",
+                Some("limit=250&cursor=abc"),
+            ),
             "",
         );
-        let out = Coinbase
-            .sign_with(&req, Access::Signed, &c, 1_700_000_000, NONCE)
-            .unwrap();
         assert_eq!(auth(&out), EDDSA_EXPECTED);
         assert_eq!(
             out.path_and_query,
