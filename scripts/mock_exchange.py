@@ -404,6 +404,12 @@ def now_ms():
 # --------------------------------------------------------------------------------------
 
 
+def listen_key(credentials):
+    """The (real) listen key this mock issues, derived from the first credential's API key."""
+    key = sorted(credentials)[0]
+    return "REALLK" + hashlib.sha256(("listen-key" + key).encode()).hexdigest()[:54]
+
+
 class Exchange:
     def __init__(self, credentials):
         # api key -> HMAC secret (str) or a parsed RSA / Ed25519 public key
@@ -823,8 +829,9 @@ def route(ex, method, path, params):
         return 200, ex.open_orders(params)
     if path in ("/api/v3/userDataStream", "/sapi/v1/userDataStream", "/fapi/v1/listenKey",
                 "/dapi/v1/listenKey"):
-        if m == "POST":
-            return 200, {"listenKey": secrets.token_urlsafe(45)[:60]}
+        if m in ("POST", "PUT"):
+            # deterministic, so that the WebSocket mock (scripts/ws_mock.py) can check it
+            return 200, {"listenKey": listen_key(ex.credentials)}
         return 200, {}
     if path == "/sapi/v1/capital/withdraw/apply" and m == "POST":
         return 200, {"id": "7213fea8e94b4a5593d507237e5a555b"}

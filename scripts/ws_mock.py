@@ -149,6 +149,59 @@ class Binance:
         await self.ws.send(json.dumps(obj))
 
 
+class BinanceStream:
+    """Binance market and user-data streams (/ws, /stream; USD-M /ws/<listenKey>,
+    /private/ws?listenKey=, /public/ws, /market/ws): the listen key in the URL must be the real
+    one scripts/mock_exchange.py issued over REST."""
+
+    def __init__(self, ws, path):
+        self.ws, self.path = ws, path
+        self.streams = set()
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+        from mock_exchange import listen_key
+        self.real_key = listen_key(CREDENTIALS)
+        base, _, query = path.partition("?")
+        given = query[len("listenKey="):] if query.startswith("listenKey=") else base.rsplit("/", 1)[-1]
+        self.user_data = base == "/private/ws" or given.startswith("REALLK") or given.startswith("keyward")
+        self.verified = (not self.user_data) or given == self.real_key
+        record(exchange="binance", path=path, op="listenKey" if self.user_data else "streams", frame="",
+               verified=self.verified, why="" if self.verified else f"unknown listen key {given!r}")
+        self.echoed = False
+
+    async def on_frame(self, msg):
+        method, rid = msg.get("method"), msg.get("id")
+        record(exchange="binance", path=self.path, op=method, frame=json.dumps(msg), verified=True, why="")
+        if method == "SUBSCRIBE":
+            self.streams.update(msg.get("params") or [])
+        if method == "LIST_SUBSCRIPTIONS":
+            return await self.send({"result": sorted(self.streams), "id": rid})
+        return await self.send({"result": None, "id": rid})
+
+    async def push(self):
+        t = now_ms()
+        if self.user_data and self.verified:
+            if not self.echoed:
+                # an event naming the listen key, as Binance's listenKeyExpired does
+                self.echoed = True
+                await self.send({"e": "mockListenKeyEcho", "E": t, "listenKey": self.real_key})
+            await self.send({"e": "ORDER_TRADE_UPDATE", "E": t, "T": t, "o": {
+                "s": "BTCUSDT", "c": "pushed-by-mock", "S": "BUY", "o": "LIMIT", "f": "GTC", "q": "0.010",
+                "p": "30000", "ap": "0", "sp": "0", "x": "NEW", "X": "NEW", "i": 777, "l": "0", "z": "0",
+                "L": "0", "N": "USDT", "n": "0", "T": t, "t": 0, "b": "0", "a": "0", "m": False, "R": False,
+                "wt": "CONTRACT_PRICE", "ot": "LIMIT", "ps": "BOTH", "cp": False, "rp": "0", "pP": False,
+                "si": 0, "ss": 0}})
+            await self.send({"e": "ACCOUNT_UPDATE", "E": t, "T": t, "a": {
+                "m": "ORDER", "B": [{"a": "USDT", "wb": "1234.5", "cw": "1234.5", "bc": "0"}], "P": []}})
+        for stream in sorted(self.streams):
+            symbol, _, channel = stream.partition("@")
+            if channel == "trade":
+                await self.send({"e": "trade", "E": t, "T": t, "s": symbol.upper(), "t": t, "p": "30000.1",
+                                 "q": "0.01", "X": "MARKET", "m": False, "M": True})
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+
 # ---------------------------------------------------------------------------------------
 # Bybit v5 (/v5/private, /v5/trade, /v5/public/*)
 # ---------------------------------------------------------------------------------------
@@ -589,7 +642,10 @@ HANDLERS = {"binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit, 
 
 async def serve_socket(ws, exchange):
     path = ws.request.path
-    handler = HANDLERS[exchange](ws, path)
+    cls = HANDLERS[exchange]
+    if exchange == "binance" and not path.startswith("/ws-"):
+        cls = BinanceStream
+    handler = cls(ws, path)
     record(exchange=exchange, path=path, op="connect", frame="", verified=True,
            why=",".join(f"{k}={v}" for k, v in ws.request.headers.raw_items()
                         if k.lower() == "sec-websocket-extensions"))

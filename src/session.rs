@@ -55,6 +55,9 @@ pub struct Context<'a> {
     pub bots: &'a dyn Bots,
     /// Bearer placeholders issued over REST (Kraken), swapped for the real token in frames.
     pub bearers: &'a Bearers,
+    /// The placeholder the socket URL carried and the real token it stands for (Binance's
+    /// listen key), replaced back wherever an exchange frame names the real one.
+    pub url_bearer: Option<(&'a str, &'a [u8])>,
     /// `[server] anonymous_market_data`.
     pub anonymous_ok: bool,
     /// Largest text frame accepted, in bytes.
@@ -193,13 +196,15 @@ impl<'a> Session<'a> {
     /// answers that carry it are.
     pub fn from_exchange(&self, text: String) -> Option<String> {
         let text = self.cx.protocol.to_bot(self.cx.route, text)?;
-        let key = self.cx.credential.api_key.expose();
-        match std::str::from_utf8(key) {
-            Ok(key) if !key.is_empty() && text.contains(key) => {
-                Some(text.replace(key, "keyward-redacted"))
-            }
-            _ => Some(text),
-        }
+        let text = match self.cx.url_bearer {
+            Some((placeholder, real)) => replace(text, real, placeholder),
+            None => text,
+        };
+        Some(replace(
+            text,
+            self.cx.credential.api_key.expose(),
+            "keyward-redacted",
+        ))
     }
 
     /// The op's bot: the token in the frame (which must be the session's, if it has one) or the
@@ -397,6 +402,14 @@ fn summary(canonical: &[CanonicalRequest]) -> Judged {
         method: canonical.first().map_or("", |c| c.method.as_str()),
         path: join(&|c| c.path.clone()),
         params: Some(join(&|c| c.params_string())),
+    }
+}
+
+/// `text` with every copy of the credential material `secret` replaced by `with`.
+fn replace(text: String, secret: &[u8], with: &str) -> String {
+    match std::str::from_utf8(secret) {
+        Ok(secret) if !secret.is_empty() && text.contains(secret) => text.replace(secret, with),
+        _ => text,
     }
 }
 

@@ -110,11 +110,36 @@ pub trait WsProtocol: Send + Sync + 'static {
         std::borrow::Cow::Borrowed(path)
     }
 
-    /// The REST endpoint whose answer carries a bearer token for this exchange's sockets in
-    /// `result.token` (Kraken's `GetWebSocketsToken`): the bot gets a placeholder of its own
-    /// instead, which keyward swaps back in the frames it sends ([`WsProtocol::with_bearer`]).
-    fn rest_bearer(&self) -> Option<(Method, &'static str)> {
+    /// Where the exchange's answer to this REST request carries a bearer token for its sockets
+    /// (Kraken's `GetWebSocketsToken`: `result.token`; Binance's listen keys: `listenKey`), as
+    /// the member names leading to it: the bot gets a placeholder of its own instead, which
+    /// keyward swaps back in the frames and socket URLs it sends ([`WsProtocol::with_bearer`],
+    /// [`WsProtocol::url_bearer`]).
+    fn rest_bearer(&self, _method: Method, _path: &str) -> Option<&'static [&'static str]> {
         None
+    }
+
+    /// The bearer placeholder a socket URL carries (Binance's listen key in the path or the
+    /// query), or `None` if this URL carries none. An error refuses the upgrade (a query string
+    /// where none belongs, a listen key keyward did not issue).
+    fn url_bearer<'u>(
+        &self,
+        _route: WsRoute,
+        _path: &'u str,
+        query: Option<&'u str>,
+    ) -> Result<Option<&'u str>, Refusal> {
+        match query {
+            None => Ok(None),
+            Some(_) => Err(Refusal::bad_request(
+                "keyward relays this WebSocket path without a query string",
+            )),
+        }
+    }
+
+    /// The upstream path and query of a socket URL whose bearer is `real` (by default the
+    /// [`WsProtocol::upstream_path`] of a URL without one).
+    fn upstream_target(&self, path: &str, _query: Option<&str>, _real: Option<&str>) -> String {
+        self.upstream_path(path).into_owned()
     }
 
     /// The bearer placeholder a bot's frame carries, if this exchange's frames carry one.

@@ -94,7 +94,7 @@ impl<'s> Pipeline<'s> {
             Err(refusal) => return Outcome::refused(subject, refusal),
         };
         let bearer = issues_bearer(credential, &outbound, &canonical.path)
-            .then(|| (subject.client().to_owned(), credential.name.clone()));
+            .map(|field| (subject.client().to_owned(), credential.name.clone(), field));
         let forwarded = self.forward(
             subject.id,
             credential,
@@ -128,7 +128,7 @@ impl<'s> Pipeline<'s> {
         outbound: Outbound,
         path: String,
         rule: String,
-        bearer: Option<(String, String)>,
+        bearer: Option<(String, String, &'static [&'static str])>,
     ) -> oneshot::Receiver<Forwarded> {
         let (tx, rx) = oneshot::channel();
         let upstream = credential.upstream.clone();
@@ -144,10 +144,12 @@ impl<'s> Pipeline<'s> {
         tokio::spawn(async move {
             let _counted = counted;
             let answer = match (upstream.send(outbound).await, redact, bearer) {
-                (Ok(response), _, Some((client, credential))) => {
+                (Ok(response), _, Some((client, credential, field))) => {
                     let bearers = state.resources().bearers();
-                    respond::swap_bearer(response, |real| bearers.issue(&client, &credential, real))
-                        .await
+                    respond::swap_bearer(response, field, |real| {
+                        bearers.issue(&client, &credential, real)
+                    })
+                    .await
                 }
                 (Ok(response), Some(key), None) => {
                     respond::redact_key(response, key.expose()).await
@@ -330,14 +332,17 @@ fn sign(
     }
 }
 
-/// Whether the exchange's answer to this request carries a bearer token for its sockets, which
+/// Where the exchange's answer to this request carries a bearer token for its sockets, which
 /// the bot must get only as a placeholder.
-fn issues_bearer(credential: &CredentialState, outbound: &Outbound, path: &str) -> bool {
+fn issues_bearer(
+    credential: &CredentialState,
+    outbound: &Outbound,
+    path: &str,
+) -> Option<&'static [&'static str]> {
     credential
         .exchange
         .ws()
-        .and_then(|ws| ws.rest_bearer())
-        .is_some_and(|(method, bearer_path)| method == outbound.method && bearer_path == path)
+        .and_then(|ws| ws.rest_bearer(outbound.method, path))
 }
 
 fn audit_failed(e: crate::Error) -> Refusal {

@@ -103,11 +103,12 @@ pub async fn redact_key(
     Ok(Response::from_parts(parts, body))
 }
 
-/// The exchange's answer with the bearer token in `result.token` replaced by the placeholder
+/// The exchange's answer with the bearer token at `field` (member names) replaced by the placeholder
 /// `issue` returns for it (and every other copy of the token too). An answer that cannot be read
 /// whole or parsed strictly is not passed on; one without a token (an error) passes unchanged.
 pub async fn swap_bearer(
     resp: Response<Incoming>,
+    field: &[&str],
     issue: impl FnOnce(SecretBytes) -> String,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let unreadable = || {
@@ -125,7 +126,8 @@ pub async fn swap_bearer(
         .to_bytes();
     let text = std::str::from_utf8(&bytes).map_err(|_| unreadable())?;
     let mut answer = Json::parse(text).map_err(|_| unreadable())?;
-    let token = match answer.get("result").and_then(|r| r.get("token")) {
+    let (last, parents) = field.split_last().ok_or_else(unreadable)?;
+    let token = match member(&mut answer, parents).and_then(|h| h.get(last)) {
         Some(Json::String(t)) if !t.is_empty() => SecretBytes::copy_from(t.as_bytes()),
         Some(_) => return Err(unreadable()),
         None => {
@@ -134,10 +136,8 @@ pub async fn swap_bearer(
         }
     };
     let placeholder = issue(SecretBytes::copy_from(token.expose()));
-    if let Json::Object(members) = &mut answer {
-        if let Some((_, result)) = members.iter_mut().find(|(k, _)| k == "result") {
-            result.set("token", Json::String(placeholder.clone()));
-        }
+    if let Some(h) = member(&mut answer, parents) {
+        h.set(last, Json::String(placeholder.clone()));
     }
     let out = replace_all(
         answer.to_compact().as_bytes(),
@@ -150,6 +150,11 @@ pub async fn swap_bearer(
         .map_err(|never| match never {})
         .boxed();
     Ok(Response::from_parts(parts, body))
+}
+
+/// The member of `json` at the end of `path` (`json` itself for an empty path).
+fn member<'j>(json: &'j mut Json, path: &[&str]) -> Option<&'j mut Json> {
+    path.iter().try_fold(json, |at, name| at.get_mut(name))
 }
 
 /// `haystack` with every non-overlapping occurrence of `needle` replaced by `with`.

@@ -24,6 +24,8 @@ use super::transport::Inbound;
 use crate::audit::{Event, FrameRecord, Verdict};
 use crate::exchange::ws::WsRoute;
 use crate::request::{Method, Refusal};
+use crate::secret::SecretBytes;
+use crate::session::Bearers;
 
 /// Whether a request asks to become a WebSocket.
 pub fn is_upgrade(req: &Request<Incoming>) -> bool {
@@ -40,6 +42,10 @@ struct Accepted {
     client: Option<String>,
     source: String,
     accept: HeaderValue,
+    /// The upstream path (and query), with the real bearer where the URL carries one.
+    upstream_target: String,
+    /// The bearer placeholder the URL carried and the real token (Binance's listen key).
+    bearer: Option<(String, SecretBytes)>,
 }
 
 /// Serves an upgrade request: 101 and a relay task, or the refusal (logged and audited like a
@@ -55,7 +61,7 @@ pub async fn upgrade(
     let resources = state.resources();
     let id = resources.next_request();
     let hosts = AllowedHosts::new(listen, &snapshot.host_names);
-    let accepted = match accept(&snapshot, &hosts, id, peer, req) {
+    let accepted = match accept(&snapshot, resources.bearers(), &hosts, id, peer, req) {
         Ok(accepted) => accepted,
         Err(stopped) => {
             let Stopped { subject, refusal } = *stopped;
@@ -99,19 +105,11 @@ pub async fn upgrade(
             return refuse_accepted(state, id, &accepted, refusal);
         }
     };
-    let upstream_path = match snapshot
-        .credentials
-        .get(&accepted.credential)
-        .and_then(|c| c.exchange.ws())
-    {
-        Some(protocol) => protocol.upstream_path(&accepted.socket).into_owned(),
-        None => accepted.socket.clone(),
-    };
     // The exchange's frames (market data snapshots) may be far larger than a bot's request.
     let exchange = match upstream
         .connect(
             accepted.route,
-            &upstream_path,
+            &accepted.upstream_target,
             frame_config(EXCHANGE_FRAME_MAX),
         )
         .await
@@ -164,6 +162,7 @@ pub async fn upgrade(
 /// The transport checks, route, WebSocket handshake headers and client authentication.
 fn accept(
     snapshot: &super::state::Snapshot,
+    bearers: &Bearers,
     hosts: &AllowedHosts<'_>,
     id: u64,
     peer: SocketAddr,
@@ -184,19 +183,11 @@ fn accept(
             Refusal::bad_request("a WebSocket upgrade is a GET"),
         ));
     }
-    if head.uri.query().is_some() {
-        return Err(stop(
-            &subject,
-            Refusal::bad_request("keyward relays WebSocket paths without a query string"),
-        ));
-    }
     let (credential, path) = route(snapshot, head.uri.path()).map_err(|r| stop(&subject, r))?;
     subject.path = path.to_owned();
-    let route = credential
-        .exchange
-        .ws()
-        .and_then(|p| p.route(path))
-        .ok_or_else(|| {
+    let protocol = credential.exchange.ws();
+    let route = protocol.and_then(|p| p.route(path).map(|r| (p, r)));
+    let (protocol, route) = route.ok_or_else(|| {
             stop(
                 &subject,
                 Refusal::not_found(format!(
@@ -206,10 +197,29 @@ fn accept(
             )
         })?;
     let accept = handshake_accept(&head.headers).map_err(|r| stop(&subject, r))?;
-    let client = snapshot
+    let query = head.uri.query();
+    let placeholder = protocol
+        .url_bearer(route, path, query)
+        .map_err(|r| stop(&subject, r))?;
+    let mut client = snapshot
         .clients
         .authenticate(credential.exchange, &head.headers)
         .map_err(|r| stop(&subject, r))?;
+    let bearer = match placeholder {
+        None => None,
+        Some(placeholder) => {
+            let (owner, real) =
+                url_bearer_owner(snapshot, bearers, &credential.name, placeholder, client)
+                    .map_err(|r| stop(&subject, r))?;
+            client = Some(owner);
+            Some((placeholder.to_owned(), real))
+        }
+    };
+    let upstream_target = protocol.upstream_target(
+        path,
+        query,
+        bearer.as_ref().and_then(|(_, real)| real.expose_str()),
+    );
     if let Some(c) = client {
         c.admit(&credential.name, peer)
             .map_err(|r| stop(&subject, r))?;
@@ -221,7 +231,35 @@ fn accept(
         client: client.map(|c| c.name().to_owned()),
         source: inbound.source,
         accept,
+        upstream_target,
+        bearer,
     })
+}
+
+/// The client a socket URL's bearer placeholder was issued to (which must be the upgrade's
+/// client, if it names one) and the real token.
+fn url_bearer_owner<'s>(
+    snapshot: &'s super::state::Snapshot,
+    bearers: &Bearers,
+    credential: &str,
+    placeholder: &str,
+    upgrade_client: Option<&'s super::auth::Client>,
+) -> Result<(&'s super::auth::Client, SecretBytes), Refusal> {
+    let unknown = || {
+        Refusal::unauthenticated(
+            "the socket URL carries a token keyward did not issue for this credential; get it from the REST endpoint through keyward",
+        )
+    };
+    let (name, real) = bearers
+        .resolve(credential, placeholder)
+        .ok_or_else(unknown)?;
+    let owner = snapshot.clients.by_name(&name).ok_or_else(unknown)?;
+    match upgrade_client {
+        Some(c) if !std::ptr::eq(c, owner) => Err(Refusal::unauthenticated(
+            "the upgrade carries another client's token than the socket URL's",
+        )),
+        _ => Ok((owner, real)),
+    }
 }
 
 /// `Sec-WebSocket-Accept` for a version-13 handshake.
@@ -319,5 +357,9 @@ fn accepted_parts(a: &Accepted) -> relay::Parts {
         route: a.route,
         client: a.client.clone(),
         source: a.source.clone(),
+        bearer: a
+            .bearer
+            .as_ref()
+            .map(|(p, real)| (p.clone(), SecretBytes::copy_from(real.expose()))),
     }
 }

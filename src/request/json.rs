@@ -74,6 +74,14 @@ impl Json {
         }
     }
 
+    /// A member of an object, to change it.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        match self {
+            Json::Object(m) => m.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
     /// A scalar as the text a policy compares: strings unquoted, numbers as written,
     /// booleans as `true`/`false`. Arrays, objects and null have no text.
     pub fn scalar_text(&self) -> Option<&str> {

@@ -26,14 +26,22 @@ struct Issued {
 }
 
 impl Bearers {
-    /// A fresh placeholder for `real`, issued to `client` of `credential`.
+    /// A placeholder for `real`, issued to `client` of `credential`: the one it already has for
+    /// that token (renewed; Binance answers a listen key's keepalive with the same key), or a
+    /// fresh one.
     pub fn issue(&self, client: &str, credential: &str, real: SecretBytes) -> String {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|_, i| i.at.elapsed() < LIFETIME);
+        if let Some((placeholder, issued)) = map.iter_mut().find(|(_, i)| {
+            i.client == client && i.credential == credential && i.real.expose() == real.expose()
+        }) {
+            issued.at = Instant::now();
+            return placeholder.clone();
+        }
         let mut bytes = [0u8; 16];
         // getrandom fails only without an OS entropy source, where nothing else works either.
         getrandom::getrandom(&mut bytes).expect("the OS random source is available");
         let placeholder = format!("keyward-{}", hex::encode(bytes));
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.retain(|_, i| i.at.elapsed() < LIFETIME);
         if map.len() >= MAX {
             if let Some(oldest) = map.iter().min_by_key(|(_, i)| i.at).map(|(k, _)| k.clone()) {
                 map.remove(&oldest);
@@ -74,9 +82,18 @@ mod tests {
         assert_eq!((client.as_str(), real.expose()), ("bot", &b"real"[..]));
         assert!(bearers.resolve("other", &p).is_none());
         assert!(bearers.resolve("kraken-main", "keyward-guess").is_none());
-        assert_ne!(
+        // the same token for the same bot keeps its placeholder; another token or bot does not
+        assert_eq!(
             p,
             bearers.issue("bot", "kraken-main", SecretBytes::copy_from(b"real"))
+        );
+        assert_ne!(
+            p,
+            bearers.issue("bot", "kraken-main", SecretBytes::copy_from(b"other"))
+        );
+        assert_ne!(
+            p,
+            bearers.issue("bot2", "kraken-main", SecretBytes::copy_from(b"real"))
         );
     }
 }

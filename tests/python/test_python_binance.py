@@ -62,7 +62,8 @@ def test_order_round_trip(stack, client):
 
 def test_listen_key_is_key_only(stack, client):
     key = client.stream_get_listen_key()
-    assert isinstance(key, str) and len(key) == 60
+    # the bot gets a placeholder of its own; the real key reads the account around keyward
+    assert isinstance(key, str) and key.startswith("keyward-") and "REALLK" not in key
     rec = last(stack, "/api/v3/userDataStream", "POST")
     assert rec["verified"] is True and rec["headers"]["x-mbx-apikey"] == stack.api_key
     assert "signature" not in rec["query"] + rec["body"]

@@ -7,6 +7,8 @@
 //! `k=v&...` without percent-encoding; HMAC hex, RSA and Ed25519 base64.
 //! <https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/request-security>
 
+mod streams;
+
 use std::time::SystemTime;
 
 use super::{recv_window, signature};
@@ -194,11 +196,8 @@ const FUTURES_METHODS: &[(&str, Kind)] = &[
     ("v2/account.balance", rest(Get, "/fapi/v3/balance", Signed)),
     ("account.status", rest(Get, "/fapi/v2/account", Signed)),
     ("v2/account.status", rest(Get, "/fapi/v3/account", Signed)),
-    (
-        "userDataStream.start",
-        rest(Post, "/fapi/v1/listenKey", Key),
-    ),
-    ("userDataStream.ping", rest(Put, "/fapi/v1/listenKey", Key)),
+    // `userDataStream.start` and `.ping` are not relayed: their answer carries the real listen
+    // key, which the bot gets only as a placeholder over REST `POST /fapi/v1/listenKey`.
     (
         "userDataStream.stop",
         rest(Delete, "/fapi/v1/listenKey", Key),
@@ -246,11 +245,51 @@ impl WsProtocol for BinanceWs {
                 authority: "ws-fapi.binance.com:443",
                 api: FUTURES,
             }),
-            _ => None,
+            _ => streams::route(path),
+        }
+    }
+
+    fn rest_bearer(&self, method: Method, path: &str) -> Option<&'static [&'static str]> {
+        let listen_key = matches!(method, Post | Put)
+            && matches!(
+                path,
+                "/fapi/v1/listenKey"
+                    | "/dapi/v1/listenKey"
+                    | "/papi/v1/listenKey"
+                    | "/eapi/v1/listenKey"
+                    | "/api/v3/userDataStream"
+                    | "/sapi/v1/userDataStream"
+                    | "/sapi/v1/userDataStream/isolated"
+            );
+        listen_key.then_some(&["listenKey"])
+    }
+
+    fn url_bearer<'u>(
+        &self,
+        route: WsRoute,
+        path: &'u str,
+        query: Option<&'u str>,
+    ) -> Result<Option<&'u str>, Refusal> {
+        match route.api {
+            streams::SPOT | streams::FUTURES => streams::url_bearer(path, query),
+            _ if query.is_some() => Err(Refusal::bad_request(
+                "keyward relays the WebSocket API without a query string",
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    fn upstream_target(&self, path: &str, query: Option<&str>, real: Option<&str>) -> String {
+        match self.route(path).map(|r| r.api) {
+            Some(streams::SPOT | streams::FUTURES) => streams::upstream_target(path, query, real),
+            _ => path.to_owned(),
         }
     }
 
     fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
+        if matches!(route.api, streams::SPOT | streams::FUTURES) {
+            return streams::read(route, frame);
+        }
         let Json::Object(members) = frame else {
             return Err(Refusal::bad_request("a Binance request is a JSON object"));
         };
@@ -338,7 +377,10 @@ impl WsProtocol for BinanceWs {
         Ok(Reply::ToExchange(out.to_compact()))
     }
 
-    fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
+    fn error_reply(&self, route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
+        if matches!(route.api, streams::SPOT | streams::FUTURES) {
+            return streams::error_reply(op, refusal);
+        }
         let (status, code) = match refusal.kind {
             RefusalKind::Forbidden => (403, "-1002"),
             RefusalKind::Unauthenticated => (401, "-2015"),

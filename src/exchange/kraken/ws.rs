@@ -41,8 +41,8 @@ impl WsProtocol for KrakenWs {
         })
     }
 
-    fn rest_bearer(&self) -> Option<(Method, &'static str)> {
-        Some(post("/0/private/GetWebSocketsToken"))
+    fn rest_bearer(&self, method: Method, path: &str) -> Option<&'static [&'static str]> {
+        ((method, path) == post("/0/private/GetWebSocketsToken")).then_some(&["result", "token"])
     }
 
     fn bearer<'f>(&self, frame: &'f Json) -> Option<&'f str> {

@@ -27,6 +27,8 @@ pub struct Parts {
     pub route: crate::exchange::ws::WsRoute,
     pub client: Option<String>,
     pub source: String,
+    /// The bearer placeholder the socket URL carried and the real token.
+    pub bearer: Option<(String, crate::secret::SecretBytes)>,
 }
 
 /// The bot's side of an upgraded connection.
@@ -69,6 +71,10 @@ pub async fn run(
         socket: &parts.socket,
         bots: &snapshot.clients,
         bearers: state.resources().bearers(),
+        url_bearer: parts
+            .bearer
+            .as_ref()
+            .map(|(placeholder, real)| (placeholder.as_str(), real.expose())),
         anonymous_ok: snapshot.anonymous_ok,
         max_frame: snapshot.max_body_bytes,
         audit: &audit,
