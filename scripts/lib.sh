@@ -1,6 +1,8 @@
 # Shared helpers for scripts/test.sh and scripts/demo.sh (sourced, not executed).
 
-KW_PY_PINS=(ccxt==4.5.90 python-binance==1.0.37 pytest==9.2.0 websockets==17.4)
+# cryptography: the mock exchange verifies RSA/Ed25519 signatures, the virtual PIV card
+# (scripts/vpiv/) does its P-256/Ed25519/3DES/AES work with it.
+KW_PY_PINS=(ccxt==4.5.90 python-binance==1.0.37 pytest==9.2.0 websockets==17.4 cryptography==50.0.2)
 
 kw_log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 kw_die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -30,10 +32,28 @@ kw_softhsm_module() {
   return 1
 }
 
-# kw_ensure_system_deps [python] — SoftHSM, openssl, curl, a C compiler for ring, python3.
+# kw_ykcs11_module — print the path of libykcs11.so (Yubico's PKCS#11 module for PIV)
+kw_ykcs11_module() {
+  local c
+  for c in "${KEYWARD_TEST_YKCS11_MODULE:-}" /usr/lib/x86_64-linux-gnu/libykcs11.so \
+           /usr/lib/aarch64-linux-gnu/libykcs11.so /usr/lib/libykcs11.so /usr/local/lib/libykcs11.so; do
+    if [ -n "$c" ] && [ -e "$c" ]; then printf '%s\n' "$c"; return 0; fi
+  done
+  return 1
+}
+
+# kw_ensure_system_deps [python] — SoftHSM, openssl, curl, a C compiler for ring, python3, and
+# the PC/SC stack for the virtual YubiKey: pcscd, vsmartcard's vpcd reader driver, libpcsclite
+# (headers + pkg-config, for the `yubikey` crate's pcsc-sys) and ykcs11.
 kw_ensure_system_deps() {
   local missing=()
   { command -v softhsm2-util >/dev/null 2>&1 && kw_softhsm_module >/dev/null; } || missing+=(softhsm2)
+  command -v pcscd >/dev/null 2>&1 || missing+=(pcscd)
+  [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || missing+=(vsmartcard-vpcd)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libpcsclite; } || missing+=(libpcsclite-dev)
+  kw_ykcs11_module >/dev/null || missing+=(ykcs11)
+  command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
   command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
@@ -53,8 +73,9 @@ kw_ensure_system_deps() {
 # kw_python_has_deps PYTHON — true when PYTHON can import the pinned test dependencies.
 kw_python_has_deps() {
   "$1" - <<'PY' >/dev/null 2>&1
-import ccxt, pytest, binance, websockets
+import ccxt, pytest, binance, websockets, cryptography
 assert ccxt.__version__ == "4.5.90", ccxt.__version__
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 PY
 }
 
