@@ -117,7 +117,7 @@ if [ -n "${KEYWARD_BIN:-}" ]; then
   KW=$KEYWARD_BIN
   echo "using KEYWARD_BIN=$KW"
 else
-  command -v cargo >/dev/null 2>&1 || kw_die "cargo not found: install Rust >= 1.85 (https://rustup.rs)"
+  command -v cargo >/dev/null 2>&1 || kw_die "cargo not found: install Rust >= 1.89 (https://rustup.rs)"
   kw_log "cargo build --release --bin keyward (a few minutes on 2 cores the first time)"
   cargo build --release --bin keyward
   target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \

@@ -65,7 +65,7 @@ if [ -n "${KEYWARD_BIN:-}" ]; then
   KW=$KEYWARD_BIN
 else
   say "Building keyward (cargo build)"
-  command -v cargo >/dev/null 2>&1 || kw_die "cargo not found: install Rust >= 1.80 (https://rustup.rs)"
+  command -v cargo >/dev/null 2>&1 || kw_die "cargo not found: install Rust >= 1.89 (https://rustup.rs)"
   cargo build --bin keyward
   target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo "$repo/target")

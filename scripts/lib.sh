@@ -7,18 +7,20 @@ KW_PY_PINS=(ccxt==4.5.90 python-binance==1.0.37 pytest==9.2.0 websockets==17.4 c
 kw_log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 kw_die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
+# kw_as_root CMD... — run CMD as root (directly, or via sudo).
+kw_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; return; fi
+  command -v sudo >/dev/null 2>&1 || kw_die "need root (or sudo) for: $*"
+  sudo "$@"
+}
+
 # kw_apt_install PKG... — install Debian packages (apt-get update first), as root or via sudo.
 kw_apt_install() {
   [ $# -gt 0 ] || return 0
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || kw_die "need root (or sudo) to install: $*"
-    sudo="sudo"
-  fi
   command -v apt-get >/dev/null 2>&1 || kw_die "apt-get not found; install these yourself: $*"
   kw_log "installing Debian packages: $*"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  kw_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  kw_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 # kw_softhsm_module — print the path of libsofthsm2.so
@@ -68,6 +70,9 @@ kw_ensure_system_deps() {
   fi
   kw_apt_install "${missing[@]}"
   kw_softhsm_module >/dev/null || kw_die "libsofthsm2.so not found after installing softhsm2"
+  # The virtual YubiKey's private pcscd binds its own socket directory over /run/pcscd (which
+  # a container without systemd lacks; as non-root it cannot be created inside the namespace).
+  [ -d /run/pcscd ] || kw_as_root mkdir -p /run/pcscd
 }
 
 # kw_python_has_deps PYTHON — true when PYTHON can import the pinned test dependencies.

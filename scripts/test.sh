@@ -5,7 +5,9 @@
 # exchange. Exits non-zero if anything fails.
 #
 # Nothing is exported globally: every test creates its own SoftHSM token directory and
-# passes SOFTHSM2_CONF only to the processes it starts, so tests can run in parallel.
+# passes SOFTHSM2_CONF only to the processes it starts, so tests can run in parallel. The
+# YubiKey tests do the same with a private pcscd each (in its own mount namespace, so the
+# machine's pcscd, if any, is untouched) and a virtual PIV card (scripts/vpiv/).
 #
 # Environment knobs: KEYWARD_PYTHON (use this python instead of finding/creating one),
 # KEYWARD_SKIP_CARGO=1, KEYWARD_SKIP_PYTHON=1, PYTEST_ARGS (extra pytest arguments).
@@ -18,7 +20,7 @@ cd "$repo"
 
 kw_log "checking system dependencies"
 kw_ensure_system_deps python
-command -v cargo >/dev/null 2>&1 || kw_die "cargo not found: install Rust >= 1.80 (https://rustup.rs)"
+command -v cargo >/dev/null 2>&1 || kw_die "cargo not found: install Rust >= 1.89 (https://rustup.rs)"
 
 # SoftHSM smoke test: a throwaway token in a temp dir, with its own config.
 smoke=$(mktemp -d)
@@ -30,6 +32,8 @@ kw_log "SoftHSM works ($(kw_softhsm_module))"
 
 PY=$(kw_python "$repo")
 kw_log "python: $PY"
+# The Rust tests run the virtual PIV card with this python, and must not skip it.
+export KEYWARD_PYTHON="$PY" KEYWARD_REQUIRE_VPIV=1
 
 status=0
 if [ "${KEYWARD_SKIP_CARGO:-0}" != 1 ]; then

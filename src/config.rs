@@ -5,6 +5,7 @@
 //! are resolved against the configuration file's folder. The allowlists are compiled by
 //! [`policy::compile`](crate::policy::compile); this module only names the key of what it refuses.
 
+mod token;
 mod validate;
 
 pub use validate::{parse_token_hash, valid_name};
@@ -104,6 +105,15 @@ pub struct ClientConfig {
     pub allow: Allowlist,
     pub source_ips: Vec<IpNet>,
     pub rate: Option<Rate>,
+}
+
+/// `p`, relative to the configuration file's folder `base` unless it is absolute.
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.join(p)
+    }
 }
 
 impl Config {

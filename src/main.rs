@@ -2,13 +2,15 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+mod cli;
+
 use base64::Engine;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use sha2::{Digest, Sha256};
 
 use keyward::audit::{self, AuditLog};
@@ -16,156 +18,10 @@ use keyward::config::Config;
 use keyward::error::{Error, ErrorKind, Result};
 use keyward::proxy::{self, State};
 use keyward::startup::unseal_all;
-use keyward::token::{SealingAlgorithm, SignatureAlgorithm};
+use keyward::token::{KeyOptions, PivSlot, SealingAlgorithm, SignatureAlgorithm};
 use keyward::{exchange, provision, secret, vault};
 
-#[derive(Parser)]
-#[command(
-    name = "keyward",
-    version,
-    about = "Exchange API keys sealed to an HSM, behind an allowlisting signing proxy"
-)]
-struct Cli {
-    /// Log format on stderr.
-    #[arg(long, value_enum, default_value_t = LogFormat::Pretty, global = true)]
-    log_format: LogFormat,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Pretty,
-    Json,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the proxy.
-    Serve {
-        #[arg(long)]
-        config: PathBuf,
-    },
-    /// Generate the sealing key pair on the token and print its recipient string; or, with
-    /// --api-key, an exchange API key pair for one credential, and print its public key.
-    Keygen {
-        #[arg(long)]
-        config: PathBuf,
-        /// The sealing key's algorithm: p256 (ECDH), or rsa3072 (RSA-OAEP, for HSMs without ECDH).
-        #[arg(long, value_enum, default_value_t = SealingKind::P256, conflicts_with = "api_key")]
-        algorithm: SealingKind,
-        /// Generate an exchange API key pair instead (Binance: ed25519; Coinbase: p256).
-        #[arg(long, value_enum, requires = "name")]
-        api_key: Option<ApiKeyKind>,
-        /// The credential the API key pair is for (its token label is keyward-api-NAME).
-        #[arg(long, requires = "api_key")]
-        name: Option<String>,
-        /// Also write the recipient string (or the PEM public key) to this file.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// Print the recipient string of the sealing key already on the token.
-    Recipient {
-        #[arg(long)]
-        config: PathBuf,
-    },
-    /// Seal an API key and secret (read from stdin, one per line) into a vault file. Needs no token.
-    Seal {
-        /// The recipient string printed by `keygen`, or a file holding it.
-        #[arg(long)]
-        recipient: String,
-        /// Credential name (the first path segment bots use).
-        #[arg(long)]
-        name: String,
-        /// Exchange id, e.g. binance.
-        #[arg(long)]
-        exchange: String,
-        /// Vault file to write (its folder is created if missing).
-        #[arg(long)]
-        out: PathBuf,
-        /// Record an expiry this many days from now (a reminder to rotate; `check` warns).
-        #[arg(long)]
-        expires_days: Option<u64>,
-    },
-    /// Store a credential whose signing key stays on the token (read from stdin as for seal:
-    /// the API key and HMAC secret, or the API key alone when `keygen --api-key` made its key
-    /// pair); write a vault holding the API key and the key's reference, never the secret.
-    Import {
-        #[arg(long)]
-        config: PathBuf,
-        /// Credential name (the first path segment bots use).
-        #[arg(long)]
-        name: String,
-        /// Exchange id, e.g. binance.
-        #[arg(long)]
-        exchange: String,
-        /// Keep the signing key on the token (the only kind of import).
-        #[arg(long, required = true)]
-        in_token: bool,
-        /// Vault file to write (its folder is created if missing).
-        #[arg(long)]
-        out: PathBuf,
-        /// Record an expiry this many days from now (a reminder to rotate; `check` warns).
-        #[arg(long)]
-        expires_days: Option<u64>,
-    },
-    /// Mint a new client token for a bot; print it once, with its config line.
-    ClientToken {
-        #[arg(long)]
-        name: String,
-    },
-    /// Validate the config, log in, unseal every credential and summarise the policy.
-    Check {
-        #[arg(long)]
-        config: PathBuf,
-    },
-    /// Policy tools.
-    Policy {
-        #[command(subcommand)]
-        command: PolicyCommand,
-    },
-    /// Audit log tools.
-    Audit {
-        #[command(subcommand)]
-        command: AuditCommand,
-    },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SealingKind {
-    P256,
-    Rsa3072,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ApiKeyKind {
-    Ed25519,
-    P256,
-}
-
-#[derive(Subcommand)]
-enum PolicyCommand {
-    /// Show what keyward would decide for a request (exit 0 allowed, 1 denied).
-    Explain {
-        #[arg(long)]
-        config: PathBuf,
-        #[arg(long)]
-        client: String,
-        /// GET, POST, PUT, PATCH or DELETE (PATCH only for exchanges that use it: gate, alpaca).
-        method: String,
-        /// The request target as the bot sends it: /<credential>/<path>?<query>.
-        target: String,
-        /// The request body, if any: a form (`a=1&b=2`) or JSON (`{...}`, `[...]`).
-        #[arg(long)]
-        body: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Verify the hash chain; exit non-zero naming the first bad record.
-    Verify { path: PathBuf },
-}
+use cli::{ApiKeyKind, AuditCommand, Cli, Command, LogFormat, PolicyCommand, SealingKind};
 
 fn main() -> ExitCode {
     secret::harden_process();
@@ -192,8 +48,11 @@ fn exit_code(kind: ErrorKind) -> u8 {
 }
 
 fn init_logging(format: LogFormat) {
+    // The `yubikey` crate logs raw APDUs at trace level (the PIN, ECDH results): never shown,
+    // whatever KEYWARD_LOG asks; keyward's own errors say what its messages would.
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive("yubikey=off".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -211,15 +70,24 @@ fn run(command: Command) -> Result<ExitCode> {
             algorithm,
             api_key: None,
             out,
+            yubikey,
             ..
-        } => keygen(&config, algorithm, out.as_deref()),
+        } => keygen(&config, algorithm, out.as_deref(), &yubikey.options()),
         Command::Keygen {
             config,
             api_key: Some(kind),
             name: Some(name),
             out,
+            slot,
+            yubikey,
             ..
-        } => keygen_api_key(&config, kind, &name, out.as_deref()),
+        } => keygen_api_key(
+            &config,
+            kind,
+            (&name, slot),
+            out.as_deref(),
+            &yubikey.options(),
+        ),
         Command::Keygen { .. } => Err(Error::usage("--api-key needs --name")),
         Command::Recipient { config } => {
             let recipient = provision::existing_recipient(&Config::load_token(&config)?)?;
@@ -238,9 +106,10 @@ fn run(command: Command) -> Result<ExitCode> {
             name,
             exchange,
             in_token: _,
+            slot,
             out,
             expires_days,
-        } => import(&config, &name, &exchange, &out, expires_days),
+        } => import(&config, (&name, slot), &exchange, &out, expires_days),
         Command::ClientToken { name } => client_token(&name),
         Command::Check { config } => check(&config),
         Command::Policy {
@@ -259,13 +128,18 @@ fn run(command: Command) -> Result<ExitCode> {
     }
 }
 
-fn keygen(config: &Path, kind: SealingKind, out: Option<&Path>) -> Result<ExitCode> {
+fn keygen(
+    config: &Path,
+    kind: SealingKind,
+    out: Option<&Path>,
+    options: &KeyOptions,
+) -> Result<ExitCode> {
     let token = Config::load_token(config)?;
     let algorithm = match kind {
         SealingKind::P256 => SealingAlgorithm::P256,
         SealingKind::Rsa3072 => SealingAlgorithm::Rsa3072,
     };
-    let recipient = provision::generate_sealing_key(&token, algorithm)?;
+    let recipient = provision::generate_sealing_key(&token, algorithm, options)?;
     write_out(out, &format!("{recipient}\n"))?;
     println!("{recipient}");
     let oaep = match &recipient {
@@ -282,23 +156,25 @@ fn keygen(config: &Path, kind: SealingKind, out: Option<&Path>) -> Result<ExitCo
 fn keygen_api_key(
     config: &Path,
     kind: ApiKeyKind,
-    name: &str,
+    (name, slot): (&str, Option<PivSlot>),
     out: Option<&Path>,
+    options: &KeyOptions,
 ) -> Result<ExitCode> {
     let token = Config::load_token(config)?;
     let algorithm = match kind {
         ApiKeyKind::Ed25519 => SignatureAlgorithm::Ed25519,
         ApiKeyKind::P256 => SignatureAlgorithm::EcdsaP256,
     };
-    let generated = provision::generate_api_key(&token, name, algorithm)?;
+    let generated = provision::generate_api_key(&token, (name, slot), algorithm, options)?;
     write_out(out, &generated.public_pem)?;
     print!("{}", generated.public_pem);
     let register = match kind {
         ApiKeyKind::Ed25519 => "register this public key at the exchange (Binance: API Management, Create API, Self-generated, paste the PEM)",
         ApiKeyKind::P256 => "register this public key where the exchange accepts an ES256 public key (Coinbase's portal issues its own key pairs and takes none: see README, In-token keys)",
     };
+    let slot = slot.map(|s| format!(" --slot {s}")).unwrap_or_default();
     eprintln!(
-        "keyward: {algorithm} API key pair {} generated on the token (the private key cannot leave it); {register}; then store the exchange's API key with `keyward import --config ... --name {name} --exchange EXCHANGE --in-token --out vault/{name}.kwv` (the API key alone on stdin)",
+        "keyward: {algorithm} API key pair {} generated on the token (the private key cannot leave it); {register}; then store the exchange's API key with `keyward import --config ... --name {name}{slot} --exchange EXCHANGE --in-token --out vault/{name}.kwv` (the API key alone on stdin)",
         generated.key
     );
     Ok(ExitCode::SUCCESS)
@@ -346,7 +222,7 @@ fn seal(
 
 fn import(
     config: &Path,
-    name: &str,
+    (name, slot): (&str, Option<PivSlot>),
     exchange_id: &str,
     out: &Path,
     expires_days: Option<u64>,
@@ -355,7 +231,7 @@ fn import(
     let exchange = known_exchange(exchange_id)?;
     let imported = provision::import_in_token(
         &token,
-        name,
+        (name, slot),
         exchange,
         stdin_entry(),
         expires_in(expires_days),

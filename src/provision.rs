@@ -11,7 +11,9 @@ pub use import::{import_in_token, Imported};
 
 use crate::config::valid_name;
 use crate::error::{Error, Result};
-use crate::token::{self, KeyRef, SealingAlgorithm, SignatureAlgorithm, TokenConfig};
+use crate::token::{
+    self, Backend, KeyOptions, KeyRef, PivSlot, SealingAlgorithm, SignatureAlgorithm, TokenConfig,
+};
 use crate::vault::{self, Recipient};
 
 /// The label of credential `name`'s HMAC secret on the token.
@@ -24,13 +26,33 @@ pub fn api_key_ref(name: &str) -> KeyRef {
     KeyRef::new(format!("keyward-api-{name}"))
 }
 
+/// Where credential `name`'s exchange API key pair is on the token `config` names: a PKCS#11
+/// token labels it ([`api_key_ref`]); a YubiKey keeps it in the PIV `slot` the operator chose
+/// (PIV keys have no labels).
+fn api_key_location(config: &TokenConfig, name: &str, slot: Option<PivSlot>) -> Result<KeyRef> {
+    match (&config.backend, slot) {
+        (Backend::Pkcs11 { .. }, None) => Ok(api_key_ref(name)),
+        (Backend::Pkcs11 { .. }, Some(_)) => Err(Error::usage(
+            "--slot names a YubiKey's PIV slot; this configuration's [token] is a PKCS#11 \
+             token, which labels the key keyward-api-NAME itself (drop --slot)",
+        )),
+        (Backend::YubiKey { .. }, Some(slot)) => Ok(KeyRef::new(slot.to_string())),
+        (Backend::YubiKey { .. }, None) => Err(Error::usage(
+            "a YubiKey keeps an exchange API key pair in a PIV slot, which has no label: give \
+             --slot (an empty retired slot 82..95 at keygen, the same slot at import). A YubiKey \
+             cannot hold an HMAC secret (PIV has no HMAC): seal those with `keyward seal`",
+        )),
+    }
+}
+
 /// Generates the sealing key pair on the token and returns its recipient. For RSA the recipient
 /// records the OAEP hash the token decrypts with, found by a trial decryption.
 pub fn generate_sealing_key(
     config: &TokenConfig,
     algorithm: SealingAlgorithm,
+    options: &KeyOptions,
 ) -> Result<Recipient> {
-    let token = token::open(config)?;
+    let token = token::open_with(config, options)?;
     token.generate(algorithm)?;
     vault::recipient_of(token.as_ref())
 }
@@ -51,15 +73,16 @@ pub struct GeneratedApiKey {
 }
 
 /// Generates credential `name`'s exchange API key pair on the token (private key sensitive and
-/// non-extractable).
+/// non-extractable); on a YubiKey, in `slot`.
 pub fn generate_api_key(
     config: &TokenConfig,
-    name: &str,
+    (name, slot): (&str, Option<PivSlot>),
     algorithm: SignatureAlgorithm,
+    options: &KeyOptions,
 ) -> Result<GeneratedApiKey> {
     check_credential_name(name)?;
-    let token = token::open(config)?;
-    let key = api_key_ref(name);
+    let key = api_key_location(config, name, slot)?;
+    let token = token::open_with(config, options)?;
     let spki = token.generate_signing_key(&key, algorithm)?;
     Ok(GeneratedApiKey {
         public_pem: spki_pem(&spki)?,

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -33,6 +33,7 @@ pub struct Unsealed {
 /// Unseals every credential of the configuration with the token. Fails on the first credential
 /// that cannot be unsealed, naming its vault file.
 pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
+    let started = Instant::now();
     let token: Arc<dyn Token> = Arc::from(token::open(&config.token)?);
     let mut out = HashMap::new();
     for c in &config.credentials {
@@ -86,6 +87,12 @@ pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
             "no [[credential]] is configured; seal one with `keyward seal` and add it",
         ));
     }
+    tracing::info!(
+        token = %token.describe(),
+        credentials = out.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "unsealed the credentials (token opened, PIN verified, every vault opened)"
+    );
     Ok(out)
 }
 

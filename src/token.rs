@@ -6,10 +6,11 @@
 //! default answers "this token does not support …", so a backend implements what its hardware
 //! offers and nothing else.
 //!
-//! Today there is one backend, [`Pkcs11Token`] (SoftHSM, vendor HSMs, YubiKey through ykcs11),
-//! addressed by PKCS#11 URIs ([`Pkcs11Uri`]). [`open`] turns the `[token]` configuration into a
-//! token, so nothing above this module names a backend. The PIN is read from a [`PinSource`] —
-//! never from argv or the configuration file itself.
+//! Two backends: [`Pkcs11Token`] (SoftHSM, vendor HSMs, YubiKey through ykcs11), addressed by
+//! PKCS#11 URIs ([`Pkcs11Uri`]), and [`YubiKeyToken`], a YubiKey's PIV applet through the
+//! `yubikey` crate, addressed by serial number and [`PivSlot`]. [`open`] turns the `[token]`
+//! configuration into a token, so nothing above this module names a backend. The PIN is read
+//! from a [`PinSource`] — never from argv or the configuration file itself.
 //!
 //! Token calls block. Start-up calls them before the runtime starts; request signing with a key
 //! kept on the token runs under `block_in_place` (the key's `SigningKey::blocks`). No token
@@ -18,21 +19,25 @@
 
 mod operations;
 mod pin;
+mod piv;
 mod pkcs11;
 mod sealing;
 mod signing;
 mod uri;
+mod yubikey;
 
 pub use operations::Token;
 pub use pin::PinSource;
+pub use piv::{PinPolicy, PivSlot, TouchPolicy};
 pub use pkcs11::Pkcs11Token;
 pub use sealing::{OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey};
 pub use signing::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 pub use uri::{ObjectType, Pkcs11Uri};
+pub use yubikey::{YubiKeyToken, MAX_ED25519_MESSAGE};
 
 use std::path::PathBuf;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The validated `[token]` section: which backend holds the sealing key and how to unlock it.
 #[derive(Clone, Debug)]
@@ -46,13 +51,69 @@ pub struct TokenConfig {
 pub enum Backend {
     /// A PKCS#11 module and the token and key pair a URI names.
     Pkcs11 { module: PathBuf, uri: Pkcs11Uri },
+    /// A YubiKey's PIV applet over PC/SC: the one with `serial` (or the only one plugged in),
+    /// and the slot of the sealing key.
+    YubiKey { serial: Option<u32>, slot: PivSlot },
+}
+
+/// How `keyward keygen` makes keys, where the hardware lets keyward choose (a YubiKey's PIN and
+/// touch policies, and the management key that authorises key generation). `None` is the
+/// default: PIN once, touch never, the card's default management key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyOptions {
+    pub pin_policy: Option<PinPolicy>,
+    pub touch: Option<TouchPolicy>,
+    /// A file (owner-only) holding the management key in hex.
+    pub management_key_file: Option<PathBuf>,
 }
 
 /// Opens the token `config` names and logs in. Blocks.
 pub fn open(config: &TokenConfig) -> Result<Box<dyn Token>> {
+    open_with(config, &KeyOptions::default())
+}
+
+/// Opens the token to generate keys with `options`. Blocks.
+pub fn open_with(config: &TokenConfig, options: &KeyOptions) -> Result<Box<dyn Token>> {
     match &config.backend {
+        Backend::Pkcs11 { .. } if *options != KeyOptions::default() => Err(Error::usage(
+            "--pin-policy, --touch and --management-key-file are YubiKey options; this \
+             configuration's [token] is a PKCS#11 token (set the key's policies with the HSM's \
+             own tools)",
+        )),
         Backend::Pkcs11 { module, uri } => {
             Ok(Box::new(Pkcs11Token::open(module, uri, &config.pin)?))
         }
+        Backend::YubiKey { serial, slot } => Ok(Box::new(YubiKeyToken::open(
+            *serial,
+            *slot,
+            &config.pin,
+            options,
+        )?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yubikey_key_options_are_refused_for_a_pkcs11_token() {
+        let config = TokenConfig {
+            backend: Backend::Pkcs11 {
+                module: "/nonexistent/module.so".into(),
+                uri: "pkcs11:token=t;object=k".parse().unwrap(),
+            },
+            pin: PinSource::Env("UNUSED".into()),
+        };
+        let options = KeyOptions {
+            touch: Some(TouchPolicy::Always),
+            ..KeyOptions::default()
+        };
+        let err = open_with(&config, &options).err().expect("refused");
+        assert_eq!(err.kind(), crate::ErrorKind::Usage);
+        assert!(err.to_string().contains("are YubiKey options"), "{err}");
+        // Without them, the PKCS#11 token is opened (and here fails on the missing module).
+        let err = open(&config).err().expect("no module");
+        assert!(err.to_string().contains("/nonexistent/module.so"), "{err}");
     }
 }

@@ -4,18 +4,42 @@
 //! any CLI output, or any other file of the run; client tokens and the PIN appear neither in the
 //! log nor in the audit file, and client tokens are never forwarded to the exchange.
 //!
-//! One test, sequential, in its own process (its own token and keyward).
+//! Run with a SoftHSM token and with a virtual YubiKey (whose `yubikey` crate would log raw
+//! APDUs, the PIN among them, at trace level: asked for here, and never shown). Each run is
+//! sequential, with its own token and keyward.
 
 mod common;
 
 use std::path::PathBuf;
 
+use common::vpiv::{self, CardSpec};
 use common::{build, raw, tag, Env, Options, Resp, ALT, MAIN};
 
 #[test]
 fn secrets_appear_only_in_the_vaults() {
     let level = std::env::var("KEYWARD_TEST_HYGIENE_LOG").unwrap_or_else(|_| "debug".to_owned());
-    let env = Env::start_with(Options { log_level: level });
+    secrets_appear_only_where_they_belong(Options {
+        log_level: level,
+        ..Options::default()
+    });
+}
+
+#[test]
+fn with_a_yubikey_the_pin_and_secrets_appear_only_where_they_belong() {
+    if !vpiv::available() {
+        return;
+    }
+    secrets_appear_only_where_they_belong(Options {
+        log_level: "debug,yubikey=trace".to_owned(),
+        yubikey: Some(CardSpec {
+            pin: "q7Zk93xP",
+            ..CardSpec::new("5.7.1", 9100001)
+        }),
+    });
+}
+
+fn secrets_appear_only_where_they_belong(options: Options) {
+    let env = Env::start_with(options);
     let p = env.port();
     let tok = env.token.clone();
     let mut responses: Vec<(String, Resp)> = Vec::new();
@@ -327,9 +351,11 @@ fn secrets_appear_only_in_the_vaults() {
     // Files: the log and the audit file hold neither secrets nor tokens nor the PIN.
     let log = std::fs::read(&env.kw.log).unwrap();
     let audit = std::fs::read(&env.audit).unwrap();
+    let log_text = String::from_utf8_lossy(&log);
+    assert!(log_text.contains("refused"), "the log is there");
     assert!(
-        String::from_utf8_lossy(&log).contains("refused"),
-        "the log is there"
+        !log_text.contains("yubikey::") && !log_text.contains(">>>"),
+        "the yubikey crate's (APDU) logging reached the log:\n{log_text}"
     );
     for (name, s) in secrets.iter().chain(tokens.iter()) {
         assert!(

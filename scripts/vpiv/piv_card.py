@@ -19,19 +19,25 @@ extensions that the `yubikey` crate and ykcs11 use:
   than 256 bytes, command chaining (CLA 0x10) for long commands, RESET when PIN and PUK are
   both blocked, SET PIN RETRIES.
 
-Not emulated: attestation (ATTEST answers 6D00, "instruction not supported"; ykcs11 then reads
-the key from GET METADATA), key import, RSA, the OTP/FIDO/management applets.
+* ATTEST for generated keys: an X.509 certificate of the slot's public key with Yubico's
+  firmware, serial and policy extensions, signed by the card's attestation key (a key made by
+  `vpiv.py init`, not Yubico's). A card made with `--no-attestation` answers 6D00, as firmware
+  before 4.3 does; ykcs11 then knows the key from GET METADATA instead.
+
+Not emulated: key import, RSA, the OTP/FIDO/management applets.
 
 A touch is given by creating the touch file; the card consumes it (deletes it) when it uses it,
 so each touch counts once, like a finger on the contact.
 """
 
+import datetime
 import json
 import os
 import secrets
 import sys
 import time
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
@@ -146,7 +152,7 @@ def only(tlvs, tag):
 
 
 def new_state(firmware, serial, pin=DEFAULT_PIN, puk=DEFAULT_PUK, mgm_key=None, mgm_alg=None,
-              pin_retries=3, puk_retries=3):
+              pin_retries=3, puk_retries=3, attestation=True):
     """A factory-fresh card. The management key defaults as on a real YubiKey: 3DES before
     firmware 5.7, AES-192 from 5.7 on, both with the well-known default key bytes."""
     if mgm_alg is None:
@@ -163,6 +169,9 @@ def new_state(firmware, serial, pin=DEFAULT_PIN, puk=DEFAULT_PUK, mgm_key=None, 
         "mgm": {"alg": mgm_alg, "key": key.hex(), "touch": False},
         "keys": {},
         "objects": {},
+        # the attestation key (slot F9), P-256
+        "attestation": private_to_hex(ec.generate_private_key(ec.SECP256R1()))
+        if attestation else None,
     }
 
 
@@ -360,10 +369,11 @@ class PivCard:
             0xFF: lambda: self.set_management_key(p1, p2, data),
             0xFA: lambda: self.set_pin_retries(p1, p2),
             0xFB: lambda: self.reset_applet(),
+            0xF9: lambda: self.attest(p1),
         }
         handler = handlers.get(ins)
         if handler is None:
-            # ATTEST (F9), IMPORT KEY (FE), MOVE KEY (F6) ...: not emulated
+            # IMPORT KEY (FE), MOVE KEY (F6) ...: not emulated
             raise CardError(SW_INS_NOT_SUPPORTED, f"INS {ins:02X} not emulated")
         return handler()
 
@@ -682,6 +692,37 @@ class PivCard:
             return private.sign(digest, ec.ECDSA(Prehashed(hash_alg)))
         raise CardError(SW_WRONG_DATA, f"algorithm {alg:#04x} cannot sign")
 
+    def attest(self, slot):
+        s = self.state.data
+        if not s.get("attestation"):
+            raise CardError(SW_INS_NOT_SUPPORTED, "this card has no attestation key")
+        key = s["keys"].get(f"{slot:02x}")
+        if key is None:
+            raise CardError(SW_REF_NOT_FOUND, f"slot {slot:02X} is empty")
+        if key["origin"] != 1:
+            raise CardError(SW_WRONG_DATA, "only generated keys can be attested")
+        signer = private_from_hex(s["attestation"])
+        public = private_from_hex(key["private"]).public_key()
+        now = datetime.datetime.now(datetime.timezone.utc)
+        yubico = "1.3.6.1.4.1.41482.3."
+        name = lambda cn: x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, cn)])  # noqa
+        extension = lambda arc, value: x509.UnrecognizedExtension(  # noqa: E731
+            x509.ObjectIdentifier(yubico + arc), value)
+        serial_der = tlv(0x02, s["serial"].to_bytes((s["serial"].bit_length() + 8) // 8, "big"))
+        cert = (x509.CertificateBuilder()
+                .subject_name(name(f"YubiKey PIV Attestation {slot:02x}"))
+                .issuer_name(name("Yubico PIV Attestation (virtual card)"))
+                .public_key(public)
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=3650))
+                .add_extension(extension("3", bytes(s["firmware"])), critical=False)
+                .add_extension(extension("7", serial_der), critical=False)
+                .add_extension(extension("8", bytes([key["pin_policy"], key["touch_policy"]])),
+                               critical=False)
+                .sign(signer, hashes.SHA256()))
+        return cert.public_bytes(serialization.Encoding.DER)
+
     # -- data objects --------------------------------------------------------------------------
 
     def object_tag(self, p1, p2, items):
@@ -721,4 +762,4 @@ class PivCard:
 
 
 def log_to_stderr(msg):
-    print(f"vpiv: {msg}", file=sys.stderr, flush=True)
+    print(f"vpiv: {time.monotonic():.4f} {msg}", file=sys.stderr, flush=True)

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """A virtual YubiKey (PIV) in a private PC/SC stack, for tests without hardware.
 
-    vpiv.py pcscd DIR
+    vpiv.py pcscd DIR [--reader-name NAME]
         Starts a private pcscd with one vsmartcard vpcd reader of two slots, "Yubico Virtual
         YubiKey 00 00" and "... 00 01" (ykcs11 only lists readers whose name starts with
         "Yubico"), so up to two cards. (A second vpcd entry in one pcscd would share the
         driver's per-slot state with the first: vpcd supports one reader per pcscd.)
         pcscd's socket path is hard-coded (/run/pcscd/pcscd.comm), so it runs in its own mount
         namespace with DIR/run bound over /run/pcscd: its socket is DIR/run/pcscd.comm, and a
-        client selects it with PCSCLITE_CSOCK_NAME. Several of these run side by side. Prints
+        client selects it with PCSCLITE_CSOCK_NAME. Several of these run side by side. Where
+        no mount namespace can be had (a container without CAP_SYS_ADMIN), pcscd uses the
+        machine's socket path and these take turns (a lock held while pcscd runs). Prints
         `ready PCSCLITE_CSOCK_NAME=...` once pcscd listens, writes DIR/readers.json
         ([{"name", "port"}], one per slot), and stops pcscd when it is terminated.
     vpiv.py init STATE --firmware 5.7.1 --serial N [--pin ...] [--management-key HEX ...]
@@ -43,6 +45,8 @@ import piv_card  # noqa: E402
 
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 PORT_LOCK = "/tmp/keyward-vpiv-ports.lock"
+SHARED_LOCK = "/tmp/keyward-vpiv-shared-pcscd.lock"
+SYSTEM_SOCKET = "/run/pcscd/pcscd.comm"
 READER_NAME = "Yubico Virtual YubiKey"
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4
 
@@ -108,6 +112,23 @@ def set_pdeathsig():
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+def namespace_args():
+    ns = ["--mount", "--propagation", "private"]
+    return ns if os.geteuid() == 0 else ["--user", "--map-root-user"] + ns
+
+
+def can_unshare(ns):
+    """Whether this machine gives us a private mount namespace (a container without
+    CAP_SYS_ADMIN or user namespaces does not). VPIV_SHARED_PCSCD=1 pretends it does not."""
+    if os.environ.get("VPIV_SHARED_PCSCD") == "1":
+        return False
+    try:
+        return subprocess.run(["unshare", *ns, "true"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
 def run_pcscd(args):
     if not os.path.exists(VPCD_DRIVER):
         die(f"{VPCD_DRIVER} missing: apt-get install vsmartcard-vpcd")
@@ -116,26 +137,35 @@ def run_pcscd(args):
     run_dir = os.path.join(root, "run")
     os.makedirs(conf_dir, exist_ok=True)
     os.makedirs(run_dir, exist_ok=True)
-    sock = os.path.join(run_dir, "pcscd.comm")
+    flags = ["--foreground", "--apdu", "--debug"] if os.environ.get("VPIV_PCSCD_DEBUG") == "1" \
+        else ["--foreground"]
+    ns = namespace_args()
+    if can_unshare(ns):
+        sock = os.path.join(run_dir, "pcscd.comm")
+        script = ('mkdir -p /run/pcscd && mount --bind "$0" /run/pcscd && '
+                  f'exec pcscd {" ".join(flags)} --config "$1"')
+        command = ["unshare", *ns, "sh", "-c", script, run_dir, conf_dir]
+    else:
+        # No private mount namespace: pcscd's compiled-in socket path is the machine's only one,
+        # so the tests take it in turns (this lock is held for as long as this pcscd runs).
+        print("vpiv: no private mount namespace here; using the shared pcscd socket "
+              f"{SYSTEM_SOCKET}, one pcscd at a time", file=sys.stderr, flush=True)
+        shared = open(SHARED_LOCK, "a")
+        fcntl.flock(shared, fcntl.LOCK_EX)
+        os.makedirs(os.path.dirname(SYSTEM_SOCKET), exist_ok=True)
+        sock = SYSTEM_SOCKET
+        command = ["pcscd", *flags, "--config", conf_dir]
 
     lock = open(PORT_LOCK, "a")
     fcntl.flock(lock, fcntl.LOCK_EX)  # held until pcscd listens: no two pcscds pick one port
     base = choose_port()
     ports = [base, base + 1]
-    names = [f"{READER_NAME} 00 00", f"{READER_NAME} 00 01"]
+    names = [f"{args.reader_name} 00 00", f"{args.reader_name} 00 01"]
     with open(os.path.join(conf_dir, "vpcd"), "w") as f:
-        f.write(f'FRIENDLYNAME "{READER_NAME}"\nDEVICENAME /dev/null:{base}\n'
+        f.write(f'FRIENDLYNAME "{args.reader_name}"\nDEVICENAME /dev/null:{base}\n'
                 f"LIBPATH {VPCD_DRIVER}\nCHANNELID {base}\n")
-    flags = "--foreground --apdu --debug" if os.environ.get("VPIV_PCSCD_DEBUG") == "1" \
-        else "--foreground"
-    script = ('mkdir -p /run/pcscd && mount --bind "$0" /run/pcscd && '
-              f'exec pcscd {flags} --config "$1"')
-    namespace = ["--mount", "--propagation", "private"]
-    if os.geteuid() != 0:
-        namespace = ["--user", "--map-root-user"] + namespace
     log = open(os.path.join(root, "pcscd.log"), "ab")
-    child = subprocess.Popen(["unshare", *namespace, "sh", "-c", script, run_dir, conf_dir],
-                             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                              preexec_fn=set_pdeathsig)
 
     def stop(*_):
@@ -152,7 +182,8 @@ def run_pcscd(args):
     deadline = time.monotonic() + 10
     while not (os.path.exists(sock) and all(listening(p) for p in ports)):
         if child.poll() is not None:
-            die(f"pcscd exited with {child.returncode}; see {root}/pcscd.log")
+            die(f"pcscd exited with {child.returncode} (another pcscd running?); "
+                f"see {root}/pcscd.log")
         if time.monotonic() > deadline:
             child.kill()
             die(f"pcscd did not start within 10 s; see {root}/pcscd.log")
@@ -172,6 +203,10 @@ def run_pcscd(args):
 def recv_exact(s, n):
     buf = b""
     while len(buf) < n:
+        # Debian's vpcd sends a message's length and its bytes in two writes; with Nagle's
+        # algorithm on its side, the second waits for our ACK of the first, which Linux would
+        # delay by 40 ms. Quick ACKs (to be asked for again before every read) avoid that.
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = s.recv(n - len(buf))
         if not chunk:
             return None
@@ -193,6 +228,7 @@ def connect(host, port, timeout):
 def serve_reader(s, card, announce):
     """Answers vpcd until it closes the connection."""
     s.settimeout(None)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     while True:
         header = recv_exact(s, 2)
         if header is None:
@@ -253,9 +289,17 @@ def run_init(args):
     alg = MGM_ALGS[args.management_key_algorithm] if args.management_key_algorithm else None
     try:
         state = piv_card.new_state(firmware, args.serial, args.pin.encode(), args.puk.encode(),
-                                   key, alg, args.pin_retries)
+                                   key, alg, args.pin_retries,
+                                   attestation=not args.no_attestation)
     except ValueError as e:
         die(str(e))
+    for spec in args.key:
+        # a key already in a slot, as if generated there earlier: SLOT:ALG[:PIN:TOUCH]
+        slot, name, *policies = spec.split(":")
+        alg = {v.lower().replace("-", ""): k for k, v in piv_card.ALG_NAMES.items()}[name]
+        pin, touch = (int(policies[0]), int(policies[1])) if policies else (2, 1)
+        state["keys"][slot] = {"alg": alg, "origin": 1, "pin_policy": pin, "touch_policy": touch,
+                               "private": piv_card.private_to_hex(piv_card.generate_private(alg))}
     piv_card.StateFile.create(args.state, state)
 
 
@@ -264,6 +308,8 @@ def main():
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("pcscd", help="a private pcscd with virtual readers")
     a.add_argument("dir")
+    a.add_argument("--reader-name", default=READER_NAME,
+                   help="the reader's name (ykcs11 ignores readers not named Yubico...)")
     a = sub.add_parser("init", help="write a factory-fresh card state")
     a.add_argument("state")
     a.add_argument("--firmware", default="5.7.1")
@@ -273,6 +319,11 @@ def main():
     a.add_argument("--pin-retries", type=int, default=3)
     a.add_argument("--management-key", help="hex; default: the well-known default key")
     a.add_argument("--management-key-algorithm", choices=sorted(MGM_ALGS))
+    a.add_argument("--no-attestation", action="store_true",
+                   help="no attestation key: ATTEST answers 6D00, as before firmware 4.3")
+    a.add_argument("--key", action="append", default=[], metavar="SLOT:ALG[:PIN:TOUCH]",
+                   help="a key already in a slot, e.g. 9e:ed25519 or 9d:p256:3:2 (policies as "
+                        "PIV numbers: PIN 1 never 2 once 3 always, touch 1 never 2 always 3 cached)")
     a = sub.add_parser("card", help="insert the card into a vpcd reader")
     a.add_argument("state")
     a.add_argument("--vpcd", required=True, help="HOST:PORT of the vpcd reader")

@@ -13,15 +13,16 @@ use ipnet::IpNet;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::token::RawToken;
 use super::{
-    AuditConfig, ClientConfig, Config, CredentialConfig, ServerConfig, TlsConfig, UpstreamConfig,
-    DEFAULT_LISTEN, DEFAULT_RECV_WINDOW_MS,
+    resolve, AuditConfig, ClientConfig, Config, CredentialConfig, ServerConfig, TlsConfig,
+    UpstreamConfig, DEFAULT_LISTEN, DEFAULT_RECV_WINDOW_MS,
 };
 use crate::error::{Error, Result};
 use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
 use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry};
-use crate::token::{Backend, PinSource, Pkcs11Uri, TokenConfig};
+use crate::token::TokenConfig;
 
 const MAX_RECV_WINDOW_MS: u64 = 60_000;
 
@@ -66,21 +67,6 @@ struct RawServer {
 struct RawTls {
     cert: PathBuf,
     key: PathBuf,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawToken {
-    module: PathBuf,
-    uri: String,
-    pin: RawPin,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPin {
-    file: Option<PathBuf>,
-    env: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -164,14 +150,6 @@ impl<'de> Deserialize<'de> for RawAllow {
 }
 
 // ---- checks ----------------------------------------------------------------------------------
-
-fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_owned()
-    } else {
-        base.join(p)
-    }
-}
 
 /// A credential or client name: 1-64 letters, digits, `-` or `_`.
 pub fn valid_name(s: &str) -> bool {
@@ -339,35 +317,10 @@ pub(super) fn token_section(text: &str, base: &Path) -> Result<TokenConfig> {
     only.token
         .ok_or_else(|| {
             Error::config(
-                "no [token] section: add one naming the PKCS#11 module, token URI and PIN",
+                "no [token] section: add one naming the token (a PKCS#11 module and URI, or kind = \"yubikey\" and its slot) and the PIN",
             )
         })?
         .validate(base)
-}
-
-impl RawToken {
-    fn validate(self, base: &Path) -> Result<TokenConfig> {
-        let pin = match (self.pin.file, self.pin.env) {
-            (Some(f), None) => PinSource::File(resolve(base, &f)),
-            (None, Some(e)) if !e.is_empty() => PinSource::Env(e),
-            _ => {
-                return Err(Error::config(
-                    "token.pin: give exactly one of pin = { file = \"/path/to/pin\" } or pin = { env = \"VAR\" }",
-                ))
-            }
-        };
-        let uri: Pkcs11Uri = self
-            .uri
-            .parse()
-            .map_err(|e: Error| e.context("token.uri"))?;
-        Ok(TokenConfig {
-            backend: Backend::Pkcs11 {
-                module: resolve(base, &self.module),
-                uri,
-            },
-            pin,
-        })
-    }
 }
 
 impl RawServer {

@@ -15,12 +15,12 @@ use std::io::BufRead;
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::{api_key_ref, check_credential_name, hmac_key_ref};
+use super::{api_key_location, check_credential_name, hmac_key_ref};
 use crate::error::{Error, Result};
 use crate::exchange::{accepts_key, parse_secret, Exchange, KeyUse, SecretForm};
 use crate::key::{HmacSecret, KeyAlgorithm, SigningKey};
 use crate::secret::SecretBytes;
-use crate::token::{self, HmacAlgorithm, Token, TokenConfig};
+use crate::token::{self, HmacAlgorithm, PivSlot, Token, TokenConfig};
 use crate::vault::{self, Entry, InTokenCredential, TokenKey};
 
 /// What `import` stored.
@@ -34,7 +34,7 @@ pub struct Imported {
 /// vault to `out`.
 pub fn import_in_token<R: BufRead>(
     config: &TokenConfig,
-    name: &str,
+    (name, slot): (&str, Option<PivSlot>),
     exchange: &dyn Exchange,
     entry: Entry<R>,
     expires: Option<SystemTime>,
@@ -48,9 +48,9 @@ pub fn import_in_token<R: BufRead>(
             exchange.id()
         )));
     }
+    let pair = api_key_location(config, name, slot)?;
     let token = token::open(config)?;
     let recipient = vault::recipient_of(token.as_ref())?;
-    let pair = api_key_ref(name);
     let credential = match token.signing_public_key(&pair)? {
         Some((algorithm, public_key)) => {
             if !accepts_key(exchange.secret_form(), algorithm.into()) {

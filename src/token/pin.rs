@@ -19,14 +19,14 @@ pub enum PinSource {
     Env(String),
 }
 
-/// A PIN file larger than this is certainly not a PIN.
-const MAX_PIN_FILE: u64 = 1024;
+/// A PIN or key file larger than this certainly holds more than the secret.
+const MAX_SECRET_FILE: u64 = 1024;
 
 impl PinSource {
     /// Reads the PIN. One trailing `\n` or `\r\n` is stripped; an empty PIN is refused.
     pub fn read(&self) -> Result<SecretBytes> {
         let raw = match self {
-            PinSource::File(path) => read_pin_file(path)?,
+            PinSource::File(path) => read_secret_file(path, "PIN file")?,
             PinSource::Env(name) => read_pin_env(name)?,
         };
         let pin = SecretBytes::copy_from(strip_line_ending(raw.expose()));
@@ -46,36 +46,38 @@ impl std::fmt::Display for PinSource {
     }
 }
 
-fn read_pin_file(path: &std::path::Path) -> Result<SecretBytes> {
+/// Reads a small secret file (a PIN file, a management-key file) that only its owner may read or
+/// write; `what` names it in messages ("PIN file").
+pub(super) fn read_secret_file(path: &std::path::Path, what: &str) -> Result<SecretBytes> {
     let shown = path.display();
     let mut file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format_args!("cannot open PIN file {shown}"), e))?;
+        .map_err(|e| Error::io(format_args!("cannot open {what} {shown}"), e))?;
     // Checked on the open file, so the file we read is the file we checked.
     let meta = file
         .metadata()
-        .map_err(|e| Error::io(format_args!("cannot stat PIN file {shown}"), e))?;
+        .map_err(|e| Error::io(format_args!("cannot stat {what} {shown}"), e))?;
     let mode = meta.permissions().mode();
     if mode & 0o066 != 0 {
         return Err(Error::token(format!(
-            "PIN file {shown} is readable or writable by group or others (mode {:03o}); \
+            "{what} {shown} is readable or writable by group or others (mode {:03o}); \
              run `chmod 600 {shown}`",
             mode & 0o777
         )));
     }
     if !meta.is_file() {
         return Err(Error::token(format!(
-            "PIN file {shown} is not a regular file"
+            "{what} {shown} is not a regular file"
         )));
     }
-    if meta.len() > MAX_PIN_FILE {
+    if meta.len() > MAX_SECRET_FILE {
         return Err(Error::token(format!(
-            "PIN file {shown} is {} bytes; a PIN file holds only the PIN",
+            "{what} {shown} is {} bytes; it should hold only the secret",
             meta.len()
         )));
     }
     let mut buf = SecretBytes::zeroed(meta.len() as usize);
     file.read_exact(buf.expose_mut())
-        .map_err(|e| Error::io(format_args!("cannot read PIN file {shown}"), e))?;
+        .map_err(|e| Error::io(format_args!("cannot read {what} {shown}"), e))?;
     Ok(buf)
 }
 
@@ -92,7 +94,7 @@ fn read_pin_env(name: &str) -> Result<SecretBytes> {
 }
 
 /// Strips exactly one trailing `\n` or `\r\n`.
-fn strip_line_ending(bytes: &[u8]) -> &[u8] {
+pub(super) fn strip_line_ending(bytes: &[u8]) -> &[u8] {
     bytes
         .strip_suffix(b"\r\n")
         .or_else(|| bytes.strip_suffix(b"\n"))

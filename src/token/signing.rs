@@ -3,6 +3,13 @@
 
 use std::fmt;
 
+use p256::pkcs8::EncodePublicKey;
+use spki::der::asn1::BitString;
+use spki::der::Encode;
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
+
+const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
 /// How a token finds one of its signing keys: a PKCS#11 `CKA_LABEL` such as
 /// `keyward-hmac-binance-main`, a PIV slot. Object handles are not stable across sessions, so a
 /// key is always named this way; only the backend that created the reference reads it.
@@ -57,4 +64,24 @@ impl fmt::Display for SignatureAlgorithm {
             SignatureAlgorithm::EcdsaP256 => "ECDSA P-256 (SHA-256)",
         })
     }
+}
+
+/// DER SubjectPublicKeyInfo of a P-256 key (RFC 5480).
+pub(super) fn p256_spki(key: &p256::PublicKey) -> Vec<u8> {
+    key.to_public_key_der()
+        .expect("a P-256 key encodes")
+        .into_vec()
+}
+
+/// DER SubjectPublicKeyInfo of an Ed25519 key (RFC 8410).
+pub(super) fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
+    SubjectPublicKeyInfoOwned {
+        algorithm: AlgorithmIdentifierOwned {
+            oid: ED25519_OID,
+            parameters: None,
+        },
+        subject_public_key: BitString::from_bytes(key).expect("32 bytes fit a BIT STRING"),
+    }
+    .to_der()
+    .expect("an Ed25519 SPKI encodes")
 }

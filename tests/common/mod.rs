@@ -13,6 +13,9 @@
 //! `KEYWARD_TEST_KEEP=1` keeps the temporary directories (their paths are printed).
 #![allow(dead_code)]
 
+pub mod token_checks;
+pub mod vpiv;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -89,6 +92,21 @@ fn reap(pid: i32, grace: Duration) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A new temporary directory, removed at exit unless `KEYWARD_TEST_KEEP=1` (then printed).
+fn temp_dir(prefix: &str) -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    if keep_dirs() {
+        eprintln!("test directory (kept): {}", dir.display());
+    } else {
+        AT_EXIT.lock().unwrap().1.push(dir.clone());
+    }
+    dir
 }
 
 fn register_at_exit() {
@@ -216,7 +234,8 @@ fn write_private(path: &Path, text: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-fn must(out: Output, what: &str) -> Output {
+/// `out`, which must be a success (else panics with its output).
+pub fn must(out: Output, what: &str) -> Output {
     assert!(
         out.status.success(),
         "{what} failed ({}):\nstdout: {}\nstderr: {}",
@@ -572,12 +591,16 @@ impl Drop for Keyward {
 pub struct Options {
     /// `KEYWARD_LOG` for `keyward serve` and the other commands (default `info`).
     pub log_level: String,
+    /// Seal to a virtual YubiKey made like this (slot 9d, `[token] kind = "yubikey"`) instead of
+    /// a SoftHSM token.
+    pub yubikey: Option<vpiv::CardSpec>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             log_level: "info".to_owned(),
+            yubikey: None,
         }
     }
 }
@@ -601,7 +624,8 @@ impl Default for ConfigSpec {
 /// Everything one test file needs: token, vaults, config, mock exchange and `keyward serve`.
 pub struct Env {
     pub dir: PathBuf,
-    pub module: String,
+    /// The config's `[token]` section.
+    pub token_section: String,
     pub softhsm_conf: PathBuf,
     pub config: PathBuf,
     pub audit: PathBuf,
@@ -625,6 +649,8 @@ pub struct Env {
     pub kw: Keyward,
     pub envs: Vec<(String, String)>,
     mock: Mutex<(Child, BufReader<ChildStdout>)>,
+    /// With [`Options::yubikey`]: the card (dropped before its pcscd).
+    pub yubikey: Option<(vpiv::VirtualCard, vpiv::VirtualPcsc)>,
 }
 
 impl Env {
@@ -634,20 +660,8 @@ impl Env {
 
     pub fn start_with(opts: Options) -> Env {
         let started = Instant::now();
-        let module = softhsm_module()
-            .expect("libsofthsm2.so not found: apt-get install -y softhsm2 (scripts/test.sh does)")
-            .to_owned();
         register_at_exit();
-        let dir = tempfile::Builder::new()
-            .prefix("keyward-it-")
-            .tempdir()
-            .expect("temp dir")
-            .keep();
-        if keep_dirs() {
-            eprintln!("keyward test directory (kept): {}", dir.display());
-        } else {
-            AT_EXIT.lock().unwrap().1.push(dir.clone());
-        }
+        let dir = temp_dir("keyward-it-");
 
         // SoftHSM: a token of our own, SOFTHSM2_CONF passed to children only.
         let tokens = dir.join("tokens");
@@ -660,7 +674,7 @@ impl Env {
             template.replace("@TOKENDIR@", tokens.to_str().unwrap()),
         )
         .unwrap();
-        let envs = vec![
+        let mut envs = vec![
             (
                 "SOFTHSM2_CONF".to_owned(),
                 softhsm_conf.display().to_string(),
@@ -668,17 +682,38 @@ impl Env {
             ("NO_COLOR".to_owned(), "1".to_owned()),
             ("KEYWARD_LOG".to_owned(), opts.log_level.clone()),
         ];
-        let pin = random_alnum(12);
-        let so_pin = random_alnum(12);
-        must(
-            Command::new("softhsm2-util")
-                .args(["--init-token", "--free", "--label", "keyward"])
-                .args(["--pin", &pin, "--so-pin", &so_pin])
-                .env("SOFTHSM2_CONF", &softhsm_conf)
-                .output()
-                .expect("softhsm2-util runs (apt-get install -y softhsm2)"),
-            "softhsm2-util --init-token",
-        );
+        let (pin, token_section, yubikey) = match &opts.yubikey {
+            None => {
+                let module = softhsm_module().expect(
+                    "libsofthsm2.so not found: apt-get install -y softhsm2 (scripts/test.sh does)",
+                );
+                let pin = random_alnum(12);
+                let so_pin = random_alnum(12);
+                must(
+                    Command::new("softhsm2-util")
+                        .args(["--init-token", "--free", "--label", "keyward"])
+                        .args(["--pin", &pin, "--so-pin", &so_pin])
+                        .env("SOFTHSM2_CONF", &softhsm_conf)
+                        .output()
+                        .expect("softhsm2-util runs (apt-get install -y softhsm2)"),
+                    "softhsm2-util --init-token",
+                );
+                let section = format!(
+                    "module = \"{module}\"\nuri = \"pkcs11:token=keyward;object=keyward-seal\"\n"
+                );
+                (pin, section, None)
+            }
+            Some(spec) => {
+                let pcsc = vpiv::VirtualPcsc::start();
+                let card = pcsc.insert(0, spec);
+                envs.push(pcsc.env());
+                let section = format!(
+                    "kind = \"yubikey\"\nserial = {}\nslot = \"9d\"\n",
+                    spec.serial
+                );
+                (spec.pin.to_owned(), section, Some((card, pcsc)))
+            }
+        };
         write_private(&dir.join("pin.txt"), &format!("{pin}\n"));
 
         // TLS for the mock exchange.
@@ -744,7 +779,7 @@ impl Env {
         let hashes = [token_hash, token_alt_hash, token_slow_hash];
         std::fs::write(
             &config,
-            config_text(&module, mock_port, &hashes, &ConfigSpec::default()),
+            config_text(&token_section, mock_port, &hashes, &ConfigSpec::default()),
         )
         .unwrap();
 
@@ -807,7 +842,7 @@ impl Env {
         let audit = dir.join("audit.jsonl");
         Env {
             dir,
-            module,
+            token_section,
             softhsm_conf,
             config,
             audit,
@@ -826,6 +861,7 @@ impl Env {
             kw,
             envs: env.envs,
             mock: Mutex::new((mock, mock_out)),
+            yubikey,
         }
     }
 
@@ -853,7 +889,7 @@ impl Env {
         let path = self.dir.join(file);
         std::fs::write(
             &path,
-            config_text(&self.module, self.mock_port, &hashes, spec),
+            config_text(&self.token_section, self.mock_port, &hashes, spec),
         )
         .unwrap();
         path
@@ -968,32 +1004,42 @@ struct EnvBuilder {
     envs: Vec<(String, String)>,
 }
 
+/// Runs a `keyward` command in `dir` with `envs`, `stdin` as its input; its output.
+pub fn run_keyward(
+    dir: &Path,
+    envs: &[(String, String)],
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Output {
+    let mut cmd = Command::new(KEYWARD);
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run keyward");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().expect("keyward output")
+}
+
 impl EnvBuilder {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let _token = token_lock();
-        let mut cmd = Command::new(KEYWARD);
-        cmd.args(args)
-            .current_dir(&self.dir)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in &self.envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("run keyward");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        child.wait_with_output().expect("keyward output")
+        run_keyward(&self.dir, &self.envs, args, stdin)
     }
 
     /// `keyward client-token --name NAME` → (token, its sha256 as printed, checked).
@@ -1016,7 +1062,7 @@ impl EnvBuilder {
     }
 }
 
-fn config_text(module: &str, mock_port: u16, hashes: &[String; 3], spec: &ConfigSpec) -> String {
+fn config_text(token: &str, mock_port: u16, hashes: &[String; 3], spec: &ConfigSpec) -> String {
     let upstream = format!(r#"{{ base = "https://127.0.0.1:{mock_port}", ca = "ca/ca.pem" }}"#);
     format!(
         r#"# written by tests/common/mod.rs
@@ -1026,9 +1072,7 @@ anonymous_market_data = {anon}
 anonymous_rate = "500/s"
 
 [token]
-module = "{module}"
-uri = "pkcs11:token=keyward;object=keyward-seal"
-pin = {{ file = "pin.txt" }}
+{token}pin = {{ file = "pin.txt" }}
 
 [audit]
 path = "{audit}"

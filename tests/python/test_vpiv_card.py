@@ -36,6 +36,15 @@ def ok(answer):
     return answer[:-2]
 
 
+def chained(card, answer):
+    """The whole answer, fetching the rest with GET RESPONSE while the card says 61xx."""
+    data = b""
+    while sw(answer) >> 8 == 0x61:
+        data += answer[:-2]
+        answer = card.transmit(apdu(0xC0))
+    return data + ok(answer)
+
+
 def inner(answer, tag):
     """The value of `tag` inside the 7C template of an answer."""
     (t, template), = pc.parse_tlvs(ok(answer))
@@ -230,11 +239,30 @@ def test_long_objects_chain_both_ways(make_card):
         last = i + 255 >= len(body)
         ok(card.transmit(apdu(0xDB, 0x3F, 0xFF, body[i:i + 255], cla=0 if last else 0x10)))
     answer = card.transmit(apdu(0xCB, 0x3F, 0xFF, pc.tlv(0x5C, bytes.fromhex("5fc10b"))))
-    data = b""
-    while sw(answer) >> 8 == 0x61:
-        data += answer[:-2]
-        answer = card.transmit(apdu(0xC0))
-    data += ok(answer)
-    assert data == pc.tlv(0x53, cert)
+    assert sw(answer) >> 8 == 0x61  # more to come
+    assert chained(card, answer) == pc.tlv(0x53, cert)
     missing = card.transmit(apdu(0xCB, 0x3F, 0xFF, pc.tlv(0x5C, bytes.fromhex("5fc105"))))
     assert sw(missing) == 0x6A82
+
+
+def test_attestation_certifies_the_generated_key(make_card):
+    from cryptography import x509
+    card = make_card()
+    ok(authenticate(card, pc.ALG_AES192))
+    point = generate(card, 0x9D, pc.ALG_P256, touch_policy=pc.TOUCH_CACHED)
+    cert = x509.load_der_x509_certificate(chained(card, card.transmit(apdu(0xF9, 0x9D))))
+    public = cert.public_key()
+    assert public.public_bytes(pc.serialization.Encoding.X962,
+                               pc.serialization.PublicFormat.UncompressedPoint) == point
+    attestation = pc.private_from_hex(card.state.data["attestation"]).public_key()
+    attestation.verify(cert.signature, cert.tbs_certificate_bytes,
+                       ec.ECDSA(cert.signature_hash_algorithm))
+    policy = cert.extensions.get_extension_for_oid(
+        x509.ObjectIdentifier("1.3.6.1.4.1.41482.3.8")).value.value
+    assert policy == bytes([pc.PIN_ONCE, pc.TOUCH_CACHED])
+    assert sw(card.transmit(apdu(0xF9, 0x9A))) == 0x6A88  # empty slot
+
+    plain = make_card(attestation=False)
+    ok(authenticate(plain, pc.ALG_AES192))
+    generate(plain, 0x9D, pc.ALG_P256)
+    assert sw(plain.transmit(apdu(0xF9, 0x9D))) == 0x6D00

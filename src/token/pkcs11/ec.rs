@@ -1,18 +1,22 @@
 //! Elliptic-curve attribute values as PKCS#11 stores them, and the public keys they become.
 
-use p256::pkcs8::EncodePublicKey;
-use spki::der::asn1::BitString;
-use spki::der::Encode;
-use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
-
 use crate::error::{Error, Result};
 
 /// DER of the named curve OID 1.2.840.10045.3.1.7 (P-256), the value of `CKA_EC_PARAMS`.
 pub(super) const P256_EC_PARAMS: [u8; 10] =
     [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// `CKA_EC_PARAMS` of P-256 given as explicit parameters (SEC 1 `ECParameters`: prime field,
+/// a, b with the curve's seed, generator, order, cofactor), as OpenSSL's `i2d_ECPKParameters`
+/// writes them. ykcs11 answers this for a key it knows from GET METADATA instead of an
+/// attestation certificate.
+const P256_EXPLICIT_EC_PARAMS: &str = "3081f7020101302c06072a8648ce3d0101022100ffffffff00000001000000000000000000000000ffffffffffffffffffffffff305b0420ffffffff00000001000000000000000000000000fffffffffffffffffffffffc04205ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b031500c49d360886e704936a6678e1139d26b7819f7e900441046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5022100ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551020101";
 /// DER of the OID 1.3.101.112 (Ed25519, RFC 8410), `CKA_EC_PARAMS` of an Edwards key.
 pub(super) const ED25519_EC_PARAMS: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
-const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// Whether `CKA_EC_PARAMS` names P-256: by its OID, or by its explicit parameters.
+pub(super) fn is_p256(params: &[u8]) -> bool {
+    params == P256_EC_PARAMS || hex::encode(params) == P256_EXPLICIT_EC_PARAMS
+}
 
 /// `CKA_EC_POINT` is a DER OCTET STRING wrapping the 65-byte uncompressed SEC1 point; some tokens
 /// return the raw point. Both are accepted.
@@ -46,30 +50,30 @@ pub(super) fn parse_ed25519_point(value: &[u8]) -> Result<[u8; 32]> {
     Ok(raw.try_into().expect("32 bytes"))
 }
 
-/// DER SubjectPublicKeyInfo of a P-256 key (RFC 5480).
-pub(super) fn p256_spki(key: &p256::PublicKey) -> Vec<u8> {
-    key.to_public_key_der()
-        .expect("a P-256 key encodes")
-        .into_vec()
-}
-
-/// DER SubjectPublicKeyInfo of an Ed25519 key (RFC 8410).
-pub(super) fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
-    SubjectPublicKeyInfoOwned {
-        algorithm: AlgorithmIdentifierOwned {
-            oid: ED25519_OID,
-            parameters: None,
-        },
-        subject_public_key: BitString::from_bytes(key).expect("32 bytes fit a BIT STRING"),
-    }
-    .to_der()
-    .expect("an Ed25519 SPKI encodes")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::signing::{ed25519_spki, p256_spki};
     use p256::elliptic_curve::sec1::ToEncodedPoint;
+
+    #[test]
+    fn p256_by_oid_or_explicit_parameters() {
+        use p256::elliptic_curve::bigint::ArrayEncoding;
+        use p256::elliptic_curve::Curve;
+        assert!(is_p256(&P256_EC_PARAMS));
+        let explicit = hex::decode(P256_EXPLICIT_EC_PARAMS).unwrap();
+        assert!(is_p256(&explicit));
+        // The explicit form carries P-256's order and base point.
+        let order = p256::NistP256::ORDER.to_be_byte_array();
+        assert!(explicit.windows(32).any(|w| w == &order[..]));
+        let g = p256::AffinePoint::GENERATOR.to_encoded_point(false);
+        assert!(explicit.windows(65).any(|w| w == g.as_bytes()));
+        let mut other = explicit.clone();
+        let last = other.len() - 1;
+        other[last] = 2; // cofactor 2
+        assert!(!is_p256(&other));
+        assert!(!is_p256(&[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22])); // P-384's OID
+    }
 
     #[test]
     fn p256_point_forms() {

@@ -13,7 +13,7 @@ use cryptoki::types::Ulong;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use zeroize::Zeroize;
 
-use super::ec::{parse_p256_point, P256_EC_PARAMS};
+use super::ec::{is_p256, parse_p256_point, P256_EC_PARAMS};
 use super::error::{ck, OpError};
 use super::Pkcs11Token;
 use crate::error::Error;
@@ -219,7 +219,7 @@ impl Pkcs11Token {
                 _ => {}
             }
         }
-        if params.as_deref() != Some(&P256_EC_PARAMS[..]) {
+        if !params.as_deref().is_some_and(is_p256) {
             return Err(Error::token(format!(
                 "{}: the key is not on curve P-256; keyward seals to P-256 and RSA-3072 keys only",
                 self.describe_key()

@@ -23,6 +23,7 @@ use super::error::{ck, OpError};
 use super::Pkcs11Token;
 use crate::error::Error;
 use crate::secret::SecretBytes;
+use crate::token::signing::{ed25519_spki, p256_spki};
 use crate::token::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 
 type OpResult<T> = std::result::Result<T, OpError>;
@@ -294,11 +295,11 @@ impl Pkcs11Token {
         match (key_type, params.as_deref()) {
             (Some(t), _) if t == KeyType::EC_EDWARDS => Ok((
                 SignatureAlgorithm::Ed25519,
-                ec::ed25519_spki(&ec::parse_ed25519_point(&point)?),
+                ed25519_spki(&ec::parse_ed25519_point(&point)?),
             )),
-            (Some(t), Some(p)) if t == KeyType::EC && p == P256_EC_PARAMS => Ok((
+            (Some(t), Some(p)) if t == KeyType::EC && ec::is_p256(p) => Ok((
                 SignatureAlgorithm::EcdsaP256,
-                ec::p256_spki(&ec::parse_p256_point(&point)?),
+                p256_spki(&ec::parse_p256_point(&point)?),
             )),
             _ => Err(unknown().into()),
         }

@@ -1,0 +1,191 @@
+//! The command line's shape (clap): commands, their flags and what they parse into. `main.rs`
+//! dispatches them.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use keyward::token::{KeyOptions, PinPolicy, PivSlot, TouchPolicy};
+
+#[derive(Parser)]
+#[command(
+    name = "keyward",
+    version,
+    about = "Exchange API keys sealed to an HSM, behind an allowlisting signing proxy"
+)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the proxy.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Generate the sealing key pair on the token and print its recipient string; or, with
+    /// --api-key, an exchange API key pair for one credential, and print its public key.
+    Keygen {
+        #[arg(long)]
+        config: PathBuf,
+        /// The sealing key's algorithm: p256 (ECDH), or rsa3072 (RSA-OAEP, for HSMs without ECDH).
+        #[arg(long, value_enum, default_value_t = SealingKind::P256, conflicts_with = "api_key")]
+        algorithm: SealingKind,
+        /// Generate an exchange API key pair instead (Binance: ed25519; Coinbase: p256).
+        #[arg(long, value_enum, requires = "name")]
+        api_key: Option<ApiKeyKind>,
+        /// The credential the API key pair is for (its token label is keyward-api-NAME).
+        #[arg(long, requires = "api_key")]
+        name: Option<String>,
+        /// Also write the recipient string (or the PEM public key) to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// YubiKey: the PIV slot for the API key pair (an empty one, e.g. a retired slot 82..95).
+        #[arg(long, requires = "api_key")]
+        slot: Option<PivSlot>,
+        #[command(flatten)]
+        yubikey: YubiKeyFlags,
+    },
+    /// Print the recipient string of the sealing key already on the token.
+    Recipient {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Seal an API key and secret (read from stdin, one per line) into a vault file. Needs no token.
+    Seal {
+        /// The recipient string printed by `keygen`, or a file holding it.
+        #[arg(long)]
+        recipient: String,
+        /// Credential name (the first path segment bots use).
+        #[arg(long)]
+        name: String,
+        /// Exchange id, e.g. binance.
+        #[arg(long)]
+        exchange: String,
+        /// Vault file to write (its folder is created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Record an expiry this many days from now (a reminder to rotate; `check` warns).
+        #[arg(long)]
+        expires_days: Option<u64>,
+    },
+    /// Store a credential whose signing key stays on the token (read from stdin as for seal:
+    /// the API key and HMAC secret, or the API key alone when `keygen --api-key` made its key
+    /// pair); write a vault holding the API key and the key's reference, never the secret.
+    Import {
+        #[arg(long)]
+        config: PathBuf,
+        /// Credential name (the first path segment bots use).
+        #[arg(long)]
+        name: String,
+        /// Exchange id, e.g. binance.
+        #[arg(long)]
+        exchange: String,
+        /// Keep the signing key on the token (the only kind of import).
+        #[arg(long, required = true)]
+        in_token: bool,
+        /// YubiKey: the PIV slot holding the credential's API key pair (`keygen --api-key --slot`).
+        #[arg(long)]
+        slot: Option<PivSlot>,
+        /// Vault file to write (its folder is created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Record an expiry this many days from now (a reminder to rotate; `check` warns).
+        #[arg(long)]
+        expires_days: Option<u64>,
+    },
+    /// Mint a new client token for a bot; print it once, with its config line.
+    ClientToken {
+        #[arg(long)]
+        name: String,
+    },
+    /// Validate the config, log in, unseal every credential and summarise the policy.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SealingKind {
+    P256,
+    Rsa3072,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ApiKeyKind {
+    Ed25519,
+    P256,
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Show what keyward would decide for a request (exit 0 allowed, 1 denied).
+    Explain {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        client: String,
+        /// GET, POST, PUT, PATCH or DELETE (PATCH only for exchanges that use it: gate, alpaca).
+        method: String,
+        /// The request target as the bot sends it: /<credential>/<path>?<query>.
+        target: String,
+        /// The request body, if any: a form (`a=1&b=2`) or JSON (`{...}`, `[...]`).
+        #[arg(long)]
+        body: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain; exit non-zero naming the first bad record.
+    Verify { path: PathBuf },
+}
+
+/// How a YubiKey (`[token] kind = "yubikey"`) makes the keys keygen asks for.
+#[derive(clap::Args)]
+pub struct YubiKeyFlags {
+    /// YubiKey: when the card asks for the PIN, once per session or before every use
+    /// [default: once].
+    #[arg(long, value_name = "once|always")]
+    pin_policy: Option<PinPolicy>,
+    /// YubiKey: when the card asks for a touch: never, always, or cached (15 s)
+    /// [default: never].
+    #[arg(long, value_name = "never|always|cached")]
+    touch: Option<TouchPolicy>,
+    /// YubiKey: a file (mode 0600) holding the PIV management key in hex, if it is not the
+    /// default one.
+    #[arg(long)]
+    management_key_file: Option<PathBuf>,
+}
+
+impl YubiKeyFlags {
+    pub fn options(self) -> KeyOptions {
+        KeyOptions {
+            pin_policy: self.pin_policy,
+            touch: self.touch,
+            management_key_file: self.management_key_file,
+        }
+    }
+}

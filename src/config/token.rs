@@ -1,0 +1,248 @@
+//! The `[token]` section as written, and its checks: which backend holds the sealing key
+//! (`kind`), where it is, and where the PIN comes from. Each backend's keys are refused under the
+//! other (`uri` means nothing to a YubiKey), so a half-edited section fails with the key's name.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::resolve;
+use crate::error::{Error, Result};
+use crate::token::{Backend, PinSource, PivSlot, Pkcs11Uri, TokenConfig};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawToken {
+    kind: Option<String>,
+    // kind = "pkcs11"
+    module: Option<PathBuf>,
+    uri: Option<String>,
+    // kind = "yubikey"
+    serial: Option<i64>,
+    slot: Option<String>,
+    pin: RawPin,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPin {
+    file: Option<PathBuf>,
+    env: Option<String>,
+}
+
+impl RawToken {
+    pub(super) fn validate(self, base: &Path) -> Result<TokenConfig> {
+        let pin = match (self.pin.file, self.pin.env) {
+            (Some(f), None) => PinSource::File(resolve(base, &f)),
+            (None, Some(e)) if !e.is_empty() => PinSource::Env(e),
+            _ => {
+                return Err(Error::config(
+                    "token.pin: give exactly one of pin = { file = \"/path/to/pin\" } or pin = { env = \"VAR\" }",
+                ))
+            }
+        };
+        let kind = self.kind.as_deref().unwrap_or("pkcs11");
+        let backend = match kind {
+            "pkcs11" => {
+                refuse_keys(
+                    kind,
+                    &[
+                        ("serial", self.serial.is_some()),
+                        ("slot", self.slot.is_some()),
+                    ],
+                )?;
+                let module = self.module.ok_or_else(|| {
+                    Error::config(
+                        "token.module: required for a PKCS#11 token: the module's path, e.g. \
+                         module = \"/usr/lib/softhsm/libsofthsm2.so\"",
+                    )
+                })?;
+                let uri = self.uri.ok_or_else(|| {
+                    Error::config(
+                        "token.uri: required for a PKCS#11 token: the RFC 7512 URI of the token \
+                         and key, e.g. uri = \"pkcs11:token=keyward;object=keyward-seal\"",
+                    )
+                })?;
+                let uri: Pkcs11Uri = uri.parse().map_err(|e: Error| e.context("token.uri"))?;
+                Backend::Pkcs11 {
+                    module: resolve(base, &module),
+                    uri,
+                }
+            }
+            "yubikey" => {
+                refuse_keys(
+                    kind,
+                    &[
+                        ("module", self.module.is_some()),
+                        ("uri", self.uri.is_some()),
+                    ],
+                )?;
+                let serial = self
+                    .serial
+                    .map(|n| {
+                        u32::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+                            Error::config(format!(
+                                "token.serial: {n} is not a YubiKey serial number (the number \
+                                 printed on the key, or `ykman list --serials`)"
+                            ))
+                        })
+                    })
+                    .transpose()?;
+                let slot = self.slot.ok_or_else(|| {
+                    Error::config(
+                        "token.slot: required for a YubiKey: the PIV slot of the sealing key, \
+                         e.g. slot = \"9d\" (or a retired slot \"82\"..\"95\")",
+                    )
+                })?;
+                let slot: PivSlot = slot.parse().map_err(|e: Error| e.context("token.slot"))?;
+                Backend::YubiKey { serial, slot }
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "token.kind: unknown kind {other:?}; use \"pkcs11\" (the default: an HSM or \
+                     SoftHSM through its PKCS#11 module) or \"yubikey\" (a YubiKey's PIV applet)"
+                )))
+            }
+        };
+        Ok(TokenConfig { backend, pin })
+    }
+}
+
+/// Keys of the other backend are an error, not silently ignored.
+fn refuse_keys(kind: &str, present: &[(&str, bool)]) -> Result<()> {
+    match present.iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err(Error::config(format!(
+            "token.{key}: not used with kind = \"{kind}\"; remove it (or set the kind that uses it)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::token::{Backend, PinSource};
+    use std::path::Path;
+
+    /// A configuration of this `[token]` body (or section) and one credential.
+    fn parse(token: &str) -> crate::error::Result<Config> {
+        let token = token.replace("[token]", "");
+        let text = format!(
+            "[token]\n{token}\n[audit]\npath = \"audit.jsonl\"\n[[credential]]\nname = \"c\"\n\
+             exchange = \"binance\"\nvault = \"c.kwv\"\n"
+        );
+        Config::parse(&text, Path::new("/etc/keyward"))
+    }
+
+    fn err(token: &str) -> String {
+        parse(token).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_yubikey_token() {
+        let c =
+            parse("kind = \"yubikey\"\nserial = 12345678\nslot = \"9D\"\npin = { env = \"P\" }")
+                .unwrap();
+        match c.token.backend {
+            Backend::YubiKey { serial, slot } => {
+                assert_eq!(serial, Some(12345678));
+                assert_eq!(slot.to_string(), "9d");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.token.pin, PinSource::Env("P".into()));
+        let c = parse("kind = \"yubikey\"\nslot = \"82\"\npin = { file = \"pin\" }").unwrap();
+        assert!(matches!(
+            c.token.backend,
+            Backend::YubiKey { serial: None, .. }
+        ));
+        assert_eq!(c.token.pin, PinSource::File("/etc/keyward/pin".into()));
+    }
+
+    #[test]
+    fn the_shipped_yubikey_examples_are_valid() {
+        let native = parse(include_str!("../../hsm-config/tokens/yubikey.toml")).unwrap();
+        assert!(matches!(
+            native.token.backend,
+            Backend::YubiKey {
+                serial: Some(12345678),
+                ..
+            }
+        ));
+        let ykcs11 = parse(include_str!("../../hsm-config/tokens/ykcs11.toml")).unwrap();
+        match ykcs11.token.backend {
+            Backend::Pkcs11 { uri, .. } => {
+                assert_eq!(uri.token.as_deref(), Some("YubiKey PIV #12345678"));
+                assert_eq!(uri.id.as_deref(), Some(&[3u8][..]));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pkcs11_is_the_default_kind() {
+        let c =
+            parse("module = \"m.so\"\nuri = \"pkcs11:token=t;object=k\"\npin = { env = \"P\" }")
+                .unwrap();
+        assert!(matches!(c.token.backend, Backend::Pkcs11 { .. }));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let pin = "pin = { env = \"P\" }";
+        for (token, want) in [
+            (
+                format!("kind = \"yubikey\"\n{pin}"),
+                "token.slot: required for a YubiKey",
+            ),
+            (
+                format!("kind = \"yubikey\"\nslot = \"9b\"\n{pin}"),
+                "token.slot: \"9b\" is not a PIV key slot",
+            ),
+            (
+                format!("kind = \"yubikey\"\nslot = \"9d\"\nserial = -1\n{pin}"),
+                "token.serial: -1 is not a YubiKey serial",
+            ),
+            (
+                format!("kind = \"yubikey\"\nslot = \"9d\"\nserial = 0\n{pin}"),
+                "token.serial: 0 is not",
+            ),
+            (
+                format!("kind = \"yubikey\"\nslot = \"9d\"\nserial = 5000000000\n{pin}"),
+                "token.serial: 5000000000",
+            ),
+            (
+                format!("kind = \"yubikey\"\nslot = \"9d\"\nuri = \"pkcs11:token=t\"\n{pin}"),
+                "token.uri: not used with kind = \"yubikey\"",
+            ),
+            (
+                format!("kind = \"yubikey\"\nslot = \"9d\"\nmodule = \"m.so\"\n{pin}"),
+                "token.module: not used with kind = \"yubikey\"",
+            ),
+            (
+                format!("kind = \"yubikey\"\nslot = \"9d\"\nserial = \"123\"\n{pin}"),
+                "serial",
+            ),
+            (
+                format!("module = \"m.so\"\nuri = \"pkcs11:token=t\"\nslot = \"9d\"\n{pin}"),
+                "token.slot: not used with kind = \"pkcs11\"",
+            ),
+            (
+                format!("module = \"m.so\"\n{pin}"),
+                "token.uri: required for a PKCS#11 token",
+            ),
+            (
+                format!("uri = \"pkcs11:token=t\"\n{pin}"),
+                "token.module: required",
+            ),
+            (
+                format!("kind = \"piv\"\n{pin}"),
+                "token.kind: unknown kind \"piv\"; use \"pkcs11\"",
+            ),
+            ("kind = \"yubikey\"\nslot = \"9d\"".to_string(), "pin"),
+        ] {
+            let e = err(&token);
+            assert!(e.contains(want), "{token:?}: expected {want:?} in: {e}");
+        }
+    }
+}
