@@ -214,13 +214,59 @@ OVER_LIMIT_AND_NOT_ALLOWED = (("BTC/USDT", "limit", "buy", 5, 30000),    # over 
 # ---------------------------------------------------------------------------------------
 
 
+class VirtualYubiKey:
+    """A private pcscd with one virtual PIV card in it (scripts/vpiv/): PIN 123456, default
+    management key. `env` is what keyward needs to reach it (PCSCLITE_CSOCK_NAME)."""
+
+    PIN = "123456"
+
+    def __init__(self, workdir, firmware="5.7.1", serial=31415926):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.firmware, self.serial = firmware, serial
+        self.pcscd = self.card = None
+        self.env = {}
+
+    def _ready(self, proc, what):
+        line = proc.stdout.readline().decode().strip()
+        if not line.startswith("ready"):
+            stop(proc)
+            raise RuntimeError(f"{what} did not start: {line!r}")
+        return line
+
+    def start(self):
+        vpiv = [sys.executable, str(SCRIPTS / "vpiv" / "vpiv.py")]
+        self.pcscd = subprocess.Popen([*vpiv, "pcscd", str(self.dir)], stdout=subprocess.PIPE,
+                                      stderr=open(self.dir / "supervisor.log", "wb"))
+        line = self._ready(self.pcscd, "the private pcscd")
+        self.env["PCSCLITE_CSOCK_NAME"] = line.split("=", 1)[1]
+        port = json.loads((self.dir / "readers.json").read_text())[0]["port"]
+        state = self.dir / "card.json"
+        subprocess.run([*vpiv, "init", str(state), "--firmware", self.firmware, "--serial",
+                        str(self.serial)], check=True)
+        self.card = subprocess.Popen([*vpiv, "card", str(state), "--vpcd", f"127.0.0.1:{port}",
+                                      "--verbose"], stdout=subprocess.PIPE,
+                                     stderr=open(self.dir / "card.log", "wb"))
+        self._ready(self.card, "the virtual card")
+        return self
+
+    def log_text(self):
+        return (self.dir / "card.log").read_text(errors="replace")
+
+    def stop(self):
+        for proc in (self.card, self.pcscd):
+            if proc is not None:
+                stop(proc)
+
+
 class Stack:
-    """A throwaway SoftHSM token + sealed credential + mock exchange + `keyward serve`."""
+    """A throwaway SoftHSM token (or virtual YubiKey) + sealed credential + mock exchange +
+    `keyward serve`."""
 
     def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s",
                  exchange="binance", credential=None, api_key=None, secret=None, passphrase=None,
                  mock_credentials=None, key_header="X-MBX-APIKEY", server_extra="", ws_mock=False,
-                 keygen_args=(), in_token=False, api_key_pair=None):
+                 keygen_args=(), in_token=False, api_key_pair=None, yubikey=None):
         """`exchange` is keyward's exchange id (and the mock module's name); `secret` may be a
         multi-line PEM; `mock_credentials` is what the mock is told (default: {api_key: secret}
         or {api_key: {"secret", "passphrase"}}); `key_header` is where request() puts the token.
@@ -228,7 +274,10 @@ class Stack:
         `in_token`: `keyward import --in-token` instead of `keyward seal` (the secret is stored on
         the token). `api_key_pair` ("ed25519" or "p256"): `keyward keygen --api-key` makes the
         exchange key pair on the token first, and `mock_credentials` is then a function of its
-        PEM public key (`self.public_pem`); import reads the API key alone."""
+        PEM public key (`self.public_pem`); import reads the API key alone.
+
+        `yubikey` (a firmware version such as "5.7.1"): the token is a virtual YubiKey, the
+        sealing key in slot 9d and an API key pair in slot 82 (`--slot 82`)."""
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.exchange = exchange
@@ -268,6 +317,8 @@ class Stack:
         self.env["NO_COLOR"] = "1"
         self.env.setdefault("RUST_BACKTRACE", "1")
         self.env.pop("KEYWARD_PIN", None)
+        self.yubikey = VirtualYubiKey(self.dir / "vpiv", yubikey) if yubikey else None
+        self.slot_args = ("--slot", "82") if yubikey else ()
 
     # -- helpers --
     def run(self, *args, input=None, check=True):
@@ -283,6 +334,12 @@ class Stack:
         return f"http://127.0.0.1:{self.port}/{self.credential}"
 
     def make_token(self):
+        if self.yubikey is not None:
+            self.yubikey.start()
+            self.env.update(self.yubikey.env)
+            self.pin = VirtualYubiKey.PIN
+            write_private(self.dir / "pin.txt", self.pin + "\n")
+            return
         tokens = self.dir / "tokens"
         tokens.mkdir(exist_ok=True)
         template = (REPO / "hsm-config" / "softhsm2.conf").read_text()
@@ -290,11 +347,7 @@ class Stack:
         subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "keyward",
                         "--pin", self.pin, "--so-pin", self.so_pin],
                        env=self.env, check=True, capture_output=True, text=True)
-        pin_file = self.dir / "pin.txt"
-        fd = os.open(pin_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(self.pin + "\n")
-        os.chmod(pin_file, 0o600)
+        write_private(self.dir / "pin.txt", self.pin + "\n")
 
     def mint_client_token(self):
         cp = self.run("client-token", "--name", CLIENT)
@@ -319,6 +372,13 @@ class Stack:
         )
 
     def token_section(self):
+        if self.yubikey is not None:
+            return f"""[token]
+kind = "yubikey"
+serial = {self.yubikey.serial}
+slot = "9d"
+pin = {{ file = "pin.txt" }}
+"""
         return f"""[token]
 module = "{softhsm_module()}"
 uri = "pkcs11:token=keyward;object=keyward-seal"
@@ -370,7 +430,7 @@ allow = [
         self.recipient = out_lines[0].strip()
         if self.api_key_pair is not None:
             cp = self.run("keygen", "--config", str(self.config), "--api-key", self.api_key_pair,
-                          "--name", self.credential)
+                          "--name", self.credential, *self.slot_args)
             self.public_pem = cp.stdout
             assert self.public_pem.startswith("-----BEGIN PUBLIC KEY-----\n"), cp.stdout
             self.mock_credentials = self.mock_credentials(self.public_pem)
@@ -382,8 +442,8 @@ allow = [
         vault = str(self.dir / "vault" / f"{self.credential}.kwv")
         if self.in_token:
             self.imported = self.run("import", "--config", str(self.config), "--name",
-                                     self.credential, "--exchange", self.exchange, "--in-token",
-                                     "--out", vault, input=sealed)
+                                     self.credential, *self.slot_args, "--exchange",
+                                     self.exchange, "--in-token", "--out", vault, input=sealed)
         else:
             self.run("seal", "--recipient", self.recipient, "--name", self.credential,
                      "--exchange", self.exchange, "--out", vault, input=sealed)
@@ -414,6 +474,8 @@ allow = [
             self.mock.stop()
         if self.ws:
             self.ws.stop()
+        if self.yubikey is not None:
+            self.yubikey.stop()
 
     def log_text(self):
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
@@ -437,6 +499,13 @@ allow = [
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
+
+
+def write_private(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
 
 
 def repoint_ccxt(exchange, base):
