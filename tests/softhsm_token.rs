@@ -6,6 +6,8 @@
 
 #[path = "common/softhsm.rs"]
 mod softhsm;
+#[path = "common/token_checks.rs"]
+mod token_checks;
 
 use std::path::Path;
 use std::process::Command;
@@ -61,38 +63,17 @@ fn softhsm_keygen_seal_open() {
     let err = token.generate(SealingAlgorithm::Rsa3072).unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
 
-    // The token's ECDH agrees with software ECDH from the other side.
-    let ephemeral = p256::SecretKey::random(&mut rand_core::OsRng);
-    let expected = p256::ecdh::diffie_hellman(
-        ephemeral.to_nonzero_scalar(),
-        public.as_p256().unwrap().as_affine(),
-    );
-    let shared = token.ecdh_p256(&ephemeral.public_key()).unwrap();
-    assert_eq!(shared.expose(), &expected.raw_secret_bytes()[..]);
-
-    // Seal to the recipient string alone, open with the token.
-    assert_eq!(
-        vault::recipient_of(&token).unwrap(),
-        Recipient::p256(*public.as_p256().unwrap())
-    );
-    let recipient: Recipient = Recipient::p256(*public.as_p256().unwrap())
-        .to_string()
-        .parse()
-        .unwrap();
-    let secrets = CredentialSecrets {
-        api_key: SecretBytes::copy_from(b"test-api-key"),
-        secret: SecretBytes::copy_from(b"test-api-secret"),
-        passphrase: Some(SecretBytes::copy_from(b"test-passphrase")),
-    };
+    // The token's ECDH agrees with software ECDH from the other side; a vault sealed to the
+    // recipient string alone opens with the token.
+    token_checks::ecdh_matches_software(&token, &public);
     let path = dir.path().join("vault/okx-main.kwv");
-    let bytes = vault::seal(&recipient, "okx-main", "okx", &secrets, None).unwrap();
-    vault::write_vault_file(&path, &bytes).unwrap();
-    let (header, opened) = vault::open(&path, "okx-main", "okx", &token).unwrap();
-    let opened = opened.into_sealed().unwrap();
-    assert_eq!(header.recipient_fingerprint, recipient.fingerprint());
-    assert_eq!(opened.api_key.expose(), b"test-api-key");
-    assert_eq!(opened.secret.expose(), b"test-api-secret");
-    assert_eq!(opened.passphrase.unwrap().expose(), b"test-passphrase");
+    token_checks::seal_and_open(
+        &token,
+        public,
+        &path,
+        ("okx-main", "okx"),
+        Some(b"test-passphrase"),
+    );
 
     // Concurrent use: several threads on one token, plus a second token handle (whose login
     // meets CKR_USER_ALREADY_LOGGED_IN).

@@ -2,6 +2,7 @@
 //! virtual PIV card (tests/yubikey_token.rs), a physical YubiKey (tests/yubikey_hardware.rs).
 //! Each uses the token and verifies the result with an independent implementation (RustCrypto
 //! p256, ring).
+#![allow(dead_code)] // each test binary uses some of these
 
 use std::time::{Duration, Instant};
 
