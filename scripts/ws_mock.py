@@ -523,7 +523,8 @@ class Gate:
 
 
 # ---------------------------------------------------------------------------------------
-# Kraken spot WebSocket v2, private (/v2): the token of REST GetWebSocketsToken authorises
+# Kraken spot WebSocket v2, private (/v2): the token of REST GetWebSocketsToken authorises;
+# public (/v2 on ws.kraken.com, reached as /public/v2 is rewritten by keyward): market data
 # ---------------------------------------------------------------------------------------
 
 
@@ -539,7 +540,7 @@ class Kraken:
         method, params = msg.get("method"), msg.get("params") or {}
         verified, why = True, ""
         if method == "subscribe" and params.get("channel") in ("executions", "balances"):
-            if params.get("token") != self.token:
+            if self.path != "/v2" or params.get("token") != self.token:
                 verified, why = False, "invalid token"
         record(exchange="kraken", path=self.path, op=method, frame=json.dumps(msg), verified=verified, why=why)
         if method == "ping":
@@ -553,6 +554,11 @@ class Kraken:
 
     async def push(self):
         t = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        if "ticker" in self.channels:
+            await self.send({"channel": "ticker", "type": "update", "data": [{
+                "symbol": "BTC/USD", "bid": 30000.5, "bid_qty": 1, "ask": 30001.5, "ask_qty": 2,
+                "last": 30001, "volume": 10, "vwap": 30000, "low": 29000, "high": 31000,
+                "change": 1, "change_pct": 0.01}]})
         if "executions" in self.channels:
             await self.send({"channel": "executions", "type": "update", "data": [{
                 "order_id": "OMOCK-777", "cl_ord_id": "pushed-by-mock", "symbol": "BTC/USD",

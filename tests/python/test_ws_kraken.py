@@ -1,7 +1,8 @@
-"""Kraken's private WebSocket v2 through keyward: the REST `GetWebSocketsToken` answer carries
+"""Kraken's WebSocket v2 through keyward. Private (`/v2`): the REST `GetWebSocketsToken` answer carries
 only a placeholder of the bot's own (a real token would trade on Kraken's socket around
 keyward); ccxt pro `watch_orders` and `watch_balance` send it in their subscriptions and keyward
-swaps the real token in, which the WebSocket mock checks."""
+swaps the real token in, which the WebSocket mock checks. Public (`/public/v2`, upstream
+`ws.kraken.com/v2`): market data channels as public reads, private channels refused."""
 
 import asyncio
 import base64
@@ -77,3 +78,33 @@ def test_unknown_tokens_and_order_entry_are_refused(stack):
         assert ei.value.rcvd.code == 1008
         assert len(stack.ws.frames()) == n
     stack.run("audit", "verify", str(stack.audit_file))
+
+
+def test_public_socket_relays_market_data_and_refuses_private_channels(stack):
+    url = f"ws://127.0.0.1:{stack.port}/{stack.credential}/public/v2"
+
+    async def scenario():
+        ex = ccxtpro.kraken({"enableRateLimit": False, "timeout": 30000})
+        harness.repoint_ccxt(ex, stack.base)
+        ex.urls["api"]["ws"]["publicV2"] = url
+        try:
+            await ex.load_markets()
+            return await asyncio.wait_for(ex.watch_ticker("BTC/USD"), 20)
+        finally:
+            await ex.close()
+
+    ticker = asyncio.new_event_loop().run_until_complete(scenario())
+    assert ticker["bid"] == 30000.5 and ticker["last"] == 30001, ticker
+    ticks = [f for f in stack.ws.frames("subscribe") if json.loads(f["frame"])["params"]["channel"] == "ticker"]
+    assert ticks and all(f["path"] == "/v2" for f in ticks), ticks
+    records = [r for r in stack.audit_records() if r.get("event") == "frame" and r.get("socket") == "/public/v2"]
+    assert any(r.get("path") == "/0/public/Ticker" and r.get("decision") == "allow" for r in records), records
+
+    with connect(url, compression=None, open_timeout=10) as sock:
+        n = len(stack.ws.frames())
+        sock.send(json.dumps({"method": "subscribe", "req_id": 1,
+                              "params": {"channel": "executions", "token": "keyward-guess"}}))
+        with pytest.raises(websockets.ConnectionClosed) as ei:
+            sock.recv(timeout=10)
+        assert ei.value.rcvd.code == 1008
+        assert len(stack.ws.frames()) == n, "a private channel reached the public socket"

@@ -1,4 +1,6 @@
-//! Kraken spot WebSocket v2, private: `/v2` (upstream `ws-auth.kraken.com/v2`).
+//! Kraken spot WebSocket v2: private `/v2` (upstream `ws-auth.kraken.com/v2`) and public
+//! `/public/v2` (upstream `ws.kraken.com/v2`, market data channels only, each judged as the
+//! public REST read of the same data).
 //!
 //! Kraken's socket is authorised by the token of REST `GetWebSocketsToken`, which would trade
 //! on the socket by itself; keyward gives the bot a placeholder of its own in that REST answer
@@ -19,7 +21,13 @@ use crate::exchange::ws::{
 use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
 
-/// Private channels and the REST reads they equal.
+const PRIVATE: u8 = 0;
+const PUBLIC: u8 = 1;
+
+/// The public socket's keyward path (Kraken's own path is `/v2` on both hosts).
+const PUBLIC_PATH: &str = "/public/v2";
+
+/// Channels and the REST reads they equal (the public socket offers those under `/0/public/`).
 const CHANNELS: &[(&str, Method, &str)] = &[
     ("executions", Method::Post, "/0/private/OpenOrders"),
     ("balances", Method::Post, "/0/private/Balance"),
@@ -35,10 +43,21 @@ pub struct KrakenWs;
 
 impl WsProtocol for KrakenWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        (path == "/v2").then_some(WsRoute {
-            authority: "ws-auth.kraken.com:443",
-            api: 0,
-        })
+        match path {
+            "/v2" => Some(WsRoute {
+                authority: "ws-auth.kraken.com:443",
+                api: PRIVATE,
+            }),
+            PUBLIC_PATH => Some(WsRoute {
+                authority: "ws.kraken.com:443",
+                api: PUBLIC,
+            }),
+            _ => None,
+        }
+    }
+
+    fn upstream_path<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
+        std::borrow::Cow::Borrowed(path.strip_prefix("/public").unwrap_or(path))
     }
 
     fn rest_bearer(&self, method: Method, path: &str) -> Option<&'static [&'static str]> {
@@ -62,7 +81,7 @@ impl WsProtocol for KrakenWs {
         frame
     }
 
-    fn read(&self, _route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
+    fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
         let Json::Object(members) = frame else {
             return Err(Refusal::bad_request("a Kraken request is a JSON object"));
         };
@@ -88,10 +107,11 @@ impl WsProtocol for KrakenWs {
                     .ok_or_else(|| Refusal::bad_request("a subscription names its channel"))?;
                 let (_, rest_method, path) = CHANNELS
                     .iter()
+                    .filter(|(_, _, p)| route.api == PRIVATE || p.starts_with("/0/public/"))
                     .find(|(c, _, _)| *c == channel)
                     .ok_or_else(|| {
                         Refusal::bad_request(format!(
-                            "{channel:?} is not a Kraken channel keyward relays"
+                            "{channel:?} is not a Kraken channel keyward relays on this socket"
                         ))
                     })?;
                 Ok(BotFrame::Op(WsOp {
@@ -172,6 +192,31 @@ mod tests {
             r#"{"method":"subscribe","params":{"channel":"withdrawals"}}"#,
         ] {
             assert!(KrakenWs.read(ROUTE, &Json::parse(bad).unwrap()).is_err());
+        }
+    }
+
+    #[test]
+    fn the_public_socket_relays_market_data_only() {
+        let route = KrakenWs.route("/public/v2").unwrap();
+        assert_eq!(route.authority, "ws.kraken.com:443");
+        assert_eq!(KrakenWs.upstream_path("/public/v2"), "/v2");
+        assert_eq!(KrakenWs.upstream_path("/v2"), "/v2");
+        assert!(KrakenWs.route("/public").is_none());
+        let read = |text: &str| KrakenWs.read(route, &Json::parse(text).unwrap());
+        let Ok(BotFrame::Op(WsOp {
+            kind: OpKind::Rest(rest),
+            ..
+        })) = read(r#"{"method":"subscribe","params":{"channel":"ticker","symbol":["BTC/USD"]}}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (rest[0].method, rest[0].path.as_str()),
+            (Method::Get, "/0/public/Ticker")
+        );
+        for private in ["executions", "balances"] {
+            let frame = format!(r#"{{"method":"subscribe","params":{{"channel":"{private}"}}}}"#);
+            assert!(read(&frame).is_err(), "{private}");
         }
     }
 }
