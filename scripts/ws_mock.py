@@ -642,7 +642,76 @@ class Coinbase:
         await self.ws.send(json.dumps(obj))
 
 
-HANDLERS = {"binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit, "bitget": Bitget,
+# ---------------------------------------------------------------------------------------
+# BitMEX (/realtime): authKeyExpires = [key, expires (s), hex(HMAC-SHA256(secret, "GET/realtime" + expires))]
+# ---------------------------------------------------------------------------------------
+
+
+class Bitmex:
+    PRIVATE = ("order", "execution", "position", "margin", "wallet")
+
+    def __init__(self, ws, path):
+        self.ws, self.path = ws, path
+        self.authed = False
+        self.tables = set()
+
+    async def on_frame(self, msg):
+        if msg == "ping":
+            record(exchange="bitmex", path=self.path, op="ping", frame=msg, verified=True, why="")
+            return await self.ws.send("pong")
+        op, args = msg.get("op"), msg.get("args")
+        verified, why = True, ""
+        if op == "authKeyExpires":
+            verified, why = self.verify_auth(args or [])
+            self.authed = verified
+        elif op == "subscribe":
+            if any(str(t).split(":")[0] in self.PRIVATE for t in args or []) and not self.authed:
+                verified, why = False, "not authenticated"
+        record(exchange="bitmex", path=self.path, op=op, frame=json.dumps(msg), verified=verified, why=why)
+        if not verified:
+            return await self.send({"status": 401, "error": why, "meta": {}, "request": msg})
+        if op == "authKeyExpires":
+            return await self.send({"success": True, "request": msg})
+        for t in args or []:
+            self.tables.add(str(t).split(":")[0])
+            await self.send({"success": True, "subscribe": t, "request": msg})
+
+    def verify_auth(self, args):
+        if len(args) != 3:
+            return False, "auth args"
+        key, expires, sig = args
+        secret, _ = secret_of(key)
+        if secret is None:
+            return False, "Invalid API Key."
+        if not isinstance(expires, int) or not now_ms() // 1000 <= expires <= now_ms() // 1000 + 60:
+            return False, "expires must be Unix seconds, in the next minute"
+        want = hmac.new(secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, str(sig)):
+            return False, "Signature not valid."
+        return True, ""
+
+    async def push(self):
+        t = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        if self.authed and "order" in self.tables:
+            await self.send({"table": "order", "action": "insert", "data": [{
+                "orderID": "mock-777", "clOrdID": "pushed-by-mock", "account": 1, "symbol": "XBTUSD",
+                "side": "Buy", "orderQty": 100, "price": 30000, "currency": "USD", "settlCurrency": "XBt",
+                "ordType": "Limit", "timeInForce": "GoodTillCancel", "ordStatus": "New", "leavesQty": 100,
+                "cumQty": 0, "avgPx": None, "transactTime": t, "timestamp": t}]})
+        if self.authed and "margin" in self.tables:
+            await self.send({"table": "margin", "action": "partial", "data": [{
+                "account": 1, "currency": "XBt", "walletBalance": 125000000, "availableMargin": 125000000,
+                "marginBalance": 125000000, "timestamp": t}]})
+        if "trade" in self.tables:
+            await self.send({"table": "trade", "action": "insert", "data": [{
+                "timestamp": t, "symbol": "XBTUSD", "side": "Buy", "size": 100, "price": 30000.5,
+                "trdMatchID": "m-1"}]})
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+
+HANDLERS = {"bitmex": Bitmex, "binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit, "bitget": Bitget,
             "gate": Gate, "kraken": Kraken, "coinbase": Coinbase}
 
 

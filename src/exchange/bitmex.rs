@@ -9,6 +9,7 @@
 #[cfg(test)]
 mod leverage;
 pub mod orders;
+mod ws;
 
 use super::profile::shipped;
 use super::{plain_header, secret_header};
@@ -30,6 +31,10 @@ const EXPIRES_HEADER: &str = "api-expires";
 const SIGN_HEADER: &str = "api-signature";
 
 impl Exchange for Bitmex {
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::BitmexWs)
+    }
+
     fn route(&self, path: &str) -> Option<Route> {
         let rest = path.strip_prefix("/api/v1/")?;
         (!rest.is_empty()).then(|| PROFILE.route(HOST, path))
