@@ -25,6 +25,7 @@
 #[cfg(test)]
 mod leverage;
 pub mod orders;
+mod ws;
 use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
@@ -60,6 +61,10 @@ impl Kucoin {
 }
 
 impl Exchange for Kucoin {
+    fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
+        Some(&ws::KucoinWs)
+    }
+
     fn route(&self, path: &str) -> Option<Route> {
         let (host, _) = Self::split(path)?;
         Some(PROFILE.route(host, path))

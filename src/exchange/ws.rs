@@ -119,6 +119,14 @@ pub trait WsProtocol: Send + Sync + 'static {
         None
     }
 
+    /// The exchange's answer to a request of [`WsProtocol::rest_bearer`], the placeholder already
+    /// in: where it names the exchange's socket URL (KuCoin's `instanceServers[].endpoint`),
+    /// keyward's own instead. `socket_base` is `ws[s]://<the Host the bot used>/<credential>`.
+    /// An error withholds the answer from the bot.
+    fn rest_bearer_answer(&self, _answer: &mut Json, _socket_base: &str) -> Result<(), Refusal> {
+        Ok(())
+    }
+
     /// The bearer placeholder a socket URL carries (Binance's listen key in the path or the
     /// query), or `None` if this URL carries none. An error refuses the upgrade (a query string
     /// where none belongs, a listen key keyward did not issue).

@@ -13,6 +13,7 @@ pub struct ListenName {
     port: String,
     /// Whether the port is the scheme's default, so that a name without a port matches too.
     default_port: bool,
+    tls: bool,
 }
 
 impl ListenName {
@@ -25,6 +26,16 @@ impl ListenName {
             loopback: addr.ip().is_loopback(),
             port: format!(":{}", addr.port()),
             default_port: addr.port() == if tls { 443 } else { 80 },
+            tls,
+        }
+    }
+
+    /// The WebSocket scheme a bot reaches this listener with.
+    pub fn ws_scheme(&self) -> &'static str {
+        if self.tls {
+            "wss"
+        } else {
+            "ws"
         }
     }
 
@@ -45,6 +56,11 @@ pub struct AllowedHosts<'a> {
 impl<'a> AllowedHosts<'a> {
     pub fn new(listen: Option<&'a ListenName>, configured: &'a [String]) -> Self {
         AllowedHosts { listen, configured }
+    }
+
+    /// The WebSocket scheme of this listener (`ws` when it has no address, which no Host names).
+    pub fn ws_scheme(&self) -> &'static str {
+        self.listen.map_or("ws", ListenName::ws_scheme)
     }
 
     /// Whether `host` (lowercased by the caller) names this keyward.

@@ -21,6 +21,7 @@ use super::respond::{self, ProxyBody};
 use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound};
 use crate::audit::Verdict;
+use crate::exchange::ws::WsProtocol;
 use crate::exchange::{Access, Outbound};
 use crate::policy::{check, Caller, Checked, Decision};
 use crate::request::{check_path, CanonicalRequest, Refusal, RefusalKind, RequestParts};
@@ -59,6 +60,8 @@ struct Pipeline<'s> {
 
 impl<'s> Pipeline<'s> {
     async fn run(&self, id: u64, req: Request<Incoming>) -> Outcome<'s> {
+        // The Host the bot used (checked with the transport), for answers naming keyward's URL.
+        let host = req.headers().get(http::header::HOST).cloned();
         let Decided {
             subject,
             credential,
@@ -93,8 +96,17 @@ impl<'s> Pipeline<'s> {
             Ok(outbound) => outbound,
             Err(refusal) => return Outcome::refused(subject, refusal),
         };
-        let bearer = issues_bearer(credential, &outbound, &canonical.path)
-            .map(|field| (subject.client().to_owned(), credential.name.clone(), field));
+        let bearer = issues_bearer(credential, &outbound, &canonical.path).map(|(ws, field)| {
+            let host = host.as_ref().and_then(|h| h.to_str().ok()).unwrap_or("");
+            let scheme = self.hosts.ws_scheme();
+            Bearer {
+                client: subject.client().to_owned(),
+                credential: credential.name.clone(),
+                field,
+                ws,
+                socket_base: format!("{scheme}://{host}/{}", credential.name),
+            }
+        });
         let forwarded = self.forward(
             subject.id,
             credential,
@@ -128,7 +140,7 @@ impl<'s> Pipeline<'s> {
         outbound: Outbound,
         path: String,
         rule: String,
-        bearer: Option<(String, String, &'static [&'static str])>,
+        bearer: Option<Bearer>,
     ) -> oneshot::Receiver<Forwarded> {
         let (tx, rx) = oneshot::channel();
         let upstream = credential.upstream.clone();
@@ -144,11 +156,14 @@ impl<'s> Pipeline<'s> {
         tokio::spawn(async move {
             let _counted = counted;
             let answer = match (upstream.send(outbound).await, redact, bearer) {
-                (Ok(response), _, Some((client, credential, field))) => {
+                (Ok(response), _, Some(b)) => {
                     let bearers = state.resources().bearers();
-                    respond::swap_bearer(response, field, |real| {
-                        bearers.issue(&client, &credential, real)
-                    })
+                    respond::swap_bearer(
+                        response,
+                        b.field,
+                        |real| bearers.issue(&b.client, &b.credential, real),
+                        |answer| b.ws.rest_bearer_answer(answer, &b.socket_base),
+                    )
                     .await
                 }
                 (Ok(response), Some(key), None) => {
@@ -332,17 +347,27 @@ fn sign(
     }
 }
 
-/// Where the exchange's answer to this request carries a bearer token for its sockets, which
-/// the bot must get only as a placeholder.
+/// An answer that carries a bearer token for the exchange's sockets, which the bot gets only
+/// as a placeholder issued to its client.
+struct Bearer {
+    client: String,
+    credential: String,
+    /// Where the token is (member names).
+    field: &'static [&'static str],
+    ws: &'static dyn WsProtocol,
+    /// `ws[s]://<Host>/<credential>`: keyward's socket URLs as the bot reaches them.
+    socket_base: String,
+}
+
+/// Where the exchange's answer to this request carries a bearer token for its sockets.
 fn issues_bearer(
     credential: &CredentialState,
     outbound: &Outbound,
     path: &str,
-) -> Option<&'static [&'static str]> {
-    credential
-        .exchange
-        .ws()
-        .and_then(|ws| ws.rest_bearer(outbound.method, path))
+) -> Option<(&'static dyn WsProtocol, &'static [&'static str])> {
+    let ws = credential.exchange.ws()?;
+    ws.rest_bearer(outbound.method, path)
+        .map(|field| (ws, field))
 }
 
 fn audit_failed(e: crate::Error) -> Refusal {

@@ -110,6 +110,7 @@ pub async fn swap_bearer(
     resp: Response<Incoming>,
     field: &[&str],
     issue: impl FnOnce(SecretBytes) -> String,
+    finish: impl FnOnce(&mut Json) -> Result<(), Refusal>,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let unreadable = || {
         Refusal::new(
@@ -139,6 +140,7 @@ pub async fn swap_bearer(
     if let Some(h) = member(&mut answer, parents) {
         h.set(last, Json::String(placeholder.clone()));
     }
+    finish(&mut answer)?;
     let out = replace_all(
         answer.to_compact().as_bytes(),
         token.expose(),
