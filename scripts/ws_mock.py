@@ -711,7 +711,69 @@ class Bitmex:
         await self.ws.send(json.dumps(obj))
 
 
-HANDLERS = {"bitmex": Bitmex, "binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit, "bitget": Bitget,
+# ---------------------------------------------------------------------------------------
+# KuCoin private push (/?token=<bullet-private token>): the token in the URL authorises
+# ---------------------------------------------------------------------------------------
+
+
+class Kucoin:
+    PRIVATE = ("/spotMarket/tradeOrders", "/spotMarket/tradeOrdersV2", "/account/balance",
+               "/contractMarket/tradeOrders", "/contract/position", "/contractAccount/wallet")
+
+    def __init__(self, ws, path):
+        from urllib.parse import parse_qs, urlsplit
+        self.ws, self.path = ws, path
+        self.topics = set()
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+        from mocks.kucoin import ws_token
+        url = urlsplit(path)
+        tokens = parse_qs(url.query).get("token", [])
+        self.kind = {ws_token(CREDENTIALS, False): "spot", ws_token(CREDENTIALS, True): "futures"}.get(
+            tokens[0] if len(tokens) == 1 else None)
+        record(exchange="kucoin", path=path, op="token", frame=url.query, verified=self.kind is not None,
+               why="" if self.kind else "token not issued by bullet-private")
+
+    async def welcome(self):
+        if self.kind is None:
+            await self.send({"id": "w", "type": "error", "code": 401, "data": "token is invalid"})
+            return await self.ws.close()
+        await self.send({"id": "w", "type": "welcome"})
+
+    async def on_frame(self, msg):
+        kind, topic = msg.get("type"), msg.get("topic", "")
+        verified, why = self.kind is not None, "" if self.kind else "token"
+        record(exchange="kucoin", path=self.path, op=kind, frame=json.dumps(msg), verified=verified, why=why)
+        if kind == "ping":
+            return await self.send({"id": msg.get("id"), "type": "pong", "timestamp": now_ms() * 1000})
+        if kind == "subscribe":
+            self.topics.add(topic.split(":")[0])
+            if msg.get("response"):
+                await self.send({"id": msg.get("id"), "type": "ack"})
+
+    async def push(self):
+        if self.kind is None:
+            return
+        t = now_ms()
+        if {"/spotMarket/tradeOrders", "/spotMarket/tradeOrdersV2"} & self.topics:
+            await self.send({"type": "message", "topic": "/spotMarket/tradeOrders", "subject": "orderChange",
+                             "channelType": "private", "data": {
+                                 "symbol": "BTC-USDT", "orderType": "limit", "side": "buy", "orderId": "mock-777",
+                                 "type": "open", "orderTime": t * 1000000, "size": "0.01", "filledSize": "0",
+                                 "price": "30000", "clientOid": "pushed-by-mock", "remainSize": "0.01",
+                                 "status": "open", "ts": t * 1000000}})
+        if "/account/balance" in self.topics:
+            await self.send({"type": "message", "topic": "/account/balance", "subject": "account.balance",
+                             "channelType": "private", "data": {
+                                 "accountId": "a1", "available": "1234.5", "availableChange": "0",
+                                 "currency": "USDT", "hold": "0", "holdChange": "0", "relationContext": {},
+                                 "relationEvent": "trade.hold", "relationEventId": "e1", "time": str(t),
+                                 "total": "1234.5"}})
+
+    async def send(self, obj):
+        await self.ws.send(json.dumps(obj))
+
+
+HANDLERS = {"kucoin": Kucoin, "bitmex": Bitmex, "binance": Binance, "bybit": Bybit, "okx": Okx, "deribit": Deribit, "bitget": Bitget,
             "gate": Gate, "kraken": Kraken, "coinbase": Coinbase}
 
 
@@ -724,6 +786,8 @@ async def serve_socket(ws, exchange):
     record(exchange=exchange, path=path, op="connect", frame="", verified=True,
            why=",".join(f"{k}={v}" for k, v in ws.request.headers.raw_items()
                         if k.lower() == "sec-websocket-extensions"))
+    if hasattr(handler, "welcome"):
+        await handler.welcome()
 
     async def pusher():
         while True:

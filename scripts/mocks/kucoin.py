@@ -56,6 +56,22 @@ SPOT_SYMBOLS = {"BTC-USDT": ("BTC", "30150.1"), "ETH-USDT": ("ETH", "1890.55")}
 CONTRACTS = {"XBTUSDTM": ("XBT", "30150.0", "0.001"), "ETHUSDTM": ("ETH", "1890.50", "0.01")}
 
 
+def ws_token(credentials, futures=False):
+    """The private push token this mock issues (spot or futures): derived from the (one)
+    credential's secret, so scripts/ws_mock.py can check it."""
+    key = sorted(credentials)[0]
+    secret = credentials[key] if isinstance(credentials[key], str) else credentials[key]["secret"]
+    kind = "futures" if futures else "spot"
+    return f"REAL-KUCOIN-WS-{kind}-" + hashlib.sha256((kind + secret).encode()).hexdigest()[:32] + "+/="
+
+
+def bullet(credentials, futures):
+    host = "ws-api-futures.kucoin.com" if futures else "ws-api-spot.kucoin.com"
+    return ok({"token": ws_token(credentials, futures),
+               "instanceServers": [{"endpoint": f"wss://{host}/", "encrypt": True, "protocol": "websocket",
+                                    "pingInterval": 18000, "pingTimeout": 10000}]})
+
+
 def err(status, code, msg):
     return MockError(status, {"code": code, "msg": msg}, msg)
 
@@ -223,6 +239,8 @@ class Mock:
             return self.route_futures(m, path, p)
         if path == "/api/v1/timestamp":
             return ok(now_ms())
+        if path == "/api/v1/bullet-private" and m == "POST":
+            return bullet(self.credentials, False)
         if path == "/api/v1/status":
             return ok({"status": "open", "msg": ""})
         if path == "/api/v2/symbols":
@@ -342,6 +360,8 @@ class Mock:
     def route_futures(self, m, path, p):
         if path == "/api/v1/timestamp":
             return ok(now_ms())
+        if path == "/api/v1/bullet-private" and m == "POST":
+            return bullet(self.credentials, True)
         if path == "/api/v1/contracts/active":
             return ok([contract(s) for s in CONTRACTS])
         if path.startswith("/api/v1/contracts/") and path.count("/") == 4:

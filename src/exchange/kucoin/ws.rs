@@ -80,6 +80,13 @@ const FUTURES_TOPICS: &[(&str, &str)] = &[
 /// Members a push URL's query may have besides `token` (ccxt adds `privateChannel`).
 const QUERY_KEYS: &[&str] = &["connectId", "privateChannel", "acceptUserMessage"];
 
+/// What a query value keeps unescaped: RFC 3986's unreserved characters.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 pub struct KucoinWs;
 
 /// The push host and the rest of a keyward push path.
@@ -162,9 +169,7 @@ impl WsProtocol for KucoinWs {
         let Some(real) = real else {
             return base.into_owned();
         };
-        let token: String =
-            percent_encoding::utf8_percent_encode(real, percent_encoding::NON_ALPHANUMERIC)
-                .collect();
+        let token: String = percent_encoding::utf8_percent_encode(real, QUERY_VALUE).collect();
         let kept = query
             .unwrap_or("")
             .split('&')
@@ -250,10 +255,12 @@ fn keyward_path(endpoint: &str) -> Result<String, Refusal> {
         .ok_or_else(|| withheld("an endpoint is not wss://"))?;
     let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let host = authority.strip_suffix(":443").unwrap_or(authority);
+    // keyward's paths have no trailing `/`: KuCoin's root path is keyward's bare host segment.
+    let tail = if tail == "/" { "" } else { tail };
     let path = format!("{PREFIX}{host}{tail}");
     match split(&path) {
-        Some(_) => Ok(path),
-        None => Err(withheld(&format!(
+        Some(_) if !path.ends_with('/') => Ok(path),
+        _ => Err(withheld(&format!(
             "it names the push endpoint {endpoint:?}, which keyward does not relay"
         ))),
     }

@@ -49,12 +49,13 @@ fn the_bullet_answer_points_at_keyward_and_unknown_hosts_are_withheld() {
         .unwrap();
     assert_eq!(
         answer.to_compact(),
-        r#"{"code":"200000","data":{"token":"keyward-1","instanceServers":[{"endpoint":"ws://127.0.0.1:8787/kucoin-main/kucoin-push/ws-api-spot.kucoin.com/","encrypt":true,"pingInterval":18000},{"endpoint":"ws://127.0.0.1:8787/kucoin-main/kucoin-push/ws-api-spot.kucoin.com/endpoint"}]}}"#
+        r#"{"code":"200000","data":{"token":"keyward-1","instanceServers":[{"endpoint":"ws://127.0.0.1:8787/kucoin-main/kucoin-push/ws-api-spot.kucoin.com","encrypt":true,"pingInterval":18000},{"endpoint":"ws://127.0.0.1:8787/kucoin-main/kucoin-push/ws-api-spot.kucoin.com/endpoint"}]}}"#
     );
     for bad in [
         r#"{"data":{"token":"t","instanceServers":[{"endpoint":"wss://evil.example.com/"}]}}"#,
         r#"{"data":{"token":"t","instanceServers":[{"endpoint":"ws://ws-api-spot.kucoin.com/"}]}}"#,
         r#"{"data":{"token":"t","instanceServers":[{}]}}"#,
+        r#"{"data":{"token":"t","instanceServers":[{"endpoint":"wss://ws-api-spot.kucoin.com/endpoint/"}]}}"#,
         r#"{"data":{"token":"t"}}"#,
     ] {
         let mut answer = Json::parse(bad).unwrap();
