@@ -187,15 +187,21 @@ pub trait WsProtocol: Send + Sync + 'static {
 
     /// The frame keyward sends for an allowed op, built from the canonical requests it was
     /// judged as (in the order of [`OpKind::Rest`]) and signed where the exchange signs frames.
+    /// An exchange whose [`WsProtocol::read`] makes no such ops (its sockets only subscribe:
+    /// Bitget, BitMEX, KuCoin) keeps the default, which refuses.
     fn outbound(
         &self,
-        route: WsRoute,
-        op: &WsOp,
-        frame: &Json,
-        checked: &[CanonicalRequest],
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal>;
+        _route: WsRoute,
+        _op: &WsOp,
+        _frame: &Json,
+        _checked: &[CanonicalRequest],
+        _credential: &Credential,
+        _now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        Err(Refusal::bad_request(
+            "this exchange's sockets carry no requests keyward builds; order entry goes over REST",
+        ))
+    }
 
     /// The exchange-shaped error answer to the bot's op `op` (for its id).
     fn error_reply(&self, route: WsRoute, op: &WsOp, refusal: &Refusal) -> String;

@@ -15,7 +15,7 @@ use crate::exchange::ws::{
     WsRoute,
 };
 use crate::exchange::Credential;
-use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+use crate::request::{Json, Method, Params, Refusal};
 
 const PRIVATE: u8 = 0;
 const PUBLIC: u8 = 1;
@@ -130,20 +130,6 @@ impl WsProtocol for BitgetWs {
         now: SystemTime,
     ) -> Result<Reply, Refusal> {
         passphrase_login(op, "/user/verify", credential, now)
-    }
-
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        _frame: &Json,
-        _checked: &[CanonicalRequest],
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        Err(Refusal::bad_request(
-            "Bitget order entry over the socket is not relayed",
-        ))
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {

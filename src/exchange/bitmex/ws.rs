@@ -15,7 +15,7 @@ use crate::exchange::ws::{
     credential_text, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
 use crate::exchange::{unix_secs, Credential};
-use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+use crate::request::{Json, Method, Params, Refusal};
 
 /// Tables (the part of a topic before `:`) and the REST reads they equal.
 const TABLES: &[(&str, &str)] = &[
@@ -142,21 +142,6 @@ impl WsProtocol for BitmexWs {
             ),
         ]);
         Ok(Reply::ToExchange(out.to_compact()))
-    }
-
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        _frame: &Json,
-        _checked: &[CanonicalRequest],
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        // `read` makes no op whose frame keyward builds: subscriptions go as parsed.
-        Err(Refusal::bad_request(
-            "BitMEX's socket carries no requests keyward signs",
-        ))
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {

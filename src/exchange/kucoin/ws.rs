@@ -13,12 +13,10 @@
 //! <https://www.kucoin.com/docs-new/websocket-api/base-info/introduction>
 
 use std::borrow::Cow;
-use std::time::SystemTime;
 
 use crate::exchange::profile::post;
-use crate::exchange::ws::{BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute};
-use crate::exchange::Credential;
-use crate::request::{CanonicalRequest, Json, Method, Params, Refusal, RefusalKind};
+use crate::exchange::ws::{BotFrame, OpKind, RestEquivalent, WsOp, WsProtocol, WsRoute};
+use crate::request::{Json, Method, Params, Refusal, RefusalKind};
 
 const SPOT: u8 = 0;
 const FUTURES: u8 = 1;
@@ -217,21 +215,6 @@ impl WsProtocol for KucoinWs {
                 "{other:?} is not a KuCoin frame type keyward relays"
             ))),
         }
-    }
-
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        _frame: &Json,
-        _checked: &[CanonicalRequest],
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        // `read` makes no op whose frame keyward builds: subscriptions go as parsed.
-        Err(Refusal::bad_request(
-            "KuCoin's push sockets carry no requests keyward signs",
-        ))
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
