@@ -1,10 +1,14 @@
-"""BitMEX `/realtime` through keyward, in raw frames (ccxt 4.5.90 has no bitmex class): the
+"""BitMEX `/realtime` through keyward, with ccxt 4.5.0's pro bitmex in a subprocess (4.5.90 has
+no bitmex class) and in raw frames: the
 bot's `authKeyExpires` carries its client token and a dummy signature; keyward rewrites it with
 the real key, its own expiry (Unix seconds) and the HMAC over `GET/realtime` + expires, which
 the WebSocket mock verifies with the real secret. Private tables are judged as their REST reads
 (`bitmex:read`), public ones as public reads; other tables and ops close the socket with 1008."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -20,6 +24,48 @@ def stack(tmp_path_factory):
                                      api_key=harness.binance_like_key(24),
                                      secret=harness.binance_like_key(48), key_header="api-key",
                                      client_allow='  "bitmex:read",\n', ws_mock=True)
+
+
+PRO_DRIVER = r'''
+import asyncio, json, sys
+import ccxt.pro as ccxtpro
+cfg = json.loads(sys.argv[1])
+
+async def main():
+    ex = ccxtpro.bitmex({"apiKey": cfg["key"], "secret": cfg["secret"], "enableRateLimit": False,
+                         "timeout": 30000})
+    for k in list(ex.urls["api"]):
+        if k != "ws":
+            ex.urls["api"][k] = cfg["base"]
+    ex.urls["api"]["ws"] = cfg["ws"]
+    try:
+        await ex.load_markets()
+        orders = await asyncio.wait_for(ex.watch_orders(), 20)
+        balance = await asyncio.wait_for(ex.watch_balance(), 20)
+        return {"orders": [{"id": o["id"], "clientOrderId": o["clientOrderId"]} for o in orders],
+                "BTC": balance["BTC"]}
+    finally:
+        await ex.close()
+
+print(json.dumps(asyncio.run(main()), default=str))
+'''
+
+
+def test_ccxt_pro_watch_orders_and_balance(stack):
+    import test_ccxt_bitmex as b  # installs ccxt 4.5.0 into target/ on first use
+    env = dict(os.environ, PYTHONPATH=str(b.ccxt_450_dir()) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    n = len(stack.ws.frames("authKeyExpires"))
+    cfg = json.dumps({"base": stack.base, "ws": ws_url(stack), "key": stack.token,
+                      "secret": "dummy-bitmex-secret-that-keyward-ignores"})
+    cp = subprocess.run([sys.executable, "-c", PRO_DRIVER, cfg], capture_output=True, text=True,
+                        env=env, timeout=120)
+    assert cp.returncode == 0, cp.stderr[-4000:]
+    out = json.loads(cp.stdout.strip().splitlines()[-1])
+    assert out["orders"] and out["orders"][0]["clientOrderId"] == "pushed-by-mock", out
+    assert out["BTC"]["total"] == 1.25, out
+    auth = stack.ws.frames("authKeyExpires")[n:]  # ccxt authenticates for each watch
+    assert auth and all(f["verified"] for f in auth), auth
+    assert all(json.loads(f["frame"])["args"][0] == stack.api_key for f in auth)
 
 
 def ws_url(stack):
@@ -38,6 +84,7 @@ def recv_until(sock, pred, n=30):
 
 
 def test_login_private_tables_and_ping(stack):
+    n = len(stack.ws.frames("authKeyExpires"))
     with connect(ws_url(stack), compression=None, open_timeout=10) as sock:
         sock.send(json.dumps({"op": "authKeyExpires", "args": [stack.token, 1700000000000, "dummy"]}))
         answer = recv_until(sock, lambda m: isinstance(m, dict) and "request" in m)
@@ -49,7 +96,7 @@ def test_login_private_tables_and_ping(stack):
         assert margin["data"][0]["walletBalance"] == 125000000
         sock.send("ping")
         assert recv_until(sock, lambda m: m == "pong") == "pong"
-    auth = stack.ws.frames("authKeyExpires")
+    auth = stack.ws.frames("authKeyExpires")[n:]
     assert len(auth) == 1 and auth[0]["verified"], auth
     key, expires, signature = json.loads(auth[0]["frame"])["args"]
     assert key == stack.api_key and isinstance(expires, int) and expires < 10**11 and signature != "dummy"
