@@ -761,6 +761,18 @@ class Kucoin:
                                  "type": "open", "orderTime": t * 1000000, "size": "0.01", "filledSize": "0",
                                  "price": "30000", "clientOid": "pushed-by-mock", "remainSize": "0.01",
                                  "status": "open", "ts": t * 1000000}})
+        if self.kind == "futures" and "/contractMarket/tradeOrders" in self.topics:
+            await self.send({"type": "message", "topic": "/contractMarket/tradeOrders", "subject": "orderChange",
+                             "channelType": "private", "data": {
+                                 "symbol": "XBTUSDTM", "orderType": "limit", "side": "buy", "orderId": "mock-888",
+                                 "type": "open", "orderTime": t * 1000000, "size": "1", "filledSize": "0",
+                                 "canceledSize": "0", "price": "30000", "clientOid": "pushed-by-mock",
+                                 "remainSize": "1", "status": "open", "liquidity": "maker", "ts": t * 1000000}})
+        if self.kind == "futures" and "/contractAccount/wallet" in self.topics:
+            await self.send({"type": "message", "topic": "/contractAccount/wallet",
+                             "subject": "availableBalance.change", "channelType": "private", "data": {
+                                 "currency": "USDT", "holdBalance": "0", "availableBalance": "4321.5",
+                                 "timestamp": str(t)}})
         if "/account/balance" in self.topics:
             await self.send({"type": "message", "topic": "/account/balance", "subject": "account.balance",
                              "channelType": "private", "data": {

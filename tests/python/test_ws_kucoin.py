@@ -30,8 +30,8 @@ def stack(tmp_path_factory):
                                      client_allow='  "kucoin:read",\n', ws_mock=True)
 
 
-def pro_bot(stack):
-    ex = ccxtpro.kucoin({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
+def pro_bot(stack, cls=None):
+    ex = (cls or ccxtpro.kucoin)({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
                          "password": "dummy-passphrase", "enableRateLimit": False, "timeout": 30000})
     base = f"http://127.0.0.1:{stack.port}/{stack.credential}"
     for k in SPOT_KEYS:
@@ -76,6 +76,31 @@ def test_bullet_private_is_rewritten_and_ccxt_pro_streams_work(stack):
             f"ws://127.0.0.1:{stack.port}/{stack.credential}/kucoin-push/{host}", text
     harness.assert_absent(harness.outputs(stack), [("real ws token", "REAL-KUCOIN-WS-"),
                                                    ("secret", stack.secret)])
+
+
+def test_ccxt_pro_kucoinfutures_streams_through_the_futures_push_host(stack):
+    n = len(stack.ws.frames("token"))
+
+    async def scenario():
+        ex = pro_bot(stack, ccxtpro.kucoinfutures)
+        try:
+            await ex.load_markets()
+            orders = await asyncio.wait_for(ex.watch_orders(), 20)
+            balance = await asyncio.wait_for(ex.watch_balance(), 20)
+            return orders, balance
+        finally:
+            await ex.close()
+
+    orders, balance = asyncio.new_event_loop().run_until_complete(scenario())
+    assert orders and orders[0]["id"] == "mock-888" and orders[0]["symbol"] == "BTC/USDT:USDT", orders
+    assert balance["USDT"]["free"] == 4321.5, balance
+    tokens = stack.ws.frames("token")[n:]
+    assert tokens and all(f["verified"] for f in tokens), tokens
+    assert all(parse_qs(f["frame"])["token"][0].startswith("REAL-KUCOIN-WS-futures-") for f in tokens)
+    topics = {json.loads(f["frame"])["topic"] for f in stack.ws.frames("subscribe")}
+    assert {"/contractMarket/tradeOrders", "/contractAccount/wallet"} <= topics, topics
+    decided = [r for r in stack.audit_records() if r.get("event") == "frame" and r.get("op") == "subscribe"]
+    assert {"/futures/api/v1/orders", "/futures/api/v1/account-overview"} <= {r.get("path") for r in decided}
 
 
 def test_unknown_tokens_and_topics_are_refused(stack):
