@@ -30,8 +30,8 @@ def stack(tmp_path_factory):
                                      client_allow='  "kucoin:read",\n', ws_mock=True)
 
 
-def pro_bot(stack, cls=None):
-    ex = (cls or ccxtpro.kucoin)({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
+def pro_bot(stack, cls):
+    ex = cls({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
                          "password": "dummy-passphrase", "enableRateLimit": False, "timeout": 30000})
     base = f"http://127.0.0.1:{stack.port}/{stack.credential}"
     for k in SPOT_KEYS:
@@ -41,15 +41,10 @@ def pro_bot(stack, cls=None):
     return ex
 
 
-def bullet(stack, path="/api/v1/bullet-private"):
-    status, text = stack.request("POST", path, body="", headers={"Content-Type": "application/json"})
-    assert status == 200, text
-    return text
-
-
-def test_bullet_private_is_rewritten_and_ccxt_pro_streams_work(stack):
+def streams(stack, cls):
+    """ccxt pro `watch_orders` and `watch_balance` of a `cls` bot through keyward."""
     async def scenario():
-        ex = pro_bot(stack)
+        ex = pro_bot(stack, cls)
         try:
             await ex.load_markets()
             orders = await asyncio.wait_for(ex.watch_orders(), 20)
@@ -58,7 +53,17 @@ def test_bullet_private_is_rewritten_and_ccxt_pro_streams_work(stack):
         finally:
             await ex.close()
 
-    orders, balance = asyncio.new_event_loop().run_until_complete(scenario())
+    return asyncio.new_event_loop().run_until_complete(scenario())
+
+
+def bullet(stack, path="/api/v1/bullet-private"):
+    status, text = stack.request("POST", path, body="", headers={"Content-Type": "application/json"})
+    assert status == 200, text
+    return text
+
+
+def test_bullet_private_is_rewritten_and_ccxt_pro_streams_work(stack):
+    orders, balance = streams(stack, ccxtpro.kucoin)
     assert orders and orders[0]["id"] == "mock-777", orders
     assert balance["USDT"]["total"] == 1234.5, balance
     tokens = stack.ws.frames("token")
@@ -81,17 +86,7 @@ def test_bullet_private_is_rewritten_and_ccxt_pro_streams_work(stack):
 def test_ccxt_pro_kucoinfutures_streams_through_the_futures_push_host(stack):
     n = len(stack.ws.frames("token"))
 
-    async def scenario():
-        ex = pro_bot(stack, ccxtpro.kucoinfutures)
-        try:
-            await ex.load_markets()
-            orders = await asyncio.wait_for(ex.watch_orders(), 20)
-            balance = await asyncio.wait_for(ex.watch_balance(), 20)
-            return orders, balance
-        finally:
-            await ex.close()
-
-    orders, balance = asyncio.new_event_loop().run_until_complete(scenario())
+    orders, balance = streams(stack, ccxtpro.kucoinfutures)
     assert orders and orders[0]["id"] == "mock-888" and orders[0]["symbol"] == "BTC/USDT:USDT", orders
     assert balance["USDT"]["free"] == 4321.5, balance
     tokens = stack.ws.frames("token")[n:]
