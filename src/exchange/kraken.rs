@@ -12,6 +12,7 @@
 
 pub mod orders;
 mod ws;
+mod ws_orders;
 use super::secret_header;
 use std::time::SystemTime;
 

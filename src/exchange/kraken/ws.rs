@@ -7,9 +7,9 @@
 //! and swaps it for the real token in `params.token` of each frame it relays for that bot (the
 //! placeholder also identifies the bot). Subscriptions are judged as the REST read of the same
 //! data (`executions` = `POST /0/private/OpenOrders`, `balances` = `POST /0/private/Balance`).
-//! Order entry over the socket (`add_order` ...) is not relayed yet: its v2 fields
-//! (`order_qty`, `limit_price`, `symbol` as `BTC/USD`) are not the REST `AddOrder` fields the
-//! order limits read, so it closes the socket with 1008.
+//! Order ops (`add_order`, `batch_add`, `amend_order`, `cancel_order`, `cancel_all`) are
+//! judged as their REST endpoints, their v2 fields renamed to the REST fields of the same
+//! meaning (`ws_orders.rs`), so the REST order tables and limits decide them.
 //! <https://docs.kraken.com/api/docs/websocket-v2/executions>
 
 use std::time::SystemTime;
@@ -20,6 +20,8 @@ use crate::exchange::ws::{
 };
 use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+
+use super::ws_orders::{rest_body, ORDER_OPS};
 
 const PRIVATE: u8 = 0;
 const PUBLIC: u8 = 1;
@@ -125,8 +127,23 @@ impl WsProtocol for KrakenWs {
                     )]),
                 }))
             }
+            order if route.api == PRIVATE => {
+                let (_, path) = ORDER_OPS.iter().find(|(m, _)| *m == order).ok_or_else(|| {
+                    Refusal::bad_request(format!("{order:?} is not a Kraken method keyward relays"))
+                })?;
+                Ok(BotFrame::Op(WsOp {
+                    name: method.clone(),
+                    id: frame.get("req_id").cloned().unwrap_or(Json::Null),
+                    token: None,
+                    kind: OpKind::Rest(vec![RestEquivalent::json(
+                        Method::Post,
+                        *path,
+                        rest_body(order, params)?,
+                    )]),
+                }))
+            }
             other => Err(Refusal::bad_request(format!(
-                "{other:?} is not a Kraken method keyward relays (order entry goes over REST)"
+                "{other:?} is not a Kraken method keyward relays on this socket"
             ))),
         }
     }
@@ -168,7 +185,7 @@ mod tests {
     };
 
     #[test]
-    fn the_placeholder_is_found_and_swapped_and_orders_are_refused() {
+    fn the_placeholder_is_found_and_swapped_and_orders_are_judged_as_rest() {
         let frame = Json::parse(
             r#"{"method":"subscribe","params":{"channel":"executions","token":"keyward-1"},"req_id":3}"#,
         )
@@ -187,8 +204,22 @@ mod tests {
             panic!()
         };
         assert_eq!(rest[0].path, "/0/private/OpenOrders");
+        let order = r#"{"method":"add_order","params":{"order_type":"limit","order_qty":1,"token":"t"},"req_id":4}"#;
+        let Ok(BotFrame::Op(WsOp {
+            kind: OpKind::Rest(rest),
+            ..
+        })) = KrakenWs.read(ROUTE, &Json::parse(order).unwrap())
+        else {
+            panic!()
+        };
+        assert_eq!(rest[0].path, "/0/private/AddOrder");
+        assert_eq!(
+            rest[0].json.as_ref().unwrap().to_compact(),
+            r#"{"ordertype":"limit","volume":1}"#
+        );
         for bad in [
-            r#"{"method":"add_order","params":{"order_type":"limit"}}"#,
+            r#"{"method":"add_order","params":{"side":"buy"}}"#,
+            r#"{"method":"batch_cancel","params":{}}"#,
             r#"{"method":"subscribe","params":{"channel":"withdrawals"}}"#,
         ] {
             assert!(KrakenWs.read(ROUTE, &Json::parse(bad).unwrap()).is_err());
