@@ -529,6 +529,9 @@ class Gate:
 
 
 class Kraken:
+    # Order methods answered here once the real token is verified.
+    ORDER_METHODS = ("add_order", "amend_order", "cancel_order", "cancel_all", "batch_add")
+
     def __init__(self, ws, path):
         self.ws, self.path = ws, path
         self.channels = set()
@@ -539,15 +542,24 @@ class Kraken:
     async def on_frame(self, msg):
         method, params = msg.get("method"), msg.get("params") or {}
         verified, why = True, ""
-        if method == "subscribe" and params.get("channel") in ("executions", "balances"):
-            if self.path != "/v2" or params.get("token") != self.token:
-                verified, why = False, "invalid token"
+        private = method in self.ORDER_METHODS or (
+            method == "subscribe" and params.get("channel") in ("executions", "balances"))
+        if private and (self.path != "/v2" or params.get("token") != self.token):
+            verified, why = False, "invalid token"
         record(exchange="kraken", path=self.path, op=method, frame=json.dumps(msg), verified=verified, why=why)
         if method == "ping":
             return await self.send({"method": "pong", "req_id": msg.get("req_id"), "time_in": "x", "time_out": "x"})
         if not verified:
             return await self.send({"method": method, "req_id": msg.get("req_id"), "success": False,
                                     "error": "EAPI:Invalid token"})
+        t = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        if method in self.ORDER_METHODS:
+            result = {"order_id": (params.get("order_id") or ["OMOCK-WS-1"])[0]
+                      if method == "cancel_order" else params.get("order_id", "OMOCK-WS-1")}
+            if method == "amend_order":
+                result["amend_id"] = "TMOCK-AMEND-1"
+            return await self.send({"method": method, "req_id": msg.get("req_id"), "success": True,
+                                    "result": result, "time_in": t, "time_out": t})
         self.channels.add(params.get("channel"))
         await self.send({"method": method, "req_id": msg.get("req_id"), "success": True,
                          "result": {"channel": params.get("channel"), "snapshot": True}})
