@@ -132,12 +132,15 @@ def test_unknown_tokens_over_limit_and_other_pairs_are_refused(stack):
             (4, dict(order, cash_order_qty=0.1, order_type="market")),  # two sizes: ambiguous
             (5, dict(order, volume=0.1, order_qty=None)),  # REST's name: judged as unknown
         ]
+        why = {2: "volume 5 exceeds the maximum 0.5", 3: "pair=ETH/USD is not allowed",
+               5: "'v2:volume' is not a field keyward knows"}
         for req_id, params in (refused[0], refused[1], refused[3]):
             params = {k: v for k, v in params.items() if v is not None}
             sock.send(json.dumps({"method": "add_order", "req_id": req_id, "params": params}))
             answer = json.loads(sock.recv(timeout=10))
             assert answer["method"] == "add_order" and answer["req_id"] == req_id, answer
             assert answer["success"] is False and answer["error"].startswith("keyward"), answer
+            assert why[req_id] in answer["error"], answer
         assert len(stack.ws.frames()) == n, "a refused order reached the mock"
         # An order keyward cannot read unambiguously closes the socket.
         sock.send(json.dumps({"method": "add_order", "req_id": 4, "params": refused[2][1]}))
