@@ -99,6 +99,15 @@ impl WsProtocol for KrakenWs {
             return Err(Refusal::bad_request("the request has no string \"method\""));
         };
         let params = object(frame, "params")?;
+        // The op, judged as this REST request.
+        let judged_as = |rest| {
+            Ok(BotFrame::Op(WsOp {
+                name: method.clone(),
+                id: frame.get("req_id").cloned().unwrap_or(Json::Null),
+                token: None,
+                kind: OpKind::Rest(vec![rest]),
+            }))
+        };
         match method.as_str() {
             "ping" => Ok(BotFrame::Keepalive),
             "subscribe" | "unsubscribe" => {
@@ -116,31 +125,17 @@ impl WsProtocol for KrakenWs {
                             "{channel:?} is not a Kraken channel keyward relays on this socket"
                         ))
                     })?;
-                Ok(BotFrame::Op(WsOp {
-                    name: method.clone(),
-                    id: frame.get("req_id").cloned().unwrap_or(Json::Null),
-                    token: None,
-                    kind: OpKind::Rest(vec![RestEquivalent::query(
-                        *rest_method,
-                        *path,
-                        Params::new(),
-                    )]),
-                }))
+                judged_as(RestEquivalent::query(*rest_method, *path, Params::new()))
             }
             order if route.api == PRIVATE => {
                 let (_, path) = ORDER_OPS.iter().find(|(m, _)| *m == order).ok_or_else(|| {
                     Refusal::bad_request(format!("{order:?} is not a Kraken method keyward relays"))
                 })?;
-                Ok(BotFrame::Op(WsOp {
-                    name: method.clone(),
-                    id: frame.get("req_id").cloned().unwrap_or(Json::Null),
-                    token: None,
-                    kind: OpKind::Rest(vec![RestEquivalent::json(
-                        Method::Post,
-                        *path,
-                        rest_body(order, params)?,
-                    )]),
-                }))
+                judged_as(RestEquivalent::json(
+                    Method::Post,
+                    *path,
+                    rest_body(order, params)?,
+                ))
             }
             other => Err(Refusal::bad_request(format!(
                 "{other:?} is not a Kraken method keyward relays on this socket"
