@@ -27,6 +27,8 @@ ALLOW = (
     '  "kraken:read",\n'
     '  { method = "POST", path = "/0/private/AddOrder", params = { pair = ["BTC/USD"] },'
     ' max = { volume = "0.5" } },\n'
+    '  { method = "POST", path = "/0/private/AddOrderBatch", params = { pair = ["BTC/USD"] },'
+    ' max = { volume = "0.5" } },\n'
     '  { method = "POST", path = "/0/private/AmendOrder", max = { order_qty = "0.5" } },\n'
     '  { method = "POST", path = "/0/private/CancelOrder" },\n'
 )
@@ -141,6 +143,13 @@ def test_unknown_tokens_over_limit_and_other_pairs_are_refused(stack):
             assert answer["method"] == "add_order" and answer["req_id"] == req_id, answer
             assert answer["success"] is False and answer["error"].startswith("keyward"), answer
             assert why[req_id] in answer["error"], answer
+        # A batch is judged item by item as AddOrderBatch: one item over the bound refuses it.
+        item = {k: v for k, v in order.items() if k not in ("symbol", "token")}
+        sock.send(json.dumps({"method": "batch_add", "req_id": 6, "params": {
+            "symbol": "BTC/USD", "token": token, "orders": [item, dict(item, order_qty=5)]}}))
+        answer = json.loads(sock.recv(timeout=10))
+        assert answer["req_id"] == 6 and answer["success"] is False, answer
+        assert "volume 5 exceeds the maximum 0.5" in answer["error"], answer
         assert len(stack.ws.frames()) == n, "a refused order reached the mock"
         # An order keyward cannot read unambiguously closes the socket.
         sock.send(json.dumps({"method": "add_order", "req_id": 4, "params": refused[2][1]}))
