@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use crate::audit::{Event, FrameRecord, Verdict};
-use crate::exchange::ws::{BotFrame, OpKind, Reply, WsOp, WsProtocol, WsRoute};
+use crate::exchange::ws::{BotFrame, OpKind, Outgoing, Reply, WsOp, WsProtocol, WsRoute};
 use crate::exchange::{Credential, Exchange};
 use crate::policy::{check, Allowlist, Caller, Checked};
 use crate::request::{CanonicalRequest, Json, Refusal, RequestParts};
@@ -241,13 +241,10 @@ impl<'a> Session<'a> {
                 );
                 return self.deny(&op, None, refusal);
             }
-            OpKind::Login => (
-                None,
-                self.sign(|p, c| p.login(self.cx.route, &op, frame, c, now)),
-            ),
+            OpKind::Login => (None, self.sign(&op, frame, now, |p, out| p.login(out))),
             OpKind::Local => (
                 None,
-                self.sign(|p, c| p.outbound(self.cx.route, &op, frame, &[], c, now)),
+                self.sign(&op, frame, now, |p, out| p.outbound(out, &[])),
             ),
             OpKind::Rest(items) | OpKind::Subscribe(items) => {
                 let caller = match bot {
@@ -296,9 +293,7 @@ impl<'a> Session<'a> {
                 let reply = match &op.kind {
                     // Channels are judged, not rewritten: the frame goes as keyward parsed it.
                     OpKind::Subscribe(_) => Ok(Reply::ToExchange(frame.to_compact())),
-                    _ => {
-                        self.sign(|p, c| p.outbound(self.cx.route, &op, frame, &canonical, c, now))
-                    }
+                    _ => self.sign(&op, frame, now, |p, out| p.outbound(out, &canonical)),
                 };
                 (Some(judged), reply)
             }
@@ -325,9 +320,19 @@ impl<'a> Session<'a> {
     /// Runs a signing step; a key that blocks (a token round trip) runs under `block_in_place`.
     fn sign(
         &self,
-        f: impl FnOnce(&dyn WsProtocol, &Credential) -> Result<Reply, Refusal>,
+        op: &WsOp,
+        frame: &Json,
+        now: SystemTime,
+        f: impl FnOnce(&dyn WsProtocol, &Outgoing<'_>) -> Result<Reply, Refusal>,
     ) -> Result<Reply, Refusal> {
-        let run = || f(self.cx.protocol, self.cx.credential);
+        let out = Outgoing {
+            route: self.cx.route,
+            op,
+            frame,
+            credential: self.cx.credential,
+            now,
+        };
+        let run = || f(self.cx.protocol, &out);
         if self.cx.credential.key.blocks() {
             tokio::task::block_in_place(run)
         } else {

@@ -7,9 +7,10 @@ use std::time::{Duration, SystemTime};
 use http::HeaderValue;
 
 use super::nonce::Nonce;
+use super::ws::{Outgoing, Reply, WsOp, WsRoute};
 use super::{Credential, Exchange, Outbound};
 use crate::key::HmacSecret;
-use crate::request::{canonicalise, CanonicalRequest, Method};
+use crate::request::{canonicalise, CanonicalRequest, Json, Method, Refusal};
 use crate::secret::SecretBytes;
 
 /// An HMAC-style credential (no private key), a 5 s receive window and in-memory nonces.
@@ -230,4 +231,46 @@ pub fn refuses_each<R: AsRef<str>>(
         let e = judge(request).expect_err(request);
         assert!(e.contains(says), "{request}: {e}");
     }
+}
+
+/// What a WebSocket protocol's login or outbound frame is for `op`.
+pub fn outgoing<'a>(
+    route: WsRoute,
+    op: &'a WsOp,
+    frame: &'a Json,
+    credential: &'a Credential,
+    now: SystemTime,
+) -> Outgoing<'a> {
+    Outgoing {
+        route,
+        op,
+        frame,
+        credential,
+        now,
+    }
+}
+
+/// The frame a WebSocket protocol sends upstream; panics on a refusal or an answer to the bot.
+pub fn sent(reply: Result<Reply, Refusal>) -> String {
+    match reply {
+        Ok(Reply::ToExchange(frame)) => frame,
+        Ok(Reply::ToBot(answer)) => panic!("answered the bot instead: {answer}"),
+        Err(refusal) => panic!("refused: {refusal}"),
+    }
+}
+
+/// HMAC-SHA256 computed by the `hmac` crate directly: what keyward's signature must equal.
+pub fn hmac_sha256(secret: &[u8], message: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// HMAC-SHA512 computed by the `hmac` crate directly.
+pub fn hmac_sha512(secret: &[u8], message: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha512>::new_from_slice(secret).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
 }

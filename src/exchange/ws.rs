@@ -34,6 +34,11 @@ pub struct RestEquivalent {
 }
 
 impl RestEquivalent {
+    /// A read without parameters (what a subscription to a channel is judged as).
+    pub fn read(path: impl Into<String>) -> Self {
+        Self::query(Method::Get, path, Params::new())
+    }
+
     /// A request with parameters in the query string.
     pub fn query(method: Method, path: impl Into<String>, query: Params) -> Self {
         RestEquivalent {
@@ -61,6 +66,18 @@ pub enum BotFrame {
     Keepalive,
     /// Any other frame: an op to decide.
     Op(WsOp),
+}
+
+impl BotFrame {
+    /// An op to decide.
+    pub fn op(name: impl Into<String>, id: Json, token: Option<String>, kind: OpKind) -> Self {
+        BotFrame::Op(WsOp {
+            name: name.into(),
+            id,
+            token,
+            kind,
+        })
+    }
 }
 
 /// One op of a bot's frame.
@@ -96,6 +113,23 @@ pub enum Reply {
     ToExchange(String),
     /// Answer the bot with this frame; nothing goes to the exchange.
     ToBot(String),
+}
+
+/// One op on its way to the exchange: what keyward builds its login or outbound frame from.
+pub struct Outgoing<'a> {
+    pub route: WsRoute,
+    pub op: &'a WsOp,
+    /// The bot's frame as parsed.
+    pub frame: &'a Json,
+    pub credential: &'a Credential,
+    pub now: SystemTime,
+}
+
+impl Outgoing<'_> {
+    /// The real API key as the text a frame carries.
+    pub fn api_key(&self) -> Result<String, Refusal> {
+        credential_text(self.credential.api_key.expose())
+    }
 }
 
 /// An exchange's WebSocket protocol. Every method but [`WsProtocol::route`] works on one parsed
@@ -172,14 +206,7 @@ pub trait WsProtocol: Send + Sync + 'static {
     /// keyward's own login in place of the bot's (or its own answer to it). Only called for
     /// ops [`WsProtocol::read`] made [`OpKind::Login`]; an exchange without login frames
     /// (Kraken, Coinbase: each frame carries its own authorisation) keeps the default.
-    fn login(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        _frame: &Json,
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
+    fn login(&self, _out: &Outgoing<'_>) -> Result<Reply, Refusal> {
         Err(Refusal::bad_request(
             "this exchange's sockets have no login frame",
         ))
@@ -189,15 +216,7 @@ pub trait WsProtocol: Send + Sync + 'static {
     /// judged as (in the order of [`OpKind::Rest`]) and signed where the exchange signs frames.
     /// An exchange whose [`WsProtocol::read`] makes no such ops (its sockets only subscribe:
     /// Bitget, BitMEX, KuCoin) keeps the default, which refuses.
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        _frame: &Json,
-        _checked: &[CanonicalRequest],
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
+    fn outbound(&self, _out: &Outgoing<'_>, _: &[CanonicalRequest]) -> Result<Reply, Refusal> {
         Err(Refusal::bad_request(
             "this exchange's sockets carry no requests keyward builds; order entry goes over REST",
         ))
@@ -285,41 +304,32 @@ pub fn typed_params(
 /// The login frame OKX and Bitget take: `{"op":"login","args":[{apiKey, passphrase, timestamp,
 /// sign}]}` with the real key and passphrase, keyward's timestamp (seconds) and
 /// `base64(HMAC-SHA256(secret, ts + "GET" + verify_path))`, and the bot's `id` if it sent one.
-pub fn passphrase_login(
-    op: &WsOp,
-    verify_path: &str,
-    credential: &Credential,
-    now: SystemTime,
-) -> Result<Reply, Refusal> {
-    let timestamp = unix_secs(now).to_string();
+pub fn passphrase_login(out: &Outgoing<'_>, verify_path: &str) -> Result<Reply, Refusal> {
+    let timestamp = unix_secs(out.now).to_string();
     let sign =
-        credential
+        out.credential
             .key
             .hmac_sha256(&[timestamp.as_bytes(), b"GET", verify_path.as_bytes()])?;
-    let passphrase = credential
-        .passphrase
-        .as_ref()
-        .ok_or_else(|| Refusal::bad_credential("this exchange needs a passphrase; re-seal it"))?;
-    let login = Json::Object(vec![
+    let passphrase =
+        out.credential.passphrase.as_ref().ok_or_else(|| {
+            Refusal::bad_credential("this exchange needs a passphrase; re-seal it")
+        })?;
+    let login = Json::object([
+        ("apiKey", Json::text(out.api_key()?)),
         (
-            "apiKey".to_owned(),
-            Json::String(credential_text(credential.api_key.expose())?),
+            "passphrase",
+            Json::text(credential_text(passphrase.expose())?),
         ),
-        (
-            "passphrase".to_owned(),
-            Json::String(credential_text(passphrase.expose())?),
-        ),
-        ("timestamp".to_owned(), Json::String(timestamp)),
-        ("sign".to_owned(), Json::String(base64(&sign))),
+        ("timestamp", Json::text(timestamp)),
+        ("sign", Json::text(base64(&sign))),
     ]);
-    let mut out = vec![
-        ("op".to_owned(), Json::String("login".to_owned())),
-        ("args".to_owned(), Json::Array(vec![login])),
-    ];
-    if op.id != Json::Null {
-        out.push(("id".to_owned(), op.id.clone()));
-    }
-    Ok(Reply::ToExchange(Json::Object(out).to_compact()))
+    let frame = Json::object([
+        ("op", Json::text("login")),
+        ("args", Json::Array(vec![login])),
+    ]);
+    Ok(Reply::ToExchange(
+        with_id(frame, "id", &out.op.id).to_compact(),
+    ))
 }
 
 /// The client token in a passphrase login (`args[0].apiKey`).
@@ -333,4 +343,84 @@ pub fn login_token(args: &[Json]) -> Result<String, Refusal> {
         },
         _ => Err(Refusal::bad_request("login takes one object in args")),
     }
+}
+
+/// `frame` with the bot's request id as member `key`, if the bot sent one.
+pub fn with_id(mut frame: Json, key: &str, id: &Json) -> Json {
+    if *id != Json::Null {
+        frame.set(key, id.clone());
+    }
+    frame
+}
+
+/// The members of a bot's frame, which must be a JSON object (`what`: "a Gate frame").
+pub fn members<'j>(frame: &'j Json, what: &str) -> Result<&'j [(String, Json)], Refusal> {
+    match frame {
+        Json::Object(members) => Ok(members),
+        _ => Err(Refusal::bad_request(format!("{what} is a JSON object"))),
+    }
+}
+
+/// Refuses a frame with a member outside `allowed` (`what`: "a Gate frame").
+pub fn only(members: &[(String, Json)], allowed: &[&str], what: &str) -> Result<(), Refusal> {
+    match members.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        Some((k, _)) => Err(Refusal::bad_request(format!("{what} has no member {k:?}"))),
+        None => Ok(()),
+    }
+}
+
+/// A string member the frame must have (`what`: "frame", "request").
+pub fn required<'j>(frame: &'j Json, key: &str, what: &str) -> Result<&'j str, Refusal> {
+    match frame.get(key) {
+        Some(Json::String(s)) => Ok(s),
+        _ => Err(Refusal::bad_request(format!(
+            "the {what} has no string {key:?}"
+        ))),
+    }
+}
+
+/// The bot's request id in member `key` (`Json::Null` when the frame has none).
+pub fn request_id(frame: &Json, key: &str) -> Json {
+    frame.get(key).cloned().unwrap_or(Json::Null)
+}
+
+/// A frame's `args`, which must be a non-empty array.
+pub fn args(frame: &Json) -> Result<&[Json], Refusal> {
+    match frame.get("args") {
+        Some(Json::Array(items)) if !items.is_empty() => Ok(items),
+        _ => Err(Refusal::bad_request("\"args\" must be a non-empty array")),
+    }
+}
+
+/// A subscription to `channels`, each judged as the REST read `read` makes of it.
+pub fn subscription<T>(
+    channels: &[T],
+    read: impl Fn(&T) -> Result<RestEquivalent, Refusal>,
+) -> Result<OpKind, Refusal> {
+    channels
+        .iter()
+        .map(read)
+        .collect::<Result<_, _>>()
+        .map(OpKind::Subscribe)
+}
+
+/// The value `name` has in `table`.
+pub fn lookup<V: Copy>(table: &[(&str, V)], name: &str) -> Option<V> {
+    table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+/// The one canonical request an op was judged as (`what`: "a Gate request").
+pub fn single<'c>(
+    checked: &'c [CanonicalRequest],
+    what: &str,
+) -> Result<&'c CanonicalRequest, Refusal> {
+    match checked {
+        [one] => Ok(one),
+        _ => Err(Refusal::bad_request(format!("{what} is one request"))),
+    }
+}
+
+/// A refusal as the text of an exchange-shaped error answer's message.
+pub fn refusal_text(refusal: &Refusal) -> Json {
+    Json::text(format!("keyward {}: {}", refusal.code, refusal.message))
 }

@@ -108,6 +108,21 @@ impl Json {
         }
     }
 
+    /// An object of these members, in this order (the keys must differ).
+    pub fn object<'k>(members: impl IntoIterator<Item = (&'k str, Json)>) -> Json {
+        Json::Object(
+            members
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+    }
+
+    /// A string value.
+    pub fn text(s: impl Into<String>) -> Json {
+        Json::String(s.into())
+    }
+
     /// Removes a member of an object; returns it.
     pub fn remove(&mut self, key: &str) -> Option<Json> {
         match self {

@@ -14,10 +14,9 @@ use std::time::SystemTime;
 use super::{recv_window, signature};
 use crate::exchange::unix_millis;
 use crate::exchange::ws::{
-    credential_text, flat_params, object, typed_params, BotFrame, OpKind, Reply, RestEquivalent,
-    WsOp, WsProtocol, WsRoute,
+    flat_params, members, object, only, refusal_text, request_id, required, typed_params, BotFrame,
+    OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Refusal, RefusalKind};
 
 /// The socket APIs.
@@ -290,20 +289,9 @@ impl WsProtocol for BinanceWs {
         if matches!(route.api, streams::SPOT | streams::FUTURES) {
             return streams::read(route, frame);
         }
-        let Json::Object(members) = frame else {
-            return Err(Refusal::bad_request("a Binance request is a JSON object"));
-        };
-        if let Some((k, _)) = members
-            .iter()
-            .find(|(k, _)| !matches!(k.as_str(), "id" | "method" | "params"))
-        {
-            return Err(Refusal::bad_request(format!(
-                "a Binance request has only id, method and params, not {k:?}"
-            )));
-        }
-        let Some(Json::String(method)) = frame.get("method") else {
-            return Err(Refusal::bad_request("the request has no string \"method\""));
-        };
+        let members = members(frame, "a Binance request")?;
+        only(members, &["id", "method", "params"], "a Binance request")?;
+        let method = required(frame, "method", "request")?;
         let kind = kind(route, method).ok_or_else(|| {
             Refusal::bad_request(format!(
                 "{method:?} is not a Binance WebSocket API method keyward knows"
@@ -332,49 +320,27 @@ impl WsProtocol for BinanceWs {
                 flat_params(params, &["apiKey", "signature", RETURN_RATE_LIMITS])?,
             )]),
         };
-        Ok(BotFrame::Op(WsOp {
-            name: method.clone(),
-            id: frame.get("id").cloned().unwrap_or(Json::Null),
-            token,
-            kind,
-        }))
+        Ok(BotFrame::op(method, request_id(frame, "id"), token, kind))
     }
 
-    fn login(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        _frame: &Json,
-        _credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        Ok(Reply::ToBot(session_answer(op, now)))
+    fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
+        Ok(Reply::ToBot(session_answer(out.op, out.now)))
     }
 
-    fn outbound(
-        &self,
-        route: WsRoute,
-        op: &WsOp,
-        frame: &Json,
-        checked: &[CanonicalRequest],
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        let (Some(Kind::Rest { auth, send, .. }), [canonical]) = (kind(route, &op.name), checked)
+    fn outbound(&self, out: &Outgoing<'_>, checked: &[CanonicalRequest]) -> Result<Reply, Refusal> {
+        let op = out.op;
+        let (Some(Kind::Rest { auth, send, .. }), [canonical]) =
+            (kind(out.route, &op.name), checked)
         else {
-            return Ok(Reply::ToBot(session_answer(op, now)));
+            return Ok(Reply::ToBot(session_answer(op, out.now)));
         };
-        let original = object(frame, "params")?;
-        let params = signed_params(original, canonical, auth, credential, now)?;
-        let out = Json::Object(vec![
-            ("id".to_owned(), op.id.clone()),
-            (
-                "method".to_owned(),
-                Json::String(send.unwrap_or(&op.name).to_owned()),
-            ),
-            ("params".to_owned(), params),
+        let params = signed_params(object(out.frame, "params")?, canonical, auth, out)?;
+        let frame = Json::object([
+            ("id", op.id.clone()),
+            ("method", Json::text(send.unwrap_or(&op.name))),
+            ("params", params),
         ]);
-        Ok(Reply::ToExchange(out.to_compact()))
+        Ok(Reply::ToExchange(frame.to_compact()))
     }
 
     fn error_reply(&self, route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
@@ -388,19 +354,14 @@ impl WsProtocol for BinanceWs {
             kind if kind.is_client_error() => (400, "-1100"),
             _ => (500, "-1001"),
         };
-        Json::Object(vec![
-            ("id".to_owned(), op.id.clone()),
-            ("status".to_owned(), Json::Number(status.to_string())),
-            (
-                "error".to_owned(),
-                Json::Object(vec![
-                    ("code".to_owned(), Json::Number(code.to_owned())),
-                    (
-                        "msg".to_owned(),
-                        Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
-                    ),
-                ]),
-            ),
+        let error = Json::object([
+            ("code", Json::Number(code.to_owned())),
+            ("msg", refusal_text(refusal)),
+        ]);
+        Json::object([
+            ("id", op.id.clone()),
+            ("status", Json::Number(status.to_string())),
+            ("error", error),
         ])
         .to_compact()
     }
@@ -412,23 +373,21 @@ impl WsProtocol for BinanceWs {
 fn session_answer(op: &WsOp, now: SystemTime) -> String {
     let ms = Json::Number(unix_millis(now).to_string());
     let authorized = op.name != "session.logout";
-    Json::Object(vec![
-        ("id".to_owned(), op.id.clone()),
-        ("status".to_owned(), Json::Number("200".to_owned())),
+    let result = Json::object([
+        ("apiKey", Json::Null),
         (
-            "result".to_owned(),
-            Json::Object(vec![
-                ("apiKey".to_owned(), Json::Null),
-                (
-                    "authorizedSince".to_owned(),
-                    if authorized { ms.clone() } else { Json::Null },
-                ),
-                ("connectedSince".to_owned(), ms.clone()),
-                ("returnRateLimits".to_owned(), Json::Bool(false)),
-                ("serverTime".to_owned(), ms),
-                ("userDataStream".to_owned(), Json::Bool(false)),
-            ]),
+            "authorizedSince",
+            if authorized { ms.clone() } else { Json::Null },
         ),
+        ("connectedSince", ms.clone()),
+        ("returnRateLimits", Json::Bool(false)),
+        ("serverTime", ms),
+        ("userDataStream", Json::Bool(false)),
+    ]);
+    Json::object([
+        ("id", op.id.clone()),
+        ("status", Json::Number("200".to_owned())),
+        ("result", result),
     ])
     .to_compact()
 }
@@ -440,24 +399,22 @@ fn signed_params(
     original: &[(String, Json)],
     canonical: &CanonicalRequest,
     auth: Auth,
-    credential: &Credential,
-    now: SystemTime,
+    out: &Outgoing<'_>,
 ) -> Result<Json, Refusal> {
     let mut params = typed_params(original, &canonical.query, BOT_FIELDS);
     if let Some((k, v)) = original.iter().find(|(k, _)| k == RETURN_RATE_LIMITS) {
         params.push((k.clone(), v.clone()));
     }
     if auth != Auth::None {
-        let key = credential_text(credential.api_key.expose())?;
-        params.push(("apiKey".to_owned(), Json::String(key)));
+        params.push(("apiKey".to_owned(), Json::text(out.api_key()?)));
     }
     if auth == Auth::Signed {
-        let window = recv_window(canonical, credential)?;
+        let window = recv_window(canonical, out.credential)?;
         params.retain(|(k, _)| k != "recvWindow");
         params.push(("recvWindow".to_owned(), Json::Number(window.to_string())));
         params.push((
             "timestamp".to_owned(),
-            Json::Number(unix_millis(now).to_string()),
+            Json::Number(unix_millis(out.now).to_string()),
         ));
         params.sort_by(|a, b| a.0.cmp(&b.0));
         let payload = params
@@ -465,7 +422,7 @@ fn signed_params(
             .map(|(k, v)| format!("{k}={}", v.scalar_text().unwrap_or("")))
             .collect::<Vec<_>>()
             .join("&");
-        let signature = signature(&*credential.key, payload.as_bytes())?;
+        let signature = signature(&*out.credential.key, payload.as_bytes())?;
         params.push(("signature".to_owned(), Json::String(signature)));
     }
     Ok(Json::Object(params))
@@ -525,12 +482,8 @@ mod tests {
             None,
         );
         let now = UNIX_EPOCH + Duration::from_millis(1645423376532);
-        let Reply::ToExchange(out) = BinanceWs
-            .outbound(SPOT_ROUTE, &op, &frame, &[canonical], &credential, now)
-            .unwrap()
-        else {
-            panic!("an order goes to the exchange")
-        };
+        let out = testing::outgoing(SPOT_ROUTE, &op, &frame, &credential, now);
+        let out = testing::sent(BinanceWs.outbound(&out, &[canonical]));
         let out = Json::parse(&out).unwrap();
         let params = out.get("params").unwrap();
         assert_eq!(
@@ -570,19 +523,8 @@ mod tests {
         )
         .unwrap();
         let credential = testing::credential("real-key", "secret", None);
-        let Reply::ToExchange(out) = BinanceWs
-            .outbound(
-                SPOT_ROUTE,
-                &op,
-                &frame,
-                &[canonical],
-                &credential,
-                UNIX_EPOCH,
-            )
-            .unwrap()
-        else {
-            panic!()
-        };
+        let out = testing::outgoing(SPOT_ROUTE, &op, &frame, &credential, UNIX_EPOCH);
+        let out = testing::sent(BinanceWs.outbound(&out, &[canonical]));
         assert!(out.contains(r#""method":"userDataStream.subscribe.signature""#));
         assert!(out.contains(r#""signature":""#));
     }
@@ -611,10 +553,8 @@ mod tests {
         let op = op(&frame);
         assert!(matches!(op.kind, OpKind::Login));
         let credential = testing::credential("real-key", "secret", None);
-        let Reply::ToBot(answer) = BinanceWs
-            .login(SPOT_ROUTE, &op, &frame, &credential, UNIX_EPOCH)
-            .unwrap()
-        else {
+        let out = testing::outgoing(SPOT_ROUTE, &op, &frame, &credential, UNIX_EPOCH);
+        let Ok(Reply::ToBot(answer)) = BinanceWs.login(&out) else {
             panic!()
         };
         assert!(answer.starts_with(r#"{"id":"x","status":200"#), "{answer}");

@@ -8,14 +8,11 @@
 //! is not relayed: it closes the socket with 1008.
 //! <https://www.bitget.com/api-doc/common/websocket-intro>
 
-use std::time::SystemTime;
-
 use crate::exchange::ws::{
-    login_token, passphrase_login, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol,
-    WsRoute,
+    args, login_token, members, only, passphrase_login, refusal_text, required, subscription,
+    BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::exchange::Credential;
-use crate::request::{Json, Method, Params, Refusal};
+use crate::request::{Json, Refusal};
 
 const PRIVATE: u8 = 0;
 const PUBLIC: u8 = 1;
@@ -77,70 +74,38 @@ impl WsProtocol for BitgetWs {
     }
 
     fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
-        let Json::Object(members) = frame else {
-            return Err(Refusal::bad_request("a Bitget frame is a JSON object"));
-        };
+        let members = members(frame, "a Bitget frame")?;
         // ccxt leaks its `url` option into the login frame; keyward rebuilds the login, so it
         // is dropped there (and refused anywhere else).
-        let login = frame.get("op") == Some(&Json::String("login".to_owned()));
-        if let Some((k, _)) = members
-            .iter()
-            .find(|(k, _)| !(matches!(k.as_str(), "op" | "args") || (login && k == "url")))
-        {
-            return Err(Refusal::bad_request(format!(
-                "a Bitget frame has no member {k:?}"
-            )));
-        }
-        let Some(Json::String(op)) = frame.get("op") else {
-            return Err(Refusal::bad_request("the frame has no string \"op\""));
+        let allowed: &[&str] = match frame.get("op") {
+            Some(Json::String(op)) if op == "login" => &["op", "args", "url"],
+            _ => &["op", "args"],
         };
-        let args = match frame.get("args") {
-            Some(Json::Array(items)) if !items.is_empty() => items.as_slice(),
-            _ => return Err(Refusal::bad_request("\"args\" must be a non-empty array")),
-        };
-        let (kind, token) = match op.as_str() {
+        only(members, allowed, "a Bitget frame")?;
+        let op = required(frame, "op", "frame")?;
+        let args = args(frame)?;
+        let (kind, token) = match op {
             "login" if route.api == PRIVATE => (OpKind::Login, Some(login_token(args)?)),
-            "subscribe" | "unsubscribe" => {
-                let reads = args
-                    .iter()
-                    .map(|a| channel(route, a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                (OpKind::Subscribe(reads), None)
-            }
+            "subscribe" | "unsubscribe" => (subscription(args, |a| channel(route, a))?, None),
             other => {
                 return Err(Refusal::bad_request(format!(
                     "{other:?} is not a Bitget op keyward relays on this socket"
                 )))
             }
         };
-        Ok(BotFrame::Op(WsOp {
-            name: op.clone(),
-            id: Json::Null,
-            token,
-            kind,
-        }))
+        Ok(BotFrame::op(op, Json::Null, token, kind))
     }
 
-    fn login(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        _frame: &Json,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        passphrase_login(op, "/user/verify", credential, now)
+    fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
+        passphrase_login(out, "/user/verify")
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
-        Json::Object(vec![
-            ("event".to_owned(), Json::String("error".to_owned())),
-            ("code".to_owned(), Json::Number("30004".to_owned())),
-            (
-                "msg".to_owned(),
-                Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
-            ),
-            ("op".to_owned(), Json::String(op.name.clone())),
+        Json::object([
+            ("event", Json::text("error")),
+            ("code", Json::Number("30004".to_owned())),
+            ("msg", refusal_text(refusal)),
+            ("op", Json::text(&op.name)),
         ])
         .to_compact()
     }
@@ -171,7 +136,7 @@ fn channel(route: WsRoute, arg: &Json) -> Result<RestEquivalent, Refusal> {
             "{name:?} is not a Bitget channel keyward relays here"
         ))
     })?;
-    Ok(RestEquivalent::query(Method::Get, path, Params::new()))
+    Ok(RestEquivalent::read(path))
 }
 
 #[cfg(test)]

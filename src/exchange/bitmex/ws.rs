@@ -9,12 +9,10 @@
 //! There is no order entry on this socket; the bare text `ping` passes.
 //! <https://www.bitmex.com/app/wsAPI>
 
-use std::time::SystemTime;
-
+use crate::exchange::unix_secs;
 use crate::exchange::ws::{
-    credential_text, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    refusal_text, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::exchange::{unix_secs, Credential};
 use crate::request::{Json, Method, Params, Refusal};
 
 /// Tables (the part of a topic before `:`) and the REST reads they equal.
@@ -118,45 +116,28 @@ impl WsProtocol for BitmexWs {
         }
     }
 
-    fn login(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        _frame: &Json,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        let expires = (unix_secs(now) + 10).to_string();
-        let signature = credential
+    fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
+        let expires = (unix_secs(out.now) + 10).to_string();
+        let signature = out
+            .credential
             .key
             .hmac_sha256(&[b"GET/realtime", expires.as_bytes()])?;
-        let out = Json::Object(vec![
-            ("op".to_owned(), Json::String(LOGIN.to_owned())),
-            (
-                "args".to_owned(),
-                Json::Array(vec![
-                    Json::String(credential_text(credential.api_key.expose())?),
-                    Json::Number(expires),
-                    Json::String(hex::encode(signature)),
-                ]),
-            ),
-        ]);
-        Ok(Reply::ToExchange(out.to_compact()))
+        let args = vec![
+            Json::text(out.api_key()?),
+            Json::Number(expires),
+            Json::text(hex::encode(signature)),
+        ];
+        let frame = Json::object([("op", Json::text(LOGIN)), ("args", Json::Array(args))]);
+        Ok(Reply::ToExchange(frame.to_compact()))
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
         // BitMEX's own error shape: `{"status","error","meta","request"}`.
-        Json::Object(vec![
-            ("status".to_owned(), Json::Number("403".to_owned())),
-            (
-                "error".to_owned(),
-                Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
-            ),
-            ("meta".to_owned(), Json::Object(Vec::new())),
-            (
-                "request".to_owned(),
-                Json::Object(vec![("op".to_owned(), Json::String(op.name.clone()))]),
-            ),
+        Json::object([
+            ("status", Json::Number("403".to_owned())),
+            ("error", refusal_text(refusal)),
+            ("meta", Json::Object(Vec::new())),
+            ("request", Json::object([("op", Json::text(&op.name))])),
         ])
         .to_compact()
     }
@@ -209,7 +190,13 @@ mod tests {
         let credential = testing::credential("real-key", "real-secret", None);
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let Reply::ToExchange(out) = BitmexWs
-            .login(ROUTE, &op, &Json::Null, &credential, now)
+            .login(&testing::outgoing(
+                ROUTE,
+                &op,
+                &Json::Null,
+                &credential,
+                now,
+            ))
             .unwrap()
         else {
             panic!()

@@ -9,14 +9,12 @@
 //! read of the same data (`order` = `GET /v5/order/realtime`, so `bybit:read` allows it).
 //! <https://bybit-exchange.github.io/docs/v5/ws/connect>
 
-use std::time::SystemTime;
-
 use crate::exchange::unix_millis;
 use crate::exchange::ws::{
-    credential_text, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    lookup, members, only, refusal_text, required, single, subscription, with_id, BotFrame, OpKind,
+    Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::exchange::Credential;
-use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+use crate::request::{Body, CanonicalRequest, Json, Method, Refusal};
 
 const PRIVATE: u8 = 0;
 const TRADE: u8 = 1;
@@ -73,24 +71,20 @@ impl WsProtocol for BybitWs {
     }
 
     fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
-        let Json::Object(members) = frame else {
-            return Err(Refusal::bad_request("a Bybit frame is a JSON object"));
-        };
-        let Some(Json::String(op)) = frame.get("op") else {
-            return Err(Refusal::bad_request("the frame has no string \"op\""));
-        };
-        let allowed: &[&str] = match (op.as_str(), route.api) {
+        let members = members(frame, "a Bybit frame")?;
+        let op = required(frame, "op", "frame")?;
+        let allowed: &[&str] = match (op, route.api) {
             ("ping", _) => &["op", "req_id"],
             ("auth", PRIVATE | TRADE) => &["op", "args", "req_id"],
             ("subscribe" | "unsubscribe", PRIVATE | PUBLIC) => &["op", "args", "req_id"],
             (_, TRADE) => &["op", "reqId", "header", "args"],
             _ => &[],
         };
-        if let Some((k, _)) = members.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-            return Err(Refusal::bad_request(format!(
-                "a Bybit {op:?} frame on this socket has no member {k:?}"
-            )));
-        }
+        only(
+            members,
+            allowed,
+            &format!("a Bybit {op:?} frame on this socket"),
+        )?;
         let id = frame
             .get("req_id")
             .or_else(|| frame.get("reqId"))
@@ -101,15 +95,8 @@ impl WsProtocol for BybitWs {
             None => &[],
             Some(_) => return Err(Refusal::bad_request("\"args\" must be an array")),
         };
-        let op_of = |kind, token| {
-            Ok(BotFrame::Op(WsOp {
-                name: op.clone(),
-                id: id.clone(),
-                token,
-                kind,
-            }))
-        };
-        match op.as_str() {
+        let op_of = |kind, token| Ok(BotFrame::op(op, id.clone(), token, kind));
+        match op {
             "ping" => Ok(BotFrame::Keepalive),
             "auth" => match args.first() {
                 Some(Json::String(token)) if args.len() == 3 => {
@@ -118,23 +105,16 @@ impl WsProtocol for BybitWs {
                 _ => Err(Refusal::bad_request("auth takes [key, expires, signature]")),
             },
             "subscribe" | "unsubscribe" => {
-                let topics = args
-                    .iter()
-                    .map(|t| match t {
-                        Json::String(t) => topic(route, t),
-                        _ => Err(Refusal::bad_request("a topic is a string")),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                op_of(OpKind::Subscribe(topics), None)
+                let topics = subscription(args, |t| match t {
+                    Json::String(t) => topic(route, t),
+                    _ => Err(Refusal::bad_request("a topic is a string")),
+                })?;
+                op_of(topics, None)
             }
             trade => {
-                let path = TRADE_OPS
-                    .iter()
-                    .find(|(o, _)| *o == trade)
-                    .map(|(_, p)| *p)
-                    .ok_or_else(|| {
-                        Refusal::bad_request(format!("{trade:?} is not a Bybit op keyward knows"))
-                    })?;
+                let path = lookup(TRADE_OPS, trade).ok_or_else(|| {
+                    Refusal::bad_request(format!("{trade:?} is not a Bybit op keyward knows"))
+                })?;
                 let [body @ Json::Object(_)] = args else {
                     return Err(Refusal::bad_request(
                         "a Bybit trade op takes one object in args",
@@ -148,51 +128,29 @@ impl WsProtocol for BybitWs {
         }
     }
 
-    fn login(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        _frame: &Json,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        let expires = (unix_millis(now) + 10_000).to_string();
-        let signature = credential
+    fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
+        let expires = (unix_millis(out.now) + 10_000).to_string();
+        let signature = out
+            .credential
             .key
             .hmac_sha256(&[b"GET/realtime", expires.as_bytes()])?;
-        let mut out = vec![
-            ("op".to_owned(), Json::String("auth".to_owned())),
-            (
-                "args".to_owned(),
-                Json::Array(vec![
-                    Json::String(credential_text(credential.api_key.expose())?),
-                    Json::String(expires),
-                    Json::String(hex::encode(signature)),
-                ]),
-            ),
-        ];
-        if op.id != Json::Null {
-            out.push(("req_id".to_owned(), op.id.clone()));
-        }
-        Ok(Reply::ToExchange(Json::Object(out).to_compact()))
+        let args = [out.api_key()?, expires, hex::encode(signature)];
+        let frame = Json::object([
+            ("op", Json::text("auth")),
+            ("args", Json::Array(args.map(Json::String).to_vec())),
+        ]);
+        Ok(Reply::ToExchange(
+            with_id(frame, "req_id", &out.op.id).to_compact(),
+        ))
     }
 
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        frame: &Json,
-        checked: &[CanonicalRequest],
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        let [canonical] = checked else {
-            return Err(Refusal::bad_request("a Bybit trade op is one request"));
-        };
-        let crate::request::Body::Json(body) = &canonical.body else {
+    fn outbound(&self, out: &Outgoing<'_>, checked: &[CanonicalRequest]) -> Result<Reply, Refusal> {
+        let Body::Json(body) = &single(checked, "a Bybit trade op")?.body else {
             return Err(Refusal::bad_request("a Bybit trade op carries an object"));
         };
-        let window = match frame
+        let recv_window = out.credential.recv_window_ms;
+        let window = match out
+            .frame
             .get("header")
             .and_then(|h| h.get("X-BAPI-RECV-WINDOW"))
         {
@@ -200,49 +158,44 @@ impl WsProtocol for BybitWs {
                 .scalar_text()
                 .and_then(|v| v.parse::<u64>().ok())
                 .ok_or_else(|| Refusal::bad_request("X-BAPI-RECV-WINDOW is not a number"))?
-                .min(credential.recv_window_ms),
-            None => credential.recv_window_ms,
+                .min(recv_window),
+            None => recv_window,
         };
-        let out = Json::Object(vec![
-            ("op".to_owned(), Json::String(op.name.clone())),
-            ("reqId".to_owned(), op.id.clone()),
+        let header = Json::object([
             (
-                "header".to_owned(),
-                Json::Object(vec![
-                    (
-                        "X-BAPI-TIMESTAMP".to_owned(),
-                        Json::String(unix_millis(now).to_string()),
-                    ),
-                    (
-                        "X-BAPI-RECV-WINDOW".to_owned(),
-                        Json::String(window.to_string()),
-                    ),
-                ]),
+                "X-BAPI-TIMESTAMP",
+                Json::text(unix_millis(out.now).to_string()),
             ),
-            ("args".to_owned(), Json::Array(vec![body.clone()])),
+            ("X-BAPI-RECV-WINDOW", Json::text(window.to_string())),
         ]);
-        Ok(Reply::ToExchange(out.to_compact()))
+        let frame = Json::object([
+            ("op", Json::text(&out.op.name)),
+            ("reqId", out.op.id.clone()),
+            ("header", header),
+            ("args", Json::Array(vec![body.clone()])),
+        ]);
+        Ok(Reply::ToExchange(frame.to_compact()))
     }
 
     fn error_reply(&self, route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
-        let msg = Json::String(format!("keyward {}: {}", refusal.code, refusal.message));
-        let out = if route.api == TRADE && op.name != "auth" {
-            vec![
-                ("reqId".to_owned(), op.id.clone()),
-                ("retCode".to_owned(), Json::Number("10005".to_owned())),
-                ("retMsg".to_owned(), msg),
-                ("op".to_owned(), Json::String(op.name.clone())),
-                ("data".to_owned(), Json::Object(Vec::new())),
-            ]
+        let msg = refusal_text(refusal);
+        if route.api == TRADE && op.name != "auth" {
+            Json::object([
+                ("reqId", op.id.clone()),
+                ("retCode", Json::Number("10005".to_owned())),
+                ("retMsg", msg),
+                ("op", Json::text(&op.name)),
+                ("data", Json::Object(Vec::new())),
+            ])
         } else {
-            vec![
-                ("success".to_owned(), Json::Bool(false)),
-                ("ret_msg".to_owned(), msg),
-                ("op".to_owned(), Json::String(op.name.clone())),
-                ("req_id".to_owned(), op.id.clone()),
-            ]
-        };
-        Json::Object(out).to_compact()
+            Json::object([
+                ("success", Json::Bool(false)),
+                ("ret_msg", msg),
+                ("op", Json::text(&op.name)),
+                ("req_id", op.id.clone()),
+            ])
+        }
+        .to_compact()
     }
 }
 
@@ -260,14 +213,10 @@ fn topic(route: WsRoute, topic: &str) -> Result<RestEquivalent, Refusal> {
         };
         (PRIVATE_TOPICS, name)
     };
-    let path = table
-        .iter()
-        .find(|(t, _)| *t == name)
-        .map(|(_, p)| *p)
-        .ok_or_else(|| {
-            Refusal::bad_request(format!("{topic:?} is not a Bybit topic keyward relays"))
-        })?;
-    Ok(RestEquivalent::query(Method::Get, path, Params::new()))
+    let path = lookup(table, name).ok_or_else(|| {
+        Refusal::bad_request(format!("{topic:?} is not a Bybit topic keyward relays"))
+    })?;
+    Ok(RestEquivalent::read(path))
 }
 
 #[cfg(test)]
@@ -295,18 +244,12 @@ mod tests {
         assert_eq!(op.token.as_deref(), Some("client-token"));
         let credential = testing::credential("real-key", "real-secret", None);
         let now = UNIX_EPOCH + Duration::from_millis(1_700_000_000_000);
-        let Reply::ToExchange(out) = BybitWs
-            .login(TRADE_ROUTE, &op, &Json::Null, &credential, now)
-            .unwrap()
-        else {
-            panic!()
-        };
-        let expected = {
-            use hmac::{Hmac, Mac};
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"real-secret").unwrap();
-            mac.update(b"GET/realtime1700000010000");
-            hex::encode(mac.finalize().into_bytes())
-        };
+        let out = testing::outgoing(TRADE_ROUTE, &op, &Json::Null, &credential, now);
+        let out = testing::sent(BybitWs.login(&out));
+        let expected = hex::encode(testing::hmac_sha256(
+            b"real-secret",
+            b"GET/realtime1700000010000",
+        ));
         assert_eq!(
             out,
             format!(

@@ -10,15 +10,14 @@
 //! <https://docs.cdp.coinbase.com/advanced-trade/docs/ws-auth>
 
 use std::borrow::Cow;
-use std::time::SystemTime;
 
 use super::{random_nonce, signed_jwt, token_in_jwt};
 use crate::exchange::unix_secs;
 use crate::exchange::ws::{
-    credential_text, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    members, only, refusal_text, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp,
+    WsProtocol, WsRoute,
 };
-use crate::exchange::Credential;
-use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+use crate::request::{CanonicalRequest, Json, Refusal};
 
 /// Private channels and the REST reads they equal.
 const PRIVATE: &[(&str, &str)] = &[
@@ -38,8 +37,17 @@ const PUBLIC: &[&str] = &[
     "candles",
     "market_trades",
 ];
-/// The bot's own auth members, dropped.
-const BOT_AUTH: &[&str] = &["jwt", "api_key", "timestamp", "signature"];
+/// The members a frame may have: the subscription's, then the bot's own auth (dropped).
+const MEMBERS: &[&str] = &[
+    "type",
+    "product_ids",
+    "channel",
+    "jwt",
+    "api_key",
+    "timestamp",
+    "signature",
+];
+const BOT_AUTH: &[&str] = MEMBERS.split_at(3).1;
 
 pub struct CoinbaseWs;
 
@@ -56,17 +64,8 @@ impl WsProtocol for CoinbaseWs {
     }
 
     fn read(&self, _route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
-        let Json::Object(members) = frame else {
-            return Err(Refusal::bad_request("a Coinbase frame is a JSON object"));
-        };
-        if let Some((k, _)) = members.iter().find(|(k, _)| {
-            !matches!(k.as_str(), "type" | "product_ids" | "channel")
-                && !BOT_AUTH.contains(&k.as_str())
-        }) {
-            return Err(Refusal::bad_request(format!(
-                "a Coinbase subscription has no member {k:?}"
-            )));
-        }
+        let members = members(frame, "a Coinbase frame")?;
+        only(members, MEMBERS, "a Coinbase subscription")?;
         let kind = frame.get("type").and_then(Json::scalar_text).unwrap_or("");
         if !matches!(kind, "subscribe" | "unsubscribe") {
             return Err(Refusal::bad_request(format!(
@@ -95,57 +94,39 @@ impl WsProtocol for CoinbaseWs {
             (None, None) => None,
             _ => return Err(Refusal::bad_request("jwt and api_key must be strings")),
         };
-        Ok(BotFrame::Op(WsOp {
-            name: format!("{kind} {channel}"),
-            id: Json::Null,
+        let read = OpKind::Rest(vec![RestEquivalent::read(path)]);
+        Ok(BotFrame::op(
+            format!("{kind} {channel}"),
+            Json::Null,
             token,
-            kind: OpKind::Rest(vec![RestEquivalent::query(
-                Method::Get,
-                path,
-                Params::new(),
-            )]),
-        }))
+            read,
+        ))
     }
 
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        frame: &Json,
-        _checked: &[CanonicalRequest],
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        let mut out = frame.clone();
+    fn outbound(&self, out: &Outgoing<'_>, _: &[CanonicalRequest]) -> Result<Reply, Refusal> {
+        let mut frame = out.frame.clone();
         for member in BOT_AUTH {
-            out.remove(member);
+            frame.remove(member);
         }
-        let channel = frame
+        let channel = out
+            .frame
             .get("channel")
             .and_then(Json::scalar_text)
             .unwrap_or("");
         if PRIVATE.iter().any(|(c, _)| *c == channel) {
-            let key_name = credential_text(credential.api_key.expose())?;
-            let jwt = signed_jwt(
-                &key_name,
-                &*credential.key,
-                None,
-                unix_secs(now),
-                &random_nonce()?,
-            )?;
-            out.set("jwt", Json::String(jwt));
+            let key = &*out.credential.key;
+            let now = unix_secs(out.now);
+            let jwt = signed_jwt(&out.api_key()?, key, None, now, &random_nonce()?)?;
+            frame.set("jwt", Json::String(jwt));
         }
-        Ok(Reply::ToExchange(out.to_compact()))
+        Ok(Reply::ToExchange(frame.to_compact()))
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
-        Json::Object(vec![
-            ("type".to_owned(), Json::String("error".to_owned())),
-            (
-                "message".to_owned(),
-                Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
-            ),
-            ("reason".to_owned(), Json::String(op.name.clone())),
+        Json::object([
+            ("type", Json::text("error")),
+            ("message", refusal_text(refusal)),
+            ("reason", Json::text(&op.name)),
         ])
         .to_compact()
     }

@@ -11,15 +11,13 @@
 //! <https://docs.deribit.com/#public-auth>
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
 
 use crate::exchange::unix_millis;
 use crate::exchange::ws::{
-    credential_text, flat_params, object, string, typed_params, BotFrame, OpKind, Reply,
-    RestEquivalent, WsOp, WsProtocol, WsRoute,
+    flat_params, members, object, only, refusal_text, request_id, required, single, subscription,
+    typed_params, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::exchange::Credential;
-use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+use crate::request::{CanonicalRequest, Json, Method, Refusal};
 
 /// What the bot sees instead of a Deribit access or refresh token.
 pub const TOKEN_PLACEHOLDER: &str = "keyward-session-token";
@@ -48,21 +46,13 @@ impl WsProtocol for DeribitWs {
     }
 
     fn read(&self, _route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
-        let Json::Object(members) = frame else {
-            return Err(Refusal::bad_request(
-                "a Deribit request is one JSON-RPC object",
-            ));
-        };
-        if let Some((k, _)) = members
-            .iter()
-            .find(|(k, _)| !matches!(k.as_str(), "jsonrpc" | "id" | "method" | "params"))
-        {
-            return Err(Refusal::bad_request(format!(
-                "a JSON-RPC request has no member {k:?}"
-            )));
-        }
-        let method = string(frame, "method")?
-            .ok_or_else(|| Refusal::bad_request("the request has no \"method\""))?;
+        let members = members(frame, "a Deribit request")?;
+        only(
+            members,
+            &["jsonrpc", "id", "method", "params"],
+            "a JSON-RPC request",
+        )?;
+        let method = required(frame, "method", "request")?;
         let scope = method.split('/').next().unwrap_or("");
         let name = method.get(scope.len() + 1..).unwrap_or("");
         if !matches!(scope, "public" | "private")
@@ -74,15 +64,7 @@ impl WsProtocol for DeribitWs {
             )));
         }
         let params = object(frame, "params")?;
-        let id = frame.get("id").cloned().unwrap_or(Json::Null);
-        let op = |kind, token| {
-            Ok(BotFrame::Op(WsOp {
-                name: method.to_owned(),
-                id: id.clone(),
-                token,
-                kind,
-            }))
-        };
+        let op = |kind, token| Ok(BotFrame::op(method, request_id(frame, "id"), token, kind));
         match method {
             "public/test" | "public/set_heartbeat" | "public/disable_heartbeat" => {
                 Ok(BotFrame::Keepalive)
@@ -106,11 +88,7 @@ impl WsProtocol for DeribitWs {
                         "a subscription lists its \"channels\"",
                     ));
                 };
-                let reads = channels
-                    .iter()
-                    .map(channel)
-                    .collect::<Result<Vec<_>, _>>()?;
-                op(OpKind::Subscribe(reads), None)
+                op(subscription(channels, channel)?, None)
             }
             _ => op(
                 OpKind::Rest(vec![RestEquivalent::query(
@@ -123,70 +101,44 @@ impl WsProtocol for DeribitWs {
         }
     }
 
-    fn login(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        _frame: &Json,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
+    fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
         static NONCE: AtomicU64 = AtomicU64::new(0);
-        let ts = unix_millis(now).to_string();
+        let ts = unix_millis(out.now).to_string();
         let nonce = format!("kw{}", NONCE.fetch_add(1, Ordering::Relaxed));
         let signature =
-            credential
+            out.credential
                 .key
                 .hmac_sha256(&[ts.as_bytes(), b"\n", nonce.as_bytes(), b"\n"])?;
-        let text = |s: &str| Json::String(s.to_owned());
-        let params = Json::Object(vec![
-            ("grant_type".to_owned(), text("client_signature")),
-            (
-                "client_id".to_owned(),
-                Json::String(credential_text(credential.api_key.expose())?),
-            ),
-            ("timestamp".to_owned(), Json::Number(ts)),
-            ("signature".to_owned(), Json::String(hex::encode(signature))),
-            ("nonce".to_owned(), Json::String(nonce)),
-            ("data".to_owned(), text("")),
+        let params = Json::object([
+            ("grant_type", Json::text("client_signature")),
+            ("client_id", Json::text(out.api_key()?)),
+            ("timestamp", Json::Number(ts)),
+            ("signature", Json::text(hex::encode(signature))),
+            ("nonce", Json::text(nonce)),
+            ("data", Json::text("")),
         ]);
-        Ok(Reply::ToExchange(request(op, "public/auth", params)))
+        Ok(Reply::ToExchange(request(out.op, "public/auth", params)))
     }
 
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        frame: &Json,
-        checked: &[CanonicalRequest],
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        let [canonical] = checked else {
-            return Err(Refusal::bad_request("a Deribit request is one method call"));
-        };
-        let params = typed_params(object(frame, "params")?, &canonical.query, BOT_FIELDS);
+    fn outbound(&self, out: &Outgoing<'_>, checked: &[CanonicalRequest]) -> Result<Reply, Refusal> {
+        let canonical = single(checked, "a Deribit method call")?;
+        let params = typed_params(object(out.frame, "params")?, &canonical.query, BOT_FIELDS);
         Ok(Reply::ToExchange(request(
-            op,
-            &op.name,
+            out.op,
+            &out.op.name,
             Json::Object(params),
         )))
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
-        Json::Object(vec![
-            ("jsonrpc".to_owned(), Json::String("2.0".to_owned())),
-            ("id".to_owned(), op.id.clone()),
-            (
-                "error".to_owned(),
-                Json::Object(vec![
-                    ("code".to_owned(), Json::Number("13021".to_owned())),
-                    (
-                        "message".to_owned(),
-                        Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
-                    ),
-                ]),
-            ),
+        let error = Json::object([
+            ("code", Json::Number("13021".to_owned())),
+            ("message", refusal_text(refusal)),
+        ]);
+        Json::object([
+            ("jsonrpc", Json::text("2.0")),
+            ("id", op.id.clone()),
+            ("error", error),
         ])
         .to_compact()
     }
@@ -226,11 +178,11 @@ fn names_a_token(text: &str) -> bool {
 
 /// A JSON-RPC request for the bot's id.
 fn request(op: &WsOp, method: &str, params: Json) -> String {
-    Json::Object(vec![
-        ("jsonrpc".to_owned(), Json::String("2.0".to_owned())),
-        ("id".to_owned(), op.id.clone()),
-        ("method".to_owned(), Json::String(method.to_owned())),
-        ("params".to_owned(), params),
+    Json::object([
+        ("jsonrpc", Json::text("2.0")),
+        ("id", op.id.clone()),
+        ("method", Json::text(method)),
+        ("params", params),
     ])
     .to_compact()
 }
@@ -252,11 +204,7 @@ fn channel(channel: &Json) -> Result<RestEquivalent, Refusal> {
     } else {
         "public/ticker"
     };
-    Ok(RestEquivalent::query(
-        Method::Get,
-        format!("/api/v2/{method}"),
-        Params::new(),
-    ))
+    Ok(RestEquivalent::read(format!("/api/v2/{method}")))
 }
 
 #[cfg(test)]

@@ -12,15 +12,13 @@
 //! <https://www.gate.io/docs/developers/apiv4/ws/en/>
 
 use std::borrow::Cow;
-use std::time::SystemTime;
 
 use crate::exchange::unix_secs;
 use crate::exchange::ws::{
-    credential_text, flat_params, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol,
-    WsRoute,
+    flat_params, lookup, members, only, refusal_text, request_id, required, single, BotFrame,
+    OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::exchange::Credential;
-use crate::request::{Body, CanonicalRequest, Json, Method, Params, Refusal};
+use crate::request::{Body, CanonicalRequest, Json, Method, Refusal};
 
 const SPOT: u8 = 0;
 const USDT: u8 = 1;
@@ -165,22 +163,10 @@ impl WsProtocol for GateWs {
     }
 
     fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
-        let Json::Object(members) = frame else {
-            return Err(Refusal::bad_request("a Gate frame is a JSON object"));
-        };
-        if let Some((k, _)) = members.iter().find(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "time" | "id" | "channel" | "event" | "payload" | "auth"
-            )
-        }) {
-            return Err(Refusal::bad_request(format!(
-                "a Gate frame has no member {k:?}"
-            )));
-        }
-        let Some(Json::String(channel)) = frame.get("channel") else {
-            return Err(Refusal::bad_request("the frame has no string \"channel\""));
-        };
+        let members = members(frame, "a Gate frame")?;
+        let allowed = ["time", "id", "channel", "event", "payload", "auth"];
+        only(members, &allowed, "a Gate frame")?;
+        let channel = required(frame, "channel", "frame")?;
         let market = Self::market(route);
         let name = channel
             .strip_prefix(market)
@@ -189,14 +175,10 @@ impl WsProtocol for GateWs {
                 Refusal::bad_request(format!("{channel:?} is not a {market} channel"))
             })?;
         let event = frame.get("event").and_then(Json::scalar_text).unwrap_or("");
-        let id = frame.get("id").cloned().unwrap_or(Json::Null);
         let op = |kind, token: Option<&Json>| {
-            Ok(BotFrame::Op(WsOp {
-                name: format!("{channel} {event}"),
-                id: id.clone(),
-                token: token.and_then(Json::scalar_text).map(str::to_owned),
-                kind,
-            }))
+            let token = token.and_then(Json::scalar_text).map(str::to_owned);
+            let name = format!("{channel} {event}");
+            Ok(BotFrame::op(name, request_id(frame, "id"), token, kind))
         };
         match (name, event) {
             ("ping", _) => Ok(BotFrame::Keepalive),
@@ -221,14 +203,7 @@ impl WsProtocol for GateWs {
                 } else {
                     format!("/api/v4/futures/{}/tickers", Self::settle(route))
                 };
-                op(
-                    OpKind::Subscribe(vec![RestEquivalent::query(
-                        Method::Get,
-                        path,
-                        Params::new(),
-                    )]),
-                    None,
-                )
+                op(OpKind::Subscribe(vec![RestEquivalent::read(path)]), None)
             }
             (sub, "subscribe" | "unsubscribe") => {
                 let table = if route.api == SPOT {
@@ -236,24 +211,15 @@ impl WsProtocol for GateWs {
                 } else {
                     FUTURES_CHANNELS
                 };
-                let path = table
-                    .iter()
-                    .find(|(c, _)| *c == sub)
-                    .map(|(_, p)| p.replace("{settle}", Self::settle(route)))
+                let path = lookup(table, sub)
+                    .map(|p| p.replace("{settle}", Self::settle(route)))
                     .ok_or_else(|| {
                         Refusal::bad_request(format!(
                             "{channel:?} is not a Gate channel keyward relays"
                         ))
                     })?;
                 let token = frame.get("auth").and_then(|a| a.get("KEY"));
-                op(
-                    OpKind::Rest(vec![RestEquivalent::query(
-                        Method::Get,
-                        path,
-                        Params::new(),
-                    )]),
-                    token,
-                )
+                op(OpKind::Rest(vec![RestEquivalent::read(path)]), token)
             }
             _ => Err(Refusal::bad_request(format!(
                 "{channel:?} {event:?} is not a Gate op keyward relays"
@@ -261,37 +227,25 @@ impl WsProtocol for GateWs {
         }
     }
 
-    fn login(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        frame: &Json,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        api_frame(op, frame, Json::Object(Vec::new()), credential, now)
+    fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
+        api_frame(out, Json::Object(Vec::new()))
     }
 
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        frame: &Json,
-        checked: &[CanonicalRequest],
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        let [canonical] = checked else {
-            return Err(Refusal::bad_request("a Gate request is one request"));
-        };
-        let event = frame.get("event").and_then(Json::scalar_text).unwrap_or("");
+    fn outbound(&self, out: &Outgoing<'_>, checked: &[CanonicalRequest]) -> Result<Reply, Refusal> {
+        let canonical = single(checked, "a Gate request")?;
+        let event = out
+            .frame
+            .get("event")
+            .and_then(Json::scalar_text)
+            .unwrap_or("");
         if event != "api" {
-            return subscription(frame, event, credential, now);
+            return subscription(out, event);
         }
+        let req_param = out.frame.get("payload").and_then(|p| p.get("req_param"));
         // The body keyward judged, or (requests judged by their query) the parameters as parsed.
         let param = match &canonical.body {
-            Body::Json(body) => match frame.get("payload").and_then(|p| p.get("req_param")) {
-                Some(Json::Object(original)) if op.name.ends_with("order_amend api") => {
+            Body::Json(body) => match req_param {
+                Some(Json::Object(original)) if out.op.name.ends_with("order_amend api") => {
                     let mut amended = body.clone();
                     if let Some((_, id)) = original.iter().find(|(k, _)| k == "order_id") {
                         amended.set("order_id", id.clone());
@@ -300,73 +254,48 @@ impl WsProtocol for GateWs {
                 }
                 _ => body.clone(),
             },
-            _ => frame
-                .get("payload")
-                .and_then(|p| p.get("req_param"))
-                .cloned()
-                .unwrap_or(Json::Object(Vec::new())),
+            _ => req_param.cloned().unwrap_or(Json::Object(Vec::new())),
         };
-        api_frame(op, frame, param, credential, now)
+        api_frame(out, param)
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
         let (channel, event) = op.name.split_once(' ').unwrap_or((&op.name, ""));
-        let text = |s: &str| Json::String(s.to_owned());
-        let message = format!("keyward {}: {}", refusal.code, refusal.message);
-        let out = if event == "api" {
-            vec![
-                ("request_id".to_owned(), op.id.clone()),
-                (
-                    "header".to_owned(),
-                    Json::Object(vec![
-                        ("status".to_owned(), text("403")),
-                        ("channel".to_owned(), text(channel)),
-                        ("event".to_owned(), text("api")),
-                    ]),
-                ),
-                (
-                    "data".to_owned(),
-                    Json::Object(vec![(
-                        "errs".to_owned(),
-                        Json::Object(vec![
-                            ("label".to_owned(), text("FORBIDDEN")),
-                            ("message".to_owned(), text(&message)),
-                        ]),
-                    )]),
-                ),
-            ]
+        let message = refusal_text(refusal);
+        if event == "api" {
+            let header = Json::object([
+                ("status", Json::text("403")),
+                ("channel", Json::text(channel)),
+                ("event", Json::text("api")),
+            ]);
+            let errs = Json::object([("label", Json::text("FORBIDDEN")), ("message", message)]);
+            Json::object([
+                ("request_id", op.id.clone()),
+                ("header", header),
+                ("data", Json::object([("errs", errs)])),
+            ])
         } else {
-            vec![
-                ("id".to_owned(), op.id.clone()),
-                ("channel".to_owned(), text(channel)),
-                ("event".to_owned(), text(event)),
-                (
-                    "error".to_owned(),
-                    Json::Object(vec![
-                        ("code".to_owned(), Json::Number("4".to_owned())),
-                        ("message".to_owned(), text(&message)),
-                    ]),
-                ),
-                ("result".to_owned(), Json::Null),
-            ]
-        };
-        Json::Object(out).to_compact()
+            let error =
+                Json::object([("code", Json::Number("4".to_owned())), ("message", message)]);
+            Json::object([
+                ("id", op.id.clone()),
+                ("channel", Json::text(channel)),
+                ("event", Json::text(event)),
+                ("error", error),
+                ("result", Json::Null),
+            ])
+        }
+        .to_compact()
     }
 }
 
 /// An `api` request signed by keyward over the exact `req_param` text it sends.
-fn api_frame(
-    op: &WsOp,
-    frame: &Json,
-    param: Json,
-    credential: &Credential,
-    now: SystemTime,
-) -> Result<Reply, Refusal> {
-    let channel = frame.get("channel").cloned().unwrap_or(Json::Null);
+fn api_frame(out: &Outgoing<'_>, param: Json) -> Result<Reply, Refusal> {
+    let channel = out.frame.get("channel").cloned().unwrap_or(Json::Null);
     let channel_text = channel.scalar_text().unwrap_or("");
-    let time = unix_secs(now).to_string();
+    let time = unix_secs(out.now).to_string();
     let param_text = param.to_compact();
-    let signature = credential.key.hmac_sha512(&[
+    let signature = out.credential.key.hmac_sha512(&[
         b"api\n",
         channel_text.as_bytes(),
         b"\n",
@@ -374,75 +303,61 @@ fn api_frame(
         b"\n",
         time.as_bytes(),
     ])?;
-    let req_id = frame
+    let req_id = out
+        .frame
         .get("payload")
         .and_then(|p| p.get("req_id"))
         .cloned()
-        .unwrap_or_else(|| op.id.clone());
-    let payload = Json::Object(vec![
-        ("req_id".to_owned(), req_id),
-        ("timestamp".to_owned(), Json::String(time.clone())),
-        (
-            "api_key".to_owned(),
-            Json::String(credential_text(credential.api_key.expose())?),
-        ),
-        ("signature".to_owned(), Json::String(hex::encode(signature))),
-        ("req_param".to_owned(), param),
+        .unwrap_or_else(|| out.op.id.clone());
+    let payload = Json::object([
+        ("req_id", req_id),
+        ("timestamp", Json::text(time.clone())),
+        ("api_key", Json::text(out.api_key()?)),
+        ("signature", Json::text(hex::encode(signature))),
+        ("req_param", param),
     ]);
-    let out = Json::Object(vec![
-        ("id".to_owned(), op.id.clone()),
-        ("time".to_owned(), Json::Number(time)),
-        ("channel".to_owned(), channel),
-        ("event".to_owned(), Json::String("api".to_owned())),
-        ("payload".to_owned(), payload),
+    let frame = Json::object([
+        ("id", out.op.id.clone()),
+        ("time", Json::Number(time)),
+        ("channel", channel),
+        ("event", Json::text("api")),
+        ("payload", payload),
     ]);
-    Ok(Reply::ToExchange(out.to_compact()))
+    Ok(Reply::ToExchange(frame.to_compact()))
 }
 
 /// A private subscription with keyward's own auth.
-fn subscription(
-    frame: &Json,
-    event: &str,
-    credential: &Credential,
-    now: SystemTime,
-) -> Result<Reply, Refusal> {
-    let channel = frame.get("channel").cloned().unwrap_or(Json::Null);
-    let time = unix_secs(now).to_string();
+fn subscription(out: &Outgoing<'_>, event: &str) -> Result<Reply, Refusal> {
+    let channel = out.frame.get("channel").cloned().unwrap_or(Json::Null);
+    let time = unix_secs(out.now).to_string();
     let signed = format!(
         "channel={}&event={event}&time={time}",
         channel.scalar_text().unwrap_or("")
     );
-    let signature = credential.key.hmac_sha512(&[signed.as_bytes()])?;
-    let mut out = vec![
-        (
-            "id".to_owned(),
-            frame.get("id").cloned().unwrap_or(Json::Null),
-        ),
-        ("time".to_owned(), Json::Number(time)),
-        ("channel".to_owned(), channel),
-        ("event".to_owned(), Json::String(event.to_owned())),
-    ];
-    if let Some(payload) = frame.get("payload") {
-        out.push(("payload".to_owned(), payload.clone()));
+    let signature = out.credential.key.hmac_sha512(&[signed.as_bytes()])?;
+    let mut frame = Json::object([
+        ("id", request_id(out.frame, "id")),
+        ("time", Json::Number(time)),
+        ("channel", channel),
+        ("event", Json::text(event)),
+    ]);
+    if let Some(payload) = out.frame.get("payload") {
+        frame.set("payload", payload.clone());
     }
-    out.push((
-        "auth".to_owned(),
-        Json::Object(vec![
-            ("method".to_owned(), Json::String("api_key".to_owned())),
-            (
-                "KEY".to_owned(),
-                Json::String(credential_text(credential.api_key.expose())?),
-            ),
-            ("SIGN".to_owned(), Json::String(hex::encode(signature))),
-        ]),
-    ));
-    Ok(Reply::ToExchange(Json::Object(out).to_compact()))
+    let auth = Json::object([
+        ("method", Json::text("api_key")),
+        ("KEY", Json::text(out.api_key()?)),
+        ("SIGN", Json::text(hex::encode(signature))),
+    ]);
+    frame.set("auth", auth);
+    Ok(Reply::ToExchange(frame.to_compact()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exchange::testing;
+    use crate::request::Params;
     use std::time::{Duration, UNIX_EPOCH};
 
     const SPOT_ROUTE: WsRoute = WsRoute {
@@ -479,21 +394,13 @@ mod tests {
         };
         let credential = testing::credential("real-key", "real-secret", None);
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let Reply::ToExchange(out) = GateWs
-            .outbound(SPOT_ROUTE, &op, &frame, &[canonical], &credential, now)
-            .unwrap()
-        else {
-            panic!()
-        };
+        let out = testing::outgoing(SPOT_ROUTE, &op, &frame, &credential, now);
+        let out = testing::sent(GateWs.outbound(&out, &[canonical]));
         let sent = Json::parse(&out).unwrap();
         let payload = sent.get("payload").unwrap();
         let param = payload.get("req_param").unwrap().to_compact();
-        let expected = {
-            use hmac::{Hmac, Mac};
-            let mut mac = Hmac::<sha2::Sha512>::new_from_slice(b"real-secret").unwrap();
-            mac.update(format!("api\nspot.order_place\n{param}\n1700000000").as_bytes());
-            hex::encode(mac.finalize().into_bytes())
-        };
+        let signed = format!("api\nspot.order_place\n{param}\n1700000000");
+        let expected = hex::encode(testing::hmac_sha512(b"real-secret", signed.as_bytes()));
         assert_eq!(
             payload.get("signature").and_then(Json::scalar_text),
             Some(expected.as_str())

@@ -12,13 +12,11 @@
 //! meaning (`ws_orders.rs`), so the REST order tables and limits decide them.
 //! <https://docs.kraken.com/api/docs/websocket-v2/executions>
 
-use std::time::SystemTime;
-
 use crate::exchange::profile::post;
 use crate::exchange::ws::{
-    object, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    members, object, only, refusal_text, request_id, required, BotFrame, OpKind, Outgoing, Reply,
+    RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::exchange::Credential;
 use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
 
 use super::ws_orders::{rest_body, ORDER_OPS};
@@ -84,31 +82,21 @@ impl WsProtocol for KrakenWs {
     }
 
     fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
-        let Json::Object(members) = frame else {
-            return Err(Refusal::bad_request("a Kraken request is a JSON object"));
-        };
-        if let Some((k, _)) = members
-            .iter()
-            .find(|(k, _)| !matches!(k.as_str(), "method" | "params" | "req_id"))
-        {
-            return Err(Refusal::bad_request(format!(
-                "a Kraken request has no member {k:?}"
-            )));
-        }
-        let Some(Json::String(method)) = frame.get("method") else {
-            return Err(Refusal::bad_request("the request has no string \"method\""));
-        };
+        let members = members(frame, "a Kraken request")?;
+        only(members, &["method", "params", "req_id"], "a Kraken request")?;
+        let method = required(frame, "method", "request")?;
         let params = object(frame, "params")?;
         // The op, judged as this REST request.
         let judged_as = |rest| {
-            Ok(BotFrame::Op(WsOp {
-                name: method.clone(),
-                id: frame.get("req_id").cloned().unwrap_or(Json::Null),
-                token: None,
-                kind: OpKind::Rest(vec![rest]),
-            }))
+            let kind = OpKind::Rest(vec![rest]);
+            Ok(BotFrame::op(
+                method,
+                request_id(frame, "req_id"),
+                None,
+                kind,
+            ))
         };
-        match method.as_str() {
+        match method {
             "ping" => Ok(BotFrame::Keepalive),
             "subscribe" | "unsubscribe" => {
                 let channel = params
@@ -143,28 +131,17 @@ impl WsProtocol for KrakenWs {
         }
     }
 
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        _op: &WsOp,
-        frame: &Json,
-        _checked: &[CanonicalRequest],
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
+    fn outbound(&self, out: &Outgoing<'_>, _: &[CanonicalRequest]) -> Result<Reply, Refusal> {
         // The frame as parsed, with the real token the session swapped in.
-        Ok(Reply::ToExchange(frame.to_compact()))
+        Ok(Reply::ToExchange(out.frame.to_compact()))
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
-        Json::Object(vec![
-            ("method".to_owned(), Json::String(op.name.clone())),
-            ("req_id".to_owned(), op.id.clone()),
-            ("success".to_owned(), Json::Bool(false)),
-            (
-                "error".to_owned(),
-                Json::String(format!("keyward {}: {}", refusal.code, refusal.message)),
-            ),
+        Json::object([
+            ("method", Json::text(&op.name)),
+            ("req_id", op.id.clone()),
+            ("success", Json::Bool(false)),
+            ("error", refusal_text(refusal)),
         ])
         .to_compact()
     }

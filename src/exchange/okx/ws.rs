@@ -9,14 +9,11 @@
 //! the REST read of the same data. The bare text `ping` is OKX's keepalive.
 //! <https://www.okx.com/docs-v5/en/#overview-websocket>
 
-use std::time::SystemTime;
-
 use crate::exchange::ws::{
-    login_token, passphrase_login, BotFrame, OpKind, Reply, RestEquivalent, WsOp, WsProtocol,
-    WsRoute,
+    args, login_token, members, only, passphrase_login, refusal_text, request_id, required, single,
+    subscription, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::exchange::Credential;
-use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
+use crate::request::{Body, CanonicalRequest, Json, Method, Refusal};
 
 const PRIVATE: u8 = 0;
 const BUSINESS: u8 = 1;
@@ -93,42 +90,18 @@ impl WsProtocol for OkxWs {
     }
 
     fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
-        let Json::Object(members) = frame else {
-            return Err(Refusal::bad_request("an OKX frame is a JSON object"));
-        };
-        let Some(Json::String(op)) = frame.get("op") else {
-            return Err(Refusal::bad_request("the frame has no string \"op\""));
-        };
-        let allowed: &[&str] = match op.as_str() {
+        let members = members(frame, "an OKX frame")?;
+        let op = required(frame, "op", "frame")?;
+        let allowed: &[&str] = match op {
             "login" | "subscribe" | "unsubscribe" => &["op", "args", "id"],
             _ => &["op", "args", "id", "expTime"],
         };
-        if let Some((k, _)) = members.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-            return Err(Refusal::bad_request(format!(
-                "an OKX {op:?} frame has no member {k:?}"
-            )));
-        }
-        let args = match frame.get("args") {
-            Some(Json::Array(items)) if !items.is_empty() => items.as_slice(),
-            _ => return Err(Refusal::bad_request("\"args\" must be a non-empty array")),
-        };
-        let op_of = |kind, token| {
-            Ok(BotFrame::Op(WsOp {
-                name: op.clone(),
-                id: frame.get("id").cloned().unwrap_or(Json::Null),
-                token,
-                kind,
-            }))
-        };
-        match op.as_str() {
+        only(members, allowed, &format!("an OKX {op:?} frame"))?;
+        let args = args(frame)?;
+        let op_of = |kind, token| Ok(BotFrame::op(op, request_id(frame, "id"), token, kind));
+        match op {
             "login" if route.api != PUBLIC => op_of(OpKind::Login, Some(login_token(args)?)),
-            "subscribe" | "unsubscribe" => {
-                let reads = args
-                    .iter()
-                    .map(|a| channel(route, a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                op_of(OpKind::Subscribe(reads), None)
-            }
+            "subscribe" | "unsubscribe" => op_of(subscription(args, |a| channel(route, a))?, None),
             trade if route.api == PRIVATE => {
                 let (_, path, batch) =
                     TRADE_OPS
@@ -164,70 +137,51 @@ impl WsProtocol for OkxWs {
         }
     }
 
-    fn login(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        _frame: &Json,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        passphrase_login(op, "/users/self/verify", credential, now)
+    fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
+        passphrase_login(out, "/users/self/verify")
     }
 
-    fn outbound(
-        &self,
-        _route: WsRoute,
-        op: &WsOp,
-        frame: &Json,
-        checked: &[CanonicalRequest],
-        _credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Reply, Refusal> {
-        let [canonical] = checked else {
-            return Err(Refusal::bad_request("an OKX trade op is one request"));
-        };
-        let args = match &canonical.body {
-            crate::request::Body::Json(Json::Array(items)) => items.clone(),
-            crate::request::Body::Json(one) => vec![one.clone()],
+    fn outbound(&self, out: &Outgoing<'_>, checked: &[CanonicalRequest]) -> Result<Reply, Refusal> {
+        let args = match &single(checked, "an OKX trade op")?.body {
+            Body::Json(Json::Array(items)) => items.clone(),
+            Body::Json(one) => vec![one.clone()],
             _ => return Err(Refusal::bad_request("an OKX trade op carries objects")),
         };
-        let mut out = vec![
-            ("id".to_owned(), op.id.clone()),
-            ("op".to_owned(), Json::String(op.name.clone())),
-            ("args".to_owned(), Json::Array(args)),
-        ];
-        if let Some(exp) = frame.get("expTime") {
-            out.push(("expTime".to_owned(), exp.clone()));
+        let mut frame = Json::object([
+            ("id", out.op.id.clone()),
+            ("op", Json::text(&out.op.name)),
+            ("args", Json::Array(args)),
+        ]);
+        if let Some(exp) = out.frame.get("expTime") {
+            frame.set("expTime", exp.clone());
         }
-        Ok(Reply::ToExchange(Json::Object(out).to_compact()))
+        Ok(Reply::ToExchange(frame.to_compact()))
     }
 
     fn error_reply(&self, _route: WsRoute, op: &WsOp, refusal: &Refusal) -> String {
-        let msg = Json::String(format!("keyward {}: {}", refusal.code, refusal.message));
-        let code = |c: &str| Json::String(c.to_owned());
-        let out = match op.name.as_str() {
-            "login" | "subscribe" | "unsubscribe" => vec![
-                ("event".to_owned(), code("error")),
-                ("code".to_owned(), code("60009")),
-                ("msg".to_owned(), msg),
-                ("id".to_owned(), op.id.clone()),
-            ],
-            _ => vec![
-                ("id".to_owned(), op.id.clone()),
-                ("op".to_owned(), Json::String(op.name.clone())),
-                ("code".to_owned(), code("1")),
-                ("msg".to_owned(), msg.clone()),
+        let msg = refusal_text(refusal);
+        match op.name.as_str() {
+            "login" | "subscribe" | "unsubscribe" => Json::object([
+                ("event", Json::text("error")),
+                ("code", Json::text("60009")),
+                ("msg", msg),
+                ("id", op.id.clone()),
+            ]),
+            _ => Json::object([
+                ("id", op.id.clone()),
+                ("op", Json::text(&op.name)),
+                ("code", Json::text("1")),
+                ("msg", msg.clone()),
                 (
-                    "data".to_owned(),
-                    Json::Array(vec![Json::Object(vec![
-                        ("sCode".to_owned(), code("50120")),
-                        ("sMsg".to_owned(), msg),
+                    "data",
+                    Json::Array(vec![Json::object([
+                        ("sCode", Json::text("50120")),
+                        ("sMsg", msg),
                     ])]),
                 ),
-            ],
-        };
-        Json::Object(out).to_compact()
+            ]),
+        }
+        .to_compact()
     }
 }
 
@@ -248,7 +202,7 @@ fn channel(route: WsRoute, arg: &Json) -> Result<RestEquivalent, Refusal> {
             "{name:?} is not an OKX channel keyward relays here"
         ))
     })?;
-    Ok(RestEquivalent::query(Method::Get, *path, Params::new()))
+    Ok(RestEquivalent::read(*path))
 }
 
 #[cfg(test)]
@@ -281,18 +235,12 @@ mod tests {
         assert_eq!(op.token.as_deref(), Some("tok"));
         let credential = testing::credential("real-key", "real-secret", Some("real-pass"));
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let Reply::ToExchange(out) = OkxWs
-            .login(PRIVATE_ROUTE, &op, &Json::Null, &credential, now)
-            .unwrap()
-        else {
-            panic!()
-        };
-        let sign = {
-            use hmac::{Hmac, Mac};
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"real-secret").unwrap();
-            mac.update(b"1700000000GET/users/self/verify");
-            base64(&mac.finalize().into_bytes())
-        };
+        let out = testing::outgoing(PRIVATE_ROUTE, &op, &Json::Null, &credential, now);
+        let out = testing::sent(OkxWs.login(&out));
+        let sign = base64(&testing::hmac_sha256(
+            b"real-secret",
+            b"1700000000GET/users/self/verify",
+        ));
         assert_eq!(
             out,
             format!(
