@@ -21,6 +21,12 @@ pub struct WsRoute {
     pub api: u8,
 }
 
+impl WsRoute {
+    pub const fn new(authority: &'static str, api: u8) -> Self {
+        WsRoute { authority, api }
+    }
+}
+
 /// The REST request a WebSocket op equals: what the allowlist judges.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestEquivalent {

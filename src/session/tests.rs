@@ -76,23 +76,16 @@ fn bots() -> TestBots {
     ])
 }
 
-/// Runs `frames` through one session; returns the actions of each and the audit records.
-fn run(frames: &[&str], audit_ok: bool) -> (Vec<Vec<Action>>, Vec<serde_json::Value>) {
+/// A session of no bot yet on Binance's spot socket with the test bots and the credential
+/// `real-key`/`real-secret`, auditing to `audit`; `f` drives it.
+fn with_session<R>(
+    audit: &(dyn Fn(&Event<'_>) -> crate::Result<u64> + Sync),
+    f: impl FnOnce(Session<'_>) -> R,
+) -> R {
     let exchange = crate::exchange::lookup("binance").unwrap();
     let protocol = exchange.ws().unwrap();
     let credential = testing::credential("real-key", "real-secret", None);
     let bots = bots();
-    let records = Mutex::new(Vec::new());
-    let audit = |e: &Event<'_>| {
-        if !audit_ok {
-            return Err(crate::Error::config("disk full"));
-        }
-        records
-            .lock()
-            .unwrap()
-            .push(serde_json::to_value(e).unwrap());
-        Ok(0)
-    };
     let cx = Context {
         id: 7,
         peer: "127.0.0.1:1".parse().unwrap(),
@@ -108,19 +101,36 @@ fn run(frames: &[&str], audit_ok: bool) -> (Vec<Vec<Action>>, Vec<serde_json::Va
         url_bearer: None,
         anonymous_ok: false,
         max_frame: 1024,
-        audit: &audit,
+        audit,
     };
-    let mut session = Session::new(cx, None);
-    let actions: Vec<Vec<Action>> = frames
-        .iter()
-        .map(|f| {
-            if *f == "BINARY" {
-                session.binary_from_bot()
-            } else {
-                session.from_bot(f)
-            }
-        })
-        .collect();
+    f(Session::new(cx, None))
+}
+
+/// Runs `frames` through one session; returns the actions of each and the audit records.
+fn run(frames: &[&str], audit_ok: bool) -> (Vec<Vec<Action>>, Vec<serde_json::Value>) {
+    let records = Mutex::new(Vec::new());
+    let audit = |e: &Event<'_>| {
+        if !audit_ok {
+            return Err(crate::Error::config("disk full"));
+        }
+        records
+            .lock()
+            .unwrap()
+            .push(serde_json::to_value(e).unwrap());
+        Ok(0)
+    };
+    let actions = with_session(&audit, |mut session| {
+        frames
+            .iter()
+            .map(|f| {
+                if *f == "BINARY" {
+                    session.binary_from_bot()
+                } else {
+                    session.from_bot(f)
+                }
+            })
+            .collect::<Vec<_>>()
+    });
     let records = records.lock().unwrap().clone();
     (actions, records)
 }
@@ -235,31 +245,10 @@ fn close_reasons_fit_a_close_frame() {
 
 #[test]
 fn the_real_api_key_is_redacted_in_exchange_frames() {
-    let exchange = crate::exchange::lookup("binance").unwrap();
-    let protocol = exchange.ws().unwrap();
-    let credential = testing::credential("real-key", "real-secret", None);
-    let bots = bots();
     let audit = |_: &Event<'_>| Ok(0);
-    let cx = Context {
-        id: 1,
-        peer: "127.0.0.1:1".parse().unwrap(),
-        source: "s",
-        credential_name: "main",
-        credential: &credential,
-        exchange,
-        protocol,
-        route: protocol.route("/ws-api/v3").unwrap(),
-        socket: "/ws-api/v3",
-        bots: &bots,
-        bearers: &Bearers::default(),
-        url_bearer: None,
-        anonymous_ok: false,
-        max_frame: 1024,
-        audit: &audit,
-    };
-    let session = Session::new(cx, None);
-    let shown = session
-        .from_exchange(r#"{"result":{"api_key":"real-key"}}"#.to_owned())
-        .unwrap();
+    let shown = with_session(&audit, |session| {
+        session.from_exchange(r#"{"result":{"api_key":"real-key"}}"#.to_owned())
+    })
+    .unwrap();
     assert_eq!(shown, r#"{"result":{"api_key":"keyward-redacted"}}"#);
 }

@@ -14,14 +14,23 @@ use std::time::SystemTime;
 use super::{recv_window, signature};
 use crate::exchange::unix_millis;
 use crate::exchange::ws::{
-    flat_params, members, object, only, refusal_text, request_id, required, typed_params, BotFrame,
-    OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    flat_params, lookup, members, object, only, refusal_text, request_id, required, typed_params,
+    BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
 use crate::request::{CanonicalRequest, Json, Method, Refusal, RefusalKind};
 
 /// The socket APIs.
 const SPOT: u8 = 0;
 const FUTURES: u8 = 1;
+
+/// keyward's socket paths and the socket each is.
+const ROUTES: &[(&str, WsRoute)] = &[
+    ("/ws-api/v3", WsRoute::new("ws-api.binance.com:443", SPOT)),
+    (
+        "/ws-fapi/v1",
+        WsRoute::new("ws-fapi.binance.com:443", FUTURES),
+    ),
+];
 
 /// How a method is sent upstream.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -235,17 +244,7 @@ pub struct BinanceWs;
 
 impl WsProtocol for BinanceWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        match path {
-            "/ws-api/v3" => Some(WsRoute {
-                authority: "ws-api.binance.com:443",
-                api: SPOT,
-            }),
-            "/ws-fapi/v1" => Some(WsRoute {
-                authority: "ws-fapi.binance.com:443",
-                api: FUTURES,
-            }),
-            _ => streams::route(path),
-        }
+        lookup(ROUTES, path).or_else(|| streams::route(path))
     }
 
     fn rest_bearer(&self, method: Method, path: &str) -> Option<&'static [&'static str]> {
@@ -435,11 +434,7 @@ mod tests {
     use crate::request::canonicalise;
     use std::time::{Duration, UNIX_EPOCH};
 
-    const SPOT_ROUTE: WsRoute = WsRoute {
-        authority: "ws-api.binance.com:443",
-        api: SPOT,
-    };
-
+    const SPOT_ROUTE: WsRoute = WsRoute::new("ws-api.binance.com:443", SPOT);
     fn op(frame: &Json) -> WsOp {
         match BinanceWs.read(SPOT_ROUTE, frame).unwrap() {
             BotFrame::Op(op) => op,

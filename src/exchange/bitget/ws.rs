@@ -9,13 +9,19 @@
 //! <https://www.bitget.com/api-doc/common/websocket-intro>
 
 use crate::exchange::ws::{
-    args, login_token, members, only, passphrase_login, refusal_text, required, subscription,
-    BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    args, login_token, lookup, members, only, passphrase_login, refusal_text, required,
+    subscription, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
 use crate::request::{Json, Refusal};
 
 const PRIVATE: u8 = 0;
 const PUBLIC: u8 = 1;
+
+/// keyward's socket paths and the socket each is.
+const ROUTES: &[(&str, WsRoute)] = &[
+    ("/v2/ws/private", WsRoute::new("ws.bitget.com:443", PRIVATE)),
+    ("/v2/ws/public", WsRoute::new("ws.bitget.com:443", PUBLIC)),
+];
 
 /// Private channels: the REST read for spot and margin, and the one for futures.
 const PRIVATE_CHANNELS: &[(&str, &str, &str)] = &[
@@ -58,15 +64,7 @@ pub struct BitgetWs;
 
 impl WsProtocol for BitgetWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        let api = match path {
-            "/v2/ws/private" => PRIVATE,
-            "/v2/ws/public" => PUBLIC,
-            _ => return None,
-        };
-        Some(WsRoute {
-            authority: "ws.bitget.com:443",
-            api,
-        })
+        lookup(ROUTES, path)
     }
 
     fn literal_keepalive(&self, text: &str) -> bool {

@@ -22,6 +22,16 @@ const PUBLIC: u8 = 2;
 
 const AUTHORITY: &str = "stream.bybit.com:443";
 
+/// keyward's socket paths and the socket each is.
+const ROUTES: &[(&str, WsRoute)] = &[
+    ("/v5/private", WsRoute::new(AUTHORITY, PRIVATE)),
+    ("/v5/trade", WsRoute::new(AUTHORITY, TRADE)),
+    ("/v5/public/spot", WsRoute::new(AUTHORITY, PUBLIC)),
+    ("/v5/public/linear", WsRoute::new(AUTHORITY, PUBLIC)),
+    ("/v5/public/inverse", WsRoute::new(AUTHORITY, PUBLIC)),
+    ("/v5/public/option", WsRoute::new(AUTHORITY, PUBLIC)),
+];
+
 /// Trade ops and the REST endpoints they equal.
 const TRADE_OPS: &[(&str, &str)] = &[
     ("order.create", "/v5/order/create"),
@@ -57,17 +67,7 @@ pub struct BybitWs;
 
 impl WsProtocol for BybitWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        let api = match path {
-            "/v5/private" => PRIVATE,
-            "/v5/trade" => TRADE,
-            "/v5/public/spot" | "/v5/public/linear" | "/v5/public/inverse"
-            | "/v5/public/option" => PUBLIC,
-            _ => return None,
-        };
-        Some(WsRoute {
-            authority: AUTHORITY,
-            api,
-        })
+        lookup(ROUTES, path)
     }
 
     fn read(&self, route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
@@ -225,11 +225,7 @@ mod tests {
     use crate::exchange::testing;
     use std::time::{Duration, UNIX_EPOCH};
 
-    const TRADE_ROUTE: WsRoute = WsRoute {
-        authority: AUTHORITY,
-        api: TRADE,
-    };
-
+    const TRADE_ROUTE: WsRoute = WsRoute::new(AUTHORITY, TRADE);
     fn op(route: WsRoute, text: &str) -> WsOp {
         match BybitWs.read(route, &Json::parse(text).unwrap()).unwrap() {
             BotFrame::Op(op) => op,

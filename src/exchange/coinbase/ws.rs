@@ -49,14 +49,15 @@ const MEMBERS: &[&str] = &[
 ];
 const BOT_AUTH: &[&str] = MEMBERS.split_at(3).1;
 
+/// keyward's one socket path and its upstream.
+const PATH: &str = "/ws";
+const ROUTE: WsRoute = WsRoute::new("advanced-trade-ws.coinbase.com:443", 0);
+
 pub struct CoinbaseWs;
 
 impl WsProtocol for CoinbaseWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        (path == "/ws").then_some(WsRoute {
-            authority: "advanced-trade-ws.coinbase.com:443",
-            api: 0,
-        })
+        (path == PATH).then_some(ROUTE)
     }
 
     fn upstream_path<'p>(&self, _path: &'p str) -> Cow<'p, str> {

@@ -35,14 +35,15 @@ const USER_CHANNELS: &[(&str, &str)] = &[
     ("user.access_log", "private/get_account_summary"),
 ];
 
+/// keyward's one socket path and its upstream.
+const PATH: &str = "/ws/api/v2";
+const ROUTE: WsRoute = WsRoute::new("www.deribit.com:443", 0);
+
 pub struct DeribitWs;
 
 impl WsProtocol for DeribitWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        (path == "/ws/api/v2").then_some(WsRoute {
-            authority: "www.deribit.com:443",
-            api: 0,
-        })
+        (path == PATH).then_some(ROUTE)
     }
 
     fn read(&self, _route: WsRoute, frame: &Json) -> Result<BotFrame, Refusal> {
@@ -210,11 +211,6 @@ fn channel(channel: &Json) -> Result<RestEquivalent, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ROUTE: WsRoute = WsRoute {
-        authority: "www.deribit.com:443",
-        api: 0,
-    };
 
     fn rest_path(text: &str) -> String {
         match DeribitWs.read(ROUTE, &Json::parse(text).unwrap()).unwrap() {

@@ -24,6 +24,13 @@ const SPOT: u8 = 0;
 const USDT: u8 = 1;
 const BTC: u8 = 2;
 
+/// keyward's socket paths and the socket each is.
+const ROUTES: &[(&str, WsRoute)] = &[
+    ("/ws/v4", WsRoute::new("api.gateio.ws:443", SPOT)),
+    ("/v4/ws/usdt", WsRoute::new("fx-ws.gateio.ws:443", USDT)),
+    ("/v4/ws/btc", WsRoute::new("fx-ws.gateio.ws:443", BTC)),
+];
+
 /// Private channels (after `spot.` / `futures.`) and the REST reads they equal.
 const SPOT_CHANNELS: &[(&str, &str)] = &[
     ("orders", "/api/v4/spot/open_orders"),
@@ -95,6 +102,11 @@ impl GateWs {
             _ => &[],
         };
         let query = |skip: &[&str]| flat_params(members, skip);
+        // One order, by the id in its path; the other parameters in the query.
+        let by_id = |method| -> Result<RestEquivalent, Refusal> {
+            let path = format!("{base}/orders/{}", id("order_id")?);
+            Ok(RestEquivalent::query(method, path, query(&["order_id"])?))
+        };
         Ok(match (op, param) {
             ("order_place", Json::Array(_)) if route.api == SPOT => {
                 RestEquivalent::json(Method::Post, format!("{base}/batch_orders"), param.clone())
@@ -108,11 +120,7 @@ impl GateWs {
                 }
                 RestEquivalent::json(Method::Post, format!("{base}/orders"), order)
             }
-            ("order_cancel", _) => RestEquivalent::query(
-                Method::Delete,
-                format!("{base}/orders/{}", id("order_id")?),
-                query(&["order_id"])?,
-            ),
+            ("order_cancel", _) => by_id(Method::Delete)?,
             ("order_cancel_cp", _) => {
                 RestEquivalent::query(Method::Delete, format!("{base}/orders"), query(&[])?)
             }
@@ -125,11 +133,7 @@ impl GateWs {
                     body,
                 )
             }
-            ("order_status", _) => RestEquivalent::query(
-                Method::Get,
-                format!("{base}/orders/{}", id("order_id")?),
-                query(&["order_id"])?,
-            ),
+            ("order_status", _) => by_id(Method::Get)?,
             ("order_list", _) => {
                 RestEquivalent::query(Method::Get, format!("{base}/orders"), query(&[])?)
             }
@@ -144,13 +148,7 @@ impl GateWs {
 
 impl WsProtocol for GateWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        let (authority, api) = match path {
-            "/ws/v4" => ("api.gateio.ws:443", SPOT),
-            "/v4/ws/usdt" => ("fx-ws.gateio.ws:443", USDT),
-            "/v4/ws/btc" => ("fx-ws.gateio.ws:443", BTC),
-            _ => return None,
-        };
-        Some(WsRoute { authority, api })
+        lookup(ROUTES, path)
     }
 
     fn upstream_path<'p>(&self, path: &'p str) -> Cow<'p, str> {
@@ -360,11 +358,7 @@ mod tests {
     use crate::request::Params;
     use std::time::{Duration, UNIX_EPOCH};
 
-    const SPOT_ROUTE: WsRoute = WsRoute {
-        authority: "api.gateio.ws:443",
-        api: SPOT,
-    };
-
+    const SPOT_ROUTE: WsRoute = WsRoute::new("api.gateio.ws:443", SPOT);
     fn op(text: &str) -> (Json, WsOp) {
         let frame = Json::parse(text).unwrap();
         match GateWs.read(SPOT_ROUTE, &frame).unwrap() {

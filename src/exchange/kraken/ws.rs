@@ -14,8 +14,8 @@
 
 use crate::exchange::profile::post;
 use crate::exchange::ws::{
-    members, object, only, refusal_text, request_id, required, BotFrame, OpKind, Outgoing, Reply,
-    RestEquivalent, WsOp, WsProtocol, WsRoute,
+    lookup, members, object, only, refusal_text, request_id, required, BotFrame, OpKind, Outgoing,
+    Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
 use crate::request::{CanonicalRequest, Json, Method, Params, Refusal};
 
@@ -26,6 +26,12 @@ const PUBLIC: u8 = 1;
 
 /// The public socket's keyward path (Kraken's own path is `/v2` on both hosts).
 const PUBLIC_PATH: &str = "/public/v2";
+
+/// keyward's socket paths and the socket each is.
+const ROUTES: &[(&str, WsRoute)] = &[
+    ("/v2", WsRoute::new("ws-auth.kraken.com:443", PRIVATE)),
+    (PUBLIC_PATH, WsRoute::new("ws.kraken.com:443", PUBLIC)),
+];
 
 /// Channels and the REST reads they equal (the public socket offers those under `/0/public/`).
 const CHANNELS: &[(&str, Method, &str)] = &[
@@ -43,17 +49,7 @@ pub struct KrakenWs;
 
 impl WsProtocol for KrakenWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        match path {
-            "/v2" => Some(WsRoute {
-                authority: "ws-auth.kraken.com:443",
-                api: PRIVATE,
-            }),
-            PUBLIC_PATH => Some(WsRoute {
-                authority: "ws.kraken.com:443",
-                api: PUBLIC,
-            }),
-            _ => None,
-        }
+        lookup(ROUTES, path)
     }
 
     fn upstream_path<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
@@ -151,10 +147,7 @@ impl WsProtocol for KrakenWs {
 mod tests {
     use super::*;
 
-    const ROUTE: WsRoute = WsRoute {
-        authority: "ws-auth.kraken.com:443",
-        api: 0,
-    };
+    const ROUTE: WsRoute = WsRoute::new("ws-auth.kraken.com:443", PRIVATE);
 
     #[test]
     fn the_placeholder_is_found_and_swapped_and_orders_are_judged_as_rest() {

@@ -10,8 +10,9 @@
 //! <https://www.okx.com/docs-v5/en/#overview-websocket>
 
 use crate::exchange::ws::{
-    args, login_token, members, only, passphrase_login, refusal_text, request_id, required, single,
-    subscription, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    args, login_token, lookup, members, only, passphrase_login, refusal_text, request_id, required,
+    single, subscription, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol,
+    WsRoute,
 };
 use crate::request::{Body, CanonicalRequest, Json, Method, Refusal};
 
@@ -21,24 +22,29 @@ const PUBLIC: u8 = 2;
 
 const AUTHORITY: &str = "ws.okx.com:8443";
 
+/// keyward's socket paths and the socket each is.
+const ROUTES: &[(&str, WsRoute)] = &[
+    ("/ws/v5/private", WsRoute::new(AUTHORITY, PRIVATE)),
+    ("/ws/v5/business", WsRoute::new(AUTHORITY, BUSINESS)),
+    ("/ws/v5/public", WsRoute::new(AUTHORITY, PUBLIC)),
+];
+
 /// Trade ops, the REST endpoints they equal, and whether the REST body is the whole `args`
 /// array (batches) or its one object.
-const TRADE_OPS: &[(&str, &str, bool)] = &[
-    ("order", "/api/v5/trade/order", false),
-    ("batch-orders", "/api/v5/trade/batch-orders", true),
-    ("cancel-order", "/api/v5/trade/cancel-order", false),
+const TRADE_OPS: &[(&str, (&str, bool))] = &[
+    ("order", ("/api/v5/trade/order", false)),
+    ("batch-orders", ("/api/v5/trade/batch-orders", true)),
+    ("cancel-order", ("/api/v5/trade/cancel-order", false)),
     (
         "batch-cancel-orders",
-        "/api/v5/trade/cancel-batch-orders",
-        true,
+        ("/api/v5/trade/cancel-batch-orders", true),
     ),
-    ("amend-order", "/api/v5/trade/amend-order", false),
+    ("amend-order", ("/api/v5/trade/amend-order", false)),
     (
         "batch-amend-orders",
-        "/api/v5/trade/amend-batch-orders",
-        true,
+        ("/api/v5/trade/amend-batch-orders", true),
     ),
-    ("mass-cancel", "/api/v5/trade/mass-cancel", false),
+    ("mass-cancel", ("/api/v5/trade/mass-cancel", false)),
 ];
 
 /// Private and business channels and the REST reads they equal.
@@ -73,16 +79,7 @@ pub struct OkxWs;
 
 impl WsProtocol for OkxWs {
     fn route(&self, path: &str) -> Option<WsRoute> {
-        let api = match path {
-            "/ws/v5/private" => PRIVATE,
-            "/ws/v5/business" => BUSINESS,
-            "/ws/v5/public" => PUBLIC,
-            _ => return None,
-        };
-        Some(WsRoute {
-            authority: AUTHORITY,
-            api,
-        })
+        lookup(ROUTES, path)
     }
 
     fn literal_keepalive(&self, text: &str) -> bool {
@@ -103,15 +100,9 @@ impl WsProtocol for OkxWs {
             "login" if route.api != PUBLIC => op_of(OpKind::Login, Some(login_token(args)?)),
             "subscribe" | "unsubscribe" => op_of(subscription(args, |a| channel(route, a))?, None),
             trade if route.api == PRIVATE => {
-                let (_, path, batch) =
-                    TRADE_OPS
-                        .iter()
-                        .find(|(o, _, _)| *o == trade)
-                        .ok_or_else(|| {
-                            Refusal::bad_request(format!(
-                                "{trade:?} is not an OKX op keyward knows"
-                            ))
-                        })?;
+                let (path, batch) = lookup(TRADE_OPS, trade).ok_or_else(|| {
+                    Refusal::bad_request(format!("{trade:?} is not an OKX op keyward knows"))
+                })?;
                 if args.iter().any(|a| !matches!(a, Json::Object(_))) {
                     return Err(Refusal::bad_request(
                         "an OKX trade op takes objects in args",
@@ -127,7 +118,7 @@ impl WsProtocol for OkxWs {
                     }
                 };
                 op_of(
-                    OpKind::Rest(vec![RestEquivalent::json(Method::Post, *path, body)]),
+                    OpKind::Rest(vec![RestEquivalent::json(Method::Post, path, body)]),
                     None,
                 )
             }
@@ -212,11 +203,7 @@ mod tests {
     use crate::exchange::testing;
     use std::time::{Duration, UNIX_EPOCH};
 
-    const PRIVATE_ROUTE: WsRoute = WsRoute {
-        authority: AUTHORITY,
-        api: PRIVATE,
-    };
-
+    const PRIVATE_ROUTE: WsRoute = WsRoute::new(AUTHORITY, PRIVATE);
     fn op(text: &str) -> WsOp {
         match OkxWs
             .read(PRIVATE_ROUTE, &Json::parse(text).unwrap())
