@@ -51,6 +51,16 @@ fn sealed_file(token: &SoftToken, expires: Option<SystemTime>) -> Sealed {
     }
 }
 
+impl Sealed {
+    /// Writes the vault file back with `edit` made to it; returns what was written.
+    fn rewrite(&self, edit: impl FnOnce(&mut Value)) -> Value {
+        let mut json = self.json.clone();
+        edit(&mut json);
+        write_json(&self.path, &json);
+        json
+    }
+}
+
 /// A change made to a parsed vault file.
 type Edit = Box<dyn Fn(&mut Value)>;
 
@@ -220,9 +230,9 @@ fn swapped_file_fails_authentication() {
     // An attacker renames another credential's file and edits its name to match.
     let token = SoftToken::new(1);
     let file = sealed_file(&token, None);
-    let mut json = file.json.clone();
-    json["name"] = json!("binance-other");
-    write_json(&file.path, &json);
+    file.rewrite(|json| {
+        json["name"] = json!("binance-other");
+    });
     let err = open(&file.path, "binance-other", "binance", &token).unwrap_err();
     let msg = err.to_string();
     assert!(
@@ -259,9 +269,7 @@ fn editing_any_authenticated_field_fails() {
         ),
     ];
     for (what, edit) in edits {
-        let mut json = file.json.clone();
-        edit(&mut json);
-        write_json(&file.path, &json);
+        let json = file.rewrite(edit);
         let expected_exchange = json["exchange"].as_str().unwrap().to_string();
         let err = open(&file.path, "binance-main", &expected_exchange, &token).unwrap_err();
         assert!(
@@ -276,16 +284,16 @@ fn expiry_cannot_be_removed() {
     let token = SoftToken::new(1);
     let file = sealed_file(&token, Some(SystemTime::now() + Duration::from_secs(60)));
     for edit in [json!(null), json!("2999-01-01T00:00:00Z")] {
-        let mut json = file.json.clone();
-        json["expires"] = edit;
-        write_json(&file.path, &json);
+        file.rewrite(|json| {
+            json["expires"] = edit;
+        });
         assert!(open_err(&file.path, &token)
             .to_string()
             .contains("authentication failed"));
     }
-    let mut json = file.json.clone();
-    json.as_object_mut().unwrap().remove("expires");
-    write_json(&file.path, &json);
+    file.rewrite(|json| {
+        json.as_object_mut().unwrap().remove("expires");
+    });
     assert!(open_err(&file.path, &token)
         .to_string()
         .contains("authentication failed"));
@@ -308,9 +316,9 @@ fn flipping_any_binary_byte_fails() {
         for i in 0..original.len() {
             let mut bytes = original.clone();
             bytes[i] ^= 0x01;
-            let mut json = file.json.clone();
-            *json.pointer_mut(pointer).unwrap() = json!(STANDARD.encode(&bytes));
-            write_json(&file.path, &json);
+            file.rewrite(|json| {
+                *json.pointer_mut(pointer).unwrap() = json!(STANDARD.encode(&bytes));
+            });
             let msg = open_err(&file.path, &token).to_string();
             assert!(msg.contains("binance-main.kwv"), "{pointer}[{i}]: {msg}");
             // A flipped epk byte may also make the point invalid; either is a clear refusal.
@@ -320,10 +328,10 @@ fn flipping_any_binary_byte_fails() {
             );
         }
         // Shortened fields.
-        let mut json = file.json.clone();
-        *json.pointer_mut(pointer).unwrap() =
-            json!(STANDARD.encode(&original[..original.len() - 1]));
-        write_json(&file.path, &json);
+        file.rewrite(|json| {
+            *json.pointer_mut(pointer).unwrap() =
+                json!(STANDARD.encode(&original[..original.len() - 1]));
+        });
         open_err(&file.path, &token);
     }
 }
@@ -380,9 +388,7 @@ fn structural_errors_are_clear() {
         ),
     ];
     for (edit, want) in cases {
-        let mut json = file.json.clone();
-        edit(&mut json);
-        write_json(&file.path, &json);
+        file.rewrite(edit);
         let msg = open_err(&file.path, &token).to_string();
         assert!(msg.contains(want), "want {want:?}, got {msg}");
         assert!(msg.contains("binance-main.kwv"), "{msg}");
@@ -558,9 +564,7 @@ mod rsa_sealed {
         ));
         edits.push(("name".into(), Box::new(|j| j["exchange"] = json!("bybit"))));
         for (what, edit) in edits {
-            let mut json = file.json.clone();
-            edit(&mut json);
-            write_json(&file.path, &json);
+            let json = file.rewrite(edit);
             let exchange = json["exchange"].as_str().unwrap().to_string();
             let err = open(&file.path, "binance-main", &exchange, &token).unwrap_err();
             let msg = err.to_string();
@@ -598,9 +602,7 @@ mod rsa_sealed {
             ),
         ];
         for (edit, want) in cases {
-            let mut json = file.json.clone();
-            edit(&mut json);
-            write_json(&file.path, &json);
+            file.rewrite(edit);
             let msg = open(&file.path, "binance-main", "binance", &token)
                 .unwrap_err()
                 .to_string();
@@ -725,9 +727,7 @@ mod in_token {
             ),
         ];
         for (what, edit) in edits {
-            let mut json = file.json.clone();
-            edit(&mut json);
-            write_json(&file.path, &json);
+            file.rewrite(edit);
             let msg = open(&file.path, "okx-main", "okx", &token)
                 .unwrap_err()
                 .to_string();
@@ -736,10 +736,10 @@ mod in_token {
         }
         // A sealed vault cannot be turned into an in-token one either.
         let sealed = sealed_file(&token, None);
-        let mut json = sealed.json.clone();
-        json["keyward_vault"] = json!(2);
-        json["in_token"] = file.json["in_token"].clone();
-        write_json(&sealed.path, &json);
+        sealed.rewrite(|json| {
+            json["keyward_vault"] = json!(2);
+            json["in_token"] = file.json["in_token"].clone();
+        });
         assert!(open_err(&sealed.path, &token)
             .to_string()
             .contains("authentication failed"));
@@ -778,17 +778,15 @@ mod in_token {
             ),
         ];
         for (edit, want) in cases {
-            let mut json = file.json.clone();
-            edit(&mut json);
-            write_json(&file.path, &json);
+            file.rewrite(edit);
             let msg = open(&file.path, "okx-main", "okx", &token)
                 .unwrap_err()
                 .to_string();
             assert!(msg.contains(want), "want {want:?}, got {msg}");
         }
-        let mut json = file.json.clone();
-        json["in_token"]["type"] = json!("ed25519");
-        write_json(&file.path, &json);
+        file.rewrite(|json| {
+            json["in_token"]["type"] = json!("ed25519");
+        });
         let msg = open(&file.path, "okx-main", "okx", &token)
             .unwrap_err()
             .to_string();
