@@ -25,33 +25,54 @@ fn secrets(passphrase: Option<&[u8]>) -> CredentialSecrets {
     }
 }
 
+/// A vault file in a directory of its own, for the credential `name` of `exchange`.
 struct Sealed {
     _dir: tempfile::TempDir,
     path: PathBuf,
     json: Value,
+    name: &'static str,
+    exchange: &'static str,
 }
 
 fn sealed_file(token: &SoftToken, expires: Option<SystemTime>) -> Sealed {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("vault/binance-main.kwv");
+    sealed_to(&token.recipient(), expires)
+}
+
+/// `binance-main`'s secrets (with a passphrase) sealed to `recipient`, written to a file.
+fn sealed_to(recipient: &Recipient, expires: Option<SystemTime>) -> Sealed {
     let bytes = seal(
-        &token.recipient(),
+        recipient,
         "binance-main",
         "binance",
         &secrets(Some(b"pass")),
         expires,
     )
     .unwrap();
-    write_vault_file(&path, &bytes).unwrap();
-    let json = serde_json::from_slice(&bytes).unwrap();
-    Sealed {
-        _dir: dir,
-        path,
-        json,
-    }
+    Sealed::written("binance-main", "binance", &bytes)
 }
 
 impl Sealed {
+    /// Writes the vault `bytes` sealed for `name` of `exchange` to `vault/<name>.kwv`.
+    fn written(name: &'static str, exchange: &'static str, bytes: &[u8]) -> Sealed {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("vault/{name}.kwv"));
+        write_vault_file(&path, bytes).unwrap();
+        Sealed {
+            _dir: dir,
+            path,
+            json: serde_json::from_slice(bytes).unwrap(),
+            name,
+            exchange,
+        }
+    }
+
+    /// Why opening the file as its own name and exchange with `token` fails.
+    fn refusal(&self, token: &dyn Token) -> String {
+        open(&self.path, self.name, self.exchange, token)
+            .expect_err("open must fail")
+            .to_string()
+    }
+
     /// Writes the vault file back with `edit` made to it; returns what was written.
     fn rewrite(&self, edit: impl FnOnce(&mut Value)) -> Value {
         let mut json = self.json.clone();
@@ -63,6 +84,26 @@ impl Sealed {
 
 /// A change made to a parsed vault file.
 type Edit = Box<dyn Fn(&mut Value)>;
+
+/// The edit that sets the member at `path` (`stanza.alg`) to `value`.
+fn set(path: &'static str, value: Value) -> Edit {
+    Box::new(move |j| {
+        let at = path.split('.').fold(j, |at, key| &mut at[key]);
+        *at = value.clone();
+    })
+}
+
+/// The edit that removes the member at `path`.
+fn remove(path: &'static str) -> Edit {
+    Box::new(move |j| {
+        let (parent, key) = path.rsplit_once('.').unwrap_or(("", path));
+        let at = parent
+            .split('.')
+            .filter(|k| !k.is_empty())
+            .fold(j, |at, key| &mut at[key]);
+        at.as_object_mut().unwrap().remove(key);
+    })
+}
 
 fn write_json(path: &Path, value: &Value) {
     fs::write(path, serde_json::to_vec(value).unwrap()).unwrap();
@@ -216,7 +257,7 @@ fn wrong_token_names_both_fingerprints() {
     let token = SoftToken::new(1);
     let other = SoftToken::new(9);
     let file = sealed_file(&token, None);
-    let msg = open_err(&file.path, &other).to_string();
+    let msg = file.refusal(&other);
     let want = format!(
         "sealed to key {}, software test token holds {}",
         token.recipient().fingerprint(),
@@ -254,19 +295,10 @@ fn editing_any_authenticated_field_fails() {
             .as_bytes(),
     );
     let edits: Vec<(&str, Edit)> = vec![
-        ("exchange", Box::new(|j| j["exchange"] = json!("binance2"))),
-        (
-            "created",
-            Box::new(|j| j["created"] = json!("2020-01-01T00:00:00Z")),
-        ),
-        (
-            "expires",
-            Box::new(|j| j["expires"] = json!("2999-01-01T00:00:00Z")),
-        ),
-        (
-            "epk",
-            Box::new(move |j| j["stanza"]["epk"] = json!(other_epk)),
-        ),
+        ("exchange", set("exchange", json!("binance2"))),
+        ("created", set("created", json!("2020-01-01T00:00:00Z"))),
+        ("expires", set("expires", json!("2999-01-01T00:00:00Z"))),
+        ("epk", set("stanza.epk", json!(other_epk))),
     ];
     for (what, edit) in edits {
         let json = file.rewrite(edit);
@@ -287,16 +319,10 @@ fn expiry_cannot_be_removed() {
         file.rewrite(|json| {
             json["expires"] = edit;
         });
-        assert!(open_err(&file.path, &token)
-            .to_string()
-            .contains("authentication failed"));
+        assert!(file.refusal(&token).contains("authentication failed"));
     }
-    file.rewrite(|json| {
-        json.as_object_mut().unwrap().remove("expires");
-    });
-    assert!(open_err(&file.path, &token)
-        .to_string()
-        .contains("authentication failed"));
+    file.rewrite(remove("expires"));
+    assert!(file.refusal(&token).contains("authentication failed"));
 }
 
 #[test]
@@ -319,7 +345,7 @@ fn flipping_any_binary_byte_fails() {
             file.rewrite(|json| {
                 *json.pointer_mut(pointer).unwrap() = json!(STANDARD.encode(&bytes));
             });
-            let msg = open_err(&file.path, &token).to_string();
+            let msg = file.refusal(&token);
             assert!(msg.contains("binance-main.kwv"), "{pointer}[{i}]: {msg}");
             // A flipped epk byte may also make the point invalid; either is a clear refusal.
             assert!(
@@ -332,7 +358,7 @@ fn flipping_any_binary_byte_fails() {
             *json.pointer_mut(pointer).unwrap() =
                 json!(STANDARD.encode(&original[..original.len() - 1]));
         });
-        open_err(&file.path, &token);
+        file.refusal(&token);
     }
 }
 
@@ -343,7 +369,7 @@ fn truncation_fails_with_the_file_named() {
     let bytes = fs::read(&file.path).unwrap();
     for cut in (0..bytes.len() - 2).step_by(7) {
         fs::write(&file.path, &bytes[..cut]).unwrap();
-        let msg = open_err(&file.path, &token).to_string();
+        let msg = file.refusal(&token);
         assert!(
             msg.starts_with(&file.path.display().to_string()),
             "{cut}: {msg}"
@@ -356,40 +382,21 @@ fn structural_errors_are_clear() {
     let token = SoftToken::new(1);
     let file = sealed_file(&token, None);
     let cases: Vec<(Edit, &str)> = vec![
+        (set("keyward_vault", json!(3)), "version 3 is not supported"),
+        (remove("keyward_vault"), "not a keyward vault file"),
+        (set("extra", json!(1)), "unknown field `extra`"),
+        (set("stanza.extra", json!(1)), "unknown field `extra`"),
         (
-            Box::new(|j| j["keyward_vault"] = json!(3)),
-            "version 3 is not supported",
-        ),
-        (
-            Box::new(|j| {
-                j.as_object_mut().unwrap().remove("keyward_vault");
-            }),
-            "not a keyward vault file",
-        ),
-        (Box::new(|j| j["extra"] = json!(1)), "unknown field `extra`"),
-        (
-            Box::new(|j| j["stanza"]["extra"] = json!(1)),
-            "unknown field `extra`",
-        ),
-        (
-            Box::new(|j| j["stanza"]["alg"] = json!("rsa-oaep")),
+            set("stanza.alg", json!("rsa-oaep")),
             "'rsa-oaep' is not supported",
         ),
-        (
-            Box::new(|j| j["nonce"] = json!("***")),
-            "'nonce' is not valid base64",
-        ),
-        (Box::new(|j| j["created"] = json!("yesterday")), "RFC 3339"),
-        (
-            Box::new(|j| {
-                j.as_object_mut().unwrap().remove("ciphertext");
-            }),
-            "missing field `ciphertext`",
-        ),
+        (set("nonce", json!("***")), "'nonce' is not valid base64"),
+        (set("created", json!("yesterday")), "RFC 3339"),
+        (remove("ciphertext"), "missing field `ciphertext`"),
     ];
     for (edit, want) in cases {
         file.rewrite(edit);
-        let msg = open_err(&file.path, &token).to_string();
+        let msg = file.refusal(&token);
         assert!(msg.contains(want), "want {want:?}, got {msg}");
         assert!(msg.contains("binance-main.kwv"), "{msg}");
     }
@@ -397,9 +404,7 @@ fn structural_errors_are_clear() {
     let text = serde_json::to_string(&file.json).unwrap();
     let dup = text.replacen('{', "{\"name\":\"binance-main\",", 1);
     fs::write(&file.path, dup).unwrap();
-    assert!(open_err(&file.path, &token)
-        .to_string()
-        .contains("duplicate field"));
+    assert!(file.refusal(&token).contains("duplicate field"));
     // Missing file.
     let missing = file.path.with_file_name("nope.kwv");
     assert!(open_err(&missing, &token)
@@ -482,27 +487,11 @@ mod rsa_sealed {
     use crate::token::OaepHash;
 
     fn sealed_rsa(token: &SoftRsaToken, oaep: OaepHash) -> Sealed {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("vault/binance-main.kwv");
         let recipient: Recipient = Recipient::rsa(token.public(), oaep)
             .to_string()
             .parse()
             .unwrap();
-        let bytes = seal(
-            &recipient,
-            "binance-main",
-            "binance",
-            &secrets(Some(b"pass")),
-            None,
-        )
-        .unwrap();
-        write_vault_file(&path, &bytes).unwrap();
-        let json = serde_json::from_slice(&bytes).unwrap();
-        Sealed {
-            _dir: dir,
-            path,
-            json,
-        }
+        sealed_to(&recipient, None)
     }
 
     #[test]
@@ -543,26 +532,20 @@ mod rsa_sealed {
             let mut bytes = ek.clone();
             bytes[i] ^= 0x80;
             let value = STANDARD.encode(bytes);
-            edits.push((
-                format!("ek[{i}]"),
-                Box::new(move |j| j["stanza"]["ek"] = json!(value)),
-            ));
+            edits.push((format!("ek[{i}]"), set("stanza.ek", json!(value))));
         }
         // The token would decrypt with SHA-256 too: the hash is bound by the AAD and by OAEP.
         edits.push((
             "alg".into(),
-            Box::new(|j| j["stanza"]["alg"] = json!("rsa-oaep-sha256-hkdf-sha256")),
+            set("stanza.alg", json!("rsa-oaep-sha256-hkdf-sha256")),
         ));
         // A fresh ek for a shared secret of the attacker's choosing cannot unwrap the data key.
         let forged = STANDARD.encode(
             super::super::recipient::oaep_encrypt(&token.public(), OaepHash::Sha1, &[7u8; 32])
                 .unwrap(),
         );
-        edits.push((
-            "forged ek".into(),
-            Box::new(move |j| j["stanza"]["ek"] = json!(forged)),
-        ));
-        edits.push(("name".into(), Box::new(|j| j["exchange"] = json!("bybit"))));
+        edits.push(("forged ek".into(), set("stanza.ek", json!(forged))));
+        edits.push(("name".into(), set("exchange", json!("bybit"))));
         for (what, edit) in edits {
             let json = file.rewrite(edit);
             let exchange = json["exchange"].as_str().unwrap().to_string();
@@ -583,29 +566,22 @@ mod rsa_sealed {
         let epk = STANDARD.encode([2u8; 33]);
         let cases: Vec<(Edit, &str)> = vec![
             (
-                Box::new(move |j| j["stanza"]["epk"] = json!(epk)),
+                set("stanza.epk", json!(epk)),
                 "'stanza.epk' does not belong to stanza.alg 'rsa-oaep-sha1-hkdf-sha256'",
             ),
+            (remove("stanza.ek"), "needs the field 'stanza.ek'"),
             (
-                Box::new(|j| {
-                    j["stanza"].as_object_mut().unwrap().remove("ek");
-                }),
-                "needs the field 'stanza.ek'",
-            ),
-            (
-                Box::new(|j| j["stanza"]["ek"] = json!(STANDARD.encode([1u8; 256]))),
+                set("stanza.ek", json!(STANDARD.encode([1u8; 256]))),
                 "'stanza.ek' is 256 bytes, expected 384",
             ),
             (
-                Box::new(|j| j["stanza"]["alg"] = json!("p256-ecdh-hkdf-sha256")),
+                set("stanza.alg", json!("p256-ecdh-hkdf-sha256")),
                 "field 'stanza.ek' does not belong to stanza.alg 'p256-ecdh-hkdf-sha256'",
             ),
         ];
         for (edit, want) in cases {
             file.rewrite(edit);
-            let msg = open(&file.path, "binance-main", "binance", &token)
-                .unwrap_err()
-                .to_string();
+            let msg = file.refusal(&token);
             assert!(msg.contains(want), "want {want:?}, got {msg}");
         }
     }
@@ -615,14 +591,10 @@ mod rsa_sealed {
         let rsa = SoftRsaToken::new(0, &[OaepHash::Sha1]);
         let p256 = SoftToken::new(3);
         let rsa_file = sealed_rsa(&rsa, OaepHash::Sha1);
-        let msg = open(&rsa_file.path, "binance-main", "binance", &p256)
-            .unwrap_err()
-            .to_string();
+        let msg = rsa_file.refusal(&p256);
         assert!(msg.contains(&p256.recipient().to_string()), "{msg}");
         let p256_file = sealed_file(&p256, None);
-        let msg = open(&p256_file.path, "binance-main", "binance", &rsa)
-            .unwrap_err()
-            .to_string();
+        let msg = p256_file.refusal(&rsa);
         assert!(
             msg.contains("`keyward recipient --config ...` prints it"),
             "{msg}"
@@ -650,8 +622,6 @@ mod in_token {
     }
 
     fn sealed_in_token(token: &SoftToken, key: TokenKey) -> Sealed {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("vault/okx-main.kwv");
         let credential = InTokenCredential {
             api_key: SecretBytes::copy_from(API_KEY),
             passphrase: Some(SecretBytes::copy_from(b"pass")),
@@ -659,13 +629,7 @@ mod in_token {
         };
         let bytes =
             seal_in_token(&token.recipient(), "okx-main", "okx", &credential, None).unwrap();
-        write_vault_file(&path, &bytes).unwrap();
-        let json = serde_json::from_slice(&bytes).unwrap();
-        Sealed {
-            _dir: dir,
-            path,
-            json,
-        }
+        Sealed::written("okx-main", "okx", &bytes)
     }
 
     #[test]
@@ -706,18 +670,9 @@ mod in_token {
         let token = SoftToken::new(1);
         let file = sealed_in_token(&token, pair_key());
         let edits: Vec<(&str, Edit)> = vec![
-            (
-                "label",
-                Box::new(|j| j["in_token"]["label"] = json!("keyward-api-other")),
-            ),
-            (
-                "type",
-                Box::new(|j| j["in_token"]["type"] = json!("ecdsa-p256")),
-            ),
-            (
-                "public key",
-                Box::new(|j| j["in_token"]["public_key"] = json!("MCoBAgQ=")),
-            ),
+            ("label", set("in_token.label", json!("keyward-api-other"))),
+            ("type", set("in_token.type", json!("ecdsa-p256"))),
+            ("public key", set("in_token.public_key", json!("MCoBAgQ="))),
             (
                 "downgrade to a sealed vault",
                 Box::new(|j| {
@@ -728,9 +683,7 @@ mod in_token {
         ];
         for (what, edit) in edits {
             file.rewrite(edit);
-            let msg = open(&file.path, "okx-main", "okx", &token)
-                .unwrap_err()
-                .to_string();
+            let msg = file.refusal(&token);
             assert!(msg.contains("authentication failed"), "{what}: {msg}");
             assert!(msg.contains("okx-main.kwv"), "{what}: {msg}");
         }
@@ -740,9 +693,7 @@ mod in_token {
             json["keyward_vault"] = json!(2);
             json["in_token"] = file.json["in_token"].clone();
         });
-        assert!(open_err(&sealed.path, &token)
-            .to_string()
-            .contains("authentication failed"));
+        assert!(sealed.refusal(&token).contains("authentication failed"));
     }
 
     #[test]
@@ -751,45 +702,36 @@ mod in_token {
         let file = sealed_in_token(&token, hmac_key());
         let cases: Vec<(Edit, &str)> = vec![
             (
-                Box::new(|j| {
-                    j.as_object_mut().unwrap().remove("in_token");
-                }),
+                remove("in_token"),
                 "a version 2 vault needs the 'in_token' field",
             ),
             (
-                Box::new(|j| j["keyward_vault"] = json!(1)),
+                set("keyward_vault", json!(1)),
                 "a version 1 vault has no 'in_token' field",
             ),
             (
-                Box::new(|j| j["in_token"]["type"] = json!("rsa")),
+                set("in_token.type", json!("rsa")),
                 "in_token.type 'rsa' is not supported",
             ),
             (
-                Box::new(|j| j["in_token"]["public_key"] = json!("AAAA")),
+                set("in_token.public_key", json!("AAAA")),
                 "'in_token.public_key' does not belong to an HMAC key",
             ),
             (
-                Box::new(|j| j["in_token"]["label"] = json!("")),
+                set("in_token.label", json!("")),
                 "'in_token.label' must be 1 to 128",
             ),
-            (
-                Box::new(|j| j["in_token"]["extra"] = json!(1)),
-                "unknown field `extra`",
-            ),
+            (set("in_token.extra", json!(1)), "unknown field `extra`"),
         ];
         for (edit, want) in cases {
             file.rewrite(edit);
-            let msg = open(&file.path, "okx-main", "okx", &token)
-                .unwrap_err()
-                .to_string();
+            let msg = file.refusal(&token);
             assert!(msg.contains(want), "want {want:?}, got {msg}");
         }
         file.rewrite(|json| {
             json["in_token"]["type"] = json!("ed25519");
         });
-        let msg = open(&file.path, "okx-main", "okx", &token)
-            .unwrap_err()
-            .to_string();
+        let msg = file.refusal(&token);
         assert!(msg.contains("needs 'in_token.public_key'"), "{msg}");
     }
 
