@@ -52,6 +52,6 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use event::{Event, FrameRecord, OutcomeRecord, RequestRecord, Verdict};
+pub use event::{Asker, Event, FrameRecord, Judged, OutcomeRecord, RequestRecord, Verdict};
 pub use verify::{verify, VerifyReport};
 pub use writer::AuditLog;

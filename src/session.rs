@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use crate::audit::{Event, FrameRecord, Verdict};
+use crate::audit::{self, Asker, Event, FrameRecord, Verdict};
 use crate::exchange::ws::{BotFrame, OpKind, Outgoing, Reply, WsOp, WsProtocol, WsRoute};
 use crate::exchange::{Credential, Exchange};
 use crate::policy::{check, Allowlist, Caller, Checked};
@@ -377,15 +377,19 @@ impl<'a> Session<'a> {
         let record = Event::Frame(FrameRecord {
             session: self.cx.id,
             frame: self.frames,
-            client: self.bot_name(),
-            source: self.cx.source,
-            credential: self.cx.credential_name,
+            asker: Asker {
+                client: self.bot_name(),
+                source: self.cx.source,
+                credential: self.cx.credential_name,
+            },
             socket: self.cx.socket,
             op,
-            method: judged.method,
-            path: &judged.path,
-            params: judged.params.clone(),
-            verdict,
+            judged: audit::Judged {
+                method: judged.method,
+                path: &judged.path,
+                params: judged.params.clone(),
+                verdict,
+            },
         });
         (self.cx.audit)(&record).map(|_| ()).map_err(|e| {
             tracing::error!(error = %e, session = self.cx.id, "audit log write failed; closing the session");

@@ -26,22 +26,16 @@ pub struct FrameRecord<'a> {
     pub session: u64,
     /// The frame's number in its session (0 for the upgrade).
     pub frame: u64,
-    pub client: &'a str,
-    pub source: &'a str,
-    pub credential: &'a str,
+    #[serde(flatten)]
+    pub asker: Asker<'a>,
     /// The socket path, e.g. `/ws-api/v3`.
     pub socket: &'a str,
     /// The op as the exchange names it (`order.place`, `subscribe`, `login`), or what the
     /// frame was when it had none (`binary`, `unparseable`).
     pub op: &'a str,
-    /// The REST method and path the op was judged as (empty when it has none).
-    pub method: &'a str,
-    pub path: &'a str,
-    /// The canonical parameters it was judged on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<String>,
+    /// The REST request the op was judged as (empty when it has none), and the verdict.
     #[serde(flatten)]
-    pub verdict: Verdict<'a>,
+    pub judged: Judged<'a>,
 }
 
 /// A request as keyward understood it, and its verdict.
@@ -49,15 +43,29 @@ pub struct FrameRecord<'a> {
 pub struct RequestRecord<'a> {
     /// The request's number in this process.
     pub request: u64,
+    #[serde(flatten)]
+    pub asker: Asker<'a>,
+    /// The method is empty when the transport checks refused the request; the path is the
+    /// canonical path once decided, before that the exchange path or the request target.
+    #[serde(flatten)]
+    pub judged: Judged<'a>,
+}
+
+/// Who asked, in every record of a request or a frame.
+#[derive(Serialize)]
+pub struct Asker<'a> {
     /// The client's name, `anonymous` without a token, `unknown` before authentication.
     pub client: &'a str,
     /// The peer address (and the forwarded-for address from a trusted proxy).
     pub source: &'a str,
     /// The credential the path names, or empty before routing.
     pub credential: &'a str,
-    /// The method, or empty when the transport checks refused it.
+}
+
+/// The REST request that was judged, and what keyward decided.
+#[derive(Serialize)]
+pub struct Judged<'a> {
     pub method: &'a str,
-    /// The canonical path once decided; before that the exchange path or the request target.
     pub path: &'a str,
     /// The canonical parameters, once decided.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,13 +105,17 @@ mod tests {
     fn request(params: Option<String>, verdict: Verdict<'_>) -> String {
         serde_json::to_string(&Event::Request(RequestRecord {
             request: 7,
-            client: "bot",
-            source: "127.0.0.1:5000",
-            credential: "main",
-            method: "POST",
-            path: "/api/v3/order",
-            params,
-            verdict,
+            asker: Asker {
+                client: "bot",
+                source: "127.0.0.1:5000",
+                credential: "main",
+            },
+            judged: Judged {
+                method: "POST",
+                path: "/api/v3/order",
+                params,
+                verdict,
+            },
         }))
         .unwrap()
     }
@@ -165,6 +177,31 @@ mod tests {
         assert_eq!(
             outcome(None),
             r#"{"event":"outcome","request":7,"status":502,"latency_ms":12.5}"#
+        );
+    }
+
+    #[test]
+    fn a_frame_names_its_session_socket_and_op_before_the_request_it_was_judged_as() {
+        let record = Event::Frame(FrameRecord {
+            session: 3,
+            frame: 1,
+            asker: Asker {
+                client: "bot",
+                source: "s",
+                credential: "main",
+            },
+            socket: "/ws-api/v3",
+            op: "order.place",
+            judged: Judged {
+                method: "POST",
+                path: "/api/v3/order",
+                params: Some("a=1".into()),
+                verdict: Verdict::Allow { rule: "r" },
+            },
+        });
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            r#"{"event":"frame","session":3,"frame":1,"client":"bot","source":"s","credential":"main","socket":"/ws-api/v3","op":"order.place","method":"POST","path":"/api/v3/order","params":"a=1","decision":"allow","rule":"r"}"#
         );
     }
 }

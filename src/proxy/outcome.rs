@@ -10,7 +10,7 @@ use super::auth::Client;
 use super::respond::{self, ProxyBody};
 use super::state::CredentialState;
 use super::transport::truncate;
-use crate::audit::{Event, OutcomeRecord, RequestRecord, Verdict};
+use crate::audit::{self, Asker, Event, OutcomeRecord, RequestRecord, Verdict};
 use crate::exchange::Exchange;
 use crate::request::{Method, Refusal};
 
@@ -82,13 +82,17 @@ impl<'s> Subject<'s> {
     ) -> Event<'a> {
         Event::Request(RequestRecord {
             request: self.id,
-            client: self.client(),
-            source: &self.source,
-            credential: self.credential.map_or("", |c| &c.name),
-            method: self.method(),
-            path,
-            params,
-            verdict,
+            asker: Asker {
+                client: self.client(),
+                source: &self.source,
+                credential: self.credential.map_or("", |c| &c.name),
+            },
+            judged: audit::Judged {
+                method: self.method(),
+                path,
+                params,
+                verdict,
+            },
         })
     }
 }

@@ -21,7 +21,7 @@ use super::pipeline::route;
 use super::respond::ProxyBody;
 use super::state::State;
 use super::transport::Inbound;
-use crate::audit::{Event, FrameRecord, Verdict};
+use crate::audit::{Asker, Event, FrameRecord, Judged, Verdict};
 use crate::exchange::ws::WsRoute;
 use crate::request::{Method, Refusal};
 use crate::secret::SecretBytes;
@@ -305,15 +305,19 @@ fn frame_record<'a>(id: u64, a: &'a Accepted, verdict: Verdict<'a>) -> Event<'a>
     Event::Frame(FrameRecord {
         session: id,
         frame: 0,
-        client: a.client.as_deref().unwrap_or("anonymous"),
-        source: &a.source,
-        credential: &a.credential,
+        asker: Asker {
+            client: a.client.as_deref().unwrap_or("anonymous"),
+            source: &a.source,
+            credential: &a.credential,
+        },
         socket: &a.socket,
         op: "upgrade",
-        method: "GET",
-        path: &a.socket,
-        params: None,
-        verdict,
+        judged: Judged {
+            method: "GET",
+            path: &a.socket,
+            params: None,
+            verdict,
+        },
     })
 }
 
