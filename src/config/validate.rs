@@ -340,18 +340,8 @@ impl RawServer {
                 "server.listen: {listen} is reachable from other machines but no [server] tls is set; client tokens would cross the network in clear. Add tls = {{ cert = ..., key = ... }} or, on a trusted network, allow_plaintext_remote = true"
             )));
         }
-        let anonymous_rate = self
-            .anonymous_rate
-            .as_deref()
-            .unwrap_or("20/s")
-            .parse()
-            .map_err(|e| Error::config(format!("server.anonymous_rate: {e}")))?;
-        let ws_frame_rate = self
-            .ws_frame_rate
-            .as_deref()
-            .unwrap_or("50/s")
-            .parse()
-            .map_err(|e| Error::config(format!("server.ws_frame_rate: {e}")))?;
+        let anonymous_rate = parse_or(self.anonymous_rate, "20/s", "server.anonymous_rate")?;
+        let ws_frame_rate = parse_or(self.ws_frame_rate, "50/s", "server.ws_frame_rate")?;
         let trusted_proxies = self
             .trusted_proxies
             .iter()
@@ -413,6 +403,19 @@ impl RawServer {
 }
 
 /// `upstream.ws_base`: `wss://HOST[:PORT]` with no path (the WebSocket path is kept).
+/// The setting `key`'s `value` (or `default` when it is not set), parsed.
+fn parse_or<T>(value: Option<String>, default: &str, key: &str) -> Result<T>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    value
+        .as_deref()
+        .unwrap_or(default)
+        .parse()
+        .map_err(|e| Error::config(format!("{key}: {e}")))
+}
+
 fn parse_ws_base(text: &str, key: &str) -> Result<http::Uri> {
     let uri: http::Uri = text
         .parse()
