@@ -19,7 +19,7 @@ use super::host::{AllowedHosts, ListenName};
 use super::outcome::{Forwarded, Outcome, Stopped, Subject, Who};
 use super::respond::{self, ProxyBody};
 use super::state::{CredentialState, Resources, Snapshot, State};
-use super::transport::{self, Inbound};
+use super::transport::{self, Inbound, Upgrade};
 use crate::audit::Verdict;
 use crate::exchange::ws::WsProtocol;
 use crate::exchange::{Access, Outbound};
@@ -205,7 +205,7 @@ impl<'s> Pipeline<'s> {
             source,
             head,
             body,
-        } = Inbound::check(req, &self.hosts, self.peer, trusted_peer)
+        } = Inbound::check(req, &self.hosts, self.peer, trusted_peer, Upgrade::None)
             .map_err(|r| subject.stop(r))?;
         subject.method = Some(method);
         subject.source = source;

@@ -27,6 +27,15 @@ const FORBIDDEN_ALWAYS: &[&str] = &[
 const FORWARDING: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-client-ip"];
 
 /// A request that passed the transport checks: its raw parts, not yet read by anyone.
+/// The protocol upgrade a request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upgrade {
+    /// None: an HTTP request.
+    None,
+    /// `Upgrade: websocket`.
+    WebSocket,
+}
+
 pub struct Inbound {
     pub method: Method,
     /// The peer address, or `<X-Forwarded-For> via <peer>` from a trusted proxy.
@@ -37,34 +46,17 @@ pub struct Inbound {
 
 impl Inbound {
     /// Runs the transport checks on a request from `peer`; `trusted_peer` says whether it is a
-    /// configured trusted proxy (whose forwarding headers are allowed and feed `source`).
+    /// configured trusted proxy (whose forwarding headers are allowed and feed `source`). A
+    /// WebSocket upgrade passes the same checks, but `Upgrade: websocket` (once, and nothing
+    /// else) is what it is for.
     pub fn check(
         req: Request<Incoming>,
         hosts: &AllowedHosts<'_>,
         peer: SocketAddr,
         trusted_peer: bool,
+        upgrade: Upgrade,
     ) -> Result<Inbound, Refusal> {
-        Inbound::check_with(req, hosts, peer, trusted_peer, false)
-    }
-
-    /// [`Inbound::check`] for a WebSocket upgrade: the same checks, but `Upgrade: websocket`
-    /// (once, and nothing else) is what the request is for.
-    pub fn check_websocket(
-        req: Request<Incoming>,
-        hosts: &AllowedHosts<'_>,
-        peer: SocketAddr,
-        trusted_peer: bool,
-    ) -> Result<Inbound, Refusal> {
-        Inbound::check_with(req, hosts, peer, trusted_peer, true)
-    }
-
-    fn check_with(
-        req: Request<Incoming>,
-        hosts: &AllowedHosts<'_>,
-        peer: SocketAddr,
-        trusted_peer: bool,
-        websocket: bool,
-    ) -> Result<Inbound, Refusal> {
+        let websocket = upgrade == Upgrade::WebSocket;
         let (head, body) = req.into_parts();
         let method = check_head(&head, hosts, trusted_peer, websocket)?;
         let forwarded_for = head

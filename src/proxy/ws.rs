@@ -20,7 +20,7 @@ use super::outcome::{Outcome, Stopped, Subject};
 use super::pipeline::route;
 use super::respond::ProxyBody;
 use super::state::State;
-use super::transport::Inbound;
+use super::transport::{Inbound, Upgrade};
 use crate::audit::{Asker, Event, FrameRecord, Judged, Verdict};
 use crate::exchange::ws::WsRoute;
 use crate::request::{Method, Refusal};
@@ -172,8 +172,8 @@ fn accept(
     let mut subject: Subject<'static> = Subject::new(id, peer, req.uri().path());
     let trusted = snapshot.trusts(peer.ip());
     let stop = |subject: &Subject<'static>, refusal: Refusal| Box::new(subject.stop(refusal));
-    let inbound =
-        Inbound::check_websocket(req, hosts, peer, trusted).map_err(|r| stop(&subject, r))?;
+    let inbound = Inbound::check(req, hosts, peer, trusted, Upgrade::WebSocket)
+        .map_err(|r| stop(&subject, r))?;
     subject.method = Some(inbound.method);
     subject.source = inbound.source.clone();
     let head = &inbound.head;
