@@ -8,6 +8,7 @@
 //! The sealing key pair (P-256 or RSA-3072) is named by the URI's `object`/`id` ([`sealing`]);
 //! exchange keys kept on the token are named by their label ([`signing`]).
 
+mod attributes;
 mod ec;
 mod error;
 mod module;

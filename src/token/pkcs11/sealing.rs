@@ -13,6 +13,7 @@ use cryptoki::types::Ulong;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use zeroize::Zeroize;
 
+use super::attributes;
 use super::ec::{is_p256, parse_p256_point, P256_EC_PARAMS};
 use super::error::{ck, OpError};
 use super::Pkcs11Token;
@@ -101,14 +102,7 @@ impl Pkcs11Token {
             &self.uri.key_description(),
             "choose another object= label in the URI, or delete the old key yourself",
         )?;
-        let mut private = vec![
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(false),
-            Attribute::Sign(false),
-            Attribute::Unwrap(false),
-        ];
+        let mut private = attributes::resident(&[Attribute::Sign(false), Attribute::Unwrap(false)]);
         let mut public = vec![Attribute::Token(true), Attribute::Private(false)];
         let mechanism = match algorithm {
             SealingAlgorithm::P256 => {
@@ -207,18 +201,11 @@ impl Pkcs11Token {
         session: &Session,
         handle: ObjectHandle,
     ) -> OpResult<p256::PublicKey> {
-        let attrs = session
-            .get_attributes(handle, &[AttributeType::EcParams, AttributeType::EcPoint])
-            .map_err(ck("reading the public key"))?;
-        let mut params = None;
-        let mut point = None;
-        for attr in attrs {
-            match attr {
-                Attribute::EcParams(p) => params = Some(p),
-                Attribute::EcPoint(p) => point = Some(p),
-                _ => {}
-            }
-        }
+        let [params, point] = attributes::public_bytes(
+            session,
+            handle,
+            [AttributeType::EcParams, AttributeType::EcPoint],
+        )?;
         if !params.as_deref().is_some_and(is_p256) {
             return Err(Error::token(format!(
                 "{}: the key is not on curve P-256; keyward seals to P-256 and RSA-3072 keys only",
@@ -240,21 +227,11 @@ impl Pkcs11Token {
         session: &Session,
         handle: ObjectHandle,
     ) -> OpResult<Rsa3072PublicKey> {
-        let attrs = session
-            .get_attributes(
-                handle,
-                &[AttributeType::Modulus, AttributeType::PublicExponent],
-            )
-            .map_err(ck("reading the public key"))?;
-        let mut modulus = None;
-        let mut exponent = None;
-        for attr in attrs {
-            match attr {
-                Attribute::Modulus(m) => modulus = Some(m),
-                Attribute::PublicExponent(e) => exponent = Some(e),
-                _ => {}
-            }
-        }
+        let [modulus, exponent] = attributes::public_bytes(
+            session,
+            handle,
+            [AttributeType::Modulus, AttributeType::PublicExponent],
+        )?;
         let (Some(modulus), Some(exponent)) = (modulus, exponent) else {
             return Err(Error::token(format!(
                 "{}: the token did not return the RSA modulus and exponent",

@@ -18,6 +18,7 @@ use cryptoki::session::Session;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
+use super::attributes;
 use super::ec::{self, ED25519_EC_PARAMS, P256_EC_PARAMS};
 use super::error::{ck, OpError};
 use super::Pkcs11Token;
@@ -96,10 +97,8 @@ impl Pkcs11Token {
         let mut template = vec![
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(KeyType::GENERIC_SECRET),
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(false),
+        ];
+        template.extend(attributes::resident(&[
             Attribute::Modifiable(false),
             Attribute::Sign(true),
             Attribute::Verify(false),
@@ -108,8 +107,10 @@ impl Pkcs11Token {
             Attribute::Wrap(false),
             Attribute::Unwrap(false),
             Attribute::Derive(false),
-            Attribute::Value(padded.expose().to_vec()),
-        ];
+        ]));
+        // Pushed, not passed to `resident` (which copies its slice): the one copy of the
+        // secret in the template is the one zeroised below.
+        template.push(Attribute::Value(padded.expose().to_vec()));
         template.extend(label);
         let created = session
             .create_object(&template)
@@ -204,16 +205,12 @@ impl Pkcs11Token {
             Attribute::Verify(true),
             Attribute::EcParams(params),
         ];
-        let mut private = vec![
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(false),
+        let mut private = attributes::resident(&[
             Attribute::Sign(true),
             Attribute::Derive(false),
             Attribute::Decrypt(false),
             Attribute::Unwrap(false),
-        ];
+        ]);
         public.extend(label.clone());
         private.extend(label);
         let (public, _private) = session
@@ -266,25 +263,21 @@ impl Pkcs11Token {
         handle: ObjectHandle,
         key: &KeyRef,
     ) -> OpResult<(SignatureAlgorithm, Vec<u8>)> {
-        let attrs = session
-            .get_attributes(
-                handle,
-                &[
-                    AttributeType::KeyType,
-                    AttributeType::EcParams,
-                    AttributeType::EcPoint,
-                ],
-            )
-            .map_err(ck(format_args!("reading the public key {key}")))?;
-        let (mut key_type, mut params, mut point) = (None, None, None);
-        for attr in attrs {
-            match attr {
-                Attribute::KeyType(t) => key_type = Some(t),
-                Attribute::EcParams(p) => params = Some(p),
-                Attribute::EcPoint(p) => point = Some(p),
-                _ => {}
-            }
-        }
+        let [key_type, params, point] = attributes::read(
+            session,
+            handle,
+            [
+                AttributeType::KeyType,
+                AttributeType::EcParams,
+                AttributeType::EcPoint,
+            ],
+            format_args!("reading the public key {key}"),
+        )?;
+        let key_type = match key_type {
+            Some(Attribute::KeyType(t)) => Some(t),
+            _ => None,
+        };
+        let (params, point) = (attributes::bytes(params), attributes::bytes(point));
         let unknown = || {
             Error::token(format!(
                 "the key {key} on token '{}' is neither Ed25519 nor EC P-256",
