@@ -16,10 +16,9 @@
 mod leverage;
 pub mod orders;
 mod ws;
-use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use super::common::{get_or_post_only, json_request, target};
+use super::common::{get_or_post_only, json_request, target, AccessHeaders};
 use super::profile::shipped;
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -29,7 +28,12 @@ use crate::request::{CanonicalRequest, Params};
 shipped!(Bitget, "bitget");
 
 const HOST: &str = "api.bitget.com";
-const KEY_HEADER: &str = "access-key";
+const ACCESS: AccessHeaders = AccessHeaders {
+    key: "access-key",
+    sign: "access-sign",
+    timestamp: "access-timestamp",
+    passphrase: "access-passphrase",
+};
 
 impl Exchange for Bitget {
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
@@ -62,17 +66,14 @@ impl Exchange for Bitget {
             } else {
                 format!("?{}", raw_query(&req.query))
             };
-            let signature = super::common::base64(&credential.key.hmac_sha256(&[
-                timestamp.as_bytes(),
-                req.method.as_str().as_bytes(),
-                req.path.as_bytes(),
-                query.as_bytes(),
-                body.as_bytes(),
-            ])?);
-            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
-            headers.push(secret_header("access-sign", signature.as_bytes())?);
-            headers.push(plain_header("access-timestamp", &timestamp));
-            headers.push(secret_header("access-passphrase", passphrase.expose())?);
+            headers.extend(ACCESS.signed(
+                credential,
+                &timestamp,
+                req.method,
+                &format!("{}{query}", req.path),
+                &body,
+                passphrase.expose(),
+            )?);
         }
         Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }

@@ -6,6 +6,7 @@
 use base64::Engine;
 use http::{header, HeaderName, HeaderValue};
 
+use super::{plain_header, secret_header, Credential};
 use crate::key::KeyError;
 use crate::request::{Body, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
@@ -70,6 +71,43 @@ pub fn form_content_type() -> (HeaderName, HeaderValue) {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     )
+}
+
+/// The header names of the scheme OKX, Bitget and KuCoin sign with: the API key, the
+/// signature, the timestamp and the passphrase.
+pub struct AccessHeaders {
+    pub key: &'static str,
+    pub sign: &'static str,
+    pub timestamp: &'static str,
+    pub passphrase: &'static str,
+}
+
+impl AccessHeaders {
+    /// The four headers of a signed request: the API key,
+    /// `base64(HMAC-SHA256(secret, timestamp + METHOD + target + body))` (`target` as the
+    /// exchange signs it), `timestamp`, and `passphrase` as the exchange wants it sent.
+    pub fn signed(
+        &self,
+        credential: &Credential,
+        timestamp: &str,
+        method: Method,
+        target: &str,
+        body: &str,
+        passphrase: &[u8],
+    ) -> Result<[Header; 4], Refusal> {
+        let signature = base64(&credential.key.hmac_sha256(&[
+            timestamp.as_bytes(),
+            method.as_str().as_bytes(),
+            target.as_bytes(),
+            body.as_bytes(),
+        ])?);
+        Ok([
+            secret_header(self.key, credential.api_key.expose())?,
+            secret_header(self.sign, signature.as_bytes())?,
+            plain_header(self.timestamp, timestamp),
+            secret_header(self.passphrase, passphrase)?,
+        ])
+    }
 }
 
 /// Refuses (400) a method other than GET and POST, for APIs that use only those two.

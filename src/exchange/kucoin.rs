@@ -26,12 +26,11 @@
 mod leverage;
 pub mod orders;
 mod ws;
-use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
 use http::{header, HeaderName, HeaderValue};
 
-use super::common::{json_body, json_content_type, path_and_query};
+use super::common::{json_body, json_content_type, path_and_query, AccessHeaders};
 use super::profile::shipped;
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -45,7 +44,12 @@ const FUTURES_HOST: &str = "api-futures.kucoin.com";
 /// keyward's path prefix for the futures host.
 pub const FUTURES_PREFIX: &str = "/futures";
 
-const KEY_HEADER: &str = "kc-api-key";
+const ACCESS: AccessHeaders = AccessHeaders {
+    key: "kc-api-key",
+    sign: "kc-api-sign",
+    timestamp: "kc-api-timestamp",
+    passphrase: "kc-api-passphrase",
+};
 /// The API-key version keyward announces (see the module documentation).
 const KEY_VERSION: &str = "2";
 
@@ -95,21 +99,21 @@ impl Exchange for Kucoin {
         if access != Access::Public {
             let passphrase = credential.passphrase_or("KuCoin credentials need a passphrase; re-seal with the API key, secret and passphrase")?;
             let timestamp = unix_millis(now).to_string();
-            let prehash = format!("{timestamp}{}{endpoint}{body}", req.method.as_str());
-            let signature =
-                super::common::base64(&credential.key.hmac_sha256(&[prehash.as_bytes()])?);
+            // Key version 2: the passphrase is sent signed too.
             let signed_passphrase =
                 super::common::base64(&credential.key.hmac_sha256(&[passphrase.expose()])?);
-            headers.extend([
-                secret_header(KEY_HEADER, credential.api_key.expose())?,
-                secret_header("kc-api-sign", signature.as_bytes())?,
-                plain_header("kc-api-timestamp", &timestamp),
-                secret_header("kc-api-passphrase", signed_passphrase.as_bytes())?,
-                (
-                    HeaderName::from_static("kc-api-key-version"),
-                    HeaderValue::from_static(KEY_VERSION),
-                ),
-            ]);
+            headers.extend(ACCESS.signed(
+                credential,
+                &timestamp,
+                req.method,
+                &endpoint,
+                &body,
+                signed_passphrase.as_bytes(),
+            )?);
+            headers.push((
+                HeaderName::from_static("kc-api-key-version"),
+                HeaderValue::from_static(KEY_VERSION),
+            ));
         }
         Ok(Outbound::new(req, host, endpoint, headers, body))
     }

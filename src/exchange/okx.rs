@@ -18,10 +18,9 @@ pub mod orders;
 mod ws;
 
 use super::profile::shipped;
-use super::{plain_header, secret_header};
 use std::time::SystemTime;
 
-use super::common::{get_or_post_only, json_request, target};
+use super::common::{get_or_post_only, json_request, target, AccessHeaders};
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::CanonicalRequest;
@@ -30,7 +29,12 @@ use crate::request::Refusal;
 shipped!(Okx, "okx");
 
 const HOST: &str = "www.okx.com";
-const KEY_HEADER: &str = "ok-access-key";
+const ACCESS: AccessHeaders = AccessHeaders {
+    key: "ok-access-key",
+    sign: "ok-access-sign",
+    timestamp: "ok-access-timestamp",
+    passphrase: "ok-access-passphrase",
+};
 
 impl Exchange for Okx {
     fn route(&self, path: &str) -> Option<Route> {
@@ -57,17 +61,14 @@ impl Exchange for Okx {
         let (body, mut headers) = json_request(&req.body, "OKX takes JSON bodies, not forms")?;
         if access != Access::Public {
             let passphrase = credential.passphrase_or("this OKX credential has no passphrase; re-seal it with the API key, secret and passphrase on three lines")?;
-            let timestamp = iso_millis(now);
-            let signature = super::common::base64(&credential.key.hmac_sha256(&[
-                timestamp.as_bytes(),
-                req.method.as_str().as_bytes(),
-                path_and_query.as_bytes(),
-                body.as_bytes(),
-            ])?);
-            headers.push(secret_header(KEY_HEADER, credential.api_key.expose())?);
-            headers.push(secret_header("ok-access-sign", signature.as_bytes())?);
-            headers.push(plain_header("ok-access-timestamp", &timestamp));
-            headers.push(secret_header("ok-access-passphrase", passphrase.expose())?);
+            headers.extend(ACCESS.signed(
+                credential,
+                &iso_millis(now),
+                req.method,
+                &path_and_query,
+                &body,
+                passphrase.expose(),
+            )?);
         }
         Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
