@@ -18,7 +18,7 @@ pub mod orders;
 mod ws;
 use std::time::SystemTime;
 
-use super::common::{get_or_post_only, json_request, target, AccessHeaders};
+use super::common::{access_headers, get_or_post_only, json_request, target, AccessHeaders};
 use super::profile::shipped;
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -28,12 +28,7 @@ use crate::request::{CanonicalRequest, Params};
 shipped!(Bitget, "bitget");
 
 const HOST: &str = "api.bitget.com";
-const ACCESS: AccessHeaders = AccessHeaders {
-    key: "access-key",
-    sign: "access-sign",
-    timestamp: "access-timestamp",
-    passphrase: "access-passphrase",
-};
+const ACCESS: AccessHeaders = access_headers!("access-");
 
 impl Exchange for Bitget {
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {

@@ -74,13 +74,28 @@ pub fn form_content_type() -> (HeaderName, HeaderValue) {
 }
 
 /// The header names of the scheme OKX, Bitget and KuCoin sign with: the API key, the
-/// signature, the timestamp and the passphrase.
+/// signature, the timestamp and the passphrase, each `<prefix>key`, `<prefix>sign`, ...
+/// (`access_headers!("ok-access-")`).
 pub struct AccessHeaders {
     pub key: &'static str,
     pub sign: &'static str,
     pub timestamp: &'static str,
     pub passphrase: &'static str,
 }
+
+/// The [`AccessHeaders`] named `<prefix>key`, `<prefix>sign`, `<prefix>timestamp` and
+/// `<prefix>passphrase`.
+macro_rules! access_headers {
+    ($prefix:literal) => {
+        $crate::exchange::common::AccessHeaders {
+            key: concat!($prefix, "key"),
+            sign: concat!($prefix, "sign"),
+            timestamp: concat!($prefix, "timestamp"),
+            passphrase: concat!($prefix, "passphrase"),
+        }
+    };
+}
+pub(crate) use access_headers;
 
 impl AccessHeaders {
     /// The four headers of a signed request: the API key,

@@ -30,7 +30,7 @@ use std::time::SystemTime;
 
 use http::{header, HeaderName, HeaderValue};
 
-use super::common::{json_body, json_content_type, path_and_query, AccessHeaders};
+use super::common::{access_headers, json_body, json_content_type, path_and_query, AccessHeaders};
 use super::profile::shipped;
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
@@ -44,12 +44,7 @@ const FUTURES_HOST: &str = "api-futures.kucoin.com";
 /// keyward's path prefix for the futures host.
 pub const FUTURES_PREFIX: &str = "/futures";
 
-const ACCESS: AccessHeaders = AccessHeaders {
-    key: "kc-api-key",
-    sign: "kc-api-sign",
-    timestamp: "kc-api-timestamp",
-    passphrase: "kc-api-passphrase",
-};
+const ACCESS: AccessHeaders = access_headers!("kc-api-");
 /// The API-key version keyward announces (see the module documentation).
 const KEY_VERSION: &str = "2";
 

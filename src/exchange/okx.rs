@@ -20,7 +20,7 @@ mod ws;
 use super::profile::shipped;
 use std::time::SystemTime;
 
-use super::common::{get_or_post_only, json_request, target, AccessHeaders};
+use super::common::{access_headers, get_or_post_only, json_request, target, AccessHeaders};
 use super::unix_millis;
 use super::{Access, Credential, Exchange, Outbound, Route};
 use crate::request::CanonicalRequest;
@@ -29,12 +29,7 @@ use crate::request::Refusal;
 shipped!(Okx, "okx");
 
 const HOST: &str = "www.okx.com";
-const ACCESS: AccessHeaders = AccessHeaders {
-    key: "ok-access-key",
-    sign: "ok-access-sign",
-    timestamp: "ok-access-timestamp",
-    passphrase: "ok-access-passphrase",
-};
+const ACCESS: AccessHeaders = access_headers!("ok-access-");
 
 impl Exchange for Okx {
     fn route(&self, path: &str) -> Option<Route> {
