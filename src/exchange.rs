@@ -77,6 +77,26 @@ impl Outbound {
     }
 }
 
+/// What a request is signed with: how much of the credential its endpoint needs, the
+/// credential, and the time keyward signs at.
+#[derive(Clone, Copy)]
+pub struct Signing<'a> {
+    pub access: Access,
+    pub credential: &'a Credential,
+    pub now: SystemTime,
+}
+
+impl<'a> Signing<'a> {
+    /// What `credential` signs a request needing `access` with, at `now`.
+    pub fn new(access: Access, credential: &'a Credential, now: SystemTime) -> Self {
+        Signing {
+            access,
+            credential,
+            now,
+        }
+    }
+}
+
 /// What differs between exchanges as behaviour; everything that is data is the [`Profile`].
 ///
 /// An exchange is [`Profiled`] (its data, declared with `profile::shipped!`), implements
@@ -119,13 +139,7 @@ pub trait Exchange: Profiled + Send + Sync + 'static {
 
     /// Signs the canonical request with the credential. Only keyward's own fields (timestamp,
     /// receive window, signature, key header) are added; nothing else changes.
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal>;
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal>;
 
     /// The exchange's WebSocket protocol, if keyward relays its sockets.
     fn ws(&self) -> Option<&'static dyn ws::WsProtocol> {

@@ -16,13 +16,12 @@
 
 pub mod orders;
 use super::secret_header;
-use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_request, path_and_query};
 use super::profile::shipped;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
@@ -66,13 +65,8 @@ impl Exchange for Alpaca {
         Some(PROFILE.route(host, path))
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        _now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential) = (with.access, with.credential);
         let (api, upstream_path) =
             split(&req.path).ok_or_else(|| Refusal::not_found("not an Alpaca API path"))?;
         let host = match api {
@@ -101,9 +95,12 @@ mod tests {
     use super::*;
     use crate::exchange::profile::{delete, get, patch, post, put};
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, canon, header_value};
+    use crate::exchange::Credential;
+    use crate::exchange::Signing;
     use crate::exchange::{hard_deny, path_matches};
     use crate::request::{canonicalise, Method};
     use bytes::Bytes;
+    use std::time::SystemTime;
 
     use http::{header, HeaderMap};
 
@@ -118,9 +115,7 @@ mod tests {
         let out = Alpaca
             .sign(
                 &req,
-                Access::Signed,
-                &credential("AKLIVE123"),
-                SystemTime::now(),
+                Signing::new(Access::Signed, &credential("AKLIVE123"), SystemTime::now()),
             )
             .unwrap();
         assert_eq!(out.host, TRADING_HOST);
@@ -152,9 +147,7 @@ mod tests {
         let out = Alpaca
             .sign(
                 &req,
-                Access::Signed,
-                &credential("PKPAPER1"),
-                SystemTime::now(),
+                Signing::new(Access::Signed, &credential("PKPAPER1"), SystemTime::now()),
             )
             .unwrap();
         assert_eq!(out.method, Method::Patch);
@@ -195,7 +188,10 @@ mod tests {
             .contains(&(Method::Get, path)));
         let req = canon(&Alpaca, Method::Get, path, Some("client_order_id=x-1"), "");
         let out = Alpaca
-            .sign(&req, Access::Signed, &credential("AK1"), SystemTime::now())
+            .sign(
+                &req,
+                Signing::new(Access::Signed, &credential("AK1"), SystemTime::now()),
+            )
             .unwrap();
         assert_eq!(
             out.path_and_query,
@@ -236,19 +232,21 @@ mod tests {
         let now = SystemTime::now();
         assert_eq!(
             Alpaca
-                .sign(&trading, Access::Signed, &paper, now)
+                .sign(&trading, Signing::new(Access::Signed, &paper, now))
                 .unwrap()
                 .host,
             PAPER_HOST
         );
         assert_eq!(
             Alpaca
-                .sign(&trading, Access::Signed, &live, now)
+                .sign(&trading, Signing::new(Access::Signed, &live, now))
                 .unwrap()
                 .host,
             TRADING_HOST
         );
-        let out = Alpaca.sign(&data, Access::Signed, &paper, now).unwrap();
+        let out = Alpaca
+            .sign(&data, Signing::new(Access::Signed, &paper, now))
+            .unwrap();
         assert_eq!(out.host, DATA_HOST);
         assert_eq!(
             out.path_and_query,

@@ -19,7 +19,6 @@ pub mod orders;
 mod ws;
 
 use super::secret_header;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
@@ -27,7 +26,7 @@ use http::{HeaderName, HeaderValue};
 use super::common::{base64, form_content_type, path_and_query};
 use super::profile::shipped;
 use super::unix_millis;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Credential, Exchange, Outbound, Route, Signing};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::Refusal;
 use crate::request::{Body, CanonicalRequest, Params};
@@ -79,13 +78,8 @@ impl Exchange for Binance {
         Some(&ws::BinanceWs)
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         let host =
             Self::host(&req.path).ok_or_else(|| Refusal::not_found("not a Binance API path"))?;
         let mut query = req.query.clone();
@@ -237,9 +231,11 @@ mod tests {
             let out = Binance
                 .sign(
                     &req,
-                    Access::Signed,
-                    &credential(v["secret"].as_str().unwrap()),
-                    at(ts),
+                    Signing::new(
+                        Access::Signed,
+                        &credential(v["secret"].as_str().unwrap()),
+                        at(ts),
+                    ),
                 )
                 .unwrap();
             let sent = if ex == "binance-usdm" {
@@ -323,9 +319,7 @@ mod tests {
             let out = Binance
                 .sign(
                     &req,
-                    Access::Signed,
-                    &pem_credential(pem),
-                    at(1_700_000_000_000),
+                    Signing::new(Access::Signed, &pem_credential(pem), at(1_700_000_000_000)),
                 )
                 .unwrap();
             assert_eq!(out.path_and_query, "/api/v3/order");
@@ -373,7 +367,10 @@ mod tests {
         let query = "recvWindow=60000&timestamp=1&signature=bogus";
         let req = canon(&Binance, Method::Get, "/api/v3/account", Some(query), "");
         let out = Binance
-            .sign(&req, Access::Signed, &credential("s"), at(1000))
+            .sign(
+                &req,
+                Signing::new(Access::Signed, &credential("s"), at(1000)),
+            )
             .unwrap();
         let (_, q) = out.path_and_query.split_once('?').unwrap();
         assert!(
@@ -394,7 +391,7 @@ mod tests {
         );
         let req = canon(&Binance, Method::Post, "/api/v3/userDataStream", None, "");
         let out = Binance
-            .sign(&req, Access::KeyOnly, &credential("s"), at(1))
+            .sign(&req, Signing::new(Access::KeyOnly, &credential("s"), at(1)))
             .unwrap();
         assert_eq!(out.path_and_query, "/api/v3/userDataStream");
         assert_eq!(out.headers.len(), 1);

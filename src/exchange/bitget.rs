@@ -16,12 +16,11 @@
 mod leverage;
 pub mod orders;
 mod ws;
-use std::time::SystemTime;
 
 use super::common::{access_headers, get_or_post_only, json_request, target, AccessHeaders};
 use super::profile::shipped;
 use super::unix_millis;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::request::Refusal;
 use crate::request::{CanonicalRequest, Params};
 
@@ -44,13 +43,8 @@ impl Exchange for Bitget {
         get_or_post_only(req, "Bitget")
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         let path_and_query = target(req);
         let (body, mut headers) = json_request(&req.body, "Bitget takes JSON bodies, not forms")?;
         if access != Access::Public {
@@ -95,6 +89,7 @@ mod tests {
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, check_signed, Vector,
     };
+    use crate::exchange::Credential;
     use crate::request::Method;
 
     fn credential() -> Credential {

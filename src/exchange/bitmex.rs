@@ -13,12 +13,11 @@ mod ws;
 
 use super::profile::shipped;
 use super::{plain_header, secret_header};
-use std::time::SystemTime;
 
 use super::common::{json_request, target};
 use super::native::NativeMembers;
 use super::unix_secs;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::key::SigningKey;
 use crate::request::{CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
@@ -56,13 +55,8 @@ impl Exchange for Bitmex {
         )]
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         let path_and_query = target(req);
         let (body, mut headers) = json_request(
             &req.body,
@@ -108,7 +102,10 @@ mod tests {
     use super::*;
     use crate::exchange::profile::{get, post, put};
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header};
+    use crate::exchange::Credential;
+    use crate::exchange::Signing;
     use crate::request::canonicalise;
+    use std::time::SystemTime;
 
     use std::time::Duration;
 
@@ -163,7 +160,7 @@ mod tests {
             .unwrap();
             let now = SystemTime::UNIX_EPOCH + Duration::from_secs(expires - 5);
             let out = Bitmex
-                .sign(&req, Access::Signed, &credential(secret), now)
+                .sign(&req, Signing::new(Access::Signed, &credential(secret), now))
                 .unwrap();
             assert_eq!(out.body, body.as_bytes(), "{path}");
             assert_eq!(out.path_and_query, path);
@@ -199,7 +196,9 @@ mod tests {
             &Bitmex.canon_rules(),
         )
         .unwrap();
-        let out = Bitmex.sign(&req, Access::Signed, &cred, now).unwrap();
+        let out = Bitmex
+            .sign(&req, Signing::new(Access::Signed, &cred, now))
+            .unwrap();
         assert_eq!(out.body, &br#"{"orderID":"abc-123"}"#[..]);
         assert_eq!(header(&out, EXPIRES_HEADER).unwrap(), "1700000005");
         assert_eq!(header(&out, SIGN_HEADER).unwrap(), CCXT_DELETE);
@@ -212,7 +211,9 @@ mod tests {
             &Bitmex.canon_rules(),
         )
         .unwrap();
-        let out = Bitmex.sign(&req, Access::Signed, &cred, now).unwrap();
+        let out = Bitmex
+            .sign(&req, Signing::new(Access::Signed, &cred, now))
+            .unwrap();
         // keyward re-encodes the query in its own form (every byte outside the unreserved set
         // percent-encoded), which here is byte for byte what ccxt sends, and signs what it sends.
         assert_eq!(

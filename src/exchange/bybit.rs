@@ -17,11 +17,10 @@ mod ws;
 
 use super::profile::shipped;
 use super::{plain_header, secret_header};
-use std::time::SystemTime;
 
 use super::common::{get_or_post_only, json_request, path_and_query};
 use super::unix_millis;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
@@ -43,13 +42,8 @@ impl Exchange for Bybit {
         Some(&ws::BybitWs)
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         let query = req.query.encode();
         let path_and_query = path_and_query(&req.path, &query);
         let (body, mut headers) = json_request(&req.body, "Bybit v5 takes JSON bodies, not forms")?;
@@ -80,6 +74,7 @@ mod tests {
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, canon, check_signed, Vector,
     };
+    use crate::exchange::Credential;
     use crate::request::Method;
 
     fn credential() -> Credential {

@@ -20,7 +20,6 @@
 
 pub mod orders;
 mod ws;
-use std::time::SystemTime;
 
 use base64::Engine;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -29,7 +28,7 @@ use serde::Serialize;
 use super::common::{json_request, target};
 use super::profile::shipped;
 use super::{sensitive_header, unix_secs};
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Credential, Exchange, Outbound, Route, Signing};
 use crate::key::{KeyAlgorithm, SigningKey};
 use crate::request::CanonicalRequest;
 use crate::request::Json;
@@ -230,13 +229,8 @@ impl Exchange for Coinbase {
         }
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         if !is_api_path(&req.path) {
             return Err(Refusal::not_found("not a Coinbase API path"));
         }
@@ -278,8 +272,11 @@ mod tests {
     use crate::exchange::profile::{delete, put};
     use crate::exchange::profile::{get, post};
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, canon};
+    use crate::exchange::Credential;
+    use crate::exchange::Signing;
     use crate::request::Method;
     use bytes::Bytes;
+    use std::time::SystemTime;
 
     use crate::secret::SecretBytes;
 
@@ -384,8 +381,12 @@ maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
             "",
         );
         let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        let a = Coinbase.sign(&req, Access::Signed, &c, now).unwrap();
-        let b = Coinbase.sign(&req, Access::Signed, &c, now).unwrap();
+        let a = Coinbase
+            .sign(&req, Signing::new(Access::Signed, &c, now))
+            .unwrap();
+        let b = Coinbase
+            .sign(&req, Signing::new(Access::Signed, &c, now))
+            .unwrap();
         assert_ne!(auth(&a), auth(&b), "each JWT has its own nonce");
         let claims = auth(&a).split('.').nth(1).unwrap();
         let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD

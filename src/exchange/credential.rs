@@ -183,6 +183,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::SystemTime;
 
+    use crate::exchange::Signing;
+
     use super::*;
     use crate::exchange::{registry, Access};
     use crate::key::{KeyAlgorithm, KeyError};
@@ -247,7 +249,10 @@ mod tests {
                 inner: cred.key,
                 calls: calls.clone(),
             });
-            let result = ex.sign(&plain, Access::Signed, &cred, SystemTime::now());
+            let result = ex.sign(
+                &plain,
+                Signing::new(Access::Signed, &cred, SystemTime::now()),
+            );
             if ex.id() == "alpaca" {
                 let e = result.unwrap_err();
                 assert_eq!(e.code, "bad_credential", "{e}");
@@ -298,7 +303,7 @@ mod tests {
         let req =
             crate::request::canonicalise(method, path, None, None, b"", &ex.canon_rules()).unwrap();
         let e = ex
-            .sign(&req, Access::Signed, &cred, SystemTime::now())
+            .sign(&req, Signing::new(Access::Signed, &cred, SystemTime::now()))
             .unwrap_err();
         assert_eq!(e.code, "bad_credential");
         assert!(

@@ -17,14 +17,13 @@
 
 pub mod orders;
 mod ws;
-use std::time::SystemTime;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, target};
 use super::profile::shipped;
 use super::{sensitive_header, unix_millis};
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::request::Json;
 use crate::request::{Body, CanonicalRequest, Method};
 use crate::request::{Refusal, RefusalKind};
@@ -163,13 +162,8 @@ impl Exchange for Deribit {
         }
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         if split(&req.path).is_none() {
             return Err(Refusal::not_found("not a Deribit API path"));
         }
@@ -208,6 +202,8 @@ mod tests {
     use super::*;
     use crate::exchange::hard_deny;
     use crate::exchange::testing::{self, assert_routes, at, canon};
+    use crate::exchange::Credential;
+    use crate::exchange::Signing;
     use bytes::Bytes;
 
     const ID: &str = "AMANDA_CLIENT_ID";
@@ -224,6 +220,16 @@ mod tests {
     // Expected values produced offline with ccxt 4.5.90's own deribit.sign(), apiKey
     // AMANDA_CLIENT_ID, secret AMANDA_CLIENT_SECRET_0123456789abcdef, milliseconds() patched to
     // 1700000000000 and nonce() to 1700000000000000 (what keyward's nonce is at that instant).
+    /// `req` signed with the test credential at 1 700 000 000 000 ms (ccxt's vectors' time).
+    fn signed_at_1_700_000_000_000(req: &CanonicalRequest) -> Outbound {
+        Deribit
+            .sign(
+                req,
+                Signing::new(Access::Signed, &credential(), at(1_700_000_000_000)),
+            )
+            .unwrap()
+    }
+
     #[test]
     fn get_with_query_matches_ccxt() {
         let req = canon(
@@ -235,9 +241,7 @@ mod tests {
             ),
             "",
         );
-        let out = Deribit
-            .sign(&req, Access::Signed, &credential(), at(1_700_000_000_000))
-            .unwrap();
+        let out = signed_at_1_700_000_000_000(&req);
         assert_eq!(
             out.path_and_query,
             "/api/v2/private/buy?instrument_name=BTC-PERPETUAL&amount=100&type=limit&price=30000.5&label=a%20b%2Fc"
@@ -257,9 +261,7 @@ mod tests {
             None,
             "",
         );
-        let out = Deribit
-            .sign(&req, Access::Signed, &credential(), at(1_700_000_000_000))
-            .unwrap();
+        let out = signed_at_1_700_000_000_000(&req);
         assert_eq!(
             auth(&out),
             "deri-hmac-sha256 id=AMANDA_CLIENT_ID,ts=1700000000000,sig=f6e3e230ae63c6a055a0d71b221578b0846fe368830aac4fa7308268f74c479d,nonce=1700000000000000"
@@ -273,9 +275,7 @@ mod tests {
         let body = r#"{"jsonrpc":"2.0","id":7,"method":"private/sell","params":{"instrument_name":"ETH-PERPETUAL","amount":10,"price":2000.0}}"#;
         let req = canon(&Deribit, Method::Post, "/api/v2/private/sell", None, body);
         Deribit.check_request(&req).unwrap();
-        let out = Deribit
-            .sign(&req, Access::Signed, &credential(), at(1_700_000_000_000))
-            .unwrap();
+        let out = signed_at_1_700_000_000_000(&req);
         assert_eq!(out.body, Bytes::from(body));
         assert!(auth(&out)
             .contains(",sig=53948c99369a49c06d68d25df6738b2b19bf67cdda0201c2d329261360792ebb,"));
@@ -292,10 +292,16 @@ mod tests {
             "",
         );
         let a = Deribit
-            .sign(&req, Access::Signed, &c, at(1_700_000_000_000))
+            .sign(
+                &req,
+                Signing::new(Access::Signed, &c, at(1_700_000_000_000)),
+            )
             .unwrap();
         let b = Deribit
-            .sign(&req, Access::Signed, &c, at(1_700_000_000_000))
+            .sign(
+                &req,
+                Signing::new(Access::Signed, &c, at(1_700_000_000_000)),
+            )
             .unwrap();
         assert!(auth(&a).ends_with("nonce=1700000000000000"));
         assert!(auth(&b).ends_with("nonce=1700000000000001"));

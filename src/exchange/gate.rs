@@ -15,7 +15,6 @@ mod leverage;
 pub mod orders;
 mod ws;
 use super::{plain_header, secret_header};
-use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha512};
@@ -24,7 +23,7 @@ use super::common::{json_body, json_content_type, path_and_query};
 use super::native::NativeMembers;
 use super::profile::shipped;
 use super::unix_secs;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::request::{CanonicalRequest, Method, Params};
 use crate::request::{Refusal, RefusalKind};
 
@@ -103,13 +102,8 @@ impl Exchange for Gate {
         ]
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         let query = query_string(&req.query)?;
         let path_and_query = path_and_query(&req.path, &query);
         let body = json_body(&req.body, "Gate takes JSON bodies")?;
@@ -143,6 +137,8 @@ mod tests {
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at_secs, canon, check_signed, Vector,
     };
+    use crate::exchange::Credential;
+    use crate::exchange::Signing;
     use crate::request::canonicalise;
 
     fn credential(secret: &str) -> Credential {
@@ -285,7 +281,10 @@ mod tests {
     fn secrets_are_sensitive() {
         let req = canon(&Gate, Method::Get, "/api/v4/spot/accounts", None, "");
         let out = Gate
-            .sign(&req, Access::Signed, &credential("s"), at_secs(1))
+            .sign(
+                &req,
+                Signing::new(Access::Signed, &credential("s"), at_secs(1)),
+            )
             .unwrap();
         for (k, v) in &out.headers {
             if k == KEY_HEADER || k == SIGN_HEADER {

@@ -14,7 +14,6 @@ pub mod orders;
 mod ws;
 mod ws_orders;
 use super::secret_header;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
@@ -23,7 +22,7 @@ use sha2::{Digest, Sha256};
 use super::common::{form_content_type, json_content_type, target};
 use super::native::NativeMembers;
 use super::profile::shipped;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::key::SigningKey;
 use crate::request::Json;
 use crate::request::{Body, CanonicalRequest, Method, Params};
@@ -106,13 +105,8 @@ impl Exchange for Kraken {
         vec![("error", serde_json::json!([category]))]
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         if access == Access::Public {
             let path_and_query = target(req);
             let mut headers = Vec::new();
@@ -204,7 +198,10 @@ mod tests {
     use super::*;
     use crate::exchange::profile::post;
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header_value};
+    use crate::exchange::Credential;
+    use crate::exchange::Signing;
     use crate::request::canonicalise;
+    use std::time::SystemTime;
 
     use std::time::Duration;
 
@@ -257,7 +254,9 @@ mod tests {
         let req = canon(Method::Post, path, Some(content_type), body);
         let now = SystemTime::UNIX_EPOCH + Duration::from_micros(micros);
         let cred = credential("c2VjcmV0LWZvci10ZXN0cw==");
-        Kraken.sign(&req, Access::Signed, &cred, now).unwrap()
+        Kraken
+            .sign(&req, Signing::new(Access::Signed, &cred, now))
+            .unwrap()
     }
 
     #[test]
@@ -285,7 +284,7 @@ mod tests {
         let req = canon(Method::Post, path, Some(FORM), bot_body);
         let now = SystemTime::UNIX_EPOCH + Duration::from_micros(nonce.parse().unwrap());
         let out = Kraken
-            .sign(&req, Access::Signed, &credential(secret), now)
+            .sign(&req, Signing::new(Access::Signed, &credential(secret), now))
             .unwrap();
         assert_eq!(out.body, body.as_bytes());
         assert_eq!(out.path_and_query, path);
@@ -308,7 +307,9 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let mut last = 0u64;
         for _ in 0..3 {
-            let out = Kraken.sign(&req, Access::Signed, &cred, t).unwrap();
+            let out = Kraken
+                .sign(&req, Signing::new(Access::Signed, &cred, t))
+                .unwrap();
             let body = std::str::from_utf8(&out.body).unwrap();
             let n: u64 = body.strip_prefix("nonce=").unwrap().parse().unwrap();
             assert!(n > last);

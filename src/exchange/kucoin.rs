@@ -26,14 +26,13 @@
 mod leverage;
 pub mod orders;
 mod ws;
-use std::time::SystemTime;
 
 use http::{header, HeaderName, HeaderValue};
 
 use super::common::{access_headers, json_body, json_content_type, path_and_query, AccessHeaders};
 use super::profile::shipped;
 use super::unix_millis;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
@@ -69,13 +68,8 @@ impl Exchange for Kucoin {
         Some(PROFILE.route(host, path))
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         let (host, path) =
             Self::split(&req.path).ok_or_else(|| Refusal::not_found("not a KuCoin API path"))?;
         let endpoint = path_and_query(path, &req.query.encode());
@@ -119,8 +113,11 @@ mod tests {
     use super::*;
     use crate::exchange::profile::{delete, get, post};
     use crate::exchange::testing::{self, assert_hard_deny, assert_routes, header};
+    use crate::exchange::Credential;
+    use crate::exchange::Signing;
     use crate::request::canonicalise;
     use crate::request::Method;
+    use std::time::SystemTime;
 
     use std::time::Duration;
 
@@ -151,7 +148,9 @@ mod tests {
         .unwrap();
         let access = Kucoin.route(path).unwrap().access;
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(TS);
-        Kucoin.sign(&req, access, &credential(), at).unwrap()
+        Kucoin
+            .sign(&req, Signing::new(access, &credential(), at))
+            .unwrap()
     }
 
     fn assert_auth(out: &Outbound, sign: &str) {

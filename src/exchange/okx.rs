@@ -22,7 +22,7 @@ use std::time::SystemTime;
 
 use super::common::{access_headers, get_or_post_only, json_request, target, AccessHeaders};
 use super::unix_millis;
-use super::{Access, Credential, Exchange, Outbound, Route};
+use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::request::CanonicalRequest;
 use crate::request::Refusal;
 
@@ -45,13 +45,8 @@ impl Exchange for Okx {
         get_or_post_only(req, "OKX v5")
     }
 
-    fn sign(
-        &self,
-        req: &CanonicalRequest,
-        access: Access,
-        credential: &Credential,
-        now: SystemTime,
-    ) -> Result<Outbound, Refusal> {
+    fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal> {
+        let (access, credential, now) = (with.access, with.credential, with.now);
         let path_and_query = target(req);
         let (body, mut headers) = json_request(&req.body, "OKX takes JSON bodies, not forms")?;
         if access != Access::Public {
@@ -83,6 +78,8 @@ mod tests {
     use crate::exchange::testing::{
         self, assert_hard_deny, assert_routes, at, canon, check_signed, Vector,
     };
+    use crate::exchange::Credential;
+    use crate::exchange::Signing;
     use crate::request::Method;
 
     fn credential() -> Credential {
@@ -174,7 +171,9 @@ mod tests {
         let mut c = credential();
         c.passphrase = None;
         let req = canon(&Okx, Method::Get, "/api/v5/account/balance", None, "");
-        assert!(Okx.sign(&req, Access::Signed, &c, at(1)).is_err());
+        assert!(Okx
+            .sign(&req, Signing::new(Access::Signed, &c, at(1)))
+            .is_err());
     }
 
     #[test]

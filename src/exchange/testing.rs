@@ -8,7 +8,7 @@ use http::HeaderValue;
 
 use super::nonce::Nonce;
 use super::ws::{Outgoing, Reply, WsOp, WsRoute};
-use super::{Credential, Exchange, Outbound};
+use super::{Credential, Exchange, Outbound, Signing};
 use crate::key::HmacSecret;
 use crate::request::{canonicalise, CanonicalRequest, Json, Method, Refusal};
 use crate::secret::SecretBytes;
@@ -98,7 +98,7 @@ pub struct Vector<'a> {
 pub fn check_signed(exchange: &dyn Exchange, credential: &Credential, v: &Vector) -> Outbound {
     let req = canon(exchange, v.method, v.path, v.query, v.body);
     let out = exchange
-        .sign(&req, super::Access::Signed, credential, v.at)
+        .sign(&req, Signing::new(super::Access::Signed, credential, v.at))
         .unwrap();
     assert_eq!(out.method, v.method);
     assert_eq!(out.path_and_query, v.target);

@@ -390,7 +390,10 @@ fn public_requests_carry_no_credential() {
         );
         let req = testing::canon(ex, Method::Get, path, case.query, "");
         let out = ex
-            .sign(&req, Access::Public, &credential, SystemTime::now())
+            .sign(
+                &req,
+                Signing::new(Access::Public, &credential, SystemTime::now()),
+            )
             .unwrap();
         assert_eq!(out.host, case.host, "{id} {path}");
         assert_eq!(out.path_and_query, case.target, "{id} {path}");
@@ -433,7 +436,7 @@ fn no_signer_leaks_the_credential_through_debug() {
         let req =
             crate::request::canonicalise(method, path, None, None, b"", &ex.canon_rules()).unwrap();
         let out = ex
-            .sign(&req, Access::Signed, &cred, SystemTime::now())
+            .sign(&req, Signing::new(Access::Signed, &cred, SystemTime::now()))
             .unwrap_or_else(|e| panic!("{}: {e}", ex.id()));
         let shown = format!("{out:?}");
         for leak in &leaks {

@@ -22,7 +22,7 @@ use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound, Upgrade};
 use crate::audit::Verdict;
 use crate::exchange::ws::WsProtocol;
-use crate::exchange::{Access, Outbound};
+use crate::exchange::{Access, Outbound, Signing};
 use crate::policy::{check, Caller, Checked, Decision};
 use crate::request::{check_path, CanonicalRequest, Refusal, RefusalKind, RequestParts};
 
@@ -338,7 +338,7 @@ fn sign(
         let now = SystemTime::now();
         credential
             .exchange
-            .sign(canonical, access, &credential.credential, now)
+            .sign(canonical, Signing::new(access, &credential.credential, now))
     };
     if credential.credential.key.blocks() {
         tokio::task::block_in_place(sign)
