@@ -415,6 +415,34 @@ pub fn lookup<V: Copy>(table: &[(&str, V)], name: &str) -> Option<V> {
     table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
+/// A topic `name` or `name:SYMBOLS` (BitMEX, KuCoin) as the REST read `table` gives `name`,
+/// for those symbols (`symbol`); `None` if `table` has no such name.
+pub fn symbol_topic(table: &[(&str, &'static str)], topic: &str) -> Option<RestEquivalent> {
+    let (name, symbols) = match topic.split_once(':') {
+        Some((name, symbols)) => (name, Some(symbols)),
+        None => (topic, None),
+    };
+    let mut query = Params::new();
+    if let Some(symbols) = symbols {
+        query.set("symbol", symbols.to_owned());
+    }
+    Some(RestEquivalent::query(
+        Method::Get,
+        lookup(table, name)?,
+        query,
+    ))
+}
+
+/// `hex(HMAC-SHA256(secret, "GET/realtime" + expires))`: the signature of Bybit's and BitMEX's
+/// socket auth.
+pub fn realtime_signature(out: &Outgoing<'_>, expires: &str) -> Result<String, Refusal> {
+    let signature = out
+        .credential
+        .key
+        .hmac_sha256(&[b"GET/realtime", expires.as_bytes()])?;
+    Ok(hex::encode(signature))
+}
+
 /// The one canonical request an op was judged as (`what`: "a Gate request").
 pub fn single<'c>(
     checked: &'c [CanonicalRequest],

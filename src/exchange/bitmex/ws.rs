@@ -11,9 +11,10 @@
 
 use crate::exchange::unix_secs;
 use crate::exchange::ws::{
-    refusal_text, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    realtime_signature, refusal_text, symbol_topic, BotFrame, OpKind, Outgoing, Reply,
+    RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
-use crate::request::{Json, Method, Params, Refusal};
+use crate::request::{Json, Refusal};
 
 /// Tables (the part of a topic before `:`) and the REST reads they equal.
 const TABLES: &[(&str, &str)] = &[
@@ -118,14 +119,11 @@ impl WsProtocol for BitmexWs {
 
     fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
         let expires = (unix_secs(out.now) + 10).to_string();
-        let signature = out
-            .credential
-            .key
-            .hmac_sha256(&[b"GET/realtime", expires.as_bytes()])?;
+        let signature = realtime_signature(out, &expires)?;
         let args = vec![
             Json::text(out.api_key()?),
             Json::Number(expires),
-            Json::text(hex::encode(signature)),
+            Json::text(signature),
         ];
         let frame = Json::object([("op", Json::text(LOGIN)), ("args", Json::Array(args))]);
         Ok(Reply::ToExchange(frame.to_compact()))
@@ -145,28 +143,16 @@ impl WsProtocol for BitmexWs {
 
 /// The REST read a topic (`table` or `table:SYMBOL`) equals.
 fn topic(topic: &str) -> Result<RestEquivalent, Refusal> {
-    let (table, symbol) = match topic.split_once(':') {
-        Some((table, symbol)) => (table, Some(symbol)),
-        None => (topic, None),
-    };
-    let path = TABLES
-        .iter()
-        .find(|(t, _)| *t == table)
-        .map(|(_, p)| *p)
-        .ok_or_else(|| {
-            Refusal::bad_request(format!("{topic:?} is not a BitMEX topic keyward relays"))
-        })?;
-    let mut query = Params::new();
-    if let Some(symbol) = symbol {
-        query.set("symbol", symbol.to_owned());
-    }
-    Ok(RestEquivalent::query(Method::Get, path, query))
+    symbol_topic(TABLES, topic).ok_or_else(|| {
+        Refusal::bad_request(format!("{topic:?} is not a BitMEX topic keyward relays"))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exchange::testing;
+    use crate::request::Method;
     use std::time::{Duration, UNIX_EPOCH};
 
     const ROUTE: WsRoute = WsRoute {

@@ -11,8 +11,8 @@
 
 use crate::exchange::unix_millis;
 use crate::exchange::ws::{
-    lookup, members, only, refusal_text, required, single, subscription, with_id, BotFrame, OpKind,
-    Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
+    lookup, members, only, realtime_signature, refusal_text, required, single, subscription,
+    with_id, BotFrame, OpKind, Outgoing, Reply, RestEquivalent, WsOp, WsProtocol, WsRoute,
 };
 use crate::request::{Body, CanonicalRequest, Json, Method, Refusal};
 
@@ -130,11 +130,8 @@ impl WsProtocol for BybitWs {
 
     fn login(&self, out: &Outgoing<'_>) -> Result<Reply, Refusal> {
         let expires = (unix_millis(out.now) + 10_000).to_string();
-        let signature = out
-            .credential
-            .key
-            .hmac_sha256(&[b"GET/realtime", expires.as_bytes()])?;
-        let args = [out.api_key()?, expires, hex::encode(signature)];
+        let signature = realtime_signature(out, &expires)?;
+        let args = [out.api_key()?, expires, signature];
         let frame = Json::object([
             ("op", Json::text("auth")),
             ("args", Json::Array(args.map(Json::String).to_vec())),

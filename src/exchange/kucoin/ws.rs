@@ -15,8 +15,10 @@
 use std::borrow::Cow;
 
 use crate::exchange::profile::post;
-use crate::exchange::ws::{BotFrame, OpKind, RestEquivalent, WsOp, WsProtocol, WsRoute};
-use crate::request::{Json, Method, Params, Refusal, RefusalKind};
+use crate::exchange::ws::{
+    symbol_topic, BotFrame, OpKind, RestEquivalent, WsOp, WsProtocol, WsRoute,
+};
+use crate::request::{Json, Method, Refusal, RefusalKind};
 
 const SPOT: u8 = 0;
 const FUTURES: u8 = 1;
@@ -259,29 +261,16 @@ fn withheld(why: &str) -> Refusal {
 
 /// The REST read a topic (`/name` or `/name:SYMBOLS`) equals on this socket.
 fn rest_read(route: WsRoute, topic: &str) -> Result<RestEquivalent, Refusal> {
-    let (name, symbols) = match topic.split_once(':') {
-        Some((name, symbols)) => (name, Some(symbols)),
-        None => (topic, None),
-    };
     let table = if route.api == FUTURES {
         FUTURES_TOPICS
     } else {
         SPOT_TOPICS
     };
-    let path = table
-        .iter()
-        .find(|(t, _)| *t == name)
-        .map(|(_, p)| *p)
-        .ok_or_else(|| {
-            Refusal::bad_request(format!(
-                "{topic:?} is not a KuCoin topic keyward relays on this socket"
-            ))
-        })?;
-    let mut query = Params::new();
-    if let Some(symbols) = symbols {
-        query.set("symbol", symbols.to_owned());
-    }
-    Ok(RestEquivalent::query(Method::Get, path, query))
+    symbol_topic(table, topic).ok_or_else(|| {
+        Refusal::bad_request(format!(
+            "{topic:?} is not a KuCoin topic keyward relays on this socket"
+        ))
+    })
 }
 
 #[cfg(test)]
