@@ -594,6 +594,66 @@ fn method_override_headers() {
     }
 }
 
+/// Rule: a header keyward reads must be sent once (two would leave keyward and the exchange, or
+/// two readers inside keyward, free to take different copies).
+#[test]
+fn duplicate_headers_keyward_reads() {
+    let tok = env().token.clone();
+    let bearer = format!("Bearer {tok}");
+    let form = "application/x-www-form-urlencoded";
+    for (what, headers) in [
+        (
+            "Content-Type twice (form, then JSON)",
+            vec![
+                ("X-MBX-APIKEY", tok.as_str()),
+                ("Content-Type", form),
+                ("Content-Type", "application/json"),
+            ],
+        ),
+        (
+            "Content-Type twice, same value",
+            vec![
+                ("X-MBX-APIKEY", tok.as_str()),
+                ("Content-Type", form),
+                ("Content-Type", form),
+            ],
+        ),
+        (
+            "Authorization twice",
+            vec![
+                ("Authorization", bearer.as_str()),
+                ("Authorization", "Bearer other"),
+            ],
+        ),
+        (
+            "the exchange's key header twice",
+            vec![
+                ("X-MBX-APIKEY", tok.as_str()),
+                ("X-MBX-APIKEY", tok.as_str()),
+            ],
+        ),
+    ] {
+        let t = tag("dup");
+        let code = if what.starts_with("the exchange") {
+            "bad_request"
+        } else {
+            "duplicate_header"
+        };
+        refused(
+            what,
+            &build(
+                port(),
+                "POST",
+                &format!("/{MAIN}/api/v3/order"),
+                &headers,
+                Some(&order(&t)),
+            ),
+            &t,
+            Expect::Json(400, code),
+        );
+    }
+}
+
 #[test]
 fn forwarding_headers() {
     for (name, value) in [

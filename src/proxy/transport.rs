@@ -23,6 +23,18 @@ const FORBIDDEN_ALWAYS: &[&str] = &[
     "x-original-method",
 ];
 
+/// Headers keyward reads (besides `Host` and `Upgrade`, checked on their own, and each
+/// exchange's key headers, checked where the client token is read): a second copy would leave
+/// keyward reading one while the next reader might take the other, so it is refused.
+const SINGLE: &[&str] = &[
+    "content-type",
+    "content-length",
+    "authorization",
+    "x-forwarded-for",
+    "sec-websocket-key",
+    "sec-websocket-version",
+];
+
 /// Headers that claim another client address; only a trusted proxy may send them.
 const FORWARDING: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-client-ip"];
 
@@ -164,6 +176,13 @@ fn check_headers(headers: &HeaderMap, trusted_peer: bool, websocket: bool) -> Re
     }
     for name in headers.keys() {
         let n = name.as_str();
+        if SINGLE.contains(&n) && headers.get_all(name).iter().nth(1).is_some() {
+            return Err(Refusal::new(
+                RefusalKind::BadRequest,
+                "duplicate_header",
+                format!("more than one {n} header; send it once"),
+            ));
+        }
         if FORBIDDEN_ALWAYS.contains(&n) {
             return Err(Refusal::bad_request(format!(
                 "header {n} is refused: keyward never lets a header change the method or the target"
@@ -209,4 +228,30 @@ pub fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, http::HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn duplicates_of_headers_keyward_reads_are_refused() {
+        for name in SINGLE {
+            let twice = headers(&[(name, "a"), (name, "a")]);
+            let r = check_headers(&twice, true, false).unwrap_err();
+            assert_eq!(r.code, "duplicate_header", "{name}");
+            assert_eq!(r.kind, RefusalKind::BadRequest);
+            assert!(check_headers(&headers(&[(name, "a")]), true, false).is_ok());
+        }
+        // Headers keyward does not read may repeat.
+        assert!(check_headers(&headers(&[("accept", "a"), ("accept", "b")]), false, false).is_ok());
+    }
 }
