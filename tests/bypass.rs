@@ -594,6 +594,42 @@ fn method_override_headers() {
     }
 }
 
+/// Rule: nothing in the request may change the method keyward checked and signs: a
+/// method-override parameter is refused in the query and in the body (every exchange shares the
+/// one parser that refuses it).
+#[test]
+fn method_override_parameters() {
+    for name in [
+        "_method",
+        "_METHOD",
+        "_HttpMethod",
+        "X-HTTP-Method-Override",
+        "X-HTTP-Method",
+        "X-Method-Override",
+    ] {
+        let t = tag("mop");
+        refused(
+            &format!("{name} in a form body"),
+            &post(
+                &format!("/{MAIN}/api/v3/order"),
+                &format!("{}&{name}=PUT", order(&t)),
+            ),
+            &t,
+            Expect::Json(400, "method_override"),
+        );
+        let t = tag("moq");
+        refused(
+            &format!("{name} in the query"),
+            &get(
+                &format!("/{MAIN}/api/v3/order?symbol=BTCUSDT&origClientOrderId={t}&{name}=DELETE"),
+                &[],
+            ),
+            &t,
+            Expect::Json(400, "method_override"),
+        );
+    }
+}
+
 /// Rule: a header keyward reads must be sent once (two would leave keyward and the exchange, or
 /// two readers inside keyward, free to take different copies).
 #[test]

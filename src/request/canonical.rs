@@ -6,7 +6,7 @@
 //! rules").
 
 use super::json::{word_count, Json};
-use super::params::{parse_params, Params, MAX_PARAMS};
+use super::params::{parse_params, refuse_method_override, Params, MAX_PARAMS};
 use super::{Method, Refusal};
 
 /// What kind of body the request carried, parsed.
@@ -274,6 +274,7 @@ pub fn canonicalise(
         }
         Body::Json(Json::Object(members)) => {
             for (k, v) in members {
+                refuse_method_override(k, "body")?;
                 let Some((q, qv)) = query.iter().find(|(q, _)| q.eq_ignore_ascii_case(k)) else {
                     continue;
                 };
@@ -540,6 +541,38 @@ mod tests {
             assert_eq!(Method::parse(bad), None, "{bad}");
         }
         assert_eq!(Method::list(Method::COMMON), "GET, POST, PUT, DELETE");
+    }
+
+    #[test]
+    fn method_override_parameters_are_refused_everywhere() {
+        let form = Some("application/x-www-form-urlencoded");
+        for name in [
+            "_method",
+            "_METHOD",
+            "_HttpMethod",
+            "X-HTTP-Method-Override",
+            "x-http-method",
+            "x-method-override",
+        ] {
+            let q = format!("symbol=BTCUSDT&{name}=PUT");
+            let r = canon(Method::Get, Some(&q), None, "").unwrap_err();
+            assert_eq!(r.code, "method_override", "{name} in the query");
+            let r = canon(Method::Post, None, form, &q).unwrap_err();
+            assert_eq!(r.code, "method_override", "{name} in the form body");
+            let json = format!(r#"{{"symbol":"BTCUSDT","{name}":"PUT"}}"#);
+            let r = canonicalise(
+                Method::Post,
+                "/v5/order/create",
+                None,
+                Some("application/json"),
+                json.as_bytes(),
+                &CanonRules::JSON,
+            )
+            .unwrap_err();
+            assert_eq!(r.code, "method_override", "{name} in a JSON body");
+        }
+        // Names that merely contain "method" are parameters like any other.
+        assert!(canon(Method::Get, Some("method=x&paymentMethod=y"), None, "").is_ok());
     }
 
     #[test]

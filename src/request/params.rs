@@ -3,7 +3,7 @@
 
 use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::Refusal;
+use super::{Refusal, RefusalKind};
 
 /// Longest parameter name accepted.
 pub const MAX_KEY_LEN: usize = 64;
@@ -11,6 +11,31 @@ pub const MAX_KEY_LEN: usize = 64;
 pub const MAX_VALUE_LEN: usize = 4096;
 /// Most parameters accepted in one request (query and body together).
 pub const MAX_PARAMS: usize = 100;
+/// Parameter names that frameworks read as "use this method instead" (Rails, Laravel, Symfony,
+/// ASP.NET, Express's method-override): keyward signs the method it checked, so a request that
+/// names another one is ambiguous and refused wherever the name appears.
+const METHOD_OVERRIDES: &[&str] = &[
+    "_method",
+    "_httpmethod",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// Refuses a method-override parameter (any letter case) in `place`.
+pub fn refuse_method_override(key: &str, place: &str) -> Result<(), Refusal> {
+    if METHOD_OVERRIDES.iter().any(|m| m.eq_ignore_ascii_case(key)) {
+        return Err(Refusal::new(
+            RefusalKind::BadRequest,
+            "method_override",
+            format!(
+                "parameter '{key}' in the {place} is refused: keyward never lets a parameter change the method; send the request with the method you mean"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Ordered parameters with unique keys (uniqueness is enforced by the parser and by [`Params::push`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params(Vec<(String, String)>);
@@ -155,6 +180,7 @@ pub fn parse_params(input: &str, place: &str) -> Result<Params, Refusal> {
                 "parameter name {key:?} in the {place} has characters other than letters, digits, '_', '.', '-'"
             )));
         }
+        refuse_method_override(&key, place)?;
         if value.len() > MAX_VALUE_LEN {
             return Err(Refusal::bad_params(format!(
                 "value of '{key}' is longer than {MAX_VALUE_LEN} bytes"
