@@ -47,6 +47,10 @@ pub struct ServerConfig {
     /// Peers allowed to send `X-Forwarded-For`/`Forwarded` (used only for the audit's source).
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
+    /// Bound on one header (name and value).
+    pub max_header_bytes: usize,
+    /// Bound on all headers together.
+    pub max_header_total_bytes: usize,
     pub connect_timeout: Duration,
     pub upstream_timeout: Duration,
     pub header_read_timeout: Duration,
@@ -234,6 +238,29 @@ allow = {allow}
                 Some(rust_decimal::Decimal::new(5, 0))
             );
         }
+    }
+
+    #[test]
+    fn header_bounds_default_and_are_checked() {
+        let c = Config::parse(&base(""), Path::new("/etc/keyward")).unwrap();
+        assert_eq!(
+            (c.server.max_header_bytes, c.server.max_header_total_bytes),
+            (8192, 32768)
+        );
+        let c = Config::parse(
+            &base("[server]\nmax_header_bytes = 4096\nmax_header_total_bytes = 4096"),
+            Path::new("/etc/keyward"),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.server.max_header_bytes, c.server.max_header_total_bytes),
+            (4096, 4096)
+        );
+        assert!(err(&base("[server]\nmax_header_bytes = 10")).contains("max_header_bytes"));
+        assert!(err(&base(
+            "[server]\nmax_header_bytes = 8192\nmax_header_total_bytes = 4096"
+        ))
+        .contains("max_header_total_bytes"));
     }
 
     #[test]

@@ -630,6 +630,71 @@ fn method_override_parameters() {
     }
 }
 
+/// Rule: headers are bounded one by one (`[server] max_header_bytes`, 8 KiB by default) and
+/// together (`max_header_total_bytes`, 32 KiB): larger ones get 431, well below hyper's own bound.
+#[test]
+fn huge_headers() {
+    let env = env();
+    // Just under the per-header bound: forwarded (a control).
+    let t = tag("ctl");
+    let note = "n".repeat(8192 - "X-Note: \r\n".len());
+    let r = raw(
+        port(),
+        &build(
+            port(),
+            "POST",
+            &format!("/{MAIN}/api/v3/order"),
+            &[("X-MBX-APIKEY", &env.token), ("X-Note", &note)],
+            Some(&order(&t)),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(env.the_record(&t)["verified"], true);
+
+    let one_byte_over = format!("{note}n");
+    let forty_k = "n".repeat(40 * 1024);
+    let seven_k = "n".repeat(7 * 1024);
+    for (what, headers, code) in [
+        (
+            "one header one byte over 8 KiB",
+            vec![("X-Note", one_byte_over.as_str())],
+            "header_too_large",
+        ),
+        (
+            "one header of 40 KiB",
+            vec![("X-Note", forty_k.as_str())],
+            "header_too_large",
+        ),
+        (
+            "five headers of 7 KiB (35 KiB together)",
+            vec![
+                ("X-A", seven_k.as_str()),
+                ("X-B", seven_k.as_str()),
+                ("X-C", seven_k.as_str()),
+                ("X-D", seven_k.as_str()),
+                ("X-E", seven_k.as_str()),
+            ],
+            "headers_too_large",
+        ),
+    ] {
+        let t = tag("big");
+        let mut h = vec![("X-MBX-APIKEY", env.token.as_str())];
+        h.extend(headers);
+        refused(
+            what,
+            &build(
+                port(),
+                "POST",
+                &format!("/{MAIN}/api/v3/order"),
+                &h,
+                Some(&order(&t)),
+            ),
+            &t,
+            Expect::Json(431, code),
+        );
+    }
+}
+
 /// Rule: a header keyward reads must be sent once (two would leave keyward and the exchange, or
 /// two readers inside keyward, free to take different copies).
 #[test]

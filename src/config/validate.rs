@@ -55,6 +55,8 @@ struct RawServer {
     #[serde(default)]
     trusted_proxies: Vec<String>,
     max_body_bytes: Option<usize>,
+    max_header_bytes: Option<usize>,
+    max_header_total_bytes: Option<usize>,
     connect_timeout_ms: Option<u64>,
     upstream_timeout_ms: Option<u64>,
     header_read_timeout_ms: Option<u64>,
@@ -370,6 +372,18 @@ impl RawServer {
                 n => Ok(Duration::from_millis(n)),
             }
         };
+        let max_header_bytes = self.max_header_bytes.unwrap_or(8 * 1024);
+        let max_header_total_bytes = self.max_header_total_bytes.unwrap_or(32 * 1024);
+        if max_header_bytes < 1024 {
+            return Err(Error::config(
+                "server.max_header_bytes: must be at least 1024 (bots' own headers need room)",
+            ));
+        }
+        if max_header_total_bytes < max_header_bytes {
+            return Err(Error::config(
+                "server.max_header_total_bytes: must be at least server.max_header_bytes",
+            ));
+        }
         Ok(ServerConfig {
             listen,
             tls,
@@ -382,6 +396,8 @@ impl RawServer {
                 .collect(),
             trusted_proxies,
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
+            max_header_bytes,
+            max_header_total_bytes,
             connect_timeout: ms(self.connect_timeout_ms, 5_000, "connect_timeout_ms")?,
             upstream_timeout: ms(self.upstream_timeout_ms, 15_000, "upstream_timeout_ms")?,
             header_read_timeout: ms(

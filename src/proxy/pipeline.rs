@@ -205,8 +205,15 @@ impl<'s> Pipeline<'s> {
             source,
             head,
             body,
-        } = Inbound::check(req, &self.hosts, self.peer, trusted_peer, Upgrade::None)
-            .map_err(|r| subject.stop(r))?;
+        } = Inbound::check(
+            req,
+            &self.hosts,
+            snapshot.header_limits,
+            self.peer,
+            trusted_peer,
+            Upgrade::None,
+        )
+        .map_err(|r| subject.stop(r))?;
         subject.method = Some(method);
         subject.source = source;
 

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 
 use super::auth::Clients;
 use super::forward::Upstream;
+use super::transport::HeaderLimits;
 use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::audit::{AuditLog, Event};
 use crate::config::Config;
@@ -231,6 +232,7 @@ pub struct Snapshot {
     /// `[server] host_names`, as configured.
     pub(super) host_names: Vec<String>,
     pub(super) max_body_bytes: usize,
+    pub(super) header_limits: HeaderLimits,
     pub(super) body_timeout: Duration,
     pub(super) header_read_timeout: Duration,
 }
@@ -264,6 +266,10 @@ impl Snapshot {
             trusted_proxies: server.trusted_proxies.clone(),
             host_names: server.host_names.clone(),
             max_body_bytes: server.max_body_bytes,
+            header_limits: HeaderLimits {
+                per_header: server.max_header_bytes,
+                total: server.max_header_total_bytes,
+            },
             body_timeout: server.header_read_timeout,
             header_read_timeout: server.header_read_timeout,
         })
@@ -313,6 +319,10 @@ mod tests {
             trusted_proxies: Vec::new(),
             host_names: Vec::new(),
             max_body_bytes,
+            header_limits: HeaderLimits {
+                per_header: 8192,
+                total: 32768,
+            },
             body_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
         }

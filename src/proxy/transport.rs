@@ -38,7 +38,46 @@ const SINGLE: &[&str] = &[
 /// Headers that claim another client address; only a trusted proxy may send them.
 const FORWARDING: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-client-ip"];
 
-/// A request that passed the transport checks: its raw parts, not yet read by anyone.
+/// `[server] max_header_bytes` and `max_header_total_bytes`: bounds on one header and on all of
+/// them, counted as they stand on the wire (`name: value` plus CR LF).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderLimits {
+    pub per_header: usize,
+    pub total: usize,
+}
+
+impl HeaderLimits {
+    fn check(self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let mut total = 0usize;
+        for (name, value) in headers {
+            let size = name.as_str().len() + 2 + value.len() + 2;
+            if size > self.per_header {
+                return Err(Refusal::new(
+                    RefusalKind::HeadersTooLarge,
+                    "header_too_large",
+                    format!(
+                        "header {} is {size} bytes; keyward accepts at most {} per header ([server] max_header_bytes)",
+                        truncate(name.as_str(), 64),
+                        self.per_header
+                    ),
+                ));
+            }
+            total += size;
+        }
+        if total > self.total {
+            return Err(Refusal::new(
+                RefusalKind::HeadersTooLarge,
+                "headers_too_large",
+                format!(
+                    "the headers are {total} bytes together; keyward accepts at most {} ([server] max_header_total_bytes)",
+                    self.total
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The protocol upgrade a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Upgrade {
@@ -48,6 +87,7 @@ pub enum Upgrade {
     WebSocket,
 }
 
+/// A request that passed the transport checks: its raw parts, not yet read by anyone.
 pub struct Inbound {
     pub method: Method,
     /// The peer address, or `<X-Forwarded-For> via <peer>` from a trusted proxy.
@@ -64,12 +104,14 @@ impl Inbound {
     pub fn check(
         req: Request<Incoming>,
         hosts: &AllowedHosts<'_>,
+        limits: HeaderLimits,
         peer: SocketAddr,
         trusted_peer: bool,
         upgrade: Upgrade,
     ) -> Result<Inbound, Refusal> {
         let websocket = upgrade == Upgrade::WebSocket;
         let (head, body) = req.into_parts();
+        limits.check(&head.headers)?;
         let method = check_head(&head, hosts, trusted_peer, websocket)?;
         let forwarded_for = head
             .headers
@@ -240,6 +282,42 @@ mod tests {
             map.append(*k, http::HeaderValue::from_static(v));
         }
         map
+    }
+
+    #[test]
+    fn header_sizes_are_bounded_one_by_one_and_together() {
+        let limits = HeaderLimits {
+            per_header: 100,
+            total: 250,
+        };
+        // "x-note: " + value + CR LF: 8 + 90 + 2 = 100 bytes.
+        let mut map = HeaderMap::new();
+        map.insert("x-note", "v".repeat(90).parse().unwrap());
+        assert!(limits.check(&map).is_ok(), "100 bytes is within the bound");
+        map.insert("x-note", "v".repeat(91).parse().unwrap());
+        let r = limits.check(&map).unwrap_err();
+        assert_eq!(
+            (r.kind, r.code),
+            (RefusalKind::HeadersTooLarge, "header_too_large")
+        );
+        assert!(
+            !r.message.contains("vvv"),
+            "the value is not echoed: {}",
+            r.message
+        );
+
+        let mut map = HeaderMap::new();
+        for name in ["x-a", "x-b", "x-c"] {
+            map.insert(name, "v".repeat(80).parse().unwrap());
+        }
+        // 3 × (3 + 2 + 80 + 2) = 261 bytes.
+        let r = limits.check(&map).unwrap_err();
+        assert_eq!(
+            (r.kind, r.code),
+            (RefusalKind::HeadersTooLarge, "headers_too_large")
+        );
+        map.remove("x-c");
+        assert!(limits.check(&map).is_ok());
     }
 
     #[test]

@@ -172,8 +172,15 @@ fn accept(
     let mut subject: Subject<'static> = Subject::new(id, peer, req.uri().path());
     let trusted = snapshot.trusts(peer.ip());
     let stop = |subject: &Subject<'static>, refusal: Refusal| Box::new(subject.stop(refusal));
-    let inbound = Inbound::check(req, hosts, peer, trusted, Upgrade::WebSocket)
-        .map_err(|r| stop(&subject, r))?;
+    let inbound = Inbound::check(
+        req,
+        hosts,
+        snapshot.header_limits,
+        peer,
+        trusted,
+        Upgrade::WebSocket,
+    )
+    .map_err(|r| stop(&subject, r))?;
     subject.method = Some(inbound.method);
     subject.source = inbound.source.clone();
     let head = &inbound.head;

@@ -25,6 +25,8 @@ pub enum RefusalKind {
     Timeout,
     /// The body is larger than the configured bound (413).
     TooLarge,
+    /// A header, or all headers together, larger than the configured bound (431).
+    HeadersTooLarge,
     /// A body in a media type the exchange does not take (415).
     UnsupportedMedia,
     /// `Host` names something other than this keyward (421).
