@@ -5,6 +5,7 @@ Everything a test module starts lives in its own temporary directory with its ow
 only to the processes it starts, so test modules can run in parallel.
 """
 
+import asyncio
 import hashlib
 import json
 import os
@@ -207,6 +208,39 @@ async def refused_ws_orders(ex, ws_mock, op, orders):
 
 OVER_LIMIT_AND_NOT_ALLOWED = (("BTC/USDT", "limit", "buy", 5, 30000),    # over the 0.5 limit
                               ("ETH/USDT", "limit", "buy", 0.01, 2000))  # symbol not allowed
+
+
+def ws_url(stack, path):
+    """keyward's WebSocket URL for the exchange socket `path` of the stack's credential."""
+    return f"ws://127.0.0.1:{stack.port}/{stack.credential}{path}"
+
+
+def trades_over_socket(stack, make_bot, order_op, size_field, watch_symbol=None):
+    """ccxt pro's private socket calls through keyward to the WebSocket mock: the order and
+    balance updates the mock pushes arrive, a limit order is placed and cancelled over the
+    socket, and an over-limit and a not-allowed order (`order_op` frames) are refused, the
+    first naming `size_field`, with nothing reaching the mock. `make_bot()` is called inside
+    the event loop."""
+    async def scenario():
+        ex = make_bot()
+        try:
+            await ex.load_markets()
+            watched = ex.watch_orders(watch_symbol) if watch_symbol else ex.watch_orders()
+            orders = await asyncio.wait_for(watched, 20)
+            balance = await asyncio.wait_for(ex.watch_balance(), 20)
+            placed = await ex.create_order_ws("BTC/USDT", "limit", "buy", 0.01, 30000)
+            cancelled = await ex.cancel_order_ws(placed["id"], "BTC/USDT")
+            refused = await refused_ws_orders(ex, stack.ws, order_op, OVER_LIMIT_AND_NOT_ALLOWED)
+            return orders, balance, placed, cancelled, refused
+        finally:
+            await ex.close()
+
+    orders, balance, placed, cancelled, refused = asyncio.new_event_loop().run_until_complete(scenario())
+    assert orders and orders[0]["clientOrderId"] == "pushed-by-mock", orders
+    assert balance["USDT"]["free"] == 1234.5, balance
+    assert placed["id"] and cancelled["id"] == placed["id"]
+    assert "constraint" in refused[0] and size_field in refused[0], refused[0]
+    assert "constraint" in refused[1], refused[1]
 
 
 # ---------------------------------------------------------------------------------------

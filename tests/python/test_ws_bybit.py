@@ -3,7 +3,6 @@ and `create_order_ws` / `cancel_order_ws` (on /v5/trade) with a dummy secret; ke
 the bot's `auth` with the real key and signature, and judges every trade op as its REST
 endpoint. The WebSocket mock verifies the auth with the real secret."""
 
-import asyncio
 import json
 
 import pytest
@@ -29,44 +28,20 @@ def stack(tmp_path_factory):
                                      key_header="X-BAPI-API-KEY", client_allow=ALLOW, ws_mock=True)
 
 
-def ws_url(stack, path):
-    return f"ws://127.0.0.1:{stack.port}/{stack.credential}{path}"
-
-
 def pro_bot(stack):
     ex = ccxtpro.bybit({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
                         "enableRateLimit": False, "timeout": 30000})
     harness.repoint_ccxt(ex, stack.base)
     private = ex.urls["api"]["ws"]["private"]
-    private["spot"]["unified"] = private["contract"] = ws_url(stack, "/v5/private")
-    private["trade"] = ws_url(stack, "/v5/trade")
+    private["spot"]["unified"] = private["contract"] = harness.ws_url(stack, "/v5/private")
+    private["trade"] = harness.ws_url(stack, "/v5/trade")
     return ex
 
 
 def test_watch_orders_balance_and_ws_orders(stack):
     ws = stack.ws
-
-    async def scenario():
-        ex = pro_bot(stack)
-        try:
-            await ex.load_markets()
-            orders = await asyncio.wait_for(ex.watch_orders("BTC/USDT"), 20)
-            balance = await asyncio.wait_for(ex.watch_balance(), 20)
-            placed = await ex.create_order_ws("BTC/USDT", "limit", "buy", 0.01, 30000)
-            cancelled = await ex.cancel_order_ws(placed["id"], "BTC/USDT")
-            refused = await harness.refused_ws_orders(ex, stack.ws, "order.create",
-                                                      harness.OVER_LIMIT_AND_NOT_ALLOWED)
-            return orders, balance, placed, cancelled, refused
-        finally:
-            await ex.close()
-
-    orders, balance, placed, cancelled, refused = asyncio.new_event_loop().run_until_complete(scenario())
-    assert orders and orders[0]["clientOrderId"] == "pushed-by-mock", orders
-    assert balance["USDT"]["free"] == 1234.5, balance
-    assert placed["id"]
-    assert cancelled["id"] == placed["id"]
-    assert "constraint" in refused[0] and "qty" in refused[0], refused[0]
-    assert "constraint" in refused[1], refused[1]
+    harness.trades_over_socket(stack, lambda: pro_bot(stack), "order.create", "qty",
+                               watch_symbol="BTC/USDT")
 
     frames = ws.frames()
     auths = [f for f in frames if f["op"] == "auth"]
@@ -79,12 +54,12 @@ def test_watch_orders_balance_and_ws_orders(stack):
 
 
 def test_private_topics_and_trade_ops_need_a_client_and_the_allowlist(stack):
-    url = ws_url(stack, "/v5/private")
+    url = harness.ws_url(stack, "/v5/private")
     with connect(url, compression=None, open_timeout=10) as sock:
         sock.send(json.dumps({"op": "subscribe", "args": ["order"], "req_id": "s1"}))
         answer = json.loads(sock.recv(timeout=10))
         assert answer["success"] is False and "client_token_required" in answer["ret_msg"], answer
-    with connect(ws_url(stack, "/v5/trade"), compression=None, open_timeout=10,
+    with connect(harness.ws_url(stack, "/v5/trade"), compression=None, open_timeout=10,
                  additional_headers={"X-BAPI-API-KEY": stack.token}) as sock:
         n = len(stack.ws.frames())
         sock.send(json.dumps({"op": "order.amend", "reqId": "r1", "header": {},

@@ -4,7 +4,6 @@ keyward rebuilds each with the real key and its own HMAC-SHA512 over the exact J
 (the mock verifies every one with the real secret) and judges each order op as its REST
 request."""
 
-import asyncio
 import json
 
 import pytest
@@ -33,35 +32,20 @@ def stack(tmp_path_factory):
 
 
 def ws_url(stack):
-    return f"ws://127.0.0.1:{stack.port}/{stack.credential}/ws/v4"
+    return harness.ws_url(stack, "/ws/v4")
 
 
 def test_watch_orders_balance_and_ws_orders(stack):
     ws = stack.ws
 
-    async def scenario():
+    def pro_bot():
         ex = ccxtpro.gate({"apiKey": stack.token, "secret": harness.DUMMY_SECRET,
                            "enableRateLimit": False, "timeout": 30000})
         harness.repoint_ccxt(ex, stack.base)
         ex.urls["api"]["spot"] = ws_url(stack)
-        try:
-            await ex.load_markets()
-            orders = await asyncio.wait_for(ex.watch_orders("BTC/USDT"), 20)
-            balance = await asyncio.wait_for(ex.watch_balance(), 20)
-            placed = await ex.create_order_ws("BTC/USDT", "limit", "buy", 0.01, 30000)
-            cancelled = await ex.cancel_order_ws(placed["id"], "BTC/USDT")
-            refused = await harness.refused_ws_orders(ex, stack.ws, "spot.order_place",
-                                                      harness.OVER_LIMIT_AND_NOT_ALLOWED)
-            return orders, balance, placed, cancelled, refused
-        finally:
-            await ex.close()
+        return ex
 
-    orders, balance, placed, cancelled, refused = asyncio.new_event_loop().run_until_complete(scenario())
-    assert orders and orders[0]["clientOrderId"] == "pushed-by-mock", orders
-    assert balance["USDT"]["free"] == 1234.5, balance
-    assert placed["id"] and cancelled["id"] == placed["id"]
-    assert "constraint" in refused[0] and "amount" in refused[0], refused[0]
-    assert "constraint" in refused[1], refused[1]
+    harness.trades_over_socket(stack, pro_bot, "spot.order_place", "amount", watch_symbol="BTC/USDT")
     frames = ws.frames()
     assert {"spot.login", "spot.orders", "spot.balances", "spot.order_place", "spot.order_cancel"} <= {
         f["op"] for f in frames}

@@ -3,7 +3,6 @@ and `cancel_order_ws` with a dummy secret and passphrase; keyward rewrites the b
 the real key, passphrase and signature and judges every trade op as its REST endpoint (ccxt's
 `batch-orders` item by item). The WebSocket mock verifies the login with the real secret."""
 
-import asyncio
 import json
 
 import pytest
@@ -45,27 +44,7 @@ def pro_bot(stack):
 
 def test_watch_orders_balance_and_ws_orders(stack):
     ws = stack.ws
-
-    async def scenario():
-        ex = pro_bot(stack)
-        try:
-            await ex.load_markets()
-            orders = await asyncio.wait_for(ex.watch_orders(), 20)
-            balance = await asyncio.wait_for(ex.watch_balance(), 20)
-            placed = await ex.create_order_ws("BTC/USDT", "limit", "buy", 0.01, 30000)
-            cancelled = await ex.cancel_order_ws(placed["id"], "BTC/USDT")
-            refused = await harness.refused_ws_orders(ex, stack.ws, "batch-orders",
-                                                      harness.OVER_LIMIT_AND_NOT_ALLOWED)
-            return orders, balance, placed, cancelled, refused
-        finally:
-            await ex.close()
-
-    orders, balance, placed, cancelled, refused = asyncio.new_event_loop().run_until_complete(scenario())
-    assert orders and orders[0]["clientOrderId"] == "pushed-by-mock", orders
-    assert balance["USDT"]["free"] == 1234.5, balance
-    assert placed["id"] and cancelled["id"] == placed["id"]
-    assert "constraint" in refused[0] and "sz" in refused[0], refused[0]
-    assert "constraint" in refused[1], refused[1]
+    harness.trades_over_socket(stack, lambda: pro_bot(stack), "batch-orders", "sz")
 
     frames = ws.frames()
     logins = [json.loads(f["frame"]) for f in frames if f["op"] == "login"]
