@@ -52,7 +52,12 @@ pub struct ServerConfig {
     /// Bound on all headers together.
     pub max_header_total_bytes: usize,
     pub connect_timeout: Duration,
+    /// For the exchange's whole answer (head and body) to one attempt.
     pub upstream_timeout: Duration,
+    /// Bound on the exchange's answer, which keyward reads whole before answering the bot.
+    pub max_answer_bytes: usize,
+    /// Send a GET once more after a transport fault or a 502/503/504 (never anything else).
+    pub upstream_retry_get: bool,
     pub header_read_timeout: Duration,
     /// WebSocket sessions one client may hold open at once.
     pub ws_sockets_per_client: usize,

@@ -5,6 +5,7 @@
 
 mod auth;
 mod explain;
+mod fault;
 mod forward;
 mod host;
 mod listener;

@@ -59,6 +59,8 @@ struct RawServer {
     max_header_total_bytes: Option<usize>,
     connect_timeout_ms: Option<u64>,
     upstream_timeout_ms: Option<u64>,
+    max_answer_bytes: Option<usize>,
+    upstream_retry_get: Option<bool>,
     header_read_timeout_ms: Option<u64>,
     ws_sockets_per_client: Option<usize>,
     ws_frame_rate: Option<String>,
@@ -400,6 +402,15 @@ impl RawServer {
             max_header_total_bytes,
             connect_timeout: ms(self.connect_timeout_ms, 5_000, "connect_timeout_ms")?,
             upstream_timeout: ms(self.upstream_timeout_ms, 15_000, "upstream_timeout_ms")?,
+            max_answer_bytes: match self.max_answer_bytes.unwrap_or(16 << 20) {
+                n if n < 64 * 1024 => {
+                    return Err(Error::config(
+                        "server.max_answer_bytes: must be at least 65536 (an exchange's answers need room)",
+                    ))
+                }
+                n => n,
+            },
+            upstream_retry_get: self.upstream_retry_get.unwrap_or(true),
             header_read_timeout: ms(
                 self.header_read_timeout_ms,
                 10_000,

@@ -164,11 +164,8 @@ impl<'s> Pipeline<'s> {
                         |real| bearers.issue(&b.client, &b.credential, real),
                         |answer| b.ws.rest_bearer_answer(answer, &b.socket_base),
                     )
-                    .await
                 }
-                (Ok(response), Some(key), None) => {
-                    respond::redact_key(response, key.expose()).await
-                }
+                (Ok(response), Some(key), None) => Ok(respond::redact_key(response, key.expose())),
                 (Ok(response), None, None) => Ok(respond::pass_through(response)),
                 (Err(refusal), _, _) => Err(refusal),
             };

@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use hyper::body::Incoming;
+
+use super::forward::Answer;
 
 use crate::request::{Json, Method, Refusal, RefusalKind};
 use crate::secret::SecretBytes;
@@ -57,7 +58,7 @@ pub fn refusal<E>(
 }
 
 /// The exchange's answer goes back unchanged but for hop-by-hop headers and cookies.
-pub fn pass_through(resp: Response<Incoming>) -> Response<ProxyBody> {
+pub fn pass_through(resp: Answer) -> Response<ProxyBody> {
     let (mut parts, body) = resp.into_parts();
     for name in [
         header::CONNECTION,
@@ -72,43 +73,29 @@ pub fn pass_through(resp: Response<Incoming>) -> Response<ProxyBody> {
         parts.headers.remove(name);
     }
     parts.headers.remove("keep-alive");
-    Response::from_parts(parts, body.boxed())
+    Response::from_parts(parts, full(body))
 }
 
-/// Most bytes of an answer keyward reads whole to redact the API key from it.
-pub const MAX_REDACTED_BODY: usize = 1 << 20;
+/// A body of `bytes`.
+fn full(bytes: impl Into<Bytes>) -> ProxyBody {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
 
 /// The exchange's answer with every occurrence of `key` (the real API key) replaced, for
-/// endpoints whose answers echo it (Bybit `query-api`). An answer too large or unreadable to be
-/// checked is not passed on.
-pub async fn redact_key(
-    resp: Response<Incoming>,
-    key: &[u8],
-) -> Result<Response<ProxyBody>, Refusal> {
-    let (parts, body) = pass_through(resp).into_parts();
-    let bytes = http_body_util::Limited::new(body, MAX_REDACTED_BODY)
-        .collect()
-        .await
-        .map_err(|_| {
-            Refusal::new(
-                RefusalKind::Upstream,
-                "upstream_unreadable",
-                "the exchange's answer to this endpoint carries the API key and could not be read whole to redact it; it is not passed on",
-            )
-        })?
-        .to_bytes();
+/// endpoints whose answers echo it (Bybit `query-api`).
+pub fn redact_key(resp: Answer, key: &[u8]) -> Response<ProxyBody> {
+    let (parts, bytes) = resp.into_parts();
     let redacted = replace_all(&bytes, key, b"REDACTED-BY-KEYWARD");
-    let body = Full::new(Bytes::from(redacted))
-        .map_err(|never| match never {})
-        .boxed();
-    Ok(Response::from_parts(parts, body))
+    pass_through(Response::from_parts(parts, Bytes::from(redacted)))
 }
 
 /// The exchange's answer with the bearer token at `field` (member names) replaced by the placeholder
-/// `issue` returns for it (and every other copy of the token too). An answer that cannot be read
-/// whole or parsed strictly is not passed on; one without a token (an error) passes unchanged.
-pub async fn swap_bearer(
-    resp: Response<Incoming>,
+/// `issue` returns for it (and every other copy of the token too). An answer that cannot be
+/// parsed strictly is not passed on; one without a token (an error) passes unchanged.
+pub fn swap_bearer(
+    resp: Answer,
     field: &[&str],
     issue: impl FnOnce(SecretBytes) -> String,
     finish: impl FnOnce(&mut Json) -> Result<(), Refusal>,
@@ -120,22 +107,14 @@ pub async fn swap_bearer(
             "the exchange's answer to this endpoint carries a token and could not be read to replace it; it is not passed on",
         )
     };
-    let (parts, body) = pass_through(resp).into_parts();
-    let bytes = http_body_util::Limited::new(body, MAX_REDACTED_BODY)
-        .collect()
-        .await
-        .map_err(|_| unreadable())?
-        .to_bytes();
+    let (parts, bytes) = resp.into_parts();
     let text = std::str::from_utf8(&bytes).map_err(|_| unreadable())?;
     let mut answer = Json::parse(text).map_err(|_| unreadable())?;
     let (last, parents) = field.split_last().ok_or_else(unreadable)?;
     let token = match member(&mut answer, parents).and_then(|h| h.get(last)) {
         Some(Json::String(t)) if !t.is_empty() => SecretBytes::copy_from(t.as_bytes()),
         Some(_) => return Err(unreadable()),
-        None => {
-            let body = Full::new(bytes).map_err(|never| match never {}).boxed();
-            return Ok(Response::from_parts(parts, body));
-        }
+        None => return Ok(pass_through(Response::from_parts(parts, bytes))),
     };
     let placeholder = issue(SecretBytes::copy_from(token.expose()));
     if let Some(h) = member(&mut answer, parents) {
@@ -147,12 +126,7 @@ pub async fn swap_bearer(
         token.expose(),
         placeholder.as_bytes(),
     );
-    let mut parts = parts;
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let body = Full::new(Bytes::from(out))
-        .map_err(|never| match never {})
-        .boxed();
-    Ok(Response::from_parts(parts, body))
+    Ok(pass_through(Response::from_parts(parts, Bytes::from(out))))
 }
 
 /// The member of `json` at the end of `path` (`json` itself for an empty path).

@@ -17,7 +17,7 @@ use ipnet::IpNet;
 use tokio::sync::Notify;
 
 use super::auth::Clients;
-use super::forward::Upstream;
+use super::forward::{Limits, Upstream};
 use super::transport::HeaderLimits;
 use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::audit::{AuditLog, Event};
@@ -140,8 +140,7 @@ impl Resources {
             let upstream = Upstream::new(
                 c.upstream.as_ref().and_then(|u| u.ca.as_deref()),
                 c.upstream.as_ref().map(|u| u.base.clone()),
-                config.server.connect_timeout,
-                config.server.upstream_timeout,
+                Limits::of(&config.server),
             )?;
             upstreams.insert(c.name.clone(), Arc::new(upstream));
         }
@@ -331,7 +330,13 @@ mod tests {
     fn state(dir: &tempfile::TempDir, max_body_bytes: usize) -> (State, Arc<Upstream>) {
         let audit = AuditLog::open(&dir.path().join("audit.log")).unwrap();
         let second = Duration::from_secs(1);
-        let upstream = Arc::new(Upstream::new(None, None, second, second).unwrap());
+        let limits = Limits {
+            connect_timeout: second,
+            timeout: second,
+            max_answer_bytes: 1 << 20,
+            retry_get: false,
+        };
+        let upstream = Arc::new(Upstream::new(None, None, limits).unwrap());
         let upstreams = HashMap::from([("main".to_owned(), upstream.clone())]);
         let resources = Resources::with_upstreams(audit, upstreams);
         let snapshot = snapshot(max_body_bytes, &upstream);

@@ -558,9 +558,14 @@ impl Keyward {
 impl Keyward {
     /// Sends SIGTERM without waiting.
     pub fn terminate(&self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// Sends `signal` (`libc::SIGHUP` ...) to the process.
+    pub fn signal(&self, signal: i32) {
         let child = self.child.lock().unwrap();
         // SAFETY: our own child, not yet reaped (Drop reaps it).
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(child.id() as i32, signal) };
     }
 
     /// Waits up to `timeout` for the process to exit; its status, if it did.
