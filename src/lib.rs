@@ -13,6 +13,7 @@ pub mod provision;
 pub mod proxy;
 pub mod request;
 pub mod secret;
+pub mod secure_file;
 pub mod session;
 pub mod startup;
 pub mod token;

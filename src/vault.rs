@@ -74,9 +74,8 @@ pub use recipient::{fingerprint, recipient_of, Recipient};
 pub use secrets::CredentialSecrets;
 pub use token_key::TokenKey;
 
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, DirBuilder};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -85,12 +84,19 @@ use file::{VaultFile, FORMAT_VERSION, IN_TOKEN_VERSION};
 use stanza::Stanza;
 use token_key::RawTokenKey;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
+use crate::secure_file::{self, Purpose, Secrecy};
 use crate::token::{SealingPublicKey, Token};
 
 /// A vault file larger than this is not one of ours.
 const MAX_VAULT_FILE: u64 = 64 * 1024;
+/// Sealed, so not secret; but whoever can replace it chooses what keyward serves.
+const VAULT_FILE: Purpose<'static> = Purpose {
+    what: "vault file",
+    kind: ErrorKind::Vault,
+    secrecy: Secrecy::Integrity,
+};
 /// Longest accepted credential or exchange name.
 const MAX_NAME: usize = 128;
 
@@ -247,9 +253,8 @@ fn seal_payload(
 }
 
 /// Writes a vault file atomically: parent directory created (0700) if missing, contents written
-/// to a temporary file (0600) in the same directory, synced, then renamed over `path`.
+/// to a new temporary file (0600) in the same directory, synced, then renamed over `path`.
 pub fn write_vault_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let shown = path.display();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -259,30 +264,7 @@ pub fn write_vault_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| Error::io(format_args!("cannot create directory {}", dir.display()), e))?;
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::usage(format!("vault path {shown} does not name a file")))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        // Make the rename durable.
-        fs::File::open(dir)?.sync_all()
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(format_args!("cannot write vault file {shown}"), e)
-    })
+    secure_file::replace(path, bytes, "vault file")
 }
 
 /// Opens the vault file at `path` with `token`, checking that it was sealed for credential
@@ -411,27 +393,16 @@ pub fn read_recipient(arg: &str) -> Result<Recipient> {
 }
 
 fn read_vault_file(path: &Path) -> Result<Vec<u8>> {
-    let shown = path.display();
-    let file = fs::File::open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
+    secure_file::read_bounded(path, VAULT_FILE, MAX_VAULT_FILE).map_err(|e| {
+        if secure_file::is_not_found(&e) {
             Error::vault(format!(
-                "{shown}: vault file not found; create it with `keyward seal`"
+                "{}: vault file not found; create it with `keyward seal`",
+                path.display()
             ))
-            .with_source(e)
         } else {
-            Error::io(format_args!("cannot open vault file {shown}"), e)
+            e
         }
-    })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_VAULT_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format_args!("cannot read vault file {shown}"), e))?;
-    if bytes.len() as u64 > MAX_VAULT_FILE {
-        return Err(Error::vault(format!(
-            "{shown}: larger than {MAX_VAULT_FILE} bytes; not a keyward vault file"
-        )));
-    }
-    Ok(bytes)
+    })
 }
 
 fn check_name(what: &str, value: &str) -> Result<()> {

@@ -6,15 +6,21 @@
 //! issuing any nonce inside it, so after a restart every new nonce is above every old one, even
 //! if the clock went backwards. One file write per window, not per request.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::secure_file::{self, Purpose, Secrecy};
 
 const WINDOW_US: u64 = 60_000_000;
+
+/// The state file is not secret, but one someone else can write could lower the nonce.
+const STATE_FILE: Purpose<'static> = Purpose {
+    what: "nonce state file",
+    kind: ErrorKind::Config,
+    secrecy: Secrecy::Integrity,
+};
 
 #[derive(Debug)]
 pub struct Nonce {
@@ -49,15 +55,15 @@ impl Nonce {
 
     /// Nonces persisted in `file` (created if missing).
     pub fn persistent(file: &Path) -> Result<Nonce> {
-        let last = match fs::read_to_string(file) {
-            Ok(text) => text.trim().parse::<u64>().map_err(|_| {
+        let last = match secure_file::read_bounded(file, STATE_FILE, 64) {
+            Ok(bytes) => std::str::from_utf8(&bytes).ok().and_then(|t| t.trim().parse::<u64>().ok()).ok_or_else(|| {
                 Error::config(format!(
                     "nonce state file {} is corrupt; delete it only if the exchange's key has never been used with a larger nonce",
                     file.display()
                 ))
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(Error::io(format!("cannot read {}", file.display()), e)),
+            Err(e) if secure_file::is_not_found(&e) => 0,
+            Err(e) => return Err(e),
         };
         Ok(Nonce {
             state: Mutex::new(State {
@@ -85,18 +91,7 @@ impl Nonce {
 }
 
 fn write_state(file: &Path, value: u64) -> Result<()> {
-    let tmp = file.with_extension("tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        writeln!(f, "{value}")?;
-        f.sync_all()?;
-        fs::rename(&tmp, file)
-    };
-    write().map_err(|e| Error::io(format!("cannot write nonce state {}", file.display()), e))
+    secure_file::replace(file, format!("{value}\n").as_bytes(), "nonce state")
 }
 
 #[cfg(test)]
@@ -128,6 +123,39 @@ mod tests {
         let second = Nonce::persistent(&file).unwrap();
         let after = second.next(t - Duration::from_secs(3600)).unwrap();
         assert!(after > last, "{after} <= {last}");
+    }
+
+    #[test]
+    fn a_symlink_planted_at_the_temp_path_does_not_truncate_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious\n").unwrap();
+        let file = dir.path().join("kraken.kwv.nonce");
+        // The old code wrote `kraken.kwv.tmp` with O_TRUNC, following a link planted there.
+        std::os::unix::fs::symlink(&victim, file.with_extension("tmp")).unwrap();
+        let tmp = dir
+            .path()
+            .join(format!(".kraken.kwv.nonce.tmp.{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        let n = Nonce::persistent(&file).unwrap();
+        let err = n.next(SystemTime::now()).unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n");
+        std::fs::remove_file(&tmp).unwrap();
+        n.next(SystemTime::now()).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n");
+        assert!(!std::fs::symlink_metadata(&file).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn a_symlinked_state_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::write(&real, b"5\n").unwrap();
+        let file = dir.path().join("kraken.kwv.nonce");
+        std::os::unix::fs::symlink(&real, &file).unwrap();
+        let err = Nonce::persistent(&file).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
     }
 
     #[test]

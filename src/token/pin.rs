@@ -1,14 +1,13 @@
 //! Where the token PIN comes from: a file readable by its owner only (or a systemd credential),
 //! or an environment variable for tests and containers. Never argv, never the config file itself.
 
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use zeroize::Zeroize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
+use crate::secure_file::{self, Purpose, Secrecy};
 
 /// Where the token PIN comes from. Never argv, never the config file itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,38 +46,14 @@ impl std::fmt::Display for PinSource {
 }
 
 /// Reads a small secret file (a PIN file, a management-key file) that only its owner may read or
-/// write; `what` names it in messages ("PIN file").
+/// write; `what` names it in messages ("PIN file"). See [`secure_file`] for the checks.
 pub(super) fn read_secret_file(path: &std::path::Path, what: &str) -> Result<SecretBytes> {
-    let shown = path.display();
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format_args!("cannot open {what} {shown}"), e))?;
-    // Checked on the open file, so the file we read is the file we checked.
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io(format_args!("cannot stat {what} {shown}"), e))?;
-    let mode = meta.permissions().mode();
-    if mode & 0o066 != 0 {
-        return Err(Error::token(format!(
-            "{what} {shown} is readable or writable by group or others (mode {:03o}); \
-             run `chmod 600 {shown}`",
-            mode & 0o777
-        )));
-    }
-    if !meta.is_file() {
-        return Err(Error::token(format!(
-            "{what} {shown} is not a regular file"
-        )));
-    }
-    if meta.len() > MAX_SECRET_FILE {
-        return Err(Error::token(format!(
-            "{what} {shown} is {} bytes; it should hold only the secret",
-            meta.len()
-        )));
-    }
-    let mut buf = SecretBytes::zeroed(meta.len() as usize);
-    file.read_exact(buf.expose_mut())
-        .map_err(|e| Error::io(format_args!("cannot read {what} {shown}"), e))?;
-    Ok(buf)
+    let purpose = Purpose {
+        what,
+        kind: ErrorKind::Token,
+        secrecy: Secrecy::Secret,
+    };
+    secure_file::read_secret(path, purpose, MAX_SECRET_FILE)
 }
 
 fn read_pin_env(name: &str) -> Result<SecretBytes> {
@@ -105,6 +80,7 @@ pub(super) fn strip_line_ending(bytes: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
 
     fn pin_file(contents: &[u8], mode: u32) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -136,6 +112,36 @@ mod tests {
                 "{msg}"
             );
             assert!(!msg.contains("1234"), "{msg}");
+        }
+    }
+
+    /// The PIN file attacks of issue 10: each refused at once, naming the file and the fix.
+    #[test]
+    fn pin_file_via_symlink_fifo_or_another_owner_is_refused() {
+        let (dir, real) = pin_file(b"1234\n", 0o600);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = PinSource::File(link).read().unwrap_err();
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
+
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(PinSource::File(fifo).read().map(|_| ())));
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(2))
+            .expect("reading a FIFO as the PIN file must not block");
+        let err = got.unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(&real, Some(65534), Some(65534)).unwrap();
+            let err = PinSource::File(real).read().unwrap_err();
+            assert!(err.to_string().contains("owned by uid 65534"), "{err}");
+            assert!(!err.to_string().contains("1234"), "{err}");
         }
     }
 
