@@ -424,6 +424,7 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
     runtime.block_on(async move {
+        reload_on_hangup(config_path.to_owned(), state.clone())?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .map_err(|e| Error::io(format!("cannot listen on {}", config.server.listen), e))?;
@@ -438,6 +439,22 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
         tracing::info!("shutting down");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Reloads the config on every SIGHUP (installed before listening, so a SIGHUP never kills
+/// a serving keyward).
+fn reload_on_hangup(path: std::path::PathBuf, state: Arc<State>) -> Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = signal(SignalKind::hangup())
+        .map_err(|e| Error::io("cannot install the SIGHUP (reload) handler", e))?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            let (path, state) = (path.clone(), state.clone());
+            // Reading and compiling the config blocks (briefly); the outcome is logged.
+            let _ = tokio::task::spawn_blocking(move || proxy::reload(&path, &state)).await;
+        }
+    });
+    Ok(())
 }
 
 async fn shutdown_signal() {

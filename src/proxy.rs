@@ -11,7 +11,9 @@ mod host;
 mod listener;
 mod outcome;
 mod pipeline;
+mod reload;
 mod respond;
+mod restart;
 mod state;
 pub mod tls;
 mod transport;
@@ -20,4 +22,5 @@ mod ws_upstream;
 
 pub use explain::explain;
 pub use listener::{run, SHUTDOWN_GRACE};
+pub use reload::{reload, ReloadError, Reloaded};
 pub use state::{Resources, Snapshot, State};

@@ -575,3 +575,103 @@ fn an_answer_larger_than_max_answer_bytes_is_502_upstream_too_large() {
     );
     assert_eq!(FAULTY.count(&t), 1, "not retried");
 }
+
+// ---- config reload (SIGHUP) --------------------------------------------------------------------
+
+/// Waits until `needle` occurs `n` times in keyward's log; the log.
+#[track_caller]
+fn wait_log(kw: &Keyward, needle: &str, n: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = kw.log_text();
+        if text.matches(needle).count() >= n {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} (x{n}) in:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_sighup_reload_swaps_the_allowlist_atomically_and_a_bad_file_keeps_the_old_config() {
+    let alt = dead_port();
+    let write = |extra: &str, allow: &str| config("reload", FAULTY.port, alt, extra, allow);
+    let path = write("", GRID_ALLOW);
+    let kw = ENV.serve(&path, "keyward-reload.log");
+    let t = tag("ok");
+    assert_eq!(order(&kw, &t).status, 200, "orders allowed at first");
+
+    // A slow read is in flight across the reload.
+    let slow = tag("slow");
+    let in_flight = {
+        let (port, slow, token) = (kw.port, slow.clone(), ENV.token.clone());
+        std::thread::spawn(move || {
+            let target = format!("/{MAIN}/api/v3/order?symbol=BTCUSDT&origClientOrderId={slow}");
+            raw(
+                port,
+                &build(port, "GET", &target, &[("X-MBX-APIKEY", &token)], None),
+            )
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while FAULTY.count(&slow) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the slow request never reached the upstream"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    write("", r#"["binance:read"]"#);
+    kw.signal(libc::SIGHUP);
+    wait_log(&kw, "config reloaded", 1);
+    let r = in_flight.join().unwrap();
+    assert_eq!(
+        r.status,
+        200,
+        "the request in flight completes: {}",
+        r.text()
+    );
+    assert_eq!(r.json()["orderId"], 12345);
+    let t = tag("ok");
+    order(&kw, &t).assert_error(403, "not_allowed");
+    assert_eq!(FAULTY.count(&t), 0);
+
+    // An invalid file: refused, logged at error level naming the key; the config stays.
+    write("bogus_knob = 1", GRID_ALLOW);
+    kw.signal(libc::SIGHUP);
+    let log = wait_log(&kw, "config reload refused", 1);
+    let line = log
+        .lines()
+        .find(|l| l.contains("config reload refused"))
+        .unwrap();
+    assert!(
+        line.contains("ERROR") && line.contains("bogus_knob"),
+        "{line}"
+    );
+    // A file that changes a restart-only setting: refused whole, naming it.
+    write("max_answer_bytes = 100000", GRID_ALLOW);
+    kw.signal(libc::SIGHUP);
+    let log = wait_log(&kw, "config reload refused", 2);
+    let line = log
+        .lines()
+        .filter(|l| l.contains("config reload refused"))
+        .nth(1)
+        .unwrap();
+    assert!(
+        line.contains("server.max_answer_bytes") && line.contains("restart"),
+        "{line}"
+    );
+    let t = tag("ok");
+    order(&kw, &t).assert_error(403, "not_allowed");
+    assert!(kw.is_running());
+    assert_eq!(get(&kw, &tag("ok"), &ENV.token, MAIN).status, 200);
+
+    // A valid file again: orders are allowed again.
+    write("", GRID_ALLOW);
+    kw.signal(libc::SIGHUP);
+    wait_log(&kw, "config reloaded", 2);
+    assert_eq!(order(&kw, &tag("ok")).status, 200);
+}

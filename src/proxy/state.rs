@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 
 use super::auth::Clients;
 use super::forward::{Limits, Upstream};
+use super::restart::RestartOnly;
 use super::transport::HeaderLimits;
 use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::audit::{AuditLog, Event};
@@ -31,6 +32,8 @@ use crate::session::Bearers;
 pub struct State {
     resources: Resources,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// The settings of the config started with that only a restart changes.
+    restart_only: RestartOnly,
 }
 
 impl State {
@@ -42,14 +45,23 @@ impl State {
     ) -> Result<State> {
         let resources = Resources::new(config, audit)?;
         let snapshot = Snapshot::compile(config, unsealed, &resources)?;
-        Ok(State::from_parts(resources, snapshot))
+        Ok(State::from_parts(
+            resources,
+            snapshot,
+            RestartOnly::of(config),
+        ))
     }
 
-    fn from_parts(resources: Resources, snapshot: Snapshot) -> State {
+    fn from_parts(resources: Resources, snapshot: Snapshot, restart_only: RestartOnly) -> State {
         State {
             resources,
             snapshot: RwLock::new(Arc::new(snapshot)),
+            restart_only,
         }
+    }
+
+    pub(super) fn restart_only(&self) -> &RestartOnly {
+        &self.restart_only
     }
 
     pub fn resources(&self) -> &Resources {
@@ -222,7 +234,8 @@ pub struct CredentialState {
 
 /// What the config compiles to; replaced whole by a reload.
 pub struct Snapshot {
-    pub(super) credentials: HashMap<String, CredentialState>,
+    /// Unsealed once at start-up; a reload's snapshot shares them.
+    pub(super) credentials: HashMap<String, Arc<CredentialState>>,
     pub(super) clients: Clients,
     /// `[server] anonymous_market_data`, and the one rate all anonymous requests share.
     pub(super) anonymous_ok: bool,
@@ -254,10 +267,23 @@ impl Snapshot {
                 credential,
                 upstream: resources.upstream(&c.name)?,
             };
-            credentials.insert(c.name.clone(), state);
+            credentials.insert(c.name.clone(), Arc::new(state));
         }
+        Ok(Snapshot::with_credentials(config, credentials))
+    }
+
+    /// `config` compiled with the credentials of `current` (a reload: the credentials must be
+    /// the same, which [`State::reload`] checks).
+    pub(super) fn recompile(config: &Config, current: &Snapshot) -> Snapshot {
+        Snapshot::with_credentials(config, current.credentials.clone())
+    }
+
+    fn with_credentials(
+        config: &Config,
+        credentials: HashMap<String, Arc<CredentialState>>,
+    ) -> Snapshot {
         let server = &config.server;
-        Ok(Snapshot {
+        Snapshot {
             credentials,
             clients: Clients::compile(&config.clients),
             anonymous_ok: server.anonymous_market_data,
@@ -271,7 +297,7 @@ impl Snapshot {
             },
             body_timeout: server.header_read_timeout,
             header_read_timeout: server.header_read_timeout,
-        })
+        }
     }
 
     /// Whether `peer` is a proxy whose forwarding headers are believed.
@@ -308,7 +334,7 @@ mod tests {
             upstream: upstream.clone(),
         };
         Snapshot {
-            credentials: HashMap::from([("main".to_owned(), credential)]),
+            credentials: HashMap::from([("main".to_owned(), Arc::new(credential))]),
             clients: Clients::compile(&[]),
             anonymous_ok: false,
             anonymous_limiter: Limiter::new(Rate {
@@ -340,7 +366,10 @@ mod tests {
         let upstreams = HashMap::from([("main".to_owned(), upstream.clone())]);
         let resources = Resources::with_upstreams(audit, upstreams);
         let snapshot = snapshot(max_body_bytes, &upstream);
-        (State::from_parts(resources, snapshot), upstream)
+        (
+            State::from_parts(resources, snapshot, RestartOnly::default()),
+            upstream,
+        )
     }
 
     #[test]

@@ -1,0 +1,52 @@
+//! The settings of a config that only a restart changes (a reload refuses a file that changes one).
+
+use crate::config::Config;
+
+/// The settings a reload cannot change, as comparable text (their `Debug` forms, which hold
+/// paths and numbers but never a secret: the PIN is named by its source, not held).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct RestartOnly(Vec<(&'static str, String)>);
+
+impl RestartOnly {
+    pub(super) fn of(config: &Config) -> RestartOnly {
+        let s = &config.server;
+        RestartOnly(vec![
+            ("server.listen", format!("{:?}", s.listen)),
+            ("server.tls", format!("{:?}", s.tls)),
+            (
+                "server.connect_timeout_ms",
+                format!("{:?}", s.connect_timeout),
+            ),
+            (
+                "server.upstream_timeout_ms",
+                format!("{:?}", s.upstream_timeout),
+            ),
+            (
+                "server.max_answer_bytes",
+                format!("{:?}", s.max_answer_bytes),
+            ),
+            (
+                "server.upstream_retry_get",
+                format!("{:?}", s.upstream_retry_get),
+            ),
+            (
+                "server.ws_sockets_per_client",
+                format!("{:?}", s.ws_sockets_per_client),
+            ),
+            ("server.ws_frame_rate", format!("{:?}", s.ws_frame_rate)),
+            ("token", format!("{:?}", config.token)),
+            ("audit", format!("{:?}", config.audit)),
+            ("credential", format!("{:?}", config.credentials)),
+        ])
+    }
+
+    /// The keys whose values differ.
+    pub(super) fn changed(&self, next: &RestartOnly) -> Vec<&'static str> {
+        self.0
+            .iter()
+            .zip(&next.0)
+            .filter(|(a, b)| a.1 != b.1)
+            .map(|(a, _)| a.0)
+            .collect()
+    }
+}
