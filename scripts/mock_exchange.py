@@ -71,6 +71,22 @@ KEY_ONLY_RE = re.compile(
 )
 
 
+# Test switch: a request whose parameters carry `mock429r<N>` (or `mock418r<N>`) anywhere is
+# answered as Binance answers a rate-limit breach (429) or an IP ban (418), with
+# `Retry-After: N`, before any other check.
+RATE_SWITCH = re.compile(r"mock(429|418)r(\d+)")
+
+
+def rate_refusal(params_text):
+    m = RATE_SWITCH.search(params_text)
+    if m is None:
+        return None
+    status = int(m.group(1))
+    msg = ("Too many requests; current limit of IP is 6000 requests per minute."
+           if status == 429 else "Way too many requests; IP banned until later.")
+    return status, {"code": -1003, "msg": msg}, m.group(2)
+
+
 def classify(path):
     if PUBLIC_RE.match(path) or path in PUBLIC_EXTRA:
         return "public"
@@ -954,7 +970,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 raise BinanceError(400, -1000, "Malformed request body.")
             rec["body"] = raw_body.decode("utf-8", "replace")
-            status, payload = self.verify_and_route(ex, path, query, raw_body, headers, rec)
+            refusal = rate_refusal(query + "&" + rec["body"])
+            if refusal is not None:
+                status, payload, self.retry_after = refusal
+            else:
+                status, payload = self.verify_and_route(ex, path, query, raw_body, headers, rec)
         except BinanceError as e:
             status, payload = e.status, e.body()
             rec["error"] = rec["error"] or e.msg
@@ -1080,6 +1100,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json;charset=UTF-8")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-mbx-used-weight-1m", "1")
+            retry_after = getattr(self, "retry_after", None)
+            if retry_after is not None:
+                self.send_header("Retry-After", retry_after)
+                self.retry_after = None
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()

@@ -63,6 +63,45 @@ pub struct ServerConfig {
     pub ws_sockets_per_client: usize,
     /// Frames per second one client may send over all its WebSocket sessions.
     pub ws_frame_rate: Rate,
+    pub limits: Limits,
+}
+
+/// Bounds on what connections and requests may hold (`[server]` keys of the same names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Headers in one request (`max_headers`).
+    pub max_headers: usize,
+    /// Query and form parameters in one request (`max_params`).
+    pub max_params: usize,
+    /// How long a keep-alive connection may wait for its next request (`idle_timeout_ms`).
+    pub idle_timeout: Duration,
+    /// How long the body of a request may take to arrive (`body_read_timeout_ms`).
+    pub body_read_timeout: Duration,
+    /// Open client connections (`max_connections`).
+    pub max_connections: usize,
+    /// HTTP requests being served at once (`max_in_flight`).
+    pub max_in_flight: usize,
+    /// Wrong client tokens one source address may send (`auth_failure_rate`).
+    pub auth_failure_rate: Rate,
+}
+
+impl Default for Limits {
+    /// The defaults: room for 2,000 idle bot connections and more, and bounds well above what
+    /// an exchange API request needs.
+    fn default() -> Self {
+        Limits {
+            max_headers: 64,
+            max_params: 100,
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_in_flight: 512,
+            auth_failure_rate: Rate {
+                count: 20,
+                per: Duration::from_secs(60),
+            },
+        }
+    }
 }
 
 #[derive(Debug)]

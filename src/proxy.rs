@@ -4,10 +4,12 @@
 //! status codes.
 
 mod auth;
+mod backoff;
 mod explain;
 mod fault;
 mod forward;
 mod host;
+mod limits;
 mod listener;
 mod outcome;
 mod pipeline;

@@ -468,6 +468,7 @@ fn anonymous_market_data_can_be_turned_off() {
         &common::ConfigSpec {
             anonymous_market_data: false,
             audit: "audit-no-anon.jsonl",
+            ..Default::default()
         },
     );
     let kw = env.serve(&config, "keyward-no-anon.stderr.log");
@@ -743,6 +744,7 @@ fn shutdown_finishes_requests_in_flight() {
         &common::ConfigSpec {
             anonymous_market_data: true,
             audit: "audit-shutdown.jsonl",
+            ..Default::default()
         },
     );
     let kw = env.serve(&config, "keyward-shutdown.stderr.log");
@@ -845,6 +847,7 @@ fn shutdown_waits_for_the_outcome_of_a_request_whose_bot_hung_up() {
         &common::ConfigSpec {
             anonymous_market_data: true,
             audit: "audit-shutdown-gone.jsonl",
+            ..Default::default()
         },
     );
     let kw = env.serve(&config, "keyward-shutdown-gone.stderr.log");

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::token::RawToken;
 use super::{
-    resolve, AuditConfig, ClientConfig, Config, CredentialConfig, ServerConfig, TlsConfig,
+    resolve, AuditConfig, ClientConfig, Config, CredentialConfig, Limits, ServerConfig, TlsConfig,
     UpstreamConfig, DEFAULT_LISTEN, DEFAULT_RECV_WINDOW_MS,
 };
 use crate::error::{Error, Result};
@@ -62,6 +62,13 @@ struct RawServer {
     max_answer_bytes: Option<usize>,
     upstream_retry_get: Option<bool>,
     header_read_timeout_ms: Option<u64>,
+    max_headers: Option<usize>,
+    max_params: Option<usize>,
+    idle_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    max_in_flight: Option<usize>,
+    auth_failure_rate: Option<String>,
     ws_sockets_per_client: Option<usize>,
     ws_frame_rate: Option<String>,
 }
@@ -346,6 +353,11 @@ impl RawServer {
         }
         let anonymous_rate = parse_or(self.anonymous_rate, "20/s", "server.anonymous_rate")?;
         let ws_frame_rate = parse_or(self.ws_frame_rate, "50/s", "server.ws_frame_rate")?;
+        let d = Limits::default();
+        let auth_failure_rate = match self.auth_failure_rate {
+            None => d.auth_failure_rate,
+            text => parse_or(text, "", "server.auth_failure_rate")?,
+        };
         let trusted_proxies = self
             .trusted_proxies
             .iter()
@@ -386,7 +398,38 @@ impl RawServer {
                 "server.max_header_total_bytes: must be at least server.max_header_bytes",
             ));
         }
+        let at_least =
+            |v: Option<usize>, default: usize, min: usize, key: &str| match v.unwrap_or(default) {
+                n if n < min => Err(Error::config(format!(
+                    "server.{key}: must be at least {min}"
+                ))),
+                n => Ok(n),
+            };
+        let millis = |d: Duration| d.as_millis() as u64;
+        let limits = Limits {
+            max_headers: at_least(self.max_headers, d.max_headers, 16, "max_headers")?,
+            max_params: at_least(self.max_params, d.max_params, 1, "max_params")?,
+            idle_timeout: ms(
+                self.idle_timeout_ms,
+                millis(d.idle_timeout),
+                "idle_timeout_ms",
+            )?,
+            body_read_timeout: ms(
+                self.body_read_timeout_ms,
+                millis(d.body_read_timeout),
+                "body_read_timeout_ms",
+            )?,
+            max_connections: at_least(
+                self.max_connections,
+                d.max_connections,
+                1,
+                "max_connections",
+            )?,
+            max_in_flight: at_least(self.max_in_flight, d.max_in_flight, 1, "max_in_flight")?,
+            auth_failure_rate,
+        };
         Ok(ServerConfig {
+            limits,
             listen,
             tls,
             anonymous_market_data: self.anonymous_market_data.unwrap_or(true),

@@ -1,6 +1,8 @@
 //! Per-client request rates: a token bucket refilled continuously, with a burst of one period.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::Hash;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -69,17 +71,93 @@ impl Limiter {
     }
 
     fn try_acquire_at(&self, now: Instant) -> bool {
+        self.take_at(now, 1.0).is_ok()
+    }
+
+    /// Takes `weight` of budget, or says how long until that much is back (then nothing is
+    /// taken). A weight above the whole capacity can never be taken.
+    pub fn take(&self, weight: f64) -> Result<(), Duration> {
+        self.take_at(Instant::now(), weight)
+    }
+
+    fn take_at(&self, now: Instant, weight: f64) -> Result<(), Duration> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, last) = *state;
-        let elapsed = now.saturating_duration_since(last).as_secs_f64();
-        let tokens = (tokens + elapsed * self.per_sec).min(self.capacity);
-        if tokens >= 1.0 {
-            *state = (tokens - 1.0, now);
-            true
+        let tokens = self.refilled(*state, now);
+        if tokens >= weight {
+            *state = (tokens - weight, now);
+            Ok(())
         } else {
             *state = (tokens, now);
-            false
+            let missing = (weight.min(self.capacity) - tokens).max(0.0);
+            Err(Duration::from_secs_f64(missing / self.per_sec))
         }
+    }
+
+    /// Whether one unit is available now, without taking it; else how long until it is.
+    pub fn peek(&self) -> Result<(), Duration> {
+        let now = Instant::now();
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let tokens = self.refilled(*state, now);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - tokens) / self.per_sec))
+        }
+    }
+
+    /// Whether the bucket is full again (nothing of it is in use).
+    fn is_full(&self, now: Instant) -> bool {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.refilled(*state, now) >= self.capacity
+    }
+
+    fn refilled(&self, (tokens, last): (f64, Instant), now: Instant) -> f64 {
+        let elapsed = now.saturating_duration_since(last).as_secs_f64();
+        (tokens + elapsed * self.per_sec).min(self.capacity)
+    }
+}
+
+/// One [`Limiter`] per key (a source address), created on first use. The table is bounded:
+/// when it is full, keys whose buckets have refilled are forgotten; a new key that still finds
+/// no room is not limited (and a warning is logged), so an attacker with many addresses cannot
+/// grow keyward's memory without bound.
+#[derive(Debug)]
+pub struct KeyedLimiter<K> {
+    rate: Rate,
+    most: usize,
+    table: Mutex<HashMap<K, Limiter>>,
+}
+
+impl<K: Eq + Hash + Clone + fmt::Debug> KeyedLimiter<K> {
+    pub fn new(rate: Rate, most: usize) -> Self {
+        KeyedLimiter {
+            rate,
+            most,
+            table: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `key` has budget left; else how long until it has.
+    pub fn peek(&self, key: &K) -> Result<(), Duration> {
+        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        table.get(key).map_or(Ok(()), Limiter::peek)
+    }
+
+    /// Spends one unit of `key`'s budget; else how long until one is back.
+    pub fn spend(&self, key: &K) -> Result<(), Duration> {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if !table.contains_key(key) && table.len() >= self.most {
+            let now = Instant::now();
+            table.retain(|_, l| !l.is_full(now));
+            if table.len() >= self.most {
+                tracing::warn!(key = ?key, "rate table full; this key is not limited");
+                return Ok(());
+            }
+        }
+        table
+            .entry(key.clone())
+            .or_insert_with(|| Limiter::new(self.rate))
+            .take(1.0)
     }
 }
 
@@ -113,5 +191,26 @@ mod tests {
         // one token back after a third of a second
         assert!(l.try_acquire_at(t0 + Duration::from_millis(340)));
         assert!(!l.try_acquire_at(t0 + Duration::from_millis(340)));
+    }
+
+    #[test]
+    fn weights_take_more_and_say_how_long_to_wait() {
+        let l = Limiter::new("60/m".parse().unwrap());
+        let t0 = Instant::now();
+        assert!(l.take_at(t0, 50.0).is_ok());
+        let wait = l.take_at(t0, 20.0).unwrap_err();
+        assert!((9..=11).contains(&wait.as_secs()), "{wait:?}");
+        assert!(l.take_at(t0 + Duration::from_secs(10), 20.0).is_ok());
+    }
+
+    #[test]
+    fn keyed_limits_each_key_alone_and_stays_bounded() {
+        let k = KeyedLimiter::new("2/m".parse().unwrap(), 2);
+        assert!(k.spend(&1).is_ok() && k.spend(&1).is_ok());
+        assert!(k.peek(&1).is_err() && k.spend(&1).is_err());
+        assert!(k.peek(&2).is_ok() && k.spend(&2).is_ok());
+        // The table is full (1 and 2 in use): a third key is not tracked.
+        assert!(k.spend(&3).is_ok() && k.spend(&3).is_ok() && k.spend(&3).is_ok());
+        assert_eq!(k.table.lock().unwrap().len(), 2);
     }
 }

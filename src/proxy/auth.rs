@@ -1,7 +1,7 @@
 //! Client authentication (which bot is this?) and admission (may it use this credential, from
 //! this address, at this rate?).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::HeaderMap;
 use ipnet::IpNet;
@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::ClientConfig;
 use crate::exchange::Exchange;
-use crate::policy::rate::Limiter;
+use crate::policy::rate::{KeyedLimiter, Limiter, Rate};
 use crate::policy::Allowlist;
 use crate::request::{Refusal, RefusalKind};
 use crate::session;
@@ -81,22 +81,6 @@ impl Clients {
         )
     }
 
-    /// Finds the client by its token, read where the exchange profile says bots send it.
-    /// `Ok(None)` = no token at all (anonymous); a token that matches no client is refused.
-    ///
-    /// The token's SHA-256 is compared with every client's in constant time, and the loop does
-    /// not stop at a match, so timing tells nothing about which digest matched or how much.
-    pub fn authenticate(
-        &self,
-        exchange: &dyn Exchange,
-        headers: &HeaderMap,
-    ) -> Result<Option<&Client>, Refusal> {
-        let Some(token) = exchange.client_token(headers)? else {
-            return Ok(None);
-        };
-        self.find(&token).map(Some)
-    }
-
     /// The client of this name.
     pub fn by_name(&self, name: &str) -> Option<&Client> {
         self.0.iter().find(|c| c.name == name)
@@ -140,6 +124,54 @@ impl session::Bots for Clients {
 
     fn by_name(&self, name: &str) -> Option<&dyn session::Bot> {
         Clients::by_name(self, name).map(|c| c as &dyn session::Bot)
+    }
+}
+
+/// Wrong client tokens per source address (`[server] auth_failure_rate`): once a source has
+/// spent its budget, every request from it that carries a token is refused with 429 before
+/// the token is even compared, so guessing is slowed to the configured rate whatever the
+/// guesses. Requests without a token (anonymous market data) are not affected. Kept across
+/// reloads.
+pub struct TokenGuesses(KeyedLimiter<IpAddr>);
+
+/// Source addresses remembered at most (see [`KeyedLimiter`]).
+const GUESSING_SOURCES: usize = 65_536;
+
+impl TokenGuesses {
+    pub fn new(rate: Rate) -> Self {
+        TokenGuesses(KeyedLimiter::new(rate, GUESSING_SOURCES))
+    }
+
+    /// Finds the client by its token, read where the exchange profile says bots send it, for a
+    /// request from `source` within its budget of wrong tokens. `Ok(None)` = no token at all
+    /// (anonymous); a token that matches no client is refused. The token's SHA-256 is compared
+    /// with every client's in constant time, and the loop does not stop at a match, so timing
+    /// tells nothing about which digest matched or how much.
+    pub fn authenticate<'c>(
+        &self,
+        clients: &'c Clients,
+        exchange: &dyn Exchange,
+        headers: &HeaderMap,
+        source: IpAddr,
+    ) -> Result<Option<&'c Client>, Refusal> {
+        let Some(token) = exchange.client_token(headers)? else {
+            return Ok(None);
+        };
+        if let Err(wait) = self.0.peek(&source) {
+            return Err(Refusal::new(
+                RefusalKind::RateLimited,
+                "auth_rate_limited",
+                format!(
+                    "too many wrong client tokens from {source}; requests with a token are refused for {} s",
+                    wait.as_secs() + 1
+                ),
+            )
+            .retry_after(wait.as_secs() + 1));
+        }
+        clients.find(&token).map(Some).inspect_err(|_| {
+            // This wrong token is answered 401 either way; the next ones may be 429.
+            let _ = self.0.spend(&source);
+        })
     }
 }
 

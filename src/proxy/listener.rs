@@ -4,29 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::host::ListenName;
+use super::limits::{Activity, Admission, Expired, Watched, REFUSAL_TIME};
+use super::respond::{self, ProxyBody};
 use super::state::{InFlight, State};
 use super::{pipeline, ws};
-
-/// Serves a connection until it ends or `stop` says to finish: then hyper finishes the request
-/// in progress and closes (an idle keep-alive connection closes at once).
-macro_rules! graceful {
-    ($conn:ident, $stop:ident) => {{
-        tokio::pin!($conn);
-        tokio::select! {
-            result = $conn.as_mut() => result,
-            _ = async { let _ = $stop.wait_for(|stop| *stop).await; } => {
-                $conn.as_mut().graceful_shutdown();
-                $conn.await
-            }
-        }
-    }};
-}
 
 /// How long in-flight requests may take to finish once shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -65,50 +55,67 @@ pub async fn run(
             },
         };
         let _ = stream.set_nodelay(true);
+        let place = match state.resources().caps().admit() {
+            Admission::Serve(place) => Some(place),
+            Admission::Refuse(place) => {
+                tokio::spawn(refuse(state.clone(), stream, tls.clone(), place));
+                continue;
+            }
+            Admission::Close => {
+                tracing::debug!(%peer, "over [server] max_connections; closed");
+                continue;
+            }
+        };
         let state = state.clone();
         let local = local.clone();
         let tls = tls.clone();
-        let header_read_timeout = state.snapshot().header_read_timeout;
         let counted = connections.enter();
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
         tokio::spawn(async move {
             let _counted = counted;
+            let _place = place;
+            let snapshot = state.snapshot();
+            let activity = Activity::new(snapshot.idle_timeout, snapshot.header_read_timeout);
+            let max_headers = snapshot.header_limits.count;
+            drop(snapshot);
+            let on_request = activity.clone();
             let service = service_fn(move |req| {
                 let state = state.clone();
                 let local = local.clone();
+                let activity = on_request.clone();
                 async move {
+                    activity.serving();
                     let listen = Option::as_ref(&local);
                     let response = if ws::is_upgrade(&req) {
                         ws::upgrade(&state, listen, peer, req).await
                     } else {
                         pipeline::handle(&state, listen, peer, req).await
                     };
+                    activity.served();
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .keep_alive(true);
             let result = match tls {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(s) => {
-                        let conn = builder
-                            .serve_connection(TokioIo::new(s), service)
-                            .with_upgrades();
-                        graceful!(conn, stop)
+                Some(acceptor) => {
+                    let head_timeout = activity.head_timeout();
+                    match tokio::time::timeout(head_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => {
+                            let io = Watched::new(s, activity.clone());
+                            serve(io, service, &activity, max_headers, stop).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake took too long");
+                            return;
+                        }
                     }
-                    Err(e) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                },
+                }
                 None => {
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades();
-                    graceful!(conn, stop)
+                    let io = Watched::new(stream, activity.clone());
+                    serve(io, service, &activity, max_headers, stop).await
                 }
             };
             if let Err(e) = result {
@@ -135,4 +142,95 @@ pub async fn run(
         _ = state.resources().forwards_done() => {}
         _ = tokio::time::sleep_until(deadline) => cut_off(),
     }
+}
+
+/// Serves one connection until it ends, a bound of its [`Activity`] is past (idle: closed;
+/// a head too slow: cut off), or `stop` says to finish: then hyper finishes the request in
+/// progress and closes (an idle keep-alive connection closes at once).
+async fn serve<I, S>(
+    io: I,
+    service: S,
+    activity: &Activity,
+    max_headers: usize,
+    mut stop: watch::Receiver<bool>,
+) -> hyper::Result<()>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = ProxyBody>,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    // keyward's own bounds (Activity) replace hyper's header read timeout, which would also
+    // cut idle keep-alive connections. hyper's header-count cap sits above keyward's own
+    // `max_headers` check, which answers with a JSON error.
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .keep_alive(true);
+    if max_headers * 2 > HYPER_DEFAULT_MAX_HEADERS {
+        builder.max_headers(max_headers * 2);
+    }
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => result,
+        _ = async { let _ = stop.wait_for(|stop| *stop).await; } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+        expired = activity.expired() => match expired {
+            // Nothing in progress: a graceful shutdown closes at once.
+            Expired::Idle => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+            Expired::Head => {
+                tracing::debug!("request head not complete within [server] header_read_timeout_ms; connection cut off");
+                Ok(())
+            }
+        },
+    }
+}
+
+/// hyper's own cap on header lines when none is set.
+const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+
+/// A connection over `[server] max_connections`: its first request gets `503
+/// too_many_connections` (within [`REFUSAL_TIME`]) and the connection is closed.
+async fn refuse(
+    state: Arc<State>,
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+    place: tokio::sync::OwnedSemaphorePermit,
+) {
+    let _place = place;
+    let refusal = state.resources().caps().too_many_connections();
+    tracing::warn!("connection over [server] max_connections refused with 503");
+    let service = service_fn(move |_req| {
+        let response: http::Response<ProxyBody> = respond::refusal(&refusal, Vec::new());
+        std::future::ready(Ok::<_, std::convert::Infallible>(response))
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(REFUSAL_TIME)
+        .keep_alive(false);
+    let served = async {
+        match tls {
+            Some(acceptor) => {
+                if let Ok(s) = acceptor.accept(stream).await {
+                    let _ = builder.serve_connection(TokioIo::new(s), service).await;
+                }
+            }
+            None => {
+                let _ = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REFUSAL_TIME, served).await;
 }

@@ -140,6 +140,8 @@ impl Forwarded {
         let error = match &self.answer {
             Err(r) => Some(r.code),
             Ok(_) if client_gone => Some("client_gone"),
+            // The exchange's own rate refusal: keyward now holds this client (see backoff.rs).
+            Ok(r) if matches!(r.status().as_u16(), 429 | 418) => Some("exchange_rate_limited"),
             Ok(_) => None,
         };
         Event::Outcome(OutcomeRecord {

@@ -60,6 +60,15 @@ struct Pipeline<'s> {
 
 impl<'s> Pipeline<'s> {
     async fn run(&self, id: u64, req: Request<Incoming>) -> Outcome<'s> {
+        // `[server] max_in_flight`: a place among the requests being served, held to the end.
+        let _place = match self.resources.caps().enter() {
+            Ok(place) => place,
+            Err(refusal) => {
+                let subject = Subject::new(id, self.peer, req.uri().path());
+                let refusal = self.audit_refusal(&subject, refusal);
+                return Outcome::refused(subject, refusal);
+            }
+        };
         // The Host the bot used (checked with the transport), for answers naming keyward's URL.
         let host = req.headers().get(http::header::HOST).cloned();
         let Decided {
@@ -107,14 +116,7 @@ impl<'s> Pipeline<'s> {
                 socket_base: format!("{scheme}://{host}/{}", credential.name),
             }
         });
-        let forwarded = self.forward(
-            subject.id,
-            credential,
-            outbound,
-            canonical.path,
-            rule,
-            bearer,
-        );
+        let forwarded = self.forward(&subject, credential, outbound, canonical.path, rule, bearer);
         match forwarded.await {
             Ok(forwarded) => Outcome::forwarded(subject, forwarded),
             // The forwarding task panicked: its outcome could not be recorded either.
@@ -135,7 +137,7 @@ impl<'s> Pipeline<'s> {
     /// `client_gone` when nobody was left to receive it).
     fn forward(
         &self,
-        id: u64,
+        subject: &Subject<'_>,
         credential: &CredentialState,
         outbound: Outbound,
         path: String,
@@ -153,9 +155,20 @@ impl<'s> Pipeline<'s> {
             .answers_with_key(outbound.method, &path)
             .then(|| credential.credential.api_key.clone());
         let counted = self.resources.forwarding();
+        let id = subject.id;
+        let held = (subject.client().to_owned(), credential.name.clone());
         tokio::spawn(async move {
             let _counted = counted;
-            let answer = match (upstream.send(outbound).await, redact, bearer) {
+            let sent = upstream.send(outbound).await;
+            if let Ok(response) = &sent {
+                state.resources().backoffs().observe(
+                    &held.0,
+                    &held.1,
+                    response.status(),
+                    response.headers(),
+                );
+            }
+            let answer = match (sent, redact, bearer) {
                 (Ok(response), _, Some(b)) => {
                     let bearers = state.resources().bearers();
                     respond::swap_bearer(
@@ -218,9 +231,15 @@ impl<'s> Pipeline<'s> {
         subject.credential = Some(credential);
         subject.path = path.to_owned();
 
-        let client = snapshot
-            .clients
-            .authenticate(credential.exchange, &head.headers)
+        let client = self
+            .resources
+            .token_guesses()
+            .authenticate(
+                &snapshot.clients,
+                credential.exchange,
+                &head.headers,
+                self.peer.ip(),
+            )
             .map_err(|r| subject.stop(r))?;
         subject.client = client.map_or(Who::Anonymous, Who::Client);
         if let Some(c) = client {
@@ -231,6 +250,13 @@ impl<'s> Pipeline<'s> {
         let body = transport::read_body(body, snapshot.max_body_bytes, snapshot.body_timeout)
             .await
             .map_err(|r| subject.stop(r))?;
+        transport::check_param_count(
+            head.uri.query(),
+            transport::content_type(&head.headers),
+            &body,
+            snapshot.max_params,
+        )
+        .map_err(|r| subject.stop(r))?;
         let parts = RequestParts {
             method,
             path,
@@ -245,6 +271,12 @@ impl<'s> Pipeline<'s> {
             },
         };
         let checked = check(credential.exchange, &parts, caller).map_err(|r| subject.stop(r))?;
+        if checked.decision.is_allowed() {
+            self.resources
+                .backoffs()
+                .check(subject.client(), &credential.name, credential.exchange.id())
+                .map_err(|r| subject.stop(r))?;
+        }
         if client.is_none()
             && checked.decision.is_allowed()
             && !snapshot.anonymous_limiter.try_acquire()

@@ -49,6 +49,10 @@ pub fn refusal<E>(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if let Some(seconds) = refusal.retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if let RefusalKind::MethodNotAllowed { allowed } = refusal.kind {
         if let Ok(v) = HeaderValue::from_str(&Method::list(allowed)) {
             resp.headers_mut().insert(header::ALLOW, v);

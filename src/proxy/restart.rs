@@ -34,6 +34,18 @@ impl RestartOnly {
                 format!("{:?}", s.ws_sockets_per_client),
             ),
             ("server.ws_frame_rate", format!("{:?}", s.ws_frame_rate)),
+            (
+                "server.max_connections",
+                format!("{:?}", s.limits.max_connections),
+            ),
+            (
+                "server.max_in_flight",
+                format!("{:?}", s.limits.max_in_flight),
+            ),
+            (
+                "server.auth_failure_rate",
+                format!("{:?}", s.limits.auth_failure_rate),
+            ),
             ("token", format!("{:?}", config.token)),
             ("audit", format!("{:?}", config.audit)),
             ("credential", format!("{:?}", config.credentials)),

@@ -16,13 +16,15 @@ use std::time::Duration;
 use ipnet::IpNet;
 use tokio::sync::Notify;
 
-use super::auth::Clients;
+use super::auth::{Clients, TokenGuesses};
+use super::backoff::Backoffs;
 use super::forward::{Limits, Upstream};
+use super::limits::Caps;
 use super::restart::RestartOnly;
 use super::transport::HeaderLimits;
 use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::audit::{AuditLog, Event};
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::exchange::{Credential, Exchange};
 use crate::policy::rate::Limiter;
@@ -103,6 +105,12 @@ pub struct Resources {
     /// Forwarding tasks still running; shutdown waits for them, so that a request the exchange
     /// may be executing always gets its outcome record, also when its bot has hung up.
     forwarding: Arc<InFlight>,
+    /// `[server] max_connections` and `max_in_flight` (a reload keeps them).
+    caps: Caps,
+    /// `[server] auth_failure_rate`, per source address (a reload keeps it).
+    token_guesses: TokenGuesses,
+    /// Clients held after the exchange answered 429/418 (a reload keeps them).
+    backoffs: Backoffs,
 }
 
 /// A count of running tasks and a wake-up for whoever waits until none is left.
@@ -157,6 +165,8 @@ impl Resources {
             upstreams.insert(c.name.clone(), Arc::new(upstream));
         }
         let mut resources = Resources::with_upstreams(audit, upstreams);
+        resources.caps = Caps::new(&config.server.limits);
+        resources.token_guesses = TokenGuesses::new(config.server.limits.auth_failure_rate);
         resources.ws_upstreams = WsUpstream::for_config(config)?;
         resources.ws_quotas = Quotas::new(&config.server);
         Ok(resources)
@@ -172,7 +182,22 @@ impl Resources {
             ws_quotas: Quotas::default(),
             bearers: Bearers::default(),
             forwarding: Arc::default(),
+            caps: Caps::new(&config::Limits::default()),
+            token_guesses: TokenGuesses::new(config::Limits::default().auth_failure_rate),
+            backoffs: Backoffs::default(),
         }
+    }
+
+    pub(super) fn backoffs(&self) -> &Backoffs {
+        &self.backoffs
+    }
+
+    pub(super) fn token_guesses(&self) -> &TokenGuesses {
+        &self.token_guesses
+    }
+
+    pub(super) fn caps(&self) -> &Caps {
+        &self.caps
     }
 
     /// Counts a forwarding task until the returned guard is dropped.
@@ -247,6 +272,9 @@ pub struct Snapshot {
     pub(super) header_limits: HeaderLimits,
     pub(super) body_timeout: Duration,
     pub(super) header_read_timeout: Duration,
+    /// `[server] idle_timeout_ms`: a keep-alive connection's wait for its next request.
+    pub(super) idle_timeout: Duration,
+    pub(super) max_params: usize,
 }
 
 impl Snapshot {
@@ -294,9 +322,12 @@ impl Snapshot {
             header_limits: HeaderLimits {
                 per_header: server.max_header_bytes,
                 total: server.max_header_total_bytes,
+                count: server.limits.max_headers,
             },
-            body_timeout: server.header_read_timeout,
+            body_timeout: server.limits.body_read_timeout,
             header_read_timeout: server.header_read_timeout,
+            idle_timeout: server.limits.idle_timeout,
+            max_params: server.limits.max_params,
         }
     }
 
@@ -347,9 +378,12 @@ mod tests {
             header_limits: HeaderLimits {
                 per_header: 8192,
                 total: 32768,
+                count: 64,
             },
             body_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_params: 100,
         }
     }
 

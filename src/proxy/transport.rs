@@ -44,10 +44,23 @@ const FORWARDING: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-cli
 pub struct HeaderLimits {
     pub per_header: usize,
     pub total: usize,
+    /// `[server] max_headers`: how many header lines.
+    pub count: usize,
 }
 
 impl HeaderLimits {
     fn check(self, headers: &HeaderMap) -> Result<(), Refusal> {
+        if headers.len() > self.count {
+            return Err(Refusal::new(
+                RefusalKind::HeadersTooLarge,
+                "too_many_headers",
+                format!(
+                    "the request has {} headers; keyward accepts at most {} ([server] max_headers)",
+                    headers.len(),
+                    self.count
+                ),
+            ));
+        }
         let mut total = 0usize;
         for (name, value) in headers {
             let size = name.as_str().len() + 2 + value.len() + 2;
@@ -245,7 +258,10 @@ pub async fn read_body(body: Incoming, limit: usize, timeout: Duration) -> Resul
         Err(_) => Err(Refusal::new(
             RefusalKind::Timeout,
             "body_timeout",
-            "the request body did not arrive in time",
+            format!(
+                "the request body did not arrive within {} ms ([server] body_read_timeout_ms)",
+                timeout.as_millis()
+            ),
         )),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Refusal::new(
             RefusalKind::TooLarge,
@@ -257,6 +273,33 @@ pub async fn read_body(body: Incoming, limit: usize, timeout: Duration) -> Resul
         )),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
+}
+
+/// Refuses a request with more than `max` query and form-body parameters (`[server]
+/// max_params`), counted as `&`-separated pieces before anything parses them.
+pub fn check_param_count(
+    query: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+    max: usize,
+) -> Result<(), Refusal> {
+    let pieces = |s: &[u8]| s.split(|&b| b == b'&').filter(|p| !p.is_empty()).count();
+    let form = content_type.is_some_and(|t| {
+        t.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    let count = query.map_or(0, |q| pieces(q.as_bytes())) + if form { pieces(body) } else { 0 };
+    if count > max {
+        return Err(Refusal::new(
+            RefusalKind::BadRequest,
+            "too_many_params",
+            format!(
+                "the request has {count} parameters; keyward accepts at most {max} ([server] max_params)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// At most `max` bytes of `s` (cut at a character boundary, marked with `…`), for messages and
@@ -285,10 +328,37 @@ mod tests {
     }
 
     #[test]
+    fn header_lines_are_counted() {
+        let limits = HeaderLimits {
+            per_header: 100,
+            total: 10_000,
+            count: 3,
+        };
+        let mut map = HeaderMap::new();
+        for name in ["a", "b", "c"] {
+            map.append(name, "1".parse().unwrap());
+        }
+        assert!(limits.check(&map).is_ok());
+        map.append("a", "2".parse().unwrap());
+        assert_eq!(limits.check(&map).unwrap_err().code, "too_many_headers");
+    }
+
+    #[test]
+    fn parameters_are_counted_in_query_and_form_body() {
+        let form = Some("application/x-www-form-urlencoded");
+        assert!(check_param_count(Some("a=1&b=2"), form, b"c=3", 3).is_ok());
+        let e = check_param_count(Some("a=1&b=2"), form, b"c=3&d=4", 3).unwrap_err();
+        assert_eq!(e.code, "too_many_params");
+        // A JSON body is not counted as form pieces; empty pieces are not parameters.
+        assert!(check_param_count(Some("a&&b"), Some("application/json"), b"x&y&z", 2).is_ok());
+    }
+
+    #[test]
     fn header_sizes_are_bounded_one_by_one_and_together() {
         let limits = HeaderLimits {
             per_header: 100,
             total: 250,
+            count: 64,
         };
         // "x-note: " + value + CR LF: 8 + 90 + 2 = 100 bytes.
         let mut map = HeaderMap::new();

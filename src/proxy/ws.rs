@@ -61,7 +61,7 @@ pub async fn upgrade(
     let resources = state.resources();
     let id = resources.next_request();
     let hosts = AllowedHosts::new(listen, &snapshot.host_names);
-    let accepted = match accept(&snapshot, resources.bearers(), &hosts, id, peer, req) {
+    let accepted = match accept(&snapshot, resources, &hosts, id, peer, req) {
         Ok(accepted) => accepted,
         Err(stopped) => {
             let Stopped { subject, refusal } = *stopped;
@@ -162,7 +162,7 @@ pub async fn upgrade(
 /// The transport checks, route, WebSocket handshake headers and client authentication.
 fn accept(
     snapshot: &super::state::Snapshot,
-    bearers: &Bearers,
+    resources: &super::state::Resources,
     hosts: &AllowedHosts<'_>,
     id: u64,
     peer: SocketAddr,
@@ -208,9 +208,15 @@ fn accept(
     let placeholder = protocol
         .url_bearer(route, path, query)
         .map_err(|r| stop(&subject, r))?;
-    let mut client = snapshot
-        .clients
-        .authenticate(credential.exchange, &head.headers)
+    let bearers = resources.bearers();
+    let mut client = resources
+        .token_guesses()
+        .authenticate(
+            &snapshot.clients,
+            credential.exchange,
+            &head.headers,
+            peer.ip(),
+        )
         .map_err(|r| stop(&subject, r))?;
     let bearer = match placeholder {
         None => None,

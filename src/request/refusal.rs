@@ -61,6 +61,8 @@ pub struct Refusal {
     pub kind: RefusalKind,
     pub code: &'static str,
     pub message: String,
+    /// Seconds after which the request may be tried again (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl Refusal {
@@ -69,7 +71,14 @@ impl Refusal {
             kind,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// This refusal, telling the bot to wait `seconds` (at least 1) before trying again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     /// A method outside `allowed` (sent with an `Allow` header listing them).

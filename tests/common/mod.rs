@@ -349,7 +349,7 @@ pub fn raw(port: u16, request: &[u8]) -> Resp {
     }
 }
 
-fn read_response(s: &mut TcpStream, head_request: bool) -> std::io::Result<Resp> {
+pub fn read_response(s: &mut TcpStream, head_request: bool) -> std::io::Result<Resp> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -615,6 +615,9 @@ impl Default for Options {
 pub struct ConfigSpec {
     pub anonymous_market_data: bool,
     pub audit: &'static str,
+    /// More `[server]` lines. The default lifts `auth_failure_rate` far above what any test
+    /// file's deliberate wrong tokens spend (tests/limits.rs sets its own).
+    pub server: String,
 }
 
 impl Default for ConfigSpec {
@@ -622,6 +625,7 @@ impl Default for ConfigSpec {
         ConfigSpec {
             anonymous_market_data: true,
             audit: "audit.jsonl",
+            server: "auth_failure_rate = \"100000/m\"".to_owned(),
         }
     }
 }
@@ -1075,6 +1079,7 @@ fn config_text(token: &str, mock_port: u16, hashes: &[String; 3], spec: &ConfigS
 listen = "127.0.0.1:0"
 anonymous_market_data = {anon}
 anonymous_rate = "500/s"
+{server}
 
 [token]
 {token}pin = {{ file = "pin.txt" }}
@@ -1122,6 +1127,7 @@ allow = ["binance:read"]
 "#,
         anon = spec.anonymous_market_data,
         audit = spec.audit,
+        server = spec.server,
         h0 = hashes[0],
         h1 = hashes[1],
         h2 = hashes[2],

@@ -1,0 +1,154 @@
+//! The exchange's own "too many requests" (429) and "banned" (418, Binance's IP ban), with
+//! `Retry-After`: keyward passes the answer back, then holds every further request of that
+//! client to that credential until the time has passed, answering 429 `exchange_backoff` itself,
+//! so that a bot that ignores the exchange cannot get the key (or keyward's address) banned for
+//! longer.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use http::{header, HeaderMap, StatusCode};
+
+use crate::request::{Refusal, RefusalKind};
+
+/// Without a readable `Retry-After`: how long to hold after a 429, and after a 418.
+const DEFAULT_429: Duration = Duration::from_secs(10);
+const DEFAULT_418: Duration = Duration::from_secs(120);
+/// Longest hold keyward believes (Binance's longest IP ban is three days).
+const MOST: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// Held (client, credential) pairs and until when.
+#[derive(Default)]
+pub struct Backoffs(Mutex<HashMap<(String, String), Hold>>);
+
+#[derive(Clone, Copy, Debug)]
+struct Hold {
+    until: Instant,
+    /// The same moment on the wall clock, for messages.
+    wall: SystemTime,
+    status: u16,
+}
+
+impl Backoffs {
+    /// Looks at the exchange's answer to a request of `client` on `credential`: a 429 or 418
+    /// holds the pair for its `Retry-After` (seconds), or a default when it has none.
+    pub fn observe(&self, client: &str, credential: &str, status: StatusCode, headers: &HeaderMap) {
+        let default = match status.as_u16() {
+            429 => DEFAULT_429,
+            418 => DEFAULT_418,
+            _ => return,
+        };
+        let wait = retry_after(headers).unwrap_or(default).min(MOST);
+        let hold = Hold {
+            until: Instant::now() + wait,
+            wall: SystemTime::now() + wait,
+            status: status.as_u16(),
+        };
+        tracing::warn!(
+            client,
+            credential,
+            status = hold.status,
+            retry_after_s = wait.as_secs(),
+            "the exchange refused for rate; keyward holds this client's requests until then"
+        );
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        held.retain(|_, h| h.until > now);
+        let key = (client.to_owned(), credential.to_owned());
+        // A later, longer hold wins; a shorter one does not cut an earlier one short.
+        match held.get(&key) {
+            Some(h) if h.until >= hold.until => {}
+            _ => {
+                held.insert(key, hold);
+            }
+        }
+    }
+
+    /// Refuses a request of `client` on `credential` while the exchange's hold lasts.
+    pub fn check(&self, client: &str, credential: &str, exchange: &str) -> Result<(), Refusal> {
+        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(hold) = held
+            .get(&(client.to_owned(), credential.to_owned()))
+            .copied()
+        else {
+            return Ok(());
+        };
+        drop(held);
+        let left = hold.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        Err(Refusal::new(
+            RefusalKind::RateLimited,
+            "exchange_backoff",
+            format!(
+                "{exchange} answered {} with Retry-After; keyward holds client {client}'s requests to credential {credential} until {} ({seconds} s) so that the key is not banned",
+                hold.status,
+                humantime::format_rfc3339_seconds(hold.wall),
+            ),
+        )
+        .retry_after(seconds))
+    }
+}
+
+/// `Retry-After` as delay-seconds (an HTTP date is not read: the default applies).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+    text.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(seconds: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(s) = seconds {
+            h.insert(header::RETRY_AFTER, s.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_429_holds_that_client_on_that_credential() {
+        let b = Backoffs::default();
+        b.observe("bot", "main", StatusCode::OK, &answer(Some("30")));
+        assert!(b.check("bot", "main", "binance").is_ok());
+        b.observe(
+            "bot",
+            "main",
+            StatusCode::TOO_MANY_REQUESTS,
+            &answer(Some("30")),
+        );
+        let r = b.check("bot", "main", "binance").unwrap_err();
+        assert_eq!((r.code, r.retry_after), ("exchange_backoff", Some(30)));
+        assert!(r.message.contains("binance answered 429"), "{}", r.message);
+        assert!(b.check("other", "main", "binance").is_ok());
+        assert!(b.check("bot", "alt", "binance").is_ok());
+        // A shorter hold does not shorten it; an unreadable Retry-After takes the default.
+        b.observe(
+            "bot",
+            "main",
+            StatusCode::TOO_MANY_REQUESTS,
+            &answer(Some("1")),
+        );
+        assert_eq!(
+            b.check("bot", "main", "x").unwrap_err().retry_after,
+            Some(30)
+        );
+        b.observe("bot", "alt", StatusCode::IM_A_TEAPOT, &answer(Some("soon")));
+        assert_eq!(
+            b.check("bot", "alt", "x").unwrap_err().retry_after,
+            Some(120)
+        );
+        b.observe(
+            "bot",
+            "zero",
+            StatusCode::TOO_MANY_REQUESTS,
+            &answer(Some("0")),
+        );
+        assert!(b.check("bot", "zero", "x").is_ok());
+    }
+}

@@ -1,0 +1,270 @@
+//! Bounds on connections: how many may be open, how long one may sit idle between requests or
+//! take to send a request head, and how many requests are served at once.
+//!
+//! hyper's own `header_read_timeout` starts when hyper begins waiting for a head, so on a
+//! keep-alive connection it also bounds the idle wait. keyward keeps the two apart: the
+//! connection's [`Activity`] knows whether it is idle (no byte of the next request yet), reading a
+//! head (since its first byte) or serving one, and [`Activity::expired`] says which bound is
+//! past.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+use crate::config::Limits;
+use crate::request::{Refusal, RefusalKind};
+
+/// Connections over the cap that still get a `503 too_many_connections` answer (each for at
+/// most [`REFUSAL_TIME`]); beyond these, a connection over the cap is closed at once.
+const REFUSING: usize = 64;
+/// How long a connection over the cap may take to send the request it is refused.
+pub const REFUSAL_TIME: Duration = Duration::from_secs(2);
+
+/// The process-wide caps (`[server] max_connections`, `max_in_flight`), kept across reloads.
+pub struct Caps {
+    connections: Arc<Semaphore>,
+    refusing: Arc<Semaphore>,
+    in_flight: Semaphore,
+    max_connections: usize,
+    max_in_flight: usize,
+}
+
+/// What to do with a connection just accepted.
+pub enum Admission {
+    /// Serve it; the permit is its place under the cap.
+    Serve(OwnedSemaphorePermit),
+    /// Over the cap: answer its first request with 503 and close.
+    Refuse(OwnedSemaphorePermit),
+    /// Over the cap with too many being refused already: close at once.
+    Close,
+}
+
+impl Caps {
+    pub fn new(limits: &Limits) -> Caps {
+        Caps {
+            connections: Arc::new(Semaphore::new(limits.max_connections)),
+            refusing: Arc::new(Semaphore::new(REFUSING)),
+            in_flight: Semaphore::new(limits.max_in_flight),
+            max_connections: limits.max_connections,
+            max_in_flight: limits.max_in_flight,
+        }
+    }
+
+    pub fn admit(&self) -> Admission {
+        if let Ok(p) = self.connections.clone().try_acquire_owned() {
+            return Admission::Serve(p);
+        }
+        match self.refusing.clone().try_acquire_owned() {
+            Ok(p) => Admission::Refuse(p),
+            Err(_) => Admission::Close,
+        }
+    }
+
+    /// The answer to a connection over the cap.
+    pub fn too_many_connections(&self) -> Refusal {
+        Refusal::new(
+            RefusalKind::Unavailable,
+            "too_many_connections",
+            format!(
+                "keyward already has {} connections open ([server] max_connections); reuse a keep-alive connection or retry later",
+                self.max_connections
+            ),
+        )
+        .retry_after(1)
+    }
+
+    /// A place among the requests in flight, or the 503 `overloaded` refusal.
+    pub fn enter(&self) -> Result<SemaphorePermit<'_>, Refusal> {
+        self.in_flight.try_acquire().map_err(|_| {
+            Refusal::new(
+                RefusalKind::Unavailable,
+                "overloaded",
+                format!(
+                    "keyward is already serving {} requests ([server] max_in_flight); retry shortly",
+                    self.max_in_flight
+                ),
+            )
+            .retry_after(1)
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the first byte of a request, since then.
+    Idle(Instant),
+    /// Reading a request head whose first byte came then.
+    Head(Instant),
+    /// A request is being served.
+    Serving,
+}
+
+/// Which bound a connection passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expired {
+    /// Idle longer than `idle_timeout`: close it (nothing is lost).
+    Idle,
+    /// A head took longer than `header_read_timeout`: a slow client, cut off.
+    Head,
+}
+
+/// One connection's phase, shared by its reader ([`Watched`]), its service and its watchdog.
+#[derive(Debug)]
+pub struct Activity {
+    phase: Mutex<Phase>,
+    idle_timeout: Duration,
+    head_timeout: Duration,
+}
+
+impl Activity {
+    pub fn new(idle_timeout: Duration, head_timeout: Duration) -> Arc<Activity> {
+        Arc::new(Activity {
+            phase: Mutex::new(Phase::Idle(Instant::now())),
+            idle_timeout,
+            head_timeout,
+        })
+    }
+
+    /// `[server] header_read_timeout_ms` (also the bound on a TLS handshake).
+    pub fn head_timeout(&self) -> Duration {
+        self.head_timeout
+    }
+
+    fn set(&self, f: impl FnOnce(Phase) -> Phase) {
+        let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        *phase = f(*phase);
+    }
+
+    /// Bytes arrived: an idle connection starts reading a head.
+    fn read(&self) {
+        self.set(|p| match p {
+            Phase::Idle(_) => Phase::Head(Instant::now()),
+            other => other,
+        })
+    }
+
+    /// A request head is complete and its request is being served.
+    pub fn serving(&self) {
+        self.set(|_| Phase::Serving)
+    }
+
+    /// Its answer is on its way: the connection waits for the next request.
+    pub fn served(&self) {
+        self.set(|_| Phase::Idle(Instant::now()))
+    }
+
+    /// When to look again, and which bound is past now (if any).
+    pub fn check(&self, now: Instant) -> (Instant, Option<Expired>) {
+        let phase = *self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        let (deadline, which) = match phase {
+            Phase::Idle(since) => (since + self.idle_timeout, Expired::Idle),
+            Phase::Head(since) => (since + self.head_timeout, Expired::Head),
+            Phase::Serving => return (now + self.head_timeout, None),
+        };
+        (deadline, (now >= deadline).then_some(which))
+    }
+
+    /// Waits until a bound is past.
+    pub async fn expired(&self) -> Expired {
+        loop {
+            let (deadline, expired) = self.check(Instant::now());
+            if let Some(which) = expired {
+                return which;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// A connection's byte stream, telling its [`Activity`] when bytes arrive.
+pub struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S> Watched<S> {
+    pub fn new(inner: S, activity: Arc<Activity>) -> Self {
+        Watched { inner, activity }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.read();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn idle_and_head_bounds_are_apart() {
+        let a = Activity::new(Duration::from_secs(60), Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(a.check(t0 + Duration::from_secs(30)).1, None);
+        assert_eq!(a.check(t0 + Duration::from_secs(61)).1, Some(Expired::Idle));
+        a.read();
+        let (deadline, none) = a.check(Instant::now());
+        assert_eq!(
+            (deadline, none),
+            (Instant::now() + Duration::from_secs(10), None)
+        );
+        assert_eq!(
+            a.check(Instant::now() + Duration::from_secs(11)).1,
+            Some(Expired::Head)
+        );
+        a.serving();
+        assert_eq!(a.check(Instant::now() + Duration::from_secs(3600)).1, None);
+        a.served();
+        let t1 = Instant::now();
+        assert_eq!(a.check(t1 + Duration::from_secs(30)).1, None);
+        let quick = Activity::new(Duration::from_millis(20), Duration::from_secs(10));
+        assert_eq!(quick.expired().await, Expired::Idle);
+    }
+}
