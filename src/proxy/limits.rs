@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::config::Limits;
@@ -118,6 +118,8 @@ pub enum Expired {
 #[derive(Debug)]
 pub struct Activity {
     phase: Mutex<Phase>,
+    /// Wakes the watchdog when a head starts (its deadline comes nearer).
+    changed: Notify,
     idle_timeout: Duration,
     head_timeout: Duration,
 }
@@ -126,6 +128,7 @@ impl Activity {
     pub fn new(idle_timeout: Duration, head_timeout: Duration) -> Arc<Activity> {
         Arc::new(Activity {
             phase: Mutex::new(Phase::Idle(Instant::now())),
+            changed: Notify::new(),
             idle_timeout,
             head_timeout,
         })
@@ -143,10 +146,12 @@ impl Activity {
 
     /// Bytes arrived: an idle connection starts reading a head.
     fn read(&self) {
-        self.set(|p| match p {
-            Phase::Idle(_) => Phase::Head(Instant::now()),
-            other => other,
-        })
+        let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Phase::Idle(_) = *phase {
+            *phase = Phase::Head(Instant::now());
+            drop(phase);
+            self.changed.notify_one();
+        }
     }
 
     /// A request head is complete and its request is being served.
@@ -177,7 +182,10 @@ impl Activity {
             if let Some(which) = expired {
                 return which;
             }
-            tokio::time::sleep_until(deadline).await;
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = self.changed.notified() => {}
+            }
         }
     }
 }
@@ -249,12 +257,12 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(a.check(t0 + Duration::from_secs(30)).1, None);
         assert_eq!(a.check(t0 + Duration::from_secs(61)).1, Some(Expired::Idle));
+        let before = Instant::now();
         a.read();
         let (deadline, none) = a.check(Instant::now());
-        assert_eq!(
-            (deadline, none),
-            (Instant::now() + Duration::from_secs(10), None)
-        );
+        assert_eq!(none, None);
+        assert!(deadline >= before + Duration::from_secs(10));
+        assert!(deadline <= Instant::now() + Duration::from_secs(10));
         assert_eq!(
             a.check(Instant::now() + Duration::from_secs(11)).1,
             Some(Expired::Head)
@@ -266,5 +274,16 @@ mod tests {
         assert_eq!(a.check(t1 + Duration::from_secs(30)).1, None);
         let quick = Activity::new(Duration::from_millis(20), Duration::from_secs(10));
         assert_eq!(quick.expired().await, Expired::Idle);
+        // A head that starts while the watchdog sleeps on the idle bound brings it nearer.
+        let slow = Activity::new(Duration::from_secs(60), Duration::from_millis(50));
+        let started = Instant::now();
+        let watching = {
+            let slow = slow.clone();
+            tokio::spawn(async move { slow.expired().await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        slow.read();
+        assert_eq!(watching.await.unwrap(), Expired::Head);
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }
