@@ -79,7 +79,9 @@ pub(super) fn yk_error(doing: impl std::fmt::Display, err: yubikey::Error) -> Er
                 "no smart-card reader is connected; plug in the YubiKey".to_string()
             }
             P::NoSmartcard | P::RemovedCard => {
-                "the YubiKey was removed; plug it in and restart keyward".to_string()
+                "the YubiKey was removed; plug it back in (keyward reconnects on the next \
+                 request that needs it)"
+                    .to_string()
             }
             P::ResetCard => "another program reset the YubiKey; restart keyward".to_string(),
             P::SharingViolation => {

@@ -57,9 +57,10 @@ pub(super) struct Session {
 }
 
 impl Session {
-    /// Runs `f` on the card. If another program reset the card since the last call (its PIN
-    /// verification and applet selection are gone), reconnects, which selects PIV and verifies
-    /// the PIN again, and runs `f` once more. The outer error is the reconnection's.
+    /// Runs `f` on the card. If another program reset the card since the last call, or it was
+    /// pulled (and maybe plugged back in), its PIN verification and applet selection are gone:
+    /// reconnects, which selects PIV and verifies the PIN again, and runs `f` once more. The
+    /// outer error is the reconnection's (the card is still out: the next call tries again).
     pub fn call<T>(
         &mut self,
         here: &str,
@@ -67,9 +68,21 @@ impl Session {
     ) -> Result<yubikey::Result<T>> {
         match f(&mut self.yubikey) {
             Err(yubikey::Error::PcscError {
-                inner: Some(pcsc::Error::ResetCard),
+                inner:
+                    Some(
+                        why @ (pcsc::Error::ResetCard
+                        | pcsc::Error::RemovedCard
+                        | pcsc::Error::NoSmartcard),
+                    ),
             }) => {
-                tracing::warn!("{here}: another program reset the YubiKey; reconnecting");
+                tracing::warn!(
+                    "{here}: {}; reconnecting",
+                    if why == pcsc::Error::ResetCard {
+                        "another program reset the YubiKey"
+                    } else {
+                        "the YubiKey was removed since the last operation"
+                    }
+                );
                 self.reconnect(here)?;
                 Ok(f(&mut self.yubikey))
             }
@@ -109,7 +122,7 @@ impl Session {
         }
     }
 
-    /// Reconnects after a reset: selects PIV and verifies the PIN again (the crate's copy of the
+    /// Reconnects after a reset or a replug: selects PIV and verifies the PIN again (the crate's copy of the
     /// PIN that verified at start-up). A rejection counts like any other.
     fn reconnect(&mut self, here: &str) -> Result<()> {
         if self.pin_rejected {
