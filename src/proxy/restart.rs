@@ -46,6 +46,19 @@ impl RestartOnly {
                 "server.auth_failure_rate",
                 format!("{:?}", s.limits.auth_failure_rate),
             ),
+            // Kept by the resources across reloads (see `Resources`).
+            (
+                "server.max_connections",
+                format!("{:?}", s.limits.max_connections),
+            ),
+            (
+                "server.max_in_flight",
+                format!("{:?}", s.limits.max_in_flight),
+            ),
+            (
+                "server.auth_failure_rate",
+                format!("{:?}", s.limits.auth_failure_rate),
+            ),
             ("token", format!("{:?}", config.token)),
             ("audit", format!("{:?}", config.audit)),
             ("credential", format!("{:?}", config.credentials)),
