@@ -60,9 +60,11 @@ fn main() {
         let path = dir.join(format!("{object}.kwv"));
         let bytes = vault::seal(&recipient, "bench", "binance", &secrets, None).unwrap();
         vault::write_vault_file(&path, &bytes).unwrap();
+        let pinned = vault::VaultDigest::of(&bytes);
         let samples = sample(run, || {
             let t = Instant::now();
-            vault::open(&path, "bench", "binance", &token).unwrap();
+            let now = std::time::SystemTime::now();
+            vault::open(&path, ("bench", "binance"), &pinned, now, &token).unwrap();
             t.elapsed()
         });
         let what = match &recipient {

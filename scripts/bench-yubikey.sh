@@ -46,7 +46,8 @@ install -m 600 /dev/null pin.txt && echo 123456 > pin.txt
 "$kw" keygen --config keyward.toml --out recipient.txt >/dev/null 2>&1
 for i in $(seq "$VAULTS"); do
   printf 'key%s\nsecret%s\n' "$i" "$i" |
-    "$kw" seal --recipient recipient.txt --name "c$i" --exchange binance --out "vault/c$i.kwv" 2>/dev/null
+    "$kw" seal --recipient recipient.txt --name "c$i" --exchange binance --out "vault/c$i.kwv" 2>/dev/null |
+    sed -i "/^vault = \"vault\/c$i.kwv\"\$/r /dev/stdin" keyward.toml
 done
 for _ in $(seq "$RUNS"); do
   KEYWARD_LOG=info NO_COLOR=1 "$kw" --log-format json check --config keyward.toml 2>&1 >/dev/null |

@@ -251,6 +251,7 @@ fsync = $3
 name = "binance-main"
 exchange = "binance"
 vault = "vault/binance-main.kwv"
+${pin_line:-vault_sha256 = "$(printf '0%.0s' $(seq 64))"}
 upstream = { base = "https://127.0.0.1:$up_port", ca = "ca/ca.pem" }
 
 [[client]]
@@ -264,6 +265,7 @@ write_config "$work/keyward-fsync-off.toml" audit-fsync-off.jsonl false
 "$KW" keygen --config "$work/keyward-fsync-off.toml" --out "$work/recipient.txt" >/dev/null
 printf '%s\n%s\n' "$api_key" "$secret" | "$KW" seal --recipient "$work/recipient.txt" \
   --name binance-main --exchange binance --out "$work/vault/binance-main.kwv" >/dev/null
+pin_line=$("$KW" digest "$work/vault/binance-main.kwv")
 
 declare -A kw_port kw_pidof
 kw_variants=()

@@ -154,9 +154,14 @@ show "keyward keygen --config keyward.toml --out recipient.txt"
 
 say "Sealing the demo API key and secret (read from stdin, never argv; no token needed)"
 show "printf '%s\\n%s\\n' \"\$API_KEY\" \"\$SECRET\" | keyward seal --recipient recipient.txt --name binance-main --exchange binance --out vault/binance-main.kwv"
-printf '%s\n%s\n' "$api_key" "$secret" | "$KW" seal --recipient "$work/recipient.txt" --name binance-main \
-  --exchange binance --out "$work/vault/binance-main.kwv"
+pin_line=$(printf '%s\n%s\n' "$api_key" "$secret" | "$KW" seal --recipient "$work/recipient.txt" --name binance-main \
+  --exchange binance --out "$work/vault/binance-main.kwv")
 ls -l "$work/vault"
+
+say "Pinning the new vault: seal printed its digest line; keyward serves only that file"
+echo "$pin_line"
+sed -i "/^vault = \"vault\/binance-main.kwv\"\$/a $pin_line" "$work/keyward.toml"
+grep -n vault "$work/keyward.toml"
 
 say "Checking the config (logs in, unseals every credential, prints the policy)"
 show "keyward check --config keyward.toml"

@@ -105,6 +105,12 @@ pub enum Command {
         #[arg(long)]
         expires_days: Option<u64>,
     },
+    /// Print the `vault_sha256 = "..."` line that pins a vault file (put it in the credential's
+    /// [[credential]] entry: only the pinned file is served).
+    Digest {
+        /// The vault file.
+        vault: PathBuf,
+    },
     /// Mint a new client token for a bot; print it once, with its config line.
     ClientToken {
         #[arg(long)]

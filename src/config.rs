@@ -22,6 +22,7 @@ use crate::exchange::Exchange;
 use crate::policy::rate::Rate;
 use crate::policy::Allowlist;
 use crate::token::TokenConfig;
+use crate::vault::VaultDigest;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_RECV_WINDOW_MS: u64 = 5000;
@@ -120,6 +121,8 @@ pub struct CredentialConfig {
     pub name: String,
     pub exchange: &'static dyn Exchange,
     pub vault: PathBuf,
+    /// The SHA-256 the vault file must have: only that file is current.
+    pub vault_sha256: VaultDigest,
     pub recv_window_ms: u64,
     pub upstream: Option<UpstreamConfig>,
 }
@@ -130,6 +133,7 @@ impl fmt::Debug for CredentialConfig {
             .field("name", &self.name)
             .field("exchange", &self.exchange.id())
             .field("vault", &self.vault)
+            .field("vault_sha256", &self.vault_sha256)
             .field("recv_window_ms", &self.recv_window_ms)
             .field("upstream", &self.upstream)
             .finish()
@@ -218,6 +222,7 @@ path = "audit.jsonl"
 name = "{name}"
 exchange = "{exchange}"
 vault = "vault/{name}.kwv"
+vault_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
 {extra}"#
         )
     }
@@ -325,6 +330,8 @@ allow = {allow}
             (client(r#"[{ method = "POST", path = "/api/v3/order", bogus = 1 }]"#), "bogus"),
             (base("[server]\nlisten = \"0.0.0.0:8787\""), "tls"),
             (base("recv_window_ms = 0"), "recv_window_ms"),
+            (base("").replace(&format!("vault_sha256 = \"{}\"\n", "0".repeat(64)), ""), "vault_sha256: missing for credential \"binance-main\""),
+            (base("").replace(&"0".repeat(64), "abc"), "vault_sha256: \"abc\" is not 64 hex digits"),
             (base("upstream = { base = \"http://127.0.0.1:1\" }"), "https"),
             (base("[[client]]\nname=\"a\"\ntoken_sha256=\"abc\"\ncredential=\"binance-main\"\nallow=[]"), "token_sha256"),
             (base(&format!("[[client]]\nname=\"a\"\ntoken_sha256=\"{HASH}\"\ncredential=\"nope\"\nallow=[]")), "no [[credential]]"),
@@ -437,6 +444,10 @@ allow = ["{exchange}:trade", {{ method = "PATCH", path = "{path}" }}]
                 l.replace(
                     "token_sha256 = \"...\"",
                     &format!("token_sha256 = \"{}\"", "1".repeat(64)),
+                )
+                .replace(
+                    "vault_sha256 = \"...\"",
+                    &format!("vault_sha256 = \"{}\"", "2".repeat(64)),
                 )
             })
             .collect::<Vec<_>>()

@@ -110,6 +110,7 @@ fn run(command: Command) -> Result<ExitCode> {
             out,
             expires_days,
         } => import(&config, (&name, slot), &exchange, &out, expires_days),
+        Command::Digest { vault } => digest(&vault),
         Command::ClientToken { name } => client_token(&name),
         Command::Check { config } => check(&config),
         Command::Policy {
@@ -217,6 +218,21 @@ fn seal(
         recipient.fingerprint(),
         out.display()
     );
+    print_pin(name, vault::VaultDigest::of(&bytes));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one step that makes a freshly written vault current: its digest line in the config.
+fn print_pin(name: &str, digest: vault::VaultDigest) {
+    println!("{}", digest.config_line());
+    eprintln!(
+        "keyward: add the line above to the [[credential]] entry named {name:?} (replacing its \
+         old vault_sha256): keyward serves only the vault file with this digest"
+    );
+}
+
+fn digest(path: &Path) -> Result<ExitCode> {
+    println!("{}", vault::VaultDigest::of_file(path)?.config_line());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -243,6 +259,7 @@ fn import(
         imported.recipient_fingerprint,
         out.display()
     );
+    print_pin(name, imported.digest);
     Ok(ExitCode::SUCCESS)
 }
 

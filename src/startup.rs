@@ -37,11 +37,14 @@ pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
     let token: Arc<dyn Token> = Arc::from(token::open(&config.token)?);
     let mut out = HashMap::new();
     for c in &config.credentials {
-        let (header, contents) = vault::open(&c.vault, &c.name, c.exchange.id(), token.as_ref())
-            .map_err(|e| e.context(format!("credential {:?}", c.name)))?;
-        if header.is_expired(SystemTime::now()) {
-            tracing::warn!(credential = %c.name, "the credential's recorded expiry has passed; rotate it (keyward seal a new vault file)");
-        }
+        let (header, contents) = vault::open(
+            &c.vault,
+            (&c.name, c.exchange.id()),
+            &c.vault_sha256,
+            SystemTime::now(),
+            token.as_ref(),
+        )
+        .map_err(|e| e.context(format!("credential {:?}", c.name)))?;
         let nonce = if c.exchange.persistent_nonce() {
             Nonce::persistent(&nonce_file(&c.vault))?
         } else {

@@ -100,6 +100,58 @@ const VAULT_FILE: Purpose<'static> = Purpose {
 /// Longest accepted credential or exchange name.
 const MAX_NAME: usize = 128;
 
+/// How far a vault's `created` may be ahead of this host's clock (sealed on a host whose clock
+/// runs a little fast); anything later is refused as future-dated.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// The SHA-256 of a vault file's exact bytes: what `vault_sha256` in the configuration pins.
+/// Only the file with this digest is current, so a file sealed by someone else (the recipient
+/// is public) or an older version put back is refused by construction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct VaultDigest([u8; 32]);
+
+impl VaultDigest {
+    pub fn of(bytes: &[u8]) -> VaultDigest {
+        use sha2::Digest;
+        VaultDigest(sha2::Sha256::digest(bytes).into())
+    }
+
+    /// The digest of the file at `path` (read as keyward reads vault files).
+    pub fn of_file(path: &Path) -> Result<VaultDigest> {
+        Ok(VaultDigest::of(&read_vault_file(path)?))
+    }
+
+    /// The line to put in the credential's `[[credential]]` entry.
+    pub fn config_line(&self) -> String {
+        format!("vault_sha256 = \"{self}\"")
+    }
+}
+
+impl std::str::FromStr for VaultDigest {
+    type Err = ();
+    /// 64 hex digits (either case).
+    fn from_str(s: &str) -> std::result::Result<Self, ()> {
+        let mut out = [0u8; 32];
+        if s.len() != 64 {
+            return Err(());
+        }
+        hex::decode_to_slice(s, &mut out).map_err(|_| ())?;
+        Ok(VaultDigest(out))
+    }
+}
+
+impl std::fmt::Display for VaultDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Debug for VaultDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VaultDigest({self})")
+    }
+}
+
 /// What a vault file holds besides its header.
 #[derive(Debug)]
 pub enum Contents {
@@ -267,16 +319,29 @@ pub fn write_vault_file(path: &Path, bytes: &[u8]) -> Result<()> {
     secure_file::replace(path, bytes, "vault file")
 }
 
-/// Opens the vault file at `path` with `token`, checking that it was sealed for credential
-/// `expected_name` on `expected_exchange` and to the token's key. Every error names the file.
+/// Opens the vault file at `path` with `token`, checking, in this order, that its bytes have the
+/// digest `pinned` (the configuration's `vault_sha256`), that it was sealed for credential
+/// `expected_name` on `expected_exchange`, that its dates are sane and current at `now`
+/// (`created` at most [`CLOCK_SKEW`] ahead, before `expires`, `expires` still ahead), and that it
+/// is sealed to the token's key. Every error names the file.
 pub fn open(
     path: &Path,
-    expected_name: &str,
-    expected_exchange: &str,
+    (expected_name, expected_exchange): (&str, &str),
+    pinned: &VaultDigest,
+    now: SystemTime,
     token: &dyn Token,
 ) -> Result<(VaultHeader, Contents)> {
     let shown = path.display();
     let bytes = read_vault_file(path)?;
+    let found = VaultDigest::of(&bytes);
+    if found != *pinned {
+        return Err(Error::vault(format!(
+            "{shown}: the file's SHA-256 is {found}, but the configuration pins vault_sha256 = \
+             \"{pinned}\": it was replaced (sealed by someone else) or an older version was put \
+             back, and is not served. If you sealed this file yourself just now, `keyward digest \
+             {shown}` prints the line to put in the credential's entry"
+        )));
+    }
     let file = VaultFile::parse(&bytes).map_err(|e| e.context(&shown))?;
     if file.name != expected_name {
         return Err(Error::vault(format!(
@@ -302,6 +367,7 @@ pub fn open(
             .map_err(|e| e.context(&shown))?,
         recipient_fingerprint: file.recipient.clone(),
     };
+    check_dates(&header, now).map_err(|e| e.context(&shown))?;
     let sealed = file.sealed().map_err(|e| e.context(&shown))?;
     let in_token = file
         .in_token
@@ -366,6 +432,38 @@ pub fn open(
         }),
     };
     Ok((header, contents))
+}
+
+/// `created` at most [`CLOCK_SKEW`] ahead of `now`, before `expires`, and `expires` after `now`.
+fn check_dates(header: &VaultHeader, now: SystemTime) -> Result<()> {
+    let shown = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    if header.created > now + CLOCK_SKEW {
+        return Err(Error::vault(format!(
+            "created {} is in the future (this host's clock says {}; at most {} s of clock skew \
+             is allowed): a vault file is never sealed ahead of time; fix the clock or seal it \
+             again",
+            shown(header.created),
+            shown(now),
+            CLOCK_SKEW.as_secs()
+        )));
+    }
+    if let Some(expires) = header.expires {
+        if header.created >= expires {
+            return Err(Error::vault(format!(
+                "created {} is not before expires {}: keyward never seals such a file",
+                shown(header.created),
+                shown(expires)
+            )));
+        }
+        if expires <= now {
+            return Err(Error::vault(format!(
+                "the credential expired at {} and is not served; rotate it: `keyward seal` a new \
+                 vault file and put the vault_sha256 line it prints in the configuration",
+                shown(expires)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Resolves a `--recipient` argument: a recipient string, or a file whose first non-empty line

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use common::{build, raw, sha256_hex, tag, Env, Keyward, Resp, ALT, MAIN};
+use common::{build, raw, sha256_hex, tag, vault_pin, Env, Keyward, Resp, ALT, MAIN};
 
 static ENV: LazyLock<Env> = LazyLock::new(Env::start);
 
@@ -273,6 +273,7 @@ fn config(name: &str, main_port: u16, alt_port: u16, extra: &str, allow: &str) -
     let env = &*ENV;
     let upstream =
         |port: u16| format!(r#"{{ base = "https://127.0.0.1:{port}", ca = "ca/ca.pem" }}"#);
+    let (pin_main, pin_alt) = (vault_pin(&env.dir, MAIN), vault_pin(&env.dir, ALT));
     let text = format!(
         r#"[server]
 listen = "127.0.0.1:0"
@@ -290,12 +291,14 @@ path = "audit-{name}.jsonl"
 name = "{MAIN}"
 exchange = "binance"
 vault = "vault/{MAIN}.kwv"
+vault_sha256 = "{pin_main}"
 upstream = {main}
 
 [[credential]]
 name = "{ALT}"
 exchange = "binance"
 vault = "vault/{ALT}.kwv"
+vault_sha256 = "{pin_alt}"
 upstream = {alt}
 
 [[client]]

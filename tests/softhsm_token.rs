@@ -89,7 +89,14 @@ fn softhsm_keygen_seal_open() {
             let path = path.clone();
             std::thread::spawn(move || {
                 for _ in 0..25 {
-                    let (_, s) = vault::open(&path, "okx-main", "okx", t.as_ref()).unwrap();
+                    let (_, s) = vault::open(
+                        &path,
+                        ("okx-main", "okx"),
+                        &vault::VaultDigest::of_file(&path).unwrap(),
+                        std::time::SystemTime::now(),
+                        t.as_ref(),
+                    )
+                    .unwrap();
                     let s = s.into_sealed().unwrap();
                     assert_eq!(s.secret.expose(), b"test-api-secret");
                 }
@@ -106,7 +113,14 @@ fn softhsm_keygen_seal_open() {
     // A key on a different token label/id is not found.
     let missing: Pkcs11Uri = "pkcs11:token=kw-test;object=other".parse().unwrap();
     let t2 = Pkcs11Token::open(module, &missing, &good_pin).unwrap();
-    let err = vault::open(&path, "okx-main", "okx", &t2).unwrap_err();
+    let err = vault::open(
+        &path,
+        ("okx-main", "okx"),
+        &vault::VaultDigest::of_file(&path).unwrap(),
+        std::time::SystemTime::now(),
+        &t2,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("no public key 'other'"), "{err}");
 }
 
@@ -180,7 +194,14 @@ fn rsa_sealing(module: &Path, pin: &PinSource, dir: &Path) {
     let path = dir.join("vault/bybit-rsa.kwv");
     let bytes = vault::seal(&recipient, "bybit-rsa", "bybit", &secrets, None).unwrap();
     vault::write_vault_file(&path, &bytes).unwrap();
-    let (header, opened) = vault::open(&path, "bybit-rsa", "bybit", &token).unwrap();
+    let (header, opened) = vault::open(
+        &path,
+        ("bybit-rsa", "bybit"),
+        &vault::VaultDigest::of_file(&path).unwrap(),
+        std::time::SystemTime::now(),
+        &token,
+    )
+    .unwrap();
     let opened = opened.into_sealed().unwrap();
     assert_eq!(header.recipient_fingerprint, recipient.fingerprint());
     assert_eq!(opened.secret.expose(), b"rsa-api-secret");
@@ -189,7 +210,14 @@ fn rsa_sealing(module: &Path, pin: &PinSource, dir: &Path) {
         .parse()
         .unwrap();
     let p256 = Pkcs11Token::open(module, &p256, pin).unwrap();
-    let err = vault::open(&path, "bybit-rsa", "bybit", &p256).unwrap_err();
+    let err = vault::open(
+        &path,
+        ("bybit-rsa", "bybit"),
+        &vault::VaultDigest::of_file(&path).unwrap(),
+        std::time::SystemTime::now(),
+        &p256,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("sealed to key"), "{err}");
 
     use cryptoki::object::{AttributeType::*, ObjectClass};

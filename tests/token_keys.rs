@@ -304,7 +304,9 @@ fn start_up_checks(token: &Pkcs11Token, dir: &Path) {
             &format!(
                 "[token]\nmodule = \"{MODULE}\"\nuri = \"pkcs11:token={LABEL};object=keyward-seal\"\n\
                  pin = {{ file = \"pin\" }}\n[audit]\npath = \"audit.jsonl\"\n\
-                 [[credential]]\nname = \"{name}\"\nexchange = \"{exchange}\"\nvault = \"vault/{name}.kwv\"\n"
+                 [[credential]]\nname = \"{name}\"\nexchange = \"{exchange}\"\nvault = \"vault/{name}.kwv\"\n\
+                 vault_sha256 = \"{}\"\n",
+                vault::VaultDigest::of(&bytes)
             ),
             dir,
         )

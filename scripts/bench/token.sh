@@ -131,10 +131,13 @@ config in-token seal-p256
 "$KW" keygen --config "$work/keyward-sealed-rsa.toml" --algorithm rsa3072 --out "$work/rsa.txt" >/dev/null 2>&1
 for v in p256 rsa; do
   printf '%s\n%s\n' "$api_key" "$secret" | "$KW" seal --recipient "$work/$v.txt" --name binance-main \
-    --exchange binance --out "$work/vault/sealed-$v.kwv" 2>/dev/null
+    --exchange binance --out "$work/vault/sealed-$v.kwv" 2>/dev/null >/dev/null
 done
 printf '%s\n%s\n' "$api_key" "$secret" | "$KW" import --config "$work/keyward-in-token.toml" \
-  --name binance-main --exchange binance --in-token --out "$work/vault/in-token.kwv" 2>/dev/null
+  --name binance-main --exchange binance --in-token --out "$work/vault/in-token.kwv" 2>/dev/null >/dev/null
+for v in sealed-p256 sealed-rsa in-token; do # pin each vault just written
+  sed -i "/^vault = \"vault\/$v.kwv\"\$/a $("$KW" digest "$work/vault/$v.kwv")" "$work/keyward-$v.toml"
+done
 
 "$PY" - "$KW" "$work" "$STARTS" >> "$report" <<'PY'
 import statistics, subprocess, sys, time

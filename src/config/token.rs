@@ -129,7 +129,7 @@ mod tests {
         let token = token.replace("[token]", "");
         let text = format!(
             "[token]\n{token}\n[audit]\npath = \"audit.jsonl\"\n[[credential]]\nname = \"c\"\n\
-             exchange = \"binance\"\nvault = \"c.kwv\"\n"
+             exchange = \"binance\"\nvault = \"c.kwv\"\nvault_sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n"
         );
         Config::parse(&text, Path::new("/etc/keyward"))
     }

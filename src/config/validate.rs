@@ -23,6 +23,7 @@ use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
 use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry};
 use crate::token::TokenConfig;
+use crate::vault::VaultDigest;
 
 const MAX_RECV_WINDOW_MS: u64 = 60_000;
 
@@ -94,6 +95,7 @@ struct RawCredential {
     name: String,
     exchange: String,
     vault: PathBuf,
+    vault_sha256: Option<String>,
     recv_window_ms: Option<u64>,
     upstream: Option<RawUpstream>,
 }
@@ -235,10 +237,30 @@ impl RawConfig {
                     })
                 }
             };
+            let vault = resolve(base, &c.vault);
+            let vault_sha256 = match c.vault_sha256 {
+                None => {
+                    return Err(Error::config(format!(
+                        "{key}.vault_sha256: missing for credential {:?}: every vault is pinned \
+                         by its SHA-256, so only the file you sealed is served; `keyward digest \
+                         {}` prints the line to add (so does `keyward seal`)",
+                        c.name,
+                        vault.display()
+                    )))
+                }
+                Some(hex) => hex.parse::<VaultDigest>().map_err(|()| {
+                    Error::config(format!(
+                        "{key}.vault_sha256: {hex:?} is not 64 hex digits (the SHA-256 `keyward \
+                         digest {}` prints)",
+                        vault.display()
+                    ))
+                })?,
+            };
             credentials.push(CredentialConfig {
                 name: c.name,
                 exchange,
-                vault: resolve(base, &c.vault),
+                vault,
+                vault_sha256,
                 recv_window_ms,
                 upstream,
             });

@@ -28,6 +28,8 @@ pub struct Imported {
     pub key: TokenKey,
     /// The sealing key's fingerprint the vault is sealed to.
     pub recipient_fingerprint: String,
+    /// The vault file's digest, for the config's `vault_sha256`.
+    pub digest: vault::VaultDigest,
 }
 
 /// Imports credential `name` of `exchange` into the token (see the module docs) and writes its
@@ -107,6 +109,7 @@ fn finish(
     Ok(Imported {
         key,
         recipient_fingerprint: recipient.fingerprint(),
+        digest: vault::VaultDigest::of(bytes),
     })
 }
 

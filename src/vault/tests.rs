@@ -68,7 +68,7 @@ impl Sealed {
 
     /// Why opening the file as its own name and exchange with `token` fails.
     fn refusal(&self, token: &dyn Token) -> String {
-        open(&self.path, self.name, self.exchange, token)
+        open_current(&self.path, self.name, self.exchange, token)
             .expect_err("open must fail")
             .to_string()
     }
@@ -109,6 +109,18 @@ fn write_json(path: &Path, value: &Value) {
     fs::write(path, serde_json::to_vec(value).unwrap()).unwrap();
 }
 
+/// Opens the vault at `path` pinned to its current bytes (what tampering tests need: the AEAD
+/// and structure checks behind the pin), at the current time.
+fn open_current(
+    path: &Path,
+    name: &str,
+    exchange: &str,
+    token: &dyn Token,
+) -> Result<(VaultHeader, Contents)> {
+    let pinned = VaultDigest::of(&fs::read(path).unwrap_or_default());
+    open(path, (name, exchange), &pinned, SystemTime::now(), token)
+}
+
 /// Opens a vault that must hold its secret.
 fn open_sealed(
     path: &Path,
@@ -116,12 +128,12 @@ fn open_sealed(
     exchange: &str,
     token: &dyn Token,
 ) -> Result<(VaultHeader, CredentialSecrets)> {
-    let (header, contents) = open(path, name, exchange, token)?;
+    let (header, contents) = open_current(path, name, exchange, token)?;
     Ok((header, contents.into_sealed().expect("a sealed vault")))
 }
 
 fn open_err(path: &Path, token: &SoftToken) -> Error {
-    open(path, "binance-main", "binance", token).expect_err("open must fail")
+    open_current(path, "binance-main", "binance", token).expect_err("open must fail")
 }
 
 #[test]
@@ -237,14 +249,14 @@ fn file_mode_is_0600_and_rewrite_replaces() {
 fn name_and_exchange_mismatch_have_their_own_messages() {
     let token = SoftToken::new(1);
     let file = sealed_file(&token, None);
-    let err = open(&file.path, "binance-alt", "binance", &token).unwrap_err();
+    let err = open_current(&file.path, "binance-alt", "binance", &token).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("sealed for credential 'binance-main', config expects 'binance-alt'"),
         "{msg}"
     );
     assert!(msg.contains("binance-main.kwv"), "{msg}");
-    let err = open(&file.path, "binance-main", "bybit", &token).unwrap_err();
+    let err = open_current(&file.path, "binance-main", "bybit", &token).unwrap_err();
     assert!(
         err.to_string()
             .contains("sealed for exchange 'binance', config expects 'bybit'"),
@@ -274,7 +286,7 @@ fn swapped_file_fails_authentication() {
     file.rewrite(|json| {
         json["name"] = json!("binance-other");
     });
-    let err = open(&file.path, "binance-other", "binance", &token).unwrap_err();
+    let err = open_current(&file.path, "binance-other", "binance", &token).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("binance-main.kwv: authentication failed"),
@@ -303,7 +315,7 @@ fn editing_any_authenticated_field_fails() {
     for (what, edit) in edits {
         let json = file.rewrite(edit);
         let expected_exchange = json["exchange"].as_str().unwrap().to_string();
-        let err = open(&file.path, "binance-main", &expected_exchange, &token).unwrap_err();
+        let err = open_current(&file.path, "binance-main", &expected_exchange, &token).unwrap_err();
         assert!(
             err.to_string().contains("authentication failed"),
             "{what}: {err}"
@@ -549,7 +561,7 @@ mod rsa_sealed {
         for (what, edit) in edits {
             let json = file.rewrite(edit);
             let exchange = json["exchange"].as_str().unwrap().to_string();
-            let err = open(&file.path, "binance-main", &exchange, &token).unwrap_err();
+            let err = open_current(&file.path, "binance-main", &exchange, &token).unwrap_err();
             let msg = err.to_string();
             assert!(msg.contains("binance-main.kwv"), "{what}: {msg}");
             assert!(
@@ -650,7 +662,7 @@ mod in_token {
                     assert_eq!(raw["public_key"], json!("MCoBAgM="));
                 }
             }
-            let (header, contents) = open(&file.path, "okx-main", "okx", &token).unwrap();
+            let (header, contents) = open_current(&file.path, "okx-main", "okx", &token).unwrap();
             assert_eq!(header.name, "okx-main");
             assert!(
                 contents.describe_mode().starts_with("in-token "),
@@ -755,4 +767,94 @@ mod in_token {
             "{shown}"
         );
     }
+}
+
+/// Issue 10, "which vault is current": the config pins the file's SHA-256. A file sealed by
+/// someone else to the (public) recipient, or the previous version put back after a rotation, is
+/// refused before anything is decrypted, naming both digests and the command that prints one.
+#[test]
+fn only_the_pinned_vault_is_served_rollback_and_forgery_refused() {
+    let token = SoftToken::new(1);
+    let v1 = sealed_file(&token, None);
+    let v1_bytes = fs::read(&v1.path).unwrap();
+    let pin_v1 = VaultDigest::of(&v1_bytes);
+    let now = SystemTime::now();
+    let names = ("binance-main", "binance");
+    open(&v1.path, names, &pin_v1, now, &token).unwrap();
+
+    // Rotation: seal v2, pin v2.
+    let v2_bytes = seal(
+        &token.recipient(),
+        "binance-main",
+        "binance",
+        &secrets(None),
+        None,
+    )
+    .unwrap();
+    write_vault_file(&v1.path, &v2_bytes).unwrap();
+    let pin_v2 = VaultDigest::of_file(&v1.path).unwrap();
+    assert_eq!(pin_v2, VaultDigest::of(&v2_bytes));
+    let (_, c) = open(&v1.path, names, &pin_v2, now, &token).unwrap();
+    assert!(c.into_sealed().unwrap().passphrase.is_none());
+
+    // Restore v1 (from a backup): refused by construction.
+    write_vault_file(&v1.path, &v1_bytes).unwrap();
+    let err = open(&v1.path, names, &pin_v2, now, &token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Vault);
+    let msg = err.to_string();
+    for want in [
+        &pin_v1.to_string(),
+        &pin_v2.to_string(),
+        "older version",
+        &format!("keyward digest {}", v1.path.display()),
+    ] {
+        assert!(msg.contains(want), "{want:?} not in {msg}");
+    }
+
+    // A file an attacker seals to the same public recipient with their own exchange key.
+    let forged = seal(
+        &token.recipient(),
+        "binance-main",
+        "binance",
+        &secrets(None),
+        None,
+    )
+    .unwrap();
+    write_vault_file(&v1.path, &forged).unwrap();
+    let err = open(&v1.path, names, &pin_v2, now, &token).unwrap_err();
+    assert!(err.to_string().contains("replaced"), "{err}");
+    assert_eq!(pin_v1.config_line(), format!("vault_sha256 = \"{pin_v1}\""));
+    assert_eq!(pin_v1.to_string().parse::<VaultDigest>().unwrap(), pin_v1);
+    assert!("abc".parse::<VaultDigest>().is_err());
+}
+
+/// Expired, future-dated and created-after-expiry files are refused with what is wrong.
+#[test]
+fn dates_are_checked_expired_future_and_inverted() {
+    let token = SoftToken::new(1);
+    let in_a_day = SystemTime::now() + Duration::from_secs(86_400);
+    let file = sealed_file(&token, Some(in_a_day));
+    let names = (file.name, file.exchange);
+    let pinned = VaultDigest::of_file(&file.path).unwrap();
+    let now = SystemTime::now();
+    open(&file.path, names, &pinned, now, &token).unwrap();
+    // Served until the expiry, refused from then on.
+    let later = in_a_day + Duration::from_secs(1);
+    let err = open(&file.path, names, &pinned, later, &token).unwrap_err();
+    assert!(err.to_string().contains("expired at"), "{err}");
+    assert!(err.to_string().contains("keyward seal"), "{err}");
+    // Created in the future beyond the allowed skew (checked before decryption).
+    let ahead = humantime::format_rfc3339_seconds(now + CLOCK_SKEW + Duration::from_secs(60));
+    file.rewrite(|j| j["created"] = json!(ahead.to_string()));
+    let err = file.refusal(&token);
+    assert!(err.contains("is in the future"), "{err}");
+    assert!(err.contains("300 s of clock skew"), "{err}");
+    // Within the skew: passes the date check (and then fails authentication, as edited).
+    let skewed = humantime::format_rfc3339_seconds(now + Duration::from_secs(120));
+    file.rewrite(|j| j["created"] = json!(skewed.to_string()));
+    assert!(!file.refusal(&token).contains("future"));
+    // Created at or after the expiry.
+    file.rewrite(|j| j["expires"] = j["created"].clone());
+    let err = file.refusal(&token);
+    assert!(err.contains("is not before expires"), "{err}");
 }

@@ -190,7 +190,11 @@ pub fn tag(prefix: &str) -> String {
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    sha256_hex_bytes(s.as_bytes())
+}
+
+pub fn sha256_hex_bytes(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
 }
 
 fn random_alnum(n: usize) -> String {
@@ -788,7 +792,13 @@ impl Env {
         let hashes = [token_hash, token_alt_hash, token_slow_hash];
         std::fs::write(
             &config,
-            config_text(&token_section, mock_port, &hashes, &ConfigSpec::default()),
+            config_text(
+                &dir,
+                &token_section,
+                mock_port,
+                &hashes,
+                &ConfigSpec::default(),
+            ),
         )
         .unwrap();
 
@@ -822,7 +832,7 @@ impl Env {
         );
         for (name, key, sec) in [(MAIN, &api_key, &secret), (ALT, &api_key_alt, &secret_alt)] {
             let out_file = format!("vault/{name}.kwv");
-            must(
+            let out = must(
                 env.run(
                     &[
                         "seal",
@@ -839,7 +849,25 @@ impl Env {
                 ),
                 "keyward seal",
             );
+            // seal prints the one line that makes the vault current.
+            let want = format!(
+                "vault_sha256 = \"{}\"\n",
+                sha256_hex_bytes(&std::fs::read(dir.join(&out_file)).unwrap())
+            );
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
         }
+        // Pin the vaults just sealed.
+        std::fs::write(
+            &config,
+            config_text(
+                &dir,
+                &token_section,
+                mock_port,
+                &hashes,
+                &ConfigSpec::default(),
+            ),
+        )
+        .unwrap();
 
         let kw = Keyward::start(&dir, &config, &env.envs, "keyward.stderr.log");
         eprintln!(
@@ -898,7 +926,13 @@ impl Env {
         let path = self.dir.join(file);
         std::fs::write(
             &path,
-            config_text(&self.token_section, self.mock_port, &hashes, spec),
+            config_text(
+                &self.dir,
+                &self.token_section,
+                self.mock_port,
+                &hashes,
+                spec,
+            ),
         )
         .unwrap();
         path
@@ -1071,7 +1105,51 @@ impl EnvBuilder {
     }
 }
 
-fn config_text(token: &str, mock_port: u16, hashes: &[String; 3], spec: &ConfigSpec) -> String {
+/// The `vault_sha256` of `dir/vault/<name>.kwv` (zeros before it is sealed: keygen reads only
+/// `[token]`).
+pub fn vault_pin(dir: &Path, name: &str) -> String {
+    match std::fs::read(dir.join(format!("vault/{name}.kwv"))) {
+        Ok(bytes) => sha256_hex_bytes(&bytes),
+        Err(_) => "0".repeat(64),
+    }
+}
+
+/// Rewrites the config `file` in `dir` so that every `vault_sha256` line after a `vault = "..."`
+/// line pins that vault's current bytes: the step an operator takes after `keyward seal`.
+pub fn repin(dir: &Path, file: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    let mut vault: Option<String> = None;
+    for line in text.lines() {
+        if let Some(v) = line
+            .strip_prefix("vault = \"")
+            .and_then(|v| v.strip_suffix('"'))
+        {
+            vault = Some(v.to_owned());
+        } else if line.starts_with("vault_sha256 = ") {
+            if let Some(v) = vault.take() {
+                let pin = std::fs::read(dir.join(&v))
+                    .map(|b| sha256_hex_bytes(&b))
+                    .unwrap_or_else(|_| "0".repeat(64));
+                out.push_str(&format!("vault_sha256 = \"{pin}\"\n"));
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    std::fs::write(&path, out).unwrap();
+}
+
+fn config_text(
+    dir: &Path,
+    token: &str,
+    mock_port: u16,
+    hashes: &[String; 3],
+    spec: &ConfigSpec,
+) -> String {
+    let (pin_main, pin_alt) = (vault_pin(dir, MAIN), vault_pin(dir, ALT));
     let upstream = format!(r#"{{ base = "https://127.0.0.1:{mock_port}", ca = "ca/ca.pem" }}"#);
     format!(
         r#"# written by tests/common/mod.rs
@@ -1091,6 +1169,7 @@ path = "{audit}"
 name = "{MAIN}"
 exchange = "binance"
 vault = "vault/{MAIN}.kwv"
+vault_sha256 = "{pin_main}"
 recv_window_ms = 5000
 upstream = {upstream}
 
@@ -1098,6 +1177,7 @@ upstream = {upstream}
 name = "{ALT}"
 exchange = "binance"
 vault = "vault/{ALT}.kwv"
+vault_sha256 = "{pin_alt}"
 upstream = {upstream}
 
 [[client]]

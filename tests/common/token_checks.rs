@@ -51,7 +51,14 @@ pub fn seal_and_open(
     };
     let bytes = vault::seal(&recipient, name, exchange, &secrets, None).unwrap();
     vault::write_vault_file(path, &bytes).unwrap();
-    let (header, opened) = vault::open(path, name, exchange, token).unwrap();
+    let (header, opened) = vault::open(
+        path,
+        (name, exchange),
+        &vault::VaultDigest::of_file(path).unwrap(),
+        std::time::SystemTime::now(),
+        token,
+    )
+    .unwrap();
     let opened = opened.into_sealed().unwrap();
     assert_eq!(header.recipient_fingerprint, recipient.fingerprint());
     assert_eq!(opened.api_key.expose(), b"test-api-key");

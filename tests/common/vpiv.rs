@@ -321,7 +321,9 @@ impl Setup {
         );
         for i in 0..vaults {
             text.push_str(&format!(
-                "[[credential]]\nname = \"c{i}\"\nexchange = \"binance\"\nvault = \"vault/c{i}.kwv\"\n"
+                "[[credential]]\nname = \"c{i}\"\nexchange = \"binance\"\nvault = \"vault/c{i}.kwv\"\n\
+                 vault_sha256 = \"{}\"\n",
+                super::vault_pin(&self.dir, &format!("c{i}"))
             ));
         }
         std::fs::write(self.dir.join("keyward.toml"), text).unwrap();
@@ -370,6 +372,7 @@ impl Setup {
                 "seal",
             );
         }
+        super::repin(&self.dir, "keyward.toml");
         recipient
     }
 

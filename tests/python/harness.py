@@ -435,6 +435,7 @@ path = "audit.jsonl"
 name = "{self.credential}"
 exchange = "{self.exchange}"
 vault = "vault/{self.credential}.kwv"
+vault_sha256 = "{self.vault_pin()}"
 recv_window_ms = 5000
 upstream = {{ base = "{self.mock.base}", ca = "ca/ca.pem"{self.ws_base_entry()} }}
 
@@ -446,6 +447,11 @@ rate = "{self.rate}"
 allow = [
 {allow}]
 """)
+
+    def vault_pin(self):
+        """The SHA-256 of the credential's vault file: the config pins the file keyward serves."""
+        vault = self.dir / "vault" / f"{self.credential}.kwv"
+        return hashlib.sha256(vault.read_bytes()).hexdigest() if vault.exists() else "0" * 64
 
     def ws_base_entry(self):
         return f', ws_base = "{self.ws.base}"' if self.ws else ""
@@ -478,9 +484,12 @@ allow = [
             self.imported = self.run("import", "--config", str(self.config), "--name",
                                      self.credential, *self.slot_args, "--exchange",
                                      self.exchange, "--in-token", "--out", vault, input=sealed)
+            pinned = self.imported
         else:
-            self.run("seal", "--recipient", self.recipient, "--name", self.credential,
-                     "--exchange", self.exchange, "--out", vault, input=sealed)
+            pinned = self.run("seal", "--recipient", self.recipient, "--name", self.credential,
+                              "--exchange", self.exchange, "--out", vault, input=sealed)
+        # seal and import print the one line that makes the new vault current.
+        assert pinned.stdout == f'vault_sha256 = "{self.vault_pin()}"\n', pinned.stdout
         self.mock = Mock(self.dir / "mock", self.mock_credentials, self.dir / "ca",
                          exchange=self.exchange).start()
         if self.ws_mock:
