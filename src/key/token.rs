@@ -41,7 +41,7 @@ impl OnToken {
         let mac = self
             .token
             .hmac(&self.key, hash, parts)
-            .map_err(|e| KeyError::Failed(e.to_string()))?;
+            .map_err(failed)?;
         mac.try_into().map_err(|mac: Vec<u8>| {
             KeyError::Failed(format!(
                 "{hash} from the token is {} bytes, expected {N}",
@@ -49,6 +49,15 @@ impl OnToken {
             ))
         })
     }
+}
+
+/// A token operation that failed while serving. The key was usable at start-up (checked there),
+/// so the token itself is the likely cause: the message says so, not only what the token said.
+fn failed(e: crate::error::Error) -> KeyError {
+    KeyError::Failed(format!(
+        "{e} (the key worked at start-up: the token is probably gone or failing; requests signed \
+         on it are refused until it answers again)"
+    ))
 }
 
 impl std::fmt::Debug for OnToken {
@@ -84,7 +93,7 @@ impl SigningKey for OnToken {
         };
         self.token
             .sign(&self.key, algorithm, msg)
-            .map_err(|e| KeyError::Failed(e.to_string()))
+            .map_err(failed)
     }
 
     fn blocks(&self) -> bool {

@@ -46,6 +46,7 @@ def test_signing_fails_closed_while_the_token_is_gone_and_the_rest_keeps_working
             assert status == 503, body
             error = json.loads(body)["error"]
             assert error["code"] == "key_unavailable", error
+            assert "the token is probably gone or failing" in error["message"], error
         assert len(s.mock.records()) == before, "nothing signed reached the exchange"
         status, body = s.request("GET", PUBLIC, token=False)
         assert status == 200, f"a request that needs no token keeps working: {body}"
