@@ -38,10 +38,7 @@ impl OnToken {
         hash: HmacAlgorithm,
         parts: &[&[u8]],
     ) -> Result<[u8; N], KeyError> {
-        let mac = self
-            .token
-            .hmac(&self.key, hash, parts)
-            .map_err(failed)?;
+        let mac = self.token.hmac(&self.key, hash, parts).map_err(failed)?;
         mac.try_into().map_err(|mac: Vec<u8>| {
             KeyError::Failed(format!(
                 "{hash} from the token is {} bytes, expected {N}",
@@ -91,9 +88,7 @@ impl SigningKey for OnToken {
             KeyAlgorithm::EcdsaP256 => SignatureAlgorithm::EcdsaP256,
             _ => return Err(self.unsupported("make asymmetric signatures")),
         };
-        self.token
-            .sign(&self.key, algorithm, msg)
-            .map_err(failed)
+        self.token.sign(&self.key, algorithm, msg).map_err(failed)
     }
 
     fn blocks(&self) -> bool {
