@@ -65,6 +65,8 @@ pub struct ServerConfig {
     /// Frames per second one client may send over all its WebSocket sessions.
     pub ws_frame_rate: Rate,
     pub limits: Limits,
+    /// Refuse to start when secret memory cannot be locked (else a warning).
+    pub require_locked_memory: bool,
 }
 
 /// Bounds on what connections and requests may hold (`[server]` keys of the same names).

@@ -24,9 +24,10 @@ use keyward::{exchange, provision, secret, vault};
 use cli::{ApiKeyKind, AuditCommand, Cli, Command, LogFormat, PolicyCommand, SealingKind};
 
 fn main() -> ExitCode {
-    secret::harden_process();
+    let hardening = secret::harden_process();
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    hardening.log();
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {

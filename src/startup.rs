@@ -34,6 +34,7 @@ pub struct Unsealed {
 /// that cannot be unsealed, naming its vault file.
 pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
     let started = Instant::now();
+    locked_memory(config.server.require_locked_memory)?;
     let token: Arc<dyn Token> = Arc::from(token::open(&config.token)?);
     let mut out = HashMap::new();
     for c in &config.credentials {
@@ -90,13 +91,29 @@ pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
             "no [[credential]] is configured; seal one with `keyward seal` and add it",
         ));
     }
+    locked_memory(config.server.require_locked_memory)?;
+    let lock = crate::secret::lock_report();
     tracing::info!(
+        locked_secret_bytes = lock.locked_bytes,
+        unlocked_secret_bytes = lock.unlocked_bytes,
         token = %token.describe(),
         credentials = out.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "unsealed the credentials (token opened, PIN verified, every vault opened)"
     );
     Ok(out)
+}
+
+/// Whether the secrets' memory is locked: checked before the PIN or any secret is read, and
+/// again once every credential is unsealed. An `mlock` failure has been logged as a warning by
+/// then; with `[server] require_locked_memory` it refuses to start.
+fn locked_memory(require: bool) -> Result<()> {
+    match crate::secret::probe_locking() {
+        Err(why) if require => Err(Error::config(format!(
+            "refusing to start ([server] require_locked_memory = true): {why}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A handle on the key `key` names, once the token shows it has it: an HMAC key computes an

@@ -10,14 +10,16 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use common::vpiv::{self, CardSpec};
 use common::{build, raw, tag, Env, Options, Resp, ALT, MAIN};
 
 #[test]
 fn secrets_appear_only_in_the_vaults() {
-    let level = std::env::var("KEYWARD_TEST_HYGIENE_LOG").unwrap_or_else(|_| "debug".to_owned());
+    let level = std::env::var("KEYWARD_TEST_HYGIENE_LOG").unwrap_or_else(|_| "trace".to_owned());
     secrets_appear_only_where_they_belong(Options {
         log_level: level,
         ..Options::default()
@@ -406,4 +408,122 @@ fn secrets_appear_only_where_they_belong(options: Options) {
             "the {name} was forwarded to the exchange"
         );
     }
+}
+
+/// A `keyward serve` at trace level: its secrets are in locked memory (`VmLck`), it cannot dump
+/// core (`RLIMIT_CORE` 0/0, not dumpable), and its argv and environment (the PIN comes from a
+/// file) hold no secret, token or PIN.
+#[test]
+fn the_running_process_locks_its_secrets_and_cannot_dump_them() {
+    let env = Env::start_with(Options {
+        log_level: "trace".to_owned(),
+        ..Options::default()
+    });
+    let pid = env.kw.pid();
+    let proc_file = |name: &str| std::fs::read(format!("/proc/{pid}/{name}")).unwrap();
+    let status = String::from_utf8(proc_file("status")).unwrap();
+    let field = |name: &str| -> u64 {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"));
+        line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let locked_kib = field("VmLck:");
+    eprintln!("keyward serve (2 credentials): VmLck {locked_kib} kB");
+    assert!(
+        locked_kib >= 4,
+        "no secret page is locked: VmLck {locked_kib} kB"
+    );
+    let limits = String::from_utf8(proc_file("limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(
+        core.split_whitespace().collect::<Vec<_>>()[4..6],
+        ["0", "0"],
+        "{core}"
+    );
+    let log = env.kw.log_text();
+    assert!(
+        log.contains("not dumpable") && !log.contains("cannot lock secret memory"),
+        "{log}"
+    );
+    let cmdline = proc_file("cmdline");
+    let environ = proc_file("environ");
+    for (name, s) in [
+        ("API key", env.api_key.as_str()),
+        ("secret", env.secret.as_str()),
+        ("client token", env.token.as_str()),
+        ("PIN", env.pin.as_str()),
+    ] {
+        assert!(
+            !common::contains_bytes(&cmdline, s),
+            "the {name} is in argv"
+        );
+        assert!(
+            !common::contains_bytes(&environ, s),
+            "the {name} is in the environment"
+        );
+    }
+}
+
+/// Where `mlock` cannot work (RLIMIT_MEMLOCK 0, no CAP_IPC_LOCK), keyward says so and how to
+/// fix it; with `[server] require_locked_memory = true` it refuses to start.
+#[test]
+fn without_lockable_memory_keyward_warns_or_refuses() {
+    let env = Env::start();
+    let config = std::fs::read_to_string(env.dir.join("keyward.toml")).unwrap();
+    assert!(config.contains("[server]\n"));
+    std::fs::write(
+        env.dir.join("strict.toml"),
+        config.replace("[server]\n", "[server]\nrequire_locked_memory = true\n"),
+    )
+    .unwrap();
+    let check = |file: &str| {
+        let mut cmd = Command::new(common::KEYWARD);
+        cmd.args(["check", "--config", file])
+            .current_dir(&env.dir)
+            .stdin(Stdio::null());
+        for (k, v) in &env.envs {
+            cmd.env(k, v);
+        }
+        // SAFETY: only syscalls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let zero = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                libc::setrlimit(libc::RLIMIT_MEMLOCK, &zero);
+                // CAP_IPC_LOCK (14) out of the bounding set: root does not regain it at exec.
+                libc::prctl(libc::PR_CAPBSET_DROP, 14, 0, 0, 0);
+                Ok(())
+            });
+        }
+        cmd.output().unwrap()
+    };
+    let out = check("keyward.toml");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot lock secret memory") && stderr.contains("RLIMIT_MEMLOCK"),
+        "{stderr}"
+    );
+    let out = check("strict.toml");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("refusing to start ([server] require_locked_memory = true)")
+            && stderr.contains("RLIMIT_MEMLOCK"),
+        "{stderr}"
+    );
+    // Refused before the token was opened: no PIN was read.
+    assert!(!stderr.contains("unsealed"), "{stderr}");
 }

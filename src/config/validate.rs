@@ -72,6 +72,8 @@ struct RawServer {
     auth_failure_rate: Option<String>,
     ws_sockets_per_client: Option<usize>,
     ws_frame_rate: Option<String>,
+    #[serde(default)]
+    require_locked_memory: bool,
 }
 
 #[derive(Deserialize)]
@@ -490,6 +492,7 @@ impl RawServer {
                 n => n,
             },
             ws_frame_rate,
+            require_locked_memory: self.require_locked_memory,
         })
     }
 }

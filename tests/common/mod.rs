@@ -546,6 +546,11 @@ impl Keyward {
         }
     }
 
+    /// The process id of this `keyward serve`.
+    pub fn pid(&self) -> u32 {
+        self.child.lock().unwrap().id()
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
