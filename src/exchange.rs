@@ -29,6 +29,7 @@ pub mod profile;
 pub mod route;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod weight;
 pub mod ws;
 
 use std::time::SystemTime;

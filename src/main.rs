@@ -437,6 +437,7 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
         None => None,
     };
     let state = Arc::new(State::new(&config, credentials, audit)?);
+    proxy::raise_open_files(config.server.limits.max_connections);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

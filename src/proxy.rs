@@ -19,10 +19,12 @@ mod restart;
 mod state;
 pub mod tls;
 mod transport;
+mod weights;
 mod ws;
 mod ws_upstream;
 
 pub use explain::explain;
+pub use limits::raise_open_files;
 pub use listener::{run, SHUTDOWN_GRACE};
 pub use reload::{reload, ReloadError, Reloaded};
 pub use state::{Resources, Snapshot, State};

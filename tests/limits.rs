@@ -403,3 +403,37 @@ fn the_exchanges_429_and_418_hold_the_client_until_retry_after() {
         2
     );
 }
+
+/// Binance spot request weight (`[weights]` in its profile.toml): `depth` with `limit=5000`
+/// weighs 250; keyward spends at most half of Binance's 6000/min at once (3000), so the 13th
+/// such request within the minute gets 429 `request_weight` with Retry-After, not forwarded.
+#[test]
+fn binance_request_weight_is_counted_before_binance_would_refuse() {
+    let env = &*ENV;
+    let kw = serve("weights", "");
+    let port = kw.port;
+    let depth = |t: &str| {
+        let target = format!("/{MAIN}/api/v3/depth?symbol=BTCUSDT&limit=5000&x={t}");
+        raw(port, &build(port, "GET", &target, &[], None))
+    };
+    for i in 0..12 {
+        let r = depth(&tag("depth"));
+        assert_eq!(r.status, 200, "request {i}: {}", r.text());
+    }
+    let t = tag("heavy");
+    let r = depth(&t);
+    r.assert_error(429, "request_weight");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((2..=6).contains(&wait), "Retry-After {wait}");
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("weighs 250"));
+    env.assert_not_forwarded(&t);
+    // USD-M futures has a budget of its own: not counted against spot's.
+    let r = raw(
+        port,
+        &build(port, "GET", &format!("/{MAIN}/fapi/v1/ping"), &[], None),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}

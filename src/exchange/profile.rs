@@ -83,6 +83,8 @@ pub struct Profile {
     pub public: PublicPaths,
     /// How its API and credentials work, where most exchanges agree.
     pub conventions: Conventions,
+    /// The request weights it publishes, where it does (Binance spot).
+    pub weights: Option<&'static super::weight::Weights>,
 }
 
 /// How an exchange's API and credentials work, in the respects where most exchanges agree

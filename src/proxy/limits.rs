@@ -95,6 +95,42 @@ impl Caps {
     }
 }
 
+/// Files keyward needs open besides its client connections (upstream pools, the audit log, the
+/// token, connections being refused over the cap).
+const OTHER_FILES: u64 = 256;
+
+/// Raises the soft `RLIMIT_NOFILE` so that `max_connections` client connections fit (systemd's
+/// default soft limit is 1024), up to the hard limit; warns when the hard limit is too low.
+pub fn raise_open_files(max_connections: usize) {
+    let need = max_connections as u64 + OTHER_FILES;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit on a local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    if limit.rlim_cur < need {
+        let raised = libc::rlimit {
+            rlim_cur: need.min(limit.rlim_max),
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    if limit.rlim_cur < need {
+        tracing::warn!(
+            open_files = limit.rlim_cur,
+            needed = need,
+            "[server] max_connections = {max_connections} needs {need} open files but the limit is {}; raise it (systemd: LimitNOFILE={need}) or lower max_connections",
+            limit.rlim_cur
+        );
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// Waiting for the first byte of a request, since then.

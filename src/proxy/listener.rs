@@ -83,7 +83,10 @@ pub async fn run(
                 let state = state.clone();
                 let local = local.clone();
                 let activity = on_request.clone();
-                async move {
+                // Boxed: hyper keeps room for one service future per connection for the
+                // connection's whole life, so an idle connection would hold a whole pipeline
+                // future's worth of memory; boxed, it holds a pointer until a request comes.
+                Box::pin(async move {
                     activity.serving();
                     let listen = Option::as_ref(&local);
                     let response = if ws::is_upgrade(&req) {
@@ -93,7 +96,7 @@ pub async fn run(
                     };
                     activity.served();
                     Ok::<_, std::convert::Infallible>(response)
-                }
+                }) as ServiceFuture
             });
             let result = match tls {
                 Some(acceptor) => {
@@ -194,6 +197,15 @@ where
         },
     }
 }
+
+/// The future of one request's service, boxed (see `run`).
+type ServiceFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<http::Response<ProxyBody>, std::convert::Infallible>,
+            > + Send,
+    >,
+>;
 
 /// hyper's own cap on header lines when none is set.
 const HYPER_DEFAULT_MAX_HEADERS: usize = 100;

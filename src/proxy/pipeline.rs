@@ -283,6 +283,12 @@ impl<'s> Pipeline<'s> {
         {
             return Err(subject.stop(rate_limited("anonymous market data")));
         }
+        if checked.decision.is_allowed() {
+            self.resources
+                .budgets()
+                .spend(credential.exchange, &checked.canonical)
+                .map_err(|r| subject.stop(r))?;
+        }
         Ok(Decided {
             subject,
             credential,

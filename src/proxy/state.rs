@@ -22,6 +22,7 @@ use super::forward::{Limits, Upstream};
 use super::limits::Caps;
 use super::restart::RestartOnly;
 use super::transport::HeaderLimits;
+use super::weights::Budgets;
 use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::audit::{AuditLog, Event};
 use crate::config::{self, Config};
@@ -111,6 +112,8 @@ pub struct Resources {
     token_guesses: TokenGuesses,
     /// Clients held after the exchange answered 429/418 (a reload keeps them).
     backoffs: Backoffs,
+    /// The exchanges' request-weight budgets (a reload keeps them).
+    budgets: Budgets,
 }
 
 /// A count of running tasks and a wake-up for whoever waits until none is left.
@@ -185,7 +188,12 @@ impl Resources {
             caps: Caps::new(&config::Limits::default()),
             token_guesses: TokenGuesses::new(config::Limits::default().auth_failure_rate),
             backoffs: Backoffs::default(),
+            budgets: Budgets::default(),
         }
+    }
+
+    pub(super) fn budgets(&self) -> &Budgets {
+        &self.budgets
     }
 
     pub(super) fn backoffs(&self) -> &Backoffs {
