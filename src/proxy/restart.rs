@@ -34,18 +34,6 @@ impl RestartOnly {
                 format!("{:?}", s.ws_sockets_per_client),
             ),
             ("server.ws_frame_rate", format!("{:?}", s.ws_frame_rate)),
-            (
-                "server.max_connections",
-                format!("{:?}", s.limits.max_connections),
-            ),
-            (
-                "server.max_in_flight",
-                format!("{:?}", s.limits.max_in_flight),
-            ),
-            (
-                "server.auth_failure_rate",
-                format!("{:?}", s.limits.auth_failure_rate),
-            ),
             // Kept by the resources across reloads (see `Resources`).
             (
                 "server.max_connections",
