@@ -273,8 +273,8 @@ pub fn canonicalise(
             }
         }
         Body::Json(Json::Object(members)) => {
+            refuse_nested_method_override(&body)?;
             for (k, v) in members {
-                refuse_method_override(k, "body")?;
                 let Some((q, qv)) = query.iter().find(|(q, _)| q.eq_ignore_ascii_case(k)) else {
                     continue;
                 };
@@ -313,6 +313,26 @@ pub fn canonicalise(
         query,
         body,
     })
+}
+
+/// A method-override member anywhere in a JSON body is refused, not only at the top: a
+/// JSON-RPC body (Deribit) or a batch carries its parameters one level down, where the
+/// exchange may read them as well.
+fn refuse_nested_method_override(body: &Body) -> Result<(), Refusal> {
+    fn walk(v: &Json) -> Result<(), Refusal> {
+        match v {
+            Json::Object(members) => members.iter().try_for_each(|(k, v)| {
+                refuse_method_override(k, "body")?;
+                walk(v)
+            }),
+            Json::Array(items) => items.iter().try_for_each(walk),
+            _ => Ok(()),
+        }
+    }
+    match body {
+        Body::Json(v) => walk(v),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -573,6 +593,22 @@ mod tests {
         }
         // Names that merely contain "method" are parameters like any other.
         assert!(canon(Method::Get, Some("method=x&paymentMethod=y"), None, "").is_ok());
+        // One level down (a JSON-RPC body's params, a batch's items) too.
+        for json in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"private/buy","params":{"amount":1,"_method":"GET"}}"#,
+            r#"{"orders":[{"symbol":"BTCUSDT","X-HTTP-Method-Override":"DELETE"}]}"#,
+        ] {
+            let r = canonicalise(
+                Method::Post,
+                "/api/v2/private/buy",
+                None,
+                Some("application/json"),
+                json.as_bytes(),
+                &CanonRules::JSON,
+            )
+            .unwrap_err();
+            assert_eq!(r.code, "method_override", "{json}");
+        }
     }
 
     #[test]

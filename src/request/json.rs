@@ -212,6 +212,14 @@ impl<'de> serde::Deserialize<'de> for Members {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
                 let mut out: Vec<(String, Box<RawValue>)> = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
+                    // An escaped control character (`"sz\u0000"`) makes a name that keyward
+                    // checks as one member and an exchange may read as another (C strings end
+                    // at NUL; some parsers drop control characters).
+                    if key.chars().any(char::is_control) {
+                        return Err(de::Error::custom(format!(
+                            "member name {key:?} contains control characters"
+                        )));
+                    }
                     if out.iter().any(|(k, _)| *k == key) {
                         return Err(de::Error::custom(format!("duplicate key {key:?}")));
                     }
@@ -267,6 +275,19 @@ mod tests {
             j.to_compact(),
             "{\"a\":[1,2,{\"b\":\"é\\n\"}],\"c\":null,\"d\":true}"
         );
+    }
+
+    #[test]
+    fn refuses_control_characters_in_member_names() {
+        for text in [
+            r#"{"sz\u0000":"1"}"#,
+            r#"{"a":{"px\u001f":"1"}}"#,
+            r#"{"a":[{"\u007fqty":"1"}]}"#,
+        ] {
+            let e = Json::parse(text).unwrap_err();
+            assert!(e.contains("control characters"), "{text}: {e}");
+        }
+        assert!(Json::parse(r#"{"note":"tab\there"}"#).is_ok());
     }
 
     #[test]

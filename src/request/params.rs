@@ -181,6 +181,7 @@ pub fn parse_params(input: &str, place: &str) -> Result<Params, Refusal> {
             )));
         }
         refuse_method_override(&key, place)?;
+        refuse_array_spelling(&key, &params, place)?;
         if value.len() > MAX_VALUE_LEN {
             return Err(Refusal::bad_params(format!(
                 "value of '{key}' is longer than {MAX_VALUE_LEN} bytes"
@@ -204,6 +205,31 @@ pub fn parse_params(input: &str, place: &str) -> Result<Params, Refusal> {
         params.0.push((key, value));
     }
     Ok(params)
+}
+
+/// Array-style spellings that PHP-like parsers (and Rails, qs, ...) fold into another
+/// parameter: `a[]` (append to `a`) is refused outright; a plain key and a bracketed key of the
+/// same base (`volume` and `volume[x]`), or two keys equal once `.` reads as `_` (`a.b` and
+/// `a_b`), are refused as duplicates. Distinct bracketed keys of one base (Kraken's
+/// `close[ordertype]` and `close[price]`) stay allowed.
+fn refuse_array_spelling(key: &str, params: &Params, place: &str) -> Result<(), Refusal> {
+    if key.contains("[]") {
+        return Err(Refusal::bad_params(format!(
+            "parameter name {key:?} in the {place} uses the array-append form '[]'; send one value under one plain name"
+        )));
+    }
+    let fold = |k: &str| k.to_ascii_lowercase().replace('.', "_");
+    let base = |k: &str| fold(k.split('[').next().unwrap_or(k));
+    let bracketed = |k: &str| k.contains('[');
+    let clash = params.iter().find(|(k, _)| {
+        fold(k) == fold(key) || (bracketed(key) != bracketed(k) && base(k) == base(key))
+    });
+    match clash {
+        Some((k, _)) => Err(Refusal::bad_params(format!(
+            "parameters '{k}' and '{key}' in the {place} may be read as one by the exchange; send each parameter once, under one name"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn decode_component(raw: &str, place: &str) -> Result<String, Refusal> {
@@ -230,6 +256,28 @@ fn decode_component(raw: &str, place: &str) -> Result<String, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn array_style_spellings_are_refused() {
+        for bad in [
+            "a[]=1",
+            "volume=1&volume[]=2",
+            "volume=1&volume%5Bx%5D=2",
+            "close%5Bprice%5D=1&close=2",
+            "a.b=1&a_b=2",
+            "A_B=1&a.b=2",
+        ] {
+            let r = parse_params(bad, "body").unwrap_err();
+            assert_eq!(r.code, "bad_params", "{bad}");
+        }
+        for good in [
+            "close%5Bordertype%5D=limit&close%5Bprice%5D=40000",
+            "a.b=1",
+            "volume=1&price=2",
+        ] {
+            assert!(parse_params(good, "body").is_ok(), "{good}");
+        }
+    }
 
     #[test]
     fn raw_json_in_a_value_reads_as_itself_and_is_re_encoded() {
