@@ -8,12 +8,78 @@
 //! this tag", each test also checks that the mock holds nothing but controls.
 
 mod common;
+#[path = "bypass/venues.rs"]
+mod venues;
 
 use std::sync::LazyLock;
 
-use common::{build, raw, tag, Env, Resp, MAIN};
+use common::{build, raw, tag, venue, Env, Options, Resp, MAIN};
 
-static ENV: LazyLock<Env> = LazyLock::new(Env::start);
+/// One keyward fronting Binance (the hand-written tests below) and every other exchange (the
+/// tables of `bypass/venues.rs`).
+static ENV: LazyLock<Env> = LazyLock::new(|| {
+    Env::start_with(Options {
+        exchanges: venue::ALL_BUT_BINANCE,
+        ..Options::default()
+    })
+});
+
+// ---- the table over every exchange profile (bypass/venues.rs) --------------------------------
+
+#[test]
+fn table_binance() {
+    venues::run_table("binance");
+}
+#[test]
+fn table_bybit() {
+    venues::run_table("bybit");
+}
+#[test]
+fn table_okx() {
+    venues::run_table("okx");
+}
+#[test]
+fn table_bitget() {
+    venues::run_table("bitget");
+}
+#[test]
+fn table_kucoin() {
+    venues::run_table("kucoin");
+}
+#[test]
+fn table_kraken() {
+    venues::run_table("kraken");
+}
+#[test]
+fn table_gate() {
+    venues::run_table("gate");
+}
+#[test]
+fn table_bitmex() {
+    venues::run_table("bitmex");
+}
+#[test]
+fn table_coinbase() {
+    venues::run_table("coinbase");
+}
+#[test]
+fn table_deribit() {
+    venues::run_table("deribit");
+}
+#[test]
+fn table_alpaca() {
+    venues::run_table("alpaca");
+}
+
+/// The suite covers every exchange with at least 150 rows in all.
+#[test]
+fn table_size() {
+    let counts = venues::count();
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    eprintln!("bypass table: {total} cases: {counts:?}");
+    assert_eq!(counts.len(), 11, "{counts:?}");
+    assert!(total >= 150, "{total}");
+}
 
 fn env() -> &'static Env {
     &ENV

@@ -37,6 +37,7 @@ fn with_a_yubikey_the_pin_and_secrets_appear_only_where_they_belong() {
             pin: "q7Zk93xP",
             ..CardSpec::new("5.7.1", 9100001)
         }),
+        ..Options::default()
     });
 }
 

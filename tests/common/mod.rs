@@ -14,10 +14,11 @@
 #![allow(dead_code)]
 
 pub mod token_checks;
+pub mod venue;
 pub mod vpiv;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -608,6 +609,9 @@ pub struct Options {
     /// Seal to a virtual YubiKey made like this (slot 9d, `[token] kind = "yubikey"`) instead of
     /// a SoftHSM token.
     pub yubikey: Option<vpiv::CardSpec>,
+    /// Other exchanges the one keyward fronts besides Binance (e.g. [`venue::ALL_BUT_BINANCE`]):
+    /// one credential, one bot and one mock each (see [`venue`], [`Env::venue`]).
+    pub exchanges: &'static [&'static str],
 }
 
 impl Default for Options {
@@ -615,6 +619,7 @@ impl Default for Options {
         Options {
             log_level: "info".to_owned(),
             yubikey: None,
+            exchanges: &[],
         }
     }
 }
@@ -667,6 +672,8 @@ pub struct Env {
     pub kw: Keyward,
     pub envs: Vec<(String, String)>,
     mock: Mutex<(Child, BufReader<ChildStdout>)>,
+    /// The other exchanges fronted ([`Options::exchanges`]), in that order.
+    pub venues: Vec<venue::Venue>,
     /// With [`Options::yubikey`]: the card (dropped before its pcscd).
     pub yubikey: Option<(vpiv::VirtualCard, vpiv::VirtualPcsc)>,
 }
@@ -753,38 +760,21 @@ impl Env {
         let creds = serde_json::json!({ &api_key: &secret, &api_key_alt: &secret_alt });
         write_private(&mock_credentials, &creds.to_string());
         let mock_record = dir.join("mock-requests.jsonl");
-        std::fs::write(&mock_record, "").unwrap();
-        let mut cmd = Command::new("python3");
-        cmd.arg(Path::new(REPO).join("scripts/mock_exchange.py"))
-            .arg("--cert")
-            .arg(dir.join("ca/server.pem"))
-            .arg("--key")
-            .arg(dir.join("ca/server.key"))
-            .args(["--port", "0", "--credentials"])
-            .arg(&mock_credentials)
-            .arg("--record")
-            .arg(&mock_record)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("mock.stderr.log")).unwrap());
-        let mut mock = spawn_daemon(cmd);
-        let mut mock_out = BufReader::new(mock.stdout.take().unwrap());
-        let mut line = String::new();
-        mock_out.read_line(&mut line).unwrap();
-        let mock_port: u16 = match line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|p| p.parse().ok())
-        {
-            Some(p) => p,
-            None => {
-                stop_child(&mut mock);
-                panic!(
-                    "mock exchange did not start: {line:?}\n{}",
-                    std::fs::read_to_string(dir.join("mock.stderr.log")).unwrap_or_default()
-                );
-            }
-        };
+        // Every mock starts at once (each takes a moment to import its Python modules).
+        let mut binance_mock = venue::MockProcess::spawn(
+            &dir,
+            "binance",
+            &mock_credentials,
+            &mock_record,
+            dir.join("mock.stderr.log"),
+        );
+        let starting: Vec<venue::VenueStart> = opts
+            .exchanges
+            .iter()
+            .map(|x| venue::VenueStart::spawn(&dir, x))
+            .collect();
+        let mock_port = binance_mock.port();
+        let (mock, mock_out) = binance_mock.into_parts();
 
         let mut env = EnvBuilder {
             dir: dir.clone(),
@@ -795,6 +785,17 @@ impl Env {
         let (token_slow, token_slow_hash) = env.client_token("slow-bot");
         let config = dir.join("keyward.toml");
         let hashes = [token_hash, token_alt_hash, token_slow_hash];
+        let venue_keys: Vec<(String, String, &'static str)> = starting
+            .iter()
+            .map(|v| (v.credential(), v.sealed_input().to_owned(), v.exchange))
+            .collect();
+        let venues: Vec<venue::Venue> = starting
+            .into_iter()
+            .map(|v| {
+                let (token, _) = env.client_token(&format!("{}-bot", v.exchange));
+                v.ready(token)
+            })
+            .collect();
         std::fs::write(
             &config,
             config_text(
@@ -803,7 +804,7 @@ impl Env {
                 mock_port,
                 &hashes,
                 &ConfigSpec::default(),
-            ),
+            ) + &venues_config_text(&dir, &venues),
         )
         .unwrap();
 
@@ -835,7 +836,9 @@ impl Env {
                 .trim(),
             recipient
         );
-        for (name, key, sec) in [(MAIN, &api_key, &secret), (ALT, &api_key_alt, &secret_alt)] {
+        let binance_keys = [(MAIN, &api_key, &secret), (ALT, &api_key_alt, &secret_alt)]
+            .map(|(name, key, sec)| (name.to_owned(), format!("{key}\n{sec}\n"), "binance"));
+        for (name, input, exchange) in binance_keys.into_iter().chain(venue_keys) {
             let out_file = format!("vault/{name}.kwv");
             let out = must(
                 env.run(
@@ -844,13 +847,13 @@ impl Env {
                         "--recipient",
                         "recipient.txt",
                         "--name",
-                        name,
+                        &name,
                         "--exchange",
-                        "binance",
+                        exchange,
                         "--out",
                         &out_file,
                     ],
-                    Some(&format!("{key}\n{sec}\n")),
+                    Some(&input),
                 ),
                 "keyward seal",
             );
@@ -870,7 +873,7 @@ impl Env {
                 mock_port,
                 &hashes,
                 &ConfigSpec::default(),
-            ),
+            ) + &venues_config_text(&dir, &venues),
         )
         .unwrap();
 
@@ -903,6 +906,7 @@ impl Env {
             kw,
             envs: env.envs,
             mock: Mutex::new((mock, mock_out)),
+            venues,
             yubikey,
         }
     }
@@ -937,7 +941,7 @@ impl Env {
                 self.mock_port,
                 &hashes,
                 spec,
-            ),
+            ) + &venues_config_text(&self.dir, &self.venues),
         )
         .unwrap();
         path
@@ -963,34 +967,36 @@ impl Env {
         )
     }
 
-    /// The mock's complete record lines (a line still being appended is left out).
-    fn mock_lines(&self) -> Vec<String> {
-        let text = std::fs::read_to_string(&self.mock_record).unwrap();
-        let complete = match text.rfind('\n') {
-            Some(i) => &text[..i],
-            None => "",
-        };
-        complete
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_owned)
-            .collect()
+    /// What the Binance mock received.
+    pub fn mock_log(&self) -> venue::MockLog {
+        venue::MockLog {
+            path: self.mock_record.clone(),
+        }
     }
 
-    /// All requests the mock exchange received, parsed.
+    /// All requests the Binance mock exchange received, parsed.
     pub fn mock_records(&self) -> Vec<Value> {
-        self.mock_lines()
-            .iter()
-            .map(|l| serde_json::from_str(l).expect("mock record is JSON"))
-            .collect()
+        self.mock_log().records()
     }
 
     /// Records in whose raw line `needle` occurs (anywhere: path, query, body or headers).
     pub fn mock_records_with(&self, needle: &str) -> Vec<Value> {
-        self.mock_lines()
+        self.mock_log().records_with(needle)
+    }
+
+    /// The fronted exchange `exchange` (one of [`Options::exchanges`]).
+    #[track_caller]
+    pub fn venue(&self, exchange: &str) -> &venue::Venue {
+        self.venues
             .iter()
-            .filter(|l| l.contains(needle))
-            .map(|l| serde_json::from_str(l).expect("mock record is JSON"))
+            .find(|v| v.exchange == exchange)
+            .unwrap_or_else(|| panic!("this Env does not front {exchange}"))
+    }
+
+    /// What every mock exchange of this Env received (Binance's first), by exchange id.
+    pub fn all_mock_logs(&self) -> Vec<(&'static str, venue::MockLog)> {
+        std::iter::once(("binance", self.mock_log()))
+            .chain(self.venues.iter().map(|v| (v.exchange, v.log.clone())))
             .collect()
     }
 
@@ -1031,6 +1037,9 @@ impl Env {
         self.kw.stop();
         let mut m = self.mock.lock().unwrap();
         stop_child(&mut m.0);
+        for v in &self.venues {
+            v.stop();
+        }
     }
 }
 
@@ -1145,6 +1154,13 @@ pub fn repin(dir: &Path, file: &str) {
         out.push('\n');
     }
     std::fs::write(&path, out).unwrap();
+}
+
+fn venues_config_text(dir: &Path, venues: &[venue::Venue]) -> String {
+    venues
+        .iter()
+        .map(|v| v.config_text(dir, &sha256_hex(&v.token)))
+        .collect()
 }
 
 fn config_text(
