@@ -383,6 +383,10 @@ pub fn open(
     if file.recipient != token_fingerprint {
         let reseal = match &token_key {
             SealingPublicKey::P256(key) => {
+                // Never advise sealing to a key the token has not proven it holds.
+                if !token.public_key_is_the_devices() {
+                    recipient::prove_p256(token, key).map_err(|e| e.context(&shown))?;
+                }
                 format!("the token's recipient ({})", Recipient::p256(*key))
             }
             SealingPublicKey::Rsa3072(_) => {

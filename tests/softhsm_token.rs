@@ -108,6 +108,7 @@ fn softhsm_keygen_seal_open() {
     }
 
     check_key_attributes_and_no_leftovers();
+    public_object_is_pinned_and_a_replaced_one_is_refused(module, &good_pin, dir.path());
     rsa_sealing(module, &good_pin, dir.path());
 
     // A key on a different token label/id is not found.
@@ -122,6 +123,97 @@ fn softhsm_keygen_seal_open() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("no public key 'other'"), "{err}");
+}
+
+/// Issue 10, "the sealing public key is trusted without proof". keyward's public object is
+/// private, non-modifiable and non-destroyable (what SoftHSM 2.6.1 honours: all three). A pair
+/// made the old way (public object public and destroyable), whose public object is then replaced
+/// by another key's under the same label, is refused by the ECDH proof: `keyward recipient` (and
+/// keygen, import) never prints the foreign key, and a vault sealed to the real key never
+/// advises resealing to it.
+fn public_object_is_pinned_and_a_replaced_one_is_refused(
+    module: &Path,
+    pin: &PinSource,
+    dir: &Path,
+) {
+    use cryptoki::mechanism::Mechanism;
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+    softhsm::assert_flags(
+        "kw-test",
+        ObjectClass::PUBLIC_KEY,
+        "keyward-seal",
+        &[
+            (AttributeType::Private, true),
+            (AttributeType::Modifiable, false),
+            (AttributeType::Destroyable, false),
+        ],
+    );
+    let ctx = softhsm::ctx();
+    let session = ctx.open_rw_session(softhsm::slot(&ctx, "kw-test")).unwrap();
+    // keyward's own public object cannot be destroyed (SoftHSM honours CKA_DESTROYABLE).
+    let ours = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::Label(b"keyward-seal".to_vec()),
+        ])
+        .unwrap();
+    assert!(session.destroy_object(ours[0]).is_err());
+
+    let params = Attribute::EcParams(vec![
+        0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    ]);
+    let pair = |public_label: &[u8], label: &[u8]| {
+        session
+            .generate_key_pair(
+                &Mechanism::EccKeyPairGen,
+                &[
+                    Attribute::Token(true),
+                    Attribute::Private(false),
+                    params.clone(),
+                    Attribute::Label(public_label.to_vec()),
+                ],
+                &[
+                    Attribute::Token(true),
+                    Attribute::Private(true),
+                    Attribute::Sensitive(true),
+                    Attribute::Derive(true),
+                    Attribute::Label(label.to_vec()),
+                ],
+            )
+            .unwrap()
+    };
+    let (legacy_public, _) = pair(b"legacy-seal", b"legacy-seal");
+    let uri: Pkcs11Uri = "pkcs11:token=kw-test;object=legacy-seal".parse().unwrap();
+    let legacy = Pkcs11Token::open(module, &uri, pin).unwrap();
+    let honest = vault::recipient_of(&legacy).unwrap();
+    // A vault sealed to the honest key, pinned.
+    let secrets = CredentialSecrets {
+        api_key: SecretBytes::copy_from(b"k"),
+        secret: SecretBytes::copy_from(b"s"),
+        passphrase: None,
+    };
+    let path = dir.join("vault/legacy.kwv");
+    let bytes = vault::seal(&honest, "legacy", "binance", &secrets, None).unwrap();
+    vault::write_vault_file(&path, &bytes).unwrap();
+
+    // The attack: another key's public object under the same label.
+    session.destroy_object(legacy_public).unwrap();
+    pair(b"legacy-seal", b"attacker");
+    let err = vault::recipient_of(&legacy).unwrap_err().to_string();
+    assert!(err.contains("the public-key object was replaced"), "{err}");
+    assert!(err.contains("Do NOT seal to it"), "{err}");
+    assert!(!err.contains("kwr1-"), "no recipient is printed: {err}");
+    let err = vault::open(
+        &path,
+        ("legacy", "binance"),
+        &vault::VaultDigest::of(&bytes),
+        std::time::SystemTime::now(),
+        &legacy,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("the public-key object was replaced"), "{err}");
+    assert!(!err.contains("reseal"), "never advises resealing: {err}");
 }
 
 /// Looks at the token with cryptoki directly: the private key is sensitive, non-extractable,

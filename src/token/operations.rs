@@ -17,6 +17,14 @@ pub trait Token: Send + Sync {
     /// The public half of the sealing key pair the token holds.
     fn public_key(&self) -> Result<SealingPublicKey>;
 
+    /// Whether [`public_key`](Token::public_key) comes from the device's own record of the
+    /// private key (YubiKey slot metadata, firmware 5.3+), rather than from a separate object
+    /// that could be replaced (a PKCS#11 public-key object, a PIV certificate). Only then is the
+    /// ECDH proof of the pair skipped (it would cost a touch on a touch-always key).
+    fn public_key_is_the_devices(&self) -> bool {
+        false
+    }
+
     /// Generates the sealing key pair on the token and returns its public half. The private key
     /// is created sensitive and non-extractable. Refuses to replace an existing key.
     fn generate(&self, algorithm: SealingAlgorithm) -> Result<SealingPublicKey> {

@@ -225,6 +225,11 @@ impl Token for YubiKeyToken {
         )
     }
 
+    fn public_key_is_the_devices(&self) -> bool {
+        // GET METADATA (5.3+) reports the slot's public key from the key itself.
+        (self.version.major, self.version.minor) >= (5, 3)
+    }
+
     fn public_key(&self) -> Result<SealingPublicKey> {
         let mut session = self.session();
         let key = self.existing_key(&mut session, self.slot)?;

@@ -87,9 +87,20 @@ pub fn fingerprint(key: &SealingPublicKey) -> String {
 /// decryption per OAEP hash, SHA-256 first: a random value is encrypted here exactly as `seal`
 /// encrypts, and the token must return it. The first hash that round-trips is recorded in the
 /// recipient; `C_GetMechanismInfo` cannot tell, as it says nothing about OAEP parameters.
+///
+/// The public key is proven first: it is read from a public-key object that, on many tokens, a
+/// user without the PIN can delete and re-create under the same label. A P-256 key must give the
+/// token's ECDH result for a fresh host-random point ([`prove_p256`]); an RSA key must
+/// round-trip a random value (the trial decryption below). A key that does not is refused as
+/// replaced, never printed as a recipient.
 pub fn recipient_of(token: &dyn Token) -> Result<Recipient> {
     let key = match token.public_key()? {
-        SealingPublicKey::P256(key) => return Ok(Recipient::P256(key)),
+        SealingPublicKey::P256(key) => {
+            if !token.public_key_is_the_devices() {
+                prove_p256(token, &key)?;
+            }
+            return Ok(Recipient::P256(key));
+        }
         SealingPublicKey::Rsa3072(key) => key,
     };
     let mut failures = Vec::new();
@@ -106,11 +117,39 @@ pub fn recipient_of(token: &dyn Token) -> Result<Recipient> {
         }
     }
     Err(Error::token(format!(
-        "{}: the RSA sealing key cannot decrypt RSA-OAEP with SHA-256 or SHA-1, so no vault \
-         could be opened with it ({})",
+        "{}: the token's private key does not decrypt what is encrypted to the RSA public key \
+         it shows (RSA-OAEP with SHA-256 and SHA-1: {}). Either the public-key object was \
+         replaced (anyone with access to the token can do that without the PIN): do NOT seal \
+         to it, and find out who changed the token; or the token cannot decrypt RSA-OAEP at all",
         token.describe(),
         failures.join("; ")
     )))
+}
+
+/// Proves that `key`, read from the token's public-key object, is the public half of the
+/// token's private sealing key: ECDH on the token with a fresh host-random point `R = r·G` must
+/// equal the host's ECDH of `r` with `key`. Costs one ECDH on the token (~160 µs on SoftHSM).
+pub fn prove_p256(token: &dyn Token, key: &p256::PublicKey) -> Result<()> {
+    let r = p256::NonZeroScalar::random(&mut OsRng);
+    let point = p256::PublicKey::from_secret_scalar(&r);
+    let on_token = token
+        .ecdh_p256(&point)
+        .map_err(|e| e.context("proving the sealing key pair (ECDH on the token)"))?;
+    let on_host = p256::ecdh::diffie_hellman(r, key.as_affine());
+    let same: bool =
+        subtle::ConstantTimeEq::ct_eq(on_token.expose(), &on_host.raw_secret_bytes()[..]).into();
+    if same {
+        Ok(())
+    } else {
+        Err(Error::token(format!(
+            "{}: the public key the token shows (fingerprint {}) is not the public half of its \
+             private sealing key: the public-key object was replaced (anyone with access to the \
+             token can do that without the PIN). Do NOT seal to it; find out who changed the \
+             token, and delete the foreign public-key object",
+            token.describe(),
+            fingerprint(&SealingPublicKey::P256(*key))
+        )))
+    }
 }
 
 impl fmt::Display for Recipient {

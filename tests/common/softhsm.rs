@@ -103,7 +103,8 @@ pub fn assert_flags(label: &str, class: ObjectClass, object: &str, want: &[(Attr
                 | Attribute::Decrypt(v)
                 | Attribute::Encrypt(v)
                 | Attribute::Unwrap(v)
-                | Attribute::Modifiable(v) => *v,
+                | Attribute::Modifiable(v)
+                | Attribute::Destroyable(v) => *v,
                 other => panic!("{object}: {other:?} is not a flag"),
             };
             assert_eq!(value, *expected, "{object}: {t:?}");

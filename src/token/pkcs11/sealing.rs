@@ -103,7 +103,14 @@ impl Pkcs11Token {
             "choose another object= label in the URI, or delete the old key yourself",
         )?;
         let mut private = attributes::resident(&[Attribute::Sign(false), Attribute::Unwrap(false)]);
-        let mut public = vec![Attribute::Token(true), Attribute::Private(false)];
+        // The public object is private (only a logged-in user sees it), non-modifiable and
+        // non-destroyable, so nobody without the PIN can replace it; a token that refuses
+        // CKA_DESTROYABLE (PKCS#11 < 2.40) gets the pair without it (see below).
+        let mut public = vec![
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Modifiable(false),
+        ];
         let mechanism = match algorithm {
             SealingAlgorithm::P256 => {
                 public.push(Attribute::EcParams(P256_EC_PARAMS.to_vec()));
@@ -124,9 +131,25 @@ impl Pkcs11Token {
         };
         public.extend(self.sealing_name());
         private.extend(self.sealing_name());
-        let (public_handle, _private) = session
-            .generate_key_pair(&mechanism, &public, &private)
-            .map_err(ck(format_args!("generating a {algorithm} key pair")))?;
+        let mut pinned = public.clone();
+        pinned.push(Attribute::Destroyable(false));
+        let (public_handle, _private) = match session.generate_key_pair(&mechanism, &pinned, &private)
+        {
+            Err(cryptoki::error::Error::Pkcs11(
+                cryptoki::error::RvError::AttributeTypeInvalid
+                | cryptoki::error::RvError::TemplateInconsistent
+                | cryptoki::error::RvError::AttributeValueInvalid,
+                _,
+            )) => {
+                tracing::warn!(
+                    "{}: the token refuses CKA_DESTROYABLE=false; the sealing public key is                      generated destroyable (keyward proves the pair before every use)",
+                    self.describe_key()
+                );
+                session.generate_key_pair(&mechanism, &public, &private)
+            }
+            other => other,
+        }
+        .map_err(ck(format_args!("generating a {algorithm} key pair")))?;
         match algorithm {
             SealingAlgorithm::P256 => self
                 .read_p256_public(session, public_handle)
