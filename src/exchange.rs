@@ -309,9 +309,12 @@ pub fn plain_header(name: &'static str, value: &str) -> (HeaderName, HeaderValue
     (HeaderName::from_static(name), value)
 }
 
-/// A header value holding secret material, marked so that it is never logged by hyper.
+/// A header value holding secret material, marked so that it is never logged by hyper. Its bytes
+/// live in the locked arena and are wiped when the last reference (the request, hyper's clones)
+/// drops; hyper's write buffer and the kernel's socket buffer hold copies keyward cannot wipe.
 pub fn sensitive_header(bytes: &[u8]) -> Result<HeaderValue, Refusal> {
-    let mut value = HeaderValue::from_bytes(bytes).map_err(|_| {
+    let owned = bytes::Bytes::from_owner(crate::secret::SecretBytes::copy_from(bytes));
+    let mut value = HeaderValue::from_maybe_shared(owned).map_err(|_| {
         Refusal::bad_credential("the credential's API key is not a valid header value; re-seal it")
     })?;
     value.set_sensitive(true);

@@ -86,6 +86,12 @@ impl SecretBytes {
     }
 }
 
+impl AsRef<[u8]> for SecretBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.expose()
+    }
+}
+
 impl Clone for SecretBytes {
     fn clone(&self) -> Self {
         Self::copy_from(self.expose())
