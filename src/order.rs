@@ -410,9 +410,9 @@ impl Order {
     pub fn base(&self) -> Option<Decimal> {
         match (self.base_size, self.quote_size, self.execution_price()) {
             (Some(b), _, _) => Some(b),
-            (None, Some(q), Some(p)) if !p.is_zero() && self.contracts.is_none() => {
-                q.checked_div(p)
-            }
+            (None, Some(q), Some(p)) if !p.is_zero() && self.contracts.is_none() => q
+                .checked_div(p)
+                .map(|b| at_least(b, b.checked_mul(p) == Some(q))),
             _ => None,
         }
     }
@@ -423,8 +423,23 @@ impl Order {
     pub fn notional(&self) -> Option<Decimal> {
         match (self.quote_size, self.base_size, self.execution_price()) {
             (Some(q), _, _) => Some(q),
-            (None, Some(b), Some(p)) if self.contracts.is_none() => b.checked_mul(p),
+            (None, Some(b), Some(p)) if self.contracts.is_none() => b
+                .checked_mul(p)
+                .map(|n| at_least(n, n.scale() == b.scale() + p.scale())),
             _ => None,
         }
     }
+}
+
+/// A derived size or value that limits can compare without rounding in the order's favour:
+/// `value` itself when it is `exact`, else (rust_decimal rounded it to 28 places) one unit of
+/// its last place more, which is above the exact value, so an order at the limit is refused
+/// rather than one just over it allowed.
+fn at_least(value: Decimal, exact: bool) -> Decimal {
+    if exact {
+        return value;
+    }
+    value
+        .checked_add(Decimal::new(1, value.scale()))
+        .unwrap_or(Decimal::MAX)
 }

@@ -28,3 +28,8 @@ pub use limits::raise_open_files;
 pub use listener::{run, SHUTDOWN_GRACE};
 pub use reload::{reload, ReloadError, Reloaded};
 pub use state::{Resources, Snapshot, State};
+
+// The pure stages before a request is signed, for `crate::fuzzing`.
+pub(crate) use host::{AllowedHosts, ListenName};
+pub(crate) use pipeline::split_target;
+pub(crate) use transport::{check_parts, content_type, HeaderLimits, Upgrade};

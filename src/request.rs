@@ -12,7 +12,10 @@ mod params;
 mod parts;
 mod refusal;
 
-pub use canonical::{canonicalise, check_path, Body, CanonRules, CanonicalRequest};
+pub use canonical::{
+    canonicalise, check_path, Body, CanonRules, CanonicalRequest, Serialised, FORM_MEDIA_TYPE,
+    JSON_MEDIA_TYPE,
+};
 pub use json::{word_count, Json, MAX_DEPTH};
 pub use method::Method;
 pub use params::{parse_params, Params, MAX_KEY_LEN, MAX_PARAMS, MAX_VALUE_LEN};

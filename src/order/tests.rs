@@ -674,3 +674,35 @@ fn a_mirrored_patch_parameter_is_read_once() {
     .unwrap_err();
     assert!(e.contains("both set the order's instrument"), "{e}");
 }
+
+/// A derived notional or base size that rust_decimal had to round (more than 28 places) is
+/// never below the exact value, so a limit cannot be passed by rounding (found while writing
+/// tests/decimal_property.rs: `checked_mul`/`checked_div` round to nearest).
+#[test]
+fn derived_sizes_never_round_in_the_orders_favour() {
+    let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    let limit_order = |base: Option<&str>, quote: Option<&str>, price: &str| Order {
+        is_limit: true,
+        base_size: base.map(d),
+        quote_size: quote.map(d),
+        price: Some(d(price)),
+        ..Order::default()
+    };
+    // exact: unchanged
+    assert_eq!(
+        limit_order(Some("0.5"), None, "2000").notional(),
+        Some(d("1000.0"))
+    );
+    assert_eq!(
+        limit_order(None, Some("1000"), "2000").base(),
+        Some(d("0.5"))
+    );
+    // 1/3 rounds to 0.3333333333333333333333333333 (below 1/3): bumped above it
+    let third = limit_order(None, Some("1"), "3").base().unwrap();
+    assert!(third * d("3") > d("1"), "{third}");
+    // a product of 33 places (1.000000000000000000999999999999001) stays above a limit of 1
+    let n = limit_order(Some("1.000000000000001"), None, "0.999999999999999001")
+        .notional()
+        .unwrap();
+    assert!(n > d("1"), "{n}");
+}

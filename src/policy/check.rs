@@ -3,8 +3,10 @@
 //! the REST request they equal) and `policy explain` all go through [`check`], so they cannot
 //! disagree.
 
+use std::time::SystemTime;
+
 use super::{decide, Allowlist, Decision, Denial};
-use crate::exchange::{self, Exchange, Route};
+use crate::exchange::{self, Credential, Exchange, Outbound, Route, Signing};
 use crate::request::{CanonicalRequest, Refusal, RefusalKind, RequestParts};
 
 /// Whose allowlist judges a request.
@@ -52,6 +54,64 @@ pub fn check(
         canonical,
         decision,
     })
+}
+
+impl Checked {
+    /// The permit to sign this request, if the policy allowed it; else the bot's refusal.
+    pub fn permit(self) -> Result<Permit, Refusal> {
+        match self.decision {
+            Decision::Allow { rule } => Ok(Permit {
+                route: self.route,
+                canonical: self.canonical,
+                rule,
+            }),
+            Decision::Deny(_) => Err(self.decision.refusal()),
+        }
+    }
+}
+
+/// A request the policy allowed, and the only thing keyward signs: [`Checked::permit`] is the
+/// one way to get one, so a denied request cannot reach a signer. The proxy and the fuzz
+/// targets (`keyward::fuzzing`) both go check → permit → sign through these functions.
+pub struct Permit {
+    route: Route,
+    canonical: CanonicalRequest,
+    rule: String,
+}
+
+impl Permit {
+    /// Where the request goes and how much of the credential it needs.
+    pub fn route(&self) -> Route {
+        self.route
+    }
+
+    /// The canonical request that was allowed, exactly what is signed.
+    pub fn canonical(&self) -> &CanonicalRequest {
+        &self.canonical
+    }
+
+    /// The rule that allowed it.
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+
+    /// Signs exactly the allowed canonical request with `credential` at `now`.
+    pub fn sign(
+        &self,
+        exchange: &dyn Exchange,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> Result<Outbound, Refusal> {
+        exchange.sign(
+            &self.canonical,
+            Signing::new(self.route.access, credential, now),
+        )
+    }
+
+    /// The allowed request's parts, for the forwarding stage once it is signed.
+    pub fn into_parts(self) -> (Route, CanonicalRequest, String) {
+        (self.route, self.canonical, self.rule)
+    }
 }
 
 impl Decision {

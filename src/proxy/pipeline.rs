@@ -22,9 +22,9 @@ use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound, Upgrade};
 use crate::audit::Verdict;
 use crate::exchange::ws::WsProtocol;
-use crate::exchange::{Access, Outbound, Signing};
-use crate::policy::{check, Caller, Checked, Decision};
-use crate::request::{check_path, CanonicalRequest, Refusal, RefusalKind, RequestParts};
+use crate::exchange::Outbound;
+use crate::policy::{check, Caller, Checked, Decision, Permit};
+use crate::request::{check_path, Refusal, RefusalKind, RequestParts};
 
 /// Serves one request with the snapshot in force when it arrived.
 pub async fn handle(
@@ -82,29 +82,25 @@ impl<'s> Pipeline<'s> {
                 return Outcome::refused(subject, refusal);
             }
         };
-        let Checked {
-            route,
-            canonical,
-            decision,
-        } = checked;
-
         // Audit the decision before anything leaves.
-        let judgement = Judgement::of(&decision);
-        let params = Some(canonical.params_string());
-        let record = subject.record(&canonical.path, params, judgement.verdict());
+        let judgement = Judgement::of(&checked.decision);
+        let params = Some(checked.canonical.params_string());
+        let record = subject.record(&checked.canonical.path, params, judgement.verdict());
         if let Err(e) = self.resources.audit(&record) {
             return Outcome::refused(subject, audit_failed(e));
         }
-        let rule = match judgement {
-            Judgement::Allowed { rule } => rule.to_owned(),
-            Judgement::Denied(refusal) => return Outcome::refused(subject, refusal),
-        };
+        drop(judgement);
 
-        // Sign and forward exactly the canonical request.
-        let outbound = match sign(credential, &canonical, route.access) {
+        // Only a permit (an allowed request) is signed, and exactly its canonical request.
+        let permit = match checked.permit() {
+            Ok(permit) => permit,
+            Err(refusal) => return Outcome::refused(subject, refusal),
+        };
+        let outbound = match sign(credential, &permit) {
             Ok(outbound) => outbound,
             Err(refusal) => return Outcome::refused(subject, refusal),
         };
+        let (_, canonical, rule) = permit.into_parts();
         let bearer = issues_bearer(credential, &outbound, &canonical.path).map(|(ws, field)| {
             let host = host.as_ref().and_then(|h| h.to_str().ok()).unwrap_or("");
             let scheme = self.hosts.ws_scheme();
@@ -343,7 +339,7 @@ pub fn split_target(target: &str) -> Result<(&str, &str), Refusal> {
         .ok_or_else(|| Refusal::not_found("the path must be /<credential>/<exchange API path>"))
 }
 
-/// What a decision means for the request: go ahead under a rule, or the bot's refusal.
+/// How a decision reads in the audit log.
 enum Judgement<'d> {
     Allowed { rule: &'d str },
     Denied(Refusal),
@@ -368,19 +364,17 @@ impl<'d> Judgement<'d> {
     }
 }
 
-/// Stage 7: signs exactly the canonical request with the credential's key; the one place
-/// keyward signs. A key that blocks (a round trip to a token) signs under `block_in_place`, so
-/// the runtime moves this worker's other tasks elsewhere meanwhile.
-fn sign(
-    credential: &CredentialState,
-    canonical: &CanonicalRequest,
-    access: Access,
-) -> Result<Outbound, Refusal> {
+/// Stage 7: signs exactly the permitted canonical request with the credential's key
+/// ([`Permit::sign`], the one place keyward signs). A key that blocks (a round trip to a token)
+/// signs under `block_in_place`, so the runtime moves this worker's other tasks elsewhere
+/// meanwhile.
+fn sign(credential: &CredentialState, permit: &Permit) -> Result<Outbound, Refusal> {
     let sign = || {
-        let now = SystemTime::now();
-        credential
-            .exchange
-            .sign(canonical, Signing::new(access, &credential.credential, now))
+        permit.sign(
+            credential.exchange,
+            &credential.credential,
+            SystemTime::now(),
+        )
     };
     if credential.credential.key.blocks() {
         tokio::task::block_in_place(sign)

@@ -122,10 +122,8 @@ impl Inbound {
         trusted_peer: bool,
         upgrade: Upgrade,
     ) -> Result<Inbound, Refusal> {
-        let websocket = upgrade == Upgrade::WebSocket;
         let (head, body) = req.into_parts();
-        limits.check(&head.headers)?;
-        let method = check_head(&head, hosts, trusted_peer, websocket)?;
+        let method = check_parts(&head, hosts, limits, trusted_peer, upgrade)?;
         let forwarded_for = head
             .headers
             .get("x-forwarded-for")
@@ -142,6 +140,20 @@ impl Inbound {
             body,
         })
     }
+}
+
+/// The transport checks on a request's head (no body read): header sizes, HTTP version,
+/// method, origin-form target, `Host`, framing and forbidden headers. The method, if they pass.
+/// [`Inbound::check`] runs exactly this; the fuzz targets (`keyward::fuzzing`) call it directly.
+pub fn check_parts(
+    head: &http::request::Parts,
+    hosts: &AllowedHosts<'_>,
+    limits: HeaderLimits,
+    trusted_peer: bool,
+    upgrade: Upgrade,
+) -> Result<Method, Refusal> {
+    limits.check(&head.headers)?;
+    check_head(head, hosts, trusted_peer, upgrade == Upgrade::WebSocket)
 }
 
 /// The declared content type, if it is text.

@@ -7,7 +7,7 @@
 
 use super::json::{word_count, Json};
 use super::params::{parse_params, refuse_method_override, Params, MAX_PARAMS};
-use super::{Method, Refusal};
+use super::{Method, Refusal, RequestParts};
 
 /// What kind of body the request carried, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,6 +146,55 @@ impl CanonicalRequest {
     }
 }
 
+/// A canonical request in keyward's own encoding, as the parts a bot's request arrives in: the
+/// query string, the body's content type and the body. Canonicalising these parts again gives
+/// back the same canonical request (the idempotence the `fuzz/` targets check).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Serialised {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub content_type: Option<&'static str>,
+    pub body: String,
+}
+
+/// The media type of a form body.
+pub const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
+/// The media type of a JSON body.
+pub const JSON_MEDIA_TYPE: &str = "application/json";
+
+impl Serialised {
+    /// These parts as the canonicaliser reads a bot's request.
+    pub fn parts(&self) -> RequestParts<'_> {
+        RequestParts {
+            method: self.method,
+            path: &self.path,
+            query: (!self.query.is_empty()).then_some(self.query.as_str()),
+            content_type: self.content_type,
+            body: self.body.as_bytes(),
+        }
+    }
+}
+
+impl CanonicalRequest {
+    /// This request re-serialised in keyward's encoding: the query and a form body with
+    /// [`Params::encode`], a JSON body with [`Json::to_compact`].
+    pub fn serialise(&self) -> Serialised {
+        let (content_type, body) = match &self.body {
+            Body::Empty => (None, String::new()),
+            Body::Form(p) => (Some(FORM_MEDIA_TYPE), p.encode()),
+            Body::Json(j) => (Some(JSON_MEDIA_TYPE), j.to_compact()),
+        };
+        Serialised {
+            method: self.method,
+            path: self.path.clone(),
+            query: self.query.encode(),
+            content_type,
+            body,
+        }
+    }
+}
+
 /// Checks a request path against keyward's strict path grammar: ASCII, leading `/`, non-empty
 /// segments of unreserved characters and `:`, no `.` or `..` segment. Nothing is decoded or
 /// normalised.
@@ -225,10 +274,8 @@ pub fn canonicalise(
         let text = std::str::from_utf8(body)
             .map_err(|_| Refusal::bad_params("the body is not valid UTF-8".to_owned()))?;
         match media.as_str() {
-            "application/x-www-form-urlencoded" if rules.form_body => {
-                Body::Form(parse_params(text, "body")?)
-            }
-            "application/json" if rules.json_body => Body::Json(
+            FORM_MEDIA_TYPE if rules.form_body => Body::Form(parse_params(text, "body")?),
+            JSON_MEDIA_TYPE if rules.json_body => Body::Json(
                 Json::parse(text)
                     .map_err(|e| Refusal::bad_params(format!("the JSON body is refused: {e}")))?,
             ),
