@@ -6,7 +6,6 @@ pub mod audit;
 pub mod config;
 pub mod error;
 pub mod exchange;
-pub mod fuzzing;
 pub mod key;
 pub mod order;
 pub mod policy;

@@ -8,6 +8,7 @@ mod backoff;
 mod explain;
 mod fault;
 mod forward;
+pub mod fuzzing;
 mod host;
 mod limits;
 mod listener;
@@ -28,8 +29,3 @@ pub use limits::raise_open_files;
 pub use listener::{run, SHUTDOWN_GRACE};
 pub use reload::{reload, ReloadError, Reloaded};
 pub use state::{Resources, Snapshot, State};
-
-// The pure stages before a request is signed, for `crate::fuzzing`.
-pub(crate) use host::{AllowedHosts, ListenName};
-pub(crate) use pipeline::split_target;
-pub(crate) use transport::{check_parts, content_type, HeaderLimits, Upgrade};

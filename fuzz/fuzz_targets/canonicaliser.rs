@@ -1,7 +1,7 @@
 //! The canonicaliser over arbitrary requests of every exchange profile; the properties are
-//! `keyward::fuzzing::canonicaliser`'s.
+//! `keyward::proxy::fuzzing::canonicaliser`'s.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    keyward::fuzzing::canonicaliser(data);
+    keyward::proxy::fuzzing::canonicaliser(data);
 });

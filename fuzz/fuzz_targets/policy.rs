@@ -1,7 +1,7 @@
 //! The policy engine (check → decide → permit → sign) over arbitrary requests against a fixed
-//! allowlist with limits; the properties are `keyward::fuzzing::policy`'s.
+//! allowlist with limits; the properties are `keyward::proxy::fuzzing::policy`'s.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    keyward::fuzzing::policy(data);
+    keyward::proxy::fuzzing::policy(data);
 });

@@ -72,7 +72,7 @@ impl Checked {
 
 /// A request the policy allowed, and the only thing keyward signs: [`Checked::permit`] is the
 /// one way to get one, so a denied request cannot reach a signer. The proxy and the fuzz
-/// targets (`keyward::fuzzing`) both go check → permit → sign through these functions.
+/// targets (`keyward::proxy::fuzzing`) both go check → permit → sign through these functions.
 pub struct Permit {
     route: Route,
     canonical: CanonicalRequest,

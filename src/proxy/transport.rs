@@ -144,7 +144,7 @@ impl Inbound {
 
 /// The transport checks on a request's head (no body read): header sizes, HTTP version,
 /// method, origin-form target, `Host`, framing and forbidden headers. The method, if they pass.
-/// [`Inbound::check`] runs exactly this; the fuzz targets (`keyward::fuzzing`) call it directly.
+/// [`Inbound::check`] runs exactly this; the fuzz targets (`keyward::proxy::fuzzing`) call it directly.
 pub fn check_parts(
     head: &http::request::Parts,
     hosts: &AllowedHosts<'_>,

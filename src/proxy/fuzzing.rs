@@ -3,7 +3,7 @@
 //! before anything is forwarded, and the properties every request must keep.
 //!
 //! Nothing here re-implements a stage: the transport checks are
-//! [`crate::proxy`]'s `check_parts`, routing is its `split_target`, the canonical form, the
+//! the proxy's `transport::check_parts`, routing is its `pipeline::split_target`, the canonical form, the
 //! exchange checks and the decision are [`policy::check`], the only way to a signature is
 //! [`Checked::permit`] → [`Permit::sign`], exactly as in the proxy's pipeline.
 //!
@@ -39,24 +39,19 @@
 //!   is allowed by the same rule.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Uri, Version};
 
-use crate::exchange::nonce::Nonce;
-use crate::exchange::{self, Credential, Exchange, Outbound};
-use crate::policy::{self, AllowEntry, Allowlist, Caller, Checked, Permit, RuleEntry};
-use crate::proxy::Upgrade;
-use crate::proxy::{
-    check_parts, content_type, split_target, AllowedHosts, HeaderLimits, ListenName,
-};
+use super::host::{AllowedHosts, ListenName};
+use super::pipeline::split_target;
+use super::transport::{check_parts, content_type, HeaderLimits, Upgrade};
+use crate::exchange::{self, Exchange, Outbound};
+use crate::policy::{self, Caller, Checked, Permit};
 use crate::request::{
     canonicalise, parse_params, CanonicalRequest, Json, Method, Params, Refusal, RequestParts,
 };
-use crate::secret::SecretBytes;
-use crate::vault::CredentialSecrets;
 
 /// The listen address the inputs' `Host` must name.
 pub const LISTEN: &str = "127.0.0.1:8080";
@@ -351,106 +346,9 @@ fn signed_at() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(SIGNED_AT)
 }
 
-/// The fixed, representative allowlist a fuzzed client holds on `exchange`: every order,
-/// amend and batch endpoint of its order tables with a notional limit (1000) where the
-/// exchange's orders can be bounded in the quote asset, else a size limit (1) on the field
-/// named `quantity`, else unconstrained; then its `read` preset.
-pub fn allowlist(exchange: &'static dyn Exchange) -> &'static Allowlist {
-    static LISTS: OnceLock<Vec<(&'static str, Allowlist)>> = OnceLock::new();
-    let lists = LISTS.get_or_init(|| {
-        exchange::registry()
-            .iter()
-            .map(|e| (e.id(), build_allowlist(*e)))
-            .collect()
-    });
-    lists
-        .iter()
-        .find(|(id, _)| *id == exchange.id())
-        .map(|(_, a)| a)
-        .expect("every registered exchange has an allowlist")
-}
-
-fn build_allowlist(exchange: &'static dyn Exchange) -> Allowlist {
-    let mut entries: Vec<AllowEntry> = Vec::new();
-    for endpoint in exchange.profile().orders {
-        let rule = |max: &[(&str, &str)]| RuleEntry {
-            method: endpoint.method.as_str().to_owned(),
-            path: endpoint.path.to_owned(),
-            max: max
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            ..RuleEntry::default()
-        };
-        let fits = |entry: &AllowEntry| {
-            let mut with = entries.clone();
-            with.push(entry.clone());
-            policy::compile(exchange, with).is_ok()
-        };
-        let candidates = [
-            rule(&[(policy::NOTIONAL, "1000")]),
-            rule(&[("quantity", "1")]),
-            rule(&[]),
-        ];
-        if let Some(entry) = candidates
-            .into_iter()
-            .map(AllowEntry::Rule)
-            .find(|e| fits(e))
-        {
-            entries.push(entry);
-        }
-    }
-    let read = AllowEntry::Preset(format!("{}:read", exchange.id()));
-    let mut with_read = entries.clone();
-    with_read.push(read);
-    policy::compile(exchange, with_read)
-        .or_else(|_| policy::compile(exchange, entries))
-        .expect("the fuzzed allowlist compiles")
-}
-
-/// A credential for `exchange` from public test material (an HMAC text secret; for exchanges
-/// whose keys are private keys, RFC 6979 A.2.5's P-256 key). Never a real key.
-fn credential(exchange: &'static dyn Exchange) -> &'static Credential {
-    static CREDENTIALS: OnceLock<Vec<(&'static str, Credential)>> = OnceLock::new();
-    let all = CREDENTIALS.get_or_init(|| {
-        exchange::registry()
-            .iter()
-            .map(|e| (e.id(), test_credential(*e)))
-            .collect()
-    });
-    all.iter()
-        .find(|(id, _)| *id == exchange.id())
-        .map(|(_, c)| c)
-        .expect("every registered exchange has a test credential")
-}
-
-/// RFC 6979 A.2.5's P-256 private key (a published test vector), SEC1 PEM.
-const TEST_EC_PEM: &str = "-----BEGIN EC PRIVATE KEY-----
-MHcCAQEEIMmvqdhFunUWa1whV2ex1pNOUMPbNuibEnuKYisSD2choAoGCCqGSM49
-AwEHoUQDQgAEYP7UuiVanTHJYet0xjVtaMBJuJI7Yfps5mliLmDyn7Z5A/4QCLi8
-maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ==
------END EC PRIVATE KEY-----
-";
-
-fn test_credential(exchange: &'static dyn Exchange) -> Credential {
-    let secret: &[u8] = match exchange.secret_form() {
-        exchange::SecretForm::PrivateKey => TEST_EC_PEM.as_bytes(),
-        // base64 of "keyward fuzzing test secret, not a real key".
-        exchange::SecretForm::Base64 => {
-            b"a2V5d2FyZCBmdXp6aW5nIHRlc3Qgc2VjcmV0LCBub3QgYSByZWFsIGtleQ=="
-        }
-        _ => b"keyward-fuzzing-test-secret-not-a-real-key",
-    };
-    let secrets = CredentialSecrets {
-        api_key: SecretBytes::copy_from(b"keyward-fuzzing-test-key"),
-        secret: SecretBytes::copy_from(secret),
-        passphrase: exchange
-            .needs_passphrase()
-            .then(|| SecretBytes::copy_from(b"fuzzing-passphrase")),
-    };
-    Credential::load(exchange, secrets, 5000, Nonce::in_memory())
-        .unwrap_or_else(|e| panic!("{}: the test credential does not load: {e}", exchange.id()))
-}
-
+mod fixtures;
 #[cfg(test)]
 mod tests;
+
+pub use fixtures::allowlist;
+use fixtures::credential;
