@@ -189,7 +189,8 @@ proptest! {
         }
         // Exactly within: allowed, unless the exact product needs more than 28 fraction
         // digits (then keyward may refuse, never allow, an order at the limit).
-        let representable = q.1 + p.1 <= 28 && lq.1 <= 28;
+        // (A zero quantity or price is no order keyward reads.)
+        let representable = q.1 + p.1 <= 28 && lq.1 <= 28 && q.0 > 0 && p.0 > 0;
         if qty_ok && notional_ok && representable {
             prop_assert!(allowed, "refused {qty} x {price} within {max_qty} / {max_notional}");
         }

@@ -59,11 +59,14 @@ pub const LISTEN: &str = "127.0.0.1:8080";
 pub const CREDENTIAL: &str = "main";
 /// The largest body the targets read (keyward's default `[server] max_body_bytes`, 1 MiB).
 const MAX_BODY: usize = 1 << 20;
-/// `[server] max_header_bytes` and `max_header_total_bytes` at their defaults.
-const HEADER_LIMITS: HeaderLimits = HeaderLimits {
-    per_header: 8 * 1024,
-    total: 32 * 1024,
-};
+/// `[server] max_header_bytes`, `max_header_total_bytes` and `max_headers` at their defaults.
+fn header_limits() -> HeaderLimits {
+    HeaderLimits {
+        per_header: 8 * 1024,
+        total: 32 * 1024,
+        count: crate::config::Limits::default().max_headers,
+    }
+}
 /// Parameters a signer sets to keyward's own value rather than the bot's (Binance's receive
 /// window, capped by the credential), besides the profile's bot signing fields.
 const KEYWARD_WRITES: &[&str] = &["recvWindow"];
@@ -232,7 +235,7 @@ pub fn policy(data: &[u8]) -> Verdict {
 fn transport(input: &Input<'_>) -> Result<Method, Refusal> {
     let listen = ListenName::new(listen_addr(), false);
     let hosts = AllowedHosts::new(Some(&listen), &[]);
-    check_parts(&input.head, &hosts, HEADER_LIMITS, false, Upgrade::None)
+    check_parts(&input.head, &hosts, header_limits(), false, Upgrade::None)
 }
 
 /// The stages the pipeline runs before the decision's permit: transport, route
