@@ -181,7 +181,6 @@ pub fn parse_params(input: &str, place: &str) -> Result<Params, Refusal> {
             )));
         }
         refuse_method_override(&key, place)?;
-        refuse_array_spelling(&key, &params, place)?;
         if value.len() > MAX_VALUE_LEN {
             return Err(Refusal::bad_params(format!(
                 "value of '{key}' is longer than {MAX_VALUE_LEN} bytes"
@@ -197,6 +196,7 @@ pub fn parse_params(input: &str, place: &str) -> Result<Params, Refusal> {
                 "parameter '{key}' appears more than once in the {place}"
             )));
         }
+        refuse_array_spelling(&key, &params, place)?;
         if params.len() >= MAX_PARAMS {
             return Err(Refusal::bad_params(format!(
                 "more than {MAX_PARAMS} parameters"
