@@ -23,10 +23,12 @@ show() { printf '\033[2m$ %s\033[0m\n' "$*"; }
 work=""
 mock_pid=""
 kw_pid=""
+syslog_pid=""
 cleanup() {
   local rc=$?
   [ -n "$kw_pid" ] && kill "$kw_pid" 2>/dev/null && wait "$kw_pid" 2>/dev/null || true
   [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null || true
+  [ -n "$syslog_pid" ] && kill "$syslog_pid" 2>/dev/null && wait "$syslog_pid" 2>/dev/null || true
   if [ -n "$work" ] && [ -d "$work" ]; then
     if [ "${KEYWARD_DEMO_KEEP:-0}" = 1 ]; then
       echo "kept the demo directory: $work"
@@ -127,6 +129,10 @@ pin = { file = "pin.txt" }
 
 [audit]
 path = "audit.jsonl"
+checkpoint_key = "keyward-audit"            # ECDSA P-256 on the token signs the chain head
+checkpoint_public_key = "audit-key.pem"
+checkpoint_every = 5                        # small for the demo (default 1000 records / 60 s)
+checkpoint_socket = "$work/syslog.sock"     # default /dev/log; the demo catches the lines itself
 
 [[credential]]
 name = "binance-main"
@@ -151,6 +157,18 @@ cat "$work/keyward.toml"
 say "Generating the sealing key pair ON the token"
 show "keyward keygen --config keyward.toml --out recipient.txt"
 "$KW" keygen --config "$work/keyward.toml" --out "$work/recipient.txt"
+
+say "Generating the audit checkpoint key pair ON the token (its public half verifies the log)"
+show "keyward keygen --config keyward.toml --audit-key --out audit-key.pem"
+"$KW" keygen --config "$work/keyward.toml" --audit-key --out "$work/audit-key.pem" > /dev/null
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as out:
+    while True:
+        out.write(s.recv(4096).decode() + "\n"); out.flush()
+' "$work/syslog.sock" "$work/shipped-checkpoints.log" &
+syslog_pid=$!
 
 say "Sealing the demo API key and secret (read from stdin, never argv; no token needed)"
 show "printf '%s\\n%s\\n' \"\$API_KEY\" \"\$SECRET\" | keyward seal --recipient recipient.txt --name binance-main --exchange binance --out vault/binance-main.kwv"
@@ -213,8 +231,8 @@ echo "The mock exchange recorded no withdrawal request."
 say "The audit log (hash-chained JSON lines; no secrets, no signatures)"
 show "cat audit.jsonl"
 cat "$work/audit.jsonl"
-show "keyward audit verify audit.jsonl"
-"$KW" audit verify "$work/audit.jsonl"
+show "keyward audit verify audit.jsonl --public-key audit-key.pem --checkpoints shipped-checkpoints.log"
+"$KW" audit verify "$work/audit.jsonl" --public-key "$work/audit-key.pem" --checkpoints "$work/shipped-checkpoints.log"
 
 if grep -qF -e "$secret" -e "$api_key" "$work/audit.jsonl" "$work/keyward.log"; then
   kw_die "the API key or secret appears in keyward's log or audit file"

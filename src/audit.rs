@@ -44,14 +44,20 @@
 //! to detect that, keep the [`VerifyReport`]'s `last_hash` (or the seq / hash returned by the
 //! writer) somewhere the host cannot rewrite.
 
+mod checkpoint;
 mod event;
 mod record;
+mod ship;
 mod verify;
 mod writer;
 
 #[cfg(test)]
+mod keyed_tests;
+#[cfg(test)]
 mod tests;
 
+pub use checkpoint::{parse_shipped, CheckpointKey, CheckpointSigner, Shipped};
 pub use event::{Asker, Event, FrameRecord, Judged, OutcomeRecord, RequestRecord, Verdict};
-pub use verify::{verify, VerifyReport};
-pub use writer::AuditLog;
+pub use ship::DEFAULT_SOCKET;
+pub use verify::{verify, verify_with, VerifyOptions, VerifyReport, Vouch};
+pub use writer::{AuditLog, Checkpoints};

@@ -40,8 +40,12 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
         /// The sealing key's algorithm: p256 (ECDH), or rsa3072 (RSA-OAEP, for HSMs without ECDH).
-        #[arg(long, value_enum, default_value_t = SealingKind::P256, conflicts_with = "api_key")]
+        #[arg(long, value_enum, default_value_t = SealingKind::P256, conflicts_with_all = ["api_key", "audit_key"])]
         algorithm: SealingKind,
+        /// Generate the audit checkpoint key pair instead (ECDSA P-256, label keyward-audit; on a
+        /// YubiKey in --slot) and print its public key for [audit] checkpoint_public_key.
+        #[arg(long, conflicts_with = "api_key")]
+        audit_key: bool,
         /// Generate an exchange API key pair instead (Binance: ed25519; Coinbase: p256).
         #[arg(long, value_enum, requires = "name")]
         api_key: Option<ApiKeyKind>,
@@ -51,8 +55,9 @@ pub enum Command {
         /// Also write the recipient string (or the PEM public key) to this file.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// YubiKey: the PIV slot for the API key pair (an empty one, e.g. a retired slot 82..95).
-        #[arg(long, requires = "api_key")]
+        /// YubiKey: the PIV slot for the API key pair or the audit key (an empty one, e.g. a
+        /// retired slot 82..95).
+        #[arg(long)]
         slot: Option<PivSlot>,
         #[command(flatten)]
         yubikey: YubiKeyFlags,
@@ -165,8 +170,21 @@ pub enum PolicyCommand {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Verify the hash chain; exit non-zero naming the first bad record.
-    Verify { path: PathBuf },
+    /// Verify the hash chain and, with the checkpoint public key, the genesis record and every
+    /// signed checkpoint; print what is vouched for; exit non-zero naming the first bad record.
+    Verify {
+        path: PathBuf,
+        /// The audit checkpoint public key (PEM), as `keyward keygen --audit-key` wrote it.
+        #[arg(long, conflicts_with = "config")]
+        public_key: Option<PathBuf>,
+        /// Take the public key from this config's [audit] checkpoint_public_key.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Checkpoints shipped off the host (syslog / `journalctl -t keyward` output): each must
+        /// match the log, which detects a deleted tail.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
 }
 
 /// How a YubiKey (`[token] kind = "yubikey"`) makes the keys keygen asks for.

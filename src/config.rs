@@ -116,8 +116,38 @@ pub struct TlsConfig {
 #[derive(Debug)]
 pub struct AuditConfig {
     pub path: PathBuf,
+    /// Every record is on disk before the request goes on (group commit).
     pub fsync: bool,
+    /// Without `fsync`: records are made durable at least this often (`None`: left to the OS).
+    pub fsync_interval: Option<Duration>,
+    /// Signed checkpoints of the chain head; `None` leaves the chain unkeyed (start-up warns).
+    pub checkpoint: Option<CheckpointConfig>,
 }
+
+/// `[audit] checkpoint_*`: the token key that signs the chain head, and how often.
+#[derive(Debug)]
+pub struct CheckpointConfig {
+    /// The key pair's label on a PKCS#11 token, or its PIV slot (hex) on a YubiKey.
+    pub key: crate::token::KeyRef,
+    /// Its public half (PEM), checked against the token's key at start and used by `audit verify`.
+    pub public_key: PathBuf,
+    pub every: u64,
+    pub interval: Duration,
+    pub ship: Ship,
+}
+
+/// Where checkpoints are shipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ship {
+    /// `/dev/log` when it exists at start-up, else nowhere (with a warning).
+    Default,
+    Off,
+    Socket(PathBuf),
+}
+
+pub const DEFAULT_FSYNC_INTERVAL_MS: u64 = 1000;
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
+pub const DEFAULT_CHECKPOINT_INTERVAL_S: u64 = 60;
 
 pub struct CredentialConfig {
     pub name: String,

@@ -17,7 +17,7 @@ use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
 use keyward::error::{Error, ErrorKind, Result};
 use keyward::proxy::{self, State};
-use keyward::startup::unseal_all;
+use keyward::startup::{audit_checkpoints, open_token, unseal_all, unseal_with};
 use keyward::token::{KeyOptions, PivSlot, SealingAlgorithm, SignatureAlgorithm};
 use keyward::{exchange, provision, secret, vault};
 
@@ -66,6 +66,21 @@ fn init_logging(format: LogFormat) {
 fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Serve { config } => serve(&config),
+        Command::Keygen {
+            config,
+            audit_key: true,
+            out,
+            slot,
+            yubikey,
+            ..
+        } => keygen_audit_key(&config, slot, out.as_deref(), &yubikey.options()),
+        Command::Keygen {
+            slot: Some(_),
+            api_key: None,
+            ..
+        } => Err(Error::usage(
+            "--slot is for --api-key or --audit-key (the sealing key's slot is [token] slot)",
+        )),
         Command::Keygen {
             config,
             algorithm,
@@ -125,8 +140,19 @@ fn run(command: Command) -> Result<ExitCode> {
                 },
         } => explain(&config, &client, &method, &target, body.as_deref()),
         Command::Audit {
-            command: AuditCommand::Verify { path },
-        } => audit_verify(&path),
+            command:
+                AuditCommand::Verify {
+                    path,
+                    public_key,
+                    config,
+                    checkpoints,
+                },
+        } => audit_verify(
+            &path,
+            public_key.as_deref(),
+            config.as_deref(),
+            checkpoints.as_deref(),
+        ),
     }
 }
 
@@ -151,6 +177,34 @@ fn keygen(
     eprintln!(
         "keyward: {algorithm} sealing key generated on the token (fingerprint {}{oaep}); seal credentials with `keyward seal --recipient <the line above> ...`",
         recipient.fingerprint()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keygen_audit_key(
+    config: &Path,
+    slot: Option<PivSlot>,
+    out: Option<&Path>,
+    options: &KeyOptions,
+) -> Result<ExitCode> {
+    let token = Config::load_token(config)?;
+    let generated = provision::generate_audit_key(&token, slot, options)?;
+    write_out(out, &generated.public_pem)?;
+    print!("{}", generated.public_pem);
+    let key = audit::CheckpointKey::from_spki_der(
+        &spki::Document::from_pem(&generated.public_pem)
+            .map_err(|e| Error::token(format!("the token's public key is not PEM ({e})")))?
+            .1
+            .into_vec(),
+    )?;
+    let slot = slot
+        .map(|s| format!("\"{s}\""))
+        .unwrap_or_else(|| format!("\"{}\"", provision::AUDIT_KEY_LABEL));
+    eprintln!(
+        "keyward: audit checkpoint key pair {} generated on the token ({}, fingerprint {}); put `checkpoint_key = {slot}` and `checkpoint_public_key = \"<the PEM file>\"` in [audit]; `keyward audit verify --public-key <the PEM file>` checks the log with it",
+        generated.key,
+        generated.algorithm,
+        key.fingerprint()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -411,23 +465,127 @@ fn explain(
     }
 }
 
-fn audit_verify(path: &Path) -> Result<ExitCode> {
-    let report = audit::verify(path)?;
-    match (report.first_seq, report.last_seq) {
-        (Some(first), Some(last)) => println!(
-            "ok: {} records (seq {first}..{last}), last hash {}",
-            report.records, report.last_hash
+fn audit_verify(
+    path: &Path,
+    public_key: Option<&Path>,
+    config: Option<&Path>,
+    checkpoints: Option<&Path>,
+) -> Result<ExitCode> {
+    let key_file = match (public_key, config) {
+        (Some(file), _) => Some(file.to_path_buf()),
+        (None, Some(config)) => Some(
+            Config::load(config)?
+                .audit
+                .checkpoint
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "{} has no [audit] checkpoint_public_key; give --public-key FILE",
+                        config.display()
+                    ))
+                })?
+                .public_key,
         ),
-        _ => println!("ok: empty log"),
+        (None, None) => None,
+    };
+    let key = key_file
+        .as_deref()
+        .map(audit::CheckpointKey::from_pem_file)
+        .transpose()?;
+    let shipped = match checkpoints {
+        Some(file) => audit::parse_shipped(&std::fs::read_to_string(file).map_err(|e| {
+            Error::io(
+                format!("cannot read shipped checkpoints {}", file.display()),
+                e,
+            )
+        })?)?,
+        None => Vec::new(),
+    };
+    let report = audit::verify_with(
+        path,
+        audit::VerifyOptions {
+            key: key.as_ref(),
+            shipped: &shipped,
+        },
+    )?;
+    for line in audit_summary(&report, key.as_ref(), shipped.len()) {
+        println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `audit verify` says about a log that verified.
+fn audit_summary(
+    report: &audit::VerifyReport,
+    key: Option<&audit::CheckpointKey>,
+    shipped: usize,
+) -> Vec<String> {
+    let mut out = vec![match (report.first_seq, report.last_seq) {
+        (Some(first), Some(last)) => format!(
+            "ok: {} records (seq {first}..{last}), chain intact, last hash {}",
+            report.records, report.last_hash
+        ),
+        _ => "ok: empty log".to_owned(),
+    }];
+    match (key, report.last_seq, report.vouched_through) {
+        (None, Some(_), _) => out.push(
+            "unvouched: no checkpoint key given (--public-key FILE or --config FILE), so only \
+             the chain was checked; anyone who can write the file could have rewritten it"
+                .to_owned(),
+        ),
+        (Some(key), Some(last), Some(through)) => {
+            let by = match report.vouched_by {
+                Some(audit::Vouch::Record(0)) | None => "the genesis record".to_owned(),
+                Some(audit::Vouch::Record(seq)) => {
+                    format!("the checkpoint at {through} (record {seq})")
+                }
+                Some(audit::Vouch::Shipped) => format!("the shipped checkpoint at {through}"),
+            };
+            out.push(format!(
+                "vouched: records {}..{through} by {by}, signed by key {}",
+                report.first_seq.unwrap_or(0),
+                key.fingerprint()
+            ));
+            if last > through {
+                out.push(format!(
+                    "unvouched: records {}..{last} come after the last checkpoint",
+                    through + 1
+                ));
+            }
+        }
+        _ => {}
+    }
+    if key.is_some() && shipped == 0 && report.last_seq.is_some() {
+        out.push(
+            "tail: no shipped checkpoints compared (--checkpoints FILE with the syslog lines), \
+             so records deleted from the end would go unnoticed"
+                .to_owned(),
+        );
+    } else if shipped > 0 {
+        out.push(format!("tail: {shipped} shipped checkpoints match the log"));
+    }
+    if let Some(bytes) = report.torn_tail {
+        out.push(format!(
+            "torn tail: {bytes} bytes after the last whole record do not end a line (a write cut \
+             short by a crash); ignored"
+        ));
+    }
+    out
 }
 
 fn serve(config_path: &Path) -> Result<ExitCode> {
     let config = Config::load(config_path)?;
     let mut audit = AuditLog::open(&config.audit.path)?;
     audit.set_sync(config.audit.fsync);
-    let unsealed = unseal_all(&config)?;
+    if let Some(interval) = config.audit.fsync_interval {
+        audit.set_fsync_interval(interval);
+    }
+    let token = open_token(&config)?;
+    match &config.audit.checkpoint {
+        Some(checkpoint) => audit.enable_checkpoints(audit_checkpoints(&token, checkpoint)?)?,
+        None => tracing::warn!("[audit] checkpoint_key is not set: the audit chain is unkeyed, so anyone who can write the file can rewrite it undetected (see README, Audit log)"),
+    }
+    let unsealed = unseal_with(&config, &token)?;
+    drop(token);
     let credentials: HashMap<_, _> = unsealed
         .into_iter()
         .map(|(name, u)| (name, u.credential))
@@ -454,8 +612,9 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
             "listening on {addr} ({})",
             if tls.is_some() { "https" } else { "http" }
         );
-        proxy::run(state, listener, tls, shutdown_signal()).await;
+        proxy::run(state.clone(), listener, tls, shutdown_signal()).await;
         tracing::info!("shutting down");
+        tokio::task::block_in_place(|| state.resources().close_audit());
         Ok(ExitCode::SUCCESS)
     })
 }

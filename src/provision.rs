@@ -26,23 +26,61 @@ pub fn api_key_ref(name: &str) -> KeyRef {
     KeyRef::new(format!("keyward-api-{name}"))
 }
 
+/// The label of the audit checkpoint key pair on a PKCS#11 token.
+pub const AUDIT_KEY_LABEL: &str = "keyward-audit";
+
 /// Where credential `name`'s exchange API key pair is on the token `config` names: a PKCS#11
 /// token labels it ([`api_key_ref`]); a YubiKey keeps it in the PIV `slot` the operator chose
 /// (PIV keys have no labels).
 fn api_key_location(config: &TokenConfig, name: &str, slot: Option<PivSlot>) -> Result<KeyRef> {
-    match (&config.backend, slot) {
-        (Backend::Pkcs11 { .. }, None) => Ok(api_key_ref(name)),
-        (Backend::Pkcs11 { .. }, Some(_)) => Err(Error::usage(
-            "--slot names a YubiKey's PIV slot; this configuration's [token] is a PKCS#11 \
-             token, which labels the key keyward-api-NAME itself (drop --slot)",
-        )),
-        (Backend::YubiKey { .. }, Some(slot)) => Ok(KeyRef::new(slot.to_string())),
-        (Backend::YubiKey { .. }, None) => Err(Error::usage(
+    if let (Backend::YubiKey { .. }, None) = (&config.backend, slot) {
+        return Err(Error::usage(
             "a YubiKey keeps an exchange API key pair in a PIV slot, which has no label: give \
              --slot (an empty retired slot 82..95 at keygen, the same slot at import). A YubiKey \
              cannot hold an HMAC secret (PIV has no HMAC): seal those with `keyward seal`",
-        )),
+        ));
     }
+    key_location(config, api_key_ref(name), slot, "keyward-api-NAME")
+}
+
+/// A key pair's place: `label` on a PKCS#11 token, `slot` on a YubiKey.
+fn key_location(
+    config: &TokenConfig,
+    label: KeyRef,
+    slot: Option<PivSlot>,
+    shown: &str,
+) -> Result<KeyRef> {
+    match (&config.backend, slot) {
+        (Backend::Pkcs11 { .. }, None) => Ok(label),
+        (Backend::Pkcs11 { .. }, Some(_)) => Err(Error::usage(format!(
+            "--slot names a YubiKey's PIV slot; this configuration's [token] is a PKCS#11 \
+             token, which labels the key {shown} itself (drop --slot)"
+        ))),
+        (Backend::YubiKey { .. }, Some(slot)) => Ok(KeyRef::new(slot.to_string())),
+        (Backend::YubiKey { .. }, None) => Err(Error::usage(format!(
+            "a YubiKey keeps the {shown} key pair in a PIV slot, which has no label: give \
+             --slot (an empty retired slot 82..95)"
+        ))),
+    }
+}
+
+/// Generates the audit checkpoint key pair (ECDSA P-256) on the token: labelled
+/// [`AUDIT_KEY_LABEL`] on a PKCS#11 token, in `slot` on a YubiKey. Its public half goes into
+/// `[audit] checkpoint_public_key`.
+pub fn generate_audit_key(
+    config: &TokenConfig,
+    slot: Option<PivSlot>,
+    options: &KeyOptions,
+) -> Result<GeneratedApiKey> {
+    let key = key_location(config, KeyRef::new(AUDIT_KEY_LABEL), slot, AUDIT_KEY_LABEL)?;
+    let token = token::open_with(config, options)?;
+    let algorithm = SignatureAlgorithm::EcdsaP256;
+    let spki = token.generate_signing_key(&key, algorithm)?;
+    Ok(GeneratedApiKey {
+        public_pem: spki_pem(&spki)?,
+        key,
+        algorithm,
+    })
 }
 
 /// Generates the sealing key pair on the token and returns its recipient. For RSA the recipient

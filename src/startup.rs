@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::config::Config;
+use crate::audit::{CheckpointKey, CheckpointSigner, Checkpoints, DEFAULT_SOCKET};
+use crate::config::{CheckpointConfig, Config, Ship};
 use crate::error::{Error, Result};
 use crate::exchange::nonce::Nonce;
 use crate::exchange::Credential;
 use crate::key::OnToken;
-use crate::token::{self, HmacAlgorithm, Token};
+use crate::token::{self, HmacAlgorithm, KeyRef, SignatureAlgorithm, Token};
 use crate::vault::{self, Contents, TokenKey, VaultHeader};
 
 /// One unsealed credential and what its vault file says about it.
@@ -33,9 +34,18 @@ pub struct Unsealed {
 /// Unseals every credential of the configuration with the token. Fails on the first credential
 /// that cannot be unsealed, naming its vault file.
 pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
+    unseal_with(config, &open_token(config)?)
+}
+
+/// Opens the token the configuration names and logs in.
+pub fn open_token(config: &Config) -> Result<Arc<dyn Token>> {
+    Ok(Arc::from(token::open(&config.token)?))
+}
+
+/// [`unseal_all`] with a token already open (that `serve` also signs audit checkpoints with).
+pub fn unseal_with(config: &Config, token: &Arc<dyn Token>) -> Result<HashMap<String, Unsealed>> {
     let started = Instant::now();
     locked_memory(config.server.require_locked_memory)?;
-    let token: Arc<dyn Token> = Arc::from(token::open(&config.token)?);
     let mut out = HashMap::new();
     for c in &config.credentials {
         let (header, contents) = vault::open(
@@ -57,7 +67,7 @@ pub fn unseal_all(config: &Config) -> Result<HashMap<String, Unsealed>> {
                 Credential::load(c.exchange, secrets, c.recv_window_ms, nonce)
             }
             Contents::InToken(held) => {
-                let key = on_token(&token, &held.key).map_err(|e| {
+                let key = on_token(token, &held.key).map_err(|e| {
                     e.context(format!("credential {:?} ({})", c.name, c.vault.display()))
                 })?;
                 Credential::with_key(
@@ -159,4 +169,92 @@ pub fn nonce_file(vault: &Path) -> PathBuf {
     let mut name = vault.file_name().unwrap_or_default().to_os_string();
     name.push(".nonce");
     vault.with_file_name(name)
+}
+
+/// Signs audit checkpoints with the token's ECDSA P-256 key.
+struct TokenSigner {
+    token: Arc<dyn Token>,
+    key: KeyRef,
+}
+
+impl CheckpointSigner for TokenSigner {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        self.token
+            .sign(&self.key, SignatureAlgorithm::EcdsaP256, message)
+    }
+}
+
+/// The audit checkpoints `config` asks for, signed by `token`: checks first that the token holds
+/// the configured key and that it signs for the configured public key (a test signature), so a
+/// wrong key fails start-up rather than every checkpoint.
+pub fn audit_checkpoints(token: &Arc<dyn Token>, config: &CheckpointConfig) -> Result<Checkpoints> {
+    let key = CheckpointKey::from_pem_file(&config.public_key)
+        .map_err(|e| e.context("[audit] checkpoint_public_key"))?;
+    let label = &config.key;
+    match token.signing_public_key(label)? {
+        Some((SignatureAlgorithm::EcdsaP256, spki)) if spki == key.spki_der() => {}
+        Some((SignatureAlgorithm::EcdsaP256, _)) => {
+            return Err(Error::audit(format!(
+                "{} holds the audit checkpoint key {label}, but its public key is not {} \
+                 (fingerprint {}): point [audit] checkpoint_public_key at the PEM `keyward keygen \
+                 --audit-key` wrote for this token",
+                token.describe(),
+                config.public_key.display(),
+                key.fingerprint()
+            )))
+        }
+        Some((other, _)) => {
+            return Err(Error::audit(format!(
+                "{}: the key {label} is an {other} key; audit checkpoints need an ECDSA P-256 key \
+                 (`keyward keygen --audit-key`)",
+                token.describe()
+            )))
+        }
+        None => {
+            return Err(Error::audit(format!(
+                "{} holds no audit checkpoint key {label}; make it with `keyward keygen \
+                 --audit-key --out {}`",
+                token.describe(),
+                config.public_key.display()
+            )))
+        }
+    }
+    let signer = TokenSigner {
+        token: token.clone(),
+        key: label.clone(),
+    };
+    let probe = b"keyward audit checkpoint key start-up check";
+    let sig = signer
+        .sign(probe)
+        .map_err(|e| e.context(format!("signing with the audit checkpoint key {label}")))?;
+    if !key.verifies(probe, &hex::encode(sig)) {
+        return Err(Error::audit(format!(
+            "{}: the audit checkpoint key {label} does not sign for its public key; the public \
+             object was replaced. Generate a new audit key pair",
+            token.describe()
+        )));
+    }
+    let ship_to = match &config.ship {
+        Ship::Off => None,
+        Ship::Socket(path) => Some(path.clone()),
+        Ship::Default if Path::new(DEFAULT_SOCKET).exists() => Some(DEFAULT_SOCKET.into()),
+        Ship::Default => {
+            tracing::warn!("{DEFAULT_SOCKET} does not exist: audit checkpoints are not shipped off the host (set [audit] checkpoint_socket), so a deleted tail of the log cannot be detected");
+            None
+        }
+    };
+    tracing::info!(
+        key = %key.fingerprint(),
+        every = config.every,
+        interval_s = config.interval.as_secs(),
+        ship = %ship_to.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "nowhere".into()),
+        "audit checkpoints signed on the token"
+    );
+    Ok(Checkpoints {
+        signer: Box::new(signer),
+        key,
+        every: config.every,
+        interval: config.interval,
+        ship_to,
+    })
 }

@@ -93,6 +93,60 @@ pub(crate) struct Record {
     pub seq: u64,
     pub prev: String,
     pub hash: String,
+    /// Set for the keyed records: the genesis and the checkpoints.
+    pub mark: Option<Mark>,
+}
+
+/// The fields of a genesis or checkpoint record (see [`super::checkpoint`]).
+#[derive(Debug)]
+pub(crate) enum Mark {
+    Genesis {
+        key: String,
+        started: String,
+        sig: String,
+    },
+    Checkpoint {
+        covers: u64,
+        head: String,
+        key: String,
+        sig: String,
+    },
+}
+
+/// The keyed fields of a record whose `event` is `genesis` or `checkpoint`.
+fn mark_of(members: &[(String, serde_json::Value)]) -> Result<Option<Mark>, String> {
+    use super::checkpoint::{CHECKPOINT, GENESIS};
+    let event = match members.iter().find(|(k, _)| k == "event") {
+        Some((_, serde_json::Value::String(e))) => e.as_str(),
+        _ => return Ok(None),
+    };
+    if event != GENESIS && event != CHECKPOINT {
+        return Ok(None);
+    }
+    let text = |name: &str| -> Result<String, String> {
+        match members.iter().find(|(k, _)| k == name) {
+            Some((_, serde_json::Value::String(v))) => Ok(v.clone()),
+            _ => Err(format!("a {event} record needs a string field {name:?}")),
+        }
+    };
+    if event == GENESIS {
+        return Ok(Some(Mark::Genesis {
+            key: text("key")?,
+            started: text("started")?,
+            sig: text("sig")?,
+        }));
+    }
+    let covers = members
+        .iter()
+        .find(|(k, _)| k == "covers")
+        .and_then(|(_, v)| v.as_u64())
+        .ok_or_else(|| "a checkpoint record needs an unsigned integer \"covers\"".to_string())?;
+    Ok(Some(Mark::Checkpoint {
+        covers,
+        head: text("head")?,
+        key: text("key")?,
+        sig: text("sig")?,
+    }))
 }
 
 /// Why one line is not a valid record. `seq` is set when the line parsed far enough to have one.
@@ -176,7 +230,13 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<Record, LineError> {
     if hash_body(&line[..body_len]) != hash {
         return Err(fail("hash mismatch — the record was modified".to_string()));
     }
-    Ok(Record { seq, prev, hash })
+    let mark = mark_of(&members).map_err(fail)?;
+    Ok(Record {
+        seq,
+        prev,
+        hash,
+        mark,
+    })
 }
 
 /// The string at `members[index]`, which must be named `name` and hold 64 lowercase hex digits.

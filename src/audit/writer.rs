@@ -1,21 +1,34 @@
 //! The single appender of a process.
 
+use super::checkpoint::{self, CheckpointKey, CheckpointSigner};
 use super::record::{self, ZERO_HASH};
+use super::ship::Shipper;
 use crate::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
-use std::time::SystemTime;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
 
 /// An open audit log, positioned to continue its chain. See [`crate::audit`] for the format.
 ///
 /// Holds an exclusive `flock` on the file for as long as it lives, so a second keyward process
 /// (or a second `AuditLog` in this one) cannot interleave records. Appends from many threads are
-/// serialised by an internal mutex.
+/// serialised by an internal mutex. With [`Checkpoints`] it signs the chain head on the token
+/// every `every` records and every `interval`, and [`close`](Self::close) (or dropping it) signs
+/// the last one; with an fsync interval a background thread makes the records durable that often.
 pub struct AuditLog {
+    inner: Arc<Inner>,
+    checkpoint_interval: Option<Duration>,
+    fsync_interval: Option<Duration>,
+    timer: Option<Timer>,
+}
+
+struct Inner {
     path: PathBuf,
     state: Mutex<State>,
     /// Group commit when `sync` is on: the seq of the first record not yet known durable,
@@ -37,6 +50,51 @@ struct State {
     /// Set when a failed append could not be undone: the file may end in a partial record, so
     /// nothing more may be appended to it.
     broken: Option<String>,
+    keyed: Option<Keyed>,
+}
+
+/// How the chain head is signed and where the checkpoints go.
+pub struct Checkpoints {
+    /// Signs with the private half of `key`, on the token.
+    pub signer: Box<dyn CheckpointSigner>,
+    pub key: CheckpointKey,
+    /// A checkpoint after at most this many records (at least 1).
+    pub every: u64,
+    /// A checkpoint at least this often while records are written.
+    pub interval: Duration,
+    /// The syslog socket each checkpoint is also sent to.
+    pub ship_to: Option<PathBuf>,
+}
+
+struct Keyed {
+    signer: Box<dyn CheckpointSigner>,
+    key: CheckpointKey,
+    every: u64,
+    /// Records written since the last checkpoint.
+    since: u64,
+    ship: Option<Shipper>,
+}
+
+/// The background thread; dropping it stops and joins the thread.
+struct Timer {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.timer.take();
+        self.close();
+    }
 }
 
 impl AuditLog {
@@ -109,18 +167,127 @@ impl AuditLog {
             .try_clone()
             .map_err(|e| Error::io(format!("cannot open audit log {}", path.display()), e))?;
         Ok(AuditLog {
-            path: path.to_path_buf(),
-            durable: Mutex::new(next_seq),
-            sync_file,
-            state: Mutex::new(State {
-                file,
-                next_seq,
-                prev,
-                len,
-                sync: false,
-                broken: None,
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                durable: Mutex::new(next_seq),
+                sync_file,
+                state: Mutex::new(State {
+                    file,
+                    next_seq,
+                    prev,
+                    len,
+                    sync: false,
+                    broken: None,
+                    keyed: None,
+                }),
             }),
+            checkpoint_interval: None,
+            fsync_interval: None,
+            timer: None,
         })
+    }
+
+    /// Signs the chain from now on. A new (empty) log gets its genesis record first, signed on
+    /// the token; failing to sign it fails here, so keyward does not start with an unanchored
+    /// log. A log that already has records goes on with its chain: the next checkpoint vouches
+    /// for the records written before it.
+    pub fn enable_checkpoints(&mut self, checkpoints: Checkpoints) -> Result<()> {
+        let shown = self.inner.path.display().to_string();
+        let ship = match &checkpoints.ship_to {
+            Some(to) => Some(Shipper::new(to).map_err(|e| {
+                Error::io(
+                    format!(
+                        "cannot open a socket to ship audit checkpoints to {}",
+                        to.display()
+                    ),
+                    e,
+                )
+            })?),
+            None => None,
+        };
+        let keyed = Keyed {
+            signer: checkpoints.signer,
+            key: checkpoints.key,
+            every: checkpoints.every.max(1),
+            since: 0,
+            ship,
+        };
+        let mut state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if state.next_seq == 0 {
+            let json = genesis_entry(&keyed)?;
+            append_locked(&shown, &mut state, &json)?;
+        }
+        state.keyed = Some(keyed);
+        let sync = state.sync;
+        drop(state);
+        if sync {
+            self.inner.sync_through(0)?;
+        }
+        self.checkpoint_interval = Some(checkpoints.interval);
+        self.start_timer();
+        Ok(())
+    }
+
+    /// Makes the records durable (`fdatasync`) at least this often, from a background thread
+    /// (for when appends do not wait for the disk themselves: [`set_sync`](Self::set_sync)).
+    pub fn set_fsync_interval(&mut self, interval: Duration) {
+        self.fsync_interval = Some(interval);
+        self.start_timer();
+    }
+
+    /// (Re)starts the background thread for the intervals set.
+    fn start_timer(&mut self) {
+        self.timer.take();
+        let (checkpoint, fsync) = (self.checkpoint_interval, self.fsync_interval);
+        let tick = match (checkpoint, fsync) {
+            (None, None) => return,
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+        };
+        let (stop, stopped) = mpsc::channel::<()>();
+        let inner = self.inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("keyward-audit".into())
+            .spawn(move || {
+                let mut last_cp = Instant::now();
+                let mut last_sync = Instant::now();
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                    if checkpoint.is_some_and(|d| last_cp.elapsed() >= d) {
+                        last_cp = Instant::now();
+                        inner.checkpoint();
+                    }
+                    if fsync.is_some_and(|d| last_sync.elapsed() >= d) {
+                        last_sync = Instant::now();
+                        if let Err(e) = inner.sync_written() {
+                            tracing::error!(error = %e, "audit fsync failed");
+                        }
+                    }
+                }
+            });
+        match thread {
+            Ok(thread) => {
+                self.timer = Some(Timer {
+                    stop: Some(stop),
+                    thread: Some(thread),
+                })
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the audit log's timer thread; checkpoints come every N records only and records are not fsync'd on a timer")
+            }
+        }
+    }
+
+    /// Clean shutdown: a last checkpoint (when records were written since the previous one) and
+    /// an `fdatasync`. Safe to call more than once.
+    pub fn close(&self) {
+        self.inner.checkpoint();
+        if let Err(e) = self.inner.sync_written() {
+            tracing::error!(error = %e, "audit fsync at shutdown failed");
+        }
     }
 
     /// Appends one record for `entry` and returns its seq.
@@ -134,13 +301,34 @@ impl AuditLog {
     /// reuses the same seq. If the partial line cannot be removed, or `fdatasync` fails, this
     /// and every later append fail.
     pub fn append<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<u64> {
-        let (seq, sync) = self.write(entry)?;
+        let (seq, sync) = self.inner.write(entry)?;
         if sync {
-            self.sync_through(seq)?;
+            self.inner.sync_through(seq)?;
         }
         Ok(seq)
     }
 
+    /// Whether appends wait for `fdatasync` (off by default).
+    pub fn is_sync(&self) -> bool {
+        self.inner.state.lock().map(|st| st.sync).unwrap_or(true)
+    }
+
+    /// When on, every record is durable before [`append`](Self::append) returns.
+    pub fn set_sync(&mut self, sync: bool) {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sync = sync;
+    }
+
+    /// The file this log appends to.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+}
+
+impl Inner {
     /// Makes every record up to `seq` durable. Threads that arrive while an `fdatasync` runs
     /// wait for it and then share the next one.
     fn sync_through(&self, seq: u64) -> Result<()> {
@@ -170,9 +358,31 @@ impl AuditLog {
         Ok(())
     }
 
+    /// Makes every record written so far durable (nothing to do when none was written since).
+    fn sync_written(&self) -> Result<()> {
+        let next = self.state.lock().map(|st| st.next_seq).unwrap_or(0);
+        match next.checked_sub(1) {
+            Some(last) => self.sync_through(last),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes a checkpoint now if records were written since the last one. A failure (the
+    /// token gone, the disk full) is logged: the records stay in the file, unvouched until a
+    /// later checkpoint succeeds.
+    fn checkpoint(&self) {
+        let shown = self.path.display().to_string();
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if state.keyed.as_ref().is_some_and(|k| k.since > 0) {
+            write_checkpoint(&shown, &mut state);
+        }
+    }
+
     /// Writes one record (not yet synced); returns its seq and whether it must be synced.
     fn write<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<(u64, bool)> {
-        let shown = self.path.display();
+        let shown = self.path.display().to_string();
         let json = serde_json::to_vec(entry).map_err(|e| {
             Error::audit(format!(
                 "audit entry for {shown} could not be serialised: {e}"
@@ -188,57 +398,118 @@ impl AuditLog {
             ))
         })?;
         let state = &mut *guard;
-        if let Some(why) = &state.broken {
-            return Err(Error::audit(format!(
-                "audit log {shown} is unusable after an earlier failure ({why}); restart \
-                 keyward after running `keyward audit verify {shown}`"
-            )));
-        }
-
-        let seq = state.next_seq;
-        let next_seq = seq
-            .checked_add(1)
-            .ok_or_else(|| Error::audit(format!("audit log {shown}: seq exhausted")))?;
-        let time = record::format_time(SystemTime::now()).ok_or_else(|| {
-            Error::audit(format!(
-                "audit log {shown}: the system clock is outside 1970..9999; refusing to write \
-                 a record with a wrong time"
-            ))
-        })?;
-        let (line, hash) = record::format_line(seq, &time, &json, &state.prev);
-
-        if let Err(err) = write_line(&mut state.file, &line) {
-            let mut msg = format!("cannot write audit record {seq} to {shown}: {err}");
-            if let Err(undo) = truncate_to(&state.file, state.len) {
-                let why = format!("a partial record could not be removed: {undo}");
-                msg = format!("{msg}; {why}; no further records will be written");
-                state.broken = Some(why);
+        let seq = append_locked(&shown, state, &json)?;
+        if let Some(keyed) = &mut state.keyed {
+            keyed.since += 1;
+            if keyed.since >= keyed.every {
+                write_checkpoint(&shown, state);
             }
-            return Err(Error::audit(msg));
         }
-        state.next_seq = next_seq;
-        state.prev = hash;
-        state.len += line.len() as u64;
         Ok((seq, state.sync))
     }
+}
 
-    /// Whether appends wait for `fdatasync` (off by default).
-    pub fn is_sync(&self) -> bool {
-        self.state.lock().map(|st| st.sync).unwrap_or(true)
-    }
+/// The genesis record's entry: the checkpoint key (fingerprint and DER), the time, and the
+/// key's signature over both.
+fn genesis_entry(keyed: &Keyed) -> Result<Vec<u8>> {
+    use base64::Engine;
+    let started = record::format_time(SystemTime::now())
+        .ok_or_else(|| Error::audit("the system clock is outside 1970..9999"))?;
+    let fp = keyed.key.fingerprint();
+    let sig = keyed
+        .signer
+        .sign(checkpoint::genesis_message(fp, &started).as_bytes())
+        .map_err(|e| e.context("signing the audit log's genesis record on the token"))?;
+    let entry = serde_json::json!({
+        "event": checkpoint::GENESIS,
+        "key": fp,
+        "public_key": base64::engine::general_purpose::STANDARD.encode(keyed.key.spki_der()),
+        "started": started,
+        "sig": hex::encode(sig),
+    });
+    serde_json::to_vec(&entry).map_err(|e| Error::audit(format!("genesis record: {e}")))
+}
 
-    /// When on, every record is durable before [`append`](Self::append) returns.
-    pub fn set_sync(&mut self, sync: bool) {
-        self.state
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .sync = sync;
+/// Signs the chain head and appends the checkpoint record, then ships it. Resets the count
+/// whatever happens, so a failing token is asked again after `every` records, not on each.
+fn write_checkpoint(shown: &str, state: &mut State) {
+    let Some(mut keyed) = state.keyed.take() else {
+        return;
+    };
+    keyed.since = 0;
+    let covers = state.next_seq.saturating_sub(1);
+    let head = state.prev.clone();
+    let result = keyed
+        .signer
+        .sign(checkpoint::checkpoint_message(covers, &head).as_bytes())
+        .map_err(|e| e.context("signing an audit checkpoint on the token"))
+        .and_then(|sig| {
+            let sig = hex::encode(sig);
+            let entry = serde_json::json!({
+                "event": checkpoint::CHECKPOINT,
+                "covers": covers,
+                "head": head,
+                "key": keyed.key.fingerprint(),
+                "sig": sig,
+            });
+            let json = serde_json::to_vec(&entry)
+                .map_err(|e| Error::audit(format!("checkpoint record: {e}")))?;
+            append_locked(shown, state, &json)?;
+            Ok(sig)
+        });
+    match result {
+        Ok(sig) => {
+            if let Some(ship) = &mut keyed.ship {
+                ship.send(&checkpoint::shipped_line(
+                    covers,
+                    &head,
+                    &sig,
+                    keyed.key.fingerprint(),
+                ));
+            }
+        }
+        Err(e) => tracing::error!(
+            error = %e,
+            "audit checkpoint at record {covers} not written; the records after the last \
+             checkpoint stay unvouched until one succeeds"
+        ),
     }
+    state.keyed = Some(keyed);
+}
 
-    /// The file this log appends to.
-    pub fn path(&self) -> &Path {
-        &self.path
+/// Appends the record for the checked entry `json` under the state lock; returns its seq.
+fn append_locked(shown: &str, state: &mut State, json: &[u8]) -> Result<u64> {
+    if let Some(why) = &state.broken {
+        return Err(Error::audit(format!(
+            "audit log {shown} is unusable after an earlier failure ({why}); restart \
+             keyward after running `keyward audit verify {shown}`"
+        )));
     }
+    let seq = state.next_seq;
+    let next_seq = seq
+        .checked_add(1)
+        .ok_or_else(|| Error::audit(format!("audit log {shown}: seq exhausted")))?;
+    let time = record::format_time(SystemTime::now()).ok_or_else(|| {
+        Error::audit(format!(
+            "audit log {shown}: the system clock is outside 1970..9999; refusing to write \
+             a record with a wrong time"
+        ))
+    })?;
+    let (line, hash) = record::format_line(seq, &time, json, &state.prev);
+
+    if let Err(err) = write_line(&mut state.file, &line) {
+        let mut msg = format!("cannot write audit record {seq} to {shown}: {err}");
+        if let Err(undo) = truncate_to(&state.file, state.len) {
+            let why = format!("a partial record could not be removed: {undo}");
+            msg = format!("{msg}; {why}; no further records will be written");
+            state.broken = Some(why);
+        }
+        return Err(Error::audit(msg));
+    }
+    state.next_seq = next_seq;
+    state.prev = hash;
+    state.len += line.len() as u64;
+    Ok(seq)
 }
 
 fn write_line(file: &mut File, line: &[u8]) -> io::Result<()> {
@@ -336,7 +607,7 @@ mod tests {
 
         // Swap in a read-only handle: write(2) fails with EBADF and nothing reaches the file.
         let writable = {
-            let mut state = log.state.lock().unwrap();
+            let mut state = log.inner.state.lock().unwrap();
             std::mem::replace(&mut state.file, File::open(&path).unwrap())
         };
         let err = log.append(&json!({"n": 2})).unwrap_err();
@@ -344,7 +615,7 @@ mod tests {
             err.message().contains("cannot write audit record 2"),
             "{err}"
         );
-        log.state.lock().unwrap().file = writable;
+        log.inner.state.lock().unwrap().file = writable;
 
         // Same seq again, chained to record 1: the failed attempt left no trace.
         assert_eq!(log.append(&json!({"n": 3})).unwrap(), 2);
@@ -361,7 +632,7 @@ mod tests {
         {
             // Simulate a torn write that the writer cannot cut back: the file grew behind its
             // back and the handle can neither write nor truncate.
-            let mut state = log.state.lock().unwrap();
+            let mut state = log.inner.state.lock().unwrap();
             std::fs::OpenOptions::new()
                 .append(true)
                 .open(&path)
@@ -381,7 +652,7 @@ mod tests {
         let (_dir, path, log) = fresh();
         log.append(&json!({"n": 0})).unwrap();
         let good_len = std::fs::metadata(&path).unwrap().len();
-        let state = log.state.lock().unwrap();
+        let state = log.inner.state.lock().unwrap();
         assert_eq!(state.len, good_len);
         (&state.file).write_all(b"{\"seq\":1,\"ti").unwrap();
         truncate_to(&state.file, state.len).unwrap();

@@ -15,8 +15,10 @@ use serde::{Deserialize, Deserializer};
 
 use super::token::RawToken;
 use super::{
-    resolve, AuditConfig, ClientConfig, Config, CredentialConfig, Limits, ServerConfig, TlsConfig,
-    UpstreamConfig, DEFAULT_LISTEN, DEFAULT_RECV_WINDOW_MS,
+    resolve, AuditConfig, CheckpointConfig, ClientConfig, Config, CredentialConfig, Limits,
+    ServerConfig, Ship, TlsConfig, UpstreamConfig, DEFAULT_CHECKPOINT_EVERY,
+    DEFAULT_CHECKPOINT_INTERVAL_S, DEFAULT_FSYNC_INTERVAL_MS, DEFAULT_LISTEN,
+    DEFAULT_RECV_WINDOW_MS,
 };
 use crate::error::{Error, Result};
 use crate::exchange::{self, Exchange};
@@ -89,6 +91,96 @@ struct RawAudit {
     path: PathBuf,
     #[serde(default)]
     fsync: bool,
+    fsync_interval_ms: Option<u64>,
+    checkpoint_key: Option<String>,
+    checkpoint_public_key: Option<PathBuf>,
+    checkpoint_every: Option<u64>,
+    checkpoint_interval_s: Option<u64>,
+    checkpoint_socket: Option<PathBuf>,
+}
+
+impl RawAudit {
+    fn validate(self, base: &Path) -> Result<AuditConfig> {
+        let fsync_interval =
+            match (self.fsync, self.fsync_interval_ms) {
+                (true, Some(_)) => return Err(Error::config(
+                    "audit.fsync_interval_ms: with fsync = true every record is already synced \
+                     before the request goes on; remove one of the two",
+                )),
+                (true, None) => None,
+                (false, Some(0)) => None,
+                (false, Some(ms)) if ms > 3_600_000 => {
+                    return Err(Error::config(format!(
+                    "audit.fsync_interval_ms: {ms} is more than an hour; use 1..3600000 (or 0 to \
+                     leave syncing to the OS)"
+                )))
+                }
+                (false, ms) => Some(Duration::from_millis(
+                    ms.unwrap_or(DEFAULT_FSYNC_INTERVAL_MS),
+                )),
+            };
+        let checkpoint =
+            match (self.checkpoint_key, self.checkpoint_public_key) {
+                (None, None) => {
+                    if self.checkpoint_every.is_some()
+                        || self.checkpoint_interval_s.is_some()
+                        || self.checkpoint_socket.is_some()
+                    {
+                        return Err(Error::config(
+                            "audit.checkpoint_*: checkpoints need audit.checkpoint_key and \
+                         audit.checkpoint_public_key (make them with `keyward keygen --audit-key \
+                         --out audit-key.pem`)",
+                        ));
+                    }
+                    None
+                }
+                (Some(_), None) | (None, Some(_)) => return Err(Error::config(
+                    "audit.checkpoint_key and audit.checkpoint_public_key go together: the key \
+                     on the token and its public half (`keyward keygen --audit-key --out \
+                     audit-key.pem` prints both)",
+                )),
+                (Some(key), Some(public_key)) => {
+                    if key.is_empty() || key.len() > 64 || key.chars().any(|c| c.is_control()) {
+                        return Err(Error::config(format!(
+                            "audit.checkpoint_key: {key:?} must be a token label (e.g. \
+                         \"keyward-audit\") or a YubiKey PIV slot (e.g. \"84\")"
+                        )));
+                    }
+                    let every = self.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
+                    if !(1..=1_000_000).contains(&every) {
+                        return Err(Error::config(format!(
+                            "audit.checkpoint_every: {every} must be 1..1000000 records"
+                        )));
+                    }
+                    let secs = self
+                        .checkpoint_interval_s
+                        .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL_S);
+                    if !(1..=86_400).contains(&secs) {
+                        return Err(Error::config(format!(
+                            "audit.checkpoint_interval_s: {secs} must be 1..86400 seconds"
+                        )));
+                    }
+                    let ship = match self.checkpoint_socket {
+                        None => Ship::Default,
+                        Some(p) if p.as_os_str().is_empty() => Ship::Off,
+                        Some(p) => Ship::Socket(resolve(base, &p)),
+                    };
+                    Some(CheckpointConfig {
+                        key: crate::token::KeyRef::new(key),
+                        public_key: resolve(base, &public_key),
+                        every,
+                        interval: Duration::from_secs(secs),
+                        ship,
+                    })
+                }
+            };
+        Ok(AuditConfig {
+            path: resolve(base, &self.path),
+            fsync: self.fsync,
+            fsync_interval,
+            checkpoint,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -179,10 +271,7 @@ impl RawConfig {
         let server = self.server.validate(base)?;
 
         let token = self.token.validate(base)?;
-        let audit = AuditConfig {
-            path: resolve(base, &self.audit.path),
-            fsync: self.audit.fsync,
-        };
+        let audit = self.audit.validate(base)?;
 
         let mut credentials = Vec::new();
         for (i, c) in self.credentials.into_iter().enumerate() {

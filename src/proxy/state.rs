@@ -233,6 +233,11 @@ impl Resources {
         }
     }
 
+    /// Clean shutdown of the audit log: a last signed checkpoint and an `fdatasync`. Blocks.
+    pub fn close_audit(&self) {
+        self.audit.close()
+    }
+
     pub(super) fn bearers(&self) -> &Bearers {
         &self.bearers
     }

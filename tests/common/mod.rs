@@ -836,6 +836,26 @@ impl Env {
                 .trim(),
             recipient
         );
+        if opts.yubikey.is_none() {
+            let out = must(
+                env.run(
+                    &[
+                        "keygen",
+                        "--config",
+                        "keyward.toml",
+                        "--audit-key",
+                        "--out",
+                        "audit-key.pem",
+                    ],
+                    None,
+                ),
+                "keyward keygen --audit-key",
+            );
+            assert!(
+                String::from_utf8_lossy(&out.stdout).starts_with("-----BEGIN PUBLIC KEY-----"),
+                "keygen --audit-key prints the PEM"
+            );
+        }
         let binance_keys = [(MAIN, &api_key, &secret), (ALT, &api_key_alt, &secret_alt)]
             .map(|(name, key, sec)| (name.to_owned(), format!("{key}\n{sec}\n"), "binance"));
         for (name, input, exchange) in binance_keys.into_iter().chain(venue_keys) {
@@ -1163,6 +1183,16 @@ fn venues_config_text(dir: &Path, venues: &[venue::Venue]) -> String {
         .collect()
 }
 
+/// `[audit]`'s checkpoint keys: a SoftHSM token gets the checkpoint key `keygen --audit-key`
+/// made (shipping off: the tests have no syslog); the virtual YubiKey env keeps an unkeyed log.
+fn checkpoint_lines(token: &str) -> &'static str {
+    if token.contains("kind = \"yubikey\"") {
+        ""
+    } else {
+        "checkpoint_key = \"keyward-audit\"\ncheckpoint_public_key = \"audit-key.pem\"\ncheckpoint_socket = \"\"\n"
+    }
+}
+
 fn config_text(
     dir: &Path,
     token: &str,
@@ -1185,7 +1215,7 @@ anonymous_rate = "500/s"
 
 [audit]
 path = "{audit}"
-
+{checkpoints}
 [[credential]]
 name = "{MAIN}"
 exchange = "binance"
@@ -1229,6 +1259,7 @@ allow = ["binance:read"]
         anon = spec.anonymous_market_data,
         audit = spec.audit,
         server = spec.server,
+        checkpoints = checkpoint_lines(token),
         h0 = hashes[0],
         h1 = hashes[1],
         h2 = hashes[2],

@@ -430,7 +430,7 @@ anonymous_market_data = {str(self.anonymous_market_data).lower()}
 {self.token_section()}
 [audit]
 path = "audit.jsonl"
-
+{self.audit_checkpoint_lines()}
 [[credential]]
 name = "{self.credential}"
 exchange = "{self.exchange}"
@@ -453,6 +453,15 @@ allow = [
         vault = self.dir / "vault" / f"{self.credential}.kwv"
         return hashlib.sha256(vault.read_bytes()).hexdigest() if vault.exists() else "0" * 64
 
+    def audit_checkpoint_lines(self):
+        """A SoftHSM token signs audit checkpoints with the key `keygen --audit-key` made
+        (shipping off: no syslog here); the virtual YubiKey keeps an unkeyed log."""
+        if self.yubikey is not None:
+            return ""
+        return ('checkpoint_key = "keyward-audit"\n'
+                'checkpoint_public_key = "audit-key.pem"\n'
+                'checkpoint_socket = ""\n')
+
     def ws_base_entry(self):
         return f', ws_base = "{self.ws.base}"' if self.ws else ""
 
@@ -468,6 +477,10 @@ allow = [
         out_lines = [l for l in keygen.stdout.splitlines() if l.strip()]
         assert len(out_lines) == 1, f"keygen must print exactly one line (the recipient): {keygen.stdout!r}"
         self.recipient = out_lines[0].strip()
+        if self.yubikey is None:
+            cp = self.run("keygen", "--config", str(self.config), "--audit-key",
+                          "--out", str(self.dir / "audit-key.pem"))
+            assert cp.stdout.startswith("-----BEGIN PUBLIC KEY-----\n"), cp.stdout
         if self.api_key_pair is not None:
             cp = self.run("keygen", "--config", str(self.config), "--api-key", self.api_key_pair,
                           "--name", self.credential, *self.slot_args)
