@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -15,10 +14,9 @@ use serde::{Deserialize, Deserializer};
 
 use super::token::RawToken;
 use super::{
-    resolve, AuditConfig, CheckpointConfig, ClientConfig, Config, CredentialConfig, Limits,
-    ServerConfig, Ship, TlsConfig, UpstreamConfig, DEFAULT_CHECKPOINT_EVERY,
-    DEFAULT_CHECKPOINT_INTERVAL_S, DEFAULT_FSYNC_INTERVAL_MS, DEFAULT_LISTEN,
-    DEFAULT_RECV_WINDOW_MS,
+    resolve, AuditConfig, CheckpointConfig, ClientConfig, Config, CredentialConfig, Ship,
+    UpstreamConfig, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_S,
+    DEFAULT_FSYNC_INTERVAL_MS, DEFAULT_RECV_WINDOW_MS,
 };
 use crate::error::{Error, Result};
 use crate::exchange::{self, Exchange};
@@ -26,6 +24,9 @@ use crate::policy::rate::Rate;
 use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry};
 use crate::token::TokenConfig;
 use crate::vault::VaultDigest;
+use server::RawServer;
+
+mod server;
 
 const MAX_RECV_WINDOW_MS: u64 = 60_000;
 
@@ -42,47 +43,6 @@ pub(super) struct RawConfig {
     credentials: Vec<RawCredential>,
     #[serde(default, rename = "client")]
     clients: Vec<RawClient>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawServer {
-    listen: Option<String>,
-    tls: Option<RawTls>,
-    #[serde(default)]
-    allow_plaintext_remote: bool,
-    anonymous_market_data: Option<bool>,
-    anonymous_rate: Option<String>,
-    #[serde(default)]
-    host_names: Vec<String>,
-    #[serde(default)]
-    trusted_proxies: Vec<String>,
-    max_body_bytes: Option<usize>,
-    max_header_bytes: Option<usize>,
-    max_header_total_bytes: Option<usize>,
-    connect_timeout_ms: Option<u64>,
-    upstream_timeout_ms: Option<u64>,
-    max_answer_bytes: Option<usize>,
-    upstream_retry_get: Option<bool>,
-    header_read_timeout_ms: Option<u64>,
-    max_headers: Option<usize>,
-    max_params: Option<usize>,
-    idle_timeout_ms: Option<u64>,
-    body_read_timeout_ms: Option<u64>,
-    max_connections: Option<usize>,
-    max_in_flight: Option<usize>,
-    auth_failure_rate: Option<String>,
-    ws_sockets_per_client: Option<usize>,
-    ws_frame_rate: Option<String>,
-    #[serde(default)]
-    require_locked_memory: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTls {
-    cert: PathBuf,
-    key: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -445,145 +405,6 @@ pub(super) fn token_section(text: &str, base: &Path) -> Result<TokenConfig> {
             )
         })?
         .validate(base)
-}
-
-impl RawServer {
-    fn validate(self, base: &Path) -> Result<ServerConfig> {
-        let listen_text = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            Error::config(format!(
-                "server.listen: {listen_text:?} is not an IP:PORT address such as \"127.0.0.1:8787\""
-            ))
-        })?;
-        let tls = self.tls.map(|t| TlsConfig {
-            cert: resolve(base, &t.cert),
-            key: resolve(base, &t.key),
-        });
-        if !listen.ip().is_loopback() && tls.is_none() && !self.allow_plaintext_remote {
-            return Err(Error::config(format!(
-                "server.listen: {listen} is reachable from other machines but no [server] tls is set; client tokens would cross the network in clear. Add tls = {{ cert = ..., key = ... }} or, on a trusted network, allow_plaintext_remote = true"
-            )));
-        }
-        let anonymous_rate = parse_or(self.anonymous_rate, "20/s", "server.anonymous_rate")?;
-        let ws_frame_rate = parse_or(self.ws_frame_rate, "50/s", "server.ws_frame_rate")?;
-        let d = Limits::default();
-        let auth_failure_rate = match self.auth_failure_rate {
-            None => d.auth_failure_rate,
-            text => parse_or(text, "", "server.auth_failure_rate")?,
-        };
-        let trusted_proxies = self
-            .trusted_proxies
-            .iter()
-            .map(|s| {
-                parse_net(s).ok_or_else(|| {
-                    Error::config(format!(
-                        "server.trusted_proxies: {s:?} is not an IP address or CIDR"
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        for h in &self.host_names {
-            if h.is_empty()
-                || !h
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':')
-            {
-                return Err(Error::config(format!(
-                    "server.host_names: {h:?} is not a host name (optionally with :PORT)"
-                )));
-            }
-        }
-        let ms = |v: Option<u64>, default: u64, key: &str| -> Result<Duration> {
-            match v.unwrap_or(default) {
-                0 => Err(Error::config(format!("server.{key}: must be at least 1"))),
-                n => Ok(Duration::from_millis(n)),
-            }
-        };
-        let max_header_bytes = self.max_header_bytes.unwrap_or(8 * 1024);
-        let max_header_total_bytes = self.max_header_total_bytes.unwrap_or(32 * 1024);
-        if max_header_bytes < 1024 {
-            return Err(Error::config(
-                "server.max_header_bytes: must be at least 1024 (bots' own headers need room)",
-            ));
-        }
-        if max_header_total_bytes < max_header_bytes {
-            return Err(Error::config(
-                "server.max_header_total_bytes: must be at least server.max_header_bytes",
-            ));
-        }
-        let at_least =
-            |v: Option<usize>, default: usize, min: usize, key: &str| match v.unwrap_or(default) {
-                n if n < min => Err(Error::config(format!(
-                    "server.{key}: must be at least {min}"
-                ))),
-                n => Ok(n),
-            };
-        let millis = |d: Duration| d.as_millis() as u64;
-        let limits = Limits {
-            max_headers: at_least(self.max_headers, d.max_headers, 16, "max_headers")?,
-            max_params: at_least(self.max_params, d.max_params, 1, "max_params")?,
-            idle_timeout: ms(
-                self.idle_timeout_ms,
-                millis(d.idle_timeout),
-                "idle_timeout_ms",
-            )?,
-            body_read_timeout: ms(
-                self.body_read_timeout_ms,
-                millis(d.body_read_timeout),
-                "body_read_timeout_ms",
-            )?,
-            max_connections: at_least(
-                self.max_connections,
-                d.max_connections,
-                1,
-                "max_connections",
-            )?,
-            max_in_flight: at_least(self.max_in_flight, d.max_in_flight, 1, "max_in_flight")?,
-            auth_failure_rate,
-        };
-        Ok(ServerConfig {
-            limits,
-            listen,
-            tls,
-            anonymous_market_data: self.anonymous_market_data.unwrap_or(true),
-            anonymous_rate,
-            host_names: self
-                .host_names
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
-            trusted_proxies,
-            max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
-            max_header_bytes,
-            max_header_total_bytes,
-            connect_timeout: ms(self.connect_timeout_ms, 5_000, "connect_timeout_ms")?,
-            upstream_timeout: ms(self.upstream_timeout_ms, 15_000, "upstream_timeout_ms")?,
-            max_answer_bytes: match self.max_answer_bytes.unwrap_or(16 << 20) {
-                n if n < 64 * 1024 => {
-                    return Err(Error::config(
-                        "server.max_answer_bytes: must be at least 65536 (an exchange's answers need room)",
-                    ))
-                }
-                n => n,
-            },
-            upstream_retry_get: self.upstream_retry_get.unwrap_or(true),
-            header_read_timeout: ms(
-                self.header_read_timeout_ms,
-                10_000,
-                "header_read_timeout_ms",
-            )?,
-            ws_sockets_per_client: match self.ws_sockets_per_client.unwrap_or(4) {
-                0 => {
-                    return Err(Error::config(
-                        "server.ws_sockets_per_client: must be at least 1",
-                    ))
-                }
-                n => n,
-            },
-            ws_frame_rate,
-            require_locked_memory: self.require_locked_memory,
-        })
-    }
 }
 
 /// `upstream.ws_base`: `wss://HOST[:PORT]` with no path (the WebSocket path is kept).
