@@ -26,12 +26,9 @@ use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
 use sha2::{Digest, Sha256};
 
 use super::record::is_hash_hex;
+pub(crate) use super::record::{CHECKPOINT, GENESIS};
 use crate::error::{Error, Result};
 
-/// The `event` of the first record of a keyed log.
-pub(crate) const GENESIS: &str = "genesis";
-/// The `event` of a checkpoint record.
-pub(crate) const CHECKPOINT: &str = "checkpoint";
 /// The word that starts a shipped checkpoint line.
 const SHIPPED_TAG: &str = "keyward-audit-checkpoint";
 

@@ -97,7 +97,7 @@ pub(crate) struct Record {
     pub mark: Option<Mark>,
 }
 
-/// The fields of a genesis or checkpoint record (see [`super::checkpoint`]).
+/// The fields of a genesis or checkpoint record (written and checked by the checkpoint module).
 #[derive(Debug)]
 pub(crate) enum Mark {
     Genesis {
@@ -115,7 +115,6 @@ pub(crate) enum Mark {
 
 /// The keyed fields of a record whose `event` is `genesis` or `checkpoint`.
 fn mark_of(members: &[(String, serde_json::Value)]) -> Result<Option<Mark>, String> {
-    use super::checkpoint::{CHECKPOINT, GENESIS};
     let event = match members.iter().find(|(k, _)| k == "event") {
         Some((_, serde_json::Value::String(e))) => e.as_str(),
         _ => return Ok(None),
@@ -261,6 +260,11 @@ fn hex_field(
         )),
     }
 }
+
+/// The `event` of the first record of a keyed log.
+pub(crate) const GENESIS: &str = "genesis";
+/// The `event` of a checkpoint record.
+pub(crate) const CHECKPOINT: &str = "checkpoint";
 
 pub(crate) fn is_hash_hex(s: &str) -> bool {
     s.len() == HASH_HEX_LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
