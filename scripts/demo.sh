@@ -228,7 +228,17 @@ fi
 echo "The mock exchange recorded no withdrawal request."
 [ "$wd_status" = 403 ] || kw_die "the withdrawal was not refused with 403"
 
-say "The audit log (hash-chained JSON lines; no secrets, no signatures)"
+say "Stopping keyward cleanly (SIGTERM): it signs a last checkpoint of the log on the token and ships it"
+show "kill -TERM <keyward>"
+kill -TERM "$kw_pid"
+wait "$kw_pid" 2>/dev/null || true
+kw_pid=""
+for _ in $(seq 1 20); do
+  [ -s "$work/shipped-checkpoints.log" ] && break
+  sleep 0.1
+done
+
+say "The audit log (hash-chained JSON lines with signed checkpoints; no secrets, no signatures)"
 show "cat audit.jsonl"
 cat "$work/audit.jsonl"
 show "keyward audit verify audit.jsonl --public-key audit-key.pem --checkpoints shipped-checkpoints.log"
