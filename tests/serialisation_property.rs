@@ -20,6 +20,9 @@ fn key() -> impl Strategy<Value = String> {
         Just("orders[0][symbol]".to_owned()),
         Just("a.b".to_owned()),
     ]
+    .prop_filter("the array-append form `[]` is refused", |k| {
+        !k.contains("[]")
+    })
     .prop_filter("a method-override name is refused", |k| {
         ![
             "_method",
@@ -80,11 +83,19 @@ fn value() -> impl Strategy<Value = String> {
     .prop_filter("bounded", |v| v.len() <= MAX_VALUE_LEN)
 }
 
+/// Two names keyward refuses side by side because an exchange's parser may fold them into
+/// one: equal ignoring case and `.` vs `_`, or a plain and a bracketed name of the same base.
+fn may_be_read_as_one(a: &str, b: &str) -> bool {
+    let fold = |k: &str| k.to_ascii_lowercase().replace('.', "_");
+    let base = |k: &str| fold(k.split('[').next().unwrap_or(k));
+    fold(a) == fold(b) || (a.contains('[') != b.contains('[') && base(a) == base(b))
+}
+
 fn params(max: usize) -> impl Strategy<Value = Params> {
     prop::collection::vec((key(), value()), 0..max).prop_map(|pairs| {
         let mut p = Params::new();
         for (k, v) in pairs {
-            if !p.iter().any(|(q, _)| q.eq_ignore_ascii_case(&k)) {
+            if !p.iter().any(|(q, _)| may_be_read_as_one(q, &k)) {
                 p.set(&k, v);
             }
         }
@@ -159,7 +170,7 @@ proptest! {
         let f = {
             let mut only = Params::new();
             for (k, v) in f.iter() {
-                if !q.iter().any(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                if !q.iter().any(|(n, _)| may_be_read_as_one(n, k)) {
                     only.set(k, v.to_owned());
                 }
             }
