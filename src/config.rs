@@ -94,7 +94,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_headers: 64,
-            max_params: 100,
+            max_params: crate::request::MAX_PARAMS,
             idle_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
@@ -338,6 +338,9 @@ allow = {allow}
             (4096, 4096)
         );
         assert!(err(&base("[server]\nmax_header_bytes = 10")).contains("max_header_bytes"));
+        // The canonicaliser refuses more than MAX_PARAMS whatever the setting: no promise above.
+        let e = err(&base("[server]\nmax_params = 101"));
+        assert!(e.contains("max_params") && e.contains("at most 100"), "{e}");
         assert!(err(&base(
             "[server]\nmax_header_bytes = 8192\nmax_header_total_bytes = 4096"
         ))

@@ -261,7 +261,26 @@ mod tests {
             arena.free(c.ptr, 40);
             arena.free(b.ptr, 100);
         }
-        assert_eq!(arena.report().locked_bytes, 0, "an empty chunk is unmapped");
+        assert_eq!(
+            arena.report().locked_bytes,
+            page,
+            "one empty chunk stays mapped and locked as the spare"
+        );
+        // A second empty chunk is not kept: only one spare.
+        let full = arena.alloc(page);
+        let other = arena.alloc(40);
+        assert_ne!(other.ptr as usize / page, full.ptr as usize / page);
+        assert_eq!(arena.report().locked_bytes, 2 * page);
+        // SAFETY: live slots of this arena, not used any more.
+        unsafe {
+            arena.free(other.ptr, 40);
+            arena.free(full.ptr, page);
+        }
+        assert_eq!(
+            arena.report().locked_bytes,
+            page,
+            "a second empty chunk is unmapped"
+        );
     }
 
     #[test]

@@ -18,9 +18,10 @@ const DEFAULT_418: Duration = Duration::from_secs(120);
 /// Longest hold keyward believes (Binance's longest IP ban is three days).
 const MOST: Duration = Duration::from_secs(3 * 24 * 3600);
 
-/// Held (client, credential) pairs and until when.
+/// Held (client, credential) pairs and until when: client → credential → hold, so that the
+/// per-request [`Backoffs::check`] looks up borrowed names and allocates nothing.
 #[derive(Default)]
-pub struct Backoffs(Mutex<HashMap<(String, String), Hold>>);
+pub struct Backoffs(Mutex<HashMap<String, HashMap<String, Hold>>>);
 
 #[derive(Clone, Copy, Debug)]
 struct Hold {
@@ -54,31 +55,39 @@ impl Backoffs {
         );
         let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        held.retain(|_, h| h.until > now);
-        let key = (client.to_owned(), credential.to_owned());
+        held.retain(|_, by_credential| {
+            by_credential.retain(|_, h| h.until > now);
+            !by_credential.is_empty()
+        });
+        let slot = held
+            .entry(client.to_owned())
+            .or_default()
+            .entry(credential.to_owned())
+            .or_insert(hold);
         // A later, longer hold wins; a shorter one does not cut an earlier one short.
-        match held.get(&key) {
-            Some(h) if h.until >= hold.until => {}
-            _ => {
-                held.insert(key, hold);
-            }
+        if slot.until < hold.until {
+            *slot = hold;
         }
     }
 
     /// Refuses a request of `client` on `credential` while the exchange's hold lasts.
     pub fn check(&self, client: &str, credential: &str, exchange: &str) -> Result<(), Refusal> {
-        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(hold) = held
-            .get(&(client.to_owned(), credential.to_owned()))
-            .copied()
-        else {
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(hold) = held.get(client).and_then(|c| c.get(credential)).copied() else {
             return Ok(());
         };
-        drop(held);
         let left = hold.until.saturating_duration_since(Instant::now());
         if left.is_zero() {
+            // Past: forget it, so the table holds only holds in force.
+            if let Some(by_credential) = held.get_mut(client) {
+                by_credential.remove(credential);
+                if by_credential.is_empty() {
+                    held.remove(client);
+                }
+            }
             return Ok(());
         }
+        drop(held);
         let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
         Err(Refusal::new(
             RefusalKind::RateLimited,

@@ -267,19 +267,16 @@ impl<'s> Pipeline<'s> {
             },
         };
         let checked = check(credential.exchange, &parts, caller).map_err(|r| subject.stop(r))?;
+        // What an allowed request still has to fit: the exchange's hold after its own 429/418,
+        // the anonymous rate, and the exchange's request-weight budget.
         if checked.decision.is_allowed() {
             self.resources
                 .backoffs()
                 .check(subject.client(), &credential.name, credential.exchange.id())
                 .map_err(|r| subject.stop(r))?;
-        }
-        if client.is_none()
-            && checked.decision.is_allowed()
-            && !snapshot.anonymous_limiter.try_acquire()
-        {
-            return Err(subject.stop(rate_limited("anonymous market data")));
-        }
-        if checked.decision.is_allowed() {
+            if client.is_none() && !snapshot.anonymous_limiter.try_acquire() {
+                return Err(subject.stop(rate_limited("anonymous market data")));
+            }
             self.resources
                 .budgets()
                 .spend(credential.exchange, &checked.canonical)

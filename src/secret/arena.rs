@@ -5,7 +5,8 @@
 //! live only in pages keyward maps for them (anonymous `mmap`, `mlock`ed once, `MADV_DONTDUMP` and
 //! `MADV_WIPEONFORK`), packed in 64-byte granules so that a default `RLIMIT_MEMLOCK` of 64 KiB
 //! still holds hundreds of secrets. A page is never unlocked while a secret lives in it: a chunk is
-//! unmapped (which is what unlocks it) only once its last granule is free. A freed granule is
+//! unmapped (which is what unlocks it) only once its last granule is free, and one empty chunk is
+//! kept as a spare so that per-request secrets do not map and lock a page each time. A freed granule is
 //! zeroized before it can be handed out again. A secret larger than a page gets a chunk of its own.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -144,7 +145,16 @@ impl Arena {
         } else {
             chunk.used.fill(false);
         }
-        if chunk.used.iter().all(|u| !u) {
+        // An empty shared chunk stays mapped (locked, zeroized) as the one spare, so that a
+        // request's short-lived secrets do not map, lock and unmap a page each time.
+        let empty = |c: &Chunk| c.used.iter().all(|u| !u);
+        let spare = !chunk.dedicated
+            && self
+                .chunks
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == index || c.dedicated || !empty(c));
+        if empty(&self.chunks[index]) && !spare {
             let chunk = self.chunks.swap_remove(index);
             // SAFETY: the chunk's whole mapping, no secret left in it.
             unsafe { libc::munmap(chunk.base as *mut libc::c_void, chunk.len) };

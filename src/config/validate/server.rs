@@ -126,7 +126,15 @@ impl RawServer {
         let millis = |d: Duration| d.as_millis() as u64;
         let limits = Limits {
             max_headers: at_least(self.max_headers, d.max_headers, 16, "max_headers")?,
-            max_params: at_least(self.max_params, d.max_params, 1, "max_params")?,
+            max_params: match at_least(self.max_params, d.max_params, 1, "max_params")? {
+                n if n > crate::request::MAX_PARAMS => {
+                    return Err(Error::config(format!(
+                        "server.max_params: at most {} (the canonicaliser's own bound); lower it",
+                        crate::request::MAX_PARAMS
+                    )))
+                }
+                n => n,
+            },
             idle_timeout: ms(
                 self.idle_timeout_ms,
                 millis(d.idle_timeout),
