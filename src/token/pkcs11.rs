@@ -50,8 +50,8 @@ impl Pkcs11Token {
     /// from `pin` (read again whenever the token must be logged in to again).
     pub fn open(module: &Path, uri: &Pkcs11Uri, pin: &PinSource) -> Result<Self> {
         check_object_type(uri)?;
-        let ctx = module::context(module)?;
-        let (slot, info) = module::select_token(&ctx, uri)?;
+        let module = module::context(module)?;
+        let (slot, info) = module::select_token(&module.ctx, uri)?;
         let token_label = info.label().trim_end().to_string();
         let here = format!("PKCS#11 token '{token_label}'");
         if info.user_pin_locked() {
@@ -66,7 +66,7 @@ impl Pkcs11Token {
                  (e.g. `softhsm2-util --init-token`)"
             )));
         }
-        let pool = SessionPool::open(ctx, slot, &info, pin.clone(), here)?;
+        let pool = SessionPool::open(module, uri.clone(), slot, &info, pin.clone(), here)?;
         Ok(Pkcs11Token {
             token_label,
             uri: uri.clone(),

@@ -9,14 +9,15 @@ it for every signed request: while it is gone those fail closed with 503 `key_un
 reach nothing; requests that need no token (public market data) keep working. The card plugged
 back in is used again at the next request (keyward reconnects, verifies the PIN once, retries).
 
-SoftHSM 2.6.1 keeps a token whose folder vanished invalid until the module is finalised, so
-there signing stays 503 after the folder is back (measured: 10 tries over 5 s) until keyward
-restarts: the session pool logs in again and reopens sessions but does not re-initialise the
-module. That case is checked for failing closed only.
+SoftHSM 2.6.1 keeps a token whose folder vanished invalid until the module is finalised
+(`C_GetTokenInfo` answers CKR_GENERAL_ERROR even once the folder is back): the session pool then
+finalizes and initializes the module again (at most once a second), so signing works again
+without a restart.
 """
 
 import json
 import shutil
+import time
 
 import pytest
 
@@ -31,7 +32,7 @@ def stack(tmp_path_factory):
     yield from harness.running_stack(tmp_path_factory.mktemp("token-faults"), in_token=True)
 
 
-def test_signing_fails_closed_while_the_token_is_gone_and_the_rest_keeps_working(stack):
+def test_signing_fails_closed_while_the_token_is_gone_and_recovers_when_it_is_back(stack):
     s = stack
     status, body = s.request("GET", SIGNED)
     assert status == 200, body
@@ -54,6 +55,22 @@ def test_signing_fails_closed_while_the_token_is_gone_and_the_rest_keeps_working
     finally:
         shutil.move(away, tokens)
     assert s.proc.poll() is None, "keyward keeps serving"
+
+    # The folder is back: within a few tries (the module is re-initialized at most once a
+    # second) signing works again, in the same process.
+    deadline = time.monotonic() + 5
+    while True:
+        status, body = s.request("GET", SIGNED)
+        if status == 200 or time.monotonic() > deadline:
+            break
+        assert status == 503 and json.loads(body)["error"]["code"] == "key_unavailable", body
+        time.sleep(0.2)
+    assert status == 200, f"signing recovers once the token folder is back: {body}"
+    assert len(s.mock.records()) == before + 2, "the signed request reached the exchange"
+    for _ in range(3):
+        status, body = s.request("GET", SIGNED)
+        assert status == 200, body
+    assert s.proc.poll() is None, "without a restart"
 
 
 def plug_card(card):

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -12,10 +12,19 @@ use super::error::ck_error;
 use crate::error::{Error, Result};
 use crate::token::Pkcs11Uri;
 
-/// Process-wide, initialized PKCS#11 contexts, one per module. Never finalized: finalizing would
-/// end every other token's sessions on the same module.
-pub(super) fn context(module: &Path) -> Result<Pkcs11> {
-    static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
+/// An initialized module shared by every token on it, and the gate that lets
+/// [`reinitialise`] finalize it only while no call is in flight: every PKCS#11 call through the
+/// pool holds `gate` for reading.
+#[derive(Clone, Debug)]
+pub(super) struct Module {
+    pub(super) ctx: Pkcs11,
+    pub(super) gate: Arc<RwLock<()>>,
+}
+
+/// Process-wide, initialized PKCS#11 contexts, one per module. Finalized only by
+/// [`reinitialise`], when a token has gone bad in a way only a new `C_Initialize` mends.
+pub(super) fn context(module: &Path) -> Result<Module> {
+    static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Module>>> = OnceLock::new();
     let shown = module.display();
     let canonical = module.canonicalize().map_err(|e| {
         Error::token(format!(
@@ -28,22 +37,38 @@ pub(super) fn context(module: &Path) -> Result<Pkcs11> {
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    if let Some(ctx) = contexts.get(&canonical) {
-        return Ok(ctx.clone());
+    if let Some(module) = contexts.get(&canonical) {
+        return Ok(module.clone());
     }
     let ctx = Pkcs11::new(&canonical)
         .map_err(|e| ck_error(format_args!("loading PKCS#11 module {shown}"), e))?;
+    initialize(&ctx)
+        .map_err(|e| ck_error(format_args!("initializing PKCS#11 module {shown}"), e))?;
+    let module = Module {
+        ctx,
+        gate: Default::default(),
+    };
+    contexts.insert(canonical, module.clone());
+    Ok(module)
+}
+
+fn initialize(ctx: &Pkcs11) -> std::result::Result<(), CkError> {
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => {
-            return Err(ck_error(
-                format_args!("initializing PKCS#11 module {shown}"),
-                e,
-            ))
-        }
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => Ok(()),
+        Err(e) => Err(e),
     }
-    contexts.insert(canonical, ctx.clone());
-    Ok(ctx)
+}
+
+/// `C_Finalize` and `C_Initialize` again, with no call in flight. SoftHSM 2.6 marks a token whose
+/// folder vanished invalid for the life of the initialization (`C_GetTokenInfo` answers
+/// `CKR_GENERAL_ERROR` even after the folder is back); only a new initialization reads it again.
+/// Every session of every token on the module ends: their pools see `CKR_SESSION_HANDLE_INVALID`
+/// and open new ones. A finalize that fails (a module left uninitialized by an earlier failed
+/// attempt) is ignored; the initialize decides.
+pub(super) fn reinitialise(module: &Module) -> Result<()> {
+    let _alone = module.gate.write().unwrap_or_else(|p| p.into_inner());
+    let _ = module.ctx.clone().finalize();
+    initialize(&module.ctx).map_err(|e| ck_error("initializing the PKCS#11 module again", e))
 }
 
 /// Chooses the one initialized token matching the URI's token attributes. Slot numbers are used

@@ -21,10 +21,17 @@
 //!   `CKR_TOKEN_NOT_PRESENT`: every session is gone. They are forgotten, not closed (a token may
 //!   have given their handle numbers to new sessions), and a new session logs in.
 //!
+//! * Anything else, while `C_GetTokenInfo` fails too: the token itself has gone bad for this
+//!   initialization of the module (SoftHSM 2.6 after its token folder vanished, even once it is
+//!   back). The module is finalized and initialized again ([`module::reinitialise`], at most once
+//!   per [`REINIT_EVERY`]), the token chosen again by its URI, and a new session logs in. While
+//!   the token is still gone this fails and the operation fails closed.
+//!
 //! Log-ins are serialised, and a PIN the token rejects is never tried again: the pool refuses
 //! every later operation with that error, since retrying would lock the token.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
@@ -33,12 +40,19 @@ use cryptoki::slot::{Limit, Slot, TokenInfo};
 use cryptoki::types::RawAuthPin;
 
 use super::error::{ck, ck_error, OpError};
+use super::module::{self, Module};
 use crate::error::{Error, Result};
-use crate::token::PinSource;
+use crate::token::{PinSource, Pkcs11Uri};
+
+/// The least time between two re-initializations of the module by one pool: while a token stays
+/// gone, requests fail fast instead of each finalizing the module.
+const REINIT_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct SessionPool {
     ctx: Pkcs11,
-    slot: Slot,
+    module: Module,
+    /// Names the token again after the module is re-initialized.
+    uri: Pkcs11Uri,
     pin: PinSource,
     /// "PKCS#11 token 'label'", for messages.
     here: String,
@@ -47,9 +61,13 @@ pub(super) struct SessionPool {
     returned: Condvar,
     /// Held while logging in, so that one lost login costs one PIN attempt.
     login: Mutex<()>,
+    /// When this pool last re-initialized the module.
+    reinitialised: Mutex<Option<Instant>>,
 }
 
 struct State {
+    /// The token's slot, chosen again after a re-initialization.
+    slot: Slot,
     idle: Vec<Session>,
     /// Sessions of the current generation, idle or checked out.
     open: usize,
@@ -107,7 +125,8 @@ fn pool_size(max_sessions: Limit, max_rw_sessions: Limit, cpus: usize) -> usize 
 impl SessionPool {
     /// Opens the first session and logs in with the PIN from `pin`.
     pub(super) fn open(
-        ctx: Pkcs11,
+        module: Module,
+        uri: Pkcs11Uri,
         slot: Slot,
         info: &TokenInfo,
         pin: PinSource,
@@ -116,11 +135,13 @@ impl SessionPool {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let pool = SessionPool {
             max: pool_size(info.max_session_count(), info.max_rw_session_count(), cpus),
-            ctx,
-            slot,
+            ctx: module.ctx.clone(),
+            module,
+            uri,
             pin,
             here,
             state: Mutex::new(State {
+                slot,
                 idle: Vec::new(),
                 open: 0,
                 generation: 0,
@@ -128,6 +149,7 @@ impl SessionPool {
             }),
             returned: Condvar::new(),
             login: Mutex::new(()),
+            reinitialised: Mutex::new(None),
         };
         let session = pool.new_session()?;
         pool.log_in(&session)?;
@@ -154,11 +176,81 @@ impl SessionPool {
     }
 
     /// Runs `op` on a logged-in session. If the token has forgotten keyward's login or sessions,
-    /// logs in again and runs `op` once more; any other failure is returned as it is.
+    /// logs in again and runs `op` once more; if the token itself has gone bad, re-initializes
+    /// the module and runs `op` once more; any other failure is returned as it is.
     pub(super) fn run<T>(
         &self,
         op: impl Fn(&Session) -> std::result::Result<T, OpError>,
     ) -> Result<T> {
+        let first = self.run_in_session(&op);
+        if first.is_err() && self.token_gone_bad() && self.reinitialise()? {
+            return self.run_in_session(&op);
+        }
+        first
+    }
+
+    /// Calls into the module are in flight: [`module::reinitialise`] waits for them.
+    fn in_flight(&self) -> RwLockReadGuard<'_, ()> {
+        self.module.gate.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The token answers no `C_GetTokenInfo` (and keyward's PIN was not refused).
+    fn token_gone_bad(&self) -> bool {
+        let _calls = self.in_flight();
+        let slot = {
+            let state = self.state();
+            if state.failed.is_some() {
+                return false;
+            }
+            state.slot
+        };
+        self.ctx.get_token_info(slot).is_err()
+    }
+
+    /// Finalizes and initializes the module, chooses the token again, opens a session and logs
+    /// in. `Ok(false)` when this pool did so less than [`REINIT_EVERY`] ago.
+    fn reinitialise(&self) -> Result<bool> {
+        {
+            let mut last = self.reinitialised.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < REINIT_EVERY) {
+                return Ok(false);
+            }
+            *last = Some(Instant::now());
+        }
+        tracing::warn!(
+            "{}: the token answers no token information; initializing the PKCS#11 module again",
+            self.here
+        );
+        module::reinitialise(&self.module)?;
+        let _calls = self.in_flight();
+        let _login = self.login.lock().unwrap_or_else(|p| p.into_inner());
+        let (slot, _) = module::select_token(&self.ctx, &self.uri)?;
+        {
+            let mut state = self.state();
+            state.slot = slot;
+            state.generation += 1;
+            state.open = 0;
+            // Their handles died with the old initialization: forgotten, not closed.
+            for stale in state.idle.drain(..) {
+                std::mem::forget(stale);
+            }
+        }
+        let session = self.new_session()?;
+        self.log_in_locked(&session)?;
+        let mut state = self.state();
+        state.open += 1;
+        state.idle.push(session);
+        drop(state);
+        self.returned.notify_all();
+        tracing::info!("{}: the token is back", self.here);
+        Ok(true)
+    }
+
+    fn run_in_session<T>(
+        &self,
+        op: &impl Fn(&Session) -> std::result::Result<T, OpError>,
+    ) -> Result<T> {
+        let _calls = self.in_flight();
         let (session, generation) = self.checkout()?;
         let first = op(&session);
         let lost = match &first {
@@ -284,8 +376,9 @@ impl SessionPool {
     }
 
     fn new_session(&self) -> Result<Session> {
+        let slot = self.state().slot;
         self.ctx
-            .open_rw_session(self.slot)
+            .open_rw_session(slot)
             .map_err(|e| ck_error(format_args!("{}: opening a session", self.here), e))
     }
 
