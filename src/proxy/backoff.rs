@@ -33,14 +33,17 @@ struct Hold {
 
 impl Backoffs {
     /// Looks at the exchange's answer to a request of `client` on `credential`: a 429 or 418
-    /// holds the pair for its `Retry-After` (seconds), or a default when it has none.
+    /// holds the pair for its `Retry-After` (seconds or an HTTP date), or a default when it has
+    /// none.
     pub fn observe(&self, client: &str, credential: &str, status: StatusCode, headers: &HeaderMap) {
         let default = match status.as_u16() {
             429 => DEFAULT_429,
             418 => DEFAULT_418,
             _ => return,
         };
-        let wait = retry_after(headers).unwrap_or(default).min(MOST);
+        let wait = retry_after(headers, SystemTime::now())
+            .unwrap_or(default)
+            .min(MOST);
         let hold = Hold {
             until: Instant::now() + wait,
             wall: SystemTime::now() + wait,
@@ -102,10 +105,15 @@ impl Backoffs {
     }
 }
 
-/// `Retry-After` as delay-seconds (an HTTP date is not read: the default applies).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
-    text.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// `Retry-After` (RFC 9110 §10.2.3) as delay-seconds or as an HTTP date, read against `now`; a
+/// date already past is no wait. Anything else is unreadable (the default applies).
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -159,5 +167,47 @@ mod tests {
             &answer(Some("0")),
         );
         assert!(b.check("bot", "zero", "x").is_ok());
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        let now = httpdate::parse_http_date("Thu, 03 Dec 2026 18:00:00 GMT").unwrap();
+        let read = |v: &str| retry_after(&answer(Some(v)), now);
+        assert_eq!(read("30"), Some(Duration::from_secs(30)));
+        // IMF-fixdate, and the obsolete RFC 850 and asctime forms RFC 9110 says to accept.
+        assert_eq!(
+            read("Thu, 03 Dec 2026 18:01:30 GMT"),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            read("Thursday, 03-Dec-26 18:00:45 GMT"),
+            Some(Duration::from_secs(45))
+        );
+        assert_eq!(
+            read("Thu Dec  3 18:02:00 2026"),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(read("Thu, 03 Dec 2026 17:59:00 GMT"), Some(Duration::ZERO));
+        for unreadable in ["soon", "-5", "1.5", "Thu, 03 Dec 2026 18:01:30 CET"] {
+            assert_eq!(read(unreadable), None, "{unreadable}");
+        }
+    }
+
+    #[test]
+    fn an_http_date_holds_the_client_until_then() {
+        let b = Backoffs::default();
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(600));
+        b.observe(
+            "bot",
+            "main",
+            StatusCode::TOO_MANY_REQUESTS,
+            &answer(Some(&later)),
+        );
+        let held = b
+            .check("bot", "main", "x")
+            .unwrap_err()
+            .retry_after
+            .unwrap();
+        assert!((598..=601).contains(&held), "{held}");
     }
 }
