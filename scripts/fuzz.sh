@@ -38,7 +38,7 @@ for t in "${targets[@]}"; do
     echo "== $t: ${seconds}s" >&2
     set +e
     nice -n 10 cargo +nightly fuzz run -O "$t" "$work" "corpus/$t" -- \
-        -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
+        -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
         >"$log" 2>&1
     rc=$?
     set -e
