@@ -45,7 +45,7 @@ kw_ykcs11_module() {
 }
 
 # kw_ensure_system_deps [python] — SoftHSM, openssl, curl, a C compiler for ring, python3, and
-# the PC/SC stack for the virtual YubiKey: pcscd, vsmartcard's vpcd reader driver, libpcsclite
+# strace, the PC/SC stack for the virtual YubiKey: pcscd, vsmartcard's vpcd reader driver, libpcsclite
 # (headers + pkg-config, for the `yubikey` crate's pcsc-sys) and ykcs11.
 kw_ensure_system_deps() {
   local missing=()
@@ -56,6 +56,7 @@ kw_ensure_system_deps() {
   { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libpcsclite; } || missing+=(libpcsclite-dev)
   kw_ykcs11_module >/dev/null || missing+=(ykcs11)
   command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+  command -v strace >/dev/null 2>&1 || missing+=(strace) # tests/audit_faults.rs counts fdatasync
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
   command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)

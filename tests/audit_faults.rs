@@ -1,5 +1,6 @@
 //! Audit faults against the real binary: a full audit filesystem refuses requests with 503 and
-//! forwards nothing; a SIGKILL in the middle of concurrent traffic leaves a log that
+//! forwards nothing, and once space is freed requests succeed again on a log `audit verify`
+//! accepts; a SIGKILL in the middle of concurrent traffic leaves a log that
 //! `audit verify` accepts up to its last whole record.
 
 mod common;
@@ -86,8 +87,31 @@ fn order(port: u16, token: &str, t: &str) -> common::Resp {
     )
 }
 
+/// `keyward audit verify` on `log`: its stdout, after asserting it accepts the log.
+fn verify(env: &Env, log: &Path, config: &Path) -> String {
+    let out = env.run(
+        &[
+            "audit",
+            "verify",
+            log.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "audit verify refused {}:\n{stdout}\n{}",
+        log.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    stdout
+}
+
 #[test]
-fn a_full_audit_disk_refuses_with_503_and_forwards_nothing() {
+fn a_full_audit_disk_refuses_with_503_and_forwards_nothing_then_recovers_when_space_is_freed() {
     let env = &*ENV;
     let Some(fs) = SmallFs::mount(&env.dir.join("auditfs"), "256k") else {
         eprintln!("skipped: cannot mount a tmpfs here (needs root)");
@@ -133,7 +157,21 @@ fn a_full_audit_disk_refuses_with_503_and_forwards_nothing() {
         kw.is_running(),
         "keyward must keep running with a full disk"
     );
+
+    // Space freed: the same process records and forwards again, no restart.
+    std::fs::remove_file(fs.0.join("filler")).unwrap();
+    std::fs::remove_file(fs.0.join("filler2")).unwrap();
+    for _ in 0..3 {
+        let t = tag("freed");
+        let r = order(kw.port, &env.token, &t);
+        assert_eq!(r.status, 200, "once space is freed: {}", r.text());
+        env.the_record(&t);
+    }
+    // A clean stop signs the last checkpoint; the log (refusals cut back, the records after
+    // them) verifies as one chain.
     drop(kw);
+    let stdout = verify(env, &fs.0.join("audit.jsonl"), &config);
+    eprintln!("space freed: 3 orders recorded and forwarded; audit verify:\n{stdout}");
 }
 
 #[test]
@@ -185,22 +223,81 @@ fn a_sigkill_under_load_leaves_a_log_that_verifies() {
         text.lines().count() > 10,
         "expected records from the load, got:\n{text}"
     );
-    let out = env.run(
-        &[
-            "audit",
-            "verify",
-            log.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ],
-        None,
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "audit verify refused the log a SIGKILL left:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.starts_with("ok: "), "{stdout}");
+    let stdout = verify(env, &log, &config);
     eprintln!("{sent} requests sent; audit verify after SIGKILL:\n{stdout}");
+}
+
+/// `fdatasync`/`fsync` calls keyward (every thread) makes while `during` runs, counted by
+/// strace attached to the running process; `None` when strace is missing or cannot attach.
+fn syncs_during(pid: u32, dir: &Path, name: &str, during: impl FnOnce()) -> Option<usize> {
+    let out = dir.join(format!("{name}.strace"));
+    let mut strace = Command::new("strace")
+        .args(["-f", "-e", "trace=fdatasync,fsync", "-o"])
+        .arg(&out)
+        .args(["-p", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_millis(700)); // attached to every thread
+    during();
+    // SAFETY: our own child; SIGINT makes strace detach and write out what it saw.
+    unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
+    strace.wait().ok()?;
+    let text = std::fs::read_to_string(&out).ok()?;
+    Some(
+        text.lines()
+            .filter(|l| l.contains("fdatasync(") || l.contains("fsync("))
+            .count(),
+    )
+}
+
+#[test]
+fn fsync_interval_ms_makes_records_durable_within_the_interval() {
+    let env = &*ENV;
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("skipped: strace is not installed (apt-get install -y strace)");
+        return;
+    }
+    let mut seen = Vec::new();
+    // 0 leaves syncing to the OS: the control that shows the count can be 0.
+    for interval in [300u64, 0] {
+        let audit = format!("audit-fsync-{interval}.jsonl");
+        let config = env.write_config(
+            &format!("keyward-fsync-{interval}.toml"),
+            &ConfigSpec {
+                audit: Box::leak(audit.clone().into_boxed_str()),
+                ..Default::default()
+            },
+        );
+        let text = std::fs::read_to_string(&config).unwrap();
+        let line = format!("path = \"{audit}\"\n");
+        assert!(text.contains(&line), "{text}");
+        std::fs::write(
+            &config,
+            text.replace(&line, &format!("{line}fsync_interval_ms = {interval}\n")),
+        )
+        .unwrap();
+        let kw = env.serve(&config, &format!("keyward-fsync-{interval}.stderr.log"));
+        let Some(syncs) = syncs_during(kw.pid(), &env.dir, &format!("fsync-{interval}"), || {
+            let t = tag("fsync");
+            let r = order(kw.port, &env.token, &t);
+            assert_eq!(r.status, 200, "{}", r.text());
+            // Two intervals and slack: the record must have been synced by then.
+            std::thread::sleep(Duration::from_millis(900));
+        }) else {
+            eprintln!("skipped: strace cannot attach here");
+            return;
+        };
+        seen.push((interval, syncs));
+        drop(kw);
+    }
+    eprintln!("fdatasync calls within 0.9 s of one order, by fsync_interval_ms: {seen:?}");
+    assert!(
+        seen[0].1 >= 1,
+        "fsync_interval_ms = 300: no fdatasync within 0.9 s of a record: {seen:?}"
+    );
+    assert_eq!(
+        seen[1].1, 0,
+        "fsync_interval_ms = 0 (left to the OS): keyward itself synced: {seen:?}"
+    );
 }
