@@ -222,6 +222,10 @@ const PROFILES: &[Profile] = &[
             ("POST", "/api/v3/brokerage/intx/multi_asset_collateral"),
             ("POST", "/api/v3/brokerage/intx/allocate"),
             ("POST", "/v2/accounts/abc/withdrawals"),
+            // US derivatives (CFM) sweeps move funds from the futures wallet to spot: schedule
+            // and cancel (Coinbase's Advanced Trade API reference, Futures).
+            ("POST", "/api/v3/brokerage/cfm/sweeps/schedule"),
+            ("DELETE", "/api/v3/brokerage/cfm/sweeps"),
         ],
     },
     Profile {
@@ -510,6 +514,11 @@ fn cases(p: &Profile) -> Vec<Case> {
             "hard deny: withdrawal/transfer/sub-account/API-key endpoint",
             Expect::Json(403, "hard_deny"),
             &|t| {
+                if *m == "DELETE" {
+                    // No body on a DELETE: the tag rides in the query, as a bot would send it.
+                    let target = format!("/{c}{path}?id={t}");
+                    return request(&f, p, m, &target, &[], None);
+                }
                 request(
                     &f,
                     p,
