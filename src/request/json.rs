@@ -173,9 +173,15 @@ fn parse_depth(text: &str, depth: usize) -> Result<Json, String> {
                 .collect::<Result<_, _>>()
                 .map(Json::Array)
         }
-        Some(b'"') => serde_json::from_str::<String>(text)
-            .map(Json::String)
-            .map_err(|e| e.to_string()),
+        Some(b'"') => {
+            let value = serde_json::from_str::<String>(text).map_err(|e| e.to_string())?;
+            // As in form values: an escaped control character (`"BTCUSDT\u0000x"`) is text
+            // keyward checks whole and an exchange may cut or drop (C strings end at NUL).
+            if value.chars().any(char::is_control) {
+                return Err("a JSON string value contains control characters".to_owned());
+            }
+            Ok(Json::String(value))
+        }
         Some(b't' | b'f') => serde_json::from_str::<bool>(text)
             .map(Json::Bool)
             .map_err(|e| e.to_string()),
@@ -269,11 +275,12 @@ mod tests {
 
     #[test]
     fn whitespace_is_removed_and_escapes_normalised() {
-        let j = Json::parse("{ \"a\" : [1, 2 ,{\"b\":\"\\u00e9\\n\"}] , \"c\":null,\"d\":true }")
-            .unwrap();
+        let j =
+            Json::parse("{ \"a\" : [1, 2 ,{\"b\":\"\\u00e9\\/\\\"\"}] , \"c\":null,\"d\":true }")
+                .unwrap();
         assert_eq!(
             j.to_compact(),
-            "{\"a\":[1,2,{\"b\":\"é\\n\"}],\"c\":null,\"d\":true}"
+            "{\"a\":[1,2,{\"b\":\"é/\\\"\"}],\"c\":null,\"d\":true}"
         );
     }
 
@@ -287,7 +294,22 @@ mod tests {
             let e = Json::parse(text).unwrap_err();
             assert!(e.contains("control characters"), "{text}: {e}");
         }
-        assert!(Json::parse(r#"{"note":"tab\there"}"#).is_ok());
+    }
+
+    #[test]
+    fn refuses_control_characters_in_string_values() {
+        for text in [
+            r#"{"symbol":"BTCUSDT\u0000x"}"#,
+            r#"{"note":"tab\there"}"#,
+            r#"{"a":[{"b":"line\nbreak"}]}"#,
+            r#"{"c":"\u007f"}"#,
+            r#"{"d":"\u0085"}"#,
+            r#"["\r"]"#,
+        ] {
+            let e = Json::parse(text).unwrap_err();
+            assert!(e.contains("control characters"), "{text}: {e}");
+        }
+        assert!(Json::parse(r#"{"note":"é \u00e9 \/ \" \\"}"#).is_ok());
     }
 
     #[test]

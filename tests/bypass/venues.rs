@@ -1137,6 +1137,19 @@ fn cases(p: &Profile) -> Vec<Case> {
                     request(&f, p, "POST", &o, &[], Some(&body))
                 },
             );
+            add(
+                "JSON: an escaped NUL in a string value".into(),
+                "one strict parse: string values without control characters",
+                Expect::Json(400, "bad_params"),
+                &|t| {
+                    let body = p.order_body(t);
+                    let (k, v) = p.order[0];
+                    let spelled = format!("\"{k}\":\"{v}\"");
+                    assert!(body.contains(&spelled), "{body}");
+                    let body = body.replace(&spelled, &format!("\"{k}\":\"{v}\\u0000x\""));
+                    request(&f, p, "POST", &o, &[], Some(&body))
+                },
+            );
         }
     }
     add(
