@@ -26,6 +26,7 @@ use cli::{ApiKeyKind, AuditCommand, Cli, Command, LogFormat, PolicyCommand, Seal
 
 fn main() -> ExitCode {
     let hardening = secret::harden_process();
+    secret::redact_panics();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     hardening.log();

@@ -6,6 +6,9 @@
 //! copied, and it is zeroized before its granules are reused. `Debug` prints `REDACTED`.
 
 mod arena;
+mod panic;
+
+pub use panic::redact_panics;
 
 use std::fmt;
 use std::ptr::NonNull;
