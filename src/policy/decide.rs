@@ -344,7 +344,16 @@ mod tests {
                 .contains("'batchOrders' is not a field keyward knows on this endpoint"),
             "{got}"
         );
-        assert!(!post(&a, "/api/v3/order", "orders%5B0%5D%5Bquantity%5D=9").is_allowed());
+        // An indexed name is refused by the parser itself, before any rule.
+        assert!(canonicalise(
+            Method::Post,
+            "/api/v3/order",
+            Some("orders%5B0%5D%5Bquantity%5D=9"),
+            None,
+            b"",
+            &CanonRules::FORM
+        )
+        .is_err());
         let rules = CanonRules::JSON;
         for body in [
             r#"[{"quantity":"9"}]"#,

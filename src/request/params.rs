@@ -218,6 +218,23 @@ fn refuse_array_spelling(key: &str, params: &Params, place: &str) -> Result<(), 
             "parameter name {key:?} in the {place} uses the array-append form '[]'; send one value under one plain name"
         )));
     }
+    // Alone, too: PHP reads `a.b` as `a_b` and `qs` (allowDots) as `a: {b}`; PHP, Rails and
+    // `qs` read `a[0]` as the first element of an array `a`. No venue's form or query names
+    // need either (JSON paths such as Coinbase's `advanced_instructions.algorithm` are JSON).
+    if key.contains('.') {
+        return Err(Refusal::bad_params(format!(
+            "parameter name {key:?} in the {place} holds a '.', which an exchange's parser may read as '_' or as structure; send the name the exchange documents"
+        )));
+    }
+    let indexed = key.split('[').skip(1).any(|part| {
+        let inside = part.split(']').next().unwrap_or("");
+        !inside.is_empty() && inside.bytes().all(|b| b.is_ascii_digit())
+    });
+    if indexed {
+        return Err(Refusal::bad_params(format!(
+            "parameter name {key:?} in the {place} has an array index, which an exchange's parser may read as an element of another parameter; send one value under one plain name"
+        )));
+    }
     let fold = |k: &str| k.to_ascii_lowercase().replace('.', "_");
     let base = |k: &str| fold(k.split('[').next().unwrap_or(k));
     let bracketed = |k: &str| k.contains('[');
@@ -266,13 +283,18 @@ mod tests {
             "close%5Bprice%5D=1&close=2",
             "a.b=1&a_b=2",
             "A_B=1&a.b=2",
+            // Alone too: folded to `a_b` or read as structure or an array element.
+            "a.b=1",
+            "reduce.only=true",
+            "a%5B0%5D=1",
+            "close%5Bprice%5D%5B1%5D=2",
         ] {
             let r = parse_params(bad, "body").unwrap_err();
             assert_eq!(r.code, "bad_params", "{bad}");
         }
         for good in [
             "close%5Bordertype%5D=limit&close%5Bprice%5D=40000",
-            "a.b=1",
+            "close%5Bprice2%5D=1",
             "volume=1&price=2",
         ] {
             assert!(parse_params(good, "body").is_ok(), "{good}");

@@ -837,6 +837,20 @@ fn cases(p: &Profile) -> Vec<Case> {
             Expect::Json(400, "bad_params"),
             &|t| request(&f, p, "GET", &read_target(t, "a[]=1"), &[], None),
         );
+        for (what, extra) in [
+            ("a lone dotted key a.b (PHP reads a_b)", "a.b=1"),
+            (
+                "a lone indexed key a[0] (read as an element of a)",
+                "a%5B0%5D=1",
+            ),
+        ] {
+            add(
+                format!("query: {what}"),
+                "one strict parse: keys are plain names",
+                Expect::Json(400, "bad_params"),
+                &|t| request(&f, p, "GET", &read_target(t, extra), &[], None),
+            );
+        }
         add(
             "query: a plain key and the same key bracketed".into(),
             "one strict parse: a key once, in one spelling",
