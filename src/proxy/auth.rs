@@ -117,13 +117,24 @@ impl session::Bot for Client {
     }
 }
 
-impl session::Bots for Clients {
+/// The clients as a WebSocket session from `source` sees them: a client token in a login frame
+/// is checked like one in a request header, against the source's budget of wrong tokens
+/// (`[server] auth_failure_rate`), so a socket cannot be used to guess tokens faster.
+pub struct GuardedClients<'a> {
+    pub clients: &'a Clients,
+    pub guesses: &'a TokenGuesses,
+    pub source: IpAddr,
+}
+
+impl session::Bots for GuardedClients<'_> {
     fn identify(&self, token: &[u8]) -> Result<&dyn session::Bot, Refusal> {
-        self.find(token).map(|c| c as &dyn session::Bot)
+        self.guesses
+            .check(self.clients, token, self.source)
+            .map(|c| c as &dyn session::Bot)
     }
 
     fn by_name(&self, name: &str) -> Option<&dyn session::Bot> {
-        Clients::by_name(self, name).map(|c| c as &dyn session::Bot)
+        self.clients.by_name(name).map(|c| c as &dyn session::Bot)
     }
 }
 
@@ -157,6 +168,17 @@ impl TokenGuesses {
         let Some(token) = exchange.client_token(headers)? else {
             return Ok(None);
         };
+        self.check(clients, &token, source).map(Some)
+    }
+
+    /// The client whose token this is, for a request (or a WebSocket login frame) from `source`
+    /// within its budget of wrong tokens; a wrong token spends from the budget.
+    pub fn check<'c>(
+        &self,
+        clients: &'c Clients,
+        token: &[u8],
+        source: IpAddr,
+    ) -> Result<&'c Client, Refusal> {
         if let Err(wait) = self.0.peek(&source) {
             return Err(Refusal::new(
                 RefusalKind::RateLimited,
@@ -168,7 +190,7 @@ impl TokenGuesses {
             )
             .retry_after(wait.as_secs() + 1));
         }
-        clients.find(&token).map(Some).inspect_err(|_| {
+        clients.find(token).inspect_err(|_| {
             // This wrong token is answered 401 either way; the next ones may be 429.
             let _ = self.0.spend(&source);
         })

@@ -77,3 +77,35 @@ def test_audit_chain_verifies(stack):
     stack.run("audit", "verify", str(stack.audit_file))
     harness.assert_absent(harness.outputs(stack), [("real API key", stack.api_key), ("secret", stack.secret),
                                                    ("passphrase", PASSPHRASE)])
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    yield from harness.running_stack(tmp_path_factory.mktemp("ws-okx-guesses"), exchange="okx",
+                                     passphrase=PASSPHRASE, key_header="OK-ACCESS-KEY",
+                                     client_allow=ALLOW, ws_mock=True,
+                                     server_extra='auth_failure_rate = "3/m"')
+
+
+def login_frame(token):
+    return json.dumps({"op": "login", "args": [{"apiKey": token, "passphrase": "dummy",
+                                                "timestamp": "1700000000", "sign": "c2ln"}]})
+
+
+def test_login_frame_tokens_count_against_auth_failure_rate(guarded):
+    """Wrong client tokens in login frames spend the source's `[server] auth_failure_rate` like
+    wrong header tokens: past the budget even the right token is refused (429
+    auth_rate_limited over REST too), so a socket is no faster way to guess tokens."""
+    s = guarded
+    answers = []
+    with connect(f"{ws_base(s)}/private", compression=None, open_timeout=10) as sock:
+        for i in range(3):
+            sock.send(login_frame(f"kw_wrong_token_{i}"))
+            answers.append(sock.recv(timeout=10))
+        assert all("unknown client token" in a for a in answers), answers
+        sock.send(login_frame(s.token))
+        answer = sock.recv(timeout=10)
+    assert "auth_rate_limited" in answer, answer
+    assert not [f for f in s.ws.frames() if f["op"] == "login"], "no login reached the exchange"
+    status, body = s.request("GET", "/api/v5/account/balance")
+    assert status == 429 and json.loads(body)["error"]["code"] == "auth_rate_limited", body

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::proxy::auth::GuardedClients;
 use crate::proxy::state::State;
 use crate::proxy::ws_upstream::{ExchangeSocket, Slot};
 use crate::session::{self, Action, Context, Session};
@@ -59,6 +60,11 @@ pub async fn run(
         .client
         .as_deref()
         .and_then(|name| snapshot.clients.by_name(name));
+    let bots = GuardedClients {
+        clients: &snapshot.clients,
+        guesses: state.resources().token_guesses(),
+        source: peer.ip(),
+    };
     let cx = Context {
         id,
         peer,
@@ -69,7 +75,7 @@ pub async fn run(
         protocol,
         route: parts.route,
         socket: &parts.socket,
-        bots: &snapshot.clients,
+        bots: &bots,
         bearers: state.resources().bearers(),
         url_bearer: parts
             .bearer
