@@ -221,20 +221,22 @@ impl SessionPool {
             "{}: the token answers no token information; initializing the PKCS#11 module again",
             self.here
         );
-        module::reinitialise(&self.module)?;
+        let finalized = module::reinitialise(&self.module);
         let _calls = self.in_flight();
         let _login = self.login.lock().unwrap_or_else(|p| p.into_inner());
-        let (slot, _) = module::select_token(&self.ctx, &self.uri)?;
         {
+            // Whatever came of it, the sessions' handles died with the old initialization (and
+            // their numbers may be another pool's next): forgotten, not closed.
             let mut state = self.state();
-            state.slot = slot;
             state.generation += 1;
             state.open = 0;
-            // Their handles died with the old initialization: forgotten, not closed.
             for stale in state.idle.drain(..) {
                 std::mem::forget(stale);
             }
         }
+        finalized?;
+        let (slot, _) = module::select_token(&self.ctx, &self.uri)?;
+        self.state().slot = slot;
         let session = self.new_session()?;
         self.log_in_locked(&session)?;
         let mut state = self.state();
