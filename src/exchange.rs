@@ -25,6 +25,7 @@ pub mod kucoin;
 pub mod native;
 pub mod nonce;
 pub mod okx;
+pub mod permission;
 pub mod profile;
 pub mod route;
 #[cfg(test)]
@@ -145,6 +146,13 @@ pub trait Exchange: Profiled + Send + Sync + 'static {
     /// The exchange's WebSocket protocol, if keyward relays its sockets.
     fn ws(&self) -> Option<&'static dyn ws::WsProtocol> {
         None
+    }
+
+    /// The key-permission self-check's reading of the answer from
+    /// [`Profile::permission_endpoint`] for the API key `key_id`. By default the exchange
+    /// does not report a key's permissions there.
+    fn read_permissions(&self, _answer: &[u8], _key_id: &str) -> permission::Reading {
+        permission::Reading::NotAvailable
     }
 
     /// [`Profile::id`].

@@ -18,6 +18,8 @@ mod leverage;
 pub mod orders;
 mod ws;
 
+use super::permission::{self, Fact, KeyPermissions, Reading};
+
 use super::secret_header;
 
 use bytes::Bytes;
@@ -62,6 +64,10 @@ impl Binance {
 }
 
 impl Exchange for Binance {
+    fn read_permissions(&self, answer: &[u8], key_id: &str) -> Reading {
+        permissions(answer, key_id)
+    }
+
     fn route(&self, path: &str) -> Option<Route> {
         let host = Self::host(path)?;
         let access = if PROFILE.public.contains(path) {
@@ -160,6 +166,22 @@ fn signature(key: &dyn SigningKey, payload: &[u8]) -> Result<String, Refusal> {
              re-seal it with the key registered at Binance"
         ))),
     }
+}
+
+/// `GET /sapi/v1/account/apiRestrictions`: `enableWithdrawals`, `enableInternalTransfer`,
+/// `permitsUniversalTransfer`, `ipRestrict` (booleans).
+/// <https://developers.binance.com/docs/wallet/account/api-key-permission>
+fn permissions(answer: &[u8], _key_id: &str) -> Reading {
+    let Some(v) = permission::json(answer).filter(|v| v.is_object() && v.get("code").is_none())
+    else {
+        return Reading::Unreadable;
+    };
+    Reading::Read(KeyPermissions {
+        withdraw: Fact::bool_at(&v, "/enableWithdrawals"),
+        transfer: Fact::bool_at(&v, "/enableInternalTransfer")
+            .or(Fact::bool_at(&v, "/permitsUniversalTransfer")),
+        ip_restricted: Fact::bool_at(&v, "/ipRestrict"),
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@ mod leverage;
 pub mod orders;
 mod ws;
 
+use super::permission::{self, KeyPermissions, Reading};
+use serde_json::Value;
+
 use super::profile::shipped;
 use super::{plain_header, secret_header};
 
@@ -30,6 +33,10 @@ const EXPIRES_HEADER: &str = "api-expires";
 const SIGN_HEADER: &str = "api-signature";
 
 impl Exchange for Bitmex {
+    fn read_permissions(&self, answer: &[u8], key_id: &str) -> Reading {
+        permissions(answer, key_id)
+    }
+
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
         Some(&ws::BitmexWs)
     }
@@ -95,6 +102,28 @@ fn signature(
         expires.as_bytes(),
         body.as_bytes(),
     ])?))
+}
+
+/// `GET /api/v1/apiKey`: the account's keys; for ours (`id`), `permissions` lists `order`,
+/// `withdraw` (BitMEX has no separate transfer permission: `withdraw` counts for both) and
+/// `cidr` is the allowed range (`0.0.0.0/0` when unrestricted).
+/// <https://www.bitmex.com/api/explorer/#/APIKey>
+fn permissions(answer: &[u8], key_id: &str) -> Reading {
+    let Some(Value::Array(keys)) = permission::json(answer) else {
+        return Reading::Unreadable;
+    };
+    let Some(k) = keys
+        .iter()
+        .find(|k| k.get("id").and_then(Value::as_str) == Some(key_id))
+    else {
+        return Reading::Unreadable;
+    };
+    let withdraw = permission::list_contains(k.get("permissions"), &["withdraw"]);
+    Reading::Read(KeyPermissions {
+        withdraw,
+        transfer: withdraw,
+        ip_restricted: permission::ip_list(k.get("cidrs").or(k.get("cidr"))),
+    })
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ mod leverage;
 pub mod orders;
 mod ws;
 
+use super::permission::{self, KeyPermissions, Reading};
+
 use super::profile::shipped;
 use super::{plain_header, secret_header};
 
@@ -30,6 +32,10 @@ const HOST: &str = "api.bybit.com";
 const KEY_HEADER: &str = "x-bapi-api-key";
 
 impl Exchange for Bybit {
+    fn read_permissions(&self, answer: &[u8], key_id: &str) -> Reading {
+        permissions(answer, key_id)
+    }
+
     fn route(&self, path: &str) -> Option<Route> {
         path.starts_with("/v5/").then(|| PROFILE.route(HOST, path))
     }
@@ -65,6 +71,32 @@ impl Exchange for Bybit {
         }
         Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
+}
+
+/// `GET /v5/user/query-api`: `result.permissions.Wallet` lists `Withdraw` and the transfer
+/// permissions (`AccountTransfer`, `SubMemberTransfer`, `SubMemberTransferList`); `result.ips`
+/// is `["*"]` when the key is not IP-restricted.
+/// <https://bybit-exchange.github.io/docs/v5/user/apikey-info>
+fn permissions(answer: &[u8], _key_id: &str) -> Reading {
+    let Some(v) = permission::json(answer).filter(|v| v.get("retCode") == Some(&0.into())) else {
+        return Reading::Unreadable;
+    };
+    let Some(r) = v.get("result").filter(|r| r.is_object()) else {
+        return Reading::Unreadable;
+    };
+    let wallet = r.pointer("/permissions/Wallet");
+    Reading::Read(KeyPermissions {
+        withdraw: permission::list_contains(wallet, &["Withdraw"]),
+        transfer: permission::list_contains(
+            wallet,
+            &[
+                "AccountTransfer",
+                "SubMemberTransfer",
+                "SubMemberTransferList",
+            ],
+        ),
+        ip_restricted: permission::ip_list(r.get("ips")),
+    })
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@
 pub mod orders;
 mod ws;
 
+use super::permission::{self, Fact, KeyPermissions, Reading};
+
 use base64::Engine;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
@@ -186,6 +188,10 @@ fn token_in_jwt(jwt: &[u8]) -> Result<Vec<u8>, Refusal> {
 }
 
 impl Exchange for Coinbase {
+    fn read_permissions(&self, answer: &[u8], key_id: &str) -> Reading {
+        permissions(answer, key_id)
+    }
+
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
         Some(&ws::CoinbaseWs)
     }
@@ -264,6 +270,21 @@ impl Coinbase {
         headers.extend(content_type);
         Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
+}
+
+/// `GET /api/v3/brokerage/key_permissions`: `can_transfer` (withdrawals and transfers both);
+/// the answer does not report IP restrictions.
+/// <https://docs.cdp.coinbase.com/advanced-trade/reference/retailbrokerageapi_getapikeypermissions>
+fn permissions(answer: &[u8], _key_id: &str) -> Reading {
+    let Some(v) = permission::json(answer).filter(|v| v.get("can_view").is_some()) else {
+        return Reading::Unreadable;
+    };
+    let moves = Fact::bool_at(&v, "/can_transfer");
+    Reading::Read(KeyPermissions {
+        withdraw: moves,
+        transfer: moves,
+        ip_restricted: Fact::Unknown,
+    })
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@
 pub mod orders;
 mod ws;
 
+use super::permission::{self, KeyPermissions, Reading};
+use serde_json::Value;
+
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 use super::common::{json_body, json_content_type, target};
@@ -92,6 +95,10 @@ fn deribit_id(params: &[u8]) -> Result<&[u8], Refusal> {
 }
 
 impl Exchange for Deribit {
+    fn read_permissions(&self, answer: &[u8], key_id: &str) -> Reading {
+        permissions(answer, key_id)
+    }
+
     fn route(&self, path: &str) -> Option<Route> {
         let (public, _) = split(path)?;
         Some(Route {
@@ -195,6 +202,30 @@ impl Exchange for Deribit {
         }
         Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
+}
+
+/// `private/list_api_keys`: the account's keys; for ours (`client_id`), `max_scope` names
+/// `wallet:read_write` when the key can withdraw and transfer; `ip_whitelist` is empty when
+/// unrestricted.
+/// <https://docs.deribit.com/#private-list_api_keys>
+fn permissions(answer: &[u8], key_id: &str) -> Reading {
+    let Some(Value::Array(keys)) =
+        permission::json(answer).and_then(|mut v| v.get_mut("result").map(Value::take))
+    else {
+        return Reading::Unreadable;
+    };
+    let Some(k) = keys
+        .iter()
+        .find(|k| k.get("client_id").and_then(Value::as_str) == Some(key_id))
+    else {
+        return Reading::Unreadable;
+    };
+    let moves = permission::words_contain(k.get("max_scope"), &["wallet:read_write"]);
+    Reading::Read(KeyPermissions {
+        withdraw: moves,
+        transfer: moves,
+        ip_restricted: permission::ip_list(k.get("ip_whitelist")),
+    })
 }
 
 #[cfg(test)]

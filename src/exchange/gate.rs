@@ -14,6 +14,9 @@
 mod leverage;
 pub mod orders;
 mod ws;
+use super::permission::{self, Fact, KeyPermissions, Reading};
+use serde_json::Value;
+
 use super::{plain_header, secret_header};
 
 use http::{HeaderName, HeaderValue};
@@ -60,6 +63,10 @@ fn query_string(query: &Params) -> Result<String, Refusal> {
 }
 
 impl Exchange for Gate {
+    fn read_permissions(&self, answer: &[u8], key_id: &str) -> Reading {
+        permissions(answer, key_id)
+    }
+
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
         Some(&ws::GateWs)
     }
@@ -128,6 +135,44 @@ impl Exchange for Gate {
         }
         Ok(Outbound::new(req, HOST, path_and_query, headers, body))
     }
+}
+
+/// `GET /api/v4/account/main_keys`: the main account's keys; for ours (`key`), `perms` lists
+/// `{name, read_only}`: `withdraw` not read-only can withdraw, `wallet` not read-only can
+/// transfer; `ip_whitelist` is empty when unrestricted.
+/// <https://www.gate.io/docs/developers/apiv4/#query-all-main-account-key-information>
+fn permissions(answer: &[u8], key_id: &str) -> Reading {
+    let keys = match permission::json(answer) {
+        Some(Value::Array(keys)) => keys,
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => return Reading::Unreadable,
+    };
+    let Some(k) = keys
+        .iter()
+        .find(|k| k.get("key").and_then(Value::as_str) == Some(key_id))
+    else {
+        return Reading::Unreadable;
+    };
+    let Some(Value::Array(perms)) = k.get("perms") else {
+        return Reading::Unreadable;
+    };
+    let writes = |name: &str| {
+        let mut fact = Fact::Known(false);
+        for p in perms {
+            if p.get("name").and_then(Value::as_str) == Some(name) {
+                fact = fact.or(match p.get("read_only") {
+                    Some(Value::Bool(ro)) => Fact::Known(!ro),
+                    _ => Fact::Unknown,
+                });
+            }
+        }
+        fact
+    };
+    Reading::Read(KeyPermissions {
+        withdraw: writes("withdraw"),
+        transfer: writes("wallet"),
+        ip_restricted: permission::ip_list(k.get("ip_whitelist")),
+    })
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ mod leverage;
 pub mod orders;
 mod ws;
 
+use super::permission::{self, Fact, KeyPermissions, Reading};
+
 use http::{header, HeaderName, HeaderValue};
 
 use super::common::{access_headers, json_body, json_content_type, path_and_query, AccessHeaders};
@@ -59,6 +61,10 @@ impl Kucoin {
 }
 
 impl Exchange for Kucoin {
+    fn read_permissions(&self, answer: &[u8], key_id: &str) -> Reading {
+        permissions(answer, key_id)
+    }
+
     fn ws(&self) -> Option<&'static dyn super::ws::WsProtocol> {
         Some(&ws::KucoinWs)
     }
@@ -106,6 +112,29 @@ impl Exchange for Kucoin {
         }
         Ok(Outbound::new(req, host, endpoint, headers, body))
     }
+}
+
+/// `GET /api/v1/user/api-key`: `data.permission` is a comma-separated list (`General`,
+/// `Spot`, `Margin`, `Futures`, `InnerTransfer`, `Transfer` = withdrawal, `Earn`);
+/// `data.ipWhitelist` the bound addresses (absent or empty when none).
+/// <https://www.kucoin.com/docs/rest/account/sub-account-api/get-api-key-info>
+fn permissions(answer: &[u8], _key_id: &str) -> Reading {
+    let Some(v) = permission::json(answer).filter(|v| v.get("code") == Some(&"200000".into()))
+    else {
+        return Reading::Unreadable;
+    };
+    let Some(d) = v.get("data").filter(|d| d.is_object()) else {
+        return Reading::Unreadable;
+    };
+    let perm = d.get("permission");
+    Reading::Read(KeyPermissions {
+        withdraw: permission::words_contain(perm, &["Transfer", "Withdrawal"]),
+        transfer: permission::words_contain(perm, &["InnerTransfer"]),
+        ip_restricted: match d.get("ipWhitelist") {
+            None => Fact::Known(false),
+            ips => permission::ip_list(ips),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ mod leverage;
 pub mod orders;
 mod ws;
 
+use super::permission::{self, KeyPermissions, Reading};
+
 use super::profile::shipped;
 use std::time::SystemTime;
 
@@ -32,6 +34,10 @@ const HOST: &str = "www.okx.com";
 const ACCESS: AccessHeaders = access_headers!("ok-access-");
 
 impl Exchange for Okx {
+    fn read_permissions(&self, answer: &[u8], key_id: &str) -> Reading {
+        permissions(answer, key_id)
+    }
+
     fn route(&self, path: &str) -> Option<Route> {
         path.starts_with("/api/v5/")
             .then(|| PROFILE.route(HOST, path))
@@ -69,6 +75,26 @@ fn iso_millis(now: SystemTime) -> String {
     let ms = unix_millis(now);
     humantime::format_rfc3339_millis(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
         .to_string()
+}
+
+/// `GET /api/v5/account/config`: `data[0].perm` is a comma-separated list of `read_only`,
+/// `trade`, `withdraw`; `data[0].ip` the bound addresses (empty when none). OKX reports no
+/// separate transfer permission: `withdraw` is the only money-moving permission it names, so
+/// it counts for both.
+/// <https://www.okx.com/docs-v5/en/#trading-account-rest-api-get-account-configuration>
+fn permissions(answer: &[u8], _key_id: &str) -> Reading {
+    let Some(v) = permission::json(answer).filter(|v| v.get("code") == Some(&"0".into())) else {
+        return Reading::Unreadable;
+    };
+    let Some(d) = v.pointer("/data/0").filter(|d| d.is_object()) else {
+        return Reading::Unreadable;
+    };
+    let withdraw = permission::words_contain(d.get("perm"), &["withdraw"]);
+    Reading::Read(KeyPermissions {
+        withdraw,
+        transfer: withdraw,
+        ip_restricted: permission::ip_list(d.get("ip")),
+    })
 }
 
 #[cfg(test)]
