@@ -260,6 +260,29 @@ fn controls_are_forwarded() {
     assert_eq!(r.status, 200, "{}", r.text());
     let rec = env.the_record(&t);
     assert_eq!(rec["params"]["y"], "a b/c", "{rec:#}");
+
+    // A GET whose body is an empty JSON object (coinbase-advanced-py sends `{}` on every GET)
+    // carries no parameter: it is forwarded without a body and signed as a bodyless GET.
+    for empty in ["{}", " { \r\n} "] {
+        let t = tag("ctl");
+        let r = raw(
+            port(),
+            &build(
+                port(),
+                "GET",
+                &format!("/{MAIN}/api/v3/openOrders?x={t}"),
+                &[
+                    ("X-MBX-APIKEY", &env.token),
+                    ("Content-Type", "application/json"),
+                ],
+                Some(empty),
+            ),
+        );
+        assert_eq!(r.status, 200, "{empty:?}: {}", r.text());
+        let rec = env.the_record(&t);
+        assert_eq!(rec["verified"], true, "{rec:#}");
+        assert_eq!(rec["body"], "", "{rec:#}");
+    }
     assert_only_controls_forwarded();
 }
 
@@ -1202,6 +1225,27 @@ fn bodies_keyward_does_not_parse() {
         &t,
         Expect::Json(400, "bad_params"),
     );
+    // Only an empty JSON object counts as no body: `[]`, a member, or `{}` sent as a form stay
+    // a body, and a GET with a body is refused.
+    for (ct, body) in [
+        ("application/json", "[]".to_owned()),
+        ("application/json", format!("{{\"x\":\"{}\"}}", tag("ct"))),
+        ("application/x-www-form-urlencoded", "{}".to_owned()),
+    ] {
+        let t = tag("ct");
+        refused(
+            &format!("GET with a {ct} body {body}"),
+            &build(
+                port(),
+                "GET",
+                &format!("/{MAIN}/api/v3/openOrders?x={t}"),
+                &[("X-MBX-APIKEY", &tok), ("Content-Type", ct)],
+                Some(&body),
+            ),
+            &t,
+            Expect::Json(400, "bad_params"),
+        );
+    }
 }
 
 #[test]

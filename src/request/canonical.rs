@@ -227,6 +227,21 @@ pub fn check_path(path: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Whether a body that this method may not carry is nothing but an empty JSON object: the
+/// `Content-Type` is `application/json` and the bytes are `{` and `}` with only JSON whitespace
+/// (space, tab, CR, LF) around and between them. Some SDKs (coinbase-advanced-py) send `{}` on
+/// every GET; it carries no parameter, so it is treated as no body and nothing is forwarded or
+/// signed for it. Anything else (`[]`, `null`, `""`, a member, another media type, an empty
+/// object without a JSON `Content-Type`) is content and stays refused.
+fn is_empty_json_object(content_type: Option<&str>, body: &[u8]) -> bool {
+    let is_json = content_type
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(JSON_MEDIA_TYPE));
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut rest = body.iter().filter(|b| !is_ws(b));
+    is_json && rest.next() == Some(&b'{') && rest.next() == Some(&b'}') && rest.next().is_none()
+}
+
 fn is_unreserved(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
 }
@@ -249,14 +264,14 @@ pub fn canonicalise(
     rules: &CanonRules,
 ) -> Result<CanonicalRequest, Refusal> {
     let mut query = parse_params(query.unwrap_or(""), "query string")?;
-    let mut body = if body.is_empty() {
+    let body_ok = match method {
+        Method::Post | Method::Put | Method::Patch => true,
+        Method::Delete => rules.body_on_delete,
+        Method::Get => false,
+    };
+    let mut body = if body.is_empty() || (!body_ok && is_empty_json_object(content_type, body)) {
         Body::Empty
     } else {
-        let body_ok = match method {
-            Method::Post | Method::Put | Method::Patch => true,
-            Method::Delete => rules.body_on_delete,
-            Method::Get => false,
-        };
         if !body_ok {
             return Err(Refusal::bad_params(format!(
                 "a {method} request must not have a body; put its parameters in the query string"
@@ -480,6 +495,37 @@ mod tests {
             r.params_string(),
             "close%5Bordertype%5D=limit&close%5Bprice%5D=1"
         );
+    }
+
+    #[test]
+    fn empty_json_object_on_a_bodyless_method_is_no_body() {
+        const JSON_DELETE: CanonRules = CanonRules {
+            body_on_delete: true,
+            ..CanonRules::JSON
+        };
+        let json = Some("application/json; charset=utf-8");
+        for method in [Method::Get, Method::Delete] {
+            for empty in ["{}", "{ }", " {\r\n\t} \n"] {
+                let r = canon(method, Some("a=1"), json, empty).unwrap();
+                assert_eq!(r.body, Body::Empty, "{method} {empty:?}");
+                assert_eq!(r.param("a"), Some("1"));
+            }
+            let no_ct = canon(method, None, None, "").unwrap();
+            assert_eq!(no_ct.body, Body::Empty);
+            for content in ["[]", "null", "\"\"", "{\"a\":1}", "{}{}", "{\u{c}}", "{} x"] {
+                let e = canon(method, None, json, content).unwrap_err();
+                assert!(
+                    e.message.contains("must not have a body"),
+                    "{content:?}: {e:?}"
+                );
+            }
+            for ct in [None, Some("text/plain"), Some(FORM_MEDIA_TYPE)] {
+                assert!(canon(method, None, ct, "{}").is_err(), "{ct:?}");
+            }
+        }
+        // Where DELETE may carry a body, `{}` stays the (empty) JSON body the exchange takes.
+        let r = canonicalise(Method::Delete, "/o", None, json, b"{}", &JSON_DELETE).unwrap();
+        assert!(matches!(r.body, Body::Json(_)));
     }
 
     #[test]
