@@ -506,6 +506,20 @@ fn cases(p: &Profile) -> Vec<Case> {
             }
         },
     );
+    if rm == "GET" {
+        // An empty JSON object on a GET is no body (coinbase-advanced-py sends `{}` on every
+        // GET): forwarded without it and signed as a bodyless GET, so the mock verifies it.
+        add(
+            "control: an allowed read with an empty JSON body {}".into(),
+            "control",
+            Expect::Forwarded,
+            &|t| {
+                let target = format!("/{c}{rpath}?{rq}={t}");
+                let json = [("Content-Type", "application/json")];
+                request(&f, p, "GET", &target, &json, Some(" { } "))
+            },
+        );
+    }
 
     // ---- hard deny: the exchange's own dangerous endpoints -------------------------------------
     for (m, path) in p.denied {
@@ -1414,6 +1428,9 @@ fn run(p: &Profile, f: &Front, case: &Case) -> Result<(), String> {
         Expect::Forwarded => {
             let r = raw(f.port, &case.request);
             match log.records_with(&case.tag).as_slice() {
+                [rec] if rec["verified"] != true => {
+                    Err(format!("forwarded, but the mock did not verify it: {rec}"))
+                }
                 [rec] if rec["status"].as_u64() == Some(r.status.into()) => Ok(()),
                 [rec] => Err(format!(
                     "forwarded (mock answered {}), but keyward answered {}",
