@@ -35,7 +35,20 @@ pub struct Config {
     pub audit: AuditConfig,
     pub credentials: Vec<CredentialConfig>,
     pub clients: Vec<ClientConfig>,
+    /// `[admin]`: the operator's listener (kill switch, status, reload); off when absent.
+    pub admin: Option<AdminConfig>,
 }
+
+/// `[admin]`: where the admin API listens and the SHA-256 of its bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// Loopback, or any address when `[server] trusted_proxies` is set (then only loopback
+    /// peers and peers inside `trusted_proxies` are answered).
+    pub listen: SocketAddr,
+    pub token_sha256: [u8; 32],
+}
+
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9901";
 
 #[derive(Debug)]
 pub struct ServerConfig {

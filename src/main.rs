@@ -497,6 +497,14 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
     runtime.block_on(async move {
         reload_on_hangup(config_path.to_owned(), state.clone())?;
+        if let Some(a) = &config.admin {
+            let listener = tokio::net::TcpListener::bind(a.listen)
+                .await
+                .map_err(|e| Error::io(format!("cannot listen on {} (admin)", a.listen), e))?;
+            tracing::info!("admin API ready at {}", a.listen);
+            let admin = Arc::new(proxy::Admin::new(a, config_path.to_owned()));
+            tokio::spawn(proxy::run_admin(state.clone(), admin, listener));
+        }
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .map_err(|e| Error::io(format!("cannot listen on {}", config.server.listen), e))?;

@@ -3,6 +3,7 @@
 //! swappable snapshot) and the forwarding client. The only module that knows hyper and HTTP
 //! status codes.
 
+mod admin;
 mod auth;
 mod backoff;
 mod explain;
@@ -10,6 +11,7 @@ mod fault;
 mod forward;
 pub mod fuzzing;
 mod host;
+pub mod kill;
 mod limits;
 mod listener;
 mod outcome;
@@ -24,6 +26,7 @@ mod weights;
 mod ws;
 mod ws_upstream;
 
+pub use admin::{run_admin, Admin};
 pub use explain::explain;
 pub use limits::raise_open_files;
 pub use listener::{run, SHUTDOWN_GRACE};

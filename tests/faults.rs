@@ -678,3 +678,102 @@ fn a_sighup_reload_swaps_the_allowlist_atomically_and_a_bad_file_keeps_the_old_c
     wait_log(&kw, "config reloaded", 2);
     assert_eq!(order(&kw, &tag("ok")).status, 200);
 }
+
+// ---- admin API and kill switch -----------------------------------------------------------------
+
+fn admin(port: u16, method: &str, target: &str, token: Option<&str>) -> Resp {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .iter()
+        .map(|b| ("Authorization", b.as_str()))
+        .collect();
+    raw(port, &build(port, method, target, &headers, None))
+}
+
+#[test]
+fn the_admin_api_disables_the_next_request_and_a_bad_reload_changes_nothing() {
+    let alt = dead_port();
+    let admin_port = dead_port();
+    let token = "admin-token-for-the-test";
+    let write = |extra: &str| {
+        let path = config("admin", FAULTY.port, alt, extra, GRID_ALLOW);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&format!(
+            "\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_sha256 = \"{}\"\n",
+            sha256_hex(token)
+        ));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let path = write("");
+    let kw = ENV.serve(&path, "keyward-admin.log");
+    wait_log(&kw, "admin API ready at", 1);
+    let t = tag("ok");
+    assert_eq!(order(&kw, &t).status, 200);
+
+    // No token, a wrong token: 401 on every route.
+    admin(admin_port, "GET", "/status", None).assert_error(401, "admin_unauthenticated");
+    admin(
+        admin_port,
+        "POST",
+        "/clients/grid-bot/disable",
+        Some("wrong"),
+    )
+    .assert_error(401, "admin_unauthenticated");
+    let status = admin(admin_port, "GET", "/status", Some(token));
+    assert_eq!(status.status, 200, "{}", status.text());
+    let json = status.json();
+    assert_eq!(json["clients"][0]["name"], "grid-bot");
+    assert_eq!(json["clients"][0]["state"], "enabled");
+    assert_eq!(json["credentials"][0]["exchange"], "binance");
+    admin(admin_port, "GET", "/reload", Some(token)).assert_error(405, "method_not_allowed");
+    admin(admin_port, "GET", "/nope", Some(token)).assert_error(404, "not_found");
+    admin(admin_port, "POST", "/clients/nobody/disable", Some(token))
+        .assert_error(404, "not_found");
+
+    // The kill switch stops the very next request, before anything is forwarded.
+    let r = admin(admin_port, "POST", "/clients/grid-bot/disable", Some(token));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = tag("killed");
+    order(&kw, &t).assert_error(403, "client_disabled");
+    assert_eq!(FAULTY.count(&t), 0);
+    let status = admin(admin_port, "GET", "/status", Some(token)).json();
+    assert_eq!(status["clients"][0]["state"], "disabled");
+    // Another client of another credential is untouched.
+    assert_ne!(get(&kw, &tag("alt"), &ENV.token_alt, ALT).status, 403);
+
+    // A disabled credential refuses every client using it.
+    assert_eq!(
+        admin(admin_port, "POST", "/clients/grid-bot/enable", Some(token)).status,
+        200
+    );
+    let r = admin(
+        admin_port,
+        "POST",
+        &format!("/credentials/{MAIN}/disable"),
+        Some(token),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    order(&kw, &tag("cred")).assert_error(403, "credential_disabled");
+    let r = admin(
+        admin_port,
+        "POST",
+        &format!("/credentials/{MAIN}/enable"),
+        Some(token),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(order(&kw, &tag("ok")).status, 200);
+
+    // POST /reload with a broken file: refused with a reason; the config in force stays.
+    write("bogus_knob = 1");
+    let r = admin(admin_port, "POST", "/reload", Some(token));
+    r.assert_error(422, "reload_refused");
+    assert!(r.text().contains("bogus_knob"), "{}", r.text());
+    assert_eq!(order(&kw, &tag("ok")).status, 200);
+    // A valid file: reloaded; a disabled client stays disabled across it.
+    write("");
+    admin(admin_port, "POST", "/clients/grid-bot/disable", Some(token));
+    let r = admin(admin_port, "POST", "/reload", Some(token));
+    assert_eq!(r.status, 200, "{}", r.text());
+    order(&kw, &tag("after")).assert_error(403, "client_disabled");
+}

@@ -24,8 +24,10 @@ use crate::policy::rate::Rate;
 use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry};
 use crate::token::TokenConfig;
 use crate::vault::VaultDigest;
+use admin::RawAdmin;
 use server::RawServer;
 
+mod admin;
 mod server;
 
 const MAX_RECV_WINDOW_MS: u64 = 60_000;
@@ -43,6 +45,7 @@ pub(super) struct RawConfig {
     credentials: Vec<RawCredential>,
     #[serde(default, rename = "client")]
     clients: Vec<RawClient>,
+    admin: Option<RawAdmin>,
 }
 
 #[derive(Deserialize)]
@@ -381,12 +384,17 @@ impl RawConfig {
             });
         }
 
+        let admin = match self.admin {
+            Some(a) => Some(a.validate(&server.trusted_proxies)?),
+            None => None,
+        };
         Ok(Config {
             server,
             token,
             audit,
             credentials,
             clients,
+            admin,
         })
     }
 }

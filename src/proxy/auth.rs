@@ -8,12 +8,14 @@ use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::kill::KillSwitch;
 use crate::config::ClientConfig;
 use crate::exchange::Exchange;
 use crate::policy::rate::{KeyedLimiter, Limiter, Rate};
 use crate::policy::Allowlist;
 use crate::request::{Refusal, RefusalKind};
 use crate::session;
+use std::sync::Arc;
 
 /// One bot, as compiled from its `[[client]]` table.
 pub struct Client {
@@ -23,6 +25,7 @@ pub struct Client {
     allow: Allowlist,
     source_ips: Vec<IpNet>,
     limiter: Option<Limiter>,
+    kill: Arc<KillSwitch>,
 }
 
 impl Client {
@@ -37,6 +40,7 @@ impl Client {
     /// Admission: the client's credential, its source addresses, its rate (in that order, so
     /// a refused request does not spend the client's rate).
     pub fn admit(&self, credential: &str, peer: SocketAddr) -> Result<(), Refusal> {
+        self.kill.admit(&self.name, credential)?;
         if self.credential != credential {
             return Err(Refusal::forbidden(
                 "wrong_credential",
@@ -65,7 +69,7 @@ impl Client {
 pub struct Clients(Vec<Client>);
 
 impl Clients {
-    pub fn compile(config: &[ClientConfig]) -> Clients {
+    pub fn compile(config: &[ClientConfig], kill: &Arc<KillSwitch>) -> Clients {
         Clients(
             config
                 .iter()
@@ -76,9 +80,15 @@ impl Clients {
                     allow: c.allow.clone(),
                     source_ips: c.source_ips.clone(),
                     limiter: c.rate.map(Limiter::new),
+                    kill: kill.clone(),
                 })
                 .collect(),
         )
+    }
+
+    /// Every client's name, in config order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|c| c.name.as_str())
     }
 
     /// The client of this name.

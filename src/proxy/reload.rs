@@ -53,7 +53,7 @@ impl State {
         if !changed.is_empty() {
             return Err(ReloadError::NeedsRestart(changed));
         }
-        let snapshot = Snapshot::recompile(next, &self.snapshot());
+        let snapshot = Snapshot::recompile(next, &self.snapshot(), self.resources());
         self.replace(snapshot);
         Ok(Reloaded {
             clients: next.clients.len(),

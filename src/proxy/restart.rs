@@ -50,6 +50,7 @@ impl RestartOnly {
             ("token", format!("{:?}", config.token)),
             ("audit", format!("{:?}", config.audit)),
             ("credential", format!("{:?}", config.credentials)),
+            ("admin", format!("{:?}", config.admin)),
         ])
     }
 

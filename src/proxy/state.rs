@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use super::auth::{Clients, TokenGuesses};
 use super::backoff::Backoffs;
 use super::forward::{Limits, Upstream};
+use super::kill::KillSwitch;
 use super::limits::Caps;
 use super::restart::RestartOnly;
 use super::transport::HeaderLimits;
@@ -114,6 +115,8 @@ pub struct Resources {
     backoffs: Backoffs,
     /// The exchanges' request-weight budgets (a reload keeps them).
     budgets: Budgets,
+    /// Disabled clients and credentials (a reload keeps them).
+    kill: Arc<KillSwitch>,
 }
 
 /// A count of running tasks and a wake-up for whoever waits until none is left.
@@ -189,7 +192,13 @@ impl Resources {
             token_guesses: TokenGuesses::new(config::Limits::default().auth_failure_rate),
             backoffs: Backoffs::default(),
             budgets: Budgets::default(),
+            kill: Arc::default(),
         }
+    }
+
+    /// The kill switch: disabled clients and credentials.
+    pub fn kill_switch(&self) -> &KillSwitch {
+        &self.kill
     }
 
     pub(super) fn budgets(&self) -> &Budgets {
@@ -310,23 +319,32 @@ impl Snapshot {
             };
             credentials.insert(c.name.clone(), Arc::new(state));
         }
-        Ok(Snapshot::with_credentials(config, credentials))
+        Ok(Snapshot::with_credentials(
+            config,
+            credentials,
+            &resources.kill,
+        ))
     }
 
     /// `config` compiled with the credentials of `current` (a reload: the credentials must be
     /// the same, which [`State::reload`] checks).
-    pub(super) fn recompile(config: &Config, current: &Snapshot) -> Snapshot {
-        Snapshot::with_credentials(config, current.credentials.clone())
+    pub(super) fn recompile(
+        config: &Config,
+        current: &Snapshot,
+        resources: &Resources,
+    ) -> Snapshot {
+        Snapshot::with_credentials(config, current.credentials.clone(), &resources.kill)
     }
 
     fn with_credentials(
         config: &Config,
         credentials: HashMap<String, Arc<CredentialState>>,
+        kill: &Arc<KillSwitch>,
     ) -> Snapshot {
         let server = &config.server;
         Snapshot {
             credentials,
-            clients: Clients::compile(&config.clients),
+            clients: Clients::compile(&config.clients, kill),
             anonymous_ok: server.anonymous_market_data,
             anonymous_limiter: Limiter::new(server.anonymous_rate),
             trusted_proxies: server.trusted_proxies.clone(),
@@ -379,7 +397,7 @@ mod tests {
         };
         Snapshot {
             credentials: HashMap::from([("main".to_owned(), Arc::new(credential))]),
-            clients: Clients::compile(&[]),
+            clients: Clients::compile(&[], &Arc::default()),
             anonymous_ok: false,
             anonymous_limiter: Limiter::new(Rate {
                 count: 100,
