@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import ssl
@@ -261,7 +262,11 @@ class VirtualYubiKey:
         self.pcscd = self.card = None
         self.env = {}
 
-    def _ready(self, proc, what):
+    def _ready(self, proc, what, timeout=30):
+        # bounded: an emulator that never says "ready" fails the test instead of hanging the run
+        if not select.select([proc.stdout], [], [], timeout)[0]:
+            stop(proc)
+            raise RuntimeError(f"{what} did not say ready within {timeout} s")
         line = proc.stdout.readline().decode().strip()
         if not line.startswith("ready"):
             stop(proc)
