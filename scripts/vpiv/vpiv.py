@@ -137,8 +137,11 @@ def run_pcscd(args):
     run_dir = os.path.join(root, "run")
     os.makedirs(conf_dir, exist_ok=True)
     os.makedirs(run_dir, exist_ok=True)
+    # --info puts "Card inserted into"/"Card Removed From" in pcscd.log: a test that pulls the card
+    # waits for that line before it plugs the card back in (pcscd polls vpcd every 400 ms, and a
+    # card back in its reader before the next poll is never seen leaving, so never powered up).
     flags = ["--foreground", "--apdu", "--debug"] if os.environ.get("VPIV_PCSCD_DEBUG") == "1" \
-        else ["--foreground"]
+        else ["--foreground", "--info"]
     ns = namespace_args()
     if can_unshare(ns):
         sock = os.path.join(run_dir, "pcscd.comm")

@@ -73,16 +73,6 @@ def test_signing_fails_closed_while_the_token_is_gone_and_recovers_when_it_is_ba
     assert s.proc.poll() is None, "without a restart"
 
 
-def plug_card(card):
-    """Starts the virtual card's emulator again on its saved state (the card plugged back in)."""
-    vpiv = [harness.sys.executable, str(harness.SCRIPTS / "vpiv" / "vpiv.py")]
-    port = json.loads((card.dir / "readers.json").read_text())[0]["port"]
-    card.card = harness.subprocess.Popen(
-        [*vpiv, "card", str(card.dir / "card.json"), "--vpcd", f"127.0.0.1:{port}", "--verbose"],
-        stdout=harness.subprocess.PIPE, stderr=open(card.dir / "card-2.log", "wb"))
-    card._ready(card.card, "the virtual card")
-
-
 @pytest.fixture(scope="module")
 def on_card(tmp_path_factory):
     api_key = harness.binance_like_key()
@@ -97,7 +87,7 @@ def test_a_pulled_card_fails_signing_closed_and_signing_recovers_when_it_is_back
     assert status == 200, body
     before = len(s.mock.records())
 
-    harness.stop(s.yubikey.card)  # the card is pulled
+    s.yubikey.pull()  # the card is pulled
     for _ in range(3):
         status, body = s.request("GET", SIGNED)
         assert status == 503, body
@@ -106,7 +96,7 @@ def test_a_pulled_card_fails_signing_closed_and_signing_recovers_when_it_is_back
     status, body = s.request("GET", PUBLIC, token=False)
     assert status == 200, f"a request that needs no card keeps working: {body}"
 
-    plug_card(s.yubikey)  # and plugged back in
+    s.yubikey.plug()  # and plugged back in
     status, body = s.request("GET", SIGNED)
     assert status == 200, f"signing works again once the card is back: {body}"
     assert s.proc.poll() is None
