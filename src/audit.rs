@@ -57,7 +57,10 @@ mod keyed_tests;
 mod tests;
 
 pub use checkpoint::{parse_shipped, CheckpointKey, CheckpointSigner, Shipped};
-pub use event::{Asker, Event, FrameRecord, Judged, OutcomeRecord, RequestRecord, Verdict};
+pub use event::{
+    AdminRecord, AnomalyRecord, Asker, Event, FrameRecord, Judged, OutcomeRecord, RequestRecord,
+    Verdict,
+};
 pub use ship::DEFAULT_SOCKET;
 pub use verify::{verify, verify_with, VerifyOptions, VerifyReport, Vouch};
 pub use writer::{AuditLog, Checkpoints};

@@ -202,6 +202,8 @@ pub struct ClientConfig {
     pub allow: Allowlist,
     pub source_ips: Vec<IpNet>,
     pub rate: Option<Rate>,
+    /// `on_hard_deny`, `on_new_source`, `deny_burst`.
+    pub triggers: crate::anomaly::Triggers,
 }
 
 /// `p`, relative to the configuration file's folder `base` unless it is absolute.

@@ -2,6 +2,7 @@
 //!
 //! The request path is `proxy` → `policy` → `exchange` (sign) → `audit` → forward; see DESIGN.md.
 
+pub mod anomaly;
 pub mod audit;
 pub mod config;
 pub mod error;

@@ -29,6 +29,9 @@ pub trait Bot: Sync {
     fn allowlist(&self) -> &Allowlist;
     /// May it use `credential` from `peer` now (its credential, source addresses and rate)?
     fn admit(&self, credential: &str, peer: SocketAddr) -> Result<(), Refusal>;
+    /// The policy denied one of its ops (`hard_deny`: the reason, when the hard deny did):
+    /// counted, and its anomaly triggers applied.
+    fn denied(&self, peer: SocketAddr, hard_deny: Option<&str>, what: &str);
 }
 
 /// The configured bots, found by client token (compared in constant time) or, for a bearer
@@ -280,11 +283,16 @@ impl<'a> Session<'a> {
                             decision,
                             ..
                         }) => {
+                            let what = format!("{} {}", judged.method, judged.path);
                             let judged = Judged {
                                 params: Some(c.params_string()),
                                 ..judged
                             };
-                            return self.deny(&op, Some(judged), decision.refusal());
+                            let actions = self.deny(&op, Some(judged), decision.refusal());
+                            if let Some(b) = bot {
+                                b.denied(self.cx.peer, decision.hard_deny(), &what);
+                            }
+                            return actions;
                         }
                         Err(refusal) => return self.deny(&op, Some(judged), refusal),
                     }

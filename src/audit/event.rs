@@ -16,6 +16,42 @@ pub enum Event<'a> {
     Outcome(OutcomeRecord<'a>),
     /// One frame a bot sent over a WebSocket session, as keyward decided it.
     Frame(FrameRecord<'a>),
+    /// An anomaly trigger fired for a client (and what it did).
+    Anomaly(AnomalyRecord<'a>),
+    /// An operator's request to the admin API, and what it did.
+    Admin(AdminRecord<'a>),
+}
+
+/// An anomaly trigger that fired: which, for which client and source, and what it did.
+#[derive(Serialize)]
+pub struct AnomalyRecord<'a> {
+    /// `on_hard_deny`, `on_new_source` or `deny_burst`.
+    pub trigger: &'a str,
+    pub client: &'a str,
+    /// The source address of the request that fired it.
+    pub source: &'a str,
+    /// `disable` or `log`.
+    pub action: &'a str,
+    pub reason: &'a str,
+}
+
+/// A request to the admin API (every one but a successful `GET /status`).
+#[derive(Serialize)]
+pub struct AdminRecord<'a> {
+    /// `disable`, `enable`, `reload`, `status`, or `unknown` (no such route).
+    pub action: &'a str,
+    /// `client` or `credential` for disable and enable, else empty.
+    pub target: &'a str,
+    /// The client's or credential's name, else empty.
+    pub name: &'a str,
+    /// The admin peer's address.
+    pub source: &'a str,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// What it did (`disabled`, `enabled`, `unchanged`, `reloaded`) or the error code.
+    pub result: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub reason: &'a str,
 }
 
 /// A bot's WebSocket frame: the op, the REST endpoint it was judged as, and the verdict. A
@@ -157,6 +193,38 @@ mod tests {
             ),
             r#"{"event":"request","request":7,"client":"bot","source":"127.0.0.1:5000","credential":"main","method":"POST","path":"/api/v3/order","decision":"refuse","code":"bad_host","reason":"Host \"x\""}"#
         );
+    }
+
+    #[test]
+    fn anomaly_and_admin_records_name_what_acted_on_what() {
+        let anomaly = Event::Anomaly(AnomalyRecord {
+            trigger: "on_hard_deny",
+            client: "bot",
+            source: "127.0.0.1:5000",
+            action: "disable",
+            reason: "hard deny",
+        });
+        assert_eq!(
+            serde_json::to_string(&anomaly).unwrap(),
+            r#"{"event":"anomaly","trigger":"on_hard_deny","client":"bot","source":"127.0.0.1:5000","action":"disable","reason":"hard deny"}"#
+        );
+        let admin = |reason| {
+            serde_json::to_string(&Event::Admin(AdminRecord {
+                action: "disable",
+                target: "client",
+                name: "bot",
+                source: "127.0.0.1:6000",
+                status: 200,
+                result: "disabled",
+                reason,
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            admin(""),
+            r#"{"event":"admin","action":"disable","target":"client","name":"bot","source":"127.0.0.1:6000","status":200,"result":"disabled"}"#
+        );
+        assert!(admin("why").ends_with(r#""result":"disabled","reason":"why"}"#));
     }
 
     #[test]

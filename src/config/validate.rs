@@ -25,9 +25,11 @@ use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry
 use crate::token::TokenConfig;
 use crate::vault::VaultDigest;
 use admin::RawAdmin;
+use anomaly::RawTriggers;
 use server::RawServer;
 
 mod admin;
+mod anomaly;
 mod server;
 
 const MAX_RECV_WINDOW_MS: u64 = 60_000;
@@ -175,6 +177,9 @@ struct RawClient {
     #[serde(default)]
     source_ips: Vec<String>,
     rate: Option<String>,
+    on_hard_deny: Option<String>,
+    on_new_source: Option<String>,
+    deny_burst: Option<toml::Value>,
 }
 
 /// An `allow` item: a preset name or a rule table.
@@ -374,7 +379,14 @@ impl RawConfig {
                 .map(Rate::from_str)
                 .transpose()
                 .map_err(|e| Error::config(format!("{key}.rate ({}): {e}", c.name)))?;
+            let triggers = RawTriggers {
+                on_hard_deny: c.on_hard_deny,
+                on_new_source: c.on_new_source,
+                deny_burst: c.deny_burst,
+            }
+            .validate(&key, &c.name)?;
             clients.push(ClientConfig {
+                triggers,
                 name: c.name,
                 token_sha256,
                 credential: c.credential,

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::kill::KillSwitch;
+use crate::anomaly::Triggers;
 use crate::config::ClientConfig;
 use crate::exchange::Exchange;
 use crate::policy::rate::{KeyedLimiter, Limiter, Rate};
@@ -25,6 +26,7 @@ pub struct Client {
     allow: Allowlist,
     source_ips: Vec<IpNet>,
     limiter: Option<Limiter>,
+    triggers: Triggers,
     kill: Arc<KillSwitch>,
 }
 
@@ -37,10 +39,14 @@ impl Client {
         &self.allow
     }
 
+    pub fn triggers(&self) -> &Triggers {
+        &self.triggers
+    }
+
     /// Admission: the client's credential, its source addresses, its rate (in that order, so
     /// a refused request does not spend the client's rate).
     pub fn admit(&self, credential: &str, peer: SocketAddr) -> Result<(), Refusal> {
-        self.kill.admit(&self.name, credential)?;
+        self.kill.admit(&self.name, credential, peer)?;
         if self.credential != credential {
             return Err(Refusal::forbidden(
                 "wrong_credential",
@@ -56,12 +62,21 @@ impl Client {
                 format!("client {} may not connect from {}", self.name, peer.ip()),
             ));
         }
+        self.kill
+            .arrived(&self.name, peer, self.triggers.on_new_source)?;
         if let Some(l) = &self.limiter {
             if !l.try_acquire() {
                 return Err(rate_limited(&format!("client {}", self.name)));
             }
         }
         Ok(())
+    }
+
+    /// The policy denied a request (or frame) of this client from `peer`: counted, and its
+    /// anomaly triggers applied (`hard_deny`: the reason, when the hard deny refused it).
+    pub fn denied(&self, peer: SocketAddr, hard_deny: Option<&str>, what: &str) {
+        self.kill
+            .denied(&self.name, peer, &self.triggers, hard_deny, what)
     }
 }
 
@@ -80,15 +95,16 @@ impl Clients {
                     allow: c.allow.clone(),
                     source_ips: c.source_ips.clone(),
                     limiter: c.rate.map(Limiter::new),
+                    triggers: c.triggers,
                     kill: kill.clone(),
                 })
                 .collect(),
         )
     }
 
-    /// Every client's name, in config order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|c| c.name.as_str())
+    /// Every client, in config order.
+    pub fn iter(&self) -> impl Iterator<Item = &Client> {
+        self.0.iter()
     }
 
     /// The client of this name.
@@ -124,6 +140,10 @@ impl session::Bot for Client {
 
     fn admit(&self, credential: &str, peer: SocketAddr) -> Result<(), Refusal> {
         Client::admit(self, credential, peer)
+    }
+
+    fn denied(&self, peer: SocketAddr, hard_deny: Option<&str>, what: &str) {
+        Client::denied(self, peer, hard_deny, what)
     }
 }
 

@@ -90,6 +90,10 @@ impl<'s> Pipeline<'s> {
             return Outcome::refused(subject, audit_failed(e));
         }
         drop(judgement);
+        if let (false, Who::Client(c)) = (checked.decision.is_allowed(), subject.client) {
+            let what = format!("{} {}", checked.canonical.method, checked.canonical.path);
+            c.denied(self.peer, checked.decision.hard_deny(), &what);
+        }
 
         // Only a permit (an allowed request) is signed, and exactly its canonical request.
         let permit = match checked.permit() {

@@ -25,6 +25,7 @@ use super::restart::RestartOnly;
 use super::transport::HeaderLimits;
 use super::weights::Budgets;
 use super::ws_upstream::{self, Quotas, WsUpstream};
+use crate::anomaly::kept;
 use crate::audit::{AuditLog, Event};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
@@ -94,7 +95,8 @@ impl State {
 
 /// What lives as long as the process, across config reloads.
 pub struct Resources {
-    audit: AuditLog,
+    /// Shared with the kill switch, which records fired anomaly triggers in it.
+    audit: Arc<AuditLog>,
     audit_sync: bool,
     /// One pooled client per credential, by credential name.
     upstreams: HashMap<String, Arc<Upstream>>,
@@ -171,6 +173,11 @@ impl Resources {
             upstreams.insert(c.name.clone(), Arc::new(upstream));
         }
         let mut resources = Resources::with_upstreams(audit, upstreams);
+        resources.kill = Arc::new(KillSwitch::open(
+            kept::path_beside(&config.audit.path),
+            resources.audit.clone(),
+            resources.audit_sync,
+        )?);
         resources.caps = Caps::new(&config.server.limits);
         resources.token_guesses = TokenGuesses::new(config.server.limits.auth_failure_rate);
         resources.ws_upstreams = WsUpstream::for_config(config)?;
@@ -181,7 +188,7 @@ impl Resources {
     fn with_upstreams(audit: AuditLog, upstreams: HashMap<String, Arc<Upstream>>) -> Resources {
         Resources {
             audit_sync: audit.is_sync(),
-            audit,
+            audit: Arc::new(audit),
             upstreams,
             next_request: AtomicU64::new(1),
             ws_upstreams: HashMap::new(),
@@ -242,8 +249,10 @@ impl Resources {
         }
     }
 
-    /// Clean shutdown of the audit log: a last signed checkpoint and an `fdatasync`. Blocks.
+    /// Clean shutdown of the audit log: a last signed checkpoint and an `fdatasync`; and of
+    /// the kill switch's state file. Blocks.
     pub fn close_audit(&self) {
+        self.kill.flush();
         self.audit.close()
     }
 

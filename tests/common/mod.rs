@@ -1193,6 +1193,8 @@ fn checkpoint_lines(token: &str) -> &'static str {
     }
 }
 
+/// The clients set `on_hard_deny = "log"`: the test files send hard-denied requests on purpose
+/// and go on with the same client (tests/anomaly.rs tests the default, which disables it).
 fn config_text(
     dir: &Path,
     token: &str,
@@ -1236,6 +1238,7 @@ name = "grid-bot"
 token_sha256 = "{h0}"
 credential = "{MAIN}"
 rate = "1000/s"
+on_hard_deny = "log"
 allow = [
   "binance:read",
   {{ method = "POST", path = "/api/v3/order", params = {{ symbol = ["BTCUSDT", "ETHUSDT"] }}, max = {{ quantity = "0.5", notional = "20000" }} }},
@@ -1247,6 +1250,7 @@ name = "alt-bot"
 token_sha256 = "{h1}"
 credential = "{ALT}"
 rate = "1000/s"
+on_hard_deny = "log"
 allow = ["binance:read"]
 
 [[client]]
@@ -1254,6 +1258,7 @@ name = "slow-bot"
 token_sha256 = "{h2}"
 credential = "{MAIN}"
 rate = "3/m"
+on_hard_deny = "log"
 allow = ["binance:read"]
 "#,
         anon = spec.anonymous_market_data,

@@ -305,6 +305,7 @@ name = "{client}"
 token_sha256 = "{token_sha256}"
 credential = "{cred}"
 rate = "1000/s"
+on_hard_deny = "log"
 allow = ["{x}:read", "{x}:trade"]
 "#,
             port = self.mock_port,

@@ -326,6 +326,7 @@ class Stack:
     def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s",
                  exchange="binance", credential=None, api_key=None, secret=None, passphrase=None,
                  mock_credentials=None, key_header="X-MBX-APIKEY", server_extra="", ws_mock=False,
+                 client_extra='on_hard_deny = "log"',
                  keygen_args=(), in_token=False, api_key_pair=None, yubikey=None):
         """`exchange` is keyward's exchange id (and the mock module's name); `secret` may be a
         multi-line PEM; `mock_credentials` is what the mock is told (default: {api_key: secret}
@@ -351,6 +352,9 @@ class Stack:
         self.mock_credentials = mock_credentials
         self.key_header = key_header
         self.server_extra = server_extra  # extra [server] lines, e.g. a tls = {...} table
+        # extra [[client]] lines; the tests send hard-denied requests on purpose and go on with
+        # the same client, so the default on_hard_deny = "disable" is lifted unless a test asks
+        self.client_extra = client_extra
         self.keygen_args = tuple(keygen_args)  # e.g. ("--algorithm", "rsa3072")
         self.in_token = in_token or api_key_pair is not None
         self.api_key_pair = api_key_pair
@@ -470,6 +474,7 @@ name = "{CLIENT}"
 token_sha256 = "{self.token_sha256}"
 credential = "{self.credential}"
 rate = "{self.rate}"
+{self.client_extra}
 allow = [
 {allow}]
 """)
