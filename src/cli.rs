@@ -136,6 +136,54 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Call the admin API of a running keyward: status, the kill switch, reload. The admin
+    /// token comes from --token-file or KEYWARD_ADMIN_TOKEN, never from the command line.
+    Admin {
+        #[command(flatten)]
+        to: AdminFlags,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// Where `keyward admin` sends its request, and the token it carries.
+#[derive(clap::Args)]
+pub struct AdminFlags {
+    /// The admin API's address, e.g. http://127.0.0.1:9901 (a loopback address).
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    /// Or the config whose [admin] listen is the address.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// A file (mode 0600) holding the admin token; without it, KEYWARD_ADMIN_TOKEN.
+    #[arg(long, global = true)]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Print GET /status (clients and credentials, their state and activity).
+    Status,
+    /// Disable a client or a credential: its next request gets 403.
+    Disable {
+        #[arg(value_enum)]
+        target: AdminTarget,
+        name: String,
+    },
+    /// Enable a client or a credential again.
+    Enable {
+        #[arg(value_enum)]
+        target: AdminTarget,
+        name: String,
+    },
+    /// Re-read the config like SIGHUP; exits non-zero when keyward refuses it.
+    Reload,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AdminTarget {
+    Client,
+    Credential,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

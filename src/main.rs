@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+mod admin_command;
 mod audit_command;
 mod cli;
 
@@ -155,6 +156,7 @@ fn run(command: Command) -> Result<ExitCode> {
             config.as_deref(),
             checkpoints.as_deref(),
         ),
+        Command::Admin { to, command } => admin_command::admin(&to, &command),
     }
 }
 

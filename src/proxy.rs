@@ -4,6 +4,7 @@
 //! status codes.
 
 mod admin;
+mod admin_client;
 mod auth;
 mod backoff;
 mod explain;
@@ -27,6 +28,7 @@ mod ws;
 mod ws_upstream;
 
 pub use admin::{run_admin, Admin};
+pub use admin_client::{admin_call, AdminAnswer, AdminRequest};
 pub use explain::explain;
 pub use limits::raise_open_files;
 pub use listener::{run, SHUTDOWN_GRACE};

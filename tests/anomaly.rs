@@ -385,3 +385,135 @@ fn a_corrupt_state_file_refuses_start_up_and_says_how_to_reset() {
     assert_eq!(read(&kw, &ENV.token, MAIN).status, 200);
     stop(kw);
 }
+
+/// `keyward admin ARGS` with `env` set; its exit code, stdout and stderr.
+fn admin_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut envs = ENV.envs.clone();
+    envs.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut all = vec!["admin"];
+    all.extend_from_slice(args);
+    let out = common::run_keyward(&ENV.dir, &envs, &all, None);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_admin_cli_runs_each_command_and_exits_non_zero_when_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let case = Case::new("admin-cli", "on_hard_deny = \"log\"");
+    let kw = case.serve("keyward-admin-cli.log");
+    let token_file = ENV.dir.join("admin-cli.token");
+    std::fs::write(&token_file, format!("{ADMIN_TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = case.config.to_str().unwrap();
+    let file = token_file.to_str().unwrap();
+    let url = format!("http://127.0.0.1:{}", case.admin_port);
+    let by_env = [("KEYWARD_ADMIN_TOKEN", ADMIN_TOKEN)];
+
+    // status: pretty JSON, the address from --config, the token from --token-file.
+    let (code, out, err) = admin_cli(&["status", "--config", config, "--token-file", file], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\n  \"clients\": ["), "{out}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(client(&status, "grid-bot")["state"], "enabled");
+
+    // disable / enable a client, then a credential: --url, the token from the environment.
+    let (code, out, err) = admin_cli(&["disable", "client", "grid-bot", "--url", &url], &by_env);
+    assert_eq!(code, 0, "{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (answer["state"].as_str(), answer["changed"].as_bool()),
+        (Some("disabled"), Some(true))
+    );
+    read(&kw, &ENV.token, MAIN).assert_error(403, "client_disabled");
+    let (code, _, err) = admin_cli(&["enable", "client", "grid-bot", "--url", &url], &by_env);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read(&kw, &ENV.token, MAIN).status, 200);
+    let (code, _, err) = admin_cli(&["disable", "credential", MAIN, "--url", &url], &by_env);
+    assert_eq!(code, 0, "{err}");
+    read(&kw, &ENV.token, MAIN).assert_error(403, "credential_disabled");
+    assert_eq!(read(&kw, &ENV.token_alt, ALT).status, 200);
+    let (code, _, err) = admin_cli(&["enable", "credential", MAIN, "--url", &url], &by_env);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read(&kw, &ENV.token, MAIN).status, 200);
+
+    // Refusals exit 1 with the server's code and message.
+    let (code, _, err) = admin_cli(&["disable", "client", "nobody", "--url", &url], &by_env);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("404 not_found") && err.contains("nobody"),
+        "{err}"
+    );
+    let (code, _, err) = admin_cli(
+        &["status", "--url", &url],
+        &[("KEYWARD_ADMIN_TOKEN", "not-the-admin-token")],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("401 admin_unauthenticated"), "{err}");
+
+    // reload: applied, then a broken file refused (422) with the config in force kept.
+    let (code, out, err) = admin_cli(&["reload", "--config", config, "--token-file", file], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"reloaded\":true"), "{out}");
+    let good = std::fs::read_to_string(&case.config).unwrap();
+    std::fs::write(&case.config, format!("{good}bogus_knob = 1\n")).unwrap();
+    let (code, _, err) = admin_cli(&["reload", "--url", &url, "--token-file", file], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("422 reload_refused") && err.contains("bogus_knob"),
+        "{err}"
+    );
+    assert_eq!(read(&kw, &ENV.token, MAIN).status, 200);
+    std::fs::write(&case.config, good).unwrap();
+
+    // The token never comes from argv; a token file others can read is refused.
+    let (code, _, err) = admin_cli(&["status", "--url", &url], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("KEYWARD_ADMIN_TOKEN"), "{err}");
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = admin_cli(&["status", "--url", &url, "--token-file", file], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+
+    // Every admin action is in the audit chain (a successful status poll is not).
+    let admin: Vec<(String, String)> = case
+        .records("admin")
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{} {} {}",
+                    r["action"].as_str().unwrap(),
+                    r["target"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                ),
+                r["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expect = |a: &str, r: &str| (a.to_owned(), r.to_owned());
+    assert_eq!(
+        admin,
+        [
+            expect("disable client grid-bot", "disabled"),
+            expect("enable client grid-bot", "enabled"),
+            expect(&format!("disable credential {MAIN}"), "disabled"),
+            expect(&format!("enable credential {MAIN}"), "enabled"),
+            expect("disable client nobody", "not_found"),
+            expect("status  ", "admin_unauthenticated"),
+            expect("reload  ", "reloaded"),
+            expect("reload  ", "reload_refused"),
+        ]
+    );
+    let refused = &case.records("admin")[7];
+    assert!(refused["reason"].as_str().unwrap().contains("bogus_knob"));
+    assert!(refused["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
+    stop(kw);
+    case.verify();
+}
