@@ -1,7 +1,8 @@
 """The kill switch on an open WebSocket session (Binance WebSocket API through keyward): an
 operator's `keyward admin disable client` refuses the session's very next frame, for its id, with
 nothing reaching the mock, while the socket stays open; `enable` lets the next frame through
-again. Admission runs for every frame, so no reconnect is needed for either.
+again. Admission runs for every frame, so no reconnect is needed for either. Denied ops count
+toward the client's `deny_burst` like denied REST requests.
 """
 
 import hashlib
@@ -31,8 +32,10 @@ ADMIN_PORT = free_port()
 def stack(tmp_path_factory):
     admin = (f'[admin]\nlisten = "127.0.0.1:{ADMIN_PORT}"\n'
              f'token_sha256 = "{hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()}"\n')
-    yield from harness.running_stack(tmp_path_factory.mktemp("ws-kill-switch"), ws_mock=True,
-                                     client_allow='  "binance:read",\n', config_extra=admin)
+    yield from harness.running_stack(
+        tmp_path_factory.mktemp("ws-kill-switch"), ws_mock=True, client_allow='  "binance:read",\n',
+        config_extra=admin,
+        client_extra='on_hard_deny = "log"\ndeny_burst = { count = 2, window_s = 60 }')
 
 
 def admin(stack, *args):
@@ -85,3 +88,21 @@ def test_a_disable_refuses_the_next_frame_of_an_open_session_and_enable_lets_it_
     actions = [(r["action"], r["result"]) for r in stack.audit_records() if r.get("event") == "admin"]
     assert actions == [("disable", "disabled"), ("enable", "enabled")], actions
     stack.run("audit", "verify", str(stack.audit_file))
+
+
+def test_denied_ops_on_a_socket_fire_deny_burst(stack):
+    url = f"ws://127.0.0.1:{stack.port}/{stack.credential}/ws-api/v3"
+    with connect(url, additional_headers={"X-MBX-APIKEY": stack.token}, compression=None,
+                 open_timeout=10, close_timeout=5) as ws:
+        for rid in ("b1", "b2"):   # not in binance:read: denied by the policy
+            ws.send(json.dumps({"id": rid, "method": "openOrders.cancelAll",
+                                "params": {"symbol": "BTCUSDT", "apiKey": stack.token}}))
+            answer = json.loads(ws.recv(timeout=10))
+            assert answer["id"] == rid and "not_allowed" in answer["error"]["msg"], answer
+        answer = open_orders(ws, stack, "b3")
+        assert answer["status"] == 403 and "client_disabled" in answer["error"]["msg"], answer
+        assert "deny_burst" in answer["error"]["msg"], answer
+    anomalies = [r for r in stack.audit_records() if r.get("event") == "anomaly"]
+    assert [(a["trigger"], a["action"]) for a in anomalies] == [("deny_burst", "disable")], anomalies
+    done = admin(stack, "enable", "client", harness.CLIENT)
+    assert done.returncode == 0, done.stderr
