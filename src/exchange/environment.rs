@@ -151,20 +151,22 @@ pub fn check_marker(
     ))
 }
 
-/// Sends a demo credential's request to the exchange's demo: its host mapped and its demo
-/// header added. A live credential's request is left as it is.
+/// Sends a demo credential's request to the exchange's demo: its host mapped (by the path the
+/// exchange sees) and its demo header added. A live credential's request is left as it is.
+/// No exchange with a `[demo]` signs the host, so mapping it after signing changes nothing
+/// signed (Coinbase's JWT names the host; it has no `[demo]`).
 pub fn apply(
     exchange: &str,
     demo: Option<&Demo>,
     environment: Environment,
     access: Access,
-    path: &str,
     out: &mut Outbound,
 ) -> Result<(), Refusal> {
     if environment == Environment::Live {
         return Ok(());
     }
     let demo = demo.ok_or_else(|| no_demo(exchange))?;
+    let path = out.path_and_query.split('?').next().unwrap_or("");
     out.host = demo
         .host(out.host, path)
         .ok_or_else(|| unmapped(exchange, demo, out.host, path))?;
@@ -264,8 +266,9 @@ impl DemoDef {
                 let name = h.name.to_ascii_lowercase();
                 HeaderName::from_bytes(name.as_bytes())
                     .map_err(|_| format!("demo.header.name: {:?} is not a header name", h.name))?;
-                HeaderValue::from_str(&h.value)
-                    .map_err(|_| format!("demo.header.value: {:?} is not a header value", h.value))?;
+                HeaderValue::from_str(&h.value).map_err(|_| {
+                    format!("demo.header.value: {:?} is not a header value", h.value)
+                })?;
                 Some(DemoHeader {
                     name: leak_str(name),
                     value: leak_str(h.value),
@@ -280,8 +283,9 @@ impl DemoDef {
             }
             Some(m) => {
                 let header = m.header.to_ascii_lowercase();
-                HeaderName::from_bytes(header.as_bytes())
-                    .map_err(|_| format!("demo.marker.header: {:?} is not a header name", m.header))?;
+                HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+                    format!("demo.marker.header: {:?} is not a header name", m.header)
+                })?;
                 Some(Marker {
                     header: leak_str(header),
                     demo: leak_str(m.demo),

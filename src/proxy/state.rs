@@ -29,6 +29,7 @@ use crate::anomaly::kept;
 use crate::audit::{AuditLog, Event};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
+use crate::exchange::environment::Environment;
 use crate::exchange::{Credential, Exchange};
 use crate::policy::rate::Limiter;
 use crate::session::Bearers;
@@ -285,6 +286,8 @@ pub struct CredentialState {
     pub name: String,
     pub exchange: &'static dyn Exchange,
     pub credential: Credential,
+    /// `live` or `demo`: where its requests go, and which demo markers it accepts.
+    pub environment: Environment,
     pub upstream: Arc<Upstream>,
 }
 
@@ -324,6 +327,7 @@ impl Snapshot {
                 name: c.name.clone(),
                 exchange: c.exchange,
                 credential,
+                environment: c.environment,
                 upstream: resources.upstream(&c.name)?,
             };
             credentials.insert(c.name.clone(), Arc::new(state));
@@ -402,6 +406,7 @@ mod tests {
                 recv_window_ms: 5000,
                 nonce: Nonce::in_memory(),
             },
+            environment: Environment::Live,
             upstream: upstream.clone(),
         };
         Snapshot {

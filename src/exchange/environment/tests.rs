@@ -41,12 +41,20 @@ fn a_demo_marked_request_is_refused_for_a_live_credential_and_passes_for_a_demo_
         let err = marker(id, Environment::Live, &demo).unwrap_err();
         assert_eq!(err.code, "environment_mismatch", "{id}");
         assert_eq!(err.kind, RefusalKind::Forbidden);
-        assert!(err.message.contains("never signs a demo request with a live key"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("never signs a demo request with a live key"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains(header), "{}", err.message);
         marker(id, Environment::Demo, &demo).unwrap();
         // Explicitly live, to a demo credential: refused too.
         let live = headers(&[(header, "0")]);
-        assert_eq!(marker(id, Environment::Demo, &live).unwrap_err().code, "environment_mismatch");
+        assert_eq!(
+            marker(id, Environment::Demo, &live).unwrap_err().code,
+            "environment_mismatch"
+        );
         marker(id, Environment::Live, &live).unwrap();
         // No marker: the credential's environment decides.
         marker(id, Environment::Live, &HeaderMap::new()).unwrap();
@@ -72,7 +80,12 @@ fn a_marker_keyward_cannot_read_is_refused_never_guessed() {
         }
     }
     // Surrounding whitespace is not another value.
-    marker("okx", Environment::Demo, &headers(&[("x-simulated-trading", " 1 ")])).unwrap();
+    marker(
+        "okx",
+        Environment::Demo,
+        &headers(&[("x-simulated-trading", " 1 ")]),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -86,23 +99,58 @@ fn exchanges_without_a_marker_ignore_the_header_names_of_others() {
 #[test]
 fn a_demo_credential_goes_to_the_demo_host_and_a_live_one_is_untouched() {
     let cases = [
-        ("binance", "api.binance.com", "/api/v3/order", "demo-api.binance.com"),
-        ("bybit", "api.bybit.com", "/v5/order/create", "api-demo.bybit.com"),
+        (
+            "binance",
+            "api.binance.com",
+            "/api/v3/order",
+            "demo-api.binance.com",
+        ),
+        (
+            "bybit",
+            "api.bybit.com",
+            "/v5/order/create",
+            "api-demo.bybit.com",
+        ),
         ("okx", "www.okx.com", "/api/v5/trade/order", "www.okx.com"),
-        ("bitget", "api.bitget.com", "/api/v2/spot/trade/place-order", "api.bitget.com"),
-        ("bitmex", "www.bitmex.com", "/api/v1/order", "testnet.bitmex.com"),
-        ("deribit", "www.deribit.com", "/api/v2/private/buy", "test.deribit.com"),
-        ("alpaca", "api.alpaca.markets", "/v2/orders", "paper-api.alpaca.markets"),
+        (
+            "bitget",
+            "api.bitget.com",
+            "/api/v2/spot/trade/place-order",
+            "api.bitget.com",
+        ),
+        (
+            "bitmex",
+            "www.bitmex.com",
+            "/api/v1/order",
+            "testnet.bitmex.com",
+        ),
+        (
+            "deribit",
+            "www.deribit.com",
+            "/api/v2/private/buy",
+            "test.deribit.com",
+        ),
+        (
+            "alpaca",
+            "api.alpaca.markets",
+            "/v2/orders",
+            "paper-api.alpaca.markets",
+        ),
         // Alpaca's market data is one service for both.
-        ("alpaca", "data.alpaca.markets", "/v2/stocks/bars", "data.alpaca.markets"),
+        (
+            "alpaca",
+            "data.alpaca.markets",
+            "/v2/stocks/bars",
+            "data.alpaca.markets",
+        ),
     ];
     for (id, host, path, to) in cases {
         let d = lookup(id).unwrap().profile().demo;
         let mut out = outbound(host, path);
-        apply(id, d, Environment::Live, Access::Signed, path, &mut out).unwrap();
+        apply(id, d, Environment::Live, Access::Signed, &mut out).unwrap();
         assert_eq!(out.host, host, "{id}: live is untouched");
         assert!(out.headers.is_empty());
-        apply(id, d, Environment::Demo, Access::Signed, path, &mut out).unwrap();
+        apply(id, d, Environment::Demo, Access::Signed, &mut out).unwrap();
         assert_eq!(out.host, to, "{id} {host}{path}");
     }
 }
@@ -111,53 +159,83 @@ fn a_demo_credential_goes_to_the_demo_host_and_a_live_one_is_untouched() {
 fn the_demo_header_is_added_where_the_exchange_marks_demo_by_header() {
     let mut out = outbound("www.okx.com", "/api/v5/market/ticker");
     let d = Some(demo_of("okx"));
-    apply("okx", d, Environment::Demo, Access::Public, "/api/v5/market/ticker", &mut out).unwrap();
+    apply("okx", d, Environment::Demo, Access::Public, &mut out).unwrap();
     assert_eq!(out.headers.len(), 1);
     assert_eq!(out.headers[0].0, "x-simulated-trading");
     assert_eq!(out.headers[0].1, "1");
     // Bitget refuses its header on public market data: only signed requests carry it.
     let d = Some(demo_of("bitget"));
     let mut public = outbound("api.bitget.com", "/api/v2/spot/market/tickers");
-    apply("bitget", d, Environment::Demo, Access::Public, "/", &mut public).unwrap();
+    apply("bitget", d, Environment::Demo, Access::Public, &mut public).unwrap();
     assert!(public.headers.is_empty());
     let mut signed = outbound("api.bitget.com", "/api/v2/spot/account/assets");
-    apply("bitget", d, Environment::Demo, Access::Signed, "/", &mut signed).unwrap();
+    apply("bitget", d, Environment::Demo, Access::Signed, &mut signed).unwrap();
     assert_eq!(signed.headers[0].0, "paptrading");
 }
 
 #[test]
 fn a_host_the_demo_has_no_equivalent_for_is_refused_never_sent_live() {
     // Binance's demo mode covers the spot API only: wallet (sapi) and futures are not in it.
-    for (host, path) in [("api.binance.com", "/sapi/v1/account/apiRestrictions"), ("fapi.binance.com", "/fapi/v1/order")] {
+    for (host, path) in [
+        ("api.binance.com", "/sapi/v1/account/apiRestrictions"),
+        ("fapi.binance.com", "/fapi/v1/order"),
+    ] {
         let mut out = outbound(host, path);
-        let err = apply("binance", Some(demo_of("binance")), Environment::Demo, Access::Signed, path, &mut out)
-            .unwrap_err();
+        let err = apply(
+            "binance",
+            Some(demo_of("binance")),
+            Environment::Demo,
+            Access::Signed,
+            &mut out,
+        )
+        .unwrap_err();
         assert_eq!(err.code, "not_in_demo", "{host}{path}");
         assert_eq!(out.host, host, "the outbound is not redirected");
     }
     // Exchanges without a demo keyward knows refuse a demo credential outright.
     let mut out = outbound("api.kraken.com", "/0/private/Balance");
-    let err = apply("kraken", None, Environment::Demo, Access::Signed, "/0/private/Balance", &mut out)
-        .unwrap_err();
+    let err = apply("kraken", None, Environment::Demo, Access::Signed, &mut out).unwrap_err();
     assert_eq!(err.code, "no_demo_environment");
 }
 
 #[test]
 fn websocket_hosts_map_by_path_and_unsupported_demo_sockets_are_refused() {
     let bybit = Some(demo_of("bybit"));
-    let ws = |path| ws_authority("bybit", bybit, Environment::Demo, "stream.bybit.com:443", path);
+    let ws = |path| {
+        ws_authority(
+            "bybit",
+            bybit,
+            Environment::Demo,
+            "stream.bybit.com:443",
+            path,
+        )
+    };
     assert_eq!(ws("/v5/private").unwrap(), "stream-demo.bybit.com:443");
     // Bybit's demo has no public streams of its own: mainnet's are the same data.
     assert_eq!(ws("/v5/public/linear").unwrap(), "stream.bybit.com:443");
     // ... and no WebSocket trade API.
     assert_eq!(ws("/v5/trade").unwrap_err().code, "not_in_demo");
     assert_eq!(
-        ws_authority("bybit", bybit, Environment::Live, "stream.bybit.com:443", "/v5/trade").unwrap(),
+        ws_authority(
+            "bybit",
+            bybit,
+            Environment::Live,
+            "stream.bybit.com:443",
+            "/v5/trade"
+        )
+        .unwrap(),
         "stream.bybit.com:443"
     );
     let okx = Some(demo_of("okx"));
     assert_eq!(
-        ws_authority("okx", okx, Environment::Demo, "ws.okx.com:8443", "/ws/v5/private").unwrap(),
+        ws_authority(
+            "okx",
+            okx,
+            Environment::Demo,
+            "ws.okx.com:8443",
+            "/ws/v5/private"
+        )
+        .unwrap(),
         "wspap.okx.com:8443"
     );
 }
@@ -192,15 +270,26 @@ fn every_demo_rule_maps_a_host_the_exchange_routes_to() {
         "www.deribit.com:443",
     ];
     for e in crate::exchange::registry() {
-        let Some(demo) = e.profile().demo else { continue };
+        let Some(demo) = e.profile().demo else {
+            continue;
+        };
         let mut rest = rest_hosts(*e);
         if e.id() == "alpaca" {
             // Alpaca's signer sends a paper key (id PK...) to the paper host itself.
             rest.push(crate::exchange::alpaca::PAPER_HOST);
         }
         for rule in demo.hosts {
-            let known = if rule.from.contains(':') { sockets.contains(&rule.from) } else { rest.contains(&rule.from) };
-            assert!(known, "{}: demo.host.from {:?} is not a host it routes to ({rest:?})", e.id(), rule.from);
+            let known = if rule.from.contains(':') {
+                sockets.contains(&rule.from)
+            } else {
+                rest.contains(&rule.from)
+            };
+            assert!(
+                known,
+                "{}: demo.host.from {:?} is not a host it routes to ({rest:?})",
+                e.id(),
+                rule.from
+            );
         }
     }
 }
