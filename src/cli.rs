@@ -110,6 +110,23 @@ pub enum Command {
         #[arg(long)]
         expires_days: Option<u64>,
     },
+    /// Seal a new key version of a configured credential (API key, secret and passphrase on
+    /// stdin, as for seal) and append it to its vault file, earlier versions kept; print the new
+    /// version, its vault_sha256 line and the steps at the exchange. Needs no token.
+    Rotate {
+        #[arg(long)]
+        config: PathBuf,
+        /// The [[credential]] to rotate.
+        #[arg(long)]
+        credential: String,
+        /// Seal to this recipient (kwr1-... or a file holding it) instead of the one the vault
+        /// records; needed once for a vault written by `keyward seal` (format version 1).
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Record an expiry this many days from now (besides rotate_after_days).
+        #[arg(long)]
+        expires_days: Option<u64>,
+    },
     /// Print the `vault_sha256 = "..."` line that pins a vault file (put it in the credential's
     /// [[credential]] entry: only the pinned file is served).
     Digest {

@@ -19,7 +19,6 @@ pub mod common;
 mod credential;
 pub mod deny;
 pub mod deribit;
-pub mod environment;
 pub mod gate;
 pub mod kraken;
 pub mod kucoin;

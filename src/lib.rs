@@ -13,6 +13,7 @@ pub mod policy;
 pub mod provision;
 pub mod proxy;
 pub mod request;
+pub mod rotation;
 pub mod secret;
 pub mod secure_file;
 pub mod session;

@@ -1,6 +1,5 @@
 //! The `keyward` command line.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,6 +9,7 @@ use std::time::{Duration, SystemTime};
 mod admin_command;
 mod audit_command;
 mod cli;
+mod rotate_command;
 
 use base64::Engine;
 use clap::Parser;
@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
 use keyward::error::{Error, ErrorKind, Result};
-use keyward::exchange::environment::Environment;
 use keyward::proxy::{self, State};
 use keyward::startup::{audit_checkpoints, open_token, unseal_all, unseal_with};
 use keyward::token::{KeyOptions, PivSlot, SealingAlgorithm, SignatureAlgorithm};
@@ -130,6 +129,12 @@ fn run(command: Command) -> Result<ExitCode> {
             out,
             expires_days,
         } => import(&config, (&name, slot), &exchange, &out, expires_days),
+        Command::Rotate {
+            config,
+            credential,
+            recipient,
+            expires_days,
+        } => rotate_command::rotate(&config, &credential, recipient.as_deref(), expires_days),
         Command::Digest { vault } => digest(&vault),
         Command::ClientToken { name } => client_token(&name),
         Command::Check { config } => check(&config),
@@ -257,19 +262,7 @@ fn seal(
     expires_days: Option<u64>,
 ) -> Result<ExitCode> {
     let recipient = vault::read_recipient(recipient)?;
-    let profile = known_exchange(exchange_id)?;
-    let secrets = stdin_entry().secrets(profile.needs_passphrase())?;
-    let key = exchange::parse_secret(profile.secret_form(), &secrets.secret).map_err(|e| {
-        Error::usage(format!(
-            "the {exchange_id} secret is not valid: {e}; nothing was sealed"
-        ))
-    })?;
-    if let Some(key) = key.filter(|k| !exchange::accepts_key(profile.secret_form(), k.kind())) {
-        return Err(Error::usage(format!(
-            "{exchange_id} does not sign with {} keys; nothing was sealed",
-            key.algorithm()
-        )));
-    }
+    let secrets = checked_secrets(known_exchange(exchange_id)?)?;
     let expires = expires_in(expires_days);
     let bytes = vault::seal(&recipient, name, exchange_id, &secrets, expires)?;
     vault::write_vault_file(out, &bytes)?;
@@ -280,6 +273,24 @@ fn seal(
     );
     print_pin(name, vault::VaultDigest::of(&bytes));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The credential fields from stdin, the secret checked to be one `exchange` signs with.
+fn checked_secrets(exchange: &dyn exchange::Exchange) -> Result<vault::CredentialSecrets> {
+    let id = exchange.id();
+    let secrets = stdin_entry().secrets(exchange.needs_passphrase())?;
+    let key = exchange::parse_secret(exchange.secret_form(), &secrets.secret).map_err(|e| {
+        Error::usage(format!(
+            "the {id} secret is not valid: {e}; nothing was sealed"
+        ))
+    })?;
+    if let Some(key) = key.filter(|k| !exchange::accepts_key(exchange.secret_form(), k.kind())) {
+        return Err(Error::usage(format!(
+            "{id} does not sign with {} keys; nothing was sealed",
+            key.algorithm()
+        )));
+    }
+    Ok(secrets)
 }
 
 /// The one step that makes a freshly written vault current: its digest line in the config.
@@ -382,38 +393,32 @@ fn check(config_path: &Path) -> Result<ExitCode> {
             "off"
         }
     );
+    let now = SystemTime::now();
+    let mut expired = Vec::new();
     for c in &config.credentials {
         let u = &unsealed[&c.name];
-        let h = &u.header;
-        let expiry = match h.expires {
-            None => "no expiry".to_owned(),
-            Some(t) if h.is_expired(SystemTime::now()) => {
-                format!("EXPIRED {}", humantime::format_rfc3339_seconds(t))
+        let standing = match u.version.standing(now) {
+            keyward::rotation::Standing::Current => "",
+            keyward::rotation::Standing::Due => "; DUE: rotate it soon with `keyward rotate`",
+            keyward::rotation::Standing::Expired => {
+                expired.push(c.name.as_str());
+                "; EXPIRED: serve answers its requests 403 credential_expired"
             }
-            Some(t) => format!("expires {}", humantime::format_rfc3339_seconds(t)),
         };
         println!(
-            "credential {} ({}): unsealed from {} (key {}; {}; sealed {}, {expiry}){}",
+            "credential {} ({}): unsealed from {} (key {}; {}; {}{standing}){}",
             c.name,
             c.exchange.id(),
             c.vault.display(),
-            h.recipient_fingerprint,
+            u.header.recipient_fingerprint,
             u.mode,
-            humantime::format_rfc3339_seconds(h.created),
+            u.version.describe(now),
             if c.upstream.is_some() {
                 "; upstream overridden"
             } else {
                 ""
             }
         );
-        if let (Environment::Demo, Some(demo)) = (c.environment, c.exchange.profile().demo) {
-            println!(
-                "credential {}: environment demo: requests go to {} {}",
-                c.name,
-                c.exchange.id(),
-                demo.name
-            );
-        }
     }
     for cl in &config.clients {
         let mut names: Vec<&str> = Vec::new();
@@ -441,6 +446,15 @@ fn check(config_path: &Path) -> Result<ExitCode> {
                     .join(", ")
             }
         );
+    }
+    if !expired.is_empty() {
+        eprintln!(
+            "keyward: the key version of {} has expired: seal the new key with `keyward rotate \
+             --config {} --credential NAME`, pin it and reload",
+            expired.join(", "),
+            config_path.display()
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -491,16 +505,12 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
         None => tracing::warn!("[audit] checkpoint_key is not set: the audit chain is unkeyed, so anyone who can write the file can rewrite it undetected (see README, Audit log)"),
     }
     let unsealed = unseal_with(&config, &token)?;
-    drop(token);
-    let credentials: HashMap<_, _> = unsealed
-        .into_iter()
-        .map(|(name, u)| (name, u.credential))
-        .collect();
     let tls = match &config.server.tls {
         Some(t) => Some(keyward::proxy::tls::acceptor(&t.cert, &t.key)?),
         None => None,
     };
-    let state = Arc::new(State::new(&config, credentials, audit)?);
+    // The token stays logged in: a reload opens the vaults that changed (after `rotate`).
+    let state = Arc::new(State::new(&config, unsealed, token, audit)?);
     proxy::raise_open_files(config.server.limits.max_connections);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -508,6 +518,7 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
     runtime.block_on(async move {
         reload_on_hangup(config_path.to_owned(), state.clone())?;
+        tokio::spawn(proxy::watch_key_versions(state.clone()));
         if let Some(a) = &config.admin {
             let listener = tokio::net::TcpListener::bind(a.listen)
                 .await

@@ -389,6 +389,7 @@ impl<'a> Session<'a> {
                 client: self.bot_name(),
                 source: self.cx.source,
                 credential: self.cx.credential_name,
+                key_version: None,
             },
             socket: self.cx.socket,
             op,

@@ -3,10 +3,10 @@
 //! Logs in to the token once and unseals every configured credential into locked memory. A
 //! credential whose signing key is on the token gets a handle on that key instead, checked here
 //! (present, and the pair the vault records), so a missing key fails start-up, not the first
-//! request; the token then stays logged in for as long as such a handle lives. Without one, the
-//! token is dropped (logged out) once everything is unsealed. Everything here blocks; it runs
-//! before the async runtime starts, and a later reload would build a new set of credentials the
-//! same way.
+//! request. `serve` keeps the token logged in afterwards, so that a reload can open a vault that
+//! changed ([`unseal_credential`], e.g. after `keyward rotate`); `check` drops it once
+//! everything is unsealed. Everything here blocks: it runs before the async runtime starts, or
+//! on a blocking thread for a reload.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,17 +14,20 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::audit::{CheckpointKey, CheckpointSigner, Checkpoints, DEFAULT_SOCKET};
-use crate::config::{CheckpointConfig, Config, Ship};
+use crate::config::{CheckpointConfig, Config, CredentialConfig, Ship};
 use crate::error::{Error, Result};
 use crate::exchange::nonce::Nonce;
 use crate::exchange::Credential;
 use crate::key::OnToken;
+use crate::rotation::KeyVersion;
 use crate::token::{self, HmacAlgorithm, KeyRef, SignatureAlgorithm, Token};
 use crate::vault::{self, Contents, TokenKey, VaultHeader};
 
 /// One unsealed credential and what its vault file says about it.
 pub struct Unsealed {
     pub header: VaultHeader,
+    /// The key version that signs (the vault's newest) and until when.
+    pub version: KeyVersion,
     pub credential: Credential,
     /// Where the signing key is, for `keyward check`: "secret sealed in the vault" or
     /// "in-token HMAC key 'keyward-hmac-…'".
@@ -48,53 +51,7 @@ pub fn unseal_with(config: &Config, token: &Arc<dyn Token>) -> Result<HashMap<St
     locked_memory(config.server.require_locked_memory)?;
     let mut out = HashMap::new();
     for c in &config.credentials {
-        let (header, contents) = vault::open(
-            &c.vault,
-            (&c.name, c.exchange.id()),
-            &c.vault_sha256,
-            SystemTime::now(),
-            token.as_ref(),
-        )
-        .map_err(|e| e.context(format!("credential {:?}", c.name)))?;
-        let nonce = if c.exchange.persistent_nonce() {
-            Nonce::persistent(&nonce_file(&c.vault))?
-        } else {
-            Nonce::in_memory()
-        };
-        let mode = contents.describe_mode();
-        let credential = match contents {
-            Contents::Sealed(secrets) => {
-                Credential::load(c.exchange, secrets, c.recv_window_ms, nonce)
-            }
-            Contents::InToken(held) => {
-                let key = on_token(token, &held.key).map_err(|e| {
-                    e.context(format!("credential {:?} ({})", c.name, c.vault.display()))
-                })?;
-                Credential::with_key(
-                    c.exchange,
-                    held.api_key,
-                    held.passphrase,
-                    Box::new(key),
-                    c.recv_window_ms,
-                    nonce,
-                )
-            }
-        }
-        .map_err(|e| {
-            Error::vault(format!(
-                "credential {:?} ({}): {e}",
-                c.name,
-                c.vault.display()
-            ))
-        })?;
-        out.insert(
-            c.name.clone(),
-            Unsealed {
-                header,
-                credential,
-                mode,
-            },
-        );
+        out.insert(c.name.clone(), unseal_credential(c, token, None)?);
     }
     if config.credentials.is_empty() {
         return Err(Error::config(
@@ -112,6 +69,59 @@ pub fn unseal_with(config: &Config, token: &Arc<dyn Token>) -> Result<HashMap<St
         "unsealed the credentials (token opened, PIN verified, every vault opened)"
     );
     Ok(out)
+}
+
+/// Opens credential `c`'s vault with `token` (logged in) and loads its signing key. `nonce`:
+/// the credential's nonce source to keep (a reload), else a new one. Errors name the credential
+/// and its vault file.
+pub fn unseal_credential(
+    c: &CredentialConfig,
+    token: &Arc<dyn Token>,
+    nonce: Option<Nonce>,
+) -> Result<Unsealed> {
+    let (header, contents) = vault::open(
+        &c.vault,
+        (&c.name, c.exchange.id()),
+        &c.vault_sha256,
+        SystemTime::now(),
+        token.as_ref(),
+    )
+    .map_err(|e| e.context(format!("credential {:?}", c.name)))?;
+    let nonce = match nonce {
+        Some(nonce) => nonce,
+        None if c.exchange.persistent_nonce() => Nonce::persistent(&nonce_file(&c.vault))?,
+        None => Nonce::in_memory(),
+    };
+    let mode = contents.describe_mode();
+    let credential = match contents {
+        Contents::Sealed(secrets) => Credential::load(c.exchange, secrets, c.recv_window_ms, nonce),
+        Contents::InToken(held) => {
+            let key = on_token(token, &held.key).map_err(|e| {
+                e.context(format!("credential {:?} ({})", c.name, c.vault.display()))
+            })?;
+            Credential::with_key(
+                c.exchange,
+                held.api_key,
+                held.passphrase,
+                Box::new(key),
+                c.recv_window_ms,
+                nonce,
+            )
+        }
+    }
+    .map_err(|e| {
+        Error::vault(format!(
+            "credential {:?} ({}): {e}",
+            c.name,
+            c.vault.display()
+        ))
+    })?;
+    Ok(Unsealed {
+        version: KeyVersion::new(&header, c.rotation),
+        header,
+        credential,
+        mode,
+    })
 }
 
 /// Whether the secrets' memory is locked: checked before the PIN or any secret is read, and

@@ -1,6 +1,6 @@
 //! Sealed credentials: one small versioned file per exchange credential.
 //!
-//! # File format (versions 1 and 2)
+//! # File format (versions 1, 2 and 3)
 //!
 //! A vault file (conventionally `vault/<name>.kwv`, mode 0600) is a UTF-8 JSON object:
 //!
@@ -35,6 +35,12 @@
 //!   "public_key": "<base64 DER SPKI, key pairs only>"}`, and its payload's secret is empty.
 //!   Version 1 never has `in_token`, version 2 always has it; vaults without an in-token key
 //!   are still written as version 1.
+//! * **Version 3** (written by `keyward rotate`, see `versioned.rs`) holds every key version of
+//!   the credential: `{"keyward_vault": 3, "name", "exchange", "recipient": "kwr1-…" (the newest
+//!   version's recipient string), "versions": [{"version": 1, "sealed_as": 1?, "created",
+//!   "expires", "fingerprint", "stanza", "nonce", "ciphertext"}, …]}`, numbered 1, 2, 3 … in
+//!   order. `sealed_as: 1` marks version 1 carried over unchanged from a version 1 file. Only the
+//!   newest version is opened: it signs, the others never do.
 //! * Unknown fields are refused; another `keyward_vault` version is refused with "upgrade keyward".
 //!
 //! # Cryptography
@@ -53,24 +59,32 @@
 //!   (`"data key"` / `"payload"`), then the format version, `stanza.alg`, `name`, `exchange`,
 //!   `recipient`, `created` (each as a 4-byte big-endian length and the exact bytes from the file)
 //!   and `expires` (a 0x00 byte if null, else 0x01 and the length-prefixed string); version 2
-//!   then `in_token`'s type and label, and its public key after a presence byte.
+//!   then `in_token`'s type and label, and its public key after a presence byte. A version 3
+//!   entry authenticates the same header (format `"3"`, its `fingerprint` as the recipient) and
+//!   then its key version number, so versions cannot be swapped or renumbered; a version carried
+//!   over (`sealed_as: 1`) keeps the AAD it was sealed with.
 //!   Editing any of them, swapping files between credentials, or truncating the file makes
 //!   opening fail.
 //!
 //! Sealing needs only the [`Recipient`] (the public key), so it works without the token.
 
+mod digest;
 mod envelope;
 mod file;
 mod input;
 mod recipient;
+mod rotate;
 mod secrets;
 mod stanza;
 #[cfg(test)]
 mod testing;
 mod token_key;
+mod versioned;
 
+pub use digest::VaultDigest;
 pub use input::{prompt_secrets, read_secrets, Entry};
 pub use recipient::{fingerprint, recipient_of, Recipient};
+pub use rotate::{rotate_file, Rotated};
 pub use secrets::CredentialSecrets;
 pub use token_key::TokenKey;
 
@@ -83,14 +97,15 @@ use envelope::Header;
 use file::{VaultFile, FORMAT_VERSION, IN_TOKEN_VERSION};
 use stanza::Stanza;
 use token_key::RawTokenKey;
+use versioned::{VersionEntry, Versions, VERSIONED};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
 use crate::secure_file::{self, Purpose, Secrecy};
 use crate::token::{SealingPublicKey, Token};
 
-/// A vault file larger than this is not one of ours.
-const MAX_VAULT_FILE: u64 = 64 * 1024;
+/// A vault file larger than this is not one of ours (100 RSA versions fit).
+const MAX_VAULT_FILE: u64 = 256 * 1024;
 /// Sealed, so not secret; but whoever can replace it chooses what keyward serves.
 const VAULT_FILE: Purpose<'static> = Purpose {
     what: "vault file",
@@ -103,54 +118,6 @@ const MAX_NAME: usize = 128;
 /// How far a vault's `created` may be ahead of this host's clock (sealed on a host whose clock
 /// runs a little fast); anything later is refused as future-dated.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
-
-/// The SHA-256 of a vault file's exact bytes: what `vault_sha256` in the configuration pins.
-/// Only the file with this digest is current, so a file sealed by someone else (the recipient
-/// is public) or an older version put back is refused by construction.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct VaultDigest([u8; 32]);
-
-impl VaultDigest {
-    pub fn of(bytes: &[u8]) -> VaultDigest {
-        use sha2::Digest;
-        VaultDigest(sha2::Sha256::digest(bytes).into())
-    }
-
-    /// The digest of the file at `path` (read as keyward reads vault files).
-    pub fn of_file(path: &Path) -> Result<VaultDigest> {
-        Ok(VaultDigest::of(&read_vault_file(path)?))
-    }
-
-    /// The line to put in the credential's `[[credential]]` entry.
-    pub fn config_line(&self) -> String {
-        format!("vault_sha256 = \"{self}\"")
-    }
-}
-
-impl std::str::FromStr for VaultDigest {
-    type Err = ();
-    /// 64 hex digits (either case).
-    fn from_str(s: &str) -> std::result::Result<Self, ()> {
-        let mut out = [0u8; 32];
-        if s.len() != 64 {
-            return Err(());
-        }
-        hex::decode_to_slice(s, &mut out).map_err(|_| ())?;
-        Ok(VaultDigest(out))
-    }
-}
-
-impl std::fmt::Display for VaultDigest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl std::fmt::Debug for VaultDigest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "VaultDigest({self})")
-    }
-}
 
 /// What a vault file holds besides its header.
 #[derive(Debug)]
@@ -197,6 +164,10 @@ pub struct VaultHeader {
     pub created: SystemTime,
     pub expires: Option<SystemTime>,
     pub recipient_fingerprint: String,
+    /// The number of the version opened (the newest), from 1.
+    pub version: u32,
+    /// How many versions the file holds.
+    pub versions: u32,
 }
 
 impl VaultHeader {
@@ -220,7 +191,28 @@ pub fn seal(
             "the API key and the API secret must not be empty",
         ));
     }
-    seal_payload(recipient, name, exchange, secrets, None, expires)
+    seal_payload(
+        recipient,
+        name,
+        exchange,
+        secrets,
+        None,
+        expires,
+        SystemTime::now(),
+    )
+}
+
+/// [`seal`] as if this host's clock said `created`: for tests of expiry and rotation, which need
+/// a version sealed long ago (`created` is authenticated like every header field, and the
+/// configuration's pin decides which file is current).
+pub fn seal_dated(
+    recipient: &Recipient,
+    (name, exchange): (&str, &str),
+    secrets: &CredentialSecrets,
+    created: SystemTime,
+    expires: Option<SystemTime>,
+) -> Result<Vec<u8>> {
+    seal_payload(recipient, name, exchange, secrets, None, expires, created)
 }
 
 /// Seals the API key (and passphrase) of credential `name`, whose signing key `key` lives on the
@@ -244,7 +236,8 @@ pub fn seal_in_token(
             .map(|p| SecretBytes::copy_from(p.expose())),
     };
     let key = credential.key.to_raw();
-    seal_payload(recipient, name, exchange, &secrets, Some(key), expires)
+    let now = SystemTime::now();
+    seal_payload(recipient, name, exchange, &secrets, Some(key), expires, now)
 }
 
 /// Both kinds of vault: the payload is always `CredentialSecrets`' encoding, whose secret is
@@ -256,10 +249,48 @@ fn seal_payload(
     secrets: &CredentialSecrets,
     in_token: Option<RawTokenKey>,
     expires: Option<SystemTime>,
+    now: SystemTime,
 ) -> Result<Vec<u8>> {
+    let format = match in_token {
+        None => FORMAT_VERSION,
+        Some(_) => IN_TOKEN_VERSION,
+    };
+    let names = (name, exchange);
+    let entry = seal_entry(
+        recipient,
+        names,
+        secrets,
+        (format, 1),
+        in_token.as_ref(),
+        (now, expires),
+    )?;
+    let file = VaultFile {
+        keyward_vault: format,
+        name: name.to_string(),
+        exchange: exchange.to_string(),
+        created: entry.created,
+        expires: entry.expires,
+        recipient: entry.fingerprint,
+        in_token,
+        stanza: entry.stanza,
+        nonce: entry.nonce,
+        ciphertext: entry.ciphertext,
+    };
+    Ok(file.to_bytes())
+}
+
+/// Seals `secrets` as key version `number` of credential `name` on `exchange`, under the AAD of
+/// vault format `format`, created `now`.
+fn seal_entry(
+    recipient: &Recipient,
+    (name, exchange): (&str, &str),
+    secrets: &CredentialSecrets,
+    (format, number): (u32, u32),
+    in_token: Option<&RawTokenKey>,
+    (now, expires): (SystemTime, Option<SystemTime>),
+) -> Result<VersionEntry> {
     check_name("credential name", name)?;
     check_name("exchange", exchange)?;
-    let now = SystemTime::now();
     let created = format_time(now);
     let expires = match expires {
         Some(t) if t <= now => {
@@ -271,37 +302,31 @@ fn seal_payload(
         Some(t) => Some(format_time(t)),
         None => None,
     };
-    let version = match in_token {
-        None => FORMAT_VERSION,
-        Some(_) => IN_TOKEN_VERSION,
-    };
     let fingerprint = recipient.fingerprint();
     let (stanza, shared) = Stanza::create(recipient)?;
     let header = Header {
-        version,
+        version: format,
         alg: stanza.alg(),
         name,
         exchange,
         recipient_fingerprint: &fingerprint,
         created: &created,
         expires: expires.as_deref(),
-        in_token: in_token.as_ref(),
+        in_token,
+        key_version: (format == VERSIONED).then_some(number),
     };
     let payload = secrets.to_payload()?;
     let sealed = envelope::seal(stanza, shared, &recipient.key_bytes(), &header, &payload)?;
-    let file = VaultFile {
-        keyward_vault: version,
-        name: name.to_string(),
-        exchange: exchange.to_string(),
+    Ok(VersionEntry {
+        version: number,
+        sealed_as: None,
         created,
         expires,
-        recipient: fingerprint,
-        in_token,
+        fingerprint,
         stanza: VaultFile::stanza_from(&sealed),
         nonce: file::encode(&sealed.nonce),
         ciphertext: file::encode(&sealed.ciphertext),
-    };
-    Ok(file.to_bytes())
+    })
 }
 
 /// Writes a vault file atomically: parent directory created (0700) if missing, contents written
@@ -321,9 +346,12 @@ pub fn write_vault_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Opens the vault file at `path` with `token`, checking, in this order, that its bytes have the
 /// digest `pinned` (the configuration's `vault_sha256`), that it was sealed for credential
-/// `expected_name` on `expected_exchange`, that its dates are sane and current at `now`
-/// (`created` at most [`CLOCK_SKEW`] ahead, before `expires`, `expires` still ahead), and that it
-/// is sealed to the token's key. Every error names the file.
+/// `expected_name` on `expected_exchange`, that the dates of its newest version are sane at
+/// `now` (`created` at most [`CLOCK_SKEW`] ahead, before `expires`), and that it is sealed to
+/// the token's key. Only the newest version is opened: it is the one that signs, and older
+/// versions never do. An expiry that has passed is not an error here (see
+/// [`VaultHeader::is_expired`]): the proxy refuses to sign with it, request by request. Every
+/// error names the file.
 pub fn open(
     path: &Path,
     (expected_name, expected_exchange): (&str, &str),
@@ -333,45 +361,29 @@ pub fn open(
 ) -> Result<(VaultHeader, Contents)> {
     let shown = path.display();
     let bytes = read_vault_file(path)?;
-    let found = VaultDigest::of(&bytes);
-    if found != *pinned {
-        return Err(Error::vault(format!(
-            "{shown}: the file's SHA-256 is {found}, but the configuration pins vault_sha256 = \
-             \"{pinned}\": it was replaced (sealed by someone else) or an older version was put \
-             back, and is not served. If you sealed this file yourself just now, `keyward digest \
-             {shown}` prints the line to put in the credential's entry"
-        )));
-    }
-    let file = VaultFile::parse(&bytes).map_err(|e| e.context(&shown))?;
-    if file.name != expected_name {
-        return Err(Error::vault(format!(
-            "{shown}: sealed for credential '{}', config expects '{expected_name}'",
-            file.name
-        )));
-    }
-    if file.exchange != expected_exchange {
-        return Err(Error::vault(format!(
-            "{shown}: sealed for exchange '{}', config expects '{expected_exchange}'",
-            file.exchange
-        )));
-    }
+    check_pin(path, &bytes, pinned)?;
+    let file = versioned::parse(&bytes).map_err(|e| e.context(&shown))?;
+    check_names(path, &file, (expected_name, expected_exchange))?;
+    let newest = file.newest();
     let header = VaultHeader {
         name: file.name.clone(),
         exchange: file.exchange.clone(),
-        created: parse_time(&file.created, "created").map_err(|e| e.context(&shown))?,
-        expires: file
+        created: parse_time(&newest.created, "created").map_err(|e| e.context(&shown))?,
+        expires: newest
             .expires
             .as_deref()
             .map(|t| parse_time(t, "expires"))
             .transpose()
             .map_err(|e| e.context(&shown))?,
-        recipient_fingerprint: file.recipient.clone(),
+        recipient_fingerprint: newest.fingerprint.clone(),
+        version: newest.version,
+        versions: file.entries.len() as u32,
     };
     check_dates(&header, now).map_err(|e| e.context(&shown))?;
-    let sealed = file.sealed().map_err(|e| e.context(&shown))?;
-    let in_token = file
+    let sealed = newest.sealed().map_err(|e| e.context(&shown))?;
+    let aad_header = file.header(newest);
+    let in_token = aad_header
         .in_token
-        .as_ref()
         .map(RawTokenKey::parse)
         .transpose()
         .map_err(|e| e.context(&shown))?;
@@ -380,7 +392,7 @@ pub fn open(
         .public_key()
         .map_err(|e| e.context(format_args!("{shown}: reading the token's public key")))?;
     let token_fingerprint = fingerprint(&token_key);
-    if file.recipient != token_fingerprint {
+    if newest.fingerprint != token_fingerprint {
         let reseal = match &token_key {
             SealingPublicKey::P256(key) => {
                 // Never advise sealing to a key the token has not proven it holds.
@@ -396,20 +408,10 @@ pub fn open(
         return Err(Error::vault(format!(
             "{shown}: sealed to key {}, {} holds {token_fingerprint}; reseal the credential to \
              {reseal}",
-            file.recipient,
+            newest.fingerprint,
             token.describe()
         )));
     }
-    let aad_header = Header {
-        version: file.keyward_vault,
-        alg: &file.stanza.alg,
-        name: &file.name,
-        exchange: &file.exchange,
-        recipient_fingerprint: &file.recipient,
-        created: &file.created,
-        expires: file.expires.as_deref(),
-        in_token: file.in_token.as_ref(),
-    };
     let payload = envelope::open(
         token,
         &recipient::key_bytes(&token_key),
@@ -438,7 +440,39 @@ pub fn open(
     Ok((header, contents))
 }
 
-/// `created` at most [`CLOCK_SKEW`] ahead of `now`, before `expires`, and `expires` after `now`.
+/// The file's bytes must have the pinned digest: only that file is current.
+fn check_pin(path: &Path, bytes: &[u8], pinned: &VaultDigest) -> Result<()> {
+    let found = VaultDigest::of(bytes);
+    if found != *pinned {
+        let shown = path.display();
+        return Err(Error::vault(format!(
+            "{shown}: the file's SHA-256 is {found}, but the configuration pins vault_sha256 = \
+             \"{pinned}\": it was replaced (sealed by someone else) or an older version was put \
+             back, and is not served. If you sealed this file yourself just now, `keyward digest \
+             {shown}` prints the line to put in the credential's entry"
+        )));
+    }
+    Ok(())
+}
+
+fn check_names(path: &Path, file: &Versions, (name, exchange): (&str, &str)) -> Result<()> {
+    let shown = path.display();
+    if file.name != name {
+        return Err(Error::vault(format!(
+            "{shown}: sealed for credential '{}', config expects '{name}'",
+            file.name
+        )));
+    }
+    if file.exchange != exchange {
+        return Err(Error::vault(format!(
+            "{shown}: sealed for exchange '{}', config expects '{exchange}'",
+            file.exchange
+        )));
+    }
+    Ok(())
+}
+
+/// `created` at most [`CLOCK_SKEW`] ahead of `now`, and before `expires`.
 fn check_dates(header: &VaultHeader, now: SystemTime) -> Result<()> {
     let shown = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
     if header.created > now + CLOCK_SKEW {
@@ -456,13 +490,6 @@ fn check_dates(header: &VaultHeader, now: SystemTime) -> Result<()> {
             return Err(Error::vault(format!(
                 "created {} is not before expires {}: keyward never seals such a file",
                 shown(header.created),
-                shown(expires)
-            )));
-        }
-        if expires <= now {
-            return Err(Error::vault(format!(
-                "the credential expired at {} and is not served; rotate it: `keyward seal` a new \
-                 vault file and put the vault_sha256 line it prints in the configuration",
                 shown(expires)
             )));
         }

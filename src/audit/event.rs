@@ -96,6 +96,10 @@ pub struct Asker<'a> {
     pub source: &'a str,
     /// The credential the path names, or empty before routing.
     pub credential: &'a str,
+    /// The credential's key version that signs (or would sign) it, once routed; absent before
+    /// routing and in frame records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<u32>,
 }
 
 /// The REST request that was judged, and what keyward decided.
@@ -138,13 +142,16 @@ pub struct OutcomeRecord<'a> {
 mod tests {
     use super::*;
 
+    /// A request record; routed ones (allowed, denied) name key version 2.
     fn request(params: Option<String>, verdict: Verdict<'_>) -> String {
+        let routed = !matches!(verdict, Verdict::Refuse { .. });
         serde_json::to_string(&Event::Request(RequestRecord {
             request: 7,
             asker: Asker {
                 client: "bot",
                 source: "127.0.0.1:5000",
                 credential: "main",
+                key_version: routed.then_some(2),
             },
             judged: Judged {
                 method: "POST",
@@ -163,7 +170,7 @@ mod tests {
                 Some("symbol=BTCUSDT".into()),
                 Verdict::Allow { rule: "spot-trade" }
             ),
-            r#"{"event":"request","request":7,"client":"bot","source":"127.0.0.1:5000","credential":"main","method":"POST","path":"/api/v3/order","params":"symbol=BTCUSDT","decision":"allow","rule":"spot-trade"}"#
+            r#"{"event":"request","request":7,"client":"bot","source":"127.0.0.1:5000","credential":"main","key_version":2,"method":"POST","path":"/api/v3/order","params":"symbol=BTCUSDT","decision":"allow","rule":"spot-trade"}"#
         );
     }
 
@@ -177,7 +184,7 @@ mod tests {
                     reason: "denied: no rule"
                 }
             ),
-            r#"{"event":"request","request":7,"client":"bot","source":"127.0.0.1:5000","credential":"main","method":"POST","path":"/api/v3/order","params":"","decision":"deny","code":"not_allowed","reason":"denied: no rule"}"#
+            r#"{"event":"request","request":7,"client":"bot","source":"127.0.0.1:5000","credential":"main","key_version":2,"method":"POST","path":"/api/v3/order","params":"","decision":"deny","code":"not_allowed","reason":"denied: no rule"}"#
         );
     }
 
@@ -257,6 +264,7 @@ mod tests {
                 client: "bot",
                 source: "s",
                 credential: "main",
+                key_version: None,
             },
             socket: "/ws-api/v3",
             op: "order.place",

@@ -19,10 +19,10 @@ use super::{
     DEFAULT_FSYNC_INTERVAL_MS, DEFAULT_RECV_WINDOW_MS,
 };
 use crate::error::{Error, Result};
-use crate::exchange::environment::Environment;
 use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
 use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry};
+use crate::rotation::{RotationPolicy, DEFAULT_ROTATE_AFTER_DAYS, DEFAULT_WARN_DAYS, MAX_DAYS};
 use crate::token::TokenConfig;
 use crate::vault::VaultDigest;
 use admin::RawAdmin;
@@ -157,8 +157,8 @@ struct RawCredential {
     vault: PathBuf,
     vault_sha256: Option<String>,
     recv_window_ms: Option<u64>,
-    #[serde(default)]
-    environment: Environment,
+    rotate_after_days: Option<u32>,
+    warn_days: Option<u32>,
     upstream: Option<RawUpstream>,
 }
 
@@ -229,6 +229,30 @@ impl<'de> Deserialize<'de> for RawAllow {
 
 // ---- checks ----------------------------------------------------------------------------------
 
+/// `rotate_after_days` (1..3650, default 90) and `warn_days` (0..3650, default 14).
+fn rotation_policy(
+    key: &str,
+    rotate_after_days: Option<u32>,
+    warn_days: Option<u32>,
+) -> Result<RotationPolicy> {
+    let policy = RotationPolicy {
+        rotate_after_days: rotate_after_days.unwrap_or(DEFAULT_ROTATE_AFTER_DAYS),
+        warn_days: warn_days.unwrap_or(DEFAULT_WARN_DAYS),
+    };
+    if policy.rotate_after_days == 0 || policy.rotate_after_days > MAX_DAYS {
+        return Err(Error::config(format!(
+            "{key}.rotate_after_days: must be between 1 and {MAX_DAYS} (days after a key \
+             version is sealed until keyward stops signing with it)"
+        )));
+    }
+    if policy.warn_days > MAX_DAYS {
+        return Err(Error::config(format!(
+            "{key}.warn_days: must be between 0 and {MAX_DAYS}"
+        )));
+    }
+    Ok(policy)
+}
+
 /// A credential or client name: 1-64 letters, digits, `-` or `_`.
 pub fn valid_name(s: &str) -> bool {
     !s.is_empty()
@@ -276,20 +300,6 @@ impl RawConfig {
                     "{key}.recv_window_ms: must be between 1 and {MAX_RECV_WINDOW_MS}"
                 )));
             }
-            if c.environment == Environment::Demo && exchange.profile().demo.is_none() {
-                let known: Vec<_> = exchange::registry()
-                    .iter()
-                    .filter(|e| e.profile().demo.is_some())
-                    .map(|e| e.id())
-                    .collect();
-                return Err(Error::config(format!(
-                    "{key}.environment: keyward knows no demo environment for {}, so a demo \
-                     credential of it could only be sent to the live exchange; exchanges with \
-                     one: {}",
-                    exchange.id(),
-                    known.join(", ")
-                )));
-            }
             let upstream = match c.upstream {
                 None => None,
                 Some(u) => {
@@ -332,13 +342,14 @@ impl RawConfig {
                     ))
                 })?,
             };
+            let rotation = rotation_policy(&key, c.rotate_after_days, c.warn_days)?;
             credentials.push(CredentialConfig {
                 name: c.name,
                 exchange,
                 vault,
                 vault_sha256,
                 recv_window_ms,
-                environment: c.environment,
+                rotation,
                 upstream,
             });
         }

@@ -7,7 +7,7 @@
 //! if the clock went backwards. One file write per window, not per request.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -24,7 +24,9 @@ const STATE_FILE: Purpose<'static> = Purpose {
 
 #[derive(Debug)]
 pub struct Nonce {
-    state: Mutex<State>,
+    /// Shared by [`Nonce::shared`] copies: one sequence per credential, whichever key version
+    /// signs (a reload that brings a new version keeps its credential's nonces increasing).
+    state: Arc<Mutex<State>>,
     file: Option<PathBuf>,
 }
 
@@ -45,10 +47,10 @@ impl Nonce {
     /// Nonces kept in memory only (increasing within this process).
     pub fn in_memory() -> Nonce {
         Nonce {
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 last: 0,
                 reserved: u64::MAX,
-            }),
+            })),
             file: None,
         }
     }
@@ -66,12 +68,20 @@ impl Nonce {
             Err(e) => return Err(e),
         };
         Ok(Nonce {
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 last,
                 reserved: last,
-            }),
+            })),
             file: Some(file.to_owned()),
         })
+    }
+
+    /// Another handle on the same sequence (and state file).
+    pub fn shared(&self) -> Nonce {
+        Nonce {
+            state: self.state.clone(),
+            file: self.file.clone(),
+        }
     }
 
     /// The next nonce: `max(now_us, last + 1)`. Fails only if the state file cannot be written.

@@ -258,10 +258,17 @@ fn audited(state: &State, route: &Route<'_>, peer: SocketAddr, answer: Answer) -
 /// One credential's `/status` entry (other fields are added here, one line each).
 fn credential_entry(state: &State, c: &super::state::CredentialState) -> Value {
     let kill = state.resources().kill_switch();
+    let now = std::time::SystemTime::now();
     json!({
         "name": c.name,
         "exchange": c.exchange.id(),
         "state": if kill.is_disabled(Target::Credential, &c.name) { "disabled" } else { "enabled" },
+        "key_version": c.version.number,
+        "key_versions": c.version.versions,
+        "key_created": crate::rotation::rfc3339(c.version.created),
+        "key_age_days": c.version.age_days(now),
+        "key_expires": crate::rotation::rfc3339(c.version.ends().0),
+        "key_expiry": c.version.standing(now).as_str(),
     })
 }
 

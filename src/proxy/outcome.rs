@@ -86,6 +86,7 @@ impl<'s> Subject<'s> {
                 client: self.client(),
                 source: &self.source,
                 credential: self.credential.map_or("", |c| &c.name),
+                key_version: self.credential.map(|c| c.version.number),
             },
             judged: audit::Judged {
                 method: self.method(),

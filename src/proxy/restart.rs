@@ -49,7 +49,16 @@ impl RestartOnly {
             ),
             ("token", format!("{:?}", config.token)),
             ("audit", format!("{:?}", config.audit)),
-            ("credential", format!("{:?}", config.credentials)),
+            // The set of credentials, their exchanges and upstreams (the resources hold one
+            // upstream client per credential); vaults, pins and the other settings reload.
+            (
+                "credential (a credential added, removed or renamed, or its exchange or upstream)",
+                config
+                    .credentials
+                    .iter()
+                    .map(|c| format!("{} {} {:?};", c.name, c.exchange.id(), c.upstream))
+                    .collect(),
+            ),
             ("admin", format!("{:?}", config.admin)),
         ])
     }

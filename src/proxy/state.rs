@@ -1,7 +1,8 @@
 //! What the pipeline reads, in two parts with different lives:
 //!
 //! * [`Resources`] live as long as the process: the audit log, the upstream HTTP clients (with
-//!   their connection pools) and the request counter. A config reload keeps them.
+//!   their connection pools), the request counter and the token session. A config reload keeps
+//!   them.
 //! * A [`Snapshot`] is what the config compiles to: the credential table, the clients with
 //!   their allowlists and rate limiters, and the server's knobs. [`State::replace`] puts a new
 //!   one in force at once; each request takes the snapshot in force when it starts
@@ -9,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -29,10 +31,13 @@ use crate::anomaly::kept;
 use crate::audit::{AuditLog, Event};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
-use crate::exchange::environment::Environment;
 use crate::exchange::{Credential, Exchange};
 use crate::policy::rate::Limiter;
+use crate::rotation::KeyVersion;
 use crate::session::Bearers;
+use crate::startup::Unsealed;
+use crate::token::Token;
+use crate::vault::VaultDigest;
 
 /// Everything the listener and the pipeline share: the resources and the snapshot in force.
 pub struct State {
@@ -43,13 +48,16 @@ pub struct State {
 }
 
 impl State {
-    /// Builds the state from a validated config and the unsealed credentials.
+    /// Builds the state from a validated config and the credentials unsealed with `token`,
+    /// which stays logged in so that a reload can open the vaults that changed.
     pub fn new(
         config: &Config,
-        unsealed: HashMap<String, Credential>,
+        unsealed: HashMap<String, Unsealed>,
+        token: Arc<dyn Token>,
         audit: AuditLog,
     ) -> Result<State> {
-        let resources = Resources::new(config, audit)?;
+        let mut resources = Resources::new(config, audit)?;
+        resources.token = Some(token);
         let snapshot = Snapshot::compile(config, unsealed, &resources)?;
         Ok(State::from_parts(
             resources,
@@ -120,6 +128,8 @@ pub struct Resources {
     budgets: Budgets,
     /// Disabled clients and credentials (a reload keeps them).
     kill: Arc<KillSwitch>,
+    /// The token, logged in: a reload opens the vaults whose file or pin changed with it.
+    token: Option<Arc<dyn Token>>,
 }
 
 /// A count of running tasks and a wake-up for whoever waits until none is left.
@@ -201,7 +211,13 @@ impl Resources {
             backoffs: Backoffs::default(),
             budgets: Budgets::default(),
             kill: Arc::default(),
+            token: None,
         }
+    }
+
+    /// The token session start-up opened, if this state has one.
+    pub(super) fn token(&self) -> Option<&Arc<dyn Token>> {
+        self.token.as_ref()
     }
 
     /// The kill switch: disabled clients and credentials.
@@ -272,7 +288,7 @@ impl Resources {
             .ok_or_else(|| ws_upstream::missing(credential))
     }
 
-    fn upstream(&self, credential: &str) -> Result<Arc<Upstream>> {
+    pub(super) fn upstream(&self, credential: &str) -> Result<Arc<Upstream>> {
         self.upstreams.get(credential).cloned().ok_or_else(|| {
             Error::config(format!(
                 "credential {credential:?} has no upstream client; restart keyward to add a credential"
@@ -285,15 +301,54 @@ impl Resources {
 pub struct CredentialState {
     pub name: String,
     pub exchange: &'static dyn Exchange,
-    pub credential: Credential,
-    /// `live` or `demo`: where its requests go, and which demo markers it accepts.
-    pub environment: Environment,
+    /// Shared with the next snapshot when a reload leaves its vault as it was.
+    pub credential: Arc<Credential>,
+    /// The key version that signs, and until when (checked on every request and frame).
+    pub version: KeyVersion,
     pub upstream: Arc<Upstream>,
+    /// What it was unsealed from: a reload opens the vault again only when this changed.
+    pub(super) source: Source,
+}
+
+/// The settings a credential's unsealed key was made from.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Source {
+    pub vault: PathBuf,
+    pub pin: VaultDigest,
+    pub recv_window_ms: u64,
+}
+
+impl Source {
+    pub(super) fn of(c: &config::CredentialConfig) -> Source {
+        Source {
+            vault: c.vault.clone(),
+            pin: c.vault_sha256,
+            recv_window_ms: c.recv_window_ms,
+        }
+    }
+}
+
+impl CredentialState {
+    /// `c`'s state from its unsealed key.
+    pub(super) fn new(
+        c: &config::CredentialConfig,
+        unsealed: Unsealed,
+        resources: &Resources,
+    ) -> Result<CredentialState> {
+        Ok(CredentialState {
+            name: c.name.clone(),
+            exchange: c.exchange,
+            credential: Arc::new(unsealed.credential),
+            version: unsealed.version,
+            upstream: resources.upstream(&c.name)?,
+            source: Source::of(c),
+        })
+    }
 }
 
 /// What the config compiles to; replaced whole by a reload.
 pub struct Snapshot {
-    /// Unsealed once at start-up; a reload's snapshot shares them.
+    /// Unsealed at start-up; a reload's snapshot shares those whose vault did not change.
     pub(super) credentials: HashMap<String, Arc<CredentialState>>,
     pub(super) clients: Clients,
     /// `[server] anonymous_market_data`, and the one rate all anonymous requests share.
@@ -315,7 +370,7 @@ impl Snapshot {
     /// Compiles a validated config and its unsealed credentials against the resources.
     pub fn compile(
         config: &Config,
-        mut unsealed: HashMap<String, Credential>,
+        mut unsealed: HashMap<String, Unsealed>,
         resources: &Resources,
     ) -> Result<Snapshot> {
         let mut credentials = HashMap::new();
@@ -323,13 +378,7 @@ impl Snapshot {
             let credential = unsealed
                 .remove(&c.name)
                 .ok_or_else(|| Error::vault(format!("credential {:?} was not unsealed", c.name)))?;
-            let state = CredentialState {
-                name: c.name.clone(),
-                exchange: c.exchange,
-                credential,
-                environment: c.environment,
-                upstream: resources.upstream(&c.name)?,
-            };
+            let state = CredentialState::new(c, credential, resources)?;
             credentials.insert(c.name.clone(), Arc::new(state));
         }
         Ok(Snapshot::with_credentials(
@@ -339,14 +388,13 @@ impl Snapshot {
         ))
     }
 
-    /// `config` compiled with the credentials of `current` (a reload: the credentials must be
-    /// the same, which [`State::reload`] checks).
+    /// `config` compiled with `credentials` (a reload's, see `reload.rs`).
     pub(super) fn recompile(
         config: &Config,
-        current: &Snapshot,
+        credentials: HashMap<String, Arc<CredentialState>>,
         resources: &Resources,
     ) -> Snapshot {
-        Snapshot::with_credentials(config, current.credentials.clone(), &resources.kill)
+        Snapshot::with_credentials(config, credentials, &resources.kill)
     }
 
     fn with_credentials(
@@ -399,15 +447,26 @@ mod tests {
         let credential = CredentialState {
             name: "main".into(),
             exchange: crate::exchange::lookup("binance").unwrap(),
-            credential: Credential {
+            credential: Arc::new(Credential {
                 api_key: SecretBytes::copy_from(b"key"),
                 passphrase: None,
                 key: Box::new(HmacSecret::new(SecretBytes::copy_from(b"secret"))),
                 recv_window_ms: 5000,
                 nonce: Nonce::in_memory(),
+            }),
+            version: KeyVersion {
+                number: 1,
+                versions: 1,
+                created: std::time::SystemTime::now(),
+                sealed_expiry: None,
+                policy: Default::default(),
             },
-            environment: Environment::Live,
             upstream: upstream.clone(),
+            source: Source {
+                vault: "vault/main.kwv".into(),
+                pin: VaultDigest::of(b""),
+                recv_window_ms: 5000,
+            },
         };
         Snapshot {
             credentials: HashMap::from([("main".to_owned(), Arc::new(credential))]),

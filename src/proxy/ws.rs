@@ -237,6 +237,9 @@ fn accept(
         c.admit(&credential.name, peer)
             .map_err(|r| stop(&subject, r))?;
     }
+    (credential.version)
+        .check(&credential.name, std::time::SystemTime::now())
+        .map_err(|r| stop(&subject, r))?;
     Ok(Accepted {
         credential: credential.name.clone(),
         socket: path.to_owned(),
@@ -322,6 +325,7 @@ fn frame_record<'a>(id: u64, a: &'a Accepted, verdict: Verdict<'a>) -> Event<'a>
             client: a.client.as_deref().unwrap_or("anonymous"),
             source: &a.source,
             credential: &a.credential,
+            key_version: None,
         },
         socket: &a.socket,
         op: "upgrade",

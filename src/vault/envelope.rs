@@ -37,13 +37,16 @@ pub(crate) struct Header<'a> {
     pub expires: Option<&'a str>,
     /// Version 2: the key on the token that signs for the credential.
     pub in_token: Option<&'a RawTokenKey>,
+    /// Version 3: the number of the credential's key version this entry seals.
+    pub key_version: Option<u32>,
 }
 
 impl Header<'_> {
     /// One canonical, unambiguous encoding: every field length-prefixed (u32 big-endian), the
     /// optional expiry preceded by a presence byte, and a purpose label so the two encryptions'
     /// AADs differ. A version 2 header appends `in_token`'s type and label, and its public key
-    /// after a presence byte (version 1 AADs are unchanged).
+    /// after a presence byte (version 1 AADs are unchanged). A version 3 entry appends its key
+    /// version number (decimal, length-prefixed), so entries cannot be renumbered or swapped.
     pub(crate) fn aad(&self, purpose: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         let version = self.version.to_string();
@@ -76,6 +79,9 @@ impl Header<'_> {
                     put_field(&mut out, public_key.as_bytes());
                 }
             }
+        }
+        if let Some(number) = self.key_version {
+            put_field(&mut out, number.to_string().as_bytes());
         }
         out
     }
@@ -227,6 +233,7 @@ mod tests {
             created: "2024-01-01T00:00:00Z",
             expires,
             in_token: None,
+            key_version: None,
         }
     }
 
@@ -254,5 +261,13 @@ mod tests {
         assert_ne!(plain, aad(&key("k", Some(""))));
         assert_ne!(plain, aad(&key("kk", None)));
         assert_eq!(plain, aad(&key("k", None)));
+        let numbered = |n| {
+            let mut h = header("ab", None);
+            h.key_version = Some(n);
+            h.aad("payload")
+        };
+        assert_ne!(numbered(1), a);
+        assert_ne!(numbered(1), numbered(2));
+        assert_ne!(numbered(1), numbered(11));
     }
 }

@@ -31,7 +31,7 @@ pub(crate) struct VaultFile {
 }
 
 /// The stanza as written: `epk` for P-256, `ek` for RSA (see `stanza.rs`).
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStanza {
     pub alg: String,
@@ -46,35 +46,13 @@ pub(crate) struct RawStanza {
 /// Only the version, read first so that a newer format gets "upgrade keyward", not a list of
 /// unknown fields.
 #[derive(Deserialize)]
-struct VersionProbe {
-    keyward_vault: Option<serde_json::Value>,
+pub(crate) struct VersionProbe {
+    pub keyward_vault: Option<serde_json::Value>,
 }
 
 impl VaultFile {
+    /// A version 1 or 2 file (the caller has read its version).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self> {
-        let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| {
-            json_error(e, |e| {
-                format!("not a keyward vault file ({e}); it may be truncated or damaged")
-            })
-        })?;
-        match probe.keyward_vault {
-            None => {
-                return Err(Error::vault(
-                    "not a keyward vault file (no \"keyward_vault\" version field)",
-                ))
-            }
-            Some(serde_json::Value::Number(n))
-                if [FORMAT_VERSION, IN_TOKEN_VERSION]
-                    .map(u64::from)
-                    .contains(&n.as_u64().unwrap_or(0)) => {}
-            Some(other) => {
-                return Err(Error::vault(format!(
-                    "vault format version {other} is not supported by this keyward (it reads \
-                     versions {FORMAT_VERSION} and {IN_TOKEN_VERSION}); upgrade keyward or reseal \
-                     the credential"
-                )))
-            }
-        }
         let file: VaultFile = serde_json::from_slice(bytes)
             .map_err(|e| json_error(e, |e| format!("malformed vault file ({e})")))?;
         match (file.keyward_vault, &file.in_token) {
@@ -95,22 +73,6 @@ impl VaultFile {
         out
     }
 
-    pub(crate) fn sealed(&self) -> Result<Sealed> {
-        let optional = |value: &Option<String>, field| value.as_deref().map(|v| decode(v, field));
-        let stanza = Stanza::from_fields(
-            &self.stanza.alg,
-            optional(&self.stanza.epk, "stanza.epk").transpose()?,
-            optional(&self.stanza.ek, "stanza.ek").transpose()?,
-        )?;
-        Ok(Sealed {
-            stanza,
-            wrap_nonce: decode_nonce(&self.stanza.nonce, "stanza.nonce")?,
-            wrapped_key: decode(&self.stanza.wrapped_key, "stanza.wrapped_key")?,
-            nonce: decode_nonce(&self.nonce, "nonce")?,
-            ciphertext: decode(&self.ciphertext, "ciphertext")?,
-        })
-    }
-
     pub(crate) fn stanza_from(sealed: &Sealed) -> RawStanza {
         let (epk, ek) = match &sealed.stanza {
             Stanza::P256 { epk } => (Some(STANDARD.encode(epk)), None),
@@ -124,6 +86,23 @@ impl VaultFile {
             wrapped_key: STANDARD.encode(&sealed.wrapped_key),
         }
     }
+}
+
+/// The binary parts of one sealed version, decoded and checked for length.
+pub(crate) fn sealed_parts(stanza: &RawStanza, nonce: &str, ciphertext: &str) -> Result<Sealed> {
+    let optional = |value: &Option<String>, field| value.as_deref().map(|v| decode(v, field));
+    let parsed = Stanza::from_fields(
+        &stanza.alg,
+        optional(&stanza.epk, "stanza.epk").transpose()?,
+        optional(&stanza.ek, "stanza.ek").transpose()?,
+    )?;
+    Ok(Sealed {
+        stanza: parsed,
+        wrap_nonce: decode_nonce(&stanza.nonce, "stanza.nonce")?,
+        wrapped_key: decode(&stanza.wrapped_key, "stanza.wrapped_key")?,
+        nonce: decode_nonce(nonce, "nonce")?,
+        ciphertext: decode(ciphertext, "ciphertext")?,
+    })
 }
 
 pub(crate) fn encode(bytes: &[u8]) -> String {
@@ -149,6 +128,9 @@ fn decode_nonce(value: &str, field: &str) -> Result<[u8; NONCE_LEN]> {
 /// The one place a JSON error becomes a vault error: `message` is given serde_json's text (with
 /// line and column), and the error is kept as the source. It may quote values from the file, which
 /// is safe: a vault file holds no plaintext secret.
-fn json_error(e: serde_json::Error, message: impl FnOnce(&serde_json::Error) -> String) -> Error {
+pub(crate) fn json_error(
+    e: serde_json::Error,
+    message: impl FnOnce(&serde_json::Error) -> String,
+) -> Error {
     Error::vault(message(&e)).with_source(e)
 }

@@ -79,7 +79,6 @@ pub fn load(profile: &str, orders: &str, rules: &Rules) -> Result<Profile, Strin
         },
         conventions: conventions(def.conventions)?,
         weights: def.weights.map(weights).transpose()?,
-        demo: def.demo.map(|d| d.load()).transpose()?,
     })
 }
 
@@ -171,7 +170,6 @@ struct ProfileDef {
     deny: Vec<DenyDef>,
     preset: Vec<PresetDef>,
     weights: Option<WeightsDef>,
-    demo: Option<super::super::environment::DemoDef>,
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
@@ -91,7 +92,13 @@ pub async fn run(
     loop {
         tokio::select! {
             message = bot_rx.next() => {
+                let expired = (credential.version).check(&credential.name, SystemTime::now());
                 let actions = match message {
+                    // The session's key version expired while it was open: it signs no more.
+                    Some(Ok(Message::Text(_))) if expired.is_err() => {
+                        let refusal = expired.unwrap_err();
+                        session.refuse("frame", refusal.code, &refusal.message)
+                    }
                     Some(Ok(Message::Text(text))) if slot.quota().frames.try_acquire() => {
                         session.from_bot(text.as_str())
                     }
