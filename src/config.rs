@@ -18,6 +18,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::error::{Error, Result};
+use crate::exchange::environment::Environment;
 use crate::exchange::Exchange;
 use crate::policy::rate::Rate;
 use crate::policy::Allowlist;
@@ -170,6 +171,8 @@ pub struct CredentialConfig {
     /// The SHA-256 the vault file must have: only that file is current.
     pub vault_sha256: VaultDigest,
     pub recv_window_ms: u64,
+    /// Which of the exchange's environments the key belongs to (`live` unless `demo`).
+    pub environment: Environment,
     /// `rotate_after_days` and `warn_days`.
     pub rotation: RotationPolicy,
     pub upstream: Option<UpstreamConfig>,
@@ -183,6 +186,7 @@ impl fmt::Debug for CredentialConfig {
             .field("vault", &self.vault)
             .field("vault_sha256", &self.vault_sha256)
             .field("recv_window_ms", &self.recv_window_ms)
+            .field("environment", &self.environment)
             .field("rotation", &self.rotation)
             .field("upstream", &self.upstream)
             .finish()

@@ -19,6 +19,7 @@ pub mod common;
 mod credential;
 pub mod deny;
 pub mod deribit;
+pub mod environment;
 pub mod gate;
 pub mod kraken;
 pub mod kucoin;

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
 use keyward::error::{Error, ErrorKind, Result};
+use keyward::exchange::environment::Environment;
 use keyward::proxy::{self, State};
 use keyward::startup::{audit_checkpoints, open_token, unseal_all, unseal_with};
 use keyward::token::{KeyOptions, PivSlot, SealingAlgorithm, SignatureAlgorithm};
@@ -419,6 +420,14 @@ fn check(config_path: &Path) -> Result<ExitCode> {
                 ""
             }
         );
+        if let (Environment::Demo, Some(demo)) = (c.environment, c.exchange.profile().demo) {
+            println!(
+                "credential {}: environment demo: requests go to {} {}",
+                c.name,
+                c.exchange.id(),
+                demo.name
+            );
+        }
     }
     for cl in &config.clients {
         let mut names: Vec<&str> = Vec::new();

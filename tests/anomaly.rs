@@ -342,6 +342,19 @@ fn a_new_source_is_only_logged_by_default() {
     assert_eq!(anomalies[0]["action"], "log");
     let log = wait_for(&kw.log, "anomaly trigger fired");
     assert!(log.contains("WARN"), "{log}");
+    // A "log" client's learned addresses are written at shutdown (not on the request path).
+    assert!(!case.state_file().exists());
+    stop(kw);
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(case.state_file()).unwrap()).unwrap();
+    assert_eq!(
+        state["sources"]["grid-bot"],
+        serde_json::json!(["127.0.0.1", "127.0.0.2"])
+    );
+    // After a restart both are known: no new report.
+    let kw = case.serve("keyward-new-source-log-2.log");
+    assert_eq!(read_from(&kw, "127.0.0.2", &ENV.token).status, 200);
+    assert_eq!(case.records("anomaly").len(), 1);
     stop(kw);
 }
 

@@ -20,8 +20,9 @@ pub const SUFFIX: &str = ".state";
 const VERSION: u32 = 1;
 /// Bounds what start-up reads; a real file is a few kilobytes.
 const MAX_BYTES: u64 = 4 << 20;
-/// Learned source addresses kept per client; beyond it a new address is still reported but no
-/// longer learned (so a client behind changing addresses cannot grow the file without bound).
+/// Learned source addresses kept per client (so a client behind changing addresses cannot grow
+/// the file without bound): beyond it, a `"log"` client's new addresses are neither learned nor
+/// reported, and a `"disable"` client's still fire.
 pub const MAX_SOURCES: usize = 256;
 
 /// Not secret, but one someone else can write could enable a disabled client.

@@ -19,6 +19,7 @@ use super::{
     DEFAULT_FSYNC_INTERVAL_MS, DEFAULT_RECV_WINDOW_MS,
 };
 use crate::error::{Error, Result};
+use crate::exchange::environment::Environment;
 use crate::exchange::{self, Exchange};
 use crate::policy::rate::Rate;
 use crate::policy::{self, AllowEntry, AllowError, Allowlist, Location, RuleEntry};
@@ -157,6 +158,8 @@ struct RawCredential {
     vault: PathBuf,
     vault_sha256: Option<String>,
     recv_window_ms: Option<u64>,
+    #[serde(default)]
+    environment: Environment,
     rotate_after_days: Option<u32>,
     warn_days: Option<u32>,
     upstream: Option<RawUpstream>,
@@ -300,6 +303,20 @@ impl RawConfig {
                     "{key}.recv_window_ms: must be between 1 and {MAX_RECV_WINDOW_MS}"
                 )));
             }
+            if c.environment == Environment::Demo && exchange.profile().demo.is_none() {
+                let known: Vec<_> = exchange::registry()
+                    .iter()
+                    .filter(|e| e.profile().demo.is_some())
+                    .map(|e| e.id())
+                    .collect();
+                return Err(Error::config(format!(
+                    "{key}.environment: keyward knows no demo environment for {}, so a demo \
+                     credential of it could only be sent to the live exchange; exchanges with \
+                     one: {}",
+                    exchange.id(),
+                    known.join(", ")
+                )));
+            }
             let upstream = match c.upstream {
                 None => None,
                 Some(u) => {
@@ -349,6 +366,7 @@ impl RawConfig {
                 vault,
                 vault_sha256,
                 recv_window_ms,
+                environment: c.environment,
                 rotation,
                 upstream,
             });

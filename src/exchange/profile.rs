@@ -85,6 +85,8 @@ pub struct Profile {
     pub conventions: Conventions,
     /// The request weights it publishes, where it does (Binance spot).
     pub weights: Option<&'static super::weight::Weights>,
+    /// Its demo (paper, testnet) environment, where keyward knows one (`[demo]`).
+    pub demo: Option<&'static super::environment::Demo>,
 }
 
 /// How an exchange's API and credentials work, in the respects where most exchanges agree

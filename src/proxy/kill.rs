@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime};
 
-use crate::anomaly::kept::{Disabled, Kept};
+use crate::anomaly::kept::{Disabled, Kept, MAX_SOURCES};
 use crate::anomaly::{Cause, DenyWindow, Reaction, Triggers};
 use crate::audit::{AnomalyRecord, AuditLog, Event};
 use crate::error::Result;
@@ -227,49 +227,44 @@ impl KillSwitch {
         peer: SocketAddr,
         reaction: Reaction,
     ) -> Result<(), Refusal> {
-        let fired = {
+        let ip = peer.ip();
+        let reason = {
             let mut guard = self.lock();
             let inner = &mut *guard;
-            let ip = peer.ip();
             let known = inner.kept.sources.get(client);
+            let count = known.map_or(0, |k| k.len());
             if known.is_some_and(|k| k.contains(&ip)) {
                 return Ok(());
             }
-            let first = known.is_none_or(|k| k.is_empty());
-            if first || reaction == Reaction::Log {
-                let reason = new_source_reason(known, ip);
-                if inner.kept.learn(client, ip) {
-                    if reaction == Reaction::Log {
-                        inner.unwritten = true;
-                    } else if let Err(e) = self.persist(&inner.kept) {
-                        tracing::error!(error = %e, client, "cannot write the state file: the learned source address is kept in memory only");
-                    }
+            if count >= MAX_SOURCES && reaction == Reaction::Log {
+                // Full: further addresses are neither learned nor reported (README says so).
+                return Ok(());
+            }
+            let reason = new_source_reason(known, ip);
+            if count == 0 || reaction == Reaction::Log {
+                inner.kept.learn(client, ip);
+                if reaction == Reaction::Log {
+                    inner.unwritten = true;
+                } else if let Err(e) = self.persist(&inner.kept) {
+                    tracing::error!(error = %e, client, "cannot write the state file: the learned source address is kept in memory only");
                 }
-                if first {
+                if count == 0 {
                     tracing::info!(client, source = %ip, "first source address learned");
                     return Ok(());
                 }
-                Fired {
-                    cause: Cause::OnNewSource,
-                    client: client.to_owned(),
-                    source: peer,
-                    reaction,
-                    reason,
-                }
             } else {
-                let reason = new_source_reason(known, ip);
                 self.fire_disable(inner, client, Cause::OnNewSource, &reason, Some(ip));
-                Fired {
-                    cause: Cause::OnNewSource,
-                    client: client.to_owned(),
-                    source: peer,
-                    reaction,
-                    reason,
-                }
             }
+            reason
         };
-        self.report(&fired);
-        match fired.reaction {
+        self.report(&Fired {
+            cause: Cause::OnNewSource,
+            client: client.to_owned(),
+            source: peer,
+            reaction,
+            reason,
+        });
+        match reaction {
             Reaction::Log => Ok(()),
             Reaction::Disable => match self.lock().kept.disabled(Target::Client, client) {
                 Some(d) => Err(Refusal::forbidden("client_disabled", refused(d))),

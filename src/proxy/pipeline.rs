@@ -21,6 +21,7 @@ use super::respond::{self, ProxyBody};
 use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound, Upgrade};
 use crate::audit::Verdict;
+use crate::exchange::environment;
 use crate::exchange::ws::WsProtocol;
 use crate::exchange::Outbound;
 use crate::policy::{check, Caller, Checked, Decision, Permit};
@@ -246,6 +247,15 @@ impl<'s> Pipeline<'s> {
             c.admit(&credential.name, self.peer)
                 .map_err(|r| subject.stop(r))?;
         }
+        // After authentication: who is not a client learns nothing of the credential.
+        environment::check_marker(
+            credential.exchange.id(),
+            credential.exchange.profile().demo,
+            &credential.name,
+            credential.environment,
+            &head.headers,
+        )
+        .map_err(|r| subject.stop(r))?;
         // An expired key version signs nothing, from the moment it expires.
         (credential.version)
             .check(&credential.name, SystemTime::now())
@@ -370,7 +380,8 @@ impl<'d> Judgement<'d> {
 }
 
 /// Stage 7: signs exactly the permitted canonical request with the credential's key
-/// ([`Permit::sign`], the one place keyward signs). A key that blocks (a round trip to a token)
+/// ([`Permit::sign`], the one place keyward signs), and sends a demo credential's request to
+/// the exchange's demo ([`environment::apply`]). A key that blocks (a round trip to a token)
 /// signs under `block_in_place`, so the runtime moves this worker's other tasks elsewhere
 /// meanwhile.
 fn sign(credential: &CredentialState, permit: &Permit) -> Result<Outbound, Refusal> {
@@ -381,11 +392,19 @@ fn sign(credential: &CredentialState, permit: &Permit) -> Result<Outbound, Refus
             SystemTime::now(),
         )
     };
-    if credential.credential.key.blocks() {
+    let mut out = if credential.credential.key.blocks() {
         tokio::task::block_in_place(sign)
     } else {
         sign()
-    }
+    }?;
+    environment::apply(
+        credential.exchange.id(),
+        credential.exchange.profile().demo,
+        credential.environment,
+        permit.route().access,
+        &mut out,
+    )?;
+    Ok(out)
 }
 
 /// An answer that carries a bearer token for the exchange's sockets, which the bot gets only

@@ -109,6 +109,7 @@ fn reopen(
                 exchange: old.exchange,
                 credential: old.credential.clone(),
                 version: old.version.with_policy(c.rotation),
+                environment: old.environment,
                 upstream: old.upstream.clone(),
                 source,
             }

@@ -52,11 +52,14 @@ impl RestartOnly {
             // The set of credentials, their exchanges and upstreams (the resources hold one
             // upstream client per credential); vaults, pins and the other settings reload.
             (
-                "credential (a credential added, removed or renamed, or its exchange or upstream)",
+                "credential (a credential added, removed or renamed, or its exchange, environment or upstream)",
                 config
                     .credentials
                     .iter()
-                    .map(|c| format!("{} {} {:?};", c.name, c.exchange.id(), c.upstream))
+                    .map(|c| {
+                        let (name, exchange) = (&c.name, c.exchange.id());
+                        format!("{name} {exchange} {:?} {:?};", c.environment, c.upstream)
+                    })
                     .collect(),
             ),
             ("admin", format!("{:?}", config.admin)),

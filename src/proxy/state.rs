@@ -31,6 +31,7 @@ use crate::anomaly::kept;
 use crate::audit::{AuditLog, Event};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
+use crate::exchange::environment::Environment;
 use crate::exchange::{Credential, Exchange};
 use crate::policy::rate::Limiter;
 use crate::rotation::KeyVersion;
@@ -305,6 +306,8 @@ pub struct CredentialState {
     pub credential: Arc<Credential>,
     /// The key version that signs, and until when (checked on every request and frame).
     pub version: KeyVersion,
+    /// `live` or `demo`: where its requests go, and which demo markers it accepts.
+    pub environment: Environment,
     pub upstream: Arc<Upstream>,
     /// What it was unsealed from: a reload opens the vault again only when this changed.
     pub(super) source: Source,
@@ -340,6 +343,7 @@ impl CredentialState {
             exchange: c.exchange,
             credential: Arc::new(unsealed.credential),
             version: unsealed.version,
+            environment: c.environment,
             upstream: resources.upstream(&c.name)?,
             source: Source::of(c),
         })
@@ -461,6 +465,7 @@ mod tests {
                 sealed_expiry: None,
                 policy: Default::default(),
             },
+            environment: Environment::Live,
             upstream: upstream.clone(),
             source: Source {
                 vault: "vault/main.kwv".into(),

@@ -19,7 +19,9 @@ use tokio_tungstenite::WebSocketStream;
 use super::forward::client_tls;
 use crate::config::{Config, ServerConfig};
 use crate::error::{Error, Result};
+use crate::exchange::environment::{self, Environment};
 use crate::exchange::ws::WsRoute;
+use crate::exchange::Exchange;
 use crate::policy::rate::{Limiter, Rate};
 use crate::request::{Refusal, RefusalKind};
 
@@ -31,6 +33,9 @@ pub struct WsUpstream {
     /// Test override of scheme, host and port (`upstream.ws_base`).
     base: Option<http::uri::Authority>,
     connect_timeout: Duration,
+    exchange: &'static dyn Exchange,
+    /// A demo credential's sockets open the exchange's demo hosts.
+    environment: Environment,
 }
 
 impl WsUpstream {
@@ -50,6 +55,8 @@ impl WsUpstream {
                     tls: TlsConnector::from(Arc::new(tls)),
                     base,
                     connect_timeout: config.server.connect_timeout,
+                    exchange: c.exchange,
+                    environment: c.environment,
                 }),
             );
         }
@@ -63,9 +70,17 @@ impl WsUpstream {
         path: &str,
         config: WebSocketConfig,
     ) -> std::result::Result<ExchangeSocket, Refusal> {
+        // Mapped (or refused) for a demo credential even under the test override.
+        let route_authority = environment::ws_authority(
+            self.exchange.id(),
+            self.exchange.profile().demo,
+            self.environment,
+            route.authority,
+            path.split('?').next().unwrap_or(""),
+        )?;
         let authority = match &self.base {
             Some(a) => a.as_str().to_owned(),
-            None => route.authority.to_owned(),
+            None => route_authority.to_owned(),
         };
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => (h.to_owned(), p.parse().unwrap_or(443)),

@@ -326,8 +326,9 @@ class Stack:
     def __init__(self, workdir, *, client_allow=None, anonymous_market_data=True, rate="50/s",
                  exchange="binance", credential=None, api_key=None, secret=None, passphrase=None,
                  mock_credentials=None, key_header="X-MBX-APIKEY", server_extra="", ws_mock=False,
-                 client_extra='on_hard_deny = "log"',
-                 keygen_args=(), in_token=False, api_key_pair=None, yubikey=None):
+                 client_extra='on_hard_deny = "log"', config_extra="",
+                 keygen_args=(), in_token=False, api_key_pair=None, yubikey=None,
+                 credential_extra=""):
         """`exchange` is keyward's exchange id (and the mock module's name); `secret` may be a
         multi-line PEM; `mock_credentials` is what the mock is told (default: {api_key: secret}
         or {api_key: {"secret", "passphrase"}}); `key_header` is where request() puts the token.
@@ -355,6 +356,8 @@ class Stack:
         # extra [[client]] lines; the tests send hard-denied requests on purpose and go on with
         # the same client, so the default on_hard_deny = "disable" is lifted unless a test asks
         self.client_extra = client_extra
+        self.config_extra = config_extra  # more top-level tables at the end, e.g. [admin]
+        self.credential_extra = credential_extra  # extra [[credential]] lines
         self.keygen_args = tuple(keygen_args)  # e.g. ("--algorithm", "rsa3072")
         self.in_token = in_token or api_key_pair is not None
         self.api_key_pair = api_key_pair
@@ -468,6 +471,7 @@ vault = "vault/{self.credential}.kwv"
 vault_sha256 = "{self.vault_pin()}"
 recv_window_ms = 5000
 upstream = {{ base = "{self.mock.base}", ca = "ca/ca.pem"{self.ws_base_entry()} }}
+{self.credential_extra}
 
 [[client]]
 name = "{CLIENT}"
@@ -477,6 +481,7 @@ rate = "{self.rate}"
 {self.client_extra}
 allow = [
 {allow}]
+{self.config_extra}
 """)
 
     def vault_pin(self):

@@ -79,6 +79,7 @@ pub fn load(profile: &str, orders: &str, rules: &Rules) -> Result<Profile, Strin
         },
         conventions: conventions(def.conventions)?,
         weights: def.weights.map(weights).transpose()?,
+        demo: def.demo.map(|d| d.load()).transpose()?,
     })
 }
 
@@ -170,6 +171,7 @@ struct ProfileDef {
     deny: Vec<DenyDef>,
     preset: Vec<PresetDef>,
     weights: Option<WeightsDef>,
+    demo: Option<super::super::environment::DemoDef>,
 }
 
 #[derive(Deserialize)]

@@ -175,3 +175,21 @@ fn the_first_source_is_learned_and_a_new_one_fires() {
     assert!(kill.arrived("bot", b, Reaction::Disable).is_ok());
     assert!(kill.arrived("bot", c, Reaction::Disable).is_err());
 }
+
+#[test]
+fn a_full_learned_set_stops_reporting_a_log_client_but_a_disable_client_still_fires() {
+    let kill = KillSwitch::default();
+    for i in 0..crate::anomaly::kept::MAX_SOURCES as u32 {
+        let p = SocketAddr::new(IpAddr::from((0x0a00_0000 + i).to_be_bytes()), 1);
+        assert!(kill.arrived("logger", p, Reaction::Log).is_ok());
+        assert!(kill.arrived("guard", p, Reaction::Log).is_ok());
+    }
+    let new = peer("192.0.2.1");
+    assert!(kill.arrived("logger", new, Reaction::Log).is_ok());
+    assert!(!kill.is_disabled(Target::Client, "logger"));
+    assert!(kill.arrived("guard", new, Reaction::Disable).is_err());
+    assert_eq!(
+        kill.disabled(Target::Client, "guard").unwrap().source,
+        Some(new.ip())
+    );
+}
