@@ -49,6 +49,8 @@ pub struct Context<'a> {
     /// The audit's source address.
     pub source: &'a str,
     pub credential_name: &'a str,
+    /// The number of the credential's key version that signs for the session.
+    pub key_version: u32,
     pub credential: &'a Credential,
     pub exchange: &'static dyn Exchange,
     pub protocol: &'static dyn WsProtocol,
@@ -389,7 +391,7 @@ impl<'a> Session<'a> {
                 client: self.bot_name(),
                 source: self.cx.source,
                 credential: self.cx.credential_name,
-                key_version: None,
+                key_version: Some(self.cx.key_version),
             },
             socket: self.cx.socket,
             op,

@@ -392,3 +392,45 @@ fn an_expired_version_is_refused_at_once_and_while_serving_the_others_keep_signi
     let last = request_records(&env, ALT).pop().unwrap();
     assert_eq!(last["key_version"], 2);
 }
+
+#[test]
+fn a_credential_with_a_passphrase_rotates_and_its_new_version_signs() {
+    let env = Env::start_with(common::Options {
+        exchanges: &["okx"],
+        ..Default::default()
+    });
+    let okx = env.venue("okx");
+    let get = |t: &str| {
+        let target = format!("/{}/api/v5/account/balance?ccy={t}", okx.credential);
+        let (name, value) = okx.auth_header();
+        common::raw(
+            env.port(),
+            &common::build(env.port(), "GET", &target, &[(name, &value)], None),
+        )
+    };
+    let t = unique("okxa");
+    assert_eq!(get(&t).status, 200);
+    // The same key, secret and passphrase as a new version (the mock knows one key): what is
+    // checked is that rotate reads the passphrase and that version 2, once pinned, signs.
+    let lines = rotate(
+        &env,
+        &okx.credential,
+        &okx.sealed,
+        &["--recipient", "recipient.txt"],
+    );
+    assert_eq!(lines[0], "version 2");
+    repin(&env.dir, "keyward.toml");
+    env.kw.signal(libc::SIGHUP);
+    wait_log(&env.kw, "config reloaded", 1);
+    let t = unique("okxb");
+    let r = get(&t);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let recs = okx.log.records_with(&t);
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert_eq!(recs[0]["verified"], true, "{:#}", recs[0]);
+    let versions: Vec<Value> = request_records(&env, &okx.credential)
+        .iter()
+        .map(|r| r["key_version"].clone())
+        .collect();
+    assert_eq!(versions, [1, 2], "{versions:?}");
+}

@@ -92,6 +92,7 @@ fn with_session<R>(
         peer: "127.0.0.1:1".parse().unwrap(),
         source: "127.0.0.1:1",
         credential_name: "main",
+        key_version: 3,
         credential: &credential,
         exchange,
         protocol,
@@ -170,6 +171,7 @@ fn an_allowed_order_is_signed_with_the_real_key_and_audited_as_its_rest_endpoint
         (r["decision"].as_str(), r["client"].as_str()),
         (Some("allow"), Some("a"))
     );
+    assert_eq!(r["key_version"], 3, "the session's key version signed it");
     assert!(!r.to_string().contains("real-key") && !r.to_string().contains("tok-a"));
 }
 

@@ -268,6 +268,7 @@ impl VenueStart {
             token,
             mock_port,
             log: self.log,
+            sealed: self.key.sealed,
             mock: Mutex::new(self.mock.into_parts()),
         }
     }
@@ -283,6 +284,8 @@ pub struct Venue {
     pub token: String,
     pub mock_port: u16,
     pub log: MockLog,
+    /// What `keyward seal` read for its credential (key, secret, passphrase), e.g. to rotate.
+    pub sealed: String,
     mock: Mutex<(Child, BufReader<ChildStdout>)>,
 }
 

@@ -71,6 +71,7 @@ pub async fn run(
         peer,
         source: &parts.source,
         credential_name: &credential.name,
+        key_version: credential.version.number,
         credential: &credential.credential,
         exchange: credential.exchange,
         protocol,

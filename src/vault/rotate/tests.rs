@@ -374,3 +374,35 @@ fn a_new_version_may_be_sealed_to_another_key_and_carries_its_expiry() {
         json!(next.recipient().to_string())
     );
 }
+
+#[test]
+fn an_rsa_sealed_credential_rotates_and_the_file_keeps_the_oaep_hash() {
+    use super::super::testing::SoftRsaToken;
+    use crate::token::OaepHash;
+    let token = SoftRsaToken::new(0, &[OaepHash::Sha1]);
+    let recipient = Recipient::rsa(token.public(), OaepHash::Sha1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault/bybit-rsa.kwv");
+    let names = ("bybit-rsa", "bybit");
+    let bytes = seal(&recipient, names.0, names.1, &secrets("key-1"), None).unwrap();
+    write_vault_file(&path, &bytes).unwrap();
+    let pin = VaultDigest::of(&bytes);
+    let rotated = rotate_file(
+        &path,
+        names,
+        &pin,
+        Some(&recipient),
+        &secrets("key-2"),
+        None,
+    )
+    .unwrap();
+    // The recipient string (with its OAEP hash) is what the next rotation seals to.
+    let json: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    assert_eq!(json["recipient"], json!(recipient.to_string()));
+    assert!(recipient.to_string().starts_with("kwr1-rsa3072-sha1-"));
+    let again = rotate_file(&path, names, &rotated.digest, None, &secrets("key-3"), None).unwrap();
+    assert_eq!(again.version, 3);
+    let (header, contents) = open(&path, names, &again.digest, SystemTime::now(), &token).unwrap();
+    assert_eq!(header.version, 3);
+    assert_eq!(contents.into_sealed().unwrap().api_key.expose(), b"key-3");
+}
