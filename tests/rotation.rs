@@ -434,3 +434,146 @@ fn a_credential_with_a_passphrase_rotates_and_its_new_version_signs() {
         .collect();
     assert_eq!(versions, [1, 2], "{versions:?}");
 }
+
+/// `scripts/ws_mock.py` (Binance) for the env, with the test venv's python (it needs
+/// `websockets`; scripts/test.sh makes the venv); stopped when dropped.
+struct WsMock {
+    child: std::process::Child,
+    port: u16,
+    record: std::path::PathBuf,
+}
+
+impl WsMock {
+    fn start(env: &Env) -> WsMock {
+        use std::io::BufRead;
+        let record = env.dir.join("ws-frames.jsonl");
+        let mut child = std::process::Command::new(common::vpiv::python())
+            .arg(Path::new(common::REPO).join("scripts/ws_mock.py"))
+            .args(["--exchange", "binance", "--port", "0", "--cert"])
+            .arg(env.dir.join("ca/server.pem"))
+            .arg("--key")
+            .arg(env.dir.join("ca/server.key"))
+            .arg("--credentials")
+            .arg(&env.mock_credentials)
+            .arg("--record")
+            .arg(&record)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(env.dir.join("ws-mock.stderr.log")).unwrap())
+            .spawn()
+            .expect("python runs scripts/ws_mock.py");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                let err = std::fs::read_to_string(env.dir.join("ws-mock.stderr.log"));
+                panic!("ws_mock.py did not start ({line:?}): {err:?} (it needs the python package websockets: scripts/test.sh makes target/py-venv)")
+            });
+        WsMock {
+            child,
+            port,
+            record,
+        }
+    }
+
+    fn frames(&self) -> String {
+        std::fs::read_to_string(&self.record).unwrap_or_default()
+    }
+}
+
+impl Drop for WsMock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_websocket_session_whose_key_version_expires_is_closed_on_its_next_frame() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::{self, Message};
+
+    let env = Env::start();
+    let ws_mock = WsMock::start(&env);
+    // binance-main expires 10 s from now (sealed 90 days less 10 s ago).
+    seal_aged(
+        &env,
+        MAIN,
+        (&env.api_key, &env.secret),
+        DAY * 90 - Duration::from_secs(10),
+    );
+    let expires = SystemTime::now() + Duration::from_secs(10);
+    let config = env.dir.join("keyward.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "ca = \"ca/ca.pem\" }",
+        &format!(
+            "ca = \"ca/ca.pem\", ws_base = \"wss://127.0.0.1:{}\" }}",
+            ws_mock.port
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    repin(&env.dir, "keyward.toml");
+    env.kw.stop(); // one audit log, one writer
+    let kw = env.serve(&config, "keyward-ws-expiry.log");
+
+    let upgrade = || {
+        let mut request = format!("ws://127.0.0.1:{}/{MAIN}/ws-api/v3", kw.port)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("X-MBX-APIKEY", env.token.parse().unwrap());
+        let stream = std::net::TcpStream::connect(("127.0.0.1", kw.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        tungstenite::client::client(request, stream).map_err(Box::new)
+    };
+    let (mut ws, _) = upgrade().expect("the upgrade before the expiry is accepted");
+    let first = unique("wsa");
+    ws.send(Message::text(format!(
+        r#"{{"id":"{first}","method":"time"}}"#
+    )))
+    .unwrap();
+    let answer = ws.read().unwrap();
+    assert!(
+        answer.to_text().unwrap().contains(&first)
+            && answer.to_text().unwrap().contains("serverTime"),
+        "{answer:?}"
+    );
+    assert!(ws_mock.frames().contains(&first));
+
+    while SystemTime::now() < expires + Duration::from_millis(300) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The open session's next frame: closed with 1008 naming credential_expired, not forwarded.
+    let second = unique("wsb");
+    ws.send(Message::text(format!(
+        r#"{{"id":"{second}","method":"time"}}"#
+    )))
+    .unwrap();
+    let close = match ws.read() {
+        Ok(Message::Close(frame)) => frame.expect("a close frame with a code"),
+        Ok(other) => panic!("expected the close, got {other:?}"),
+        Err(e) => panic!("expected a close frame: {e}"),
+    };
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(close.reason.contains("credential_expired"), "{close:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!ws_mock.frames().contains(&second), "{}", ws_mock.frames());
+
+    // A new session is refused at the upgrade.
+    match upgrade().map_err(|e| *e) {
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+            assert_eq!(response.status(), 403);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default());
+            assert!(body.contains("credential_expired"), "{body}");
+        }
+        Ok(_) => panic!("the upgrade after the expiry was accepted"),
+        Err(e) => panic!("unexpected upgrade failure: {e}"),
+    }
+}
