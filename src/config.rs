@@ -175,6 +175,8 @@ pub struct CredentialConfig {
     pub environment: Environment,
     /// `rotate_after_days` and `warn_days`.
     pub rotation: RotationPolicy,
+    /// Its own listener (`[[credential]] listen`), on which paths have no `/<name>` prefix.
+    pub listen: Option<SocketAddr>,
     pub upstream: Option<UpstreamConfig>,
 }
 
@@ -188,6 +190,7 @@ impl fmt::Debug for CredentialConfig {
             .field("recv_window_ms", &self.recv_window_ms)
             .field("environment", &self.environment)
             .field("rotation", &self.rotation)
+            .field("listen", &self.listen)
             .field("upstream", &self.upstream)
             .finish()
     }

@@ -420,6 +420,12 @@ fn check(config_path: &Path) -> Result<ExitCode> {
                 ""
             }
         );
+        if let Some(at) = c.listen {
+            println!(
+                "credential {}: also served at {at} with the exchange's own paths (no /{} prefix)",
+                c.name, c.name
+            );
+        }
         if let (Environment::Demo, Some(demo)) = (c.environment, c.exchange.profile().demo) {
             println!(
                 "credential {}: environment demo: requests go to {} {}",
@@ -542,11 +548,31 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("listener address", e))?;
-        tracing::info!(
-            "listening on {addr} ({})",
-            if tls.is_some() { "https" } else { "http" }
-        );
-        proxy::run(state.clone(), listener, tls, shutdown_signal()).await;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!("listening on {addr} ({scheme})");
+        let mut listeners = vec![proxy::Listening {
+            listener,
+            credential: None,
+        }];
+        for c in &config.credentials {
+            let Some(at) = c.listen else { continue };
+            let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| {
+                Error::io(format!("cannot listen on {at} (credential {:?})", c.name), e)
+            })?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| Error::io("listener address", e))?;
+            tracing::info!(
+                "credential {} served at {scheme}://{addr} with the exchange's own paths (no /{} prefix)",
+                c.name,
+                c.name
+            );
+            listeners.push(proxy::Listening {
+                listener,
+                credential: Some(c.name.clone()),
+            });
+        }
+        proxy::run_all(state.clone(), listeners, tls, shutdown_signal()).await;
         tracing::info!("shutting down");
         tokio::task::block_in_place(|| state.resources().close_audit());
         Ok(ExitCode::SUCCESS)

@@ -162,6 +162,7 @@ struct RawCredential {
     environment: Environment,
     rotate_after_days: Option<u32>,
     warn_days: Option<u32>,
+    listen: Option<String>,
     upstream: Option<RawUpstream>,
 }
 
@@ -266,6 +267,7 @@ pub fn valid_name(s: &str) -> bool {
 
 impl RawConfig {
     pub(super) fn validate(self, base: &Path) -> Result<Config> {
+        let plaintext_ok = self.server.allow_plaintext_remote;
         let server = self.server.validate(base)?;
 
         let token = self.token.validate(base)?;
@@ -317,6 +319,17 @@ impl RawConfig {
                     known.join(", ")
                 )));
             }
+            let listen = c
+                .listen
+                .map(|text| {
+                    server::bot_listen(
+                        &format!("{key}.listen"),
+                        &text,
+                        server.tls.is_some(),
+                        plaintext_ok,
+                    )
+                })
+                .transpose()?;
             let upstream = match c.upstream {
                 None => None,
                 Some(u) => {
@@ -368,6 +381,7 @@ impl RawConfig {
                 recv_window_ms,
                 environment: c.environment,
                 rotation,
+                listen,
                 upstream,
             });
         }

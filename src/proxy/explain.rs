@@ -1,7 +1,7 @@
 //! `keyward policy explain`: the decision keyward would make on a request, from the config
 //! alone (no token, no network), through the same [`check`] as the proxy.
 
-use super::pipeline::split_target;
+use super::routing::split_target;
 use crate::config::Config;
 use crate::policy::{check, Caller, Decision};
 use crate::request::{CanonicalRequest, Method, Refusal, RequestParts};

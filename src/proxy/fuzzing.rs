@@ -3,7 +3,7 @@
 //! before anything is forwarded, and the properties every request must keep.
 //!
 //! Nothing here re-implements a stage: the transport checks are
-//! the proxy's `transport::check_parts`, routing is its `pipeline::split_target`, the canonical form, the
+//! the proxy's `transport::check_parts`, routing is its `routing::split_target`, the canonical form, the
 //! exchange checks and the decision are [`policy::check`], the only way to a signature is
 //! [`Checked::permit`] → [`Permit::sign`], exactly as in the proxy's pipeline.
 //!
@@ -45,7 +45,7 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, Uri, Version};
 
 use super::host::{AllowedHosts, ListenName};
-use super::pipeline::split_target;
+use super::routing::split_target;
 use super::transport::{check_parts, content_type, HeaderLimits, Upgrade};
 use crate::exchange::{self, Exchange, Outbound};
 use crate::policy::{self, Caller, Checked, Permit};

@@ -14,11 +14,15 @@ pub struct ListenName {
     /// Whether the port is the scheme's default, so that a name without a port matches too.
     default_port: bool,
     tls: bool,
+    /// The one credential a `[[credential]] listen` listener serves: its paths are the
+    /// exchange's own, with no `/<credential>` prefix.
+    credential: Option<String>,
 }
 
 impl ListenName {
     pub fn new(addr: SocketAddr, tls: bool) -> ListenName {
         ListenName {
+            credential: None,
             ip: match addr.ip() {
                 IpAddr::V4(ip) => ip.to_string(),
                 IpAddr::V6(ip) => format!("[{ip}]"),
@@ -28,6 +32,12 @@ impl ListenName {
             default_port: addr.port() == if tls { 443 } else { 80 },
             tls,
         }
+    }
+
+    /// This listener serves only `credential`, at the exchange's own paths.
+    pub fn bound_to(mut self, credential: Option<String>) -> Self {
+        self.credential = credential;
+        self
     }
 
     /// The WebSocket scheme a bot reaches this listener with.
@@ -61,6 +71,11 @@ impl<'a> AllowedHosts<'a> {
     /// The WebSocket scheme of this listener (`ws` when it has no address, which no Host names).
     pub fn ws_scheme(&self) -> &'static str {
         self.listen.map_or("ws", ListenName::ws_scheme)
+    }
+
+    /// The credential this listener is dedicated to (`[[credential]] listen`), if it is.
+    pub fn bound(&self) -> Option<&'a str> {
+        self.listen.and_then(|l| l.credential.as_deref())
     }
 
     /// Whether `host` (lowercased by the caller) names this keyward.

@@ -21,21 +21,57 @@ use super::{pipeline, ws};
 /// How long in-flight requests may take to finish once shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// One listening socket: the main one (`credential: None`, paths `/<credential>/...`) or a
+/// credential's own (`[[credential]] listen`, the exchange's paths).
+pub struct Listening {
+    pub listener: TcpListener,
+    pub credential: Option<String>,
+}
+
+/// Serves every listener until `shutdown` resolves, each as [`run`] does, and returns when all
+/// are done.
+pub async fn run_all(
+    state: Arc<State>,
+    listeners: Vec<Listening>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let (stop, stopped) = watch::channel(false);
+    let tasks: Vec<_> = listeners
+        .into_iter()
+        .map(|l| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(run(state.clone(), l, tls.clone(), async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }))
+        })
+        .collect();
+    shutdown.await;
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
 /// Accepts connections until `shutdown` resolves, then stops accepting, lets requests in flight
 /// finish (idle keep-alive connections are closed at once) and returns when every connection
 /// is done or after [`SHUTDOWN_GRACE`]. `tls` wraps each connection when configured.
 pub async fn run(
     state: Arc<State>,
-    listener: TcpListener,
+    listening: Listening,
     tls: Option<TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    let Listening {
+        listener,
+        credential,
+    } = listening;
     // Without its own address the listener answers to no Host at all (fail closed).
     let local = Arc::new(
         listener
             .local_addr()
             .ok()
-            .map(|addr| ListenName::new(addr, tls.is_some())),
+            .map(|addr| ListenName::new(addr, tls.is_some()).bound_to(credential)),
     );
     tokio::pin!(shutdown);
     // Connections in progress, and the signal that asks each to finish (hyper-util's

@@ -18,6 +18,7 @@ use super::auth::rate_limited;
 use super::host::{AllowedHosts, ListenName};
 use super::outcome::{Forwarded, Outcome, Stopped, Subject, Who};
 use super::respond::{self, ProxyBody};
+use super::routing::route;
 use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound, Upgrade};
 use crate::audit::Verdict;
@@ -25,7 +26,7 @@ use crate::exchange::environment;
 use crate::exchange::ws::WsProtocol;
 use crate::exchange::Outbound;
 use crate::policy::{check, Caller, Checked, Decision, Permit};
-use crate::request::{check_path, Refusal, RefusalKind, RequestParts};
+use crate::request::{Refusal, RefusalKind, RequestParts};
 
 /// Serves one request with the snapshot in force when it arrived.
 pub async fn handle(
@@ -114,7 +115,10 @@ impl<'s> Pipeline<'s> {
                 credential: credential.name.clone(),
                 field,
                 ws,
-                socket_base: format!("{scheme}://{host}/{}", credential.name),
+                socket_base: match self.hosts.bound() {
+                    Some(_) => format!("{scheme}://{host}"),
+                    None => format!("{scheme}://{host}/{}", credential.name),
+                },
             }
         });
         let forwarded = self.forward(&subject, credential, outbound, canonical.path, rule, bearer);
@@ -228,7 +232,8 @@ impl<'s> Pipeline<'s> {
         subject.method = Some(method);
         subject.source = source;
 
-        let (credential, path) = route(snapshot, head.uri.path()).map_err(|r| subject.stop(r))?;
+        let (credential, path) =
+            route(snapshot, self.hosts.bound(), head.uri.path()).map_err(|r| subject.stop(r))?;
         subject.credential = Some(credential);
         subject.path = path.to_owned();
 
@@ -329,29 +334,6 @@ struct Decided<'s> {
     subject: Subject<'s>,
     credential: &'s CredentialState,
     checked: Checked,
-}
-
-/// Stage 2: `/<credential>/<exchange path>` → the credential and the exchange path.
-pub(super) fn route<'s, 't>(
-    snapshot: &'s Snapshot,
-    target: &'t str,
-) -> Result<(&'s CredentialState, &'t str), Refusal> {
-    let (name, path) = split_target(target)?;
-    let credential = snapshot.credentials.get(name).ok_or_else(|| {
-        Refusal::not_found(format!(
-            "no credential named {name:?}; use http://HOST:PORT/<credential> as the exchange base URL"
-        ))
-    })?;
-    Ok((credential, path))
-}
-
-/// Checks a target path and splits it into `<credential>` and the exchange path.
-pub fn split_target(target: &str) -> Result<(&str, &str), Refusal> {
-    check_path(target)?;
-    target[1..]
-        .split_once('/')
-        .map(|(c, _)| (c, &target[1 + c.len()..]))
-        .ok_or_else(|| Refusal::not_found("the path must be /<credential>/<exchange API path>"))
 }
 
 /// How a decision reads in the audit log.

@@ -560,7 +560,10 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(super::super::run(
             state.clone(),
-            listener,
+            super::super::Listening {
+                listener,
+                credential: None,
+            },
             None,
             std::future::pending(),
         ));

@@ -17,8 +17,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::host::{AllowedHosts, ListenName};
 use super::outcome::{Outcome, Stopped, Subject};
-use super::pipeline::route;
 use super::respond::ProxyBody;
+use super::routing::route;
 use super::state::State;
 use super::transport::{Inbound, Upgrade};
 use crate::audit::{Asker, Event, FrameRecord, Judged, Verdict};
@@ -190,7 +190,8 @@ fn accept(
             Refusal::bad_request("a WebSocket upgrade is a GET"),
         ));
     }
-    let (credential, path) = route(snapshot, head.uri.path()).map_err(|r| stop(&subject, r))?;
+    let (credential, path) =
+        route(snapshot, hosts.bound(), head.uri.path()).map_err(|r| stop(&subject, r))?;
     subject.path = path.to_owned();
     let protocol = credential.exchange.ws();
     let route = protocol.and_then(|p| p.route(path).map(|r| (p, r)));

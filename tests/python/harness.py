@@ -400,6 +400,15 @@ class Stack:
     def base(self):
         return f"http://127.0.0.1:{self.port}/{self.credential}"
 
+    def own_base(self, credential=None):
+        """The base URL of a credential's own listener (`[[credential]] listen`), read from
+        keyward's log line `credential NAME served at URL ...`."""
+        name = re.escape(credential or self.credential)
+        m = re.search(rf"credential {name} served at (https?://[0-9.]+:\d+)",
+                      self.log_file.read_text(errors="replace"))
+        assert m, f"keyward logged no listener of its own for {credential or self.credential}"
+        return m.group(1)
+
     def make_token(self):
         if self.yubikey is not None:
             self.yubikey.start()

@@ -17,7 +17,7 @@ pub(super) struct RawServer {
     listen: Option<String>,
     tls: Option<RawTls>,
     #[serde(default)]
-    allow_plaintext_remote: bool,
+    pub(super) allow_plaintext_remote: bool,
     anonymous_market_data: Option<bool>,
     anonymous_rate: Option<String>,
     #[serde(default)]
@@ -52,23 +52,39 @@ struct RawTls {
     key: PathBuf,
 }
 
+/// A bots' listen address (`[server] listen`, `[[credential]] listen`): `IP:PORT`, and not
+/// reachable from other machines in clear unless `allow_plaintext_remote` says so.
+pub(super) fn bot_listen(
+    key: &str,
+    text: &str,
+    tls: bool,
+    allow_plaintext_remote: bool,
+) -> Result<SocketAddr> {
+    let listen: SocketAddr = text.parse().map_err(|_| {
+        Error::config(format!(
+            "{key}: {text:?} is not an IP:PORT address such as \"127.0.0.1:8787\""
+        ))
+    })?;
+    if !listen.ip().is_loopback() && !tls && !allow_plaintext_remote {
+        return Err(Error::config(format!(
+            "{key}: {listen} is reachable from other machines but no [server] tls is set; client tokens would cross the network in clear. Add tls = {{ cert = ..., key = ... }} or, on a trusted network, allow_plaintext_remote = true"
+        )));
+    }
+    Ok(listen)
+}
+
 impl RawServer {
     pub(super) fn validate(self, base: &Path) -> Result<ServerConfig> {
-        let listen_text = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            Error::config(format!(
-                "server.listen: {listen_text:?} is not an IP:PORT address such as \"127.0.0.1:8787\""
-            ))
-        })?;
         let tls = self.tls.map(|t| TlsConfig {
             cert: resolve(base, &t.cert),
             key: resolve(base, &t.key),
         });
-        if !listen.ip().is_loopback() && tls.is_none() && !self.allow_plaintext_remote {
-            return Err(Error::config(format!(
-                "server.listen: {listen} is reachable from other machines but no [server] tls is set; client tokens would cross the network in clear. Add tls = {{ cert = ..., key = ... }} or, on a trusted network, allow_plaintext_remote = true"
-            )));
-        }
+        let listen = bot_listen(
+            "server.listen",
+            self.listen.as_deref().unwrap_or(DEFAULT_LISTEN),
+            tls.is_some(),
+            self.allow_plaintext_remote,
+        )?;
         let anonymous_rate = parse_or(self.anonymous_rate, "20/s", "server.anonymous_rate")?;
         let ws_frame_rate = parse_or(self.ws_frame_rate, "50/s", "server.ws_frame_rate")?;
         let d = Limits::default();
