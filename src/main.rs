@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 mod admin_command;
 mod audit_command;
+mod check_command;
 mod cli;
 mod rotate_command;
 
@@ -18,9 +19,8 @@ use sha2::{Digest, Sha256};
 use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
 use keyward::error::{Error, ErrorKind, Result};
-use keyward::exchange::environment::Environment;
 use keyward::proxy::{self, State};
-use keyward::startup::{audit_checkpoints, open_token, unseal_all, unseal_with};
+use keyward::startup::{audit_checkpoints, open_token, unseal_with};
 use keyward::token::{KeyOptions, PivSlot, SealingAlgorithm, SignatureAlgorithm};
 use keyward::{exchange, provision, secret, vault};
 
@@ -138,7 +138,7 @@ fn run(command: Command) -> Result<ExitCode> {
         } => rotate_command::rotate(&config, &credential, recipient.as_deref(), expires_days),
         Command::Digest { vault } => digest(&vault),
         Command::ClientToken { name } => client_token(&name),
-        Command::Check { config } => check(&config),
+        Command::Check { config } => check_command::check(&config),
         Command::Policy {
             command:
                 PolicyCommand::Explain {
@@ -373,104 +373,6 @@ fn client_token(name: &str) -> Result<ExitCode> {
     eprintln!(
         "keyward: give the first line to bot {name:?} as its API key (shown once, not stored); put the second in its [[client]] entry"
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn check(config_path: &Path) -> Result<ExitCode> {
-    let config = Config::load(config_path)?;
-    let unsealed = unseal_all(&config)?;
-    println!("config {}: ok", config_path.display());
-    println!(
-        "listen {} ({}); anonymous market data {}",
-        config.server.listen,
-        if config.server.tls.is_some() {
-            "TLS"
-        } else {
-            "plain HTTP"
-        },
-        if config.server.anonymous_market_data {
-            "on"
-        } else {
-            "off"
-        }
-    );
-    let now = SystemTime::now();
-    let mut expired = Vec::new();
-    for c in &config.credentials {
-        let u = &unsealed[&c.name];
-        let standing = match u.version.standing(now) {
-            keyward::rotation::Standing::Current => "",
-            keyward::rotation::Standing::Due => "; DUE: rotate it soon with `keyward rotate`",
-            keyward::rotation::Standing::Expired => {
-                expired.push(c.name.as_str());
-                "; EXPIRED: serve answers its requests 403 credential_expired"
-            }
-        };
-        println!(
-            "credential {} ({}): unsealed from {} (key {}; {}; {}{standing}){}",
-            c.name,
-            c.exchange.id(),
-            c.vault.display(),
-            u.header.recipient_fingerprint,
-            u.mode,
-            u.version.describe(now),
-            if c.upstream.is_some() {
-                "; upstream overridden"
-            } else {
-                ""
-            }
-        );
-        if let Some(at) = c.listen {
-            println!(
-                "credential {}: also served at {at} with the exchange's own paths (no /{} prefix)",
-                c.name, c.name
-            );
-        }
-        if let (Environment::Demo, Some(demo)) = (c.environment, c.exchange.profile().demo) {
-            println!(
-                "credential {}: environment demo: requests go to {} {}",
-                c.name,
-                c.exchange.id(),
-                demo.name
-            );
-        }
-    }
-    for cl in &config.clients {
-        let mut names: Vec<&str> = Vec::new();
-        for r in &cl.allow.rules {
-            if !names.contains(&r.id.as_str()) {
-                names.push(&r.id);
-            }
-        }
-        println!(
-            "client {} -> {}: {} endpoint rules [{}]; rate {}; sources {}",
-            cl.name,
-            cl.credential,
-            cl.allow.rules.len(),
-            names.join(", "),
-            cl.rate
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "unlimited".into()),
-            if cl.source_ips.is_empty() {
-                "any".to_owned()
-            } else {
-                cl.source_ips
-                    .iter()
-                    .map(|n| n.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        );
-    }
-    if !expired.is_empty() {
-        eprintln!(
-            "keyward: the key version of {} has expired: seal the new key with `keyward rotate \
-             --config {} --credential NAME`, pin it and reload",
-            expired.join(", "),
-            config_path.display()
-        );
-        return Ok(ExitCode::from(1));
-    }
     Ok(ExitCode::SUCCESS)
 }
 
