@@ -391,6 +391,10 @@ allow = {allow}
             (client(r#"[{ method = "POST", path = "/api/v3/order", bogus = 1 }]"#), "bogus"),
             (base("[server]\nlisten = \"0.0.0.0:8787\""), "tls"),
             (base("recv_window_ms = 0"), "recv_window_ms"),
+            (base("rotate_after_days = 0"), "credential[0].rotate_after_days: must be between 1 and 3650"),
+            (base("rotate_after_days = 3651"), "rotate_after_days"),
+            (base("warn_days = 4000"), "credential[0].warn_days"),
+            (base("warn_days = -1"), "warn_days"),
             (base("").replace(&format!("vault_sha256 = \"{}\"\n", "0".repeat(64)), ""), "vault_sha256: missing for credential \"binance-main\""),
             (base("").replace(&"0".repeat(64), "abc"), "vault_sha256: \"abc\" is not 64 hex digits"),
             (base("upstream = { base = \"http://127.0.0.1:1\" }"), "https"),
@@ -404,6 +408,20 @@ allow = {allow}
             let e = err(&text);
             assert!(e.contains(want), "expected {want:?} in: {e}");
         }
+        let rotation = |extra: &str| {
+            Config::parse(&base(extra), Path::new("/"))
+                .unwrap()
+                .credentials[0]
+                .rotation
+        };
+        assert_eq!(rotation(""), crate::rotation::RotationPolicy::default());
+        assert_eq!(
+            rotation("rotate_after_days = 30\nwarn_days = 0"),
+            crate::rotation::RotationPolicy {
+                rotate_after_days: 30,
+                warn_days: 0
+            }
+        );
         let plain = base("[server]\nlisten = \"0.0.0.0:8787\"\nallow_plaintext_remote = true");
         assert!(Config::parse(&plain, Path::new("/")).is_ok());
     }
