@@ -29,9 +29,9 @@ pub trait Bot: Sync {
     fn allowlist(&self) -> &Allowlist;
     /// May it use `credential` from `peer` now (its credential, source addresses and rate)?
     fn admit(&self, credential: &str, peer: SocketAddr) -> Result<(), Refusal>;
-    /// The policy denied one of its ops (`hard_deny`: the reason, when the hard deny did):
-    /// counted, and its anomaly triggers applied.
-    fn denied(&self, peer: SocketAddr, hard_deny: Option<&str>, what: &str);
+    /// keyward refused one of its ops (`what`: the REST request it was judged as, or the op):
+    /// fed to its anomaly triggers.
+    fn refused(&self, peer: SocketAddr, refusal: &Refusal, what: &str);
 }
 
 /// The configured bots, found by client token (compared in constant time) or, for a bearer
@@ -285,16 +285,11 @@ impl<'a> Session<'a> {
                             decision,
                             ..
                         }) => {
-                            let what = format!("{} {}", judged.method, judged.path);
                             let judged = Judged {
                                 params: Some(c.params_string()),
                                 ..judged
                             };
-                            let actions = self.deny(&op, Some(judged), decision.refusal());
-                            if let Some(b) = bot {
-                                b.denied(self.cx.peer, decision.hard_deny(), &what);
-                            }
-                            return actions;
+                            return self.deny(&op, Some(judged), decision.refusal());
                         }
                         Err(refusal) => return self.deny(&op, Some(judged), refusal),
                     }
@@ -354,6 +349,13 @@ impl<'a> Session<'a> {
     /// socket stays open.
     fn deny(&mut self, op: &WsOp, judged: Option<Judged>, refusal: Refusal) -> Vec<Action> {
         let judged = judged.unwrap_or(Judged::NONE);
+        if let Some(b) = self.bot {
+            let what = match judged.method {
+                "" => op.name.clone(),
+                method => format!("{method} {} (op {})", judged.path, op.name),
+            };
+            b.refused(self.cx.peer, &refusal, &what);
+        }
         let verdict = Verdict::Deny {
             code: refusal.code,
             reason: &refusal.message,

@@ -365,8 +365,25 @@ fn a_deny_burst_disables_on_reaching_its_count() {
         "on_hard_deny = \"log\"\ndeny_burst = { count = 3, window_s = 60 }",
     );
     let kw = case.serve("keyward-deny-burst.log");
+    let get = |target: &str| {
+        raw(
+            kw.port,
+            &build(
+                kw.port,
+                "GET",
+                target,
+                &[("X-MBX-APIKEY", &ENV.token)],
+                None,
+            ),
+        )
+    };
+    // A policy denial, and a request refused for what it asked once the client is known
+    // (a parameter given twice); a served request does not count.
     denied_order(&kw).assert_error(403, "constraint");
-    denied_order(&kw).assert_error(403, "constraint");
+    get(&format!(
+        "/{MAIN}/api/v3/openOrders?symbol=BTCUSDT&symbol=ETHUSDT"
+    ))
+    .assert_error(400, "bad_params");
     assert_eq!(read(&kw, &ENV.token, MAIN).status, 200);
     denied_order(&kw).assert_error(403, "constraint");
     read(&kw, &ENV.token, MAIN).assert_error(403, "client_disabled");
@@ -378,6 +395,14 @@ fn a_deny_burst_disables_on_reaching_its_count() {
     let anomalies = case.records("anomaly");
     assert_eq!(anomalies.len(), 1, "{anomalies:?}");
     assert_eq!(anomalies[0]["trigger"], "deny_burst");
+    assert!(
+        anomalies[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 denied requests within 60 s (the last: POST /api/v3/order"),
+        "{}",
+        anomalies[0]["reason"]
+    );
     stop(kw);
     case.verify();
 }

@@ -114,6 +114,9 @@ impl Permit {
     }
 }
 
+/// The code of a request the exchange's hard deny refused (403).
+pub const HARD_DENY_CODE: &str = "hard_deny";
+
 impl Decision {
     /// The refusal a denied request gets (its code names the layer that denied it); an allowed
     /// request has none, so this is only called on denials.
@@ -125,7 +128,7 @@ impl Decision {
                 "internal",
                 "an allowed request has no refusal",
             ),
-            Decision::Deny(Denial::HardDeny(_)) => Refusal::forbidden("hard_deny", message),
+            Decision::Deny(Denial::HardDeny(_)) => Refusal::forbidden(HARD_DENY_CODE, message),
             Decision::Deny(Denial::NoRule) => Refusal::forbidden("not_allowed", message),
             Decision::Deny(Denial::Constraint(_)) => Refusal::forbidden("constraint", message),
             Decision::Deny(Denial::NeedsClient) => Refusal::new(

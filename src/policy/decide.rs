@@ -32,14 +32,6 @@ impl Decision {
         matches!(self, Decision::Allow { .. })
     }
 
-    /// The hard deny's reason, if that is what denied it.
-    pub fn hard_deny(&self) -> Option<&'static str> {
-        match self {
-            Decision::Deny(Denial::HardDeny(reason)) => Some(reason),
-            _ => None,
-        }
-    }
-
     /// The allowing rule's name, if allowed.
     pub fn rule(&self) -> Option<&str> {
         match self {

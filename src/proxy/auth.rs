@@ -13,7 +13,7 @@ use crate::anomaly::Triggers;
 use crate::config::ClientConfig;
 use crate::exchange::Exchange;
 use crate::policy::rate::{KeyedLimiter, Limiter, Rate};
-use crate::policy::Allowlist;
+use crate::policy::{Allowlist, HARD_DENY_CODE};
 use crate::request::{Refusal, RefusalKind};
 use crate::session;
 use std::sync::Arc;
@@ -72,12 +72,31 @@ impl Client {
         Ok(())
     }
 
-    /// The policy denied a request (or frame) of this client from `peer`: counted, and its
-    /// anomaly triggers applied (`hard_deny`: the reason, when the hard deny refused it).
-    pub fn denied(&self, peer: SocketAddr, hard_deny: Option<&str>, what: &str) {
-        self.kill
-            .denied(&self.name, peer, &self.triggers, hard_deny, what)
+    /// keyward refused a request (or op) of this client from `peer`, `what` naming it: a
+    /// refusal for what it asked (see [`counts_as_denial`]) is counted and fed to the client's
+    /// anomaly triggers (`on_hard_deny` for a hard-deny refusal, `deny_burst` for every one).
+    pub fn refused(&self, peer: SocketAddr, refusal: &Refusal, what: &str) {
+        if counts_as_denial(refusal) {
+            let hard = (refusal.code == HARD_DENY_CODE).then_some(refusal.message.as_str());
+            self.kill
+                .denied(&self.name, peer, &self.triggers, hard, what)
+        }
     }
+}
+
+/// Whether a refusal is for what the client asked, and so counts as a denial (`/status`
+/// `denied`, `deny_burst`): the policy's (hard deny, no rule, a failed constraint) and, once the
+/// client is known, a malformed or refused request (400, 403, 404, 405, 415) — not a rate limit,
+/// a timeout, keyward's own trouble, nor the kill switch itself.
+fn counts_as_denial(r: &Refusal) -> bool {
+    matches!(
+        r.kind,
+        RefusalKind::BadRequest
+            | RefusalKind::Forbidden
+            | RefusalKind::NotFound
+            | RefusalKind::MethodNotAllowed { .. }
+            | RefusalKind::UnsupportedMedia
+    ) && !matches!(r.code, "client_disabled" | "credential_disabled")
 }
 
 /// Every configured bot.
@@ -142,8 +161,8 @@ impl session::Bot for Client {
         Client::admit(self, credential, peer)
     }
 
-    fn denied(&self, peer: SocketAddr, hard_deny: Option<&str>, what: &str) {
-        Client::denied(self, peer, hard_deny, what)
+    fn refused(&self, peer: SocketAddr, refusal: &Refusal, what: &str) {
+        Client::refused(self, peer, refusal, what)
     }
 }
 
@@ -234,4 +253,32 @@ pub fn rate_limited(who: &str) -> Refusal {
         "rate_limited",
         format!("rate limit of {who} exceeded; slow down"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_client_asked_counts_as_a_denial_rate_limits_and_the_kill_switch_do_not() {
+        let forbidden = |code| Refusal::forbidden(code, "x");
+        for r in [
+            forbidden(HARD_DENY_CODE),
+            forbidden("not_allowed"),
+            forbidden("source_not_allowed"),
+            Refusal::not_found("x"),
+            Refusal::new(RefusalKind::BadRequest, "bad_params", "x"),
+        ] {
+            assert!(counts_as_denial(&r), "{}", r.code);
+        }
+        for r in [
+            forbidden("client_disabled"),
+            forbidden("credential_disabled"),
+            rate_limited("client bot"),
+            Refusal::new(RefusalKind::Timeout, "body_timeout", "x"),
+            Refusal::new(RefusalKind::Unavailable, "audit_unavailable", "x"),
+        ] {
+            assert!(!counts_as_denial(&r), "{}", r.code);
+        }
+    }
 }

@@ -50,7 +50,8 @@ pub struct Activity {
     pub last_source: Option<SocketAddr>,
     /// Requests and WebSocket frames that authenticated as the client (refused ones too).
     pub requests: u64,
-    /// Of those, the ones the policy denied (hard deny, no rule, a failed constraint).
+    /// Of those, the ones refused for what they asked (the policy's denials, and malformed or
+    /// refused requests once the client is known; not rate limits or the kill switch).
     pub denied: u64,
 }
 
@@ -273,7 +274,7 @@ impl KillSwitch {
         }
     }
 
-    /// The policy denied a request (or frame) of `client` from `peer`: counted, then its
+    /// A request (or frame) of `client` from `peer` was denied: counted, then its
     /// `on_hard_deny` (when `hard_deny` is the reason) and `deny_burst` triggers are applied.
     /// `what` names the request (method and path) for the trigger's record.
     pub fn denied(
@@ -297,7 +298,7 @@ impl KillSwitch {
                 fired.push((
                     Cause::OnHardDeny,
                     triggers.on_hard_deny,
-                    format!("hard deny: {what}: {why}"),
+                    format!("{what}: {why}"),
                 ));
             }
             if let Some(b) = burst {

@@ -38,6 +38,15 @@ pub enum Who<'s> {
 }
 
 impl<'s> Subject<'s> {
+    /// Feeds a refusal of a known client's request to its anomaly triggers (see
+    /// [`Client::refused`]); nothing for an anonymous or not yet authenticated one.
+    pub fn feed_triggers(&self, peer: SocketAddr, refusal: &Refusal) {
+        if let Who::Client(c) = self.client {
+            let method = self.method.map_or("", |m| m.as_str());
+            c.refused(peer, refusal, &format!("{method} {}", self.path));
+        }
+    }
+
     pub fn new(id: u64, peer: SocketAddr, target_path: &str) -> Self {
         Subject {
             id,

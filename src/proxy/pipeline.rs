@@ -80,6 +80,7 @@ impl<'s> Pipeline<'s> {
         } = match self.decide(id, req).await {
             Ok(decided) => decided,
             Err(Stopped { subject, refusal }) => {
+                subject.feed_triggers(self.peer, &refusal);
                 let refusal = self.audit_refusal(&subject, refusal);
                 return Outcome::refused(subject, refusal);
             }
@@ -88,13 +89,14 @@ impl<'s> Pipeline<'s> {
         let judgement = Judgement::of(&checked.decision);
         let params = Some(checked.canonical.params_string());
         let record = subject.record(&checked.canonical.path, params, judgement.verdict());
-        if let Err(e) = self.resources.audit(&record) {
-            return Outcome::refused(subject, audit_failed(e));
-        }
+        let audited = self.resources.audit(&record);
         drop(judgement);
-        if let (false, Who::Client(c)) = (checked.decision.is_allowed(), subject.client) {
-            let what = format!("{} {}", checked.canonical.method, checked.canonical.path);
-            c.denied(self.peer, checked.decision.hard_deny(), &what);
+        // A denial feeds the client's anomaly triggers, also when its record failed.
+        if !checked.decision.is_allowed() {
+            subject.feed_triggers(self.peer, &checked.decision.refusal());
+        }
+        if let Err(e) = audited {
+            return Outcome::refused(subject, audit_failed(e));
         }
 
         // Only a permit (an allowed request) is signed, and exactly its canonical request.

@@ -24,7 +24,7 @@ impl Bot for TestBot {
     fn admit(&self, _credential: &str, _peer: SocketAddr) -> Result<(), Refusal> {
         Ok(())
     }
-    fn denied(&self, _peer: SocketAddr, _hard_deny: Option<&str>, _what: &str) {}
+    fn refused(&self, _peer: SocketAddr, _refusal: &Refusal, _what: &str) {}
 }
 
 struct TestBots(Vec<(&'static str, TestBot)>);
