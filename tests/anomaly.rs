@@ -419,8 +419,21 @@ fn a_corrupt_state_file_refuses_start_up_and_says_how_to_reset() {
         "{stderr}"
     );
     std::fs::rename(case.state_file(), case.audit.with_extension("state.bad")).unwrap();
+    // A valid file that still disables a client the config no longer has.
+    std::fs::write(
+        case.state_file(),
+        r#"{"version":1,"disabled":[{"target":"client","name":"gone-bot","by":"operator","at":"2026-12-01T00:00:00Z","reason":"r"}]}"#,
+    )
+    .unwrap();
     let kw = case.serve("keyward-corrupt-state.log");
     assert_eq!(read(&kw, &ENV.token, MAIN).status, 200);
+    case.admin("POST", "/clients/gone-bot/disable")
+        .assert_error(404, "not_found");
+    let r = case.admin("POST", "/clients/gone-bot/enable");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["changed"], true);
+    let state = std::fs::read_to_string(case.state_file()).unwrap();
+    assert!(!state.contains("gone-bot"), "{state}");
     stop(kw);
 }
 

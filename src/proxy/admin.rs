@@ -328,19 +328,22 @@ fn status(state: &State) -> Value {
 
 fn switch(state: &State, target: Target, name: &str, enable: bool) -> Answer {
     let snapshot = state.snapshot();
+    let kill = state.resources().kill_switch();
     let known = match target {
         Target::Client => snapshot.clients.by_name(name).is_some(),
         Target::Credential => snapshot.credentials.contains_key(name),
     };
+    // A name the state file still disables but the config no longer has may be enabled (it
+    // would be disabled again if the name came back).
+    let kept = enable && kill.is_disabled(target, name);
     let what = target.name();
-    if !known {
+    if !known && !kept {
         return Answer::error(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no {what} named {name:?} in the config in force"),
         );
     }
-    let kill = state.resources().kill_switch();
     let done = if enable {
         kill.enable(target, name)
     } else {
