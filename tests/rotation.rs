@@ -581,3 +581,40 @@ fn a_websocket_session_whose_key_version_expires_is_closed_on_its_next_frame() {
         Err(e) => panic!("unexpected upgrade failure: {e}"),
     }
 }
+
+/// The same rotation with the sealing key on a (virtual) YubiKey: the reload's key agreement
+/// runs on the card session `serve` opened at start-up (no second PIN verification).
+#[test]
+fn a_rotation_reloads_on_the_yubikey_session_serve_holds() {
+    if !common::vpiv::available() {
+        return;
+    }
+    let env = Env::start_with(common::Options {
+        yubikey: Some(common::vpiv::CardSpec::new("5.7.1", 5700077)),
+        ..Default::default()
+    });
+    let input = format!("{}\n{}\n", env.api_key_alt, env.secret_alt);
+    let lines = rotate(&env, MAIN, &input, &["--recipient", "recipient.txt"]);
+    assert_eq!(lines[0], "version 2");
+    repin(&env.dir, "keyward.toml");
+    env.kw.signal(libc::SIGHUP);
+    let log = wait_log(&env.kw, "config reloaded", 1);
+    assert!(log.contains("key version 2 of 2"), "{log}");
+    let t = unique("yk");
+    let r = read(env.port(), MAIN, &env.token, &t);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(env.the_record(&t)["api_key"], env.api_key_alt.as_str());
+    let (card, _) = env.yubikey.as_ref().unwrap();
+    let card_log = card.log_text();
+    // ECDH: one per vault at start-up, one for the reopened vault; the PIN: keygen and serve.
+    assert_eq!(
+        card_log.matches("INS 87 P1 11 P2 9D: 9000").count(),
+        3,
+        "{card_log}"
+    );
+    assert_eq!(
+        card_log.matches("INS 20 P1 00 P2 80: 9000").count(),
+        2,
+        "{card_log}"
+    );
+}
