@@ -514,6 +514,22 @@ allow = ["{exchange}:trade", {{ method = "PATCH", path = "{path}" }}]
         let text = include_str!("../hsm-config/keyward.example.toml");
         let c = Config::parse(text, Path::new("/etc/keyward")).unwrap();
         assert_eq!(c.clients[0].credential, "binance-main");
+        // Its commented anomaly triggers, uncommented, are valid and set what they say.
+        let triggers = ["# on_hard_deny", "# on_new_source", "# deny_burst"]
+            .iter()
+            .fold(text.to_owned(), |t, k| t.replace(k, &k[2..]));
+        let c = Config::parse(&triggers, Path::new("/etc/keyward")).unwrap();
+        assert_eq!(
+            c.clients[0].triggers,
+            crate::anomaly::Triggers {
+                deny_burst: Some(crate::anomaly::DenyBurst {
+                    count: 20,
+                    window: Duration::from_secs(60),
+                    reaction: crate::anomaly::Reaction::Disable,
+                }),
+                ..Default::default()
+            }
+        );
         // The commented OKX example, uncommented, is valid too.
         let (_, tail) = text.split_once("# [[credential]]").unwrap();
         let okx: String = format!("# [[credential]]{tail}")
