@@ -140,6 +140,15 @@ pub trait Exchange: Profiled + Send + Sync + 'static {
             .unwrap_or_default()
     }
 
+    /// Whether keyward answers `reject` with HTTP 200, as the exchange answers its own
+    /// refusals (so that its clients read the body): the profile's error shape says.
+    fn refusal_in_200(&self, reject: &Refusal) -> bool {
+        self.profile()
+            .conventions
+            .error
+            .is_some_and(|shape| shape.answers_200(reject))
+    }
+
     /// Signs the canonical request with the credential. Only keyward's own fields (timestamp,
     /// receive window, signature, key header) are added; nothing else changes.
     fn sign(&self, req: &CanonicalRequest, with: Signing<'_>) -> Result<Outbound, Refusal>;

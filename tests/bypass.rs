@@ -120,7 +120,7 @@ fn refused(what: &str, request: &[u8], t: &str, expect: Expect) -> Resp {
     match expect {
         Expect::Json(status, code) => {
             assert_eq!(
-                r.status,
+                r.refusal_status(),
                 status,
                 "{what}: expected {status} {code}, got:\n{}\n{}",
                 r.head,

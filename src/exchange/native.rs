@@ -21,6 +21,10 @@ pub struct CodedError {
     message: &'static str,
     codes: Codes,
     data: Option<Data>,
+    /// Whether the exchange answers its own refusals with HTTP 200 and the code in the body
+    /// (Bybit), which is what its clients read: pybit raises its canned "IP rate limit" text
+    /// for any other status and never shows the body.
+    in_200: bool,
 }
 
 /// The codes for an unknown client (401), a refusal (403), a rate limit (429) and any other
@@ -47,6 +51,7 @@ impl CodedError {
             message,
             codes: Codes::Numbers(codes),
             data: None,
+            in_200: false,
         }
     }
 
@@ -61,6 +66,7 @@ impl CodedError {
             message,
             codes: Codes::Strings(codes),
             data: None,
+            in_200: false,
         }
     }
 
@@ -70,6 +76,20 @@ impl CodedError {
             data: Some(data),
             ..self
         }
+    }
+
+    /// The same shape, answered with HTTP 200 as the exchange answers its own refusals.
+    pub const fn in_200(self) -> Self {
+        CodedError {
+            in_200: true,
+            ..self
+        }
+    }
+
+    /// Whether `reject` is answered with HTTP 200 (a client error, in an exchange whose own
+    /// refusals are); keyward's log and audit keep its own status.
+    pub fn answers_200(&self, reject: &Refusal) -> bool {
+        self.in_200 && client_error_index(reject.kind).is_some()
     }
 
     /// The members for `reject`: its code, `keyward: <message>`, and `data`.

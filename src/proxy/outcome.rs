@@ -223,11 +223,17 @@ impl<'s> Outcome<'s> {
             })
             | End::Refused(refusal) => refusal,
         };
-        let native = self
-            .subject
-            .exchange()
+        let exchange = self.subject.exchange();
+        let native = exchange
             .map(|e| e.native_error(&refusal))
             .unwrap_or_default();
-        respond::refusal(&refusal, native)
+        let mut response = respond::refusal(&refusal, native);
+        if exchange.is_some_and(|e| e.refusal_in_200(&refusal)) {
+            // keyward's own status stays visible to operators (curl -i) and tests.
+            let own = http::HeaderValue::from(response.status().as_u16());
+            response.headers_mut().insert("x-keyward-status", own);
+            *response.status_mut() = http::StatusCode::OK;
+        }
+        response
     }
 }

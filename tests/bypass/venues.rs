@@ -1419,7 +1419,7 @@ fn run(p: &Profile, f: &Front, case: &Case) -> Result<(), String> {
                 .or(v["keyward"]["code"].as_str())
                 .map(str::to_owned)
         });
-        if r.status != status || got_code.as_deref() != Some(code) {
+        if r.refusal_status() != status || got_code.as_deref() != Some(code) {
             return Err(format!("expected {status} {code}, got {}", show(r)));
         }
         Ok(())

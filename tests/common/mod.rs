@@ -277,6 +277,15 @@ impl Resp {
         })
     }
 
+    /// keyward's status for a refusal: the wire status, or, where the exchange's own refusals
+    /// are HTTP 200 (Bybit) and keyward answers alike, its `X-Keyward-Status`.
+    pub fn refusal_status(&self) -> u16 {
+        match self.header("x-keyward-status") {
+            Some(own) if self.status == 200 => own.parse().unwrap_or(0),
+            _ => self.status,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<String> {
         self.head.lines().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
@@ -290,7 +299,7 @@ impl Resp {
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(
-            self.status,
+            self.refusal_status(),
             status,
             "expected {status} {code}, got:\n{}\n{}",
             self.head,

@@ -618,7 +618,10 @@ allow = [
                                      data=body.encode() if isinstance(body, str) else body, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, r.read().decode()
+                # keyward's status for a refusal answered 200 as the exchange answers its own
+                # refusals (Bybit): X-Keyward-Status holds it.
+                own = r.headers.get("X-Keyward-Status")
+                return (int(own) if own else r.status), r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
@@ -679,7 +682,10 @@ def record_status(ex):
     inner = ex.handle_errors
 
     def handle_errors(code, reason, *rest):
-        ex.last_status = code
+        # keyward's own status where it answers 200 as the exchange does (Bybit)
+        headers = {k.lower(): v for k, v in (rest[2] or {}).items()} if len(rest) > 2 else {}
+        own = headers.get("x-keyward-status")
+        ex.last_status = int(own) if own and code == 200 else code
         return inner(code, reason, *rest)
 
     ex.handle_errors = handle_errors

@@ -214,6 +214,8 @@ struct ErrorDef {
     numbers: Option<[i64; 4]>,
     strings: Option<[String; 4]>,
     data: Option<Data>,
+    #[serde(default)]
+    in_200: bool,
 }
 
 #[derive(Default, Deserialize)]
@@ -308,10 +310,11 @@ fn coded_error(def: ErrorDef) -> Result<CodedError, String> {
         (None, Some(s)) => CodedError::strings(code, message, s.map(leak_str)),
         _ => return Err("error: give exactly one of 'numbers' and 'strings'".into()),
     };
-    Ok(match def.data {
+    let shape = match def.data {
         Some(data) => shape.with_data(data),
         None => shape,
-    })
+    };
+    Ok(if def.in_200 { shape.in_200() } else { shape })
 }
 
 fn deny_rule(def: DenyDef) -> Result<DenyRule, String> {
