@@ -550,6 +550,19 @@ fn a_websocket_session_whose_key_version_expires_is_closed_on_its_next_frame() {
         "{answer:?}"
     );
     assert!(ws_mock.frames().contains(&first));
+    let frames: Vec<Value> = env
+        .audit_records()
+        .into_iter()
+        .filter(|r| r["event"] == "frame" && r["credential"] == MAIN)
+        .collect();
+    let ops: Vec<(&str, &Value)> = frames
+        .iter()
+        .map(|r| (r["op"].as_str().unwrap(), &r["key_version"]))
+        .collect();
+    assert_eq!(
+        ops,
+        [("upgrade", &Value::from(1)), ("time", &Value::from(1))]
+    );
 
     while SystemTime::now() < expires + Duration::from_millis(300) {
         std::thread::sleep(Duration::from_millis(100));

@@ -97,7 +97,7 @@ pub struct Asker<'a> {
     /// The credential the path names, or empty before routing.
     pub credential: &'a str,
     /// The credential's key version that signs (or would sign) it, once routed; absent before
-    /// routing and in a session's upgrade record.
+    /// routing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_version: Option<u32>,
 }

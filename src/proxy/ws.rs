@@ -37,6 +37,8 @@ pub fn is_upgrade(req: &Request<Incoming>) -> bool {
 /// An accepted upgrade: what the relay task needs.
 struct Accepted {
     credential: String,
+    /// The credential's key version the session signs with.
+    key_version: u32,
     socket: String,
     route: WsRoute,
     client: Option<String>,
@@ -243,6 +245,7 @@ fn accept(
         .map_err(|r| stop(&subject, r))?;
     Ok(Accepted {
         credential: credential.name.clone(),
+        key_version: credential.version.number,
         socket: path.to_owned(),
         route,
         client: client.map(|c| c.name().to_owned()),
@@ -326,7 +329,7 @@ fn frame_record<'a>(id: u64, a: &'a Accepted, verdict: Verdict<'a>) -> Event<'a>
             client: a.client.as_deref().unwrap_or("anonymous"),
             source: &a.source,
             credential: &a.credential,
-            key_version: None,
+            key_version: Some(a.key_version),
         },
         socket: &a.socket,
         op: "upgrade",
