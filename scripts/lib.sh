@@ -3,6 +3,10 @@
 # cryptography: the mock exchange verifies RSA/Ed25519 signatures, the virtual PIV card
 # (scripts/vpiv/) does its P-256/Ed25519/3DES/AES work with it.
 KW_PY_PINS=(ccxt==4.5.90 python-binance==1.0.37 pytest==9.2.0 websockets==17.4 cryptography==50.0.2)
+# The exchanges' official SDKs (tests/python/test_official_sdks.py), in a virtualenv of their own:
+# coinbase-advanced-py requires websockets<14, the tests above pin 17.
+KW_SDK_PINS=(binance-sdk-spot==13.3.0 binance-sdk-wallet==13.8.0 python-okx==0.4.4
+             coinbase-advanced-py==1.8.4 pybit==5.17.0 cryptography==50.0.2)
 
 kw_log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 kw_die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -111,4 +115,23 @@ kw_softhsm_conf() {
   repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   mkdir -p "$tokendir"
   sed "s|@TOKENDIR@|$tokendir|" "$repo/hsm-config/softhsm2.conf" > "$out"
+}
+
+# kw_sdk_python REPO — print the python of the SDK virtualenv (REPO/target/sdk-venv), creating it
+# with KW_SDK_PINS when it is missing or lacks them.
+kw_sdk_python() {
+  local venv="$1/target/sdk-venv"
+  local probe='import binance_sdk_spot, binance_sdk_wallet, okx, coinbase.rest, pybit, certifi
+from importlib.metadata import version
+assert version("pybit") == "5.17.0" and version("coinbase-advanced-py") == "1.8.4"'
+  if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c "$probe" >/dev/null 2>&1; then
+    printf '%s\n' "$venv/bin/python3"; return 0
+  fi
+  kw_log "creating the SDK virtualenv $venv (${KW_SDK_PINS[*]})"
+  rm -rf "$venv"
+  python3 -m venv "$venv" >&2 || kw_die "python3 -m venv failed (apt-get install python3-venv)"
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "${KW_SDK_PINS[@]}" >&2 \
+    || kw_die "pip install ${KW_SDK_PINS[*]} failed"
+  "$venv/bin/python3" -c "$probe" || kw_die "the SDK virtualenv lacks ${KW_SDK_PINS[*]}"
+  printf '%s\n' "$venv/bin/python3"
 }

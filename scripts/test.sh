@@ -34,6 +34,9 @@ PY=$(kw_python "$repo")
 kw_log "python: $PY"
 # The Rust tests run the virtual PIV card with this python, and must not skip it.
 export KEYWARD_PYTHON="$PY" KEYWARD_REQUIRE_VPIV=1
+SDK_PY=$(kw_sdk_python "$repo")
+kw_log "official SDKs: $SDK_PY"
+export KEYWARD_SDK_PYTHON="$SDK_PY" KEYWARD_REQUIRE_SDKS=1
 
 status=0
 if [ "${KEYWARD_SKIP_CARGO:-0}" != 1 ]; then
