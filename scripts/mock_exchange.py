@@ -50,6 +50,9 @@ import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mocks import permissions  # noqa: E402
+
 MAX_BODY = 1 << 20  # 1 MiB
 
 # --------------------------------------------------------------------------------------
@@ -975,6 +978,7 @@ class Handler(BaseHTTPRequestHandler):
                 status, payload, self.retry_after = refusal
             else:
                 status, payload = self.verify_and_route(ex, path, query, raw_body, headers, rec)
+                status, payload = self.key_permissions("binance", rec, status, payload)
         except BinanceError as e:
             status, payload = e.status, e.body()
             rec["error"] = rec["error"] or e.msg
@@ -1003,8 +1007,15 @@ class Handler(BaseHTTPRequestHandler):
         try:
             raw_body = self.read_body()
             rec["body"] = raw_body.decode("utf-8", "replace")
-            status, payload = self.server.plugin.handle(
-                Request(self.command.upper(), path, query, headers, raw_body, rec))
+            try:
+                status, payload = self.server.plugin.handle(
+                    Request(self.command.upper(), path, query, headers, raw_body, rec))
+            except MockError as e:
+                if not (rec["verified"] and permissions.is_endpoint(
+                        self.server.exchange_name, self.command.upper(), path)):
+                    raise
+                status, payload = e.status, e.payload
+            status, payload = self.key_permissions(self.server.exchange_name, rec, status, payload)
         except MockError as e:
             status, payload = e.status, e.payload
             rec["error"] = rec["error"] or e.msg
@@ -1019,6 +1030,15 @@ class Handler(BaseHTTPRequestHandler):
         rec["latency_ms"] = round((time.time() - started) * 1000, 3)
         self.server.recorder.write(rec)
         self.reply(status, payload)
+
+    def key_permissions(self, exchange, rec, status, payload):
+        """A verified call of the exchange's key-permission endpoint is answered as
+        scripts/mocks/permissions.py says for its key (`--permissions`)."""
+        if not (rec["verified"] and permissions.is_endpoint(exchange, rec["method"], rec["path"])):
+            return status, payload
+        mode = permissions.mode_for(self.server.permissions_file, rec["api_key"])
+        rec["permissions_mode"] = mode
+        return permissions.answer(exchange, mode, rec["api_key"])
 
     def verify_and_route(self, ex, path, query, raw_body, headers, rec):
         method = self.command.upper()
@@ -1155,6 +1175,9 @@ def main(argv=None):
     ap.add_argument("--credentials", required=True,
                     help='JSON file {"<api key>": "<secret>"} (other exchanges: values may be objects)')
     ap.add_argument("--record", help="append one JSON line per request received to this file")
+    ap.add_argument("--permissions",
+                    help='JSON file {"<api key>" or "*": MODE}: how the key-permission endpoint '
+                         'answers (scripts/mocks/permissions.py; read on every call; default safe)')
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -1186,6 +1209,8 @@ def main(argv=None):
 
     server = Server((args.host, args.port), ctx, Exchange(creds if plugin is None else {}),
                     Recorder(args.record), args.verbose, plugin)
+    server.exchange_name = args.exchange
+    server.permissions_file = args.permissions
     port = server.server_address[1]
     print(f"listening on {port}", flush=True)
     try:

@@ -69,6 +69,7 @@ pub fn check(config_path: &Path) -> Result<ExitCode> {
             );
         }
     }
+    let refused = crate::permission_command::print_key_checks(&config, &unsealed)?;
     for cl in &config.clients {
         let mut names: Vec<&str> = Vec::new();
         for r in &cl.allow.rules {
@@ -96,6 +97,13 @@ pub fn check(config_path: &Path) -> Result<ExitCode> {
             }
         );
     }
+    if !refused.is_empty() {
+        eprintln!(
+            "keyward: credential(s) {} would not be served (permission_check = \"refuse\"): {}",
+            refused.join(", "),
+            keyward::proxy::RECREATE
+        );
+    }
     if !expired.is_empty() {
         eprintln!(
             "keyward: the key version of {} has expired: seal the new key with `keyward rotate \
@@ -103,6 +111,8 @@ pub fn check(config_path: &Path) -> Result<ExitCode> {
             expired.join(", "),
             config_path.display()
         );
+    }
+    if !refused.is_empty() || !expired.is_empty() {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -82,6 +82,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Refuse to start when secret memory cannot be locked (else a warning).
     pub require_locked_memory: bool,
+    /// `permission_check_hours`: how often the key-permission self-check asks each exchange
+    /// what its key may do (after a refused or failed check: sooner, see `proxy::keycheck`).
+    pub permission_check_every: Duration,
 }
 
 /// Bounds on what connections and requests may hold (`[server]` keys of the same names).
@@ -178,7 +181,34 @@ pub struct CredentialConfig {
     /// Its own listener (`[[credential]] listen`), on which paths have no `/<name>` prefix.
     pub listen: Option<SocketAddr>,
     pub upstream: Option<UpstreamConfig>,
+    /// What the key-permission self-check's verdict does to this credential.
+    pub permission_check: PermissionCheck,
 }
+
+/// A credential's `permission_check`: what keyward does when the exchange says the key can
+/// withdraw or transfer, or when its answer cannot be had or read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PermissionCheck {
+    /// Refuse the credential's requests (403 `key_can_withdraw` / `key_permissions_unknown`).
+    #[default]
+    Refuse,
+    /// Serve, and log a warning every hour.
+    Warn,
+    /// Do not ask the exchange.
+    Off,
+}
+
+impl PermissionCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermissionCheck::Refuse => "refuse",
+            PermissionCheck::Warn => "warn",
+            PermissionCheck::Off => "off",
+        }
+    }
+}
+
+pub const DEFAULT_PERMISSION_CHECK_HOURS: u64 = 24;
 
 impl fmt::Debug for CredentialConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -192,6 +222,7 @@ impl fmt::Debug for CredentialConfig {
             .field("rotation", &self.rotation)
             .field("listen", &self.listen)
             .field("upstream", &self.upstream)
+            .field("permission_check", &self.permission_check)
             .finish()
     }
 }
@@ -371,6 +402,41 @@ allow = {allow}
             "[server]\nmax_header_bytes = 8192\nmax_header_total_bytes = 4096"
         ))
         .contains("max_header_total_bytes"));
+    }
+
+    #[test]
+    fn the_permission_check_defaults_to_refuse_daily_and_is_checked() {
+        let c = Config::parse(&base(""), Path::new("/etc/keyward")).unwrap();
+        assert_eq!(c.credentials[0].permission_check, PermissionCheck::Refuse);
+        assert_eq!(c.server.permission_check_every, Duration::from_secs(86_400));
+        for (text, want) in [
+            ("warn", PermissionCheck::Warn),
+            ("off", PermissionCheck::Off),
+        ] {
+            let c = Config::parse(
+                &base(&format!(
+                    "permission_check = \"{text}\"\n[server]\npermission_check_hours = 6"
+                )),
+                Path::new("/etc/keyward"),
+            )
+            .unwrap();
+            assert_eq!(c.credentials[0].permission_check, want);
+            assert_eq!(
+                c.server.permission_check_every,
+                Duration::from_secs(6 * 3600)
+            );
+        }
+        let e = err(&base("permission_check = \"no\""));
+        assert!(
+            e.contains("credential[0].permission_check") && e.contains("\"warn\""),
+            "{e}"
+        );
+        for hours in [0, 721] {
+            let e = err(&base(&format!(
+                "[server]\npermission_check_hours = {hours}"
+            )));
+            assert!(e.contains("server.permission_check_hours"), "{e}");
+        }
     }
 
     #[test]

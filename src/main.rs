@@ -10,6 +10,7 @@ mod admin_command;
 mod audit_command;
 mod check_command;
 mod cli;
+mod permission_command;
 mod rotate_command;
 
 use base64::Engine;
@@ -444,6 +445,9 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
             let admin = Arc::new(proxy::Admin::new(a, config_path.to_owned()));
             tokio::spawn(proxy::run_admin(state.clone(), admin, listener));
         }
+        // The key-permission self-check runs before a bot is served (see README).
+        proxy::check_keys(&state).await;
+        tokio::spawn(proxy::keep_checking_keys(state.clone()));
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .map_err(|e| Error::io(format!("cannot listen on {}", config.server.listen), e))?;

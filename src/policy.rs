@@ -19,7 +19,7 @@ mod decide;
 pub mod rate;
 mod rule;
 
-pub use check::{check, Caller, Checked, Permit, HARD_DENY_CODE};
+pub use check::{check, Caller, Checked, Permit, HARD_DENY_CODE, PERMISSION_CHECK};
 pub use compile::{compile, AllowEntry, AllowError, Location, RuleEntry};
 pub use decide::{decide, public_rule, Decision, Denial};
 pub use rule::{parse_decimal, Allowlist, Rule, NOTIONAL};

@@ -268,7 +268,8 @@ static FAULTY: LazyLock<Faulty> =
 
 /// A config for the env's token and vaults: `binance-main` (client grid-bot, reading and
 /// ordering) goes to `main_port`, `binance-alt` (alt-bot, reading) to `alt_port`; `extra` is
-/// added to `[server]`, `allow` is grid-bot's allowlist.
+/// added to `[server]`, `allow` is grid-bot's allowlist. The key-permission self-check is off:
+/// these upstreams fail on purpose (a dead port, wrong certificates), which is what is tested.
 fn config(name: &str, main_port: u16, alt_port: u16, extra: &str, allow: &str) -> PathBuf {
     let env = &*ENV;
     let upstream =
@@ -293,6 +294,7 @@ exchange = "binance"
 vault = "vault/{MAIN}.kwv"
 vault_sha256 = "{pin_main}"
 upstream = {main}
+permission_check = "off"
 
 [[credential]]
 name = "{ALT}"
@@ -300,6 +302,7 @@ exchange = "binance"
 vault = "vault/{ALT}.kwv"
 vault_sha256 = "{pin_alt}"
 upstream = {alt}
+permission_check = "off"
 
 [[client]]
 name = "grid-bot"

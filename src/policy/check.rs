@@ -79,7 +79,40 @@ pub struct Permit {
     rule: String,
 }
 
+/// The rule keyward's own key-permission self-check request is signed under, and the client
+/// name its audit records carry.
+pub const PERMISSION_CHECK: &str = "keyward:permission-check";
+
 impl Permit {
+    /// keyward's own request to the exchange's permission endpoint
+    /// ([`Exchange::permission_endpoint`]): that endpoint with no parameters, signed. It is no
+    /// bot's request, so no allowlist judges it (several exchanges' endpoints are hard-denied to
+    /// bots because their answers list keys); it is the only request this constructor can make,
+    /// and its audit records name [`PERMISSION_CHECK`] as the client and the rule.
+    pub fn permission_check(exchange: &dyn Exchange) -> Result<Permit, Refusal> {
+        let (method, path) = exchange.permission_endpoint();
+        let route = exchange.route(path).ok_or_else(|| {
+            Refusal::not_found(format!(
+                "{path} (the permission endpoint) is not a {} API path",
+                exchange.id()
+            ))
+        })?;
+        let canonical = RequestParts {
+            method,
+            path,
+            query: None,
+            content_type: None,
+            body: b"",
+        }
+        .canonicalise(&exchange.canon_rules())?;
+        exchange.check_request(&canonical)?;
+        Ok(Permit {
+            route,
+            canonical,
+            rule: PERMISSION_CHECK.to_owned(),
+        })
+    }
+
     /// Where the request goes and how much of the credential it needs.
     pub fn route(&self) -> Route {
         self.route

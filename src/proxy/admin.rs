@@ -269,6 +269,7 @@ fn credential_entry(state: &State, c: &super::state::CredentialState) -> Value {
         "key_age_days": c.version.age_days(now),
         "key_expires": crate::rotation::rfc3339(c.version.ends().0),
         "key_expiry": c.version.standing(now).as_str(),
+        "permission_check": state.resources().key_checks().status(&c.key_holder()),
     })
 }
 

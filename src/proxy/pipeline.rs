@@ -267,6 +267,10 @@ impl<'s> Pipeline<'s> {
         (credential.version)
             .check(&credential.name, SystemTime::now())
             .map_err(|r| subject.stop(r))?;
+        self.resources
+            .key_checks()
+            .admit(&credential.key_holder())
+            .map_err(|r| subject.stop(r))?;
 
         let body = transport::read_body(body, snapshot.max_body_bytes, snapshot.body_timeout)
             .await

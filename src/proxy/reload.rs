@@ -73,6 +73,7 @@ impl State {
         let (credentials, reopened) =
             reopen(next, &self.snapshot(), self.resources()).map_err(ReloadError::Vault)?;
         let snapshot = Snapshot::recompile(next, credentials, self.resources());
+        super::keycheck::check_new_keys(self.resources(), &snapshot);
         self.replace(snapshot);
         Ok(Reloaded {
             clients: next.clients.len(),
@@ -112,6 +113,7 @@ fn reopen(
                 environment: old.environment,
                 upstream: old.upstream.clone(),
                 source,
+                permission_check: c.permission_check,
             }
         } else {
             let token = resources.token().ok_or_else(|| {

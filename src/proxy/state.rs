@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 use super::auth::{Clients, TokenGuesses};
 use super::backoff::Backoffs;
 use super::forward::{Limits, Upstream};
+use super::keycheck::KeyChecks;
 use super::kill::KillSwitch;
 use super::limits::Caps;
 use super::restart::RestartOnly;
@@ -29,7 +30,7 @@ use super::weights::Budgets;
 use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::anomaly::kept;
 use crate::audit::{AuditLog, Event};
-use crate::config::{self, Config};
+use crate::config::{self, Config, PermissionCheck};
 use crate::error::{Error, Result};
 use crate::exchange::environment::Environment;
 use crate::exchange::{Credential, Exchange};
@@ -131,6 +132,8 @@ pub struct Resources {
     kill: Arc<KillSwitch>,
     /// The token, logged in: a reload opens the vaults whose file or pin changed with it.
     token: Option<Arc<dyn Token>>,
+    /// The key-permission self-check's findings, per credential and key (a reload keeps them).
+    key_checks: KeyChecks,
 }
 
 /// A count of running tasks and a wake-up for whoever waits until none is left.
@@ -213,7 +216,13 @@ impl Resources {
             budgets: Budgets::default(),
             kill: Arc::default(),
             token: None,
+            key_checks: KeyChecks::default(),
         }
+    }
+
+    /// The key-permission self-check's findings.
+    pub fn key_checks(&self) -> &KeyChecks {
+        &self.key_checks
     }
 
     /// The token session start-up opened, if this state has one.
@@ -311,6 +320,8 @@ pub struct CredentialState {
     pub upstream: Arc<Upstream>,
     /// What it was unsealed from: a reload opens the vault again only when this changed.
     pub(super) source: Source,
+    /// What the key-permission self-check's verdict does to it.
+    pub permission_check: PermissionCheck,
 }
 
 /// The settings a credential's unsealed key was made from.
@@ -346,6 +357,7 @@ impl CredentialState {
             environment: c.environment,
             upstream: resources.upstream(&c.name)?,
             source: Source::of(c),
+            permission_check: c.permission_check,
         })
     }
 }
@@ -368,6 +380,8 @@ pub struct Snapshot {
     /// `[server] idle_timeout_ms`: a keep-alive connection's wait for its next request.
     pub(super) idle_timeout: Duration,
     pub(super) max_params: usize,
+    /// `[server] permission_check_hours`.
+    pub(super) permission_check_every: Duration,
 }
 
 impl Snapshot {
@@ -424,6 +438,7 @@ impl Snapshot {
             header_read_timeout: server.header_read_timeout,
             idle_timeout: server.limits.idle_timeout,
             max_params: server.limits.max_params,
+            permission_check_every: server.permission_check_every,
         }
     }
 
@@ -472,6 +487,7 @@ mod tests {
                 pin: VaultDigest::of(b""),
                 recv_window_ms: 5000,
             },
+            permission_check: PermissionCheck::Off,
         };
         Snapshot {
             credentials: HashMap::from([("main".to_owned(), Arc::new(credential))]),
@@ -493,6 +509,7 @@ mod tests {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_params: 100,
+            permission_check_every: Duration::from_secs(3600),
         }
     }
 

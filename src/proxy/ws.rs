@@ -243,6 +243,10 @@ fn accept(
     (credential.version)
         .check(&credential.name, std::time::SystemTime::now())
         .map_err(|r| stop(&subject, r))?;
+    resources
+        .key_checks()
+        .admit(&credential.key_holder())
+        .map_err(|r| stop(&subject, r))?;
     Ok(Accepted {
         credential: credential.name.clone(),
         key_version: credential.version.number,

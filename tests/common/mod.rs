@@ -621,6 +621,10 @@ pub struct Options {
     /// Other exchanges the one keyward fronts besides Binance (e.g. [`venue::ALL_BUT_BINANCE`]):
     /// one credential, one bot and one mock each (see [`venue`], [`Env::venue`]).
     pub exchanges: &'static [&'static str],
+    /// How the mocks answer keyward's key-permission check for some credentials (credential
+    /// name, `scripts/mocks/permissions.py` mode: `withdraw`, `unreadable`, ...), from the start;
+    /// every other key answers "safe". [`Env::set_key_permissions`] changes it later.
+    pub key_permissions: &'static [(&'static str, &'static str)],
 }
 
 impl Default for Options {
@@ -629,6 +633,7 @@ impl Default for Options {
             log_level: "info".to_owned(),
             yubikey: None,
             exchanges: &[],
+            key_permissions: &[],
         }
     }
 }
@@ -685,6 +690,11 @@ pub struct Env {
     pub venues: Vec<venue::Venue>,
     /// With [`Options::yubikey`]: the card (dropped before its pcscd).
     pub yubikey: Option<(vpiv::VirtualCard, vpiv::VirtualPcsc)>,
+}
+
+/// The file every mock of an Env reads its key-permission answers from (`--permissions`).
+pub fn permissions_file(dir: &Path) -> PathBuf {
+    dir.join("mock-permissions.json")
 }
 
 impl Env {
@@ -906,6 +916,16 @@ impl Env {
         )
         .unwrap();
 
+        let keys: HashMap<String, String> = [(MAIN, &api_key), (ALT, &api_key_alt)]
+            .into_iter()
+            .map(|(n, k)| (n.to_owned(), k.clone()))
+            .chain(
+                venues
+                    .iter()
+                    .map(|v| (v.credential.clone(), v.api_key.clone())),
+            )
+            .collect();
+        write_key_permissions(&dir, &keys, opts.key_permissions);
         let kw = Keyward::start(&dir, &config, &env.envs, "keyward.stderr.log");
         eprintln!(
             "keyward test env ready in {:.1} s (keyward on {}, mock on {})",
@@ -942,6 +962,21 @@ impl Env {
 
     pub fn port(&self) -> u16 {
         self.kw.port
+    }
+
+    /// Makes the mocks answer keyward's key-permission check for these credentials as told
+    /// (mode names of `scripts/mocks/permissions.py`); every other key answers "safe".
+    pub fn set_key_permissions(&self, modes: &[(&str, &str)]) {
+        let keys: HashMap<String, String> = [(MAIN, &self.api_key), (ALT, &self.api_key_alt)]
+            .into_iter()
+            .map(|(n, k)| (n.to_owned(), k.clone()))
+            .chain(
+                self.venues
+                    .iter()
+                    .map(|v| (v.credential.clone(), v.api_key.clone())),
+            )
+            .collect();
+        write_key_permissions(&self.dir, &keys, modes);
     }
 
     /// Runs a `keyward` command in the env's directory (with its SOFTHSM2_CONF).
@@ -1150,6 +1185,23 @@ impl EnvBuilder {
 
 /// The `vault_sha256` of `dir/vault/<name>.kwv` (zeros before it is sealed: keygen reads only
 /// `[token]`).
+/// Writes [`permissions_file`]: the API key of each named credential to its mode.
+fn write_key_permissions(dir: &Path, keys: &HashMap<String, String>, modes: &[(&str, &str)]) {
+    let table: serde_json::Map<String, Value> = modes
+        .iter()
+        .map(|(credential, mode)| {
+            let key = keys
+                .get(*credential)
+                .unwrap_or_else(|| panic!("no credential {credential} in this Env"));
+            (key.clone(), Value::from(*mode))
+        })
+        .collect();
+    let path = permissions_file(dir);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, Value::Object(table).to_string()).unwrap();
+    std::fs::rename(tmp, path).unwrap();
+}
+
 pub fn vault_pin(dir: &Path, name: &str) -> String {
     match std::fs::read(dir.join(format!("vault/{name}.kwv"))) {
         Ok(bytes) => sha256_hex_bytes(&bytes),

@@ -85,6 +85,8 @@ impl MockProcess {
             .arg(credentials)
             .arg("--record")
             .arg(record)
+            .arg("--permissions")
+            .arg(super::permissions_file(dir))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).unwrap());
@@ -266,6 +268,15 @@ impl VenueStart {
             credential: self.credential(),
             client: format!("{}-bot", self.exchange),
             token,
+            api_key: self
+                .key
+                .mock
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .clone(),
             mock_port,
             log: self.log,
             sealed: self.key.sealed,
@@ -282,6 +293,8 @@ pub struct Venue {
     /// The bot's client name, `<exchange>-bot`, and its client token.
     pub client: String,
     pub token: String,
+    /// The exchange API key sealed in the credential (what the mock knows it by).
+    pub api_key: String,
     pub mock_port: u16,
     pub log: MockLog,
     /// What `keyward seal` read for its credential (key, secret, passphrase), e.g. to rotate.

@@ -314,7 +314,8 @@ impl Setup {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
-    /// Writes keyward.toml with this `[token]` body and `vaults` credentials.
+    /// Writes keyward.toml with this `[token]` body and `vaults` credentials (no exchange here:
+    /// `keyward check` opens the vaults; the key-permission self-check is off).
     pub fn config(&self, token: &str, vaults: usize) {
         let mut text = format!(
             "[token]\n{token}\npin = {{ file = \"pin.txt\" }}\n[audit]\npath = \"audit.jsonl\"\n"
@@ -322,7 +323,7 @@ impl Setup {
         for i in 0..vaults {
             text.push_str(&format!(
                 "[[credential]]\nname = \"c{i}\"\nexchange = \"binance\"\nvault = \"vault/c{i}.kwv\"\n\
-                 vault_sha256 = \"{}\"\n",
+                 vault_sha256 = \"{}\"\npermission_check = \"off\"\n",
                 super::vault_pin(&self.dir, &format!("c{i}"))
             ));
         }

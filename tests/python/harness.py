@@ -139,6 +139,8 @@ class Mock:
         self.record_file = self.dir / "mock-requests.jsonl"
         self.record_file.touch()
         self.log_file = self.dir / "mock.stderr.log"
+        # How the key-permission endpoint answers (scripts/mocks/permissions.py); absent: "safe".
+        self.permissions_file = self.dir / "mock-permissions.json"
         self.ca_dir = Path(ca_dir)
         self.proc = None
         self.port = None
@@ -149,7 +151,7 @@ class Mock:
             [sys.executable, str(SCRIPTS / self.script),
              "--cert", str(self.ca_dir / "server.pem"), "--key", str(self.ca_dir / "server.key"),
              "--port", "0", "--credentials", str(self.creds_file), "--record", str(self.record_file),
-             "--exchange", self.exchange],
+             "--exchange", self.exchange, *self.permissions_args()],
             stdout=subprocess.PIPE, stderr=self._log, text=True,
         )
         line = self.proc.stdout.readline()
@@ -159,6 +161,9 @@ class Mock:
             raise RuntimeError(f"{self.script} did not start: {line!r}\n{self.log_file.read_text()}")
         self.port = int(m.group(1))
         return self
+
+    def permissions_args(self):
+        return ["--permissions", str(self.permissions_file)]
 
     @property
     def base(self):
@@ -181,6 +186,9 @@ class WsMock(Mock):
     every login and signature and records every frame it receives."""
 
     script = "ws_mock.py"
+
+    def permissions_args(self):
+        return []  # sockets carry no key-permission endpoint
 
     @property
     def base(self):

@@ -150,8 +150,14 @@ def test_withdraw_transfer_and_key_endpoint_refused(stack, run):
     _denied(run["withdraw"])
     _denied(run["transfer"])
     _denied(run["api_key"])  # the permission endpoint is for keyward's self-check, not bots
-    for word in ("withdraw", "transfer", "apikey"):
+    for word in ("withdraw", "transfer"):
         assert not [r for r in stack.mock.records() if word in r["path"].lower()], word
+    # Only keyward's own key-permission checks reached it: `keyward check` and serve's start-up.
+    own = [r for r in stack.mock.records() if "apikey" in r["path"].lower()]
+    assert len(own) == 2 and all(r["permissions_mode"] == "safe" for r in own), own
+    clients = [r["client"] for r in stack.audit_records() if r.get("path") == "/api/v1/apiKey"]
+    assert clients[0] == "keyward:permission-check" and set(clients[1:]) == {harness.CLIENT}, \
+        f"keyward's own check is audited as keyward's, then the bot's refused attempt: {clients}"
 
 
 def test_refusals_are_403(stack, run):

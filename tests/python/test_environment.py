@@ -83,6 +83,14 @@ def test_a_demo_credential_always_sends_the_demo_header(okx_demo):
     assert status == 403 and json.loads(body)["error"]["code"] == "environment_mismatch", body
 
 
+def test_the_key_permission_check_of_a_demo_credential_asks_the_demo(okx_demo, okx_live):
+    # keyward's own checks (`keyward check` and serve's start-up) go where the key lives.
+    for stack, demo in ((okx_demo, True), (okx_live, False)):
+        own = harness.records(stack, "/api/v5/account/config")[:2]
+        assert len(own) == 2 and all(r["permissions_mode"] == "safe" for r in own), own
+        assert all((r["headers"].get("x-simulated-trading") == "1") == demo for r in own), own
+
+
 @pytest.fixture(scope="module")
 def bitget_demo(tmp_path_factory):
     yield from harness.running_stack(

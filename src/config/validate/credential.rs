@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::server;
-use crate::config::{resolve, CredentialConfig, UpstreamConfig, DEFAULT_RECV_WINDOW_MS};
+use crate::config::{
+    resolve, CredentialConfig, PermissionCheck, UpstreamConfig, DEFAULT_RECV_WINDOW_MS,
+};
 use crate::error::{Error, Result};
 use crate::exchange::{self, environment::Environment};
 use crate::rotation::{RotationPolicy, DEFAULT_ROTATE_AFTER_DAYS, DEFAULT_WARN_DAYS, MAX_DAYS};
@@ -27,6 +29,7 @@ pub(super) struct RawCredential {
     warn_days: Option<u32>,
     listen: Option<String>,
     upstream: Option<RawUpstream>,
+    permission_check: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +126,17 @@ impl RawCredential {
             })?,
         };
         let rotation = rotation_policy(key, c.rotate_after_days, c.warn_days)?;
+        let permission_check = match c.permission_check.as_deref() {
+            None | Some("refuse") => PermissionCheck::Refuse,
+            Some("warn") => PermissionCheck::Warn,
+            Some("off") => PermissionCheck::Off,
+            Some(other) => {
+                return Err(Error::config(format!(
+                    "{key}.permission_check: {other:?} must be \"refuse\" (the default: a key \
+                     that can withdraw or transfer is not served), \"warn\" or \"off\""
+                )))
+            }
+        };
         Ok(CredentialConfig {
             name: c.name,
             exchange,
@@ -133,6 +147,7 @@ impl RawCredential {
             rotation,
             listen,
             upstream,
+            permission_check,
         })
     }
 }

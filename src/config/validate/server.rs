@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{parse_net, parse_or};
-use crate::config::{resolve, Limits, ServerConfig, TlsConfig, DEFAULT_LISTEN};
+use crate::config::{
+    resolve, Limits, ServerConfig, TlsConfig, DEFAULT_LISTEN, DEFAULT_PERMISSION_CHECK_HOURS,
+};
 use crate::error::{Error, Result};
 
 #[derive(Deserialize, Default)]
@@ -43,6 +45,7 @@ pub(super) struct RawServer {
     ws_frame_rate: Option<String>,
     #[serde(default)]
     require_locked_memory: bool,
+    permission_check_hours: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +214,17 @@ impl RawServer {
             },
             ws_frame_rate,
             require_locked_memory: self.require_locked_memory,
+            permission_check_every: match self
+                .permission_check_hours
+                .unwrap_or(DEFAULT_PERMISSION_CHECK_HOURS)
+            {
+                h @ 1..=720 => Duration::from_secs(h * 3600),
+                h => {
+                    return Err(Error::config(format!(
+                        "server.permission_check_hours: {h} must be 1..720 (hours between key-permission checks)"
+                    )))
+                }
+            },
         })
     }
 }

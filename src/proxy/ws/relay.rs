@@ -101,7 +101,11 @@ pub async fn run(
                         session.refuse("frame", refusal.code, &refusal.message)
                     }
                     Some(Ok(Message::Text(text))) if slot.quota().frames.try_acquire() => {
-                        session.from_bot(text.as_str())
+                        // A later self-check that refuses the credential ends its open sessions.
+                        match state.resources().key_checks().admit(&credential.key_holder()) {
+                            Ok(()) => session.from_bot(text.as_str()),
+                            Err(r) => session.refuse("frame", r.code, &r.message),
+                        }
                     }
                     Some(Ok(Message::Text(_))) => session.refuse(
                         "frame",
