@@ -6,7 +6,8 @@ KW_PY_PINS=(ccxt==4.5.90 python-binance==1.0.37 pytest==9.2.0 websockets==17.4 c
 # The exchanges' official SDKs (tests/python/test_official_sdks.py), in a virtualenv of their own:
 # coinbase-advanced-py requires websockets<14, the tests above pin 17.
 KW_SDK_PINS=(binance-sdk-spot==13.3.0 binance-sdk-wallet==13.8.0 python-okx==0.4.4
-             coinbase-advanced-py==1.8.4 pybit==5.17.0 cryptography==50.0.2)
+             coinbase-advanced-py==1.8.4 pybit==5.17.0 gate-api==7.2.161
+             kucoin-universal-sdk==1.3.2 alpaca-py==0.44.0 cryptography==50.0.2)
 
 kw_log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 kw_die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -122,8 +123,9 @@ kw_softhsm_conf() {
 kw_sdk_python() {
   local venv="$1/target/sdk-venv"
   local probe='import binance_sdk_spot, binance_sdk_wallet, okx, coinbase.rest, pybit, certifi
+import gate_api, kucoin_universal_sdk, alpaca
 from importlib.metadata import version
-assert version("pybit") == "5.17.0" and version("coinbase-advanced-py") == "1.8.4"'
+assert version("pybit") == "5.17.0" and version("alpaca-py") == "0.44.0"'
   if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c "$probe" >/dev/null 2>&1; then
     printf '%s\n' "$venv/bin/python3"; return 0
   fi

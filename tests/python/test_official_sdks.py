@@ -155,3 +155,51 @@ def test_pybit_reaches_keyward_by_host_name_and_sees_its_reasons(bybit):
     assert_trades_and_refuses(bybit, steps, "withdraw", "withdrawals",
                               lambda r: r["headers"].get("x-bapi-sign"))
     assert "IP rate limit" not in steps["withdraw"]["error"], steps["withdraw"]
+
+
+# -- Gate: gate-api -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory):
+    yield from harness.running_stack(tmp_path_factory.mktemp("sdk-gate"), exchange="gate",
+                                     api_key=harness.binance_like_key(32),
+                                     secret=harness.binance_like_key(64), key_header="KEY")
+
+
+def test_gate_api(gate):
+    steps = run_sdk("gate_sdk.py", gate, {"KW_BASE": gate.base})
+    assert_trades_and_refuses(gate, steps, "withdraw", "withdrawals",
+                              lambda r: r["headers"].get("sign"))
+
+
+# -- Alpaca: alpaca-py ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def alpaca(tmp_path_factory):
+    key = "AKZ4PQ7N3XK2M5VB8RTY"
+    yield from harness.running_stack(tmp_path_factory.mktemp("sdk-alpaca"), exchange="alpaca",
+                                     api_key=key, secret="wq8Lr2Vt9Yp4Hk7Nc3Xb6Zm1Fd5Gs0Jq2Ae8Tu4Ri",
+                                     key_header="APCA-API-KEY-ID")
+
+
+def test_alpaca_py(alpaca):
+    steps = run_sdk("alpaca_sdk.py", alpaca, {"KW_BASE": alpaca.base})
+    # Alpaca has no signature: "verified" means the mock found the real key and secret.
+    assert_trades_and_refuses(alpaca, steps, "settings", "account settings are never changed",
+                              lambda r: r["headers"].get("apca-api-secret-key"))
+
+
+# -- KuCoin: kucoin-universal-sdk -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def kucoin(tmp_path_factory):
+    yield from harness.running_stack(tmp_path_factory.mktemp("sdk-kucoin"), exchange="kucoin",
+                                     api_key="65f1a2b3c4d5e6f708091a2c",
+                                     secret="f03a5284-5c39-4aaa-9b20-dea10bdcf8e4",
+                                     passphrase="real-Passphrase-8", key_header="KC-API-KEY")
+
+
+def test_kucoin_universal_sdk(kucoin):
+    steps = run_sdk("kucoin_sdk.py", kucoin, {"KW_BASE": kucoin.base})
+    assert_trades_and_refuses(kucoin, steps, "withdraw", "withdrawals",
+                              lambda r: r["headers"].get("kc-api-sign"))
