@@ -140,6 +140,17 @@ pub trait Exchange: Profiled + Send + Sync + 'static {
             .unwrap_or_default()
     }
 
+    /// The environment an API key belongs to, where the exchange's key ids say so (Alpaca:
+    /// paper key ids start `PK`); start-up refuses a credential whose `environment` disagrees.
+    fn key_environment(&self, _api_key: &[u8]) -> Option<environment::Environment> {
+        None
+    }
+
+    /// How [`Exchange::key_environment`] tells (for the start-up error).
+    fn key_environment_hint(&self) -> &'static str {
+        ""
+    }
+
     /// Whether keyward answers `reject` with HTTP 200, as the exchange answers its own
     /// refusals (so that its clients read the body): the profile's error shape says.
     fn refusal_in_200(&self, reject: &Refusal) -> bool {

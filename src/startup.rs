@@ -116,6 +116,21 @@ pub fn unseal_credential(
             c.vault.display()
         ))
     })?;
+    if let Some(said) = c.exchange.key_environment(credential.api_key.expose()) {
+        if said != c.environment {
+            return Err(Error::config(format!(
+                "credential {:?}: its {} key is a {} key ({}), but the credential says environment \
+                 = \"{}\": set environment = \"{}\", or seal a {} key",
+                c.name,
+                c.exchange.id(),
+                said.as_str(),
+                c.exchange.key_environment_hint(),
+                c.environment.as_str(),
+                said.as_str(),
+                c.environment.as_str(),
+            )));
+        }
+    }
     Ok(Unsealed {
         version: KeyVersion::new(&header, c.rotation),
         header,

@@ -20,6 +20,7 @@ use super::secret_header;
 use http::{HeaderName, HeaderValue};
 
 use super::common::{json_request, path_and_query};
+use super::environment::Environment;
 use super::profile::shipped;
 use super::{Access, Exchange, Outbound, Route, Signing};
 use crate::request::CanonicalRequest;
@@ -57,6 +58,18 @@ fn is_paper_key(key: &[u8]) -> bool {
 }
 
 impl Exchange for Alpaca {
+    fn key_environment(&self, api_key: &[u8]) -> Option<Environment> {
+        Some(if is_paper_key(api_key) {
+            Environment::Demo
+        } else {
+            Environment::Live
+        })
+    }
+
+    fn key_environment_hint(&self) -> &'static str {
+        "Alpaca paper key ids start with PK, live ones with AK"
+    }
+
     fn route(&self, path: &str) -> Option<Route> {
         let host = match split(path)?.0 {
             Api::Trading => TRADING_HOST,

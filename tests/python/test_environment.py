@@ -138,3 +138,27 @@ def test_demo_for_an_exchange_without_one_is_a_configuration_error(tmp_path):
         s.start()
     s.stop()
     assert "knows no demo environment for kraken" in str(e.value), e.value
+
+
+@pytest.mark.parametrize("key,environment,refused", [
+    ("PKZ4PQ7N3XK2M5VB8RTY", "live", True),   # a paper key on a live credential
+    ("AKZ4PQ7N3XK2M5VB8RTY", "demo", True),   # a live key on a demo credential
+    ("PKZ4PQ7N3XK2M5VB8RTY", "demo", False),
+])
+def test_an_alpaca_key_must_match_the_credentials_environment(tmp_path, key, environment, refused):
+    secret = "wq8Lr2Vt9Yp4Hk7Nc3Xb6Zm1Fd5Gs0Jq2Ae8Tu4Ri"
+    s = harness.Stack(tmp_path, exchange="alpaca", api_key=key, secret=secret,
+                      key_header="APCA-API-KEY-ID", credential_extra=f'environment = "{environment}"')
+    try:
+        if refused:
+            with pytest.raises(Exception) as e:
+                s.start()
+            text = str(e.value)
+            assert "Alpaca paper key ids start with PK" in text and f'environment = "{environment}"' in text, text
+            assert key not in text and secret not in text, "the error names no key"
+        else:
+            s.start()
+            status, body = s.request("GET", "/trading/v2/account")
+            assert status == 200, body
+    finally:
+        s.stop()
