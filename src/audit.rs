@@ -48,6 +48,7 @@ mod checkpoint;
 mod event;
 mod record;
 mod ship;
+pub mod tools;
 mod verify;
 mod writer;
 

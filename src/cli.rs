@@ -250,6 +250,94 @@ pub enum AuditCommand {
         #[arg(long)]
         checkpoints: Option<PathBuf>,
     },
+    /// Print the last records as readable lines (or as stored, --json); -f keeps printing
+    /// records as they are appended.
+    Tail {
+        #[command(flatten)]
+        source: AuditSource,
+        /// Keep reading as the log grows (like tail -f); a rotated or truncated log is
+        /// reopened from its start.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many of the last records to print first.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        lines: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the requests (and WebSocket frames) that match, each with its outcome.
+    Search {
+        #[command(flatten)]
+        source: AuditSource,
+        #[command(flatten)]
+        filter: AuditFilterFlags,
+        /// One JSON object per line: the stored record with its "outcome" (or null) added.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts by decision, client, credential and endpoint, and latency percentiles.
+    Stats {
+        #[command(flatten)]
+        source: AuditSource,
+        #[command(flatten)]
+        filter: AuditFilterFlags,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one self-contained HTML page with charts (no network needed to view it).
+    Report {
+        #[command(flatten)]
+        source: AuditSource,
+        #[command(flatten)]
+        filter: AuditFilterFlags,
+        /// The page to write.
+        #[arg(long, value_name = "OUT.html")]
+        html: PathBuf,
+    },
+}
+
+/// The audit file a read-side tool reads: FILE, or the `[audit] path` of `--config`.
+#[derive(clap::Args)]
+pub struct AuditSource {
+    /// The audit log (JSON lines).
+    #[arg(required_unless_present = "config", conflicts_with = "config")]
+    pub file: Option<PathBuf>,
+    /// Read the log named by this config's [audit] path instead.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Which requests `audit search`, `stats` and `report` look at (all must match).
+#[derive(clap::Args)]
+pub struct AuditFilterFlags {
+    /// The client's name as in the config (`unknown` / `anonymous` before authentication).
+    #[arg(long)]
+    pub client: Option<String>,
+    /// The credential (the first path segment bots use).
+    #[arg(long)]
+    pub credential: Option<String>,
+    /// A path (/api/v3/order), "METHOD /path", or a prefix ending in * (/sapi/*).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// allow; deny (by the policy); refuse (before the policy: transport, auth, route, form);
+    /// error (allowed, but the exchange could not be reached or did not answer).
+    #[arg(long, value_enum)]
+    pub decision: Option<AuditDecision>,
+    /// Records at or after this time: RFC 3339 (2026-12-04T10:00:00Z) or a duration back
+    /// from now (15m, 2h, 7days).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Records before this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AuditDecision {
+    Allow,
+    Deny,
+    Refuse,
+    Error,
 }
 
 /// How a YubiKey (`[token] kind = "yubikey"`) makes the keys keygen asks for.

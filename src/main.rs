@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 mod admin_command;
 mod audit_command;
+mod audit_tools_command;
 mod check_command;
 mod cli;
 mod permission_command;
@@ -25,7 +26,7 @@ use keyward::startup::{audit_checkpoints, open_token, unseal_with};
 use keyward::token::{KeyOptions, PivSlot, SealingAlgorithm, SignatureAlgorithm};
 use keyward::{exchange, provision, secret, vault};
 
-use cli::{ApiKeyKind, AuditCommand, Cli, Command, LogFormat, PolicyCommand, SealingKind};
+use cli::{ApiKeyKind, Cli, Command, LogFormat, PolicyCommand, SealingKind};
 
 fn main() -> ExitCode {
     let hardening = secret::harden_process();
@@ -150,20 +151,7 @@ fn run(command: Command) -> Result<ExitCode> {
                     body,
                 },
         } => explain(&config, &client, &method, &target, body.as_deref()),
-        Command::Audit {
-            command:
-                AuditCommand::Verify {
-                    path,
-                    public_key,
-                    config,
-                    checkpoints,
-                },
-        } => audit_command::audit_verify(
-            &path,
-            public_key.as_deref(),
-            config.as_deref(),
-            checkpoints.as_deref(),
-        ),
+        Command::Audit { command } => audit_tools_command::run(command),
         Command::Admin { to, command } => admin_command::admin(&to, &command),
     }
 }

@@ -13,6 +13,7 @@
 //! `KEYWARD_TEST_KEEP=1` keeps the temporary directories (their paths are printed).
 #![allow(dead_code)]
 
+pub mod audit_fixture;
 pub mod token_checks;
 pub mod venue;
 pub mod vpiv;
