@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use keyward::audit::tools::{self, Decision, Filter, Log, Record, ReportData, Row, Stats};
+use keyward::audit::tools::{
+    self, Decision, Filter, KeyDates, Log, Record, ReportData, Row, Stats,
+};
 use keyward::config::Config;
 use keyward::error::{Error, Result};
+use keyward::rotation::{KeyVersion, Limit};
+use keyward::vault;
 
 use crate::cli::{AuditCommand, AuditDecision, AuditFilterFlags, AuditSource};
 
@@ -271,7 +275,12 @@ fn report(source: &AuditSource, filter: &Filter, html: &Path) -> Result<ExitCode
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let data = ReportData::of(&rows, &name, &BTreeMap::new(), SystemTime::now());
+    let now = SystemTime::now();
+    let dates = match &source.config {
+        Some(config) => key_dates(&Config::load(config)?),
+        None => BTreeMap::new(),
+    };
+    let data = ReportData::of(&rows, &name, &dates, now);
     std::fs::write(html, data.to_html())
         .map_err(|e| Error::io(format!("cannot write {}", html.display()), e))?;
     println!(
@@ -284,4 +293,39 @@ fn report(source: &AuditSource, filter: &Filter, html: &Path) -> Result<ExitCode
         data.totals.error
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each configured credential's newest key version from its pinned vault file (no token, nothing
+/// unsealed); a vault that cannot be read is left out with a warning, the report goes on.
+fn key_dates(config: &Config) -> BTreeMap<String, KeyDates> {
+    let mut dates = BTreeMap::new();
+    for c in &config.credentials {
+        match vault::read_header(&c.vault, (&c.name, c.exchange.id()), &c.vault_sha256) {
+            Ok(header) => {
+                let version = KeyVersion::new(&header, c.rotation);
+                let (ends, limit) = version.ends();
+                let why = match limit {
+                    Limit::Expires => "sealed expiry".to_owned(),
+                    Limit::RotateAfter => {
+                        format!("rotate_after_days = {}", c.rotation.rotate_after_days)
+                    }
+                };
+                dates.insert(
+                    c.name.clone(),
+                    KeyDates {
+                        version: header.version,
+                        created: header.created,
+                        ends,
+                        why,
+                    },
+                );
+            }
+            Err(e) => eprintln!(
+                "keyward: credential {}: no key dates in the report: {}",
+                c.name,
+                e.message()
+            ),
+        }
+    }
+    dates
 }

@@ -68,6 +68,7 @@
 //!
 //! Sealing needs only the [`Recipient`] (the public key), so it works without the token.
 
+mod dates;
 mod digest;
 mod envelope;
 mod file;
@@ -81,6 +82,7 @@ mod testing;
 mod token_key;
 mod versioned;
 
+pub use dates::read_header;
 pub use digest::VaultDigest;
 pub use input::{prompt_secrets, read_secrets, Entry};
 pub use recipient::{fingerprint, recipient_of, Recipient};
@@ -364,21 +366,8 @@ pub fn open(
     check_pin(path, &bytes, pinned)?;
     let file = versioned::parse(&bytes).map_err(|e| e.context(&shown))?;
     check_names(path, &file, (expected_name, expected_exchange))?;
+    let header = dates::header_of(path, &file)?;
     let newest = file.newest();
-    let header = VaultHeader {
-        name: file.name.clone(),
-        exchange: file.exchange.clone(),
-        created: parse_time(&newest.created, "created").map_err(|e| e.context(&shown))?,
-        expires: newest
-            .expires
-            .as_deref()
-            .map(|t| parse_time(t, "expires"))
-            .transpose()
-            .map_err(|e| e.context(&shown))?,
-        recipient_fingerprint: newest.fingerprint.clone(),
-        version: newest.version,
-        versions: file.entries.len() as u32,
-    };
     check_dates(&header, now).map_err(|e| e.context(&shown))?;
     let sealed = newest.sealed().map_err(|e| e.context(&shown))?;
     let aad_header = file.header(newest);

@@ -371,6 +371,51 @@ fn search_and_stats_read_the_log_keyward_serve_wrote_through_config() {
     assert_eq!(s["by_client"]["grid-bot"]["deny"], 2);
     assert_eq!(s["latency_ms"]["count"], 3, "{s:#}");
     assert_eq!(s["decisions"]["total"], 5, "{s:#}");
+    // The report with --config dates each credential's key from its pinned vault file.
+    let page = env.dir.join("report.html");
+    let out = env.run(
+        &[
+            "audit",
+            "report",
+            "--config",
+            config,
+            "--html",
+            page.to_str().unwrap(),
+        ],
+        None,
+    );
+    ok(out);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let open = "id=\"report-data\">";
+    let data = &html[html.find(open).unwrap() + open.len()..];
+    let data: Value = serde_json::from_str(&data[..data.find("</script>").unwrap()]).unwrap();
+    for name in [MAIN, "binance-alt"] {
+        let vault: Value = serde_json::from_slice(
+            &std::fs::read(env.dir.join(format!("vault/{name}.kwv"))).unwrap(),
+        )
+        .unwrap();
+        let newest = vault["versions"]
+            .as_array()
+            .and_then(|v| v.last())
+            .unwrap_or(&vault);
+        let c = data["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not in the report: {data:#}"));
+        assert_eq!(c["created"], newest["created"], "{c:#}");
+        assert_eq!(c["current_version"], 1, "{c:#}");
+        assert!(c["days_to_expiry"].as_f64().unwrap() > 0.0, "{c:#}");
+        let why = c["expires_why"].as_str().unwrap();
+        assert!(
+            why == "sealed expiry" || why.starts_with("rotate_after_days = "),
+            "{c:#}"
+        );
+    }
+    assert!(
+        !html.contains(&env.token) && !html.contains(&env.api_key) && !html.contains(&env.secret)
+    );
     // Nothing secret is printed: not the client token, not the API key.
     let all = text(&env.run(&["audit", "search", "--config", config], None));
     assert!(!all.contains(&env.token) && !all.contains(&env.api_key) && !all.contains(&env.secret));

@@ -114,10 +114,10 @@
     var table = document.getElementById("credential-table");
     data.credentials.forEach(function (c) {
       var tr = document.createElement("tr");
-      [c.name, "v" + c.current_version, c.current_since, c.age_days + " d",
-        c.created || "-", c.expires || (c.created ? "none recorded" : "-"),
-        c.days_to_expiry === null || c.days_to_expiry === undefined ? "-" : c.days_to_expiry + " d",
-        c.versions.map(function (v) { return "v" + v.version + ": " + v.requests; }).join(", "), c.requests]
+      [c.name, "v" + c.current_version, c.current_since || "-", c.age_days + " d",
+        c.created || "-", c.expires ? c.expires + " (" + c.expires_why + ")" : "-",
+        c.days_to_expiry === null ? "-" : c.days_to_expiry + " d",
+        c.versions.map(function (v) { return "v" + v.version + ": " + v.requests; }).join(", ") || "-", c.requests]
         .forEach(function (v) { tr.appendChild(html("td", v)); });
       table.appendChild(tr);
     });

@@ -24,11 +24,15 @@ const MAX_BUCKETS: u64 = 60;
 /// The top-N of the denied endpoint and client charts.
 const TOP: usize = 10;
 
-/// What is known about a credential's key version besides the log (from its vault file).
-#[derive(Debug, Clone, Default)]
+/// A credential's newest key version as its vault file records it (with `--config`).
+#[derive(Debug, Clone)]
 pub struct KeyDates {
-    pub created: Option<SystemTime>,
-    pub expires: Option<SystemTime>,
+    pub version: u32,
+    pub created: SystemTime,
+    /// When keyward stops signing with it: its sealed expiry or `rotate_after_days`.
+    pub ends: SystemTime,
+    /// Which of the two (`sealed expiry`, `rotate_after_days = 90`).
+    pub why: String,
 }
 
 /// The data the page's script draws.
@@ -63,14 +67,17 @@ pub struct LatencyData {
 pub struct CredentialData {
     pub name: String,
     pub requests: u64,
-    /// The newest key version seen in the log.
+    /// The vault's newest key version (with `--config`), else the newest the log shows.
     pub current_version: u32,
     /// When the log first shows that version signing (or about to sign) a request.
-    pub current_since: String,
-    /// Days since `created` when the vault is known, else since `current_since`.
+    pub current_since: Option<String>,
+    /// Days since the vault's `created` (with `--config`), else since `current_since`.
     pub age_days: f64,
     pub created: Option<String>,
+    /// When keyward stops signing with it, and why.
     pub expires: Option<String>,
+    pub expires_why: Option<String>,
+    /// Negative once it has expired.
     pub days_to_expiry: Option<f64>,
     pub versions: Vec<VersionData>,
 }
@@ -167,20 +174,33 @@ fn credentials(
         e.1 = e.1.max(t);
         e.2 += 1;
     }
-    seen.into_iter()
-        .filter_map(|(name, versions)| {
-            let (&current, &(since, _, _)) = versions.iter().next_back()?;
-            let known = dates.get(name).cloned().unwrap_or_default();
-            let age_from = known.created.unwrap_or(since);
-            Some(CredentialData {
+    let names: std::collections::BTreeSet<&str> = seen
+        .keys()
+        .copied()
+        .chain(dates.keys().map(String::as_str))
+        .collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let versions = seen.remove(name).unwrap_or_default();
+            let known = dates.get(name);
+            let newest_seen = versions.iter().next_back();
+            let current = known
+                .map(|k| k.version)
+                .or(newest_seen.map(|(&v, _)| v))
+                .unwrap_or(0);
+            let since = versions.get(&current).map(|v| v.0);
+            let age_from = known.map(|k| k.created).or(since).unwrap_or(now);
+            CredentialData {
                 name: name.to_owned(),
                 requests: versions.values().map(|v| v.2).sum(),
                 current_version: current,
-                current_since: rfc3339(since),
+                current_since: since.map(rfc3339),
                 age_days: days(now.duration_since(age_from).unwrap_or_default()),
-                created: known.created.map(rfc3339),
-                expires: known.expires.map(rfc3339),
-                days_to_expiry: known.expires.map(|e| match e.duration_since(now) {
+                created: known.map(|k| rfc3339(k.created)),
+                expires: known.map(|k| rfc3339(k.ends)),
+                expires_why: known.map(|k| k.why.clone()),
+                days_to_expiry: known.map(|k| match k.ends.duration_since(now) {
                     Ok(left) => days(left),
                     Err(past) => -days(past.duration()),
                 }),
@@ -193,7 +213,7 @@ fn credentials(
                         requests,
                     })
                     .collect(),
-            })
+            }
         })
         .collect()
 }

@@ -213,8 +213,10 @@ fn the_report_buckets_decisions_and_ages_credentials() {
     let dates = BTreeMap::from([(
         "main".to_owned(),
         KeyDates {
-            created: Some(created),
-            expires: Some(now + Duration::from_secs(86_400 * 5)),
+            version: 2,
+            created,
+            ends: now + Duration::from_secs(86_400 * 5),
+            why: "sealed expiry".to_owned(),
         },
     )]);
     let data = ReportData::of(&refs, "audit.log", &dates, now);
@@ -235,4 +237,18 @@ fn the_report_buckets_decisions_and_ages_credentials() {
         ("main", 2, 2)
     );
     assert_eq!((main.age_days, main.days_to_expiry), (30.0, Some(5.0)));
+    assert_eq!(main.expires.as_deref(), Some("2026-12-09T10:00:00Z"));
+    // A configured credential the log never shows is listed from its vault alone.
+    let mut more = dates.clone();
+    more.insert("idle".to_owned(), dates["main"].clone());
+    let data = ReportData::of(&refs, "audit.log", &more, now);
+    let idle = &data.credentials[0];
+    assert_eq!(
+        (
+            idle.name.as_str(),
+            idle.requests,
+            idle.current_since.clone()
+        ),
+        ("idle", 0, None)
+    );
 }
