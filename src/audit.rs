@@ -46,6 +46,7 @@
 
 mod checkpoint;
 mod event;
+mod health;
 mod record;
 mod ship;
 pub mod tools;

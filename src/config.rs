@@ -48,6 +48,8 @@ pub struct AdminConfig {
     /// peers and peers inside `trusted_proxies` are answered).
     pub listen: SocketAddr,
     pub token_sha256: [u8; 32],
+    /// `GET /metrics`, `/healthz` and `/readyz` answer without the admin token (default false).
+    pub open_probes: bool,
 }
 
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9901";

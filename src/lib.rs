@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod exchange;
 pub mod key;
+pub mod metrics;
 pub mod order;
 pub mod policy;
 pub mod provision;

@@ -405,7 +405,9 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
     if let Some(interval) = config.audit.fsync_interval {
         audit.set_fsync_interval(interval);
     }
-    let token = open_token(&config)?;
+    // Every token operation from here on (unsealing, in-token signing, checkpoints) is metered.
+    let metrics = Arc::new(keyward::metrics::Metrics::new());
+    let token = keyward::metrics::MeteredToken::wrap(open_token(&config)?, metrics.clone());
     match &config.audit.checkpoint {
         Some(checkpoint) => audit.enable_checkpoints(audit_checkpoints(&token, checkpoint)?)?,
         None => tracing::warn!("[audit] checkpoint_key is not set: the audit chain is unkeyed, so anyone who can write the file can rewrite it undetected (see README, Audit log)"),
@@ -416,7 +418,7 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
         None => None,
     };
     // The token stays logged in: a reload opens the vaults that changed (after `rotate`).
-    let state = Arc::new(State::new(&config, unsealed, token, audit)?);
+    let state = Arc::new(State::new(&config, unsealed, token, audit, metrics)?);
     proxy::raise_open_files(config.server.limits.max_connections);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -326,6 +326,14 @@ impl AuditLog {
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
+
+    /// Why nothing more can be appended, once a failure left the file unusable.
+    pub fn broken(&self) -> Option<String> {
+        match self.inner.state.lock() {
+            Ok(st) => st.broken.clone(),
+            Err(_) => Some("a previous append panicked".to_owned()),
+        }
+    }
 }
 
 impl Inner {

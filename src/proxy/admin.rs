@@ -1,7 +1,8 @@
 //! The admin listener: the operator's own HTTP/1.1 listener, separate from the bots', with its
 //! own bearer token (stored as SHA-256, compared in constant time). JSON answers; errors are
 //! `{"error":{"code","message"}}`. Routes: `GET /status`, `POST /clients/<name>/disable|enable`,
-//! `POST /credentials/<name>/disable|enable`, `POST /reload`.
+//! `POST /credentials/<name>/disable|enable`, `POST /reload`, and the probes `GET /metrics`,
+//! `/healthz`, `/readyz` (see `probes.rs`; without the token when `[admin] open_probes`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
 use super::kill::{KillSwitch, Target};
+use super::probes::{self, Probe};
 use super::state::State;
 use crate::audit::{AdminRecord, Event};
 use crate::config::AdminConfig;
@@ -28,6 +30,8 @@ use crate::config::AdminConfig;
 pub struct Admin {
     pub token_sha256: [u8; 32],
     pub config_path: PathBuf,
+    /// The probes answer without the token.
+    pub open_probes: bool,
 }
 
 impl Admin {
@@ -35,6 +39,7 @@ impl Admin {
         Admin {
             token_sha256: config.token_sha256,
             config_path,
+            open_probes: config.open_probes,
         }
     }
 }
@@ -63,7 +68,7 @@ pub async fn run_admin(state: Arc<State>, admin: Arc<Admin>, listener: TcpListen
     }
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+pub(super) fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
     r.headers_mut()
@@ -83,9 +88,15 @@ fn authorized(admin: &Admin, req: &Request<Incoming>) -> bool {
     bool::from(digest.ct_eq(&admin.token_sha256))
 }
 
+/// A probe that `[admin] open_probes` lets answer without the token.
+fn open_probe(admin: &Admin, route: &Route<'_>) -> bool {
+    admin.open_probes && matches!(route, Route::Probe(_))
+}
+
 /// What an admin request asks for, read from its method and path before anything else.
 enum Route<'p> {
     Status,
+    Probe(Probe),
     Reload,
     Switch {
         target: Target,
@@ -98,6 +109,9 @@ enum Route<'p> {
 
 impl<'p> Route<'p> {
     fn of(method: &Method, path: &'p str) -> Route<'p> {
+        if let (Some(probe), &Method::GET) = (Probe::of(path), method) {
+            return Route::Probe(probe);
+        }
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (segments.as_slice(), method) {
             (["status"], &Method::GET) => Route::Status,
@@ -114,9 +128,9 @@ impl<'p> Route<'p> {
                 name,
                 enable: *action == "enable",
             },
-            (["status"], _) | (["reload"], _) | ([_, _, "disable" | "enable"], _) => {
-                Route::WrongMethod
-            }
+            (["status" | "metrics" | "healthz" | "readyz"], _)
+            | (["reload"], _)
+            | ([_, _, "disable" | "enable"], _) => Route::WrongMethod,
             _ => Route::NotFound,
         }
     }
@@ -125,6 +139,7 @@ impl<'p> Route<'p> {
     fn names(&self) -> (&'static str, &'static str, &'p str) {
         match self {
             Route::Status => ("status", "", ""),
+            Route::Probe(_) => ("probe", "", ""),
             Route::Reload => ("reload", "", ""),
             Route::Switch {
                 target,
@@ -189,7 +204,7 @@ async fn handle(
                 peer.ip()
             ),
         )
-    } else if !authorized(admin, &req) {
+    } else if !(open_probe(admin, &route) || authorized(admin, &req)) {
         Answer::error(
             StatusCode::UNAUTHORIZED,
             "admin_unauthenticated",
@@ -198,17 +213,22 @@ async fn handle(
     } else {
         match &route {
             Route::Status => Answer::ok(status(state), "ok"),
+            Route::Probe(probe) => {
+                let response = probes::answer(state, *probe).await;
+                tracing::debug!(admin_peer = %peer, %path, status = response.status().as_u16(), "probe");
+                return response;
+            }
             Route::Reload => reload(state, admin).await,
             Route::Switch { target, name, enable } => switch(state, *target, name, *enable),
             Route::WrongMethod => Answer::error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                format!("{method} is not used on {path}: /status takes GET, the others POST"),
+                format!("{method} is not used on {path}: /status and the probes take GET, the others POST"),
             ),
             Route::NotFound => Answer::error(
                 StatusCode::NOT_FOUND,
                 "not_found",
-                format!("no admin route {path}; routes: GET /status, POST /reload, POST /clients/<name>/disable|enable, POST /credentials/<name>/disable|enable"),
+                format!("no admin route {path}; routes: GET /status, GET /metrics, GET /healthz, GET /readyz, POST /reload, POST /clients/<name>/disable|enable, POST /credentials/<name>/disable|enable"),
             ),
         }
     };

@@ -66,6 +66,14 @@ impl Caps {
         }
     }
 
+    /// Connections being served, and requests in flight (for the metrics).
+    pub fn in_use(&self) -> (usize, usize) {
+        (
+            self.max_connections - self.connections.available_permits(),
+            self.max_in_flight - self.in_flight.available_permits(),
+        )
+    }
+
     /// The answer to a connection over the cap.
     pub fn too_many_connections(&self) -> Refusal {
         Refusal::new(

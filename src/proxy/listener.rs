@@ -13,9 +13,10 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::host::ListenName;
+use super::in_flight::InFlight;
 use super::limits::{Activity, Admission, Expired, Watched, REFUSAL_TIME};
 use super::respond::{self, ProxyBody};
-use super::state::{InFlight, State};
+use super::state::State;
 use super::{pipeline, ws};
 
 /// How long in-flight requests may take to finish once shutdown is asked for.

@@ -3,6 +3,7 @@
 //! exchange's audit record (and, later, its metrics).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use http::Response;
 
@@ -12,6 +13,7 @@ use super::state::CredentialState;
 use super::transport::truncate;
 use crate::audit::{self, Asker, Event, OutcomeRecord, RequestRecord, Verdict};
 use crate::exchange::Exchange;
+use crate::metrics::{Decision, Metrics, RequestSample};
 use crate::request::{Method, Refusal};
 
 /// Who and what a request is, as far as the pipeline learnt before it ended.
@@ -131,6 +133,8 @@ pub struct Forwarded {
     pub path: String,
     pub rule: String,
     pub latency_ms: f64,
+    /// The wait for the exchange's answer (its head), within `latency_ms`.
+    pub upstream_time: Duration,
     /// The exchange's answer as the bot will get it (hop-by-hop headers removed, the API key
     /// redacted where the profile says the answer carries it).
     pub answer: Result<Response<ProxyBody>, Refusal>,
@@ -211,6 +215,46 @@ impl<'s> Outcome<'s> {
         }
     }
 
+    /// Feeds the request's metrics: `total` is how long the whole request took.
+    pub fn observe(&self, metrics: &Metrics, total: Duration) {
+        let subject = &self.subject;
+        let (rule, decision, status, upstream, refusal) = match &self.end {
+            End::Forwarded(f) => {
+                let refusal = f.answer.as_ref().err();
+                let decision = if refusal.is_some() {
+                    Decision::error
+                } else {
+                    Decision::allow
+                };
+                (
+                    f.rule.as_str(),
+                    decision,
+                    f.status(),
+                    Some(f.upstream_time),
+                    refusal,
+                )
+            }
+            End::Refused(r) => (
+                "",
+                decision_of(r),
+                respond::status(r.kind).as_u16(),
+                None,
+                Some(r),
+            ),
+        };
+        metrics.request(&RequestSample {
+            client: subject.client(),
+            credential: subject.credential.map_or("", |c| &c.name),
+            exchange: subject.exchange().map_or("", |e| e.id()),
+            rule,
+            decision,
+            status,
+            code: refusal.map(|r| r.code),
+            total,
+            upstream,
+        });
+    }
+
     pub fn into_response(self) -> Response<ProxyBody> {
         let refusal = match self.end {
             End::Forwarded(Forwarded {
@@ -235,5 +279,14 @@ impl<'s> Outcome<'s> {
             *response.status_mut() = http::StatusCode::OK;
         }
         response
+    }
+}
+
+/// A refusal is a denial unless keyward or the exchange failed.
+fn decision_of(refusal: &Refusal) -> Decision {
+    use crate::request::RefusalKind::{Internal, Unavailable, Upstream, UpstreamTimeout};
+    match refusal.kind {
+        Internal | Unavailable | Upstream | UpstreamTimeout => Decision::error,
+        _ => Decision::deny,
     }
 }

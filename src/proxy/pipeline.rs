@@ -47,6 +47,7 @@ pub async fn handle(
     };
     let outcome = pipeline.run(state.resources().next_request(), req).await;
     outcome.log();
+    outcome.observe(state.resources().metrics(), started.elapsed());
     outcome.into_response()
 }
 
@@ -166,7 +167,9 @@ impl<'s> Pipeline<'s> {
         let held = (subject.client().to_owned(), credential.name.clone());
         tokio::spawn(async move {
             let _counted = counted;
+            let asked = Instant::now();
             let sent = upstream.send(outbound).await;
+            let upstream_time = asked.elapsed();
             if let Ok(response) = &sent {
                 state.resources().backoffs().observe(
                     &held.0,
@@ -193,6 +196,7 @@ impl<'s> Pipeline<'s> {
                 path,
                 rule,
                 latency_ms: millis_since(started),
+                upstream_time,
                 answer,
             };
             let gone = tx.is_closed();

@@ -11,16 +11,16 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
-use tokio::sync::Notify;
 
 use super::auth::{Clients, TokenGuesses};
 use super::backoff::Backoffs;
 use super::forward::{Limits, Upstream};
+use super::in_flight::{Forwarding, InFlight};
 use super::keycheck::KeyChecks;
 use super::kill::KillSwitch;
 use super::limits::Caps;
@@ -34,6 +34,7 @@ use crate::config::{self, Config, PermissionCheck};
 use crate::error::{Error, Result};
 use crate::exchange::environment::Environment;
 use crate::exchange::{Credential, Exchange};
+use crate::metrics::Metrics;
 use crate::policy::rate::Limiter;
 use crate::rotation::KeyVersion;
 use crate::session::Bearers;
@@ -57,9 +58,14 @@ impl State {
         unsealed: HashMap<String, Unsealed>,
         token: Arc<dyn Token>,
         audit: AuditLog,
+        metrics: Arc<Metrics>,
     ) -> Result<State> {
         let mut resources = Resources::new(config, audit)?;
         resources.token = Some(token);
+        for c in &config.credentials {
+            metrics.known_credential(&c.name, c.exchange.id());
+        }
+        resources.metrics = metrics;
         let snapshot = Snapshot::compile(config, unsealed, &resources)?;
         Ok(State::from_parts(
             resources,
@@ -134,45 +140,8 @@ pub struct Resources {
     token: Option<Arc<dyn Token>>,
     /// The key-permission self-check's findings, per credential and key (a reload keeps them).
     key_checks: KeyChecks,
-}
-
-/// A count of running tasks and a wake-up for whoever waits until none is left.
-#[derive(Default)]
-pub(super) struct InFlight {
-    count: AtomicUsize,
-    idle: Notify,
-}
-
-/// Held by one running forwarding task; dropping it ends the task's count.
-pub(super) struct Forwarding(Arc<InFlight>);
-
-impl Drop for Forwarding {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
-impl InFlight {
-    /// Counts one more task until the returned guard is dropped.
-    pub(super) fn enter(self: &Arc<Self>) -> Forwarding {
-        self.count.fetch_add(1, Ordering::AcqRel);
-        Forwarding(self.clone())
-    }
-
-    /// Waits until no counted task is running.
-    pub(super) async fn idle(&self) {
-        loop {
-            let woken = self.idle.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            if self.count.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            woken.await;
-        }
-    }
+    /// What `GET /metrics` exports.
+    metrics: Arc<Metrics>,
 }
 
 impl Resources {
@@ -217,6 +186,7 @@ impl Resources {
             kill: Arc::default(),
             token: None,
             key_checks: KeyChecks::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -269,11 +239,24 @@ impl Resources {
     /// Appends an audit record. With `[audit] fsync` the call waits for the disk, so it runs
     /// under `block_in_place`: the runtime moves this worker's other tasks elsewhere meanwhile.
     pub(super) fn audit(&self, event: &Event<'_>) -> Result<u64> {
-        if self.audit_sync {
+        let started = Instant::now();
+        let appended = if self.audit_sync {
             tokio::task::block_in_place(|| self.audit.append(event))
         } else {
             self.audit.append(event)
-        }
+        };
+        self.metrics
+            .audit_write(started.elapsed(), appended.is_ok());
+        appended
+    }
+
+    /// The audit log (for the readiness probe).
+    pub(super) fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    pub(super) fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Clean shutdown of the audit log: a last signed checkpoint and an `fdatasync`; and of

@@ -58,6 +58,7 @@ pub async fn upgrade(
     peer: SocketAddr,
     mut req: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    let started = std::time::Instant::now();
     let on_upgrade = hyper::upgrade::on(&mut req);
     let snapshot = state.snapshot();
     let resources = state.resources();
@@ -84,6 +85,7 @@ pub async fn upgrade(
             };
             let outcome = Outcome::refused(subject, refusal);
             outcome.log();
+            outcome.observe(resources.metrics(), started.elapsed());
             return outcome.into_response();
         }
     };

@@ -162,6 +162,15 @@ impl Quotas {
         }
     }
 
+    /// The sockets open, all clients together (for the metrics).
+    pub fn open_sockets(&self) -> usize {
+        let clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        clients
+            .values()
+            .map(|q| q.open.load(Ordering::Acquire))
+            .sum()
+    }
+
     /// A socket slot for `client`, or a refusal once it holds its cap.
     pub fn open(&self, client: &str) -> std::result::Result<Slot, Refusal> {
         let quota = self

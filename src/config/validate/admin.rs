@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 pub(super) struct RawAdmin {
     listen: Option<String>,
     token_sha256: Option<String>,
+    open_probes: Option<bool>,
 }
 
 impl RawAdmin {
@@ -46,6 +47,7 @@ impl RawAdmin {
         Ok(AdminConfig {
             listen,
             token_sha256,
+            open_probes: self.open_probes.unwrap_or(false),
         })
     }
 }
@@ -58,6 +60,7 @@ mod tests {
         RawAdmin {
             listen: listen.map(str::to_owned),
             token_sha256: hash.map(str::to_owned),
+            open_probes: None,
         }
     }
 
@@ -66,6 +69,7 @@ mod tests {
         let hash = "ab".repeat(32);
         let a = raw(None, Some(&hash)).validate(&[]).unwrap();
         assert_eq!(a.listen.to_string(), DEFAULT_ADMIN_LISTEN);
+        assert!(!a.open_probes, "probes need the admin token unless opened");
         let e = raw(Some("0.0.0.0:9901"), Some(&hash))
             .validate(&[])
             .unwrap_err();
