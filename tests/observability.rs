@@ -34,7 +34,8 @@ struct Case {
 
 impl Case {
     /// `admin` is added to the `[admin]` section; `dead_alt` points credential binance-alt at a
-    /// port nothing listens on (its requests fail upstream: decision `error`).
+    /// port nothing listens on (its requests fail upstream: decision `error`) and turns its
+    /// key-permission self-check off.
     fn new(name: &str, audit: &'static str, admin: &str, dead_alt: bool) -> Case {
         let spec = ConfigSpec {
             audit,
@@ -47,6 +48,8 @@ impl Case {
             let at = text.find(&alt).expect("the alt credential");
             let live = format!("127.0.0.1:{}", ENV.mock_port);
             let rest = text[at..].replacen(&live, &format!("127.0.0.1:{}", free_port()), 1);
+            // Nobody to ask about the key's permissions either: served without the check.
+            let rest = rest.replacen(&alt, &format!("{alt}\npermission_check = \"off\""), 1);
             text = format!("{}{rest}", &text[..at]);
         }
         let admin_port = free_port();

@@ -68,7 +68,7 @@ pub async fn run_admin(state: Arc<State>, admin: Arc<Admin>, listener: TcpListen
     }
 }
 
-pub(super) fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
     r.headers_mut()

@@ -38,9 +38,17 @@ impl Probe {
 pub(super) async fn answer(state: &Arc<State>, probe: Probe) -> Response<Full<Bytes>> {
     match probe {
         Probe::Metrics => text(StatusCode::OK, scrape(state)),
-        Probe::Health => super::admin::json_response(StatusCode::OK, json!({"status": "up"})),
+        Probe::Health => json(StatusCode::OK, json!({"status": "up"})),
         Probe::Ready => ready(state).await,
     }
+}
+
+fn json(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -113,14 +121,11 @@ async fn ready(state: &Arc<State>) -> Response<Full<Bytes>> {
     };
     let checks = json!({"token": token, "credentials": credentials, "audit": audit});
     if failures.is_empty() {
-        return super::admin::json_response(
-            StatusCode::OK,
-            json!({"status": "ready", "checks": checks}),
-        );
+        return json(StatusCode::OK, json!({"status": "ready", "checks": checks}));
     }
     tracing::warn!(reasons = %failures.join("; "), "readiness probe: not ready");
     // keyward's error shape; the message names every failing check.
-    super::admin::json_response(
+    json(
         StatusCode::SERVICE_UNAVAILABLE,
         json!({"error": {"code": "not_ready", "message": failures.join("; ")}}),
     )
