@@ -333,8 +333,29 @@ fn counters_move_per_decision_and_the_histograms_observe() {
         - before.value("keyward_audit_write_duration_seconds_count", &[]);
     assert!(appends >= 9.0, "{appends} audit appends");
     assert_eq!(after.value("keyward_audit_write_failures_total", &[]), 0.0);
-    // The scrape's own connection is the admin's, not a bot's.
-    assert_eq!(after.value("keyward_open_connections", &[]), 0.0);
+    // A connection held open is counted while it is open.
+    let held = std::net::TcpStream::connect(("127.0.0.1", kw.port)).unwrap();
+    let mut seen = 0.0;
+    for _ in 0..100 {
+        seen = case.scrape().value("keyward_open_connections", &[]);
+        if seen >= 1.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(seen >= 1.0, "a held connection is not counted");
+    drop(held);
+    // The bots' connections, each closed after its answer, are given back (the scrape's own
+    // connection is the admin listener's, never counted).
+    let mut open = after.value("keyward_open_connections", &[]);
+    for _ in 0..100 {
+        if open == 0.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        open = case.scrape().value("keyward_open_connections", &[]);
+    }
+    assert_eq!(open, 0.0, "bot connections still counted as open");
     eprintln!(
         "6 requests: own time {own_sum:.6} s in all, upstream {upstream_sum:.6} s for 2; {appends} audit appends"
     );
