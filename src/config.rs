@@ -98,6 +98,8 @@ pub struct Limits {
     pub max_params: usize,
     /// How long a keep-alive connection may wait for its next request (`idle_timeout_ms`).
     pub idle_timeout: Duration,
+    /// How long a bot may leave its answer unread while keyward writes it (`write_timeout_ms`).
+    pub write_timeout: Duration,
     /// How long the body of a request may take to arrive (`body_read_timeout_ms`).
     pub body_read_timeout: Duration,
     /// Open client connections (`max_connections`).
@@ -116,6 +118,7 @@ impl Default for Limits {
             max_headers: 64,
             max_params: crate::request::MAX_PARAMS,
             idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
             max_in_flight: 512,

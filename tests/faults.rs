@@ -153,6 +153,10 @@ async fn serve_one<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         let _ = s.shutdown().await;
     } else if text.contains("reset") || (text.contains("flaky") && first_time) {
         // Closes without a word.
+    } else if text.contains("huge") {
+        // Far more than the socket buffers between keyward and a bot that does not read.
+        let body = "x".repeat(12 << 20);
+        let _ = s.write_all(ok(&body).as_bytes()).await;
     } else if text.contains("big") {
         let body = "x".repeat(70_000);
         let _ = s.write_all(ok(&body).as_bytes()).await;
@@ -580,6 +584,60 @@ fn an_answer_larger_than_max_answer_bytes_is_502_upstream_too_large() {
         "larger than 65536 bytes",
     );
     assert_eq!(FAULTY.count(&t), 1, "not retried");
+}
+
+#[test]
+fn a_bot_that_leaves_its_answer_unread_is_cut_off_at_the_write_timeout() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    let path = config(
+        "unread",
+        FAULTY.port,
+        dead_port(),
+        "write_timeout_ms = 1000",
+        GRID_ALLOW,
+    );
+    let kw = ENV.serve(&path, "keyward-unread.log");
+    let t = tag("huge");
+    let mut bot = std::net::TcpStream::connect(("127.0.0.1", kw.port)).unwrap();
+    // A bot that never reads (a 64 KiB receive buffer; the 12 MiB answer exceeds what the
+    // kernel buffers on both sides): keyward's writes block.
+    let small: libc::c_int = 65536;
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    let set = unsafe {
+        libc::setsockopt(
+            bot.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&small as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "setsockopt SO_RCVBUF");
+    let target = format!("/{MAIN}/api/v3/order?symbol=BTCUSDT&origClientOrderId={t}");
+    bot.write_all(&build(
+        kw.port,
+        "GET",
+        &target,
+        &[("X-MBX-APIKEY", &ENV.token)],
+        None,
+    ))
+    .unwrap();
+    let text = wait_log(&kw, "left its answer unread", 1);
+    assert!(text.contains("write_timeout_ms"), "{text}");
+    // The connection is gone: what the bot can still read ends before the whole answer.
+    bot.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let _ = bot.read_to_end(&mut got);
+    assert!(
+        got.len() < 12 << 20,
+        "read {} bytes: the answer was not cut",
+        got.len()
+    );
+    assert_eq!(FAULTY.count(&t), 1, "the request itself was forwarded once");
+    // keyward keeps serving others.
+    let r = get(&kw, &tag("after"), &ENV.token, MAIN);
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 // ---- config reload (SIGHUP) --------------------------------------------------------------------

@@ -1,4 +1,5 @@
-//! Forwarding tasks still running, counted so that shutdown can wait for them.
+//! Counting tasks in flight (connections, forwarding tasks), so that shutdown can wait for
+//! them to finish.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

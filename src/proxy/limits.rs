@@ -156,6 +156,26 @@ pub enum Expired {
     Idle,
     /// A head took longer than `header_read_timeout`: a slow client, cut off.
     Head,
+    /// An answer stayed unread longer than `write_timeout` (the bot stopped reading, or reads
+    /// too slowly): cut off, which frees the answer it held.
+    Write,
+}
+
+/// `[server] idle_timeout_ms`, `header_read_timeout_ms` and `write_timeout_ms`: the bounds
+/// on a connection waiting for its next request, reading a head, and writing an answer its bot
+/// does not read.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionBounds {
+    pub idle: Duration,
+    pub head: Duration,
+    pub write: Duration,
+}
+
+impl ConnectionBounds {
+    /// A new connection's [`Activity`] under these bounds.
+    pub fn activity(&self) -> Arc<Activity> {
+        Activity::new(self.idle, self.head, self.write)
+    }
 }
 
 /// One connection's phase, shared by its reader ([`Watched`]), its service and its watchdog.
@@ -166,16 +186,43 @@ pub struct Activity {
     changed: Notify,
     idle_timeout: Duration,
     head_timeout: Duration,
+    /// Since when a write has been waiting for the bot to read (None: not blocked).
+    write_blocked: Mutex<Option<Instant>>,
+    write_timeout: Duration,
 }
 
 impl Activity {
-    pub fn new(idle_timeout: Duration, head_timeout: Duration) -> Arc<Activity> {
+    pub fn new(
+        idle_timeout: Duration,
+        head_timeout: Duration,
+        write_timeout: Duration,
+    ) -> Arc<Activity> {
         Arc::new(Activity {
             phase: Mutex::new(Phase::Idle(Instant::now())),
             changed: Notify::new(),
             idle_timeout,
             head_timeout,
+            write_blocked: Mutex::new(None),
+            write_timeout,
         })
+    }
+
+    /// A write could not go on: the bot's receive window is full. The first of a run starts
+    /// the write bound (and wakes the watchdog); a write that goes through ends it.
+    fn write_polled<T>(&self, polled: &Poll<T>) {
+        let mut blocked = self
+            .write_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match (polled.is_pending(), blocked.is_some()) {
+            (true, false) => {
+                *blocked = Some(Instant::now());
+                drop(blocked);
+                self.changed.notify_one();
+            }
+            (false, true) => *blocked = None,
+            _ => {}
+        }
     }
 
     /// `[server] header_read_timeout_ms` (also the bound on a TLS handshake).
@@ -210,6 +257,16 @@ impl Activity {
 
     /// When to look again, and which bound is past now (if any).
     pub fn check(&self, now: Instant) -> (Instant, Option<Expired>) {
+        let blocked = *self
+            .write_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(since) = blocked {
+            // An answer waiting for its bot: only the write bound counts (an idle bound would
+            // only start a graceful shutdown, which waits for that very answer).
+            let deadline = since + self.write_timeout;
+            return (deadline, (now >= deadline).then_some(Expired::Write));
+        }
         let phase = *self.phase.lock().unwrap_or_else(PoisonError::into_inner);
         let (deadline, which) = match phase {
             Phase::Idle(since) => (since + self.idle_timeout, Expired::Idle),
@@ -267,11 +324,15 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.activity.write_polled(&polled);
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.activity.write_polled(&polled);
+        polled
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -283,7 +344,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.activity.write_polled(&polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -295,9 +358,35 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_write_blocked_past_the_write_timeout_expires_and_one_that_goes_on_does_not() {
+        let a = Activity::new(
+            Duration::from_secs(60),
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+        );
+        let t0 = Instant::now();
+        a.write_polled(&Poll::<()>::Pending);
+        assert_eq!(a.check(t0 + Duration::from_secs(4)).1, None);
+        assert_eq!(a.check(t0 + Duration::from_secs(6)).1, Some(Expired::Write));
+        // A write that goes through ends the run; the idle bound applies again.
+        a.write_polled(&Poll::Ready(()));
+        assert_eq!(a.check(t0 + Duration::from_secs(6)).1, None);
+        // Even idle for longer than idle_timeout, a blocked answer counts only its own bound.
+        a.write_polled(&Poll::<()>::Pending);
+        assert_eq!(
+            a.check(t0 + Duration::from_secs(61)).1,
+            Some(Expired::Write)
+        );
+    }
+
     #[tokio::test]
     async fn idle_and_head_bounds_are_apart() {
-        let a = Activity::new(Duration::from_secs(60), Duration::from_secs(10));
+        let a = Activity::new(
+            Duration::from_secs(60),
+            Duration::from_secs(10),
+            Duration::from_secs(30),
+        );
         let t0 = Instant::now();
         assert_eq!(a.check(t0 + Duration::from_secs(30)).1, None);
         assert_eq!(a.check(t0 + Duration::from_secs(61)).1, Some(Expired::Idle));
@@ -316,10 +405,18 @@ mod tests {
         a.served();
         let t1 = Instant::now();
         assert_eq!(a.check(t1 + Duration::from_secs(30)).1, None);
-        let quick = Activity::new(Duration::from_millis(20), Duration::from_secs(10));
+        let quick = Activity::new(
+            Duration::from_millis(20),
+            Duration::from_secs(10),
+            Duration::from_secs(30),
+        );
         assert_eq!(quick.expired().await, Expired::Idle);
         // A head that starts while the watchdog sleeps on the idle bound brings it nearer.
-        let slow = Activity::new(Duration::from_secs(60), Duration::from_millis(50));
+        let slow = Activity::new(
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+            Duration::from_secs(30),
+        );
         let started = Instant::now();
         let watching = {
             let slow = slow.clone();

@@ -112,7 +112,7 @@ pub async fn run(
             let _counted = counted;
             let _place = place;
             let snapshot = state.snapshot();
-            let activity = Activity::new(snapshot.idle_timeout, snapshot.header_read_timeout);
+            let activity = snapshot.connection.activity();
             let max_headers = snapshot.header_limits.count;
             drop(snapshot);
             let on_request = activity.clone();
@@ -229,6 +229,10 @@ where
             }
             Expired::Head => {
                 tracing::debug!("request head not complete within [server] header_read_timeout_ms; connection cut off");
+                Ok(())
+            }
+            Expired::Write => {
+                tracing::info!("the bot left its answer unread longer than [server] write_timeout_ms; connection cut off");
                 Ok(())
             }
         },

@@ -23,7 +23,7 @@ use super::forward::{Limits, Upstream};
 use super::in_flight::{Forwarding, InFlight};
 use super::keycheck::KeyChecks;
 use super::kill::KillSwitch;
-use super::limits::Caps;
+use super::limits::{Caps, ConnectionBounds};
 use super::restart::RestartOnly;
 use super::transport::HeaderLimits;
 use super::weights::Budgets;
@@ -359,9 +359,8 @@ pub struct Snapshot {
     pub(super) max_body_bytes: usize,
     pub(super) header_limits: HeaderLimits,
     pub(super) body_timeout: Duration,
-    pub(super) header_read_timeout: Duration,
-    /// `[server] idle_timeout_ms`: a keep-alive connection's wait for its next request.
-    pub(super) idle_timeout: Duration,
+    /// A connection's idle, head and write bounds.
+    pub(super) connection: ConnectionBounds,
     pub(super) max_params: usize,
     /// `[server] permission_check_hours`.
     pub(super) permission_check_every: Duration,
@@ -418,8 +417,11 @@ impl Snapshot {
                 count: server.limits.max_headers,
             },
             body_timeout: server.limits.body_read_timeout,
-            header_read_timeout: server.header_read_timeout,
-            idle_timeout: server.limits.idle_timeout,
+            connection: ConnectionBounds {
+                idle: server.limits.idle_timeout,
+                head: server.header_read_timeout,
+                write: server.limits.write_timeout,
+            },
             max_params: server.limits.max_params,
             permission_check_every: server.permission_check_every,
         }
@@ -489,8 +491,11 @@ mod tests {
                 count: 64,
             },
             body_timeout: Duration::from_secs(10),
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
+            connection: ConnectionBounds {
+                idle: Duration::from_secs(60),
+                head: Duration::from_secs(10),
+                write: Duration::from_secs(30),
+            },
             max_params: 100,
             permission_check_every: Duration::from_secs(3600),
         }

@@ -37,6 +37,7 @@ pub(super) struct RawServer {
     max_headers: Option<usize>,
     max_params: Option<usize>,
     idle_timeout_ms: Option<u64>,
+    write_timeout_ms: Option<u64>,
     body_read_timeout_ms: Option<u64>,
     max_connections: Option<usize>,
     max_in_flight: Option<usize>,
@@ -158,6 +159,11 @@ impl RawServer {
                 self.idle_timeout_ms,
                 millis(d.idle_timeout),
                 "idle_timeout_ms",
+            )?,
+            write_timeout: ms(
+                self.write_timeout_ms,
+                millis(d.write_timeout),
+                "write_timeout_ms",
             )?,
             body_read_timeout: ms(
                 self.body_read_timeout_ms,
