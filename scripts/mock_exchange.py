@@ -414,8 +414,13 @@ def account_info():
     }
 
 
+# --clock-skew-ms: this mock's clock runs that far ahead of the host's (negative: behind), for
+# tests of `keyward doctor`'s clock check (Binance: its time endpoint and timestamp checks).
+CLOCK_SKEW_MS = 0
+
+
 def now_ms():
-    return int(time.time() * 1000)
+    return int(time.time() * 1000) + CLOCK_SKEW_MS
 
 
 # --------------------------------------------------------------------------------------
@@ -1179,7 +1184,11 @@ def main(argv=None):
                     help='JSON file {"<api key>" or "*": MODE}: how the key-permission endpoint '
                          'answers (scripts/mocks/permissions.py; read on every call; default safe)')
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--clock-skew-ms", type=int, default=0,
+                    help="Binance: run this mock's clock this far ahead of the host's (negative: behind)")
     args = ap.parse_args(argv)
+    global CLOCK_SKEW_MS
+    CLOCK_SKEW_MS = args.clock_skew_ms
 
     with open(args.credentials, encoding="utf-8") as fh:
         creds = json.load(fh)

@@ -143,6 +143,25 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Check everything `serve` needs, in order (module, token, PIN, sealing key, vaults,
+    /// config, audit file, clock skew against each exchange), printing each finding with its
+    /// fix; exit 0 only when nothing is to fix.
+    Doctor {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Print a shell completion script (bash: `keyward completions bash >
+    /// /usr/share/bash-completion/completions/keyward`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `keyward man > keyward.1`; or, with --out-dir, write it and
+    /// one page per subcommand (keyward-serve.1, ...) into that folder.
+    Man {
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
     /// Policy tools.
     Policy {
         #[command(subcommand)]

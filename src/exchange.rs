@@ -14,6 +14,7 @@ pub mod binance;
 pub mod bitget;
 pub mod bitmex;
 pub mod bybit;
+pub mod clock;
 pub mod coinbase;
 pub mod common;
 mod credential;

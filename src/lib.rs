@@ -5,6 +5,7 @@
 pub mod anomaly;
 pub mod audit;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod exchange;
 pub mod key;

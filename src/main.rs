@@ -11,6 +11,7 @@ mod audit_command;
 mod audit_tools_command;
 mod check_command;
 mod cli;
+mod doctor_command;
 mod permission_command;
 mod rotate_command;
 
@@ -141,6 +142,9 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Digest { vault } => digest(&vault),
         Command::ClientToken { name } => client_token(&name),
         Command::Check { config } => check_command::check(&config),
+        Command::Doctor { config } => Ok(doctor_command::doctor(&config)),
+        Command::Completions { shell } => Ok(doctor_command::completions(shell)),
+        Command::Man { out_dir } => doctor_command::man(out_dir.as_deref()),
         Command::Policy {
             command:
                 PolicyCommand::Explain {

@@ -7,6 +7,7 @@ mod admin;
 mod admin_client;
 mod auth;
 mod backoff;
+pub mod clock;
 mod explain;
 mod fault;
 mod forward;

@@ -67,6 +67,32 @@ pub struct KeyOptions {
     pub management_key_file: Option<PathBuf>,
 }
 
+/// Before logging in (`keyward doctor`): loads the PKCS#11 module `config` names. `Ok(None)`
+/// for a YubiKey, which has no module (PC/SC is asked when it is opened). Blocks.
+pub fn load_module(config: &TokenConfig) -> Result<Option<String>> {
+    match &config.backend {
+        Backend::Pkcs11 { module, .. } => {
+            pkcs11::load_module(module)?;
+            Ok(Some(format!("PKCS#11 module {} loads", module.display())))
+        }
+        Backend::YubiKey { .. } => Ok(None),
+    }
+}
+
+/// Before logging in: finds the token `config` names and says which it is (label and serial).
+/// `Ok(None)` for a YubiKey (found when it is opened). Blocks.
+pub fn find(config: &TokenConfig) -> Result<Option<String>> {
+    match &config.backend {
+        Backend::Pkcs11 { module, uri } => {
+            let (label, serial) = pkcs11::find_token(module, uri)?;
+            Ok(Some(format!(
+                "token '{label}' (serial {serial}) is present"
+            )))
+        }
+        Backend::YubiKey { .. } => Ok(None),
+    }
+}
+
 /// Opens the token `config` names and logs in. Blocks.
 pub fn open(config: &TokenConfig) -> Result<Box<dyn Token>> {
     open_with(config, &KeyOptions::default())

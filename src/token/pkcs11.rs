@@ -191,6 +191,21 @@ impl Token for Pkcs11Token {
     }
 }
 
+/// Loads and initializes `module` (what `keyward doctor` checks first).
+pub fn load_module(module: &Path) -> Result<()> {
+    module::context(module).map(|_| ())
+}
+
+/// The token `uri` names on `module`, found without logging in: its label and serial number.
+pub fn find_token(module: &Path, uri: &Pkcs11Uri) -> Result<(String, String)> {
+    let module = module::context(module)?;
+    let (_, info) = module::select_token(&module.ctx, uri)?;
+    Ok((
+        info.label().trim_end().to_owned(),
+        info.serial_number().trim_end().to_owned(),
+    ))
+}
+
 /// The URI names a key pair; `type=` may say public or private but nothing else.
 fn check_object_type(uri: &Pkcs11Uri) -> Result<()> {
     match uri.object_type {
