@@ -95,19 +95,27 @@ PY
 # REPO/target/py-venv when the system python lacks them (Debian 12 forbids pip into the
 # system python: PEP 668).
 kw_python() {
-  local repo=$1 venv
+  local repo=$1
   if [ -n "${KEYWARD_PYTHON:-}" ]; then printf '%s\n' "$KEYWARD_PYTHON"; return 0; fi
   if kw_python_has_deps python3; then command -v python3; return 0; fi
-  venv="$repo/target/py-venv"
-  if [ -x "$venv/bin/python3" ] && kw_python_has_deps "$venv/bin/python3"; then
+  kw_venv "$repo/target/py-venv" kw_python_has_deps "test virtualenv" "${KW_PY_PINS[@]}"
+}
+
+# kw_venv VENV CHECK WHAT PIN... — print VENV's python, (re)creating VENV with the PINs when
+# `CHECK PYTHON` (a function) says it lacks them; WHAT names it in messages.
+kw_venv() {
+  local venv=$1 check=$2 what=$3
+  shift 3
+  if [ -x "$venv/bin/python3" ] && "$check" "$venv/bin/python3"; then
     printf '%s\n' "$venv/bin/python3"; return 0
   fi
-  kw_log "creating the test virtualenv $venv (${KW_PY_PINS[*]})"
-  mkdir -p "$repo/target"
+  kw_log "creating the $what $venv ($*)"
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
   python3 -m venv "$venv" >&2 || kw_die "python3 -m venv failed (apt-get install python3-venv)"
-  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "${KW_PY_PINS[@]}" >&2 \
-    || kw_die "pip install ${KW_PY_PINS[*]} failed"
-  kw_python_has_deps "$venv/bin/python3" || kw_die "the test virtualenv lacks ${KW_PY_PINS[*]}"
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "$@" >&2 \
+    || kw_die "pip install $* failed"
+  "$check" "$venv/bin/python3" || kw_die "the $what lacks $*"
   printf '%s\n' "$venv/bin/python3"
 }
 
@@ -119,22 +127,18 @@ kw_softhsm_conf() {
   sed "s|@TOKENDIR@|$tokendir|" "$repo/hsm-config/softhsm2.conf" > "$out"
 }
 
+# kw_sdk_has_deps PYTHON — true when PYTHON can import the pinned official SDKs.
+kw_sdk_has_deps() {
+  "$1" - <<'PY' >/dev/null 2>&1
+import binance_sdk_spot, binance_sdk_wallet, okx, coinbase.rest, pybit, certifi
+import gate_api, kucoin_universal_sdk, alpaca
+from importlib.metadata import version
+assert version("pybit") == "5.17.0" and version("alpaca-py") == "0.44.0"
+PY
+}
+
 # kw_sdk_python REPO — print the python of the SDK virtualenv (REPO/target/sdk-venv), creating it
 # with KW_SDK_PINS when it is missing or lacks them.
 kw_sdk_python() {
-  local venv="$1/target/sdk-venv"
-  local probe='import binance_sdk_spot, binance_sdk_wallet, okx, coinbase.rest, pybit, certifi
-import gate_api, kucoin_universal_sdk, alpaca
-from importlib.metadata import version
-assert version("pybit") == "5.17.0" and version("alpaca-py") == "0.44.0"'
-  if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c "$probe" >/dev/null 2>&1; then
-    printf '%s\n' "$venv/bin/python3"; return 0
-  fi
-  kw_log "creating the SDK virtualenv $venv (${KW_SDK_PINS[*]})"
-  rm -rf "$venv"
-  python3 -m venv "$venv" >&2 || kw_die "python3 -m venv failed (apt-get install python3-venv)"
-  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "${KW_SDK_PINS[@]}" >&2 \
-    || kw_die "pip install ${KW_SDK_PINS[*]} failed"
-  "$venv/bin/python3" -c "$probe" || kw_die "the SDK virtualenv lacks ${KW_SDK_PINS[*]}"
-  printf '%s\n' "$venv/bin/python3"
+  kw_venv "$1/target/sdk-venv" kw_sdk_has_deps "SDK virtualenv" "${KW_SDK_PINS[@]}"
 }

@@ -586,27 +586,6 @@ allow = [
         if self.yubikey is not None:
             self.yubikey.stop()
 
-    def pull(self, timeout=10):
-        """Pulls the card: stops its emulator and waits until pcscd has seen it leave (pcscd polls
-        the reader every 400 ms; a card plugged back before that poll is never seen leaving)."""
-        log = self.dir / "pcscd.log"
-        before = log.read_text(errors="replace").count("Card Removed From")
-        stop(self.card)
-        deadline = time.monotonic() + timeout
-        while log.read_text(errors="replace").count("Card Removed From") == before:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"pcscd did not see the card leave within {timeout} s; see {log}")
-            time.sleep(0.05)
-
-    def plug(self, log_name="card-2.log"):
-        """Plugs the card back in: its emulator again, on its saved state."""
-        vpiv = [sys.executable, str(SCRIPTS / "vpiv" / "vpiv.py")]
-        port = json.loads((self.dir / "readers.json").read_text())[0]["port"]
-        self.card = subprocess.Popen([*vpiv, "card", str(self.dir / "card.json"), "--vpcd",
-                                      f"127.0.0.1:{port}", "--verbose"], stdout=subprocess.PIPE,
-                                     stderr=open(self.dir / log_name, "wb"))
-        self._ready(self.card, "the virtual card")
-
     def log_text(self):
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
