@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use keyward::audit::tools::{
-    self, Decision, Filter, KeyDates, Log, Record, ReportData, Row, Stats,
+    self, Decision, Filter, KeyDates, Record, ReportData, Row, Rows, Stats,
 };
 use keyward::config::Config;
 use keyward::error::{Error, Result};
@@ -47,10 +47,10 @@ pub(crate) fn run(command: AuditCommand) -> Result<ExitCode> {
             json,
         } => {
             let (path, filter) = (log_path(&source)?, to_filter(&filter)?);
-            let rows = read_rows(&path)?;
+            let rows = read_rows(&path, &filter, json)?;
             let mut out = io::stdout().lock();
             let mut matched = 0usize;
-            for row in rows.iter().filter(|r| filter.matches(r)) {
+            for row in &rows {
                 matched += 1;
                 let line = if json {
                     row.to_json().to_string()
@@ -74,8 +74,7 @@ pub(crate) fn run(command: AuditCommand) -> Result<ExitCode> {
             json,
         } => {
             let (path, filter) = (log_path(&source)?, to_filter(&filter)?);
-            let rows = read_rows(&path)?;
-            let stats = Stats::of(rows.iter().filter(|r| filter.matches(r)));
+            let stats = Stats::of(&read_rows(&path, &filter, false)?);
             let text = if json {
                 serde_json::to_string_pretty(&stats).unwrap_or_default()
             } else {
@@ -144,11 +143,15 @@ fn warn_unreadable(path: &Path, unreadable: usize) {
     }
 }
 
-fn read_rows(path: &Path) -> Result<Vec<Row>> {
-    let log = Log::read(BufReader::new(open(path)?))
+/// The rows `filter` matches (`lines`: with their stored lines).
+fn read_rows(path: &Path, filter: &Filter, lines: bool) -> Result<Vec<Row>> {
+    let keep = |row: &Row| filter.matches_before_outcome(row);
+    let read = Rows::read(BufReader::new(open(path)?), &keep, lines)
         .map_err(|e| Error::io(format!("cannot read audit log {}", path.display()), e))?;
-    warn_unreadable(path, log.unreadable);
-    Ok(log.rows())
+    warn_unreadable(path, read.unreadable);
+    let mut rows = read.rows;
+    rows.retain(|r| filter.matches(r));
+    Ok(rows)
 }
 
 /// Writes one line; `false` when the reader went away (`| head`), which ends the command.
@@ -269,8 +272,8 @@ fn drain(
 
 fn report(source: &AuditSource, filter: &Filter, html: &Path) -> Result<ExitCode> {
     let path = log_path(source)?;
-    let rows = read_rows(&path)?;
-    let rows: Vec<&Row> = rows.iter().filter(|r| filter.matches(r)).collect();
+    let rows = read_rows(&path, filter, false)?;
+    let rows: Vec<&Row> = rows.iter().collect();
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

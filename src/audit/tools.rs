@@ -10,7 +10,7 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use entry::{Decision, Log, Outcome, Record, Row};
+pub use entry::{Decision, FrameId, Outcome, Record, Row, Rows};
 pub use filter::{parse_time, Endpoint, Filter};
 pub use report::{KeyDates, ReportData};
 pub use show::{clean, record_line, row_line};

@@ -1,16 +1,18 @@
-//! Reading an audit log for the operator's tools: each stored line as a [`Record`], and each
-//! request or WebSocket frame as a [`Row`] joined with the outcome record that followed it.
+//! Reading an audit log for the operator's tools: a stored line as a [`Record`] (what `tail`
+//! shows), and each request or WebSocket frame as a [`Row`] joined with the outcome record that
+//! followed it (what `search`, `stats` and `report` count).
 //!
 //! The tools read; they do not vouch. A line that does not parse is counted and skipped (the
 //! caller says how many and points at `keyward audit verify`), and a torn last line is ignored
 //! as the writer would.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::BufRead;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// What became of a request, as the tools count it.
@@ -113,65 +115,119 @@ impl Record {
     }
 }
 
-/// Every record of a log, and how many whole lines were not records.
+/// The requests and frames of a log that a caller keeps, each request with its outcome, and
+/// how many whole lines were not records.
+///
+/// Read in one pass holding only the kept rows (a few hundred bytes each; the stored line only
+/// when asked for), so a log much larger than memory can be searched.
 #[derive(Debug, Default)]
-pub struct Log {
-    pub records: Vec<Record>,
+pub struct Rows {
+    pub rows: Vec<Row>,
     pub unreadable: usize,
 }
 
-impl Log {
+impl Rows {
     /// Reads whole lines from `reader`; a last line without its newline (a torn write) is
-    /// ignored, as `verify` and the writer treat it.
-    pub fn read(mut reader: impl BufRead) -> std::io::Result<Log> {
-        let mut log = Log::default();
+    /// ignored, as `verify` and the writer treat it. `keep` sees each request or frame before
+    /// its outcome is known; `lines` keeps each kept row's stored line (for `search --json`).
+    pub fn read(
+        mut reader: impl BufRead,
+        keep: &dyn Fn(&Row) -> bool,
+        lines: bool,
+    ) -> std::io::Result<Rows> {
+        let mut out = Rows::default();
+        // A request number is unique within one process; a restart reuses them, and an
+        // outcome always follows its own request, so the latest request with the number wins.
+        let mut by_request: HashMap<u64, usize> = HashMap::new();
         let mut line = String::new();
         loop {
             line.clear();
             if reader.read_line(&mut line)? == 0 || !line.ends_with('\n') {
-                return Ok(log);
+                return Ok(out);
             }
-            match Record::parse(line.trim_end_matches('\n')) {
-                Some(record) => log.records.push(record),
-                None => log.unreadable += 1,
-            }
-        }
-    }
-
-    /// The requests and frames, each request with its outcome.
-    pub fn rows(&self) -> Vec<Row> {
-        let mut rows: Vec<Row> = Vec::new();
-        // A request number is unique within one process; a restart reuses them, and an
-        // outcome always follows its own request, so the latest request with the number wins.
-        let mut by_request: HashMap<u64, usize> = HashMap::new();
-        for record in &self.records {
-            match record.event.as_str() {
+            let text = line.trim_end_matches('\n');
+            let Some(fields) = serde_json::from_str::<Fields<'_>>(text)
+                .ok()
+                .filter(|f| humantime::parse_rfc3339(&f.time).is_ok())
+            else {
+                out.unreadable += 1;
+                continue;
+            };
+            match &*fields.event {
                 "request" | "frame" => {
-                    let Some(row) = Row::from_record(record) else {
+                    let Some(mut row) = Row::from_fields(&fields) else {
                         continue;
                     };
-                    if let Some(n) = record
-                        .number("request")
-                        .filter(|_| record.event == "request")
-                    {
-                        by_request.insert(n, rows.len());
+                    if let Some(n) = row.request {
+                        by_request.remove(&n);
                     }
-                    rows.push(row);
+                    if !keep(&row) {
+                        continue;
+                    }
+                    if lines {
+                        row.line = Some(text.to_owned());
+                    }
+                    if let Some(n) = row.request {
+                        by_request.insert(n, out.rows.len());
+                    }
+                    out.rows.push(row);
                 }
                 "outcome" => {
-                    let row = record
-                        .number("request")
+                    let row = fields
+                        .request
                         .and_then(|n| by_request.get(&n))
-                        .and_then(|&i| rows.get_mut(i));
-                    if let Some(row) = row {
-                        row.outcome = Outcome::from_record(record);
+                        .and_then(|&i| out.rows.get_mut(i));
+                    if let (Some(row), Some(status)) = (row, fields.status) {
+                        row.outcome = Some(Outcome {
+                            status: u16::try_from(status).unwrap_or(u16::MAX),
+                            latency_ms: fields.latency_ms,
+                            error: fields.error.as_deref().map(str::to_owned),
+                        });
                     }
                 }
                 _ => {}
             }
         }
-        rows
     }
+}
+
+/// The members of a record the tools read (the rest are ignored); borrowed from the line
+/// where no escapes make that impossible.
+#[derive(Deserialize)]
+struct Fields<'a> {
+    seq: u64,
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    #[serde(default, borrow)]
+    event: Cow<'a, str>,
+    request: Option<u64>,
+    session: Option<u64>,
+    frame: Option<u64>,
+    #[serde(default, borrow)]
+    socket: Cow<'a, str>,
+    #[serde(default, borrow)]
+    op: Cow<'a, str>,
+    #[serde(default, borrow)]
+    client: Cow<'a, str>,
+    #[serde(default, borrow)]
+    credential: Cow<'a, str>,
+    key_version: Option<u64>,
+    #[serde(default, borrow)]
+    method: Cow<'a, str>,
+    #[serde(default, borrow)]
+    path: Cow<'a, str>,
+    #[serde(default, borrow)]
+    decision: Cow<'a, str>,
+    #[serde(default, borrow)]
+    rule: Cow<'a, str>,
+    #[serde(default, borrow)]
+    code: Cow<'a, str>,
+    #[serde(default, borrow)]
+    reason: Cow<'a, str>,
+    status: Option<u64>,
+    latency_ms: Option<f64>,
+    #[serde(default, borrow)]
+    error: Option<Cow<'a, str>>,
 }
 
 /// The exchange's answer to a forwarded request.
@@ -184,24 +240,26 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-impl Outcome {
-    fn from_record(record: &Record) -> Option<Outcome> {
-        Some(Outcome {
-            status: u16::try_from(record.number("status")?).ok()?,
-            latency_ms: record.float("latency_ms"),
-            error: record
-                .fields
-                .get("error")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        })
-    }
+/// A WebSocket frame's place: its session, its number there, the socket and the op.
+#[derive(Debug, Clone)]
+pub struct FrameId {
+    pub session: u64,
+    pub frame: u64,
+    pub socket: String,
+    pub op: String,
 }
 
 /// A request (or a WebSocket frame) as keyward decided it, with its outcome once forwarded.
 #[derive(Debug, Clone)]
 pub struct Row {
-    pub record: Record,
+    pub seq: u64,
+    pub time: SystemTime,
+    /// `time` as stored.
+    pub time_text: String,
+    /// The request's number (REST requests only).
+    pub request: Option<u64>,
+    /// Set for a WebSocket frame.
+    pub frame: Option<FrameId>,
     pub client: String,
     pub credential: String,
     pub key_version: Option<u32>,
@@ -214,33 +272,44 @@ pub struct Row {
     /// Why it was denied or refused (empty when allowed).
     pub reason: String,
     pub outcome: Option<Outcome>,
+    /// The stored line, when the reader was asked to keep it.
+    pub line: Option<String>,
 }
 
 impl Row {
-    fn from_record(record: &Record) -> Option<Row> {
-        let verdict = match record.text("decision") {
+    fn from_fields(f: &Fields<'_>) -> Option<Row> {
+        let verdict = match &*f.decision {
             "allow" => Decision::Allow,
             "deny" => Decision::Deny,
             "refuse" => Decision::Refuse,
             _ => return None,
         };
         let rule_or_code = match verdict {
-            Decision::Allow => record.text("rule"),
-            _ => record.text("code"),
+            Decision::Allow => &f.rule,
+            _ => &f.code,
         };
+        let frame = (f.event == "frame").then(|| FrameId {
+            session: f.session.unwrap_or_default(),
+            frame: f.frame.unwrap_or_default(),
+            socket: f.socket.to_string(),
+            op: f.op.to_string(),
+        });
         Some(Row {
-            client: record.text("client").to_owned(),
-            credential: record.text("credential").to_owned(),
-            key_version: record
-                .number("key_version")
-                .and_then(|v| u32::try_from(v).ok()),
-            method: record.text("method").to_owned(),
-            path: record.text("path").to_owned(),
+            seq: f.seq,
+            time: humantime::parse_rfc3339(&f.time).ok()?,
+            time_text: f.time.to_string(),
+            request: f.request.filter(|_| frame.is_none()),
+            frame,
+            client: f.client.to_string(),
+            credential: f.credential.to_string(),
+            key_version: f.key_version.and_then(|v| u32::try_from(v).ok()),
+            method: f.method.to_string(),
+            path: f.path.to_string(),
             verdict,
-            rule_or_code: rule_or_code.to_owned(),
-            reason: record.text("reason").to_owned(),
+            rule_or_code: rule_or_code.to_string(),
+            reason: f.reason.to_string(),
             outcome: None,
-            record: record.clone(),
+            line: None,
         })
     }
 
@@ -263,12 +332,17 @@ impl Row {
 
     /// A WebSocket frame rather than a REST request.
     pub fn is_frame(&self) -> bool {
-        self.record.event == "frame"
+        self.frame.is_some()
     }
 
-    /// The row as one JSON object: the stored record with its `outcome` (or null) added.
+    /// The row as one JSON object: the stored record (when its line was kept) with its
+    /// `outcome` (or null) added.
     pub fn to_json(&self) -> Value {
-        let mut fields = self.record.fields.clone();
+        let mut fields = self
+            .line
+            .as_deref()
+            .and_then(|l| serde_json::from_str::<Map<String, Value>>(l).ok())
+            .unwrap_or_default();
         fields.insert(
             "outcome".to_owned(),
             serde_json::to_value(&self.outcome).unwrap_or(Value::Null),

@@ -19,14 +19,25 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, row: &Row) -> bool {
-        let time = row.record.time;
-        self.client.as_ref().is_none_or(|c| *c == row.client)
+        self.matches_before_outcome(row) && self.decision.is_none_or(|d| d == row.decision())
+    }
+
+    /// Every condition that does not depend on the outcome (all but `decision`, which is
+    /// `error` only once the outcome says so; `allow` could still become `error`).
+    pub fn matches_before_outcome(&self, row: &Row) -> bool {
+        let time = row.time;
+        let decided = match self.decision {
+            Some(Decision::Error) | Some(Decision::Allow) => row.verdict == Decision::Allow,
+            Some(d) => row.verdict == d,
+            None => true,
+        };
+        decided
+            && self.client.as_ref().is_none_or(|c| *c == row.client)
             && self
                 .credential
                 .as_ref()
                 .is_none_or(|c| *c == row.credential)
             && self.endpoint.as_ref().is_none_or(|e| e.matches(row))
-            && self.decision.is_none_or(|d| d == row.decision())
             && self.since.is_none_or(|t| time >= t)
             && self.until.is_none_or(|t| time < t)
     }

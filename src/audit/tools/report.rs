@@ -118,8 +118,8 @@ fn bucket_ms(span_ms: u64) -> u64 {
 
 fn timeline(rows: &[&Row]) -> Timeline {
     let (Some(first), Some(last)) = (
-        rows.iter().map(|r| millis(r.record.time)).min(),
-        rows.iter().map(|r| millis(r.record.time)).max(),
+        rows.iter().map(|r| millis(r.time)).min(),
+        rows.iter().map(|r| millis(r.time)).max(),
     ) else {
         return Timeline {
             bucket_ms: 1_000,
@@ -133,7 +133,7 @@ fn timeline(rows: &[&Row]) -> Timeline {
         .map(|i| [start + i as u64 * width, 0, 0, 0, 0])
         .collect();
     for row in rows {
-        let i = ((millis(row.record.time) - start) / width) as usize;
+        let i = ((millis(row.time) - start) / width) as usize;
         let column = 1 + Decision::ALL
             .iter()
             .position(|d| *d == row.decision())
@@ -164,7 +164,7 @@ fn credentials(
         let (false, Some(version)) = (row.credential.is_empty(), row.key_version) else {
             continue;
         };
-        let t = row.record.time;
+        let t = row.time;
         let e = seen
             .entry(&row.credential)
             .or_default()
@@ -255,8 +255,8 @@ impl ReportData {
         ReportData {
             generated: rfc3339(now),
             source: source.to_owned(),
-            first: rows.first().map(|r| r.record.time_text.clone()),
-            last: rows.last().map(|r| r.record.time_text.clone()),
+            first: rows.first().map(|r| r.time_text.clone()),
+            last: rows.last().map(|r| r.time_text.clone()),
             totals,
             timeline: timeline(rows),
             denied_endpoints: top(denied_endpoints),

@@ -119,7 +119,26 @@ pub fn record_line(r: &Record) -> String {
 
 /// One line for a request or frame with its outcome, as `audit search` prints it.
 pub fn row_line(row: &Row) -> String {
-    let mut line = record_line(&row.record);
+    let time = clean(&row.time_text);
+    let who = asker(&row.client, &row.credential, row.key_version.map(u64::from));
+    let endpoint = clean(&row.endpoint());
+    let verdict = match row.verdict {
+        super::Decision::Allow => format!("allow {}", clean(&row.rule_or_code)),
+        d => format!("{d} {}: {}", clean(&row.rule_or_code), clean(&row.reason)),
+    };
+    let mut line = match &row.frame {
+        Some(f) => format!(
+            "{time}  frame {}.{}  {who}  {} {}  {endpoint}  {verdict}",
+            f.session,
+            f.frame,
+            clean(&f.socket),
+            clean(&f.op)
+        ),
+        None => format!(
+            "{time}  request #{}  {who}  {endpoint}  {verdict}",
+            row.request.unwrap_or_default()
+        ),
+    };
     if let Some(outcome) = &row.outcome {
         let _ = write!(line, "  -> {}", outcome.status);
         if let Some(ms) = outcome.latency_ms {

@@ -94,9 +94,9 @@ impl Stats {
         let mut latencies = Vec::new();
         for row in rows {
             if stats.first.is_none() {
-                stats.first = Some(row.record.time_text.clone());
+                stats.first = Some(row.time_text.clone());
             }
-            stats.last = Some(row.record.time_text.clone());
+            stats.last = Some(row.time_text.clone());
             let decision = row.decision();
             stats.decisions.add(decision);
             if row.is_frame() {
