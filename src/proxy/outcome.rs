@@ -283,7 +283,7 @@ impl<'s> Outcome<'s> {
 }
 
 /// A refusal is a denial unless keyward or the exchange failed.
-fn decision_of(refusal: &Refusal) -> Decision {
+pub(super) fn decision_of(refusal: &Refusal) -> Decision {
     use crate::request::RefusalKind::{Internal, Unavailable, Upstream, UpstreamTimeout};
     match refusal.kind {
         Internal | Unavailable | Upstream | UpstreamTimeout => Decision::error,

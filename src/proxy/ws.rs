@@ -8,6 +8,7 @@ mod relay;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty};
@@ -16,14 +17,15 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::host::{AllowedHosts, ListenName};
-use super::outcome::{Outcome, Stopped, Subject};
-use super::respond::ProxyBody;
+use super::outcome::{decision_of, Outcome, Stopped, Subject};
+use super::respond::{self, ProxyBody};
 use super::routing::route;
 use super::state::State;
 use super::transport::{Inbound, Upgrade};
 use crate::audit::{Asker, Event, FrameRecord, Judged, Verdict};
 use crate::exchange::ws::WsRoute;
-use crate::request::{Method, Refusal};
+use crate::metrics::{Decision, RequestSample};
+use crate::request::{Method, Refusal, RefusalKind};
 use crate::secret::SecretBytes;
 use crate::session::Bearers;
 
@@ -58,7 +60,7 @@ pub async fn upgrade(
     peer: SocketAddr,
     mut req: Request<Incoming>,
 ) -> Response<ProxyBody> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let on_upgrade = hyper::upgrade::on(&mut req);
     let snapshot = state.snapshot();
     let resources = state.resources();
@@ -77,7 +79,7 @@ pub async fn upgrade(
                 Err(e) => {
                     tracing::error!(error = %e, "audit log write failed; refusing");
                     Refusal::new(
-                        crate::request::RefusalKind::Unavailable,
+                        RefusalKind::Unavailable,
                         "audit_unavailable",
                         "the audit log cannot be written, so keyward refuses all requests (fail closed)",
                     )
@@ -94,7 +96,7 @@ pub async fn upgrade(
         .open(accepted.client.as_deref().unwrap_or("anonymous"))
     {
         Ok(slot) => slot,
-        Err(refusal) => return refuse_accepted(state, id, &accepted, refusal),
+        Err(refusal) => return refuse_accepted(state, id, &accepted, refusal, started),
     };
     let config = frame_config(snapshot.max_body_bytes);
     let upstream = match resources.ws_upstream(&accepted.credential) {
@@ -102,14 +104,15 @@ pub async fn upgrade(
         Err(e) => {
             tracing::error!(error = %e, "no WebSocket upstream");
             let refusal = Refusal::new(
-                crate::request::RefusalKind::Internal,
+                RefusalKind::Internal,
                 "internal",
                 "keyward has no WebSocket upstream for this credential; see its log",
             );
-            return refuse_accepted(state, id, &accepted, refusal);
+            return refuse_accepted(state, id, &accepted, refusal, started);
         }
     };
     // The exchange's frames (market data snapshots) may be far larger than a bot's request.
+    let asked = Instant::now();
     let exchange = match upstream
         .connect(
             accepted.route,
@@ -119,13 +122,17 @@ pub async fn upgrade(
         .await
     {
         Ok(socket) => socket,
-        Err(refusal) => return refuse_accepted(state, id, &accepted, refusal),
+        Err(refusal) => return refuse_accepted(state, id, &accepted, refusal, started),
     };
+    let connected = asked.elapsed();
     let record = frame_record(id, &accepted, Verdict::Allow { rule: "upgrade" });
     if let Err(e) = resources.audit(&record) {
         tracing::error!(error = %e, "audit log write failed; refusing");
+        let failed = Refusal::new(RefusalKind::Unavailable, "audit_unavailable", "");
+        observe(state, &accepted, Err(&failed), started, Some(connected));
         return status_only(StatusCode::SERVICE_UNAVAILABLE);
     }
+    observe(state, &accepted, Ok(()), started, Some(connected));
     tracing::info!(
         session = id,
         client = accepted.client.as_deref().unwrap_or("anonymous"),
@@ -350,12 +357,47 @@ fn frame_record<'a>(id: u64, a: &'a Accepted, verdict: Verdict<'a>) -> Event<'a>
 
 /// A refusal after the upgrade was accepted (socket cap, exchange unreachable): audited as the
 /// session's record, answered with keyward's JSON error.
+/// Feeds the metrics with an accepted upgrade's end: 101 (rule `upgrade`, as audited) or
+/// keyward's refusal; `upstream` is the time the exchange's socket took to open.
+fn observe(
+    state: &State,
+    accepted: &Accepted,
+    end: Result<(), &Refusal>,
+    started: Instant,
+    upstream: Option<Duration>,
+) {
+    let snapshot = state.snapshot();
+    let credential = snapshot.credentials.get(&accepted.credential);
+    let (rule, decision, status, code) = match end {
+        Ok(()) => ("upgrade", Decision::allow, 101, None),
+        Err(r) => (
+            "",
+            decision_of(r),
+            respond::status(r.kind).as_u16(),
+            Some(r.code),
+        ),
+    };
+    state.resources().metrics().request(&RequestSample {
+        client: accepted.client.as_deref().unwrap_or("anonymous"),
+        credential: &accepted.credential,
+        exchange: credential.map_or("", |c| c.exchange.id()),
+        rule,
+        decision,
+        status,
+        code,
+        total: started.elapsed(),
+        upstream,
+    });
+}
+
 fn refuse_accepted(
     state: &State,
     id: u64,
     accepted: &Accepted,
     refusal: Refusal,
+    started: Instant,
 ) -> Response<ProxyBody> {
+    observe(state, accepted, Err(&refusal), started, None);
     let verdict = Verdict::Refuse {
         code: refusal.code,
         reason: &refusal.message,
@@ -371,7 +413,7 @@ fn refuse_accepted(
         code = refusal.code,
         "WebSocket upgrade refused"
     );
-    super::respond::refusal(&refusal, Vec::new())
+    respond::refusal(&refusal, Vec::new())
 }
 
 fn status_only(status: StatusCode) -> Response<ProxyBody> {

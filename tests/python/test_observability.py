@@ -2,7 +2,7 @@
 `[admin] open_probes = true` (the probes answer without the admin token):
 
 * a Binance WebSocket API session through keyward is `keyward_websocket_sessions` 1 while it is
-  open and 0 once it closed;
+  open and 0 once it closed, and its upgrade one allowed request (status 101);
 * the SoftHSM token folder moved away (what a failing module looks like to keyward): a signed
   request with the key kept on the token fails closed, `keyward_token_errors_total{operation=
   "hmac"}` counts it, `/readyz` answers 503 naming the token; with the folder back `/readyz`
@@ -94,6 +94,12 @@ def test_a_websocket_session_is_counted_while_it_is_open(stack):
         assert answer["id"] == "o1" and answer["status"] == 200, answer
         assert metric("keyward_websocket_sessions") == 1
     assert eventually(lambda: metric("keyward_websocket_sessions"), 0) == 0
+    # The upgrade itself is one request: allowed (as its audit record says, rule "upgrade"), 101,
+    # the exchange's time being the upstream socket's opening.
+    upgrades = metric("keyward_requests_total", client=harness.CLIENT, rule="upgrade",
+                      decision="allow", status="101")
+    assert upgrades == 1
+    assert metric("keyward_upstream_duration_seconds_count", credential=stack.credential) == 1
 
 
 def test_token_errors_are_counted_and_readyz_follows_the_token(stack):
