@@ -558,7 +558,18 @@ fn the_grafana_dashboard_queries_only_metrics_keyward_exports() {
 
     let case = Case::new("obs-grafana", "audit-obs-grafana.jsonl", "", false);
     let _kw = case.serve("keyward-obs-grafana.log");
-    let exported = case.scrape().queryable();
+    let scrape = case.scrape();
+    // Prometheus naming: the keyward_ prefix, durations in seconds, counters' samples _total.
+    for line in scrape.0.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let (name, kind) = line["# TYPE ".len()..].split_once(' ').unwrap();
+        assert!(name.starts_with("keyward_"), "{line}");
+        assert!(kind != "histogram" || name.ends_with("_seconds"), "{line}");
+        assert!(!name.ends_with("_total"), "the _total is the sample's: {line}");
+    }
+    for (name, _, _) in scrape.samples() {
+        assert!(name.starts_with("keyward_"), "{name}");
+    }
+    let exported = scrape.queryable();
     let mut used = BTreeSet::new();
     for (title, expr) in &queries {
         let names = metric_names(expr);
