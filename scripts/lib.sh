@@ -50,7 +50,7 @@ kw_ykcs11_module() {
 }
 
 # kw_ensure_system_deps [python] — SoftHSM, openssl, curl, a C compiler for ring, python3, and
-# strace, chromium (headless, for the audit report test), the PC/SC stack for the virtual YubiKey: pcscd, vsmartcard's vpcd reader driver, libpcsclite
+# strace, systemd-analyze and man (tests/packaging.rs), chromium (headless, for the audit report test), the PC/SC stack for the virtual YubiKey: pcscd, vsmartcard's vpcd reader driver, libpcsclite
 # (headers + pkg-config, for the `yubikey` crate's pcsc-sys) and ykcs11.
 kw_ensure_system_deps() {
   local missing=()
@@ -62,6 +62,8 @@ kw_ensure_system_deps() {
   kw_ykcs11_module >/dev/null || missing+=(ykcs11)
   command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
   command -v strace >/dev/null 2>&1 || missing+=(strace) # tests/audit_faults.rs counts fdatasync
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd) # tests/packaging.rs verifies hsm-config/keyward.service
+  command -v man >/dev/null 2>&1 || missing+=(man-db) # tests/packaging.rs renders the man pages
   command -v chromium >/dev/null 2>&1 || missing+=(chromium) # tests/audit_report.rs renders the HTML report
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)

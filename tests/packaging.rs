@@ -129,5 +129,240 @@ fn the_man_page_lists_every_subcommand_and_out_dir_writes_one_page_each() {
     } else {
         eprintln!("man(1) is not installed: the pages are not rendered");
     }
-    let _ = Path::new(REPO);
+}
+
+/// The unit the README installs, with `ExecStart=` pointing at the binary under test (verify
+/// checks that it is executable), written into a temp folder.
+fn unit_under_test(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(Path::new(REPO).join("hsm-config/keyward.service")).unwrap();
+    assert!(text.contains("ExecStart=/usr/bin/keyward "), "{text}");
+    let path = dir.join("keyward.service");
+    std::fs::write(&path, text.replace("/usr/bin/keyward", KEYWARD)).unwrap();
+    path
+}
+
+#[test]
+fn the_systemd_unit_is_hardened_and_systemd_analyze_accepts_it() {
+    let text = std::fs::read_to_string(Path::new(REPO).join("hsm-config/keyward.service")).unwrap();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for want in [
+        "User=keyward",
+        "LoadCredential=pin:/etc/keyward/pin",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "MemoryDenyWriteExecute=yes",
+        "LimitCORE=0",
+        "PrivateTmp=yes",
+        "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+        "ReadWritePaths=/var/lib/keyward /var/log/keyward",
+        "CapabilityBoundingSet=",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+    ] {
+        assert!(lines.contains(&want), "the unit lacks {want:?}");
+    }
+    // The PIN path the unit's comment tells keyward.toml to use is where systemd puts it.
+    assert!(text.contains("pin = { file = \"/run/credentials/keyward.service/pin\" }"));
+    if !have("systemd-analyze") {
+        eprintln!("systemd-analyze is not installed (Debian: apt-get install systemd): the unit is not verified");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let unit = unit_under_test(dir.path());
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    // verify exits 0 on an unknown key or a bad value, but says so: nothing may be said.
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "systemd-analyze verify: {said}"
+    );
+    // The same check refuses a unit with a key it does not know.
+    let broken = dir.path().join("broken.service");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(&unit)
+            .unwrap()
+            .replace("ProtectSystem=strict", "ProtectSystem=sometimes"),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).trim().is_empty(),
+        "a bad value went unnoticed"
+    );
+    // Exposure (systemd's own score, 0 = locked down, 10 = unprotected).
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--threshold=20", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let score = said
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("no exposure level: {said}"));
+    eprintln!("{score}");
+    assert!(
+        out.status.success(),
+        "exposure above 2.0 (threshold 20 of 100): {said}"
+    );
+}
+
+/// The Dockerfile's stages: `(name, base, body lines)`.
+fn stages(text: &str) -> Vec<(String, String, Vec<String>)> {
+    let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("FROM ") {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            assert!(
+                words.len() == 3 && words[1] == "AS",
+                "every stage is named: {line}"
+            );
+            out.push((words[2].to_owned(), words[0].to_owned(), Vec::new()));
+        } else if let Some(stage) = out.last_mut() {
+            stage.2.push(line.to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_dockerfile_builds_in_a_builder_and_ships_a_non_root_image_without_a_compiler() {
+    let text = std::fs::read_to_string(Path::new(REPO).join("Dockerfile")).unwrap();
+    let stages = stages(&text);
+    let names: Vec<&str> = stages.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["builder", "runtime", "demo", "production"],
+        "{names:?}"
+    );
+    let stage = |n: &str| stages.iter().find(|s| s.0 == n).unwrap();
+    // The builder alone has the toolchain, and builds what Cargo.lock pins.
+    assert!(stage("builder").1.starts_with("rust:"));
+    let builder = stage("builder").2.join("\n");
+    assert!(builder.contains("cargo build --release --locked --bin keyward"));
+    // The images: Debian slim, the binary and generated files copied from the builder only,
+    // no compiler installed, a non-root user.
+    assert!(stage("runtime").1.starts_with("debian:") && stage("runtime").1.ends_with("-slim"));
+    for name in ["runtime", "demo", "production"] {
+        let (_, base, body) = stage(name);
+        assert!(name == "runtime" || base == "runtime", "{name} FROM {base}");
+        for line in body {
+            for banned in [
+                "cargo",
+                "rustc",
+                "gcc",
+                "build-essential",
+                "libpcsclite-dev",
+            ] {
+                assert!(
+                    !line.contains(banned) || line.starts_with('#'),
+                    "{name}: {line}"
+                );
+            }
+            if let Some(copy) = line.strip_prefix("COPY --from=") {
+                assert!(copy.starts_with("builder /out/"), "{name}: {line}");
+            }
+        }
+    }
+    for name in ["demo", "production"] {
+        assert!(
+            stage(name).2.iter().any(|l| l == "USER keyward"),
+            "{name} runs as keyward"
+        );
+    }
+    let runtime = stage("runtime").2.join("\n");
+    assert!(
+        runtime.contains("useradd --system --uid 10001"),
+        "{runtime}"
+    );
+    assert!(stage("demo").2.join("\n").contains("softhsm2"));
+    // .dockerignore keeps everything out but what the stages copy from the context.
+    let ignore = std::fs::read_to_string(Path::new(REPO).join(".dockerignore")).unwrap();
+    let allowed: Vec<&str> = ignore.lines().filter_map(|l| l.strip_prefix('!')).collect();
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+    for (name, _, body) in &stages {
+        for line in body {
+            let Some(rest) = line.strip_prefix("COPY ") else {
+                continue;
+            };
+            if rest.starts_with("--from=") {
+                continue;
+            }
+            let words: Vec<&str> = rest
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .collect();
+            for src in &words[..words.len() - 1] {
+                assert!(
+                    allowed.iter().any(|a| a.trim_end_matches('/') == *src),
+                    "{name}: {src} is copied but .dockerignore leaves it out"
+                );
+                assert!(Path::new(REPO).join(src).exists(), "{src}");
+            }
+        }
+    }
+}
+
+/// The demo image's entrypoint, run here as it runs in the image (`KEYWARD_STATE` for its
+/// volume): a token and config on the first start, the same recipient on the next, and doctor
+/// then naming the one thing left (a credential).
+#[test]
+fn the_demo_entrypoint_makes_a_token_and_keeps_it() {
+    if common::softhsm_module().is_none() {
+        eprintln!("SoftHSM is not installed: the demo entrypoint is not run");
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new("sh")
+            .arg(Path::new(REPO).join("scripts/docker-demo.sh"))
+            .args(args)
+            .env("KEYWARD_STATE", state.path())
+            .env("KEYWARD_BIN", KEYWARD)
+            .env("KEYWARD_PKCS11_MODULE", common::softhsm_module().unwrap())
+            .output()
+            .unwrap()
+    };
+    let first = run(&[]);
+    let said = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert!(first.status.success(), "{said}");
+    let recipient = said
+        .lines()
+        .find_map(|l| l.strip_prefix("keyward-demo: seal API keys to "))
+        .unwrap_or_else(|| panic!("no recipient: {said}"))
+        .to_owned();
+    assert!(recipient.starts_with("kwr1-p256-"), "{recipient}");
+    let pin = state.path().join("pin");
+    let mode = std::fs::metadata(&pin).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
+    // The next start keeps the token and its key.
+    let again = run(&["recipient", "--config", "keyward.toml"]);
+    assert!(again.status.success());
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), recipient);
+    // doctor: everything but a credential is in place.
+    let doctor = run(&["doctor", "--config", "keyward.toml"]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert_eq!(doctor.status.code(), Some(1), "{report}");
+    assert!(report.contains("ok    sealing key: "), "{report}");
+    assert!(
+        report.contains("FIX   config: keyward.toml has no [[credential]]"),
+        "{report}"
+    );
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("FIX")).count(),
+        1,
+        "{report}"
+    );
 }

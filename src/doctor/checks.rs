@@ -268,6 +268,18 @@ fn vault_file_only(check: &str, path: &Path, report: &mut Report) {
 
 /// The configuration loaded: what it holds, and its test-only settings as notes.
 pub(super) fn config(path: &Path, config: &Config, report: &mut Report) {
+    if config.credentials.is_empty() {
+        report.push(Finding::fix(
+            "config",
+            format!(
+                "{} has no [[credential]]: `serve` refuses to start",
+                path.display()
+            ),
+            "seal an API key with `keyward seal --recipient ... --out FILE` and add its \
+             [[credential]] entry (with the vault_sha256 line seal prints)",
+        ));
+        return;
+    }
     report.push(Finding::ok(
         "config",
         format!(
