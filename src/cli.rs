@@ -318,10 +318,11 @@ pub enum AuditCommand {
 /// The audit file a read-side tool reads: FILE, or the `[audit] path` of `--config`.
 #[derive(clap::Args)]
 pub struct AuditSource {
-    /// The audit log (JSON lines).
-    #[arg(required_unless_present = "config", conflicts_with = "config")]
+    /// The audit log (JSON lines), e.g. a rotated one; without it, --config's [audit] path.
+    #[arg(required_unless_present = "config")]
     pub file: Option<PathBuf>,
-    /// Read the log named by this config's [audit] path instead.
+    /// The config: its [audit] path is the log when no FILE is given, and `report` reads
+    /// its credentials' key dates from their vault files.
     #[arg(long)]
     pub config: Option<PathBuf>,
 }

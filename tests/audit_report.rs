@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::audit_fixture::fixture;
+use common::Env;
 
 /// Runs chromium headless on `page` with a profile of its own (tests run in parallel).
 fn chromium(page: &Path, profile: &Path, args: &[&str]) -> Output {
@@ -81,12 +82,21 @@ fn the_html_report_draws_in_chromium() {
     // 100 orders over about 2.5 s: a timeline of about 26 bars of 100 ms.
     fixture(&log, Duration::from_millis(25));
     let page = out_dir.join("report.html");
-    let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["audit", "report", "--html"])
-        .arg(&page)
-        .arg(&log)
-        .output()
-        .unwrap();
+    // The config of a real set-up with vaults for binance-main and binance-alt: their key
+    // dates come from the vault files.
+    let env = Env::start();
+    let out = env.run(
+        &[
+            "audit",
+            "report",
+            "--html",
+            page.to_str().unwrap(),
+            "--config",
+            env.config.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ],
+        None,
+    );
     assert!(out.status.success(), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -119,14 +129,31 @@ fn the_html_report_draws_in_chromium() {
     assert_eq!(marks(&dom, "chart-denied-endpoints"), 4);
     assert_eq!(marks(&dom, "chart-denied-clients"), 2);
     assert_eq!(marks(&dom, "chart-latency"), 5);
-    assert_eq!(marks(&dom, "chart-credentials"), 2);
+    // Two credentials, each with its age and (from its vault) the days until it ends.
+    assert_eq!(marks(&dom, "chart-credentials"), 4);
     assert!(dom.contains(">p99<") && dom.contains(">5000 ms<"), "{dom}");
     assert!(
-        dom.contains(">binance-main<") && dom.contains(">okx-main<"),
+        dom.contains(">binance-main<") && dom.contains(">binance-alt<"),
         "{dom}"
     );
     // The hostile path is shown as text; its script did not run.
     assert!(dom.contains("<title>keyward audit report</title>"), "{dom}");
+    let vault: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.dir.join("vault/binance-main.kwv")).unwrap())
+            .unwrap();
+    let newest = vault["versions"]
+        .as_array()
+        .and_then(|v| v.last())
+        .unwrap_or(&vault);
+    let created = newest["created"].as_str().unwrap();
+    assert!(
+        dom.contains(&format!("<td>{created}</td>")),
+        "{created} not shown: {dom}"
+    );
+    assert!(
+        dom.contains("(rotate_after_days = ") || dom.contains("(sealed expiry)"),
+        "{dom}"
+    );
     assert!(
         dom.contains("&lt;/script&gt;&lt;script&gt;document.title="),
         "{dom}"

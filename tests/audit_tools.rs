@@ -66,10 +66,10 @@ fn stats_count_every_decision_and_the_latency_percentiles() {
     assert_eq!(s["by_client"]["grid-bot"]["deny"], 10);
     assert_eq!(s["by_client"]["arb-bot"]["error"], 5);
     assert_eq!(s["by_client"]["unknown"]["refuse"], 3);
-    assert_eq!(s["by_credential"]["okx-main"]["total"], 9);
+    assert_eq!(s["by_credential"]["binance-alt"]["total"], 9);
     assert_eq!(s["by_credential"]["-"]["total"], 3);
     assert_eq!(s["by_endpoint"]["POST /api/v3/order"]["allow"], 100);
-    assert_eq!(s["by_endpoint"]["POST /api/v5/trade/order"]["allow"], 4);
+    assert_eq!(s["by_endpoint"]["POST /api/v3/orderList/oco"]["allow"], 4);
     assert_eq!(s["by_status"]["200"], 100);
     assert_eq!(s["by_status"]["504"], 5);
     let l = &s["latency_ms"];
@@ -130,20 +130,20 @@ fn search_filters_by_client_credential_endpoint_decision_and_time() {
         && r["outcome"]["status"] == 504));
     // "allow" is what was allowed and completed: not the 5 errors.
     assert_eq!(
-        search(&["--credential", "okx-main", "--decision", "allow"]).len(),
+        search(&["--credential", "binance-alt", "--decision", "allow"]).len(),
         4
     );
     let frames = search(&[
         "--credential",
-        "okx-main",
+        "binance-alt",
         "--endpoint",
-        "POST /api/v5/trade/order",
+        "POST /api/v3/orderList/oco",
     ]);
     assert_eq!(frames.len(), 4);
     assert!(frames
         .iter()
-        .all(|r| r["event"] == "frame" && r["op"] == "order"));
-    assert_eq!(search(&["--endpoint", "/api/v5/*"]).len(), 9);
+        .all(|r| r["event"] == "frame" && r["op"] == "orderList.place.oco"));
+    assert_eq!(search(&["--endpoint", "/api/v3/orderList/*"]).len(), 4);
     assert_eq!(search(&["--endpoint", "GET /api/v3/order"]).len(), 0);
     let allowed = search(&["--client", "grid-bot", "--decision", "allow"]);
     assert_eq!(allowed.len(), 100);
@@ -187,7 +187,7 @@ fn search_filters_by_client_credential_endpoint_decision_and_time() {
     assert!(t.contains(r"/x\u{1b}[2J\u{1b}[31mred"), "{t}");
     assert!(!t.contains('\u{1b}'), "{t:?}");
     let t = ok(keyward(&["audit", "search", log, "--decision", "error"]));
-    assert!(t.lines().all(|l| l.contains("request #") && l.contains("arb-bot -> okx-main v1  GET /api/v5/account/balance  allow allow[0]  -> 504 5000.000 ms error upstream_timeout")), "{t}");
+    assert!(t.lines().all(|l| l.contains("request #") && l.contains("arb-bot -> binance-alt v1  GET /api/v3/account  allow allow[0]  -> 504 5000.000 ms error upstream_timeout")), "{t}");
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn tail_prints_the_last_records_and_follows_the_log_through_a_rotation() {
     // The fixture ends with order 100's company: an arb-bot request, its outcome, a frame.
     assert!(
         last[0].contains(
-            "request #118  arb-bot -> okx-main v1  GET /api/v5/account/balance  allow allow[0]"
+            "request #118  arb-bot -> binance-alt v1  GET /api/v3/account  allow allow[0]"
         ),
         "{t}"
     );
@@ -209,7 +209,7 @@ fn tail_prints_the_last_records_and_follows_the_log_through_a_rotation() {
         last[1].contains("outcome #118  status 504  5000.000 ms  error upstream_timeout"),
         "{t}"
     );
-    assert!(last[2].contains("frame 7.4  arb-bot -> okx-main v1  /ws/v5/private order  POST /api/v5/trade/order  allow allow[1]"), "{t}");
+    assert!(last[2].contains("frame 7.4  arb-bot -> binance-alt v1  /ws-api/v3 orderList.place.oco  POST /api/v3/orderList/oco  allow allow[1]"), "{t}");
     let stored: Vec<String> = std::fs::read_to_string(&path)
         .unwrap()
         .lines()

@@ -51,12 +51,12 @@ pub fn outcome(log: &AuditLog, n: u64, status: u16, latency_ms: f64, error: Opti
 }
 
 /// What [`fixture`] writes (the numbers the tests expect):
-/// * grid-bot on binance-main (key version 2): requests 1..=100 `POST /api/v3/order` allowed,
+/// * grid-bot on binance-main (key version 1): requests 1..=100 `POST /api/v3/order` allowed,
 ///   each answered 200 in exactly `n` ms; and every 10th is followed by a denied
 ///   `POST /sapi/v1/capital/withdraw/apply` (10 denials);
-/// * arb-bot on okx-main (key version 1): 5 `GET /api/v5/account/balance` allowed but the
+/// * arb-bot on binance-alt (key version 1): 5 `GET /api/v3/account` allowed but the
 ///   exchange timed out (504 after 5000 ms, error upstream_timeout), and 4 WebSocket frames
-///   `order` judged as `POST /api/v5/trade/order`, allowed;
+///   `orderList.place.oco` judged as `POST /api/v3/orderList/oco`, allowed;
 /// * 3 refused requests before authentication (client `unknown`, no credential), one with a
 ///   terminal escape sequence and one with markup in its path;
 /// * an anomaly and an admin record.
@@ -76,7 +76,7 @@ pub fn fixture(path: &Path, pause: Duration) {
             id,
             "grid-bot",
             MAIN,
-            Some(2),
+            Some(1),
             "POST",
             "/api/v3/order",
             Verdict::Allow { rule: "allow[1]" },
@@ -88,7 +88,7 @@ pub fn fixture(path: &Path, pause: Duration) {
                 next(),
                 "grid-bot",
                 MAIN,
-                Some(2),
+                Some(1),
                 "POST",
                 "/sapi/v1/capital/withdraw/apply",
                 Verdict::Deny {
@@ -103,10 +103,10 @@ pub fn fixture(path: &Path, pause: Duration) {
                 &log,
                 id,
                 "arb-bot",
-                "okx-main",
+                "binance-alt",
                 Some(1),
                 "GET",
-                "/api/v5/account/balance",
+                "/api/v3/account",
                 Verdict::Allow { rule: "allow[0]" },
             );
             outcome(&log, id, 504, 5000.0, Some("upstream_timeout"));
@@ -118,14 +118,14 @@ pub fn fixture(path: &Path, pause: Duration) {
                 asker: Asker {
                     client: "arb-bot",
                     source: "127.0.0.1:40001",
-                    credential: "okx-main",
+                    credential: "binance-alt",
                     key_version: Some(1),
                 },
-                socket: "/ws/v5/private",
-                op: "order",
+                socket: "/ws-api/v3",
+                op: "orderList.place.oco",
                 judged: Judged {
                     method: "POST",
-                    path: "/api/v5/trade/order",
+                    path: "/api/v3/orderList/oco",
                     params: Some("instId=BTC-USDT".into()),
                     verdict: Verdict::Allow { rule: "allow[1]" },
                 },

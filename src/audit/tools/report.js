@@ -109,7 +109,11 @@
   }
 
   function credentials(data) {
-    var rows = data.credentials.map(function (c) { return [c.name + " v" + c.current_version, c.age_days]; });
+    var rows = [];
+    data.credentials.forEach(function (c) {
+      rows.push([c.name + " v" + c.current_version + " age", c.age_days]);
+      if (c.days_to_expiry !== null) { rows.push([c.name + " v" + c.current_version + " ends in", c.days_to_expiry]); }
+    });
     var marks = bars("chart-credentials", rows, "#455a64", " d");
     var table = document.getElementById("credential-table");
     data.credentials.forEach(function (c) {
@@ -117,7 +121,8 @@
       [c.name, "v" + c.current_version, c.current_since || "-", c.age_days + " d",
         c.created || "-", c.expires ? c.expires + " (" + c.expires_why + ")" : "-",
         c.days_to_expiry === null ? "-" : c.days_to_expiry + " d",
-        c.versions.map(function (v) { return "v" + v.version + ": " + v.requests; }).join(", ") || "-", c.requests]
+        c.versions.map(function (v) { return "v" + v.version + ": " + v.requests; }).join(", ") || "-", c.requests,
+        c.note || ""]
         .forEach(function (v) { tr.appendChild(html("td", v)); });
       table.appendChild(tr);
     });

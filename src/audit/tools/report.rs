@@ -80,6 +80,8 @@ pub struct CredentialData {
     /// Negative once it has expired.
     pub days_to_expiry: Option<f64>,
     pub versions: Vec<VersionData>,
+    /// Set when the log shows a key version newer than the vault's newest.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -190,6 +192,14 @@ fn credentials(
                 .or(newest_seen.map(|(&v, _)| v))
                 .unwrap_or(0);
             let since = versions.get(&current).map(|v| v.0);
+            let note = match (known, newest_seen) {
+                (Some(k), Some((&seen, _))) if seen > k.version => Some(format!(
+                    "the log shows key version {seen}, newer than the vault's newest ({}): was an \
+                     older vault file put back?",
+                    k.version
+                )),
+                _ => None,
+            };
             let age_from = known.map(|k| k.created).or(since).unwrap_or(now);
             CredentialData {
                 name: name.to_owned(),
@@ -213,6 +223,7 @@ fn credentials(
                         requests,
                     })
                     .collect(),
+                note,
             }
         })
         .collect()
@@ -304,10 +315,10 @@ impl ReportData {
 <div class="card"><h2>Top denied endpoints</h2><div id="chart-denied-endpoints"></div><p class="note">deny and refuse, by method and path</p></div>
 <div class="card"><h2>Top denied clients</h2><div id="chart-denied-clients"></div><p class="note">deny and refuse, by client (- before authentication)</p></div>
 <div class="card"><h2>Latency percentiles</h2><div id="chart-latency"></div><p class="note">outcome latency_ms: from the request's arrival to the exchange's answer</p></div>
-<div class="card"><h2>Credential key age</h2><div id="chart-credentials"></div><p class="note">days since the vault's key version was created (with --config), else since the log first shows it</p></div>
+<div class="card"><h2>Credential key age and expiry</h2><div id="chart-credentials"></div><p class="note">days since the key version was sealed (with --config; else since the log first shows it), and days until keyward stops signing with it (with --config)</p></div>
 </div>
 <div class="card"><h2>Credentials</h2>
-<table><thead><tr><th>credential</th><th>key version</th><th>in the log since</th><th>age</th><th>created</th><th>expires</th><th>days to expiry</th><th>requests by version</th><th>requests</th></tr></thead>
+<table><thead><tr><th>credential</th><th>key version</th><th>in the log since</th><th>age</th><th>created</th><th>expires</th><th>days to expiry</th><th>requests by version</th><th>requests</th><th>note</th></tr></thead>
 <tbody id="credential-table"></tbody></table></div>
 <script type="application/json" id="report-data">{json}</script>
 <script>{SCRIPT}</script>

@@ -235,6 +235,16 @@ fn the_report_buckets_decisions_and_ages_credentials() {
     );
     assert_eq!((main.age_days, main.days_to_expiry), (30.0, Some(5.0)));
     assert_eq!(main.expires.as_deref(), Some("2026-12-09T10:00:00Z"));
+    assert_eq!(main.note, None);
+    // A vault older than the log's key version is pointed out.
+    let mut older = dates.clone();
+    older.get_mut("main").unwrap().version = 1;
+    let data = ReportData::of(&refs, "audit.log", &older, now);
+    let note = data.credentials[0].note.clone().unwrap();
+    assert!(
+        note.contains("key version 2, newer than the vault's newest (1)"),
+        "{note}"
+    );
     // A configured credential the log never shows is listed from its vault alone.
     let mut more = dates.clone();
     more.insert("idle".to_owned(), dates["main"].clone());
