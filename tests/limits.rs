@@ -364,7 +364,8 @@ fn the_exchanges_429_and_418_hold_the_client_until_retry_after() {
         assert!((1..=seconds).contains(&wait), "Retry-After {wait}");
         env.assert_not_forwarded(&held);
 
-        // Another client on the same credential is not held (slow-bot reads).
+        // Binance's limits follow the IP address: another client (slow-bot's reads) is held
+        // too, since it leaves from the same keyward.
         let r = raw(
             port,
             &build(
@@ -375,7 +376,12 @@ fn the_exchanges_429_and_418_hold_the_client_until_retry_after() {
                 None,
             ),
         );
-        assert_eq!(r.status, 200, "{}", r.text());
+        r.assert_error(429, "exchange_backoff");
+        assert!(
+            r.text().contains("follow keyward's IP address"),
+            "{}",
+            r.text()
+        );
 
         std::thread::sleep(Duration::from_millis(seconds * 1000 + 300));
         let after = tag("after");
@@ -400,7 +406,7 @@ fn the_exchanges_429_and_418_hold_the_client_until_retry_after() {
             .iter()
             .filter(|a| a["code"] == "exchange_backoff")
             .count(),
-        2
+        4
     );
 }
 

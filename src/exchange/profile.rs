@@ -107,6 +107,10 @@ pub struct Conventions {
     pub needs_passphrase: bool,
     /// Whether nonces must stay increasing across restarts (persisted next to the vault file).
     pub persistent_nonce: bool,
+    /// Whether its rate limits and bans follow the source IP address (Binance: request weight
+    /// per IP, 418 bans the IP): a 429 or 418 then holds every client of every credential of the
+    /// exchange, since they all leave from keyward's address.
+    pub limits_by_ip: bool,
     /// The exchange's `{code, message}` error body, when it has one. Exchanges whose native
     /// error has another shape override [`Exchange::native_error`](super::Exchange::native_error).
     pub error: Option<CodedError>,
@@ -132,6 +136,7 @@ impl Conventions {
         key_use: KeyUse::Signs,
         needs_passphrase: false,
         persistent_nonce: false,
+        limits_by_ip: false,
         error: None,
     };
 }

@@ -2,7 +2,9 @@
 //! `Retry-After`: keyward passes the answer back, then holds every further request of that
 //! client to that credential until the time has passed, answering 429 `exchange_backoff` itself,
 //! so that a bot that ignores the exchange cannot get the key (or keyward's address) banned for
-//! longer.
+//! longer. Where the exchange's limits follow the source address (`limits_by_ip`, Binance),
+//! the hold covers every client of every credential of that exchange: they all leave from
+//! keyward's address, and one bot's excess would get the others banned with it.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -19,9 +21,25 @@ const DEFAULT_418: Duration = Duration::from_secs(120);
 const MOST: Duration = Duration::from_secs(3 * 24 * 3600);
 
 /// Held (client, credential) pairs and until when: client → credential → hold, so that the
-/// per-request [`Backoffs::check`] looks up borrowed names and allocates nothing.
+/// per-request [`Backoffs::check`] looks up borrowed names and allocates nothing; and held
+/// exchanges (those whose limits follow the IP address).
 #[derive(Default)]
-pub struct Backoffs(Mutex<HashMap<String, HashMap<String, Hold>>>);
+pub struct Backoffs {
+    pairs: Mutex<HashMap<String, HashMap<String, Hold>>>,
+    exchanges: Mutex<HashMap<&'static str, Hold>>,
+}
+
+/// What one 429/418 holds.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    /// That client on that credential.
+    Pair {
+        client: &'a str,
+        credential: &'a str,
+    },
+    /// Every request to the exchange (its limits follow keyward's IP address).
+    Exchange(&'static str),
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Hold {
@@ -32,10 +50,9 @@ struct Hold {
 }
 
 impl Backoffs {
-    /// Looks at the exchange's answer to a request of `client` on `credential`: a 429 or 418
-    /// holds the pair for its `Retry-After` (seconds or an HTTP date), or a default when it has
-    /// none.
-    pub fn observe(&self, client: &str, credential: &str, status: StatusCode, headers: &HeaderMap) {
+    /// Looks at the exchange's answer to a request: a 429 or 418 holds `scope` for its
+    /// `Retry-After` (seconds or an HTTP date), or a default when it has none.
+    pub fn observe(&self, scope: Scope<'_>, status: StatusCode, headers: &HeaderMap) {
         let default = match status.as_u16() {
             429 => DEFAULT_429,
             418 => DEFAULT_418,
@@ -49,6 +66,24 @@ impl Backoffs {
             wall: SystemTime::now() + wait,
             status: status.as_u16(),
         };
+        let now = Instant::now();
+        let (client, credential) = match scope {
+            Scope::Exchange(exchange) => {
+                tracing::warn!(
+                    exchange,
+                    status = hold.status,
+                    retry_after_s = wait.as_secs(),
+                    "the exchange refused for rate and its limits follow keyward's address; keyward holds every request to it until then"
+                );
+                let mut held = self
+                    .exchanges
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                held.retain(|_, h| h.until > now);
+                return longer(held.entry(exchange).or_insert(hold), hold);
+            }
+            Scope::Pair { client, credential } => (client, credential),
+        };
         tracing::warn!(
             client,
             credential,
@@ -56,8 +91,7 @@ impl Backoffs {
             retry_after_s = wait.as_secs(),
             "the exchange refused for rate; keyward holds this client's requests until then"
         );
-        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
+        let mut held = self.pairs.lock().unwrap_or_else(PoisonError::into_inner);
         held.retain(|_, by_credential| {
             by_credential.retain(|_, h| h.until > now);
             !by_credential.is_empty()
@@ -67,15 +101,30 @@ impl Backoffs {
             .or_default()
             .entry(credential.to_owned())
             .or_insert(hold);
-        // A later, longer hold wins; a shorter one does not cut an earlier one short.
-        if slot.until < hold.until {
-            *slot = hold;
-        }
+        longer(slot, hold);
     }
 
     /// Refuses a request of `client` on `credential` while the exchange's hold lasts.
     pub fn check(&self, client: &str, credential: &str, exchange: &str) -> Result<(), Refusal> {
-        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let whole = self
+            .exchanges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(exchange)
+            .copied();
+        if let Some(hold) = whole.filter(|h| h.until > Instant::now()) {
+            let (seconds, at) = hold.left();
+            return Err(Refusal::new(
+                RefusalKind::RateLimited,
+                "exchange_backoff",
+                format!(
+                    "{exchange} answered {} with Retry-After, and its limits follow keyward's IP address; keyward holds every request to {exchange} until {at} ({seconds} s) so that the address is not banned",
+                    hold.status,
+                ),
+            )
+            .retry_after(seconds));
+        }
+        let mut held = self.pairs.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(hold) = held.get(client).and_then(|c| c.get(credential)).copied() else {
             return Ok(());
         };
@@ -91,17 +140,32 @@ impl Backoffs {
             return Ok(());
         }
         drop(held);
-        let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        let (seconds, at) = hold.left();
         Err(Refusal::new(
             RefusalKind::RateLimited,
             "exchange_backoff",
             format!(
-                "{exchange} answered {} with Retry-After; keyward holds client {client}'s requests to credential {credential} until {} ({seconds} s) so that the key is not banned",
+                "{exchange} answered {} with Retry-After; keyward holds client {client}'s requests to credential {credential} until {at} ({seconds} s) so that the key is not banned",
                 hold.status,
-                humantime::format_rfc3339_seconds(hold.wall),
             ),
         )
         .retry_after(seconds))
+    }
+}
+
+impl Hold {
+    /// Whole seconds left (rounded up) and the end on the wall clock, for the refusal.
+    fn left(&self) -> (u64, humantime::Rfc3339Timestamp) {
+        let left = self.until.saturating_duration_since(Instant::now());
+        let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        (seconds, humantime::format_rfc3339_seconds(self.wall))
+    }
+}
+
+/// A later, longer hold wins; a shorter one does not cut an earlier one short.
+fn longer(slot: &mut Hold, hold: Hold) {
+    if slot.until < hold.until {
+        *slot = hold;
     }
 }
 
@@ -120,6 +184,10 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    fn pair<'a>(client: &'a str, credential: &'a str) -> Scope<'a> {
+        Scope::Pair { client, credential }
+    }
+
     fn answer(seconds: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();
         if let Some(s) = seconds {
@@ -131,11 +199,10 @@ mod tests {
     #[test]
     fn a_429_holds_that_client_on_that_credential() {
         let b = Backoffs::default();
-        b.observe("bot", "main", StatusCode::OK, &answer(Some("30")));
+        b.observe(pair("bot", "main"), StatusCode::OK, &answer(Some("30")));
         assert!(b.check("bot", "main", "binance").is_ok());
         b.observe(
-            "bot",
-            "main",
+            pair("bot", "main"),
             StatusCode::TOO_MANY_REQUESTS,
             &answer(Some("30")),
         );
@@ -146,8 +213,7 @@ mod tests {
         assert!(b.check("bot", "alt", "binance").is_ok());
         // A shorter hold does not shorten it; an unreadable Retry-After takes the default.
         b.observe(
-            "bot",
-            "main",
+            pair("bot", "main"),
             StatusCode::TOO_MANY_REQUESTS,
             &answer(Some("1")),
         );
@@ -155,18 +221,44 @@ mod tests {
             b.check("bot", "main", "x").unwrap_err().retry_after,
             Some(30)
         );
-        b.observe("bot", "alt", StatusCode::IM_A_TEAPOT, &answer(Some("soon")));
+        b.observe(
+            pair("bot", "alt"),
+            StatusCode::IM_A_TEAPOT,
+            &answer(Some("soon")),
+        );
         assert_eq!(
             b.check("bot", "alt", "x").unwrap_err().retry_after,
             Some(120)
         );
         b.observe(
-            "bot",
-            "zero",
+            pair("bot", "zero"),
             StatusCode::TOO_MANY_REQUESTS,
             &answer(Some("0")),
         );
         assert!(b.check("bot", "zero", "x").is_ok());
+    }
+
+    #[test]
+    fn an_exchange_whose_limits_follow_the_ip_is_held_for_every_client_and_credential() {
+        let b = Backoffs::default();
+        b.observe(
+            Scope::Exchange("binance"),
+            StatusCode::IM_A_TEAPOT,
+            &answer(Some("60")),
+        );
+        for (client, credential) in [("bot", "main"), ("other", "alt")] {
+            let r = b.check(client, credential, "binance").unwrap_err();
+            assert_eq!((r.code, r.retry_after), ("exchange_backoff", Some(60)));
+            assert!(
+                r.message.contains("follow keyward's IP address"),
+                "{}",
+                r.message
+            );
+        }
+        assert!(
+            b.check("bot", "main", "bybit").is_ok(),
+            "other exchanges are not held"
+        );
     }
 
     #[test]
@@ -198,8 +290,7 @@ mod tests {
         let b = Backoffs::default();
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(600));
         b.observe(
-            "bot",
-            "main",
+            pair("bot", "main"),
             StatusCode::TOO_MANY_REQUESTS,
             &answer(Some(&later)),
         );

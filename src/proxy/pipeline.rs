@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
 use super::auth::rate_limited;
+use super::backoff::Scope;
 use super::host::{AllowedHosts, ListenName};
 use super::outcome::{Forwarded, Outcome, Stopped, Subject, Who};
 use super::respond::{self, ProxyBody};
@@ -165,18 +166,22 @@ impl<'s> Pipeline<'s> {
         let counted = self.resources.forwarding();
         let id = subject.id;
         let held = (subject.client().to_owned(), credential.name.clone());
+        let exchange = credential.exchange;
         tokio::spawn(async move {
             let _counted = counted;
             let asked = Instant::now();
             let sent = upstream.send(outbound).await;
             let upstream_time = asked.elapsed();
             if let Ok(response) = &sent {
-                state.resources().backoffs().observe(
-                    &held.0,
-                    &held.1,
-                    response.status(),
-                    response.headers(),
-                );
+                let scope = match exchange.profile().conventions.limits_by_ip {
+                    true => Scope::Exchange(exchange.id()),
+                    false => Scope::Pair {
+                        client: &held.0,
+                        credential: &held.1,
+                    },
+                };
+                let backoffs = state.resources().backoffs();
+                backoffs.observe(scope, response.status(), response.headers());
             }
             let answer = match (sent, redact, bearer) {
                 (Ok(response), _, Some(b)) => {

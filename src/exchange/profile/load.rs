@@ -191,6 +191,7 @@ struct ConventionsDef {
     key_use: Option<KeyUse>,
     needs_passphrase: Option<bool>,
     persistent_nonce: Option<bool>,
+    limits_by_ip: Option<bool>,
     error: Option<ErrorDef>,
 }
 
@@ -276,6 +277,7 @@ fn conventions(def: ConventionsDef) -> Result<Conventions, String> {
         key_use: def.key_use.unwrap_or(common.key_use),
         needs_passphrase: def.needs_passphrase.unwrap_or(common.needs_passphrase),
         persistent_nonce: def.persistent_nonce.unwrap_or(common.persistent_nonce),
+        limits_by_ip: def.limits_by_ip.unwrap_or(common.limits_by_ip),
         error: def.error.map(coded_error).transpose()?,
     })
 }
