@@ -53,7 +53,7 @@ pub(crate) fn run(command: AuditCommand) -> Result<ExitCode> {
             for row in &rows {
                 matched += 1;
                 let line = if json {
-                    row.to_json().to_string()
+                    row.to_json()
                 } else {
                     tools::row_line(row)
                 };

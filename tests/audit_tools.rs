@@ -118,6 +118,23 @@ fn search_filters_by_client_credential_endpoint_decision_and_time() {
     };
     let denied = search(&["--client", "grid-bot", "--decision", "deny"]);
     assert_eq!(denied.len(), 10);
+    // --json is the stored line byte for byte, with "outcome" appended.
+    let raw = text(&keyward(&[
+        "audit",
+        "search",
+        log,
+        "--json",
+        "--decision",
+        "deny",
+    ]));
+    let stored = std::fs::read_to_string(&path).unwrap();
+    for line in raw.lines() {
+        let head = line.strip_suffix(",\"outcome\":null}").expect(line);
+        assert!(
+            stored.lines().any(|s| s.strip_suffix('}') == Some(head)),
+            "{line}"
+        );
+    }
     for r in &denied {
         assert_eq!(r["path"], "/sapi/v1/capital/withdraw/apply");
         assert_eq!(r["code"], "hard_deny");

@@ -564,7 +564,10 @@ fn the_grafana_dashboard_queries_only_metrics_keyward_exports() {
         let (name, kind) = line["# TYPE ".len()..].split_once(' ').unwrap();
         assert!(name.starts_with("keyward_"), "{line}");
         assert!(kind != "histogram" || name.ends_with("_seconds"), "{line}");
-        assert!(!name.ends_with("_total"), "the _total is the sample's: {line}");
+        assert!(
+            !name.ends_with("_total"),
+            "the _total is the sample's: {line}"
+        );
     }
     for (name, _, _) in scrape.samples() {
         assert!(name.starts_with("keyward_"), "{name}");

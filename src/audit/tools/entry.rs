@@ -335,18 +335,13 @@ impl Row {
         self.frame.is_some()
     }
 
-    /// The row as one JSON object: the stored record (when its line was kept) with its
-    /// `outcome` (or null) added.
-    pub fn to_json(&self) -> Value {
-        let mut fields = self
-            .line
-            .as_deref()
-            .and_then(|l| serde_json::from_str::<Map<String, Value>>(l).ok())
-            .unwrap_or_default();
-        fields.insert(
-            "outcome".to_owned(),
-            serde_json::to_value(&self.outcome).unwrap_or(Value::Null),
-        );
-        Value::Object(fields)
+    /// The row as one line of JSON: the stored record byte for byte (when its line was kept),
+    /// with an `outcome` member (or null) appended after its `hash`.
+    pub fn to_json(&self) -> String {
+        let outcome = serde_json::to_string(&self.outcome).unwrap_or_else(|_| "null".into());
+        match self.line.as_deref().and_then(|l| l.strip_suffix('}')) {
+            Some(open) => format!("{open},\"outcome\":{outcome}}}"),
+            None => format!("{{\"outcome\":{outcome}}}"),
+        }
     }
 }

@@ -38,7 +38,21 @@ fn outcomes_join_their_request_and_an_error_outcome_makes_it_an_error() {
     assert!(rows[1].outcome.is_none());
     assert_eq!(rows[2].decision(), Decision::Error);
     assert_eq!(rows[2].endpoint(), "GET /api/v3/account");
-    assert_eq!(rows[0].to_json()["outcome"]["status"], 200);
+    let json = rows[0].to_json();
+    assert!(
+        json.starts_with(r#"{"seq":0,"time":"2026-12-04T10:00:00.000Z","event":"request""#),
+        "{json}"
+    );
+    assert!(
+        json.ends_with(r#","hash":"0","outcome":{"status":200,"latency_ms":12.5,"error":null}}"#),
+        "{json}"
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["outcome"]["status"], 200);
+    assert_eq!(
+        rows[1].to_json().rsplit_once(',').unwrap().1,
+        r#""outcome":null}"#
+    );
 }
 
 #[test]
