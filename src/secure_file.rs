@@ -9,7 +9,8 @@
 //!   file, owned by keyward's effective user or by root, and with no group or other permission
 //!   bits for a [`Secrecy::Secret`] file (a PIN), or no group or other *write* bit for a
 //!   [`Secrecy::Integrity`] file (a vault, whose contents are sealed but whose replacement would
-//!   change what keyward serves).
+//!   change what keyward serves). A secret file's group bits may be the mask of a POSIX ACL that
+//!   grants only keyward's user (how systemd hands over `LoadCredential=` files): see [`acl`].
 //! * Files keyward writes are created beside their target with `create_new` (`O_EXCL`, which
 //!   never follows a symlink) and mode 0600, synced, then renamed over the target.
 
@@ -20,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
+
+mod acl;
 
 /// What the permission check demands of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,10 +103,19 @@ fn check(file: &File, path: &Path, purpose: Purpose<'_>) -> Result<()> {
         ));
     }
     let mode = meta.mode() & 0o777;
-    let (bad, fix) = match purpose.secrecy {
+    let (mut bad, fix) = match purpose.secrecy {
         Secrecy::Secret => (mode & 0o077, "chmod 600"),
         Secrecy::Integrity => (mode & 0o022, "chmod go-w"),
     };
+    // Group bits that are an ACL's mask (a systemd credential) are fine when the ACL grants
+    // nothing to anyone but keyward's user.
+    if purpose.secrecy == Secrecy::Secret
+        && mode & 0o007 == 0
+        && bad != 0
+        && acl::grants_only(file, me)
+    {
+        bad = 0;
+    }
     if bad != 0 {
         let who = match purpose.secrecy {
             Secrecy::Secret => "readable or writable by group or others",

@@ -113,7 +113,10 @@ fn a_healthy_config_exits_0_and_each_broken_thing_names_its_fix() {
     let found = fixes(&report);
     assert_eq!(found.len(), 1, "{report}");
     assert!(found[0].starts_with("FIX   pin: PIN file"), "{report}");
-    assert!(found[0].contains("(mode 644)"), "{report}");
+    assert!(
+        found[0].contains("readable or writable by group or others (mode 644)"),
+        "{report}"
+    );
     assert!(
         found[0].contains(&format!("fix: chmod 600 {}", open_pin.display())),
         "{report}"

@@ -1,7 +1,7 @@
 //! The token, vault, configuration and audit checks of `keyward doctor`.
 
 use std::collections::HashMap;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -100,25 +100,9 @@ pub(super) fn token(config: &TokenConfig, report: &mut Report) -> Option<Arc<dyn
 }
 
 /// The PIN source: a file must be readable, owned by keyward's user or root, with no group or
-/// other bits; an environment variable is a note (meant for tests and containers).
+/// other bits (or only an ACL for keyward's user, as systemd's credentials have); an
+/// environment variable is a note (meant for tests and containers). Read as `serve` reads it.
 fn pin(source: &PinSource, report: &mut Report) -> bool {
-    if let PinSource::File(path) = source {
-        if let Ok(meta) = std::fs::symlink_metadata(path) {
-            let mode = meta.permissions().mode() & 0o777;
-            if meta.file_type().is_file() && mode & 0o077 != 0 {
-                report.push(Finding::fix(
-                    "pin",
-                    format!(
-                        "PIN file {} is readable or writable by group or others (mode {mode:03o}); \
-                         keyward refuses it",
-                        path.display()
-                    ),
-                    format!("chmod 600 {}", path.display()),
-                ));
-                return false;
-            }
-        }
-    }
     match source.read() {
         Ok(_) => {
             match source {
@@ -137,7 +121,16 @@ fn pin(source: &PinSource, report: &mut Report) -> bool {
             true
         }
         Err(e) => {
+            let message = e.to_string();
             let fix = match source {
+                PinSource::File(path) if message.contains("chmod 600") => {
+                    format!("chmod 600 {}", path.display())
+                }
+                PinSource::File(path) if message.contains("chown") => format!(
+                    "chown {} {} (or point [token] pin at a file keyward's user owns)",
+                    effective_uid(),
+                    path.display()
+                ),
                 PinSource::File(path) => format!(
                     "write the token's user PIN to {} as keyward's user, mode 0600 \
                      (`install -m 600 /dev/null {0}`, then edit it)",
@@ -145,7 +138,7 @@ fn pin(source: &PinSource, report: &mut Report) -> bool {
                 ),
                 PinSource::Env(name) => format!("set {name} to the token's user PIN"),
             };
-            report.push(Finding::fix("pin", e.to_string(), fix));
+            report.push(Finding::fix("pin", message, fix));
             false
         }
     }
