@@ -352,3 +352,33 @@ impl Drop for SkewedMock {
         let _ = self.child.wait();
     }
 }
+
+/// On a (virtual) YubiKey: no module (a note), the card found and logged in to, the vaults
+/// opened with its key, nothing to fix.
+#[test]
+fn a_yubikey_config_is_checked_through_the_card() {
+    if !common::vpiv::available() {
+        eprintln!("the virtual PIV card is not available: not run");
+        return;
+    }
+    let env = Env::start_with(Options {
+        yubikey: Some(common::vpiv::CardSpec::new("5.7.1", 5700078)),
+        ..Options::default()
+    });
+    env.kw.stop();
+    let (code, report) = doctor(&env, &env.config);
+    eprintln!("keyward doctor on a YubiKey:\n{report}");
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report.contains("note  pkcs11 module: a YubiKey's PIV applet"),
+        "{report}"
+    );
+    assert!(
+        report.contains("ok    sealing key: YubiKey 5700078"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("ok    vault {MAIN}: ")),
+        "{report}"
+    );
+}
