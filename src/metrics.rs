@@ -25,6 +25,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::audit::{FrameRecord, Verdict};
+
 /// The content type of [`Metrics::encode`]'s text (OpenMetrics 1.0, which Prometheus reads).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -62,6 +64,14 @@ struct RequestLabels {
     rule: String,
     decision: Decision,
     status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FrameLabels {
+    client: String,
+    credential: String,
+    rule: String,
+    decision: Decision,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -143,6 +153,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     refusals: Family<RefusalLabels, Counter>,
+    frames: Family<FrameLabels, Counter>,
     own_time: Histogram,
     upstream_time: Histograms<CredentialLabels>,
     token: token::TokenMetrics,
@@ -170,6 +181,7 @@ impl Metrics {
         let m = Metrics {
             requests: Family::default(),
             refusals: Family::default(),
+            frames: Family::default(),
             own_time: Histogram::new(OWN_BUCKETS),
             upstream_time: Family::new_with_constructor(|| Histogram::new(UPSTREAM_BUCKETS)),
             token: token::TokenMetrics::new(),
@@ -192,6 +204,11 @@ impl Metrics {
             "refusals",
             "Requests keyward refused or failed, by client and refusal code",
             Described(m.refusals.clone()),
+        );
+        registry.register(
+            "websocket_frames",
+            "Bot frames on WebSocket sessions, by client, credential, allowlist rule and decision (allow|deny)",
+            Described(m.frames.clone()),
         );
         registry.register_with_unit(
             "request_duration",
@@ -289,6 +306,26 @@ impl Metrics {
         }
     }
 
+    /// Counts one bot frame of a WebSocket session by its audit record (the upgrade, frame 0,
+    /// is counted as a request). The op name is left out: a bot chooses it.
+    pub fn frame(&self, f: &FrameRecord<'_>) {
+        if f.frame == 0 {
+            return;
+        }
+        let (rule, decision) = match f.judged.verdict {
+            Verdict::Allow { rule } => (rule, Decision::allow),
+            Verdict::Deny { .. } | Verdict::Refuse { .. } => ("", Decision::deny),
+        };
+        self.frames
+            .get_or_create(&FrameLabels {
+                client: f.asker.client.to_owned(),
+                credential: f.asker.credential.to_owned(),
+                rule: rule.to_owned(),
+                decision,
+            })
+            .inc();
+    }
+
     /// Times one audit append; counts it as failed when `ok` is false.
     pub fn audit_write(&self, took: Duration, ok: bool) {
         self.audit_time.observe(took.as_secs_f64());
@@ -353,6 +390,7 @@ mod tests {
         for family in [
             "# TYPE keyward_requests counter",
             "# TYPE keyward_refusals counter",
+            "# TYPE keyward_websocket_frames counter",
             "# TYPE keyward_request_duration_seconds histogram",
             "# TYPE keyward_upstream_duration_seconds histogram",
             "# TYPE keyward_token_operations counter",

@@ -166,9 +166,10 @@ fn get(port: u16, token: &str, target: &str) -> Resp {
     )
 }
 
-const FAMILIES: [&str; 14] = [
+const FAMILIES: [&str; 15] = [
     "keyward_requests counter",
     "keyward_refusals counter",
+    "keyward_websocket_frames counter",
     "keyward_request_duration_seconds histogram",
     "keyward_upstream_duration_seconds histogram",
     "keyward_token_operations counter",

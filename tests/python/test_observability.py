@@ -2,7 +2,8 @@
 `[admin] open_probes = true` (the probes answer without the admin token):
 
 * a Binance WebSocket API session through keyward is `keyward_websocket_sessions` 1 while it is
-  open and 0 once it closed, and its upgrade one allowed request (status 101);
+  open and 0 once it closed, its upgrade one allowed request (status 101), its frames counted
+  by decision;
 * the SoftHSM token folder moved away (what a failing module looks like to keyward): a signed
   request with the key kept on the token fails closed, `keyward_token_errors_total{operation=
   "hmac"}` counts it, `/readyz` answers 503 naming the token; with the folder back `/readyz`
@@ -93,6 +94,14 @@ def test_a_websocket_session_is_counted_while_it_is_open(stack):
         answer = json.loads(ws.recv(timeout=10))
         assert answer["id"] == "o1" and answer["status"] == 200, answer
         assert metric("keyward_websocket_sessions") == 1
+        # A frame the policy denies (not in binance:read): answered for its id, nothing sent.
+        ws.send(json.dumps({"id": "o2", "method": "openOrders.cancelAll",
+                            "params": {"symbol": "BTCUSDT", "apiKey": stack.token}}))
+        answer = json.loads(ws.recv(timeout=10))
+        assert answer["id"] == "o2" and "not_allowed" in answer["error"]["msg"], answer
+        frames = {d: metric("keyward_websocket_frames_total", client=harness.CLIENT, decision=d)
+                  for d in ("allow", "deny")}
+        assert frames == {"allow": 1, "deny": 1}, frames
     assert eventually(lambda: metric("keyward_websocket_sessions"), 0) == 0
     # The upgrade itself is one request: allowed (as its audit record says, rule "upgrade"), 101,
     # the exchange's time being the upstream socket's opening.

@@ -56,7 +56,13 @@ pub async fn run(
     let Some(protocol) = credential.exchange.ws() else {
         return;
     };
-    let audit = |event: &crate::audit::Event<'_>| state.resources().audit(event);
+    let audit = |event: &crate::audit::Event<'_>| {
+        let written = state.resources().audit(event);
+        if let crate::audit::Event::Frame(frame) = event {
+            state.resources().metrics().frame(frame);
+        }
+        written
+    };
     let bot_client = parts
         .client
         .as_deref()
