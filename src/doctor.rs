@@ -173,6 +173,7 @@ pub fn diagnose(config_path: &Path, probes: Probes) -> Report {
     };
     checks::config(config_path, &config, &mut report);
     checks::audit(&config, &mut report);
+    checks::checkpoint_key(&config, token.as_ref(), &mut report);
     clock::check(&config, probes.read_clock, &mut report);
     checks::permissions(&config, &unsealed, probes.check_keys, &mut report);
     report

@@ -82,6 +82,7 @@ fn a_healthy_config_exits_0_and_each_broken_thing_names_its_fix() {
         "ok    config: ",
         "note  config: credential binance-main sends to https://127.0.0.1:",
         "ok    audit: ",
+        "ok    audit checkpoints: signed on the token by the key 'keyward-audit'",
         "ok    clock binance: this host's clock is ",
         &format!("ok    key permissions {MAIN}: the key can neither withdraw nor transfer (safe)"),
         "keyward doctor: nothing to fix",
@@ -246,6 +247,36 @@ fn a_healthy_config_exits_0_and_each_broken_thing_names_its_fix() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no skew in {}", found[0]));
     assert!((29_000..=31_000).contains(&off), "{off} ms: {report}");
+
+    // An audit checkpoint public key that is not the token's key.
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    let stranger = p256::SecretKey::random(&mut rand_core::OsRng).public_key();
+    std::fs::write(
+        env.dir.join("other-audit-key.pem"),
+        stranger.to_public_key_pem(LineEnding::LF).unwrap(),
+    )
+    .unwrap();
+    let config = variant(
+        &env,
+        "other-audit-key.toml",
+        &[(
+            "checkpoint_public_key = \"audit-key.pem\"",
+            "checkpoint_public_key = \"other-audit-key.pem\"",
+        )],
+    );
+    let (code, report) = doctor(&env, &config);
+    assert_eq!(code, 1, "{report}");
+    let found = fixes(&report);
+    assert_eq!(found.len(), 1, "{report}");
+    assert!(
+        found[0].starts_with("FIX   audit checkpoints: "),
+        "{report}"
+    );
+    assert!(found[0].contains("other-audit-key.pem"), "{report}");
+    assert!(
+        found[0].contains("fix: make the key with `keyward keygen --audit-key"),
+        "{report}"
+    );
 
     // A config key that does not exist: the token checks still run, then the config finding.
     let config = variant(

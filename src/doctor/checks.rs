@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{Finding, KeyChecker, Report};
 use crate::config::Config;
-use crate::startup::{unseal_credential, Unsealed};
+use crate::startup::{audit_checkpoints, unseal_credential, Unsealed};
 use crate::token::{self, PinSource, SealingPublicKey, Token, TokenConfig};
 use crate::vault::{self, Recipient};
 
@@ -349,6 +349,42 @@ pub(super) fn audit(config: &Config, report: &mut Report) {
         Ok(_) => report.push(Finding::ok(
             "audit",
             format!("{shown} does not exist yet; keyward's user may create it in {shown_dir}"),
+        )),
+    }
+}
+
+/// The audit checkpoint key `[audit] checkpoint_*` names: on the token, and signing for the
+/// configured public key (a test signature), as `serve` checks at start-up.
+pub(super) fn checkpoint_key(config: &Config, token: Option<&Arc<dyn Token>>, report: &mut Report) {
+    let Some(checkpoint) = &config.audit.checkpoint else {
+        report.push(Finding::note(
+            "audit checkpoints",
+            "off: the chain is not signed, so a rewritten log cannot be told from the real one \
+             (`keyward keygen --audit-key`, then [audit] checkpoint_key / checkpoint_public_key)",
+        ));
+        return;
+    };
+    let Some(token) = token else {
+        report.push(Finding::skipped(
+            "audit checkpoints",
+            "the token cannot be opened (above)",
+        ));
+        return;
+    };
+    match audit_checkpoints(token, checkpoint) {
+        Ok(c) => report.push(Finding::ok(
+            "audit checkpoints",
+            format!(
+                "signed on the token by the key {} (fingerprint {})",
+                checkpoint.key,
+                c.key.fingerprint()
+            ),
+        )),
+        Err(e) => report.push(Finding::fix(
+            "audit checkpoints",
+            e.to_string(),
+            "make the key with `keyward keygen --audit-key --out PEM` and point [audit] \
+             checkpoint_public_key at that PEM (or remove the checkpoint keys)",
         )),
     }
 }
