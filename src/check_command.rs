@@ -54,6 +54,12 @@ pub fn check(config_path: &Path) -> Result<ExitCode> {
                 ""
             }
         );
+        if let Some(name) = &c.host_name {
+            println!(
+                "credential {}: also served to Host {name} with the exchange's own paths (no /{} prefix)",
+                c.name, c.name
+            );
+        }
         if let Some(at) = c.listen {
             println!(
                 "credential {}: also served at {at} with the exchange's own paths (no /{} prefix)",

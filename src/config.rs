@@ -185,6 +185,9 @@ pub struct CredentialConfig {
     pub rotation: RotationPolicy,
     /// Its own listener (`[[credential]] listen`), on which paths have no `/<name>` prefix.
     pub listen: Option<SocketAddr>,
+    /// Its own host name (`[[credential]] host_name`, lowercase): a request whose `Host` is it
+    /// goes to this credential, with no `/<name>` prefix.
+    pub host_name: Option<String>,
     pub upstream: Option<UpstreamConfig>,
     /// What the key-permission self-check's verdict does to this credential.
     pub permission_check: PermissionCheck,
@@ -226,6 +229,7 @@ impl fmt::Debug for CredentialConfig {
             .field("environment", &self.environment)
             .field("rotation", &self.rotation)
             .field("listen", &self.listen)
+            .field("host_name", &self.host_name)
             .field("upstream", &self.upstream)
             .field("permission_check", &self.permission_check)
             .finish()
@@ -291,6 +295,19 @@ impl Config {
 
     pub fn client(&self, name: &str) -> Option<&ClientConfig> {
         self.clients.iter().find(|c| c.name == name)
+    }
+
+    /// The `Host` names the bots' listeners answer to: `[server] host_names` and the
+    /// credentials' own `host_name`s.
+    pub fn host_names(&self) -> Vec<String> {
+        let own = self.credentials.iter().filter_map(|c| c.host_name.clone());
+        self.server.host_names.iter().cloned().chain(own).collect()
+    }
+
+    /// `[[credential]] host_name` → credential name.
+    pub fn credential_hosts(&self) -> std::collections::HashMap<String, String> {
+        let own = |c: &CredentialConfig| Some((c.host_name.clone()?, c.name.clone()));
+        self.credentials.iter().filter_map(own).collect()
     }
 }
 

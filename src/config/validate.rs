@@ -239,7 +239,20 @@ impl RawConfig {
                     c.name
                 )));
             }
-            credentials.push(c.validate(&key, base, server.tls.is_some(), plaintext_ok)?);
+            let c = c.validate(&key, base, server.tls.is_some(), plaintext_ok)?;
+            if let Some(h) = c.host_name.as_ref().filter(|h| {
+                credentials.iter().any(|x| x.host_name.as_ref() == Some(*h))
+                    || server
+                        .host_names
+                        .iter()
+                        .any(|n| n.split(':').next() == Some(h))
+            }) {
+                return Err(Error::config(format!(
+                    "{key}.host_name: {h:?} is already another credential's, or a [server] \
+                     host_names entry (which serves every credential with the prefix)"
+                )));
+            }
+            credentials.push(c);
         }
 
         let mut clients: Vec<ClientConfig> = Vec::new();

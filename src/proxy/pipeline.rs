@@ -19,7 +19,7 @@ use super::backoff::Scope;
 use super::host::{AllowedHosts, ListenName};
 use super::outcome::{Forwarded, Outcome, Stopped, Subject, Who};
 use super::respond::{self, ProxyBody};
-use super::routing::route;
+use super::routing::{owner, route};
 use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound, Upgrade};
 use crate::audit::Verdict;
@@ -75,6 +75,8 @@ impl<'s> Pipeline<'s> {
         };
         // The Host the bot used (checked with the transport), for answers naming keyward's URL.
         let host = req.headers().get(http::header::HOST).cloned();
+        // Whether its credential came from the listener or Host rather than a path prefix.
+        let owned = owner(self.snapshot, self.hosts.bound(), req.headers()).is_some();
         let Decided {
             subject,
             credential,
@@ -119,9 +121,9 @@ impl<'s> Pipeline<'s> {
                 credential: credential.name.clone(),
                 field,
                 ws,
-                socket_base: match self.hosts.bound() {
-                    Some(_) => format!("{scheme}://{host}"),
-                    None => format!("{scheme}://{host}/{}", credential.name),
+                socket_base: match owned {
+                    true => format!("{scheme}://{host}"),
+                    false => format!("{scheme}://{host}/{}", credential.name),
                 },
             }
         });
@@ -243,8 +245,12 @@ impl<'s> Pipeline<'s> {
         subject.method = Some(method);
         subject.source = source;
 
-        let (credential, path) =
-            route(snapshot, self.hosts.bound(), head.uri.path()).map_err(|r| subject.stop(r))?;
+        let (credential, path) = route(
+            snapshot,
+            owner(snapshot, self.hosts.bound(), &head.headers),
+            head.uri.path(),
+        )
+        .map_err(|r| subject.stop(r))?;
         subject.credential = Some(credential);
         subject.path = path.to_owned();
 

@@ -52,15 +52,15 @@ impl RestartOnly {
             // The set of credentials, their exchanges and upstreams (the resources hold one
             // upstream client per credential); vaults, pins and the other settings reload.
             (
-                "credential (a credential added, removed or renamed, or its exchange, environment, listen or upstream)",
+                "credential (a credential added, removed or renamed, or its exchange, environment, listen, host_name or upstream)",
                 config
                     .credentials
                     .iter()
                     .map(|c| {
                         let (name, exchange) = (&c.name, c.exchange.id());
                         format!(
-                            "{name} {exchange} {:?} {:?} {:?};",
-                            c.environment, c.listen, c.upstream
+                            "{name} {exchange} {:?} {:?} {:?} {:?};",
+                            c.environment, c.listen, c.host_name, c.upstream
                         )
                     })
                     .collect(),

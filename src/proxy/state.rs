@@ -354,8 +354,10 @@ pub struct Snapshot {
     pub(super) anonymous_ok: bool,
     pub(super) anonymous_limiter: Limiter,
     pub(super) trusted_proxies: Vec<IpNet>,
-    /// `[server] host_names`, as configured.
+    /// `[server] host_names`, as configured, and the credentials' own `host_name`s.
     pub(super) host_names: Vec<String>,
+    /// `[[credential]] host_name` → credential name.
+    pub(super) credential_hosts: HashMap<String, String>,
     pub(super) max_body_bytes: usize,
     pub(super) header_limits: HeaderLimits,
     pub(super) body_timeout: Duration,
@@ -409,7 +411,8 @@ impl Snapshot {
             anonymous_ok: server.anonymous_market_data,
             anonymous_limiter: Limiter::new(server.anonymous_rate),
             trusted_proxies: server.trusted_proxies.clone(),
-            host_names: server.host_names.clone(),
+            host_names: config.host_names(),
+            credential_hosts: config.credential_hosts(),
             max_body_bytes: server.max_body_bytes,
             header_limits: HeaderLimits {
                 per_header: server.max_header_bytes,
@@ -484,6 +487,7 @@ mod tests {
             }),
             trusted_proxies: Vec::new(),
             host_names: Vec::new(),
+            credential_hosts: HashMap::new(),
             max_body_bytes,
             header_limits: HeaderLimits {
                 per_header: 8192,

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use super::host::{AllowedHosts, ListenName};
 use super::outcome::{decision_of, Outcome, Stopped, Subject};
 use super::respond::{self, ProxyBody};
-use super::routing::route;
+use super::routing::{owner, route};
 use super::state::State;
 use super::transport::{Inbound, Upgrade};
 use crate::audit::{Asker, Event, FrameRecord, Judged, Verdict};
@@ -201,8 +201,12 @@ fn accept(
             Refusal::bad_request("a WebSocket upgrade is a GET"),
         ));
     }
-    let (credential, path) =
-        route(snapshot, hosts.bound(), head.uri.path()).map_err(|r| stop(&subject, r))?;
+    let (credential, path) = route(
+        snapshot,
+        owner(snapshot, hosts.bound(), &head.headers),
+        head.uri.path(),
+    )
+    .map_err(|r| stop(&subject, r))?;
     subject.path = path.to_owned();
     let protocol = credential.exchange.ws();
     let route = protocol.and_then(|p| p.route(path).map(|r| (p, r)));

@@ -105,3 +105,56 @@ def test_websocket_sessions_use_the_exchanges_own_paths_too(stack):
     assert balance["USD"]["total"] == 1234.5, balance
     subs = stack.ws.frames("subscribe")
     assert subs and all(f["verified"] for f in subs), subs
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory):
+    yield from harness.running_stack(
+        tmp_path_factory.mktemp("host-name"), exchange="kraken",
+        api_key=harness.binance_like_key(56),
+        secret=base64.b64encode(secrets.token_bytes(64)).decode(), key_header="API-Key",
+        credential_extra='host_name = "kraken-main.localhost"')
+
+
+def get_as(port, path, host, token=None):
+    headers = {"Host": host, **({"API-Key": token} if token else {})}
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_a_credentials_host_name_selects_it_without_a_prefix(named):
+    s = named
+    out = s.run("check", "--config", str(s.config)).stdout
+    assert "also served to Host kraken-main.localhost" in out, out
+    host = f"kraken-main.localhost:{s.port}"
+    status, body = get_as(s.port, "/0/public/Time", host)
+    assert status == 200, body
+    before = len(s.mock.records())
+    bot = ccxt.kraken({"apiKey": s.token, "secret": DUMMY_SECRET, "enableRateLimit": False,
+                       "headers": {"Host": host}})
+    harness.repoint_ccxt(bot, f"http://127.0.0.1:{s.port}")
+    assert bot.fetch_balance()["info"]["error"] == []
+    signed = [r for r in s.mock.records()[before:] if r["path"].startswith("/0/private/")]
+    assert signed and all(r["verified"] is True for r in signed), signed
+    # Under that name the prefixed form is not an exchange path; the plain address keeps it.
+    status, body = get_as(s.port, f"/{s.credential}/0/public/Time", host)
+    assert status == 404, body
+    status, body = get_as(s.port, f"/{s.credential}/0/public/Time", f"127.0.0.1:{s.port}")
+    assert status == 200, body
+    # Another name is still refused (DNS rebinding).
+    status, body = get_as(s.port, "/0/public/Time", f"other.localhost:{s.port}")
+    assert status == 421 and json.loads(body)["error"]["code"] == "bad_host", body
+
+
+def test_a_host_name_that_is_not_one_is_a_configuration_error(tmp_path):
+    s = harness.Stack(tmp_path, exchange="kraken", api_key=harness.binance_like_key(56),
+                      secret=base64.b64encode(secrets.token_bytes(64)).decode(),
+                      key_header="API-Key", credential_extra='host_name = "127.0.0.1"')
+    with pytest.raises(Exception) as e:
+        s.start()
+    s.stop()
+    assert "host_name" in str(e.value) and "not a host name" in str(e.value), e.value

@@ -28,6 +28,7 @@ pub(super) struct RawCredential {
     rotate_after_days: Option<u32>,
     warn_days: Option<u32>,
     listen: Option<String>,
+    host_name: Option<String>,
     upstream: Option<RawUpstream>,
     permission_check: Option<String>,
 }
@@ -83,6 +84,25 @@ impl RawCredential {
             .listen
             .map(|text| server::bot_listen(&format!("{key}.listen"), &text, tls, plaintext_ok))
             .transpose()?;
+        let host_name = match c.host_name {
+            None => None,
+            Some(h)
+                if !h.is_empty()
+                    && h.contains('.')
+                    && h.parse::<std::net::IpAddr>().is_err()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') =>
+            {
+                Some(h.to_ascii_lowercase())
+            }
+            Some(h) => {
+                return Err(Error::config(format!(
+                    "{key}.host_name: {h:?} is not a host name such as \"{}.localhost\" (letters, \
+                     digits, '-' and '.', no port, not an IP address)",
+                    c.name
+                )))
+            }
+        };
         let upstream = match c.upstream {
             None => None,
             Some(u) => {
@@ -146,6 +166,7 @@ impl RawCredential {
             environment: c.environment,
             rotation,
             listen,
+            host_name,
             upstream,
             permission_check,
         })
