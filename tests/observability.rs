@@ -1,7 +1,7 @@
 //! Metrics and health probes against the real binary, SoftHSM and the mock exchange: the
 //! admin listener's `GET /metrics` exports every family from start-up, its counters move per
-//! decision (allow, deny, error) and its histograms observe; `/healthz` and `/readyz` need the
-//! admin token unless `[admin] open_probes = true`; `/readyz` answers 503 while the audit file
+//! decision (allow, deny, error) and its histograms observe, also for an order whose bot hung
+//! up before the exchange answered; `/healthz` and `/readyz` need the admin token unless `[admin] open_probes = true`; `/readyz` answers 503 while the audit file
 //! cannot be written and 200 again once it can; the Grafana dashboard in
 //! `hsm-config/grafana/keyward.json` queries only metrics keyward exports.
 
@@ -360,6 +360,52 @@ fn counters_move_per_decision_and_the_histograms_observe() {
     eprintln!(
         "6 requests: own time {own_sum:.6} s in all, upstream {upstream_sum:.6} s for 2; {appends} audit appends"
     );
+}
+
+#[test]
+fn an_order_whose_bot_hung_up_is_counted_once_the_exchange_answers() {
+    use std::io::Write;
+    let case = Case::new("obs-gone", "audit-obs-gone.jsonl", "", false);
+    let kw = case.serve("keyward-obs-gone.log");
+    // The mock answers orders whose client id starts with "slow" after 1.5 s.
+    let body = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=30000&newClientOrderId={}",
+        tag("slowobs")
+    );
+    let request = format!(
+        "POST /{MAIN}/api/v3/order HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nX-MBX-APIKEY: {tok}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {n}\r\n\r\n{body}",
+        p = kw.port,
+        tok = ENV.token,
+        n = body.len()
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", kw.port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    drop(s);
+    let allowed = [
+        ("client", "grid-bot"),
+        ("rule", "allow[1]"),
+        ("decision", "allow"),
+        ("status", "200"),
+    ];
+    let mut counted = 0.0;
+    for _ in 0..150 {
+        counted = case.scrape().value("keyward_requests_total", &allowed);
+        if counted > 0.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(counted, 1.0, "the executed order is not counted");
+    let m = case.scrape();
+    let main = [("credential", MAIN), ("exchange", "binance")];
+    assert_eq!(
+        m.value("keyward_upstream_duration_seconds_count", &main),
+        1.0
+    );
+    let waited = m.value("keyward_upstream_duration_seconds_sum", &main);
+    assert!(waited >= 1.0, "the exchange took 1.5 s: {waited}");
+    assert_eq!(m.value("keyward_request_duration_seconds_count", &[]), 1.0);
 }
 
 #[test]

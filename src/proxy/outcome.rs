@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::Response;
+use tokio::sync::oneshot;
 
 use super::auth::Client;
 use super::respond::{self, ProxyBody};
@@ -149,6 +150,41 @@ impl Forwarded {
         }
     }
 
+    /// Sends this to the request's task unless its bot is `gone` (or goes meanwhile); returns
+    /// it when nobody took it.
+    pub fn hand_over(self, to: oneshot::Sender<Forwarded>, gone: bool) -> Option<Forwarded> {
+        match gone {
+            true => Some(self),
+            false => to.send(self).err(),
+        }
+    }
+
+    /// Feeds the metrics of this forwarded request from its `[client, credential, exchange]`;
+    /// `total` is how long the whole request took.
+    pub fn observe(
+        &self,
+        metrics: &Metrics,
+        [client, credential, exchange]: [&str; 3],
+        total: Duration,
+    ) {
+        let refusal = self.answer.as_ref().err();
+        metrics.request(&RequestSample {
+            client,
+            credential,
+            exchange,
+            rule: &self.rule,
+            decision: if refusal.is_some() {
+                Decision::error
+            } else {
+                Decision::allow
+            },
+            status: self.status(),
+            code: refusal.map(|r| r.code),
+            total,
+            upstream: Some(self.upstream_time),
+        });
+    }
+
     /// The outcome record; `client_gone` when the bot hung up before the answer reached it.
     pub fn record(&self, request: u64, client_gone: bool) -> Event<'_> {
         let error = match &self.answer {
@@ -218,40 +254,24 @@ impl<'s> Outcome<'s> {
     /// Feeds the request's metrics: `total` is how long the whole request took.
     pub fn observe(&self, metrics: &Metrics, total: Duration) {
         let subject = &self.subject;
-        let (rule, decision, status, upstream, refusal) = match &self.end {
+        let credential = subject.credential.map_or("", |c| &c.name);
+        let exchange = subject.exchange().map_or("", |e| e.id());
+        let r = match &self.end {
             End::Forwarded(f) => {
-                let refusal = f.answer.as_ref().err();
-                let decision = if refusal.is_some() {
-                    Decision::error
-                } else {
-                    Decision::allow
-                };
-                (
-                    f.rule.as_str(),
-                    decision,
-                    f.status(),
-                    Some(f.upstream_time),
-                    refusal,
-                )
+                return f.observe(metrics, [subject.client(), credential, exchange], total)
             }
-            End::Refused(r) => (
-                "",
-                decision_of(r),
-                respond::status(r.kind).as_u16(),
-                None,
-                Some(r),
-            ),
+            End::Refused(r) => r,
         };
         metrics.request(&RequestSample {
             client: subject.client(),
-            credential: subject.credential.map_or("", |c| &c.name),
-            exchange: subject.exchange().map_or("", |e| e.id()),
-            rule,
-            decision,
-            status,
-            code: refusal.map(|r| r.code),
+            credential,
+            exchange,
+            rule: "",
+            decision: decision_of(r),
+            status: respond::status(r.kind).as_u16(),
+            code: Some(r.code),
             total,
-            upstream,
+            upstream: None,
         });
     }
 

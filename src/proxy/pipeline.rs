@@ -211,7 +211,10 @@ impl<'s> Pipeline<'s> {
                 // The request has already been executed; the bot gets the exchange's answer.
                 tracing::error!(error = %e, request = id, "could not write the outcome audit record");
             }
-            if gone || tx.send(forwarded).is_err() {
+            // Nobody is left to end the request in an Outcome: its metrics are fed here.
+            if let Some(f) = forwarded.hand_over(tx, gone) {
+                let labels = [held.0.as_str(), &held.1, exchange.id()];
+                f.observe(state.resources().metrics(), labels, started.elapsed());
                 tracing::info!(
                     request = id,
                     "the bot hung up before the exchange answered; outcome recorded"
