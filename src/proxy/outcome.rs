@@ -310,3 +310,9 @@ pub(super) fn decision_of(refusal: &Refusal) -> Decision {
         _ => Decision::deny,
     }
 }
+
+/// Milliseconds since `started`, to the microsecond (an outcome record's `latency_ms`).
+pub(super) fn millis_since(started: std::time::Instant) -> f64 {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    (ms * 1000.0).round() / 1000.0
+}

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use super::auth::rate_limited;
 use super::backoff::Scope;
 use super::host::{AllowedHosts, ListenName};
-use super::outcome::{Forwarded, Outcome, Stopped, Subject, Who};
+use super::outcome::{millis_since, Forwarded, Outcome, Stopped, Subject, Who};
 use super::respond::{self, ProxyBody};
 use super::routing::{owner, route};
 use super::state::{CredentialState, Resources, Snapshot, State};
@@ -442,10 +442,4 @@ fn audit_failed(e: crate::Error) -> Refusal {
         "audit_unavailable",
         "the audit log cannot be written, so keyward refuses all requests (fail closed); the operator must fix the audit disk",
     )
-}
-
-/// Milliseconds since `started`, to the microsecond.
-fn millis_since(started: Instant) -> f64 {
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    (ms * 1000.0).round() / 1000.0
 }
