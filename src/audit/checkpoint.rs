@@ -137,19 +137,22 @@ pub struct Shipped {
     pub sig: String,
 }
 
-/// Parses the shipped checkpoints in `text`: every line that contains
-/// `keyward-audit-checkpoint seq=… head=… sig=…` (anywhere, so syslog and `journalctl` prefixes
-/// do not matter). Other lines are skipped; a line with the tag but malformed values is an error.
+/// Parses the shipped checkpoints in `text`: every line whose message starts with
+/// `keyward-audit-checkpoint seq=… head=… sig=…`, behind a syslog `<PRI>` and/or a `journalctl`
+/// / syslog `… keyward[PID]: ` prefix. Other lines are skipped, also those that hold the tag
+/// elsewhere: keyward's own log lines (in the same journal) may quote a bot's request path, and
+/// a bot must not be able to make verification fail. A message that starts with the tag but has
+/// malformed values is an error.
 pub fn parse_shipped(text: &str) -> Result<Vec<Shipped>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let Some(at) = line.find(SHIPPED_TAG) else {
+        let Some(message) = message_of(line).strip_prefix(SHIPPED_TAG) else {
             continue;
         };
         let mut seq = None;
         let mut head = None;
         let mut sig = None;
-        for word in line[at + SHIPPED_TAG.len()..].split_whitespace() {
+        for word in message.split_whitespace() {
             if let Some(v) = word.strip_prefix("seq=") {
                 seq = v.parse::<u64>().ok();
             } else if let Some(v) = word.strip_prefix("head=") {
@@ -171,6 +174,19 @@ pub fn parse_shipped(text: &str) -> Result<Vec<Shipped>> {
         }
     }
     Ok(out)
+}
+
+/// A syslog or journal line's message: after a leading `<PRI>`, then after the first `]: `
+/// (the end of `keyward[PID]: `) when there is one.
+fn message_of(line: &str) -> &str {
+    let line = match line.strip_prefix('<').and_then(|l| l.split_once('>')) {
+        Some((pri, rest)) if !pri.is_empty() && pri.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => line,
+    };
+    match line.split_once("]: ") {
+        Some((_, message)) => message,
+        None => line,
+    }
 }
 
 #[cfg(test)]
@@ -206,5 +222,19 @@ mod tests {
         assert_eq!(got[0].seq, 12);
         let bad = "keyward-audit-checkpoint seq=x head=y";
         assert!(parse_shipped(bad).is_err());
+        assert!(parse_shipped(&format!("<37>keyward[42]: {bad}")).is_err());
+        let raw = format!("<37>keyward[42]: {line}");
+        assert_eq!(parse_shipped(&raw).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_tag_inside_keywards_own_log_lines_is_no_checkpoint() {
+        // A bot's path quoted in keyward's log, in the same journal as the checkpoints: skipped,
+        // so no bot can make `audit verify --checkpoints` fail.
+        let text = "Dec 03 12:00:00 host keyward[42]: 2026-12-03T12:00:00Z  INFO keyward: refused \
+                    path=/keyward-audit-checkpoint seq=x\n\
+                    Dec 03 12:00:01 host keyward[42]: 2026-12-03T12:00:01Z  INFO x]: \
+                    keyward-audit-checkpoint seq=1\n";
+        assert_eq!(parse_shipped(text).unwrap(), Vec::new());
     }
 }
