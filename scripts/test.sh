@@ -37,6 +37,10 @@ export KEYWARD_PYTHON="$PY" KEYWARD_REQUIRE_VPIV=1
 SDK_PY=$(kw_sdk_python "$repo")
 kw_log "official SDKs: $SDK_PY"
 export KEYWARD_SDK_PYTHON="$SDK_PY" KEYWARD_REQUIRE_SDKS=1
+BAO=$(kw_bao "$repo")
+kw_log "OpenBao: $BAO"
+# tests/vault_transit.rs runs a real OpenBao server with it, and must not skip.
+export KEYWARD_TEST_BAO="$BAO" KEYWARD_REQUIRE_BAO=1
 
 status=0
 if [ "${KEYWARD_SKIP_CARGO:-0}" != 1 ]; then

@@ -372,7 +372,10 @@ allow = {allow}
         )
         .unwrap();
         assert_eq!(c.server.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(c.token.pin, PinSource::File("/etc/keyward/pin.txt".into()));
+        assert_eq!(
+            c.token.pin,
+            Some(PinSource::File("/etc/keyward/pin.txt".into()))
+        );
         assert_eq!(
             c.credentials[0].vault,
             PathBuf::from("/etc/keyward/vault/binance-main.kwv")
@@ -528,7 +531,10 @@ allow = {allow}
         .unwrap();
         assert!(Config::load(&path).is_err());
         let config = Config::load_token(&path).unwrap();
-        assert_eq!(config.pin, PinSource::File(dir.path().join("pin.txt")));
+        assert_eq!(
+            config.pin,
+            Some(PinSource::File(dir.path().join("pin.txt")))
+        );
         for (text, want) in [
             (
                 "[server]\nlisten = \"x\"\n".to_string(),

@@ -175,6 +175,11 @@ fn keygen(
     write_out(out, &format!("{recipient}\n"))?;
     println!("{recipient}");
     let oaep = match &recipient {
+        vault::Recipient::Rsa {
+            oaep,
+            service: Some(key),
+            ..
+        } => format!(", RSA-OAEP with {oaep}, {key}"),
         vault::Recipient::Rsa { oaep, .. } => format!(", RSA-OAEP with {oaep}"),
         vault::Recipient::P256(_) => String::new(),
     };

@@ -61,6 +61,11 @@ fn key_location(
             "a YubiKey keeps the {shown} key pair in a PIV slot, which has no label: give \
              --slot (an empty retired slot 82..95)"
         ))),
+        (Backend::Transit(_), _) => Err(Error::usage(format!(
+            "this configuration's [token] is a Vault Transit key, which keeps only the sealing \
+             key in this version of keyward ({shown} key pairs and in-service signing are not \
+             supported yet): seal the credential with `keyward seal`"
+        ))),
     }
 }
 

@@ -23,6 +23,7 @@ mod piv;
 mod pkcs11;
 mod sealing;
 mod signing;
+mod transit;
 mod uri;
 mod yubikey;
 
@@ -30,8 +31,13 @@ pub use operations::Token;
 pub use pin::PinSource;
 pub use piv::{PinPolicy, PivSlot, TouchPolicy};
 pub use pkcs11::Pkcs11Token;
-pub use sealing::{OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey};
+pub use sealing::{OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey, ServiceKey};
 pub use signing::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
+/// The `[token] kind = "vault"` checks the configuration applies.
+pub(crate) mod transit_checks {
+    pub use super::transit::{check_address, check_name};
+}
+pub use transit::{TransitConfig, TransitToken, VaultTokenSource};
 pub use uri::{ObjectType, Pkcs11Uri};
 pub use yubikey::{YubiKeyToken, MAX_ED25519_MESSAGE};
 
@@ -43,7 +49,8 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug)]
 pub struct TokenConfig {
     pub backend: Backend,
-    pub pin: PinSource,
+    /// The PIN of a hardware token; `None` for a key service, which has its own credential.
+    pub pin: Option<PinSource>,
 }
 
 /// Where the token is and how to find it.
@@ -54,6 +61,8 @@ pub enum Backend {
     /// A YubiKey's PIV applet over PC/SC: the one with `serial` (or the only one plugged in),
     /// and the slot of the sealing key.
     YubiKey { serial: Option<u32>, slot: PivSlot },
+    /// A HashiCorp Vault / OpenBao Transit key (`kind = "vault"`).
+    Transit(TransitConfig),
 }
 
 /// How `keyward keygen` makes keys, where the hardware lets keyward choose (a YubiKey's PIN and
@@ -75,7 +84,7 @@ pub fn load_module(config: &TokenConfig) -> Result<Option<String>> {
             pkcs11::load_module(module)?;
             Ok(Some(format!("PKCS#11 module {} loads", module.display())))
         }
-        Backend::YubiKey { .. } => Ok(None),
+        Backend::YubiKey { .. } | Backend::Transit(_) => Ok(None),
     }
 }
 
@@ -89,7 +98,7 @@ pub fn find(config: &TokenConfig) -> Result<Option<String>> {
                 "token '{label}' (serial {serial}) is present"
             )))
         }
-        Backend::YubiKey { .. } => Ok(None),
+        Backend::YubiKey { .. } | Backend::Transit(_) => Ok(None),
     }
 }
 
@@ -100,19 +109,28 @@ pub fn open(config: &TokenConfig) -> Result<Box<dyn Token>> {
 
 /// Opens the token to generate keys with `options`. Blocks.
 pub fn open_with(config: &TokenConfig, options: &KeyOptions) -> Result<Box<dyn Token>> {
+    let pin = || {
+        config
+            .pin
+            .as_ref()
+            .ok_or_else(|| Error::config("token.pin: required for a hardware token"))
+    };
     match &config.backend {
+        Backend::Transit(_) if *options != KeyOptions::default() => Err(Error::usage(
+            "--pin-policy, --touch and --management-key-file are YubiKey options; this \
+             configuration's [token] is a Vault Transit key",
+        )),
+        Backend::Transit(transit) => Ok(Box::new(TransitToken::open(transit)?)),
         Backend::Pkcs11 { .. } if *options != KeyOptions::default() => Err(Error::usage(
             "--pin-policy, --touch and --management-key-file are YubiKey options; this \
              configuration's [token] is a PKCS#11 token (set the key's policies with the HSM's \
              own tools)",
         )),
-        Backend::Pkcs11 { module, uri } => {
-            Ok(Box::new(Pkcs11Token::open(module, uri, &config.pin)?))
-        }
+        Backend::Pkcs11 { module, uri } => Ok(Box::new(Pkcs11Token::open(module, uri, pin()?)?)),
         Backend::YubiKey { serial, slot } => Ok(Box::new(YubiKeyToken::open(
             *serial,
             *slot,
-            &config.pin,
+            pin()?,
             options,
         )?)),
     }
@@ -129,7 +147,7 @@ mod tests {
                 module: "/nonexistent/module.so".into(),
                 uri: "pkcs11:token=t;object=k".parse().unwrap(),
             },
-            pin: PinSource::Env("UNUSED".into()),
+            pin: Some(PinSource::Env("UNUSED".into())),
         };
         let options = KeyOptions {
             touch: Some(TouchPolicy::Always),

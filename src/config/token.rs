@@ -8,7 +8,10 @@ use serde::Deserialize;
 
 use super::resolve;
 use crate::error::{Error, Result};
-use crate::token::{Backend, PinSource, PivSlot, Pkcs11Uri, TokenConfig};
+use crate::token::transit_checks::{check_address, check_name};
+use crate::token::{
+    Backend, PinSource, PivSlot, Pkcs11Uri, TokenConfig, TransitConfig, VaultTokenSource,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +23,23 @@ pub(super) struct RawToken {
     // kind = "yubikey"
     serial: Option<i64>,
     slot: Option<String>,
-    pin: RawPin,
+    pin: Option<RawPin>,
+    // kind = "vault"
+    address: Option<String>,
+    mount: Option<String>,
+    key: Option<String>,
+    token: Option<RawSecretSource>,
+    namespace: Option<String>,
+    ca: Option<PathBuf>,
+}
+
+/// `token = { file | env }`, or the secret itself written in, which is refused without echoing
+/// it (a TOML type error would quote the line).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawSecretSource {
+    Source(RawPin),
+    Inline(serde::de::IgnoredAny),
 }
 
 #[derive(Deserialize)]
@@ -31,17 +50,32 @@ struct RawPin {
 }
 
 impl RawToken {
-    pub(super) fn validate(self, base: &Path) -> Result<TokenConfig> {
-        let pin = match (self.pin.file, self.pin.env) {
-            (Some(f), None) => PinSource::File(resolve(base, &f)),
-            (None, Some(e)) if !e.is_empty() => PinSource::Env(e),
+    pub(super) fn validate(mut self, base: &Path) -> Result<TokenConfig> {
+        let kind = self.kind.clone().unwrap_or_else(|| "pkcs11".into());
+        let kind = kind.as_str();
+        if kind == "vault" {
+            return self.validate_vault(base);
+        }
+        refuse_keys(
+            kind,
+            &[
+                ("address", self.address.is_some()),
+                ("mount", self.mount.is_some()),
+                ("key", self.key.is_some()),
+                ("token", self.token.is_some()),
+                ("namespace", self.namespace.is_some()),
+                ("ca", self.ca.is_some()),
+            ],
+        )?;
+        let pin = match self.pin.take().map(|p| (p.file, p.env)) {
+            Some((Some(f), None)) => PinSource::File(resolve(base, &f)),
+            Some((None, Some(e))) if !e.is_empty() => PinSource::Env(e),
             _ => {
                 return Err(Error::config(
                     "token.pin: give exactly one of pin = { file = \"/path/to/pin\" } or pin = { env = \"VAR\" }",
                 ))
             }
         };
-        let kind = self.kind.as_deref().unwrap_or("pkcs11");
         let backend = match kind {
             "pkcs11" => {
                 refuse_keys(
@@ -100,11 +134,83 @@ impl RawToken {
             other => {
                 return Err(Error::config(format!(
                     "token.kind: unknown kind {other:?}; use \"pkcs11\" (the default: an HSM or \
-                     SoftHSM through its PKCS#11 module) or \"yubikey\" (a YubiKey's PIV applet)"
+                     SoftHSM through its PKCS#11 module), \"yubikey\" (a YubiKey's PIV applet) or \
+                     \"vault\" (a HashiCorp Vault / OpenBao Transit key)"
                 )))
             }
         };
-        Ok(TokenConfig { backend, pin })
+        Ok(TokenConfig {
+            backend,
+            pin: Some(pin),
+        })
+    }
+
+    fn validate_vault(self, base: &Path) -> Result<TokenConfig> {
+        refuse_keys(
+            "vault",
+            &[
+                ("module", self.module.is_some()),
+                ("uri", self.uri.is_some()),
+                ("serial", self.serial.is_some()),
+                ("slot", self.slot.is_some()),
+                ("pin", self.pin.is_some()),
+            ],
+        )?;
+        let address = self.address.ok_or_else(|| {
+            Error::config(
+                "token.address: required for a Vault token: the server's URL, e.g. address = \
+                 \"https://vault.example:8200\"",
+            )
+        })?;
+        let address = check_address(&address)
+            .map_err(|why| Error::config(format!("token.address: {why}")))?;
+        let mount = self.mount.unwrap_or_else(|| "transit".into());
+        check_name(&mount, true).map_err(|why| Error::config(format!("token.mount: {why}")))?;
+        let key = self.key.ok_or_else(|| {
+            Error::config(
+                "token.key: required for a Vault token: the Transit sealing key's name, e.g. key \
+                 = \"keyward-seal\"",
+            )
+        })?;
+        check_name(&key, false).map_err(|why| Error::config(format!("token.key: {why}")))?;
+        let token =
+            match self.token {
+                Some(RawSecretSource::Inline(_)) => return Err(Error::config(
+                    "token.token: never write the Vault token itself into the configuration (it \
+                     would be in every copy and backup of it): put it in a file only keyward's \
+                     user can read and set token = { file = \"/path/to/vault-token\" }, or use \
+                     token = { env = \"VAR\" }",
+                )),
+                Some(RawSecretSource::Source(t)) => Some((t.file, t.env)),
+                None => None,
+            };
+        let token =
+            match token {
+                Some((Some(f), None)) => VaultTokenSource::File(resolve(base, &f)),
+                Some((None, Some(e))) if !e.is_empty() => VaultTokenSource::Env(e),
+                _ => return Err(Error::config(
+                    "token.token: give exactly one of token = { file = \"/path/to/vault-token\" } \
+                     or token = { env = \"VAR\" }",
+                )),
+            };
+        if let Some(ns) = &self.namespace {
+            if ns.is_empty() || ns.chars().any(|c| c.is_control() || c == ' ') {
+                return Err(Error::config(
+                    "token.namespace: a Vault namespace path such as \"team-a\" or \"org/team\"",
+                ));
+            }
+        }
+        Ok(TokenConfig {
+            backend: Backend::Transit(TransitConfig {
+                address,
+                mount,
+                key,
+                token,
+                namespace: self.namespace,
+                ca: self.ca.map(|ca| resolve(base, &ca)),
+            }),
+            pin: None,
+        })
     }
 }
 
@@ -150,13 +256,16 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(c.token.pin, PinSource::Env("P".into()));
+        assert_eq!(c.token.pin, Some(PinSource::Env("P".into())));
         let c = parse("kind = \"yubikey\"\nslot = \"82\"\npin = { file = \"pin\" }").unwrap();
         assert!(matches!(
             c.token.backend,
             Backend::YubiKey { serial: None, .. }
         ));
-        assert_eq!(c.token.pin, PinSource::File("/etc/keyward/pin".into()));
+        assert_eq!(
+            c.token.pin,
+            Some(PinSource::File("/etc/keyward/pin".into()))
+        );
     }
 
     #[test]
@@ -177,6 +286,61 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_vault_token() {
+        let c = parse(
+            "kind = \"vault\"\naddress = \"https://vault.example:8200\"\nkey = \"seal\"\n\
+             token = { file = \"vault-token\" }\nnamespace = \"team\"\nca = \"ca.pem\"",
+        )
+        .unwrap();
+        assert_eq!(c.token.pin, None);
+        match c.token.backend {
+            Backend::Transit(t) => {
+                assert_eq!(t.mount, "transit");
+                assert_eq!(t.key, "seal");
+                assert_eq!(
+                    t.token,
+                    crate::token::VaultTokenSource::File("/etc/keyward/vault-token".into())
+                );
+                assert_eq!(t.ca.as_deref(), Some(Path::new("/etc/keyward/ca.pem")));
+                assert_eq!(t.namespace.as_deref(), Some("team"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let v = "kind = \"vault\"\naddress = \"http://127.0.0.1:8200\"\nkey = \"seal\"\n";
+        for (extra, want) in [
+            ("", "token.token: give exactly one of"),
+            ("token = \"s.abc\"", "never write the Vault token itself"),
+            (
+                "token = { file = \"t\", env = \"T\" }",
+                "give exactly one of",
+            ),
+            (
+                "token = { env = \"T\" }\npin = { env = \"P\" }",
+                "token.pin: not used with kind = \"vault\"",
+            ),
+            ("token = { env = \"T\" }\nmount = \"/x\"", "token.mount:"),
+            (
+                "token = { env = \"T\" }\nslot = \"9d\"",
+                "token.slot: not used",
+            ),
+        ] {
+            let e = err(&format!("{v}{extra}"));
+            assert!(e.contains(want), "{extra:?}: {e}");
+            assert!(!e.contains("s.abc"), "{e}");
+        }
+        let e = err("kind = \"vault\"\naddress = \"http://10.1.2.3:8200\"\nkey = \"k\"\ntoken = { env = \"T\" }");
+        assert!(
+            e.contains("token.address:") && e.contains("in clear"),
+            "{e}"
+        );
+        let e = err("module = \"m.so\"\nuri = \"pkcs11:token=t\"\naddress = \"https://v\"\npin = { env = \"P\" }");
+        assert!(
+            e.contains("token.address: not used with kind = \"pkcs11\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub(super) fn token(config: &TokenConfig, report: &mut Report) -> Option<Arc<dyn
     } else {
         report.push(Finding::skipped("token", "the module does not load"));
     }
-    usable &= pin(&config.pin, report);
+    // A key service (Transit) has no PIN; its own credential is read by its first call below.
+    if let Some(source) = &config.pin {
+        usable &= pin(source, report);
+    }
     if !usable {
         report.push(Finding::skipped(
             "sealing key",

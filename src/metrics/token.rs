@@ -117,6 +117,10 @@ impl Token for MeteredToken {
         self.inner.public_key_is_the_devices()
     }
 
+    fn service_key(&self) -> Option<crate::token::ServiceKey> {
+        self.inner.service_key()
+    }
+
     fn generate(&self, algorithm: SealingAlgorithm) -> Result<SealingPublicKey> {
         self.observe("generate", || self.inner.generate(algorithm))
     }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::sealing::{OaepHash, SealingAlgorithm, SealingPublicKey};
+use super::sealing::{OaepHash, SealingAlgorithm, SealingPublicKey, ServiceKey};
 use super::signing::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
@@ -23,6 +23,12 @@ pub trait Token: Send + Sync {
     /// ECDH proof of the pair skipped (it would cost a touch on a touch-always key).
     fn public_key_is_the_devices(&self) -> bool {
         false
+    }
+
+    /// The key-service key (and version) behind [`public_key`](Token::public_key), for a token
+    /// that is a key service (Transit), once `public_key` has read it; recipients name it.
+    fn service_key(&self) -> Option<ServiceKey> {
+        None
     }
 
     /// Generates the sealing key pair on the token and returns its public half. The private key

@@ -136,3 +136,24 @@ impl fmt::Display for OaepHash {
         })
     }
 }
+
+/// A version of a key in a key service, as a recipient string names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceKey {
+    /// The Transit mount path, e.g. `transit`.
+    pub mount: String,
+    /// The key's name.
+    pub key: String,
+    /// The key version (Transit's `latest_version` when the recipient was made).
+    pub version: u32,
+}
+
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Transit key '{}/{}' version {}",
+            self.mount, self.key, self.version
+        )
+    }
+}

@@ -15,24 +15,30 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
-use crate::token::{OaepHash, Rsa3072PublicKey, SealingPublicKey, Token};
+use crate::token::{OaepHash, Rsa3072PublicKey, SealingPublicKey, ServiceKey, Token};
 
 const PREFIX: &str = "kwr1-";
 const P256_TAG: &str = "p256";
 const RSA_TAG: &str = "rsa3072";
+/// `kwr1-transit-rsa3072-v<version>:<mount>/<key>:<SPKI>`: a Transit key's version.
+const TRANSIT_TAG: &str = "transit";
 /// Length of a compressed SEC1 P-256 point.
 pub(crate) const P256_COMPRESSED_LEN: usize = 33;
 
 /// A key that vault files are sealed to. Its string form is
 /// `kwr1-p256-<base64url, no padding, of the 33-byte compressed SEC1 point>` or
-/// `kwr1-rsa3072-<sha256|sha1>-<base64url, no padding, of the DER SubjectPublicKeyInfo>`.
+/// `kwr1-rsa3072-<sha256|sha1>-<base64url, no padding, of the DER SubjectPublicKeyInfo>`, or,
+/// for a key in a key service (Vault / OpenBao Transit, which decrypts OAEP with SHA-256),
+/// `kwr1-transit-rsa3072-v<version>:<mount>/<key>:<base64url SPKI>`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Recipient {
     P256(p256::PublicKey),
-    /// An RSA-3072 key and the OAEP hash its token decrypts with.
+    /// An RSA-3072 key and the OAEP hash its token decrypts with; `service` names the key
+    /// service's key and version it is, if it is one.
     Rsa {
         key: Rsa3072PublicKey,
         oaep: OaepHash,
+        service: Option<ServiceKey>,
     },
 }
 
@@ -42,7 +48,19 @@ impl Recipient {
     }
 
     pub fn rsa(key: Rsa3072PublicKey, oaep: OaepHash) -> Self {
-        Recipient::Rsa { key, oaep }
+        Recipient::Rsa {
+            key,
+            oaep,
+            service: None,
+        }
+    }
+
+    /// The key service's key and version this recipient is, if it is one.
+    pub fn service_key(&self) -> Option<&ServiceKey> {
+        match self {
+            Recipient::Rsa { service, .. } => service.as_ref(),
+            Recipient::P256(_) => None,
+        }
     }
 
     pub fn public_key(&self) -> SealingPublicKey {
@@ -110,7 +128,8 @@ pub fn recipient_of(token: &dyn Token) -> Result<Recipient> {
         let ciphertext = oaep_encrypt(&key, oaep, probe.expose())?;
         match token.rsa_oaep_decrypt(oaep, &ciphertext) {
             Ok(plain) if plain.expose() == probe.expose() => {
-                return Ok(Recipient::Rsa { key, oaep });
+                let service = token.service_key();
+                return Ok(Recipient::Rsa { key, oaep, service });
             }
             Ok(_) => failures.push(format!("{oaep}: the token decrypted to another value")),
             Err(e) => failures.push(format!("{oaep}: {e}")),
@@ -157,6 +176,13 @@ impl fmt::Display for Recipient {
         let key = URL_SAFE_NO_PAD.encode(self.key_bytes());
         match self {
             Recipient::P256(_) => write!(f, "{PREFIX}{P256_TAG}-{key}"),
+            Recipient::Rsa {
+                service: Some(s), ..
+            } => write!(
+                f,
+                "{PREFIX}{TRANSIT_TAG}-{RSA_TAG}-v{}:{}/{}:{key}",
+                s.version, s.mount, s.key
+            ),
             Recipient::Rsa { oaep, .. } => write!(f, "{PREFIX}{RSA_TAG}-{}-{key}", oaep.id()),
         }
     }
@@ -188,8 +214,43 @@ impl FromStr for Recipient {
                 .decode(encoded)
                 .map_err(|_| bad("the key is not valid unpadded base64url"))
         };
+        let rsa = |der: &[u8]| {
+            let key = rsa::RsaPublicKey::from_public_key_der(der)
+                .map_err(|_| bad("the key is not a DER RSA SubjectPublicKeyInfo"))?;
+            Rsa3072PublicKey::new(key).map_err(|why| bad(&why))
+        };
         match tag {
             P256_TAG => parse_p256(&decode(encoded)?).map_err(|why| bad(&why)),
+            TRANSIT_TAG => {
+                let form = "expected 'kwr1-transit-rsa3072-v<version>:<mount>/<key>:<key>'";
+                let rest = encoded
+                    .strip_prefix("rsa3072-v")
+                    .ok_or_else(|| bad(form))?;
+                let mut parts = rest.splitn(3, ':');
+                let (Some(version), Some(path), Some(encoded)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(bad(form));
+                };
+                let version = version
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|v| *v > 0)
+                    .ok_or_else(|| bad("the key version is not a number from 1"))?;
+                let (mount, name) = path.rsplit_once('/').ok_or_else(|| bad(form))?;
+                crate::token::transit_checks::check_name(mount, true)
+                    .and_then(|()| crate::token::transit_checks::check_name(name, false))
+                    .map_err(|why| bad(&why))?;
+                Ok(Recipient::Rsa {
+                    key: rsa(&decode(encoded)?)?,
+                    oaep: OaepHash::Sha256,
+                    service: Some(ServiceKey {
+                        mount: mount.into(),
+                        key: name.into(),
+                        version,
+                    }),
+                })
+            }
             RSA_TAG => {
                 let (hash, encoded) = encoded
                     .split_once('-')
@@ -199,13 +260,14 @@ impl FromStr for Recipient {
                         "OAEP hash '{hash}' is not supported (sha256 or sha1)"
                     ))
                 })?;
-                let key = rsa::RsaPublicKey::from_public_key_der(&decode(encoded)?)
-                    .map_err(|_| bad("the key is not a DER RSA SubjectPublicKeyInfo"))?;
-                let key = Rsa3072PublicKey::new(key).map_err(|why| bad(&why))?;
-                Ok(Recipient::Rsa { key, oaep })
+                Ok(Recipient::Rsa {
+                    key: rsa(&decode(encoded)?)?,
+                    oaep,
+                    service: None,
+                })
             }
             other => Err(bad(&format!(
-                "key type '{other}' is not supported (this keyward supports p256 and rsa3072)"
+                "key type '{other}' is not supported (this keyward supports p256, rsa3072 and transit)"
             ))),
         }
     }

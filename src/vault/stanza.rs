@@ -129,7 +129,7 @@ impl Stanza {
                 let shared = SecretBytes::copy_from(shared.raw_secret_bytes());
                 Ok((Stanza::P256 { epk }, shared))
             }
-            Recipient::Rsa { key, oaep } => {
+            Recipient::Rsa { key, oaep, .. } => {
                 let mut shared = SecretBytes::zeroed(SHARED_LEN);
                 getrandom::getrandom(shared.expose_mut())?;
                 let ek = oaep_encrypt(key, *oaep, shared.expose())?;

@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod audit_fixture;
+pub mod bao;
 pub mod token_checks;
 pub mod venue;
 pub mod vpiv;
@@ -626,12 +627,16 @@ pub struct Options {
     /// name, `scripts/mocks/permissions.py` mode: `withdraw`, `unreadable`, ...), from the start;
     /// every other key answers "safe". [`Env::set_key_permissions`] changes it later.
     pub key_permissions: &'static [(&'static str, &'static str)],
+    /// Seal to this OpenBao server's Transit key instead (`[token] kind = "vault"`, the
+    /// section as given; keygen with `--algorithm rsa3072`).
+    pub transit: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             log_level: "info".to_owned(),
+            transit: None,
             yubikey: None,
             exchanges: &[],
             key_permissions: &[],
@@ -728,6 +733,11 @@ impl Env {
             ("KEYWARD_LOG".to_owned(), opts.log_level.clone()),
         ];
         let (pin, token_section, yubikey) = match &opts.yubikey {
+            None if opts.transit.is_some() => (
+                String::new(),
+                opts.transit.clone().unwrap_or_default(),
+                None,
+            ),
             None => {
                 let module = softhsm_module().expect(
                     "libsofthsm2.so not found: apt-get install -y softhsm2 (scripts/test.sh does)",
@@ -829,19 +839,17 @@ impl Env {
         .unwrap();
 
         // keygen on the token (stdout: exactly the recipient), then seal without the token.
-        let out = must(
-            env.run(
-                &[
-                    "keygen",
-                    "--config",
-                    "keyward.toml",
-                    "--out",
-                    "recipient.txt",
-                ],
-                None,
-            ),
-            "keyward keygen",
-        );
+        let mut keygen = vec![
+            "keygen",
+            "--config",
+            "keyward.toml",
+            "--out",
+            "recipient.txt",
+        ];
+        if opts.transit.is_some() {
+            keygen.extend(["--algorithm", "rsa3072"]);
+        }
+        let out = must(env.run(&keygen, None), "keyward keygen");
         let stdout = String::from_utf8(out.stdout).unwrap();
         let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(
@@ -856,7 +864,7 @@ impl Env {
                 .trim(),
             recipient
         );
-        if opts.yubikey.is_none() {
+        if opts.yubikey.is_none() && opts.transit.is_none() {
             let out = must(
                 env.run(
                     &[
@@ -1248,7 +1256,7 @@ fn venues_config_text(dir: &Path, venues: &[venue::Venue]) -> String {
 /// `[audit]`'s checkpoint keys: a SoftHSM token gets the checkpoint key `keygen --audit-key`
 /// made (shipping off: the tests have no syslog); the virtual YubiKey env keeps an unkeyed log.
 fn checkpoint_lines(token: &str) -> &'static str {
-    if token.contains("kind = \"yubikey\"") {
+    if token.contains("kind = \"yubikey\"") || token.contains("kind = \"vault\"") {
         ""
     } else {
         "checkpoint_key = \"keyward-audit\"\ncheckpoint_public_key = \"audit-key.pem\"\ncheckpoint_socket = \"\"\n"
@@ -1275,7 +1283,7 @@ anonymous_rate = "500/s"
 {server}
 
 [token]
-{token}pin = {{ file = "pin.txt" }}
+{token}{pin}
 
 [audit]
 path = "{audit}"
@@ -1327,6 +1335,12 @@ allow = ["binance:read"]
         audit = spec.audit,
         server = spec.server,
         checkpoints = checkpoint_lines(token),
+        // A key service has its own credential (in the section), no PIN.
+        pin = if token.contains("kind = \"vault\"") {
+            ""
+        } else {
+            "pin = { file = \"pin.txt\" }"
+        },
         h0 = hashes[0],
         h1 = hashes[1],
         h2 = hashes[2],

@@ -144,4 +144,52 @@ mod rsa_recipients {
             assert_eq!(err.kind(), crate::ErrorKind::Usage);
         }
     }
+
+    #[test]
+    fn a_transit_recipient_names_the_key_and_version_and_seals_with_sha256() {
+        let key = SoftRsaToken::new(0, &[]).public();
+        let r = Recipient::Rsa {
+            key: key.clone(),
+            oaep: OaepHash::Sha256,
+            service: Some(ServiceKey {
+                mount: "team/transit".into(),
+                key: "keyward-seal".into(),
+                version: 3,
+            }),
+        };
+        let s = r.to_string();
+        assert!(
+            s.starts_with("kwr1-transit-rsa3072-v3:team/transit/keyward-seal:"),
+            "{s}"
+        );
+        let back: Recipient = s.parse().unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.service_key().unwrap().version, 3);
+        // The same key, so the same fingerprint as a plain RSA recipient.
+        assert_eq!(
+            back.fingerprint(),
+            Recipient::rsa(key, OaepHash::Sha256).fingerprint()
+        );
+        let body = s.rsplit(':').next().unwrap();
+        for (bad, want) in [
+            (
+                format!("kwr1-transit-rsa3072-v0:transit/k:{body}"),
+                "version",
+            ),
+            (
+                format!("kwr1-transit-rsa3072-vx:transit/k:{body}"),
+                "version",
+            ),
+            (format!("kwr1-transit-rsa3072-v1:k:{body}"), "expected"),
+            ("kwr1-transit-rsa3072-v1:transit/k".to_string(), "expected"),
+            (format!("kwr1-transit-p256-v1:transit/k:{body}"), "expected"),
+            (
+                format!("kwr1-transit-rsa3072-v1:tr ansit/k:{body}"),
+                "mount path",
+            ),
+        ] {
+            let err = bad.parse::<Recipient>().expect_err(&bad).to_string();
+            assert!(err.contains(want), "{bad}: {err}");
+        }
+    }
 }

@@ -1,0 +1,189 @@
+//! A blocking JSON-over-HTTP call to the Vault API, for [`Token`](crate::token::Token) methods,
+//! which block. Each call runs on a thread of its own with a current-thread runtime, so it works
+//! whether or not the caller is inside a tokio runtime. TLS is rustls with the webpki roots (or
+//! only the configured CA). The Vault token goes in `X-Vault-Token`, marked sensitive; answers
+//! (which may carry unsealed data keys) are wiped when dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnectorBuilder;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+use rustls::RootCertStore;
+use rustls_pki_types::{pem::PemObject, CertificateDer};
+use zeroize::Zeroize;
+
+use super::settings::TransitConfig;
+use crate::error::{Error, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// For the whole answer.
+const TIMEOUT: Duration = Duration::from_secs(15);
+/// Transit answers are small; a key with many versions still fits.
+const MAX_ANSWER: usize = 1 << 20;
+const USER_AGENT: &str = concat!("keyward/", env!("CARGO_PKG_VERSION"));
+
+/// The Vault API of one server, namespace and token.
+pub(super) struct Client {
+    config: TransitConfig,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+/// An answer's status and body; the body is wiped on drop.
+pub(super) struct Reply {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        self.body.zeroize();
+    }
+}
+
+impl Client {
+    pub fn new(config: TransitConfig) -> Result<Self> {
+        let tls = Arc::new(tls_config(&config)?);
+        Ok(Client { config, tls })
+    }
+
+    pub fn config(&self) -> &TransitConfig {
+        &self.config
+    }
+
+    /// `method` on `/v1/<path>` with a JSON `body`. Transport faults are errors; any HTTP status
+    /// is a [`Reply`] for the caller to judge.
+    pub fn call(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Reply> {
+        let token = self.config.token.read()?;
+        let mut auth = HeaderValue::from_bytes(token.expose()).map_err(|_| {
+            Error::token(format!(
+                "the Vault token from {} is not a valid HTTP header value",
+                self.config.token
+            ))
+        })?;
+        auth.set_sensitive(true);
+        drop(token);
+        let base = self.config.address.to_string();
+        let uri: Uri = format!("{}/v1/{path}", base.trim_end_matches('/'))
+            .parse()
+            .map_err(|_| Error::token(format!("cannot form a Vault URL for {path}")))?;
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::USER_AGENT, USER_AGENT)
+            .header("X-Vault-Request", "true")
+            .header("X-Vault-Token", auth);
+        if let Some(ns) = &self.config.namespace {
+            req = req.header("X-Vault-Namespace", ns.as_str());
+        }
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|_| {
+                Error::token("the Vault request could not be built (check [token] namespace)")
+            })?;
+        let tls = Arc::clone(&self.tls);
+        let sent = std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| Error::io("cannot start the Vault client's runtime", e))?;
+                    runtime.block_on(send(tls, req))
+                })
+                .join()
+                .unwrap_or_else(|_| Err(Error::token("the Vault client thread panicked")))
+        });
+        sent.map_err(|e| {
+            e.context(format_args!(
+                "Vault server {}",
+                self.config.address.to_string().trim_end_matches('/')
+            ))
+        })
+    }
+}
+
+async fn send(tls: Arc<rustls::ClientConfig>, req: Request<Full<Bytes>>) -> Result<Reply> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config((*tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    let client: HyperClient<_, Full<Bytes>> =
+        HyperClient::builder(TokioExecutor::new()).build(connector);
+    let exchange = async {
+        let resp = client.request(req).await.map_err(|e| {
+            Error::token(format!(
+                "cannot reach it ({}): check [token] address (and ca), and that the server is \
+                 running and unsealed",
+                error_chain(&e)
+            ))
+        })?;
+        let status = resp.status();
+        let body = Limited::new(resp.into_body(), MAX_ANSWER)
+            .collect()
+            .await
+            .map_err(|e| Error::token(format!("its answer broke off or is too large ({e})")))?
+            .to_bytes();
+        Ok(Reply {
+            status,
+            body: Vec::from(body),
+        })
+    };
+    tokio::time::timeout(TIMEOUT, exchange)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::token(format!(
+                "no answer within {} s: check that the server is running and unsealed",
+                TIMEOUT.as_secs()
+            )))
+        })
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn tls_config(config: &TransitConfig) -> Result<rustls::ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    match &config.ca {
+        Some(path) => {
+            let bad = |e: &dyn std::fmt::Display| {
+                Error::config(format!("token.ca {}: {e}", path.display()))
+            };
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+                roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+            }
+            if roots.is_empty() {
+                return Err(bad(&"no PEM certificate in the file"));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::config(format!("TLS setup: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
+}

@@ -1,0 +1,234 @@
+//! What `[token] kind = "vault"` says: where the Transit server is, which key seals, and where
+//! the Vault token comes from (a file only its owner can read, or an environment variable —
+//! never the configuration itself). The Vault token is read into zeroizing memory per use and
+//! appears in no message, log or `Debug` output.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use http::Uri;
+use zeroize::Zeroize;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::SecretBytes;
+use crate::secure_file::{self, Purpose, Secrecy};
+
+/// A Vault token file larger than this holds more than a token.
+const MAX_TOKEN_FILE: u64 = 4096;
+
+/// A Transit server, mount and sealing key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransitConfig {
+    /// `https://…`, or `http://` to a loopback address.
+    pub address: Uri,
+    pub mount: String,
+    pub key: String,
+    pub token: VaultTokenSource,
+    pub namespace: Option<String>,
+    /// PEM file of the CA(s) the server's TLS certificate chains to (else the webpki roots).
+    pub ca: Option<PathBuf>,
+}
+
+/// Where the Vault token comes from. Its `Debug` and `Display` name the source, never the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VaultTokenSource {
+    /// A file (or systemd credential) readable by its owner only.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+}
+
+impl fmt::Display for VaultTokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VaultTokenSource::File(path) => write!(f, "Vault token file {}", path.display()),
+            VaultTokenSource::Env(name) => write!(f, "environment variable {name}"),
+        }
+    }
+}
+
+impl VaultTokenSource {
+    /// Reads the token, trimming surrounding whitespace (`bao token create` output often ends
+    /// in a newline). An empty token, or one with bytes an HTTP header cannot carry, is refused.
+    pub fn read(&self) -> Result<SecretBytes> {
+        let raw = match self {
+            VaultTokenSource::File(path) => secure_file::read_secret(
+                path,
+                Purpose {
+                    what: "Vault token file",
+                    kind: ErrorKind::Token,
+                    secrecy: Secrecy::Secret,
+                },
+                MAX_TOKEN_FILE,
+            )?,
+            VaultTokenSource::Env(name) => {
+                let Some(value) = std::env::var_os(name) else {
+                    return Err(Error::token(format!(
+                        "environment variable {name} (the Vault token) is not set"
+                    )));
+                };
+                let mut bytes = std::os::unix::ffi::OsStringExt::into_vec(value);
+                let token = SecretBytes::copy_from(&bytes);
+                bytes.zeroize();
+                token
+            }
+        };
+        let token = SecretBytes::copy_from(raw.expose().trim_ascii());
+        if token.is_empty() {
+            return Err(Error::token(format!(
+                "the Vault token from {self} is empty"
+            )));
+        }
+        if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::token(format!(
+                "the Vault token from {self} has characters a Vault token never has (spaces or \
+                 control characters inside it): put the token alone in it"
+            )));
+        }
+        Ok(token)
+    }
+}
+
+/// `https`, or `http` only to a loopback address (the token would cross the network in clear).
+pub fn check_address(text: &str) -> std::result::Result<Uri, String> {
+    let uri: Uri = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a URL such as \"https://vault.example:8200\""))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| format!("{text:?} has no host; e.g. \"https://vault.example:8200\""))?;
+    if uri.path_and_query().is_some_and(|p| p.as_str() != "/") {
+        return Err(format!(
+            "{text:?}: give the server's address only, without a path (keyward adds /v1/...)"
+        ));
+    }
+    match uri.scheme_str() {
+        Some("https") => Ok(uri),
+        Some("http") if is_loopback(host) => Ok(uri),
+        Some("http") => Err(format!(
+            "{text:?}: plain http would send the Vault token and the unsealed data keys across \
+             the network in clear; use https (with `ca` for a private CA), or http only to a \
+             loopback address"
+        )),
+        _ => Err(format!("{text:?}: the address must start with https://")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A Transit mount path (`transit`, `team/transit`) or key name: letters, digits, `_`, `-`,
+/// `.`; `/` between a mount's segments only.
+pub fn check_name(text: &str, mount: bool) -> std::result::Result<(), String> {
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    let ok = if mount {
+        text.split('/').all(segment_ok)
+    } else {
+        segment_ok(text)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{text:?} is not a Transit {}: letters, digits, '_', '-' and '.'{}",
+            if mount { "mount path" } else { "key name" },
+            if mount {
+                ", segments separated by '/'"
+            } else {
+                ""
+            }
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        for good in [
+            "https://vault.example:8200",
+            "http://127.0.0.1:8200",
+            "http://[::1]:8200",
+            "http://localhost:8200/",
+        ] {
+            assert!(check_address(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            ("http://10.0.0.5:8200", "in clear"),
+            ("http://vault.example", "in clear"),
+            ("ftp://vault.example", "https://"),
+            ("https://vault.example/v1/transit", "without a path"),
+            ("vault.example", "https://"),
+        ] {
+            let e = check_address(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_name("transit", true).is_ok());
+        assert!(check_name("team-a/transit", true).is_ok());
+        assert!(check_name("keyward-seal.v2", false).is_ok());
+        for (bad, mount) in [
+            ("a/b", false),
+            ("/transit", true),
+            ("t:x", true),
+            ("..", false),
+        ] {
+            assert!(check_name(bad, mount).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_token_is_trimmed_checked_and_never_shown() {
+        std::env::set_var("KEYWARD_TEST_VAULT_TOKEN", " s.abcdef\n");
+        let source = VaultTokenSource::Env("KEYWARD_TEST_VAULT_TOKEN".into());
+        assert_eq!(source.read().unwrap().expose(), b"s.abcdef");
+        assert!(!format!("{source:?} {source}").contains("abcdef"));
+        std::env::set_var("KEYWARD_TEST_VAULT_TOKEN_BAD", "s.ab cd");
+        let e = VaultTokenSource::Env("KEYWARD_TEST_VAULT_TOKEN_BAD".into())
+            .read()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("put the token alone") && !e.contains("s.ab"),
+            "{e}"
+        );
+        let e = VaultTokenSource::Env("KEYWARD_TEST_VAULT_TOKEN_UNSET".into())
+            .read()
+            .unwrap_err();
+        assert!(e.to_string().contains("is not set"), "{e}");
+    }
+
+    #[test]
+    fn a_token_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s.secret-token\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = VaultTokenSource::File(path.clone())
+            .read()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("chmod 600") && !e.contains("secret-token"),
+            "{e}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let token = VaultTokenSource::File(path).read().unwrap();
+        assert_eq!(token.expose(), b"s.secret-token");
+    }
+}
