@@ -207,3 +207,61 @@ fn transit_seals_unseals_and_fails_closed() {
         }
     }
 }
+
+/// The production path: https with a private CA (`ca`). Without `ca` the server's certificate
+/// is checked against the webpki roots and refused.
+#[test]
+fn transit_over_https_with_a_private_ca() {
+    let Some(bin) = bao::binary() else {
+        eprintln!("skipped: no bao binary (source scripts/lib.sh && kw_bao .)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca");
+    common::must(
+        std::process::Command::new("bash")
+            .arg(Path::new(common::REPO).join("scripts/make_test_ca.sh"))
+            .arg(&ca)
+            .output()
+            .unwrap(),
+        "scripts/make_test_ca.sh",
+    );
+    let bao = Bao::start_with(bin, dir.path(), Some(&ca));
+    assert!(bao.addr.starts_with("https://"));
+    write_token(&dir.path().join("vault-token"), &bao.token("keyward-admin"));
+    let section = |ca_line: &str| {
+        format!(
+            "[token]\nkind = \"vault\"\naddress = \"{}\"\nkey = \"keyward-seal\"\n\
+             token = {{ file = \"vault-token\" }}\n{ca_line}",
+            bao.addr
+        )
+    };
+    std::fs::write(dir.path().join("tls.toml"), section("ca = \"ca/ca.pem\"\n")).unwrap();
+    std::fs::write(dir.path().join("no-ca.toml"), section("")).unwrap();
+    let keyward = |args: &[&str]| {
+        std::process::Command::new(common::KEYWARD)
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let out = keyward(&["keygen", "--config", "tls.toml", "--algorithm", "rsa3072"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let recipient = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        recipient.starts_with("kwr1-transit-rsa3072-v1:transit/keyward-seal:"),
+        "{recipient}"
+    );
+    let out = keyward(&["recipient", "--config", "tls.toml"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), recipient);
+    let out = keyward(&["recipient", "--config", "no-ca.toml"]);
+    assert!(!out.status.success());
+    let msg = text(&out);
+    eprintln!("refused as expected: {}", msg.trim());
+    assert!(
+        msg.contains("cannot reach it") && msg.to_lowercase().contains("certificate"),
+        "{msg}"
+    );
+}

@@ -35,11 +35,18 @@ pub struct Bao {
     pub addr: String,
     pub root_token: String,
     child: Child,
+    cacert: Option<PathBuf>,
 }
 
 impl Bao {
     /// Starts, initialises and unseals a server with its data in `dir`, and enables Transit.
     pub fn start(bin: PathBuf, dir: &Path) -> Bao {
+        Bao::start_with(bin, dir, None)
+    }
+
+    /// As [`Bao::start`]; with `tls`, a directory written by `scripts/make_test_ca.sh`, the
+    /// server speaks HTTPS with its `server.pem` (a certificate for 127.0.0.1).
+    pub fn start_with(bin: PathBuf, dir: &Path, tls: Option<&Path>) -> Bao {
         let free = || {
             TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -48,7 +55,16 @@ impl Bao {
                 .port()
         };
         let (port, cluster) = (free(), free());
-        let addr = format!("http://127.0.0.1:{port}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let addr = format!("{scheme}://127.0.0.1:{port}");
+        let listener_tls = match tls {
+            Some(ca) => format!(
+                " tls_cert_file = \"{}\"\n tls_key_file = \"{}\"\n",
+                ca.join("server-chain.pem").display(),
+                ca.join("server.key").display()
+            ),
+            None => " tls_disable = true\n".to_owned(),
+        };
         let data = dir.join("bao-data");
         std::fs::create_dir_all(&data).unwrap();
         let config = dir.join("bao.hcl");
@@ -56,7 +72,7 @@ impl Bao {
             &config,
             format!(
                 "storage \"raft\" {{\n path = \"{}\"\n node_id = \"keyward-test\"\n}}\n\
-                 listener \"tcp\" {{\n address = \"127.0.0.1:{port}\"\n cluster_address = \"127.0.0.1:{cluster}\"\n tls_disable = true\n}}\n\
+                 listener \"tcp\" {{\n address = \"127.0.0.1:{port}\"\n cluster_address = \"127.0.0.1:{cluster}\"\n{listener_tls}}}\n\
                  api_addr = \"{addr}\"\ncluster_addr = \"http://127.0.0.1:{cluster}\"\n",
                 data.display()
             ),
@@ -76,6 +92,7 @@ impl Bao {
             addr,
             root_token: String::new(),
             child,
+            cacert: tls.map(|ca| ca.join("ca.pem")),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -116,8 +133,11 @@ impl Bao {
 
     /// `bao ARGS` as root; the output, whatever the exit status.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(&self.bin)
-            .args(args)
+        let mut cmd = Command::new(&self.bin);
+        if let Some(ca) = &self.cacert {
+            cmd.env("BAO_CACERT", ca);
+        }
+        cmd.args(args)
             .env("BAO_ADDR", &self.addr)
             .env("BAO_TOKEN", &self.root_token)
             .env_remove("VAULT_TOKEN")
