@@ -413,3 +413,33 @@ fn a_yubikey_config_is_checked_through_the_card() {
         "{report}"
     );
 }
+
+#[test]
+fn an_expired_key_version_is_a_finding_naming_keyward_rotate() {
+    use keyward::secret::SecretBytes;
+    use keyward::vault::{self, CredentialSecrets};
+    use std::time::{Duration, SystemTime};
+    let env = Env::start();
+    // Sealed 100 days ago: past the default rotate_after_days = 90.
+    let recipient: Recipient = env.recipient.parse().unwrap();
+    let secrets = CredentialSecrets {
+        api_key: SecretBytes::copy_from(env.api_key.as_bytes()),
+        secret: SecretBytes::copy_from(env.secret.as_bytes()),
+        passphrase: None,
+    };
+    let aged = SystemTime::now() - Duration::from_secs(100 * 24 * 3600);
+    let bytes = vault::seal_dated(&recipient, (MAIN, "binance"), &secrets, aged, None).unwrap();
+    vault::write_vault_file(&env.dir.join(format!("vault/{MAIN}.kwv")), &bytes).unwrap();
+    common::repin(&env.dir, "keyward.toml");
+    let (code, report) = doctor(&env, &env.config);
+    assert_eq!(code, 1, "{report}");
+    let found = fixes(&report);
+    let rotation = found
+        .iter()
+        .find(|f| f.contains(&format!("rotation {MAIN}")))
+        .unwrap_or_else(|| panic!("no rotation finding in {found:#?}\n{report}"));
+    assert!(
+        rotation.contains("expired") && rotation.contains("keyward rotate"),
+        "{rotation}"
+    );
+}

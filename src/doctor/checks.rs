@@ -176,6 +176,7 @@ pub(super) fn vaults(
                         u.mode
                     ),
                 ));
+                rotation(c, &u, report);
                 unsealed.insert(c.name.clone(), u);
             }
             Err(e) => {
@@ -197,6 +198,24 @@ pub(super) fn vaults(
         }
     }
     unsealed
+}
+
+/// The credential's signing key version against `rotate_after_days` / `warn_days`: expired is
+/// a finding (serve refuses to sign with it), due within `warn_days` a note.
+fn rotation(c: &crate::config::CredentialConfig, u: &Unsealed, report: &mut Report) {
+    let now = std::time::SystemTime::now();
+    let check = format!("rotation {}", c.name);
+    let line = u.version.describe(now);
+    let rotate = format!(
+        "seal the next key with `keyward rotate --config CONFIG --credential {}`, paste the \
+         vault_sha256 line it prints, reload, then delete the old key at the exchange",
+        c.name
+    );
+    report.push(match u.version.standing(now) {
+        crate::rotation::Standing::Expired => Finding::fix(check, line, rotate),
+        crate::rotation::Standing::Due => Finding::note(check, format!("{line}: due; {rotate}")),
+        crate::rotation::Standing::Current => Finding::ok(check, line),
+    });
 }
 
 /// The key-permission self-check, on the credentials that unsealed.
