@@ -256,6 +256,25 @@ fn transit_over_https_with_a_private_ca() {
     let out = keyward(&["recipient", "--config", "tls.toml"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), recipient);
+    // namespace: the key is made in the namespace's Transit mount, not the root's.
+    bao.ok(&["namespace", "create", "team-a"]);
+    bao.ok(&["secrets", "enable", "-namespace=team-a", "transit"]);
+    write_token(&dir.path().join("root-token"), &bao.root_token);
+    std::fs::write(
+        dir.path().join("ns.toml"),
+        section("ca = \"ca/ca.pem\"\nnamespace = \"team-a\"\n")
+            .replace("key = \"keyward-seal\"", "key = \"team-seal\"")
+            .replace("vault-token", "root-token"),
+    )
+    .unwrap();
+    let out = keyward(&["keygen", "--config", "ns.toml", "--algorithm", "rsa3072"]);
+    assert!(out.status.success(), "{}", text(&out));
+    bao.ok(&["read", "-namespace=team-a", "transit/keys/team-seal"]);
+    assert!(!bao
+        .run(&["read", "transit/keys/team-seal"])
+        .status
+        .success());
+
     let out = keyward(&["recipient", "--config", "no-ca.toml"]);
     assert!(!out.status.success());
     let msg = text(&out);
