@@ -278,6 +278,8 @@ mod tests {
                 ..
             }
         ));
+        let vault = parse(include_str!("../../hsm-config/tokens/vault.toml")).unwrap();
+        assert!(matches!(vault.token.backend, Backend::Transit(ref t) if t.key == "keyward-seal"));
         let ykcs11 = parse(include_str!("../../hsm-config/tokens/ykcs11.toml")).unwrap();
         match ykcs11.token.backend {
             Backend::Pkcs11 { uri, .. } => {
