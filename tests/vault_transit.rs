@@ -98,6 +98,15 @@ fn transit_seals_unseals_and_fails_closed() {
     write_token(&token_file, &serve_token);
     let check = env.run(&["check", "--config", "keyward.toml"], None);
     assert!(check.status.success(), "{}", text(&check));
+    let doctor = env.run(&["doctor", "--config", "keyward.toml"], None);
+    let report = text(&doctor);
+    assert!(doctor.status.success(), "{report}");
+    assert!(
+        report.contains("Transit key is used over its HTTP API")
+            && report.contains("ok    vault token: Vault token file")
+            && report.contains("ok    sealing key: Transit key 'transit/keyward-seal' version 1"),
+        "{report}"
+    );
     // Unseal time: `keyward check`, whole process, two credentials (each a GET of the key and
     // a Transit decrypt, one connection per call).
     let mut times: Vec<f64> = (0..5)

@@ -19,7 +19,12 @@ pub(super) fn token(config: &TokenConfig, report: &mut Report) -> Option<Arc<dyn
         Ok(Some(found)) => report.push(Finding::ok("pkcs11 module", found)),
         Ok(None) => report.push(Finding::note(
             "pkcs11 module",
-            "a YubiKey's PIV applet is used over PC/SC (no PKCS#11 module)",
+            match config.backend {
+                token::Backend::Transit(_) => {
+                    "a Vault / OpenBao Transit key is used over its HTTP API (no PKCS#11 module)"
+                }
+                _ => "a YubiKey's PIV applet is used over PC/SC (no PKCS#11 module)",
+            },
         )),
         Err(e) => {
             usable = false;
@@ -47,9 +52,29 @@ pub(super) fn token(config: &TokenConfig, report: &mut Report) -> Option<Arc<dyn
     } else {
         report.push(Finding::skipped("token", "the module does not load"));
     }
-    // A key service (Transit) has no PIN; its own credential is read by its first call below.
+    // A key service (Transit) has no PIN, but a token of its own.
     if let Some(source) = &config.pin {
         usable &= pin(source, report);
+    }
+    if let token::Backend::Transit(transit) = &config.backend {
+        match transit.token.read() {
+            Ok(_) => report.push(Finding::ok(
+                "vault token",
+                format!(
+                    "{} is readable (by keyward's user only, if a file)",
+                    transit.token
+                ),
+            )),
+            Err(e) => {
+                usable = false;
+                report.push(Finding::fix(
+                    "vault token",
+                    e.to_string(),
+                    "put a Vault token with the policy in the README (\"Vault / OpenBao \
+                     Transit\") in the token source, mode 0600",
+                ));
+            }
+        }
     }
     if !usable {
         report.push(Finding::skipped(
