@@ -23,7 +23,7 @@ pub(super) struct RawToken {
     // kind = "yubikey"
     serial: Option<i64>,
     slot: Option<String>,
-    pin: Option<RawPin>,
+    pin: Option<RawSecretSource>,
     // kind = "vault"
     address: Option<String>,
     mount: Option<String>,
@@ -33,14 +33,26 @@ pub(super) struct RawToken {
     ca: Option<PathBuf>,
 }
 
-/// `token = { file | env }`, or the secret itself written in, which is refused without echoing
+/// `pin`/`token = { file | env }`, or the secret itself written in, which is refused without echoing
 /// it (a TOML type error would quote the line).
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum RawSecretSource {
     Source(RawPin),
-    Inline(serde::de::IgnoredAny),
+    /// Anything else: the secret itself (a string or number), or a table with other keys.
+    Other(toml::Value),
 }
+
+const INLINE_PIN: &str = "token.pin: never write the PIN itself into the configuration: put it \
+     in a file only keyward's user can read and set pin = { file = \"/path/to/pin\" }, or use \
+     pin = { env = \"VAR\" }";
+const INLINE_TOKEN: &str = "token.token: never write the Vault token itself into the \
+     configuration (it would be in every copy and backup of it): put it in a file only keyward's \
+     user can read and set token = { file = \"/path/to/vault-token\" }, or use token = { env = \
+     \"VAR\" }";
+
+const TOKEN_SOURCE: &str = "token.token: give exactly one of token = { file = \
+     \"/path/to/vault-token\" } or token = { env = \"VAR\" }";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,7 +79,14 @@ impl RawToken {
                 ("ca", self.ca.is_some()),
             ],
         )?;
-        let pin = match self.pin.take().map(|p| (p.file, p.env)) {
+        let pin = match self.pin.take() {
+            Some(RawSecretSource::Other(v)) if !v.is_table() => {
+                return Err(Error::config(INLINE_PIN));
+            }
+            Some(RawSecretSource::Source(p)) => Some((p.file, p.env)),
+            Some(RawSecretSource::Other(_)) | None => None,
+        };
+        let pin = match pin {
             Some((Some(f), None)) => PinSource::File(resolve(base, &f)),
             Some((None, Some(e))) if !e.is_empty() => PinSource::Env(e),
             _ => {
@@ -173,26 +192,18 @@ impl RawToken {
             )
         })?;
         check_name(&key, false).map_err(|why| Error::config(format!("token.key: {why}")))?;
-        let token =
-            match self.token {
-                Some(RawSecretSource::Inline(_)) => return Err(Error::config(
-                    "token.token: never write the Vault token itself into the configuration (it \
-                     would be in every copy and backup of it): put it in a file only keyward's \
-                     user can read and set token = { file = \"/path/to/vault-token\" }, or use \
-                     token = { env = \"VAR\" }",
-                )),
-                Some(RawSecretSource::Source(t)) => Some((t.file, t.env)),
-                None => None,
-            };
-        let token =
-            match token {
-                Some((Some(f), None)) => VaultTokenSource::File(resolve(base, &f)),
-                Some((None, Some(e))) if !e.is_empty() => VaultTokenSource::Env(e),
-                _ => return Err(Error::config(
-                    "token.token: give exactly one of token = { file = \"/path/to/vault-token\" } \
-                     or token = { env = \"VAR\" }",
-                )),
-            };
+        let token = match self.token {
+            Some(RawSecretSource::Other(v)) if !v.is_table() => {
+                return Err(Error::config(INLINE_TOKEN));
+            }
+            Some(RawSecretSource::Source(t)) => Some((t.file, t.env)),
+            Some(RawSecretSource::Other(_)) | None => None,
+        };
+        let token = match token {
+            Some((Some(f), None)) => VaultTokenSource::File(resolve(base, &f)),
+            Some((None, Some(e))) if !e.is_empty() => VaultTokenSource::Env(e),
+            _ => return Err(Error::config(TOKEN_SOURCE)),
+        };
         if let Some(ns) = &self.namespace {
             if ns.is_empty() || ns.chars().any(|c| c.is_control() || c == ' ') {
                 return Err(Error::config(
@@ -406,9 +417,18 @@ mod tests {
                 "token.kind: unknown kind \"piv\"; use \"pkcs11\"",
             ),
             ("kind = \"yubikey\"\nslot = \"9d\"".to_string(), "pin"),
+            (
+                "kind = \"yubikey\"\nslot = \"9d\"\npin = \"271828\"".to_string(),
+                "token.pin: never write the PIN itself",
+            ),
+            (
+                "kind = \"yubikey\"\nslot = \"9d\"\npin = { fiel = \"p\" }".to_string(),
+                "token.pin: give exactly one of",
+            ),
         ] {
             let e = err(&token);
             assert!(e.contains(want), "{token:?}: expected {want:?} in: {e}");
+            assert!(!e.contains("271828"), "the PIN is echoed: {e}");
         }
     }
 }
