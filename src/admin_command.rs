@@ -107,19 +107,11 @@ fn token(file: Option<&Path>) -> Result<SecretBytes> {
             },
             1024,
         )?,
-        None => match std::env::var_os(TOKEN_ENV) {
-            Some(value) => {
-                let mut bytes = std::os::unix::ffi::OsStringExt::into_vec(value);
-                let token = SecretBytes::copy_from(&bytes);
-                zeroize::Zeroize::zeroize(&mut bytes);
-                token
-            }
-            None => {
-                return Err(Error::usage(format!(
-                    "no admin token: give --token-file FILE (mode 0600) or set {TOKEN_ENV}"
-                )))
-            }
-        },
+        None => SecretBytes::from_env(TOKEN_ENV).ok_or_else(|| {
+            Error::usage(format!(
+                "no admin token: give --token-file FILE (mode 0600) or set {TOKEN_ENV}"
+            ))
+        })?,
     };
     let bytes = raw.expose();
     let trimmed = bytes

@@ -35,6 +35,13 @@ impl SecretBytes {
         s
     }
 
+    /// The value of environment variable `name`, moved into locked memory (the process's
+    /// copy in its environment block stays: prefer files for secrets).
+    pub fn from_env(name: &str) -> Option<Self> {
+        let value = std::env::var_os(name)?;
+        Some(Self::new(std::os::unix::ffi::OsStringExt::into_vec(value)))
+    }
+
     /// Copies `bytes` into a new locked buffer. The caller remains responsible for its own copy.
     pub fn copy_from(bytes: &[u8]) -> Self {
         let mut s = Self::zeroed(bytes.len());

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use bytes::Bytes;
 use http::header;
 
-use super::forward::{Limits, Upstream};
+use super::forward::Upstream;
 use crate::config::{CredentialConfig, ServerConfig};
 use crate::error::{Error, Result};
 use crate::exchange::clock::{time_endpoint, ClockReading};
@@ -30,12 +30,7 @@ pub fn read_exchange_clock(
         .route(at.path)
         .ok_or_else(|| Error::config(format!("{} does not route {}", exchange.id(), at.path)))?
         .host;
-    let upstream = credential.upstream.as_ref();
-    let client = Upstream::new(
-        upstream.and_then(|u| u.ca.as_deref()),
-        upstream.map(|u| u.base.clone()),
-        Limits::of(server),
-    )?;
+    let client = Upstream::for_credential(credential, server)?;
     let out = Outbound {
         method: Method::Get,
         host,

@@ -23,7 +23,7 @@ use rustls::RootCertStore;
 use rustls_pki_types::{pem::PemObject, CertificateDer};
 
 use super::fault::{error_chain, Fault};
-use crate::config::ServerConfig;
+use crate::config::{CredentialConfig, ServerConfig};
 use crate::error::{Error, Result};
 use crate::exchange::Outbound;
 use crate::request::{Method, Refusal};
@@ -63,6 +63,17 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// The client for credential `c`: the exchange's hosts, or its test `upstream` override
+    /// (trusting its `ca`), under `[server]`'s limits.
+    pub fn for_credential(c: &CredentialConfig, server: &ServerConfig) -> Result<Self> {
+        let upstream = c.upstream.as_ref();
+        Upstream::new(
+            upstream.and_then(|u| u.ca.as_deref()),
+            upstream.map(|u| u.base.clone()),
+            Limits::of(server),
+        )
+    }
+
     pub fn new(ca: Option<&Path>, base: Option<Uri>, limits: Limits) -> Result<Self> {
         let tls = client_tls(ca)?;
         let mut http = HttpConnector::new();

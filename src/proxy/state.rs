@@ -19,7 +19,7 @@ use ipnet::IpNet;
 
 use super::auth::{Clients, TokenGuesses};
 use super::backoff::Backoffs;
-use super::forward::{Limits, Upstream};
+use super::forward::Upstream;
 use super::in_flight::{Forwarding, InFlight};
 use super::keycheck::KeyChecks;
 use super::kill::KillSwitch;
@@ -149,11 +149,7 @@ impl Resources {
     pub fn new(config: &Config, audit: AuditLog) -> Result<Resources> {
         let mut upstreams = HashMap::new();
         for c in &config.credentials {
-            let upstream = Upstream::new(
-                c.upstream.as_ref().and_then(|u| u.ca.as_deref()),
-                c.upstream.as_ref().map(|u| u.base.clone()),
-                Limits::of(&config.server),
-            )?;
+            let upstream = Upstream::for_credential(c, &config.server)?;
             upstreams.insert(c.name.clone(), Arc::new(upstream));
         }
         let mut resources = Resources::with_upstreams(audit, upstreams);
@@ -447,6 +443,7 @@ mod tests {
     use crate::exchange::nonce::Nonce;
     use crate::key::HmacSecret;
     use crate::policy::rate::Rate;
+    use crate::proxy::forward::Limits;
     use crate::secret::SecretBytes;
 
     /// A snapshot with one Binance credential `main` (dummy key, no client) and a body limit.

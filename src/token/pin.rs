@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use zeroize::Zeroize;
-
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
 use crate::secure_file::{self, Purpose, Secrecy};
@@ -57,15 +55,11 @@ pub(super) fn read_secret_file(path: &std::path::Path, what: &str) -> Result<Sec
 }
 
 fn read_pin_env(name: &str) -> Result<SecretBytes> {
-    let Some(value) = std::env::var_os(name) else {
-        return Err(Error::token(format!(
+    SecretBytes::from_env(name).ok_or_else(|| {
+        Error::token(format!(
             "environment variable {name} (the token PIN) is not set"
-        )));
-    };
-    let mut bytes = std::os::unix::ffi::OsStringExt::into_vec(value);
-    let pin = SecretBytes::copy_from(&bytes);
-    bytes.zeroize();
-    Ok(pin)
+        ))
+    })
 }
 
 /// Strips exactly one trailing `\n` or `\r\n`.

@@ -16,7 +16,7 @@ use crate::config::{Config, PermissionCheck};
 use crate::error::{Error, Result};
 use crate::exchange::permission::{Fact, Verdict};
 use crate::exchange::Credential;
-use crate::proxy::forward::{Limits, Upstream};
+use crate::proxy::forward::Upstream;
 use crate::proxy::state::{CredentialState, Resources, Snapshot, State};
 
 impl CredentialState {
@@ -166,11 +166,7 @@ pub fn check_keys_once(
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
     let mut probes = Vec::new();
     for c in &config.credentials {
-        let upstream = Upstream::new(
-            c.upstream.as_ref().and_then(|u| u.ca.as_deref()),
-            c.upstream.as_ref().map(|u| u.base.clone()),
-            Limits::of(&config.server),
-        )?;
+        let upstream = Upstream::for_credential(c, &config.server)?;
         let credential = credentials
             .get(&c.name)
             .ok_or_else(|| Error::vault(format!("credential {:?} was not unsealed", c.name)))?;

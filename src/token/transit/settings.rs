@@ -8,7 +8,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use http::Uri;
-use zeroize::Zeroize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
@@ -62,17 +61,11 @@ impl VaultTokenSource {
                 },
                 MAX_TOKEN_FILE,
             )?,
-            VaultTokenSource::Env(name) => {
-                let Some(value) = std::env::var_os(name) else {
-                    return Err(Error::token(format!(
-                        "environment variable {name} (the Vault token) is not set"
-                    )));
-                };
-                let mut bytes = std::os::unix::ffi::OsStringExt::into_vec(value);
-                let token = SecretBytes::copy_from(&bytes);
-                bytes.zeroize();
-                token
-            }
+            VaultTokenSource::Env(name) => SecretBytes::from_env(name).ok_or_else(|| {
+                Error::token(format!(
+                    "environment variable {name} (the Vault token) is not set"
+                ))
+            })?,
         };
         let token = SecretBytes::copy_from(raw.expose().trim_ascii());
         if token.is_empty() {
