@@ -199,6 +199,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn from_env_takes_the_variables_bytes_and_none_when_unset() {
+        let name = "KEYWARD_SECRET_FROM_ENV_TEST";
+        assert!(SecretBytes::from_env(name).is_none());
+        // SAFETY: no other test reads or writes this variable.
+        unsafe { std::env::set_var(name, "env-secret-\u{e9}") };
+        let got = SecretBytes::from_env(name).unwrap();
+        assert_eq!(got.expose(), "env-secret-\u{e9}".as_bytes());
+        unsafe { std::env::remove_var(name) };
+    }
+
+    #[test]
     fn debug_never_shows_bytes() {
         let s = SecretBytes::copy_from(b"hunter2-very-secret");
         let shown = format!("{s:?}");

@@ -16,20 +16,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use common::free_port;
 use common::{build, raw, read_response, sha256_hex, tag, Env, Keyward, Resp, ALT, MAIN};
 
 static ENV: LazyLock<Env> = LazyLock::new(Env::start);
 
 const ADMIN_TOKEN: &str = "admin-token-of-the-anomaly-tests";
-
-/// A port nothing listens on (yet).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One test's keyward: its config (grid-bot with `grid` as its trigger lines), audit log and
 /// admin port.

@@ -5,55 +5,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use common::smallfs::{fill, SmallFs};
 use common::{build, raw, tag, ConfigSpec, Env, MAIN};
 
 static ENV: LazyLock<Env> = LazyLock::new(Env::start);
-
-/// A small tmpfs mounted under the test dir, unmounted when dropped.
-struct SmallFs(PathBuf);
-
-impl SmallFs {
-    /// `None` when this machine cannot mount one (not root, or no tmpfs): the caller skips.
-    fn mount(at: &Path, size: &str) -> Option<SmallFs> {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700")])
-            .arg("tmpfs")
-            .arg(at)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        ok.then(|| SmallFs(at.to_path_buf()))
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-/// Fills the filesystem holding `dir` until a write fails with "no space".
-fn fill(dir: &Path) {
-    use std::io::Write;
-    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
-    let block = vec![0u8; 4096];
-    loop {
-        match f.write_all(&block) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
-            Err(e) => panic!("filling the small filesystem: {e}"),
-        }
-    }
-    // Also take the last partial blocks.
-    let mut g = std::fs::File::create(dir.join("filler2")).unwrap();
-    while g.write_all(&[0u8; 64]).is_ok() {}
-}
 
 /// One request and whatever answer comes before the connection ends (no panics: the process
 /// under test is killed while these run).

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use common::free_port;
 use common::{build, raw, sha256_hex, tag, vault_pin, Env, Keyward, Resp, ALT, MAIN};
 
 static ENV: LazyLock<Env> = LazyLock::new(Env::start);
@@ -333,18 +334,12 @@ allow = ["binance:read"]
 
 const GRID_ALLOW: &str = r#"["binance:read", { method = "POST", path = "/api/v3/order", params = { symbol = ["BTCUSDT"] } }]"#;
 
-/// A port nothing listens on.
-fn dead_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 /// keyward with `binance-main` on the fault-injecting upstream, `binance-alt` on a dead port.
 static KW: LazyLock<Keyward> = LazyLock::new(|| {
     let path = config(
         "faults",
         FAULTY.port,
-        dead_port(),
+        free_port(),
         "max_answer_bytes = 65536",
         GRID_ALLOW,
     );
@@ -541,7 +536,7 @@ fn an_exchange_5xx_is_passed_back_and_recorded_and_an_order_is_not_retried() {
 /// keyward against an upstream serving `cert`, with its own audit file `name`.
 fn tls_case(name: &str, cert: &(PathBuf, PathBuf)) -> (Keyward, Faulty) {
     let upstream = Faulty::start(&cert.0, &cert.1);
-    let path = config(name, upstream.port, dead_port(), "", GRID_ALLOW);
+    let path = config(name, upstream.port, free_port(), "", GRID_ALLOW);
     (ENV.serve(&path, &format!("keyward-{name}.log")), upstream)
 }
 
@@ -593,7 +588,7 @@ fn a_bot_that_leaves_its_answer_unread_is_cut_off_at_the_write_timeout() {
     let path = config(
         "unread",
         FAULTY.port,
-        dead_port(),
+        free_port(),
         "write_timeout_ms = 1000",
         GRID_ALLOW,
     );
@@ -623,7 +618,7 @@ fn a_bot_that_leaves_its_answer_unread_is_cut_off_at_the_write_timeout() {
         None,
     ))
     .unwrap();
-    let text = wait_log(&kw, "left its answer unread", 1);
+    let text = kw.wait_log("left its answer unread", 1);
     assert!(text.contains("write_timeout_ms"), "{text}");
     // The connection is gone: what the bot can still read ends before the whole answer.
     bot.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -642,26 +637,9 @@ fn a_bot_that_leaves_its_answer_unread_is_cut_off_at_the_write_timeout() {
 
 // ---- config reload (SIGHUP) --------------------------------------------------------------------
 
-/// Waits until `needle` occurs `n` times in keyward's log; the log.
-#[track_caller]
-fn wait_log(kw: &Keyward, needle: &str, n: usize) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = kw.log_text();
-        if text.matches(needle).count() >= n {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} (x{n}) in:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_sighup_reload_swaps_the_allowlist_atomically_and_a_bad_file_keeps_the_old_config() {
-    let alt = dead_port();
+    let alt = free_port();
     let write = |extra: &str, allow: &str| config("reload", FAULTY.port, alt, extra, allow);
     let path = write("", GRID_ALLOW);
     let kw = ENV.serve(&path, "keyward-reload.log");
@@ -690,7 +668,7 @@ fn a_sighup_reload_swaps_the_allowlist_atomically_and_a_bad_file_keeps_the_old_c
     }
     write("", r#"["binance:read"]"#);
     kw.signal(libc::SIGHUP);
-    wait_log(&kw, "config reloaded", 1);
+    kw.wait_log("config reloaded", 1);
     let r = in_flight.join().unwrap();
     assert_eq!(
         r.status,
@@ -706,7 +684,7 @@ fn a_sighup_reload_swaps_the_allowlist_atomically_and_a_bad_file_keeps_the_old_c
     // An invalid file: refused, logged at error level naming the key; the config stays.
     write("bogus_knob = 1", GRID_ALLOW);
     kw.signal(libc::SIGHUP);
-    let log = wait_log(&kw, "config reload refused", 1);
+    let log = kw.wait_log("config reload refused", 1);
     let line = log
         .lines()
         .find(|l| l.contains("config reload refused"))
@@ -718,7 +696,7 @@ fn a_sighup_reload_swaps_the_allowlist_atomically_and_a_bad_file_keeps_the_old_c
     // A file that changes a restart-only setting: refused whole, naming it.
     write("max_answer_bytes = 100000", GRID_ALLOW);
     kw.signal(libc::SIGHUP);
-    let log = wait_log(&kw, "config reload refused", 2);
+    let log = kw.wait_log("config reload refused", 2);
     let line = log
         .lines()
         .filter(|l| l.contains("config reload refused"))
@@ -736,7 +714,7 @@ fn a_sighup_reload_swaps_the_allowlist_atomically_and_a_bad_file_keeps_the_old_c
     // A valid file again: orders are allowed again.
     write("", GRID_ALLOW);
     kw.signal(libc::SIGHUP);
-    wait_log(&kw, "config reloaded", 2);
+    kw.wait_log("config reloaded", 2);
     assert_eq!(order(&kw, &tag("ok")).status, 200);
 }
 
@@ -753,8 +731,8 @@ fn admin(port: u16, method: &str, target: &str, token: Option<&str>) -> Resp {
 
 #[test]
 fn the_admin_api_disables_the_next_request_and_a_bad_reload_changes_nothing() {
-    let alt = dead_port();
-    let admin_port = dead_port();
+    let alt = free_port();
+    let admin_port = free_port();
     let token = "admin-token-for-the-test";
     let write = |extra: &str| {
         let path = config("admin", FAULTY.port, alt, extra, GRID_ALLOW);
@@ -768,7 +746,7 @@ fn the_admin_api_disables_the_next_request_and_a_bad_reload_changes_nothing() {
     };
     let path = write("");
     let kw = ENV.serve(&path, "keyward-admin.log");
-    wait_log(&kw, "admin API ready at", 1);
+    kw.wait_log("admin API ready at", 1);
     let t = tag("ok");
     assert_eq!(order(&kw, &t).status, 200);
 

@@ -9,22 +9,15 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::LazyLock;
 
+use common::free_port;
+use common::smallfs::{fill, SmallFs};
 use common::{build, raw, sha256_hex, tag, ConfigSpec, Env, Keyward, Resp, ALT, MAIN, REPO};
 
 static ENV: LazyLock<Env> = LazyLock::new(Env::start);
 
 const ADMIN_TOKEN: &str = "admin-token-of-the-observability-tests";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One test's keyward: its config (with an `[admin]` section) and admin port.
 struct Case {
@@ -454,46 +447,6 @@ fn probes_need_the_admin_token_unless_open_probes_is_set() {
     // Only the probes are open.
     open.get("/status", false)
         .assert_error(401, "admin_unauthenticated");
-}
-
-/// A small tmpfs mounted under the test dir, unmounted when dropped.
-struct SmallFs(PathBuf);
-
-impl SmallFs {
-    /// `None` when this machine cannot mount one (not root, or no tmpfs): the caller skips.
-    fn mount(at: &Path, size: &str) -> Option<SmallFs> {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700")])
-            .arg("tmpfs")
-            .arg(at)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        ok.then(|| SmallFs(at.to_path_buf()))
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-/// Fills the filesystem holding `dir` until a write fails with "no space".
-fn fill(dir: &Path) {
-    use std::io::Write;
-    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
-    let block = vec![0u8; 4096];
-    loop {
-        match f.write_all(&block) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
-            Err(e) => panic!("filling the small filesystem: {e}"),
-        }
-    }
-    let mut g = std::fs::File::create(dir.join("filler2")).unwrap();
-    while g.write_all(&[0u8; 64]).is_ok() {}
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use common::{build, raw, sha256_hex, tag, ConfigSpec, Env, MAIN};
 
 static ENV: LazyLock<Env> = LazyLock::new(Env::start);
@@ -19,14 +20,6 @@ const ADMIN_TOKEN: &str = "admin-token-of-the-reload-test";
 const BOTS: usize = 4;
 /// Reloads: half by SIGHUP, half by POST /reload.
 const RELOADS: usize = 40;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn reloads_by_sighup_and_admin_api_under_load_fail_no_request() {

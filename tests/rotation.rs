@@ -9,31 +9,14 @@ use std::path::Path;
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use common::{repin, sha256_hex_bytes, Env, Keyward, ALT, MAIN};
+use common::{repin, sha256_hex_bytes, Env, ALT, MAIN};
 use keyward::secret::SecretBytes;
 use keyward::vault::{self, CredentialSecrets, Recipient};
 use serde_json::Value;
 
 const DAY: Duration = Duration::from_secs(86_400);
-
-/// Waits until `needle` occurs `n` times in keyward's log; the log.
-#[track_caller]
-fn wait_log(kw: &Keyward, needle: &str, n: usize) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = kw.log_text();
-        if text.matches(needle).count() >= n {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} (x{n}) in:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// A tag no other tag of this process starts with (the mock's record is searched by substring).
 fn unique(prefix: &str) -> String {
@@ -133,7 +116,7 @@ fn a_rotation_under_load_fails_no_request_and_the_new_key_signs_after_reload() {
 
     repin(&env.dir, "keyward.toml");
     env.kw.signal(libc::SIGHUP);
-    let log = wait_log(&env.kw, "config reloaded", 1);
+    let log = env.kw.wait_log("config reloaded", 1);
     assert!(log.contains("key version 2 of 2"), "{log}");
     std::thread::sleep(Duration::from_millis(700));
     stop.store(true, Ordering::Relaxed);
@@ -212,7 +195,7 @@ fn a_reload_with_a_wrong_pin_or_a_broken_vault_keeps_the_old_key() {
     assert_ne!(zeros, good);
     std::fs::write(&config, &zeros).unwrap();
     env.kw.signal(libc::SIGHUP);
-    let log = wait_log(&env.kw, "config reload refused", 1);
+    let log = env.kw.wait_log("config reload refused", 1);
     let line = log
         .lines()
         .find(|l| l.contains("config reload refused"))
@@ -235,7 +218,7 @@ fn a_reload_with_a_wrong_pin_or_a_broken_vault_keeps_the_old_key() {
     std::fs::write(&config, &good).unwrap();
     repin(&env.dir, "keyward.toml");
     env.kw.signal(libc::SIGHUP);
-    let log = wait_log(&env.kw, "config reload refused", 2);
+    let log = env.kw.wait_log("config reload refused", 2);
     let line = log
         .lines()
         .filter(|l| l.contains("config reload refused"))
@@ -313,7 +296,7 @@ fn an_expired_version_is_refused_at_once_and_while_serving_the_others_keep_signi
     // serve starts (the expired credential does not stop the others) and says so.
     env.kw.stop(); // one audit log, one writer
     let kw = env.serve(&config, "keyward-expiry.log");
-    let log = wait_log(&kw, "credential_expired until it is rotated", 1);
+    let log = kw.wait_log("credential_expired until it is rotated", 1);
     assert!(log.contains("rotate it soon"), "{log}");
 
     // GET /status: each credential's version, age, end and standing.
@@ -388,7 +371,7 @@ fn an_expired_version_is_refused_at_once_and_while_serving_the_others_keep_signi
     assert_eq!(lines[0], "version 2");
     repin(&env.dir, "keyward.toml");
     kw.signal(libc::SIGHUP);
-    wait_log(&kw, "config reloaded", 1);
+    kw.wait_log("config reloaded", 1);
     let t = unique("alt");
     let r = read(kw.port, ALT, &env.token_alt, &t);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -425,7 +408,7 @@ fn a_credential_with_a_passphrase_rotates_and_its_new_version_signs() {
     assert_eq!(lines[0], "version 2");
     repin(&env.dir, "keyward.toml");
     env.kw.signal(libc::SIGHUP);
-    wait_log(&env.kw, "config reloaded", 1);
+    env.kw.wait_log("config reloaded", 1);
     let t = unique("okxb");
     let r = get(&t);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -612,7 +595,7 @@ fn a_rotation_reloads_on_the_yubikey_session_serve_holds() {
     assert_eq!(lines[0], "version 2");
     repin(&env.dir, "keyward.toml");
     env.kw.signal(libc::SIGHUP);
-    let log = wait_log(&env.kw, "config reloaded", 1);
+    let log = env.kw.wait_log("config reloaded", 1);
     assert!(log.contains("key version 2 of 2"), "{log}");
     let t = unique("yk");
     let r = read(env.port(), MAIN, &env.token, &t);

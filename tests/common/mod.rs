@@ -15,6 +15,7 @@
 
 pub mod audit_fixture;
 pub mod bao;
+pub mod smallfs;
 pub mod token_checks;
 pub mod venue;
 pub mod vpiv;
@@ -514,6 +515,15 @@ fn token_lock() -> std::sync::MutexGuard<'static, ()> {
     TOKEN_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A loopback port nothing listens on (yet): bound once and released.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Keyward {
     fn start(dir: &Path, config: &Path, envs: &[(String, String)], log_name: &str) -> Keyward {
         let _token = token_lock();
@@ -565,6 +575,23 @@ impl Keyward {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits (20 s at most) until `needle` occurs `n` times in keyward's log; the log.
+    #[track_caller]
+    pub fn wait_log(&self, needle: &str, n: usize) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.log_text();
+            if text.matches(needle).count() >= n {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} (x{n}) in:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn is_running(&self) -> bool {
