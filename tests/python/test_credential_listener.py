@@ -32,8 +32,10 @@ def stack(tmp_path_factory):
         ws_mock=True, credential_extra='listen = "127.0.0.1:0"')
 
 
-def get(url, token=None):
-    req = urllib.request.Request(url, headers={"API-Key": token} if token else {})
+def get(url, token=None, host=None):
+    """GET `url` (with `token` as the API key, and `host` as the Host header when given)."""
+    headers = {**({"API-Key": token} if token else {}), **({"Host": host} if host else {})}
+    req = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, r.read().decode()
@@ -116,22 +118,13 @@ def named(tmp_path_factory):
         credential_extra='host_name = "kraken-main.localhost"')
 
 
-def get_as(port, path, host, token=None):
-    headers = {"Host": host, **({"API-Key": token} if token else {})}
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
 def test_a_credentials_host_name_selects_it_without_a_prefix(named):
     s = named
     out = s.run("check", "--config", str(s.config)).stdout
     assert "also served to Host kraken-main.localhost" in out, out
     host = f"kraken-main.localhost:{s.port}"
-    status, body = get_as(s.port, "/0/public/Time", host)
+    plain = f"http://127.0.0.1:{s.port}"
+    status, body = get(plain + "/0/public/Time", host=host)
     assert status == 200, body
     before = len(s.mock.records())
     bot = ccxt.kraken({"apiKey": s.token, "secret": DUMMY_SECRET, "enableRateLimit": False,
@@ -141,12 +134,12 @@ def test_a_credentials_host_name_selects_it_without_a_prefix(named):
     signed = [r for r in s.mock.records()[before:] if r["path"].startswith("/0/private/")]
     assert signed and all(r["verified"] is True for r in signed), signed
     # Under that name the prefixed form is not an exchange path; the plain address keeps it.
-    status, body = get_as(s.port, f"/{s.credential}/0/public/Time", host)
+    status, body = get(plain + f"/{s.credential}/0/public/Time", host=host)
     assert status == 404, body
-    status, body = get_as(s.port, f"/{s.credential}/0/public/Time", f"127.0.0.1:{s.port}")
+    status, body = get(plain + f"/{s.credential}/0/public/Time", host=f"127.0.0.1:{s.port}")
     assert status == 200, body
     # Another name is still refused (DNS rebinding).
-    status, body = get_as(s.port, "/0/public/Time", f"other.localhost:{s.port}")
+    status, body = get(plain + "/0/public/Time", host=f"other.localhost:{s.port}")
     assert status == 421 and json.loads(body)["error"]["code"] == "bad_host", body
 
 
