@@ -131,6 +131,36 @@ pub struct RequestSample<'a> {
     pub upstream: Option<Duration>,
 }
 
+/// The refusal codes `keyward_refusals_total` exports at zero for every configured client:
+/// the ones an alert watches (a bot trying what it may not, keyward failing closed, a
+/// credential taken out of service). Other codes appear when first seen.
+pub const WATCHED_REFUSALS: [&str; 13] = [
+    "hard_deny",
+    "not_allowed",
+    "constraint",
+    "rate_limited",
+    "audit_unavailable",
+    "upstream_refused",
+    "upstream_unreachable",
+    "upstream_timeout",
+    "credential_expired",
+    "key_can_withdraw",
+    "key_permissions_unknown",
+    "client_disabled",
+    "credential_disabled",
+];
+
+/// A configured client, for [`Metrics::known_client`].
+pub struct KnownClient<'a> {
+    pub client: &'a str,
+    pub credential: &'a str,
+    pub exchange: &'a str,
+    /// Every rule name that can allow its requests (its allowlist's, and public market data).
+    pub rules: Vec<String>,
+    /// Whether its exchange has WebSocket sessions keyward serves.
+    pub websocket: bool,
+}
+
 /// One credential's key version, for the gauges refreshed at each scrape.
 pub struct CredentialSample<'a> {
     pub credential: &'a str,
@@ -138,6 +168,9 @@ pub struct CredentialSample<'a> {
     pub age: Duration,
     /// Seconds until the key version expires or must be rotated (negative once past).
     pub expires_in_seconds: f64,
+    /// Whether its requests are served now (not disabled, not expired, its key-permission
+    /// self-check passed).
+    pub serving: bool,
 }
 
 /// The gauges read from the process at scrape time.
@@ -161,6 +194,7 @@ pub struct Metrics {
     audit_failures: Counter,
     key_age: Family<CredentialLabels, GaugeF64>,
     key_expiry: Family<CredentialLabels, GaugeF64>,
+    serving: Family<CredentialLabels, Gauge>,
     open_connections: Gauge,
     in_flight: Gauge,
     ws_sessions: Gauge,
@@ -189,6 +223,7 @@ impl Metrics {
             audit_failures: Counter::default(),
             key_age: Family::default(),
             key_expiry: Family::default(),
+            serving: Family::default(),
             open_connections: Gauge::default(),
             in_flight: Gauge::default(),
             ws_sessions: Gauge::default(),
@@ -247,6 +282,11 @@ impl Metrics {
             Described(m.key_expiry.clone()),
         );
         registry.register(
+            "credential_serving",
+            "1 while each credential's requests are served, 0 while they are refused (disabled, key expired, key-permission self-check)",
+            Described(m.serving.clone()),
+        );
+        registry.register(
             "open_connections",
             "Bot connections open",
             m.open_connections.clone(),
@@ -271,6 +311,47 @@ impl Metrics {
             exchange: exchange.to_owned(),
         };
         drop(self.upstream_time.get_or_create(&labels));
+    }
+
+    /// Exports a configured client's series at zero, so that `rate()` and alerts over them
+    /// work before its first request: `keyward_requests_total` per rule that can allow, allowed
+    /// (status 200) and failed after the policy allowed it (502), and once denied (rule "", 403);
+    /// `keyward_refusals_total` for each of [`WATCHED_REFUSALS`]; and, when its exchange has
+    /// WebSocket sessions, `keyward_websocket_frames_total` allowed per rule and denied. Called
+    /// at start-up and on each reload; every label value comes from the config.
+    pub fn known_client(&self, k: &KnownClient<'_>) {
+        let request = |rule: &str, decision, status| RequestLabels {
+            client: k.client.to_owned(),
+            credential: k.credential.to_owned(),
+            exchange: k.exchange.to_owned(),
+            rule: rule.to_owned(),
+            decision,
+            status,
+        };
+        let frame = |rule: &str, decision| FrameLabels {
+            client: k.client.to_owned(),
+            credential: k.credential.to_owned(),
+            rule: rule.to_owned(),
+            decision,
+        };
+        let zero = |labels: RequestLabels| drop(self.requests.get_or_create(&labels));
+        for rule in &k.rules {
+            zero(request(rule, Decision::allow, 200));
+            zero(request(rule, Decision::error, 502));
+            if k.websocket {
+                drop(self.frames.get_or_create(&frame(rule, Decision::allow)));
+            }
+        }
+        zero(request("", Decision::deny, 403));
+        if k.websocket {
+            drop(self.frames.get_or_create(&frame("", Decision::deny)));
+        }
+        for code in WATCHED_REFUSALS {
+            drop(self.refusals.get_or_create(&RefusalLabels {
+                client: k.client.to_owned(),
+                code: code.to_owned(),
+            }));
+        }
     }
 
     /// Counts and times one finished request.
@@ -348,6 +429,7 @@ impl Metrics {
         // A reload may have removed credentials: the table is rebuilt whole.
         self.key_age.clear();
         self.key_expiry.clear();
+        self.serving.clear();
         for c in &current.credentials {
             let labels = CredentialLabels {
                 credential: c.credential.to_owned(),
@@ -357,6 +439,9 @@ impl Metrics {
             self.key_expiry
                 .get_or_create(&labels)
                 .set(c.expires_in_seconds);
+            self.serving
+                .get_or_create(&labels)
+                .set(i64::from(c.serving));
         }
         let mut out = String::new();
         // Writing to a String cannot fail.
@@ -400,6 +485,7 @@ mod tests {
             "# TYPE keyward_audit_write_failures counter",
             "# TYPE keyward_credential_key_age_seconds gauge",
             "# TYPE keyward_credential_key_expires_in_seconds gauge",
+            "# TYPE keyward_credential_serving gauge",
             "# TYPE keyward_open_connections gauge",
             "# TYPE keyward_requests_in_flight gauge",
             "# TYPE keyward_websocket_sessions gauge",
@@ -464,6 +550,35 @@ mod tests {
         assert!(text.contains("keyward_upstream_duration_seconds_count{credential=\"main\",exchange=\"binance\"} 1"), "{text}");
     }
 
+    /// Every watched refusal code is one keyward answers somewhere (a string literal in the
+    /// sources outside this file), so none is a series nothing can ever count.
+    #[test]
+    fn the_watched_refusal_codes_are_codes_keyward_answers() {
+        fn sources(dir: &std::path::Path, out: &mut String) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    sources(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("metrics.rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    // The non-test part only.
+                    out.push_str(text.split("#[cfg(test)]").next().unwrap());
+                }
+            }
+        }
+        let mut all = String::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut all,
+        );
+        for code in WATCHED_REFUSALS {
+            assert!(
+                all.contains(&format!("\"{code}\"")),
+                "{code} is answered nowhere"
+            );
+        }
+    }
+
     #[test]
     fn credential_gauges_follow_the_table_in_force() {
         let m = Metrics::new();
@@ -473,6 +588,7 @@ mod tests {
             exchange: "okx",
             age: Duration::from_secs(86400),
             expires_in_seconds: -5.0,
+            serving: false,
         });
         let text = m.encode(current);
         assert!(
@@ -485,6 +601,10 @@ mod tests {
             text.contains(
                 "keyward_credential_key_expires_in_seconds{credential=\"old\",exchange=\"okx\"} -5"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains("keyward_credential_serving{credential=\"old\",exchange=\"okx\"} 0"),
             "{text}"
         );
         let text = m.encode(empty());

@@ -95,6 +95,14 @@ impl Scrape {
             .sum()
     }
 
+    /// The label texts and values of the samples named `name`.
+    fn series(&self, name: &str) -> Vec<(String, f64)> {
+        self.samples()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, l, v)| (l, v))
+            .collect()
+    }
+
     /// Every sample line: name, label text, value.
     fn samples(&self) -> impl Iterator<Item = (String, String, f64)> + '_ {
         self.0
@@ -159,7 +167,7 @@ fn get(port: u16, token: &str, target: &str) -> Resp {
     )
 }
 
-const FAMILIES: [&str; 15] = [
+const FAMILIES: [&str; 16] = [
     "keyward_requests counter",
     "keyward_refusals counter",
     "keyward_websocket_frames counter",
@@ -172,6 +180,7 @@ const FAMILIES: [&str; 15] = [
     "keyward_audit_write_failures counter",
     "keyward_credential_key_age_seconds gauge",
     "keyward_credential_key_expires_in_seconds gauge",
+    "keyward_credential_serving gauge",
     "keyward_open_connections gauge",
     "keyward_requests_in_flight gauge",
     "keyward_websocket_sessions gauge",
@@ -208,6 +217,60 @@ fn counters_move_per_decision_and_the_histograms_observe() {
         "both vaults were unsealed by ECDH on the token:\n{}",
         before.0
     );
+    // The labelled counters have their configured series at zero, so that rate() and alerts
+    // over them work from the start: grid-bot's four rules that can allow (binance:read,
+    // allow[1], allow[2], public market data), alt-bot's and slow-bot's two, each allowed (200)
+    // and failed (502), and one denied (403) each; every client's watched refusal codes; the same rules' and a
+    // denied WebSocket frame series (Binance has WebSocket sessions). Nothing else.
+    let requests = before.series("keyward_requests_total");
+    assert_eq!(requests.len(), 9 + 5 + 5, "{requests:#?}");
+    assert!(requests.iter().all(|(_, v)| *v == 0.0), "{requests:#?}");
+    for (client, credential) in [("grid-bot", MAIN), ("alt-bot", ALT), ("slow-bot", MAIN)] {
+        let mine = |rule: &str, decision: &str, status: &str| {
+            let labels = format!(
+                "client=\"{client}\",credential=\"{credential}\",exchange=\"binance\",rule=\"{rule}\",decision=\"{decision}\",status=\"{status}\""
+            );
+            requests.iter().any(|(l, _)| *l == labels)
+        };
+        assert!(mine("", "deny", "403"), "{client}: {requests:#?}");
+        assert!(
+            mine("binance:read", "error", "502"),
+            "{client}: {requests:#?}"
+        );
+        assert!(
+            mine("binance:read", "allow", "200"),
+            "{client}: {requests:#?}"
+        );
+        assert!(
+            mine("binance:public-market-data", "allow", "200"),
+            "{client}"
+        );
+        for code in [
+            "hard_deny",
+            "audit_unavailable",
+            "key_can_withdraw",
+            "upstream_refused",
+        ] {
+            let labels = [("client", client), ("code", code)];
+            let series = format!("client=\"{client}\",code=\"{code}\"");
+            assert!(
+                before
+                    .series("keyward_refusals_total")
+                    .contains(&(series, 0.0)),
+                "{labels:?}: {}",
+                before.0
+            );
+        }
+    }
+    assert!(requests
+        .iter()
+        .any(|(l, _)| l.contains("client=\"grid-bot\"") && l.contains("rule=\"allow[1]\"")));
+    let refusals = before.series("keyward_refusals_total");
+    assert_eq!(refusals.len(), 3 * 13, "{refusals:#?}");
+    let frames = before.series("keyward_websocket_frames_total");
+    assert_eq!(frames.len(), 5 + 3 + 3, "{frames:#?}");
+    assert!(frames.iter().any(|(l, v)| *v == 0.0
+        && l == "client=\"alt-bot\",credential=\"binance-alt\",rule=\"\",decision=\"deny\""));
     for c in [MAIN, ALT] {
         let age = before.value("keyward_credential_key_age_seconds", &[("credential", c)]);
         let left = before.value(
@@ -296,8 +359,12 @@ fn counters_move_per_decision_and_the_histograms_observe() {
         ),
         2.0
     );
-    // No path a bot sent is a label value.
-    assert!(!after.0.contains("withdraw"), "{}", after.0);
+    // No path a bot sent is a label value (only the refusal code key_can_withdraw says it).
+    assert!(
+        !after.0.contains("capital") && !after.0.contains("withdraw/"),
+        "{}",
+        after.0
+    );
 
     // keyward's own time for all six; the exchange's for the three forwarded.
     assert_eq!(
@@ -417,7 +484,8 @@ fn probes_need_the_admin_token_unless_open_probes_is_set() {
     for check in ["token", "credentials", "audit"] {
         assert_eq!(ready["checks"][check]["ok"], true, "{ready}");
     }
-    assert_eq!(ready["checks"]["credentials"]["detail"], "2 unsealed");
+    assert_eq!(ready["checks"]["credentials"]["detail"], "2 of 2 serving");
+    assert_eq!(ready["degraded"], serde_json::json!([]), "{ready}");
     assert_eq!(closed.get("/healthz", true).json()["status"], "up");
     // A probe is not an admin action: nothing in the audit log but the refused attempts.
     let audit = std::fs::read_to_string(ENV.dir.join("audit-obs-closed.jsonl")).unwrap();

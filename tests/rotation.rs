@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{repin, sha256_hex_bytes, Env, ALT, MAIN};
-use keyward::secret::SecretBytes;
-use keyward::vault::{self, CredentialSecrets, Recipient};
 use serde_json::Value;
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -231,25 +229,6 @@ fn a_reload_with_a_wrong_pin_or_a_broken_vault_keeps_the_old_key() {
     assert!(env.kw.is_running());
 }
 
-/// Seals `key`/`secret` for `name` as if sealed `age` ago, over the env's vault file.
-fn seal_aged(env: &Env, name: &str, (key, secret): (&str, &str), age: Duration) {
-    let recipient: Recipient = env.recipient.parse().unwrap();
-    let secrets = CredentialSecrets {
-        api_key: SecretBytes::copy_from(key.as_bytes()),
-        secret: SecretBytes::copy_from(secret.as_bytes()),
-        passphrase: None,
-    };
-    let bytes = vault::seal_dated(
-        &recipient,
-        (name, "binance"),
-        &secrets,
-        SystemTime::now() - age,
-        None,
-    )
-    .unwrap();
-    vault::write_vault_file(&env.dir.join(format!("vault/{name}.kwv")), &bytes).unwrap();
-}
-
 fn check(env: &Env, config: &Path) -> Output {
     env.run(&["check", "--config", config.to_str().unwrap()], None)
 }
@@ -259,9 +238,8 @@ fn an_expired_version_is_refused_at_once_and_while_serving_the_others_keep_signi
     let env = Env::start();
     // binance-alt: sealed 100 days ago (rotate_after_days defaults to 90): expired at start.
     // binance-main: sealed 90 days less 8 seconds ago: due now, expired 8 s from now.
-    seal_aged(&env, ALT, (&env.api_key_alt, &env.secret_alt), DAY * 100);
-    seal_aged(
-        &env,
+    env.seal_aged(ALT, (&env.api_key_alt, &env.secret_alt), DAY * 100);
+    env.seal_aged(
         MAIN,
         (&env.api_key, &env.secret),
         DAY * 90 - Duration::from_secs(8),
@@ -488,8 +466,7 @@ fn a_websocket_session_whose_key_version_expires_is_closed_on_its_next_frame() {
     let env = Env::start();
     let ws_mock = WsMock::start(&env);
     // binance-main expires 10 s from now (sealed 90 days less 10 s ago).
-    seal_aged(
-        &env,
+    env.seal_aged(
         MAIN,
         (&env.api_key, &env.secret),
         DAY * 90 - Duration::from_secs(10),

@@ -211,12 +211,21 @@ impl KillSwitch {
         seen.activity.requests += 1;
         seen.activity.last_source = Some(peer);
         if let Some(d) = inner.kept.disabled(Target::Client, client) {
-            return Err(Refusal::forbidden("client_disabled", refused(d)));
+            return Err(refused(d));
         }
         if let Some(d) = inner.kept.disabled(Target::Credential, credential) {
-            return Err(Refusal::forbidden("credential_disabled", refused(d)));
+            return Err(refused(d));
         }
         Ok(())
+    }
+
+    /// 403 `client_disabled` / `credential_disabled` while `name` is disabled (readiness asks
+    /// this of each credential; requests go through [`KillSwitch::admit`]).
+    pub fn check(&self, target: Target, name: &str) -> Result<(), Refusal> {
+        match self.lock().kept.disabled(target, name) {
+            Some(d) => Err(refused(d)),
+            None => Ok(()),
+        }
     }
 
     /// A request (or frame) of `client` from `peer` was admitted: its source address is checked
@@ -267,10 +276,7 @@ impl KillSwitch {
         });
         match reaction {
             Reaction::Log => Ok(()),
-            Reaction::Disable => match self.lock().kept.disabled(Target::Client, client) {
-                Some(d) => Err(Refusal::forbidden("client_disabled", refused(d))),
-                None => Ok(()),
-            },
+            Reaction::Disable => self.check(Target::Client, client),
         }
     }
 
@@ -396,13 +402,17 @@ fn new_source_reason(known: Option<&std::collections::BTreeSet<IpAddr>>, ip: IpA
     format!("new source address {ip} (learned: {})", known.join(", "))
 }
 
-/// The refusal's message for a disabled client or credential.
-fn refused(d: &Disabled) -> String {
+/// The refusal of a disabled client's or credential's request (403, naming how to enable it).
+fn refused(d: &Disabled) -> Refusal {
     let by = match d.by {
         Cause::Operator => "the operator".to_owned(),
         trigger => format!("the {trigger} trigger"),
     };
-    format!(
+    let code = match d.target {
+        Target::Client => "client_disabled",
+        Target::Credential => "credential_disabled",
+    };
+    let message = format!(
         "{} {} is disabled by {by} since {} ({}); `keyward admin enable {} {}` enables it",
         d.target.name(),
         d.name,
@@ -410,7 +420,8 @@ fn refused(d: &Disabled) -> String {
         d.reason,
         d.target.name(),
         d.name
-    )
+    );
+    Refusal::forbidden(code, message)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use super::host::{AllowedHosts, ListenName};
 use super::outcome::{millis_since, Forwarded, Outcome, Stopped, Subject, Who};
 use super::respond::{self, ProxyBody};
 use super::routing::{owner, route};
+use super::serving;
 use super::state::{CredentialState, Resources, Snapshot, State};
 use super::transport::{self, Inbound, Upgrade};
 use crate::audit::Verdict;
@@ -282,12 +283,7 @@ impl<'s> Pipeline<'s> {
         )
         .map_err(|r| subject.stop(r))?;
         // An expired key version signs nothing, from the moment it expires.
-        (credential.version)
-            .check(&credential.name, SystemTime::now())
-            .map_err(|r| subject.stop(r))?;
-        self.resources
-            .key_checks()
-            .admit(&credential.key_holder())
+        serving::signs(self.resources, credential, SystemTime::now())
             .map_err(|r| subject.stop(r))?;
 
         let body = transport::read_body(body, snapshot.max_body_bytes, snapshot.body_timeout)

@@ -1,6 +1,13 @@
 //! The admin listener's probes: `GET /metrics` (Prometheus text), `GET /healthz` (the process
-//! answers) and `GET /readyz` (token reachable, credentials unsealed, audit writable; 503 with
-//! the reasons otherwise). They write no audit record: a scraper calls them every few seconds.
+//! answers) and `GET /readyz`. They write no audit record: a scraper calls them every few seconds.
+//!
+//! Readiness: the token answers, the audit file is writable, and at least one credential
+//! serves ([`serving`](super::serving): not disabled, key version not expired, key-permission
+//! self-check passed). Every credential serving: 200 `"ready"`; some but not all: 200
+//! `"degraded"` with the others named in `degraded` (their requests get the refusal shown; the
+//! `keyward_credential_serving` gauge is 0 for them); none, or a failed token or audit check:
+//! 503 `not_ready`, keyward's error shape, its message naming each failed check (and each
+//! credential with its refusal code).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -11,6 +18,7 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
 
+use super::serving::Standing;
 use super::state::State;
 use crate::metrics::{self, CredentialSample, Current};
 
@@ -67,10 +75,11 @@ fn scrape(state: &State) -> String {
     let resources = state.resources();
     let (open_connections, in_flight) = resources.caps().in_use();
     let now = SystemTime::now();
-    let credentials = snapshot
-        .credentials
-        .values()
-        .map(|c| {
+    let standing = Standing::of(resources, &snapshot, now);
+    let credentials = standing
+        .each
+        .iter()
+        .map(|(c, serves)| {
             let (end, _) = c.version.ends();
             let expires_in_seconds = match end.duration_since(now) {
                 Ok(left) => left.as_secs_f64(),
@@ -81,6 +90,7 @@ fn scrape(state: &State) -> String {
                 exchange: c.exchange.id(),
                 age: now.duration_since(c.version.created).unwrap_or_default(),
                 expires_in_seconds,
+                serving: serves.is_ok(),
             }
         })
         .collect();
@@ -106,7 +116,6 @@ fn check(result: Result<String, String>, failures: &mut Vec<String>, name: &str)
 async fn ready(state: &Arc<State>) -> Response<Full<Bytes>> {
     let mut failures = Vec::new();
     let token = check(token_reachable(state).await, &mut failures, "token");
-    let credentials = check(unsealed(state), &mut failures, "credentials");
     let audit = {
         let st = state.clone();
         let result =
@@ -119,12 +128,26 @@ async fn ready(state: &Arc<State>) -> Response<Full<Bytes>> {
             "audit",
         )
     };
-    let checks = json!({"token": token, "credentials": credentials, "audit": audit});
+    let snapshot = state.snapshot();
+    let standing = Standing::of(state.resources(), &snapshot, SystemTime::now());
+    let degraded = standing.not_serving();
+    let credentials = check(serving(&standing), &mut failures, "credentials");
+    let mut body = json!({
+        "checks": {"token": token, "credentials": credentials, "audit": audit},
+        "credentials": standing.to_json(),
+    });
     if failures.is_empty() {
-        return json(StatusCode::OK, json!({"status": "ready", "checks": checks}));
+        body["status"] = json!(if degraded.is_empty() {
+            "ready"
+        } else {
+            "degraded"
+        });
+        body["degraded"] = json!(degraded);
+        return json(StatusCode::OK, body);
     }
     tracing::warn!(reasons = %failures.join("; "), "readiness probe: not ready");
-    // keyward's error shape; the message names every failing check.
+    // keyward's error shape; the message names every failing check (and, for the credentials,
+    // each credential and its refusal code).
     json(
         StatusCode::SERVICE_UNAVAILABLE,
         json!({"error": {"code": "not_ready", "message": failures.join("; ")}}),
@@ -152,11 +175,15 @@ async fn token_reachable(state: &Arc<State>) -> Result<String, String> {
     }
 }
 
-/// Every configured credential is unsealed in the snapshot in force.
-fn unsealed(state: &State) -> Result<String, String> {
-    let snapshot = state.snapshot();
-    match snapshot.credentials.len() {
-        0 => Err("no credential is unsealed".to_owned()),
-        n => Ok(format!("{n} unsealed")),
+/// At least one credential serves.
+fn serving(standing: &Standing<'_>) -> Result<String, String> {
+    let total = standing.each.len();
+    match standing.serving() {
+        _ if total == 0 => Err("no credential is unsealed".to_owned()),
+        0 => Err(format!(
+            "no credential can serve: {}",
+            standing.not_serving().join(", ")
+        )),
+        n => Ok(format!("{n} of {total} serving")),
     }
 }

@@ -23,6 +23,7 @@ use super::forward::Upstream;
 use super::in_flight::{Forwarding, InFlight};
 use super::keycheck::KeyChecks;
 use super::kill::KillSwitch;
+use super::known;
 use super::limits::{Caps, ConnectionBounds};
 use super::restart::RestartOnly;
 use super::transport::HeaderLimits;
@@ -62,9 +63,6 @@ impl State {
     ) -> Result<State> {
         let mut resources = Resources::new(config, audit)?;
         resources.token = Some(token);
-        for c in &config.credentials {
-            metrics.known_credential(&c.name, c.exchange.id());
-        }
         resources.metrics = metrics;
         let snapshot = Snapshot::compile(config, unsealed, &resources)?;
         Ok(State::from_parts(
@@ -379,11 +377,7 @@ impl Snapshot {
             let state = CredentialState::new(c, credential, resources)?;
             credentials.insert(c.name.clone(), Arc::new(state));
         }
-        Ok(Snapshot::with_credentials(
-            config,
-            credentials,
-            &resources.kill,
-        ))
+        Ok(Snapshot::with_credentials(config, credentials, resources))
     }
 
     /// `config` compiled with `credentials` (a reload's, see `reload.rs`).
@@ -392,18 +386,20 @@ impl Snapshot {
         credentials: HashMap<String, Arc<CredentialState>>,
         resources: &Resources,
     ) -> Snapshot {
-        Snapshot::with_credentials(config, credentials, &resources.kill)
+        Snapshot::with_credentials(config, credentials, resources)
     }
 
     fn with_credentials(
         config: &Config,
         credentials: HashMap<String, Arc<CredentialState>>,
-        kill: &Arc<KillSwitch>,
+        resources: &Resources,
     ) -> Snapshot {
+        // The series of what this config names, exported at zero from now on.
+        known::announce(config, resources.metrics());
         let server = &config.server;
         Snapshot {
             credentials,
-            clients: Clients::compile(&config.clients, kill),
+            clients: Clients::compile(&config.clients, &resources.kill),
             anonymous_ok: server.anonymous_market_data,
             anonymous_limiter: Limiter::new(server.anonymous_rate),
             trusted_proxies: server.trusted_proxies.clone(),

@@ -20,6 +20,7 @@ use super::host::{AllowedHosts, ListenName};
 use super::outcome::{decision_of, Outcome, Stopped, Subject};
 use super::respond::{self, ProxyBody};
 use super::routing::{owner, route};
+use super::serving;
 use super::state::State;
 use super::transport::{Inbound, Upgrade};
 use crate::audit::{Asker, Event, FrameRecord, Judged, Verdict};
@@ -253,12 +254,7 @@ fn accept(
         c.admit(&credential.name, peer)
             .map_err(|r| stop(&subject, r))?;
     }
-    (credential.version)
-        .check(&credential.name, std::time::SystemTime::now())
-        .map_err(|r| stop(&subject, r))?;
-    resources
-        .key_checks()
-        .admit(&credential.key_holder())
+    serving::signs(resources, credential, std::time::SystemTime::now())
         .map_err(|r| stop(&subject, r))?;
     Ok(Accepted {
         credential: credential.name.clone(),

@@ -1396,3 +1396,27 @@ pub fn all_files(dir: &Path) -> HashMap<PathBuf, Vec<u8>> {
 pub fn contains_bytes(hay: &[u8], needle: &str) -> bool {
     find(hay, needle.as_bytes()).is_some()
 }
+
+impl Env {
+    /// Seals `key`/`secret` for Binance credential `name` as if sealed `age` ago, over the
+    /// env's vault file (pin it again with [`repin`]).
+    pub fn seal_aged(&self, name: &str, (key, secret): (&str, &str), age: Duration) {
+        use keyward::secret::SecretBytes;
+        use keyward::vault::{self, CredentialSecrets, Recipient};
+        let recipient: Recipient = self.recipient.parse().unwrap();
+        let secrets = CredentialSecrets {
+            api_key: SecretBytes::copy_from(key.as_bytes()),
+            secret: SecretBytes::copy_from(secret.as_bytes()),
+            passphrase: None,
+        };
+        let bytes = vault::seal_dated(
+            &recipient,
+            (name, "binance"),
+            &secrets,
+            std::time::SystemTime::now() - age,
+            None,
+        )
+        .unwrap();
+        vault::write_vault_file(&self.dir.join(format!("vault/{name}.kwv")), &bytes).unwrap();
+    }
+}

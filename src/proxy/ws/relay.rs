@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::proxy::auth::GuardedClients;
+use crate::proxy::serving;
 use crate::proxy::state::State;
 use crate::proxy::ws_upstream::{ExchangeSocket, Slot};
 use crate::session::{self, Action, Context, Session};
@@ -99,19 +100,16 @@ pub async fn run(
     loop {
         tokio::select! {
             message = bot_rx.next() => {
-                let expired = (credential.version).check(&credential.name, SystemTime::now());
+                // The session's key version expired while it was open, or a later self-check
+                // refuses the credential: it signs no more (its open sessions end).
+                let signs = serving::signs(state.resources(), credential, SystemTime::now());
                 let actions = match message {
-                    // The session's key version expired while it was open: it signs no more.
-                    Some(Ok(Message::Text(_))) if expired.is_err() => {
-                        let refusal = expired.unwrap_err();
+                    Some(Ok(Message::Text(_))) if signs.is_err() => {
+                        let refusal = signs.unwrap_err();
                         session.refuse("frame", refusal.code, &refusal.message)
                     }
                     Some(Ok(Message::Text(text))) if slot.quota().frames.try_acquire() => {
-                        // A later self-check that refuses the credential ends its open sessions.
-                        match state.resources().key_checks().admit(&credential.key_holder()) {
-                            Ok(()) => session.from_bot(text.as_str()),
-                            Err(r) => session.refuse("frame", r.code, &r.message),
-                        }
+                        session.from_bot(text.as_str())
                     }
                     Some(Ok(Message::Text(_))) => session.refuse(
                         "frame",
