@@ -47,6 +47,7 @@
 mod checkpoint;
 mod event;
 mod health;
+mod lock;
 mod record;
 mod ship;
 pub mod tools;

@@ -145,6 +145,8 @@ pub struct AuditConfig {
     pub fsync_interval: Option<Duration>,
     /// Signed checkpoints of the chain head; `None` leaves the chain unkeyed (start-up warns).
     pub checkpoint: Option<CheckpointConfig>,
+    /// `ship_records` / `ship_records_socket`: where each record's line is also sent.
+    pub ship_records: Ship,
 }
 
 /// `[audit] checkpoint_*`: the token key that signs the chain head, and how often.
@@ -159,7 +161,7 @@ pub struct CheckpointConfig {
     pub ship: Ship,
 }
 
-/// Where checkpoints are shipped.
+/// Where checkpoints (or records) are shipped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ship {
     /// `/dev/log` when it exists at start-up, else nowhere (with a warning).
@@ -462,6 +464,30 @@ allow = {allow}
             )));
             assert!(e.contains("server.permission_check_hours"), "{e}");
         }
+    }
+
+    #[test]
+    fn ship_records_is_off_by_default_and_its_socket_needs_it() {
+        let audit = |lines: &str| base("").replace("[audit]\n", &format!("[audit]\n{lines}\n"));
+        let parse = |text: &str| Config::parse(text, Path::new("/etc/keyward"));
+        assert_eq!(parse(&base("")).unwrap().audit.ship_records, Ship::Off);
+        let on = parse(&audit("ship_records = true")).unwrap();
+        assert_eq!(on.audit.ship_records, Ship::Default);
+        let to = parse(&audit(
+            "ship_records = true\nship_records_socket = \"run/log\"",
+        ))
+        .unwrap();
+        assert_eq!(
+            to.audit.ship_records,
+            Ship::Socket(PathBuf::from("/etc/keyward/run/log"))
+        );
+        let e = err(&audit("ship_records_socket = \"/dev/log\""));
+        assert!(
+            e.contains("audit.ship_records_socket") && e.contains("ship_records = true"),
+            "{e}"
+        );
+        let e = err(&audit("ship_records = true\nship_records_socket = \"\""));
+        assert!(e.contains("audit.ship_records_socket: empty"), "{e}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use keyward::audit::{self, AuditLog};
 use keyward::config::Config;
 use keyward::error::{Error, ErrorKind, Result};
 use keyward::proxy::{self, State};
-use keyward::startup::{audit_checkpoints, open_token, unseal_with};
+use keyward::startup::{audit_checkpoints, open_token, ship_target, unseal_with};
 use keyward::token::{KeyOptions, PivSlot, SealingAlgorithm, SignatureAlgorithm};
 use keyward::{exchange, provision, secret, vault};
 
@@ -413,6 +413,11 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
     audit.set_sync(config.audit.fsync);
     if let Some(interval) = config.audit.fsync_interval {
         audit.set_fsync_interval(interval);
+    }
+    let records = "audit records are not shipped (set [audit] ship_records_socket)";
+    if let Some(to) = ship_target(&config.audit.ship_records, records) {
+        audit.ship_records(&to)?;
+        tracing::info!(socket = %to.display(), "each audit record is also shipped to syslog");
     }
     // Every token operation from here on (unsealing, in-token signing, checkpoints) is metered.
     let metrics = Arc::new(keyward::metrics::Metrics::new());

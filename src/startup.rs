@@ -259,15 +259,11 @@ pub fn audit_checkpoints(token: &Arc<dyn Token>, config: &CheckpointConfig) -> R
             token.describe()
         )));
     }
-    let ship_to = match &config.ship {
-        Ship::Off => None,
-        Ship::Socket(path) => Some(path.clone()),
-        Ship::Default if Path::new(DEFAULT_SOCKET).exists() => Some(DEFAULT_SOCKET.into()),
-        Ship::Default => {
-            tracing::warn!("{DEFAULT_SOCKET} does not exist: audit checkpoints are not shipped off the host (set [audit] checkpoint_socket), so a deleted tail of the log cannot be detected");
-            None
-        }
-    };
+    let ship_to = ship_target(
+        &config.ship,
+        "audit checkpoints are not shipped off the host (set [audit] checkpoint_socket), so a \
+         deleted tail of the log cannot be detected",
+    );
     tracing::info!(
         key = %key.fingerprint(),
         every = config.every,
@@ -282,4 +278,18 @@ pub fn audit_checkpoints(token: &Arc<dyn Token>, config: &CheckpointConfig) -> R
         interval: config.interval,
         ship_to,
     })
+}
+
+/// The socket `ship` sends to: the one configured, or `/dev/log` when it exists at start-up
+/// (else nowhere, with a warning that `/dev/log` is missing and then `missing`).
+pub fn ship_target(ship: &Ship, missing: &str) -> Option<PathBuf> {
+    match ship {
+        Ship::Off => None,
+        Ship::Socket(path) => Some(path.clone()),
+        Ship::Default if Path::new(DEFAULT_SOCKET).exists() => Some(DEFAULT_SOCKET.into()),
+        Ship::Default => {
+            tracing::warn!("{DEFAULT_SOCKET} does not exist: {missing}");
+            None
+        }
+    }
 }

@@ -1,13 +1,13 @@
 //! The single appender of a process.
 
 use super::checkpoint::{self, CheckpointKey, CheckpointSigner};
+use super::lock::lock_exclusive;
 use super::record::{self, ZERO_HASH};
-use super::ship::Shipper;
+use super::ship::{Shipper, Shipping};
 use crate::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -51,6 +51,8 @@ struct State {
     /// nothing more may be appended to it.
     broken: Option<String>,
     keyed: Option<Keyed>,
+    /// `[audit] ship_records`: each record's line also goes to syslog once written.
+    records: Option<Shipper>,
 }
 
 /// How the chain head is signed and where the checkpoints go.
@@ -179,6 +181,7 @@ impl AuditLog {
                     sync: false,
                     broken: None,
                     keyed: None,
+                    records: None,
                 }),
             }),
             checkpoint_interval: None,
@@ -194,7 +197,7 @@ impl AuditLog {
     pub fn enable_checkpoints(&mut self, checkpoints: Checkpoints) -> Result<()> {
         let shown = self.inner.path.display().to_string();
         let ship = match &checkpoints.ship_to {
-            Some(to) => Some(Shipper::new(to).map_err(|e| {
+            Some(to) => Some(Shipper::new(to, Shipping::Checkpoints).map_err(|e| {
                 Error::io(
                     format!(
                         "cannot open a socket to ship audit checkpoints to {}",
@@ -229,6 +232,26 @@ impl AuditLog {
         }
         self.checkpoint_interval = Some(checkpoints.interval);
         self.start_timer();
+        Ok(())
+    }
+
+    /// Sends each record's line, once written, to the syslog socket `to` as well (never
+    /// blocking; a failure is logged, the record is in the file either way).
+    pub fn ship_records(&mut self, to: &Path) -> Result<()> {
+        let shipper = Shipper::new(to, Shipping::Records).map_err(|e| {
+            Error::io(
+                format!(
+                    "cannot open a socket to ship audit records to {}",
+                    to.display()
+                ),
+                e,
+            )
+        })?;
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .records = Some(shipper);
         Ok(())
     }
 
@@ -468,12 +491,10 @@ fn write_checkpoint(shown: &str, state: &mut State) {
     match result {
         Ok(sig) => {
             if let Some(ship) = &mut keyed.ship {
-                ship.send(&checkpoint::shipped_line(
-                    covers,
-                    &head,
-                    &sig,
-                    keyed.key.fingerprint(),
-                ));
+                ship.send(
+                    checkpoint::shipped_line(covers, &head, &sig, keyed.key.fingerprint())
+                        .as_bytes(),
+                );
             }
         }
         Err(e) => tracing::error!(
@@ -517,6 +538,9 @@ fn append_locked(shown: &str, state: &mut State, json: &[u8]) -> Result<u64> {
     state.next_seq = next_seq;
     state.prev = hash;
     state.len += line.len() as u64;
+    if let Some(records) = &mut state.records {
+        records.send(line.strip_suffix(b"\n").unwrap_or(&line));
+    }
     Ok(seq)
 }
 
@@ -531,27 +555,6 @@ fn truncate_to(file: &File, len: u64) -> io::Result<()> {
         file.set_len(len)?;
     }
     Ok(())
-}
-
-fn lock_exclusive(file: &File, path: &Path) -> Result<()> {
-    // SAFETY: flock on a file descriptor we own and keep open; no memory is passed.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Err(Error::audit(format!(
-            "audit log {} is locked by another process (is another keyward running with the \
-             same audit path?)",
-            path.display()
-        )))
-    } else {
-        Err(Error::io(
-            format!("cannot lock audit log {}", path.display()),
-            err,
-        ))
-    }
 }
 
 enum LastLine {

@@ -60,6 +60,9 @@ struct RawAudit {
     checkpoint_every: Option<u64>,
     checkpoint_interval_s: Option<u64>,
     checkpoint_socket: Option<PathBuf>,
+    #[serde(default)]
+    ship_records: bool,
+    ship_records_socket: Option<PathBuf>,
 }
 
 impl RawAudit {
@@ -137,11 +140,28 @@ impl RawAudit {
                     })
                 }
             };
+        let ship_records =
+            match (self.ship_records, self.ship_records_socket) {
+                (false, None) => Ship::Off,
+                (false, Some(_)) => return Err(Error::config(
+                    "audit.ship_records_socket: records are shipped only with audit.ship_records \
+                     = true; add it or remove the socket",
+                )),
+                (true, None) => Ship::Default,
+                (true, Some(p)) if p.as_os_str().is_empty() => {
+                    return Err(Error::config(
+                        "audit.ship_records_socket: empty; give the syslog socket's path (default \
+                     /dev/log) or set ship_records = false",
+                    ))
+                }
+                (true, Some(p)) => Ship::Socket(resolve(base, &p)),
+            };
         Ok(AuditConfig {
             path: resolve(base, &self.path),
             fsync: self.fsync,
             fsync_interval,
             checkpoint,
+            ship_records,
         })
     }
 }
