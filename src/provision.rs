@@ -13,12 +13,26 @@ use crate::config::valid_name;
 use crate::error::{Error, Result};
 use crate::token::{
     self, Backend, KeyOptions, KeyRef, PivSlot, SealingAlgorithm, SignatureAlgorithm, TokenConfig,
+    TransitHmacKey,
 };
 use crate::vault::{self, Recipient};
 
 /// The label of credential `name`'s HMAC secret on the token.
 pub fn hmac_key_ref(name: &str) -> KeyRef {
     KeyRef::new(format!("keyward-hmac-{name}"))
+}
+
+/// Where credential `name`'s HMAC secret goes on the token `config` names: labelled
+/// [`hmac_key_ref`] on a PKCS#11 token; a Transit key of that name in `[token] mount`,
+/// version 1. `None` for a token that cannot hold HMAC keys (a YubiKey's PIV applet).
+fn hmac_key_location(config: &TokenConfig, name: &str) -> Option<KeyRef> {
+    match &config.backend {
+        Backend::Pkcs11 { .. } => Some(hmac_key_ref(name)),
+        Backend::Transit(transit) => {
+            Some(TransitHmacKey::new(&transit.mount, hmac_key_ref(name).as_str()).key_ref())
+        }
+        Backend::YubiKey { .. } => None,
+    }
 }
 
 /// The label of credential `name`'s exchange API key pair on the token.
@@ -62,9 +76,9 @@ fn key_location(
              --slot (an empty retired slot 82..95)"
         ))),
         (Backend::Transit(_), _) => Err(Error::usage(format!(
-            "this configuration's [token] is a Vault Transit key, which keeps only the sealing \
-             key in this version of keyward ({shown} key pairs and in-service signing are not \
-             supported yet): seal the credential with `keyward seal`"
+            "this configuration's [token] is a Vault Transit key service, which keeps keyward's \
+             sealing key and HMAC secrets (`keyward import --in-token`) but no {shown} key \
+             pairs: seal an asymmetric API key with `keyward seal`"
         ))),
     }
 }

@@ -7,47 +7,26 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Instant;
 
-use common::bao::{self, Bao};
-use common::{tag, Env, Options, MAIN};
-
-fn write_token(path: &Path, token: &str) {
-    std::fs::write(path, format!("{token}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::bao::{self, text, write_token, Bao};
+use common::{tag, MAIN};
 
 #[test]
 fn transit_seals_unseals_and_fails_closed() {
-    let Some(bin) = bao::binary() else {
-        eprintln!("skipped: no bao binary (source scripts/lib.sh && kw_bao .)");
+    let Some((
+        bao::AdminSetup {
+            bao,
+            token_file,
+            dir: _bao_dir,
+            admin_token: admin,
+        },
+        env,
+    )) = bao::transit_env()
+    else {
         return;
     };
-    let bao_dir = tempfile::tempdir().unwrap();
-    let bao = Bao::start(bin, bao_dir.path());
-    let token_file = bao_dir.path().join("vault-token");
-    let admin = bao.token("keyward-admin");
-    write_token(&token_file, &admin);
-    let section = format!(
-        "kind = \"vault\"\naddress = \"{}\"\nkey = \"keyward-seal\"\ntoken = {{ file = \"{}\" }}\n",
-        bao.addr,
-        token_file.display()
-    );
-    // keygen (admin token) creates the key, seal is offline, serve starts.
-    let env = Env::start_with(Options {
-        transit: Some(section),
-        ..Options::default()
-    });
     assert!(
         env.recipient
             .starts_with("kwr1-transit-rsa3072-v1:transit/keyward-seal:"),
@@ -72,7 +51,7 @@ fn transit_seals_unseals_and_fails_closed() {
     );
     assert!(again.status.success(), "{}", text(&again));
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), env.recipient);
-    // In-service signing is a later slice: refused before any secret is read.
+    // A Transit key service keeps no exchange key pairs, so it has no PIV slot either.
     let out = env.run(
         &[
             "import",
@@ -83,13 +62,15 @@ fn transit_seals_unseals_and_fails_closed() {
             "--exchange",
             "binance",
             "--in-token",
+            "--slot",
+            "82",
             "--out",
             "vault/in-vault.kwv",
         ],
         Some("KEY\nSECRET\n"),
     );
     assert!(!out.status.success());
-    assert!(text(&out).contains("not supported yet"), "{}", text(&out));
+    assert!(text(&out).contains("drop --slot"), "{}", text(&out));
     assert!(!env.dir.join("vault/in-vault.kwv").exists());
     env.kw.stop();
 

@@ -4,7 +4,9 @@
 //!   API key the exchange issued for its public key is read, and the vault records the pair.
 //! * Otherwise the API key and the HMAC secret (and the passphrase, for OKX, Bitget, KuCoin) are
 //!   read; the secret becomes a sensitive, non-extractable token key labelled
-//!   `keyward-hmac-<name>` (a base64 secret such as Kraken's is decoded first), checked to give
+//!   `keyward-hmac-<name>` (in a Vault Transit key service: a non-exportable `hmac` key of that
+//!   name in `[token] mount`, imported wrapped with the mount's wrapping key; a base64 secret
+//!   such as Kraken's is decoded first), checked to give
 //!   the same HMAC-SHA256 and HMAC-SHA512 as the secret itself, and the vault records it.
 //!
 //! Either way the vault seals the API key and passphrase to the token's sealing key and never
@@ -15,12 +17,12 @@ use std::io::BufRead;
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::{api_key_location, check_credential_name, hmac_key_ref};
+use super::{api_key_location, check_credential_name, hmac_key_location};
 use crate::error::{Error, Result};
 use crate::exchange::{accepts_key, parse_secret, Exchange, KeyUse, SecretForm};
 use crate::key::{HmacSecret, KeyAlgorithm, SigningKey};
 use crate::secret::SecretBytes;
-use crate::token::{self, HmacAlgorithm, PivSlot, Token, TokenConfig};
+use crate::token::{self, Backend, HmacAlgorithm, PivSlot, Token, TokenConfig};
 use crate::vault::{self, Entry, InTokenCredential, TokenKey};
 
 /// What `import` stored.
@@ -50,11 +52,25 @@ pub fn import_in_token<R: BufRead>(
             exchange.id()
         )));
     }
-    let pair = api_key_location(config, name, slot)?;
+    // A key service holds no exchange key pairs, so there is none to look for.
+    let pair = match &config.backend {
+        Backend::Transit(_) if slot.is_some() => {
+            return Err(Error::usage(
+                "--slot names a YubiKey's PIV slot; this configuration's [token] is a Vault \
+                 Transit key service (drop --slot)",
+            ))
+        }
+        Backend::Transit(_) => None,
+        _ => Some(api_key_location(config, name, slot)?),
+    };
     let token = token::open(config)?;
     let recipient = vault::recipient_of(token.as_ref())?;
-    let credential = match token.signing_public_key(&pair)? {
-        Some((algorithm, public_key)) => {
+    let found = match &pair {
+        Some(pair) => token.signing_public_key(pair)?.map(|k| (pair.clone(), k)),
+        None => None,
+    };
+    let credential = match found {
+        Some((pair, (algorithm, public_key))) => {
             if !accepts_key(exchange.secret_form(), algorithm.into()) {
                 return Err(Error::usage(format!(
                     "the token holds an {algorithm} key pair {pair}, but {} does not sign with \
@@ -75,7 +91,13 @@ pub fn import_in_token<R: BufRead>(
         None => {
             let secrets = entry.secrets(exchange.needs_passphrase())?;
             let hmac_key = hmac_key_bytes(exchange, &secrets.secret)?;
-            let label = hmac_key_ref(name);
+            let label = hmac_key_location(config, name).ok_or_else(|| {
+                Error::usage(format!(
+                    "{} cannot hold an HMAC secret (PIV has no HMAC): seal the credential with \
+                     `keyward seal`",
+                    token.describe()
+                ))
+            })?;
             let held = InTokenCredential {
                 api_key: secrets.api_key,
                 passphrase: secrets.passphrase,

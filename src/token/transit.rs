@@ -8,9 +8,11 @@
 //! Every call authenticates with the Vault token (re-read from its source each time, so a
 //! rotated token file is picked up) and fails closed with a message naming what to fix.
 
+mod hmac;
 mod http;
 mod settings;
 
+pub use hmac::HmacKey;
 pub use settings::{check_address, check_name, TransitConfig, VaultTokenSource};
 
 use std::collections::HashMap;
@@ -26,6 +28,7 @@ use zeroize::Zeroize;
 use self::http::{Client, Reply};
 use super::operations::Token;
 use super::sealing::{OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey, ServiceKey};
+use super::signing::{HmacAlgorithm, KeyRef};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
@@ -38,6 +41,11 @@ pub struct TransitToken {
     /// The key version whose public key [`Token::public_key`] last returned: decryption uses it.
     version: Mutex<Option<u32>>,
 }
+
+/// What to do when the sealing key is not found.
+const SEALING_KEY_GONE: &str = "the key does not exist (deleted, or [token] mount/key is wrong): \
+     a vault sealed to a deleted key cannot be opened again; create a key with `keyward keygen \
+     --algorithm rsa3072` and reseal the credentials to its recipient";
 
 #[derive(Deserialize)]
 struct Answer<T> {
@@ -160,44 +168,15 @@ impl TransitToken {
         Ok((version, public))
     }
 
-    /// The error for a refused call, naming what to fix. `capability` is the policy capability
-    /// the call needs on its path.
     fn refused(&self, what: &str, reply: &Reply, capability: &str) -> Error {
-        let errors = serde_json::from_slice::<Errors>(&reply.body)
-            .map(|e| e.errors.join("; "))
-            .unwrap_or_default();
-        let errors: String = errors
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(300)
-            .collect();
-        let c = self.config();
-        let fix = match reply.status {
-            StatusCode::FORBIDDEN => format!(
-                "the Vault token from {} is revoked or expired, or its policy does not allow \
-                 \"{capability}\" here: give keyward a valid token with the policy in the README \
-                 (\"Vault / OpenBao Transit\")",
-                c.token
-            ),
-            StatusCode::SERVICE_UNAVAILABLE => {
-                "the server is sealed or not ready: unseal it (`bao operator unseal`)".into()
-            }
-            StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND
-                if errors.contains("not found") || errors.contains("no existing key") =>
-            {
-                "the key does not exist (deleted, or [token] mount/key is wrong): a vault sealed \
-                 to a deleted key cannot be opened again; create a key with `keyward keygen \
-                 --algorithm rsa3072` and reseal the credentials to its recipient"
-                    .into()
-            }
-            _ => "see the server's log".into(),
-        };
-        Error::token(format!(
-            "{}: {what} was refused (HTTP {}{}{errors}): {fix}",
-            self.describe(),
-            reply.status.as_u16(),
-            if errors.is_empty() { "" } else { ": " },
-        ))
+        refused(
+            &self.client,
+            &self.describe(),
+            what,
+            reply,
+            capability,
+            SEALING_KEY_GONE,
+        )
     }
 
     fn create_key(&self) -> Result<()> {
@@ -308,6 +287,14 @@ impl Token for TransitToken {
         Ok(SecretBytes::new(plain))
     }
 
+    fn hmac(&self, key: &KeyRef, algorithm: HmacAlgorithm, parts: &[&[u8]]) -> Result<Vec<u8>> {
+        hmac::hmac(&self.client, &HmacKey::parse(key)?, algorithm, parts)
+    }
+
+    fn import_hmac_key(&self, key: &KeyRef, secret: &SecretBytes) -> Result<()> {
+        hmac::import(&self.client, &HmacKey::parse(key)?, secret)
+    }
+
     fn service_key(&self) -> Option<ServiceKey> {
         Some(ServiceKey {
             mount: self.config().mount.clone(),
@@ -315,4 +302,46 @@ impl Token for TransitToken {
             version: self.cached_version()?,
         })
     }
+}
+
+/// The error for a refused call about `subject`, naming what to fix. `capability` is the policy
+/// capability the call needs on its path; `missing` says what to do when the key is not found.
+fn refused(
+    client: &Client,
+    subject: &str,
+    what: &str,
+    reply: &Reply,
+    capability: &str,
+    missing: &str,
+) -> Error {
+    let errors = serde_json::from_slice::<Errors>(&reply.body)
+        .map(|e| e.errors.join("; "))
+        .unwrap_or_default();
+    let errors: String = errors
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    let fix = match reply.status {
+        StatusCode::FORBIDDEN => format!(
+            "the Vault token from {} is revoked or expired, or its policy does not allow \
+             \"{capability}\" here: give keyward a valid token with the policy in the README \
+             (\"Vault / OpenBao Transit\")",
+            client.config().token
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            "the server is sealed or not ready: unseal it (`bao operator unseal`)".into()
+        }
+        StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND
+            if errors.contains("not found") || errors.contains("no existing key") =>
+        {
+            missing.into()
+        }
+        _ => "see the server's log".into(),
+    };
+    Error::token(format!(
+        "{subject}: {what} was refused (HTTP {}{}{errors}): {fix}",
+        reply.status.as_u16(),
+        if errors.is_empty() { "" } else { ": " },
+    ))
 }

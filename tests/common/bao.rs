@@ -8,16 +8,39 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// What `keyward keygen` needs: create (and read) the key, and decrypt its trial value.
+/// What `keyward keygen` needs: create (and read) the key, and decrypt its trial value; and
+/// `keyward import --in-token`: see that the HMAC key is not there yet, read the mount's
+/// wrapping key, import, and compute the check HMACs.
 pub const ADMIN_POLICY: &str = r#"
 path "transit/keys/keyward-seal" { capabilities = ["create", "read", "update"] }
 path "transit/decrypt/keyward-seal" { capabilities = ["update"] }
+path "transit/wrapping_key" { capabilities = ["read"] }
+path "transit/keys/keyward-hmac-*" { capabilities = ["read", "create", "update"] }
+path "transit/hmac/keyward-hmac-*" { capabilities = ["update"] }
 "#;
-/// What `keyward serve` needs: read the public key, decrypt data keys. Nothing else.
+/// What `keyward serve` needs: read the public key, decrypt data keys, compute HMACs with the
+/// imported keys. Nothing else (the README's policy).
 pub const SERVE_POLICY: &str = r#"
 path "transit/keys/keyward-seal" { capabilities = ["read"] }
 path "transit/decrypt/keyward-seal" { capabilities = ["update"] }
+path "transit/hmac/keyward-hmac-*" { capabilities = ["update"] }
 "#;
+
+/// Writes a Vault token file as an operator would (owner-only).
+pub fn write_token(path: &Path, token: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("{token}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// A command's stdout and stderr, as text.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
 
 /// The `bao` binary, or `None` (the caller skips, unless `KEYWARD_REQUIRE_BAO=1`).
 pub fn binary() -> Option<PathBuf> {
@@ -28,6 +51,46 @@ pub fn binary() -> Option<PathBuf> {
         panic!("KEYWARD_REQUIRE_BAO=1 but no bao binary: source scripts/lib.sh && kw_bao .");
     }
     found
+}
+
+/// A server of its own in a fresh directory, and that directory's `vault-token` file holding a
+/// `keyward-admin` token (what keygen and import need); `None` (the test skips) without a bao
+/// binary.
+pub struct AdminSetup {
+    pub bao: Bao,
+    pub token_file: PathBuf,
+    pub admin_token: String,
+    /// Removed last (after `bao` stops).
+    pub dir: tempfile::TempDir,
+}
+
+/// [`admin_setup`], and an [`Env`](super::Env) sealed to the Transit key `keyward-seal`
+/// (keygen with the admin token).
+pub fn transit_env() -> Option<(AdminSetup, super::Env)> {
+    let setup = admin_setup()?;
+    let env = super::Env::start_with(super::Options {
+        transit: Some(setup.bao.token_section(&setup.token_file)),
+        ..super::Options::default()
+    });
+    Some((setup, env))
+}
+
+pub fn admin_setup() -> Option<AdminSetup> {
+    let Some(bin) = binary() else {
+        eprintln!("skipped: no bao binary (source scripts/lib.sh && kw_bao .)");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bao = Bao::start(bin, dir.path());
+    let token_file = dir.path().join("vault-token");
+    let admin_token = bao.token("keyward-admin");
+    write_token(&token_file, &admin_token);
+    Some(AdminSetup {
+        bao,
+        token_file,
+        admin_token,
+        dir,
+    })
 }
 
 pub struct Bao {
@@ -155,6 +218,16 @@ impl Bao {
             String::from_utf8_lossy(&out.stderr)
         );
         out
+    }
+
+    /// The `[token]` lines (without the header) of the sealing key `keyward-seal` on this
+    /// server, the Vault token read from `token_file`.
+    pub fn token_section(&self, token_file: &Path) -> String {
+        format!(
+            "kind = \"vault\"\naddress = \"{}\"\nkey = \"keyward-seal\"\ntoken = {{ file = \"{}\" }}\n",
+            self.addr,
+            token_file.display()
+        )
     }
 
     /// A fresh token with only `policy`.

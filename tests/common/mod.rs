@@ -525,7 +525,7 @@ pub fn free_port() -> u16 {
 }
 
 impl Keyward {
-    fn start(dir: &Path, config: &Path, envs: &[(String, String)], log_name: &str) -> Keyward {
+    pub fn start(dir: &Path, config: &Path, envs: &[(String, String)], log_name: &str) -> Keyward {
         let _token = token_lock();
         let log = dir.join(log_name);
         let out = std::fs::File::create(&log).unwrap();

@@ -24,16 +24,11 @@ use super::error::{ck, OpError};
 use super::Pkcs11Token;
 use crate::error::Error;
 use crate::secret::SecretBytes;
+use crate::token::signing::padded_hmac_key;
 use crate::token::signing::{ed25519_spki, p256_spki};
 use crate::token::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 
 type OpResult<T> = std::result::Result<T, OpError>;
-
-/// HMAC keys shorter than this are stored zero-padded to it. SoftHSM refuses `CKM_SHA256_HMAC`
-/// keys under 32 bytes and `CKM_SHA512_HMAC` keys under 64; HMAC pads every key shorter than the
-/// hash's block size (64 bytes for SHA-256, 128 for SHA-512) with zeros to that size, so a key
-/// and the key zero-padded to 64 bytes give the same HMAC-SHA256 and HMAC-SHA512 results.
-pub(crate) const HMAC_KEY_MIN: usize = 64;
 
 /// Cached handles of signing keys, by label and class, with the session generation they were
 /// found in: after the pool has lost its sessions, every cached handle is looked up again.
@@ -66,13 +61,6 @@ fn class_id(class: ObjectClass) -> u64 {
     } else {
         2
     }
-}
-
-/// The key's bytes zero-padded to [`HMAC_KEY_MIN`] (unchanged if already that long).
-pub(crate) fn padded_hmac_key(secret: &[u8]) -> SecretBytes {
-    let mut padded = SecretBytes::zeroed(secret.len().max(HMAC_KEY_MIN));
-    padded.expose_mut()[..secret.len()].copy_from_slice(secret);
-    padded
 }
 
 impl Pkcs11Token {
@@ -342,45 +330,4 @@ impl Pkcs11Token {
 
 fn label(key: &KeyRef) -> Vec<Attribute> {
     vec![Attribute::Label(key.as_str().as_bytes().to_vec())]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hmac::{Hmac, Mac};
-    use sha2::Sha512;
-
-    /// The padding is invisible to HMAC: for every key length up to the padded length, and both
-    /// hashes, the padded key gives the result of the key itself (RFC 2104: keys shorter than
-    /// the block size are zero-padded to it). The SoftHSM test checks the token agrees.
-    #[test]
-    fn zero_padding_leaves_hmac_unchanged() {
-        let msg = b"symbol=BTCUSDT&side=BUY&timestamp=1";
-        for len in 1..=HMAC_KEY_MIN + 8 {
-            let key: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31) | 1).collect();
-            let padded = padded_hmac_key(&key);
-            assert_eq!(padded.len(), len.max(HMAC_KEY_MIN));
-            let mac256 = |k: &[u8]| {
-                let mut m = Hmac::<Sha256>::new_from_slice(k).unwrap();
-                m.update(msg);
-                m.finalize().into_bytes()
-            };
-            let mac512 = |k: &[u8]| {
-                let mut m = Hmac::<Sha512>::new_from_slice(k).unwrap();
-                m.update(msg);
-                m.finalize().into_bytes()
-            };
-            assert_eq!(mac256(&key), mac256(padded.expose()), "len {len}");
-            assert_eq!(mac512(&key), mac512(padded.expose()), "len {len}");
-        }
-        // Padding past the block size would change the result: that is why it stops at 64.
-        let key = [7u8; 16];
-        let mut too_long = key.to_vec();
-        too_long.resize(65, 0);
-        let mut a = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-        let mut b = Hmac::<Sha256>::new_from_slice(&too_long).unwrap();
-        a.update(msg);
-        b.update(msg);
-        assert_ne!(a.finalize().into_bytes(), b.finalize().into_bytes());
-    }
 }

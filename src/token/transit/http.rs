@@ -1,8 +1,11 @@
-//! A blocking JSON-over-HTTP call to the Vault API, for [`Token`](crate::token::Token) methods,
-//! which block. Each call runs on a thread of its own with a current-thread runtime, so it works
-//! whether or not the caller is inside a tokio runtime. TLS is rustls with the webpki roots (or
-//! only the configured CA). The Vault token goes in `X-Vault-Token`, marked sensitive; answers
-//! (which may carry unsealed data keys) are wiped when dropped.
+//! Blocking JSON-over-HTTP calls to the Vault API, for [`Token`](crate::token::Token) methods,
+//! which block. The client owns a small runtime of its own (one worker thread) and one hyper
+//! client whose HTTP/1.1 keep-alive pool serves every call, so a per-request HMAC costs a round
+//! trip on an open connection, not a TCP and TLS handshake. A call hands its request to that
+//! runtime and waits for the answer, so it works whether or not the caller is inside a tokio
+//! runtime. TLS is rustls with the webpki roots (or only the configured CA). The Vault token
+//! goes in `X-Vault-Token`, marked sensitive; answers (which may carry unsealed data keys) are
+//! wiped when dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnectorBuilder;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
@@ -26,12 +29,27 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const TIMEOUT: Duration = Duration::from_secs(15);
 /// Transit answers are small; a key with many versions still fits.
 const MAX_ANSWER: usize = 1 << 20;
+/// Idle keep-alive connections are closed after this (OpenBao's own default is 5 minutes).
+const POOL_IDLE: Duration = Duration::from_secs(60);
 const USER_AGENT: &str = concat!("keyward/", env!("CARGO_PKG_VERSION"));
+
+type Pool = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// The Vault API of one server, namespace and token.
 pub(super) struct Client {
     config: TransitConfig,
-    tls: Arc<rustls::ClientConfig>,
+    pool: Pool,
+    /// Drives `pool`'s connections; `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // A runtime dropped inside another runtime's worker would panic; this never waits.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// An answer's status and body; the body is wiped on drop.
@@ -48,8 +66,34 @@ impl Drop for Reply {
 
 impl Client {
     pub fn new(config: TransitConfig) -> Result<Self> {
-        let tls = Arc::new(tls_config(&config)?);
-        Ok(Client { config, tls })
+        let tls = tls_config(&config)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("keyward-vault")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("cannot start the Vault client's runtime", e))?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let pool = {
+            let _entered = runtime.enter();
+            HyperClient::builder(TokioExecutor::new())
+                .pool_idle_timeout(POOL_IDLE)
+                .pool_timer(hyper_util::rt::TokioTimer::new())
+                .build(connector)
+        };
+        Ok(Client {
+            config,
+            pool,
+            runtime: Some(runtime),
+        })
     }
 
     pub fn config(&self) -> &TransitConfig {
@@ -89,19 +133,17 @@ impl Client {
             .map_err(|_| {
                 Error::token("the Vault request could not be built (check [token] namespace)")
             })?;
-        let tls = Arc::clone(&self.tls);
-        let sent = std::thread::scope(|scope| {
-            scope
-                .spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| Error::io("cannot start the Vault client's runtime", e))?;
-                    runtime.block_on(send(tls, req))
-                })
-                .join()
-                .unwrap_or_else(|_| Err(Error::token("the Vault client thread panicked")))
-        });
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let pool = self.pool.clone();
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the client")
+            .spawn(async move {
+                let _ = tx.send(send(pool, req).await);
+            });
+        let sent = rx
+            .recv()
+            .unwrap_or_else(|_| Err(Error::token("the Vault client's runtime stopped")));
         sent.map_err(|e| {
             e.context(format_args!(
                 "Vault server {}",
@@ -111,18 +153,7 @@ impl Client {
     }
 }
 
-async fn send(tls: Arc<rustls::ClientConfig>, req: Request<Full<Bytes>>) -> Result<Reply> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let connector = HttpsConnectorBuilder::new()
-        .with_tls_config((*tls).clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    let client: HyperClient<_, Full<Bytes>> =
-        HyperClient::builder(TokioExecutor::new()).build(connector);
+async fn send(client: Pool, req: Request<Full<Bytes>>) -> Result<Reply> {
     let exchange = async {
         let resp = client.request(req).await.map_err(|e| {
             Error::token(format!(
