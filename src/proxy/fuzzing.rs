@@ -239,8 +239,9 @@ fn transport(input: &Input<'_>) -> Result<Method, Refusal> {
 }
 
 /// The stages the pipeline runs before the decision's permit: transport, route
-/// (`/<credential>/...`), body size, then [`policy::check`].
-fn stages(input: &Input<'_>, caller: Caller<'_>) -> Result<Checked, Refusal> {
+/// (`/<credential>/...`), body size, then [`policy::check`]. Public for the stage benchmarks
+/// (`benches/stages.rs`).
+pub fn stages(input: &Input<'_>, caller: Caller<'_>) -> Result<Checked, Refusal> {
     let method = transport(input)?;
     let (name, path) = split_target(input.head.uri.path())?;
     if name != CREDENTIAL {
@@ -353,5 +354,4 @@ mod fixtures;
 #[cfg(test)]
 mod tests;
 
-pub use fixtures::allowlist;
-use fixtures::credential;
+pub use fixtures::{allowlist, credential};

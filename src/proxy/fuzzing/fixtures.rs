@@ -68,7 +68,7 @@ fn build_allowlist(exchange: &'static dyn Exchange) -> Allowlist {
 
 /// A credential for `exchange` from public test material (an HMAC text secret; for exchanges
 /// whose keys are private keys, RFC 6979 A.2.5's P-256 key). Never a real key.
-pub(super) fn credential(exchange: &'static dyn Exchange) -> &'static Credential {
+pub fn credential(exchange: &'static dyn Exchange) -> &'static Credential {
     static CREDENTIALS: OnceLock<Vec<(&'static str, Credential)>> = OnceLock::new();
     let all = CREDENTIALS.get_or_init(|| {
         exchange::registry()
