@@ -193,6 +193,9 @@ pub struct CredentialConfig {
     pub upstream: Option<UpstreamConfig>,
     /// What the key-permission self-check's verdict does to this credential.
     pub permission_check: PermissionCheck,
+    /// `rate_tier`: the index of its account's tier in the exchange's `weight_tiers` (0, the
+    /// lowest, unless given), which picks the request budgets keyward counts it against.
+    pub rate_tier: usize,
 }
 
 /// A credential's `permission_check`: what keyward does when the exchange says the key can
@@ -234,6 +237,7 @@ impl fmt::Debug for CredentialConfig {
             .field("host_name", &self.host_name)
             .field("upstream", &self.upstream)
             .field("permission_check", &self.permission_check)
+            .field("rate_tier", &self.rate_tier)
             .finish()
     }
 }

@@ -8,6 +8,7 @@
 //! extra checks) is the [`Exchange`](super::Exchange) trait's.
 
 mod load;
+mod weights;
 
 use serde::Deserialize;
 
@@ -83,7 +84,7 @@ pub struct Profile {
     pub public: PublicPaths,
     /// How its API and credentials work, where most exchanges agree.
     pub conventions: Conventions,
-    /// The request weights it publishes, where it does (Binance spot).
+    /// The request budgets and weights it publishes, where it does (`[[weights]]`).
     pub weights: Option<&'static super::weight::Weights>,
     /// Its demo (paper, testnet) environment, where keyward knows one (`[demo]`).
     pub demo: Option<&'static super::environment::Demo>,

@@ -26,24 +26,37 @@ impl FromStr for Rate {
         if count == 0 {
             return Err(format!("{s:?}: the count must be at least 1"));
         }
-        let per = match unit.trim() {
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3600),
+        // The unit, with an optional multiple: "s", "2s", "10s", "m", "5m", "h".
+        let unit = unit.trim();
+        let digits = unit.len() - unit.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (times, unit) = unit.split_at(digits);
+        let times: u64 = match times {
+            "" => 1,
+            t => t.parse().ok().filter(|&t| t >= 1).ok_or_else(bad)?,
+        };
+        let seconds = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
             _ => return Err(bad()),
         };
+        let per = Duration::from_secs(times.checked_mul(seconds).ok_or_else(bad)?);
         Ok(Rate { count, per })
     }
 }
 
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let unit = match self.per.as_secs() {
-            1 => "s",
-            60 => "m",
-            _ => "h",
+        let secs = self.per.as_secs();
+        let (times, unit) = match secs {
+            s if s % 3600 == 0 => (s / 3600, "h"),
+            s if s % 60 == 0 => (s / 60, "m"),
+            s => (s, "s"),
         };
-        write!(f, "{}/{unit}", self.count)
+        match times {
+            1 => write!(f, "{}/{unit}", self.count),
+            n => write!(f, "{}/{n}{unit}", self.count),
+        }
     }
 }
 
@@ -58,11 +71,24 @@ pub struct Limiter {
 impl Limiter {
     pub fn new(rate: Rate) -> Self {
         let capacity = f64::from(rate.count);
+        Limiter::bucket(capacity, capacity / rate.per.as_secs_f64())
+    }
+
+    /// A bucket of `capacity`, full at first, refilled at `per_sec` (Kraken's API counter:
+    /// 15, decaying 0.33 a second).
+    pub fn bucket(capacity: f64, per_sec: f64) -> Self {
         Limiter {
             capacity,
-            per_sec: capacity / rate.per.as_secs_f64(),
+            per_sec,
             state: Mutex::new((capacity, Instant::now())),
         }
+    }
+
+    /// Puts back `weight` taken by [`Limiter::take`] for a request that was then not sent
+    /// (another budget refused it).
+    pub fn give_back(&self, weight: f64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 = (state.0 + weight).min(self.capacity);
     }
 
     /// Takes one request's worth of budget; `false` means over the limit.
@@ -175,7 +201,20 @@ mod tests {
             }
         );
         assert_eq!("600/m".parse::<Rate>().unwrap().to_string(), "600/m");
-        for bad in ["", "20", "0/s", "20/d", "x/s", "-1/s"] {
+        // Windows of several units, as exchanges publish them (OKX "60 per 2 s").
+        let two = "60/2s".parse::<Rate>().unwrap();
+        assert_eq!((two.count, two.per), (60, Duration::from_secs(2)));
+        for (text, shown) in [
+            ("60/2s", "60/2s"),
+            ("4000/30s", "4000/30s"),
+            ("5/60s", "5/m"),
+            ("1/120m", "1/2h"),
+        ] {
+            assert_eq!(text.parse::<Rate>().unwrap().to_string(), shown);
+        }
+        for bad in [
+            "", "20", "0/s", "20/d", "x/s", "-1/s", "5/0s", "5/2", "5/s2", "5/-2s",
+        ] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
     }

@@ -322,7 +322,12 @@ impl<'s> Pipeline<'s> {
             }
             self.resources
                 .budgets()
-                .spend(credential.exchange, &checked.canonical)
+                .spend(
+                    credential.exchange,
+                    &credential.name,
+                    credential.rate_tier,
+                    &checked.canonical,
+                )
                 .map_err(|r| subject.stop(r))?;
         }
         Ok(Decided {

@@ -114,6 +114,7 @@ fn reopen(
                 upstream: old.upstream.clone(),
                 source,
                 permission_check: c.permission_check,
+                rate_tier: c.rate_tier,
             }
         } else {
             let token = resources.token().ok_or_else(|| {

@@ -299,6 +299,8 @@ pub struct CredentialState {
     pub(super) source: Source,
     /// What the key-permission self-check's verdict does to it.
     pub permission_check: PermissionCheck,
+    /// Its account's tier among the exchange's weight tiers (`rate_tier`), as an index.
+    pub rate_tier: usize,
 }
 
 /// The settings a credential's unsealed key was made from.
@@ -335,6 +337,7 @@ impl CredentialState {
             upstream: resources.upstream(&c.name)?,
             source: Source::of(c),
             permission_check: c.permission_check,
+            rate_tier: c.rate_tier,
         })
     }
 }
@@ -469,6 +472,7 @@ mod tests {
                 recv_window_ms: 5000,
             },
             permission_check: PermissionCheck::Off,
+            rate_tier: 0,
         };
         Snapshot {
             credentials: HashMap::from([("main".to_owned(), Arc::new(credential))]),

@@ -31,6 +31,7 @@ pub(super) struct RawCredential {
     host_name: Option<String>,
     upstream: Option<RawUpstream>,
     permission_check: Option<String>,
+    rate_tier: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +158,7 @@ impl RawCredential {
                 )))
             }
         };
+        let rate_tier = rate_tier(key, exchange, c.rate_tier.as_deref())?;
         Ok(CredentialConfig {
             name: c.name,
             exchange,
@@ -169,7 +171,27 @@ impl RawCredential {
             host_name,
             upstream,
             permission_check,
+            rate_tier,
         })
+    }
+}
+
+/// `rate_tier`: one of the exchange's `weight_tiers` (the index of), the first when not given.
+fn rate_tier(key: &str, exchange: &dyn exchange::Exchange, given: Option<&str>) -> Result<usize> {
+    let tiers = exchange.profile().weights.map_or(&[][..], |w| w.tiers);
+    let Some(name) = given else { return Ok(0) };
+    match tiers.iter().position(|t| *t == name) {
+        Some(i) => Ok(i),
+        None if tiers.is_empty() => Err(Error::config(format!(
+            "{key}.rate_tier: {} has no rate tiers keyward knows (its budgets are the same for \
+             every account); remove the line",
+            exchange.id()
+        ))),
+        None => Err(Error::config(format!(
+            "{key}.rate_tier: {name:?} is not one of {}'s tiers: {} (the first is the default)",
+            exchange.id(),
+            tiers.join(", ")
+        ))),
     }
 }
 

@@ -36,7 +36,6 @@ use serde::Deserialize;
 use super::{Conventions, KeyUse, Notional, Preset, PresetEntry, Profile, SecretForm};
 use crate::exchange::deny::{self, DenyMatch, DenyRule};
 use crate::exchange::native::{CodedError, Data};
-use crate::exchange::weight::{Weighted, Weights};
 use crate::exchange::PublicPaths;
 use crate::order::table::{self, leak, leak_str, leak_strs, method_path, Rules};
 use crate::request::{CanonRules, Method};
@@ -78,78 +77,9 @@ pub fn load(profile: &str, orders: &str, rules: &Rules) -> Result<Profile, Strin
             except: leak_strs(def.public.except),
         },
         conventions: conventions(def.conventions)?,
-        weights: def.weights.map(weights).transpose()?,
+        weights: super::weights::load(def.weight_tiers, def.weights)?,
         demo: def.demo.map(|d| d.load()).transpose()?,
     })
-}
-
-fn weights(def: WeightsDef) -> Result<&'static Weights, String> {
-    let budget = def
-        .budget
-        .parse()
-        .map_err(|e| format!("weights.budget: {e}"))?;
-    let endpoints = def
-        .endpoint
-        .into_iter()
-        .map(|e| {
-            let (method, path) = method_path(&e.at)?;
-            let steps: Vec<(u32, u32)> = e.by_limit.into_iter().map(|[a, b]| (a, b)).collect();
-            if steps.windows(2).any(|w| w[0].0 >= w[1].0) {
-                return Err(format!(
-                    "weights.endpoint {}: by_limit steps must rise",
-                    e.at
-                ));
-            }
-            if e.weight.is_none() && steps.is_empty() {
-                return Err(format!(
-                    "weights.endpoint {}: give weight or by_limit",
-                    e.at
-                ));
-            }
-            Ok(Weighted {
-                method,
-                path,
-                weight: e.weight.unwrap_or(def.default),
-                without: e.without.map(|w| (leak_str(w.param), w.weight)),
-                by_limit: leak(steps),
-                default_limit: e.default_limit.unwrap_or(0),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok(Box::leak(Box::new(Weights {
-        budget,
-        prefix: leak_str(def.prefix),
-        default: def.default,
-        endpoints: leak(endpoints),
-    })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WeightsDef {
-    budget: String,
-    prefix: String,
-    default: u32,
-    #[serde(default)]
-    endpoint: Vec<WeightDef>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WeightDef {
-    at: String,
-    weight: Option<u32>,
-    without: Option<WithoutDef>,
-    #[serde(default)]
-    by_limit: Vec<[u32; 2]>,
-    default_limit: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WithoutDef {
-    param: String,
-    weight: u32,
 }
 
 #[derive(Deserialize)]
@@ -170,7 +100,10 @@ struct ProfileDef {
     #[serde(default)]
     deny: Vec<DenyDef>,
     preset: Vec<PresetDef>,
-    weights: Option<WeightsDef>,
+    #[serde(default)]
+    weight_tiers: Vec<String>,
+    #[serde(default)]
+    weights: Vec<super::weights::BudgetDef>,
     demo: Option<super::super::environment::DemoDef>,
 }
 
