@@ -193,9 +193,19 @@ pub struct CredentialConfig {
     pub upstream: Option<UpstreamConfig>,
     /// What the key-permission self-check's verdict does to this credential.
     pub permission_check: PermissionCheck,
-    /// `rate_tier`: the index of its account's tier in the exchange's `weight_tiers` (0, the
-    /// lowest, unless given), which picks the request budgets keyward counts it against.
-    pub rate_tier: usize,
+    /// Whether keyward counts the exchange's request budgets for it, and at which tier.
+    pub budgets: ExchangeBudgets,
+}
+
+/// A credential's `exchange_budgets` and `rate_tier`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExchangeBudgets {
+    /// Counted (the default), against the limits of the tier at this index of the exchange's
+    /// `weight_tiers` (`rate_tier`; 0, the lowest, unless given).
+    Counted { tier: usize },
+    /// Not counted (`exchange_budgets = "off"`): the exchange raised this account's limits
+    /// beyond what keyward knows.
+    Off,
 }
 
 /// A credential's `permission_check`: what keyward does when the exchange says the key can
@@ -237,7 +247,7 @@ impl fmt::Debug for CredentialConfig {
             .field("host_name", &self.host_name)
             .field("upstream", &self.upstream)
             .field("permission_check", &self.permission_check)
-            .field("rate_tier", &self.rate_tier)
+            .field("budgets", &self.budgets)
             .finish()
     }
 }
@@ -492,6 +502,38 @@ allow = {allow}
         );
         let e = err(&audit("ship_records = true\nship_records_socket = \"\""));
         assert!(e.contains("audit.ship_records_socket: empty"), "{e}");
+    }
+
+    #[test]
+    fn a_credential_picks_its_rate_tier_or_turns_the_budgets_off() {
+        let budgets = |exchange: &str, extra: &str| {
+            Config::parse(&with_credential("c", exchange, extra), Path::new("/"))
+                .unwrap()
+                .credentials[0]
+                .budgets
+        };
+        assert_eq!(budgets("kraken", ""), ExchangeBudgets::Counted { tier: 0 });
+        assert_eq!(
+            budgets("kraken", "rate_tier = \"pro\""),
+            ExchangeBudgets::Counted { tier: 2 }
+        );
+        assert_eq!(
+            budgets("kucoin", "rate_tier = \"vip5\""),
+            ExchangeBudgets::Counted { tier: 5 }
+        );
+        assert_eq!(
+            budgets("bybit", "exchange_budgets = \"off\""),
+            ExchangeBudgets::Off
+        );
+        for (exchange, extra, says) in [
+            ("kraken", "rate_tier = \"gold\"", "credential[0].rate_tier: \"gold\" is not one of kraken's tiers: starter, intermediate, pro (the first is the default)"),
+            ("bybit", "rate_tier = \"vip1\"", "credential[0].rate_tier: bybit has no rate tiers keyward knows"),
+            ("kraken", "rate_tier = \"pro\"\nexchange_budgets = \"off\"", "rate_tier: has no effect with exchange_budgets = \"off\""),
+            ("kraken", "exchange_budgets = \"no\"", "credential[0].exchange_budgets: \"no\" must be \"count\""),
+        ] {
+            let e = err(&with_credential("c", exchange, extra));
+            assert!(e.contains(says), "{extra}: {e}");
+        }
     }
 
     #[test]

@@ -325,7 +325,7 @@ impl<'s> Pipeline<'s> {
                 .spend(
                     credential.exchange,
                     &credential.name,
-                    credential.rate_tier,
+                    credential.budgets,
                     &checked.canonical,
                 )
                 .map_err(|r| subject.stop(r))?;

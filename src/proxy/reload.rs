@@ -114,7 +114,7 @@ fn reopen(
                 upstream: old.upstream.clone(),
                 source,
                 permission_check: c.permission_check,
-                rate_tier: c.rate_tier,
+                budgets: c.budgets,
             }
         } else {
             let token = resources.token().ok_or_else(|| {

@@ -31,7 +31,7 @@ use super::weights::Budgets;
 use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::anomaly::kept;
 use crate::audit::{AuditLog, Event};
-use crate::config::{self, Config, PermissionCheck};
+use crate::config::{self, Config, ExchangeBudgets, PermissionCheck};
 use crate::error::{Error, Result};
 use crate::exchange::environment::Environment;
 use crate::exchange::{Credential, Exchange};
@@ -299,8 +299,8 @@ pub struct CredentialState {
     pub(super) source: Source,
     /// What the key-permission self-check's verdict does to it.
     pub permission_check: PermissionCheck,
-    /// Its account's tier among the exchange's weight tiers (`rate_tier`), as an index.
-    pub rate_tier: usize,
+    /// Whether the exchange's request budgets are counted for it, and at which tier.
+    pub budgets: ExchangeBudgets,
 }
 
 /// The settings a credential's unsealed key was made from.
@@ -337,7 +337,7 @@ impl CredentialState {
             upstream: resources.upstream(&c.name)?,
             source: Source::of(c),
             permission_check: c.permission_check,
-            rate_tier: c.rate_tier,
+            budgets: c.budgets,
         })
     }
 }
@@ -472,7 +472,7 @@ mod tests {
                 recv_window_ms: 5000,
             },
             permission_check: PermissionCheck::Off,
-            rate_tier: 0,
+            budgets: ExchangeBudgets::Counted { tier: 0 },
         };
         Snapshot {
             credentials: HashMap::from([("main".to_owned(), Arc::new(credential))]),

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::config::ExchangeBudgets;
 use crate::exchange::weight::{Budget, Limit, Scope};
 use crate::exchange::Exchange;
 use crate::policy::rate::Limiter;
@@ -28,17 +29,19 @@ struct Slot {
 
 impl Budgets {
     /// Spends `req`'s weight from each of its exchange's budgets that covers it, as
-    /// `credential` (whose account is at `tier` of the exchange's weight tiers), or refuses it
-    /// with 429 `request_weight` naming the budget and how long until the request fits.
-    /// Exchanges without budgets pass.
+    /// `credential` (counted at the tier `budgets` says), or refuses it with 429
+    /// `request_weight` naming the budget and how long until the request fits. Exchanges
+    /// without budgets, and credentials with `exchange_budgets = "off"`, pass.
     pub fn spend(
         &self,
         exchange: &dyn Exchange,
         credential: &str,
-        tier: usize,
+        budgets: ExchangeBudgets,
         req: &CanonicalRequest,
     ) -> Result<(), Refusal> {
-        let Some(weights) = exchange.profile().weights else {
+        let (Some(weights), ExchangeBudgets::Counted { tier }) =
+            (exchange.profile().weights, budgets)
+        else {
             return Ok(());
         };
         let mut taken: Vec<(Arc<Limiter>, f64)> = Vec::new();

@@ -488,6 +488,9 @@ vault = "vault/{self.credential}.kwv"
 vault_sha256 = "{self.vault_pin()}"
 recv_window_ms = 5000
 upstream = {{ base = "{self.mock.base}", ca = "ca/ca.pem"{self.ws_base_entry()} }}
+# These suites send faster than the exchanges' own request budgets allow (Bybit: 10 orders a
+# second per endpoint); tests/weights.rs tests the budgets.
+exchange_budgets = "off"
 {self.credential_extra}
 
 [[client]]

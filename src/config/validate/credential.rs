@@ -6,7 +6,8 @@ use serde::Deserialize;
 
 use super::server;
 use crate::config::{
-    resolve, CredentialConfig, PermissionCheck, UpstreamConfig, DEFAULT_RECV_WINDOW_MS,
+    resolve, CredentialConfig, ExchangeBudgets, PermissionCheck, UpstreamConfig,
+    DEFAULT_RECV_WINDOW_MS,
 };
 use crate::error::{Error, Result};
 use crate::exchange::{self, environment::Environment};
@@ -32,6 +33,7 @@ pub(super) struct RawCredential {
     upstream: Option<RawUpstream>,
     permission_check: Option<String>,
     rate_tier: Option<String>,
+    exchange_budgets: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -158,7 +160,24 @@ impl RawCredential {
                 )))
             }
         };
-        let rate_tier = rate_tier(key, exchange, c.rate_tier.as_deref())?;
+        let budgets = match (c.exchange_budgets.as_deref(), c.rate_tier.as_deref()) {
+            (None | Some("count"), tier) => ExchangeBudgets::Counted {
+                tier: rate_tier(key, exchange, tier)?,
+            },
+            (Some("off"), None) => ExchangeBudgets::Off,
+            (Some("off"), Some(_)) => {
+                return Err(Error::config(format!(
+                    "{key}.rate_tier: has no effect with exchange_budgets = \"off\"; remove one"
+                )))
+            }
+            (Some(other), _) => {
+                return Err(Error::config(format!(
+                    "{key}.exchange_budgets: {other:?} must be \"count\" (the default: keyward \
+                     refuses a request that would pass the exchange's own request budget) or \
+                     \"off\""
+                )))
+            }
+        };
         Ok(CredentialConfig {
             name: c.name,
             exchange,
@@ -171,7 +190,7 @@ impl RawCredential {
             host_name,
             upstream,
             permission_check,
-            rate_tier,
+            budgets,
         })
     }
 }
