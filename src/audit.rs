@@ -45,6 +45,7 @@
 //! writer) somewhere the host cannot rewrite.
 
 mod checkpoint;
+mod durable;
 mod event;
 mod health;
 mod lock;
@@ -66,4 +67,5 @@ pub use event::{
 };
 pub use ship::DEFAULT_SOCKET;
 pub use verify::{verify, verify_with, VerifyOptions, VerifyReport, Vouch};
+pub use durable::Written;
 pub use writer::{AuditLog, Checkpoints};

@@ -261,3 +261,57 @@ fn fsync_interval_ms_makes_records_durable_within_the_interval() {
         "fsync_interval_ms = 0 (left to the OS): keyward itself synced: {seen:?}"
     );
 }
+
+#[test]
+fn fsync_true_makes_each_record_durable_before_the_request_goes_on() {
+    let env = &*ENV;
+    let audit = "audit-fsync-true.jsonl";
+    let config = env.write_config(
+        "keyward-fsync-true.toml",
+        &ConfigSpec {
+            audit,
+            ..Default::default()
+        },
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line = format!("path = \"{audit}\"\n");
+    assert!(text.contains(&line), "{text}");
+    std::fs::write(&config, text.replace(&line, &format!("{line}fsync = true\n"))).unwrap();
+    let kw = env.serve(&config, "keyward-fsync-true.stderr.log");
+
+    // Concurrent orders: the group commit's waiters all get their answer, on a valid chain.
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..24)
+            .map(|_| s.spawn(|| order(kw.port, &env.token, &tag("fsync-many")).status))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(answers.iter().all(|&s| s == 200), "{answers:?}");
+
+    // One order after another cannot share an fdatasync: each waits for its decision record
+    // (before forwarding) and its outcome record (before the answer) to be on disk.
+    if Command::new("strace").arg("-V").output().is_ok() {
+        let sequential = 5;
+        let syncs = syncs_during(kw.pid(), &env.dir, "fsync-true", || {
+            for _ in 0..sequential {
+                let r = order(kw.port, &env.token, &tag("fsync-one"));
+                assert_eq!(r.status, 200, "{}", r.text());
+            }
+        });
+        match syncs {
+            Some(n) => assert!(
+                n >= 2 * sequential,
+                "{n} fdatasync calls for {sequential} sequential orders (two records each)"
+            ),
+            None => eprintln!("strace cannot attach here: the fdatasync count is not checked"),
+        }
+    } else {
+        eprintln!("strace is not installed: the fdatasync count is not checked");
+    }
+    drop(kw);
+    verify(env, &env.dir.join(audit), &config);
+    let text = std::fs::read_to_string(env.dir.join(audit)).unwrap();
+    let count = |what: &str| text.lines().filter(|l| l.contains(what)).count();
+    assert_eq!(count(r#""decision":"allow""#), 29, "{text}");
+    assert_eq!(count(r#""event":"outcome""#), 29, "{text}");
+}

@@ -554,3 +554,57 @@ fn group_commit_under_concurrency_keeps_a_valid_chain() {
     let report = verify(&path).unwrap();
     assert_eq!(report.records, 200);
 }
+
+#[test]
+fn group_commit_for_async_writers_resolves_every_record_on_a_valid_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut log = AuditLog::open(&path).unwrap();
+    log.set_sync(true);
+    let log = std::sync::Arc::new(log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let mut seqs: Vec<u64> = runtime.block_on(async {
+        let tasks: Vec<_> = (0..40u64)
+            .map(|t| {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut out = Vec::new();
+                    for i in 0..5u64 {
+                        let written = log.write(&json!({"task": t, "i": i})).unwrap();
+                        out.push(written.durable().await.unwrap());
+                    }
+                    out
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all
+    });
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..200).collect::<Vec<_>>());
+    // Every resolved record was covered by an fdatasync: the durable mark is past them all.
+    assert!(log.durable_below() >= 200);
+    drop(runtime);
+    drop(std::sync::Arc::try_unwrap(log).ok().expect("the only handle"));
+    assert_eq!(verify(&path).unwrap().records, 200);
+}
+
+#[test]
+fn write_without_sync_is_durable_at_once_and_keeps_the_chain() {
+    let (_dir, path) = temp_log();
+    let log = AuditLog::open(&path).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for i in 0..3u64 {
+        let written = log.write(&json!({"i": i})).unwrap();
+        assert_eq!(runtime.block_on(written.durable()).unwrap(), i);
+    }
+    assert_eq!(verify(&path).unwrap().records, 3);
+}

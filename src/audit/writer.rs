@@ -1,6 +1,7 @@
 //! The single appender of a process.
 
 use super::checkpoint::{self, CheckpointKey, CheckpointSigner};
+use super::durable::{GroupCommit, Written};
 use super::lock::lock_exclusive;
 use super::record::{self, ZERO_HASH};
 use super::ship::{Shipper, Shipping};
@@ -26,6 +27,8 @@ pub struct AuditLog {
     checkpoint_interval: Option<Duration>,
     fsync_interval: Option<Duration>,
     timer: Option<Timer>,
+    /// The group commit's thread, while appends wait for `fdatasync` ([`set_sync`](Self::set_sync)).
+    syncer: Option<JoinHandle<()>>,
 }
 
 struct Inner {
@@ -36,6 +39,8 @@ struct Inner {
     durable: Mutex<u64>,
     /// A second handle on the same file, for `fdatasync` outside the state lock.
     sync_file: File,
+    /// Where [`AuditLog::write`]'s callers wait for the syncer thread's `fdatasync`.
+    group: Arc<GroupCommit>,
 }
 
 struct State {
@@ -95,6 +100,7 @@ impl Drop for Timer {
 impl Drop for AuditLog {
     fn drop(&mut self) {
         self.timer.take();
+        self.stop_syncer();
         self.close();
     }
 }
@@ -173,6 +179,7 @@ impl AuditLog {
                 path: path.to_path_buf(),
                 durable: Mutex::new(next_seq),
                 sync_file,
+                group: Arc::new(GroupCommit::new(next_seq)),
                 state: Mutex::new(State {
                     file,
                     next_seq,
@@ -187,6 +194,7 @@ impl AuditLog {
             checkpoint_interval: None,
             fsync_interval: None,
             timer: None,
+            syncer: None,
         })
     }
 
@@ -331,18 +339,59 @@ impl AuditLog {
         Ok(seq)
     }
 
+    /// Appends one record for `entry` as [`append`](Self::append) does, without waiting for
+    /// the disk on this thread: when [`set_sync`](Self::set_sync) is on, the returned
+    /// [`Written`] resolves once the syncer thread's `fdatasync` covers the record (group
+    /// commit), so an async caller does not hold a runtime worker meanwhile. The record is in
+    /// the file (a crash of the process cannot lose it) when this returns `Ok`.
+    pub fn write<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<Written> {
+        let (seq, sync) = self.inner.write(entry)?;
+        match (sync, &self.syncer) {
+            (false, _) => Ok(Written::done(seq)),
+            (true, Some(_)) => Ok(self.inner.group.request(seq)),
+            (true, None) => self.inner.sync_through(seq).map(|_| Written::done(seq)),
+        }
+    }
+
     /// Whether appends wait for `fdatasync` (off by default).
     pub fn is_sync(&self) -> bool {
         self.inner.state.lock().map(|st| st.sync).unwrap_or(true)
     }
 
-    /// When on, every record is durable before [`append`](Self::append) returns.
+    /// When on, every record is durable before [`append`](Self::append) returns (and before
+    /// [`write`](Self::write)'s [`Written`] resolves, from a syncer thread started here).
     pub fn set_sync(&mut self, sync: bool) {
         self.inner
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .sync = sync;
+        if !sync {
+            self.stop_syncer();
+            return;
+        }
+        if self.syncer.is_some() {
+            return;
+        }
+        let inner = self.inner.clone();
+        match self
+            .inner
+            .group
+            .clone()
+            .spawn(move |below| inner.sync_through(below.saturating_sub(1)))
+        {
+            Ok(thread) => self.syncer = Some(thread),
+            // `write` then makes each record durable on the caller's thread.
+            Err(e) => tracing::warn!(error = %e, "cannot start the audit log's sync thread; each append waits for fdatasync itself"),
+        }
+    }
+
+    /// Stops the syncer thread once what was asked of it is durable.
+    fn stop_syncer(&mut self) {
+        if let Some(thread) = self.syncer.take() {
+            self.inner.group.stop();
+            let _ = thread.join();
+        }
     }
 
     /// The file this log appends to.
@@ -362,14 +411,15 @@ impl AuditLog {
 impl Inner {
     /// Makes every record up to `seq` durable. Threads that arrive while an `fdatasync` runs
     /// wait for it and then share the next one.
-    fn sync_through(&self, seq: u64) -> Result<()> {
+    /// Returns the seq below which every record is durable.
+    fn sync_through(&self, seq: u64) -> Result<u64> {
         let shown = self.path.display();
         let mut durable = self
             .durable
             .lock()
             .map_err(|_| Error::audit(format!("audit log {shown}: a previous sync panicked")))?;
         if *durable > seq {
-            return Ok(());
+            return Ok(*durable);
         }
         // Everything written so far is covered by this fdatasync.
         let upto =
@@ -386,14 +436,14 @@ impl Inner {
             )));
         }
         *durable = upto;
-        Ok(())
+        Ok(upto)
     }
 
     /// Makes every record written so far durable (nothing to do when none was written since).
     fn sync_written(&self) -> Result<()> {
         let next = self.state.lock().map(|st| st.next_seq).unwrap_or(0);
         match next.checked_sub(1) {
-            Some(last) => self.sync_through(last),
+            Some(last) => self.sync_through(last).map(|_| ()),
             None => Ok(()),
         }
     }
@@ -594,6 +644,14 @@ fn last_line(file: &File, len: u64) -> io::Result<LastLine> {
     let mut line = vec![0u8; (end - start) as usize];
     file.read_exact_at(&mut line, start)?;
     Ok(LastLine::Line(line))
+}
+
+#[cfg(test)]
+impl AuditLog {
+    /// The seq below which every record is known durable.
+    pub(super) fn durable_below(&self) -> u64 {
+        *self.inner.durable.lock().unwrap()
+    }
 }
 
 #[cfg(test)]

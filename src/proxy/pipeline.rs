@@ -70,7 +70,7 @@ impl<'s> Pipeline<'s> {
             Ok(place) => place,
             Err(refusal) => {
                 let subject = Subject::new(id, self.peer, req.uri().path());
-                let refusal = self.audit_refusal(&subject, refusal);
+                let refusal = self.audit_refusal(&subject, refusal).await;
                 return Outcome::refused(subject, refusal);
             }
         };
@@ -86,7 +86,7 @@ impl<'s> Pipeline<'s> {
             Ok(decided) => decided,
             Err(Stopped { subject, refusal }) => {
                 subject.feed_triggers(self.peer, &refusal);
-                let refusal = self.audit_refusal(&subject, refusal);
+                let refusal = self.audit_refusal(&subject, refusal).await;
                 return Outcome::refused(subject, refusal);
             }
         };
@@ -94,7 +94,7 @@ impl<'s> Pipeline<'s> {
         let judgement = Judgement::of(&checked.decision);
         let params = Some(checked.canonical.params_string());
         let record = subject.record(&checked.canonical.path, params, judgement.verdict());
-        let audited = self.resources.audit(&record);
+        let audited = self.resources.audit_durable(&record).await;
         drop(judgement);
         // A denial feeds the client's anomaly triggers, also when its record failed.
         if !checked.decision.is_allowed() {
@@ -208,7 +208,10 @@ impl<'s> Pipeline<'s> {
                 answer,
             };
             let gone = tx.is_closed();
-            if let Err(e) = state.resources().audit(&forwarded.record(id, gone)) {
+            let record = forwarded.record(id, gone);
+            let recorded = state.resources().audit_durable(&record).await;
+            drop(record);
+            if let Err(e) = recorded {
                 // The request has already been executed; the bot gets the exchange's answer.
                 tracing::error!(error = %e, request = id, "could not write the outcome audit record");
             }
@@ -339,15 +342,13 @@ impl<'s> Pipeline<'s> {
 
     /// Writes a refusal's audit record and returns the refusal; if even that fails, the bot
     /// gets the audit failure instead.
-    fn audit_refusal(&self, subject: &Subject<'_>, refusal: Refusal) -> Refusal {
+    async fn audit_refusal(&self, subject: &Subject<'_>, refusal: Refusal) -> Refusal {
         let verdict = Verdict::Refuse {
             code: refusal.code,
             reason: &refusal.message,
         };
-        match self
-            .resources
-            .audit(&subject.record(&subject.path, None, verdict))
-        {
+        let record = subject.record(&subject.path, None, verdict);
+        match self.resources.audit_durable(&record).await {
             Ok(_) => refusal,
             Err(e) => audit_failed(e),
         }

@@ -244,6 +244,20 @@ impl Resources {
         appended
     }
 
+    /// Appends an audit record as [`audit`](Self::audit) does, but with `[audit] fsync` awaits
+    /// the group commit's `fdatasync` instead of blocking a worker thread: the request path's
+    /// records (the decision before anything is signed, the outcome before the answer).
+    pub(super) async fn audit_durable(&self, event: &Event<'_>) -> Result<u64> {
+        let started = Instant::now();
+        let appended = match self.audit.write(event) {
+            Ok(written) => written.durable().await,
+            Err(e) => Err(e),
+        };
+        self.metrics
+            .audit_write(started.elapsed(), appended.is_ok());
+        appended
+    }
+
     /// The audit log (for the readiness probe).
     pub(super) fn audit_log(&self) -> &AuditLog {
         &self.audit
