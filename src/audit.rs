@@ -44,13 +44,16 @@
 //! to detect that, keep the [`VerifyReport`]'s `last_hash` (or the seq / hash returned by the
 //! writer) somewhere the host cannot rewrite.
 
+mod batch;
 mod checkpoint;
 mod durable;
 mod event;
+mod file;
 mod health;
 mod lock;
 mod record;
 mod ship;
+mod timer;
 pub mod tools;
 mod verify;
 mod writer;
@@ -67,5 +70,4 @@ pub use event::{
 };
 pub use ship::DEFAULT_SOCKET;
 pub use verify::{verify, verify_with, VerifyOptions, VerifyReport, Vouch};
-pub use durable::Written;
 pub use writer::{AuditLog, Checkpoints};

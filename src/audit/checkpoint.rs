@@ -114,6 +114,26 @@ impl CheckpointKey {
     }
 }
 
+/// The genesis record's entry: the checkpoint key (fingerprint and DER), the time, and the
+/// key's signature over both.
+pub(super) fn genesis_entry(signer: &dyn CheckpointSigner, key: &CheckpointKey) -> Result<Vec<u8>> {
+    use base64::Engine;
+    let started = super::record::format_time(std::time::SystemTime::now())
+        .ok_or_else(|| Error::audit("the system clock is outside 1970..9999"))?;
+    let fp = key.fingerprint();
+    let sig = signer
+        .sign(genesis_message(fp, &started).as_bytes())
+        .map_err(|e| e.context("signing the audit log's genesis record on the token"))?;
+    let entry = serde_json::json!({
+        "event": GENESIS,
+        "key": fp,
+        "public_key": base64::engine::general_purpose::STANDARD.encode(key.spki_der()),
+        "started": started,
+        "sig": hex::encode(sig),
+    });
+    serde_json::to_vec(&entry).map_err(|e| Error::audit(format!("genesis record: {e}")))
+}
+
 /// The text a genesis record's signature covers.
 pub(crate) fn genesis_message(fingerprint: &str, started: &str) -> String {
     format!("keyward-audit-genesis v1 key={fingerprint} started={started}")

@@ -57,7 +57,7 @@ impl GroupCommit {
         }
         Written {
             seq,
-            wait: Some(receiver),
+            wait: receiver,
         }
     }
 
@@ -79,7 +79,10 @@ impl GroupCommit {
                     let below = {
                         let mut wanted = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
                         while wanted.below <= done && !wanted.stop {
-                            wanted = self.wake.wait(wanted).unwrap_or_else(PoisonError::into_inner);
+                            wanted = self
+                                .wake
+                                .wait(wanted)
+                                .unwrap_or_else(PoisonError::into_inner);
                         }
                         if wanted.below <= done {
                             return; // stopped with nothing left to sync
@@ -111,25 +114,17 @@ impl GroupCommit {
     }
 }
 
-/// A record written to the log, possibly not yet durable.
+/// A record written to the log, not yet known durable.
 #[must_use = "a written record is only known durable once `durable` has returned"]
-pub struct Written {
+pub(super) struct Written {
     seq: u64,
-    /// `None`: nothing to wait for (fsync is off).
-    wait: Option<watch::Receiver<Synced>>,
+    wait: watch::Receiver<Synced>,
 }
 
 impl Written {
-    pub(super) fn done(seq: u64) -> Self {
-        Written { seq, wait: None }
-    }
-
-    /// The record's seq once it is durable (at once when the log does not fsync).
-    pub async fn durable(self) -> Result<u64> {
-        let Some(mut wait) = self.wait else {
-            return Ok(self.seq);
-        };
-        let seq = self.seq;
+    /// The record's seq once it is durable.
+    pub(super) async fn durable(self) -> Result<u64> {
+        let Written { seq, mut wait } = self;
         let synced = wait
             .wait_for(|s| !matches!(s, Synced::Below(n) if *n <= seq))
             .await

@@ -573,8 +573,8 @@ fn group_commit_for_async_writers_resolves_every_record_on_a_valid_chain() {
                 tokio::spawn(async move {
                     let mut out = Vec::new();
                     for i in 0..5u64 {
-                        let written = log.write(&json!({"task": t, "i": i})).unwrap();
-                        out.push(written.durable().await.unwrap());
+                        let entry = json!({"task": t, "i": i});
+                        out.push(log.append_async(&entry).await.unwrap());
                     }
                     out
                 })
@@ -591,20 +591,78 @@ fn group_commit_for_async_writers_resolves_every_record_on_a_valid_chain() {
     // Every resolved record was covered by an fdatasync: the durable mark is past them all.
     assert!(log.durable_below() >= 200);
     drop(runtime);
-    drop(std::sync::Arc::try_unwrap(log).ok().expect("the only handle"));
+    drop(
+        std::sync::Arc::try_unwrap(log)
+            .ok()
+            .expect("the only handle"),
+    );
     assert_eq!(verify(&path).unwrap().records, 200);
 }
 
 #[test]
-fn write_without_sync_is_durable_at_once_and_keeps_the_chain() {
+fn async_appends_from_ready_tasks_share_one_write_in_chain_order() {
     let (_dir, path) = temp_log();
-    let log = AuditLog::open(&path).unwrap();
+    let log = std::sync::Arc::new(AuditLog::open(&path).unwrap());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    for i in 0..3u64 {
-        let written = log.write(&json!({"i": i})).unwrap();
-        assert_eq!(runtime.block_on(written.durable()).unwrap(), i);
+    let seqs = runtime.block_on(async {
+        // All ready at once on one thread: each stages its record and yields, so the first
+        // to resume writes all of them; none resolves before its record is in the file.
+        let tasks: Vec<_> = (0..10u64)
+            .map(|i| {
+                let (log, path) = (log.clone(), path.clone());
+                tokio::spawn(async move {
+                    let seq = log.append_async(&json!({"i": i})).await.unwrap();
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    assert!(
+                        text.contains(&format!("\"seq\":{seq},")),
+                        "{seq} not written"
+                    );
+                    seq
+                })
+            })
+            .collect();
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap());
+        }
+        seqs
+    });
+    assert_eq!(seqs, (0..10).collect::<Vec<_>>());
+    assert_eq!(verify(&path).unwrap().records, 10);
+}
+
+#[test]
+fn a_failed_batch_write_fails_every_record_in_it_and_rewinds_the_chain() {
+    let (_dir, path) = temp_log();
+    let log = std::sync::Arc::new(AuditLog::open(&path).unwrap());
+    log.append(&json!({"n": 0})).unwrap();
+    // A read-only handle: the batch's write(2) fails with EBADF and nothing reaches the file.
+    let writable = log.swap_file_for_tests(std::fs::File::open(&path).unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let results = runtime.block_on(async {
+        let tasks: Vec<_> = (0..4u64)
+            .map(|i| {
+                let log = log.clone();
+                tokio::spawn(async move { log.append_async(&json!({"lost": i})).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    for r in &results {
+        let e = r.as_ref().unwrap_err();
+        assert!(e.message().contains("cannot write audit record"), "{e}");
     }
-    assert_eq!(verify(&path).unwrap().records, 3);
+    log.swap_file_for_tests(writable);
+    // The chain goes on from record 0: the failed batch left no trace.
+    assert_eq!(log.append(&json!({"n": 1})).unwrap(), 1);
+    assert_eq!(verify(&path).unwrap().records, 2);
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("lost"));
 }

@@ -1,16 +1,17 @@
 //! The single appender of a process.
 
+use super::batch::Batch;
 use super::checkpoint::{self, CheckpointKey, CheckpointSigner};
-use super::durable::{GroupCommit, Written};
+use super::durable::GroupCommit;
+use super::file::{chain_position, truncate_to, write_line};
 use super::lock::lock_exclusive;
-use super::record::{self, ZERO_HASH};
+use super::record;
 use super::ship::{Shipper, Shipping};
+use super::timer::Timer;
 use crate::{Error, Result};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -58,6 +59,10 @@ struct State {
     keyed: Option<Keyed>,
     /// `[audit] ship_records`: each record's line also goes to syslog once written.
     records: Option<Shipper>,
+    /// Records staged for the next write (their seqs are `written_seq..next_seq`).
+    batch: Batch,
+    /// seq of the first record not in the file yet.
+    written_seq: u64,
 }
 
 /// How the chain head is signed and where the checkpoints go.
@@ -80,21 +85,6 @@ struct Keyed {
     /// Records written since the last checkpoint.
     since: u64,
     ship: Option<Shipper>,
-}
-
-/// The background thread; dropping it stops and joins the thread.
-struct Timer {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 impl Drop for AuditLog {
@@ -138,39 +128,7 @@ impl AuditLog {
             .metadata()
             .map_err(|e| Error::io(format!("cannot stat audit log {shown}"), e))?
             .len();
-        let refuse = |why: String| {
-            Error::audit(format!(
-                "audit log {shown}: {why}; the last write may have been torn by a crash, or the \
-                 file was tampered with. Refusing to append. Run `keyward audit verify {shown}` \
-                 to find the first bad record"
-            ))
-        };
-        let (next_seq, prev) = match last_line(&file, len)
-            .map_err(|e| Error::io(format!("cannot read audit log {shown}"), e))?
-        {
-            LastLine::Empty => (0, ZERO_HASH.to_string()),
-            LastLine::Unterminated => {
-                return Err(refuse(
-                    "the last line is incomplete (no terminating newline)".into(),
-                ))
-            }
-            LastLine::Line(line) => {
-                let rec = record::parse_line(&line).map_err(|e| {
-                    let seq = e.seq.map(|s| format!(" (seq {s})")).unwrap_or_default();
-                    refuse(format!(
-                        "the last line{seq} is not a valid record: {}",
-                        e.reason
-                    ))
-                })?;
-                let next = rec.seq.checked_add(1).ok_or_else(|| {
-                    refuse(format!(
-                        "the last record's seq {} cannot be followed",
-                        rec.seq
-                    ))
-                })?;
-                (next, rec.hash)
-            }
-        };
+        let (next_seq, prev) = chain_position(&file, len, path)?;
         let sync_file = file
             .try_clone()
             .map_err(|e| Error::io(format!("cannot open audit log {}", path.display()), e))?;
@@ -189,6 +147,8 @@ impl AuditLog {
                     broken: None,
                     keyed: None,
                     records: None,
+                    batch: Batch::default(),
+                    written_seq: next_seq,
                 }),
             }),
             checkpoint_interval: None,
@@ -229,7 +189,7 @@ impl AuditLog {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if state.next_seq == 0 {
-            let json = genesis_entry(&keyed)?;
+            let json = checkpoint::genesis_entry(keyed.signer.as_ref(), &keyed.key)?;
             append_locked(&shown, &mut state, &json)?;
         }
         state.keyed = Some(keyed);
@@ -279,37 +239,20 @@ impl AuditLog {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
         };
-        let (stop, stopped) = mpsc::channel::<()>();
         let inner = self.inner.clone();
-        let thread = std::thread::Builder::new()
-            .name("keyward-audit".into())
-            .spawn(move || {
-                let mut last_cp = Instant::now();
-                let mut last_sync = Instant::now();
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
-                    if checkpoint.is_some_and(|d| last_cp.elapsed() >= d) {
-                        last_cp = Instant::now();
-                        inner.checkpoint();
-                    }
-                    if fsync.is_some_and(|d| last_sync.elapsed() >= d) {
-                        last_sync = Instant::now();
-                        if let Err(e) = inner.sync_written() {
-                            tracing::error!(error = %e, "audit fsync failed");
-                        }
-                    }
+        let (mut last_cp, mut last_sync) = (Instant::now(), Instant::now());
+        self.timer = Timer::every(tick, move || {
+            if checkpoint.is_some_and(|d| last_cp.elapsed() >= d) {
+                last_cp = Instant::now();
+                inner.checkpoint();
+            }
+            if fsync.is_some_and(|d| last_sync.elapsed() >= d) {
+                last_sync = Instant::now();
+                if let Err(e) = inner.sync_written() {
+                    tracing::error!(error = %e, "audit fsync failed");
                 }
-            });
-        match thread {
-            Ok(thread) => {
-                self.timer = Some(Timer {
-                    stop: Some(stop),
-                    thread: Some(thread),
-                })
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start the audit log's timer thread; checkpoints come every N records only and records are not fsync'd on a timer")
-            }
-        }
+        });
     }
 
     /// Clean shutdown: a last checkpoint (when records were written since the previous one) and
@@ -339,17 +282,25 @@ impl AuditLog {
         Ok(seq)
     }
 
-    /// Appends one record for `entry` as [`append`](Self::append) does, without waiting for
-    /// the disk on this thread: when [`set_sync`](Self::set_sync) is on, the returned
-    /// [`Written`] resolves once the syncer thread's `fdatasync` covers the record (group
-    /// commit), so an async caller does not hold a runtime worker meanwhile. The record is in
-    /// the file (a crash of the process cannot lose it) when this returns `Ok`.
-    pub fn write<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<Written> {
-        let (seq, sync) = self.inner.write(entry)?;
+    /// Appends one record for `entry` as [`append`](Self::append) does, for a caller on the
+    /// async runtime, without blocking it and with one `write` for many records under load:
+    /// the record takes its seq and place in the chain at once, the task yields so that the
+    /// other tasks ready to run can add theirs, and then one `write` puts every staged record
+    /// in the file (a record is never reported written before). When
+    /// [`set_sync`](Self::set_sync) is on it then awaits the syncer thread's `fdatasync` that
+    /// covers it (group commit). When the write fails, every record of its batch fails (the
+    /// chain rewinds to before them) and so do their callers.
+    pub async fn append_async<T: serde::Serialize + Sync + ?Sized>(
+        &self,
+        entry: &T,
+    ) -> Result<u64> {
+        let (seq, ticket, sync) = self.inner.stage(entry)?;
+        tokio::task::yield_now().await;
+        self.inner.flush_through(ticket)?;
         match (sync, &self.syncer) {
-            (false, _) => Ok(Written::done(seq)),
-            (true, Some(_)) => Ok(self.inner.group.request(seq)),
-            (true, None) => self.inner.sync_through(seq).map(|_| Written::done(seq)),
+            (false, _) => Ok(seq),
+            (true, Some(_)) => self.inner.group.request(seq).durable().await,
+            (true, None) => self.inner.sync_through(seq).map(|_| seq),
         }
     }
 
@@ -359,7 +310,7 @@ impl AuditLog {
     }
 
     /// When on, every record is durable before [`append`](Self::append) returns (and before
-    /// [`write`](Self::write)'s [`Written`] resolves, from a syncer thread started here).
+    /// [`append_async`](Self::append_async) resolves, through a syncer thread started here).
     pub fn set_sync(&mut self, sync: bool) {
         self.inner
             .state
@@ -381,8 +332,10 @@ impl AuditLog {
             .spawn(move |below| inner.sync_through(below.saturating_sub(1)))
         {
             Ok(thread) => self.syncer = Some(thread),
-            // `write` then makes each record durable on the caller's thread.
-            Err(e) => tracing::warn!(error = %e, "cannot start the audit log's sync thread; each append waits for fdatasync itself"),
+            // `append_async` then makes each record durable on the caller's thread.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the audit log's sync thread; each append waits for fdatasync itself")
+            }
         }
     }
 
@@ -423,7 +376,7 @@ impl Inner {
         }
         // Everything written so far is covered by this fdatasync.
         let upto =
-            self.state.lock().map(|st| st.next_seq).map_err(|_| {
+            self.state.lock().map(|st| st.written_seq).map_err(|_| {
                 Error::audit(format!("audit log {shown}: a previous append panicked"))
             })?;
         if let Err(e) = self.sync_file.sync_data() {
@@ -440,8 +393,18 @@ impl Inner {
     }
 
     /// Makes every record written so far durable (nothing to do when none was written since).
+    /// Staged records are written first: those of a task that was cancelled between staging
+    /// and writing them (its bot hung up) wait no longer than this.
     fn sync_written(&self) -> Result<()> {
-        let next = self.state.lock().map(|st| st.next_seq).unwrap_or(0);
+        let shown = self.path.display().to_string();
+        let next = match self.state.lock() {
+            Ok(mut st) => {
+                // A failure is its records' callers' to report (and stops the log if it must).
+                let _ = flush_locked(&shown, &mut st);
+                st.written_seq
+            }
+            Err(_) => 0,
+        };
         match next.checked_sub(1) {
             Some(last) => self.sync_through(last).map(|_| ()),
             None => Ok(()),
@@ -463,6 +426,41 @@ impl Inner {
 
     /// Writes one record (not yet synced); returns its seq and whether it must be synced.
     fn write<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<(u64, bool)> {
+        let (seq, _, sync) = self.add(entry, true)?;
+        Ok((seq, sync))
+    }
+
+    /// Stages one record for the next write; returns its seq, its ticket and whether it must
+    /// be synced.
+    fn stage<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<(u64, u64, bool)> {
+        self.add(entry, false)
+    }
+
+    /// Writes every staged record if the one with `ticket` is still among them; then whether
+    /// it is in the file.
+    fn flush_through(&self, ticket: u64) -> Result<()> {
+        let shown = self.path.display().to_string();
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Error::audit(format!("audit log {shown}: a previous append panicked")))?;
+        if state.batch.is_staged(ticket) {
+            // Its own failure is reported below, with the batch's.
+            let _ = flush_locked(&shown, &mut state);
+        }
+        match state.batch.failure(ticket) {
+            Some(why) => Err(Error::audit(why.to_owned())),
+            None => Ok(()),
+        }
+    }
+
+    /// Serialises and checks `entry`, stages its record and, when `flush`, writes it (with
+    /// every record staged before it).
+    fn add<T: serde::Serialize + ?Sized>(
+        &self,
+        entry: &T,
+        flush: bool,
+    ) -> Result<(u64, u64, bool)> {
         let shown = self.path.display().to_string();
         let json = serde_json::to_vec(entry).map_err(|e| {
             Error::audit(format!(
@@ -479,36 +477,18 @@ impl Inner {
             ))
         })?;
         let state = &mut *guard;
-        let seq = append_locked(&shown, state, &json)?;
+        let (seq, ticket) = stage_locked(&shown, state, &json)?;
+        if flush {
+            flush_locked(&shown, state)?;
+        }
         if let Some(keyed) = &mut state.keyed {
             keyed.since += 1;
             if keyed.since >= keyed.every {
                 write_checkpoint(&shown, state);
             }
         }
-        Ok((seq, state.sync))
+        Ok((seq, ticket, state.sync))
     }
-}
-
-/// The genesis record's entry: the checkpoint key (fingerprint and DER), the time, and the
-/// key's signature over both.
-fn genesis_entry(keyed: &Keyed) -> Result<Vec<u8>> {
-    use base64::Engine;
-    let started = record::format_time(SystemTime::now())
-        .ok_or_else(|| Error::audit("the system clock is outside 1970..9999"))?;
-    let fp = keyed.key.fingerprint();
-    let sig = keyed
-        .signer
-        .sign(checkpoint::genesis_message(fp, &started).as_bytes())
-        .map_err(|e| e.context("signing the audit log's genesis record on the token"))?;
-    let entry = serde_json::json!({
-        "event": checkpoint::GENESIS,
-        "key": fp,
-        "public_key": base64::engine::general_purpose::STANDARD.encode(keyed.key.spki_der()),
-        "started": started,
-        "sig": hex::encode(sig),
-    });
-    serde_json::to_vec(&entry).map_err(|e| Error::audit(format!("genesis record: {e}")))
 }
 
 /// Signs the chain head and appends the checkpoint record, then ships it. Resets the count
@@ -556,8 +536,17 @@ fn write_checkpoint(shown: &str, state: &mut State) {
     state.keyed = Some(keyed);
 }
 
-/// Appends the record for the checked entry `json` under the state lock; returns its seq.
+/// Appends the record for the checked entry `json` under the state lock (with every record
+/// staged before it); returns its seq.
 fn append_locked(shown: &str, state: &mut State, json: &[u8]) -> Result<u64> {
+    let (seq, _) = stage_locked(shown, state, json)?;
+    flush_locked(shown, state)?;
+    Ok(seq)
+}
+
+/// Gives the record for the checked entry `json` its seq and place in the chain and stages it
+/// for the next write; returns its seq and ticket.
+fn stage_locked(shown: &str, state: &mut State, json: &[u8]) -> Result<(u64, u64)> {
     if let Some(why) = &state.broken {
         return Err(Error::audit(format!(
             "audit log {shown} is unusable after an earlier failure ({why}); restart \
@@ -575,75 +564,44 @@ fn append_locked(shown: &str, state: &mut State, json: &[u8]) -> Result<u64> {
         ))
     })?;
     let (line, hash) = record::format_line(seq, &time, json, &state.prev);
+    let ticket = state.batch.stage(&line, seq, &state.prev);
+    state.next_seq = next_seq;
+    state.prev = hash;
+    Ok((seq, ticket))
+}
 
-    if let Err(err) = write_line(&mut state.file, &line) {
-        let mut msg = format!("cannot write audit record {seq} to {shown}: {err}");
+/// Writes the staged records with one `write`. On a failure the partial batch is cut off
+/// again and the chain rewinds to before it (the next record reuses its first seq); if the
+/// cut fails, the log is unusable from then on.
+fn flush_locked(shown: &str, state: &mut State) -> Result<()> {
+    let Some(taken) = state.batch.take() else {
+        return Ok(());
+    };
+    if let Err(err) = write_line(&mut state.file, &taken.lines) {
+        let (first, last) = (taken.from_seq, state.next_seq.saturating_sub(1));
+        let mut msg = match first == last {
+            true => format!("cannot write audit record {first} to {shown}: {err}"),
+            false => format!("cannot write audit records {first} to {last} to {shown}: {err}"),
+        };
         if let Err(undo) = truncate_to(&state.file, state.len) {
             let why = format!("a partial record could not be removed: {undo}");
             msg = format!("{msg}; {why}; no further records will be written");
             state.broken = Some(why);
         }
+        state.next_seq = taken.from_seq;
+        state.prev = taken.from_prev.clone();
+        state.batch.failed(taken, msg.clone());
         return Err(Error::audit(msg));
     }
-    state.next_seq = next_seq;
-    state.prev = hash;
-    state.len += line.len() as u64;
+    state.len += taken.lines.len() as u64;
+    state.written_seq = state.next_seq;
     if let Some(records) = &mut state.records {
-        records.send(line.strip_suffix(b"\n").unwrap_or(&line));
-    }
-    Ok(seq)
-}
-
-fn write_line(file: &mut File, line: &[u8]) -> io::Result<()> {
-    file.write_all(line)?;
-    file.flush()
-}
-
-/// Cuts the file back to `len` if a failed write left anything after it.
-fn truncate_to(file: &File, len: u64) -> io::Result<()> {
-    if file.metadata()?.len() != len {
-        file.set_len(len)?;
-    }
-    Ok(())
-}
-
-enum LastLine {
-    Empty,
-    /// The file does not end with `\n`.
-    Unterminated,
-    /// The last line, without its `\n`.
-    Line(Vec<u8>),
-}
-
-/// Reads the last line of the first `len` bytes of `file` by scanning backwards, so opening a
-/// large log does not read all of it.
-fn last_line(file: &File, len: u64) -> io::Result<LastLine> {
-    const CHUNK: u64 = 8192;
-    if len == 0 {
-        return Ok(LastLine::Empty);
-    }
-    let mut last = [0u8; 1];
-    file.read_exact_at(&mut last, len - 1)?;
-    if last[0] != b'\n' {
-        return Ok(LastLine::Unterminated);
-    }
-    let end = len - 1;
-    let mut start = 0;
-    let mut pos = end;
-    let mut chunk = Vec::new();
-    while pos > 0 {
-        let n = pos.min(CHUNK);
-        chunk.resize(n as usize, 0);
-        file.read_exact_at(&mut chunk, pos - n)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
-            start = pos - n + i as u64 + 1;
-            break;
+        for line in taken.lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            records.send(line);
         }
-        pos -= n;
     }
-    let mut line = vec![0u8; (end - start) as usize];
-    file.read_exact_at(&mut line, start)?;
-    Ok(LastLine::Line(line))
+    state.batch.written(taken);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -652,6 +610,11 @@ impl AuditLog {
     pub(super) fn durable_below(&self) -> u64 {
         *self.inner.durable.lock().unwrap()
     }
+
+    /// Puts `file` in place of the log's handle; returns the old one.
+    pub(super) fn swap_file_for_tests(&self, file: File) -> File {
+        std::mem::replace(&mut self.inner.state.lock().unwrap().file, file)
+    }
 }
 
 #[cfg(test)]
@@ -659,6 +622,7 @@ mod tests {
     use super::*;
     use crate::audit::verify;
     use serde_json::json;
+    use std::io::Write;
 
     /// A fresh log in a temporary directory: the directory (kept alive), the path, the log.
     fn fresh() -> (tempfile::TempDir, std::path::PathBuf, AuditLog) {

@@ -244,15 +244,13 @@ impl Resources {
         appended
     }
 
-    /// Appends an audit record as [`audit`](Self::audit) does, but with `[audit] fsync` awaits
-    /// the group commit's `fdatasync` instead of blocking a worker thread: the request path's
-    /// records (the decision before anything is signed, the outcome before the answer).
+    /// Appends an audit record as [`audit`](Self::audit) does, without blocking the worker:
+    /// batched with the records of the other ready requests into one `write`, and with
+    /// `[audit] fsync` awaiting the group commit's `fdatasync`. For the request path's records
+    /// (the decision before anything is signed, the outcome before the answer).
     pub(super) async fn audit_durable(&self, event: &Event<'_>) -> Result<u64> {
         let started = Instant::now();
-        let appended = match self.audit.write(event) {
-            Ok(written) => written.durable().await,
-            Err(e) => Err(e),
-        };
+        let appended = self.audit.append_async(event).await;
         self.metrics
             .audit_write(started.elapsed(), appended.is_ok());
         appended
