@@ -276,7 +276,11 @@ fn fsync_true_makes_each_record_durable_before_the_request_goes_on() {
     let text = std::fs::read_to_string(&config).unwrap();
     let line = format!("path = \"{audit}\"\n");
     assert!(text.contains(&line), "{text}");
-    std::fs::write(&config, text.replace(&line, &format!("{line}fsync = true\n"))).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(&line, &format!("{line}fsync = true\n")),
+    )
+    .unwrap();
     let kw = env.serve(&config, "keyward-fsync-true.stderr.log");
 
     // Concurrent orders: the group commit's waiters all get their answer, on a valid chain.
@@ -311,7 +315,24 @@ fn fsync_true_makes_each_record_durable_before_the_request_goes_on() {
     drop(kw);
     verify(env, &env.dir.join(audit), &config);
     let text = std::fs::read_to_string(env.dir.join(audit)).unwrap();
-    let count = |what: &str| text.lines().filter(|l| l.contains(what)).count();
-    assert_eq!(count(r#""decision":"allow""#), 29, "{text}");
-    assert_eq!(count(r#""event":"outcome""#), 29, "{text}");
+    let orders: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(r#""path":"/api/v3/order""#) && l.contains(r#""decision":"allow""#))
+        .collect();
+    assert_eq!(orders.len(), 29, "{text}");
+    // Each order's outcome record (status 200 from the mock) follows its decision.
+    for order in orders {
+        let request = order
+            .split(r#""request":"#)
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap();
+        let outcome = format!(r#""event":"outcome","request":{request},"status":200"#);
+        assert!(
+            text.contains(&outcome),
+            "no outcome for request {request}:\n{text}"
+        );
+    }
 }
