@@ -11,7 +11,7 @@
 #   4. start keyward (throwaway SoftHSM token, sealed credential, client token) with the audit
 #      log's fsync off, a second keyward with fsync on, a third whose HMAC key is on the token,
 #      and nginx as a plain reverse proxy (HTTP in, pooled keep-alive TLS to the same upstream)
-#   5. measure each path with a signed Binance order (POST /api/v3/order; policy, HMAC, audit):
+#   5. measure each path with a signed Binance order (POST /fapi/v1/order; policy, HMAC, audit):
 #      latency percentiles at fixed rates (oha -q RATE --latency-correction), throughput at
 #      saturation (wrk, 64 connections), CPU per request and resident memory of each server;
 #      then a soak of keyward at 5k req/s with its resident memory sampled every second
@@ -27,8 +27,8 @@
 #   BENCH_RATES="200 1000"        fixed request rates (req/s) for the latency runs ("" for none)
 #   BENCH_RATE_CONNECTIONS=16     connections used by the fixed-rate runs
 #   BENCH_CONNECTIONS=64          connections used by the saturation runs
-#   BENCH_REQUEST=order|read      the bot's request: a signed LIMIT order (POST /api/v3/order,
-#                                 default) or a signed account read (GET /api/v3/account)
+#   BENCH_REQUEST=order|read      the bot's request: a signed LIMIT order (POST /fapi/v1/order,
+#                                 default) or a signed account read (GET /fapi/v2/account)
 #   BENCH_FSYNC="off on"          keyward audit fsync settings to measure ("off" for a quicker run)
 #   BENCH_TARGETS="direct nginx keyward keyward-token"   which paths to measure (keyward-token:
 #                                 keyward, fsync off, with the HMAC key on the SoftHSM token)
@@ -299,7 +299,7 @@ token_sha256 = "$token_sha"
 credential = "binance-main"
 allow = [
   "binance:read",
-  { method = "POST", path = "/api/v3/order", params = { symbol = ["BTCUSDT"], side = ["BUY", "SELL"], type = ["LIMIT"] }, max = { quantity = "0.5" } },
+  { method = "POST", path = "/fapi/v1/order", params = { symbol = ["BTCUSDT"], side = ["BUY", "SELL"], type = ["LIMIT"] }, max = { quantity = "0.5" } },
 ]
 TOML
 }
@@ -340,7 +340,7 @@ for v in "${kw_wanted[@]}"; do
   pids+=("$p")
   kw_pidof[$v]=$p
   kw_port[$v]=$(wait_listening "$work/$v.log" "$p" "$v")
-  wait_http "$v" "$p" "http://127.0.0.1:${kw_port[$v]}/binance-main/api/v3/account" \
+  wait_http "$v" "$p" "http://127.0.0.1:${kw_port[$v]}/binance-main/fapi/v2/account" \
     -H "X-MBX-APIKEY: $client_token"
   grep -q '"decision":"allow"' "$work/${kw_audit[$v]}" || kw_die "$v wrote no allow record"
   kw_variants+=("$v")
@@ -350,20 +350,24 @@ done
 # ---------------------------------------------------------------------------------------------
 # What each target is: URL, headers, the server processes whose CPU counts as "the proxy".
 # The bot's request is what a client library sends (timestamp + signature): by default a signed
-# LIMIT order (POST /api/v3/order, form body), with BENCH_REQUEST=read a signed account read
-# (GET /api/v3/account). keyward strips both fields and signs again; the others pass them through.
+# LIMIT order (POST /fapi/v1/order, form body), with BENCH_REQUEST=read a signed account read
+# (GET /fapi/v2/account). keyward strips both fields and signs again; the others pass them through.
 fake_sig=$(openssl rand -hex 32)
 signing="timestamp=1700000000000&recvWindow=5000&signature=$fake_sig"
+# The paths are Binance USD-M futures': keyward counts Binance *spot* (/api/) request weight and
+# answers 429 request_weight past 6000/min, as Binance would, so a spot order could not be
+# measured past ~100 req/s. The futures order goes through the same stages (strict parse,
+# the order model, the allowlist, the HMAC, both audit records).
 case $REQUEST in
   order)
     req_method=POST
-    req_path=/api/v3/order
+    req_path=/fapi/v1/order
     req_query=""
     req_body="symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=30000&$signing"
     ;;
   read)
     req_method=GET
-    req_path=/api/v3/account
+    req_path=/fapi/v2/account
     req_query="?$signing"
     req_body=""
     ;;

@@ -282,14 +282,9 @@ impl AuditLog {
         Ok(seq)
     }
 
-    /// Appends one record for `entry` as [`append`](Self::append) does, for a caller on the
-    /// async runtime, without blocking it and with one `write` for many records under load:
-    /// the record takes its seq and place in the chain at once, the task yields so that the
-    /// other tasks ready to run can add theirs, and then one `write` puts every staged record
-    /// in the file (a record is never reported written before). When
-    /// [`set_sync`](Self::set_sync) is on it then awaits the syncer thread's `fdatasync` that
-    /// covers it (group commit). When the write fails, every record of its batch fails (the
-    /// chain rewinds to before them) and so do their callers.
+    /// [`append`](Self::append) for the async runtime: the record is staged (seq and chain
+    /// fixed), the task yields, one `write` puts every staged record in the file (see
+    /// `batch.rs`); with sync on it then awaits the syncer's `fdatasync` (group commit).
     pub async fn append_async<T: serde::Serialize + Sync + ?Sized>(
         &self,
         entry: &T,
@@ -393,13 +388,11 @@ impl Inner {
     }
 
     /// Makes every record written so far durable (nothing to do when none was written since).
-    /// Staged records are written first: those of a task that was cancelled between staging
-    /// and writing them (its bot hung up) wait no longer than this.
+    /// Writes staged records first (a cancelled task's wait no longer than this).
     fn sync_written(&self) -> Result<()> {
         let shown = self.path.display().to_string();
         let next = match self.state.lock() {
             Ok(mut st) => {
-                // A failure is its records' callers' to report (and stops the log if it must).
                 let _ = flush_locked(&shown, &mut st);
                 st.written_seq
             }
