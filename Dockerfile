@@ -17,8 +17,14 @@
 # The newest stable 1.x (keyward needs at least 1.89); pin one with --build-arg RUST_VERSION=1.95.
 ARG RUST_VERSION=1
 ARG DEBIAN=bookworm
+# The two base images, replaceable for a build without Docker Hub (scripts/docker-local-bases.sh
+# makes both from a Debian mirror and the host's Rust toolchain):
+#   --build-arg BUILDER_IMAGE=localhost/keyward-rust:bookworm
+#   --build-arg RUNTIME_IMAGE=localhost/keyward-debian:bookworm-slim
+ARG BUILDER_IMAGE=rust:${RUST_VERSION}-${DEBIAN}
+ARG RUNTIME_IMAGE=debian:${DEBIAN}-slim
 
-FROM rust:${RUST_VERSION}-${DEBIAN} AS builder
+FROM ${BUILDER_IMAGE} AS builder
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpcsclite-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
@@ -36,7 +42,7 @@ RUN mkdir -p /out/share/man/man1 /out/share/bash-completion/completions \
     && /out/bin/keyward completions zsh > /out/share/zsh/vendor-completions/_keyward \
     && /out/bin/keyward completions fish > /out/share/fish/vendor_completions.d/keyward.fish
 
-FROM debian:${DEBIAN}-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # libpcsclite1: the YubiKey backend's PC/SC client (the binary links it).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpcsclite1 \
