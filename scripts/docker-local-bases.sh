@@ -2,7 +2,9 @@
 # Makes the Dockerfile's two base images without Docker Hub, for a local verification build:
 #   localhost/keyward-debian:bookworm-slim  Debian bookworm minbase, from a Debian mirror
 #   localhost/keyward-rust:bookworm         the same + build-essential, pkg-config,
-#                                           libpcsclite-dev and this host's Rust toolchain
+#                                           libpcsclite-dev, this host's Rust toolchain and
+#                                           this host's CA bundle (so that cargo reaches
+#                                           crates.io where egress TLS is intercepted)
 # then, unless --bases-only, builds the demo and production targets with them (podman) and
 # runs the demo image once (scripts/docker-demo.sh as its entrypoint, a volume of its own).
 #
@@ -56,6 +58,7 @@ if ! podman image exists "$rust"; then
   mmdebstrap --variant=minbase \
     --include=build-essential,ca-certificates,pkg-config,libpcsclite-dev \
     --customize-hook="cp -a '$toolchain' \"\$1/usr/local/rust\" && rm -rf \"\$1/usr/local/rust/share/doc\"" \
+    --customize-hook='cp /etc/ssl/certs/ca-certificates.crt "$1/etc/ssl/certs/ca-certificates.crt"' \
     bookworm "$work/rust-bookworm.tar" "$mirror"
   # As the rust image: cargo on PATH, CARGO_HOME at /usr/local/cargo (the Dockerfile's cache).
   podman import \
