@@ -37,7 +37,9 @@ pub use signing::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 pub(crate) mod transit_checks {
     pub use super::transit::{check_address, check_name};
 }
-pub use transit::{HmacKey as TransitHmacKey, TransitConfig, TransitToken, VaultTokenSource};
+pub use transit::{
+    AppRole, HmacKey as TransitHmacKey, SecretFrom, TransitConfig, TransitToken, VaultTokenSource,
+};
 pub use uri::{ObjectType, Pkcs11Uri};
 pub use yubikey::{YubiKeyToken, MAX_ED25519_MESSAGE};
 

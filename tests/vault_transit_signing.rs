@@ -6,7 +6,8 @@
 //! through /proc/PID/mem, the scan proven by finding a planted marker and the in-memory secret
 //! of the sealed credential); a revoked Vault token and a deleted HMAC key make each request a
 //! 503 `key_unavailable` with nothing forwarded. Prints the per-request latency of an order
-//! signed in Transit beside one signed in memory.
+//! signed in Transit beside one signed in memory. `[token] approle`: an AppRole login instead
+//! of a static token, logged in again before its short TTL ends.
 
 mod common;
 
@@ -41,6 +42,48 @@ fn signed(kw: &Keyward, token: &str, method: &str, path: &str, body: Option<&str
         kw.port,
         &common::build(kw.port, method, path, &headers, body),
     )
+}
+
+/// `keyward import --in-token` of binance-main's real key and secret into Transit, to `out`.
+fn import_main(env: &Env, out: &str) -> std::process::Output {
+    env.run(
+        &[
+            "import",
+            "--config",
+            "keyward.toml",
+            "--name",
+            MAIN,
+            "--exchange",
+            "binance",
+            "--in-token",
+            "--out",
+            out,
+        ],
+        Some(&format!("{}\n{}\n", env.api_key, env.secret)),
+    )
+}
+
+/// A config `file` like the Env's, binance-main's vault the one `import_main` wrote to
+/// `vault/in-transit.kwv` (pinned), the `token = ...` line replaced by `auth` if given. The
+/// sealed copy of the secret is removed: keyward has no way to it but Transit.
+fn in_transit_config(env: &Env, file: &str, auth: Option<&str>) -> std::path::PathBuf {
+    let mut text = std::fs::read_to_string(&env.config).unwrap().replace(
+        &format!("vault = \"vault/{MAIN}.kwv\""),
+        "vault = \"vault/in-transit.kwv\"",
+    );
+    if let Some(auth) = auth {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("token = { file"))
+            .unwrap()
+            .to_owned();
+        text = text.replace(&line, auth);
+    }
+    let config = env.dir.join(file);
+    std::fs::write(&config, text).unwrap();
+    common::repin(&env.dir, file);
+    let _ = std::fs::remove_file(env.dir.join(format!("vault/{MAIN}.kwv")));
+    config
 }
 
 /// Every readable, non-special mapping of process `pid`, read through /proc/PID/mem.
@@ -140,24 +183,8 @@ fn transit_signs_orders_and_keeps_the_secret_out_of_keyward() {
     env.kw.stop();
 
     // import --in-token: the secret goes into Transit; the vault names the key, not the secret.
-    let import = |name: &str, out: &str| {
-        env.run(
-            &[
-                "import",
-                "--config",
-                "keyward.toml",
-                "--name",
-                name,
-                "--exchange",
-                "binance",
-                "--in-token",
-                "--out",
-                out,
-            ],
-            Some(&format!("{}\n{}\n", env.api_key, env.secret)),
-        )
-    };
-    let out = import(MAIN, "vault/in-transit.kwv");
+    let import = |out: &str| import_main(&env, out);
+    let out = import("vault/in-transit.kwv");
     assert!(out.status.success(), "{}", text(&out));
     let key_name = format!("keyward-hmac-{MAIN}");
     let key = bao.ok(&["read", "-format=json", &format!("transit/keys/{key_name}")]);
@@ -176,7 +203,7 @@ fn transit_signs_orders_and_keeps_the_secret_out_of_keyward() {
         "{vault:#}"
     );
     // A second import never replaces the key, and writes no vault.
-    let out = import(MAIN, "vault/again.kwv");
+    let out = import("vault/again.kwv");
     assert!(!out.status.success());
     assert!(
         text(&out).contains("Transit already has a key of that name"),
@@ -188,18 +215,7 @@ fn transit_signs_orders_and_keeps_the_secret_out_of_keyward() {
     transit_hmac_latency(&bao, &key_name, &token_file);
 
     // serve with the least-privilege token, binance-main's vault the in-Transit one.
-    let config = env.dir.join("in-transit.toml");
-    std::fs::write(
-        &config,
-        std::fs::read_to_string(&env.config).unwrap().replace(
-            &format!("vault = \"vault/{MAIN}.kwv\""),
-            "vault = \"vault/in-transit.kwv\"",
-        ),
-    )
-    .unwrap();
-    common::repin(&env.dir, "in-transit.toml");
-    // The sealed copy of the secret is gone: keyward has no way to the secret but Transit.
-    std::fs::remove_file(env.dir.join(format!("vault/{MAIN}.kwv"))).unwrap();
+    let config = in_transit_config(&env, "in-transit.toml", None);
     let serve_token = bao.token("keyward");
     write_token(&token_file, &serve_token);
     let check = env.run(&["check", "--config", "in-transit.toml"], None);
@@ -327,5 +343,108 @@ fn transit_signs_orders_and_keeps_the_secret_out_of_keyward() {
         text(&out).contains(&key_name) && text(&out).contains("import --in-token"),
         "{}",
         text(&out)
+    );
+}
+
+/// `[token] approle`: keyward logs in with AppRole (no static token anywhere), signs in Transit,
+/// and logs in again once two thirds of the token's 3 s TTL have passed, so an order after the
+/// first token has expired is still signed. A secret_id file others can read is refused.
+#[test]
+fn approle_login_signs_and_logs_in_again_before_the_ttl_ends() {
+    let Some((
+        bao::AdminSetup {
+            bao, dir: _bao_dir, ..
+        },
+        env,
+    )) = bao::transit_env()
+    else {
+        return;
+    };
+    env.kw.stop();
+    let out = import_main(&env, "vault/in-transit.kwv");
+    assert!(out.status.success(), "{}", text(&out));
+    bao.ok(&["auth", "enable", "approle"]);
+    bao.ok(&[
+        "write",
+        "auth/approle/role/keyward",
+        "token_policies=keyward",
+        "token_ttl=3s",
+        "token_max_ttl=3s",
+        "secret_id_num_uses=0",
+    ]);
+    let field = |args: &[&str]| {
+        String::from_utf8(bao.ok(args).stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let role_id = field(&[
+        "read",
+        "-field=role_id",
+        "auth/approle/role/keyward/role-id",
+    ]);
+    let secret_id = field(&[
+        "write",
+        "-f",
+        "-field=secret_id",
+        "auth/approle/role/keyward/secret-id",
+    ]);
+    let secret_file = env.dir.join("secret-id");
+    write_token(&secret_file, &secret_id);
+    let config = in_transit_config(
+        &env,
+        "approle.toml",
+        Some(&format!(
+            "approle = {{ role_id = \"{role_id}\", secret_id = {{ file = \"secret-id\" }} }}"
+        )),
+    );
+    assert!(!std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("vault-token"));
+    let check = env.run(&["check", "--config", "approle.toml"], None);
+    assert!(check.status.success(), "{}", text(&check));
+
+    let kw = env.serve(&config, "serve-approle.log");
+    let id = tag("approle");
+    assert_eq!(order(&env, &kw, &id).status, 200);
+    assert_eq!(env.the_record(&id)["verified"], true);
+    kw.wait_log("logged in to Vault with AppRole", 1);
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let id = tag("relogin");
+    let r = order(&env, &kw, &id);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(env.the_record(&id)["verified"], true);
+    kw.wait_log("logged in to Vault with AppRole", 2);
+    kw.stop();
+    let logs = kw.log_text() + &text(&check);
+    assert!(
+        !logs.contains(&secret_id),
+        "the secret_id is in keyward's output"
+    );
+
+    // A secret_id file others can read is refused, naming the fix, without echoing it.
+    std::fs::set_permissions(
+        &secret_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let out = env.run(&["check", "--config", "approle.toml"], None);
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(
+        msg.contains("AppRole secret_id file") && msg.contains("chmod 600"),
+        "{msg}"
+    );
+    assert!(!msg.contains(&secret_id), "{msg}");
+    // A wrong secret_id: the login is refused with the fix.
+    write_token(&secret_file, "00000000-0000-0000-0000-000000000000");
+    let out = env.run(&["check", "--config", "approle.toml"], None);
+    assert!(!out.status.success());
+    let msg = text(&out);
+    eprintln!("refused as expected: {}", msg.trim());
+    assert!(
+        msg.contains("the AppRole login (auth/approle) was refused")
+            && msg.contains("fresh secret_id"),
+        "{msg}"
     );
 }

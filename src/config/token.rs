@@ -10,7 +10,8 @@ use super::resolve;
 use crate::error::{Error, Result};
 use crate::token::transit_checks::{check_address, check_name};
 use crate::token::{
-    Backend, PinSource, PivSlot, Pkcs11Uri, TokenConfig, TransitConfig, VaultTokenSource,
+    AppRole, Backend, PinSource, PivSlot, Pkcs11Uri, SecretFrom, TokenConfig, TransitConfig,
+    VaultTokenSource,
 };
 
 #[derive(Deserialize)]
@@ -29,6 +30,7 @@ pub(super) struct RawToken {
     mount: Option<String>,
     key: Option<String>,
     token: Option<RawSecretSource>,
+    approle: Option<RawAppRole>,
     namespace: Option<String>,
     ca: Option<PathBuf>,
 }
@@ -54,6 +56,19 @@ const INLINE_TOKEN: &str = "token.token: never write the Vault token itself into
 const TOKEN_SOURCE: &str = "token.token: give exactly one of token = { file = \
      \"/path/to/vault-token\" } or token = { env = \"VAR\" }";
 
+/// `approle = { role_id = "...", secret_id = { file | env }, mount = "approle" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAppRole {
+    role_id: String,
+    secret_id: RawSecretSource,
+    mount: Option<String>,
+}
+
+const INLINE_SECRET_ID: &str = "token.approle.secret_id: never write the secret_id itself into \
+     the configuration: put it in a file only keyward's user can read and set secret_id = { file \
+     = \"/path/to/secret-id\" }, or use secret_id = { env = \"VAR\" }";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPin {
@@ -75,6 +90,7 @@ impl RawToken {
                 ("mount", self.mount.is_some()),
                 ("key", self.key.is_some()),
                 ("token", self.token.is_some()),
+                ("approle", self.approle.is_some()),
                 ("namespace", self.namespace.is_some()),
                 ("ca", self.ca.is_some()),
             ],
@@ -192,17 +208,17 @@ impl RawToken {
             )
         })?;
         check_name(&key, false).map_err(|why| Error::config(format!("token.key: {why}")))?;
-        let token = match self.token {
-            Some(RawSecretSource::Other(v)) if !v.is_table() => {
-                return Err(Error::config(INLINE_TOKEN));
+        let token = match (self.token, self.approle) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "token.approle: give either token = { ... } or approle = { ... }, not both",
+                ))
             }
-            Some(RawSecretSource::Source(t)) => Some((t.file, t.env)),
-            Some(RawSecretSource::Other(_)) | None => None,
-        };
-        let token = match token {
-            Some((Some(f), None)) => VaultTokenSource::File(resolve(base, &f)),
-            Some((None, Some(e))) if !e.is_empty() => VaultTokenSource::Env(e),
-            _ => return Err(Error::config(TOKEN_SOURCE)),
+            (None, Some(role)) => VaultTokenSource::AppRole(approle(role, base)?),
+            (token, None) => match secret_source(token, INLINE_TOKEN, TOKEN_SOURCE, base)? {
+                SecretFrom::File(f) => VaultTokenSource::File(f),
+                SecretFrom::Env(e) => VaultTokenSource::Env(e),
+            },
         };
         if let Some(ns) = &self.namespace {
             if ns.is_empty() || ns.chars().any(|c| c.is_control() || c == ' ') {
@@ -223,6 +239,49 @@ impl RawToken {
             pin: None,
         })
     }
+}
+
+/// `{ file }` (resolved against `base`) or `{ env }`; the secret written in is refused with
+/// `inline`, anything else with `shape`.
+fn secret_source(
+    raw: Option<RawSecretSource>,
+    inline: &str,
+    shape: &str,
+    base: &Path,
+) -> Result<SecretFrom> {
+    let source = match raw {
+        Some(RawSecretSource::Other(v)) if !v.is_table() => return Err(Error::config(inline)),
+        Some(RawSecretSource::Source(t)) => Some((t.file, t.env)),
+        Some(RawSecretSource::Other(_)) | None => None,
+    };
+    match source {
+        Some((Some(f), None)) => Ok(SecretFrom::File(resolve(base, &f))),
+        Some((None, Some(e))) if !e.is_empty() => Ok(SecretFrom::Env(e)),
+        _ => Err(Error::config(shape)),
+    }
+}
+
+fn approle(raw: RawAppRole, base: &Path) -> Result<AppRole> {
+    let mount = raw.mount.unwrap_or_else(|| "approle".into());
+    check_name(&mount, true).map_err(|why| Error::config(format!("token.approle.mount: {why}")))?;
+    if raw.role_id.is_empty() || raw.role_id.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::config(
+            "token.approle.role_id: the role's role_id (`bao read -field=role_id \
+             auth/approle/role/ROLE/role-id`)",
+        ));
+    }
+    let secret_id = secret_source(
+        Some(raw.secret_id),
+        INLINE_SECRET_ID,
+        "token.approle.secret_id: give exactly one of secret_id = { file = \"/path\" } or \
+         secret_id = { env = \"VAR\" }",
+        base,
+    )?;
+    Ok(AppRole {
+        mount,
+        role_id: raw.role_id,
+        secret_id,
+    })
 }
 
 /// Keys of the other backend are an error, not silently ignored.
@@ -354,6 +413,50 @@ mod tests {
             e.contains("token.address: not used with kind = \"pkcs11\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn an_approle_login() {
+        let v = "kind = \"vault\"\naddress = \"http://127.0.0.1:8200\"\nkey = \"seal\"\n";
+        let c = parse(&format!(
+            "{v}approle = {{ role_id = \"r-1\", secret_id = {{ file = \"secret-id\" }} }}"
+        ))
+        .unwrap();
+        match c.token.backend {
+            Backend::Transit(t) => assert_eq!(
+                t.token,
+                crate::token::VaultTokenSource::AppRole(crate::token::AppRole {
+                    mount: "approle".into(),
+                    role_id: "r-1".into(),
+                    secret_id: crate::token::SecretFrom::File("/etc/keyward/secret-id".into()),
+                })
+            ),
+            other => panic!("{other:?}"),
+        }
+        for (extra, want) in [
+            (
+                "approle = { role_id = \"r\", secret_id = \"s.abc\" }",
+                "never write the secret_id itself",
+            ),
+            (
+                "approle = { role_id = \"r\", secret_id = { env = \"S\" } }\ntoken = { env = \"T\" }",
+                "not both",
+            ),
+            (
+                "approle = { role_id = \"r\", secret_id = { file = \"a\", env = \"S\" } }",
+                "token.approle.secret_id: give exactly one",
+            ),
+            (
+                "approle = { role_id = \"r\", secret_id = { env = \"S\" }, mount = \"/a\" }",
+                "token.approle.mount:",
+            ),
+        ] {
+            let e = err(&format!("{v}{extra}"));
+            assert!(e.contains(want), "{extra:?}: {e}");
+            assert!(!e.contains("s.abc"), "{e}");
+        }
+        let e = err("module = \"m.so\"\nuri = \"pkcs11:token=t\"\npin = { env = \"P\" }\napprole = { role_id = \"r\", secret_id = { env = \"S\" } }");
+        assert!(e.contains("token.approle: not used"), "{e}");
     }
 
     #[test]

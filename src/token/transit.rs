@@ -8,12 +8,15 @@
 //! Every call authenticates with the Vault token (re-read from its source each time, so a
 //! rotated token file is picked up) and fails closed with a message naming what to fix.
 
+mod approle;
 mod hmac;
 mod http;
 mod settings;
 
 pub use hmac::HmacKey;
-pub use settings::{check_address, check_name, TransitConfig, VaultTokenSource};
+pub use settings::{
+    check_address, check_name, AppRole, SecretFrom, TransitConfig, VaultTokenSource,
+};
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -21,8 +21,10 @@ use rustls::RootCertStore;
 use rustls_pki_types::{pem::PemObject, CertificateDer};
 use zeroize::Zeroize;
 
-use super::settings::TransitConfig;
+use super::approle::Login;
+use super::settings::{TransitConfig, VaultTokenSource};
 use crate::error::{Error, Result};
+use crate::secret::SecretBytes;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// For the whole answer.
@@ -39,6 +41,8 @@ type Pool = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 pub(super) struct Client {
     config: TransitConfig,
     pool: Pool,
+    /// The token of an AppRole login (unused with a static token).
+    login: Login,
     /// Drives `pool`'s connections; `None` only while dropping.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -92,6 +96,7 @@ impl Client {
         Ok(Client {
             config,
             pool,
+            login: Login::default(),
             runtime: Some(runtime),
         })
     }
@@ -100,18 +105,44 @@ impl Client {
         &self.config
     }
 
-    /// `method` on `/v1/<path>` with a JSON `body`. Transport faults are errors; any HTTP status
-    /// is a [`Reply`] for the caller to judge.
+    /// `method` on `/v1/<path>` with a JSON `body`, authenticated with the Vault token.
+    /// Transport faults are errors; any HTTP status is a [`Reply`] for the caller to judge. A
+    /// token from an AppRole login that the server refuses is replaced by a new login, once.
     pub fn call(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Reply> {
-        let token = self.config.token.read()?;
-        let mut auth = HeaderValue::from_bytes(token.expose()).map_err(|_| {
-            Error::token(format!(
-                "the Vault token from {} is not a valid HTTP header value",
-                self.config.token
-            ))
-        })?;
-        auth.set_sensitive(true);
-        drop(token);
+        let reply = self.send_as(method.clone(), path, body.clone(), Some(&self.token()?))?;
+        if reply.status == StatusCode::FORBIDDEN && self.login.forget() {
+            return self.send_as(method, path, body, Some(&self.token()?));
+        }
+        Ok(reply)
+    }
+
+    fn token(&self) -> Result<SecretBytes> {
+        match &self.config.token {
+            VaultTokenSource::AppRole(role) => self.login.token(self, role),
+            source => source.read(),
+        }
+    }
+
+    /// One request, with `token` in `X-Vault-Token` (none for a login).
+    pub(super) fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        token: Option<&SecretBytes>,
+    ) -> Result<Reply> {
+        let auth = token
+            .map(|token| {
+                let mut auth = HeaderValue::from_bytes(token.expose()).map_err(|_| {
+                    Error::token(format!(
+                        "the Vault token from {} is not a valid HTTP header value",
+                        self.config.token
+                    ))
+                })?;
+                auth.set_sensitive(true);
+                Ok::<_, Error>(auth)
+            })
+            .transpose()?;
         let base = self.config.address.to_string();
         let uri: Uri = format!("{}/v1/{path}", base.trim_end_matches('/'))
             .parse()
@@ -120,8 +151,10 @@ impl Client {
             .method(method)
             .uri(uri)
             .header(header::USER_AGENT, USER_AGENT)
-            .header("X-Vault-Request", "true")
-            .header("X-Vault-Token", auth);
+            .header("X-Vault-Request", "true");
+        if let Some(auth) = auth {
+            req = req.header("X-Vault-Token", auth);
+        }
         if let Some(ns) = &self.config.namespace {
             req = req.header("X-Vault-Namespace", ns.as_str());
         }

@@ -1,7 +1,8 @@
 //! What `[token] kind = "vault"` says: where the Transit server is, which key seals, and where
-//! the Vault token comes from (a file only its owner can read, or an environment variable —
-//! never the configuration itself). The Vault token is read into zeroizing memory per use and
-//! appears in no message, log or `Debug` output.
+//! the Vault token comes from (a file only its owner can read, an environment variable, or an
+//! AppRole login whose secret_id comes from either — never the configuration itself). The
+//! Vault token is read into zeroizing memory per use and appears in no message, log or `Debug`
+//! output.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -36,6 +37,26 @@ pub enum VaultTokenSource {
     File(PathBuf),
     /// An environment variable.
     Env(String),
+    /// An AppRole login (`POST auth/<mount>/login`) at start-up, again before the token's TTL
+    /// ends, and when the server refuses the token.
+    AppRole(AppRole),
+}
+
+/// `[token] approle`: the role, and where its secret_id comes from (never the config itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppRole {
+    /// The auth method's mount path (default `approle`).
+    pub mount: String,
+    /// Not a secret by itself (it names the role), so it may be written in.
+    pub role_id: String,
+    pub secret_id: SecretFrom,
+}
+
+/// A file readable by its owner only, or an environment variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretFrom {
+    File(PathBuf),
+    Env(String),
 }
 
 impl fmt::Display for VaultTokenSource {
@@ -43,6 +64,15 @@ impl fmt::Display for VaultTokenSource {
         match self {
             VaultTokenSource::File(path) => write!(f, "Vault token file {}", path.display()),
             VaultTokenSource::Env(name) => write!(f, "environment variable {name}"),
+            VaultTokenSource::AppRole(role) => write!(
+                f,
+                "the AppRole login (auth/{}, secret_id from {})",
+                role.mount,
+                match &role.secret_id {
+                    SecretFrom::File(path) => format!("file {}", path.display()),
+                    SecretFrom::Env(name) => format!("environment variable {name}"),
+                }
+            ),
         }
     }
 }
@@ -50,37 +80,53 @@ impl fmt::Display for VaultTokenSource {
 impl VaultTokenSource {
     /// Reads the token, trimming surrounding whitespace (`bao token create` output often ends
     /// in a newline). An empty token, or one with bytes an HTTP header cannot carry, is refused.
+    /// For an AppRole login, reads the secret_id (the client logs in with it).
     pub fn read(&self) -> Result<SecretBytes> {
-        let raw = match self {
-            VaultTokenSource::File(path) => secure_file::read_secret(
-                path,
-                Purpose {
-                    what: "Vault token file",
-                    kind: ErrorKind::Token,
-                    secrecy: Secrecy::Secret,
-                },
-                MAX_TOKEN_FILE,
-            )?,
-            VaultTokenSource::Env(name) => SecretBytes::from_env(name).ok_or_else(|| {
-                Error::token(format!(
-                    "environment variable {name} (the Vault token) is not set"
-                ))
-            })?,
-        };
-        let token = SecretBytes::copy_from(raw.expose().trim_ascii());
-        if token.is_empty() {
-            return Err(Error::token(format!(
-                "the Vault token from {self} is empty"
-            )));
+        match self {
+            VaultTokenSource::File(path) => read_secret(&SecretFrom::File(path.clone()), self),
+            VaultTokenSource::Env(name) => read_secret(&SecretFrom::Env(name.clone()), self),
+            VaultTokenSource::AppRole(role) => read_secret(&role.secret_id, self),
         }
-        if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::token(format!(
-                "the Vault token from {self} has characters a Vault token never has (spaces or \
-                 control characters inside it): put the token alone in it"
-            )));
-        }
-        Ok(token)
     }
+}
+
+/// `from`'s value, trimmed and checked; `source` names it in messages.
+fn read_secret(from: &SecretFrom, source: &VaultTokenSource) -> Result<SecretBytes> {
+    let what = match source {
+        VaultTokenSource::AppRole(_) => "AppRole secret_id",
+        _ => "Vault token",
+    };
+    let raw = match from {
+        SecretFrom::File(path) => secure_file::read_secret(
+            path,
+            Purpose {
+                what: if what == "Vault token" {
+                    "Vault token file"
+                } else {
+                    "AppRole secret_id file"
+                },
+                kind: ErrorKind::Token,
+                secrecy: Secrecy::Secret,
+            },
+            MAX_TOKEN_FILE,
+        )?,
+        SecretFrom::Env(name) => SecretBytes::from_env(name).ok_or_else(|| {
+            Error::token(format!(
+                "environment variable {name} (the {what}) is not set"
+            ))
+        })?,
+    };
+    let token = SecretBytes::copy_from(raw.expose().trim_ascii());
+    if token.is_empty() {
+        return Err(Error::token(format!("the {what} from {source} is empty")));
+    }
+    if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::token(format!(
+            "the {what} from {source} has characters a {what} never has (spaces or control \
+             characters inside it): put it alone in its file or variable"
+        )));
+    }
+    Ok(token)
 }
 
 /// `https`, or `http` only to a loopback address (the token would cross the network in clear).
@@ -195,10 +241,7 @@ mod tests {
             .read()
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("put the token alone") && !e.contains("s.ab"),
-            "{e}"
-        );
+        assert!(e.contains("put it alone") && !e.contains("s.ab"), "{e}");
         let e = VaultTokenSource::Env("KEYWARD_TEST_VAULT_TOKEN_UNSET".into())
             .read()
             .unwrap_err();
