@@ -75,6 +75,11 @@ fn key_location(
             "a YubiKey keeps the {shown} key pair in a PIV slot, which has no label: give \
              --slot (an empty retired slot 82..95)"
         ))),
+        (Backend::AwsKms(_), _) => Err(Error::usage(format!(
+            "this configuration's [token] is an AWS KMS key, which keeps only the sealing key \
+             in this version of keyward ({shown} key pairs and in-KMS signing are not supported \
+             yet): seal the credential with `keyward seal`"
+        ))),
         (Backend::Transit(_), _) => Err(Error::usage(format!(
             "this configuration's [token] is a Vault Transit key service, which keeps keyward's \
              sealing key and HMAC secrets (`keyward import --in-token`) but no {shown} key \
