@@ -11,6 +11,7 @@ use aws_sdk_kms::types::{EncryptionAlgorithmSpec, KeySpec, KeyUsageType, OriginT
 use rsa::pkcs8::DecodePublicKey;
 
 use super::client::Kms;
+use super::hmac;
 use super::settings::AwsKmsConfig;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
@@ -18,6 +19,7 @@ use crate::token::operations::Token;
 use crate::token::sealing::{
     KeyService, OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey, ServiceKey,
 };
+use crate::token::{HmacAlgorithm, KeyRef};
 
 /// The sealing key in KMS.
 pub struct AwsKmsToken {
@@ -165,7 +167,12 @@ impl Token for AwsKmsToken {
             self.kms
                 .refused("reading the public key", "kms:GetPublicKey", e)
         })?;
-        if out.key_spec() != Some(&KeySpec::Rsa3072)
+        // KeySpec, or the older CustomerMasterKeySpec alone (as moto answers).
+        let spec = out
+            .key_spec()
+            .map(KeySpec::as_str)
+            .or(out.customer_master_key_spec().map(|s| s.as_str()));
+        if spec != Some(KeySpec::Rsa3072.as_str())
             || out.key_usage() != Some(&KeyUsageType::EncryptDecrypt)
             || !out
                 .encryption_algorithms()
@@ -175,7 +182,7 @@ impl Token for AwsKmsToken {
                 "{}: the key is {:?} {:?}; keyward seals to RSA_3072 ENCRYPT_DECRYPT keys only: \
                  set [token] key to a new alias and run `keyward keygen --algorithm rsa3072`",
                 self.describe(),
-                out.key_spec().map(|s| s.as_str()),
+                spec,
                 out.key_usage().map(|s| s.as_str()),
             )));
         }
@@ -241,6 +248,14 @@ impl Token for AwsKmsToken {
             ))
         })?;
         Ok(SecretBytes::new(plain.into_inner()))
+    }
+
+    fn hmac(&self, key: &KeyRef, algorithm: HmacAlgorithm, parts: &[&[u8]]) -> Result<Vec<u8>> {
+        hmac::generate(&self.kms, key, algorithm, parts)
+    }
+
+    fn import_hmac_key(&self, key: &KeyRef, secret: &SecretBytes) -> Result<()> {
+        hmac::import(&self.kms, key, secret)
     }
 
     fn service_key(&self) -> Option<ServiceKey> {

@@ -33,9 +33,18 @@ enum State {
     PendingDeletion,
 }
 
+/// An HMAC key made with `Origin = EXTERNAL`: its spec, and its material once imported.
+struct HmacKey {
+    spec: String,
+    material: Option<Vec<u8>>,
+}
+
 struct Stub {
     /// Whether the key (and its alias) exist yet.
     exists: bool,
+    /// HMAC keys by key id, and their aliases.
+    hmac: std::collections::HashMap<String, HmacKey>,
+    hmac_aliases: std::collections::HashMap<String, String>,
     state: State,
     /// Operations called, in order (from `X-Amz-Target`).
     calls: Vec<String>,
@@ -61,6 +70,9 @@ fn answer(stub: &Mutex<Stub>, auth: &str, target: &str, body: &Value) -> (u16, V
             "InvalidSignatureException",
             "Credential should be scoped to a valid region.",
         );
+    }
+    if let Some(reply) = hmac_answer(&mut s, &op, body) {
+        return reply;
     }
     let key = body["KeyId"]
         .as_str()
@@ -136,6 +148,132 @@ fn answer(stub: &Mutex<Stub>, auth: &str, target: &str, body: &Value) -> (u16, V
     }
 }
 
+/// The HMAC key calls, or `None` for a call about the sealing key.
+fn hmac_answer(s: &mut Stub, op: &str, body: &Value) -> Option<(u16, Value)> {
+    let key = body["KeyId"].as_str().unwrap_or("");
+    let id = s.hmac_aliases.get(key).cloned().unwrap_or(key.to_string());
+    let meta = |id: &str, spec: &str, state: &str| {
+        json!({"KeyMetadata": {"KeyId": id, "Arn": format!("arn:aws:kms:eu-west-1:111122223333:key/{id}"),
+            "KeySpec": spec, "KeyUsage": "GENERATE_VERIFY_MAC", "Origin": "EXTERNAL",
+            "KeyState": state, "Enabled": state == "Enabled", "KeyManager": "CUSTOMER"}})
+    };
+    let reply = match op {
+        "CreateKey" if body["KeySpec"].as_str()?.starts_with("HMAC_") => {
+            assert_eq!(body["Origin"], "EXTERNAL");
+            assert_eq!(body["KeyUsage"], "GENERATE_VERIFY_MAC");
+            let spec = body["KeySpec"].as_str().unwrap().to_string();
+            let id = format!("hmac-key-{}", s.hmac.len() + 1);
+            s.hmac.insert(
+                id.clone(),
+                HmacKey {
+                    spec: spec.clone(),
+                    material: None,
+                },
+            );
+            (200, meta(&id, &spec, "PendingImport"))
+        }
+        "CreateAlias" if s.hmac.contains_key(body["TargetKeyId"].as_str()?) => {
+            let alias = body["AliasName"].as_str().unwrap().to_string();
+            if s.hmac_aliases.contains_key(&alias) {
+                return Some(error(
+                    "AlreadyExistsException",
+                    "An alias with the name already exists",
+                ));
+            }
+            s.hmac_aliases
+                .insert(alias, body["TargetKeyId"].as_str().unwrap().into());
+            (200, json!({}))
+        }
+        "DescribeKey" if key.starts_with("alias/keyward-hmac") => match s.hmac.get(&id) {
+            Some(k) => (200, meta(&id, &k.spec, "Enabled")),
+            None => error("NotFoundException", &format!("Alias {key} is not found.")),
+        },
+        "GetParametersForImport" if s.hmac.contains_key(&id) => {
+            assert_eq!(body["WrappingAlgorithm"], "RSAES_OAEP_SHA_256");
+            assert_eq!(body["WrappingKeySpec"], "RSA_4096");
+            let der = SoftRsaToken::new(1, &[])
+                .key
+                .to_public_key()
+                .to_public_key_der()
+                .unwrap();
+            (
+                200,
+                json!({"KeyId": id, "ParametersValidTo": 1.9e9,
+                "PublicKey": STANDARD.encode(der.as_bytes()),
+                "ImportToken": STANDARD.encode(format!("import-token-{id}"))}),
+            )
+        }
+        "ImportKeyMaterial" if s.hmac.contains_key(&id) => {
+            let token = STANDARD
+                .decode(body["ImportToken"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(token, format!("import-token-{id}").as_bytes());
+            assert_eq!(body["ExpirationModel"], "KEY_MATERIAL_DOES_NOT_EXPIRE");
+            let wrapped = STANDARD
+                .decode(body["EncryptedKeyMaterial"].as_str().unwrap())
+                .unwrap();
+            let plain = SoftRsaToken::new(1, &[OaepHash::Sha256])
+                .rsa_oaep_decrypt(OaepHash::Sha256, &wrapped)
+                .expect("wrapped to the import key with RSAES_OAEP_SHA_256");
+            let k = s.hmac.get_mut(&id).unwrap();
+            let (min, max) = if k.spec == "HMAC_256" {
+                (32, 64)
+            } else {
+                (64, 128)
+            };
+            if !(min..=max).contains(&plain.len()) {
+                return Some(error(
+                    "ValidationException",
+                    "key material length is not valid",
+                ));
+            }
+            k.material = Some(plain.expose().to_vec());
+            (200, json!({"KeyId": id}))
+        }
+        "GenerateMac" if s.hmac.contains_key(&id) => {
+            if s.state == State::Disabled {
+                return Some(error("DisabledException", &format!("{id} is disabled.")));
+            }
+            let k = &s.hmac[&id];
+            let want = if k.spec == "HMAC_256" {
+                "HMAC_SHA_256"
+            } else {
+                "HMAC_SHA_512"
+            };
+            if body["MacAlgorithm"] != want {
+                return Some(error("InvalidKeyUsageException", "wrong MAC algorithm"));
+            }
+            let Some(material) = &k.material else {
+                return Some(error(
+                    "KMSInvalidStateException",
+                    &format!("{id} is pending import."),
+                ));
+            };
+            let msg = STANDARD.decode(body["Message"].as_str().unwrap()).unwrap();
+            let mac = local_hmac(material, &msg, want == "HMAC_SHA_512");
+            (
+                200,
+                json!({"KeyId": id, "MacAlgorithm": want, "Mac": STANDARD.encode(mac)}),
+            )
+        }
+        _ => return None,
+    };
+    Some(reply)
+}
+
+fn local_hmac(key: &[u8], msg: &[u8], sha512: bool) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    if sha512 {
+        let mut m = Hmac::<sha2::Sha512>::new_from_slice(key).unwrap();
+        m.update(msg);
+        m.finalize().into_bytes().to_vec()
+    } else {
+        let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        m.update(msg);
+        m.finalize().into_bytes().to_vec()
+    }
+}
+
 fn metadata() -> Value {
     json!({
         "AWSAccountId": "111122223333",
@@ -158,6 +296,8 @@ fn metadata() -> Value {
 fn start(exists: bool) -> (SocketAddr, Arc<Mutex<Stub>>) {
     let stub = Arc::new(Mutex::new(Stub {
         exists,
+        hmac: Default::default(),
+        hmac_aliases: Default::default(),
         state: State::Enabled,
         calls: Vec::new(),
     }));
@@ -362,4 +502,66 @@ fn keygen_creates_keys_only_under_an_alias() {
         .to_string();
     assert!(e.contains("only under an alias"), "{e}");
     assert_eq!(stub.lock().unwrap().calls, ["DescribeKey"]);
+}
+
+#[test]
+fn an_imported_secret_signs_in_kms_with_the_secrets_own_hmac() {
+    use crate::token::{HmacAlgorithm, KeyRef};
+    let (addr, stub) = start(true);
+    let kms = token(addr, ALIAS, ACCESS_KEY);
+    let parts: [&[u8]; 2] = [b"symbol=BTCUSDT&side=BUY", b"&timestamp=1700000000000"];
+    let message = parts.concat();
+    for (i, len) in [24usize, 64, 150].into_iter().enumerate() {
+        let secret: Vec<u8> = (0..len)
+            .map(|b| (b as u8).wrapping_mul(29) ^ 0x5a)
+            .collect();
+        let key = KeyRef::new(format!("alias/keyward-hmac-c{i}"));
+        kms.import_hmac_key(&key, &crate::secret::SecretBytes::copy_from(&secret))
+            .unwrap();
+        let mac = kms.hmac(&key, HmacAlgorithm::Sha256, &parts).unwrap();
+        assert_eq!(mac, local_hmac(&secret, &message, false), "{len}");
+        let mac = kms.hmac(&key, HmacAlgorithm::Sha512, &parts).unwrap();
+        assert_eq!(mac, local_hmac(&secret, &message, true), "{len}");
+        // Importing again would replace the key: refused.
+        let e = kms
+            .import_hmac_key(&key, &crate::secret::SecretBytes::copy_from(&secret))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("already names a KMS key"), "{e}");
+    }
+    {
+        let s = stub.lock().unwrap();
+        assert_eq!(s.hmac.len(), 6, "two keys (HMAC_256, HMAC_512) per secret");
+        assert!(s.hmac_aliases.contains_key("alias/keyward-hmac-c0-sha512"));
+        // The order of the calls (a retried attempt, under load, shows twice: counted once).
+        let mut calls: Vec<&str> = s.calls.iter().map(String::as_str).collect();
+        calls.dedup();
+        let first = &calls[..6];
+        assert_eq!(
+            first,
+            [
+                "DescribeKey",
+                "CreateKey",
+                "CreateAlias",
+                "GetParametersForImport",
+                "ImportKeyMaterial",
+                "DescribeKey"
+            ]
+        );
+    }
+    stub.lock().unwrap().state = State::Disabled;
+    let key = KeyRef::new("alias/keyward-hmac-c0");
+    let e = kms
+        .hmac(&key, HmacAlgorithm::Sha256, &parts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("DisabledException") && e.contains("enable-key"),
+        "{e}"
+    );
+    let e = kms
+        .hmac(&key, HmacAlgorithm::Sha256, &[&[b'x'; 4097][..]])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("at most 4096"), "{e}");
 }
