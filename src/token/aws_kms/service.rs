@@ -167,7 +167,8 @@ impl Token for AwsKmsToken {
             self.kms
                 .refused("reading the public key", "kms:GetPublicKey", e)
         })?;
-        // KeySpec, or the older CustomerMasterKeySpec alone (as moto answers).
+        // KeySpec, or the deprecated CustomerMasterKeySpec alone (as moto answers).
+        #[allow(deprecated)]
         let spec = out
             .key_spec()
             .map(KeySpec::as_str)
