@@ -42,17 +42,21 @@ kw_log "OpenBao: $BAO"
 # tests/vault_transit.rs runs a real OpenBao server with it, and must not skip.
 export KEYWARD_TEST_BAO="$BAO" KEYWARD_REQUIRE_BAO=1
 
+# Every cargo step builds with the same features, so nothing is compiled twice. `aws-kms` adds
+# the AWS SDK (about 90 crates, a few CPU-minutes cold) and its tests against a loopback KMS stub.
+FEATURES=(--features aws-kms)
+
 status=0
 if [ "${KEYWARD_SKIP_CARGO:-0}" != 1 ]; then
-  kw_log "cargo test --all-targets"
-  cargo test --all-targets || status=1
-  kw_log "cargo test --doc"
-  cargo test --doc || status=1
+  kw_log "cargo test --all-targets ${FEATURES[*]}"
+  cargo test --all-targets "${FEATURES[@]}" || status=1
+  kw_log "cargo test --doc ${FEATURES[*]}"
+  cargo test --doc "${FEATURES[@]}" || status=1
 fi
 
 if [ "${KEYWARD_SKIP_PYTHON:-0}" != 1 ]; then
   kw_log "cargo build (binary for the Python end-to-end tests)"
-  if cargo build --bin keyward; then
+  if cargo build --bin keyward "${FEATURES[@]}"; then
     kw_log "python -m pytest -q tests/python"
     # shellcheck disable=SC2086
     "$PY" -m pytest -q -p no:cacheprovider tests/python ${PYTEST_ARGS:-} || status=1

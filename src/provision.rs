@@ -24,13 +24,18 @@ pub fn hmac_key_ref(name: &str) -> KeyRef {
 
 /// Where credential `name`'s HMAC secret goes on the token `config` names: labelled
 /// [`hmac_key_ref`] on a PKCS#11 token; a Transit key of that name in `[token] mount`,
-/// version 1. `None` for a token that cannot hold HMAC keys (a YubiKey's PIV applet).
+/// version 1; the KMS alias `alias/keyward-hmac-NAME` (two keys, `-sha256` and `-sha512`) in
+/// AWS KMS. `None` for a token that cannot hold HMAC keys (a YubiKey's PIV applet).
 fn hmac_key_location(config: &TokenConfig, name: &str) -> Option<KeyRef> {
     match &config.backend {
         Backend::Pkcs11 { .. } => Some(hmac_key_ref(name)),
         Backend::Transit(transit) => {
             Some(TransitHmacKey::new(&transit.mount, hmac_key_ref(name).as_str()).key_ref())
         }
+        Backend::AwsKms(_) => Some(KeyRef::new(format!(
+            "alias/{}",
+            hmac_key_ref(name).as_str()
+        ))),
         Backend::YubiKey { .. } => None,
     }
 }
@@ -74,6 +79,11 @@ fn key_location(
         (Backend::YubiKey { .. }, None) => Err(Error::usage(format!(
             "a YubiKey keeps the {shown} key pair in a PIV slot, which has no label: give \
              --slot (an empty retired slot 82..95)"
+        ))),
+        (Backend::AwsKms(_), _) => Err(Error::usage(format!(
+            "this configuration's [token] is AWS KMS, which keeps keyward's sealing key and HMAC \
+             secrets (`keyward import --in-token`) but no {shown} key pairs in this version of \
+             keyward: seal an asymmetric API key with `keyward seal`"
         ))),
         (Backend::Transit(_), _) => Err(Error::usage(format!(
             "this configuration's [token] is a Vault Transit key service, which keeps keyward's \

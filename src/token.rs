@@ -17,6 +17,7 @@
 //! method is `async`, so a PKCS#11 session can never be held across an `.await`; the PKCS#11
 //! backend checks a session out of its pool for each call.
 
+mod aws_kms;
 mod operations;
 mod pin;
 mod piv;
@@ -27,11 +28,20 @@ mod transit;
 mod uri;
 mod yubikey;
 
+pub use aws_kms::AwsKmsConfig;
+#[cfg(feature = "aws-kms")]
+pub use aws_kms::AwsKmsToken;
+/// The `[token] kind = "aws-kms"` checks the configuration applies.
+pub(crate) mod aws_kms_checks {
+    pub use super::aws_kms::{check_endpoint, check_key, check_region};
+}
 pub use operations::Token;
 pub use pin::PinSource;
 pub use piv::{PinPolicy, PivSlot, TouchPolicy};
 pub use pkcs11::Pkcs11Token;
-pub use sealing::{OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey, ServiceKey};
+pub use sealing::{
+    KeyService, OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey, ServiceKey,
+};
 pub use signing::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 /// The `[token] kind = "vault"` checks the configuration applies.
 pub(crate) mod transit_checks {
@@ -65,6 +75,9 @@ pub enum Backend {
     YubiKey { serial: Option<u32>, slot: PivSlot },
     /// A HashiCorp Vault / OpenBao Transit key (`kind = "vault"`).
     Transit(TransitConfig),
+    /// An AWS KMS key (`kind = "aws-kms"`); usable when keyward is built with the `aws-kms`
+    /// feature.
+    AwsKms(AwsKmsConfig),
 }
 
 /// How `keyward keygen` makes keys, where the hardware lets keyward choose (a YubiKey's PIN and
@@ -86,7 +99,7 @@ pub fn load_module(config: &TokenConfig) -> Result<Option<String>> {
             pkcs11::load_module(module)?;
             Ok(Some(format!("PKCS#11 module {} loads", module.display())))
         }
-        Backend::YubiKey { .. } | Backend::Transit(_) => Ok(None),
+        Backend::YubiKey { .. } | Backend::Transit(_) | Backend::AwsKms(_) => Ok(None),
     }
 }
 
@@ -100,7 +113,7 @@ pub fn find(config: &TokenConfig) -> Result<Option<String>> {
                 "token '{label}' (serial {serial}) is present"
             )))
         }
-        Backend::YubiKey { .. } | Backend::Transit(_) => Ok(None),
+        Backend::YubiKey { .. } | Backend::Transit(_) | Backend::AwsKms(_) => Ok(None),
     }
 }
 
@@ -123,6 +136,11 @@ pub fn open_with(config: &TokenConfig, options: &KeyOptions) -> Result<Box<dyn T
              configuration's [token] is a Vault Transit key",
         )),
         Backend::Transit(transit) => Ok(Box::new(TransitToken::open(transit)?)),
+        Backend::AwsKms(_) if *options != KeyOptions::default() => Err(Error::usage(
+            "--pin-policy, --touch and --management-key-file are YubiKey options; this \
+             configuration's [token] is an AWS KMS key",
+        )),
+        Backend::AwsKms(kms) => open_aws_kms(kms),
         Backend::Pkcs11 { .. } if *options != KeyOptions::default() => Err(Error::usage(
             "--pin-policy, --touch and --management-key-file are YubiKey options; this \
              configuration's [token] is a PKCS#11 token (set the key's policies with the HSM's \
@@ -136,6 +154,19 @@ pub fn open_with(config: &TokenConfig, options: &KeyOptions) -> Result<Box<dyn T
             options,
         )?)),
     }
+}
+
+#[cfg(feature = "aws-kms")]
+fn open_aws_kms(config: &AwsKmsConfig) -> Result<Box<dyn Token>> {
+    Ok(Box::new(AwsKmsToken::open(config)?))
+}
+
+#[cfg(not(feature = "aws-kms"))]
+fn open_aws_kms(_: &AwsKmsConfig) -> Result<Box<dyn Token>> {
+    Err(Error::config(
+        "token.kind: this keyward was built without AWS KMS support: build it with `cargo \
+         build --release --features aws-kms`",
+    ))
 }
 
 #[cfg(test)]

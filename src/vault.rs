@@ -78,7 +78,7 @@ mod rotate;
 mod secrets;
 mod stanza;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod token_key;
 mod versioned;
 

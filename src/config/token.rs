@@ -8,9 +8,11 @@ use serde::Deserialize;
 
 use super::resolve;
 use crate::error::{Error, Result};
+use crate::token::aws_kms_checks::{check_endpoint, check_key, check_region};
 use crate::token::transit_checks::{check_address, check_name};
 use crate::token::{
-    AppRole, Backend, PinSource, PivSlot, Pkcs11Uri, SecretFrom, TokenConfig, TransitConfig,
+    AppRole, AwsKmsConfig, Backend, PinSource, PivSlot, Pkcs11Uri, SecretFrom, TokenConfig,
+    TransitConfig,
     VaultTokenSource,
 };
 
@@ -33,6 +35,9 @@ pub(super) struct RawToken {
     approle: Option<RawAppRole>,
     namespace: Option<String>,
     ca: Option<PathBuf>,
+    // kind = "aws-kms" (with `key`)
+    region: Option<String>,
+    endpoint_url: Option<String>,
 }
 
 /// `pin`/`token = { file | env }`, or the secret itself written in, which is refused without echoing
@@ -83,9 +88,14 @@ impl RawToken {
         if kind == "vault" {
             return self.validate_vault(base);
         }
+        if kind == "aws-kms" {
+            return self.validate_aws_kms();
+        }
         refuse_keys(
             kind,
             &[
+                ("region", self.region.is_some()),
+                ("endpoint_url", self.endpoint_url.is_some()),
                 ("address", self.address.is_some()),
                 ("mount", self.mount.is_some()),
                 ("key", self.key.is_some()),
@@ -169,8 +179,8 @@ impl RawToken {
             other => {
                 return Err(Error::config(format!(
                     "token.kind: unknown kind {other:?}; use \"pkcs11\" (the default: an HSM or \
-                     SoftHSM through its PKCS#11 module), \"yubikey\" (a YubiKey's PIV applet) or \
-                     \"vault\" (a HashiCorp Vault / OpenBao Transit key)"
+                     SoftHSM through its PKCS#11 module), \"yubikey\" (a YubiKey's PIV applet), \
+                     \"vault\" (a HashiCorp Vault / OpenBao Transit key) or \"aws-kms\""
                 )))
             }
         };
@@ -180,10 +190,54 @@ impl RawToken {
         })
     }
 
+    fn validate_aws_kms(self) -> Result<TokenConfig> {
+        refuse_keys(
+            "aws-kms",
+            &[
+                ("module", self.module.is_some()),
+                ("uri", self.uri.is_some()),
+                ("serial", self.serial.is_some()),
+                ("slot", self.slot.is_some()),
+                ("pin", self.pin.is_some()),
+                ("address", self.address.is_some()),
+                ("mount", self.mount.is_some()),
+                ("token", self.token.is_some()),
+                ("namespace", self.namespace.is_some()),
+                ("ca", self.ca.is_some()),
+            ],
+        )?;
+        let region = self.region.ok_or_else(|| {
+            Error::config("token.region: required for AWS KMS, e.g. region = \"eu-west-1\"")
+        })?;
+        check_region(&region).map_err(|why| Error::config(format!("token.region: {why}")))?;
+        let key = self.key.ok_or_else(|| {
+            Error::config(
+                "token.key: required for AWS KMS: the sealing key's alias, key id or ARN, e.g. \
+                 key = \"alias/keyward-seal\"",
+            )
+        })?;
+        check_key(&key).map_err(|why| Error::config(format!("token.key: {why}")))?;
+        let endpoint_url = self
+            .endpoint_url
+            .map(|url| check_endpoint(&url))
+            .transpose()
+            .map_err(|why| Error::config(format!("token.endpoint_url: {why}")))?;
+        Ok(TokenConfig {
+            backend: Backend::AwsKms(AwsKmsConfig {
+                region,
+                key,
+                endpoint_url,
+            }),
+            pin: None,
+        })
+    }
+
     fn validate_vault(self, base: &Path) -> Result<TokenConfig> {
         refuse_keys(
             "vault",
             &[
+                ("region", self.region.is_some()),
+                ("endpoint_url", self.endpoint_url.is_some()),
                 ("module", self.module.is_some()),
                 ("uri", self.uri.is_some()),
                 ("serial", self.serial.is_some()),
@@ -457,6 +511,57 @@ mod tests {
         }
         let e = err("module = \"m.so\"\nuri = \"pkcs11:token=t\"\npin = { env = \"P\" }\napprole = { role_id = \"r\", secret_id = { env = \"S\" } }");
         assert!(e.contains("token.approle: not used"), "{e}");
+    }
+
+    #[test]
+    fn an_aws_kms_token() {
+        let c = parse(
+            "kind = \"aws-kms\"\nregion = \"eu-west-1\"\nkey = \"alias/keyward-seal\"\n\
+             endpoint_url = \"http://127.0.0.1:4566\"",
+        )
+        .unwrap();
+        assert_eq!(c.token.pin, None);
+        match c.token.backend {
+            Backend::AwsKms(k) => {
+                assert_eq!(k.region, "eu-west-1");
+                assert_eq!(k.key, "alias/keyward-seal");
+                assert_eq!(k.endpoint_url.unwrap().port_u16(), Some(4566));
+            }
+            other => panic!("{other:?}"),
+        }
+        let k = "kind = \"aws-kms\"\nregion = \"eu-west-1\"\n";
+        for (body, want) in [
+            (k.to_string(), "token.key: required for AWS KMS"),
+            (
+                "kind = \"aws-kms\"\nkey = \"alias/k\"".into(),
+                "token.region: required",
+            ),
+            (
+                format!("{k}key = \"alias/k\"\nendpoint_url = \"http://10.0.0.9:4566\""),
+                "in clear",
+            ),
+            (
+                format!("{k}key = \"alias/k\"\npin = {{ env = \"P\" }}"),
+                "token.pin: not used with kind = \"aws-kms\"",
+            ),
+            (
+                format!("{k}key = \"alias/k\"\ntoken = {{ env = \"T\" }}"),
+                "token.token: not used",
+            ),
+            (format!("{k}key = \"my key\""), "token.key:"),
+            (
+                "kind = \"aws-kms\"\nregion = \"Europe\"\nkey = \"alias/k\"".into(),
+                "token.region:",
+            ),
+        ] {
+            let e = err(&body);
+            assert!(e.contains(want), "{body:?}: {e}");
+        }
+        let e = err("kind = \"vault\"\naddress = \"http://127.0.0.1:1\"\nkey = \"k\"\ntoken = { env = \"T\" }\nregion = \"eu-west-1\"");
+        assert!(
+            e.contains("token.region: not used with kind = \"vault\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub(super) fn token(config: &TokenConfig, report: &mut Report) -> Option<Arc<dyn
                 token::Backend::Transit(_) => {
                     "a Vault / OpenBao Transit key is used over its HTTP API (no PKCS#11 module)"
                 }
+                token::Backend::AwsKms(_) => {
+                    "an AWS KMS key is used through the AWS SDK (no PKCS#11 module)"
+                }
                 _ => "a YubiKey's PIV applet is used over PC/SC (no PKCS#11 module)",
             },
         )),

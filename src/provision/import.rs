@@ -54,13 +54,13 @@ pub fn import_in_token<R: BufRead>(
     }
     // A key service holds no exchange key pairs, so there is none to look for.
     let pair = match &config.backend {
-        Backend::Transit(_) if slot.is_some() => {
+        Backend::Transit(_) | Backend::AwsKms(_) if slot.is_some() => {
             return Err(Error::usage(
-                "--slot names a YubiKey's PIV slot; this configuration's [token] is a Vault \
-                 Transit key service (drop --slot)",
+                "--slot names a YubiKey's PIV slot; this configuration's [token] is a key \
+                 service (Vault Transit or AWS KMS): drop --slot",
             ))
         }
-        Backend::Transit(_) => None,
+        Backend::Transit(_) | Backend::AwsKms(_) => None,
         _ => Some(api_key_location(config, name, slot)?),
     };
     let token = token::open(config)?;

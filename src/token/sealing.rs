@@ -137,23 +137,37 @@ impl fmt::Display for OaepHash {
     }
 }
 
+/// Which key service holds a [`ServiceKey`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyService {
+    /// HashiCorp Vault / OpenBao Transit.
+    Transit,
+    /// AWS KMS.
+    AwsKms,
+}
+
 /// A version of a key in a key service, as a recipient string names it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ServiceKey {
-    /// The Transit mount path, e.g. `transit`.
+    pub service: KeyService,
+    /// The Transit mount path, e.g. `transit`; for AWS KMS, the region.
     pub mount: String,
     /// The key's name.
     pub key: String,
-    /// The key version (Transit's `latest_version` when the recipient was made).
+    /// The key version (Transit's `latest_version` when the recipient was made; always 1 for
+    /// AWS KMS, whose asymmetric keys never rotate).
     pub version: u32,
 }
 
 impl fmt::Display for ServiceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Transit key '{}/{}' version {}",
-            self.mount, self.key, self.version
-        )
+        match self.service {
+            KeyService::Transit => write!(
+                f,
+                "Transit key '{}/{}' version {}",
+                self.mount, self.key, self.version
+            ),
+            KeyService::AwsKms => write!(f, "AWS KMS key {} in {}", self.key, self.mount),
+        }
     }
 }

@@ -30,7 +30,9 @@ use zeroize::Zeroize;
 
 use self::http::{Client, Reply};
 use super::operations::Token;
-use super::sealing::{OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey, ServiceKey};
+use super::sealing::{
+    KeyService, OaepHash, Rsa3072PublicKey, SealingAlgorithm, SealingPublicKey, ServiceKey,
+};
 use super::signing::{HmacAlgorithm, KeyRef};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
@@ -300,6 +302,7 @@ impl Token for TransitToken {
 
     fn service_key(&self) -> Option<ServiceKey> {
         Some(ServiceKey {
+            service: KeyService::Transit,
             mount: self.config().mount.clone(),
             key: self.config().key.clone(),
             version: self.cached_version()?,

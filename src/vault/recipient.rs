@@ -15,13 +15,15 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
-use crate::token::{OaepHash, Rsa3072PublicKey, SealingPublicKey, ServiceKey, Token};
+use crate::token::{KeyService, OaepHash, Rsa3072PublicKey, SealingPublicKey, ServiceKey, Token};
 
 const PREFIX: &str = "kwr1-";
 const P256_TAG: &str = "p256";
 const RSA_TAG: &str = "rsa3072";
 /// `kwr1-transit-rsa3072-v<version>:<mount>/<key>:<SPKI>`: a Transit key's version.
 const TRANSIT_TAG: &str = "transit";
+/// `kwr1-awskms-rsa3072-v1:<region>/<key id>:<SPKI>`: an AWS KMS key (never rotated: v1).
+const AWS_KMS_TAG: &str = "awskms";
 /// Length of a compressed SEC1 P-256 point.
 pub(crate) const P256_COMPRESSED_LEN: usize = 33;
 
@@ -29,7 +31,8 @@ pub(crate) const P256_COMPRESSED_LEN: usize = 33;
 /// `kwr1-p256-<base64url, no padding, of the 33-byte compressed SEC1 point>` or
 /// `kwr1-rsa3072-<sha256|sha1>-<base64url, no padding, of the DER SubjectPublicKeyInfo>`, or,
 /// for a key in a key service (Vault / OpenBao Transit, which decrypts OAEP with SHA-256),
-/// `kwr1-transit-rsa3072-v<version>:<mount>/<key>:<base64url SPKI>`.
+/// `kwr1-transit-rsa3072-v<version>:<mount>/<key>:<base64url SPKI>`; for an AWS KMS key,
+/// `kwr1-awskms-rsa3072-v1:<region>/<key id>:<base64url SPKI>`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Recipient {
     P256(p256::PublicKey),
@@ -180,8 +183,14 @@ impl fmt::Display for Recipient {
                 service: Some(s), ..
             } => write!(
                 f,
-                "{PREFIX}{TRANSIT_TAG}-{RSA_TAG}-v{}:{}/{}:{key}",
-                s.version, s.mount, s.key
+                "{PREFIX}{}-{RSA_TAG}-v{}:{}/{}:{key}",
+                match s.service {
+                    KeyService::Transit => TRANSIT_TAG,
+                    KeyService::AwsKms => AWS_KMS_TAG,
+                },
+                s.version,
+                s.mount,
+                s.key
             ),
             Recipient::Rsa { oaep, .. } => write!(f, "{PREFIX}{RSA_TAG}-{}-{key}", oaep.id()),
         }
@@ -221,30 +230,42 @@ impl FromStr for Recipient {
         };
         match tag {
             P256_TAG => parse_p256(&decode(encoded)?).map_err(|why| bad(&why)),
-            TRANSIT_TAG => {
-                let form = "expected 'kwr1-transit-rsa3072-v<version>:<mount>/<key>:<key>'";
+            TRANSIT_TAG | AWS_KMS_TAG => {
+                let form = format!(
+                    "expected 'kwr1-{tag}-rsa3072-v<version>:<{}>/<key>:<key>'",
+                    if tag == TRANSIT_TAG { "mount" } else { "region" }
+                );
                 let rest = encoded
                     .strip_prefix("rsa3072-v")
-                    .ok_or_else(|| bad(form))?;
+                    .ok_or_else(|| bad(&form))?;
                 let mut parts = rest.splitn(3, ':');
                 let (Some(version), Some(path), Some(encoded)) =
                     (parts.next(), parts.next(), parts.next())
                 else {
-                    return Err(bad(form));
+                    return Err(bad(&form));
                 };
                 let version = version
                     .parse::<u32>()
                     .ok()
                     .filter(|v| *v > 0)
                     .ok_or_else(|| bad("the key version is not a number from 1"))?;
-                let (mount, name) = path.rsplit_once('/').ok_or_else(|| bad(form))?;
-                crate::token::transit_checks::check_name(mount, true)
-                    .and_then(|()| crate::token::transit_checks::check_name(name, false))
-                    .map_err(|why| bad(&why))?;
+                let (mount, name) = path.rsplit_once('/').ok_or_else(|| bad(&form))?;
+                let service = if tag == TRANSIT_TAG {
+                    crate::token::transit_checks::check_name(mount, true)
+                        .and_then(|()| crate::token::transit_checks::check_name(name, false))
+                        .map_err(|why| bad(&why))?;
+                    KeyService::Transit
+                } else {
+                    crate::token::aws_kms_checks::check_region(mount)
+                        .and_then(|()| crate::token::transit_checks::check_name(name, false))
+                        .map_err(|why| bad(&why))?;
+                    KeyService::AwsKms
+                };
                 Ok(Recipient::Rsa {
                     key: rsa(&decode(encoded)?)?,
                     oaep: OaepHash::Sha256,
                     service: Some(ServiceKey {
+                        service,
                         mount: mount.into(),
                         key: name.into(),
                         version,
@@ -267,7 +288,7 @@ impl FromStr for Recipient {
                 })
             }
             other => Err(bad(&format!(
-                "key type '{other}' is not supported (this keyward supports p256, rsa3072 and transit)"
+                "key type '{other}' is not supported (this keyward supports p256, rsa3072, transit and awskms)"
             ))),
         }
     }

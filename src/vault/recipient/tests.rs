@@ -152,6 +152,7 @@ mod rsa_recipients {
             key: key.clone(),
             oaep: OaepHash::Sha256,
             service: Some(ServiceKey {
+                service: KeyService::Transit,
                 mount: "team/transit".into(),
                 key: "keyward-seal".into(),
                 version: 3,
@@ -186,6 +187,47 @@ mod rsa_recipients {
             (
                 format!("kwr1-transit-rsa3072-v1:tr ansit/k:{body}"),
                 "mount path",
+            ),
+        ] {
+            let err = bad.parse::<Recipient>().expect_err(&bad).to_string();
+            assert!(err.contains(want), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_aws_kms_recipient_names_the_region_and_key_id() {
+        let key = SoftRsaToken::new(0, &[]).public();
+        let r = Recipient::Rsa {
+            key: key.clone(),
+            oaep: OaepHash::Sha256,
+            service: Some(ServiceKey {
+                service: KeyService::AwsKms,
+                mount: "eu-west-1".into(),
+                key: "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+                version: 1,
+            }),
+        };
+        let s = r.to_string();
+        assert!(
+            s.starts_with("kwr1-awskms-rsa3072-v1:eu-west-1/1234abcd-12ab-34cd-56ef-1234567890ab:"),
+            "{s}"
+        );
+        let back: Recipient = s.parse().unwrap();
+        assert_eq!(back, r);
+        assert_eq!(
+            back.service_key().unwrap().to_string(),
+            "AWS KMS key 1234abcd-12ab-34cd-56ef-1234567890ab in eu-west-1"
+        );
+        assert_eq!(
+            back.fingerprint(),
+            Recipient::rsa(key, OaepHash::Sha256).fingerprint()
+        );
+        let body = s.rsplit(':').next().unwrap();
+        for (bad, want) in [
+            (format!("kwr1-awskms-rsa3072-v1:EU/k:{body}"), "AWS region"),
+            (
+                format!("kwr1-awskms-rsa3072-v1:eu-west-1:{body}"),
+                "<region>",
             ),
         ] {
             let err = bad.parse::<Recipient>().expect_err(&bad).to_string();
