@@ -12,8 +12,7 @@ use crate::token::aws_kms_checks::{check_endpoint, check_key, check_region};
 use crate::token::transit_checks::{check_address, check_name};
 use crate::token::{
     AppRole, AwsKmsConfig, Backend, PinSource, PivSlot, Pkcs11Uri, SecretFrom, TokenConfig,
-    TransitConfig,
-    VaultTokenSource,
+    TransitConfig, VaultTokenSource,
 };
 
 #[derive(Deserialize)]

@@ -9,14 +9,16 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
-use super::http::Client;
 use super::settings::{AppRole, VaultTokenSource};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
+
+/// Sends one unauthenticated POST to `/v1/<path>` with a JSON body: the answer's status and body.
+pub(super) type Post<'a> = &'a dyn Fn(&str, Vec<u8>) -> Result<(StatusCode, Zeroizing<Vec<u8>>)>;
 
 /// The token of the last login and when to log in again.
 #[derive(Default)]
@@ -36,14 +38,14 @@ struct Auth {
 
 impl Login {
     /// The current token, logging in first when there is none or it is due for replacement.
-    pub fn token(&self, client: &Client, role: &AppRole) -> Result<SecretBytes> {
+    pub fn token(&self, post: Post<'_>, role: &AppRole) -> Result<SecretBytes> {
         let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((token, renew_at)) = held.as_ref() {
             if Instant::now() < *renew_at {
                 return Ok(token.clone());
             }
         }
-        let (token, ttl) = login(client, role)?;
+        let (token, ttl) = login(post, role)?;
         let renew_at = match ttl {
             0 => Instant::now() + Duration::from_secs(u64::from(u32::MAX)),
             s => Instant::now() + Duration::from_millis(s * 2000 / 3),
@@ -67,7 +69,7 @@ impl Login {
     }
 }
 
-fn login(client: &Client, role: &AppRole) -> Result<(SecretBytes, u64)> {
+fn login(post: Post<'_>, role: &AppRole) -> Result<(SecretBytes, u64)> {
     let source = VaultTokenSource::AppRole(role.clone());
     let secret_id = source.read()?;
     let secret_text = std::str::from_utf8(secret_id.expose())
@@ -75,15 +77,13 @@ fn login(client: &Client, role: &AppRole) -> Result<(SecretBytes, u64)> {
     let mut body = serde_json::json!({ "role_id": role.role_id, "secret_id": secret_text })
         .to_string()
         .into_bytes();
-    let reply = client.send_as(
-        Method::POST,
+    let (status, reply) = post(
         &format!("auth/{}/login", role.mount),
-        Some(std::mem::take(&mut body)),
-        None,
+        std::mem::take(&mut body),
     )?;
     body.zeroize();
-    if reply.status != StatusCode::OK {
-        let fix = match reply.status {
+    if status != StatusCode::OK {
+        let fix = match status {
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {
                 "the role_id or secret_id is wrong, or the secret_id expired or ran out of uses: \
                  give keyward a fresh secret_id (`bao write -f auth/approle/role/ROLE/secret-id`)"
@@ -96,10 +96,10 @@ fn login(client: &Client, role: &AppRole) -> Result<(SecretBytes, u64)> {
         return Err(Error::token(format!(
             "the AppRole login (auth/{}) was refused (HTTP {}): {fix}",
             role.mount,
-            reply.status.as_u16()
+            status.as_u16()
         )));
     }
-    let mut answer: Answer = serde_json::from_slice(&reply.body).map_err(|_| {
+    let mut answer: Answer = serde_json::from_slice(&reply).map_err(|_| {
         Error::token(format!(
             "the answer to the AppRole login (auth/{}) has no client token",
             role.mount

@@ -19,7 +19,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use rustls::RootCertStore;
 use rustls_pki_types::{pem::PemObject, CertificateDer};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::approle::Login;
 use super::settings::{TransitConfig, VaultTokenSource};
@@ -118,7 +118,16 @@ impl Client {
 
     fn token(&self) -> Result<SecretBytes> {
         match &self.config.token {
-            VaultTokenSource::AppRole(role) => self.login.token(self, role),
+            VaultTokenSource::AppRole(role) => {
+                let post = |path: &str, body: Vec<u8>| {
+                    let mut reply = self.send_as(Method::POST, path, Some(body), None)?;
+                    Ok((
+                        reply.status,
+                        Zeroizing::new(std::mem::take(&mut reply.body)),
+                    ))
+                };
+                self.login.token(&post, role)
+            }
             source => source.read(),
         }
     }
