@@ -27,6 +27,7 @@ mod respond;
 mod restart;
 mod routing;
 mod serving;
+mod started;
 mod state;
 pub mod tls;
 mod transport;

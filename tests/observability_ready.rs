@@ -92,6 +92,24 @@ fn assert_standing(env: &Env, port: u16, admin_port: u16, want: [(&str, Option<&
     r
 }
 
+/// The config with an admin listener at `admin_port` (and the bots' listener at `bots_port`,
+/// when given, instead of a port the kernel picks).
+fn with_admin(env: &Env, admin_port: u16, bots_port: Option<u16>) {
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    if let Some(port) = bots_port {
+        text = text.replacen(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+            1,
+        );
+    }
+    text += &format!(
+        "\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_sha256 = \"{}\"\n",
+        sha256_hex(ADMIN_TOKEN)
+    );
+    std::fs::write(&env.config, text).unwrap();
+}
+
 /// Reloads through the admin API and waits for its answer.
 fn reload(admin_port: u16) {
     let r = admin(admin_port, "POST", "/reload");
@@ -106,12 +124,7 @@ fn readiness_follows_what_each_credential_can_serve() {
     });
     env.kw.stop();
     let admin_port = free_port();
-    let mut text = std::fs::read_to_string(&env.config).unwrap();
-    text += &format!(
-        "\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_sha256 = \"{}\"\n",
-        sha256_hex(ADMIN_TOKEN)
-    );
-    std::fs::write(&env.config, text).unwrap();
+    with_admin(&env, admin_port, None);
     let kw = env.serve(&env.config, "keyward-ready.log");
     // The start-up self-check has run before the bots' listener serves.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -196,4 +209,56 @@ fn readiness_follows_what_each_credential_can_serve() {
     let r = admin(admin_port, "GET", "/readyz");
     assert_eq!(r.status, 200, "{}", r.text());
     drop(kw);
+}
+
+/// `/readyz` stays 503 until start-up has finished. The mock takes 2.5 s to answer the
+/// key-permission self-check, which runs before the bots' listener is bound: every probe
+/// meanwhile is 503 `not_ready` naming the start-up, and the first 200 comes only when the
+/// bots' port accepts connections.
+#[test]
+fn readyz_is_503_until_the_self_check_has_run_and_the_listener_is_bound() {
+    let env = Env::start_with(Options {
+        key_permissions: &[(MAIN, "slow"), (ALT, "slow")],
+        ..Options::default()
+    });
+    env.kw.stop();
+    let (admin_port, bots_port) = (free_port(), free_port());
+    with_admin(&env, admin_port, Some(bots_port));
+    // The prober runs while `serve` starts; it stops at the first 200 (or after 60 s).
+    let prober = std::thread::spawn(move || {
+        let (mut starting, deadline) = (0, Instant::now() + Duration::from_secs(60));
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", admin_port)).is_err() {
+                std::thread::sleep(Duration::from_millis(20));
+                continue; // the admin listener is not bound yet
+            }
+            let r = admin(admin_port, "GET", "/readyz");
+            if r.status == 200 {
+                let bound = std::net::TcpStream::connect(("127.0.0.1", bots_port)).is_ok();
+                return (starting, bound, r.json());
+            }
+            r.assert_error(503, "not_ready");
+            let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+            assert!(
+                message.starts_with(
+                    "start-up: keyward is starting: the bots' listener is not bound yet"
+                ),
+                "{message}"
+            );
+            starting += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("/readyz never answered 200");
+    });
+    let kw = env.serve(&env.config, "keyward-starting.log");
+    let (starting, bound, ready) = prober.join().unwrap();
+    assert!(starting > 0, "no probe saw the start-up: {ready}");
+    assert!(
+        bound,
+        "/readyz said ready before the bots' listener was bound: {ready}"
+    );
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["checks"]["listener"]["detail"], "bound", "{ready}");
+    assert_eq!(kw.port, bots_port);
+    assert_eq!(read(&env, kw.port, MAIN), (200, None));
 }

@@ -13,6 +13,7 @@ answer while keyward runs. MODE is one of:
   transfer    can transfer between accounts but not withdraw (where the exchange tells them apart)
   unreadable  HTTP 200 whose body keyward cannot read (a field missing, or no entry for the key)
   error       the exchange's own error answer for an invalid key (HTTP 401)
+  slow        "safe", but only after SLOW_SECONDS (a start-up whose self-check takes a while)
 
 The answer replaces whatever the exchange's module answered, once the request is verified (an
 unsigned or wrongly signed call still gets the exchange's authentication error).
@@ -32,7 +33,8 @@ ENDPOINTS = {
     "coinbase": ("GET", "/api/v3/brokerage/key_permissions"),
 }
 
-MODES = ("safe", "open", "withdraw", "transfer", "unreadable", "error")
+MODES = ("safe", "open", "withdraw", "transfer", "unreadable", "error", "slow")
+SLOW_SECONDS = 2.5
 IP = "203.0.113.7"
 
 
@@ -57,6 +59,9 @@ def mode_for(path, api_key):
 
 def answer(exchange, mode, api_key):
     """(status, payload) of the permission endpoint for a key in `mode`."""
+    if mode == "slow":
+        time.sleep(SLOW_SECONDS)
+        mode = "safe"
     return ANSWERS[exchange](mode, api_key or "")
 
 

@@ -47,6 +47,8 @@ pub async fn run_all(
             }))
         })
         .collect();
+    // Every listener was bound by the caller: from here on `/readyz` may say ready.
+    state.resources().started().mark();
     shutdown.await;
     let _ = stop.send(true);
     for task in tasks {

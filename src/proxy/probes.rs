@@ -1,7 +1,8 @@
 //! The admin listener's probes: `GET /metrics` (Prometheus text), `GET /healthz` (the process
 //! answers) and `GET /readyz`. They write no audit record: a scraper calls them every few seconds.
 //!
-//! Readiness: the token answers, the audit file is writable, and at least one credential
+//! Readiness: start-up has finished (the key-permission self-check has run and the bots'
+//! listeners are bound), the token answers, the audit file is writable, and at least one credential
 //! serves ([`serving`](super::serving): not disabled, key version not expired, key-permission
 //! self-check passed). Every credential serving: 200 `"ready"`; some but not all: 200
 //! `"degraded"` with the others named in `degraded` (their requests get the refusal shown; the
@@ -115,6 +116,8 @@ fn check(result: Result<String, String>, failures: &mut Vec<String>, name: &str)
 
 async fn ready(state: &Arc<State>) -> Response<Full<Bytes>> {
     let mut failures = Vec::new();
+    let started = state.resources().started().check();
+    let listener = check(started, &mut failures, "start-up");
     let token = check(token_reachable(state).await, &mut failures, "token");
     let audit = {
         let st = state.clone();
@@ -133,7 +136,7 @@ async fn ready(state: &Arc<State>) -> Response<Full<Bytes>> {
     let degraded = standing.not_serving();
     let credentials = check(serving(&standing), &mut failures, "credentials");
     let mut body = json!({
-        "checks": {"token": token, "credentials": credentials, "audit": audit},
+        "checks": {"listener": listener, "token": token, "credentials": credentials, "audit": audit},
         "credentials": standing.to_json(),
     });
     if failures.is_empty() {

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ipnet::IpNet;
 
@@ -26,11 +26,12 @@ use super::kill::KillSwitch;
 use super::known;
 use super::limits::{Caps, ConnectionBounds};
 use super::restart::RestartOnly;
+use super::started::Started;
 use super::transport::HeaderLimits;
 use super::weights::Budgets;
 use super::ws_upstream::{self, Quotas, WsUpstream};
 use crate::anomaly::kept;
-use crate::audit::{AuditLog, Event};
+use crate::audit::AuditLog;
 use crate::config::{self, Config, ExchangeBudgets, PermissionCheck};
 use crate::error::{Error, Result};
 use crate::exchange::environment::Environment;
@@ -42,6 +43,8 @@ use crate::session::Bearers;
 use crate::startup::Unsealed;
 use crate::token::Token;
 use crate::vault::VaultDigest;
+
+mod audit;
 
 /// Everything the listener and the pipeline share: the resources and the snapshot in force.
 pub struct State {
@@ -140,6 +143,8 @@ pub struct Resources {
     key_checks: KeyChecks,
     /// What `GET /metrics` exports.
     metrics: Arc<Metrics>,
+    /// Start-up has finished: the bots' listeners are bound.
+    started: Started,
 }
 
 impl Resources {
@@ -181,7 +186,13 @@ impl Resources {
             token: None,
             key_checks: KeyChecks::default(),
             metrics: Arc::default(),
+            started: Started::default(),
         }
+    }
+
+    /// Whether start-up has finished (see [`Started`]).
+    pub(super) fn started(&self) -> &Started {
+        &self.started
     }
 
     /// The key-permission self-check's findings.
@@ -230,46 +241,8 @@ impl Resources {
         self.next_request.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Appends an audit record. With `[audit] fsync` the call waits for the disk, so it runs
-    /// under `block_in_place`: the runtime moves this worker's other tasks elsewhere meanwhile.
-    pub(super) fn audit(&self, event: &Event<'_>) -> Result<u64> {
-        let started = Instant::now();
-        let appended = if self.audit_sync {
-            tokio::task::block_in_place(|| self.audit.append(event))
-        } else {
-            self.audit.append(event)
-        };
-        self.metrics
-            .audit_write(started.elapsed(), appended.is_ok());
-        appended
-    }
-
-    /// Appends an audit record as [`audit`](Self::audit) does, without blocking the worker:
-    /// batched with the records of the other ready requests into one `write`, and with
-    /// `[audit] fsync` awaiting the group commit's `fdatasync`. For the request path's records
-    /// (the decision before anything is signed, the outcome before the answer).
-    pub(super) async fn audit_durable(&self, event: &Event<'_>) -> Result<u64> {
-        let started = Instant::now();
-        let appended = self.audit.append_async(event).await;
-        self.metrics
-            .audit_write(started.elapsed(), appended.is_ok());
-        appended
-    }
-
-    /// The audit log (for the readiness probe).
-    pub(super) fn audit_log(&self) -> &AuditLog {
-        &self.audit
-    }
-
     pub(super) fn metrics(&self) -> &Metrics {
         &self.metrics
-    }
-
-    /// Clean shutdown of the audit log: a last signed checkpoint and an `fdatasync`; and of
-    /// the kill switch's state file. Blocks.
-    pub fn close_audit(&self) {
-        self.kill.flush();
-        self.audit.close()
     }
 
     pub(super) fn bearers(&self) -> &Bearers {
