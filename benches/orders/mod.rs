@@ -1,15 +1,13 @@
 //! The benchmarks' orders: one representative order per exchange, as a bot sends it (in
 //! `keyward::proxy::fuzzing`'s input format), checked when loaded to be allowed and signed by
-//! the fuzz targets' fixed world ([`fuzzing::allowlist`], [`fuzzing::credential`]). BitMEX
-//! sizes orders in contracts, which the fuzz allowlist's notional limit cannot bound (so it
-//! refuses every BitMEX order): its order is judged by a limit on the contract count instead.
+//! the fuzz targets' fixed world ([`fuzzing::allowlist`], [`fuzzing::credential`]; BitMEX's
+//! order, sized in contracts, is judged there by a bound on the contract count).
 #![allow(dead_code)] // each benchmark uses a part
 
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use keyward::exchange::Exchange;
-use keyward::policy::{self, AllowEntry, Allowlist, Caller, Permit, RuleEntry};
+use keyward::policy::{self, Allowlist, Caller, Permit};
 use keyward::proxy::fuzzing;
 use keyward::request::{CanonicalRequest, Method, RequestParts};
 
@@ -181,20 +179,7 @@ impl Case {
     }
 
     pub fn allowlist(&self) -> &'static Allowlist {
-        if self.id() != "bitmex" {
-            return fuzzing::allowlist(self.exchange);
-        }
-        static BITMEX: OnceLock<Allowlist> = OnceLock::new();
-        BITMEX.get_or_init(|| {
-            let rule = RuleEntry {
-                method: "POST".to_owned(),
-                path: "/api/v1/order".to_owned(),
-                max: [("orderQty".to_owned(), "100".to_owned())].into(),
-                ..RuleEntry::default()
-            };
-            policy::compile(self.exchange, vec![AllowEntry::Rule(rule)])
-                .expect("the BitMEX allowlist compiles")
-        })
+        fuzzing::allowlist(self.exchange)
     }
 
     pub fn caller(&self) -> Caller<'static> {

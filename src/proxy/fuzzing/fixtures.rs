@@ -5,14 +5,17 @@ use std::sync::OnceLock;
 
 use crate::exchange::nonce::Nonce;
 use crate::exchange::{self, Credential, Exchange};
+use crate::order::Meaning;
 use crate::policy::{self, AllowEntry, Allowlist, RuleEntry};
 use crate::secret::SecretBytes;
 use crate::vault::CredentialSecrets;
 
 /// The fixed, representative allowlist a fuzzed client holds on `exchange`: every order,
 /// amend and batch endpoint of its order tables with a notional limit (1000) where the
-/// exchange's orders can be bounded in the quote asset, else a size limit (1) on the field
-/// named `quantity`, else unconstrained; then its `read` preset.
+/// exchange's orders can be bounded in the quote asset; on an exchange that sizes every order
+/// in contracts ([`CONTRACT_SIZED`]), a bound ([`MAX_CONTRACTS`]) on the endpoint's size
+/// fields instead; else a size limit (1) on the field named `quantity`, else unconstrained;
+/// then its `read` preset.
 pub fn allowlist(exchange: &'static dyn Exchange) -> &'static Allowlist {
     static LISTS: OnceLock<Vec<(&'static str, Allowlist)>> = OnceLock::new();
     let lists = LISTS.get_or_init(|| {
@@ -27,6 +30,14 @@ pub fn allowlist(exchange: &'static dyn Exchange) -> &'static Allowlist {
         .map(|(_, a)| a)
         .expect("every registered exchange has an allowlist")
 }
+
+/// Exchanges that size every order in contracts of a multiplier keyward does not know offline
+/// (BitMEX `orderQty`, [`SizeUnit::Contracts`](crate::order::SizeUnit::Contracts)): such an
+/// order has no notional, so a notional limit refuses every one of them and the fuzzer would
+/// never reach their signers.
+const CONTRACT_SIZED: &[&str] = &["bitmex"];
+/// The bound on the size fields of a [`CONTRACT_SIZED`] exchange's orders, in contracts.
+const MAX_CONTRACTS: &str = "1000";
 
 fn build_allowlist(exchange: &'static dyn Exchange) -> Allowlist {
     let mut entries: Vec<AllowEntry> = Vec::new();
@@ -45,13 +56,21 @@ fn build_allowlist(exchange: &'static dyn Exchange) -> Allowlist {
             with.push(entry.clone());
             policy::compile(exchange, with).is_ok()
         };
-        let candidates = [
-            rule(&[(policy::NOTIONAL, "1000")]),
-            rule(&[("quantity", "1")]),
-            rule(&[]),
-        ];
+        let contracts: Vec<(&str, &str)> = endpoint
+            .spec
+            .fields
+            .iter()
+            .filter(|(_, meaning)| matches!(meaning, Meaning::BaseSize))
+            .map(|(field, _)| (*field, MAX_CONTRACTS))
+            .collect();
+        let candidates = if CONTRACT_SIZED.contains(&exchange.id()) && !contracts.is_empty() {
+            vec![rule(&contracts)]
+        } else {
+            vec![rule(&[(policy::NOTIONAL, "1000")])]
+        };
         if let Some(entry) = candidates
             .into_iter()
+            .chain([rule(&[("quantity", "1")]), rule(&[])])
             .map(AllowEntry::Rule)
             .find(|e| fits(e))
         {

@@ -82,3 +82,139 @@ fn unparseable_inputs_are_skipped() {
         assert_eq!(canonicaliser(data), Verdict::Skipped);
     }
 }
+
+/// One order per exchange profile, within the fuzzed allowlist's limit and over it (the same
+/// order with a larger size): method, target, content type, body within, body over. The query
+/// or body carries the size, so one of the two differs.
+const ORDERS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "binance",
+        "POST",
+        "/api/v3/order",
+        FORM,
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=30000",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=30000",
+    ),
+    (
+        "bybit",
+        "POST",
+        "/v5/order/create",
+        JSON,
+        r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.01","price":"30000"}"#,
+        r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1","price":"30000"}"#,
+    ),
+    (
+        "okx",
+        "POST",
+        "/api/v5/trade/order",
+        JSON,
+        r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.01","px":"30000"}"#,
+        r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"30000"}"#,
+    ),
+    (
+        "bitget",
+        "POST",
+        "/api/v2/spot/trade/place-order",
+        JSON,
+        r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"30000","size":"0.01"}"#,
+        r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"30000","size":"1"}"#,
+    ),
+    (
+        "coinbase",
+        "POST",
+        "/api/v3/brokerage/orders",
+        JSON,
+        r#"{"client_order_id":"1","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.01","limit_price":"30000"}}}"#,
+        r#"{"client_order_id":"1","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"1","limit_price":"30000"}}}"#,
+    ),
+    (
+        "deribit",
+        "POST",
+        "/api/v2/private/buy",
+        JSON,
+        r#"{"jsonrpc":"2.0","id":1,"method":"private/buy","params":{"instrument_name":"BTC-PERPETUAL","amount":10,"type":"limit","price":30000}}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"private/buy","params":{"instrument_name":"BTC-PERPETUAL","amount":10000,"type":"limit","price":30000}}"#,
+    ),
+    (
+        "alpaca",
+        "POST",
+        "/trading/v2/orders",
+        JSON,
+        r#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"150"}"#,
+        r#"{"symbol":"AAPL","qty":"10","side":"buy","type":"limit","time_in_force":"day","limit_price":"150"}"#,
+    ),
+    (
+        "kucoin",
+        "POST",
+        "/api/v1/orders",
+        JSON,
+        r#"{"clientOid":"1","side":"buy","symbol":"BTC-USDT","type":"limit","price":"30000","size":"0.01"}"#,
+        r#"{"clientOid":"1","side":"buy","symbol":"BTC-USDT","type":"limit","price":"30000","size":"1"}"#,
+    ),
+    (
+        "kraken",
+        "POST",
+        "/0/private/AddOrder",
+        FORM,
+        "nonce=1&ordertype=limit&type=buy&volume=0.01&pair=XBTUSD&price=30000",
+        "nonce=1&ordertype=limit&type=buy&volume=1&pair=XBTUSD&price=30000",
+    ),
+    (
+        "gate",
+        "POST",
+        "/api/v4/spot/orders",
+        JSON,
+        r#"{"currency_pair":"BTC_USDT","side":"buy","type":"limit","amount":"0.01","price":"30000"}"#,
+        r#"{"currency_pair":"BTC_USDT","side":"buy","type":"limit","amount":"1","price":"30000"}"#,
+    ),
+    (
+        "bitmex",
+        "POST",
+        "/api/v1/order",
+        JSON,
+        r#"{"symbol":"XBTUSD","side":"Buy","orderQty":100,"price":30000,"ordType":"Limit"}"#,
+        r#"{"symbol":"XBTUSD","side":"Buy","orderQty":100000,"price":30000,"ordType":"Limit"}"#,
+    ),
+];
+const FORM: &str = "application/x-www-form-urlencoded";
+const JSON: &str = "application/json";
+
+fn input(exchange: &str, method: &str, path: &str, content_type: &str, body: &str) -> Vec<u8> {
+    format!("{exchange}\n{method} /{CREDENTIAL}{path}\nhost: {LISTEN}\ncontent-type: {content_type}\n\n{body}")
+        .into_bytes()
+}
+
+/// The fuzzed allowlist reaches the order signers of every profile: an order within its limit
+/// is signed under an order rule (not the `read` preset), and the same order over the limit is
+/// denied by the constraint. A limit no order of an exchange can meet (a notional on orders
+/// sized in contracts, as BitMEX's were) fails here.
+#[test]
+fn the_fuzzed_allowlist_signs_an_order_and_refuses_one_over_its_limit_on_every_profile() {
+    for e in exchange::registry() {
+        let orders: Vec<_> = ORDERS.iter().filter(|o| o.0 == e.id()).collect();
+        assert!(!orders.is_empty(), "{}: no order in ORDERS", e.id());
+        for (id, method, path, ct, within, over) in orders {
+            let endpoint = e
+                .profile()
+                .orders
+                .iter()
+                .find(|o| o.method.as_str() == *method && o.path == *path);
+            assert!(
+                endpoint.is_some(),
+                "{id}: {method} {path} is no order endpoint"
+            );
+            match policy(&input(id, method, path, ct, within)) {
+                Verdict::Signed(rule) => assert!(
+                    rule.starts_with("allow["),
+                    "{id}: the order is signed under {rule}, not an order rule"
+                ),
+                v => panic!("{id}: an order within the limit is not signed: {v:?}"),
+            }
+            assert_eq!(
+                policy(&input(id, method, path, ct, over)),
+                Verdict::Denied("constraint"),
+                "{id}: an order over the limit is not refused by the constraint"
+            );
+        }
+    }
+}
