@@ -218,14 +218,61 @@ fn deribit_non_matching_engine_credits() {
         "/api/v2/private/sell",
         "/api/v2/private/cancel_all",
     ] {
-        assert!(
-            c(Method::Get, path).is_empty() && c(Method::Post, path).is_empty(),
-            "{path}"
-        );
+        for m in [Method::Get, Method::Post] {
+            assert!(
+                c(m, path)
+                    .iter()
+                    .all(|b| b.0 != "non-matching-engine credits"),
+                "{path}"
+            );
+        }
     }
     assert!(c(Method::Get, "/api/v2/public/ticker").is_empty());
     // 100 requests at once, 20 a second after.
     assert_eq!(credits.limit(0).bucket(), (50_000.0, 10_000.0));
+}
+
+#[test]
+fn deribit_matching_engine_requests_by_tier() {
+    // https://support.deribit.com/hc/en-us/articles/25944617523357-Rate-Limits, "Matching
+    // Engine Requests": per sub-account, Tier 1 (7-day volume over USD 25 million) 30 a second
+    // with bursts of 100, Tier 2 (over USD 5 million) 20 a second with bursts of 50; lower
+    // tiers are counted at Tier 2's figures (the default).
+    let w = weights("deribit");
+    let me = budget("deribit", "matching-engine requests");
+    let counter = |max, decay| Limit::Counter { max, decay };
+    assert_eq!((me.limit(0), me.scope), (counter(50, 20.0), Scope::Key));
+    assert_eq!(w.tier("tier2"), Some(0));
+    assert_eq!(me.limit(w.tier("tier1").unwrap()), counter(100, 30.0));
+    assert_eq!(w.tier("tier3"), None);
+    let c = |m, path| charges("deribit", m, path, "");
+    // Every matching-engine request counts 1 against this budget and nothing against the
+    // non-matching-engine credits; every other private request the other way round.
+    for path in [
+        "/api/v2/private/buy",
+        "/api/v2/private/sell",
+        "/api/v2/private/edit",
+        "/api/v2/private/cancel",
+        "/api/v2/private/cancel_all",
+        "/api/v2/private/cancel_all_by_instrument",
+        "/api/v2/private/cancel_all_by_currency",
+        "/api/v2/private/cancel_by_label",
+        "/api/v2/private/close_position",
+        "/api/v2/private/verify_block_trade",
+        "/api/v2/private/execute_block_trade",
+    ] {
+        for m in [Method::Get, Method::Post] {
+            assert_eq!(
+                c(m, path),
+                [("matching-engine requests", None, 1)],
+                "{path}"
+            );
+        }
+    }
+    assert_eq!(
+        c(Method::Get, "/api/v2/private/get_positions"),
+        [("non-matching-engine credits", None, 500)]
+    );
 }
 
 #[test]
