@@ -83,97 +83,108 @@ fn unparseable_inputs_are_skipped() {
     }
 }
 
-/// One order per exchange profile, within the fuzzed allowlist's limit and over it (the same
-/// order with a larger size): method, target, content type, body within, body over. The query
-/// or body carries the size, so one of the two differs.
-const ORDERS: &[(&str, &str, &str, &str, &str, &str)] = &[
+/// One order per exchange profile, with its size within the fuzzed allowlist's limit and over
+/// it: exchange, method, path, content type, body (`{size}` marks the size), size within, size
+/// over.
+const ORDERS: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
     (
         "binance",
         "POST",
         "/api/v3/order",
         FORM,
-        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=30000",
-        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=30000",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity={size}&price=30000",
+        "0.01",
+        "1",
     ),
     (
         "bybit",
         "POST",
         "/v5/order/create",
         JSON,
-        r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.01","price":"30000"}"#,
-        r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1","price":"30000"}"#,
+        r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"{size}","price":"30000"}"#,
+        "0.01",
+        "1",
     ),
     (
         "okx",
         "POST",
         "/api/v5/trade/order",
         JSON,
-        r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.01","px":"30000"}"#,
-        r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"30000"}"#,
+        r#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"{size}","px":"30000"}"#,
+        "0.01",
+        "1",
     ),
     (
         "bitget",
         "POST",
         "/api/v2/spot/trade/place-order",
         JSON,
-        r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"30000","size":"0.01"}"#,
-        r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"30000","size":"1"}"#,
+        r#"{"symbol":"BTCUSDT","side":"buy","orderType":"limit","force":"gtc","price":"30000","size":"{size}"}"#,
+        "0.01",
+        "1",
     ),
     (
         "coinbase",
         "POST",
         "/api/v3/brokerage/orders",
         JSON,
-        r#"{"client_order_id":"1","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.01","limit_price":"30000"}}}"#,
-        r#"{"client_order_id":"1","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"1","limit_price":"30000"}}}"#,
+        r#"{"client_order_id":"1","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"{size}","limit_price":"30000"}}}"#,
+        "0.01",
+        "1",
     ),
     (
         "deribit",
         "POST",
         "/api/v2/private/buy",
         JSON,
-        r#"{"jsonrpc":"2.0","id":1,"method":"private/buy","params":{"instrument_name":"BTC-PERPETUAL","amount":10,"type":"limit","price":30000}}"#,
-        r#"{"jsonrpc":"2.0","id":1,"method":"private/buy","params":{"instrument_name":"BTC-PERPETUAL","amount":10000,"type":"limit","price":30000}}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"private/buy","params":{"instrument_name":"BTC-PERPETUAL","amount":{size},"type":"limit","price":30000}}"#,
+        "10",
+        "10000",
     ),
     (
         "alpaca",
         "POST",
         "/trading/v2/orders",
         JSON,
-        r#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","time_in_force":"day","limit_price":"150"}"#,
-        r#"{"symbol":"AAPL","qty":"10","side":"buy","type":"limit","time_in_force":"day","limit_price":"150"}"#,
+        r#"{"symbol":"AAPL","qty":"{size}","side":"buy","type":"limit","time_in_force":"day","limit_price":"150"}"#,
+        "1",
+        "10",
     ),
     (
         "kucoin",
         "POST",
         "/api/v1/orders",
         JSON,
-        r#"{"clientOid":"1","side":"buy","symbol":"BTC-USDT","type":"limit","price":"30000","size":"0.01"}"#,
-        r#"{"clientOid":"1","side":"buy","symbol":"BTC-USDT","type":"limit","price":"30000","size":"1"}"#,
+        r#"{"clientOid":"1","side":"buy","symbol":"BTC-USDT","type":"limit","price":"30000","size":"{size}"}"#,
+        "0.01",
+        "1",
     ),
     (
         "kraken",
         "POST",
         "/0/private/AddOrder",
         FORM,
-        "nonce=1&ordertype=limit&type=buy&volume=0.01&pair=XBTUSD&price=30000",
-        "nonce=1&ordertype=limit&type=buy&volume=1&pair=XBTUSD&price=30000",
+        "nonce=1&ordertype=limit&type=buy&volume={size}&pair=XBTUSD&price=30000",
+        "0.01",
+        "1",
     ),
     (
         "gate",
         "POST",
         "/api/v4/spot/orders",
         JSON,
-        r#"{"currency_pair":"BTC_USDT","side":"buy","type":"limit","amount":"0.01","price":"30000"}"#,
-        r#"{"currency_pair":"BTC_USDT","side":"buy","type":"limit","amount":"1","price":"30000"}"#,
+        r#"{"currency_pair":"BTC_USDT","side":"buy","type":"limit","amount":"{size}","price":"30000"}"#,
+        "0.01",
+        "1",
     ),
     (
         "bitmex",
         "POST",
         "/api/v1/order",
         JSON,
-        r#"{"symbol":"XBTUSD","side":"Buy","orderQty":100,"price":30000,"ordType":"Limit"}"#,
-        r#"{"symbol":"XBTUSD","side":"Buy","orderQty":100000,"price":30000,"ordType":"Limit"}"#,
+        r#"{"symbol":"XBTUSD","side":"Buy","orderQty":{size},"price":30000,"ordType":"Limit"}"#,
+        "100",
+        "100000",
     ),
 ];
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -193,7 +204,7 @@ fn the_fuzzed_allowlist_signs_an_order_and_refuses_one_over_its_limit_on_every_p
     for e in exchange::registry() {
         let orders: Vec<_> = ORDERS.iter().filter(|o| o.0 == e.id()).collect();
         assert!(!orders.is_empty(), "{}: no order in ORDERS", e.id());
-        for (id, method, path, ct, within, over) in orders {
+        for (id, method, path, ct, body, within, over) in orders {
             let endpoint = e
                 .profile()
                 .orders
@@ -203,7 +214,8 @@ fn the_fuzzed_allowlist_signs_an_order_and_refuses_one_over_its_limit_on_every_p
                 endpoint.is_some(),
                 "{id}: {method} {path} is no order endpoint"
             );
-            match policy(&input(id, method, path, ct, within)) {
+            let sized = |size| input(id, method, path, ct, &body.replace("{size}", size));
+            match policy(&sized(within)) {
                 Verdict::Signed(rule) => assert!(
                     rule.starts_with("allow["),
                     "{id}: the order is signed under {rule}, not an order rule"
@@ -211,7 +223,7 @@ fn the_fuzzed_allowlist_signs_an_order_and_refuses_one_over_its_limit_on_every_p
                 v => panic!("{id}: an order within the limit is not signed: {v:?}"),
             }
             assert_eq!(
-                policy(&input(id, method, path, ct, over)),
+                policy(&sized(over)),
                 Verdict::Denied("constraint"),
                 "{id}: an order over the limit is not refused by the constraint"
             );
