@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -211,6 +211,24 @@ fn syncs_during(pid: u32, dir: &Path, name: &str, during: impl FnOnce()) -> Opti
     )
 }
 
+/// `keyward-<name>.toml`: the common config with its audit log at `audit-<name>.jsonl` and
+/// `setting` added to its `[audit]` section.
+fn config_with_audit(env: &Env, name: &str, setting: &str) -> PathBuf {
+    let audit = format!("audit-{name}.jsonl");
+    let config = env.write_config(
+        &format!("keyward-{name}.toml"),
+        &ConfigSpec {
+            audit: Box::leak(audit.clone().into_boxed_str()),
+            ..Default::default()
+        },
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line = format!("path = \"{audit}\"\n");
+    assert!(text.contains(&line), "{text}");
+    std::fs::write(&config, text.replace(&line, &format!("{line}{setting}\n"))).unwrap();
+    config
+}
+
 #[test]
 fn fsync_interval_ms_makes_records_durable_within_the_interval() {
     let env = &*ENV;
@@ -221,22 +239,11 @@ fn fsync_interval_ms_makes_records_durable_within_the_interval() {
     let mut seen = Vec::new();
     // 0 leaves syncing to the OS: the control that shows the count can be 0.
     for interval in [300u64, 0] {
-        let audit = format!("audit-fsync-{interval}.jsonl");
-        let config = env.write_config(
-            &format!("keyward-fsync-{interval}.toml"),
-            &ConfigSpec {
-                audit: Box::leak(audit.clone().into_boxed_str()),
-                ..Default::default()
-            },
+        let config = config_with_audit(
+            env,
+            &format!("fsync-{interval}"),
+            &format!("fsync_interval_ms = {interval}"),
         );
-        let text = std::fs::read_to_string(&config).unwrap();
-        let line = format!("path = \"{audit}\"\n");
-        assert!(text.contains(&line), "{text}");
-        std::fs::write(
-            &config,
-            text.replace(&line, &format!("{line}fsync_interval_ms = {interval}\n")),
-        )
-        .unwrap();
         let kw = env.serve(&config, &format!("keyward-fsync-{interval}.stderr.log"));
         let Some(syncs) = syncs_during(kw.pid(), &env.dir, &format!("fsync-{interval}"), || {
             let t = tag("fsync");
@@ -266,21 +273,7 @@ fn fsync_interval_ms_makes_records_durable_within_the_interval() {
 fn fsync_true_makes_each_record_durable_before_the_request_goes_on() {
     let env = &*ENV;
     let audit = "audit-fsync-true.jsonl";
-    let config = env.write_config(
-        "keyward-fsync-true.toml",
-        &ConfigSpec {
-            audit,
-            ..Default::default()
-        },
-    );
-    let text = std::fs::read_to_string(&config).unwrap();
-    let line = format!("path = \"{audit}\"\n");
-    assert!(text.contains(&line), "{text}");
-    std::fs::write(
-        &config,
-        text.replace(&line, &format!("{line}fsync = true\n")),
-    )
-    .unwrap();
+    let config = config_with_audit(env, "fsync-true", "fsync = true");
     let kw = env.serve(&config, "keyward-fsync-true.stderr.log");
 
     // Concurrent orders: the group commit's waiters all get their answer, on a valid chain.
