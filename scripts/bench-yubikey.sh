@@ -38,7 +38,7 @@ cd "$work"
 install -m 600 /dev/null pin.txt && echo 123456 > pin.txt
 {
   printf '[token]\nkind = "yubikey"\nslot = "9d"\npin = { file = "pin.txt" }\n'
-  printf '[audit]\npath = "audit.jsonl"\n'
+  printf '[audit]\npath = "audit.jsonl"\nunkeyed = true\n'
   for i in $(seq "$VAULTS"); do
     printf '[[credential]]\nname = "c%s"\nexchange = "binance"\nvault = "vault/c%s.kwv"\n' "$i" "$i"
   done

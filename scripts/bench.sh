@@ -282,6 +282,9 @@ pin = { file = "pin.txt" }
 [audit]
 path = "$2"
 fsync = $3
+# unkeyed: an audit chain without token-signed checkpoints (one ECDSA signature on the token
+# per checkpoint_every records or checkpoint_interval_s otherwise)
+unkeyed = true
 
 [[credential]]
 name = "binance-main"

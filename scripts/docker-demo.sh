@@ -48,10 +48,18 @@ pin = { file = "$state/pin" }
 
 [audit]
 path = "$state/audit.jsonl"
+# Checkpoints of the chain head, signed on the token (made below by keygen --audit-key).
+checkpoint_key = "keyward-audit"
+checkpoint_public_key = "$state/audit-key.pem"
+# No syslog in the container: give a socket (e.g. a mounted /dev/log) to ship them off the host.
+checkpoint_socket = ""
 TOML
 fi
 if ! recipient=$("$keyward" recipient --config "$state/keyward.toml" 2>/dev/null); then
   recipient=$("$keyward" keygen --config "$state/keyward.toml" --out "$state/recipient.txt")
+fi
+if [ ! -f "$state/audit-key.pem" ]; then
+  "$keyward" keygen --config "$state/keyward.toml" --audit-key --out "$state/audit-key.pem" >&2
 fi
 echo "keyward-demo: seal API keys to $recipient" >&2
 

@@ -143,7 +143,7 @@ pub struct AuditConfig {
     pub fsync: bool,
     /// Without `fsync`: records are made durable at least this often (`None`: left to the OS).
     pub fsync_interval: Option<Duration>,
-    /// Signed checkpoints of the chain head; `None` leaves the chain unkeyed (start-up warns).
+    /// Signed checkpoints of the chain head; `None` only with `unkeyed = true` (start-up warns).
     pub checkpoint: Option<CheckpointConfig>,
     /// `ship_records` / `ship_records_socket`: where each record's line is also sent.
     pub ship_records: Ship,
@@ -345,6 +345,7 @@ uri = "pkcs11:token=keyward;object=keyward-seal"
 pin = {{ file = "pin.txt" }}
 [audit]
 path = "audit.jsonl"
+unkeyed = true
 [[credential]]
 name = "{name}"
 exchange = "{exchange}"
@@ -478,6 +479,35 @@ allow = {allow}
             )));
             assert!(e.contains("server.permission_check_hours"), "{e}");
         }
+    }
+
+    #[test]
+    fn an_unkeyed_audit_chain_must_be_asked_for() {
+        let keyed = |lines: &str| base("").replace("unkeyed = true\n", lines);
+        let e = err(&keyed(""));
+        assert!(
+            e.contains("--audit-key") && e.contains("unkeyed = true") && e.contains("rewrite"),
+            "{e}"
+        );
+        let pair =
+            "checkpoint_key = \"keyward-audit\"\ncheckpoint_public_key = \"audit-key.pem\"\n";
+        let c = Config::parse(&keyed(pair), Path::new("/etc/keyward")).unwrap();
+        let checkpoint = c.audit.checkpoint.expect("keyed");
+        assert_eq!(
+            checkpoint.public_key,
+            PathBuf::from("/etc/keyward/audit-key.pem")
+        );
+        let e = err(&keyed(&format!("{pair}unkeyed = true\n")));
+        assert!(e.contains("contradicts"), "{e}");
+        let e = err(&keyed(
+            "checkpoint_key = \"keyward-audit\"\nunkeyed = true\n",
+        ));
+        assert!(e.contains("contradicts"), "{e}");
+        assert!(Config::parse(&base(""), Path::new("/etc/keyward"))
+            .unwrap()
+            .audit
+            .checkpoint
+            .is_none());
     }
 
     #[test]

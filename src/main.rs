@@ -424,7 +424,7 @@ fn serve(config_path: &Path) -> Result<ExitCode> {
     let token = keyward::metrics::MeteredToken::wrap(open_token(&config)?, metrics.clone());
     match &config.audit.checkpoint {
         Some(checkpoint) => audit.enable_checkpoints(audit_checkpoints(&token, checkpoint)?)?,
-        None => tracing::warn!("[audit] checkpoint_key is not set: the audit chain is unkeyed, so anyone who can write the file can rewrite it undetected (see README, Audit log)"),
+        None => tracing::warn!("[audit] unkeyed = true: the audit chain is unkeyed, so anyone who can write the file can rewrite it undetected (see README, Audit log)"),
     }
     let unsealed = unseal_with(&config, &token)?;
     let tls = match &config.server.tls {

@@ -292,6 +292,7 @@ connect_timeout_ms = 1000
 
 [audit]
 path = "audit-{name}.jsonl"
+unkeyed = true
 
 [[credential]]
 name = "{MAIN}"

@@ -303,7 +303,7 @@ fn start_up_checks(token: &Pkcs11Token, dir: &Path) {
         let config = Config::parse(
             &format!(
                 "[token]\nmodule = \"{MODULE}\"\nuri = \"pkcs11:token={LABEL};object=keyward-seal\"\n\
-                 pin = {{ file = \"pin\" }}\n[audit]\npath = \"audit.jsonl\"\n\
+                 pin = {{ file = \"pin\" }}\n[audit]\npath = \"audit.jsonl\"\nunkeyed = true\n\
                  [[credential]]\nname = \"{name}\"\nexchange = \"{exchange}\"\nvault = \"vault/{name}.kwv\"\n\
                  vault_sha256 = \"{}\"\n",
                 vault::VaultDigest::of(&bytes)

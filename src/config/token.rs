@@ -357,7 +357,7 @@ mod tests {
     fn parse(token: &str) -> crate::error::Result<Config> {
         let token = token.replace("[token]", "");
         let text = format!(
-            "[token]\n{token}\n[audit]\npath = \"audit.jsonl\"\n[[credential]]\nname = \"c\"\n\
+            "[token]\n{token}\n[audit]\npath = \"audit.jsonl\"\nunkeyed = true\n[[credential]]\nname = \"c\"\n\
              exchange = \"binance\"\nvault = \"c.kwv\"\nvault_sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n"
         );
         Config::parse(&text, Path::new("/etc/keyward"))

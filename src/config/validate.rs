@@ -61,6 +61,8 @@ struct RawAudit {
     checkpoint_interval_s: Option<u64>,
     checkpoint_socket: Option<PathBuf>,
     #[serde(default)]
+    unkeyed: bool,
+    #[serde(default)]
     ship_records: bool,
     ship_records_socket: Option<PathBuf>,
 }
@@ -87,6 +89,21 @@ impl RawAudit {
             };
         let checkpoint =
             match (self.checkpoint_key, self.checkpoint_public_key) {
+                (None, None) if !self.unkeyed => return Err(Error::config(
+                    "audit: no checkpoint key, so the audit chain would be unkeyed and anyone who \
+                     can write the file could rewrite it undetected. Make the key pair on the \
+                     token with `keyward keygen --config keyward.toml --audit-key --out \
+                     audit-key.pem` and set [audit] checkpoint_key and checkpoint_public_key as \
+                     it prints; or, to accept an unkeyed log (e.g. on a key service, which \
+                     cannot sign checkpoints), set [audit] unkeyed = true",
+                )),
+                (Some(_), _) | (_, Some(_)) if self.unkeyed => {
+                    return Err(Error::config(
+                        "audit.unkeyed = true contradicts audit.checkpoint_key / \
+                     checkpoint_public_key: remove unkeyed to sign checkpoints, or the \
+                     checkpoint keys to keep an unkeyed log",
+                    ))
+                }
                 (None, None) => {
                     if self.checkpoint_every.is_some()
                         || self.checkpoint_interval_s.is_some()

@@ -409,7 +409,7 @@ pub(super) fn checkpoint_key(config: &Config, token: Option<&Arc<dyn Token>>, re
     let Some(checkpoint) = &config.audit.checkpoint else {
         report.push(Finding::note(
             "audit checkpoints",
-            "off: the chain is not signed, so a rewritten log cannot be told from the real one \
+            "off (unkeyed = true): the chain is not signed, so a rewritten log cannot be told from the real one \
              (`keyward keygen --audit-key`, then [audit] checkpoint_key / checkpoint_public_key)",
         ));
         return;

@@ -1281,10 +1281,11 @@ fn venues_config_text(dir: &Path, venues: &[venue::Venue]) -> String {
 }
 
 /// `[audit]`'s checkpoint keys: a SoftHSM token gets the checkpoint key `keygen --audit-key`
-/// made (shipping off: the tests have no syslog); the virtual YubiKey env keeps an unkeyed log.
+/// made (shipping off: the tests have no syslog); the virtual YubiKey and OpenBao envs keep an
+/// unkeyed log (`unkeyed = true`).
 fn checkpoint_lines(token: &str) -> &'static str {
     if token.contains("kind = \"yubikey\"") || token.contains("kind = \"vault\"") {
-        ""
+        "unkeyed = true\n"
     } else {
         "checkpoint_key = \"keyward-audit\"\ncheckpoint_public_key = \"audit-key.pem\"\ncheckpoint_socket = \"\"\n"
     }

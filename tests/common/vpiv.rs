@@ -318,7 +318,7 @@ impl Setup {
     /// `keyward check` opens the vaults; the key-permission self-check is off).
     pub fn config(&self, token: &str, vaults: usize) {
         let mut text = format!(
-            "[token]\n{token}\npin = {{ file = \"pin.txt\" }}\n[audit]\npath = \"audit.jsonl\"\n"
+            "[token]\n{token}\npin = {{ file = \"pin.txt\" }}\n[audit]\npath = \"audit.jsonl\"\nunkeyed = true\n"
         );
         for i in 0..vaults {
             text.push_str(&format!(

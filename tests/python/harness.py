@@ -513,7 +513,7 @@ allow = [
         """A SoftHSM token signs audit checkpoints with the key `keygen --audit-key` made
         (shipping off: no syslog here); the virtual YubiKey keeps an unkeyed log."""
         if self.yubikey is not None:
-            return ""
+            return "unkeyed = true\n"
         return ('checkpoint_key = "keyward-audit"\n'
                 'checkpoint_public_key = "audit-key.pem"\n'
                 'checkpoint_socket = ""\n')
