@@ -17,74 +17,8 @@ use std::time::Instant;
 
 use base64::Engine;
 use common::bao::{self, text, write_token, Bao};
+use common::in_service::{import_main, in_service_config, latency, order, signed};
 use common::{tag, Env, Keyward, MAIN};
-
-/// A signed Binance order for credential `MAIN` through `kw`, as `grid-bot`.
-fn order(env: &Env, kw: &Keyward, id: &str) -> common::Resp {
-    let body = format!(
-        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=20000&newClientOrderId={id}"
-    );
-    signed(
-        kw,
-        &env.token,
-        "POST",
-        &format!("/{MAIN}/api/v3/order"),
-        Some(&body),
-    )
-}
-
-fn signed(kw: &Keyward, token: &str, method: &str, path: &str, body: Option<&str>) -> common::Resp {
-    let mut headers = vec![("X-MBX-APIKEY", token)];
-    if body.is_some() {
-        headers.push(("Content-Type", "application/x-www-form-urlencoded"));
-    }
-    common::raw(
-        kw.port,
-        &common::build(kw.port, method, path, &headers, body),
-    )
-}
-
-/// `keyward import --in-token` of binance-main's real key and secret into Transit, to `out`.
-fn import_main(env: &Env, out: &str) -> std::process::Output {
-    env.run(
-        &[
-            "import",
-            "--config",
-            "keyward.toml",
-            "--name",
-            MAIN,
-            "--exchange",
-            "binance",
-            "--in-token",
-            "--out",
-            out,
-        ],
-        Some(&format!("{}\n{}\n", env.api_key, env.secret)),
-    )
-}
-
-/// A config `file` like the Env's, binance-main's vault the one `import_main` wrote to
-/// `vault/in-transit.kwv` (pinned), the `token = ...` line replaced by `auth` if given. The
-/// sealed copy of the secret is removed: keyward has no way to it but Transit.
-fn in_transit_config(env: &Env, file: &str, auth: Option<&str>) -> std::path::PathBuf {
-    let mut text = std::fs::read_to_string(&env.config).unwrap().replace(
-        &format!("vault = \"vault/{MAIN}.kwv\""),
-        "vault = \"vault/in-transit.kwv\"",
-    );
-    if let Some(auth) = auth {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("token = { file"))
-            .unwrap()
-            .to_owned();
-        text = text.replace(&line, auth);
-    }
-    let config = env.dir.join(file);
-    std::fs::write(&config, text).unwrap();
-    common::repin(&env.dir, file);
-    let _ = std::fs::remove_file(env.dir.join(format!("vault/{MAIN}.kwv")));
-    config
-}
 
 /// Every readable, non-special mapping of process `pid`, read through /proc/PID/mem.
 fn process_memory(pid: u32) -> Vec<u8> {
@@ -113,19 +47,6 @@ fn process_memory(pid: u32) -> Vec<u8> {
 
 fn find(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// p50 and p99 in ms of `n` sequential requests made by `request`.
-fn latency(n: usize, mut request: impl FnMut(usize)) -> (f64, f64) {
-    let mut times: Vec<f64> = (0..n)
-        .map(|i| {
-            let t = Instant::now();
-            request(i);
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    (times[n / 2], times[n * 99 / 100])
 }
 
 /// The Transit HMAC call alone, through keyward's own client (one keep-alive pool): p50/p99
@@ -215,7 +136,7 @@ fn transit_signs_orders_and_keeps_the_secret_out_of_keyward() {
     transit_hmac_latency(&bao, &key_name, &token_file);
 
     // serve with the least-privilege token, binance-main's vault the in-Transit one.
-    let config = in_transit_config(&env, "in-transit.toml", None);
+    let config = in_service_config(&env, "in-transit.toml", None);
     let serve_token = bao.token("keyward");
     write_token(&token_file, &serve_token);
     let check = env.run(&["check", "--config", "in-transit.toml"], None);
@@ -391,7 +312,7 @@ fn approle_login_signs_and_logs_in_again_before_the_ttl_ends() {
     ]);
     let secret_file = env.dir.join("secret-id");
     write_token(&secret_file, &secret_id);
-    let config = in_transit_config(
+    let config = in_service_config(
         &env,
         "approle.toml",
         Some(&format!(

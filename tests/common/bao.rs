@@ -69,7 +69,7 @@ pub struct AdminSetup {
 pub fn transit_env() -> Option<(AdminSetup, super::Env)> {
     let setup = admin_setup()?;
     let env = super::Env::start_with(super::Options {
-        transit: Some(setup.bao.token_section(&setup.token_file)),
+        key_service: Some(setup.bao.token_section(&setup.token_file)),
         ..super::Options::default()
     });
     Some((setup, env))

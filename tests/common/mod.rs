@@ -15,6 +15,7 @@
 
 pub mod audit_fixture;
 pub mod bao;
+pub mod in_service;
 pub mod smallfs;
 pub mod token_checks;
 pub mod venue;
@@ -654,16 +655,20 @@ pub struct Options {
     /// name, `scripts/mocks/permissions.py` mode: `withdraw`, `unreadable`, ...), from the start;
     /// every other key answers "safe". [`Env::set_key_permissions`] changes it later.
     pub key_permissions: &'static [(&'static str, &'static str)],
-    /// Seal to this OpenBao server's Transit key instead (`[token] kind = "vault"`, the
-    /// section as given; keygen with `--algorithm rsa3072`).
-    pub transit: Option<String>,
+    /// Seal to a key service's key instead: an OpenBao server's Transit key (`[token] kind =
+    /// "vault"`) or an AWS KMS key (`kind = "aws-kms"`), the section as given; keygen with
+    /// `--algorithm rsa3072`.
+    pub key_service: Option<String>,
+    /// More environment for every keyward command (e.g. AWS credentials).
+    pub envs: Vec<(String, String)>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             log_level: "info".to_owned(),
-            transit: None,
+            key_service: None,
+            envs: Vec::new(),
             yubikey: None,
             exchanges: &[],
             key_permissions: &[],
@@ -759,10 +764,11 @@ impl Env {
             ("NO_COLOR".to_owned(), "1".to_owned()),
             ("KEYWARD_LOG".to_owned(), opts.log_level.clone()),
         ];
+        envs.extend(opts.envs.iter().cloned());
         let (pin, token_section, yubikey) = match &opts.yubikey {
-            None if opts.transit.is_some() => (
+            None if opts.key_service.is_some() => (
                 String::new(),
-                opts.transit.clone().unwrap_or_default(),
+                opts.key_service.clone().unwrap_or_default(),
                 None,
             ),
             None => {
@@ -873,7 +879,7 @@ impl Env {
             "--out",
             "recipient.txt",
         ];
-        if opts.transit.is_some() {
+        if opts.key_service.is_some() {
             keygen.extend(["--algorithm", "rsa3072"]);
         }
         let out = must(env.run(&keygen, None), "keyward keygen");
@@ -891,7 +897,7 @@ impl Env {
                 .trim(),
             recipient
         );
-        if opts.yubikey.is_none() && opts.transit.is_none() {
+        if opts.yubikey.is_none() && opts.key_service.is_none() {
             let out = must(
                 env.run(
                     &[
@@ -1280,11 +1286,16 @@ fn venues_config_text(dir: &Path, venues: &[venue::Venue]) -> String {
         .collect()
 }
 
+/// Whether the `[token]` section names a key service (Vault Transit, AWS KMS).
+fn is_key_service(token: &str) -> bool {
+    token.contains("kind = \"vault\"") || token.contains("kind = \"aws-kms\"")
+}
+
 /// `[audit]`'s checkpoint keys: a SoftHSM token gets the checkpoint key `keygen --audit-key`
 /// made (shipping off: the tests have no syslog); the virtual YubiKey and OpenBao envs keep an
 /// unkeyed log (`unkeyed = true`).
 fn checkpoint_lines(token: &str) -> &'static str {
-    if token.contains("kind = \"yubikey\"") || token.contains("kind = \"vault\"") {
+    if token.contains("kind = \"yubikey\"") || is_key_service(token) {
         "unkeyed = true\n"
     } else {
         "checkpoint_key = \"keyward-audit\"\ncheckpoint_public_key = \"audit-key.pem\"\ncheckpoint_socket = \"\"\n"
@@ -1364,7 +1375,7 @@ allow = ["binance:read"]
         server = spec.server,
         checkpoints = checkpoint_lines(token),
         // A key service has its own credential (in the section), no PIN.
-        pin = if token.contains("kind = \"vault\"") {
+        pin = if is_key_service(token) {
             ""
         } else {
             "pin = { file = \"pin.txt\" }"

@@ -147,21 +147,26 @@ fn serve(listener: std::net::TcpListener, shared: Arc<Mutex<Stub>>) {
             };
             let stub = Arc::clone(&shared);
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let stub = Arc::clone(&stub);
-                    async move {
-                        let (head, body) = req.into_parts();
-                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                        let (status, reply) = answer(&stub, &head, &body);
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .status(status)
-                                .header("content-type", "application/x-amz-json-1.1")
-                                .body(Full::new(Bytes::from(reply.to_string())))
-                                .unwrap(),
-                        )
-                    }
-                });
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let stub = Arc::clone(&stub);
+                        async move {
+                            let (head, body) = req.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let (status, reply) = answer(&stub, &head, &body);
+                            Ok::<_, Infallible>(
+                                Response::builder()
+                                    .status(status)
+                                    .header("content-type", "application/x-amz-json-1.1")
+                                    .body(Full::new(Bytes::from(reply.to_string())))
+                                    .unwrap(),
+                            )
+                        }
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
                     .await;
@@ -202,7 +207,10 @@ fn check_signature(head: &http::request::Parts, body: &[u8]) -> Option<(u16, Val
         field("Signature="),
     );
     let Some((access_key, scope)) = credential.split_once('/') else {
-        return Some(error("MissingAuthenticationTokenException", "Missing Authentication Token"));
+        return Some(error(
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        ));
     };
     if access_key != ACCESS_KEY {
         return Some(error(
@@ -217,12 +225,23 @@ fn check_signature(head: &http::request::Parts, body: &[u8]) -> Option<(u16, Val
             "Credential should be scoped to a valid region.",
         ));
     }
-    let mut canonical = format!("{}\n{}\n{}\n", head.method, head.uri.path(), head.uri.query().unwrap_or(""));
+    let mut canonical = format!(
+        "{}\n{}\n{}\n",
+        head.method,
+        head.uri.path(),
+        head.uri.query().unwrap_or("")
+    );
     for name in signed.split(';') {
-        let value = header(head, name).split_whitespace().collect::<Vec<_>>().join(" ");
+        let value = header(head, name)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         canonical.push_str(&format!("{name}:{value}\n"));
     }
-    canonical.push_str(&format!("\n{signed}\n{}", hex::encode(Sha256::digest(body))));
+    canonical.push_str(&format!(
+        "\n{signed}\n{}",
+        hex::encode(Sha256::digest(body))
+    ));
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{}\n{scope}\n{}",
         header(head, "x-amz-date"),
@@ -266,7 +285,9 @@ fn answer(stub: &Mutex<Stub>, head: &http::request::Parts, raw: &[u8]) -> (u16, 
         .as_str()
         .or(body["TargetKeyId"].as_str())
         .unwrap_or("");
-    if op != "CreateKey" && op != "CreateAlias" && (!s.exists || ![KEY_ID, ARN, ALIAS].contains(&key))
+    if op != "CreateKey"
+        && op != "CreateAlias"
+        && (!s.exists || ![KEY_ID, ARN, ALIAS].contains(&key))
     {
         return error("NotFoundException", &format!("Key '{key}' does not exist"));
     }
@@ -274,7 +295,10 @@ fn answer(stub: &Mutex<Stub>, head: &http::request::Parts, raw: &[u8]) -> (u16, 
         ("CreateKey" | "CreateAlias" | "DescribeKey", _) => {}
         (_, State::Disabled) => return error("DisabledException", &format!("{ARN} is disabled.")),
         (_, State::PendingDeletion) => {
-            return error("KMSInvalidStateException", &format!("{ARN} is pending deletion."))
+            return error(
+                "KMSInvalidStateException",
+                &format!("{ARN} is pending deletion."),
+            )
         }
         (_, State::Enabled) => {}
     }
@@ -345,15 +369,25 @@ fn hmac_answer(s: &mut Stub, op: &str, body: &Value) -> Option<(u16, Value)> {
             assert_eq!(body["KeyUsage"], "GENERATE_VERIFY_MAC");
             let spec = body["KeySpec"].as_str().unwrap().to_string();
             let id = format!("hmac-key-{}", s.hmac.len() + 1);
-            s.hmac.insert(id.clone(), HmacKey { spec: spec.clone(), material: None });
+            s.hmac.insert(
+                id.clone(),
+                HmacKey {
+                    spec: spec.clone(),
+                    material: None,
+                },
+            );
             (200, meta(&id, &spec, "PendingImport"))
         }
         "CreateAlias" if s.hmac.contains_key(body["TargetKeyId"].as_str()?) => {
             let alias = body["AliasName"].as_str().unwrap().to_string();
             if s.hmac_aliases.contains_key(&alias) {
-                return Some(error("AlreadyExistsException", "An alias with the name already exists"));
+                return Some(error(
+                    "AlreadyExistsException",
+                    "An alias with the name already exists",
+                ));
             }
-            s.hmac_aliases.insert(alias, body["TargetKeyId"].as_str().unwrap().into());
+            s.hmac_aliases
+                .insert(alias, body["TargetKeyId"].as_str().unwrap().into());
             (200, json!({}))
         }
         "DescribeKey" if key.starts_with("alias/keyward-hmac") => match s.hmac.get(&id) {
@@ -380,7 +414,9 @@ fn hmac_answer(s: &mut Stub, op: &str, body: &Value) -> Option<(u16, Value)> {
             )
         }
         "ImportKeyMaterial" if s.hmac.contains_key(&id) => {
-            let token = STANDARD.decode(body["ImportToken"].as_str().unwrap()).unwrap();
+            let token = STANDARD
+                .decode(body["ImportToken"].as_str().unwrap())
+                .unwrap();
             assert_eq!(token, format!("import-token-{id}").as_bytes());
             assert_eq!(body["ExpirationModel"], "KEY_MATERIAL_DOES_NOT_EXPIRE");
             let wrapped = STANDARD
@@ -390,32 +426,54 @@ fn hmac_answer(s: &mut Stub, op: &str, body: &Value) -> Option<(u16, Value)> {
                 .decrypt(rsa::Oaep::new::<Sha256>(), &wrapped)
                 .expect("wrapped to the import key with RSAES_OAEP_SHA_256");
             let k = s.hmac.get_mut(&id).unwrap();
-            let (min, max) = if k.spec == "HMAC_256" { (32, 64) } else { (64, 128) };
+            let (min, max) = if k.spec == "HMAC_256" {
+                (32, 64)
+            } else {
+                (64, 128)
+            };
             if !(min..=max).contains(&plain.len()) {
-                return Some(error("ValidationException", "key material length is not valid"));
+                return Some(error(
+                    "ValidationException",
+                    "key material length is not valid",
+                ));
             }
             k.material = Some(plain);
             (200, json!({"KeyId": id}))
         }
         "GenerateMac" if s.hmac.contains_key(&id) => {
             match s.state {
-                State::Disabled => return Some(error("DisabledException", &format!("{id} is disabled."))),
+                State::Disabled => {
+                    return Some(error("DisabledException", &format!("{id} is disabled.")))
+                }
                 State::PendingDeletion => {
-                    return Some(error("KMSInvalidStateException", &format!("{id} is pending deletion.")))
+                    return Some(error(
+                        "KMSInvalidStateException",
+                        &format!("{id} is pending deletion."),
+                    ))
                 }
                 State::Enabled => {}
             }
             let k = &s.hmac[&id];
-            let want = if k.spec == "HMAC_256" { "HMAC_SHA_256" } else { "HMAC_SHA_512" };
+            let want = if k.spec == "HMAC_256" {
+                "HMAC_SHA_256"
+            } else {
+                "HMAC_SHA_512"
+            };
             if body["MacAlgorithm"] != want {
                 return Some(error("InvalidKeyUsageException", "wrong MAC algorithm"));
             }
             let Some(material) = &k.material else {
-                return Some(error("KMSInvalidStateException", &format!("{id} is pending import.")));
+                return Some(error(
+                    "KMSInvalidStateException",
+                    &format!("{id} is pending import."),
+                ));
             };
             let msg = STANDARD.decode(body["Message"].as_str().unwrap()).unwrap();
             let mac = local_hmac(material, &msg, want == "HMAC_SHA_512");
-            (200, json!({"KeyId": id, "MacAlgorithm": want, "Mac": STANDARD.encode(mac)}))
+            (
+                200,
+                json!({"KeyId": id, "MacAlgorithm": want, "Mac": STANDARD.encode(mac)}),
+            )
         }
         _ => return None,
     };

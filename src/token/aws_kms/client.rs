@@ -40,6 +40,13 @@ impl Kms {
         config: &AwsKmsConfig,
         credentials: Option<aws_sdk_kms::config::Credentials>,
     ) -> Result<Self> {
+        // With it, the SDK's trace log prints response bodies: Decrypt's is the data key.
+        if std::env::var("LOG_SENSITIVE_BODIES").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
+            return Err(Error::usage(
+                "LOG_SENSITIVE_BODIES=true makes the AWS SDK log KMS response bodies (Decrypt's \
+                 is a vault's data key) at trace level: unset it",
+            ));
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("keyward-kms")
@@ -117,7 +124,15 @@ impl Kms {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let described = format!("AWS KMS key '{}' ({})", self.config.key, self.where_());
+        self.refused_for(&self.config.key, what, action, err)
+    }
+
+    /// [`Kms::refused`] of a call on `key` (an HMAC key's alias) instead of the sealing key.
+    pub fn refused_for<E>(&self, key: &str, what: &str, action: &str, err: SdkError<E>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let described = format!("AWS KMS key '{key}' ({})", self.where_());
         match &err {
             SdkError::ServiceError(service) => {
                 let e = service.err();
@@ -164,7 +179,8 @@ fn fix(code: &str, action: &str) -> String {
                 .into()
         }
         "DisabledException" => "the key is disabled: enable it (`aws kms enable-key --key-id \
-             ...`); until then no vault sealed to it opens"
+             ...`); until then keyward cannot use it (no vault sealed to it opens, no request it \
+             signs is sent)"
             .into(),
         "KMSInvalidStateException" => "the key is not usable in its state (pending deletion, or \
              pending import): cancel the deletion (`aws kms cancel-key-deletion`) and enable it; \

@@ -94,6 +94,7 @@ pub(super) fn generate(
         )));
     }
     let (id, mac) = (alias(key, algorithm), spec(algorithm).mac);
+    let name = id.clone();
     let answer = kms.run(move |c| async move {
         c.generate_mac()
             .key_id(id)
@@ -102,8 +103,14 @@ pub(super) fn generate(
             .send()
             .await
     })?;
-    let out = answer
-        .map_err(|e| kms.refused(&format!("{algorithm} of a request"), "kms:GenerateMac", e))?;
+    let out = answer.map_err(|e| {
+        kms.refused_for(
+            &name,
+            &format!("{algorithm} of a request"),
+            "kms:GenerateMac",
+            e,
+        )
+    })?;
     out.mac
         .map(Blob::into_inner)
         .ok_or_else(|| Error::token("GenerateMac answered without a MAC"))
@@ -147,7 +154,7 @@ fn import_one(
         Err(e)
             if e.as_service_error()
                 .is_some_and(|e| e.is_not_found_exception()) => {}
-        Err(e) => return Err(kms.refused("looking the alias up", "kms:DescribeKey", e)),
+        Err(e) => return Err(kms.refused_for(&name, "looking the alias up", "kms:DescribeKey", e)),
     }
     let created = kms.run(move |c| async move {
         c.create_key()
@@ -159,7 +166,7 @@ fn import_one(
             .await
     })?;
     let key_id = created
-        .map_err(|e| kms.refused("creating the key", "kms:CreateKey", e))?
+        .map_err(|e| kms.refused_for(&name, "creating the key", "kms:CreateKey", e))?
         .key_metadata
         .map(|m| m.key_id)
         .ok_or_else(|| Error::token("CreateKey answered without the new key's metadata"))?;
@@ -171,7 +178,7 @@ fn import_one(
             .send()
             .await
     })?
-    .map_err(|e| kms.refused("naming the new key", "kms:CreateAlias", e))?;
+    .map_err(|e| kms.refused_for(&name, "naming the new key", "kms:CreateAlias", e))?;
     let id = key_id.clone();
     let params = kms
         .run(move |c| async move {
@@ -183,7 +190,8 @@ fn import_one(
                 .await
         })?
         .map_err(|e| {
-            kms.refused(
+            kms.refused_for(
+                &name,
                 "getting the import parameters",
                 "kms:GetParametersForImport",
                 e,
@@ -215,7 +223,14 @@ fn import_one(
             .send()
             .await
     })?
-    .map_err(|e| kms.refused("importing the key material", "kms:ImportKeyMaterial", e))?;
+    .map_err(|e| {
+        kms.refused_for(
+            &name,
+            "importing the key material",
+            "kms:ImportKeyMaterial",
+            e,
+        )
+    })?;
     tracing::info!(alias = %name, %key_id, "imported an HMAC key into AWS KMS");
     Ok(())
 }

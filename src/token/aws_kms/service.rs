@@ -237,18 +237,21 @@ impl Token for AwsKmsToken {
                 .ciphertext_blob(blob)
                 .send()
                 .await
+                // The data key leaves the SDK's output on the KMS runtime, into locked memory
+                // (the Blob's Vec is wiped), so that every path drops it wiped: also a caller that
+                // stopped waiting. What the SDK itself copied is in the README ("AWS KMS").
+                .map(|out| out.plaintext.map(|b| SecretBytes::new(b.into_inner())))
         })?;
-        let out = answer.map_err(|e| {
+        let plain = answer.map_err(|e| {
             self.kms
                 .refused("decrypting the vault's data key", "kms:Decrypt", e)
         })?;
-        let plain = out.plaintext.ok_or_else(|| {
+        plain.ok_or_else(|| {
             Error::token(format!(
                 "{}: Decrypt answered without a plaintext",
                 self.describe()
             ))
-        })?;
-        Ok(SecretBytes::new(plain.into_inner()))
+        })
     }
 
     fn hmac(&self, key: &KeyRef, algorithm: HmacAlgorithm, parts: &[&[u8]]) -> Result<Vec<u8>> {

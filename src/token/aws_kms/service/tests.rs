@@ -52,13 +52,8 @@ fn token_with(addr: SocketAddr, key: &str, access_key: &str, secret_key: &str) -
         key: key.into(),
         endpoint_url: Some(format!("http://{addr}").parse().unwrap()),
     };
-    let credentials = aws_sdk_kms::config::Credentials::new(
-        access_key,
-        secret_key,
-        None,
-        None,
-        "keyward-test",
-    );
+    let credentials =
+        aws_sdk_kms::config::Credentials::new(access_key, secret_key, None, None, "keyward-test");
     AwsKmsToken::for_test(&config, credentials)
 }
 
@@ -163,7 +158,8 @@ fn a_disabled_deleted_or_missing_key_and_bad_credentials_fail_closed() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("InvalidSignatureException") && e.contains("credentials keyward found are not valid"),
+        e.contains("InvalidSignatureException")
+            && e.contains("credentials keyward found are not valid"),
         "{e}"
     );
     assert!(!e.contains("a-wrong-secret-access-key"), "{e}");
