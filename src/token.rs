@@ -28,6 +28,8 @@ mod transit;
 mod uri;
 mod yubikey;
 
+/// `keyward doctor`'s AWS KMS checks: the credentials the SDK finds, and the sealing key.
+pub use aws_kms::doctor_checks as aws_kms_doctor_checks;
 pub use aws_kms::AwsKmsConfig;
 #[cfg(feature = "aws-kms")]
 pub use aws_kms::AwsKmsToken;

@@ -80,6 +80,35 @@ fn kms_seals_unseals_and_signs_orders_and_fails_closed() {
     assert_eq!(env.the_record(&id)["verified"], true);
     env.kw.stop();
 
+    // doctor: the credentials the SDK finds and the sealing key as KMS describes it, all ok.
+    let doctor = || {
+        let out = env.run(&["doctor", "--config", "keyward.toml"], None);
+        (out.status.code(), text(&out))
+    };
+    let (code, report) = doctor();
+    assert_eq!(code, Some(0), "{report}");
+    assert!(
+        report.contains("ok    aws credentials: access key AKID…TEST found")
+            && report.contains(&format!(
+                "ok    kms key: AWS KMS key '{ALIAS}' ({KEY_ID}) (KMS endpoint {}): Enabled, \
+                 RSA_3072 ENCRYPT_DECRYPT, origin AWS_KMS",
+                stub.url()
+            )),
+        "{report}"
+    );
+    stub.set_state(State::Disabled);
+    let (code, report) = doctor();
+    eprintln!("keyward doctor with the key disabled:\n{report}");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("FIX") && l.contains("kms key:") && l.contains("is Disabled")),
+        "{report}"
+    );
+    assert!(report.contains("enable-key"), "{report}");
+    stub.set_state(State::Enabled);
+
     // Unseal time: `check` of the 2 sealed credentials (one Decrypt each), 5 runs.
     let mut runs: Vec<f64> = (0..5)
         .map(|_| {

@@ -79,6 +79,24 @@ pub(super) fn token(config: &TokenConfig, report: &mut Report) -> Option<Arc<dyn
             }
         }
     }
+    if let token::Backend::AwsKms(kms) = &config.backend {
+        for (check, outcome) in token::aws_kms_doctor_checks(kms) {
+            match outcome {
+                Ok(detail) => report.push(Finding::ok(check, detail)),
+                Err(e) => {
+                    usable = false;
+                    report.push(Finding::fix(
+                        check,
+                        e.to_string(),
+                        "do what the KMS error names; keyward's AWS identity needs the README's \
+                         IAM policy (\"AWS KMS\"), credentials from the SDK's default chain \
+                         (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity, an \
+                         instance or task role)",
+                    ));
+                }
+            }
+        }
+    }
     if !usable {
         report.push(Finding::skipped(
             "sealing key",

@@ -11,9 +11,20 @@ pub use settings::{check_endpoint, check_key, check_region, AwsKmsConfig};
 #[cfg(feature = "aws-kms")]
 mod client;
 #[cfg(feature = "aws-kms")]
+mod health;
+#[cfg(feature = "aws-kms")]
 mod hmac;
 #[cfg(feature = "aws-kms")]
 mod service;
 
 #[cfg(feature = "aws-kms")]
 pub use service::AwsKmsToken;
+
+#[cfg(feature = "aws-kms")]
+pub use health::doctor_checks;
+
+/// Without the `aws-kms` feature there is nothing to ask KMS (opening the token says why).
+#[cfg(not(feature = "aws-kms"))]
+pub fn doctor_checks(_: &AwsKmsConfig) -> Vec<(&'static str, crate::error::Result<String>)> {
+    Vec::new()
+}

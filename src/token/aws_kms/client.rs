@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_kms::config::SharedCredentialsProvider;
 use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
 
@@ -27,6 +28,8 @@ pub(super) struct Kms {
     client: aws_sdk_kms::Client,
     runtime: Option<tokio::runtime::Runtime>,
     config: AwsKmsConfig,
+    /// The chain the client signs with (the client's own config no longer returns it).
+    credentials: Option<SharedCredentialsProvider>,
 }
 
 impl Kms {
@@ -76,16 +79,23 @@ impl Kms {
         }
         let (tx, rx) = std::sync::mpsc::channel();
         runtime.spawn(async move {
-            let _ = tx.send(aws_sdk_kms::Client::new(&loader.load().await));
+            let sdk = loader.load().await;
+            let _ = tx.send((aws_sdk_kms::Client::new(&sdk), sdk.credentials_provider()));
         });
-        let client = rx
+        let (client, credentials) = rx
             .recv()
             .map_err(|_| Error::token("the AWS KMS client could not be set up"))?;
         Ok(Kms {
             client,
+            credentials,
             runtime: Some(runtime),
             config: config.clone(),
         })
+    }
+
+    /// The credentials provider calls are signed with, if any (for doctor).
+    pub fn credentials_provider(&self) -> Option<SharedCredentialsProvider> {
+        self.credentials.clone()
     }
 
     pub fn config(&self) -> &AwsKmsConfig {

@@ -249,3 +249,40 @@ fn an_imported_secret_signs_in_kms_with_the_secrets_own_hmac() {
         .to_string();
     assert!(e.contains("at most 4096"), "{e}");
 }
+
+#[test]
+fn doctor_checks_the_credentials_and_the_key_state_spec_and_usage() {
+    let (addr, stub) = start(true);
+    let checks = |kms: &AwsKmsToken| super::super::health::checks(&kms.kms);
+    let found = checks(&token(addr, ALIAS, ACCESS_KEY));
+    assert_eq!(found.len(), 2, "{:?}", found[0].1);
+    let (name, credentials) = &found[0];
+    assert_eq!(*name, "aws credentials");
+    let credentials = credentials.as_ref().unwrap();
+    assert!(credentials.contains("AKID…TEST"), "{credentials}");
+    let key = found[1].1.as_ref().unwrap();
+    assert!(
+        key.contains(KEY_ID) && key.contains("Enabled, RSA_3072 ENCRYPT_DECRYPT, origin AWS_KMS"),
+        "{key}"
+    );
+    stub.set_state(State::Disabled);
+    let e = checks(&token(addr, ALIAS, ACCESS_KEY))[1]
+        .1
+        .as_ref()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is Disabled") && e.contains("enable-key"), "{e}");
+    stub.set_state(State::Enabled);
+    let e = checks(&token_with(addr, ALIAS, ACCESS_KEY, "a-wrong-secret"))[1]
+        .1
+        .as_ref()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("InvalidSignatureException"), "{e}");
+    let e = checks(&token(addr, "alias/keyward-hmac-x-sha256", ACCESS_KEY))[1]
+        .1
+        .as_ref()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("NotFoundException"), "{e}");
+}
