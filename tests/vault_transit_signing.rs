@@ -18,7 +18,7 @@ use std::time::Instant;
 use base64::Engine;
 use common::bao::{self, text, write_token, Bao};
 use common::in_service::{import_main, in_service_config, latency, order, signed};
-use common::{tag, Env, Keyward, MAIN};
+use common::{tag, Keyward, MAIN};
 
 /// Every readable, non-special mapping of process `pid`, read through /proc/PID/mem.
 fn process_memory(pid: u32) -> Vec<u8> {
