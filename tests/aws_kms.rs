@@ -110,15 +110,7 @@ fn kms_seals_unseals_and_signs_orders_and_fails_closed() {
     stub.set_state(State::Enabled);
 
     // Unseal time: `check` of the 2 sealed credentials (one Decrypt each), 5 runs.
-    let mut runs: Vec<f64> = (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            let out = env.run(&["check", "--config", "keyward.toml"], None);
-            assert!(out.status.success(), "{}", text(&out));
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    runs.sort_by(f64::total_cmp);
+    let runs = common::in_service::check_times(&env, "keyward.toml", 5);
     eprintln!(
         "keyward check of 2 credentials sealed to the KMS stub (process start, config, 2 Decrypt \
          calls; the stub's figures, not AWS's): min {:.0} ms, median {:.0} ms, max {:.0} ms",

@@ -90,15 +90,7 @@ fn transit_seals_unseals_and_fails_closed() {
     );
     // Unseal time: `keyward check`, whole process, two credentials (each a GET of the key and
     // a Transit decrypt, one connection per call).
-    let mut times: Vec<f64> = (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            let out = env.run(&["check", "--config", "keyward.toml"], None);
-            assert!(out.status.success(), "{}", text(&out));
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
+    let times = common::in_service::check_times(&env, "keyward.toml", 5);
     eprintln!(
         "keyward check (2 credentials through Transit): median {:.1} ms, min {:.1} ms",
         times[2], times[0]

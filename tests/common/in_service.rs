@@ -91,3 +91,18 @@ pub fn latency(n: usize, mut request: impl FnMut(usize)) -> (f64, f64) {
     times.sort_by(f64::total_cmp);
     (times[n / 2], times[n * 99 / 100])
 }
+
+/// The wall time in ms of `n` runs of `keyward check --config CONFIG` (each must succeed),
+/// sorted: the unseal time of the whole process.
+pub fn check_times(env: &Env, config: &str, n: usize) -> Vec<f64> {
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let out = env.run(&["check", "--config", config], None);
+            assert!(out.status.success(), "{}", super::bao::text(&out));
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times
+}
