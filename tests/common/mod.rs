@@ -1292,7 +1292,7 @@ fn is_key_service(token: &str) -> bool {
 }
 
 /// `[audit]`'s checkpoint keys: a SoftHSM token gets the checkpoint key `keygen --audit-key`
-/// made (shipping off: the tests have no syslog); the virtual YubiKey and OpenBao envs keep an
+/// made (shipping off: the tests have no syslog); the virtual YubiKey and key-service envs keep an
 /// unkeyed log (`unkeyed = true`).
 fn checkpoint_lines(token: &str) -> &'static str {
     if token.contains("kind = \"yubikey\"") || is_key_service(token) {
