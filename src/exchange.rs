@@ -27,6 +27,7 @@ pub mod kucoin;
 pub mod native;
 pub mod nonce;
 pub mod okx;
+pub mod path_index;
 pub mod permission;
 pub mod profile;
 pub mod route;

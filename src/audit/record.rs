@@ -3,7 +3,9 @@
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::fmt;
+use std::io::Write as _;
 use std::marker::PhantomData;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,7 +39,8 @@ pub(crate) fn format_line(seq: u64, time: &str, entry: &[u8], prev: &str) -> (Ve
     debug_assert!(entry.len() >= 2 && entry[0] == b'{' && entry[entry.len() - 1] == b'}');
     let fields = &entry[1..entry.len() - 1];
     let mut line = Vec::with_capacity(entry.len() + 256);
-    line.extend_from_slice(format!("{{\"seq\":{seq},\"time\":\"{time}\"").as_bytes());
+    // Writing to a Vec cannot fail.
+    let _ = write!(line, "{{\"seq\":{seq},\"time\":\"{time}\"");
     if !fields.is_empty() {
         line.push(b',');
         line.extend_from_slice(fields);
@@ -58,7 +61,7 @@ pub(crate) fn format_line(seq: u64, time: &str, entry: &[u8], prev: &str) -> (Ve
 pub(crate) fn format_time(t: SystemTime) -> Option<String> {
     use std::fmt::Write;
     t.duration_since(UNIX_EPOCH).ok()?;
-    let mut out = String::new();
+    let mut out = String::with_capacity("2000-01-01T00:00:00.000Z".len());
     write!(out, "{}", humantime::format_rfc3339_millis(t)).ok()?;
     Some(out)
 }
@@ -66,16 +69,16 @@ pub(crate) fn format_time(t: SystemTime) -> Option<String> {
 /// Checks that `json` (serde_json's compact output for an audit entry) is a JSON object whose
 /// top-level keys are unique and none of [`RESERVED_KEYS`]. Returns a message on failure.
 pub(crate) fn check_entry(json: &[u8]) -> Result<(), String> {
-    let members: Members<IgnoredAny> = serde_json::from_slice(json)
+    let members: Members<Key<'_>, IgnoredAny> = serde_json::from_slice(json)
         .map_err(|e| format!("the entry must serialise to a JSON object ({e})"))?;
-    for (i, (key, _)) in members.0.iter().enumerate() {
-        if RESERVED_KEYS.contains(&key.as_str()) {
+    for (i, (Key(key), _)) in members.0.iter().enumerate() {
+        if RESERVED_KEYS.contains(&key.as_ref()) {
             return Err(format!(
                 "the entry has a top-level field named {key:?}; seq, time, prev and hash are \
                  written by the audit log itself"
             ));
         }
-        if members.0[..i].iter().any(|(k, _)| k == key) {
+        if members.0[..i].iter().any(|(Key(k), _)| k == key) {
             return Err(format!("the entry has the field {key:?} twice"));
         }
     }
@@ -171,14 +174,15 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<Record, LineError> {
     if line.is_empty() {
         return Err(LineError::new(None, "empty line"));
     }
-    let members: Members<serde_json::Value> = serde_json::from_slice(line).map_err(|e| {
-        let reason = if e.is_data() {
-            format!("not a JSON object ({e})")
-        } else {
-            format!("not valid JSON — truncated? ({e})")
-        };
-        LineError::new(None, reason)
-    })?;
+    let members: Members<String, serde_json::Value> =
+        serde_json::from_slice(line).map_err(|e| {
+            let reason = if e.is_data() {
+                format!("not a JSON object ({e})")
+            } else {
+                format!("not valid JSON — truncated? ({e})")
+            };
+            LineError::new(None, reason)
+        })?;
     let members = members.0;
 
     let seq = match members.first() {
@@ -272,24 +276,47 @@ pub(crate) fn is_hash_hex(s: &str) -> bool {
 
 /// The top-level members of a JSON object in document order, duplicates kept, so the checks
 /// above can see order and repetition (serde_json's `Map` hides both).
-struct Members<V>(Vec<(String, V)>);
+struct Members<K, V>(Vec<(K, V)>);
 
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for Members<V> {
+impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Members<K, V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for MembersVisitor<V> {
-            type Value = Members<V>;
+        struct MembersVisitor<K, V>(PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for MembersVisitor<K, V> {
+            type Value = Members<K, V>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some((key, value)) = map.next_entry::<String, V>()? {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((key, value)) = map.next_entry::<K, V>()? {
                     members.push((key, value));
                 }
                 Ok(Members(members))
             }
         }
         deserializer.deserialize_map(MembersVisitor(PhantomData))
+    }
+}
+
+/// A member's name, borrowed from the JSON text when it has no escapes (an entry's names never
+/// do), so checking an entry copies none of them.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }

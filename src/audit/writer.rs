@@ -34,6 +34,8 @@ pub struct AuditLog {
 
 struct Inner {
     path: PathBuf,
+    /// `path` as messages show it, made once (not per record).
+    shown: String,
     state: Mutex<State>,
     /// Group commit when `sync` is on: the seq of the first record not yet known durable,
     /// behind its own lock so that appends go on while one thread waits for `fdatasync`.
@@ -135,6 +137,7 @@ impl AuditLog {
         Ok(AuditLog {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
+                shown: path.display().to_string(),
                 durable: Mutex::new(next_seq),
                 sync_file,
                 group: Arc::new(GroupCommit::new(next_seq)),
@@ -390,10 +393,10 @@ impl Inner {
     /// Makes every record written so far durable (nothing to do when none was written since).
     /// Writes staged records first (a cancelled task's wait no longer than this).
     fn sync_written(&self) -> Result<()> {
-        let shown = self.path.display().to_string();
+        let shown = self.shown.as_str();
         let next = match self.state.lock() {
             Ok(mut st) => {
-                let _ = flush_locked(&shown, &mut st);
+                let _ = flush_locked(shown, &mut st);
                 st.written_seq
             }
             Err(_) => 0,
@@ -408,12 +411,12 @@ impl Inner {
     /// token gone, the disk full) is logged: the records stay in the file, unvouched until a
     /// later checkpoint succeeds.
     fn checkpoint(&self) {
-        let shown = self.path.display().to_string();
+        let shown = self.shown.as_str();
         let Ok(mut state) = self.state.lock() else {
             return;
         };
         if state.keyed.as_ref().is_some_and(|k| k.since > 0) {
-            write_checkpoint(&shown, &mut state);
+            write_checkpoint(shown, &mut state);
         }
     }
 
@@ -432,14 +435,14 @@ impl Inner {
     /// Writes every staged record if the one with `ticket` is still among them; then whether
     /// it is in the file.
     fn flush_through(&self, ticket: u64) -> Result<()> {
-        let shown = self.path.display().to_string();
+        let shown = self.shown.as_str();
         let mut state = self
             .state
             .lock()
             .map_err(|_| Error::audit(format!("audit log {shown}: a previous append panicked")))?;
         if state.batch.is_staged(ticket) {
             // Its own failure is reported below, with the batch's.
-            let _ = flush_locked(&shown, &mut state);
+            let _ = flush_locked(shown, &mut state);
         }
         match state.batch.failure(ticket) {
             Some(why) => Err(Error::audit(why.to_owned())),
@@ -454,8 +457,10 @@ impl Inner {
         entry: &T,
         flush: bool,
     ) -> Result<(u64, u64, bool)> {
-        let shown = self.path.display().to_string();
-        let json = serde_json::to_vec(entry).map_err(|e| {
+        let shown = self.shown.as_str();
+        // Room for a request record with its parameters: serialised without regrowing.
+        let mut json = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut json, entry).map_err(|e| {
             Error::audit(format!(
                 "audit entry for {shown} could not be serialised: {e}"
             ))
@@ -470,14 +475,14 @@ impl Inner {
             ))
         })?;
         let state = &mut *guard;
-        let (seq, ticket) = stage_locked(&shown, state, &json)?;
+        let (seq, ticket) = stage_locked(shown, state, &json)?;
         if flush {
-            flush_locked(&shown, state)?;
+            flush_locked(shown, state)?;
         }
         if let Some(keyed) = &mut state.keyed {
             keyed.since += 1;
             if keyed.since >= keyed.every {
-                write_checkpoint(&shown, state);
+                write_checkpoint(shown, state);
             }
         }
         Ok((seq, ticket, state.sync))

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::deny::DenyRule;
 use super::native::CodedError;
+use super::path_index::PathIndex;
 use super::{PublicPaths, Route};
 use crate::order::table::Rules;
 use crate::order::OrderEndpoint;
@@ -88,6 +89,49 @@ pub struct Profile {
     pub weights: Option<&'static super::weight::Weights>,
     /// Its demo (paper, testnet) environment, where keyward knows one (`[demo]`).
     pub demo: Option<&'static super::environment::Demo>,
+    /// `orders`, `leverage` and `answers_with_key` indexed by path, built with them at load
+    /// (a private field: no other module can pair tables with another profile's index).
+    index: &'static Indexes,
+}
+
+/// The path indexes of a profile's endpoint tables, for lookups per request.
+#[derive(Debug)]
+struct Indexes {
+    orders: PathIndex,
+    leverage: PathIndex,
+    answers_with_key: PathIndex,
+}
+
+impl Indexes {
+    /// The indexes of these tables, for the whole process.
+    fn leak(
+        orders: &[OrderEndpoint],
+        leverage: &[OrderEndpoint],
+        answers_with_key: &[PresetEntry],
+    ) -> &'static Indexes {
+        Box::leak(Box::new(Indexes {
+            orders: PathIndex::new(orders.iter().map(|e| e.path)),
+            leverage: PathIndex::new(leverage.iter().map(|e| e.path)),
+            answers_with_key: PathIndex::new(answers_with_key.iter().map(|e| e.1)),
+        }))
+    }
+}
+
+/// The entry of `table` for `method path`: the first, in table order, whose method is
+/// `method` and whose pattern `path` matches.
+fn lookup<T>(
+    table: &'static [T],
+    index: &PathIndex,
+    method: Method,
+    path: &str,
+    entry: impl Fn(&T) -> PresetEntry,
+) -> Option<&'static T> {
+    index
+        .first(path, |i| {
+            let (m, pattern) = entry(&table[*i]);
+            m == method && super::path_matches(pattern, path)
+        })
+        .map(|i| &table[i])
 }
 
 /// How an exchange's API and credentials work, in the respects where most exchanges agree
@@ -173,23 +217,18 @@ impl Profile {
 
     /// Whether the answer to `method path` must have the API key redacted.
     pub fn answers_with_key(&self, method: Method, path: &str) -> bool {
-        self.answers_with_key
-            .iter()
-            .any(|(m, p)| *m == method && super::path_matches(p, path))
+        let index = &self.index.answers_with_key;
+        lookup(self.answers_with_key, index, method, path, |e| *e).is_some()
     }
 
     /// The order endpoint a request's method and path name, if it is one.
     pub fn order_endpoint(&self, method: Method, path: &str) -> Option<&'static OrderEndpoint> {
-        self.orders
-            .iter()
-            .find(|e| e.method == method && super::path_matches(e.path, path))
+        lookup(self.orders, &self.index.orders, method, path, endpoint)
     }
 
     /// The leverage-setting endpoint a request's method and path name, if it is one.
     pub fn leverage_endpoint(&self, method: Method, path: &str) -> Option<&'static OrderEndpoint> {
-        self.leverage
-            .iter()
-            .find(|e| e.method == method && super::path_matches(e.path, path))
+        lookup(self.leverage, &self.index.leverage, method, path, endpoint)
     }
 
     /// The endpoints of a preset, by its name after `<id>:` (e.g. `read`).
@@ -204,6 +243,10 @@ impl Profile {
     pub fn preset_names(&self) -> PresetNames {
         PresetNames(self.presets)
     }
+}
+
+fn endpoint(e: &OrderEndpoint) -> PresetEntry {
+    (e.method, e.path)
 }
 
 /// A named set of endpoints an allow rule can name as `<exchange>:<name>`.

@@ -1,6 +1,8 @@
 //! Where a path goes: its host and how much of the credential it needs, and the path patterns
 //! presets, deny rules and public-data lists are written in.
 
+use super::path_index::PathIndex;
+
 /// How much of the credential an endpoint needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -40,34 +42,32 @@ pub struct PublicPaths {
     pub prefixes: &'static [&'static str],
     /// Private endpoints under one of the prefixes, compared exactly.
     pub except: &'static [&'static str],
+    /// `paths`, indexed (built with them, so the two always agree).
+    index: &'static PathIndex,
 }
 
 impl PublicPaths {
-    /// No public market data (every path is signed).
-    pub const NONE: PublicPaths = PublicPaths::paths(&[]);
-
-    /// Exactly the paths matching these patterns.
-    pub const fn paths(paths: &'static [&'static str]) -> Self {
+    /// These paths, prefixes and exceptions, the paths indexed once for the whole process.
+    pub fn new(
+        paths: &'static [&'static str],
+        prefixes: &'static [&'static str],
+        except: &'static [&'static str],
+    ) -> Self {
         PublicPaths {
             paths,
-            prefixes: &[],
-            except: &[],
-        }
-    }
-
-    /// Every path starting with one of these prefixes.
-    pub const fn prefixes(prefixes: &'static [&'static str]) -> Self {
-        PublicPaths {
-            paths: &[],
             prefixes,
-            except: &[],
+            except,
+            index: Box::leak(Box::new(PathIndex::new(paths.iter().copied()))),
         }
     }
 
     /// Whether `path` is public market data.
     pub fn contains(&self, path: &str) -> bool {
         (self.prefixes.iter().any(|p| path.starts_with(p))
-            || self.paths.iter().any(|p| path_matches(p, path)))
+            || self
+                .index
+                .first(path, |i| path_matches(self.paths[*i], path))
+                .is_some())
             && !self.except.contains(&path)
     }
 
@@ -129,11 +129,11 @@ mod tests {
 
     #[test]
     fn public_paths() {
-        let public = PublicPaths {
-            paths: &["/v1/time", "/v1/ticker/{symbol}"],
-            prefixes: &["/v1/market/"],
-            except: &["/v1/market/private"],
-        };
+        let public = PublicPaths::new(
+            &["/v1/time", "/v1/ticker/{symbol}"],
+            &["/v1/market/"],
+            &["/v1/market/private"],
+        );
         for p in [
             "/v1/time",
             "/v1/ticker/BTC",
@@ -153,7 +153,7 @@ mod tests {
         ] {
             assert_eq!(public.access(p), Access::Signed, "{p}");
         }
-        assert!(PublicPaths::prefixes(&["/a/"]).contains("/a/b"));
-        assert!(!PublicPaths::paths(&["/a"]).contains("/a/b"));
+        assert!(PublicPaths::new(&[], &["/a/"], &[]).contains("/a/b"));
+        assert!(!PublicPaths::new(&["/a"], &[], &[]).contains("/a/b"));
     }
 }

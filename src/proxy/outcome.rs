@@ -316,3 +316,55 @@ pub(super) fn millis_since(started: std::time::Instant) -> f64 {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     (ms * 1000.0).round() / 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::level_filters::LevelFilter;
+
+    use super::*;
+
+    /// Where a test subscriber writes its lines.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What a refused request's [`Outcome::log`] writes under a subscriber at `level`.
+    fn logged(level: LevelFilter) -> String {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let peer = "127.0.0.1:40000".parse().unwrap();
+            let subject = Subject::new(7, peer, "/binance-main/api/v3/order");
+            Outcome::refused(subject, Refusal::not_found("no such credential")).log();
+        });
+        let text = lines.0.lock().unwrap().clone();
+        String::from_utf8(text).unwrap()
+    }
+
+    /// The request line is written at `info`, and with the level off nothing is written (the
+    /// `tracing` macros evaluate and format their fields only for an enabled level).
+    #[test]
+    fn the_request_line_is_written_only_when_its_level_is_on() {
+        let on = logged(LevelFilter::INFO);
+        assert!(on.contains("refused") && on.contains("request=7"), "{on}");
+        assert!(on.contains("status=404") && !on.contains('\x1b'), "{on}");
+        assert_eq!(logged(LevelFilter::WARN), "");
+    }
+}

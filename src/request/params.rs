@@ -235,11 +235,9 @@ fn refuse_array_spelling(key: &str, params: &Params, place: &str) -> Result<(), 
             "parameter name {key:?} in the {place} has an array index, which an exchange's parser may read as an element of another parameter; send one value under one plain name"
         )));
     }
-    let fold = |k: &str| k.to_ascii_lowercase().replace('.', "_");
-    let base = |k: &str| fold(k.split('[').next().unwrap_or(k));
     let bracketed = |k: &str| k.contains('[');
     let clash = params.iter().find(|(k, _)| {
-        fold(k) == fold(key) || (bracketed(key) != bracketed(k) && base(k) == base(key))
+        same_folded(k, key) || (bracketed(key) != bracketed(k) && same_folded(base(k), base(key)))
     });
     match clash {
         Some((k, _)) => Err(Refusal::bad_params(format!(
@@ -247,6 +245,21 @@ fn refuse_array_spelling(key: &str, params: &Params, place: &str) -> Result<(), 
         ))),
         None => Ok(()),
     }
+}
+
+/// A parameter name without its bracketed part (`close` of `close[price]`).
+fn base(key: &str) -> &str {
+    key.split('[').next().unwrap_or(key)
+}
+
+/// Whether `a` and `b` are one name once ASCII letters are lower-cased and `.` reads as `_`
+/// (as PHP-like parsers fold them), compared without building the folded names.
+fn same_folded(a: &str, b: &str) -> bool {
+    let fold = |c: u8| match c {
+        b'.' => b'_',
+        c => c.to_ascii_lowercase(),
+    };
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
 }
 
 fn decode_component(raw: &str, place: &str) -> Result<String, Refusal> {
@@ -262,6 +275,10 @@ fn decode_component(raw: &str, place: &str) -> Result<String, Refusal> {
                 )));
             }
         }
+    }
+    if !raw.contains(['+', '%']) {
+        // Nothing to decode (the common case): one copy, no intermediate.
+        return Ok(raw.to_owned());
     }
     let spaced = raw.replace('+', " ");
     percent_decode(spaced.as_bytes())
@@ -281,6 +298,9 @@ mod tests {
             "volume=1&volume[]=2",
             "volume=1&volume%5Bx%5D=2",
             "close%5Bprice%5D=1&close=2",
+            // The same base in another letter case.
+            "VOLUME=1&volume%5Bx%5D=2",
+            "Close%5Bprice%5D=1&cLOSE=2",
             "a.b=1&a_b=2",
             "A_B=1&a.b=2",
             // Alone too: folded to `a_b` or read as structure or an array element.

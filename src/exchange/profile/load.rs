@@ -51,7 +51,9 @@ pub fn load(profile: &str, orders: &str, rules: &Rules) -> Result<Profile, Strin
                 .collect::<Result<_, _>>()?,
         ))
     };
+    let answers_with_key = entries(def.answers_with_key)?;
     Ok(Profile {
+        index: super::Indexes::leak(endpoints.orders, endpoints.leverage, answers_with_key),
         id: leak_str(def.id),
         key_headers: leak_strs(def.key_headers),
         notional: Notional {
@@ -69,13 +71,13 @@ pub fn load(profile: &str, orders: &str, rules: &Rules) -> Result<Profile, Strin
         permission_endpoint: method_path(&def.permission_endpoint)?,
         orders: endpoints.orders,
         leverage: endpoints.leverage,
-        answers_with_key: entries(def.answers_with_key)?,
+        answers_with_key,
         orders_unread: entries(def.orders_unread)?,
-        public: PublicPaths {
-            paths: leak_strs(def.public.paths),
-            prefixes: leak_strs(def.public.prefixes),
-            except: leak_strs(def.public.except),
-        },
+        public: PublicPaths::new(
+            leak_strs(def.public.paths),
+            leak_strs(def.public.prefixes),
+            leak_strs(def.public.except),
+        ),
         conventions: conventions(def.conventions)?,
         weights: super::weights::load(def.weight_tiers, def.weights)?,
         demo: def.demo.map(|d| d.load()).transpose()?,
