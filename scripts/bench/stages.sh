@@ -3,7 +3,8 @@
 # benches/stages.rs (canonicalise, decide, sign, audit append, the pipeline without the network,
 # per exchange) and benches/token.rs (HMAC with the key on a throwaway SoftHSM token against
 # the key in memory, concurrently, and each exchange signed in the token), then writes their
-# medians as Markdown tables to target/bench/stages.md (or $BENCH_OUT/stages.md) and prints it.
+# medians as Markdown tables to target/bench/stages.md (or $BENCH_OUT/stages.md) and prints it,
+# with benches/allocations.rs's heap allocations per request of each stage.
 # A measurement, not a test: nothing asserts on the numbers.
 #
 # Settings: BENCH_WARMUP (seconds per benchmark, 0.5), BENCH_MEASURE (seconds, 1.5),
@@ -77,6 +78,8 @@ if "hmac/on_token" in ns:
             print(f"| {place.replace('_', ' ')}, tokio tasks, {how} | " + " | ".join(rate(f"hmac_tokio/{place}/{how}/{n}") for n in threads) + " |")
     print()
 PY
+# Allocations per request of each stage (a counting global allocator; no timing).
+cargo bench --bench allocations 2>/dev/null | sed -n '/^###/,$p' >> "$report"
 cat "$report"
 echo
 echo "written: $report"

@@ -66,6 +66,16 @@ pub(crate) fn format_time(t: SystemTime) -> Option<String> {
     Some(out)
 }
 
+/// `entry` as compact JSON, checked with [`check_entry`]; else why not, as the end of a
+/// sentence about the entry.
+pub(crate) fn entry_json<T: serde::Serialize + ?Sized>(entry: &T) -> Result<Vec<u8>, String> {
+    // Room for a request record with its parameters: serialised without regrowing.
+    let mut json = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut json, entry).map_err(|e| format!("could not be serialised: {e}"))?;
+    check_entry(&json).map_err(|why| format!("refused: {why}"))?;
+    Ok(json)
+}
+
 /// Checks that `json` (serde_json's compact output for an audit entry) is a JSON object whose
 /// top-level keys are unique and none of [`RESERVED_KEYS`]. Returns a message on failure.
 pub(crate) fn check_entry(json: &[u8]) -> Result<(), String> {

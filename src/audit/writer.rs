@@ -458,15 +458,8 @@ impl Inner {
         flush: bool,
     ) -> Result<(u64, u64, bool)> {
         let shown = self.shown.as_str();
-        // Room for a request record with its parameters: serialised without regrowing.
-        let mut json = Vec::with_capacity(1024);
-        serde_json::to_writer(&mut json, entry).map_err(|e| {
-            Error::audit(format!(
-                "audit entry for {shown} could not be serialised: {e}"
-            ))
-        })?;
-        record::check_entry(&json)
-            .map_err(|why| Error::audit(format!("audit entry for {shown} refused: {why}")))?;
+        let json = record::entry_json(entry)
+            .map_err(|why| Error::audit(format!("audit entry for {shown} {why}")))?;
 
         // A panic while the lock was held may have left the state half-updated: fail closed.
         let mut guard = self.state.lock().map_err(|_| {
