@@ -110,15 +110,7 @@ fn main() {
         let input = Input::parse(&case.text).expect("an HTTP request");
         let pipeline = per_call(|| {
             n += 1;
-            let checked = fuzzing::stages(&input, case.caller()).expect("checked");
-            let permit = checked.permit().expect("permitted");
-            log.append(&request_record(n, permit.canonical(), permit.rule()))
-                .expect("appended");
-            let outbound = permit
-                .sign(case.exchange, credential, now())
-                .expect("signed");
-            log.append(&outcome_record(n)).expect("appended");
-            outbound
+            records::pipeline(&case, &input, &log, n)
         });
         println!(
             "| {} | {} | {} | {} | {} | {} | {} |",

@@ -26,7 +26,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use keyward::policy;
 use keyward::proxy::fuzzing::{self, Input};
 use orders::{cases, now};
-use records::{audit_log, outcome_record, request_record};
+use records::{audit_log, request_record};
 
 fn canonicalise(c: &mut Criterion) {
     let mut group = c.benchmark_group("canonicalise");
@@ -103,21 +103,12 @@ fn pipeline(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline");
     for case in cases() {
         let input = Input::parse(&case.text).expect("an HTTP request");
-        let credential = fuzzing::credential(case.exchange);
         let (_dir, log) = audit_log();
         let mut n = 0;
         group.bench_function(case.id(), |b| {
             b.iter(|| {
                 n += 1;
-                let checked = fuzzing::stages(black_box(&input), case.caller()).expect("checked");
-                let permit = checked.permit().expect("permitted");
-                log.append(&request_record(n, permit.canonical(), permit.rule()))
-                    .expect("appended");
-                let outbound = permit
-                    .sign(case.exchange, credential, now())
-                    .expect("signed");
-                log.append(&outcome_record(n)).expect("appended");
-                outbound
+                records::pipeline(&case, &input, &log, n)
             })
         });
     }

@@ -41,3 +41,23 @@ pub fn audit_log() -> (tempfile::TempDir, AuditLog) {
     assert!(!log.is_sync());
     (dir, log)
 }
+
+/// One request of `case` through the pipeline without the network, numbered `n`: stages,
+/// permit, the request record, sign, the outcome record (`pipeline` in both benchmarks).
+pub fn pipeline(
+    case: &crate::orders::Case,
+    input: &fuzzing::Input<'_>,
+    log: &keyward::audit::AuditLog,
+    n: u64,
+) -> keyward::exchange::Outbound {
+    let credential = fuzzing::credential(case.exchange);
+    let checked = fuzzing::stages(input, case.caller()).expect("checked");
+    let permit = checked.permit().expect("permitted");
+    log.append(&request_record(n, permit.canonical(), permit.rule()))
+        .expect("appended");
+    let outbound = permit
+        .sign(case.exchange, credential, crate::orders::now())
+        .expect("signed");
+    log.append(&outcome_record(n)).expect("appended");
+    outbound
+}
