@@ -17,7 +17,9 @@ use std::time::Instant;
 
 use base64::Engine;
 use common::bao::{self, text, write_token, Bao};
-use common::in_service::{import_main, in_service_config, latency, order, signed};
+use common::in_service::{
+    assert_unavailable, import_main, in_service_config, latency, order, signed,
+};
 use common::{tag, Keyward, MAIN};
 
 /// Every readable, non-special mapping of process `pid`, read through /proc/PID/mem.
@@ -226,15 +228,7 @@ fn transit_signs_orders_and_keeps_the_secret_out_of_keyward() {
 
     // A revoked token: each request is a 503 naming the token, nothing forwarded.
     bao.ok(&["token", "revoke", &serve_token]);
-    let id = tag("revoked");
-    let r = order(&env, &kw, &id);
-    r.assert_error(503, "key_unavailable");
-    let msg = r.text();
-    assert!(
-        msg.contains("HTTP 403") && msg.contains("revoked or expired"),
-        "{msg}"
-    );
-    env.assert_not_forwarded(&id);
+    assert_unavailable(&env, &kw, "revoked", &["HTTP 403", "revoked or expired"]);
     // A fresh token works again, without a restart (the token file is read per call).
     write_token(&token_file, &bao.token("keyward"));
     let id = tag("fresh");
@@ -248,13 +242,7 @@ fn transit_signs_orders_and_keeps_the_secret_out_of_keyward() {
         "deletion_allowed=true",
     ]);
     bao.ok(&["delete", &format!("transit/keys/{key_name}")]);
-    let id = tag("deleted");
-    let r = order(&env, &kw, &id);
-    r.assert_error(503, "key_unavailable");
-    let msg = r.text();
-    eprintln!("refused as expected: {msg}");
-    assert!(msg.contains("the HMAC key is gone"), "{msg}");
-    env.assert_not_forwarded(&id);
+    assert_unavailable(&env, &kw, "deleted", &["the HMAC key is gone"]);
     assert!(kw.is_running());
     kw.stop();
     // And start-up refuses the vault, naming the key.

@@ -20,6 +20,20 @@ pub fn order(env: &Env, kw: &Keyward, id: &str) -> super::Resp {
     )
 }
 
+/// An order as `tag`'s request that the key service cannot sign: a 503 `key_unavailable` whose
+/// message names every one of `says`, and nothing forwarded to the exchange.
+pub fn assert_unavailable(env: &Env, kw: &Keyward, tag: &str, says: &[&str]) {
+    let id = super::tag(tag);
+    let r = order(env, kw, &id);
+    r.assert_error(503, "key_unavailable");
+    let msg = r.text();
+    eprintln!("refused as expected: {msg}");
+    for needle in says {
+        assert!(msg.contains(needle), "no {needle:?} in {msg}");
+    }
+    env.assert_not_forwarded(&id);
+}
+
 pub fn signed(
     kw: &Keyward,
     token: &str,
