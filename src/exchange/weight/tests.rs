@@ -351,3 +351,84 @@ fn okx_bitget_gate_bitmex_and_kucoin_budgets() {
         [("Futures resource pool", None, 1)]
     );
 }
+
+#[test]
+fn coinbase_private_public_and_app_budgets() {
+    // https://docs.cdp.coinbase.com/advanced-trade/docs/rest-api-rate-limits: private 30/s per
+    // user, public 10/s per IP; coinbase-app/api-architecture/rate-limiting: 10,000/h per key.
+    let private = budget("coinbase", "Advanced Trade private endpoints");
+    assert_eq!(
+        (private.limit(0), private.scope),
+        (window(30, 1), Scope::Key)
+    );
+    let public = budget("coinbase", "Advanced Trade public endpoints");
+    assert_eq!((public.limit(0), public.scope), (window(10, 1), Scope::Ip));
+    let app = budget("coinbase", "Coinbase App API rate limit");
+    assert_eq!(
+        (app.limit(0), app.scope),
+        (window(10_000, 3600), Scope::Key)
+    );
+    assert_eq!(
+        charges("coinbase", Method::Post, "/api/v3/brokerage/orders", ""),
+        [("Advanced Trade private endpoints", None, 1)]
+    );
+    // A public market path is the IP's, not the key's, templated segment and all.
+    assert_eq!(
+        charges(
+            "coinbase",
+            Method::Get,
+            "/api/v3/brokerage/market/products/BTC-USD/ticker",
+            ""
+        ),
+        [("Advanced Trade public endpoints", None, 1)]
+    );
+    // The authenticated product endpoints are private, though they read the same data.
+    assert_eq!(
+        charges(
+            "coinbase",
+            Method::Get,
+            "/api/v3/brokerage/products/BTC-USD",
+            ""
+        ),
+        [("Advanced Trade private endpoints", None, 1)]
+    );
+    assert_eq!(
+        charges("coinbase", Method::Get, "/v2/accounts", ""),
+        [("Coinbase App API rate limit", None, 1)]
+    );
+    assert!(charges("coinbase", Method::Get, "/v2/prices/BTC-USD/spot", "").is_empty());
+}
+
+#[test]
+fn alpaca_trading_and_market_data_budgets_by_plan() {
+    // https://alpaca.markets/support/usage-limit-api-calls/: 200 requests a minute per account.
+    let trading = budget("alpaca", "Trading API rate limit");
+    assert_eq!(
+        (trading.limit(0), trading.scope),
+        (window(200, 60), Scope::Key)
+    );
+    // https://docs.alpaca.markets/docs/about-market-data-api: historical API calls 200/min on
+    // Free, 10,000/min on Algo Trader Plus; the trading limit is the same on both.
+    let w = weights("alpaca");
+    let plus = w.tier("algo_trader_plus").unwrap();
+    let data = budget("alpaca", "Market Data historical API calls");
+    assert_eq!(data.limit(0), window(200, 60));
+    assert_eq!(data.limit(plus), window(10_000, 60));
+    assert_eq!(trading.limit(plus), window(200, 60));
+    assert_eq!(
+        charges("alpaca", Method::Post, "/trading/v2/orders", ""),
+        [("Trading API rate limit", None, 1)]
+    );
+    assert_eq!(
+        charges("alpaca", Method::Get, "/data/v2/stocks/AAPL/bars", ""),
+        [("Market Data historical API calls", None, 1)]
+    );
+    // Crypto data goes unsigned, so it is not the account's.
+    assert!(charges(
+        "alpaca",
+        Method::Get,
+        "/data/v1beta3/crypto/us/latest/quotes",
+        ""
+    )
+    .is_empty());
+}
