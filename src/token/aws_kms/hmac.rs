@@ -238,35 +238,34 @@ fn import_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::digest::KeyInit;
     use hmac::{Hmac, Mac};
+
+    fn mac<M: Mac + KeyInit>(key: &[u8], msg: &[u8]) -> Vec<u8> {
+        let mut m = <M as Mac>::new_from_slice(key).unwrap();
+        m.update(msg);
+        m.finalize().into_bytes().to_vec()
+    }
 
     #[test]
     fn the_material_gives_the_secrets_own_hmac() {
         let msg = b"symbol=BTCUSDT&side=BUY&timestamp=1";
+        type MacFn = fn(&[u8], &[u8]) -> Vec<u8>;
+        let algorithms: [(HmacAlgorithm, std::ops::RangeInclusive<usize>, MacFn); 2] = [
+            (HmacAlgorithm::Sha256, 32..=64, mac::<Hmac<Sha256>>),
+            (HmacAlgorithm::Sha512, 64..=128, mac::<Hmac<Sha512>>),
+        ];
         for len in [1, 24, 32, 63, 64, 65, 100, 128, 129, 300] {
             let secret: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(37) | 1).collect();
-            let m = material(&secret, HmacAlgorithm::Sha256);
-            assert!((32..=64).contains(&m.len()), "{len}");
-            let mut a = Hmac::<Sha256>::new_from_slice(&secret).unwrap();
-            let mut b = Hmac::<Sha256>::new_from_slice(m.expose()).unwrap();
-            a.update(msg);
-            b.update(msg);
-            assert_eq!(
-                a.finalize().into_bytes(),
-                b.finalize().into_bytes(),
-                "{len}"
-            );
-            let m = material(&secret, HmacAlgorithm::Sha512);
-            assert!((64..=128).contains(&m.len()), "{len}");
-            let mut a = Hmac::<Sha512>::new_from_slice(&secret).unwrap();
-            let mut b = Hmac::<Sha512>::new_from_slice(m.expose()).unwrap();
-            a.update(msg);
-            b.update(msg);
-            assert_eq!(
-                a.finalize().into_bytes(),
-                b.finalize().into_bytes(),
-                "{len}"
-            );
+            for (algorithm, sizes, mac) in &algorithms {
+                let m = material(&secret, *algorithm);
+                assert!(sizes.contains(&m.len()), "{len} {algorithm:?}");
+                assert_eq!(
+                    mac(&secret, msg),
+                    mac(m.expose(), msg),
+                    "{len} {algorithm:?}"
+                );
+            }
         }
     }
 }
