@@ -6,6 +6,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+/// mimalloc instead of glibc's malloc: a request's short-lived buffers and futures cost about
+/// a tenth of keyward's CPU under glibc (see docs/benchmark.md). Secrets do not live on this
+/// heap: they are in the locked arena of `secret::arena`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod admin_command;
 mod audit_command;
 mod audit_tools_command;

@@ -128,8 +128,10 @@ pub async fn run(
                 Box::pin(async move {
                     activity.serving();
                     let listen = Option::as_ref(&local);
+                    // The upgrade's future (about 10 KiB) is boxed apart: inline, every
+                    // request's future would be that large, copied and allocated per request.
                     let response = if ws::is_upgrade(&req) {
-                        ws::upgrade(&state, listen, peer, req).await
+                        Box::pin(ws::upgrade(&state, listen, peer, req)).await
                     } else {
                         pipeline::handle(&state, listen, peer, req).await
                     };
