@@ -68,6 +68,7 @@ pub use event::{
     AdminRecord, AnomalyRecord, Asker, Event, FrameRecord, Judged, OutcomeRecord, RequestRecord,
     Verdict,
 };
+pub use record::AuditEntry;
 pub use ship::DEFAULT_SOCKET;
 pub use verify::{verify, verify_with, VerifyOptions, VerifyReport, Vouch};
 pub use writer::{AuditLog, Checkpoints};

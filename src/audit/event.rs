@@ -22,6 +22,12 @@ pub enum Event<'a> {
     Admin(AdminRecord<'a>),
 }
 
+/// Every variant's top-level fields are fixed by its type (the tests below pin them and check
+/// each passes the writer's own check), so the writer does not parse them back.
+impl super::AuditEntry for Event<'_> {
+    const FIELDS_FIXED: bool = true;
+}
+
 /// An anomaly trigger that fired: which, for which client and source, and what it did.
 #[derive(Serialize)]
 pub struct AnomalyRecord<'a> {
@@ -279,5 +285,84 @@ mod tests {
             serde_json::to_string(&record).unwrap(),
             r#"{"event":"frame","session":3,"frame":1,"client":"bot","source":"s","credential":"main","socket":"/ws-api/v3","op":"order.place","method":"POST","path":"/api/v3/order","params":"a=1","decision":"allow","rule":"r"}"#
         );
+    }
+
+    /// The writer trusts an Event's fields without parsing them back: every variant, with its
+    /// optional fields present and absent, must pass the check it skips.
+    #[test]
+    fn every_event_passes_the_check_the_writer_skips() {
+        let mut lines = vec![
+            request(Some("a=1".into()), Verdict::Allow { rule: "r" }),
+            request(
+                None,
+                Verdict::Deny {
+                    code: "c",
+                    reason: "r",
+                },
+            ),
+            request(
+                None,
+                Verdict::Refuse {
+                    code: "c",
+                    reason: "r",
+                },
+            ),
+        ];
+        for error in [Some("upstream_timeout"), None] {
+            let outcome = OutcomeRecord {
+                request: 1,
+                status: 200,
+                latency_ms: 1.0,
+                error,
+            };
+            lines.push(serde_json::to_string(&Event::Outcome(outcome)).unwrap());
+        }
+        let frame = FrameRecord {
+            session: 1,
+            frame: 2,
+            asker: Asker {
+                client: "bot",
+                source: "s",
+                credential: "main",
+                key_version: Some(3),
+            },
+            socket: "/ws",
+            op: "order.place",
+            judged: Judged {
+                method: "POST",
+                path: "/p",
+                params: Some("a=1".into()),
+                verdict: Verdict::Deny {
+                    code: "c",
+                    reason: "r",
+                },
+            },
+        };
+        lines.push(serde_json::to_string(&Event::Frame(frame)).unwrap());
+        let anomaly = AnomalyRecord {
+            trigger: "t",
+            client: "bot",
+            source: "s",
+            action: "log",
+            reason: "r",
+        };
+        lines.push(serde_json::to_string(&Event::Anomaly(anomaly)).unwrap());
+        let admin = AdminRecord {
+            action: "reload",
+            target: "",
+            name: "",
+            source: "s",
+            status: 200,
+            result: "reloaded",
+            reason: "why",
+        };
+        lines.push(serde_json::to_string(&Event::Admin(admin)).unwrap());
+        for line in lines {
+            assert_eq!(
+                super::super::record::check_entry(line.as_bytes()),
+                Ok(()),
+                "{line}"
+            );
+        }
     }
 }

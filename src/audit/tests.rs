@@ -18,6 +18,8 @@ struct Entry<'a> {
     status: u16,
 }
 
+impl AuditEntry for Entry<'_> {}
+
 fn temp_log() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
@@ -463,6 +465,7 @@ fn audit_entry_must_be_an_object_with_unique_keys() {
         #[serde(flatten)]
         extra: serde_json::Map<String, serde_json::Value>,
     }
+    impl AuditEntry for Flattened {}
     let (_dir, path) = temp_log();
     let log = AuditLog::open(&path).unwrap();
 

@@ -5,7 +5,7 @@ use super::checkpoint::{self, CheckpointKey, CheckpointSigner};
 use super::durable::GroupCommit;
 use super::file::{chain_position, truncate_to, write_line};
 use super::lock::lock_exclusive;
-use super::record;
+use super::record::{self, AuditEntry};
 use super::ship::{Shipper, Shipping};
 use super::timer::Timer;
 use crate::{Error, Result};
@@ -277,7 +277,7 @@ impl AuditLog {
     /// must then refuse the request — and the chain state is unchanged, so the next append
     /// reuses the same seq. If the partial line cannot be removed, or `fdatasync` fails, this
     /// and every later append fail.
-    pub fn append<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<u64> {
+    pub fn append<T: AuditEntry + ?Sized>(&self, entry: &T) -> Result<u64> {
         let (seq, sync) = self.inner.write(entry)?;
         if sync {
             self.inner.sync_through(seq)?;
@@ -288,10 +288,7 @@ impl AuditLog {
     /// [`append`](Self::append) for the async runtime: the record is staged (seq and chain
     /// fixed), the task yields, one `write` puts every staged record in the file (see
     /// `batch.rs`); with sync on it then awaits the syncer's `fdatasync` (group commit).
-    pub async fn append_async<T: serde::Serialize + Sync + ?Sized>(
-        &self,
-        entry: &T,
-    ) -> Result<u64> {
+    pub async fn append_async<T: AuditEntry + Sync + ?Sized>(&self, entry: &T) -> Result<u64> {
         let (seq, ticket, sync) = self.inner.stage(entry)?;
         tokio::task::yield_now().await;
         self.inner.flush_through(ticket)?;
@@ -421,14 +418,14 @@ impl Inner {
     }
 
     /// Writes one record (not yet synced); returns its seq and whether it must be synced.
-    fn write<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<(u64, bool)> {
+    fn write<T: AuditEntry + ?Sized>(&self, entry: &T) -> Result<(u64, bool)> {
         let (seq, _, sync) = self.add(entry, true)?;
         Ok((seq, sync))
     }
 
     /// Stages one record for the next write; returns its seq, its ticket and whether it must
     /// be synced.
-    fn stage<T: serde::Serialize + ?Sized>(&self, entry: &T) -> Result<(u64, u64, bool)> {
+    fn stage<T: AuditEntry + ?Sized>(&self, entry: &T) -> Result<(u64, u64, bool)> {
         self.add(entry, false)
     }
 
@@ -452,11 +449,7 @@ impl Inner {
 
     /// Serialises and checks `entry`, stages its record and, when `flush`, writes it (with
     /// every record staged before it).
-    fn add<T: serde::Serialize + ?Sized>(
-        &self,
-        entry: &T,
-        flush: bool,
-    ) -> Result<(u64, u64, bool)> {
+    fn add<T: AuditEntry + ?Sized>(&self, entry: &T, flush: bool) -> Result<(u64, u64, bool)> {
         let shown = self.shown.as_str();
         let json = record::entry_json(entry)
             .map_err(|why| Error::audit(format!("audit entry for {shown} {why}")))?;

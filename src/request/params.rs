@@ -84,7 +84,9 @@ impl Params {
     /// keyward's own serialisation: `k=v&k=v`, every byte outside the unreserved set
     /// percent-encoded (UTF-8), so the bytes signed are the bytes sent.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
+        // Room for every pair unescaped (the usual case), so the string grows once at most.
+        let unescaped: usize = self.0.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut out = String::with_capacity(unescaped);
         for (i, (k, v)) in self.0.iter().enumerate() {
             if i > 0 {
                 out.push('&');
