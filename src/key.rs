@@ -86,6 +86,14 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// A turn at `key`'s token (one of its [`gate`](SigningKey::gate)'s permits), waited for
+/// asynchronously; held while an operation blocks a thread, so a burst of requests on one token
+/// waits for it without a thread each. `None` (go at once) for a key without a bound.
+pub async fn turn(key: &dyn SigningKey) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    // The gate is never closed: a failed acquire cannot happen, and would only not wait.
+    key.gate()?.acquire().await.ok()
+}
+
 /// A credential's signing key: bytes in locked memory ([`HmacSecret`],
 /// [`PrivateKey`]) or a handle on a token ([`OnToken`]).
 pub trait SigningKey: Send + Sync {
@@ -120,6 +128,12 @@ pub trait SigningKey: Send + Sync {
         false
     }
 
+    /// The permits an async caller waits for before an operation blocks a thread (the token's
+    /// [`gate`](crate::token::Token::gate)), or `None` when there is no bound.
+    fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+        None
+    }
+
     /// The error for an operation this key does not have.
     fn unsupported(&self, operation: &'static str) -> KeyError {
         KeyError::Unsupported {
@@ -132,5 +146,37 @@ pub trait SigningKey: Send + Sync {
 impl fmt::Debug for dyn SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SigningKey({}, REDACTED)", self.algorithm())
+    }
+}
+
+#[cfg(test)]
+mod turn_tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A key whose token serves one operation at a time.
+    struct OneAtATime(tokio::sync::Semaphore);
+
+    impl SigningKey for OneAtATime {
+        fn algorithm(&self) -> KeyAlgorithm {
+            KeyAlgorithm::Hmac
+        }
+        fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+            Some(&self.0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_caller_waits_for_the_tokens_turn_and_a_key_without_a_gate_does_not() {
+        let key = OneAtATime(tokio::sync::Semaphore::new(1));
+        let first = turn(&key).await;
+        assert!(first.is_some());
+        let waiting = tokio::time::timeout(Duration::from_millis(50), turn(&key)).await;
+        assert!(waiting.is_err(), "the second turn came while the first was held");
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_millis(50), turn(&key)).await;
+        assert!(second.expect("the turn once the first is done").is_some());
+        let memory = hmac::HmacSecret::new(crate::secret::SecretBytes::copy_from(b"k"));
+        assert!(turn(&memory).await.is_none());
     }
 }

@@ -198,6 +198,9 @@ fn concurrent_use(token: &Arc<Pkcs11Token>) {
         "{sessions} sessions open, pool size {}",
         token.max_sessions()
     );
+    // The async callers' gate has a turn per session, all free again.
+    let gate = token.gate().expect("a PKCS#11 token bounds its blocking callers");
+    assert_eq!(gate.available_permits(), token.max_sessions());
 }
 
 /// The token forgets keyward twice — logged out (`C_Logout` from another session), then every

@@ -94,4 +94,8 @@ impl SigningKey for OnToken {
     fn blocks(&self) -> bool {
         true
     }
+
+    fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+        self.token.gate()
+    }
 }

@@ -117,6 +117,10 @@ impl Token for MeteredToken {
         self.inner.public_key_is_the_devices()
     }
 
+    fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+        self.inner.gate()
+    }
+
     fn service_key(&self) -> Option<crate::token::ServiceKey> {
         self.inner.service_key()
     }

@@ -27,6 +27,7 @@ use crate::audit::Verdict;
 use crate::exchange::environment;
 use crate::exchange::ws::WsProtocol;
 use crate::exchange::Outbound;
+use crate::key;
 use crate::policy::{check, Caller, Checked, Decision, Permit};
 use crate::request::{Refusal, RefusalKind, RequestParts};
 
@@ -109,7 +110,7 @@ impl<'s> Pipeline<'s> {
             Ok(permit) => permit,
             Err(refusal) => return Outcome::refused(subject, refusal),
         };
-        let outbound = match sign(credential, &permit) {
+        let outbound = match sign(credential, &permit).await {
             Ok(outbound) => outbound,
             Err(refusal) => return Outcome::refused(subject, refusal),
         };
@@ -391,8 +392,9 @@ impl<'d> Judgement<'d> {
 /// ([`Permit::sign`], the one place keyward signs), and sends a demo credential's request to
 /// the exchange's demo ([`environment::apply`]). A key that blocks (a round trip to a token)
 /// signs under `block_in_place`, so the runtime moves this worker's other tasks elsewhere
-/// meanwhile.
-fn sign(credential: &CredentialState, permit: &Permit) -> Result<Outbound, Refusal> {
+/// meanwhile, once it has its token's turn ([`key::turn`]: waited for without a thread).
+async fn sign(credential: &CredentialState, permit: &Permit) -> Result<Outbound, Refusal> {
+    let _turn = key::turn(&*credential.credential.key).await;
     let sign = || {
         permit.sign(
             credential.exchange,

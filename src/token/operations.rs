@@ -25,6 +25,14 @@ pub trait Token: Send + Sync {
         false
     }
 
+    /// The permits for operations that block a thread, one per operation the token can serve
+    /// at once (a PKCS#11 token: its session pool). An async caller waits for one *before* it
+    /// blocks a thread on an operation, so a burst of requests signed on the token waits
+    /// without a thread each. `None`: the token sets no bound.
+    fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+        None
+    }
+
     /// The key-service key (and version) behind [`public_key`](Token::public_key), for a token
     /// that is a key service (Transit), once `public_key` has read it; recipients name it.
     fn service_key(&self) -> Option<ServiceKey> {

@@ -37,6 +37,8 @@ pub struct Pkcs11Token {
     uri: Pkcs11Uri,
     pool: SessionPool,
     handles: signing::HandleCache,
+    /// One permit per session the pool may open ([`Token::gate`]).
+    gate: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Pkcs11Token {
@@ -70,6 +72,7 @@ impl Pkcs11Token {
         Ok(Pkcs11Token {
             token_label,
             uri: uri.clone(),
+            gate: tokio::sync::Semaphore::new(pool.max()),
             pool,
             handles: Default::default(),
         })
@@ -144,6 +147,10 @@ impl Pkcs11Token {
 }
 
 impl Token for Pkcs11Token {
+    fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+        Some(&self.gate)
+    }
+
     fn describe(&self) -> String {
         format!(
             "PKCS#11 token '{}', key {}",
