@@ -172,7 +172,10 @@ mod turn_tests {
         let first = turn(&key).await;
         assert!(first.is_some());
         let waiting = tokio::time::timeout(Duration::from_millis(50), turn(&key)).await;
-        assert!(waiting.is_err(), "the second turn came while the first was held");
+        assert!(
+            waiting.is_err(),
+            "the second turn came while the first was held"
+        );
         drop(first);
         let second = tokio::time::timeout(Duration::from_millis(50), turn(&key)).await;
         assert!(second.expect("the turn once the first is done").is_some());

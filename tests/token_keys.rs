@@ -199,7 +199,9 @@ fn concurrent_use(token: &Arc<Pkcs11Token>) {
         token.max_sessions()
     );
     // The async callers' gate has a turn per session, all free again.
-    let gate = token.gate().expect("a PKCS#11 token bounds its blocking callers");
+    let gate = token
+        .gate()
+        .expect("a PKCS#11 token bounds its blocking callers");
     assert_eq!(gate.available_permits(), token.max_sessions());
 }
 
