@@ -9,6 +9,11 @@ use super::signing::{HmacAlgorithm, KeyRef, SignatureAlgorithm};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
+/// The turns ([`Token::gate`]) of a key service (Vault/OpenBao Transit, AWS KMS): requests in
+/// flight to it at once from threads keyward blocks on it. Beyond that many, a request waits
+/// for a turn without a thread.
+pub const KEY_SERVICE_TURNS: usize = 32;
+
 /// A token holding keyward's sealing key pair, and perhaps signing keys.
 pub trait Token: Send + Sync {
     /// A human description for messages, e.g. `PKCS#11 token 'keyward', key 'keyward-seal'`.

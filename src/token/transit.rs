@@ -45,6 +45,8 @@ pub struct TransitToken {
     client: Client,
     /// The key version whose public key [`Token::public_key`] last returned: decryption uses it.
     version: Mutex<Option<u32>>,
+    /// [`KEY_SERVICE_TURNS`](super::operations::KEY_SERVICE_TURNS) permits ([`Token::gate`]).
+    gate: tokio::sync::Semaphore,
 }
 
 /// What to do when the sealing key is not found.
@@ -90,6 +92,7 @@ impl TransitToken {
         Ok(TransitToken {
             client: Client::new(config.clone())?,
             version: Mutex::new(None),
+            gate: tokio::sync::Semaphore::new(super::operations::KEY_SERVICE_TURNS),
         })
     }
 
@@ -204,6 +207,10 @@ impl TransitToken {
 }
 
 impl Token for TransitToken {
+    fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+        Some(&self.gate)
+    }
+
     fn describe(&self) -> String {
         let c = self.config();
         let version = self

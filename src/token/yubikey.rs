@@ -53,6 +53,8 @@ pub struct YubiKeyToken {
     slot: PivSlot,
     options: KeyOptions,
     session: Mutex<Session>,
+    /// One turn ([`Token::gate`]): the card does one operation at a time (`session`).
+    gate: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for YubiKeyToken {
@@ -102,6 +104,7 @@ impl YubiKeyToken {
             slot,
             options: options.clone(),
             session: Mutex::new(session),
+            gate: tokio::sync::Semaphore::new(1),
         })
     }
 
@@ -218,6 +221,10 @@ impl YubiKeyToken {
 }
 
 impl Token for YubiKeyToken {
+    fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+        Some(&self.gate)
+    }
+
     fn describe(&self) -> String {
         format!(
             "YubiKey {} (firmware {}), slot {}",

@@ -26,6 +26,9 @@ pub struct AwsKmsToken {
     kms: Kms,
     /// The key id (the UUID) behind `[token] key`, once `GetPublicKey` has named it.
     key_id: Mutex<Option<String>>,
+    /// [`KEY_SERVICE_TURNS`](crate::token::operations::KEY_SERVICE_TURNS) permits
+    /// ([`Token::gate`]).
+    gate: tokio::sync::Semaphore,
 }
 
 impl AwsKmsToken {
@@ -38,6 +41,7 @@ impl AwsKmsToken {
         AwsKmsToken {
             kms,
             key_id: Mutex::new(None),
+            gate: tokio::sync::Semaphore::new(crate::token::operations::KEY_SERVICE_TURNS),
         }
     }
 
@@ -150,6 +154,10 @@ fn bare_key_id(arn_or_id: &str) -> &str {
 }
 
 impl Token for AwsKmsToken {
+    fn gate(&self) -> Option<&tokio::sync::Semaphore> {
+        Some(&self.gate)
+    }
+
     fn describe(&self) -> String {
         let key = match self.key_id() {
             Some(id) if id != self.config().key => format!("'{}' ({id})", self.config().key),
