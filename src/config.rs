@@ -552,6 +552,10 @@ allow = {allow}
             ExchangeBudgets::Counted { tier: 5 }
         );
         assert_eq!(
+            budgets("alpaca", "rate_tier = \"algo_trader_plus\""),
+            ExchangeBudgets::Counted { tier: 1 }
+        );
+        assert_eq!(
             budgets("bybit", "exchange_budgets = \"off\""),
             ExchangeBudgets::Off
         );
