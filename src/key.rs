@@ -86,10 +86,28 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// Runs `op`, an operation of `key`, without stalling the async worker it is called on: a key
+/// that blocks (a token or key-service round trip, [`SigningKey::blocks`]) runs under
+/// `block_in_place`, so the runtime moves the worker's other tasks elsewhere; a key in memory
+/// runs at once. For synchronous callers on the runtime (a WebSocket session's frame).
+pub fn run_blocking<T>(key: &dyn SigningKey, op: impl FnOnce() -> T) -> T {
+    match key.blocks() {
+        true => tokio::task::block_in_place(op),
+        false => op(),
+    }
+}
+
+/// [`run_blocking`] from async code, once `key`'s token has given a turn ([`turn`]): a burst
+/// of requests on one token waits for it without a thread each.
+pub async fn run_in_turn<T>(key: &dyn SigningKey, op: impl FnOnce() -> T) -> T {
+    let _turn = turn(key).await;
+    run_blocking(key, op)
+}
+
 /// A turn at `key`'s token (one of its [`gate`](SigningKey::gate)'s permits), waited for
-/// asynchronously; held while an operation blocks a thread, so a burst of requests on one token
-/// waits for it without a thread each. `None` (go at once) for a key without a bound.
-pub async fn turn(key: &dyn SigningKey) -> Option<tokio::sync::SemaphorePermit<'_>> {
+/// asynchronously and held while the operation blocks a thread. `None` (go at once) for a key
+/// without a bound.
+async fn turn(key: &dyn SigningKey) -> Option<tokio::sync::SemaphorePermit<'_>> {
     // The gate is never closed: a failed acquire cannot happen, and would only not wait.
     key.gate()?.acquire().await.ok()
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// mimalloc instead of glibc's malloc: a request's short-lived buffers and futures cost about
-/// a tenth of keyward's CPU under glibc (see docs/benchmark.md). Secrets do not live on this
-/// heap: they are in the locked arena of `secret::arena`.
+/// a tenth of keyward's CPU under glibc (see docs/benchmark.md). The secrets keyward holds are
+/// in the locked arena of `secret::arena`, not on this heap; the copies other crates make
+/// (README, Security: not protected) are on it as they were on glibc's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

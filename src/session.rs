@@ -322,7 +322,7 @@ impl<'a> Session<'a> {
         }]
     }
 
-    /// Runs a signing step; a key that blocks (a token round trip) runs under `block_in_place`.
+    /// Runs a signing step off the async worker when the key blocks ([`run_blocking`](crate::key::run_blocking)).
     fn sign(
         &self,
         op: &WsOp,
@@ -337,12 +337,7 @@ impl<'a> Session<'a> {
             credential: self.cx.credential,
             now,
         };
-        let run = || f(self.cx.protocol, &out);
-        if self.cx.credential.key.blocks() {
-            tokio::task::block_in_place(run)
-        } else {
-            run()
-        }
+        crate::key::run_blocking(&*self.cx.credential.key, || f(self.cx.protocol, &out))
     }
 
     /// Refuses an op: one audit record and the exchange-shaped error answer for its id; the

@@ -198,7 +198,7 @@ fn concurrent_use(token: &Arc<Pkcs11Token>) {
         "{sessions} sessions open, pool size {}",
         token.max_sessions()
     );
-    // The async callers' gate has a turn per session, all free again.
+    // The async callers' gate (`Token::gate`) has one turn per session the pool may open.
     let gate = token
         .gate()
         .expect("a PKCS#11 token bounds its blocking callers");

@@ -390,23 +390,17 @@ impl<'d> Judgement<'d> {
 
 /// Stage 7: signs exactly the permitted canonical request with the credential's key
 /// ([`Permit::sign`], the one place keyward signs), and sends a demo credential's request to
-/// the exchange's demo ([`environment::apply`]). A key that blocks (a round trip to a token)
-/// signs under `block_in_place`, so the runtime moves this worker's other tasks elsewhere
-/// meanwhile, once it has its token's turn ([`key::turn`]: waited for without a thread).
+/// the exchange's demo ([`environment::apply`]). A key on a token signs in its token's turn,
+/// off the async worker ([`key::run_in_turn`]).
 async fn sign(credential: &CredentialState, permit: &Permit) -> Result<Outbound, Refusal> {
-    let _turn = key::turn(&*credential.credential.key).await;
-    let sign = || {
+    let mut out = key::run_in_turn(&*credential.credential.key, || {
         permit.sign(
             credential.exchange,
             &credential.credential,
             SystemTime::now(),
         )
-    };
-    let mut out = if credential.credential.key.blocks() {
-        tokio::task::block_in_place(sign)
-    } else {
-        sign()
-    }?;
+    })
+    .await?;
     environment::apply(
         credential.exchange.id(),
         credential.exchange.profile().demo,

@@ -85,12 +85,10 @@ impl Probe<'_> {
         if let Err(e) = audit(&record) {
             return unknown(format!("not asked: the audit log cannot be written ({e})"));
         }
-        let sign = || permit.sign(self.exchange, self.credential, SystemTime::now());
-        let signed = if self.credential.key.blocks() {
-            tokio::task::block_in_place(sign)
-        } else {
-            sign()
-        };
+        let signed = crate::key::run_in_turn(&*self.credential.key, || {
+            permit.sign(self.exchange, self.credential, SystemTime::now())
+        })
+        .await;
         let mut outbound = match signed {
             Ok(o) => o,
             Err(r) => return unknown(format!("the request could not be signed: {}", r.message)),
