@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use crate::exchange::route::path_matches;
+use crate::exchange::route::{path_matches, Access};
 use crate::policy::rate::Rate;
 use crate::request::{CanonicalRequest, Method};
 
@@ -123,11 +123,17 @@ impl Weights {
         self.tiers.iter().position(|t| *t == name)
     }
 
-    /// What `req` costs against each budget that covers it.
-    pub fn charges<'a>(&'a self, req: &'a CanonicalRequest) -> impl Iterator<Item = Charge> + 'a {
+    /// What `req`, sent with `access`, costs against each budget that covers it. A request
+    /// keyward sends unsigned ([`Access::Public`]) names no key, so no key's budget counts it.
+    pub fn charges<'a>(
+        &'a self,
+        req: &'a CanonicalRequest,
+        access: Access,
+    ) -> impl Iterator<Item = Charge> + 'a {
         self.budgets
             .iter()
             .enumerate()
+            .filter(move |(_, b)| !(access == Access::Public && b.scope == Scope::Key))
             .filter_map(|(i, b)| {
                 b.charge(req)
                     .map(|(endpoint, weight)| (i, endpoint, weight))

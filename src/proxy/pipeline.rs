@@ -330,7 +330,7 @@ impl<'s> Pipeline<'s> {
                     credential.exchange,
                     &credential.name,
                     credential.budgets,
-                    &checked.canonical,
+                    &checked,
                 )
                 .map_err(|r| subject.stop(r))?;
         }

@@ -11,6 +11,7 @@ use crate::config::ExchangeBudgets;
 use crate::exchange::weight::{Budget, Limit, Scope};
 use crate::exchange::Exchange;
 use crate::policy::rate::Limiter;
+use crate::policy::Checked;
 use crate::request::{CanonicalRequest, Refusal, RefusalKind};
 
 #[derive(Default)]
@@ -28,7 +29,8 @@ struct Slot {
 }
 
 impl Budgets {
-    /// Spends `req`'s weight from each of its exchange's budgets that covers it, as
+    /// Spends the checked request's weight from each of its exchange's budgets that covers it
+    /// (an unsigned, public one from none of a key's: [`charges`](crate::exchange::weight::Weights::charges)), as
     /// `credential` (counted at the tier `budgets` says), or refuses it with 429
     /// `request_weight` naming the budget and how long until the request fits. Exchanges
     /// without budgets, and credentials with `exchange_budgets = "off"`, pass.
@@ -37,15 +39,16 @@ impl Budgets {
         exchange: &dyn Exchange,
         credential: &str,
         budgets: ExchangeBudgets,
-        req: &CanonicalRequest,
+        checked: &Checked,
     ) -> Result<(), Refusal> {
+        let (req, access) = (&checked.canonical, checked.route.access);
         let (Some(weights), ExchangeBudgets::Counted { tier }) =
             (exchange.profile().weights, budgets)
         else {
             return Ok(());
         };
         let mut taken: Vec<(Arc<Limiter>, f64)> = Vec::new();
-        for charge in weights.charges(req) {
+        for charge in weights.charges(req, access) {
             let budget = &weights.budgets[charge.budget];
             let limit = budget.limit(tier);
             let slot = Slot {

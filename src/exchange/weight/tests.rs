@@ -39,7 +39,9 @@ fn charges(
 ) -> Vec<(&'static str, Option<usize>, u32)> {
     let w = weights(exchange);
     let req = request(method, path, query);
-    w.charges(&req)
+    // Sent as keyward would send it: unsigned where the exchange's route is public.
+    let access = lookup(exchange).unwrap().route(path).unwrap().access;
+    w.charges(&req, access)
         .map(|c| (w.budgets[c.budget].name, c.endpoint, c.weight))
         .collect()
 }
@@ -431,4 +433,30 @@ fn alpaca_trading_and_market_data_budgets_by_plan() {
         ""
     )
     .is_empty());
+}
+
+#[test]
+fn a_request_sent_unsigned_counts_against_no_keys_budget() {
+    // KuCoin's Spot pool is per UID and covers every `/api/` request; its public market data
+    // (here the symbol list) goes unsigned, so KuCoin counts it per IP, not against the UID.
+    let symbols = request(Method::Get, "/api/v2/symbols", "");
+    let w = weights("kucoin");
+    assert_eq!(w.charges(&symbols, Access::Signed).count(), 1);
+    assert_eq!(w.charges(&symbols, Access::Public).count(), 0);
+    // An IP budget counts a public request as it counts a signed one.
+    let book = request(Method::Get, "/api/v3/brokerage/market/products", "");
+    let cb = weights("coinbase");
+    let names = |access| {
+        cb.charges(&book, access)
+            .map(|c| cb.budgets[c.budget].name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(Access::Public), ["Advanced Trade public endpoints"]);
+    assert_eq!(
+        names(Access::Signed),
+        [
+            "Advanced Trade private endpoints",
+            "Advanced Trade public endpoints"
+        ]
+    );
 }
